@@ -1,0 +1,49 @@
+# parcours: `make demo` and `make test` set everything up on a fresh machine and reuse it after.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CHROMIUM ?= /usr/bin/chromium
+PLAN ?= examples/moto-insurance.yaml
+PORT ?= 8000
+TAG := collector/static/t.js
+TAG_SRC := $(wildcard tag_js/src/*.js) tag_js/package.json tag_js/scripts/build.js
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup demo test test-py test-js bench tag chromium clean
+
+setup: $(BIN)/.installed $(TAG)
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+tag_js/node_modules/.installed: tag_js/package.json tag_js/package-lock.json
+	cd tag_js && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+tag: $(TAG)
+$(TAG): tag_js/node_modules/.installed $(TAG_SRC)
+	cd tag_js && npm run --silent build
+
+chromium:
+	@[ -x $(CHROMIUM) ] || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+demo: setup
+	@echo
+	@echo "  parcours demo: open http://127.0.0.1:$(PORT)/demo/?courtier=B042&utm_source=display&utm_medium=cpm&utm_campaign=moto-spring"
+	@echo "  then, in another terminal: $(BIN)/parcours sql \"SELECT event, form_id, step, broker_id, lever FROM parcours.events ORDER BY ts\""
+	@echo
+	$(BIN)/parcours serve --plan $(PLAN) --port $(PORT) --demo --site-dir examples/demo-site
+
+test: setup chromium test-js test-py
+
+test-js: tag_js/node_modules/.installed
+	cd tag_js && npm test --silent
+
+test-py: setup chromium
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) tag_js/node_modules $(TAG) data .pytest_cache

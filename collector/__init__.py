@@ -1,0 +1,1 @@
+"""The parcours collector: receives tag events, validates, enriches and stores them in ClickHouse."""

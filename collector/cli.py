@@ -1,0 +1,200 @@
+"""The `parcours` command: serve the collector, query ClickHouse, check plans."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import click
+
+from collector import settings as settings_mod
+from collector.storage import EngineBusy, QueryResult, Store, StoreError, default_dsn
+from tagplan import PlanErrors, load_plan
+
+_DATA_DIR = click.option("--data-dir", envvar="PARCOURS_DATA", default="data", show_default=True,
+                         help="Directory for the embedded ClickHouse data, generated secrets and the discovery file.")
+_DATABASE = click.option("--database", envvar="PARCOURS_DATABASE", default="parcours", show_default=True,
+                         help="ClickHouse database holding the events and rejected_events tables.")
+_CLICKHOUSE = click.option("--clickhouse", envvar="PARCOURS_CLICKHOUSE", default=None,
+                           help="ClickHouse DSN: chdb:///path (embedded, default <data-dir>/clickhouse) "
+                                "or http://user:pass@host:8123 for a server.")
+
+
+@click.group()
+@click.version_option(package_name="parcours")
+def main() -> None:
+    """parcours: track omnichannel customer journeys into ClickHouse."""
+
+
+@main.command()
+@click.option("--plan", envvar="PARCOURS_PLAN", default="parcours.yaml", show_default=True,
+              type=click.Path(dir_okay=False), help="The tagging plan (YAML).")
+@click.option("--host", envvar="PARCOURS_HOST", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", envvar="PARCOURS_PORT", default=8000, show_default=True, type=int, help="Port to listen on.")
+@_DATA_DIR
+@_CLICKHOUSE
+@_DATABASE
+@click.option("--admin-token", envvar="PARCOURS_ADMIN_TOKEN", default=None,
+              help="Bearer token for the admin API; generated into <data-dir>/admin-token when unset.")
+@click.option("--secret", envvar="PARCOURS_SECRET", default=None,
+              help="Server secret keying the HMAC of phone numbers (required outside --demo).")
+@click.option("--demo", is_flag=True, envvar="PARCOURS_DEMO", help="Demo mode: generate a missing secret in the data directory.")
+@click.option("--site-dir", envvar="PARCOURS_SITE_DIR", default=None, type=click.Path(file_okay=False, exists=True),
+              help="A static site to serve under /demo/ (e.g. examples/demo-site).")
+@click.option("--ip-v4-bits", envvar="PARCOURS_IP_V4_BITS", default=24, show_default=True, type=click.IntRange(0, 32),
+              help="Bits of IPv4 addresses kept (the rest is zeroed).")
+@click.option("--ip-v6-bits", envvar="PARCOURS_IP_V6_BITS", default=48, show_default=True, type=click.IntRange(0, 128),
+              help="Bits of IPv6 addresses kept.")
+@click.option("--log-level", envvar="PARCOURS_LOG_LEVEL", default="info", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]))
+def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret, demo, site_dir, ip_v4_bits, ip_v6_bits, log_level):
+    """Run the collector: serves /t.js, receives events at /collect, writes them to ClickHouse."""
+    import logging
+
+    import uvicorn
+
+    from collector.app import create_app
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = settings_mod.build(
+            plan=plan, data_dir=data_dir, clickhouse=clickhouse, admin_token=admin_token, secret=secret, demo=demo,
+            database=database, host=host, port=port, site_dir=Path(site_dir) if site_dir else None,
+            ip_v4_bits=ip_v4_bits, ip_v6_bits=ip_v6_bits,
+        )
+        app = create_app(settings)
+    except settings_mod.SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    except PlanErrors as exc:
+        raise click.ClickException(f"the plan has errors:\n{exc}") from None
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+
+@main.command()
+@click.argument("statement")
+@_DATA_DIR
+@_CLICKHOUSE
+@click.option("--url", envvar="PARCOURS_URL", default=None,
+              help="A running collector's URL; by default the one that owns <data-dir>, if any.")
+@click.option("--admin-token", envvar="PARCOURS_ADMIN_TOKEN", default=None,
+              help="Admin token of the running collector (default: <data-dir>/admin-token).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "tsv"]), default="table", show_default=True)
+def sql(statement, data_dir, clickhouse, url, admin_token, fmt):
+    """Run a read-only SQL query and print the rows.
+
+    Goes through the running collector's admin API when one owns the data,
+    otherwise opens the embedded engine (or the ClickHouse server) directly.
+    """
+    data = Path(data_dir)
+    url = url or _running_collector(data)
+    try:
+        if url:
+            token = admin_token or _read(data / "admin-token")
+            result = _remote_sql(url, token, statement)
+        else:
+            store = Store(clickhouse or default_dsn(data))
+            try:
+                result = store.query(statement, readonly=True)
+            finally:
+                store.close()
+    except (StoreError, EngineBusy) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(format_result(result, fmt), nl=False)
+
+
+def _running_collector(data: Path) -> str | None:
+    try:
+        info = json.loads((data / "collector.json").read_text())
+        os.kill(int(info["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return info["url"]
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        raise click.ClickException(f"no admin token: set PARCOURS_ADMIN_TOKEN or --admin-token ({path} not readable)") from None
+
+
+def _remote_sql(url: str, token: str, statement: str) -> QueryResult:
+    req = urllib.request.Request(f"{url.rstrip('/')}/api/sql", data=statement.encode(), method="POST",
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "text/plain"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            doc = json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read())["error"]
+        except (ValueError, KeyError):
+            message = exc.reason
+        raise StoreError(f"{url}: {message}") from None
+    except urllib.error.URLError as exc:
+        raise StoreError(f"cannot reach the collector at {url}: {exc.reason}") from None
+    return QueryResult(doc["columns"], doc["rows"])
+
+
+def format_result(result: QueryResult, fmt: str) -> str:
+    """Rows as an aligned text table, JSON lines or TSV."""
+    if fmt == "json":
+        return "".join(json.dumps(dict(zip(result.columns, row)), default=str, ensure_ascii=False) + "\n"
+                       for row in result.rows)
+    cells = [[_cell(v) for v in row] for row in result.rows]
+    if fmt == "tsv":
+        return "".join("\t".join(r) + "\n" for r in [result.columns, *cells])
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(result.columns)]
+    out = [" | ".join(c.ljust(w) for c, w in zip(result.columns, widths)), "-+-".join("-" * w for w in widths)]
+    out += [" | ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
+    out.append(f"({len(cells)} row{'s' if len(cells) != 1 else ''})")
+    return "\n".join(out) + "\n"
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    return str(value)
+
+
+@main.group()
+def plan():
+    """Work with tagging plans."""
+
+
+@plan.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def plan_check(file, fmt):
+    """Check a plan; print every mistake as file:line:col: message. Exit 1 on errors."""
+    try:
+        loaded = load_plan(file)
+    except PlanErrors as exc:
+        if fmt == "json":
+            click.echo(json.dumps({"ok": False, "errors": [e.to_dict() for e in exc.errors]}, ensure_ascii=False))
+        else:
+            for e in exc.errors:
+                click.echo(str(e), err=True)
+            click.echo(f"{len(exc.errors)} error(s)", err=True)
+        sys.exit(1)
+    if fmt == "json":
+        click.echo(json.dumps({"ok": True, "errors": [], "version": loaded.version}))
+    else:
+        click.echo(f"{file}: ok (plan version {loaded.version})", err=True)
+
+
+@main.command()
+@click.option("--collector", "collector_url", required=True, help="Base URL of the collector, or a same-origin path like /p.")
+def snippet(collector_url):
+    """Print the install snippet to paste into every page's <head>."""
+    base = collector_url.rstrip("/")
+    click.echo(SNIPPET.format(src=f"{base}/t.js"))
+
+
+SNIPPET = """<script>window.parcours=window.parcours||function(){{(parcours.q=parcours.q||[]).push(arguments)}};</script>
+<script async src="{src}"></script>"""

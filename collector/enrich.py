@@ -1,0 +1,37 @@
+"""Enrichment: pure functions that add what the collector knows to a valid event."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+
+import phonenumbers
+
+CLICK_ID_PARAMS = ("gclid", "fbclid", "msclkid", "dclid", "ttclid", "li_fat_id")
+UTM_PARAMS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+def truncate_ip(ip: str, v4_bits: int = 24, v6_bits: int = 48) -> str:
+    """Keep only the network part of an address (default /24 and /48), so no visitor is identified by it."""
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return ""
+    bits = v4_bits if addr.version == 4 else v6_bits
+    return str(ipaddress.ip_network(f"{addr}/{bits}", strict=False).network_address)
+
+
+def phone_key(raw: str, region: str, secret: bytes) -> str:
+    """E.164 normalisation then HMAC-SHA256: the same phone gives the same key, and no one can read it back."""
+    number = phonenumbers.parse(raw, region)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return hmac.new(secret, e164.encode(), hashlib.sha256).hexdigest()
+
+
+def click_id(captured: dict[str, str]) -> tuple[str, str]:
+    """The click ID captured on landing, and which network it came from."""
+    for name in CLICK_ID_PARAMS:
+        if captured.get(name):
+            return captured[name], name
+    return "", ""

@@ -1,0 +1,186 @@
+"""Ingest: decode a batch, validate each event against the compiled plan, enrich it into a row."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import phonenumbers
+
+from collector import enrich
+from collector.wire import WireBatch, WireEvent, batch_decoder, event_decoder, raw_decoder, wire_error
+from tagplan import CompiledPlan
+from tagplan.compile import EventSpec
+
+_PHONE_LIKE = re.compile(r"\+?\d[\d .\-()]{6,}\d")
+_REDACTED = "[redacted]"
+_IDS = ("id", "vid", "sid")  # random ids may hold digit runs that look like phones
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+class BadBatch(ValueError):
+    """The body is not a batch at all: the whole request is refused with 400."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the collector knows about the request that carried a batch."""
+
+    received_at: dt.datetime
+    user_agent: str = ""
+    ip: str = ""
+
+
+@dataclass
+class Outcome:
+    events: list[list[Any]] = field(default_factory=list)
+    rejected: list[list[Any]] = field(default_factory=list)
+
+
+def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes) -> Outcome:
+    """Turn one request body into rows: valid events and rejected ones, none dropped."""
+    try:
+        batch = batch_decoder.decode(body)
+    except msgspec.DecodeError as exc:
+        raise BadBatch(f"expected a JSON batch {{\"events\": [...]}}: {exc}") from None
+    out = Outcome()
+    for raw in batch.events:
+        row, reasons, event = _one(bytes(raw), batch, req, plan, secret)
+        if reasons:
+            out.rejected.append(_rejected_row(bytes(raw), event, reasons, req, plan))
+        else:
+            out.events.append(row)
+    return out
+
+
+def _one(raw: bytes, batch: WireBatch, req: Request, plan: CompiledPlan, secret: bytes):
+    try:
+        ev = event_decoder.decode(raw)
+    except msgspec.DecodeError as exc:
+        return None, [wire_error(exc)], None
+    reasons = _validate(ev, plan)
+    if reasons:
+        return None, reasons, ev
+    return _row(ev, batch, req, plan, secret), [], ev
+
+
+def _validate(ev: WireEvent, plan: CompiledPlan) -> list[str]:
+    reasons = []
+    try:
+        uuid.UUID(ev.id)
+    except ValueError:
+        reasons.append(f'event_id: "{ev.id[:64]}" is not a UUID')
+    spec = _spec(ev, plan, reasons)
+    if spec is not None:
+        reasons += spec.problems(ev.p)
+    return reasons
+
+
+def _spec(ev: WireEvent, plan: CompiledPlan, reasons: list[str]) -> EventSpec | None:
+    """The property rules that apply to this event, or None when the event itself is wrong."""
+    if ev.e not in plan.events:
+        reasons.append(f'event: "{ev.e[:64]}" is not declared in the plan (version {plan.version})')
+        return None
+    if ev.e not in ("form_step", "form_submit", "form_abandon"):
+        return plan.events[ev.e]
+    if not ev.f:
+        reasons.append(f"form_id: required for {ev.e}")
+        return None
+    if ev.f not in plan.steps:
+        reasons.append(f'form_id: form "{ev.f[:64]}" is not declared in the plan')
+        return None
+    steps = plan.steps[ev.f]
+    if ev.e == "form_submit":
+        return plan.submits[ev.f]
+    if ev.e == "form_abandon":
+        if ev.s and ev.s not in steps:
+            reasons.append(f'step: form "{ev.f}" has no step "{ev.s[:64]}" (steps: {", ".join(steps)})')
+        return EventSpec()
+    if ev.s not in steps:
+        reasons.append(f'step: form "{ev.f}" has no step "{ev.s[:64]}" (steps: {", ".join(steps)})')
+        return None
+    return steps[ev.s][1]
+
+
+def _ms(ms: int) -> dt.datetime:
+    return _EPOCH + dt.timedelta(milliseconds=ms)
+
+
+def _row(ev: WireEvent, batch: WireBatch, req: Request, plan: CompiledPlan, secret: bytes) -> list[Any]:
+    client_ts = _ms(ev.t)
+    sent_at = _ms(batch.sent) if batch.sent else client_ts
+    # Snowplow's derived time: the device clock may be wrong, but the time between
+    # creating and sending the event is right, so subtract it from our own clock.
+    ts = req.received_at - max(sent_at - client_ts, dt.timedelta(0))
+    captured = dict(ev.c)
+    broker_id = captured.pop(plan.broker_param, "") if plan.broker_param else ""
+    broker = plan.brokers.get(broker_id)
+    click, click_type = enrich.click_id(captured)
+    props, key = _private(ev.e, ev.p, plan, secret)
+    step_index = plan.steps[ev.f][ev.s][0] if ev.e in ("form_step", "form_abandon") and ev.s else 0
+    return [
+        uuid.UUID(ev.id), ev.e, ts, client_ts, sent_at, req.received_at, ev.vid, ev.sid, ev.q,
+        ev.url, ev.ref, broker_id, broker.name if broker else "",
+        plan.lever(broker_id, captured, ev.ref, ev.url),
+        *(captured.get(p, "") for p in enrich.UTM_PARAMS), click, click_type, captured,
+        ev.f, ev.s, step_index, msgspec.json.encode(props).decode(), key,
+        req.user_agent, req.ip, plan.version,
+    ]
+
+
+def _private(event: str, props: dict[str, Any], plan: CompiledPlan, secret: bytes) -> tuple[dict[str, Any], str]:
+    """Drop personal data from the properties; turn the phone into its keyed hash."""
+    key = ""
+    kept = {}
+    for name, value in props.items():
+        if name in plan.identity and isinstance(value, str) and not key:
+            try:
+                key = enrich.phone_key(value, plan.identity[name], secret)
+            except phonenumbers.NumberParseException:
+                pass
+        if name in plan.identity or name in plan.pii:
+            continue
+        kept[name] = value
+    return kept, key
+
+
+def _rejected_row(raw: bytes, ev: WireEvent | None, reasons: list[str], req: Request, plan: CompiledPlan) -> list[Any]:
+    return [
+        req.received_at, ev.id if ev else _field(raw, "id"), ev.e if ev else _field(raw, "e"), reasons,
+        _scrub(raw, plan), req.user_agent, req.ip, plan.version,
+    ]
+
+
+def _field(raw: bytes, key: str) -> str:
+    try:
+        value = raw_decoder.decode(raw).get(key, "")
+    except (msgspec.DecodeError, AttributeError):
+        return ""
+    return value if isinstance(value, str) else ""
+
+
+def _scrub(raw: bytes, plan: CompiledPlan) -> str:
+    """The raw event with personal data removed, so rejected rows never hold a phone number."""
+    sensitive = set(plan.identity) | plan.pii
+    try:
+        doc = raw_decoder.decode(raw)
+    except msgspec.DecodeError:
+        return _PHONE_LIKE.sub(_REDACTED, raw.decode("utf-8", "replace"))
+    return msgspec.json.encode(_scrub_value(doc, sensitive)).decode()
+
+
+def _scrub_value(value: Any, sensitive: set[str]) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _REDACTED if k in sensitive else v if k in _IDS else _scrub_value(v, sensitive)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_scrub_value(v, sensitive) for v in value]
+    if isinstance(value, str):
+        return _PHONE_LIKE.sub(_REDACTED, value)
+    return value

@@ -1,0 +1,68 @@
+"""Collector settings: every one from a flag or an environment variable, with its default."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from collector.storage import default_dsn
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    plan: Path
+    data_dir: Path
+    clickhouse: str
+    admin_token: str
+    secret: bytes
+    database: str = "parcours"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    site_dir: Path | None = None
+    ip_v4_bits: int = 24
+    ip_v6_bits: int = 48
+    max_body: int = 1_000_000
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def build(
+    *, plan: str, data_dir: str, clickhouse: str | None, admin_token: str | None, secret: str | None,
+    demo: bool, **rest,
+) -> Settings:
+    """Resolve settings; in demo mode, missing secrets are generated and kept in the data directory."""
+    data = Path(data_dir).resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    if not secret:
+        if not demo:
+            raise SettingsError(
+                "PARCOURS_SECRET is not set: it keys the hash of phone numbers and must stay the same "
+                "across restarts. Set it (e.g. `export PARCOURS_SECRET=$(openssl rand -hex 32)`), "
+                "or run with --demo to generate one in the data directory."
+            )
+        secret = _kept_secret(data / "secret")
+    token = admin_token or _kept_secret(data / "admin-token")
+    return Settings(
+        plan=Path(plan), data_dir=data, clickhouse=clickhouse or default_dsn(data), admin_token=token,
+        secret=secret.encode(), **rest,
+    )
+
+
+def _kept_secret(path: Path) -> str:
+    """Read a generated secret, or create it readable by its owner only."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        value = secrets.token_hex(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(value + "\n")
+        return value

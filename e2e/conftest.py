@@ -1,0 +1,100 @@
+"""e2e fixtures: the real collector in its own process on a free port, and Debian's Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("PARCOURS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+ADMIN_TOKEN = "e2e-admin-token"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Collector:
+    """A running `parcours serve`, with SQL through its admin API (the process owns the engine)."""
+
+    def __init__(self, url: str, data: Path, log: Path):
+        self.url, self.data, self.log = url, data, log
+
+    def sql(self, statement: str) -> list[dict]:
+        req = urllib.request.Request(f"{self.url}/api/sql", data=statement.encode(), method="POST",
+                                     headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            doc = json.loads(resp.read())
+        return [dict(zip(doc["columns"], row)) for row in doc["rows"]]
+
+    def wait_rows(self, statement: str, count: int, timeout: float = 15.0) -> list[dict]:
+        """Poll until the query returns at least `count` rows (events arrive asynchronously)."""
+        deadline = time.monotonic() + timeout
+        rows: list[dict] = []
+        while time.monotonic() < deadline:
+            rows = self.sql(statement)
+            if len(rows) >= count:
+                return rows
+            time.sleep(0.2)
+        return rows
+
+
+@pytest.fixture(scope="session")
+def collector(tmp_path_factory):
+    data = tmp_path_factory.mktemp("collector")
+    port = _free_port()
+    log = data / "collector.log"
+    (data / "admin-token").write_text(ADMIN_TOKEN)  # what `parcours sql` reads beside the data
+    env = {**os.environ, "PARCOURS_ADMIN_TOKEN": ADMIN_TOKEN, "PARCOURS_SECRET": "e2e-secret"}
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "collector", "serve", "--plan", str(ROOT / "examples" / "moto-insurance.yaml"),
+             "--port", str(port), "--data-dir", str(data), "--site-dir", str(ROOT / "examples" / "demo-site")],
+            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"collector did not start:\n{log.read_text()}")
+            time.sleep(0.2)
+    yield Collector(url, data, log)
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failed e2e test, attach the collector's log to the report."""
+    report = yield
+    if report.failed and "collector" in item.fixturenames:
+        log = item.funcargs["collector"].log
+        report.sections.append(("collector log", log.read_text() if log.exists() else "(no log)"))
+    return report

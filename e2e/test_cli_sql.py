@@ -1,0 +1,24 @@
+"""`parcours sql` while the collector runs: it goes through the admin API, since the collector owns the engine."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import urllib.request
+
+from e2e.conftest import ROOT
+
+
+def test_sql_goes_through_the_running_collector(collector):
+    body = b'{"events":[{"id":"0b7e7a5c-53c1-4f6e-9d3e-1f1f2d3c4b5a","e":"page_view","t":1795000000000,"c":{"courtier":"B107"}}]}'
+    urllib.request.urlopen(urllib.request.Request(f"{collector.url}/collect", data=body,
+                                                  headers={"content-type": "text/plain"}))
+    out = subprocess.run(
+        [sys.executable, "-m", "collector", "sql",
+         "SELECT broker_id, broker_name FROM parcours.events WHERE event_id = '0b7e7a5c-53c1-4f6e-9d3e-1f1f2d3c4b5a'",
+         "--data-dir", str(collector.data)],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "B107      | Assurland Moto" in out.stdout
+    assert out.stdout.endswith("(1 row)\n")

@@ -1,0 +1,263 @@
+"""Compile a plan once into what the collector and the tag use: validators, lookups, tag config."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import phonenumbers
+
+from tagplan.model import BUILTIN_EVENTS, Broker, Plan, Property
+
+CLICK_IDS = ("gclid", "fbclid", "msclkid", "dclid", "ttclid", "li_fat_id")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+Check = Callable[[object], str | None]
+"""A compiled property rule: returns what is wrong with a value, or None."""
+
+
+@dataclass(frozen=True)
+class PropertySpec:
+    name: str
+    required: bool
+    pii: bool
+    checks: tuple[Check, ...]
+
+    def problems(self, value: object) -> list[str]:
+        out = []
+        for check in self.checks:
+            problem = check(value)
+            if problem:
+                out.append(problem)
+                break  # later rules assume the type is right
+        return out
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    properties: Mapping[str, PropertySpec] = field(default_factory=dict)
+
+    def problems(self, props: Mapping[str, object]) -> list[str]:
+        """Every rule the properties break, as 'properties.NAME: rule'."""
+        out = []
+        for name, spec in self.properties.items():
+            if name not in props or props[name] is None or props[name] == "":
+                if spec.required:
+                    out.append(f"properties.{name}: required property is missing")
+                continue
+            out += [f"properties.{name}: {p}" for p in spec.problems(props[name])]
+        for name in props:
+            if name not in self.properties:
+                out.append(f"properties.{name}: property is not declared in the plan")
+        return out
+
+
+@dataclass(frozen=True)
+class CompiledPlan:
+    plan: Plan
+    events: Mapping[str, EventSpec]
+    steps: Mapping[str, Mapping[str, tuple[int, EventSpec]]]
+    """form id -> step id -> (1-based index, step properties)."""
+    submits: Mapping[str, EventSpec]
+    brokers: Mapping[str, Broker]
+    identity: Mapping[str, str]
+    """Reconciliation-key property -> default phone region."""
+    origins: frozenset[str]
+    pii: frozenset[str]
+    """Names of properties marked pii anywhere: never stored as given."""
+    tag_config: dict
+
+    @property
+    def version(self) -> str:
+        return self.plan.version
+
+    @property
+    def broker_param(self) -> str | None:
+        return self.plan.capture.broker.param if self.plan.capture.broker else None
+
+    def lever(self, broker_id: str, captured: Mapping[str, str], referrer: str, page_url: str) -> str:
+        """The acquisition lever of an event: the first lever rule that matches wins."""
+        if not self.plan.levers:
+            return ""
+        facts = _Facts(self, broker_id, captured, referrer, page_url)
+        for rule in self.plan.levers.rules:
+            if all(facts.matches(key, cond) for key, cond in rule.when.items()):
+                if rule.lever == "broker_lever":
+                    return self.brokers[broker_id].lever if broker_id in self.brokers else ""
+                return rule.lever
+        return ""
+
+
+class _Facts:
+    """What one event knows about its acquisition, for the lever rules."""
+
+    def __init__(self, plan: CompiledPlan, broker_id: str, captured: Mapping[str, str], referrer: str, page_url: str):
+        self.plan, self.broker_id, self.captured = plan, broker_id, captured
+        self.referrer_host = (urlsplit(referrer).hostname or "") if referrer else ""
+        self.page_host = urlsplit(page_url).hostname or ""
+
+    def matches(self, key: str, cond: str | list[str]) -> bool:
+        values = [cond] if isinstance(cond, str) else cond
+        if key == "broker_id":
+            if values == ["known"]:
+                return self.broker_id in self.plan.brokers
+            return _present_or_in(self.broker_id, values)
+        if key == "click_id":
+            return any(self.captured.get(name) for name in values)
+        if key == "referrer_domain":
+            labels = set(self.referrer_host.split("."))
+            return any(v in labels for v in values)
+        if key == "referrer":
+            external = bool(self.referrer_host) and self.referrer_host != self.page_host
+            return {"external": external, "present": bool(self.referrer_host), "absent": not self.referrer_host}.get(values[0], False)
+        return _present_or_in(self.captured.get(key, ""), values)
+
+
+def _present_or_in(value: str, values: list[str]) -> bool:
+    if values == ["present"]:
+        return bool(value)
+    if values == ["absent"]:
+        return not value
+    return value.lower() in {v.lower() for v in values}
+
+
+LEVER_CONDITION_KEYS = ("broker_id", "click_id", "referrer_domain", "referrer")
+"""Condition keys of lever rules besides the names of captured URL parameters."""
+
+
+def compile_plan(plan: Plan) -> CompiledPlan:
+    """Build validators and lookups once per plan, never per request."""
+    events = {name: EventSpec() for name in BUILTIN_EVENTS}
+    events.update({name: _event_spec(ev.properties) for name, ev in plan.events.items()})
+    steps = {
+        form_id: {s.id: (i, _event_spec(s.properties)) for i, s in enumerate(form.steps, start=1)}
+        for form_id, form in plan.forms.items()
+    }
+    submits = {form_id: _event_spec(form.submit.properties) for form_id, form in plan.forms.items()}
+    brokers = {b.id: b for b in plan.brokers} if isinstance(plan.brokers, list) else {}
+    identity = {name: key.region for name, key in plan.identity.items()}
+    origins = frozenset(o.rstrip("/") for site in plan.sites for o in site.origins)
+    capture = plan.capture
+    tag_config = {
+        "v": plan.version,
+        "e": "collect",
+        "b": capture.broker.param if capture.broker else "",
+        "p": [p.name for p in capture.params],
+        "d": capture.broker.keep_days if capture.broker else 30,
+        "f": {form_id: [s.id for s in form.steps] for form_id, form in plan.forms.items()},
+    }
+    specs = [*events.values(), *submits.values(), *(spec for form in steps.values() for _, spec in form.values())]
+    pii = frozenset(n for spec in specs for n, p in spec.properties.items() if p.pii)
+    return CompiledPlan(plan, events, steps, submits, brokers, identity, origins, pii, tag_config)
+
+
+def _event_spec(properties: Mapping[str, Property]) -> EventSpec:
+    return EventSpec({name: _property_spec(name, prop) for name, prop in properties.items()})
+
+
+def _property_spec(name: str, prop: Property) -> PropertySpec:
+    checks: list[Check] = [_TYPE_CHECKS[prop.type](prop)]
+    if prop.max_length is not None:
+        limit = prop.max_length
+        checks.append(lambda v: f"longer than max_length {limit}" if isinstance(v, str) and len(v) > limit else None)
+    if prop.pattern is not None:
+        rx = re.compile(prop.pattern)
+        checks.append(lambda v: f"does not match pattern {rx.pattern}" if isinstance(v, str) and not rx.search(v) else None)
+    return PropertySpec(name, prop.required, prop.pii, tuple(checks))
+
+
+def _is_str(v: object) -> bool:
+    return isinstance(v, str)
+
+
+def _string(prop: Property) -> Check:
+    return lambda v: None if _is_str(v) else f"expected a string, got {_kind(v)}"
+
+
+def _integer(prop: Property) -> Check:
+    return lambda v: None if isinstance(v, int) and not isinstance(v, bool) else f"expected an integer, got {_kind(v)}"
+
+
+def _number(prop: Property) -> Check:
+    return lambda v: None if isinstance(v, (int, float)) and not isinstance(v, bool) else f"expected a number, got {_kind(v)}"
+
+
+def _boolean(prop: Property) -> Check:
+    return lambda v: None if isinstance(v, bool) else f"expected true or false, got {_kind(v)}"
+
+
+def _enum(prop: Property) -> Check:
+    allowed = tuple(prop.values or ())
+    return lambda v: None if v in allowed else f"expected one of {', '.join(allowed)}"
+
+
+def _url(prop: Property) -> Check:
+    def check(v: object) -> str | None:
+        if not _is_str(v):
+            return f"expected a URL, got {_kind(v)}"
+        parts = urlsplit(v)
+        return None if parts.scheme in ("http", "https") and parts.netloc else "expected an http(s) URL"
+    return check
+
+
+def _email(prop: Property) -> Check:
+    return lambda v: None if _is_str(v) and _EMAIL.match(v) else "expected an e-mail address"
+
+
+def _phone(prop: Property) -> Check:
+    def check(v: object) -> str | None:
+        if not _is_str(v):
+            return f"expected a phone number, got {_kind(v)}"
+        try:
+            number = phonenumbers.parse(v, "FR")
+        except phonenumbers.NumberParseException:
+            return "expected a phone number"
+        return None if phonenumbers.is_possible_number(number) else "expected a phone number"
+    return check
+
+
+def _date(prop: Property) -> Check:
+    def check(v: object) -> str | None:
+        if _is_str(v) and len(v) == 10:
+            try:
+                dt.date.fromisoformat(v)
+                return None
+            except ValueError:
+                pass
+        return "expected a date YYYY-MM-DD"
+    return check
+
+
+def _datetime(prop: Property) -> Check:
+    def check(v: object) -> str | None:
+        try:
+            dt.datetime.fromisoformat(v)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return "expected an ISO 8601 date-time"
+        return None
+    return check
+
+
+_TYPE_CHECKS: dict[str, Callable[[Property], Check]] = {
+    "string": _string, "integer": _integer, "number": _number, "boolean": _boolean, "enum": _enum,
+    "url": _url, "email": _email, "phone": _phone, "date": _date, "datetime": _datetime,
+}
+
+
+def _kind(v: object) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, (int, float)):
+        return "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, dict):
+        return "an object"
+    return type(v).__name__

@@ -1,0 +1,109 @@
+"""The plan file format, as msgspec structs: one struct per YAML mapping."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+
+class Base(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
+    pass
+
+
+Name = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+"""Event, property, form and step names: lower snake case, as ClickHouse columns are."""
+
+PropertyType = Literal[
+    "string", "integer", "number", "boolean", "enum", "url", "email", "phone", "date", "datetime"
+]
+
+BUILTIN_EVENTS = ("page_view", "form_step", "form_submit", "form_abandon")
+"""Events the tag sends by itself; a plan declares only its custom events."""
+
+
+class Property(Base, kw_only=True):
+    type: PropertyType = "string"
+    description: str = ""
+    required: bool = False
+    max_length: Annotated[int, Meta(ge=1)] | None = None
+    pattern: str | None = None
+    values: list[str] | None = None
+    pii: bool = False
+
+
+class Event(Base, kw_only=True):
+    description: str = ""
+    properties: dict[Name, Property] = {}
+
+
+class Step(Base, kw_only=True):
+    id: Name
+    label: str = ""
+    properties: dict[Name, Property] = {}
+
+
+class Submit(Base, kw_only=True):
+    properties: dict[Name, Property] = {}
+
+
+class Form(Base, kw_only=True):
+    label: str = ""
+    steps: Annotated[list[Step], Meta(min_length=1)]
+    submit: Submit = msgspec.field(default_factory=Submit)
+
+
+class Site(Base, kw_only=True):
+    name: str
+    origins: list[str] = []
+
+
+class Param(Base, kw_only=True):
+    name: str
+    keep_days: Annotated[int, Meta(ge=0, le=395)] = 30
+
+
+class BrokerParam(Base, kw_only=True):
+    param: str
+    keep_days: Annotated[int, Meta(ge=0, le=395)] = 30
+
+
+class Capture(Base, kw_only=True):
+    broker: BrokerParam | None = None
+    params: list[Param] = []
+
+
+class Broker(Base, kw_only=True):
+    id: Annotated[str, Meta(min_length=1)]
+    name: str
+    lever: str
+
+
+Condition = str | list[str]
+
+
+class LeverRule(Base, kw_only=True):
+    lever: str
+    when: dict[str, Condition] = {}
+
+
+class Levers(Base, kw_only=True):
+    names: list[str]
+    rules: list[LeverRule] = []
+
+
+class IdentityKey(Base, kw_only=True):
+    region: Annotated[str, Meta(pattern=r"^[A-Z]{2}$")] = "FR"
+
+
+class Plan(Base, kw_only=True):
+    version: str
+    sites: list[Site] = []
+    consent: Literal["exempt", "required"] = "exempt"
+    capture: Capture = msgspec.field(default_factory=Capture)
+    events: dict[Name, Event] = {}
+    forms: dict[Name, Form] = {}
+    brokers: list[Broker] | str = []
+    levers: Levers | None = None
+    identity: dict[Name, IdentityKey] = {}

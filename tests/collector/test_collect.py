@@ -1,0 +1,143 @@
+"""POST /collect on the real app and the embedded engine: what lands in events and rejected_events."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+
+import pytest
+from starlette.testclient import TestClient
+
+from collector.app import create_app
+from tests.conftest import SECRET
+
+
+@pytest.fixture
+def client(settings, store):
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def event(e="page_view", **fields) -> dict:
+    now = int(time.time() * 1000)
+    return {"id": str(uuid.uuid4()), "e": e, "t": now, "q": 1, "vid": "v1", "sid": "s1",
+            "url": "https://www.motoassur.example/devis?courtier=B042", **fields}
+
+
+def post(client, *events, sent=None, headers=None):
+    body = {"sent": sent or int(time.time() * 1000), "events": list(events)}
+    return client.post("/collect", content=json.dumps(body), headers={"content-type": "text/plain", **(headers or {})})
+
+
+def rows(store, sql):
+    result = store.query(sql.replace("parcours.", f"{store.database}."))
+    return [dict(zip(result.columns, r)) for r in result.rows]
+
+
+def test_valid_events_land_enriched(client, store):
+    step = event("form_step", f="moto_quote", s="rider", c={"courtier": "B042", "utm_medium": "cpm"})
+    r = post(client, event(c={"courtier": "B042"}), step)
+    assert r.status_code == 200 and r.json() == {"accepted": 2, "rejected": 0}
+    got = rows(store, "SELECT event, broker_id, broker_name, lever, form_id, step, step_index, utm_medium "
+                      "FROM parcours.events ORDER BY event")
+    assert got == [
+        {"event": "form_step", "broker_id": "B042", "broker_name": "Comparamoto", "lever": "broker",
+         "form_id": "moto_quote", "step": "rider", "step_index": 2, "utm_medium": "cpm"},
+        {"event": "page_view", "broker_id": "B042", "broker_name": "Comparamoto", "lever": "broker",
+         "form_id": "", "step": "", "step_index": 0, "utm_medium": ""},
+    ]
+
+
+def test_undeclared_event_is_rejected_with_its_reason_and_the_good_ones_kept(client, store):
+    r = post(client, event(), event("newsletter_signup"))
+    assert r.json() == {"accepted": 1, "rejected": 1}
+    (rej,) = rows(store, "SELECT event, reasons, plan_version FROM parcours.rejected_events")
+    assert rej == {"event": "newsletter_signup", "plan_version": "2026.11.1",
+                   "reasons": ['event: "newsletter_signup" is not declared in the plan (version 2026.11.1)']}
+    assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 1}]
+
+
+@pytest.mark.parametrize("fields, reason", [
+    ({"f": "moto_quote", "s": "paint"}, 'step: form "moto_quote" has no step "paint" (steps: vehicle, rider, coverage, contact)'),
+    ({"f": "car_quote", "s": "vehicle"}, 'form_id: form "car_quote" is not declared in the plan'),
+    ({"s": "vehicle"}, "form_id: required for form_step"),
+    ({"f": "moto_quote", "s": "vehicle", "p": {"colour": "red"}}, "properties.colour: property is not declared in the plan"),
+])
+def test_form_step_rules(client, store, fields, reason):
+    post(client, event("form_step", **fields))
+    assert rows(store, "SELECT reasons FROM parcours.rejected_events") == [{"reasons": [reason]}]
+
+
+def test_wire_type_errors_name_the_column(client, store):
+    post(client, event(t="yesterday"))
+    (rej,) = rows(store, "SELECT reasons FROM parcours.rejected_events")
+    assert rej["reasons"] == ["client_ts: Expected `int`, got `str`"]
+
+
+def test_phone_is_stored_only_as_its_keyed_hash(client, store):
+    submit = event("form_submit", f="moto_quote", p={"phone": "06 12 34 56 78", "quote_id": "Q-AB12"})
+    bad = event("form_submit", f="moto_quote", p={"phone": "+33 6 12 34 56 78", "quote_id": "lowercase"})
+    assert post(client, submit, bad).json() == {"accepted": 1, "rejected": 1}
+    (row,) = rows(store, "SELECT phone_key, properties FROM parcours.events")
+    assert row["phone_key"] == hmac.new(SECRET, b"+33612345678", hashlib.sha256).hexdigest()
+    assert json.loads(row["properties"]) == {"quote_id": "Q-AB12"}
+    everything = json.dumps(rows(store, "SELECT * FROM parcours.events") + rows(store, "SELECT * FROM parcours.rejected_events"), default=str)
+    assert "12 34 56 78" not in everything and "612345678" not in everything
+    assert "[redacted]" in everything
+
+
+def test_event_time_is_corrected_for_device_clock_skew(client, store):
+    skewed = int(time.time() * 1000) - 3_600_000  # the device clock is one hour late
+    post(client, event(t=skewed - 2_000), sent=skewed)
+    (row,) = rows(store, "SELECT dateDiff('millisecond', ts, received_at) AS lag, "
+                         "dateDiff('millisecond', client_ts, received_at) AS raw_lag FROM parcours.events")
+    assert row["lag"] == 2_000
+    assert row["raw_lag"] >= 3_600_000
+
+
+def test_retried_batch_counts_once(client, store):
+    batch = [event(), event("form_step", f="moto_quote", s="vehicle")]
+    post(client, *batch)
+    post(client, *batch)
+    assert rows(store, "SELECT count() AS n FROM parcours.events FINAL") == [{"n": 2}]
+
+
+@pytest.mark.parametrize("body, ctype, status, words", [
+    (b"{not json", "text/plain", 400, "expected a JSON batch"),
+    (b'{"events": 3}', "text/plain", 400, "expected a JSON batch"),
+    (b"[]", "application/json", 400, "expected a JSON batch"),
+    (b"a=1", "application/x-www-form-urlencoded", 415, "send text/plain or application/json"),
+    (b"x" * 1_000_001, "text/plain", 413, "body larger than"),
+])
+def test_bad_bodies_get_a_clear_error(client, body, ctype, status, words):
+    r = client.post("/collect", content=body, headers={"content-type": ctype})
+    assert r.status_code == status
+    assert words in r.json()["error"]
+
+
+def test_cors_allows_plan_origins_and_refuses_others_readably(client):
+    ok = post(client, event(), headers={"origin": "http://localhost:8000"})
+    assert ok.headers["access-control-allow-origin"] == "http://localhost:8000"
+    refused = post(client, event(), headers={"origin": "https://evil.example"})
+    assert refused.status_code == 403
+    assert refused.headers["access-control-allow-origin"] == "https://evil.example"
+
+
+def test_tag_is_served_with_the_plan_compiled_in(client):
+    r = client.get("/t.js")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
+    assert '"__PARCOURS_CONFIG__"' not in r.text
+    assert '"b":"courtier"' in r.text and '"moto_quote":["vehicle","rider","coverage","contact"]' in r.text
+    assert client.get("/t.js", headers={"if-none-match": r.headers["etag"]}).status_code == 304
+
+
+def test_admin_sql_needs_the_token_and_is_read_only(client, store):
+    assert client.post("/api/sql", content="SELECT 1").status_code == 401
+    auth = {"authorization": "Bearer admin-test-token"}
+    r = client.post("/api/sql", content="SELECT 1 AS one", headers=auth)
+    assert r.json() == {"columns": ["one"], "rows": [[1]]}
+    r = client.post("/api/sql", content=f"DROP TABLE {store.database}.events", headers=auth)
+    assert r.status_code == 400 and "readonly" in r.json()["error"].lower()

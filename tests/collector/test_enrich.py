@@ -1,0 +1,33 @@
+"""Enrichment functions: IP truncation, phone keys, click IDs."""
+
+from __future__ import annotations
+
+import pytest
+
+from collector.enrich import click_id, phone_key, truncate_ip
+
+
+@pytest.mark.parametrize("ip, expected", [
+    ("203.0.113.77", "203.0.113.0"),
+    ("2001:db8:85a3:8d3:1319:8a2e:370:7348", "2001:db8:85a3::"),
+    ("not an ip", ""),
+    ("testclient", ""),
+])
+def test_truncate_ip(ip, expected):
+    assert truncate_ip(ip) == expected
+
+
+def test_truncate_ip_bits_are_configurable():
+    assert truncate_ip("203.0.113.77", v4_bits=16) == "203.0.0.0"
+
+
+def test_phone_key_is_the_same_for_every_spelling_of_one_number():
+    spellings = ["06 12 34 56 78", "0612345678", "+33 6 12 34 56 78", "+33612345678", "06.12.34.56.78"]
+    keys = {phone_key(p, "FR", b"k") for p in spellings}
+    assert len(keys) == 1
+    assert phone_key("0612345678", "FR", b"other secret") not in keys
+
+
+def test_click_id_names_its_network():
+    assert click_id({"utm_source": "x", "msclkid": "abc"}) == ("abc", "msclkid")
+    assert click_id({}) == ("", "")

@@ -1,0 +1,49 @@
+"""Shared fixtures: a plan, a ClickHouse store on the embedded engine, an app and its client."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from collector.settings import Settings
+from collector.storage import Store
+from tagplan import compile_plan, load_plan
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_PLAN = ROOT / "examples" / "moto-insurance.yaml"
+SECRET = b"test-secret-not-for-production"
+
+
+@pytest.fixture(scope="session")
+def engine_dir(tmp_path_factory) -> Path:
+    """chDB allows one data directory per process: every test shares it, each with its own database."""
+    return tmp_path_factory.mktemp("clickhouse")
+
+
+@pytest.fixture
+def database() -> str:
+    return f"test_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def store(engine_dir, database):
+    s = Store(f"chdb://{engine_dir}", database=database)
+    s.migrate()
+    yield s
+    s.query(f"DROP DATABASE IF EXISTS {database}", readonly=False)
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def plan():
+    return compile_plan(load_plan(EXAMPLE_PLAN))
+
+
+@pytest.fixture
+def settings(tmp_path, engine_dir, database) -> Settings:
+    return Settings(
+        plan=EXAMPLE_PLAN, data_dir=tmp_path, clickhouse=f"chdb://{engine_dir}", admin_token="admin-test-token",
+        secret=SECRET, database=database,
+    )
