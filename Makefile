@@ -45,5 +45,8 @@ test-js: tag_js/node_modules/.installed
 test-py: setup chromium
 	$(BIN)/pytest -q
 
+bench: setup
+	@for f in bench/bench_*.py; do [ -e "$$f" ] || continue; echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
 clean:
 	rm -rf $(VENV) tag_js/node_modules $(TAG) data .pytest_cache

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -13,7 +12,8 @@ import click
 
 from collector import settings as settings_mod
 from collector.storage import EngineBusy, QueryResult, Store, StoreError, default_dsn
-from tagplan import PlanErrors, load_plan
+from tagplan import PlanErrors
+from tagplan.cli import plan
 
 _DATA_DIR = click.option("--data-dir", envvar="PARCOURS_DATA", default="data", show_default=True,
                          help="Directory for the embedded ClickHouse data, generated secrets and the discovery file.")
@@ -28,6 +28,9 @@ _CLICKHOUSE = click.option("--clickhouse", envvar="PARCOURS_CLICKHOUSE", default
 @click.version_option(package_name="parcours")
 def main() -> None:
     """parcours: track omnichannel customer journeys into ClickHouse."""
+
+
+main.add_command(plan)
 
 
 @main.command()
@@ -160,32 +163,6 @@ def _cell(value) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, default=str, ensure_ascii=False)
     return str(value)
-
-
-@main.group()
-def plan():
-    """Work with tagging plans."""
-
-
-@plan.command("check")
-@click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def plan_check(file, fmt):
-    """Check a plan; print every mistake as file:line:col: message. Exit 1 on errors."""
-    try:
-        loaded = load_plan(file)
-    except PlanErrors as exc:
-        if fmt == "json":
-            click.echo(json.dumps({"ok": False, "errors": [e.to_dict() for e in exc.errors]}, ensure_ascii=False))
-        else:
-            for e in exc.errors:
-                click.echo(str(e), err=True)
-            click.echo(f"{len(exc.errors)} error(s)", err=True)
-        sys.exit(1)
-    if fmt == "json":
-        click.echo(json.dumps({"ok": True, "errors": [], "version": loaded.version}))
-    else:
-        click.echo(f"{file}: ok (plan version {loaded.version})", err=True)
 
 
 @main.command()
