@@ -8,14 +8,16 @@ import logging
 import os
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse
+from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from collector import admin, collect, tag
+from collector import admin, collect, ops, tag
+from collector.metrics import Metrics
 from collector.settings import Settings
-from collector.storage import Store
+from collector.storage import EVENT_COLUMNS, REJECTED_COLUMNS, Store
+from collector.wal import Wal, claim_slot
+from collector.writer import Writer
 from tagplan import compile_plan, load_plan
 
 log = logging.getLogger("parcours")
@@ -32,18 +34,34 @@ def create_app(settings: Settings) -> Starlette:
         if applied:
             log.info("schema migrations applied: %s", applied)
         app.state.store = store
+        wal_dir, slot_lock = claim_slot(settings.wal_root)
+        wal = Wal(wal_dir, columns={"events": EVENT_COLUMNS, "rejected_events": REJECTED_COLUMNS},
+                  max_bytes=settings.wal_max_bytes, segment_bytes=settings.wal_segment_bytes,
+                  fsync=settings.wal_fsync, on_fsync=app.state.metrics.group_committed)
+        await wal.open()
+        app.state.metrics.watch(wal)
+        writer = Writer(wal, store, batch_rows=settings.batch_rows, batch_age=settings.batch_age,
+                        backoff_max=settings.retry_max, metrics=app.state.metrics)
+        writer.start()
+        app.state.wal, app.state.writer = wal, writer
         _write_discovery(settings)
         try:
             yield
         finally:
             _remove_discovery(settings)
+            await wal.close()  # commits what is queued; new requests get 503
+            if await writer.stop(settings.shutdown_timeout):
+                log.info("shutdown: write-ahead log drained into ClickHouse")
+            slot_lock.close()
             store.close()
 
     routes = [
         Route("/t.js", tag.serve_tag, methods=["GET"]),
         Route("/collect", collect.collect, methods=["POST"]),
         Route("/collect", collect.preflight, methods=["OPTIONS"]),
-        Route("/healthz", healthz, methods=["GET"]),
+        Route("/healthz", ops.healthz, methods=["GET"]),
+        Route("/readyz", ops.readyz, methods=["GET"]),
+        Route("/metrics", ops.metrics, methods=["GET"]),
         Route("/api/sql", admin.sql, methods=["POST"]),
     ]
     if settings.site_dir:
@@ -52,12 +70,9 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.plan = plan
+    app.state.metrics = Metrics()
     app.state.tag_source = tag.TAG_FILE.read_text() if tag.TAG_FILE.exists() else None
     return app
-
-
-async def healthz(request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok", "plan_version": request.app.state.plan.version})
 
 
 def discovery_file(data_dir) -> os.PathLike:

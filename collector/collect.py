@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from collector import ingest as ingest_mod
 from collector.enrich import truncate_ip
 from collector.errors import error
-from collector.storage import StoreError
+from collector.wal import WalError, WalFull
 
 log = logging.getLogger("parcours.collect")
 
@@ -30,6 +29,8 @@ async def collect(request: Request) -> Response:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in _ACCEPTED_TYPES:
         return error(415, f'content type "{ctype}" is not accepted; send text/plain or application/json', cors)
+    if app.state.wal.full:
+        return _refused(app, "wal_full", cors)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > settings.max_body:
         return error(413, f"body larger than {settings.max_body} bytes; send smaller batches", cors)
@@ -50,17 +51,30 @@ async def collect(request: Request) -> Response:
         outcome = ingest_mod.ingest(bytes(body), req, app.state.plan, settings.secret)
     except ingest_mod.BadBatch as exc:
         return error(400, str(exc), cors)
-    try:
-        await run_in_threadpool(_store, app.state.store, outcome)
-    except StoreError as exc:
-        log.error("store unavailable, batch refused for retry: %s", exc)
-        return error(503, "storage unavailable, retry later", {**cors, "Retry-After": "5"})
+    if outcome.events or outcome.rejected:
+        try:
+            await app.state.wal.append(outcome.events, outcome.rejected)
+        except WalFull:
+            return _refused(app, "wal_full", cors)
+        except WalError as exc:
+            log.error("batch refused for retry: %s", exc)
+            return _refused(app, "wal_error", cors)
+    metrics = app.state.metrics
+    metrics.accepted.inc(len(outcome.events))
+    metrics.rejected.inc(len(outcome.rejected))
     return JSONResponse({"accepted": len(outcome.events), "rejected": len(outcome.rejected)}, headers=cors)
 
 
-def _store(store, outcome: ingest_mod.Outcome) -> None:
-    store.insert_events(outcome.events)
-    store.insert_rejected(outcome.rejected)
+_REFUSALS = {
+    "wal_full": "the collector is behind: its write-ahead log is full (ClickHouse slow or down); retry later",
+    "wal_error": "the collector cannot write its log right now; retry later",
+}
+
+
+def _refused(app, reason: str, cors: dict[str, str]) -> Response:
+    """503 with Retry-After: the tag keeps the batch and sends it again."""
+    app.state.metrics.refused.labels(reason).inc()
+    return error(503, _REFUSALS[reason], {**cors, "Retry-After": str(app.state.settings.retry_after)})
 
 
 async def preflight(request: Request) -> Response:

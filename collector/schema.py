@@ -72,6 +72,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         ORDER BY received_at
         """,
     )),
+    # The batch writer gives every insert a deterministic insert_deduplication_token; a plain MergeTree
+    # only remembers tokens when this window is set (it is 0 by default off replicated tables). Replaying
+    # the batch in flight at a crash then stores nothing twice, even without FINAL.
+    Migration(3, "insert deduplication window for the batch writer", (
+        "ALTER TABLE {db}.events MODIFY SETTING non_replicated_deduplication_window = 1000",
+        "ALTER TABLE {db}.rejected_events MODIFY SETTING non_replicated_deduplication_window = 1000",
+    )),
 )
 
 

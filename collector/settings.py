@@ -28,10 +28,27 @@ class Settings:
     ip_v4_bits: int = 24
     ip_v6_bits: int = 48
     max_body: int = 1_000_000
+    # durability and back-pressure (docs/operations.md)
+    wal_dir: Path | None = None
+    wal_max_bytes: int = 1 << 30
+    wal_segment_bytes: int = 16 << 20
+    wal_fsync: bool = True
+    batch_rows: int = 5000
+    batch_age: float = 1.0
+    retry_max: float = 30.0
+    retry_after: int = 5
+    shutdown_timeout: float = 30.0
+    workers: int = 1
+    log_format: str = "text"
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def wal_root(self) -> Path:
+        """Where the write-ahead logs live: one directory per worker process under it."""
+        return self.wal_dir or self.data_dir / "wal"
 
 
 def build(

@@ -91,19 +91,23 @@ class Store:
                 applied.append(migration.version)
             return applied
 
-    def insert_events(self, rows: Sequence[Sequence[Any]]) -> None:
-        self._insert("events", rows, EVENT_COLUMNS)
+    def insert_events(self, rows: Sequence[Sequence[Any]], columns: Sequence[str] = EVENT_COLUMNS,
+                      token: str | None = None) -> None:
+        self._insert("events", rows, columns, token)
 
-    def insert_rejected(self, rows: Sequence[Sequence[Any]]) -> None:
-        self._insert("rejected_events", rows, REJECTED_COLUMNS)
+    def insert_rejected(self, rows: Sequence[Sequence[Any]], columns: Sequence[str] = REJECTED_COLUMNS,
+                        token: str | None = None) -> None:
+        self._insert("rejected_events", rows, columns, token)
 
-    def _insert(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
+    def _insert(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str], token: str | None) -> None:
+        """Insert rows; the same `token` twice stores them once (see schema migration 3)."""
         if not rows:
             return
+        settings = {"insert_deduplication_token": token} if token else None
         try:
             with self._lock:
-                self._client.insert(f"{self.database}.{table}", rows, column_names=list(columns))
-        except ClickHouseError as exc:
+                self._client.insert(f"{self.database}.{table}", rows, column_names=list(columns), settings=settings)
+        except Exception as exc:  # ClickHouseError, and the transport's own errors when a server is away
             raise StoreError(f"insert into {table} failed: {exc}") from None
 
     def query(self, sql: str, readonly: bool = True) -> QueryResult:

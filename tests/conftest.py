@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
@@ -45,5 +46,16 @@ def plan():
 def settings(tmp_path, engine_dir, database) -> Settings:
     return Settings(
         plan=EXAMPLE_PLAN, data_dir=tmp_path, clickhouse=f"chdb://{engine_dir}", admin_token="admin-test-token",
-        secret=SECRET, database=database,
+        secret=SECRET, database=database, batch_age=0.0,
     )
+
+
+def drained(app, timeout: float = 15.0) -> None:
+    """Wait until the batch writer has stored everything the log holds (it runs in the background)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        wal, writer = app.state.wal, app.state.writer
+        if wal.depth_records == 0 and not writer._batch.records:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"the writer did not drain the log in {timeout} s: {app.state.writer.error}")

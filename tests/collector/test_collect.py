@@ -12,12 +12,22 @@ import pytest
 from starlette.testclient import TestClient
 
 from collector.app import create_app
-from tests.conftest import SECRET
+from tests.conftest import SECRET, drained
+
+
+class Client(TestClient):
+    """The app's client; each POST /collect waits for the batch writer, so tests read what landed."""
+
+    def post(self, url, *args, **kwargs):
+        response = super().post(url, *args, **kwargs)
+        if url == "/collect":
+            drained(self.app)
+        return response
 
 
 @pytest.fixture
 def client(settings, store):
-    with TestClient(create_app(settings)) as c:
+    with Client(create_app(settings)) as c:
         yield c
 
 

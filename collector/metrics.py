@@ -1,0 +1,67 @@
+"""Prometheus metrics of one collector process, served at /metrics."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+_LATENCY = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+_LAG = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.25, 1.5, 2, 3, 5, 10, 30, 60, 300)
+_ROWS = (1, 10, 100, 500, 1000, 2500, 5000, 10000, 50000)
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    """A registry per app (tests build many apps in one process) and the collector's metrics in it."""
+
+    def __init__(self):
+        r = self.registry = CollectorRegistry()
+        self.accepted = Counter("parcours_events_accepted", "Valid events appended to the write-ahead log.", registry=r)
+        self.rejected = Counter("parcours_events_rejected", "Invalid events appended to the log for rejected_events.",
+                                registry=r)
+        self.written = Counter("parcours_events_written", "Rows stored in ClickHouse.", ["table"], registry=r)
+        self.batch_rows = Histogram("parcours_batch_rows", "Rows per ClickHouse insert batch.", buckets=_ROWS,
+                                    registry=r)
+        self.insert_seconds = Histogram("parcours_insert_seconds", "Duration of a successful batch insert.",
+                                        buckets=_LATENCY, registry=r)
+        self.lag_seconds = Histogram("parcours_lag_seconds", "From acceptance (log commit) to stored in ClickHouse.",
+                                     buckets=_LAG, registry=r)
+        self.clickhouse_errors = Counter("parcours_clickhouse_errors", "Failed ClickHouse inserts (each retried).",
+                                         registry=r)
+        self.refused = Counter("parcours_refused", "Requests answered 503 (the tag retries them).", ["reason"],
+                               registry=r)
+        self.fsyncs = Counter("parcours_wal_fsyncs", "Group commits of the write-ahead log (one fsync each).",
+                              registry=r)
+        self.group_records = Histogram("parcours_wal_group_records", "Requests committed by one fsync.",
+                                       buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=r)
+        self.wal_records = Gauge("parcours_wal_records", "Log records not yet stored in ClickHouse.", registry=r)
+        self.wal_bytes = Gauge("parcours_wal_bytes", "Log bytes on disk not yet stored in ClickHouse.", registry=r)
+        self.wal_corrupt = Gauge("parcours_wal_corrupt_frames", "Torn or corrupt log frames skipped since start.",
+                                 registry=r)
+
+    def watch(self, wal) -> None:
+        """Read the log's depth at each scrape."""
+        self.wal_records.set_function(lambda: wal.depth_records)
+        self.wal_bytes.set_function(lambda: wal.depth_bytes)
+        self.wal_corrupt.set_function(lambda: wal.corrupt_frames)
+
+    def group_committed(self, records: int, nbytes: int) -> None:
+        self.fsyncs.inc()
+        self.group_records.observe(records)
+
+    def batch_written(self, records, seconds: float) -> None:
+        events = sum(len(r.events) for r in records)
+        rejected = sum(len(r.rejected) for r in records)
+        self.written.labels("events").inc(events)
+        self.written.labels("rejected_events").inc(rejected)
+        self.batch_rows.observe(events + rejected)
+        self.insert_seconds.observe(seconds)
+        now = time.time()
+        for r in records:
+            self.lag_seconds.observe(max(0.0, now - r.accepted_at))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,41 @@
+"""Operations endpoints: /healthz (liveness), /readyz (can it take and store events), /metrics."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from collector.metrics import CONTENT_TYPE
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """The process is alive and its event loop answers; nothing more (restart it when this fails)."""
+    return JSONResponse({"status": "ok", "plan_version": request.app.state.plan.version})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """200 when events are accepted and reach ClickHouse; 503 with the reasons when degraded."""
+    state = request.app.state
+    wal, writer = getattr(state, "wal", None), getattr(state, "writer", None)
+    if wal is None or writer is None:
+        return JSONResponse({"status": "starting", "reasons": ["the collector is starting"]}, status_code=503)
+    reasons = []
+    if not writer.running:
+        reasons.append("the batch writer is not running (see the log)")
+    if writer.error:
+        since = time.monotonic() - (writer.failing_since or time.monotonic())
+        reasons.append(f"ClickHouse inserts failing for {since:.0f} s, retried with backoff: {writer.error}")
+    if wal.full:
+        reasons.append(f"write-ahead log full ({wal.depth_bytes} of {wal.max_bytes} bytes): "
+                       "POST /collect answers 503 until ClickHouse catches up")
+    body = {"status": "degraded" if reasons else "ready", "wal_records": wal.depth_records,
+            "wal_bytes": wal.depth_bytes}
+    if reasons:
+        body["reasons"] = reasons
+    return JSONResponse(body, status_code=503 if reasons else 200)
+
+
+async def metrics(request: Request) -> Response:
+    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE)

@@ -1,0 +1,390 @@
+"""The write-ahead log: accepted rows reach the disk, fsync'd, before the collector answers 2xx.
+
+Layout of a log directory:
+
+- `<first lsn, 20 digits>.wal` segments. A segment starts with a header frame (format version and the
+  column names of each table when it was written, so rows replay into the right columns after an
+  upgrade), then one frame per accepted request.
+- `checkpoint`: the last log sequence number (lsn) stored in ClickHouse, and the batch being inserted.
+
+A frame is `length (u32 LE) | crc32 of payload (u32 LE) | payload`, the payload a msgpack array
+`[lsn, accepted_at_ms, events, rejected]`. Rows are the lists `ingest` makes: datetimes round-trip as
+msgpack timestamps (UTC-aware), UUIDs come back as their canonical string (ClickHouse takes it for a
+UUID column), dicts and lists as maps and arrays. A frame cut short or failing its checksum (the torn
+tail of a crash) ends the segment: it is skipped, never fatal, since it was never acknowledged.
+
+Group commit: `append` encodes the record and queues it; one flusher task writes every queued record
+and fsyncs once, then resolves all their futures. Requests arriving during an fsync form the next group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+log = logging.getLogger("parcours.wal")
+
+FORMAT = 1
+_FRAME = struct.Struct("<II")
+_MAX_FRAME = 256 * 1024 * 1024
+_SUFFIX = ".wal"
+
+_encode = msgspec.msgpack.Encoder().encode
+_decode = msgspec.msgpack.Decoder().decode
+
+
+class WalError(Exception):
+    """The log cannot be written (disk full, permissions): the request is refused with 503."""
+
+
+class WalFull(WalError):
+    """The log holds as much as its cap allows: ClickHouse is behind or down."""
+
+
+@dataclass
+class Record:
+    """One accepted request's rows, as the writer reads them back."""
+
+    lsn: int
+    accepted_at: float
+    events: list[list[Any]]
+    rejected: list[list[Any]]
+    columns: dict[str, list[str]]
+
+
+@dataclass
+class Position:
+    """Where the reader is: a segment (by its first lsn) and a byte offset in it."""
+
+    segment: int
+    offset: int
+
+
+@dataclass
+class Checkpoint:
+    lsn: int = 0
+    inflight: tuple[int, int] | None = None
+
+
+def claim_slot(root: Path) -> tuple[Path, Any]:
+    """The first log directory under `root` no other live process holds (one per worker), locked for us."""
+    root.mkdir(parents=True, exist_ok=True)
+    slot = 0
+    while True:
+        directory = root / str(slot)
+        directory.mkdir(exist_ok=True)
+        fh = open(directory / "lock", "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return directory, fh
+        except BlockingIOError:
+            fh.close()
+            slot += 1
+
+
+class Wal:
+    """Segmented, checksummed, group-committed log of accepted rows."""
+
+    def __init__(self, directory: Path, *, columns: dict[str, Sequence[str]], max_bytes: int = 1 << 30,
+                 segment_bytes: int = 16 << 20, fsync: bool = True,
+                 on_fsync: Callable[[int, int], None] | None = None):
+        self.directory = Path(directory)
+        self.columns = {k: list(v) for k, v in columns.items()}
+        self.max_bytes, self.segment_bytes, self.fsync = max_bytes, segment_bytes, fsync
+        self.on_fsync = on_fsync  # (records, bytes) per group, for metrics
+        self.fsyncs = 0
+        self.corrupt_frames = 0
+        self.checkpoint = Checkpoint()
+        self.last_lsn = 0  # last lsn handed out
+        self.durable_lsn = 0  # last lsn on disk, fsync'd
+        self._segments: dict[int, int] = {}  # first lsn -> written size in bytes
+        self._seg_lock = threading.Lock()  # the flusher, the writer's thread and the loop all look
+        self._active: int | None = None
+        self._fh = None
+        self._ckpt_pos = Position(0, 0)
+        self._pending: list[tuple[int, bytes, asyncio.Future]] = []
+        self._wake = asyncio.Event()
+        self.grown = asyncio.Event()  # set after each group commit, for the writer
+        self._io = ThreadPoolExecutor(1, thread_name_prefix="parcours-wal")
+        self._flusher: asyncio.Task | None = None
+        self._closing = False
+
+    # ---- opening and recovery
+
+    async def open(self) -> None:
+        """Recover what a previous run left, start a fresh segment and the flusher."""
+        await asyncio.get_running_loop().run_in_executor(self._io, self._recover)
+        self._flusher = asyncio.create_task(self._flush_loop(), name="parcours-wal-flusher")
+
+    def _recover(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.checkpoint = self._read_checkpoint()
+        last = self.checkpoint.lsn
+        for first in self._segment_ids():
+            size = 0
+            for record, end in self._frames(first, 0, None):
+                last = max(last, record.lsn)
+                size = end
+            self._segments[first] = size
+        # Records past a torn tail were never acknowledged; the torn bytes are left where they are and
+        # skipped on every read. New records go to a new segment.
+        self.last_lsn = self.durable_lsn = last
+        first_live = min(self._segments, default=None)
+        self._ckpt_pos = Position(first_live or 0, 0)
+        self._new_segment(last + 1)
+
+    def _segment_ids(self) -> list[int]:
+        return sorted(int(p.name[: -len(_SUFFIX)]) for p in self.directory.glob(f"*{_SUFFIX}")
+                      if p.name[: -len(_SUFFIX)].isdigit())
+
+    def _path(self, first: int) -> Path:
+        return self.directory / f"{first:020d}{_SUFFIX}"
+
+    def _new_segment(self, first: int) -> None:
+        if self._fh is not None:
+            self._fh.close()
+        fh = open(self._path(first), "ab")
+        header = _encode({"format": FORMAT, "columns": self.columns})
+        fh.write(_FRAME.pack(len(header), zlib.crc32(header)) + header)
+        fh.flush()
+        if self.fsync:
+            os.fsync(fh.fileno())
+            self._fsync_dir()
+        self._fh, self._active = fh, first
+        with self._seg_lock:
+            self._segments[first] = fh.tell()
+
+    def _fsync_dir(self) -> None:
+        fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    # ---- appending (group commit)
+
+    @property
+    def depth_records(self) -> int:
+        return self.durable_lsn - self.checkpoint.lsn
+
+    @property
+    def depth_bytes(self) -> int:
+        """Bytes on disk not yet stored in ClickHouse (from the checkpoint's position on)."""
+        with self._seg_lock:
+            total = sum(self._segments.values())
+            if self._ckpt_pos.segment in self._segments:
+                total -= min(self._ckpt_pos.offset, self._segments[self._ckpt_pos.segment])
+        return total
+
+    @property
+    def full(self) -> bool:
+        return self.depth_bytes >= self.max_bytes
+
+    async def append(self, events: list[list[Any]], rejected: list[list[Any]]) -> int:
+        """Queue one request's rows; return its lsn once it is on disk (fsync'd)."""
+        if self._closing:
+            raise WalError("the collector is shutting down")
+        if self.full:
+            raise WalFull(f"write-ahead log full ({self.depth_bytes} bytes, cap {self.max_bytes})")
+        self.last_lsn += 1
+        lsn = self.last_lsn
+        payload = _encode((lsn, int(time.time() * 1000), events, rejected))
+        frame = _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((lsn, frame, future))
+        self._wake.set()
+        await future
+        return lsn
+
+    async def _flush_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if not self._pending:
+                if self._closing:
+                    return
+                continue
+            group, self._pending = self._pending, []
+            data = b"".join(frame for _, frame, _ in group)
+            last = group[-1][0]
+            try:
+                await loop.run_in_executor(self._io, self._write, data, last)
+            except OSError as exc:
+                log.error("write-ahead log write failed, %d request(s) refused: %s", len(group), exc)
+                for _, _, fut in group:
+                    if not fut.done():
+                        fut.set_exception(WalError(f"write-ahead log write failed: {exc}"))
+                continue
+            # lsns are handed out in queue order: the group ends at its last frame's lsn. A failed
+            # group leaves a gap in the lsns, never a hole in the file.
+            self.durable_lsn = last
+            if self.on_fsync:
+                self.on_fsync(len(group), len(data))
+            for _, _, fut in group:
+                if not fut.done():
+                    fut.set_result(None)
+            self.grown.set()
+
+    def _write(self, data: bytes, last: int) -> None:
+        fh = self._fh
+        start = fh.tell()
+        try:
+            fh.write(data)
+            fh.flush()
+            if self.fsync:
+                os.fdatasync(fh.fileno())
+        except OSError:
+            # Leave no half-written group that a later group would follow: readers stop at it.
+            with contextlib.suppress(OSError):
+                fh.truncate(start)
+                fh.seek(start)
+            raise
+        self.fsyncs += 1
+        with self._seg_lock:
+            self._segments[self._active] = fh.tell()
+        if fh.tell() >= self.segment_bytes:
+            self._new_segment(last + 1)
+
+    async def close(self) -> None:
+        """Commit what is queued, stop the flusher, close the segment."""
+        self._closing = True
+        self._wake.set()
+        if self._flusher is not None:
+            await self._flusher
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        self._io.shutdown(wait=True)
+
+    # ---- reading (the writer and replay)
+
+    def start(self) -> Position:
+        """Where reading starts: the first live segment."""
+        with self._seg_lock:
+            return Position(min(self._segments), 0)
+
+    def read(self, pos: Position, max_rows: int, upto: int | None = None) -> tuple[list[Record], Position]:
+        """Durable records after the checkpoint from `pos` on, until `max_rows` rows or lsn `upto`."""
+        out: list[Record] = []
+        rows = 0
+        durable = self.durable_lsn
+        while True:
+            with self._seg_lock:
+                limit = self._segments.get(pos.segment)
+                later = [s for s in self._segments if s > pos.segment]
+            if limit is None:  # deleted under us: start from the first live segment
+                pos = self.start()
+                continue
+            for record, end in self._frames(pos.segment, pos.offset, limit):
+                if record.lsn > durable:  # written, not yet fsync'd and acknowledged
+                    return out, pos
+                pos = Position(pos.segment, end)
+                if record.lsn <= self.checkpoint.lsn:
+                    continue
+                out.append(record)
+                rows += len(record.events) + len(record.rejected)
+                if rows >= max_rows or (upto is not None and record.lsn >= upto):
+                    return out, pos
+            if not later or (upto is not None and out and out[-1].lsn >= upto):
+                return out, pos
+            pos = Position(min(later), 0)
+
+    def _frames(self, first: int, offset: int, limit: int | None):
+        """(record, end offset) for each good frame of a segment from `offset`; stops at a torn or bad frame."""
+        path = self._path(first)
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(0)
+                header_columns = self._header(fh, path)
+                if header_columns is None:
+                    return
+                if offset < fh.tell():
+                    offset = fh.tell()
+                fh.seek(offset)
+                data = fh.read(None if limit is None else max(0, limit - offset))
+        except FileNotFoundError:
+            return
+        at = 0
+        while at + 8 <= len(data):
+            length, crc = _FRAME.unpack_from(data, at)
+            payload = data[at + 8: at + 8 + length]
+            if length > _MAX_FRAME or len(payload) < length or zlib.crc32(payload) != crc:
+                self._torn(path, offset + at)
+                return
+            lsn, accepted_ms, events, rejected = _decode(payload)
+            at += 8 + length
+            yield Record(lsn, accepted_ms / 1000, events, rejected, header_columns), offset + at
+        if at < len(data):
+            self._torn(path, offset + at)
+
+    def _header(self, fh, path: Path) -> dict[str, list[str]] | None:
+        head = fh.read(8)
+        if len(head) < 8:
+            return None
+        length, crc = _FRAME.unpack(head)
+        payload = fh.read(length)
+        if len(payload) < length or zlib.crc32(payload) != crc:
+            self._torn(path, 0)
+            return None
+        return _decode(payload)["columns"]
+
+    def _torn(self, path: Path, offset: int) -> None:
+        self.corrupt_frames += 1
+        log.warning("write-ahead log %s: torn or corrupt frame at byte %d skipped (never acknowledged)",
+                        path.name, offset)
+
+    # ---- checkpoints
+
+    def _read_checkpoint(self) -> Checkpoint:
+        try:
+            doc = msgspec.json.decode((self.directory / "checkpoint").read_bytes())
+        except FileNotFoundError:
+            return Checkpoint()
+        except msgspec.DecodeError:
+            log.error("write-ahead log checkpoint unreadable: replaying the whole log "
+                      "(ClickHouse deduplicates what was already stored)")
+            return Checkpoint()
+        inflight = doc.get("inflight")
+        return Checkpoint(int(doc.get("lsn", 0)), tuple(inflight) if inflight else None)
+
+    def save_checkpoint(self, checkpoint: Checkpoint, pos: Position | None = None) -> None:
+        """Durably record progress (blocking: call from a thread); delete segments fully stored."""
+        tmp = self.directory / "checkpoint.tmp"
+        doc = {"lsn": checkpoint.lsn, "inflight": list(checkpoint.inflight) if checkpoint.inflight else None}
+        with open(tmp, "wb") as fh:
+            fh.write(msgspec.json.encode(doc))
+            fh.flush()
+            if self.fsync:
+                os.fsync(fh.fileno())
+        os.replace(tmp, self.directory / "checkpoint")
+        if self.fsync:
+            self._fsync_dir()
+        self.checkpoint = checkpoint
+        if pos is not None and checkpoint.inflight is None:
+            self._ckpt_pos = pos
+            self._drop_stored(checkpoint.lsn)
+
+    def _drop_stored(self, lsn: int) -> None:
+        with self._seg_lock:
+            firsts = sorted(self._segments)
+            done = [first for first, nxt in zip(firsts, firsts[1:]) if nxt - 1 <= lsn and first != self._active]
+            for first in done:
+                del self._segments[first]
+        for first in done:
+            with contextlib.suppress(FileNotFoundError):
+                self._path(first).unlink()
