@@ -6,6 +6,9 @@ import contextlib
 import json
 import logging
 import os
+from pathlib import Path
+
+import msgspec
 
 from starlette.applications import Starlette
 from starlette.responses import RedirectResponse
@@ -73,6 +76,21 @@ def create_app(settings: Settings) -> Starlette:
     app.state.metrics = Metrics()
     app.state.tag_source = tag.TAG_FILE.read_text() if tag.TAG_FILE.exists() else None
     return app
+
+
+_SETTINGS_ENV = "PARCOURS_WORKER_SETTINGS"
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The settings, for worker processes that build their own app (`--workers N`)."""
+    return {_SETTINGS_ENV: msgspec.json.encode(settings, enc_hook=str).decode()}
+
+
+def app_from_env() -> Starlette:
+    """uvicorn's app factory in each worker process."""
+    settings = msgspec.json.decode(os.environ[_SETTINGS_ENV], type=Settings,
+                                   dec_hook=lambda t, v: Path(v) if t is Path else v)
+    return create_app(settings)
 
 
 def discovery_file(data_dir) -> os.PathLike:

@@ -33,6 +33,42 @@ def main() -> None:
 main.add_command(plan)
 
 
+def _durability_options(f):
+    """The write-ahead log, batch writer, process and logging settings of `serve` (docs/operations.md)."""
+    options = [
+        click.option("--wal-dir", envvar="PARCOURS_WAL_DIR", default=None, type=click.Path(file_okay=False),
+                     help="Write-ahead log directory (one sub-directory per worker) [default: <data-dir>/wal]."),
+        click.option("--wal-max-bytes", envvar="PARCOURS_WAL_MAX_BYTES", default=1 << 30, show_default=True,
+                     type=click.IntRange(1 << 16), help="Log cap: past it, POST /collect answers 503 + Retry-After "
+                     "until ClickHouse catches up."),
+        click.option("--wal-segment-bytes", envvar="PARCOURS_WAL_SEGMENT_BYTES", default=16 << 20, show_default=True,
+                     type=click.IntRange(1 << 12), help="Size of a log segment file (deleted once stored)."),
+        click.option("--wal-fsync/--no-wal-fsync", envvar="PARCOURS_WAL_FSYNC", default=True, show_default=True,
+                     help="fsync each group commit before answering. Turn off only if losing the last "
+                          "accepted events on power loss is acceptable."),
+        click.option("--batch-rows", envvar="PARCOURS_BATCH_ROWS", default=5000, show_default=True,
+                     type=click.IntRange(1), help="Insert into ClickHouse once this many rows are waiting..."),
+        click.option("--batch-age", envvar="PARCOURS_BATCH_AGE", default=1.0, show_default=True,
+                     type=click.FloatRange(0), help="...or once the oldest waiting row is this many seconds old."),
+        click.option("--retry-max", envvar="PARCOURS_RETRY_MAX", default=30.0, show_default=True,
+                     type=click.FloatRange(0.1), help="Longest wait between retries of a failing insert "
+                     "(exponential backoff from 0.2 s)."),
+        click.option("--retry-after", envvar="PARCOURS_RETRY_AFTER", default=5, show_default=True,
+                     type=click.IntRange(1), help="Seconds sent in Retry-After with a 503."),
+        click.option("--shutdown-timeout", envvar="PARCOURS_SHUTDOWN_TIMEOUT", default=30.0, show_default=True,
+                     type=click.FloatRange(0), help="On stop, how long to keep flushing the log into ClickHouse "
+                     "(what is left is replayed at the next start)."),
+        click.option("--workers", envvar="PARCOURS_WORKERS", default=1, show_default=True, type=click.IntRange(1),
+                     help="Worker processes, each with its own log and writer; more than 1 needs a ClickHouse "
+                          "server (the embedded engine belongs to one process)."),
+        click.option("--log-format", envvar="PARCOURS_LOG_FORMAT", default="text", show_default=True,
+                     type=click.Choice(["text", "json"]), help="Log lines for people, or JSON lines."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
 @main.command()
 @click.option("--plan", envvar="PARCOURS_PLAN", default="parcours.yaml", show_default=True,
               type=click.Path(dir_okay=False), help="The tagging plan (YAML).")
@@ -54,27 +90,35 @@ main.add_command(plan)
               help="Bits of IPv6 addresses kept.")
 @click.option("--log-level", envvar="PARCOURS_LOG_LEVEL", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
-def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret, demo, site_dir, ip_v4_bits, ip_v6_bits, log_level):
+@_durability_options
+def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret, demo, site_dir, ip_v4_bits, ip_v6_bits,
+          log_level, wal_dir, **durable):
     """Run the collector: serves /t.js, receives events at /collect, writes them to ClickHouse."""
-    import logging
-
     import uvicorn
 
-    from collector.app import create_app
+    from collector import logs
+    from collector.app import create_app, settings_env
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(log_level, durable["log_format"])
     try:
         settings = settings_mod.build(
             plan=plan, data_dir=data_dir, clickhouse=clickhouse, admin_token=admin_token, secret=secret, demo=demo,
             database=database, host=host, port=port, site_dir=Path(site_dir) if site_dir else None,
-            ip_v4_bits=ip_v4_bits, ip_v6_bits=ip_v6_bits,
+            ip_v4_bits=ip_v4_bits, ip_v6_bits=ip_v6_bits, wal_dir=Path(wal_dir).resolve() if wal_dir else None,
+            **durable,
         )
         app = create_app(settings)
     except settings_mod.SettingsError as exc:
         raise click.ClickException(str(exc)) from None
     except PlanErrors as exc:
         raise click.ClickException(f"the plan has errors:\n{exc}") from None
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    if settings.workers > 1:
+        # Each worker builds its own app (and log, and writer) from the settings passed in the environment.
+        os.environ.update(settings_env(settings))
+        uvicorn.run("collector.app:app_from_env", factory=True, host=host, port=port, workers=settings.workers,
+                    log_level=log_level, log_config=None, access_log=False)
+    else:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None, access_log=False)
 
 
 @main.command()

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from collector.storage import default_dsn
+from collector.storage import default_dsn, is_embedded
 
 
 class SettingsError(Exception):
@@ -67,8 +67,15 @@ def build(
             )
         secret = _kept_secret(data / "secret")
     token = admin_token or _kept_secret(data / "admin-token")
+    dsn = clickhouse or default_dsn(data)
+    if rest.get("workers", 1) > 1 and is_embedded(dsn):
+        raise SettingsError(
+            f"--workers {rest['workers']} needs a ClickHouse server: the embedded engine ({dsn}) is owned by one "
+            "process, which runs the one batch writer. Run one worker (it takes ~all of one core), or point "
+            "--clickhouse / PARCOURS_CLICKHOUSE at a server (http://user:pass@host:8123)."
+        )
     return Settings(
-        plan=Path(plan), data_dir=data, clickhouse=clickhouse or default_dsn(data), admin_token=token,
+        plan=Path(plan), data_dir=data, clickhouse=dsn, admin_token=token,
         secret=secret.encode(), **rest,
     )
 

@@ -13,6 +13,8 @@ def test_sql_goes_through_the_running_collector(collector):
     body = b'{"events":[{"id":"0b7e7a5c-53c1-4f6e-9d3e-1f1f2d3c4b5a","e":"page_view","t":1795000000000,"c":{"courtier":"B107"}}]}'
     urllib.request.urlopen(urllib.request.Request(f"{collector.url}/collect", data=body,
                                                   headers={"content-type": "text/plain"}))
+    # Accepted means in the write-ahead log; the batch writer stores it within --batch-age.
+    collector.wait_rows("SELECT 1 FROM parcours.events WHERE event_id = '0b7e7a5c-53c1-4f6e-9d3e-1f1f2d3c4b5a'", 1)
     out = subprocess.run(
         [sys.executable, "-m", "collector", "sql",
          "SELECT broker_id, broker_name FROM parcours.events WHERE event_id = '0b7e7a5c-53c1-4f6e-9d3e-1f1f2d3c4b5a'",

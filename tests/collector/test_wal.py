@@ -1,0 +1,172 @@
+"""The write-ahead log on its own: append, replay, torn tails, group commit, segments, cap."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+
+import pytest
+
+from collector.wal import Checkpoint, Wal, WalFull, claim_slot
+
+COLUMNS = {"events": ["event_id", "ts", "captured", "n"], "rejected_events": ["reasons"]}
+
+
+def row(n: int) -> list:
+    return [uuid.UUID(int=n), dt.datetime(2026, 11, 22, 15, 0, n % 60, 123000, tzinfo=dt.timezone.utc),
+            {"courtier": f"B{n:03d}"}, n]
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def opened(path, **kw) -> Wal:
+    wal = Wal(path, columns=COLUMNS, **kw)
+    await wal.open()
+    return wal
+
+
+def read_all(wal: Wal):
+    records, _ = wal.read(wal.start(), 1 << 30)
+    return records
+
+
+def test_records_survive_a_restart_with_their_types(tmp_path):
+    async def scenario():
+        wal = await opened(tmp_path)
+        lsns = [await wal.append([row(n)], [[["properties.x: bad"]]] if n == 2 else []) for n in range(1, 4)]
+        await wal.close()
+        again = await opened(tmp_path)
+        records = read_all(again)
+        await again.close()
+        return lsns, records
+
+    lsns, records = run(scenario())
+    assert lsns == [1, 2, 3]
+    assert [r.lsn for r in records] == [1, 2, 3]
+    first = records[0]
+    assert first.columns == COLUMNS
+    event_id, ts, captured, n = first.events[0]
+    assert uuid.UUID(event_id) == uuid.UUID(int=1)  # a UUID comes back as its canonical string
+    assert ts == row(1)[1] and ts.tzinfo is not None
+    assert captured == {"courtier": "B001"} and n == 1
+    assert records[1].rejected == [[["properties.x: bad"]]]
+
+
+def test_a_torn_tail_is_skipped_and_new_records_follow(tmp_path):
+    async def write():
+        wal = await opened(tmp_path)
+        for n in range(1, 6):
+            await wal.append([row(n)], [])
+        await wal.close()
+
+    run(write())
+    (segment,) = tmp_path.glob("*.wal")
+    data = segment.read_bytes()
+    segment.write_bytes(data[:-7])  # the crash cut the last frame short
+
+    async def reopen():
+        wal = await opened(tmp_path)
+        lsn = await wal.append([row(99)], [])
+        records = read_all(wal)
+        await wal.close()
+        return wal, lsn, records
+
+    wal, lsn, records = run(reopen())
+    assert wal.corrupt_frames == 1
+    assert [r.lsn for r in records] == [1, 2, 3, 4, 5][:4] + [lsn]
+    assert lsn == 5  # lsn 5 was torn, never acknowledged: its number is free again
+    assert records[-1].events[0][3] == 99
+
+
+def test_a_corrupt_frame_ends_its_segment_without_failing(tmp_path):
+    async def write():
+        wal = await opened(tmp_path)
+        for n in range(1, 4):
+            await wal.append([row(n)], [])
+        await wal.close()
+
+    run(write())
+    (segment,) = tmp_path.glob("*.wal")
+    data = bytearray(segment.read_bytes())
+    data[-3] ^= 0xFF  # bit rot in the last frame: its checksum fails
+    segment.write_bytes(bytes(data))
+
+    async def reopen():
+        wal = await opened(tmp_path)
+        records = read_all(wal)
+        await wal.close()
+        return wal, records
+
+    wal, records = run(reopen())
+    assert [r.lsn for r in records] == [1, 2]
+    assert wal.corrupt_frames == 1
+
+
+def test_concurrent_appends_share_fsyncs(tmp_path):
+    async def scenario():
+        wal = await opened(tmp_path)
+        start = wal.fsyncs
+        lsns = await asyncio.gather(*(wal.append([row(n)], []) for n in range(200)))
+        fsyncs = wal.fsyncs - start
+        await wal.close()
+        return lsns, fsyncs, wal
+
+    lsns, fsyncs, wal = run(scenario())
+    assert sorted(lsns) == list(range(1, 201))
+    assert wal.durable_lsn == 200
+    assert 1 <= fsyncs <= 20, f"{fsyncs} fsyncs for 200 concurrent appends: no group commit"
+
+
+def test_segments_rotate_and_stored_ones_are_deleted(tmp_path):
+    async def scenario():
+        wal = await opened(tmp_path, segment_bytes=2048)
+        for n in range(60):
+            await wal.append([row(n)], [])
+        segments_before = len(list(tmp_path.glob("*.wal")))
+        depth_before = wal.depth_bytes
+        records, pos = wal.read(wal.start(), 1 << 30)
+        assert [r.lsn for r in records] == list(range(1, 61))
+        wal.save_checkpoint(Checkpoint(records[-1].lsn), pos)
+        left = list(tmp_path.glob("*.wal"))
+        await wal.close()
+        return segments_before, depth_before, left, wal
+
+    before, depth_before, left, wal = run(scenario())
+    assert before >= 3
+    assert len(left) == 1  # only the active segment stays
+    assert wal.depth_records == 0 and wal.depth_bytes < depth_before
+
+    async def reopen():
+        again = await opened(tmp_path)
+        await again.close()
+        return again
+
+    assert run(reopen()).checkpoint.lsn == 60
+
+
+def test_the_log_refuses_appends_past_its_cap(tmp_path):
+    async def scenario():
+        wal = await opened(tmp_path, max_bytes=4096)
+        accepted = 0
+        with pytest.raises(WalFull):
+            for n in range(1000):
+                await wal.append([row(n)], [])
+                accepted += 1
+        await wal.close()
+        return accepted
+
+    accepted = run(scenario())
+    assert 10 < accepted < 1000
+
+
+def test_each_worker_claims_its_own_log_directory(tmp_path):
+    first, lock1 = claim_slot(tmp_path)
+    second, lock2 = claim_slot(tmp_path)
+    assert first != second
+    lock1.close()
+    third, lock3 = claim_slot(tmp_path)
+    assert third == first  # a restarted worker picks up the log left behind
+    lock2.close(), lock3.close()

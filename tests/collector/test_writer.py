@@ -1,0 +1,188 @@
+"""The batch writer on the embedded engine: outages, back-pressure, replay of the batch in flight, metrics.
+
+A failing store is injected at the writer's boundary (its sink): a fault-injection seam, not a database
+mock. Rows end up in the real embedded engine once it "comes back".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import json
+import time
+import uuid
+
+import pytest
+from starlette.testclient import TestClient
+
+from collector.app import create_app
+from collector.storage import EVENT_COLUMNS, REJECTED_COLUMNS, StoreError
+from collector.wal import Wal
+from collector.writer import Writer
+from tests.collector.test_collect import event, post, rows
+from tests.conftest import drained
+
+
+class Outage:
+    """Wraps the real store: refuses inserts while `down`, then lets them through."""
+
+    def __init__(self, store, down: bool = True):
+        self.store, self.down, self.attempts = store, down, 0
+
+    def insert_events(self, rows, columns=EVENT_COLUMNS, token=None):
+        self._check()
+        self.store.insert_events(rows, columns, token)
+
+    def insert_rejected(self, rows, columns=REJECTED_COLUMNS, token=None):
+        self._check()
+        self.store.insert_rejected(rows, columns, token)
+
+    def _check(self):
+        self.attempts += 1
+        if self.down:
+            raise StoreError("insert into events failed: Connection refused (injected outage)")
+
+
+def wait_for(predicate, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def app(settings):
+    return create_app(dataclasses.replace(settings, retry_max=0.2))
+
+
+def test_events_wait_in_the_log_while_clickhouse_is_down_and_land_once_after(app, store):
+    with TestClient(app) as client:
+        outage = app.state.writer.sink = Outage(store)
+        batch = [event(), event("form_step", f="moto_quote", s="vehicle"), event("not_in_plan")]
+        r = post(client, *batch)
+        assert r.status_code == 200 and r.json() == {"accepted": 2, "rejected": 1}
+        wait_for(lambda: outage.attempts >= 2)
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["status"] == "degraded"
+        assert "ClickHouse inserts failing" in ready.json()["reasons"][0]
+        assert client.get("/healthz").status_code == 200  # alive, just not ready
+        assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 0}]
+
+        outage.down = False
+        app.state.writer.retry_now()
+        drained(app)
+        assert client.get("/readyz").status_code == 200
+        assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 2}]
+        assert rows(store, "SELECT count() AS n FROM parcours.rejected_events") == [{"n": 1}]
+
+
+def test_a_full_log_answers_503_with_retry_after_then_recovers(settings, store):
+    app = create_app(dataclasses.replace(settings, wal_max_bytes=1 << 16, wal_segment_bytes=1 << 12, retry_max=0.2))
+    with TestClient(app) as client:
+        outage = app.state.writer.sink = Outage(store)
+        statuses = []
+        for _ in range(400):
+            r = post(client, *[event() for _ in range(5)])
+            statuses.append(r.status_code)
+            if r.status_code == 503:
+                break
+        assert statuses[-1] == 503, "the log never filled up"
+        assert set(statuses[:-1]) == {200}
+        assert r.headers["retry-after"] == str(settings.retry_after)
+        assert "write-ahead log is full" in r.json()["error"]
+        ready = client.get("/readyz").json()
+        assert any("write-ahead log full" in reason for reason in ready["reasons"])
+        accepted = 5 * (len(statuses) - 1)
+
+        outage.down = False
+        app.state.writer.retry_now()
+        drained(app)
+        assert post(client, event()).status_code == 200
+        drained(app)
+        assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": accepted + 1}]
+        metrics = client.get("/metrics").text
+        assert 'parcours_refused_total{reason="wal_full"} 1.0' in metrics
+
+
+def test_metrics_count_what_was_accepted_rejected_and_written(app, store):
+    with TestClient(app) as client:
+        post(client, event(), event(), event("nope"))
+        drained(app)
+        text = client.get("/metrics").text
+    assert "parcours_events_accepted_total 2.0" in text
+    assert "parcours_events_rejected_total 1.0" in text
+    assert 'parcours_events_written_total{table="events"} 2.0' in text
+    assert 'parcours_events_written_total{table="rejected_events"} 1.0' in text
+    assert "parcours_wal_records 0.0" in text
+    assert "parcours_wal_fsyncs_total 1.0" in text
+    assert "parcours_insert_seconds_count 1.0" in text
+    assert "parcours_lag_seconds_count 1.0" in text
+
+
+class Killed(Exception):
+    pass
+
+
+class CrashAfterInsert:
+    """Stores the batch for real, then 'dies' before the writer can checkpoint it."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def insert_events(self, rows, columns=EVENT_COLUMNS, token=None):
+        self.store.insert_events(rows, columns, token)
+
+    def insert_rejected(self, rows, columns=REJECTED_COLUMNS, token=None):
+        self.store.insert_rejected(rows, columns, token)
+        raise Killed("between the insert and the checkpoint")
+
+
+def test_the_batch_in_flight_at_a_crash_is_replayed_without_duplicates(tmp_path, store):
+    columns = {"events": EVENT_COLUMNS, "rejected_events": REJECTED_COLUMNS}
+    batch_rows = [_event_row(month) for month in (1, 2, 3) for _ in range(4)]  # three partitions
+    rejected = [_rejected_row()]
+
+    async def before_crash():
+        wal = Wal(tmp_path, columns=columns)
+        await wal.open()
+        await wal.append(batch_rows[:6], rejected)
+        await wal.append(batch_rows[6:], [])
+        writer = Writer(wal, CrashAfterInsert(store), batch_age=0)
+        writer.start()
+        with pytest.raises(Killed):
+            await writer._task
+        return wal.checkpoint
+
+    checkpoint = asyncio.run(before_crash())
+    assert checkpoint.inflight == (1, 2) and checkpoint.lsn == 0
+    assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 12}]
+
+    async def restart():
+        wal = Wal(tmp_path, columns=columns)
+        await wal.open()
+        writer = Writer(wal, store, batch_age=0)
+        writer.start()
+        await writer.stop()
+        await wal.close()
+        return wal
+
+    wal = asyncio.run(restart())
+    assert wal.checkpoint.lsn == 2 and wal.checkpoint.inflight is None
+    # the same tokens: ClickHouse skipped the blocks it already had, even without FINAL
+    assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 12}]
+    assert rows(store, "SELECT count() AS n FROM parcours.rejected_events") == [{"n": 1}]
+
+
+def _event_row(month: int) -> list:
+    t = dt.datetime(2026, month, 15, 12, tzinfo=dt.timezone.utc)
+    values = {"event_id": uuid.uuid4(), "event": "page_view", "ts": t, "client_ts": t, "sent_at": t,
+              "received_at": t, "captured": {}, "step_index": 0, "seq": 1, "properties": json.dumps({})}
+    return [values.get(c, "") for c in EVENT_COLUMNS]
+
+
+def _rejected_row() -> list:
+    values = {"received_at": dt.datetime.now(dt.timezone.utc), "reasons": ["event: nope"]}
+    return [values.get(c, "") for c in REJECTED_COLUMNS]
