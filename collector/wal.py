@@ -143,6 +143,11 @@ class Wal:
         # Records past a torn tail were never acknowledged; the torn bytes are left where they are and
         # skipped on every read. New records go to a new segment.
         self.last_lsn = self.durable_lsn = last
+        if last + 1 in self._segments:
+            # A segment holding no good record (a run that accepted nothing, or whose first group was
+            # torn) has the name the new segment needs: nothing in it was ever acknowledged.
+            del self._segments[last + 1]
+            self._path(last + 1).unlink()
         first_live = min(self._segments, default=None)
         self._ckpt_pos = Position(first_live or 0, 0)
         self._new_segment(last + 1)
@@ -326,7 +331,11 @@ class Wal:
             if length > _MAX_FRAME or len(payload) < length or zlib.crc32(payload) != crc:
                 self._torn(path, offset + at)
                 return
-            lsn, accepted_ms, events, rejected = _decode(payload)
+            try:
+                lsn, accepted_ms, events, rejected = _decode(payload)
+            except (ValueError, TypeError, msgspec.DecodeError):  # a good checksum over a bad frame
+                self._torn(path, offset + at)
+                return
             at += 8 + length
             yield Record(lsn, accepted_ms / 1000, events, rejected, header_columns), offset + at
         if at < len(data):

@@ -58,17 +58,16 @@ class Collector:
         return rows
 
 
-@pytest.fixture(scope="session")
-def collector(tmp_path_factory):
-    data = tmp_path_factory.mktemp("collector")
+def start_collector(data: Path, *args: str, log_name: str = "collector.log") -> tuple[subprocess.Popen, str, Path]:
+    """`parcours serve` on a free port over `data`, once /healthz answers: (process, url, log file)."""
     port = _free_port()
-    log = data / "collector.log"
+    log = data / log_name
     (data / "admin-token").write_text(ADMIN_TOKEN)  # what `parcours sql` reads beside the data
     env = {**os.environ, "PARCOURS_ADMIN_TOKEN": ADMIN_TOKEN, "PARCOURS_SECRET": "e2e-secret"}
-    with log.open("w") as out:
+    with log.open("a") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "collector", "serve", "--plan", str(ROOT / "examples" / "moto-insurance.yaml"),
-             "--port", str(port), "--data-dir", str(data), "--site-dir", str(ROOT / "examples" / "demo-site")],
+             "--port", str(port), "--data-dir", str(data), *args],
             stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
         )
     url = f"http://127.0.0.1:{port}"
@@ -76,18 +75,29 @@ def collector(tmp_path_factory):
     while True:
         try:
             urllib.request.urlopen(f"{url}/healthz", timeout=1)
-            break
+            return proc, url, log
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
                 pytest.fail(f"collector did not start:\n{log.read_text()}")
             time.sleep(0.2)
-    yield Collector(url, data, log)
+
+
+def stop_collector(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
-        proc.wait(timeout=20)
+        proc.wait(timeout=40)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def collector(tmp_path_factory):
+    data = tmp_path_factory.mktemp("collector")
+    proc, url, log = start_collector(data, "--site-dir", str(ROOT / "examples" / "demo-site"))
+    yield Collector(url, data, log)
+    stop_collector(proc)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -170,3 +170,18 @@ def test_each_worker_claims_its_own_log_directory(tmp_path):
     third, lock3 = claim_slot(tmp_path)
     assert third == first  # a restarted worker picks up the log left behind
     lock2.close(), lock3.close()
+
+
+def test_restarts_without_records_in_between(tmp_path):
+    async def cycle(append: bool):
+        wal = await opened(tmp_path)
+        if append:
+            await wal.append([row(1)], [])
+        records = read_all(wal)
+        await wal.close()
+        return records
+
+    assert run(cycle(False)) == []
+    assert run(cycle(False)) == []
+    assert [r.lsn for r in run(cycle(True))] == [1]
+    assert [r.lsn for r in run(cycle(False))] == [1]
