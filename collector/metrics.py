@@ -35,6 +35,9 @@ class Metrics:
                                registry=r)
         self.fsyncs = Counter("parcours_wal_fsyncs", "Group commits of the write-ahead log (one fsync each).",
                               registry=r)
+        self.fsync_seconds = Histogram("parcours_wal_fsync_seconds", "Write + fsync of one group commit.",
+                                       buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                0.1, 0.5), registry=r)
         self.group_records = Histogram("parcours_wal_group_records", "Requests committed by one fsync.",
                                        buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=r)
         self.wal_records = Gauge("parcours_wal_records", "Log records not yet stored in ClickHouse.", registry=r)
@@ -48,8 +51,9 @@ class Metrics:
         self.wal_bytes.set_function(lambda: wal.depth_bytes)
         self.wal_corrupt.set_function(lambda: wal.corrupt_frames)
 
-    def group_committed(self, records: int, nbytes: int) -> None:
+    def group_committed(self, records: int, seconds: float) -> None:
         self.fsyncs.inc()
+        self.fsync_seconds.observe(seconds)
         self.group_records.observe(records)
 
     def batch_written(self, records, seconds: float) -> None:

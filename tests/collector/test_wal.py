@@ -61,11 +61,13 @@ def test_a_torn_tail_is_skipped_and_new_records_follow(tmp_path):
         for n in range(1, 6):
             await wal.append([row(n)], [])
         await wal.close()
+        return wal._offset
 
-    run(write())
+    end = run(write())
     (segment,) = tmp_path.glob("*.wal")
-    data = segment.read_bytes()
-    segment.write_bytes(data[:-7])  # the crash cut the last frame short
+    data = bytearray(segment.read_bytes())
+    data[end - 7:end] = bytes(7)  # the crash cut the last frame short (the segment is preallocated)
+    segment.write_bytes(bytes(data))
 
     async def reopen():
         wal = await opened(tmp_path)
@@ -87,11 +89,12 @@ def test_a_corrupt_frame_ends_its_segment_without_failing(tmp_path):
         for n in range(1, 4):
             await wal.append([row(n)], [])
         await wal.close()
+        return wal._offset
 
-    run(write())
+    end = run(write())
     (segment,) = tmp_path.glob("*.wal")
     data = bytearray(segment.read_bytes())
-    data[-3] ^= 0xFF  # bit rot in the last frame: its checksum fails
+    data[end - 3] ^= 0xFF  # bit rot in the last frame: its checksum fails
     segment.write_bytes(bytes(data))
 
     async def reopen():
