@@ -34,7 +34,7 @@ export async function bundle() {
     ecma: 2019,
     compress: { passes: 3, unsafe_arrows: true, pure_getters: true },
     // The tag's own object keys (never DOM or wire names) are shortened too.
-    mangle: { properties: { regex: /^(read|write|getCookie|setCookie|clear|on|save|add|flushNow)$/ } },
+    mangle: { properties: { regex: /^(read|write|getCookie|setCookie|clear|on|save|add|flushNow)$/, builtins: true } },
     format: { comments: false }
   });
   return min.code.split(PLACEHOLDER.slice(1, -1)).join(PLACEHOLDER);

@@ -12,9 +12,12 @@ var LINK_MS = 12e4;
 // 13 months, the longest lifetime the CNIL accepts for an audience cookie.
 var VID_MAX_AGE = 34214400;
 
-/** A random UUID v4 (randomUUID exists only in secure contexts, hence the fallback). */
-export var uuid = (c) =>
-  c.randomUUID ? c.randomUUID() : ([1e7] + -1e3 + -4e3 + -8e3 + -1e11).replace(/[018]/g, (d) => (d ^ (c.getRandomValues(new Uint8Array(1))[0] & (15 >> (d / 4)))).toString(16));
+/**
+ * A random UUID v4. randomUUID exists only in secure contexts, hence the
+ * fallback (one getRandomValues call for all 31 random digits: it is slow).
+ */
+export var uuid = (c, b, i = 0) =>
+  c.randomUUID ? c.randomUUID() : ((b = c.getRandomValues(new Uint8Array(31))), ([1e7] + -1e3 + -4e3 + -8e3 + -1e11).replace(/[018]/g, (d) => (d ^ (b[i++] & (15 >> (d / 4)))).toString(16)));
 
 /** The visitor id carried by a decorated link, if fresh. */
 export function linked(search, now) {
@@ -22,10 +25,10 @@ export function linked(search, now) {
   return now - p[1] < LINK_MS && p[0];
 }
 
-/** `href` carrying visitor id `vid` at time `now`. */
+/** `href` carrying visitor id `vid` at time `now`; without `vid`, `href` cleaned of it. */
 export function decorate(href, vid, now) {
   var u = new URL(href);
-  u.searchParams.set(LINK, vid + '.' + now);
+  vid ? u.searchParams.set(LINK, vid + '.' + now) : u.searchParams.delete(LINK);
   return u.href;
 }
 
@@ -38,11 +41,15 @@ export function identity(store, c, link) {
   var ids = {
     v: v,
     s: (now) => {
-      // Re-read: another tab may have touched the same session.
-      s = store.read(SID) || s;
-      if (!(now - (s || 0).a < SESSION_MS)) s = { i: uuid(c) };
-      s.a = now;
-      store.write(SID, s);
+      // Storage is touched at most every 10 s (a localStorage write costs tens
+      // of microseconds): the session then ends 30 min after the last activity, give or take 10 s.
+      if (!(now - (s || 0).a < 1e4)) {
+        // Re-read: another tab may have touched the same session.
+        s = store.read(SID) || s;
+        if (!(now - (s || 0).a < SESSION_MS)) s = { i: uuid(c) };
+        s.a = now;
+        store.write(SID, s);
+      }
       return s.i;
     },
     save: () => {

@@ -1,7 +1,7 @@
 import { resolveConfig, endpoint } from './config.js';
 import { storage, attempt } from './storage.js';
 import { capture, KEY as CAPTURED } from './capture.js';
-import { identity, uuid, linked, decorate, VID, SID, LINK } from './identity.js';
+import { identity, uuid, linked, decorate, VID, SID } from './identity.js';
 import { transport, KEY as QUEUE } from './transport.js';
 import { watch } from './declarative.js';
 
@@ -44,11 +44,7 @@ export function start(w, src, raw, auto) {
     cap = capture(store, loc.search, cfg, t0);
 
   // The visitor id must not stay in the address bar, to be shared or bookmarked.
-  if (link) {
-    var url = new URL(loc.href);
-    url.searchParams.delete(LINK);
-    hist.replaceState(hist.state, '', url.href);
-  }
+  if (link) hist.replaceState(hist.state, '', decorate(loc.href));
 
   var send = (ev) => {
     if (!required || ok === 1 || cfg.x.includes(ev.e)) out.add(ev);
@@ -95,7 +91,7 @@ export function start(w, src, raw, auto) {
       ids.save();
       store.write(CAPTURED, cap.m);
       held.map(out.add);
-    } else store.clear([VID, SID, CAPTURED, QUEUE], VID);
+    } else store.clear([SID, CAPTURED, QUEUE], VID);
     held = [];
   }
 
@@ -135,7 +131,7 @@ export function start(w, src, raw, auto) {
 
   // Cross-domain linking: decorate links to the plan's other sites as they are followed.
   var follow = (e) => {
-    var a = store.on && e.target.closest('a[href]');
+    var a = store.on && e.target.closest('a');
     if (a && cfg.s.includes(a.hostname) && a.hostname != loc.hostname) a.href = decorate(a.href, ids.v, now());
   };
   on(doc, 'click', follow, true);
