@@ -24,7 +24,7 @@ export function readParams(search, cfg) {
 export function merge(stored, found, cfg, now) {
   var out = {}, k;
   if (!found[cfg.b] && stored[cfg.b]) out[cfg.b] = stored[cfg.b];
-  for (k in found) out[k] = [found[k], now + (k != cfg.b && k in cfg.k ? cfg.k[k] : cfg.d) * DAY];
+  for (k in found) out[k] = [found[k], now + (k in cfg.k ? cfg.k[k] : cfg.d) * DAY];
   return out;
 }
 
