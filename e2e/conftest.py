@@ -58,7 +58,8 @@ class Collector:
         return rows
 
 
-def start_collector(data: Path, *args: str, log_name: str = "collector.log") -> tuple[subprocess.Popen, str, Path]:
+def start_collector(data: Path, *args: str, plan: Path = ROOT / "examples" / "moto-insurance.yaml",
+                    log_name: str = "collector.log") -> tuple[subprocess.Popen, str, Path]:
     """`parcours serve` on a free port over `data`, once /healthz answers: (process, url, log file)."""
     port = _free_port()
     log = data / log_name
@@ -66,7 +67,7 @@ def start_collector(data: Path, *args: str, log_name: str = "collector.log") -> 
     env = {**os.environ, "PARCOURS_ADMIN_TOKEN": ADMIN_TOKEN, "PARCOURS_SECRET": "e2e-secret"}
     with log.open("a") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "collector", "serve", "--plan", str(ROOT / "examples" / "moto-insurance.yaml"),
+            [sys.executable, "-m", "collector", "serve", "--plan", str(plan),
              "--port", str(port), "--data-dir", str(data), *args],
             stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
         )
@@ -94,8 +95,18 @@ def stop_collector(proc: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="session")
 def collector(tmp_path_factory):
+    yield from _serve(tmp_path_factory, ROOT / "examples" / "moto-insurance.yaml")
+
+
+@pytest.fixture(scope="session")
+def collector_consent(tmp_path_factory):
+    """A second collector whose plan has consent mode `required`."""
+    yield from _serve(tmp_path_factory, ROOT / "e2e" / "plans" / "consent-required.yaml")
+
+
+def _serve(tmp_path_factory, plan: Path):
     data = tmp_path_factory.mktemp("collector")
-    proc, url, log = start_collector(data, "--site-dir", str(ROOT / "examples" / "demo-site"))
+    proc, url, log = start_collector(data, "--site-dir", str(ROOT / "examples" / "demo-site"), plan=plan)
     yield Collector(url, data, log)
     stop_collector(proc)
 
@@ -104,7 +115,8 @@ def collector(tmp_path_factory):
 def pytest_runtest_makereport(item, call):
     """On a failed e2e test, attach the collector's log to the report."""
     report = yield
-    if report.failed and "collector" in item.fixturenames:
-        log = item.funcargs["collector"].log
-        report.sections.append(("collector log", log.read_text() if log.exists() else "(no log)"))
+    for name in ("collector", "collector_consent"):
+        if report.failed and name in item.fixturenames:
+            log = item.funcargs[name].log
+            report.sections.append((f"{name} log", log.read_text() if log.exists() else "(no log)"))
     return report

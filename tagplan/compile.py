@@ -131,6 +131,8 @@ LEVER_CONDITION_KEYS = ("broker_id", "click_id", "referrer_domain", "referrer")
 def compile_plan(plan: Plan) -> CompiledPlan:
     """Build validators and lookups once per plan, never per request."""
     events = {name: EventSpec() for name in BUILTIN_EVENTS}
+    # parcours('identify', {phone}) carries the reconciliation keys, hashed like a submit's.
+    events["identify"] = _event_spec({name: Property(type="phone", pii=True) for name in plan.identity})
     events.update({name: _event_spec(ev.properties) for name, ev in plan.events.items()})
     steps = {
         form_id: {s.id: (i, _event_spec(s.properties)) for i, s in enumerate(form.steps, start=1)}
@@ -147,6 +149,10 @@ def compile_plan(plan: Plan) -> CompiledPlan:
         "b": capture.broker.param if capture.broker else "",
         "p": [p.name for p in capture.params],
         "d": capture.broker.keep_days if capture.broker else 30,
+        "k": {p.name: p.keep_days for p in capture.params},
+        "c": plan.consent,
+        "x": [],
+        "s": sorted({h for site in plan.sites for o in site.origins if (h := urlsplit(o).hostname)}),
         "f": {form_id: [s.id for s in form.steps] for form_id, form in plan.forms.items()},
     }
     specs = [*events.values(), *submits.values(), *(spec for form in steps.values() for _, spec in form.values())]

@@ -19,8 +19,9 @@ PropertyType = Literal[
     "string", "integer", "number", "boolean", "enum", "url", "email", "phone", "date", "datetime"
 ]
 
-BUILTIN_EVENTS = ("page_view", "form_step", "form_submit", "form_abandon")
-"""Events the tag sends by itself; a plan declares only its custom events."""
+BUILTIN_EVENTS = ("page_view", "form_step", "form_submit", "form_abandon", "touch", "identify")
+"""Events the tag sends by itself; a plan declares only its custom events. `touch`: a landing with
+campaign or broker parameters (in `captured`); `identify`: the plan's identity keys (the phone)."""
 
 
 class Property(Base, kw_only=True):
