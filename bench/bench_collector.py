@@ -88,10 +88,12 @@ def main() -> int:
             for name, start in (("bare", _start_bare), ("collector", _start_collector)):
                 with start(tmp / f"{name}-{rnd}") as server:
                     for n in (1, 20):
+                        cpu = server.cpu_seconds()
                         r = _run_wrk(wrk, server.url, scripts[n], args.connections, args.duration)
-                        results.setdefault((name, n), []).append(r)
                         if name == "collector":
-                            r["drain"] = server.drain()
+                            r["drain"] = server.drain()  # the writer's work for this load counts too
+                        r["cpu_us"] = (server.cpu_seconds() - cpu) / max(1, r["requests"]) * 1e6
+                        results.setdefault((name, n), []).append(r)
         _print_throughput(results)
         peak = max(r["rps"] for r in results[("collector", 1)])
         with _start_collector(tmp / "lag") as server:
@@ -118,6 +120,11 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process: less sensitive to other load than requests/s."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def rss_mib(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
@@ -211,9 +218,10 @@ def _run_wrk(wrk: str, url: str, script: Path, connections: int, seconds: int) -
     out = subprocess.run([wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
                           f"{url}/collect"], capture_output=True, text=True, timeout=seconds + 60).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
-    return {"rps": rps, "p50": _latency(out, "50%"), "p99": _latency(out, "99%"),
+    return {"rps": rps, "requests": requests, "p50": _latency(out, "50%"), "p99": _latency(out, "99%"),
             "non2xx": int(non2xx.group(1)) if non2xx else 0, "errors": errors.group(1) if errors else ""}
 
 
@@ -230,7 +238,7 @@ def _best(runs: list[dict]) -> dict:
 
 
 def _print_throughput(results: dict) -> None:
-    print(f"{'scenario':<28}{'req/s':>10}{'events/s':>11}{'p50 ms':>9}{'p99 ms':>9}   runs (req/s)")
+    print(f"{'scenario':<28}{'req/s':>10}{'events/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'CPU us/req':>12}   runs (req/s)")
     for (name, n), runs in results.items():
         best = _best(runs)
         label = f"{name}, {'single event' if n == 1 else f'batches of {n}'}"
@@ -241,12 +249,16 @@ def _print_throughput(results: dict) -> None:
             extra += f"  socket errors: {'; '.join(r['errors'] for r in runs if r['errors'])}"
         if "drain" in best:
             extra += f"  log drained {max(r['drain'] for r in runs):.1f} s after load"
-        print(f"{label:<28}{best['rps']:>10.0f}{best['rps'] * n:>11.0f}{best['p50']:>9.1f}{best['p99']:>9.1f}   "
+        cpu = min(r["cpu_us"] for r in runs)
+        print(f"{label:<28}{best['rps']:>10.0f}{best['rps'] * n:>11.0f}{best['p50']:>9.1f}{best['p99']:>9.1f}{cpu:>12.0f}   "
               f"{' / '.join(str(round(r['rps'])) for r in runs)}{extra}")
     single = _best(results[("collector", 1)])["rps"] / _best(results[("bare", 1)])["rps"]
     batch = _best(results[("collector", 20)])["rps"] / _best(results[("bare", 20)])["rps"]
+    cpu = min(r["cpu_us"] for r in results[("bare", 1)]) / min(r["cpu_us"] for r in results[("collector", 1)])
     print(f"\nratio collector / bare endpoint, single event: {single:.0%} (target >= 50%); "
           f"batches of 20: {batch:.0%}  [best run of each]")
+    print(f"ratio by server CPU per request (bare / collector, single event; the collector's includes its "
+          f"writer and the embedded engine storing the events): {cpu:.0%}")
 
 
 def _histogram(metrics: str, name: str) -> dict[float, float]:
