@@ -24,10 +24,13 @@ log = logging.getLogger("parcours")
 def create_app(settings: Settings) -> Starlette:
     """The app for these settings; the plan is loaded now so a bad plan fails before serving."""
     plan = compile_plan(load_plan(settings.plan))
+    if settings.keeps_whole_ip:
+        log.warning("whole IP addresses are stored (--ip-v4-bits %s, --ip-v6-bits %s): they identify visitors",
+                    settings.ip_v4_bits, settings.ip_v6_bits)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        store = Store(settings.clickhouse, settings.database)
+        store = Store(settings.clickhouse, settings.database, settings.cluster)
         applied = store.migrate()
         if applied:
             log.info("schema migrations applied: %s", applied)
@@ -40,11 +43,15 @@ def create_app(settings: Settings) -> Starlette:
             store.close()
 
     routes = [
-        Route("/t.js", tag.serve_tag, methods=["GET"]),
-        Route("/collect", collect.collect, methods=["POST"]),
-        Route("/collect", collect.preflight, methods=["OPTIONS"]),
+        Route(settings.tag_path, tag.serve_tag, methods=["GET"]),
+        Route(settings.collect_path, collect.collect, methods=["POST"]),
+        Route(settings.collect_path, collect.pixel, methods=["GET"]),
+        Route(settings.collect_path, collect.preflight, methods=["OPTIONS"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/api/sql", admin.sql, methods=["POST"]),
+        Route("/api/export", admin.export, methods=["GET"]),
+        Route("/api/rejected/summary", admin.rejected_summary, methods=["GET"]),
+        Route("/api/rejected/replay", admin.rejected_replay, methods=["POST"]),
     ]
     if settings.site_dir:
         routes.append(Route("/demo", lambda request: RedirectResponse("/demo/" + ("?" + request.url.query if request.url.query else ""))))

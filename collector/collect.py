@@ -6,17 +6,17 @@ import datetime as dt
 import logging
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from collector import ingest as ingest_mod
+from collector import pixel as pixel_mod
+from collector.body import BodyError, read_body
 from collector.enrich import truncate_ip
 from collector.errors import error
 from collector.storage import StoreError
 
 log = logging.getLogger("parcours.collect")
-
-_ACCEPTED_TYPES = ("text/plain", "application/json", "")
 
 
 async def collect(request: Request) -> Response:
@@ -27,27 +27,13 @@ async def collect(request: Request) -> Response:
         origin = request.headers["origin"]
         return error(403, f'origin "{origin}" is not one of the plan\'s sites; add it to sites[].origins',
                      {"Access-Control-Allow-Origin": origin, "Vary": "Origin"})
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype not in _ACCEPTED_TYPES:
-        return error(415, f'content type "{ctype}" is not accepted; send text/plain or application/json', cors)
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > settings.max_body:
-        return error(413, f"body larger than {settings.max_body} bytes; send smaller batches", cors)
-    body = bytearray()
     try:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > settings.max_body:
-                return error(413, f"body larger than {settings.max_body} bytes; send smaller batches", cors)
-    except ClientDisconnect:
-        return Response(status_code=400)
-    req = ingest_mod.Request(
-        received_at=dt.datetime.now(dt.timezone.utc),
-        user_agent=request.headers.get("user-agent", "")[:512],
-        ip=truncate_ip(request.client.host if request.client else "", settings.ip_v4_bits, settings.ip_v6_bits),
-    )
+        body = await read_body(request, settings.max_body)
+    except BodyError as exc:
+        return error(exc.status, str(exc), cors)
+    req = _request_info(request, settings)
     try:
-        outcome = ingest_mod.ingest(bytes(body), req, app.state.plan, settings.secret)
+        outcome = ingest_mod.ingest(body, req, app.state.plan, settings.secret, settings.max_event)
     except ingest_mod.BadBatch as exc:
         return error(400, str(exc), cors)
     try:
@@ -56,6 +42,30 @@ async def collect(request: Request) -> Response:
         log.error("store unavailable, batch refused for retry: %s", exc)
         return error(503, "storage unavailable, retry later", {**cors, "Retry-After": "5"})
     return JSONResponse({"accepted": len(outcome.events), "rejected": len(outcome.rejected)}, headers=cors)
+
+
+async def pixel(request: Request) -> Response:
+    """GET /collect?e=…: one event from a page without JavaScript; the GIF is returned even when it is rejected."""
+    app = request.app
+    settings = app.state.settings
+    req = _request_info(request, settings)
+    body = pixel_mod.batch_body(request.query_params.multi_items(), request.headers.get("referer", ""),
+                                req.received_at, app.state.plan)
+    outcome = ingest_mod.ingest(body, req, app.state.plan, settings.secret, settings.max_event)
+    try:
+        await run_in_threadpool(_store, app.state.store, outcome)
+    except StoreError as exc:
+        log.error("store unavailable, pixel event refused: %s", exc)
+        return error(503, "storage unavailable, retry later", {"Retry-After": "5"})
+    return pixel_mod.gif_response()
+
+
+def _request_info(request: Request, settings) -> ingest_mod.Request:
+    return ingest_mod.Request(
+        received_at=dt.datetime.now(dt.timezone.utc),
+        user_agent=request.headers.get("user-agent", "")[:512],
+        ip=truncate_ip(request.client.host if request.client else "", settings.ip_v4_bits, settings.ip_v6_bits),
+    )
 
 
 def _store(store, outcome: ingest_mod.Outcome) -> None:
