@@ -120,10 +120,14 @@ class Store:
         return QueryResult(list(result.column_names), [list(r) for r in result.result_rows])
 
     def raw(self, sql: str, fmt: str, parameters: dict[str, Any] | None = None) -> bytes:
-        """One read-only query's result in a ClickHouse output format (CSVWithNames, JSONEachRow…)."""
+        """One query's result in a ClickHouse output format (CSVWithNames, JSONEachRow…), for SQL we wrote.
+
+        No readonly setting here: on the embedded engine raw_query's settings outlive the query,
+        and the next insert would be refused.
+        """
         try:
             with self._lock:
-                return self._client.raw_query(sql, parameters=parameters, settings={"readonly": 1}, fmt=fmt)
+                return self._client.raw_query(sql, parameters=parameters, fmt=fmt)
         except ClickHouseError as exc:
             raise StoreError(str(exc).strip()) from None
 
