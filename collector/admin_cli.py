@@ -17,7 +17,7 @@ import click
 from collector import export as export_mod
 from collector import rejected as rejected_mod
 from collector import schema as schema_mod
-from collector.cli import _CLICKHOUSE, _DATA_DIR, _read, _running_collector, admin_call, format_result
+from collector.cli import _CLICKHOUSE, _DATA_DIR, _as_json_values, _read, _running_collector, admin_call, format_result
 from collector.since import BadTime, parse_since
 from collector.storage import EngineBusy, QueryResult, Store, StoreError, default_dsn
 
@@ -75,7 +75,7 @@ def summary(since, data_dir, clickhouse, url, admin_token, fmt):
             doc = json.loads(target.call("GET", "/api/rejected/summary", since=since))
             result = QueryResult(doc["columns"], doc["rows"])
         else:
-            result = rejected_mod.summary(target, parse_since(since))
+            result = _as_json_values(rejected_mod.summary(target, parse_since(since)))
     if fmt == "table":  # the example is for reading one at a time: keep the table narrow
         ex = result.columns.index("example")
         result = QueryResult(result.columns, [[*r[:ex], _short(r[ex]), *r[ex + 1:]] for r in result.rows])

@@ -7,6 +7,8 @@ import re
 
 _AGO = re.compile(r"^(\d{1,6})\s*(m|h|d|w)$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_LAST = dt.datetime(2299, 12, 31, tzinfo=dt.timezone.utc)  # DateTime64's range: what ClickHouse can compare
 
 
 class BadTime(ValueError):
@@ -18,13 +20,17 @@ def parse_since(text: str | None, now: dt.datetime | None = None) -> dt.datetime
     now = now or dt.datetime.now(dt.timezone.utc)
     text = (text or "").strip()
     if not text:
-        return dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+        return _EPOCH
     ago = _AGO.match(text.lower())
     if ago:
-        return now - dt.timedelta(**{_UNITS[ago.group(2)]: int(ago.group(1))})
+        try:
+            return max(now - dt.timedelta(**{_UNITS[ago.group(2)]: int(ago.group(1))}), _EPOCH)
+        except OverflowError:
+            return _EPOCH
     try:
         when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise BadTime(f'"{text[:64]}" is not a time: use a duration ago (90m, 24h, 7d, 2w), '
                       "a date (2026-11-20) or a UTC datetime (2026-11-20T08:00)") from None
-    return when.replace(tzinfo=dt.timezone.utc) if when.tzinfo is None else when.astimezone(dt.timezone.utc)
+    when = when.replace(tzinfo=dt.timezone.utc) if when.tzinfo is None else when.astimezone(dt.timezone.utc)
+    return min(max(when, _EPOCH), _LAST)

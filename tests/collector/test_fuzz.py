@@ -68,3 +68,16 @@ pixel_keys = st.one_of(st.sampled_from(PIXEL_SCALARS), st.text(max_size=6).map(l
 def test_the_pixel_always_answers_a_gif(client, params, referer):
     r = client.get("/collect", params=params, headers={"referer": referer})
     assert r.status_code == 200 and r.content == GIF, r.text
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.sampled_from(["/api/export", "/api/rejected/summary", "/api/rejected/replay"]),
+       params=st.dictionaries(st.sampled_from(["since", "until", "table", "format", "dry_run"]),
+                              st.one_of(st.sampled_from(["7d", "99999999w", "0001-01-01", "9999-12-31", "csv", "jsonl",
+                                                         "events", "rejected_events", "true", ""]),
+                                        st.text(max_size=20)), max_size=5))
+def test_admin_endpoints_never_answer_5xx_to_odd_parameters(client, path, params):
+    headers = {"authorization": "Bearer admin-test-token"}
+    call = client.post if path.endswith("replay") else client.get
+    r = call(path, params=params, headers=headers)
+    assert r.status_code < 500, r.text

@@ -125,6 +125,8 @@ NOW = dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.timezone.utc)
     ("2026-11-20T08:00", dt.datetime(2026, 11, 20, 8, tzinfo=dt.timezone.utc)),
     ("2026-11-20T08:00+01:00", dt.datetime(2026, 11, 20, 7, tzinfo=dt.timezone.utc)),
     ("", dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)),
+    ("999999w", dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)),  # clamped to what the columns hold
+    ("9999-12-31", dt.datetime(2299, 12, 31, tzinfo=dt.timezone.utc)),
 ])
 def test_parse_since(text, expected):
     assert parse_since(text, NOW) == expected
