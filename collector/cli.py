@@ -197,14 +197,19 @@ def _cell(value) -> str:
 
 @main.command()
 @click.option("--collector", "collector_url", required=True, help="Base URL of the collector, or a same-origin path like /p.")
-def snippet(collector_url):
-    """Print the install snippet to paste into every page's <head>."""
+@click.option("--tag-path", envvar="PARCOURS_TAG_PATH", default="/t.js", show_default=True, help="The collector's --tag-path.")
+@click.option("--collect-path", envvar="PARCOURS_COLLECT_PATH", default="/collect", show_default=True,
+              help="The collector's --collect-path.")
+def snippet(collector_url, tag_path, collect_path):
+    """Print the install snippet to paste into every page's <head>, and the pixel for pages without JavaScript."""
     base = collector_url.rstrip("/")
-    click.echo(SNIPPET.format(src=f"{base}/t.js"))
+    click.echo(SNIPPET.format(src=f"{base}{tag_path}", pixel=f"{base}{collect_path}?e=page_view"))
 
 
 SNIPPET = """<script>window.parcours=window.parcours||function(){{(parcours.q=parcours.q||[]).push(arguments)}};</script>
-<script async src="{src}"></script>"""
+<script async src="{src}"></script>
+<!-- optional, first thing in <body>: counts visitors without JavaScript -->
+<noscript><img src="{pixel}" alt="" width="1" height="1" style="position:absolute"></noscript>"""
 
 
 from collector.admin_cli import export, rejected, schema  # noqa: E402  (they use the helpers above)

@@ -46,6 +46,8 @@ async def collect(request: Request) -> Response:
 
 async def pixel(request: Request) -> Response:
     """GET /collect?e=…: one event from a page without JavaScript; the GIF is returned even when it is rejected."""
+    if request.method == "HEAD":  # link checkers and prefetchers: not a page view
+        return pixel_mod.gif_response()
     app = request.app
     settings = app.state.settings
     req = _request_info(request, settings)

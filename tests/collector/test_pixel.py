@@ -53,3 +53,8 @@ def test_a_pixel_without_an_event_name_is_rejected(client, store):
     assert client.get("/collect").content == GIF
     assert rows(store, "SELECT reasons FROM parcours.rejected_events") == [
         {"reasons": ["Object missing required field `e`"]}]
+
+
+def test_a_head_request_is_not_an_event(client, store):
+    assert client.head("/collect?e=page_view").status_code == 200
+    assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 0}]
