@@ -35,12 +35,12 @@ def test_typos_are_reported_at_their_line_with_a_suggestion():
 def test_cross_checks_report_every_mistake_at_once():
     assert errors_of(BROKEN / "levers.yaml") == [
         '7:9: form "quote": step "vehicle" is listed twice',
-        '10:9: form "callback": step "vehicle" is already used by form "quote"',
+        '10:9: form "callback": step "vehicle" is already used by form "quote"; a step ID belongs to one form',
         '12:3: event "page_view" is built into the tag; declare only custom events',
         '15:37: property "code": invalid pattern: unterminated character set',
         '16:7: property "plan": type enum needs a list of values',
         '18:5: broker "B042": lever "brokr" is not declared in levers.names (did you mean "broker"?)',
-        '22:7: lever "dirct" is not declared in levers.names (did you mean "direct"?)',
+        '22:15: lever "dirct" is not declared in levers.names (did you mean "direct"?)',
     ]
 
 
