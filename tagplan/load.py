@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 import msgspec.inspect as mi
 from ruamel.yaml import YAML
+from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
@@ -95,17 +96,19 @@ def _reason(exc: Exception) -> str:
 
 
 def _parse(name: str, text: str) -> tuple[Any, list[PlanError]]:
-    """The YAML document, and the keys written twice (ruamel stops at the first; we list them all)."""
+    """The YAML document, and every key written twice (ruamel stops at the first)."""
     try:
-        root = YAML(typ="rt").compose(text)
-        yaml = YAML(typ="rt")
-        yaml.allow_duplicate_keys = True
-        doc = yaml.load(text)
+        try:
+            return YAML(typ="rt").load(text), []
+        except DuplicateKeyError:
+            # Rare, so the second parse (to list them all) is paid only then.
+            yaml = YAML(typ="rt")
+            yaml.allow_duplicate_keys = True
+            return yaml.load(text), _duplicate_keys(name, YAML(typ="rt").compose(text))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         return None, [_error(name, line, col, "invalid_yaml", reason=exc.problem or exc.context)]
-    return doc, _duplicate_keys(name, root) if root is not None else []
 
 
 def _duplicate_keys(name: str, node: Node) -> list[PlanError]:
