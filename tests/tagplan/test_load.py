@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tagplan import PlanErrors, compile_plan, load_plan
 from tagplan.load import plan_files
@@ -158,3 +160,21 @@ def test_consent_long_form(tmp_path):
     assert (plan.tag_config["c"], plan.tag_config["x"]) == ("required", ["page_view"])
     good.write_text('version: "1"\nconsent: {mode: requird}\n')
     assert errors_of(good) == ['2:17: "requird" is not allowed (did you mean "required"?), expected one of: exempt, required']
+
+
+PROPERTY_LINES = [i for i, line in enumerate(EXAMPLE_PLAN.read_text().splitlines(), start=1)
+                  if "{type: " in line and line.rstrip().endswith("}")]
+PROPERTY_KEYS = ("type", "description", "required", "max_length", "pattern", "values", "pii")
+
+
+@settings(max_examples=25, deadline=None)
+@given(line=st.sampled_from(PROPERTY_LINES),
+       key=st.from_regex(r"[a-z][a-z_]{2,11}", fullmatch=True).filter(lambda k: k not in PROPERTY_KEYS))
+def test_an_unknown_key_anywhere_is_reported_at_its_line(tmp_path_factory, line, key):
+    lines = EXAMPLE_PLAN.read_text().splitlines()
+    lines[line - 1] = lines[line - 1].rstrip()[:-1] + f", {key}: 1}}"
+    path = tmp_path_factory.mktemp("plan") / "plan.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    (error,) = errors_of(path)
+    assert error.startswith(f'{line}:{lines[line - 1].index(key) + 1}: unknown key "{key}"')
+    assert error.endswith("expected one of: " + ", ".join(PROPERTY_KEYS))
