@@ -101,12 +101,19 @@ def sql(statement, data_dir, clickhouse, url, admin_token, fmt):
         else:
             store = Store(clickhouse or default_dsn(data))
             try:
-                result = store.query(statement, readonly=True)
+                result = _as_json_values(store.query(statement, readonly=True))
             finally:
                 store.close()
     except (StoreError, EngineBusy) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(format_result(result, fmt), nl=False)
+
+
+def _as_json_values(result: QueryResult) -> QueryResult:
+    """Values as the admin API sends them (ISO times, UUID text), so both paths print the same."""
+    import msgspec
+
+    return QueryResult(result.columns, msgspec.json.decode(msgspec.json.encode(result.rows, enc_hook=str)))
 
 
 def _running_collector(data: Path) -> str | None:
