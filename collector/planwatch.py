@@ -51,12 +51,14 @@ class PlanWatcher:
     def __init__(self, app: Starlette):
         self.app = app
         self.path = Path(app.state.settings.plan)
+        self.files = plan_files(self.path)
         self.stamp = self._stamp()
         self.lock = asyncio.Lock()
 
     def _stamp(self) -> tuple:
+        """What identifies the files' contents without reading them: cheap enough to poll every second."""
         out = []
-        for f in plan_files(self.path):
+        for f in self.files:
             try:
                 st = os.stat(f)
                 out.append((str(f), st.st_mtime_ns, st.st_size, st.st_ino))
@@ -67,6 +69,7 @@ class PlanWatcher:
     async def reload(self) -> Outcome:
         """Load, check and compile the plan file; swap it in only when it is clean."""
         async with self.lock:
+            self.files = await run_in_threadpool(plan_files, self.path)
             self.stamp = await run_in_threadpool(self._stamp)
             previous = self.app.state.plan.version
             try:

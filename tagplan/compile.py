@@ -1,4 +1,11 @@
-"""Compile a plan once into what the collector and the tag use: validators, lookups, tag config."""
+"""Compile a plan once into what the collector and the tag use: validators, lookups, tag config.
+
+Validators are closures per property rather than msgspec types, measured (bench/bench_plan.py): msgspec
+types validate a valid event in ~0.4 us against ~2 us here, but stop at the first error in msgspec's
+words, while a rejected event must list every rule it broke in the plan's words; and validation is
+~10% of the ~20 us ingest spends per event, so a fast path would save little for a second validator to
+keep consistent. Phone numbers dominate (phonenumbers parses in ~70-130 us).
+"""
 
 from __future__ import annotations
 
