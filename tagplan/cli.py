@@ -60,12 +60,16 @@ def plan_diff(old, new, fmt):
     before, after = _load_or_exit(old, fmt, 2), _load_or_exit(new, fmt, 2)
     changes = diff_plans(before, after)
     breaking = has_breaking(changes)
+    warnings = []
     if changes and before.version == after.version:
-        click.echo(f'warning: the plan changed but its version is still "{after.version}"; bump it so stored events '
-                   "tell the plans apart", err=True)
+        warnings.append(f'the plan changed but its version is still "{after.version}"; bump it so stored events '
+                        "tell the plans apart")
     if fmt == "json":
-        click.echo(json.dumps({"breaking": breaking, "changes": [c.to_dict() for c in changes]}, ensure_ascii=False))
+        click.echo(json.dumps({"breaking": breaking, "changes": [c.to_dict() for c in changes], "warnings": warnings},
+                              ensure_ascii=False))
     else:
+        for warning in warnings:
+            click.echo(f"warning: {warning}", err=True)
         for change in changes:
             click.echo(str(change))
         n = sum(c.kind == "breaking" for c in changes)

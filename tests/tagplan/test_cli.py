@@ -65,6 +65,16 @@ def test_diff_warns_when_the_version_is_not_bumped(tmp_path):
     assert r.exit_code == 0
     assert r.stderr.startswith('warning: the plan changed but its version is still "2026.11.1"')
     assert run("diff", EXAMPLE_PLAN, EXAMPLE_PLAN).stderr == "no change\n"
+    doc = json.loads(run("diff", "--format", "json", EXAMPLE_PLAN, new).stdout)
+    assert doc["breaking"] is False and len(doc["warnings"]) == 1
+
+
+def test_a_plan_that_is_not_a_mapping(tmp_path):
+    bad = tmp_path / "plan.yaml"
+    bad.write_text("- version: 1\n")
+    r = run("check", bad)
+    assert r.exit_code == 1
+    assert r.stderr == f"{bad}:1:1: the plan must be a mapping of keys (version, events, forms, ...)\n1 error(s)\n"
 
 
 def test_diff_of_a_broken_plan_exits_2():
