@@ -79,8 +79,12 @@ class PlanWatcher:
                     log.error("plan refused: %s", e)
                 log.error("plan reload refused (%d error(s)); plan version %s keeps serving", len(exc.errors), previous)
                 return Outcome(previous, previous, [e.to_dict() for e in exc.errors])
+            old = self.app.state.plan.plan
             self.app.state.plan = plan
             log.info("plan reloaded: version %s (was %s)", plan.version, previous)
+            if plan.version == previous and plan.plan != old:
+                log.warning('the plan changed but its version is still "%s": stored events cannot tell the two apart; '
+                            "bump version", previous)
             return Outcome(plan.version, previous)
 
     async def poll_once(self) -> Outcome | None:

@@ -105,6 +105,16 @@ def test_reload_endpoint(client, plan_file):
     assert client.get("/healthz").json()["plan_version"] == "2026.12.0"
 
 
+def test_a_change_without_a_version_bump_is_served_with_a_warning(client, plan_file, caplog):
+    caplog.set_level(logging.WARNING, logger="parcours.plan")
+    plan_file.write_text(edited("2026.11.1", NEW_EVENT))
+    assert client.post("/api/plan/reload", headers=TOKEN).json()["reloaded"] is True
+    assert "quote_shared" in client.app.state.plan.events
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        'the plan changed but its version is still "2026.11.1": stored events cannot tell the two apart; bump version'
+    ]
+
+
 def test_reload_endpoint_needs_the_admin_token(client):
     assert client.post("/api/plan/reload").status_code == 401
     r = client.post("/api/plan/reload", headers={"Authorization": "Bearer wrong"})
