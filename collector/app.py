@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from collector import admin, collect, tag
+from collector import admin, collect, planwatch, tag
 from collector.settings import Settings
 from collector.storage import Store
 from tagplan import compile_plan, load_plan
@@ -37,7 +37,8 @@ def create_app(settings: Settings) -> Starlette:
         app.state.store = store
         _write_discovery(settings)
         try:
-            yield
+            async with planwatch.watching(app):
+                yield
         finally:
             _remove_discovery(settings)
             store.close()
@@ -52,6 +53,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/api/export", admin.export, methods=["GET"]),
         Route("/api/rejected/summary", admin.rejected_summary, methods=["GET"]),
         Route("/api/rejected/replay", admin.rejected_replay, methods=["POST"]),
+        Route("/api/plan/reload", planwatch.reload_endpoint, methods=["POST"]),
     ]
     if settings.site_dir:
         routes.append(Route("/demo", lambda request: RedirectResponse("/demo/" + ("?" + request.url.query if request.url.query else ""))))

@@ -60,6 +60,16 @@ class Collector:
 
 @pytest.fixture(scope="session")
 def collector(tmp_path_factory):
+    yield from _serve(tmp_path_factory, ROOT / "examples" / "moto-insurance.yaml")
+
+
+@pytest.fixture(scope="session")
+def collector_consent(tmp_path_factory):
+    """A second collector whose plan has consent mode `required`."""
+    yield from _serve(tmp_path_factory, ROOT / "e2e" / "plans" / "consent-required.yaml")
+
+
+def _serve(tmp_path_factory, plan: Path):
     data = tmp_path_factory.mktemp("collector")
     port = _free_port()
     log = data / "collector.log"
@@ -67,7 +77,7 @@ def collector(tmp_path_factory):
     env = {**os.environ, "PARCOURS_ADMIN_TOKEN": ADMIN_TOKEN, "PARCOURS_SECRET": "e2e-secret"}
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "collector", "serve", "--plan", str(ROOT / "examples" / "moto-insurance.yaml"),
+            [sys.executable, "-m", "collector", "serve", "--plan", str(plan),
              "--port", str(port), "--data-dir", str(data), "--site-dir", str(ROOT / "examples" / "demo-site")],
             stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
         )
@@ -94,7 +104,8 @@ def collector(tmp_path_factory):
 def pytest_runtest_makereport(item, call):
     """On a failed e2e test, attach the collector's log to the report."""
     report = yield
-    if report.failed and "collector" in item.fixturenames:
-        log = item.funcargs["collector"].log
-        report.sections.append(("collector log", log.read_text() if log.exists() else "(no log)"))
+    for name in ("collector", "collector_consent"):
+        if report.failed and name in item.fixturenames:
+            log = item.funcargs[name].log
+            report.sections.append((f"{name} log", log.read_text() if log.exists() else "(no log)"))
     return report

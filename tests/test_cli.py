@@ -26,7 +26,7 @@ def test_plan_check_broken_plan_exits_1_with_every_error():
     path = ROOT / "examples" / "broken" / "levers.yaml"
     r = run("plan", "check", str(path))
     assert r.exit_code == 1
-    assert f'{path}:22:7: lever "dirct" is not declared in levers.names (did you mean "direct"?)' in r.output
+    assert f'{path}:22:15: lever "dirct" is not declared in levers.names (did you mean "direct"?)' in r.output
     assert "7 error(s)" in r.output
 
 

@@ -1,7 +1,7 @@
 // URL parameters read on landing (broker id, utm_*, click ids) and kept for
-// `d` days so that a quote signed on a later visit is still attributed.
-// Stored as {param: [value, expiresAtMs]}: one expiry per value, so a later
-// utm-only visit does not extend how long an older broker id is kept.
+// their plan lifetime so that a quote signed on a later visit is still
+// attributed. Stored as {param: [value, expiresAtMs]}: one expiry per value,
+// so a later utm-only visit does not extend how long an older broker id is kept.
 
 export var KEY = '_pcc';
 var DAY = 864e5;
@@ -9,34 +9,39 @@ var DAY = 864e5;
 /** The configured parameters present (and non-empty) in a query string. */
 export function readParams(search, cfg) {
   var u = new URLSearchParams(search), found = {}, any = 0;
-  [cfg.b].concat(cfg.p).forEach(function (k) {
+  [cfg.b, ...cfg.p].map((k) => {
     var v = u.get(k);
     if (v) found[k] = v, any = 1;
   });
   return any ? found : null;
 }
 
-/** New stored map: the broker param replaces everything, other params are merged in. */
+/**
+ * New stored map after a touch. Last non-direct touch wins: a broker id
+ * replaces everything; a campaign touch (utm_*, click id) replaces the
+ * previous campaign but keeps the broker until the broker's own expiry.
+ */
 export function merge(stored, found, cfg, now) {
-  var out = found[cfg.b] ? {} : Object.assign({}, stored), k;
-  for (k in found) out[k] = [found[k], now + cfg.d * DAY];
+  var out = {}, k;
+  if (!found[cfg.b] && stored[cfg.b]) out[cfg.b] = stored[cfg.b];
+  for (k in found) out[k] = [found[k], now + (k in cfg.k ? cfg.k[k] : cfg.d) * DAY];
   return out;
 }
 
 /** The unexpired values of a stored map, or undefined when there are none. */
 export function active(stored, now) {
-  var out, k;
-  for (k in stored) {
-    var e = stored[k];
-    if (e && e[1] > now) (out = out || {})[k] = e[0];
-  }
+  var out, k, e;
+  for (k in stored) if ((e = stored[k]) && e[1] > now) (out = out || {})[k] = e[0];
   return out;
 }
 
-/** Read the landing URL, update storage, and return what to attach to events. */
+/**
+ * Read the landing URL and update storage. Returns {c: what to attach to
+ * events, m: the stored map, t: the parameters found (the touch)}.
+ */
 export function capture(store, search, cfg, now) {
-  var stored = store.get(KEY), found = readParams(search, cfg);
-  if (!stored || typeof stored != 'object') stored = {};
-  if (found) store.set(KEY, stored = merge(stored, found, cfg, now));
-  return active(stored, now);
+  // Object(): garbage in storage (null, a number) reads as an empty map.
+  var stored = Object(store.read(KEY)), found = readParams(search, cfg);
+  if (found) store.write(KEY, (stored = merge(stored, found, cfg, now)));
+  return { c: active(stored, now), m: stored, t: found };
 }

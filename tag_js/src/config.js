@@ -1,17 +1,24 @@
 // The plan's keys, with the values a tag gets when the collector did not
-// inject a compiled plan (unit tests, a t.js copied by hand).
+// inject a compiled plan (unit tests, a t.js copied by hand), or injected an
+// older plan compiler's config without some keys. (v, the plan version, is
+// not used by the tag; c, the consent mode, is exempt unless "required".)
+//   v plan version, e endpoint (relative to the script URL), b broker param,
+//   d broker keep_days, p captured params, k {param: keep_days}, c consent
+//   mode, x events allowed before consent, s the plan's site hosts, f forms.
 export var DEFAULTS = {
-  v: '',
   e: 'collect',
   b: 'courtier',
-  p: ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content', 'gclid', 'fbclid', 'msclkid'],
+  p: [],
   d: 30,
+  k: {},
+  x: [],
+  s: [],
   f: {}
 };
 
 /** Merge the injected plan over the defaults; anything but an object means "not injected". */
 export function resolveConfig(raw) {
-  return Object.assign({}, DEFAULTS, raw && typeof raw == 'object' ? raw : {});
+  return { ...DEFAULTS, ...(typeof raw == 'object' && raw) };
 }
 
 /**

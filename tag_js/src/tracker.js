@@ -1,53 +1,141 @@
 import { resolveConfig, endpoint } from './config.js';
-import { storage } from './storage.js';
-import { capture } from './capture.js';
-import { identity, uuid } from './identity.js';
-import { transport } from './transport.js';
+import { storage, attempt } from './storage.js';
+import { capture, KEY as CAPTURED } from './capture.js';
+import { identity, uuid, linked, decorate, VID, SID } from './identity.js';
+import { transport, KEY as QUEUE } from './transport.js';
+import { watch } from './declarative.js';
+
+var u; // undefined, for keys that must not be sent
+var CONSENT = '_pcok'; // 1 granted, 0 denied; absent: not asked yet
+var MAX_HELD = 100;
+
+/** addEventListener whose handler never throws into the page. */
+var on = (target, type, fn, capture) => target.addEventListener(type, (e) => attempt(() => fn(e)), capture);
 
 /**
  * Start the tag on window `w` and return the `parcours` command function.
- * `src` is the script's own URL, `raw` the injected plan (or the placeholder).
+ * `src` is the script's own URL, `raw` the injected plan (or the placeholder),
+ * `auto` false to send page views only when the site calls parcours('page').
  */
-export function start(w, src, raw) {
+export function start(w, src, raw, auto) {
   var stub = w.parcours;
   if (stub && stub.l) return stub; // the tag was included twice
 
   var cfg = resolveConfig(raw),
     now = Date.now,
     loc = w.location,
+    doc = w.document,
+    hist = w.history,
     store = storage(w),
-    ids = identity(store, w.crypto),
-    send = transport(w, endpoint(cfg, src, loc.href), now),
-    captured = capture(store, loc.search, cfg, now()),
-    seq = 0;
+    ok = store.read(CONSENT),
+    required = cfg.c == 'required',
+    t0 = now(),
+    link = linked(loc.search, t0),
+    held = [],
+    forms = {},
+    seq = 0,
+    lastStep = t0,
+    lastUrl,
+    form = (f) => (forms[f] = forms[f] || {});
+
+  store.on = ok === 1 || (!required && ok !== 0);
+  var ids = identity(store, w.crypto, link),
+    out = transport(w, endpoint(cfg, src, loc.href), now, store),
+    cap = capture(store, loc.search, cfg, t0);
+
+  // The visitor id must not stay in the address bar, to be shared or bookmarked.
+  if (link) hist.replaceState(hist.state, '', decorate(loc.href));
+
+  var send = (ev) => {
+    if (!required || ok === 1 || cfg.x.includes(ev.e)) out.add(ev);
+    // Not asked yet: held in memory until the visitor answers.
+    else if (ok !== 0 && held.push(ev) > MAX_HELD) held.shift();
+  };
 
   // Built and stamped now, in call order; only the sending is deferred.
-  function track(name, props, form, step) {
-    var t = now(),
-      ev = { id: uuid(w.crypto), e: name, t: t, q: ++seq, vid: ids.v, sid: ids.s(t), url: loc.href, ref: w.document.referrer };
-    if (form) ev.f = form;
-    if (step) ev.s = step;
-    if (captured) ev.c = captured;
-    // Copied so that the caller mutating its object later changes nothing.
-    if (props && typeof props == 'object') ev.p = Object.assign({}, props);
-    send(ev);
+  function track(name, props, f, s, extra) {
+    // Keys left undefined are not sent (JSON drops them). Properties are
+    // copied so that the caller mutating its object later changes nothing.
+    var t = now();
+    send({ id: uuid(w.crypto), e: name, t: t, q: ++seq, vid: ids.v, sid: ids.s(t), url: loc.href, ref: doc.referrer, f: f, s: s, c: cap.c, p: props && { ...props }, ...extra });
+    return t;
+  }
+
+  var page = () => {
+    lastUrl = loc.href;
+    track('page_view');
+  };
+
+  function step(f, s, props) {
+    // dt: milliseconds since the previous step of this page (or since the page loaded).
+    lastStep = track('form_step', props, f, s, { dt: now() - lastStep });
+    form(f).s = s;
+    form(f).a = 0;
+  }
+
+  function leave() {
+    for (var f in forms) {
+      var F = forms[f],
+        steps = cfg.f[f] || [];
+      // The step the visitor was on: the one after the last completed step.
+      if (F.s && !F.d && !F.a) (F.a = 1), track('form_abandon', u, f, steps[steps.indexOf(F.s) + 1] || F.s);
+    }
+    out.flushNow();
+  }
+
+  function consent(v) {
+    if (v != 'granted' && v != 'denied') return;
+    store.on = ok = +(v == 'granted');
+    store.write(CONSENT, ok, 1);
+    if (ok) {
+      ids.save();
+      store.write(CAPTURED, cap.m);
+      held.map(out.add);
+    } else store.clear([SID, CAPTURED, QUEUE], VID);
+    held = [];
   }
 
   function parcours(cmd, a, b, c) {
-    try {
-      if (cmd == 'page') track('page_view');
+    attempt(() => {
+      if (cmd == 'page') page();
+      else if (cmd == 'consent') consent(a);
+      else if (cmd == 'identify') track('identify', a);
       else if (typeof a == 'string') {
-        if (cmd == 'step' && typeof b == 'string') track('form_step', c, a, b);
-        else if (cmd == 'submit') track('form_submit', b, a);
+        if (cmd == 'step' && typeof b == 'string') step(a, b, c);
+        else if (cmd == 'submit') track('form_submit', b, a), (form(a).d = 1);
         else if (cmd == 'track') track(a, b);
       }
-    } catch (e) {}
+    });
   }
   parcours.l = 1;
 
-  parcours('page');
-  var q = (stub && stub.q) || [];
-  for (var i = 0; i < q.length; i++) parcours.apply(0, q[i]);
+  auto = auto !== false;
+  if (auto) page();
+  // Each landing with new campaign parameters is a touch of its own, for multi-touch attribution.
+  if (cap.t) track('touch', u, u, u, { c: cap.t });
+  ((stub && stub.q) || []).map((args) => parcours(...args));
   w.parcours = parcours;
+
+  on(w, 'pagehide', leave);
+  on(doc, 'visibilitychange', () => doc.visibilityState == 'hidden' && leave());
+
+  // Single-page sites: a new URL through the History API is a new page.
+  var route = () => auto && loc.href != lastUrl && page(),
+    push = hist.pushState;
+  hist.pushState = function () {
+    var r = push.apply(this, arguments);
+    attempt(route);
+    return r;
+  };
+  on(w, 'popstate', route);
+
+  // Cross-domain linking: decorate links to the plan's other sites as they are followed.
+  var follow = (e) => {
+    var a = store.on && e.target.closest('a');
+    if (a && cfg.s.includes(a.hostname) && a.hostname != loc.hostname) a.href = decorate(a.href, ids.v, now());
+  };
+  on(doc, 'click', follow, true);
+
+  attempt(() => watch(w, (f, s) => (s ? step(f, s) : (form(f).d = 1))));
   return parcours;
 }

@@ -6,7 +6,7 @@ import { storage } from '../src/storage.js';
 import { start } from '../src/tracker.js';
 import { fakeWindow, fakeStorage, sent } from './fake-dom.js';
 
-var cfg = resolveConfig({ d: 30 });
+var cfg = resolveConfig({ b: 'courtier', d: 30, p: ['utm_source', 'utm_medium', 'gclid', 'fbclid'], k: { utm_source: 30, utm_medium: 30, gclid: 90, fbclid: 7 } });
 var DAY = 864e5;
 var T0 = 1763822400000;
 
@@ -16,56 +16,71 @@ test('only configured, non-empty parameters are read', function () {
   assert.equal(readParams('', cfg), null);
 });
 
-test('a broker id replaces everything stored; other parameters are merged', function () {
+test('last non-direct touch: a broker replaces everything, a campaign replaces the campaign but keeps the broker', function () {
   var stored = merge({}, { courtier: 'B042', utm_source: 'comparateur' }, cfg, T0);
   assert.deepEqual(stored, { courtier: ['B042', T0 + 30 * DAY], utm_source: ['comparateur', T0 + 30 * DAY] });
   var later = merge(stored, { gclid: 'abc' }, cfg, T0 + DAY);
-  assert.deepEqual(active(later, T0 + DAY), { courtier: 'B042', utm_source: 'comparateur', gclid: 'abc' });
+  assert.deepEqual(active(later, T0 + DAY), { courtier: 'B042', gclid: 'abc' });
+  assert.equal(later.courtier[1], T0 + 30 * DAY, 'the broker keeps its own expiry');
   var other = merge(later, { courtier: 'B107' }, cfg, T0 + 2 * DAY);
   assert.deepEqual(active(other, T0 + 2 * DAY), { courtier: 'B107' });
 });
 
-test('values expire d days after their own capture', function () {
-  var stored = merge({}, { courtier: 'B042' }, cfg, T0);
-  stored = merge(stored, { utm_source: 'news' }, cfg, T0 + 10 * DAY);
-  assert.deepEqual(active(stored, T0 + 30 * DAY - 1), { courtier: 'B042', utm_source: 'news' });
-  assert.deepEqual(active(stored, T0 + 30 * DAY), { utm_source: 'news' });
-  assert.equal(active(stored, T0 + 40 * DAY), undefined);
+test('each parameter expires after its own plan lifetime', function () {
+  var stored = merge({}, { courtier: 'B042', gclid: 'g1', fbclid: 'f1' }, cfg, T0);
+  assert.deepEqual(active(stored, T0 + 7 * DAY - 1), { courtier: 'B042', gclid: 'g1', fbclid: 'f1' });
+  assert.deepEqual(active(stored, T0 + 7 * DAY), { courtier: 'B042', gclid: 'g1' });
+  assert.deepEqual(active(stored, T0 + 30 * DAY), { gclid: 'g1' });
+  assert.equal(active(stored, T0 + 90 * DAY), undefined);
+  // A parameter the plan gives no lifetime falls back to the broker's.
+  var c2 = resolveConfig({ b: 'courtier', d: 10, p: ['utm_term'] });
+  assert.deepEqual(merge({}, { utm_term: 'x' }, c2, T0), { utm_term: ['x', T0 + 10 * DAY] });
 });
 
 test('capture tolerates garbage in storage', function () {
   var ls = fakeStorage();
   ls.setItem(KEY, '{not json');
   var w = fakeWindow({ storage: ls });
-  assert.deepEqual(capture(storage(w), '?courtier=B042', cfg, T0), { courtier: 'B042' });
-  ls.setItem(KEY, '42');
-  assert.equal(capture(storage(w), '', cfg, T0), undefined);
+  assert.deepEqual(capture(storage(w), '?courtier=B042', cfg, T0).c, { courtier: 'B042' });
+  for (var junk of ['42', 'null', '"str"', '[1,2]']) {
+    ls.setItem(KEY, junk);
+    assert.equal(capture(storage(w), '', cfg, T0).c, undefined, junk);
+  }
 });
 
-test('captured parameters follow the visitor across page loads until they expire', async function (t) {
+test('captured parameters follow the visitor across page loads until they expire; each landing is a touch', async function (t) {
   var clock = T0;
   t.mock.method(Date, 'now', function () { return clock; });
-  var ls = fakeStorage();
+  var ls = fakeStorage(), jar = new Map();
   function load(href) {
-    var w = fakeWindow({ href: href, storage: ls });
-    start(w, 'https://c.example.com/t.js', { b: 'courtier', p: ['utm_source'], d: 30 });
+    var w = fakeWindow({ href: href, storage: ls, jar: jar });
+    start(w, 'https://c.example.com/t.js', { b: 'courtier', p: ['utm_source'], d: 30, k: { utm_source: 30 } });
     w.parcours('step', 'moto_quote', 'vehicle');
+    jar = w.document.jar;
     return w;
   }
   var w1 = load('https://www.motoassur.fr/?courtier=B042&utm_source=display');
   await w1.tick();
-  assert.deepEqual(sent(w1).map(function (e) { return e.c; }), [
-    { courtier: 'B042', utm_source: 'display' },
-    { courtier: 'B042', utm_source: 'display' }
+  assert.deepEqual(sent(w1).map(function (e) { return [e.e, e.c]; }), [
+    ['page_view', { courtier: 'B042', utm_source: 'display' }],
+    ['touch', { courtier: 'B042', utm_source: 'display' }],
+    ['form_step', { courtier: 'B042', utm_source: 'display' }]
   ]);
 
   clock += 2 * DAY;
-  var w2 = load('https://www.motoassur.fr/devis/');
+  var w2 = load('https://www.motoassur.fr/devis/?utm_source=newsletter');
   await w2.tick();
-  assert.deepEqual(sent(w2)[1].c, { courtier: 'B042', utm_source: 'display' });
+  assert.deepEqual(sent(w2).map(function (e) { return [e.e, e.c]; }), [
+    ['page_view', { courtier: 'B042', utm_source: 'newsletter' }],
+    ['touch', { utm_source: 'newsletter' }],
+    ['form_step', { courtier: 'B042', utm_source: 'newsletter' }]
+  ]);
 
   clock += 29 * DAY;
   var w3 = load('https://www.motoassur.fr/devis/');
   await w3.tick();
-  assert.equal('c' in sent(w3)[1], false, 'expired values are not sent');
+  assert.deepEqual(sent(w3).map(function (e) { return [e.e, e.c]; }), [
+    ['page_view', { utm_source: 'newsletter' }],
+    ['form_step', { utm_source: 'newsletter' }]
+  ], 'the broker expired 30 days after its own landing; no touch without parameters');
 });

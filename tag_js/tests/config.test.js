@@ -9,6 +9,8 @@ test('the placeholder left as a string means defaults', function () {
 test('an injected plan overrides the defaults key by key', function () {
   var c = resolveConfig({ v: '2026.11.1', b: 'partner', f: { moto_quote: ['vehicle'] } });
   assert.equal(c.v, '2026.11.1');
+  assert.deepEqual([c.k, c.x, c.s], [{}, [], []], 'keys an older compiler does not emit get safe defaults');
+  assert.notEqual(c.c, 'required');
   assert.equal(c.b, 'partner');
   assert.equal(c.e, 'collect');
   assert.deepEqual(c.p, DEFAULTS.p);

@@ -28,8 +28,9 @@ function cookieJar(doc, blocked) {
       if (blocked) throw new Error('SecurityError: cookies blocked');
       var parts = s.split(';'), i = parts[0].indexOf('=');
       var name = parts[0].slice(0, i).trim();
-      jar.set(name, parts[0].slice(i + 1));
       doc.cookieAttrs[name] = parts.slice(1).map(function (p) { return p.trim(); });
+      if (doc.cookieAttrs[name].includes('max-age=0')) jar.delete(name);
+      else jar.set(name, parts[0].slice(i + 1));
     }
   });
   doc.jar = jar;
@@ -43,7 +44,7 @@ function cookieJar(doc, blocked) {
 export function fakeWindow(o) {
   o = o || {};
   var listeners = {}, timers = [];
-  var doc = { referrer: o.referrer || '', visibilityState: 'visible', currentScript: null };
+  var doc = { referrer: o.referrer || '', visibilityState: 'visible', currentScript: null, documentElement: {} };
   cookieJar(doc, o.blocked);
   if (o.jar) o.jar.forEach(function (v, k) { doc.jar.set(k, v); });
   function on(target) {
@@ -57,6 +58,13 @@ export function fakeWindow(o) {
     document: doc,
     localStorage: o.storage || fakeStorage(o.blocked),
     crypto: 'crypto' in o ? o.crypto : globalThis.crypto,
+    history: {
+      state: null,
+      pushState: function (state, title, url) { w.location.href = new URL(url, w.location.href).href; },
+      replaceState: function (state, title, url) { w.location.href = new URL(url, w.location.href).href; }
+    },
+    // Present so that the feature check passes; the fake document has no DOM to watch.
+    MutationObserver: function () {},
     fetches: [],
     beacons: [],
     timers: timers,
@@ -80,8 +88,8 @@ export function fakeWindow(o) {
   };
   on(w);
   /** Fire an event on the window or the document. */
-  w.fire = function (type) {
-    (listeners[type] || []).forEach(function (fn) { fn({ type: type }); });
+  w.fire = function (type, target) {
+    (listeners[type] || []).forEach(function (fn) { fn({ type: type, target: target }); });
   };
   /** Run due timers (all of them, whatever their delay) and let promises settle; returns the delays seen. */
   w.tick = async function () {
@@ -106,4 +114,14 @@ export function installStub(w) {
 /** All events sent so far by fetch, in order. */
 export function sent(w) {
   return w.fetches.flatMap(function (f) { return f.data.events; });
+}
+
+/** All events sent so far by fetch or sendBeacon, in order. */
+export function delivered(w) {
+  return sent(w).concat(w.beacons.flatMap(function (b) { return b.data.events; }));
+}
+
+/** localStorage keys and cookies the tag wrote. */
+export function stored(w) {
+  return { local: Array.from(w.localStorage.map.keys()).sort(), cookies: Array.from(w.document.jar.keys()).sort() };
 }

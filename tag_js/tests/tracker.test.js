@@ -1,9 +1,11 @@
-import { test, mock } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { start } from '../src/tracker.js';
-import { fakeWindow, installStub, sent } from './fake-dom.js';
+import { fakeWindow, installStub, sent, delivered } from './fake-dom.js';
 
 var SRC = 'https://collector.example.com/t.js';
+var PLAN = { b: 'courtier', p: [], d: 30, f: { moto_quote: ['vehicle', 'rider', 'coverage', 'contact'] } };
+var names = function (events) { return events.map(function (e) { return e.e; }); };
 
 test('calls made before load are replayed in order, after the automatic page_view', async function () {
   var w = fakeWindow();
@@ -24,13 +26,15 @@ test('calls made before load are replayed in order, after the automatic page_vie
   assert.equal(w.fetches.length, 1, 'one batch');
 });
 
-test('a step is stamped when called, not when sent, and sequence numbers follow calls', async function (t) {
+test('a step is stamped when called, not when sent: sequence, client time, time since the previous step', async function (t) {
   var clock = 1763822400000;
   t.mock.method(Date, 'now', function () { return clock; });
   var w = fakeWindow({ href: 'https://www.motoassur.fr/devis/?x=1', referrer: 'https://www.google.fr/' });
   start(w, SRC, '__PARCOURS_CONFIG__');
   clock += 1000;
   w.parcours('step', 'moto_quote', 'vehicle');
+  clock += 2500;
+  w.parcours('step', 'moto_quote', 'rider');
   clock += 1000;
   var props = { phone: '0612345678', quote_id: 'Q-1' };
   w.parcours('submit', 'moto_quote', props);
@@ -38,13 +42,14 @@ test('a step is stamped when called, not when sent, and sequence numbers follow 
   clock += 5000;
   await w.tick();
   var batch = w.fetches[0].data;
-  assert.equal(batch.sent, 1763822407000);
-  var [page, step, submit] = batch.events;
-  assert.deepEqual([page.t, step.t, submit.t], [1763822400000, 1763822401000, 1763822402000]);
-  assert.deepEqual([page.q, step.q, submit.q], [1, 2, 3]);
+  assert.equal(batch.sent, 1763822409500);
+  var [page, step, step2, submit] = batch.events;
+  assert.deepEqual([page.t, step.t, step2.t, submit.t], [1763822400000, 1763822401000, 1763822403500, 1763822404500]);
+  assert.deepEqual([page.q, step.q, step2.q, submit.q], [1, 2, 3, 4]);
+  assert.deepEqual([step.dt, step2.dt], [1000, 2500], 'the first step counts from the page load');
   assert.deepEqual(step, {
     id: step.id, e: 'form_step', t: 1763822401000, q: 2, vid: page.vid, sid: page.sid,
-    url: 'https://www.motoassur.fr/devis/?x=1', ref: 'https://www.google.fr/', f: 'moto_quote', s: 'vehicle'
+    url: 'https://www.motoassur.fr/devis/?x=1', ref: 'https://www.google.fr/', f: 'moto_quote', s: 'vehicle', dt: 1000
   });
   assert.deepEqual(submit.p, { phone: '0612345678', quote_id: 'Q-1' });
   assert.equal(submit.f, 'moto_quote');
@@ -61,11 +66,14 @@ test('malformed commands are ignored and nothing throws, even with storage block
     w.parcours();
     w.parcours('nope', 1);
     w.parcours('step', null, 'vehicle');
+    w.parcours('consent', 'maybe');
     w.parcours('track', 'quote_shown');
+    w.fire('pagehide');
+    w.fire('click', { closest: function () { throw new Error('odd target'); } });
   });
   await w.tick();
-  assert.deepEqual(sent(w).map(function (e) { return e.e; }), ['page_view', 'quote_shown']);
-  var [a, b] = sent(w);
+  assert.deepEqual(names(delivered(w)), ['page_view', 'quote_shown']);
+  var [a, b] = delivered(w);
   assert.equal(a.sid, b.sid, 'the session id is kept in memory');
   assert.equal(a.vid, b.vid);
 });
@@ -76,4 +84,89 @@ test('loading the tag twice keeps the first instance', async function () {
   assert.equal(start(w, SRC, '__PARCOURS_CONFIG__'), first);
   await w.tick();
   assert.equal(sent(w).length, 1);
+});
+
+test('identify sends its properties as an identify event', async function () {
+  var w = fakeWindow();
+  start(w, SRC, PLAN)('identify', { phone: '0612345678' });
+  await w.tick();
+  assert.deepEqual(sent(w).map(function (e) { return [e.e, e.p]; }), [['page_view', undefined], ['identify', { phone: '0612345678' }]]);
+});
+
+test('page views: automatic unless disabled, and on History API navigation', async function () {
+  var w = fakeWindow({ href: 'https://app.motoassur.fr/' });
+  start(w, SRC, PLAN);
+  w.history.pushState({}, '', '/devis');
+  w.history.pushState({}, '', '/devis'); // same URL: not a new page
+  w.history.replaceState({}, '', '/devis?tab=2'); // a replace is not a navigation
+  w.location.href = 'https://app.motoassur.fr/';
+  w.fire('popstate');
+  await w.tick();
+  assert.deepEqual(sent(w).map(function (e) { return [e.e, e.url]; }), [
+    ['page_view', 'https://app.motoassur.fr/'],
+    ['page_view', 'https://app.motoassur.fr/devis'],
+    ['page_view', 'https://app.motoassur.fr/']
+  ]);
+
+  var w2 = fakeWindow();
+  var p = start(w2, SRC, PLAN, false);
+  w2.history.pushState({}, '', '/devis');
+  await w2.tick();
+  assert.equal(w2.fetches.length, 0, 'data-auto="false": no page view by itself');
+  p('page');
+  await w2.tick();
+  assert.deepEqual(names(sent(w2)), ['page_view']);
+});
+
+test('leaving with a form started but not submitted sends form_abandon with the step reached, by beacon', async function () {
+  var w = fakeWindow();
+  var p = start(w, SRC, PLAN);
+  p('step', 'moto_quote', 'vehicle');
+  await w.tick();
+  w.document.visibilityState = 'hidden';
+  w.fire('visibilitychange');
+  w.fire('pagehide');
+  await w.tick();
+  var abandon = w.beacons.flatMap(function (b) { return b.data.events; });
+  assert.deepEqual(abandon.map(function (e) { return [e.e, e.f, e.s]; }), [['form_abandon', 'moto_quote', 'rider']],
+    'once, with the step after the last completed one');
+
+  // Coming back and going further, then leaving again: a new abandon at the new step.
+  p('step', 'moto_quote', 'rider');
+  w.fire('pagehide');
+  assert.deepEqual(delivered(w).filter(function (e) { return e.e == 'form_abandon'; }).map(function (e) { return e.s; }), ['rider', 'coverage']);
+});
+
+test('no form_abandon after a submit, nor without a started form', async function () {
+  var w = fakeWindow();
+  var p = start(w, SRC, PLAN);
+  w.fire('pagehide');
+  p('step', 'moto_quote', 'vehicle');
+  p('step', 'moto_quote', 'contact');
+  p('submit', 'moto_quote', { quote_id: 'Q-1' });
+  w.fire('pagehide');
+  await w.tick();
+  assert.deepEqual(names(delivered(w)), ['page_view', 'form_step', 'form_step', 'form_submit']);
+});
+
+test('links to the plan\'s other sites carry the visitor id; the landing page adopts it and cleans its URL', async function () {
+  var w = fakeWindow({ href: 'https://www.motoassur.fr/' });
+  var plan = Object.assign({ s: ['www.motoassur.fr', 'pro.motoassur.fr'] }, PLAN);
+  start(w, SRC, plan);
+  var other = { hostname: 'pro.motoassur.fr', href: 'https://pro.motoassur.fr/devis?a=1' };
+  var same = { hostname: 'www.motoassur.fr', href: 'https://www.motoassur.fr/devis' };
+  var foreign = { hostname: 'www.example.com', href: 'https://www.example.com/' };
+  [other, same, foreign].forEach(function (a) { w.fire('click', { closest: function () { return a; } }); });
+  await w.tick();
+  var vid = sent(w)[0].vid;
+  assert.match(other.href, new RegExp('^https://pro\\.motoassur\\.fr/devis\\?a=1&_pcl=' + vid + '\\.\\d{13}$'));
+  assert.equal(same.href, 'https://www.motoassur.fr/devis');
+  assert.equal(foreign.href, 'https://www.example.com/');
+
+  var w2 = fakeWindow({ href: other.href });
+  start(w2, SRC, plan);
+  await w2.tick();
+  assert.equal(sent(w2)[0].vid, vid);
+  assert.equal(sent(w2)[0].url, 'https://pro.motoassur.fr/devis?a=1', 'the id is removed from the address bar');
+  assert.equal(w2.location.href, 'https://pro.motoassur.fr/devis?a=1');
 });

@@ -1,16 +1,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { transport } from '../src/transport.js';
-import { fakeWindow } from './fake-dom.js';
+import { transport, KEY, MAX_QUEUE } from '../src/transport.js';
+import { storage } from '../src/storage.js';
+import { fakeWindow, fakeStorage } from './fake-dom.js';
 
 var URL_ = 'https://c.example.com/collect';
 var now = function () { return 42; };
+var ev = function (n) { return { id: 'id-' + n, e: 'e' + n }; };
+
+function open(w) {
+  return transport(w, URL_, now, storage(w));
+}
+
+function kept(w) {
+  return (JSON.parse(w.localStorage.getItem(KEY)) || []).map(function (e) { return e.id; });
+}
 
 test('events are batched and posted as text/plain with keepalive, without credentials', async function () {
   var w = fakeWindow();
-  var send = transport(w, URL_, now);
-  send({ e: 'a' });
-  send({ e: 'b' });
+  var out = open(w);
+  out.add(ev(1));
+  out.add(ev(2));
   assert.equal(w.fetches.length, 0, 'sending is asynchronous');
   await w.tick();
   assert.equal(w.fetches.length, 1);
@@ -21,69 +31,107 @@ test('events are batched and posted as text/plain with keepalive, without creden
   assert.equal(init.keepalive, true);
   assert.equal(init.credentials, 'omit');
   assert.equal(typeof init.body, 'string', 'a string body is sent as text/plain: no pre-flight');
-  assert.deepEqual(data, { sent: 42, events: [{ e: 'a' }, { e: 'b' }] });
+  assert.deepEqual(data, { sent: 42, events: [ev(1), ev(2)] });
+  assert.deepEqual(kept(w), [], 'acknowledged events leave storage');
 });
 
-test('network failures and 5xx are retried with backoff, then given up', async function () {
-  var statuses = [503, 'network', 500, 204];
+test('network failures, 5xx and 429 are retried with backoff; the batch waits in storage meanwhile', async function () {
+  var statuses = [503, 'network', 429, 500, 204];
+  var inStorage = [];
   var w = fakeWindow({
     respond: function () {
+      inStorage.push(kept(w));
       var s = statuses.shift();
       if (s == 'network') throw new TypeError('Failed to fetch');
       return s;
     }
   });
-  var send = transport(w, URL_, now);
-  send({ e: 'a' });
+  open(w).add(ev(1));
   var delays = await w.tick();
-  assert.deepEqual(delays, [0, 1000, 2000, 4000]);
-  assert.equal(w.fetches.length, 4);
-  w.fetches.forEach(function (f) { assert.deepEqual(f.data.events, [{ e: 'a' }]); });
+  assert.deepEqual(delays, [0, 1000, 2000, 4000, 8000]);
+  assert.equal(w.fetches.length, 5);
+  w.fetches.forEach(function (f) { assert.deepEqual(f.data.events, [ev(1)]); });
+  inStorage.forEach(function (ids) { assert.deepEqual(ids, ['id-1'], 'stored before each attempt'); });
+  assert.deepEqual(kept(w), []);
+});
 
-  var w2 = fakeWindow({ respond: function () { return 502; } });
-  transport(w2, URL_, now)({ e: 'a' });
+test('after the last retry the page gives up but keeps the events for the next page', async function () {
+  var ls = fakeStorage();
+  var w = fakeWindow({ storage: ls, respond: function () { return 502; } });
+  open(w).add(ev(1));
+  var delays = await w.tick();
+  assert.deepEqual(delays, [0, 1000, 2000, 4000, 8000, 16000]);
+  assert.equal(w.fetches.length, 6, 'one attempt and five retries');
+  assert.deepEqual(kept(w), ['id-1']);
+
+  // Next page: sent first, before anything new.
+  var w2 = fakeWindow({ storage: ls });
+  var out2 = open(w2);
+  out2.add(ev(2));
   await w2.tick();
-  assert.equal(w2.fetches.length, 5, 'one attempt and four retries');
+  assert.deepEqual(w2.fetches[0].data.events, [ev(1), ev(2)]);
+  assert.deepEqual(kept(w2), []);
 });
 
-test('a 4xx is not retried', async function () {
-  var w = fakeWindow({ respond: function () { return 400; } });
-  var send = transport(w, URL_, now);
-  send({ e: 'a' });
-  await w.tick();
-  send({ e: 'b' });
-  await w.tick();
-  assert.deepEqual(w.fetches.map(function (f) { return f.data.events[0].e; }), ['a', 'b']);
+test('400, 413 and 422 are never retried: the batch is dropped', async function () {
+  for (var status of [400, 413, 422]) {
+    var w = fakeWindow({ respond: function () { return status; } });
+    var out = open(w);
+    out.add(ev(1));
+    await w.tick();
+    out.add(ev(2));
+    await w.tick();
+    assert.deepEqual(w.fetches.map(function (f) { return f.data.events[0].id; }), ['id-1', 'id-2'], String(status));
+    assert.deepEqual(kept(w), []);
+  }
 });
 
-test('what is still queued when the page is hidden goes by sendBeacon, once', async function () {
+test('the queue and its stored copy are bounded: the oldest events go first', async function () {
+  var w = fakeWindow({ respond: function () { throw new TypeError('offline'); } });
+  var out = open(w);
+  for (var i = 1; i <= MAX_QUEUE + 30; i++) out.add(ev(i));
+  await w.tick();
+  var ids = kept(w);
+  assert.equal(ids.length, MAX_QUEUE);
+  assert.equal(ids[0], 'id-31');
+  assert.equal(ids[MAX_QUEUE - 1], 'id-' + (MAX_QUEUE + 30));
+  assert.ok(w.fetches.every(function (f) { return f.data.events.length <= 20; }), 'batches of at most 20');
+});
+
+test('what is still queued when the page goes away leaves by sendBeacon, with a stored copy', async function () {
   var w = fakeWindow();
-  var send = transport(w, URL_, now);
-  send({ e: 'a' });
-  w.document.visibilityState = 'hidden';
-  w.fire('visibilitychange');
-  w.fire('pagehide');
+  var out = open(w);
+  out.add(ev(1));
+  out.flushNow();
+  out.flushNow();
   await w.tick();
-  assert.equal(w.beacons.length, 1);
+  assert.equal(w.beacons.length, 1, 'once');
   assert.equal(w.beacons[0].url, URL_);
-  assert.deepEqual(w.beacons[0].data, { sent: 42, events: [{ e: 'a' }] });
+  assert.deepEqual(w.beacons[0].data, { sent: 42, events: [ev(1)] });
   assert.equal(w.fetches.length, 0);
+  // A beacon's delivery is never confirmed: the next page sends it again (the collector dedups by id).
+  assert.deepEqual(kept(w), ['id-1']);
 });
 
 test('when sendBeacon refuses, the events stay queued for fetch', async function () {
   var w = fakeWindow({ beacon: false });
-  transport(w, URL_, now)({ e: 'a' });
-  w.fire('pagehide');
+  var out = open(w);
+  out.add(ev(1));
+  out.flushNow();
   await w.tick();
   assert.equal(w.fetches.length, 1);
 });
 
-test('a missing fetch or sendBeacon never throws', async function () {
-  var w = fakeWindow();
+test('blocked storage, a missing fetch or sendBeacon never throw', async function () {
+  var w = fakeWindow({ blocked: true });
   delete w.fetch;
   delete w.navigator.sendBeacon;
-  var send = transport(w, URL_, now);
-  send({ e: 'a' });
-  assert.doesNotThrow(function () { w.fire('pagehide'); });
+  var out = open(w);
+  assert.doesNotThrow(function () { out.add(ev(1)); out.flushNow(); });
   await assert.doesNotReject(w.tick());
+  var w2 = fakeWindow({ blocked: true });
+  var out2 = open(w2);
+  out2.add(ev(1));
+  await w2.tick();
+  assert.deepEqual(w2.fetches[0].data.events, [ev(1)], 'sent from memory');
 });

@@ -89,6 +89,19 @@ def test_phone_is_stored_only_as_its_keyed_hash(client, store):
     assert "[redacted]" in everything
 
 
+def test_the_tag_built_ins_touch_and_identify_are_accepted(client, store):
+    touch = event("touch", c={"courtier": "B107", "utm_source": "comparateur"})
+    identify = event("identify", p={"phone": "06 12 34 56 78"})
+    assert post(client, touch, identify).json() == {"accepted": 2, "rejected": 0}
+    got = rows(store, "SELECT event, broker_id, utm_source, phone_key, properties FROM parcours.events ORDER BY event")
+    assert [(r["event"], r["broker_id"], r["utm_source"]) for r in got] == [("identify", "", ""), ("touch", "B107", "comparateur")]
+    assert got[0]["phone_key"] == hmac.new(SECRET, b"+33612345678", hashlib.sha256).hexdigest()
+    assert json.loads(got[0]["properties"]) == {}
+    post(client, event("identify", p={"email": "a@example.fr"}))
+    assert rows(store, "SELECT reasons FROM parcours.rejected_events") == [
+        {"reasons": ["properties.email: property is not declared in the plan"]}]
+
+
 def test_event_time_is_corrected_for_device_clock_skew(client, store):
     skewed = int(time.time() * 1000) - 3_600_000  # the device clock is one hour late
     post(client, event(t=skewed - 2_000), sent=skewed)
