@@ -9,7 +9,7 @@ TAG := collector/static/t.js
 TAG_SRC := $(wildcard tag_js/src/*.js) tag_js/package.json tag_js/scripts/build.js
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test test-py test-js bench tag chromium clean
+.PHONY: setup demo test test-py test-js bench tag chromium clean docs
 
 setup: $(BIN)/.installed $(TAG)
 
@@ -50,3 +50,6 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) tag_js/node_modules $(TAG) data .pytest_cache
+
+docs: setup
+	$(BIN)/python -m collector.docs

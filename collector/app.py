@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from collector import admin, collect, ops, tag
+from collector import admin, collect, ops, planwatch, tag
 from collector.metrics import Metrics
 from collector.settings import Settings
 from collector.storage import EVENT_COLUMNS, REJECTED_COLUMNS, Store
@@ -29,10 +29,13 @@ log = logging.getLogger("parcours")
 def create_app(settings: Settings) -> Starlette:
     """The app for these settings; the plan is loaded now so a bad plan fails before serving."""
     plan = compile_plan(load_plan(settings.plan))
+    if settings.keeps_whole_ip:
+        log.warning("whole IP addresses are stored (--ip-v4-bits %s, --ip-v6-bits %s): they identify visitors",
+                    settings.ip_v4_bits, settings.ip_v6_bits)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        store = Store(settings.clickhouse, settings.database)
+        store = Store(settings.clickhouse, settings.database, settings.cluster)
         applied = store.migrate()
         if applied:
             log.info("schema migrations applied: %s", applied)
@@ -49,7 +52,8 @@ def create_app(settings: Settings) -> Starlette:
         app.state.wal, app.state.writer = wal, writer
         _write_discovery(settings)
         try:
-            yield
+            async with planwatch.watching(app):
+                yield
         finally:
             _remove_discovery(settings)
             await wal.close()  # commits what is queued; new requests get 503
@@ -59,13 +63,18 @@ def create_app(settings: Settings) -> Starlette:
             store.close()
 
     routes = [
-        Route("/t.js", tag.serve_tag, methods=["GET"]),
-        Route("/collect", collect.collect, methods=["POST"]),
-        Route("/collect", collect.preflight, methods=["OPTIONS"]),
+        Route(settings.tag_path, tag.serve_tag, methods=["GET"]),
+        Route(settings.collect_path, collect.collect, methods=["POST"]),
+        Route(settings.collect_path, collect.pixel, methods=["GET"]),
+        Route(settings.collect_path, collect.preflight, methods=["OPTIONS"]),
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),
         Route("/api/sql", admin.sql, methods=["POST"]),
+        Route("/api/export", admin.export, methods=["GET"]),
+        Route("/api/rejected/summary", admin.rejected_summary, methods=["GET"]),
+        Route("/api/rejected/replay", admin.rejected_replay, methods=["POST"]),
+        Route("/api/plan/reload", planwatch.reload_endpoint, methods=["POST"]),
     ]
     if settings.site_dir:
         routes.append(Route("/demo", lambda request: RedirectResponse("/demo/" + ("?" + request.url.query if request.url.query else ""))))

@@ -85,14 +85,26 @@ def _durability_options(f):
 @click.option("--site-dir", envvar="PARCOURS_SITE_DIR", default=None, type=click.Path(file_okay=False, exists=True),
               help="A static site to serve under /demo/ (e.g. examples/demo-site).")
 @click.option("--ip-v4-bits", envvar="PARCOURS_IP_V4_BITS", default=24, show_default=True, type=click.IntRange(0, 32),
-              help="Bits of IPv4 addresses kept (the rest is zeroed).")
+              help="Bits of IPv4 addresses kept, the rest zeroed; 0 stores none, 32 stores whole addresses "
+                   "(they identify visitors: only with a legal basis; a warning is logged).")
 @click.option("--ip-v6-bits", envvar="PARCOURS_IP_V6_BITS", default=48, show_default=True, type=click.IntRange(0, 128),
-              help="Bits of IPv6 addresses kept.")
+              help="Bits of IPv6 addresses kept; 128 stores whole addresses.")
+@click.option("--max-body", envvar="PARCOURS_MAX_BODY", default=1_000_000, show_default=True, type=click.IntRange(1024),
+              help="Largest POST /collect body in bytes, also once gunzipped (413 above).")
+@click.option("--max-event", envvar="PARCOURS_MAX_EVENT", default=32_768, show_default=True, type=click.IntRange(256),
+              help="Largest single event in bytes; a larger one is stored as rejected, the rest of its batch kept.")
+@click.option("--tag-path", envvar="PARCOURS_TAG_PATH", default="/t.js", show_default=True,
+              help="Path serving the tag, e.g. /p/a.js for a first-party proxy with an unremarkable name.")
+@click.option("--collect-path", envvar="PARCOURS_COLLECT_PATH", default="/collect", show_default=True,
+              help="Path receiving events (POST) and the pixel (GET), e.g. /p/e; the tag is told it.")
+@click.option("--cluster", envvar="PARCOURS_CLUSTER", default=None,
+              help="ClickHouse cluster name: migrations run ON CLUSTER with replicated tables behind "
+                   "Distributed ones (ClickHouse server only; see docs/scaling.md).")
 @click.option("--log-level", envvar="PARCOURS_LOG_LEVEL", default="info", show_default=True,
-              type=click.Choice(["debug", "info", "warning", "error"]))
+              type=click.Choice(["debug", "info", "warning", "error"]), help="Least severe log messages shown.")
 @_durability_options
 def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret, demo, site_dir, ip_v4_bits, ip_v6_bits,
-          log_level, wal_dir, **durable):
+          max_body, max_event, tag_path, collect_path, cluster, log_level, wal_dir, **durable):
     """Run the collector: serves /t.js, receives events at /collect, writes them to ClickHouse."""
     import uvicorn
 
@@ -104,8 +116,9 @@ def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret,
         settings = settings_mod.build(
             plan=plan, data_dir=data_dir, clickhouse=clickhouse, admin_token=admin_token, secret=secret, demo=demo,
             database=database, host=host, port=port, site_dir=Path(site_dir) if site_dir else None,
-            ip_v4_bits=ip_v4_bits, ip_v6_bits=ip_v6_bits, wal_dir=Path(wal_dir).resolve() if wal_dir else None,
-            **durable,
+            ip_v4_bits=ip_v4_bits, ip_v6_bits=ip_v6_bits, max_body=max_body, max_event=max_event,
+            tag_path=tag_path, collect_path=collect_path, cluster=cluster,
+            wal_dir=Path(wal_dir).resolve() if wal_dir else None, **durable,
         )
         app = create_app(settings)
     except settings_mod.SettingsError as exc:
@@ -119,6 +132,10 @@ def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret,
                     log_level=log_level, log_config=None, access_log=False)
     else:
         uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None, access_log=False)
+
+
+for _param in serve.params:
+    _param.show_envvar = True  # `parcours serve --help` lists every environment variable
 
 
 @main.command()
@@ -177,11 +194,17 @@ def _read(path: Path) -> str:
 
 
 def _remote_sql(url: str, token: str, statement: str) -> QueryResult:
-    req = urllib.request.Request(f"{url.rstrip('/')}/api/sql", data=statement.encode(), method="POST",
+    doc = json.loads(admin_call(url, token, "POST", "/api/sql", statement.encode()))
+    return QueryResult(doc["columns"], doc["rows"])
+
+
+def admin_call(url: str, token: str, method: str, path: str, body: bytes | None = None) -> bytes:
+    """One admin API request to a running collector; its JSON error becomes a StoreError."""
+    req = urllib.request.Request(f"{url.rstrip('/')}{path}", data=body, method=method,
                                  headers={"Authorization": f"Bearer {token}", "Content-Type": "text/plain"})
     try:
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            doc = json.loads(resp.read())
+        with urllib.request.urlopen(req, timeout=600) as resp:
+            return resp.read()
     except urllib.error.HTTPError as exc:
         try:
             message = json.loads(exc.read())["error"]
@@ -190,7 +213,6 @@ def _remote_sql(url: str, token: str, statement: str) -> QueryResult:
         raise StoreError(f"{url}: {message}") from None
     except urllib.error.URLError as exc:
         raise StoreError(f"cannot reach the collector at {url}: {exc.reason}") from None
-    return QueryResult(doc["columns"], doc["rows"])
 
 
 def format_result(result: QueryResult, fmt: str) -> str:
@@ -218,11 +240,23 @@ def _cell(value) -> str:
 
 @main.command()
 @click.option("--collector", "collector_url", required=True, help="Base URL of the collector, or a same-origin path like /p.")
-def snippet(collector_url):
-    """Print the install snippet to paste into every page's <head>."""
+@click.option("--tag-path", envvar="PARCOURS_TAG_PATH", default="/t.js", show_default=True, help="The collector's --tag-path.")
+@click.option("--collect-path", envvar="PARCOURS_COLLECT_PATH", default="/collect", show_default=True,
+              help="The collector's --collect-path.")
+def snippet(collector_url, tag_path, collect_path):
+    """Print the install snippet to paste into every page's <head>, and the pixel for pages without JavaScript."""
     base = collector_url.rstrip("/")
-    click.echo(SNIPPET.format(src=f"{base}/t.js"))
+    click.echo(SNIPPET.format(src=f"{base}{tag_path}", pixel=f"{base}{collect_path}?e=page_view"))
 
 
 SNIPPET = """<script>window.parcours=window.parcours||function(){{(parcours.q=parcours.q||[]).push(arguments)}};</script>
-<script async src="{src}"></script>"""
+<script async src="{src}"></script>
+<!-- optional, first thing in <body>: counts visitors without JavaScript -->
+<noscript><img src="{pixel}" alt="" width="1" height="1" style="position:absolute"></noscript>"""
+
+
+from collector.admin_cli import export, rejected, schema  # noqa: E402  (they use the helpers above)
+
+main.add_command(rejected)
+main.add_command(export)
+main.add_command(schema)

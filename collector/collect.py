@@ -5,17 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from collector import ingest as ingest_mod
+from collector import pixel as pixel_mod
+from collector.body import BodyError, read_body
 from collector.enrich import truncate_ip
 from collector.errors import error
 from collector.wal import WalError, WalFull
 
 log = logging.getLogger("parcours.collect")
-
-_ACCEPTED_TYPES = ("text/plain", "application/json", "")
 
 
 async def collect(request: Request) -> Response:
@@ -26,44 +26,54 @@ async def collect(request: Request) -> Response:
         origin = request.headers["origin"]
         return error(403, f'origin "{origin}" is not one of the plan\'s sites; add it to sites[].origins',
                      {"Access-Control-Allow-Origin": origin, "Vary": "Origin"})
-    ctype = _header(request, b"content-type").split(";")[0].strip().lower()
-    if ctype not in _ACCEPTED_TYPES:
-        return error(415, f'content type "{ctype}" is not accepted; send text/plain or application/json', cors)
-    if app.state.wal.full:
+    if app.state.wal.full:  # before reading the body: the tag will send it again
         return _refused(app, "wal_full", cors)
-    declared = _header(request, b"content-length")
-    if declared.isdigit() and int(declared) > settings.max_body:
-        return error(413, f"body larger than {settings.max_body} bytes; send smaller batches", cors)
-    body = bytearray()
     try:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > settings.max_body:
-                return error(413, f"body larger than {settings.max_body} bytes; send smaller batches", cors)
-    except ClientDisconnect:
-        return Response(status_code=400)
-    req = ingest_mod.Request(
-        received_at=dt.datetime.now(dt.timezone.utc),
-        user_agent=_header(request, b"user-agent")[:512],
-        ip=truncate_ip(request.client.host if request.client else "", settings.ip_v4_bits, settings.ip_v6_bits),
-    )
+        body = await read_body(request, settings.max_body)
+    except BodyError as exc:
+        return error(exc.status, str(exc), cors)
+    req = _request_info(request, settings)
     try:
-        outcome = ingest_mod.ingest(bytes(body), req, app.state.plan, settings.secret)
+        outcome = ingest_mod.ingest(body, req, app.state.plan, settings.secret, settings.max_event)
     except ingest_mod.BadBatch as exc:
         return error(400, str(exc), cors)
+    refusal = await _append(app, outcome)
+    if refusal:
+        return _refused(app, refusal, cors)
+    return Response(b'{"accepted":%d,"rejected":%d}' % (len(outcome.events), len(outcome.rejected)),
+                    media_type="application/json", headers=cors)
+
+
+async def pixel(request: Request) -> Response:
+    """GET /collect?e=…: one event from a page without JavaScript; the GIF is returned even when it is rejected."""
+    if request.method == "HEAD":  # link checkers and prefetchers: not a page view
+        return pixel_mod.gif_response()
+    app = request.app
+    settings = app.state.settings
+    req = _request_info(request, settings)
+    body = pixel_mod.batch_body(request.query_params.multi_items(), _header(request, b"referer"),
+                                req.received_at, app.state.plan)
+    outcome = ingest_mod.ingest(body, req, app.state.plan, settings.secret, settings.max_event)
+    refusal = "wal_full" if app.state.wal.full else await _append(app, outcome)
+    if refusal:
+        return _refused(app, refusal, {})
+    return pixel_mod.gif_response()
+
+
+async def _append(app, outcome: ingest_mod.Outcome) -> str | None:
+    """Append the rows to the write-ahead log (fsync'd, group commit); the refusal reason, or None once durable."""
     if outcome.events or outcome.rejected:
         try:
             await app.state.wal.append(outcome.events, outcome.rejected)
         except WalFull:
-            return _refused(app, "wal_full", cors)
+            return "wal_full"
         except WalError as exc:
             log.error("batch refused for retry: %s", exc)
-            return _refused(app, "wal_error", cors)
+            return "wal_error"
     metrics = app.state.metrics
     metrics.accepted.inc(len(outcome.events))
     metrics.rejected.inc(len(outcome.rejected))
-    return Response(b'{"accepted":%d,"rejected":%d}' % (len(outcome.events), len(outcome.rejected)),
-                    media_type="application/json", headers=cors)
+    return None
 
 
 _REFUSALS = {
@@ -76,6 +86,14 @@ def _refused(app, reason: str, cors: dict[str, str]) -> Response:
     """503 with Retry-After: the tag keeps the batch and sends it again."""
     app.state.metrics.refused.labels(reason).inc()
     return error(503, _REFUSALS[reason], {**cors, "Retry-After": str(app.state.settings.retry_after)})
+
+
+def _request_info(request: Request, settings) -> ingest_mod.Request:
+    return ingest_mod.Request(
+        received_at=dt.datetime.now(dt.timezone.utc),
+        user_agent=_header(request, b"user-agent")[:512],
+        ip=truncate_ip(request.client.host if request.client else "", settings.ip_v4_bits, settings.ip_v6_bits),
+    )
 
 
 async def preflight(request: Request) -> Response:

@@ -11,8 +11,8 @@ from typing import Any
 import msgspec
 import phonenumbers
 
-from collector import enrich
-from collector.wire import WireBatch, WireEvent, batch_decoder, event_decoder, raw_decoder, wire_error
+from collector import enrich, useragent
+from collector.wire import WireEvent, batch_decoder, event_decoder, raw_decoder, wire_error
 from tagplan import CompiledPlan
 from tagplan.compile import EventSpec
 
@@ -41,31 +41,55 @@ class Outcome:
     rejected: list[list[Any]] = field(default_factory=list)
 
 
-def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes) -> Outcome:
+MAX_EVENT = 32_768
+"""Default size limit of one event in a batch, in bytes of JSON."""
+
+
+def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes, max_event: int = MAX_EVENT) -> Outcome:
     """Turn one request body into rows: valid events and rejected ones, none dropped."""
     try:
         batch = batch_decoder.decode(body)
-    except msgspec.DecodeError as exc:
-        raise BadBatch(f"expected a JSON batch {{\"events\": [...]}}: {exc}") from None
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise BadBatch(f"expected a JSON batch {{\"events\": [...]}}: {_decode_message(exc)}") from None
     out = Outcome()
-    for raw in batch.events:
-        row, reasons, event = _one(bytes(raw), batch, req, plan, secret)
+    for item in batch.events:
+        raw = bytes(item)
+        if len(raw) > max_event:
+            reason = f"event: {len(raw)} bytes, larger than the limit of {max_event}; send fewer or shorter properties"
+            out.rejected.append(_rejected_row(raw[:max_event], None, [reason], req, plan, secret, batch.sent,
+                                              event_id=_field(raw, "id"), event=_field(raw, "e")))
+            continue
+        row, reasons, event = event_row(raw, batch.sent, req, plan, secret)
         if reasons:
-            out.rejected.append(_rejected_row(bytes(raw), event, reasons, req, plan))
+            out.rejected.append(_rejected_row(raw, event, reasons, req, plan, secret, batch.sent))
         else:
             out.events.append(row)
     return out
 
 
-def _one(raw: bytes, batch: WireBatch, req: Request, plan: CompiledPlan, secret: bytes):
+def event_row(raw: bytes, sent: int, req: Request, plan: CompiledPlan, secret: bytes,
+              redacted: frozenset[str] = frozenset(), phone_key: str = ""):
+    """Decode and validate one event: (row, [], event) when valid, (None, reasons, event or None) otherwise.
+
+    `redacted` names properties whose value was removed before the event was kept as rejected: they
+    passed their rules then, are not checked again, and `phone_key` restores the identity key they gave.
+    """
     try:
         ev = event_decoder.decode(raw)
-    except msgspec.DecodeError as exc:
-        return None, [wire_error(exc)], None
+    except (msgspec.DecodeError, RecursionError) as exc:
+        return None, [wire_error(exc) if isinstance(exc, msgspec.DecodeError) else _decode_message(exc)], None
+    if redacted:
+        ev.p = {k: v for k, v in ev.p.items() if k not in redacted}
     reasons = _validate(ev, plan)
+    if redacted:
+        reasons = [r for r in reasons if r.split(":")[0].removeprefix("properties.") not in redacted]
     if reasons:
         return None, reasons, ev
-    return _row(ev, batch, req, plan, secret), [], ev
+    return _row(ev, sent, req, plan, secret, phone_key), [], ev
+
+
+def _decode_message(exc: Exception) -> str:
+    return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
 
 
 def _validate(ev: WireEvent, plan: CompiledPlan) -> list[str]:
@@ -110,17 +134,18 @@ def _ms(ms: int) -> dt.datetime:
     return _EPOCH + dt.timedelta(milliseconds=ms)
 
 
-def _row(ev: WireEvent, batch: WireBatch, req: Request, plan: CompiledPlan, secret: bytes) -> list[Any]:
+def _row(ev: WireEvent, sent: int, req: Request, plan: CompiledPlan, secret: bytes, phone_key: str = "") -> list[Any]:
     client_ts = _ms(ev.t)
-    sent_at = _ms(batch.sent) if batch.sent else client_ts
+    sent_at = _ms(sent) if sent else client_ts
     # Snowplow's derived time: the device clock may be wrong, but the time between
     # creating and sending the event is right, so subtract it from our own clock.
-    ts = req.received_at - max(sent_at - client_ts, dt.timedelta(0))
+    ts = max(req.received_at - max(sent_at - client_ts, dt.timedelta(0)), _EPOCH)
     captured = dict(ev.c)
     broker_id = captured.pop(plan.broker_param, "") if plan.broker_param else ""
     broker = plan.brokers.get(broker_id)
     click, click_type = enrich.click_id(captured)
     props, key = _private(ev.e, ev.p, plan, secret)
+    key = key or phone_key
     step_index = plan.steps[ev.f][ev.s][0] if ev.e in ("form_step", "form_abandon") and ev.s else 0
     return [
         uuid.UUID(ev.id), ev.e, ts, client_ts, sent_at, req.received_at, ev.vid, ev.sid, ev.q,
@@ -128,7 +153,7 @@ def _row(ev: WireEvent, batch: WireBatch, req: Request, plan: CompiledPlan, secr
         plan.lever(broker_id, captured, ev.ref, ev.url),
         *(captured.get(p, "") for p in enrich.UTM_PARAMS), click, click_type, captured,
         ev.f, ev.s, step_index, msgspec.json.encode(props).decode(), key,
-        req.user_agent, req.ip, plan.version,
+        req.user_agent, req.ip, plan.version, *useragent.parse(req.user_agent),
     ]
 
 
@@ -148,17 +173,24 @@ def _private(event: str, props: dict[str, Any], plan: CompiledPlan, secret: byte
     return kept, key
 
 
-def _rejected_row(raw: bytes, ev: WireEvent | None, reasons: list[str], req: Request, plan: CompiledPlan) -> list[Any]:
+def _rejected_row(raw: bytes, ev: WireEvent | None, reasons: list[str], req: Request, plan: CompiledPlan,
+                  secret: bytes, sent: int, event_id: str | None = None, event: str | None = None) -> list[Any]:
+    if event_id is None:
+        event_id = ev.id if ev else _field(raw, "id")
+    if event is None:
+        event = ev.e if ev else _field(raw, "e")
+    # The phone is redacted from `raw`; its keyed hash is kept so a replay can restore it.
+    key = _private(ev.e, ev.p, plan, secret)[1] if ev else ""
     return [
-        req.received_at, ev.id if ev else _field(raw, "id"), ev.e if ev else _field(raw, "e"), reasons,
-        _scrub(raw, plan), req.user_agent, req.ip, plan.version,
+        req.received_at, event_id[:128], event[:128], reasons, _scrub(raw, plan), req.user_agent, req.ip,
+        plan.version, _ms(sent), key,
     ]
 
 
 def _field(raw: bytes, key: str) -> str:
     try:
         value = raw_decoder.decode(raw).get(key, "")
-    except (msgspec.DecodeError, AttributeError):
+    except (msgspec.DecodeError, AttributeError, RecursionError):
         return ""
     return value if isinstance(value, str) else ""
 
@@ -168,7 +200,7 @@ def _scrub(raw: bytes, plan: CompiledPlan) -> str:
     sensitive = set(plan.identity) | plan.pii
     try:
         doc = raw_decoder.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return _PHONE_LIKE.sub(_REDACTED, raw.decode("utf-8", "replace"))
     return msgspec.json.encode(_scrub_value(doc, sensitive)).decode()
 

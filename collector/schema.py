@@ -1,4 +1,9 @@
-"""The ClickHouse schema as versioned migrations, applied in order and recorded."""
+"""The ClickHouse schema as versioned migrations, applied in order and recorded.
+
+A migration is a list of operations (`Table`, `AddColumns`) rendered for one server, or for a
+cluster (`ON CLUSTER`, replicated local tables behind `Distributed` tables of the same names), so
+analysts query `parcours.events` either way.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +13,54 @@ DATABASE = "parcours"
 
 
 @dataclass(frozen=True)
+class Table:
+    """CREATE TABLE; on a cluster, a replicated `<name>_local` on every node plus a Distributed `<name>`."""
+
+    name: str
+    columns: str
+    engine: str
+    """MergeTree family on one server, e.g. "ReplacingMergeTree(received_at)"; made Replicated* on a cluster."""
+    order_by: str
+    partition_by: str = ""
+    sharding_key: str = "rand()"
+    """Which shard a row goes to; rows sharing a dedup key must share a shard, so FINAL can merge them."""
+
+
+@dataclass(frozen=True)
+class AddColumns:
+    """ALTER TABLE … ADD COLUMN; on a cluster both the local and the Distributed table get the columns."""
+
+    table: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LocalSetting:
+    """A table setting for a single server; on a cluster the replicated tables have their own."""
+
+    table: str
+    setting: str
+
+
+@dataclass(frozen=True)
 class Migration:
     version: int
     name: str
-    statements: tuple[str, ...]
+    statements: tuple[Table | AddColumns | LocalSetting | str, ...]
+    """Operations; a plain SQL string (with `{db}` and `{on_cluster}`) is passed through as written."""
 
+
+SCHEMA_MIGRATIONS = Table(
+    "schema_migrations", "version UInt32, name String, applied_at DateTime DEFAULT now()", "MergeTree", "version",
+)
 
 # Dedup by event_id: a retried batch carries the same event_id, event and client
 # time, so ReplacingMergeTree keeps one row per sorting key; analysts use FINAL
-# (or the events_dedup view) to read exactly one row per event.
+# to read exactly one row per event. On a cluster, events are sharded by event_id
+# so both copies of a retried event reach the same shard.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events and rejected_events", (
-        """
-        CREATE TABLE IF NOT EXISTS {db}.events (
+        Table("events", """
             event_id UUID,
             event LowCardinality(String),
             ts DateTime64(3, 'UTC') COMMENT 'event time, corrected for the device clock skew',
@@ -50,14 +90,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             phone_key String COMMENT 'HMAC-SHA256 of the E.164 phone number',
             user_agent String,
             ip String COMMENT 'truncated client address',
-            plan_version LowCardinality(String)
-        )
-        ENGINE = ReplacingMergeTree(received_at)
-        PARTITION BY toYYYYMM(client_ts)
-        ORDER BY (toDate(client_ts), event, event_id)
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS {db}.rejected_events (
+            plan_version LowCardinality(String)""",
+              engine="ReplacingMergeTree(received_at)", partition_by="toYYYYMM(client_ts)",
+              order_by="(toDate(client_ts), event, event_id)", sharding_key="cityHash64(event_id)"),
+        Table("rejected_events", """
             received_at DateTime64(3, 'UTC'),
             event_id String,
             event String,
@@ -65,22 +101,87 @@ MIGRATIONS: tuple[Migration, ...] = (
             raw String COMMENT 'the event as received, personal data removed',
             user_agent String,
             ip String,
-            plan_version LowCardinality(String)
-        )
-        ENGINE = MergeTree
-        PARTITION BY toYYYYMM(received_at)
-        ORDER BY received_at
-        """,
+            plan_version LowCardinality(String)""",
+              engine="MergeTree", partition_by="toYYYYMM(received_at)", order_by="received_at",
+              sharding_key="cityHash64(event_id)"),
+    )),
+    Migration(2, "user agent, rejected replay", (
+        AddColumns("events", (
+            "browser LowCardinality(String) AFTER user_agent",
+            "browser_version String AFTER browser",
+            "os LowCardinality(String) AFTER browser_version",
+            "os_version String AFTER os",
+            "device_type LowCardinality(String) COMMENT 'desktop, mobile, tablet, bot or other' AFTER os_version",
+            "is_bot Bool COMMENT 'a crawler or automation client, kept but flagged' AFTER device_type",
+        )),
+        AddColumns("rejected_events", (
+            "sent_at DateTime64(3, 'UTC') COMMENT 'device clock when the batch was sent, 0 when unknown' AFTER received_at",
+            "phone_key String COMMENT 'HMAC of the phone, kept so a replayed event gets it back' AFTER raw",
+        )),
+        Table("rejected_replays", """
+            event_id String,
+            replayed_at DateTime64(3, 'UTC'),
+            plan_version LowCardinality(String) COMMENT 'the plan the event passed on replay'""",
+              engine="ReplacingMergeTree(replayed_at)", order_by="event_id", sharding_key="cityHash64(event_id)"),
     )),
     # The batch writer gives every insert a deterministic insert_deduplication_token; a plain MergeTree
-    # only remembers tokens when this window is set (it is 0 by default off replicated tables). Replaying
-    # the batch in flight at a crash then stores nothing twice, even without FINAL.
+    # only remembers tokens when this window is set (0 by default). Replaying the batch in flight at a
+    # crash then stores nothing twice, even without FINAL. Replicated tables (a cluster) keep
+    # replicated_deduplication_window blocks by default.
     Migration(3, "insert deduplication window for the batch writer", (
-        "ALTER TABLE {db}.events MODIFY SETTING non_replicated_deduplication_window = 1000",
-        "ALTER TABLE {db}.rejected_events MODIFY SETTING non_replicated_deduplication_window = 1000",
+        LocalSetting("events", "non_replicated_deduplication_window = 1000"),
+        LocalSetting("rejected_events", "non_replicated_deduplication_window = 1000"),
     )),
 )
 
 
-def migration_ddl(migration: Migration, database: str = DATABASE) -> list[str]:
-    return [s.format(db=database).strip() for s in migration.statements]
+def render(op: Table | AddColumns | LocalSetting | str, database: str = DATABASE, cluster: str | None = None) -> list[str]:
+    """The SQL statements for one operation, on one server or on a cluster."""
+    on = f" ON CLUSTER {cluster}" if cluster else ""
+    if isinstance(op, str):
+        return [op.format(db=database, on_cluster=on).strip()]
+    if isinstance(op, LocalSetting):
+        return [] if cluster else [f"ALTER TABLE {database}.{op.table} MODIFY SETTING {op.setting}"]
+    if isinstance(op, AddColumns):
+        adds = ", ".join(f"ADD COLUMN IF NOT EXISTS {c}" for c in op.columns)
+        if not cluster:
+            return [f"ALTER TABLE {database}.{op.table} {adds}"]
+        return [f"ALTER TABLE {database}.{op.table}_local{on} {adds}",
+                f"ALTER TABLE {database}.{op.table}{on} {adds}"]
+    columns = "\n".join("    " + line.strip() for line in op.columns.strip().splitlines())
+    partition = f"\nPARTITION BY {op.partition_by}" if op.partition_by else ""
+    if not cluster:
+        return [f"CREATE TABLE IF NOT EXISTS {database}.{op.name} (\n{columns}\n)\n"
+                f"ENGINE = {op.engine}{partition}\nORDER BY {op.order_by}"]
+    local = f"{op.name}_local"
+    return [
+        f"CREATE TABLE IF NOT EXISTS {database}.{local}{on} (\n{columns}\n)\n"
+        f"ENGINE = {_replicated(op.engine, database, local)}{partition}\nORDER BY {op.order_by}",
+        f"CREATE TABLE IF NOT EXISTS {database}.{op.name}{on} AS {database}.{local}\n"
+        f"ENGINE = Distributed({cluster}, {database}, {local}, {op.sharding_key})",
+    ]
+
+
+def _replicated(engine: str, database: str, table: str) -> str:
+    """ReplacingMergeTree(v) -> ReplicatedReplacingMergeTree('<zk path>', '{replica}', v)."""
+    name, _, args = engine.partition("(")
+    args = args.rstrip(")")
+    # {shard} and {replica} are server macros, filled in by each node's configuration.
+    zk = "'/clickhouse/tables/{shard}/" + database + "/" + table + "', '{replica}'"
+    return f"Replicated{name}({zk}{', ' + args if args else ''})"
+
+
+def migration_ddl(migration: Migration, database: str = DATABASE, cluster: str | None = None) -> list[str]:
+    """Every statement of a migration, in order."""
+    return [s for op in migration.statements for s in render(op, database, cluster)]
+
+
+def bootstrap_ddl(database: str = DATABASE, cluster: str | None = None) -> list[str]:
+    """The database and the table recording applied migrations."""
+    on = f" ON CLUSTER {cluster}" if cluster else ""
+    return [f"CREATE DATABASE IF NOT EXISTS {database}{on}", *render(SCHEMA_MIGRATIONS, database, cluster)]
+
+
+def full_ddl(database: str = DATABASE, cluster: str | None = None) -> list[str]:
+    """Everything, from an empty server: what `parcours schema` prints for a DBA to review."""
+    return bootstrap_ddl(database, cluster) + [s for m in MIGRATIONS for s in migration_ddl(m, database, cluster)]

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import posixpath
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from collector.storage import default_dsn, is_embedded
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_RESERVED = ("/api/", "/healthz", "/readyz", "/metrics", "/demo")
 
 
 class SettingsError(Exception):
@@ -28,6 +33,10 @@ class Settings:
     ip_v4_bits: int = 24
     ip_v6_bits: int = 48
     max_body: int = 1_000_000
+    max_event: int = 32_768
+    tag_path: str = "/t.js"
+    collect_path: str = "/collect"
+    cluster: str | None = None
     # durability and back-pressure (docs/operations.md)
     wal_dir: Path | None = None
     wal_max_bytes: int = 1 << 30
@@ -40,6 +49,15 @@ class Settings:
     shutdown_timeout: float = 30.0
     workers: int = 1
     log_format: str = "text"
+
+    @property
+    def tag_endpoint(self) -> str:
+        """The collect path relative to the tag's directory: the tag resolves it against its own URL."""
+        return posixpath.relpath(self.collect_path, posixpath.dirname(self.tag_path))
+
+    @property
+    def keeps_whole_ip(self) -> bool:
+        return self.ip_v4_bits >= 32 or self.ip_v6_bits >= 128
 
     @property
     def url(self) -> str:
@@ -67,17 +85,38 @@ def build(
             )
         secret = _kept_secret(data / "secret")
     token = admin_token or _kept_secret(data / "admin-token")
-    dsn = clickhouse or default_dsn(data)
-    if rest.get("workers", 1) > 1 and is_embedded(dsn):
-        raise SettingsError(
-            f"--workers {rest['workers']} needs a ClickHouse server: the embedded engine ({dsn}) is owned by one "
-            "process, which runs the one batch writer. Run one worker (it takes ~all of one core), or point "
-            "--clickhouse / PARCOURS_CLICKHOUSE at a server (http://user:pass@host:8123)."
-        )
-    return Settings(
-        plan=Path(plan), data_dir=data, clickhouse=dsn, admin_token=token,
+    settings = Settings(
+        plan=Path(plan), data_dir=data, clickhouse=clickhouse or default_dsn(data), admin_token=token,
         secret=secret.encode(), **rest,
     )
+    check(settings)
+    return settings
+
+
+def check(settings: Settings) -> None:
+    """Refuse settings that cannot work together, saying which and why."""
+    if not _IDENTIFIER.match(settings.database):
+        raise SettingsError(f'--database "{settings.database}": use letters, digits and underscores')
+    if settings.cluster is not None:
+        if not _IDENTIFIER.match(settings.cluster):
+            raise SettingsError(f'--cluster "{settings.cluster}": use the cluster name of the server\'s remote_servers')
+        if is_embedded(settings.clickhouse):
+            raise SettingsError("--cluster needs a ClickHouse server (--clickhouse http://…), not the embedded engine")
+    for flag, path in (("--tag-path", settings.tag_path), ("--collect-path", settings.collect_path)):
+        if not path.startswith("/") or path.endswith("/") or "//" in path or "?" in path or "#" in path:
+            raise SettingsError(f'{flag} "{path}": expected an absolute path such as /p/e, without a query')
+        if path.startswith(_RESERVED):
+            raise SettingsError(f'{flag} "{path}": {", ".join(_RESERVED)} are the collector\'s own paths')
+    if settings.tag_path == settings.collect_path:
+        raise SettingsError("--tag-path and --collect-path must differ")
+    if settings.workers > 1 and is_embedded(settings.clickhouse):
+        raise SettingsError(
+            f"--workers {settings.workers} needs a ClickHouse server: the embedded engine ({settings.clickhouse}) "
+            "is owned by one process, which runs the one batch writer. Run one worker, or point --clickhouse / "
+            "PARCOURS_CLICKHOUSE at a server (http://user:pass@host:8123)."
+        )
+    if settings.max_event > settings.max_body:
+        raise SettingsError(f"--max-event ({settings.max_event}) cannot be larger than --max-body ({settings.max_body})")
 
 
 def _kept_secret(path: Path) -> str:

@@ -16,9 +16,12 @@ TAG_FILE = Path(__file__).parent / "static" / "t.js"
 PLACEHOLDER = '"__PARCOURS_CONFIG__"'
 
 
-def render_tag(source: str, plan: CompiledPlan) -> str:
-    """Replace the config placeholder with the plan's tag config (JSON is a JS expression)."""
-    config = json.dumps(plan.tag_config, separators=(",", ":"), ensure_ascii=True)
+def render_tag(source: str, plan: CompiledPlan, endpoint: str = "collect") -> str:
+    """Replace the config placeholder with the plan's tag config (JSON is a JS expression).
+
+    `endpoint` is the collect path relative to the tag's own directory (`e` in the config).
+    """
+    config = json.dumps({**plan.tag_config, "e": endpoint}, separators=(",", ":"), ensure_ascii=True)
     return source.replace(PLACEHOLDER, config, 1)
 
 
@@ -26,7 +29,7 @@ async def serve_tag(request: Request) -> Response:
     state = request.app.state
     if state.tag_source is None:
         return error(503, f"the tag is not built: run `make tag` (expected {TAG_FILE})")
-    body = render_tag(state.tag_source, state.plan)
+    body = render_tag(state.tag_source, state.plan, state.settings.tag_endpoint)
     etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:16] + '"'
     headers = {"ETag": etag, "Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
     if request.headers.get("if-none-match") == etag:

@@ -11,10 +11,16 @@ from typing import Any
 
 import msgspec.inspect as mi
 
-from tagplan.errors import did_you_mean
+from tagplan.messages import check as say
+from tagplan.messages import did_you_mean
 
 Path = list  # list[str | int]: keys and indexes from the document root
-Problem = tuple[Path, str]
+Problem = tuple[Path, str, str]
+"""Where (path from the root), which message (its code in tagplan.messages.CHECK), the message."""
+
+
+def _p(path: Path, code: str, **fields: object) -> Problem:
+    return (path, code, say(code, **fields))
 
 
 def walk(node: Any, t: mi.Type, path: Path) -> list[Problem]:
@@ -25,18 +31,18 @@ def walk(node: Any, t: mi.Type, path: Path) -> list[Problem]:
         return _struct(node, t, path)
     if isinstance(t, mi.DictType):
         if not isinstance(node, dict):
-            return [(path, f"expected a mapping of keys, got {_kind(node)}")]
+            return [_p(path, "expected_mapping", got=_kind(node))]
         out: list[Problem] = []
         for key, value in node.items():
-            out += [(path + [key], f'"{key}": {m}') for _, m in _scalar(key, t.key_type, path)]
+            out += [(path + [key], c, f'"{key}": {m}') for _, c, m in _scalar(key, t.key_type, path)]
             out += walk(value, t.value_type, path + [key])
         return out
     if isinstance(t, mi.ListType):
         if not isinstance(node, list):
-            return [(path, f"expected a list, got {_kind(node)}")]
+            return [_p(path, "expected_list", got=_kind(node))]
         out = []
         if t.min_length and len(node) < t.min_length:
-            out.append((path, f"expected at least {t.min_length} item(s)"))
+            out.append(_p(path, "too_few_items", n=t.min_length))
         for i, item in enumerate(node):
             out += walk(item, t.item_type, path + [i])
         return out
@@ -45,17 +51,17 @@ def walk(node: Any, t: mi.Type, path: Path) -> list[Problem]:
 
 def _struct(node: Any, t: mi.StructType, path: Path) -> list[Problem]:
     if not isinstance(node, dict):
-        return [(path, f"expected a mapping of keys, got {_kind(node)}")]
+        return [_p(path, "expected_mapping", got=_kind(node))]
     fields = {f.encode_name: f for f in t.fields}
     out: list[Problem] = []
     for key in node:
         if key not in fields:
-            out.append((path + [key], f'unknown key "{key}"{did_you_mean(str(key), fields)}, expected one of: {", ".join(fields)}'))
+            out.append(_p(path + [key], "unknown_key", key=key, hint=did_you_mean(str(key), fields), expected=", ".join(fields)))
     for name, f in fields.items():
         if name in node:
             out += walk(node[name], f.type, path + [name])
         elif f.required:
-            out.append((path, f'missing required key "{name}"'))
+            out.append(_p(path, "missing_key", key=name))
     return out
 
 
@@ -71,7 +77,7 @@ def _union(node: Any, t: mi.UnionType, path: Path) -> list[Problem]:
         # Prefer the branch whose shape matches the node, so its message is the useful one.
         if best is None or _shape_fits(node, u):
             best = problems
-    return best or [(path, "unexpected value")]
+    return best or [_p(path, "unexpected_value")]
 
 
 def _shape_fits(node: Any, t: mi.Type) -> bool:
@@ -85,30 +91,30 @@ def _shape_fits(node: Any, t: mi.Type) -> bool:
 def _scalar(node: Any, t: mi.Type, path: Path) -> list[Problem]:
     if isinstance(t, mi.StrType):
         if not isinstance(node, str):
-            return [(path, f"expected text, got {_kind(node)}")]
+            return [_p(path, "expected_text", got=_kind(node))]
         if t.min_length and len(node) < t.min_length:
-            return [(path, "expected a non-empty text")]
+            return [_p(path, "empty_text")]
         if t.max_length and len(node) > t.max_length:
-            return [(path, f"expected at most {t.max_length} characters")]
+            return [_p(path, "text_too_long", n=t.max_length)]
         if t.pattern and not re.search(t.pattern, node):
-            return [(path, f'"{node}" is not a valid name, expected lower-case letters, digits and _ (matching {t.pattern})')]
+            return [_p(path, "bad_name", value=node, pattern=t.pattern)]
         return []
     if isinstance(t, mi.IntType):
         if not isinstance(node, int) or isinstance(node, bool):
-            return [(path, f"expected a whole number, got {_kind(node)}")]
+            return [_p(path, "expected_integer", got=_kind(node))]
         if t.ge is not None and node < t.ge:
-            return [(path, f"expected a number >= {t.ge}, got {node}")]
+            return [_p(path, "integer_too_small", n=t.ge, got=node)]
         if t.le is not None and node > t.le:
-            return [(path, f"expected a number <= {t.le}, got {node}")]
+            return [_p(path, "integer_too_large", n=t.le, got=node)]
         return []
     if isinstance(t, mi.BoolType):
-        return [] if isinstance(node, bool) else [(path, f"expected true or false, got {_kind(node)}")]
+        return [] if isinstance(node, bool) else [_p(path, "expected_boolean", got=_kind(node))]
     if isinstance(t, mi.LiteralType):
         if node in t.values:
             return []
-        return [(path, f'"{node}" is not allowed{did_you_mean(str(node), t.values)}, expected one of: {", ".join(map(str, t.values))}')]
+        return [_p(path, "not_allowed", value=node, hint=did_you_mean(str(node), map(str, t.values)), expected=", ".join(map(str, t.values)))]
     if isinstance(t, mi.NoneType):
-        return [] if node is None else [(path, f"expected nothing, got {_kind(node)}")]
+        return [] if node is None else [_p(path, "expected_nothing", got=_kind(node))]
     return []
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from tagplan.messages import did_you_mean
+
+__all__ = ["PlanError", "PlanErrors", "did_you_mean"]
 
 
 @dataclass(frozen=True, order=True)
@@ -12,12 +15,14 @@ class PlanError:
     line: int
     col: int
     message: str
+    code: str = field(default="", compare=False)
+    """The message's key in tagplan.messages.CHECK, for tools."""
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}: {self.message}"
 
     def to_dict(self) -> dict:
-        return {"file": self.file, "line": self.line, "col": self.col, "message": self.message}
+        return {"file": self.file, "line": self.line, "col": self.col, "code": self.code, "message": self.message}
 
 
 class PlanErrors(Exception):
@@ -26,8 +31,3 @@ class PlanErrors(Exception):
     def __init__(self, errors: list[PlanError]):
         self.errors = sorted(errors)
         super().__init__("\n".join(str(e) for e in self.errors))
-
-
-def did_you_mean(word: str, choices) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""

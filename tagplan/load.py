@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import csv
-import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import msgspec.inspect as mi
 from ruamel.yaml import YAML
+from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
+from tagplan import crosscheck
 from tagplan.check import walk
-from tagplan.errors import PlanError, PlanErrors, did_you_mean
-from tagplan.model import BUILTIN_EVENTS, Broker, Plan
+from tagplan.errors import PlanError, PlanErrors
+from tagplan.messages import check as say
+from tagplan.model import Broker, Plan
+
+_PLAN_TYPE = mi.type_info(Plan)
+
 
 def load_plan(path: str | Path) -> Plan:
     """Load and check a plan; raise PlanErrors listing every mistake found."""
@@ -22,34 +29,106 @@ def load_plan(path: str | Path) -> Plan:
     name = str(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PlanErrors([PlanError(name, 1, 1, f"cannot read the plan: {exc.strerror}")]) from None
-    try:
-        doc = YAML(typ="rt").load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise PlanErrors([PlanError(name, line, col, f"invalid YAML: {exc.problem or exc.context}")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanErrors([_error(name, 1, 1, "unreadable", reason=_reason(exc))]) from None
+    doc, errors = _parse(name, text)
     if not isinstance(doc, dict):
-        raise PlanErrors([PlanError(name, 1, 1, "the plan must be a mapping of keys (version, events, forms, ...)")])
-    problems = walk(doc, mi.type_info(Plan), [])
-    if problems:
-        raise PlanErrors([
-            PlanError(name, *_node_position(doc, parts, at_key=message.startswith("unknown key")), message)
-            for parts, message in problems
-        ])
-    plan = msgspec.convert(doc, Plan, strict=True)
-    errors: list[PlanError] = []
-    if isinstance(plan.brokers, str):
-        brokers = _read_brokers_csv(path.parent / plan.brokers, errors)
-        plan = msgspec.structs.replace(plan, brokers=brokers)
-    errors += _cross_check(name, doc, plan)
+        raise PlanErrors(errors or [_error(name, 1, 1, "not_a_mapping_doc")])
+    for parts, code, message in walk(doc, _PLAN_TYPE, []):
+        line, col = node_position(doc, parts, at_key=code == "unknown_key")
+        errors.append(PlanError(name, line, col, message, code))
     if errors:
         raise PlanErrors(errors)
+    plan = msgspec.convert(doc, Plan, strict=True)
+    report = Report(name, doc)
+    if isinstance(plan.brokers, str):
+        brokers = _read_brokers_csv(path.parent / plan.brokers, report)
+        plan = msgspec.structs.replace(plan, brokers=brokers)
+    elif isinstance(doc.get("brokers"), list):
+        report.broker_positions = [(name, *node_position(doc, ["brokers", i])) for i in range(len(plan.brokers))]
+    crosscheck.cross_check(plan, report)
+    if report.errors:
+        raise PlanErrors(report.errors)
     return plan
 
 
-def _node_position(doc: Any, parts: list[str | int], at_key: bool = False) -> tuple[int, int]:
+def plan_files(path: str | Path) -> list[Path]:
+    """The plan file and the side files it names (the broker CSV), for watchers."""
+    path = Path(path)
+    files = [path]
+    try:
+        doc = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    except Exception:  # a broken plan is still watched: its own file is enough
+        return files
+    if isinstance(doc, dict) and isinstance(doc.get("brokers"), str):
+        files.append(path.parent / doc["brokers"])
+    return files
+
+
+@dataclass
+class Report:
+    """Collects cross-check errors, positioned in the YAML or in the broker CSV."""
+
+    file: str
+    doc: Any
+    errors: list[PlanError] = field(default_factory=list)
+    broker_positions: list[tuple[str, int, int]] = field(default_factory=list)
+
+    def at(self, parts: list[str | int], code: str, **fields: object) -> None:
+        line, col = node_position(self.doc, parts)
+        self.errors.append(_error(self.file, line, col, code, **fields))
+
+    def at_broker(self, index: int, code: str, **fields: object) -> None:
+        if index < len(self.broker_positions):
+            self.errors.append(_error(*self.broker_positions[index], code, **fields))
+        else:
+            self.at(["brokers"], code, **fields)
+
+
+def _error(file: str, line: int, col: int, code: str, **fields: object) -> PlanError:
+    return PlanError(file, line, col, say(code, **fields), code)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def _parse(name: str, text: str) -> tuple[Any, list[PlanError]]:
+    """The YAML document, and every key written twice (ruamel stops at the first)."""
+    try:
+        try:
+            return YAML(typ="rt").load(text), []
+        except DuplicateKeyError:
+            # Rare, so the second parse (to list them all) is paid only then.
+            yaml = YAML(typ="rt")
+            yaml.allow_duplicate_keys = True
+            return yaml.load(text), _duplicate_keys(name, YAML(typ="rt").compose(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        return None, [_error(name, line, col, "invalid_yaml", reason=exc.problem or exc.context)]
+
+
+def _duplicate_keys(name: str, node: Node) -> list[PlanError]:
+    out: list[PlanError] = []
+    if isinstance(node, MappingNode):
+        first: dict[Any, int] = {}
+        for key, value in node.value:
+            k = key.value if not isinstance(key.value, list) else id(key)
+            if k in first:
+                out.append(_error(name, key.start_mark.line + 1, key.start_mark.column + 1, "duplicate_key", key=k, first=first[k]))
+            else:
+                first[k] = key.start_mark.line + 1
+            out += _duplicate_keys(name, value)
+    elif isinstance(node, SequenceNode):
+        for item in node.value:
+            out += _duplicate_keys(name, item)
+    return out
+
+
+def node_position(doc: Any, parts: list[str | int], at_key: bool = False) -> tuple[int, int]:
     """Line and column (1-based) of the deepest YAML node the path reaches.
 
     A scalar value is pointed at itself (`consent: exemt` at "exemt"), unless `at_key`.
@@ -71,68 +150,28 @@ def _node_position(doc: Any, parts: list[str | int], at_key: bool = False) -> tu
     return line + 1, col + 1
 
 
-def _read_brokers_csv(path: Path, errors: list[PlanError]) -> list[Broker]:
+def _read_brokers_csv(path: Path, report: Report) -> list[Broker]:
+    """The broker table from CSV; each bad row is reported at its line of the CSV file."""
+    file = str(path)
     brokers: list[Broker] = []
     try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            missing = {"id", "name", "lever"} - set(reader.fieldnames or [])
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh, skipinitialspace=True)
+            header = [h.strip() for h in reader.fieldnames or []]
+            reader.fieldnames = header
+            missing = {"id", "name", "lever"} - set(header)
             if missing:
-                errors.append(PlanError(str(path), 1, 1, f"missing column(s) {', '.join(sorted(missing))}; expected a header id,name,lever"))
+                report.errors.append(_error(file, 1, 1, "csv_missing_columns", columns=", ".join(sorted(missing))))
                 return []
             for row in reader:
                 line = reader.line_num
-                if not row.get("id") or not row.get("lever") or None in row.values():
-                    errors.append(PlanError(str(path), line, 1, "expected 3 fields: id,name,lever"))
+                if None in row or None in row.values() or not (row["id"] or "").strip() or not (row["lever"] or "").strip():
+                    report.errors.append(_error(file, line, 1, "csv_bad_row"))
                     continue
                 brokers.append(Broker(id=row["id"].strip(), name=row["name"].strip(), lever=row["lever"].strip()))
-    except OSError as exc:
-        errors.append(PlanError(str(path), 1, 1, f"cannot read the broker table: {exc.strerror}"))
+                report.broker_positions.append((file, line, 1))
+    except (OSError, UnicodeDecodeError) as exc:
+        report.errors.append(_error(file, 1, 1, "unreadable_csv", reason=_reason(exc)))
+    except csv.Error as exc:
+        report.errors.append(_error(file, reader.line_num or 1, 1, "unreadable_csv", reason=str(exc)))
     return brokers
-
-
-def _cross_check(name: str, doc: Any, plan: Plan) -> list[PlanError]:
-    """Rules that span several parts of the plan."""
-    errors: list[PlanError] = []
-
-    def err(parts: list[str | int], message: str) -> None:
-        line, col = _node_position(doc, parts)
-        errors.append(PlanError(name, line, col, message))
-
-    for event in plan.events:
-        if event in BUILTIN_EVENTS:
-            err(["events", event], f'event "{event}" is built into the tag; declare only custom events')
-    step_owner: dict[str, str] = {}
-    for form_id, form in plan.forms.items():
-        seen: set[str] = set()
-        for i, step in enumerate(form.steps):
-            if step.id in seen:
-                err(["forms", form_id, "steps", i], f'form "{form_id}": step "{step.id}" is listed twice')
-            seen.add(step.id)
-            if step.id in step_owner and step_owner[step.id] != form_id:
-                err(["forms", form_id, "steps", i], f'form "{form_id}": step "{step.id}" is already used by form "{step_owner[step.id]}"')
-            step_owner.setdefault(step.id, form_id)
-    properties = [(["events", e, "properties", p], prop) for e, ev in plan.events.items() for p, prop in ev.properties.items()]
-    properties += [(["forms", f, "submit", "properties", p], prop) for f, fm in plan.forms.items() for p, prop in fm.submit.properties.items()]
-    for parts, prop in properties:
-        if prop.pattern is not None:
-            try:
-                re.compile(prop.pattern)
-            except re.error as exc:
-                err(parts + ["pattern"], f'property "{parts[-1]}": invalid pattern: {exc.msg}')
-        if prop.type == "enum" and not prop.values:
-            err(parts, f'property "{parts[-1]}": type enum needs a list of values')
-    levers = set(plan.levers.names) if plan.levers else set()
-    if plan.levers:
-        for i, rule in enumerate(plan.levers.rules):
-            if rule.lever != "broker_lever" and rule.lever not in levers:
-                err(["levers", "rules", i], f'lever "{rule.lever}" is not declared in levers.names{did_you_mean(rule.lever, levers)}')
-    seen_brokers: set[str] = set()
-    for i, broker in enumerate(plan.brokers if isinstance(plan.brokers, list) else []):
-        where = ["brokers", i] if isinstance(doc.get("brokers"), list) else ["brokers"]
-        if broker.id in seen_brokers:
-            err(where, f'broker "{broker.id}" is listed twice')
-        seen_brokers.add(broker.id)
-        if broker.lever not in levers:
-            err(where, f'broker "{broker.id}": lever "{broker.lever}" is not declared in levers.names{did_you_mean(broker.lever, levers)}')
-    return errors

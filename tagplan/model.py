@@ -95,16 +95,34 @@ class Levers(Base, kw_only=True):
 
 
 class IdentityKey(Base, kw_only=True):
-    region: Annotated[str, Meta(pattern=r"^[A-Z]{2}$")] = "FR"
+    region: str = "FR"
+    """Region of numbers written without a country code (checked against the regions phone numbers know)."""
+
+
+ConsentMode = Literal["exempt", "required"]
+
+
+class Consent(Base, kw_only=True):
+    mode: ConsentMode
+    exempt_events: list[Name] = []
+    """Events the tag may send before consent in required mode (e.g. a cookieless page_view)."""
 
 
 class Plan(Base, kw_only=True):
     version: str
     sites: list[Site] = []
-    consent: Literal["exempt", "required"] = "exempt"
+    consent: ConsentMode | Consent = "exempt"
     capture: Capture = msgspec.field(default_factory=Capture)
     events: dict[Name, Event] = {}
     forms: dict[Name, Form] = {}
     brokers: list[Broker] | str = []
     levers: Levers | None = None
     identity: dict[Name, IdentityKey] = {}
+
+    @property
+    def consent_mode(self) -> str:
+        return self.consent if isinstance(self.consent, str) else self.consent.mode
+
+    @property
+    def consent_exempt_events(self) -> list[str]:
+        return [] if isinstance(self.consent, str) else list(self.consent.exempt_events)

@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from collector.settings import Settings
 from collector.storage import Store
@@ -48,6 +49,17 @@ def settings(tmp_path, engine_dir, database) -> Settings:
         plan=EXAMPLE_PLAN, data_dir=tmp_path, clickhouse=f"chdb://{engine_dir}", admin_token="admin-test-token",
         secret=SECRET, database=database, batch_age=0.0,
     )
+
+
+class Client(TestClient):
+    """The app's test client; after each request it waits until the batch writer has stored what the
+    write-ahead log holds, so a test reads with SELECT what its requests sent."""
+
+    def request(self, *args, **kwargs):
+        response = super().request(*args, **kwargs)
+        if getattr(self.app.state, "wal", None) is not None:
+            drained(self.app)
+        return response
 
 
 def drained(app, timeout: float = 15.0) -> None:

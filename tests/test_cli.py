@@ -26,7 +26,7 @@ def test_plan_check_broken_plan_exits_1_with_every_error():
     path = ROOT / "examples" / "broken" / "levers.yaml"
     r = run("plan", "check", str(path))
     assert r.exit_code == 1
-    assert f'{path}:22:7: lever "dirct" is not declared in levers.names (did you mean "direct"?)' in r.output
+    assert f'{path}:22:15: lever "dirct" is not declared in levers.names (did you mean "direct"?)' in r.output
     assert "7 error(s)" in r.output
 
 
@@ -42,6 +42,12 @@ def test_snippet_points_at_the_collector():
     assert r.exit_code == 0
     assert '<script async src="https://stats.motoassur.example/p/t.js"></script>' in r.output
     assert "parcours.q=parcours.q||[]" in r.output
+    assert '<noscript><img src="https://stats.motoassur.example/p/collect?e=page_view"' in r.output
+
+
+def test_snippet_follows_first_party_paths():
+    r = run("snippet", "--collector", "/stats", "--tag-path", "/a.js", "--collect-path", "/e")
+    assert '<script async src="/stats/a.js"></script>' in r.output and '<img src="/stats/e?e=page_view"' in r.output
 
 
 def test_serve_refuses_to_start_without_a_secret(tmp_path):

@@ -9,20 +9,9 @@ import time
 import uuid
 
 import pytest
-from starlette.testclient import TestClient
 
 from collector.app import create_app
-from tests.conftest import SECRET, drained
-
-
-class Client(TestClient):
-    """The app's client; each POST /collect waits for the batch writer, so tests read what landed."""
-
-    def post(self, url, *args, **kwargs):
-        response = super().post(url, *args, **kwargs)
-        if url == "/collect":
-            drained(self.app)
-        return response
+from tests.conftest import Client, SECRET, drained
 
 
 @pytest.fixture

@@ -153,7 +153,7 @@ def test_the_batch_in_flight_at_a_crash_is_replayed_without_duplicates(tmp_path,
         writer = Writer(wal, CrashAfterInsert(store), batch_age=0)
         writer.start()
         with pytest.raises(Killed):
-            await writer._task
+            await asyncio.wait_for(writer._task, 60)
         return wal.checkpoint
 
     checkpoint = asyncio.run(before_crash())
@@ -178,11 +178,14 @@ def test_the_batch_in_flight_at_a_crash_is_replayed_without_duplicates(tmp_path,
 
 def _event_row(month: int) -> list:
     t = dt.datetime(2026, month, 15, 12, tzinfo=dt.timezone.utc)
-    values = {"event_id": uuid.uuid4(), "event": "page_view", "ts": t, "client_ts": t, "sent_at": t,
-              "received_at": t, "captured": {}, "step_index": 0, "seq": 1, "properties": json.dumps({})}
-    return [values.get(c, "") for c in EVENT_COLUMNS]
+    values = {"event_id": uuid.uuid4(), "event": "page_view", "captured": {}, "step_index": 0, "seq": 1,
+              "properties": json.dumps({}), "is_bot": False}
+    return [values.get(c, t if c in _TIMES else "") for c in EVENT_COLUMNS]
 
 
 def _rejected_row() -> list:
-    values = {"received_at": dt.datetime.now(dt.timezone.utc), "reasons": ["event: nope"]}
-    return [values.get(c, "") for c in REJECTED_COLUMNS]
+    values = {"reasons": ["event: nope"]}
+    return [values.get(c, dt.datetime.now(dt.timezone.utc) if c in _TIMES else "") for c in REJECTED_COLUMNS]
+
+
+_TIMES = ("ts", "client_ts", "sent_at", "received_at")

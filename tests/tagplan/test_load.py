@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tagplan import PlanErrors, compile_plan, load_plan
+from tagplan.load import plan_files
 from tests.conftest import EXAMPLE_PLAN, ROOT
 
 BROKEN = ROOT / "examples" / "broken"
@@ -20,6 +23,15 @@ def test_example_plan_loads_and_compiles():
     assert (plan.tag_config["c"], plan.tag_config["x"]) == ("exempt", [])
     assert plan.tag_config["s"] == ["127.0.0.1", "localhost"]
     assert plan.brokers["B042"].name == "Comparamoto"
+    assert plan.identity == {"phone": "FR"}
+
+
+def test_example_plan_uses_every_property_type():
+    plan = load_plan(EXAMPLE_PLAN)
+    types = {p.type for ev in plan.events.values() for p in ev.properties.values()}
+    types |= {p.type for f in plan.forms.values() for s in f.steps for p in s.properties.values()}
+    types |= {p.type for f in plan.forms.values() for p in f.submit.properties.values()}
+    assert types == {"string", "integer", "number", "boolean", "enum", "url", "email", "phone", "date", "datetime"}
 
 
 def errors_of(path) -> list[str]:
@@ -39,12 +51,98 @@ def test_typos_are_reported_at_their_line_with_a_suggestion():
 def test_cross_checks_report_every_mistake_at_once():
     assert errors_of(BROKEN / "levers.yaml") == [
         '7:9: form "quote": step "vehicle" is listed twice',
-        '10:9: form "callback": step "vehicle" is already used by form "quote"',
+        '10:9: form "callback": step "vehicle" is already used by form "quote"; a step ID belongs to one form',
         '12:3: event "page_view" is built into the tag; declare only custom events',
         '15:37: property "code": invalid pattern: unterminated character set',
         '16:7: property "plan": type enum needs a list of values',
         '18:5: broker "B042": lever "brokr" is not declared in levers.names (did you mean "broker"?)',
-        '22:7: lever "dirct" is not declared in levers.names (did you mean "direct"?)',
+        '22:15: lever "dirct" is not declared in levers.names (did you mean "direct"?)',
+    ]
+
+
+def test_rules_across_the_plan():
+    assert errors_of(BROKEN / "rules.yaml") == [
+        '5:39: origin "www.example.fr/devis" is not an origin, expected scheme://host[:port] such as https://www.example.fr',
+        "8:3: consent: exempt_events only apply when mode is required",
+        '8:19: consent: exempt event "page_veiw" is not declared (did you mean "page_view"?)',
+        '13:14: URL parameter "courtier" is captured twice',
+        '17:40: property "age": max_length only applies to text types (string, url, email), not integer',
+        '18:28: property "kind": values only apply to type enum, not string',
+        '19:45: property "formula": enum value "basic" is listed twice',
+        '22:40: lever "direct" is listed twice in levers.names',
+        '24:35: lever rule 1: click ID "fbclid" is not captured (did you mean "gclid"?); add it to capture.params',
+        '25:43: lever rule 2: unknown condition "courtier_id" (did you mean "courtier"?), expected one of: '
+        "broker_id, click_id, referrer_domain, referrer, gclid, courtier",
+        '26:40: lever rule 3: condition "referrer" does not accept "extrenal" (did you mean "external"?), '
+        "expected one of: external, present, absent",
+        "28:7: lever rule 5 is never reached: rule 4 before it has no conditions and always matches",
+        '28:42: lever rule 5: unknown condition "utm_medium", expected one of: '
+        "broker_id, click_id, referrer_domain, referrer, gclid, courtier",
+        '30:3: identity key "phone" must be a phone property, but it is declared as string',
+        '30:19: identity key "phone": region "FX" is not a region phone numbers know',
+        '31:3: identity key "mobile" is not a property of any event or form',
+    ]
+
+
+def test_keys_written_twice_are_all_reported():
+    assert errors_of(BROKEN / "duplicates.yaml") == [
+        '8:7: key "slot" is written twice in the same mapping (first at line 7); keep one',
+        '9:3: key "quote_requested" is written twice in the same mapping (first at line 4); keep one',
+    ]
+
+
+def test_broker_csv_rows_are_reported_at_their_csv_line():
+    csv = BROKEN / "csv-brokers.csv"
+    with pytest.raises(PlanErrors) as info:
+        load_plan(BROKEN / "csv-brokers.yaml")
+    assert [str(e) for e in info.value.errors] == [
+        f"{csv}:3:1: expected 3 fields: id,name,lever",
+        f'{csv}:4:1: broker "D001": lever "dispaly" is not declared in levers.names (did you mean "display"?)',
+        f'{csv}:5:1: broker "B042" is listed twice',
+        f"{csv}:6:1: expected 3 fields: id,name,lever",
+    ]
+
+
+def test_broker_table_from_a_clean_csv(tmp_path):
+    (tmp_path / "brokers.csv").write_text("id, name, lever\nB1, Un, broker\n\"B2\",\"Deux, et fils\",broker\n")
+    (tmp_path / "plan.yaml").write_text('version: "1"\nbrokers: brokers.csv\nlevers: {names: [broker]}\n')
+    plan = load_plan(tmp_path / "plan.yaml")
+    assert [(b.id, b.name, b.lever) for b in plan.brokers] == [("B1", "Un", "broker"), ("B2", "Deux, et fils", "broker")]
+    assert plan_files(tmp_path / "plan.yaml") == [tmp_path / "plan.yaml", tmp_path / "brokers.csv"]
+
+
+def test_csv_header_and_missing_file(tmp_path):
+    (tmp_path / "brokers.csv").write_text("id;name;lever\nB1;Un;broker\n")
+    (tmp_path / "plan.yaml").write_text('version: "1"\nbrokers: brokers.csv\nlevers: {names: [broker]}\n')
+    (tmp_path / "other.yaml").write_text('version: "1"\nbrokers: nope.csv\nlevers: {names: [broker]}\n')
+    with pytest.raises(PlanErrors) as info:
+        load_plan(tmp_path / "plan.yaml")
+    assert [str(e) for e in info.value.errors] == [
+        f"{tmp_path / 'brokers.csv'}:1:1: missing column(s) id, lever, name; expected a header id,name,lever"
+    ]
+    (error,) = errors_of(tmp_path / "other.yaml")
+    assert error.endswith(":1:1: cannot read the broker table: No such file or directory")
+
+
+def test_wrong_types_say_what_was_expected(tmp_path):
+    bad = tmp_path / "plan.yaml"
+    bad.write_text(
+        "version: 3\n"
+        "events:\n"
+        "  quote_requested:\n"
+        "    properties:\n"
+        "      age: {type: integr, required: yes please}\n"
+        "forms:\n"
+        "  quote: {steps: []}\n"
+        "capture: {broker: {param: courtier, keep_days: 900}}\n"
+    )
+    assert errors_of(bad) == [
+        "1:10: expected text, got the number 3",
+        '5:19: "integr" is not allowed (did you mean "integer"?), expected one of: '
+        "boolean, date, datetime, email, enum, integer, number, phone, string, url",
+        '5:37: expected true or false, got the text "yes please"',
+        "7:11: expected at least 1 item(s)",
+        "8:48: expected a number <= 395, got 900",
     ]
 
 
@@ -57,13 +155,31 @@ def test_invalid_yaml_names_the_line(tmp_path):
 
 def test_missing_file_is_a_plan_error(tmp_path):
     (error,) = errors_of(tmp_path / "nope.yaml")
-    assert "cannot read the plan" in error
+    assert error == "1:1: cannot read the plan: No such file or directory"
 
 
-def test_broker_table_from_csv(tmp_path):
-    (tmp_path / "brokers.csv").write_text("id,name,lever\nB1,Un,broker\nB2,Deux\n")
-    (tmp_path / "plan.yaml").write_text('version: "1"\nbrokers: brokers.csv\nlevers: {names: [broker]}\n')
-    with pytest.raises(PlanErrors) as info:
-        load_plan(tmp_path / "plan.yaml")
-    (error,) = info.value.errors
-    assert (error.file, error.line, error.message) == (str(tmp_path / "brokers.csv"), 3, "expected 3 fields: id,name,lever")
+def test_consent_long_form(tmp_path):
+    good = tmp_path / "plan.yaml"
+    good.write_text('version: "1"\nconsent: {mode: required, exempt_events: [page_view]}\n')
+    plan = compile_plan(load_plan(good))
+    assert (plan.tag_config["c"], plan.tag_config["x"]) == ("required", ["page_view"])
+    good.write_text('version: "1"\nconsent: {mode: requird}\n')
+    assert errors_of(good) == ['2:17: "requird" is not allowed (did you mean "required"?), expected one of: exempt, required']
+
+
+PROPERTY_LINES = [i for i, line in enumerate(EXAMPLE_PLAN.read_text().splitlines(), start=1)
+                  if "{type: " in line and line.rstrip().endswith("}")]
+PROPERTY_KEYS = ("type", "description", "required", "max_length", "pattern", "values", "pii")
+
+
+@settings(max_examples=25, deadline=None)
+@given(line=st.sampled_from(PROPERTY_LINES),
+       key=st.from_regex(r"[a-z][a-z_]{2,11}", fullmatch=True).filter(lambda k: k not in PROPERTY_KEYS))
+def test_an_unknown_key_anywhere_is_reported_at_its_line(tmp_path_factory, line, key):
+    lines = EXAMPLE_PLAN.read_text().splitlines()
+    lines[line - 1] = lines[line - 1].rstrip()[:-1] + f", {key}: 1}}"
+    path = tmp_path_factory.mktemp("plan") / "plan.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    (error,) = errors_of(path)
+    assert error.startswith(f'{line}:{lines[line - 1].index(key) + 1}: unknown key "{key}"')
+    assert error.endswith("expected one of: " + ", ".join(PROPERTY_KEYS))

@@ -1,0 +1,57 @@
+"""Reading a /collect body: content type, content encoding and size limits, before anything is decoded."""
+
+from __future__ import annotations
+
+import zlib
+
+from starlette.requests import ClientDisconnect, Request
+
+ACCEPTED_TYPES = ("text/plain", "application/json", "")
+ACCEPTED_ENCODINGS = ("", "identity", "gzip", "x-gzip")
+
+
+class BodyError(Exception):
+    """The body is refused as a whole; status and message go to the client as a JSON error."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+async def read_body(request: Request, max_body: int) -> bytes:
+    """The request body, decompressed; never more than `max_body` bytes held, before or after gunzip."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in ACCEPTED_TYPES:
+        raise BodyError(415, f'content type "{ctype[:100]}" is not accepted; send text/plain or application/json')
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding not in ACCEPTED_ENCODINGS:
+        raise BodyError(415, f'content encoding "{encoding[:100]}" is not accepted; send gzip or no encoding')
+    too_big = BodyError(413, f"body larger than {max_body} bytes; send smaller batches")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_body:
+        raise too_big
+    body = bytearray()
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_body:
+                raise too_big
+    except ClientDisconnect:
+        raise BodyError(400, "the client went away before the body was complete") from None
+    if encoding in ("gzip", "x-gzip"):
+        return gunzip(bytes(body), max_body)
+    return bytes(body)
+
+
+def gunzip(data: bytes, max_size: int) -> bytes:
+    """Decompress one gzip member, stopping at `max_size` output bytes: a gzip bomb costs no memory."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, max_size + 1)
+    except zlib.error as exc:
+        raise BodyError(400, f"the body is not valid gzip ({exc}); compress it with gzip or send it plain") from None
+    if len(out) > max_size or inflater.unconsumed_tail:
+        raise BodyError(413, f"body larger than {max_size} bytes once decompressed; send smaller batches")
+    if not inflater.eof:
+        raise BodyError(400, "the gzip body is truncated; send the whole compressed body")
+    return out

@@ -1,0 +1,89 @@
+"""A plan edited while the collector runs reaches the browser: a new captured parameter and a new event, no restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+
+import pytest
+
+from e2e.conftest import ADMIN_TOKEN, ROOT, Collector, _free_port
+
+PLAN = ROOT / "examples" / "moto-insurance.yaml"
+
+
+@pytest.fixture
+def own_collector(tmp_path):
+    """A collector of its own, serving a copy of the example plan that the test edits."""
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN.read_text())
+    data = tmp_path / "data"
+    data.mkdir()
+    port = _free_port()
+    log = tmp_path / "collector.log"
+    env = {**os.environ, "PARCOURS_ADMIN_TOKEN": ADMIN_TOKEN, "PARCOURS_SECRET": "e2e-secret"}
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "collector", "serve", "--plan", str(plan), "--port", str(port),
+             "--data-dir", str(data), "--site-dir", str(ROOT / "examples" / "demo-site")],
+            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"collector did not start:\n{log.read_text()}")
+            time.sleep(0.2)
+    c = Collector(url, data, log)
+    c.plan = plan
+    yield c
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def plan_version(url: str) -> str:
+    with urllib.request.urlopen(f"{url}/healthz", timeout=5) as resp:
+        return json.loads(resp.read())["plan_version"]
+
+
+def test_an_edited_plan_reaches_the_browser_without_restart(own_collector, browser):
+    c = own_collector
+    tag = f"p-{uuid.uuid4().hex[:6]}"
+    page = browser.new_page()
+    page.goto(f"{c.url}/demo/?promo={tag}&utm_campaign={tag}")
+    page.evaluate("parcours('track', 'quote_shared', {channel: 'email'})")
+    c.wait_rows("SELECT 1 FROM parcours.rejected_events WHERE event = 'quote_shared'", 1)
+    page.close()
+
+    text = c.plan.read_text().replace('"2026.11.1"', '"2026.12.0"')
+    text = text.replace("    - {name: utm_source, keep_days: 30}\n", "    - {name: utm_source, keep_days: 30}\n    - {name: promo, keep_days: 7}\n")
+    text = text.replace("events:\n", "events:\n  quote_shared:\n    properties:\n      channel: {type: enum, values: [email, whatsapp]}\n", 1)
+    c.plan.write_text(text)
+    deadline = time.monotonic() + 15
+    while plan_version(c.url) != "2026.12.0" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert plan_version(c.url) == "2026.12.0", c.log.read_text()
+
+    page = browser.new_page()  # a fresh context: no cached /t.js
+    page.goto(f"{c.url}/demo/?promo={tag}&utm_campaign={tag}")
+    page.evaluate("parcours('track', 'quote_shared', {channel: 'email'})")
+    rows = c.wait_rows(f"SELECT event, captured['promo'] AS promo, plan_version FROM parcours.events "
+                       f"WHERE utm_campaign = '{tag}' AND event != 'touch' ORDER BY event", 3)
+    events = sorted((r["event"], r["promo"], r["plan_version"]) for r in rows)
+    assert ("page_view", "", "2026.11.1") in events  # before the edit: promo not captured
+    assert ("page_view", tag, "2026.12.0") in events
+    assert ("quote_shared", tag, "2026.12.0") in events
+    page.close()

@@ -1,0 +1,203 @@
+"""Rules that span several parts of the plan, checked once its shape is right."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import phonenumbers
+
+from tagplan.messages import did_you_mean
+from tagplan.model import BUILTIN_EVENTS, Plan, Property
+
+if TYPE_CHECKING:
+    from tagplan.load import Report
+
+TEXT_TYPES = ("string", "url", "email")
+"""Types whose values max_length and pattern apply to."""
+
+LEVER_CONDITION_KEYS = ("broker_id", "click_id", "referrer_domain", "referrer")
+"""Condition keys of lever rules besides the names of captured URL parameters."""
+
+BROKER_LEVER = "broker_lever"
+"""The lever a rule gives as "the lever the broker table gives this broker"."""
+
+CONDITION_WORDS = {"broker_id": ("known", "present", "absent"), "referrer": ("external", "present", "absent")}
+
+
+def cross_check(plan: Plan, report: Report) -> None:
+    """Report every cross-part mistake of a plan whose shape is already valid."""
+    _events(plan, report)
+    _forms(plan, report)
+    for parts, prop in properties(plan):
+        _property(parts, prop, report)
+    _sites(plan, report)
+    _capture(plan, report)
+    _levers(plan, report)
+    _brokers(plan, report)
+    _consent(plan, report)
+    _identity(plan, report)
+
+
+def properties(plan: Plan) -> Iterator[tuple[list[str | int], Property]]:
+    """Every property of the plan with its path: events, form steps and submits."""
+    for e, ev in plan.events.items():
+        for p, prop in ev.properties.items():
+            yield ["events", e, "properties", p], prop
+    for f, form in plan.forms.items():
+        for i, step in enumerate(form.steps):
+            for p, prop in step.properties.items():
+                yield ["forms", f, "steps", i, "properties", p], prop
+        for p, prop in form.submit.properties.items():
+            yield ["forms", f, "submit", "properties", p], prop
+
+
+def _events(plan: Plan, report: Report) -> None:
+    for event in plan.events:
+        if event in BUILTIN_EVENTS:
+            report.at(["events", event], "builtin_event", event=event)
+
+
+def _forms(plan: Plan, report: Report) -> None:
+    owner: dict[str, str] = {}
+    for form_id, form in plan.forms.items():
+        seen: set[str] = set()
+        for i, step in enumerate(form.steps):
+            where = ["forms", form_id, "steps", i]
+            if step.id in seen:
+                report.at(where, "step_twice", form=form_id, step=step.id)
+            elif step.id in owner:
+                report.at(where, "step_shared", form=form_id, step=step.id, other=owner[step.id])
+            seen.add(step.id)
+            owner.setdefault(step.id, form_id)
+
+
+def _property(parts: list[str | int], prop: Property, report: Report) -> None:
+    name = parts[-1]
+    if prop.type == "enum":
+        if not prop.values:
+            report.at(parts, "enum_without_values", prop=name)
+        else:
+            seen: set[str] = set()
+            for i, value in enumerate(prop.values):
+                if value in seen:
+                    report.at(parts + ["values", i], "enum_value_twice", prop=name, value=value)
+                seen.add(value)
+    elif prop.values is not None:
+        report.at(parts + ["values"], "values_not_enum", prop=name, type=prop.type)
+    for rule in ("max_length", "pattern"):
+        if getattr(prop, rule) is not None and prop.type not in TEXT_TYPES:
+            report.at(parts + [rule], "rule_not_for_type", prop=name, rule=rule, type=prop.type)
+    if prop.pattern is not None:
+        try:
+            re.compile(prop.pattern)
+        except re.error as exc:
+            report.at(parts + ["pattern"], "invalid_pattern", prop=name, reason=exc.msg)
+
+
+def _sites(plan: Plan, report: Report) -> None:
+    for i, site in enumerate(plan.sites):
+        for j, origin in enumerate(site.origins):
+            if not is_origin(origin):
+                report.at(["sites", i, "origins", j], "bad_origin", origin=origin)
+
+
+def is_origin(origin: str) -> bool:
+    try:
+        parts = urlsplit(origin.rstrip("/"))
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.path and not parts.query
+
+
+def captured_params(plan: Plan) -> list[str]:
+    """URL parameters the tag captures besides the broker's."""
+    return [p.name for p in plan.capture.params]
+
+
+def _capture(plan: Plan, report: Report) -> None:
+    seen = {plan.capture.broker.param} if plan.capture.broker else set()
+    for i, param in enumerate(plan.capture.params):
+        if param.name in seen:
+            report.at(["capture", "params", i, "name"], "param_twice", param=param.name)
+        seen.add(param.name)
+
+
+def _levers(plan: Plan, report: Report) -> None:
+    if not plan.levers:
+        return
+    names = plan.levers.names
+    for i, lever in enumerate(names):
+        if lever in names[:i]:
+            report.at(["levers", "names", i], "lever_twice", lever=lever)
+    params = captured_params(plan)
+    keys = [*LEVER_CONDITION_KEYS, *params]
+    always: int | None = None
+    for i, rule in enumerate(plan.levers.rules):
+        n = i + 1
+        where = ["levers", "rules", i]
+        if always is not None:
+            report.at(where, "rule_unreachable", n=n, first=always)
+        if rule.lever != BROKER_LEVER and rule.lever not in names:
+            report.at(where + ["lever"], "lever_not_declared", lever=rule.lever, hint=did_you_mean(rule.lever, names))
+        if not rule.when and always is None:
+            always = n
+        for key, cond in rule.when.items():
+            values = [cond] if isinstance(cond, str) else cond
+            if key not in keys:
+                report.at(where + ["when", key], "condition_key_unknown", n=n, key=key,
+                          hint=did_you_mean(key, keys), expected=", ".join(keys))
+            elif key == "click_id":
+                for v in values:
+                    if v not in params:
+                        report.at(where + ["when", key], "click_id_not_captured", n=n, value=v, hint=did_you_mean(v, params))
+            elif key == "referrer":
+                words = CONDITION_WORDS[key]
+                for v in values:
+                    if v not in words:
+                        report.at(where + ["when", key], "condition_value_unknown", n=n, key=key, value=v,
+                                  hint=did_you_mean(v, words), expected=", ".join(words))
+
+
+def _brokers(plan: Plan, report: Report) -> None:
+    brokers = plan.brokers if isinstance(plan.brokers, list) else []
+    if brokers and not plan.levers:
+        report.at(["brokers"], "brokers_without_levers")
+        return
+    names = plan.levers.names if plan.levers else []
+    seen: set[str] = set()
+    for i, broker in enumerate(brokers):
+        if broker.id in seen:
+            report.at_broker(i, "broker_twice", broker=broker.id)
+        seen.add(broker.id)
+        if broker.lever not in names:
+            report.at_broker(i, "broker_lever_not_declared", broker=broker.id, lever=broker.lever,
+                             hint=did_you_mean(broker.lever, names))
+
+
+def _consent(plan: Plan, report: Report) -> None:
+    if isinstance(plan.consent, str):
+        return
+    if plan.consent.exempt_events and plan.consent.mode != "required":
+        report.at(["consent", "exempt_events"], "consent_events_without_required")
+    known = [*BUILTIN_EVENTS, *plan.events]
+    for i, event in enumerate(plan.consent.exempt_events):
+        if event not in known:
+            report.at(["consent", "exempt_events", i], "consent_event_unknown", event=event, hint=did_you_mean(event, known))
+
+
+def _identity(plan: Plan, report: Report) -> None:
+    types: dict[str, list[str]] = {}
+    for parts, prop in properties(plan):
+        types.setdefault(str(parts[-1]), []).append(prop.type)
+    for key, spec in plan.identity.items():
+        if key not in types:
+            report.at(["identity", key], "identity_not_a_property", key=key, hint=did_you_mean(key, types))
+        elif any(t != "phone" for t in types[key]):
+            report.at(["identity", key], "identity_not_phone", key=key, type=next(t for t in types[key] if t != "phone"))
+        if spec.region not in phonenumbers.SUPPORTED_REGIONS:
+            report.at(["identity", key, "region"], "identity_bad_region", key=key, region=spec.region,
+                      hint=did_you_mean(spec.region.upper(), sorted(phonenumbers.SUPPORTED_REGIONS)))

@@ -1,0 +1,96 @@
+"""Every message the plan toolchain says to people, in one place, each tested word for word.
+
+Plan-check messages end with what was expected; validation messages (stored as `reasons` of a
+rejected event) name the rule broken. Keep them in plain words: no Python type names.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+CHECK = {
+    # reading the file
+    "unreadable": "cannot read the plan: {reason}",
+    "unreadable_csv": "cannot read the broker table: {reason}",
+    "invalid_yaml": "invalid YAML: {reason}",
+    "not_a_mapping_doc": "the plan must be a mapping of keys (version, events, forms, ...)",
+    "duplicate_key": 'key "{key}" is written twice in the same mapping (first at line {first}); keep one',
+    # shape (the model walk)
+    "unknown_key": 'unknown key "{key}"{hint}, expected one of: {expected}',
+    "missing_key": 'missing required key "{key}"',
+    "expected_mapping": "expected a mapping of keys, got {got}",
+    "expected_list": "expected a list, got {got}",
+    "too_few_items": "expected at least {n} item(s)",
+    "expected_text": "expected text, got {got}",
+    "empty_text": "expected a non-empty text",
+    "text_too_long": "expected at most {n} characters",
+    "bad_name": '"{value}" is not a valid name, expected lower-case letters, digits and _ (matching {pattern})',
+    "expected_integer": "expected a whole number, got {got}",
+    "integer_too_small": "expected a number >= {n}, got {got}",
+    "integer_too_large": "expected a number <= {n}, got {got}",
+    "expected_boolean": "expected true or false, got {got}",
+    "not_allowed": '"{value}" is not allowed{hint}, expected one of: {expected}',
+    "expected_nothing": "expected nothing, got {got}",
+    "unexpected_value": "unexpected value",
+    # cross-checks
+    "builtin_event": 'event "{event}" is built into the tag; declare only custom events',
+    "step_twice": 'form "{form}": step "{step}" is listed twice',
+    "step_shared": 'form "{form}": step "{step}" is already used by form "{other}"; a step ID belongs to one form',
+    "invalid_pattern": 'property "{prop}": invalid pattern: {reason}',
+    "enum_without_values": 'property "{prop}": type enum needs a list of values',
+    "enum_value_twice": 'property "{prop}": enum value "{value}" is listed twice',
+    "values_not_enum": 'property "{prop}": values only apply to type enum, not {type}',
+    "rule_not_for_type": 'property "{prop}": {rule} only applies to text types (string, url, email), not {type}',
+    "lever_not_declared": 'lever "{lever}" is not declared in levers.names{hint}',
+    "lever_twice": 'lever "{lever}" is listed twice in levers.names',
+    "broker_twice": 'broker "{broker}" is listed twice',
+    "broker_lever_not_declared": 'broker "{broker}": lever "{lever}" is not declared in levers.names{hint}',
+    "brokers_without_levers": "brokers need levers: declare levers.names with the levers of the broker table",
+    "condition_key_unknown": 'lever rule {n}: unknown condition "{key}"{hint}, expected one of: {expected}',
+    "condition_value_unknown": 'lever rule {n}: condition "{key}" does not accept "{value}"{hint}, expected one of: {expected}',
+    "click_id_not_captured": 'lever rule {n}: click ID "{value}" is not captured{hint}; add it to capture.params',
+    "rule_unreachable": "lever rule {n} is never reached: rule {first} before it has no conditions and always matches",
+    "param_twice": 'URL parameter "{param}" is captured twice',
+    "bad_origin": 'origin "{origin}" is not an origin, expected scheme://host[:port] such as https://www.example.fr',
+    "consent_event_unknown": 'consent: exempt event "{event}" is not declared{hint}',
+    "consent_events_without_required": "consent: exempt_events only apply when mode is required",
+    "identity_not_a_property": 'identity key "{key}" is not a property of any event or form{hint}',
+    "identity_not_phone": 'identity key "{key}" must be a phone property, but it is declared as {type}',
+    "identity_bad_region": 'identity key "{key}": region "{region}" is not a region phone numbers know{hint}',
+    "csv_missing_columns": "missing column(s) {columns}; expected a header id,name,lever",
+    "csv_bad_row": "expected 3 fields: id,name,lever",
+}
+
+VALIDATE = {
+    "required": "required property is missing",
+    "undeclared": "property is not declared in the plan",
+    "string": "expected a string, got {got}",
+    "integer": "expected an integer, got {got}",
+    "number": "expected a number, got {got}",
+    "boolean": "expected true or false, got {got}",
+    "enum": "expected one of {values}",
+    "url": "expected an http(s) URL",
+    "email": "expected an e-mail address",
+    "phone": "expected a phone number",
+    "date": "expected a date YYYY-MM-DD",
+    "datetime": "expected an ISO 8601 date-time",
+    "max_length": "longer than max_length {n}",
+    "pattern": "does not match pattern {pattern}",
+}
+
+
+def check(code: str, **fields: object) -> str:
+    """A plan-check message."""
+    return CHECK[code].format(**fields)
+
+
+def rule(code: str, **fields: object) -> str:
+    """A validation message for one property value."""
+    return VALIDATE[code].format(**fields)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """' (did you mean "x"?)' for the closest choice, or nothing."""
+    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""

@@ -1,0 +1,103 @@
+"""POST /collect bodies: gzip, content types, size limits per body and per event, each with a JSON error."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+
+import pytest
+
+from tests.collector.helpers import event, rows
+from tests.conftest import Client
+
+
+def batch(*events) -> bytes:
+    return json.dumps({"sent": 0, "events": list(events)}).encode()
+
+
+def test_a_gzipped_batch_lands(client, store):
+    r = client.post("/collect", content=gzip.compress(batch(event(), event())),
+                    headers={"content-type": "text/plain", "content-encoding": "gzip"})
+    assert r.status_code == 200 and r.json() == {"accepted": 2, "rejected": 0}
+    assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 2}]
+
+
+def test_a_gzip_bomb_gets_413_without_inflating_it(client, store):
+    # 50 MB of zeros compresses to ~50 KB: under the body limit compressed, far over it inflated.
+    bomb = gzip.compress(b"0" * 50_000_000, compresslevel=9)
+    assert len(bomb) < 1_000_000
+    r = client.post("/collect", content=bomb, headers={"content-type": "text/plain", "content-encoding": "gzip"})
+    assert r.status_code == 413
+    assert r.json() == {"error": "body larger than 1000000 bytes once decompressed; send smaller batches"}
+
+
+@pytest.mark.parametrize("body, words", [
+    (b"not gzip at all", "the body is not valid gzip"),
+    (gzip.compress(batch(event()))[:-12], "the gzip body is truncated"),
+    (zlib.compress(batch(event())), "the body is not valid gzip"),
+])
+def test_broken_gzip_gets_400(client, body, words):
+    r = client.post("/collect", content=body, headers={"content-type": "text/plain", "content-encoding": "gzip"})
+    assert r.status_code == 400 and words in r.json()["error"]
+
+
+@pytest.mark.parametrize("headers, status, message", [
+    ({"content-type": "text/plain", "content-encoding": "br"}, 415,
+     'content encoding "br" is not accepted; send gzip or no encoding'),
+    ({"content-type": "multipart/form-data"}, 415,
+     'content type "multipart/form-data" is not accepted; send text/plain or application/json'),
+    ({"content-type": "application/json; charset=utf-8"}, 200, None),
+])
+def test_content_type_and_encoding(client, headers, status, message):
+    r = client.post("/collect", content=batch(event()), headers=headers)
+    assert r.status_code == status
+    if message:
+        assert r.json() == {"error": message}
+
+
+def test_an_oversized_event_is_rejected_with_its_reason_and_the_rest_kept(client, store):
+    big = event("callback_requested", p={"phone": "06 12 34 56 78", "slot": "morning", "note": "x" * 40_000})
+    r = client.post("/collect", content=batch(event(), big), headers={"content-type": "text/plain"})
+    assert r.json() == {"accepted": 1, "rejected": 1}
+    (rej,) = rows(store, "SELECT event_id, event, reasons, length(raw) AS size, raw FROM parcours.rejected_events")
+    assert rej["event_id"] == big["id"] and rej["event"] == "callback_requested"
+    (reason,) = rej["reasons"]
+    assert reason.startswith("event: ") and reason.endswith("bytes, larger than the limit of 32768; "
+                                                            "send fewer or shorter properties")
+    assert rej["size"] <= 32_768 + 100  # truncated (redaction may lengthen it a little)
+    assert "12 34 56 78" not in rej["raw"]
+
+
+def test_the_body_limit_is_a_setting(settings, store):
+    from dataclasses import replace
+
+    from starlette.testclient import TestClient
+
+    from collector.app import create_app
+
+    small = replace(settings, max_body=2_000, max_event=1_000)
+    with Client(create_app(small)) as c:
+        r = c.post("/collect", content=batch(*[event() for _ in range(20)]), headers={"content-type": "text/plain"})
+        assert r.status_code == 413 and r.json()["error"] == "body larger than 2000 bytes; send smaller batches"
+
+
+@pytest.mark.parametrize("body, words", [
+    (b'{"sent": -5, "events": []}', "Expected `int` >= 0"),
+    (b'{"events": [' + b"[" * 5000 + b"]" * 5000 + b"]}", "expected a JSON batch"),
+    (b"\xff\xfe{}", "expected a JSON batch"),
+])
+def test_bad_batches_get_400(client, body, words):
+    r = client.post("/collect", content=body, headers={"content-type": "text/plain"})
+    assert r.status_code == 400 and words in r.json()["error"]
+
+
+@pytest.mark.parametrize("fields, reason", [
+    ({"t": -1}, "client_ts: Expected `int` >= 0"),
+    ({"t": 10**16}, "client_ts: Expected `int` <= 4102444800000"),
+    ({"q": 2**32}, "seq: Expected `int` <= 4294967295"),
+])
+def test_values_the_columns_cannot_hold_are_rejected_not_failed(client, store, fields, reason):
+    assert client.post("/collect", content=batch(event(**fields)), headers={"content-type": "text/plain"}).json() \
+        == {"accepted": 0, "rejected": 1}
+    assert rows(store, "SELECT reasons FROM parcours.rejected_events") == [{"reasons": [reason]}]

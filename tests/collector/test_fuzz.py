@@ -1,0 +1,107 @@
+"""Fuzzing /collect on the real app and the embedded engine: whatever arrives, never a 5xx."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from collector.pixel import GIF
+from collector.wire import PIXEL_SCALARS
+
+FUZZ = settings(max_examples=int(__import__("os").environ.get("PARCOURS_FUZZ_EXAMPLES", "150")), deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
+                    st.floats(allow_nan=False), st.text(max_size=40))
+json_values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                            st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+                           max_leaves=12)
+wire_event = st.fixed_dictionaries({}, optional={
+    "id": st.one_of(st.uuids().map(str), json_values),
+    "e": st.one_of(st.sampled_from(["page_view", "form_step", "form_submit", "callback_requested", "nope"]), json_values),
+    "t": st.one_of(st.integers(min_value=-(2**64), max_value=2**64), json_values),
+    "q": st.one_of(st.integers(min_value=-(2**40), max_value=2**40), json_values),
+    "f": st.one_of(st.just("moto_quote"), json_values), "s": st.one_of(st.just("rider"), json_values),
+    "c": st.one_of(st.dictionaries(st.text(max_size=10), st.text(max_size=20), max_size=3), json_values),
+    "p": st.one_of(st.dictionaries(st.sampled_from(["phone", "slot", "quote_id", "x"]), json_values, max_size=3),
+                   json_values),
+    "vid": json_values, "url": json_values, "ref": json_values,
+})
+batches = st.fixed_dictionaries({"events": st.one_of(st.lists(wire_event, max_size=5), json_values)},
+                                optional={"sent": st.one_of(st.integers(min_value=-(2**64), max_value=2**64), json_values)})
+bodies = st.one_of(batches.map(lambda b: json.dumps(b).encode()), st.binary(max_size=300))
+header_text = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=30)
+
+
+@FUZZ
+@given(body=bodies,
+       ctype=st.one_of(st.sampled_from(["text/plain", "application/json", "text/plain;charset=UTF-8", ""]), header_text),
+       encoding=st.one_of(st.sampled_from(["", "gzip", "identity", "br", "deflate"]), header_text),
+       compress=st.booleans(), origin=st.sampled_from([None, "http://localhost:8000", "https://evil.example"]))
+@example(body=b'{"events":[{"id":"\\ud800","e":"page_view","t":1,"vid":"\\udfff"}]}', ctype="text/plain",
+         encoding="", compress=False, origin=None)
+@example(body=b'{"events":[' + b"[" * 3000 + b"]" * 3000 + b"]}", ctype="text/plain", encoding="", compress=False,
+         origin=None)
+@example(body=b'{"events":[{"id":"%s","e":"page_view","t":1,"c":{"a\\u0000b":"\\u0000"},"p":{}}]}'
+         % str(uuid.uuid4()).encode(), ctype="text/plain", encoding="", compress=False, origin=None)
+def test_post_collect_never_answers_5xx(client, body, ctype, encoding, compress, origin):
+    headers = {"content-type": ctype, "content-encoding": encoding}
+    if origin:
+        headers["origin"] = origin
+    r = client.post("/collect", content=gzip.compress(body) if compress else body, headers=headers)
+    assert r.status_code < 500, r.text
+    doc = r.json()
+    assert set(doc) == ({"accepted", "rejected"} if r.status_code == 200 else {"error"})
+
+
+pixel_keys = st.one_of(st.sampled_from(PIXEL_SCALARS), st.text(max_size=6).map(lambda k: "c." + k),
+                       st.text(max_size=6).map(lambda k: "p." + k), st.text(max_size=6))
+
+
+@FUZZ
+@given(params=st.lists(st.tuples(pixel_keys, st.text(max_size=60)), max_size=10),
+       referer=st.one_of(st.just(""), st.just("https://x.example/?courtier=B042&utm_source=a"), header_text))
+def test_the_pixel_always_answers_a_gif(client, params, referer):
+    r = client.get("/collect", params=params, headers={"referer": referer})
+    assert r.status_code == 200 and r.content == GIF, r.text
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.sampled_from(["/api/export", "/api/rejected/summary", "/api/rejected/replay"]),
+       params=st.dictionaries(st.sampled_from(["since", "until", "table", "format", "dry_run"]),
+                              st.one_of(st.sampled_from(["7d", "99999999w", "0001-01-01", "9999-12-31", "csv", "jsonl",
+                                                         "events", "rejected_events", "true", ""]),
+                                        st.text(max_size=20)), max_size=5))
+def test_admin_endpoints_never_answer_5xx_to_odd_parameters(client, path, params):
+    headers = {"authorization": "Bearer admin-test-token"}
+    call = client.post if path.endswith("replay") else client.get
+    r = call(path, params=params, headers=headers)
+    assert r.status_code < 500, r.text
+
+
+any_text = st.text(max_size=60)  # any code point but lone surrogates, which JSON decoding refuses
+page_views = st.fixed_dictionaries({
+    "e": st.just("page_view"), "t": st.integers(min_value=0, max_value=4_102_444_800_000),
+}, optional={
+    "q": st.integers(min_value=0, max_value=2**32 - 1), "vid": any_text, "sid": any_text, "url": any_text,
+    "ref": any_text, "c": st.dictionaries(any_text, any_text, max_size=4),
+})
+
+
+@FUZZ
+@given(events=st.lists(page_views, min_size=1, max_size=5), sent=st.integers(min_value=0, max_value=4_102_444_800_000),
+       user_agent=header_text)
+def test_valid_events_with_any_text_land(client, store, events, sent, user_agent):
+    # Valid by the plan whatever their strings: every one must reach ClickHouse, none refused by an insert.
+    ids = [str(uuid.uuid4()) for _ in events]  # fresh: hypothesis repeats values, and equal ids are folded
+    events = [{**e, "id": i} for e, i in zip(events, ids)]
+    r = client.post("/collect", content=json.dumps({"sent": sent, "events": events}),
+                    headers={"content-type": "text/plain", "user-agent": user_agent})
+    assert r.status_code == 200 and r.json() == {"accepted": len(events), "rejected": 0}, r.text
+    landed = store.query(f"SELECT count() FROM {store.database}.events WHERE toString(event_id) IN {{ids:Array(String)}}",
+                         parameters={"ids": ids}).rows[0][0]
+    assert landed == len(events)

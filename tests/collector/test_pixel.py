@@ -1,0 +1,60 @@
+"""GET /collect: one event from a page without JavaScript, as a 1x1 GIF."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+
+from collector.pixel import GIF
+from collector.wire import pixel_event
+from tests.collector.helpers import rows
+from tests.conftest import SECRET
+
+PAGE = "https://www.motoassur.example/devis?courtier=B042&utm_medium=cpm&other=1"
+
+
+def test_the_query_string_mapping():
+    params = [("e", "form_step"), ("t", "1795000000000"), ("q", "x"), ("f", "moto_quote"), ("s", "rider"),
+              ("c.courtier", "B042"), ("p.slot", "night"), ("p.", "ignored"), ("zz", "ignored")]
+    assert pixel_event(params) == {"e": "form_step", "t": 1795000000000, "q": "x", "f": "moto_quote", "s": "rider",
+                                   "c": {"courtier": "B042"}, "p": {"slot": "night"}}
+
+
+def test_a_pixel_page_view_lands_with_the_referer_as_its_page(client, store):
+    r = client.get("/collect?e=page_view&vid=v9", headers={"referer": PAGE})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/gif" and r.content == GIF
+    assert r.headers["cache-control"] == "no-store, max-age=0"
+    (row,) = rows(store, "SELECT event, url, visitor_id, broker_id, broker_name, lever, utm_medium, captured "
+                         "FROM parcours.events")
+    assert row == {"event": "page_view", "url": PAGE, "visitor_id": "v9", "broker_id": "B042",
+                   "broker_name": "Comparamoto", "lever": "broker", "utm_medium": "cpm", "captured": {"utm_medium": "cpm"}}
+
+
+def test_pixel_properties_are_typed_by_the_plan(client, store):
+    eid = str(uuid.uuid4())
+    client.get("/collect", params={"e": "form_submit", "id": eid, "f": "moto_quote", "p.quote_id": "Q-AB12",
+                                   "p.phone": "06 12 34 56 78", "p.formula": "tiers", "url": PAGE})
+    (row,) = rows(store, "SELECT toString(event_id) AS id, properties, phone_key FROM parcours.events")
+    assert row["id"] == eid and row["properties"] == '{"quote_id":"Q-AB12","formula":"tiers"}'
+    assert row["phone_key"] == hmac.new(SECRET, b"+33612345678", hashlib.sha256).hexdigest()
+
+
+def test_an_invalid_pixel_event_is_stored_as_rejected_and_the_gif_still_returned(client, store):
+    r = client.get("/collect?e=newsletter_signup&t=soon&p.phone=0612345678")
+    assert r.status_code == 200 and r.content == GIF
+    (rej,) = rows(store, "SELECT event, reasons, raw FROM parcours.rejected_events")
+    assert rej["event"] == "newsletter_signup" and rej["reasons"] == ["client_ts: Expected `int`, got `str`"]
+    assert "0612345678" not in rej["raw"]
+    assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 0}]
+
+
+def test_a_pixel_without_an_event_name_is_rejected(client, store):
+    assert client.get("/collect").content == GIF
+    assert rows(store, "SELECT reasons FROM parcours.rejected_events") == [
+        {"reasons": ["Object missing required field `e`"]}]
+
+
+def test_a_head_request_is_not_an_event(client, store):
+    assert client.head("/collect?e=page_view").status_code == 200
+    assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 0}]

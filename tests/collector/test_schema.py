@@ -1,0 +1,64 @@
+"""The migrations: applied once on one server, and their ON CLUSTER variant (checked by ClickHouse's parser)."""
+
+from __future__ import annotations
+
+import pytest
+
+from collector.schema import MIGRATIONS, full_ddl, migration_ddl
+from collector.storage import Store
+
+
+def test_migrations_are_recorded_and_idempotent(store):
+    assert store.migrate() == []
+    versions = store.query(f"SELECT version FROM {store.database}.schema_migrations ORDER BY version").rows
+    assert versions == [[m.version] for m in MIGRATIONS]
+
+
+def test_an_existing_version_1_database_is_upgraded(engine_dir, database):
+    s = Store(f"chdb://{engine_dir}", database=database)
+    try:
+        for statement in full_ddl(database)[:2] + migration_ddl(MIGRATIONS[0], database):
+            s.query(statement, readonly=False)
+        s.query(f"INSERT INTO {database}.schema_migrations (version, name) VALUES (1, 'events and rejected_events')",
+                readonly=False)
+        assert s.migrate() == [2, 3]
+        columns = [r[0] for r in s.query(f"SELECT name FROM system.columns WHERE database = '{database}' "
+                                         "AND table = 'events' ORDER BY position").rows]
+        assert columns[columns.index("user_agent"):columns.index("user_agent") + 7] == [
+            "user_agent", "browser", "browser_version", "os", "os_version", "device_type", "is_bot"]
+    finally:
+        s.query(f"DROP DATABASE IF EXISTS {database}", readonly=False)
+        s.close()
+
+
+def test_cluster_ddl_uses_replicated_local_tables_behind_distributed_ones():
+    ddl = full_ddl("parcours", "analytics")
+    assert ddl[0] == "CREATE DATABASE IF NOT EXISTS parcours ON CLUSTER analytics"
+    events_local = next(s for s in ddl if s.startswith("CREATE TABLE IF NOT EXISTS parcours.events_local"))
+    assert events_local.startswith("CREATE TABLE IF NOT EXISTS parcours.events_local ON CLUSTER analytics (\n")
+    assert ("ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/parcours/events_local', "
+            "'{replica}', received_at)\nPARTITION BY toYYYYMM(client_ts)\nORDER BY (toDate(client_ts), event, event_id)"
+            ) in events_local
+    assert ("CREATE TABLE IF NOT EXISTS parcours.events ON CLUSTER analytics AS parcours.events_local\n"
+            "ENGINE = Distributed(analytics, parcours, events_local, cityHash64(event_id))") in ddl
+    assert ("CREATE TABLE IF NOT EXISTS parcours.rejected_events ON CLUSTER analytics AS parcours.rejected_events_local\n"
+            "ENGINE = Distributed(analytics, parcours, rejected_events_local, cityHash64(event_id))") in ddl
+    rejected_local = next(s for s in ddl if s.startswith("CREATE TABLE IF NOT EXISTS parcours.rejected_events_local"))
+    assert "ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/parcours/rejected_events_local', '{replica}')" \
+        in rejected_local
+    adds = [s for s in ddl if s.startswith("ALTER TABLE parcours.events")]
+    assert [a.split(" ADD")[0] for a in adds] == ["ALTER TABLE parcours.events_local ON CLUSTER analytics",
+                                                  "ALTER TABLE parcours.events ON CLUSTER analytics"]
+    assert not any("ON CLUSTER" in s for s in full_ddl("parcours"))
+
+
+@pytest.mark.parametrize("cluster", [None, "analytics"])
+def test_every_statement_parses(store, cluster):
+    # formatQuery runs ClickHouse's own parser: real syntax checking without a cluster.
+    for statement in full_ddl("parcours", cluster):
+        (formatted,) = store.query("SELECT formatQuery({q:String})", parameters={"q": statement}).rows[0]
+        assert formatted.split()[0] in ("CREATE", "ALTER")
+
+
+def test_the_sharding_key_accepts_a_uuid(store):
+    assert store.query("SELECT cityHash64(toUUID('0b7e7a5c-53c1-4f6e-9d3e-1f1f2d3c4b5a')) > 0 AS ok").rows == [[True]]

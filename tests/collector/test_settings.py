@@ -1,0 +1,64 @@
+"""Settings: configurable tag and collect paths, limits, cluster, and refusals that say why."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from collector.app import create_app
+from collector.pixel import GIF
+from collector.settings import SettingsError, check
+from tests.collector.helpers import event, rows
+from tests.conftest import Client
+
+
+@pytest.mark.parametrize("tag_path, collect_path, endpoint", [
+    ("/t.js", "/collect", "collect"),
+    ("/p/a.js", "/p/e", "e"),
+    ("/static/js/t.js", "/in", "../../in"),
+    ("/a.js", "/x/y", "x/y"),
+])
+def test_the_tag_is_told_the_collect_path_relative_to_itself(settings, tag_path, collect_path, endpoint):
+    assert replace(settings, tag_path=tag_path, collect_path=collect_path).tag_endpoint == endpoint
+
+
+def test_first_party_paths(settings, store):
+    proxied = replace(settings, tag_path="/p/a.js", collect_path="/p/e")
+    with Client(create_app(proxied)) as c:
+        tag = c.get("/p/a.js")
+        assert tag.status_code == 200 and '"e":"e"' in tag.text
+        body = '{"events": [%s]}' % __import__("json").dumps(event())
+        assert c.post("/p/e", content=body, headers={"content-type": "text/plain"}).json()["accepted"] == 1
+        assert c.get("/p/e?e=page_view").content == GIF
+        assert c.options("/p/e", headers={"origin": "http://localhost:8000"}).status_code == 204
+        assert c.get("/t.js").status_code == 404 and c.post("/collect", content=body).status_code == 404
+    assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 2}]
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"tag_path": "t.js"}, '--tag-path "t.js": expected an absolute path such as /p/e, without a query'),
+    ({"collect_path": "/p/e?x=1"}, '--collect-path "/p/e?x=1": expected an absolute path such as /p/e, without a query'),
+    ({"collect_path": "/api/collect"}, '--collect-path "/api/collect": /api/, /healthz, /readyz, /metrics, /demo '
+                                       "are the collector's own paths"),
+    ({"tag_path": "/x", "collect_path": "/x"}, "--tag-path and --collect-path must differ"),
+    ({"max_event": 2_000_000}, "--max-event (2000000) cannot be larger than --max-body (1000000)"),
+    ({"cluster": "analytics"}, "--cluster needs a ClickHouse server (--clickhouse http://…), not the embedded engine"),
+    ({"cluster": "a;b", "clickhouse": "http://h:8123"}, '--cluster "a;b": use the cluster name of the server\'s remote_servers'),
+    ({"database": "x-y"}, '--database "x-y": use letters, digits and underscores'),
+])
+def test_settings_that_cannot_work_are_refused(settings, changes, message):
+    with pytest.raises(SettingsError) as exc:
+        check(replace(settings, **changes))
+    assert str(exc.value) == message
+
+
+def test_whole_ips_are_stored_only_when_asked_and_then_logged(settings, store, caplog):
+    assert not settings.keeps_whole_ip
+    whole = replace(settings, ip_v4_bits=32)
+    with Client(create_app(whole), client=("203.0.113.77", 5000)) as c:
+        c.get("/collect?e=page_view")
+    assert "whole IP addresses are stored (--ip-v4-bits 32" in caplog.text
+    with Client(create_app(settings), client=("203.0.113.77", 5000)) as c:
+        c.get("/collect?e=page_view")
+    assert rows(store, "SELECT ip FROM parcours.events ORDER BY ip") == [{"ip": "203.0.113.0"}, {"ip": "203.0.113.77"}]

@@ -1,0 +1,111 @@
+"""Every message people read, word for word: a new message needs a line here."""
+
+from __future__ import annotations
+
+import pytest
+
+from tagplan.messages import CHECK, VALIDATE, check, did_you_mean, rule
+
+H = ' (did you mean "label"?)'
+
+CHECK_CASES = {
+    "unreadable": ({"reason": "Permission denied"}, "cannot read the plan: Permission denied"),
+    "unreadable_csv": ({"reason": "No such file or directory"}, "cannot read the broker table: No such file or directory"),
+    "invalid_yaml": ({"reason": "found unexpected end of stream"}, "invalid YAML: found unexpected end of stream"),
+    "not_a_mapping_doc": ({}, "the plan must be a mapping of keys (version, events, forms, ...)"),
+    "duplicate_key": ({"key": "slot", "first": 7}, 'key "slot" is written twice in the same mapping (first at line 7); keep one'),
+    "unknown_key": ({"key": "lable", "hint": H, "expected": "id, label"},
+                    'unknown key "lable" (did you mean "label"?), expected one of: id, label'),
+    "missing_key": ({"key": "version"}, 'missing required key "version"'),
+    "expected_mapping": ({"got": "a list"}, "expected a mapping of keys, got a list"),
+    "expected_list": ({"got": 'the text "a"'}, 'expected a list, got the text "a"'),
+    "too_few_items": ({"n": 1}, "expected at least 1 item(s)"),
+    "expected_text": ({"got": "the number 3"}, "expected text, got the number 3"),
+    "empty_text": ({}, "expected a non-empty text"),
+    "text_too_long": ({"n": 64}, "expected at most 64 characters"),
+    "bad_name": ({"value": "Rider", "pattern": "^[a-z]$"},
+                 '"Rider" is not a valid name, expected lower-case letters, digits and _ (matching ^[a-z]$)'),
+    "expected_integer": ({"got": "the number 1.5"}, "expected a whole number, got the number 1.5"),
+    "integer_too_small": ({"n": 0, "got": -1}, "expected a number >= 0, got -1"),
+    "integer_too_large": ({"n": 395, "got": 900}, "expected a number <= 395, got 900"),
+    "expected_boolean": ({"got": 'the text "yes"'}, 'expected true or false, got the text "yes"'),
+    "not_allowed": ({"value": "exemt", "hint": ' (did you mean "exempt"?)', "expected": "exempt, required"},
+                    '"exemt" is not allowed (did you mean "exempt"?), expected one of: exempt, required'),
+    "expected_nothing": ({"got": "a list"}, "expected nothing, got a list"),
+    "unexpected_value": ({}, "unexpected value"),
+    "builtin_event": ({"event": "page_view"}, 'event "page_view" is built into the tag; declare only custom events'),
+    "step_twice": ({"form": "quote", "step": "vehicle"}, 'form "quote": step "vehicle" is listed twice'),
+    "step_shared": ({"form": "b", "step": "vehicle", "other": "a"},
+                    'form "b": step "vehicle" is already used by form "a"; a step ID belongs to one form'),
+    "invalid_pattern": ({"prop": "code", "reason": "missing )"}, 'property "code": invalid pattern: missing )'),
+    "enum_without_values": ({"prop": "slot"}, 'property "slot": type enum needs a list of values'),
+    "enum_value_twice": ({"prop": "slot", "value": "am"}, 'property "slot": enum value "am" is listed twice'),
+    "values_not_enum": ({"prop": "slot", "type": "string"}, 'property "slot": values only apply to type enum, not string'),
+    "rule_not_for_type": ({"prop": "age", "rule": "pattern", "type": "integer"},
+                          'property "age": pattern only applies to text types (string, url, email), not integer'),
+    "lever_not_declared": ({"lever": "dirct", "hint": ""}, 'lever "dirct" is not declared in levers.names'),
+    "lever_twice": ({"lever": "direct"}, 'lever "direct" is listed twice in levers.names'),
+    "broker_twice": ({"broker": "B042"}, 'broker "B042" is listed twice'),
+    "broker_lever_not_declared": ({"broker": "B042", "lever": "brokr", "hint": ""},
+                                  'broker "B042": lever "brokr" is not declared in levers.names'),
+    "brokers_without_levers": ({}, "brokers need levers: declare levers.names with the levers of the broker table"),
+    "condition_key_unknown": ({"n": 2, "key": "utm_mdium", "hint": "", "expected": "broker_id, utm_medium"},
+                              'lever rule 2: unknown condition "utm_mdium", expected one of: broker_id, utm_medium'),
+    "condition_value_unknown": ({"n": 3, "key": "referrer", "value": "x", "hint": "", "expected": "external"},
+                                'lever rule 3: condition "referrer" does not accept "x", expected one of: external'),
+    "click_id_not_captured": ({"n": 1, "value": "fbclid", "hint": ""},
+                              'lever rule 1: click ID "fbclid" is not captured; add it to capture.params'),
+    "rule_unreachable": ({"n": 5, "first": 4},
+                         "lever rule 5 is never reached: rule 4 before it has no conditions and always matches"),
+    "param_twice": ({"param": "gclid"}, 'URL parameter "gclid" is captured twice'),
+    "bad_origin": ({"origin": "example.fr"},
+                   'origin "example.fr" is not an origin, expected scheme://host[:port] such as https://www.example.fr'),
+    "consent_event_unknown": ({"event": "x", "hint": ""}, 'consent: exempt event "x" is not declared'),
+    "consent_events_without_required": ({}, "consent: exempt_events only apply when mode is required"),
+    "identity_not_a_property": ({"key": "mobile", "hint": ""}, 'identity key "mobile" is not a property of any event or form'),
+    "identity_not_phone": ({"key": "phone", "type": "string"},
+                           'identity key "phone" must be a phone property, but it is declared as string'),
+    "identity_bad_region": ({"key": "phone", "region": "FX", "hint": ""},
+                            'identity key "phone": region "FX" is not a region phone numbers know'),
+    "csv_missing_columns": ({"columns": "lever"}, "missing column(s) lever; expected a header id,name,lever"),
+    "csv_bad_row": ({}, "expected 3 fields: id,name,lever"),
+}
+
+VALIDATE_CASES = {
+    "required": ({}, "required property is missing"),
+    "undeclared": ({}, "property is not declared in the plan"),
+    "string": ({"got": "a number"}, "expected a string, got a number"),
+    "integer": ({"got": "a string"}, "expected an integer, got a string"),
+    "number": ({"got": "a boolean"}, "expected a number, got a boolean"),
+    "boolean": ({"got": "null"}, "expected true or false, got null"),
+    "enum": ({"values": "morning, evening"}, "expected one of morning, evening"),
+    "url": ({}, "expected an http(s) URL"),
+    "email": ({}, "expected an e-mail address"),
+    "phone": ({}, "expected a phone number"),
+    "date": ({}, "expected a date YYYY-MM-DD"),
+    "datetime": ({}, "expected an ISO 8601 date-time"),
+    "max_length": ({"n": 40}, "longer than max_length 40"),
+    "pattern": ({"pattern": "^Q-"}, "does not match pattern ^Q-"),
+}
+
+
+def test_every_message_has_a_case():
+    assert set(CHECK_CASES) == set(CHECK)
+    assert set(VALIDATE_CASES) == set(VALIDATE)
+
+
+@pytest.mark.parametrize("code", sorted(CHECK_CASES))
+def test_check_message(code):
+    fields, expected = CHECK_CASES[code]
+    assert check(code, **fields) == expected
+
+
+@pytest.mark.parametrize("code", sorted(VALIDATE_CASES))
+def test_validation_message(code):
+    fields, expected = VALIDATE_CASES[code]
+    assert rule(code, **fields) == expected
+
+
+def test_did_you_mean():
+    assert did_you_mean("lable", ["id", "label"]) == H
+    assert did_you_mean("zzz", ["id", "label"]) == ""
