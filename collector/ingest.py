@@ -154,6 +154,7 @@ def _row(ev: WireEvent, sent: int, req: Request, plan: CompiledPlan, secret: byt
         *(captured.get(p, "") for p in enrich.UTM_PARAMS), click, click_type, captured,
         ev.f, ev.s, step_index, msgspec.json.encode(props).decode(), key,
         req.user_agent, req.ip, plan.version, *useragent.parse(req.user_agent),
+        ev.dt if ev.e == "form_step" else 0,
     ]
 
 

@@ -132,6 +132,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         LocalSetting("events", "non_replicated_deduplication_window = 1000"),
         LocalSetting("rejected_events", "non_replicated_deduplication_window = 1000"),
     )),
+    Migration(4, "time spent on each form step", (
+        AddColumns("events", (
+            "step_elapsed_ms UInt32 COMMENT 'form_step: ms since the previous step of the page, or since it loaded'"
+            " AFTER step_index",
+        )),
+    )),
 )
 
 

@@ -20,6 +20,7 @@ EVENT_COLUMNS = (
     "url", "referrer", "broker_id", "broker_name", "lever", "utm_source", "utm_medium", "utm_campaign",
     "utm_term", "utm_content", "click_id", "click_id_type", "captured", "form_id", "step", "step_index",
     "properties", "phone_key", "user_agent", "ip", "plan_version", *UA_COLUMNS,
+    "step_elapsed_ms",
 )
 REJECTED_COLUMNS = (
     "received_at", "event_id", "event", "reasons", "raw", "user_agent", "ip", "plan_version", "sent_at", "phone_key",

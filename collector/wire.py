@@ -11,6 +11,7 @@ from msgspec import Meta
 WIRE_TO_COLUMN = {
     "id": "event_id", "e": "event", "t": "client_ts", "q": "seq", "vid": "visitor_id", "sid": "session_id",
     "url": "url", "ref": "referrer", "f": "form_id", "s": "step", "c": "captured", "p": "properties",
+    "dt": "step_elapsed_ms",
 }
 
 
@@ -32,6 +33,7 @@ class WireEvent(msgspec.Struct, forbid_unknown_fields=False):
     s: str = ""
     c: dict[str, str] = {}
     p: dict[str, Any] = {}
+    dt: Annotated[int, Meta(ge=0, le=2**32 - 1)] = 0
 
 
 class WireBatch(msgspec.Struct):

@@ -36,8 +36,8 @@ def _free_port() -> int:
 class Collector:
     """A running `parcours serve`, with SQL through its admin API (the process owns the engine)."""
 
-    def __init__(self, url: str, data: Path, log: Path):
-        self.url, self.data, self.log = url, data, log
+    def __init__(self, url: str, data: Path, log: Path, plan: Path | None = None):
+        self.url, self.data, self.log, self.plan = url, data, log, plan
 
     def sql(self, statement: str) -> list[dict]:
         req = urllib.request.Request(f"{self.url}/api/sql", data=statement.encode(), method="POST",
@@ -107,7 +107,7 @@ def collector_consent(tmp_path_factory):
 def _serve(tmp_path_factory, plan: Path):
     data = tmp_path_factory.mktemp("collector")
     proc, url, log = start_collector(data, "--site-dir", str(ROOT / "examples" / "demo-site"), plan=plan)
-    yield Collector(url, data, log)
+    yield Collector(url, data, log, plan)
     stop_collector(proc)
 
 

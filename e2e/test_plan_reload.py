@@ -3,55 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import urllib.request
 import uuid
 
 import pytest
 
-from e2e.conftest import ADMIN_TOKEN, ROOT, Collector, _free_port
+from e2e.conftest import ROOT, _serve
 
 PLAN = ROOT / "examples" / "moto-insurance.yaml"
 
 
 @pytest.fixture
-def own_collector(tmp_path):
+def own_collector(tmp_path, tmp_path_factory):
     """A collector of its own, serving a copy of the example plan that the test edits."""
     plan = tmp_path / "plan.yaml"
     plan.write_text(PLAN.read_text())
-    data = tmp_path / "data"
-    data.mkdir()
-    port = _free_port()
-    log = tmp_path / "collector.log"
-    env = {**os.environ, "PARCOURS_ADMIN_TOKEN": ADMIN_TOKEN, "PARCOURS_SECRET": "e2e-secret"}
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "collector", "serve", "--plan", str(plan), "--port", str(port),
-             "--data-dir", str(data), "--site-dir", str(ROOT / "examples" / "demo-site")],
-            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"collector did not start:\n{log.read_text()}")
-            time.sleep(0.2)
-    c = Collector(url, data, log)
-    c.plan = plan
-    yield c
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    yield from _serve(tmp_path_factory, plan)
 
 
 def plan_version(url: str) -> str:

@@ -6,34 +6,11 @@ import hashlib
 import hmac
 import json
 import time
-import uuid
 
 import pytest
 
-from collector.app import create_app
-from tests.conftest import Client, SECRET, drained
-
-
-@pytest.fixture
-def client(settings, store):
-    with Client(create_app(settings)) as c:
-        yield c
-
-
-def event(e="page_view", **fields) -> dict:
-    now = int(time.time() * 1000)
-    return {"id": str(uuid.uuid4()), "e": e, "t": now, "q": 1, "vid": "v1", "sid": "s1",
-            "url": "https://www.motoassur.example/devis?courtier=B042", **fields}
-
-
-def post(client, *events, sent=None, headers=None):
-    body = {"sent": sent or int(time.time() * 1000), "events": list(events)}
-    return client.post("/collect", content=json.dumps(body), headers={"content-type": "text/plain", **(headers or {})})
-
-
-def rows(store, sql):
-    result = store.query(sql.replace("parcours.", f"{store.database}."))
-    return [dict(zip(result.columns, r)) for r in result.rows]
+from tests.collector.helpers import event, post, rows
+from tests.conftest import SECRET, drained
 
 
 def test_valid_events_land_enriched(client, store):
@@ -48,6 +25,12 @@ def test_valid_events_land_enriched(client, store):
         {"event": "page_view", "broker_id": "B042", "broker_name": "Comparamoto", "lever": "broker",
          "form_id": "", "step": "", "step_index": 0, "utm_medium": ""},
     ]
+
+
+def test_time_spent_on_a_step_is_kept_for_form_steps_only(client, store):
+    post(client, event("form_step", f="moto_quote", s="vehicle", dt=41_250), event(dt=99))
+    got = rows(store, "SELECT event, step_elapsed_ms FROM parcours.events ORDER BY event")
+    assert got == [{"event": "form_step", "step_elapsed_ms": 41_250}, {"event": "page_view", "step_elapsed_ms": 0}]
 
 
 def test_undeclared_event_is_rejected_with_its_reason_and_the_good_ones_kept(client, store):

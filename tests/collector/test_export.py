@@ -49,7 +49,7 @@ def test_export_walks_the_period_a_day_at_a_time(store):
     for day in range(3):
         when = base + dt.timedelta(days=day)
         row = {**template, "event_id": uuid.uuid4(), "event": "page_view", "ts": when, "client_ts": when,
-               "sent_at": when, "received_at": when, "seq": 0, "captured": {}, "step_index": 0, "is_bot": False}
+               "sent_at": when, "received_at": when, "seq": 0, "captured": {}, "step_index": 0, "step_elapsed_ms": 0, "is_bot": False}
         rows.append([row[c] if row[c] is not None else "" for c in EVENT_COLUMNS])
     store.insert_events(rows)
     chunks = list(export.chunks(store, "events", "csv", base + dt.timedelta(hours=1)))

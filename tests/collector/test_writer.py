@@ -178,7 +178,7 @@ def test_the_batch_in_flight_at_a_crash_is_replayed_without_duplicates(tmp_path,
 
 def _event_row(month: int) -> list:
     t = dt.datetime(2026, month, 15, 12, tzinfo=dt.timezone.utc)
-    values = {"event_id": uuid.uuid4(), "event": "page_view", "captured": {}, "step_index": 0, "seq": 1,
+    values = {"event_id": uuid.uuid4(), "event": "page_view", "captured": {}, "step_index": 0, "step_elapsed_ms": 0, "seq": 1,
               "properties": json.dumps({}), "is_bot": False}
     return [values.get(c, t if c in _TIMES else "") for c in EVENT_COLUMNS]
 
