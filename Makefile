@@ -45,7 +45,7 @@ test-js: tag_js/node_modules/.installed
 test-py: setup chromium
 	$(BIN)/pytest -q
 
-bench: setup
+bench: setup chromium
 	@for f in bench/bench_*.py; do [ -e "$$f" ] || continue; echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
