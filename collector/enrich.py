@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import ipaddress
 
-import phonenumbers
+from tagplan.phone import e164
 
 CLICK_ID_PARAMS = ("gclid", "fbclid", "msclkid", "dclid", "ttclid", "li_fat_id")
 UTM_PARAMS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
@@ -25,10 +25,12 @@ def truncate_ip(ip: str, v4_bits: int = 24, v6_bits: int = 48) -> str:
 
 
 def phone_key(raw: str, region: str, secret: bytes) -> str:
-    """E.164 normalisation then HMAC-SHA256: the same phone gives the same key, and no one can read it back."""
-    number = phonenumbers.parse(raw, region)
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return hmac.new(secret, e164.encode(), hashlib.sha256).hexdigest()
+    """E.164 normalisation then HMAC-SHA256: the same phone gives the same key, and no one can read it back.
+
+    "" for a value that is not a valid phone number (the plan's `phone` rule rejects those first).
+    """
+    number = e164(raw, region)
+    return hmac.new(secret, number.encode(), hashlib.sha256).hexdigest() if number else ""
 
 
 def click_id(captured: dict[str, str]) -> tuple[str, str]:

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-import phonenumbers
 
 from collector import enrich, useragent
 from collector.wire import WireEvent, batch_decoder, event_decoder, raw_decoder, wire_error
@@ -164,10 +163,7 @@ def _private(event: str, props: dict[str, Any], plan: CompiledPlan, secret: byte
     kept = {}
     for name, value in props.items():
         if name in plan.identity and isinstance(value, str) and not key:
-            try:
-                key = enrich.phone_key(value, plan.identity[name], secret)
-            except phonenumbers.NumberParseException:
-                pass
+            key = enrich.phone_key(value, plan.identity[name], secret)
         if name in plan.identity or name in plan.pii:
             continue
         kept[name] = value

@@ -16,11 +16,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import phonenumbers
-
 from tagplan.crosscheck import BROKER_LEVER, LEVER_CONDITION_KEYS
 from tagplan.messages import rule as say
 from tagplan.model import BUILTIN_EVENTS, Broker, Plan, Property
+from tagplan.phone import e164
 
 __all__ = ["LEVER_CONDITION_KEYS", "CompiledPlan", "EventSpec", "PropertySpec", "compile_plan", "tag_config"]
 
@@ -254,11 +253,7 @@ def _phone(prop: Property, region: str | None) -> Check:
     def check(v: object) -> str | None:
         if not _is_str(v) or len(v) > 64:
             return say("phone")
-        try:
-            number = phonenumbers.parse(v, region)
-        except phonenumbers.NumberParseException:
-            return say("phone")
-        return None if phonenumbers.is_valid_number(number) else say("phone")
+        return None if e164(v, region) else say("phone")
     return check
 
 

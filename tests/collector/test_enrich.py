@@ -31,3 +31,8 @@ def test_phone_key_is_the_same_for_every_spelling_of_one_number():
 def test_click_id_names_its_network():
     assert click_id({"utm_source": "x", "msclkid": "abc"}) == ("abc", "msclkid")
     assert click_id({}) == ("", "")
+
+
+def test_phone_key_is_empty_for_a_value_that_is_not_a_phone():
+    assert phone_key("not a phone", "FR", b"k") == ""
+    assert phone_key("01 23", "FR", b"k") == ""
