@@ -52,8 +52,8 @@ class Sender(threading.Thread):
                 conn.request("POST", "/collect", json.dumps({"events": events}), {"content-type": "text/plain"})
                 resp = conn.getresponse()
                 resp.read()
-            except OSError:
-                return  # the collector died: what was not answered was not acknowledged
+            except (OSError, http.client.HTTPException):
+                return  # the collector died (even mid-answer): what was not answered was not acknowledged
             if resp.status == 200:
                 self.acked += [e["id"] for e in events]
 
