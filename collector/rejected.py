@@ -38,8 +38,10 @@ def summary(store: Store, since: dt.datetime) -> QueryResult:
     return store.query(
         f"""
         SELECT reason,
-               count() AS events,
-               countIf(event_id GLOBAL IN (SELECT event_id FROM {db}.rejected_replays)) AS replayed,
+               -- A batch the tag sent twice stores its rejected rows twice: count events, not rows
+               -- (an event whose id did not even decode is told apart by its payload).
+               uniqExact(event_id, raw) AS events,
+               uniqExactIf((event_id, raw), event_id GLOBAL IN (SELECT event_id FROM {db}.rejected_replays)) AS replayed,
                min(received_at) AS first_seen,
                max(received_at) AS last_seen,
                arraySort(groupUniqArray(10)(event)) AS event_names,

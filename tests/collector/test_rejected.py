@@ -33,6 +33,15 @@ def test_summary_groups_rejections_by_reason(client, store):
     assert rejected.summary(store, dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)).rows == []
 
 
+def test_summary_counts_a_resent_rejected_event_once(client, store):
+    bad = event("newsletter_signup")
+    post(client, bad)
+    post(client, bad)  # the tag resent the batch: the rejected row is stored twice
+    assert rows(store, "SELECT count() AS n FROM parcours.rejected_events") == [{"n": 2}]
+    (row,) = rejected.summary(store, LONG_AGO).rows
+    assert row[1] == 1
+
+
 def test_replay_moves_events_the_fixed_plan_accepts_once_with_their_original_times(client, store, fixed_plan):
     skewed = int(time.time() * 1000) - 3_600_000  # the device clock is an hour late
     signup = event("newsletter_signup", t=skewed - 2_000, p={"topic": "moto"})
