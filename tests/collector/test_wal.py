@@ -55,10 +55,11 @@ def test_records_survive_a_restart_with_their_types(tmp_path):
     assert records[1].rejected == [[["properties.x: bad"]]]
 
 
-def test_a_torn_tail_is_skipped_and_new_records_follow(tmp_path):
+def damaged_after(tmp_path, count: int, damage) -> None:
+    """Append `count` one-row records, close, then let `damage(data, end)` alter the segment's bytes."""
     async def write():
         wal = await opened(tmp_path)
-        for n in range(1, 6):
+        for n in range(1, count + 1):
             await wal.append([row(n)], [])
         await wal.close()
         return wal._offset
@@ -66,8 +67,15 @@ def test_a_torn_tail_is_skipped_and_new_records_follow(tmp_path):
     end = run(write())
     (segment,) = tmp_path.glob("*.wal")
     data = bytearray(segment.read_bytes())
-    data[end - 7:end] = bytes(7)  # the crash cut the last frame short (the segment is preallocated)
+    damage(data, end)
     segment.write_bytes(bytes(data))
+
+
+def test_a_torn_tail_is_skipped_and_new_records_follow(tmp_path):
+    def tear(data, end):
+        data[end - 7:end] = bytes(7)  # the crash cut the last frame short (the segment is preallocated)
+
+    damaged_after(tmp_path, 5, tear)
 
     async def reopen():
         wal = await opened(tmp_path)
@@ -84,18 +92,10 @@ def test_a_torn_tail_is_skipped_and_new_records_follow(tmp_path):
 
 
 def test_a_corrupt_frame_ends_its_segment_without_failing(tmp_path):
-    async def write():
-        wal = await opened(tmp_path)
-        for n in range(1, 4):
-            await wal.append([row(n)], [])
-        await wal.close()
-        return wal._offset
+    def rot(data, end):
+        data[end - 3] ^= 0xFF  # bit rot in the last frame: its checksum fails
 
-    end = run(write())
-    (segment,) = tmp_path.glob("*.wal")
-    data = bytearray(segment.read_bytes())
-    data[end - 3] ^= 0xFF  # bit rot in the last frame: its checksum fails
-    segment.write_bytes(bytes(data))
+    damaged_after(tmp_path, 3, rot)
 
     async def reopen():
         wal = await opened(tmp_path)
