@@ -18,12 +18,29 @@ from starlette.staticfiles import StaticFiles
 from collector import admin, collect, ops, planwatch, tag
 from collector.metrics import Metrics
 from collector.settings import Settings
-from collector.storage import EVENT_COLUMNS, REJECTED_COLUMNS, Store
+from collector.storage import Store
 from collector.wal import Wal, claim_slot
 from collector.writer import Writer
 from tagplan import compile_plan, load_plan
 
 log = logging.getLogger("parcours")
+
+
+class CollectorApp(Starlette):
+    """Starlette, with POST /collect (the tag's hot path, see collect.py) answered before routing."""
+
+    def __init__(self, collect_path: str, **kwargs):
+        super().__init__(**kwargs)
+        self.collect_path = collect_path
+        self.collect = collect.Collect(self.state)
+        # Routed too, for a request the shortcut does not see (a path under an ASGI root_path).
+        self.router.routes.append(Route(collect_path, self.collect, methods=["POST"]))
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == self.collect_path:
+            await self.collect(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -41,8 +58,7 @@ def create_app(settings: Settings) -> Starlette:
             log.info("schema migrations applied: %s", applied)
         app.state.store = store
         wal_dir, slot_lock = claim_slot(settings.wal_root)
-        wal = Wal(wal_dir, columns={"events": EVENT_COLUMNS, "rejected_events": REJECTED_COLUMNS},
-                  max_bytes=settings.wal_max_bytes, segment_bytes=settings.wal_segment_bytes,
+        wal = Wal(wal_dir, max_bytes=settings.wal_max_bytes, segment_bytes=settings.wal_segment_bytes,
                   fsync=settings.wal_fsync, on_fsync=app.state.metrics.group_committed)
         await wal.open()
         app.state.metrics.watch(wal)
@@ -64,7 +80,6 @@ def create_app(settings: Settings) -> Starlette:
 
     routes = [
         Route(settings.tag_path, tag.serve_tag, methods=["GET"]),
-        Route(settings.collect_path, collect.collect, methods=["POST"]),
         Route(settings.collect_path, collect.pixel, methods=["GET"]),
         Route(settings.collect_path, collect.preflight, methods=["OPTIONS"]),
         Route("/healthz", ops.healthz, methods=["GET"]),
@@ -79,7 +94,7 @@ def create_app(settings: Settings) -> Starlette:
     if settings.site_dir:
         routes.append(Route("/demo", lambda request: RedirectResponse("/demo/" + ("?" + request.url.query if request.url.query else ""))))
         routes.append(Mount("/demo", StaticFiles(directory=settings.site_dir, html=True)))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = CollectorApp(settings.collect_path, routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.plan = plan
     app.state.metrics = Metrics()

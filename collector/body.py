@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import zlib
-
-from starlette.requests import ClientDisconnect, Request
+from collections.abc import Awaitable, Callable, Mapping
 
 ACCEPTED_TYPES = ("text/plain", "application/json", "")
 ACCEPTED_ENCODINGS = ("", "identity", "gzip", "x-gzip")
@@ -18,29 +17,40 @@ class BodyError(Exception):
         self.status = status
 
 
-async def read_body(request: Request, max_body: int) -> bytes:
-    """The request body, decompressed; never more than `max_body` bytes held, before or after gunzip."""
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+async def read_body(receive: Callable[[], Awaitable[dict]], headers: Mapping[bytes, bytes], max_body: int) -> bytes:
+    """The request body (ASGI), decompressed; never more than `max_body` bytes held, before or after gunzip.
+
+    `headers` are the request's, lowercase names as ASGI gives them.
+    """
+    ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
     if ctype not in ACCEPTED_TYPES:
         raise BodyError(415, f'content type "{ctype[:100]}" is not accepted; send text/plain or application/json')
-    encoding = request.headers.get("content-encoding", "").strip().lower()
+    encoding = headers.get(b"content-encoding", b"").decode("latin-1").strip().lower()
     if encoding not in ACCEPTED_ENCODINGS:
         raise BodyError(415, f'content encoding "{encoding[:100]}" is not accepted; send gzip or no encoding')
-    too_big = BodyError(413, f"body larger than {max_body} bytes; send smaller batches")
-    declared = request.headers.get("content-length", "")
+    declared = headers.get(b"content-length", b"")
     if declared.isdigit() and int(declared) > max_body:
-        raise too_big
-    body = bytearray()
-    try:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > max_body:
-                raise too_big
-    except ClientDisconnect:
-        raise BodyError(400, "the client went away before the body was complete") from None
+        raise _too_big(max_body)
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # http.disconnect
+            raise BodyError(400, "the client went away before the body was complete")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_body:
+            raise _too_big(max_body)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     if encoding in ("gzip", "x-gzip"):
-        return gunzip(bytes(body), max_body)
-    return bytes(body)
+        return gunzip(body, max_body)
+    return body
+
+
+def _too_big(max_body: int) -> BodyError:
+    return BodyError(413, f"body larger than {max_body} bytes; send smaller batches")
 
 
 def gunzip(data: bytes, max_size: int) -> bytes:

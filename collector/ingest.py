@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -11,14 +10,16 @@ from typing import Any
 import msgspec
 
 from collector import enrich, useragent
+from collector.rows import EventRow, RejectedRow, seconds
 from collector.wire import WireEvent, batch_decoder, event_decoder, raw_decoder, wire_error
 from tagplan import CompiledPlan
 from tagplan.compile import EventSpec
 
 _PHONE_LIKE = re.compile(r"\+?\d[\d .\-()]{6,}\d")
 _REDACTED = "[redacted]"
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _IDS = ("id", "vid", "sid")  # random ids may hold digit runs that look like phones
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_json = msgspec.json.Encoder().encode
 
 
 class BadBatch(ValueError):
@@ -29,15 +30,16 @@ class BadBatch(ValueError):
 class Request:
     """What the collector knows about the request that carried a batch."""
 
-    received_at: dt.datetime
+    received_ms: int
+    """Unix milliseconds, the collector's clock."""
     user_agent: str = ""
     ip: str = ""
 
 
 @dataclass
 class Outcome:
-    events: list[list[Any]] = field(default_factory=list)
-    rejected: list[list[Any]] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)
+    rejected: list[RejectedRow] = field(default_factory=list)
 
 
 MAX_EVENT = 32_768
@@ -84,7 +86,7 @@ def event_row(raw: bytes, sent: int, req: Request, plan: CompiledPlan, secret: b
         reasons = [r for r in reasons if r.split(":")[0].removeprefix("properties.") not in redacted]
     if reasons:
         return None, reasons, ev
-    return _row(ev, sent, req, plan, secret, phone_key), [], ev
+    return _row(ev, _canonical_id(ev.id), sent, req, plan, secret, phone_key), [], ev
 
 
 def _decode_message(exc: Exception) -> str:
@@ -93,14 +95,22 @@ def _decode_message(exc: Exception) -> str:
 
 def _validate(ev: WireEvent, plan: CompiledPlan) -> list[str]:
     reasons = []
-    try:
-        uuid.UUID(ev.id)
-    except ValueError:
+    if _canonical_id(ev.id) is None:
         reasons.append(f'event_id: "{ev.id[:64]}" is not a UUID')
     spec = _spec(ev, plan, reasons)
     if spec is not None:
         reasons += spec.problems(ev.p)
     return reasons
+
+
+def _canonical_id(text: str) -> str | None:
+    """The event id as ClickHouse's UUID text (lowercase, hyphenated), None when it is not a UUID."""
+    if len(text) == 36 and _UUID.match(text):
+        return text.lower()  # the tag's crypto.randomUUID(): no need to parse
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return None
 
 
 def _spec(ev: WireEvent, plan: CompiledPlan, reasons: list[str]) -> EventSpec | None:
@@ -129,32 +139,35 @@ def _spec(ev: WireEvent, plan: CompiledPlan, reasons: list[str]) -> EventSpec | 
     return steps[ev.s][1]
 
 
-def _ms(ms: int) -> dt.datetime:
-    return _EPOCH + dt.timedelta(milliseconds=ms)
-
-
-def _row(ev: WireEvent, sent: int, req: Request, plan: CompiledPlan, secret: bytes, phone_key: str = "") -> list[Any]:
-    client_ts = _ms(ev.t)
-    sent_at = _ms(sent) if sent else client_ts
+def _row(ev: WireEvent, event_id: str, sent: int, req: Request, plan: CompiledPlan, secret: bytes,
+         phone_key: str = "") -> EventRow:
+    sent = sent or ev.t
     # Snowplow's derived time: the device clock may be wrong, but the time between
     # creating and sending the event is right, so subtract it from our own clock.
-    ts = max(req.received_at - max(sent_at - client_ts, dt.timedelta(0)), _EPOCH)
+    ts = max(req.received_ms - max(sent - ev.t, 0), 0)
     captured = dict(ev.c)
     broker_id = captured.pop(plan.broker_param, "") if plan.broker_param else ""
     broker = plan.brokers.get(broker_id)
     click, click_type = enrich.click_id(captured)
     props, key = _private(ev.e, ev.p, plan, secret)
-    key = key or phone_key
-    step_index = plan.steps[ev.f][ev.s][0] if ev.e in ("form_step", "form_abandon") and ev.s else 0
-    return [
-        uuid.UUID(ev.id), ev.e, ts, client_ts, sent_at, req.received_at, ev.vid, ev.sid, ev.q,
-        ev.url, ev.ref, broker_id, broker.name if broker else "",
-        plan.lever(broker_id, captured, ev.ref, ev.url),
-        *(captured.get(p, "") for p in enrich.UTM_PARAMS), click, click_type, captured,
-        ev.f, ev.s, step_index, msgspec.json.encode(props).decode(), key,
-        req.user_agent, req.ip, plan.version, *useragent.parse(req.user_agent),
-        ev.dt if ev.e == "form_step" else 0,
-    ]
+    ua = useragent.parse(req.user_agent)
+    get = captured.get
+    return EventRow(
+        event_id=event_id, event=ev.e, ts=seconds(ts), client_ts=seconds(ev.t), sent_at=seconds(sent),
+        received_at=seconds(req.received_ms), visitor_id=ev.vid, session_id=ev.sid, seq=ev.q,
+        url=ev.url, referrer=ev.ref, broker_id=broker_id, broker_name=broker.name if broker else "",
+        lever=plan.lever(broker_id, captured, ev.ref, ev.url),
+        utm_source=get("utm_source", ""), utm_medium=get("utm_medium", ""), utm_campaign=get("utm_campaign", ""),
+        utm_term=get("utm_term", ""), utm_content=get("utm_content", ""),
+        click_id=click, click_id_type=click_type, captured=captured,
+        form_id=ev.f, step=ev.s,
+        step_index=plan.steps[ev.f][ev.s][0] if ev.e in ("form_step", "form_abandon") and ev.s else 0,
+        properties=_json(props).decode() if props else "{}", phone_key=key or phone_key,
+        user_agent=req.user_agent, ip=req.ip, plan_version=plan.version,
+        browser=ua.browser, browser_version=ua.browser_version, os=ua.os, os_version=ua.os_version,
+        device_type=ua.device_type, is_bot=ua.is_bot,
+        step_elapsed_ms=ev.dt if ev.e == "form_step" else 0,
+    )
 
 
 def _private(event: str, props: dict[str, Any], plan: CompiledPlan, secret: bytes) -> tuple[dict[str, Any], str]:
@@ -171,17 +184,18 @@ def _private(event: str, props: dict[str, Any], plan: CompiledPlan, secret: byte
 
 
 def _rejected_row(raw: bytes, ev: WireEvent | None, reasons: list[str], req: Request, plan: CompiledPlan,
-                  secret: bytes, sent: int, event_id: str | None = None, event: str | None = None) -> list[Any]:
+                  secret: bytes, sent: int, event_id: str | None = None, event: str | None = None) -> RejectedRow:
     if event_id is None:
         event_id = ev.id if ev else _field(raw, "id")
     if event is None:
         event = ev.e if ev else _field(raw, "e")
     # The phone is redacted from `raw`; its keyed hash is kept so a replay can restore it.
     key = _private(ev.e, ev.p, plan, secret)[1] if ev else ""
-    return [
-        req.received_at, event_id[:128], event[:128], reasons, _scrub(raw, plan), req.user_agent, req.ip,
-        plan.version, _ms(sent), key,
-    ]
+    return RejectedRow(
+        received_at=seconds(req.received_ms), event_id=event_id[:128], event=event[:128], reasons=reasons,
+        raw=_scrub(raw, plan), user_agent=req.user_agent, ip=req.ip, plan_version=plan.version,
+        sent_at=seconds(sent), phone_key=key,
+    )
 
 
 def _field(raw: bytes, key: str) -> str:

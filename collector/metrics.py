@@ -56,9 +56,7 @@ class Metrics:
         self.fsync_seconds.observe(seconds)
         self.group_records.observe(records)
 
-    def batch_written(self, records, seconds: float) -> None:
-        events = sum(len(r.events) for r in records)
-        rejected = sum(len(r.rejected) for r in records)
+    def batch_written(self, records, events: int, rejected: int, seconds: float) -> None:
         self.written.labels("events").inc(events)
         self.written.labels("rejected_events").inc(rejected)
         self.batch_rows.observe(events + rejected)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import math
 import uuid
 from typing import Any
@@ -18,7 +17,7 @@ from tagplan import CompiledPlan
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 
-def batch_body(params, referer: str, received_at: dt.datetime, plan: CompiledPlan) -> bytes:
+def batch_body(params, referer: str, received_ms: int, plan: CompiledPlan) -> bytes:
     """A one-event batch, as the tag would POST it, from a pixel request.
 
     Without JavaScript nothing computes an id, a time or the page URL: the id is generated (so a
@@ -27,7 +26,7 @@ def batch_body(params, referer: str, received_at: dt.datetime, plan: CompiledPla
     """
     event = pixel_event(params)
     event.setdefault("id", str(uuid.uuid4()))
-    event.setdefault("t", int(received_at.timestamp() * 1000))
+    event.setdefault("t", received_ms)
     event.setdefault("url", referer[:2048])
     if not event["c"]:
         event["c"] = _captured(event["url"], plan) if isinstance(event["url"], str) else {}

@@ -23,6 +23,7 @@ from typing import Any
 import msgspec
 
 from collector import ingest
+from collector.rows import EventRow
 from collector.storage import QueryResult, Store
 from tagplan import CompiledPlan
 
@@ -99,7 +100,7 @@ def replay(store: Store, plan: CompiledPlan, secret: bytes, since: dt.datetime, 
         if not dry_run:
             # Events first: a crash between the two inserts replays the event again, and
             # events' ReplacingMergeTree (read with FINAL) folds the copy.
-            store.insert_events(valid)
+            store.insert_rows("events", valid)
             replayed_at = now or dt.datetime.now(dt.timezone.utc)
             store.insert("rejected_replays", [[e, replayed_at, plan.version] for e in done],
                          ("event_id", "replayed_at", "plan_version"))
@@ -128,13 +129,13 @@ def _candidates(store: Store, since: dt.datetime, after: str) -> list[list[Any]]
 
 
 def _revalidate(raw: str, reasons: list[str], received_at: dt.datetime, sent_at: dt.datetime, user_agent: str,
-                ip: str, phone_key: str, plan: CompiledPlan, secret: bytes) -> tuple[list[Any] | None, list[str]]:
+                ip: str, phone_key: str, plan: CompiledPlan, secret: bytes) -> tuple[EventRow | None, list[str]]:
     redacted = _redacted(raw)
     lost = [name for name in redacted if any(r.startswith(f"properties.{name}:") for r in reasons)]
     if lost:
         return None, [f"properties.{name}: its value was redacted when rejected and cannot be checked again"
                       for name in sorted(lost)]
-    req = ingest.Request(received_at=_utc(received_at), user_agent=user_agent, ip=ip)
+    req = ingest.Request(received_ms=_millis(received_at), user_agent=user_agent, ip=ip)
     row, problems, _ = ingest.event_row(raw.encode(), _millis(sent_at), req, plan, secret,
                                         frozenset(redacted), phone_key)
     return row, problems
@@ -154,5 +155,5 @@ def _utc(value: dt.datetime) -> dt.datetime:
 
 
 def _millis(value: dt.datetime) -> int:
-    """The device's send time in ms, 0 when unknown (rows kept before migration 2)."""
-    return max(int((_utc(value) - _EPOCH).total_seconds() * 1000), 0)
+    """Unix milliseconds of a stored time; 0 for the zero time (a send time kept before migration 2)."""
+    return max((_utc(value) - _EPOCH) // dt.timedelta(milliseconds=1), 0)

@@ -13,19 +13,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from collector.schema import DATABASE, MIGRATIONS, bootstrap_ddl, migration_ddl
-from collector.useragent import UA_COLUMNS
-
-EVENT_COLUMNS = (
-    "event_id", "event", "ts", "client_ts", "sent_at", "received_at", "visitor_id", "session_id", "seq",
-    "url", "referrer", "broker_id", "broker_name", "lever", "utm_source", "utm_medium", "utm_campaign",
-    "utm_term", "utm_content", "click_id", "click_id_type", "captured", "form_id", "step", "step_index",
-    "properties", "phone_key", "user_agent", "ip", "plan_version", *UA_COLUMNS,
-    "step_elapsed_ms",
-)
-REJECTED_COLUMNS = (
-    "received_at", "event_id", "event", "reasons", "raw", "user_agent", "ip", "plan_version", "sent_at", "phone_key",
-)
-
+from collector.rows import lines
 
 class StoreError(Exception):
     """ClickHouse refused or could not be reached; the message is for people."""
@@ -91,29 +79,34 @@ class Store:
                 applied.append(migration.version)
             return applied
 
-    def insert_events(self, rows: Sequence[Sequence[Any]], columns: Sequence[str] = EVENT_COLUMNS,
-                      token: str | None = None) -> None:
-        self._insert("events", rows, columns, token)
-
-    def insert_rejected(self, rows: Sequence[Sequence[Any]], columns: Sequence[str] = REJECTED_COLUMNS,
-                        token: str | None = None) -> None:
-        self._insert("rejected_events", rows, columns, token)
-
-    def insert(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
-        """Rows into one table of the database, columns named."""
-        self._insert(table, rows, columns)
-
-    def _insert(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str],
-                token: str | None = None) -> None:
-        """Insert rows; the same `token` twice stores them once (see schema migration 3)."""
-        if not rows:
+    def insert_lines(self, table: str, data: bytes, token: str | None = None) -> None:
+        """Insert a block of JSONEachRow lines (rows.py) into one table; the same `token` twice stores
+        them once (see schema migration 3). ClickHouse parses the block itself."""
+        if not data:
             return
-        settings = {"insert_deduplication_token": token} if token else None
+        # Lines name their columns: one written before a column was dropped carries it still.
+        settings: dict[str, Any] = {"input_format_skip_unknown_fields": 1}
+        if token:
+            settings["insert_deduplication_token"] = token
         try:
             with self._lock:
-                self._client.insert(f"{self.database}.{table}", rows, column_names=list(columns), settings=settings)
+                self._client.raw_insert(f"{self.database}.{table}", None, data, settings=settings, fmt="JSONEachRow")
         except Exception as exc:  # ClickHouseError, and the transport's own errors when a server is away
-            raise StoreError(f"insert into {table} failed: {exc}") from None
+            raise StoreError(f"insert into {table} failed: {_first_line(exc)}") from None
+
+    def insert_rows(self, table: str, rows: Sequence[Any], token: str | None = None) -> None:
+        """Rows of rows.py (EventRow, RejectedRow) into their table."""
+        self.insert_lines(table, lines(rows), token)
+
+    def insert(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
+        """Positional rows into one table of the database, columns named."""
+        if not rows:
+            return
+        try:
+            with self._lock:
+                self._client.insert(f"{self.database}.{table}", rows, column_names=list(columns))
+        except Exception as exc:
+            raise StoreError(f"insert into {table} failed: {_first_line(exc)}") from None
 
     def query(self, sql: str, readonly: bool = True, parameters: dict[str, Any] | None = None) -> QueryResult:
         """Run one SQL statement; with readonly, ClickHouse itself refuses any write."""
@@ -136,6 +129,12 @@ class Store:
                 return self._client.raw_query(sql, parameters=parameters, fmt=fmt)
         except ClickHouseError as exc:
             raise StoreError(str(exc).strip()) from None
+
+
+def _first_line(exc: Exception) -> str:
+    """ClickHouse's message without the stack trace the engine appends."""
+    text = str(exc).strip()
+    return text.split("\nStack trace", 1)[0].strip()
 
 
 def _redact(dsn: str) -> str:

@@ -2,19 +2,20 @@
 
 Layout of a log directory:
 
-- `<first lsn, 20 digits>.wal` segments. A segment starts with a header frame (format version and the
-  column names of each table when it was written, so rows replay into the right columns after an
-  upgrade), then one frame per accepted request.
+- `<first lsn, 20 digits>.wal` segments. A segment starts with a header frame (its format version),
+  then one frame per accepted request.
 - `checkpoint`: the last log sequence number (lsn) stored in ClickHouse, and the batch being inserted.
 
 A frame is `length (u32 LE) | crc32 of payload (u32 LE) | payload`, the payload a msgpack array
-`[lsn, accepted_at_ms, events, rejected]`. Rows are the lists `ingest` makes: datetimes round-trip as
-msgpack timestamps (UTC-aware), UUIDs come back as their canonical string (ClickHouse takes it for a
-UUID column), dicts and lists as maps and arrays. A frame cut short or failing its checksum (the torn
-tail of a crash) ends the segment: it is skipped, never fatal, since it was never acknowledged.
+`[lsn, accepted_at_ms, events, rejected]`, each of the two a block of JSONEachRow lines (see rows.py),
+kept as the bytes ClickHouse will parse. (Format 1, before rows were lines, held positional rows and
+the column names in its header; such segments are still read, their rows turned into lines.) A frame
+cut short or failing its checksum (the torn tail of a crash) ends the segment: it is skipped, never
+fatal, since it was never acknowledged.
 
-Group commit: `append` encodes the record and queues it; one flusher task writes every queued record
-and fsyncs once, then resolves all their futures. Requests arriving during an fsync form the next group.
+Group commit: `append` frames the record and queues it; one flusher task writes every queued record
+and fsyncs once, then resolves the group's one future, which all its requests await. Requests arriving
+during an fsync form the next group.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,9 +37,11 @@ from typing import Any
 
 import msgspec
 
+from collector import rows as rows_mod
+
 log = logging.getLogger("parcours.wal")
 
-FORMAT = 1
+FORMAT = 2
 _FRAME = struct.Struct("<II")
 _MAX_FRAME = 256 * 1024 * 1024
 _SUFFIX = ".wal"
@@ -61,13 +64,16 @@ class WalFull(WalError):
 
 @dataclass
 class Record:
-    """One accepted request's rows, as the writer reads them back."""
+    """One accepted request's rows, as the writer reads them back: JSONEachRow blocks per table."""
 
     lsn: int
     accepted_at: float
-    events: list[list[Any]]
-    rejected: list[list[Any]]
-    columns: dict[str, list[str]]
+    events: bytes
+    rejected: bytes
+
+    @property
+    def rows(self) -> int:
+        return rows_mod.count(self.events) + rows_mod.count(self.rejected)
 
 
 @dataclass
@@ -103,11 +109,9 @@ def claim_slot(root: Path) -> tuple[Path, Any]:
 class Wal:
     """Segmented, checksummed, group-committed log of accepted rows."""
 
-    def __init__(self, directory: Path, *, columns: dict[str, Sequence[str]], max_bytes: int = 1 << 30,
-                 segment_bytes: int = 16 << 20, fsync: bool = True,
-                 on_fsync: Callable[[int, float], None] | None = None):
+    def __init__(self, directory: Path, *, max_bytes: int = 1 << 30, segment_bytes: int = 16 << 20,
+                 fsync: bool = True, on_fsync: Callable[[int, float], None] | None = None):
         self.directory = Path(directory)
-        self.columns = {k: list(v) for k, v in columns.items()}
         self.max_bytes, self.segment_bytes, self.fsync = max_bytes, segment_bytes, fsync
         self.on_fsync = on_fsync  # (records, seconds) per group, for metrics
         self.fsyncs = 0
@@ -115,6 +119,8 @@ class Wal:
         self.checkpoint = Checkpoint()
         self.last_lsn = 0  # last lsn handed out
         self.durable_lsn = 0  # last lsn on disk, fsync'd
+        self.durable_rows = 0  # rows made durable since open
+        self.notify_rows = 1  # `grown` is set once durable_rows reaches this (the writer moves it)
         self._segments: dict[int, int] = {}  # first lsn -> written size in bytes
         self._seg_lock = threading.Lock()  # the flusher, the writer's thread and the loop all look
         self._active: int | None = None
@@ -122,9 +128,12 @@ class Wal:
         self._offset = self._data_start = 0  # end of the data in the active segment (the rest of the file is zeros)
         self._spare = None  # the next segment, being zero-filled in the background
         self._ckpt_pos = Position(0, 0)
-        self._pending: list[tuple[int, bytes, asyncio.Future]] = []
+        self._pending: list[bytes] = []  # frames of the group being formed
+        self._pending_rows = 0
+        self._group: asyncio.Future | None = None  # resolved once the group is durable
+        self._first_pending = 0  # lsn of the group's first frame
         self._wake = asyncio.Event()
-        self.grown = asyncio.Event()  # set after each group commit, for the writer
+        self.grown = asyncio.Event()  # set when durable_rows reaches notify_rows, for the writer
         self._io = ThreadPoolExecutor(1, thread_name_prefix="parcours-wal")
         self._prep = ThreadPoolExecutor(1, thread_name_prefix="parcours-wal-prep")
         self._flusher: asyncio.Task | None = None
@@ -181,7 +190,7 @@ class Wal:
         else:
             self._prepare(path)
         fd = os.open(path, os.O_WRONLY)
-        header = _encode({"format": FORMAT, "columns": self.columns})
+        header = _encode({"format": FORMAT})
         os.pwrite(fd, _FRAME.pack(len(header), zlib.crc32(header)) + header, 0)
         if self.fsync:
             os.fdatasync(fd)
@@ -237,8 +246,8 @@ class Wal:
         # Cheap on every request: the depth grows only with appends, and only the cap is compared.
         return self._depth_hint >= self.max_bytes and self.depth_bytes >= self.max_bytes
 
-    async def append(self, events: list[list[Any]], rejected: list[list[Any]]) -> int:
-        """Queue one request's rows; return its lsn once it is on disk (fsync'd)."""
+    async def append(self, events: bytes, rejected: bytes, rows: int | None = None) -> int:
+        """Queue one request's rows (JSONEachRow blocks); return its lsn once it is on disk (fsync'd)."""
         if self._closing:
             raise WalError("the collector is shutting down")
         if self.full:
@@ -246,11 +255,13 @@ class Wal:
         self.last_lsn += 1
         lsn = self.last_lsn
         payload = _encode((lsn, int(time.time() * 1000), events, rejected))
-        frame = _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
-        future = asyncio.get_running_loop().create_future()
-        self._pending.append((lsn, frame, future))
-        self._wake.set()
-        await future
+        self._pending.append(_FRAME.pack(len(payload), zlib.crc32(payload)) + payload)
+        self._pending_rows += (rows_mod.count(events) + rows_mod.count(rejected)) if rows is None else rows
+        if self._group is None:
+            self._group = asyncio.get_running_loop().create_future()
+            self._first_pending = lsn
+            self._wake.set()
+        await asyncio.shield(self._group)  # a cancelled request must not cancel its group
         return lsn
 
     async def _flush_loop(self) -> None:
@@ -262,29 +273,29 @@ class Wal:
                 if self._closing:
                     return
                 continue
-            group, self._pending = self._pending, []
-            data = b"".join(frame for _, frame, _ in group)
-            first, last = group[0][0], group[-1][0]
+            frames, future, rows = self._pending, self._group, self._pending_rows
+            first, last = self._first_pending, self.last_lsn
+            self._pending, self._group, self._pending_rows = [], None, 0
+            data = b"".join(frames)
             try:
                 if self._slow_disk > _INLINE_FSYNC:
                     await loop.run_in_executor(self._io, self._write, data, first)
                 else:
                     self._write(data, first)
             except OSError as exc:
-                log.error("write-ahead log write failed, %d request(s) refused: %s", len(group), exc)
-                for _, _, fut in group:
-                    if not fut.done():
-                        fut.set_exception(WalError(f"write-ahead log write failed: {exc}"))
+                log.error("write-ahead log write failed, %d request(s) refused: %s", len(frames), exc)
+                future.set_exception(WalError(f"write-ahead log write failed: {exc}"))
+                future.exception()  # retrieved here: requests that went away never will
                 continue
             # lsns are handed out in queue order: the group ends at its last frame's lsn. A failed
             # group leaves a gap in the lsns, never a hole in the file.
             self.durable_lsn = last
+            self.durable_rows += rows
             if self.on_fsync:
-                self.on_fsync(len(group), self.last_fsync)
-            for _, _, fut in group:
-                if not fut.done():
-                    fut.set_result(None)
-            self.grown.set()
+                self.on_fsync(len(frames), self.last_fsync)
+            future.set_result(None)
+            if self.durable_rows >= self.notify_rows or not rows:
+                self.grown.set()
 
     def _write(self, data: bytes, first: int) -> None:
         if self._offset + len(data) > self.segment_bytes and self._offset > self._data_start:
@@ -342,7 +353,7 @@ class Wal:
                 if record.lsn <= self.checkpoint.lsn:
                     continue
                 out.append(record)
-                rows += len(record.events) + len(record.rejected)
+                rows += record.rows
                 if rows >= max_rows or (upto is not None and record.lsn >= upto):
                     return out, pos
             if not later or (upto is not None and out and out[-1].lsn >= upto):
@@ -355,8 +366,8 @@ class Wal:
         try:
             with open(path, "rb") as fh:
                 fh.seek(0)
-                header_columns = self._header(fh, path)
-                if header_columns is None:
+                header = self._header(fh, path)
+                if header is None:
                     return
                 if offset < fh.tell():
                     offset = fh.tell()
@@ -375,15 +386,21 @@ class Wal:
                 return
             try:
                 lsn, accepted_ms, events, rejected = _decode(payload)
-            except (ValueError, TypeError, msgspec.DecodeError):  # a good checksum over a bad frame
+                if header.get("format", 1) == 1:  # positional rows, their columns in the header
+                    columns = header["columns"]
+                    events = rows_mod.legacy_lines(columns["events"], events)
+                    rejected = rows_mod.legacy_lines(columns["rejected_events"], rejected)
+                elif not (isinstance(events, bytes) and isinstance(rejected, bytes)):
+                    raise TypeError("rows are not JSONEachRow blocks")
+            except (ValueError, TypeError, KeyError, msgspec.DecodeError):  # a good checksum over a bad frame
                 self._torn(path, offset + at)
                 return
             at += 8 + length
-            yield Record(lsn, accepted_ms / 1000, events, rejected, header_columns), offset + at
+            yield Record(lsn, accepted_ms / 1000, events, rejected), offset + at
         if at < len(data) and any(data[at:]):
             self._torn(path, offset + at)
 
-    def _header(self, fh, path: Path) -> dict[str, list[str]] | None:
+    def _header(self, fh, path: Path) -> dict[str, Any] | None:
         head = fh.read(8)
         if len(head) < 8:
             return None
@@ -392,7 +409,7 @@ class Wal:
         if len(payload) < length or zlib.crc32(payload) != crc:
             self._torn(path, 0)
             return None
-        return _decode(payload)["columns"]
+        return _decode(payload)
 
     def _torn(self, path: Path, offset: int) -> None:
         self.corrupt_frames += 1

@@ -10,6 +10,10 @@ Exactly-once into ClickHouse across crashes rests on two things:
 
 On failure (ClickHouse down, a refused insert), the same batch is retried with exponential backoff and the
 records stay in the log; `/readyz` reports the error until an insert succeeds again.
+
+The writer reads the log when a batch is due, not after each group commit: when `batch_rows` rows are
+durable (the log wakes it) or `batch_age` after the first of them. A batch is the records' JSONEachRow
+blocks joined, one insert per table: the writer never decodes a row.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
+from collector import rows as rows_mod
 from collector.storage import StoreError
 from collector.wal import Checkpoint, Position, Record, Wal
 
@@ -30,8 +35,7 @@ log = logging.getLogger("parcours.writer")
 class Sink(Protocol):
     """Where batches go: `storage.Store`, or a fault-injecting wrapper around it in tests."""
 
-    def insert_events(self, rows, columns=..., token: str | None = None) -> None: ...
-    def insert_rejected(self, rows, columns=..., token: str | None = None) -> None: ...
+    def insert_lines(self, table: str, data: bytes, token: str | None = None) -> None: ...
 
 
 @dataclass
@@ -39,7 +43,6 @@ class Batch:
     records: list[Record] = field(default_factory=list)
     rows: int = 0
     end: Position | None = None
-    started: float = 0.0  # monotonic time the first record was read
 
     @property
     def first(self) -> int:
@@ -63,7 +66,8 @@ class Writer:
         self.written = 0  # rows stored since start
         self._pos: Position | None = None
         self._read_lsn = 0  # lsn of the last record read from the log
-        self._batch = Batch()
+        self._read_rows = 0  # the log's durable_rows when it was last read
+        self._read_at = 0.0  # monotonic time of that read
         self._stopping = False
         self._wake = asyncio.Event()
         self._io = ThreadPoolExecutor(1, thread_name_prefix="parcours-writer")
@@ -102,50 +106,52 @@ class Writer:
         if inflight:
             log.info("replaying the batch in flight at the last stop: log records %d-%d", *inflight)
             records, self._pos = await loop.run_in_executor(self._io, self.wal.read, self._pos, 1 << 62, inflight[1])
-            self._batch = Batch(records, sum(map(_rows, records)), self._pos, time.monotonic())
             self._read_lsn = inflight[1]
-            await self._flush(span=inflight)
+            await self._flush(Batch(records, sum(r.rows for r in records), self._pos), span=inflight)
         if self.wal.depth_records:
             log.info("replaying %d log record(s) not yet in ClickHouse", self.wal.depth_records)
+        backlog = self.wal.durable_lsn  # written before this start: read at once
         while True:
-            if self.wal.durable_lsn > self._read_lsn and self._batch.rows < self.batch_rows:
-                await self._fill(loop)
-            batch = self._batch
-            if batch.records and (batch.rows >= self.batch_rows or self._stopping
-                                  or time.monotonic() - batch.started >= self.batch_age):
-                await self._flush()
+            if self._read_lsn >= self.wal.durable_lsn:
+                if self._stopping:
+                    return
+                await self._next_rows()
                 continue
-            if self.wal.durable_lsn > self._read_lsn and batch.rows < self.batch_rows:
+            if self._read_lsn >= backlog and not self._stopping:
+                await self._batch_due()
+            self._read_rows, self._read_at = self.wal.durable_rows, time.monotonic()
+            records, self._pos = await loop.run_in_executor(self._io, self.wal.read, self._pos, self.batch_rows)
+            if not records:  # only unreadable frames up to the durable lsn (logged by the log): move on
+                self._read_lsn = self.wal.durable_lsn
                 continue
-            if self._stopping and not batch.records:
-                return
+            self._read_lsn = records[-1].lsn
+            await self._flush(Batch(records, sum(r.rows for r in records), self._pos))
+
+    async def _next_rows(self) -> None:
+        """Sleep until the log holds rows not yet read (or the writer is asked to stop)."""
+        self.wal.notify_rows = self.wal.durable_rows + 1
+        self.wal.grown.clear()
+        if self._read_lsn >= self.wal.durable_lsn and not self._stopping:
+            await self.wal.grown.wait()
+
+    async def _batch_due(self) -> None:
+        """Wait until `batch_rows` rows are durable since the last read, or `batch_age` after that read:
+        no row waits longer than that, and after a quiet spell the first rows go at once."""
+        deadline = self._read_at + self.batch_age
+        self.wal.notify_rows = self._read_rows + self.batch_rows
+        while self.wal.durable_rows < self.wal.notify_rows and not self._stopping:
             self.wal.grown.clear()
-            if self.wal.durable_lsn > self._read_lsn or self._stopping:
-                continue  # appended (or asked to stop) between the check and the clear
-            timeout = None if not batch.records else max(0.0, self.batch_age - (time.monotonic() - batch.started))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
             try:
-                await asyncio.wait_for(self.wal.grown.wait(), timeout)
+                await asyncio.wait_for(self.wal.grown.wait(), left)
             except asyncio.TimeoutError:
-                pass
+                return
 
-    async def _fill(self, loop) -> None:
-        durable = self.wal.durable_lsn
-        records, self._pos = await loop.run_in_executor(
-            self._io, self.wal.read, self._pos, self.batch_rows - self._batch.rows)
-        if not records:  # only unreadable frames up to `durable` (logged by the log): move on
-            self._read_lsn = max(self._read_lsn, durable)
-            return
-        if not self._batch.records:
-            self._batch.started = time.monotonic()
-        self._batch.records += records
-        self._batch.rows += sum(map(_rows, records))
-        self._batch.end = self._pos
-        self._read_lsn = records[-1].lsn
-
-    async def _flush(self, span: tuple[int, int] | None = None) -> None:
+    async def _flush(self, batch: Batch, span: tuple[int, int] | None = None) -> None:
         """Insert the batch, retrying with backoff until it is stored; then checkpoint past it."""
         loop = asyncio.get_running_loop()
-        batch = self._batch
         if not batch.records:
             if span:  # nothing readable left of the batch in flight: it was stored, or lost to corruption
                 await loop.run_in_executor(self._io, self.wal.save_checkpoint, Checkpoint(span[1]), self._pos)
@@ -154,11 +160,13 @@ class Writer:
         if not span:
             await loop.run_in_executor(self._io, self.wal.save_checkpoint,
                                        Checkpoint(self.wal.checkpoint.lsn, (first, last)))
+        events = b"".join(r.events for r in batch.records)
+        rejected = b"".join(r.rejected for r in batch.records)
         delay = self.backoff_min
         while True:
             started = time.perf_counter()
             try:
-                await loop.run_in_executor(self._io, self._insert, batch.records, f"{first}-{last}")
+                await loop.run_in_executor(self._io, self._insert, events, rejected, f"{first}-{last}")
                 break
             except StoreError as exc:
                 self._failed(str(exc))
@@ -176,24 +184,15 @@ class Writer:
         self.error = self.failing_since = None
         self.written += batch.rows
         if self.metrics:
-            self.metrics.batch_written(batch.records, elapsed)
-        self._batch = Batch()
+            self.metrics.batch_written(batch.records, rows_mod.count(events), rows_mod.count(rejected), elapsed)
 
     def retry_now(self) -> None:
         """Cut the current backoff short (the store is known to be back)."""
         self._wake.set()
 
-    def _insert(self, records: list[Record], span: str) -> None:
-        for table, index, insert in (("events", 0, self.sink.insert_events),
-                                     ("rejected_events", 1, self.sink.insert_rejected)):
-            # Records keep the columns they were written with: group runs of the same columns.
-            runs: dict[tuple[str, ...], list[Any]] = {}
-            for r in records:
-                rows = r.events if index == 0 else r.rejected
-                if rows:
-                    runs.setdefault(tuple(r.columns[table]), []).extend(rows)
-            for n, (columns, rows) in enumerate(runs.items()):
-                insert(rows, columns=columns, token=f"{table}:{span}" + (f":{n}" if n else ""))
+    def _insert(self, events: bytes, rejected: bytes, span: str) -> None:
+        self.sink.insert_lines("events", events, token=f"events:{span}")
+        self.sink.insert_lines("rejected_events", rejected, token=f"rejected_events:{span}")
 
     def _failed(self, message: str) -> None:
         if self.error is None:
@@ -201,10 +200,6 @@ class Writer:
         self.error = message
         if self.metrics:
             self.metrics.clickhouse_errors.inc()
-
-
-def _rows(record: Record) -> int:
-    return len(record.events) + len(record.rejected)
 
 
 class _suppress_cancel:

@@ -16,7 +16,7 @@ from collector.cli import main
 from tests.conftest import EXAMPLE_PLAN, ROOT
 
 SEED = """
-import datetime as dt, json, sys, time, uuid
+import json, sys, time, uuid
 from collector import ingest
 from collector.storage import Store, default_dsn
 from pathlib import Path
@@ -27,9 +27,9 @@ plan = compile_plan(load_plan(sys.argv[2]))
 now = int(time.time() * 1000)
 events = [{"id": sys.argv[3], "e": "newsletter_signup", "t": now}, {"id": str(uuid.uuid4()), "e": "page_view", "t": now}]
 out = ingest.ingest(json.dumps({"sent": now, "events": events}).encode(),
-                    ingest.Request(dt.datetime.now(dt.timezone.utc)), plan, b"cli-secret")
-store.insert_events(out.events)
-store.insert_rejected(out.rejected)
+                    ingest.Request(now), plan, b"cli-secret")
+store.insert_rows("events", out.events)
+store.insert_rows("rejected_events", out.rejected)
 store.close()
 """
 

@@ -6,10 +6,12 @@ import csv
 import datetime as dt
 import io
 import json
+import uuid
 
 import pytest
 
 from collector import export
+from collector.rows import EventRow
 from tests.collector.conftest import ADMIN
 from tests.collector.helpers import event, post
 
@@ -40,18 +42,13 @@ def test_an_empty_period_is_a_csv_header(client):
 
 
 def test_export_walks_the_period_a_day_at_a_time(store):
-    from collector.storage import EVENT_COLUMNS
-
     base = dt.datetime(2026, 11, 1, 12, tzinfo=dt.timezone.utc)
-    import uuid
-    template = dict(zip(EVENT_COLUMNS, [None] * len(EVENT_COLUMNS)))
     rows = []
     for day in range(3):
-        when = base + dt.timedelta(days=day)
-        row = {**template, "event_id": uuid.uuid4(), "event": "page_view", "ts": when, "client_ts": when,
-               "sent_at": when, "received_at": when, "seq": 0, "captured": {}, "step_index": 0, "step_elapsed_ms": 0, "is_bot": False}
-        rows.append([row[c] if row[c] is not None else "" for c in EVENT_COLUMNS])
-    store.insert_events(rows)
+        when = (base + dt.timedelta(days=day)).timestamp()
+        rows.append(EventRow(event_id=str(uuid.uuid4()), event="page_view", ts=when, client_ts=when, sent_at=when,
+                             received_at=when))
+    store.insert_rows("events", rows)
     chunks = list(export.chunks(store, "events", "csv", base + dt.timedelta(hours=1)))
     assert len(chunks) == 2  # the first day started after the first event; one chunk per day with rows
     assert chunks[0].startswith(b'"event_id"') and not chunks[1].startswith(b'"event_id"')

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import struct
 import uuid
+import zlib
 
+import msgspec
 import pytest
 
 from collector.wal import Checkpoint, Wal, WalFull, claim_slot
 
-COLUMNS = {"events": ["event_id", "ts", "captured", "n"], "rejected_events": ["reasons"]}
+
+def row(n: int) -> bytes:
+    """One JSONEachRow line, as ingest writes it."""
+    return msgspec.json.encode({"event_id": str(uuid.UUID(int=n)), "ts": 1795000000.123 + n,
+                                "captured": {"courtier": f"B{n:03d}"}, "n": n}) + b"\n"
 
 
-def row(n: int) -> list:
-    return [uuid.UUID(int=n), dt.datetime(2026, 11, 22, 15, 0, n % 60, 123000, tzinfo=dt.timezone.utc),
-            {"courtier": f"B{n:03d}"}, n]
+def numbers(data: bytes) -> list[int]:
+    return [msgspec.json.decode(line)["n"] for line in data.splitlines()]
 
 
 def run(coro):
@@ -23,7 +29,7 @@ def run(coro):
 
 
 async def opened(path, **kw) -> Wal:
-    wal = Wal(path, columns=COLUMNS, **kw)
+    wal = Wal(path, **kw)
     await wal.open()
     return wal
 
@@ -33,10 +39,12 @@ def read_all(wal: Wal):
     return records
 
 
-def test_records_survive_a_restart_with_their_types(tmp_path):
+def test_records_survive_a_restart_byte_for_byte(tmp_path):
+    bad = b'{"reasons":["properties.x: bad"]}\n'
+
     async def scenario():
         wal = await opened(tmp_path)
-        lsns = [await wal.append([row(n)], [[["properties.x: bad"]]] if n == 2 else []) for n in range(1, 4)]
+        lsns = [await wal.append(row(n), bad if n == 2 else b"") for n in range(1, 4)]
         await wal.close()
         again = await opened(tmp_path)
         records = read_all(again)
@@ -46,13 +54,33 @@ def test_records_survive_a_restart_with_their_types(tmp_path):
     lsns, records = run(scenario())
     assert lsns == [1, 2, 3]
     assert [r.lsn for r in records] == [1, 2, 3]
-    first = records[0]
-    assert first.columns == COLUMNS
-    event_id, ts, captured, n = first.events[0]
-    assert uuid.UUID(event_id) == uuid.UUID(int=1)  # a UUID comes back as its canonical string
-    assert ts == row(1)[1] and ts.tzinfo is not None
-    assert captured == {"courtier": "B001"} and n == 1
-    assert records[1].rejected == [[["properties.x: bad"]]]
+    assert [r.events for r in records] == [row(1), row(2), row(3)]
+    assert [r.rejected for r in records] == [b"", bad, b""]
+    assert [r.rows for r in records] == [1, 2, 1]
+
+
+def test_a_segment_of_the_first_format_replays_as_lines(tmp_path):
+    """A log written before rows were JSON lines (format 1: positional rows, columns in the header)."""
+    def frame(doc) -> bytes:
+        payload = msgspec.msgpack.encode(doc)
+        return struct.pack("<II", len(payload), zlib.crc32(payload)) + payload
+
+    when = dt.datetime(2026, 11, 22, 15, 0, 1, 123000, tzinfo=dt.timezone.utc)
+    header = {"format": 1, "columns": {"events": ["event_id", "ts", "captured"], "rejected_events": ["reasons"]}}
+    (tmp_path / f"{1:020d}.wal").write_bytes(
+        frame(header) + frame([1, 0, [[uuid.UUID(int=7), when, {"courtier": "B042"}]], [[["event: nope"]]]]))
+
+    async def reopen():
+        wal = await opened(tmp_path)
+        records = read_all(wal)
+        await wal.close()
+        return wal, records
+
+    wal, (record,) = run(reopen())
+    assert wal.corrupt_frames == 0 and record.lsn == 1
+    assert msgspec.json.decode(record.events) == {"event_id": str(uuid.UUID(int=7)), "ts": "2026-11-22T15:00:01.123000Z",
+                                                  "captured": {"courtier": "B042"}}
+    assert msgspec.json.decode(record.rejected) == {"reasons": ["event: nope"]}
 
 
 def damaged_after(tmp_path, count: int, damage) -> None:
@@ -60,7 +88,7 @@ def damaged_after(tmp_path, count: int, damage) -> None:
     async def write():
         wal = await opened(tmp_path)
         for n in range(1, count + 1):
-            await wal.append([row(n)], [])
+            await wal.append(row(n), b"")
         await wal.close()
         return wal._offset
 
@@ -79,7 +107,7 @@ def test_a_torn_tail_is_skipped_and_new_records_follow(tmp_path):
 
     async def reopen():
         wal = await opened(tmp_path)
-        lsn = await wal.append([row(99)], [])
+        lsn = await wal.append(row(99), b"")
         records = read_all(wal)
         await wal.close()
         return wal, lsn, records
@@ -88,7 +116,7 @@ def test_a_torn_tail_is_skipped_and_new_records_follow(tmp_path):
     assert wal.corrupt_frames == 1
     assert [r.lsn for r in records] == [1, 2, 3, 4, 5][:4] + [lsn]
     assert lsn == 5  # lsn 5 was torn, never acknowledged: its number is free again
-    assert records[-1].events[0][3] == 99
+    assert numbers(records[-1].events) == [99]
 
 
 def test_a_corrupt_frame_ends_its_segment_without_failing(tmp_path):
@@ -112,7 +140,7 @@ def test_concurrent_appends_share_fsyncs(tmp_path):
     async def scenario():
         wal = await opened(tmp_path)
         start = wal.fsyncs
-        lsns = await asyncio.gather(*(wal.append([row(n)], []) for n in range(200)))
+        lsns = await asyncio.gather(*(wal.append(row(n), b"") for n in range(200)))
         fsyncs = wal.fsyncs - start
         await wal.close()
         return lsns, fsyncs, wal
@@ -127,7 +155,7 @@ def test_segments_rotate_and_stored_ones_are_deleted(tmp_path):
     async def scenario():
         wal = await opened(tmp_path, segment_bytes=2048)
         for n in range(60):
-            await wal.append([row(n)], [])
+            await wal.append(row(n), b"")
         segments_before = len(list(tmp_path.glob("*.wal")))
         depth_before = wal.depth_bytes
         records, pos = wal.read(wal.start(), 1 << 30)
@@ -156,7 +184,7 @@ def test_the_log_refuses_appends_past_its_cap(tmp_path):
         accepted = 0
         with pytest.raises(WalFull):
             for n in range(1000):
-                await wal.append([row(n)], [])
+                await wal.append(row(n), b"")
                 accepted += 1
         await wal.close()
         return accepted
@@ -179,7 +207,7 @@ def test_restarts_without_records_in_between(tmp_path):
     async def cycle(append: bool):
         wal = await opened(tmp_path)
         if append:
-            await wal.append([row(1)], [])
+            await wal.append(row(1), b"")
         records = read_all(wal)
         await wal.close()
         return records

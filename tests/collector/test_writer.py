@@ -17,7 +17,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from collector.app import create_app
-from collector.storage import EVENT_COLUMNS, REJECTED_COLUMNS, StoreError
+from collector.rows import EventRow, RejectedRow, lines
+from collector.storage import StoreError
 from collector.wal import Wal
 from collector.writer import Writer
 from tests.collector.test_collect import event, post, rows
@@ -30,13 +31,9 @@ class Outage:
     def __init__(self, store, down: bool = True):
         self.store, self.down, self.attempts = store, down, 0
 
-    def insert_events(self, rows, columns=EVENT_COLUMNS, token=None):
+    def insert_lines(self, table, data, token=None):
         self._check()
-        self.store.insert_events(rows, columns, token)
-
-    def insert_rejected(self, rows, columns=REJECTED_COLUMNS, token=None):
-        self._check()
-        self.store.insert_rejected(rows, columns, token)
+        self.store.insert_lines(table, data, token)
 
     def _check(self):
         self.attempts += 1
@@ -132,24 +129,21 @@ class CrashAfterInsert:
     def __init__(self, store):
         self.store = store
 
-    def insert_events(self, rows, columns=EVENT_COLUMNS, token=None):
-        self.store.insert_events(rows, columns, token)
-
-    def insert_rejected(self, rows, columns=REJECTED_COLUMNS, token=None):
-        self.store.insert_rejected(rows, columns, token)
-        raise Killed("between the insert and the checkpoint")
+    def insert_lines(self, table, data, token=None):
+        self.store.insert_lines(table, data, token)
+        if table == "rejected_events":
+            raise Killed("between the insert and the checkpoint")
 
 
 def test_the_batch_in_flight_at_a_crash_is_replayed_without_duplicates(tmp_path, store):
-    columns = {"events": EVENT_COLUMNS, "rejected_events": REJECTED_COLUMNS}
     batch_rows = [_event_row(month) for month in (1, 2, 3) for _ in range(4)]  # three partitions
     rejected = [_rejected_row()]
 
     async def before_crash():
-        wal = Wal(tmp_path, columns=columns)
+        wal = Wal(tmp_path)
         await wal.open()
-        await wal.append(batch_rows[:6], rejected)
-        await wal.append(batch_rows[6:], [])
+        await wal.append(lines(batch_rows[:6]), lines(rejected))
+        await wal.append(lines(batch_rows[6:]), b"")
         writer = Writer(wal, CrashAfterInsert(store), batch_age=0)
         writer.start()
         with pytest.raises(Killed):
@@ -161,7 +155,7 @@ def test_the_batch_in_flight_at_a_crash_is_replayed_without_duplicates(tmp_path,
     assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 12}]
 
     async def restart():
-        wal = Wal(tmp_path, columns=columns)
+        wal = Wal(tmp_path)
         await wal.open()
         writer = Writer(wal, store, batch_age=0)
         writer.start()
@@ -176,16 +170,10 @@ def test_the_batch_in_flight_at_a_crash_is_replayed_without_duplicates(tmp_path,
     assert rows(store, "SELECT count() AS n FROM parcours.rejected_events") == [{"n": 1}]
 
 
-def _event_row(month: int) -> list:
-    t = dt.datetime(2026, month, 15, 12, tzinfo=dt.timezone.utc)
-    values = {"event_id": uuid.uuid4(), "event": "page_view", "captured": {}, "step_index": 0, "step_elapsed_ms": 0, "seq": 1,
-              "properties": json.dumps({}), "is_bot": False}
-    return [values.get(c, t if c in _TIMES else "") for c in EVENT_COLUMNS]
+def _event_row(month: int) -> EventRow:
+    t = dt.datetime(2026, month, 15, 12, tzinfo=dt.timezone.utc).timestamp()
+    return EventRow(event_id=str(uuid.uuid4()), event="page_view", ts=t, client_ts=t, sent_at=t, received_at=t, seq=1)
 
 
-def _rejected_row() -> list:
-    values = {"reasons": ["event: nope"]}
-    return [values.get(c, dt.datetime.now(dt.timezone.utc) if c in _TIMES else "") for c in REJECTED_COLUMNS]
-
-
-_TIMES = ("ts", "client_ts", "sent_at", "received_at")
+def _rejected_row() -> RejectedRow:
+    return RejectedRow(received_at=time.time(), event_id="", event="", reasons=["event: nope"], raw="{}")

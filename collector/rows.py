@@ -1,0 +1,103 @@
+"""The rows the collector writes: one Struct per table, its fields named as the table's columns.
+
+A row is encoded once, by ingest, as one JSONEachRow line. The write-ahead log keeps the lines as they
+are and the batch writer hands ClickHouse their concatenation, which it parses in C++ (the embedded
+engine outside the GIL): no Python serialisation per column on the way in. Lines name their columns,
+so a line written before a migration added a column takes that column's default.
+
+Times are Unix seconds with millisecond decimals (`DateTime64(3)` parses them as such), event ids
+canonical UUID strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import msgspec
+
+
+class EventRow(msgspec.Struct, kw_only=True):
+    """One valid event in `parcours.events`."""
+
+    event_id: str
+    event: str
+    ts: float
+    client_ts: float
+    sent_at: float
+    received_at: float
+    visitor_id: str = ""
+    session_id: str = ""
+    seq: int = 0
+    url: str = ""
+    referrer: str = ""
+    broker_id: str = ""
+    broker_name: str = ""
+    lever: str = ""
+    utm_source: str = ""
+    utm_medium: str = ""
+    utm_campaign: str = ""
+    utm_term: str = ""
+    utm_content: str = ""
+    click_id: str = ""
+    click_id_type: str = ""
+    captured: dict[str, str] = {}
+    form_id: str = ""
+    step: str = ""
+    step_index: int = 0
+    properties: str = "{}"
+    phone_key: str = ""
+    user_agent: str = ""
+    ip: str = ""
+    plan_version: str = ""
+    browser: str = ""
+    browser_version: str = ""
+    os: str = ""
+    os_version: str = ""
+    device_type: str = ""
+    is_bot: bool = False
+    step_elapsed_ms: int = 0
+
+
+class RejectedRow(msgspec.Struct, kw_only=True):
+    """One event that failed validation, in `parcours.rejected_events`, with every reason."""
+
+    received_at: float
+    event_id: str
+    event: str
+    reasons: list[str]
+    raw: str
+    user_agent: str = ""
+    ip: str = ""
+    plan_version: str = ""
+    sent_at: float = 0.0
+    phone_key: str = ""
+
+
+EVENT_COLUMNS: tuple[str, ...] = EventRow.__struct_fields__
+REJECTED_COLUMNS: tuple[str, ...] = RejectedRow.__struct_fields__
+
+_encoder = msgspec.json.Encoder()
+
+
+def seconds(ms: int) -> float:
+    """A time column's value from Unix milliseconds."""
+    return ms / 1000
+
+
+def lines(rows: Iterable[msgspec.Struct]) -> bytes:
+    """Rows as JSONEachRow: one JSON object per line, each line ending in a newline."""
+    return _encoder.encode_lines(rows)
+
+
+def count(data: bytes) -> int:
+    """How many rows a JSONEachRow block holds (a newline never occurs inside a JSON line)."""
+    return data.count(b"\n")
+
+
+def legacy_lines(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
+    """JSONEachRow from the positional rows of a format-1 log segment (written before rows were lines).
+
+    Their datetimes are encoded as RFC 3339 text, which DateTime64 parses too; their UUIDs are strings.
+    """
+    return _encoder.encode_lines([dict(zip(columns, row)) for row in rows])
