@@ -92,11 +92,7 @@ async def append(state: State, outcome: ingest_mod.Outcome) -> str | None:
         except WalError as exc:
             log.error("batch refused for retry: %s", exc)
             return "wal_error"
-    metrics = state.metrics
-    if accepted:
-        metrics.accepted.inc(accepted)
-    if rejected:
-        metrics.rejected.inc(rejected)
+    state.metrics.ingested(accepted, rejected)
     return None
 
 

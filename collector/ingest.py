@@ -26,8 +26,7 @@ class BadBatch(ValueError):
     """The body is not a batch at all: the whole request is refused with 400."""
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(msgspec.Struct, frozen=True):
     """What the collector knows about the request that carried a batch."""
 
     received_ms: int

@@ -83,51 +83,69 @@ class CompiledPlan:
     pii: frozenset[str]
     """Names of properties marked pii anywhere: never stored as given."""
     tag_config: dict
+    lever_rules: tuple[tuple[tuple[LeverCondition, ...], str], ...] = ()
 
-    @property
+    @functools.cached_property  # read for every event
     def version(self) -> str:
         return self.plan.version
 
-    @property
+    @functools.cached_property
     def broker_param(self) -> str | None:
         return self.plan.capture.broker.param if self.plan.capture.broker else None
 
     def lever(self, broker_id: str, captured: Mapping[str, str], referrer: str, page_url: str) -> str:
         """The acquisition lever of an event: the first lever rule that matches wins."""
-        if not self.plan.levers:
-            return ""
-        facts = _Facts(self, broker_id, captured, referrer, page_url)
-        for rule in self.plan.levers.rules:
-            if all(facts.matches(key, cond) for key, cond in rule.when.items()):
-                if rule.lever == BROKER_LEVER:
+        facts = _Facts(broker_id, captured, referrer, page_url)
+        for conditions, lever in self.lever_rules:
+            if all(condition(facts) for condition in conditions):
+                if lever == BROKER_LEVER:
                     return self.brokers[broker_id].lever if broker_id in self.brokers else ""
-                return rule.lever
+                return lever
         return ""
 
 
 class _Facts:
-    """What one event knows about its acquisition, for the lever rules."""
+    """What one event knows about its acquisition, for the lever rules; hosts parsed when asked."""
 
-    def __init__(self, plan: CompiledPlan, broker_id: str, captured: Mapping[str, str], referrer: str, page_url: str):
-        self.plan, self.broker_id, self.captured = plan, broker_id, captured
-        self.referrer_host = _host(referrer) if referrer else ""
-        self.page_host = _host(page_url)
+    __slots__ = ("broker_id", "captured", "referrer", "page_url")
 
-    def matches(self, key: str, cond: str | list[str]) -> bool:
-        values = [cond] if isinstance(cond, str) else cond
-        if key == "broker_id":
-            if values == ["known"]:
-                return self.broker_id in self.plan.brokers
-            return _present_or_in(self.broker_id, values)
-        if key == "click_id":
-            return any(self.captured.get(name) for name in values)
-        if key == "referrer_domain":
-            labels = set(self.referrer_host.split("."))
-            return any(v in labels for v in values)
-        if key == "referrer":
-            external = bool(self.referrer_host) and self.referrer_host != self.page_host
-            return {"external": external, "present": bool(self.referrer_host), "absent": not self.referrer_host}.get(values[0], False)
-        return _present_or_in(self.captured.get(key, ""), values)
+    def __init__(self, broker_id: str, captured: Mapping[str, str], referrer: str, page_url: str):
+        self.broker_id, self.captured, self.referrer, self.page_url = broker_id, captured, referrer, page_url
+
+    @property
+    def referrer_host(self) -> str:
+        return _host(self.referrer) if self.referrer else ""
+
+
+LeverCondition = Callable[[_Facts], bool]
+
+
+def _lever_rules(plan: Plan, brokers: Mapping[str, Broker]) -> tuple[tuple[tuple[LeverCondition, ...], str], ...]:
+    """Each lever rule as its conditions, compiled once: (conditions, lever) in the plan's order."""
+    if not plan.levers:
+        return ()
+    return tuple((tuple(_lever_condition(key, cond, brokers) for key, cond in rule.when.items()), rule.lever)
+                 for rule in plan.levers.rules)
+
+
+def _lever_condition(key: str, cond: str | list[str], brokers: Mapping[str, Broker]) -> LeverCondition:
+    values = [cond] if isinstance(cond, str) else list(cond)
+    if key == "broker_id":
+        if values == ["known"]:
+            return lambda f: f.broker_id in brokers
+        return _present_or_in(values, lambda f: f.broker_id)
+    if key == "click_id":
+        return lambda f: any(f.captured.get(name) for name in values)
+    if key == "referrer_domain":
+        return lambda f: any(v in f.referrer_host.split(".") for v in values)
+    if key == "referrer":
+        kind = values[0]
+        if kind == "external":
+            return lambda f: bool(f.referrer_host) and f.referrer_host != _host(f.page_url)
+        if kind in ("present", "absent"):
+            return lambda f: bool(f.referrer_host) == (kind == "present")
+        return lambda f: False
+    return _present_or_in(values, lambda f: f.captured.get(key, ""))
 
 
 @functools.lru_cache(maxsize=8192)  # a visitor's events repeat their page and referrer: ~4 us each saved
@@ -138,12 +156,13 @@ def _host(url: str) -> str:
         return ""
 
 
-def _present_or_in(value: str, values: list[str]) -> bool:
+def _present_or_in(values: list[str], value: Callable[[_Facts], str]) -> LeverCondition:
     if values == ["present"]:
-        return bool(value)
+        return lambda f: bool(value(f))
     if values == ["absent"]:
-        return not value
-    return value.lower() in {v.lower() for v in values}
+        return lambda f: not value(f)
+    wanted = frozenset(v.lower() for v in values)
+    return lambda f: value(f).lower() in wanted
 
 
 def compile_plan(plan: Plan) -> CompiledPlan:
@@ -169,7 +188,8 @@ def compile_plan(plan: Plan) -> CompiledPlan:
     origins = frozenset(o.rstrip("/") for site in plan.sites for o in site.origins)
     specs = [*events.values(), *submits.values(), *(spec for form in steps.values() for _, spec in form.values())]
     pii = frozenset(n for spec in specs for n, p in spec.properties.items() if p.pii)
-    return CompiledPlan(plan, events, steps, submits, brokers, identity, origins, pii, tag_config(plan))
+    return CompiledPlan(plan, events, steps, submits, brokers, identity, origins, pii, tag_config(plan),
+                        _lever_rules(plan, brokers))
 
 
 DEFAULT_KEEP_DAYS = 30
