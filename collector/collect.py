@@ -27,7 +27,7 @@ from collector.wal import WalError, WalFull
 
 log = logging.getLogger("parcours.collect")
 
-_JSON = [(b"content-type", b"application/json")]
+_JSON = (b"content-type", b"application/json")
 
 
 class Collect:
@@ -43,6 +43,7 @@ class Collect:
             log.exception("POST /collect failed; answered 503 so the sender retries")
             status, body, headers = _error(503, "the collector failed on this batch; retry later",
                                            [(b"retry-after", str(self.state.settings.retry_after).encode())])
+        headers.append((b"content-length", b"%d" % len(body)))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -78,7 +79,7 @@ class Collect:
         refusal = await append(state, outcome)
         if refusal:
             return _refused(state, refusal, cors)
-        return 200, b'{"accepted":%d,"rejected":%d}' % (len(outcome.events), len(outcome.rejected)), _JSON + cors
+        return 200, b'{"accepted":%d,"rejected":%d}' % (len(outcome.events), len(outcome.rejected)), [_JSON, *cors]
 
 
 async def append(state: State, outcome: ingest_mod.Outcome) -> str | None:
@@ -109,7 +110,7 @@ def _refused(state: State, reason: str, cors: list[tuple[bytes, bytes]]):
 
 
 def _error(status: int, message: str, headers: list[tuple[bytes, bytes]]):
-    return status, msgspec.json.encode({"error": message}), _JSON + headers
+    return status, msgspec.json.encode({"error": message}), [_JSON, *headers]
 
 
 def _own_origin(scope, headers: Mapping[bytes, bytes]) -> str:
