@@ -111,13 +111,14 @@ class Writer:
         if self.wal.depth_records:
             log.info("replaying %d log record(s) not yet in ClickHouse", self.wal.depth_records)
         backlog = self.wal.durable_lsn  # written before this start: read at once
+        full = False
         while True:
             if self._read_lsn >= self.wal.durable_lsn:
                 if self._stopping:
                     return
                 await self._next_rows()
                 continue
-            if self._read_lsn >= backlog and not self._stopping:
+            if self._read_lsn >= backlog and not full and not self._stopping:
                 await self._batch_due()
             self._read_rows, self._read_at = self.wal.durable_rows, time.monotonic()
             records, self._pos = await loop.run_in_executor(self._io, self.wal.read, self._pos, self.batch_rows)
@@ -125,7 +126,9 @@ class Writer:
                 self._read_lsn = self.wal.durable_lsn
                 continue
             self._read_lsn = records[-1].lsn
-            await self._flush(Batch(records, sum(r.rows for r in records), self._pos))
+            batch = Batch(records, sum(r.rows for r in records), self._pos)
+            full = batch.rows >= self.batch_rows  # the read stopped at the limit: more rows wait, read them now
+            await self._flush(batch)
 
     async def _next_rows(self) -> None:
         """Sleep until the log holds rows not yet read (or the writer is asked to stop)."""
