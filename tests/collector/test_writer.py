@@ -76,6 +76,21 @@ def test_events_wait_in_the_log_while_clickhouse_is_down_and_land_once_after(app
         assert rows(store, "SELECT count() AS n FROM parcours.rejected_events") == [{"n": 1}]
 
 
+def test_a_backlog_is_stored_batch_after_batch_without_waiting_for_the_batch_age(settings, store):
+    """Rows pile up while ClickHouse is down; once it is back, each full batch is followed by the next
+    at once, not one batch per batch_age (60 s here: waiting for it would fail the drain)."""
+    app = create_app(dataclasses.replace(settings, batch_rows=10, batch_age=60.0, retry_max=0.2))
+    with TestClient(app) as client:
+        outage = app.state.writer.sink = Outage(store)
+        for _ in range(8):
+            assert post(client, *[event() for _ in range(5)]).status_code == 200
+        wait_for(lambda: outage.attempts >= 1)
+        outage.down = False
+        app.state.writer.retry_now()
+        drained(app, timeout=20)
+        assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 40}]
+
+
 def test_a_full_log_answers_503_with_retry_after_then_recovers(settings, store):
     app = create_app(dataclasses.replace(settings, wal_max_bytes=1 << 16, wal_segment_bytes=1 << 12, retry_max=0.2))
     with TestClient(app) as client:
