@@ -5,6 +5,9 @@ Layout of a log directory:
 - `<first lsn, 20 digits>.wal` segments. A segment starts with a header frame (its format version),
   then one frame per accepted request.
 - `checkpoint`: the last log sequence number (lsn) stored in ClickHouse, and the batch being inserted.
+- `id`: a random name given to the log when its directory is first used. Every log numbers its records
+  from 1 (each worker's, and one started afresh after its directory was lost), so the writer's
+  deduplication tokens name the log as well as the records.
 
 A frame is `length (u32 LE) | crc32 of payload (u32 LE) | payload`, the payload a msgpack array
 `[lsn, accepted_at_ms, events, rejected]`, each of the two a block of JSONEachRow lines (see rows.py),
@@ -27,6 +30,7 @@ import os
 import struct
 import threading
 import time
+import uuid
 import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -117,6 +121,7 @@ class Wal:
         self.fsyncs = 0
         self.corrupt_frames = 0
         self.checkpoint = Checkpoint()
+        self.log_id = ""  # read or made by open()
         self.last_lsn = 0  # last lsn handed out
         self.durable_lsn = 0  # last lsn on disk, fsync'd
         self.durable_rows = 0  # rows made durable since open
@@ -153,6 +158,7 @@ class Wal:
 
     def _recover(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
+        self.log_id = self._read_id()
         self.checkpoint = self._read_checkpoint()
         last = self.checkpoint.lsn
         for first in self._segment_ids():
@@ -434,7 +440,23 @@ class Wal:
         log.warning("write-ahead log %s: torn or corrupt frame at byte %d skipped (never acknowledged)",
                         path.name, offset)
 
-    # ---- checkpoints
+    # ---- identity and checkpoints
+
+    def _read_id(self) -> str:
+        path = self.directory / "id"
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            pass
+        log_id = uuid.uuid4().hex
+        tmp = self.directory / "id.tmp"
+        with open(tmp, "w") as fh:
+            fh.write(log_id + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())  # always: a lost id would make a replay's tokens new ones
+        os.replace(tmp, path)
+        self._fsync_dir()
+        return log_id
 
     def _read_checkpoint(self) -> Checkpoint:
         try:

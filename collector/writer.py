@@ -4,9 +4,10 @@ Exactly-once into ClickHouse across crashes rests on two things:
 
 - Before inserting a batch (log records `a..b`), the writer durably records it as in flight in the log's
   checkpoint. After a crash, the first batch is that same range, so its rows and their order are the same.
-- Every insert carries `insert_deduplication_token = "<table>:<a>-<b>"`, and both tables keep the tokens of
-  their last blocks (`non_replicated_deduplication_window`, schema migration 3): a batch inserted before the
-  crash but not checkpointed is recognised and skipped by ClickHouse itself.
+- Every insert carries `insert_deduplication_token = "<table>:<log id>:<a>-<b>"`, and both tables keep the
+  tokens of their last blocks (`non_replicated_deduplication_window`, schema migration 3): a batch inserted
+  before the crash but not checkpointed is recognised and skipped by ClickHouse itself. The log's id keeps
+  apart the batches of logs numbered alike: each worker's, or a log whose directory was lost.
 
 On failure (ClickHouse down, a refused insert), the same batch is retried with exponential backoff and the
 records stay in the log; `/readyz` reports the error until an insert succeeds again.
@@ -165,11 +166,12 @@ class Writer:
                                        Checkpoint(self.wal.checkpoint.lsn, (first, last)))
         events = b"".join(r.events for r in batch.records)
         rejected = b"".join(r.rejected for r in batch.records)
+        span_id = f"{self.wal.log_id}:{first}-{last}"
         delay = self.backoff_min
         while True:
             started = time.perf_counter()
             try:
-                await loop.run_in_executor(self._io, self._insert, events, rejected, f"{first}-{last}")
+                await loop.run_in_executor(self._io, self._insert, events, rejected, span_id)
                 break
             except StoreError as exc:
                 self._failed(str(exc))

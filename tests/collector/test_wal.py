@@ -216,3 +216,14 @@ def test_restarts_without_records_in_between(tmp_path):
     assert run(cycle(False)) == []
     assert [r.lsn for r in run(cycle(True))] == [1]
     assert [r.lsn for r in run(cycle(False))] == [1]
+
+
+def test_a_log_keeps_its_id_across_restarts_and_two_logs_differ(tmp_path):
+    async def log_id(path):
+        wal = await opened(path)
+        await wal.close()
+        return wal.log_id
+
+    first = run(log_id(tmp_path / "0"))
+    assert run(log_id(tmp_path / "0")) == first  # a replay after a restart keeps its tokens
+    assert run(log_id(tmp_path / "1")) not in ("", first)

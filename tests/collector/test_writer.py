@@ -192,3 +192,23 @@ def _event_row(month: int) -> EventRow:
 
 def _rejected_row() -> RejectedRow:
     return RejectedRow(received_at=time.time(), event_id="", event="", reasons=["event: nope"], raw="{}")
+
+
+def test_two_logs_writing_into_one_database_keep_each_others_batches(tmp_path, store):
+    """Two workers (or a log started afresh) number their records from 1: their batches' deduplication
+    tokens must still differ, or ClickHouse drops the second batch as a copy of the first."""
+    async def one_batch(directory, row):
+        wal = Wal(directory)
+        await wal.open()
+        await wal.append(lines([row]), b"")
+        writer = Writer(wal, store, batch_age=0)
+        writer.start()
+        assert await writer.stop()
+        await wal.close()
+        return wal.checkpoint.lsn
+
+    first, second = _event_row(1), _event_row(1)
+    assert asyncio.run(one_batch(tmp_path / "wal" / "0", first)) == 1
+    assert asyncio.run(one_batch(tmp_path / "wal" / "1", second)) == 1
+    got = rows(store, "SELECT toString(event_id) AS id FROM parcours.events ORDER BY id")
+    assert got == sorted([{"id": first.event_id}, {"id": second.event_id}], key=lambda r: r["id"])
