@@ -53,10 +53,7 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        store = Store(settings.clickhouse, settings.database, settings.cluster)
-        applied = store.migrate()
-        if applied:
-            log.info("schema migrations applied: %s", applied)
+        store = _migrated_store(settings)
         app.state.store = store
         wal_dir, slot_lock = claim_slot(settings.wal_root)
         wal = Wal(wal_dir, max_bytes=settings.wal_max_bytes, segment_bytes=settings.wal_segment_bytes,
@@ -103,6 +100,24 @@ def create_app(settings: Settings) -> Starlette:
     app.state.metrics = Metrics()
     app.state.tag_source = tag.TAG_FILE.read_text() if tag.TAG_FILE.exists() else None
     return app
+
+
+def _migrated_store(settings: Settings) -> Store:
+    store = Store(settings.clickhouse, settings.database, settings.cluster)
+    try:
+        applied = store.migrate()
+    except Exception:
+        store.close()
+        raise
+    if applied:
+        log.info("schema migrations applied: %s", applied)
+    return store
+
+
+def migrate(settings: Settings) -> None:
+    """Apply the schema migrations once, before `--workers N` start: each worker migrates at start too,
+    and N of them at once would all see a migration missing and all apply it."""
+    _migrated_store(settings).close()
 
 
 def _settle_heap() -> None:

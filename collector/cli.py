@@ -109,7 +109,7 @@ def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret,
     import uvicorn
 
     from collector import logs
-    from collector.app import create_app, settings_env
+    from collector.app import create_app, migrate, settings_env
 
     logs.configure(log_level, durable["log_format"])
     try:
@@ -126,6 +126,10 @@ def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret,
     except PlanErrors as exc:
         raise click.ClickException(f"the plan has errors:\n{exc}") from None
     if settings.workers > 1:
+        try:
+            migrate(settings)  # here, once: the workers start together
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from None
         # Each worker builds its own app (and log, and writer) from the settings passed in the environment.
         os.environ.update(settings_env(settings))
         uvicorn.run("collector.app:app_from_env", factory=True, host=host, port=port, workers=settings.workers,

@@ -64,20 +64,24 @@ class Store:
     def migrate(self) -> list[int]:
         """Apply the migrations not yet recorded; return the versions applied."""
         db = self.database
-        with self._lock:
-            for statement in bootstrap_ddl(db, self.cluster):
-                self._client.command(statement)
-            done = {r[0] for r in self._client.query(f"SELECT version FROM {db}.schema_migrations").result_rows}
-            applied = []
-            for migration in MIGRATIONS:
-                if migration.version in done:
-                    continue
-                for statement in migration_ddl(migration, db, self.cluster):
+        applied: list[int] = []
+        try:
+            with self._lock:
+                for statement in bootstrap_ddl(db, self.cluster):
                     self._client.command(statement)
-                self._client.insert(f"{db}.schema_migrations", [[migration.version, migration.name]],
-                                    column_names=["version", "name"])
-                applied.append(migration.version)
-            return applied
+                done = {r[0] for r in self._client.query(f"SELECT version FROM {db}.schema_migrations").result_rows}
+                for migration in MIGRATIONS:
+                    if migration.version in done:
+                        continue
+                    for statement in migration_ddl(migration, db, self.cluster):
+                        self._client.command(statement)
+                    self._client.insert(f"{db}.schema_migrations", [[migration.version, migration.name]],
+                                        column_names=["version", "name"])
+                    applied.append(migration.version)
+        except Exception as exc:  # ClickHouseError, and the transport's own errors when a server is away
+            done_text = f" (applied before the failure: {applied})" if applied else ""
+            raise StoreError(f"schema migration failed{done_text}: {_first_line(exc)}") from None
+        return applied
 
     def insert_lines(self, table: str, data: bytes, token: str | None = None) -> None:
         """Insert a block of JSONEachRow lines (rows.py) into one table; the same `token` twice stores

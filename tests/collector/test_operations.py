@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 
 from click.testing import CliRunner
 from starlette.testclient import TestClient
@@ -53,3 +54,18 @@ def test_health_and_readiness(settings, store):
         assert ready.status_code == 200
         assert ready.json() == {"status": "ready", "wal_records": 0, "wal_bytes": ready.json()["wal_bytes"]}
         assert client.get("/metrics").headers["content-type"].startswith("text/plain")
+
+
+def test_several_workers_with_a_server_out_of_reach_stop_before_starting_them(tmp_path):
+    """`--workers N` migrates once in the parent process, before the workers (which would race each other):
+    a server out of reach is a clear error there, not N workers failing their start-up."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: nothing listens there
+    r = CliRunner(env={"PARCOURS_SECRET": "s"}).invoke(main, [
+        "serve", "--plan", str(EXAMPLE_PLAN), "--data-dir", str(tmp_path), "--workers", "2",
+        "--clickhouse", f"http://127.0.0.1:{port}"])
+    assert r.exit_code == 1
+    assert f"cannot connect to ClickHouse at http://127.0.0.1:{port}" in r.output
+    assert "Traceback" not in r.output
+    assert not (tmp_path / "wal").exists()  # no worker started
