@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from collector import admin, collect, ops, planwatch, tag, useragent
+from collector import admin, collect, logs, ops, planwatch, tag, useragent
 from collector.metrics import Metrics
 from collector.settings import Settings
 from collector.storage import Store
@@ -144,6 +144,7 @@ def app_from_env() -> Starlette:
     """uvicorn's app factory in each worker process."""
     settings = msgspec.json.decode(os.environ[_SETTINGS_ENV], type=Settings,
                                    dec_hook=lambda t, v: Path(v) if t is Path else v)
+    logs.configure(settings.log_level, settings.log_format)  # a spawned worker starts with no logging set up
     return create_app(settings)
 
 

@@ -117,7 +117,7 @@ def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret,
             plan=plan, data_dir=data_dir, clickhouse=clickhouse, admin_token=admin_token, secret=secret, demo=demo,
             database=database, host=host, port=port, site_dir=Path(site_dir) if site_dir else None,
             ip_v4_bits=ip_v4_bits, ip_v6_bits=ip_v6_bits, max_body=max_body, max_event=max_event,
-            tag_path=tag_path, collect_path=collect_path, cluster=cluster,
+            tag_path=tag_path, collect_path=collect_path, cluster=cluster, log_level=log_level,
             wal_dir=Path(wal_dir).resolve() if wal_dir else None, **durable,
         )
         app = create_app(settings)

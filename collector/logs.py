@@ -37,4 +37,6 @@ def configure(level: str = "info", fmt: str = "text") -> None:
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
+        # No line per request (as uvicorn's access_log=False): said here too, since a `--workers N`
+        # process configures logging after uvicorn has.
+        logging.getLogger(name).propagate = name != "uvicorn.access"

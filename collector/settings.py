@@ -49,6 +49,7 @@ class Settings:
     shutdown_timeout: float = 30.0
     workers: int = 1
     log_format: str = "text"
+    log_level: str = "info"
 
     @property
     def tag_endpoint(self) -> str:
