@@ -115,7 +115,7 @@ def _serve(tmp_path_factory, plan: Path):
 def pytest_runtest_makereport(item, call):
     """On a failed e2e test, attach the collector's log to the report."""
     report = yield
-    for name in ("collector", "collector_consent"):
+    for name in ("collector", "collector_consent", "collector_workers", "clickhouse_front"):
         if report.failed and name in item.fixturenames:
             log = item.funcargs[name].log
             report.sections.append((f"{name} log", log.read_text() if log.exists() else "(no log)"))
