@@ -445,7 +445,8 @@ class Wal:
     def _read_id(self) -> str:
         path = self.directory / "id"
         try:
-            return path.read_text().strip()
+            if log_id := path.read_text().strip():
+                return log_id
         except FileNotFoundError:
             pass
         log_id = uuid.uuid4().hex
