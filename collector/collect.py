@@ -31,7 +31,8 @@ _JSON = (b"content-type", b"application/json")
 
 
 class Collect:
-    """POST /collect: read, validate, enrich, append to the write-ahead log, then answer 200."""
+    """POST /collect: read, validate, enrich, append to the write-ahead log, then answer 204 with the
+    counts in `X-Parcours-Accepted` and `X-Parcours-Rejected` (rejected events are stored too)."""
 
     def __init__(self, state: State):
         self.state = state
@@ -43,7 +44,8 @@ class Collect:
             log.exception("POST /collect failed; answered 503 so the sender retries")
             status, body, headers = _error(503, "the collector failed on this batch; retry later",
                                            [(b"retry-after", str(self.state.settings.retry_after).encode())])
-        headers.append((b"content-length", b"%d" % len(body)))
+        if body:
+            headers.append((b"content-length", b"%d" % len(body)))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -79,7 +81,10 @@ class Collect:
         refusal = await append(state, outcome)
         if refusal:
             return _refused(state, refusal, cors)
-        return 200, b'{"accepted":%d,"rejected":%d}' % (len(outcome.events), len(outcome.rejected)), [_JSON, *cors]
+        # 204, as Google Analytics answers its beacons: a body is a second write and a second packet,
+        # ~25 µs a request on each side (bench). The counts ride in headers, for a developer's devtools.
+        return 204, b"", [(b"x-parcours-accepted", b"%d" % len(outcome.events)),
+                          (b"x-parcours-rejected", b"%d" % len(outcome.rejected)), *cors]
 
 
 async def append(state: State, outcome: ingest_mod.Outcome) -> str | None:

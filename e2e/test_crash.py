@@ -54,7 +54,7 @@ class Sender(threading.Thread):
                 resp.read()
             except (OSError, http.client.HTTPException):
                 return  # the collector died (even mid-answer): what was not answered was not acknowledged
-            if resp.status == 200:
+            if resp.status == 204:
                 self.acked += [e["id"] for e in events]
 
 

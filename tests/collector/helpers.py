@@ -18,6 +18,14 @@ def post(client, *events, sent=None, headers=None):
     return client.post("/collect", content=json.dumps(body), headers={"content-type": "text/plain", **(headers or {})})
 
 
+def counts(response) -> dict[str, int]:
+    """What POST /collect answered for a batch it took: 204, the counts in two headers."""
+    assert response.status_code == 204, (response.status_code, response.text)
+    assert response.content == b""
+    return {"accepted": int(response.headers["x-parcours-accepted"]),
+            "rejected": int(response.headers["x-parcours-rejected"])}
+
+
 def rows(store, sql, **parameters):
     result = store.query(sql.replace("parcours.", f"{store.database}."), parameters=parameters or None)
     return [dict(zip(result.columns, r)) for r in result.rows]

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from collector.pixel import GIF
 from collector.wire import PIXEL_SCALARS
+from tests.collector.helpers import counts
 
 FUZZ = settings(max_examples=int(__import__("os").environ.get("PARCOURS_FUZZ_EXAMPLES", "150")), deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -54,8 +55,10 @@ def test_post_collect_never_answers_5xx(client, body, ctype, encoding, compress,
         headers["origin"] = origin
     r = client.post("/collect", content=gzip.compress(body) if compress else body, headers=headers)
     assert r.status_code < 500, r.text
-    doc = r.json()
-    assert set(doc) == ({"accepted", "rejected"} if r.status_code == 200 else {"error"})
+    if r.status_code == 204:
+        assert set(counts(r)) == {"accepted", "rejected"}
+    else:
+        assert set(r.json()) == {"error"}
 
 
 pixel_keys = st.one_of(st.sampled_from(PIXEL_SCALARS), st.text(max_size=6).map(lambda k: "c." + k),
@@ -101,7 +104,7 @@ def test_valid_events_with_any_text_land(client, store, events, sent, user_agent
     events = [{**e, "id": i} for e, i in zip(events, ids)]
     r = client.post("/collect", content=json.dumps({"sent": sent, "events": events}),
                     headers={"content-type": "text/plain", "user-agent": user_agent})
-    assert r.status_code == 200 and r.json() == {"accepted": len(events), "rejected": 0}, r.text
+    assert counts(r) == {"accepted": len(events), "rejected": 0}, r.text
     landed = store.query(f"SELECT count() FROM {store.database}.events WHERE toString(event_id) IN {{ids:Array(String)}}",
                          parameters={"ids": ids}).rows[0][0]
     assert landed == len(events)

@@ -12,6 +12,7 @@ import pytest
 
 from collector import planwatch
 from collector.app import create_app
+from tests.collector.helpers import counts
 from tests.conftest import Client, EXAMPLE_PLAN
 
 TOKEN = {"Authorization": "Bearer admin-test-token"}
@@ -54,7 +55,7 @@ def tag_config(client) -> dict:
 
 def collect(client, e, **fields):
     ev = {"id": str(uuid.uuid4()), "e": e, "t": int(time.time() * 1000), "vid": "v", "sid": "s", **fields}
-    return client.post("/collect", content=json.dumps({"events": [ev]}), headers={"content-type": "text/plain"}).json()
+    return counts(client.post("/collect", content=json.dumps({"events": [ev]}), headers={"content-type": "text/plain"}))
 
 
 def test_a_changed_file_is_served_without_restart(client, store, plan_file):
