@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -127,7 +128,8 @@ def _left_in_log(directory: Path) -> tuple[int, int]:
             return wal.depth_records, wal.checkpoint.lsn
         finally:
             await wal.close()
-    return asyncio.run(read())
+    with ThreadPoolExecutor(1) as thread:  # this thread may have a loop running already (Playwright's)
+        return thread.submit(asyncio.run, read()).result()
 
 
 @pytest.fixture
