@@ -312,12 +312,23 @@ def _soak(wrk: str, server: Server, script: Path, connections: int, seconds: int
     ready = server.ready()
     drained = server.drain()
     samples.append((round(time.monotonic() - start), server.rss_mib()))
-    second_half = [m for t, m in samples if t >= seconds / 2]
+    second_half = [(t, m) for t, m in samples if t >= seconds / 2]
     print(f"\nRSS under {seconds} s of sustained load ({rps.group(1) if rps else '?'} req/s; log depth at the end "
           f"{ready.get('wal_records')} records, drained {drained:.1f} s later):")
     print("  " + ", ".join(f"{t}s {m:.0f} MiB" for t, m in samples))
-    print(f"  growth over the second half: {max(second_half) - min(second_half):+.0f} MiB "
-          f"(start {samples[0][1]:.0f}, peak {max(m for _, m in samples):.0f}, end {samples[-1][1]:.0f} MiB)")
+    mib = [m for _, m in second_half]
+    print(f"  second half: trend {_slope(second_half) * 60:+.1f} MiB/min (least squares), range {max(mib) - min(mib):.0f} "
+          f"MiB (start {samples[0][1]:.0f}, peak {max(m for _, m in samples):.0f}, end {samples[-1][1]:.0f} MiB)")
+
+
+def _slope(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (t, value): a flat RSS oscillates around 0, a leak shows as a steady rise."""
+    if len(points) < 2:
+        return 0.0
+    n = len(points)
+    mt, mv = sum(t for t, _ in points) / n, sum(v for _, v in points) / n
+    var = sum((t - mt) ** 2 for t, _ in points)
+    return sum((t - mt) * (v - mv) for t, v in points) / var if var else 0.0
 
 
 if __name__ == "__main__":
