@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.utils import floatToGoString
 
 _LATENCY = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 _LAG = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.25, 1.5, 2, 3, 5, 10, 30, 60, 300)
@@ -28,8 +30,8 @@ class Metrics:
                                     registry=r)
         self.insert_seconds = Histogram("parcours_insert_seconds", "Duration of a successful batch insert.",
                                         buckets=_LATENCY, registry=r)
-        self.lag_seconds = Histogram("parcours_lag_seconds", "From acceptance (log commit) to stored in ClickHouse.",
-                                     buckets=_LAG, registry=r)
+        self.lag = _Buckets(_LAG)  # one observation per log record: see _Lag
+        r.register(_Lag(self.lag))
         self.clickhouse_errors = Counter("parcours_clickhouse_errors", "Failed ClickHouse inserts (each retried).",
                                          registry=r)
         self.refused = Counter("parcours_refused", "Requests answered 503 (the tag retries them).", ["reason"],
@@ -67,9 +69,7 @@ class Metrics:
         self.written.labels("rejected_events").inc(rejected)
         self.batch_rows.observe(events + rejected)
         self.insert_seconds.observe(seconds)
-        now = time.time()
-        for r in records:
-            self.lag_seconds.observe(max(0.0, now - r.accepted_at))
+        self.lag.observe_since([r.accepted_at for r in records], time.time())
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -87,3 +87,35 @@ class _Ingested:
                                   value=self.metrics.accepted)
         yield CounterMetricFamily("parcours_events_rejected",
                                   "Invalid events appended to the log for rejected_events.", value=self.metrics.rejected)
+
+
+class _Buckets:
+    """A histogram's counts, kept by the writer for each record of a batch (thousands a second:
+    a prometheus Histogram takes a lock per observation) and read at scrape."""
+
+    def __init__(self, bounds: tuple[float, ...]):
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)  # the last one is +Inf
+        self.total = 0.0
+
+    def observe_since(self, starts: list[float], now: float) -> None:
+        """One observation of `now - start` (at least 0) per start."""
+        counts, bounds = self.counts, self.bounds
+        for start in starts:
+            value = now - start if now > start else 0.0
+            counts[bisect.bisect_left(bounds, value)] += 1
+            self.total += value
+
+
+class _Lag:
+    def __init__(self, buckets: _Buckets):
+        self.buckets = buckets
+
+    def collect(self):
+        b = self.buckets
+        cumulative, running = [], 0
+        for bound, count in zip((*map(floatToGoString, b.bounds), "+Inf"), b.counts):
+            running += count
+            cumulative.append((bound, running))
+        yield HistogramMetricFamily("parcours_lag_seconds", "From acceptance (log commit) to stored in ClickHouse.",
+                                    buckets=cumulative, sum_value=b.total)

@@ -17,8 +17,9 @@ from typing import Any
 import msgspec
 
 
-class EventRow(msgspec.Struct, kw_only=True):
-    """One valid event in `parcours.events`."""
+class EventRow(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One valid event in `parcours.events`. A field left at its default is left out of the line and
+    ClickHouse gives the column the same default: shorter lines to log, fsync and parse."""
 
     event_id: str
     event: str
@@ -45,7 +46,7 @@ class EventRow(msgspec.Struct, kw_only=True):
     form_id: str = ""
     step: str = ""
     step_index: int = 0
-    properties: str = "{}"
+    properties: str  # "{}" when none: the column's own default is ""
     phone_key: str = ""
     user_agent: str = ""
     ip: str = ""
@@ -59,7 +60,7 @@ class EventRow(msgspec.Struct, kw_only=True):
     step_elapsed_ms: int = 0
 
 
-class RejectedRow(msgspec.Struct, kw_only=True):
+class RejectedRow(msgspec.Struct, kw_only=True, omit_defaults=True):
     """One event that failed validation, in `parcours.rejected_events`, with every reason."""
 
     received_at: float

@@ -42,7 +42,6 @@ class Sink(Protocol):
 @dataclass
 class Batch:
     records: list[Record] = field(default_factory=list)
-    rows: int = 0
     end: Position | None = None
 
     @property
@@ -108,7 +107,7 @@ class Writer:
             log.info("replaying the batch in flight at the last stop: log records %d-%d", *inflight)
             records, self._pos = await loop.run_in_executor(self._io, self.wal.read, self._pos, 1 << 62, inflight[1])
             self._read_lsn = inflight[1]
-            await self._flush(Batch(records, sum(r.rows for r in records), self._pos), span=inflight)
+            await self._flush(Batch(records, self._pos), span=inflight)
         if self.wal.depth_records:
             log.info("replaying %d log record(s) not yet in ClickHouse", self.wal.depth_records)
         backlog = self.wal.durable_lsn  # written before this start: read at once
@@ -127,9 +126,8 @@ class Writer:
                 self._read_lsn = self.wal.durable_lsn
                 continue
             self._read_lsn = records[-1].lsn
-            batch = Batch(records, sum(r.rows for r in records), self._pos)
-            full = batch.rows >= self.batch_rows  # the read stopped at the limit: more rows wait, read them now
-            await self._flush(batch)
+            # A read that stopped at the limit leaves rows waiting: the next one goes at once.
+            full = await self._flush(Batch(records, self._pos)) >= self.batch_rows
 
     async def _next_rows(self) -> None:
         """Sleep until the log holds rows not yet read (or the writer is asked to stop)."""
@@ -153,13 +151,13 @@ class Writer:
             except asyncio.TimeoutError:
                 return
 
-    async def _flush(self, batch: Batch, span: tuple[int, int] | None = None) -> None:
-        """Insert the batch, retrying with backoff until it is stored; then checkpoint past it."""
+    async def _flush(self, batch: Batch, span: tuple[int, int] | None = None) -> int:
+        """Insert the batch, retrying with backoff until it is stored; then checkpoint past it. Its rows."""
         loop = asyncio.get_running_loop()
         if not batch.records:
             if span:  # nothing readable left of the batch in flight: it was stored, or lost to corruption
                 await loop.run_in_executor(self._io, self.wal.save_checkpoint, Checkpoint(span[1]), self._pos)
-            return
+            return 0
         first, last = span or (batch.first, batch.last)
         if not span:
             await loop.run_in_executor(self._io, self.wal.save_checkpoint,
@@ -187,9 +185,11 @@ class Writer:
         if self.error:
             log.info("ClickHouse inserts succeed again after %.0f s", time.monotonic() - (self.failing_since or 0))
         self.error = self.failing_since = None
-        self.written += batch.rows
+        n_events, n_rejected = rows_mod.count(events), rows_mod.count(rejected)
+        self.written += n_events + n_rejected
         if self.metrics:
-            self.metrics.batch_written(batch.records, rows_mod.count(events), rows_mod.count(rejected), elapsed)
+            self.metrics.batch_written(batch.records, n_events, n_rejected, elapsed)
+        return n_events + n_rejected
 
     def retry_now(self) -> None:
         """Cut the current backoff short (the store is known to be back)."""

@@ -47,7 +47,7 @@ def test_export_walks_the_period_a_day_at_a_time(store):
     for day in range(3):
         when = (base + dt.timedelta(days=day)).timestamp()
         rows.append(EventRow(event_id=str(uuid.uuid4()), event="page_view", ts=when, client_ts=when, sent_at=when,
-                             received_at=when))
+                             received_at=when, properties="{}"))
     store.insert_rows("events", rows)
     chunks = list(export.chunks(store, "events", "csv", base + dt.timedelta(hours=1)))
     assert len(chunks) == 2  # the first day started after the first event; one chunk per day with rows

@@ -187,7 +187,8 @@ def test_the_batch_in_flight_at_a_crash_is_replayed_without_duplicates(tmp_path,
 
 def _event_row(month: int) -> EventRow:
     t = dt.datetime(2026, month, 15, 12, tzinfo=dt.timezone.utc).timestamp()
-    return EventRow(event_id=str(uuid.uuid4()), event="page_view", ts=t, client_ts=t, sent_at=t, received_at=t, seq=1)
+    return EventRow(event_id=str(uuid.uuid4()), event="page_view", ts=t, client_ts=t, sent_at=t, received_at=t, seq=1,
+                    properties="{}")
 
 
 def _rejected_row() -> RejectedRow:
