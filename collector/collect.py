@@ -8,9 +8,11 @@ and OPTIONS (CORS pre-flight) are ordinary Starlette endpoints.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import msgspec
 from starlette.datastructures import State
@@ -32,10 +34,16 @@ _JSON = (b"content-type", b"application/json")
 
 class Collect:
     """POST /collect: read, validate, enrich, append to the write-ahead log, then answer 204 with the
-    counts in `X-Parcours-Accepted` and `X-Parcours-Rejected` (rejected events are stored too)."""
+    counts in `X-Parcours-Accepted` and `X-Parcours-Rejected` (rejected events are stored too).
+
+    The bodies read in one turn of the event loop are ingested together, back to back, by `_ingest`:
+    one at a time, between other requests' HTTP work, ingest took twice as long (CPU caches; measured
+    with bench/bench_collector.py and a tight loop of the same bodies).
+    """
 
     def __init__(self, state: State):
         self.state = state
+        self._intake: list[_Intake] = []
 
     async def __call__(self, scope, receive, send) -> None:
         try:
@@ -74,17 +82,53 @@ class Collect:
             user_agent=headers.get(b"user-agent", b"")[:512].decode("latin-1"),
             ip=truncate_ip(client[0] if client else "", settings.ip_v4_bits, settings.ip_v6_bits),
         )
+        intake = _Intake(body, req, asyncio.get_running_loop().create_future())
+        self._intake.append(intake)
+        if len(self._intake) == 1:
+            asyncio.get_running_loop().call_soon(self._ingest)
         try:
-            outcome = ingest_mod.ingest(body, req, state.plan, settings.secret, settings.max_event)
+            await intake.durable
         except ingest_mod.BadBatch as exc:
             return _error(400, str(exc), cors)
-        refusal = await append(state, outcome)
-        if refusal:
-            return _refused(state, refusal, cors)
-        # 204, as Google Analytics answers its beacons: a body is a second write and a second packet,
-        # ~25 µs a request on each side (bench). The counts ride in headers, for a developer's devtools.
-        return 204, b"", [(b"x-parcours-accepted", b"%d" % len(outcome.events)),
-                          (b"x-parcours-rejected", b"%d" % len(outcome.rejected)), *cors]
+        except WalFull:
+            return _refused(state, "wal_full", cors)
+        except WalError as exc:
+            log.error("batch refused for retry: %s", exc)
+            return _refused(state, "wal_error", cors)
+        accepted, rejected = intake.counts
+        state.metrics.ingested(accepted, rejected)
+        return 204, b"", [(b"x-parcours-accepted", b"%d" % accepted), (b"x-parcours-rejected", b"%d" % rejected),
+                          *cors]
+
+    def _ingest(self) -> None:
+        """Ingest the bodies read since the last call and queue their rows in the log; each request's
+        `durable` future is resolved by the log once its rows are on disk, or fails with the reason."""
+        intake, self._intake = self._intake, []
+        state = self.state
+        plan, settings, wal = state.plan, state.settings, state.wal
+        for item in intake:
+            if item.durable.done():  # the request was cancelled meanwhile: nothing acknowledged, nothing kept
+                continue
+            try:
+                outcome = ingest_mod.ingest(item.body, item.req, plan, settings.secret, settings.max_event)
+                item.counts = accepted, rejected = len(outcome.events), len(outcome.rejected)
+                if accepted or rejected:
+                    wal.submit(rows.lines(outcome.events), rows.lines(outcome.rejected), item.durable,
+                               accepted + rejected)
+                else:
+                    item.durable.set_result(None)
+            except Exception as exc:  # BadBatch, WalFull, WalError; or a bug, answered 503 and logged
+                item.durable.set_exception(exc)
+
+
+@dataclass
+class _Intake:
+    """A body read and waiting for `Collect._ingest`."""
+
+    body: bytes
+    req: ingest_mod.Request
+    durable: asyncio.Future
+    counts: tuple[int, int] = (0, 0)
 
 
 async def append(state: State, outcome: ingest_mod.Outcome) -> str | None:

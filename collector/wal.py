@@ -256,6 +256,14 @@ class Wal:
 
     async def append(self, events: bytes, rejected: bytes, rows: int | None = None) -> int:
         """Queue one request's rows (JSONEachRow blocks); return its lsn once it is on disk (fsync'd)."""
+        future = self._loop.create_future()
+        lsn = self.submit(events, rejected, future, rows)
+        await future
+        return lsn
+
+    def submit(self, events: bytes, rejected: bytes, durable: asyncio.Future, rows: int | None = None) -> int:
+        """Queue one request's rows; `durable` gets its result once they are on disk (fsync'd), or the
+        write's WalError. Its lsn. Raises WalFull, or WalError while closing."""
         if self._closing:
             raise WalError("the collector is shutting down")
         if self.full:
@@ -268,9 +276,7 @@ class Wal:
             self._wake.set()
         self._pending.append(_FRAME.pack(len(payload), zlib.crc32(payload)) + payload)
         self._pending_rows += (rows_mod.count(events) + rows_mod.count(rejected)) if rows is None else rows
-        future = self._loop.create_future()
-        self._waiting.append(future)
-        await future
+        self._waiting.append(durable)
         return lsn
 
     async def _flush_loop(self) -> None:
