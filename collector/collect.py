@@ -104,8 +104,14 @@ class Collect:
         """Ingest the bodies read since the last call and queue their rows in the log; each request's
         `durable` future is resolved by the log once its rows are on disk, or fails with the reason."""
         intake, self._intake = self._intake, []
-        state = self.state
-        plan, settings, wal = state.plan, state.settings, state.wal
+        try:
+            state = self.state
+            plan, settings, wal = state.plan, state.settings, state.wal
+        except Exception as exc:  # a callback's exception would only be logged: the requests must hear of it
+            for item in intake:
+                if not item.durable.done():
+                    item.durable.set_exception(exc)
+            return
         for item in intake:
             if item.durable.done():  # the request was cancelled meanwhile: nothing acknowledged, nothing kept
                 continue

@@ -113,6 +113,27 @@ def test_bad_bodies_get_a_clear_error(client, body, ctype, status, words):
     assert words in r.json()["error"]
 
 
+def test_a_bug_on_a_batch_answers_503_for_a_retry_and_is_logged(client, store, monkeypatch, caplog):
+    from collector import ingest
+
+    real = ingest.ingest
+    calls = []
+
+    def broken_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a bug in ingest")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "ingest", broken_once)
+    failed = post(client, event())
+    assert failed.status_code == 503 and failed.headers["retry-after"]
+    assert failed.json() == {"error": "the collector failed on this batch; retry later"}
+    assert "a bug in ingest" in caplog.text  # the traceback, for whoever fixes it
+    assert counts(post(client, event())) == {"accepted": 1, "rejected": 0}  # the next batch is served
+    assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 1}]
+
+
 def test_cors_allows_plan_origins_and_refuses_others_readably(client):
     ok = post(client, event(), headers={"origin": "http://localhost:8000"})
     assert ok.headers["access-control-allow-origin"] == "http://localhost:8000"
