@@ -96,6 +96,24 @@ def count(data: bytes) -> int:
     return data.count(b"\n")
 
 
+def row_keys(table: str, data: bytes) -> list[tuple[str, int]]:
+    """What identifies each line's row in its table, for checking which rows a table already holds:
+    events by event_id; rejected rows by event_id and receipt time (in ms)."""
+    out = []
+    for line in data.splitlines():
+        doc = _key_decoder.decode(line)
+        out.append((doc.event_id, round(doc.received_at * 1000) if table == "rejected_events" else 0))
+    return out
+
+
+class _Key(msgspec.Struct):
+    event_id: str
+    received_at: float = 0.0
+
+
+_key_decoder = msgspec.json.Decoder(_Key)
+
+
 def legacy_lines(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
     """JSONEachRow from the positional rows of a format-1 log segment (written before rows were lines).
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from collector.schema import DATABASE, MIGRATIONS, bootstrap_ddl, migration_ddl
-from collector.rows import lines
+from collector.rows import lines, row_keys
 
 class StoreError(Exception):
     """ClickHouse refused or could not be reached; the message is for people."""
@@ -85,18 +86,43 @@ class Store:
 
     def insert_lines(self, table: str, data: bytes, token: str | None = None) -> None:
         """Insert a block of JSONEachRow lines (rows.py) into one table; the same `token` twice stores
-        them once (see schema migration 3). ClickHouse parses the block itself."""
+        them once (see schema migration 3); without a token, no deduplication at all. ClickHouse parses
+        the block itself."""
         if not data:
             return
         # Lines name their columns: one written before a column was dropped carries it still.
         settings: dict[str, Any] = {"input_format_skip_unknown_fields": 1}
         if token:
             settings["insert_deduplication_token"] = token
+        else:
+            settings["insert_deduplicate"] = 0
         try:
             with self._lock:
                 self._client.raw_insert(f"{self.database}.{table}", None, data, settings=settings, fmt="JSONEachRow")
         except Exception as exc:  # ClickHouseError, and the transport's own errors when a server is away
             raise StoreError(f"insert into {table} failed: {_first_line(exc)}") from None
+
+    def missing_lines(self, table: str, data: bytes) -> bytes:
+        """The lines of a block whose rows `table` does not hold yet (by rows.row_keys), for a block
+        that may have been inserted before: after a crash, or a failed attempt."""
+        if not data:
+            return b""
+        keys = row_keys(table, data)
+        ids = sorted({k[0] for k in keys})
+        if table == "rejected_events":
+            sql = (f"SELECT event_id, toUnixTimestamp64Milli(received_at), count() FROM {self.database}.{table} "
+                   "WHERE event_id IN {ids:Array(String)} GROUP BY 1, 2")
+        else:
+            sql = (f"SELECT toString(event_id), 0, count() FROM {self.database}.{table} "
+                   "WHERE event_id IN {ids:Array(UUID)} GROUP BY 1, 2")
+        held = Counter({(r[0], int(r[1])): int(r[2]) for r in self.query(sql, parameters={"ids": ids}).rows})
+        out = []
+        for key, line in zip(keys, data.splitlines(keepends=True)):
+            if held[key] > 0:
+                held[key] -= 1
+            else:
+                out.append(line)
+        return b"".join(out)
 
     def insert_rows(self, table: str, rows: Sequence[Any], token: str | None = None) -> None:
         """Rows of rows.py (EventRow, RejectedRow) into their table."""

@@ -4,10 +4,13 @@ Exactly-once into ClickHouse across crashes rests on two things:
 
 - Before inserting a batch (log records `a..b`), the writer durably records it as in flight in the log's
   checkpoint. After a crash, the first batch is that same range, so its rows and their order are the same.
-- Every insert carries `insert_deduplication_token = "<table>:<log id>:<a>-<b>"`, and both tables keep the
-  tokens of their last blocks (`non_replicated_deduplication_window`, schema migration 3): a batch inserted
-  before the crash but not checkpointed is recognised and skipped by ClickHouse itself. The log's id keeps
-  apart the batches of logs numbered alike: each worker's, or a log whose directory was lost.
+- A batch that may have been stored before (the one in flight at a crash, or one whose insert failed) is
+  inserted again row by row as needed: only the rows the table does not hold (events by event_id,
+  rejected rows by event_id and receipt time), with deduplication off. A fresh batch carries
+  `insert_deduplication_token = "<table>:<log id>:<a>-<b>"` (schema migration 3 keeps the tokens of the
+  last blocks), which keeps a block from being stored twice by a retry inside ClickHouse, but is not
+  trusted after a crash: a non-replicated MergeTree writes the token to its deduplication log before it
+  commits the part, so a kill -9 between the two leaves a token whose rows were never stored.
 
 On failure (ClickHouse down, a refused insert), the same batch is retried with exponential backoff and the
 records stay in the log; `/readyz` reports the error until an insert succeeds again.
@@ -37,6 +40,7 @@ class Sink(Protocol):
     """Where batches go: `storage.Store`, or a fault-injecting wrapper around it in tests."""
 
     def insert_lines(self, table: str, data: bytes, token: str | None = None) -> None: ...
+    def missing_lines(self, table: str, data: bytes) -> bytes: ...
 
 
 @dataclass
@@ -166,10 +170,11 @@ class Writer:
         rejected = b"".join(r.rejected for r in batch.records)
         span_id = f"{self.wal.log_id}:{first}-{last}"
         delay = self.backoff_min
+        again = span is not None  # the batch in flight at a crash: maybe stored, in part or whole
         while True:
             started = time.perf_counter()
             try:
-                await loop.run_in_executor(self._io, self._insert, events, rejected, span_id)
+                await loop.run_in_executor(self._io, self._insert, events, rejected, span_id, again)
                 break
             except StoreError as exc:
                 self._failed(str(exc))
@@ -180,6 +185,7 @@ class Writer:
                 except asyncio.TimeoutError:
                     pass
                 delay = min(delay * 2, self.backoff_max)
+                again = True
         elapsed = time.perf_counter() - started
         await loop.run_in_executor(self._io, self.wal.save_checkpoint, Checkpoint(last), batch.end)
         if self.error:
@@ -195,9 +201,16 @@ class Writer:
         """Cut the current backoff short (the store is known to be back)."""
         self._wake.set()
 
-    def _insert(self, events: bytes, rejected: bytes, span: str) -> None:
-        self.sink.insert_lines("events", events, token=f"events:{span}")
-        self.sink.insert_lines("rejected_events", rejected, token=f"rejected_events:{span}")
+    def _insert(self, events: bytes, rejected: bytes, span: str, again: bool) -> None:
+        for table, data in (("events", events), ("rejected_events", rejected)):
+            if not again:
+                self.sink.insert_lines(table, data, token=f"{table}:{span}")
+            else:
+                # Not the token again: a non-replicated MergeTree records a block's token in its
+                # deduplication log before it commits the part, so a kill -9 between the two leaves a
+                # token whose rows were never stored, and the same token would drop them for good
+                # (seen in e2e/test_crash.py). Insert what the table does not hold, deduplication off.
+                self.sink.insert_lines(table, self.sink.missing_lines(table, data), token=None)
 
     def _failed(self, message: str) -> None:
         if self.error is None:

@@ -35,6 +35,10 @@ class Outage:
         self._check()
         self.store.insert_lines(table, data, token)
 
+    def missing_lines(self, table, data):
+        self._check()
+        return self.store.missing_lines(table, data)
+
     def _check(self):
         self.attempts += 1
         if self.down:
@@ -149,6 +153,29 @@ class CrashAfterInsert:
         if table == "rejected_events":
             raise Killed("between the insert and the checkpoint")
 
+    def missing_lines(self, table, data):
+        return self.store.missing_lines(table, data)
+
+
+class DanglingToken:
+    """The store as a kill -9 inside ClickHouse leaves it: the events block was stored; the rejected
+    block's token reached the deduplication log but its part was never committed. Afterwards, an
+    insert with that token is dropped, as ClickHouse drops it."""
+
+    def __init__(self, store):
+        self.store, self.dangling = store, set()
+
+    def insert_lines(self, table, data, token=None):
+        if token in self.dangling:
+            return  # "already inserted", says the deduplication log
+        if table == "rejected_events" and not self.dangling:
+            self.dangling.add(token)
+            raise Killed("after the token was logged, before the part was committed")
+        self.store.insert_lines(table, data, token)
+
+    def missing_lines(self, table, data):
+        return self.store.missing_lines(table, data)
+
 
 def test_the_batch_in_flight_at_a_crash_is_replayed_without_duplicates(tmp_path, store):
     batch_rows = [_event_row(month) for month in (1, 2, 3) for _ in range(4)]  # three partitions
@@ -180,9 +207,34 @@ def test_the_batch_in_flight_at_a_crash_is_replayed_without_duplicates(tmp_path,
 
     wal = asyncio.run(restart())
     assert wal.checkpoint.lsn == 2 and wal.checkpoint.inflight is None
-    # the same tokens: ClickHouse skipped the blocks it already had, even without FINAL
+    # only the rows the tables did not hold: nothing twice, even without FINAL
     assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 12}]
     assert rows(store, "SELECT count() AS n FROM parcours.rejected_events") == [{"n": 1}]
+
+
+def test_a_block_whose_token_outlived_a_crash_is_stored_on_replay(tmp_path, store):
+    """The loss e2e/test_crash.py caught: replaying the batch in flight with its token stored nothing."""
+    sink = DanglingToken(store)
+
+    async def run(until_killed: bool):
+        wal = Wal(tmp_path)
+        await wal.open()
+        if until_killed:
+            await wal.append(lines([_event_row(1), _event_row(1)]), lines([_rejected_row(), _rejected_row()]))
+        writer = Writer(wal, sink, batch_age=0)
+        writer.start()
+        if until_killed:
+            with pytest.raises(Killed):
+                await asyncio.wait_for(writer._task, 60)
+        else:
+            await writer.stop()
+            await wal.close()
+
+    asyncio.run(run(until_killed=True))
+    assert rows(store, "SELECT count() AS n FROM parcours.rejected_events") == [{"n": 0}]
+    asyncio.run(run(until_killed=False))
+    assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 2}]
+    assert rows(store, "SELECT count() AS n FROM parcours.rejected_events") == [{"n": 2}]
 
 
 def _event_row(month: int) -> EventRow:
@@ -192,7 +244,7 @@ def _event_row(month: int) -> EventRow:
 
 
 def _rejected_row() -> RejectedRow:
-    return RejectedRow(received_at=time.time(), event_id="", event="", reasons=["event: nope"], raw="{}")
+    return RejectedRow(received_at=round(time.time(), 3), event_id="", event="", reasons=["event: nope"], raw="{}")
 
 
 def test_two_logs_writing_into_one_database_keep_each_others_batches(tmp_path, store):
