@@ -96,19 +96,26 @@ def count(data: bytes) -> int:
     return data.count(b"\n")
 
 
-def row_keys(table: str, data: bytes) -> list[tuple[str, int]]:
+def row_keys(table: str, data: bytes) -> tuple[list[tuple[str, int]], tuple[float, float]]:
     """What identifies each line's row in its table, for checking which rows a table already holds:
-    events by event_id; rejected rows by event_id and receipt time (in ms)."""
-    out = []
+    events by event_id, rejected rows by event_id and receipt time (in ms). With the span of the time
+    the table is sorted by (events: client_ts, rejected: received_at), so the check reads little."""
+    keys, times = [], []
     for line in data.splitlines():
         doc = _key_decoder.decode(line)
-        out.append((doc.event_id, round(doc.received_at * 1000) if table == "rejected_events" else 0))
-    return out
+        if table == "rejected_events":
+            keys.append((doc.event_id, round(doc.received_at * 1000)))
+            times.append(doc.received_at)
+        else:
+            keys.append((doc.event_id, 0))
+            times.append(doc.client_ts)
+    return keys, (min(times), max(times))
 
 
 class _Key(msgspec.Struct):
     event_id: str
     received_at: float = 0.0
+    client_ts: float = 0.0
 
 
 _key_decoder = msgspec.json.Decoder(_Key)

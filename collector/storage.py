@@ -107,15 +107,18 @@ class Store:
         that may have been inserted before: after a crash, or a failed attempt."""
         if not data:
             return b""
-        keys = row_keys(table, data)
+        keys, (lo, hi) = row_keys(table, data)
         ids = sorted({k[0] for k in keys})
         if table == "rejected_events":
             sql = (f"SELECT event_id, toUnixTimestamp64Milli(received_at), count() FROM {self.database}.{table} "
-                   "WHERE event_id IN {ids:Array(String)} GROUP BY 1, 2")
+                   "WHERE received_at BETWEEN fromUnixTimestamp64Milli({lo:Int64}, 'UTC') "
+                   "AND fromUnixTimestamp64Milli({hi:Int64}, 'UTC') AND event_id IN {ids:Array(String)} GROUP BY 1, 2")
         else:
             sql = (f"SELECT toString(event_id), 0, count() FROM {self.database}.{table} "
-                   "WHERE event_id IN {ids:Array(UUID)} GROUP BY 1, 2")
-        held = Counter({(r[0], int(r[1])): int(r[2]) for r in self.query(sql, parameters={"ids": ids}).rows})
+                   "WHERE client_ts BETWEEN fromUnixTimestamp64Milli({lo:Int64}, 'UTC') "
+                   "AND fromUnixTimestamp64Milli({hi:Int64}, 'UTC') AND event_id IN {ids:Array(UUID)} GROUP BY 1, 2")
+        parameters = {"ids": ids, "lo": int(lo * 1000) - 1, "hi": int(hi * 1000) + 1}
+        held = Counter({(r[0], int(r[1])): int(r[2]) for r in self.query(sql, parameters=parameters).rows})
         out = []
         for key, line in zip(keys, data.splitlines(keepends=True)):
             if held[key] > 0:
