@@ -80,21 +80,22 @@ def event_row(raw: bytes, sent: int, req: Request, plan: CompiledPlan, secret: b
         return None, [wire_error(exc) if isinstance(exc, msgspec.DecodeError) else _decode_message(exc)], None
     if redacted:
         ev.p = {k: v for k, v in ev.p.items() if k not in redacted}
-    reasons = _validate(ev, plan)
+    event_id = _canonical_id(ev.id)
+    reasons = _validate(ev, event_id, plan)
     if redacted:
         reasons = [r for r in reasons if r.split(":")[0].removeprefix("properties.") not in redacted]
     if reasons:
         return None, reasons, ev
-    return _row(ev, _canonical_id(ev.id), sent, req, plan, secret, phone_key), [], ev
+    return _row(ev, event_id, sent, req, plan, secret, phone_key), [], ev
 
 
 def _decode_message(exc: Exception) -> str:
     return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
 
 
-def _validate(ev: WireEvent, plan: CompiledPlan) -> list[str]:
+def _validate(ev: WireEvent, event_id: str | None, plan: CompiledPlan) -> list[str]:
     reasons = []
-    if _canonical_id(ev.id) is None:
+    if event_id is None:
         reasons.append(f'event_id: "{ev.id[:64]}" is not a UUID')
     spec = _spec(ev, plan, reasons)
     if spec is not None:
