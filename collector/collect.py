@@ -24,7 +24,6 @@ from collector import pixel as pixel_mod
 from collector import rows
 from collector.body import BodyError, read_body
 from collector.enrich import truncate_ip
-from collector.errors import error
 from collector.wal import WalError, WalFull
 
 log = logging.getLogger("parcours.collect")
@@ -82,23 +81,26 @@ class Collect:
             user_agent=headers.get(b"user-agent", b"")[:512].decode("latin-1"),
             ip=truncate_ip(client[0] if client else "", settings.ip_v4_bits, settings.ip_v6_bits),
         )
-        intake = _Intake(body, req, asyncio.get_running_loop().create_future())
-        self._intake.append(intake)
-        if len(self._intake) == 1:
-            asyncio.get_running_loop().call_soon(self._ingest)
         try:
-            await intake.durable
+            accepted, rejected = await self.take(body, req)
         except ingest_mod.BadBatch as exc:
             return _error(400, str(exc), cors)
-        except WalFull:
-            return _refused(state, "wal_full", cors)
         except WalError as exc:
-            log.error("batch refused for retry: %s", exc)
-            return _refused(state, "wal_error", cors)
-        accepted, rejected = intake.counts
-        state.metrics.ingested(accepted, rejected)
+            return _refused(state, _refusal(exc), cors)
         return 204, b"", [(b"x-parcours-accepted", b"%d" % accepted), (b"x-parcours-rejected", b"%d" % rejected),
                           *cors]
+
+    async def take(self, body: bytes, req: ingest_mod.Request) -> tuple[int, int]:
+        """Ingest one batch body and wait until its rows are in the log, fsync'd: (accepted, rejected).
+        Raises BadBatch, or WalError (WalFull) when the log refuses them."""
+        loop = asyncio.get_running_loop()
+        intake = _Intake(body, req, loop.create_future())
+        self._intake.append(intake)
+        if len(self._intake) == 1:
+            loop.call_soon(self._ingest)
+        await intake.durable
+        self.state.metrics.ingested(*intake.counts)
+        return intake.counts
 
     def _ingest(self) -> None:
         """Ingest the bodies read since the last call and queue their rows in the log; each request's
@@ -137,25 +139,18 @@ class _Intake:
     counts: tuple[int, int] = (0, 0)
 
 
-async def append(state: State, outcome: ingest_mod.Outcome) -> str | None:
-    """Append the rows to the write-ahead log (fsync'd, group commit); the refusal reason, or None once durable."""
-    accepted, rejected = len(outcome.events), len(outcome.rejected)
-    if accepted or rejected:
-        try:
-            await state.wal.append(rows.lines(outcome.events), rows.lines(outcome.rejected), accepted + rejected)
-        except WalFull:
-            return "wal_full"
-        except WalError as exc:
-            log.error("batch refused for retry: %s", exc)
-            return "wal_error"
-    state.metrics.ingested(accepted, rejected)
-    return None
-
-
 _REFUSALS = {
     "wal_full": "the collector is behind: its write-ahead log is full (ClickHouse slow or down); retry later",
     "wal_error": "the collector cannot write its log right now; retry later",
 }
+
+
+def _refusal(exc: WalError) -> str:
+    """Why the log refused a batch, as a _REFUSALS key."""
+    if isinstance(exc, WalFull):
+        return "wal_full"
+    log.error("batch refused for retry: %s", exc)
+    return "wal_error"
 
 
 def _refused(state: State, reason: str, cors: list[tuple[bytes, bytes]]):
@@ -209,10 +204,10 @@ async def pixel(request: Request) -> Response:
     )
     body = pixel_mod.batch_body(request.query_params.multi_items(), request.headers.get("referer", ""),
                                 req.received_ms, state.plan)
-    outcome = ingest_mod.ingest(body, req, state.plan, settings.secret, settings.max_event)
-    refusal = "wal_full" if state.wal.full else await append(state, outcome)
-    if refusal:
-        status, body, headers = _refused(state, refusal, [])
+    try:
+        await request.app.collect.take(body, req)
+    except WalError as exc:
+        status, body, headers = _refused(state, _refusal(exc), [])
         return Response(body, status, {k.decode(): v.decode() for k, v in headers})
     return pixel_mod.gif_response()
 

@@ -109,6 +109,8 @@ def test_a_full_log_answers_503_with_retry_after_then_recovers(settings, store):
         assert set(statuses[:-1]) == {204}
         assert r.headers["retry-after"] == str(settings.retry_after)
         assert "write-ahead log is full" in r.json()["error"]
+        pixel = client.get("/collect?e=page_view")  # the pixel goes through the same log
+        assert pixel.status_code == 503 and pixel.headers["retry-after"] == str(settings.retry_after)
         ready = client.get("/readyz").json()
         assert any("write-ahead log full" in reason for reason in ready["reasons"])
         accepted = 5 * (len(statuses) - 1)
@@ -120,7 +122,7 @@ def test_a_full_log_answers_503_with_retry_after_then_recovers(settings, store):
         drained(app)
         assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": accepted + 1}]
         metrics = client.get("/metrics").text
-        assert 'parcours_refused_total{reason="wal_full"} 1.0' in metrics
+        assert 'parcours_refused_total{reason="wal_full"} 2.0' in metrics  # the POST and the pixel
 
 
 def test_metrics_count_what_was_accepted_rejected_and_written(app, store):
