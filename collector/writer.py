@@ -16,7 +16,7 @@ On failure (ClickHouse down, a refused insert), the same batch is retried with e
 records stay in the log; `/readyz` reports the error until an insert succeeds again.
 
 The writer reads the log when a batch is due, not after each group commit: when `batch_rows` rows are
-durable (the log wakes it) or `batch_age` after the first of them. A batch is the records' JSONEachRow
+durable since its last read (the log wakes it) or `batch_age` after that read. A batch is the records' JSONEachRow
 blocks joined, one insert per table: the writer never decodes a row.
 """
 
