@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import re
+import zoneinfo
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -10,7 +12,7 @@ from urllib.parse import urlsplit
 import phonenumbers
 
 from tagplan.messages import did_you_mean
-from tagplan.model import BUILTIN_EVENTS, Plan, Property
+from tagplan.model import BUILTIN_EVENTS, IMPORT_FIELDS, IMPORT_REQUIRED, ImportProfile, Plan, Property
 
 if TYPE_CHECKING:
     from tagplan.load import Report
@@ -39,6 +41,9 @@ def cross_check(plan: Plan, report: Report) -> None:
     _brokers(plan, report)
     _consent(plan, report)
     _identity(plan, report)
+    _reconciliation(plan, report)
+    for name, profile in plan.imports.items():
+        _import(plan, name, profile, report)
 
 
 def properties(plan: Plan) -> Iterator[tuple[list[str | int], Property]]:
@@ -194,10 +199,105 @@ def _identity(plan: Plan, report: Report) -> None:
     for parts, prop in properties(plan):
         types.setdefault(str(parts[-1]), []).append(prop.type)
     for key, spec in plan.identity.items():
+        wanted = "phone" if spec.type == "phone" else "string"
         if key not in types:
             report.at(["identity", key], "identity_not_a_property", key=key, hint=did_you_mean(key, types))
-        elif any(t != "phone" for t in types[key]):
-            report.at(["identity", key], "identity_not_phone", key=key, type=next(t for t in types[key] if t != "phone"))
-        if spec.region not in phonenumbers.SUPPORTED_REGIONS:
+        elif any(t != wanted for t in types[key]):
+            report.at(["identity", key], "identity_not_phone" if spec.type == "phone" else "identity_not_text",
+                      key=key, type=next(t for t in types[key] if t != wanted))
+        if spec.type != "phone":
+            if "region" in ((report.doc.get("identity") or {}).get(key) or {}):
+                report.at(["identity", key, "region"], "identity_region_not_phone", key=key)
+        elif spec.region not in phonenumbers.SUPPORTED_REGIONS:
             report.at(["identity", key, "region"], "identity_bad_region", key=key, region=spec.region,
                       hint=did_you_mean(spec.region.upper(), sorted(phonenumbers.SUPPORTED_REGIONS)))
+
+
+def _time_zone(zone: str, where: str, parts: list[str | int], report: Report) -> None:
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        report.at(parts, "bad_time_zone", where=where, zone=zone,
+                  hint=did_you_mean(zone, sorted(zoneinfo.available_timezones())))
+
+
+def _reconciliation(plan: Plan, report: Report) -> None:
+    rec = plan.reconciliation
+    _time_zone(rec.time_zone, "reconciliation", ["reconciliation", "time_zone"], report)
+    for i, channel in enumerate(rec.channels):
+        if channel in rec.channels[:i]:
+            report.at(["reconciliation", "channels", i], "channel_twice", channel=channel)
+
+
+DATE_DIRECTIVES = "dmYyHMS%"
+"""What a profile's date_format may use: %d %m %Y %y %H %M %S, and %% for a percent sign."""
+_DIRECTIVE = re.compile(r"%(.)")
+
+
+def date_format_problem(fmt: str, date_only: bool) -> str | None:
+    """Why a date_format cannot be used, or None."""
+    if fmt == "iso":
+        return None
+    used = _DIRECTIVE.findall(fmt)
+    bad = [d for d in used if d not in DATE_DIRECTIVES]
+    if bad:
+        return f"uses %{bad[0]}, which is not supported (use %d %m %Y %y %H %M %S)"
+    if "d" not in used or "m" not in used or not {"Y", "y"} & set(used):
+        return "has no day, month or year"
+    if date_only and {"H", "M", "S"} & set(used):
+        return "has a time, but this import reads days"
+    return None
+
+
+def _import(plan: Plan, name: str, profile: ImportProfile, report: Report) -> None:
+    where = ["imports", name]
+    given = (report.doc.get("imports") or {}).get(name) or {}
+    known = IMPORT_FIELDS[profile.into]
+    for section in ("fields", "defaults"):
+        for field in getattr(profile, section):
+            if field not in known:
+                report.at(where + [section, field], "import_unknown_field", at_key=True, profile=name, field=field,
+                          hint=did_you_mean(field, known), expected=", ".join(known))
+    present = set(profile.fields) | set(profile.defaults)
+    for need in IMPORT_REQUIRED[profile.into]:
+        if not present & set(need):
+            report.at(where, "import_missing_field", profile=name, field=" or ".join(need))
+    if profile.format == "csv":
+        if len(profile.delimiter) != 1:
+            report.at(where + ["delimiter"], "import_bad_delimiter", profile=name, value=profile.delimiter)
+        if "records" in given:
+            report.at(where + ["records"], "import_json_only", profile=name)
+        for field, column in profile.fields.items():
+            if isinstance(column, str) and not profile.header:
+                report.at(where + ["fields", field], "import_column_name_without_header", profile=name, field=field)
+    else:
+        for key in ("delimiter", "header", "skip_lines"):
+            if key in given:
+                report.at(where + [key], "import_csv_only", profile=name, key=key, format=profile.format)
+        for field, column in profile.fields.items():
+            if not isinstance(column, str):
+                report.at(where + ["fields", field], "import_path_not_text", profile=name, field=field)
+    try:
+        codecs.lookup(profile.encoding)
+    except LookupError:
+        report.at(where + ["encoding"], "import_bad_encoding", profile=name, value=profile.encoding,
+                  hint=did_you_mean(profile.encoding, ("utf-8", "cp1252", "latin-1", "utf-16", "iso-8859-15")))
+    if profile.thousands and profile.thousands == profile.decimal:
+        report.at(where + ["thousands"], "import_same_separators", profile=name)
+    problem = date_format_problem(profile.date_format, date_only=profile.into == "costs")
+    if problem:
+        report.at(where + ["date_format"], "import_bad_date_format", profile=name, value=profile.date_format,
+                  reason=problem)
+    if profile.time_zone is not None:
+        _time_zone(profile.time_zone, f'import "{name}"', where + ["time_zone"], report)
+    defaults = profile.defaults
+    channels = plan.reconciliation.channels
+    if "channel" in defaults and profile.into == "conversions" and defaults["channel"] not in channels:
+        report.at(where + ["defaults", "channel"], "import_channel_not_declared", profile=name,
+                  value=defaults["channel"], hint=did_you_mean(defaults["channel"], channels))
+    levers = plan.levers.names if plan.levers else []
+    if "lever" in defaults and defaults["lever"] not in levers:
+        report.at(where + ["defaults", "lever"], "import_lever_not_declared", profile=name, value=defaults["lever"],
+                  hint=did_you_mean(defaults["lever"], levers))
+    if "currency" in defaults and not re.fullmatch(r"[A-Z]{3}", defaults["currency"]):
+        report.at(where + ["defaults", "currency"], "import_bad_currency", profile=name, value=defaults["currency"])

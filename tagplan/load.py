@@ -74,8 +74,8 @@ class Report:
     errors: list[PlanError] = field(default_factory=list)
     broker_positions: list[tuple[str, int, int]] = field(default_factory=list)
 
-    def at(self, parts: list[str | int], code: str, **fields: object) -> None:
-        line, col = node_position(self.doc, parts)
+    def at(self, parts: list[str | int], code: str, at_key: bool = False, **fields: object) -> None:
+        line, col = node_position(self.doc, parts, at_key)
         self.errors.append(_error(self.file, line, col, code, **fields))
 
     def at_broker(self, index: int, code: str, **fields: object) -> None:
