@@ -89,7 +89,7 @@ def reader(plan: Plan, into: str, name: str | None = None) -> Reader:
         raise FileError(0, f'import profile "{name}" reads {p.into}, not {into}')
     thousands = (p.thousands, *_SPACES) if p.thousands == " " else ((p.thousands,) if p.thousands else ())
     fields: dict[str, Any] = {f: tuple(c.split(".")) if p.format != "csv" else c for f, c in p.fields.items()}
-    return Reader(name, into, p.format, p.encoding, p.delimiter, p.header, p.skip_lines, p.decimal, thousands,
+    return Reader(name, into, p.format, p.encoding, p.csv_delimiter, p.has_header, p.skip_lines or 0, p.decimal, thousands,
                   p.date_format, zoneinfo.ZoneInfo(p.time_zone or rec.time_zone),
                   tuple(p.records.split(".")) if p.records else (), fields, dict(p.defaults), rec.currency,
                   _date_pattern(p.date_format))

@@ -59,7 +59,6 @@ CHECK = {
     "identity_not_phone": 'identity key "{key}" must be a phone property, but it is declared as {type}',
     "identity_bad_region": 'identity key "{key}": region "{region}" is not a region phone numbers know{hint}',
     "identity_not_text": 'identity key "{key}" is a CRM id: it must be a string property, but it is declared as {type}',
-    "identity_region_not_phone": 'identity key "{key}": region only applies to phone keys',
     "bad_time_zone": '{where}: time zone "{zone}" is unknown{hint}, expected a name such as Europe/Paris',
     "channel_twice": 'channel "{channel}" is listed twice in reconciliation.channels',
     "import_unknown_field": 'import "{profile}": unknown field "{field}"{hint}, expected one of: {expected}',

@@ -24,6 +24,10 @@ BUILTIN_EVENTS = ("page_view", "form_step", "form_submit", "form_abandon", "touc
 campaign or broker parameters (in `captured`); `identify`: the plan's identity keys (the phone)."""
 
 
+TEXT_TYPES = ("string", "url", "email")
+"""Types whose values max_length and pattern apply to."""
+
+
 class Property(Base, kw_only=True):
     type: PropertyType = "string"
     description: str = ""
@@ -60,14 +64,18 @@ class Site(Base, kw_only=True):
     origins: list[str] = []
 
 
+DEFAULT_KEEP_DAYS = 30
+"""How long the tag keeps a captured parameter the plan gives no keep_days (the broker's default)."""
+
+
 class Param(Base, kw_only=True):
     name: str
-    keep_days: Annotated[int, Meta(ge=0, le=395)] = 30
+    keep_days: Annotated[int, Meta(ge=0, le=395)] = DEFAULT_KEEP_DAYS
 
 
 class BrokerParam(Base, kw_only=True):
     param: str
-    keep_days: Annotated[int, Meta(ge=0, le=395)] = 30
+    keep_days: Annotated[int, Meta(ge=0, le=395)] = DEFAULT_KEEP_DAYS
 
 
 class Capture(Base, kw_only=True):
@@ -82,6 +90,15 @@ class Broker(Base, kw_only=True):
 
 
 Condition = str | list[str]
+
+LEVER_CONDITION_KEYS = ("broker_id", "click_id", "referrer_domain", "referrer")
+"""Condition keys of lever rules besides the names of captured URL parameters."""
+
+CONDITION_WORDS = {"broker_id": ("known", "present", "absent"), "referrer": ("external", "present", "absent")}
+"""The words a condition accepts instead of a list of values."""
+
+BROKER_LEVER = "broker_lever"
+"""The lever a rule gives as "the lever the broker table gives this broker"."""
 
 
 class LeverRule(Base, kw_only=True):
@@ -145,11 +162,13 @@ class ImportProfile(Base, kw_only=True):
     format: Literal["csv", "json", "jsonl"] = "csv"
     encoding: str = "utf-8"
     """A byte-order mark is skipped whatever the encoding."""
-    delimiter: str = ","
-    header: bool = True
-    """CSV: the first line (after skip_lines) names the columns; without it, fields give column numbers."""
-    skip_lines: Annotated[int, Meta(ge=0)] = 0
-    """CSV: lines before the header (a title, an export date)."""
+    delimiter: str | None = None
+    """CSV: the field separator (default ",")."""
+    header: bool | None = None
+    """CSV: the first line (after skip_lines) names the columns (default true); without it, fields give
+    column numbers."""
+    skip_lines: Annotated[int, Meta(ge=0)] | None = None
+    """CSV: lines before the header (a title, an export date); default 0."""
     decimal: Literal[".", ","] = "."
     thousands: str = ""
     """Thousands separator of amounts; a space also matches the no-break spaces spreadsheets write."""
@@ -163,6 +182,14 @@ class ImportProfile(Base, kw_only=True):
     """Canonical field -> CSV column name, CSV column number (1 = first), or JSON dotted path."""
     defaults: dict[str, str] = {}
     """Canonical field -> value used when the file has no such column or the cell is empty."""
+
+    @property
+    def csv_delimiter(self) -> str:
+        return "," if self.delimiter is None else self.delimiter
+
+    @property
+    def has_header(self) -> bool:
+        return self.header is not False
 
 
 ConsentMode = Literal["exempt", "required"]

@@ -69,7 +69,6 @@ CHECK_CASES = {
                             'identity key "phone": region "FX" is not a region phone numbers know'),
     "identity_not_text": ({"key": "quote_id", "type": "integer"},
                           'identity key "quote_id" is a CRM id: it must be a string property, but it is declared as integer'),
-    "identity_region_not_phone": ({"key": "quote_id"}, 'identity key "quote_id": region only applies to phone keys'),
     "bad_time_zone": ({"where": "reconciliation", "zone": "Paris", "hint": ""},
                       'reconciliation: time zone "Paris" is unknown, expected a name such as Europe/Paris'),
     "channel_twice": ({"channel": "shop"}, 'channel "shop" is listed twice in reconciliation.channels'),
