@@ -177,6 +177,9 @@ MIGRATIONS: tuple[Migration, ...] = (
             shop String,
             network String,
             source String COMMENT 'plan, or the file it was imported from',
+            source_line UInt32,
+            profile LowCardinality(String),
+            fingerprint UInt64,
             updated_at DateTime64(3, 'UTC') DEFAULT now64(3)""",
               engine="ReplacingMergeTree(updated_at)", order_by="broker_id", sharding_key="cityHash64(broker_id)"),
         Table("costs", """

@@ -10,17 +10,14 @@ keyed hash the collector gives a phone typed online (`phone_key`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import IO, Any
 
 from collector.enrich import phone_key
 from journeys import imports
 from journeys.imports import Context, Kind, Progress, Summary
-from journeys.profiles import Reader, Record, ValueProblem, amount, read, reader, text, timestamp
+from journeys.profiles import Reader, Record, ValueProblem, amount, currency, read, reader, text, timestamp
 from tagplan.messages import did_you_mean
-
-_CURRENCY = re.compile(r"[A-Z]{3}")
 
 COLUMNS = (
     ("conversion_id", "String"), ("ts", "DateTime64(3, 'UTC')"), ("channel", "String"), ("broker_id", "String"),
@@ -60,7 +57,7 @@ def conversion_row(record: Record, r: Reader, ctx: Context) -> tuple[dict[str, A
         take(name, text)
     take("channel", lambda v: _channel(text(v, 64), ctx))
     take("premium", lambda v: amount(r, v) if v not in (None, "") else "0.00")
-    take("currency", lambda v: _currency(text(v, 16) or r.currency))
+    take("currency", lambda v: currency(r, v))
     phone = given("phone")
     try:
         written = text(phone, 64)
@@ -90,13 +87,6 @@ def _channel(value: str, ctx: Context) -> str:
     if value and value not in channels:
         raise ValueProblem(f'"{value}" is not declared in reconciliation.channels{did_you_mean(value, channels)} '
                            f"(declared: {', '.join(channels)})")
-    return value
-
-
-def _currency(value: str) -> str:
-    value = value.upper()
-    if not _CURRENCY.fullmatch(value):
-        raise ValueProblem(f'"{value}" is not a 3-letter currency code such as EUR')
     return value
 
 

@@ -59,6 +59,8 @@ class Kind:
     """A line -> (row, []) or (partial fields for the reject, reasons)."""
     free_text: tuple[str, ...] = ()
     """Fields a person may have typed anything into: phone-like digits are removed before a reject is kept."""
+    version: str = "imported_at"
+    """The table's version column: the latest row of a key is the one FINAL keeps."""
 
 
 @dataclass
@@ -151,8 +153,7 @@ def _latest(kind: Kind, staged: str) -> str:
 def _stored(store: Store, kind: Kind, staged: str) -> str:
     """The stored fingerprint of each staged key (GLOBAL: on a cluster the table is Distributed)."""
     key = ", ".join(kind.key)
-    version = "imported_at" if kind.table != "brokers" else "updated_at"
-    return (f"SELECT {key}, argMax(fingerprint, {version}) AS fingerprint, 1 AS found "
+    return (f"SELECT {key}, argMax(fingerprint, {kind.version}) AS fingerprint, 1 AS found "
             f"FROM {store.database}.{kind.table} WHERE ({key}) GLOBAL IN (SELECT {key} FROM {staged}) GROUP BY {key}")
 
 

@@ -22,6 +22,7 @@ from typing import IO, Any
 
 import msgspec
 
+from collector.errors import Problem
 from tagplan.model import IMPORT_FIELDS, ImportProfile, Plan
 
 CANONICAL = ""
@@ -33,7 +34,7 @@ _DIRECTIVES = {"d": r"(?P<d>\d{1,2})", "m": r"(?P<m>\d{1,2})", "Y": r"(?P<Y>\d{4
                "H": r"(?P<H>\d{1,2})", "M": r"(?P<M>\d{2})", "S": r"(?P<S>\d{2})", "%": "%"}
 
 
-class FileError(Exception):
+class FileError(Problem):
     """The file as a whole cannot be read with this profile (not a line of it): nothing is imported."""
 
     def __init__(self, line: int, message: str):
@@ -318,6 +319,14 @@ def _amount_hint(r: Reader) -> str:
     return " (expected e.g. 1102.75)"
 
 
+def currency(r: Reader, value: Any) -> str:
+    """A 3-letter currency code; the plan's currency when none is given."""
+    code = (text(value, 16) or r.currency).upper()
+    if not _CURRENCY.fullmatch(code):
+        raise ValueProblem(f'"{code}" is not a 3-letter currency code such as EUR')
+    return code
+
+
 def timestamp(r: Reader, value: Any) -> float:
     """A date and time as Unix seconds (ms precision): ISO 8601, or the profile's date_format, in the
     profile's time zone when the text gives no offset."""
@@ -390,6 +399,7 @@ def _human(fmt: str) -> str:
 
 
 _PHONE_LIKE = re.compile(r"\+?\d[\d .\-()]{6,}\d")
+_CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 def _quote(value: str, limit: int = 40) -> str:
