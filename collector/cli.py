@@ -16,7 +16,7 @@ from collector import settings as settings_mod
 from collector.admin_cli import export, rejected, schema, sql
 from collector.errors import Problem
 from collector.options import ADMIN_TOKEN, CLICKHOUSE, CLUSTER, DATA_DIR, DATABASE, plan_option, secret_option
-from journeys.cli import import_group
+from journeys.cli import import_group, persons_group
 from tagplan import PlanErrors
 from tagplan.cli import plan
 
@@ -37,7 +37,7 @@ def main() -> None:
     """parcours: track omnichannel customer journeys into ClickHouse."""
 
 
-for _command in (plan, sql, rejected, export, schema, import_group):
+for _command in (plan, sql, rejected, export, schema, import_group, persons_group):
     main.add_command(_command)
 
 
