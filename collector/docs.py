@@ -25,7 +25,7 @@ def settings_reference() -> str:
             continue
         flag = max(param.opts, key=len)
         if param.is_flag:
-            default = "on" if param.default else "off"
+            default = "on" if param.default is True else "off"  # click >= 8.3: an unset default is a truthy sentinel
         elif param.default is None:
             default = "—"
         else:

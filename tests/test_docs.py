@@ -20,3 +20,14 @@ def test_every_serve_option_has_help_and_an_environment_variable_listed_by_help(
         assert param.help, f"{param.opts[0]} has no help"
         assert param.envvar and param.envvar.startswith("PARCOURS_"), f"{param.opts[0]} has no environment variable"
         assert f"env var: {param.envvar}" in out, f"{param.envvar} not in serve --help"
+
+
+def test_the_defaults_listed_are_what_serve_does_with_no_option():
+    ctx = serve.make_context("serve", ["--plan", "examples/moto-insurance.yaml"])
+    rows = {line.split("|")[1].strip(" `"): line.split("|")[3].strip() for line in DOC.read_text().splitlines()
+            if line.startswith("| `--")}
+    for param in serve.params:
+        if getattr(param, "is_flag", False):
+            flag = max(param.opts, key=len)
+            assert rows[flag] == ("on" if ctx.params[param.name] else "off"), flag
+    assert rows["--demo"] == "off"
