@@ -49,7 +49,7 @@ bench: setup chromium
 	@for f in bench/bench_*.py; do [ -e "$$f" ] || continue; echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) tag_js/node_modules $(TAG) data .pytest_cache
+	rm -rf $(VENV) tag_js/node_modules $(TAG) collector/static/addons data .pytest_cache
 
 docs: setup
 	$(BIN)/python -m collector.docs

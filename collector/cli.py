@@ -253,7 +253,7 @@ def snippet(collector_url, tag_path, collect_path):
     click.echo(SNIPPET.format(src=f"{base}{tag_path}", pixel=f"{base}{collect_path}?e=page_view"))
 
 
-SNIPPET = """<script>window.parcours=window.parcours||function(){{(parcours.q=parcours.q||[]).push(arguments)}};</script>
+SNIPPET = """<script>window.parcours=window.parcours||function(){{arguments.t=Date.now();(parcours.q=parcours.q||[]).push(arguments)}};</script>
 <script async src="{src}"></script>
 <!-- optional, first thing in <body>: counts visitors without JavaScript -->
 <noscript><img src="{pixel}" alt="" width="1" height="1" style="position:absolute"></noscript>"""

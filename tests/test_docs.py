@@ -1,11 +1,21 @@
-"""The settings reference in docs/collector.md is generated from `parcours serve`, and kept current."""
+"""Docs checked against what happens: the settings reference generated from `parcours serve`, the snippet, the columns."""
 
 from __future__ import annotations
 
+import json
+import time
+import uuid
+
 from click.testing import CliRunner
 
+from collector.cli import SNIPPET as CLI_SNIPPET
 from collector.cli import main, serve
 from collector.docs import DOC, render
+from collector.ingest import Request, ingest
+from e2e.pages import SNIPPET as E2E_SNIPPET
+from tagplan import compile_plan, load_plan
+from tagplan.model import BUILTIN_EVENTS
+from tests.conftest import EXAMPLE_PLAN, ROOT, SECRET
 
 
 def test_the_settings_reference_is_current():
@@ -31,3 +41,30 @@ def test_the_defaults_listed_are_what_serve_does_with_no_option():
             flag = max(param.opts, key=len)
             assert rows[flag] == ("on" if ctx.params[param.name] else "off"), flag
     assert rows["--demo"] == "off"
+
+
+SNIPPET = ("<script>window.parcours=window.parcours||function(){arguments.t=Date.now();"
+           "(parcours.q=parcours.q||[]).push(arguments)};</script>")
+
+
+def test_every_copy_of_the_install_snippet_is_the_one_that_times_queued_calls():
+    for path in ("README.md", "docs/tag.md", "examples/demo-site/index.html"):
+        assert SNIPPET in (ROOT / path).read_text(), path
+    assert CLI_SNIPPET.format(src="s", pixel="p").startswith(SNIPPET)
+    assert E2E_SNIPPET.startswith(SNIPPET.removesuffix("</script>"))
+
+
+def test_the_event_values_listed_for_analysts_are_the_ones_the_tag_sends():
+    row = next(line for line in (ROOT / "docs" / "clickhouse.md").read_text().splitlines() if line.startswith("| `event` |"))
+    assert [e for e in BUILTIN_EVENTS if f"`{e}`" not in row] == []
+
+
+def test_captured_holds_every_captured_parameter_but_the_brokers_as_documented():
+    doc = (ROOT / "docs" / "clickhouse.md").read_text()
+    assert "every captured URL parameter but the broker's" in doc and "the `utm_*` and click IDs too" in doc
+    now = int(time.time() * 1000)
+    captured = {"courtier": "B042", "utm_source": "google", "gclid": "abc", "fbclid": "f"}
+    body = json.dumps({"sent": now, "events": [{"id": str(uuid.uuid4()), "e": "page_view", "t": now, "c": captured}]})
+    (row,) = ingest(body.encode(), Request(received_ms=now), compile_plan(load_plan(EXAMPLE_PLAN)), SECRET).events
+    assert row.captured == {"utm_source": "google", "gclid": "abc", "fbclid": "f"}
+    assert (row.broker_id, row.utm_source, row.click_id) == ("B042", "google", "abc")

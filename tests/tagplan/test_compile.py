@@ -183,13 +183,12 @@ def test_rejected_events_keep_every_reason_with_its_path(plan):
 
 def test_tag_config_contract():
     config = compile_plan(load_plan(EXAMPLE_PLAN)).tag_config
-    assert list(config) == ["v", "e", "b", "d", "p", "k", "c", "x", "s", "f"]
+    assert list(config) == ["v", "e", "b", "p", "s", "f"]
     assert config == {
-        "v": "2026.11.1", "e": "collect", "b": "courtier", "d": 30,
-        "p": ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "gclid", "fbclid", "msclkid"],
-        "k": {"courtier": 30, "utm_source": 30, "utm_medium": 30, "utm_campaign": 30, "utm_term": 30,
+        "v": "2026.11.1", "e": "collect", "b": "courtier",
+        "p": {"courtier": 30, "utm_source": 30, "utm_medium": 30, "utm_campaign": 30, "utm_term": 30,
               "utm_content": 30, "gclid": 90, "fbclid": 7, "msclkid": 90},
-        "c": "exempt", "x": [], "s": ["127.0.0.1", "localhost"],
+        "s": ["127.0.0.1", "localhost"],
         "f": {"moto_quote": ["vehicle", "rider", "coverage", "contact"]},
     }
 
@@ -197,9 +196,15 @@ def test_tag_config_contract():
 def test_tag_config_of_an_empty_plan(tmp_path):
     path = tmp_path / "plan.yaml"
     path.write_text('version: "0"\n')
-    assert compile_plan(load_plan(path)).tag_config == {
-        "v": "0", "e": "collect", "b": "", "d": 30, "p": [], "k": {}, "c": "exempt", "x": [], "s": [], "f": {},
-    }
+    assert compile_plan(load_plan(path)).tag_config == {"v": "0", "e": "collect", "b": "", "p": {}, "s": [], "f": {}}
+
+
+def test_tag_config_names_consent_and_add_ons_only_when_the_plan_uses_them(tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text('version: "0"\nconsent: {mode: required, exempt_events: [page_view]}\n'
+                    "forms:\n  quote: {steps: [{id: a}]}\n  callback: {markup: true, steps: [{id: b}]}\n")
+    config = compile_plan(load_plan(path)).tag_config
+    assert (config["c"], config["x"], config["a"]) == ("required", ["page_view"], ["markup"])
 
 
 @pytest.mark.parametrize(("broker", "captured", "referrer", "lever"), [
