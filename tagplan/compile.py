@@ -26,7 +26,7 @@ class CompiledPlan:
     submits: Mapping[str, EventSpec]
     brokers: Mapping[str, Broker]
     identity: Mapping[str, str]
-    """Reconciliation-key property -> default phone region."""
+    """Identity-key property -> default phone region."""
     origins: frozenset[str]
     pii: frozenset[str]
     """Names of properties marked pii anywhere: never stored as given."""
@@ -40,6 +40,11 @@ class CompiledPlan:
     @functools.cached_property
     def broker_param(self) -> str | None:
         return self.plan.capture.broker.param if self.plan.capture.broker else None
+
+    @functools.cached_property
+    def captured_params(self) -> frozenset[str]:
+        """The URL parameters captured on landing: the broker's and capture.params."""
+        return frozenset([self.broker_param] if self.broker_param else []) | {p.name for p in self.plan.capture.params}
 
     def lever(self, broker_id: str, captured: Mapping[str, str], referrer: str, page_url: str) -> str:
         """The acquisition lever of an event: the first lever rule that matches wins."""
@@ -57,7 +62,7 @@ def compile_plan(plan: Plan) -> CompiledPlan:
         })
 
     events = {name: EventSpec() for name in BUILTIN_EVENTS}
-    # parcours('identify', {phone}) carries the reconciliation keys, hashed like a submit's.
+    # parcours('identify', {phone}) carries the identity keys, hashed like a submit's.
     events["identify"] = spec({name: Property(type="phone", pii=True) for name in plan.identity})
     events.update({name: spec(ev.properties) for name, ev in plan.events.items()})
     steps = {
