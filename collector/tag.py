@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from collector.errors import error
+from collector.messages import answer
 from tagplan import CompiledPlan
 
 TAG_FILE = Path(__file__).parent / "static" / "t.js"
@@ -48,11 +49,11 @@ def addon_source(name: str) -> str:
 async def serve_tag(request: Request) -> Response:
     state = request.app.state
     if state.tag_source is None:
-        return error(503, f"the tag is not built: run `make tag` (expected {TAG_FILE})")
+        return error(503, answer("tag_not_built", path=TAG_FILE))
     try:
         body = render_tag(state.tag_source, state.plan, state.settings.tag_endpoint)
     except AddonMissing as exc:
-        return error(503, f"the tag's add-on {exc} is not built: run `make tag` (expected {ADDONS_DIR / str(exc)}.js)")
+        return error(503, answer("tag_addon_not_built", name=exc, path=ADDONS_DIR / f"{exc}.js"))
     etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:16] + '"'
     headers = {"ETag": etag, "Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
     if request.headers.get("if-none-match") == etag:
