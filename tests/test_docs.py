@@ -42,3 +42,14 @@ def test_every_serve_option_has_an_environment_variable_listed_by_help():
     for param in serve.params:
         assert param.envvar and param.envvar.startswith("PARCOURS_"), f"{param.opts[0]} has no environment variable"
         assert f"env var: {param.envvar}" in out, f"{param.envvar} not in serve --help"
+
+
+def test_the_readme_layout_names_every_module():
+    from collector.docs import DOCS
+
+    readme = (DOCS.parent / "README.md").read_text()
+    layout = readme[readme.index("## Layout"):]
+    for package in ("collector", "collector/wal", "tagplan"):
+        for module in sorted((DOCS.parent / package).glob("*.py")):
+            if module.name not in ("__init__.py", "__main__.py"):
+                assert f"`{module.name}`" in layout, f"README's layout table does not list {package}/{module.name}"
