@@ -78,9 +78,12 @@ def test_several_workers_with_a_server_out_of_reach_stop_before_starting_them(tm
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed once the block ends: nothing listens there
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]
     r = CliRunner(env={"PARCOURS_SECRET": "s"}).invoke(main, [
         "serve", "--plan", str(EXAMPLE_PLAN), "--data-dir", str(tmp_path), "--workers", "2",
-        "--clickhouse", f"http://127.0.0.1:{port}"])
+        "--clickhouse", f"http://127.0.0.1:{port}", "--port", str(free)])
     assert r.exit_code == 1
     assert f"cannot connect to ClickHouse at http://127.0.0.1:{port}" in r.output
     assert "Traceback" not in r.output
