@@ -26,14 +26,14 @@ class CompiledPlan:
     submits: Mapping[str, EventSpec]
     brokers: Mapping[str, Broker]
     identity: Mapping[str, str]
-    """Phone reconciliation-key property -> default phone region."""
+    """Phone identity-key property -> default phone region."""
     origins: frozenset[str]
     pii: frozenset[str]
     """Names of properties marked pii anywhere: never stored as given."""
     tag_config: dict
     levers: LeverRules
     crm_keys: tuple[str, ...] = ()
-    """CRM/quote-id reconciliation-key properties: kept as given in `properties`."""
+    """CRM/quote-id identity-key properties: kept as given in `properties`."""
 
     @functools.cached_property
     def default_region(self) -> str:
@@ -47,6 +47,11 @@ class CompiledPlan:
     @functools.cached_property
     def broker_param(self) -> str | None:
         return self.plan.capture.broker.param if self.plan.capture.broker else None
+
+    @functools.cached_property
+    def captured_params(self) -> frozenset[str]:
+        """The URL parameters captured on landing: the broker's and capture.params."""
+        return frozenset([self.broker_param] if self.broker_param else []) | {p.name for p in self.plan.capture.params}
 
     def lever(self, broker_id: str, captured: Mapping[str, str], referrer: str, page_url: str) -> str:
         """The acquisition lever of an event: the first lever rule that matches wins."""
@@ -65,7 +70,7 @@ def compile_plan(plan: Plan) -> CompiledPlan:
         })
 
     events = {name: EventSpec() for name in BUILTIN_EVENTS}
-    # parcours('identify', {phone, quote_id}) carries the reconciliation keys, the phone hashed like a submit's.
+    # parcours('identify', {phone, quote_id}) carries the identity keys, the phone hashed like a submit's.
     events["identify"] = spec({**{name: Property(type="phone", pii=True) for name in identity},
                                **{name: Property(type="string", max_length=128) for name in crm_keys}})
     events.update({name: spec(ev.properties) for name, ev in plan.events.items()})

@@ -118,6 +118,9 @@ def _opt(value: object) -> str:
 
 
 def _form(a: Form, b: Form, where: str, add) -> None:
+    if a.markup != b.markup:
+        add(COMPATIBLE, f"{where}.markup", "the tag now carries the declarative helper" if b.markup
+            else "the tag no longer carries the declarative helper; data-parcours-* markup is no longer watched")
     old_ids, new_ids = [s.id for s in a.steps], [s.id for s in b.steps]
     for i, step in enumerate(old_ids, start=1):
         if step not in new_ids:
@@ -209,9 +212,9 @@ def _levers(old: Plan, new: Plan, add) -> None:
 def _identity(old: Plan, new: Plan, add) -> None:
     for key, spec in old.identity.items():
         if key not in new.identity:
-            add(BREAKING, f"identity.{key}", "no longer a reconciliation key")
+            add(BREAKING, f"identity.{key}", "no longer an identity key")
         elif spec.region != new.identity[key].region:
             add(BREAKING, f"identity.{key}.region", f"{spec.region} -> {new.identity[key].region}; the same number may hash differently")
     for key in new.identity:
         if key not in old.identity:
-            add(COMPATIBLE, f"identity.{key}", "new reconciliation key")
+            add(COMPATIBLE, f"identity.{key}", "new identity key")

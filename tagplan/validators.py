@@ -16,9 +16,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from tagplan.messages import phone_rule
 from tagplan.messages import rule as say
 from tagplan.model import Property
-from tagplan.phone import e164
+from tagplan.phone import e164, invalid_reason
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
@@ -34,6 +35,8 @@ class PropertySpec:
     required: bool
     pii: bool
     checks: tuple[Check, ...]
+    type: str = "string"
+    """The plan's type (integer, number, boolean, string, …): how a value given as text is read (the pixel)."""
 
     def problems(self, value: object) -> list[str]:
         out = []
@@ -73,7 +76,7 @@ def property_spec(name: str, prop: Property, region: str | None) -> PropertySpec
     if prop.pattern is not None:
         rx = re.compile(prop.pattern)
         checks.append(lambda v: say("pattern", pattern=rx.pattern) if not rx.search(v) else None)
-    return PropertySpec(name, prop.required, prop.pii, tuple(checks))
+    return PropertySpec(name, prop.required, prop.pii, tuple(checks), prop.type)
 
 
 def _is_str(v: object) -> bool:
@@ -125,9 +128,14 @@ def _email(prop: Property, region: str | None) -> Check:
 
 def _phone(prop: Property, region: str | None) -> Check:
     def check(v: object) -> str | None:
-        if not _is_str(v) or len(v) > 64:
-            return say("phone")
-        return None if e164(v, region) else say("phone")
+        if not _is_str(v):
+            return phone_rule(region, "not_text", got=_kind(v))
+        if len(v) > 64:
+            return phone_rule(region, "too_long")
+        if e164(v, region):
+            return None
+        reason, country = invalid_reason(v, region)
+        return phone_rule(region, reason, country=country)
     return check
 
 
