@@ -22,7 +22,7 @@ from collector.errors import Problem
 from collector.options import format_option, load_plan, plan_option, read_secret, secret_option, target_options
 from collector.output import as_result, format_result
 from collector.target import Op, Target
-from journeys import brokers, conversions, costs, imports, persons
+from journeys import brokers, conversions, costs, erase as erase_mod, imports, persons
 from journeys.imports import Context
 
 KINDS = {
@@ -172,3 +172,53 @@ def status(target: Target, fmt):
                if last else "no stitching run yet")
     if doc.get("error"):
         click.echo(f"stitching is failing: {doc['error']}", err=True)
+
+
+@click.command("erase")
+@click.option("--phone", default=None, help="The person who left this phone number (read in the plan's region).")
+@click.option("--visitor", default=None, help="The person of this visitor id (the _pcid cookie).")
+@click.option("--crm-id", "crm_id", default=None, help="The person of this CRM or quote id.")
+@click.option("--dry-run", is_flag=True, help="Count what would be removed; remove nothing.")
+@plan_option("The plan (identity keys, phone region) when no collector runs; a running collector uses its own.")
+@secret_option("The collector's secret, to find a phone's key (when no collector runs) [default: <data-dir>/secret].")
+@target_options
+@format_option(("text", "json"), "text")
+def erase(target: Target, phone, visitor, crm_id, dry_run, plan, secret, fmt):
+    """The right to erasure: delete a person everywhere parcours keeps them (events, rejected events,
+    conversions, rejected import lines, identity links, persons; the write-ahead log too), and record an
+    audit row that holds no personal data. Prints what was removed."""
+    given = {k: v for k, v in (("phone", phone), ("visitor", visitor), ("crm_id", crm_id)) if v}
+    if len(given) != 1:
+        raise click.UsageError("give one of --phone, --visitor or --crm-id")
+    (kind, value), = given.items()
+
+    def local(store):
+        from collector.wal import idle
+
+        logs = target.data_dir / "wal"
+        waiting = idle.unstored(logs)
+        if waiting and not dry_run:
+            raise Problem(f"the write-ahead log in {logs} holds {waiting} record(s) not yet in ClickHouse: start "
+                          "the collector (it stores them first), then erase through it")
+        result = erase_mod.erase(store, load_plan(plan), read_secret(secret, target.data_dir), kind, value,
+                                 dry_run=dry_run)
+        if not dry_run:
+            idle.purge_stored(logs)
+        return result.as_dict()
+
+    body = json.dumps({kind: value, "dry_run": dry_run}).encode()
+    doc = target.run(Op("POST", "/api/erase", local, body=body, content_type="application/json"))
+    if fmt == "json":
+        click.echo(json.dumps(doc))
+        return
+    verb = "would remove" if doc["dry_run"] else "removed"
+    whose = f"the person of this {kind.replace('_', ' ')} ({doc['keys']} key(s))" if doc["person"] else \
+        f"this {kind.replace('_', ' ')} (no person: unknown, or left out as shared by many visitors)"
+    click.echo(f"{verb} {whose}:")
+    for table, n in doc["removed"].items():
+        click.echo(f"  {table:<20} {n:>8} row(s)")
+    for table, n in doc["cleared"].items():
+        click.echo(f"  {table:<20} {n:>8} row(s) kept, the phone key cleared")
+    if not doc["dry_run"]:
+        click.echo("an audit row (no personal data) is in parcours.erasures" +
+                   (f"; {doc['parts_left']} old part(s) still to be removed by ClickHouse" if doc["parts_left"] else ""))
