@@ -20,6 +20,7 @@ from collector.admin_cli import export, rejected, schema, sql
 from collector.errors import Problem
 from collector.options import ADMIN_TOKEN, CLICKHOUSE, CLUSTER, DATA_DIR, DATABASE, plan_option, secret_option
 from collector.storage import EngineBusy, Store, embedded_in_use, is_embedded
+from journeys.cli import import_group
 from tagplan import PlanErrors
 from tagplan.cli import plan
 
@@ -40,7 +41,7 @@ def main() -> None:
     """parcours: track omnichannel customer journeys into ClickHouse."""
 
 
-for _command in (plan, sql, rejected, export, schema):
+for _command in (plan, sql, rejected, export, schema, import_group):
     main.add_command(_command)
 
 
@@ -199,7 +200,7 @@ def snippet(collector_url, tag_path, collect_path):
     click.echo(SNIPPET.format(src=f"{base}{tag_path}", pixel=f"{base}{collect_path}?e=page_view"))
 
 
-SNIPPET = """<script>window.parcours=window.parcours||function(){{(parcours.q=parcours.q||[]).push(arguments)}};</script>
+SNIPPET = """<script>window.parcours=window.parcours||function(){{arguments.t=Date.now();(parcours.q=parcours.q||[]).push(arguments)}};</script>
 <script async src="{src}"></script>
 <!-- optional, first thing in <body>: counts visitors without JavaScript -->
 <noscript><img src="{pixel}" alt="" width="1" height="1" style="position:absolute"></noscript>"""

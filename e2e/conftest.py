@@ -107,6 +107,15 @@ def collector_consent(tmp_path_factory):
     yield from _serve(tmp_path_factory, ROOT / "e2e" / "plans" / "consent-required.yaml")
 
 
+@pytest.fixture(scope="session")
+def collector_markup(tmp_path_factory):
+    """A collector whose plan (the example's) marks moto_quote `markup: true`: its tag carries the declarative helper."""
+    plan = tmp_path_factory.mktemp("plan") / "markup.yaml"
+    plan.write_text((ROOT / "examples" / "moto-insurance.yaml").read_text().replace(
+        "    label: Devis assurance moto\n", "    label: Devis assurance moto\n    markup: true\n"))
+    yield from _serve(tmp_path_factory, plan)
+
+
 def _serve(tmp_path_factory, plan: Path):
     data = tmp_path_factory.mktemp("collector")
     proc, url, log = start_collector(data, "--site-dir", str(ROOT / "examples" / "demo-site"), plan=plan)
@@ -118,7 +127,7 @@ def _serve(tmp_path_factory, plan: Path):
 def pytest_runtest_makereport(item, call):
     """On a failed e2e test, attach the collector's log to the report."""
     report = yield
-    for name in ("collector", "collector_consent", "collector_workers", "clickhouse_front"):
+    for name in ("collector", "collector_consent", "collector_markup", "collector_workers", "clickhouse_front"):
         if report.failed and name in item.fixturenames:
             log = item.funcargs[name].log
             report.sections.append((f"{name} log", log.read_text() if log.exists() else "(no log)"))
