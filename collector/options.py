@@ -56,7 +56,7 @@ def since_option(required: bool = False, help: str = "Start of the period. Defau
 
 
 def format_option(choices=FORMATS, default: str = "table",
-                  help: str = "How to print: an aligned table for people; JSON lines or TSV for programs."):
+                  help: str = "How to print: table or text for people; json or tsv for programs."):
     return click.option("--format", "fmt", type=click.Choice(list(choices)), default=default, show_default=True,
                         help=help)
 
