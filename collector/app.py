@@ -22,6 +22,7 @@ from collector.settings import Settings
 from collector.storage import Store
 from collector.wal import Wal, claim_slot
 from collector.writer import Writer
+from journeys import api as journeys_api
 from tagplan import compile_plan, load_plan
 
 log = logging.getLogger("parcours")
@@ -67,7 +68,7 @@ def create_app(settings: Settings) -> Starlette:
         discovery.announce(settings.data_dir, settings.url)
         _settle_heap()
         try:
-            async with planwatch.watching(app):
+            async with planwatch.watching(app), journeys_api.serving(app):
                 yield
         finally:
             gc.unfreeze()
@@ -85,7 +86,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),
-        admin.mount(),
+        admin.mount(*journeys_api.ROUTES),
     ]
     if settings.site_dir:
         routes.append(Route("/demo", lambda request: RedirectResponse("/demo/" + ("?" + request.url.query if request.url.query else ""))))

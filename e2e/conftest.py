@@ -46,16 +46,19 @@ class Collector:
             doc = json.loads(resp.read())
         return [dict(zip(doc["columns"], row)) for row in doc["rows"]]
 
-    def wait_rows(self, statement: str, count: int, timeout: float = 15.0) -> list[dict]:
-        """Poll until the query returns at least `count` rows (events arrive asynchronously)."""
+    def wait_rows(self, statement: str, count: int, timeout: float = 30.0) -> list[dict]:
+        """Poll until the query returns at least `count` rows (events are stored asynchronously, within
+        --batch-age); the test fails, saying what did arrive, when they do not within `timeout`. The
+        timeout is generous on purpose (a loaded CI machine): it bounds a failure, it is not a speed claim."""
         deadline = time.monotonic() + timeout
-        rows: list[dict] = []
-        while time.monotonic() < deadline:
+        while True:
             rows = self.sql(statement)
             if len(rows) >= count:
                 return rows
+            if time.monotonic() > deadline:
+                pytest.fail(f"expected at least {count} row(s) within {timeout:.0f} s, got {len(rows)}: "
+                            f"{rows[:5]}\n  for: {statement}")
             time.sleep(0.2)
-        return rows
 
 
 def start_collector(data: Path, *args: str, plan: Path = ROOT / "examples" / "moto-insurance.yaml",

@@ -93,3 +93,14 @@ def test_captured_holds_every_captured_parameter_but_the_brokers_as_documented()
     (row,) = ingest(body.encode(), Request(received_ms=now), compile_plan(load_plan(EXAMPLE_PLAN)), SECRET).events
     assert row.captured == {"utm_source": "google", "gclid": "abc", "fbclid": "f"}
     assert (row.broker_id, row.utm_source, row.click_id) == ("B042", "google", "abc")
+
+
+def test_the_readme_layout_names_every_module():
+    from collector.docs import DOCS
+
+    readme = (DOCS.parent / "README.md").read_text()
+    layout = readme[readme.index("## Layout"):]
+    for package in ("collector", "collector/wal", "tagplan"):
+        for module in sorted((DOCS.parent / package).glob("*.py")):
+            if module.name not in ("__init__.py", "__main__.py"):
+                assert f"`{module.name}`" in layout, f"README's layout table does not list {package}/{module.name}"
