@@ -16,7 +16,7 @@ from typing import IO, Any
 from collector.enrich import phone_key
 from journeys import imports
 from journeys.imports import Context, Kind, Progress, Summary
-from journeys.profiles import Reader, Record, ValueProblem, amount, currency, read, reader, text, timestamp
+from journeys.profiles import Reader, Record, ValueProblem, amount, currency, reader, text, timestamp
 from tagplan.messages import did_you_mean
 
 COLUMNS = (
@@ -140,11 +140,12 @@ def import_records(store, ctx: Context, records: Iterable[Record], *, source: st
                    dry_run: bool = False, progress: Progress | None = None) -> Summary:
     """Import sales given as records of canonical fields (or as a profile read them): the one way in."""
     r = r or reader(ctx.plan.plan, "conversions")
-    return imports.run(store, KIND, r, records, ctx, source=source, dry_run=dry_run, progress=progress)
+    return imports.run(store, KIND, r, imports._read(KIND, r, records, ctx, source), ctx, source=source,
+                       dry_run=dry_run, progress=progress)
 
 
 def import_file(store, ctx: Context, stream: IO[bytes], *, source: str, profile: str | None = None,
                 dry_run: bool = False, progress: Progress | None = None) -> Summary:
     """Import a sales file (CSV or JSON) read with a profile of the plan, or in the canonical format."""
-    r = reader(ctx.plan.plan, "conversions", profile)
-    return import_records(store, ctx, read(r, stream), source=source, r=r, dry_run=dry_run, progress=progress)
+    return imports.import_file(KIND, store, ctx, stream, source=source, profile=profile, dry_run=dry_run,
+                               progress=progress)
