@@ -33,7 +33,6 @@ from tagplan import CompiledPlan
 
 log = logging.getLogger("parcours.import")
 
-PROGRESS_EVERY = 50_000
 _encode = msgspec.json.Encoder().encode
 _PHONE_LIKE = re.compile(r"\+?\d[\d .\-()]{6,}\d")
 _REDACTED = "[redacted]"
@@ -108,33 +107,23 @@ def run(store: Store, kind: Kind, r: Reader, records: Iterable[Record], ctx: Con
         dry_run: bool = False, progress: Progress | None = None) -> Summary:
     """Read every line, stage the good ones, write what is new or changed; the summary."""
     summary = Summary(kind.name, source, r.name, dry_run)
-    rows: list[dict[str, Any]] = []
     kept: list[dict[str, Any]] = []
-    try:
-        for record in records:
-            summary.lines += 1
-            row, reasons = kind.row(record, r, ctx)
-            if reasons:
-                summary.rejects.append(Reject(record.line, reasons))
-                kept.append(_kept(kind, record.line, row, reasons, source, r.name))
-            else:
-                row.update(source=source, source_line=record.line, profile=r.name)
-                rows.append(row)
-            if progress and summary.lines % PROGRESS_EVERY == 0:
-                progress("read", summary.lines)
-    except FileError:
-        raise
-    summary.rejected = len(summary.rejects)
-    if progress:
-        progress("read", summary.lines)
     db = store.database
     staged = f"{db}.staging_{kind.name}_{uuid.uuid4().hex[:16]}"
     store.query(f"CREATE TABLE {staged} ({', '.join(f'{n} {t}' for n, t in kind.columns)}) ENGINE = Memory",
                 readonly=False)
     try:
         (started,) = store.query("SELECT now64(3)").rows[0]
-        if rows:
-            store.insert_rows(staged.split(".", 1)[1], rows)
+        for rows, rejects in _read(kind, r, records, ctx, source, summary):
+            if rows:
+                store.insert_rows(staged.split(".", 1)[1], rows)
+            for line, reasons, fields in rejects:
+                summary.rejects.append(Reject(line, reasons))
+                kept.append(_kept(kind, line, fields, reasons, source, r.name))
+            if progress:
+                progress("read", summary.lines)
+        summary.rejects.sort(key=lambda reject: reject.line)
+        summary.rejected = len(summary.rejects)
         _compare(store, kind, staged, summary)
         if not dry_run:
             _write(store, kind, staged)
@@ -146,6 +135,38 @@ def run(store: Store, kind: Kind, r: Reader, records: Iterable[Record], ctx: Con
     finally:
         store.query(f"DROP TABLE IF EXISTS {staged}", readonly=False)
     return summary
+
+
+CHUNK = 20_000
+"""Lines read at a time; each chunk is staged in ClickHouse as it is ready. (Reading chunks in worker
+processes was tried: on two cores, spawning and pickling cost more than the reading they took over.)"""
+
+
+def _read(kind: Kind, r: Reader, records: Iterable[Record], ctx: Context, source: str,
+          summary: Summary) -> Iterator[tuple[list[dict], list[tuple[int, list[str], dict]]]]:
+    """The lines, read into rows and rejects a chunk at a time."""
+    chunk: list[Record] = []
+    for record in records:
+        summary.lines += 1
+        chunk.append(record)
+        if len(chunk) == CHUNK:
+            yield _rows(kind, r, source, chunk, ctx)
+            chunk = []
+    if chunk:
+        yield _rows(kind, r, source, chunk, ctx)
+
+
+def _rows(kind: Kind, r: Reader, source: str, records: list[Record], ctx: Context):
+    """A chunk of lines -> (rows, [(line, reasons, fields kept)])."""
+    rows, rejects = [], []
+    for record in records:
+        row, reasons = kind.row(record, r, ctx)
+        if reasons:
+            rejects.append((record.line, reasons, row))
+        else:
+            row["source"], row["source_line"], row["profile"] = source, record.line, r.name
+            rows.append(row)
+    return rows, rejects
 
 
 def _latest(kind: Kind, staged: str) -> str:
