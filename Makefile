@@ -7,11 +7,14 @@ PLAN ?= examples/moto-insurance.yaml
 PORT ?= 8000
 TAG := collector/static/t.js
 TAG_SRC := $(wildcard tag_js/src/*.js) tag_js/package.json tag_js/scripts/build.js
+DASH_DIR := journeys/dashboard
+DASH := $(DASH_DIR)/static/manifest.json
+DASH_SRC := $(wildcard $(DASH_DIR)/src/*.js $(DASH_DIR)/src/*/*.js $(DASH_DIR)/src/*.css) $(DASH_DIR)/package.json $(DASH_DIR)/scripts/build.js
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test test-py test-js bench tag chromium clean docs
+.PHONY: setup demo test test-py test-js bench tag dashboard chromium clean docs
 
-setup: $(BIN)/.installed $(TAG)
+setup: $(BIN)/.installed $(TAG) $(DASH)
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +30,14 @@ tag: $(TAG)
 $(TAG): tag_js/node_modules/.installed $(TAG_SRC)
 	cd tag_js && npm run --silent build
 
+$(DASH_DIR)/node_modules/.installed: $(DASH_DIR)/package.json $(DASH_DIR)/package-lock.json
+	cd $(DASH_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+dashboard: $(DASH)
+$(DASH): $(DASH_DIR)/node_modules/.installed $(DASH_SRC)
+	cd $(DASH_DIR) && npm run --silent build
+
 chromium:
 	@[ -x $(CHROMIUM) ] || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
@@ -39,8 +50,9 @@ demo: setup
 
 test: setup chromium test-js test-py
 
-test-js: tag_js/node_modules/.installed
+test-js: tag_js/node_modules/.installed $(DASH_DIR)/node_modules/.installed
 	cd tag_js && npm test --silent
+	cd $(DASH_DIR) && npm test --silent
 
 test-py: setup chromium
 	$(BIN)/pytest -q
@@ -49,7 +61,7 @@ bench: setup chromium
 	@for f in bench/bench_*.py; do [ -e "$$f" ] || continue; echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) tag_js/node_modules $(TAG) data .pytest_cache
+	rm -rf $(VENV) tag_js/node_modules $(TAG) $(DASH_DIR)/node_modules $(DASH_DIR)/static data .pytest_cache
 
 docs: setup
 	$(BIN)/python -m collector.docs

@@ -16,12 +16,14 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from collector import admin, collect, logs, ops, planwatch, tag, useragent
+from collector import admin, auth, collect, logs, ops, planwatch, tag, useragent
 from collector.metrics import Metrics
 from collector.settings import Settings
 from collector.storage import Store
+from collector.users import Users
 from collector.wal import Wal, claim_slot
 from collector.writer import Writer
+from journeys.dashboard import web as dashboard
 from tagplan import compile_plan, load_plan
 
 log = logging.getLogger("parcours")
@@ -90,6 +92,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/api/rejected/summary", admin.rejected_summary, methods=["GET"]),
         Route("/api/rejected/replay", admin.rejected_replay, methods=["POST"]),
         Route("/api/plan/reload", planwatch.reload_endpoint, methods=["POST"]),
+        *dashboard.ROUTES,
     ]
     if settings.site_dir:
         routes.append(Route("/demo", lambda request: RedirectResponse("/demo/" + ("?" + request.url.query if request.url.query else ""))))
@@ -98,6 +101,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.settings = settings
     app.state.plan = plan
     app.state.metrics = Metrics()
+    app.state.sessions = auth.Sessions(settings.data_dir, Users(settings.data_dir))
     app.state.tag_source = tag.TAG_FILE.read_text() if tag.TAG_FILE.exists() else None
     return app
 

@@ -264,3 +264,7 @@ from collector.admin_cli import export, rejected, schema  # noqa: E402  (they us
 main.add_command(rejected)
 main.add_command(export)
 main.add_command(schema)
+
+from collector.users_cli import users  # noqa: E402
+
+main.add_command(users)

@@ -12,7 +12,7 @@ from pathlib import Path
 from collector.storage import default_dsn, is_embedded
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-_RESERVED = ("/api/", "/healthz", "/readyz", "/metrics", "/demo")
+_RESERVED = ("/api/", "/healthz", "/readyz", "/metrics", "/demo", "/dashboard")
 
 
 class SettingsError(Exception):
