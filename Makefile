@@ -41,9 +41,16 @@ $(DASH): $(DASH_DIR)/node_modules/.installed $(DASH_SRC)
 chromium:
 	@[ -x $(CHROMIUM) ] || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
+DEMO_VIEWER := demo
+DEMO_PASSWORD := parcours-demo
+
 demo: setup
+	@# A viewer account for the demo's data directory only (./data), with a password printed below.
+	@echo "$(DEMO_PASSWORD)" | $(BIN)/parcours users add $(DEMO_VIEWER) --replace --password-stdin --data-dir data 2>/dev/null
 	@echo
-	@echo "  parcours demo: open http://127.0.0.1:$(PORT)/demo/?courtier=B042&utm_source=display&utm_medium=cpm&utm_campaign=moto-spring"
+	@echo "  parcours demo"
+	@echo "  dashboard: http://127.0.0.1:$(PORT)/dashboard   log in as $(DEMO_VIEWER) / $(DEMO_PASSWORD)"
+	@echo "  demo site: http://127.0.0.1:$(PORT)/demo/?courtier=B042&utm_source=display&utm_medium=cpm&utm_campaign=moto-spring"
 	@echo "  then, in another terminal: $(BIN)/parcours sql \"SELECT ts, event, form_id, step, step_index, broker_id, lever FROM parcours.events FINAL ORDER BY ts\""
 	@echo
 	$(BIN)/parcours serve --plan $(PLAN) --port $(PORT) --demo --site-dir examples/demo-site

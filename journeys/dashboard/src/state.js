@@ -8,7 +8,7 @@ export { PRESETS, range };
 export var DEFAULTS = {
   period: '30d', from: '', to: '', lang: '',
   lever: '', campaign: '', broker: '', device: '',
-  form: '', by: '', view: 'lever', sort: '', metric: 'conversions', lookback: '30d', offline: '1', model: 'last_touch',
+  series: 'visits', form: '', by: '', view: 'lever', sort: '', metric: 'conversions', lookback: '30d', offline: '1', model: 'linear',
 };
 export var FILTERS = ['lever', 'campaign', 'broker', 'device'];
 

@@ -7,7 +7,7 @@ import { t } from './i18n.js';
  * columns: [{key, label, kind, heat?}]; rows: the report's row objects.
  * sort: "key" or "-key" (descending), kept in the URL by the caller through onsort.
  */
-export function table({ caption, columns, rows, sort, onsort, heat }) {
+export function table({ caption, columns, rows, sort, onsort, heat, onpick, pickLabel }) {
   var sorted = rows;
   var [desc, key] = sort ? [sort.startsWith('-'), sort.replace(/^-/, '')] : [false, ''];
   if (key && columns.some((c) => c.key == key)) {
@@ -28,6 +28,9 @@ export function table({ caption, columns, rows, sort, onsort, heat }) {
     if (c.heat && max > 0) {
       var level = Math.min(5, Math.ceil(((v || 0) / max) * 5));
       attrs.class = `num heat heat-${level}`;
+    }
+    if (i == 0 && onpick && v != null && v !== '') {
+      return h('th', { scope: 'row', ...attrs }, h('button', { type: 'button', class: 'pick', title: pickLabel, onclick: () => onpick(r) }, text));
     }
     return i == 0 ? h('th', { scope: 'row', ...attrs }, text) : h('td', attrs, text);
   })));
