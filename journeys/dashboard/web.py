@@ -132,10 +132,25 @@ def _read(name: str) -> bytes:
 def _config(request: Request, session: auth.Session) -> str:
     """What the page needs to know besides figures: the plan's forms, the viewer's name."""
     plan = request.app.state.plan.plan
+    filters, funnel_by = _report_capabilities()
     doc = {"forms": [{"id": k, "label": f.label or k} for k, f in plan.forms.items()],
-           "breakdowns": [], "funnelBy": False, "user": session.user}
+           "breakdowns": [], "funnelBy": funnel_by, "filters": filters, "user": session.user}
     # Inside <script>: "</" must not close the element, whatever a label says.
     return json.dumps(doc, ensure_ascii=False).replace("</", "<\\/")
+
+
+@cache
+def _report_capabilities() -> tuple[list[str], bool]:
+    """The filters every report takes, and whether the funnel takes a breakdown: the page offers no
+    control the reports API cannot honour."""
+    try:
+        from journeys import reports
+        from journeys.reports import options
+    except ImportError:  # the reports runner is not installed
+        return [], False
+    filters = list(getattr(options, "FILTERS", ()))
+    funnel = reports.REPORTS.get("funnel")
+    return filters, bool(funnel and "by" in funnel.options)
 
 
 def _lang(request: Request) -> str:

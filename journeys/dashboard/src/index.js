@@ -82,17 +82,19 @@ function periodPicker(s) {
 }
 
 function filterBar(s) {
-  var active = state.FILTERS.filter((f) => s[f]);
+  var supported = state.supportedFilters();
+  if (!supported.length) return null;
+  var active = supported.filter((f) => s[f]);
   var chips = active.map((f) => h('button', {
     type: 'button', class: 'chip', dataset: { filter: f },
     'aria-label': `${t('filter.' + f)}: ${s[f]}. ${t('filter.remove')}`,
     onclick: () => state.set({ [f]: '' }),
   }, `${t('filter.' + f)}: ${s[f]} ✕`));
   return h('div', { class: 'filters', role: 'group', 'aria-label': t('filters') },
-    select(t('filter.device'), s.device, [['', t('filter.any')], ...['desktop', 'mobile', 'tablet'].map((d) => [d, t('device.' + d)])],
+    supported.includes('device') && select(t('filter.device'), s.device, [['', t('filter.any')], ...['desktop', 'mobile', 'tablet'].map((d) => [d, t('device.' + d)])],
       (v) => state.set({ device: v })),
     chips.filter((c) => c.dataset.filter != 'device'),
-    active.length ? h('button', { type: 'button', class: 'clear', onclick: () => state.set(Object.fromEntries(state.FILTERS.map((f) => [f, '']))) }, t('filter.clear')) : null);
+    active.length ? h('button', { type: 'button', class: 'clear', onclick: () => state.set(Object.fromEntries(supported.map((f) => [f, '']))) }, t('filter.clear')) : null);
 }
 
 boot();

@@ -1,6 +1,7 @@
 // The view's state lives in the URL's query string, so a view can be shared
 // and the back button works. Only known keys are kept; defaults are left out
 // of the URL.
+import { CONFIG } from './config.js';
 import { PRESETS, isDay, range } from './period.js';
 
 export { PRESETS, range };
@@ -62,6 +63,11 @@ export function query(s) {
 /** The report API's parameters common to every panel: the period and the filters. */
 export function common(s) {
   var r = range(s), out = { from: r.from, to: r.to };
-  for (var f of FILTERS) if (s[f]) out[f] = s[f];
+  for (var f of supportedFilters()) if (s[f]) out[f] = s[f];
   return out;
+}
+
+/** The filters the reports API takes (the page offers no filter it cannot apply to every panel). */
+export function supportedFilters() {
+  return FILTERS.filter((f) => (CONFIG.filters || []).includes(f));
 }

@@ -4,7 +4,8 @@ import { fmt } from './format.js';
 import { t } from './i18n.js';
 
 /**
- * columns: [{key, label, kind, heat?}]; rows: the report's row objects.
+ * columns: [{key, label, kind, heat?, source?}]; rows: the report's row objects; source names the API
+ * field a pivoted cell holds (data-key, which the tests compare with the report's JSON).
  * sort: "key" or "-key" (descending), kept in the URL by the caller through onsort.
  */
 export function table({ caption, columns, rows, sort, onsort, heat, onpick, pickLabel }) {
@@ -24,7 +25,7 @@ export function table({ caption, columns, rows, sort, onsort, heat, onpick, pick
   });
   var body = sorted.map((r) => h('tr', null, columns.map(function (c, i) {
     var v = r[c.key], text = c.kind && c.kind != 'text' ? fmt(v, c.kind) : (v == null || v === '' ? '–' : String(v));
-    var attrs = { class: c.kind && c.kind != 'text' ? 'num' : null, dataset: { key: c.key, value: v == null ? '' : String(v) } };
+    var attrs = { class: c.kind && c.kind != 'text' ? 'num' : null, dataset: { key: c.source || c.key, value: v == null ? '' : String(v) } };
     if (c.heat && max > 0) {
       var level = Math.min(5, Math.ceil(((v || 0) / max) * 5));
       attrs.class = `num heat heat-${level}`;

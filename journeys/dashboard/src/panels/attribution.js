@@ -75,7 +75,7 @@ export var attribution = {
           plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${fmt(c.parsed.y, kind)}` } } } },
       }, 320),
       table({ caption: t('attribution.caption', { metric: metricName }),
-        columns: [{ key: 'lever', label: t('col.lever'), kind: 'text' }, ...MODELS.map((m) => ({ key: m, label: t(`model.${m}`), kind }))],
+        columns: [{ key: 'lever', label: t('col.lever'), kind: 'text' }, ...MODELS.map((m) => ({ key: m, label: t(`model.${m}`), kind, source: metric }))],
         rows: table_rows }),
       h('div', { class: 'table-tools' }, csvButton(t('panel.attribution'), () => downloadCsv('attribution', params(s), 'attribution.csv'))),
     ];

@@ -47,7 +47,7 @@ export var brokers = {
     if (d.traffic.length) {
       var key = 'broker_id' in d.traffic[0] ? 'broker_id' : Object.keys(d.traffic[0])[0];
       parts.push(table({ caption: t('brokers.caption'), columns: columnsOf(d.traffic), rows: d.traffic, sort: s.sort,
-        onsort: (v) => set({ sort: v }, true), onpick: (r) => set({ broker: String(r[key]) }), pickLabel: t('brokers.pick') }));
+        onsort: (v) => set({ sort: v }, true), onpick: state.supportedFilters().includes('broker') ? (r) => set({ broker: String(r[key]) }) : null, pickLabel: t('brokers.pick') }));
       parts.push(h('div', { class: 'table-tools' }, csvButton(t('panel.brokers'), () => downloadCsv('brokers', state.common(s), 'brokers.csv'))));
     }
     parts.push(h('h3', null, t('brokers.heat')));
@@ -56,7 +56,7 @@ export var brokers = {
     } else {
       var heat = heatRows(d.heat);
       parts.push(table({ caption: t('brokers.heat.caption', { model: t(`model.${heatParams(s).model}`) }), heat: true,
-        columns: [{ key: 'broker', label: t('col.broker'), kind: 'text' }, ...heat.levers.map((l) => ({ key: l, label: l, kind: 'decimal', heat: true }))],
+        columns: [{ key: 'broker', label: t('col.broker'), kind: 'text' }, ...heat.levers.map((l) => ({ key: l, label: l, kind: 'decimal', heat: true, source: 'conversions' }))],
         rows: heat.rows }));
       parts.push(h('div', { class: 'table-tools' }, csvButton(t('brokers.heat'), () => downloadCsv('attribution', heatParams(s), 'media-point-of-sale.csv'))));
     }

@@ -75,7 +75,8 @@ export var funnel = {
           h('div', { class: 'bar', role: 'presentation' }, fill),
           h('span', { class: 'drop' },
             h('strong', { dataset: { key: 'visitors', value: String(r.visitors) } }, fmt(r.visitors, 'count')),
-            i > 0 && r.drop_off != null ? ` · −${fmt(r.drop_off, 'count')} ${t('funnel.lost')}` : ''));
+            r.from_first != null ? ` · ${fmt(r.from_first, 'rate')}` : '',
+            i > 0 && r.drop_off ? h('span', { class: 'lost' }, ` −${fmt(r.drop_off, 'count')} ${t('funnel.lost')}`) : ''));
       })));
     }
     var columns = [

@@ -48,7 +48,7 @@ export var levers = {
         table({
           caption: t('levers.caption', { view: viewName }), columns, rows, sort: s.sort,
           onsort: (v) => set({ sort: v }, true),
-          onpick: (r) => set({ [view]: String(r[key]) }), pickLabel: t('levers.pick'),
+          onpick: state.supportedFilters().includes(view) ? (r) => set({ [view]: String(r[key]) }) : null, pickLabel: t('levers.pick'),
         }),
         chart(t('levers.chart', { view: viewName }), {
           type: 'bar',

@@ -31,12 +31,12 @@ export var quality = {
     return { match, rejected };
   },
   render(d, s) {
-    var m = d.match || {}, rate = m.conversions ? m.matched / m.conversions : null;
+    var m = d.match || {};
     var parts = [h('h3', null, t('quality.match')),
       h('div', { class: 'tiles' }, ['conversions', 'matched', 'unmatched'].map((k) => h('div', { class: 'tile' },
         h('span', { class: 'label' }, t(`col.${k}`)), h('span', { class: 'value', dataset: { key: k, value: String(m[k] ?? '') } }, fmt(m[k], 'count')))),
-      h('div', { class: 'tile' }, h('span', { class: 'label' }, t('quality.rate')),
-        h('span', { class: 'value', dataset: { key: 'match_rate', value: String(m.match_rate ?? '') } }, fmt(m.match_rate ?? rate, 'rate'))))];
+      'match_rate' in m && h('div', { class: 'tile' }, h('span', { class: 'label' }, t('quality.rate')),
+        h('span', { class: 'value', dataset: { key: 'match_rate', value: String(m.match_rate ?? '') } }, fmt(m.match_rate, 'rate'))))];
     var why = reasons(m.by_reason);
     if (why.length) {
       parts.push(table({ caption: t('quality.reasons'), columns: columnsOf(why), rows: why }));
