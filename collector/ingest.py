@@ -16,7 +16,8 @@ from tagplan import CompiledPlan
 from tagplan.compile import EventSpec
 
 _PHONE_LIKE = re.compile(r"\+?\d[\d .\-()]{6,}\d")
-_REDACTED = "[redacted]"
+REDACTED = "[redacted]"
+"""What replaces personal data in a rejected event's stored payload (replay recognises it)."""
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _IDS = ("id", "vid", "sid")  # random ids may hold digit runs that look like phones
 _json = msgspec.json.Encoder().encode
@@ -212,18 +213,18 @@ def _scrub(raw: bytes, plan: CompiledPlan) -> str:
     try:
         doc = raw_decoder.decode(raw)
     except (msgspec.DecodeError, RecursionError):
-        return _PHONE_LIKE.sub(_REDACTED, raw.decode("utf-8", "replace"))
+        return _PHONE_LIKE.sub(REDACTED, raw.decode("utf-8", "replace"))
     return msgspec.json.encode(_scrub_value(doc, sensitive)).decode()
 
 
 def _scrub_value(value: Any, sensitive: set[str]) -> Any:
     if isinstance(value, dict):
         return {
-            k: _REDACTED if k in sensitive else v if k in _IDS else _scrub_value(v, sensitive)
+            k: REDACTED if k in sensitive else v if k in _IDS else _scrub_value(v, sensitive)
             for k, v in value.items()
         }
     if isinstance(value, list):
         return [_scrub_value(v, sensitive) for v in value]
     if isinstance(value, str):
-        return _PHONE_LIKE.sub(_REDACTED, value)
+        return _PHONE_LIKE.sub(REDACTED, value)
     return value

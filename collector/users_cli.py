@@ -15,8 +15,8 @@ import click
 from collector.auth import Sessions
 from collector.users import MIN_PASSWORD, ROLES, UserError, Users
 
-_DATA_DIR = click.option("--data-dir", envvar="PARCOURS_DATA", default="data", show_default=True,
-                         help="The collector's data directory, which holds users.json.")
+_DATA_DIR = click.option("--data-dir", envvar="PARCOURS_DATA", default="data", show_default=True, show_envvar=True,
+                         help="The collector's data directory, which holds users.json and the sessions.")
 
 
 @click.group()
@@ -62,7 +62,8 @@ def remove(name, data_dir):
 
 @users.command(name="list")
 @_DATA_DIR
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="An aligned table for people, or a JSON array for programs.")
 def list_(data_dir, fmt):
     """The accounts: name, role, creation time (never the password hashes)."""
     try:

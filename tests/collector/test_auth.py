@@ -177,3 +177,20 @@ def test_users_commands(tmp_path):
     assert "hash" not in listed.output
     gone = runner.invoke(main, ["users", "remove", "nobody", "--data-dir", str(tmp_path)])
     assert gone.exit_code == 1 and 'no account "nobody"' in gone.output
+
+
+def test_the_api_mount_lets_a_viewer_session_read_reports_only(client):
+    login(client)
+    token = csrf_of(client)
+    with_csrf = {"x-csrf-token": token, **ORIGIN}
+    # Past the mount's check (no such report here: the reports' own route answers), with the CSRF header...
+    assert client.get("/api/reports/anything", headers=with_csrf).status_code != 401
+    # ...refused without it, with a forged one, or from another site.
+    assert client.get("/api/reports/anything").status_code == 401
+    assert client.get("/api/reports/anything", headers={"x-csrf-token": "forged"}).status_code == 401
+    assert client.get("/api/reports/anything", headers={**with_csrf, "origin": "https://evil.example"}).status_code == 401
+    # Everything else under /api is the admin token's alone.
+    assert client.post("/api/sql", content="SELECT 1", headers=with_csrf).status_code == 401
+    assert client.get("/api/export?table=events", headers=with_csrf).status_code == 401
+    assert client.post("/api/rejected/replay?since=1d", headers=with_csrf).status_code == 401
+    assert client.get("/api/reports/anything", headers={"authorization": "Bearer admin-test-token"}).status_code != 401
