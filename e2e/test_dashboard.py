@@ -207,7 +207,7 @@ def test_custom_dates_and_a_shared_link(page: Page, dash, browser):
     settled(page)
     # A period with nothing in it: the panels say so, in words.
     if served(dash, "funnel"):
-        expect(page.locator("#funnel .state.empty")).to_contain_text("No data for this period")
+        expect(page.locator("#funnel .state.empty")).to_contain_text("No data for this period.")
 
 
 def test_language_switch(page: Page, dash):
@@ -283,3 +283,46 @@ def test_the_login_page_is_accessible(page: Page, dash):
     result = page.evaluate("async () => (await axe.run()).violations.map(v => v.id + ':' + v.impact)")
     assert [v for v in result if v.endswith((":serious", ":critical"))] == []
     assert errors == []
+
+
+def test_loading_empty_and_error_states_are_designed(page: Page, dash):
+    """Each state the page can be in says what is happening, whatever the reports answer."""
+    held = []
+    page.route("**/api/reports/**", lambda route: held.append(route))  # never answered: loading
+    login(page, dash)
+    funnel = page.locator("#funnel")
+    expect(funnel).to_have_attribute("data-state", "loading")
+    expect(funnel.get_by_role("status")).to_have_text("Loading…")
+    expect(funnel).to_have_attribute("aria-busy", "true")
+    expect(page.get_by_label("Period")).to_be_enabled()  # the page stays usable while panels load
+    SCREENSHOTS.mkdir(exist_ok=True)
+    funnel.screenshot(path=SCREENSHOTS / "state-loading.png")
+    for route in held:
+        route.fulfill(status=503, content_type="application/json",
+                      body=json.dumps({"error": "the report could not be computed: ClickHouse is out of reach"}))
+    page.unroute("**/api/reports/**")
+    expect(funnel).to_have_attribute("data-state", "error")
+    expect(funnel.get_by_role("alert")).to_contain_text("This panel could not be loaded.")
+    expect(funnel.get_by_role("alert")).to_contain_text("ClickHouse is out of reach")
+    funnel.screenshot(path=SCREENSHOTS / "state-error.png")
+    page.route("**/api/reports/funnel?**", lambda route: route.fulfill(status=200, content_type="application/json",
+                                                                       body="[]"))
+    funnel.get_by_role("button", name="Try again").click()
+    expect(funnel).to_have_attribute("data-state", "empty")
+    expect(funnel).to_contain_text("No data for this period.")
+    funnel.screenshot(path=SCREENSHOTS / "state-empty.png")
+
+
+def test_keyboard_reaches_the_panels_and_their_controls(page: Page, dash):
+    login(page, dash)
+    settled(page)
+    page.keyboard.press("Tab")
+    skip = page.locator("a.skip")
+    expect(skip).to_be_focused()
+    expect(skip).to_have_text("Skip to the panels")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"#main$"))
+    # The period picker is a labelled native control: keyboard alone changes the period.
+    page.get_by_label("Period").focus()
+    page.keyboard.press("ArrowDown")
+    expect(page).to_have_url(re.compile(r"period=90d"))

@@ -70,3 +70,13 @@ def test_the_collector_paths_may_not_take_the_dashboards(tmp_path):
     with pytest.raises(SettingsError, match="collector's own paths"):
         build(plan="p.yaml", data_dir=str(tmp_path), clickhouse=None, admin_token="t", secret="s", demo=False,
               tag_path="/dashboard/t.js")
+
+
+def test_assets_go_gzipped_to_browsers_that_take_it(client, page):
+    src = re.search(r'src="(/dashboard/assets/[^"]+\.js)"', page.text).group(1)
+    plain = client.get(src, headers={"accept-encoding": "identity"})
+    zipped = client.get(src, headers={"accept-encoding": "gzip, br"})
+    assert "content-encoding" not in plain.headers
+    assert zipped.headers["content-encoding"] == "gzip" and zipped.headers["vary"] == "Accept-Encoding"
+    assert zipped.content == plain.content  # the client decompressed it: the same bundle
+    assert int(zipped.headers["content-length"]) < len(plain.content) / 2

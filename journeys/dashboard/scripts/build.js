@@ -36,9 +36,10 @@ if (process.argv[1] == fileURLToPath(import.meta.url)) {
   var manifest = {};
   for (var [name, text] of Object.entries(files)) {
     manifest[name] = hashed(name, text);
+    var gz = gzipSync(text, { level: 9 });
     writeFileSync(resolve(outdir, manifest[name]), text);
-    var gz = gzipSync(text, { level: 9 }).length;
-    console.log(`${relative(process.cwd(), resolve(outdir, manifest[name]))}: ${Buffer.byteLength(text)} B raw, ${gz} B gzip`);
+    writeFileSync(resolve(outdir, manifest[name] + '.gz'), gz); // served as is to browsers that take gzip
+    console.log(`${relative(process.cwd(), resolve(outdir, manifest[name]))}: ${Buffer.byteLength(text)} B raw, ${gz.length} B gzip`);
   }
   writeFileSync(resolve(outdir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 }

@@ -73,7 +73,9 @@ export class Panel {
     }
     this.el.removeAttribute('aria-busy');
     if (kind == 'empty') {
-      this.body.replaceChildren(h('div', { class: 'state empty' }, h('p', null, t('empty')), h('p', { class: 'hint' }, t('empty.hint'))));
+      var filtered = state.supportedFilters().some((f) => state.get()[f]);
+      this.body.replaceChildren(h('div', { class: 'state empty' }, h('p', null, t(filtered ? 'empty' : 'empty.period')),
+        h('p', { class: 'hint' }, t(filtered ? 'empty.hint' : 'empty.period.hint'))));
     } else {
       var status = this.error && this.error.status;
       var why = status == 401 ? t('session.expired') : status == 403 ? t('access.denied') : (this.error && this.error.message) || '';

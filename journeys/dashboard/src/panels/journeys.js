@@ -95,7 +95,7 @@ export var journeys = {
   render(rows, s) {
     var parts = [];
     if (!rows.length) {
-      parts.push(h('div', { class: 'state empty' }, h('p', null, t('empty')), h('p', { class: 'hint' }, t('empty.hint'))));
+      parts.push(h('div', { class: 'state empty' }, h('p', null, t('empty.period')), h('p', { class: 'hint' }, t('empty.period.hint'))));
     } else {
       var data = flows(rows, t('journeys.sale'));
       var nodes = [...new Set(data.flatMap((f) => [f.from, f.to]))];
