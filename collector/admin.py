@@ -31,13 +31,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from collector import export as export_mod
 from collector import auth, output, planwatch, rejected
 from collector.errors import BadParameter, Cutoff, Problem, error
+from collector.messages import answer
 from collector.since import BadTime, parse_since
 from collector.storage import QueryResult, Store
 
 log = logging.getLogger("parcours.admin")
-
-UNAUTHORIZED = "missing or wrong admin token (Authorization: Bearer <PARCOURS_ADMIN_TOKEN>)"
-
 
 class RequireToken:
     """ASGI middleware of the /api mount: 401 unless the request carries `Authorization: Bearer <token>`, or is
@@ -50,7 +48,7 @@ class RequireToken:
         # A dashboard viewer's session may read the reports (auth.viewer_allowed says exactly what); the rest
         # of /api is the admin token's alone.
         if scope["type"] == "http" and not _authorized(scope) and not auth.viewer_allowed(scope):
-            response = error(401, UNAUTHORIZED, {"WWW-Authenticate": 'Bearer realm="parcours admin API"'})
+            response = error(401, answer("unauthorized"), {"WWW-Authenticate": 'Bearer realm="parcours admin API"'})
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -102,14 +100,14 @@ def _time(request: Request, name: str):
     try:
         return parse_since(request.query_params.get(name))
     except BadTime as exc:
-        raise BadParameter(f"{name}: {exc}") from None
+        raise BadParameter(answer("bad_parameter", name=name, problem=exc)) from None
 
 
 def query(store: Store, statement: str) -> QueryResult:
     """One read-only SQL statement, as analysts send it (`POST /api/sql`, `parcours sql`)."""
     statement = statement.strip()
     if not statement:
-        raise BadParameter("send one SQL statement as the request body")
+        raise BadParameter(answer("sql_empty"))
     return store.query(statement, readonly=True)
 
 
@@ -138,7 +136,7 @@ async def rejected_replay(request: Request) -> Response:
     """POST /api/rejected/replay?since=7d&dry_run=true: re-validate rejected events against the current plan."""
     params = request.query_params
     if not params.get("since"):
-        raise BadParameter("since: required (e.g. since=7d or since=2026-11-20), so a replay covers a known period")
+        raise BadParameter(answer("since_required"))
     dry_run = params.get("dry_run", "false").lower() in ("1", "true", "yes")
     state = request.app.state
     return await run(request, rejected.replay, state.plan, state.settings.secret, _time(request, "since"), dry_run)

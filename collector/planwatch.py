@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from collector.errors import error
+from collector.messages import answer
 from tagplan import PlanErrors, compile_plan, load_plan
 from tagplan.load import plan_files
 
@@ -120,6 +121,6 @@ async def reload_endpoint(request: Request) -> Response:
     """POST /api/plan/reload: reload now; 422 with every error when the plan is refused."""
     watcher = getattr(request.app.state, "plan_watcher", None)
     if watcher is None:
-        return error(503, "the plan watcher is not running")
+        return error(503, answer("no_plan_watcher"))
     outcome = await watcher.reload()
     return JSONResponse(outcome.to_dict(), status_code=422 if outcome.errors else 200)

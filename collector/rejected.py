@@ -22,10 +22,11 @@ from typing import Any
 
 import msgspec
 
-from collector import ingest
+from collector import ingest, messages
 from collector.rows import EventRow
 from collector.since import EPOCH, utc
 from collector.storage import QueryResult, Store, StoreError
+from collector.wire import WIRE_KEYS
 from tagplan import CompiledPlan
 
 PAGE = 5_000
@@ -140,8 +141,7 @@ def _revalidate(raw: str, reasons: list[str], received_at: dt.datetime, sent_at:
     redacted = _redacted(raw)
     lost = [name for name in redacted if any(r.startswith(f"properties.{name}:") for r in reasons)]
     if lost:
-        return None, [f"properties.{name}: its value was redacted when rejected and cannot be checked again"
-                      for name in sorted(lost)]
+        return None, [messages.reason("redacted", name=name) for name in sorted(lost)]
     req = ingest.Request(received_ms=_millis(received_at), user_agent=user_agent, ip=ip)
     row, problems, _ = ingest.event_row(raw.encode(), _millis(sent_at), req, plan, secret,
                                         frozenset(redacted), phone_key)
@@ -151,7 +151,7 @@ def _revalidate(raw: str, reasons: list[str], received_at: dt.datetime, sent_at:
 def _redacted(raw: str) -> list[str]:
     """Properties whose value was removed from the stored payload because they held personal data."""
     try:
-        props = msgspec.json.decode(raw).get("p", {})
+        props = msgspec.json.decode(raw).get(WIRE_KEYS["properties"], {})
     except (msgspec.DecodeError, AttributeError, RecursionError):
         return []
     return [k for k, v in props.items() if v == ingest.REDACTED] if isinstance(props, dict) else []
