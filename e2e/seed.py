@@ -11,11 +11,13 @@ then dates each event at `t`, as it dates events a tag kept offline and sent lat
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 import time
 import urllib.request
 import uuid
+from pathlib import Path
 
 SITE = "http://127.0.0.1:8000/demo/"
 LANDINGS = [
@@ -83,6 +85,49 @@ def visitors(n: int, days: int, now_ms: int, seed: int = 42):
         yield ua, events
 
 
+MRS_X_QUOTE, MRS_X_PHONE = "Q-8F2KX1", "06 12 34 56 78"
+"""The sample broker file's first sale (MA-2026-0104512, signed by B042 on 3 October 2026) carries this quote
+id and phone: Mrs X, who clicked a display ad and asked for a quote online two days before."""
+
+
+def mrs_x() -> list[dict]:
+    """Mrs X's visit: a display landing on 1 October 2026, the four steps, the quote sent."""
+    t = int(dt.datetime(2026, 10, 1, 18, 30, tzinfo=dt.timezone.utc).timestamp() * 1000)
+    vid, sid = str(uuid.uuid4()), str(uuid.uuid4())
+    captured = {"utm_source": "display", "utm_medium": "cpm", "utm_campaign": "moto-spring"}
+    base = {"vid": vid, "sid": sid, "url": SITE + "?utm_source=display&utm_medium=cpm&utm_campaign=moto-spring",
+            "ref": "", "c": captured}
+    events = [{**base, "id": str(uuid.uuid4()), "e": "touch", "t": t, "q": 0},
+              {**base, "id": str(uuid.uuid4()), "e": "page_view", "t": t, "q": 1}]
+    for i, step in enumerate(STEPS):
+        events.append({**base, "id": str(uuid.uuid4()), "e": "form_step", "t": t + (i + 1) * 40_000, "q": 2 + i,
+                       "f": "moto_quote", "s": step, "dt": 40_000})
+    events.append({**base, "id": str(uuid.uuid4()), "e": "form_submit", "t": t + 200_000, "q": 7, "f": "moto_quote",
+                   "p": {"quote_id": MRS_X_QUOTE, "phone": MRS_X_PHONE, "formula": "tous_risques"}})
+    return events
+
+
+def import_offline(data_dir: Path, plan_path: Path, secret: bytes, samples: Path) -> None:
+    """The sample sales (broker shops, call centre) and campaign costs, through the real import code, into the
+    embedded engine of `data_dir`: run it before the collector starts (the collector then owns the engine)."""
+    from collector.storage import Store, default_dsn
+    from journeys import conversions, costs
+    from journeys.imports import Context
+    from tagplan import compile_plan, load_plan
+
+    ctx = Context(compile_plan(load_plan(plan_path)), secret)
+    store = Store(default_dsn(data_dir))
+    try:
+        store.migrate()
+        for name, profile in (("ventes-courtiers-2026-10.csv", "courtiers"), ("ventes-crc-2026-10.json", "crc")):
+            with (samples / name).open("rb") as fh:
+                conversions.import_file(store, ctx, fh, source=name, profile=profile)
+        with (samples / "couts-campagnes-2026-10.csv").open("rb") as fh:
+            costs.import_file(store, ctx, fh, source="couts-campagnes-2026-10.csv", profile="regie")
+    finally:
+        store.close()
+
+
 def broken(now_ms: int, n: int = 6):
     """Events the example plan refuses: an undeclared event, and a step the form does not have."""
     for i in range(n):
@@ -116,6 +161,8 @@ def send(collector_url: str, n: int = 300, days: int = 30, seed: int = 42, per_r
             last_ua = ua
         batch.extend(events)
     flush(last_ua)
+    batch = mrs_x()
+    flush(UA)
     batch = list(broken(now_ms))
     flush(UA)
     return sent

@@ -42,12 +42,15 @@ PANELS = {
 def dash(tmp_path_factory):
     data = tmp_path_factory.mktemp("dashboard")
     Users(data).add(VIEWER, PASSWORD)
-    proc, url, log = start_collector(data, "--site-dir", str(ROOT / "examples" / "demo-site"))
+    plan = ROOT / "examples" / "moto-insurance.yaml"
+    seed.import_offline(data, plan, b"e2e-secret", ROOT / "examples" / "samples")  # the collector's secret
+    proc, url, log = start_collector(data, "--site-dir", str(ROOT / "examples" / "demo-site"), plan=plan)
     collector = Collector(url, data, log)
-    sent = seed.send(url, n=300, days=30)
+    sent = seed.send(url, n=300, days=75)
     # Barrier: the last batch (the refused events) is stored once its rows are there.
     collector.wait_rows("SELECT 1 FROM parcours.rejected_events", 6)
     assert collector.wait_rows(f"SELECT 1 FROM parcours.events", sent - 6)
+    assert collector.sql("SELECT count() AS n FROM parcours.conversions FINAL")[0]["n"] >= 10  # the samples
     yield collector
     stop_collector(proc)
 
@@ -68,7 +71,8 @@ def served(dash: Collector, name: str) -> bool:
     return True
 
 
-def login(page: Page, dash: Collector, query: str = "?lang=en") -> None:
+def login(page: Page, dash: Collector, query: str = "?lang=en&period=90d") -> None:
+    """Log in and land on the dashboard; 90 days by default, so the sample sales of October 2026 are in."""
     page.goto(f"{dash.url}/dashboard{query}")
     page.fill("#name", VIEWER)
     page.fill("#password", PASSWORD)
@@ -197,7 +201,7 @@ def test_the_period_reaches_every_panel_and_the_url(page: Page, dash):
     # The back button returns to the previous period.
     page.go_back()
     settled(page)
-    expect(page.get_by_label("Period")).to_have_value("30d")
+    expect(page.get_by_label("Period")).to_have_value("90d")
 
 
 def test_custom_dates_and_a_shared_link(page: Page, dash, browser):
@@ -325,4 +329,4 @@ def test_keyboard_reaches_the_panels_and_their_controls(page: Page, dash):
     # The period picker is a labelled native control: keyboard alone changes the period.
     page.get_by_label("Period").focus()
     page.keyboard.press("ArrowDown")
-    expect(page).to_have_url(re.compile(r"period=90d"))
+    expect(page).to_have_url(re.compile(r"period=month"))
