@@ -50,7 +50,7 @@ def dash(tmp_path_factory):
     # Barrier: the last batch (the refused events) is stored once its rows are there.
     collector.wait_rows("SELECT 1 FROM parcours.rejected_events", 6)
     assert collector.wait_rows(f"SELECT 1 FROM parcours.events", sent - 6)
-    assert collector.sql("SELECT count() AS n FROM parcours.conversions FINAL")[0]["n"] >= 10  # the samples
+    assert collector.sql("SELECT count() AS n FROM parcours.conversions FINAL")[0]["n"] > 0  # the samples
     yield collector
     stop_collector(proc)
 
