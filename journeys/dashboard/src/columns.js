@@ -53,6 +53,8 @@ var C = {
   count: ['count', 'Count', 'Nombre'],
   persons: ['count', 'Persons', 'Personnes'],
   touches: ['count', 'Touches', 'Points de contact'],
+  detail: ['text', 'Detail', 'Détail'],
+  premium: ['money2', 'Premium', 'Prime'],
 };
 
 add({

@@ -18,8 +18,11 @@ export class Panel {
     this.heading = h('h2', { id: `${spec.id}-h` });
     this.controls = h('div', { class: 'controls' });
     this.body = h('div', { class: 'body', 'aria-live': 'polite' });
+    // A part of the panel that does not depend on its report (the journeys' person search) stays usable
+    // whatever state the report is in.
+    this.footer = h('div', { class: 'panel-footer' });
     this.el = h('section', { id: spec.id, class: 'panel', 'aria-labelledby': `${spec.id}-h`, dataset: { state: 'loading' } },
-      h('header', null, this.heading, this.controls), this.body);
+      h('header', null, this.heading, this.controls), this.body, this.footer);
   }
 
   /** Whether a change of these state keys calls for new figures. */
@@ -30,6 +33,7 @@ export class Panel {
   drawChrome() {
     this.heading.textContent = t(`panel.${this.spec.id}`);
     this.controls.replaceChildren(...(this.spec.controls ? this.spec.controls(state.get(), state.set) : []));
+    if (this.spec.footer) this.footer.replaceChildren(...this.spec.footer());
   }
 
   async load() {

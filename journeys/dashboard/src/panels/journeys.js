@@ -5,10 +5,10 @@
 // field is emptied once sent.
 import { ApiError, downloadCsv, report, reportPost } from '../api.js';
 import { chart, colour } from '../charts.js';
-import { columnsOf } from '../columns.js';
+import { columnsOf, kind, label } from '../columns.js';
 import { h, uid } from '../dom.js';
 import { fmt } from '../format.js';
-import { add, t } from '../i18n.js';
+import { add, lang, t } from '../i18n.js';
 import * as state from '../state.js';
 import { csvButton, table } from '../table.js';
 
@@ -18,13 +18,15 @@ add({
     'journeys.quote': 'Quote id', 'journeys.phone': 'Phone number', 'journeys.find': 'Show the journey',
     'journeys.phone.note': 'The number is sent to the server to be hashed; it is not kept, logged or shown.',
     'journeys.none': 'No one found with this {what}.', 'journeys.result': 'Journey of the person found ({n} steps)',
-    'journeys.searching': 'Searching…' },
+    'journeys.searching': 'Searching…', 'journeys.kind.visit': 'Visit', 'journeys.kind.step': 'Step',
+    'journeys.kind.abandon': 'Left the form', 'journeys.kind.quote': 'Quote sent', 'journeys.kind.sale': 'Sale signed' },
   fr: { 'journeys.chart': 'Chemins les plus fréquents vers une vente, levier par levier', 'journeys.caption': 'Chemins les plus fréquents vers une vente',
     'journeys.sale': 'Vente', 'journeys.person': 'Le parcours d’une personne', 'journeys.by': 'Rechercher par',
     'journeys.quote': 'Numéro de devis', 'journeys.phone': 'Numéro de téléphone', 'journeys.find': 'Afficher le parcours',
     'journeys.phone.note': 'Le numéro est envoyé au serveur pour être haché ; il n’est ni conservé, ni journalisé, ni affiché.',
     'journeys.none': 'Personne trouvée avec ce {what}.', 'journeys.result': 'Parcours de la personne trouvée ({n} étapes)',
-    'journeys.searching': 'Recherche…' },
+    'journeys.searching': 'Recherche…', 'journeys.kind.visit': 'Visite', 'journeys.kind.step': 'Étape',
+    'journeys.kind.abandon': 'Formulaire quitté', 'journeys.kind.quote': 'Devis envoyé', 'journeys.kind.sale': 'Vente signée' },
 });
 
 var TOP = 15;
@@ -78,25 +80,31 @@ function personSearch() {
   return [h('h3', null, t('journeys.person')), form, note, result];
 }
 
-function renderPerson(rows, kind) {
-  if (!rows.length) return [h('p', { class: 'note' }, t('journeys.none', { what: t(kind == 'phone' ? 'journeys.phone' : 'journeys.quote').toLowerCase() }))];
+/** A time in the viewer's own time zone, as people read it. */
+function when(iso) {
+  var d = new Date(iso);
+  return isNaN(d) ? String(iso) : d.toLocaleString(lang() == 'fr' ? 'fr-FR' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+function renderPerson(rows, searchedBy) {
+  if (!rows.length) return [h('p', { class: 'note' }, t('journeys.none', { what: t(searchedBy == 'phone' ? 'journeys.phone' : 'journeys.quote').toLowerCase() }))];
   return [h('p', null, t('journeys.result', { n: rows.length })),
     h('ol', { class: 'timeline' }, rows.map(function (r) {
       var rest = Object.entries(r).filter(([k, v]) => !['ts', 'kind'].includes(k) && v !== '' && v != null);
-      return h('li', { class: r.kind == 'sale' || r.kind == 'conversion' ? 'sale' : '' },
-        h('time', { datetime: r.ts }, String(r.ts).replace('T', ' ').slice(0, 16)),
-        h('strong', null, r.kind), ' ', rest.map(([k, v]) => h('span', { class: 'note' }, ` ${k}: ${typeof v == 'number' ? fmt(v) : v}`)));
+      return h('li', { class: r.kind == 'sale' ? 'sale' : '' },
+        h('time', { datetime: r.ts }, when(r.ts)),
+        h('strong', null, t(`journeys.kind.${r.kind}`)), ' ',
+        rest.map(([k, v]) => h('span', { class: 'fact' }, h('span', { class: 'note' }, `${label(k)} `), typeof v == 'number' ? fmt(v, kind(k, v)) : String(v))));
     }))];
 }
 
 export var journeys = {
   id: 'journeys',
   load: (s, signal) => report('paths', state.common(s), signal),
+  isEmpty: (rows) => !rows.length,
   render(rows, s) {
     var parts = [];
-    if (!rows.length) {
-      parts.push(h('div', { class: 'state empty' }, h('p', null, t('empty.period')), h('p', { class: 'hint' }, t('empty.period.hint'))));
-    } else {
+    {
       var data = flows(rows, t('journeys.sale'));
       var nodes = [...new Set(data.flatMap((f) => [f.from, f.to]))];
       var colourOf = (node) => colour(Math.max(0, nodes.indexOf(node)));
@@ -109,7 +117,7 @@ export var journeys = {
       parts.push(table({ caption: t('journeys.caption'), columns: columnsOf(shown), rows: shown }));
       parts.push(h('div', { class: 'table-tools' }, csvButton(t('panel.journeys'), () => downloadCsv('paths', state.common(s), 'paths.csv'))));
     }
-    parts.push(...personSearch());
     return parts;
   },
+  footer: personSearch,
 };

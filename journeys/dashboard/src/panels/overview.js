@@ -61,7 +61,7 @@ export var overview = {
         },
         options: { plugins: { legend: { display: false },
           tooltip: { callbacks: { label: (c) => `${label(picked)}: ${fmt(c.parsed.y, k)}` } } },
-        scales: { y: { beginAtZero: true, ticks: { callback: (v) => fmt(v, k == 'rate' ? 'rate' : k == 'money' ? 'money' : 'count') } } } },
+        scales: { x: { ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 12 } }, y: { beginAtZero: true, ticks: { callback: (v) => fmt(v, k == 'rate' ? 'rate' : k == 'money' ? 'money' : 'count') } } } },
       }, 240));
       var cols = ['day', ...FIGURES.filter((f) => f in d.series[0])];
       parts.push(h('details', { class: 'as-table' }, h('summary', null, t('chart.table')),
