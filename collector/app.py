@@ -23,6 +23,7 @@ from collector.storage import Store
 from collector.users import Users
 from collector.wal import Wal, claim_slot
 from collector.writer import Writer
+from journeys import api as journeys_api
 from journeys.dashboard import web as dashboard
 from tagplan import compile_plan, load_plan
 
@@ -69,7 +70,7 @@ def create_app(settings: Settings) -> Starlette:
         discovery.announce(settings.data_dir, settings.url)
         _settle_heap()
         try:
-            async with planwatch.watching(app):
+            async with planwatch.watching(app), journeys_api.serving(app):
                 yield
         finally:
             gc.unfreeze()
@@ -87,7 +88,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),
-        admin.mount(),
+        admin.mount(*journeys_api.ROUTES),
         *dashboard.ROUTES,
     ]
     if settings.site_dir:

@@ -38,7 +38,7 @@ def edited(version: str, extra_event: str = "") -> str:
     return text.replace("events:\n", "events:\n" + extra_event, 1)
 
 
-def wait_for(predicate, what: str, seconds: float = 10.0):
+def wait_for(predicate, what: str, seconds: float = 30.0):  # a bound for a failure, not a speed claim
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():

@@ -1,0 +1,108 @@
+"""The admin API of journeys/, under the collector's authenticated /api mount (collector/admin.py).
+
+- `POST /api/conversions`, `/api/brokers`, `/api/costs`: the file as the body (CSV or JSON), with
+  `?profile=NAME&source=NAME&dry_run=true`; the summary as JSON, or with `?progress=true` JSON lines of
+  progress then the summary (journeys.imports.ndjson).
+- `GET /api/import/rejects?kind=&source=&all=true`: the rejected lines still to fix.
+
+The work is the same function the command line runs when no collector does (journeys/cli.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from collector import output
+from collector.errors import BadParameter
+from collector.storage import Store
+from journeys import brokers, conversions, costs, imports
+from journeys.imports import Context
+
+log = logging.getLogger("parcours.journeys")
+
+MAX_IMPORT_BYTES = 1 << 30
+"""The largest file the API takes in one request (a million sales lines are ~120 MB)."""
+
+
+@contextlib.asynccontextmanager
+async def serving(app) -> AsyncIterator[None]:
+    """journeys/ for the collector's lifetime (entered from its lifespan): a ClickHouse client of its own,
+    so imports, stitching and erasure never queue behind the batch writer's inserts."""
+    settings = app.state.settings
+    store = Store(settings.clickhouse, settings.database, settings.cluster)
+    app.state.journeys_store = store
+    try:
+        yield
+    finally:
+        app.state.journeys_store = None
+        await run_in_threadpool(store.close)
+
+
+def store_of(request: Request) -> Store:
+    """The store journeys/ works on: its own clients, never the batch writer's."""
+    state = request.app.state
+    return getattr(state, "journeys_store", None) or state.store
+
+
+def _flag(request: Request, name: str) -> bool:
+    return request.query_params.get(name, "false").lower() in ("1", "true", "yes")
+
+
+async def _import(request: Request, import_file: Callable) -> Response:
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_IMPORT_BYTES:
+        raise BadParameter(f"the file is larger than {MAX_IMPORT_BYTES} bytes: split it")
+    body = await request.body()
+    params = request.query_params
+    store = store_of(request)
+    ctx = Context(request.app.state.plan, request.app.state.settings.secret)
+    profile, source, dry_run = params.get("profile") or None, params.get("source") or "api", _flag(request, "dry_run")
+
+    def work(progress):
+        return import_file(store, ctx, io.BytesIO(body), source=source, profile=profile, dry_run=dry_run,
+                           progress=progress)
+
+    if _flag(request, "progress"):
+        return StreamingResponse(iterate_in_threadpool(imports.ndjson(work)), media_type="application/x-ndjson")
+    summary = await run_in_threadpool(work, None)
+    return Response(output.encode(summary.as_dict()), media_type="application/json")
+
+
+async def import_conversions(request: Request) -> Response:
+    """POST /api/conversions: offline sales (CSV or JSON body)."""
+    return await _import(request, conversions.import_file)
+
+
+async def import_brokers(request: Request) -> Response:
+    """POST /api/brokers: the broker and adviser table."""
+    return await _import(request, brokers.import_file)
+
+
+async def import_costs(request: Request) -> Response:
+    """POST /api/costs: campaign costs per day."""
+    return await _import(request, costs.import_file)
+
+
+async def import_rejects(request: Request) -> Response:
+    """GET /api/import/rejects?kind=conversions&source=FILE&all=true: rejected lines (unresolved unless all)."""
+    params = request.query_params
+    result = await run_in_threadpool(imports.rejects, store_of(request), params.get("kind") or None,
+                                     params.get("source") or None, _flag(request, "all"))
+    return Response(output.encode(result), media_type="application/json")
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/conversions", import_conversions, methods=["POST"]),
+    Route("/brokers", import_brokers, methods=["POST"]),
+    Route("/costs", import_costs, methods=["POST"]),
+    Route("/import/rejects", import_rejects, methods=["GET"]),
+]
+"""journeys' admin endpoints, relative to /api."""
