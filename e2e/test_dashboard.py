@@ -32,7 +32,7 @@ PANELS = {
     "funnel": ["funnel"],
     "levers": ["levers"],
     "attribution": ["attribution"],
-    "brokers": ["brokers", "attribution"],
+    "brokers": ["brokers", "media_pos"],
     "journeys": ["paths"],
     "quality": ["match", "rejected"],
 }

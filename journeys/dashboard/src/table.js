@@ -36,7 +36,7 @@ export function table({ caption, columns, rows, sort, onsort, heat, onpick, pick
     return i == 0 ? h('th', { scope: 'row', ...attrs }, text) : h('td', attrs, text);
   })));
   return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption },
-    h('table', null, h('caption', null, caption), h('thead', null, h('tr', null, head)), h('tbody', null, body)));
+    h('table', { class: heat ? 'heatmap' : null }, h('caption', null, caption), h('thead', null, h('tr', null, head)), h('tbody', null, body)));
 }
 
 function compare(a, b) {

@@ -11,35 +11,40 @@ import { MODELS } from './attribution.js';
 
 add({
   en: { 'brokers.model': 'Model for the heat map', 'brokers.caption': 'Traffic brought and sales signed per broker',
-    'brokers.heat': 'Media × point of sale', 'brokers.heat.caption': 'Sales signed by each broker (rows), credited to the levers that brought the customers (columns), {model}',
-    'brokers.heat.empty': 'No offline sale signed by a broker in this period.', 'brokers.pick': 'Filter the page by this broker' },
+    'brokers.heat': 'Media × point of sale', 'brokers.heat.caption': 'Sales signed by each broker (rows), credited to the levers that brought the customers (columns); model: {model}',
+    'brokers.heat.empty': 'No offline sale signed by a broker in this period.', 'brokers.pick': 'Filter the page by this broker',
+    'brokers.nolever': 'no online touch' },
   fr: { 'brokers.model': 'Modèle de la carte', 'brokers.caption': 'Trafic apporté et ventes signées par courtier',
-    'brokers.heat': 'Média × point de vente', 'brokers.heat.caption': 'Ventes signées par chaque courtier (lignes), attribuées aux leviers qui ont amené les clients (colonnes), {model}',
-    'brokers.heat.empty': 'Aucune vente hors ligne signée par un courtier sur la période.', 'brokers.pick': 'Filtrer la page sur ce courtier' },
+    'brokers.heat': 'Média × point de vente', 'brokers.heat.caption': 'Ventes signées par chaque courtier (lignes), attribuées aux leviers qui ont amené les clients (colonnes) ; modèle : {model}',
+    'brokers.heat.empty': 'Aucune vente hors ligne signée par un courtier sur la période.', 'brokers.pick': 'Filtrer la page sur ce courtier',
+    'brokers.nolever': 'aucun contact en ligne' },
 });
 
 function heatParams(s) {
-  return { ...state.common(s), model: MODELS.includes(s.model) ? s.model : 'linear', by: 'broker' };
+  return { ...state.common(s), model: MODELS.includes(s.model) ? s.model : 'linear', lookback: s.lookback };
 }
 
-/** Rows of {broker, <lever>: sales} from attribution rows by broker. */
+/** The media_pos rows (one per broker and lever) laid out as a broker × lever grid; no figure is computed. */
 export function heatRows(rows) {
   var levers = [...new Set(rows.map((r) => r.lever))].sort();
-  var brokers = [...new Set(rows.map((r) => r.broker))];
+  var brokers = [...new Set(rows.map((r) => r.broker_id))];
   return { levers, rows: brokers.map(function (b) {
     var out = { broker: b };
-    for (var l of levers) out[l] = rows.filter((r) => r.broker == b && r.lever == l).reduce((a, r) => a + r.conversions, 0) || 0;
+    for (var l of levers) {
+      var cell = rows.find((r) => r.broker_id == b && r.lever == l);
+      out[l] = cell ? cell.conversions : null;
+    }
     return out;
   }) };
 }
 
 export var brokers = {
   id: 'brokers',
-  keys: ['model'],
+  keys: ['model', 'lookback'],
   controls: (s, set) => [select(t('brokers.model'), heatParams(s).model, MODELS.map((m) => [m, t(`model.${m}`)]), (v) => set({ model: v }))],
   async load(s, signal) {
-    var [traffic, heat] = await Promise.all([report('brokers', state.common(s), signal), report('attribution', heatParams(s), signal)]);
-    return { traffic, heat: heat.filter((r) => r.broker) };
+    var [traffic, heat] = await Promise.all([report('brokers', state.common(s), signal), report('media_pos', heatParams(s), signal)]);
+    return { traffic, heat };
   },
   isEmpty: (d) => !d.traffic.length && !d.heat.length,
   render(d, s, set) {
@@ -56,9 +61,9 @@ export var brokers = {
     } else {
       var heat = heatRows(d.heat);
       parts.push(table({ caption: t('brokers.heat.caption', { model: t(`model.${heatParams(s).model}`) }), heat: true,
-        columns: [{ key: 'broker', label: t('col.broker'), kind: 'text' }, ...heat.levers.map((l) => ({ key: l, label: l, kind: 'decimal', heat: true, source: 'conversions' }))],
+        columns: [{ key: 'broker', label: t('col.broker'), kind: 'text' }, ...heat.levers.map((l) => ({ key: l, label: l || t('brokers.nolever'), kind: 'decimal', heat: true, source: 'conversions' }))],
         rows: heat.rows }));
-      parts.push(h('div', { class: 'table-tools' }, csvButton(t('brokers.heat'), () => downloadCsv('attribution', heatParams(s), 'media-point-of-sale.csv'))));
+      parts.push(h('div', { class: 'table-tools' }, csvButton(t('brokers.heat'), () => downloadCsv('media_pos', heatParams(s), 'media-point-of-sale.csv'))));
     }
     return parts;
   },

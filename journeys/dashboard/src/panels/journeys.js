@@ -106,8 +106,10 @@ export var journeys = {
     var parts = [];
     {
       var data = flows(rows, t('journeys.sale'));
-      var nodes = [...new Set(data.flatMap((f) => [f.from, f.to]))];
-      var colourOf = (node) => colour(Math.max(0, nodes.indexOf(node)));
+      // One colour per lever, wherever it stands in the path; the sale in grey.
+      var levers = [...new Set(rows.flatMap((r) => steps(r.path)))];
+      var sale = t('journeys.sale');
+      var colourOf = (node) => (node == sale ? '#6b7280' : colour(levers.indexOf(node.replace(/^\d+\. /, ''))));
       parts.push(chart(t('journeys.chart'), {
         type: 'sankey',
         data: { datasets: [{ data, colorFrom: (c) => colourOf(c.dataset.data[c.dataIndex].from),

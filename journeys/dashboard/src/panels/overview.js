@@ -15,7 +15,7 @@ add({
 });
 
 /** The figures shown as tiles, in order, when the report has them. */
-export var FIGURES = ['visits', 'leads', 'online_conversions', 'offline_conversions', 'revenue', 'conversion_rate', 'cost_per_sale'];
+export var FIGURES = ['visits', 'leads', 'online_sales', 'offline_sales', 'revenue', 'conversion_rate', 'cost_per_sale'];
 // A lower figure is better for these: the change is coloured the other way.
 var LOWER_IS_BETTER = ['cost_per_sale', 'cost_per_lead', 'bounce_rate'];
 
@@ -55,7 +55,7 @@ export var overview = {
       parts.push(chart(t('overview.chart', { figure: label(picked) }), {
         type: 'line',
         data: {
-          labels: d.series.map((r) => shortDay(String(r.day))),
+          labels: d.series.map((r) => shortDay(String(r.period))),
           datasets: [{ label: label(picked), data: d.series.map((r) => r[picked]), borderColor: '#0072B2',
             backgroundColor: 'rgba(0,114,178,0.12)', fill: true, tension: 0.25, pointRadius: 2 }],
         },
@@ -63,9 +63,9 @@ export var overview = {
           tooltip: { callbacks: { label: (c) => `${label(picked)}: ${fmt(c.parsed.y, k)}` } } },
         scales: { x: { ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 12 } }, y: { beginAtZero: true, ticks: { callback: (v) => fmt(v, k == 'rate' ? 'rate' : k == 'money' ? 'money' : 'count') } } } },
       }, 240));
-      var cols = ['day', ...FIGURES.filter((f) => f in d.series[0])];
+      var cols = ['period', ...FIGURES.filter((f) => f in d.series[0])];
       parts.push(h('details', { class: 'as-table' }, h('summary', null, t('chart.table')),
-        table({ caption: t('overview.caption', { figure: label(picked) }), columns: cols.map((c) => ({ key: c, label: label(c), kind: c == 'day' ? 'text' : kind(c) })), rows: d.series })));
+        table({ caption: t('overview.caption', { figure: label(picked) }), columns: cols.map((c) => ({ key: c, label: c == 'period' ? t('col.day') : label(c), kind: c == 'period' ? 'text' : kind(c) })), rows: d.series })));
       parts.push(h('div', { class: 'table-tools' }, csvButton(t('panel.overview'),
         () => downloadCsv('overview', { ...state.common(s), interval: 'day' }, 'overview-daily.csv'))));
     }
