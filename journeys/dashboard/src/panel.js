@@ -46,6 +46,7 @@ export class Panel {
       if (controller.signal.aborted) return;
       this.data = data;
       this.elapsed = performance.now() - started;
+      this.el.dataset.ms = Math.round(this.elapsed); // the panel's answer time (bench/bench_dashboard.py reads it)
       this.draw();
     } catch (err) {
       if (controller.signal.aborted || err.name == 'AbortError') return;
@@ -63,7 +64,6 @@ export class Panel {
     this.body.replaceChildren(...[this.spec.render(this.data, state.get(), state.set)].flat());
     this.el.dataset.state = 'ready';
     this.el.removeAttribute('aria-busy');
-    this.el.dataset.ms = Math.round(this.elapsed || 0);
   }
 
   show(kind) {
