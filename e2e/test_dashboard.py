@@ -330,3 +330,20 @@ def test_keyboard_reaches_the_panels_and_their_controls(page: Page, dash):
     page.get_by_label("Period").focus()
     page.keyboard.press("ArrowDown")
     expect(page).to_have_url(re.compile(r"period=month"))
+
+
+def test_the_funnel_breaks_down_by_lever(page: Page, dash):
+    login(page, dash)
+    settled(page)
+    breakdown = page.locator("#funnel").get_by_label("Breakdown")
+    if not breakdown.count():
+        pytest.skip("the funnel report takes no breakdown yet")
+    calls = report_calls(page)
+    breakdown.select_option("lever")
+    settled(page)
+    expect(page).to_have_url(re.compile(r"by=lever"))
+    call = next(c for c in calls if c.startswith("/api/reports/funnel?") and "by=lever" in c)
+    rows = json.loads(api(dash, call))
+    shown = page.locator("#funnel td[data-key=visitors]").evaluate_all("els => els.map(e => e.dataset.value)")
+    assert sorted(shown) == sorted(str(r["visitors"]) for r in rows)
+    assert {r["segment"] for r in rows} >= {"display"}

@@ -145,9 +145,19 @@ def _config(request: Request, session: auth.Session) -> str:
     plan = request.app.state.plan.plan
     filters, funnel_by = _report_capabilities()
     doc = {"forms": [{"id": k, "label": f.label or k} for k, f in plan.forms.items()],
-           "breakdowns": [], "funnelBy": funnel_by, "filters": filters, "user": session.user}
+           "breakdowns": _breakdowns(plan) if funnel_by else [], "funnelBy": funnel_by, "filters": filters,
+           "user": session.user}
     # Inside <script>: "</" must not close the element, whatever a label says.
     return json.dumps(doc, ensure_ascii=False).replace("</", "<\\/")
+
+
+def _breakdowns(plan) -> list[str]:
+    """The plan's properties a funnel may be broken down by (an A/B variant, a formula): enumerations and
+    booleans, never personal data."""
+    props = [p for e in plan.events.values() for p in e.properties.items()]
+    for form in plan.forms.values():
+        props += [p for step in form.steps for p in step.properties.items()] + list(form.submit.properties.items())
+    return sorted({name for name, p in props if not p.pii and p.type in ("enum", "boolean")})
 
 
 @cache

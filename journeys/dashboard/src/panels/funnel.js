@@ -50,7 +50,8 @@ export var funnel = {
   render(rows, s) {
     var form = params(s).form;
     var formLabel = (CONFIG.forms.find((f) => f.id == form) || {}).label || form;
-    var by = s.by && rows.length && s.by in rows[0] ? s.by : '';
+    // With a breakdown the report adds a `segment` column (the lever, campaign, broker, device or property value).
+    var by = s.by && rows.length ? ('segment' in rows[0] ? 'segment' : s.by in rows[0] ? s.by : '') : '';
     var parts = [];
     if (by) {
       var groups = [...new Set(rows.map((r) => r[by]))].slice(0, 8);
@@ -81,7 +82,7 @@ export var funnel = {
     }
     var columns = [
       { key: 'label', label: t('funnel.step'), kind: 'text' },
-      ...(by ? [{ key: by, label: t('filter.' + by) || by, kind: 'text' }] : []),
+      ...(by ? [{ key: by, label: BREAKDOWNS.includes(s.by) ? t('filter.' + s.by) : s.by, kind: 'text' }] : []),
       { key: 'visitors', label: t('funnel.visitors'), kind: 'count' },
       { key: 'from_previous', label: t('funnel.from_previous'), kind: 'rate' },
       { key: 'from_first', label: t('funnel.from_first'), kind: 'rate' },
