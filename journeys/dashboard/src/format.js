@@ -23,6 +23,10 @@ function nf(kind) {
 /** A figure for display; kind is count, decimal, money, money2, rate (0..1), share or duration (seconds). */
 export function fmt(value, kind) {
   if (value == null || (typeof value == 'number' && !isFinite(value))) return '–';
+  if (kind == 'time') {
+    var d = new Date(value);
+    return isNaN(d) ? String(value) : d.toLocaleString(lang() == 'fr' ? 'fr-FR' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+  }
   if (typeof value != 'number') return String(value);
   if (kind == 'duration') return duration(value);
   return nf(kind || 'decimal').format(value);

@@ -21,11 +21,12 @@ export function table({ caption, columns, rows, sort, onsort, heat, onpick, pick
       ? h('button', { type: 'button', class: 'sort', onclick: () => onsort(c.key == key && !desc ? '-' + c.key : c.key) },
         c.label, h('span', { class: 'arrow', 'aria-hidden': 'true' }, state == 'ascending' ? '▲' : state == 'descending' ? '▼' : ''))
       : c.label;
-    return h('th', { scope: 'col', class: c.kind && c.kind != 'text' ? 'num' : null, 'aria-sort': onsort ? state : null }, label);
+    return h('th', { scope: 'col', class: c.kind && c.kind != 'text' && c.kind != 'time' ? 'num' : null, 'aria-sort': onsort ? state : null }, label);
   });
   var body = sorted.map((r) => h('tr', null, columns.map(function (c, i) {
+    var numeric = c.kind && c.kind != 'text' && c.kind != 'time';
     var v = r[c.key], text = c.kind && c.kind != 'text' ? fmt(v, c.kind) : (v == null || v === '' ? '–' : String(v));
-    var attrs = { class: c.kind && c.kind != 'text' ? 'num' : null, dataset: { key: c.source || c.key, value: v == null ? '' : String(v) } };
+    var attrs = { class: numeric ? 'num' : null, dataset: { key: c.source || c.key, value: v == null ? '' : String(v) } };
     if (c.heat && max > 0) {
       var level = Math.min(5, Math.ceil(((v || 0) / max) * 5));
       attrs.class = `num heat heat-${level}`;

@@ -26,24 +26,20 @@ export function reasons(byReason) {
 
 export var quality = {
   id: 'quality',
+  // The two halves are independent: one failing leaves the other shown, with the failure said in its place.
   async load(s, signal) {
-    var [match, rejected] = await Promise.all([report('match', state.common(s), signal), report('rejected', state.common(s), signal)]);
-    return { match, rejected };
+    var [match, rejected] = await Promise.allSettled([report('match', state.common(s), signal), report('rejected', state.common(s), signal)]);
+    if (match.status == 'rejected' && rejected.status == 'rejected') throw match.reason;
+    return { match: match.value, matchError: match.reason, rejected: rejected.value, rejectedError: rejected.reason };
   },
   render(d, s) {
-    var m = d.match || {};
-    var parts = [h('h3', null, t('quality.match')),
-      h('div', { class: 'tiles' }, ['conversions', 'matched', 'unmatched'].map((k) => h('div', { class: 'tile' },
-        h('span', { class: 'label' }, t(`col.${k}`)), h('span', { class: 'value', dataset: { key: k, value: String(m[k] ?? '') } }, fmt(m[k], 'count')))),
-      'match_rate' in m && h('div', { class: 'tile' }, h('span', { class: 'label' }, t('quality.rate')),
-        h('span', { class: 'value', dataset: { key: 'match_rate', value: String(m.match_rate ?? '') } }, fmt(m.match_rate, 'rate'))))];
-    var why = reasons(m.by_reason);
-    if (why.length) {
-      parts.push(table({ caption: t('quality.reasons'), columns: columnsOf(why), rows: why }));
-      parts.push(h('div', { class: 'table-tools' }, csvButton(t('quality.reasons'), () => downloadCsv('match', state.common(s), 'match.csv'))));
-    }
+    var failed = (err) => h('div', { class: 'state error', role: 'alert' }, h('p', null, t('error.part')), h('p', { class: 'why' }, err.message));
+    var parts = [h('h3', null, t('quality.match'))];
+    if (d.matchError) parts.push(failed(d.matchError));
+    else parts.push(...matchPart(d.match, s));
     parts.push(h('h3', null, t('quality.rejected')));
-    if (!d.rejected.length) parts.push(h('p', { class: 'note' }, t('quality.rejected.none')));
+    if (d.rejectedError) parts.push(failed(d.rejectedError));
+    else if (!d.rejected.length) parts.push(h('p', { class: 'note' }, t('quality.rejected.none')));
     else {
       parts.push(table({ caption: t('quality.rejected.caption'), columns: columnsOf(d.rejected), rows: d.rejected }));
       parts.push(h('div', { class: 'table-tools' }, csvButton(t('quality.rejected'), () => downloadCsv('rejected', state.common(s), 'rejected.csv'))));
@@ -51,3 +47,20 @@ export var quality = {
     return parts;
   },
 };
+
+/** Sales matched to a journey: the counts, the match rate when the report gives it, the reasons for the rest. */
+function matchPart(m, s) {
+  m = m || {};
+  var parts = [
+      h('div', { class: 'tiles' }, ['conversions', 'matched', 'unmatched'].map((k) => h('div', { class: 'tile' },
+        h('span', { class: 'label' }, t(`col.${k}`)), h('span', { class: 'value', dataset: { key: k, value: String(m[k] ?? '') } }, fmt(m[k], 'count')))),
+      'match_rate' in m && h('div', { class: 'tile' }, h('span', { class: 'label' }, t('quality.rate')),
+        h('span', { class: 'value', dataset: { key: 'match_rate', value: String(m.match_rate ?? '') } }, fmt(m.match_rate, 'rate'))))];
+  var why = reasons(m.by_reason);
+  if (why.length) {
+    parts.push(table({ caption: t('quality.reasons'), columns: columnsOf(why), rows: why }));
+    parts.push(h('div', { class: 'table-tools' }, csvButton(t('quality.reasons'), () => downloadCsv('match', state.common(s), 'match.csv'))));
+  }
+  return parts;
+}
+
