@@ -378,3 +378,10 @@ def test_the_funnel_breaks_down_by_lever(page: Page, dash):
     assert sorted(shown) == sorted(str(r["visitors"]) for r in rows)
     key = "segment" if "segment" in rows[0] else "lever"
     assert {r[key] for r in rows} >= {"display"}
+
+
+def test_the_header_shows_no_stray_text(page: Page, dash):
+    login(page, dash)
+    settled(page)
+    header = page.locator("header.top").inner_text()
+    assert "null" not in header and "undefined" not in header, header

@@ -43,7 +43,7 @@ function drawChrome() {
   document.title = t('title');
   document.querySelector('.skip').textContent = t('skip');
   var s = state.get();
-  header.replaceChildren(
+  header.replaceChildren(...[
     h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '◆'), ' parcours'),
     periodPicker(s),
     filterBar(s),
@@ -51,7 +51,7 @@ function drawChrome() {
       select(t('language'), lang(), LANGS.map((l) => [l, l == 'fr' ? 'Français' : 'English']), (v) => state.set({ lang: v })),
       h('form', { method: 'post', action: '/dashboard/logout', class: 'logout' },
         h('input', { type: 'hidden', name: 'csrf', value: CSRF }),
-        h('button', { type: 'submit' }, t('logout')))));
+        h('button', { type: 'submit' }, t('logout'))))].filter(Boolean));
   nav.setAttribute('aria-label', t('nav.label'));
   nav.replaceChildren(h('ul', null, panels.map((p) => h('li', null, h('a', { href: `#${p.spec.id}` }, t(`panel.${p.spec.id}`))))));
   panels.forEach((p) => p.drawChrome());
