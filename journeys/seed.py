@@ -197,6 +197,12 @@ def generate(*, seed: int = 42, visitors: int = 20_000, days: int = 42, until: d
             written = SHOP_PHONE if shop_typed else _written(phone(), rng)
             submit = (written, quote_id())
             quotes.append((vid, written, submit[1], first))
+        if submit and rng.random() < 0.45:  # came before, from another lever, and thought about it
+            earlier = rng.choices(LANDINGS, weights)[0]
+            earlier = (earlier[0], earlier[1], earlier[2].format(click=ids().replace("-", "")[:20], broker="B042"),
+                       earlier[3], earlier[4])
+            visit(vid, first - dt.timedelta(days=rng.uniform(1, 12), hours=rng.uniform(0, 6)), device, earlier,
+                  _params(earlier[2]), steps_done=rng.choice([-1, -1, 0, 1]))
         visit(vid, first, device, landing, captured, steps_done=3 if submits else steps_done, submit=submit)
         for _ in range(rng.choices((0, 1, 2), (0.62, 0.28, 0.10))[0]):  # later sessions
             later = first + dt.timedelta(days=rng.uniform(0.2, 12), minutes=rng.randrange(600))
