@@ -25,15 +25,13 @@ def authorized(request: Request) -> bool:
 
 
 async def sql(request: Request) -> Response:
-    """POST /api/sql: one statement in the body, run with readonly=1, rows back as JSON."""
+    """POST /api/sql: one reading statement in the body (Store.analyst), rows back as JSON."""
     if not authorized(request):
         return error(401, "missing or wrong admin token (Authorization: Bearer <PARCOURS_ADMIN_TOKEN>)")
-    statement = (await request.body()).decode("utf-8", "replace").strip()
-    if not statement:
-        return error(400, "send one SQL statement as the request body")
+    statement = (await request.body()).decode("utf-8", "replace")
     try:
-        result = await run_in_threadpool(request.app.state.store.query, statement, True)
-    except StoreError as exc:
+        result = await run_in_threadpool(request.app.state.store.analyst, statement)
+    except StoreError as exc:  # Refused (not one reading statement) or ClickHouse's own refusal
         return error(400, str(exc))
     body = msgspec.json.encode({"columns": result.columns, "rows": result.rows}, enc_hook=str)
     return Response(body, media_type="application/json")

@@ -103,7 +103,7 @@ def create_app(settings: Settings) -> Starlette:
 
 
 def _migrated_store(settings: Settings) -> Store:
-    store = Store(settings.clickhouse, settings.database, settings.cluster)
+    store = Store(settings.clickhouse, settings.database, settings.cluster, timeouts=settings.timeouts)
     try:
         applied = store.migrate()
     except Exception:

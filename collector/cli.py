@@ -63,6 +63,14 @@ def _durability_options(f):
                           "server (the embedded engine belongs to one process)."),
         click.option("--log-format", envvar="PARCOURS_LOG_FORMAT", default="text", show_default=True,
                      type=click.Choice(["text", "json"]), help="Log lines for people, or JSON lines."),
+        click.option("--clickhouse-connect-timeout", envvar="PARCOURS_CLICKHOUSE_CONNECT_TIMEOUT", default=5,
+                     show_default=True, type=click.IntRange(1), help="Seconds to connect to a ClickHouse server."),
+        click.option("--clickhouse-timeout", envvar="PARCOURS_CLICKHOUSE_TIMEOUT", default=30, show_default=True,
+                     type=click.IntRange(1), help="Seconds a ClickHouse server has to take an insert and answer it "
+                     "(then the insert is retried)."),
+        click.option("--query-timeout", envvar="PARCOURS_QUERY_TIMEOUT", default=60, show_default=True,
+                     type=click.IntRange(1), help="Default max_execution_time of analysts' SQL (POST /api/sql), "
+                     "exports and summaries; a statement may set its own."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -166,7 +174,7 @@ def sql(statement, data_dir, clickhouse, url, admin_token, fmt):
         else:
             store = Store(clickhouse or default_dsn(data))
             try:
-                result = _as_json_values(store.query(statement, readonly=True))
+                result = _as_json_values(store.analyst(statement))
             finally:
                 store.close()
     except (StoreError, EngineBusy) as exc:

@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from collector.storage import default_dsn, is_embedded
+from collector.storage import Timeouts, default_dsn, is_embedded
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _RESERVED = ("/api/", "/healthz", "/readyz", "/metrics", "/demo")
@@ -50,6 +50,10 @@ class Settings:
     workers: int = 1
     log_format: str = "text"
     log_level: str = "info"
+    # ClickHouse clients (docs/operations.md)
+    clickhouse_connect_timeout: int = 5
+    clickhouse_timeout: int = 30
+    query_timeout: int = 60
 
     @property
     def tag_endpoint(self) -> str:
@@ -63,6 +67,10 @@ class Settings:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def timeouts(self) -> Timeouts:
+        return Timeouts(self.clickhouse_connect_timeout, self.clickhouse_timeout, self.query_timeout)
 
     @property
     def wal_root(self) -> Path:
