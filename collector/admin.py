@@ -95,7 +95,8 @@ async def rejected_replay(request: Request) -> Response:
     state = request.app.state
     try:
         since = parse_since(params["since"])
-        result = await run_in_threadpool(rejected.replay, state.store, state.plan, state.settings.secret, since, dry_run)
+        result = await run_in_threadpool(rejected.replay, state.store, state.plan, state.settings.secret, since, dry_run,
+                                         bounds=state.settings.time_bounds)
     except BadTime as exc:
         return error(400, f"since: {exc}")
     except StoreError as exc:

@@ -61,7 +61,8 @@ def create_app(settings: Settings) -> Starlette:
         await wal.open()
         app.state.metrics.watch(wal)
         writer = Writer(wal, store, batch_rows=settings.batch_rows, batch_age=settings.batch_age,
-                        backoff_max=settings.retry_max, metrics=app.state.metrics)
+                        backoff_max=settings.retry_max, metrics=app.state.metrics,
+                        dead_letter_dir=settings.data_dir / "dead-letters")
         writer.start()
         app.state.wal, app.state.writer = wal, writer
         _write_discovery(settings)

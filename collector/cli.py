@@ -101,6 +101,12 @@ def _durability_options(f):
               help="Largest POST /collect body in bytes, also once gunzipped (413 above).")
 @click.option("--max-event", envvar="PARCOURS_MAX_EVENT", default=32_768, show_default=True, type=click.IntRange(256),
               help="Largest single event in bytes; a larger one is stored as rejected, the rest of its batch kept.")
+@click.option("--max-event-age", envvar="PARCOURS_MAX_EVENT_AGE", default=30, show_default=True,
+              type=click.IntRange(1), help="Days an event may wait on the device before it is sent; an older one "
+              "is kept in rejected_events, and a device time further in the past is replaced by the corrected time.")
+@click.option("--max-clock-ahead", envvar="PARCOURS_MAX_CLOCK_AHEAD", default=24, show_default=True,
+              type=click.IntRange(0), help="Hours a device clock may be ahead of the collector's; an event time "
+              "further ahead is replaced by the corrected time (the device's kept in client_ts_original).")
 @click.option("--tag-path", envvar="PARCOURS_TAG_PATH", default="/t.js", show_default=True,
               help="Path serving the tag, e.g. /p/a.js for a first-party proxy with an unremarkable name.")
 @click.option("--collect-path", envvar="PARCOURS_COLLECT_PATH", default="/collect", show_default=True,
@@ -112,7 +118,8 @@ def _durability_options(f):
               type=click.Choice(["debug", "info", "warning", "error"]), help="Least severe log messages shown.")
 @_durability_options
 def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret, demo, site_dir, ip_v4_bits, ip_v6_bits,
-          max_body, max_event, tag_path, collect_path, cluster, log_level, wal_dir, **durable):
+          max_body, max_event, max_event_age, max_clock_ahead, tag_path, collect_path, cluster, log_level, wal_dir,
+          **durable):
     """Run the collector: serves /t.js, receives events at /collect, writes them to ClickHouse."""
     import uvicorn
 
@@ -125,6 +132,7 @@ def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret,
             plan=plan, data_dir=data_dir, clickhouse=clickhouse, admin_token=admin_token, secret=secret, demo=demo,
             database=database, host=host, port=port, site_dir=Path(site_dir) if site_dir else None,
             ip_v4_bits=ip_v4_bits, ip_v6_bits=ip_v6_bits, max_body=max_body, max_event=max_event,
+            max_event_age=max_event_age, max_clock_ahead=max_clock_ahead,
             tag_path=tag_path, collect_path=collect_path, cluster=cluster, log_level=log_level,
             wal_dir=Path(wal_dir).resolve() if wal_dir else None, **durable,
         )

@@ -118,7 +118,8 @@ class Collect:
             if item.durable.done():  # the request was cancelled meanwhile: nothing acknowledged, nothing kept
                 continue
             try:
-                outcome = ingest_mod.ingest(item.body, item.req, plan, settings.secret, settings.max_event)
+                outcome = ingest_mod.ingest(item.body, item.req, plan, settings.secret, settings.max_event,
+                                            settings.time_bounds)
                 item.counts = accepted, rejected = len(outcome.events), len(outcome.rejected)
                 if accepted or rejected:
                     wal.submit(rows.lines(outcome.events), rows.lines(outcome.rejected), item.durable,

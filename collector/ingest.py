@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from collector import enrich, useragent
+from collector.clock import EventTimes, TimeBounds, batch_sent, event_times
 from collector.rows import EventRow, RejectedRow, seconds
 from collector.wire import WireEvent, batch_decoder, event_decoder, raw_decoder, wire_error
 from tagplan import CompiledPlan
@@ -45,13 +46,15 @@ MAX_EVENT = 32_768
 """Default size limit of one event in a batch, in bytes of JSON."""
 
 
-def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes, max_event: int = MAX_EVENT) -> Outcome:
+def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes, max_event: int = MAX_EVENT,
+           bounds: TimeBounds = TimeBounds()) -> Outcome:
     """Turn one request body into rows: valid events and rejected ones, none dropped."""
     try:
         batch = batch_decoder.decode(body)
     except (msgspec.DecodeError, RecursionError) as exc:
         raise BadBatch(f"expected a JSON batch {{\"events\": [...]}}: {_decode_message(exc)}") from None
     out = Outcome()
+    read = []
     for item in batch.events:
         raw = bytes(item)
         if len(raw) > max_event:
@@ -59,34 +62,57 @@ def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes, max_eve
             out.rejected.append(_rejected_row(raw[:max_event], None, [reason], req, plan, secret, batch.sent,
                                               event_id=_field(raw, "id"), event=_field(raw, "e")))
             continue
-        row, reasons, event = event_row(raw, batch.sent, req, plan, secret)
+        read.append((raw, *_decode(raw)))
+    # One clock correction for the whole batch: events sent together keep their order.
+    sent = batch_sent(batch.sent, [ev.t for _, ev, _ in read if ev is not None])
+    for raw, ev, problem in read:
+        row, reasons = _judge(ev, problem, sent, req, plan, secret, bounds)
         if reasons:
-            out.rejected.append(_rejected_row(raw, event, reasons, req, plan, secret, batch.sent))
+            out.rejected.append(_rejected_row(raw, ev, reasons, req, plan, secret, sent))
         else:
             out.events.append(row)
     return out
 
 
 def event_row(raw: bytes, sent: int, req: Request, plan: CompiledPlan, secret: bytes,
-              redacted: frozenset[str] = frozenset(), phone_key: str = ""):
+              redacted: frozenset[str] = frozenset(), phone_key: str = "", bounds: TimeBounds = TimeBounds()):
     """Decode and validate one event: (row, [], event) when valid, (None, reasons, event or None) otherwise.
 
     `redacted` names properties whose value was removed before the event was kept as rejected: they
     passed their rules then, are not checked again, and `phone_key` restores the identity key they gave.
     """
-    try:
-        ev = event_decoder.decode(raw)
-    except (msgspec.DecodeError, RecursionError) as exc:
-        return None, [wire_error(exc) if isinstance(exc, msgspec.DecodeError) else _decode_message(exc)], None
-    if redacted:
+    ev, problem = _decode(raw)
+    if ev is not None and redacted:
         ev.p = {k: v for k, v in ev.p.items() if k not in redacted}
+    row, reasons = _judge(ev, problem, sent or (ev.t if ev else 0), req, plan, secret, bounds, redacted, phone_key)
+    return row, reasons, ev
+
+
+def _decode(raw: bytes) -> tuple[WireEvent | None, str]:
+    """The wire event, or None and why it could not be read."""
+    try:
+        return event_decoder.decode(raw), ""
+    except msgspec.DecodeError as exc:
+        return None, wire_error(exc)
+    except RecursionError as exc:
+        return None, _decode_message(exc)
+
+
+def _judge(ev: WireEvent | None, problem: str, sent: int, req: Request, plan: CompiledPlan, secret: bytes,
+           bounds: TimeBounds, redacted: frozenset[str] = frozenset(), phone_key: str = "") -> tuple[EventRow | None, list[str]]:
+    """The row of a decoded event, or the reasons it is rejected."""
+    if ev is None:
+        return None, [problem]
     event_id = _canonical_id(ev.id)
     reasons = _validate(ev, event_id, plan)
     if redacted:
         reasons = [r for r in reasons if r.split(":")[0].removeprefix("properties.") not in redacted]
+    times = event_times(ev.t, sent, req.received_ms, bounds)
+    if times.too_old:
+        reasons.append(bounds.too_old)
     if reasons:
-        return None, reasons, ev
-    return _row(ev, event_id, sent, req, plan, secret, phone_key), [], ev
+        return None, reasons
+    return _row(ev, event_id, sent, times, req, plan, secret, phone_key), []
 
 
 def _decode_message(exc: Exception) -> str:
@@ -139,12 +165,8 @@ def _spec(ev: WireEvent, plan: CompiledPlan, reasons: list[str]) -> EventSpec | 
     return steps[ev.s][1]
 
 
-def _row(ev: WireEvent, event_id: str, sent: int, req: Request, plan: CompiledPlan, secret: bytes,
-         phone_key: str = "") -> EventRow:
-    sent = sent or ev.t
-    # Snowplow's derived time: the device clock may be wrong, but the time between
-    # creating and sending the event is right, so subtract it from our own clock.
-    ts = max(req.received_ms - max(sent - ev.t, 0), 0)
+def _row(ev: WireEvent, event_id: str, sent: int, times: EventTimes, req: Request, plan: CompiledPlan,
+         secret: bytes, phone_key: str = "") -> EventRow:
     captured = dict(ev.c)
     broker_id = captured.pop(plan.broker_param, "") if plan.broker_param else ""
     broker = plan.brokers.get(broker_id)
@@ -153,7 +175,9 @@ def _row(ev: WireEvent, event_id: str, sent: int, req: Request, plan: CompiledPl
     ua = useragent.parse(req.user_agent)
     get = captured.get
     return EventRow(
-        event_id=event_id, event=ev.e, ts=seconds(ts), client_ts=seconds(ev.t), sent_at=seconds(sent),
+        event_id=event_id, event=ev.e, ts=seconds(times.ts), client_ts=seconds(times.client_ts),
+        client_ts_original=None if times.client_ts_original is None else seconds(times.client_ts_original),
+        sent_at=seconds(sent),
         received_at=seconds(req.received_ms), visitor_id=ev.vid, session_id=ev.sid, seq=ev.q,
         url=ev.url, referrer=ev.ref, broker_id=broker_id, broker_name=broker.name if broker else "",
         lever=plan.lever(broker_id, captured, ev.ref, ev.url),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import re
@@ -9,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from collector.clock import TimeBounds
 from collector.storage import Timeouts, default_dsn, is_embedded
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -34,6 +36,8 @@ class Settings:
     ip_v6_bits: int = 48
     max_body: int = 1_000_000
     max_event: int = 32_768
+    max_event_age: int = 30  # days
+    max_clock_ahead: int = 24  # hours
     tag_path: str = "/t.js"
     collect_path: str = "/collect"
     cluster: str | None = None
@@ -67,6 +71,10 @@ class Settings:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @functools.cached_property
+    def time_bounds(self) -> TimeBounds:
+        return TimeBounds(self.max_event_age, self.max_clock_ahead)
 
     @property
     def timeouts(self) -> Timeouts:

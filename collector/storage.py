@@ -201,7 +201,7 @@ class Store:
         if not data:
             return b""
         keys, (lo, hi) = row_keys(table, data)
-        ids = sorted({k[0] for k in keys})
+        ids = sorted({k[0] for k in keys if k})
         if table == "rejected_events":
             sql = (f"SELECT event_id, toUnixTimestamp64Milli(received_at), count() FROM {self.database}.{table} "
                    "WHERE received_at BETWEEN fromUnixTimestamp64Milli({lo:Int64}, 'UTC') "
@@ -214,7 +214,7 @@ class Store:
         held = Counter({(r[0], int(r[1])): int(r[2]) for r in self.ingest.query(sql, parameters).rows})
         out = []
         for key, line in zip(keys, data.splitlines(keepends=True)):
-            if held[key] > 0:
+            if key is not None and held[key] > 0:
                 held[key] -= 1
             else:
                 out.append(line)
@@ -262,7 +262,10 @@ class Store:
 
     def insert_rows(self, table: str, rows: Sequence[Any]) -> None:
         """Rows of rows.py (EventRow, RejectedRow) into their table, not deduplicated: replay, imports."""
-        data = lines(rows)
+        self.insert_block(table, lines(rows))
+
+    def insert_block(self, table: str, data: bytes) -> None:
+        """JSONEachRow lines into a table, not deduplicated, on a writing client (not the batch writer's)."""
         if not data:
             return
         with self.writes.client() as client:

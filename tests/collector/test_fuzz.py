@@ -98,13 +98,19 @@ page_views = st.fixed_dictionaries({
 @FUZZ
 @given(events=st.lists(page_views, min_size=1, max_size=5), sent=st.integers(min_value=0, max_value=4_102_444_800_000),
        user_agent=header_text)
-def test_valid_events_with_any_text_land(client, store, events, sent, user_agent):
-    # Valid by the plan whatever their strings: every one must reach ClickHouse, none refused by an insert.
+def test_valid_events_with_any_text_and_any_clock_land_or_are_kept(client, store, events, sent, user_agent):
+    # Valid by the plan whatever their strings: each reaches ClickHouse, or, when made more than
+    # --max-event-age before its batch was sent, rejected_events; none refused by an insert.
     ids = [str(uuid.uuid4()) for _ in events]  # fresh: hypothesis repeats values, and equal ids are folded
     events = [{**e, "id": i} for e, i in zip(events, ids)]
+    sent_by_device = sent or max(e["t"] for e in events)  # without "sent", the batch's latest event
+    too_old = sum(1 for e in events if sent_by_device - e["t"] > 30 * 86_400_000)
     r = client.post("/collect", content=json.dumps({"sent": sent, "events": events}),
                     headers={"content-type": "text/plain", "user-agent": user_agent})
-    assert counts(r) == {"accepted": len(events), "rejected": 0}, r.text
+    assert counts(r) == {"accepted": len(events) - too_old, "rejected": too_old}, r.text
     landed = store.query(f"SELECT count() FROM {store.database}.events WHERE toString(event_id) IN {{ids:Array(String)}}",
                          parameters={"ids": ids}).rows[0][0]
-    assert landed == len(events)
+    kept = store.query(f"SELECT count() FROM {store.database}.rejected_events WHERE event_id IN {{ids:Array(String)}} "
+                       "AND reasons = ['client_ts: the event was made more than 30 days before it was sent "
+                       "(--max-event-age)']", parameters={"ids": ids}).rows[0][0]
+    assert (landed, kept) == (len(events) - too_old, too_old)
