@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from collector.messages import reason
+
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 
@@ -31,8 +33,7 @@ class TimeBounds:
     @property
     def too_old(self) -> str:
         """The rejection reason of an event made too long before it was sent."""
-        return (f"client_ts: the event was made more than {self.max_age_days} days before it was sent "
-                "(--max-event-age)")
+        return reason("too_old", days=self.max_age_days)
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from collector.messages import answer
+
 READING = ("SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN")
-_ALLOWED = "SELECT, WITH, SHOW, DESCRIBE, EXPLAIN"
 
 SAFE_SETTINGS = frozenset({
     # how long and how much: the query's own bounds
@@ -83,25 +84,22 @@ def reading_statement(text: str) -> Reading:
     reading statement; else NotReading, saying why."""
     statements = _statements(text)
     if not statements:
-        raise NotReading("send one SQL statement as the request body")
+        raise NotReading(answer("sql_empty"))
     if len(statements) > 1:
-        raise NotReading(f"send one statement at a time: this text holds {len(statements)}, separated by ';'")
+        raise NotReading(answer("sql_several", count=len(statements)))
     tokens = statements[0]
     first = next((t for t in tokens if t.text != "("), tokens[0])
     if first.word not in READING:
-        raise NotReading(f'only reading statements are run here ({_ALLOWED}); '
-                         f'"{first.text[:40]}" is not one of them')
+        raise NotReading(answer("sql_not_reading", word=first.text[:40]))
     for before, after in zip(tokens, tokens[1:]):
         if before.word == "INTO" and after.word == "OUTFILE":
-            raise NotReading("INTO OUTFILE would write a file on the collector's machine; "
-                             "read the rows from the answer (or use `parcours export`)")
+            raise NotReading(answer("sql_outfile"))
         if before.word in FORBIDDEN_FUNCTIONS and after.text == "(":
-            raise NotReading(f"{before.text}() reads files or other servers; only the database's tables are "
-                             "read here")
+            raise NotReading(answer("sql_function", name=before.text))
         if before.word == "FORMAT" and before.depth == 0 and after.text != "(":
-            raise NotReading("leave out the FORMAT clause: the answer comes as JSON")
+            raise NotReading(answer("sql_format"))
     if tokens[-1].word == "FORMAT" and tokens[-1].depth == 0:
-        raise NotReading("leave out the FORMAT clause: the answer comes as JSON")
+        raise NotReading(answer("sql_format"))
     settings_at = next((i for i in range(len(tokens) - 1, -1, -1)
                         if tokens[i].word == "SETTINGS" and tokens[i].depth == 0), None)
     settings = {}
@@ -140,15 +138,14 @@ def _settings(tokens: list[_Token]) -> dict[str, str]:
     while at < len(tokens):
         part = tokens[at:at + 3]
         if len(part) < 3 or part[0].kind != "word" or part[1].text != "=" or part[2].kind not in ("word", "number", "string"):
-            raise NotReading("the SETTINGS clause could not be read: write it as SETTINGS name = value, name = value")
+            raise NotReading(answer("sql_settings"))
         name, value = part[0].text.lower(), part[2].text
         if name not in SAFE_SETTINGS:
-            raise NotReading(f'setting "{part[0].text[:64]}" cannot be changed here; these can: '
-                             f"{', '.join(sorted(SAFE_SETTINGS))}")
+            raise NotReading(answer("sql_setting", name=part[0].text[:64], allowed=", ".join(sorted(SAFE_SETTINGS))))
         out[name] = value[1:-1].replace("''", "'").replace("\\'", "'") if part[2].kind == "string" else value
         at += 3
         if at < len(tokens):
             if tokens[at].text != ",":
-                raise NotReading("the SETTINGS clause could not be read: write it as SETTINGS name = value, name = value")
+                raise NotReading(answer("sql_settings"))
             at += 1
     return out

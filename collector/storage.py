@@ -2,13 +2,14 @@
 
 A `Store` reaches one database through clients that never share a connection:
 
-- `store.ingest`: the batch writer's own client (`insert_lines`, `missing_lines`, `ping`). Nothing else
-  uses it, so no other work can change its session or make it wait.
+- `store.ingest`: the batch writer's own client (`store.ingest.insert_lines`, `.missing_lines`, `.ping`).
+  Nothing else uses it, so no other work can change its session or make it wait.
 - `store.reads`: a few clients for everyone who reads (`store.query`, `store.raw`): analysts' SQL
   (`store.analyst`: one reading statement, `readonly = 1`, a default `max_execution_time`), exports,
   summaries, reports.
 - `store.writes`: clients for the writes that are not ingestion: replay of rejected events, imports,
-  migrations (`store.insert`, `store.insert_rows`, `store.command`, `store.migrate`).
+  migrations (`store.insert`, `store.insert_rows`, `store.insert_lines`, `store.command`, `store.migrate`,
+  and `store.query(sql, readonly=False)`).
 
 On the embedded engine each client is its own chDB connection to the one engine of the process: an insert
 on one completes while a long query runs on another. Clients connect when first used, so a store can be
@@ -27,28 +28,37 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import clickhouse_connect
-from clickhouse_connect.driver.exceptions import ClickHouseError
+from clickhouse_connect.driver.exceptions import ClickHouseError, OperationalError
 
+from collector.errors import Problem
 from collector.rows import lines, row_keys
 from collector.schema import DATABASE, MIGRATIONS, bootstrap_ddl, migration_ddl
 from collector.sqlcheck import NotReading, reading_statement
 
 
-class StoreError(Exception):
+class StoreError(Problem):
     """ClickHouse refused or could not be reached; the message is for people. `code` is ClickHouse's
     error code when it answered with one, None when it was not reached."""
+
+    status = 503
 
     def __init__(self, message: str, code: int | None = None):
         super().__init__(message)
         self.code = code
 
 
+class QueryRefused(StoreError):
+    """ClickHouse refused a statement it was sent (its syntax, a name, readonly): the statement is at fault."""
+
+    status = 400
+
+
+class Refused(QueryRefused):
+    """An analyst's SQL that is not one reading statement (sqlcheck.py), refused before ClickHouse sees it."""
+
+
 class EngineBusy(StoreError):
     """The embedded engine's data directory is owned by another process."""
-
-
-class Refused(StoreError):
-    """An analyst's SQL that is not one reading statement (sqlcheck.py), refused before ClickHouse sees it."""
 
 
 @dataclass
@@ -100,28 +110,42 @@ class Client:
     def query(self, sql: str, parameters: dict[str, Any] | None = None,
               settings: dict[str, Any] | None = None) -> QueryResult:
         with self._lock:
-            result = _call(lambda: self._connected().query(sql, parameters=parameters, settings=settings or {}))
+            result = self._call(lambda: self._connected().query(sql, parameters=parameters, settings=settings or {}))
         return QueryResult(list(result.column_names), [list(r) for r in result.result_rows])
 
     def raw(self, sql: str, fmt: str, parameters: dict[str, Any] | None = None) -> bytes:
         with self._lock:
-            return _call(lambda: self._connected().raw_query(sql, parameters=parameters, fmt=fmt))
+            return self._call(lambda: self._connected().raw_query(sql, parameters=parameters, fmt=fmt))
 
     def command(self, sql: str) -> None:
         with self._lock:
-            _call(lambda: self._connected().command(sql))
+            self._call(lambda: self._connected().command(sql))
 
     def raw_insert(self, table: str, data: bytes, settings: dict[str, Any], fmt: str = "JSONEachRow") -> None:
         with self._lock:
-            _call(lambda: self._connected().raw_insert(table, None, data, settings=settings, fmt=fmt))
+            self._call(lambda: self._connected().raw_insert(table, None, data, settings=settings, fmt=fmt))
 
     def insert(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
         with self._lock:
-            _call(lambda: self._connected().insert(table, rows, column_names=list(columns)))
+            self._call(lambda: self._connected().insert(table, rows, column_names=list(columns)))
 
     def ping(self) -> None:
         """Raise StoreError unless ClickHouse answers a trivial query."""
         self.query("SELECT 1")
+
+    def _call(self, fn):
+        """Run one client call: ClickHouse's refusals become QueryRefused (with its code), the transport's
+        failures StoreError (ClickHouse out of reach, said in one line)."""
+        try:
+            return fn()
+        except StoreError:
+            raise
+        except OperationalError as exc:  # out of reach, not the statement's fault
+            raise _unreachable(self.dsn, exc) from None
+        except ClickHouseError as exc:
+            raise QueryRefused(_first_line(exc), _code(exc)) from None
+        except Exception as exc:  # the transport's own errors (urllib3, sockets) when a server is away
+            raise _unreachable(self.dsn, exc) from None
 
 
 class Pool:
@@ -154,6 +178,26 @@ class Pool:
             client.close()
 
 
+class Ingest:
+    """The batch writer's side of a store: its own client, which nothing else uses (the writer's sink)."""
+
+    def __init__(self, client: Client, database: str):
+        self.client, self.database = client, database
+
+    def insert_lines(self, table: str, data: bytes, token: str | None = None) -> None:
+        _insert_lines(self.client, self.database, table, data, token)
+
+    def missing_lines(self, table: str, data: bytes) -> bytes:
+        return _missing_lines(self.client, self.database, table, data)
+
+    def ping(self) -> None:
+        """The writer's client reaches ClickHouse, or StoreError."""
+        self.client.ping()
+
+    def close(self) -> None:
+        self.client.close()
+
+
 class Store:
     """One ClickHouse database, through the clients described at the top of this module."""
 
@@ -164,7 +208,7 @@ class Store:
             path = urlsplit(dsn).path
             if path:
                 Path(path).mkdir(parents=True, exist_ok=True)
-        self.ingest = Client(dsn, timeouts=timeouts)
+        self.ingest = Ingest(Client(dsn, timeouts=timeouts), database)
         # Settings ride with each query, never on a session (on the embedded engine a session SET cannot
         # be undone once readonly). The reply of a query may take as long as the query, and some more.
         self.reads = Pool(lambda: Client(dsn, timeouts=timeouts, send_receive=timeouts.query + timeouts.send_receive),
@@ -176,55 +220,18 @@ class Store:
         self.writes.close()
         self.ingest.close()
 
-    # ---- the batch writer's
+    # ---- everyone else's
 
     def insert_lines(self, table: str, data: bytes, token: str | None = None) -> None:
-        """Insert a block of JSONEachRow lines (rows.py) into one table; the same `token` twice stores
-        them once (see schema migration 3); without a token, no deduplication at all. ClickHouse parses
-        the block itself."""
-        if not data:
-            return
-        # Lines name their columns: one written before a column was dropped carries it still.
-        settings: dict[str, Any] = {"input_format_skip_unknown_fields": 1}
-        if token:
-            settings["insert_deduplication_token"] = token
-        else:
-            settings["insert_deduplicate"] = 0
-        try:
-            self.ingest.raw_insert(f"{self.database}.{table}", data, settings)
-        except StoreError as exc:
-            raise StoreError(f"insert into {table} failed: {exc}", exc.code) from None
+        """Insert a block of JSONEachRow lines (rows.py) into one table, on a writing client; the same
+        `token` twice stores them once (see schema migration 3); without a token, no deduplication."""
+        with self.writes.client() as client:
+            _insert_lines(client, self.database, table, data, token)
 
     def missing_lines(self, table: str, data: bytes) -> bytes:
-        """The lines of a block whose rows `table` does not hold yet (by rows.row_keys), for a block
-        that may have been inserted before: after a crash, or a failed attempt."""
-        if not data:
-            return b""
-        keys, (lo, hi) = row_keys(table, data)
-        ids = sorted({k[0] for k in keys if k})
-        if table == "rejected_events":
-            sql = (f"SELECT event_id, toUnixTimestamp64Milli(received_at), count() FROM {self.database}.{table} "
-                   "WHERE received_at BETWEEN fromUnixTimestamp64Milli({lo:Int64}, 'UTC') "
-                   "AND fromUnixTimestamp64Milli({hi:Int64}, 'UTC') AND event_id IN {ids:Array(String)} GROUP BY 1, 2")
-        else:
-            sql = (f"SELECT toString(event_id), 0, count() FROM {self.database}.{table} "
-                   "WHERE client_ts BETWEEN fromUnixTimestamp64Milli({lo:Int64}, 'UTC') "
-                   "AND fromUnixTimestamp64Milli({hi:Int64}, 'UTC') AND event_id IN {ids:Array(UUID)} GROUP BY 1, 2")
-        parameters = {"ids": ids, "lo": int(lo * 1000) - 1, "hi": int(hi * 1000) + 1}
-        held = Counter({(r[0], int(r[1])): int(r[2]) for r in self.ingest.query(sql, parameters).rows})
-        out = []
-        for key, line in zip(keys, data.splitlines(keepends=True)):
-            if key is not None and held[key] > 0:
-                held[key] -= 1
-            else:
-                out.append(line)
-        return b"".join(out)
-
-    def ping(self) -> None:
-        """The writer's client reaches ClickHouse, or StoreError."""
-        self.ingest.ping()
-
-    # ---- everyone else's
+        """The lines of a block whose rows `table` does not hold yet (see `Ingest.missing_lines`)."""
+        with self.reads.client() as client:
+            return _missing_lines(client, self.database, table, data)
 
     def analyst(self, statement: str) -> QueryResult:
         """An analyst's SQL: one reading statement (sqlcheck.py), on a read-only client, with the default
@@ -260,20 +267,9 @@ class Store:
         with self.writes.client() as client:
             client.command(sql)
 
-    def insert_rows(self, table: str, rows: Sequence[Any]) -> None:
-        """Rows of rows.py (EventRow, RejectedRow) into their table, not deduplicated: replay, imports."""
-        self.insert_block(table, lines(rows))
-
-    def insert_block(self, table: str, data: bytes) -> None:
-        """JSONEachRow lines into a table, not deduplicated, on a writing client (not the batch writer's)."""
-        if not data:
-            return
-        with self.writes.client() as client:
-            try:
-                client.raw_insert(f"{self.database}.{table}", data,
-                                  {"input_format_skip_unknown_fields": 1, "insert_deduplicate": 0})
-            except StoreError as exc:
-                raise StoreError(f"insert into {table} failed: {exc}", exc.code) from None
+    def insert_rows(self, table: str, rows: Sequence[Any], token: str | None = None) -> None:
+        """Rows of rows.py (EventRow, RejectedRow) into their table, on a writing client: replay, imports."""
+        self.insert_lines(table, lines(rows), token)
 
     def insert(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
         """Positional rows into one table of the database, columns named."""
@@ -283,7 +279,7 @@ class Store:
             try:
                 client.insert(f"{self.database}.{table}", rows, columns)
             except StoreError as exc:
-                raise StoreError(f"insert into {table} failed: {exc}", exc.code) from None
+                raise type(exc)(f"insert into {table} failed: {exc}", exc.code) from None
 
     def migrate(self) -> list[int]:
         """Apply the migrations not yet recorded; return the versions applied."""
@@ -306,7 +302,7 @@ class Store:
             raise
         except StoreError as exc:
             done_text = f" (applied before the failure: {applied})" if applied else ""
-            raise StoreError(f"schema migration failed{done_text}: {exc}", exc.code) from None
+            raise type(exc)(f"schema migration failed{done_text}: {exc}", exc.code) from None
         return applied
 
 
@@ -329,16 +325,54 @@ def _connect(dsn: str, settings: dict[str, Any], connect_timeout: int, send_rece
                          getattr(exc, "code", None)) from None
 
 
-def _call(fn):
-    """Run one client call; ClickHouse's refusals and the transport's failures become StoreError."""
+def _insert_lines(client: Client, database: str, table: str, data: bytes, token: str | None) -> None:
+    """A block of JSONEachRow lines into one table, ClickHouse parsing it; deduplicated by `token` (schema
+    migration 3), or not at all without one."""
+    if not data:
+        return
+    # Lines name their columns: one written before a column was dropped carries it still.
+    settings: dict[str, Any] = {"input_format_skip_unknown_fields": 1}
+    if token:
+        settings["insert_deduplication_token"] = token
+    else:
+        settings["insert_deduplicate"] = 0
     try:
-        return fn()
-    except StoreError:
-        raise
-    except ClickHouseError as exc:
-        raise StoreError(_first_line(exc), _code(exc)) from None
-    except Exception as exc:  # the transport's own errors (urllib3, sockets) when a server is away
-        raise StoreError(_first_line(exc)) from None
+        client.raw_insert(f"{database}.{table}", data, settings)
+    except StoreError as exc:
+        raise type(exc)(f"insert into {table} failed: {exc}", exc.code) from None
+
+
+def _missing_lines(client: Client, database: str, table: str, data: bytes) -> bytes:
+    """The lines of a block whose rows `table` does not hold yet (by rows.row_keys), for a block that may
+    have been inserted before: after a crash, or a failed attempt."""
+    if not data:
+        return b""
+    keys, (lo, hi) = row_keys(table, data)
+    ids = sorted({k[0] for k in keys if k})
+    if table == "rejected_events":
+        sql = (f"SELECT event_id, toUnixTimestamp64Milli(received_at), count() FROM {database}.{table} "
+               "WHERE received_at BETWEEN fromUnixTimestamp64Milli({lo:Int64}, 'UTC') "
+               "AND fromUnixTimestamp64Milli({hi:Int64}, 'UTC') AND event_id IN {ids:Array(String)} GROUP BY 1, 2")
+    else:
+        sql = (f"SELECT toString(event_id), 0, count() FROM {database}.{table} "
+               "WHERE client_ts BETWEEN fromUnixTimestamp64Milli({lo:Int64}, 'UTC') "
+               "AND fromUnixTimestamp64Milli({hi:Int64}, 'UTC') AND event_id IN {ids:Array(UUID)} GROUP BY 1, 2")
+    parameters = {"ids": ids, "lo": int(lo * 1000) - 1, "hi": int(hi * 1000) + 1}
+    held = Counter({(r[0], int(r[1])): int(r[2]) for r in client.query(sql, parameters).rows})
+    out = []
+    for key, line in zip(keys, data.splitlines(keepends=True)):
+        if key is not None and held[key] > 0:
+            held[key] -= 1
+        else:
+            out.append(line)
+    return b"".join(out)
+
+
+def _unreachable(dsn: str, exc: Exception) -> StoreError:
+    """ClickHouse out of reach, said in one line: the root cause (connection refused, a timeout)."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__
+    return StoreError(f"ClickHouse cannot be reached at {_redact(dsn)}: {_first_line(exc)}")
 
 
 def _code(exc: Exception) -> int | None:

@@ -23,7 +23,7 @@ def test_example_plan_loads_and_compiles():
     assert (plan.tag_config["c"], plan.tag_config["x"]) == ("exempt", [])
     assert plan.tag_config["s"] == ["127.0.0.1", "localhost"]
     assert plan.brokers["B042"].name == "Comparamoto"
-    assert plan.identity == {"phone": "FR"}
+    assert plan.identity == {"phone": "FR"}, "the phone keys only: a CRM id is not hashed"
 
 
 def test_example_plan_uses_every_property_type():
@@ -183,3 +183,123 @@ def test_an_unknown_key_anywhere_is_reported_at_its_line(tmp_path_factory, line,
     (error,) = errors_of(path)
     assert error.startswith(f'{line}:{lines[line - 1].index(key) + 1}: unknown key "{key}"')
     assert error.endswith("expected one of: " + ", ".join(PROPERTY_KEYS))
+
+
+def test_identity_reconciliation_and_import_profiles_are_checked():
+    assert errors_of(BROKEN / "imports.yaml") == [
+        '11:3: identity key "quote_id" is a CRM id: it must be a string property, but it is declared as integer',
+        '14:14: reconciliation: time zone "Europe/Pari" is unknown (did you mean "Europe/Paris"?), '
+        "expected a name such as Europe/Paris",
+        '15:25: channel "shop" is listed twice in reconciliation.channels',
+        '19:3: import "courtiers": no phone or crm_id: map it in fields, or give it in defaults',
+        '20:16: import "courtiers": delimiter ";;" must be one character',
+        '21:15: import "courtiers": encoding "utf-9" is unknown (did you mean "utf-8"?), '
+        "expected a name such as utf-8, cp1252 or latin-1",
+        '23:16: import "courtiers": the thousands separator must differ from the decimal one',
+        '24:18: import "courtiers": date_format "%d/%m/%Y %I:%M" uses %I, which is not supported '
+        "(use %d %m %Y %y %H %M %S), expected iso or a pattern such as %d/%m/%Y %H:%M",
+        '25:16: import "courtiers": time zone "Mars/Olympus" is unknown, expected a name such as Europe/Paris',
+        '26:14: import "courtiers": records only applies to JSON files, not csv',
+        '30:7: import "courtiers": unknown field "premum" (did you mean "premium"?), expected one of: '
+        "conversion_id, ts, channel, broker_id, adviser, shop, product, premium, currency, phone, crm_id",
+        '31:25: import "courtiers": channel "shopp" is not declared in reconciliation.channels (did you mean "shop"?)',
+        '31:42: import "courtiers": currency "euro" is not a 3-letter code such as EUR',
+        '34:18: import "no_header": date_format "%H:%M" has no day, month or year, '
+        "expected iso or a pattern such as %d/%m/%Y %H:%M",
+        '35:36: import "no_header": field "ts": the file has no header row, give a column number (1 = first column)',
+        '38:16: import "crm": delimiter only applies to CSV files, not json',
+        '39:29: import "crm": field "conversion_id": a JSON field is a dotted path such as contract.id, not a number',
+        '42:18: import "couts": date_format "%d/%m/%Y %H:%M" has a time, but this import reads days, '
+        "expected iso or a pattern such as %d/%m/%Y %H:%M",
+        '44:23: import "couts": lever "displai" is not declared in levers.names (did you mean "display"?)',
+    ]
+
+
+def test_the_example_plan_declares_a_crm_key_and_the_sample_profiles():
+    plan = compile_plan(load_plan(EXAMPLE_PLAN))
+    assert plan.crm_keys == ("quote_id",) and plan.default_region == "FR"
+    assert set(plan.plan.imports) == {"courtiers", "crc", "regie"}
+    assert plan.plan.reconciliation.time_zone == "Europe/Paris"
+    # identify carries the CRM id as well as the phone.
+    assert set(plan.events["identify"].properties) == {"phone", "quote_id"}
+
+
+def test_every_mistake_of_every_stage_in_one_run(tmp_path):
+    """A shape mistake no longer hides the cross-checks: issue 10's plan gives its three errors at once."""
+    bad = tmp_path / "plan.yaml"
+    bad.write_text(
+        'version: "1"\n'
+        "forms:\n"
+        "  quote:\n"
+        "    steps:\n"
+        "      - {id: vehicle, lable: Votre moto}\n"
+        "events:\n"
+        "  signup:\n"
+        "    properties:\n"
+        "      plan: {type: enum, values: [basic, full, basic]}\n"
+        "brokers:\n"
+        "  - {id: B042, name: Comparamoto, lever: brokr}\n"
+        "levers: {names: [broker, direct]}\n"
+    )
+    assert errors_of(bad) == [
+        '5:23: unknown key "lable" (did you mean "label"?), expected one of: id, label, properties',
+        '9:48: property "plan": enum value "basic" is listed twice',
+        '11:5: broker "B042": lever "brokr" is not declared in levers.names (did you mean "broker"?)',
+    ]
+
+
+def test_what_is_removed_as_invalid_causes_no_second_error(tmp_path):
+    """Cross-checks run on the valid part: nothing is reported about, or because of, a part taken out."""
+    bad = tmp_path / "plan.yaml"
+    bad.write_text(
+        "forms:\n"
+        "  quote:\n"
+        "    steps:\n"
+        "      - {id: vehicle}\n"
+        "      - {id: 3, properties: {email: {type: email}}}\n"
+        "      - {id: contact, properties: {phone: {type: phon, values: [a]}}}\n"
+        "      - {id: vehicle}\n"
+        "brokers:\n"
+        "  - {id: B1, name: Sans levier}\n"
+        "  - {id: B042, name: Comparamoto, lever: brokr}\n"
+        "levers:\n"
+        "  names: [broker, direct, 42]\n"
+        "  rules:\n"
+        "    - {lever: dirct}\n"
+        "    - {lever: direct, when: 3}\n"
+        "    - {lever: broker}\n"
+        "consent: {mode: required, exempt_events: [page_veiw]}\n"
+        "identity:\n"
+        "  phone: {region: FR}\n"
+        "  email: {region: FR}\n"
+    )
+    assert errors_of(bad) == [
+        '1:1: missing required key "version"',
+        "5:14: expected text, got the number 3",
+        '6:50: "phon" is not allowed (did you mean "phone"?), expected one of: '
+        "boolean, date, datetime, email, enum, integer, number, phone, string, url",
+        # Index 3 in the file, 2 once the bad step is out: placed at its own line all the same.
+        '7:9: form "quote": step "vehicle" is listed twice',
+        '9:5: missing required key "lever"',
+        '10:5: broker "B042": lever "brokr" is not declared in levers.names (did you mean "broker"?)',
+        "12:27: expected text, got the number 42",
+        '14:15: lever "dirct" is not declared in levers.names (did you mean "direct"?)',
+        "15:29: expected a mapping of keys, got the number 3",
+        '17:43: consent: exempt event "page_veiw" is not declared (did you mean "page_view"?)',
+    ]
+    # Not reported: the phone property as "declared as string" (its type is misspelt), the e-mail identity
+    # key as "not a property" (its step is invalid), rule 3 as "never reached" (rule 2 lost its conditions),
+    # values on a non-enum (the property's type is unknown).
+
+
+def test_csv_rows_and_yaml_mistakes_in_one_run(tmp_path):
+    (tmp_path / "brokers.csv").write_text("id,name,lever\nB1,Un,brokr\nB2,Deux\n")
+    (tmp_path / "plan.yaml").write_text('version: "1"\nbrokers: brokers.csv\nlevers: {names: [broker], nmes: [x]}\n')
+    with pytest.raises(PlanErrors) as info:
+        load_plan(tmp_path / "plan.yaml")
+    csv = tmp_path / "brokers.csv"
+    assert [str(e) for e in info.value.errors] == [
+        f'{csv}:2:1: broker "B1": lever "brokr" is not declared in levers.names (did you mean "broker"?)',
+        f"{csv}:3:1: expected 3 fields: id,name,lever",
+        f'{tmp_path / "plan.yaml"}:3:27: unknown key "nmes" (did you mean "names"?), expected one of: names, rules',
+    ]

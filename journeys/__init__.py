@@ -1,0 +1,1 @@
+"""The analytical side of parcours: offline sales in, one person across visits, phones and quotes, reports."""
