@@ -14,7 +14,8 @@ from collector.clock import EventTimes, TimeBounds, batch_sent, event_times
 from collector.messages import batch as batch_error
 from collector.messages import reason as say
 from collector.rows import EventRow, RejectedRow, seconds
-from collector.wire import WIRE_KEYS, WireEvent, batch_decoder, decode_error, event_decoder, raw_decoder
+from collector.split import split_batch
+from collector.wire import WIRE_KEYS, Millis, WireEvent, batch_decoder, decode_error, event_decoder, raw_decoder
 from tagplan import CompiledPlan
 from tagplan.compile import EventSpec
 
@@ -43,6 +44,15 @@ class Request(msgspec.Struct, frozen=True):
 class Outcome:
     events: list[EventRow] = field(default_factory=list)
     rejected: list[RejectedRow] = field(default_factory=list)
+    problems: list[EventProblem] = field(default_factory=list)
+    """Events that could not even be read (or that ingest failed on): rejected, and worth a log line."""
+
+
+@dataclass
+class EventProblem:
+    event_id: str
+    reason: str
+    error: BaseException | None = None  # an unexpected exception: a bug, logged with its traceback
 
 
 MAX_EVENT = 32_768
@@ -51,30 +61,53 @@ MAX_EVENT = 32_768
 
 def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes, max_event: int = MAX_EVENT,
            bounds: TimeBounds = TimeBounds()) -> Outcome:
-    """Turn one request body into rows: valid events and rejected ones, none dropped."""
-    try:
-        batch = batch_decoder.decode(body)
-    except (msgspec.DecodeError, RecursionError) as exc:
-        raise BadBatch(batch_error(decode_error(exc, "the body"))) from None
+    """Turn one request body into rows: valid events and rejected ones, none dropped. Each event is judged
+    on its own: one that cannot be read, or that ingest fails on, is rejected; the others go on."""
+    raws, batch_sent_ms = _events(body)
     out = Outcome()
     read = []
-    for item in batch.events:
-        raw = bytes(item)
+    for raw in raws:
         if len(raw) > max_event:
             reason = say("too_large", size=len(raw), limit=max_event)
-            out.rejected.append(_rejected_row(raw[:max_event], None, [reason], req, plan, secret, batch.sent,
+            out.rejected.append(_rejected_row(raw[:max_event], None, [reason], req, plan, secret, batch_sent_ms,
                                               event_id=_field(raw, "event_id"), event=_field(raw, "event")))
             continue
         read.append((raw, *_decode(raw)))
     # One clock correction for the whole batch: events sent together keep their order.
-    sent = batch_sent(batch.sent, [ev.client_ts for _, ev, _ in read if ev is not None])
+    sent = batch_sent(batch_sent_ms, [ev.client_ts for _, ev, _ in read if ev is not None])
     for raw, ev, problem in read:
-        row, reasons = _judge(ev, problem, sent, req, plan, secret, bounds)
-        if reasons:
-            out.rejected.append(_rejected_row(raw, ev, reasons, req, plan, secret, sent))
-        else:
-            out.events.append(row)
+        try:
+            row, reasons = _judge(ev, problem, sent, req, plan, secret, bounds)
+            if reasons:
+                out.rejected.append(_rejected_row(raw, ev, reasons, req, plan, secret, sent))
+            else:
+                out.events.append(row)
+            if ev is None:
+                out.problems.append(EventProblem(_field(raw, "event_id"), problem))
+        except Exception as exc:  # a bug on this event: the others are not doomed with it
+            reason = say("failed_event", detail=type(exc).__name__)
+            out.rejected.append(_rejected_row(raw, None, [reason], req, plan, secret, sent))
+            out.problems.append(EventProblem(_field(raw, "event_id"), reason, exc))
     return out
+
+
+def _events(body: bytes) -> tuple[list[bytes], int]:
+    """The raw events of a batch and its send time; BadBatch when the body is not a batch at all."""
+    try:
+        batch = batch_decoder.decode(body)
+        return [bytes(item) for item in batch.events], batch.sent
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
+        whole = exc
+    # Something inside refused the whole body (a lone surrogate in one event's string): cut it into its
+    # events without decoding them, and judge each.
+    split = split_batch(body)
+    if split is None:
+        raise BadBatch(batch_error(_decode_problem(whole, body, "the body"))) from None
+    raws, sent = split
+    try:
+        return raws, msgspec.json.decode(sent, type=Millis) if sent else 0
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        raise BadBatch(batch_error(_decode_problem(whole, body, "the body"))) from None
 
 
 def event_row(raw: bytes, sent: int, req: Request, plan: CompiledPlan, secret: bytes,
@@ -96,8 +129,18 @@ def _decode(raw: bytes) -> tuple[WireEvent | None, str]:
     """The wire event, or None and why it could not be read."""
     try:
         return event_decoder.decode(raw), ""
-    except (msgspec.DecodeError, RecursionError) as exc:
-        return None, decode_error(exc)
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
+        return None, _decode_problem(exc, raw)
+
+
+def _decode_problem(exc: Exception, raw: bytes, whole: str = "the event") -> str:
+    if isinstance(exc, UnicodeDecodeError):  # msgspec checks UTF-8 as it reads a string
+        try:
+            raw.decode()
+        except UnicodeDecodeError as bad:  # where in the event, not in the string msgspec was reading
+            return say("not_utf8", position=bad.start)
+        return say("not_utf8", position=exc.start)
+    return decode_error(exc, whole)
 
 
 def _judge(ev: WireEvent | None, problem: str, sent: int, req: Request, plan: CompiledPlan, secret: bytes,
@@ -224,11 +267,14 @@ def _rejected_row(raw: bytes, ev: WireEvent | None, reasons: list[str], req: Req
 
 
 def _field(raw: bytes, column: str) -> str:
-    """One text field of an event that did not decode as one, by its column name."""
+    """One text field of an event that did not decode as one, by its column name; from an event that is not
+    even JSON (invalid UTF-8, a lone surrogate), the first string given for that key, as it is written."""
+    key = WIRE_KEYS[column]
     try:
-        value = raw_decoder.decode(raw).get(WIRE_KEYS[column], "")
-    except (msgspec.DecodeError, AttributeError, RecursionError):
-        return ""
+        value = raw_decoder.decode(raw).get(key, "")
+    except (ValueError, AttributeError, RecursionError):  # msgspec's DecodeError, invalid UTF-8
+        found = re.search(rb'"%s"\s*:\s*"((?:[^"\\]|\\.){0,128})"' % re.escape(key.encode()), raw)
+        return found.group(1).decode("utf-8", "backslashreplace") if found else ""
     return value if isinstance(value, str) else ""
 
 
@@ -236,10 +282,9 @@ def _scrub(raw: bytes, plan: CompiledPlan) -> str:
     """The raw event with personal data removed, so rejected rows never hold a phone number."""
     sensitive = set(plan.identity) | plan.pii
     try:
-        doc = raw_decoder.decode(raw)
-    except (msgspec.DecodeError, RecursionError):
-        return _PHONE_LIKE.sub(REDACTED, raw.decode("utf-8", "replace"))
-    return msgspec.json.encode(_scrub_value(doc, sensitive)).decode()
+        return msgspec.json.encode(_scrub_value(raw_decoder.decode(raw), sensitive)).decode()
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deep: the text, bytes escaped
+        return _PHONE_LIKE.sub(REDACTED, raw.decode("utf-8", "backslashreplace"))
 
 
 def _scrub_value(value: Any, sensitive: set[str]) -> Any:

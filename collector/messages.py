@@ -26,6 +26,8 @@ REASONS = {
     "not_json": "not valid JSON: {detail}",
     "truncated_json": "not valid JSON: it ends too early",
     "too_deep": "nested too deeply",
+    "not_utf8": "not valid UTF-8 text (byte {position}); the raw bytes are kept escaped",
+    "failed_event": "the collector failed on this event ({detail}); it is kept here to replay once fixed",
     # times (clock.py)
     "too_old": "client_ts: the event was made more than {days} days before it was sent (--max-event-age)",
     "undecodable": "cannot be read: {detail}",
