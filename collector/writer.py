@@ -34,6 +34,7 @@ import os
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -41,6 +42,7 @@ from typing import Protocol
 import msgspec
 
 from collector import rows as rows_mod
+from collector.logs import Throttle
 from collector.refusals import is_data_error, is_transient
 from collector.rows import DeadLetterRow
 from collector.storage import StoreError
@@ -54,6 +56,7 @@ class Sink(Protocol):
 
     def insert_lines(self, table: str, data: bytes, token: str | None = None) -> None: ...
     def missing_lines(self, table: str, data: bytes) -> bytes: ...
+    def ping(self) -> None: ...
 
 
 @dataclass
@@ -75,8 +78,12 @@ class Writer:
 
     def __init__(self, wal: Wal, sink: Sink, *, batch_rows: int = 5000, batch_age: float = 1.0,
                  backoff_min: float = 0.2, backoff_max: float = 30.0, metrics=None,
-                 dead_letter_dir: Path | None = None):
+                 dead_letter_dir: Path | None = None, prepare: Callable[[], None] | None = None,
+                 health_interval: float = 5.0):
         self.wal, self.sink, self.metrics = wal, sink, metrics
+        self.prepare = prepare  # run (and retried) before the first insert: the migrations, when ClickHouse was away
+        self.health_interval = health_interval  # while idle, ClickHouse is asked for a sign of life this often
+        self.busy_since: float | None = None  # monotonic start of the call to ClickHouse under way
         self.dead_letter_dir = dead_letter_dir  # where rows go that even dead_letters refused
         self.set_aside = 0  # rows set aside since start
         self.batch_rows, self.batch_age = batch_rows, batch_age
@@ -92,6 +99,7 @@ class Writer:
         self._wake = asyncio.Event()
         self._io = ThreadPoolExecutor(1, thread_name_prefix="parcours-writer")
         self._task: asyncio.Task | None = None
+        self._bugs = Throttle(log)
 
     @property
     def running(self) -> bool:
@@ -118,9 +126,46 @@ class Writer:
         self._io.shutdown(wait=True)
         return self.wal.depth_records == 0
 
+    @property
+    def waiting(self) -> float:
+        """Seconds the call to ClickHouse under way (an insert, a health check) has been waiting; 0 when none."""
+        since = self.busy_since
+        return time.monotonic() - since if since is not None else 0.0
+
+    async def _call(self, fn, *args):
+        """fn(*args) on the writer's thread, timed for /readyz (a hung ClickHouse shows as a call waiting)."""
+        self.busy_since = time.monotonic()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)
+        finally:
+            self.busy_since = None
+
+    async def _prepared(self) -> None:
+        """Run `prepare` (the schema migrations of a start while ClickHouse was away) until it succeeds."""
+        delay = self.backoff_min
+        while self.prepare is not None and not self._stopping:
+            try:
+                await self._call(self.prepare)
+            except StoreError as exc:
+                self._failed(str(exc))
+                log.warning("ClickHouse not ready, retrying in %.1f s (events wait in the log): %s", delay, exc)
+                await self._pause(delay)
+                delay = min(delay * 2, self.backoff_max)
+                continue
+            self.prepare = None
+            self._succeeded()
+
+    async def _pause(self, seconds: float) -> None:
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         self._pos = self.wal.start()
+        await self._prepared()
         await loop.run_in_executor(self._io, self._recover_fallback)
         self._read_lsn = self.wal.checkpoint.lsn
         inflight = self.wal.checkpoint.inflight
@@ -151,11 +196,31 @@ class Writer:
             full = await self._flush(Batch(records, self._pos)) >= self.batch_rows
 
     async def _next_rows(self) -> None:
-        """Sleep until the log holds rows not yet read (or the writer is asked to stop)."""
+        """Sleep until the log holds rows not yet read (or the writer is asked to stop); meanwhile, check
+        every `health_interval` that ClickHouse answers, so that /readyz knows it while no row comes."""
         self.wal.notify_rows = self.wal.durable_rows + 1
         self.wal.grown.clear()
-        if self._read_lsn >= self.wal.durable_lsn and not self._stopping:
-            await self.wal.grown.wait()
+        while self._read_lsn >= self.wal.durable_lsn and not self._stopping:
+            try:
+                await asyncio.wait_for(self.wal.grown.wait(), self.health_interval)
+                return
+            except asyncio.TimeoutError:
+                await self._health_check()
+
+    async def _health_check(self) -> None:
+        ping = getattr(self.sink, "ping", None)  # a test's fault-injecting sink may have none
+        if ping is None:
+            return
+        try:
+            await self._call(ping)
+        except StoreError as exc:
+            if self.error is None:
+                log.warning("ClickHouse does not answer: %s", exc)
+            self._failed(str(exc))
+            return
+        if self.error is not None:
+            log.info("ClickHouse answers again")
+        self.error = self.failing_since = None
 
     async def _batch_due(self) -> None:
         """Wait until `batch_rows` rows are durable since the last read, or `batch_age` after that read:
@@ -191,23 +256,21 @@ class Writer:
         while True:
             started = time.perf_counter()
             try:
-                dead = await loop.run_in_executor(self._io, self._insert, events, rejected, span_id, again)
+                dead = await self._call(self._insert, events, rejected, span_id, again)
                 break
             except StoreError as exc:
                 self._failed(str(exc))
                 log.warning("insert of log records %d-%d failed, retrying in %.1f s: %s", first, last, delay, exc)
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), delay)
-                except asyncio.TimeoutError:
-                    pass
-                delay = min(delay * 2, self.backoff_max)
-                again = True
+            except Exception as exc:  # a bug: the writer must not die of it; the batch stays in the log
+                self._failed(f"{type(exc).__name__}: {exc}")
+                self._bugs.log(logging.ERROR, "insert of log records %d-%d failed on a bug, retrying in %.1f s",
+                               first, last, delay, exc_info=exc)
+            await self._pause(delay)
+            delay = min(delay * 2, self.backoff_max)
+            again = True
         elapsed = time.perf_counter() - started
         await loop.run_in_executor(self._io, self.wal.save_checkpoint, Checkpoint(last), batch.end)
-        if self.error:
-            log.info("ClickHouse inserts succeed again after %.0f s", time.monotonic() - (self.failing_since or 0))
-        self.error = self.failing_since = None
+        self._succeeded()
         n_events = rows_mod.count(events) - sum(1 for table, _, _ in dead if table == "events")
         n_rejected = rows_mod.count(rejected) - sum(1 for table, _, _ in dead if table == "rejected_events")
         self.written += n_events + n_rejected
@@ -298,6 +361,11 @@ class Writer:
                 continue
             path.unlink()
             log.info("dead letters kept in %s moved into dead_letters", path)
+
+    def _succeeded(self) -> None:
+        if self.error:
+            log.info("ClickHouse inserts succeed again after %.0f s", time.monotonic() - (self.failing_since or 0))
+        self.error = self.failing_since = None
 
     def _failed(self, message: str) -> None:
         if self.error is None:
