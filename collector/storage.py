@@ -321,8 +321,10 @@ def _connect(dsn: str, settings: dict[str, Any], connect_timeout: int, send_rece
                 f"the embedded ClickHouse data at {urlsplit(dsn).path} is in use by another process "
                 "(is the collector running? then go through its admin API)"
             ) from None
-        raise StoreError(f"cannot connect to ClickHouse at {_redact(dsn)}: {_first_line(exc)}",
-                         getattr(exc, "code", None)) from None
+        code = _code(exc)
+        if code is None:  # not reached: the root cause in one line (connection refused, a timeout)
+            raise _unreachable(dsn, exc) from None
+        raise StoreError(f"ClickHouse at {_redact(dsn)} refused the connection: {_first_line(exc)}", code) from None
 
 
 def _insert_lines(client: Client, database: str, table: str, data: bytes, token: str | None) -> None:

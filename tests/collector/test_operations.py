@@ -69,7 +69,7 @@ def test_a_server_out_of_reach_at_start_is_no_reason_to_refuse_events(tmp_path, 
     settings = Settings(plan=EXAMPLE_PLAN, data_dir=tmp_path, clickhouse=f"http://127.0.0.1:{port}",
                         admin_token="t", secret=b"s", clickhouse_connect_timeout=1)
     assert migrate(settings) is False
-    assert f"cannot connect to ClickHouse at http://127.0.0.1:{port}" in caplog.text
+    assert f"ClickHouse cannot be reached at http://127.0.0.1:{port}: [Errno 111] Connection refused" in caplog.text
     assert "starting anyway: events are accepted into the write-ahead log" in caplog.text
 
 
