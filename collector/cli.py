@@ -70,6 +70,18 @@ def _durability_options(f):
                           "server (the embedded engine belongs to one process)."),
         click.option("--log-format", envvar="PARCOURS_LOG_FORMAT", default="text", show_default=True,
                      type=click.Choice(["text", "json"]), help="Log lines for people, or JSON lines."),
+        click.option("--header-timeout", envvar="PARCOURS_HEADER_TIMEOUT", default=10.0, show_default=True,
+                     type=click.FloatRange(0.1), help="Seconds a client has, from opening a connection (or from "
+                     "the first byte of its next request), to send a request's headers; then 408 and close."),
+        click.option("--body-timeout", envvar="PARCOURS_BODY_TIMEOUT", default=30.0, show_default=True,
+                     type=click.FloatRange(0.1), help="Seconds a client has to send a request's body once its "
+                     "headers are in; then 408 and close."),
+        click.option("--keep-alive", envvar="PARCOURS_KEEP_ALIVE", default=5.0, show_default=True,
+                     type=click.FloatRange(0.1), help="Seconds an idle keep-alive connection stays open."),
+        click.option("--max-connections", envvar="PARCOURS_MAX_CONNECTIONS", default=4096, show_default=True,
+                     type=click.IntRange(1), help="Open connections per process (lowered to what the open-file "
+                     "limit allows); over it, the connection idle longest is closed, or, all busy, the new one "
+                     "gets 503."),
         click.option("--clickhouse-connect-timeout", envvar="PARCOURS_CLICKHOUSE_CONNECT_TIMEOUT", default=5,
                      show_default=True, type=click.IntRange(1), help="Seconds to connect to a ClickHouse server."),
         click.option("--clickhouse-timeout", envvar="PARCOURS_CLICKHOUSE_TIMEOUT", default=30, show_default=True,
@@ -127,6 +139,7 @@ def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret,
 
     from collector import logs
     from collector.app import create_app, migrate, settings_env
+    from collector.connections import server_options
 
     logs.configure(log_level, durable["log_format"])
     try:
@@ -141,14 +154,15 @@ def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret,
         app = create_app(settings)
     except PlanErrors as exc:
         raise click.ClickException(f"the plan has errors:\n{exc}") from None
+    connections = server_options(settings)
     if settings.workers > 1:
         migrate(settings)  # here, once: the workers start together
         # Each worker builds its own app (and log, and writer) from the settings passed in the environment.
         os.environ.update(settings_env(settings))
         uvicorn.run("collector.app:app_from_env", factory=True, host=host, port=port, workers=settings.workers,
-                    log_level=log_level, log_config=None, access_log=False)
+                    log_level=log_level, log_config=None, access_log=False, **connections)
     else:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None, access_log=False)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None, access_log=False, **connections)
 
 
 for _param in serve.params:

@@ -59,6 +59,11 @@ class Settings:
     workers: int = 1
     log_format: str = "text"
     log_level: str = "info"
+    # HTTP connections (connections.py)
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keep_alive: float = 5.0
+    max_connections: int = 4096
     # ClickHouse clients (docs/operations.md)
     clickhouse_connect_timeout: int = 5
     clickhouse_timeout: int = 30
