@@ -47,6 +47,7 @@ ANSWERS = {
     "wal_error": "the collector cannot write its log right now; retry later",
     "failed": "the collector failed on this batch; retry later",
     "tag_not_built": "the tag is not built: run `make tag` (expected {path})",
+    "tag_addon_not_built": "the tag's add-on {name} is not built: run `make tag` (expected {path})",
     # connections (connections.py)
     "too_many_connections": "the collector has too many connections open, all busy; retry later",
     "headers_late": "the request's headers did not arrive within {seconds:g} s (--header-timeout)",

@@ -90,9 +90,6 @@ class DeadLetterRow(msgspec.Struct, kw_only=True, omit_defaults=True):
     replayed_at: float = 0.0
 
 
-EVENT_COLUMNS: tuple[str, ...] = EventRow.__struct_fields__
-REJECTED_COLUMNS: tuple[str, ...] = RejectedRow.__struct_fields__
-
 _encoder = msgspec.json.Encoder()
 
 

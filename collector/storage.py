@@ -19,6 +19,8 @@ built while a ClickHouse server is away.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -83,6 +85,23 @@ def default_dsn(data_dir: Path) -> str:
 
 def is_embedded(dsn: str) -> bool:
     return dsn.startswith("chdb:")
+
+
+def embedded_in_use(dsn: str) -> bool:
+    """Whether another process holds the embedded engine's data directory: chDB, as a ClickHouse server does,
+    keeps an exclusive flock on `<path>/status` while it runs. Ask before this process opens the engine
+    (a second lock from the same process conflicts as well)."""
+    try:
+        fd = os.open(Path(urlsplit(dsn).path) / "status", os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # releases the lock if we took it
+    return False
 
 
 class Client:
@@ -316,7 +335,8 @@ def _connect(dsn: str, settings: dict[str, Any], connect_timeout: int, send_rece
     try:
         return clickhouse_connect.get_client(dsn=dsn, settings=settings, **kwargs)
     except Exception as exc:  # clickhouse-connect raises several kinds here
-        if "Cannot lock file" in str(exc):
+        # chDB says "Error initializing EmbeddedServer" (the lock error goes to stderr only): ask the lock.
+        if "Cannot lock file" in str(exc) or (is_embedded(dsn) and embedded_in_use(dsn)):
             raise EngineBusy(
                 f"the embedded ClickHouse data at {urlsplit(dsn).path} is in use by another process "
                 "(is the collector running? then go through its admin API)"

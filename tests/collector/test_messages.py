@@ -50,6 +50,8 @@ ANSWERS = {
     "wal_error": ({}, "the collector cannot write its log right now; retry later"),
     "failed": ({}, "the collector failed on this batch; retry later"),
     "tag_not_built": ({"path": "collector/static/t.js"}, "the tag is not built: run `make tag` (expected collector/static/t.js)"),
+    "tag_addon_not_built": ({"name": "markup", "path": "collector/static/addons/markup.js"},
+                            "the tag's add-on markup is not built: run `make tag` (expected collector/static/addons/markup.js)"),
     "too_many_connections": ({}, "the collector has too many connections open, all busy; retry later"),
     "headers_late": ({"seconds": 10.0}, "the request's headers did not arrive within 10 s (--header-timeout)"),
     "body_late": ({"seconds": 2.5}, "the request's body did not arrive within 2.5 s (--body-timeout)"),

@@ -90,7 +90,7 @@ def damaged_after(tmp_path, count: int, damage) -> None:
         for n in range(1, count + 1):
             await wal.append(row(n), b"")
         await wal.close()
-        return wal._offset
+        return wal.segments.offset
 
     end = run(write())
     (segment,) = tmp_path.glob("*.wal")
@@ -136,19 +136,28 @@ def test_a_corrupt_frame_ends_its_segment_without_failing(tmp_path):
     assert wal.corrupt_frames == 1
 
 
-def test_concurrent_appends_share_fsyncs(tmp_path):
+def test_requests_queued_before_a_group_is_written_share_its_fsync(tmp_path):
+    """What group commit guarantees, whatever the machine's speed: the frames queued while no group is
+    being written are written together, and none is answered before its group is on disk. (How many
+    fsyncs concurrent requests save is a speed figure: bench/bench_wal.py.)"""
     async def scenario():
         wal = await opened(tmp_path)
         start = wal.fsyncs
-        lsns = await asyncio.gather(*(wal.append(row(n), b"") for n in range(200)))
-        fsyncs = wal.fsyncs - start
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in range(200)]
+        lsns = [wal.submit(row(n), b"", f) for n, f in enumerate(futures)]  # one turn of the loop, no await
+        answered_before = sum(f.done() for f in futures)
+        await asyncio.gather(*futures)
+        fsyncs, durable = wal.fsyncs - start, wal.durable_lsn
+        records = read_all(wal)
         await wal.close()
-        return lsns, fsyncs, wal
+        return lsns, answered_before, fsyncs, durable, records
 
-    lsns, fsyncs, wal = run(scenario())
-    assert sorted(lsns) == list(range(1, 201))
-    assert wal.durable_lsn == 200
-    assert 1 <= fsyncs <= 20, f"{fsyncs} fsyncs for 200 concurrent appends: no group commit"
+    lsns, answered_before, fsyncs, durable, records = run(scenario())
+    assert lsns == list(range(1, 201)) and durable == 200
+    assert answered_before == 0  # nobody is told "stored" before the fsync
+    assert fsyncs == 1
+    assert [numbers(r.events) for r in records] == [[n] for n in range(200)]
 
 
 def test_segments_rotate_and_stored_ones_are_deleted(tmp_path):
@@ -227,3 +236,30 @@ def test_a_log_keeps_its_id_across_restarts_and_two_logs_differ(tmp_path):
     first = run(log_id(tmp_path / "0"))
     assert run(log_id(tmp_path / "0")) == first  # a replay after a restart keeps its tokens
     assert run(log_id(tmp_path / "1")) not in ("", first)
+
+
+def test_a_sealed_log_keeps_no_copy_of_what_it_stored(tmp_path):
+    """An erasure seals the log: once the writer has stored what was accepted before, no segment holds it."""
+    from collector.wal.idle import purge_stored, unstored
+
+    async def scenario():
+        wal = await opened(tmp_path / "0")
+        for n in range(5):
+            await wal.append(row(n), b"")
+        sealed = await wal.seal()
+        await wal.append(row(99), b"")
+        assert unstored(tmp_path) == 7, "five rows, the empty record that seals, one more"
+        with pytest.raises(Exception, match="not stored in ClickHouse after 0 s"):
+            await wal.stored(sealed, timeout=0)
+        records, pos = wal.read(wal.start(), 1 << 30, upto=sealed)  # the batch writer's read
+        assert [r.lsn for r in records] == [1, 2, 3, 4, 5, 6] and records[-1].rows == 0
+        wal.save_checkpoint(Checkpoint(sealed), pos)
+        await wal.stored(sealed, timeout=1)
+        left = b"".join(p.read_bytes() for p in (tmp_path / "0").glob("*.wal"))
+        await wal.close()
+        return left
+
+    left = run(scenario())
+    assert all(str(uuid.UUID(int=n)).encode() not in left for n in range(5)), "the sealed records are gone"
+    assert str(uuid.UUID(int=99)).encode() in left, "what came after stays until it is stored"
+    assert unstored(tmp_path) == 1 and purge_stored(tmp_path) == 0, "a segment with an unstored record stays"

@@ -27,3 +27,16 @@ def rows(store, sql, **parameters) -> list[dict]:
 
 def data(text: str, encoding: str = "utf-8") -> io.BytesIO:
     return io.BytesIO(text.encode(encoding))
+
+
+@pytest.fixture
+def client(settings, store):
+    """The collector app on the embedded engine (its admin token: admin-test-token)."""
+    from collector.app import create_app
+    from tests.conftest import Client
+
+    with Client(create_app(settings)) as c:
+        yield c
+
+
+ADMIN = {"authorization": "Bearer admin-test-token"}

@@ -1,0 +1,329 @@
+"""`parcours import conversions|brokers|costs FILE` and `parcours import rejects`.
+
+Each import states its work once (target.Op): through the running collector's admin API, which reads the
+file with its own plan and secret, or on ClickHouse opened here with `--plan` and `--secret`. Either way the
+import reports JSON lines of progress then its summary (imports.ndjson), which this module prints: the
+summary on stdout, rejected lines on stderr as `FILE:LINE: reason`, progress on stderr.
+
+Exit status: 0 when every line is in, 2 when some lines were rejected (the others are imported), 1 when the
+file could not be imported at all.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from collector.errors import Problem
+from collector.options import format_option, load_plan, plan_option, read_secret, secret_option, target_options
+from collector.output import as_result, format_result
+from collector.target import Op, Target
+from journeys import brokers, conversions, costs, erase as erase_mod, imports, persons
+from journeys.imports import Context
+
+KINDS = {
+    "conversions": (conversions, "/api/conversions", "Offline sales (signed contracts)"),
+    "brokers": (brokers, "/api/brokers", "The broker and adviser table"),
+    "costs": (costs, "/api/costs", "Campaign costs per day"),
+}
+
+
+@click.group("import")
+def import_group() -> None:
+    """Offline data in: sales, the broker table, campaign costs; and the lines they rejected."""
+
+
+def _import_command(kind: str) -> click.Command:
+    module, path, what = KINDS[kind]
+
+    @click.argument("file", type=click.File("rb"))
+    @click.option("--profile", default=None,
+                  help="An import profile of the plan (imports: in the plan), for a file in a partner's shape; "
+                       "without it, the canonical format (docs/reconciliation.md).")
+    @click.option("--source", default=None, help="The name recorded as each row's source [default: FILE's name].")
+    @click.option("--dry-run", is_flag=True, help="Read and check the file, compare it with what is stored; "
+                                                  "write nothing.")
+    @click.option("--progress/--no-progress", default=None,
+                  help="Show progress on stderr [default: when stderr is a terminal].")
+    @plan_option("The plan with the import profiles (when no collector runs; a running collector uses its own).")
+    @secret_option("The collector's secret, which keys phone numbers (when no collector runs) "
+                   "[default: <data-dir>/secret].")
+    @target_options
+    @format_option(("text", "json"), "text")
+    def command(target: Target, file, profile, source, dry_run, progress, plan, secret, fmt):
+        data = file.read()
+        name = Path(file.name).name if file.name not in ("<stdin>", "-") else "stdin"
+        source = source or name
+
+        def local(store):
+            ctx = Context(load_plan(plan), read_secret(secret, target.data_dir))
+            return imports.ndjson(lambda report: module.import_file(
+                store, ctx, io.BytesIO(data), source=source, profile=profile, dry_run=dry_run, progress=report))
+
+        params = {"profile": profile, "source": source, "dry_run": "true" if dry_run else None, "progress": "true"}
+        show = progress if progress is not None else sys.stderr.isatty()
+        summary = _follow(target.stream(Op("POST", path, local, params, body=data,
+                                           content_type="application/octet-stream")), show)
+        _print(summary, fmt)
+        if summary["rejected"]:
+            sys.exit(2)
+
+    command.__doc__ = (f"{what} from FILE (CSV or JSON; - for stdin), read with --profile or in the canonical "
+                       "format. Prints what was imported, updated, unchanged and rejected; exit 2 when lines "
+                       "were rejected.")
+    return click.command(kind)(command)
+
+
+def _follow(lines, show: bool) -> dict:
+    """Read the import's JSON lines: print progress on stderr, return the summary, raise its error."""
+    tty = sys.stderr.isatty()
+    buffer = b""
+    for chunk in lines:
+        buffer += chunk
+        *complete, buffer = buffer.split(b"\n")
+        for line in complete:
+            if not line.strip():
+                continue
+            event = json.loads(line)
+            if "progress" in event:
+                if show:
+                    p = event["progress"]
+                    text = f"{p['stage']} {p['count']:,} lines" if p["stage"] == "read" else f"{p['stage']} {p['count']:,} rows"
+                    click.echo(f"\r{text}…" if tty else f"{text}…", err=True, nl=not tty)
+                continue
+            if show and tty:
+                click.echo("", err=True)
+            if "error" in event:
+                raise Problem(event["error"])
+            return event["summary"]
+    raise Problem("the import stopped before its summary (see the collector's log)")
+
+
+def _print(summary: dict, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(summary, ensure_ascii=False))
+        return
+    source = summary["source"]
+    for item in summary["superseded"]:
+        click.echo(f"{source}:{item['line']}: replaced by line {item['by']}, which has the same key", err=True)
+    for reject in summary["rejects"]:
+        for reason in reject["reasons"]:
+            click.echo(f"{source}:{reject['line']}: {reason}", err=True)
+    how = f'profile "{summary["profile"]}"' if summary["profile"] else "the canonical format"
+    verb = "would be " if summary["dry_run"] else ""
+    click.echo(f"{source}: {summary['lines']} line(s) read with {how}: {summary['imported']} {verb}imported, "
+               f"{summary['updated']} {verb}updated, {summary['unchanged']} unchanged, {summary['rejected']} rejected"
+               + (" (dry run: nothing written)" if summary["dry_run"] else ""))
+
+
+for _kind in KINDS:
+    import_group.add_command(_import_command(_kind))
+
+
+@import_group.command("rejects")
+@click.option("--kind", type=click.Choice(list(KINDS)), default=None, help="Only this kind of import.")
+@click.option("--source", default=None, help="Only the lines of this source (file name).")
+@click.option("--all", "everything", is_flag=True, help="Resolved lines too (fixed by a later import).")
+@target_options
+@format_option()
+def rejects(target: Target, kind, source, everything, fmt):
+    """The rejected import lines still to fix: where, and why. Fix them in the file and import it again."""
+    doc = target.run(Op("GET", "/api/import/rejects", lambda store: imports.rejects(store, kind, source, everything),
+                        {"kind": kind, "source": source, "all": "true" if everything else None}))
+    click.echo(format_result(as_result(doc), fmt), nl=False)
+
+
+@click.group("persons")
+def persons_group() -> None:
+    """One person across visits, phones and quotes: stitching (the collector runs it every few seconds)."""
+
+
+@persons_group.command("stitch")
+@plan_option("The plan with the identity keys (when no collector runs; a running collector uses its own).")
+@target_options
+@format_option(("text", "json"), "text")
+def stitch(target: Target, plan, fmt):
+    """Take in now the links stored since the last run (idempotent: a second run writes nothing)."""
+    doc = target.run(Op("POST", "/api/persons/stitch",
+                        lambda store: persons.stitch(store, persons.config(load_plan(plan))).as_dict()))
+    if fmt == "json":
+        click.echo(json.dumps(doc))
+        return
+    click.echo(f"{doc['links']} link(s) read, {doc['keys_written']} key(s) written, {doc['merges']} merge(s), "
+               f"{doc['hot_keys']} key(s) left out, in {doc['seconds']} s (up to {doc['watermark']})")
+
+
+@persons_group.command("status")
+@target_options
+@format_option(("text", "json"), "text")
+def status(target: Target, fmt):
+    """How many persons and keys, how many keys left out as implausible, and the last stitching run."""
+    doc = target.run(Op("GET", "/api/persons/status", lambda store: persons.status(store)))
+    if fmt == "json":
+        click.echo(json.dumps(doc, default=str))
+        return
+    click.echo(f"{doc['persons']} person(s), {doc['keys']} key(s), {doc['hot_keys']} key(s) left out as implausible")
+    last = doc.get("last_run")
+    click.echo(f"last run: up to {last['watermark']}, {last['keys_written']} key(s) written, on {last['host']}"
+               if last else "no stitching run yet")
+    if doc.get("error"):
+        click.echo(f"stitching is failing: {doc['error']}", err=True)
+
+
+@click.command("erase")
+@click.option("--phone", default=None, help="The person who left this phone number (read in the plan's region).")
+@click.option("--visitor", default=None, help="The person of this visitor id (the _pcid cookie).")
+@click.option("--crm-id", "crm_id", default=None, help="The person of this CRM or quote id.")
+@click.option("--dry-run", is_flag=True, help="Count what would be removed; remove nothing.")
+@plan_option("The plan (identity keys, phone region) when no collector runs; a running collector uses its own.")
+@secret_option("The collector's secret, to find a phone's key (when no collector runs) [default: <data-dir>/secret].")
+@target_options
+@format_option(("text", "json"), "text")
+def erase(target: Target, phone, visitor, crm_id, dry_run, plan, secret, fmt):
+    """The right to erasure: delete a person everywhere parcours keeps them (events, rejected events,
+    conversions, rejected import lines, identity links, persons; the write-ahead log too), and record an
+    audit row that holds no personal data. Prints what was removed."""
+    given = {k: v for k, v in (("phone", phone), ("visitor", visitor), ("crm_id", crm_id)) if v}
+    if len(given) != 1:
+        raise click.UsageError("give one of --phone, --visitor or --crm-id")
+    (kind, value), = given.items()
+
+    def local(store):
+        from collector.wal import idle
+
+        logs = target.data_dir / "wal"
+        waiting = idle.unstored(logs)
+        if waiting and not dry_run:
+            raise Problem(f"the write-ahead log in {logs} holds {waiting} record(s) not yet in ClickHouse: start "
+                          "the collector (it stores them first), then erase through it")
+        result = erase_mod.erase(store, load_plan(plan), read_secret(secret, target.data_dir), kind, value,
+                                 dry_run=dry_run)
+        if not dry_run:
+            idle.purge_stored(logs)
+        return result.as_dict()
+
+    body = json.dumps({kind: value, "dry_run": dry_run}).encode()
+    doc = target.run(Op("POST", "/api/erase", local, body=body, content_type="application/json"))
+    if fmt == "json":
+        click.echo(json.dumps(doc))
+        return
+    verb = "would remove" if doc["dry_run"] else "removed"
+    whose = f"the person of this {kind.replace('_', ' ')} ({doc['keys']} key(s))" if doc["person"] else \
+        f"this {kind.replace('_', ' ')} (no person: unknown, or left out as shared by many visitors)"
+    click.echo(f"{verb} {whose}:")
+    for table, n in doc["removed"].items():
+        click.echo(f"  {table:<20} {n:>8} row(s)")
+    for table, n in doc["cleared"].items():
+        click.echo(f"  {table:<20} {n:>8} row(s) kept, the phone key cleared")
+    if not doc["dry_run"]:
+        click.echo("an audit row (no personal data) is in parcours.erasures" +
+                   (f"; {doc['parts_left']} old part(s) still to be removed by ClickHouse" if doc["parts_left"] else ""))
+
+
+@click.group("demo")
+def demo_group() -> None:
+    """The demo data set (for the plan examples/moto-insurance.yaml)."""
+
+
+@demo_group.command("seed")
+@click.option("--visitors", default=20_000, show_default=True, type=click.IntRange(1), help="How many visitors.")
+@click.option("--days", default=42, show_default=True, type=click.IntRange(1), help="Over how many days.")
+@click.option("--seed", "seed_", default=42, show_default=True, help="The random seed: the same seed, the same data.")
+@click.option("--until", default=None, type=click.DateTime(["%Y-%m-%d"]),
+              help="The last day of the data [default: today].")
+@click.option("--files", "files_dir", default="demo-files", show_default=True, type=click.Path(file_okay=False),
+              help="Where to write the partners' files the seed imports (fictional people and numbers).")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the data set is already there (make demo).")
+@click.option("--wait", default=0.0, type=click.FloatRange(0),
+              help="Seconds to wait for a collector to serve <data-dir> first (make demo starts both).")
+@plan_option("The demo plan (when no collector runs; a running collector uses its own).")
+@secret_option("The collector's secret, which keys phone numbers (when no collector runs) [default: <data-dir>/secret].")
+@target_options
+def seed(target: Target, visitors, days, seed_, until, files_dir, if_empty, wait, plan, secret):
+    """Fill parcours with a realistic, reproducible data set: weeks of visitors from every lever, quotes and
+    abandons, the brokers' and the call centre's sales files (some matching a journey, some not), campaign
+    costs; Mrs X among them (docs/reconciliation.md). Through the running collector when there is one."""
+    from collector import admin, discovery
+    from collector.target import Remote, open_target
+    from journeys import seed as seed_mod
+
+    if wait and not isinstance(target, Remote):
+        deadline = time.monotonic() + wait
+        while discovery.running(target.data_dir) is None and time.monotonic() < deadline:
+            time.sleep(0.25)
+        if discovery.running(target.data_dir) is not None:
+            target.close()
+            target = open_target(target.data_dir)
+    if if_empty:
+        statement = "SELECT count() FROM parcours.events WHERE visitor_id = 'mrs-x'"
+        doc = target.run(Op("POST", "/api/sql", lambda store: admin.query(store, statement), body=statement.encode()))
+        if doc["rows"] and doc["rows"][0][0]:
+            click.echo("the demo data set is already there", err=True)
+            return
+    data = seed_mod.generate(seed=seed_, visitors=visitors, days=days, until=until.date() if until else None)
+    files = Path(files_dir)
+    files.mkdir(parents=True, exist_ok=True)
+    for name, body in data.files.items():
+        (files / name).write_bytes(body)
+    click.echo(f"{len(data.events):,} events of {visitors:,} visitors over {days} days; "
+               f"{data.sales:,} sales in {len(data.files) - 2} partner files written to {files}/", err=True)
+    if isinstance(target, Remote):
+        _send(target, seed_mod.batches(data.events))
+        _stored(target, len(data.events))
+    else:
+        seed_mod.store_events(target.store, load_plan(plan), read_secret(secret, target.data_dir), data.events)
+    for name, kind, profile in seed_mod.import_order(data.files):
+        module, path, _ = KINDS[kind]
+        body = data.files[name]
+
+        def local(store, module=module, body=body, name=name, profile=profile):
+            ctx = Context(load_plan(plan), read_secret(secret, target.data_dir))
+            return module.import_file(store, ctx, io.BytesIO(body), source=name, profile=profile).as_dict()
+
+        doc = target.run(Op("POST", path, local, {"profile": profile, "source": name}, body=body,
+                            content_type="application/octet-stream"))
+        click.echo(f"  {name}: {doc['imported']} imported, {doc['updated']} updated, {doc['unchanged']} unchanged, "
+                   f"{doc['rejected']} rejected", err=True)
+    doc = target.run(Op("POST", "/api/persons/stitch",
+                        lambda store: persons.stitch(store, persons.config(load_plan(plan))).as_dict()))
+    click.echo(f"persons stitched ({doc['keys_written']:,} keys). Mrs X: "
+               "SELECT * FROM parcours.person_keys FINAL WHERE key = 'mrs-x' (docs/reconciliation.md)", err=True)
+
+
+def _send(target, batches) -> None:
+    """POST the batches to the collector's /collect, as the tag does (a 503 is retried, as the tag does)."""
+    import urllib.error
+    import urllib.request
+
+    for agent, body in batches:
+        for attempt in range(60):
+            request = urllib.request.Request(f"{target.url}/collect", data=body,
+                                             headers={"content-type": "text/plain", "user-agent": agent})
+            try:
+                with urllib.request.urlopen(request, timeout=60):
+                    break
+            except urllib.error.HTTPError as exc:
+                if exc.code != 503:
+                    raise Problem(f"{target.url}/collect refused the demo events: {exc.code} {exc.read()[:200]!r}") from None
+                time.sleep(min(5.0, 0.2 * (attempt + 1)))
+            except OSError as exc:
+                raise Problem(f"cannot reach the collector at {target.url}: {exc}") from None
+
+
+def _stored(target, sent: int, timeout: float = 300.0) -> None:
+    """Wait until the collector's batch writer has stored what was sent (stitching reads stored events)."""
+    from collector import admin
+
+    statement = "SELECT count() FROM parcours.events WHERE visitor_id != ''"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        doc = target.run(Op("POST", "/api/sql", lambda store: admin.query(store, statement), body=statement.encode()))
+        if doc["rows"][0][0] >= sent:
+            return
+        time.sleep(0.5)
+    raise Problem(f"the collector has not stored the {sent} demo events after {timeout:.0f} s: see its log")
