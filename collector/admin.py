@@ -104,15 +104,13 @@ def _time(request: Request, name: str):
 
 
 def query(store: Store, statement: str) -> QueryResult:
-    """One read-only SQL statement, as analysts send it (`POST /api/sql`, `parcours sql`)."""
-    statement = statement.strip()
-    if not statement:
-        raise BadParameter(answer("sql_empty"))
-    return store.query(statement, readonly=True)
+    """One reading SQL statement, as analysts send it (`POST /api/sql`, `parcours sql`): Store.analyst, on a
+    client of its own; anything else refused (400) before ClickHouse sees it."""
+    return store.analyst(statement)
 
 
 async def sql(request: Request) -> Response:
-    """POST /api/sql: one statement in the body, run with readonly=1, rows back as JSON."""
+    """POST /api/sql: one reading statement in the body, rows back as JSON."""
     return await run(request, query, (await request.body()).decode("utf-8", "replace"))
 
 
@@ -139,7 +137,8 @@ async def rejected_replay(request: Request) -> Response:
         raise BadParameter(answer("since_required"))
     dry_run = params.get("dry_run", "false").lower() in ("1", "true", "yes")
     state = request.app.state
-    return await run(request, rejected.replay, state.plan, state.settings.secret, _time(request, "since"), dry_run)
+    return await run(request, rejected.replay, state.plan, state.settings.secret, _time(request, "since"), dry_run,
+                     None, state.settings.time_bounds)
 
 
 ROUTES: list[BaseRoute] = [
