@@ -255,13 +255,15 @@ def seed(target: Target, visitors, days, seed_, until, files_dir, if_empty, wait
     from collector.target import Remote, open_target
     from journeys import seed as seed_mod
 
-    if wait and not isinstance(target, Remote):
+    if wait:
         deadline = time.monotonic() + wait
-        while discovery.running(target.data_dir) is None and time.monotonic() < deadline:
+        while not isinstance(target, Remote) and time.monotonic() < deadline:
             time.sleep(0.25)
-        if discovery.running(target.data_dir) is not None:
-            target.close()
-            target = open_target(target.data_dir)
+            if discovery.running(target.data_dir) is not None:
+                target.close()
+                target = open_target(target.data_dir)
+        while isinstance(target, Remote) and not _up(target.url) and time.monotonic() < deadline:
+            time.sleep(0.25)  # announced in its start-up, listening a moment later
     if if_empty:
         statement = "SELECT count() FROM parcours.events WHERE visitor_id = 'mrs-x'"
         doc = target.run(Op("POST", "/api/sql", lambda store: admin.query(store, statement), body=statement.encode()))
@@ -296,6 +298,16 @@ def seed(target: Target, visitors, days, seed_, until, files_dir, if_empty, wait
                         lambda store: persons.stitch(store, persons.config(load_plan(plan))).as_dict()))
     click.echo(f"persons stitched ({doc['keys_written']:,} keys). Mrs X: "
                "SELECT * FROM parcours.person_keys FINAL WHERE key = 'mrs-x' (docs/reconciliation.md)", err=True)
+
+
+def _up(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 def _send(target, batches) -> None:
