@@ -29,7 +29,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from collector import export as export_mod
-from collector import output, planwatch, rejected
+from collector import auth, output, planwatch, rejected
 from collector.errors import BadParameter, Cutoff, Problem, error
 from collector.messages import answer
 from collector.since import BadTime, parse_since
@@ -38,13 +38,16 @@ from collector.storage import QueryResult, Store
 log = logging.getLogger("parcours.admin")
 
 class RequireToken:
-    """ASGI middleware of the /api mount: 401 unless the request carries `Authorization: Bearer <token>`."""
+    """ASGI middleware of the /api mount: 401 unless the request carries `Authorization: Bearer <token>`, or is
+    a dashboard viewer's read of a report (collector/auth.py)."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not _authorized(scope):
+        # A dashboard viewer's session may read the reports (auth.viewer_allowed says exactly what); the rest
+        # of /api is the admin token's alone.
+        if scope["type"] == "http" and not _authorized(scope) and not auth.viewer_allowed(scope):
             response = error(401, answer("unauthorized"), {"WWW-Authenticate": 'Bearer realm="parcours admin API"'})
             await response(scope, receive, send)
             return

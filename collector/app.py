@@ -17,15 +17,17 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from collector import admin, collect, discovery, logs, ops, planwatch, tag, useragent
+from collector import admin, auth, collect, discovery, logs, ops, planwatch, tag, useragent
 from collector.errors import Problem
 from collector.metrics import Metrics
 from collector.settings import Settings
 from collector.storage import Store, StoreError, is_embedded
+from collector.users import Users
 from collector.wal import Wal, claim_slot
 from collector.writer import Writer
 from journeys import api as journeys_api
 from journeys import background as journeys_background
+from journeys.dashboard import web as dashboard
 from tagplan import compile_plan, load_plan
 
 log = logging.getLogger("parcours")
@@ -93,6 +95,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),
         admin.mount(*journeys_api.ROUTES),
+        *dashboard.ROUTES,
     ]
     if settings.site_dir:
         routes.append(Route("/demo", lambda request: RedirectResponse("/demo/" + ("?" + request.url.query if request.url.query else ""))))
@@ -102,6 +105,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.settings = settings
     app.state.plan = plan
     app.state.metrics = Metrics()
+    app.state.sessions = auth.Sessions(settings.data_dir, Users(settings.data_dir))
     app.state.tag_source = tag.TAG_FILE.read_text() if tag.TAG_FILE.exists() else None
     return app
 

@@ -15,7 +15,7 @@ from collector.errors import Problem
 from collector.storage import Timeouts, default_dsn, is_embedded
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-_RESERVED = ("/api/", "/healthz", "/readyz", "/metrics", "/demo")
+_RESERVED = ("/api/", "/healthz", "/readyz", "/metrics", "/demo", "/dashboard")
 ADMIN_TOKEN_FILE = "admin-token"
 """In the data directory: the admin token, generated when none is set (commands read it from there)."""
 SECRET_FILE = "secret"
