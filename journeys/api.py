@@ -34,6 +34,10 @@ MAX_IMPORT_BYTES = 1 << 30
 """The largest file the API takes in one request (a million sales lines are ~120 MB)."""
 
 
+class TooLarge(BadParameter):
+    status = 413
+
+
 def store_of(request: Request) -> Store:
     """The store journeys/ works on: its own clients, never the batch writer's."""
     state = request.app.state
@@ -47,8 +51,14 @@ def _flag(request: Request, name: str) -> bool:
 async def _import(request: Request, import_file: Callable) -> Response:
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > MAX_IMPORT_BYTES:
-        raise BadParameter(f"the file is larger than {MAX_IMPORT_BYTES} bytes: split it")
-    body = await request.body()
+        raise TooLarge(f"the file is larger than {MAX_IMPORT_BYTES} bytes: split it")
+    parts, size = [], 0
+    async for part in request.stream():  # a chunked upload has no length to refuse it by
+        size += len(part)
+        if size > MAX_IMPORT_BYTES:
+            raise TooLarge(f"the file is larger than {MAX_IMPORT_BYTES} bytes: split it")
+        parts.append(part)
+    body = b"".join(parts)
     params = request.query_params
     store = store_of(request)
     ctx = Context(request.app.state.plan, request.app.state.settings.secret)
