@@ -21,6 +21,8 @@ from collector.metrics import Metrics
 from collector.settings import Settings
 from collector.storage import Store
 from collector.wal import Wal, claim_slot
+from collector.segment import admin as segment_admin
+from collector.segment import api as segment_api
 from collector.writer import Writer
 from journeys import api as journeys_api
 from tagplan import compile_plan, load_plan
@@ -68,7 +70,7 @@ def create_app(settings: Settings) -> Starlette:
         discovery.announce(settings.data_dir, settings.url)
         _settle_heap()
         try:
-            async with planwatch.watching(app), journeys_api.serving(app):
+            async with planwatch.watching(app), journeys_api.serving(app), segment_api.serving(app):
                 yield
         finally:
             gc.unfreeze()
@@ -86,7 +88,8 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),
-        admin.mount(*journeys_api.ROUTES),
+        *segment_api.ROUTES,
+        admin.mount(*journeys_api.ROUTES, *segment_admin.ROUTES),
     ]
     if settings.site_dir:
         routes.append(Route("/demo", lambda request: RedirectResponse("/demo/" + ("?" + request.url.query if request.url.query else ""))))
@@ -96,6 +99,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.settings = settings
     app.state.plan = plan
     app.state.metrics = Metrics()
+    segment_api.state(app)
     app.state.tag_source = tag.TAG_FILE.read_text() if tag.TAG_FILE.exists() else None
     return app
 

@@ -27,6 +27,14 @@ REASONS = {
     "truncated_json": "not valid JSON: it ends too early",
     "too_deep": "nested too deeply",
     "undecodable": "cannot be read: {detail}",
+    # a server's Segment call (collector/segment/), read before it is an event
+    "segment_refused": 'type: {call} calls are not taken: {why}',
+    "segment_type": 'type: "{value}" is not a call parcours takes, expected one of: {calls}',
+    "segment_no_id": "userId, anonymousId: one of them is required",
+    "segment_no_event": "event: required for a track call",
+    "segment_builtin": 'event: "{value}" is one of the tag\'s own events; send a page call for a page view, an '
+                       "identify call for identity keys, or a track call with an event the plan declares",
+    "segment_time": '{field}: "{value}" is not an ISO 8601 time such as 2026-11-20T14:03:00.000Z',
 }
 
 ANSWERS = {
@@ -44,6 +52,16 @@ ANSWERS = {
     "failed": "the collector failed on this batch; retry later",
     "tag_not_built": "the tag is not built: run `make tag` (expected {path})",
     "tag_addon_not_built": "the tag's add-on {name} is not built: run `make tag` (expected {path})",
+    # the Segment-compatible API (collector/segment/)
+    "write_key_missing": "no write key: send it as the user name of HTTP Basic auth (the key, a colon, no "
+                         "password) or as writeKey in the body",
+    "write_key_unknown": "unknown or revoked write key; an operator creates one with `parcours keys create SOURCE`",
+    "write_keys_unread": "the collector has not read its write keys yet (ClickHouse out of reach); retry later",
+    "segment_batch": 'expected a JSON object {{"batch": [...]}}: {reason}',
+    "segment_call": "expected a JSON object, one Segment call: {reason}",
+    "segment_too_big": "{what} is larger than {limit} bytes, Segment's limit; {advice}",
+    "segment_refused": "{call} calls are not taken: {why}",
+    "rate_limited": 'source "{source}" sends more than {rate} events a second; retry after {seconds} s',
     # the admin API (admin.py, planwatch.py)
     "unauthorized": "missing or wrong admin token (Authorization: Bearer <PARCOURS_ADMIN_TOKEN>)",
     "bad_parameter": "{name}: {problem}",
