@@ -4,16 +4,15 @@
   `?profile=NAME&source=NAME&dry_run=true`; the summary as JSON, or with `?progress=true` JSON lines of
   progress then the summary (journeys.imports.ndjson).
 - `GET /api/import/rejects?kind=&source=&all=true`: the rejected lines still to fix.
+- `POST /api/persons/stitch`: a stitching run now; `GET /api/persons/status`: persons, keys, the last run.
 
 The work is the same function the command line runs when no collector does (journeys/cli.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
-import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
@@ -23,27 +22,11 @@ from starlette.routing import BaseRoute, Route
 from collector import output
 from collector.errors import BadParameter
 from collector.storage import Store
-from journeys import brokers, conversions, costs, imports
+from journeys import brokers, conversions, costs, imports, persons
 from journeys.imports import Context
-
-log = logging.getLogger("parcours.journeys")
 
 MAX_IMPORT_BYTES = 1 << 30
 """The largest file the API takes in one request (a million sales lines are ~120 MB)."""
-
-
-@contextlib.asynccontextmanager
-async def serving(app) -> AsyncIterator[None]:
-    """journeys/ for the collector's lifetime (entered from its lifespan): a ClickHouse client of its own,
-    so imports, stitching and erasure never queue behind the batch writer's inserts."""
-    settings = app.state.settings
-    store = Store(settings.clickhouse, settings.database, settings.cluster)
-    app.state.journeys_store = store
-    try:
-        yield
-    finally:
-        app.state.journeys_store = None
-        await run_in_threadpool(store.close)
 
 
 def store_of(request: Request) -> Store:
@@ -99,10 +82,30 @@ async def import_rejects(request: Request) -> Response:
     return Response(output.encode(result), media_type="application/json")
 
 
+async def persons_stitch(request: Request) -> Response:
+    """POST /api/persons/stitch: a stitching run now (and the plan's brokers), rather than at the next turn."""
+    background = getattr(request.app.state, "journeys", None)
+    if background is not None:
+        run = await run_in_threadpool(background.turn)
+    else:
+        run = await run_in_threadpool(persons.stitch, store_of(request), persons.config(request.app.state.plan))
+    return Response(output.encode(run.as_dict()), media_type="application/json")
+
+
+async def persons_status(request: Request) -> Response:
+    """GET /api/persons/status: persons, keys, keys left out, the last run."""
+    doc = await run_in_threadpool(persons.status, store_of(request))
+    background = getattr(request.app.state, "journeys", None)
+    doc["error"] = background.error if background is not None else None
+    return Response(output.encode(doc), media_type="application/json")
+
+
 ROUTES: list[BaseRoute] = [
     Route("/conversions", import_conversions, methods=["POST"]),
     Route("/brokers", import_brokers, methods=["POST"]),
     Route("/costs", import_costs, methods=["POST"]),
     Route("/import/rejects", import_rejects, methods=["GET"]),
+    Route("/persons/stitch", persons_stitch, methods=["POST"]),
+    Route("/persons/status", persons_status, methods=["GET"]),
 ]
 """journeys' admin endpoints, relative to /api."""

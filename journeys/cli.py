@@ -22,7 +22,7 @@ from collector.errors import Problem
 from collector.options import format_option, load_plan, plan_option, read_secret, secret_option, target_options
 from collector.output import as_result, format_result
 from collector.target import Op, Target
-from journeys import brokers, conversions, costs, imports
+from journeys import brokers, conversions, costs, imports, persons
 from journeys.imports import Context
 
 KINDS = {
@@ -135,3 +135,40 @@ def rejects(target: Target, kind, source, everything, fmt):
     doc = target.run(Op("GET", "/api/import/rejects", lambda store: imports.rejects(store, kind, source, everything),
                         {"kind": kind, "source": source, "all": "true" if everything else None}))
     click.echo(format_result(as_result(doc), fmt), nl=False)
+
+
+@click.group("persons")
+def persons_group() -> None:
+    """One person across visits, phones and quotes: stitching (the collector runs it every few seconds)."""
+
+
+@persons_group.command("stitch")
+@plan_option("The plan with the identity keys (when no collector runs; a running collector uses its own).")
+@target_options
+@format_option(("text", "json"), "text")
+def stitch(target: Target, plan, fmt):
+    """Take in now the links stored since the last run (idempotent: a second run writes nothing)."""
+    doc = target.run(Op("POST", "/api/persons/stitch",
+                        lambda store: persons.stitch(store, persons.config(load_plan(plan))).as_dict()))
+    if fmt == "json":
+        click.echo(json.dumps(doc))
+        return
+    click.echo(f"{doc['links']} link(s) read, {doc['keys_written']} key(s) written, {doc['merges']} merge(s), "
+               f"{doc['hot_keys']} key(s) left out, in {doc['seconds']} s (up to {doc['watermark']})")
+
+
+@persons_group.command("status")
+@target_options
+@format_option(("text", "json"), "text")
+def status(target: Target, fmt):
+    """How many persons and keys, how many keys left out as implausible, and the last stitching run."""
+    doc = target.run(Op("GET", "/api/persons/status", lambda store: persons.status(store)))
+    if fmt == "json":
+        click.echo(json.dumps(doc, default=str))
+        return
+    click.echo(f"{doc['persons']} person(s), {doc['keys']} key(s), {doc['hot_keys']} key(s) left out as implausible")
+    last = doc.get("last_run")
+    click.echo(f"last run: up to {last['watermark']}, {last['keys_written']} key(s) written, on {last['host']}"
+               if last else "no stitching run yet")
+    if doc.get("error"):
+        click.echo(f"stitching is failing: {doc['error']}", err=True)
