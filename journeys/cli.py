@@ -22,7 +22,7 @@ from collector.errors import Problem
 from collector.options import format_option, load_plan, plan_option, read_secret, secret_option, target_options
 from collector.output import as_result, format_result
 from collector.target import Op, Target
-from journeys import brokers, conversions, costs, imports, persons
+from journeys import brokers, conversions, costs, event_conversions, imports, persons
 from journeys.imports import Context
 
 KINDS = {
@@ -148,13 +148,19 @@ def persons_group() -> None:
 @format_option(("text", "json"), "text")
 def stitch(target: Target, plan, fmt):
     """Take in now the links stored since the last run (idempotent: a second run writes nothing)."""
-    doc = target.run(Op("POST", "/api/persons/stitch",
-                        lambda store: persons.stitch(store, persons.config(load_plan(plan))).as_dict()))
+    doc = target.run(Op("POST", "/api/persons/stitch", lambda store: _turn(store, load_plan(plan))))
     if fmt == "json":
         click.echo(json.dumps(doc))
         return
     click.echo(f"{doc['links']} link(s) read, {doc['keys_written']} key(s) written, {doc['merges']} merge(s), "
                f"{doc['hot_keys']} key(s) left out, in {doc['seconds']} s (up to {doc['watermark']})")
+
+
+def _turn(store, plan) -> dict:
+    """What the collector's background turn does: the sales recorded as events (their phones are keys
+    already: no secret needed), then stitching."""
+    event_conversions.sync(store, Context(plan, b""))
+    return persons.stitch(store, persons.config(plan)).as_dict()
 
 
 @persons_group.command("status")

@@ -151,9 +151,9 @@ async def _serve(request: Request, call: str | None) -> Response:
         return _error(503, answer("wal_error"), "busy", settings.retry_after)
     state.metrics.source_events.labels(source, "accepted").inc(len(outcome.events))
     state.metrics.source_events.labels(source, "rejected").inc(len(outcome.rejected))
-    conversions = getattr(state, "event_conversions", None)
-    if conversions is not None and outcome.events and any(e.event in state.plan.conversions for e in outcome.events):
-        conversions.poke()  # a sale is in: its conversion is written at the next turn, now
+    background = getattr(state, "journeys", None)
+    if background is not None and any(e.event in state.plan.conversions for e in outcome.events):
+        background.poke()  # a sale came in: its conversion is stored at the next background turn, now
     return Response(_encode(_answer(items, outcome)), media_type="application/json")
 
 
