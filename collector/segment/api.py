@@ -103,7 +103,9 @@ async def _serve(request: Request, call: str | None) -> Response:
     limit = BATCH_LIMIT if call is None else CALL_LIMIT
     headers = dict(request.scope["headers"])
     try:
-        body = await read_body(request.receive, headers, limit)
+        # Read as JSON whatever its declared type: Segment asks for application/json, but RudderStack's Node
+        # library (a Segment-compatible one) posts its gzipped batches with axios' default form type.
+        body = await read_body(request.receive, {**headers, b"content-type": b"application/json"}, limit)
     except BodyError as exc:
         if exc.status == 413:  # Segment's API answers its size limits 400
             what = "the batch" if call is None else "the call"

@@ -193,8 +193,13 @@ def test_segment_size_limits_and_gzip(client, store):
     packed = gzip.compress(json.dumps({"batch": [track(messageId="zipped")]}).encode())
     r = client.post("/v1/batch", content=packed, headers={**basic(key), "content-encoding": "gzip"})
     assert r.status_code == 200 and r.json()["accepted"] == 1
+    # read as JSON whatever the declared type (RudderStack's Node library sends axios' form type)
+    packed = gzip.compress(json.dumps({"batch": [track(messageId="zipped-form")]}).encode())
+    r = client.post("/v1/batch", content=packed, headers={**basic(key), "content-encoding": "gzip",
+                                                          "content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200 and r.json()["accepted"] == 1
     assert rows(store, "SELECT message_id FROM parcours.events ORDER BY message_id") == [
-        {"message_id": "small"}, {"message_id": "zipped"}]
+        {"message_id": "small"}, {"message_id": "zipped"}, {"message_id": "zipped-form"}]
 
 
 @pytest.mark.parametrize("call", ["alias", "group", "screen"])
