@@ -5,6 +5,8 @@
   progress then the summary (journeys.imports.ndjson).
 - `GET /api/import/rejects?kind=&source=&all=true`: the rejected lines still to fix.
 - `POST /api/persons/stitch`: a stitching run now; `GET /api/persons/status`: persons, keys, the last run.
+- `POST /api/erase` with `{"phone": "06 12 34 56 78"}` (or `visitor`, `crm_id`; `"dry_run": true`): the
+  person erased everywhere, the write-ahead log sealed and stored first.
 
 The work is the same function the command line runs when no collector does (journeys/cli.py).
 """
@@ -19,10 +21,13 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+import msgspec
+
 from collector import output
-from collector.errors import BadParameter
+from collector.errors import BadParameter, Problem
 from collector.storage import Store
-from journeys import brokers, conversions, costs, imports, persons
+from collector.wal import WalError
+from journeys import brokers, conversions, costs, erase, imports, persons
 from journeys.imports import Context
 
 MAX_IMPORT_BYTES = 1 << 30
@@ -100,6 +105,40 @@ async def persons_status(request: Request) -> Response:
     return Response(output.encode(doc), media_type="application/json")
 
 
+class LogNotStored(Problem):
+    status = 503
+
+
+SEAL_TIMEOUT = 60.0
+
+
+async def erase_person(request: Request) -> Response:
+    """POST /api/erase, body {"phone"|"visitor"|"crm_id": value, "dry_run": bool}: the person erased
+    everywhere. The write-ahead log is sealed and stored first, so no copy stays in it."""
+    try:
+        doc = msgspec.json.decode(await request.body())
+    except msgspec.DecodeError:
+        doc = None
+    given = [k for k in erase.KINDS if isinstance(doc, dict) and doc.get(k)]
+    if len(given) != 1:
+        raise BadParameter('send a JSON object with one of "phone", "visitor" or "crm_id" (and "dry_run": true '
+                           "to see what would be removed)")
+    kind, dry_run = given[0], bool(doc.get("dry_run"))
+    state = request.app.state
+    wal, writer = getattr(state, "wal", None), getattr(state, "writer", None)
+    if not dry_run and wal is not None:
+        try:
+            sealed = await wal.seal()
+            writer.flush_now()
+            await wal.stored(sealed, SEAL_TIMEOUT)
+        except WalError as exc:
+            raise LogNotStored(f"{exc}; nothing was erased: erase again once ClickHouse is back") from None
+    result = await run_in_threadpool(
+        lambda: erase.erase(store_of(request), state.plan, state.settings.secret, kind, str(doc[kind]),
+                            dry_run=dry_run, paused=writer.paused if writer is not None else erase.no_pause))
+    return Response(output.encode(result.as_dict()), media_type="application/json")
+
+
 ROUTES: list[BaseRoute] = [
     Route("/conversions", import_conversions, methods=["POST"]),
     Route("/brokers", import_brokers, methods=["POST"]),
@@ -107,5 +146,6 @@ ROUTES: list[BaseRoute] = [
     Route("/import/rejects", import_rejects, methods=["GET"]),
     Route("/persons/stitch", persons_stitch, methods=["POST"]),
     Route("/persons/status", persons_status, methods=["GET"]),
+    Route("/erase", erase_person, methods=["POST"]),
 ]
 """journeys' admin endpoints, relative to /api."""

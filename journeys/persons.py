@@ -40,7 +40,7 @@ MARGIN = dt.timedelta(minutes=2)
 """How far before the last watermark a run reads again: rows whose insert was in flight at the last run
 (stored with an earlier inserted_at, visible later) are caught; reading them twice changes nothing."""
 _EPOCH = dt.datetime(1970, 1, 1)
-_locks: dict[tuple[str, str], threading.Lock] = {}
+_locks: dict[tuple[str, str], threading.RLock] = {}
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ class _Keys:
 
 def stitch(store: Store, cfg: Config, *, host: str = "") -> Run:
     """One incremental run; see the module docstring."""
-    with _lock(store):
+    with lock(store):
         began = time.perf_counter()
         started = _now(store)
         last = _naive(store.query(f"SELECT max(watermark) FROM {store.database}.stitch_runs").rows[0][0])
@@ -158,9 +158,10 @@ def stitch(store: Store, cfg: Config, *, host: str = "") -> Run:
         return run
 
 
-def _lock(store: Store) -> threading.Lock:
-    """One run at a time per database in this process (the background loop, an erasure, a command)."""
-    return _locks.setdefault((store.dsn, store.database), threading.Lock())
+def lock(store: Store) -> threading.RLock:
+    """One run at a time per database in this process (the background loop, a command); an erasure holds
+    it for its whole length, so no run re-creates what it deletes."""
+    return _locks.setdefault((store.dsn, store.database), threading.RLock())
 
 
 def _now(store: Store) -> dt.datetime:
