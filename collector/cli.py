@@ -21,7 +21,7 @@ from collector.errors import Problem
 from collector.options import ADMIN_TOKEN, CLICKHOUSE, CLUSTER, DATA_DIR, DATABASE, plan_option, secret_option
 from collector.segment.admin import keys_group
 from collector.storage import EngineBusy, Store, embedded_in_use, is_embedded
-from journeys.cli import demo_group, erase, import_group, persons_group
+from journeys.cli import demo_group, erase, export_conversions, import_group, persons_group
 from tagplan import PlanErrors
 from tagplan.cli import plan
 
@@ -45,6 +45,7 @@ def main() -> None:
 for _command in (plan, sql, rejected, export, schema, import_group, persons_group, erase, demo_group,
                  keys_group):
     main.add_command(_command)
+export.add_command(export_conversions)
 
 
 def _durability_options(f):
