@@ -15,7 +15,7 @@ as the tag's (ingest.py). Nothing here validates against the plan: it only reads
 Identifiers: `anonymousId` is the visitor id (a back end that forwards the tag's visitor id joins the web
 journey at once); without one, `user:<userId>`, so a user's server events hold together. `userId` is kept as
 given in `user_id`. An id that is an e-mail address or a phone number is personal data: its keyed hash is
-kept instead. `messageId` (kept in `message_id`) gives the event id: the same message sent twice by the same
+kept instead (a phone's is its phone_key, the hash its number gets as an identity key). `messageId` (kept in `message_id`) gives the event id: the same message sent twice by the same
 source is the same event, stored once.
 
 Times, as Segment's spec defines them: the call time is `originalTimestamp`, or else the `timestamp` a server
@@ -37,17 +37,19 @@ from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
+from collector.enrich import phone_key
 from collector.messages import reason as say
 from collector.wire import WIRE_KEYS
 from tagplan import CompiledPlan
 from tagplan.model import BUILTIN_EVENTS
+from tagplan.phone import e164
 
 _K = WIRE_KEYS
 _NAMESPACE = uuid.UUID("3c2f8f5e-64f1-4c0e-9a3b-5d1f0e7a9c21")
 """Of the event ids derived from (source, messageId): any fixed UUID, never to change."""
 _SNAKE = re.compile(r"[^a-z0-9]+")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^\+?[\d .\-()]{8,}$")
+_PHONE = re.compile(r"^\+?[\d .\-()]{8,24}$")
 PAGE_PROPERTIES = ("url", "referrer", "path", "search", "title", "name", "keywords", "category")
 """The properties Segment's spec gives every page call: read for the URL and referrer, not kept as properties."""
 CAMPAIGN = {"source": "utm_source", "medium": "utm_medium", "name": "utm_campaign", "term": "utm_term",
@@ -131,11 +133,11 @@ def read(msg: Message, call: str, source: str, received_ms: int, batch_sent: str
     url, referrer = url or _str(page, "url"), referrer or _str(page, "referrer")
     event = {
         _K["event_id"]: event_id, _K["event"]: name, _K["client_ts"]: client,
-        _K["visitor_id"]: _private(anonymous_id, secret) if anonymous_id else "user:" + _private(user_id, secret),
+        _K["visitor_id"]: _private(anonymous_id, plan, secret) if anonymous_id else "user:" + _private(user_id, plan, secret),
         _K["url"]: url[:2048], _K["referrer"]: referrer[:2048],
         _K["captured"]: _captured(url, context.get("campaign"), plan),
         _K["properties"]: props,
-        _K["user_id"]: _private(user_id, secret)[:256], _K["message_id"]: message_id,
+        _K["user_id"]: _private(user_id, plan, secret)[:256], _K["message_id"]: message_id,
     }
     return Read(message_id, event_id, name, event, [],
                 ip=_str(context, "ip")[:64], user_agent=_str(context, "userAgent")[:512],
@@ -184,10 +186,13 @@ def _captured(url: str, campaign: Any, plan: CompiledPlan) -> dict[str, str]:
     return out
 
 
-def _private(value: str, secret: bytes) -> str:
-    """An id as given, or its keyed hash when it is personal data (an e-mail address, a phone number)."""
-    if _EMAIL.match(value) or _PHONE.match(value):
-        return "hash:" + hmac.new(secret, value.strip().lower().encode(), hashlib.sha256).hexdigest()[:32]
+def _private(value: str, plan: CompiledPlan, secret: bytes) -> str:
+    """An id as given, or its keyed hash when it is personal data: an e-mail address, or a phone number (one
+    phonenumbers reads as valid in the plan's region: a customer number of digits is kept as given)."""
+    if _EMAIL.match(value):
+        return "hash:" + hmac.new(secret, value.strip().lower().encode(), hashlib.sha256).hexdigest()
+    if _PHONE.match(value) and e164(value, plan.default_region):
+        return "hash:" + phone_key(value, plan.default_region, secret)  # the phone's own key, as in phone_key
     return value
 
 
