@@ -8,17 +8,20 @@
 #   docker run -p 8000:8000 -v parcours-data:/data -v "$PWD/plan.yaml:/etc/parcours/plan.yaml:ro" \
 #       -e PARCOURS_SECRET=… -e PARCOURS_ADMIN_TOKEN=… parcours
 
-# 1. The tag, built with its pinned npm dependencies.
-FROM node:20-bookworm-slim AS tag
+# 1. The tag and the dashboard, built with their pinned npm dependencies.
+FROM node:20-bookworm-slim AS assets
 WORKDIR /src
 COPY tag_js/ tag_js/
 RUN cd tag_js && npm ci --no-audit --no-fund && npm run build
+COPY journeys/dashboard/ journeys/dashboard/
+RUN cd journeys/dashboard && npm ci --no-audit --no-fund && npm run build
 
-# 2. The wheel, carrying the built tag.
+# 2. The wheel, carrying the built tag and dashboard.
 FROM python:3.11-slim-bookworm AS wheel
 WORKDIR /src
 COPY . .
-COPY --from=tag /src/collector/static/ collector/static/
+COPY --from=assets /src/collector/static/ collector/static/
+COPY --from=assets /src/journeys/dashboard/static/ journeys/dashboard/static/
 RUN pip install --no-cache-dir build && python -m build --wheel --outdir /dist
 
 # 3. The collector: the wheel alone, no source tree, no compiler.

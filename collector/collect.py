@@ -24,6 +24,7 @@ from collector import pixel as pixel_mod
 from collector import rows
 from collector.body import BodyError, read_body
 from collector.enrich import truncate_ip
+from collector.logs import Throttle
 from collector.messages import answer
 from collector.settings import Settings
 from collector.wal import WalError, WalFull
@@ -46,6 +47,7 @@ class Collect:
     def __init__(self, state: State):
         self.state = state
         self._intake: list[_Intake] = []
+        self._unread = Throttle(log)
 
     async def __call__(self, scope, receive, send) -> None:
         try:
@@ -95,8 +97,8 @@ class Collect:
     async def take(self, body: bytes, req: ingest_mod.Request) -> tuple[int, int]:
         """Ingest one batch body and wait until its rows are in the log, fsync'd: (accepted, rejected).
         Raises BadBatch, or WalError (WalFull) when the log refuses them."""
-        outcome = await self.submit(
-            lambda plan, settings: ingest_mod.ingest(body, req, plan, settings.secret, settings.max_event))
+        outcome = await self.submit(lambda plan, settings: ingest_mod.ingest(
+            body, req, plan, settings.secret, settings.max_event, settings.time_bounds))
         return len(outcome.events), len(outcome.rejected)
 
     async def submit(self, work: Callable[[CompiledPlan, Settings], ingest_mod.Outcome]) -> ingest_mod.Outcome:
@@ -131,6 +133,8 @@ class Collect:
             try:
                 item.outcome = outcome = item.work(plan, settings)
                 accepted, rejected = len(outcome.events), len(outcome.rejected)
+                for problem in outcome.problems:
+                    self._report(problem)
                 if accepted or rejected:
                     wal.submit(rows.lines(outcome.events), rows.lines(outcome.rejected), item.durable,
                                accepted + rejected)
@@ -138,6 +142,16 @@ class Collect:
                     item.durable.set_result(None)
             except Exception as exc:  # BadBatch, WalFull, WalError; or a bug, answered 503 and logged
                 item.durable.set_exception(exc)
+
+
+    def _report(self, problem: ingest_mod.EventProblem) -> None:
+        """One line per event that could not be read (or that ingest failed on), throttled."""
+        if problem.error is not None:
+            self._unread.log(logging.ERROR, "ingest failed on one event (event_id %r), kept in rejected_events: %s",
+                             problem.event_id[:64], problem.reason, exc_info=problem.error)
+        else:
+            self._unread.log(logging.WARNING, "event rejected, it could not be read (event_id %r): %s",
+                             problem.event_id[:64], problem.reason)
 
 
 @dataclass

@@ -146,12 +146,14 @@ def persons_group() -> None:
 
 
 @persons_group.command("stitch")
+@click.option("--full", is_flag=True, help="Read every stored row, not only those stored since the last run.")
 @plan_option("The plan with the identity keys (when no collector runs; a running collector uses its own).")
 @target_options
 @format_option(("text", "json"), "text")
-def stitch(target: Target, plan, fmt):
+def stitch(target: Target, full, plan, fmt):
     """Take in now the links stored since the last run (idempotent: a second run writes nothing)."""
-    doc = target.run(Op("POST", "/api/persons/stitch", lambda store: _turn(store, load_plan(plan))))
+    doc = target.run(Op("POST", "/api/persons/stitch", lambda store: _turn(store, load_plan(plan), full),
+                        {"full": "true" if full else None}))
     if fmt == "json":
         click.echo(json.dumps(doc))
         return
@@ -159,11 +161,11 @@ def stitch(target: Target, plan, fmt):
                f"{doc['hot_keys']} key(s) left out, in {doc['seconds']} s (up to {doc['watermark']})")
 
 
-def _turn(store, plan) -> dict:
+def _turn(store, plan, full: bool = False) -> dict:
     """What the collector's background turn does: the sales recorded as events (their phones are keys
     already: no secret needed), then stitching."""
     event_conversions.sync(store, Context(plan, b""))
-    return persons.stitch(store, persons.config(plan)).as_dict()
+    return persons.stitch(store, persons.config(plan), full=full).as_dict()
 
 
 @persons_group.command("status")

@@ -16,6 +16,7 @@ from journeys import adnetworks, conversions, persons, seed
 from journeys.adnetworks import GOOGLE_COLUMNS
 from tests.journeys.conftest import data, rows
 from collector import ingest
+from collector.clock import TimeBounds
 
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
@@ -32,7 +33,8 @@ def visit(store, plan, secret, visitor: str, when: dt.datetime, click: str = "",
                        "sid": visitor + "-s", "f": "moto_quote", "c": captured,
                        "p": {"quote_id": quote, "phone": phone}})
     body = json.dumps({"sent": int(time.time() * 1000), "events": events}).encode()
-    out = ingest.ingest(body, ingest.Request(int(time.time() * 1000), "Mozilla/5.0 Firefox/128.0"), plan, secret)
+    out = ingest.ingest(body, ingest.Request(int(time.time() * 1000), "Mozilla/5.0 Firefox/128.0"), plan, secret,
+                        bounds=TimeBounds(max_age_days=365))  # a journey months old, sent now
     assert not out.rejected, out.rejected
     store.insert_rows("events", out.events)
 
