@@ -96,7 +96,7 @@ _EXPECTED = {"str": "a string", "int": "an integer", "float": "a number", "bool"
 _GOT = {"str": "a string", "int": "a number", "float": "a number", "bool": "a boolean", "object": "an object",
         "array": "a list", "null": "null"}
 
-_WRONG_TYPE = re.compile(r"^Expected `(\w+)`(?: \| `?\w+`?)*, got `(\w+)`$")
+_WRONG_TYPE = re.compile(r"^Expected `(\w+)(?: \| \w+)*`(?: \| `?\w+`?)*, got `(\w+)`$")  # `str | null` too
 _BOUND = re.compile(r"^(?:Expected `\w+` [<>]=? -?[\d.e+]+|Number out of range)$")
 _MISSING = re.compile(r"^Object missing required field `([^`]+)`$")
 _PATH = re.compile(r"^(.*) - at `\$(.*)`$")

@@ -59,8 +59,11 @@ class _Batch(msgspec.Struct, forbid_unknown_fields=False):
     writeKey: str | None = None
 
 
-class _Call(translate.Message, forbid_unknown_fields=False):
-    writeKey: str | None = None
+class _Call(msgspec.Struct, forbid_unknown_fields=False):
+    """A single call's body, read for its write key only: the call itself is read as a batch's are, so a
+    field of the wrong type is a reason it is kept as rejected, not a refused request."""
+
+    writeKey: Any = None
 
 
 _batch_decoder = msgspec.json.Decoder(_Batch)
@@ -76,6 +79,17 @@ class _Item:
     message: translate.Message | None
     problem: str = ""
     read: translate.Read | None = None
+
+    @property
+    def message_id(self) -> str:
+        """Its messageId, even when the call could not be read as one."""
+        if self.read is not None:
+            return self.read.message_id
+        try:
+            given = msgspec.json.decode(self.raw).get("messageId")
+        except (msgspec.DecodeError, RecursionError, AttributeError):
+            return ""
+        return given[:128] if isinstance(given, str) else ""
 
 
 async def batch(request: Request) -> Response:
@@ -118,8 +132,8 @@ async def _serve(request: Request, call: str | None) -> Response:
             doc = _batch_decoder.decode(body)
             items, body_key, sent, context = [_item(bytes(r)) for r in doc.batch], doc.writeKey, doc.sentAt, doc.context
         else:
-            one = _call_decoder.decode(body)
-            items, body_key, sent, context = [_Item(body, one)], one.writeKey, None, None
+            given = _call_decoder.decode(body).writeKey
+            items, body_key, sent, context = [_item(body)], given if isinstance(given, str) else None, None, None
     except (msgspec.DecodeError, RecursionError) as exc:
         template = "segment_batch" if call is None else "segment_call"
         return _error(400, answer(template, reason=_decode_error(exc, "the body")), "invalid")
@@ -205,8 +219,10 @@ def _answer(items: list[_Item], outcome: ingest.Outcome) -> dict:
     doc: dict[str, Any] = {"success": True, "accepted": len(outcome.events), "rejected": len(outcome.rejected)}
     if outcome.rejected:
         ids = {item.read.event_id: item.read.message_id for item in items if item.read is not None}
-        doc["rejected_events"] = [{"messageId": ids.get(row.event_id, ""), "reasons": row.reasons}
-                                  for row in outcome.rejected]
+        unread = iter([item.message_id for item in items if item.read is None])
+        # rows of calls that could not be read come first, in order (_rows); the others by their event id
+        doc["rejected_events"] = [{"messageId": ids[row.event_id] if row.event_id in ids else next(unread, ""),
+                                   "reasons": row.reasons} for row in outcome.rejected]
     return doc
 
 

@@ -210,6 +210,16 @@ def test_unsupported_calls_are_refused_with_what_to_send_instead(client, call):
     assert r.json()["error"].startswith(f"{call} calls are not taken: ")
 
 
+def test_a_single_call_with_a_field_of_the_wrong_type_is_kept_as_rejected(client, store):
+    key = key_for(client)
+    r = client.post("/v1/track", headers=basic(key), content=json.dumps({"userId": "u", "event": 5, "messageId": "odd"}))
+    assert r.status_code == 200
+    assert r.json()["rejected_events"] == [{"messageId": "odd", "reasons": ["event: expected a string, got a number"]}]
+    assert rows(store, "SELECT source, reasons FROM parcours.rejected_events") == [
+        {"source": "back_office", "reasons": ["event: expected a string, got a number"]}]
+    assert client.post("/v1/track", headers=basic(key), content=b"[1, 2]").status_code == 400
+
+
 def test_a_body_that_is_no_batch_is_a_400(client):
     key = key_for(client)
     r = client.post("/v1/batch", content=b'{"batch": [', headers=basic(key))
