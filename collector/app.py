@@ -176,5 +176,6 @@ def app_from_env() -> Starlette:
     settings = msgspec.json.decode(os.environ[_SETTINGS_ENV], type=Settings,
                                    dec_hook=lambda t, v: Path(v) if t is Path else v)
     logs.configure(settings.log_level, settings.log_format)  # a spawned worker starts with no logging set up
+    os.umask(0o077)  # as `parcours serve` (cli.py): what the worker creates is its user's only
     return create_app(settings)
 

@@ -154,6 +154,9 @@ def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret,
     from collector.connections import server_options
 
     logs.configure(log_level, durable["log_format"])
+    # Whatever the collector creates (the write-ahead log, the embedded engine's files, dead letters, the
+    # discovery file) is readable by its user only: files 0600, directories 0700.
+    os.umask(0o077)
     try:
         settings = settings_mod.build(
             plan=plan, data_dir=data_dir, clickhouse=clickhouse, admin_token=admin_token, secret=secret, demo=demo,

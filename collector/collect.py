@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from collector import ingest as ingest_mod
 from collector import pixel as pixel_mod
-from collector import rows
+from collector import redact, rows
 from collector.body import BodyError, read_body
 from collector.enrich import truncate_ip
 from collector.logs import Throttle
@@ -145,13 +145,16 @@ class Collect:
 
 
     def _report(self, problem: ingest_mod.EventProblem) -> None:
-        """One line per event that could not be read (or that ingest failed on), throttled."""
+        """One line per event that could not be read (or that ingest failed on), throttled; personal data
+        removed from what it quotes."""
+        r = redact.of(self.state.plan)
+        event_id, reason = r.ident(problem.event_id[:64]), r.text(problem.reason)
         if problem.error is not None:
             self._unread.log(logging.ERROR, "ingest failed on one event (event_id %r), kept in rejected_events: %s",
-                             problem.event_id[:64], problem.reason, exc_info=problem.error)
+                             event_id, reason, exc_info=problem.error)
         else:
             self._unread.log(logging.WARNING, "event rejected, it could not be read (event_id %r): %s",
-                             problem.event_id[:64], problem.reason)
+                             event_id, reason)
 
 
 @dataclass

@@ -104,7 +104,8 @@ def build(
 ) -> Settings:
     """Resolve settings; in demo mode, missing secrets are generated and kept in the data directory."""
     data = Path(data_dir).resolve()
-    data.mkdir(parents=True, exist_ok=True)
+    data.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data.chmod(0o700)  # the events, the log, the secrets: for the collector's user only
     if not secret:
         if not demo:
             raise SettingsError(

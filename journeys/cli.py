@@ -242,7 +242,8 @@ def demo_group() -> None:
 
 @demo_group.command("seed")
 @click.option("--visitors", default=20_000, show_default=True, type=click.IntRange(1), help="How many visitors.")
-@click.option("--days", default=42, show_default=True, type=click.IntRange(1), help="Over how many days.")
+@click.option("--days", default=28, show_default=True, type=click.IntRange(1, 365),
+              help="Over how many days (a collector refuses events older than its --max-event-age, 30 days).")
 @click.option("--seed", "seed_", default=42, show_default=True, help="The random seed: the same seed, the same data.")
 @click.option("--until", default=None, type=click.DateTime(["%Y-%m-%d"]),
               help="The last day of the data [default: today].")

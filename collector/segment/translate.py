@@ -15,7 +15,7 @@ as the tag's (ingest.py). Nothing here validates against the plan: it only reads
 Identifiers: `anonymousId` is the visitor id (a back end that forwards the tag's visitor id joins the web
 journey at once); without one, `user:<userId>`, so a user's server events hold together. `userId` is kept as
 given in `user_id`. An id that is an e-mail address or a phone number is personal data: its keyed hash is
-kept instead (a phone's is its phone_key, the hash its number gets as an identity key). `messageId` (kept in `message_id`) gives the event id: the same message sent twice by the same
+kept instead. `messageId` (kept in `message_id`) gives the event id: the same message sent twice by the same
 source is the same event, stored once.
 
 Times, as Segment's spec defines them: the call time is `originalTimestamp`, or else the `timestamp` a server
@@ -26,6 +26,7 @@ sender's clock: `receivedAt - (sentAt - originalTimestamp)` (ingest does it, as 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -37,7 +38,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
-from collector.enrich import phone_key
 from collector.messages import reason as say
 from collector.wire import WIRE_KEYS
 from tagplan import CompiledPlan
@@ -190,10 +190,19 @@ def _private(value: str, plan: CompiledPlan, secret: bytes) -> str:
     """An id as given, or its keyed hash when it is personal data: an e-mail address, or a phone number (one
     phonenumbers reads as valid in the plan's region: a customer number of digits is kept as given)."""
     if _EMAIL.match(value):
-        return "hash:" + hmac.new(secret, value.strip().lower().encode(), hashlib.sha256).hexdigest()
-    if _PHONE.match(value) and e164(value, plan.default_region):
-        return "hash:" + phone_key(value, plan.default_region, secret)  # the phone's own key, as in phone_key
+        return _keyed(value.strip().lower(), secret)
+    if _PHONE.match(value):
+        number = e164(value, plan.default_region)
+        if number:
+            return _keyed(number, secret)
     return value
+
+
+def _keyed(text: str, secret: bytes) -> str:
+    """hash: and the HMAC-SHA256 of `text` in lower-case base32: letters and the digits 2-7 only, so no run of
+    its digits looks like a phone number to the redaction of free text (redact.py)."""
+    digest = hmac.new(secret, text.encode(), hashlib.sha256).digest()
+    return "hash:" + base64.b32encode(digest).decode().rstrip("=").lower()
 
 
 def _millis(value: Any, field: str, reasons: list[str]) -> int:
