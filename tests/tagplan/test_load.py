@@ -332,3 +332,12 @@ def test_csv_rows_and_yaml_mistakes_in_one_run(tmp_path):
         f"{csv}:3:1: expected 3 fields: id,name,lever",
         f'{tmp_path / "plan.yaml"}:3:27: unknown key "nmes" (did you mean "names"?), expected one of: names, rules',
     ]
+
+
+def test_a_plan_encodes_as_json_whatever_yaml_scalars_it_was_written_with():
+    """The example's folded `>-` description (like a float or a hex number) is a ruamel subclass; the loaded
+    plan holds plain values, so it goes as JSON to the import reader process like any other."""
+    import msgspec
+
+    plan = load_plan(EXAMPLE_PLAN)
+    assert msgspec.json.decode(msgspec.json.encode(plan))["version"] == plan.version
