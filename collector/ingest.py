@@ -13,14 +13,13 @@ from collector import enrich, redact, useragent
 from collector.clock import EventTimes, TimeBounds, batch_sent, event_times
 from collector.messages import batch as batch_error
 from collector.messages import reason as say
+from collector.redact import REDACTED
 from collector.rows import EventRow, RejectedRow, seconds
 from collector.split import split_batch
 from collector.wire import WIRE_KEYS, Millis, WireEvent, batch_decoder, decode_error, event_decoder, raw_decoder
 from tagplan import CompiledPlan
 from tagplan.compile import EventSpec
 
-REDACTED = "[redacted]"
-"""What replaces personal data in a rejected event's stored payload (replay recognises it)."""
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _IDS = (WIRE_KEYS["event_id"], WIRE_KEYS["visitor_id"], WIRE_KEYS["session_id"])
 _URLS = (WIRE_KEYS["url"], WIRE_KEYS["referrer"])

@@ -27,6 +27,9 @@ from phonenumbers import Leniency, PhoneNumberMatcher
 
 PHONE = "[phone]"
 EMAIL = "[email]"
+REDACTED = "[redacted]"
+"""What replaces a declared personal value (a `pii` property, a phone column of an import) wherever it is
+quoted: a rejected event's payload (replay recognises it), an import's error message."""
 
 _RUN = re.compile(r"[0-9][0-9 .()/-]{6,}")
 _DIGITS = re.compile(r"\d(?:[\s.\-()/]{0,2}\d){6}")
