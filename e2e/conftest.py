@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("PARCOURS_CHROMIUM", "/usr/bin/chromium")
@@ -20,6 +21,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 ADMIN_TOKEN = "e2e-admin-token"
+
+# Playwright's `expect` gives up after 5 s by default: on a loaded 2-core CI a dashboard's first report can
+# take longer. A bound for a failure, not a speed claim (as wait_rows below).
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="session")
