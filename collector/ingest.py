@@ -106,12 +106,13 @@ def _events(body: bytes) -> tuple[list[bytes], int]:
     # events without decoding them, and judge each.
     split = split_batch(body)
     if split is None:
-        raise BadBatch(batch_error(_decode_problem(whole, body, "the body"))) from None
-    raws, sent = split
+        raise BadBatch(batch_error(decode_problem(whole, body, "the body"))) from None
+    raws, values = split
+    sent = values.get("sent", b"")
     try:
         return raws, msgspec.json.decode(sent, type=Millis) if sent else 0
     except (msgspec.DecodeError, UnicodeDecodeError):
-        raise BadBatch(batch_error(_decode_problem(whole, body, "the body"))) from None
+        raise BadBatch(batch_error(decode_problem(whole, body, "the body"))) from None
 
 
 def event_row(raw: bytes, sent: int, req: Request, plan: CompiledPlan, secret: bytes,
@@ -134,10 +135,11 @@ def _decode(raw: bytes) -> tuple[WireEvent | None, str]:
     try:
         return event_decoder.decode(raw), ""
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
-        return None, _decode_problem(exc, raw)
+        return None, decode_problem(exc, raw)
 
 
-def _decode_problem(exc: Exception, raw: bytes, whole: str = "the event") -> str:
+def decode_problem(exc: Exception, raw: bytes, whole: str = "the event") -> str:
+    """Why msgspec could not read `raw` (an event, or `whole`), in the plan's words."""
     if isinstance(exc, UnicodeDecodeError):  # msgspec checks UTF-8 as it reads a string
         try:
             raw.decode()
