@@ -96,6 +96,32 @@ CHECK_CASES = {
     "import_lever_not_declared": ({"profile": "p", "value": "tv", "hint": ""},
                                   'import "p": lever "tv" is not declared in levers.names'),
     "import_bad_currency": ({"profile": "p", "value": "€"}, 'import "p": currency "€" is not a 3-letter code such as EUR'),
+    "lead_form_unknown": ({"form": "devis", "hint": ""}, 'call-back leads: form "devis" is not declared in forms'),
+    "lead_step_unknown": ({"form": "q", "step": "x", "hint": "", "expected": "a, b"},
+                          'call-back leads of form "q": step "x" is not a step of the form, expected one of: a, b'),
+    "lead_property_unknown": ({"form": "q", "key": "consent", "prop": "ok", "hint": ""},
+                              'call-back leads of form "q": consent property "ok" is not a property of any step of the form'),
+    "lead_phone_not_phone": ({"form": "q", "prop": "tel", "type": "string"},
+                             'call-back leads of form "q": property "tel" must be of type phone, but it is declared as string'),
+    "lead_phone_kept": ({"form": "q", "prop": "tel"},
+                        'call-back leads of form "q": property "tel" would be stored as typed: mark it pii: true or '
+                        "make it an identity key"),
+    "lead_consent_not_boolean": ({"form": "q", "prop": "ok", "type": "string"},
+                                 'call-back leads of form "q": the consent property "ok" must be of type boolean '
+                                 "(the ticked box), but it is declared as string"),
+    "lead_consent_apart": ({"form": "q", "prop": "ok", "step": "b", "phone": "tel", "phone_step": "a"},
+                           'call-back leads of form "q": the consent property "ok" is on step "b", the phone "tel" on '
+                           'step "a": the consent must be sent with the phone it covers'),
+    "lead_step_not_after_phone": ({"form": "q", "step": "a", "phone_step": "a"},
+                                  'call-back leads of form "q": from_step "a" must come after step "a", which asks '
+                                  "the phone (a step is sent when the visitor completes it)"),
+    "number_invalid": ({"number": "12", "region": "FR"},
+                       'phone number "12" is not a valid number (read in region FR, or give its +country code)'),
+    "number_twice": ({"number": "09 70", "first": 1}, 'phone number "09 70" is already in the pool (item 1)'),
+    "number_is_default": ({"number": "09 70"},
+                          'phone number "09 70" is the default number: the pool holds the tracking numbers only'),
+    "call_centre_lever_not_declared": ({"lever": "phon", "hint": ""},
+                                       'call_centre: lever "phon" is not declared in levers.names'),
     "csv_missing_columns": ({"columns": "lever"}, "missing column(s) lever; expected a header id,name,lever"),
     "csv_bad_row": ({}, "expected 3 fields: id,name,lever"),
 }
