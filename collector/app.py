@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from callcentre import api as callcentre_api
 from collector import admin, collect, discovery, logs, ops, planwatch, tag, useragent
 from collector.errors import Problem
 from collector.metrics import Metrics
@@ -68,7 +69,7 @@ def create_app(settings: Settings) -> Starlette:
         discovery.announce(settings.data_dir, settings.url)
         _settle_heap()
         try:
-            async with planwatch.watching(app), journeys_api.serving(app):
+            async with planwatch.watching(app), journeys_api.serving(app), callcentre_api.serving(app):
                 yield
         finally:
             gc.unfreeze()
@@ -86,7 +87,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),
-        admin.mount(*journeys_api.ROUTES),
+        admin.mount(*journeys_api.ROUTES, *callcentre_api.ROUTES),
     ]
     if settings.site_dir:
         routes.append(Route("/demo", lambda request: RedirectResponse("/demo/" + ("?" + request.url.query if request.url.query else ""))))
@@ -95,6 +96,7 @@ def create_app(settings: Settings) -> Starlette:
                        exception_handlers={Problem: admin.problem_response})
     app.state.settings = settings
     app.state.plan = plan
+    app.state.sealer = callcentre_api.sealer(settings)
     app.state.metrics = Metrics()
     app.state.tag_source = tag.TAG_FILE.read_text() if tag.TAG_FILE.exists() else None
     return app

@@ -91,6 +91,16 @@ def _durability_options(f):
 @ADMIN_TOKEN
 @secret_option("Server secret keying the HMAC of phone numbers (required outside --demo).")
 @click.option("--demo", is_flag=True, envvar="PARCOURS_DEMO", help="Demo mode: generate a missing secret in the data directory.")
+@click.option("--leads-key", envvar="PARCOURS_LEADS_KEY", default=None,
+              help="Key sealing the phones of call-back leads (AES-256-GCM; 64 hex digits, e.g. `openssl rand -hex "
+                   "32`; several, comma-separated: the first seals, all open). Never the secret. Required when the "
+                   "plan has call_centre.leads (generated in --demo mode).")
+@click.option("--leads-webhook", envvar="PARCOURS_LEADS_WEBHOOK", default=None,
+              help="URL receiving each call-back lead as it qualifies (a signed POST, docs/call-centre.md); none: "
+                   "leads are listed by `parcours leads` only.")
+@click.option("--leads-webhook-secret", envvar="PARCOURS_LEADS_WEBHOOK_SECRET", default=None,
+              help="Secret signing the webhook's deliveries (HMAC-SHA256), shared with the receiving tool; "
+                   "required with --leads-webhook (generated in --demo mode).")
 @click.option("--site-dir", envvar="PARCOURS_SITE_DIR", default=None, type=click.Path(file_okay=False, exists=True),
               help="A static site to serve under /demo/ (e.g. examples/demo-site).")
 @click.option("--ip-v4-bits", envvar="PARCOURS_IP_V4_BITS", default=24, show_default=True, type=click.IntRange(0, 32),
@@ -110,8 +120,9 @@ def _durability_options(f):
 @click.option("--log-level", envvar="PARCOURS_LOG_LEVEL", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]), help="Least severe log messages shown.")
 @_durability_options
-def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret, demo, site_dir, ip_v4_bits, ip_v6_bits,
-          max_body, max_event, tag_path, collect_path, cluster, log_level, wal_dir, **durable):
+def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret, demo, leads_key, leads_webhook,
+          leads_webhook_secret, site_dir, ip_v4_bits, ip_v6_bits, max_body, max_event, tag_path, collect_path, cluster,
+          log_level, wal_dir, **durable):
     """Run the collector: serves /t.js, receives events at /collect, writes them to ClickHouse."""
     import uvicorn
 
@@ -123,11 +134,18 @@ def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret,
         settings = settings_mod.build(
             plan=plan, data_dir=data_dir, clickhouse=clickhouse, admin_token=admin_token, secret=secret, demo=demo,
             database=database, host=host, port=port, site_dir=Path(site_dir) if site_dir else None,
+            leads_key=leads_key, leads_webhook=leads_webhook, leads_webhook_secret=leads_webhook_secret,
             ip_v4_bits=ip_v4_bits, ip_v6_bits=ip_v6_bits, max_body=max_body, max_event=max_event,
             tag_path=tag_path, collect_path=collect_path, cluster=cluster, log_level=log_level,
             wal_dir=Path(wal_dir).resolve() if wal_dir else None, **durable,
         )
         app = create_app(settings)
+        if app.state.plan.plan.call_centre.leads and not settings.leads_key:
+            raise settings_mod.SettingsError(
+                "the plan has call-back lead rules (call_centre.leads) but PARCOURS_LEADS_KEY is not set: it seals "
+                "the phones of the visitors who ask to be called back, apart from the secret. Set it (e.g. "
+                "`export PARCOURS_LEADS_KEY=$(openssl rand -hex 32)`, and keep it safe: without it the stored phones "
+                "cannot be read), or run with --demo to generate one in the data directory.")
     except PlanErrors as exc:
         raise click.ClickException(f"the plan has errors:\n{exc}") from None
     # What the machine holds, once the settings are known good: a collector already serving the data

@@ -12,13 +12,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import msgspec
 from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
 
+from callcentre.contacts import ContactsRefused
 from collector import ingest as ingest_mod
 from collector import pixel as pixel_mod
 from collector import rows
@@ -87,18 +88,24 @@ class Collect:
             return _error(400, str(exc), cors)
         except WalError as exc:
             return _refused(state, _refusal(exc), cors)
+        except ContactsRefused as exc:
+            log.warning("batch refused for retry: %s", exc)
+            return _refused(state, "contacts_unavailable", cors)
         return 204, b"", [(b"x-parcours-accepted", b"%d" % accepted), (b"x-parcours-rejected", b"%d" % rejected),
                           *cors]
 
     async def take(self, body: bytes, req: ingest_mod.Request) -> tuple[int, int]:
-        """Ingest one batch body and wait until its rows are in the log, fsync'd: (accepted, rejected).
-        Raises BadBatch, or WalError (WalFull) when the log refuses them."""
+        """Ingest one batch body and wait until its rows are in the log, fsync'd, and its call-back consents
+        in ClickHouse (callcentre/contacts.py): (accepted, rejected). Raises BadBatch, WalError (WalFull)
+        when the log refuses them, or ContactsRefused."""
         loop = asyncio.get_running_loop()
         intake = _Intake(body, req, loop.create_future())
         self._intake.append(intake)
         if len(self._intake) == 1:
             loop.call_soon(self._ingest)
         await intake.durable
+        if intake.contacts:
+            await self.state.contacts.write(intake.contacts)
         self.state.metrics.ingested(*intake.counts)
         return intake.counts
 
@@ -109,6 +116,7 @@ class Collect:
         try:
             state = self.state
             plan, settings, wal = state.plan, state.settings, state.wal
+            sealer = getattr(state, "sealer", None)
         except Exception as exc:  # a callback's exception would only be logged: the requests must hear of it
             for item in intake:
                 if not item.durable.done():
@@ -118,8 +126,9 @@ class Collect:
             if item.durable.done():  # the request was cancelled meanwhile: nothing acknowledged, nothing kept
                 continue
             try:
-                outcome = ingest_mod.ingest(item.body, item.req, plan, settings.secret, settings.max_event)
+                outcome = ingest_mod.ingest(item.body, item.req, plan, settings.secret, settings.max_event, sealer)
                 item.counts = accepted, rejected = len(outcome.events), len(outcome.rejected)
+                item.contacts = outcome.contacts
                 if accepted or rejected:
                     wal.submit(rows.lines(outcome.events), rows.lines(outcome.rejected), item.durable,
                                accepted + rejected)
@@ -137,6 +146,7 @@ class _Intake:
     req: ingest_mod.Request
     durable: asyncio.Future
     counts: tuple[int, int] = (0, 0)
+    contacts: list = field(default_factory=list)
 
 
 def _refusal(exc: WalError) -> str:
@@ -200,8 +210,9 @@ async def pixel(request: Request) -> Response:
                                 req.received_ms, state.plan)
     try:
         await request.app.collect.take(body, req)
-    except WalError as exc:
-        status, body, headers = _refused(state, _refusal(exc), [])
+    except (WalError, ContactsRefused) as exc:
+        reason = _refusal(exc) if isinstance(exc, WalError) else "contacts_unavailable"
+        status, body, headers = _refused(state, reason, [])
         return Response(body, status, {k.decode(): v.decode() for k, v in headers})
     return pixel_mod.gif_response()
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import msgspec
 
+from callcentre.contacts import ContactRow, contact_row
+from callcentre.seal import Sealer
 from collector import enrich, useragent
 from collector.messages import batch as batch_error
 from collector.messages import reason as say
@@ -42,14 +44,18 @@ class Request(msgspec.Struct, frozen=True):
 class Outcome:
     events: list[EventRow] = field(default_factory=list)
     rejected: list[RejectedRow] = field(default_factory=list)
+    contacts: list[ContactRow] = field(default_factory=list)
+    """Ticked call-back boxes with their phone, sealed (callcentre/contacts.py): stored apart from the log."""
 
 
 MAX_EVENT = 32_768
 """Default size limit of one event in a batch, in bytes of JSON."""
 
 
-def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes, max_event: int = MAX_EVENT) -> Outcome:
-    """Turn one request body into rows: valid events and rejected ones, none dropped."""
+def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes, max_event: int = MAX_EVENT,
+           sealer: Sealer | None = None) -> Outcome:
+    """Turn one request body into rows: valid events and rejected ones, none dropped; with a `sealer`, the
+    call-back consents of the plan's lead steps too."""
     try:
         batch = batch_decoder.decode(body)
     except (msgspec.DecodeError, RecursionError) as exc:
@@ -67,8 +73,13 @@ def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes, max_eve
         row, reasons, event = event_row(raw, batch.sent, req, plan, secret)
         if reasons:
             out.rejected.append(_rejected_row(raw, event, reasons, req, plan, secret, batch.sent))
-        else:
-            out.events.append(row)
+            continue
+        out.events.append(row)
+        lead = plan.lead_steps.get((row.form_id, row.step)) if sealer and row.event == "form_step" else None
+        if lead:
+            contact = contact_row(event.properties, row, lead, sealer, secret)
+            if contact:
+                out.contacts.append(contact)
     return out
 
 

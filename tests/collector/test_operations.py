@@ -18,7 +18,7 @@ from tests.conftest import EXAMPLE_PLAN
 
 
 def test_several_workers_on_the_embedded_engine_are_refused_clearly(tmp_path):
-    r = CliRunner(env={"PARCOURS_SECRET": "s"}).invoke(
+    r = CliRunner(env={"PARCOURS_SECRET": "s", "PARCOURS_LEADS_KEY": "6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b"}).invoke(
         main, ["serve", "--plan", str(EXAMPLE_PLAN), "--data-dir", str(tmp_path), "--workers", "2"])
     assert r.exit_code == 1
     assert "--workers 2 needs a ClickHouse server" in r.output
@@ -81,7 +81,7 @@ def test_several_workers_with_a_server_out_of_reach_stop_before_starting_them(tm
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         free = s.getsockname()[1]
-    r = CliRunner(env={"PARCOURS_SECRET": "s"}).invoke(main, [
+    r = CliRunner(env={"PARCOURS_SECRET": "s", "PARCOURS_LEADS_KEY": "6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b"}).invoke(main, [
         "serve", "--plan", str(EXAMPLE_PLAN), "--data-dir", str(tmp_path), "--workers", "2",
         "--clickhouse", f"http://127.0.0.1:{port}", "--port", str(free)])
     assert r.exit_code == 1
