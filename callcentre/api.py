@@ -1,6 +1,8 @@
 """The call centre inside the collector: what runs for its lifetime, and its endpoints.
 
 - Call-back consents are stored as they arrive (contacts.py), on a ClickHouse client of their own.
+- `GET /api/leads?since=24h&form=&min_step=`: the call-back leads, phones opened (leads.py); the same function
+  `parcours leads` runs when no collector does.
 """
 
 from __future__ import annotations
@@ -10,10 +12,17 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.concurrency import run_in_threadpool
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
+from callcentre import leads as leads_mod
 from callcentre.contacts import ContactWriter
 from callcentre.seal import Sealer, parse_keys
+from collector import output
+from collector.errors import BadParameter
+from collector.messages import answer
+from collector.since import BadTime, parse_since
 from collector.storage import Store
 
 log = logging.getLogger("parcours.callcentre")
@@ -36,5 +45,28 @@ async def serving(app) -> AsyncIterator[None]:
         await run_in_threadpool(contacts.close)
 
 
-ROUTES: list[BaseRoute] = []
+def _store(request: Request) -> Store:
+    state = request.app.state
+    return getattr(state, "journeys_store", None) or state.store
+
+
+async def list_leads(request: Request) -> Response:
+    """GET /api/leads?since=24h&form=moto_quote&min_step=3."""
+    params = request.query_params
+    try:
+        since = parse_since(params.get("since") or "24h")
+    except BadTime as exc:
+        raise BadParameter(answer("bad_parameter", name="since", problem=exc)) from None
+    min_step = params.get("min_step") or "0"
+    if not min_step.isdigit():
+        raise BadParameter(answer("bad_parameter", name="min_step", problem="expected a step number, 1 or more"))
+    state = request.app.state
+    result = await run_in_threadpool(leads_mod.find, _store(request), state.plan, state.sealer, since, None,
+                                     params.get("form") or None, int(min_step))
+    return Response(output.encode(result), media_type="application/json")
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/leads", list_leads, methods=["GET"]),
+]
 """The call centre's admin endpoints, relative to /api."""
