@@ -3,6 +3,8 @@
 - Call-back consents are stored as they arrive (contacts.py), on a ClickHouse client of their own.
 - `GET /api/leads?since=24h&form=&min_step=`: the call-back leads, phones opened (leads.py); the same function
   `parcours leads` runs when no collector does.
+- With a webhook (--leads-webhook), its dispatcher pushes each lead as it qualifies (outbox.py), in the first
+  worker only.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from callcentre import leads as leads_mod
 from callcentre.contacts import ContactWriter
+from callcentre.outbox import Dispatcher, Outbox
 from callcentre.seal import Sealer, parse_keys
 from collector import output
 from collector.errors import BadParameter
@@ -39,10 +42,26 @@ async def serving(app) -> AsyncIterator[None]:
     settings = app.state.settings
     contacts = ContactWriter(Store(settings.clickhouse, settings.database, settings.cluster))
     app.state.contacts = contacts
+    dispatcher = None
+    if settings.leads_webhook and _first_worker(app):
+        outbox = Outbox(Store(settings.clickhouse, settings.database, settings.cluster), settings.leads_webhook,
+                        settings.leads_webhook_secret)
+        dispatcher = Dispatcher(outbox, app.state)
+        dispatcher.start()
+        log.info("leads webhook: each call-back lead is pushed to %s as it qualifies", settings.leads_webhook)
     try:
         yield
     finally:
+        if dispatcher is not None:
+            await dispatcher.stop()
+            await run_in_threadpool(dispatcher.outbox.store.close)
         await run_in_threadpool(contacts.close)
+
+
+def _first_worker(app) -> bool:
+    """Whether this process holds the first write-ahead log slot (`--workers N`: one runs the dispatcher)."""
+    wal = getattr(app.state, "wal", None)
+    return wal is None or wal.directory.name == "0"
 
 
 def _store(request: Request) -> Store:

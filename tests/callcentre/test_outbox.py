@@ -1,0 +1,135 @@
+"""The leads webhook: each lead pushed once, signed, retried with backoff from the outbox, across restarts;
+a lead that stops being one is withdrawn, never sent."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from callcentre import outbox as outbox_mod
+from callcentre import webhook
+from callcentre.outbox import Outbox
+from tests.callcentre.conftest import form_event, post
+from tests.callcentre.test_leads import PHONE, journey
+from tests.collector.helpers import rows
+
+SECRET = "webhook-test-secret"
+
+
+class Receiver:
+    """The call centre's tool: a real HTTP server on a free port, keeping what it receives."""
+
+    def __init__(self):
+        self.status = 200
+        self.received: list[tuple[dict, bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                payload = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append((dict(self.headers), payload))
+                self.send_response(receiver.status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/leads"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def states(store):
+    return {r["lead_id"]: (r["state"], r["attempts"]) for r in rows(
+        store, "SELECT lead_id, argMax(state, updated_at) AS state, argMax(attempts, updated_at) AS attempts "
+               "FROM parcours.lead_deliveries GROUP BY lead_id")}
+
+
+def test_a_lead_is_delivered_once_signed_and_never_again(client, store, plan, sealer, receiver):
+    events = journey(client, "v-hook")
+    lead_id = events[2]["id"]
+    box = Outbox(store, receiver.url, SECRET)
+    tick = box.tick(plan, sealer)
+    assert (tick.qualified, tick.delivered) == (1, 1)
+    (headers, payload), = receiver.received
+    assert webhook.verify(SECRET, headers, payload, time.time())
+    assert not webhook.verify("another-secret", headers, payload, time.time())
+    assert not webhook.verify(SECRET, headers, payload + b" ", time.time())
+    assert not webhook.verify(SECRET, headers, payload, time.time() + 3600)  # replayed an hour later
+    assert headers["X-Parcours-Lead"] == lead_id and headers["X-Parcours-Attempt"] == "1"
+    doc = json.loads(payload)
+    assert doc["type"] == "callback_lead" and doc["lead_id"] == lead_id and doc["phone"] == "+33648271953"
+    assert doc["consent"]["wording"] == "rappel-2026-08" and doc["consent"]["url"] == events[1]["url"]
+    assert doc["journey"]["lever"] == "display" and doc["last_step"] == "coverage"
+    assert states(store) == {lead_id: ("delivered", 1)}
+    # The next pass, and a restarted collector's (a new outbox on the same table), send nothing.
+    assert box.tick(plan, sealer).delivered == 0
+    assert Outbox(store, receiver.url, SECRET).tick(plan, sealer).delivered == 0
+    assert len(receiver.received) == 1
+    doc = client.get("/api/leads?since=2h", headers={"authorization": "Bearer admin-test-token"}).json()
+    assert dict(zip(doc["columns"], doc["rows"][0]))["delivery"] == "delivered"
+
+
+def test_a_failing_receiver_is_retried_with_backoff_from_the_outbox(client, store, plan, sealer, receiver,
+                                                                     monkeypatch):
+    journey(client, "v-retry")
+    receiver.status = 503
+    box = Outbox(store, receiver.url, SECRET)
+    assert box.tick(plan, sealer).failed == 1
+    (lead_id, (state, attempts)), = states(store).items()
+    assert (state, attempts) == ("pending", 1)
+    (due,) = rows(store, "SELECT argMax(next_attempt_at, updated_at) - argMax(updated_at, updated_at) AS wait, "
+                         "argMax(last_error, updated_at) AS error FROM parcours.lead_deliveries")
+    assert due["error"] == "answered 503"
+    assert box.tick(plan, sealer).failed == 0  # not due yet: nothing sent
+    assert len(receiver.received) == 1
+    monkeypatch.setattr(outbox_mod, "RETRY_MIN", 0.0)  # the next retry due at once
+    store.query(f"ALTER TABLE {store.database}.lead_deliveries UPDATE next_attempt_at = now64(3) - INTERVAL 1 SECOND "
+                "WHERE 1 SETTINGS mutations_sync = 2", readonly=False)
+    receiver.status = 200
+    restarted = Outbox(store, receiver.url, SECRET)  # a collector restarted meanwhile
+    assert restarted.tick(plan, sealer).delivered == 1
+    assert [h["X-Parcours-Attempt"] for h, _ in receiver.received] == ["1", "2"]
+    assert states(store) == {lead_id: ("delivered", 2)}
+
+
+def test_a_visitor_who_comes_back_before_delivery_is_withdrawn_not_sent(client, store, plan, sealer, receiver):
+    events = journey(client, "v-back")
+    receiver.status = 500
+    box = Outbox(store, receiver.url, SECRET)
+    box.tick(plan, sealer)
+    post(client, form_event("form_submit", "v-back", "s-v-back", "", phone=PHONE, quote_id="Q-9"))
+    store.query(f"ALTER TABLE {store.database}.lead_deliveries UPDATE next_attempt_at = now64(3) - INTERVAL 1 SECOND "
+                "WHERE 1 SETTINGS mutations_sync = 2", readonly=False)
+    receiver.status = 200
+    assert box.tick(plan, sealer).withdrawn == 1
+    assert states(store) == {events[2]["id"]: ("withdrawn", 1)}
+    assert len(receiver.received) == 1  # the failed attempt only
+
+
+def test_an_unreachable_receiver_is_an_attempt_not_a_crash(client, store, plan, sealer):
+    journey(client, "v-down")
+    box = Outbox(store, "http://127.0.0.1:9/nothing-listens", SECRET)
+    assert box.tick(plan, sealer).failed == 1
+    (error,) = rows(store, "SELECT argMax(last_error, updated_at) AS e FROM parcours.lead_deliveries")
+    assert "refused" in error["e"].lower()
+
+
+def test_backoff_doubles_up_to_a_cap():
+    assert [outbox_mod.backoff(n) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, 8.0]
+    assert outbox_mod.backoff(30) == outbox_mod.RETRY_MAX
