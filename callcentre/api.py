@@ -5,6 +5,8 @@
   `parcours leads` runs when no collector does.
 - With a webhook (--leads-webhook), its dispatcher pushes each lead as it qualifies (outbox.py), in the first
   worker only.
+- The phones whose retention ended are deleted at start and every hour (retention.py), in the first worker;
+  `POST /api/leads/purge` (`parcours leads purge`) does it now.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from callcentre import leads as leads_mod
 from callcentre.contacts import ContactWriter
+from callcentre import retention
 from callcentre.outbox import Dispatcher, Outbox
 from callcentre.seal import Sealer, parse_keys
 from collector import output
@@ -42,7 +45,10 @@ async def serving(app) -> AsyncIterator[None]:
     settings = app.state.settings
     contacts = ContactWriter(Store(settings.clickhouse, settings.database, settings.cluster))
     app.state.contacts = contacts
-    dispatcher = None
+    dispatcher = purger = None
+    if _first_worker(app):
+        purger = retention.Purger(Store(settings.clickhouse, settings.database, settings.cluster))
+        purger.start()
     if settings.leads_webhook and _first_worker(app):
         outbox = Outbox(Store(settings.clickhouse, settings.database, settings.cluster), settings.leads_webhook,
                         settings.leads_webhook_secret)
@@ -55,6 +61,8 @@ async def serving(app) -> AsyncIterator[None]:
         if dispatcher is not None:
             await dispatcher.stop()
             await run_in_threadpool(dispatcher.outbox.store.close)
+        if purger is not None:
+            await purger.stop()
         await run_in_threadpool(contacts.close)
 
 
@@ -85,7 +93,14 @@ async def list_leads(request: Request) -> Response:
     return Response(output.encode(result), media_type="application/json")
 
 
+async def purge_leads(request: Request) -> Response:
+    """POST /api/leads/purge: delete now the phones whose retention ended."""
+    result = await run_in_threadpool(retention.purge, _store(request))
+    return Response(output.encode(result.as_dict()), media_type="application/json")
+
+
 ROUTES: list[BaseRoute] = [
     Route("/leads", list_leads, methods=["GET"]),
+    Route("/leads/purge", purge_leads, methods=["POST"]),
 ]
 """The call centre's admin endpoints, relative to /api."""

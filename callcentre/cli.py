@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from callcentre import leads as leads_mod
+from callcentre import retention
 from callcentre.seal import Sealer, parse_keys
 from collector import settings as settings_mod
 from collector.errors import Problem
@@ -43,7 +44,7 @@ def read_sealer(given: str | None, data_dir: Path) -> Sealer:
     return Sealer(parse_keys(given))
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option("--since", default="24h", show_default=True, help=f"Leads who left the form since then. Forms: {FORMS}.")
 @click.option("--form", default=None, help="Only the leads of this form.")
 @click.option("--min-step", type=click.IntRange(1), default=None,
@@ -54,11 +55,14 @@ def read_sealer(given: str | None, data_dir: Path) -> Sealer:
 @target_options
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="An aligned table to read; CSV for a spreadsheet or a dialler; a JSON array of objects.")
-def leads(target: Target, since, form, min_step, plan, leads_key, fmt):
+@click.pass_context
+def leads(ctx, target: Target, since, form, min_step, plan, leads_key, fmt):
     """Call-back leads: visitors who ticked the call-back box with their phone, left a form at a lead step or
     later, and neither came back, submitted nor signed since; with the consent's proof, their deadline (call_by)
     and how they came (lever, campaign, broker). Prints their phone numbers: keep the output as safe as the
-    call centre's own files."""
+    call centre's own files. `parcours leads purge` deletes the phones whose retention ended."""
+    if ctx.invoked_subcommand is not None:
+        return
     start = parse_since(since)
 
     def local(store):
@@ -84,6 +88,16 @@ def render(result: QueryResult, fmt: str) -> str:
              "time_on_form_s", "wording", "delivery")
     index = [result.columns.index(c) for c in shown]
     return format_result(QueryResult(list(shown), [[row[i] for i in index] for row in result.rows]), "table")
+
+
+@leads.command()
+@target_options
+def purge(target: Target):
+    """Delete now the call-back phones whose retention ended (the collector does it every hour), and the
+    ClickHouse parts that held them; prints how many."""
+    doc = target.run(Op("POST", "/api/leads/purge", retention.purge))
+    click.echo(f"{doc['contacts']} call-back phone(s) deleted"
+               + (f"; {doc['old_parts_left']} old part(s) not yet removed by ClickHouse" if doc["old_parts_left"] else ""))
 
 
 COMMANDS = (leads,)

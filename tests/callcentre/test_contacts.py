@@ -137,3 +137,20 @@ def test_serve_refuses_a_plan_with_leads_and_no_key_or_the_secret_as_key(tmp_pat
     assert r.exit_code == 1 and "PARCOURS_LEADS_KEY must not be the secret" in r.output
     r = CliRunner(env={"PARCOURS_SECRET": "s", "PARCOURS_LEADS_KEY": "too-short"}).invoke(main, args)
     assert r.exit_code == 1 and "a leads key is 32 random bytes" in r.output
+
+
+def test_the_purge_deletes_the_phones_past_retention_and_leaves_nothing_of_them_on_disk(client, store, engine_dir):
+    from callcentre import retention
+    from tests.callcentre.conftest import ADMIN
+
+    post(client, step("rider", visitor="v-old", phone=PHONE, callback_consent=True),
+         step("rider", visitor="v-new", phone="06 11 22 33 44", callback_consent=True))
+    sealed = {r["visitor_id"]: r["sealed"] for r in rows(store, "SELECT visitor_id, sealed FROM parcours.lead_contacts")}
+    assert files_holding([engine_dir], [sealed["v-old"]])  # on disk, uncompressed, before
+    store.query(f"ALTER TABLE {store.database}.lead_contacts UPDATE purge_after = consented_at "
+                "WHERE visitor_id = 'v-old' SETTINGS mutations_sync = 2", readonly=False)
+    assert retention.purge(store).as_dict() == {"contacts": 1, "old_parts_left": 0}
+    assert rows(store, "SELECT visitor_id FROM parcours.lead_contacts") == [{"visitor_id": "v-new"}]
+    assert files_holding([engine_dir], [sealed["v-old"]]) == []  # no part, old or new, holds it
+    assert files_holding([engine_dir], [sealed["v-new"]])  # the one still in retention is kept
+    assert client.post("/api/leads/purge", headers=ADMIN).json() == {"contacts": 0, "old_parts_left": 0}
