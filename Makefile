@@ -37,8 +37,11 @@ demo: setup
 	@echo "  parcours demo: open http://127.0.0.1:$(PORT)/demo/?courtier=B042&utm_source=display&utm_medium=cpm&utm_campaign=moto-spring"
 	@echo "  then, in another terminal: $(BIN)/parcours sql \"SELECT ts, event, form_id, step, step_index, broker_id, broker_name, lever FROM parcours.events FINAL ORDER BY ts, seq\""
 	@echo "  (another port: make demo PORT=8001)"
+	@echo "  the demo data set (Mrs X among 20,000 visitors, sales files in demo-files/) is seeded on first start;"
+	@echo "  see what the sales matched: $(BIN)/parcours report match"
 	@echo
-	@$(BIN)/parcours serve --plan $(PLAN) --port $(PORT) --demo --site-dir examples/demo-site
+	@$(BIN)/parcours demo seed --if-empty --wait 120 --files demo-files & \
+	$(BIN)/parcours serve --plan $(PLAN) --port $(PORT) --demo --site-dir examples/demo-site
 
 test: setup chromium test-js test-py
 

@@ -24,6 +24,7 @@ from collector.storage import Store
 from collector.wal import Wal, claim_slot
 from collector.writer import Writer
 from journeys import api as journeys_api
+from journeys import background as journeys_background
 from tagplan import compile_plan, load_plan
 
 log = logging.getLogger("parcours")
@@ -69,7 +70,7 @@ def create_app(settings: Settings) -> Starlette:
         discovery.announce(settings.data_dir, settings.url)
         _settle_heap()
         try:
-            async with planwatch.watching(app), journeys_api.serving(app), callcentre_api.serving(app):
+            async with planwatch.watching(app), journeys_background.serving(app), callcentre_api.serving(app):
                 yield
         finally:
             gc.unfreeze()

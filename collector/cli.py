@@ -21,7 +21,7 @@ from collector.errors import Problem
 from collector.options import ADMIN_TOKEN, CLICKHOUSE, CLUSTER, DATA_DIR, DATABASE, plan_option, secret_option
 from collector.storage import EngineBusy, Store, embedded_in_use, is_embedded
 from callcentre.cli import COMMANDS as CALLCENTRE_COMMANDS
-from journeys.cli import import_group
+from journeys.cli import demo_group, erase, import_group, persons_group
 from tagplan import PlanErrors
 from tagplan.cli import plan
 
@@ -42,7 +42,8 @@ def main() -> None:
     """parcours: track omnichannel customer journeys into ClickHouse."""
 
 
-for _command in (plan, sql, rejected, export, schema, import_group, *CALLCENTRE_COMMANDS):
+for _command in (plan, sql, rejected, export, schema, import_group, persons_group, erase, demo_group,
+                 *CALLCENTRE_COMMANDS):
     main.add_command(_command)
 
 

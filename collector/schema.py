@@ -256,8 +256,9 @@ MIGRATIONS: tuple[Migration, ...] = (
               engine="MergeTree", order_by="watermark", sharding_key="rand()"),
     )),
     # Erasure rewrites parts without the person's rows; the old parts go once ClickHouse's cleanup runs,
-    # every 30-40 s by default: every second here, so `parcours erase` can wait for them. (A server
-    # also keeps old parts old_parts_lifetime, 8 minutes by default; the embedded engine none.)
+    # every 30-40 s by default, every second asked here. (The embedded engine reads the period when a table
+    # loads and does not always keep to it: `parcours erase` reattaches the tables it changed, which
+    # removes the old parts at once. A server keeps old parts old_parts_lifetime, 8 minutes by default.)
     Migration(12, "erasure audit", (
         Table("erasures", """
             erasure_id UUID,

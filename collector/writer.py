@@ -23,7 +23,9 @@ blocks joined, one insert per table: the writer never decodes a row.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -73,8 +75,10 @@ class Writer:
         self._read_rows = 0  # the log's durable_rows when it was last read
         self._read_at = 0.0  # monotonic time of that read
         self._stopping = False
+        self._now = False  # flush_now: the batch under way goes without waiting for batch_age
         self._wake = asyncio.Event()
         self._io = ThreadPoolExecutor(1, thread_name_prefix="parcours-writer")
+        self._gate = threading.Lock()  # held around each insert; `paused` holds it between two
         self._task: asyncio.Task | None = None
 
     @property
@@ -125,6 +129,7 @@ class Writer:
             if self._read_lsn >= backlog and not full and not self._stopping:
                 await self._batch_due()
             self._read_rows, self._read_at = self.wal.durable_rows, time.monotonic()
+            self._now = False
             records, self._pos = await loop.run_in_executor(self._io, self.wal.read, self._pos, self.batch_rows)
             if not records:  # only unreadable frames up to the durable lsn (logged by the log): move on
                 self._read_lsn = self.wal.durable_lsn
@@ -145,7 +150,7 @@ class Writer:
         no row waits longer than that, and after a quiet spell the first rows go at once."""
         deadline = self._read_at + self.batch_age
         self.wal.notify_rows = self._read_rows + self.batch_rows
-        while self.wal.durable_rows < self.wal.notify_rows and not self._stopping:
+        while self.wal.durable_rows < self.wal.notify_rows and not self._stopping and not self._now:
             self.wal.grown.clear()
             left = deadline - time.monotonic()
             if left <= 0:
@@ -197,11 +202,27 @@ class Writer:
             self.metrics.batch_written(batch.records, n_events, n_rejected, elapsed)
         return n_events + n_rejected
 
+    def flush_now(self) -> None:
+        """Store what the log holds without waiting for batch_age (an erasure waits for it)."""
+        self._now = True
+        self.wal.grown.set()
+
     def retry_now(self) -> None:
         """Cut the current backoff short (the store is known to be back)."""
         self._wake.set()
 
+    @contextlib.contextmanager
+    def paused(self):
+        """No insert runs inside the block (blocking: from a thread). An erasure reattaches the tables it
+        changed, which an insert must not meet; requests are still accepted into the log meanwhile."""
+        with self._gate:
+            yield
+
     def _insert(self, events: bytes, rejected: bytes, span: str, again: bool) -> None:
+        with self._gate:
+            self._insert_unpaused(events, rejected, span, again)
+
+    def _insert_unpaused(self, events: bytes, rejected: bytes, span: str, again: bool) -> None:
         for table, data in (("events", events), ("rejected_events", rejected)):
             if not again:
                 self.sink.insert_lines(table, data, token=f"{table}:{span}")

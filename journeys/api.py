@@ -4,46 +4,34 @@
   `?profile=NAME&source=NAME&dry_run=true`; the summary as JSON, or with `?progress=true` JSON lines of
   progress then the summary (journeys.imports.ndjson).
 - `GET /api/import/rejects?kind=&source=&all=true`: the rejected lines still to fix.
+- `POST /api/persons/stitch`: a stitching run now; `GET /api/persons/status`: persons, keys, the last run.
+- `POST /api/erase` with `{"phone": "06 12 34 56 78"}` (or `visitor`, `crm_id`; `"dry_run": true`): the
+  person erased everywhere, the write-ahead log sealed and stored first.
 
 The work is the same function the command line runs when no collector does (journeys/cli.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
-import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from collector import output
-from collector.errors import BadParameter
-from collector.storage import Store
-from journeys import brokers, conversions, costs, imports
-from journeys.imports import Context
+import msgspec
 
-log = logging.getLogger("parcours.journeys")
+from collector import output
+from collector.errors import BadParameter, Problem
+from collector.storage import Store
+from collector.wal import WalError
+from journeys import brokers, conversions, costs, erase, imports, persons
+from journeys.imports import Context
 
 MAX_IMPORT_BYTES = 1 << 30
 """The largest file the API takes in one request (a million sales lines are ~120 MB)."""
-
-
-@contextlib.asynccontextmanager
-async def serving(app) -> AsyncIterator[None]:
-    """journeys/ for the collector's lifetime (entered from its lifespan): a ClickHouse client of its own,
-    so imports, stitching and erasure never queue behind the batch writer's inserts."""
-    settings = app.state.settings
-    store = Store(settings.clickhouse, settings.database, settings.cluster)
-    app.state.journeys_store = store
-    try:
-        yield
-    finally:
-        app.state.journeys_store = None
-        await run_in_threadpool(store.close)
 
 
 def store_of(request: Request) -> Store:
@@ -99,10 +87,65 @@ async def import_rejects(request: Request) -> Response:
     return Response(output.encode(result), media_type="application/json")
 
 
+async def persons_stitch(request: Request) -> Response:
+    """POST /api/persons/stitch: a stitching run now (and the plan's brokers), rather than at the next turn."""
+    background = getattr(request.app.state, "journeys", None)
+    if background is not None:
+        run = await run_in_threadpool(background.turn)
+    else:
+        run = await run_in_threadpool(persons.stitch, store_of(request), persons.config(request.app.state.plan))
+    return Response(output.encode(run.as_dict()), media_type="application/json")
+
+
+async def persons_status(request: Request) -> Response:
+    """GET /api/persons/status: persons, keys, keys left out, the last run."""
+    doc = await run_in_threadpool(persons.status, store_of(request))
+    background = getattr(request.app.state, "journeys", None)
+    doc["error"] = background.error if background is not None else None
+    return Response(output.encode(doc), media_type="application/json")
+
+
+class LogNotStored(Problem):
+    status = 503
+
+
+SEAL_TIMEOUT = 60.0
+
+
+async def erase_person(request: Request) -> Response:
+    """POST /api/erase, body {"phone"|"visitor"|"crm_id": value, "dry_run": bool}: the person erased
+    everywhere. The write-ahead log is sealed and stored first, so no copy stays in it."""
+    try:
+        doc = msgspec.json.decode(await request.body())
+    except msgspec.DecodeError:
+        doc = None
+    given = [k for k in erase.KINDS if isinstance(doc, dict) and doc.get(k)]
+    if len(given) != 1:
+        raise BadParameter('send a JSON object with one of "phone", "visitor" or "crm_id" (and "dry_run": true '
+                           "to see what would be removed)")
+    kind, dry_run = given[0], bool(doc.get("dry_run"))
+    state = request.app.state
+    wal, writer = getattr(state, "wal", None), getattr(state, "writer", None)
+    if not dry_run and wal is not None:
+        try:
+            sealed = await wal.seal()
+            writer.flush_now()
+            await wal.stored(sealed, SEAL_TIMEOUT)
+        except WalError as exc:
+            raise LogNotStored(f"{exc}; nothing was erased: erase again once ClickHouse is back") from None
+    result = await run_in_threadpool(
+        lambda: erase.erase(store_of(request), state.plan, state.settings.secret, kind, str(doc[kind]),
+                            dry_run=dry_run, paused=writer.paused if writer is not None else erase.no_pause))
+    return Response(output.encode(result.as_dict()), media_type="application/json")
+
+
 ROUTES: list[BaseRoute] = [
     Route("/conversions", import_conversions, methods=["POST"]),
     Route("/brokers", import_brokers, methods=["POST"]),
     Route("/costs", import_costs, methods=["POST"]),
     Route("/import/rejects", import_rejects, methods=["GET"]),
+    Route("/persons/stitch", persons_stitch, methods=["POST"]),
+    Route("/persons/status", persons_status, methods=["GET"]),
+    Route("/erase", erase_person, methods=["POST"]),
 ]
 """journeys' admin endpoints, relative to /api."""
