@@ -13,12 +13,13 @@ from pathlib import Path
 
 import click
 
+from callcentre import calls as calls_mod
 from callcentre import leads as leads_mod
 from callcentre import retention
 from callcentre.seal import Sealer, parse_keys
 from collector import settings as settings_mod
 from collector.errors import Problem
-from collector.options import load_plan, plan_option, target_options
+from collector.options import format_option, load_plan, plan_option, target_options
 from collector.output import as_result, format_result
 from collector.since import FORMS, parse_since
 from collector.storage import QueryResult
@@ -100,4 +101,18 @@ def purge(target: Target):
                + (f"; {doc['old_parts_left']} old part(s) not yet removed by ClickHouse" if doc["old_parts_left"] else ""))
 
 
-COMMANDS = (leads,)
+@click.command()
+@click.option("--since", default="30d", show_default=True, help=f"Calls started since then. Forms: {FORMS}.")
+@click.option("--until", default=None, help="Calls started before then [default: now].")
+@target_options
+@format_option()
+def calls(target: Target, since, until, fmt):
+    """Imported calls and what each matched: the session that held the dialled tracking number (lease), else
+    the person who left the caller's phone online (caller_phone), else why not (reason)."""
+    start, end = parse_since(since), parse_since(until) if until else parse_since("2299-12-31")
+    doc = target.run(Op("GET", "/api/calls", lambda store: calls_mod.matches(store, start, end),
+                        {"since": since, "until": until}))
+    click.echo(format_result(as_result(doc), fmt), nl=False)
+
+
+COMMANDS = (leads, calls)

@@ -89,6 +89,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),
         admin.mount(*journeys_api.ROUTES, *callcentre_api.ROUTES),
+        *callcentre_api.public_routes(settings),
     ]
     if settings.site_dir:
         routes.append(Route("/demo", lambda request: RedirectResponse("/demo/" + ("?" + request.url.query if request.url.query else ""))))

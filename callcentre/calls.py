@@ -1,0 +1,152 @@
+"""Call logs from the telephony system into `calls`, and each call matched to a journey.
+
+`parcours import calls FILE --profile asterisk` reads a PBX's call log as it is (the sample: Asterisk's
+cdr-csv `Master.csv`, no header), on the same machinery as sales (journeys/imports.py): line-numbered errors,
+rejected lines kept to fix, a re-imported file changes nothing (the key is the PBX's call id, Asterisk's
+uniqueid). The canonical fields: call_id, start, answer, end, caller, dialled, duration, billsec,
+disposition, agent (docs/call-centre.md).
+
+The caller's number is personal data: kept only as the keyed hash the collector gives a phone typed online
+(`caller_key`), with `caller` saying whether there was one (`number`), none (`anonymous`: withheld, or the
+PBX's "anonymous") or an unreadable one (`invalid`). A call is never refused for its caller. The number
+called is one of ours (a tracking number, the default one): kept in E.164.
+
+Matching (`calls.sql`): a call goes to the session that held the dialled number when it started, a lease's
+grace period included; else to the person who left the caller's phone online; else it is unmatched, with why.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import IO, Any
+
+from collector.enrich import phone_key
+from collector.storage import QueryResult, Store
+from journeys import imports
+from journeys.imports import Context, Kind, Progress, Summary
+from journeys.profiles import Reader, Record, ValueProblem, read, reader, text, timestamp
+from tagplan.phone import e164
+
+COLUMNS = (
+    ("call_id", "String"), ("start", "DateTime64(3, 'UTC')"), ("answered_at", "DateTime64(3, 'UTC')"),
+    ("ended_at", "DateTime64(3, 'UTC')"), ("caller", "String"), ("caller_key", "String"), ("dialled", "String"),
+    ("duration", "UInt32"), ("billsec", "UInt32"), ("disposition", "String"), ("agent", "String"),
+    ("source", "String"), ("source_line", "UInt32"), ("profile", "String"),
+)
+WITHHELD = frozenset({"", "anonymous", "unknown", "private", "restricted", "unavailable", "withheld"})
+"""What PBXs write for a caller who withheld their number."""
+_CHANNEL = re.compile(r"^(\w+/[^-]+)-[0-9a-fA-F]{4,}(;\d+)?$")
+"""An Asterisk channel (SIP/201-0000a2): the agent is the part before the channel's own suffix."""
+MATCH_SQL = (Path(__file__).parent / "calls.sql").read_text()
+
+
+def call_row(record: Record, r: Reader, ctx: Context) -> tuple[dict[str, Any], list[str]]:
+    """One line -> its `calls` row, or the reasons it cannot be imported (and its fields, without the caller)."""
+    values = record.values
+    if "" in values:
+        return {}, ["expected a JSON object with the call's fields"]
+    reasons: list[str] = []
+    row: dict[str, Any] = {}
+
+    def given(name: str) -> Any:
+        value = values.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return r.defaults.get(name, value)
+        return value
+
+    def take(name: str, read_value, required: str = "") -> None:
+        value = given(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                reasons.append(f"{name}: required ({required})")
+                return
+            value = None
+        try:
+            row[name] = read_value(value)
+        except ValueProblem as exc:
+            reasons.append(f"{name}: {exc}")
+
+    take("call_id", lambda v: text(v, 128), "the telephony system's id of the call")
+    take("start", lambda v: timestamp(r, v), "when the call started")
+    take("answer", lambda v: timestamp(r, v) if v is not None else 0.0)
+    take("end", lambda v: timestamp(r, v) if v is not None else 0.0)
+    take("duration", _seconds)
+    take("billsec", _seconds)
+    take("disposition", lambda v: text(v, 64).upper())
+    take("agent", lambda v: _agent(text(v, 128)))
+    take("dialled", lambda v: _dialled(text(v, 64), ctx), "the number called")
+    caller = _caller_text(given("caller"))
+    if caller.lower() in WITHHELD:
+        row["caller"], row["caller_key"] = "anonymous", ""
+    else:
+        key = phone_key(caller, ctx.plan.default_region, ctx.secret)
+        row["caller"], row["caller_key"] = ("number", key) if key else ("invalid", "")
+    if reasons:
+        kept = {name: _as_text(given(name)) for name in values if name != "caller"}
+        if row.get("caller_key"):
+            kept["phone_key"] = row["caller_key"]
+        return kept, reasons
+    row["answered_at"], row["ended_at"] = row.pop("answer"), row.pop("end")
+    if not row["ended_at"] and row["duration"]:
+        row["ended_at"] = row["start"] + row["duration"]
+    return row, []
+
+
+def _seconds(value: Any) -> int:
+    if value is None:
+        return 0
+    try:
+        n = int(text(value, 16))
+    except ValueError:
+        raise ValueProblem("expected a whole number of seconds") from None
+    if n < 0:
+        raise ValueProblem("expected a whole number of seconds")
+    return n
+
+
+def _agent(value: str) -> str:
+    match = _CHANNEL.match(value)
+    return match.group(1) if match else value
+
+
+def _dialled(value: str, ctx: Context) -> str:
+    """The number called in E.164; as written (digits) when it is no phone number (an internal extension)."""
+    return e164(value, ctx.plan.default_region) or value
+
+
+def _caller_text(value: Any) -> str:
+    if value is None:
+        return ""
+    try:
+        return text(value, 64)
+    except ValueProblem:
+        return "?"  # not anonymous, not a number: counted as invalid
+
+
+def _as_text(value: Any) -> str:
+    try:
+        return text(value, 1024)
+    except ValueProblem:
+        return ""
+
+
+KIND = Kind(
+    name="calls", table="calls", key=("call_id",), key_text="call_id", columns=COLUMNS,
+    fingerprint=("start", "answered_at", "ended_at", "caller", "caller_key", "dialled", "duration", "billsec",
+                 "disposition", "agent"),
+    row=call_row, free_text=("agent", "disposition"),
+)
+
+
+def import_file(store: Store, ctx: Context, stream: IO[bytes], *, source: str, profile: str | None = None,
+                dry_run: bool = False, progress: Progress | None = None) -> Summary:
+    """Import a call log read with a profile of the plan (into: calls), or in the canonical format."""
+    r = reader(ctx.plan.plan, "calls", profile)
+    return imports.run(store, KIND, r, read(r, stream), ctx, source=source, dry_run=dry_run, progress=progress)
+
+
+def matches(store: Store, since, until) -> QueryResult:
+    """Each call started in [since, until) with what it matched: `matched_by` lease or caller_phone, else
+    `reason` (calls.sql)."""
+    return store.query(MATCH_SQL.replace("{db}", store.database), parameters={"from": since, "to": until})
