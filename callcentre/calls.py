@@ -146,6 +146,27 @@ def import_file(store: Store, ctx: Context, stream: IO[bytes], *, source: str, p
     return imports.run(store, KIND, r, read(r, stream), ctx, source=source, dry_run=dry_run, progress=progress)
 
 
+def links_sql(db: str, cfg=None) -> str:
+    """Identity links from calls (journeys/persons.py's source "calls"): a call imported between {lo} and {hi}
+    that one visitor's lease matched links that visitor to the caller's phone, so a sale later signed with
+    that phone joins the visitor's journey. A call several visitors' leases could match links no one."""
+    return f"""SELECT [('visitor', visitor_id), ('phone', caller_key)] AS keys, min(start) AS seen
+FROM (
+    SELECT c.call_id, any(c.start) AS start, any(c.caller_key) AS caller_key, any(l.visitor_id) AS visitor_id,
+           uniqExact(l.visitor_id) AS visitors
+    FROM (SELECT call_id, start, caller_key, dialled FROM {db}.calls
+          WHERE imported_at > {{lo:DateTime64(3, 'UTC')}} AND imported_at <= {{hi:DateTime64(3, 'UTC')}}
+            AND caller_key != '') AS c
+    INNER JOIN (SELECT lease_id, any(number) AS leased_number, any(visitor_id) AS visitor_id,
+                       min(started_at) AS started_at, max(grace_until) AS grace_until
+                FROM {db}.number_leases GROUP BY lease_id) AS l ON l.leased_number = c.dialled
+    WHERE c.start >= l.started_at AND c.start <= l.grace_until AND l.visitor_id != ''
+    GROUP BY c.call_id
+)
+WHERE visitors = 1
+GROUP BY keys"""
+
+
 def matches(store: Store, since, until) -> QueryResult:
     """Each call started in [since, until) with what it matched: `matched_by` lease or caller_phone, else
     `reason` (calls.sql)."""
