@@ -54,18 +54,18 @@ def sealer(settings) -> Sealer | None:
 async def serving(app) -> AsyncIterator[None]:
     """The call centre for the collector's lifetime (entered from its lifespan)."""
     settings = app.state.settings
-    contacts = ContactWriter(Store(settings.clickhouse, settings.database, settings.cluster))
+    contacts = ContactWriter(Store(settings.clickhouse, settings.database, settings.cluster, timeouts=settings.timeouts))
     app.state.contacts = contacts
-    numbers = numbers_mod.Service(app.state, Store(settings.clickhouse, settings.database, settings.cluster),
+    numbers = numbers_mod.Service(app.state, Store(settings.clickhouse, settings.database, settings.cluster, timeouts=settings.timeouts),
                                   (_slot(app), settings.workers), registry=app.state.metrics.registry)
     await numbers.start()
     app.state.numbers = numbers
     dispatcher = purger = None
     if _first_worker(app):
-        purger = retention.Purger(Store(settings.clickhouse, settings.database, settings.cluster))
+        purger = retention.Purger(Store(settings.clickhouse, settings.database, settings.cluster, timeouts=settings.timeouts))
         purger.start()
     if settings.leads_webhook and _first_worker(app):
-        outbox = Outbox(Store(settings.clickhouse, settings.database, settings.cluster), settings.leads_webhook,
+        outbox = Outbox(Store(settings.clickhouse, settings.database, settings.cluster, timeouts=settings.timeouts), settings.leads_webhook,
                         settings.leads_webhook_secret)
         dispatcher = Dispatcher(outbox, app.state)
         dispatcher.start()

@@ -25,7 +25,7 @@ from collector.enrich import phone_key
 from collector.storage import QueryResult, Store
 from journeys import imports
 from journeys.imports import Context, Kind, Progress, Summary
-from journeys.profiles import Reader, Record, ValueProblem, read, reader, text, timestamp
+from journeys.profiles import Reader, Record, ValueProblem, text, timestamp
 from tagplan.phone import e164
 
 COLUMNS = (
@@ -142,8 +142,8 @@ KIND = Kind(
 def import_file(store: Store, ctx: Context, stream: IO[bytes], *, source: str, profile: str | None = None,
                 dry_run: bool = False, progress: Progress | None = None) -> Summary:
     """Import a call log read with a profile of the plan (into: calls), or in the canonical format."""
-    r = reader(ctx.plan.plan, "calls", profile)
-    return imports.run(store, KIND, r, read(r, stream), ctx, source=source, dry_run=dry_run, progress=progress)
+    return imports.import_file(KIND, store, ctx, stream, source=source, profile=profile, dry_run=dry_run,
+                               progress=progress)
 
 
 def links_sql(db: str, cfg=None) -> str:

@@ -16,6 +16,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from collector.storage import Store, StoreError
 
@@ -53,19 +54,22 @@ def purge(store: Store, now: dt.datetime | None = None) -> Purged:
 
 
 def _drop_old_parts(store: Store) -> int:
-    """How many old parts are left once the embedded engine was made to remove them (0 on a server: not waited
-    for, its old_parts_lifetime removes them)."""
+    """How many old parts are still on disk once the embedded engine was made to remove them (0 on a server:
+    not waited for, its old_parts_lifetime removes them). Their directories are looked at, not system.parts:
+    after an ATTACH the engine lists the old parts only once it has loaded them again, in the background."""
     if not store.dsn.startswith("chdb:"):
         return 0
     db = store.database
+    old = [Path(r[0]) for r in store.query(
+        "SELECT path FROM system.parts WHERE database = {db:String} AND table = {t:String} AND NOT active",
+        parameters={"db": db, "t": TABLE}).rows]
     store.query(f"DETACH TABLE {db}.{TABLE}", readonly=False)
     store.query(f"ATTACH TABLE {db}.{TABLE}", readonly=False)
     deadline = time.monotonic() + PARTS_TIMEOUT
     while True:
-        (left,), = store.query("SELECT count() FROM system.parts WHERE database = {db:String} AND table = {t:String} "
-                               "AND NOT active", parameters={"db": db, "t": TABLE}).rows
+        left = [path for path in old if path.exists()]
         if not left or time.monotonic() > deadline:
-            return int(left)
+            return len(left)
         time.sleep(0.05)
 
 

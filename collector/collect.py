@@ -25,6 +25,7 @@ from collector import pixel as pixel_mod
 from collector import rows
 from collector.body import BodyError, read_body
 from collector.enrich import truncate_ip
+from collector.logs import Throttle
 from collector.messages import answer
 from collector.wal import WalError, WalFull
 
@@ -45,6 +46,7 @@ class Collect:
     def __init__(self, state: State):
         self.state = state
         self._intake: list[_Intake] = []
+        self._unread = Throttle(log)
 
     async def __call__(self, scope, receive, send) -> None:
         try:
@@ -126,9 +128,12 @@ class Collect:
             if item.durable.done():  # the request was cancelled meanwhile: nothing acknowledged, nothing kept
                 continue
             try:
-                outcome = ingest_mod.ingest(item.body, item.req, plan, settings.secret, settings.max_event, sealer)
+                outcome = ingest_mod.ingest(item.body, item.req, plan, settings.secret, settings.max_event,
+                                            settings.time_bounds, sealer)
                 item.counts = accepted, rejected = len(outcome.events), len(outcome.rejected)
                 item.contacts = outcome.contacts
+                for problem in outcome.problems:
+                    self._report(problem)
                 if accepted or rejected:
                     wal.submit(rows.lines(outcome.events), rows.lines(outcome.rejected), item.durable,
                                accepted + rejected)
@@ -136,6 +141,16 @@ class Collect:
                     item.durable.set_result(None)
             except Exception as exc:  # BadBatch, WalFull, WalError; or a bug, answered 503 and logged
                 item.durable.set_exception(exc)
+
+
+    def _report(self, problem: ingest_mod.EventProblem) -> None:
+        """One line per event that could not be read (or that ingest failed on), throttled."""
+        if problem.error is not None:
+            self._unread.log(logging.ERROR, "ingest failed on one event (event_id %r), kept in rejected_events: %s",
+                             problem.event_id[:64], problem.reason, exc_info=problem.error)
+        else:
+            self._unread.log(logging.WARNING, "event rejected, it could not be read (event_id %r): %s",
+                             problem.event_id[:64], problem.reason)
 
 
 @dataclass

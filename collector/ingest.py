@@ -12,10 +12,12 @@ import msgspec
 from callcentre.contacts import ContactRow, contact_row
 from callcentre.seal import Sealer
 from collector import enrich, useragent
+from collector.clock import EventTimes, TimeBounds, batch_sent, event_times
 from collector.messages import batch as batch_error
 from collector.messages import reason as say
 from collector.rows import EventRow, RejectedRow, seconds
-from collector.wire import WIRE_KEYS, WireEvent, batch_decoder, decode_error, event_decoder, raw_decoder
+from collector.split import split_batch
+from collector.wire import WIRE_KEYS, Millis, WireEvent, batch_decoder, decode_error, event_decoder, raw_decoder
 from tagplan import CompiledPlan
 from tagplan.compile import EventSpec
 
@@ -46,6 +48,15 @@ class Outcome:
     rejected: list[RejectedRow] = field(default_factory=list)
     contacts: list[ContactRow] = field(default_factory=list)
     """Ticked call-back boxes with their phone, sealed (callcentre/contacts.py): stored apart from the log."""
+    problems: list[EventProblem] = field(default_factory=list)
+    """Events that could not even be read (or that ingest failed on): rejected, and worth a log line."""
+
+
+@dataclass
+class EventProblem:
+    event_id: str
+    reason: str
+    error: BaseException | None = None  # an unexpected exception: a bug, logged with its traceback
 
 
 MAX_EVENT = 32_768
@@ -53,56 +64,118 @@ MAX_EVENT = 32_768
 
 
 def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes, max_event: int = MAX_EVENT,
-           sealer: Sealer | None = None) -> Outcome:
-    """Turn one request body into rows: valid events and rejected ones, none dropped; with a `sealer`, the
-    call-back consents of the plan's lead steps too."""
-    try:
-        batch = batch_decoder.decode(body)
-    except (msgspec.DecodeError, RecursionError) as exc:
-        raise BadBatch(batch_error(decode_error(exc, "the body"))) from None
+           bounds: TimeBounds = TimeBounds(), sealer: Sealer | None = None) -> Outcome:
+    """Turn one request body into rows: valid events and rejected ones, none dropped. Each event is judged
+    on its own: one that cannot be read, or that ingest fails on, is rejected; the others go on. With a
+    `sealer`, the call-back consents of the plan's lead steps too (callcentre/contacts.py)."""
+    raws, batch_sent_ms = _events(body)
     out = Outcome()
-    for item in batch.events:
-        raw = bytes(item)
+    read = []
+    for raw in raws:
         if len(raw) > max_event:
             reason = say("too_large", size=len(raw), limit=max_event)
             # Cleaned whole, then cut: cut first, it would no longer decode and its pii values would stay.
-            out.rejected.append(_rejected_row(raw, None, [reason], req, plan, secret, batch.sent,
+            out.rejected.append(_rejected_row(raw, None, [reason], req, plan, secret, batch_sent_ms,
                                               event_id=_field(raw, "event_id"), event=_field(raw, "event"),
                                               keep=max_event))
             continue
-        row, reasons, event = event_row(raw, batch.sent, req, plan, secret)
-        if reasons:
-            out.rejected.append(_rejected_row(raw, event, reasons, req, plan, secret, batch.sent))
-            continue
-        out.events.append(row)
-        lead = plan.lead_steps.get((row.form_id, row.step)) if sealer and row.event == "form_step" else None
-        if lead:
-            contact = contact_row(event.properties, row, lead, sealer, secret)
-            if contact:
-                out.contacts.append(contact)
+        read.append((raw, *_decode(raw)))
+    # One clock correction for the whole batch: events sent together keep their order.
+    sent = batch_sent(batch_sent_ms, [ev.client_ts for _, ev, _ in read if ev is not None])
+    for raw, ev, problem in read:
+        try:
+            row, reasons = _judge(ev, problem, sent, req, plan, secret, bounds)
+            if reasons:
+                out.rejected.append(_rejected_row(raw, ev, reasons, req, plan, secret, sent))
+            else:
+                contact = _contact(ev, row, plan, sealer, secret)
+                out.events.append(row)
+                if contact:
+                    out.contacts.append(contact)
+            if ev is None:
+                out.problems.append(EventProblem(_field(raw, "event_id"), problem))
+        except Exception as exc:  # a bug on this event: the others are not doomed with it
+            reason = say("failed_event", detail=type(exc).__name__)
+            out.rejected.append(_rejected_row(raw, None, [reason], req, plan, secret, sent))
+            out.problems.append(EventProblem(_field(raw, "event_id"), reason, exc))
     return out
 
 
+def _contact(ev: WireEvent, row: EventRow, plan: CompiledPlan, sealer: Sealer | None,
+             secret: bytes) -> ContactRow | None:
+    """The call-back consent a valid form step carries, its phone sealed; None for any other event."""
+    lead = plan.lead_steps.get((row.form_id, row.step)) if sealer and row.event == "form_step" else None
+    return contact_row(ev.properties, row, lead, sealer, secret) if lead else None
+
+
+def _events(body: bytes) -> tuple[list[bytes], int]:
+    """The raw events of a batch and its send time; BadBatch when the body is not a batch at all."""
+    try:
+        batch = batch_decoder.decode(body)
+        return [bytes(item) for item in batch.events], batch.sent
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
+        whole = exc
+    # Something inside refused the whole body (a lone surrogate in one event's string): cut it into its
+    # events without decoding them, and judge each.
+    split = split_batch(body)
+    if split is None:
+        raise BadBatch(batch_error(_decode_problem(whole, body, "the body"))) from None
+    raws, sent = split
+    try:
+        return raws, msgspec.json.decode(sent, type=Millis) if sent else 0
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        raise BadBatch(batch_error(_decode_problem(whole, body, "the body"))) from None
+
+
 def event_row(raw: bytes, sent: int, req: Request, plan: CompiledPlan, secret: bytes,
-              redacted: frozenset[str] = frozenset(), phone_key: str = ""):
+              redacted: frozenset[str] = frozenset(), phone_key: str = "", bounds: TimeBounds = TimeBounds()):
     """Decode and validate one event: (row, [], event) when valid, (None, reasons, event or None) otherwise.
 
     `redacted` names properties whose value was removed before the event was kept as rejected: they
     passed their rules then, are not checked again, and `phone_key` restores the identity key they gave.
     """
-    try:
-        ev = event_decoder.decode(raw)
-    except (msgspec.DecodeError, RecursionError) as exc:
-        return None, [decode_error(exc)], None
-    if redacted:
+    ev, problem = _decode(raw)
+    if ev is not None and redacted:
         ev.properties = {k: v for k, v in ev.properties.items() if k not in redacted}
+    row, reasons = _judge(ev, problem, sent or (ev.client_ts if ev else 0), req, plan, secret, bounds, redacted,
+                          phone_key)
+    return row, reasons, ev
+
+
+def _decode(raw: bytes) -> tuple[WireEvent | None, str]:
+    """The wire event, or None and why it could not be read."""
+    try:
+        return event_decoder.decode(raw), ""
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
+        return None, _decode_problem(exc, raw)
+
+
+def _decode_problem(exc: Exception, raw: bytes, whole: str = "the event") -> str:
+    if isinstance(exc, UnicodeDecodeError):  # msgspec checks UTF-8 as it reads a string
+        try:
+            raw.decode()
+        except UnicodeDecodeError as bad:  # where in the event, not in the string msgspec was reading
+            return say("not_utf8", position=bad.start)
+        return say("not_utf8", position=exc.start)
+    return decode_error(exc, whole)
+
+
+def _judge(ev: WireEvent | None, problem: str, sent: int, req: Request, plan: CompiledPlan, secret: bytes,
+           bounds: TimeBounds, redacted: frozenset[str] = frozenset(),
+           phone_key: str = "") -> tuple[EventRow | None, list[str]]:
+    """The row of a decoded event, or the reasons it is rejected."""
+    if ev is None:
+        return None, [problem]
     event_id = _canonical_id(ev.event_id)
     reasons = _validate(ev, event_id, plan)
     if redacted:
         reasons = [r for r in reasons if r.split(":")[0].removeprefix("properties.") not in redacted]
+    times = event_times(ev.client_ts, sent, req.received_ms, bounds)
+    if times.too_old:
+        reasons.append(bounds.too_old)
     if reasons:
-        return None, reasons, ev
-    return _row(ev, event_id, sent, req, plan, secret, phone_key), [], ev
+        return None, reasons
+    return _row(ev, event_id, sent, times, req, plan, secret, phone_key), []
 
 
 def _validate(ev: WireEvent, event_id: str | None, plan: CompiledPlan) -> list[str]:
@@ -151,12 +224,8 @@ def event_spec(event: str, form_id: str, step: str, plan: CompiledPlan, reasons:
     return steps[step][1]
 
 
-def _row(ev: WireEvent, event_id: str, sent: int, req: Request, plan: CompiledPlan, secret: bytes,
-         phone_key: str = "") -> EventRow:
-    sent = sent or ev.client_ts
-    # Snowplow's derived time: the device clock may be wrong, but the time between
-    # creating and sending the event is right, so subtract it from our own clock.
-    ts = max(req.received_ms - max(sent - ev.client_ts, 0), 0)
+def _row(ev: WireEvent, event_id: str, sent: int, times: EventTimes, req: Request, plan: CompiledPlan,
+         secret: bytes, phone_key: str = "") -> EventRow:
     captured = dict(ev.captured)
     broker_id = captured.pop(plan.broker_param, "") if plan.broker_param else ""
     broker = plan.brokers.get(broker_id)
@@ -165,9 +234,11 @@ def _row(ev: WireEvent, event_id: str, sent: int, req: Request, plan: CompiledPl
     ua = useragent.parse(req.user_agent)
     get = captured.get
     # The wire event's fields are named as the columns: copied as they are, but for the time columns
-    # (ms -> seconds), the event id (canonical), and what is derived.
+    # (ms -> seconds, client_ts bounded: clock.py), the event id (canonical), and what is derived.
     return EventRow(
-        event_id=event_id, event=ev.event, ts=seconds(ts), client_ts=seconds(ev.client_ts), sent_at=seconds(sent),
+        event_id=event_id, event=ev.event, ts=seconds(times.ts), client_ts=seconds(times.client_ts),
+        client_ts_original=None if times.client_ts_original is None else seconds(times.client_ts_original),
+        sent_at=seconds(sent),
         received_at=seconds(req.received_ms), visitor_id=ev.visitor_id, session_id=ev.session_id, seq=ev.seq,
         url=ev.url, referrer=ev.referrer, broker_id=broker_id, broker_name=broker.name if broker else "",
         lever=plan.lever(broker_id, captured, ev.referrer, ev.url),
@@ -215,11 +286,14 @@ def _rejected_row(raw: bytes, ev: WireEvent | None, reasons: list[str], req: Req
 
 
 def _field(raw: bytes, column: str) -> str:
-    """One text field of an event that did not decode as one, by its column name."""
+    """One text field of an event that did not decode as one, by its column name; from an event that is not
+    even JSON (invalid UTF-8, a lone surrogate), the first string given for that key, as it is written."""
+    key = WIRE_KEYS[column]
     try:
-        value = raw_decoder.decode(raw).get(WIRE_KEYS[column], "")
-    except (msgspec.DecodeError, AttributeError, RecursionError):
-        return ""
+        value = raw_decoder.decode(raw).get(key, "")
+    except (ValueError, AttributeError, RecursionError):  # msgspec's DecodeError, invalid UTF-8
+        found = re.search(rb'"%s"\s*:\s*"((?:[^"\\]|\\.){0,128})"' % re.escape(key.encode()), raw)
+        return found.group(1).decode("utf-8", "backslashreplace") if found else ""
     return value if isinstance(value, str) else ""
 
 
@@ -227,10 +301,9 @@ def _scrub(raw: bytes, plan: CompiledPlan) -> str:
     """The raw event with personal data removed, so rejected rows never hold a phone number."""
     sensitive = set(plan.identity) | plan.pii
     try:
-        doc = raw_decoder.decode(raw)
-    except (msgspec.DecodeError, RecursionError):
-        return _PHONE_LIKE.sub(REDACTED, raw.decode("utf-8", "replace"))
-    return msgspec.json.encode(_scrub_value(doc, sensitive)).decode()
+        return msgspec.json.encode(_scrub_value(raw_decoder.decode(raw), sensitive)).decode()
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deep: the text, bytes escaped
+        return _PHONE_LIKE.sub(REDACTED, raw.decode("utf-8", "backslashreplace"))
 
 
 def _scrub_value(value: Any, sensitive: set[str]) -> Any:

@@ -94,12 +94,15 @@ async def import_rejects(request: Request) -> Response:
 
 
 async def persons_stitch(request: Request) -> Response:
-    """POST /api/persons/stitch: a stitching run now (and the plan's brokers), rather than at the next turn."""
+    """POST /api/persons/stitch?full=true: a stitching run now (and the plan's brokers), rather than at the next
+    turn; `full` reads every stored row."""
     background = getattr(request.app.state, "journeys", None)
-    if background is not None:
+    full = _flag(request, "full")
+    if background is not None and not full:
         run = await run_in_threadpool(background.turn)
     else:
-        run = await run_in_threadpool(persons.stitch, store_of(request), persons.config(request.app.state.plan))
+        run = await run_in_threadpool(lambda: persons.stitch(store_of(request), persons.config(request.app.state.plan),
+                                                             full=full))
     return Response(output.encode(run.as_dict()), media_type="application/json")
 
 

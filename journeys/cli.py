@@ -146,13 +146,15 @@ def persons_group() -> None:
 
 
 @persons_group.command("stitch")
+@click.option("--full", is_flag=True, help="Read every stored row, not only those stored since the last run.")
 @plan_option("The plan with the identity keys (when no collector runs; a running collector uses its own).")
 @target_options
 @format_option(("text", "json"), "text")
-def stitch(target: Target, plan, fmt):
+def stitch(target: Target, full, plan, fmt):
     """Take in now the links stored since the last run (idempotent: a second run writes nothing)."""
     doc = target.run(Op("POST", "/api/persons/stitch",
-                        lambda store: persons.stitch(store, persons.config(load_plan(plan))).as_dict()))
+                        lambda store: persons.stitch(store, persons.config(load_plan(plan)), full=full).as_dict(),
+                        {"full": "true" if full else None}))
     if fmt == "json":
         click.echo(json.dumps(doc))
         return

@@ -131,7 +131,7 @@ def generate(*, seed: int = 42, visitors: int = 20_000, days: int = 42, until: d
         seq = 0
 
         def event(e, **kw):
-            nonlocal seq, t
+            nonlocal seq
             seq += 1
             body = {"id": ids(), "e": e, "t": int(t.timestamp() * 1000), "q": seq, "vid": vid, "sid": sid,
                     "url": url, "ref": landing[3], **({"c": dict(captured)} if captured else {}), **kw}

@@ -121,3 +121,13 @@ def test_two_visitors_holding_the_number_at_the_call_make_it_ambiguous(client, s
     result = calls.matches(store, start, dt.datetime.now(UTC) + dt.timedelta(hours=1))
     (row,) = [dict(zip(result.columns, r)) for r in result.rows]
     assert (row["matched_by"], row["reason"], row["visitor_id"]) == ("", "ambiguous_lease", "")
+
+
+def test_a_large_call_log_is_read_in_a_process_of_its_own_as_well(store, plan, monkeypatch):
+    from journeys import reader
+
+    monkeypatch.setattr(reader, "SUBPROCESS_FROM", 0)  # this file counts as large
+    summary = calls.import_file(store, Context(plan, SECRET), io.BytesIO(SAMPLE.read_bytes()), source="big.csv",
+                                profile="asterisk")
+    assert (summary.lines, summary.imported, summary.rejected) == (5, 5, 0)
+    assert rows(store, "SELECT count() AS n FROM parcours.calls FINAL WHERE caller = 'anonymous'") == [{"n": 1}]
