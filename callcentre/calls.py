@@ -171,3 +171,19 @@ def matches(store: Store, since, until) -> QueryResult:
     """Each call started in [since, until) with what it matched: `matched_by` lease or caller_phone, else
     `reason` (calls.sql)."""
     return store.query(MATCH_SQL.replace("{db}", store.database), parameters={"from": since, "to": until})
+
+
+REASONS = ("ambiguous_lease", "ambiguous_phone", "anonymous_caller", "phone_not_seen")
+
+
+def summary(store: Store, since, until) -> dict:
+    """The calls of [since, until) counted by how they matched, for the match report: `calls`, `by_lease`,
+    `by_caller_phone`, `unmatched`, and `by_reason` (every reason, 0 included)."""
+    sql = MATCH_SQL.replace("{db}", store.database).rstrip().removesuffix("ORDER BY c.start, c.call_id")
+    result = store.query(f"SELECT matched_by, reason, count() FROM ({sql}) GROUP BY matched_by, reason",
+                         parameters={"from": since, "to": until})
+    counts = {(r[0], r[1]): int(r[2]) for r in result.rows}
+    by_reason = {reason: counts.get(("", reason), 0) for reason in REASONS}
+    return {"calls": sum(counts.values()), "by_lease": counts.get(("lease", ""), 0),
+            "by_caller_phone": counts.get(("caller_phone", ""), 0), "unmatched": sum(by_reason.values()),
+            "by_reason": by_reason}

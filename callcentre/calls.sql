@@ -23,7 +23,7 @@ leases AS (
         min(started_at) AS started_at,
         max(grace_until) AS grace_until
     FROM {db}.number_leases
-    WHERE number IN (SELECT dialled FROM calls)
+    WHERE number GLOBAL IN (SELECT dialled FROM calls)
     GROUP BY lease_id
 ),
 held AS (
@@ -41,7 +41,7 @@ held AS (
 phones AS (
     SELECT key AS caller_key, argMax(person_id, updated_at) AS person_id
     FROM {db}.person_keys
-    WHERE key_type = 'phone' AND key IN (SELECT caller_key FROM calls WHERE caller_key != '')
+    WHERE key_type = 'phone' AND key GLOBAL IN (SELECT caller_key FROM calls WHERE caller_key != '')
     GROUP BY key
 ),
 hot_phones AS (
@@ -50,7 +50,7 @@ hot_phones AS (
 visitors AS (
     SELECT key AS visitor_id, argMax(person_id, updated_at) AS person_id
     FROM {db}.person_keys
-    WHERE key_type = 'visitor' AND key IN (SELECT visitor_id FROM held)
+    WHERE key_type = 'visitor' AND key GLOBAL IN (SELECT visitor_id FROM held)
     GROUP BY key
 )
 SELECT
@@ -65,7 +65,7 @@ SELECT
     multiIf(h.visitors = 1, 'lease', p.person_id != '', 'caller_phone', '') AS matched_by,
     multiIf(matched_by != '', '',
             h.visitors > 1, 'ambiguous_lease',
-            c.caller_key IN (SELECT caller_key FROM hot_phones), 'ambiguous_phone',
+            c.caller_key GLOBAL IN (SELECT caller_key FROM hot_phones), 'ambiguous_phone',
             c.caller != 'number', 'anonymous_caller',
             'phone_not_seen') AS reason,
     if(matched_by = 'lease', h.visitor_id, '') AS visitor_id,

@@ -8,7 +8,8 @@
 --   {min_step:UInt16}: a step index overriding every rule's from_step (0: the rules')
 --   {form:String}: one form only ('' for all)
 --   {tz:String}: the time zone whose days D and D+1 are (reconciliation.time_zone)
--- The sealed phone is opened by the code that runs this (callcentre/leads.py), never by SQL.
+-- The sealed phone is opened by the code that runs this (callcentre/leads.py), never by SQL. `GLOBAL IN`: on a
+-- cluster the subqueries read Distributed tables (docs/scaling.md).
 WITH
 rules AS (
     SELECT
@@ -36,7 +37,7 @@ abandons AS (
     FROM {db}.events
     WHERE event = 'form_abandon'
       AND ts >= {since:DateTime64(3, 'UTC')} AND ts < {now:DateTime64(3, 'UTC')}
-      AND form_id IN (SELECT form_id FROM rules)
+      AND form_id GLOBAL IN (SELECT form_id FROM rules)
       AND visitor_id != ''
     GROUP BY visitor_id, form_id
 ),
@@ -53,7 +54,7 @@ contacts AS (
         argMax(url, consented_at) AS consent_url
     FROM {db}.lead_contacts
     WHERE purge_after > {now:DateTime64(3, 'UTC')}
-      AND (visitor_id, form_id) IN (SELECT visitor_id, form_id FROM abandons)
+      AND (visitor_id, form_id) GLOBAL IN (SELECT visitor_id, form_id FROM abandons)
     GROUP BY visitor_id, form_id
 ),
 form_events AS (
@@ -63,20 +64,20 @@ form_events AS (
     FROM {db}.events
     WHERE event IN ('form_step', 'form_submit')
       AND ts >= least((SELECT min(last_consent) FROM contacts), {since:DateTime64(3, 'UTC')} - INTERVAL 1 DAY)
-      AND (visitor_id, form_id) IN (SELECT visitor_id, form_id FROM contacts)
+      AND (visitor_id, form_id) GLOBAL IN (SELECT visitor_id, form_id FROM contacts)
 ),
 submits_by_phone AS (
     -- A submit of the form with the same phone, from another browser.
     SELECT phone_key, form_id, max(ts) AS submitted_at
     FROM {db}.events
-    WHERE event = 'form_submit' AND phone_key IN (SELECT phone_key FROM contacts)
+    WHERE event = 'form_submit' AND phone_key GLOBAL IN (SELECT phone_key FROM contacts)
       AND ts >= (SELECT min(last_consent) FROM contacts)
     GROUP BY phone_key, form_id
 ),
 sales AS (
     SELECT phone_key, max(ts) AS signed_at
     FROM {db}.conversions FINAL
-    WHERE phone_key IN (SELECT phone_key FROM contacts)
+    WHERE phone_key GLOBAL IN (SELECT phone_key FROM contacts)
     GROUP BY phone_key
 ),
 candidates AS (

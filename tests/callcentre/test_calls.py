@@ -131,3 +131,18 @@ def test_a_large_call_log_is_read_in_a_process_of_its_own_as_well(store, plan, m
                                 profile="asterisk")
     assert (summary.lines, summary.imported, summary.rejected) == (5, 5, 0)
     assert rows(store, "SELECT count() AS n FROM parcours.calls FINAL WHERE caller = 'anonymous'") == [{"n": 1}]
+
+
+def test_the_summary_counts_calls_by_how_they_matched(client, store, plan):
+    from journeys import persons
+    from tests.callcentre.conftest import form_event, post
+
+    leased = _ask(client, "v-s", "s-s")
+    post(client, form_event("form_submit", "v-k", "s-k", "", phone="06 11 22 33 45", quote_id="Q-8"))
+    persons.stitch(store, persons.config(plan))
+    at = (dt.datetime.now(UTC) + dt.timedelta(minutes=1)).isoformat()
+    _import(client, [f"a,{at},anonymous,{leased},1,1,ANSWERED,", f"b,{at},06 11 22 33 45,0970000000,1,1,ANSWERED,",
+                     f"c,{at},,0970000000,1,0,NO ANSWER,", f"d,{at},0799887766,0970000000,1,0,BUSY,"])
+    got = calls.summary(store, dt.datetime.now(UTC) - dt.timedelta(hours=1), dt.datetime.now(UTC) + dt.timedelta(hours=1))
+    assert got == {"calls": 4, "by_lease": 1, "by_caller_phone": 1, "unmatched": 2,
+                   "by_reason": {"ambiguous_lease": 0, "ambiguous_phone": 0, "anonymous_caller": 1, "phone_not_seen": 1}}

@@ -133,3 +133,21 @@ def test_an_unreachable_receiver_is_an_attempt_not_a_crash(client, store, plan, 
 def test_backoff_doubles_up_to_a_cap():
     assert [outbox_mod.backoff(n) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, 8.0]
     assert outbox_mod.backoff(30) == outbox_mod.RETRY_MAX
+
+
+def test_the_signature_check_in_the_managers_guide_accepts_a_delivery_and_refuses_a_forgery():
+    import re
+
+    from tests.conftest import ROOT
+
+    doc = (ROOT / "docs" / "call-centre.md").read_text()
+    code = re.search(r"In Python:\n\n```python\n(.*?)```", doc, re.S).group(1)
+    scope: dict = {}
+    exec(code, scope)  # the guide's own function, as a receiver would paste it
+    payload = b'{"type":"callback_lead","lead_id":"L-1"}'
+    headers = webhook.headers(SECRET, "L-1", 1, int(time.time()), payload)
+    assert scope["valid"](SECRET, headers, payload)
+    assert not scope["valid"](SECRET, headers, payload.replace(b"L-1", b"L-2"))
+    assert not scope["valid"]("not-the-secret", headers, payload)
+    old = webhook.headers(SECRET, "L-1", 1, int(time.time()) - 3600, payload)
+    assert not scope["valid"](SECRET, old, payload)
