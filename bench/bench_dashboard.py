@@ -51,7 +51,7 @@ def main() -> int:
     Users(data).add(VIEWER, PASSWORD, replace=True)
     if not args.data_dir:  # the sample sales and costs, so attribution and paths have something to credit
         seed.import_offline(data, ROOT / "examples" / "moto-insurance.yaml", b"e2e-secret", ROOT / "examples" / "samples")
-    proc, url, _ = start_collector(data, log_name="bench-dashboard.log")
+    proc, url, _ = start_collector(data, "--max-event-age", "120", log_name="bench-dashboard.log")
     try:
         if not args.data_dir:
             sent = seed.send(url, n=args.visitors, days=30)  # the page's default period: the last 30 days

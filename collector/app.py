@@ -22,6 +22,8 @@ from collector import admin, auth, collect, discovery, logs, ops, planwatch, tag
 from collector.errors import Problem
 from collector.metrics import Metrics
 from collector.settings import Settings
+from collector.segment import admin as segment_admin
+from collector.segment import api as segment_api
 from collector.storage import Store, StoreError, is_embedded
 from collector.users import Users
 from collector.wal import Wal, claim_slot
@@ -77,7 +79,8 @@ def create_app(settings: Settings) -> Starlette:
         discovery.announce(settings.data_dir, settings.url)
         _settle_heap()
         try:
-            async with planwatch.watching(app), journeys_background.serving(app), callcentre_api.serving(app):
+            async with (planwatch.watching(app), journeys_background.serving(app), segment_api.serving(app),
+                        callcentre_api.serving(app)):
                 yield
         finally:
             gc.unfreeze()
@@ -95,7 +98,8 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),
-        admin.mount(*journeys_api.ROUTES, *callcentre_api.ROUTES),
+        *segment_api.ROUTES,
+        admin.mount(*journeys_api.ROUTES, *segment_admin.ROUTES, *callcentre_api.ROUTES),
         *callcentre_api.public_routes(settings),
         *dashboard.ROUTES,
     ]
@@ -109,6 +113,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.sealer = callcentre_api.sealer(settings)
     app.state.metrics = Metrics()
     app.state.sessions = auth.Sessions(settings.data_dir, Users(settings.data_dir))
+    segment_api.state(app)
     app.state.tag_source = tag.TAG_FILE.read_text() if tag.TAG_FILE.exists() else None
     return app
 
@@ -175,5 +180,6 @@ def app_from_env() -> Starlette:
     settings = msgspec.json.decode(os.environ[_SETTINGS_ENV], type=Settings,
                                    dec_hook=lambda t, v: Path(v) if t is Path else v)
     logs.configure(settings.log_level, settings.log_format)  # a spawned worker starts with no logging set up
+    os.umask(0o077)  # as `parcours serve` (cli.py): what the worker creates is its user's only
     return create_app(settings)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import msgspec
@@ -22,12 +22,14 @@ from starlette.responses import Response
 from callcentre.contacts import ContactsRefused
 from collector import ingest as ingest_mod
 from collector import pixel as pixel_mod
-from collector import rows
+from collector import redact, rows
 from collector.body import BodyError, read_body
 from collector.enrich import truncate_ip
 from collector.logs import Throttle
 from collector.messages import answer
+from collector.settings import Settings
 from collector.wal import WalError, WalFull
+from tagplan import CompiledPlan
 
 log = logging.getLogger("parcours.collect")
 
@@ -100,25 +102,34 @@ class Collect:
         """Ingest one batch body and wait until its rows are in the log, fsync'd, and its call-back consents
         in ClickHouse (callcentre/contacts.py): (accepted, rejected). Raises BadBatch, WalError (WalFull)
         when the log refuses them, or ContactsRefused."""
+        sealer = getattr(self.state, "sealer", None)
+        outcome = await self.submit(lambda plan, settings: ingest_mod.ingest(
+            body, req, plan, settings.secret, settings.max_event, settings.time_bounds, sealer))
+        if outcome.contacts:
+            await self.state.contacts.write(outcome.contacts)
+        return len(outcome.events), len(outcome.rejected)
+
+    async def submit(self, work: Callable[[CompiledPlan, Settings], ingest_mod.Outcome]) -> ingest_mod.Outcome:
+        """Run `work` (a batch turned into rows by ingest: the tag's body, a server's messages) with the plan
+        and settings in force, queue its rows in the log, and wait until they are fsync'd: its Outcome.
+        Raises what `work` raises (BadBatch), or WalError (WalFull) when the log refuses the rows."""
         loop = asyncio.get_running_loop()
-        intake = _Intake(body, req, loop.create_future())
+        intake = _Intake(work, loop.create_future())
         self._intake.append(intake)
         if len(self._intake) == 1:
             loop.call_soon(self._ingest)
         await intake.durable
-        if intake.contacts:
-            await self.state.contacts.write(intake.contacts)
-        self.state.metrics.ingested(*intake.counts)
-        return intake.counts
+        outcome = intake.outcome
+        self.state.metrics.ingested(len(outcome.events), len(outcome.rejected))
+        return outcome
 
     def _ingest(self) -> None:
-        """Ingest the bodies read since the last call and queue their rows in the log; each request's
+        """Ingest the batches read since the last call and queue their rows in the log; each request's
         `durable` future is resolved by the log once its rows are on disk, or fails with the reason."""
         intake, self._intake = self._intake, []
         try:
             state = self.state
             plan, settings, wal = state.plan, state.settings, state.wal
-            sealer = getattr(state, "sealer", None)
         except Exception as exc:  # a callback's exception would only be logged: the requests must hear of it
             for item in intake:
                 if not item.durable.done():
@@ -128,10 +139,8 @@ class Collect:
             if item.durable.done():  # the request was cancelled meanwhile: nothing acknowledged, nothing kept
                 continue
             try:
-                outcome = ingest_mod.ingest(item.body, item.req, plan, settings.secret, settings.max_event,
-                                            settings.time_bounds, sealer)
-                item.counts = accepted, rejected = len(outcome.events), len(outcome.rejected)
-                item.contacts = outcome.contacts
+                item.outcome = outcome = item.work(plan, settings)
+                accepted, rejected = len(outcome.events), len(outcome.rejected)
                 for problem in outcome.problems:
                     self._report(problem)
                 if accepted or rejected:
@@ -144,24 +153,25 @@ class Collect:
 
 
     def _report(self, problem: ingest_mod.EventProblem) -> None:
-        """One line per event that could not be read (or that ingest failed on), throttled."""
+        """One line per event that could not be read (or that ingest failed on), throttled; personal data
+        removed from what it quotes."""
+        r = redact.of(self.state.plan)
+        event_id, reason = r.ident(problem.event_id[:64]), r.text(problem.reason)
         if problem.error is not None:
             self._unread.log(logging.ERROR, "ingest failed on one event (event_id %r), kept in rejected_events: %s",
-                             problem.event_id[:64], problem.reason, exc_info=problem.error)
+                             event_id, reason, exc_info=problem.error)
         else:
             self._unread.log(logging.WARNING, "event rejected, it could not be read (event_id %r): %s",
-                             problem.event_id[:64], problem.reason)
+                             event_id, reason)
 
 
 @dataclass
 class _Intake:
-    """A body read and waiting for `Collect._ingest`."""
+    """A batch read and waiting for `Collect._ingest`."""
 
-    body: bytes
-    req: ingest_mod.Request
+    work: Callable[[CompiledPlan, Settings], ingest_mod.Outcome]
     durable: asyncio.Future
-    counts: tuple[int, int] = (0, 0)
-    contacts: list = field(default_factory=list)
+    outcome: ingest_mod.Outcome = field(default_factory=ingest_mod.Outcome)
 
 
 def _refusal(exc: WalError) -> str:

@@ -11,7 +11,7 @@ import msgspec
 
 from callcentre.contacts import ContactRow, contact_row
 from callcentre.seal import Sealer
-from collector import enrich, useragent
+from collector import enrich, redact, useragent
 from collector.clock import EventTimes, TimeBounds, batch_sent, event_times
 from collector.messages import batch as batch_error
 from collector.messages import reason as say
@@ -21,11 +21,12 @@ from collector.wire import WIRE_KEYS, Millis, WireEvent, batch_decoder, decode_e
 from tagplan import CompiledPlan
 from tagplan.compile import EventSpec
 
-_PHONE_LIKE = re.compile(r"\+?\d[\d .\-()]{6,}\d")
 REDACTED = "[redacted]"
 """What replaces personal data in a rejected event's stored payload (replay recognises it)."""
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_IDS = (WIRE_KEYS["event_id"], WIRE_KEYS["visitor_id"], WIRE_KEYS["session_id"])  # random ids may hold digit runs that look like phones
+_IDS = (WIRE_KEYS["event_id"], WIRE_KEYS["visitor_id"], WIRE_KEYS["session_id"])
+_URLS = (WIRE_KEYS["url"], WIRE_KEYS["referrer"])
+_PROPERTIES = WIRE_KEYS["properties"]
 _json = msgspec.json.Encoder().encode
 
 
@@ -40,6 +41,8 @@ class Request(msgspec.Struct, frozen=True):
     """Unix milliseconds, the collector's clock."""
     user_agent: str = ""
     ip: str = ""
+    source: str = ""
+    """The server source whose write key sent the batch (collector/segment/); "" for the tag."""
 
 
 @dataclass
@@ -229,43 +232,69 @@ def _row(ev: WireEvent, event_id: str, sent: int, times: EventTimes, req: Reques
     captured = dict(ev.captured)
     broker_id = captured.pop(plan.broker_param, "") if plan.broker_param else ""
     broker = plan.brokers.get(broker_id)
+    lever = plan.lever(broker_id, captured, ev.referrer, ev.url)
+    # Personal data typed anywhere, out of every free-text field (redact.py); the lever is read before.
+    # Most events hold none: one look at their text together, then nothing more.
+    r = redact.of(plan)
+    url, referrer, vid, sid = ev.url, ev.referrer, ev.visitor_id, ev.session_id
+    # (A UUID's digit runs would send every event down the slow path: ids of 36 characters are looked at alone.)
+    if not r.plain("\0".join((url, referrer, broker_id, "" if len(vid) == 36 else vid, "" if len(sid) == 36 else sid,
+                               *captured.values()))):
+        url, referrer, broker_id = r.url(url), r.url(referrer), r.text(broker_id)
+        captured = {name: r.text(value) for name, value in captured.items()}
+        vid, sid = r.ident(vid), r.ident(sid)
+    elif len(vid) == 36 or len(sid) == 36:
+        vid, sid = r.ident(vid), r.ident(sid)
     click, click_type = enrich.click_id(captured)
     props, key = _private(ev.properties, plan, secret)
     ua = useragent.parse(req.user_agent)
     get = captured.get
     # The wire event's fields are named as the columns: copied as they are, but for the time columns
-    # (ms -> seconds, client_ts bounded: clock.py), the event id (canonical), and what is derived.
+    # (ms -> seconds, client_ts bounded: clock.py), the event id (canonical), what is derived, and the
+    # free text (redacted).
     return EventRow(
         event_id=event_id, event=ev.event, ts=seconds(times.ts), client_ts=seconds(times.client_ts),
         client_ts_original=None if times.client_ts_original is None else seconds(times.client_ts_original),
-        sent_at=seconds(sent),
-        received_at=seconds(req.received_ms), visitor_id=ev.visitor_id, session_id=ev.session_id, seq=ev.seq,
-        url=ev.url, referrer=ev.referrer, broker_id=broker_id, broker_name=broker.name if broker else "",
-        lever=plan.lever(broker_id, captured, ev.referrer, ev.url),
+        sent_at=seconds(sent), received_at=seconds(req.received_ms),
+        visitor_id=vid, session_id=sid, seq=ev.seq,
+        url=url, referrer=referrer, broker_id=broker_id,
+        broker_name=broker.name if broker else "", lever=lever,
         utm_source=get("utm_source", ""), utm_medium=get("utm_medium", ""), utm_campaign=get("utm_campaign", ""),
         utm_term=get("utm_term", ""), utm_content=get("utm_content", ""),
         click_id=click, click_id_type=click_type, captured=captured,
         form_id=ev.form_id, step=ev.step,
         step_index=plan.steps[ev.form_id][ev.step][0] if ev.event in ("form_step", "form_abandon") and ev.step else 0,
         properties=_json(props).decode() if props else "{}", phone_key=key or phone_key,
-        user_agent=req.user_agent, ip=req.ip, plan_version=plan.version,
+        user_agent=r.user_agent(req.user_agent), ip=req.ip, plan_version=plan.version,
         browser=ua.browser, browser_version=ua.browser_version, os=ua.os, os_version=ua.os_version,
         device_type=ua.device_type, is_bot=ua.is_bot,
         step_elapsed_ms=ev.step_elapsed_ms if ev.event == "form_step" else 0,
+        # Only a server source names its users: from a browser they would be whatever a page made up.
+        source=req.source, user_id=r.ident(ev.user_id) if req.source else "",
+        message_id=r.ident(ev.message_id) if req.source else "",
     )
 
 
 def _private(props: dict[str, Any], plan: CompiledPlan, secret: bytes) -> tuple[dict[str, Any], str]:
-    """Drop personal data from the properties; turn the phone into its keyed hash."""
+    """Drop personal data from the properties: pii ones whole, the phone turned into its keyed hash, phone
+    numbers and e-mail addresses typed in the others (redact.py)."""
     key = ""
     kept = {}
+    r = redact.of(plan)
     for name, value in props.items():
         if name in plan.identity and isinstance(value, str) and not key:
             key = enrich.phone_key(value, plan.identity[name], secret)
         if name in plan.identity or name in plan.pii:
             continue
-        kept[name] = value
+        kept[name] = r.text(value) if isinstance(value, str) else value  # valid properties are scalars
     return kept, key
+
+
+def refused(raw: bytes, reasons: list[str], req: Request, plan: CompiledPlan, secret: bytes, sent: int,
+            event_id: str, event: str, keep: int | None = None) -> RejectedRow:
+    """The rejected row of an event a sender's own format refused before it could be read as an event (a
+    server message of an unsupported type): kept, cleaned of personal data, like any rejected event."""
+    return _rejected_row(raw, None, reasons, req, plan, secret, sent, event_id=event_id, event=event, keep=keep)
 
 
 def _rejected_row(raw: bytes, ev: WireEvent | None, reasons: list[str], req: Request, plan: CompiledPlan,
@@ -278,10 +307,12 @@ def _rejected_row(raw: bytes, ev: WireEvent | None, reasons: list[str], req: Req
         event = ev.event if ev else _field(raw, "event")
     # The phone is redacted from `raw`; its keyed hash is kept so a replay can restore it.
     key = _private(ev.properties, plan, secret)[1] if ev else ""
+    r = redact.of(plan)
     return RejectedRow(
-        received_at=seconds(req.received_ms), event_id=event_id[:128], event=event[:128], reasons=reasons,
-        raw=_scrub(raw, plan)[:keep], user_agent=req.user_agent, ip=req.ip, plan_version=plan.version,
-        sent_at=seconds(sent), phone_key=key,
+        received_at=seconds(req.received_ms), event_id=r.ident(event_id[:128]), event=r.text(event[:128]),
+        reasons=[r.text(reason) for reason in reasons], raw=_scrub(raw, plan)[:keep],
+        user_agent=r.user_agent(req.user_agent), ip=req.ip, plan_version=plan.version, sent_at=seconds(sent),
+        phone_key=key, source=req.source,
     )
 
 
@@ -298,22 +329,24 @@ def _field(raw: bytes, column: str) -> str:
 
 
 def _scrub(raw: bytes, plan: CompiledPlan) -> str:
-    """The raw event with personal data removed, so rejected rows never hold a phone number."""
-    sensitive = set(plan.identity) | plan.pii
+    """The raw event with personal data removed (pii properties whole, the rest by redact.py), so rejected
+    rows hold none, and the rest exactly as sent, for a replay."""
+    r = redact.of(plan)
     try:
-        return msgspec.json.encode(_scrub_value(raw_decoder.decode(raw), sensitive)).decode()
+        doc = raw_decoder.decode(raw)
+        if not isinstance(doc, dict):
+            return msgspec.json.encode(r.value(doc)).decode()
+        sensitive = set(plan.identity) | plan.pii
+        clean = {}
+        for key, value in doc.items():
+            if key in _URLS and isinstance(value, str):
+                clean[key] = r.url(value)
+            elif key in _IDS and isinstance(value, str):
+                clean[key] = r.ident(value)
+            elif key == _PROPERTIES and isinstance(value, dict):
+                clean[key] = {r.text(k): REDACTED if k in sensitive else r.value(v) for k, v in value.items()}
+            else:
+                clean[r.text(key)] = r.value(value)
+        return msgspec.json.encode(clean).decode()
     except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deep: the text, bytes escaped
-        return _PHONE_LIKE.sub(REDACTED, raw.decode("utf-8", "backslashreplace"))
-
-
-def _scrub_value(value: Any, sensitive: set[str]) -> Any:
-    if isinstance(value, dict):
-        return {
-            k: REDACTED if k in sensitive else v if k in _IDS else _scrub_value(v, sensitive)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_scrub_value(v, sensitive) for v in value]
-    if isinstance(value, str):
-        return _PHONE_LIKE.sub(REDACTED, value)
-    return value
+        return r.text(raw.decode("utf-8", "backslashreplace"))

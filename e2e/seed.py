@@ -6,7 +6,8 @@ some send it (`form_submit` with a quote id and a phone number, which the collec
 break the plan, so the refused-events figures have something to show. Deterministic for a given seed.
 
 The batch's `sent` is now and each event's `t` its own past time: the collector's clock-skew correction
-then dates each event at `t`, as it dates events a tag kept offline and sent later.
+then dates each event at `t`, as it dates events a tag kept offline and sent later (start the collector
+with a --max-event-age longer than the history).
 """
 
 from __future__ import annotations

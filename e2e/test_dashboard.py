@@ -44,7 +44,9 @@ def dash(tmp_path_factory):
     Users(data).add(VIEWER, PASSWORD)
     plan = ROOT / "examples" / "moto-insurance.yaml"
     seed.import_offline(data, plan, b"e2e-secret", ROOT / "examples" / "samples")  # the collector's secret
-    proc, url, log = start_collector(data, "--site-dir", str(ROOT / "examples" / "demo-site"), plan=plan)
+    # The history reaches back 75 days (and Mrs X to October): past the default --max-event-age of 30 days.
+    proc, url, log = start_collector(data, "--site-dir", str(ROOT / "examples" / "demo-site"), "--max-event-age", "120",
+                                     plan=plan)
     collector = Collector(url, data, log)
     sent = seed.send(url, n=300, days=75)
     # Barrier: the last batch (the refused events) is stored once its rows are there.

@@ -7,6 +7,7 @@
 - `POST /api/persons/stitch`: a stitching run now; `GET /api/persons/status`: persons, keys, the last run.
 - `POST /api/erase` with `{"phone": "06 12 34 56 78"}` (or `visitor`, `crm_id`; `"dry_run": true`): the
   person erased everywhere, the write-ahead log sealed and stored first.
+- `GET /api/export/conversions?network=google-ads|meta&from=&to=`: offline conversions for an ad network.
 
 The work is the same function the command line runs when no collector does (journeys/cli.py).
 """
@@ -26,13 +27,18 @@ import msgspec
 from callcentre import calls
 from collector import output
 from collector.errors import BadParameter, Problem
+from collector.since import parse_since
 from collector.storage import Store
 from collector.wal import WalError
-from journeys import brokers, conversions, costs, erase, imports, persons
+from journeys import adnetworks, brokers, conversions, costs, erase, imports, persons
 from journeys.imports import Context
 
 MAX_IMPORT_BYTES = 1 << 30
 """The largest file the API takes in one request (a million sales lines are ~120 MB)."""
+
+
+class TooLarge(BadParameter):
+    status = 413
 
 
 def store_of(request: Request) -> Store:
@@ -48,8 +54,14 @@ def _flag(request: Request, name: str) -> bool:
 async def _import(request: Request, import_file: Callable) -> Response:
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > MAX_IMPORT_BYTES:
-        raise BadParameter(f"the file is larger than {MAX_IMPORT_BYTES} bytes: split it")
-    body = await request.body()
+        raise TooLarge(f"the file is larger than {MAX_IMPORT_BYTES} bytes: split it")
+    parts, size = [], 0
+    async for part in request.stream():  # a chunked upload has no length to refuse it by
+        size += len(part)
+        if size > MAX_IMPORT_BYTES:
+            raise TooLarge(f"the file is larger than {MAX_IMPORT_BYTES} bytes: split it")
+        parts.append(part)
+    body = b"".join(parts)
     params = request.query_params
     store = store_of(request)
     ctx = Context(request.app.state.plan, request.app.state.settings.secret)
@@ -148,6 +160,17 @@ async def erase_person(request: Request) -> Response:
     return Response(output.encode(result.as_dict()), media_type="application/json")
 
 
+async def export_conversions(request: Request) -> Response:
+    """GET /api/export/conversions?network=google-ads|meta&from=&to=&name=&event=: the network's file of offline
+    conversions, with what was left out of it (journeys/adnetworks.py)."""
+    params = request.query_params
+    since, until = parse_since(params.get("from")), parse_since(params.get("to") or "0m")
+    done = await run_in_threadpool(
+        adnetworks.export, store_of(request), request.app.state.plan, params.get("network", ""), since, until,
+        conversion_name=params.get("name") or "Offline sale", event_name=params.get("event") or "Purchase")
+    return Response(output.encode(done.as_dict()), media_type="application/json")
+
+
 ROUTES: list[BaseRoute] = [
     Route("/conversions", import_conversions, methods=["POST"]),
     Route("/brokers", import_brokers, methods=["POST"]),
@@ -157,5 +180,6 @@ ROUTES: list[BaseRoute] = [
     Route("/persons/stitch", persons_stitch, methods=["POST"]),
     Route("/persons/status", persons_status, methods=["GET"]),
     Route("/erase", erase_person, methods=["POST"]),
+    Route("/export/conversions", export_conversions, methods=["GET"]),
 ]
 """journeys' admin endpoints, relative to /api."""

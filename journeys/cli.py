@@ -24,7 +24,9 @@ from collector.errors import Problem
 from collector.options import format_option, load_plan, plan_option, read_secret, secret_option, target_options
 from collector.output import as_result, format_result
 from collector.target import Op, Target
-from journeys import brokers, conversions, costs, erase as erase_mod, imports, persons
+from collector.since import parse_since
+from journeys import adnetworks, brokers, conversions, costs, event_conversions, imports, persons
+from journeys import erase as erase_mod
 from journeys.imports import Context
 
 KINDS = {
@@ -152,14 +154,20 @@ def persons_group() -> None:
 @format_option(("text", "json"), "text")
 def stitch(target: Target, full, plan, fmt):
     """Take in now the links stored since the last run (idempotent: a second run writes nothing)."""
-    doc = target.run(Op("POST", "/api/persons/stitch",
-                        lambda store: persons.stitch(store, persons.config(load_plan(plan)), full=full).as_dict(),
+    doc = target.run(Op("POST", "/api/persons/stitch", lambda store: _turn(store, load_plan(plan), full),
                         {"full": "true" if full else None}))
     if fmt == "json":
         click.echo(json.dumps(doc))
         return
     click.echo(f"{doc['links']} link(s) read, {doc['keys_written']} key(s) written, {doc['merges']} merge(s), "
                f"{doc['hot_keys']} key(s) left out, in {doc['seconds']} s (up to {doc['watermark']})")
+
+
+def _turn(store, plan, full: bool = False) -> dict:
+    """What the collector's background turn does: the sales recorded as events (their phones are keys
+    already: no secret needed), then stitching."""
+    event_conversions.sync(store, Context(plan, b""))
+    return persons.stitch(store, persons.config(plan), full=full).as_dict()
 
 
 @persons_group.command("status")
@@ -236,7 +244,8 @@ def demo_group() -> None:
 
 @demo_group.command("seed")
 @click.option("--visitors", default=20_000, show_default=True, type=click.IntRange(1), help="How many visitors.")
-@click.option("--days", default=42, show_default=True, type=click.IntRange(1), help="Over how many days.")
+@click.option("--days", default=28, show_default=True, type=click.IntRange(1, 365),
+              help="Over how many days (a collector refuses events older than its --max-event-age, 30 days).")
 @click.option("--seed", "seed_", default=42, show_default=True, help="The random seed: the same seed, the same data.")
 @click.option("--until", default=None, type=click.DateTime(["%Y-%m-%d"]),
               help="The last day of the data [default: today].")
@@ -256,13 +265,15 @@ def seed(target: Target, visitors, days, seed_, until, files_dir, if_empty, wait
     from collector.target import Remote, open_target
     from journeys import seed as seed_mod
 
-    if wait and not isinstance(target, Remote):
+    if wait:
         deadline = time.monotonic() + wait
-        while discovery.running(target.data_dir) is None and time.monotonic() < deadline:
+        while not isinstance(target, Remote) and time.monotonic() < deadline:
             time.sleep(0.25)
-        if discovery.running(target.data_dir) is not None:
-            target.close()
-            target = open_target(target.data_dir)
+            if discovery.running(target.data_dir) is not None:
+                target.close()
+                target = open_target(target.data_dir)
+        while isinstance(target, Remote) and not _up(target.url) and time.monotonic() < deadline:
+            time.sleep(0.25)  # announced in its start-up, listening a moment later
     if if_empty:
         statement = "SELECT count() FROM parcours.events WHERE visitor_id = 'mrs-x'"
         doc = target.run(Op("POST", "/api/sql", lambda store: admin.query(store, statement), body=statement.encode()))
@@ -299,6 +310,16 @@ def seed(target: Target, visitors, days, seed_, until, files_dir, if_empty, wait
                "SELECT * FROM parcours.person_keys FINAL WHERE key = 'mrs-x' (docs/reconciliation.md)", err=True)
 
 
+def _up(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2):
+            return True
+    except OSError:
+        return False
+
+
 def _send(target, batches) -> None:
     """POST the batches to the collector's /collect, as the tag does (a 503 is retried, as the tag does)."""
     import urllib.error
@@ -331,3 +352,41 @@ def _stored(target, sent: int, timeout: float = 300.0) -> None:
             return
         time.sleep(0.5)
     raise Problem(f"the collector has not stored the {sent} demo events after {timeout:.0f} s: see its log")
+
+
+_DEFAULT_FROM = {"google-ads": "90d", "meta": "7d"}
+"""The default start of the period: Google takes clicks up to 90 days old (a (click, name, time) imported twice
+counts once); Meta refuses events more than 7 days old."""
+
+
+@click.command("conversions")
+@click.argument("network", required=False, type=click.Choice(list(adnetworks.NETWORKS)))
+@click.option("--from", "from_", metavar="WHEN", default=None,
+              help="Start of the period of signature (included): 30d, 2026-11-01, 2026-11-01T08:00. "
+                   "Default: 90d for google-ads, 7d for meta.")
+@click.option("--to", "to", metavar="WHEN", default=None,
+              help="End of the period (excluded), same forms. Default: now. (`--to google-ads` without NETWORK "
+                   "names the network.)")
+@click.option("--name", "conversion_name", default="Offline sale", show_default=True,
+              help="google-ads: the name of the conversion action (of type import from clicks) to import into.")
+@click.option("--event", "event_name", default="Purchase", show_default=True, help="meta: the event name sent.")
+@plan_option("The plan (time zone, lookback) when no collector runs; a running collector uses its own.")
+@target_options
+def export_conversions(target: Target, network, from_, to, conversion_name, event_name, plan):
+    """Offline conversions for NETWORK (google-ads or meta): the sales whose buyer came from one of its ads
+    (gclid, fbclid) within the lookback, in the file the network imports, on stdout; what was left out on
+    stderr. What leaves: docs/adnetworks.md."""
+    if network is None and to in adnetworks.NETWORKS:
+        network, to = to, None
+    if network is None:
+        raise Problem(f"name the network: {' or '.join(adnetworks.NETWORKS)} (parcours export conversions google-ads)")
+    from_ = from_ or _DEFAULT_FROM[network]
+    params = {"network": network, "from": from_, "to": to, "name": conversion_name, "event": event_name}
+    doc = target.run(Op("GET", "/api/export/conversions", lambda store: adnetworks.export(
+        store, load_plan(plan), network, parse_since(from_), parse_since(to or "0m"),
+        conversion_name=conversion_name, event_name=event_name).as_dict(), params))
+    sys.stdout.write(doc["content"])
+    sys.stdout.flush()
+    left = "".join(f"; {n} left out: {why}" for why, n in doc["left_out"].items())
+    click.echo(f"{doc['conversions']} conversion(s) for {network}, signed from {from_} to {to or 'now'}{left}",
+               err=True)

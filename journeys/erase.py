@@ -196,9 +196,13 @@ def _count(store: Store, table: str, condition: str) -> int:
 
 
 def _mutate(store: Store, table: str, action: str, condition: str) -> None:
-    db = store.database
-    target = f"{db}.{table}_local ON CLUSTER {store.cluster}" if store.cluster else f"{db}.{table}"
-    store.query(f"ALTER TABLE {target} {action} WHERE {condition} SETTINGS mutations_sync = 2", readonly=False)
+    store.query(mutation(store.database, store.cluster, table, action, condition), readonly=False)
+
+
+def mutation(database: str, cluster: str | None, table: str, action: str, condition: str) -> str:
+    """The ALTER that deletes (or updates) a table's rows, waited for; on a cluster, every replica's."""
+    target = f"{database}.{table}_local ON CLUSTER {cluster}" if cluster else f"{database}.{table}"
+    return f"ALTER TABLE {target} {action} WHERE {condition} SETTINGS mutations_sync = 2"
 
 
 def _drop_old_parts(store: Store, tables: list[str], paused) -> int:

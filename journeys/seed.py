@@ -5,8 +5,9 @@ Weeks of visitors from every lever (display, paid and organic search, social, e-
 direct), campaigns with their daily costs, quote forms started and abandoned at every step, quotes with
 phones; then the offline sales of the brokers' shops and of the call centre, written as the partners' files
 are (the `courtiers` and `crc` import profiles' shapes, awkward lines included), some matching an online
-journey and some not: customers who walked in, a phone typed by many (the shop's own), journeys older than
-the lookback. The same seed gives the same data (relative to `until`).
+journey and some not: customers who walked in, a phone typed by many (the shop's own), a sale without a phone
+whose quote was made in the shop. The same seed gives the same data (relative to `until`). Four weeks: a
+collector refuses events made more than --max-event-age (30 days) before it receives them.
 
 Mrs X is in it, by name (docs/reconciliation.md): visitor `mrs-x` clicks the display campaign moto-spring,
 completes the quote form and leaves her phone (06 12 34 56 78) with quote Q-MRSX42; she comes back from a
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from collector import ingest
+from collector.clock import TimeBounds
 from collector.storage import Store
 from tagplan import CompiledPlan
 from tagplan.phone import e164
@@ -97,11 +99,13 @@ class Dataset:
     sales: int = 0
 
 
-def generate(*, seed: int = 42, visitors: int = 20_000, days: int = 42, until: dt.date | None = None) -> Dataset:
+def generate(*, seed: int = 42, visitors: int = 20_000, days: int = 28, until: dt.date | None = None) -> Dataset:
     """The data set; see the module docstring."""
     rng = random.Random(seed)
-    until = until or dt.date.today()
-    end = dt.datetime.combine(until, dt.time(20, 0), PARIS)
+    end = dt.datetime.combine(until or dt.date.today(), dt.time(20, 0), PARIS)
+    if until is None:  # nothing after now
+        end = min(end, dt.datetime.now(PARIS).replace(microsecond=0))
+    until = end.date()
     start = end - dt.timedelta(days=days)
     out = Dataset(visitors=visitors)
     used_phones = {MRS_X["phone"].replace(" ", "")}
@@ -169,12 +173,9 @@ def generate(*, seed: int = 42, visitors: int = 20_000, days: int = 42, until: d
 
     # ---- everyone else
     weights = [l[1] for l in LANDINGS]
-    old_cohort = max(1, visitors // 400)  # quoted long ago, sign now: outside the lookback
     for i in range(visitors):
         vid = ids()
-        old = i < old_cohort
-        first = (end - dt.timedelta(days=rng.uniform(100, 120))) if old else \
-            start + dt.timedelta(seconds=rng.uniform(0, days * 86400))
+        first = start + dt.timedelta(seconds=rng.uniform(0, days * 86400))
         first = first.replace(hour=rng.choice([8, 9, 11, 12, 13, 14, 18, 19, 20, 21, 22]), minute=rng.randrange(60))
         if first > end:
             first -= dt.timedelta(days=1)
@@ -186,17 +187,23 @@ def generate(*, seed: int = 42, visitors: int = 20_000, days: int = 42, until: d
         device = rng.choices(list(UAS), (0.45, 0.35, 0.20))[0]
         # how far into the form: -1 none, 0..3 the last step completed
         steps_done = -1
-        if old or rng.random() < (0.55 if landing[0] in ("broker", "affiliation", "search_paid") else 0.38):
+        if rng.random() < (0.55 if landing[0] in ("broker", "affiliation", "search_paid") else 0.38):
             steps_done = 0
             while steps_done < 3 and rng.random() < GO_ON[steps_done]:
                 steps_done += 1
-        submits = old or (steps_done == 3 and rng.random() < GO_ON[3])
-        shop_typed = submits and not old and rng.random() < 0.012
+        submits = steps_done == 3 and rng.random() < GO_ON[3]
+        shop_typed = submits and rng.random() < 0.012
         submit = None
         if submits:
             written = SHOP_PHONE if shop_typed else _written(phone(), rng)
             submit = (written, quote_id())
             quotes.append((vid, written, submit[1], first))
+        before = first - dt.timedelta(days=rng.uniform(1, 12), hours=rng.uniform(0, 6))
+        if submit and rng.random() < 0.45 and before > start:  # came before, from another lever
+            earlier = rng.choices(LANDINGS, weights)[0]
+            earlier = (earlier[0], earlier[1], earlier[2].format(click=ids().replace("-", "")[:20], broker="B042"),
+                       earlier[3], earlier[4])
+            visit(vid, before, device, earlier, _params(earlier[2]), steps_done=rng.choice([-1, -1, 0, 1]))
         visit(vid, first, device, landing, captured, steps_done=3 if submits else steps_done, submit=submit)
         for _ in range(rng.choices((0, 1, 2), (0.62, 0.28, 0.10))[0]):  # later sessions
             later = first + dt.timedelta(days=rng.uniform(0.2, 12), minutes=rng.randrange(600))
@@ -222,8 +229,6 @@ def generate(*, seed: int = 42, visitors: int = 20_000, days: int = 42, until: d
             continue
         channel = "shop" if rng.random() < 0.56 else "call_centre"
         signed = when + dt.timedelta(days=rng.uniform(1, 21), hours=rng.uniform(0, 4))
-        if when < start:  # the old cohort signs within the window
-            signed = end - dt.timedelta(days=rng.uniform(1, 20))
         if signed > end:
             continue
         keep_phone = rng.random() < (0.85 if channel == "shop" else 0.8)
@@ -366,10 +371,14 @@ def batches(events: list[tuple[str, dict]], size: int = 400) -> Iterator[tuple[s
 
 def store_events(store: Store, plan: CompiledPlan, secret: bytes, events: list[tuple[str, dict]]) -> int:
     """The events through the collector's own ingest (validation, enrichment, the phone hashed), written
-    straight to ClickHouse: when no collector runs. How many rows."""
+    straight to ClickHouse: when no collector runs. A backfill asked for: events as old as the data set
+    are taken (a collector refuses them past its --max-event-age). How many rows."""
+    now = int(time.time() * 1000)
+    oldest = min((e["t"] for _, e in events), default=now)
+    bounds = TimeBounds(max_age_days=max(30, (now - oldest) // 86_400_000 + 2))
     written = 0
     for agent, body in batches(events):
-        out = ingest.ingest(body, ingest.Request(int(time.time() * 1000), agent, "127.0.0.0"), plan, secret)
+        out = ingest.ingest(body, ingest.Request(now, agent, "127.0.0.0"), plan, secret, bounds=bounds)
         store.insert_rows("events", out.events)
         store.insert_rows("rejected_events", out.rejected)
         written += len(out.events) + len(out.rejected)

@@ -38,9 +38,22 @@ class Property(Base, kw_only=True):
     pii: bool = False
 
 
+class Conversion(Base, kw_only=True):
+    """The event is a sale: each one is also stored as a conversion, exactly as an imported sales line
+    (docs/reconciliation.md). Its time is the event's."""
+
+    fields: dict[str, Name] = {}
+    """Conversion field (conversion_id, premium, phone, crm_id…) -> the event's property giving it. A field
+    not listed comes from the property of the same name when the event has one; crm_id and phone from the
+    event's identity keys."""
+    channel: Name | None = None
+    """The channel of these sales when no property gives one (one of reconciliation.channels)."""
+
+
 class Event(Base, kw_only=True):
     description: str = ""
     properties: dict[Name, Property] = {}
+    conversion: Conversion | None = None
 
 
 class Step(Base, kw_only=True):
@@ -152,6 +165,9 @@ IMPORT_FIELDS: dict[str, tuple[str, ...]] = {
 }
 """The canonical fields of each import, the names of its file format without a profile."""
 
+CONVERSION_FIELDS = tuple(f for f in IMPORT_FIELDS["conversions"] if f != "ts")
+"""The fields an event's properties may give a conversion: all but its time, which is the event's."""
+
 IMPORT_REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
     "conversions": (("conversion_id",), ("ts",), ("phone", "crm_id")),
     "costs": (("day",), ("lever",), ("amount",)),
@@ -254,6 +270,13 @@ class Consent(Base, kw_only=True):
     """Events the tag may send before consent in required mode (e.g. a cookieless page_view)."""
 
 
+class Redact(Base, kw_only=True):
+    params: list[Annotated[str, Meta(min_length=1)]] = []
+    """URL query parameters whose values are personal data (email, tel…): removed from page and referrer URLs
+    before they are stored, as GA4's data redaction does; phone numbers and e-mail addresses in any free text
+    are removed whatever this lists."""
+
+
 class Plan(Base, kw_only=True):
     version: str
     sites: list[Site] = []
@@ -267,6 +290,7 @@ class Plan(Base, kw_only=True):
     reconciliation: Reconciliation = msgspec.field(default_factory=Reconciliation)
     imports: dict[Name, ImportProfile] = {}
     call_centre: CallCentre = msgspec.field(default_factory=CallCentre)
+    redact: Redact = msgspec.field(default_factory=Redact)
 
     @property
     def consent_mode(self) -> str:

@@ -59,3 +59,39 @@ def test_what_cannot_be_erased_says_why_without_echoing_the_number(store, ctx, p
     assert str(info.value) == "phone: not a valid phone number (read in region FR)"
     with pytest.raises(BadParameter, match="erase by one of phone, visitor, crm_id"):
         erase.erase(store, plan, ctx.secret, "email", "x@example.fr")
+
+
+def test_on_a_cluster_the_keys_are_named_by_their_hashes_in_statements_clickhouse_parses(store):
+    from journeys.persons import _staging
+
+    with _staging(store) as tmp:
+        table = tmp.table("key_type String, key String", [{"key_type": "visitor", "key": "v1"},
+                                                           {"key_type": "phone", "key": "abc"}])
+
+        class OnCluster:  # the same database, as a cluster deployment names it
+            database, cluster = store.database, "analytics"
+            query = staticmethod(store.query)
+
+        keys = erase._Keys(OnCluster, table)
+        for target in erase.TABLES:
+            statement = erase.mutation(store.database, "analytics", target.name, "DELETE",
+                                       target.where(keys, ("quote_id",)))
+            assert "v1" not in statement and "abc" not in statement and table not in statement
+            assert statement.startswith(f"ALTER TABLE {store.database}.{target.name}_local ON CLUSTER analytics DELETE")
+            (formatted,) = store.query("SELECT formatQuery({q:String})", parameters={"q": statement}).rows[0]
+            assert formatted.startswith("ALTER TABLE")
+    one_server = erase.mutation("parcours", None, "events", "DELETE", "visitor_id IN (SELECT key FROM t)")
+    assert one_server == "ALTER TABLE parcours.events DELETE WHERE visitor_id IN (SELECT key FROM t) SETTINGS mutations_sync = 2"
+
+
+def test_the_api_erases_by_a_json_body_and_says_what_it_needs(client, store, plan):
+    from tests.collector.helpers import event, post
+    from tests.journeys.conftest import ADMIN
+
+    post(client, event("form_submit", vid="api-1", f="moto_quote", p={"quote_id": "Q-API1", "phone": "0612345678"}))
+    assert client.post("/api/erase", content=b'{"phone": "0612345678"}').status_code == 401
+    bad = client.post("/api/erase", content=b'{"email": "x"}', headers=ADMIN)
+    assert bad.status_code == 400 and 'one of "phone", "visitor" or "crm_id"' in bad.json()["error"]
+    done = client.post("/api/erase", content=b'{"crm_id": "Q-API1"}', headers=ADMIN).json()
+    assert done["person"] and done["removed"]["events"] == 1 and done["parts_left"] == 0
+    assert count(store, "events", "visitor_id = 'api-1'") == 0
