@@ -9,10 +9,13 @@ disposition, agent (docs/call-centre.md).
 The caller's number is personal data: kept only as the keyed hash the collector gives a phone typed online
 (`caller_key`), with `caller` saying whether there was one (`number`), none (`anonymous`: withheld, or the
 PBX's "anonymous") or an unreadable one (`invalid`). A call is never refused for its caller. The number
-called is one of ours (a tracking number, the default one): kept in E.164.
+called is kept in E.164 only when it is one of the plan's (a tracking number, the default one); any other
+(an agent calling a customer back) is a person's phone, kept as its keyed hash (`dialled_key`, `dialled` then
+`other`); a short internal extension is kept as written.
 
 Matching (`calls.sql`): a call goes to the session that held the dialled number when it started, a lease's
-grace period included; else to the person who left the caller's phone online; else it is unmatched, with why.
+grace period included; else to the person who left the caller's phone online; else, for a call made by the
+call centre, to the person whose phone it called; else it is unmatched, with why.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from tagplan.phone import e164
 COLUMNS = (
     ("call_id", "String"), ("start", "DateTime64(3, 'UTC')"), ("answered_at", "DateTime64(3, 'UTC')"),
     ("ended_at", "DateTime64(3, 'UTC')"), ("caller", "String"), ("caller_key", "String"), ("dialled", "String"),
+    ("dialled_key", "String"),
     ("duration", "UInt32"), ("billsec", "UInt32"), ("disposition", "String"), ("agent", "String"),
     ("source", "String"), ("source_line", "UInt32"), ("profile", "String"),
 )
@@ -76,6 +80,8 @@ def call_row(record: Record, r: Reader, ctx: Context) -> tuple[dict[str, Any], l
     take("disposition", lambda v: text(v, 64).upper())
     take("agent", lambda v: _agent(text(v, 128)))
     take("dialled", lambda v: _dialled(text(v, 64), ctx), "the number called")
+    if isinstance(row.get("dialled"), tuple):
+        row["dialled"], row["dialled_key"] = row["dialled"]
     caller = _caller_text(given("caller"))
     if caller.lower() in WITHHELD:
         row["caller"], row["caller_key"] = "anonymous", ""
@@ -83,7 +89,9 @@ def call_row(record: Record, r: Reader, ctx: Context) -> tuple[dict[str, Any], l
         key = phone_key(caller, ctx.plan.default_region, ctx.secret)
         row["caller"], row["caller_key"] = ("number", key) if key else ("invalid", "")
     if reasons:
-        kept = {name: _as_text(given(name)) for name in values if name != "caller"}
+        kept = {name: _as_text(given(name)) for name in values if name not in ("caller", "dialled")}
+        if "dialled" in row:  # as it would be stored: one of ours, `other` (a customer's), an extension
+            kept["dialled"] = row["dialled"]
         if row.get("caller_key"):
             kept["phone_key"] = row["caller_key"]
         return kept, reasons
@@ -110,9 +118,28 @@ def _agent(value: str) -> str:
     return match.group(1) if match else value
 
 
-def _dialled(value: str, ctx: Context) -> str:
-    """The number called in E.164; as written (digits) when it is no phone number (an internal extension)."""
-    return e164(value, ctx.plan.default_region) or value
+EXTENSION = re.compile(r"^[0-9*#]{1,6}$")
+"""An internal extension (201, *98): no one's phone number, kept as written."""
+
+
+def _dialled(value: str, ctx: Context) -> tuple[str, str]:
+    """(dialled, dialled_key): one of the plan's numbers in E.164; another phone number as `other` and its keyed
+    hash (a customer called back: personal data); an extension as written; anything else `invalid`."""
+    region = ctx.plan.default_region
+    number = e164(value, region)
+    if number and number in _our_numbers(ctx.plan, region):
+        return number, ""
+    if number:
+        return "other", phone_key(value, region, ctx.secret)
+    return (value, "") if EXTENSION.match(value) else ("invalid", "")
+
+
+def _our_numbers(plan, region: str) -> frozenset[str]:
+    """The plan's tracking numbers and default number, in E.164."""
+    numbers = plan.plan.call_centre.numbers
+    if numbers is None:
+        return frozenset()
+    return frozenset(n for n in (e164(x, region) for x in (numbers.default, *numbers.pool)) if n)
 
 
 def _caller_text(value: Any) -> str:
@@ -133,8 +160,8 @@ def _as_text(value: Any) -> str:
 
 KIND = Kind(
     name="calls", table="calls", key=("call_id",), key_text="call_id", columns=COLUMNS,
-    fingerprint=("start", "answered_at", "ended_at", "caller", "caller_key", "dialled", "duration", "billsec",
-                 "disposition", "agent"),
+    fingerprint=("start", "answered_at", "ended_at", "caller", "caller_key", "dialled", "dialled_key", "duration",
+                 "billsec", "disposition", "agent"),
     row=call_row, free_text=("agent", "disposition"),
 )
 
@@ -173,17 +200,18 @@ def matches(store: Store, since, until) -> QueryResult:
     return store.query(MATCH_SQL.replace("{db}", store.database), parameters={"from": since, "to": until})
 
 
-REASONS = ("ambiguous_lease", "ambiguous_phone", "anonymous_caller", "phone_not_seen")
+REASONS = ("ambiguous_lease", "ambiguous_phone", "anonymous_caller", "callee_not_seen", "phone_not_seen")
 
 
 def summary(store: Store, since, until) -> dict:
     """The calls of [since, until) counted by how they matched, for the match report: `calls`, `by_lease`,
-    `by_caller_phone`, `unmatched`, and `by_reason` (every reason, 0 included)."""
+    `by_caller_phone`, `by_callee_phone`, `unmatched`, and `by_reason` (every reason, 0 included)."""
     sql = MATCH_SQL.replace("{db}", store.database).rstrip().removesuffix("ORDER BY c.start, c.call_id")
     result = store.query(f"SELECT matched_by, reason, count() FROM ({sql}) GROUP BY matched_by, reason",
                          parameters={"from": since, "to": until})
     counts = {(r[0], r[1]): int(r[2]) for r in result.rows}
     by_reason = {reason: counts.get(("", reason), 0) for reason in REASONS}
     return {"calls": sum(counts.values()), "by_lease": counts.get(("lease", ""), 0),
-            "by_caller_phone": counts.get(("caller_phone", ""), 0), "unmatched": sum(by_reason.values()),
+            "by_caller_phone": counts.get(("caller_phone", ""), 0),
+            "by_callee_phone": counts.get(("callee_phone", ""), 0), "unmatched": sum(by_reason.values()),
             "by_reason": by_reason}

@@ -367,6 +367,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         *(LocalSetting(table, "cleanup_delay_period = 1, cleanup_delay_period_random_add = 0")
           for table in ("number_leases", "calls", "lead_deliveries")),
     )),
+    # A number called that is not one of the plan's (an agent calling a customer back) is a person's phone:
+    # kept only as its keyed hash, as a caller's is.
+    Migration(39, "calls: the keyed hash of a number called that is not ours", (
+        AddColumns("calls", (
+            "dialled_key String COMMENT 'HMAC-SHA256 of the number called when it is not one of the plan''s "
+            "(a call-back to a customer); dialled then says other'",
+        )),
+    )),
     # Servers send events too, through the Segment-compatible API (collector/segment/): each under the write
     # key of a source (a back office, a CRM, a call centre), stored hashed, never as given. An event says
     # which source sent it; the tag's events (and its pixel's) are `tag`, the default, rows stored before too.

@@ -90,7 +90,7 @@ TABLES: list[Table] = [
     Table("lead_contacts", lambda k, crm: f"{k.isin('visitor_id', 'visitor')} OR {k.isin('phone_key', 'phone')}"),
     Table("lead_deliveries", lambda k, crm: f"{k.isin('visitor_id', 'visitor')} OR {k.isin('phone_key', 'phone')}"),
     Table("number_leases", lambda k, crm: k.isin("visitor_id", "visitor")),
-    Table("calls", lambda k, crm: k.isin("caller_key", "phone")),
+    Table("calls", lambda k, crm: f"{k.isin('caller_key', 'phone')} OR {k.isin('dialled_key', 'phone')}"),
 ]
 """Every table holding a person's data. A new feature that stores personal data adds its table here."""
 

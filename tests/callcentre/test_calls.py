@@ -142,7 +142,35 @@ def test_the_summary_counts_calls_by_how_they_matched(client, store, plan):
     persons.stitch(store, persons.config(plan))
     at = (dt.datetime.now(UTC) + dt.timedelta(minutes=1)).isoformat()
     _import(client, [f"a,{at},anonymous,{leased},1,1,ANSWERED,", f"b,{at},06 11 22 33 45,0970000000,1,1,ANSWERED,",
-                     f"c,{at},,0970000000,1,0,NO ANSWER,", f"d,{at},0799887766,0970000000,1,0,BUSY,"])
+                     f"c,{at},,0970000000,1,0,NO ANSWER,", f"d,{at},0799887766,0970000000,1,0,BUSY,",
+                     f"e,{at},201,06 11 22 33 45,1,1,ANSWERED,SIP/201", f"f,{at},201,07 66 55 44 33,1,0,NO ANSWER,"])
     got = calls.summary(store, dt.datetime.now(UTC) - dt.timedelta(hours=1), dt.datetime.now(UTC) + dt.timedelta(hours=1))
-    assert got == {"calls": 4, "by_lease": 1, "by_caller_phone": 1, "unmatched": 2,
-                   "by_reason": {"ambiguous_lease": 0, "ambiguous_phone": 0, "anonymous_caller": 1, "phone_not_seen": 1}}
+    assert got == {"calls": 6, "by_lease": 1, "by_caller_phone": 1, "by_callee_phone": 1, "unmatched": 3,
+                   "by_reason": {"ambiguous_lease": 0, "ambiguous_phone": 0, "anonymous_caller": 1,
+                                 "callee_not_seen": 1, "phone_not_seen": 1}}
+
+
+def test_a_call_back_keeps_the_customers_number_only_as_its_hash_and_matches_their_person(client, store, plan,
+                                                                                         engine_dir, lead_settings):
+    """An agent calling a customer back: the PBX logs the customer's number as the number dialled. It is a
+    person's phone, not one of ours: stored as its keyed hash only, and it joins the call to that person."""
+    from journeys import persons
+    from tests.callcentre.conftest import form_event, post
+    from tests.callcentre.test_contacts import files_holding
+
+    post(client, form_event("form_submit", "v-cb", "s-cb", "", phone="06 52 41 30 29", quote_id="Q-9"))
+    persons.stitch(store, persons.config(plan))
+    at = (dt.datetime.now(UTC) + dt.timedelta(minutes=1)).isoformat()
+    _import(client, [f"out-1,{at},201,06 52 41 30 29,95,80,ANSWERED,SIP/201-0000a2",
+                     f"in-1,{at},anonymous,09 70 00 01 12,5,0,NO ANSWER,", f"ext,{at},201,202,5,5,ANSWERED,"])
+    stored = {r["call_id"]: r for r in rows(store, "SELECT call_id, dialled, dialled_key FROM parcours.calls FINAL")}
+    assert stored["out-1"] == {"call_id": "out-1", "dialled": "other",
+                               "dialled_key": phone_key("0652413029", "FR", SECRET)}
+    assert stored["in-1"]["dialled"] == "+33970000112" and stored["in-1"]["dialled_key"] == ""  # one of ours
+    assert stored["ext"]["dialled"] == "202"  # an internal extension
+    result = calls.matches(store, dt.datetime.now(UTC) - dt.timedelta(hours=1), dt.datetime.now(UTC) + dt.timedelta(hours=1))
+    got = {r["call_id"]: r for r in (dict(zip(result.columns, x)) for x in result.rows)}
+    (person,) = rows(store, "SELECT argMax(person_id, updated_at) AS p FROM parcours.person_keys "
+                            "WHERE key_type = 'visitor' AND key = 'v-cb'")
+    assert (got["out-1"]["matched_by"], got["out-1"]["person_id"]) == ("callee_phone", person["p"])
+    assert files_holding([engine_dir, lead_settings.data_dir], ("0652413029", "+33652413029", "652413029")) == []

@@ -49,13 +49,14 @@ def test_erasing_a_person_removes_their_call_centre_data_from_the_disk_too(clien
     post(client, step("rider", visitor="v-erase", session="s-erase", phone=phone, callback_consent=True))
     number = lease(client, "v-erase", "s-erase")
     call(client, "c-erase", phone, number)
+    call(client, "c-back", "201", phone)  # an agent calling her back: her phone is the number dialled
     (sealed,) = [r["sealed"] for r in rows(store, "SELECT sealed FROM parcours.lead_contacts")]
     store.insert_rows("lead_deliveries", [{"lead_id": "L-1", "state": "delivered", "attempts": 1,
                                            "next_attempt_at": 0.0, "visitor_id": "v-erase", "phone_key": "",
                                            "form_id": "moto_quote", "call_by": 0.0}])
     done = erase.erase(store, plan, SECRET, "phone", phone)
     assert {t: done.removed[t] for t in ("lead_contacts", "lead_deliveries", "number_leases", "calls")} == \
-        {"lead_contacts": 1, "lead_deliveries": 1, "number_leases": 1, "calls": 1}
+        {"lead_contacts": 1, "lead_deliveries": 1, "number_leases": 1, "calls": 2}
     for table in ("lead_contacts", "lead_deliveries", "number_leases", "calls"):
         assert rows(store, f"SELECT count() AS n FROM parcours.{table}") == [{"n": 0}], table
     assert files_holding([engine_dir], [sealed]) == []
