@@ -33,7 +33,7 @@ from callcentre import calls as calls_mod
 from callcentre import numbers as numbers_mod
 from callcentre import retention
 from callcentre.outbox import Dispatcher, Outbox
-from callcentre.seal import Sealer, parse_keys
+from callcentre.seal import LeadsKeyError, Sealer, leads_off, parse_keys
 from collector import output, useragent
 from collector.collect import _cors_headers
 from collector.errors import BadParameter
@@ -45,9 +45,22 @@ log = logging.getLogger("parcours.callcentre")
 _FAR = dt.datetime(2299, 12, 31, tzinfo=dt.timezone.utc)
 
 
-def sealer(settings) -> Sealer | None:
-    """The sealer of the settings' leads key, None without one (no call-back phone is then kept)."""
-    return Sealer(parse_keys(settings.leads_key)) if settings.leads_key else None
+def sealer(settings, plan=None) -> Sealer | None:
+    """The sealer of the settings' leads key; None without a usable one. Then no call-back phone is kept and,
+    when the plan has lead rules, one line says why: the collector serves and stores events as ever (a key
+    mistake must not stop ingestion), and the leads found wait, without their phone, for a collector with
+    the key."""
+    try:
+        if not settings.leads_key:
+            raise LeadsKeyError("PARCOURS_LEADS_KEY is not set")
+        if settings.leads_key.strip() == settings.secret.decode(errors="replace").strip():
+            raise LeadsKeyError("PARCOURS_LEADS_KEY is the secret, and the key that opens call-back phones must "
+                                "not be the one that hashes every phone")
+        return Sealer(parse_keys(settings.leads_key))
+    except LeadsKeyError as exc:
+        if plan is not None and plan.plan.call_centre.leads:
+            log.error("%s", leads_off(str(exc)))
+        return None
 
 
 @contextlib.asynccontextmanager
@@ -147,7 +160,7 @@ async def number(request: Request) -> Response:
     except (ValueError, msgspec.DecodeError) as exc:
         return JSONResponse({"error": f"not a number request: {exc}"}, 400, headers)
     bot = useragent.parse(request.headers.get("user-agent", "")[:512]).is_bot
-    chosen = await service.take(visitor, session, url[:2048], bot)
+    chosen = await service.take(visitor, session, url[:2048], bot, request.client.host if request.client else "")
     return JSONResponse({"n": chosen, "d": numbers_mod.display(chosen), "r": numbers_mod.RENEW}, headers=headers)
 
 

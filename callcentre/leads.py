@@ -51,14 +51,19 @@ def find(store: Store, plan: CompiledPlan, sealer: Sealer | None, since: dt.date
     return QueryResult(list(COLUMNS), rows)
 
 
+_warned: set[str] = set()
+"""Leads already said to be unopenable (the dispatcher looks every few seconds: once each is enough)."""
+
+
 def _open(sealer: Sealer | None, record: dict[str, Any]) -> str:
-    if sealer is None:
-        log.warning("lead %s: no leads key to open its phone", record["lead_id"])
-        return ""
     try:
+        if sealer is None:
+            raise Unsealable("no leads key")
         return sealer.open(record["sealed"], record["contact_id"])
     except Unsealable as exc:
-        log.warning("lead %s: its phone cannot be opened: %s", record["lead_id"], exc)
+        if record["lead_id"] not in _warned and len(_warned) < 100_000:
+            _warned.add(record["lead_id"])
+            log.warning("lead %s: its phone cannot be opened (%s): listed without it", record["lead_id"], exc)
         return ""
 
 

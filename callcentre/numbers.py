@@ -39,6 +39,12 @@ RENEW = 60
 """Seconds between two renewals by a visible page (sent in each answer)."""
 FLUSH = 1.0
 """Seconds renewals wait to be written, together."""
+PER_ADDRESS = 0.1
+"""The share of the pool (at least MIN_PER_ADDRESS numbers) the sessions of one client address may hold at
+once: a script asking numbers for made-up sessions would otherwise empty the pool for every visitor. The
+address is the one the collector sees (behind a proxy, set uvicorn's --forwarded-allow-ips) and is kept in
+memory only, never stored."""
+MIN_PER_ADDRESS = 3
 MAX_PENDING = 100_000
 """Renewals kept while ClickHouse is away; the oldest are dropped beyond (a lease then ends a little early in
 the store: its grace period covers it)."""
@@ -85,7 +91,10 @@ class Pool:
 
     config: Config
     by_number: dict[str, LeaseRow] = field(default_factory=dict)
-    by_session: dict[str, LeaseRow] = field(default_factory=dict)
+    by_session: dict[tuple[str, str], LeaseRow] = field(default_factory=dict)
+    """(visitor id, session id) -> its lease: a session id sent with another visitor id is another session."""
+    address_of: dict[str, str] = field(default_factory=dict)
+    """number -> the client address of the session holding it (memory only)."""
     released: dict[str, float] = field(default_factory=dict)
     """number -> when its last lease's grace ended (least recently used first)."""
 
@@ -94,17 +103,20 @@ class Pool:
         for row in sorted(rows, key=lambda r: r.renewed_at):
             self._hold(row)
 
-    def lease(self, visitor_id: str, session_id: str, url: str, now: float) -> tuple[LeaseRow | None, bool]:
+    def lease(self, visitor_id: str, session_id: str, url: str, now: float,
+              address: str = "") -> tuple[LeaseRow | None, bool]:
         """The session's lease renewed, or a new one: (its row, whether it is new); (None, False) when no
-        number is free."""
+        number is free, or when `address` holds its share of the pool already."""
         cfg = self.config
-        held = self.by_session.get(session_id)
+        held = self.by_session.get((visitor_id, session_id))
         if held and held.grace_until >= now and held.number in cfg.numbers and \
                 self.by_number.get(held.number) is held:
             renewed = msgspec.structs.replace(held, expires_at=now + cfg.hold, grace_until=now + cfg.hold + cfg.grace,
                                               renewed_at=max(now, held.renewed_at + 0.001))
             self._hold(renewed)
             return renewed, False
+        if address and self.held_by(address, now) >= self.per_address:
+            return None, False
         number = self._free(now)
         if number is None:
             return None, False
@@ -112,14 +124,26 @@ class Pool:
                        url=url, started_at=now, expires_at=now + cfg.hold, grace_until=now + cfg.hold + cfg.grace,
                        renewed_at=now)
         self._hold(row)
+        if address:
+            self.address_of[number] = address
         return row, True
+
+    @property
+    def per_address(self) -> int:
+        return max(MIN_PER_ADDRESS, int(len(self.config.numbers) * PER_ADDRESS))
+
+    def held_by(self, address: str, now: float) -> int:
+        """How many numbers the sessions from `address` hold now."""
+        mine = [number for number, a in self.address_of.items() if a == address]
+        return sum(1 for number in mine if not self._is_free(number, now))  # _is_free releases ended leases
 
     def forget(self, row: LeaseRow) -> None:
         """Undo a new lease the store did not take: its number is free again."""
         if self.by_number.get(row.number) is row:
             del self.by_number[row.number]
-        if self.by_session.get(row.session_id) is row:
-            del self.by_session[row.session_id]
+        if self.by_session.get((row.visitor_id, row.session_id)) is row:
+            del self.by_session[(row.visitor_id, row.session_id)]
+        self.address_of.pop(row.number, None)
 
     def free(self, now: float) -> int:
         """How many numbers no session holds now (nor in its grace period)."""
@@ -139,14 +163,15 @@ class Pool:
         if row.grace_until < now:
             self.released[number] = row.grace_until
             del self.by_number[number]
-            if self.by_session.get(row.session_id) is row:
-                del self.by_session[row.session_id]
+            self.address_of.pop(number, None)
+            if self.by_session.get((row.visitor_id, row.session_id)) is row:
+                del self.by_session[(row.visitor_id, row.session_id)]
             return True
         return False
 
     def _hold(self, row: LeaseRow) -> None:
         self.by_number[row.number] = row
-        self.by_session[row.session_id] = row
+        self.by_session[(row.visitor_id, row.session_id)] = row
 
 
 def display(number: str) -> str:
@@ -255,7 +280,7 @@ class Service:
         self.pool: Pool | None = None
         self._refresh()
         self.outcomes = Counter("parcours_number_leases", "Tracking number requests, by outcome: new, renewed, "
-                                "exhausted (the default number shown), bot, unstored.", ["outcome"],
+                                "exhausted (the default number shown), limited (one address holding its share of the pool), bot, unstored.", ["outcome"],
                                 registry=registry)
         free = Gauge("parcours_number_pool_free", "Tracking numbers no session holds (nor in its grace period).",
                      registry=registry)
@@ -288,7 +313,7 @@ class Service:
         pool = self._refresh()
         return pool.config.default if pool else ""
 
-    async def take(self, visitor_id: str, session_id: str, url: str, bot: bool) -> str:
+    async def take(self, visitor_id: str, session_id: str, url: str, bot: bool, address: str = "") -> str:
         """The number to show this session: its lease's, or the default one."""
         pool = self._refresh()
         if pool is None:
@@ -296,9 +321,11 @@ class Service:
         if bot:
             self.outcomes.labels("bot").inc()
             return pool.config.default
-        row, new = pool.lease(visitor_id, session_id, url, now())
+        at = now()
+        row, new = pool.lease(visitor_id, session_id, url, at, address)
         if row is None:
-            self.outcomes.labels("exhausted").inc()
+            limited = bool(address) and pool.held_by(address, at) >= pool.per_address
+            self.outcomes.labels("limited" if limited else "exhausted").inc()
             return pool.config.default
         if not new:
             self.book.later(row)

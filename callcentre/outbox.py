@@ -5,9 +5,12 @@ dispatcher, a task of the collector, loops every few seconds:
 
 1. **qualify**: the leads of the last days (leads.find) not in the outbox yet get a `pending` row, due now;
 2. **deliver**, oldest lead first, one at a time: a due lead still a lead is POSTed, signed (webhook.py); a
-   2xx makes it `delivered`; anything else (no answer, a 4xx, a 5xx) leaves it `pending`, due again after a
-   backoff (1 s doubling to 15 minutes); a lead that is no longer one (the visitor came back, submitted,
-   signed; or its phone's retention ended) is `withdrawn`, and one past its deadline (call_by) `expired`.
+   2xx makes it `delivered`; anything else (no answer within TIMEOUT, a redirect, a 4xx, a 5xx) leaves it
+   `pending`, due again after a backoff (1 s doubling to 15 minutes), and ends the pass (the receiver is
+   likely down: the other leads wait for the next pass rather than TIMEOUT each); a lead that is no longer one
+   (the visitor came back, submitted, signed; or its phone's retention ended) is `withdrawn`, and one past its
+   deadline (call_by) `expired`. A redirect is not followed: the lead, its phone inside, goes to the URL set
+   and nowhere else.
 
 The state is written before the next lead is sent, so a restart never sends a delivered lead again, and a
 pending one is retried when it is due. Between a 2xx and the write, a crash would send it once more:
@@ -18,11 +21,14 @@ the collector's first worker (with several machines: set the webhook on one of t
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
+import http.client
 import logging
+import socket
+import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -41,7 +47,7 @@ WINDOW = dt.timedelta(days=3)
 """How far back leads are looked for: past D+1, every lead has expired."""
 RETRY_MIN, RETRY_MAX = 1.0, 900.0
 TIMEOUT = 10.0
-"""Seconds a delivery waits for the receiver's answer."""
+"""Seconds a delivery waits for the receiver's answer, the whole exchange (however slowly it trickles in)."""
 
 
 @dataclass
@@ -61,6 +67,8 @@ class Tick:
     failed: int = 0
     withdrawn: int = 0
     expired: int = 0
+    locked: int = 0
+    """Leads whose phone this collector's leads key cannot open: left pending, not sent, not withdrawn."""
 
 
 def backoff(attempts: int) -> float:
@@ -91,16 +99,19 @@ class Outbox:
                 known[lead["lead_id"]] = Delivery(lead["lead_id"], "pending", 0, now)
         for delivery in self._due(now):
             lead = current.get(delivery.lead_id)
-            if lead is None or not lead["phone"]:
+            if lead is None:
                 self._write([self._state(delivery, "withdrawn")])
                 out.withdrawn += 1
             elif lead["expired"]:
                 self._write([self._state(delivery, "expired", lead)])
                 out.expired += 1
+            elif not lead["phone"]:  # no key, or not the key that sealed it: it waits for one, still a lead
+                out.locked += 1
             elif self._deliver(lead, delivery, now):
                 out.delivered += 1
             else:
                 out.failed += 1
+                break  # the receiver is failing: the others are tried on the next pass
         return out
 
     def _deliver(self, lead: dict[str, Any], delivery: Delivery, now: dt.datetime) -> bool:
@@ -110,8 +121,10 @@ class Outbox:
         try:
             status = self.post(self.url, payload, headers)
             error = "" if 200 <= status < 300 else f"answered {status}"
-        except OSError as exc:  # refused, unreachable, timed out
-            error = str(getattr(exc, "reason", exc))
+            if 300 <= status < 400:
+                error += " (a redirect, not followed: set the webhook to the URL it points to)"
+        except (OSError, http.client.HTTPException) as exc:  # refused, unreachable, timed out, not HTTP
+            error = str(exc) or type(exc).__name__
         if not error:
             row = self._row(lead, "delivered", attempt, now)
             row["delivered_at"] = _seconds(dt.datetime.now(dt.timezone.utc))
@@ -169,12 +182,43 @@ class Outbox:
 
 
 def _post(url: str, payload: bytes, headers: dict[str, str]) -> int:
-    request = urllib.request.Request(url, data=payload, headers=headers, method="POST")
+    """POST once and return the status; redirects are not followed. The whole exchange is bounded by TIMEOUT:
+    a socket timeout alone bounds each read, and a receiver answering a byte at a time would hold the
+    dispatcher for ever. Credentials in the URL (https://user:pass@host/) are sent as Basic auth."""
+    parts = urllib.parse.urlsplit(url)
+    connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    conn = connection_class(parts.hostname or "", parts.port, timeout=TIMEOUT)
+    if parts.username:
+        login = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+        headers = {**headers, "Authorization": "Basic " + base64.b64encode(login.encode()).decode()}
+    expired = threading.Event()
+
+    def cut() -> None:
+        expired.set()
+        sock = conn.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked read
+            except OSError:
+                pass
+
+    timer = threading.Timer(TIMEOUT, cut)
+    timer.daemon = True
+    timer.start()
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
+        conn.request("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), body=payload,
+                     headers=headers)
+        status = conn.getresponse().status
+        if expired.is_set():  # cut off mid-answer: http.client takes the end of the stream for the end of headers
+            raise TimeoutError
+        return status
+    except (OSError, http.client.HTTPException) as exc:
+        if expired.is_set():
+            raise TimeoutError(f"no answer within {TIMEOUT:.0f} s") from None
+        raise exc
+    finally:
+        timer.cancel()
+        conn.close()
 
 
 def _naive(value: dt.datetime) -> dt.datetime:

@@ -46,10 +46,16 @@ def parse_keys(text: str) -> list[bytes]:
         except (ValueError, binascii.Error):
             key = b""
         if len(key) != 32:
-            raise LeadsKeyError("a leads key is 32 random bytes, written as 64 hex digits or in base64 "
-                            "(make one: `openssl rand -hex 32`)")
+            raise LeadsKeyError("PARCOURS_LEADS_KEY is not a key: a leads key is 32 random bytes, written as 64 "
+                                "hex digits or in base64 (several comma-separated when rotating)")
         keys.append(key)
     return keys
+
+
+def leads_off(why: str) -> str:
+    """The one line saying call-back phones are not kept, and what to do."""
+    return (f"call-back leads are off: {why}. Events are stored as usual, but no call-back phone is kept until "
+            "the collector runs with a leads key (make one: `openssl rand -hex 32`; docs/call-centre.md)")
 
 
 def _key_id(key: bytes) -> bytes:

@@ -110,7 +110,7 @@ def create_app(settings: Settings) -> Starlette:
                        exception_handlers={Problem: admin.problem_response})
     app.state.settings = settings
     app.state.plan = plan
-    app.state.sealer = callcentre_api.sealer(settings)
+    app.state.sealer = callcentre_api.sealer(settings, plan)
     app.state.metrics = Metrics()
     app.state.sessions = auth.Sessions(settings.data_dir, Users(settings.data_dir))
     segment_api.state(app)

@@ -118,8 +118,8 @@ def _durability_options(f):
 @click.option("--demo", is_flag=True, envvar="PARCOURS_DEMO", help="Demo mode: generate a missing secret in the data directory.")
 @click.option("--leads-key", envvar="PARCOURS_LEADS_KEY", default=None,
               help="Key sealing the phones of call-back leads (AES-256-GCM; 64 hex digits, e.g. `openssl rand -hex "
-                   "32`; several, comma-separated: the first seals, all open). Never the secret. Required when the "
-                   "plan has call_centre.leads (generated in --demo mode).")
+                   "32`; several, comma-separated: the first seals, all open). Never the secret. Without a usable one, a plan's "
+                   "call_centre.leads are off (one line says so; events are stored as usual). Generated in --demo mode.")
 @click.option("--leads-webhook", envvar="PARCOURS_LEADS_WEBHOOK", default=None,
               help="URL receiving each call-back lead as it qualifies (a signed POST, docs/call-centre.md); none: "
                    "leads are listed by `parcours leads` only.")
@@ -178,13 +178,7 @@ def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret,
             tag_path=tag_path, collect_path=collect_path, cluster=cluster, log_level=log_level,
             wal_dir=Path(wal_dir).resolve() if wal_dir else None, **durable,
         )
-        app = create_app(settings)
-        if app.state.plan.plan.call_centre.leads and not settings.leads_key:
-            raise settings_mod.SettingsError(
-                "the plan has call-back lead rules (call_centre.leads) but PARCOURS_LEADS_KEY is not set: it seals "
-                "the phones of the visitors who ask to be called back, apart from the secret. Set it (e.g. "
-                "`export PARCOURS_LEADS_KEY=$(openssl rand -hex 32)`, and keep it safe: without it the stored phones "
-                "cannot be read), or run with --demo to generate one in the data directory.")
+        app = create_app(settings)  # a missing or unusable leads key: one line, and the leads off (callcentre/api.py)
     except PlanErrors as exc:
         raise click.ClickException(f"the plan has errors:\n{exc}") from None
     # What the machine holds, once the settings are known good: a collector already serving the data

@@ -165,9 +165,6 @@ def check(settings: Settings) -> None:
             "is owned by one process, which runs the one batch writer. Run one worker, or point --clickhouse / "
             "PARCOURS_CLICKHOUSE at a server (http://user:pass@host:8123)."
         )
-    if settings.leads_key and settings.leads_key.strip() == settings.secret.decode(errors="replace").strip():
-        raise SettingsError("PARCOURS_LEADS_KEY must not be the secret: the key that opens call-back phones "
-                            "and the one that hashes every phone are kept apart (make one: `openssl rand -hex 32`)")
     if settings.leads_webhook and not settings.leads_webhook.startswith(("http://", "https://")):
         raise SettingsError(f'--leads-webhook "{settings.leads_webhook}": expected an http(s) URL')
     if settings.max_event > settings.max_body:

@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from callcentre.seal import Sealer, Unsealable, parse_keys
 from collector.storage import StoreError
 from tests.callcentre.conftest import post, step
@@ -122,24 +124,33 @@ def test_the_leads_key_file_is_generated_owner_only_in_demo_mode(tmp_path):
     assert s.leads_key != s.secret.decode()
 
 
-def test_serve_refuses_a_plan_with_leads_and_no_key_or_the_secret_as_key(tmp_path):
-    from click.testing import CliRunner
+@pytest.mark.parametrize("key, why", [
+    ("", "PARCOURS_LEADS_KEY is not set"),
+    ("too-short", "PARCOURS_LEADS_KEY is not a key: a leads key is 32 random bytes"),
+    ("the-secret", "PARCOURS_LEADS_KEY is the secret"),
+])
+def test_a_missing_or_unusable_key_turns_the_leads_off_in_one_line_and_ingestion_goes_on(settings, store, caplog,
+                                                                                          key, why):
+    import dataclasses
+    import logging
 
-    from collector.cli import main
-    from tests.conftest import EXAMPLE_PLAN
+    from collector.app import create_app
+    from tests.conftest import Client
 
-    args = ["serve", "--plan", str(EXAMPLE_PLAN), "--data-dir", str(tmp_path)]
-    r = CliRunner(env={"PARCOURS_SECRET": "s" * 64, "PARCOURS_LEADS_KEY": None}).invoke(main, args)
-    assert r.exit_code == 1 and "Traceback" not in r.output
-    assert r.output.startswith("Error: the plan has call-back lead rules (call_centre.leads) but PARCOURS_LEADS_KEY "
-                               "is not set")
-    r = CliRunner(env={"PARCOURS_SECRET": "ab" * 32, "PARCOURS_LEADS_KEY": "ab" * 32}).invoke(main, args)
-    assert r.exit_code == 1 and "PARCOURS_LEADS_KEY must not be the secret" in r.output
-    r = CliRunner(env={"PARCOURS_SECRET": "s", "PARCOURS_LEADS_KEY": "too-short"}).invoke(main, args)
-    assert r.exit_code == 1 and "a leads key is 32 random bytes" in r.output
+    settings = dataclasses.replace(settings, leads_key=key, secret=b"the-secret")
+    with caplog.at_level(logging.ERROR, logger="parcours.callcentre"):
+        app = create_app(settings)
+    (line,) = [r for r in caplog.records if r.name == "parcours.callcentre"]
+    assert line.getMessage().startswith(f"call-back leads are off: {why}") and line.exc_info is None
+    assert "Events are stored as usual" in line.getMessage()
+    with Client(app) as c:
+        assert counts(post(c, step("rider", phone=PHONE, callback_consent=True))) == {"accepted": 1, "rejected": 0}
+    assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 1}]
+    assert rows(store, "SELECT count() AS n FROM parcours.lead_contacts") == [{"n": 0}]
 
 
-def test_the_purge_deletes_the_phones_past_retention_and_leaves_nothing_of_them_on_disk(client, store, engine_dir):
+def test_the_purge_deletes_the_phones_past_retention_and_leaves_nothing_of_them_on_disk(client, store, engine_dir,
+                                                                                         lead_settings):
     from callcentre import retention
     from tests.callcentre.conftest import ADMIN
 
@@ -153,4 +164,23 @@ def test_the_purge_deletes_the_phones_past_retention_and_leaves_nothing_of_them_
     assert rows(store, "SELECT visitor_id FROM parcours.lead_contacts") == [{"visitor_id": "v-new"}]
     assert files_holding([engine_dir], [sealed["v-old"]]) == []  # no part, old or new, holds it
     assert files_holding([engine_dir], [sealed["v-new"]])  # the one still in retention is kept
+    # Merges after the purge bring nothing back; nowhere in the data directory (log, engine) is the number.
+    store.query(f"OPTIMIZE TABLE {store.database}.lead_contacts FINAL", readonly=False)
+    assert files_holding([engine_dir, lead_settings.data_dir], [sealed["v-old"], *FORMS]) == []
+    assert files_holding([engine_dir], [sealed["v-new"]])
     assert client.post("/api/leads/purge", headers=ADMIN).json() == {"contacts": 0, "old_parts_left": 0}
+
+
+@pytest.mark.parametrize("consent", ["true", 1, "yes", None, {"given": True}])
+def test_anything_but_a_ticked_box_keeps_no_phone_whatever_the_sender_claims(client, store, lead_settings, engine_dir,
+                                                                             consent):
+    """A forged or sloppy consent (a string, a number, null, an object): never a call-back phone kept."""
+    ev = step("rider", visitor="v-forged", phone=PHONE, callback_consent=consent)
+    assert response_ok(post(client, ev))
+    assert rows(store, "SELECT count() AS n FROM parcours.lead_contacts") == [{"n": 0}]
+    assert files_holding([engine_dir, lead_settings.data_dir], FORMS) == []
+
+
+def response_ok(response) -> bool:
+    """Stored or kept as rejected, never a 5xx."""
+    return response.status_code == 204

@@ -122,3 +122,35 @@ def test_a_restarted_collector_gives_a_session_its_number_again(lead_settings, s
     with Client(create_app(lead_settings)) as c:
         assert ask(c, "v-r", "s-r").json()["n"] == number
         assert ask(c, "v-new", "s-new").json()["n"] not in (number,)
+
+
+def test_a_session_id_sent_with_another_visitor_id_is_not_that_session():
+    p = pool()
+    mine, _ = p.lease("v1", "s1", "u", 0)
+    forged, new = p.lease("v-attacker", "s1", "u", 1)  # someone else's session id, a forged pair
+    assert new and forged.number != mine.number and forged.visitor_id == "v-attacker"
+    again, new = p.lease("v1", "s1", "u", 2)
+    assert not new and again.lease_id == mine.lease_id  # the real session keeps its lease
+
+
+def test_one_address_cannot_empty_the_pool_for_everyone(monkeypatch):
+    """A script asking numbers for made-up sessions gets its share of the pool, then the default number."""
+    from callcentre import numbers
+
+    monkeypatch.setattr(numbers, "MIN_PER_ADDRESS", 2)
+    p = pool()
+    got = [p.lease(f"v{i}", f"s{i}", "u", i, address="203.0.113.7")[0] for i in range(3)]
+    assert [r is not None for r in got] == [True, True, False] and p.held_by("203.0.113.7", 3) == 2
+    other, new = p.lease("v-real", "s-real", "u", 4, address="198.51.100.1")
+    assert new and other is not None  # another visitor still gets a number
+    renewed, new = p.lease("v0", "s0", "u", 5, address="203.0.113.7")
+    assert renewed is not None and not new  # a session holding its number keeps it
+    # Once those leases have ended and rested, the address gets numbers again.
+    assert p.lease("v9", "s9", "u", HOLD * 3 + GRACE * 3, address="203.0.113.7")[0] is not None
+
+
+def test_the_endpoint_shows_the_default_number_past_an_addresss_share_and_counts_it(client, store):
+    numbers = [ask(client, f"v{i}", f"s{i}").json()["n"] for i in range(4)]  # the example's 10: 3 per address
+    assert len(set(numbers[:3])) == 3 and numbers[3] == "+33970000000"
+    metrics = client.get("/metrics").text
+    assert 'parcours_number_leases_total{outcome="limited"} 1.0' in metrics

@@ -4,6 +4,7 @@ a lead that stops being one is withdrawn, never sent."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -151,3 +152,84 @@ def test_the_signature_check_in_the_managers_guide_accepts_a_delivery_and_refuse
     assert not scope["valid"]("not-the-secret", headers, payload)
     old = webhook.headers(SECRET, "L-1", 1, int(time.time()) - 3600, payload)
     assert not scope["valid"](SECRET, old, payload)
+
+
+class Trickler:
+    """A hostile receiver: reads the request, then answers one header line at a time, slowly, for ever."""
+
+    def __init__(self, every: float):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/slow"
+        self.every = every
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        conn, _ = self.sock.accept()
+        with conn:
+            conn.recv(65536)
+            try:
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                for i in range(600):  # a bound for the test's sake, far past any timeout
+                    time.sleep(self.every)
+                    conn.sendall(b"X-Slow-%d: 1\r\n" % i)
+            except OSError:  # the dispatcher gave up and closed
+                pass
+
+
+def test_a_receiver_answering_a_byte_at_a_time_is_cut_off_not_waited_for(client, store, plan, sealer, monkeypatch):
+    journey(client, "v-slow")
+    monkeypatch.setattr(outbox_mod, "TIMEOUT", 1.0)
+    trickler = Trickler(every=0.2)  # each line well within the socket timeout: only a whole-exchange bound ends it
+    box = Outbox(store, trickler.url, SECRET)
+    assert box.tick(plan, sealer).failed == 1
+    (row,) = rows(store, "SELECT argMax(state, updated_at) AS state, argMax(last_error, updated_at) AS error "
+                         "FROM parcours.lead_deliveries")
+    assert row == {"state": "pending", "error": "no answer within 1 s"}
+    trickler.sock.close()
+
+
+def test_a_redirect_is_not_followed_the_lead_goes_nowhere_else(client, store, plan, sealer, receiver):
+    journey(client, "v-redirect")
+    elsewhere = Receiver()
+    original = receiver.server.RequestHandlerClass.do_POST
+
+    def redirect(handler):
+        handler.rfile.read(int(handler.headers["Content-Length"]))
+        receiver.received.append((dict(handler.headers), b""))
+        handler.send_response(307)
+        handler.send_header("Location", elsewhere.url)
+        handler.end_headers()
+
+    receiver.server.RequestHandlerClass.do_POST = redirect
+    try:
+        assert Outbox(store, receiver.url, SECRET).tick(plan, sealer).failed == 1
+    finally:
+        receiver.server.RequestHandlerClass.do_POST = original
+        elsewhere.close()
+    assert len(receiver.received) == 1 and elsewhere.received == []
+    (row,) = rows(store, "SELECT argMax(state, updated_at) AS state, argMax(last_error, updated_at) AS error "
+                         "FROM parcours.lead_deliveries")
+    assert row["state"] == "pending" and row["error"].startswith("answered 307 (a redirect, not followed")
+
+
+def test_a_failing_receiver_ends_the_pass_the_other_leads_wait_for_the_next(client, store, plan, sealer, receiver):
+    journey(client, "v-first")
+    journey(client, "v-second")
+    receiver.status = 500
+    tick = Outbox(store, receiver.url, SECRET).tick(plan, sealer)
+    assert (tick.qualified, tick.failed, len(receiver.received)) == (2, 1, 1)
+    assert sorted(s for s, _ in states(store).values()) == ["pending", "pending"]
+
+
+def test_a_lead_whose_phone_the_key_cannot_open_waits_for_the_right_key_not_withdrawn(client, store, plan, sealer,
+                                                                                        receiver):
+    from callcentre.seal import Sealer, parse_keys
+
+    journey(client, "v-locked")
+    box = Outbox(store, receiver.url, SECRET)
+    tick = box.tick(plan, Sealer(parse_keys("33" * 32)))  # a collector restarted with the wrong key
+    assert (tick.qualified, tick.locked, tick.withdrawn, tick.delivered) == (1, 1, 0, 0)
+    assert box.tick(plan, None).locked == 1  # or with none
+    assert receiver.received == [] and [s for s, _ in states(store).values()] == ["pending"]
+    assert box.tick(plan, sealer).delivered == 1  # the right key back: it goes out
+    assert json.loads(receiver.received[0][1])["phone"] == "+33648271953"
