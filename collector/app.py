@@ -107,7 +107,7 @@ def create_app(settings: Settings) -> Starlette:
         routes.append(Route("/demo", lambda request: RedirectResponse("/demo/" + ("?" + request.url.query if request.url.query else ""))))
         routes.append(Mount("/demo", StaticFiles(directory=settings.site_dir, html=True)))
     app = CollectorApp(settings.collect_path, routes=routes, lifespan=lifespan,
-                       exception_handlers={Problem: admin.problem_response})
+                       exception_handlers={Problem: admin.problem_response, RecursionError: admin.too_deep_response})
     app.state.settings = settings
     app.state.plan = plan
     app.state.sealer = callcentre_api.sealer(settings, plan)

@@ -15,14 +15,13 @@ from collector import enrich, redact, useragent
 from collector.clock import EventTimes, TimeBounds, batch_sent, event_times
 from collector.messages import batch as batch_error
 from collector.messages import reason as say
+from collector.redact import REDACTED
 from collector.rows import EventRow, RejectedRow, seconds
 from collector.split import split_batch
 from collector.wire import WIRE_KEYS, Millis, WireEvent, batch_decoder, decode_error, event_decoder, raw_decoder
 from tagplan import CompiledPlan
 from tagplan.compile import EventSpec
 
-REDACTED = "[redacted]"
-"""What replaces personal data in a rejected event's stored payload (replay recognises it)."""
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _IDS = (WIRE_KEYS["event_id"], WIRE_KEYS["visitor_id"], WIRE_KEYS["session_id"])
 _URLS = (WIRE_KEYS["url"], WIRE_KEYS["referrer"])
@@ -122,12 +121,13 @@ def _events(body: bytes) -> tuple[list[bytes], int]:
     # events without decoding them, and judge each.
     split = split_batch(body)
     if split is None:
-        raise BadBatch(batch_error(_decode_problem(whole, body, "the body"))) from None
-    raws, sent = split
+        raise BadBatch(batch_error(decode_problem(whole, body, "the body"))) from None
+    raws, values = split
+    sent = values.get("sent", b"")
     try:
         return raws, msgspec.json.decode(sent, type=Millis) if sent else 0
     except (msgspec.DecodeError, UnicodeDecodeError):
-        raise BadBatch(batch_error(_decode_problem(whole, body, "the body"))) from None
+        raise BadBatch(batch_error(decode_problem(whole, body, "the body"))) from None
 
 
 def event_row(raw: bytes, sent: int, req: Request, plan: CompiledPlan, secret: bytes,
@@ -150,10 +150,11 @@ def _decode(raw: bytes) -> tuple[WireEvent | None, str]:
     try:
         return event_decoder.decode(raw), ""
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
-        return None, _decode_problem(exc, raw)
+        return None, decode_problem(exc, raw)
 
 
-def _decode_problem(exc: Exception, raw: bytes, whole: str = "the event") -> str:
+def decode_problem(exc: Exception, raw: bytes, whole: str = "the event") -> str:
+    """Why msgspec could not read `raw` (an event, or `whole`), in the plan's words."""
     if isinstance(exc, UnicodeDecodeError):  # msgspec checks UTF-8 as it reads a string
         try:
             raw.decode()

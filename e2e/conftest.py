@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("PARCOURS_CHROMIUM", "/usr/bin/chromium")
@@ -22,6 +23,10 @@ CHROMIUM_ARGS = [
 ADMIN_TOKEN = "e2e-admin-token"
 LEADS_KEY = "6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b"
 """Seals call-back phones (the example plan has lead rules: required outside --demo)."""
+
+# Playwright's `expect` gives up after 5 s by default: on a loaded 2-core CI a dashboard's first report can
+# take longer. A bound for a failure, not a speed claim (as wait_rows below).
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="session")
