@@ -43,6 +43,7 @@ WITHHELD = frozenset({"", "anonymous", "unknown", "private", "restricted", "unav
 _CHANNEL = re.compile(r"^(\w+/[^-]+)-[0-9a-fA-F]{4,}(;\d+)?$")
 """An Asterisk channel (SIP/201-0000a2): the agent is the part before the channel's own suffix."""
 MATCH_SQL = (Path(__file__).parent / "calls.sql").read_text()
+TOUCHES_SQL = (Path(__file__).parent / "touches.sql").read_text()
 
 
 def call_row(record: Record, r: Reader, ctx: Context) -> tuple[dict[str, Any], list[str]]:
@@ -215,3 +216,12 @@ def summary(store: Store, since, until) -> dict:
             "by_caller_phone": counts.get(("caller_phone", ""), 0),
             "by_callee_phone": counts.get(("callee_phone", ""), 0), "unmatched": sum(by_reason.values()),
             "by_reason": by_reason}
+
+
+def touches(store: Store, plan, since, until) -> QueryResult:
+    """The answered calls of [since, until) matched to a person, as touches of their journey (touches.sql):
+    person_id, visitor_id, at, channel ('phone'), lever, campaign, broker_id, call_id, matched_by."""
+    calls_sql = MATCH_SQL.replace("{db}", store.database).rstrip().removesuffix("ORDER BY c.start, c.call_id")
+    sql = TOUCHES_SQL.replace("{calls}", calls_sql).replace("{db}", store.database)
+    return store.query(sql, parameters={"from": since, "to": until,
+                                        "lever": plan.plan.call_centre.lever or "direct"})

@@ -174,3 +174,28 @@ def test_a_call_back_keeps_the_customers_number_only_as_its_hash_and_matches_the
                             "WHERE key_type = 'visitor' AND key = 'v-cb'")
     assert (got["out-1"]["matched_by"], got["out-1"]["person_id"]) == ("callee_phone", person["p"])
     assert files_holding([engine_dir, lead_settings.data_dir], ("0652413029", "+33652413029", "652413029")) == []
+
+
+def test_answered_calls_are_touches_of_their_persons_journey_with_the_landings_lever(client, store, plan):
+    from journeys import persons
+    from tests.callcentre.conftest import form_event, post
+
+    landing = form_event("touch", "v-t", "s-t") | {"c": {"utm_source": "display", "utm_medium": "cpm",
+                                                         "utm_campaign": "moto-spring"}}
+    post(client, landing)
+    leased = _ask(client, "v-t", "s-t")
+    post(client, form_event("form_submit", "v-cb2", "s-cb2", "", phone="06 52 41 30 28", quote_id="Q-10"))
+    persons.stitch(store, persons.config(plan))
+    at = (dt.datetime.now(UTC) + dt.timedelta(minutes=1)).isoformat()
+    _import(client, [f"in,{at},07 12 34 56 78,{leased},60,50,ANSWERED,",
+                     f"missed,{at},07 12 34 56 79,{leased},10,0,NO ANSWER,",
+                     f"back,{at},201,06 52 41 30 28,60,55,ANSWERED,SIP/201"])
+    persons.stitch(store, persons.config(plan))
+    result = calls.touches(store, plan, dt.datetime.now(UTC) - dt.timedelta(hours=1),
+                           dt.datetime.now(UTC) + dt.timedelta(hours=1))
+    got = {r["call_id"]: r for r in (dict(zip(result.columns, x)) for x in result.rows)}
+    assert set(got) == {"in", "back"}  # the missed call is no contact
+    assert (got["in"]["channel"], got["in"]["lever"], got["in"]["campaign"], got["in"]["visitor_id"]) == \
+        ("phone", "display", "moto-spring", "v-t")
+    assert got["in"]["person_id"] and got["back"]["person_id"]
+    assert (got["back"]["lever"], got["back"]["matched_by"]) == ("direct", "callee_phone")

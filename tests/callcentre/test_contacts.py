@@ -184,3 +184,24 @@ def test_anything_but_a_ticked_box_keeps_no_phone_whatever_the_sender_claims(cli
 def response_ok(response) -> bool:
     """Stored or kept as rejected, never a 5xx."""
     return response.status_code == 204
+
+
+def test_the_managers_guides_consent_query_finds_the_proof_after_the_phone_is_purged(client, store):
+    import re
+
+    from callcentre import retention
+    from collector.enrich import phone_key
+    from tests.conftest import ROOT, SECRET
+
+    doc = (ROOT / "docs" / "call-centre.md").read_text()
+    sql = re.search(r'"did this person agree to be called, and to what\?".*?```sql\n(.*?)```', doc, re.S).group(1)
+    ev = step("rider", visitor="v-proof", phone=PHONE, callback_consent=True)
+    post(client, ev, step("rider", visitor="v-other", phone="06 11 22 33 44", callback_consent=False))
+    store.query(f"ALTER TABLE {store.database}.lead_contacts UPDATE purge_after = consented_at WHERE 1 "
+                "SETTINGS mutations_sync = 2", readonly=False)
+    assert retention.purge(store).contacts == 1
+    result = store.query(sql.replace("parcours.", f"{store.database}."),
+                         parameters={"phone_key": phone_key(PHONE, "FR", SECRET)})
+    (proof,) = [dict(zip(result.columns, r)) for r in result.rows]
+    assert (str(proof["event_id"]), proof["visitor_id"], proof["page"]) == (ev["id"], "v-proof", ev["url"])
+    assert proof["plan_version"] == "2026.11.1"
