@@ -48,7 +48,7 @@ def sections(plan: Plan) -> list[Section]:
             if len(required) < len(s.properties):
                 calls.append("// or with its optional properties: " + _call("step", [form_id, s.id], s.properties))
         calls.append(_call("submit", [form_id], form.submit.properties, always=True))
-        steps = "; ".join(f"{i}. {s.id}" + (f" ({s.label})" if s.label else "") for i, s in enumerate(form.steps, start=1))
+        steps = "; ".join(f"{i}. {s.id}" + (f" ({s.label})" if s.label else "") + (", optional" if s.optional else "") for i, s in enumerate(form.steps, start=1))
         text = (f"{form.label}. " if form.label else "") + f"Steps, in order: {steps}. " \
             "Call each step when the visitor completes it (no page reload needed), then submit."
         rows = [[f"{s.id}.{r[0]}", *r[1:]] for s in form.steps for r in _rows(s.properties)]
