@@ -22,6 +22,7 @@ from collector.settings import Settings
 from collector.storage import Store
 from collector.wal import Wal, claim_slot
 from collector.writer import Writer
+from journeys import api as reports_api
 from tagplan import compile_plan, load_plan
 
 log = logging.getLogger("parcours")
@@ -90,6 +91,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/api/rejected/summary", admin.rejected_summary, methods=["GET"]),
         Route("/api/rejected/replay", admin.rejected_replay, methods=["POST"]),
         Route("/api/plan/reload", planwatch.reload_endpoint, methods=["POST"]),
+        Route("/api/reports/{name}", reports_api.report, methods=["GET"]),
     ]
     if settings.site_dir:
         routes.append(Route("/demo", lambda request: RedirectResponse("/demo/" + ("?" + request.url.query if request.url.query else ""))))

@@ -264,3 +264,7 @@ from collector.admin_cli import export, rejected, schema  # noqa: E402  (they us
 main.add_command(rejected)
 main.add_command(export)
 main.add_command(schema)
+
+from journeys.cli import report  # noqa: E402  (it uses the helpers above)
+
+main.add_command(report)

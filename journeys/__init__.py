@@ -1,0 +1,1 @@
+"""The analytical side of parcours: persons, conversions, reports and attribution over the collected events."""

@@ -1,0 +1,94 @@
+"""What a report is: its SQL file, its documented columns, its parameters and its Python steps."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collector.storage import Store
+    from journeys.reports.options import Options
+    from tagplan import CompiledPlan
+
+DATABASE = "parcours"
+_QUALIFIED = re.compile(r"\bparcours\.(?=[a-z_]+\b)")
+
+
+class ReportError(ValueError):
+    """A report asked for in a way it cannot answer (unknown report, bad option); the message is for people."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    description: str
+    """One line for docs/analysts.md: what the figure counts, exactly as the SQL computes it."""
+
+
+@dataclass
+class Result:
+    """A report's output: columns and rows, in the order shown; `document` is its JSON when that is not
+    an array of row objects (a summary object such as the match report's)."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+    document: Any = None
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
+
+@dataclass(frozen=True)
+class Report:
+    """One entry of the registry: name -> SQL file + parameters + optional Python post-processing."""
+
+    name: str
+    title: str
+    sql: str
+    """The SQL file in journeys/reports/ (several reports may share one, with different post-processing)."""
+    columns: tuple[Column, ...]
+    keys: tuple[str, ...] = ()
+    """Columns that name a row (lever, step...); the others are figures, compared with the previous period."""
+    options: frozenset[str] = frozenset()
+    """Options this report takes besides from, to and format."""
+    parameters: Callable[[Context], dict[str, Any]] | None = None
+    """The SQL's named parameters beyond from and to, from the options and the plan."""
+    post: Callable[[Context, Result], Result] | None = None
+    """Python after the SQL, where SQL cannot go (the Markov solve); None for SQL-only reports."""
+    defaults: Mapping[str, str] = field(default_factory=dict)
+    """Option values this report uses when none is given (e.g. campaigns: by=campaign)."""
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+@cache
+def sql_text(filename: str) -> str:
+    """A report's SQL as shipped in the package, as analysts read it (for the database `parcours`)."""
+    return resources.files("journeys.reports").joinpath(filename).read_text(encoding="utf-8")
+
+
+def for_database(sql: str, database: str) -> str:
+    """The SQL with its `parcours.` tables in another database (tests use one database each)."""
+    return sql if database == DATABASE else _QUALIFIED.sub(f"{database}.", sql)
+
+
+@dataclass
+class Context:
+    """What a report's parameters and post-processing may use: the store, the plan and the options."""
+
+    store: Store
+    plan: CompiledPlan
+    options: Options
+    report: Report
+
+    def query(self, filename: str, parameters: Mapping[str, Any]) -> Result:
+        """Run one of the package's SQL files, read-only, with named parameters."""
+        sql = for_database(sql_text(filename), self.store.database)
+        result = self.store.query(sql, readonly=True, parameters=dict(parameters))
+        return Result(result.columns, result.rows)

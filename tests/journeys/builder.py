@@ -1,0 +1,53 @@
+"""Small hand-written journeys for report tests: events as the collector stores them, built by name."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+from collector.rows import EventRow
+from collector.storage import Store
+
+SITE = "https://www.motoassur.example"
+
+
+def at(text: str) -> dt.datetime:
+    """A UTC time from "2026-03-02 10:00" or "2026-03-02 10:00:05.250"."""
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc)
+
+
+class Journeys:
+    """Rows of parcours.events, added one by one; `store` inserts them (as the writer would)."""
+
+    def __init__(self) -> None:
+        self.rows: list[EventRow] = []
+        self._seq: dict[str, int] = {}
+
+    def add(self, event: str, visitor: str, session: str, when: str, *, url: str = SITE + "/",
+            properties: dict[str, Any] | None = None, **fields: Any) -> EventRow:
+        t = at(when).timestamp()
+        self._seq[session] = seq = self._seq.get(session, 0) + 1
+        row = EventRow(event_id=fields.pop("event_id", str(uuid.uuid4())), event=event, ts=t, client_ts=t,
+                       sent_at=t, received_at=t, visitor_id=visitor, session_id=session,
+                       seq=fields.pop("seq", seq), url=url, properties=json.dumps(properties or {}), **fields)
+        self.rows.append(row)
+        return row
+
+    def page(self, visitor: str, session: str, when: str, **fields: Any) -> EventRow:
+        return self.add("page_view", visitor, session, when, **fields)
+
+    def step(self, form: str, step: str, index: int, visitor: str, session: str, when: str,
+             elapsed_ms: int = 0, **fields: Any) -> EventRow:
+        return self.add("form_step", visitor, session, when, form_id=form, step=step, step_index=index,
+                        step_elapsed_ms=elapsed_ms, **fields)
+
+    def submit(self, form: str, visitor: str, session: str, when: str, **fields: Any) -> EventRow:
+        return self.add("form_submit", visitor, session, when, form_id=form, **fields)
+
+    def abandon(self, form: str, step: str, index: int, visitor: str, session: str, when: str) -> EventRow:
+        return self.add("form_abandon", visitor, session, when, form_id=form, step=step, step_index=index)
+
+    def store(self, store: Store, rows: list[EventRow] | None = None) -> None:
+        store.insert_rows("events", self.rows if rows is None else rows)
