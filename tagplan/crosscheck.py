@@ -1,34 +1,47 @@
-"""Rules that span several parts of the plan, checked once its shape is right."""
+"""Rules that span several parts of the plan, checked on a plan whose shape is valid.
+
+Each rule returns problems with the path of the node at fault; the loader turns paths into lines (and a
+broker's path `["brokers", i]` into its CSV row when the table is a CSV file). No file, no YAML here.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 import phonenumbers
 
+from tagplan.errors import Problem, problem
 from tagplan.messages import did_you_mean
-from tagplan.model import BUILTIN_EVENTS, Plan, Property
+from tagplan.model import BROKER_LEVER, BUILTIN_EVENTS, CONDITION_WORDS, LEVER_CONDITION_KEYS, TEXT_TYPES, Plan, Property
 
-if TYPE_CHECKING:
-    from tagplan.load import Report
+READS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "lever_not_declared": (("levers", "names"),),
+    "rule_unreachable": (("levers", "rules"),),
+    "condition_key_unknown": (("capture",),),
+    "click_id_not_captured": (("capture",),),
+    "broker_lever_not_declared": (("levers", "names"),),
+    "brokers_without_levers": (("levers",),),
+    "consent_event_unknown": (("events",),),
+    "identity_not_a_property": (("events",), ("forms",)),
+    "identity_not_phone": (("events",), ("forms",)),
+}
+"""The parts of the plan a rule reads besides the node it reports on, where something taken out as invalid
+would make it report what the author did not write (a property whose `type` is misspelt is no phone)."""
 
-TEXT_TYPES = ("string", "url", "email")
-"""Types whose values max_length and pattern apply to."""
 
-LEVER_CONDITION_KEYS = ("broker_id", "click_id", "referrer_domain", "referrer")
-"""Condition keys of lever rules besides the names of captured URL parameters."""
-
-BROKER_LEVER = "broker_lever"
-"""The lever a rule gives as "the lever the broker table gives this broker"."""
-
-CONDITION_WORDS = {"broker_id": ("known", "present", "absent"), "referrer": ("external", "present", "absent")}
+Report = Callable[..., None]
+"""`report(path, code, **fields)`: adds one problem."""
 
 
-def cross_check(plan: Plan, report: Report) -> None:
-    """Report every cross-part mistake of a plan whose shape is already valid."""
+def cross_check(plan: Plan) -> list[Problem]:
+    """Every cross-part mistake of a plan, each with its path, in the order the rules run."""
+    out: list[Problem] = []
+
+    def report(parts: list[str | int], code: str, **fields: object) -> None:
+        out.append(problem(parts, code, **fields))
+
     _events(plan, report)
     _forms(plan, report)
     for parts, prop in properties(plan):
@@ -39,6 +52,7 @@ def cross_check(plan: Plan, report: Report) -> None:
     _brokers(plan, report)
     _consent(plan, report)
     _identity(plan, report)
+    return out
 
 
 def properties(plan: Plan) -> Iterator[tuple[list[str | int], Property]]:
@@ -57,7 +71,7 @@ def properties(plan: Plan) -> Iterator[tuple[list[str | int], Property]]:
 def _events(plan: Plan, report: Report) -> None:
     for event in plan.events:
         if event in BUILTIN_EVENTS:
-            report.at(["events", event], "builtin_event", event=event)
+            report(["events", event], "builtin_event", event=event)
 
 
 def _forms(plan: Plan, report: Report) -> None:
@@ -67,9 +81,9 @@ def _forms(plan: Plan, report: Report) -> None:
         for i, step in enumerate(form.steps):
             where = ["forms", form_id, "steps", i]
             if step.id in seen:
-                report.at(where, "step_twice", form=form_id, step=step.id)
+                report(where, "step_twice", form=form_id, step=step.id)
             elif step.id in owner:
-                report.at(where, "step_shared", form=form_id, step=step.id, other=owner[step.id])
+                report(where, "step_shared", form=form_id, step=step.id, other=owner[step.id])
             seen.add(step.id)
             owner.setdefault(step.id, form_id)
         if form.steps[0].optional:
@@ -81,30 +95,30 @@ def _property(parts: list[str | int], prop: Property, report: Report) -> None:
     name = parts[-1]
     if prop.type == "enum":
         if not prop.values:
-            report.at(parts, "enum_without_values", prop=name)
+            report(parts, "enum_without_values", prop=name)
         else:
             seen: set[str] = set()
             for i, value in enumerate(prop.values):
                 if value in seen:
-                    report.at(parts + ["values", i], "enum_value_twice", prop=name, value=value)
+                    report(parts + ["values", i], "enum_value_twice", prop=name, value=value)
                 seen.add(value)
     elif prop.values is not None:
-        report.at(parts + ["values"], "values_not_enum", prop=name, type=prop.type)
+        report(parts + ["values"], "values_not_enum", prop=name, type=prop.type)
     for rule in ("max_length", "pattern"):
         if getattr(prop, rule) is not None and prop.type not in TEXT_TYPES:
-            report.at(parts + [rule], "rule_not_for_type", prop=name, rule=rule, type=prop.type)
+            report(parts + [rule], "rule_not_for_type", prop=name, rule=rule, type=prop.type)
     if prop.pattern is not None:
         try:
             re.compile(prop.pattern)
         except re.error as exc:
-            report.at(parts + ["pattern"], "invalid_pattern", prop=name, reason=exc.msg)
+            report(parts + ["pattern"], "invalid_pattern", prop=name, reason=exc.msg)
 
 
 def _sites(plan: Plan, report: Report) -> None:
     for i, site in enumerate(plan.sites):
         for j, origin in enumerate(site.origins):
             if not is_origin(origin):
-                report.at(["sites", i, "origins", j], "bad_origin", origin=origin)
+                report(["sites", i, "origins", j], "bad_origin", origin=origin)
 
 
 def is_origin(origin: str) -> bool:
@@ -125,7 +139,7 @@ def _capture(plan: Plan, report: Report) -> None:
     seen = {plan.capture.broker.param} if plan.capture.broker else set()
     for i, param in enumerate(plan.capture.params):
         if param.name in seen:
-            report.at(["capture", "params", i, "name"], "param_twice", param=param.name)
+            report(["capture", "params", i, "name"], "param_twice", param=param.name)
         seen.add(param.name)
 
 
@@ -135,7 +149,7 @@ def _levers(plan: Plan, report: Report) -> None:
     names = plan.levers.names
     for i, lever in enumerate(names):
         if lever in names[:i]:
-            report.at(["levers", "names", i], "lever_twice", lever=lever)
+            report(["levers", "names", i], "lever_twice", lever=lever)
     params = captured_params(plan)
     keys = [*LEVER_CONDITION_KEYS, *params]
     always: int | None = None
@@ -143,41 +157,41 @@ def _levers(plan: Plan, report: Report) -> None:
         n = i + 1
         where = ["levers", "rules", i]
         if always is not None:
-            report.at(where, "rule_unreachable", n=n, first=always)
+            report(where, "rule_unreachable", n=n, first=always)
         if rule.lever != BROKER_LEVER and rule.lever not in names:
-            report.at(where + ["lever"], "lever_not_declared", lever=rule.lever, hint=did_you_mean(rule.lever, names))
+            report(where + ["lever"], "lever_not_declared", lever=rule.lever, hint=did_you_mean(rule.lever, names))
         if not rule.when and always is None:
             always = n
         for key, cond in rule.when.items():
             values = [cond] if isinstance(cond, str) else cond
             if key not in keys:
-                report.at(where + ["when", key], "condition_key_unknown", n=n, key=key,
+                report(where + ["when", key], "condition_key_unknown", n=n, key=key,
                           hint=did_you_mean(key, keys), expected=", ".join(keys))
             elif key == "click_id":
                 for v in values:
                     if v not in params:
-                        report.at(where + ["when", key], "click_id_not_captured", n=n, value=v, hint=did_you_mean(v, params))
+                        report(where + ["when", key], "click_id_not_captured", n=n, value=v, hint=did_you_mean(v, params))
             elif key == "referrer":
                 words = CONDITION_WORDS[key]
                 for v in values:
                     if v not in words:
-                        report.at(where + ["when", key], "condition_value_unknown", n=n, key=key, value=v,
+                        report(where + ["when", key], "condition_value_unknown", n=n, key=key, value=v,
                                   hint=did_you_mean(v, words), expected=", ".join(words))
 
 
 def _brokers(plan: Plan, report: Report) -> None:
     brokers = plan.brokers if isinstance(plan.brokers, list) else []
     if brokers and not plan.levers:
-        report.at(["brokers"], "brokers_without_levers")
+        report(["brokers"], "brokers_without_levers")
         return
     names = plan.levers.names if plan.levers else []
     seen: set[str] = set()
     for i, broker in enumerate(brokers):
         if broker.id in seen:
-            report.at_broker(i, "broker_twice", broker=broker.id)
+            report(["brokers", i], "broker_twice", broker=broker.id)
         seen.add(broker.id)
         if broker.lever not in names:
-            report.at_broker(i, "broker_lever_not_declared", broker=broker.id, lever=broker.lever,
+            report(["brokers", i], "broker_lever_not_declared", broker=broker.id, lever=broker.lever,
                              hint=did_you_mean(broker.lever, names))
 
 
@@ -185,11 +199,11 @@ def _consent(plan: Plan, report: Report) -> None:
     if isinstance(plan.consent, str):
         return
     if plan.consent.exempt_events and plan.consent.mode != "required":
-        report.at(["consent", "exempt_events"], "consent_events_without_required")
+        report(["consent", "exempt_events"], "consent_events_without_required")
     known = [*BUILTIN_EVENTS, *plan.events]
     for i, event in enumerate(plan.consent.exempt_events):
         if event not in known:
-            report.at(["consent", "exempt_events", i], "consent_event_unknown", event=event, hint=did_you_mean(event, known))
+            report(["consent", "exempt_events", i], "consent_event_unknown", event=event, hint=did_you_mean(event, known))
 
 
 def _identity(plan: Plan, report: Report) -> None:
@@ -198,9 +212,9 @@ def _identity(plan: Plan, report: Report) -> None:
         types.setdefault(str(parts[-1]), []).append(prop.type)
     for key, spec in plan.identity.items():
         if key not in types:
-            report.at(["identity", key], "identity_not_a_property", key=key, hint=did_you_mean(key, types))
+            report(["identity", key], "identity_not_a_property", key=key, hint=did_you_mean(key, types))
         elif any(t != "phone" for t in types[key]):
-            report.at(["identity", key], "identity_not_phone", key=key, type=next(t for t in types[key] if t != "phone"))
+            report(["identity", key], "identity_not_phone", key=key, type=next(t for t in types[key] if t != "phone"))
         if spec.region not in phonenumbers.SUPPORTED_REGIONS:
-            report.at(["identity", key, "region"], "identity_bad_region", key=key, region=spec.region,
+            report(["identity", key, "region"], "identity_bad_region", key=key, region=spec.region,
                       hint=did_you_mean(spec.region.upper(), sorted(phonenumbers.SUPPORTED_REGIONS)))

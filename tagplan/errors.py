@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
+from tagplan.messages import check as say
 from tagplan.messages import did_you_mean
 
-__all__ = ["PlanError", "PlanErrors", "did_you_mean"]
+__all__ = ["PlanError", "PlanErrors", "Problem", "did_you_mean", "problem"]
+
+
+class Problem(NamedTuple):
+    """A mistake found in the plan's content, before it is placed in a file: the loader attaches the line."""
+
+    path: list[str | int]
+    """Keys and indexes from the document root, e.g. ["forms", "quote", "steps", 1, "id"]."""
+    code: str
+    """The message's key in tagplan.messages.CHECK."""
+    message: str
+
+
+def problem(path: list[str | int], code: str, **fields: object) -> Problem:
+    """A Problem with its message written from the template `code`."""
+    return Problem(path, code, say(code, **fields))
 
 
 @dataclass(frozen=True, order=True)

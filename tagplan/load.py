@@ -1,9 +1,8 @@
-"""Read a plan file: YAML with line numbers, then the typed model, then cross-checks."""
+"""Read a plan file: YAML with line numbers, the typed model, the cross-checks; every mistake placed at its line."""
 
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,8 @@ from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
-from tagplan import crosscheck
-from tagplan.check import walk
+from tagplan.check import prune, walk
+from tagplan.crosscheck import READS, cross_check
 from tagplan.errors import PlanError, PlanErrors
 from tagplan.messages import check as say
 from tagplan.model import Broker, Plan
@@ -24,7 +23,7 @@ _PLAN_TYPE = mi.type_info(Plan)
 
 
 def load_plan(path: str | Path) -> Plan:
-    """Load and check a plan; raise PlanErrors listing every mistake found."""
+    """Load and check a plan; raise PlanErrors listing every mistake found, of every stage, at once."""
     path = Path(path)
     name = str(path)
     try:
@@ -34,22 +33,46 @@ def load_plan(path: str | Path) -> Plan:
     doc, errors = _parse(name, text)
     if not isinstance(doc, dict):
         raise PlanErrors(errors or [_error(name, 1, 1, "not_a_mapping_doc")])
-    for parts, code, message in walk(doc, _PLAN_TYPE, []):
+    shape = walk(doc, _PLAN_TYPE, [])
+    for parts, code, message in shape:
         line, col = node_position(doc, parts, at_key=code == "unknown_key")
         errors.append(PlanError(name, line, col, message, code))
+    # The cross-checks run on the valid part, so that one run lists the mistakes of both stages.
+    # No check reads the version: a missing or bad one must not hide the rest.
+    pruned = prune({**doc, "version": str(doc.get("version", ""))} if shape else doc, _PLAN_TYPE)
+    if pruned.doc is None:
+        raise PlanErrors(errors)
+    plan = msgspec.convert(pruned.doc, Plan, strict=True)
+    csv_rows: list[tuple[str, int, int]] | None = None
+    if isinstance(plan.brokers, str):
+        brokers, csv_rows, csv_errors = _read_brokers_csv(path.parent / plan.brokers)
+        errors += csv_errors
+        plan = msgspec.structs.replace(plan, brokers=brokers)
+    for problem in cross_check(plan):
+        where = pruned.original(problem.path)
+        if _about_removed(problem.code, where, pruned.tainted):
+            continue
+        if csv_rows is not None and where[:1] == ["brokers"] and len(where) > 1:
+            file, line, col = csv_rows[int(where[1])]
+        else:
+            file, (line, col) = name, node_position(doc, where)
+        errors.append(PlanError(file, line, col, problem.message, problem.code))
     if errors:
         raise PlanErrors(errors)
-    plan = msgspec.convert(doc, Plan, strict=True)
-    report = Report(name, doc)
-    if isinstance(plan.brokers, str):
-        brokers = _read_brokers_csv(path.parent / plan.brokers, report)
-        plan = msgspec.structs.replace(plan, brokers=brokers)
-    elif isinstance(doc.get("brokers"), list):
-        report.broker_positions = [(name, *node_position(doc, ["brokers", i])) for i in range(len(plan.brokers))]
-    crosscheck.cross_check(plan, report)
-    if report.errors:
-        raise PlanErrors(report.errors)
     return plan
+
+
+def _about_removed(code: str, path: list[str | int], tainted: list[list[str | int]]) -> bool:
+    """Whether a cross-check problem lies in, or reads, a part of the plan taken out as invalid.
+
+    It would follow from a mistake already reported: it is left out, and shows on the next run if it holds.
+    """
+    reads = [list(r) for r in READS.get(code, ())]
+    return any(_under(path, t) or any(_under(t, r) or _under(r, t) for r in reads) for t in tainted)
+
+
+def _under(path: list, prefix: list) -> bool:
+    return path[:len(prefix)] == prefix
 
 
 def plan_files(path: str | Path) -> list[Path]:
@@ -63,26 +86,6 @@ def plan_files(path: str | Path) -> list[Path]:
     if isinstance(doc, dict) and isinstance(doc.get("brokers"), str):
         files.append(path.parent / doc["brokers"])
     return files
-
-
-@dataclass
-class Report:
-    """Collects cross-check errors, positioned in the YAML or in the broker CSV."""
-
-    file: str
-    doc: Any
-    errors: list[PlanError] = field(default_factory=list)
-    broker_positions: list[tuple[str, int, int]] = field(default_factory=list)
-
-    def at(self, parts: list[str | int], code: str, **fields: object) -> None:
-        line, col = node_position(self.doc, parts)
-        self.errors.append(_error(self.file, line, col, code, **fields))
-
-    def at_broker(self, index: int, code: str, **fields: object) -> None:
-        if index < len(self.broker_positions):
-            self.errors.append(_error(*self.broker_positions[index], code, **fields))
-        else:
-            self.at(["brokers"], code, **fields)
 
 
 def _error(file: str, line: int, col: int, code: str, **fields: object) -> PlanError:
@@ -150,10 +153,12 @@ def node_position(doc: Any, parts: list[str | int], at_key: bool = False) -> tup
     return line + 1, col + 1
 
 
-def _read_brokers_csv(path: Path, report: Report) -> list[Broker]:
-    """The broker table from CSV; each bad row is reported at its line of the CSV file."""
+def _read_brokers_csv(path: Path) -> tuple[list[Broker], list[tuple[str, int, int]], list[PlanError]]:
+    """The broker table from CSV, each broker's place in the file, and each bad row reported at its line."""
     file = str(path)
     brokers: list[Broker] = []
+    rows: list[tuple[str, int, int]] = []
+    errors: list[PlanError] = []
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh, skipinitialspace=True)
@@ -161,17 +166,17 @@ def _read_brokers_csv(path: Path, report: Report) -> list[Broker]:
             reader.fieldnames = header
             missing = {"id", "name", "lever"} - set(header)
             if missing:
-                report.errors.append(_error(file, 1, 1, "csv_missing_columns", columns=", ".join(sorted(missing))))
-                return []
+                errors.append(_error(file, 1, 1, "csv_missing_columns", columns=", ".join(sorted(missing))))
+                return [], [], errors
             for row in reader:
                 line = reader.line_num
                 if None in row or None in row.values() or not (row["id"] or "").strip() or not (row["lever"] or "").strip():
-                    report.errors.append(_error(file, line, 1, "csv_bad_row"))
+                    errors.append(_error(file, line, 1, "csv_bad_row"))
                     continue
                 brokers.append(Broker(id=row["id"].strip(), name=row["name"].strip(), lever=row["lever"].strip()))
-                report.broker_positions.append((file, line, 1))
+                rows.append((file, line, 1))
     except (OSError, UnicodeDecodeError) as exc:
-        report.errors.append(_error(file, 1, 1, "unreadable_csv", reason=_reason(exc)))
+        errors.append(_error(file, 1, 1, "unreadable_csv", reason=_reason(exc)))
     except csv.Error as exc:
-        report.errors.append(_error(file, reader.line_num or 1, 1, "unreadable_csv", reason=str(exc)))
-    return brokers
+        errors.append(_error(file, reader.line_num or 1, 1, "unreadable_csv", reason=str(exc)))
+    return brokers, rows, errors

@@ -24,6 +24,10 @@ BUILTIN_EVENTS = ("page_view", "form_step", "form_submit", "form_abandon", "touc
 campaign or broker parameters (in `captured`); `identify`: the plan's identity keys (the phone)."""
 
 
+TEXT_TYPES = ("string", "url", "email")
+"""Types whose values max_length and pattern apply to."""
+
+
 class Property(Base, kw_only=True):
     type: PropertyType = "string"
     description: str = ""
@@ -62,14 +66,18 @@ class Site(Base, kw_only=True):
     origins: list[str] = []
 
 
+DEFAULT_KEEP_DAYS = 30
+"""How long the tag keeps a captured parameter the plan gives no keep_days (the broker's default)."""
+
+
 class Param(Base, kw_only=True):
     name: str
-    keep_days: Annotated[int, Meta(ge=0, le=395)] = 30
+    keep_days: Annotated[int, Meta(ge=0, le=395)] = DEFAULT_KEEP_DAYS
 
 
 class BrokerParam(Base, kw_only=True):
     param: str
-    keep_days: Annotated[int, Meta(ge=0, le=395)] = 30
+    keep_days: Annotated[int, Meta(ge=0, le=395)] = DEFAULT_KEEP_DAYS
 
 
 class Capture(Base, kw_only=True):
@@ -84,6 +92,15 @@ class Broker(Base, kw_only=True):
 
 
 Condition = str | list[str]
+
+LEVER_CONDITION_KEYS = ("broker_id", "click_id", "referrer_domain", "referrer")
+"""Condition keys of lever rules besides the names of captured URL parameters."""
+
+CONDITION_WORDS = {"broker_id": ("known", "present", "absent"), "referrer": ("external", "present", "absent")}
+"""The words a condition accepts instead of a list of values."""
+
+BROKER_LEVER = "broker_lever"
+"""The lever a rule gives as "the lever the broker table gives this broker"."""
 
 
 class LeverRule(Base, kw_only=True):

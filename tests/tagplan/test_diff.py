@@ -5,16 +5,20 @@ from __future__ import annotations
 import pytest
 
 from tagplan import load_plan
-from tagplan.diff import BREAKING, COMPATIBLE, diff_plans, has_breaking
+from tagplan.diff import BREAKING, COMPATIBLE, Change, diff_plans, has_breaking
 from tests.conftest import EXAMPLE_PLAN
 
 BASE = EXAMPLE_PLAN.read_text()
 
 
-def changes(tmp_path, old: str, new: str) -> list[tuple[str, str, str]]:
+def diff(tmp_path, old: str, new: str) -> list[Change]:
     (tmp_path / "old.yaml").write_text(old)
     (tmp_path / "new.yaml").write_text(new)
-    return [(c.kind, c.where, c.what) for c in diff_plans(load_plan(tmp_path / "old.yaml"), load_plan(tmp_path / "new.yaml"))]
+    return diff_plans(load_plan(tmp_path / "old.yaml"), load_plan(tmp_path / "new.yaml"))
+
+
+def changes(tmp_path, old: str, new: str) -> list[tuple[str, str, str]]:
+    return [(c.kind, c.where, c.what) for c in diff(tmp_path, old, new)]
 
 
 def edit(*pairs: tuple[str, str]) -> str:
@@ -92,4 +96,14 @@ CB = "events.callback_requested"
 ])
 def test_classification(tmp_path, new, expected):
     assert changes(tmp_path, BASE, new) == expected
-    assert has_breaking([type("C", (), {"kind": k})() for k, _, _ in expected]) == any(k == BREAKING for k, _, _ in expected)
+
+
+def test_has_breaking_is_true_when_one_change_breaks(tmp_path):
+    assert has_breaking(diff(tmp_path, BASE, BASE)) is False
+    compatible = diff(tmp_path, BASE, edit(('version: "2026.11.1"', 'version: "2026.12.0"'), (SLOT, SLOT + "      note: {type: string}\n")))
+    assert [c.kind for c in compatible] == [COMPATIBLE, COMPATIBLE]
+    assert has_breaking(compatible) is False
+    mixed = diff(tmp_path, BASE, edit(('version: "2026.11.1"', 'version: "2026.12.0"'), (SLOT, "")))
+    assert [c.kind for c in mixed] == [COMPATIBLE, BREAKING]
+    assert has_breaking(mixed) is True
+    assert has_breaking(mixed[1:]) is True and has_breaking(mixed[:1]) is False

@@ -197,3 +197,84 @@ def test_an_unknown_key_anywhere_is_reported_at_its_line(tmp_path_factory, line,
     (error,) = errors_of(path)
     assert error.startswith(f'{line}:{lines[line - 1].index(key) + 1}: unknown key "{key}"')
     assert error.endswith("expected one of: " + ", ".join(PROPERTY_KEYS))
+
+
+def test_every_mistake_of_every_stage_in_one_run(tmp_path):
+    """A shape mistake no longer hides the cross-checks: issue 10's plan gives its three errors at once."""
+    bad = tmp_path / "plan.yaml"
+    bad.write_text(
+        'version: "1"\n'
+        "forms:\n"
+        "  quote:\n"
+        "    steps:\n"
+        "      - {id: vehicle, lable: Votre moto}\n"
+        "events:\n"
+        "  signup:\n"
+        "    properties:\n"
+        "      plan: {type: enum, values: [basic, full, basic]}\n"
+        "brokers:\n"
+        "  - {id: B042, name: Comparamoto, lever: brokr}\n"
+        "levers: {names: [broker, direct]}\n"
+    )
+    assert errors_of(bad) == [
+        '5:23: unknown key "lable" (did you mean "label"?), expected one of: id, label, properties',
+        '9:48: property "plan": enum value "basic" is listed twice',
+        '11:5: broker "B042": lever "brokr" is not declared in levers.names (did you mean "broker"?)',
+    ]
+
+
+def test_what_is_removed_as_invalid_causes_no_second_error(tmp_path):
+    """Cross-checks run on the valid part: nothing is reported about, or because of, a part taken out."""
+    bad = tmp_path / "plan.yaml"
+    bad.write_text(
+        "forms:\n"
+        "  quote:\n"
+        "    steps:\n"
+        "      - {id: vehicle}\n"
+        "      - {id: 3, properties: {email: {type: email}}}\n"
+        "      - {id: contact, properties: {phone: {type: phon, values: [a]}}}\n"
+        "      - {id: vehicle}\n"
+        "brokers:\n"
+        "  - {id: B1, name: Sans levier}\n"
+        "  - {id: B042, name: Comparamoto, lever: brokr}\n"
+        "levers:\n"
+        "  names: [broker, direct, 42]\n"
+        "  rules:\n"
+        "    - {lever: dirct}\n"
+        "    - {lever: direct, when: 3}\n"
+        "    - {lever: broker}\n"
+        "consent: {mode: required, exempt_events: [page_veiw]}\n"
+        "identity:\n"
+        "  phone: {region: FR}\n"
+        "  email: {region: FR}\n"
+    )
+    assert errors_of(bad) == [
+        '1:1: missing required key "version"',
+        "5:14: expected text, got the number 3",
+        '6:50: "phon" is not allowed (did you mean "phone"?), expected one of: '
+        "boolean, date, datetime, email, enum, integer, number, phone, string, url",
+        # Index 3 in the file, 2 once the bad step is out: placed at its own line all the same.
+        '7:9: form "quote": step "vehicle" is listed twice',
+        '9:5: missing required key "lever"',
+        '10:5: broker "B042": lever "brokr" is not declared in levers.names (did you mean "broker"?)',
+        "12:27: expected text, got the number 42",
+        '14:15: lever "dirct" is not declared in levers.names (did you mean "direct"?)',
+        "15:29: expected a mapping of keys, got the number 3",
+        '17:43: consent: exempt event "page_veiw" is not declared (did you mean "page_view"?)',
+    ]
+    # Not reported: the phone property as "declared as string" (its type is misspelt), the e-mail identity
+    # key as "not a property" (its step is invalid), rule 3 as "never reached" (rule 2 lost its conditions),
+    # values on a non-enum (the property's type is unknown).
+
+
+def test_csv_rows_and_yaml_mistakes_in_one_run(tmp_path):
+    (tmp_path / "brokers.csv").write_text("id,name,lever\nB1,Un,brokr\nB2,Deux\n")
+    (tmp_path / "plan.yaml").write_text('version: "1"\nbrokers: brokers.csv\nlevers: {names: [broker], nmes: [x]}\n')
+    with pytest.raises(PlanErrors) as info:
+        load_plan(tmp_path / "plan.yaml")
+    csv = tmp_path / "brokers.csv"
+    assert [str(e) for e in info.value.errors] == [
+        f'{csv}:2:1: broker "B1": lever "brokr" is not declared in levers.names (did you mean "broker"?)',
+        f"{csv}:3:1: expected 3 fields: id,name,lever",
+        f'{tmp_path / "plan.yaml"}:3:27: unknown key "nmes" (did you mean "names"?), expected one of: names, rules',
+    ]
