@@ -217,7 +217,7 @@ def test_every_mistake_of_every_stage_in_one_run(tmp_path):
         "levers: {names: [broker, direct]}\n"
     )
     assert errors_of(bad) == [
-        '5:23: unknown key "lable" (did you mean "label"?), expected one of: id, label, properties',
+        '5:23: unknown key "lable" (did you mean "label"?), expected one of: id, label, optional, properties',
         '9:48: property "plan": enum value "basic" is listed twice',
         '11:5: broker "B042": lever "brokr" is not declared in levers.names (did you mean "broker"?)',
     ]
