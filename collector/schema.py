@@ -47,12 +47,102 @@ class Migration:
     version: int
     name: str
     statements: tuple[Table | AddColumns | LocalSetting | str, ...]
-    """Operations; a plain SQL string (with `{db}` and `{on_cluster}`) is passed through as written."""
+    """Operations; a plain SQL string (with `{db}`, `{on_cluster}`, and `{local}`: "_local" on a cluster) is
+    passed through as written."""
 
 
 SCHEMA_MIGRATIONS = Table(
     "schema_migrations", "version UInt32, name String, applied_at DateTime DEFAULT now()", "MergeTree", "version",
 )
+
+SESSION_ROWS = """SELECT
+    toDate(ts) AS day,
+    if(session_id = '', toString(event_id), session_id) AS session_id,
+    min(visitor_id) AS visitor_id,
+    min(ts) AS started_at,
+    max(ts) AS ended_at,
+    argMinState((url, referrer, toString(device_type)), (ts, seq)) AS landing,
+    argMinState((toUInt8(event = 'touch'), toString(lever), toString(broker_id), toString(utm_source),
+                 toString(utm_medium), toString(utm_campaign)),
+                (toUInt8(event != 'touch'), ts, seq)) AS touch,
+    uniqExactState(if(event = 'page_view', event_id, NULL)) AS page_views,
+    max(toUInt8(event NOT IN ('page_view', 'touch'))) AS interacted,
+    uniqExactState(if(event = 'form_submit', event_id, NULL)) AS leads,
+    max(is_bot) AS is_bot
+FROM {events}
+GROUP BY day, session_id"""
+"""Each event's contribution to its session's row of the day: the materialized view's query, and the backfill's."""
+
+TOUCHES_VIEW = """CREATE VIEW IF NOT EXISTS {db}.touches{on_cluster} AS
+-- One row per session that started in [from, to), bots left out: a touch, dated at its start, with the
+-- lever, broker and campaign of its own landing. A session with a `touch` event (a landing whose URL carried
+-- campaign or broker parameters) takes that event's lever (the plan's rules, applied by the collector to
+-- those parameters, the referrer and the page); any other takes the first of referrer_rules that its
+-- landing's referrer matches: the plan's lever rules that can match a landing without parameters
+-- (journeys/touches.py builds them). No lever at all is 'direct'.
+WITH
+sessions AS (
+    -- A session's rows of each day (the day before `from` for one that started before midnight, and the
+    -- day after `to` for one still going) merged: exact, whatever ClickHouse has merged yet.
+    SELECT
+        session_id,
+        min(visitor_id) AS visitor_id,
+        min(started_at) AS started_at,
+        max(ended_at) AS ended_at,
+        argMinMerge(landing) AS landing,
+        argMinMerge(touch) AS touch,
+        uniqExactMerge(page_views) AS page_views,
+        max(interacted) AS interacted,
+        uniqExactMerge(leads) AS leads,
+        max(is_bot) AS is_bot
+    FROM {db}.sessions
+    WHERE day BETWEEN toDate({from:DateTime64(3, 'UTC')}) - 1 AND toDate({to:DateTime64(3, 'UTC')}) + 1
+    GROUP BY session_id
+    HAVING started_at >= {from:DateTime64(3, 'UTC')} AND started_at < {to:DateTime64(3, 'UTC')} AND NOT is_bot
+),
+landings AS (
+    -- Host names as Python's urllib reads them (tagplan/levers.py): after any user@, without the port.
+    SELECT
+        *,
+        landing.1 AS landing_url,
+        landing.2 AS referrer,
+        landing.3 AS device_type,
+        arrayElement(splitByChar('@', extract(referrer, '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//([^/?#]*)')), -1) AS referrer_netloc,
+        lower(if(startsWith(referrer_netloc, '['), extract(referrer_netloc, '^\\[([^\\]]*)\\]'),
+                 splitByChar(':', referrer_netloc)[1])) AS referrer_host,
+        arrayElement(splitByChar('@', extract(landing_url, '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//([^/?#]*)')), -1) AS landing_netloc,
+        lower(if(startsWith(landing_netloc, '['), extract(landing_netloc, '^\\[([^\\]]*)\\]'),
+                 splitByChar(':', landing_netloc)[1])) AS landing_host
+    FROM sessions
+)
+SELECT
+    session_id,
+    visitor_id,
+    started_at,
+    ended_at,
+    landing_url,
+    referrer,
+    device_type,
+    touch.1 = 1 AS tagged,
+    if(tagged, touch.2,
+       arrayFirst(rule -> (empty(rule.domains) OR hasAny(splitByChar('.', referrer_host), rule.domains))
+                          AND multiIf(rule.referrer = 'external', referrer_host != '' AND referrer_host != landing_host,
+                                      rule.referrer = 'present', referrer_host != '',
+                                      rule.referrer = 'absent', referrer_host = '',
+                                      true),
+                  {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))}).lever
+    ) AS rule_lever,
+    if(rule_lever = '', 'direct', rule_lever) AS lever,
+    if(tagged, touch.3, '') AS broker_id,
+    if(tagged, touch.4, '') AS utm_source,
+    if(tagged, touch.5, '') AS utm_medium,
+    if(tagged, touch.6, '') AS campaign,
+    page_views,
+    interacted = 1 AS interacted,
+    leads,
+    page_views <= 1 AND interacted = 0 AS bounced
+FROM landings"""
+"""The touches: a parameterized view, `SELECT * FROM parcours.touches(from = …, to = …, referrer_rules = […])`."""
 
 # Dedup by event_id: a retried batch carries the same event_id, event and client
 # time, so ReplacingMergeTree keeps one row per sorting key; analysts use FINAL
@@ -138,6 +228,34 @@ MIGRATIONS: tuple[Migration, ...] = (
             " AFTER step_index",
         )),
     )),
+    # Sessions for reports, read exactly once without FINAL (docs/clickhouse.md#parcourssessions): a
+    # materialized view sums each insert into events up per (day, session) as aggregate states that a
+    # retried event cannot change (min, max, argMin, uniqExact of event ids), so GROUP BY session_id over
+    # a few rows per session gives exact figures whatever ClickHouse has merged. Created before the
+    # backfill: an event stored in between is summed twice, which changes nothing.
+    Migration(20, "sessions summed up by a materialized view, and the touches view", (
+        Table("sessions", """
+            day Date COMMENT 'UTC day of the events the row sums up: a session crossing midnight has a row per day',
+            session_id String COMMENT 'the session id, or the event id of an event sent without one (the pixel)',
+            visitor_id SimpleAggregateFunction(min, String),
+            started_at SimpleAggregateFunction(min, DateTime64(3, 'UTC')) COMMENT 'its first event',
+            ended_at SimpleAggregateFunction(max, DateTime64(3, 'UTC')) COMMENT 'its last event',
+            landing AggregateFunction(argMin, Tuple(String, String, String), Tuple(DateTime64(3, 'UTC'), UInt32))
+                COMMENT '(url, referrer, device_type) of its first event',
+            touch AggregateFunction(argMin, Tuple(UInt8, String, String, String, String, String),
+                                    Tuple(UInt8, DateTime64(3, 'UTC'), UInt32))
+                COMMENT '(is a touch, lever, broker_id, utm_source, utm_medium, utm_campaign) of its first touch event, else of its first event',
+            page_views AggregateFunction(uniqExact, Nullable(UUID)) COMMENT 'distinct page_view events',
+            interacted SimpleAggregateFunction(max, UInt8) COMMENT '1 when it has an event other than page_view and touch',
+            leads AggregateFunction(uniqExact, Nullable(UUID)) COMMENT 'distinct form_submit events',
+            is_bot SimpleAggregateFunction(max, Bool)""",
+              engine="AggregatingMergeTree", partition_by="toYYYYMM(day)", order_by="(day, session_id)",
+              sharding_key="cityHash64(session_id)"),
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.sessions_mv{on_cluster} TO {db}.sessions{local} AS\n"
+        + SESSION_ROWS.replace("{events}", "{db}.events{local}"),
+        "INSERT INTO {db}.sessions\n" + SESSION_ROWS.replace("{events}", "{db}.events"),
+        TOUCHES_VIEW,
+    )),
 )
 
 
@@ -145,7 +263,9 @@ def render(op: Table | AddColumns | LocalSetting | str, database: str = DATABASE
     """The SQL statements for one operation, on one server or on a cluster."""
     on = f" ON CLUSTER {cluster}" if cluster else ""
     if isinstance(op, str):
-        return [op.format(db=database, on_cluster=on).strip()]
+        # Placeholders replaced, not str.format: view bodies hold ClickHouse's own {name:Type} parameters.
+        local = "_local" if cluster else ""
+        return [op.replace("{db}", database).replace("{on_cluster}", on).replace("{local}", local).strip()]
     if isinstance(op, LocalSetting):
         return [] if cluster else [f"ALTER TABLE {database}.{op.table} MODIFY SETTING {op.setting}"]
     if isinstance(op, AddColumns):
