@@ -55,16 +55,27 @@ SCHEMA_MIGRATIONS = Table(
     "schema_migrations", "version UInt32, name String, applied_at DateTime DEFAULT now()", "MergeTree", "version",
 )
 
-SESSION_ROWS = """SELECT
+SESSION_ROWS = """WITH
+    -- The order of events within a session, one number (argMin on a numeric key and a String is ClickHouse's
+    -- fast path, several times faster than on tuples): time in ms, then the order in the page.
+    toUInt64(toUnixTimestamp64Milli(ts)) * 65536 + least(seq, 65535) AS event_order,
+    -- Its first touch event comes first, whatever its time; else its first event.
+    bitOr(bitShiftLeft(toUInt64(event != 'touch'), 62), event_order) AS touch_order
+SELECT
     toDate(ts) AS day,
     if(session_id = '', toString(event_id), session_id) AS session_id,
     min(visitor_id) AS visitor_id,
     min(ts) AS started_at,
     max(ts) AS ended_at,
-    argMinState((url, referrer, toString(device_type)), (ts, seq)) AS landing,
-    argMinState((toUInt8(event = 'touch'), toString(lever), toString(broker_id), toString(utm_source),
-                 toString(utm_medium), toString(utm_campaign)),
-                (toUInt8(event != 'touch'), ts, seq)) AS touch,
+    argMinState(url, event_order) AS landing_url,
+    argMinState(referrer, event_order) AS referrer,
+    argMinState(toString(device_type), event_order) AS device_type,
+    max(toUInt8(event = 'touch')) AS tagged,
+    argMinState(toString(lever), touch_order) AS lever,
+    argMinState(toString(broker_id), touch_order) AS broker_id,
+    argMinState(toString(utm_source), touch_order) AS utm_source,
+    argMinState(toString(utm_medium), touch_order) AS utm_medium,
+    argMinState(toString(utm_campaign), touch_order) AS utm_campaign,
     uniqExactState(if(event = 'page_view', event_id, NULL)) AS page_views,
     max(toUInt8(event NOT IN ('page_view', 'touch'))) AS interacted,
     uniqExactState(if(event = 'form_submit', event_id, NULL)) AS leads,
@@ -89,10 +100,17 @@ sessions AS (
         min(visitor_id) AS visitor_id,
         min(started_at) AS started_at,
         max(ended_at) AS ended_at,
-        argMinMerge(landing) AS landing,
-        argMinMerge(touch) AS touch,
+        argMinMerge(landing_url) AS landing_url,
+        argMinMerge(referrer) AS referrer,
+        argMinMerge(device_type) AS device_type,
+        max(tagged) = 1 AS tagged,
+        argMinMerge(lever) AS touch_lever,
+        argMinMerge(broker_id) AS touch_broker_id,
+        argMinMerge(utm_source) AS touch_source,
+        argMinMerge(utm_medium) AS touch_medium,
+        argMinMerge(utm_campaign) AS touch_campaign,
         uniqExactMerge(page_views) AS page_views,
-        max(interacted) AS interacted,
+        max(interacted) = 1 AS interacted,
         uniqExactMerge(leads) AS leads,
         max(is_bot) AS is_bot
     FROM {db}.sessions
@@ -100,13 +118,10 @@ sessions AS (
     GROUP BY session_id
     HAVING started_at >= {from:DateTime64(3, 'UTC')} AND started_at < {to:DateTime64(3, 'UTC')} AND NOT is_bot
 ),
-landings AS (
+hosts AS (
     -- Host names as Python's urllib reads them (tagplan/levers.py): after any user@, without the port.
     SELECT
         *,
-        landing.1 AS landing_url,
-        landing.2 AS referrer,
-        landing.3 AS device_type,
         arrayElement(splitByChar('@', extract(referrer, '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//([^/?#]*)')), -1) AS referrer_netloc,
         lower(if(startsWith(referrer_netloc, '['), extract(referrer_netloc, '^\\[([^\\]]*)\\]'),
                  splitByChar(':', referrer_netloc)[1])) AS referrer_host,
@@ -123,8 +138,8 @@ SELECT
     landing_url,
     referrer,
     device_type,
-    touch.1 = 1 AS tagged,
-    if(tagged, touch.2,
+    tagged,
+    if(tagged, touch_lever,
        arrayFirst(rule -> (empty(rule.domains) OR hasAny(splitByChar('.', referrer_host), rule.domains))
                           AND multiIf(rule.referrer = 'external', referrer_host != '' AND referrer_host != landing_host,
                                       rule.referrer = 'present', referrer_host != '',
@@ -133,15 +148,15 @@ SELECT
                   {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))}).lever
     ) AS rule_lever,
     if(rule_lever = '', 'direct', rule_lever) AS lever,
-    if(tagged, touch.3, '') AS broker_id,
-    if(tagged, touch.4, '') AS utm_source,
-    if(tagged, touch.5, '') AS utm_medium,
-    if(tagged, touch.6, '') AS campaign,
+    if(tagged, touch_broker_id, '') AS broker_id,
+    if(tagged, touch_source, '') AS utm_source,
+    if(tagged, touch_medium, '') AS utm_medium,
+    if(tagged, touch_campaign, '') AS campaign,
     page_views,
-    interacted = 1 AS interacted,
+    interacted,
     leads,
-    page_views <= 1 AND interacted = 0 AS bounced
-FROM landings"""
+    page_views <= 1 AND NOT interacted AS bounced
+FROM hosts"""
 """The touches: a parameterized view, `SELECT * FROM parcours.touches(from = …, to = …, referrer_rules = […])`."""
 
 # Dedup by event_id: a retried batch carries the same event_id, event and client
@@ -240,11 +255,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             visitor_id SimpleAggregateFunction(min, String),
             started_at SimpleAggregateFunction(min, DateTime64(3, 'UTC')) COMMENT 'its first event',
             ended_at SimpleAggregateFunction(max, DateTime64(3, 'UTC')) COMMENT 'its last event',
-            landing AggregateFunction(argMin, Tuple(String, String, String), Tuple(DateTime64(3, 'UTC'), UInt32))
-                COMMENT '(url, referrer, device_type) of its first event',
-            touch AggregateFunction(argMin, Tuple(UInt8, String, String, String, String, String),
-                                    Tuple(UInt8, DateTime64(3, 'UTC'), UInt32))
-                COMMENT '(is a touch, lever, broker_id, utm_source, utm_medium, utm_campaign) of its first touch event, else of its first event',
+            landing_url AggregateFunction(argMin, String, UInt64) COMMENT 'URL of its first event (by ts, then seq)',
+            referrer AggregateFunction(argMin, String, UInt64) COMMENT 'referrer of its first event',
+            device_type AggregateFunction(argMin, String, UInt64) COMMENT 'device type of its first event',
+            tagged SimpleAggregateFunction(max, UInt8) COMMENT '1 when it has a touch event (campaign or broker parameters)',
+            lever AggregateFunction(argMin, String, UInt64) COMMENT 'lever of its first touch event, else of its first event',
+            broker_id AggregateFunction(argMin, String, UInt64) COMMENT 'the same, of broker_id',
+            utm_source AggregateFunction(argMin, String, UInt64),
+            utm_medium AggregateFunction(argMin, String, UInt64),
+            utm_campaign AggregateFunction(argMin, String, UInt64),
             page_views AggregateFunction(uniqExact, Nullable(UUID)) COMMENT 'distinct page_view events',
             interacted SimpleAggregateFunction(max, UInt8) COMMENT '1 when it has an event other than page_view and touch',
             leads AggregateFunction(uniqExact, Nullable(UUID)) COMMENT 'distinct form_submit events',
