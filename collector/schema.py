@@ -56,29 +56,23 @@ SCHEMA_MIGRATIONS = Table(
 )
 
 SESSION_ROWS = """WITH
-    -- The order of events within a session, one number (argMin on a numeric key and a String is ClickHouse's
-    -- fast path, several times faster than on tuples): time in ms, then the order in the page.
+    -- The order of events within a session as one number (argMin on a number and a String is ClickHouse's
+    -- fast path): time in ms, then the order in the page. A touch event comes before any other.
     toUInt64(toUnixTimestamp64Milli(ts)) * 65536 + least(seq, 65535) AS event_order,
-    -- Its first touch event comes first, whatever its time; else its first event.
-    bitOr(bitShiftLeft(toUInt64(event != 'touch'), 62), event_order) AS touch_order
+    bitOr(bitShiftLeft(toUInt64(event != 'touch'), 62), event_order) AS landing_order
 SELECT
     toDate(ts) AS day,
     if(session_id = '', toString(event_id), session_id) AS session_id,
     min(visitor_id) AS visitor_id,
     min(ts) AS started_at,
     max(ts) AS ended_at,
-    argMinState(url, event_order) AS landing_url,
-    argMinState(referrer, event_order) AS referrer,
-    argMinState(toString(device_type), event_order) AS device_type,
+    argMinState(toJSONString([url, referrer, toString(device_type), toString(lever), toString(broker_id),
+                              toString(utm_source), toString(utm_medium), toString(utm_campaign)]),
+                landing_order) AS landing,
     max(toUInt8(event = 'touch')) AS tagged,
-    argMinState(toString(lever), touch_order) AS lever,
-    argMinState(toString(broker_id), touch_order) AS broker_id,
-    argMinState(toString(utm_source), touch_order) AS utm_source,
-    argMinState(toString(utm_medium), touch_order) AS utm_medium,
-    argMinState(toString(utm_campaign), touch_order) AS utm_campaign,
-    uniqExactState(if(event = 'page_view', event_id, NULL)) AS page_views,
+    min(if(event = 'page_view', event_id, NULL)) AS first_page_view,
+    max(if(event = 'page_view', event_id, NULL)) AS last_page_view,
     max(toUInt8(event NOT IN ('page_view', 'touch'))) AS interacted,
-    uniqExactState(if(event = 'form_submit', event_id, NULL)) AS leads,
     max(is_bot) AS is_bot
 FROM {events}
 GROUP BY day, session_id"""
@@ -100,23 +94,27 @@ sessions AS (
         min(visitor_id) AS visitor_id,
         min(started_at) AS started_at,
         max(ended_at) AS ended_at,
-        argMinMerge(landing_url) AS landing_url,
-        argMinMerge(referrer) AS referrer,
-        argMinMerge(device_type) AS device_type,
-        max(tagged) = 1 AS tagged,
-        argMinMerge(lever) AS touch_lever,
-        argMinMerge(broker_id) AS touch_broker_id,
-        argMinMerge(utm_source) AS touch_source,
-        argMinMerge(utm_medium) AS touch_medium,
-        argMinMerge(utm_campaign) AS touch_campaign,
-        uniqExactMerge(page_views) AS page_views,
-        max(interacted) = 1 AS interacted,
-        uniqExactMerge(leads) AS leads,
+        JSONExtract(argMinMerge(landing), 'Array(String)') AS landing_fields,
+        landing_fields[1] AS landing_url,
+        landing_fields[2] AS referrer,
+        landing_fields[3] AS device_type,
+        max(tagged) = 1 AS has_touch,
+        max(interacted) = 1 AS has_interaction,
+        -- No page view, or a single one (its smallest and largest id are the same), and nothing else.
+        coalesce(min(first_page_view) = max(last_page_view), true) AND NOT has_interaction AS bounced,
         max(is_bot) AS is_bot
     FROM {db}.sessions
     WHERE day BETWEEN toDate({from:DateTime64(3, 'UTC')}) - 1 AND toDate({to:DateTime64(3, 'UTC')}) + 1
     GROUP BY session_id
     HAVING started_at >= {from:DateTime64(3, 'UTC')} AND started_at < {to:DateTime64(3, 'UTC')} AND NOT is_bot
+),
+leads AS (
+    -- Distinct form_submit events per session, read from events (a few percent of them).
+    SELECT session_id, uniqExact(event_id) AS leads
+    FROM {db}.events
+    WHERE event = 'form_submit'
+      AND ts >= {from:DateTime64(3, 'UTC')} - INTERVAL 1 DAY AND ts < {to:DateTime64(3, 'UTC')} + INTERVAL 1 DAY
+    GROUP BY session_id
 ),
 hosts AS (
     -- Host names as Python's urllib reads them (tagplan/levers.py): after any user@, without the port.
@@ -129,6 +127,7 @@ hosts AS (
         lower(if(startsWith(landing_netloc, '['), extract(landing_netloc, '^\\[([^\\]]*)\\]'),
                  splitByChar(':', landing_netloc)[1])) AS landing_host
     FROM sessions
+    LEFT JOIN leads USING (session_id)
 )
 SELECT
     session_id,
@@ -138,8 +137,8 @@ SELECT
     landing_url,
     referrer,
     device_type,
-    tagged,
-    if(tagged, touch_lever,
+    has_touch AS tagged,
+    if(tagged, landing_fields[4],
        arrayFirst(rule -> (empty(rule.domains) OR hasAny(splitByChar('.', referrer_host), rule.domains))
                           AND multiIf(rule.referrer = 'external', referrer_host != '' AND referrer_host != landing_host,
                                       rule.referrer = 'present', referrer_host != '',
@@ -148,14 +147,13 @@ SELECT
                   {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))}).lever
     ) AS rule_lever,
     if(rule_lever = '', 'direct', rule_lever) AS lever,
-    if(tagged, touch_broker_id, '') AS broker_id,
-    if(tagged, touch_source, '') AS utm_source,
-    if(tagged, touch_medium, '') AS utm_medium,
-    if(tagged, touch_campaign, '') AS campaign,
-    page_views,
-    interacted,
+    if(tagged, landing_fields[5], '') AS broker_id,
+    if(tagged, landing_fields[6], '') AS utm_source,
+    if(tagged, landing_fields[7], '') AS utm_medium,
+    if(tagged, landing_fields[8], '') AS campaign,
+    has_interaction AS interacted,
     leads,
-    page_views <= 1 AND NOT interacted AS bounced
+    bounced
 FROM hosts"""
 """The touches: a parameterized view, `SELECT * FROM parcours.touches(from = …, to = …, referrer_rules = […])`."""
 
@@ -255,18 +253,12 @@ MIGRATIONS: tuple[Migration, ...] = (
             visitor_id SimpleAggregateFunction(min, String),
             started_at SimpleAggregateFunction(min, DateTime64(3, 'UTC')) COMMENT 'its first event',
             ended_at SimpleAggregateFunction(max, DateTime64(3, 'UTC')) COMMENT 'its last event',
-            landing_url AggregateFunction(argMin, String, UInt64) COMMENT 'URL of its first event (by ts, then seq)',
-            referrer AggregateFunction(argMin, String, UInt64) COMMENT 'referrer of its first event',
-            device_type AggregateFunction(argMin, String, UInt64) COMMENT 'device type of its first event',
+            landing AggregateFunction(argMin, String, UInt64)
+                COMMENT 'JSON [url, referrer, device_type, lever, broker_id, utm_source, utm_medium, utm_campaign] of its first touch event, else of its first event',
             tagged SimpleAggregateFunction(max, UInt8) COMMENT '1 when it has a touch event (campaign or broker parameters)',
-            lever AggregateFunction(argMin, String, UInt64) COMMENT 'lever of its first touch event, else of its first event',
-            broker_id AggregateFunction(argMin, String, UInt64) COMMENT 'the same, of broker_id',
-            utm_source AggregateFunction(argMin, String, UInt64),
-            utm_medium AggregateFunction(argMin, String, UInt64),
-            utm_campaign AggregateFunction(argMin, String, UInt64),
-            page_views AggregateFunction(uniqExact, Nullable(UUID)) COMMENT 'distinct page_view events',
+            first_page_view SimpleAggregateFunction(min, Nullable(UUID)) COMMENT 'smallest page_view event id',
+            last_page_view SimpleAggregateFunction(max, Nullable(UUID)) COMMENT 'largest: the same when it has one page view',
             interacted SimpleAggregateFunction(max, UInt8) COMMENT '1 when it has an event other than page_view and touch',
-            leads AggregateFunction(uniqExact, Nullable(UUID)) COMMENT 'distinct form_submit events',
             is_bot SimpleAggregateFunction(max, Bool)""",
               engine="AggregatingMergeTree", partition_by="toYYYYMM(day)", order_by="(day, session_id)",
               sharding_key="cityHash64(session_id)"),

@@ -110,8 +110,8 @@ def test_each_event_counts_once_without_final(store, plan):
         j.store(store, a + b + c)
     assert store.query(f"SELECT count() FROM {store.database}.events").rows == [[21]]
     t = touches(store, plan)
-    assert {s: (t[s]["page_views"], t[s]["interacted"], t[s]["leads"], t[s]["bounced"]) for s in t} == {
-        "a": (1, False, 0, True), "b": (2, True, 1, False), "c": (1, True, 0, False)}
+    assert {s: (t[s]["interacted"], t[s]["leads"], t[s]["bounced"]) for s in t} == {
+        "a": (False, 0, True), "b": (True, 1, False), "c": (True, 0, False)}
     assert t["a"]["lever"] == "email"  # the touch, not the referrer
 
 
@@ -126,9 +126,9 @@ def test_a_session_is_dated_at_its_start_and_summed_across_midnight(store, plan)
     j.store(store)
     t = touches(store, plan)
     assert set(t) == {"night", "00000000-0000-4000-8000-000000000001"}
-    assert t["night"]["page_views"] == 2 and str(t["night"]["ended_at"]).startswith("2026-04-01 00:05")
+    assert not t["night"]["bounced"] and str(t["night"]["ended_at"]).startswith("2026-04-01 00:05")
     february = touches(store, plan, {"from": "2026-02-01 00:00:00", "to": "2026-03-01 00:00:00"})
-    assert set(february) == {"late"} and february["late"]["page_views"] == 2
+    assert set(february) == {"late"} and not february["late"]["bounced"]
 
 
 def test_existing_events_are_summed_up_by_the_migration(engine_dir, database, plan, monkeypatch):
@@ -138,14 +138,16 @@ def test_existing_events_are_summed_up_by_the_migration(engine_dir, database, pl
         monkeypatch.setattr(storage, "MIGRATIONS", tuple(m for m in MIGRATIONS if m.version < 20))
         store.migrate()
         j = Journeys()
-        before = [j.page("A", "a", "2026-03-02 10:00"), j.page("A", "a", "2026-03-02 10:05")]
+        before = [j.page("A", "a", "2026-03-02 10:00"), j.page("B", "b", "2026-03-02 10:05")]
         j.store(store)
         monkeypatch.setattr(storage, "MIGRATIONS", MIGRATIONS)
         assert 20 in store.migrate()
-        j.page("A", "a", "2026-03-02 10:10")
+        j.page("B", "b", "2026-03-02 10:10")
         j.store(store, j.rows[2:])
         j.store(store, before)  # a retried batch from before the migration, after it
-        assert touches(store, plan)["a"]["page_views"] == 3
+        t = touches(store, plan)
+        assert (t["a"]["bounced"], t["b"]["bounced"]) == (True, False)
+        assert str(t["b"]["ended_at"]).startswith("2026-03-02 10:10")
     finally:
         store.query(f"DROP DATABASE IF EXISTS {database}", readonly=False)
         store.close()
