@@ -1,107 +1,154 @@
-"""The admin API, behind a bearer token: read-only SQL, exports, rejected events summary and replay."""
+"""The admin API: everything under /api, behind one bearer-token check.
+
+`mount()` is the `/api` Mount; `RequireToken` checks `Authorization: Bearer <admin token>` once for every
+route under it, so an endpoint is a plain route. Adding one (a conversions import, a report, an erasure):
+
+1. the work is a function of a Store in its concept's module (the same function the CLI runs when no
+   collector does: target.py);
+2. its handler reads the request's parameters and returns `await run(request, fn, *args)` (a JSON
+   document) or `await stream(request, fn, *args, media_type=…)` (a download);
+3. its Route goes in `ROUTES` below, or in the routes a package passes to `mount(*routes)` (app.py).
+
+Errors need no code in the handler: a `Problem` raised (errors.py: a bad parameter 400, ClickHouse out of
+reach 503) is answered `{"error": …}` with its status by `problem_response`, which the app registers.
+"""
 
 from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Callable, Iterable
+from typing import Any
 
-import msgspec
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from collector import export as export_mod
-from collector import rejected
-from collector.errors import error
+from collector import output, planwatch, rejected
+from collector.errors import BadParameter, Cutoff, Problem, error
+from collector.messages import answer
 from collector.since import BadTime, parse_since
-from collector.storage import StoreError
+from collector.storage import QueryResult, Store
 
 log = logging.getLogger("parcours.admin")
 
+class RequireToken:
+    """ASGI middleware of the /api mount: 401 unless the request carries `Authorization: Bearer <token>`."""
 
-def authorized(request: Request) -> bool:
-    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    return bool(given) and hmac.compare_digest(given.encode(), request.app.state.settings.admin_token.encode())
+    def __init__(self, app: ASGIApp):
+        self.app = app
 
-
-async def sql(request: Request) -> Response:
-    """POST /api/sql: one statement in the body, run with readonly=1, rows back as JSON."""
-    if not authorized(request):
-        return error(401, "missing or wrong admin token (Authorization: Bearer <PARCOURS_ADMIN_TOKEN>)")
-    statement = (await request.body()).decode("utf-8", "replace").strip()
-    if not statement:
-        return error(400, "send one SQL statement as the request body")
-    try:
-        result = await run_in_threadpool(request.app.state.store.query, statement, True)
-    except StoreError as exc:
-        return error(400, str(exc))
-    body = msgspec.json.encode({"columns": result.columns, "rows": result.rows}, enc_hook=str)
-    return Response(body, media_type="application/json")
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not _authorized(scope):
+            response = error(401, answer("unauthorized"), {"WWW-Authenticate": 'Bearer realm="parcours admin API"'})
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
-async def export(request: Request) -> Response:
-    """GET /api/export?table=events&since=7d&until=…&format=csv|jsonl: rows streamed a day at a time."""
-    if not authorized(request):
-        return error(401, "missing or wrong admin token (Authorization: Bearer <PARCOURS_ADMIN_TOKEN>)")
-    params = request.query_params
-    table, fmt = params.get("table", "events"), params.get("format", "csv")
-    try:
-        export_mod.check(table, fmt)
-        since = parse_since(params.get("since"))
-        until = parse_since(params["until"]) if params.get("until") else None
-    except export_mod.BadExport as exc:
-        return error(400, str(exc))
-    except BadTime as exc:
-        return error(400, f"since/until: {exc}")
-    rows = export_mod.chunks(request.app.state.store, table, fmt, since, until)
-    try:
-        first = await run_in_threadpool(next, rows, b"")
-    except StoreError as exc:
-        return error(400, str(exc))
+def _authorized(scope: Scope) -> bool:
+    scheme, _, given = Headers(scope=scope).get("authorization", "").strip().partition(" ")
+    given = given.strip()
+    expected = scope["app"].state.settings.admin_token
+    # RFC 9110: the scheme is case-insensitive; a bare token (no scheme) is refused.
+    return scheme.lower() == "bearer" and bool(given) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+async def problem_response(request: Request, exc: Problem) -> Response:
+    """A Problem raised under /api, as its status and `{"error": message}`."""
+    return error(exc.status, str(exc))
+
+
+def _store(request: Request) -> Store:
+    return request.app.state.store
+
+
+async def run(request: Request, fn: Callable[..., Any], *args: Any) -> Response:
+    """`fn(store, *args)` in a thread; its result as the JSON document the CLI prints (output.encode)."""
+    result = await run_in_threadpool(fn, _store(request), *args)
+    return Response(output.encode(result), media_type="application/json")
+
+
+async def stream(request: Request, fn: Callable[..., Iterable[bytes]], *args: Any, media_type: str,
+                 headers: dict[str, str] | None = None) -> Response:
+    """`fn(store, *args)`'s chunks as a streamed answer. A failure before the first chunk is answered with its
+    status; one after the 200 is sent cuts the answer off (errors.Cutoff), so the client sees it incomplete."""
+    chunks = iter(fn(_store(request), *args))
+    first = await run_in_threadpool(next, chunks, b"")
 
     async def body():
         yield first
         try:
-            async for chunk in iterate_in_threadpool(rows):
+            async for chunk in iterate_in_threadpool(chunks):
                 yield chunk
-        except StoreError as exc:  # the status is sent: all that can be done is stop and say so in the log
-            log.error("export of %s stopped: %s", table, exc)
+        except Problem as exc:
+            log.error("%s stopped after its 200 was sent; the answer is cut off: %s", request.url.path, exc)
+            raise Cutoff(f"{request.url.path}: {exc}") from None
 
-    return StreamingResponse(body(), media_type=export_mod.FORMATS[fmt][0],
-                             headers={"Content-Disposition": f'attachment; filename="{table}.{fmt}"'})
+    return StreamingResponse(body(), media_type=media_type, headers=headers)
+
+
+def _time(request: Request, name: str):
+    try:
+        return parse_since(request.query_params.get(name))
+    except BadTime as exc:
+        raise BadParameter(answer("bad_parameter", name=name, problem=exc)) from None
+
+
+def query(store: Store, statement: str) -> QueryResult:
+    """One read-only SQL statement, as analysts send it (`POST /api/sql`, `parcours sql`)."""
+    statement = statement.strip()
+    if not statement:
+        raise BadParameter(answer("sql_empty"))
+    return store.query(statement, readonly=True)
+
+
+async def sql(request: Request) -> Response:
+    """POST /api/sql: one statement in the body, run with readonly=1, rows back as JSON."""
+    return await run(request, query, (await request.body()).decode("utf-8", "replace"))
+
+
+async def export(request: Request) -> Response:
+    """GET /api/export?table=events&since=7d&until=…&format=csv|jsonl: rows streamed a day at a time."""
+    params = request.query_params
+    table, fmt = params.get("table", "events"), params.get("format", "csv")
+    export_mod.check(table, fmt)
+    since = _time(request, "since")
+    until = _time(request, "until") if params.get("until") else None
+    return await stream(request, export_mod.chunks, table, fmt, since, until, media_type=export_mod.FORMATS[fmt][0],
+                        headers={"Content-Disposition": f'attachment; filename="{table}.{fmt}"'})
 
 
 async def rejected_summary(request: Request) -> Response:
     """GET /api/rejected/summary?since=7d: rejections grouped by reason."""
-    if not authorized(request):
-        return error(401, "missing or wrong admin token (Authorization: Bearer <PARCOURS_ADMIN_TOKEN>)")
-    try:
-        since = parse_since(request.query_params.get("since"))
-        result = await run_in_threadpool(rejected.summary, request.app.state.store, since)
-    except BadTime as exc:
-        return error(400, f"since: {exc}")
-    except StoreError as exc:
-        return error(400, str(exc))
-    return Response(msgspec.json.encode({"columns": result.columns, "rows": result.rows}, enc_hook=str),
-                    media_type="application/json")
+    return await run(request, rejected.summary, _time(request, "since"))
 
 
 async def rejected_replay(request: Request) -> Response:
     """POST /api/rejected/replay?since=7d&dry_run=true: re-validate rejected events against the current plan."""
-    if not authorized(request):
-        return error(401, "missing or wrong admin token (Authorization: Bearer <PARCOURS_ADMIN_TOKEN>)")
     params = request.query_params
     if not params.get("since"):
-        return error(400, "since: required (e.g. since=7d or since=2026-11-20), so a replay covers a known period")
+        raise BadParameter(answer("since_required"))
     dry_run = params.get("dry_run", "false").lower() in ("1", "true", "yes")
     state = request.app.state
-    try:
-        since = parse_since(params["since"])
-        result = await run_in_threadpool(rejected.replay, state.store, state.plan, state.settings.secret, since, dry_run)
-    except BadTime as exc:
-        return error(400, f"since: {exc}")
-    except StoreError as exc:
-        return error(503, f"replay stopped, storage failed: {exc}; run it again, it does not duplicate")
-    return JSONResponse(result.as_dict())
+    return await run(request, rejected.replay, state.plan, state.settings.secret, _time(request, "since"), dry_run)
 
 
+ROUTES: list[BaseRoute] = [
+    Route("/sql", sql, methods=["POST"]),
+    Route("/export", export, methods=["GET"]),
+    Route("/rejected/summary", rejected_summary, methods=["GET"]),
+    Route("/rejected/replay", rejected_replay, methods=["POST"]),
+    Route("/plan/reload", planwatch.reload_endpoint, methods=["POST"]),
+]
+"""The collector's own admin endpoints, relative to /api."""
+
+
+def mount(*routes: BaseRoute) -> Mount:
+    """`/api`: ROUTES and the given ones (a package's admin endpoints), all behind the admin token."""
+    return Mount("/api", routes=[*ROUTES, *routes], middleware=[Middleware(RequireToken)])

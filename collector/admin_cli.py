@@ -1,59 +1,35 @@
-"""Commands on the stored data: `parcours rejected summary|replay`, `parcours export`, `parcours schema`.
+"""Commands on the stored data: `parcours sql`, `rejected summary|replay`, `export`, `schema`.
 
-Like `parcours sql`, each goes through the running collector's admin API when one owns the data
-(the embedded engine allows one process), and opens the engine or the server directly otherwise.
+Each states its work once, as a `target.Op`, and runs it on the `target` its options give: the running
+collector's admin API, or ClickHouse opened here (see target.py for how a new command plugs in).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
-import urllib.parse
-from pathlib import Path
 
 import click
 
+from collector import admin
 from collector import export as export_mod
 from collector import rejected as rejected_mod
 from collector import schema as schema_mod
-from collector.cli import _CLICKHOUSE, _DATA_DIR, _as_json_values, _read, _running_collector, admin_call, format_result
-from collector.since import BadTime, parse_since
-from collector.storage import EngineBusy, QueryResult, Store, StoreError, default_dsn
-
-_URL = click.option("--url", envvar="PARCOURS_URL", default=None,
-                    help="A running collector's URL; by default the one that owns <data-dir>, if any.")
-_TOKEN = click.option("--admin-token", envvar="PARCOURS_ADMIN_TOKEN", default=None,
-                      help="Admin token of the running collector (default: <data-dir>/admin-token).")
-_SINCE_HELP = "A duration ago (90m, 24h, 7d, 2w), a date (2026-11-20) or a UTC datetime (2026-11-20T08:00)."
+from collector.options import (CLUSTER, DATABASE, format_option, load_plan, plan_option, read_secret,
+                               secret_option, since_option, target_options)
+from collector.output import as_result, format_result, short
+from collector.since import parse_since
+from collector.target import Op, Target
 
 
-class _Remote:
-    def __init__(self, url: str, token: str):
-        self.url, self.token = url, token
-
-    def call(self, method: str, path: str, **params) -> bytes:
-        query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
-        return admin_call(self.url, self.token, method, f"{path}?{query}")
-
-
-@contextlib.contextmanager
-def _target(data_dir: str, clickhouse: str | None, url: str | None, token: str | None):
-    """The running collector (as a _Remote) or the store opened directly; errors become CLI errors."""
-    data = Path(data_dir)
-    url = url or _running_collector(data)
-    try:
-        if url:
-            yield _Remote(url, token or _read(data / "admin-token"))
-            return
-        store = Store(clickhouse or default_dsn(data))
-        try:
-            store.migrate()  # an older data directory gets the columns replay needs
-            yield store
-        finally:
-            store.close()
-    except (StoreError, EngineBusy, BadTime, export_mod.BadExport) as exc:
-        raise click.ClickException(str(exc)) from None
+@click.command()
+@click.argument("statement")
+@target_options
+@format_option()
+def sql(target: Target, statement, fmt):
+    """Run one read-only SQL STATEMENT and print the rows."""
+    doc = target.run(Op("POST", "/api/sql", lambda store: admin.query(store, statement), body=statement.encode()))
+    click.echo(format_result(as_result(doc), fmt), nl=False)
 
 
 @click.group()
@@ -62,48 +38,35 @@ def rejected() -> None:
 
 
 @rejected.command()
-@click.option("--since", default="", help=_SINCE_HELP + " Default: everything.")
-@_DATA_DIR
-@_CLICKHOUSE
-@_URL
-@_TOKEN
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "tsv"]), default="table", show_default=True)
-def summary(since, data_dir, clickhouse, url, admin_token, fmt):
+@since_option()
+@target_options
+@format_option()
+def summary(target: Target, since, fmt):
     """Rejections grouped by reason: how many, replayed since, first and last seen, an example event."""
-    with _target(data_dir, clickhouse, url, admin_token) as target:
-        if isinstance(target, _Remote):
-            doc = json.loads(target.call("GET", "/api/rejected/summary", since=since))
-            result = QueryResult(doc["columns"], doc["rows"])
-        else:
-            result = _as_json_values(rejected_mod.summary(target, parse_since(since)))
+    result = as_result(target.run(Op("GET", "/api/rejected/summary",
+                                     lambda store: rejected_mod.summary(store, parse_since(since)),
+                                     {"since": since})))
     if fmt == "table":  # the example is for reading one at a time: keep the table narrow
         ex = result.columns.index("example")
-        result = QueryResult(result.columns, [[*r[:ex], _short(r[ex]), *r[ex + 1:]] for r in result.rows])
+        result.rows = [[*r[:ex], short(r[ex]), *r[ex + 1:]] for r in result.rows]
     click.echo(format_result(result, fmt), nl=False)
 
 
 @rejected.command()
-@click.option("--since", required=True, help=_SINCE_HELP)
+@since_option(required=True, help="Replay the events rejected since then.")
 @click.option("--dry-run", is_flag=True, help="Count what would be replayed; change nothing.")
-@click.option("--plan", envvar="PARCOURS_PLAN", default="parcours.yaml", show_default=True, type=click.Path(dir_okay=False),
-              help="The fixed plan (used when no collector runs; a running collector uses its own).")
-@click.option("--secret", envvar="PARCOURS_SECRET", default=None,
-              help="The collector's secret (when no collector runs; default: <data-dir>/secret).")
-@_DATA_DIR
-@_CLICKHOUSE
-@_URL
-@_TOKEN
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def replay(since, dry_run, plan, secret, data_dir, clickhouse, url, admin_token, fmt):
+@plan_option("The fixed plan (when no collector runs; a running collector uses its own).")
+@secret_option("The collector's secret, for the phone keys (when no collector runs) "
+               "[default: <data-dir>/secret].")
+@target_options
+@format_option(("text", "json"), "text")
+def replay(target: Target, since, dry_run, plan, secret, fmt):
     """Re-validate rejected events against the current plan; move those that pass into events, once."""
-    with _target(data_dir, clickhouse, url, admin_token) as target:
-        if isinstance(target, _Remote):
-            doc = json.loads(target.call("POST", "/api/rejected/replay", since=since,
-                                         dry_run="true" if dry_run else None))
-        else:
-            compiled = _load_plan(plan)
-            key = (secret or _read_secret(Path(data_dir))).encode()
-            doc = rejected_mod.replay(target, compiled, key, parse_since(since), dry_run).as_dict()
+    doc = target.run(Op(
+        "POST", "/api/rejected/replay",
+        lambda store: rejected_mod.replay(store, load_plan(plan), read_secret(secret, target.data_dir),
+                                          parse_since(since), dry_run),
+        {"since": since, "dry_run": "true" if dry_run else None}))
     if fmt == "json":
         click.echo(json.dumps(doc))
         return
@@ -116,56 +79,29 @@ def replay(since, dry_run, plan, secret, data_dir, clickhouse, url, admin_token,
 
 
 @click.command()
-@click.option("--table", type=click.Choice(list(export_mod.TABLES)), default="events", show_default=True)
-@click.option("--since", default="", help=_SINCE_HELP + " Default: everything.")
+@click.option("--table", type=click.Choice(list(export_mod.TABLES)), default="events", show_default=True,
+              help="The table to export (events deduplicated: one row per event).")
+@since_option(help="Start of the period, by time received. Default: everything.")
 @click.option("--until", default="", help="End of the period (excluded), same forms as --since. Default: now.")
-@click.option("--format", "fmt", type=click.Choice(list(export_mod.FORMATS)), default="csv", show_default=True)
-@_DATA_DIR
-@_CLICKHOUSE
-@_URL
-@_TOKEN
-def export(table, since, until, fmt, data_dir, clickhouse, url, admin_token):
-    """Write a table's rows received in a period to stdout, as CSV or JSON lines (events deduplicated)."""
+@click.option("--format", "fmt", type=click.Choice(list(export_mod.FORMATS)), default="csv", show_default=True,
+              help="CSV with a header line, or JSON lines.")
+@target_options
+def export(target: Target, table, since, until, fmt):
+    """Write a table's rows received in a period to stdout, oldest first."""
     out = sys.stdout.buffer
-    with _target(data_dir, clickhouse, url, admin_token) as target:
-        if isinstance(target, _Remote):
-            out.write(target.call("GET", "/api/export", table=table, since=since or None, until=until or None,
-                                  format=fmt))
-        else:
-            for chunk in export_mod.chunks(target, table, fmt, parse_since(since),
-                                           parse_since(until) if until else None):
-                out.write(chunk)
+    for chunk in target.stream(Op(
+            "GET", "/api/export",
+            lambda store: export_mod.chunks(store, table, fmt, parse_since(since),
+                                            parse_since(until) if until else None),
+            {"table": table, "since": since or None, "until": until or None, "format": fmt})):
+        out.write(chunk)
     out.flush()
 
 
 @click.command()
-@click.option("--cluster", envvar="PARCOURS_CLUSTER", default=None, help="Print the ON CLUSTER variant for this cluster.")
-@click.option("--database", envvar="PARCOURS_DATABASE", default="parcours", show_default=True)
+@CLUSTER
+@DATABASE
 def schema(cluster, database):
     """Print the DDL the migrations run, for a DBA to review (one server, or --cluster NAME)."""
     for statement in schema_mod.full_ddl(database, cluster):
         click.echo(statement + ";\n")
-
-
-def _short(value, width: int = 80) -> str:
-    text = str(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _load_plan(path: str):
-    from tagplan import PlanErrors, compile_plan, load_plan
-
-    try:
-        return compile_plan(load_plan(Path(path)))
-    except PlanErrors as exc:
-        raise click.ClickException(f"the plan has errors:\n{exc}") from None
-    except OSError as exc:
-        raise click.ClickException(f"cannot read the plan {path}: {exc.strerror}") from None
-
-
-def _read_secret(data: Path) -> str:
-    try:
-        return (data / "secret").read_text().strip()
-    except OSError:
-        raise click.ClickException("no secret: set PARCOURS_SECRET or --secret to the collector's "
-                                   f"(replayed phone keys must match; {data / 'secret'} not readable)") from None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import logging
 import os
 from pathlib import Path
@@ -16,7 +15,8 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from collector import admin, collect, logs, ops, planwatch, tag, useragent
+from collector import admin, collect, discovery, logs, ops, planwatch, tag, useragent
+from collector.errors import Problem
 from collector.metrics import Metrics
 from collector.settings import Settings
 from collector.storage import Store
@@ -65,14 +65,14 @@ def create_app(settings: Settings) -> Starlette:
                         backoff_max=settings.retry_max, metrics=app.state.metrics)
         writer.start()
         app.state.wal, app.state.writer = wal, writer
-        _write_discovery(settings)
+        discovery.announce(settings.data_dir, settings.url)
         _settle_heap()
         try:
             async with planwatch.watching(app):
                 yield
         finally:
             gc.unfreeze()
-            _remove_discovery(settings)
+            discovery.withdraw(settings.data_dir)
             await wal.close()  # commits what is queued; new requests get 503
             if await writer.stop(settings.shutdown_timeout):
                 log.info("shutdown: write-ahead log drained into ClickHouse")
@@ -86,17 +86,13 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),
-        Route("/api/sql", admin.sql, methods=["POST"]),
-        Route("/api/export", admin.export, methods=["GET"]),
-        Route("/api/rejected/summary", admin.rejected_summary, methods=["GET"]),
-        Route("/api/rejected/replay", admin.rejected_replay, methods=["POST"]),
-        Route("/api/plan/reload", planwatch.reload_endpoint, methods=["POST"]),
-        Route("/api/reports/{name}", reports_api.report, methods=["GET"]),
+        admin.mount(*reports_api.ROUTES),
     ]
     if settings.site_dir:
         routes.append(Route("/demo", lambda request: RedirectResponse("/demo/" + ("?" + request.url.query if request.url.query else ""))))
         routes.append(Mount("/demo", StaticFiles(directory=settings.site_dir, html=True)))
-    app = CollectorApp(settings.collect_path, routes=routes, lifespan=lifespan)
+    app = CollectorApp(settings.collect_path, routes=routes, lifespan=lifespan,
+                       exception_handlers={Problem: admin.problem_response})
     app.state.settings = settings
     app.state.plan = plan
     app.state.metrics = Metrics()
@@ -149,16 +145,3 @@ def app_from_env() -> Starlette:
     logs.configure(settings.log_level, settings.log_format)  # a spawned worker starts with no logging set up
     return create_app(settings)
 
-
-def discovery_file(data_dir) -> os.PathLike:
-    """Where a running collector says where it listens, so `parcours sql` can go through it."""
-    return data_dir / "collector.json"
-
-
-def _write_discovery(settings: Settings) -> None:
-    discovery_file(settings.data_dir).write_text(json.dumps({"url": settings.url, "pid": os.getpid()}))
-
-
-def _remove_discovery(settings: Settings) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        discovery_file(settings.data_dir).unlink()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
 
+from collector.messages import answer
+
 ACCEPTED_TYPES = ("text/plain", "application/json", "")
 ACCEPTED_ENCODINGS = ("", "identity", "gzip", "x-gzip")
 
@@ -24,10 +26,10 @@ async def read_body(receive: Callable[[], Awaitable[dict]], headers: Mapping[byt
     """
     ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
     if ctype not in ACCEPTED_TYPES:
-        raise BodyError(415, f'content type "{ctype[:100]}" is not accepted; send text/plain or application/json')
+        raise BodyError(415, answer("content_type", value=ctype[:100]))
     encoding = headers.get(b"content-encoding", b"").decode("latin-1").strip().lower()
     if encoding not in ACCEPTED_ENCODINGS:
-        raise BodyError(415, f'content encoding "{encoding[:100]}" is not accepted; send gzip or no encoding')
+        raise BodyError(415, answer("content_encoding", value=encoding[:100]))
     declared = headers.get(b"content-length", b"")
     if declared.isdigit() and int(declared) > max_body:
         raise _too_big(max_body)
@@ -35,7 +37,7 @@ async def read_body(receive: Callable[[], Awaitable[dict]], headers: Mapping[byt
     while True:
         message = await receive()
         if message["type"] != "http.request":  # http.disconnect
-            raise BodyError(400, "the client went away before the body was complete")
+            raise BodyError(400, answer("client_gone"))
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > max_body:
@@ -50,7 +52,7 @@ async def read_body(receive: Callable[[], Awaitable[dict]], headers: Mapping[byt
 
 
 def _too_big(max_body: int) -> BodyError:
-    return BodyError(413, f"body larger than {max_body} bytes; send smaller batches")
+    return BodyError(413, answer("too_big", limit=max_body))
 
 
 def gunzip(data: bytes, max_size: int) -> bytes:
@@ -59,9 +61,9 @@ def gunzip(data: bytes, max_size: int) -> bytes:
     try:
         out = inflater.decompress(data, max_size + 1)
     except zlib.error as exc:
-        raise BodyError(400, f"the body is not valid gzip ({exc}); compress it with gzip or send it plain") from None
+        raise BodyError(400, answer("bad_gzip", detail=exc)) from None
     if len(out) > max_size or inflater.unconsumed_tail:
-        raise BodyError(413, f"body larger than {max_size} bytes once decompressed; send smaller batches")
+        raise BodyError(413, answer("too_big_gunzipped", limit=max_size))
     if not inflater.eof:
-        raise BodyError(400, "the gzip body is truncated; send the whole compressed body")
+        raise BodyError(400, answer("gzip_truncated"))
     return out

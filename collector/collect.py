@@ -24,6 +24,7 @@ from collector import pixel as pixel_mod
 from collector import rows
 from collector.body import BodyError, read_body
 from collector.enrich import truncate_ip
+from collector.messages import answer
 from collector.wal import WalError, WalFull
 
 log = logging.getLogger("parcours.collect")
@@ -49,7 +50,7 @@ class Collect:
             status, body, headers = await self._handle(scope, receive)
         except Exception:  # a bug, never the client's fault: the tag keeps the batch and retries
             log.exception("POST /collect failed; answered 503 so the sender retries")
-            status, body, headers = _error(503, "the collector failed on this batch; retry later",
+            status, body, headers = _error(503, answer("failed"),
                                            [(b"retry-after", str(self.state.settings.retry_after).encode())])
         if body:
             headers.append((b"content-length", b"%d" % len(body)))
@@ -65,8 +66,7 @@ class Collect:
         if origin:
             cors = _cors(origin.decode("latin-1"), state.plan, lambda: _own_origin(scope, headers))
             if cors is None:
-                return _error(403, f'origin "{origin.decode("latin-1")}" is not one of the plan\'s sites; '
-                                   "add it to sites[].origins", [(b"access-control-allow-origin", origin),
+                return _error(403, answer("origin", origin=origin.decode("latin-1")), [(b"access-control-allow-origin", origin),
                                                                  (b"vary", b"Origin")])
             cors = [(k.lower().encode(), v.encode("latin-1")) for k, v in cors.items()]
         if state.wal.full:  # before reading the body: the tag will send it again
@@ -139,14 +139,8 @@ class _Intake:
     counts: tuple[int, int] = (0, 0)
 
 
-_REFUSALS = {
-    "wal_full": "the collector is behind: its write-ahead log is full (ClickHouse slow or down); retry later",
-    "wal_error": "the collector cannot write its log right now; retry later",
-}
-
-
 def _refusal(exc: WalError) -> str:
-    """Why the log refused a batch, as a _REFUSALS key."""
+    """Why the log refused a batch: wal_full or wal_error (a message, and the metric's label)."""
     if isinstance(exc, WalFull):
         return "wal_full"
     log.error("batch refused for retry: %s", exc)
@@ -156,7 +150,7 @@ def _refusal(exc: WalError) -> str:
 def _refused(state: State, reason: str, cors: list[tuple[bytes, bytes]]):
     """503 with Retry-After: the tag keeps the batch and sends it again."""
     state.metrics.refused.labels(reason).inc()
-    return _error(503, _REFUSALS[reason], [*cors, (b"retry-after", str(state.settings.retry_after).encode())])
+    return _error(503, answer(reason), [*cors, (b"retry-after", str(state.settings.retry_after).encode())])
 
 
 def _error(status: int, message: str, headers: list[tuple[bytes, bytes]]):

@@ -1,8 +1,30 @@
-"""HTTP errors with a JSON body that says what to fix."""
+"""Errors for people: `Problem`, whose message says what is wrong and how to fix it, and the JSON error body.
+
+A `Problem` raised anywhere below a command or an admin endpoint reaches the user as it is: the CLI prints
+its message (`Error: …`, exit 1), the admin API answers `{"error": message}` with its `status`. Raise a
+subclass (a bad parameter 400, ClickHouse out of reach 503) and neither side needs code of its own for it.
+"""
 
 from __future__ import annotations
 
 from starlette.responses import JSONResponse
+
+
+class Problem(Exception):
+    """Something the user can act on; the message is for people (no Python type names, no traceback)."""
+
+    status = 400
+    """The admin API's answer for it."""
+
+
+class BadParameter(Problem):
+    """A request or command parameter that cannot be used; the message names it."""
+
+
+class Cutoff(Exception):
+    """Raised by a streamed response that fails after its status was sent: the server cuts the connection
+    off, so the client sees an incomplete transfer instead of a short one that looks whole. Logged in one
+    line (logs.py), not as a traceback."""
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:

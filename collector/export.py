@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
+from collector.errors import BadParameter
+from collector.since import utc
 from collector.storage import Store
 
 TABLES = {"events": "events FINAL", "rejected_events": "rejected_events", "rejected_replays": "rejected_replays"}
@@ -16,7 +18,7 @@ _WINDOW = dt.timedelta(days=1)
 _MS = dt.timedelta(milliseconds=1)
 
 
-class BadExport(ValueError):
+class BadExport(BadParameter):
     """An unknown table or format; the message lists the known ones."""
 
 
@@ -31,7 +33,7 @@ def chunks(store: Store, table: str, fmt: str, since: dt.datetime, until: dt.dat
     """The rows received in [since, until), oldest first, as bytes in the format (CSV has one header line)."""
     check(table, fmt)
     column = "replayed_at" if table == "rejected_replays" else "received_at"
-    lo, hi = (_utc(v) for v in store.query(
+    lo, hi = (utc(v) for v in store.query(
         f"SELECT min({column}), max({column}) FROM {store.database}.{table}").rows[0])
     start, end = max(since, lo), min(until or hi + _MS, hi + _MS)
     _, first_format, next_format = FORMATS[fmt]
@@ -50,7 +52,3 @@ def chunks(store: Store, table: str, fmt: str, since: dt.datetime, until: dt.dat
         if data:
             yield data
         first, window = False, upper
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value

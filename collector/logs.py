@@ -6,6 +6,8 @@ import datetime as dt
 import json
 import logging
 
+from collector.errors import Cutoff
+
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
@@ -25,6 +27,12 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, default=str, ensure_ascii=False)
 
 
+def _not_a_cutoff(record: logging.LogRecord) -> bool:
+    """Drop the server's traceback for an answer cut off on purpose (errors.Cutoff): the line saying why
+    was logged where it happened."""
+    return not (record.exc_info and isinstance(record.exc_info[1], Cutoff))
+
+
 def configure(level: str = "info", fmt: str = "text") -> None:
     """Configure the root logger (uvicorn's loggers propagate to it)."""
     handler = logging.StreamHandler()
@@ -32,6 +40,7 @@ def configure(level: str = "info", fmt: str = "text") -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_not_a_cutoff)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -11,10 +11,12 @@ from urllib.parse import parse_qsl, urlsplit
 import msgspec
 from starlette.responses import Response
 
-from collector.wire import pixel_event
+from collector.ingest import event_spec
+from collector.wire import WIRE_KEYS, pixel_event
 from tagplan import CompiledPlan
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+_K = WIRE_KEYS
 
 
 def batch_body(params, referer: str, received_ms: int, plan: CompiledPlan) -> bytes:
@@ -25,12 +27,16 @@ def batch_body(params, referer: str, received_ms: int, plan: CompiledPlan) -> by
     captured parameters are read from that URL as the tag reads them from the landing page.
     """
     event = pixel_event(params)
-    event.setdefault("id", str(uuid.uuid4()))
-    event.setdefault("t", received_ms)
-    event.setdefault("url", referer[:2048])
-    if not event["c"]:
-        event["c"] = _captured(event["url"], plan) if isinstance(event["url"], str) else {}
-    event["p"] = _typed(event["p"], _property_types(plan, event))
+    event.setdefault(_K["event_id"], str(uuid.uuid4()))
+    event.setdefault(_K["client_ts"], received_ms)
+    event.setdefault(_K["url"], referer[:2048])
+    url = event[_K["url"]]
+    if not event[_K["captured"]]:
+        event[_K["captured"]] = _captured(url, plan) if isinstance(url, str) else {}
+    spec = event_spec(event.get(_K["event"], ""), event.get(_K["form_id"], ""), event.get(_K["step"], ""), plan, [])
+    types = {name: p.type for name, p in spec.properties.items()} if spec else {}
+    event[_K["properties"]] = {name: _coerce(value, types.get(name, "string"))
+                               for name, value in event[_K["properties"]].items()}
     return msgspec.json.encode({"events": [event]})
 
 
@@ -39,26 +45,7 @@ def gif_response() -> Response:
 
 
 def _captured(url: str, plan: CompiledPlan) -> dict[str, str]:
-    wanted = {plan.tag_config["b"], *plan.tag_config["p"]} - {""}
-    return {k: v for k, v in parse_qsl(urlsplit(url).query) if k in wanted}
-
-
-def _property_types(plan: CompiledPlan, event: dict[str, Any]) -> dict[str, str]:
-    """The plan's declared type of each property of this event, so "30" becomes 30 for an integer."""
-    model, name, form = plan.plan, event.get("e"), plan.plan.forms.get(event.get("f"))
-    if name in model.events:
-        props = model.events[name].properties
-    elif name == "form_submit" and form:
-        props = form.submit.properties
-    elif name == "form_step" and form:
-        props = next((s.properties for s in form.steps if s.id == event.get("s")), {})
-    else:
-        props = {}
-    return {n: p.type for n, p in props.items()}
-
-
-def _typed(props: dict[str, str], types: dict[str, str]) -> dict[str, Any]:
-    return {name: _coerce(value, types.get(name, "string")) for name, value in props.items()}
+    return {k: v for k, v in parse_qsl(urlsplit(url).query) if k in plan.captured_params}
 
 
 def _coerce(value: str, kind: str) -> Any:

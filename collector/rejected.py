@@ -22,14 +22,14 @@ from typing import Any
 
 import msgspec
 
-from collector import ingest
+from collector import ingest, messages
 from collector.rows import EventRow
-from collector.storage import QueryResult, Store
+from collector.since import EPOCH, utc
+from collector.storage import QueryResult, Store, StoreError
+from collector.wire import WIRE_KEYS
 from tagplan import CompiledPlan
 
-REDACTED = "[redacted]"
 PAGE = 5_000
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
 def summary(store: Store, since: dt.datetime) -> QueryResult:
@@ -75,6 +75,14 @@ class ReplayResult:
 def replay(store: Store, plan: CompiledPlan, secret: bytes, since: dt.datetime, dry_run: bool = False,
            now: dt.datetime | None = None) -> ReplayResult:
     """Re-validate rejected events received since a time against `plan`; move those that pass into events, once."""
+    try:
+        return _replay(store, plan, secret, since, dry_run, now)
+    except StoreError as exc:
+        raise StoreError(f"replay stopped, storage failed: {exc}; run it again, it does not duplicate") from None
+
+
+def _replay(store: Store, plan: CompiledPlan, secret: bytes, since: dt.datetime, dry_run: bool,
+            now: dt.datetime | None) -> ReplayResult:
     result = ReplayResult(dry_run=dry_run)
     still: Counter[str] = Counter()
     after = ""
@@ -133,8 +141,7 @@ def _revalidate(raw: str, reasons: list[str], received_at: dt.datetime, sent_at:
     redacted = _redacted(raw)
     lost = [name for name in redacted if any(r.startswith(f"properties.{name}:") for r in reasons)]
     if lost:
-        return None, [f"properties.{name}: its value was redacted when rejected and cannot be checked again"
-                      for name in sorted(lost)]
+        return None, [messages.reason("redacted", name=name) for name in sorted(lost)]
     req = ingest.Request(received_ms=_millis(received_at), user_agent=user_agent, ip=ip)
     row, problems, _ = ingest.event_row(raw.encode(), _millis(sent_at), req, plan, secret,
                                         frozenset(redacted), phone_key)
@@ -144,16 +151,12 @@ def _revalidate(raw: str, reasons: list[str], received_at: dt.datetime, sent_at:
 def _redacted(raw: str) -> list[str]:
     """Properties whose value was removed from the stored payload because they held personal data."""
     try:
-        props = msgspec.json.decode(raw).get("p", {})
+        props = msgspec.json.decode(raw).get(WIRE_KEYS["properties"], {})
     except (msgspec.DecodeError, AttributeError, RecursionError):
         return []
-    return [k for k, v in props.items() if v == REDACTED] if isinstance(props, dict) else []
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
+    return [k for k, v in props.items() if v == ingest.REDACTED] if isinstance(props, dict) else []
 
 
 def _millis(value: dt.datetime) -> int:
     """Unix milliseconds of a stored time; 0 for the zero time (a send time kept before migration 2)."""
-    return max((_utc(value) - _EPOCH) // dt.timedelta(milliseconds=1), 0)
+    return max((utc(value) - EPOCH) // dt.timedelta(milliseconds=1), 0)

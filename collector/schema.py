@@ -35,6 +35,16 @@ class AddColumns:
 
 
 @dataclass(frozen=True)
+class AddIndex:
+    """ALTER TABLE … ADD INDEX (a data-skipping index); on a cluster, on the local tables only."""
+
+    table: str
+    name: str
+    definition: str
+    """e.g. "inserted_at TYPE minmax GRANULARITY 1"."""
+
+
+@dataclass(frozen=True)
 class LocalSetting:
     """A table setting for a single server; on a cluster the replicated tables have their own."""
 
@@ -46,7 +56,7 @@ class LocalSetting:
 class Migration:
     version: int
     name: str
-    statements: tuple[Table | AddColumns | LocalSetting | str, ...]
+    statements: tuple[Table | AddColumns | AddIndex | LocalSetting | str, ...]
     """Operations; a plain SQL string (with `{db}`, `{on_cluster}`, and `{local}`: "_local" on a cluster) is
     passed through as written."""
 
@@ -241,9 +251,131 @@ MIGRATIONS: tuple[Migration, ...] = (
             " AFTER step_index",
         )),
     )),
+    # Offline sales and what the reports join them with (journeys/). A re-imported sale with the same
+    # conversion_id replaces the old one: the row with the latest imported_at wins (read FINAL or argMax).
+    Migration(10, "conversions, brokers, costs and rejected import lines", (
+        Table("conversions", """
+            conversion_id String COMMENT 'the contract id: one row per sale, the key a re-import replaces',
+            ts DateTime64(3, 'UTC') COMMENT 'signature time',
+            channel LowCardinality(String) COMMENT 'shop, call_centre, web, or a channel the plan declares',
+            broker_id LowCardinality(String) COMMENT 'the broker (or adviser code) who signed',
+            adviser String COMMENT 'the adviser who signed, as the file names them',
+            shop String COMMENT 'the shop or agency',
+            product String,
+            premium Decimal(18, 2),
+            currency LowCardinality(String),
+            phone_key String COMMENT 'HMAC-SHA256 of the E.164 phone number, as in events',
+            crm_id String COMMENT 'the CRM or quote id (the quote form''s quote_id)',
+            source String COMMENT 'the file (or upload) the sale came from',
+            source_line UInt32 COMMENT 'its line in that file (for JSON, the line its record starts on)',
+            profile LowCardinality(String) COMMENT 'the import profile that read it, empty for the canonical format',
+            fingerprint UInt64 COMMENT 'hash of the sale''s fields (not its source): an unchanged line is not written again',
+            imported_at DateTime64(3, 'UTC') DEFAULT now64(3)""",
+              engine="ReplacingMergeTree(imported_at)", order_by="conversion_id",
+              sharding_key="cityHash64(conversion_id)"),
+        Table("brokers", """
+            broker_id String,
+            name String,
+            lever LowCardinality(String),
+            shop String,
+            network String,
+            source String COMMENT 'plan, or the file it was imported from',
+            source_line UInt32,
+            profile LowCardinality(String),
+            fingerprint UInt64,
+            updated_at DateTime64(3, 'UTC') DEFAULT now64(3)""",
+              engine="ReplacingMergeTree(updated_at)", order_by="broker_id", sharding_key="cityHash64(broker_id)"),
+        Table("costs", """
+            day Date,
+            lever LowCardinality(String),
+            campaign String,
+            amount Decimal(18, 2),
+            currency LowCardinality(String),
+            source String,
+            source_line UInt32,
+            profile LowCardinality(String),
+            fingerprint UInt64,
+            imported_at DateTime64(3, 'UTC') DEFAULT now64(3)""",
+              engine="ReplacingMergeTree(imported_at)", order_by="(day, lever, campaign)",
+              sharding_key="cityHash64(day, lever, campaign)"),
+        Table("import_rejects", """
+            kind LowCardinality(String) COMMENT 'conversions, costs or brokers',
+            source String,
+            line UInt32,
+            record_key String COMMENT 'the conversion_id, broker_id or day/lever/campaign of the line, when readable',
+            reasons Array(String),
+            fields String COMMENT 'JSON of the line''s fields as read, the phone number removed',
+            phone_key String COMMENT 'HMAC of the line''s phone, when it was valid',
+            crm_id String,
+            profile LowCardinality(String),
+            resolved Bool COMMENT 'a later import of the line (or of its key) succeeded',
+            rejected_at DateTime64(3, 'UTC') DEFAULT now64(3)""",
+              engine="ReplacingMergeTree(rejected_at)", order_by="(kind, source, line)",
+              sharding_key="cityHash64(kind, source, line)"),
+    )),
+    # One person across visitor ids, phones and CRM ids (journeys/persons.py). The stitcher reads the rows
+    # stored since its last run by `inserted_at`, which a late insert (a log replayed after an outage, a
+    # rejected event replayed) gets at the time it is stored, whatever its event time.
+    Migration(11, "identity links and persons", (
+        AddColumns("events", (
+            "inserted_at DateTime64(3, 'UTC') DEFAULT now64(3) COMMENT 'when ClickHouse stored the row'",
+        )),
+        AddIndex("events", "inserted_at_minmax", "inserted_at TYPE minmax GRANULARITY 1"),
+        Table("identity_links", """
+            key_type LowCardinality(String) COMMENT 'visitor, phone or crm',
+            key String,
+            other_type LowCardinality(String),
+            other String,
+            source LowCardinality(String) COMMENT 'events, conversions…: where the two keys were seen together',
+            first_seen DateTime64(3, 'UTC'),
+            inserted_at DateTime64(3, 'UTC') DEFAULT now64(3)""",
+              engine="ReplacingMergeTree", order_by="(key_type, key, other_type, other)",
+              sharding_key="cityHash64(key_type, key)"),
+        Table("person_keys", """
+            key_type LowCardinality(String) COMMENT 'visitor, phone or crm',
+            key String,
+            person_id String,
+            updated_at DateTime64(3, 'UTC') COMMENT 'the stitching run that wrote it (its watermark)'""",
+              engine="ReplacingMergeTree(updated_at)", order_by="(key_type, key)",
+              sharding_key="cityHash64(key_type, key)"),
+        Table("identity_hot_keys", """
+            key_type LowCardinality(String),
+            key String,
+            reason LowCardinality(String) COMMENT 'too_many_visitors or too_many_phones',
+            linked UInt32 COMMENT 'how many visitors (or phones) it links',
+            detected_at DateTime64(3, 'UTC') DEFAULT now64(3)""",
+              engine="ReplacingMergeTree(detected_at)", order_by="(key_type, key)",
+              sharding_key="cityHash64(key_type, key)"),
+        Table("stitch_runs", """
+            run_id UUID,
+            watermark DateTime64(3, 'UTC') COMMENT 'rows stored up to this time are stitched',
+            started_at DateTime64(3, 'UTC'),
+            finished_at DateTime64(3, 'UTC') DEFAULT now64(3),
+            links UInt64,
+            keys_written UInt64,
+            merges UInt64,
+            hot_keys UInt64,
+            host String""",
+              engine="MergeTree", order_by="watermark", sharding_key="rand()"),
+    )),
+    # Erasure rewrites parts without the person's rows; the old parts go once ClickHouse's cleanup runs,
+    # every 30-40 s by default: every second here, so `parcours erase` can wait for them. (A server
+    # also keeps old parts old_parts_lifetime, 8 minutes by default; the embedded engine none.)
+    Migration(12, "erasure audit", (
+        Table("erasures", """
+            erasure_id UUID,
+            erased_at DateTime64(3, 'UTC') DEFAULT now64(3),
+            key_kind LowCardinality(String) COMMENT 'phone, visitor or crm: the kind of key asked for, never its value',
+            keys UInt32 COMMENT 'how many keys (visitor ids, phones, CRM ids) the person had',
+            removed Map(String, UInt64) COMMENT 'rows removed per table'""",
+              engine="MergeTree", order_by="erased_at"),
+        *(LocalSetting(table, "cleanup_delay_period = 1, cleanup_delay_period_random_add = 0")
+          for table in ("events", "rejected_events", "rejected_replays", "conversions", "import_rejects",
+                        "identity_links", "person_keys", "identity_hot_keys")),
+    )),
     # Sessions for reports, read exactly once without FINAL (docs/clickhouse.md#parcourssessions): a
     # materialized view sums each insert into events up per (day, session) as aggregate states that a
-    # retried event cannot change (min, max, argMin, uniqExact of event ids), so GROUP BY session_id over
+    # retried event cannot change (min, max, argMin), so GROUP BY session_id over
     # a few rows per session gives exact figures whatever ClickHouse has merged. Created before the
     # backfill: an event stored in between is summed twice, which changes nothing.
     Migration(20, "sessions summed up by a materialized view, and the touches view", (
@@ -270,13 +402,17 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 
 
-def render(op: Table | AddColumns | LocalSetting | str, database: str = DATABASE, cluster: str | None = None) -> list[str]:
+def render(op: Table | AddColumns | AddIndex | LocalSetting | str, database: str = DATABASE,
+           cluster: str | None = None) -> list[str]:
     """The SQL statements for one operation, on one server or on a cluster."""
     on = f" ON CLUSTER {cluster}" if cluster else ""
     if isinstance(op, str):
         # Placeholders replaced, not str.format: view bodies hold ClickHouse's own {name:Type} parameters.
         local = "_local" if cluster else ""
         return [op.replace("{db}", database).replace("{on_cluster}", on).replace("{local}", local).strip()]
+    if isinstance(op, AddIndex):
+        table = f"{op.table}_local{on}" if cluster else op.table
+        return [f"ALTER TABLE {database}.{table} ADD INDEX IF NOT EXISTS {op.name} {op.definition}"]
     if isinstance(op, LocalSetting):
         return [] if cluster else [f"ALTER TABLE {database}.{op.table} MODIFY SETTING {op.setting}"]
     if isinstance(op, AddColumns):

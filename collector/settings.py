@@ -9,13 +9,18 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from collector.errors import Problem
 from collector.storage import default_dsn, is_embedded
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _RESERVED = ("/api/", "/healthz", "/readyz", "/metrics", "/demo")
+ADMIN_TOKEN_FILE = "admin-token"
+"""In the data directory: the admin token, generated when none is set (commands read it from there)."""
+SECRET_FILE = "secret"
+"""In the data directory: the secret keying phone hashes, generated in --demo mode."""
 
 
-class SettingsError(Exception):
+class SettingsError(Problem):
     """A setting is missing or wrong; the message says which and how to fix it."""
 
 
@@ -84,8 +89,8 @@ def build(
                 "across restarts. Set it (e.g. `export PARCOURS_SECRET=$(openssl rand -hex 32)`), "
                 "or run with --demo to generate one in the data directory."
             )
-        secret = _kept_secret(data / "secret")
-    token = admin_token or _kept_secret(data / "admin-token")
+        secret = _kept_secret(data / SECRET_FILE)
+    token = admin_token or _kept_secret(data / ADMIN_TOKEN_FILE)
     settings = Settings(
         plan=Path(plan), data_dir=data, clickhouse=clickhouse or default_dsn(data), admin_token=token,
         secret=secret.encode(), **rest,

@@ -11,13 +11,23 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import clickhouse_connect
-from clickhouse_connect.driver.exceptions import ClickHouseError
+from clickhouse_connect.driver.exceptions import ClickHouseError, OperationalError
 
-from collector.schema import DATABASE, MIGRATIONS, bootstrap_ddl, migration_ddl
+from collector.errors import Problem
 from collector.rows import lines, row_keys
+from collector.schema import DATABASE, MIGRATIONS, bootstrap_ddl, migration_ddl
 
-class StoreError(Exception):
+
+class StoreError(Problem):
     """ClickHouse refused or could not be reached; the message is for people."""
+
+    status = 503
+
+
+class QueryRefused(StoreError):
+    """ClickHouse refused a statement it was sent (its syntax, a name, readonly): the statement is at fault."""
+
+    status = 400
 
 
 class EngineBusy(StoreError):
@@ -147,8 +157,10 @@ class Store:
         try:
             with self._lock:
                 result = self._client.query(sql, parameters=parameters, settings=settings)
+        except OperationalError as exc:  # out of reach, not the statement's fault
+            raise self._unreachable(exc) from None
         except ClickHouseError as exc:
-            raise StoreError(str(exc).strip()) from None
+            raise QueryRefused(str(exc).strip()) from None
         return QueryResult(list(result.column_names), [list(r) for r in result.result_rows])
 
     def raw(self, sql: str, fmt: str, parameters: dict[str, Any] | None = None) -> bytes:
@@ -160,8 +172,16 @@ class Store:
         try:
             with self._lock:
                 return self._client.raw_query(sql, parameters=parameters, fmt=fmt)
-        except ClickHouseError as exc:
-            raise StoreError(str(exc).strip()) from None
+        except OperationalError as exc:
+            raise self._unreachable(exc) from None
+        except Exception as exc:  # ClickHouseError, and the transport's own errors
+            raise StoreError(_first_line(exc)) from None
+
+    def _unreachable(self, exc: Exception) -> StoreError:
+        """ClickHouse out of reach, said in one line: the root cause (connection refused, a timeout)."""
+        while exc.__cause__ is not None or exc.__context__ is not None:
+            exc = exc.__cause__ or exc.__context__
+        return StoreError(f"ClickHouse cannot be reached at {_redact(self.dsn)}: {_first_line(exc)}")
 
 
 def _first_line(exc: Exception) -> str:

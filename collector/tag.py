@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from collector.errors import error
+from collector.messages import answer
 from tagplan import CompiledPlan
 
 TAG_FILE = Path(__file__).parent / "static" / "t.js"
@@ -28,7 +29,7 @@ def render_tag(source: str, plan: CompiledPlan, endpoint: str = "collect") -> st
 async def serve_tag(request: Request) -> Response:
     state = request.app.state
     if state.tag_source is None:
-        return error(503, f"the tag is not built: run `make tag` (expected {TAG_FILE})")
+        return error(503, answer("tag_not_built", path=TAG_FILE))
     body = render_tag(state.tag_source, state.plan, state.settings.tag_endpoint)
     etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:16] + '"'
     headers = {"ETag": etag, "Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}

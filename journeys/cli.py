@@ -1,11 +1,13 @@
-"""`parcours report NAME`: thin over journeys.reports, through the running collector or the engine itself."""
+"""`parcours report NAME`: thin over journeys.reports, on the running collector or ClickHouse opened here."""
 
 from __future__ import annotations
 
+import sys
+
 import click
 
-from collector.admin_cli import _TOKEN, _URL, _Remote, _load_plan, _target
-from collector.cli import _CLICKHOUSE, _DATA_DIR
+from collector.options import load_plan, plan_option, target_options
+from collector.target import Op, Target
 from journeys import reports
 from journeys.reports.options import BREAKDOWNS, FORMATS, MODELS
 
@@ -27,31 +29,25 @@ from journeys.reports.options import BREAKDOWNS, FORMATS, MODELS
 @click.option("--compare", is_flag=True, default=None, help="Add each figure over the previous period of the same length.")
 @click.option("--goal", type=click.Choice(["sale", "lead"]), help="What converts: a sale (default) or a lead.")
 @click.option("--limit", metavar="N", help="paths: how many of the most frequent (default 20).")
-@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="table", show_default=True,
+              help="A table for people; CSV or JSON (docs/analysts.md, field by field) for programs.")
 @click.option("--sql", "show_sql", is_flag=True, help="Print the report's SQL with its parameters instead, "
               "to paste into clickhouse-client.")
-@click.option("--plan", envvar="PARCOURS_PLAN", default="parcours.yaml", show_default=True,
-              type=click.Path(dir_okay=False), help="The tagging plan (when no collector runs; a running one uses its own).")
-@_DATA_DIR
-@_CLICKHOUSE
-@_URL
-@_TOKEN
-def report(name, from_, to, form, model, by, window, lookback, half_life, offline_touch, interval, compare, goal,
-           limit, fmt, show_sql, plan, data_dir, clickhouse, url, admin_token):
-    """Print a report: funnel, levers, campaigns, brokers, attribution, paths... (docs/analysts.md)."""
+@plan_option("The tagging plan (when no collector runs; a running collector uses its own).")
+@target_options
+def report(target: Target, name, from_, to, form, model, by, window, lookback, half_life, offline_touch, interval,
+           compare, goal, limit, fmt, show_sql, plan):
+    """Print the report NAME (docs/analysts.md): the same figures as GET /api/reports/NAME."""
     raw = {"from": from_, "to": to, "form": form, "model": model, "by": by, "window": window,
            "lookback": lookback, "half_life": half_life, "interval": interval, "goal": goal, "limit": limit,
            "offline_touch": None if offline_touch is None else str(offline_touch).lower(),
            "compare": "true" if compare else None, "format": fmt}
-    try:
-        if show_sql:
-            click.echo(reports.sql_for("parcours", _load_plan(plan), name, raw), nl=False)
-            return
-        with _target(data_dir, clickhouse, url, admin_token) as target:
-            if isinstance(target, _Remote):
-                body = target.call("GET", f"/api/reports/{name}", **raw).decode()
-            else:
-                body, _ = reports.respond(target, _load_plan(plan), name, raw)
-    except reports.ReportError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(body, nl=False)
+    if show_sql:
+        click.echo(reports.sql_for("parcours", load_plan(plan), name, raw), nl=False)
+        return
+    out = sys.stdout.buffer
+    for chunk in target.stream(Op("GET", f"/api/reports/{name}",
+                                  lambda store: [reports.respond(store, load_plan(plan), name, raw)[0].encode()],
+                                  {k: v for k, v in raw.items() if v is not None})):
+        out.write(chunk)
+    out.flush()

@@ -26,12 +26,19 @@ class CompiledPlan:
     submits: Mapping[str, EventSpec]
     brokers: Mapping[str, Broker]
     identity: Mapping[str, str]
-    """Reconciliation-key property -> default phone region."""
+    """Phone identity-key property -> default phone region."""
     origins: frozenset[str]
     pii: frozenset[str]
     """Names of properties marked pii anywhere: never stored as given."""
     tag_config: dict
     levers: LeverRules
+    crm_keys: tuple[str, ...] = ()
+    """CRM/quote-id identity-key properties: kept as given in `properties`."""
+
+    @functools.cached_property
+    def default_region(self) -> str:
+        """The region of phone numbers written without a country code: the first phone key's."""
+        return next(iter(self.identity.values()), "FR")
 
     @functools.cached_property  # read for every event
     def version(self) -> str:
@@ -41,6 +48,11 @@ class CompiledPlan:
     def broker_param(self) -> str | None:
         return self.plan.capture.broker.param if self.plan.capture.broker else None
 
+    @functools.cached_property
+    def captured_params(self) -> frozenset[str]:
+        """The URL parameters captured on landing: the broker's and capture.params."""
+        return frozenset([self.broker_param] if self.broker_param else []) | {p.name for p in self.plan.capture.params}
+
     def lever(self, broker_id: str, captured: Mapping[str, str], referrer: str, page_url: str) -> str:
         """The acquisition lever of an event: the first lever rule that matches wins."""
         return self.levers.lever(broker_id, captured, referrer, page_url)
@@ -48,7 +60,8 @@ class CompiledPlan:
 
 def compile_plan(plan: Plan) -> CompiledPlan:
     """Build validators and lookups once per plan, never per request."""
-    identity = {name: key.region for name, key in plan.identity.items()}
+    identity = {name: key.region for name, key in plan.identity.items() if key.type == "phone"}
+    crm_keys = tuple(name for name, key in plan.identity.items() if key.type == "crm")
     default_region = next(iter(identity.values()), None)
 
     def spec(properties: Mapping[str, Property]) -> EventSpec:
@@ -57,8 +70,9 @@ def compile_plan(plan: Plan) -> CompiledPlan:
         })
 
     events = {name: EventSpec() for name in BUILTIN_EVENTS}
-    # parcours('identify', {phone}) carries the reconciliation keys, hashed like a submit's.
-    events["identify"] = spec({name: Property(type="phone", pii=True) for name in plan.identity})
+    # parcours('identify', {phone, quote_id}) carries the identity keys, the phone hashed like a submit's.
+    events["identify"] = spec({**{name: Property(type="phone", pii=True) for name in identity},
+                               **{name: Property(type="string", max_length=128) for name in crm_keys}})
     events.update({name: spec(ev.properties) for name, ev in plan.events.items()})
     steps = {
         form_id: {s.id: (i, spec(s.properties)) for i, s in enumerate(form.steps, start=1)}
@@ -70,4 +84,4 @@ def compile_plan(plan: Plan) -> CompiledPlan:
     specs = [*events.values(), *submits.values(), *(spec for form in steps.values() for _, spec in form.values())]
     pii = frozenset(n for spec in specs for n, p in spec.properties.items() if p.pii)
     return CompiledPlan(plan, events, steps, submits, brokers, identity, origins, pii, tag_config(plan),
-                        compile_levers(plan, brokers))
+                        compile_levers(plan, brokers), crm_keys)

@@ -6,7 +6,9 @@ broker's path `["brokers", i]` into its CSV row when the table is a CSV file). N
 
 from __future__ import annotations
 
+import codecs
 import re
+import zoneinfo
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
@@ -14,7 +16,8 @@ import phonenumbers
 
 from tagplan.errors import Problem, problem
 from tagplan.messages import did_you_mean
-from tagplan.model import BROKER_LEVER, BUILTIN_EVENTS, CONDITION_WORDS, LEVER_CONDITION_KEYS, TEXT_TYPES, Plan, Property
+from tagplan.model import (BROKER_LEVER, BUILTIN_EVENTS, CONDITION_WORDS, IMPORT_FIELDS, IMPORT_REQUIRED,
+                           LEVER_CONDITION_KEYS, TEXT_TYPES, ImportProfile, Plan, Property)
 
 READS: dict[str, tuple[tuple[str, ...], ...]] = {
     "lever_not_declared": (("levers", "names"),),
@@ -26,9 +29,15 @@ READS: dict[str, tuple[tuple[str, ...], ...]] = {
     "consent_event_unknown": (("events",),),
     "identity_not_a_property": (("events",), ("forms",)),
     "identity_not_phone": (("events",), ("forms",)),
+    "identity_not_text": (("events",), ("forms",)),
+    "import_channel_not_declared": (("reconciliation", "channels"),),
+    "import_lever_not_declared": (("levers", "names"),),
 }
 """The parts of the plan a rule reads besides the node it reports on, where something taken out as invalid
 would make it report what the author did not write (a property whose `type` is misspelt is no phone)."""
+
+AT_KEY = frozenset({"import_unknown_field"})
+"""Problems pointed at the key they are about (the misspelt field name), not at its value."""
 
 
 Report = Callable[..., None]
@@ -52,6 +61,9 @@ def cross_check(plan: Plan) -> list[Problem]:
     _brokers(plan, report)
     _consent(plan, report)
     _identity(plan, report)
+    _reconciliation(plan, report)
+    for name, profile in plan.imports.items():
+        _import(plan, name, profile, report)
     return out
 
 
@@ -211,10 +223,101 @@ def _identity(plan: Plan, report: Report) -> None:
     for parts, prop in properties(plan):
         types.setdefault(str(parts[-1]), []).append(prop.type)
     for key, spec in plan.identity.items():
+        wanted = "phone" if spec.type == "phone" else "string"
         if key not in types:
             report(["identity", key], "identity_not_a_property", key=key, hint=did_you_mean(key, types))
-        elif any(t != "phone" for t in types[key]):
-            report(["identity", key], "identity_not_phone", key=key, type=next(t for t in types[key] if t != "phone"))
-        if spec.region not in phonenumbers.SUPPORTED_REGIONS:
+        elif any(t != wanted for t in types[key]):
+            report(["identity", key], "identity_not_phone" if spec.type == "phone" else "identity_not_text",
+                   key=key, type=next(t for t in types[key] if t != wanted))
+        if spec.type == "phone" and spec.region not in phonenumbers.SUPPORTED_REGIONS:
             report(["identity", key, "region"], "identity_bad_region", key=key, region=spec.region,
-                      hint=did_you_mean(spec.region.upper(), sorted(phonenumbers.SUPPORTED_REGIONS)))
+                   hint=did_you_mean(spec.region.upper(), sorted(phonenumbers.SUPPORTED_REGIONS)))
+
+
+def _time_zone(zone: str, where: str, parts: list[str | int], report: Report) -> None:
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        report(parts, "bad_time_zone", where=where, zone=zone,
+               hint=did_you_mean(zone, sorted(zoneinfo.available_timezones())))
+
+
+def _reconciliation(plan: Plan, report: Report) -> None:
+    rec = plan.reconciliation
+    _time_zone(rec.time_zone, "reconciliation", ["reconciliation", "time_zone"], report)
+    for i, channel in enumerate(rec.channels):
+        if channel in rec.channels[:i]:
+            report(["reconciliation", "channels", i], "channel_twice", channel=channel)
+
+
+DATE_DIRECTIVES = "dmYyHMS%"
+"""What a profile's date_format may use: %d %m %Y %y %H %M %S, and %% for a percent sign."""
+_DIRECTIVE = re.compile(r"%(.)")
+
+
+def date_format_problem(fmt: str, date_only: bool) -> str | None:
+    """Why a date_format cannot be used, or None."""
+    if fmt == "iso":
+        return None
+    used = _DIRECTIVE.findall(fmt)
+    bad = [d for d in used if d not in DATE_DIRECTIVES]
+    if bad:
+        return f"uses %{bad[0]}, which is not supported (use %d %m %Y %y %H %M %S)"
+    if "d" not in used or "m" not in used or not {"Y", "y"} & set(used):
+        return "has no day, month or year"
+    if date_only and {"H", "M", "S"} & set(used):
+        return "has a time, but this import reads days"
+    return None
+
+
+def _import(plan: Plan, name: str, profile: ImportProfile, report: Report) -> None:
+    where: list[str | int] = ["imports", name]
+    known = IMPORT_FIELDS[profile.into]
+    for section in ("fields", "defaults"):
+        for field in getattr(profile, section):
+            if field not in known:
+                report(where + [section, field], "import_unknown_field", profile=name, field=field,
+                       hint=did_you_mean(field, known), expected=", ".join(known))
+    present = set(profile.fields) | set(profile.defaults)
+    for need in IMPORT_REQUIRED[profile.into]:
+        if not present & set(need):
+            report(where, "import_missing_field", profile=name, field=" or ".join(need))
+    if profile.format == "csv":
+        if len(profile.csv_delimiter) != 1:
+            report(where + ["delimiter"], "import_bad_delimiter", profile=name, value=profile.delimiter)
+        if profile.records:
+            report(where + ["records"], "import_json_only", profile=name)
+        for field, column in profile.fields.items():
+            if isinstance(column, str) and not profile.has_header:
+                report(where + ["fields", field], "import_column_name_without_header", profile=name, field=field)
+    else:
+        for key in ("delimiter", "header", "skip_lines"):
+            if getattr(profile, key) is not None:
+                report(where + [key], "import_csv_only", profile=name, key=key, format=profile.format)
+        for field, column in profile.fields.items():
+            if not isinstance(column, str):
+                report(where + ["fields", field], "import_path_not_text", profile=name, field=field)
+    try:
+        codecs.lookup(profile.encoding)
+    except LookupError:
+        report(where + ["encoding"], "import_bad_encoding", profile=name, value=profile.encoding,
+               hint=did_you_mean(profile.encoding, ("utf-8", "cp1252", "latin-1", "utf-16", "iso-8859-15")))
+    if profile.thousands and profile.thousands == profile.decimal:
+        report(where + ["thousands"], "import_same_separators", profile=name)
+    problem = date_format_problem(profile.date_format, date_only=profile.into == "costs")
+    if problem:
+        report(where + ["date_format"], "import_bad_date_format", profile=name, value=profile.date_format,
+               reason=problem)
+    if profile.time_zone is not None:
+        _time_zone(profile.time_zone, f'import "{name}"', where + ["time_zone"], report)
+    defaults = profile.defaults
+    channels = plan.reconciliation.channels
+    if "channel" in defaults and profile.into == "conversions" and defaults["channel"] not in channels:
+        report(where + ["defaults", "channel"], "import_channel_not_declared", profile=name,
+               value=defaults["channel"], hint=did_you_mean(defaults["channel"], channels))
+    levers = plan.levers.names if plan.levers else []
+    if "lever" in defaults and defaults["lever"] not in levers:
+        report(where + ["defaults", "lever"], "import_lever_not_declared", profile=name, value=defaults["lever"],
+               hint=did_you_mean(defaults["lever"], levers))
+    if "currency" in defaults and not re.fullmatch(r"[A-Z]{3}", defaults["currency"]):
+        report(where + ["defaults", "currency"], "import_bad_currency", profile=name, value=defaults["currency"])

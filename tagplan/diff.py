@@ -212,9 +212,9 @@ def _levers(old: Plan, new: Plan, add) -> None:
 def _identity(old: Plan, new: Plan, add) -> None:
     for key, spec in old.identity.items():
         if key not in new.identity:
-            add(BREAKING, f"identity.{key}", "no longer a reconciliation key")
+            add(BREAKING, f"identity.{key}", "no longer an identity key")
         elif spec.region != new.identity[key].region:
             add(BREAKING, f"identity.{key}.region", f"{spec.region} -> {new.identity[key].region}; the same number may hash differently")
     for key in new.identity:
         if key not in old.identity:
-            add(COMPATIBLE, f"identity.{key}", "new reconciliation key")
+            add(COMPATIBLE, f"identity.{key}", "new identity key")

@@ -14,7 +14,7 @@ from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from tagplan.check import prune, walk
-from tagplan.crosscheck import READS, cross_check
+from tagplan.crosscheck import AT_KEY, READS, cross_check
 from tagplan.errors import PlanError, PlanErrors
 from tagplan.messages import check as say
 from tagplan.model import Broker, Plan
@@ -55,7 +55,7 @@ def load_plan(path: str | Path) -> Plan:
         if csv_rows is not None and where[:1] == ["brokers"] and len(where) > 1:
             file, line, col = csv_rows[int(where[1])]
         else:
-            file, (line, col) = name, node_position(doc, where)
+            file, (line, col) = name, node_position(doc, where, at_key=problem.code in AT_KEY)
         errors.append(PlanError(file, line, col, problem.message, problem.code))
     if errors:
         raise PlanErrors(errors)

@@ -113,9 +113,85 @@ class Levers(Base, kw_only=True):
     rules: list[LeverRule] = []
 
 
+IdentityType = Literal["phone", "crm"]
+
+
 class IdentityKey(Base, kw_only=True):
+    type: IdentityType = "phone"
+    """phone: a phone number, stored as its keyed hash; crm: a CRM or quote id, stored as given."""
     region: str = "FR"
-    """Region of numbers written without a country code (checked against the regions phone numbers know)."""
+    """Phone keys: region of numbers written without a country code (checked against the regions phone
+    numbers know)."""
+
+
+class Reconciliation(Base, kw_only=True):
+    """How offline sales are read and joined to journeys (docs/reconciliation.md)."""
+
+    time_zone: str = "UTC"
+    """Time zone of sale times written without an offset."""
+    currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$")] = "EUR"
+    """Currency of an amount that names none."""
+    channels: list[Name] = msgspec.field(default_factory=lambda: ["shop", "call_centre", "web"])
+    """Sales channels a conversion may name."""
+    lookback_days: Annotated[int, Meta(ge=1, le=3650)] = 90
+    """How long before a sale an online journey still counts for it (the match report)."""
+    max_visitors_per_key: Annotated[int, Meta(ge=1)] = 20
+    """A phone or CRM id left by more visitors than this (a shop's own number) is left out of persons."""
+    max_phones_per_visitor: Annotated[int, Meta(ge=1)] = 10
+    """A browser that left more phones than this (a shop's shared computer) is left out of persons."""
+
+
+IMPORT_FIELDS: dict[str, tuple[str, ...]] = {
+    "conversions": ("conversion_id", "ts", "channel", "broker_id", "adviser", "shop", "product", "premium",
+                    "currency", "phone", "crm_id"),
+    "costs": ("day", "lever", "campaign", "amount", "currency"),
+    "brokers": ("broker_id", "name", "lever", "shop", "network"),
+}
+"""The canonical fields of each import, the names of its file format without a profile."""
+
+IMPORT_REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
+    "conversions": (("conversion_id",), ("ts",), ("phone", "crm_id")),
+    "costs": (("day",), ("lever",), ("amount",)),
+    "brokers": (("broker_id",), ("name",), ("lever",)),
+}
+"""Fields a line must have; a tuple of several: at least one of them."""
+
+
+class ImportProfile(Base, kw_only=True):
+    """How to read one kind of partner file as it is (docs/reconciliation.md, import profiles)."""
+
+    into: Literal["conversions", "costs", "brokers"] = "conversions"
+    format: Literal["csv", "json", "jsonl"] = "csv"
+    encoding: str = "utf-8"
+    """A byte-order mark is skipped whatever the encoding."""
+    delimiter: str | None = None
+    """CSV: the field separator (default ",")."""
+    header: bool | None = None
+    """CSV: the first line (after skip_lines) names the columns (default true); without it, fields give
+    column numbers."""
+    skip_lines: Annotated[int, Meta(ge=0)] | None = None
+    """CSV: lines before the header (a title, an export date); default 0."""
+    decimal: Literal[".", ","] = "."
+    thousands: str = ""
+    """Thousands separator of amounts; a space also matches the no-break spaces spreadsheets write."""
+    date_format: str = "iso"
+    """iso (ISO 8601), or a pattern such as %d/%m/%Y %H:%M."""
+    time_zone: str | None = None
+    """Time zone of times written without an offset; default: reconciliation.time_zone."""
+    records: str = ""
+    """JSON: dotted path of the array of records inside the document (empty: the document is the array)."""
+    fields: dict[str, str | int] = {}
+    """Canonical field -> CSV column name, CSV column number (1 = first), or JSON dotted path."""
+    defaults: dict[str, str] = {}
+    """Canonical field -> value used when the file has no such column or the cell is empty."""
+
+    @property
+    def csv_delimiter(self) -> str:
+        return "," if self.delimiter is None else self.delimiter
+
+    @property
+    def has_header(self) -> bool:
+        return self.header is not False
 
 
 ConsentMode = Literal["exempt", "required"]
@@ -137,6 +213,8 @@ class Plan(Base, kw_only=True):
     brokers: list[Broker] | str = []
     levers: Levers | None = None
     identity: dict[Name, IdentityKey] = {}
+    reconciliation: Reconciliation = msgspec.field(default_factory=Reconciliation)
+    imports: dict[Name, ImportProfile] = {}
 
     @property
     def consent_mode(self) -> str:

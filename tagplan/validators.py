@@ -34,6 +34,8 @@ class PropertySpec:
     required: bool
     pii: bool
     checks: tuple[Check, ...]
+    type: str = "string"
+    """The plan's type (integer, number, boolean, string, …): how a value given as text is read (the pixel)."""
 
     def problems(self, value: object) -> list[str]:
         out = []
@@ -73,7 +75,7 @@ def property_spec(name: str, prop: Property, region: str | None) -> PropertySpec
     if prop.pattern is not None:
         rx = re.compile(prop.pattern)
         checks.append(lambda v: say("pattern", pattern=rx.pattern) if not rx.search(v) else None)
-    return PropertySpec(name, prop.required, prop.pii, tuple(checks))
+    return PropertySpec(name, prop.required, prop.pii, tuple(checks), prop.type)
 
 
 def _is_str(v: object) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from journeys.reports import funnel
-from journeys.reports.base import Column, Context, Report, ReportError, Result, for_database, sql_text
+from journeys.reports.base import Column, Context, Report, ReportError, Result, UnknownReport, for_database, sql_text
 from journeys.reports.options import FORMATS, Options, parse
 from journeys.reports.render import MEDIA_TYPES, render
 
@@ -31,7 +31,7 @@ def report(name: str) -> Report:
     try:
         return REPORTS[name]
     except KeyError:
-        raise ReportError(f'no report "{name[:40]}"; reports: {", ".join(REPORTS)}') from None
+        raise UnknownReport(f'no report "{name[:40]}"; reports: {", ".join(REPORTS)}') from None
 
 
 def options(name: str, raw: Mapping[str, str | None]) -> Options:

@@ -9,6 +9,8 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from collector.errors import BadParameter
+
 if TYPE_CHECKING:
     from collector.storage import Store
     from journeys.reports.options import Options
@@ -18,8 +20,14 @@ DATABASE = "parcours"
 _QUALIFIED = re.compile(r"\bparcours\.(?=[a-z_]+\b)")
 
 
-class ReportError(ValueError):
-    """A report asked for in a way it cannot answer (unknown report, bad option); the message is for people."""
+class ReportError(BadParameter):
+    """A report asked for in a way it cannot answer (a bad option: 400); the message is for people."""
+
+
+class UnknownReport(ReportError):
+    """No report of that name (404)."""
+
+    status = 404
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ def test_form_step_rules(client, store, fields, reason):
 def test_wire_type_errors_name_the_column(client, store):
     post(client, event(t="yesterday"))
     (rej,) = rows(store, "SELECT reasons FROM parcours.rejected_events")
-    assert rej["reasons"] == ["client_ts: Expected `int`, got `str`"]
+    assert rej["reasons"] == ["client_ts: expected a time in milliseconds since 1970 (before 2100), got a string"]
 
 
 def test_phone_is_stored_only_as_its_keyed_hash(client, store):

@@ -58,7 +58,8 @@ def test_export_walks_the_period_a_day_at_a_time(store):
 @pytest.mark.parametrize("query, status, words", [
     ("table=schema_migrations", 400, 'table "schema_migrations" cannot be exported; use one of events'),
     ("format=xlsx", 400, 'format "xlsx" is not known; use csv or jsonl'),
-    ("since=soon", 400, 'since/until: "soon" is not a time'),
+    ("since=soon", 400, 'since: "soon" is not a time'),
+    ("until=later", 400, 'until: "later" is not a time'),
 ])
 def test_export_errors(client, query, status, words):
     r = client.get(f"/api/export?{query}", headers=ADMIN)

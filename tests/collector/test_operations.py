@@ -69,3 +69,29 @@ def test_several_workers_with_a_server_out_of_reach_stop_before_starting_them(tm
     assert f"cannot connect to ClickHouse at http://127.0.0.1:{port}" in r.output
     assert "Traceback" not in r.output
     assert not (tmp_path / "wal").exists()  # no worker started
+
+
+def test_an_answer_cut_off_on_purpose_is_one_log_line_not_a_traceback(capsys):
+    from collector.errors import Cutoff
+
+    server = logging.getLogger("parcours.test.server")  # as uvicorn logs an app's exception (its level may be set)
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    logs.configure("info", "text")
+    try:
+        logging.getLogger("parcours.admin").error("/api/export stopped after its 200 was sent")
+        try:
+            raise Cutoff("/api/export: ClickHouse cannot be reached")
+        except Cutoff as exc:
+            server.error("Exception in ASGI application\n", exc_info=exc)
+        try:
+            raise RuntimeError("a bug")
+        except RuntimeError as exc:
+            server.error("Exception in ASGI application\n", exc_info=exc)
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    err = capsys.readouterr().err
+    assert "/api/export stopped after its 200 was sent" in err
+    assert "Cutoff" not in err
+    assert err.count("Traceback") == 1 and "RuntimeError: a bug" in err  # a real bug keeps its traceback

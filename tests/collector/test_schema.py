@@ -66,3 +66,31 @@ def test_every_statement_parses(store, cluster):
 
 def test_the_sharding_key_accepts_a_uuid(store):
     assert store.query("SELECT cityHash64(toUUID('0b7e7a5c-53c1-4f6e-9d3e-1f1f2d3c4b5a')) > 0 AS ok").rows == [[True]]
+
+
+def test_offline_tables_get_the_same_cluster_rendering():
+    ddl = full_ddl("parcours", "analytics")
+    for table, key in (("conversions", "cityHash64(conversion_id)"), ("person_keys", "cityHash64(key_type, key)"),
+                       ("brokers", "cityHash64(broker_id)"), ("costs", "cityHash64(day, lever, campaign)"),
+                       ("identity_links", "cityHash64(key_type, key)")):
+        assert (f"CREATE TABLE IF NOT EXISTS parcours.{table} ON CLUSTER analytics AS parcours.{table}_local\n"
+                f"ENGINE = Distributed(analytics, parcours, {table}_local, {key})") in ddl
+        local = next(s for s in ddl if s.startswith(f"CREATE TABLE IF NOT EXISTS parcours.{table}_local "))
+        assert f"ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{{shard}}/parcours/{table}_local'" in local
+    # A skipping index lives with the data: on the local tables only; the cleanup period is the one server's.
+    assert ("ALTER TABLE parcours.events_local ON CLUSTER analytics ADD INDEX IF NOT EXISTS inserted_at_minmax "
+            "inserted_at TYPE minmax GRANULARITY 1") in ddl
+    assert not any("inserted_at_minmax" in s and "parcours.events " in s for s in ddl)
+    assert not any("cleanup_delay_period" in s for s in ddl)
+    assert "ALTER TABLE parcours.conversions MODIFY SETTING cleanup_delay_period = 1, cleanup_delay_period_random_add = 0" \
+        in full_ddl("parcours")
+
+
+def test_a_row_gets_the_time_it_was_stored_and_a_later_sale_replaces_an_earlier_one(store):
+    db = store.database
+    store.insert("events", [["6c1f0d3e-8a4e-4f55-9a3c-3b0e2c1d9f10", "page_view"]], ["event_id", "event"])
+    (stored,) = store.query(f"SELECT inserted_at > now64(3) - INTERVAL 1 MINUTE FROM {db}.events").rows[0]
+    assert stored
+    store.insert("conversions", [["MA-1", "684.20"]], ["conversion_id", "premium"])
+    store.insert("conversions", [["MA-1", "702.40"]], ["conversion_id", "premium"])
+    assert store.query(f"SELECT toString(premium) FROM {db}.conversions FINAL").rows == [["702.4"]]

@@ -1,11 +1,33 @@
-"""Report fixtures: the store of tests/conftest.py (embedded engine, a fresh database) and plans."""
+"""Journeys fixtures: the example plan as an import context, the sample files, rows read back; plans for reports."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
+from journeys.imports import Context
 from tagplan import compile_plan, load_plan
-from tests.conftest import EXAMPLE_PLAN
+from tests.conftest import EXAMPLE_PLAN, ROOT, SECRET
+
+SAMPLES = ROOT / "examples" / "samples"
+BROKERS_FILE = SAMPLES / "ventes-courtiers-2026-10.csv"
+CRC_FILE = SAMPLES / "ventes-crc-2026-10.json"
+COSTS_FILE = SAMPLES / "couts-campagnes-2026-10.csv"
+
+
+@pytest.fixture(scope="session")
+def ctx(plan) -> Context:
+    return Context(plan, SECRET)
+
+
+def rows(store, sql, **parameters) -> list[dict]:
+    result = store.query(sql.replace("parcours.", f"{store.database}."), parameters=parameters or None)
+    return [dict(zip(result.columns, r)) for r in result.rows]
+
+
+def data(text: str, encoding: str = "utf-8") -> io.BytesIO:
+    return io.BytesIO(text.encode(encoding))
 
 
 @pytest.fixture

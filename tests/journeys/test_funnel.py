@@ -16,6 +16,9 @@ FORM = """\
       - {id: rider, label: Vous}
       - {id: coverage, label: Vos garanties, optional: true}
       - {id: contact}
+    submit:
+      properties:
+        quote_id: {type: string}
 """
 PERIOD = {"from": "2026-03-01", "to": "2026-04-01"}
 STEPS = ["vehicle", "rider", "coverage", "contact"]

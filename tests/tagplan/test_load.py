@@ -23,7 +23,7 @@ def test_example_plan_loads_and_compiles():
     assert (plan.tag_config["c"], plan.tag_config["x"]) == ("exempt", [])
     assert plan.tag_config["s"] == ["127.0.0.1", "localhost"]
     assert plan.brokers["B042"].name == "Comparamoto"
-    assert plan.identity == {"phone": "FR"}
+    assert plan.identity == {"phone": "FR"}, "the phone keys only: a CRM id is not hashed"
 
 
 def test_example_plan_uses_every_property_type():
@@ -197,6 +197,45 @@ def test_an_unknown_key_anywhere_is_reported_at_its_line(tmp_path_factory, line,
     (error,) = errors_of(path)
     assert error.startswith(f'{line}:{lines[line - 1].index(key) + 1}: unknown key "{key}"')
     assert error.endswith("expected one of: " + ", ".join(PROPERTY_KEYS))
+
+
+def test_identity_reconciliation_and_import_profiles_are_checked():
+    assert errors_of(BROKEN / "imports.yaml") == [
+        '11:3: identity key "quote_id" is a CRM id: it must be a string property, but it is declared as integer',
+        '14:14: reconciliation: time zone "Europe/Pari" is unknown (did you mean "Europe/Paris"?), '
+        "expected a name such as Europe/Paris",
+        '15:25: channel "shop" is listed twice in reconciliation.channels',
+        '19:3: import "courtiers": no phone or crm_id: map it in fields, or give it in defaults',
+        '20:16: import "courtiers": delimiter ";;" must be one character',
+        '21:15: import "courtiers": encoding "utf-9" is unknown (did you mean "utf-8"?), '
+        "expected a name such as utf-8, cp1252 or latin-1",
+        '23:16: import "courtiers": the thousands separator must differ from the decimal one',
+        '24:18: import "courtiers": date_format "%d/%m/%Y %I:%M" uses %I, which is not supported '
+        "(use %d %m %Y %y %H %M %S), expected iso or a pattern such as %d/%m/%Y %H:%M",
+        '25:16: import "courtiers": time zone "Mars/Olympus" is unknown, expected a name such as Europe/Paris',
+        '26:14: import "courtiers": records only applies to JSON files, not csv',
+        '30:7: import "courtiers": unknown field "premum" (did you mean "premium"?), expected one of: '
+        "conversion_id, ts, channel, broker_id, adviser, shop, product, premium, currency, phone, crm_id",
+        '31:25: import "courtiers": channel "shopp" is not declared in reconciliation.channels (did you mean "shop"?)',
+        '31:42: import "courtiers": currency "euro" is not a 3-letter code such as EUR',
+        '34:18: import "no_header": date_format "%H:%M" has no day, month or year, '
+        "expected iso or a pattern such as %d/%m/%Y %H:%M",
+        '35:36: import "no_header": field "ts": the file has no header row, give a column number (1 = first column)',
+        '38:16: import "crm": delimiter only applies to CSV files, not json',
+        '39:29: import "crm": field "conversion_id": a JSON field is a dotted path such as contract.id, not a number',
+        '42:18: import "couts": date_format "%d/%m/%Y %H:%M" has a time, but this import reads days, '
+        "expected iso or a pattern such as %d/%m/%Y %H:%M",
+        '44:23: import "couts": lever "displai" is not declared in levers.names (did you mean "display"?)',
+    ]
+
+
+def test_the_example_plan_declares_a_crm_key_and_the_sample_profiles():
+    plan = compile_plan(load_plan(EXAMPLE_PLAN))
+    assert plan.crm_keys == ("quote_id",) and plan.default_region == "FR"
+    assert set(plan.plan.imports) == {"courtiers", "crc", "regie"}
+    assert plan.plan.reconciliation.time_zone == "Europe/Paris"
+    # identify carries the CRM id as well as the phone.
+    assert set(plan.events["identify"].properties) == {"phone", "quote_id"}
 
 
 def test_every_mistake_of_every_stage_in_one_run(tmp_path):

@@ -1,0 +1,121 @@
+"""Every message the collector stores or answers, in one place, each tested word for word.
+
+`ANSWERS` are the `{"error": …}` of HTTP answers, saying what to fix. `REASONS` end up in `rejected_events.reasons`, read by analysts and marketers: they name columns (not the
+tag's wire keys) and use the plan's words for types (tagplan/messages.py), never Python's. A decode error
+from msgspec ("Expected `int`, got `str` - at `$.t`") is parsed and said again here (`decode_error`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+
+REASONS = {
+    # the event itself
+    "not_a_uuid": 'event_id: "{value}" is not a UUID',
+    "event_undeclared": 'event: "{value}" is not declared in the plan (version {version})',
+    "form_required": "form_id: required for {event}",
+    "form_undeclared": 'form_id: form "{value}" is not declared in the plan',
+    "step_unknown": 'step: form "{form}" has no step "{value}" (steps: {steps})',
+    "too_large": "event: {size} bytes, larger than the limit of {limit}; send fewer or shorter properties",
+    "redacted": "properties.{name}: its value was redacted when rejected and cannot be checked again",
+    # decoding, with the column (or wire path) first
+    "wrong_type": "{field}: expected {expected}, got {got}",
+    "out_of_range": "{field}: expected {expected}",
+    "missing": "{field}: required",
+    "not_json": "not valid JSON: {detail}",
+    "truncated_json": "not valid JSON: it ends too early",
+    "too_deep": "nested too deeply",
+    "undecodable": "cannot be read: {detail}",
+}
+
+ANSWERS = {
+    # POST /collect (body.py, collect.py)
+    "content_type": 'content type "{value}" is not accepted; send text/plain or application/json',
+    "content_encoding": 'content encoding "{value}" is not accepted; send gzip or no encoding',
+    "too_big": "body larger than {limit} bytes; send smaller batches",
+    "too_big_gunzipped": "body larger than {limit} bytes once decompressed; send smaller batches",
+    "client_gone": "the client went away before the body was complete",
+    "bad_gzip": "the body is not valid gzip ({detail}); compress it with gzip or send it plain",
+    "gzip_truncated": "the gzip body is truncated; send the whole compressed body",
+    "origin": 'origin "{origin}" is not one of the plan\'s sites; add it to sites[].origins',
+    "wal_full": "the collector is behind: its write-ahead log is full (ClickHouse slow or down); retry later",
+    "wal_error": "the collector cannot write its log right now; retry later",
+    "failed": "the collector failed on this batch; retry later",
+    "tag_not_built": "the tag is not built: run `make tag` (expected {path})",
+    # the admin API (admin.py, planwatch.py)
+    "unauthorized": "missing or wrong admin token (Authorization: Bearer <PARCOURS_ADMIN_TOKEN>)",
+    "bad_parameter": "{name}: {problem}",
+    "sql_empty": "send one SQL statement as the request body",
+    "since_required": "since: required (e.g. since=7d or since=2026-11-20), so a replay covers a known period",
+    "no_plan_watcher": "the plan watcher is not running",
+}
+
+BATCH = 'expected a JSON batch {{"sent": <ms>, "events": [...]}}: {reason}'
+"""The 400 answer to a body that is not a batch at all."""
+
+# msgspec's type names, in the plan's words (tagplan.validators says values the same way).
+_EXPECTED = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false",
+             "object": "an object", "array": "a list", "null": "null"}
+_GOT = {"str": "a string", "int": "a number", "float": "a number", "bool": "a boolean", "object": "an object",
+        "array": "a list", "null": "null"}
+
+_WRONG_TYPE = re.compile(r"^Expected `(\w+)`(?: \| `?\w+`?)*, got `(\w+)`$")
+_BOUND = re.compile(r"^(?:Expected `\w+` [<>]=? -?[\d.e+]+|Number out of range)$")
+_MISSING = re.compile(r"^Object missing required field `([^`]+)`$")
+_PATH = re.compile(r"^(.*) - at `\$(.*)`$")
+
+
+def answer(code: str, **fields: object) -> str:
+    """The `error` of an HTTP answer."""
+    return ANSWERS[code].format(**fields)
+
+
+def reason(code: str, **fields: object) -> str:
+    """A reason a rejected event is stored with."""
+    return REASONS[code].format(**fields)
+
+
+def batch(reason_text: str) -> str:
+    return BATCH.format(reason=reason_text)
+
+
+def decode_error(message: str, names: Mapping[str, str], described: Callable[[str], str | None],
+                 whole: str = "the event") -> str:
+    """msgspec's decode error in the plan's words, its path in column names.
+
+    `names` maps a wire key to its column (wire.WIRE_TO_COLUMN); `described(column)` says what a bounded
+    field holds ("a time in milliseconds…"), from its declaration; `whole` names the document itself.
+    """
+    text, path = message, ""
+    located = _PATH.match(message)
+    if located:
+        text, path = located.group(1), located.group(2)
+    missing = _MISSING.match(text)
+    if missing:
+        return reason("missing", field=_field(f"{path}.{missing.group(1)}", names))
+    field = _field(path, names)
+    wrong = _WRONG_TYPE.match(text)
+    if wrong:
+        expected = described(field) or _EXPECTED.get(wrong.group(1), wrong.group(1))
+        if path.endswith("[...]"):  # a value of a map, such as captured
+            expected += " for every value"
+        return reason("wrong_type", field=field or whole, expected=expected,
+                      got=_GOT.get(wrong.group(2), wrong.group(2)))
+    if _BOUND.match(text):
+        return reason("out_of_range", field=field, expected=described(field) or "a smaller number")
+    if text == "Input data was truncated":
+        return reason("truncated_json")
+    if text.startswith("JSON is malformed: "):
+        return reason("not_json", detail=text.removeprefix("JSON is malformed: "))
+    return reason("undecodable", detail=text)
+
+
+def _field(path: str, names: Mapping[str, str]) -> str:
+    """`.t` -> client_ts; `.c[...]` -> captured; `.p.age` -> properties.age."""
+    parts = [p for p in re.split(r"\.|\[", path.replace("[...]", "")) if p]
+    if not parts:
+        return ""
+    head = names.get(parts[0], parts[0])
+    rest = "".join(f"[{p}" if p.endswith("]") else f".{p}" for p in parts[1:])
+    return head + rest

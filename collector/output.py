@@ -1,0 +1,66 @@
+"""Results as documents (the JSON the admin API sends) and as text (what the CLI prints).
+
+Both sides of a command print the same: a result computed on a Store opened by the CLI goes through
+`as_document` too, so times are ISO text and UUIDs strings whichever way it was obtained.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import msgspec
+
+from collector.storage import QueryResult
+
+
+def encode(value: Any) -> bytes:
+    """A result as the admin API's JSON body: a QueryResult as {"columns", "rows"}, a dataclass as its fields."""
+    if isinstance(value, QueryResult):
+        value = {"columns": value.columns, "rows": value.rows}
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    return msgspec.json.encode(value, enc_hook=str)
+
+
+def as_document(value: Any) -> Any:
+    """A result as a client of the admin API decodes it."""
+    return msgspec.json.decode(encode(value))
+
+
+def as_result(doc: dict[str, Any]) -> QueryResult:
+    """A {"columns", "rows"} document as a QueryResult, to print."""
+    return QueryResult(doc["columns"], doc["rows"])
+
+
+FORMATS = ("table", "json", "tsv")
+
+
+def format_result(result: QueryResult, fmt: str) -> str:
+    """Rows as an aligned text table, JSON lines or TSV."""
+    if fmt == "json":
+        return "".join(json.dumps(dict(zip(result.columns, row)), default=str, ensure_ascii=False) + "\n"
+                       for row in result.rows)
+    cells = [[_cell(v) for v in row] for row in result.rows]
+    if fmt == "tsv":
+        return "".join("\t".join(r) + "\n" for r in [result.columns, *cells])
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(result.columns)]
+    out = [" | ".join(c.ljust(w) for c, w in zip(result.columns, widths)), "-+-".join("-" * w for w in widths)]
+    out += [" | ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
+    out.append(f"({len(cells)} row{'s' if len(cells) != 1 else ''})")
+    return "\n".join(out) + "\n"
+
+
+def short(value: Any, width: int = 80) -> str:
+    """A value cut to `width` characters, for a table cell read at a glance."""
+    text = str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    return str(value)

@@ -1,0 +1,206 @@
+"""What every import shares: lines read into rows or rejected with their reasons, staged in ClickHouse,
+compared with what is stored, written once, and a summary.
+
+An import is idempotent. Each table has a key (a sale's `conversion_id`, a cost's day, lever and campaign, a
+broker's id) and a fingerprint of the fields a file gives: a line whose key is stored with the same
+fingerprint is unchanged and not written again; a different fingerprint is an update, written with a later
+`imported_at` so `FINAL` keeps it; within one file, the last line of a key wins. The comparison and the
+write run inside ClickHouse (a Memory table holds the file's rows for the time of the import), so a million
+lines cost Python only their reading.
+
+Rejected lines are stored in `import_rejects` with their reasons and fields (never the raw phone number:
+its keyed hash, when it was valid), and marked resolved once the same file, or another one with the same
+key, imports them.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from collector.storage import Store
+from journeys.profiles import FileError, Reader, Record
+from tagplan import CompiledPlan
+
+PROGRESS_EVERY = 50_000
+_encode_lines = msgspec.json.Encoder().encode_lines
+_encode = msgspec.json.Encoder().encode
+_PHONE_LIKE = re.compile(r"\+?\d[\d .\-()]{6,}\d")
+_REDACTED = "[redacted]"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What reading a line needs besides the line: the plan (regions, channels, levers) and the secret
+    keying phone numbers (the collector's, so an offline phone gets the key its online submit got)."""
+
+    plan: CompiledPlan
+    secret: bytes
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of import: its table, key, columns and how a line becomes a row."""
+
+    name: str
+    table: str
+    key: tuple[str, ...]
+    key_text: str
+    """SQL giving the key as one text (import_rejects.record_key)."""
+    columns: tuple[tuple[str, str], ...]
+    """(name, ClickHouse type) of the staged rows: the table's columns a file gives, plus source columns."""
+    fingerprint: tuple[str, ...]
+    row: Callable[[Record, Reader, Context], tuple[dict[str, Any], list[str]]]
+    """A line -> (row, []) or (partial fields for the reject, reasons)."""
+    free_text: tuple[str, ...] = ()
+    """Fields a person may have typed anything into: phone-like digits are removed before a reject is kept."""
+    version: str = "imported_at"
+    """The table's version column: the latest row of a key is the one FINAL keeps."""
+
+
+@dataclass
+class Reject:
+    line: int
+    reasons: list[str]
+
+
+@dataclass
+class Summary:
+    """What an import did. `imported` new keys, `updated` keys stored with other values, `unchanged` keys
+    stored with the same values, `rejected` lines refused (with their reasons in `rejects`)."""
+
+    kind: str
+    source: str
+    profile: str
+    dry_run: bool
+    lines: int = 0
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    superseded: list[tuple[int, int]] = field(default_factory=list)
+    """(line, later line) pairs: a line replaced by a later line of the same file with the same key."""
+    rejects: list[Reject] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "source": self.source, "profile": self.profile, "dry_run": self.dry_run,
+                "lines": self.lines, "imported": self.imported, "updated": self.updated,
+                "unchanged": self.unchanged, "rejected": self.rejected,
+                "superseded": [{"line": a, "by": b} for a, b in self.superseded],
+                "rejects": [{"line": r.line, "reasons": r.reasons} for r in self.rejects]}
+
+
+Progress = Callable[[str, int], None]
+"""(stage, count): "read" with the lines read so far, then "stored" with the rows written."""
+
+
+def run(store: Store, kind: Kind, r: Reader, records: Iterable[Record], ctx: Context, *, source: str,
+        dry_run: bool = False, progress: Progress | None = None) -> Summary:
+    """Read every line, stage the good ones, write what is new or changed; the summary."""
+    summary = Summary(kind.name, source, r.name, dry_run)
+    rows: list[dict[str, Any]] = []
+    kept: list[dict[str, Any]] = []
+    try:
+        for record in records:
+            summary.lines += 1
+            row, reasons = kind.row(record, r, ctx)
+            if reasons:
+                summary.rejects.append(Reject(record.line, reasons))
+                kept.append(_kept(kind, record.line, row, reasons, source, r.name))
+            else:
+                row.update(source=source, source_line=record.line, profile=r.name)
+                rows.append(row)
+            if progress and summary.lines % PROGRESS_EVERY == 0:
+                progress("read", summary.lines)
+    except FileError:
+        raise
+    summary.rejected = len(summary.rejects)
+    if progress:
+        progress("read", summary.lines)
+    db = store.database
+    staged = f"{db}.staging_{kind.name}_{uuid.uuid4().hex[:16]}"
+    store.query(f"CREATE TABLE {staged} ({', '.join(f'{n} {t}' for n, t in kind.columns)}) ENGINE = Memory",
+                readonly=False)
+    try:
+        (started,) = store.query("SELECT now64(3)").rows[0]
+        if rows:
+            store.insert_lines(staged.split(".", 1)[1], _encode_lines(rows))
+        _compare(store, kind, staged, summary)
+        if not dry_run:
+            _write(store, kind, staged)
+            if progress:
+                progress("stored", summary.imported + summary.updated)
+            if kept:
+                store.insert_lines("import_rejects", _encode_lines(kept))
+            _resolve(store, kind, staged, source, started)
+    finally:
+        store.query(f"DROP TABLE IF EXISTS {staged}", readonly=False)
+    return summary
+
+
+def _latest(kind: Kind, staged: str) -> str:
+    """The staged rows, the last line of each key only, with their fingerprint."""
+    columns = ", ".join(n for n, _ in kind.columns)
+    return (f"SELECT {columns}, cityHash64({', '.join(kind.fingerprint)}) AS fingerprint FROM {staged} "
+            f"ORDER BY source_line DESC LIMIT 1 BY {', '.join(kind.key)}")
+
+
+def _stored(store: Store, kind: Kind, staged: str) -> str:
+    """The stored fingerprint of each staged key (GLOBAL: on a cluster the table is Distributed)."""
+    key = ", ".join(kind.key)
+    return (f"SELECT {key}, argMax(fingerprint, {kind.version}) AS fingerprint, 1 AS found "
+            f"FROM {store.database}.{kind.table} WHERE ({key}) GLOBAL IN (SELECT {key} FROM {staged}) GROUP BY {key}")
+
+
+def _compare(store: Store, kind: Kind, staged: str, summary: Summary) -> None:
+    key = ", ".join(kind.key)
+    (imported, updated, unchanged), = store.query(
+        f"SELECT countIf(s.found = 0), countIf(s.found = 1 AND s.fingerprint != l.fingerprint), "
+        f"countIf(s.found = 1 AND s.fingerprint = l.fingerprint) "
+        f"FROM ({_latest(kind, staged)}) AS l LEFT JOIN ({_stored(store, kind, staged)}) AS s USING ({key})").rows
+    summary.imported, summary.updated, summary.unchanged = int(imported), int(updated), int(unchanged)
+    result = store.query(f"SELECT arraySort(groupArray(source_line)) FROM {staged} GROUP BY {key} HAVING count() > 1")
+    summary.superseded = sorted((line, lines[-1]) for (lines,) in result.rows for line in lines[:-1])
+
+
+def _write(store: Store, kind: Kind, staged: str) -> None:
+    key = ", ".join(kind.key)
+    columns = ", ".join([*(n for n, _ in kind.columns), "fingerprint"])
+    store.query(
+        f"INSERT INTO {store.database}.{kind.table} ({columns}) "
+        f"SELECT {', '.join(f'l.{c}' for c in columns.split(', '))} "
+        f"FROM ({_latest(kind, staged)}) AS l LEFT JOIN ({_stored(store, kind, staged)}) AS s USING ({key}) "
+        f"WHERE NOT (s.found = 1 AND s.fingerprint = l.fingerprint)", readonly=False)
+
+
+def _resolve(store: Store, kind: Kind, staged: str, source: str, started) -> None:
+    """Mark resolved the earlier rejects this import fixed: the same file's lines not rejected again, and
+    any line whose key this import stored."""
+    db = store.database
+    columns = "kind, source, line, record_key, reasons, fields, phone_key, crm_id, profile"
+    store.query(
+        f"INSERT INTO {db}.import_rejects ({columns}, resolved) SELECT {columns}, true "
+        f"FROM {db}.import_rejects FINAL WHERE kind = {{kind:String}} AND NOT resolved "
+        f"AND rejected_at < {{started:DateTime64(3, 'UTC')}} "
+        f"AND (source = {{source:String}} OR record_key GLOBAL IN (SELECT {kind.key_text} FROM {staged}))",
+        readonly=False, parameters={"kind": kind.name, "source": source, "started": started})
+
+
+def _kept(kind: Kind, line: int, fields: dict[str, Any], reasons: list[str], source: str,
+          profile: str) -> dict[str, Any]:
+    """A rejected line as import_rejects keeps it: its fields as read, personal data removed."""
+    fields = dict(fields)
+    phone_key = fields.pop("phone_key", "")
+    fields.pop("phone", None)
+    for name in kind.free_text:
+        if isinstance(fields.get(name), str):
+            fields[name] = _PHONE_LIKE.sub(_REDACTED, fields[name])
+    key = "/".join(str(fields.get(k) or "") for k in kind.key) if all(fields.get(k) for k in kind.key) else ""
+    return {"kind": kind.name, "source": source, "line": line, "record_key": key, "reasons": reasons,
+            "fields": _encode(fields).decode(), "phone_key": phone_key, "crm_id": str(fields.get("crm_id") or ""),
+            "profile": profile}

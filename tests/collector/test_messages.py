@@ -1,0 +1,136 @@
+"""Every collector message, word for word; decode errors in column names and the plan's words, whatever arrives."""
+
+from __future__ import annotations
+
+import json
+
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from collector import messages, wire
+
+WORDS = {
+    "not_a_uuid": ({"value": "abc"}, 'event_id: "abc" is not a UUID'),
+    "event_undeclared": ({"value": "quote_shared", "version": "2026.11.1"},
+                         'event: "quote_shared" is not declared in the plan (version 2026.11.1)'),
+    "form_required": ({"event": "form_step"}, "form_id: required for form_step"),
+    "form_undeclared": ({"value": "loan"}, 'form_id: form "loan" is not declared in the plan'),
+    "step_unknown": ({"form": "moto_quote", "value": "pet", "steps": "vehicle, rider"},
+                     'step: form "moto_quote" has no step "pet" (steps: vehicle, rider)'),
+    "too_large": ({"size": 40000, "limit": 32768},
+                  "event: 40000 bytes, larger than the limit of 32768; send fewer or shorter properties"),
+    "redacted": ({"name": "phone"}, "properties.phone: its value was redacted when rejected and cannot be checked again"),
+    "wrong_type": ({"field": "seq", "expected": "an integer", "got": "a string"}, "seq: expected an integer, got a string"),
+    "out_of_range": ({"field": "seq", "expected": "a whole number from 0 to 9"}, "seq: expected a whole number from 0 to 9"),
+    "missing": ({"field": "event"}, "event: required"),
+    "not_json": ({"detail": "invalid character (byte 0)"}, "not valid JSON: invalid character (byte 0)"),
+    "truncated_json": ({}, "not valid JSON: it ends too early"),
+    "too_deep": ({}, "nested too deeply"),
+    "undecodable": ({"detail": "odd"}, "cannot be read: odd"),
+}
+
+
+ANSWERS = {
+    "content_type": ({"value": "text/csv"}, 'content type "text/csv" is not accepted; send text/plain or application/json'),
+    "content_encoding": ({"value": "br"}, 'content encoding "br" is not accepted; send gzip or no encoding'),
+    "too_big": ({"limit": 2000}, "body larger than 2000 bytes; send smaller batches"),
+    "too_big_gunzipped": ({"limit": 2000}, "body larger than 2000 bytes once decompressed; send smaller batches"),
+    "client_gone": ({}, "the client went away before the body was complete"),
+    "bad_gzip": ({"detail": "bad header"}, "the body is not valid gzip (bad header); compress it with gzip or send it plain"),
+    "gzip_truncated": ({}, "the gzip body is truncated; send the whole compressed body"),
+    "origin": ({"origin": "https://evil.example"},
+               'origin "https://evil.example" is not one of the plan\'s sites; add it to sites[].origins'),
+    "wal_full": ({}, "the collector is behind: its write-ahead log is full (ClickHouse slow or down); retry later"),
+    "wal_error": ({}, "the collector cannot write its log right now; retry later"),
+    "failed": ({}, "the collector failed on this batch; retry later"),
+    "tag_not_built": ({"path": "collector/static/t.js"}, "the tag is not built: run `make tag` (expected collector/static/t.js)"),
+    "unauthorized": ({}, "missing or wrong admin token (Authorization: Bearer <PARCOURS_ADMIN_TOKEN>)"),
+    "bad_parameter": ({"name": "since", "problem": "it is odd"}, "since: it is odd"),
+    "sql_empty": ({}, "send one SQL statement as the request body"),
+    "since_required": ({}, "since: required (e.g. since=7d or since=2026-11-20), so a replay covers a known period"),
+    "no_plan_watcher": ({}, "the plan watcher is not running"),
+}
+
+
+def test_every_message_is_tested():
+    assert set(WORDS) == set(messages.REASONS)
+    assert set(ANSWERS) == set(messages.ANSWERS)
+
+
+@pytest.mark.parametrize("code", sorted(ANSWERS))
+def test_answer_words(code):
+    fields, text = ANSWERS[code]
+    assert messages.answer(code, **fields) == text
+
+
+@pytest.mark.parametrize("code", sorted(WORDS))
+def test_reason_words(code):
+    fields, text = WORDS[code]
+    assert messages.reason(code, **fields) == text
+
+
+TIME = "a time in milliseconds since 1970 (before 2100)"
+
+
+@pytest.mark.parametrize("raw, reason", [
+    (b'{"id": "x", "e": "page_view", "t": "soon"}', f"client_ts: expected {TIME}, got a string"),
+    (b'{"id": "x", "e": "page_view", "t": true}', f"client_ts: expected {TIME}, got a boolean"),
+    (b'{"id": "x", "e": "page_view", "t": 1.5}', f"client_ts: expected {TIME}, got a number"),
+    (b'{"id": "x", "e": "page_view", "t": -1}', f"client_ts: expected {TIME}"),
+    (b'{"id": "x", "e": "page_view", "t": 1e400}', f"client_ts: expected {TIME}"),
+    (b'{"id": "x", "e": "page_view", "t": 1, "dt": -3}', "step_elapsed_ms: expected a whole number from 0 to 4294967295"),
+    (b'{"id": "x", "t": 1}', "event: required"),
+    (b'{"e": "page_view", "t": 1}', "event_id: required"),
+    (b'{"id": "x", "e": null, "t": 1}', "event: expected a string, got null"),
+    (b'{"id": "x", "e": "page_view", "t": 1, "vid": ["v"]}', "visitor_id: expected a string, got a list"),
+    (b'{"id": "x", "e": "page_view", "t": 1, "ref": {}}', "referrer: expected a string, got an object"),
+    (b'{"id": "x", "e": "page_view", "t": 1, "c": {"utm_source": 3}}',
+     "captured: expected a string for every value, got a number"),
+    (b'{"id": "x", "e": "page_view", "t": 1, "p": "phone"}', "properties: expected an object, got a string"),
+    (b'"page_view"', "the event: expected an object, got a string"),
+    (b'{"id": "x", "e": "page_view", "t": 1', "not valid JSON: it ends too early"),
+    (b'{"id": "x" "e": 1}', "not valid JSON: expected ',' or '}' (byte 11)"),
+])
+def test_decode_errors_name_the_column_in_the_plans_words(raw, reason):
+    with pytest.raises(msgspec.DecodeError) as caught:
+        wire.event_decoder.decode(raw)
+    assert wire.decode_error(caught.value) == reason
+
+
+def test_a_batch_error_says_what_a_batch_is():
+    with pytest.raises(msgspec.DecodeError) as caught:
+        wire.batch_decoder.decode(b'{"sent": "now", "events": []}')
+    assert messages.batch(wire.decode_error(caught.value, "the body")) == (
+        f'expected a JSON batch {{"sent": <ms>, "events": [...]}}: sent: expected {TIME}, got a string')
+
+
+def test_the_wire_keys_are_declared_once_and_map_to_columns():
+    assert wire.WIRE_TO_COLUMN == {
+        "id": "event_id", "e": "event", "t": "client_ts", "q": "seq", "vid": "visitor_id", "sid": "session_id",
+        "url": "url", "ref": "referrer", "f": "form_id", "s": "step", "c": "captured", "p": "properties",
+        "dt": "step_elapsed_ms"}
+    from collector.rows import EventRow
+
+    assert set(wire.WIRE_TO_COLUMN.values()) <= set(EventRow.__struct_fields__)  # the same words as the table
+
+
+values = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False),
+                                st.text(max_size=10)),
+                      lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner,
+                                                                                            max_size=3)), max_leaves=8)
+events = st.dictionaries(st.sampled_from(list(wire.WIRE_TO_COLUMN)), values, max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=st.one_of(events, values))
+def test_no_decode_error_speaks_python_or_wire_keys(doc):
+    try:
+        wire.event_decoder.decode(json.dumps(doc).encode())
+    except msgspec.DecodeError as exc:
+        text = wire.decode_error(exc)
+        assert "`" not in text and "Expected" not in text and "$" not in text, text
+        head = text.split(":")[0]
+        assert head in set(wire.WIRE_TO_COLUMN.values()) | {"the event", "not valid JSON"} or \
+            head.startswith("captured"), text

@@ -1,0 +1,71 @@
+"""The broker table (plan as default, refreshed by an import) and campaign costs (the cost sample's shape)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+
+import msgspec
+
+from journeys import brokers, costs
+from tests.journeys.conftest import COSTS_FILE, data, rows
+
+
+def table(store) -> dict[str, dict]:
+    return {r["broker_id"]: r for r in rows(store, "SELECT * FROM parcours.brokers FINAL")}
+
+
+def test_the_plan_fills_the_broker_table_once(store, plan):
+    assert brokers.sync_plan(store, plan) == 4
+    assert brokers.sync_plan(store, plan) == 0, "nothing new: nothing written"
+    got = table(store)
+    assert (got["B042"]["name"], got["B042"]["lever"], got["B042"]["source"]) == ("Comparamoto", "broker", "plan")
+
+
+def test_an_import_refreshes_names_at_once_and_the_plan_never_overwrites_it(store, ctx, plan):
+    brokers.sync_plan(store, plan)
+    csv = ("broker_id,name,lever,shop,network\n"
+           "B042,Comparamoto Lyon,broker,Lyon Part-Dieu,Réseau Rhône\n"
+           "B017,Karim Benali,broker,Villeurbanne,Réseau Rhône\n"
+           "B018,,brokr,,\n")
+    summary = brokers.import_file(store, ctx, data(csv), source="reseau.csv")
+    assert (summary.imported, summary.updated, summary.rejected) == (1, 1, 1)
+    assert [(r.line, r.reasons) for r in summary.rejects] == [
+        (4, ["name: required", 'lever: "brokr" is not declared in levers.names (did you mean "broker"?)'])]
+    got = table(store)
+    assert (got["B042"]["name"], got["B042"]["shop"], got["B042"]["source"]) == (
+        "Comparamoto Lyon", "Lyon Part-Dieu", "reseau.csv")
+    assert brokers.sync_plan(store, plan) == 0, "an imported broker is kept over the plan's"
+    assert table(store)["B042"]["name"] == "Comparamoto Lyon"
+    # A plan that renames a broker it still owns updates it.
+    renamed = dataclasses.replace(plan, brokers={**plan.brokers, "D001": msgspec.structs.replace(
+        plan.brokers["D001"], name="Régie Display")})
+    assert brokers.sync_plan(store, renamed) == 1 and table(store)["D001"]["name"] == "Régie Display"
+
+
+def test_the_plan_s_own_broker_csv_imports_as_it_is(store, ctx, tmp_path):
+    csv = tmp_path / "brokers.csv"
+    csv.write_text("id,name,lever\nB042,Comparamoto,broker\nA310,Moto-Station,affiliation\n")
+    with csv.open("rb") as fh:
+        summary = brokers.import_file(store, ctx, fh, source="brokers.csv")
+    assert summary.imported == 2 and table(store)["A310"]["lever"] == "affiliation"
+
+
+def test_the_ad_platform_cost_export_imports_through_its_profile(store, ctx):
+    with COSTS_FILE.open("rb") as fh:
+        summary = costs.import_file(store, ctx, fh, source=COSTS_FILE.name, profile="regie")
+    assert (summary.lines, summary.imported, summary.rejected) == (5, 5, 0)
+    got = rows(store, "SELECT day, lever, campaign, amount, currency FROM parcours.costs FINAL ORDER BY day, lever")
+    assert got[0] == {"day": dt.date(2026, 10, 1), "lever": "display", "campaign": "moto-spring",
+                      "amount": Decimal("412.50"), "currency": "EUR"}
+    assert len(got) == 5
+    with COSTS_FILE.open("rb") as fh:
+        again = costs.import_file(store, ctx, fh, source=COSTS_FILE.name, profile="regie")
+    assert (again.imported, again.unchanged) == (0, 5)
+    fixed = data("day,lever,campaign,amount\n2026-10-01,display,moto-spring,400.00\n2026-10-01,tv,spot,9\n")
+    summary = costs.import_file(store, ctx, fixed, source="fix.csv")
+    assert (summary.updated, summary.rejected) == (1, 1)
+    assert summary.rejects[0].reasons == ['lever: "tv" is not declared in levers.names']
+    assert rows(store, "SELECT amount FROM parcours.costs FINAL WHERE day = '2026-10-01' AND lever = 'display'") == [
+        {"amount": Decimal("400.00")}]

@@ -1,0 +1,198 @@
+"""Offline sales in: the sample shapes read as they are, bad lines kept without the phone, re-imports idempotent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import time
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from collector import ingest
+from collector.enrich import phone_key
+from journeys import conversions, imports
+from journeys.profiles import FileError, Record
+from tests.conftest import SECRET
+from tests.journeys.conftest import BROKERS_FILE, CRC_FILE, data, rows
+
+UTC = dt.timezone.utc
+
+
+def import_file(store, ctx, path, profile=None, **kw):
+    with open(path, "rb") as fh:
+        return conversions.import_file(store, ctx, fh, source=path.name, profile=profile, **kw)
+
+
+def sales(store) -> dict[str, dict]:
+    return {r["conversion_id"]: r for r in rows(store, "SELECT * FROM parcours.conversions FINAL")}
+
+
+def online_key(plan, phone: str) -> str:
+    """The phone key the collector gives a quote submitted online with this phone."""
+    now = int(time.time() * 1000)
+    event = {"id": str(uuid.uuid4()), "e": "form_submit", "t": now, "f": "moto_quote",
+             "p": {"quote_id": "Q-1", "phone": phone}}
+    out = ingest.ingest(json.dumps({"sent": now, "events": [event]}).encode(), ingest.Request(now), plan, SECRET)
+    return out.events[0].phone_key
+
+
+def test_the_broker_network_file_imports_as_it_is(store, ctx, plan):
+    summary = import_file(store, ctx, BROKERS_FILE, "courtiers")
+    assert (summary.lines, summary.imported, summary.updated, summary.unchanged, summary.rejected) == (9, 6, 0, 0, 2)
+    assert summary.superseded == [(2, 9)], "the same contract twice: the later line (corrected premium) wins"
+    got = sales(store)
+    assert sorted(got) == ["MA-2026-0104512", "MA-2026-0104513", "MA-2026-0104519", "MA-2026-0104522",
+                           "MA-2026-0104530", "MA-2026-0104531"]
+    first = got["MA-2026-0104512"]
+    # 03/10/2026 10:42 in Europe/Paris (summer time) is 08:42 UTC.
+    assert first["ts"] == dt.datetime(2026, 10, 3, 8, 42)
+    assert (first["channel"], first["broker_id"], first["adviser"], first["shop"], first["product"]) == (
+        "shop", "B042", "Sophie Marchand", "Lyon Part-Dieu", "Moto tous risques")
+    assert (first["premium"], first["currency"], first["crm_id"], first["source_line"]) == (
+        Decimal("702.40"), "EUR", "Q-8F2KX1", 9)
+    assert got["MA-2026-0104522"]["premium"] == Decimal("1102.75"), "decimal comma, space as thousands separator"
+    assert got["MA-2026-0104530"]["shop"] == "Grenoble; centre", "a quoted field holding the delimiter"
+    assert got["MA-2026-0104530"]["product"] == "Équipement motard" and got["MA-2026-0104530"]["adviser"] == \
+        "Hélène Robin-Dufresne"
+    # Phones written five ways give the key the collector gives the same number typed online.
+    written = {"MA-2026-0104512": "06 12 34 56 78", "MA-2026-0104513": "+33 6 21 43 65 87",
+               "MA-2026-0104519": "0033645127890", "MA-2026-0104522": "06.78.12.90.34",
+               "MA-2026-0104530": "+33 (0)7 52 18 44 09"}
+    for contract, typed_online in {"MA-2026-0104512": "0612345678", "MA-2026-0104513": "06 21 43 65 87",
+                                   "MA-2026-0104519": "+33645127890", "MA-2026-0104522": "0678129034",
+                                   "MA-2026-0104530": "07 52 18 44 09"}.items():
+        assert got[contract]["phone_key"] == online_key(plan, typed_online), written[contract]
+    assert got["MA-2026-0104531"]["phone_key"] == "" and got["MA-2026-0104531"]["crm_id"] == "Q-9PL2WE", \
+        "no phone: the quote reference alone is the key"
+
+
+def test_bad_lines_are_reported_with_their_line_and_reason_and_kept_without_the_phone(store, ctx):
+    summary = import_file(store, ctx, BROKERS_FILE, "courtiers")
+    assert [(r.line, r.reasons) for r in summary.rejects] == [
+        (8, ["phone: not a valid phone number (4 digits, read in region FR)"]),
+        (10, ['ts: "31/09/2026 12:00" is not a real date (day is out of range for month)',
+              'premium: "abc" is not an amount (expected a decimal comma, e.g. 1 102,75)']),
+    ]
+    kept = {r["line"]: r for r in rows(store, "SELECT * FROM parcours.import_rejects FINAL ORDER BY line")}
+    assert sorted(kept) == [8, 10] and not any(r["resolved"] for r in kept.values())
+    assert kept[10]["record_key"] == "MA-2026-0104550" and kept[10]["profile"] == "courtiers"
+    fields = json.loads(kept[10]["fields"])
+    assert fields == {"conversion_id": "MA-2026-0104550", "ts": "31/09/2026 12:00", "broker_id": "B999",
+                      "adviser": "Inconnu", "shop": "?", "product": "Moto tiers", "premium": "abc",
+                      "currency": "EUR", "crm_id": ""}
+    assert kept[10]["phone_key"] == phone_key("06 11 22 33 44", "FR", SECRET), "a valid phone is kept as its key"
+    assert kept[8]["phone_key"] == "" and "phone" not in json.loads(kept[8]["fields"])
+    dump = json.dumps(rows(store, "SELECT * FROM parcours.import_rejects"), default=str)
+    assert "0612" not in dump and "11 22 33" not in dump and "0611223344" not in dump
+
+
+def test_reimporting_changes_nothing_and_a_corrected_line_replaces_the_old(store, ctx, tmp_path):
+    import_file(store, ctx, BROKERS_FILE, "courtiers")
+    stored = rows(store, "SELECT count() AS n FROM parcours.conversions")[0]["n"]
+    again = import_file(store, ctx, BROKERS_FILE, "courtiers")
+    assert (again.imported, again.updated, again.unchanged, again.rejected) == (0, 0, 6, 2)
+    assert rows(store, "SELECT count() AS n FROM parcours.conversions")[0]["n"] == stored, "nothing written again"
+
+    fixed = tmp_path / BROKERS_FILE.name  # the same file, corrected: a new premium, a full phone on line 8
+    fixed.write_bytes(BROKERS_FILE.read_bytes().replace(b"Moto tiers;312,00", b"Moto tiers;330,00")
+                      .replace(b";0612;", b";06 12 99 88 77;"))
+    summary = import_file(store, ctx, fixed, "courtiers")
+    assert (summary.imported, summary.updated, summary.unchanged, summary.rejected) == (1, 1, 5, 1)
+    got = sales(store)
+    assert got["MA-2026-0104513"]["premium"] == Decimal("330.00")
+    assert got["MA-2026-0104544"]["phone_key"] == phone_key("0612998877", "FR", SECRET)
+    assert rows(store, "SELECT count() AS n FROM parcours.conversions FINAL WHERE conversion_id = 'MA-2026-0104513'"
+                ) == [{"n": 1}]
+    kept = {r["line"]: r["resolved"] for r in rows(store, "SELECT line, resolved FROM parcours.import_rejects FINAL")}
+    assert kept == {8: True, 10: False}, "the line fixed is resolved, the other still waits"
+
+
+def test_a_dry_run_checks_the_file_and_writes_nothing(store, ctx):
+    summary = import_file(store, ctx, BROKERS_FILE, "courtiers", dry_run=True)
+    assert (summary.imported, summary.rejected, summary.dry_run) == (6, 2, True)
+    assert rows(store, "SELECT count() AS n FROM parcours.conversions") == [{"n": 0}]
+    assert rows(store, "SELECT count() AS n FROM parcours.import_rejects") == [{"n": 0}]
+    tables = rows(store, "SELECT name FROM system.tables WHERE database = {db:String} "
+                         "AND startsWith(name, 'staging_')", db=store.database)
+    assert tables == [], "the staging table is gone"
+
+
+def test_the_call_centre_json_is_read_through_its_nested_paths(store, ctx):
+    summary = import_file(store, ctx, CRC_FILE, "crc")
+    assert (summary.imported, summary.rejected) == (2, 0)
+    got = sales(store)
+    first, second = got["CRC-55120"], got["CRC-55121"]
+    assert first["ts"] == dt.datetime(2026, 10, 2, 7, 25, 12), "ISO time with its +02:00 offset"
+    assert (first["channel"], first["broker_id"], first["adviser"], first["premium"]) == (
+        "call_centre", "CRC-201", "Nadia Lefort", Decimal("655.30"))
+    assert first["phone_key"] == phone_key("06 12 34 56 78", "FR", SECRET)
+    assert second["phone_key"] == "" and second["crm_id"] == "Q-2MM9Z7", "a null phone: the quote reference only"
+    assert (first["source_line"], second["source_line"]) == (2, 22), "the line each record starts on"
+
+
+def test_the_canonical_csv_without_a_profile(store, ctx):
+    csv = ("conversion_id,ts,channel,broker_id,product,premium,currency,phone,crm_id\n"
+           "C-1,2026-10-03T10:42:00,shop,B042,Moto,684.20,EUR,06 12 34 56 78,\n"
+           "C-2,2026-10-03T10:42:00Z,call_centre,,Moto,,,,Q-2\n"
+           "C-3,2026-10-03 10:42,boutique,B042,Moto,1.5,eur,,\n"
+           "C-4,03/10/2026,shop,,,,,+33 6 12 34 56 78,\n")
+    summary = conversions.import_file(store, ctx, data(csv), source="canonical.csv")
+    assert [(r.line, r.reasons) for r in summary.rejects] == [
+        (4, ['channel: "boutique" is not declared in reconciliation.channels (declared: shop, call_centre, web)',
+             "phone, crm_id: one of them is required to match the sale to a journey"]),
+        (5, ['ts: "03/10/2026" is not an ISO 8601 date and time (e.g. 2026-10-03T10:42:00+02:00)']),
+    ]
+    got = sales(store)
+    assert got["C-1"]["ts"] == dt.datetime(2026, 10, 3, 8, 42), "no offset: the plan's time zone (Europe/Paris)"
+    assert got["C-2"]["ts"] == dt.datetime(2026, 10, 3, 10, 42), "Z: UTC"
+    assert (got["C-2"]["premium"], got["C-2"]["currency"]) == (Decimal("0.00"), "EUR"), "defaults"
+    assert got["C-1"]["profile"] == "" and got["C-1"]["source"] == "canonical.csv"
+
+
+def test_the_canonical_json_and_a_semicolon_header(store, ctx):
+    doc = [{"conversion_id": "J-1", "ts": "2026-10-05T09:00:00+02:00", "phone": "0612345678", "premium": 96.5},
+           {"conversion_id": "J-2", "ts": "2026-10-05T09:00:00+02:00", "crm_id": "Q-9", "premium": "12,5"}]
+    summary = conversions.import_file(store, ctx, data(json.dumps(doc, indent=1)), source="api")
+    assert [(r.line, r.reasons) for r in summary.rejects] == [
+        (8, ['premium: "12,5" is not an amount (expected e.g. 1102.75)'])]
+    assert sales(store)["J-1"]["premium"] == Decimal("96.50")
+    semi = "conversion_id;ts;crm_id;premium\nS-1;2026-10-05T09:00:00;Q-1;10.00\n"
+    assert conversions.import_file(store, ctx, data(semi), source="s.csv").imported == 1
+
+
+def test_any_source_goes_through_import_records(store, ctx):
+    summary = conversions.import_records(store, ctx, [
+        Record(1, {"conversion_id": "SEG-1", "ts": "2026-10-05T09:00:00Z", "crm_id": "Q-7", "channel": "web"})],
+        source="segment")
+    assert summary.imported == 1 and sales(store)["SEG-1"]["channel"] == "web"
+
+
+def test_a_file_the_profile_cannot_read_is_refused_as_a_whole(store, ctx):
+    with pytest.raises(FileError) as info:
+        conversions.import_file(store, ctx, data("Contrat;Date\nX;03/10/2026 10:00\n"), source="x.csv",
+                                profile="courtiers")
+    assert str(info.value) == ('line 1: profile "courtiers": column "N° contrat" (conversion_id) is not in the header, '
+                               "which has: Contrat, Date")
+    with pytest.raises(FileError) as info:
+        conversions.import_file(store, ctx, data("N° contrat;x\n"), source="x.csv", profile="regie")
+    assert str(info.value) == 'import profile "regie" reads costs, not conversions'
+    with pytest.raises(FileError) as info:
+        conversions.import_file(store, ctx, data(""), source="x.csv", profile="courtier")
+    assert str(info.value) == 'no import profile "courtier" in the plan (profiles for conversions: courtiers, crc)'
+    latin = BROKERS_FILE.read_bytes().decode("utf-8-sig").encode("cp1252")
+    with pytest.raises(FileError) as info:
+        conversions.import_file(store, ctx, io.BytesIO(latin), source="x.csv", profile="courtiers")
+    assert str(info.value) == ("line 1: the file is not utf-8 text (invalid start byte); set the profile's encoding "
+                               "(e.g. cp1252 for a spreadsheet export)")
+    assert rows(store, "SELECT count() AS n FROM parcours.conversions") == [{"n": 0}]
+
+
+def test_progress_is_reported_while_reading_and_storing(store, ctx, monkeypatch):
+    monkeypatch.setattr(imports, "PROGRESS_EVERY", 2)
+    seen = []
+    csv = "conversion_id,ts,crm_id\n" + "".join(f"P-{i},2026-10-05T09:00:00Z,Q-{i}\n" for i in range(5))
+    conversions.import_file(store, ctx, data(csv), source="p.csv", progress=lambda stage, n: seen.append((stage, n)))
+    assert seen == [("read", 2), ("read", 4), ("read", 5), ("stored", 5)]
