@@ -186,15 +186,27 @@ def touch_weights(t: PathTable, model: str, half_life_days: float = 7.0) -> np.n
 
 def attribute(t: PathTable, model: str, half_life_days: float = 7.0) -> dict[Channel, tuple[float, float]]:
     """Per channel: (conversions, revenue) under the model; every channel of the table, in its order."""
-    if model == "markov":
+    conv, val = attribute_groups(t, model, np.zeros(len(t.length), dtype=np.int64), 1, half_life_days)
+    return {ch: (float(conv[i, 0]), float(val[i, 0])) for i, ch in enumerate(t.channels)}
+
+
+def attribute_groups(t: PathTable, model: str, group: np.ndarray, groups: int, half_life_days: float = 7.0,
+                     markov_per_path: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(conversions, revenue), each an array [channel, group], for paths that belong to groups (online and
+    offline sales, the point of sale that signed...). Markov gives each group's conversions the channels'
+    shares of all conversions, or with markov_per_path shares each path's among its own channels."""
+    c = len(t.channels)
+    attributed = (t.length > 0).astype(float)
+    if model == "markov" and not markov_per_path:
         shares = markov_shares(t)
-        attributed = t.length > 0
-        conv, val = t.conversions[attributed].sum(), t.value[attributed].sum()
-        return {ch: (float(shares[i] * conv), float(shares[i] * val)) for i, ch in enumerate(t.channels)}
+        conv_total = np.bincount(group, t.conversions * attributed, minlength=groups)
+        val_total = np.bincount(group, t.value * attributed, minlength=groups)
+        return np.outer(shares, conv_total), np.outer(shares, val_total)
     w = touch_weights(t, model, half_life_days)
-    conv = np.bincount(t.touch_channel, w * t.conversions[t.touch_path], minlength=len(t.channels))
-    val = np.bincount(t.touch_channel, w * t.value[t.touch_path], minlength=len(t.channels))
-    return {ch: (float(conv[i]), float(val[i])) for i, ch in enumerate(t.channels)}
+    cell = t.touch_channel * groups + group[t.touch_path]
+    conv = np.bincount(cell, w * t.conversions[t.touch_path], minlength=c * groups).reshape(c, groups)
+    val = np.bincount(cell, w * t.value[t.touch_path], minlength=c * groups).reshape(c, groups)
+    return conv, val
 
 
 def _lever(channel: Channel) -> str:

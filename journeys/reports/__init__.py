@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from journeys.reports import funnel
-from journeys.reports.base import Column, Context, Report, ReportError, Result, UnknownReport, for_database, sql_text
+from journeys.reports import funnel, paths
+from journeys.reports.base import (SEGMENT, Column, Context, Report, ReportError, Result, UnknownReport, for_database,
+                                   sql_text)
 from journeys.reports.options import FORMATS, Options, parse
 from journeys.reports.render import MEDIA_TYPES, render
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["FORMATS", "REPORTS", "Column", "Context", "Report", "ReportError", "Result", "options", "respond",
            "run", "sql_for", "sql_text"]
 
-REPORTS: dict[str, Report] = {r.name: r for r in (funnel.REPORT,)}
+REPORTS: dict[str, Report] = {r.name: r for r in (funnel.REPORT, paths.ATTRIBUTION, paths.PATHS, paths.MEDIA_POS)}
 """Every report by name, in the order `parcours report --help` lists them."""
 
 
@@ -50,7 +51,7 @@ def run(store: Store, plan: CompiledPlan, name: str, raw: Mapping[str, str | Non
     opts = options(name, raw)
     result = _run(Context(store, plan, opts, spec))
     if opts.compare and result.document is None:
-        result = _compare(spec, result, _run(Context(store, plan, opts.previous, spec)))
+        result = _compare([*spec.keys, opts.by], result, _run(Context(store, plan, opts.previous, spec)))
     return result
 
 
@@ -85,12 +86,23 @@ def _run(ctx: Context) -> Result:
     if result.document is None and result.columns != ctx.report.column_names:
         raise AssertionError(f"{ctx.report.name}: columns {result.columns} differ from the documented "
                              f"{ctx.report.column_names}")
-    return result
+    return _name_segment(result, ctx.options.by)
 
 
-def _compare(spec: Report, now: Result, before: Result) -> Result:
-    keys = [c for c in now.columns if c in spec.keys]
-    figures = [c for c in now.columns if c not in spec.keys]
+def _name_segment(result: Result, by: str) -> Result:
+    """The breakdown's column, `segment` in the SQL, named for it (`campaign`, `broker`...), or left out."""
+    if SEGMENT not in result.columns:
+        return result
+    i = result.columns.index(SEGMENT)
+    if by:
+        return Result([by if c == SEGMENT else c for c in result.columns], result.rows, result.document)
+    return Result([c for c in result.columns if c != SEGMENT], [r[:i] + r[i + 1:] for r in result.rows],
+                  result.document)
+
+
+def _compare(key_columns: list[str], now: Result, before: Result) -> Result:
+    keys = [c for c in now.columns if c in key_columns]
+    figures = [c for c in now.columns if c not in key_columns]
     at = {c: i for i, c in enumerate(now.columns)}
     earlier = {tuple(r[at[k]] for k in keys): r for r in before.rows}
     columns = [x for c in now.columns for x in ((c, f"{c}_previous") if c in figures else (c,))]

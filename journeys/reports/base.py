@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from tagplan import CompiledPlan
 
 DATABASE = "parcours"
+SEGMENT = "segment"
+"""The breakdown's column in a report's SQL: named for the breakdown (`--by campaign`), or left out without one."""
 _QUALIFIED = re.compile(r"\bparcours\.(?=[a-z_]+\b)")
 
 
@@ -86,6 +88,13 @@ def for_database(sql: str, database: str) -> str:
     return sql if database == DATABASE else _QUALIFIED.sub(f"{database}.", sql)
 
 
+def declared_properties(plan: CompiledPlan) -> list[str]:
+    """Every property name the plan declares (events, form steps, submits), personal data left out."""
+    from tagplan.crosscheck import properties
+
+    return sorted({str(parts[-1]) for parts, prop in properties(plan.plan) if not prop.pii})
+
+
 @dataclass
 class Context:
     """What a report's parameters and post-processing may use: the store, the plan and the options."""
@@ -94,6 +103,16 @@ class Context:
     plan: CompiledPlan
     options: Options
     report: Report
+
+    def breakdown(self, allowed: tuple[str, ...], properties: bool = False) -> str:
+        """The `by` option checked against what this report can split by (and the plan's properties)."""
+        by = self.options.by
+        if not by or by in allowed:
+            return by
+        if properties and by in declared_properties(self.plan):
+            return by
+        known = [*allowed, "a property of the plan"] if properties else list(allowed)
+        raise ReportError(f'by: "{by[:40]}" is not known; {self.report.name} splits by {", ".join(known)}')
 
     def query(self, filename: str, parameters: Mapping[str, Any]) -> Result:
         """Run one of the package's SQL files, read-only, with named parameters."""

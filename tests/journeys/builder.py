@@ -53,3 +53,28 @@ class Journeys:
         """Insert as one batch. Its own deduplication token: the same rows stored again are a retried batch
         that reached the collector twice (the embedded engine deduplicates a block sent without a token)."""
         store.insert_lines("events", lines(self.rows if rows is None else rows), token=str(uuid.uuid4()))
+
+
+def sale(store: Store, conversion_id: str, when: str, *, channel: str = "shop", broker_id: str = "",
+         premium: str = "0", phone_key: str = "", crm_id: str = "", imported_at: str | None = None) -> None:
+    """One row of parcours.conversions, as `parcours import conversions` writes it."""
+    import decimal
+
+    store.insert("conversions", [[conversion_id, at(when), channel, broker_id, decimal.Decimal(premium), "EUR",
+                                  phone_key, crm_id, "test.csv", 1, at(imported_at or when)]],
+                 ["conversion_id", "ts", "channel", "broker_id", "premium", "currency", "phone_key", "crm_id",
+                  "source", "source_line", "imported_at"])
+
+
+def person(store: Store, person_id: str, *, visitors: tuple[str, ...] = (), phones: tuple[str, ...] = (),
+           crm_ids: tuple[str, ...] = ()) -> None:
+    """The stitching's result for one person: parcours.person_keys rows."""
+    keys = [("visitor", v) for v in visitors] + [("phone", p) for p in phones] + [("crm", c) for c in crm_ids]
+    store.insert("person_keys", [[kind, key, person_id, at("2026-01-01 00:00")] for kind, key in keys],
+                 ["key_type", "key", "person_id", "updated_at"])
+
+
+def broker(store: Store, broker_id: str, name: str, lever: str, shop: str = "") -> None:
+    """One row of parcours.brokers."""
+    store.insert("brokers", [[broker_id, name, lever, shop, "", "test", at("2026-01-01 00:00")]],
+                 ["broker_id", "name", "lever", "shop", "network", "source", "updated_at"])
