@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from journeys.reports import funnel, paths
+from journeys.reports import funnel, levers, overview, paths
 from journeys.reports.base import (SEGMENT, Column, Context, Report, ReportError, Result, UnknownReport, for_database,
                                    sql_text)
 from journeys.reports.options import FORMATS, Options, parse
@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 __all__ = ["FORMATS", "REPORTS", "Column", "Context", "Report", "ReportError", "Result", "options", "respond",
            "run", "sql_for", "sql_text"]
 
-REPORTS: dict[str, Report] = {r.name: r for r in (funnel.REPORT, paths.ATTRIBUTION, paths.PATHS, paths.MEDIA_POS)}
+REPORTS: dict[str, Report] = {r.name: r for r in (
+    overview.REPORT, funnel.REPORT, levers.LEVERS, levers.CAMPAIGNS, levers.BROKERS, paths.ATTRIBUTION, paths.PATHS, paths.MEDIA_POS)}
 """Every report by name, in the order `parcours report --help` lists them."""
 
 
@@ -104,6 +105,10 @@ def _compare(key_columns: list[str], now: Result, before: Result) -> Result:
     keys = [c for c in now.columns if c in key_columns]
     figures = [c for c in now.columns if c not in key_columns]
     at = {c: i for i, c in enumerate(now.columns)}
+    if keys == [PERIOD]:
+        # A series: the i-th day (or week) beside the i-th of the previous period.
+        before = Result(before.columns, [[now.rows[i][at[PERIOD]], *r[1:]] for i, r in enumerate(before.rows)
+                                         if i < len(now.rows)])
     earlier = {tuple(r[at[k]] for k in keys): r for r in before.rows}
     columns = [x for c in now.columns for x in ((c, f"{c}_previous") if c in figures else (c,))]
     rows, seen = [], set()
@@ -118,6 +123,9 @@ def _compare(key_columns: list[str], now: Result, before: Result) -> Result:
             rows.append([x for c in now.columns for x in
                          ((None, old[at[c]]) if c in figures else (old[at[c]],))])
     return Result(columns, rows)
+
+
+PERIOD = "period"
 
 
 def _literal(value: Any) -> str:

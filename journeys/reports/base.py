@@ -118,4 +118,8 @@ class Context:
         """Run one of the package's SQL files, read-only, with named parameters."""
         sql = for_database(sql_text(filename), self.store.database)
         result = self.store.query(sql, readonly=True, parameters=dict(parameters))
+        if not result.rows:
+            # An empty result comes back without its column names (the embedded engine): ask for them.
+            described = self.store.query(f"DESCRIBE TABLE ({sql})", readonly=True, parameters=dict(parameters))
+            return Result([r[0] for r in described.rows], [])
         return Result(result.columns, result.rows)

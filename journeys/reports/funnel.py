@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from journeys.reports.base import Column, Context, Report, ReportError
+from journeys.reports.base import SEGMENT, Column, Context, Report, ReportError
+from journeys.touches import view_parameters
 from tagplan.model import Form
 
 MAX_CHAIN = 32
@@ -48,10 +50,16 @@ def form_of(ctx: Context) -> tuple[str, Form]:
     return name, forms[name]
 
 
+BREAKDOWNS = ("lever", "campaign", "broker", "device")
+
+
 def parameters(ctx: Context) -> dict[str, Any]:
     name, form = form_of(ctx)
     paths, rows = chains(form)
-    return {"form": name, "chains": paths, "rows": rows, "window_ms": ctx.options.window * 1000}
+    by = ctx.breakdown(BREAKDOWNS, properties=True)
+    return {"form": name, "chains": paths, "rows": rows, "window_ms": ctx.options.window * 1000,
+            "by": by, "property": "" if by in BREAKDOWNS else by,
+            "touches_from": ctx.options.start - dt.timedelta(days=1), **view_parameters(ctx.plan)}
 
 
 REPORT = Report(
@@ -59,6 +67,9 @@ REPORT = Report(
     title="Funnel of a form, step by step",
     sql="funnel.sql",
     columns=(
+        Column(SEGMENT, "with `--by`: the visitor's segment, the lever, campaign or broker of the session where they "
+                        "started the form, its device type, or the first value of a property of the plan among their "
+                        "events of the period; the field is named after the breakdown"),
         Column("step_index", "the step's 1-based position in the plan; 0 for the submit line"),
         Column("step", "the step's id in the plan; `submit` for the last line"),
         Column("label", "the step's label in the plan (its id when it has none)"),
@@ -78,6 +89,6 @@ REPORT = Report(
         Column("p90_seconds", "90th percentile of the same"),
     ),
     keys=("step_index", "step", "label", "optional"),
-    options=frozenset({"form", "window"}),
+    options=frozenset({"form", "window", "by"}),
     parameters=parameters,
 )

@@ -78,3 +78,13 @@ def broker(store: Store, broker_id: str, name: str, lever: str, shop: str = "") 
     """One row of parcours.brokers."""
     store.insert("brokers", [[broker_id, name, lever, shop, "", "test", at("2026-01-01 00:00")]],
                  ["broker_id", "name", "lever", "shop", "network", "source", "updated_at"])
+
+
+def cost(store: Store, day: str, lever: str, campaign: str, amount: str) -> None:
+    """One row of parcours.costs, as `parcours import costs` writes it."""
+    import datetime as dt
+    import decimal
+
+    store.insert("costs", [[dt.date.fromisoformat(day), lever, campaign, decimal.Decimal(amount), "EUR", "test.csv", 1,
+                            at(day + " 00:00")]],
+                 ["day", "lever", "campaign", "amount", "currency", "source", "source_line", "imported_at"])

@@ -12,7 +12,10 @@ FORM = """\
   quote:
     label: Devis
     steps:
-      - {id: vehicle, label: Votre moto}
+      - id: vehicle
+        label: Votre moto
+        properties:
+          variant: {type: enum, values: [a, b]}
       - {id: rider, label: Vous}
       - {id: coverage, label: Vos garanties, optional: true}
       - {id: contact}
@@ -30,12 +33,14 @@ def journey(j: Journeys, visitor: str, steps: list[str], start: str = "2026-03-0
     import datetime as dt
 
     t = dt.datetime.fromisoformat(start)
+    variant = fields.pop("variant", None)
     rows = [j.page(visitor, f"s-{visitor}", t.isoformat(" "), **fields)]
     for n, step in enumerate(steps):
         gap = last_gap_s if last_gap_s is not None and n == len(steps) - 1 else gap_s
         t += dt.timedelta(seconds=gap)
+        props = {"variant": variant} if variant and step == "vehicle" else None
         rows.append(j.step("quote", step, STEPS.index(step) + 1, visitor, f"s-{visitor}", t.isoformat(" "),
-                           elapsed_ms=gap * 1000, **fields))
+                           elapsed_ms=gap * 1000, properties=props, **fields))
     if submit:
         t += dt.timedelta(seconds=5)
         rows.append(j.submit("quote", visitor, f"s-{visitor}", t.isoformat(" "), **fields))
@@ -53,11 +58,12 @@ def quote_plan(plan_file):
 @pytest.fixture
 def funnel_data(store):
     j = Journeys()
-    a = journey(j, "A", STEPS, submit=True)                                   # everything
-    journey(j, "B", ["vehicle", "rider", "contact"], submit=True)             # skips the optional step
-    journey(j, "C", ["vehicle", "rider", "coverage"], abandon="contact")      # leaves at contact
-    journey(j, "D", ["vehicle"], abandon="rider")                             # leaves at rider
-    journey(j, "E", ["vehicle", "rider", "contact"], last_gap_s=2 * 86400)    # contact 2 days later
+    a = journey(j, "A", STEPS, submit=True, variant="a", device_type="mobile")  # everything
+    a.append(j.add("touch", "A", "s-A", "2026-03-02 10:00", lever="display", utm_medium="cpm"))
+    journey(j, "B", ["vehicle", "rider", "contact"], submit=True, variant="b", device_type="mobile")  # skips the optional step
+    journey(j, "C", ["vehicle", "rider", "coverage"], abandon="contact", variant="a")  # leaves at contact
+    journey(j, "D", ["vehicle"], abandon="rider", variant="b")                          # leaves at rider
+    journey(j, "E", ["vehicle", "rider", "contact"], last_gap_s=2 * 86400, variant="a")  # contact 2 days later
     journey(j, "F", ["rider"])                                                # never started the form
     journey(j, "G", STEPS, submit=True, is_bot=True)                          # a crawler
     journey(j, "H", STEPS, submit=True, start="2026-04-02 10:00")             # after the period
@@ -72,7 +78,7 @@ def rows_by_step(result):
 
 def test_four_steps_with_an_optional_one(store, quote_plan, funnel_data):
     funnel = reports.run(store, quote_plan, "funnel", PERIOD)
-    assert funnel.columns == reports.REPORTS["funnel"].column_names
+    assert funnel.columns == [c for c in reports.REPORTS["funnel"].column_names if c != "segment"]
     rows = rows_by_step(funnel)
     assert [r["step"] for r in funnel.records()] == [*STEPS, "submit"]
     assert {s: rows[s]["visitors"] for s in rows} == {
@@ -96,6 +102,23 @@ def test_four_steps_with_an_optional_one(store, quote_plan, funnel_data):
     assert rows["vehicle"]["median_seconds"] == 60 and rows["submit"]["median_seconds"] is None
     # contact: A and B after 60 s, E after 2 days: the median is 60 s, the 90th percentile E's.
     assert rows["contact"]["median_seconds"] == 60 and rows["contact"]["p90_seconds"] == 2 * 86400
+
+
+def test_breakdowns_by_a_property_the_device_and_the_lever(store, quote_plan, funnel_data):
+    def counts(by):
+        result = reports.run(store, quote_plan, "funnel", {**PERIOD, "by": by})
+        assert result.columns[0] == by
+        out = {}
+        for r in result.records():
+            out.setdefault(r[by], []).append(r["visitors"])
+        return out
+
+    assert counts("variant") == {"a": [3, 3, 2, 1, 1], "b": [2, 1, 0, 1, 1], "": [0, 0, 0, 0, 0]}  # "": F
+    assert counts("device") == {"mobile": [2, 2, 1, 2, 2], "": [3, 2, 1, 0, 0]}
+    assert counts("lever") == {"display": [1, 1, 1, 1, 1], "direct": [4, 3, 1, 1, 1]}
+    with pytest.raises(reports.ReportError, match='by: "phone" is not known; funnel splits by lever, campaign, '
+                                                  'broker, device, a property of the plan'):
+        reports.run(store, quote_plan, "funnel", {**PERIOD, "by": "phone"})  # personal data: not a breakdown
 
 
 def test_the_same_events_with_every_step_required(store, plan_file, funnel_data):
@@ -126,8 +149,8 @@ def test_an_empty_period_gives_every_step_at_zero(store, quote_plan):
     ({"form": "nope"}, 'form: the plan has no form "nope"; forms: quote'),
     ({"window": "soon"}, 'window: "soon" is not a duration from 1 minute to 400 days (e.g. 90m, 12h, 7d, 2w; '
                          "a bare number counts days)"),
-    ({"model": "linear"}, 'funnel does not take "model"; it takes: from, to, form, window, compare, format'),
-    ({"colour": "red"}, 'unknown option "colour"; funnel takes: from, to, form, window, compare, format'),
+    ({"model": "linear"}, 'funnel does not take "model"; it takes: from, to, form, by, window, compare, format'),
+    ({"colour": "red"}, 'unknown option "colour"; funnel takes: from, to, form, by, window, compare, format'),
     ({"from": "2026-04-01", "to": "2026-03-01"}, "from (2026-04-01T00:00:00Z) must be before to (2026-03-01T00:00:00Z)"),
 ])
 def test_mistakes_say_what_to_fix(store, quote_plan, raw, message):

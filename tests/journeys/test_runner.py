@@ -88,7 +88,7 @@ def test_the_api_answers_the_runners_json(settings, store, plan, events):
         assert r.headers["content-type"].startswith("text/csv") and r.text.startswith("step_index,step,label")
         r = client.get("/api/reports/funnel", params={**PERIOD, "model": "linear"}, headers=ADMIN)
         assert r.status_code == 400
-        assert r.json() == {"error": 'funnel does not take "model"; it takes: from, to, form, window, compare, format'}
+        assert r.json() == {"error": 'funnel does not take "model"; it takes: from, to, form, by, window, compare, format'}
         assert client.get("/api/reports/nope", headers=ADMIN).status_code == 404
         assert client.get("/api/reports/funnel").status_code == 401
 
@@ -118,3 +118,16 @@ def test_the_cli_opens_the_engine_when_no_collector_runs(tmp_path):
                          capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert bad.returncode == 1 and bad.stdout == ""
     assert bad.stderr.startswith('Error: window: "x" is not a duration') and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("name", list(reports.REPORTS))
+def test_every_report_answers_on_an_empty_database_with_its_documented_fields(store, plan, name):
+    raw = {**PERIOD, "interval": "day"} if name == "overview" else PERIOD
+    result = reports.run(store, plan, name, raw)
+    by = reports.REPORTS[name].defaults.get("by")
+    documented = [by if c == "segment" else c for c in reports.REPORTS[name].column_names if c != "segment" or by]
+    assert result.columns == documented
+    if name == "overview":
+        assert len(result.rows) == 31 and all(r[1] == 0 for r in result.rows)
+    elif name != "funnel":
+        assert result.rows == []

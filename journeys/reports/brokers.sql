@@ -1,0 +1,49 @@
+-- Per broker: the traffic it brought (sessions whose own landing named it: ?courtier=B042, a display
+-- network's id...) and the sales it signed (parcours.conversions.broker_id, offline sales in its shop or by
+-- the adviser). Names and levers from parcours.brokers (the plan's broker table, or `parcours import brokers`).
+-- The attributed columns come from the attribution of the same period (journeys/reports/levers.py).
+WITH
+traffic AS (
+    SELECT broker_id, count() AS visits, uniqExact(visitor_id) AS visitors, countIf(bounced) AS bounces,
+           sum(leads) AS leads
+    FROM parcours.touches(from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+                          referrer_rules = {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))})
+    WHERE broker_id != ''
+    GROUP BY broker_id
+),
+
+signed AS (
+    SELECT broker_id, count() AS sales_signed, sum(toFloat64(premium)) AS revenue_signed
+    FROM parcours.conversions FINAL
+    WHERE ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')} AND broker_id != ''
+    GROUP BY broker_id
+),
+
+names AS (
+    SELECT broker_id, argMax(name, updated_at) AS name, argMax(lever, updated_at) AS lever
+    FROM parcours.brokers
+    GROUP BY broker_id
+),
+
+brokers AS (
+    SELECT if(traffic.broker_id != '', traffic.broker_id, signed.broker_id) AS broker_id,
+           traffic.visits AS visits, traffic.visitors AS visitors, traffic.bounces AS bounces, traffic.leads AS leads,
+           signed.sales_signed AS sales_signed, signed.revenue_signed AS revenue_signed
+    FROM traffic
+    FULL OUTER JOIN signed ON signed.broker_id = traffic.broker_id
+)
+
+SELECT
+    brokers.broker_id AS broker_id,
+    names.name AS name,
+    names.lever AS lever,
+    visits,
+    visitors,
+    if(visits = 0, NULL, bounces / visits) AS bounce_rate,
+    leads,
+    if(visits = 0, NULL, leads / visits) AS lead_rate,
+    sales_signed,
+    revenue_signed
+FROM brokers
+LEFT JOIN names ON names.broker_id = brokers.broker_id
+ORDER BY visits + sales_signed DESC, broker_id

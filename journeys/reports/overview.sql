@@ -1,0 +1,60 @@
+-- The period at a glance, or as a series (interval: 'day' or 'week', '' for one line): visits, leads, sales
+-- online and offline by signature date (not attributed), revenue, cost. Days are UTC days.
+WITH
+periods AS (
+    -- Every day (or Monday) of the period, so that a day without anything still has its line.
+    SELECT DISTINCT multiIf({interval:String} = 'day', day, {interval:String} = 'week', toMonday(day),
+                            toDate({from:DateTime64(3, 'UTC')})) AS period
+    FROM (SELECT toDate({from:DateTime64(3, 'UTC')}) + number AS day
+          FROM numbers(toUInt64(dateDiff('day', toDate({from:DateTime64(3, 'UTC')}),
+                                         toDate({to:DateTime64(3, 'UTC')} - toIntervalMillisecond(1))) + 1)))
+),
+
+traffic AS (
+    SELECT multiIf({interval:String} = 'day', toDate(started_at), {interval:String} = 'week', toMonday(toDate(started_at)),
+                   toDate({from:DateTime64(3, 'UTC')})) AS period,
+           count() AS visits, uniqExact(visitor_id) AS visitors, countIf(bounced) AS bounces, sum(leads) AS leads
+    FROM parcours.touches(from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+                          referrer_rules = {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))})
+    GROUP BY period
+),
+
+sales AS (
+    SELECT multiIf({interval:String} = 'day', toDate(ts), {interval:String} = 'week', toMonday(toDate(ts)),
+                   toDate({from:DateTime64(3, 'UTC')})) AS period,
+           countIf(channel = 'web') AS online_sales, countIf(channel != 'web') AS offline_sales,
+           sum(toFloat64(premium)) AS revenue
+    FROM parcours.conversions FINAL
+    WHERE ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}
+    GROUP BY period
+),
+
+spend AS (
+    SELECT multiIf({interval:String} = 'day', day, {interval:String} = 'week', toMonday(day),
+                   toDate({from:DateTime64(3, 'UTC')})) AS period,
+           sum(toFloat64(amount)) AS cost, 1 AS costed
+    FROM parcours.costs FINAL
+    WHERE day >= toDate({from:DateTime64(3, 'UTC')}) AND day < toDate({to:DateTime64(3, 'UTC')})
+    GROUP BY period
+)
+
+SELECT
+    periods.period AS period,
+    traffic.visits AS visits,
+    traffic.visitors AS visitors,
+    if(visits = 0, NULL, traffic.bounces / visits) AS bounce_rate,
+    traffic.leads AS leads,
+    if(visits = 0, NULL, leads / visits) AS lead_rate,
+    sales.online_sales AS online_sales,
+    sales.offline_sales AS offline_sales,
+    online_sales + offline_sales AS sales,
+    sales.revenue AS revenue,
+    if(visits = 0, NULL, sales / visits) AS conversion_rate,
+    if(sales = 0, NULL, revenue / sales) AS average_premium,
+    if(spend.costed = 1, spend.cost, NULL) AS cost,
+    if(sales = 0, NULL, cost / sales) AS cost_per_sale
+FROM periods
+LEFT JOIN traffic ON traffic.period = periods.period
+LEFT JOIN sales ON sales.period = periods.period
+LEFT JOIN spend ON spend.period = periods.period
+ORDER BY period
