@@ -6,12 +6,14 @@ CHROMIUM ?= /usr/bin/chromium
 PLAN ?= examples/moto-insurance.yaml
 PORT ?= 8000
 TAG := collector/static/t.js
+# The build writes the tag and its add-ons together (tag_js/scripts/build.js).
+TAG_OUT := $(TAG) collector/static/addons/markup.js
 TAG_SRC := $(wildcard tag_js/src/*.js) tag_js/package.json tag_js/scripts/build.js
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup demo test test-py test-js bench tag chromium clean docs
 
-setup: $(BIN)/.installed $(TAG)
+setup: $(BIN)/.installed $(TAG_OUT)
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +25,8 @@ tag_js/node_modules/.installed: tag_js/package.json tag_js/package-lock.json
 	cd tag_js && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-tag: $(TAG)
-$(TAG): tag_js/node_modules/.installed $(TAG_SRC)
+tag: $(TAG_OUT)
+$(TAG_OUT) &: tag_js/node_modules/.installed $(TAG_SRC)
 	cd tag_js && npm run --silent build
 
 chromium:
@@ -33,9 +35,10 @@ chromium:
 demo: setup
 	@echo
 	@echo "  parcours demo: open http://127.0.0.1:$(PORT)/demo/?courtier=B042&utm_source=display&utm_medium=cpm&utm_campaign=moto-spring"
-	@echo "  then, in another terminal: $(BIN)/parcours sql \"SELECT ts, event, form_id, step, step_index, broker_id, lever FROM parcours.events FINAL ORDER BY ts\""
+	@echo "  then, in another terminal: $(BIN)/parcours sql \"SELECT ts, event, form_id, step, step_index, broker_id, broker_name, lever FROM parcours.events FINAL ORDER BY ts, seq\""
+	@echo "  (another port: make demo PORT=8001)"
 	@echo
-	$(BIN)/parcours serve --plan $(PLAN) --port $(PORT) --demo --site-dir examples/demo-site
+	@$(BIN)/parcours serve --plan $(PLAN) --port $(PORT) --demo --site-dir examples/demo-site
 
 test: setup chromium test-js test-py
 
@@ -49,7 +52,7 @@ bench: setup chromium
 	@for f in bench/bench_*.py; do [ -e "$$f" ] || continue; echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) tag_js/node_modules $(TAG) data .pytest_cache
+	rm -rf $(VENV) tag_js/node_modules $(TAG) collector/static/addons data .pytest_cache
 
 docs: setup
 	$(BIN)/python -m collector.docs

@@ -1,4 +1,5 @@
-"""The tag's size against its budget and the anchors' published sizes, and the main-thread cost of a step call.
+"""The tag's size (as built, and as a site downloads it with the example plan) against its budget and the anchors'
+published sizes, and the main-thread cost of a step call.
 
 Run by `make bench`. Figures only, no assertions: sizes in bytes, and the cost of 1,000 `parcours('step', …)`
 calls in Chromium beside baselines measured in the same page, in the same run.
@@ -13,6 +14,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,16 +50,25 @@ def brotli_size(data: bytes) -> int | None:
     return int(out.stdout)
 
 
-def sizes(source: str) -> None:
-    raw = source.encode()
-    gz = len(gzip.compress(raw, compresslevel=9))
-    br = brotli_size(raw)
-    print(f"tag size ({TAG_FILE.relative_to(ROOT)}, as built, placeholder unreplaced)")
-    print(f"  raw      {len(raw):>6} B")
-    print(f"  gzip -9  {gz:>6} B   budget {BUDGET_GZIP} B: {gz / BUDGET_GZIP:.0%} of it, {BUDGET_GZIP - gz:+d} B left")
-    print(f"  brotli   {br:>6} B" if br is not None else "  brotli   (node not found)")
+def _sizes(text: str) -> tuple[int, int, int | None]:
+    raw = text.encode()
+    return len(raw), len(gzip.compress(raw, compresslevel=9)), brotli_size(raw)
+
+
+def sizes(source: str, served: str, with_markup: str, config_bytes: int) -> None:
+    """The bundle as built and the tag as a site downloads it, side by side, against the budget and the anchors."""
+    rows = [("bundle (as built, placeholder unreplaced)", _sizes(source)),
+            ("served with the example plan", _sizes(served)),
+            ("served, plan with a markup form (+ add-on)", _sizes(with_markup))]
+    print(f"tag size ({TAG_FILE.relative_to(ROOT)}; the example plan's config is {config_bytes} B of JSON)")
+    print(f"  {'':<44} {'raw':>7} {'gzip -9':>8} {'brotli':>7}")
+    for name, (raw, gz, br) in rows:
+        print(f"  {name:<44} {raw:>6} B {gz:>6} B {br if br is not None else '?':>5} B")
+    bundle_gz, served_gz = rows[0][1][1], rows[1][1][1]
+    print(f"  bundle budget {BUDGET_GZIP} B gzip: {bundle_gz / BUDGET_GZIP:.0%} of it, {BUDGET_GZIP - bundle_gz:+d} B left")
+    print(f"  markup add-on: +{rows[2][1][1] - served_gz} B gzip, only for plans with a `markup: true` form")
     for name, size in ANCHORS:
-        print(f"  vs {name:<38} {size:>6} B: parcours gzip is {gz / size:.2f}x")
+        print(f"  vs {name:<38} {size:>6} B: served parcours gzip is {served_gz / size:.2f}x ({size - served_gz:+d} B)")
 
 
 STEP_COST = """async ([calls, rounds]) => {
@@ -81,7 +92,7 @@ def step_cost(tag: str, origin: str) -> None:
     from playwright.sync_api import sync_playwright
 
     page_html = ("<!doctype html><html><head><script>window.parcours=window.parcours||function(){"
-                 "(parcours.q=parcours.q||[]).push(arguments)};</script><script async src='/t.js'></script>"
+                 "arguments.t=Date.now();(parcours.q=parcours.q||[]).push(arguments)};</script><script async src='/t.js'></script>"
                  "</head><body><p>bench</p></body></html>")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -106,11 +117,15 @@ def main() -> None:
     if not TAG_FILE.exists():
         sys.exit(f"error: {TAG_FILE} is missing: run `make tag`")
     source = TAG_FILE.read_text()
-    sizes(source)
-    plan = compile_plan(load_plan(ROOT / "examples" / "moto-insurance.yaml"))
+    example = ROOT / "examples" / "moto-insurance.yaml"
+    plan = compile_plan(load_plan(example))
     served = render_tag(source, plan)
-    print(f"  as served with the example plan: {len(served.encode())} B raw, "
-          f"{len(gzip.compress(served.encode(), compresslevel=9))} B gzip (the config is {len(json.dumps(plan.tag_config))} B)")
+    with tempfile.TemporaryDirectory() as tmp:
+        markup_plan = Path(tmp) / "plan.yaml"
+        markup_plan.write_text(example.read_text().replace("    label: Devis assurance moto\n",
+                                                           "    label: Devis assurance moto\n    markup: true\n"))
+        with_markup = render_tag(source, compile_plan(load_plan(markup_plan)))
+    sizes(source, served, with_markup, len(json.dumps(plan.tag_config, separators=(",", ":"))))
     load = os.getloadavg()
     print(f"\nmachine: {os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (shared with other work)")
     for origin in ORIGINS:

@@ -59,7 +59,7 @@ def summary(target: Target, since, fmt):
 @secret_option("The collector's secret, for the phone keys (when no collector runs) "
                "[default: <data-dir>/secret].")
 @target_options
-@format_option(("text", "json"), "text")
+@format_option(("text", "json"), "text", "How to print: a summary for people, or one JSON document.")
 def replay(target: Target, since, dry_run, plan, secret, fmt):
     """Re-validate rejected events against the current plan; move those that pass into events, once."""
     doc = target.run(Op(

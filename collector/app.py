@@ -22,7 +22,8 @@ from collector.settings import Settings
 from collector.storage import Store
 from collector.wal import Wal, claim_slot
 from collector.writer import Writer
-from journeys import api as reports_api
+from journeys import api as journeys_api
+from journeys import background as journeys_background
 from tagplan import compile_plan, load_plan
 
 log = logging.getLogger("parcours")
@@ -68,7 +69,7 @@ def create_app(settings: Settings) -> Starlette:
         discovery.announce(settings.data_dir, settings.url)
         _settle_heap()
         try:
-            async with planwatch.watching(app):
+            async with planwatch.watching(app), journeys_background.serving(app):
                 yield
         finally:
             gc.unfreeze()
@@ -86,7 +87,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),
-        admin.mount(*reports_api.ROUTES),
+        admin.mount(*journeys_api.ROUTES),
     ]
     if settings.site_dir:
         routes.append(Route("/demo", lambda request: RedirectResponse("/demo/" + ("?" + request.url.query if request.url.query else ""))))

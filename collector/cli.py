@@ -7,15 +7,20 @@ A `Problem` raised by a command is printed as `Error: <message>` with exit statu
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 from pathlib import Path
 
 import click
 
+from collector import discovery
 from collector import settings as settings_mod
 from collector.admin_cli import export, rejected, schema, sql
 from collector.errors import Problem
 from collector.options import ADMIN_TOKEN, CLICKHOUSE, CLUSTER, DATA_DIR, DATABASE, plan_option, secret_option
+from collector.storage import EngineBusy, Store, embedded_in_use, is_embedded
+from journeys.cli import import_group, persons_group, report
 from tagplan import PlanErrors
 from tagplan.cli import plan
 
@@ -36,7 +41,7 @@ def main() -> None:
     """parcours: track omnichannel customer journeys into ClickHouse."""
 
 
-for _command in (plan, sql, rejected, export, schema):
+for _command in (plan, sql, rejected, export, schema, import_group, persons_group, report):
     main.add_command(_command)
 
 
@@ -125,6 +130,12 @@ def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret,
         app = create_app(settings)
     except PlanErrors as exc:
         raise click.ClickException(f"the plan has errors:\n{exc}") from None
+    # What the machine holds, once the settings are known good: a collector already serving the data
+    # directory, a busy port, the embedded engine held by another process. Each is one sentence.
+    _refuse_a_second_collector(Path(data_dir))
+    _refuse_a_busy_port(host, port)
+    if settings.workers == 1 and is_embedded(settings.clickhouse):
+        _engine_free(settings.clickhouse, Path(data_dir))
     if settings.workers > 1:
         migrate(settings)  # here, once: the workers start together
         # Each worker builds its own app (and log, and writer) from the settings passed in the environment.
@@ -139,6 +150,45 @@ for _param in serve.params:
     _param.show_envvar = True  # `parcours serve --help` lists every environment variable
 
 
+def _refuse_a_second_collector(data_dir: Path) -> None:
+    """One collector per data directory (the embedded engine allows one process): say where the first one is."""
+    running = discovery.running(data_dir.resolve())
+    if running:
+        raise Problem(f"a collector (pid {running.pid}) already serves {data_dir}/ at {running.url}: use it "
+                      f"(demo: {running.url}/demo/), stop it first, or give this one another --data-dir")
+
+
+def _refuse_a_busy_port(host: str, port: int) -> None:
+    """Bind the address as uvicorn will, so a busy port is one sentence, not uvicorn's errno line."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise Problem(f"cannot listen on {host}: {exc.strerror}; give an address with --host") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise Problem(f"port {port} on {host} is already in use by another program: choose another "
+                              f"with --port (make demo PORT={port + 1})") from None
+            raise Problem(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def _engine_free(dsn: str, data_dir: Path) -> None:
+    """Open the embedded engine once before serving: a data directory held by another process is one
+    sentence here, not a start-up traceback (the app opens it again, at no cost, in its lifespan)."""
+    if embedded_in_use(dsn):  # asked first: chDB would print its own lock error on stderr
+        raise Problem(f"the ClickHouse data in {data_dir}/ is in use by another process (a `parcours` command "
+                      "still running?): stop it, or give the collector another --data-dir")
+    try:
+        Store(dsn).close()
+    except EngineBusy:
+        raise Problem(f"the ClickHouse data in {data_dir}/ is in use by another process (a `parcours` command "
+                      "still running?): stop it, or give the collector another --data-dir") from None
+
+
 @main.command()
 @click.option("--collector", "collector_url", required=True, help="Base URL of the collector, or a same-origin path like /p.")
 @click.option("--tag-path", envvar="PARCOURS_TAG_PATH", default="/t.js", show_default=True, help="The collector's --tag-path.")
@@ -150,12 +200,7 @@ def snippet(collector_url, tag_path, collect_path):
     click.echo(SNIPPET.format(src=f"{base}{tag_path}", pixel=f"{base}{collect_path}?e=page_view"))
 
 
-SNIPPET = """<script>window.parcours=window.parcours||function(){{(parcours.q=parcours.q||[]).push(arguments)}};</script>
+SNIPPET = """<script>window.parcours=window.parcours||function(){{arguments.t=Date.now();(parcours.q=parcours.q||[]).push(arguments)}};</script>
 <script async src="{src}"></script>
 <!-- optional, first thing in <body>: counts visitors without JavaScript -->
 <noscript><img src="{pixel}" alt="" width="1" height="1" style="position:absolute"></noscript>"""
-
-
-from journeys.cli import report  # noqa: E402  (a command of another package)
-
-main.add_command(report)

@@ -10,7 +10,6 @@ import ipaddress
 from tagplan.phone import e164
 
 CLICK_ID_PARAMS = ("gclid", "fbclid", "msclkid", "dclid", "ttclid", "li_fat_id")
-UTM_PARAMS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
 
 @functools.lru_cache(maxsize=65536)  # visitors send many requests; parsing an address is ~20 µs

@@ -59,8 +59,10 @@ def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes, max_eve
         raw = bytes(item)
         if len(raw) > max_event:
             reason = say("too_large", size=len(raw), limit=max_event)
-            out.rejected.append(_rejected_row(raw[:max_event], None, [reason], req, plan, secret, batch.sent,
-                                              event_id=_field(raw, "event_id"), event=_field(raw, "event")))
+            # Cleaned whole, then cut: cut first, it would no longer decode and its pii values would stay.
+            out.rejected.append(_rejected_row(raw, None, [reason], req, plan, secret, batch.sent,
+                                              event_id=_field(raw, "event_id"), event=_field(raw, "event"),
+                                              keep=max_event))
             continue
         row, reasons, event = event_row(raw, batch.sent, req, plan, secret)
         if reasons:
@@ -185,7 +187,9 @@ def _private(props: dict[str, Any], plan: CompiledPlan, secret: bytes) -> tuple[
 
 
 def _rejected_row(raw: bytes, ev: WireEvent | None, reasons: list[str], req: Request, plan: CompiledPlan,
-                  secret: bytes, sent: int, event_id: str | None = None, event: str | None = None) -> RejectedRow:
+                  secret: bytes, sent: int, event_id: str | None = None, event: str | None = None,
+                  keep: int | None = None) -> RejectedRow:
+    """The rejected row of an event; its raw payload cleaned of personal data, then cut to `keep` characters."""
     if event_id is None:
         event_id = ev.event_id if ev else _field(raw, "event_id")
     if event is None:
@@ -194,7 +198,7 @@ def _rejected_row(raw: bytes, ev: WireEvent | None, reasons: list[str], req: Req
     key = _private(ev.properties, plan, secret)[1] if ev else ""
     return RejectedRow(
         received_at=seconds(req.received_ms), event_id=event_id[:128], event=event[:128], reasons=reasons,
-        raw=_scrub(raw, plan), user_agent=req.user_agent, ip=req.ip, plan_version=plan.version,
+        raw=_scrub(raw, plan)[:keep], user_agent=req.user_agent, ip=req.ip, plan_version=plan.version,
         sent_at=seconds(sent), phone_key=key,
     )
 

@@ -43,6 +43,7 @@ ANSWERS = {
     "wal_error": "the collector cannot write its log right now; retry later",
     "failed": "the collector failed on this batch; retry later",
     "tag_not_built": "the tag is not built: run `make tag` (expected {path})",
+    "tag_addon_not_built": "the tag's add-on {name} is not built: run `make tag` (expected {path})",
     # the admin API (admin.py, planwatch.py)
     "unauthorized": "missing or wrong admin token (Authorization: Bearer <PARCOURS_ADMIN_TOKEN>)",
     "bad_parameter": "{name}: {problem}",

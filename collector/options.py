@@ -55,9 +55,10 @@ def since_option(required: bool = False, help: str = "Start of the period. Defau
     return click.option("--since", default="", help=f"{help} Forms: {FORMS}.")
 
 
-def format_option(choices=FORMATS, default: str = "table"):
+def format_option(choices=FORMATS, default: str = "table",
+                  help: str = "How to print: table or text for people; json or tsv for programs."):
     return click.option("--format", "fmt", type=click.Choice(list(choices)), default=default, show_default=True,
-                        help="How to print: an aligned table or text for people; JSON lines or TSV for programs.")
+                        help=help)
 
 
 def target_options(command):

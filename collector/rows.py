@@ -75,9 +75,6 @@ class RejectedRow(msgspec.Struct, kw_only=True, omit_defaults=True):
     phone_key: str = ""
 
 
-EVENT_COLUMNS: tuple[str, ...] = EventRow.__struct_fields__
-REJECTED_COLUMNS: tuple[str, ...] = RejectedRow.__struct_fields__
-
 _encoder = msgspec.json.Encoder()
 
 

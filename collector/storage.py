@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections import Counter
 from collections.abc import Sequence
@@ -48,6 +50,23 @@ def is_embedded(dsn: str) -> bool:
     return dsn.startswith("chdb:")
 
 
+def embedded_in_use(dsn: str) -> bool:
+    """Whether another process holds the embedded engine's data directory: chDB, as a ClickHouse server does,
+    keeps an exclusive flock on `<path>/status` while it runs. Ask before this process opens the engine
+    (a second lock from the same process conflicts as well)."""
+    try:
+        fd = os.open(Path(urlsplit(dsn).path) / "status", os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # releases the lock if we took it
+    return False
+
+
 class Store:
     """One ClickHouse client, serialised by a lock (the chdb handle is not thread-safe)."""
 
@@ -61,7 +80,8 @@ class Store:
         try:
             self._client = clickhouse_connect.get_client(dsn=dsn)
         except Exception as exc:  # clickhouse-connect raises several kinds here
-            if "Cannot lock file" in str(exc):
+            # chDB says "Error initializing EmbeddedServer" (the lock error goes to stderr only): ask the lock.
+            if "Cannot lock file" in str(exc) or (is_embedded(dsn) and embedded_in_use(dsn)):
                 raise EngineBusy(
                     f"the embedded ClickHouse data at {urlsplit(dsn).path} is in use by another process "
                     "(is the collector running? then go through its admin API)"

@@ -1,7 +1,8 @@
-"""GET /t.js: the built tag with the plan's tag config compiled in."""
+"""GET /t.js: the built tag with the plan's tag config compiled in, and the add-ons the plan uses."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -14,23 +15,45 @@ from collector.messages import answer
 from tagplan import CompiledPlan
 
 TAG_FILE = Path(__file__).parent / "static" / "t.js"
+ADDONS_DIR = TAG_FILE.parent / "addons"
 PLACEHOLDER = '"__PARCOURS_CONFIG__"'
+
+
+class AddonMissing(LookupError):
+    """The plan uses an add-on that was not built."""
 
 
 def render_tag(source: str, plan: CompiledPlan, endpoint: str = "collect") -> str:
     """Replace the config placeholder with the plan's tag config (JSON is a JS expression).
 
-    `endpoint` is the collect path relative to the tag's own directory (`e` in the config).
+    `endpoint` is the collect path relative to the tag's own directory (`e` in the config). The add-ons the
+    config names (`a`) are spliced in as the functions they are, so a site downloads only what its plan uses.
     """
-    config = json.dumps({**plan.tag_config, "e": endpoint}, separators=(",", ":"), ensure_ascii=True)
-    return source.replace(PLACEHOLDER, config, 1)
+    config = {**plan.tag_config, "e": endpoint}
+    addons = [addon_source(name) for name in config.pop("a", [])]
+    text = json.dumps(config, separators=(",", ":"), ensure_ascii=True)
+    if addons:
+        text = text[:-1] + ',"a":[' + ",".join(addons) + "]}"
+    return source.replace(PLACEHOLDER, text, 1)
+
+
+@functools.cache  # built with the tag, read once like it
+def addon_source(name: str) -> str:
+    """The built add-on `name`: a JS expression whose value is its function."""
+    try:
+        return (ADDONS_DIR / f"{name}.js").read_text(encoding="utf-8")
+    except OSError:
+        raise AddonMissing(name) from None
 
 
 async def serve_tag(request: Request) -> Response:
     state = request.app.state
     if state.tag_source is None:
         return error(503, answer("tag_not_built", path=TAG_FILE))
-    body = render_tag(state.tag_source, state.plan, state.settings.tag_endpoint)
+    try:
+        body = render_tag(state.tag_source, state.plan, state.settings.tag_endpoint)
+    except AddonMissing as exc:
+        return error(503, answer("tag_addon_not_built", name=exc, path=ADDONS_DIR / f"{exc}.js"))
     etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:16] + '"'
     headers = {"ETag": etag, "Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
     if request.headers.get("if-none-match") == etag:

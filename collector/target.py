@@ -23,6 +23,7 @@ How a new command plugs in (say `parcours import conversions FILE`):
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import http.client
 import json
@@ -62,20 +63,19 @@ class Op:
     content_type: str = "text/plain"
 
 
-class Target:
+class Target(abc.ABC):
     """What commands run their operations on; see the module docstring."""
 
     data_dir: Path
-    via: str
-    """Where the work runs, for messages: the collector's URL, or the DSN."""
+    """The data directory the command was given (where generated secrets are read from)."""
 
+    @abc.abstractmethod
     def run(self, op: Op) -> Any:
         """The operation's result, as a JSON document."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def stream(self, op: Op) -> Iterator[bytes]:
         """The operation's result as bytes, as they come (a download)."""
-        raise NotImplementedError
 
     def close(self) -> None:
         """Release what the target holds (the engine opened here)."""
@@ -86,15 +86,15 @@ class Remote(Target):
 
     def __init__(self, url: str, token: str, data_dir: Path):
         self.url, self.token, self.data_dir = url.rstrip("/"), token, data_dir
-        self.via = self.url
 
     def run(self, op: Op) -> Any:
         with self._open(op) as resp:
-            return json.loads(self._read(resp, resp.read))
+            body = self._read(resp.read)
+        return json.loads(body) if body else None
 
     def stream(self, op: Op) -> Iterator[bytes]:
         with self._open(op) as resp:
-            while chunk := self._read(resp, resp.read1, _CHUNK):
+            while chunk := self._read(resp.read1, _CHUNK):
                 yield chunk
 
     def _open(self, op: Op):
@@ -116,7 +116,7 @@ class Remote(Target):
             reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
             raise CollectorError(f"cannot reach the collector at {self.url}: {reason}") from None
 
-    def _read(self, resp, read, *args) -> bytes:
+    def _read(self, read, *args) -> bytes:
         try:
             return read(*args)
         except (http.client.IncompleteRead, OSError) as exc:
@@ -131,7 +131,6 @@ class Local(Target):
 
     def __init__(self, dsn: str, database: str, data_dir: Path):
         self.dsn, self.database, self.data_dir = dsn, database, data_dir
-        self.via = dsn
         self._store: Store | None = None
 
     @property

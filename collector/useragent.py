@@ -26,9 +26,6 @@ class UserAgent(NamedTuple):
     is_bot: bool
 
 
-UA_COLUMNS = UserAgent._fields
-
-
 @functools.lru_cache(maxsize=4096)
 def parse(ua: str) -> UserAgent:
     """What a user agent says about the visitor's device; an empty one is flagged as a bot."""

@@ -46,16 +46,19 @@ class Collector:
             doc = json.loads(resp.read())
         return [dict(zip(doc["columns"], row)) for row in doc["rows"]]
 
-    def wait_rows(self, statement: str, count: int, timeout: float = 15.0) -> list[dict]:
-        """Poll until the query returns at least `count` rows (events arrive asynchronously)."""
+    def wait_rows(self, statement: str, count: int, timeout: float = 30.0) -> list[dict]:
+        """Poll until the query returns at least `count` rows (events are stored asynchronously, within
+        --batch-age); the test fails, saying what did arrive, when they do not within `timeout`. The
+        timeout is generous on purpose (a loaded CI machine): it bounds a failure, it is not a speed claim."""
         deadline = time.monotonic() + timeout
-        rows: list[dict] = []
-        while time.monotonic() < deadline:
+        while True:
             rows = self.sql(statement)
             if len(rows) >= count:
                 return rows
+            if time.monotonic() > deadline:
+                pytest.fail(f"expected at least {count} row(s) within {timeout:.0f} s, got {len(rows)}: "
+                            f"{rows[:5]}\n  for: {statement}")
             time.sleep(0.2)
-        return rows
 
 
 def start_collector(data: Path, *args: str, plan: Path = ROOT / "examples" / "moto-insurance.yaml",
@@ -104,6 +107,15 @@ def collector_consent(tmp_path_factory):
     yield from _serve(tmp_path_factory, ROOT / "e2e" / "plans" / "consent-required.yaml")
 
 
+@pytest.fixture(scope="session")
+def collector_markup(tmp_path_factory):
+    """A collector whose plan (the example's) marks moto_quote `markup: true`: its tag carries the declarative helper."""
+    plan = tmp_path_factory.mktemp("plan") / "markup.yaml"
+    plan.write_text((ROOT / "examples" / "moto-insurance.yaml").read_text().replace(
+        "    label: Devis assurance moto\n", "    label: Devis assurance moto\n    markup: true\n"))
+    yield from _serve(tmp_path_factory, plan)
+
+
 def _serve(tmp_path_factory, plan: Path):
     data = tmp_path_factory.mktemp("collector")
     proc, url, log = start_collector(data, "--site-dir", str(ROOT / "examples" / "demo-site"), plan=plan)
@@ -115,7 +127,7 @@ def _serve(tmp_path_factory, plan: Path):
 def pytest_runtest_makereport(item, call):
     """On a failed e2e test, attach the collector's log to the report."""
     report = yield
-    for name in ("collector", "collector_consent", "collector_workers", "clickhouse_front"):
+    for name in ("collector", "collector_consent", "collector_markup", "collector_workers", "clickhouse_front"):
         if report.failed and name in item.fixturenames:
             log = item.funcargs[name].log
             report.sections.append((f"{name} log", log.read_text() if log.exists() else "(no log)"))

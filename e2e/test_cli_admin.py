@@ -31,8 +31,11 @@ def test_gzip_pixel_summary_replay_and_export_through_the_running_collector(coll
     with urllib.request.urlopen(f"{collector.url}/collect?e=page_view&c.courtier=D001&vid=pixel-{view}") as resp:
         assert resp.headers["content-type"] == "image/gif"
     # Accepted means in the write-ahead log; the batch writer stores it within --batch-age.
-    collector.wait_rows(f"SELECT 1 FROM parcours.rejected_events WHERE event_id = '{signup}'", 1)
-    collector.wait_rows(f"SELECT 1 FROM parcours.events WHERE visitor_id = 'pixel-{view}'", 1)
+    (rejected,) = collector.wait_rows(f"SELECT event, reasons FROM parcours.rejected_events WHERE event_id = '{signup}'", 1)
+    assert rejected == {"event": "newsletter_signup",
+                        "reasons": ['event: "newsletter_signup" is not declared in the plan (version 2026.11.1)']}
+    (pixel,) = collector.wait_rows(f"SELECT event, broker_id FROM parcours.events WHERE visitor_id = 'pixel-{view}'", 1)
+    assert pixel == {"event": "page_view", "broker_id": "D001"}
 
     summary = parcours(collector, "rejected", "summary", "--format", "json")
     reasons = {json.loads(line)["reason"] for line in summary.splitlines()}

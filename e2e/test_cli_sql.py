@@ -24,3 +24,14 @@ def test_sql_goes_through_the_running_collector(collector):
     assert out.returncode == 0, out.stderr
     assert "B107      | Assurland Moto" in out.stdout
     assert out.stdout.endswith("(1 row)\n")
+
+
+def test_a_second_serve_on_the_running_collectors_data_says_where_it_is(collector):
+    out = subprocess.run(
+        [sys.executable, "-m", "collector", "serve", "--demo", "--plan", str(ROOT / "examples" / "moto-insurance.yaml"),
+         "--data-dir", str(collector.data), "--port", "0"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )
+    assert out.returncode == 1
+    (line,) = out.stderr.splitlines()
+    assert line.startswith(f"Error: a collector (pid ") and f"already serves {collector.data}/ at {collector.url}" in line

@@ -40,7 +40,7 @@ class Sender(threading.Thread):
     def __init__(self, url: str, seed: int):
         super().__init__(daemon=True)
         self.netloc = urlsplit(url).netloc
-        self.seed, self.acked, self.stop = seed, [], threading.Event()
+        self.seed, self.acked, self.answered, self.stop = seed, [], 0, threading.Event()
 
     def run(self):
         conn = http.client.HTTPConnection(self.netloc, timeout=10)
@@ -56,13 +56,22 @@ class Sender(threading.Thread):
                 return  # the collector died (even mid-answer): what was not answered was not acknowledged
             if resp.status == 204:
                 self.acked += [e["id"] for e in events]
+                self.answered += 1
 
 
-def _load(url: str, seconds: float) -> list[str]:
-    senders = [Sender(url, seed * 1_000_000) for seed in range(4)]
+PER_ROUND = 60  # acknowledged requests before each kill: the kill lands under load, however fast the machine
+
+
+def _load(url: str, round_: int) -> list[Sender]:
+    """Senders running until stopped, once they have had PER_ROUND requests acknowledged between them."""
+    senders = [Sender(url, (round_ * 4 + seed) * 1_000_000) for seed in range(4)]
     for s in senders:
         s.start()
-    time.sleep(seconds)
+    deadline = time.monotonic() + 300  # a bound for a collector that stopped answering, not a speed claim
+    while sum(s.answered for s in senders) < PER_ROUND:
+        assert time.monotonic() < deadline and any(s.is_alive() for s in senders), \
+            f"only {sum(s.answered for s in senders)} requests acknowledged: the collector is not taking load"
+        time.sleep(0.01)
     return senders
 
 
@@ -84,8 +93,8 @@ def test_kill_9_loses_no_acknowledged_event_and_duplicates_none(tmp_path):
     acked: list[str] = []
     proc, url, log = start_collector(tmp_path, *ARGS)
     try:
-        for _ in range(2):  # two crashes, the second while replaying what the first left
-            senders = _load(url, 1.5)
+        for round_ in range(2):  # two crashes, the second while replaying what the first left
+            senders = _load(url, round_)
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
             for s in senders:
@@ -96,7 +105,7 @@ def test_kill_9_loses_no_acknowledged_event_and_duplicates_none(tmp_path):
         collector = Collector(url, tmp_path, log)
         _wait_drained(collector)
 
-        assert len(acked) > 100, f"only {len(acked)} events acknowledged before the kills: the test proves little"
+        assert len(acked) >= 2 * PER_ROUND  # each round had its requests acknowledged before the kill
         final = {r["event_id"]: r["n"] for r in collector.sql(
             "SELECT toString(event_id) AS event_id, count() AS n FROM parcours.events FINAL GROUP BY event_id")}
         rejected = {r["event_id"]: r["n"] for r in collector.sql(

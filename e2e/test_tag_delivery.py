@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
 from e2e.demo import complete, visitor_id, watch_errors
 
 EXACTLY_ONCE = ("SELECT event, step, seq, count() AS n FROM parcours.events FINAL WHERE visitor_id = '{vid}' "
@@ -15,14 +19,22 @@ def _abort(attempts):
     return handler
 
 
+def _until(page, condition, what: str, timeout: float = 60.0) -> None:
+    """Let the page run until `condition()` holds (route handlers run meanwhile); no bound on how fast."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        page.wait_for_timeout(100)
+
+
 def test_events_sent_while_the_collector_is_unreachable_arrive_once_it_is_back(collector, page):
     attempts: list[str] = []
     page.route("**/collect", _abort(attempts))
     page.goto(f"{collector.url}/demo/")
     vid = visitor_id(page)
     complete(page, "vehicle", "rider")
-    page.wait_for_timeout(1500)  # the first retry (after 1 s) fails too
-    assert len(attempts) >= 2
+    _until(page, lambda: len(attempts) >= 2, "a retry to fail too")
     assert collector.sql(f"SELECT 1 FROM parcours.events WHERE visitor_id = '{vid}'") == []
 
     page.unroute("**/collect")

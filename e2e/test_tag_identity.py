@@ -5,13 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from e2e.demo import visitor_id, watch_errors
-
-SNIPPET = ("<script>window.parcours=window.parcours||function(){(parcours.q=parcours.q||[]).push(arguments)};</script>"
-           "<script async src='/t.js'></script>")
-
-
-def _page(body: str) -> str:
-    return f"<!doctype html><html><head><meta charset='utf-8'>{SNIPPET}</head><body>{body}</body></html>"
+from e2e.pages import html as _page
 
 
 def test_a_link_to_another_site_of_the_plan_keeps_the_visitor(collector, page):
@@ -38,4 +32,24 @@ def test_a_link_to_another_site_of_the_plan_keeps_the_visitor(collector, page):
     page.context.clear_cookies()
     page.goto(f"{there}/demo/to.html?_pcl={vid}.1000000000000")
     assert visitor_id(page) != vid
+    assert errors == []
+
+
+def test_a_fresh_link_from_outside_the_plans_sites_does_not_impose_a_visitor(collector, page):
+    """A redirector stamping fresh links with one id (issue 16): the id has the right shape and time, the referrer not."""
+    errors = watch_errors(page)
+    port = urlsplit(collector.url).port
+    there = f"http://localhost:{port}"
+    imposed = "0b6a4c2e-8f4d-4c1a-9e77-5d2f3a1b9c0d"
+    page.route(f"{there}/demo/landing.html*", lambda r: r.fulfill(body=_page("<p>devis</p>"), content_type="text/html"))
+    page.route("http://redirector.example/*", lambda r: r.fulfill(
+        body=_page("<a id='go' href='#'>offre</a><script>document.getElementById('go').href = "
+                   f"'{there}/demo/landing.html?_pcl={imposed}.' + Date.now();</script>", head=""),
+        content_type="text/html"))
+    page.goto("http://redirector.example/offer")
+    page.click("#go")
+    page.wait_for_url(f"{there}/demo/landing.html?_pcl=*")
+    vid = visitor_id(page)
+    assert vid != imposed
+    assert page.evaluate("document.referrer") == "http://redirector.example/"
     assert errors == []

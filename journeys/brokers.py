@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from typing import IO, Any
 
-import msgspec
 
 from collector.storage import Store
 from journeys import imports
@@ -81,7 +80,7 @@ def sync_plan(store: Store, plan: CompiledPlan) -> int:
     wanted = (f"FROM {staged} AS p LEFT JOIN ({stored}) AS s USING (broker_id) "
               f"WHERE s.found = 0 OR (s.source = '{PLAN_SOURCE}' AND s.fingerprint != p.fingerprint)")
     try:
-        store.insert_lines(staged.split(".", 1)[1], msgspec.json.Encoder().encode_lines(rows))
+        store.insert_rows(staged.split(".", 1)[1], rows)
         (written,), = store.query(f"SELECT count() {wanted}").rows
         if written:
             store.query(f"INSERT INTO {db}.brokers ({', '.join(columns)}, fingerprint) "

@@ -15,20 +15,25 @@ key, imports them.
 
 from __future__ import annotations
 
+import logging
+import queue
 import re
+import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
+from collector.errors import Problem
 from collector.storage import Store
 from journeys.profiles import FileError, Reader, Record
 from tagplan import CompiledPlan
 
+log = logging.getLogger("parcours.import")
+
 PROGRESS_EVERY = 50_000
-_encode_lines = msgspec.json.Encoder().encode_lines
 _encode = msgspec.json.Encoder().encode
 _PHONE_LIKE = re.compile(r"\+?\d[\d .\-()]{6,}\d")
 _REDACTED = "[redacted]"
@@ -129,14 +134,14 @@ def run(store: Store, kind: Kind, r: Reader, records: Iterable[Record], ctx: Con
     try:
         (started,) = store.query("SELECT now64(3)").rows[0]
         if rows:
-            store.insert_lines(staged.split(".", 1)[1], _encode_lines(rows))
+            store.insert_rows(staged.split(".", 1)[1], rows)
         _compare(store, kind, staged, summary)
         if not dry_run:
             _write(store, kind, staged)
             if progress:
                 progress("stored", summary.imported + summary.updated)
             if kept:
-                store.insert_lines("import_rejects", _encode_lines(kept))
+                store.insert_rows("import_rejects", kept)
             _resolve(store, kind, staged, source, started)
     finally:
         store.query(f"DROP TABLE IF EXISTS {staged}", readonly=False)
@@ -204,3 +209,42 @@ def _kept(kind: Kind, line: int, fields: dict[str, Any], reasons: list[str], sou
     return {"kind": kind.name, "source": source, "line": line, "record_key": key, "reasons": reasons,
             "fields": _encode(fields).decode(), "phone_key": phone_key, "crm_id": str(fields.get("crm_id") or ""),
             "profile": profile}
+
+
+def ndjson(work: Callable[[Progress], Summary]) -> Iterator[bytes]:
+    """Run an import on a thread of its own and follow it as JSON lines: `{"progress": {"stage", "count"}}`
+    as it goes, then `{"summary": {...}}`, or `{"error": "..."}` when it could not run. What both the admin
+    API (`?progress=true`) and the command line show progress from."""
+    events: queue.Queue = queue.Queue()
+
+    def report(stage: str, count: int) -> None:
+        events.put({"progress": {"stage": stage, "count": count}})
+
+    def target() -> None:
+        try:
+            events.put({"summary": work(report).as_dict()})
+        except Problem as exc:
+            events.put({"error": str(exc)})
+        except Exception as exc:  # a bug: said, and logged for the operator, never a silent stop
+            log.exception("import failed")
+            events.put({"error": f"the import failed unexpectedly ({type(exc).__name__}); see the collector's log"})
+
+    threading.Thread(target=target, name="parcours-import", daemon=True).start()
+    while True:
+        event = events.get()
+        yield _encode(event) + b"\n"
+        if "progress" not in event:
+            return
+
+
+def rejects(store: Store, kind: str | None = None, source: str | None = None, everything: bool = False):
+    """The rejected lines to fix (all of them, resolved too, with `everything`), newest import first."""
+    where = ["1"] if everything else ["NOT resolved"]
+    if kind:
+        where.append("kind = {kind:String}")
+    if source:
+        where.append("source = {source:String}")
+    return store.query(
+        "SELECT kind, source, line, record_key, arrayStringConcat(reasons, '; ') AS reasons, resolved, rejected_at "
+        f"FROM {store.database}.import_rejects FINAL WHERE {' AND '.join(where)} "
+        "ORDER BY rejected_at DESC, kind, source, line", parameters={"kind": kind or "", "source": source or ""})

@@ -230,7 +230,7 @@ def _json(r: Reader, data: _Rest) -> Iterator[Record]:
     try:
         items = _records(raw, r.records)
     except msgspec.DecodeError as exc:
-        raise FileError(0, f"not JSON: {exc}") from None
+        raise FileError(0, f"{r.label} reads JSON, and the file is not JSON ({exc})") from None
     # Each record's bytes appear in the file as they are: find them in order, and count the lines before.
     at, line = 0, 1
     for item in items:

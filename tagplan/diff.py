@@ -118,6 +118,9 @@ def _opt(value: object) -> str:
 
 
 def _form(a: Form, b: Form, where: str, add) -> None:
+    if a.markup != b.markup:
+        add(COMPATIBLE, f"{where}.markup", "the tag now carries the declarative helper" if b.markup
+            else "the tag no longer carries the declarative helper; data-parcours-* markup is no longer watched")
     old_ids, new_ids = [s.id for s in a.steps], [s.id for s in b.steps]
     for i, step in enumerate(old_ids, start=1):
         if step not in new_ids:

@@ -49,8 +49,11 @@ def sections(plan: Plan) -> list[Section]:
                 calls.append("// or with its optional properties: " + _call("step", [form_id, s.id], s.properties))
         calls.append(_call("submit", [form_id], form.submit.properties, always=True))
         steps = "; ".join(f"{i}. {s.id}" + (f" ({s.label})" if s.label else "") + (", optional" if s.optional else "") for i, s in enumerate(form.steps, start=1))
-        text = (f"{form.label}. " if form.label else "") + f"Steps, in order: {steps}. " \
+        how = ("Mark the form up: data-parcours-form=\"%s\" on its container, data-parcours-step=\"ID\" on each "
+               "step's section, data-parcours-done on the thank-you message; the tag records each step as the next "
+               "one shows. Call submit with the submit properties." % form_id) if form.markup else \
             "Call each step when the visitor completes it (no page reload needed), then submit."
+        text = (f"{form.label}. " if form.label else "") + f"Steps, in order: {steps}. " + how
         rows = [[f"{s.id}.{r[0]}", *r[1:]] for s in form.steps for r in _rows(s.properties)]
         rows += [[f"submit.{r[0]}", *r[1:]] for r in _rows(form.submit.properties)]
         out.append(Section(f"Form {form_id}", text, rows, calls))

@@ -89,12 +89,26 @@ VALIDATE = {
     "enum": "expected one of {values}",
     "url": "expected an http(s) URL",
     "email": "expected an e-mail address",
-    "phone": "expected a phone number",
+    "phone": "expected a valid phone number (in {region}, or with its +country code): {reason}",
+    "phone_international": "expected a valid phone number with its +country code: {reason}",
     "date": "expected a date YYYY-MM-DD",
     "datetime": "expected an ISO 8601 date-time",
     "max_length": "longer than max_length {n}",
     "pattern": "does not match pattern {pattern}",
 }
+
+
+PHONE_REASONS = {
+    "not_text": "got {got}",
+    "not_a_number": "it is not a number",
+    "no_country_code": "it has none, and the plan gives no region for numbers without one",
+    "country_code": "no country has this code",
+    "too_short": "too short",
+    "too_long": "too long",
+    "invalid_length": "no number in {country} has this length",
+    "invalid_range": "not a valid range of numbers in {country}",
+}
+"""Why a phone number was refused, after phonenumbers (the value itself is never repeated: personal data)."""
 
 
 def check(code: str, **fields: object) -> str:
@@ -105,6 +119,12 @@ def check(code: str, **fields: object) -> str:
 def rule(code: str, **fields: object) -> str:
     """A validation message for one property value."""
     return VALIDATE[code].format(**fields)
+
+
+def phone_rule(region: str | None, reason: str, **fields: object) -> str:
+    """The validation message of a refused phone number, with the reason phonenumbers gives."""
+    why = PHONE_REASONS[reason].format(**fields)
+    return rule("phone", region=region, reason=why) if region else rule("phone_international", reason=why)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -59,6 +59,9 @@ class Form(Base, kw_only=True):
     label: str = ""
     steps: Annotated[list[Step], Meta(min_length=1)]
     submit: Submit = msgspec.field(default_factory=Submit)
+    markup: bool = False
+    """The page marks the form up with data-parcours-* attributes instead of calling parcours('step'): the
+    tag then carries the declarative helper (docs/tag.md), an add-on other sites do not download."""
 
 
 class Site(Base, kw_only=True):

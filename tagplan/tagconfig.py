@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from tagplan.model import DEFAULT_KEEP_DAYS, Plan
+from tagplan.model import Plan
 
 
 def tag_config(plan: Plan) -> dict:
-    """The tag config of a plan: what `/t.js` carries in place of its placeholder."""
+    """The tag config of a plan: what `/t.js` carries in place of its placeholder.
+
+    Every byte here is served with the tag: keys whose value is the tag's default are left out.
+    """
     capture = plan.capture
     keep = {capture.broker.param: capture.broker.keep_days} if capture.broker else {}
     keep.update({p.name: p.keep_days for p in capture.params})
@@ -18,15 +21,22 @@ def tag_config(plan: Plan) -> dict:
             host = urlsplit(origin).hostname
             if host and host not in hosts:
                 hosts.append(host)
-    return {
+    config = {
         "v": plan.version,
         "e": "collect",
         "b": capture.broker.param if capture.broker else "",
-        "d": capture.broker.keep_days if capture.broker else DEFAULT_KEEP_DAYS,
-        "p": [p.name for p in capture.params],
-        "k": keep,
-        "c": plan.consent_mode,
-        "x": plan.consent_exempt_events,
+        "p": keep,
         "s": hosts,
         "f": {form_id: [s.id for s in form.steps] for form_id, form in plan.forms.items()},
     }
+    if plan.consent_mode == "required":
+        config["c"] = "required"
+        config["x"] = plan.consent_exempt_events
+    addons = [name for name, used in ADDONS.items() if used(plan)]
+    if addons:
+        config["a"] = addons  # names here; the collector serves each add-on's code in their place
+    return config
+
+
+ADDONS = {"markup": lambda plan: any(form.markup for form in plan.forms.values())}
+"""Optional parts of the tag (tag_js/scripts/build.js), each with when a plan needs it."""

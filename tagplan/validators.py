@@ -16,9 +16,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from tagplan.messages import phone_rule
 from tagplan.messages import rule as say
 from tagplan.model import Property
-from tagplan.phone import e164
+from tagplan.phone import e164, invalid_reason
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
@@ -127,9 +128,14 @@ def _email(prop: Property, region: str | None) -> Check:
 
 def _phone(prop: Property, region: str | None) -> Check:
     def check(v: object) -> str | None:
-        if not _is_str(v) or len(v) > 64:
-            return say("phone")
-        return None if e164(v, region) else say("phone")
+        if not _is_str(v):
+            return phone_rule(region, "not_text", got=_kind(v))
+        if len(v) > 64:
+            return phone_rule(region, "too_long")
+        if e164(v, region):
+            return None
+        reason, country = invalid_reason(v, region)
+        return phone_rule(region, reason, country=country)
     return check
 
 

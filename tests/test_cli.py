@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import socket
 import subprocess
 import sys
 
 from click.testing import CliRunner
 
+from collector import discovery
 from collector.cli import main
 from tests.conftest import EXAMPLE_PLAN, ROOT
 
@@ -74,3 +78,44 @@ def test_sql_errors_are_sentences_not_tracebacks(tmp_path):
     )
     assert out.returncode == 1
     assert out.stderr.startswith("Error: ") and "Traceback" not in out.stderr
+
+
+def _serve(data, *args):
+    return CliRunner(env={"PARCOURS_SECRET": "s"}).invoke(
+        main, ["serve", "--plan", str(EXAMPLE_PLAN), "--data-dir", str(data), *args])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_second_collector_on_the_same_data_is_one_sentence(tmp_path):
+    discovery.announce(tmp_path, "http://127.0.0.1:8123")  # this process is alive: a collector serving tmp_path
+    r = _serve(tmp_path, "--port", str(_free_port()))
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert r.output == (f"Error: a collector (pid {os.getpid()}) already serves {tmp_path}/ at http://127.0.0.1:8123: "
+                        "use it (demo: http://127.0.0.1:8123/demo/), stop it first, or give this one another --data-dir\n")
+
+
+def test_a_busy_port_is_one_sentence(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = _serve(tmp_path, "--port", str(port))
+    assert r.exit_code == 1
+    assert r.output == (f"Error: port {port} on 127.0.0.1 is already in use by another program: choose another "
+                        f"with --port (make demo PORT={port + 1})\n")
+
+
+def test_embedded_data_held_by_another_process_is_one_sentence(tmp_path):
+    engine = tmp_path / "clickhouse"
+    engine.mkdir()
+    with open(engine / "status", "w") as status:
+        fcntl.flock(status, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as chDB holds it while it runs
+        r = _serve(tmp_path, "--port", str(_free_port()))
+    assert r.exit_code == 1
+    assert r.output == (f"Error: the ClickHouse data in {tmp_path}/ is in use by another process (a `parcours` "
+                        "command still running?): stop it, or give the collector another --data-dir\n")

@@ -2,17 +2,16 @@
 // their plan lifetime so that a quote signed on a later visit is still
 // attributed. Stored as {param: [value, expiresAtMs]}: one expiry per value,
 // so a later utm-only visit does not extend how long an older broker id is kept.
+// Where localStorage is unavailable, the map goes to a cookie (storage.js).
+import { YEAR } from './storage.js';
 
 export var KEY = '_pcc';
 var DAY = 864e5;
 
 /** The configured parameters present (and non-empty) in a query string. */
 export function readParams(search, cfg) {
-  var u = new URLSearchParams(search), found = {}, any = 0;
-  [cfg.b, ...cfg.p].map((k) => {
-    var v = u.get(k);
-    if (v) found[k] = v, any = 1;
-  });
+  var u = new URLSearchParams(search), found = {}, any = 0, k, v;
+  for (k in cfg.p) if ((v = u.get(k))) (found[k] = v), (any = 1);
   return any ? found : null;
 }
 
@@ -24,7 +23,7 @@ export function readParams(search, cfg) {
 export function merge(stored, found, cfg, now) {
   var out = {}, k;
   if (!found[cfg.b] && stored[cfg.b]) out[cfg.b] = stored[cfg.b];
-  for (k in found) out[k] = [found[k], now + (k in cfg.k ? cfg.k[k] : cfg.d) * DAY];
+  for (k in found) out[k] = [found[k], now + cfg.p[k] * DAY];
   return out;
 }
 
@@ -42,6 +41,6 @@ export function active(stored, now) {
 export function capture(store, search, cfg, now) {
   // Object(): garbage in storage (null, a number) reads as an empty map.
   var stored = Object(store.read(KEY)), found = readParams(search, cfg);
-  if (found) store.write(KEY, (stored = merge(stored, found, cfg, now)));
+  if (found) store.write(KEY, (stored = merge(stored, found, cfg, now)), YEAR);
   return { c: active(stored, now), m: stored, t: found };
 }

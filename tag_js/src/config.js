@@ -1,19 +1,19 @@
 // The plan's keys, with the values a tag gets when the collector did not
-// inject a compiled plan (unit tests, a t.js copied by hand), or injected an
-// older plan compiler's config without some keys. (v, the plan version, is
-// not used by the tag; c, the consent mode, is exempt unless "required".)
+// inject a compiled plan (unit tests, a t.js copied by hand). A key the
+// compiler leaves out takes its default (v, the plan version, is not used by
+// the tag; c, the consent mode, is exempt unless "required").
 //   v plan version, e endpoint (relative to the script URL), b broker param,
-//   d broker keep_days, p captured params, k {param: keep_days}, c consent
-//   mode, x events allowed before consent, s the plan's site hosts, f forms.
+//   p {captured param: keep_days}, the broker's included, c consent mode,
+//   x events allowed before consent, s the plan's site hosts, f forms,
+//   a the add-ons the plan uses (functions, spliced in by the collector).
 export var DEFAULTS = {
   e: 'collect',
   b: 'courtier',
-  p: [],
-  d: 30,
-  k: {},
+  p: { courtier: 30 },
   x: [],
   s: [],
-  f: {}
+  f: {},
+  a: []
 };
 
 /** Merge the injected plan over the defaults; anything but an object means "not injected". */

@@ -1,4 +1,5 @@
-// Declarative helper for forms whose code cannot be edited:
+// Declarative helper for forms whose code cannot be edited, an add-on: served
+// only to sites whose plan has a form with `markup: true` (scripts/build.js).
 //   <div data-parcours-form="moto_quote">
 //     <section data-parcours-step="vehicle">…  <section data-parcours-step="rider">…
 //     <div data-parcours-done hidden>Merci</div>
@@ -17,7 +18,6 @@ var DONE = 'data-parcours-done';
 export function watch(w, done) {
   var doc = w.document,
     cur = {},
-    seen = {},
     scan = () =>
       attempt(() =>
         doc.querySelectorAll('[data-parcours-form]').forEach((el) => {
@@ -29,7 +29,7 @@ export function watch(w, done) {
           if (now && now != prev) {
             cur[f] = now;
             // 4: `now` follows `prev` in the document, i.e. the visitor moved forward.
-            if (prev && prev.compareDocumentPosition(now) & 4 && (s = prev.getAttribute(STEP)) && !seen[f + ' ' + s]) (seen[f + ' ' + s] = 1), done(f, s);
+            if (prev && prev.compareDocumentPosition(now) & 4 && (s = prev.getAttribute(STEP))) done(f, s);
             if (now.hasAttribute(DONE)) done(f);
           }
         })

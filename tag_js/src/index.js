@@ -8,8 +8,8 @@ var script = document.currentScript;
 var config = "__PARCOURS_CONFIG__";
 
 try {
-  // A browser without these gets nothing rather than errors. (One too old to
+  // A browser without fetch gets nothing rather than errors. (One too old to
   // parse ES2019 stops at a syntax error before running anything.)
-  if (window.fetch && window.MutationObserver)
+  if (window.fetch)
     start(window, script && script.src, config, !(script && script.getAttribute('data-auto') == 'false'));
 } catch {}

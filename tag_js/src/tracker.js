@@ -1,9 +1,8 @@
 import { resolveConfig, endpoint } from './config.js';
-import { storage, attempt } from './storage.js';
+import { storage, attempt, YEAR } from './storage.js';
 import { capture, KEY as CAPTURED } from './capture.js';
 import { identity, uuid, linked, decorate, VID, SID } from './identity.js';
 import { transport, KEY as QUEUE } from './transport.js';
-import { watch } from './declarative.js';
 
 var u; // undefined, for keys that must not be sent
 var CONSENT = '_pcok'; // 1 granted, 0 denied; absent: not asked yet
@@ -30,13 +29,17 @@ export function start(w, src, raw, auto) {
     ok = store.read(CONSENT),
     required = cfg.c == 'required',
     t0 = now(),
-    link = linked(loc.search, t0),
+    // When the page started loading: the tag may load seconds later, and calls
+    // queued by the snippet meanwhile carry their own, earlier, times.
+    pageStart = t0 - ~~attempt(() => w.performance.now()),
+    link = linked(loc.search, t0, doc.referrer, cfg.s),
     held = [],
     forms = {},
     seq = 0,
-    lastStep = t0,
+    lastStep = pageStart,
     lastUrl,
-    form = (f) => (forms[f] = forms[f] || {});
+    when,
+    form = (f) => (forms[f] = forms[f] || { c: {} });
 
   store.on = ok === 1 || (!required && ok !== 0);
   var ids = identity(store, w.crypto, link),
@@ -52,11 +55,12 @@ export function start(w, src, raw, auto) {
     else if (ok !== 0 && held.push(ev) > MAX_HELD) held.shift();
   };
 
-  // Built and stamped now, in call order; only the sending is deferred.
+  // Built and stamped in call order, with the time of the call (`when`, set while
+  // queued calls are replayed, else now); only the sending is deferred.
   function track(name, props, f, s, extra) {
     // Keys left undefined are not sent (JSON drops them). Properties are
     // copied so that the caller mutating its object later changes nothing.
-    var t = now();
+    var t = when || now();
     send({ id: uuid(w.crypto), e: name, t: t, q: ++seq, vid: ids.v, sid: ids.s(t), url: loc.href, ref: doc.referrer, f: f, s: s, c: cap.c, p: props && { ...props }, ...extra });
     return t;
   }
@@ -67,18 +71,20 @@ export function start(w, src, raw, auto) {
   };
 
   function step(f, s, props) {
-    // dt: milliseconds since the previous step of this page (or since the page loaded).
-    lastStep = track('form_step', props, f, s, { dt: now() - lastStep });
-    form(f).s = s;
-    form(f).a = 0;
+    var F = form(f);
+    // dt: milliseconds since the previous step of this page (or since the page started loading).
+    lastStep = track('form_step', props, f, s, { dt: Math.max((when || now()) - lastStep, 0) });
+    F.s = s;
+    F.c[s] = 1;
+    F.a = 0;
   }
 
   function leave() {
     for (var f in forms) {
-      var F = forms[f],
-        steps = cfg.f[f] || [];
-      // The step the visitor was on: the one after the last completed step.
-      if (F.s && !F.d && !F.a) (F.a = 1), track('form_abandon', u, f, steps[steps.indexOf(F.s) + 1] || F.s);
+      var F = forms[f];
+      // The step the visitor was on: the first of the plan's steps not completed yet, whatever
+      // the order they were completed in (else, all done but not submitted, the last one).
+      if (F.s && !F.d && !F.a) (F.a = 1), track('form_abandon', u, f, (cfg.f[f] || []).find((s) => !F.c[s]) || F.s);
     }
     out.flushNow();
   }
@@ -86,34 +92,42 @@ export function start(w, src, raw, auto) {
   function consent(v) {
     if (v != 'granted' && v != 'denied') return;
     store.on = ok = +(v == 'granted');
-    store.write(CONSENT, ok, 1);
+    store.write(CONSENT, ok, YEAR, 1);
     if (ok) {
       ids.save();
-      store.write(CAPTURED, cap.m);
+      store.write(CAPTURED, cap.m, YEAR);
       held.map(out.add);
-    } else store.clear([SID, CAPTURED, QUEUE], VID);
+    } else store.clear([SID, CAPTURED, QUEUE, VID]);
     held = [];
   }
 
   function parcours(cmd, a, b, c) {
     attempt(() => {
+      var F, k;
       if (cmd == 'page') page();
       else if (cmd == 'consent') consent(a);
       else if (cmd == 'identify') track('identify', a);
       else if (typeof a == 'string') {
         if (cmd == 'step' && typeof b == 'string') step(a, b, c);
-        else if (cmd == 'submit') track('form_submit', b, a), (form(a).d = 1);
-        else if (cmd == 'track') track(a, b);
+        else if (cmd == 'submit') {
+          // An identical submit of the same form (a double click) is sent once per page.
+          (F = form(a))[(k = JSON.stringify(b) + '')] || track('form_submit', b, a);
+          F[k] = F.d = 1;
+        } else if (cmd == 'track') track(a, b);
       }
     });
   }
   parcours.l = 1;
 
   auto = auto !== false;
+  // The automatic page view and the landing's touch date from when the page started loading.
+  when = pageStart;
   if (auto) page();
   // Each landing with new campaign parameters is a touch of its own, for multi-touch attribution.
   if (cap.t) track('touch', u, u, u, { c: cap.t });
-  ((stub && stub.q) || []).map((args) => parcours(...args));
+  // Queued calls: the snippet stamps each with its time (`t`); older snippets did not.
+  ((stub && stub.q) || []).map((args) => ((when = Math.max(pageStart, Math.min(args.t, t0)) || t0), parcours(...args)));
+  when = 0;
   w.parcours = parcours;
 
   on(w, 'pagehide', leave);
@@ -136,6 +150,8 @@ export function start(w, src, raw, auto) {
   };
   on(doc, 'click', follow, true);
 
-  attempt(() => watch(w, (f, s) => (s ? step(f, s) : (form(f).d = 1))));
+  // Add-ons the plan uses (the collector puts them in the config): each gets the window and
+  // `mark(form, step)`, a step completed once per page, or `mark(form)`, the form ended.
+  cfg.a.map((addon) => attempt(() => addon(w, (f, s) => (s ? form(f).c[s] || step(f, s) : (form(f).d = 1)))));
   return parcours;
 }

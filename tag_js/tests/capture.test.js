@@ -6,7 +6,7 @@ import { storage } from '../src/storage.js';
 import { start } from '../src/tracker.js';
 import { fakeWindow, fakeStorage, sent } from './fake-dom.js';
 
-var cfg = resolveConfig({ b: 'courtier', d: 30, p: ['utm_source', 'utm_medium', 'gclid', 'fbclid'], k: { utm_source: 30, utm_medium: 30, gclid: 90, fbclid: 7 } });
+var cfg = resolveConfig({ b: 'courtier', p: { courtier: 30, utm_source: 30, utm_medium: 30, gclid: 90, fbclid: 7 } });
 var DAY = 864e5;
 var T0 = 1763822400000;
 
@@ -32,9 +32,6 @@ test('each parameter expires after its own plan lifetime', function () {
   assert.deepEqual(active(stored, T0 + 7 * DAY), { courtier: 'B042', gclid: 'g1' });
   assert.deepEqual(active(stored, T0 + 30 * DAY), { gclid: 'g1' });
   assert.equal(active(stored, T0 + 90 * DAY), undefined);
-  // A parameter the plan gives no lifetime falls back to the broker's.
-  var c2 = resolveConfig({ b: 'courtier', d: 10, p: ['utm_term'] });
-  assert.deepEqual(merge({}, { utm_term: 'x' }, c2, T0), { utm_term: ['x', T0 + 10 * DAY] });
 });
 
 test('capture tolerates garbage in storage', function () {
@@ -54,7 +51,7 @@ test('captured parameters follow the visitor across page loads until they expire
   var ls = fakeStorage(), jar = new Map();
   function load(href) {
     var w = fakeWindow({ href: href, storage: ls, jar: jar });
-    start(w, 'https://c.example.com/t.js', { b: 'courtier', p: ['utm_source'], d: 30, k: { utm_source: 30 } });
+    start(w, 'https://c.example.com/t.js', { b: 'courtier', p: { courtier: 30, utm_source: 30 } });
     w.parcours('step', 'moto_quote', 'vehicle');
     jar = w.document.jar;
     return w;

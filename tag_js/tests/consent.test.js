@@ -4,7 +4,7 @@ import { start } from '../src/tracker.js';
 import { fakeWindow, fakeStorage, sent, stored } from './fake-dom.js';
 
 var SRC = 'https://collector.example.com/t.js';
-var REQUIRED = { c: 'required', x: ['page_view'], b: 'courtier', p: ['utm_source'], d: 30, f: { moto_quote: ['vehicle', 'rider'] } };
+var REQUIRED = { c: 'required', x: ['page_view'], b: 'courtier', p: { courtier: 30, utm_source: 30 }, f: { moto_quote: ['vehicle', 'rider'] } };
 var names = function (w) { return sent(w).map(function (e) { return e.e; }); };
 var NOTHING = { local: [], cookies: [] };
 
@@ -48,8 +48,13 @@ test('denied clears what was stored, drops held events and is remembered', async
   assert.deepEqual(stored(w), { local: ['_pcok'], cookies: [] }, 'only the refusal itself is kept');
   assert.equal(w.document.cookieAttrs._pcid[0], 'max-age=0');
   p('step', 'moto_quote', 'rider');
+  p('track', 'quote_shown');
   await w.tick();
-  assert.equal(names(w).includes('form_step') && sent(w).filter(function (e) { return e.s == 'rider'; }).length, 0);
+  w.fire('pagehide');
+  assert.deepEqual(sent(w).map(function (e) { return [e.e, e.s]; }), [
+    ['page_view', undefined], ['touch', undefined], ['form_step', 'vehicle']
+  ], 'nothing after the refusal but exempt events: no rider step, no custom event');
+  assert.equal(w.beacons.length, 0, 'nor a form_abandon');
 
   var w2 = fakeWindow({ storage: ls });
   var p2 = start(w2, SRC, REQUIRED);
@@ -62,7 +67,7 @@ test('denied clears what was stored, drops held events and is remembered', async
 
 test('exempt mode stores and sends at once; a refusal there keeps measuring without storage', async function () {
   var ls = fakeStorage(), w = fakeWindow({ storage: ls });
-  var p = start(w, SRC, { b: 'courtier', p: [], d: 30, f: {} });
+  var p = start(w, SRC, { b: 'courtier', p: { courtier: 30 }, f: {} });
   await w.tick();
   assert.deepEqual(stored(w).cookies, ['_pcid']);
   p('consent', 'denied');
@@ -85,4 +90,22 @@ test('held events are bounded', async function () {
   await w.tick();
   assert.equal(sent(w).length, 100);
   assert.equal(sent(w)[99].e, 'e149');
+});
+
+test('without localStorage the cookies that stand in for it follow the same consent rules', async function () {
+  var w = fakeWindow({ href: 'https://www.motoassur.fr/?courtier=B042', noLocalStorage: true });
+  var p = start(w, SRC, REQUIRED);
+  p('step', 'moto_quote', 'vehicle');
+  await w.tick();
+  assert.deepEqual(stored(w).cookies, [], 'nothing before consent');
+  p('consent', 'granted');
+  await w.tick();
+  assert.deepEqual(stored(w).cookies, ['_pcc', '_pcid', '_pcok', '_pcs']);
+  p('consent', 'denied');
+  assert.deepEqual(stored(w).cookies, ['_pcok'], 'only the refusal itself is kept');
+  assert.equal(w.document.jar.get('_pcok'), '0');
+  var w2 = fakeWindow({ noLocalStorage: true, jar: w.document.jar });
+  start(w2, SRC, REQUIRED)('step', 'moto_quote', 'vehicle');
+  await w2.tick();
+  assert.deepEqual(names(w2), ['page_view'], 'the refusal holds on the next page');
 });

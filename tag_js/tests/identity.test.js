@@ -30,19 +30,72 @@ test('the visitor id is kept in a 13-month first-party cookie', function () {
   assert.notEqual(identity(storage(w3), w3.crypto).v, v);
 });
 
+var FROM = 'https://www.motoassur.fr/devis/', HOSTS = ['www.motoassur.fr', 'www.motoassur-pro.fr'];
+
 test('a decorated link carries the visitor id for two minutes', function () {
   var v = '0b6a4c2e-8f4d-4c1a-9e77-5d2f3a1b9c0d', t = 1763822400000;
   var href = decorate('https://www.motoassur-pro.fr/devis/?a=1#top', v, t);
   assert.equal(href, 'https://www.motoassur-pro.fr/devis/?a=1&_pcl=' + v + '.' + t + '#top');
   var search = new URL(href).search;
-  assert.equal(linked(search, t + 119e3), v);
-  assert.equal(linked(search, t + 121e3), false, 'a stale link (bookmarked, shared) is ignored');
-  assert.equal(linked('?_pcl=garbage', t), false);
-  assert.equal(linked('', t), false);
+  assert.equal(linked(search, t + 119e3, FROM, HOSTS), v);
+  assert.equal(linked(search, t + 121e3, FROM, HOSTS), false, 'a stale link (bookmarked, shared) is ignored');
+  assert.equal(linked('?_pcl=garbage', t, FROM, HOSTS), false);
+  assert.equal(linked('', t, FROM, HOSTS), false);
   // The linked id wins over the cookie and is stored.
   var w = fakeWindow({ jar: new Map([['_pcid', 'old']]) });
   assert.equal(identity(storage(w), w.crypto, v).v, v);
   assert.equal(w.document.jar.get('_pcid'), v);
+});
+
+test('a link from the future is accepted within the same 2 minutes (a clock corrected in between), no further', function () {
+  var v = '0b6a4c2e-8f4d-4c1a-9e77-5d2f3a1b9c0d', t = 1763822400000;
+  var at = function (ms) { return linked('?_pcl=' + v + '.' + (t + ms), t, FROM, HOSTS); };
+  assert.equal(at(60e3), v);
+  assert.equal(at(119e3), v);
+  assert.equal(at(121e3), false);
+  assert.equal(at(365 * 864e5), false);
+  assert.equal(linked('?_pcl=attacker-id.99999999999999', t, FROM, HOSTS), false, 'issue 16: adopted forever before');
+  assert.equal(linked('?_pcl=' + v + '.99999999999999', t, FROM, HOSTS), false);
+});
+
+test('only an id of the shape the tag makes is adopted', function () {
+  var t = 1763822400000, v = '0b6a4c2e-8f4d-4c1a-9e77-5d2f3a1b9c0d';
+  var bad = [
+    'attacker-id', v.toUpperCase(), v + 'a', v.slice(1), v.replace(/-/g, ''), 'g' + v.slice(1),
+    v.replace('-', '_'), '', ' ' + v, v + ';path=/', v.slice(0, 20) + '%3B' + v.slice(23),
+    '<script>alert(1)</script>', '../../etc', v + '.' + t // the id part then holds a dot
+  ];
+  bad.forEach(function (id) {
+    assert.equal(linked('?_pcl=' + encodeURIComponent(id) + '.' + t, t, FROM, HOSTS), false, id);
+  });
+  assert.equal(linked('?_pcl=' + v + '.' + t + '&_pcl=other.' + t, t, FROM, HOSTS), v, 'the first value counts');
+  assert.equal(linked('?_pcl=' + v + '.soon', t, FROM, HOSTS), false);
+  assert.equal(linked('?_pcl=' + v + '.' + t + '.', t, FROM, HOSTS), false);
+  assert.equal(linked('?_pcl=' + v + '.%20' + t, t, FROM, HOSTS), false);
+  assert.equal(linked('?_pcl=' + v + '.0x' + t.toString(16), t, FROM, HOSTS), false);
+  assert.equal(linked('?_pcl=' + v, t, FROM, HOSTS), false, 'no time');
+});
+
+test('a link is adopted only when followed from one of the plan\'s sites (no redirector stamping fresh links)', function () {
+  var v = '0b6a4c2e-8f4d-4c1a-9e77-5d2f3a1b9c0d', t = 1763822400000, search = '?_pcl=' + v + '.' + t;
+  assert.equal(linked(search, t, 'https://www.motoassur.fr/', HOSTS), v);
+  assert.equal(linked(search, t, 'https://evil.example/redirect?to=motoassur', HOSTS), false);
+  assert.equal(linked(search, t, '', HOSTS), false, 'no referrer: typed, bookmarked, or a no-referrer redirect');
+  assert.equal(linked(search, t, 'not a url', HOSTS), false);
+  assert.equal(linked(search, t, FROM, []), false, 'a plan without sites links nothing');
+});
+
+test('a visitor id cookie that the tag could not have written is replaced, and what is written is encoded', function () {
+  var w = fakeWindow({ jar: new Map([['_pcid', 'x;evil=1']]) });
+  var v = identity(storage(w), w.crypto).v;
+  assert.match(v, V4);
+  assert.equal(w.document.jar.get('_pcid'), v);
+  var s = storage(fakeWindow());
+  var w2 = fakeWindow();
+  storage(w2).setCookie('_pcx', 'a;b=c d%', 60);
+  assert.equal(w2.document.jar.get('_pcx'), 'a%3Bb%3Dc%20d%25');
+  assert.equal(storage(w2).getCookie('_pcx'), 'a;b=c d%');
+  assert.ok(s);
 });
 
 test('the session is renewed after 30 minutes without activity', function () {

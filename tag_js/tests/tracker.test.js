@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { start } from '../src/tracker.js';
-import { fakeWindow, installStub, sent, delivered } from './fake-dom.js';
+import { fakeWindow, installStub, installOldStub, sent, delivered } from './fake-dom.js';
 
 var SRC = 'https://collector.example.com/t.js';
-var PLAN = { b: 'courtier', p: [], d: 30, f: { moto_quote: ['vehicle', 'rider', 'coverage', 'contact'] } };
+var PLAN = { b: 'courtier', p: { courtier: 30 }, f: { moto_quote: ['vehicle', 'rider', 'coverage', 'contact'] } };
 var names = function (events) { return events.map(function (e) { return e.e; }); };
 
 test('calls made before load are replayed in order, after the automatic page_view', async function () {
@@ -163,10 +163,142 @@ test('links to the plan\'s other sites carry the visitor id; the landing page ad
   assert.equal(same.href, 'https://www.motoassur.fr/devis');
   assert.equal(foreign.href, 'https://www.example.com/');
 
-  var w2 = fakeWindow({ href: other.href });
+  var w2 = fakeWindow({ href: other.href, referrer: 'https://www.motoassur.fr/' });
   start(w2, SRC, plan);
   await w2.tick();
   assert.equal(sent(w2)[0].vid, vid);
   assert.equal(sent(w2)[0].url, 'https://pro.motoassur.fr/devis?a=1', 'the id is removed from the address bar');
   assert.equal(w2.location.href, 'https://pro.motoassur.fr/devis?a=1');
+});
+
+test('calls queued before the tag loaded keep the time they were made at, and the time on step counts from it', async function (t) {
+  var clock = 1763822400000;
+  t.mock.method(Date, 'now', function () { return clock; });
+  // The page started loading 500 ms before the first call; the tag arrives 2.5 s after it.
+  var w = fakeWindow({ pageAge: 3000 });
+  installStub(w)('step', 'moto_quote', 'vehicle');
+  clock += 1000;
+  w.parcours('step', 'moto_quote', 'rider');
+  clock += 1500;
+  start(w, SRC, PLAN);
+  clock += 200;
+  w.parcours('step', 'moto_quote', 'coverage');
+  await w.tick();
+  var ev = sent(w);
+  assert.deepEqual(ev.map(function (e) { return [e.e, e.s, e.q, e.t - 1763822400000, e.dt]; }), [
+    ['page_view', undefined, 1, -500, undefined],
+    ['form_step', 'vehicle', 2, 0, 500],
+    ['form_step', 'rider', 3, 1000, 1000],
+    ['form_step', 'coverage', 4, 2700, 1700]
+  ], 'page_view dates from when the page started loading; each step from its own call');
+});
+
+test('an older snippet, without call times: queued calls take the time the tag loaded', async function (t) {
+  var clock = 1763822400000;
+  t.mock.method(Date, 'now', function () { return clock; });
+  var w = fakeWindow();
+  installOldStub(w)('step', 'moto_quote', 'vehicle');
+  clock += 2500;
+  start(w, SRC, PLAN);
+  await w.tick();
+  assert.deepEqual(sent(w).map(function (e) { return [e.e, e.t - 1763822400000, e.dt]; }), [['page_view', 2500, undefined], ['form_step', 2500, 0]]);
+});
+
+test('a queued time outside the page (a broken stub, a clock set back) is kept within it', async function (t) {
+  var clock = 1763822400000;
+  t.mock.method(Date, 'now', function () { return clock; });
+  var w = fakeWindow({ pageAge: 1000 });
+  var stub = installStub(w);
+  stub('track', 'a');
+  stub('track', 'b');
+  stub('track', 'c');
+  stub.q[0].t = 5; // long before the page
+  stub.q[1].t = clock + 9e9; // in the future
+  stub.q[2].t = 'soon';
+  start(w, SRC, PLAN);
+  await w.tick();
+  assert.deepEqual(sent(w).map(function (e) { return [e.e, e.t - clock]; }), [['page_view', -1000], ['a', -1000], ['b', 0], ['c', 0]]);
+});
+
+test('form_abandon names the first step of the plan not completed, whatever the order steps were completed in', async function () {
+  var cases = [
+    [['vehicle', 'coverage'], 'rider'],
+    [['rider', 'vehicle'], 'coverage'],
+    [['coverage'], 'vehicle'],
+    [['vehicle', 'rider', 'coverage', 'contact'], 'contact']
+  ];
+  for (var [steps, expected] of cases) {
+    var w = fakeWindow();
+    var p = start(w, SRC, PLAN);
+    steps.forEach(function (s) { p('step', 'moto_quote', s); });
+    w.fire('pagehide');
+    var abandon = delivered(w).filter(function (e) { return e.e == 'form_abandon'; });
+    assert.deepEqual(abandon.map(function (e) { return e.s; }), [expected], steps.join(', '));
+  }
+});
+
+test('an identical submit of the same form is sent once per page; another submit is sent', async function () {
+  var w = fakeWindow();
+  var stub = installStub(w);
+  stub('submit', 'moto_quote', { quote_id: 'Q-1' });
+  stub('submit', 'moto_quote', { quote_id: 'Q-1' }); // a double click before the tag loaded
+  var p = start(w, SRC, PLAN);
+  p('submit', 'moto_quote', { quote_id: 'Q-1' });
+  p('submit', 'moto_quote', { quote_id: 'Q-2' });
+  p('submit', 'other_form', { quote_id: 'Q-1' });
+  p('submit', 'moto_quote');
+  p('submit', 'moto_quote');
+  await w.tick();
+  assert.deepEqual(sent(w).filter(function (e) { return e.e == 'form_submit'; }).map(function (e) { return [e.f, e.p]; }), [
+    ['moto_quote', { quote_id: 'Q-1' }], ['moto_quote', { quote_id: 'Q-2' }], ['other_form', { quote_id: 'Q-1' }], ['moto_quote', undefined]
+  ]);
+});
+
+test('without localStorage, the session and the landing parameters follow the visitor in first-party cookies', async function () {
+  var jar = new Map(), plan = Object.assign({}, PLAN, { p: { courtier: 30, utm_source: 30, gclid: 90 } });
+  var w1 = fakeWindow({ href: 'https://www.motoassur.fr/?courtier=X77&utm_source=google&gclid=abc', noLocalStorage: true, jar: jar });
+  start(w1, SRC, plan);
+  await w1.tick();
+  assert.deepEqual(Array.from(w1.document.jar.keys()).sort(), ['_pcc', '_pcid', '_pcs']);
+  assert.deepEqual(w1.document.cookieAttrs._pcs.slice(0, 1), ['max-age=1800']);
+  assert.deepEqual(w1.document.cookieAttrs._pcc.slice(0, 1), ['max-age=34214400']);
+
+  var w2 = fakeWindow({ href: 'https://www.motoassur.fr/devis/', noLocalStorage: true, jar: w1.document.jar });
+  start(w2, SRC, plan)('submit', 'moto_quote', { quote_id: 'Q-1' });
+  await w2.tick();
+  var landing = sent(w1)[0], submit = sent(w2)[1];
+  assert.equal(submit.e, 'form_submit');
+  assert.deepEqual(submit.c, { courtier: 'X77', utm_source: 'google', gclid: 'abc' });
+  assert.equal(submit.sid, landing.sid);
+  assert.equal(submit.vid, landing.vid);
+});
+
+test('with cookies and storage both blocked, nothing persists and nothing throws: each page is on its own', async function () {
+  var w1 = fakeWindow({ href: 'https://www.motoassur.fr/?courtier=X77', blocked: true });
+  start(w1, SRC, PLAN);
+  var w2 = fakeWindow({ blocked: true });
+  start(w2, SRC, PLAN)('step', 'moto_quote', 'vehicle');
+  await w1.tick();
+  await w2.tick();
+  assert.deepEqual(sent(w1)[0].c, { courtier: 'X77' });
+  assert.equal(sent(w2)[1].c, undefined);
+  assert.notEqual(sent(w2)[1].sid, sent(w1)[0].sid);
+});
+
+test('add-ons the plan uses are started with the window and a mark function', async function () {
+  var calls = [];
+  var addon = function (w, mark) {
+    calls.push(w);
+    mark('moto_quote', 'vehicle');
+    mark('moto_quote', 'vehicle'); // once per page
+    mark('moto_quote');
+  };
+  var w = fakeWindow();
+  var p = start(w, SRC, Object.assign({ a: [addon, 'not a function', function () { throw new Error('broken add-on'); }] }, PLAN));
+  p('step', 'moto_quote', 'rider');
+  w.fire('pagehide');
+  await w.tick();
+  assert.deepEqual(calls, [w]);
+  assert.deepEqual(names(delivered(w)), ['page_view', 'form_step', 'form_step'], 'no form_abandon: the add-on ended the form');
+  assert.deepEqual(delivered(w).map(function (e) { return e.s; }).slice(1), ['vehicle', 'rider']);
 });

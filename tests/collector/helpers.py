@@ -6,6 +6,8 @@ import json
 import time
 import uuid
 
+from collector.storage import StoreError
+
 
 def event(e="page_view", **fields) -> dict:
     now = int(time.time() * 1000)
@@ -29,3 +31,33 @@ def counts(response) -> dict[str, int]:
 def rows(store, sql, **parameters):
     result = store.query(sql.replace("parcours.", f"{store.database}."), parameters=parameters or None)
     return [dict(zip(result.columns, r)) for r in result.rows]
+
+
+class Outage:
+    """Wraps the real store at the writer's boundary (its sink): refuses inserts while `down`, then lets them
+    through. A fault-injection seam, not a database mock: rows land in the real engine once it is back."""
+
+    def __init__(self, store, down: bool = True):
+        self.store, self.down, self.attempts = store, down, 0
+
+    def insert_lines(self, table, data, token=None):
+        self._check()
+        self.store.insert_lines(table, data, token)
+
+    def missing_lines(self, table, data):
+        self._check()
+        return self.store.missing_lines(table, data)
+
+    def _check(self):
+        self.attempts += 1
+        if self.down:
+            raise StoreError("insert into events failed: Connection refused (injected outage)")
+
+
+def wait_for(predicate, timeout=30.0):
+    """Poll until `predicate()` holds; fail when it does not within `timeout` (a bound, not a speed claim)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.01)

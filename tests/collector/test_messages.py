@@ -46,6 +46,8 @@ ANSWERS = {
     "wal_error": ({}, "the collector cannot write its log right now; retry later"),
     "failed": ({}, "the collector failed on this batch; retry later"),
     "tag_not_built": ({"path": "collector/static/t.js"}, "the tag is not built: run `make tag` (expected collector/static/t.js)"),
+    "tag_addon_not_built": ({"name": "markup", "path": "collector/static/addons/markup.js"},
+                            "the tag's add-on markup is not built: run `make tag` (expected collector/static/addons/markup.js)"),
     "unauthorized": ({}, "missing or wrong admin token (Authorization: Bearer <PARCOURS_ADMIN_TOKEN>)"),
     "bad_parameter": ({"name": "since", "problem": "it is odd"}, "since: it is odd"),
     "sql_empty": ({}, "send one SQL statement as the request body"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import socket
@@ -12,6 +13,7 @@ from starlette.testclient import TestClient
 from collector import logs
 from collector.app import create_app
 from collector.cli import main
+from tests.collector.helpers import Outage, counts, event, post, wait_for
 from tests.conftest import EXAMPLE_PLAN
 
 
@@ -47,13 +49,27 @@ def test_json_log_lines(capsys):
     assert line["ts"].endswith("+00:00")
 
 
-def test_health_and_readiness(settings, store):
-    with TestClient(create_app(settings)) as client:
-        assert client.get("/healthz").json()["status"] == "ok"
-        ready = client.get("/readyz")
-        assert ready.status_code == 200
-        assert ready.json() == {"status": "ready", "wal_records": 0, "wal_bytes": ready.json()["wal_bytes"]}
+def test_health_and_readiness_report_the_backlog_not_yet_stored(settings, store):
+    app = create_app(dataclasses.replace(settings, retry_max=0.2))
+    with TestClient(app) as client:
+        assert client.get("/healthz").json() == {"status": "ok", "plan_version": "2026.11.1"}
+        empty = client.get("/readyz")
+        assert empty.status_code == 200
+        assert empty.json()["status"] == "ready" and empty.json()["wal_records"] == 0
         assert client.get("/metrics").headers["content-type"].startswith("text/plain")
+
+        outage = app.state.writer.sink = Outage(store)
+        counts(post(client, event(), event()))
+        wait_for(lambda: outage.attempts >= 1)
+        behind = client.get("/readyz")
+        assert behind.status_code == 503 and behind.json()["wal_records"] == 1  # one request, one record
+        assert behind.json()["wal_bytes"] > empty.json()["wal_bytes"]
+        assert f"parcours_wal_bytes {float(behind.json()['wal_bytes'])}" in client.get("/metrics").text
+
+        outage.down = False
+        app.state.writer.retry_now()
+        wait_for(lambda: app.state.wal.depth_records == 0)
+        assert client.get("/readyz").json() == {"status": "ready", "wal_records": 0, "wal_bytes": 0}
 
 
 def test_several_workers_with_a_server_out_of_reach_stop_before_starting_them(tmp_path):
@@ -62,9 +78,12 @@ def test_several_workers_with_a_server_out_of_reach_stop_before_starting_them(tm
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed once the block ends: nothing listens there
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]
     r = CliRunner(env={"PARCOURS_SECRET": "s"}).invoke(main, [
         "serve", "--plan", str(EXAMPLE_PLAN), "--data-dir", str(tmp_path), "--workers", "2",
-        "--clickhouse", f"http://127.0.0.1:{port}"])
+        "--clickhouse", f"http://127.0.0.1:{port}", "--port", str(free)])
     assert r.exit_code == 1
     assert f"cannot connect to ClickHouse at http://127.0.0.1:{port}" in r.output
     assert "Traceback" not in r.output

@@ -32,10 +32,17 @@ def test_parse(ua, expected):
     assert parse(ua) == expected
 
 
-def test_parsing_is_cached():
-    parse.cache_clear()
-    parse(IPHONE), parse(IPHONE), parse(CHROME_WIN)
-    assert parse.cache_info().hits == 1 and parse.cache_info().misses == 2
+def test_a_user_agent_gets_the_same_answer_first_seen_repeated_or_after_many_others():
+    """Parsing is cached per distinct user agent (visitors repeat theirs); the cache must never change an
+    answer: not for a repeat, not for one seen again after thousands of others pushed it out."""
+    agents = [CHROME_WIN, IPHONE, IPAD, GOOGLEBOT, HEADLESS, "curl/8.5.0", ""]
+    first = [parse(ua) for ua in agents]
+    assert [parse(ua) for ua in reversed(agents)] == first[::-1]
+    for n in range(5000):  # more distinct agents than the cache holds
+        parse(f"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/{n}.0.0.0 Safari/537.36")
+    assert [parse(ua) for ua in agents] == first
+    assert parse("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/4999.0.0.0 Safari/537.36") == \
+        UserAgent("Chrome", "4999.0.0", "Windows", "10", "desktop", False)
 
 
 def test_bots_are_kept_but_flagged(client, store):

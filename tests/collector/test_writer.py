@@ -21,36 +21,8 @@ from collector.rows import EventRow, RejectedRow, lines
 from collector.storage import StoreError
 from collector.wal import Wal
 from collector.writer import Writer
-from tests.collector.helpers import counts, event, post, rows
+from tests.collector.helpers import Outage, counts, event, post, rows, wait_for
 from tests.conftest import drained
-
-
-class Outage:
-    """Wraps the real store: refuses inserts while `down`, then lets them through."""
-
-    def __init__(self, store, down: bool = True):
-        self.store, self.down, self.attempts = store, down, 0
-
-    def insert_lines(self, table, data, token=None):
-        self._check()
-        self.store.insert_lines(table, data, token)
-
-    def missing_lines(self, table, data):
-        self._check()
-        return self.store.missing_lines(table, data)
-
-    def _check(self):
-        self.attempts += 1
-        if self.down:
-            raise StoreError("insert into events failed: Connection refused (injected outage)")
-
-
-def wait_for(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
 
 
 @pytest.fixture

@@ -31,6 +31,19 @@ def data(text: str, encoding: str = "utf-8") -> io.BytesIO:
 
 
 @pytest.fixture
+def client(settings, store):
+    """The collector app on the embedded engine (its admin token: admin-test-token)."""
+    from collector.app import create_app
+    from tests.conftest import Client
+
+    with Client(create_app(settings)) as c:
+        yield c
+
+
+ADMIN = {"authorization": "Bearer admin-test-token"}
+
+
+@pytest.fixture
 def plan_file(tmp_path):
     """A plan written for one test: the example plan with `forms` replaced."""
     def write(forms_yaml: str):

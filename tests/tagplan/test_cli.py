@@ -112,3 +112,15 @@ def test_starter_is_the_example_plan():
 def test_init_default_path(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert run("init").exit_code == 0 and (tmp_path / "parcours.yaml").exists()
+
+
+def test_check_reports_the_mistakes_of_every_stage_in_one_run():
+    r = run("check", BROKEN / "all-stages.yaml")
+    assert r.exit_code == 1 and r.stdout == ""
+    where = BROKEN / "all-stages.yaml"
+    assert r.stderr.splitlines() == [
+        f'{where}:7:23: unknown key "lable" (did you mean "label"?), expected one of: id, label, properties',
+        f'{where}:11:48: property "plan": enum value "basic" is listed twice',
+        f'{where}:13:5: broker "B042": lever "brokr" is not declared in levers.names (did you mean "broker"?)',
+        "3 error(s)",
+    ]

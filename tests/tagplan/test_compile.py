@@ -91,7 +91,8 @@ WRONG = {
     "e": (st.text().filter(lambda v: v not in ("a", "b", "c")), "expected one of a, b, c"),
     "u": (st.sampled_from(["www.example.fr", "ftp://example.fr/x", "javascript:alert(1)", "https://", 3]), "expected an http(s) URL"),
     "m": (st.text(alphabet="abc .").filter(lambda v: "@" not in v), "expected an e-mail address"),
-    "p": (st.from_regex(r"[0-9]{1,4}", fullmatch=True) | st.text(alphabet="abcxyz", min_size=1), "expected a phone number"),
+    "p": (st.text(alphabet="abcxyz", min_size=1),
+          "expected a valid phone number (in GB, or with its +country code): it is not a number"),
     "d": (st.sampled_from(["2026-02-30", "31/01/2026", "2026-1-5", "2026-01-31T10:00", "", 20260131]), "expected a date YYYY-MM-DD"),
     "t": (st.sampled_from(["2026-01-31", "yesterday", "2026-01-31T25:00", "2026-13-01T10:00Z", 1700000000]),
           "expected an ISO 8601 date-time"),
@@ -136,8 +137,30 @@ def test_phone_uses_the_identity_region(plan, tmp_path):
     fr = tmp_path / "plan.yaml"
     fr.write_text(PLAN.replace("region: GB", "region: FR"))
     assert compile_plan(load_plan(fr)).events["all_types"].problems({"i": 1, "p": uk_mobile}) == [
-        "properties.p: expected a phone number"
+        "properties.p: expected a valid phone number (in FR, or with its +country code): too long"
     ]
+
+
+@pytest.mark.parametrize(("region", "value", "reason"), [
+    ("FR", "07 11 22 33 44", "not a valid range of numbers in FR"),  # issue 10: refused with no hint why
+    ("FR", "06 12 34", "too short"),
+    ("FR", "06 12 34 56 78 90 12", "too long"),
+    ("FR", "+49 11 1234 5678", "not a valid range of numbers in DE"),
+    ("FR", "+376 3123451", "no number in AD has this length"),
+    ("FR", "+999 1234", "no country has this code"),
+    ("FR", "appelez-moi", "it is not a number"),
+    ("FR", 612345678, "got a number"),
+    ("FR", "0" * 65, "too long"),
+    (None, "06 12 34 56 78", "it has none, and the plan gives no region for numbers without one"),
+    (None, "+33 7 11 22 33 44", "not a valid range of numbers in FR"),
+])
+def test_a_refused_phone_says_what_was_expected_and_why(tmp_path, region, value, reason):
+    path = tmp_path / "plan.yaml"
+    identity = f"identity:\n  phone: {{region: {region}}}\n" if region else ""
+    path.write_text('version: "1"\nevents:\n  call:\n    properties:\n      phone: {type: phone}\n' + identity)
+    expected = (f"expected a valid phone number (in {region}, or with its +country code): {reason}" if region
+                else f"expected a valid phone number with its +country code: {reason}")
+    assert compile_plan(load_plan(path)).events["call"].problems({"phone": value}) == [f"properties.phone: {expected}"]
 
 
 def wire(e, **fields):
@@ -160,13 +183,12 @@ def test_rejected_events_keep_every_reason_with_its_path(plan):
 
 def test_tag_config_contract():
     config = compile_plan(load_plan(EXAMPLE_PLAN)).tag_config
-    assert list(config) == ["v", "e", "b", "d", "p", "k", "c", "x", "s", "f"]
+    assert list(config) == ["v", "e", "b", "p", "s", "f"]
     assert config == {
-        "v": "2026.11.1", "e": "collect", "b": "courtier", "d": 30,
-        "p": ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "gclid", "fbclid", "msclkid"],
-        "k": {"courtier": 30, "utm_source": 30, "utm_medium": 30, "utm_campaign": 30, "utm_term": 30,
+        "v": "2026.11.1", "e": "collect", "b": "courtier",
+        "p": {"courtier": 30, "utm_source": 30, "utm_medium": 30, "utm_campaign": 30, "utm_term": 30,
               "utm_content": 30, "gclid": 90, "fbclid": 7, "msclkid": 90},
-        "c": "exempt", "x": [], "s": ["127.0.0.1", "localhost"],
+        "s": ["127.0.0.1", "localhost"],
         "f": {"moto_quote": ["vehicle", "rider", "coverage", "contact"]},
     }
 
@@ -174,9 +196,15 @@ def test_tag_config_contract():
 def test_tag_config_of_an_empty_plan(tmp_path):
     path = tmp_path / "plan.yaml"
     path.write_text('version: "0"\n')
-    assert compile_plan(load_plan(path)).tag_config == {
-        "v": "0", "e": "collect", "b": "", "d": 30, "p": [], "k": {}, "c": "exempt", "x": [], "s": [], "f": {},
-    }
+    assert compile_plan(load_plan(path)).tag_config == {"v": "0", "e": "collect", "b": "", "p": {}, "s": [], "f": {}}
+
+
+def test_tag_config_names_consent_and_add_ons_only_when_the_plan_uses_them(tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text('version: "0"\nconsent: {mode: required, exempt_events: [page_view]}\n'
+                    "forms:\n  quote: {steps: [{id: a}]}\n  callback: {markup: true, steps: [{id: b}]}\n")
+    config = compile_plan(load_plan(path)).tag_config
+    assert (config["c"], config["x"], config["a"]) == ("required", ["page_view"], ["markup"])
 
 
 @pytest.mark.parametrize(("broker", "captured", "referrer", "lever"), [

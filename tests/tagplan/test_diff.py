@@ -91,6 +91,8 @@ CB = "events.callback_requested"
     (edit(("      - http://localhost:8000\n", "")), [(BREAKING, "sites", "origin http://localhost:8000 removed; its events will be refused")]),
     (edit(("  - {id: B107, name: Assurland Moto, lever: broker}", "  - {id: B107, name: Assurland, lever: affiliation}")),
      [(COMPATIBLE, "brokers.B107", "Assurland Moto (broker) -> Assurland (affiliation)")]),
+    (edit(("    label: Devis assurance moto\n", "    label: Devis assurance moto\n    markup: true\n")),
+     [(COMPATIBLE, "forms.moto_quote.markup", "the tag now carries the declarative helper")]),
     (edit(("    region: FR", "    region: BE")),
      [(BREAKING, "identity.phone.region", "FR -> BE; the same number may hash differently")]),
 ])

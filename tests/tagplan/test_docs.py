@@ -56,3 +56,13 @@ def test_html_is_a_standalone_page_with_escaped_calls():
     code = "".join(parsed.code)
     assert "parcours('step', 'moto_quote', 'vehicle');" in code
     assert "&#x27;" in page and "<script" not in page
+
+
+def test_a_markup_form_is_documented_as_markup(tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text(EXAMPLE_PLAN.read_text().replace("    label: Devis assurance moto\n",
+                                                     "    label: Devis assurance moto\n    markup: true\n"))
+    page = render_markdown(load_plan(path))
+    assert ("Mark the form up: data-parcours-form=\"moto_quote\" on its container, data-parcours-step=\"ID\" on each "
+            "step's section, data-parcours-done on the thank-you message;") in page
+    assert "Call each step when the visitor completes it" not in page

@@ -19,8 +19,8 @@ def test_example_plan_loads_and_compiles():
     assert list(plan.steps["moto_quote"]) == ["vehicle", "rider", "coverage", "contact"]
     assert plan.tag_config["f"] == {"moto_quote": ["vehicle", "rider", "coverage", "contact"]}
     # The keys the tag reads besides (docs/tag.md, "The compiled config").
-    assert plan.tag_config["k"]["gclid"] == 90 and plan.tag_config["k"]["fbclid"] == 7
-    assert (plan.tag_config["c"], plan.tag_config["x"]) == ("exempt", [])
+    assert plan.tag_config["p"]["gclid"] == 90 and plan.tag_config["p"]["fbclid"] == 7
+    assert "c" not in plan.tag_config and "x" not in plan.tag_config  # exempt: the tag's default
     assert plan.tag_config["s"] == ["127.0.0.1", "localhost"]
     assert plan.brokers["B042"].name == "Comparamoto"
     assert plan.identity == {"phone": "FR"}, "the phone keys only: a CRM id is not hashed"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tagplan.messages import CHECK, VALIDATE, check, did_you_mean, rule
+from tagplan.messages import CHECK, PHONE_REASONS, VALIDATE, check, did_you_mean, phone_rule, rule
 
 H = ' (did you mean "label"?)'
 
@@ -112,7 +112,9 @@ VALIDATE_CASES = {
     "enum": ({"values": "morning, evening"}, "expected one of morning, evening"),
     "url": ({}, "expected an http(s) URL"),
     "email": ({}, "expected an e-mail address"),
-    "phone": ({}, "expected a phone number"),
+    "phone": ({"region": "FR", "reason": "too short"},
+              "expected a valid phone number (in FR, or with its +country code): too short"),
+    "phone_international": ({"reason": "too long"}, "expected a valid phone number with its +country code: too long"),
     "date": ({}, "expected a date YYYY-MM-DD"),
     "datetime": ({}, "expected an ISO 8601 date-time"),
     "max_length": ({"n": 40}, "longer than max_length 40"),
@@ -140,3 +142,22 @@ def test_validation_message(code):
 def test_did_you_mean():
     assert did_you_mean("lable", ["id", "label"]) == H
     assert did_you_mean("zzz", ["id", "label"]) == ""
+
+
+PHONE_CASES = {
+    "not_text": ({"got": "a number"}, "got a number"),
+    "not_a_number": ({}, "it is not a number"),
+    "no_country_code": ({}, "it has none, and the plan gives no region for numbers without one"),
+    "country_code": ({}, "no country has this code"),
+    "too_short": ({}, "too short"),
+    "too_long": ({}, "too long"),
+    "invalid_length": ({"country": "AD"}, "no number in AD has this length"),
+    "invalid_range": ({"country": "FR"}, "not a valid range of numbers in FR"),
+}
+
+
+@pytest.mark.parametrize("reason", sorted(PHONE_REASONS))
+def test_phone_reason(reason):
+    assert set(PHONE_CASES) == set(PHONE_REASONS)
+    fields, expected = PHONE_CASES[reason]
+    assert phone_rule(None, reason, **fields) == f"expected a valid phone number with its +country code: {expected}"

@@ -1,0 +1,72 @@
+"""Imports as users run them: POST /api/conversions with the admin token, and `parcours import` on the
+command line (in a process of its own: chDB allows one data directory per process)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import EXAMPLE_PLAN, ROOT
+from tests.journeys.conftest import ADMIN, BROKERS_FILE, COSTS_FILE, CRC_FILE, rows
+
+
+def test_the_api_imports_a_file_through_a_profile(client, store):
+    body = BROKERS_FILE.read_bytes()
+    assert client.post("/api/conversions", content=body).status_code == 401
+    response = client.post("/api/conversions?profile=courtiers&source=ventes-octobre.csv", content=body, headers=ADMIN)
+    assert response.status_code == 200, response.text
+    doc = response.json()
+    assert {k: doc[k] for k in ("source", "profile", "imported", "updated", "unchanged", "rejected")} == {
+        "source": "ventes-octobre.csv", "profile": "courtiers", "imported": 6, "updated": 0, "unchanged": 0,
+        "rejected": 2}
+    assert [r["line"] for r in doc["rejects"]] == [8, 10]
+    assert rows(store, "SELECT count() AS n FROM parcours.conversions FINAL") == [{"n": 6}]
+
+
+def test_the_api_streams_progress_then_the_summary(client):
+    response = client.post("/api/conversions?profile=crc&progress=true", content=CRC_FILE.read_bytes(), headers=ADMIN)
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    events = [json.loads(line) for line in response.text.splitlines()]
+    assert events[0] == {"progress": {"stage": "read", "count": 2}}
+    assert events[-1]["summary"]["imported"] == 2
+
+
+def test_the_api_says_what_is_wrong_with_a_file(client):
+    response = client.post("/api/conversions?profile=regie", content=COSTS_FILE.read_bytes(), headers=ADMIN)
+    assert response.status_code == 400
+    assert response.json() == {"error": 'import profile "regie" reads costs, not conversions'}
+    response = client.post("/api/costs?profile=regie", content=COSTS_FILE.read_bytes(), headers=ADMIN)
+    assert response.status_code == 200 and response.json()["imported"] == 5
+    listed = client.get("/api/import/rejects", headers=ADMIN).json()
+    assert listed["rows"] == []
+
+
+def parcours(*args, stdin: bytes | None = None):
+    return subprocess.run([sys.executable, "-m", "collector", *args], input=stdin, capture_output=True,
+                          timeout=180, cwd=ROOT)
+
+
+def test_the_command_line_imports_reports_and_exits_by_outcome(tmp_path):
+    where = ["--data-dir", str(tmp_path), "--plan", str(EXAMPLE_PLAN), "--secret", "cli-secret"]
+    r = parcours("import", "conversions", str(BROKERS_FILE), "--profile", "courtiers", *where)
+    assert r.returncode == 2, r.stderr
+    assert r.stdout.decode() == ('ventes-courtiers-2026-10.csv: 9 line(s) read with profile "courtiers": '
+                                 "6 imported, 0 updated, 0 unchanged, 2 rejected\n")
+    assert r.stderr.decode().splitlines() == [
+        "ventes-courtiers-2026-10.csv:2: replaced by line 9, which has the same key",
+        "ventes-courtiers-2026-10.csv:8: phone: not a valid phone number (4 digits, read in region FR)",
+        'ventes-courtiers-2026-10.csv:10: ts: "31/09/2026 12:00" is not a real date (day is out of range for month)',
+        'ventes-courtiers-2026-10.csv:10: premium: "abc" is not an amount (expected a decimal comma, e.g. 1 102,75)',
+    ]
+    r = parcours("import", "conversions", "-", "--profile", "crc", "--format", "json", "--progress", *where,
+                 stdin=CRC_FILE.read_bytes())
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert (doc["source"], doc["imported"], doc["updated"], doc["unchanged"], doc["rejected"]) == ("stdin", 2, 0, 0, 0)
+    assert r.stderr.decode().splitlines() == ["read 2 lines…", "stored 2 rows…"]
+    r = parcours("import", "conversions", str(BROKERS_FILE), "--profile", "crc", *where)
+    assert r.returncode == 1
+    assert r.stderr.decode().startswith('Error: profile "crc" reads JSON, and the file is not JSON')
+    r = parcours("import", "rejects", "--format", "json", "--data-dir", str(tmp_path))
+    assert [json.loads(line)["line"] for line in r.stdout.splitlines()] == [8, 10]
