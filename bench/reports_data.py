@@ -81,3 +81,46 @@ FROM (
 ARRAY JOIN evs AS e, arrayEnumerate(evs) AS k
 SETTINGS optimize_on_insert = 0
 """
+
+PERSONS = """
+INSERT INTO {db}.person_keys (key_type, key, person_id, updated_at)
+SELECT ['visitor', 'phone'][1 + number % 2], concat(['v', 'k'][1 + number % 2], toString(intDiv(number, 2))),
+       concat('p', toString(intDiv(number, 2))), toDateTime64('{start}', 3, 'UTC')
+FROM numbers({visitors} * 2)
+"""
+"""Every visitor is a person with one phone (k<n>), as the stitching would leave them."""
+
+SALES = """
+INSERT INTO {db}.conversions (conversion_id, ts, channel, broker_id, premium, currency, phone_key, source, source_line)
+SELECT
+    concat('C', toString(number)) AS conversion_id,
+    toDateTime64('{start}', 3, 'UTC') + toIntervalSecond(cityHash64(number, 21) % ({days} * 86400)) AS ts,
+    multiIf(cityHash64(number, 22) % 100 < 60, 'shop', cityHash64(number, 22) % 100 < 85, 'call_centre', 'web') AS channel,
+    multiIf(channel = 'shop', concat('S', leftPad(toString(1 + cityHash64(number, 23) % 50), 2, '0')),
+            channel = 'call_centre', concat('A', leftPad(toString(1 + cityHash64(number, 23) % 10), 2, '0')), '') AS broker_id,
+    toDecimal64(300 + cityHash64(number, 24) % 1200, 2) AS premium,
+    'EUR' AS currency,
+    concat('k', toString(cityHash64(number, 20) % {visitors})) AS phone_key,
+    'bench' AS source,
+    toUInt32(number + 1) AS source_line
+FROM numbers({sales})
+"""
+"""Sales spread over the 90 days, by random visitors' phones: 60% in 50 shops, 25% by 10 call-centre advisers."""
+
+BROKERS = """
+INSERT INTO {db}.brokers (broker_id, name, lever, shop, network, source)
+SELECT concat('S', leftPad(toString(number + 1), 2, '0')), concat('Agence ', toString(number + 1)), 'broker',
+       concat('Agence ', toString(number + 1)), 'bench', 'bench' FROM numbers(50)
+UNION ALL
+SELECT concat('A', leftPad(toString(number + 1), 2, '0')), concat('Conseiller ', toString(number + 1)), 'call_centre',
+       '', 'bench', 'bench' FROM numbers(10)
+"""
+
+COSTS = """
+INSERT INTO {db}.costs (day, lever, campaign, amount, currency, source, source_line)
+SELECT toDate('{start}') + intDiv(number, 24) AS day,
+       ['display', 'search_paid', 'social', 'email', 'broker', 'affiliation'][1 + intDiv(number % 24, 4)] AS lever,
+       concat(lever, '-', ['spring', 'summer', 'brand', 'retarget'][1 + number % 4]) AS campaign,
+       toDecimal64(50 + cityHash64(number) % 500, 2) AS amount, 'EUR', 'bench', toUInt32(number + 1)
+FROM numbers({days} * 24)
+"""

@@ -17,12 +17,13 @@ def chains(form: Form) -> tuple[list[list[int]], list[tuple]]:
     """The chains to follow (step indexes, 0 for the submit) and the funnel's lines, for funnel.sql.
 
     Chain 1 is the required steps then the submit: a required step is reached at its level in it. An
-    optional step gets a chain of its own, the required steps before it then it, reached at its end.
+    optional step gets a chain of its own, the required steps before it then it, reached at its end. Each
+    line also names the previous required step's line, and its chain (1) and level.
     """
     required = [i for i, step in enumerate(form.steps, start=1) if not step.optional]
     paths: list[list[int]] = [[*required, 0]]
     rows: list[tuple] = []
-    previous = 0  # the line of the last required step so far
+    previous = 0  # the line of the last required step so far, and its level in chain 1
     for i, step in enumerate(form.steps, start=1):
         before = [j for j in required if j < i]
         if step.optional:
@@ -30,11 +31,11 @@ def chains(form: Form) -> tuple[list[list[int]], list[tuple]]:
             chain, level = len(paths), len(before) + 1
         else:
             chain, level = 1, len(before) + 1
-        rows.append((i, i, step.id, step.label or step.id, step.optional, chain, level, previous))
+        rows.append((i, i, step.id, step.label or step.id, step.optional, chain, level, previous, 1, len(before)))
         if not step.optional:
             previous = i
     n = len(form.steps) + 1
-    rows.append((n, 0, "submit", "submit", False, 1, len(required) + 1, previous))
+    rows.append((n, 0, "submit", "submit", False, 1, len(required) + 1, previous, 1, len(required)))
     if max(len(p) for p in paths) > MAX_CHAIN:
         raise ReportError(f"the funnel follows at most {MAX_CHAIN - 1} required steps (ClickHouse's windowFunnel)")
     return paths, rows

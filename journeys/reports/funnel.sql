@@ -8,7 +8,8 @@
 --           required steps then the submit; each optional step adds a chain: the required steps before
 --           it, then it.
 --   rows:   one per line of the funnel: the step, its chain, the level of that chain that means "reached",
---           and the line of the previous required step (drop-off is counted from it; 0 for the first).
+--           and the line of the previous required step (drop-off is counted from it; 0 for the first)
+--           with its chain and level.
 WITH
 form_events AS (
     -- The form's events in the period. A retried event may be stored twice until ClickHouse merges it:
@@ -23,9 +24,10 @@ form_events AS (
 ),
 
 first_sessions AS (
-    -- Each visitor's first session in the form, and its device.
+    -- For a breakdown: each visitor's first session in the form, and its device (without one, none).
     SELECT visitor_id, argMin(session_id, ts) AS session_id, argMin(toString(device_type), ts) AS device_type
     FROM form_events
+    WHERE {by:String} != ''
     GROUP BY visitor_id
 ),
 
@@ -63,16 +65,13 @@ segments AS (
     LEFT JOIN property_values ON property_values.visitor_id = first_sessions.visitor_id
 ),
 
-segment_list AS (
-    -- Every segment, and without a breakdown the one line of the whole funnel (even with no visitor).
-    SELECT DISTINCT segment FROM (SELECT segment FROM segments UNION ALL SELECT '' AS segment WHERE {by:String} = '')
-),
-
 funnel_rows AS (
     SELECT row.position AS position, row.step_index AS step_index, row.step AS step, row.label AS label,
-           row.optional AS optional, row.chain AS chain, row.level AS level, row.previous AS previous
+           row.optional AS optional, row.chain AS chain, row.level AS level, row.previous AS previous,
+           row.previous_chain AS previous_chain, row.previous_level AS previous_level
     FROM (SELECT arrayJoin({rows:Array(Tuple(position UInt8, step_index UInt16, step String, label String,
-                                            optional Bool, chain UInt8, level UInt8, previous UInt8))}) AS row)
+                                            optional Bool, chain UInt8, level UInt8, previous UInt8,
+                                            previous_chain UInt8, previous_level UInt8))}) AS row)
 ),
 
 levels AS (
@@ -95,15 +94,6 @@ levels AS (
     GROUP BY visitor_id, chain_number
 ),
 
-reached AS (
-    -- Per segment and line: the visitors whose chain got at least as far as the line's level.
-    SELECT segments.segment AS segment, position, countIf(levels.level >= funnel_rows.level) AS visitors
-    FROM levels
-    INNER JOIN segments ON segments.visitor_id = levels.visitor_id
-    INNER JOIN funnel_rows ON funnel_rows.chain = levels.chain_number
-    GROUP BY segment, position
-),
-
 step_events AS (
     -- Each form_step and form_submit once.
     SELECT event_id, any(code) AS code, any(visitor_id) AS visitor_id, any(step_elapsed_ms) AS elapsed_ms
@@ -112,52 +102,69 @@ step_events AS (
     GROUP BY event_id
 ),
 
-per_step AS (
-    -- Completions (distinct events: the submit's are the leads) and the time spent on each step:
-    -- step_elapsed_ms, the time since the previous step of the page (or since it loaded).
-    SELECT segments.segment AS segment, code, count() AS completions,
-           quantileExact(0.5)(elapsed_ms) / 1000 AS median_seconds,
-           quantileExact(0.9)(elapsed_ms) / 1000 AS p90_seconds
-    FROM step_events
-    INNER JOIN segments ON segments.visitor_id = step_events.visitor_id
-    GROUP BY segment, code
+left_sessions AS (
+    -- Sessions that left the form without submitting it, at the step of their last form_abandon.
+    SELECT any(visitor_id) AS visitor_id, argMaxIf(step_index, ts, event = 'form_abandon') AS last_step
+    FROM form_events
+    GROUP BY session_id
+    HAVING countIf(event = 'form_abandon') > 0 AND countIf(event = 'form_submit') = 0 AND last_step != 0
 ),
 
-abandons AS (
-    -- Sessions that left the form without submitting it, at the step of their last form_abandon.
-    SELECT segments.segment AS segment, last_step AS code, count() AS abandons
+facts AS (
+    -- Every fact of a visitor, in one shape, with the visitor's segment ('' without a breakdown):
+    -- ('level', chain, level reached), ('step', step, time on it) per event, ('abandon', step, 0) per session.
+    SELECT all_facts.*, segments.segment AS segment
     FROM (
-        SELECT session_id, any(visitor_id) AS visitor_id,
-               argMaxIf(step_index, ts, event = 'form_abandon') AS last_step,
-               countIf(event = 'form_abandon') > 0 AS left_form,
-               countIf(event = 'form_submit') > 0 AS submitted
-        FROM form_events
-        GROUP BY session_id
-    ) AS sessions
-    INNER JOIN segments ON segments.visitor_id = sessions.visitor_id
-    WHERE left_form AND NOT submitted AND last_step != 0
-    GROUP BY segment, code
+        SELECT 'level' AS kind, visitor_id, chain_number AS code, level AS value FROM levels
+        UNION ALL
+        SELECT 'step' AS kind, visitor_id, code, elapsed_ms AS value FROM step_events
+        UNION ALL
+        SELECT 'abandon' AS kind, visitor_id, last_step AS code, 0 AS value FROM left_sessions
+        UNION ALL
+        -- Without a breakdown, the whole funnel has its lines even with no visitor at all.
+        SELECT 'none' AS kind, '' AS visitor_id, 0 AS code, 0 AS value WHERE {by:String} = ''
+    ) AS all_facts
+    LEFT JOIN segments ON segments.visitor_id = all_facts.visitor_id
+),
+
+counts AS (
+    -- Per segment: visitors per chain and level reached; per step, its events and their times; abandons.
+    SELECT segment, kind, code, if(kind = 'level', value, 0) AS level, count() AS n,
+           quantileExactIf(0.5)(value, kind = 'step') / 1000 AS median_seconds,
+           quantileExactIf(0.9)(value, kind = 'step') / 1000 AS p90_seconds
+    FROM facts
+    GROUP BY segment, kind, code, level
+),
+
+lines AS (
+    -- Each line of the funnel for each segment, read off the counts in one pass.
+    SELECT
+        segment, position, step_index, step, label, optional, previous,
+        sumIf(n, kind = 'level' AND code = chain AND counts.level >= funnel_rows.level) AS visitors,
+        sumIf(n, kind = 'level' AND code = 1 AND counts.level >= 1) AS first_visitors,
+        sumIf(n, kind = 'level' AND code = previous_chain AND counts.level >= previous_level) AS previous_visitors,
+        sumIf(n, kind = 'step' AND code = step_index) AS completions,
+        anyIf(median_seconds, kind = 'step' AND code = step_index) AS median_seconds,
+        anyIf(p90_seconds, kind = 'step' AND code = step_index) AS p90_seconds,
+        sumIf(n, kind = 'abandon' AND code = step_index AND step_index != 0) AS abandons
+    FROM counts
+    CROSS JOIN funnel_rows
+    GROUP BY segment, position, step_index, step, label, optional, previous
 )
 
 SELECT
-    segment_list.segment AS segment,
-    funnel_rows.step_index AS step_index,
-    funnel_rows.step AS step,
-    funnel_rows.label AS label,
-    funnel_rows.optional AS optional,
-    reached.visitors AS visitors,
-    per_step.completions AS completions,
-    if(first.visitors = 0, NULL, reached.visitors / first.visitors) AS from_first,
-    if(funnel_rows.previous = 0 OR prior.visitors = 0, NULL, reached.visitors / prior.visitors) AS from_previous,
-    if(funnel_rows.previous = 0, NULL, toInt64(prior.visitors) - reached.visitors) AS drop_off,
-    abandons.abandons AS abandons,
-    if(funnel_rows.step_index = 0 OR per_step.completions = 0, NULL, per_step.median_seconds) AS median_seconds,
-    if(funnel_rows.step_index = 0 OR per_step.completions = 0, NULL, per_step.p90_seconds) AS p90_seconds
-FROM segment_list
-CROSS JOIN funnel_rows
-LEFT JOIN reached ON reached.segment = segment_list.segment AND reached.position = funnel_rows.position
-LEFT JOIN reached AS prior ON prior.segment = segment_list.segment AND prior.position = funnel_rows.previous
-LEFT JOIN reached AS first ON first.segment = segment_list.segment AND first.position = 1
-LEFT JOIN per_step ON per_step.segment = segment_list.segment AND per_step.code = funnel_rows.step_index
-LEFT JOIN abandons ON abandons.segment = segment_list.segment AND abandons.code = funnel_rows.step_index
-ORDER BY first.visitors DESC, segment, funnel_rows.position
+    segment,
+    step_index,
+    step,
+    label,
+    optional,
+    visitors,
+    completions,
+    if(first_visitors = 0, NULL, visitors / first_visitors) AS from_first,
+    if(previous = 0 OR previous_visitors = 0, NULL, visitors / previous_visitors) AS from_previous,
+    if(previous = 0, NULL, toInt64(previous_visitors) - visitors) AS drop_off,
+    abandons,
+    if(step_index = 0 OR completions = 0, NULL, median_seconds) AS median_seconds,
+    if(step_index = 0 OR completions = 0, NULL, p90_seconds) AS p90_seconds
+FROM lines
+ORDER BY max(first_visitors) OVER (PARTITION BY segment) DESC, segment, position

@@ -135,8 +135,9 @@ def test_a_longer_window_lets_the_late_visitor_in(store, quote_plan, funnel_data
 def test_chains_follow_the_plan_order(quote_plan):
     paths, rows = chains(quote_plan.plan.forms["quote"])
     assert paths == [[1, 2, 4, 0], [1, 2, 3]]
-    assert [(r[2], r[5], r[6], r[7]) for r in rows] == [
-        ("vehicle", 1, 1, 0), ("rider", 1, 2, 1), ("coverage", 2, 3, 2), ("contact", 1, 3, 2), ("submit", 1, 4, 4)]
+    assert [(r[2], r[5], r[6], r[7], r[9]) for r in rows] == [
+        ("vehicle", 1, 1, 0, 0), ("rider", 1, 2, 1, 1), ("coverage", 2, 3, 2, 2), ("contact", 1, 3, 2, 2),
+        ("submit", 1, 4, 4, 3)]
 
 
 def test_an_empty_period_gives_every_step_at_zero(store, quote_plan):
