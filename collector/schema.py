@@ -69,20 +69,28 @@ SESSION_ROWS = """WITH
     -- The order of events within a session as one number (argMin on a number and a String is ClickHouse's
     -- fast path): time in ms, then the order in the page. A touch event comes before any other.
     toUInt64(toUnixTimestamp64Milli(ts)) * 65536 + least(seq, 65535) AS event_order,
-    bitOr(bitShiftLeft(toUInt64(event != 'touch'), 62), event_order) AS landing_order
+    bitOr(bitShiftLeft(toUInt64(event != 'touch'), 62), event_order) AS landing_order,
+    -- Host names as Python's urllib reads them (tagplan/levers.py): after any user@, without the port.
+    arrayElement(splitByChar('@', extract(url, '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//([^/?#]*)')), -1) AS url_netloc,
+    arrayElement(splitByChar('@', extract(referrer, '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//([^/?#]*)')), -1) AS referrer_netloc
 SELECT
     toDate(ts) AS day,
     if(session_id = '', toString(event_id), session_id) AS session_id,
     min(visitor_id) AS visitor_id,
     min(ts) AS started_at,
     max(ts) AS ended_at,
-    argMinState(toJSONString([url, referrer, toString(device_type), toString(lever), toString(broker_id),
-                              toString(utm_source), toString(utm_medium), toString(utm_campaign)]),
-                landing_order) AS landing,
+    -- The landing's fields in one String, separated by the unit separator (removed from each field).
+    argMinState(arrayStringConcat(arrayMap(field -> replaceAll(field, '\\x1F', ''), [
+        lower(if(startsWith(url_netloc, '['), extract(url_netloc, '^\\\\[([^\\\\]]*)\\\\]'), splitByChar(':', url_netloc)[1])),
+        lower(if(startsWith(referrer_netloc, '['), extract(referrer_netloc, '^\\\\[([^\\\\]]*)\\\\]'),
+                 splitByChar(':', referrer_netloc)[1])),
+        toString(device_type), toString(lever), toString(broker_id), toString(utm_source), toString(utm_medium),
+        toString(utm_campaign)]), '\\x1F'), landing_order) AS landing,
     max(toUInt8(event = 'touch')) AS tagged,
     min(if(event = 'page_view', event_id, NULL)) AS first_page_view,
     max(if(event = 'page_view', event_id, NULL)) AS last_page_view,
     max(toUInt8(event NOT IN ('page_view', 'touch'))) AS interacted,
+    groupUniqArrayArray(if(event = 'form_submit', [event_id], [])) AS submits,
     max(is_bot) AS is_bot
 FROM {events}
 GROUP BY day, session_id"""
@@ -104,48 +112,28 @@ sessions AS (
         min(visitor_id) AS visitor_id,
         min(started_at) AS started_at,
         max(ended_at) AS ended_at,
-        JSONExtract(argMinMerge(landing), 'Array(String)') AS landing_fields,
-        landing_fields[1] AS landing_url,
-        landing_fields[2] AS referrer,
+        splitByChar('\\x1F', argMinMerge(landing)) AS landing_fields,
+        landing_fields[1] AS landing_host,
+        landing_fields[2] AS referrer_host,
         landing_fields[3] AS device_type,
         max(tagged) = 1 AS has_touch,
         max(interacted) = 1 AS has_interaction,
         -- No page view, or a single one (its smallest and largest id are the same), and nothing else.
         coalesce(min(first_page_view) = max(last_page_view), true) AND NOT has_interaction AS bounced,
+        length(groupUniqArrayArray(submits)) AS leads,
         max(is_bot) AS is_bot
     FROM {db}.sessions
     WHERE day BETWEEN toDate({from:DateTime64(3, 'UTC')}) - 1 AND toDate({to:DateTime64(3, 'UTC')}) + 1
     GROUP BY session_id
     HAVING started_at >= {from:DateTime64(3, 'UTC')} AND started_at < {to:DateTime64(3, 'UTC')} AND NOT is_bot
-),
-leads AS (
-    -- Distinct form_submit events per session, read from events (a few percent of them).
-    SELECT session_id, uniqExact(event_id) AS leads
-    FROM {db}.events
-    WHERE event = 'form_submit'
-      AND ts >= {from:DateTime64(3, 'UTC')} - INTERVAL 1 DAY AND ts < {to:DateTime64(3, 'UTC')} + INTERVAL 1 DAY
-    GROUP BY session_id
-),
-hosts AS (
-    -- Host names as Python's urllib reads them (tagplan/levers.py): after any user@, without the port.
-    SELECT
-        *,
-        arrayElement(splitByChar('@', extract(referrer, '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//([^/?#]*)')), -1) AS referrer_netloc,
-        lower(if(startsWith(referrer_netloc, '['), extract(referrer_netloc, '^\\[([^\\]]*)\\]'),
-                 splitByChar(':', referrer_netloc)[1])) AS referrer_host,
-        arrayElement(splitByChar('@', extract(landing_url, '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//([^/?#]*)')), -1) AS landing_netloc,
-        lower(if(startsWith(landing_netloc, '['), extract(landing_netloc, '^\\[([^\\]]*)\\]'),
-                 splitByChar(':', landing_netloc)[1])) AS landing_host
-    FROM sessions
-    LEFT JOIN leads USING (session_id)
 )
 SELECT
     session_id,
     visitor_id,
     started_at,
     ended_at,
-    landing_url,
-    referrer,
+    landing_host,
+    referrer_host,
     device_type,
     has_touch AS tagged,
     if(tagged, landing_fields[4],
@@ -164,7 +152,7 @@ SELECT
     has_interaction AS interacted,
     leads,
     bounced
-FROM hosts"""
+FROM sessions"""
 """The touches: a parameterized view, `SELECT * FROM parcours.touches(from = …, to = …, referrer_rules = […])`."""
 
 # Dedup by event_id: a retried batch carries the same event_id, event and client
@@ -375,7 +363,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     )),
     # Sessions for reports, read exactly once without FINAL (docs/clickhouse.md#parcourssessions): a
     # materialized view sums each insert into events up per (day, session) as aggregate states that a
-    # retried event cannot change (min, max, argMin), so GROUP BY session_id over
+    # retried event cannot change (min, max, argMin, a set of ids), so GROUP BY session_id over
     # a few rows per session gives exact figures whatever ClickHouse has merged. Created before the
     # backfill: an event stored in between is summed twice, which changes nothing.
     Migration(20, "sessions summed up by a materialized view, and the touches view", (
@@ -386,11 +374,12 @@ MIGRATIONS: tuple[Migration, ...] = (
             started_at SimpleAggregateFunction(min, DateTime64(3, 'UTC')) COMMENT 'its first event',
             ended_at SimpleAggregateFunction(max, DateTime64(3, 'UTC')) COMMENT 'its last event',
             landing AggregateFunction(argMin, String, UInt64)
-                COMMENT 'JSON [url, referrer, device_type, lever, broker_id, utm_source, utm_medium, utm_campaign] of its first touch event, else of its first event',
+                COMMENT 'landing host, referrer host, device_type, lever, broker_id, utm_source, utm_medium, utm_campaign of its first touch event, else of its first event, separated by \\\\x1F',
             tagged SimpleAggregateFunction(max, UInt8) COMMENT '1 when it has a touch event (campaign or broker parameters)',
             first_page_view SimpleAggregateFunction(min, Nullable(UUID)) COMMENT 'smallest page_view event id',
             last_page_view SimpleAggregateFunction(max, Nullable(UUID)) COMMENT 'largest: the same when it has one page view',
             interacted SimpleAggregateFunction(max, UInt8) COMMENT '1 when it has an event other than page_view and touch',
+            submits SimpleAggregateFunction(groupUniqArrayArray, Array(UUID)) COMMENT 'its form_submit event ids, once each',
             is_bot SimpleAggregateFunction(max, Bool)""",
               engine="AggregatingMergeTree", partition_by="toYYYYMM(day)", order_by="(day, session_id)",
               sharding_key="cityHash64(session_id)"),

@@ -10,14 +10,16 @@
 -- on: the lever of the broker or adviser who signed (parcours.brokers), else the sale's channel.
 --
 -- Parameters besides from, to and referrer_rules: touches_from (from minus the lookback), lookback_s
--- (seconds), goal, offline_touch, by ('' or campaign, broker, device: each touch's key beside its lever).
+-- (seconds), goal, offline_touch, by ('' or campaign, broker, device: each touch's key beside its lever),
+-- nulls (false: only the converting persons' touches are read, for the models that need no null path).
 WITH
 person_of_visitor AS (
     SELECT key AS visitor_id, person_id FROM parcours.person_keys FINAL WHERE key_type = 'visitor'
 ),
 
 touches AS (
-    -- Every session from the start of the first lookback window to the end of the period, with its person.
+    -- Every session from the start of the first lookback window to the end of the period, with its person
+    -- (without null paths, only the converting persons').
     SELECT
         if(person_of_visitor.person_id != '', person_of_visitor.person_id, t.visitor_id) AS person_id,
         t.started_at AS started_at,
@@ -27,7 +29,7 @@ touches AS (
     FROM parcours.touches(from = {touches_from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
                           referrer_rules = {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))}) AS t
     LEFT JOIN person_of_visitor ON person_of_visitor.visitor_id = t.visitor_id
-    WHERE t.visitor_id != ''
+    WHERE t.visitor_id != '' AND ({nulls:Bool} OR person_id IN (SELECT person_id FROM conversions))
 ),
 
 journeys AS (

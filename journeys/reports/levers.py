@@ -26,7 +26,7 @@ def model_of(ctx: Context) -> str:
 
 def attributed_sales(ctx: Context, by: str) -> dict[tuple[str, str], tuple[float, float, float]]:
     """Per (lever, key): (online sales, offline sales, revenue) the model credits, as attribution does."""
-    paths = ctx.query(PATHS_SQL, path_parameters(ctx, by=by, goal="sale"))
+    paths = ctx.query(PATHS_SQL, path_parameters(ctx, by=by, goal="sale", nulls=model_of(ctx) == "markov"))
     t = table(paths, by)
     at = paths.columns.index("channel")
     offline = np.array([0 if r[at] == "web" else 1 for r in paths.rows], dtype=np.int64)

@@ -20,10 +20,12 @@ NO_TOUCH = ""
 
 
 def path_parameters(ctx: Context, *, by: str | None = None, goal: str | None = None,
-                    offline_touch: bool | None = None) -> dict[str, Any]:
-    """conversion_paths.sql's parameters from the options (some reports fix a few)."""
+                    offline_touch: bool | None = None, nulls: bool | None = None) -> dict[str, Any]:
+    """conversion_paths.sql's parameters from the options (some reports fix a few). Null paths are read
+    only for the Markov model."""
     o = ctx.options
     return {
+        "nulls": o.model in ("", "all", "markov") if nulls is None else nulls,
         "from": o.start, "to": o.end, "touches_from": o.start - dt.timedelta(seconds=o.lookback),
         "lookback_s": o.lookback, "goal": goal or o.goal,
         "offline_touch": o.offline_touch if offline_touch is None else offline_touch,
@@ -128,7 +130,7 @@ PATHS = Report(
     ),
     keys=("path",),
     options=frozenset({"lookback", "offline_touch", "goal", "limit"}),
-    parameters=lambda ctx: path_parameters(ctx, by=""),
+    parameters=lambda ctx: path_parameters(ctx, by="", nulls=False),
     post=frequent_paths,
 )
 
@@ -177,6 +179,7 @@ MEDIA_POS = Report(
     ),
     keys=("broker_id", "lever"),
     options=frozenset({"model", "lookback", "half_life"}),
-    parameters=lambda ctx: path_parameters(ctx, by="", goal="sale", offline_touch=False),
+    parameters=lambda ctx: path_parameters(ctx, by="", goal="sale", offline_touch=False,
+                                           nulls=ctx.options.model == "markov"),
     post=media_by_point_of_sale,
 )
