@@ -131,3 +131,24 @@ def test_every_report_answers_on_an_empty_database_with_its_documented_fields(st
         assert len(result.rows) == 31 and all(r[1] == 0 for r in result.rows)
     elif name != "funnel":
         assert result.rows == []
+
+
+@pytest.mark.parametrize("name", ["overview", "funnel", "levers", "brokers", "attribution"])
+def test_the_printed_sql_pasted_into_a_client_gives_the_same_rows(engine_dir, store, plan, events, name):
+    """What `parcours report NAME --sql` prints, run as a person would in clickhouse-client (SET param_…
+    lines, then the query), returns the rows the runner's SQL step returns."""
+    from collector.storage import Store
+    from journeys.reports import Context, options, parameters
+
+    spec = reports.REPORTS[name]
+    ctx = Context(store, plan, options(name, PERIOD), spec)
+    expected = ctx.query(spec.sql, parameters(ctx)).rows
+    text = reports.sql_for(store.database, plan, name, PERIOD)
+    sets, _, sql = text.partition("\n\n")
+    client = Store(f"chdb://{engine_dir}", database=store.database)  # a session of its own for the SET lines
+    try:
+        for line in sets.splitlines():
+            client.query(line.rstrip(";"), readonly=False)
+        assert client.query(sql).rows == expected
+    finally:
+        client.close()
