@@ -9,11 +9,14 @@ TAG := collector/static/t.js
 # The build writes the tag and its add-ons together (tag_js/scripts/build.js).
 TAG_OUT := $(TAG) collector/static/addons/markup.js
 TAG_SRC := $(wildcard tag_js/src/*.js) tag_js/package.json tag_js/scripts/build.js
+DASH_DIR := journeys/dashboard
+DASH := $(DASH_DIR)/static/manifest.json
+DASH_SRC := $(wildcard $(DASH_DIR)/src/*.js $(DASH_DIR)/src/*/*.js $(DASH_DIR)/src/*.css) $(DASH_DIR)/package.json $(DASH_DIR)/scripts/build.js
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test test-py test-js bench tag chromium clean docs
+.PHONY: setup demo test test-py test-js bench tag dashboard chromium clean docs
 
-setup: $(BIN)/.installed $(TAG_OUT)
+setup: $(BIN)/.installed $(TAG_OUT) $(DASH)
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,21 +32,40 @@ tag: $(TAG_OUT)
 $(TAG_OUT) &: tag_js/node_modules/.installed $(TAG_SRC)
 	cd tag_js && npm run --silent build
 
+$(DASH_DIR)/node_modules/.installed: $(DASH_DIR)/package.json $(DASH_DIR)/package-lock.json
+	cd $(DASH_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+dashboard: $(DASH)
+$(DASH): $(DASH_DIR)/node_modules/.installed $(DASH_SRC)
+	cd $(DASH_DIR) && npm run --silent build
+
 chromium:
 	@[ -x $(CHROMIUM) ] || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
+DEMO_VIEWER := demo
+DEMO_PASSWORD := parcours-demo
+
 demo: setup
+	@# A viewer account for the demo's data directory only (./data), with a password printed below.
+	@echo "$(DEMO_PASSWORD)" | $(BIN)/parcours users add $(DEMO_VIEWER) --replace --password-stdin --data-dir data 2>/dev/null
 	@echo
-	@echo "  parcours demo: open http://127.0.0.1:$(PORT)/demo/?courtier=B042&utm_source=display&utm_medium=cpm&utm_campaign=moto-spring"
+	@echo "  parcours demo"
+	@echo "  dashboard: http://127.0.0.1:$(PORT)/dashboard   log in as $(DEMO_VIEWER) / $(DEMO_PASSWORD)"
+	@echo "  demo site: http://127.0.0.1:$(PORT)/demo/?courtier=B042&utm_source=display&utm_medium=cpm&utm_campaign=moto-spring"
 	@echo "  then, in another terminal: $(BIN)/parcours sql \"SELECT ts, event, form_id, step, step_index, broker_id, broker_name, lever FROM parcours.events FINAL ORDER BY ts, seq\""
 	@echo "  (another port: make demo PORT=8001)"
+	@echo "  the demo data set (Mrs X among 20,000 visitors, sales files in demo-files/) is seeded on first start;"
+	@echo "  see what the sales matched: $(BIN)/parcours report match"
 	@echo
-	@$(BIN)/parcours serve --plan $(PLAN) --port $(PORT) --demo --site-dir examples/demo-site
+	@$(BIN)/parcours demo seed --if-empty --wait 120 --files demo-files & \
+	$(BIN)/parcours serve --plan $(PLAN) --port $(PORT) --demo --site-dir examples/demo-site
 
 test: setup chromium test-js test-py
 
-test-js: tag_js/node_modules/.installed
+test-js: tag_js/node_modules/.installed $(DASH_DIR)/node_modules/.installed
 	cd tag_js && npm test --silent
+	cd $(DASH_DIR) && npm test --silent
 
 test-py: setup chromium
 	$(BIN)/pytest -q
@@ -52,7 +74,7 @@ bench: setup chromium
 	@for f in bench/bench_*.py; do [ -e "$$f" ] || continue; echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) tag_js/node_modules $(TAG) collector/static/addons data .pytest_cache
+	rm -rf $(VENV) tag_js/node_modules $(TAG) collector/static/addons $(DASH_DIR)/node_modules $(DASH_DIR)/static data .pytest_cache
 
 docs: setup
 	$(BIN)/python -m collector.docs

@@ -5,7 +5,7 @@ wrk in another process on loopback, for a bounded time. Figures are printed, nev
 matters is the ratio of the collector's single-event requests/s to the bare endpoint's, measured in the
 same run (target: at least 50%), with the embedded engine storing every event.
 
-    python bench/bench_collector.py [--duration 10] [--soak 60] [--connections 64]
+    python bench/bench_collector.py [--duration 10] [--soak 60] [--connections 64] [--query 30]
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -68,6 +69,8 @@ def main() -> int:
     ap.add_argument("--soak", type=int, default=60, help="seconds of sustained load for the RSS curve (600 = the "
                     "issue's 10 minutes; 0 skips it)")
     ap.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
+    ap.add_argument("--query", type=int, default=30, help="seconds of the analyst query the lag is measured "
+                    "under (default 30)")
     args = ap.parse_args()
     wrk = _wrk()
     if not wrk:
@@ -98,6 +101,8 @@ def main() -> int:
         peak = max(r["rps"] for r in results[("collector", 1)])
         with _start_collector(tmp / "lag") as server:
             _lag(wrk, server, tmp, peak / 2, args.duration)
+        with _start_collector(tmp / "lag-query") as server:
+            _lag_under_query(wrk, server, tmp, peak / 2, args.query)
         if args.soak:
             with _start_collector(tmp / "soak") as server:
                 _soak(wrk, server, scripts[1], args.connections, args.soak)
@@ -292,6 +297,46 @@ def _lag(wrk: str, server: Server, tmp: Path, rate: float, seconds: int) -> None
     print(f"\nlag, acceptance -> queryable in ClickHouse, at {r['rps']:.0f} req/s (target: half the peak, "
           f"{rate:.0f}; {connections} connections paced by wrk): p50 in ({p50[0]}, {p50[1]}] s, "
           f"p99 in ({p99[0]}, {p99[1]}] s (target p99 < 2 s; histogram buckets; --batch-age 1 s by default)")
+
+
+# An analyst's query as heavy as they come: every core hashing numbers until max_execution_time, then the
+# partial count (timeout_overflow_mode = 'break').
+ANALYST_QUERY = ("SELECT count() AS n FROM numbers(1000000000000) WHERE sipHash64(number) % 7 = 1 "
+                 "SETTINGS max_execution_time = {seconds}, timeout_overflow_mode = 'break'")
+
+
+def _lag_under_query(wrk: str, server: Server, tmp: Path, rate: float, seconds: int) -> None:
+    """The lag at half the peak single-event rate while an analyst's query keeps the engine busy for
+    `seconds` (POST /api/sql: a client of its own, the writer inserting on its own)."""
+    done: dict = {}
+
+    def query() -> None:
+        started = time.monotonic()
+        req = urllib.request.Request(f"{server.url}/api/sql", data=ANALYST_QUERY.format(seconds=seconds).encode(),
+                                     headers={"Authorization": "Bearer bench"}, method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=seconds + 120) as resp:
+                resp.read()
+                done["answer"] = str(resp.status)
+        except urllib.error.HTTPError as exc:
+            done["answer"] = f"{exc.code} {exc.read()[:200]!r}"
+        done["seconds"] = time.monotonic() - started
+
+    delay = 20
+    connections = max(1, round(rate * delay / 1000))
+    before = _histogram(server.metrics(), "parcours_lag_seconds")
+    thread = threading.Thread(target=query, daemon=True)
+    thread.start()
+    time.sleep(1)  # the query is under way before the load starts (a bench, not a test)
+    r = _run_wrk(wrk, server.url, _lua(tmp, 1, delay), connections, seconds - 2)
+    server.drain()
+    after = _histogram(server.metrics(), "parcours_lag_seconds")
+    thread.join(seconds + 130)
+    p50, p99 = _quantile(before, after, 0.5), _quantile(before, after, 0.99)
+    print(f"\nlag under an analyst query ({done.get('seconds', float('nan')):.0f} s of a full-CPU query on "
+          f"POST /api/sql, answered {done.get('answer', 'not')}): at {r['rps']:.0f} req/s (target: half the peak, "
+          f"{rate:.0f}): p50 in ({p50[0]}, {p50[1]}] s, p99 in ({p99[0]}, {p99[1]}] s (target p99 < 2 s); "
+          f"non-2xx {r['non2xx']}")
 
 
 def _soak(wrk: str, server: Server, script: Path, connections: int, seconds: int) -> None:

@@ -29,7 +29,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from collector import export as export_mod
-from collector import output, planwatch, rejected
+from collector import auth, output, planwatch, rejected
 from collector.errors import BadParameter, Cutoff, Problem, error
 from collector.messages import answer
 from collector.since import BadTime, parse_since
@@ -38,13 +38,16 @@ from collector.storage import QueryResult, Store
 log = logging.getLogger("parcours.admin")
 
 class RequireToken:
-    """ASGI middleware of the /api mount: 401 unless the request carries `Authorization: Bearer <token>`."""
+    """ASGI middleware of the /api mount: 401 unless the request carries `Authorization: Bearer <token>`, or is
+    a dashboard viewer's read of a report (collector/auth.py)."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not _authorized(scope):
+        # A dashboard viewer's session may read the reports (auth.viewer_allowed says exactly what); the rest
+        # of /api is the admin token's alone.
+        if scope["type"] == "http" and not _authorized(scope) and not auth.viewer_allowed(scope):
             response = error(401, answer("unauthorized"), {"WWW-Authenticate": 'Bearer realm="parcours admin API"'})
             await response(scope, receive, send)
             return
@@ -101,15 +104,13 @@ def _time(request: Request, name: str):
 
 
 def query(store: Store, statement: str) -> QueryResult:
-    """One read-only SQL statement, as analysts send it (`POST /api/sql`, `parcours sql`)."""
-    statement = statement.strip()
-    if not statement:
-        raise BadParameter(answer("sql_empty"))
-    return store.query(statement, readonly=True)
+    """One reading SQL statement, as analysts send it (`POST /api/sql`, `parcours sql`): Store.analyst, on a
+    client of its own; anything else refused (400) before ClickHouse sees it."""
+    return store.analyst(statement)
 
 
 async def sql(request: Request) -> Response:
-    """POST /api/sql: one statement in the body, run with readonly=1, rows back as JSON."""
+    """POST /api/sql: one reading statement in the body, rows back as JSON."""
     return await run(request, query, (await request.body()).decode("utf-8", "replace"))
 
 
@@ -136,7 +137,8 @@ async def rejected_replay(request: Request) -> Response:
         raise BadParameter(answer("since_required"))
     dry_run = params.get("dry_run", "false").lower() in ("1", "true", "yes")
     state = request.app.state
-    return await run(request, rejected.replay, state.plan, state.settings.secret, _time(request, "since"), dry_run)
+    return await run(request, rejected.replay, state.plan, state.settings.secret, _time(request, "since"), dry_run,
+                     None, state.settings.time_bounds)
 
 
 ROUTES: list[BaseRoute] = [

@@ -76,6 +76,13 @@ def replay(target: Target, since, dry_run, plan, secret, fmt):
                f"{still} still rejected, {doc['already_in_events']} already in events")
     for reason, count in doc["still_rejected"].items():
         click.echo(f"  {count:>6}  {reason}")
+    if doc.get("dead_letters"):
+        refused = sum(doc["dead_letters_refused"].values())
+        click.echo(f"{doc['dead_letters']} row(s) ClickHouse refused (dead_letters): "
+                   + ("a dry run does not try them" if doc["dry_run"] else
+                      f"{doc['dead_letters_stored']} stored now, {refused} still refused"))
+        for error, count in doc["dead_letters_refused"].items():
+            click.echo(f"  {count:>6}  {error}")
 
 
 @click.command()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import functools
 import gc
 import logging
 import os
@@ -15,15 +17,17 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from collector import admin, collect, discovery, logs, ops, planwatch, tag, useragent
+from collector import admin, auth, collect, discovery, logs, ops, planwatch, tag, useragent
 from collector.errors import Problem
 from collector.metrics import Metrics
 from collector.settings import Settings
-from collector.storage import Store
+from collector.storage import Store, StoreError, is_embedded
+from collector.users import Users
 from collector.wal import Wal, claim_slot
 from collector.writer import Writer
 from journeys import api as journeys_api
 from journeys import background as journeys_background
+from journeys.dashboard import web as dashboard
 from tagplan import compile_plan, load_plan
 
 log = logging.getLogger("parcours")
@@ -55,15 +59,18 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        store = _migrated_store(settings)
+        store = Store(settings.clickhouse, settings.database, settings.cluster, timeouts=settings.timeouts)
+        migrated = _migrate_at_start(settings, store)
         app.state.store = store
         wal_dir, slot_lock = claim_slot(settings.wal_root)
         wal = Wal(wal_dir, max_bytes=settings.wal_max_bytes, segment_bytes=settings.wal_segment_bytes,
                   fsync=settings.wal_fsync, on_fsync=app.state.metrics.group_committed)
         await wal.open()
         app.state.metrics.watch(wal)
-        writer = Writer(wal, store, batch_rows=settings.batch_rows, batch_age=settings.batch_age,
-                        backoff_max=settings.retry_max, metrics=app.state.metrics)
+        writer = Writer(wal, store.ingest, batch_rows=settings.batch_rows, batch_age=settings.batch_age,
+                        backoff_max=settings.retry_max, metrics=app.state.metrics,
+                        dead_letter_dir=settings.data_dir / "dead-letters",
+                        prepare=None if migrated else functools.partial(_migrate, settings, store))
         writer.start()
         app.state.wal, app.state.writer = wal, writer
         discovery.announce(settings.data_dir, settings.url)
@@ -88,6 +95,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),
         admin.mount(*journeys_api.ROUTES),
+        *dashboard.ROUTES,
     ]
     if settings.site_dir:
         routes.append(Route("/demo", lambda request: RedirectResponse("/demo/" + ("?" + request.url.query if request.url.query else ""))))
@@ -97,26 +105,46 @@ def create_app(settings: Settings) -> Starlette:
     app.state.settings = settings
     app.state.plan = plan
     app.state.metrics = Metrics()
+    app.state.sessions = auth.Sessions(settings.data_dir, Users(settings.data_dir))
     app.state.tag_source = tag.TAG_FILE.read_text() if tag.TAG_FILE.exists() else None
     return app
 
 
-def _migrated_store(settings: Settings) -> Store:
-    store = Store(settings.clickhouse, settings.database, settings.cluster)
-    try:
+def _migrate(settings: Settings, store: Store) -> None:
+    """Apply the schema migrations, one process of the machine at a time (`--workers N` start together,
+    and each would see the same migrations missing and record them again)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.data_dir / "migrate.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         applied = store.migrate()
-    except Exception:
-        store.close()
-        raise
     if applied:
         log.info("schema migrations applied: %s", applied)
-    return store
 
 
-def migrate(settings: Settings) -> None:
-    """Apply the schema migrations once, before `--workers N` start: each worker migrates at start too,
-    and N of them at once would all see a migration missing and all apply it."""
-    _migrated_store(settings).close()
+def _migrate_at_start(settings: Settings, store: Store) -> bool:
+    """Migrate now; False when a ClickHouse server is out of reach: the collector starts anyway, accepts
+    events into its log, and the writer migrates once ClickHouse answers. The embedded engine, or a server
+    that answers with a refusal, is a start-up error (StoreError)."""
+    try:
+        _migrate(settings, store)
+        return True
+    except StoreError as exc:
+        if is_embedded(settings.clickhouse) or exc.code is not None:
+            store.close()
+            raise
+        log.warning("%s; starting anyway: events are accepted into the write-ahead log, /readyz says degraded, "
+                    "and the migrations run and the log drains once ClickHouse answers", exc)
+        return False
+
+
+def migrate(settings: Settings) -> bool:
+    """Apply the schema migrations once, before `--workers N` start; False when ClickHouse is out of reach
+    (each worker then migrates when it answers, one at a time)."""
+    store = Store(settings.clickhouse, settings.database, settings.cluster, timeouts=settings.timeouts)
+    try:
+        return _migrate_at_start(settings, store)
+    finally:
+        store.close()
 
 
 def _settle_heap() -> None:
@@ -144,5 +172,6 @@ def app_from_env() -> Starlette:
     settings = msgspec.json.decode(os.environ[_SETTINGS_ENV], type=Settings,
                                    dec_hook=lambda t, v: Path(v) if t is Path else v)
     logs.configure(settings.log_level, settings.log_format)  # a spawned worker starts with no logging set up
+    os.umask(0o077)  # as `parcours serve` (cli.py): what the worker creates is its user's only
     return create_app(settings)
 

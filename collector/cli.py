@@ -20,7 +20,8 @@ from collector.admin_cli import export, rejected, schema, sql
 from collector.errors import Problem
 from collector.options import ADMIN_TOKEN, CLICKHOUSE, CLUSTER, DATA_DIR, DATABASE, plan_option, secret_option
 from collector.storage import EngineBusy, Store, embedded_in_use, is_embedded
-from journeys.cli import import_group, persons_group, report
+from collector.users_cli import users
+from journeys.cli import demo_group, erase, import_group, persons_group, report
 from tagplan import PlanErrors
 from tagplan.cli import plan
 
@@ -41,7 +42,7 @@ def main() -> None:
     """parcours: track omnichannel customer journeys into ClickHouse."""
 
 
-for _command in (plan, sql, rejected, export, schema, import_group, persons_group, report):
+for _command in (plan, sql, rejected, export, schema, import_group, persons_group, erase, demo_group, users, report):
     main.add_command(_command)
 
 
@@ -75,6 +76,26 @@ def _durability_options(f):
                           "server (the embedded engine belongs to one process)."),
         click.option("--log-format", envvar="PARCOURS_LOG_FORMAT", default="text", show_default=True,
                      type=click.Choice(["text", "json"]), help="Log lines for people, or JSON lines."),
+        click.option("--header-timeout", envvar="PARCOURS_HEADER_TIMEOUT", default=10.0, show_default=True,
+                     type=click.FloatRange(0.1), help="Seconds a client has, from opening a connection (or from "
+                     "the first byte of its next request), to send a request's headers; then 408 and close."),
+        click.option("--body-timeout", envvar="PARCOURS_BODY_TIMEOUT", default=30.0, show_default=True,
+                     type=click.FloatRange(0.1), help="Seconds a client has to send a request's body once its "
+                     "headers are in; then 408 and close."),
+        click.option("--keep-alive", envvar="PARCOURS_KEEP_ALIVE", default=5.0, show_default=True,
+                     type=click.FloatRange(0.1), help="Seconds an idle keep-alive connection stays open."),
+        click.option("--max-connections", envvar="PARCOURS_MAX_CONNECTIONS", default=4096, show_default=True,
+                     type=click.IntRange(1), help="Open connections per process (lowered to what the open-file "
+                     "limit allows); over it, the connection idle longest is closed, or, all busy, the new one "
+                     "gets 503."),
+        click.option("--clickhouse-connect-timeout", envvar="PARCOURS_CLICKHOUSE_CONNECT_TIMEOUT", default=5,
+                     show_default=True, type=click.IntRange(1), help="Seconds to connect to a ClickHouse server."),
+        click.option("--clickhouse-timeout", envvar="PARCOURS_CLICKHOUSE_TIMEOUT", default=30, show_default=True,
+                     type=click.IntRange(1), help="Seconds a ClickHouse server has to take an insert and answer it "
+                     "(then the insert is retried)."),
+        click.option("--query-timeout", envvar="PARCOURS_QUERY_TIMEOUT", default=60, show_default=True,
+                     type=click.IntRange(1), help="Default max_execution_time of analysts' SQL (POST /api/sql), "
+                     "exports and summaries; a statement may set its own."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -102,6 +123,12 @@ def _durability_options(f):
               help="Largest POST /collect body in bytes, also once gunzipped (413 above).")
 @click.option("--max-event", envvar="PARCOURS_MAX_EVENT", default=32_768, show_default=True, type=click.IntRange(256),
               help="Largest single event in bytes; a larger one is stored as rejected, the rest of its batch kept.")
+@click.option("--max-event-age", envvar="PARCOURS_MAX_EVENT_AGE", default=30, show_default=True,
+              type=click.IntRange(1), help="Days an event may wait on the device before it is sent; an older one "
+              "is kept in rejected_events, and a device time further in the past is replaced by the corrected time.")
+@click.option("--max-clock-ahead", envvar="PARCOURS_MAX_CLOCK_AHEAD", default=24, show_default=True,
+              type=click.IntRange(0), help="Hours a device clock may be ahead of the collector's; an event time "
+              "further ahead is replaced by the corrected time (the device's kept in client_ts_original).")
 @click.option("--tag-path", envvar="PARCOURS_TAG_PATH", default="/t.js", show_default=True,
               help="Path serving the tag, e.g. /p/a.js for a first-party proxy with an unremarkable name.")
 @click.option("--collect-path", envvar="PARCOURS_COLLECT_PATH", default="/collect", show_default=True,
@@ -111,19 +138,25 @@ def _durability_options(f):
               type=click.Choice(["debug", "info", "warning", "error"]), help="Least severe log messages shown.")
 @_durability_options
 def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret, demo, site_dir, ip_v4_bits, ip_v6_bits,
-          max_body, max_event, tag_path, collect_path, cluster, log_level, wal_dir, **durable):
+          max_body, max_event, max_event_age, max_clock_ahead, tag_path, collect_path, cluster, log_level, wal_dir,
+          **durable):
     """Run the collector: serves /t.js, receives events at /collect, writes them to ClickHouse."""
     import uvicorn
 
     from collector import logs
     from collector.app import create_app, migrate, settings_env
+    from collector.connections import server_options
 
     logs.configure(log_level, durable["log_format"])
+    # Whatever the collector creates (the write-ahead log, the embedded engine's files, dead letters, the
+    # discovery file) is readable by its user only: files 0600, directories 0700.
+    os.umask(0o077)
     try:
         settings = settings_mod.build(
             plan=plan, data_dir=data_dir, clickhouse=clickhouse, admin_token=admin_token, secret=secret, demo=demo,
             database=database, host=host, port=port, site_dir=Path(site_dir) if site_dir else None,
             ip_v4_bits=ip_v4_bits, ip_v6_bits=ip_v6_bits, max_body=max_body, max_event=max_event,
+            max_event_age=max_event_age, max_clock_ahead=max_clock_ahead,
             tag_path=tag_path, collect_path=collect_path, cluster=cluster, log_level=log_level,
             wal_dir=Path(wal_dir).resolve() if wal_dir else None, **durable,
         )
@@ -136,14 +169,15 @@ def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret,
     _refuse_a_busy_port(host, port)
     if settings.workers == 1 and is_embedded(settings.clickhouse):
         _engine_free(settings.clickhouse, Path(data_dir))
+    connections = server_options(settings)
     if settings.workers > 1:
         migrate(settings)  # here, once: the workers start together
         # Each worker builds its own app (and log, and writer) from the settings passed in the environment.
         os.environ.update(settings_env(settings))
         uvicorn.run("collector.app:app_from_env", factory=True, host=host, port=port, workers=settings.workers,
-                    log_level=log_level, log_config=None, access_log=False)
+                    log_level=log_level, log_config=None, access_log=False, **connections)
     else:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None, access_log=False)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None, access_log=False, **connections)
 
 
 for _param in serve.params:

@@ -21,9 +21,10 @@ from starlette.responses import Response
 
 from collector import ingest as ingest_mod
 from collector import pixel as pixel_mod
-from collector import rows
+from collector import redact, rows
 from collector.body import BodyError, read_body
 from collector.enrich import truncate_ip
+from collector.logs import Throttle
 from collector.messages import answer
 from collector.wal import WalError, WalFull
 
@@ -44,6 +45,7 @@ class Collect:
     def __init__(self, state: State):
         self.state = state
         self._intake: list[_Intake] = []
+        self._unread = Throttle(log)
 
     async def __call__(self, scope, receive, send) -> None:
         try:
@@ -118,8 +120,11 @@ class Collect:
             if item.durable.done():  # the request was cancelled meanwhile: nothing acknowledged, nothing kept
                 continue
             try:
-                outcome = ingest_mod.ingest(item.body, item.req, plan, settings.secret, settings.max_event)
+                outcome = ingest_mod.ingest(item.body, item.req, plan, settings.secret, settings.max_event,
+                                            settings.time_bounds)
                 item.counts = accepted, rejected = len(outcome.events), len(outcome.rejected)
+                for problem in outcome.problems:
+                    self._report(problem)
                 if accepted or rejected:
                     wal.submit(rows.lines(outcome.events), rows.lines(outcome.rejected), item.durable,
                                accepted + rejected)
@@ -127,6 +132,19 @@ class Collect:
                     item.durable.set_result(None)
             except Exception as exc:  # BadBatch, WalFull, WalError; or a bug, answered 503 and logged
                 item.durable.set_exception(exc)
+
+
+    def _report(self, problem: ingest_mod.EventProblem) -> None:
+        """One line per event that could not be read (or that ingest failed on), throttled; personal data
+        removed from what it quotes."""
+        r = redact.of(self.state.plan)
+        event_id, reason = r.ident(problem.event_id[:64]), r.text(problem.reason)
+        if problem.error is not None:
+            self._unread.log(logging.ERROR, "ingest failed on one event (event_id %r), kept in rejected_events: %s",
+                             event_id, reason, exc_info=problem.error)
+        else:
+            self._unread.log(logging.WARNING, "event rejected, it could not be read (event_id %r): %s",
+                             event_id, reason)
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import hmac
 import ipaddress
 
@@ -29,7 +28,7 @@ def phone_key(raw: str, region: str, secret: bytes) -> str:
     "" for a value that is not a valid phone number (the plan's `phone` rule rejects those first).
     """
     number = e164(raw, region)
-    return hmac.new(secret, number.encode(), hashlib.sha256).hexdigest() if number else ""
+    return hmac.digest(secret, number.encode(), "sha256").hex() if number else ""
 
 
 def click_id(captured: dict[str, str]) -> tuple[str, str]:

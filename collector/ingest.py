@@ -9,19 +9,22 @@ from typing import Any
 
 import msgspec
 
-from collector import enrich, useragent
+from collector import enrich, redact, useragent
+from collector.clock import EventTimes, TimeBounds, batch_sent, event_times
 from collector.messages import batch as batch_error
 from collector.messages import reason as say
 from collector.rows import EventRow, RejectedRow, seconds
-from collector.wire import WIRE_KEYS, WireEvent, batch_decoder, decode_error, event_decoder, raw_decoder
+from collector.split import split_batch
+from collector.wire import WIRE_KEYS, Millis, WireEvent, batch_decoder, decode_error, event_decoder, raw_decoder
 from tagplan import CompiledPlan
 from tagplan.compile import EventSpec
 
-_PHONE_LIKE = re.compile(r"\+?\d[\d .\-()]{6,}\d")
 REDACTED = "[redacted]"
 """What replaces personal data in a rejected event's stored payload (replay recognises it)."""
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_IDS = (WIRE_KEYS["event_id"], WIRE_KEYS["visitor_id"], WIRE_KEYS["session_id"])  # random ids may hold digit runs that look like phones
+_IDS = (WIRE_KEYS["event_id"], WIRE_KEYS["visitor_id"], WIRE_KEYS["session_id"])
+_URLS = (WIRE_KEYS["url"], WIRE_KEYS["referrer"])
+_PROPERTIES = WIRE_KEYS["properties"]
 _json = msgspec.json.Encoder().encode
 
 
@@ -42,56 +45,123 @@ class Request(msgspec.Struct, frozen=True):
 class Outcome:
     events: list[EventRow] = field(default_factory=list)
     rejected: list[RejectedRow] = field(default_factory=list)
+    problems: list[EventProblem] = field(default_factory=list)
+    """Events that could not even be read (or that ingest failed on): rejected, and worth a log line."""
+
+
+@dataclass
+class EventProblem:
+    event_id: str
+    reason: str
+    error: BaseException | None = None  # an unexpected exception: a bug, logged with its traceback
 
 
 MAX_EVENT = 32_768
 """Default size limit of one event in a batch, in bytes of JSON."""
 
 
-def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes, max_event: int = MAX_EVENT) -> Outcome:
-    """Turn one request body into rows: valid events and rejected ones, none dropped."""
-    try:
-        batch = batch_decoder.decode(body)
-    except (msgspec.DecodeError, RecursionError) as exc:
-        raise BadBatch(batch_error(decode_error(exc, "the body"))) from None
+def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes, max_event: int = MAX_EVENT,
+           bounds: TimeBounds = TimeBounds()) -> Outcome:
+    """Turn one request body into rows: valid events and rejected ones, none dropped. Each event is judged
+    on its own: one that cannot be read, or that ingest fails on, is rejected; the others go on."""
+    raws, batch_sent_ms = _events(body)
     out = Outcome()
-    for item in batch.events:
-        raw = bytes(item)
+    read = []
+    for raw in raws:
         if len(raw) > max_event:
             reason = say("too_large", size=len(raw), limit=max_event)
             # Cleaned whole, then cut: cut first, it would no longer decode and its pii values would stay.
-            out.rejected.append(_rejected_row(raw, None, [reason], req, plan, secret, batch.sent,
+            out.rejected.append(_rejected_row(raw, None, [reason], req, plan, secret, batch_sent_ms,
                                               event_id=_field(raw, "event_id"), event=_field(raw, "event"),
                                               keep=max_event))
             continue
-        row, reasons, event = event_row(raw, batch.sent, req, plan, secret)
-        if reasons:
-            out.rejected.append(_rejected_row(raw, event, reasons, req, plan, secret, batch.sent))
-        else:
-            out.events.append(row)
+        read.append((raw, *_decode(raw)))
+    # One clock correction for the whole batch: events sent together keep their order.
+    sent = batch_sent(batch_sent_ms, [ev.client_ts for _, ev, _ in read if ev is not None])
+    for raw, ev, problem in read:
+        try:
+            row, reasons = _judge(ev, problem, sent, req, plan, secret, bounds)
+            if reasons:
+                out.rejected.append(_rejected_row(raw, ev, reasons, req, plan, secret, sent))
+            else:
+                out.events.append(row)
+            if ev is None:
+                out.problems.append(EventProblem(_field(raw, "event_id"), problem))
+        except Exception as exc:  # a bug on this event: the others are not doomed with it
+            reason = say("failed_event", detail=type(exc).__name__)
+            out.rejected.append(_rejected_row(raw, None, [reason], req, plan, secret, sent))
+            out.problems.append(EventProblem(_field(raw, "event_id"), reason, exc))
     return out
 
 
+def _events(body: bytes) -> tuple[list[bytes], int]:
+    """The raw events of a batch and its send time; BadBatch when the body is not a batch at all."""
+    try:
+        batch = batch_decoder.decode(body)
+        return [bytes(item) for item in batch.events], batch.sent
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
+        whole = exc
+    # Something inside refused the whole body (a lone surrogate in one event's string): cut it into its
+    # events without decoding them, and judge each.
+    split = split_batch(body)
+    if split is None:
+        raise BadBatch(batch_error(_decode_problem(whole, body, "the body"))) from None
+    raws, sent = split
+    try:
+        return raws, msgspec.json.decode(sent, type=Millis) if sent else 0
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        raise BadBatch(batch_error(_decode_problem(whole, body, "the body"))) from None
+
+
 def event_row(raw: bytes, sent: int, req: Request, plan: CompiledPlan, secret: bytes,
-              redacted: frozenset[str] = frozenset(), phone_key: str = ""):
+              redacted: frozenset[str] = frozenset(), phone_key: str = "", bounds: TimeBounds = TimeBounds()):
     """Decode and validate one event: (row, [], event) when valid, (None, reasons, event or None) otherwise.
 
     `redacted` names properties whose value was removed before the event was kept as rejected: they
     passed their rules then, are not checked again, and `phone_key` restores the identity key they gave.
     """
-    try:
-        ev = event_decoder.decode(raw)
-    except (msgspec.DecodeError, RecursionError) as exc:
-        return None, [decode_error(exc)], None
-    if redacted:
+    ev, problem = _decode(raw)
+    if ev is not None and redacted:
         ev.properties = {k: v for k, v in ev.properties.items() if k not in redacted}
+    row, reasons = _judge(ev, problem, sent or (ev.client_ts if ev else 0), req, plan, secret, bounds, redacted,
+                          phone_key)
+    return row, reasons, ev
+
+
+def _decode(raw: bytes) -> tuple[WireEvent | None, str]:
+    """The wire event, or None and why it could not be read."""
+    try:
+        return event_decoder.decode(raw), ""
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
+        return None, _decode_problem(exc, raw)
+
+
+def _decode_problem(exc: Exception, raw: bytes, whole: str = "the event") -> str:
+    if isinstance(exc, UnicodeDecodeError):  # msgspec checks UTF-8 as it reads a string
+        try:
+            raw.decode()
+        except UnicodeDecodeError as bad:  # where in the event, not in the string msgspec was reading
+            return say("not_utf8", position=bad.start)
+        return say("not_utf8", position=exc.start)
+    return decode_error(exc, whole)
+
+
+def _judge(ev: WireEvent | None, problem: str, sent: int, req: Request, plan: CompiledPlan, secret: bytes,
+           bounds: TimeBounds, redacted: frozenset[str] = frozenset(),
+           phone_key: str = "") -> tuple[EventRow | None, list[str]]:
+    """The row of a decoded event, or the reasons it is rejected."""
+    if ev is None:
+        return None, [problem]
     event_id = _canonical_id(ev.event_id)
     reasons = _validate(ev, event_id, plan)
     if redacted:
         reasons = [r for r in reasons if r.split(":")[0].removeprefix("properties.") not in redacted]
+    times = event_times(ev.client_ts, sent, req.received_ms, bounds)
+    if times.too_old:
+        reasons.append(bounds.too_old)
     if reasons:
-        return None, reasons, ev
-    return _row(ev, event_id, sent, req, plan, secret, phone_key), [], ev
+        return None, reasons
+    return _row(ev, event_id, sent, times, req, plan, secret, phone_key), []
 
 
 def _validate(ev: WireEvent, event_id: str | None, plan: CompiledPlan) -> list[str]:
@@ -140,33 +210,45 @@ def event_spec(event: str, form_id: str, step: str, plan: CompiledPlan, reasons:
     return steps[step][1]
 
 
-def _row(ev: WireEvent, event_id: str, sent: int, req: Request, plan: CompiledPlan, secret: bytes,
-         phone_key: str = "") -> EventRow:
-    sent = sent or ev.client_ts
-    # Snowplow's derived time: the device clock may be wrong, but the time between
-    # creating and sending the event is right, so subtract it from our own clock.
-    ts = max(req.received_ms - max(sent - ev.client_ts, 0), 0)
+def _row(ev: WireEvent, event_id: str, sent: int, times: EventTimes, req: Request, plan: CompiledPlan,
+         secret: bytes, phone_key: str = "") -> EventRow:
     captured = dict(ev.captured)
     broker_id = captured.pop(plan.broker_param, "") if plan.broker_param else ""
     broker = plan.brokers.get(broker_id)
+    lever = plan.lever(broker_id, captured, ev.referrer, ev.url)
+    # Personal data typed anywhere, out of every free-text field (redact.py); the lever is read before.
+    # Most events hold none: one look at their text together, then nothing more.
+    r = redact.of(plan)
+    url, referrer, vid, sid = ev.url, ev.referrer, ev.visitor_id, ev.session_id
+    # (A UUID's digit runs would send every event down the slow path: ids of 36 characters are looked at alone.)
+    if not r.plain("\0".join((url, referrer, broker_id, "" if len(vid) == 36 else vid, "" if len(sid) == 36 else sid,
+                               *captured.values()))):
+        url, referrer, broker_id = r.url(url), r.url(referrer), r.text(broker_id)
+        captured = {name: r.text(value) for name, value in captured.items()}
+        vid, sid = r.ident(vid), r.ident(sid)
+    elif len(vid) == 36 or len(sid) == 36:
+        vid, sid = r.ident(vid), r.ident(sid)
     click, click_type = enrich.click_id(captured)
     props, key = _private(ev.properties, plan, secret)
     ua = useragent.parse(req.user_agent)
     get = captured.get
     # The wire event's fields are named as the columns: copied as they are, but for the time columns
-    # (ms -> seconds), the event id (canonical), and what is derived.
+    # (ms -> seconds, client_ts bounded: clock.py), the event id (canonical), what is derived, and the
+    # free text (redacted).
     return EventRow(
-        event_id=event_id, event=ev.event, ts=seconds(ts), client_ts=seconds(ev.client_ts), sent_at=seconds(sent),
-        received_at=seconds(req.received_ms), visitor_id=ev.visitor_id, session_id=ev.session_id, seq=ev.seq,
-        url=ev.url, referrer=ev.referrer, broker_id=broker_id, broker_name=broker.name if broker else "",
-        lever=plan.lever(broker_id, captured, ev.referrer, ev.url),
+        event_id=event_id, event=ev.event, ts=seconds(times.ts), client_ts=seconds(times.client_ts),
+        client_ts_original=None if times.client_ts_original is None else seconds(times.client_ts_original),
+        sent_at=seconds(sent), received_at=seconds(req.received_ms),
+        visitor_id=vid, session_id=sid, seq=ev.seq,
+        url=url, referrer=referrer, broker_id=broker_id,
+        broker_name=broker.name if broker else "", lever=lever,
         utm_source=get("utm_source", ""), utm_medium=get("utm_medium", ""), utm_campaign=get("utm_campaign", ""),
         utm_term=get("utm_term", ""), utm_content=get("utm_content", ""),
         click_id=click, click_id_type=click_type, captured=captured,
         form_id=ev.form_id, step=ev.step,
         step_index=plan.steps[ev.form_id][ev.step][0] if ev.event in ("form_step", "form_abandon") and ev.step else 0,
         properties=_json(props).decode() if props else "{}", phone_key=key or phone_key,
-        user_agent=req.user_agent, ip=req.ip, plan_version=plan.version,
+        user_agent=r.user_agent(req.user_agent), ip=req.ip, plan_version=plan.version,
         browser=ua.browser, browser_version=ua.browser_version, os=ua.os, os_version=ua.os_version,
         device_type=ua.device_type, is_bot=ua.is_bot,
         step_elapsed_ms=ev.step_elapsed_ms if ev.event == "form_step" else 0,
@@ -174,15 +256,17 @@ def _row(ev: WireEvent, event_id: str, sent: int, req: Request, plan: CompiledPl
 
 
 def _private(props: dict[str, Any], plan: CompiledPlan, secret: bytes) -> tuple[dict[str, Any], str]:
-    """Drop personal data from the properties; turn the phone into its keyed hash."""
+    """Drop personal data from the properties: pii ones whole, the phone turned into its keyed hash, phone
+    numbers and e-mail addresses typed in the others (redact.py)."""
     key = ""
     kept = {}
+    r = redact.of(plan)
     for name, value in props.items():
         if name in plan.identity and isinstance(value, str) and not key:
             key = enrich.phone_key(value, plan.identity[name], secret)
         if name in plan.identity or name in plan.pii:
             continue
-        kept[name] = value
+        kept[name] = r.text(value) if isinstance(value, str) else value  # valid properties are scalars
     return kept, key
 
 
@@ -196,40 +280,46 @@ def _rejected_row(raw: bytes, ev: WireEvent | None, reasons: list[str], req: Req
         event = ev.event if ev else _field(raw, "event")
     # The phone is redacted from `raw`; its keyed hash is kept so a replay can restore it.
     key = _private(ev.properties, plan, secret)[1] if ev else ""
+    r = redact.of(plan)
     return RejectedRow(
-        received_at=seconds(req.received_ms), event_id=event_id[:128], event=event[:128], reasons=reasons,
-        raw=_scrub(raw, plan)[:keep], user_agent=req.user_agent, ip=req.ip, plan_version=plan.version,
-        sent_at=seconds(sent), phone_key=key,
+        received_at=seconds(req.received_ms), event_id=r.ident(event_id[:128]), event=r.text(event[:128]),
+        reasons=[r.text(reason) for reason in reasons], raw=_scrub(raw, plan)[:keep],
+        user_agent=r.user_agent(req.user_agent), ip=req.ip, plan_version=plan.version, sent_at=seconds(sent),
+        phone_key=key,
     )
 
 
 def _field(raw: bytes, column: str) -> str:
-    """One text field of an event that did not decode as one, by its column name."""
+    """One text field of an event that did not decode as one, by its column name; from an event that is not
+    even JSON (invalid UTF-8, a lone surrogate), the first string given for that key, as it is written."""
+    key = WIRE_KEYS[column]
     try:
-        value = raw_decoder.decode(raw).get(WIRE_KEYS[column], "")
-    except (msgspec.DecodeError, AttributeError, RecursionError):
-        return ""
+        value = raw_decoder.decode(raw).get(key, "")
+    except (ValueError, AttributeError, RecursionError):  # msgspec's DecodeError, invalid UTF-8
+        found = re.search(rb'"%s"\s*:\s*"((?:[^"\\]|\\.){0,128})"' % re.escape(key.encode()), raw)
+        return found.group(1).decode("utf-8", "backslashreplace") if found else ""
     return value if isinstance(value, str) else ""
 
 
 def _scrub(raw: bytes, plan: CompiledPlan) -> str:
-    """The raw event with personal data removed, so rejected rows never hold a phone number."""
-    sensitive = set(plan.identity) | plan.pii
+    """The raw event with personal data removed (pii properties whole, the rest by redact.py), so rejected
+    rows hold none, and the rest exactly as sent, for a replay."""
+    r = redact.of(plan)
     try:
         doc = raw_decoder.decode(raw)
-    except (msgspec.DecodeError, RecursionError):
-        return _PHONE_LIKE.sub(REDACTED, raw.decode("utf-8", "replace"))
-    return msgspec.json.encode(_scrub_value(doc, sensitive)).decode()
-
-
-def _scrub_value(value: Any, sensitive: set[str]) -> Any:
-    if isinstance(value, dict):
-        return {
-            k: REDACTED if k in sensitive else v if k in _IDS else _scrub_value(v, sensitive)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_scrub_value(v, sensitive) for v in value]
-    if isinstance(value, str):
-        return _PHONE_LIKE.sub(REDACTED, value)
-    return value
+        if not isinstance(doc, dict):
+            return msgspec.json.encode(r.value(doc)).decode()
+        sensitive = set(plan.identity) | plan.pii
+        clean = {}
+        for key, value in doc.items():
+            if key in _URLS and isinstance(value, str):
+                clean[key] = r.url(value)
+            elif key in _IDS and isinstance(value, str):
+                clean[key] = r.ident(value)
+            elif key == _PROPERTIES and isinstance(value, dict):
+                clean[key] = {r.text(k): REDACTED if k in sensitive else r.value(v) for k, v in value.items()}
+            else:
+                clean[r.text(key)] = r.value(value)
+        return msgspec.json.encode(clean).decode()
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deep: the text, bytes escaped
+        return r.text(raw.decode("utf-8", "backslashreplace"))

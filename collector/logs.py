@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 
 from collector.errors import Cutoff
 
@@ -49,3 +50,25 @@ def configure(level: str = "info", fmt: str = "text") -> None:
         # No line per request (as uvicorn's access_log=False): said here too, since a `--workers N`
         # process configures logging after uvicorn has.
         logging.getLogger(name).propagate = name != "uvicorn.access"
+
+
+class Throttle:
+    """At most `burst` lines per `window` seconds through one logger call site, then one line counting
+    those left out: hostile input cannot flood the log."""
+
+    def __init__(self, logger: logging.Logger, burst: int = 10, window: float = 60.0):
+        self.logger, self.burst, self.window = logger, burst, window
+        self._start, self._count, self._dropped = time.monotonic(), 0, 0
+
+    def log(self, level: int, message: str, *args: object, exc_info: BaseException | None = None) -> None:
+        now = time.monotonic()
+        if now - self._start >= self.window:
+            if self._dropped:
+                self.logger.log(level, "%d more like the lines above not logged in the last %.0f s",
+                                self._dropped, now - self._start)
+            self._start, self._count, self._dropped = now, 0, 0
+        if self._count < self.burst:
+            self._count += 1
+            self.logger.log(level, message, *args, exc_info=exc_info)
+        else:
+            self._dropped += 1

@@ -26,6 +26,10 @@ REASONS = {
     "not_json": "not valid JSON: {detail}",
     "truncated_json": "not valid JSON: it ends too early",
     "too_deep": "nested too deeply",
+    "not_utf8": "not valid UTF-8 text (byte {position}); the raw bytes are kept escaped",
+    "failed_event": "the collector failed on this event ({detail}); it is kept here to replay once fixed",
+    # times (clock.py)
+    "too_old": "client_ts: the event was made more than {days} days before it was sent (--max-event-age)",
     "undecodable": "cannot be read: {detail}",
 }
 
@@ -44,10 +48,23 @@ ANSWERS = {
     "failed": "the collector failed on this batch; retry later",
     "tag_not_built": "the tag is not built: run `make tag` (expected {path})",
     "tag_addon_not_built": "the tag's add-on {name} is not built: run `make tag` (expected {path})",
+    # connections (connections.py)
+    "too_many_connections": "the collector has too many connections open, all busy; retry later",
+    "headers_late": "the request's headers did not arrive within {seconds:g} s (--header-timeout)",
+    "body_late": "the request's body did not arrive within {seconds:g} s (--body-timeout)",
     # the admin API (admin.py, planwatch.py)
     "unauthorized": "missing or wrong admin token (Authorization: Bearer <PARCOURS_ADMIN_TOKEN>)",
     "bad_parameter": "{name}: {problem}",
     "sql_empty": "send one SQL statement as the request body",
+    "sql_several": "send one statement at a time: this text holds {count}, separated by ';'",
+    "sql_not_reading": 'only reading statements are run here (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN); '
+                       '"{word}" is not one of them',
+    "sql_outfile": "INTO OUTFILE would write a file on the collector's machine; read the rows from the answer "
+                   "(or use `parcours export`)",
+    "sql_function": "{name}() reads files or other servers; only the database's tables are read here",
+    "sql_format": "leave out the FORMAT clause: the answer comes as JSON",
+    "sql_settings": "the SETTINGS clause could not be read: write it as SETTINGS name = value, name = value",
+    "sql_setting": 'setting "{name}" cannot be changed here; these can: {allowed}',
     "since_required": "since: required (e.g. since=7d or since=2026-11-20), so a replay covers a known period",
     "no_plan_watcher": "the plan watcher is not running",
 }

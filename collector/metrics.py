@@ -34,6 +34,8 @@ class Metrics:
         r.register(_Lag(self.lag))
         self.clickhouse_errors = Counter("parcours_clickhouse_errors", "Failed ClickHouse inserts (each retried).",
                                          registry=r)
+        self.dead_letters = Counter("parcours_dead_letters", "Rows ClickHouse refused for what they hold, set aside "
+                                    "in dead_letters.", ["table"], registry=r)
         self.refused = Counter("parcours_refused", "Requests answered 503 (the tag retries them).", ["reason"],
                                registry=r)
         self.fsyncs = Counter("parcours_wal_fsyncs", "Group commits of the write-ahead log (one fsync each).",

@@ -9,6 +9,11 @@ from starlette.responses import JSONResponse, Response
 
 from collector.metrics import CONTENT_TYPE
 
+STALLED = 5.0
+"""Seconds a call to ClickHouse may wait before /readyz says degraded: an insert of a full batch takes well
+under a second; a ClickHouse server that hangs (stopped, its disk stuck) shows within this, not after
+--clickhouse-timeout."""
+
 
 async def healthz(request: Request) -> JSONResponse:
     """The process is alive and its event loop answers; nothing more (restart it when this fails)."""
@@ -27,6 +32,10 @@ async def readyz(request: Request) -> JSONResponse:
     if writer.error:
         since = time.monotonic() - (writer.failing_since or time.monotonic())
         reasons.append(f"ClickHouse inserts failing for {since:.0f} s, retried with backoff: {writer.error}")
+    waiting = writer.waiting
+    if waiting > STALLED:
+        reasons.append(f"ClickHouse has not answered for {waiting:.0f} s (an insert or a health check waiting; "
+                       f"given up after --clickhouse-timeout {state.settings.clickhouse_timeout} s, then retried)")
     if wal.full:
         reasons.append(f"write-ahead log full ({wal.depth_bytes} of {wal.max_bytes} bytes): "
                        "POST /collect answers 503 until ClickHouse catches up")

@@ -23,7 +23,9 @@ from typing import Any
 import msgspec
 
 from collector import ingest, messages
-from collector.rows import EventRow
+from collector.clock import TimeBounds
+from collector.refusals import is_transient
+from collector.rows import DeadLetterRow, EventRow
 from collector.since import EPOCH, utc
 from collector.storage import QueryResult, Store, StoreError
 from collector.wire import WIRE_KEYS
@@ -33,27 +35,45 @@ PAGE = 5_000
 
 
 def summary(store: Store, since: dt.datetime) -> QueryResult:
-    """Rejections since a time, one row per reason: counts, first and last seen, an example event."""
+    """Rejections since a time, one row per reason: counts, first and last seen, an example event. Rows
+    ClickHouse refused (set aside in dead_letters by the writer) are listed too, one row per error."""
     db = store.database
     # GLOBAL IN: on a cluster both tables are Distributed; on one server GLOBAL changes nothing.
     return store.query(
         f"""
-        SELECT reason,
-               -- A batch the tag sent twice stores its rejected rows twice: count events, not rows
-               -- (an event whose id did not even decode is told apart by its payload).
-               uniqExact(event_id, raw) AS events,
-               uniqExactIf((event_id, raw), event_id GLOBAL IN (SELECT event_id FROM {db}.rejected_replays)) AS replayed,
-               min(received_at) AS first_seen,
-               max(received_at) AS last_seen,
-               arraySort(groupUniqArray(10)(event)) AS event_names,
-               argMax(raw, received_at) AS example
-        FROM {db}.rejected_events ARRAY JOIN reasons AS reason
-        WHERE received_at >= {{since:DateTime64(3, 'UTC')}}
-        GROUP BY reason
+        SELECT * FROM (
+            SELECT reason,
+                   -- A batch the tag sent twice stores its rejected rows twice: count events, not rows
+                   -- (an event whose id did not even decode is told apart by its payload).
+                   uniqExact(event_id, raw) AS events,
+                   uniqExactIf((event_id, raw), event_id GLOBAL IN (SELECT event_id FROM {db}.rejected_replays)) AS replayed,
+                   min(received_at) AS first_seen,
+                   max(received_at) AS last_seen,
+                   arraySort(groupUniqArray(10)(event)) AS event_names,
+                   argMax(raw, received_at) AS example
+            FROM {db}.rejected_events ARRAY JOIN reasons AS reason
+            WHERE received_at >= {{since:DateTime64(3, 'UTC')}}
+            GROUP BY reason
+            UNION ALL
+            SELECT concat('{DEAD_LETTER_REASON}', target, ': ', error) AS reason,
+                   count() AS events,
+                   countIf(replayed_at > 0) AS replayed,
+                   min(set_aside_at) AS first_seen,
+                   max(set_aside_at) AS last_seen,
+                   arraySort(groupUniqArray(10)(event)) AS event_names,
+                   argMax(line, set_aside_at) AS example
+            FROM {db}.dead_letters FINAL
+            WHERE set_aside_at >= {{since:DateTime64(3, 'UTC')}}
+            GROUP BY target, error
+        )
         ORDER BY events DESC, reason
         """,
         parameters={"since": since},
     )
+
+
+DEAD_LETTER_REASON = "ClickHouse refused the row for "
+"""How a dead letter's reason starts in the summary: then its table and ClickHouse's error."""
 
 
 @dataclass
@@ -67,22 +87,28 @@ class ReplayResult:
     """Their event_id was accepted since (a retry after a plan reload): recorded, not inserted twice."""
     still_rejected: dict[str, int] = field(default_factory=dict)
     """Reason -> events, for those the current plan still refuses."""
+    dead_letters: int = 0
+    """Rows ClickHouse refused (dead_letters) since the time given, not stored since."""
+    dead_letters_stored: int = 0
+    """Of those, stored in their table now (or, in a dry run, none: only ClickHouse can tell)."""
+    dead_letters_refused: dict[str, int] = field(default_factory=dict)
+    """ClickHouse's error -> rows, for those it still refuses."""
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
 def replay(store: Store, plan: CompiledPlan, secret: bytes, since: dt.datetime, dry_run: bool = False,
-           now: dt.datetime | None = None) -> ReplayResult:
+           now: dt.datetime | None = None, bounds: TimeBounds = TimeBounds()) -> ReplayResult:
     """Re-validate rejected events received since a time against `plan`; move those that pass into events, once."""
     try:
-        return _replay(store, plan, secret, since, dry_run, now)
+        return _replay(store, plan, secret, since, dry_run, now, bounds)
     except StoreError as exc:
         raise StoreError(f"replay stopped, storage failed: {exc}; run it again, it does not duplicate") from None
 
 
 def _replay(store: Store, plan: CompiledPlan, secret: bytes, since: dt.datetime, dry_run: bool,
-            now: dt.datetime | None) -> ReplayResult:
+            now: dt.datetime | None, bounds: TimeBounds) -> ReplayResult:
     result = ReplayResult(dry_run=dry_run)
     still: Counter[str] = Counter()
     after = ""
@@ -98,7 +124,8 @@ def _replay(store: Store, plan: CompiledPlan, secret: bytes, since: dt.datetime,
                 result.already_in_events += 1
                 done.append(event_id)
                 continue
-            row, problems = _revalidate(raw, reasons, received_at, sent_at, user_agent, ip, phone_key, plan, secret)
+            row, problems = _revalidate(raw, reasons, received_at, sent_at, user_agent, ip, phone_key, plan, secret,
+                                        bounds)
             if problems:
                 still.update(problems)
                 continue
@@ -113,7 +140,45 @@ def _replay(store: Store, plan: CompiledPlan, secret: bytes, since: dt.datetime,
             store.insert("rejected_replays", [[e, replayed_at, plan.version] for e in done],
                          ("event_id", "replayed_at", "plan_version"))
     result.still_rejected = dict(still.most_common())
+    _replay_dead_letters(store, since, dry_run, now, result)
     return result
+
+
+def _replay_dead_letters(store: Store, since: dt.datetime, dry_run: bool, now: dt.datetime | None,
+                         result: ReplayResult) -> None:
+    """Insert each dead letter again into its table, as it was written; those ClickHouse now takes are
+    marked replayed (the same row again, replayed_at set: FINAL keeps that one)."""
+    refused: Counter[str] = Counter()
+    while True:
+        rows = store.query(
+            f"""
+            SELECT id, set_aside_at, target, event_id, event, error, error_code, line
+            FROM {store.database}.dead_letters FINAL
+            WHERE replayed_at = 0 AND set_aside_at >= {{since:DateTime64(3, 'UTC')}}
+            ORDER BY set_aside_at, id
+            LIMIT {PAGE} OFFSET {{skip:UInt64}}
+            """, parameters={"since": since, "skip": sum(refused.values()) if not dry_run else result.dead_letters},
+        ).rows
+        if not rows:
+            break
+        result.dead_letters += len(rows)
+        if dry_run:
+            continue
+        stored = []
+        for id_, set_aside_at, target, event_id, event, error, code, line in rows:
+            try:
+                store.insert_lines(target, line.encode() + b"\n")
+            except StoreError as exc:
+                if is_transient(exc):
+                    raise
+                refused[str(exc).removeprefix(f"insert into {target} failed: ")] += 1
+                continue
+            stored.append(DeadLetterRow(id=str(id_), set_aside_at=_millis(set_aside_at) / 1000, target=target,
+                                        event_id=event_id, event=event, error=error, error_code=code, line=line,
+                                        replayed_at=(now or dt.datetime.now(dt.timezone.utc)).timestamp()))
+        store.insert_rows("dead_letters", stored)
+        result.dead_letters_stored += len(stored)
+    result.dead_letters_refused = dict(refused.most_common())
 
 
 def _candidates(store: Store, since: dt.datetime, after: str) -> list[list[Any]]:
@@ -137,14 +202,15 @@ def _candidates(store: Store, since: dt.datetime, after: str) -> list[list[Any]]
 
 
 def _revalidate(raw: str, reasons: list[str], received_at: dt.datetime, sent_at: dt.datetime, user_agent: str,
-                ip: str, phone_key: str, plan: CompiledPlan, secret: bytes) -> tuple[EventRow | None, list[str]]:
+                ip: str, phone_key: str, plan: CompiledPlan, secret: bytes,
+                bounds: TimeBounds) -> tuple[EventRow | None, list[str]]:
     redacted = _redacted(raw)
     lost = [name for name in redacted if any(r.startswith(f"properties.{name}:") for r in reasons)]
     if lost:
         return None, [messages.reason("redacted", name=name) for name in sorted(lost)]
     req = ingest.Request(received_ms=_millis(received_at), user_agent=user_agent, ip=ip)
     row, problems, _ = ingest.event_row(raw.encode(), _millis(sent_at), req, plan, secret,
-                                        frozenset(redacted), phone_key)
+                                        frozenset(redacted), phone_key, bounds)
     return row, problems
 
 

@@ -25,6 +25,7 @@ class EventRow(msgspec.Struct, kw_only=True, omit_defaults=True):
     event: str
     ts: float
     client_ts: float
+    client_ts_original: float | None = None
     sent_at: float
     received_at: float
     visitor_id: str = ""
@@ -75,6 +76,20 @@ class RejectedRow(msgspec.Struct, kw_only=True, omit_defaults=True):
     phone_key: str = ""
 
 
+class DeadLetterRow(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A row ClickHouse refused for what it holds, in `parcours.dead_letters`, as it was written."""
+
+    id: str
+    set_aside_at: float
+    target: str
+    event_id: str = ""
+    event: str = ""
+    error: str
+    error_code: int = 0
+    line: str
+    replayed_at: float = 0.0
+
+
 _encoder = msgspec.json.Encoder()
 
 
@@ -93,20 +108,26 @@ def count(data: bytes) -> int:
     return data.count(b"\n")
 
 
-def row_keys(table: str, data: bytes) -> tuple[list[tuple[str, int]], tuple[float, float]]:
+def row_keys(table: str, data: bytes) -> tuple[list[tuple[str, int] | None], tuple[float, float]]:
     """What identifies each line's row in its table, for checking which rows a table already holds:
-    events by event_id, rejected rows by event_id and receipt time (in ms). With the span of the time
-    the table is sorted by (events: client_ts, rejected: received_at), so the check reads little."""
-    keys, times = [], []
+    events by event_id, rejected rows by event_id and receipt time (in ms); None for a line that does
+    not say. With the span of the time the table is sorted by (events: client_ts, rejected: received_at),
+    so the check reads little."""
+    keys: list[tuple[str, int] | None] = []
+    times = []
     for line in data.splitlines():
-        doc = _key_decoder.decode(line)
+        try:
+            doc = _key_decoder.decode(line)
+        except msgspec.DecodeError:
+            keys.append(None)
+            continue
         if table == "rejected_events":
             keys.append((doc.event_id, round(doc.received_at * 1000)))
             times.append(doc.received_at)
         else:
             keys.append((doc.event_id, 0))
             times.append(doc.client_ts)
-    return keys, (min(times), max(times))
+    return keys, (min(times, default=0.0), max(times, default=0.0))
 
 
 class _Key(msgspec.Struct):

@@ -239,6 +239,30 @@ MIGRATIONS: tuple[Migration, ...] = (
             " AFTER step_index",
         )),
     )),
+    # Rows ClickHouse refused for what they hold, isolated by the batch writer (collector/refusals.py).
+    # The same row set aside twice (a batch replayed after a crash) has the same id: FINAL keeps one, the
+    # latest by replayed_at, which replay sets.
+    Migration(5, "dead letters: rows ClickHouse refused", (
+        Table("dead_letters", """
+            id UUID COMMENT 'of the row: a hash of its table and line',
+            set_aside_at DateTime64(3, 'UTC') COMMENT 'collector clock when ClickHouse refused the row',
+            target LowCardinality(String) COMMENT 'the table the row was for: events or rejected_events',
+            event_id String,
+            event String,
+            error String COMMENT 'ClickHouse''s refusal, first line',
+            error_code UInt32,
+            line String COMMENT 'the row as the collector wrote it (JSONEachRow), personal data already removed',
+            replayed_at DateTime64(3, 'UTC') COMMENT 'when replay stored it in its table; 0 while set aside'""",
+              engine="ReplacingMergeTree(replayed_at)", partition_by="toYYYYMM(set_aside_at)", order_by="id",
+              sharding_key="cityHash64(id)"),
+    )),
+    Migration(6, "the device time of events whose client time was implausible", (
+        AddColumns("events", (
+            "client_ts_original Nullable(DateTime64(3, 'UTC')) COMMENT 'the device time as sent when it was "
+            "implausible (see --max-event-age, --max-clock-ahead) and client_ts holds the corrected time; "
+            "NULL otherwise' AFTER client_ts",
+        )),
+    )),
     # Offline sales and what the reports join them with (journeys/). A re-imported sale with the same
     # conversion_id replaces the old one: the row with the latest imported_at wins (read FINAL or argMax).
     Migration(10, "conversions, brokers, costs and rejected import lines", (
@@ -347,8 +371,9 @@ MIGRATIONS: tuple[Migration, ...] = (
               engine="MergeTree", order_by="watermark", sharding_key="rand()"),
     )),
     # Erasure rewrites parts without the person's rows; the old parts go once ClickHouse's cleanup runs,
-    # every 30-40 s by default: every second here, so `parcours erase` can wait for them. (A server
-    # also keeps old parts old_parts_lifetime, 8 minutes by default; the embedded engine none.)
+    # every 30-40 s by default, every second asked here. (The embedded engine reads the period when a table
+    # loads and does not always keep to it: `parcours erase` reattaches the tables it changed, which
+    # removes the old parts at once. A server keeps old parts old_parts_lifetime, 8 minutes by default.)
     Migration(12, "erasure audit", (
         Table("erasures", """
             erasure_id UUID,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import re
@@ -9,11 +10,12 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from collector.clock import TimeBounds
 from collector.errors import Problem
-from collector.storage import default_dsn, is_embedded
+from collector.storage import Timeouts, default_dsn, is_embedded
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-_RESERVED = ("/api/", "/healthz", "/readyz", "/metrics", "/demo")
+_RESERVED = ("/api/", "/healthz", "/readyz", "/metrics", "/demo", "/dashboard")
 ADMIN_TOKEN_FILE = "admin-token"
 """In the data directory: the admin token, generated when none is set (commands read it from there)."""
 SECRET_FILE = "secret"
@@ -39,6 +41,8 @@ class Settings:
     ip_v6_bits: int = 48
     max_body: int = 1_000_000
     max_event: int = 32_768
+    max_event_age: int = 30  # days
+    max_clock_ahead: int = 24  # hours
     tag_path: str = "/t.js"
     collect_path: str = "/collect"
     cluster: str | None = None
@@ -55,6 +59,15 @@ class Settings:
     workers: int = 1
     log_format: str = "text"
     log_level: str = "info"
+    # HTTP connections (connections.py)
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keep_alive: float = 5.0
+    max_connections: int = 4096
+    # ClickHouse clients (docs/operations.md)
+    clickhouse_connect_timeout: int = 5
+    clickhouse_timeout: int = 30
+    query_timeout: int = 60
 
     @property
     def tag_endpoint(self) -> str:
@@ -69,6 +82,14 @@ class Settings:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @functools.cached_property
+    def time_bounds(self) -> TimeBounds:
+        return TimeBounds(self.max_event_age, self.max_clock_ahead)
+
+    @property
+    def timeouts(self) -> Timeouts:
+        return Timeouts(self.clickhouse_connect_timeout, self.clickhouse_timeout, self.query_timeout)
+
     @property
     def wal_root(self) -> Path:
         """Where the write-ahead logs live: one directory per worker process under it."""
@@ -81,7 +102,8 @@ def build(
 ) -> Settings:
     """Resolve settings; in demo mode, missing secrets are generated and kept in the data directory."""
     data = Path(data_dir).resolve()
-    data.mkdir(parents=True, exist_ok=True)
+    data.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data.chmod(0o700)  # the events, the log, the secrets: for the collector's user only
     if not secret:
         if not demo:
             raise SettingsError(

@@ -12,8 +12,13 @@ Exactly-once into ClickHouse across crashes rests on two things:
   trusted after a crash: a non-replicated MergeTree writes the token to its deduplication log before it
   commits the part, so a kill -9 between the two leaves a token whose rows were never stored.
 
-On failure (ClickHouse down, a refused insert), the same batch is retried with exponential backoff and the
-records stay in the log; `/readyz` reports the error until an insert succeeds again.
+A batch ClickHouse refuses for what its rows hold (refusals.py: a value it cannot parse, a block spanning
+too many partitions) is split in halves, and halves of halves, until the refused rows are isolated: the
+others are stored, the refused ones set aside in `dead_letters` with ClickHouse's error (or, if even that
+insert is refused, in a file of the data directory, moved into the table at the next start), so no row
+stops the writer. On any other failure (ClickHouse down or slow, out of memory, merges behind) the same
+batch is retried with exponential backoff and the records stay in the log; `/readyz` reports the error
+until an insert succeeds again.
 
 The writer reads the log when a batch is due, not after each group commit: when `batch_rows` rows are
 durable since its last read (the log wakes it) or `batch_age` after that read. A batch is the records' JSONEachRow
@@ -23,13 +28,25 @@ blocks joined, one insert per table: the writer never decodes a row.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import logging
+import os
+import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
+import msgspec
+
 from collector import rows as rows_mod
+from collector.logs import Throttle
+from collector.refusals import is_data_error, is_transient
+from collector.rows import DeadLetterRow
 from collector.storage import StoreError
 from collector.wal import Checkpoint, Position, Record, Wal
 
@@ -41,6 +58,7 @@ class Sink(Protocol):
 
     def insert_lines(self, table: str, data: bytes, token: str | None = None) -> None: ...
     def missing_lines(self, table: str, data: bytes) -> bytes: ...
+    def ping(self) -> None: ...
 
 
 @dataclass
@@ -61,8 +79,15 @@ class Writer:
     """One background task per log; the only path from the log to ClickHouse."""
 
     def __init__(self, wal: Wal, sink: Sink, *, batch_rows: int = 5000, batch_age: float = 1.0,
-                 backoff_min: float = 0.2, backoff_max: float = 30.0, metrics=None):
+                 backoff_min: float = 0.2, backoff_max: float = 30.0, metrics=None,
+                 dead_letter_dir: Path | None = None, prepare: Callable[[], None] | None = None,
+                 health_interval: float = 5.0):
         self.wal, self.sink, self.metrics = wal, sink, metrics
+        self.prepare = prepare  # run (and retried) before the first insert: the migrations, when ClickHouse was away
+        self.health_interval = health_interval  # while idle, ClickHouse is asked for a sign of life this often
+        self.busy_since: float | None = None  # monotonic start of the call to ClickHouse under way
+        self.dead_letter_dir = dead_letter_dir  # where rows go that even dead_letters refused
+        self.set_aside = 0  # rows set aside since start
         self.batch_rows, self.batch_age = batch_rows, batch_age
         self.backoff_min, self.backoff_max = backoff_min, backoff_max
         self.error: str | None = None  # the last insert error, until an insert succeeds
@@ -73,9 +98,12 @@ class Writer:
         self._read_rows = 0  # the log's durable_rows when it was last read
         self._read_at = 0.0  # monotonic time of that read
         self._stopping = False
+        self._now = False  # flush_now: the batch under way goes without waiting for batch_age
         self._wake = asyncio.Event()
         self._io = ThreadPoolExecutor(1, thread_name_prefix="parcours-writer")
+        self._gate = threading.Lock()  # held around each insert; `paused` holds it between two
         self._task: asyncio.Task | None = None
+        self._bugs = Throttle(log)
 
     @property
     def running(self) -> bool:
@@ -102,9 +130,47 @@ class Writer:
         self._io.shutdown(wait=True)
         return self.wal.depth_records == 0
 
+    @property
+    def waiting(self) -> float:
+        """Seconds the call to ClickHouse under way (an insert, a health check) has been waiting; 0 when none."""
+        since = self.busy_since
+        return time.monotonic() - since if since is not None else 0.0
+
+    async def _call(self, fn, *args):
+        """fn(*args) on the writer's thread, timed for /readyz (a hung ClickHouse shows as a call waiting)."""
+        self.busy_since = time.monotonic()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)
+        finally:
+            self.busy_since = None
+
+    async def _prepared(self) -> None:
+        """Run `prepare` (the schema migrations of a start while ClickHouse was away) until it succeeds."""
+        delay = self.backoff_min
+        while self.prepare is not None and not self._stopping:
+            try:
+                await self._call(self.prepare)
+            except StoreError as exc:
+                self._failed(str(exc))
+                log.warning("ClickHouse not ready, retrying in %.1f s (events wait in the log): %s", delay, exc)
+                await self._pause(delay)
+                delay = min(delay * 2, self.backoff_max)
+                continue
+            self.prepare = None
+            self._succeeded()
+
+    async def _pause(self, seconds: float) -> None:
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         self._pos = self.wal.start()
+        await self._prepared()
+        await loop.run_in_executor(self._io, self._recover_fallback)
         self._read_lsn = self.wal.checkpoint.lsn
         inflight = self.wal.checkpoint.inflight
         if inflight:
@@ -125,6 +191,7 @@ class Writer:
             if self._read_lsn >= backlog and not full and not self._stopping:
                 await self._batch_due()
             self._read_rows, self._read_at = self.wal.durable_rows, time.monotonic()
+            self._now = False
             records, self._pos = await loop.run_in_executor(self._io, self.wal.read, self._pos, self.batch_rows)
             if not records:  # only unreadable frames up to the durable lsn (logged by the log): move on
                 self._read_lsn = self.wal.durable_lsn
@@ -134,18 +201,38 @@ class Writer:
             full = await self._flush(Batch(records, self._pos)) >= self.batch_rows
 
     async def _next_rows(self) -> None:
-        """Sleep until the log holds rows not yet read (or the writer is asked to stop)."""
+        """Sleep until the log holds rows not yet read (or the writer is asked to stop); meanwhile, check
+        every `health_interval` that ClickHouse answers, so that /readyz knows it while no row comes."""
         self.wal.notify_rows = self.wal.durable_rows + 1
         self.wal.grown.clear()
-        if self._read_lsn >= self.wal.durable_lsn and not self._stopping:
-            await self.wal.grown.wait()
+        while self._read_lsn >= self.wal.durable_lsn and not self._stopping:
+            try:
+                await asyncio.wait_for(self.wal.grown.wait(), self.health_interval)
+                return
+            except asyncio.TimeoutError:
+                await self._health_check()
+
+    async def _health_check(self) -> None:
+        ping = getattr(self.sink, "ping", None)  # a test's fault-injecting sink may have none
+        if ping is None:
+            return
+        try:
+            await self._call(ping)
+        except StoreError as exc:
+            if self.error is None:
+                log.warning("ClickHouse does not answer: %s", exc)
+            self._failed(str(exc))
+            return
+        if self.error is not None:
+            log.info("ClickHouse answers again")
+        self.error = self.failing_since = None
 
     async def _batch_due(self) -> None:
         """Wait until `batch_rows` rows are durable since the last read, or `batch_age` after that read:
         no row waits longer than that, and after a quiet spell the first rows go at once."""
         deadline = self._read_at + self.batch_age
         self.wal.notify_rows = self._read_rows + self.batch_rows
-        while self.wal.durable_rows < self.wal.notify_rows and not self._stopping:
+        while self.wal.durable_rows < self.wal.notify_rows and not self._stopping and not self._now:
             self.wal.grown.clear()
             left = deadline - time.monotonic()
             if left <= 0:
@@ -174,43 +261,133 @@ class Writer:
         while True:
             started = time.perf_counter()
             try:
-                await loop.run_in_executor(self._io, self._insert, events, rejected, span_id, again)
+                dead = await self._call(self._insert, events, rejected, span_id, again)
                 break
             except StoreError as exc:
                 self._failed(str(exc))
                 log.warning("insert of log records %d-%d failed, retrying in %.1f s: %s", first, last, delay, exc)
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), delay)
-                except asyncio.TimeoutError:
-                    pass
-                delay = min(delay * 2, self.backoff_max)
-                again = True
+            except Exception as exc:  # a bug: the writer must not die of it; the batch stays in the log
+                self._failed(f"{type(exc).__name__}: {exc}")
+                self._bugs.log(logging.ERROR, "insert of log records %d-%d failed on a bug, retrying in %.1f s",
+                               first, last, delay, exc_info=exc)
+            await self._pause(delay)
+            delay = min(delay * 2, self.backoff_max)
+            again = True
         elapsed = time.perf_counter() - started
         await loop.run_in_executor(self._io, self.wal.save_checkpoint, Checkpoint(last), batch.end)
-        if self.error:
-            log.info("ClickHouse inserts succeed again after %.0f s", time.monotonic() - (self.failing_since or 0))
-        self.error = self.failing_since = None
-        n_events, n_rejected = rows_mod.count(events), rows_mod.count(rejected)
+        self._succeeded()
+        n_events = rows_mod.count(events) - sum(1 for table, _, _ in dead if table == "events")
+        n_rejected = rows_mod.count(rejected) - sum(1 for table, _, _ in dead if table == "rejected_events")
         self.written += n_events + n_rejected
+        if dead:
+            self.set_aside += len(dead)
+            log.warning("ClickHouse refused %d row(s) of log records %d-%d for what they hold; the rest is stored, "
+                        "those are set aside in dead_letters (see `parcours rejected summary`): %s",
+                        len(dead), first, last, dead[0][2])
         if self.metrics:
             self.metrics.batch_written(batch.records, n_events, n_rejected, elapsed)
+            for table, _, _ in dead:
+                self.metrics.dead_letters.labels(table).inc()
         return n_events + n_rejected
+
+    def flush_now(self) -> None:
+        """Store what the log holds without waiting for batch_age (an erasure waits for it)."""
+        self._now = True
+        self.wal.grown.set()
 
     def retry_now(self) -> None:
         """Cut the current backoff short (the store is known to be back)."""
         self._wake.set()
 
-    def _insert(self, events: bytes, rejected: bytes, span: str, again: bool) -> None:
+    @contextlib.contextmanager
+    def paused(self):
+        """No insert runs inside the block (blocking: from a thread). An erasure reattaches the tables it
+        changed, which an insert must not meet; requests are still accepted into the log meanwhile."""
+        with self._gate:
+            yield
+
+    def _insert(self, events: bytes, rejected: bytes, span: str, again: bool) -> list[tuple[str, bytes, StoreError]]:
+        """Store a batch's two blocks; the rows ClickHouse refused for what they hold, set aside."""
+        with self._gate:
+            return self._insert_unpaused(events, rejected, span, again)
+
+    def _insert_unpaused(self, events: bytes, rejected: bytes, span: str,
+                         again: bool) -> list[tuple[str, bytes, StoreError]]:
+        dead = []
         for table, data in (("events", events), ("rejected_events", rejected)):
+            dead += self._store(table, data, f"{table}:{span}", again)
+        if dead:
+            self._set_aside(dead)
+        return dead
+
+    def _store(self, table: str, data: bytes, token: str | None, again: bool) -> list[tuple[str, bytes, StoreError]]:
+        """Insert a block; when ClickHouse refuses its rows, insert each half the same way, down to single
+        rows: (table, line, error) of each row refused on its own. Other errors are raised (retried)."""
+        if not data:
+            return []
+        try:
             if not again:
-                self.sink.insert_lines(table, data, token=f"{table}:{span}")
+                self.sink.insert_lines(table, data, token=token)
             else:
                 # Not the token again: a non-replicated MergeTree records a block's token in its
                 # deduplication log before it commits the part, so a kill -9 between the two leaves a
                 # token whose rows were never stored, and the same token would drop them for good
                 # (seen in e2e/test_crash.py). Insert what the table does not hold, deduplication off.
                 self.sink.insert_lines(table, self.sink.missing_lines(table, data), token=None)
+            return []
+        except StoreError as exc:
+            if not is_data_error(exc):
+                raise
+            lines = data.splitlines(keepends=True)
+            if len(lines) == 1:
+                return [(table, data, exc)]
+            # A refused block stored nothing; its halves are checked against the table anyway, in case.
+            half = len(lines) // 2
+            return (self._store(table, b"".join(lines[:half]), None, True)
+                    + self._store(table, b"".join(lines[half:]), None, True))
+
+    def _set_aside(self, dead: list[tuple[str, bytes, StoreError]]) -> None:
+        """Rows ClickHouse refused, into dead_letters; into the fallback file if it refuses them too."""
+        now = time.time()
+        rows = [_dead_letter(table, line, exc, now) for table, line, exc in dead]
+        try:
+            self.sink.insert_lines("dead_letters", rows_mod.lines(rows), token=None)
+        except StoreError as exc:
+            if is_transient(exc):
+                raise  # the whole batch is retried; what was stored is not inserted twice
+            self._to_fallback(rows, exc)
+
+    def _to_fallback(self, rows: list[DeadLetterRow], exc: StoreError) -> None:
+        if self.dead_letter_dir is None:
+            raise exc
+        self.dead_letter_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = self.dead_letter_dir / f"{self.wal.log_id}.jsonl"
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, rows_mod.lines(rows))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        log.error("ClickHouse refused the dead letters too (%s): %d row(s) kept in %s, moved into dead_letters "
+                  "at the next start", exc, len(rows), path)
+
+    def _recover_fallback(self) -> None:
+        """Move the rows a previous run kept in the fallback file into dead_letters, when it takes them."""
+        if self.dead_letter_dir is None:
+            return
+        for path in sorted(self.dead_letter_dir.glob("*.jsonl")):
+            try:
+                self.sink.insert_lines("dead_letters", path.read_bytes(), token=None)
+            except (StoreError, OSError) as exc:
+                log.warning("dead letters kept in %s not moved into dead_letters yet: %s", path, exc)
+                continue
+            path.unlink()
+            log.info("dead letters kept in %s moved into dead_letters", path)
+
+    def _succeeded(self) -> None:
+        if self.error:
+            log.info("ClickHouse inserts succeed again after %.0f s", time.monotonic() - (self.failing_since or 0))
+        self.error = self.failing_since = None
 
     def _failed(self, message: str) -> None:
         if self.error is None:
@@ -218,6 +395,27 @@ class Writer:
         self.error = message
         if self.metrics:
             self.metrics.clickhouse_errors.inc()
+
+
+class _Named(msgspec.Struct):
+    event_id: str = ""
+    event: str = ""
+
+
+_named = msgspec.json.Decoder(_Named)
+
+
+def _dead_letter(table: str, line: bytes, exc: StoreError, now: float) -> DeadLetterRow:
+    """The dead_letters row of one refused line; the same line gets the same id (set aside twice, kept once)."""
+    try:
+        named = _named.decode(line)
+    except msgspec.DecodeError:
+        named = _Named()
+    digest = hashlib.md5(table.encode() + b"\0" + line).digest()
+    return DeadLetterRow(id=str(uuid.UUID(bytes=digest)), set_aside_at=round(now, 3), target=table,
+                         event_id=named.event_id[:128], event=named.event[:128],
+                         error=str(exc).removeprefix(f"insert into {table} failed: ")[:2000],
+                         error_code=exc.code or 0, line=line.decode("utf-8", "backslashreplace").rstrip("\n"))
 
 
 class _suppress_cancel:

@@ -62,8 +62,9 @@ class Collector:
 
 
 def start_collector(data: Path, *args: str, plan: Path = ROOT / "examples" / "moto-insurance.yaml",
-                    log_name: str = "collector.log") -> tuple[subprocess.Popen, str, Path]:
-    """`parcours serve` on a free port over `data`, once /healthz answers: (process, url, log file)."""
+                    log_name: str = "collector.log", preexec_fn=None) -> tuple[subprocess.Popen, str, Path]:
+    """`parcours serve` on a free port over `data`, once /healthz answers: (process, url, log file).
+    `preexec_fn` runs in the child before it starts (e.g. to lower its open-file limit)."""
     port = _free_port()
     log = data / log_name
     (data / "admin-token").write_text(ADMIN_TOKEN)  # what `parcours sql` reads beside the data
@@ -72,7 +73,7 @@ def start_collector(data: Path, *args: str, plan: Path = ROOT / "examples" / "mo
         proc = subprocess.Popen(
             [sys.executable, "-m", "collector", "serve", "--plan", str(plan),
              "--port", str(port), "--data-dir", str(data), *args],
-            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT, preexec_fn=preexec_fn,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -35,8 +35,8 @@ SENDERS, REQUESTS = 4, 30  # per sender: single events and batches of 8, a rejec
 class ClickHouseFront:
     """e2e/chserver.py in its own process, over its own data directory."""
 
-    def __init__(self, data: Path):
-        self.port = _free_port()
+    def __init__(self, data: Path, port: int | None = None):
+        self.port = port or _free_port()
         self.dsn = f"http://127.0.0.1:{self.port}"
         self.log = data / "chserver.log"
         with self.log.open("a") as out:

@@ -5,7 +5,10 @@
   progress then the summary (journeys.imports.ndjson).
 - `GET /api/import/rejects?kind=&source=&all=true`: the rejected lines still to fix.
 - `POST /api/persons/stitch`: a stitching run now; `GET /api/persons/status`: persons, keys, the last run.
-- `GET /api/reports/NAME?from=…&to=…&format=json`: a report (journeys.reports), the figures the CLI prints.
+- `GET /api/reports/NAME?from=…&to=…&format=json`: a report (journeys.reports), the figures the CLI prints;
+  `POST` with the options as JSON, for a phone (hashed here, never in a URL).
+- `POST /api/erase` with `{"phone": "06 12 34 56 78"}` (or `visitor`, `crm_id`; `"dry_run": true`): the
+  person erased everywhere, the write-ahead log sealed and stored first.
 
 The work is the same function the command line runs when no collector does (journeys/cli.py).
 """
@@ -20,14 +23,22 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+import msgspec
+
 from collector import output
-from collector.errors import BadParameter
+from collector.errors import BadParameter, Problem
 from collector.storage import Store
-from journeys import brokers, conversions, costs, imports, persons, reports
+from collector.wal import WalError
+from journeys import brokers, conversions, costs, erase, imports, persons, reports
 from journeys.imports import Context
+from journeys.reports import person as reports_person
 
 MAX_IMPORT_BYTES = 1 << 30
 """The largest file the API takes in one request (a million sales lines are ~120 MB)."""
+
+
+class TooLarge(BadParameter):
+    status = 413
 
 
 def store_of(request: Request) -> Store:
@@ -43,8 +54,14 @@ def _flag(request: Request, name: str) -> bool:
 async def _import(request: Request, import_file: Callable) -> Response:
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > MAX_IMPORT_BYTES:
-        raise BadParameter(f"the file is larger than {MAX_IMPORT_BYTES} bytes: split it")
-    body = await request.body()
+        raise TooLarge(f"the file is larger than {MAX_IMPORT_BYTES} bytes: split it")
+    parts, size = [], 0
+    async for part in request.stream():  # a chunked upload has no length to refuse it by
+        size += len(part)
+        if size > MAX_IMPORT_BYTES:
+            raise TooLarge(f"the file is larger than {MAX_IMPORT_BYTES} bytes: split it")
+        parts.append(part)
+    body = b"".join(parts)
     params = request.query_params
     store = store_of(request)
     ctx = Context(request.app.state.plan, request.app.state.settings.secret)
@@ -84,12 +101,15 @@ async def import_rejects(request: Request) -> Response:
 
 
 async def persons_stitch(request: Request) -> Response:
-    """POST /api/persons/stitch: a stitching run now (and the plan's brokers), rather than at the next turn."""
+    """POST /api/persons/stitch?full=true: a stitching run now (and the plan's brokers), rather than at the next
+    turn; `full` reads every stored row."""
     background = getattr(request.app.state, "journeys", None)
-    if background is not None:
+    full = _flag(request, "full")
+    if background is not None and not full:
         run = await run_in_threadpool(background.turn)
     else:
-        run = await run_in_threadpool(persons.stitch, store_of(request), persons.config(request.app.state.plan))
+        run = await run_in_threadpool(lambda: persons.stitch(store_of(request), persons.config(request.app.state.plan),
+                                                             full=full))
     return Response(output.encode(run.as_dict()), media_type="application/json")
 
 
@@ -103,12 +123,68 @@ async def persons_status(request: Request) -> Response:
 
 async def report(request: Request) -> Response:
     """GET /api/reports/NAME: one report, its options in the query string; JSON unless format=table|csv.
-    A bad option is a 400 saying what to fix, an unknown report a 404 (reports.ReportError, a Problem)."""
-    raw = dict(request.query_params)
+    POST: the options as a JSON object in the body, for a value that must stay out of URLs and logs: a
+    `phone`, hashed here as the collector hashes it (only its key reaches the report). A bad option is a 400
+    saying what to fix, an unknown report a 404 (reports.ReportError, a Problem)."""
+    state = request.app.state
+    if request.method == "POST":
+        try:
+            doc = msgspec.json.decode(await request.body())
+        except msgspec.DecodeError:
+            raise BadParameter("send the report's options as a JSON object") from None
+        if not isinstance(doc, dict):
+            raise BadParameter("send the report's options as a JSON object")
+        raw = {str(k): v if isinstance(v, str) else json_text(v) for k, v in doc.items() if v is not None}
+        if "phone" in raw:
+            raw["phone_key"] = reports_person.hash_phone(raw.pop("phone"), state.plan.default_region,
+                                                         state.settings.secret)
+    else:
+        raw = dict(request.query_params)
+        if "phone" in raw:
+            raise BadParameter("phone: send it in a POST body ({\"phone\": \"06 12 34 56 78\"}), never in a URL")
     raw.setdefault("format", "json")
-    body, media_type = await run_in_threadpool(reports.respond, store_of(request), request.app.state.plan,
+    body, media_type = await run_in_threadpool(reports.respond, store_of(request), state.plan,
                                                request.path_params["name"], raw)
     return Response(body, media_type=media_type)
+
+
+def json_text(value) -> str:
+    """A JSON option that is not a string (a number, true) as the text a query string would carry."""
+    return "true" if value is True else "false" if value is False else str(value)
+
+
+class LogNotStored(Problem):
+    status = 503
+
+
+SEAL_TIMEOUT = 60.0
+
+
+async def erase_person(request: Request) -> Response:
+    """POST /api/erase, body {"phone"|"visitor"|"crm_id": value, "dry_run": bool}: the person erased
+    everywhere. The write-ahead log is sealed and stored first, so no copy stays in it."""
+    try:
+        doc = msgspec.json.decode(await request.body())
+    except msgspec.DecodeError:
+        doc = None
+    given = [k for k in erase.KINDS if isinstance(doc, dict) and doc.get(k)]
+    if len(given) != 1:
+        raise BadParameter('send a JSON object with one of "phone", "visitor" or "crm_id" (and "dry_run": true '
+                           "to see what would be removed)")
+    kind, dry_run = given[0], bool(doc.get("dry_run"))
+    state = request.app.state
+    wal, writer = getattr(state, "wal", None), getattr(state, "writer", None)
+    if not dry_run and wal is not None:
+        try:
+            sealed = await wal.seal()
+            writer.flush_now()
+            await wal.stored(sealed, SEAL_TIMEOUT)
+        except WalError as exc:
+            raise LogNotStored(f"{exc}; nothing was erased: erase again once ClickHouse is back") from None
+    result = await run_in_threadpool(
+        lambda: erase.erase(store_of(request), state.plan, state.settings.secret, kind, str(doc[kind]),
+                            dry_run=dry_run, paused=writer.paused if writer is not None else erase.no_pause))
+    return Response(output.encode(result.as_dict()), media_type="application/json")
 
 
 ROUTES: list[BaseRoute] = [
@@ -118,6 +194,7 @@ ROUTES: list[BaseRoute] = [
     Route("/import/rejects", import_rejects, methods=["GET"]),
     Route("/persons/stitch", persons_stitch, methods=["POST"]),
     Route("/persons/status", persons_status, methods=["GET"]),
-    Route("/reports/{name}", report, methods=["GET"]),
+    Route("/reports/{name}", report, methods=["GET", "POST"]),
+    Route("/erase", erase_person, methods=["POST"]),
 ]
 """journeys' admin endpoints, relative to /api."""

@@ -62,7 +62,7 @@ class Background:
             try:
                 self.last = await run_in_threadpool(self.turn)
                 self.error = None
-                if self.last.keys_written or self.last.hot_keys:
+                if self.last.keys_written:
                     log.info("persons: %d link(s), %d key(s) written, %d merge(s), %d key(s) left out, in %.1f s",
                              self.last.links, self.last.keys_written, self.last.merges, self.last.hot_keys,
                              self.last.seconds)

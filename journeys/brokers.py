@@ -15,7 +15,7 @@ from typing import IO, Any
 from collector.storage import Store
 from journeys import imports
 from journeys.imports import Context, Kind, Progress, Summary
-from journeys.profiles import Reader, Record, ValueProblem, read, reader, text
+from journeys.profiles import Reader, Record, ValueProblem, text
 from tagplan import CompiledPlan
 from tagplan.messages import did_you_mean
 
@@ -59,8 +59,8 @@ def import_file(store: Store, ctx: Context, stream: IO[bytes], *, source: str, p
                 dry_run: bool = False, progress: Progress | None = None) -> Summary:
     """Refresh the broker table from a file (canonical header broker_id,name,lever,shop,network; `id` for
     broker_id, so the plan's own broker CSV imports as is), or through a profile of the plan."""
-    r = reader(ctx.plan.plan, "brokers", profile)
-    return imports.run(store, KIND, r, read(r, stream), ctx, source=source, dry_run=dry_run, progress=progress)
+    return imports.import_file(KIND, store, ctx, stream, source=source, profile=profile, dry_run=dry_run,
+                               progress=progress)
 
 
 def sync_plan(store: Store, plan: CompiledPlan) -> int:

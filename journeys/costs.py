@@ -10,7 +10,7 @@ from typing import IO, Any
 
 from journeys import imports
 from journeys.imports import Context, Kind, Progress, Summary
-from journeys.profiles import Reader, Record, ValueProblem, amount, currency, day, read, reader, text
+from journeys.profiles import Reader, Record, ValueProblem, amount, currency, day, text
 from tagplan.messages import did_you_mean
 
 COLUMNS = (("day", "Date"), ("lever", "String"), ("campaign", "String"), ("amount", "Decimal(18, 2)"),
@@ -59,5 +59,5 @@ KIND = Kind(name="costs", table="costs", key=("day", "lever", "campaign"),
 def import_file(store, ctx: Context, stream: IO[bytes], *, source: str, profile: str | None = None,
                 dry_run: bool = False, progress: Progress | None = None) -> Summary:
     """Import a cost file (canonical header day,lever,campaign,amount,currency, or through a profile)."""
-    r = reader(ctx.plan.plan, "costs", profile)
-    return imports.run(store, KIND, r, read(r, stream), ctx, source=source, dry_run=dry_run, progress=progress)
+    return imports.import_file(KIND, store, ctx, stream, source=source, profile=profile, dry_run=dry_run,
+                               progress=progress)

@@ -20,7 +20,9 @@ import queue
 import re
 import threading
 import uuid
+import io
 from collections.abc import Callable, Iterable, Iterator
+from typing import IO
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,12 +30,11 @@ import msgspec
 
 from collector.errors import Problem
 from collector.storage import Store
-from journeys.profiles import FileError, Reader, Record
+from journeys.profiles import Reader, Record, read, reader
 from tagplan import CompiledPlan
 
 log = logging.getLogger("parcours.import")
 
-PROGRESS_EVERY = 50_000
 _encode = msgspec.json.Encoder().encode
 _PHONE_LIKE = re.compile(r"\+?\d[\d .\-()]{6,}\d")
 _REDACTED = "[redacted]"
@@ -104,37 +105,51 @@ Progress = Callable[[str, int], None]
 """(stage, count): "read" with the lines read so far, then "stored" with the rows written."""
 
 
-def run(store: Store, kind: Kind, r: Reader, records: Iterable[Record], ctx: Context, *, source: str,
+Chunk = tuple["list[dict[str, Any]] | bytes", "list[tuple[int, list[str], dict[str, Any]]]", int]
+"""Rows (dicts, or JSONEachRow bytes from the reader process), rejected lines (line, reasons, fields kept),
+and how many lines were read so far."""
+
+
+def import_file(kind: Kind, store: Store, ctx: Context, stream: IO[bytes], *, source: str,
+                profile: str | None = None, dry_run: bool = False, progress: Progress | None = None) -> Summary:
+    """Import a file of one kind, read with a profile of the plan or in the canonical format; a large one
+    is read in a process of its own (reader.py)."""
+    from journeys import reader as reader_mod
+
+    r = reader(ctx.plan.plan, kind.name, profile)
+    data = stream.read()
+    if len(data) < reader_mod.SUBPROCESS_FROM:
+        chunks = _read(kind, r, read(r, io.BytesIO(data)), ctx, source)
+    else:
+        header = reader_mod.Header(kind.name, msgspec.json.encode(ctx.plan.plan), profile, source, ctx.secret)
+        chunks = _from_reader(reader_mod.chunks(header, data))
+    return run(store, kind, r, chunks, ctx, source=source, dry_run=dry_run, progress=progress)
+
+
+def run(store: Store, kind: Kind, r: Reader, chunks: Iterable[Chunk], ctx: Context, *, source: str,
         dry_run: bool = False, progress: Progress | None = None) -> Summary:
-    """Read every line, stage the good ones, write what is new or changed; the summary."""
+    """Stage the rows as they come, then write what is new or changed; the summary."""
     summary = Summary(kind.name, source, r.name, dry_run)
-    rows: list[dict[str, Any]] = []
     kept: list[dict[str, Any]] = []
-    try:
-        for record in records:
-            summary.lines += 1
-            row, reasons = kind.row(record, r, ctx)
-            if reasons:
-                summary.rejects.append(Reject(record.line, reasons))
-                kept.append(_kept(kind, record.line, row, reasons, source, r.name))
-            else:
-                row.update(source=source, source_line=record.line, profile=r.name)
-                rows.append(row)
-            if progress and summary.lines % PROGRESS_EVERY == 0:
-                progress("read", summary.lines)
-    except FileError:
-        raise
-    summary.rejected = len(summary.rejects)
-    if progress:
-        progress("read", summary.lines)
     db = store.database
     staged = f"{db}.staging_{kind.name}_{uuid.uuid4().hex[:16]}"
     store.query(f"CREATE TABLE {staged} ({', '.join(f'{n} {t}' for n, t in kind.columns)}) ENGINE = Memory",
                 readonly=False)
     try:
         (started,) = store.query("SELECT now64(3)").rows[0]
-        if rows:
-            store.insert_rows(staged.split(".", 1)[1], rows)
+        for rows, rejects, lines in chunks:
+            if isinstance(rows, bytes):
+                store.insert_lines(staged.split(".", 1)[1], rows)
+            elif rows:
+                store.insert_rows(staged.split(".", 1)[1], rows)
+            for line, reasons, fields in rejects:
+                summary.rejects.append(Reject(line, reasons))
+                kept.append(_kept(kind, line, fields, reasons, source, r.name))
+            summary.lines = lines
+            if progress:
+                progress("read", summary.lines)
+        summary.rejects.sort(key=lambda reject: reject.line)
+        summary.rejected = len(summary.rejects)
         _compare(store, kind, staged, summary)
         if not dry_run:
             _write(store, kind, staged)
@@ -146,6 +161,52 @@ def run(store: Store, kind: Kind, r: Reader, records: Iterable[Record], ctx: Con
     finally:
         store.query(f"DROP TABLE IF EXISTS {staged}", readonly=False)
     return summary
+
+
+CHUNK = 20_000
+"""Lines read at a time; each chunk is staged in ClickHouse as it is ready."""
+
+
+def _read(kind: Kind, r: Reader, records: Iterable[Record], ctx: Context, source: str) -> Iterator[Chunk]:
+    """The lines, read into rows and rejects a chunk at a time, here."""
+    chunk: list[Record] = []
+    lines = 0
+    for record in records:
+        chunk.append(record)
+        if len(chunk) == CHUNK:
+            lines += len(chunk)
+            yield (*_rows(kind, r, source, chunk, ctx), lines)
+            chunk = []
+    if chunk:
+        lines += len(chunk)
+        yield (*_rows(kind, r, source, chunk, ctx), lines)
+
+
+def _from_reader(events) -> Iterator[Chunk]:
+    """The reader process's frames as chunks: its rows and rejects, with the count of lines read."""
+    rows: bytes = b""
+    rejects: list = []
+    for what, value in events:
+        if what == "rows":
+            rows = value
+        elif what == "rejects":
+            rejects = value
+        else:
+            yield rows, rejects, value
+            rows, rejects = b"", []
+
+
+def _rows(kind: Kind, r: Reader, source: str, records: list[Record], ctx: Context):
+    """A chunk of lines -> (rows, [(line, reasons, fields kept)])."""
+    rows, rejects = [], []
+    for record in records:
+        row, reasons = kind.row(record, r, ctx)
+        if reasons:
+            rejects.append((record.line, reasons, row))
+        else:
+            row["source"], row["source_line"], row["profile"] = source, record.line, r.name
+            rows.append(row)
+    return rows, rejects
 
 
 def _latest(kind: Kind, staged: str) -> str:

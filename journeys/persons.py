@@ -29,18 +29,20 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from collector.storage import Store, StoreError
 from tagplan import CompiledPlan
 
 log = logging.getLogger("parcours.persons")
 
-MARGIN = dt.timedelta(minutes=2)
+MARGIN = dt.timedelta(seconds=60)
 """How far before the last watermark a run reads again: rows whose insert was in flight at the last run
-(stored with an earlier inserted_at, visible later) are caught; reading them twice changes nothing."""
+(stored with an earlier inserted_at, visible later) are caught; reading them twice changes nothing. Rows
+visible later still (a cluster's asynchronous Distributed inserts held back by a failing shard) are caught
+by `parcours persons stitch --full`."""
 _EPOCH = dt.datetime(1970, 1, 1)
-_locks: dict[tuple[str, str], threading.Lock] = {}
+_locks: dict[tuple[str, str], threading.RLock] = {}
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ class Run:
 
 
 class _Keys:
-    """Union-find over keys."""
+    """Union-find over keys (path halving; the smaller root wins, so the result does not depend on order)."""
 
     def __init__(self):
         self.parent: dict[Key, Key] = {}
@@ -118,12 +120,13 @@ class _Keys:
 
     def find(self, key: Key) -> Key:
         parent = self.parent
-        root = key
-        while parent[root] != root:
-            root = parent[root]
-        while parent[key] != root:
-            parent[key], key = root, parent[key]
-        return root
+        while True:
+            up = parent[key]
+            if up == key:
+                return key
+            top = parent[up]
+            parent[key] = top
+            key = top
 
     def union(self, a: Key, b: Key) -> None:
         ra, rb = self.find(a), self.find(b)
@@ -134,18 +137,20 @@ class _Keys:
 
     def groups(self) -> dict[Key, list[Key]]:
         out: dict[Key, list[Key]] = {}
+        find = self.find
         for key in self.parent:
-            out.setdefault(self.find(key), []).append(key)
+            out.setdefault(find(key), []).append(key)
         return out
 
 
-def stitch(store: Store, cfg: Config, *, host: str = "") -> Run:
-    """One incremental run; see the module docstring."""
-    with _lock(store):
+def stitch(store: Store, cfg: Config, *, host: str = "", full: bool = False) -> Run:
+    """One incremental run; see the module docstring. `full`: read everything stored, not only what came
+    since the last run (after a restore, or rows that became visible long after they were stored)."""
+    with lock(store):
         began = time.perf_counter()
         started = _now(store)
         last = _naive(store.query(f"SELECT max(watermark) FROM {store.database}.stitch_runs").rows[0][0])
-        lo = max(_EPOCH, last - MARGIN) if last > _EPOCH else _EPOCH
+        lo = max(_EPOCH, last - MARGIN) if last > _EPOCH and not full else _EPOCH
         run = Run(started)
         rows = list(_link_rows(store, cfg, lo, started))
         with _staging(store) as tmp:
@@ -158,9 +163,10 @@ def stitch(store: Store, cfg: Config, *, host: str = "") -> Run:
         return run
 
 
-def _lock(store: Store) -> threading.Lock:
-    """One run at a time per database in this process (the background loop, an erasure, a command)."""
-    return _locks.setdefault((store.dsn, store.database), threading.Lock())
+def lock(store: Store) -> threading.RLock:
+    """One run at a time per database in this process (the background loop, a command); an erasure holds
+    it for its whole length, so no run re-creates what it deletes."""
+    return _locks.setdefault((store.dsn, store.database), threading.RLock())
 
 
 def _now(store: Store) -> dt.datetime:
@@ -213,21 +219,24 @@ class _staging:
 def _stitch(store: Store, cfg: Config, rows: list, watermark: dt.datetime, run: Run, tmp: _staging) -> None:
     db = store.database
     touched: set[Key] = set()
-    pairs: dict[tuple[Key, Key], tuple[str, dt.datetime]] = {}
+    linked: list[list[Key]] = []  # the rows carrying two keys or more
+    links: list[dict] = []  # each pair both ways: a key's links are read by the key (the sorting key)
     for source, keys, seen in rows:
         touched.update(keys)
-        for i, a in enumerate(keys):
-            for b in keys[i + 1:]:
-                for pair in ((a, b), (b, a)):
-                    if pair not in pairs or seen < pairs[pair][1]:
-                        pairs[pair] = (source, seen)
+        if len(keys) < 2:
+            continue
+        linked.append(keys)
+        at = _seconds(seen)
+        for a in keys:
+            for b in keys:
+                if a is not b:
+                    links.append({"key_type": a[0], "key": a[1], "other_type": b[0], "other": b[1],
+                                  "source": source, "first_seen": at})
     if not touched:
         return
-    run.links = len(pairs) // 2
-    if pairs:
-        store.insert_rows("identity_links", [
-            {"key_type": a[0], "key": a[1], "other_type": b[0], "other": b[1], "source": source,
-             "first_seen": _seconds(seen)} for (a, b), (source, seen) in pairs.items()])
+    run.links = len(links) // 2
+    if links:
+        store.insert_rows("identity_links", links)
     keys_table = tmp.table("key_type String, key String", [{"key_type": t, "key": k} for t, k in touched])
 
     # The persons the new keys are in, and every key of those persons.
@@ -268,9 +277,10 @@ def _stitch(store: Store, cfg: Config, rows: list, watermark: dt.datetime, run: 
         for t, k, ot, o in result.rows:
             if (ot, o) in uf.parent and (t, k) in uf.parent:
                 uf.union((t, k), (ot, o))
-    for a, b in pairs:
-        if a not in hot and b not in hot:
-            uf.union(a, b)
+    for keys in linked:  # the keys of one row are linked with each other: a star joins them
+        kept = [k for k in keys if k not in hot] if hot else keys
+        for key in kept[1:]:
+            uf.union(kept[0], key)
 
     written = _assign(uf.groups(), members, by_person, run)
     if written:

@@ -302,6 +302,9 @@ def amount(r: Reader, value: Any) -> str:
             cleaned = cleaned.replace(sep, "")
         if r.decimal == ",":
             cleaned = cleaned.replace(",", ".")
+        if _PLAIN_AMOUNT.fullmatch(cleaned):  # 684.20: as ClickHouse reads it, no Decimal needed
+            whole, _, cents = cleaned.partition(".")
+            return f"{whole}.{cents:0<2}"
         try:
             number = Decimal(cleaned)
         except InvalidOperation:
@@ -400,6 +403,7 @@ def _human(fmt: str) -> str:
 
 _PHONE_LIKE = re.compile(r"\+?\d[\d .\-()]{6,}\d")
 _CURRENCY = re.compile(r"[A-Z]{3}")
+_PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,2})?", re.ASCII)
 
 
 def _quote(value: str, limit: int = 40) -> str:

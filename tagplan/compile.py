@@ -40,6 +40,11 @@ class CompiledPlan:
         """The region of phone numbers written without a country code: the first phone key's."""
         return next(iter(self.identity.values()), "FR")
 
+    @functools.cached_property
+    def redacted_params(self) -> frozenset[str]:
+        """URL query parameters removed from every stored URL (`redact.params`), lowercase."""
+        return frozenset(name.lower() for name in self.plan.redact.params)
+
     @functools.cached_property  # read for every event
     def version(self) -> str:
         return self.plan.version

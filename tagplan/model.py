@@ -206,6 +206,13 @@ class Consent(Base, kw_only=True):
     """Events the tag may send before consent in required mode (e.g. a cookieless page_view)."""
 
 
+class Redact(Base, kw_only=True):
+    params: list[Annotated[str, Meta(min_length=1)]] = []
+    """URL query parameters whose values are personal data (email, tel…): removed from page and referrer URLs
+    before they are stored, as GA4's data redaction does; phone numbers and e-mail addresses in any free text
+    are removed whatever this lists."""
+
+
 class Plan(Base, kw_only=True):
     version: str
     sites: list[Site] = []
@@ -218,6 +225,7 @@ class Plan(Base, kw_only=True):
     identity: dict[Name, IdentityKey] = {}
     reconciliation: Reconciliation = msgspec.field(default_factory=Reconciliation)
     imports: dict[Name, ImportProfile] = {}
+    redact: Redact = msgspec.field(default_factory=Redact)
 
     @property
     def consent_mode(self) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import NamedTuple
 
 import phonenumbers
 from phonenumbers import NumberParseException, ValidationResult
@@ -103,19 +104,28 @@ def _valid(cc: int, nsn: str) -> str | None:
     rules = _rules(cc)
     if rules is None:
         return None
-    strip, general, types = rules
+    strip = rules[0]
     if strip and nsn.startswith(strip):
         # phonenumbers strips a national prefix when what is left still fits the region's numbers;
         # a valid rest does.
         nsn = nsn[len(strip):]
-    if nsn.startswith("0") or not _matches(nsn, general) or not any(_matches(nsn, desc) for desc in types):
+    if nsn.startswith("0"):
         return None
-    return f"+{cc}{nsn}"
+    pattern = _pattern(cc, len(nsn))
+    return f"+{cc}{nsn}" if pattern is not None and pattern.fullmatch(nsn) else None
 
 
-def _matches(nsn: str, desc: tuple[frozenset[int], re.Pattern]) -> bool:
-    lengths, pattern = desc
-    return (not lengths or len(nsn) in lengths) and pattern.fullmatch(nsn) is not None
+@functools.lru_cache(maxsize=None)
+def _pattern(cc: int, length: int) -> re.Pattern | None:
+    """One pattern for the valid numbers of `cc` of this length: the general description and any type
+    (mobile, fixed line…) whose lengths allow it, as phonenumbers checks them one after the other."""
+    _, general, types = _rules(cc)
+    if general.lengths and length not in general.lengths:
+        return None
+    allowed = [t.pattern for t in types if not t.lengths or length in t.lengths]
+    if not allowed:
+        return None
+    return re.compile(f"(?=(?:{general.pattern})\\Z)(?:{'|'.join(f'(?:{p})' for p in allowed)})")
 
 
 @functools.lru_cache(maxsize=None)
@@ -149,5 +159,10 @@ def _rules(cc: int):
     return strip, _desc(metadata.general_desc), types
 
 
-def _desc(desc) -> tuple[frozenset[int], re.Pattern]:
-    return frozenset(desc.possible_length or ()), re.compile(desc.national_number_pattern or "(?!)")
+class _Desc(NamedTuple):
+    lengths: frozenset[int]
+    pattern: str
+
+
+def _desc(desc) -> _Desc:
+    return _Desc(frozenset(desc.possible_length or ()), desc.national_number_pattern or "(?!)")

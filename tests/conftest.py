@@ -34,7 +34,7 @@ def store(engine_dir, database):
     s = Store(f"chdb://{engine_dir}", database=database)
     s.migrate()
     yield s
-    s.query(f"DROP DATABASE IF EXISTS {database}", readonly=False)
+    s.command(f"DROP DATABASE IF EXISTS {database}")
     s.close()
 
 

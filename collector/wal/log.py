@@ -104,6 +104,23 @@ class Wal:
         self._group.add(lsn, frame, rows, durable)
         return lsn
 
+    async def seal(self) -> int:
+        """Close the segment being written: every record accepted before is then in a segment the log
+        deletes once the batch writer has stored it all (`stored`). An erasure does this, so no copy of
+        what it erases stays on disk in the log. The lsn of the empty record that opens the next segment."""
+        self.segments.rotate_next = True
+        return await self.append(b"", b"", 0)
+
+    async def stored(self, lsn: int, timeout: float) -> None:
+        """Wait until the batch writer has stored the records up to `lsn` (and the log dropped the segments
+        that held only stored records); WalError after `timeout` seconds (ClickHouse away)."""
+        deadline = time.monotonic() + timeout
+        while self.checkpoint.lsn < lsn:
+            if time.monotonic() > deadline:
+                raise WalError(f"the write-ahead log is not stored in ClickHouse after {timeout:.0f} s "
+                               f"({self.depth_records} record(s) waiting)")
+            await asyncio.sleep(0.02)
+
     def _write(self, data: bytes, first: int) -> float:
         seconds = self.segments.append(data, first)
         self.fsyncs += 1

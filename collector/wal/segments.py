@@ -46,6 +46,8 @@ class Segments:
         self._data_start = 0
         self._fd: int | None = None
         self._spare: Future | None = None  # the next segment, being zero-filled in the background
+        self.rotate_next = False
+        """Start a new segment at the next group (Wal.seal), full or not."""
         self._prep = ThreadPoolExecutor(1, thread_name_prefix="parcours-wal-prep")
 
     def path(self, first: int) -> Path:
@@ -125,8 +127,9 @@ class Segments:
 
         A full segment is left for a new one starting at `first`. A failed write leaves no trusted frame
         behind: the next group overwrites the same offset."""
-        if self.offset + len(data) > self.segment_bytes and self.offset > self._data_start:
+        if self.offset > self._data_start and (self.rotate_next or self.offset + len(data) > self.segment_bytes):
             self.activate(first)
+        self.rotate_next = False
         began = time.perf_counter()
         os.pwrite(self._fd, data, self.offset)
         if self.fsync:

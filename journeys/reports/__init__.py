@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from journeys.reports import funnel, levers, overview, paths
+from journeys.reports import funnel, levers, overview, paths, person, rejected
 from journeys.reports.base import (SEGMENT, Column, Context, Report, ReportError, Result, UnknownReport, for_database,
                                    sql_text)
 from journeys.reports.options import FORMATS, Options, parse
@@ -25,7 +25,8 @@ __all__ = ["FORMATS", "REPORTS", "Column", "Context", "Report", "ReportError", "
            "run", "sql_for", "sql_text"]
 
 REPORTS: dict[str, Report] = {r.name: r for r in (
-    overview.REPORT, funnel.REPORT, levers.LEVERS, levers.CAMPAIGNS, levers.BROKERS, paths.ATTRIBUTION, paths.PATHS, paths.MEDIA_POS)}
+    overview.REPORT, funnel.REPORT, levers.LEVERS, levers.CAMPAIGNS, levers.BROKERS, paths.ATTRIBUTION, paths.PATHS,
+    paths.MEDIA_POS, person.REPORT, rejected.REPORT)}
 """Every report by name, in the order `parcours report --help` lists them."""
 
 

@@ -21,7 +21,8 @@ _SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800, None: 86400}
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 COMMON = ("from", "to", "compare", "format")
-KNOWN = ("form", "model", "by", "window", "lookback", "half_life", "offline_touch", "interval", "goal", "limit")
+KNOWN = ("form", "model", "by", "window", "lookback", "half_life", "offline_touch", "interval", "goal", "limit",
+         "quote_id", "phone_key")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ class Options:
     compare: bool = False
     goal: str = "sale"
     limit: int = 20
+    quote_id: str = ""
+    phone_key: str = ""
+    """A phone's keyed hash (never the number: the API hashes a number sent in a POST body)."""
 
     @property
     def previous(self) -> Options:
@@ -95,6 +99,9 @@ def parse(raw: Mapping[str, str | None], accepted: frozenset[str], name: str,
         out["interval"] = _choice("interval", values["interval"], ("day", "week"))
     if "goal" in values:
         out["goal"] = _choice("goal", values["goal"], ("sale", "lead"))
+    for key in ("quote_id", "phone_key"):
+        if key in values:
+            out[key] = values[key][:200]
     if "limit" in values:
         text = values["limit"]
         if not text.isdigit() or not 1 <= int(text) <= 10_000:

@@ -100,8 +100,6 @@ def test_the_body_limit_is_a_setting(settings, store):
 @pytest.mark.parametrize("body, words", [
     (b'{"sent": -5, "events": []}',
      'expected a JSON batch {"sent": <ms>, "events": [...]}: sent: expected a time in milliseconds since 1970 (before 2100)'),
-    (b'{"events": [' + b"[" * 5000 + b"]" * 5000 + b"]}",
-     'expected a JSON batch {"sent": <ms>, "events": [...]}: nested too deeply'),
     (b"\xff\xfe{}", 'expected a JSON batch {"sent": <ms>, "events": [...]}: not valid JSON: invalid character (byte 0)'),
     (b"[]", 'expected a JSON batch {"sent": <ms>, "events": [...]}: the body: expected an object, got a list'),
     (b'{"sent": 1}', 'expected a JSON batch {"sent": <ms>, "events": [...]}: events: required'),
@@ -109,6 +107,15 @@ def test_the_body_limit_is_a_setting(settings, store):
 def test_bad_batches_get_400(client, body, words):
     r = client.post("/collect", content=body, headers={"content-type": "text/plain"})
     assert r.status_code == 400 and r.json()["error"] == words
+
+
+def test_an_event_nested_too_deep_is_rejected_not_its_batch(client, store):
+    deep = b"[" * 5000 + b"]" * 5000
+    r = client.post("/collect", content=b'{"events": [' + deep + b"," + json.dumps(event()).encode() + b"]}",
+                    headers={"content-type": "text/plain"})
+    assert counts(r) == {"accepted": 1, "rejected": 1}
+    assert rows(store, "SELECT reasons FROM parcours.rejected_events") == [
+        {"reasons": ["the event: expected an object, got a list"]}]
 
 
 @pytest.mark.parametrize("fields, reason", [

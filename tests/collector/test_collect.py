@@ -148,12 +148,3 @@ def test_tag_is_served_with_the_plan_compiled_in(client):
     assert '"__PARCOURS_CONFIG__"' not in r.text
     assert '"b":"courtier"' in r.text and '"moto_quote":["vehicle","rider","coverage","contact"]' in r.text
     assert client.get("/t.js", headers={"if-none-match": r.headers["etag"]}).status_code == 304
-
-
-def test_admin_sql_needs_the_token_and_is_read_only(client, store):
-    assert client.post("/api/sql", content="SELECT 1").status_code == 401
-    auth = {"authorization": "Bearer admin-test-token"}
-    r = client.post("/api/sql", content="SELECT 1 AS one", headers=auth)
-    assert r.json() == {"columns": ["one"], "rows": [[1]]}
-    r = client.post("/api/sql", content=f"DROP TABLE {store.database}.events", headers=auth)
-    assert r.status_code == 400 and "readonly" in r.json()["error"].lower()

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from collector.pixel import GIF
 from collector.wire import PIXEL_SCALARS
 from tests.collector.helpers import counts
+from tests.collector.test_each_event import body, broken, post_raw, valid
 
 FUZZ = settings(max_examples=int(__import__("os").environ.get("PARCOURS_FUZZ_EXAMPLES", "150")), deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -98,13 +99,44 @@ page_views = st.fixed_dictionaries({
 @FUZZ
 @given(events=st.lists(page_views, min_size=1, max_size=5), sent=st.integers(min_value=0, max_value=4_102_444_800_000),
        user_agent=header_text)
-def test_valid_events_with_any_text_land(client, store, events, sent, user_agent):
-    # Valid by the plan whatever their strings: every one must reach ClickHouse, none refused by an insert.
+def test_valid_events_with_any_text_and_any_clock_land_or_are_kept(client, store, events, sent, user_agent):
+    # Valid by the plan whatever their strings: each reaches ClickHouse, or, when made more than
+    # --max-event-age before its batch was sent, rejected_events; none refused by an insert.
     ids = [str(uuid.uuid4()) for _ in events]  # fresh: hypothesis repeats values, and equal ids are folded
     events = [{**e, "id": i} for e, i in zip(events, ids)]
+    sent_by_device = sent or max(e["t"] for e in events)  # without "sent", the batch's latest event
+    too_old = sum(1 for e in events if sent_by_device - e["t"] > 30 * 86_400_000)
     r = client.post("/collect", content=json.dumps({"sent": sent, "events": events}),
                     headers={"content-type": "text/plain", "user-agent": user_agent})
-    assert counts(r) == {"accepted": len(events), "rejected": 0}, r.text
+    assert counts(r) == {"accepted": len(events) - too_old, "rejected": too_old}, r.text
     landed = store.query(f"SELECT count() FROM {store.database}.events WHERE toString(event_id) IN {{ids:Array(String)}}",
                          parameters={"ids": ids}).rows[0][0]
-    assert landed == len(events)
+    kept = store.query(f"SELECT count() FROM {store.database}.rejected_events WHERE event_id IN {{ids:Array(String)}} "
+                       "AND reasons = ['client_ts: the event was made more than 30 days before it was sent "
+                       "(--max-event-age)']", parameters={"ids": ids}).rows[0][0]
+    assert (landed, kept) == (len(events) - too_old, too_old)
+
+
+poisons = st.sampled_from([
+    b'"url":"https://x.example/\xff"', b'"p":{"\xe9t\xe9":1}', b'"c":{"utm_term":"\xc3"}',
+    b'"url":"\\ud800"', b'"ref":"a\\udc00b"', b'"vid":"\\ud83d"',
+    b'"p":{"x":' + b"[" * 550 + b"]" * 550 + b"}", b'"p":{"deep":' + b'{"a":' * 520 + b"0" + b"}" * 520 + b"}",
+])
+
+
+@FUZZ
+@given(layout=st.lists(st.one_of(st.none(), poisons), min_size=1, max_size=8))
+def test_fuzz_poisoned_events_inside_valid_batches(client, store, layout):
+    """Any mix of valid events and events holding invalid UTF-8, a lone surrogate or deep nesting: a 204,
+    the valid ones stored, the others kept as rejected."""
+    made = [valid() if p is None else broken(p) for p in layout]
+    r = post_raw(client, body(*(raw for _, raw in made)))
+    good = {i for (i, _), p in zip(made, layout) if p is None}
+    assert counts(r) == {"accepted": len(good), "rejected": len(made) - len(good)}, r.text
+    ids = [i for i, _ in made]
+    landed = store.query(f"SELECT toString(event_id) FROM {store.database}.events "
+                         "WHERE toString(event_id) IN {ids:Array(String)}", parameters={"ids": ids}).rows
+    assert {i for (i,) in landed} == good
+    kept = store.query(f"SELECT count() FROM {store.database}.rejected_events WHERE event_id IN {{ids:Array(String)}}",
+                       parameters={"ids": ids}).rows[0][0]
+    assert kept == len(made) - len(good)

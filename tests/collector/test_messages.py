@@ -28,6 +28,10 @@ WORDS = {
     "not_json": ({"detail": "invalid character (byte 0)"}, "not valid JSON: invalid character (byte 0)"),
     "truncated_json": ({}, "not valid JSON: it ends too early"),
     "too_deep": ({}, "nested too deeply"),
+    "not_utf8": ({"position": 9}, "not valid UTF-8 text (byte 9); the raw bytes are kept escaped"),
+    "failed_event": ({"detail": "KeyError"},
+                     "the collector failed on this event (KeyError); it is kept here to replay once fixed"),
+    "too_old": ({"days": 30}, "client_ts: the event was made more than 30 days before it was sent (--max-event-age)"),
     "undecodable": ({"detail": "odd"}, "cannot be read: odd"),
 }
 
@@ -48,9 +52,22 @@ ANSWERS = {
     "tag_not_built": ({"path": "collector/static/t.js"}, "the tag is not built: run `make tag` (expected collector/static/t.js)"),
     "tag_addon_not_built": ({"name": "markup", "path": "collector/static/addons/markup.js"},
                             "the tag's add-on markup is not built: run `make tag` (expected collector/static/addons/markup.js)"),
+    "too_many_connections": ({}, "the collector has too many connections open, all busy; retry later"),
+    "headers_late": ({"seconds": 10.0}, "the request's headers did not arrive within 10 s (--header-timeout)"),
+    "body_late": ({"seconds": 2.5}, "the request's body did not arrive within 2.5 s (--body-timeout)"),
     "unauthorized": ({}, "missing or wrong admin token (Authorization: Bearer <PARCOURS_ADMIN_TOKEN>)"),
     "bad_parameter": ({"name": "since", "problem": "it is odd"}, "since: it is odd"),
     "sql_empty": ({}, "send one SQL statement as the request body"),
+    "sql_several": ({"count": 2}, "send one statement at a time: this text holds 2, separated by ';'"),
+    "sql_not_reading": ({"word": "INSERT"}, 'only reading statements are run here (SELECT, WITH, SHOW, DESCRIBE, '
+                                            'EXPLAIN); "INSERT" is not one of them'),
+    "sql_outfile": ({}, "INTO OUTFILE would write a file on the collector's machine; read the rows from the answer "
+                        "(or use `parcours export`)"),
+    "sql_function": ({"name": "file"}, "file() reads files or other servers; only the database's tables are read here"),
+    "sql_format": ({}, "leave out the FORMAT clause: the answer comes as JSON"),
+    "sql_settings": ({}, "the SETTINGS clause could not be read: write it as SETTINGS name = value, name = value"),
+    "sql_setting": ({"name": "readonly", "allowed": "final, max_threads"},
+                    'setting "readonly" cannot be changed here; these can: final, max_threads'),
     "since_required": ({}, "since: required (e.g. since=7d or since=2026-11-20), so a replay covers a known period"),
     "no_plan_watcher": ({}, "the plan watcher is not running"),
 }

@@ -117,7 +117,8 @@ def test_admin_endpoints_summary_and_replay(client, store, fixed_plan):
     assert client.post("/api/rejected/replay", headers=ADMIN).json()["error"].startswith("since: required")
     client.app.state.plan = fixed_plan
     dry = client.post("/api/rejected/replay?since=1h&dry_run=true", headers=ADMIN).json()
-    assert dry == {"dry_run": True, "considered": 1, "replayed": 1, "already_in_events": 0, "still_rejected": {}}
+    assert dry == {"dry_run": True, "considered": 1, "replayed": 1, "already_in_events": 0, "still_rejected": {},
+                   "dead_letters": 0, "dead_letters_stored": 0, "dead_letters_refused": {}}
     assert client.post("/api/rejected/replay?since=1h", headers=ADMIN).json()["replayed"] == 1
     assert client.post("/api/rejected/replay?since=1h", headers=ADMIN).json()["considered"] == 0
     assert rows(store, "SELECT event FROM parcours.events") == [{"event": "newsletter_signup"}]

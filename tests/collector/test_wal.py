@@ -236,3 +236,30 @@ def test_a_log_keeps_its_id_across_restarts_and_two_logs_differ(tmp_path):
     first = run(log_id(tmp_path / "0"))
     assert run(log_id(tmp_path / "0")) == first  # a replay after a restart keeps its tokens
     assert run(log_id(tmp_path / "1")) not in ("", first)
+
+
+def test_a_sealed_log_keeps_no_copy_of_what_it_stored(tmp_path):
+    """An erasure seals the log: once the writer has stored what was accepted before, no segment holds it."""
+    from collector.wal.idle import purge_stored, unstored
+
+    async def scenario():
+        wal = await opened(tmp_path / "0")
+        for n in range(5):
+            await wal.append(row(n), b"")
+        sealed = await wal.seal()
+        await wal.append(row(99), b"")
+        assert unstored(tmp_path) == 7, "five rows, the empty record that seals, one more"
+        with pytest.raises(Exception, match="not stored in ClickHouse after 0 s"):
+            await wal.stored(sealed, timeout=0)
+        records, pos = wal.read(wal.start(), 1 << 30, upto=sealed)  # the batch writer's read
+        assert [r.lsn for r in records] == [1, 2, 3, 4, 5, 6] and records[-1].rows == 0
+        wal.save_checkpoint(Checkpoint(sealed), pos)
+        await wal.stored(sealed, timeout=1)
+        left = b"".join(p.read_bytes() for p in (tmp_path / "0").glob("*.wal"))
+        await wal.close()
+        return left
+
+    left = run(scenario())
+    assert all(str(uuid.UUID(int=n)).encode() not in left for n in range(5)), "the sealed records are gone"
+    assert str(uuid.UUID(int=99)).encode() in left, "what came after stays until it is stored"
+    assert unstored(tmp_path) == 1 and purge_stored(tmp_path) == 0, "a segment with an unstored record stays"

@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import json
+import threading
 import time
 import uuid
 
@@ -112,8 +113,8 @@ def test_metrics_count_what_was_accepted_rejected_and_written(app, store):
     assert "parcours_lag_seconds_count 1.0" in text
 
 
-class Killed(Exception):
-    pass
+class Killed(BaseException):
+    """A kill -9 at that point: not an error the writer handles (it retries on any Exception)."""
 
 
 class CrashAfterInsert:
@@ -239,3 +240,34 @@ def test_two_logs_writing_into_one_database_keep_each_others_batches(tmp_path, s
     assert asyncio.run(one_batch(tmp_path / "wal" / "1", second)) == 1
     got = rows(store, "SELECT toString(event_id) AS id FROM parcours.events ORDER BY id")
     assert got == sorted([{"id": first.event_id}, {"id": second.event_id}], key=lambda r: r["id"])
+
+
+class Hung:
+    """The real store behind a ClickHouse that stops answering until `release` is set."""
+
+    def __init__(self, store):
+        self.store, self.release = store, threading.Event()
+
+    def insert_lines(self, table, data, token=None):
+        self.release.wait(60)
+        self.store.insert_lines(table, data, token)
+
+    def missing_lines(self, table, data):
+        return self.store.missing_lines(table, data)
+
+
+def test_a_clickhouse_that_stops_answering_shows_in_readyz(app, store, monkeypatch):
+    monkeypatch.setattr("collector.ops.STALLED", 0.3)
+    with TestClient(app) as client:
+        hung = app.state.writer.sink = Hung(store)
+        try:
+            assert post(client, event()).status_code == 204  # into the log; the insert hangs
+            wait_for(lambda: client.get("/readyz").status_code == 503)
+            (reason,) = client.get("/readyz").json()["reasons"]
+            assert reason.startswith("ClickHouse has not answered for ")
+        finally:
+            hung.release.set()
+        drained(app)
+        assert client.get("/readyz").status_code == 200
+        assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 1}]
+

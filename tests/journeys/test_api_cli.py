@@ -70,3 +70,12 @@ def test_the_command_line_imports_reports_and_exits_by_outcome(tmp_path):
     assert r.stderr.decode().startswith('Error: profile "crc" reads JSON, and the file is not JSON')
     r = parcours("import", "rejects", "--format", "json", "--data-dir", str(tmp_path))
     assert [json.loads(line)["line"] for line in r.stdout.splitlines()] == [8, 10]
+
+
+def test_the_api_refuses_a_file_past_its_size_limit(client, monkeypatch):
+    from journeys import api
+
+    monkeypatch.setattr(api, "MAX_IMPORT_BYTES", 100)
+    chunked = client.post("/api/conversions", content=iter([b"conversion_id,ts,crm_id\n", b"x" * 200]),
+                          headers=ADMIN)
+    assert chunked.status_code == 413 and "larger than 100 bytes" in chunked.json()["error"]

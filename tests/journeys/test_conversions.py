@@ -191,8 +191,22 @@ def test_a_file_the_profile_cannot_read_is_refused_as_a_whole(store, ctx):
 
 
 def test_progress_is_reported_while_reading_and_storing(store, ctx, monkeypatch):
-    monkeypatch.setattr(imports, "PROGRESS_EVERY", 2)
+    monkeypatch.setattr(imports, "CHUNK", 2)
     seen = []
     csv = "conversion_id,ts,crm_id\n" + "".join(f"P-{i},2026-10-05T09:00:00Z,Q-{i}\n" for i in range(5))
     conversions.import_file(store, ctx, data(csv), source="p.csv", progress=lambda stage, n: seen.append((stage, n)))
     assert seen == [("read", 2), ("read", 4), ("read", 5), ("stored", 5)]
+
+
+
+def test_a_large_file_is_read_in_a_process_of_its_own_with_the_same_result(store, ctx, monkeypatch):
+    from journeys import reader
+
+    inline = import_file(store, ctx, BROKERS_FILE, "courtiers", dry_run=True)
+    monkeypatch.setattr(reader, "SUBPROCESS_FROM", 0)  # every file is "large"
+    apart = import_file(store, ctx, BROKERS_FILE, "courtiers")
+    assert apart.as_dict() == {**inline.as_dict(), "dry_run": False}
+    assert sales(store)["MA-2026-0104522"]["premium"] == Decimal("1102.75")
+    with pytest.raises(FileError) as info:
+        import_file(store, ctx, BROKERS_FILE, "crc")
+    assert str(info.value).startswith('profile "crc" reads JSON, and the file is not JSON')

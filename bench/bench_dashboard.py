@@ -1,0 +1,104 @@
+"""The dashboard's panels as a viewer waits for them: each panel's time from the page asking for its
+report(s) to their answers (then drawn), in Chromium, and the same report's API call alone for comparison.
+
+Printed, not asserted. By default a small history is sent through a fresh collector (e2e/seed.py); point
+`--data-dir` at a seeded data directory (the reports bench's 10-million-event seed, `parcours demo seed`)
+to measure at scale:
+
+    .venv/bin/python bench/bench_dashboard.py --data-dir /path/to/seeded/data [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from collector.users import Users  # noqa: E402
+from e2e import seed  # noqa: E402
+from e2e.conftest import ADMIN_TOKEN, CHROMIUM, CHROMIUM_ARGS, start_collector, stop_collector  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+VIEWER, PASSWORD = "bench", "bench-password-long"
+
+
+def api_time(url: str, call: str) -> float:
+    req = urllib.request.Request(url + call, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(req, timeout=600) as resp:
+            resp.read()
+    except urllib.error.HTTPError:
+        return float("nan")
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", help="a seeded data directory (default: a fresh one with --visitors)")
+    parser.add_argument("--visitors", type=int, default=2000, help="visitors sent when no --data-dir is given")
+    parser.add_argument("--runs", type=int, default=3, help="page loads measured (after one warm-up)")
+    args = parser.parse_args()
+    data = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
+    Users(data).add(VIEWER, PASSWORD, replace=True)
+    if not args.data_dir:  # the sample sales and costs, so attribution and paths have something to credit
+        seed.import_offline(data, ROOT / "examples" / "moto-insurance.yaml", b"e2e-secret", ROOT / "examples" / "samples")
+    proc, url, _ = start_collector(data, "--max-event-age", "120", log_name="bench-dashboard.log")
+    try:
+        if not args.data_dir:
+            sent = seed.send(url, n=args.visitors, days=30)  # the page's default period: the last 30 days
+            print(f"seeded {sent} events from {args.visitors} visitors through /collect")
+            time.sleep(3)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            calls: list[str] = []
+            page.on("request", lambda r: calls.append(r.url[len(url):]) if "/api/reports/" in r.url else None)
+            page.goto(f"{url}/dashboard?lang=en")
+            page.fill("#name", VIEWER)
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            times: dict[str, list[float]] = {}
+            page_times = []
+            for run in range(args.runs + 1):
+                calls.clear()
+                started = time.perf_counter()
+                page.reload()
+                page.wait_for_function("() => document.querySelectorAll('.panel').length"
+                                       " && !document.querySelector('.panel[data-state=loading]')", timeout=600_000)
+                whole = time.perf_counter() - started
+                states = page.evaluate("() => [...document.querySelectorAll('.panel')]"
+                                       ".map(p => [p.id, p.dataset.state, +(p.dataset.ms || 0)])")
+                if run == 0:
+                    continue  # warm-up: the engine's caches, the bundle
+                page_times.append(whole)
+                for panel, state, ms in states:
+                    times.setdefault(panel, []).append((ms / 1000 if state in ("ready", "empty") else float("nan"), state))
+            report_calls = sorted(set(calls))
+            browser.close()
+        print(f"\npage: every panel drawn in {statistics.median(page_times):.2f} s (median of {args.runs} loads; "
+              f"the page asks for at most 3 reports at once)")
+        print(f"{'panel':<12} {'answered (s)':>12}   state")
+        for panel, values in times.items():
+            ok = [v for v, _ in values if v == v]
+            state = values[-1][1]
+            print(f"{panel:<12} {statistics.median(ok) if ok else float('nan'):>12.2f}   "
+                  f"{state if ok else state + ' (report missing or failing)'}")
+        print(f"\n{'report call (API alone, admin token)':<90} {'s':>6}")
+        for call in report_calls:
+            print(f"{call[:90]:<90} {api_time(url, call):>6.2f}")
+    finally:
+        stop_collector(proc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""A batch that does not decode whole, cut into its events, so that each is judged on its own.
+
+msgspec refuses a whole body for one bad string inside one event (a lone surrogate `"\\ud800"`, which
+JSON text may spell but no text holds). Then this reads the body's structure only (strings skipped whole,
+brackets counted, nothing decoded) and hands back the `events` array's elements as raw bytes, and the
+`sent` value's. Only bodies msgspec refused come here: the fast path decodes in C.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A string (escapes skipped; unterminated: to the end), a bracket or separator, or a run of anything else.
+# Whitespace outside strings matches nothing and is skipped.
+_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"?|[{}\[\],:]|[^\s{}\[\],:"]+', re.DOTALL)
+
+
+def split_batch(body: bytes) -> tuple[list[bytes], bytes] | None:
+    """(the raw elements of the top-level "events" array, the raw "sent" value or b""), or None when the
+    body is not a JSON object holding an events array."""
+    tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(body)]
+    if not tokens or tokens[0][2] != b"{":
+        return None
+    depth = 0
+    key = b""
+    events: list[bytes] | None = None
+    sent = b""
+    inside = False  # in the events array
+    start = 0  # where the current element starts
+    previous = b""
+    for n, (lo, hi, token) in enumerate(tokens):
+        if token in (b"{", b"["):
+            if depth == 1 and previous == b":" and key == b'"events"' and token == b"[" and events is None:
+                events, inside, start = [], True, hi
+            depth += 1
+        elif token in (b"}", b"]"):
+            depth -= 1
+            if depth < 0:
+                return None
+            if inside and depth == 1:
+                _element(events, body[start:lo])
+                inside = False
+            if depth == 0 and n != len(tokens) - 1:
+                return None  # something after the object
+        elif token == b",":
+            if inside and depth == 2:
+                _element(events, body[start:lo])
+                start = hi
+        elif depth == 1 and token.startswith(b'"') and n + 1 < len(tokens) and tokens[n + 1][2] == b":":
+            key = token
+        elif depth == 1 and previous == b":" and key == b'"sent"':
+            sent = token
+        previous = token
+    if depth != 0 or events is None:
+        return None
+    return events, sent
+
+
+def _element(events: list[bytes], piece: bytes) -> None:
+    piece = piece.strip()
+    if piece:
+        events.append(piece)

@@ -1,0 +1,151 @@
+"""Analysts' SQL: one reading statement, told apart before it reaches ClickHouse.
+
+ClickHouse's `readonly = 1` refuses writes and settings changes, but not everything an analyst must not
+run beside the collector: `SYSTEM STOP MERGES`, `KILL QUERY`, `SELECT … INTO OUTFILE` and the `file()`
+function (which read and write files of the embedded engine's machine: the collector's secret is one)
+all run in read-only mode, and a body holding several statements runs them all. So the statement is read
+here first, by its words outside strings, quoted names and comments: one statement, starting with a
+reading keyword, touching no file. Its trailing `SETTINGS` clause is taken out and handed back, so that
+the caller applies those settings before `readonly = 1`: only the settings in `SAFE_SETTINGS`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from collector.messages import answer
+
+READING = ("SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN")
+
+SAFE_SETTINGS = frozenset({
+    # how long and how much: the query's own bounds
+    "max_execution_time", "timeout_overflow_mode", "max_threads", "max_memory_usage", "max_block_size",
+    "max_rows_to_read", "max_bytes_to_read", "read_overflow_mode", "max_result_rows", "max_result_bytes",
+    "result_overflow_mode", "max_rows_to_group_by", "group_by_overflow_mode", "max_rows_to_sort",
+    "sort_overflow_mode", "max_bytes_before_external_group_by", "max_bytes_before_external_sort",
+    # how it reads: results, not effects
+    "join_use_nulls", "join_algorithm", "any_join_distinct_right_table_keys", "final",
+    "do_not_merge_across_partitions_select_final", "prefer_column_name_to_alias", "enable_analyzer",
+    "optimize_aggregation_in_order", "optimize_read_in_order", "date_time_output_format", "session_timezone",
+    "count_distinct_implementation", "aggregate_functions_null_for_empty", "transform_null_in",
+})
+"""Settings a statement may set for itself: bounds and the shape of its result, nothing that acts on the
+server or another query."""
+
+# Functions that read or write files or reach other machines, as table functions or as plain functions;
+# readonly = 1 refuses most of the table functions, but not `file()`.
+FORBIDDEN_FUNCTIONS = frozenset({
+    "FILE", "FILECLUSTER", "URL", "URLCLUSTER", "S3", "S3CLUSTER", "GCS", "HDFS", "HDFSCLUSTER", "AZUREBLOBSTORAGE",
+    "AZUREBLOBSTORAGECLUSTER", "REMOTE", "REMOTESECURE", "CLUSTER", "CLUSTERALLREPLICAS", "MYSQL", "POSTGRESQL",
+    "SQLITE", "MONGODB", "REDIS", "JDBC", "ODBC", "EXECUTABLE", "PYTHON", "INPUT", "ICEBERG", "DELTALAKE", "HUDI",
+})
+
+# One token at a time: comments and quoted text are skipped whole, so a ';' or a keyword inside them
+# is not read as one. Unterminated quotes or comments run to the end (ClickHouse refuses them itself).
+_TOKEN = re.compile(r"""
+      (?P<space>\s+)
+    | (?P<comment>--[^\n]*|\#[^\n]*|/\*.*?(?:\*/|\Z))
+    | (?P<string>'(?:[^'\\]|\\.|'')*(?:'|\Z))
+    | (?P<name>"(?:[^"\\]|\\.|"")*(?:"|\Z)|`(?:[^`\\]|\\.|``)*(?:`|\Z))
+    | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+    | (?P<number>[0-9][0-9_.]*(?:[eE][+-]?[0-9]+)?)
+    | (?P<other>.)
+""", re.VERBOSE | re.DOTALL)
+
+
+class NotReading(ValueError):
+    """The SQL is not one reading statement; the message says what to send instead."""
+
+
+@dataclass
+class Reading:
+    """A statement to run, and the settings it asked for (to apply before readonly)."""
+
+    statement: str
+    settings: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Token:
+    kind: str
+    text: str
+    start: int
+    end: int
+    depth: int  # parentheses around it
+
+    @property
+    def word(self) -> str:
+        return self.text.upper() if self.kind == "word" else ""
+
+
+def reading_statement(text: str) -> Reading:
+    """The statement (without a trailing ';' or its SETTINGS clause) and its settings, if `text` is one
+    reading statement; else NotReading, saying why."""
+    statements = _statements(text)
+    if not statements:
+        raise NotReading(answer("sql_empty"))
+    if len(statements) > 1:
+        raise NotReading(answer("sql_several", count=len(statements)))
+    tokens = statements[0]
+    first = next((t for t in tokens if t.text != "("), tokens[0])
+    if first.word not in READING:
+        raise NotReading(answer("sql_not_reading", word=first.text[:40]))
+    for before, after in zip(tokens, tokens[1:]):
+        if before.word == "INTO" and after.word == "OUTFILE":
+            raise NotReading(answer("sql_outfile"))
+        if before.word in FORBIDDEN_FUNCTIONS and after.text == "(":
+            raise NotReading(answer("sql_function", name=before.text))
+        if before.word == "FORMAT" and before.depth == 0 and after.text != "(":
+            raise NotReading(answer("sql_format"))
+    if tokens[-1].word == "FORMAT" and tokens[-1].depth == 0:
+        raise NotReading(answer("sql_format"))
+    settings_at = next((i for i in range(len(tokens) - 1, -1, -1)
+                        if tokens[i].word == "SETTINGS" and tokens[i].depth == 0), None)
+    settings = {}
+    end = tokens[-1].end
+    if settings_at is not None:
+        settings = _settings(tokens[settings_at + 1:])
+        end = tokens[settings_at - 1].end if settings_at else tokens[settings_at].start
+    return Reading(text[tokens[0].start:end], settings)
+
+
+def _statements(text: str) -> list[list[_Token]]:
+    """The tokens of each non-empty statement, split at the ';' outside quotes and comments."""
+    statements: list[list[_Token]] = [[]]
+    depth = 0
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup
+        if kind in ("space", "comment"):
+            continue
+        value = match.group()
+        if value == ";":
+            statements.append([])
+            depth = 0
+            continue
+        if value == ")":
+            depth = max(depth - 1, 0)
+        statements[-1].append(_Token(kind, value, match.start(), match.end(), depth))
+        if value == "(":
+            depth += 1
+    return [s for s in statements if s]
+
+
+def _settings(tokens: list[_Token]) -> dict[str, str]:
+    """`name = value, …` of a trailing SETTINGS clause, each name one of SAFE_SETTINGS."""
+    out: dict[str, str] = {}
+    at = 0
+    while at < len(tokens):
+        part = tokens[at:at + 3]
+        if len(part) < 3 or part[0].kind != "word" or part[1].text != "=" or part[2].kind not in ("word", "number", "string"):
+            raise NotReading(answer("sql_settings"))
+        name, value = part[0].text.lower(), part[2].text
+        if name not in SAFE_SETTINGS:
+            raise NotReading(answer("sql_setting", name=part[0].text[:64], allowed=", ".join(sorted(SAFE_SETTINGS))))
+        out[name] = value[1:-1].replace("''", "'").replace("\\'", "'") if part[2].kind == "string" else value
+        at += 3
+        if at < len(tokens):
+            if tokens[at].text != ",":
+                raise NotReading(answer("sql_settings"))
+            at += 1
+    return out

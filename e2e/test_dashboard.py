@@ -1,0 +1,389 @@
+"""The dashboard in Chromium, as Elie uses it: log in, read every panel, change the period, download a
+table, find a person's journey; every figure on screen equals the reports API's JSON for the same request.
+
+The history comes through the real collector (e2e/seed.py). A panel whose report the collector does not
+serve yet is skipped, saying so (the reports land one by one); its designed error state is tested below.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from collector.users import Users
+from e2e import seed
+from e2e.conftest import ADMIN_TOKEN, ROOT, Collector, start_collector, stop_collector
+from e2e.demo import watch_errors
+
+VIEWER, PASSWORD = "elie", "motos-et-courtiers"
+SCREENSHOTS = ROOT / "e2e" / "screenshots"
+AXE = ROOT / "journeys" / "dashboard" / "node_modules" / "axe-core" / "axe.min.js"
+# Which reports each panel reads (its figures must all come from these).
+PANELS = {
+    "overview": ["overview"],
+    "funnel": ["funnel"],
+    "levers": ["levers"],
+    "attribution": ["attribution"],
+    "brokers": ["brokers", "media_pos"],
+    "journeys": ["paths"],
+    "quality": ["match", "rejected"],
+}
+
+
+@pytest.fixture(scope="module")
+def dash(tmp_path_factory):
+    data = tmp_path_factory.mktemp("dashboard")
+    Users(data).add(VIEWER, PASSWORD)
+    plan = ROOT / "examples" / "moto-insurance.yaml"
+    seed.import_offline(data, plan, b"e2e-secret", ROOT / "examples" / "samples")  # the collector's secret
+    # The history reaches back 75 days (and Mrs X to October): past the default --max-event-age of 30 days.
+    proc, url, log = start_collector(data, "--site-dir", str(ROOT / "examples" / "demo-site"), "--max-event-age", "120",
+                                     plan=plan)
+    collector = Collector(url, data, log)
+    sent = seed.send(url, n=300, days=75)
+    # Barrier: the last batch (the refused events) is stored once its rows are there.
+    collector.wait_rows("SELECT 1 FROM parcours.rejected_events", 6)
+    assert collector.wait_rows(f"SELECT 1 FROM parcours.events", sent - 6)
+    assert collector.sql("SELECT count() AS n FROM parcours.conversions FINAL")[0]["n"] > 0  # the samples
+    yield collector
+    stop_collector(proc)
+
+
+def api(dash: Collector, url: str) -> bytes:
+    """The same request the page made, with the admin token instead of the viewer's session."""
+    req = urllib.request.Request(dash.url + url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        return resp.read()
+
+
+def served(dash: Collector, name: str) -> bool:
+    try:
+        api(dash, f"/api/reports/{name}?format=json")
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return False
+    return True
+
+
+def login(page: Page, dash: Collector, query: str = "?lang=en&period=90d") -> None:
+    """Log in and land on the dashboard; 90 days by default, so the sample sales of October 2026 are in."""
+    page.goto(f"{dash.url}/dashboard{query}")
+    page.fill("#name", VIEWER)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/dashboard(\?|$)"))
+
+
+def settled(page: Page) -> None:
+    page.wait_for_function("() => document.querySelectorAll('.panel').length"
+                           " && !document.querySelector('.panel[data-state=loading]')", timeout=60_000)
+
+
+def report_answers(page: Page) -> list:
+    """The reports API responses the page receives from now on (their bodies are read after)."""
+    answers: list = []
+    page.on("response", lambda r: answers.append(r) if "/api/reports/" in r.url and r.ok else None)
+    return answers
+
+
+def close(a, b) -> bool:
+    """The same JSON, figures compared to 1e-9: ClickHouse may sum floats in another order on another run."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) or isinstance(b, float):
+        return a is not None and b is not None and abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+    return a == b
+
+
+def report_calls(page: Page) -> list[str]:
+    """Record the reports API calls the page makes from now on (path and query)."""
+    calls: list[str] = []
+    def record(request):
+        parts = urllib.parse.urlsplit(request.url)
+        if parts.path.startswith("/api/reports/"):
+            calls.append(parts.path + ("?" + parts.query if parts.query else ""))
+
+    page.on("request", record)
+    return calls
+
+
+def json_values(doc) -> set[tuple[str, str]]:
+    """Every (field, value) pair in a report's JSON, values as the page writes them in data-value."""
+    out: set[tuple[str, str]] = set()
+    rows = doc if isinstance(doc, list) else [doc]
+    for row in rows:
+        for k, v in (row.items() if isinstance(row, dict) else ()):
+            if isinstance(v, dict):
+                out |= {(kk, _js(vv)) for kk, vv in v.items()} | {("count", _js(vv)) for vv in v.values()}
+            elif isinstance(v, list):
+                out |= json_values(v)
+            else:
+                out.add((k, _js(v)))
+    return out
+
+
+def _js(v) -> str:
+    """A JSON value as JavaScript's String() writes it."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def test_login_logout_and_back_to_the_login_page(page: Page, dash):
+    errors = watch_errors(page)
+    page.goto(f"{dash.url}/dashboard?lang=en&period=7d")
+    expect(page).to_have_url(re.compile(r"/dashboard/login\?next="))
+    page.fill("#name", VIEWER)
+    page.fill("#password", "not the password")
+    page.click("button[type=submit]")
+    expect(page.locator(".message")).to_have_text("Wrong account name or password.")
+    page.fill("#name", VIEWER)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{dash.url}/dashboard?lang=en&period=7d")  # back where the link pointed
+    expect(page.locator("header.top select").first).to_have_value("7d")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "parcours_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    page.click("text=Log out")
+    expect(page.locator(".message")).to_have_text("You are logged out.")
+    page.goto(f"{dash.url}/dashboard")
+    expect(page).to_have_url(re.compile(r"/dashboard/login"))
+    assert [e for e in errors if "404" not in e] == []
+
+
+def test_a_viewer_session_reads_reports_and_nothing_else(page: Page, dash):
+    login(page, dash)
+    csrf = page.locator('meta[name="csrf-token"]').get_attribute("content")
+
+    def status(method: str, path: str, headers: dict, body: str | None = None) -> int:
+        return page.evaluate("""async ([m, p, h, b]) => (await fetch(p, {method: m, headers: h, body: b})).status""",
+                             [method, path, headers, body])
+
+    assert status("POST", "/api/sql", {"X-CSRF-Token": csrf}, "SELECT 1") == 401
+    assert status("GET", "/api/export?table=events", {"X-CSRF-Token": csrf}) == 401
+    assert status("POST", "/api/rejected/replay?since=7d", {"X-CSRF-Token": csrf}) == 401
+    if served(dash, "funnel"):
+        assert status("GET", "/api/reports/funnel", {"X-CSRF-Token": csrf}) == 200
+        assert status("GET", "/api/reports/funnel", {}) == 401  # no CSRF header: refused
+        assert status("GET", "/api/reports/funnel", {"X-CSRF-Token": "forged"}) == 401
+
+
+@pytest.mark.parametrize("panel", list(PANELS))
+def test_each_panel_shows_its_reports_figures(page: Page, dash, panel):
+    missing = [r for r in PANELS[panel] if not served(dash, r)]
+    if missing:
+        pytest.skip(f"the collector does not serve the report(s) {', '.join(missing)} yet")
+    answers = report_answers(page)
+    login(page, dash)
+    settled(page)
+    box = page.locator(f"#{panel}")
+    assert box.get_attribute("data-state") == "ready", box.inner_text()
+    mine = [a for a in answers if any(urllib.parse.urlsplit(a.url).path == f"/api/reports/{r}" for r in PANELS[panel])]
+    assert mine, [a.url for a in answers]
+    for answer in mine:
+        call = answer.url[len(dash.url):]
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(call).query)
+        assert "from" in query and "to" in query, call  # every panel reads the page's period
+        # What the page received is the API's answer to the same request (asked again with the admin token).
+        assert close(answer.json(), json.loads(api(dash, call))), call
+    expected = set().union(*(json_values(a.json()) for a in mine))
+    shown = box.locator("[data-key][data-value]").evaluate_all(
+        "els => els.map(e => [e.dataset.key, e.dataset.value, e.textContent])")
+    numbers = [(k, v, text) for k, v, text in shown if re.fullmatch(r"-?\d+(\.\d+)?(e-?\d+)?", v)]
+    assert numbers, f"{panel} shows no figure"
+    for key, value, text in numbers:
+        assert (key, value) in expected, f"{panel}: {key}={value} (shown as {text!r}) is not in the API's answer"
+        if re.fullmatch(r"\d+", value) and "%" not in text and "€" not in text and ":" not in text:
+            assert re.sub(r"\D", "", text.split("·")[0]) == value, (key, value, text)  # 1,234 shows 1234
+
+
+def test_the_period_reaches_every_panel_and_the_url(page: Page, dash):
+    login(page, dash)
+    settled(page)
+    calls = report_calls(page)
+    page.get_by_label("Period").select_option("7d")
+    settled(page)
+    expect(page).to_have_url(re.compile(r"period=7d"))
+    shown = page.locator(".range").get_attribute("data-from")
+    assert calls and all(f"from={shown}" in c for c in calls), calls
+    assert {c.split("?")[0].rsplit("/", 1)[1] for c in calls} >= {r for rs in PANELS.values() for r in rs if served(dash, r)}
+    # The back button returns to the previous period.
+    page.go_back()
+    settled(page)
+    expect(page.get_by_label("Period")).to_have_value("90d")
+
+
+def test_custom_dates_and_a_shared_link(page: Page, dash, browser):
+    login(page, dash, "?lang=en&period=custom&from=2026-01-01&to=2026-01-31")
+    expect(page.get_by_label("From")).to_have_value("2026-01-01")
+    expect(page.locator("#funnel")).to_have_attribute("data-state", re.compile("ready|empty|error"))
+    settled(page)
+    # A period with nothing in it: the panels say so, in words.
+    if served(dash, "funnel"):
+        expect(page.locator("#funnel .state.empty")).to_contain_text("No data for this period.")
+
+
+def test_language_switch(page: Page, dash):
+    login(page, dash, "")
+    page.context.set_extra_http_headers({})
+    page.get_by_label(re.compile("Langue|Language")).select_option("fr")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.locator("#funnel h2")).to_have_text("Entonnoir")
+    page.get_by_label("Langue").select_option("en")
+    expect(page.locator("#funnel h2")).to_have_text("Funnel")
+    expect(page).to_have_url(re.compile(r"lang=en"))
+
+
+def test_a_table_downloads_as_the_apis_csv(page: Page, dash):
+    if not served(dash, "funnel"):
+        pytest.skip("the collector does not serve the funnel report yet")
+    calls = report_calls(page)
+    login(page, dash)
+    settled(page)
+    with page.expect_download() as info:
+        page.locator("#funnel .csv").click()
+    download = info.value
+    assert download.suggested_filename == "funnel-moto_quote.csv"
+    text = Path(download.path()).read_text()
+    csv_call = next(c for c in calls if c.startswith("/api/reports/funnel?") and "format=csv" in c)
+    assert text == api(dash, csv_call).decode()
+    assert text.splitlines()[0].startswith("step_index,step,label")
+
+
+def test_a_person_is_found_by_phone_without_the_number_in_any_url_or_on_screen(page: Page, dash):
+    if not served(dash, "person"):
+        pytest.skip("the collector does not serve the person report yet")
+    urls: list[str] = []
+    page.on("request", lambda r: urls.append(r.url))
+    login(page, dash)
+    settled(page)
+    page.get_by_label("Find by").select_option("phone")
+    phone = "06 00 00 01 11"  # the first seeded quote's phone
+    page.get_by_label("Phone number").fill(phone)
+    page.get_by_role("button", name="Show the journey").click()
+    expect(page.locator(".timeline li").first).to_be_visible()
+    assert not any("0600000111" in u.replace("%20", "").replace("+", "") or "06%2000" in u for u in urls)
+    assert phone not in page.content() and "0600000111" not in page.content()
+    assert page.get_by_label("Phone number").input_value() == ""
+    log = dash.log.read_text()
+    assert phone not in log and "0600000111" not in log
+
+
+def test_every_panel_is_accessible_error_free_and_photographed(page: Page, dash):
+    """axe-core on the whole page with every panel drawn (or in its error state while its report is missing),
+    no console error but the missing reports' 404s, and a screenshot of each panel (e2e/screenshots/)."""
+    missing = sorted({r for rs in PANELS.values() for r in rs if not served(dash, r)})
+    errors = watch_errors(page)
+    calls = report_calls(page)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    login(page, dash)
+    settled(page)
+    page.evaluate(AXE.read_text())  # evaluated, not a <script>: the page's CSP allows only its own bundle
+    result = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+        .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))""")
+    serious = [v for v in result if v["impact"] in ("serious", "critical")]
+    assert serious == [], json.dumps(serious, indent=1)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    for panel in PANELS:
+        page.locator(f"#{panel}").screenshot(path=SCREENSHOTS / f"{panel}.png")
+    page.screenshot(path=SCREENSHOTS / "page.png", full_page=True)
+    not_found = [e for e in errors if "status of 404" in e]
+    assert [e for e in errors if e not in not_found] == []
+    assert len(not_found) == sum(1 for c in calls if c.split("?")[0].rsplit("/", 1)[1] in missing)
+    for panel, reads in PANELS.items():
+        state = page.locator(f"#{panel}").get_attribute("data-state")
+        # The quality panel's halves stand alone: it is drawn when one of its reports answers.
+        expected = ("error" if set(reads) <= set(missing) else "ready") if panel == "quality" else \
+            ("error" if set(reads) & set(missing) else "ready")
+        assert state == expected, (panel, state)
+
+
+def test_the_login_page_is_accessible(page: Page, dash):
+    errors = watch_errors(page)
+    page.goto(f"{dash.url}/dashboard/login?lang=en")
+    page.evaluate(AXE.read_text())
+    result = page.evaluate("async () => (await axe.run()).violations.map(v => v.id + ':' + v.impact)")
+    assert [v for v in result if v.endswith((":serious", ":critical"))] == []
+    assert errors == []
+
+
+def test_loading_empty_and_error_states_are_designed(page: Page, dash):
+    """Each state the page can be in says what is happening, whatever the reports answer."""
+    held = []
+    page.route("**/api/reports/**", lambda route: held.append(route))  # never answered: loading
+    login(page, dash)
+    funnel = page.locator("#funnel")
+    expect(funnel).to_have_attribute("data-state", "loading")
+    expect(funnel.get_by_role("status")).to_have_text("Loading…")
+    expect(funnel).to_have_attribute("aria-busy", "true")
+    expect(page.get_by_label("Period")).to_be_enabled()  # the page stays usable while panels load
+    SCREENSHOTS.mkdir(exist_ok=True)
+    funnel.screenshot(path=SCREENSHOTS / "state-loading.png")
+    for route in held:
+        route.fulfill(status=503, content_type="application/json",
+                      body=json.dumps({"error": "the report could not be computed: ClickHouse is out of reach"}))
+    page.unroute("**/api/reports/**")
+    expect(funnel).to_have_attribute("data-state", "error")
+    expect(funnel.get_by_role("alert")).to_contain_text("This panel could not be loaded.")
+    expect(funnel.get_by_role("alert")).to_contain_text("ClickHouse is out of reach")
+    funnel.screenshot(path=SCREENSHOTS / "state-error.png")
+    page.route("**/api/reports/funnel?**", lambda route: route.fulfill(status=200, content_type="application/json",
+                                                                       body="[]"))
+    funnel.get_by_role("button", name="Try again").click()
+    expect(funnel).to_have_attribute("data-state", "empty")
+    expect(funnel).to_contain_text("No data for this period.")
+    funnel.screenshot(path=SCREENSHOTS / "state-empty.png")
+
+
+def test_keyboard_reaches_the_panels_and_their_controls(page: Page, dash):
+    login(page, dash)
+    settled(page)
+    page.keyboard.press("Tab")
+    skip = page.locator("a.skip")
+    expect(skip).to_be_focused()
+    expect(skip).to_have_text("Skip to the panels")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"#main$"))
+    # The period picker is a labelled native control: keyboard alone changes the period.
+    page.get_by_label("Period").focus()
+    page.keyboard.press("ArrowDown")
+    expect(page).to_have_url(re.compile(r"period=month"))
+
+
+def test_the_funnel_breaks_down_by_lever(page: Page, dash):
+    login(page, dash)
+    settled(page)
+    breakdown = page.locator("#funnel").get_by_label("Breakdown")
+    if not breakdown.count():
+        pytest.skip("the funnel report takes no breakdown yet")
+    calls = report_calls(page)
+    breakdown.select_option("lever")
+    settled(page)
+    expect(page).to_have_url(re.compile(r"by=lever"))
+    call = next(c for c in calls if c.startswith("/api/reports/funnel?") and "by=lever" in c)
+    rows = json.loads(api(dash, call))
+    shown = page.locator("#funnel td[data-key=visitors]").evaluate_all("els => els.map(e => e.dataset.value)")
+    assert sorted(shown) == sorted(str(r["visitors"]) for r in rows)
+    key = "segment" if "segment" in rows[0] else "lever"
+    assert {r[key] for r in rows} >= {"display"}
+
+
+def test_the_header_shows_no_stray_text(page: Page, dash):
+    login(page, dash)
+    settled(page)
+    header = page.locator("header.top").inner_text()
+    assert "null" not in header and "undefined" not in header, header

@@ -1,0 +1,91 @@
+// Every figure on the page comes from the reports API (/api/reports/NAME), the
+// same function behind `parcours report`. The session cookie authenticates;
+// the CSRF token from the page's <meta> goes in a header on every call, which
+// a cross-site page cannot send.
+
+var CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || '';
+var MAX_AT_ONCE = 3; // the engine answers panels faster a few at a time than all at once on 2 cores
+var running = 0, waiting = [];
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** The report's URL for these parameters (empty values left out). */
+export function reportUrl(name, params, format) {
+  var q = new URLSearchParams();
+  for (var [k, v] of Object.entries(params)) if (v !== '' && v != null) q.set(k, v);
+  q.set('format', format || 'json');
+  return `/api/reports/${encodeURIComponent(name)}?${q}`;
+}
+
+async function slot() {
+  if (running < MAX_AT_ONCE) {
+    running++;
+    return;
+  }
+  await new Promise((resolve) => waiting.push(resolve));
+}
+
+function release() {
+  var next = waiting.shift();
+  if (next) next();
+  else running--;
+}
+
+async function call(url, init) {
+  await slot();
+  try {
+    var resp = await fetch(url, {
+      credentials: 'same-origin',
+      ...init,
+      headers: { 'X-CSRF-Token': CSRF, Accept: 'application/json', ...(init && init.headers) },
+    });
+    if (!resp.ok) {
+      var message = resp.statusText;
+      try {
+        message = (await resp.json()).error || message;
+      } catch (e) {
+        /* not JSON: keep the status text */
+      }
+      if (resp.status == 401) document.dispatchEvent(new CustomEvent('parcours:unauthorized'));
+      throw new ApiError(resp.status, message);
+    }
+    return resp;
+  } finally {
+    release();
+  }
+}
+
+/** A report's JSON for these parameters. */
+export async function report(name, params, signal) {
+  var resp = await call(reportUrl(name, params, 'json'), { signal });
+  return resp.json();
+}
+
+/** POST a report's parameters in the body (for values that must stay out of URLs, e.g. a phone number). */
+export async function reportPost(name, body, signal) {
+  var resp = await call(`/api/reports/${encodeURIComponent(name)}`, {
+    method: 'POST',
+    signal,
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return resp.json();
+}
+
+/** Download the report as CSV, as the API renders it, under a readable file name. */
+export async function downloadCsv(name, params, filename) {
+  var resp = await call(reportUrl(name, params, 'csv'), { headers: { Accept: 'text/csv' } });
+  var blob = await resp.blob();
+  var a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = filename;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+}

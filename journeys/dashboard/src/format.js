@@ -1,0 +1,60 @@
+// Numbers as people read them in the page's language. The exact value the API
+// sent stays on the element (data-value) so the tests compare like for like.
+import { lang } from './i18n.js';
+
+var cache = {};
+
+function nf(kind) {
+  var key = lang() + kind;
+  if (!cache[key]) {
+    var opts = {
+      count: { maximumFractionDigits: 0 },
+      decimal: { maximumFractionDigits: 2 },
+      money: { style: 'currency', currency: 'EUR', maximumFractionDigits: 0 },
+      money2: { style: 'currency', currency: 'EUR', minimumFractionDigits: 2, maximumFractionDigits: 2 },
+      rate: { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 },
+      share: { maximumFractionDigits: 1 },
+    }[kind];
+    cache[key] = new Intl.NumberFormat(lang() == 'fr' ? 'fr-FR' : 'en-GB', opts);
+  }
+  return cache[key];
+}
+
+/** A figure for display; kind is count, decimal, money, money2, rate (0..1), share or duration (seconds). */
+export function fmt(value, kind) {
+  if (value == null || (typeof value == 'number' && !isFinite(value))) return '–';
+  if (kind == 'time') {
+    var d = new Date(value);
+    return isNaN(d) ? String(value) : d.toLocaleString(lang() == 'fr' ? 'fr-FR' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+  }
+  if (typeof value != 'number') return String(value);
+  if (kind == 'duration') return duration(value);
+  return nf(kind || 'decimal').format(value);
+}
+
+function duration(seconds) {
+  var s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  var m = Math.floor(s / 60), rest = s % 60;
+  if (m < 60) return rest ? `${m} min ${rest} s` : `${m} min`;
+  var h = Math.floor(m / 60);
+  return `${h} h ${m % 60} min`;
+}
+
+/** The change from before to now as a signed percentage, or null when there is nothing to compare. */
+export function change(now, before) {
+  if (now == null || before == null || before === 0) return null;
+  return (now - before) / Math.abs(before);
+}
+
+export function signedRate(x) {
+  if (x == null) return '';
+  var text = nf('rate').format(Math.abs(x));
+  return (x > 0 ? '+' : x < 0 ? '−' : '±') + text;
+}
+
+/** A short date (day and month) for axes; the ISO day stays in the tables. */
+export function shortDay(iso) {
+  var d = new Date(iso.slice(0, 10) + 'T00:00:00Z');
+  return d.toLocaleDateString(lang() == 'fr' ? 'fr-FR' : 'en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' });
+}

@@ -1,0 +1,141 @@
+// French and English: the users are French insurers and banks. The language
+// comes from the URL (?lang=), else the browser's preferences; a switch in the
+// header changes it. Every string the page shows is here, by key.
+
+var STRINGS = {
+  en: {
+    title: 'parcours dashboard',
+    skip: 'Skip to the panels',
+    period: 'Period',
+    'period.7d': 'Last 7 days',
+    'period.30d': 'Last 30 days',
+    'period.90d': 'Last 90 days',
+    'period.month': 'This month',
+    'period.lastmonth': 'Last month',
+    'period.custom': 'Custom dates',
+    from: 'From',
+    to: 'To (included)',
+    apply: 'Apply',
+    filters: 'Filters',
+    'filter.lever': 'Lever',
+    'filter.campaign': 'Campaign',
+    'filter.broker': 'Broker',
+    'filter.device': 'Device',
+    'filter.any': 'All',
+    'filter.clear': 'Clear filters',
+    language: 'Language',
+    logout: 'Log out',
+    loading: 'Loading…',
+    empty: 'No data for this period and these filters.',
+    'empty.hint': 'Widen the period or clear the filters.',
+    'empty.period': 'No data for this period.',
+    'empty.period.hint': 'Pick a longer or earlier period.',
+    error: 'This panel could not be loaded.',
+    'error.part': 'This part could not be loaded.',
+    retry: 'Try again',
+    csv: 'Download CSV',
+    'csv.of': 'Download {name} as CSV',
+    'chart.table': 'The same figures as a table',
+    vs: 'vs previous period',
+    'vs.none': 'no earlier data',
+    'nav.label': 'Panels',
+    'panel.overview': 'Overview',
+    'panel.funnel': 'Funnel',
+    'panel.levers': 'Levers and campaigns',
+    'panel.attribution': 'Attribution',
+    'panel.brokers': 'Brokers and points of sale',
+    'panel.journeys': 'Journeys',
+    'panel.quality': 'Reconciliation and data quality',
+    'session.expired': 'Your session has ended. Log in again.',
+    'access.denied': 'Your account may not read this report.',
+    'login.again': 'Log in',
+    'filter.remove': 'Remove this filter',
+    'device.desktop': 'Desktop',
+    'device.mobile': 'Mobile',
+    'device.tablet': 'Tablet',
+  },
+  fr: {
+    title: 'Tableau de bord parcours',
+    skip: 'Aller aux panneaux',
+    period: 'Période',
+    'period.7d': '7 derniers jours',
+    'period.30d': '30 derniers jours',
+    'period.90d': '90 derniers jours',
+    'period.month': 'Ce mois-ci',
+    'period.lastmonth': 'Le mois dernier',
+    'period.custom': 'Dates choisies',
+    from: 'Du',
+    to: 'Au (inclus)',
+    apply: 'Appliquer',
+    filters: 'Filtres',
+    'filter.lever': 'Levier',
+    'filter.campaign': 'Campagne',
+    'filter.broker': 'Courtier',
+    'filter.device': 'Appareil',
+    'filter.any': 'Tous',
+    'filter.clear': 'Effacer les filtres',
+    language: 'Langue',
+    logout: 'Se déconnecter',
+    loading: 'Chargement…',
+    empty: 'Aucune donnée pour cette période et ces filtres.',
+    'empty.hint': 'Élargissez la période ou effacez les filtres.',
+    'empty.period': 'Aucune donnée pour cette période.',
+    'empty.period.hint': 'Choisissez une période plus longue ou plus ancienne.',
+    error: 'Ce panneau n’a pas pu être chargé.',
+    'error.part': 'Cette partie n’a pas pu être chargée.',
+    retry: 'Réessayer',
+    csv: 'Télécharger en CSV',
+    'csv.of': 'Télécharger {name} en CSV',
+    'chart.table': 'Les mêmes chiffres en tableau',
+    vs: 'vs période précédente',
+    'vs.none': 'pas de données avant',
+    'nav.label': 'Panneaux',
+    'panel.overview': 'Vue d’ensemble',
+    'panel.funnel': 'Entonnoir',
+    'panel.levers': 'Leviers et campagnes',
+    'panel.attribution': 'Attribution',
+    'panel.brokers': 'Courtiers et points de vente',
+    'panel.journeys': 'Parcours',
+    'panel.quality': 'Rapprochement et qualité des données',
+    'session.expired': 'Votre session a pris fin. Reconnectez-vous.',
+    'access.denied': 'Votre compte ne peut pas lire ce rapport.',
+    'login.again': 'Se connecter',
+    'filter.remove': 'Retirer ce filtre',
+    'device.desktop': 'Ordinateur',
+    'device.mobile': 'Mobile',
+    'device.tablet': 'Tablette',
+  },
+};
+
+export var LANGS = ['fr', 'en'];
+var current = 'en';
+
+/** The language to use: the URL's, else the first of the browser's we speak, else French. */
+export function pickLang(fromUrl, browser) {
+  if (LANGS.includes(fromUrl)) return fromUrl;
+  for (var tag of browser || []) {
+    var base = String(tag).toLowerCase().split('-')[0];
+    if (LANGS.includes(base)) return base;
+  }
+  return 'fr';
+}
+
+export function setLang(lang) {
+  current = LANGS.includes(lang) ? lang : 'fr';
+  document.documentElement.lang = current;
+}
+
+export function lang() {
+  return current;
+}
+
+/** Strings added by the panels (each panel keeps its own words beside its code). */
+export function add(strings) {
+  for (var l of LANGS) Object.assign(STRINGS[l], strings[l] || {});
+}
+
+/** The string for a key in the current language, with {name} placeholders filled. */
+export function t(key, values) {
+  var text = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
+  return values ? text.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m)) : text;
+}

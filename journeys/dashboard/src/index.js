@@ -1,0 +1,100 @@
+// The dashboard: one page, a header (period, filters, language, log out), and
+// the panels, each loading its own figures from the reports API.
+import { h, select, uid } from './dom.js';
+import { LANGS, lang, pickLang, setLang, t } from './i18n.js';
+import { Panel } from './panel.js';
+import * as state from './state.js';
+import { PANELS } from './panels/index.js';
+
+var CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || '';
+var panels = PANELS.map((spec) => new Panel(spec));
+var header = h('header', { class: 'top' });
+var nav = h('nav', { class: 'panels-nav' });
+var banner = h('div', { class: 'banner', role: 'alert', hidden: true });
+
+function boot() {
+  setLang(pickLang(state.get().lang, navigator.languages));
+  var main = h('main', { id: 'main', tabindex: '-1' }, panels.map((p) => p.el));
+  document.body.replaceChildren(
+    h('a', { class: 'skip', href: '#main' }, ''), header, banner, nav, main);
+  drawChrome();
+  panels.forEach((p) => p.load());
+  state.onChange(function (changed) {
+    if (changed.includes('lang')) {
+      setLang(pickLang(state.get().lang, navigator.languages));
+      drawChrome();
+      panels.forEach((p) => p.draw());
+    } else {
+      drawChrome();
+    }
+    panels.forEach((p) => p.wants(changed) && p.load());
+  });
+  document.addEventListener('parcours:unauthorized', function () {
+    banner.hidden = false;
+    banner.replaceChildren(t('session.expired'), ' ', h('a', { href: loginUrl() }, t('login.again')));
+  });
+}
+
+function loginUrl() {
+  return '/dashboard/login?next=' + encodeURIComponent(location.pathname + location.search);
+}
+
+function drawChrome() {
+  document.title = t('title');
+  document.querySelector('.skip').textContent = t('skip');
+  var s = state.get();
+  header.replaceChildren(...[
+    h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '◆'), ' parcours'),
+    periodPicker(s),
+    filterBar(s),
+    h('div', { class: 'end' },
+      select(t('language'), lang(), LANGS.map((l) => [l, l == 'fr' ? 'Français' : 'English']), (v) => state.set({ lang: v })),
+      h('form', { method: 'post', action: '/dashboard/logout', class: 'logout' },
+        h('input', { type: 'hidden', name: 'csrf', value: CSRF }),
+        h('button', { type: 'submit' }, t('logout'))))].filter(Boolean));
+  nav.setAttribute('aria-label', t('nav.label'));
+  nav.replaceChildren(h('ul', null, panels.map((p) => h('li', null, h('a', { href: `#${p.spec.id}` }, t(`panel.${p.spec.id}`))))));
+  panels.forEach((p) => p.drawChrome());
+}
+
+function periodPicker(s) {
+  var r = state.range(s);
+  var box = h('div', { class: 'period' },
+    select(t('period'), s.period, state.PRESETS.map((p) => [p, t(`period.${p}`)]), function (v) {
+      if (v == 'custom') state.set({ period: 'custom', from: r.first, to: r.last });
+      else state.set({ period: v });
+    }));
+  if (s.period == 'custom') {
+    var fromId = uid('from'), toId = uid('to');
+    var from = h('input', { id: fromId, type: 'date', value: s.from, max: s.to, required: true });
+    var to = h('input', { id: toId, type: 'date', value: s.to, min: s.from, required: true });
+    box.append(h('form', { class: 'dates', onsubmit: function (e) {
+      e.preventDefault();
+      if (from.value && to.value && from.value <= to.value) state.set({ from: from.value, to: to.value });
+    } },
+    h('span', { class: 'control' }, h('label', { for: fromId }, t('from')), from),
+    h('span', { class: 'control' }, h('label', { for: toId }, t('to')), to),
+    h('button', { type: 'submit' }, t('apply'))));
+  } else {
+    box.append(h('span', { class: 'range', dataset: { from: r.from, to: r.to } }, `${r.first} → ${r.last}`));
+  }
+  return box;
+}
+
+function filterBar(s) {
+  var supported = state.supportedFilters();
+  if (!supported.length) return null;
+  var active = supported.filter((f) => s[f]);
+  var chips = active.map((f) => h('button', {
+    type: 'button', class: 'chip', dataset: { filter: f },
+    'aria-label': `${t('filter.' + f)}: ${s[f]}. ${t('filter.remove')}`,
+    onclick: () => state.set({ [f]: '' }),
+  }, `${t('filter.' + f)}: ${s[f]} ✕`));
+  return h('div', { class: 'filters', role: 'group', 'aria-label': t('filters') },
+    supported.includes('device') && select(t('filter.device'), s.device, [['', t('filter.any')], ...['desktop', 'mobile', 'tablet'].map((d) => [d, t('device.' + d)])],
+      (v) => state.set({ device: v })),
+    chips.filter((c) => c.dataset.filter != 'device'),
+    active.length ? h('button', { type: 'button', class: 'clear', onclick: () => state.set(Object.fromEntries(supported.map((f) => [f, '']))) }, t('filter.clear')) : null);
+}
+
+boot();

@@ -1,0 +1,91 @@
+// A panel's frame: heading, controls, and a body that is always in one of four
+// designed states: loading (a skeleton, the rest of the page stays usable),
+// empty (says why and what to try), error (says what failed, with a retry) or
+// the figures. A panel reloads only when a key it reads changes; a newer load
+// aborts the older one.
+import { destroyIn } from './charts.js';
+import { h } from './dom.js';
+import { t } from './i18n.js';
+import * as state from './state.js';
+
+var COMMON = ['period', 'from', 'to', ...state.FILTERS];
+
+export class Panel {
+  constructor(spec) {
+    this.spec = spec;
+    this.data = null;
+    this.controller = null;
+    this.heading = h('h2', { id: `${spec.id}-h` });
+    this.controls = h('div', { class: 'controls' });
+    this.body = h('div', { class: 'body', 'aria-live': 'polite' });
+    // A part of the panel that does not depend on its report (the journeys' person search) stays usable
+    // whatever state the report is in.
+    this.footer = h('div', { class: 'panel-footer' });
+    this.el = h('section', { id: spec.id, class: 'panel', 'aria-labelledby': `${spec.id}-h`, dataset: { state: 'loading' } },
+      h('header', null, this.heading, this.controls), this.body, this.footer);
+  }
+
+  /** Whether a change of these state keys calls for new figures. */
+  wants(changed) {
+    return changed.some((k) => COMMON.includes(k) || (this.spec.keys || []).includes(k));
+  }
+
+  drawChrome() {
+    this.heading.textContent = t(`panel.${this.spec.id}`);
+    this.controls.replaceChildren(...(this.spec.controls ? this.spec.controls(state.get(), state.set) : []));
+    if (this.spec.footer) this.footer.replaceChildren(...this.spec.footer());
+  }
+
+  async load() {
+    if (this.controller) this.controller.abort();
+    var controller = (this.controller = new AbortController());
+    this.show('loading');
+    var started = performance.now();
+    try {
+      var data = await this.spec.load(state.get(), controller.signal);
+      if (controller.signal.aborted) return;
+      this.data = data;
+      this.elapsed = performance.now() - started;
+      this.el.dataset.ms = Math.round(this.elapsed); // the panel's answer time (bench/bench_dashboard.py reads it)
+      this.draw();
+    } catch (err) {
+      if (controller.signal.aborted || err.name == 'AbortError') return;
+      this.data = null;
+      this.error = err;
+      this.show('error');
+    }
+  }
+
+  /** Draw the figures held (after a load, or again in another language). */
+  draw() {
+    if (!this.data) return this.error ? this.show('error') : undefined;
+    if (this.spec.isEmpty && this.spec.isEmpty(this.data, state.get())) return this.show('empty');
+    destroyIn(this.body);
+    this.body.replaceChildren(...[this.spec.render(this.data, state.get(), state.set)].flat());
+    this.el.dataset.state = 'ready';
+    this.el.removeAttribute('aria-busy');
+  }
+
+  show(kind) {
+    destroyIn(this.body);
+    this.el.dataset.state = kind;
+    if (kind == 'loading') {
+      this.el.setAttribute('aria-busy', 'true');
+      this.body.replaceChildren(h('div', { class: 'skeleton', role: 'status' }, h('span', { class: 'visually-hidden' }, t('loading')),
+        h('div', { class: 'bone wide' }), h('div', { class: 'bone' }), h('div', { class: 'bone' })));
+      return;
+    }
+    this.el.removeAttribute('aria-busy');
+    if (kind == 'empty') {
+      var filtered = state.supportedFilters().some((f) => state.get()[f]);
+      this.body.replaceChildren(h('div', { class: 'state empty' }, h('p', null, t(filtered ? 'empty' : 'empty.period')),
+        h('p', { class: 'hint' }, t(filtered ? 'empty.hint' : 'empty.period.hint'))));
+    } else {
+      var status = this.error && this.error.status;
+      var why = status == 401 ? t('session.expired') : status == 403 ? t('access.denied') : (this.error && this.error.message) || '';
+      this.body.replaceChildren(h('div', { class: 'state error', role: 'alert' },
+        h('p', null, t('error')), why && h('p', { class: 'why' }, why),
+        h('button', { type: 'button', onclick: () => this.load() }, t('retry'))));
+    }
+  }
+}

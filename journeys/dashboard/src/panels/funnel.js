@@ -1,0 +1,100 @@
+// Funnel per form: bars per step (visitors who reached it), the drop-off from
+// the previous required step, abandonment and time on step; a breakdown.
+import { downloadCsv, report } from '../api.js';
+import { chart, colour } from '../charts.js';
+import { CONFIG } from '../config.js';
+import { h, select } from '../dom.js';
+import { fmt } from '../format.js';
+import { add, t } from '../i18n.js';
+import * as state from '../state.js';
+import { csvButton, table } from '../table.js';
+
+add({
+  en: { 'funnel.form': 'Form', 'funnel.by': 'Breakdown', 'funnel.none': 'None', 'funnel.step': 'Step',
+    'funnel.visitors': 'Visitors', 'funnel.completions': 'Completions', 'funnel.from_previous': 'From previous step',
+    'funnel.from_first': 'From first step', 'funnel.drop_off': 'Drop-off', 'funnel.abandons': 'Abandons',
+    'funnel.median': 'Median time', 'funnel.p90': '90th pct time', 'funnel.optional': 'optional',
+    'funnel.submit': 'Quote submitted (leads)', 'funnel.chart': 'Visitors at each step of the form {form}',
+    'funnel.caption': 'Funnel of the form {form}, step by step', 'funnel.lost': 'lost' },
+  fr: { 'funnel.form': 'Formulaire', 'funnel.by': 'Ventilation', 'funnel.none': 'Aucune', 'funnel.step': 'Étape',
+    'funnel.visitors': 'Visiteurs', 'funnel.completions': 'Validations', 'funnel.from_previous': 'Depuis l’étape précédente',
+    'funnel.from_first': 'Depuis la première étape', 'funnel.drop_off': 'Pertes', 'funnel.abandons': 'Abandons',
+    'funnel.median': 'Temps médian', 'funnel.p90': 'Temps 9e décile', 'funnel.optional': 'facultative',
+    'funnel.submit': 'Devis envoyé (leads)', 'funnel.chart': 'Visiteurs à chaque étape du formulaire {form}',
+    'funnel.caption': 'Entonnoir du formulaire {form}, étape par étape', 'funnel.lost': 'perdus' },
+});
+
+var BREAKDOWNS = ['lever', 'campaign', 'broker', 'device'];
+
+function params(s) {
+  return { ...state.common(s), form: s.form || (CONFIG.forms[0] || {}).id || '', by: s.by };
+}
+
+function label(row) {
+  return row.step == 'submit' ? t('funnel.submit') : row.label || row.step;
+}
+
+export var funnel = {
+  id: 'funnel',
+  keys: ['form', 'by'],
+  controls(s, set) {
+    var forms = CONFIG.forms.map((f) => [f.id, f.label || f.id]);
+    var bys = [['', t('funnel.none')], ...BREAKDOWNS.map((b) => [b, t('filter.' + b)]), ...CONFIG.breakdowns.map((p) => [p, p])];
+    return [
+      forms.length > 1 ? select(t('funnel.form'), s.form || forms[0][0], forms, (v) => set({ form: v })) : null,
+      CONFIG.funnelBy ? select(t('funnel.by'), s.by, bys, (v) => set({ by: v })) : null,
+    ].filter(Boolean);
+  },
+  load: (s, signal) => report('funnel', params(s), signal),
+  isEmpty: (rows) => !rows.length || rows.every((r) => !r.visitors),
+  render(rows, s) {
+    var form = params(s).form;
+    var formLabel = (CONFIG.forms.find((f) => f.id == form) || {}).label || form;
+    // With a breakdown the report adds a `segment` column (the lever, campaign, broker, device or property value).
+    var by = s.by && rows.length ? ('segment' in rows[0] ? 'segment' : s.by in rows[0] ? s.by : '') : '';
+    var parts = [];
+    if (by) {
+      var groups = [...new Set(rows.map((r) => r[by]))].slice(0, 8);
+      var steps = rows.filter((r) => r[by] == groups[0]);
+      parts.push(chart(t('funnel.chart', { form: formLabel }), {
+        type: 'bar',
+        data: {
+          labels: steps.map(label),
+          datasets: groups.map((g, i) => ({ label: g || '–', backgroundColor: colour(i),
+            data: steps.map((st) => (rows.find((r) => r[by] == g && r.step_index == st.step_index) || {}).visitors || 0) })),
+        },
+        options: { scales: { y: { beginAtZero: true } } },
+      }, 300));
+    } else {
+      var first = rows[0].visitors || 0;
+      parts.push(h('ol', { class: 'funnel-steps', 'aria-label': t('funnel.chart', { form: formLabel }) }, rows.map(function (r, i) {
+        var width = first ? Math.max(0.5, (100 * r.visitors) / first) : 0;
+        var fill = h('div', { class: 'fill' });
+        fill.style.width = `${width}%`;
+        return h('li', { dataset: { step: r.step } },
+          h('span', { class: 'name' }, label(r), r.optional ? h('small', null, ` (${t('funnel.optional')})`) : null),
+          h('div', { class: 'bar', role: 'presentation' }, fill),
+          h('span', { class: 'drop' },
+            h('strong', { dataset: { key: 'visitors', value: String(r.visitors) } }, fmt(r.visitors, 'count')),
+            r.from_first != null ? ` · ${fmt(r.from_first, 'rate')}` : '',
+            i > 0 && r.drop_off ? h('span', { class: 'lost' }, ` −${fmt(r.drop_off, 'count')} ${t('funnel.lost')}`) : ''));
+      })));
+    }
+    var columns = [
+      { key: 'label', label: t('funnel.step'), kind: 'text' },
+      ...(by ? [{ key: by, label: BREAKDOWNS.includes(s.by) ? t('filter.' + s.by) : s.by, kind: 'text' }] : []),
+      { key: 'visitors', label: t('funnel.visitors'), kind: 'count' },
+      { key: 'from_previous', label: t('funnel.from_previous'), kind: 'rate' },
+      { key: 'from_first', label: t('funnel.from_first'), kind: 'rate' },
+      { key: 'drop_off', label: t('funnel.drop_off'), kind: 'count' },
+      { key: 'abandons', label: t('funnel.abandons'), kind: 'count' },
+      { key: 'completions', label: t('funnel.completions'), kind: 'count' },
+      { key: 'median_seconds', label: t('funnel.median'), kind: 'duration' },
+      { key: 'p90_seconds', label: t('funnel.p90'), kind: 'duration' },
+    ];
+    var shown = rows.map((r) => ({ ...r, label: label(r) }));
+    parts.push(table({ caption: t('funnel.caption', { form: formLabel }), columns, rows: shown }));
+    parts.push(h('div', { class: 'table-tools' }, csvButton(t('panel.funnel'), () => downloadCsv('funnel', params(s), `funnel-${form}.csv`))));
+    return parts;
+  },
+};

@@ -1,0 +1,125 @@
+// Journeys: the most frequent lever sequences that led to a sale, as a flow
+// (Sankey) and a table; and one person's journey on demand, found by quote id
+// or by the phone number typed here. The phone goes in a POST body (never a
+// URL, so no log has it), is hashed by the server, and is never shown: the
+// field is emptied once sent.
+import { ApiError, downloadCsv, report, reportPost } from '../api.js';
+import { chart, colour } from '../charts.js';
+import { columnsOf, kind, label } from '../columns.js';
+import { h, uid } from '../dom.js';
+import { fmt } from '../format.js';
+import { add, lang, t } from '../i18n.js';
+import * as state from '../state.js';
+import { csvButton, table } from '../table.js';
+
+add({
+  en: { 'journeys.chart': 'Most frequent paths to a sale, lever by lever', 'journeys.caption': 'Most frequent paths to a sale',
+    'journeys.sale': 'Sale', 'journeys.person': 'A person’s journey', 'journeys.by': 'Find by',
+    'journeys.quote': 'Quote id', 'journeys.phone': 'Phone number', 'journeys.find': 'Show the journey',
+    'journeys.phone.note': 'The number is sent to the server to be hashed; it is not kept, logged or shown.',
+    'journeys.none': 'No one found with this {what}.', 'journeys.result': 'Journey of the person found ({n} steps)',
+    'journeys.searching': 'Searching…', 'journeys.kind.visit': 'Visit', 'journeys.kind.step': 'Step',
+    'journeys.kind.abandon': 'Left the form', 'journeys.kind.quote': 'Quote sent', 'journeys.kind.sale': 'Sale signed' },
+  fr: { 'journeys.chart': 'Chemins les plus fréquents vers une vente, levier par levier', 'journeys.caption': 'Chemins les plus fréquents vers une vente',
+    'journeys.sale': 'Vente', 'journeys.person': 'Le parcours d’une personne', 'journeys.by': 'Rechercher par',
+    'journeys.quote': 'Numéro de devis', 'journeys.phone': 'Numéro de téléphone', 'journeys.find': 'Afficher le parcours',
+    'journeys.phone.note': 'Le numéro est envoyé au serveur pour être haché ; il n’est ni conservé, ni journalisé, ni affiché.',
+    'journeys.none': 'Personne trouvée avec ce {what}.', 'journeys.result': 'Parcours de la personne trouvée ({n} étapes)',
+    'journeys.searching': 'Recherche…', 'journeys.kind.visit': 'Visite', 'journeys.kind.step': 'Étape',
+    'journeys.kind.abandon': 'Formulaire quitté', 'journeys.kind.quote': 'Devis envoyé', 'journeys.kind.sale': 'Vente signée' },
+});
+
+var TOP = 15;
+
+export function steps(path) {
+  return Array.isArray(path) ? path.map(String) : String(path).split(/\s*(?:>|→)\s*/).filter(Boolean);
+}
+
+/** Sankey flows from the paths: position i's lever to position i+1's, the last to the sale. */
+export function flows(rows, sale) {
+  var out = new Map();
+  for (var r of rows.slice(0, TOP)) {
+    var seq = steps(r.path), n = r.conversions ?? r.count ?? 0;
+    for (var i = 0; i < seq.length; i++) {
+      var from = `${i + 1}. ${seq[i]}`, to = i + 1 < seq.length ? `${i + 2}. ${seq[i + 1]}` : sale;
+      out.set(`${from}\u0000${to}`, (out.get(`${from}\u0000${to}`) || 0) + n);
+    }
+  }
+  return [...out].map(([k, flow]) => ({ from: k.split('\u0000')[0], to: k.split('\u0000')[1], flow }));
+}
+
+function personSearch() {
+  var byId = uid('by'), inputId = uid('who'), noteId = uid('note');
+  var result = h('div', { class: 'person-result', 'aria-live': 'polite' });
+  var kindSel = h('select', { id: byId }, h('option', { value: 'quote_id' }, t('journeys.quote')), h('option', { value: 'phone' }, t('journeys.phone')));
+  var input = h('input', { id: inputId, type: 'search', autocomplete: 'off', spellcheck: 'false', required: true, maxlength: '64' });
+  var note = h('p', { id: noteId, class: 'note', hidden: true }, t('journeys.phone.note'));
+  kindSel.addEventListener('change', function () {
+    input.type = kindSel.value == 'phone' ? 'tel' : 'search';
+    note.hidden = kindSel.value != 'phone';
+    input.setAttribute('aria-describedby', kindSel.value == 'phone' ? noteId : '');
+  });
+  var form = h('form', { class: 'search', role: 'search', onsubmit: async function (e) {
+    e.preventDefault();
+    var kind = kindSel.value, value = input.value.trim();
+    if (!value) return;
+    if (kind == 'phone') input.value = ''; // sent, then gone from the page
+    result.replaceChildren(h('p', { class: 'note', role: 'status' }, t('journeys.searching')));
+    try {
+      var rows = await reportPost('person', { [kind]: value });
+      result.replaceChildren(...renderPerson(rows, kind));
+    } catch (err) {
+      result.replaceChildren(h('div', { class: 'state error', role: 'alert' }, h('p', null, t('error')),
+        h('p', { class: 'why' }, err instanceof ApiError ? err.message : String(err))));
+    }
+  } },
+  h('span', { class: 'field' }, h('label', { for: byId }, t('journeys.by')), kindSel),
+  h('span', { class: 'field' }, h('label', { for: inputId }, t('journeys.quote')), input),
+  h('button', { type: 'submit' }, t('journeys.find')));
+  kindSel.addEventListener('change', () => (form.querySelector(`label[for="${inputId}"]`).textContent = kindSel.selectedOptions[0].textContent));
+  return [h('h3', null, t('journeys.person')), form, note, result];
+}
+
+/** A time in the viewer's own time zone, as people read it. */
+function when(iso) {
+  var d = new Date(iso);
+  return isNaN(d) ? String(iso) : d.toLocaleString(lang() == 'fr' ? 'fr-FR' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+function renderPerson(rows, searchedBy) {
+  if (!rows.length) return [h('p', { class: 'note' }, t('journeys.none', { what: t(searchedBy == 'phone' ? 'journeys.phone' : 'journeys.quote').toLowerCase() }))];
+  return [h('p', null, t('journeys.result', { n: rows.length })),
+    h('ol', { class: 'timeline' }, rows.map(function (r) {
+      var rest = Object.entries(r).filter(([k, v]) => !['ts', 'kind'].includes(k) && v !== '' && v != null);
+      return h('li', { class: r.kind == 'sale' ? 'sale' : '' },
+        h('time', { datetime: r.ts }, when(r.ts)),
+        h('strong', null, t(`journeys.kind.${r.kind}`)), ' ',
+        rest.map(([k, v]) => h('span', { class: 'fact' }, h('span', { class: 'note' }, `${label(k)} `), typeof v == 'number' ? fmt(v, kind(k, v)) : String(v))));
+    }))];
+}
+
+export var journeys = {
+  id: 'journeys',
+  load: (s, signal) => report('paths', state.common(s), signal),
+  isEmpty: (rows) => !rows.length,
+  render(rows, s) {
+    var parts = [];
+    {
+      var data = flows(rows, t('journeys.sale'));
+      // One colour per lever, wherever it stands in the path; the sale in grey.
+      var levers = [...new Set(rows.flatMap((r) => steps(r.path)))];
+      var sale = t('journeys.sale');
+      var colourOf = (node) => (node == sale ? '#6b7280' : colour(levers.indexOf(node.replace(/^\d+\. /, ''))));
+      parts.push(chart(t('journeys.chart'), {
+        type: 'sankey',
+        data: { datasets: [{ data, colorFrom: (c) => colourOf(c.dataset.data[c.dataIndex].from),
+          colorTo: (c) => colourOf(c.dataset.data[c.dataIndex].to), colorMode: 'gradient', borderWidth: 0 }] },
+      }, 340));
+      var shown = rows.map((r) => ({ ...r, path: steps(r.path).join(' → ') }));
+      parts.push(table({ caption: t('journeys.caption'), columns: columnsOf(shown), rows: shown }));
+      parts.push(h('div', { class: 'table-tools' }, csvButton(t('panel.journeys'), () => downloadCsv('paths', state.common(s), 'paths.csv'))));
+    }
+    return parts;
+  },
+  footer: personSearch,
+};

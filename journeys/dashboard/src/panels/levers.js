@@ -1,0 +1,68 @@
+// Levers and campaigns: one row per lever (or campaign) with traffic, leads,
+// online and offline sales, revenue and, when costs are imported, cost
+// metrics; sortable; a row's name filters the whole page by it.
+import { downloadCsv, report } from '../api.js';
+import { chart, colour } from '../charts.js';
+import { columnsOf, label } from '../columns.js';
+import { h } from '../dom.js';
+import { add, t } from '../i18n.js';
+import * as state from '../state.js';
+import { csvButton, table } from '../table.js';
+
+add({
+  en: { 'levers.view': 'Rows', 'levers.by.lever': 'Levers', 'levers.by.campaign': 'Campaigns',
+    'levers.chart.one': '{figure} per {view}', 'levers.caption': 'Figures per {view}; sort by a column',
+    'levers.one.lever': 'lever', 'levers.one.campaign': 'campaign',
+    'levers.pick': 'Filter the page by this value' },
+  fr: { 'levers.view': 'Lignes', 'levers.by.lever': 'Leviers', 'levers.by.campaign': 'Campagnes',
+    'levers.chart.one': '{figure} par {view}', 'levers.caption': 'Chiffres par {view} ; triez par colonne',
+    'levers.one.lever': 'levier', 'levers.one.campaign': 'campagne',
+    'levers.pick': 'Filtrer la page sur cette valeur' },
+});
+
+var REPORT = { lever: 'levers', campaign: 'campaigns' };
+var SALES = ['sales', 'conversions', 'online_sales'];
+
+export function toggle(name, value, options, onpick) {
+  return h('span', { class: 'control' }, h('span', { class: 'toggle-label', id: `${name}-label` }, t(`${name}.view`)),
+    h('span', { class: 'toggle', role: 'group', 'aria-labelledby': `${name}-label` }, options.map(([v, text]) =>
+      h('button', { type: 'button', 'aria-pressed': String(v == value), onclick: () => onpick(v) }, text))));
+}
+
+export var levers = {
+  id: 'levers',
+  keys: ['view'],
+  controls: (s, set) => [toggle('levers', s.view, [['lever', t('levers.by.lever')], ['campaign', t('levers.by.campaign')]],
+    (v) => set({ view: v, sort: '' }))],
+  load: (s, signal) => report(REPORT[s.view] || 'levers', state.common(s), signal),
+  isEmpty: (rows) => !rows.length,
+  render(rows, s, set) {
+    var view = REPORT[s.view] ? s.view : 'lever';
+    // Campaigns come as (lever, segment): the campaign is the segment, named by its lever in the chart.
+    var key = view == 'campaign' && 'segment' in rows[0] ? 'segment' : view in rows[0] ? view : Object.keys(rows[0])[0];
+    var name = (r) => (view == 'campaign' && key != 'lever' ? `${r[key] || '–'} · ${r.lever}` : r[key] || '–');
+    var viewName = t(`levers.one.${view}`);
+    var top = rows.slice(0, 12);
+    var sales = SALES.find((c) => c in rows[0]);
+    var figures = ['visits', sales].filter((c) => c && c in rows[0]);
+    var columns = columnsOf(rows).map((c) => (c.key == 'segment' ? { ...c, label: t(`col.${view}`) } : c));
+    columns.unshift(...columns.splice(columns.findIndex((c) => c.key == key), 1));
+    // One chart per figure, each on its own scale: visits run in the hundreds where sales are a handful.
+    var charts = figures.map((f, i) => chart(t('levers.chart.one', { figure: label(f), view: viewName }), {
+      type: 'bar',
+      data: { labels: top.map(name), datasets: [{ label: label(f), data: top.map((r) => r[f]), backgroundColor: colour(i) }] },
+      options: { indexAxis: 'y', plugins: { legend: { display: false }, title: { display: true, text: label(f), align: 'start' } },
+        scales: { x: { beginAtZero: true }, y: { ticks: { autoSkip: false } } } },
+    }, Math.max(180, 26 * top.length + 60)));
+    return [
+      h('div', { class: 'two even' }, charts),
+      table({
+        caption: t('levers.caption', { view: viewName }), columns, rows, sort: s.sort,
+        onsort: (v) => set({ sort: v }, true),
+        onpick: state.supportedFilters().includes(view) ? (r) => set({ [view]: String(r[key]) }) : null, pickLabel: t('levers.pick'),
+      }),
+      h('div', { class: 'table-tools' }, csvButton(t(`levers.by.${view}`),
+        () => downloadCsv(REPORT[view], state.common(s), `${REPORT[view]}.csv`))),
+    ];
+  },
+};

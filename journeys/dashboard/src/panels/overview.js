@@ -1,0 +1,74 @@
+// Overview: the period's headline figures, each against the previous period
+// of the same length, and the daily series of the one picked.
+import { downloadCsv, report } from '../api.js';
+import { chart } from '../charts.js';
+import { kind, label } from '../columns.js';
+import { h } from '../dom.js';
+import { change, fmt, shortDay, signedRate } from '../format.js';
+import { add, t } from '../i18n.js';
+import * as state from '../state.js';
+import { csvButton, table } from '../table.js';
+
+add({
+  en: { 'overview.chart': 'Daily {figure}', 'overview.caption': '{figure} by day', 'overview.pick': 'Show {figure} by day' },
+  fr: { 'overview.chart': '{figure} par jour', 'overview.caption': '{figure} par jour', 'overview.pick': 'Afficher {figure} par jour' },
+});
+
+/** The figures shown as tiles, in order, when the report has them. */
+export var FIGURES = ['visits', 'leads', 'online_sales', 'offline_sales', 'revenue', 'conversion_rate', 'cost_per_sale'];
+// A lower figure is better for these: the change is coloured the other way.
+var LOWER_IS_BETTER = ['cost_per_sale', 'cost_per_lead', 'bounce_rate'];
+
+export var overview = {
+  id: 'overview',
+  keys: ['series'],
+  async load(s, signal) {
+    var params = state.common(s);
+    var [totals, series] = await Promise.all([
+      report('overview', { ...params, compare: 'true' }, signal),
+      report('overview', { ...params, interval: 'day' }, signal),
+    ]);
+    return { totals: totals[0] || {}, series };
+  },
+  isEmpty: (d) => !Object.keys(d.totals).length,
+  render(d, s, set) {
+    var figures = FIGURES.filter((f) => f in d.totals);
+    var picked = figures.includes(s.series) ? s.series : figures[0];
+    var tiles = h('div', { class: 'tiles' }, figures.map(function (f) {
+      var now = d.totals[f], before = d.totals[`${f}_previous`], k = kind(f, now), delta = change(now, before);
+      var better = delta == null ? '' : (delta > 0) != LOWER_IS_BETTER.includes(f) ? 'up' : 'down';
+      var deltaText = delta == null ? t('vs.none') : `${signedRate(delta)} ${t('vs')}`;
+      var seriesAvailable = d.series.length && f in d.series[0];
+      var body = [
+        h('span', { class: 'label' }, label(f)),
+        h('span', { class: 'value', dataset: { key: f, value: now == null ? '' : String(now) } }, fmt(now, k)),
+        h('span', { class: `delta ${delta ? better : ''}`, dataset: { previous: before == null ? '' : String(before) } }, deltaText),
+      ];
+      return seriesAvailable
+        ? h('button', { type: 'button', class: 'tile', 'aria-pressed': String(f == picked), 'aria-label': null,
+          title: t('overview.pick', { figure: label(f) }), onclick: () => set({ series: f }, true) }, body)
+        : h('div', { class: 'tile' }, body);
+    }));
+    var parts = [tiles];
+    if (d.series.length && picked in d.series[0]) {
+      var k = kind(picked);
+      parts.push(chart(t('overview.chart', { figure: label(picked) }), {
+        type: 'line',
+        data: {
+          labels: d.series.map((r) => shortDay(String(r.period))),
+          datasets: [{ label: label(picked), data: d.series.map((r) => r[picked]), borderColor: '#0072B2',
+            backgroundColor: 'rgba(0,114,178,0.12)', fill: true, tension: 0.25, pointRadius: 2 }],
+        },
+        options: { plugins: { legend: { display: false },
+          tooltip: { callbacks: { label: (c) => `${label(picked)}: ${fmt(c.parsed.y, k)}` } } },
+        scales: { x: { ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 12 } }, y: { beginAtZero: true, ticks: { callback: (v) => fmt(v, k == 'rate' ? 'rate' : k == 'money' ? 'money' : 'count') } } } },
+      }, 240));
+      var cols = ['period', ...FIGURES.filter((f) => f in d.series[0])];
+      parts.push(h('details', { class: 'as-table' }, h('summary', null, t('chart.table')),
+        table({ caption: t('overview.caption', { figure: label(picked) }), columns: cols.map((c) => ({ key: c, label: c == 'period' ? t('col.day') : label(c), kind: c == 'period' ? 'text' : kind(c) })), rows: d.series })));
+      parts.push(h('div', { class: 'table-tools' }, csvButton(t('panel.overview'),
+        () => downloadCsv('overview', { ...state.common(s), interval: 'day' }, 'overview-daily.csv'))));
+    }
+    return parts;
+  },
+};

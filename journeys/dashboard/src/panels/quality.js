@@ -1,0 +1,66 @@
+// Reconciliation and data quality: how many offline sales were joined to an
+// online journey, and why the others were not; the events the plan refused,
+// by reason and plan version, with an example of each.
+import { downloadCsv, report } from '../api.js';
+import { columnsOf } from '../columns.js';
+import { h } from '../dom.js';
+import { fmt } from '../format.js';
+import { add, t } from '../i18n.js';
+import * as state from '../state.js';
+import { csvButton, table } from '../table.js';
+
+add({
+  en: { 'quality.match': 'Offline sales matched to an online journey', 'quality.reasons': 'Why sales were not matched',
+    'quality.rejected': 'Events refused by the tagging plan', 'quality.rejected.caption': 'Refused events by reason and plan version (set aside, not lost: replay them once the plan is fixed)',
+    'quality.rejected.none': 'No event was refused in this period.', 'quality.rate': 'Match rate' },
+  fr: { 'quality.match': 'Ventes hors ligne rapprochées d’un parcours en ligne', 'quality.reasons': 'Pourquoi des ventes n’ont pas été rapprochées',
+    'quality.rejected': 'Événements refusés par le plan de marquage', 'quality.rejected.caption': 'Événements refusés par motif et version du plan (mis de côté, pas perdus : rejouez-les une fois le plan corrigé)',
+    'quality.rejected.none': 'Aucun événement refusé sur la période.', 'quality.rate': 'Taux de rapprochement' },
+});
+
+/** The unmatched reasons as rows, whether the API gives an object {reason: n} or a list of rows. */
+export function reasons(byReason) {
+  if (Array.isArray(byReason)) return byReason;
+  return Object.entries(byReason || {}).map(([reason, count]) => ({ reason, count }));
+}
+
+export var quality = {
+  id: 'quality',
+  // The two halves are independent: one failing leaves the other shown, with the failure said in its place.
+  async load(s, signal) {
+    var [match, rejected] = await Promise.allSettled([report('match', state.common(s), signal), report('rejected', state.common(s), signal)]);
+    if (match.status == 'rejected' && rejected.status == 'rejected') throw match.reason;
+    return { match: match.value, matchError: match.reason, rejected: rejected.value, rejectedError: rejected.reason };
+  },
+  render(d, s) {
+    var failed = (err) => h('div', { class: 'state error', role: 'alert' }, h('p', null, t('error.part')), h('p', { class: 'why' }, err.message));
+    var parts = [h('h3', null, t('quality.match'))];
+    if (d.matchError) parts.push(failed(d.matchError));
+    else parts.push(...matchPart(d.match, s));
+    parts.push(h('h3', null, t('quality.rejected')));
+    if (d.rejectedError) parts.push(failed(d.rejectedError));
+    else if (!d.rejected.length) parts.push(h('p', { class: 'note' }, t('quality.rejected.none')));
+    else {
+      parts.push(table({ caption: t('quality.rejected.caption'), columns: columnsOf(d.rejected), rows: d.rejected }));
+      parts.push(h('div', { class: 'table-tools' }, csvButton(t('quality.rejected'), () => downloadCsv('rejected', state.common(s), 'rejected.csv'))));
+    }
+    return parts;
+  },
+};
+
+/** Sales matched to a journey: the counts, the match rate when the report gives it, the reasons for the rest. */
+function matchPart(m, s) {
+  m = m || {};
+  var parts = [
+      h('div', { class: 'tiles' }, ['conversions', 'matched', 'unmatched'].map((k) => h('div', { class: 'tile' },
+        h('span', { class: 'label' }, t(`col.${k}`)), h('span', { class: 'value', dataset: { key: k, value: String(m[k] ?? '') } }, fmt(m[k], 'count')))),
+      'match_rate' in m && h('div', { class: 'tile' }, h('span', { class: 'label' }, t('quality.rate')),
+        h('span', { class: 'value', dataset: { key: 'match_rate', value: String(m.match_rate ?? '') } }, fmt(m.match_rate, 'rate'))))];
+  var why = reasons(m.by_reason);
+  if (why.length) {
+    parts.push(table({ caption: t('quality.reasons'), columns: columnsOf(why), rows: why }));
+    parts.push(h('div', { class: 'table-tools' }, csvButton(t('quality.reasons'), () => downloadCsv('match', state.common(s), 'match.csv'))));
+  }
+  return parts;
+}
+

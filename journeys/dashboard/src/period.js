@@ -1,0 +1,37 @@
+// The period picker's presets as UTC calendar days, as the reports count them.
+
+export var PRESETS = ['7d', '30d', '90d', 'month', 'lastmonth', 'custom'];
+var DAY = 86400000;
+
+export function isDay(text) {
+  return /^\d{4}-\d{2}-\d{2}$/.test(text) && !isNaN(Date.parse(text + 'T00:00:00Z'));
+}
+
+export function day(ms) {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/**
+ * The period as the days shown (first and last, included) and as the API's
+ * from/to (UTC instants, `to` excluded).
+ */
+export function range(s, now) {
+  var today = Date.parse(day(now ?? Date.now()) + 'T00:00:00Z'), first, last;
+  var d = new Date(today);
+  if (s.period == 'custom') {
+    first = Date.parse(s.from + 'T00:00:00Z');
+    last = Date.parse(s.to + 'T00:00:00Z');
+  } else if (s.period == 'month') {
+    first = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+    last = today;
+  } else if (s.period == 'lastmonth') {
+    first = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1);
+    last = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) - DAY;
+  } else {
+    var days = parseInt(s.period, 10);
+    first = today - (days - 1) * DAY;
+    last = today;
+  }
+  return { first: day(first), last: day(last), from: day(first), to: day(last + DAY) };
+}
+

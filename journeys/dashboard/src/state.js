@@ -1,0 +1,73 @@
+// The view's state lives in the URL's query string, so a view can be shared
+// and the back button works. Only known keys are kept; defaults are left out
+// of the URL.
+import { CONFIG } from './config.js';
+import { PRESETS, isDay, range } from './period.js';
+
+export { PRESETS, range };
+
+export var DEFAULTS = {
+  period: '30d', from: '', to: '', lang: '',
+  lever: '', campaign: '', broker: '', device: '',
+  series: 'visits', form: '', by: '', view: 'lever', sort: '', metric: 'conversions', lookback: '30d', offline: '1', model: 'linear',
+};
+export var FILTERS = ['lever', 'campaign', 'broker', 'device'];
+
+var state = read(location.search);
+var listeners = [];
+
+export function read(search) {
+  var params = new URLSearchParams(search), out = { ...DEFAULTS };
+  for (var key of Object.keys(DEFAULTS)) if (params.has(key)) out[key] = params.get(key).slice(0, 200);
+  if (!PRESETS.includes(out.period)) out.period = DEFAULTS.period;
+  if (out.period == 'custom' && !(isDay(out.from) && isDay(out.to) && out.from <= out.to)) out.period = DEFAULTS.period;
+  return out;
+}
+
+export function get() {
+  return state;
+}
+
+/** Change some keys; push a history entry (or replace it) and tell the listeners which keys changed. */
+export function set(changes, replace) {
+  var changed = Object.keys(changes).filter((k) => state[k] !== changes[k]);
+  if (!changed.length) return;
+  state = { ...state, ...changes };
+  var url = location.pathname + query(state) + location.hash;
+  if (replace) history.replaceState(null, '', url);
+  else history.pushState(null, '', url);
+  listeners.forEach((fn) => fn(changed));
+}
+
+export function onChange(fn) {
+  listeners.push(fn);
+}
+
+window.addEventListener('popstate', function () {
+  var before = state;
+  state = read(location.search);
+  var changed = Object.keys(DEFAULTS).filter((k) => before[k] !== state[k]);
+  if (changed.length) listeners.forEach((fn) => fn(changed));
+});
+
+export function query(s) {
+  var params = new URLSearchParams();
+  for (var [k, v] of Object.entries(s)) {
+    if (v === DEFAULTS[k] || ((k == 'from' || k == 'to') && s.period != 'custom')) continue;
+    params.set(k, v);
+  }
+  var text = params.toString();
+  return text ? '?' + text : '';
+}
+
+/** The report API's parameters common to every panel: the period and the filters. */
+export function common(s) {
+  var r = range(s), out = { from: r.from, to: r.to };
+  for (var f of supportedFilters()) if (s[f]) out[f] = s[f];
+  return out;
+}
+
+/** The filters the reports API takes (the page offers no filter it cannot apply to every panel). */
+export function supportedFilters() {
+  return FILTERS.filter((f) => (CONFIG.filters || []).includes(f));
+}

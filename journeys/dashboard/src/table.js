@@ -1,0 +1,52 @@
+// An accessible, sortable table of report rows, with its CSV download.
+import { h } from './dom.js';
+import { fmt } from './format.js';
+import { t } from './i18n.js';
+
+/**
+ * columns: [{key, label, kind, heat?, source?}]; rows: the report's row objects; source names the API
+ * field a pivoted cell holds (data-key, which the tests compare with the report's JSON).
+ * sort: "key" or "-key" (descending), kept in the URL by the caller through onsort.
+ */
+export function table({ caption, columns, rows, sort, onsort, heat, onpick, pickLabel }) {
+  var sorted = rows;
+  var [desc, key] = sort ? [sort.startsWith('-'), sort.replace(/^-/, '')] : [false, ''];
+  if (key && columns.some((c) => c.key == key)) {
+    sorted = [...rows].sort((a, b) => compare(a[key], b[key]) * (desc ? -1 : 1));
+  }
+  var max = heat ? Math.max(0, ...rows.flatMap((r) => columns.filter((c) => c.heat).map((c) => r[c.key] || 0))) : 0;
+  var head = columns.map(function (c) {
+    var state = c.key == key ? (desc ? 'descending' : 'ascending') : 'none';
+    var label = onsort
+      ? h('button', { type: 'button', class: 'sort', onclick: () => onsort(c.key == key && !desc ? '-' + c.key : c.key) },
+        c.label, h('span', { class: 'arrow', 'aria-hidden': 'true' }, state == 'ascending' ? '▲' : state == 'descending' ? '▼' : ''))
+      : c.label;
+    return h('th', { scope: 'col', class: c.kind && c.kind != 'text' && c.kind != 'time' ? 'num' : null, 'aria-sort': onsort ? state : null }, label);
+  });
+  var body = sorted.map((r) => h('tr', null, columns.map(function (c, i) {
+    var numeric = c.kind && c.kind != 'text' && c.kind != 'time';
+    var v = r[c.key], text = c.kind && c.kind != 'text' ? fmt(v, c.kind) : (v == null || v === '' ? '–' : String(v));
+    var attrs = { class: numeric ? 'num' : null, dataset: { key: c.source || c.key, value: v == null ? '' : String(v) } };
+    if (c.heat && max > 0) {
+      var level = Math.min(5, Math.ceil(((v || 0) / max) * 5));
+      attrs.class = `num heat heat-${level}`;
+    }
+    if (i == 0 && onpick && v != null && v !== '') {
+      return h('th', { scope: 'row', ...attrs }, h('button', { type: 'button', class: 'pick', title: pickLabel, onclick: () => onpick(r) }, text));
+    }
+    return i == 0 ? h('th', { scope: 'row', ...attrs }, text) : h('td', attrs, text);
+  })));
+  return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption },
+    h('table', { class: heat ? 'heatmap' : null }, h('caption', null, caption), h('thead', null, h('tr', null, head)), h('tbody', null, body)));
+}
+
+function compare(a, b) {
+  if (a == null) return b == null ? 0 : -1;
+  if (b == null) return 1;
+  return typeof a == 'number' && typeof b == 'number' ? a - b : String(a).localeCompare(String(b));
+}
+
+/** The CSV button of a table: downloads the report as the API renders it. */
+export function csvButton(name, onclick) {
+  return h('button', { type: 'button', class: 'csv', onclick, 'aria-label': t('csv.of', { name }) }, '⤓ CSV');
+}

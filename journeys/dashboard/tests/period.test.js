@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { range } from '../src/period.js';
+import { pickLang } from '../src/i18n.js';
+import { hashed } from '../scripts/build.js';
+
+var NOW = Date.parse('2026-11-25T15:30:00Z');
+
+test('the last 7 days end today and the API period ends at tomorrow midnight', () => {
+  assert.deepEqual(range({ period: '7d' }, NOW), { first: '2026-11-19', last: '2026-11-25', from: '2026-11-19', to: '2026-11-26' });
+});
+
+test('last month is the whole previous calendar month, across a year end too', () => {
+  assert.deepEqual(range({ period: 'lastmonth' }, NOW), { first: '2026-10-01', last: '2026-10-31', from: '2026-10-01', to: '2026-11-01' });
+  assert.equal(range({ period: 'lastmonth' }, Date.parse('2027-01-10T00:00:00Z')).first, '2026-12-01');
+});
+
+test('custom dates include the last day', () => {
+  assert.deepEqual(range({ period: 'custom', from: '2026-02-01', to: '2026-02-28' }, NOW),
+    { first: '2026-02-01', last: '2026-02-28', from: '2026-02-01', to: '2026-03-01' });
+});
+
+test('the language: the URL, else the browser, else French', () => {
+  assert.equal(pickLang('en', ['fr-FR']), 'en');
+  assert.equal(pickLang('', ['de-DE', 'en-US']), 'en');
+  assert.equal(pickLang('xx', ['de-DE']), 'fr');
+});
+
+test('asset names change with their content', () => {
+  assert.match(hashed('dashboard.js', 'a'), /^dashboard\.[0-9a-f]{12}\.js$/);
+  assert.notEqual(hashed('dashboard.js', 'a'), hashed('dashboard.js', 'b'));
+});

@@ -1,0 +1,222 @@
+"""The dashboard's pages and assets: GET /dashboard, the login page, and the hashed, long-cached bundles."""
+
+from __future__ import annotations
+
+import html
+import json
+from functools import cache
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from collector import auth
+
+STATIC = Path(__file__).resolve().parent / "static"
+IMMUTABLE = "public, max-age=31536000, immutable"
+SECURITY_HEADERS = {
+    # The page runs only its own bundle and talks only to this collector.
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+
+
+@cache
+def manifest() -> dict[str, str] | None:
+    """{"dashboard.js": "dashboard.<hash>.js", …} from the build, or None when the dashboard is not built."""
+    try:
+        return json.loads((STATIC / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _asset(name: str) -> str:
+    return f"/dashboard/assets/{manifest()[name]}"
+
+
+def _not_built() -> Response:
+    return Response("the dashboard is not built: run `make setup` (it runs npm ci and the esbuild bundle "
+                    "in journeys/dashboard)\n", status_code=503, media_type="text/plain")
+
+
+async def page(request: Request) -> Response:
+    """GET /dashboard: the page for a logged-in viewer, else the login page."""
+    if manifest() is None:
+        return _not_built()
+    session = auth.session_of(request)
+    if session is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"{auth.LOGIN_PATH}?next={_quote(target)}", status_code=303)
+    lang = _lang(request)
+    body = f"""<!doctype html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="csrf-token" content="{html.escape(session.csrf)}">
+<meta name="viewer" content="{html.escape(session.user)}">
+<title>parcours</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="{_asset('dashboard.css')}">
+<script type="application/json" id="parcours-config">{_config(request, session)}</script>
+<script defer src="{_asset('dashboard.js')}"></script>
+</head>
+<body>
+<noscript>{_T[lang]['noscript']}</noscript>
+</body>
+</html>
+"""
+    return HTMLResponse(body, headers=SECURITY_HEADERS)
+
+
+async def login_page(request: Request) -> Response:
+    """GET /dashboard/login: the form (French or English), with the reason of a failed attempt."""
+    if manifest() is None:
+        return _not_built()
+    lang = _lang(request)
+    words = _T[lang]
+    target = auth.safe_next(request.query_params.get("next", ""))
+    why = request.query_params.get("error")
+    message = words.get(f"error.{why}", "") if why else (words["bye"] if request.query_params.get("bye") else "")
+    other = "en" if lang == "fr" else "fr"
+    body = f"""<!doctype html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{words['title']}</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="{_asset('dashboard.css')}">
+</head>
+<body class="login-page">
+<main class="login">
+<h1><span class="logo" aria-hidden="true">◆</span> parcours</h1>
+<p class="lead">{words['lead']}</p>
+{f'<p class="message" role="alert">{message}</p>' if message else ''}
+<form method="post" action="{auth.LOGIN_PATH}">
+<input type="hidden" name="next" value="{html.escape(target)}">
+<label for="name">{words['name']}</label>
+<input id="name" name="name" autocomplete="username" required autofocus>
+<label for="password">{words['password']}</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">{words['submit']}</button>
+</form>
+<p class="switch"><a href="{auth.LOGIN_PATH}?lang={other}&amp;next={html.escape(_quote(target))}" lang="{other}">{_T[other]['in_lang']}</a></p>
+</main>
+</body>
+</html>
+"""
+    return HTMLResponse(body, headers=SECURITY_HEADERS)
+
+
+async def asset(request: Request) -> Response:
+    """GET /dashboard/assets/<name>.<hash>.<ext>: a built file, cached for a year (its name changes with it)."""
+    files = manifest()
+    name = request.path_params["name"]
+    if files is None or name not in files.values():
+        return Response("not found\n", status_code=404, media_type="text/plain")
+    headers = {"Cache-Control": IMMUTABLE, "X-Content-Type-Options": "nosniff", "Vary": "Accept-Encoding"}
+    body = None
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        body = _read(name + ".gz")
+        if body is not None:
+            headers["Content-Encoding"] = "gzip"
+    if body is None:
+        body = _read(name)
+    return Response(body, media_type=_TYPES.get(Path(name).suffix, "application/octet-stream"), headers=headers)
+
+
+@cache
+def _read(name: str) -> bytes | None:
+    """A built file (the bundle is ~240 KB, ~85 KB gzipped, compressed once at build time), None if absent."""
+    try:
+        return (STATIC / name).read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _config(request: Request, session: auth.Session) -> str:
+    """What the page needs to know besides figures: the plan's forms, the viewer's name."""
+    plan = request.app.state.plan.plan
+    filters, funnel_by = _report_capabilities()
+    doc = {"forms": [{"id": k, "label": f.label or k} for k, f in plan.forms.items()],
+           "breakdowns": _breakdowns(plan) if funnel_by else [], "funnelBy": funnel_by, "filters": filters,
+           "user": session.user}
+    # Inside <script>: "</" must not close the element, whatever a label says.
+    return json.dumps(doc, ensure_ascii=False).replace("</", "<\\/")
+
+
+def _breakdowns(plan) -> list[str]:
+    """The plan's properties a funnel may be broken down by (an A/B variant, a formula): enumerations and
+    booleans, never personal data."""
+    props = [p for e in plan.events.values() for p in e.properties.items()]
+    for form in plan.forms.values():
+        props += [p for step in form.steps for p in step.properties.items()] + list(form.submit.properties.items())
+    return sorted({name for name, p in props if not p.pii and p.type in ("enum", "boolean")})
+
+
+@cache
+def _report_capabilities() -> tuple[list[str], bool]:
+    """The filters every report takes, and whether the funnel takes a breakdown: the page offers no
+    control the reports API cannot honour."""
+    try:
+        from journeys import reports
+        from journeys.reports import options
+    except ImportError:  # the reports runner is not installed
+        return [], False
+    filters = list(getattr(options, "FILTERS", ()))
+    funnel = reports.REPORTS.get("funnel")
+    return filters, bool(funnel and "by" in funnel.options)
+
+
+def _lang(request: Request) -> str:
+    """The page's language: ?lang=, else the browser's Accept-Language (French or English), else French."""
+    asked = request.query_params.get("lang")
+    if asked in _T:
+        return asked
+    for part in request.headers.get("accept-language", "").split(","):
+        base = part.split(";")[0].strip().lower()[:2]
+        if base in _T:
+            return base
+    return "fr"
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+    return quote(text, safe="/")
+
+
+_T = {
+    "fr": {
+        "title": "Connexion – parcours", "lead": "Connectez-vous pour voir le tableau de bord.",
+        "name": "Identifiant", "password": "Mot de passe", "submit": "Se connecter",
+        "error.failed": "Identifiant ou mot de passe incorrect.",
+        "error.throttled": "Trop d’essais infructueux pour ce compte : réessayez dans quelques minutes.",
+        "bye": "Vous êtes déconnecté.", "in_lang": "Version française",
+        "noscript": "Le tableau de bord a besoin de JavaScript.",
+    },
+    "en": {
+        "title": "Log in – parcours", "lead": "Log in to see the dashboard.",
+        "name": "Account name", "password": "Password", "submit": "Log in",
+        "error.failed": "Wrong account name or password.",
+        "error.throttled": "Too many failed attempts for this account: try again in a few minutes.",
+        "bye": "You are logged out.", "in_lang": "English version",
+        "noscript": "The dashboard needs JavaScript.",
+    },
+}
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/dashboard", page, methods=["GET"]),
+    Route("/dashboard/", lambda request: RedirectResponse("/dashboard", status_code=308), methods=["GET"]),
+    Route(auth.LOGIN_PATH, login_page, methods=["GET"]),
+    Route(auth.LOGIN_PATH, auth.login, methods=["POST"]),
+    Route("/dashboard/logout", auth.logout, methods=["POST"]),
+    Route("/dashboard/assets/{name}", asset, methods=["GET"]),
+]
+"""The dashboard's routes, added to the collector's by app.py."""

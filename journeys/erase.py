@@ -1,0 +1,220 @@
+"""The right to erasure: a person deleted everywhere parcours keeps them, and an audit row that does not.
+
+`erase(store, …, phone=…)` (or visitor=, crm_id=) finds the person the key belongs to (stitching first, so
+what was just stored counts) and deletes every row holding any of the person's keys — visitor ids, phone
+keys, CRM ids — from every table in `TABLES`: events, rejected events (and their replay records),
+conversions, rejected import lines, identity links, persons, keys left out. Later features add their tables
+(call-centre leads, calls) to `TABLES`.
+
+Deleting rewrites the parts that hold the rows (a ClickHouse mutation, waited for); the keys never appear in
+the statements, which ClickHouse keeps in the data directory. On the embedded engine the old parts are
+removed at once (`_drop_old_parts`), and `erase` waits for that, so when it returns nothing of the person is
+left on disk. The collector's write-ahead log is sealed and stored before (journeys/api.py).
+
+A key left out as implausible (a shop's phone typed by many customers) belongs to no person: erasing it
+removes the key from the rows that hold it (the phone key cleared, the links deleted) without deleting those
+rows, which are other people's visits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from collector.enrich import phone_key
+from collector.errors import BadParameter
+from collector.storage import Store
+from journeys import persons
+from journeys.persons import Key, _staging
+from tagplan import CompiledPlan
+
+KINDS = {"phone": "phone", "visitor": "visitor", "crm_id": "crm"}
+"""What a request names -> the key type in person_keys."""
+PARTS_TIMEOUT = 60.0
+
+
+class _Keys:
+    """How conditions name the person's keys: a Memory table of them on one server; their hashes on a
+    cluster, where every replica runs the mutation and the Memory table exists on one node only."""
+
+    def __init__(self, store: Store, table: str):
+        self.store, self.table = store, table
+        self._hashes: dict[str, str] = {}
+
+    def isin(self, column: str, key_type: str) -> str:
+        if not self.store.cluster:
+            return f"{column} IN (SELECT key FROM {self.table} WHERE key_type = '{key_type}')"
+        if key_type not in self._hashes:
+            rows = self.store.query(f"SELECT cityHash64(key) FROM {self.table} WHERE key_type = '{key_type}'").rows
+            self._hashes[key_type] = ", ".join(str(r[0]) for r in rows) or "0"
+        return f"cityHash64({column}) IN ({self._hashes[key_type]})"
+
+    def pair(self, type_column: str, key_column: str) -> str:
+        if not self.store.cluster:
+            return f"({type_column}, {key_column}) IN (SELECT key_type, key FROM {self.table})"
+        rows = self.store.query(f"SELECT cityHash64(key_type, key) FROM {self.table}").rows
+        return f"cityHash64({type_column}, {key_column}) IN ({', '.join(str(r[0]) for r in rows) or '0'})"
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table holding personal data, and the rows of it a person's keys select."""
+
+    name: str
+    where: Callable[[_Keys, tuple[str, ...]], str]
+    """(keys, the plan's CRM-id properties) -> an SQL condition."""
+
+
+def _crm(keys: _Keys, column: Callable[[str], str], crm_keys: tuple[str, ...]) -> list[str]:
+    return [keys.isin(column(p), "crm") for p in crm_keys]
+
+
+TABLES: list[Table] = [
+    Table("events", lambda k, crm: " OR ".join([
+        k.isin("visitor_id", "visitor"), k.isin("phone_key", "phone"),
+        *_crm(k, lambda p: f"JSONExtractString(properties, '{p}')", crm)])),
+    Table("rejected_events", lambda k, crm: " OR ".join([
+        k.isin("JSONExtractString(raw, 'vid')", "visitor"), k.isin("phone_key", "phone"),
+        *_crm(k, lambda p: f"JSONExtractString(raw, 'p', '{p}')", crm)])),
+    Table("conversions", lambda k, crm: f"{k.isin('phone_key', 'phone')} OR {k.isin('crm_id', 'crm')}"),
+    Table("import_rejects", lambda k, crm: f"{k.isin('phone_key', 'phone')} OR {k.isin('crm_id', 'crm')}"),
+    Table("identity_links", lambda k, crm: f"{k.pair('key_type', 'key')} OR {k.pair('other_type', 'other')}"),
+    Table("person_keys", lambda k, crm: k.pair("key_type", "key")),
+    Table("identity_hot_keys", lambda k, crm: k.pair("key_type", "key")),
+]
+"""Every table holding a person's data. A new feature that stores personal data adds its table here."""
+
+_CLEARED = {"events": "phone_key", "rejected_events": "phone_key", "conversions": "phone_key"}
+"""For a phone left out (no person): the column cleared rather than the row deleted."""
+
+
+@dataclass
+class Erased:
+    """What an erasure removed: per table, rows deleted (or, for a key left out, rows whose key was cleared)."""
+
+    key_kind: str
+    person: bool
+    """The key belonged to a person (False: unknown, or left out as implausible)."""
+    keys: int
+    removed: dict[str, int] = field(default_factory=dict)
+    cleared: dict[str, int] = field(default_factory=dict)
+    dry_run: bool = False
+    parts_left: int = 0
+    """Old parts still on disk when erase returned (0 on the embedded engine: it waits for them)."""
+
+    def as_dict(self) -> dict:
+        return {"key_kind": self.key_kind, "person": self.person, "keys": self.keys, "removed": self.removed,
+                "cleared": self.cleared, "dry_run": self.dry_run, "parts_left": self.parts_left}
+
+
+def key_of(plan: CompiledPlan, secret: bytes, kind: str, value: str) -> Key:
+    """The stored key a request names: a phone as its keyed hash (never kept, never echoed)."""
+    if kind not in KINDS:
+        raise BadParameter(f"erase by one of {', '.join(KINDS)}")
+    value = (value or "").strip()
+    if not value:
+        raise BadParameter(f"{kind}: give the {kind} to erase")
+    if kind == "phone":
+        hashed = phone_key(value, plan.default_region, secret)
+        if not hashed:
+            raise BadParameter(f"phone: not a valid phone number (read in region {plan.default_region})")
+        return ("phone", hashed)
+    return (KINDS[kind], value)
+
+
+no_pause = contextlib.nullcontext
+
+
+def erase(store: Store, plan: CompiledPlan, secret: bytes, kind: str, value: str, *, dry_run: bool = False,
+          paused=no_pause) -> Erased:
+    """Erase the person a phone, visitor id or CRM id belongs to; see the module docstring. `paused` keeps
+    the batch writer from inserting while the changed tables are reattached (the collector's Writer.paused)."""
+    key = key_of(plan, secret, kind, value)
+    cfg = persons.config(plan)
+    with persons.lock(store):  # no stitching run re-creates what is being deleted
+        persons.stitch(store, cfg)  # what was just stored counts
+        person, keys = persons.keys_of(store, key)
+        hot = bool(store.query(f"SELECT count() FROM {store.database}.identity_hot_keys FINAL "
+                               "WHERE key_type = {t:String} AND key = {k:String}",
+                               parameters={"t": key[0], "k": key[1]}).rows[0][0])
+        result = Erased(kind, person is not None, len(keys), dry_run=dry_run)
+        with _staging(store) as tmp:
+            table = tmp.table("key_type String, key String", [{"key_type": t, "key": k} for t, k in keys])
+            names = _Keys(store, table)
+            for target in TABLES:
+                condition = target.where(names, cfg.crm_keys)
+                if hot and key[0] == "phone" and target.name in _CLEARED:
+                    column = _CLEARED[target.name]
+                    condition = names.isin(column, "phone")
+                    result.cleared[target.name] = _count(store, target.name, condition)
+                    if result.cleared[target.name] and not dry_run:
+                        _mutate(store, target.name, f"UPDATE {column} = ''", condition)
+                    continue
+                if target.name == "rejected_events":
+                    _replays(store, tmp, condition, result, dry_run)
+                result.removed[target.name] = _count(store, target.name, condition)
+                if result.removed[target.name] and not dry_run:
+                    _mutate(store, target.name, "DELETE", condition)
+        if not dry_run:
+            store.insert_rows("erasures", [{"erasure_id": str(uuid.uuid4()), "key_kind": kind, "keys": len(keys),
+                                            "removed": {**result.removed, **result.cleared}}])
+            changed = [t for t, n in {**result.removed, **result.cleared}.items() if n]
+            result.parts_left = _drop_old_parts(store, changed, paused)
+    return result
+
+
+def _replays(store: Store, tmp, condition: str, result: Erased, dry_run: bool) -> None:
+    """The replay records of the rejected events about to go (they hold their event ids only)."""
+    db = store.database
+    ids = [{"event_id": r[0]} for r in store.query(
+        f"SELECT DISTINCT event_id FROM {db}.rejected_events WHERE {condition}").rows]
+    if not ids:
+        result.removed["rejected_replays"] = 0
+        return
+    table = tmp.table("event_id String", ids)
+    where = f"event_id IN (SELECT event_id FROM {table})"
+    if store.cluster:
+        hashes = ", ".join(str(r[0]) for r in store.query(f"SELECT cityHash64(event_id) FROM {table}").rows)
+        where = f"cityHash64(event_id) IN ({hashes})"
+    result.removed["rejected_replays"] = _count(store, "rejected_replays", where)
+    if result.removed["rejected_replays"] and not dry_run:
+        _mutate(store, "rejected_replays", "DELETE", where)
+
+
+def _count(store: Store, table: str, condition: str) -> int:
+    return int(store.query(f"SELECT count() FROM {store.database}.{table} WHERE {condition}").rows[0][0])
+
+
+def _mutate(store: Store, table: str, action: str, condition: str) -> None:
+    store.query(mutation(store.database, store.cluster, table, action, condition), readonly=False)
+
+
+def mutation(database: str, cluster: str | None, table: str, action: str, condition: str) -> str:
+    """The ALTER that deletes (or updates) a table's rows, waited for; on a cluster, every replica's."""
+    target = f"{database}.{table}_local ON CLUSTER {cluster}" if cluster else f"{database}.{table}"
+    return f"ALTER TABLE {target} {action} WHERE {condition} SETTINGS mutations_sync = 2"
+
+
+def _drop_old_parts(store: Store, tables: list[str], paused) -> int:
+    """Make ClickHouse remove now the parts the mutations replaced (they still hold the person); how many
+    are left. The embedded engine runs its cleanup at irregular intervals, from seconds to minutes, but at
+    once when a table is attached: each changed table is detached and attached again, the batch writer
+    paused meanwhile (a few milliseconds). A server removes them after old_parts_lifetime, 8 minutes by
+    default, reliably: not waited for there."""
+    if not store.dsn.startswith("chdb:") or not tables:
+        return 0
+    db = store.database
+    with paused():
+        for table in tables:
+            store.query(f"DETACH TABLE {db}.{table}", readonly=False)
+            store.query(f"ATTACH TABLE {db}.{table}", readonly=False)
+    deadline = time.monotonic() + PARTS_TIMEOUT
+    while True:
+        (left,), = store.query("SELECT count() FROM system.parts WHERE database = {db:String} AND NOT active "
+                               "AND table IN {tables:Array(String)}", parameters={"db": db, "tables": tables}).rows
+        if not left or time.monotonic() > deadline:
+            return int(left)
+        time.sleep(0.05)

@@ -1,0 +1,108 @@
+-- One person's journey, in time order: each visit with the lever, campaign and broker of its landing, the
+-- quote form's steps, abandons and quotes sent, and the sales signed offline or online. The person is
+-- found by a quote id or by the keyed hash of a phone number (never the number itself: the API hashes a
+-- typed number as the collector does), through the persons' stitching (person_keys) and, for what
+-- stitching has not linked yet, directly: the visitors who sent that quote id or phone in the form, and
+-- the sales carrying it. Whole history: the period does not apply.
+WITH
+found AS (
+    -- The person holding the quote id or phone, when stitching has run.
+    SELECT DISTINCT person_id
+    FROM parcours.person_keys FINAL
+    WHERE (key_type = 'crm' AND key = {quote_id:String} AND {quote_id:String} != '')
+       OR (key_type = 'phone' AND key = {phone_key:String} AND {phone_key:String} != '')
+),
+
+person_keys AS (
+    -- Every key of that person: visitor ids, phones, quote/CRM ids.
+    SELECT key_type, key
+    FROM parcours.person_keys FINAL
+    WHERE person_id IN (SELECT person_id FROM found)
+),
+
+direct_visitors AS (
+    -- Visitors who sent the quote id or the phone in the form, stitched or not.
+    SELECT DISTINCT visitor_id
+    FROM parcours.events
+    WHERE event = 'form_submit'
+      AND ((JSONExtractString(properties, 'quote_id') = {quote_id:String} AND {quote_id:String} != '')
+        OR (phone_key = {phone_key:String} AND {phone_key:String} != ''))
+),
+
+visitors AS (
+    SELECT key AS visitor_id FROM person_keys WHERE key_type = 'visitor'
+    UNION DISTINCT
+    SELECT visitor_id FROM direct_visitors
+),
+
+phones AS (
+    -- The person's phones: from stitching, the one asked for, and those sent in its visitors' forms.
+    SELECT key FROM person_keys WHERE key_type = 'phone'
+    UNION DISTINCT
+    SELECT {phone_key:String} WHERE {phone_key:String} != ''
+    UNION DISTINCT
+    SELECT phone_key FROM parcours.events
+    WHERE event = 'form_submit' AND phone_key != '' AND visitor_id IN (SELECT visitor_id FROM visitors)
+),
+
+quotes AS (
+    SELECT key FROM person_keys WHERE key_type = 'crm'
+    UNION DISTINCT
+    SELECT {quote_id:String} WHERE {quote_id:String} != ''
+    UNION DISTINCT
+    SELECT JSONExtractString(properties, 'quote_id') FROM parcours.events
+    WHERE event = 'form_submit' AND visitor_id IN (SELECT visitor_id FROM visitors)
+),
+
+their_events AS (
+    -- One row per event (argMax over a retried event's copies), without FINAL on the whole table.
+    SELECT event_id, any(event) AS event, any(ts) AS at, any(session_id) AS session_id,
+           any(lever) AS lever, any(utm_campaign) AS campaign, any(broker_id) AS broker_id,
+           any(step) AS step, any(device_type) AS device, any(JSONExtractString(properties, 'quote_id')) AS quote_id
+    FROM parcours.events
+    WHERE visitor_id IN (SELECT visitor_id FROM visitors) AND NOT is_bot
+    GROUP BY event_id
+),
+
+visits AS (
+    SELECT min(at) AS started, 'visit' AS kind,
+           argMin(lever, at) AS landing_lever, argMin(campaign, at) AS landing_campaign,
+           argMin(broker_id, at) AS landing_broker,
+           concat(toString(countIf(event = 'page_view')), ' page(s), ', argMin(device, at)) AS detail,
+           CAST(NULL AS Nullable(Decimal(18, 2))) AS premium
+    FROM their_events
+    GROUP BY session_id
+),
+
+form AS (
+    SELECT at,
+           multiIf(event = 'form_step', 'step', event = 'form_abandon', 'abandon', 'quote') AS kind,
+           lever, campaign, broker_id,
+           if(event = 'form_submit', quote_id, step) AS detail,
+           CAST(NULL AS Nullable(Decimal(18, 2))) AS premium
+    FROM their_events
+    WHERE event IN ('form_step', 'form_abandon', 'form_submit')
+),
+
+sales AS (
+    SELECT argMax(ts, imported_at) AS signed_at, 'sale' AS kind, argMax(channel, imported_at) AS sale_channel,
+           '' AS campaign, argMax(broker_id, imported_at) AS signed_by,
+           concat(argMax(product, imported_at), ' ', conversion_id) AS detail,
+           CAST(argMax(premium, imported_at) AS Nullable(Decimal(18, 2))) AS premium
+    FROM parcours.conversions
+    WHERE (phone_key != '' AND phone_key IN (SELECT key FROM phones))
+       OR (crm_id != '' AND crm_id IN (SELECT key FROM quotes))
+    GROUP BY conversion_id
+)
+
+SELECT at AS ts, kind, lever, campaign, broker_id, detail, premium
+FROM (
+    SELECT started AS at, kind, landing_lever AS lever, landing_campaign AS campaign, landing_broker AS broker_id,
+           detail, premium FROM visits
+    UNION ALL
+    SELECT at, kind, lever, campaign, broker_id, detail, premium FROM form
+    UNION ALL
+    SELECT signed_at AS at, kind, sale_channel AS lever, campaign, signed_by AS broker_id, detail, premium FROM sales
+)
+ORDER BY at, kind
+LIMIT 1000

@@ -1,0 +1,103 @@
+"""POST /api/sql: nothing an analyst sends changes or delays ingestion (the writer has its own client)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from collector.storage import Refused, StoreError
+from tests.collector.conftest import ADMIN
+from tests.collector.helpers import counts, event, post, rows
+
+
+def test_admin_sql_needs_the_token_and_answers_rows(client):
+    assert client.post("/api/sql", content="SELECT 1").status_code == 401
+    r = client.post("/api/sql", content="SELECT 1 AS one", headers=ADMIN)
+    assert r.json() == {"columns": ["one"], "rows": [[1]]}
+
+
+ATTACKS = [  # the four of issue 9 first, then their cousins
+    ("INSERT INTO {db}.events (event_id, event) VALUES (generateUUIDv4(), 'x')", '"INSERT" is not one of them'),
+    ("SET max_threads=1", '"SET" is not one of them'),
+    ("SYSTEM STOP MERGES", '"SYSTEM" is not one of them'),
+    ("KILL QUERY WHERE 1", '"KILL" is not one of them'),
+    ("DROP TABLE {db}.events", '"DROP" is not one of them'),
+    ("SELECT 1; SELECT 2", "send one statement at a time: this text holds 2, separated by ';'"),
+    ("SELECT 1; INSERT INTO {db}.events (event) VALUES ('x')", "this text holds 2"),
+    ("SELECT * FROM {db}.events INTO OUTFILE '/tmp/x.csv'", "INTO OUTFILE would write a file"),
+    ("SELECT file('secret')", "file() reads files or other servers"),
+    ("SELECT 1 SETTINGS readonly = 0", 'setting "readonly" cannot be changed here'),
+    ("SELECT 1 FORMAT CSV", "leave out the FORMAT clause"),
+    ("", "send one SQL statement as the request body"),
+]
+
+
+def test_the_attacks_of_issue_9_are_refused_with_a_400_and_ingestion_goes_on(client, store):
+    for n, (statement, words) in enumerate(ATTACKS, 1):
+        r = client.post("/api/sql", content=statement.format(db=store.database), headers=ADMIN)
+        assert r.status_code == 400, (statement, r.text)
+        assert words in r.json()["error"], statement
+        # The writer's own client was never touched: an insert still works, and nothing else was written.
+        assert counts(post(client, event())) == {"accepted": 1, "rejected": 0}, statement
+        assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": n}], statement
+    assert client.get("/readyz").status_code == 200
+
+
+def test_clickhouse_refusals_are_400s_and_the_reading_clients_recover(client, store):
+    r = client.post("/api/sql", content="SELECT throwIf(1, 'boom')", headers=ADMIN)
+    assert r.status_code == 400 and "boom" in r.json()["error"]
+    r = client.post("/api/sql", content="SELECT * FROM numbers(10) SETTINGS max_threads = 1, max_result_rows = 2, "
+                                        "result_overflow_mode = 'throw'", headers=ADMIN)
+    assert r.status_code == 400 and "Limit for result exceeded" in r.json()["error"]
+    r = client.post("/api/sql", content="SELECT getSetting('max_threads') AS t, getSetting('readonly') AS ro "
+                                        "SETTINGS max_threads = 1", headers=ADMIN)
+    assert r.json()["rows"] == [[1, 1]]
+    assert counts(post(client, event())) == {"accepted": 1, "rejected": 0}
+
+
+def test_analyst_queries_run_with_a_default_time_limit(client):
+    r = client.post("/api/sql", content="SELECT getSetting('max_execution_time') AS limit", headers=ADMIN)
+    assert r.json()["rows"] == [[float(client.app.state.store.timeouts.query)]]
+    r = client.post("/api/sql", content="SELECT getSetting('max_execution_time') AS limit "
+                                        "SETTINGS max_execution_time = 600", headers=ADMIN)
+    assert r.json()["rows"] == [[600.0]]
+
+
+MARKER = "long-analyst-query-7f3a"
+
+
+def test_a_long_analyst_query_does_not_hold_up_the_writer(client, store):
+    """The query runs on a reading client while the writer inserts on its own: the events are stored
+    (the test client waits for the log to drain) while the query is still running."""
+    outcome = {}
+
+    def long_query():
+        try:
+            outcome["rows"] = store.analyst(f"SELECT sleepEachRow(0.1), '{MARKER}' FROM numbers(600) "
+                                            "SETTINGS max_block_size = 1")
+        except StoreError as exc:
+            outcome["error"] = str(exc)
+
+    running = f"SELECT count() AS n FROM system.processes WHERE query LIKE '%{MARKER}%' AND query NOT LIKE '%system.processes%'"
+    thread = threading.Thread(target=long_query)
+    thread.start()
+    try:
+        for _ in range(500):  # until the engine lists the query as running (a barrier, not a sleep)
+            if rows(store, running) == [{"n": 1}]:
+                break
+            thread.join(0.01)
+        assert rows(store, running) == [{"n": 1}], outcome
+        assert counts(post(client, event(), event())) == {"accepted": 2, "rejected": 0}
+        assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 2}]
+        assert rows(store, running) == [{"n": 1}], "the query ended before the insert: nothing was shown"
+        assert thread.is_alive()
+    finally:
+        store.command(f"KILL QUERY WHERE query LIKE '%{MARKER}%' AND query NOT LIKE '%system.processes%' SYNC")
+        thread.join(60)
+    assert "rows" not in outcome  # killed, as asked
+
+
+def test_the_local_cli_path_refuses_the_same_way(store):
+    with pytest.raises(Refused, match='"SYSTEM" is not one of them'):
+        store.analyst("SYSTEM STOP MERGES")

@@ -1,0 +1,189 @@
+"""Personal data removed precisely before anything is written: phone numbers (phonenumbers' matcher) and
+e-mail addresses in every free-text field; listed URL parameters stripped; what is not personal untouched."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import uuid
+
+import pytest
+
+from collector import redact, rejected
+from collector.app import create_app
+from collector.redact import Redactor
+from tagplan import compile_plan, load_plan
+from tests.collector.helpers import counts, event, post, rows
+from tests.collector.test_rejected import LONG_AGO
+from tests.conftest import EXAMPLE_PLAN, SECRET, Client
+
+PHONE = "06 71 82 93 04"
+FR = Redactor("FR")
+ID = "550e8400-e29b-41d4-a716-446655440000"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("06 71 82 93 04", "[phone]"),
+    ("appelez le +33 6 71 82 93 04 svp", "appelez le [phone] svp"),
+    ("tel: 06.71.82.93.04, merci", "tel: [phone], merci"),
+    ("Q-0671829304", "Q-[phone]"),
+    ('event: "06 71 82 93 04" is not declared', 'event: "[phone]" is not declared'),
+    ("jane.doe+moto@example.co.uk wrote", "[email] wrote"),
+    ("+1 650 253 0000", "[phone]"),
+    # not personal: left exactly as it was
+    ("2026-11-20T08:00:00.123Z", "2026-11-20T08:00:00.123Z"),
+    ("2026-11-20 08:00:00", "2026-11-20 08:00:00"),
+    ("1795000000000", "1795000000000"),
+    ("ORD-2026-118842", "ORD-2026-118842"),
+    ("order 123456789", "order 123456789"),
+    ("Q-8F2K", "Q-8F2K"),
+    (ID, ID),
+    ("192.168.1.104", "192.168.1.104"),
+    ("EAIaIQobChMI0612345678x", "EAIaIQobChMI0612345678x"),  # a click id: a digit run inside letters
+    ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0.6478.126 Safari/537.36",
+     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0.6478.126 Safari/537.36"),
+])
+def test_text(text, expected):
+    assert FR.text(text) == expected
+
+
+@pytest.mark.parametrize("url, expected", [
+    # the issue's damage: the host, the path's date, a UUID and a timestamp survive; only the phone goes
+    (f"http://192.168.1.104:8104/blog/2024-11-20-nouveautes?ref=0671829304&id={ID}&t=1795000000000#top",
+     f"http://192.168.1.104:8104/blog/2024-11-20-nouveautes?ref=[phone]&id={ID}&t=1795000000000#top"),
+    ("https://x.example/devis?email=jane.doe%40example.fr&tel=%2B33%206%2071%2082%2093%2004&utm_source=a",
+     "https://x.example/devis?email=[email]&tel=[phone]&utm_source=a"),
+    ("https://x.example/annonce/0671829304/photos", "https://x.example/annonce/[phone]/photos"),
+    ("https://x.example/merci#contact=jane@example.fr", "https://x.example/merci#contact=[email]"),
+    ("https://www.motoassur.example/devis?courtier=B042&utm_source=display",
+     "https://www.motoassur.example/devis?courtier=B042&utm_source=display"),
+    ("/relative/path?x=1&y", "/relative/path?x=1&y"),
+    ("", ""),
+])
+def test_url(url, expected):
+    assert FR.url(url) == expected
+
+
+def test_listed_parameters_are_stripped_whole():
+    r = Redactor("FR", frozenset({"email", "nom"}))
+    assert r.url("https://x.example/merci?Email=a%40b.fr&nom=Dupont&devis=Q-8F2K&utm_term=moto") == \
+        "https://x.example/merci?devis=Q-8F2K&utm_term=moto"
+    assert r.url("https://x.example/?nom=Dupont") == "https://x.example/?"
+
+
+def test_the_plan_lists_them(tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text(EXAMPLE_PLAN.read_text() + "\nredact:\n  params: [email, Tel]\n")
+    plan = compile_plan(load_plan(path))
+    assert plan.redacted_params == {"email", "tel"}
+    assert redact.of(plan).url("https://x.example/?tel=1&a=2") == "https://x.example/?a=2"
+
+
+def test_the_matcher_stays_off_ordinary_text(monkeypatch):
+    calls = []
+    monkeypatch.setattr(redact, "_phones", lambda value, region: calls.append(value) or value)
+    for text in ("https://www.motoassur.example/devis?courtier=B042&utm_source=display", "moto-spring", "v-0001",
+                 "Chrome/126.0 Safari/537.36", "B042"):
+        FR.text(text)
+    assert calls == []
+    FR.text("call 06 71 82 93 04")
+    assert calls == ["call 06 71 82 93 04"]
+
+
+# ---- on the real collector: nothing personal written, anywhere
+
+def test_every_free_text_field_of_an_event_is_redacted(client, store, settings):
+    url = f"http://192.168.1.104:8104/blog/2024-11-20-nouveautes?ref=0671829304&id={ID}"
+    submit = event("form_submit", f="moto_quote", url=url, ref="https://search.example/?q=jane%40example.fr",
+                   vid="v-0671829304", sid="jane@example.fr",
+                   c={"courtier": "0671829304", "utm_term": f"rappel {PHONE}", "utm_content": "jane@example.fr",
+                      "utm_source": "display"},
+                   p={"phone": PHONE, "quote_id": "Q-0671829304", "formula": "tiers"})
+    assert counts(post(client, submit, headers={"user-agent": f"Bot/1.0 (tel {PHONE})"})) == {"accepted": 1, "rejected": 0}
+    (row,) = rows(store, "SELECT url, referrer, visitor_id, session_id, broker_id, utm_term, utm_content, captured, "
+                         "properties, user_agent, phone_key != '' AS keyed FROM parcours.events")
+    assert row["url"] == f"http://192.168.1.104:8104/blog/2024-11-20-nouveautes?ref=[phone]&id={ID}"
+    assert row["referrer"] == "https://search.example/?q=[email]"
+    assert (row["visitor_id"], row["session_id"], row["broker_id"]) == ("v-[phone]", "[email]", "[phone]")
+    assert (row["utm_term"], row["utm_content"]) == ("rappel [phone]", "[email]")
+    assert row["captured"]["utm_source"] == "display"
+    assert json.loads(row["properties"]) == {"quote_id": "Q-[phone]", "formula": "tiers"}
+    assert row["user_agent"] == "Bot/1.0 (tel [phone])" and row["keyed"]
+    _nothing_personal(settings.data_dir, store)
+
+
+def test_a_rejected_event_keeps_no_personal_data_in_any_column(client, store, settings, caplog):
+    caplog.set_level(logging.WARNING, logger="parcours.collect")
+    named = event(PHONE, url="https://x.example/?tel=0671829304&page=2")  # an event "named" by a phone
+    by_id = event(id="0671829304", c={"utm_term": "jane@example.fr"})
+    unreadable = json.dumps(event(id="06 71 82 93 04")).encode()[:-1] + b', "url": "\xff"}'
+    body = b'{"events": [' + json.dumps(named).encode() + b"," + json.dumps(by_id).encode() + b"," + unreadable + b"]}"
+    r = client.post("/collect", content=body, headers={"content-type": "text/plain"})
+    assert counts(r) == {"accepted": 0, "rejected": 3}
+    kept = rows(store, "SELECT event_id, event, reasons, raw FROM parcours.rejected_events ORDER BY raw")
+    assert {k["event"] for k in kept} == {"[phone]", "page_view"}
+    assert ['event: "[phone]" is not declared in the plan (version 2026.11.1)'] in [k["reasons"] for k in kept]
+    assert ['event_id: "[phone]" is not a UUID'] in [k["reasons"] for k in kept]
+    assert {k["event_id"] for k in kept} >= {"[phone]", named["id"]}
+    raw = next(k["raw"] for k in kept if k["event"] == "[phone]")
+    assert json.loads(raw)["url"] == "https://x.example/?tel=[phone]&page=2"
+    assert "event_id '[phone]'" in caplog.text  # the log line of the unreadable one
+    _nothing_personal(settings.data_dir, store, caplog.text)
+
+
+def test_replay_restores_the_original_non_personal_text(client, store, fixed_plan):
+    url = f"http://192.168.1.104:8104/blog/2024-11-20-nouveautes?ref=0671829304&id={ID}&t=1795000000000"
+    post(client, event("newsletter_signup", url=url, p={"topic": "moto"}))
+    assert rejected.replay(store, fixed_plan, SECRET, LONG_AGO).replayed == 1
+    assert rows(store, "SELECT url FROM parcours.events") == [
+        {"url": f"http://192.168.1.104:8104/blog/2024-11-20-nouveautes?ref=[phone]&id={ID}&t=1795000000000"}]
+
+
+def test_the_plans_listed_parameters_are_stripped_from_stored_urls(settings, store, tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text(EXAMPLE_PLAN.read_text() + "\nredact:\n  params: [email, nom]\n")
+    with Client(create_app(dataclasses.replace(settings, plan=path))) as client:
+        post(client, event(url="https://x.example/merci?nom=Dupont&email=a%40b.fr&devis=Q-8F2K",
+                           ref="https://x.example/form?nom=Dupont"))
+    assert rows(store, "SELECT url, referrer FROM parcours.events") == [
+        {"url": "https://x.example/merci?devis=Q-8F2K", "referrer": "https://x.example/form?"}]
+
+
+ALL_TYPES = {  # a value of each property type, every one marked pii
+    "a_string": ("string", "Jeanne Dupont"), "an_integer": ("integer", 19840317), "a_number": ("number", 61.5),
+    "a_boolean": ("boolean", True), "an_enum": ("enum", "divorcee"), "a_url": ("url", "https://jeanne.example/cv"),
+    "an_email": ("email", "jeanne.dupont@example.fr"), "a_phone": ("phone", "06 71 82 93 04"),
+    "a_date": ("date", "1984-03-17"), "a_datetime": ("datetime", "2026-11-20T08:00:00Z"),
+}
+
+
+def test_an_oversized_event_with_every_pii_type_keeps_none_of_them(settings, store, tmp_path):
+    """Issue 16, hole 2: cleaned first, then cut."""
+    props = "\n".join(f"      {name}: {{type: {kind}, pii: true{', values: [divorcee]' if kind == 'enum' else ''}}}"
+                      for name, (kind, _) in ALL_TYPES.items())
+    path = tmp_path / "plan.yaml"
+    path.write_text(EXAMPLE_PLAN.read_text().replace("events:\n", f"events:\n  profile_given:\n    properties:\n{props}\n", 1))
+    big = event("profile_given", p={name: value for name, (_, value) in ALL_TYPES.items()}, pad="x" * 40_000)
+    with Client(create_app(dataclasses.replace(settings, plan=path))) as client:
+        assert counts(post(client, big)) == {"accepted": 0, "rejected": 1}
+    (raw,) = [r["raw"] for r in rows(store, "SELECT raw FROM parcours.rejected_events")]
+    assert len(raw) == settings.max_event
+    assert all(f'"{name}":"[redacted]"' in raw for name in ALL_TYPES)
+    for _, value in ALL_TYPES.values():
+        assert json.dumps(value) not in raw, value
+
+
+def _nothing_personal(data_dir, store, log: str = "") -> None:
+    """No spelling of the phone or the e-mail in the tables, the log text, or any file of the data directory
+    (the write-ahead log included)."""
+    spellings = ["0671829304", "06 71 82 93 04", "06.71.82.93.04", "71 82 93 04", "jane@example.fr",
+                 "jane%40example.fr"]
+    tables = json.dumps(rows(store, "SELECT * FROM parcours.events") + rows(store, "SELECT * FROM parcours.rejected_events"),
+                        default=str)
+    for spelling in spellings:
+        assert spelling not in tables and spelling not in log, spelling
+    for path in data_dir.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert not any(s.encode() in data for s in spellings), path

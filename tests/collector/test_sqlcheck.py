@@ -1,0 +1,47 @@
+"""Telling one reading statement apart, by its words outside quotes and comments."""
+
+from __future__ import annotations
+
+import pytest
+
+from collector.sqlcheck import NotReading, Reading, reading_statement
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("SELECT 1", Reading("SELECT 1")),
+    (";SELECT 1;\n", Reading("SELECT 1")),
+    ("select 1 -- a comment; DROP TABLE x", Reading("select 1")),
+    ("SELECT ';' AS x", Reading("SELECT ';' AS x")),
+    ("SELECT 'into outfile', \"file\"(1)", Reading("SELECT 'into outfile', \"file\"(1)")),
+    ("(SELECT 1)", Reading("(SELECT 1)")),
+    ("WITH 1 AS x SELECT x", Reading("WITH 1 AS x SELECT x")),
+    ("/* why */ EXPLAIN SELECT 1", Reading("EXPLAIN SELECT 1")),
+    ("desc parcours.events", Reading("desc parcours.events")),
+    ("SHOW TABLES FROM parcours", Reading("SHOW TABLES FROM parcours")),
+    ("SELECT * FROM t SETTINGS max_threads = 2, result_overflow_mode = 'break'",
+     Reading("SELECT * FROM t", {"max_threads": "2", "result_overflow_mode": "break"})),
+    ("SELECT * FROM (SELECT 1 SETTINGS max_threads = 1)", Reading("SELECT * FROM (SELECT 1 SETTINGS max_threads = 1)")),
+    ("SELECT format('{}', 1)", Reading("SELECT format('{}', 1)")),
+])
+def test_reading_statements_pass(text, expected):
+    assert reading_statement(text) == expected
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "send one SQL statement as the request body"),
+    (" ; -- nothing", "send one SQL statement as the request body"),
+    ("SELECT 1; SELECT 2", "send one statement at a time: this text holds 2, separated by ';'"),
+    ("INSERT INTO t VALUES (1)", 'only reading statements are run here (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN); '
+                                 '"INSERT" is not one of them'),
+    ("  optimize table t", "only reading statements are run here (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN); \"optimize\""),
+    ("SELECT * FROM t INTO OUTFILE 'x'", "INTO OUTFILE would write a file on the collector's machine; "
+                                         "read the rows from the answer (or use `parcours export`)"),
+    ("SELECT * FROM url('http://x/', CSV)", "url() reads files or other servers; only the database's tables are read here"),
+    ("SELECT 1 SETTINGS readonly = 0", 'setting "readonly" cannot be changed here; these can: '),
+    ("SELECT 1 SETTINGS max_threads", "the SETTINGS clause could not be read"),
+    ("SELECT 1 FORMAT JSON", "leave out the FORMAT clause: the answer comes as JSON"),
+])
+def test_everything_else_is_refused_saying_why(text, message):
+    with pytest.raises(NotReading) as refused:
+        reading_statement(text)
+    assert str(refused.value).startswith(message)

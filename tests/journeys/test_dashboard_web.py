@@ -1,0 +1,82 @@
+"""The dashboard's page and assets as the collector serves them."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from collector.app import create_app
+from collector.users import Users, users_file
+from journeys.dashboard import web
+from tests.conftest import Client
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def accounts(tmp_path_factory):
+    path = tmp_path_factory.mktemp("accounts")
+    Users(path).add("elie", PASSWORD)
+    return users_file(path)
+
+
+@pytest.fixture
+def client(settings, store, accounts):
+    shutil.copy(accounts, users_file(settings.data_dir))
+    with Client(create_app(settings)) as c:
+        yield c
+
+
+@pytest.fixture
+def page(client):
+    client.post("/dashboard/login", data={"name": "elie", "password": PASSWORD},
+                headers={"origin": "http://testserver"})
+    return client.get("/dashboard")
+
+
+def test_the_build_names_assets_by_their_content():
+    files = web.manifest()
+    assert files is not None, "run `make dashboard` (npm run build in journeys/dashboard)"
+    assert re.fullmatch(r"dashboard\.[0-9a-f]{12}\.js", files["dashboard.js"])
+    assert re.fullmatch(r"dashboard\.[0-9a-f]{12}\.css", files["dashboard.css"])
+
+
+def test_assets_are_cached_for_a_year_and_the_page_never(client, page):
+    assert page.headers["cache-control"] == "no-store"
+    for src in re.findall(r'(?:src|href)="(/dashboard/assets/[^"]+)"', page.text):
+        r = client.get(src)
+        assert r.status_code == 200
+        assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert len(re.findall(r"/dashboard/assets/", page.text)) == 2
+
+
+def test_an_unknown_asset_is_not_found(client):
+    assert client.get("/dashboard/assets/dashboard.000000000000.js").status_code == 404
+    assert client.get("/dashboard/assets/manifest.json").status_code == 404
+
+
+def test_the_page_carries_the_plan_forms_and_the_language(client, page):
+    config = re.search(r'<script type="application/json" id="parcours-config">(.*?)</script>', page.text).group(1)
+    assert '"id": "moto_quote"' in config and '"user": "elie"' in config
+    assert '<html lang="fr">' in page.text
+    assert '<html lang="en">' in client.get("/dashboard", headers={"accept-language": "en-GB,en;q=0.9"}).text
+    assert '<html lang="en">' in client.get("/dashboard?lang=en").text
+
+
+def test_the_collector_paths_may_not_take_the_dashboards(tmp_path):
+    from collector.settings import SettingsError, build
+    with pytest.raises(SettingsError, match="collector's own paths"):
+        build(plan="p.yaml", data_dir=str(tmp_path), clickhouse=None, admin_token="t", secret="s", demo=False,
+              tag_path="/dashboard/t.js")
+
+
+def test_assets_go_gzipped_to_browsers_that_take_it(client, page):
+    src = re.search(r'src="(/dashboard/assets/[^"]+\.js)"', page.text).group(1)
+    plain = client.get(src, headers={"accept-encoding": "identity"})
+    zipped = client.get(src, headers={"accept-encoding": "gzip, br"})
+    assert "content-encoding" not in plain.headers
+    assert zipped.headers["content-encoding"] == "gzip" and zipped.headers["vary"] == "Accept-Encoding"
+    assert zipped.content == plain.content  # the client decompressed it: the same bundle
+    assert int(zipped.headers["content-length"]) < len(plain.content) / 2

@@ -1,0 +1,97 @@
+"""Erasure on the embedded engine: the person's rows everywhere, an audit row without them; a key shared by
+many visitors removed from their rows without deleting them."""
+
+from __future__ import annotations
+
+import pytest
+
+from collector.errors import BadParameter
+from journeys import conversions, erase, persons
+from journeys.profiles import Record
+from tests.journeys.conftest import rows
+from tests.journeys.test_persons import key, quote, send, visit
+
+
+def count(store, table, where="1") -> int:
+    return rows(store, f"SELECT count() AS n FROM parcours.{table} WHERE {where}")[0]["n"]
+
+
+def test_erasing_by_visitor_takes_the_whole_person_and_leaves_an_audit_row_without_them(store, ctx, plan):
+    send(store, plan, visit("v1"), quote("v1", "Q-1", "0612345678"), visit("v2"),
+         {"e": "identify", "vid": "v3", "p": {"phone": "0612345678"}})
+    conversions.import_records(store, ctx, [Record(1, {"conversion_id": "C-1", "ts": "2026-10-03T10:00:00",
+                                                       "crm_id": "Q-1"})], source="t")
+    preview = erase.erase(store, plan, ctx.secret, "visitor", "v3", dry_run=True)
+    assert preview.removed["events"] == 3 and count(store, "events", "visitor_id = 'v1'") == 2, "a dry run removes nothing"
+    done = erase.erase(store, plan, ctx.secret, "visitor", "v3")
+    assert (done.person, done.keys) == (True, 4), "v1, v3, the phone, the quote"
+    assert (done.removed["events"], done.removed["conversions"]) == (3, 1)
+    assert count(store, "events") == 1 and count(store, "events", "visitor_id = 'v2'") == 1
+    assert count(store, "conversions") == 0 and count(store, "person_keys FINAL", "key != 'v2'") == 0
+    (audit,) = rows(store, "SELECT key_kind, keys, removed FROM parcours.erasures")
+    assert audit == {"key_kind": "visitor", "keys": 4, "removed": {**done.removed}}
+
+
+def test_erasing_a_quote_id_that_only_a_rejected_line_knows(store, ctx, plan):
+    conversions.import_records(store, ctx, [Record(7, {"conversion_id": "C-9", "ts": "never", "crm_id": "Q-9"})],
+                               source="bad.csv")
+    assert count(store, "import_rejects") == 1
+    done = erase.erase(store, plan, ctx.secret, "crm_id", "Q-9")
+    assert done.removed["import_rejects"] == 1 and count(store, "import_rejects") == 0
+
+
+def test_a_phone_shared_by_many_visitors_is_removed_from_their_rows_not_their_rows(store, ctx, plan):
+    cfg = persons.config(plan)
+    shop = "04 72 00 00 00"
+    for i in range(cfg.max_visitors_per_key + 1):
+        send(store, plan, quote(f"v{i}", f"Q-{i}", shop))
+    persons.stitch(store, cfg)
+    done = erase.erase(store, plan, ctx.secret, "phone", shop)
+    assert not done.person and done.cleared["events"] == cfg.max_visitors_per_key + 1
+    assert count(store, "events") == cfg.max_visitors_per_key + 1, "the visits stay"
+    assert count(store, "events", f"phone_key = '{key(shop)[1]}'") == 0
+    assert count(store, "identity_links", f"key = '{key(shop)[1]}' OR other = '{key(shop)[1]}'") == 0
+
+
+def test_what_cannot_be_erased_says_why_without_echoing_the_number(store, ctx, plan):
+    with pytest.raises(BadParameter) as info:
+        erase.erase(store, plan, ctx.secret, "phone", "06 12")
+    assert str(info.value) == "phone: not a valid phone number (read in region FR)"
+    with pytest.raises(BadParameter, match="erase by one of phone, visitor, crm_id"):
+        erase.erase(store, plan, ctx.secret, "email", "x@example.fr")
+
+
+def test_on_a_cluster_the_keys_are_named_by_their_hashes_in_statements_clickhouse_parses(store):
+    from journeys.persons import _staging
+
+    with _staging(store) as tmp:
+        table = tmp.table("key_type String, key String", [{"key_type": "visitor", "key": "v1"},
+                                                           {"key_type": "phone", "key": "abc"}])
+
+        class OnCluster:  # the same database, as a cluster deployment names it
+            database, cluster = store.database, "analytics"
+            query = staticmethod(store.query)
+
+        keys = erase._Keys(OnCluster, table)
+        for target in erase.TABLES:
+            statement = erase.mutation(store.database, "analytics", target.name, "DELETE",
+                                       target.where(keys, ("quote_id",)))
+            assert "v1" not in statement and "abc" not in statement and table not in statement
+            assert statement.startswith(f"ALTER TABLE {store.database}.{target.name}_local ON CLUSTER analytics DELETE")
+            (formatted,) = store.query("SELECT formatQuery({q:String})", parameters={"q": statement}).rows[0]
+            assert formatted.startswith("ALTER TABLE")
+    one_server = erase.mutation("parcours", None, "events", "DELETE", "visitor_id IN (SELECT key FROM t)")
+    assert one_server == "ALTER TABLE parcours.events DELETE WHERE visitor_id IN (SELECT key FROM t) SETTINGS mutations_sync = 2"
+
+
+def test_the_api_erases_by_a_json_body_and_says_what_it_needs(client, store, plan):
+    from tests.collector.helpers import event, post
+    from tests.journeys.conftest import ADMIN
+
+    post(client, event("form_submit", vid="api-1", f="moto_quote", p={"quote_id": "Q-API1", "phone": "0612345678"}))
+    assert client.post("/api/erase", content=b'{"phone": "0612345678"}').status_code == 401
+    bad = client.post("/api/erase", content=b'{"email": "x"}', headers=ADMIN)
+    assert bad.status_code == 400 and 'one of "phone", "visitor" or "crm_id"' in bad.json()["error"]
+    done = client.post("/api/erase", content=b'{"crm_id": "Q-API1"}', headers=ADMIN).json()
+    assert done["person"] and done["removed"]["events"] == 1 and done["parts_left"] == 0
+    assert count(store, "events", "visitor_id = 'api-1'") == 0

@@ -1,0 +1,50 @@
+"""The demo data set: reproducible, in the import profiles' shapes, and Mrs X's sale matched to her journey."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from journeys import brokers, conversions, costs, persons, seed
+from tests.journeys.conftest import rows
+
+UNTIL = dt.date(2026, 11, 20)
+
+
+def test_the_same_seed_gives_the_same_data_set():
+    one, two = seed.generate(visitors=150, until=UNTIL), seed.generate(visitors=150, until=UNTIL)
+    assert one.files == two.files and one.events == two.events
+    assert seed.generate(visitors=150, until=UNTIL, seed=7).files != one.files
+
+
+def test_the_files_have_the_partners_shapes():
+    data = seed.generate(visitors=400, until=UNTIL)
+    shop = next(body for name, body in data.files.items() if name.startswith("ventes-courtiers"))
+    assert shop.startswith("\ufeffN° contrat;Date signature;".encode()) and b"\r\n" in shop
+    assert any(b"\r\nMA-MRSX-0042;" in body for name, body in data.files.items() if name.startswith("ventes-courtiers"))
+    assert any(name.startswith("ventes-crc-") and body.lstrip().startswith(b"[") for name, body in data.files.items())
+    assert data.files["couts-regie.csv"].startswith(b"Day,Channel,Campaign,Cost (EUR)\n")
+
+
+def test_mrs_x_is_seeded_and_her_shop_sale_is_matched_to_her_journey(store, ctx, plan):
+    data = seed.generate(visitors=300, until=UNTIL)
+    seed.store_events(store, plan, ctx.secret, data.events)
+    imported = {}
+    for name, kind, profile in seed.import_order(data.files):
+        module = {"conversions": conversions, "brokers": brokers, "costs": costs}[kind]
+        imported[name] = module.import_file(store, ctx, io.BytesIO(data.files[name]), source=name, profile=profile)
+    shop_files = [s for n, s in imported.items() if n.startswith("ventes-courtiers")]
+    assert all(s.rejected >= 2 for s in shop_files), "each month's file has its two bad lines"
+    persons.stitch(store, persons.config(plan))
+    assert rows(store, "SELECT count() AS n FROM parcours.rejected_events") == [{"n": 0}], "every event passes the plan"
+    (sale,) = rows(store, "SELECT channel, broker_id, adviser, shop, crm_id, phone_key FROM parcours.conversions FINAL "
+                          "WHERE conversion_id = 'MA-MRSX-0042'")
+    assert (sale["channel"], sale["broker_id"], sale["adviser"], sale["shop"], sale["crm_id"]) == (
+        "shop", "B042", "Sophie Marchand", "Lyon Part-Dieu", "Q-MRSX42")
+    (her,) = rows(store, "SELECT argMax(person_id, updated_at) AS p FROM parcours.person_keys WHERE key = 'mrs-x'")
+    keys = {(r["key_type"], r["key"]) for r in rows(
+        store, "SELECT key_type, key FROM parcours.person_keys FINAL WHERE person_id = {p:String}", p=her["p"])}
+    assert keys == {("visitor", "mrs-x"), ("phone", sale["phone_key"]), ("crm", "Q-MRSX42")}
+    (touch,) = rows(store, "SELECT lever, utm_campaign FROM parcours.events FINAL WHERE visitor_id = 'mrs-x' "
+                           "AND event = 'touch' ORDER BY ts LIMIT 1")
+    assert touch == {"lever": "display", "utm_campaign": "moto-spring"}
