@@ -40,6 +40,12 @@ dashboard: $(DASH)
 $(DASH): $(DASH_DIR)/node_modules/.installed $(DASH_SRC)
 	cd $(DASH_DIR) && npm run --silent build
 
+# Segment's Node libraries, which e2e/test_segment.py drives against the collector
+E2E_CLIENTS := e2e/clients/node_modules/.installed
+$(E2E_CLIENTS): e2e/clients/package.json e2e/clients/package-lock.json
+	cd e2e/clients && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 chromium:
 	@[ -x $(CHROMIUM) ] || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
@@ -67,14 +73,15 @@ test-js: tag_js/node_modules/.installed $(DASH_DIR)/node_modules/.installed
 	cd tag_js && npm test --silent
 	cd $(DASH_DIR) && npm test --silent
 
-test-py: setup chromium
+test-py: setup chromium $(E2E_CLIENTS)
 	$(BIN)/pytest -q
 
 bench: setup chromium
 	@for f in bench/bench_*.py; do [ -e "$$f" ] || continue; echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) tag_js/node_modules $(TAG) collector/static/addons $(DASH_DIR)/node_modules $(DASH_DIR)/static data .pytest_cache
+	rm -rf $(VENV) tag_js/node_modules e2e/clients/node_modules $(TAG) collector/static/addons $(DASH_DIR)/node_modules \
+		$(DASH_DIR)/static data .pytest_cache
 
 docs: setup
 	$(BIN)/python -m collector.docs

@@ -85,7 +85,7 @@ def replay(target: Target, since, dry_run, plan, secret, fmt):
             click.echo(f"  {count:>6}  {error}")
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option("--table", type=click.Choice(list(export_mod.TABLES)), default="events", show_default=True,
               help="The table to export (events deduplicated: one row per event).")
 @since_option(help="Start of the period, by time received. Default: everything.")
@@ -93,8 +93,12 @@ def replay(target: Target, since, dry_run, plan, secret, fmt):
 @click.option("--format", "fmt", type=click.Choice(list(export_mod.FORMATS)), default="csv", show_default=True,
               help="CSV with a header line, or JSON lines.")
 @target_options
-def export(target: Target, table, since, until, fmt):
-    """Write a table's rows received in a period to stdout, oldest first."""
+@click.pass_context
+def export(ctx: click.Context, target: Target, table, since, until, fmt):
+    """Write a table's rows received in a period to stdout, oldest first; or, with a sub-command, data for
+    another tool (`export conversions`: offline conversions for an ad network)."""
+    if ctx.invoked_subcommand is not None:
+        return
     out = sys.stdout.buffer
     for chunk in target.stream(Op(
             "GET", "/api/export",

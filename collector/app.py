@@ -21,6 +21,8 @@ from collector import admin, auth, collect, discovery, logs, ops, planwatch, tag
 from collector.errors import Problem
 from collector.metrics import Metrics
 from collector.settings import Settings
+from collector.segment import admin as segment_admin
+from collector.segment import api as segment_api
 from collector.storage import Store, StoreError, is_embedded
 from collector.users import Users
 from collector.wal import Wal, claim_slot
@@ -76,7 +78,7 @@ def create_app(settings: Settings) -> Starlette:
         discovery.announce(settings.data_dir, settings.url)
         _settle_heap()
         try:
-            async with planwatch.watching(app), journeys_background.serving(app):
+            async with planwatch.watching(app), journeys_background.serving(app), segment_api.serving(app):
                 yield
         finally:
             gc.unfreeze()
@@ -94,7 +96,8 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),
-        admin.mount(*journeys_api.ROUTES),
+        *segment_api.ROUTES,
+        admin.mount(*journeys_api.ROUTES, *segment_admin.ROUTES),
         *dashboard.ROUTES,
     ]
     if settings.site_dir:
@@ -106,6 +109,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.plan = plan
     app.state.metrics = Metrics()
     app.state.sessions = auth.Sessions(settings.data_dir, Users(settings.data_dir))
+    segment_api.state(app)
     app.state.tag_source = tag.TAG_FILE.read_text() if tag.TAG_FILE.exists() else None
     return app
 

@@ -19,9 +19,10 @@ from collector import settings as settings_mod
 from collector.admin_cli import export, rejected, schema, sql
 from collector.errors import Problem
 from collector.options import ADMIN_TOKEN, CLICKHOUSE, CLUSTER, DATA_DIR, DATABASE, plan_option, secret_option
+from collector.segment.admin import keys_group
 from collector.storage import EngineBusy, Store, embedded_in_use, is_embedded
 from collector.users_cli import users
-from journeys.cli import demo_group, erase, import_group, persons_group, report
+from journeys.cli import demo_group, erase, export_conversions, import_group, persons_group, report
 from tagplan import PlanErrors
 from tagplan.cli import plan
 
@@ -42,8 +43,10 @@ def main() -> None:
     """parcours: track omnichannel customer journeys into ClickHouse."""
 
 
-for _command in (plan, sql, rejected, export, schema, import_group, persons_group, erase, demo_group, users, report):
+for _command in (plan, sql, rejected, export, schema, import_group, persons_group, erase, demo_group, users,
+                 keys_group, report):
     main.add_command(_command)
+export.add_command(export_conversions)
 
 
 def _durability_options(f):
@@ -123,6 +126,9 @@ def _durability_options(f):
               help="Largest POST /collect body in bytes, also once gunzipped (413 above).")
 @click.option("--max-event", envvar="PARCOURS_MAX_EVENT", default=32_768, show_default=True, type=click.IntRange(256),
               help="Largest single event in bytes; a larger one is stored as rejected, the rest of its batch kept.")
+@click.option("--source-rate", envvar="PARCOURS_SOURCE_RATE", default=1000, show_default=True, type=click.IntRange(1),
+              help="Events a second one server source may send through the Segment-compatible API (/v1/…); "
+                   "beyond, 429 + Retry-After.")
 @click.option("--max-event-age", envvar="PARCOURS_MAX_EVENT_AGE", default=30, show_default=True,
               type=click.IntRange(1), help="Days an event may wait on the device before it is sent; an older one "
               "is kept in rejected_events, and a device time further in the past is replaced by the corrected time.")
@@ -138,8 +144,8 @@ def _durability_options(f):
               type=click.Choice(["debug", "info", "warning", "error"]), help="Least severe log messages shown.")
 @_durability_options
 def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret, demo, site_dir, ip_v4_bits, ip_v6_bits,
-          max_body, max_event, max_event_age, max_clock_ahead, tag_path, collect_path, cluster, log_level, wal_dir,
-          **durable):
+          max_body, max_event, source_rate, max_event_age, max_clock_ahead, tag_path, collect_path, cluster, log_level,
+          wal_dir, **durable):
     """Run the collector: serves /t.js, receives events at /collect, writes them to ClickHouse."""
     import uvicorn
 
@@ -156,7 +162,7 @@ def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret,
             plan=plan, data_dir=data_dir, clickhouse=clickhouse, admin_token=admin_token, secret=secret, demo=demo,
             database=database, host=host, port=port, site_dir=Path(site_dir) if site_dir else None,
             ip_v4_bits=ip_v4_bits, ip_v6_bits=ip_v6_bits, max_body=max_body, max_event=max_event,
-            max_event_age=max_event_age, max_clock_ahead=max_clock_ahead,
+            source_rate=source_rate, max_event_age=max_event_age, max_clock_ahead=max_clock_ahead,
             tag_path=tag_path, collect_path=collect_path, cluster=cluster, log_level=log_level,
             wal_dir=Path(wal_dir).resolve() if wal_dir else None, **durable,
         )

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import msgspec
 from starlette.datastructures import State
@@ -26,7 +26,9 @@ from collector.body import BodyError, read_body
 from collector.enrich import truncate_ip
 from collector.logs import Throttle
 from collector.messages import answer
+from collector.settings import Settings
 from collector.wal import WalError, WalFull
+from tagplan import CompiledPlan
 
 log = logging.getLogger("parcours.collect")
 
@@ -95,17 +97,26 @@ class Collect:
     async def take(self, body: bytes, req: ingest_mod.Request) -> tuple[int, int]:
         """Ingest one batch body and wait until its rows are in the log, fsync'd: (accepted, rejected).
         Raises BadBatch, or WalError (WalFull) when the log refuses them."""
+        outcome = await self.submit(lambda plan, settings: ingest_mod.ingest(
+            body, req, plan, settings.secret, settings.max_event, settings.time_bounds))
+        return len(outcome.events), len(outcome.rejected)
+
+    async def submit(self, work: Callable[[CompiledPlan, Settings], ingest_mod.Outcome]) -> ingest_mod.Outcome:
+        """Run `work` (a batch turned into rows by ingest: the tag's body, a server's messages) with the plan
+        and settings in force, queue its rows in the log, and wait until they are fsync'd: its Outcome.
+        Raises what `work` raises (BadBatch), or WalError (WalFull) when the log refuses the rows."""
         loop = asyncio.get_running_loop()
-        intake = _Intake(body, req, loop.create_future())
+        intake = _Intake(work, loop.create_future())
         self._intake.append(intake)
         if len(self._intake) == 1:
             loop.call_soon(self._ingest)
         await intake.durable
-        self.state.metrics.ingested(*intake.counts)
-        return intake.counts
+        outcome = intake.outcome
+        self.state.metrics.ingested(len(outcome.events), len(outcome.rejected))
+        return outcome
 
     def _ingest(self) -> None:
-        """Ingest the bodies read since the last call and queue their rows in the log; each request's
+        """Ingest the batches read since the last call and queue their rows in the log; each request's
         `durable` future is resolved by the log once its rows are on disk, or fails with the reason."""
         intake, self._intake = self._intake, []
         try:
@@ -120,9 +131,8 @@ class Collect:
             if item.durable.done():  # the request was cancelled meanwhile: nothing acknowledged, nothing kept
                 continue
             try:
-                outcome = ingest_mod.ingest(item.body, item.req, plan, settings.secret, settings.max_event,
-                                            settings.time_bounds)
-                item.counts = accepted, rejected = len(outcome.events), len(outcome.rejected)
+                item.outcome = outcome = item.work(plan, settings)
+                accepted, rejected = len(outcome.events), len(outcome.rejected)
                 for problem in outcome.problems:
                     self._report(problem)
                 if accepted or rejected:
@@ -149,12 +159,11 @@ class Collect:
 
 @dataclass
 class _Intake:
-    """A body read and waiting for `Collect._ingest`."""
+    """A batch read and waiting for `Collect._ingest`."""
 
-    body: bytes
-    req: ingest_mod.Request
+    work: Callable[[CompiledPlan, Settings], ingest_mod.Outcome]
     durable: asyncio.Future
-    counts: tuple[int, int] = (0, 0)
+    outcome: ingest_mod.Outcome = field(default_factory=ingest_mod.Outcome)
 
 
 def _refusal(exc: WalError) -> str:

@@ -39,6 +39,8 @@ class Request(msgspec.Struct, frozen=True):
     """Unix milliseconds, the collector's clock."""
     user_agent: str = ""
     ip: str = ""
+    source: str = ""
+    """The server source whose write key sent the batch (collector/segment/); "" for the tag."""
 
 
 @dataclass
@@ -252,6 +254,9 @@ def _row(ev: WireEvent, event_id: str, sent: int, times: EventTimes, req: Reques
         browser=ua.browser, browser_version=ua.browser_version, os=ua.os, os_version=ua.os_version,
         device_type=ua.device_type, is_bot=ua.is_bot,
         step_elapsed_ms=ev.step_elapsed_ms if ev.event == "form_step" else 0,
+        # Only a server source names its users: from a browser they would be whatever a page made up.
+        source=req.source, user_id=r.ident(ev.user_id) if req.source else "",
+        message_id=r.ident(ev.message_id) if req.source else "",
     )
 
 
@@ -270,6 +275,13 @@ def _private(props: dict[str, Any], plan: CompiledPlan, secret: bytes) -> tuple[
     return kept, key
 
 
+def refused(raw: bytes, reasons: list[str], req: Request, plan: CompiledPlan, secret: bytes, sent: int,
+            event_id: str, event: str, keep: int | None = None) -> RejectedRow:
+    """The rejected row of an event a sender's own format refused before it could be read as an event (a
+    server message of an unsupported type): kept, cleaned of personal data, like any rejected event."""
+    return _rejected_row(raw, None, reasons, req, plan, secret, sent, event_id=event_id, event=event, keep=keep)
+
+
 def _rejected_row(raw: bytes, ev: WireEvent | None, reasons: list[str], req: Request, plan: CompiledPlan,
                   secret: bytes, sent: int, event_id: str | None = None, event: str | None = None,
                   keep: int | None = None) -> RejectedRow:
@@ -285,7 +297,7 @@ def _rejected_row(raw: bytes, ev: WireEvent | None, reasons: list[str], req: Req
         received_at=seconds(req.received_ms), event_id=r.ident(event_id[:128]), event=r.text(event[:128]),
         reasons=[r.text(reason) for reason in reasons], raw=_scrub(raw, plan)[:keep],
         user_agent=r.user_agent(req.user_agent), ip=req.ip, plan_version=plan.version, sent_at=seconds(sent),
-        phone_key=key,
+        phone_key=key, source=req.source,
     )
 
 

@@ -31,6 +31,14 @@ REASONS = {
     # times (clock.py)
     "too_old": "client_ts: the event was made more than {days} days before it was sent (--max-event-age)",
     "undecodable": "cannot be read: {detail}",
+    # a server's Segment call (collector/segment/), read before it is an event
+    "segment_refused": 'type: {call} calls are not taken: {why}',
+    "segment_type": 'type: "{value}" is not a call parcours takes, expected one of: {calls}',
+    "segment_no_id": "userId, anonymousId: one of them is required",
+    "segment_no_event": "event: required for a track call",
+    "segment_builtin": 'event: "{value}" is one of the tag\'s own events; send a page call for a page view, an '
+                       "identify call for identity keys, or a track call with an event the plan declares",
+    "segment_time": '{field}: "{value}" is not an ISO 8601 time such as 2026-11-20T14:03:00.000Z',
 }
 
 ANSWERS = {
@@ -48,6 +56,16 @@ ANSWERS = {
     "failed": "the collector failed on this batch; retry later",
     "tag_not_built": "the tag is not built: run `make tag` (expected {path})",
     "tag_addon_not_built": "the tag's add-on {name} is not built: run `make tag` (expected {path})",
+    # the Segment-compatible API (collector/segment/)
+    "write_key_missing": "no write key: send it as the user name of HTTP Basic auth (the key, a colon, no "
+                         "password) or as writeKey in the body",
+    "write_key_unknown": "unknown or revoked write key; an operator creates one with `parcours keys create SOURCE`",
+    "write_keys_unread": "the collector has not read its write keys yet (ClickHouse out of reach); retry later",
+    "segment_batch": 'expected a JSON object {{"batch": [...]}}: {reason}',
+    "segment_call": "expected a JSON object, one Segment call: {reason}",
+    "segment_too_big": "{what} is larger than {limit} bytes, Segment's limit; {advice}",
+    "segment_refused": "{call} calls are not taken: {why}",
+    "rate_limited": 'source "{source}" sends more than {rate} events a second; retry after {seconds} s',
     # connections (connections.py)
     "too_many_connections": "the collector has too many connections open, all busy; retry later",
     "headers_late": "the request's headers did not arrive within {seconds:g} s (--header-timeout)",
@@ -78,7 +96,7 @@ _EXPECTED = {"str": "a string", "int": "an integer", "float": "a number", "bool"
 _GOT = {"str": "a string", "int": "a number", "float": "a number", "bool": "a boolean", "object": "an object",
         "array": "a list", "null": "null"}
 
-_WRONG_TYPE = re.compile(r"^Expected `(\w+)`(?: \| `?\w+`?)*, got `(\w+)`$")
+_WRONG_TYPE = re.compile(r"^Expected `(\w+)(?: \| \w+)*`(?: \| `?\w+`?)*, got `(\w+)`$")  # `str | null` too
 _BOUND = re.compile(r"^(?:Expected `\w+` [<>]=? -?[\d.e+]+|Number out of range)$")
 _MISSING = re.compile(r"^Object missing required field `([^`]+)`$")
 _PATH = re.compile(r"^(.*) - at `\$(.*)`$")

@@ -38,6 +38,8 @@ class Metrics:
                                     "in dead_letters.", ["table"], registry=r)
         self.refused = Counter("parcours_refused", "Requests answered 503 (the tag retries them).", ["reason"],
                                registry=r)
+        self.source_events = Counter("parcours_source_events", "Events server sources sent (the Segment-compatible "
+                                     "API), accepted or rejected.", ["source", "outcome"], registry=r)
         self.fsyncs = Counter("parcours_wal_fsyncs", "Group commits of the write-ahead log (one fsync each).",
                               registry=r)
         self.fsync_seconds = Histogram("parcours_wal_fsync_seconds", "Write + fsync of one group commit.",

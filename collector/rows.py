@@ -59,6 +59,10 @@ class EventRow(msgspec.Struct, kw_only=True, omit_defaults=True):
     device_type: str = ""
     is_bot: bool = False
     step_elapsed_ms: int = 0
+    source: str = ""
+    """"" for the tag (the column's default, `tag`), else the server source whose write key sent it."""
+    user_id: str = ""
+    message_id: str = ""
 
 
 class RejectedRow(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -74,6 +78,7 @@ class RejectedRow(msgspec.Struct, kw_only=True, omit_defaults=True):
     plan_version: str = ""
     sent_at: float = 0.0
     phone_key: str = ""
+    source: str = ""
 
 
 class DeadLetterRow(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -15,7 +15,7 @@ from collector.errors import Problem
 from collector.storage import Timeouts, default_dsn, is_embedded
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-_RESERVED = ("/api/", "/healthz", "/readyz", "/metrics", "/demo", "/dashboard")
+_RESERVED = ("/api/", "/v1/", "/healthz", "/readyz", "/metrics", "/demo", "/dashboard")
 ADMIN_TOKEN_FILE = "admin-token"
 """In the data directory: the admin token, generated when none is set (commands read it from there)."""
 SECRET_FILE = "secret"
@@ -41,6 +41,8 @@ class Settings:
     ip_v6_bits: int = 48
     max_body: int = 1_000_000
     max_event: int = 32_768
+    source_rate: int = 1000
+    """Events a second one server source may send through the Segment-compatible API."""
     max_event_age: int = 30  # days
     max_clock_ahead: int = 24  # hours
     tag_path: str = "/t.js"

@@ -40,6 +40,10 @@ class WireEvent(msgspec.Struct, forbid_unknown_fields=False):
     properties: dict[str, Any] = field(name="p", default_factory=dict)
     step_elapsed_ms: UInt32 = field(name="dt", default=0)
     """form_step: milliseconds since the previous step of the page, or since it loaded."""
+    user_id: str = field(name="uid", default="")
+    """Server events (collector/segment/): the sender's userId; the tag sends none."""
+    message_id: str = field(name="mid", default="")
+    """Server events: the messageId as sent, from which event_id is derived."""
 
 
 class WireBatch(msgspec.Struct):

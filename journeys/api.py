@@ -9,6 +9,7 @@
   `POST` with the options as JSON, for a phone (hashed here, never in a URL).
 - `POST /api/erase` with `{"phone": "06 12 34 56 78"}` (or `visitor`, `crm_id`; `"dry_run": true`): the
   person erased everywhere, the write-ahead log sealed and stored first.
+- `GET /api/export/conversions?network=google-ads|meta&from=&to=`: offline conversions for an ad network.
 
 The work is the same function the command line runs when no collector does (journeys/cli.py).
 """
@@ -27,9 +28,10 @@ import msgspec
 
 from collector import output
 from collector.errors import BadParameter, Problem
+from collector.since import parse_since
 from collector.storage import Store
 from collector.wal import WalError
-from journeys import brokers, conversions, costs, erase, imports, persons, reports
+from journeys import adnetworks, brokers, conversions, costs, erase, imports, persons, reports
 from journeys.imports import Context
 from journeys.reports import person as reports_person
 
@@ -187,6 +189,17 @@ async def erase_person(request: Request) -> Response:
     return Response(output.encode(result.as_dict()), media_type="application/json")
 
 
+async def export_conversions(request: Request) -> Response:
+    """GET /api/export/conversions?network=google-ads|meta&from=&to=&name=&event=: the network's file of offline
+    conversions, with what was left out of it (journeys/adnetworks.py)."""
+    params = request.query_params
+    since, until = parse_since(params.get("from")), parse_since(params.get("to") or "0m")
+    done = await run_in_threadpool(
+        adnetworks.export, store_of(request), request.app.state.plan, params.get("network", ""), since, until,
+        conversion_name=params.get("name") or "Offline sale", event_name=params.get("event") or "Purchase")
+    return Response(output.encode(done.as_dict()), media_type="application/json")
+
+
 ROUTES: list[BaseRoute] = [
     Route("/conversions", import_conversions, methods=["POST"]),
     Route("/brokers", import_brokers, methods=["POST"]),
@@ -196,5 +209,6 @@ ROUTES: list[BaseRoute] = [
     Route("/persons/status", persons_status, methods=["GET"]),
     Route("/reports/{name}", report, methods=["GET", "POST"]),
     Route("/erase", erase_person, methods=["POST"]),
+    Route("/export/conversions", export_conversions, methods=["GET"]),
 ]
 """journeys' admin endpoints, relative to /api."""

@@ -18,7 +18,8 @@ from collections.abc import AsyncIterator
 from starlette.concurrency import run_in_threadpool
 
 from collector.storage import Store, StoreError
-from journeys import brokers, persons
+from journeys import brokers, event_conversions, persons
+from journeys.imports import Context
 
 log = logging.getLogger("parcours.persons")
 
@@ -40,11 +41,16 @@ class Background:
         self._wake.set()
 
     def turn(self) -> persons.Run:
-        """One turn, blocking: the plan's brokers if the plan changed, then a stitching run."""
+        """One turn, blocking: the plan's brokers if the plan changed, the sales recorded as events, then a
+        stitching run (which takes the links of those sales in)."""
         plan = self.app.state.plan
         if plan is not self._plan:
             brokers.sync_plan(self.store, plan)
             self._plan = plan
+        sales = event_conversions.sync(self.store, Context(plan, self.app.state.settings.secret))
+        if sales.imported or sales.updated or sales.rejected:
+            log.info("conversions from events: %d imported, %d updated, %d rejected", sales.imported,
+                     sales.updated, sales.rejected)
         return persons.stitch(self.store, persons.config(plan))
 
     async def stop(self, task: asyncio.Task, timeout: float = 30.0) -> None:

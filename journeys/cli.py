@@ -24,7 +24,9 @@ from collector.errors import Problem
 from collector.options import format_option, load_plan, plan_option, read_secret, secret_option, target_options
 from collector.output import as_result, format_result
 from collector.target import Op, Target
-from journeys import brokers, conversions, costs, erase as erase_mod, imports, persons, reports
+from collector.since import parse_since
+from journeys import adnetworks, brokers, conversions, costs, event_conversions, imports, persons, reports
+from journeys import erase as erase_mod
 from journeys.imports import Context
 from journeys.reports.options import BREAKDOWNS, FORMATS, MODELS
 
@@ -152,14 +154,20 @@ def persons_group() -> None:
 @format_option(("text", "json"), "text")
 def stitch(target: Target, full, plan, fmt):
     """Take in now the links stored since the last run (idempotent: a second run writes nothing)."""
-    doc = target.run(Op("POST", "/api/persons/stitch",
-                        lambda store: persons.stitch(store, persons.config(load_plan(plan)), full=full).as_dict(),
+    doc = target.run(Op("POST", "/api/persons/stitch", lambda store: _turn(store, load_plan(plan), full),
                         {"full": "true" if full else None}))
     if fmt == "json":
         click.echo(json.dumps(doc))
         return
     click.echo(f"{doc['links']} link(s) read, {doc['keys_written']} key(s) written, {doc['merges']} merge(s), "
                f"{doc['hot_keys']} key(s) left out, in {doc['seconds']} s (up to {doc['watermark']})")
+
+
+def _turn(store, plan, full: bool = False) -> dict:
+    """What the collector's background turn does: the sales recorded as events (their phones are keys
+    already: no secret needed), then stitching."""
+    event_conversions.sync(store, Context(plan, b""))
+    return persons.stitch(store, persons.config(plan), full=full).as_dict()
 
 
 @persons_group.command("status")
@@ -386,3 +394,41 @@ def _stored(target, sent: int, timeout: float = 300.0) -> None:
             return
         time.sleep(0.5)
     raise Problem(f"the collector has not stored the {sent} demo events after {timeout:.0f} s: see its log")
+
+
+_DEFAULT_FROM = {"google-ads": "90d", "meta": "7d"}
+"""The default start of the period: Google takes clicks up to 90 days old (a (click, name, time) imported twice
+counts once); Meta refuses events more than 7 days old."""
+
+
+@click.command("conversions")
+@click.argument("network", required=False, type=click.Choice(list(adnetworks.NETWORKS)))
+@click.option("--from", "from_", metavar="WHEN", default=None,
+              help="Start of the period of signature (included): 30d, 2026-11-01, 2026-11-01T08:00. "
+                   "Default: 90d for google-ads, 7d for meta.")
+@click.option("--to", "to", metavar="WHEN", default=None,
+              help="End of the period (excluded), same forms. Default: now. (`--to google-ads` without NETWORK "
+                   "names the network.)")
+@click.option("--name", "conversion_name", default="Offline sale", show_default=True,
+              help="google-ads: the name of the conversion action (of type import from clicks) to import into.")
+@click.option("--event", "event_name", default="Purchase", show_default=True, help="meta: the event name sent.")
+@plan_option("The plan (time zone, lookback) when no collector runs; a running collector uses its own.")
+@target_options
+def export_conversions(target: Target, network, from_, to, conversion_name, event_name, plan):
+    """Offline conversions for NETWORK (google-ads or meta): the sales whose buyer came from one of its ads
+    (gclid, fbclid) within the lookback, in the file the network imports, on stdout; what was left out on
+    stderr. What leaves: docs/adnetworks.md."""
+    if network is None and to in adnetworks.NETWORKS:
+        network, to = to, None
+    if network is None:
+        raise Problem(f"name the network: {' or '.join(adnetworks.NETWORKS)} (parcours export conversions google-ads)")
+    from_ = from_ or _DEFAULT_FROM[network]
+    params = {"network": network, "from": from_, "to": to, "name": conversion_name, "event": event_name}
+    doc = target.run(Op("GET", "/api/export/conversions", lambda store: adnetworks.export(
+        store, load_plan(plan), network, parse_since(from_), parse_since(to or "0m"),
+        conversion_name=conversion_name, event_name=event_name).as_dict(), params))
+    sys.stdout.write(doc["content"])
+    sys.stdout.flush()
+    left = "".join(f"; {n} left out: {why}" for why, n in doc["left_out"].items())
+    click.echo(f"{doc['conversions']} conversion(s) for {network}, signed from {from_} to {to or 'now'}{left}",
+               err=True)

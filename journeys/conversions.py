@@ -10,6 +10,7 @@ keyed hash the collector gives a phone typed online (`phone_key`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import IO, Any
 
@@ -91,7 +92,10 @@ def conversion_row(record: Record, r: Reader, ctx: Context) -> tuple[dict[str, A
     except ValueProblem:
         written = ""
         reasons.append("phone: not a valid phone number")
-    if written:
+    hashed = values.get("phone_key")  # a sale the collector recorded as an event: its phone is a key already
+    if isinstance(hashed, str) and _HMAC.fullmatch(hashed) and not written:
+        row["phone_key"] = hashed
+    elif written:
         key = phone_key(written, ctx.plan.default_region, ctx.secret)
         if key:
             row["phone_key"] = key
@@ -107,6 +111,10 @@ def conversion_row(record: Record, r: Reader, ctx: Context) -> tuple[dict[str, A
         return kept, reasons
     row.setdefault("phone_key", "")
     return row, []
+
+
+_HMAC = re.compile(r"[0-9a-f]{64}")
+"""A phone key (HMAC-SHA256, hex). Files never give one: readers yield the canonical fields only."""
 
 
 def _channel(value: str, ctx: Context) -> str:
@@ -137,11 +145,12 @@ KIND = Kind(
 
 
 def import_records(store, ctx: Context, records: Iterable[Record], *, source: str, r: Reader | None = None,
-                   dry_run: bool = False, progress: Progress | None = None) -> Summary:
-    """Import sales given as records of canonical fields (or as a profile read them): the one way in."""
+                   dry_run: bool = False, progress: Progress | None = None, whole: bool = True) -> Summary:
+    """Import sales given as records of canonical fields (or as a profile read them): the one way in.
+    `whole`: the records are all of `source` (a file), see imports.run."""
     r = r or reader(ctx.plan.plan, "conversions")
     return imports.run(store, KIND, r, imports._read(KIND, r, records, ctx, source), ctx, source=source,
-                       dry_run=dry_run, progress=progress)
+                       dry_run=dry_run, progress=progress, whole=whole)
 
 
 def import_file(store, ctx: Context, stream: IO[bytes], *, source: str, profile: str | None = None,

@@ -127,8 +127,12 @@ def import_file(kind: Kind, store: Store, ctx: Context, stream: IO[bytes], *, so
 
 
 def run(store: Store, kind: Kind, r: Reader, chunks: Iterable[Chunk], ctx: Context, *, source: str,
-        dry_run: bool = False, progress: Progress | None = None) -> Summary:
-    """Stage the rows as they come, then write what is new or changed; the summary."""
+        dry_run: bool = False, progress: Progress | None = None, whole: bool = True) -> Summary:
+    """Stage the rows as they come, then write what is new or changed; the summary.
+
+    `whole`: the chunks are the whole of `source` (a file imported again), so its earlier rejected lines not
+    rejected again are resolved; records that are only the latest of a source (sales recorded as events,
+    journeys/event_conversions.py) resolve earlier rejects by their keys only."""
     summary = Summary(kind.name, source, r.name, dry_run)
     kept: list[dict[str, Any]] = []
     db = store.database
@@ -157,7 +161,7 @@ def run(store: Store, kind: Kind, r: Reader, chunks: Iterable[Chunk], ctx: Conte
                 progress("stored", summary.imported + summary.updated)
             if kept:
                 store.insert_rows("import_rejects", kept)
-            _resolve(store, kind, staged, source, started)
+            _resolve(store, kind, staged, source, started, whole)
     finally:
         store.query(f"DROP TABLE IF EXISTS {staged}", readonly=False)
     return summary
@@ -244,16 +248,17 @@ def _write(store: Store, kind: Kind, staged: str) -> None:
         f"WHERE NOT (s.found = 1 AND s.fingerprint = l.fingerprint)", readonly=False)
 
 
-def _resolve(store: Store, kind: Kind, staged: str, source: str, started) -> None:
-    """Mark resolved the earlier rejects this import fixed: the same file's lines not rejected again, and
-    any line whose key this import stored."""
+def _resolve(store: Store, kind: Kind, staged: str, source: str, started, whole: bool = True) -> None:
+    """Mark resolved the earlier rejects this import fixed: the same file's lines not rejected again (when the
+    import is the `whole` file), and any line whose key this import stored."""
     db = store.database
+    same_source = "source = {source:String} OR " if whole else ""
     columns = "kind, source, line, record_key, reasons, fields, phone_key, crm_id, profile"
     store.query(
         f"INSERT INTO {db}.import_rejects ({columns}, resolved) SELECT {columns}, true "
         f"FROM {db}.import_rejects FINAL WHERE kind = {{kind:String}} AND NOT resolved "
         f"AND rejected_at < {{started:DateTime64(3, 'UTC')}} "
-        f"AND (source = {{source:String}} OR record_key GLOBAL IN (SELECT {kind.key_text} FROM {staged}))",
+        f"AND ({same_source}record_key GLOBAL IN (SELECT {kind.key_text} FROM {staged}))",
         readonly=False, parameters={"kind": kind.name, "source": source, "started": started})
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from tagplan.conversions import ConversionMap, conversion_maps
 from tagplan.levers import LeverRules, compile_levers
 from tagplan.model import BUILTIN_EVENTS, Broker, Plan, Property
 from tagplan.tagconfig import tag_config
@@ -34,6 +35,8 @@ class CompiledPlan:
     levers: LeverRules
     crm_keys: tuple[str, ...] = ()
     """CRM/quote-id identity-key properties: kept as given in `properties`."""
+    conversions: Mapping[str, ConversionMap] = field(default_factory=dict)
+    """Events the plan marks as conversions -> which properties give their sale's fields."""
 
     @functools.cached_property
     def default_region(self) -> str:
@@ -89,4 +92,4 @@ def compile_plan(plan: Plan) -> CompiledPlan:
     specs = [*events.values(), *submits.values(), *(spec for form in steps.values() for _, spec in form.values())]
     pii = frozenset(n for spec in specs for n, p in spec.properties.items() if p.pii)
     return CompiledPlan(plan, events, steps, submits, brokers, identity, origins, pii, tag_config(plan),
-                        compile_levers(plan, brokers), crm_keys)
+                        compile_levers(plan, brokers), crm_keys, conversion_maps(plan))

@@ -16,8 +16,9 @@ import phonenumbers
 
 from tagplan.errors import Problem, problem
 from tagplan.messages import did_you_mean
-from tagplan.model import (BROKER_LEVER, BUILTIN_EVENTS, CONDITION_WORDS, IMPORT_FIELDS, IMPORT_REQUIRED,
-                           LEVER_CONDITION_KEYS, TEXT_TYPES, ImportProfile, Plan, Property)
+from tagplan.conversions import conversion_map
+from tagplan.model import (BROKER_LEVER, BUILTIN_EVENTS, CONDITION_WORDS, CONVERSION_FIELDS, IMPORT_FIELDS,
+                           IMPORT_REQUIRED, LEVER_CONDITION_KEYS, TEXT_TYPES, ImportProfile, Plan, Property)
 
 READS: dict[str, tuple[tuple[str, ...], ...]] = {
     "lever_not_declared": (("levers", "names"),),
@@ -31,12 +32,15 @@ READS: dict[str, tuple[tuple[str, ...], ...]] = {
     "identity_not_phone": (("events",), ("forms",)),
     "identity_not_text": (("events",), ("forms",)),
     "import_channel_not_declared": (("reconciliation", "channels"),),
+    "conversion_channel_not_declared": (("reconciliation", "channels"),),
+    "conversion_phone_not_identity": (("identity",),),
+    "conversion_no_key": (("identity",),),
     "import_lever_not_declared": (("levers", "names"),),
 }
 """The parts of the plan a rule reads besides the node it reports on, where something taken out as invalid
 would make it report what the author did not write (a property whose `type` is misspelt is no phone)."""
 
-AT_KEY = frozenset({"import_unknown_field"})
+AT_KEY = frozenset({"import_unknown_field", "conversion_unknown_field"})
 """Problems pointed at the key they are about (the misspelt field name), not at its value."""
 
 
@@ -62,6 +66,7 @@ def cross_check(plan: Plan) -> list[Problem]:
     _consent(plan, report)
     _identity(plan, report)
     _reconciliation(plan, report)
+    _conversions(plan, report)
     for name, profile in plan.imports.items():
         _import(plan, name, profile, report)
     return out
@@ -248,6 +253,51 @@ def _reconciliation(plan: Plan, report: Report) -> None:
     for i, channel in enumerate(rec.channels):
         if channel in rec.channels[:i]:
             report(["reconciliation", "channels", i], "channel_twice", channel=channel)
+
+
+def _either(words: tuple[str, ...]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+_CONVERSION_TYPES = {"conversion_id": ("string", "integer"), "premium": ("number", "integer", "string"),
+                     "crm_id": ("string",)}
+"""The property types a conversion field can be read from (phone: a phone identity key, checked apart)."""
+
+
+def _conversions(plan: Plan, report: Report) -> None:
+    channels = plan.reconciliation.channels
+    for name, event in plan.events.items():
+        if event.conversion is None:
+            continue
+        where = ["events", name, "conversion"]
+        for field, prop in event.conversion.fields.items():
+            if field not in CONVERSION_FIELDS:
+                report(where + ["fields", field], "conversion_unknown_field", event=name, field=field,
+                       hint=did_you_mean(field, CONVERSION_FIELDS), expected=", ".join(CONVERSION_FIELDS))
+            elif prop not in event.properties:
+                report(where + ["fields", field], "conversion_not_a_property", event=name, field=field, prop=prop,
+                       hint=did_you_mean(prop, event.properties))
+        mapped = {f: p for f, p in conversion_map(plan, event).fields.items()
+                  if f in CONVERSION_FIELDS and p in event.properties}
+        if "conversion_id" not in mapped:
+            report(where, "conversion_no_id", event=name)
+        elif not event.properties[mapped["conversion_id"]].required:
+            report(["events", name, "properties", mapped["conversion_id"]], "conversion_id_optional", event=name,
+                   prop=mapped["conversion_id"])
+        if "phone" not in mapped and "crm_id" not in mapped:
+            report(where, "conversion_no_key", event=name)
+        for field, types in _CONVERSION_TYPES.items():
+            prop = mapped.get(field)
+            if prop and event.properties[prop].type not in types:
+                report(["events", name, "properties", prop, "type"], "conversion_bad_type", event=name, field=field,
+                       prop=prop, expected=_either(types), type=event.properties[prop].type)
+        phone = mapped.get("phone")
+        if phone and (phone not in plan.identity or plan.identity[phone].type != "phone"):
+            report(["events", name, "properties", phone], "conversion_phone_not_identity", event=name, prop=phone)
+        channel = event.conversion.channel
+        if channel and channel not in channels:
+            report(where + ["channel"], "conversion_channel_not_declared", event=name, value=channel,
+                   hint=did_you_mean(channel, channels))
 
 
 DATE_DIRECTIVES = "dmYyHMS%"

@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from tagplan.conversions import conversion_map
 from tagplan.model import BUILTIN_EVENTS, Plan, Property
 
 SAMPLES = {
@@ -38,8 +39,12 @@ def sections(plan: Plan) -> list[Section]:
         + ". Built-in events sent by the tag itself: " + ", ".join(BUILTIN_EVENTS) + ".",
     )]
     for name, event in plan.events.items():
-        out.append(Section(f"Event {name}", event.description, _rows(event.properties),
-                           [_call("track", [name], event.properties)]))
+        text = event.description
+        if event.conversion is not None:
+            fields = ", ".join(f"{f} from {p}" for f, p in conversion_map(plan, event).fields.items())
+            text += (" " if text else "") + (f"A conversion: each one is also stored as a sale ({fields}). A server "
+                                             f'sends it with a Segment track call named "{name}" (docs/segment.md).')
+        out.append(Section(f"Event {name}", text, _rows(event.properties), [_call("track", [name], event.properties)]))
     for form_id, form in plan.forms.items():
         calls = []
         for s in form.steps:

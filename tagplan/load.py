@@ -42,7 +42,7 @@ def load_plan(path: str | Path) -> Plan:
     pruned = prune({**doc, "version": str(doc.get("version", ""))} if shape else doc, _PLAN_TYPE)
     if pruned.doc is None:
         raise PlanErrors(errors)
-    plan = msgspec.convert(pruned.doc, Plan, strict=True)
+    plan = msgspec.convert(_plain(pruned.doc), Plan, strict=True)
     csv_rows: list[tuple[str, int, int]] | None = None
     if isinstance(plan.brokers, str):
         brokers, csv_rows, csv_errors = _read_brokers_csv(path.parent / plan.brokers)
@@ -73,6 +73,22 @@ def _about_removed(code: str, path: list[str | int], tainted: list[list[str | in
 
 def _under(path: list, prefix: list) -> bool:
     return path[:len(prefix)] == prefix
+
+
+def _plain(value: Any) -> Any:
+    """The document with ruamel's scalar types (a folded `>` string, 1.5 or 0x10 are subclasses) as plain Python
+    ones, so that the Plan encodes as JSON like any other (the reader process receives it so)."""
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    return value
 
 
 def plan_files(path: str | Path) -> list[Path]:

@@ -75,6 +75,19 @@ CHECK = {
     "import_channel_not_declared": 'import "{profile}": channel "{value}" is not declared in reconciliation.channels{hint}',
     "import_lever_not_declared": 'import "{profile}": lever "{value}" is not declared in levers.names{hint}',
     "import_bad_currency": 'import "{profile}": currency "{value}" is not a 3-letter code such as EUR',
+    "conversion_unknown_field": 'event "{event}": unknown conversion field "{field}"{hint}, expected one of: {expected}',
+    "conversion_not_a_property": 'event "{event}": conversion field {field}: the event has no property "{prop}"{hint}',
+    "conversion_no_id": 'event "{event}": a conversion needs its conversion_id (the contract id): give it a '
+                        "property in conversion.fields",
+    "conversion_id_optional": 'event "{event}": property "{prop}" gives the conversion_id: make it required: true',
+    "conversion_no_key": 'event "{event}": a conversion is matched to journeys by its phone or crm_id: the event '
+                         "needs a property for one of them",
+    "conversion_phone_not_identity": 'event "{event}": conversion field phone: property "{prop}" must be a phone '
+                                     "identity key (under identity:), so only its keyed hash is kept",
+    "conversion_bad_type": 'event "{event}": conversion field {field}: property "{prop}" must be {expected}, '
+                           "not {type}",
+    "conversion_channel_not_declared": 'event "{event}": channel "{value}" is not declared in '
+                                       "reconciliation.channels{hint}",
     "csv_missing_columns": "missing column(s) {columns}; expected a header id,name,lever",
     "csv_bad_row": "expected 3 fields: id,name,lever",
 }

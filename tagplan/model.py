@@ -38,9 +38,22 @@ class Property(Base, kw_only=True):
     pii: bool = False
 
 
+class Conversion(Base, kw_only=True):
+    """The event is a sale: each one is also stored as a conversion, exactly as an imported sales line
+    (docs/reconciliation.md). Its time is the event's."""
+
+    fields: dict[str, Name] = {}
+    """Conversion field (conversion_id, premium, phone, crm_id…) -> the event's property giving it. A field
+    not listed comes from the property of the same name when the event has one; crm_id and phone from the
+    event's identity keys."""
+    channel: Name | None = None
+    """The channel of these sales when no property gives one (one of reconciliation.channels)."""
+
+
 class Event(Base, kw_only=True):
     description: str = ""
     properties: dict[Name, Property] = {}
+    conversion: Conversion | None = None
 
 
 class Step(Base, kw_only=True):
@@ -151,6 +164,9 @@ IMPORT_FIELDS: dict[str, tuple[str, ...]] = {
     "brokers": ("broker_id", "name", "lever", "shop", "network"),
 }
 """The canonical fields of each import, the names of its file format without a profile."""
+
+CONVERSION_FIELDS = tuple(f for f in IMPORT_FIELDS["conversions"] if f != "ts")
+"""The fields an event's properties may give a conversion: all but its time, which is the event's."""
 
 IMPORT_REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
     "conversions": (("conversion_id",), ("ts",), ("phone", "crm_id")),

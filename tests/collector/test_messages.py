@@ -33,6 +33,16 @@ WORDS = {
                      "the collector failed on this event (KeyError); it is kept here to replay once fixed"),
     "too_old": ({"days": 30}, "client_ts: the event was made more than 30 days before it was sent (--max-event-age)"),
     "undecodable": ({"detail": "odd"}, "cannot be read: odd"),
+    "segment_refused": ({"call": "group", "why": "no groups"}, "type: group calls are not taken: no groups"),
+    "segment_type": ({"value": "boom", "calls": "track, identify, page"},
+                     'type: "boom" is not a call parcours takes, expected one of: track, identify, page'),
+    "segment_no_id": ({}, "userId, anonymousId: one of them is required"),
+    "segment_no_event": ({}, "event: required for a track call"),
+    "segment_builtin": ({"value": "Page View"},
+                        'event: "Page View" is one of the tag\'s own events; send a page call for a page view, an '
+                        "identify call for identity keys, or a track call with an event the plan declares"),
+    "segment_time": ({"field": "timestamp", "value": "yesterday"},
+                     'timestamp: "yesterday" is not an ISO 8601 time such as 2026-11-20T14:03:00.000Z'),
 }
 
 
@@ -70,6 +80,18 @@ ANSWERS = {
                     'setting "readonly" cannot be changed here; these can: final, max_threads'),
     "since_required": ({}, "since: required (e.g. since=7d or since=2026-11-20), so a replay covers a known period"),
     "no_plan_watcher": ({}, "the plan watcher is not running"),
+    "write_key_missing": ({}, "no write key: send it as the user name of HTTP Basic auth (the key, a colon, no "
+                              "password) or as writeKey in the body"),
+    "write_key_unknown": ({}, "unknown or revoked write key; an operator creates one with `parcours keys create SOURCE`"),
+    "write_keys_unread": ({}, "the collector has not read its write keys yet (ClickHouse out of reach); retry later"),
+    "segment_batch": ({"reason": "not valid JSON: it ends too early"},
+                      'expected a JSON object {"batch": [...]}: not valid JSON: it ends too early'),
+    "segment_call": ({"reason": "nested too deeply"}, "expected a JSON object, one Segment call: nested too deeply"),
+    "segment_too_big": ({"what": "the batch", "limit": 512000, "advice": "send fewer calls per batch"},
+                        "the batch is larger than 512000 bytes, Segment's limit; send fewer calls per batch"),
+    "segment_refused": ({"call": "alias", "why": "send identify"}, "alias calls are not taken: send identify"),
+    "rate_limited": ({"source": "crm", "rate": 1000, "seconds": 2},
+                     'source "crm" sends more than 1000 events a second; retry after 2 s'),
 }
 
 
@@ -129,7 +151,7 @@ def test_the_wire_keys_are_declared_once_and_map_to_columns():
     assert wire.WIRE_TO_COLUMN == {
         "id": "event_id", "e": "event", "t": "client_ts", "q": "seq", "vid": "visitor_id", "sid": "session_id",
         "url": "url", "ref": "referrer", "f": "form_id", "s": "step", "c": "captured", "p": "properties",
-        "dt": "step_elapsed_ms"}
+        "dt": "step_elapsed_ms", "uid": "user_id", "mid": "message_id"}
     from collector.rows import EventRow
 
     assert set(wire.WIRE_TO_COLUMN.values()) <= set(EventRow.__struct_fields__)  # the same words as the table

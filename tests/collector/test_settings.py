@@ -39,7 +39,8 @@ def test_first_party_paths(settings, store):
 @pytest.mark.parametrize("changes, message", [
     ({"tag_path": "t.js"}, '--tag-path "t.js": expected an absolute path such as /p/e, without a query'),
     ({"collect_path": "/p/e?x=1"}, '--collect-path "/p/e?x=1": expected an absolute path such as /p/e, without a query'),
-    ({"collect_path": "/api/collect"}, '--collect-path "/api/collect": /api/, /healthz, /readyz, /metrics, /demo, /dashboard '
+    ({"collect_path": "/api/collect"}, '--collect-path "/api/collect": /api/, /v1/, /healthz, /readyz, /metrics, /demo, '
+                                        '/dashboard '
                                        "are the collector's own paths"),
     ({"tag_path": "/x", "collect_path": "/x"}, "--tag-path and --collect-path must differ"),
     ({"max_event": 2_000_000}, "--max-event (2000000) cannot be larger than --max-body (1000000)"),

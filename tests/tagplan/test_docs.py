@@ -52,7 +52,7 @@ def test_html_is_a_standalone_page_with_escaped_calls():
     parsed = _Text()
     parsed.feed(page)
     assert parsed.tags[:3] == ["html", "head", "meta"]
-    assert parsed.tags.count("h2") == 5 and parsed.tags.count("table") == 4
+    assert parsed.tags.count("h2") == 6 and parsed.tags.count("table") == 5
     code = "".join(parsed.code)
     assert "parcours('step', 'moto_quote', 'vehicle');" in code
     assert "&#x27;" in page and "<script" not in page

@@ -229,6 +229,35 @@ def test_identity_reconciliation_and_import_profiles_are_checked():
     ]
 
 
+
+def test_events_marked_as_conversions_say_each_mistake_at_its_line():
+    assert errors_of(BROKEN / "conversions.yaml") == [
+        '11:41: event "contract_signed": unknown conversion field "premum" (did you mean "premium"?), expected one '
+        "of: conversion_id, channel, broker_id, adviser, shop, product, premium, currency, phone, crm_id",
+        '12:16: event "contract_signed": channel "shopp" is not declared in reconciliation.channels '
+        '(did you mean "shop"?)',
+        '14:7: event "contract_signed": property "contract" gives the conversion_id: make it required: true',
+        '15:23: event "contract_signed": conversion field premium: property "premium" must be number, integer or '
+        "string, not boolean",
+        '20:5: event "sale_done": a conversion needs its conversion_id (the contract id): give it a property in '
+        "conversion.fields",
+        '21:39: event "sale_done": conversion field crm_id: the event has no property "quote"',
+        '23:7: event "sale_done": conversion field phone: property "mobile" must be a phone identity key (under '
+        "identity:), so only its keyed hash is kept",
+        '25:5: event "policy_renewed": a conversion is matched to journeys by its phone or crm_id: the event needs '
+        "a property for one of them",
+        '27:29: event "policy_renewed": conversion field conversion_id: property "conversion_id" must be string or '
+        "integer, not boolean",
+    ]
+
+
+def test_a_conversion_event_takes_unlisted_fields_from_properties_of_the_same_name_and_its_identity_keys():
+    plan = compile_plan(load_plan(EXAMPLE_PLAN))
+    assert dict(plan.conversions["contract_signed"].fields) == {
+        "conversion_id": "contract_id", "channel": "channel", "broker_id": "broker_id", "shop": "shop",
+        "product": "product", "premium": "premium", "currency": "currency", "phone": "phone", "crm_id": "quote_id"}
+    assert set(plan.conversions) == {"contract_signed"}
+
 def test_the_example_plan_declares_a_crm_key_and_the_sample_profiles():
     plan = compile_plan(load_plan(EXAMPLE_PLAN))
     assert plan.crm_keys == ("quote_id",) and plan.default_region == "FR"
@@ -317,3 +346,12 @@ def test_csv_rows_and_yaml_mistakes_in_one_run(tmp_path):
         f"{csv}:3:1: expected 3 fields: id,name,lever",
         f'{tmp_path / "plan.yaml"}:3:27: unknown key "nmes" (did you mean "names"?), expected one of: names, rules',
     ]
+
+
+def test_a_plan_encodes_as_json_whatever_yaml_scalars_it_was_written_with():
+    """The example's folded `>-` description (like a float or a hex number) is a ruamel subclass; the loaded
+    plan holds plain values, so it goes as JSON to the import reader process like any other."""
+    import msgspec
+
+    plan = load_plan(EXAMPLE_PLAN)
+    assert msgspec.json.decode(msgspec.json.encode(plan))["version"] == plan.version

@@ -98,6 +98,24 @@ CHECK_CASES = {
     "import_lever_not_declared": ({"profile": "p", "value": "tv", "hint": ""},
                                   'import "p": lever "tv" is not declared in levers.names'),
     "import_bad_currency": ({"profile": "p", "value": "€"}, 'import "p": currency "€" is not a 3-letter code such as EUR'),
+    "conversion_unknown_field": ({"event": "sale", "field": "premum", "hint": "", "expected": "premium, phone"},
+                                 'event "sale": unknown conversion field "premum", expected one of: premium, phone'),
+    "conversion_not_a_property": ({"event": "sale", "field": "crm_id", "prop": "quote", "hint": ""},
+                                  'event "sale": conversion field crm_id: the event has no property "quote"'),
+    "conversion_no_id": ({"event": "sale"}, 'event "sale": a conversion needs its conversion_id (the contract id): '
+                                            "give it a property in conversion.fields"),
+    "conversion_id_optional": ({"event": "sale", "prop": "contract"},
+                               'event "sale": property "contract" gives the conversion_id: make it required: true'),
+    "conversion_no_key": ({"event": "sale"}, 'event "sale": a conversion is matched to journeys by its phone or '
+                                             "crm_id: the event needs a property for one of them"),
+    "conversion_phone_not_identity": ({"event": "sale", "prop": "mobile"},
+                                      'event "sale": conversion field phone: property "mobile" must be a phone '
+                                      "identity key (under identity:), so only its keyed hash is kept"),
+    "conversion_bad_type": ({"event": "sale", "field": "premium", "prop": "p", "expected": "number or integer",
+                             "type": "boolean"},
+                            'event "sale": conversion field premium: property "p" must be number or integer, not boolean'),
+    "conversion_channel_not_declared": ({"event": "sale", "value": "agence", "hint": ""},
+                                        'event "sale": channel "agence" is not declared in reconciliation.channels'),
     "csv_missing_columns": ({"columns": "lever"}, "missing column(s) lever; expected a header id,name,lever"),
     "csv_bad_row": ({}, "expected 3 fields: id,name,lever"),
 }

@@ -1,0 +1,164 @@
+"""Offline conversions back to the ad networks: the sales whose buyer clicked one of the network's ads, in the
+format the network imports, so it can count them and optimise its bids on them.
+
+Which sales (adnetworks.sql): signed in the period, whose buyer (the person of the sale's phone or CRM id)
+landed on the site from the network's ad (its click id captured: `gclid` for Google Ads, `fbclid` for Meta)
+before the sale and within the lookback (the plan's reconciliation.lookback_days, at most what the network
+accepts). The last such click before the sale is the one sent.
+
+What leaves, and nothing else (docs/adnetworks.md says it field by field):
+
+- Google Ads, the click-conversion import file (CSV): a `Parameters:TimeZone=` row (the plan's time zone), then
+  per sale its click id, the conversion action's name, the signature time in that zone, the value and its
+  currency. Google counts a (click id, name, time) once, so a file imported again adds nothing.
+- Meta, Conversions API events (JSON, the body of POST /{dataset_id}/events): per sale `event_name`
+  (Purchase), `event_time`, `action_source` (`physical_store`, or `phone_call` for the call centre's sales),
+  `event_id` (the contract id, which Meta deduplicates on), `user_data.fbc` (the click id as Meta's fbc:
+  fb.1.<time of the click in ms>.<fbclid>) and `custom_data` (value, currency). No phone, no e-mail, hashed
+  or not. Meta refuses a request holding an event more than 7 days old: older sales are left out, and
+  counted; web sales too (the site's pixel reports them, with the browser data Meta requires of them).
+
+The value is the sale's premium.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import zoneinfo
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from collector.errors import BadParameter
+from collector.storage import Store
+from tagplan import CompiledPlan
+
+SQL = Path(__file__).with_name("adnetworks.sql")
+META_MAX_AGE = dt.timedelta(days=7)
+"""Meta refuses a whole request when one of its events is older than this."""
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str
+    click_type: str
+    """The URL parameter of its click id, as events.click_id_type holds it."""
+    max_lookback_days: int
+    """The oldest click the network takes a conversion for."""
+    media_type: str
+
+
+NETWORKS = {
+    "google-ads": Network("google-ads", "gclid", 90, "text/csv"),
+    "meta": Network("meta", "fbclid", 90, "application/json"),
+}
+GOOGLE_COLUMNS = ("Google Click ID", "Conversion Name", "Conversion Time", "Conversion Value", "Conversion Currency")
+"""The columns of Google Ads' click-conversion import template, in its order."""
+META_ACTION_SOURCES = {"call_centre": "phone_call"}
+"""A sale's channel -> Meta's action_source; any other offline channel is a shop: physical_store."""
+
+
+@dataclass(frozen=True)
+class Sale:
+    conversion_id: str
+    ts: dt.datetime
+    premium: Decimal
+    currency: str
+    channel: str
+    click_id: str
+    clicked_at: dt.datetime
+    weight: float = 1.0
+    """The share of the sale credited to the click (1 without an attribution model)."""
+
+    @property
+    def value(self) -> Decimal:
+        return (self.premium * Decimal(repr(self.weight))).quantize(Decimal("0.01"))
+
+
+@dataclass
+class Export:
+    """The network's file, and what was left out of it and why."""
+
+    network: str
+    media_type: str
+    content: str
+    conversions: int = 0
+    left_out: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"network": self.network, "media_type": self.media_type, "content": self.content,
+                "conversions": self.conversions, "left_out": self.left_out}
+
+
+def network(name: str) -> Network:
+    if name not in NETWORKS:
+        raise BadParameter(f'network "{name}": expected one of {", ".join(NETWORKS)}')
+    return NETWORKS[name]
+
+
+def sales(store: Store, plan: CompiledPlan, net: Network, since: dt.datetime, until: dt.datetime) -> list[Sale]:
+    """The sales of the period with the network's last click on the buyer's journey, within the lookback."""
+    lookback = min(plan.plan.reconciliation.lookback_days, net.max_lookback_days)
+    result = store.query(SQL.read_text().replace("{db}", store.database), parameters={
+        "from": since, "to": until, "click_type": net.click_type, "lookback_days": lookback})
+    return [Sale(r[0], _utc(r[1]), Decimal(r[2]), r[3], r[4], r[5], _utc(r[6])) for r in result.rows]
+
+
+def export(store: Store, plan: CompiledPlan, name: str, since: dt.datetime, until: dt.datetime, *,
+           conversion_name: str = "Offline sale", event_name: str = "Purchase",
+           now: dt.datetime | None = None) -> Export:
+    """The network's file for the sales of the period (see the module docstring)."""
+    net = network(name)
+    found = sales(store, plan, net, since, until)
+    if net.name == "google-ads":
+        return google_ads(found, plan.plan.reconciliation.time_zone, conversion_name)
+    return meta(found, event_name, now or dt.datetime.now(dt.timezone.utc))
+
+
+def google_ads(found: list[Sale], time_zone: str, conversion_name: str) -> Export:
+    """Google Ads' click-conversion import file: times in the plan's zone, named once in the Parameters row."""
+    if not conversion_name.strip():
+        raise BadParameter("conversion name: give the name of the Google Ads conversion action to import into")
+    zone = zoneinfo.ZoneInfo(time_zone)
+    out = io.StringIO()
+    out.write(f"Parameters:TimeZone={time_zone}\n")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(GOOGLE_COLUMNS)
+    for sale in found:
+        writer.writerow([sale.click_id, conversion_name, sale.ts.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+                         f"{sale.value:.2f}", sale.currency])
+    return Export("google-ads", NETWORKS["google-ads"].media_type, out.getvalue(), len(found))
+
+
+def meta(found: list[Sale], event_name: str, now: dt.datetime) -> Export:
+    """Meta Conversions API events for offline sales (the body of a POST to the dataset's /events)."""
+    events: list[dict] = []
+    left_out: dict[str, int] = {}
+    for sale in found:
+        why = ("a web sale: the site's pixel reports it" if sale.channel == "web" else
+               "signed more than 7 days ago: Meta refuses it" if now - sale.ts > META_MAX_AGE else "")
+        if why:
+            left_out[why] = left_out.get(why, 0) + 1
+            continue
+        events.append({
+            "event_name": event_name,
+            "event_time": int(sale.ts.timestamp()),
+            "action_source": META_ACTION_SOURCES.get(sale.channel, "physical_store"),
+            "event_id": sale.conversion_id,
+            "user_data": {"fbc": fbc(sale.click_id, sale.clicked_at)},
+            "custom_data": {"value": float(sale.value), "currency": sale.currency},
+        })
+    return Export("meta", NETWORKS["meta"].media_type, json.dumps({"data": events}, indent=2) + "\n", len(events),
+                  left_out)
+
+
+def fbc(fbclid: str, clicked_at: dt.datetime) -> str:
+    """Meta's fbc: version fb, subdomain index 1, the time the click id was first seen (ms), the fbclid as given."""
+    return f"fb.1.{int(clicked_at.timestamp() * 1000)}.{fbclid}"
+
+
+def _utc(when: dt.datetime) -> dt.datetime:
+    return when.replace(tzinfo=dt.timezone.utc) if when.tzinfo is None else when.astimezone(dt.timezone.utc)

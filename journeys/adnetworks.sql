@@ -1,0 +1,70 @@
+-- Offline conversions whose buyer's journey carries an ad network's click id within the lookback: one row per
+-- sale, with the last click of that network before it. journeys/adnetworks.py writes them in the network's format.
+--
+-- Parameters: {from} and {to} (the sales' signature time, `to` excluded), {click_type} (gclid, fbclid) and
+-- {lookback_days} (how long before the sale a click still counts). `{db}` is the database.
+WITH
+
+-- the sales signed in the period, one row each (a corrected line replaced the old one)
+sales AS (
+    SELECT conversion_id, ts, premium, currency, channel, phone_key, crm_id
+    FROM {db}.conversions FINAL
+    WHERE ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}
+),
+
+-- each identity key's person, as the last stitching run wrote it
+person_of_key AS (
+    SELECT key_type, key, argMax(person_id, updated_at) AS person_id
+    FROM {db}.person_keys
+    GROUP BY key_type, key
+),
+
+-- the buyer: the person of the sale's phone, and of its CRM id (the same person once stitched)
+sale_person AS (
+    SELECT s.conversion_id, k.person_id
+    FROM sales AS s
+    INNER JOIN person_of_key AS k ON k.key_type = 'phone' AND k.key = s.phone_key
+    WHERE s.phone_key != ''
+    UNION DISTINCT
+    SELECT s.conversion_id, k.person_id
+    FROM sales AS s
+    INNER JOIN person_of_key AS k ON k.key_type = 'crm' AND k.key = s.crm_id
+    WHERE s.crm_id != ''
+),
+
+-- the visitor ids of each person
+person_visitor AS (
+    SELECT person_id, key AS visitor_id
+    FROM person_of_key
+    WHERE key_type = 'visitor'
+),
+
+-- each click id of the network a visitor landed with, and when it was first seen (the click)
+clicks AS (
+    SELECT visitor_id, click_id, min(ts) AS clicked_at
+    FROM {db}.events
+    WHERE click_id_type = {click_type:String} AND click_id != '' AND NOT is_bot
+    GROUP BY visitor_id, click_id
+),
+
+-- the clicks on the buyer's journey, before the sale and within the lookback
+sale_clicks AS (
+    SELECT sp.conversion_id, c.click_id, c.clicked_at
+    FROM sale_person AS sp
+    INNER JOIN person_visitor AS pv ON pv.person_id = sp.person_id
+    INNER JOIN clicks AS c ON c.visitor_id = pv.visitor_id
+)
+
+SELECT
+    s.conversion_id AS conversion_id,
+    s.ts AS ts,
+    toString(s.premium) AS premium,
+    s.currency AS currency,
+    s.channel AS channel,
+    argMax(c.click_id, c.clicked_at) AS click_id,       -- the last click before the sale
+    max(c.clicked_at) AS clicked_at
+FROM sales AS s
+INNER JOIN sale_clicks AS c ON c.conversion_id = s.conversion_id
+WHERE c.clicked_at < s.ts AND c.clicked_at >= s.ts - toIntervalDay({lookback_days:UInt32})
+GROUP BY s.conversion_id, s.ts, s.premium, s.currency, s.channel
+ORDER BY ts, conversion_id

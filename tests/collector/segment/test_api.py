@@ -1,0 +1,265 @@
+"""The Segment-compatible API on the real app and the embedded engine: what a server's calls become.
+
+Requests are built here as Segment's HTTP API defines them (its libraries are driven in e2e/test_segment.py):
+auth, limits, refusals and back-pressure, and what lands in events and rejected_events.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import gzip
+import json
+import uuid
+
+import pytest
+from starlette.testclient import TestClient
+
+from collector.app import create_app
+from collector.segment import keys
+from tests.collector.conftest import ADMIN
+from tests.collector.helpers import Outage, rows
+from tests.conftest import Client, drained
+
+
+def key_for(client, source="back_office") -> str:
+    r = client.post("/api/write-keys", params={"source": source, "description": "tests"}, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    return r.json()["key"]
+
+
+def basic(key: str) -> dict[str, str]:
+    return {"authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode(),
+            "content-type": "application/json"}
+
+
+def iso(when: dt.datetime) -> str:
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def track(event="Contract Signed", **fields) -> dict:
+    props = {"contract_id": "C-1", "premium": 412.5, "phone": "06 12 34 56 78", "quote_id": "Q-8F2KX1"}
+    return {"type": "track", "event": event, "userId": "CUST-1", "properties": props,
+            "messageId": str(uuid.uuid4()), "timestamp": iso(now()), **fields}
+
+
+def send(client, key, *messages, sent=None, **extra):
+    body = {"batch": list(messages), "sentAt": iso(sent or now()), **extra}
+    return client.post("/v1/batch", content=json.dumps(body), headers=basic(key))
+
+
+def test_track_identify_and_page_land_with_their_source(client, store):
+    key = key_for(client)
+    r = send(client, key,
+             track(anonymousId="v-web-1"),
+             {"type": "identify", "anonymousId": "v-web-1", "userId": "CUST-1", "messageId": "m-2",
+              "traits": {"phone": "+33 6 12 34 56 78", "quote_id": "Q-8F2KX1", "email": "x@example.fr", "name": "X"}},
+             {"type": "page", "anonymousId": "v-web-1", "name": "Devis", "messageId": "m-3",
+              "properties": {"url": "https://www.motoassur.example/devis?courtier=B042&gclid=G1", "title": "Devis"},
+              "context": {"campaign": {"source": "crm", "medium": "email", "name": "relance"},
+                          "ip": "203.0.113.77", "userAgent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"}})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"success": True, "accepted": 3, "rejected": 0}
+    got = rows(store, "SELECT event, source, visitor_id, user_id, phone_key != '' AS has_phone, properties, url, "
+                      "broker_id, click_id, utm_medium, ip, browser FROM parcours.events ORDER BY event")
+    assert [g["event"] for g in got] == ["contract_signed", "identify", "page_view"]
+    assert {g["source"] for g in got} == {"back_office"}
+    assert {g["visitor_id"] for g in got} == {"v-web-1"}
+    assert [g["user_id"] for g in got] == ["CUST-1", "CUST-1", ""]
+    signed, identify, page = got
+    assert signed["has_phone"] and identify["has_phone"] and not page["has_phone"]
+    assert json.loads(signed["properties"]) == {"contract_id": "C-1", "premium": 412.5, "quote_id": "Q-8F2KX1"}
+    assert json.loads(identify["properties"]) == {"quote_id": "Q-8F2KX1"}  # the phone hashed, the rest not kept
+    assert (page["url"], page["broker_id"], page["click_id"], page["utm_medium"]) == (
+        "https://www.motoassur.example/devis?courtier=B042&gclid=G1", "B042", "G1", "email")
+    assert (page["ip"], page["browser"]) == ("203.0.113.0", "Firefox")
+    assert "x@example.fr" not in json.dumps(rows(store, "SELECT * FROM parcours.events"), default=str)
+
+
+def test_the_same_phone_gets_the_same_key_as_from_the_tag(client, store):
+    key = key_for(client)
+    send(client, key, {"type": "identify", "userId": "CUST-9", "traits": {"phone": "0612345678"}})
+    client.post("/collect", content=json.dumps({"events": [{
+        "id": str(uuid.uuid4()), "e": "identify", "t": int(now().timestamp() * 1000), "vid": "v9",
+        "p": {"phone": "+33 6 12 34 56 78"}}]}), headers={"content-type": "text/plain"})
+    got = rows(store, "SELECT source, phone_key FROM parcours.events ORDER BY source")
+    assert [g["source"] for g in got] == ["back_office", "tag"]
+    assert got[0]["phone_key"] == got[1]["phone_key"] != ""
+
+
+def test_a_message_sent_twice_is_one_event(client, store):
+    key = key_for(client)
+    message = track(anonymousId="v1")
+    assert send(client, key, message).json()["accepted"] == 1
+    assert send(client, key, message).json()["accepted"] == 1  # a retry: accepted again, stored once
+    assert rows(store, "SELECT count() AS n, any(message_id) AS m FROM parcours.events FINAL") == [
+        {"n": 1, "m": message["messageId"]}]
+
+
+def test_the_time_is_corrected_for_the_senders_clock_as_segment_does(client, store):
+    key = key_for(client)
+    skew = dt.timedelta(hours=2)  # the sender's clock is two hours ahead
+    made = now() + skew - dt.timedelta(minutes=10)  # by its clock: ten minutes before sending
+    send(client, key, track(timestamp=iso(made)), sent=now() + skew)
+    (row,) = rows(store, "SELECT toUnixTimestamp64Milli(ts) AS ts, toUnixTimestamp64Milli(client_ts) AS client, "
+                         "toUnixTimestamp64Milli(received_at) AS received FROM parcours.events")
+    assert row["client"] == int(made.timestamp() * 1000)
+    expected = row["received"] - 10 * 60 * 1000  # receivedAt - (sentAt - originalTimestamp)
+    assert abs(row["ts"] - expected) < 2_000
+    # originalTimestamp wins over timestamp; without sentAt the time is taken as given
+    early = now() - dt.timedelta(days=3)
+    r = client.post("/v1/track", headers=basic(key), content=json.dumps(
+        track(originalTimestamp=iso(early), timestamp=iso(now()), messageId="m-orig")))
+    assert r.status_code == 200
+    (row,) = rows(store, "SELECT toUnixTimestamp64Milli(ts) AS ts FROM parcours.events WHERE message_id = 'm-orig'")
+    assert row["ts"] == int(early.timestamp() * 1000)
+
+
+def test_invalid_calls_are_kept_as_rejected_with_reasons_and_the_batch_goes_on(client, store):
+    key = key_for(client, "crm")
+    bad_props = track(properties={"contract_id": "C-2", "premium": "cher", "coupon": "X"}, messageId="bad-1")
+    r = send(client, key, track(), bad_props, track(event="Quote Shared", messageId="bad-2"),
+             {"type": "track", "userId": "u", "messageId": "bad-3"},
+             {"type": "alias", "previousId": "a", "userId": "b", "messageId": "bad-4"},
+             {"type": "track", "event": "Contract Signed", "messageId": "bad-5"},
+             {"type": "page", "userId": "u", "timestamp": "hier", "messageId": "bad-6"}, "not a call")
+    assert r.status_code == 200
+    doc = r.json()
+    assert (doc["accepted"], doc["rejected"]) == (1, 7)
+    reasons = {item["messageId"]: item["reasons"] for item in doc["rejected_events"]}
+    assert reasons["bad-1"] == ["properties.premium: expected a number, got a string",
+                                "properties.coupon: property is not declared in the plan"]
+    assert reasons["bad-2"] == ['event: "quote_shared" is not declared in the plan (version 2026.11.1)']
+    assert reasons["bad-3"] == ["event: required for a track call"]
+    assert reasons["bad-4"][0].startswith("type: alias calls are not taken: parcours joins identities by")
+    assert reasons["bad-5"] == ["userId, anonymousId: one of them is required"]
+    assert reasons["bad-6"] == ['timestamp: "hier" is not an ISO 8601 time such as 2026-11-20T14:03:00.000Z']
+    assert reasons[""] == ["the call: expected an object, got a string"]
+    stored = rows(store, "SELECT source, reasons, raw FROM parcours.rejected_events")
+    assert len(stored) == 7 and {s["source"] for s in stored} == {"crm"}
+    assert not any("06 12 34 56 78" in s["raw"] for s in stored)  # the phone redacted from every raw
+
+
+def test_write_key_in_the_body_and_refusals_without_a_valid_one(client, store):
+    key = key_for(client)
+    body = {"batch": [track()], "writeKey": key}
+    plain = {"content-type": "application/json"}
+    assert client.post("/v1/batch", content=json.dumps(body), headers=plain).status_code == 200
+    missing = client.post("/v1/batch", content=json.dumps({"batch": [track()]}), headers=plain)
+    assert missing.status_code == 401 and missing.json()["error"].startswith("no write key:")
+    wrong = send(client, "wk_not-a-key", track())
+    assert wrong.status_code == 401
+    assert wrong.json()["message"] == ("unknown or revoked write key; an operator creates one with "
+                                       "`parcours keys create SOURCE`")
+    listed = client.get("/api/write-keys", headers=ADMIN).json()
+    assert listed["columns"] == ["key", "source", "description", "created_at", "revoked_at"]
+    assert [r[:3] for r in listed["rows"]] == [[key[:keys.SHOWN], "back_office", "tests"]]
+    assert key not in json.dumps(listed)
+    r = client.post("/api/write-keys/revoke", params={"key": key[:keys.SHOWN]}, headers=ADMIN)
+    assert r.status_code == 200 and r.json()["source"] == "back_office"
+    assert send(client, key, track()).status_code == 401  # at once
+    assert client.get("/api/write-keys", headers=ADMIN).json()["rows"] == []
+    assert len(client.get("/api/write-keys?all=true", headers=ADMIN).json()["rows"]) == 1
+    assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 1}]
+    stored = rows(store, "SELECT key_hash FROM parcours.write_keys")
+    assert {s["key_hash"] for s in stored} == {keys.key_hash(key)}  # the hash, never the key
+
+
+def test_a_source_is_named_in_plan_words(client):
+    r = client.post("/api/write-keys", params={"source": "Back Office"}, headers=ADMIN)
+    assert r.status_code == 400
+    assert r.json()["error"].startswith('source "Back Office": a source is named in lower-case letters')
+    assert client.post("/api/write-keys", params={"source": "tag"}, headers=ADMIN).status_code == 400
+
+
+def test_segment_size_limits_and_gzip(client, store):
+    key = key_for(client)
+    big = track(properties={"contract_id": "C-9", "premium": 1.0, "product": "x" * 33_000}, messageId="big")
+    r = client.post("/v1/track", content=json.dumps(big), headers=basic(key))
+    assert r.status_code == 400
+    assert r.json()["error"] == ("the call is larger than 32768 bytes, Segment's limit; send fewer or shorter "
+                                 "properties")
+    r = send(client, key, track(messageId="small"), big)  # in a batch: that call alone is rejected
+    assert r.status_code == 200 and (r.json()["accepted"], r.json()["rejected"]) == (1, 1)
+    assert r.json()["rejected_events"][0]["reasons"][0].startswith("event: 33")
+    many = [track(properties={"contract_id": f"C-{i}", "premium": 1.0, "product": "y" * 20_000}) for i in range(30)]
+    r = send(client, key, *many)
+    assert r.status_code == 400 and r.json()["error"].startswith("the batch is larger than 512000 bytes")
+    packed = gzip.compress(json.dumps({"batch": [track(messageId="zipped")]}).encode())
+    r = client.post("/v1/batch", content=packed, headers={**basic(key), "content-encoding": "gzip"})
+    assert r.status_code == 200 and r.json()["accepted"] == 1
+    # read as JSON whatever the declared type (RudderStack's Node library sends axios' form type)
+    packed = gzip.compress(json.dumps({"batch": [track(messageId="zipped-form")]}).encode())
+    r = client.post("/v1/batch", content=packed, headers={**basic(key), "content-encoding": "gzip",
+                                                          "content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200 and r.json()["accepted"] == 1
+    assert rows(store, "SELECT message_id FROM parcours.events ORDER BY message_id") == [
+        {"message_id": "small"}, {"message_id": "zipped"}, {"message_id": "zipped-form"}]
+
+
+@pytest.mark.parametrize("call", ["alias", "group", "screen"])
+def test_unsupported_calls_are_refused_with_what_to_send_instead(client, call):
+    key = key_for(client)
+    r = client.post(f"/v1/{call}", content=json.dumps({"userId": "u"}), headers=basic(key))
+    assert r.status_code == 400
+    assert r.json()["error"].startswith(f"{call} calls are not taken: ")
+
+
+def test_a_single_call_with_a_field_of_the_wrong_type_is_kept_as_rejected(client, store):
+    key = key_for(client)
+    r = client.post("/v1/track", headers=basic(key), content=json.dumps({"userId": "u", "event": 5, "messageId": "odd"}))
+    assert r.status_code == 200
+    assert r.json()["rejected_events"] == [{"messageId": "odd", "reasons": ["event: expected a string, got a number"]}]
+    assert rows(store, "SELECT source, reasons FROM parcours.rejected_events") == [
+        {"source": "back_office", "reasons": ["event: expected a string, got a number"]}]
+    assert client.post("/v1/track", headers=basic(key), content=b"[1, 2]").status_code == 400
+
+
+def test_a_body_that_is_no_batch_is_a_400(client):
+    key = key_for(client)
+    r = client.post("/v1/batch", content=b'{"batch": [', headers=basic(key))
+    assert r.status_code == 400
+    assert r.json()["error"] == 'expected a JSON object {"batch": [...]}: not valid JSON: it ends too early'
+
+
+def test_a_source_sending_too_fast_is_told_when_to_retry(settings, store):
+    with Client(create_app(dataclasses.replace(settings, source_rate=5))) as client:
+        key = key_for(client)
+        assert send(client, key, *[track() for _ in range(20)]).status_code == 200  # a burst is taken whole...
+        r = send(client, key, track())
+        assert r.status_code == 429  # ...and paid for: 15 events over the rate, up to 3 seconds at 5 a second
+        wait = int(r.headers["retry-after"])
+        assert 1 <= wait <= 3
+        assert r.json()["error"] == f'source "back_office" sends more than 5 events a second; retry after {wait} s'
+        other = key_for(client, "crm")
+        assert send(client, other, track()).status_code == 200  # another source is not held back
+
+
+def test_a_full_log_answers_503_with_retry_after(settings, store):
+    app = create_app(dataclasses.replace(settings, wal_max_bytes=1 << 16, wal_segment_bytes=1 << 12, retry_max=0.2))
+    with TestClient(app) as client:
+        key = key_for(client)
+        drained(app)
+        outage = app.state.writer.sink = Outage(store)
+        for _ in range(400):
+            r = send(client, key, *[track() for _ in range(10)])
+            if r.status_code != 200:
+                break
+        assert r.status_code == 503 and r.headers["retry-after"] == str(settings.retry_after)
+        assert r.json()["code"] == "busy"
+        outage.down = False
+        app.state.writer.retry_now()
+        drained(app)
+        assert send(client, key, track()).status_code == 200
+
+
+def test_until_the_keys_are_read_calls_are_answered_503(client):
+    client.app.state.write_keys = keys.KeyRing()  # as when ClickHouse was out of reach at start
+    r = send(client, "wk_whatever", track())
+    assert r.status_code == 503 and r.headers["retry-after"]
+    assert r.json()["error"] == "the collector has not read its write keys yet (ClickHouse out of reach); retry later"

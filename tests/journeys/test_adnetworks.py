@@ -1,0 +1,175 @@
+"""Offline conversions for the ad networks, checked field by field against each network's format: on a journey
+built here (every rule: the last click, the lookback, the channel, Meta's 7 days), and on the demo data set."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+import time
+import uuid
+import zoneinfo
+
+from journeys import adnetworks, conversions, persons, seed
+from journeys.adnetworks import GOOGLE_COLUMNS
+from tests.journeys.conftest import data, rows
+from collector import ingest
+from collector.clock import TimeBounds
+
+NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+PARIS = zoneinfo.ZoneInfo("Europe/Paris")
+
+
+def visit(store, plan, secret, visitor: str, when: dt.datetime, click: str = "", phone: str = "", quote: str = ""):
+    """A landing (with an ad's click id) and, with a phone, a submitted quote: the tag's events, ingested."""
+    ms = int(when.timestamp() * 1000)
+    captured = {click.split("=")[0]: click.split("=")[1]} if click else {}
+    events = [{"id": str(uuid.uuid4()), "e": "page_view", "t": ms, "vid": visitor, "sid": visitor + "-s",
+               "url": "https://www.motoassur.example/", "c": captured}]
+    if phone:
+        events.append({"id": str(uuid.uuid4()), "e": "form_submit", "t": ms + 60_000, "vid": visitor,
+                       "sid": visitor + "-s", "f": "moto_quote", "c": captured,
+                       "p": {"quote_id": quote, "phone": phone}})
+    body = json.dumps({"sent": int(time.time() * 1000), "events": events}).encode()
+    out = ingest.ingest(body, ingest.Request(int(time.time() * 1000), "Mozilla/5.0 Firefox/128.0"), plan, secret,
+                        bounds=TimeBounds(max_age_days=365))  # a journey months old, sent now
+    assert not out.rejected, out.rejected
+    store.insert_rows("events", out.events)
+
+
+def sale(store, ctx, line: str):
+    header = "conversion_id,ts,channel,premium,currency,phone,crm_id\n"
+    assert conversions.import_file(store, ctx, data(header + line + "\n"), source="sales.csv").rejected == 0
+
+
+def journeys(store, ctx, plan):
+    secret = ctx.secret
+    day = dt.timedelta(days=1)
+    # Anne: a search ad 10 days before her sale, another 3 days before (the last one counts), a quote
+    visit(store, plan, secret, "anne", NOW - 12 * day, "gclid=G-OLD-ANNE")
+    visit(store, plan, secret, "anne", NOW - 5 * day, "gclid=G-ANNE", "06 11 11 11 11", "Q-ANNE")
+    sale(store, ctx, f"S-ANNE,{(NOW - 2 * day).isoformat()},shop,412.5,EUR,06 11 11 11 11,")
+    # Bruno: a Meta ad, his sale by phone with the call centre (matched by his quote id only)
+    visit(store, plan, secret, "bruno", NOW - 4 * day, "fbclid=F-BRUNO", "06 22 22 22 22", "Q-BRUNO")
+    sale(store, ctx, f"S-BRUNO,{(NOW - 1 * day).isoformat()},call_centre,99.99,EUR,,Q-BRUNO")
+    # Chloé: her click is older than the lookback (90 days)
+    visit(store, plan, secret, "chloe", NOW - 100 * day, "gclid=G-CHLOE", "06 33 33 33 33", "Q-CHLOE")
+    sale(store, ctx, f"S-CHLOE,{(NOW - 2 * day).isoformat()},shop,300,EUR,06 33 33 33 33,")
+    # Dan: clicked a Meta ad after signing, and signed a web sale after another one; Eve: Meta, 10 days ago
+    visit(store, plan, secret, "dan", NOW - 3 * day, "", "06 44 44 44 44", "Q-DAN")
+    visit(store, plan, secret, "dan", NOW - 1 * day, "fbclid=F-DAN-AFTER")
+    sale(store, ctx, f"S-DAN,{(NOW - 2 * day).isoformat()},shop,150,EUR,06 44 44 44 44,")
+    visit(store, plan, secret, "eve", NOW - 20 * day, "fbclid=F-EVE", "06 55 55 55 55", "Q-EVE")
+    sale(store, ctx, f"S-EVE-OLD,{(NOW - 10 * day).isoformat()},shop,120,EUR,06 55 55 55 55,")
+    sale(store, ctx, f"S-EVE-WEB,{(NOW - 1 * day).isoformat()},web,80,EUR,,Q-EVE")
+    persons.stitch(store, persons.config(plan))
+
+
+def test_google_ads_gets_its_import_template_with_the_last_click_and_the_time_zone(store, ctx, plan):
+    journeys(store, ctx, plan)
+    out = adnetworks.export(store, plan, "google-ads", NOW - dt.timedelta(days=90), NOW, conversion_name="Vente agence")
+    lines = out.content.splitlines()
+    assert lines[0] == "Parameters:TimeZone=Europe/Paris"
+    table = list(csv.reader(io.StringIO("\n".join(lines[1:]))))
+    assert tuple(table[0]) == GOOGLE_COLUMNS == ("Google Click ID", "Conversion Name", "Conversion Time",
+                                                 "Conversion Value", "Conversion Currency")
+    signed = (NOW - dt.timedelta(days=2)).astimezone(PARIS).strftime("%Y-%m-%d %H:%M:%S")
+    assert table[1:] == [["G-ANNE", "Vente agence", signed, "412.50", "EUR"]]  # Chloé's click: past the lookback
+    assert (out.media_type, out.conversions) == ("text/csv", 1)
+
+
+def test_meta_gets_conversions_api_events_for_offline_sales_only(store, ctx, plan):
+    journeys(store, ctx, plan)
+    out = adnetworks.export(store, plan, "meta", NOW - dt.timedelta(days=30), NOW, now=NOW)
+    (event,) = json.loads(out.content)["data"]
+    clicked = rows(store, "SELECT toUnixTimestamp64Milli(min(ts)) AS ms FROM parcours.events WHERE click_id = 'F-BRUNO'")
+    assert event == {
+        "event_name": "Purchase",
+        "event_time": int((NOW - dt.timedelta(days=1)).timestamp()),
+        "action_source": "phone_call",
+        "event_id": "S-BRUNO",
+        "user_data": {"fbc": f"fb.1.{clicked[0]['ms']}.F-BRUNO"},
+        "custom_data": {"value": 99.99, "currency": "EUR"},
+    }
+    assert out.left_out == {"signed more than 7 days ago: Meta refuses it": 1,
+                            "a web sale: the site's pixel reports it": 1}  # Dan's click came after his sale
+
+
+def test_nothing_personal_leaves(store, ctx, plan):
+    journeys(store, ctx, plan)
+    sent = "".join(adnetworks.export(store, plan, n, NOW - dt.timedelta(days=90), NOW, now=NOW).content
+                   for n in adnetworks.NETWORKS)
+    keys = [r["phone_key"] for r in rows(store, "SELECT phone_key FROM parcours.conversions FINAL WHERE phone_key != ''")]
+    for secret in ["06 11 11 11 11", "0611111111", "+33611111111", "Q-ANNE", "Q-BRUNO", "anne", "bruno", *keys]:
+        assert secret not in sent
+    assert "S-ANNE" not in sent  # Google's file names no contract; Meta's event_id is the contract id only
+
+
+def test_on_the_demo_data_every_row_is_a_real_click_before_its_sale(store, ctx, plan):
+    demo = seed.generate(visitors=600, days=30, until=NOW.date())
+    seed.store_events(store, plan, ctx.secret, demo.events)
+    for name, kind, profile in seed.import_order(demo.files):
+        if kind == "conversions":
+            conversions.import_file(store, ctx, io.BytesIO(demo.files[name]), source=name, profile=profile)
+    persons.stitch(store, persons.config(plan))
+    google = adnetworks.export(store, plan, "google-ads", NOW - dt.timedelta(days=90), NOW)
+    table = list(csv.reader(io.StringIO(google.content.split("\n", 1)[1])))[1:]
+    meta = json.loads(adnetworks.export(store, plan, "meta", NOW - dt.timedelta(days=30), NOW, now=NOW).content)["data"]
+    assert table and meta, "the demo data has sales from search and social ads"
+    clicks = {r["click_id"]: r for r in rows(
+        store, "SELECT click_id, click_id_type, toUnixTimestamp64Milli(min(ts)) AS first FROM parcours.events "
+               "WHERE click_id != '' GROUP BY click_id, click_id_type")}
+    for click, name, when, value, currency in table:
+        assert clicks[click]["click_id_type"] == "gclid" and name == "Offline sale" and currency == "EUR"
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", when) and re.fullmatch(r"\d+\.\d{2}", value)
+        signed = dt.datetime.strptime(when, "%Y-%m-%d %H:%M:%S").replace(tzinfo=PARIS)
+        assert 0 < signed.timestamp() * 1000 - clicks[click]["first"] <= 90 * 86_400_000
+    for event in meta:
+        fbc = re.fullmatch(r"fb\.1\.(\d{13})\.(\S+)", event["user_data"]["fbc"])
+        assert fbc and clicks[fbc.group(2)]["click_id_type"] == "fbclid"
+        assert int(fbc.group(1)) == clicks[fbc.group(2)]["first"] < event["event_time"] * 1000
+        assert event["action_source"] in ("physical_store", "phone_call") and set(event) == {
+            "event_name", "event_time", "action_source", "event_id", "user_data", "custom_data"}
+        assert NOW.timestamp() - event["event_time"] <= 7 * 86_400
+
+
+def test_the_command_writes_the_file_on_stdout_and_what_was_left_out_on_stderr(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import EXAMPLE_PLAN, ROOT
+
+    where = ["--data-dir", str(tmp_path), "--plan", str(EXAMPLE_PLAN)]
+
+    def parcours(*args):
+        return subprocess.run([sys.executable, "-m", "collector", *args, *where], capture_output=True, text=True,
+                              timeout=300, cwd=ROOT)
+
+    r = parcours("demo", "seed", "--visitors", "400", "--days", "20", "--secret", "s", "--files", str(tmp_path / "f"))
+    assert r.returncode == 0, r.stderr
+    r = parcours("export", "conversions", "--to", "google-ads", "--name", "Vente")  # as the issue writes it
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("Parameters:TimeZone=Europe/Paris\nGoogle Click ID,Conversion Name,")
+    rows_out = r.stdout.splitlines()[2:]
+    assert rows_out and all(",Vente," in line for line in rows_out)
+    assert r.stderr == f"{len(rows_out)} conversion(s) for google-ads, signed from 90d to now\n"
+    r = parcours("export", "conversions", "meta", "--from", "20d")
+    assert r.returncode == 0 and json.loads(r.stdout)["data"] is not None
+    assert r.stderr.startswith(f"{len(json.loads(r.stdout)['data'])} conversion(s) for meta, signed from 20d to now")
+    r = parcours("export", "conversions")
+    assert r.returncode == 1 and r.stderr == ("Error: name the network: google-ads or meta "
+                                              "(parcours export conversions google-ads)\n")
+
+
+def test_the_admin_api_gives_the_same_file(client, store, ctx, plan):
+    from tests.journeys.conftest import ADMIN
+
+    journeys(store, ctx, plan)
+    r = client.get("/api/export/conversions", params={"network": "google-ads", "from": "90d"}, headers=ADMIN)
+    assert r.status_code == 200
+    assert r.json()["content"] == adnetworks.export(store, plan, "google-ads", NOW - dt.timedelta(days=90),
+                                                    dt.datetime.now(dt.timezone.utc)).content
+    r = client.get("/api/export/conversions", params={"network": "bing"}, headers=ADMIN)
+    assert r.status_code == 400 and r.json()["error"] == 'network "bing": expected one of google-ads, meta'
