@@ -80,5 +80,5 @@ def test_mrs_x_display_and_broker_b042_both_earned_the_sale(shop_collector, page
     funnel = json.loads(parcours(shop_collector, "report", "funnel", "--format", "json", *period))
     assert [r["visitors"] for r in funnel] == [1, 1, 1, 1, 1]
     media = parcours(shop_collector, "report", "media_pos", "--format", "csv", *period)
-    assert media.splitlines() == ["broker_id,lever,conversions,revenue,share", "B042,display,1.0,850.0,1.0"]
+    assert media.splitlines() == ["broker_id,lever,conversions,revenue,share", "B042,display,1.0,850.00,1.0"]
     assert errors == []

@@ -194,9 +194,9 @@ def status(target: Target, fmt):
 @click.option("--to", metavar="WHEN", default=None, help="End of the period (excluded), same forms. Default: now.")
 @click.option("--form", default=None, help="funnel: the plan's form (default: its first).")
 @click.option("--model", default=None, help=f"Attribution model: {', '.join(MODELS)}, or all (attribution).")
-@click.option("--by", metavar="KEY", default=None, help=f"Breakdown: {', '.join(BREAKDOWNS)}, or a property declared in the plan.")
+@click.option("--by", metavar="KEY", default=None, help=f"Breakdown: {', '.join(BREAKDOWNS)}, or a property declared in the plan (match: sale).")
 @click.option("--window", metavar="DURATION", default=None, help="funnel: time allowed from the first step (default 1d).")
-@click.option("--lookback", metavar="DURATION", default=None, help="Touches counted before a conversion (default 30d).")
+@click.option("--lookback", metavar="DURATION", default=None, help="Touches counted before a conversion (default: the plan's reconciliation.lookback_days).")
 @click.option("--half-life", "half_life", metavar="DURATION", default=None, help="time_decay's half-life (default 7d).")
 @click.option("--offline-touch/--no-offline-touch", default=None,
               help="An offline sale adds its point of sale as the last touch (default: on).")
@@ -205,6 +205,11 @@ def status(target: Target, fmt):
 @click.option("--goal", type=click.Choice(["sale", "lead"]), default=None, help="What converts: a sale (default) or a lead.")
 @click.option("--limit", metavar="N", default=None, help="paths: how many of the most frequent (default 20).")
 @click.option("--quote-id", "quote_id", default=None, help="person: the quote id whose journey to print.")
+@click.option("--lever", default=None, help="Filter: the visits whose own landing has this lever, and the conversions "
+              "with such a visit in their lookback (or this lever's point of sale).")
+@click.option("--campaign", default=None, help="Filter: the same, for a utm_campaign.")
+@click.option("--broker", default=None, help="Filter: the same, for a broker id (a visit's ?courtier=, or who signed).")
+@click.option("--device", default=None, help="Filter: the same, for a device type (desktop, mobile, tablet).")
 @click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="table", show_default=True,
               help="A table for people; CSV or JSON (docs/analysts.md, field by field) for programs.")
 @click.option("--sql", "show_sql", is_flag=True, help="Print the report's SQL with its parameters instead, "
@@ -212,12 +217,13 @@ def status(target: Target, fmt):
 @plan_option("The tagging plan (when no collector runs; a running collector uses its own).")
 @target_options
 def report(target: Target, name, from_, to, form, model, by, window, lookback, half_life, offline_touch, interval,
-           compare, goal, limit, quote_id, fmt, show_sql, plan):
+           compare, goal, limit, quote_id, lever, campaign, broker, device, fmt, show_sql, plan):
     """Print the report NAME (docs/analysts.md): the same figures as GET /api/reports/NAME."""
     raw = {"from": from_, "to": to, "form": form, "model": model, "by": by, "window": window,
            "lookback": lookback, "half_life": half_life, "interval": interval, "goal": goal, "limit": limit,
            "quote_id": quote_id, "offline_touch": None if offline_touch is None else str(offline_touch).lower(),
-           "compare": "true" if compare else None, "format": fmt}
+           "compare": "true" if compare else None, "format": fmt,
+           "lever": lever, "campaign": campaign, "broker": broker, "device": device}
     if show_sql:
         click.echo(reports.sql_for("parcours", load_plan(plan), name, raw), nl=False)
         return

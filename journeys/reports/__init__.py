@@ -11,22 +11,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from journeys.reports import funnel, levers, overview, paths, person, rejected
+from journeys.reports import funnel, levers, match, overview, paths, person, rejected
 from journeys.reports.base import (SEGMENT, Column, Context, Report, ReportError, Result, UnknownReport, for_database,
                                    sql_text)
-from journeys.reports.options import FORMATS, Options, parse
+from journeys.reports.options import FILTERS, FORMATS, Options, parse
 from journeys.reports.render import MEDIA_TYPES, render
 
 if TYPE_CHECKING:
     from collector.storage import Store
     from tagplan import CompiledPlan
 
-__all__ = ["FORMATS", "REPORTS", "Column", "Context", "Report", "ReportError", "Result", "options", "respond",
+__all__ = ["FILTERS", "FORMATS", "REPORTS", "Column", "Context", "Report", "ReportError", "Result", "options", "respond",
            "run", "sql_for", "sql_text"]
 
 REPORTS: dict[str, Report] = {r.name: r for r in (
     overview.REPORT, funnel.REPORT, levers.LEVERS, levers.CAMPAIGNS, levers.BROKERS, paths.ATTRIBUTION, paths.PATHS,
-    paths.MEDIA_POS, person.REPORT, rejected.REPORT)}
+    paths.MEDIA_POS, match.REPORT, person.REPORT, rejected.REPORT)}
 """Every report by name, in the order `parcours report --help` lists them."""
 
 
@@ -40,7 +40,7 @@ def report(name: str) -> Report:
 def options(name: str, raw: Mapping[str, str | None]) -> Options:
     """The report's options from strings (flags or a query string), checked."""
     spec = report(name)
-    return parse(raw, spec.options, name, spec.defaults)
+    return parse(raw, spec.accepts, name, spec.defaults)
 
 
 def run(store: Store, plan: CompiledPlan, name: str, raw: Mapping[str, str | None]) -> Result:
@@ -69,13 +69,14 @@ def sql_for(store_database: str, plan: CompiledPlan, name: str, raw: Mapping[str
     """The report's SQL preceded by `SET param_…` lines: what to paste into clickhouse-client."""
     spec = report(name)
     ctx = Context(None, plan, options(name, raw), spec)  # type: ignore[arg-type]  (no store needed)
-    lines = [f"SET param_{k} = {_literal(v)};" for k, v in parameters(ctx).items()]
+    used = {k: v for k, v in parameters(ctx).items() if "{" + k + ":" in sql_text(spec.sql)}
+    lines = [f"SET param_{k} = {_literal(v)};" for k, v in used.items()]
     return "\n".join(lines) + "\n\n" + for_database(sql_text(spec.sql), store_database)
 
 
 def parameters(ctx: Context) -> dict[str, Any]:
     """Every named parameter of the report's SQL file."""
-    out: dict[str, Any] = {"from": ctx.options.start, "to": ctx.options.end}
+    out: dict[str, Any] = {"from": ctx.options.start, "to": ctx.options.end, **ctx.options.filters}
     if ctx.report.parameters:
         out.update(ctx.report.parameters(ctx))
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,14 @@ class UnknownReport(ReportError):
     """No report of that name (404)."""
 
     status = 404
+
+
+CENT = decimal.Decimal("0.01")
+
+
+def money(amount: Any) -> decimal.Decimal:
+    """An amount as an exact decimal to the cent (an attributed share of revenue is rounded to the cent)."""
+    return decimal.Decimal(amount).quantize(CENT, rounding=decimal.ROUND_HALF_EVEN)
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,15 @@ class Report:
     """Python after the SQL, where SQL cannot go (the Markov solve); None for SQL-only reports."""
     defaults: Mapping[str, str] = field(default_factory=dict)
     """Option values this report uses when none is given (e.g. campaigns: by=campaign)."""
+    filters: bool = True
+    """Whether it takes the filters (lever, campaign, broker, device); a person's journey does not."""
+
+    @property
+    def accepts(self) -> frozenset[str]:
+        """Every option it takes besides from, to, compare and format."""
+        from journeys.reports.options import FILTERS
+
+        return self.options | frozenset(FILTERS) if self.filters else self.options
 
     @property
     def column_names(self) -> list[str]:
@@ -114,9 +132,28 @@ class Context:
         known = [*allowed, "a property of the plan"] if properties else list(allowed)
         raise ReportError(f'by: "{by[:40]}" is not known; {self.report.name} splits by {", ".join(known)}')
 
+    @property
+    def lookback(self) -> int:
+        """Seconds of touches counted before a conversion: the option, else the plan's
+        reconciliation.lookback_days."""
+        return self.options.lookback or self.plan.plan.reconciliation.lookback_days * 86400
+
+    def filter_window(self) -> dict[str, Any]:
+        """The parameters of a report's `filter_visits`: the visits a filtered conversion may have had (the
+        lookback before the period, and the period); without filters, an empty range in 1970 (nothing read)."""
+        import datetime as dt
+
+        if self.options.filtered:
+            start = self.options.start - dt.timedelta(seconds=self.lookback)
+            return {"filter_from": start, "filter_to": self.options.end, "lookback_s": self.lookback}
+        epoch = dt.datetime(1970, 1, 2, tzinfo=dt.timezone.utc)
+        return {"filter_from": epoch, "filter_to": epoch, "lookback_s": self.lookback}
+
     def query(self, filename: str, parameters: Mapping[str, Any]) -> Result:
-        """Run one of the package's SQL files, read-only, with named parameters."""
-        sql = for_database(sql_text(filename), self.store.database)
+        """Run one of the package's SQL files, read-only, with the named parameters it uses."""
+        text = sql_text(filename)
+        parameters = {k: v for k, v in parameters.items() if "{" + k + ":" in text}
+        sql = for_database(text, self.store.database)
         result = self.store.query(sql, readonly=True, parameters=dict(parameters))
         if not result.rows:
             # An empty result comes back without its column names (the embedded engine): ask for them.

@@ -11,7 +11,10 @@
 --
 -- Parameters besides from, to and referrer_rules: touches_from (from minus the lookback), lookback_s
 -- (seconds), goal, offline_touch, by ('' or campaign, broker, device: each touch's key beside its lever),
--- nulls (false: only the converting persons' touches are read, for the models that need no null path).
+-- nulls (false: only the converting persons' touches are read, for the models that need no null path),
+-- and the filters lever, campaign, broker, device ('' when not given): with any, only the paths with a touch
+-- that matches every filter given are kept, whole (a visit's landing, or the point of sale: its lever and
+-- the signing broker).
 WITH
 person_of_visitor AS (
     SELECT key AS visitor_id, person_id FROM parcours.person_keys FINAL WHERE key_type = 'visitor'
@@ -25,7 +28,8 @@ touches AS (
         t.started_at AS started_at,
         t.lever AS lever,
         multiIf({by:String} = 'campaign', t.campaign, {by:String} = 'broker', t.broker_id,
-                {by:String} = 'device', t.device_type, '') AS key
+                {by:String} = 'device', t.device_type, '') AS key,
+        (t.lever, t.campaign, t.broker_id, t.device_type) AS landing
     FROM parcours.touches(from = {touches_from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
                           referrer_rules = {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))}) AS t
     LEFT JOIN person_of_visitor ON person_of_visitor.visitor_id = t.visitor_id
@@ -33,14 +37,14 @@ touches AS (
 ),
 
 journeys AS (
-    -- Each person's touches in time order: (time, lever, key).
-    SELECT person_id, arraySort(touch -> touch.1, groupArray((started_at, lever, key))) AS journey
+    -- Each person's touches in time order: (time, lever, key, (lever, campaign, broker, device)).
+    SELECT person_id, arraySort(touch -> touch.1, groupArray((started_at, lever, key, landing))) AS journey
     FROM touches
     GROUP BY person_id
 ),
 
 sales AS (
-    SELECT conversion_id, ts, channel, broker_id AS signer, toFloat64(premium) AS value, phone_key, crm_id
+    SELECT conversion_id, ts, channel, broker_id AS signer, toDecimal64(premium, 2) AS value, phone_key, crm_id
     FROM parcours.conversions FINAL
     WHERE {goal:String} = 'sale' AND ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}
 ),
@@ -48,14 +52,17 @@ sales AS (
 sale_persons AS (
     SELECT sales.*, if(by_phone.person_id != '', by_phone.person_id, by_crm.person_id) AS person_id
     FROM sales
-    LEFT JOIN (SELECT key, person_id FROM parcours.person_keys FINAL WHERE key_type = 'phone') AS by_phone
+    -- Only the sales' keys are read (person_keys is sorted by key_type, key).
+    LEFT JOIN (SELECT key, person_id FROM parcours.person_keys FINAL
+               WHERE key_type = 'phone' AND key IN (SELECT phone_key FROM sales)) AS by_phone
         ON by_phone.key = sales.phone_key
-    LEFT JOIN (SELECT key, person_id FROM parcours.person_keys FINAL WHERE key_type = 'crm') AS by_crm
+    LEFT JOIN (SELECT key, person_id FROM parcours.person_keys FINAL
+               WHERE key_type = 'crm' AND key IN (SELECT crm_id FROM sales)) AS by_crm
         ON by_crm.key = sales.crm_id
 ),
 
 leads AS (
-    SELECT toString(event_id) AS conversion_id, min(ts) AS submitted_at, 'web' AS channel, '' AS signer, 0.0 AS value,
+    SELECT toString(event_id) AS conversion_id, min(ts) AS submitted_at, 'web' AS channel, '' AS signer, toDecimal64(0, 2) AS value,
            any(visitor_id) AS visitor_id
     FROM parcours.events
     WHERE {goal:String} = 'lead' AND event = 'form_submit' AND NOT is_bot
@@ -110,7 +117,7 @@ paths AS (
            arrayFilter(touch -> touch.1 <= converted_at
                                 AND touch.1 >= converted_at - toIntervalSecond({lookback_s:UInt32}), journey)) AS online
     FROM persons
-    ARRAY JOIN if(empty(converted), [(toDateTime64(0, 3, 'UTC'), 0.0, '', '', '')], converted) AS conversion
+    ARRAY JOIN if(empty(converted), [(toDateTime64(0, 3, 'UTC'), toDecimal64(0, 2), '', '', '')], converted) AS conversion
 ),
 
 path_rows AS (
@@ -122,12 +129,20 @@ path_rows AS (
            arrayConcat(arrayMap(touch -> dateDiff('millisecond', touch.1, converted_at) / 86400000, online),
                        if(point_of_sale != '', [0.0], []))) AS ages_days,
         toUInt64(NOT not_converted) AS conversions,
-        if(not_converted, 0.0, value) AS value,
+        if(not_converted, toDecimal64(0, 2), value) AS value,
         toUInt64(not_converted) AS nulls,
         if(not_converted, '', channel) AS channel,
         if(not_converted, '', signer) AS signer
     FROM paths
     WHERE NOT (not_converted AND empty(online))
+      AND (({lever:String} = '' AND {campaign:String} = '' AND {broker:String} = '' AND {device:String} = '')
+           OR arrayExists(touch -> ({lever:String} = '' OR touch.4.1 = {lever:String})
+                                   AND ({campaign:String} = '' OR touch.4.2 = {campaign:String})
+                                   AND ({broker:String} = '' OR touch.4.3 = {broker:String})
+                                   AND ({device:String} = '' OR touch.4.4 = {device:String}), online)
+           OR (point_of_sale != '' AND ({lever:String} = '' OR point_of_sale = {lever:String})
+               AND ({broker:String} = '' OR signer = {broker:String})
+               AND {campaign:String} = '' AND {device:String} = ''))
 )
 
 -- Conversions keep a row each (their touches' ages differ); null paths are counted per distinct path.

@@ -2,6 +2,8 @@
 -- after completing every required (non-optional) earlier step, in order, each such chain within
 -- {window_ms} milliseconds of its first step; optionally per segment of visitors (by: lever, campaign or
 -- broker of the session where they started the form, its device, or a property of the plan). Bots left out.
+-- Filters (lever, campaign, broker, device; '' when not given): only the visitors whose session where they
+-- started the form has a landing that matches every filter given.
 --
 -- Parameters built from the plan (journeys/reports/funnel.py):
 --   chains: the chains of steps to follow, as step indexes (0 stands for the submit): chain 1 is the
@@ -27,7 +29,7 @@ first_sessions AS (
     -- For a breakdown: each visitor's first session in the form, and its device (without one, none).
     SELECT visitor_id, argMin(session_id, ts) AS session_id, argMin(toString(device_type), ts) AS device_type
     FROM form_events
-    WHERE {by:String} != ''
+    WHERE {by:String} != '' OR NOT ({lever:String} = '' AND {campaign:String} = '' AND {broker:String} = '' AND {device:String} = '')
     GROUP BY visitor_id
 ),
 
@@ -37,7 +39,8 @@ landings AS (
     SELECT session_id, lever, campaign, broker_id
     FROM parcours.touches(from = {touches_from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
                           referrer_rules = {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))})
-    WHERE {by:String} IN ('lever', 'campaign', 'broker')
+    WHERE {by:String} IN ('lever', 'campaign', 'broker') OR {lever:String} != '' OR {campaign:String} != ''
+       OR {broker:String} != ''
 ),
 
 property_values AS (
@@ -59,7 +62,11 @@ segments AS (
     SELECT first_sessions.visitor_id AS visitor_id,
            multiIf({by:String} = 'lever', landings.lever, {by:String} = 'campaign', landings.campaign,
                    {by:String} = 'broker', landings.broker_id, {by:String} = 'device', first_sessions.device_type,
-                   {property:String} != '', property_values.value, '') AS segment
+                   {property:String} != '', property_values.value, '') AS segment,
+           ({lever:String} = '' OR landings.lever = {lever:String})
+           AND ({campaign:String} = '' OR landings.campaign = {campaign:String})
+           AND ({broker:String} = '' OR landings.broker_id = {broker:String})
+           AND ({device:String} = '' OR first_sessions.device_type = {device:String}) AS kept
     FROM first_sessions
     LEFT JOIN landings ON landings.session_id = first_sessions.session_id
     LEFT JOIN property_values ON property_values.visitor_id = first_sessions.visitor_id
@@ -125,6 +132,7 @@ facts AS (
         SELECT 'none' AS kind, '' AS visitor_id, 0 AS code, 0 AS value WHERE {by:String} = ''
     ) AS all_facts
     LEFT JOIN segments ON segments.visitor_id = all_facts.visitor_id
+    WHERE ({lever:String} = '' AND {campaign:String} = '' AND {broker:String} = '' AND {device:String} = '') OR segments.kept OR all_facts.kind = 'none'
 ),
 
 counts AS (

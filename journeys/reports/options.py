@@ -20,9 +20,12 @@ _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|h|d|w)?$")
 _SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800, None: 86400}
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
+FILTERS = ("lever", "campaign", "broker", "device")
+"""Filters every report of a period takes (docs/analysts.md, Filters): the touches (visits) whose own landing
+has this lever, utm_campaign, broker id or device type, and the conversions with such a touch."""
 COMMON = ("from", "to", "compare", "format")
 KNOWN = ("form", "model", "by", "window", "lookback", "half_life", "offline_touch", "interval", "goal", "limit",
-         "quote_id", "phone_key")
+         "quote_id", "phone_key", *FILTERS)
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,8 @@ class Options:
     by: str = ""
     window: int = 86400
     """Funnel window in seconds (1 day)."""
-    lookback: int = 30 * 86400
-    """Attribution lookback in seconds (30 days)."""
+    lookback: int = 0
+    """Touches counted before a conversion, in seconds; 0: the plan's reconciliation.lookback_days."""
     half_life: int = 7 * 86400
     """Time-decay half-life in seconds (7 days)."""
     offline_touch: bool = True
@@ -50,6 +53,19 @@ class Options:
     quote_id: str = ""
     phone_key: str = ""
     """A phone's keyed hash (never the number: the API hashes a number sent in a POST body)."""
+    lever: str = ""
+    campaign: str = ""
+    broker: str = ""
+    device: str = ""
+
+    @property
+    def filters(self) -> dict[str, str]:
+        """The filters as the SQL files' parameters ('' when not given)."""
+        return {"lever": self.lever, "campaign": self.campaign, "broker": self.broker, "device": self.device}
+
+    @property
+    def filtered(self) -> bool:
+        return any(self.filters.values())
 
     @property
     def previous(self) -> Options:
@@ -99,7 +115,7 @@ def parse(raw: Mapping[str, str | None], accepted: frozenset[str], name: str,
         out["interval"] = _choice("interval", values["interval"], ("day", "week"))
     if "goal" in values:
         out["goal"] = _choice("goal", values["goal"], ("sale", "lead"))
-    for key in ("quote_id", "phone_key"):
+    for key in ("quote_id", "phone_key", *FILTERS):
         if key in values:
             out[key] = values[key][:200]
     if "limit" in values:

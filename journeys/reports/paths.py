@@ -4,13 +4,14 @@ that brought each point of sale's customers. SQL extracts the paths; journeys/at
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections import defaultdict
 from typing import Any
 
 import numpy as np
 
 from journeys.attribution import MODELS, PathTable, attribute, attribute_groups, path_table
-from journeys.reports.base import SEGMENT, Column, Context, Report, ReportError, Result
+from journeys.reports.base import SEGMENT, Column, Context, Report, ReportError, Result, money
 from journeys.touches import view_parameters
 
 SQL = "conversion_paths.sql"
@@ -26,11 +27,11 @@ def path_parameters(ctx: Context, *, by: str | None = None, goal: str | None = N
     o = ctx.options
     return {
         "nulls": o.model in ("", "all", "markov") if nulls is None else nulls,
-        "from": o.start, "to": o.end, "touches_from": o.start - dt.timedelta(seconds=o.lookback),
-        "lookback_s": o.lookback, "goal": goal or o.goal,
+        "from": o.start, "to": o.end, "touches_from": o.start - dt.timedelta(seconds=ctx.lookback),
+        "lookback_s": ctx.lookback, "goal": goal or o.goal,
         "offline_touch": o.offline_touch if offline_touch is None else offline_touch,
         "by": ctx.breakdown(BREAKDOWNS) if by is None else by,
-        **view_parameters(ctx.plan),
+        **o.filters, **view_parameters(ctx.plan),
     }
 
 
@@ -41,7 +42,7 @@ def table(result: Result, by: str) -> PathTable:
     for r in result.rows:
         levers, keys = r[at["levers"]], r[at["keys"]]
         channels = list(zip(levers, keys)) if by else list(levers)
-        rows.append((channels, r[at["conversions"]], r[at["value"]], r[at["nulls"]], r[at["ages_days"]]))
+        rows.append((channels, r[at["conversions"]], float(r[at["value"]]), r[at["nulls"]], r[at["ages_days"]]))
     return path_table(rows)
 
 
@@ -64,7 +65,7 @@ def attribution(ctx: Context, result: Result) -> Result:
         lines = []
         for channel, (conversions, revenue) in credit.items():
             lever, key = channel if by else (channel, "")
-            lines.append([model, lever, key, round(conversions, 6), round(revenue, 2)])
+            lines.append([model, lever, key, round(conversions, 6), money(revenue)])
         lines.sort(key=lambda r: (-r[3], r[1], r[2]))
         rows += lines
     return Result(["model", "lever", SEGMENT, "conversions", "revenue"], rows)
@@ -95,7 +96,7 @@ ATTRIBUTION = Report(
 def frequent_paths(ctx: Context, result: Result) -> Result:
     """The conversion paths grouped by their sequence of levers (consecutive repeats collapsed)."""
     at = {c: i for i, c in enumerate(result.columns)}
-    groups: dict[tuple[str, ...], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
+    groups: dict[tuple[str, ...], list[Any]] = defaultdict(lambda: [0.0, decimal.Decimal(0), 0.0, 0.0])
     total = 0.0
     for r in result.rows:
         conversions = r[at["conversions"]]
@@ -109,7 +110,7 @@ def frequent_paths(ctx: Context, result: Result) -> Result:
         g[2] += len(levers) * conversions
         g[3] += (max(r[at["ages_days"]]) if levers else 0.0) * conversions
         total += conversions
-    rows = [[" > ".join(path) if path else "(no touch)", int(g[0]), round(g[1], 2),
+    rows = [[" > ".join(path) if path else "(no touch)", int(g[0]), g[1],
              g[0] / total, g[2] / g[0], g[3] / g[0]] for path, g in groups.items()]
     rows.sort(key=lambda r: (-r[1], r[0]))
     return Result(["path", "conversions", "revenue", "share", "touches", "days"], rows[: ctx.options.limit])
@@ -153,11 +154,11 @@ def media_by_point_of_sale(ctx: Context, result: Result) -> Result:
     untouched = t.length == 0
     rows = []
     for s, signer in enumerate(signers):
-        lines = [[signer, lever, round(float(conv[c, s]), 6), round(float(val[c, s]), 2),
+        lines = [[signer, lever, round(float(conv[c, s]), 6), money(val[c, s]),
                   float(conv[c, s] / sold[s])] for c, lever in enumerate(t.channels) if conv[c, s] > 0]
         none = float(t.conversions[untouched & (group == s)].sum())
         if none:
-            lines.append([signer, NO_TOUCH, none, round(float(t.value[untouched & (group == s)].sum()), 2),
+            lines.append([signer, NO_TOUCH, none, money(t.value[untouched & (group == s)].sum()),
                           none / float(sold[s])])
         lines.sort(key=lambda r: (-r[2], r[1]))
         rows += lines

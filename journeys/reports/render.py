@@ -11,6 +11,8 @@ import math
 import uuid
 from typing import Any
 
+import msgspec
+
 from journeys.reports.base import Result
 
 MEDIA_TYPES = {"table": "text/plain; charset=utf-8", "csv": "text/csv; charset=utf-8",
@@ -21,7 +23,7 @@ def render(result: Result, fmt: str) -> str:
     """The result in one of MEDIA_TYPES' formats; every format holds the same values."""
     if fmt == "json":
         doc = result.document if result.document is not None else result.records()
-        return json.dumps(plain(doc), ensure_ascii=False, allow_nan=False) + "\n"
+        return _JSON.encode(plain(doc)).decode() + "\n"
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -31,8 +33,12 @@ def render(result: Result, fmt: str) -> str:
     return _table(result)
 
 
+_JSON = msgspec.json.Encoder(decimal_format="number")
+"""Decimals (revenue, cost) written as JSON numbers with their exact digits: 702.40, never 702.3999999."""
+
+
 def plain(value: Any) -> Any:
-    """JSON values: ISO 8601 UTC times, numbers for decimals, null for a rate with nothing to divide."""
+    """JSON values: ISO 8601 UTC times, exact numbers for decimals, null for a rate with nothing to divide."""
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -40,7 +46,7 @@ def plain(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, decimal.Decimal):
-        return float(value)
+        return value if value.is_finite() else None
     if isinstance(value, dt.datetime):
         value = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
         return value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -85,6 +91,8 @@ def _text(value: Any) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, decimal.Decimal):
+        return f"{value:,.2f}"
     if isinstance(value, float):
         # Rates and shares read to 4 places; money and counts to 2.
         return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 10 else f"{value:,.2f}"

@@ -150,8 +150,8 @@ def test_an_empty_period_gives_every_step_at_zero(store, quote_plan):
     ({"form": "nope"}, 'form: the plan has no form "nope"; forms: quote'),
     ({"window": "soon"}, 'window: "soon" is not a duration from 1 minute to 400 days (e.g. 90m, 12h, 7d, 2w; '
                          "a bare number counts days)"),
-    ({"model": "linear"}, 'funnel does not take "model"; it takes: from, to, form, by, window, compare, format'),
-    ({"colour": "red"}, 'unknown option "colour"; funnel takes: from, to, form, by, window, compare, format'),
+    ({"model": "linear"}, 'funnel does not take "model"; it takes: from, to, form, by, window, lever, campaign, broker, device, compare, format'),
+    ({"colour": "red"}, 'unknown option "colour"; funnel takes: from, to, form, by, window, lever, campaign, broker, device, compare, format'),
     ({"from": "2026-04-01", "to": "2026-03-01"}, "from (2026-04-01T00:00:00Z) must be before to (2026-03-01T00:00:00Z)"),
 ])
 def test_mistakes_say_what_to_fix(store, quote_plan, raw, message):

@@ -88,7 +88,7 @@ def test_the_api_answers_the_runners_json(settings, store, plan, events):
         assert r.headers["content-type"].startswith("text/csv") and r.text.startswith("step_index,step,label")
         r = client.get("/api/reports/funnel", params={**PERIOD, "model": "linear"}, headers=ADMIN)
         assert r.status_code == 400
-        assert r.json() == {"error": 'funnel does not take "model"; it takes: from, to, form, by, window, compare, format'}
+        assert r.json() == {"error": 'funnel does not take "model"; it takes: from, to, form, by, window, lever, campaign, broker, device, compare, format'}
         assert client.get("/api/reports/nope", headers=ADMIN).status_code == 404
         assert client.get("/api/reports/funnel").status_code == 401
 
