@@ -1,6 +1,6 @@
 """The admin API of journeys/, under the collector's authenticated /api mount (collector/admin.py).
 
-- `POST /api/conversions`, `/api/brokers`, `/api/costs`: the file as the body (CSV or JSON), with
+- `POST /api/conversions`, `/api/brokers`, `/api/costs`, `/api/calls` (callcentre/calls.py): the file as the body (CSV or JSON), with
   `?profile=NAME&source=NAME&dry_run=true`; the summary as JSON, or with `?progress=true` JSON lines of
   progress then the summary (journeys.imports.ndjson).
 - `GET /api/import/rejects?kind=&source=&all=true`: the rejected lines still to fix.
@@ -26,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 
 import msgspec
 
+from callcentre import calls
 from collector import output
 from collector.errors import BadParameter, Problem
 from collector.since import parse_since
@@ -92,6 +93,11 @@ async def import_brokers(request: Request) -> Response:
 async def import_costs(request: Request) -> Response:
     """POST /api/costs: campaign costs per day."""
     return await _import(request, costs.import_file)
+
+
+async def import_calls(request: Request) -> Response:
+    """POST /api/calls: a call log (callcentre/calls.py)."""
+    return await _import(request, calls.import_file)
 
 
 async def import_rejects(request: Request) -> Response:
@@ -204,6 +210,7 @@ ROUTES: list[BaseRoute] = [
     Route("/conversions", import_conversions, methods=["POST"]),
     Route("/brokers", import_brokers, methods=["POST"]),
     Route("/costs", import_costs, methods=["POST"]),
+    Route("/calls", import_calls, methods=["POST"]),
     Route("/import/rejects", import_rejects, methods=["GET"]),
     Route("/persons/stitch", persons_stitch, methods=["POST"]),
     Route("/persons/status", persons_status, methods=["GET"]),

@@ -1,4 +1,4 @@
-"""`parcours import conversions|brokers|costs FILE`, `parcours import rejects`, `parcours persons …` and
+"""`parcours import conversions|brokers|costs|calls FILE`, `parcours import rejects`, `parcours persons …` and
 `parcours report NAME`.
 
 Each import states its work once (target.Op): through the running collector's admin API, which reads the
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import click
 
+from callcentre import calls
 from collector.errors import Problem
 from collector.options import format_option, load_plan, plan_option, read_secret, secret_option, target_options
 from collector.output import as_result, format_result
@@ -34,12 +35,13 @@ KINDS = {
     "conversions": (conversions, "/api/conversions", "Offline sales (signed contracts)"),
     "brokers": (brokers, "/api/brokers", "The broker and adviser table"),
     "costs": (costs, "/api/costs", "Campaign costs per day"),
+    "calls": (calls, "/api/calls", "Call logs from the telephony system (callcentre/calls.py)"),
 }
 
 
 @click.group("import")
 def import_group() -> None:
-    """Offline data in: sales, the broker table, campaign costs; and the lines they rejected."""
+    """Offline data in: sales, the broker table, campaign costs, call logs; and the lines they rejected."""
 
 
 def _import_command(kind: str) -> click.Command:

@@ -23,6 +23,7 @@ from typing import IO, Any
 import msgspec
 
 from collector.errors import Problem
+from collector.redact import REDACTED
 from tagplan.model import IMPORT_FIELDS, ImportProfile, Plan
 
 CANONICAL = ""
@@ -409,5 +410,5 @@ _PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,2})?", re.ASCII)
 def _quote(value: str, limit: int = 40) -> str:
     """A value as an error message may show it: shortened, and never a phone number (a column mapped to
     the wrong field may hold one)."""
-    value = _PHONE_LIKE.sub("[redacted]", value)
+    value = _PHONE_LIKE.sub(REDACTED, value)
     return value if len(value) <= limit else value[: limit - 1] + "…"

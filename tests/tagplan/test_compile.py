@@ -131,6 +131,11 @@ def test_undeclared_property_and_missing_required(plan, extra):
     ]
 
 
+def test_an_undeclared_name_is_quoted_shortened(plan):
+    """A 20 KB property name made a 20 KB reason (and a `parcours rejected summary` table as wide)."""
+    assert problems(plan, {"i": 1, "k" * 20_000: 1}) == [f"properties.{'k' * 63}…: property is not declared in the plan"]
+
+
 def test_phone_uses_the_identity_region(plan, tmp_path):
     uk_mobile = "07400 123456"  # valid in GB, too long for a French number
     assert problems(plan, {"i": 1, "p": uk_mobile}) == []

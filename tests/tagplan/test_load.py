@@ -261,7 +261,7 @@ def test_a_conversion_event_takes_unlisted_fields_from_properties_of_the_same_na
 def test_the_example_plan_declares_a_crm_key_and_the_sample_profiles():
     plan = compile_plan(load_plan(EXAMPLE_PLAN))
     assert plan.crm_keys == ("quote_id",) and plan.default_region == "FR"
-    assert set(plan.plan.imports) == {"courtiers", "crc", "regie"}
+    assert set(plan.plan.imports) == {"courtiers", "crc", "regie", "asterisk"}
     assert plan.plan.reconciliation.time_zone == "Europe/Paris"
     # identify carries the CRM id as well as the phone.
     assert set(plan.events["identify"].properties) == {"phone", "quote_id"}
@@ -346,6 +346,36 @@ def test_csv_rows_and_yaml_mistakes_in_one_run(tmp_path):
         f"{csv}:3:1: expected 3 fields: id,name,lever",
         f'{tmp_path / "plan.yaml"}:3:27: unknown key "nmes" (did you mean "names"?), expected one of: names, rules',
     ]
+
+
+def test_the_call_centre_section_is_checked():
+    assert errors_of(BROKEN / "call-centre.yaml") == [
+        '48:10: call_centre: lever "phon" is not declared in levers.names',
+        '50:5: call-back leads: form "devis" is not declared in forms',
+        '56:18: call-back leads of form "quote": step "ridr" is not a step of the form (did you mean "rider"?), '
+        "expected one of: vehicle, rider, contact",
+        '57:14: call-back leads of form "quote": property "mobile" must be of type phone, but it is declared as string',
+        '58:16: call-back leads of form "quote": the consent property "ok" must be of type boolean (the ticked box), '
+        "but it is declared as string",
+        '62:14: call-back leads of form "quick": property "tel" would be stored as typed: mark it pii: true or make '
+        "it an identity key",
+        '63:16: call-back leads of form "quick": the consent property "agreed_q" is on step "when", the phone "tel" '
+        "on step \"who\": the consent must be sent with the phone it covers",
+        '66:18: call-back leads of form "callback": from_step "number" must come after step "number", which asks '
+        "the phone (a step is sent when the visitor completes it)",
+        '72:14: call-back leads of form "short": phone property "phon" is not a property of any step of the form '
+        '(did you mean "phone"?)',
+        '80:13: "D+2" is not allowed (did you mean "D+1"?), expected one of: D, D+1',
+        '83:33: phone number "09 70 00 01 10" is already in the pool (item 1)',
+        '83:51: phone number "+33 9 70 00 00 00" is the default number: the pool holds the tracking numbers only',
+        '83:72: phone number "12" is not a valid number (read in region FR, or give its +country code)',
+    ]
+
+
+def test_the_example_plan_has_call_back_leads_and_a_number_pool():
+    plan = load_plan(EXAMPLE_PLAN).call_centre
+    assert plan.leads["moto_quote"].from_step == "coverage" and plan.leads["moto_quote"].wait == "D+1"
+    assert len(plan.numbers.pool) == 10 and plan.numbers.default == "+33 9 70 00 00 00"
 
 
 def test_a_plan_encodes_as_json_whatever_yaml_scalars_it_was_written_with():
