@@ -29,7 +29,9 @@ touches AS (
         t.lever AS lever,
         multiIf({by:String} = 'campaign', t.campaign, {by:String} = 'broker', t.broker_id,
                 {by:String} = 'device', t.device_type, '') AS key,
-        (t.lever, t.campaign, t.broker_id, t.device_type) AS landing
+        -- Only with filters: the landing's fields they test (else a constant, nothing carried).
+        if({lever:String} != '' OR {campaign:String} != '' OR {broker:String} != '' OR {device:String} != '',
+           (t.lever, t.campaign, t.broker_id, t.device_type), ('', '', '', '')) AS landing
     FROM parcours.touches(from = {touches_from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
                           referrer_rules = {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))}) AS t
     LEFT JOIN person_of_visitor ON person_of_visitor.visitor_id = t.visitor_id

@@ -116,3 +116,24 @@ def test_overview_totals_series_and_previous_period(store, plan, shop):
     assert [(str(r["period"]), r["visits"], r["visits_previous"]) for r in compared][:3] == [
         ("2026-03-09", 0, 2), ("2026-03-10", 0, 1), ("2026-03-11", 0, 2)]  # beside 2, 3 and 4 March
     assert compared[1]["offline_sales"] == 0 and compared[3]["offline_sales"] == 1  # signed 12 March
+
+
+def test_filters_narrow_visits_by_their_landing_and_sales_by_a_matching_touch(store, plan, shop):
+    def overview(**filters):
+        (total,) = reports.run(store, plan, "overview", {**MARCH, **filters}).records()
+        return total["visits"], total["online_sales"], total["offline_sales"], total["revenue"], total["cost"]
+
+    # Display: its 4 visits; both sales had a display visit in their lookback; display's costs.
+    assert overview(lever="display") == (4, 1, 1, 900, 200)
+    assert overview(lever="display", campaign="autumn") == (1, 0, 1, 600, 50)  # V3's visit, then the shop
+    assert overview(lever="search_organic") == (2, 0, 0, 0, None)  # V6's lead, no sale
+    # B042 brought no visit here; it signed S2 (its point of sale); costs are not per broker.
+    assert overview(broker="B042") == (0, 0, 1, 600, None)
+    levers = lines(reports.run(store, plan, "levers", {**MARCH, "lever": "display", "model": "first_touch"}), "lever")
+    assert {k for k, r in levers.items() if r["visits"]} == {("display",)}
+    assert levers[("display",)]["sales"] == 2  # each kept path whole: display is both sales' first touch
+    last = lines(reports.run(store, plan, "attribution", {**MARCH, "lever": "display", "model": "last_touch"}),
+                 "lever")
+    assert {k: r["conversions"] for k, r in last.items()} == {("display",): 1, ("broker",): 1}
+    with pytest.raises(reports.ReportError, match='person does not take "lever"'):
+        reports.run(store, plan, "person", {"quote_id": "Q", "lever": "display"})
