@@ -85,3 +85,4 @@ clean:
 
 docs: setup
 	$(BIN)/python -m collector.docs
+	$(BIN)/python -m journeys.docs

@@ -23,7 +23,7 @@ from collector.segment.admin import keys_group
 from collector.storage import EngineBusy, Store, embedded_in_use, is_embedded
 from callcentre.cli import COMMANDS as CALLCENTRE_COMMANDS
 from collector.users_cli import users
-from journeys.cli import demo_group, erase, export_conversions, import_group, persons_group
+from journeys.cli import demo_group, erase, export_conversions, import_group, persons_group, report
 from tagplan import PlanErrors
 from tagplan.cli import plan
 
@@ -45,7 +45,7 @@ def main() -> None:
 
 
 for _command in (plan, sql, rejected, export, schema, import_group, persons_group, erase, demo_group, users,
-                 keys_group, *CALLCENTRE_COMMANDS):
+                 keys_group, report, *CALLCENTRE_COMMANDS):
     main.add_command(_command)
 export.add_command(export_conversions)
 
@@ -256,4 +256,3 @@ SNIPPET = """<script>window.parcours=window.parcours||function(){{arguments.t=Da
 <script async src="{src}"></script>
 <!-- optional, first thing in <body>: counts visitors without JavaScript -->
 <noscript><img src="{pixel}" alt="" width="1" height="1" style="position:absolute"></noscript>"""
-

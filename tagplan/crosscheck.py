@@ -114,6 +114,9 @@ def _forms(plan: Plan, report: Report) -> None:
                 report(where, "step_shared", form=form_id, step=step.id, other=owner[step.id])
             seen.add(step.id)
             owner.setdefault(step.id, form_id)
+        if form.steps[0].optional:
+            report(["forms", form_id, "steps", 0, "optional"], "first_step_optional", form=form_id,
+                   step=form.steps[0].id)
 
 
 def _property(parts: list[str | int], prop: Property, report: Report) -> None:

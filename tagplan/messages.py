@@ -36,6 +36,7 @@ CHECK = {
     # cross-checks
     "builtin_event": 'event "{event}" is built into the tag; declare only custom events',
     "step_twice": 'form "{form}": step "{step}" is listed twice',
+    "first_step_optional": 'form "{form}": the first step "{step}" cannot be optional; the funnel starts there',
     "step_shared": 'form "{form}": step "{step}" is already used by form "{other}"; a step ID belongs to one form',
     "invalid_pattern": 'property "{prop}": invalid pattern: {reason}',
     "enum_without_values": 'property "{prop}": type enum needs a list of values',

@@ -59,6 +59,8 @@ class Event(Base, kw_only=True):
 class Step(Base, kw_only=True):
     id: Name
     label: str = ""
+    optional: bool = False
+    """Funnels count the later steps without requiring this one (a step some visitors skip)."""
     properties: dict[Name, Property] = {}
 
 

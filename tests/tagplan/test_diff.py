@@ -82,6 +82,8 @@ LEADS = BASE[BASE.index("  leads:\n"):BASE.index("  numbers:\n")]
     (edit(("      - {id: contact, label: Vos coordonnées}\n",
            "      - {id: contact, label: Vos coordonnées}\n      - {id: confirm}\n")),
      [(COMPATIBLE, "forms.moto_quote.steps.confirm", "step added at position 5")]),
+    (edit(("      - {id: contact, label: Vos coordonnées}\n", "      - {id: contact, label: Vos coordonnées, optional: true}\n")),
+     [(COMPATIBLE, "forms.moto_quote.steps.contact", "now optional: funnels count later steps without it")]),
     (edit(("    param: courtier ", "    param: partenaire ")),
      [(BREAKING, "capture.broker.param", "courtier -> partenaire; links carrying ?courtier= lose their broker")]),
     (edit(("    - {name: utm_content, keep_days: 30}\n", "")),

@@ -43,7 +43,7 @@ def errors_of(path) -> list[str]:
 def test_typos_are_reported_at_their_line_with_a_suggestion():
     assert errors_of(BROKEN / "typos.yaml") == [
         '3:10: "exemt" is not allowed (did you mean "exempt"?), expected one of: exempt, required',
-        '7:23: unknown key "lable" (did you mean "label"?), expected one of: id, label, properties',
+        '7:23: unknown key "lable" (did you mean "label"?), expected one of: id, label, optional, properties',
         '8:14: "Rider" is not a valid name, expected lower-case letters, digits and _ (matching ^[a-z][a-z0-9_]*$)',
     ]
 
@@ -144,6 +144,20 @@ def test_wrong_types_say_what_was_expected(tmp_path):
         "7:11: expected at least 1 item(s)",
         "8:48: expected a number <= 395, got 900",
     ]
+
+
+def test_optional_steps(tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text('version: "1"\nforms:\n  quote:\n    steps:\n      - {id: vehicle}\n'
+                    "      - {id: options, optional: true}\n      - {id: contact}\n")
+    steps = load_plan(path).forms["quote"].steps
+    assert [s.optional for s in steps] == [False, True, False]
+    path.write_text('version: "1"\nforms:\n  quote:\n    steps:\n      - {id: vehicle, optional: true}\n'
+                    "      - {id: contact}\n")
+    assert errors_of(path) == ['5:33: form "quote": the first step "vehicle" cannot be optional; the funnel starts there']
+    path.write_text('version: "1"\nforms:\n  quote:\n    steps:\n      - {id: vehicle}\n'
+                    "      - {id: contact, optional: maybe}\n")
+    assert errors_of(path) == ['6:33: expected true or false, got the text "maybe"']
 
 
 def test_invalid_yaml_names_the_line(tmp_path):
@@ -271,7 +285,7 @@ def test_every_mistake_of_every_stage_in_one_run(tmp_path):
         "levers: {names: [broker, direct]}\n"
     )
     assert errors_of(bad) == [
-        '5:23: unknown key "lable" (did you mean "label"?), expected one of: id, label, properties',
+        '5:23: unknown key "lable" (did you mean "label"?), expected one of: id, label, optional, properties',
         '9:48: property "plan": enum value "basic" is listed twice',
         '11:5: broker "B042": lever "brokr" is not declared in levers.names (did you mean "broker"?)',
     ]

@@ -35,6 +35,8 @@ CHECK_CASES = {
     "unexpected_value": ({}, "unexpected value"),
     "builtin_event": ({"event": "page_view"}, 'event "page_view" is built into the tag; declare only custom events'),
     "step_twice": ({"form": "quote", "step": "vehicle"}, 'form "quote": step "vehicle" is listed twice'),
+    "first_step_optional": ({"form": "quote", "step": "vehicle"},
+                            'form "quote": the first step "vehicle" cannot be optional; the funnel starts there'),
     "step_shared": ({"form": "b", "step": "vehicle", "other": "a"},
                     'form "b": step "vehicle" is already used by form "a"; a step ID belongs to one form'),
     "invalid_pattern": ({"prop": "code", "reason": "missing )"}, 'property "code": invalid pattern: missing )'),
