@@ -79,6 +79,26 @@ def currency(r: Reader, value: Any) -> str:
     return code
 
 
+_CONSENT = {"granted": "granted", "denied": "denied", "yes": "granted", "no": "denied", "oui": "granted",
+            "non": "denied", "true": "granted", "false": "denied", "1": "granted", "0": "denied", "y": "granted",
+            "n": "denied", "o": "granted"}
+"""The ways a consent answer is written (an English or French file, a spreadsheet's 1/0, JSON's true/false)."""
+
+
+def consent(value: Any) -> str:
+    """A consent answer: granted, denied, or "" when the line gives none."""
+    if isinstance(value, bool):
+        return "granted" if value else "denied"
+    written = text(value, 64)  # a number as written (1, 0); ValueProblem for a list or an object
+    if not written:
+        return ""
+    answer = _CONSENT.get(written.casefold())
+    if answer is None:
+        raise ValueProblem(f'"{_quote(written)}" is not a consent answer: expected granted or denied (also yes/no, '
+                           "oui/non, true/false, 1/0)")
+    return answer
+
+
 def timestamp(r: Reader, value: Any) -> float:
     """A date and time as Unix seconds (ms precision): ISO 8601, or the profile's date_format, in the
     profile's time zone when the text gives no offset."""
