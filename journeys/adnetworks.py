@@ -41,6 +41,8 @@ from tagplan import CompiledPlan
 SQL = Path(__file__).with_name("adnetworks.sql")
 META_MAX_AGE = dt.timedelta(days=7)
 """Meta refuses a whole request when one of its events is older than this."""
+GOOGLE_MAX_CLICK_AGE = dt.timedelta(days=90)
+"""Google Ads refuses the upload of a conversion whose click is older than this."""
 META_BATCH = 1000
 """The most events one Conversions API request may hold."""
 NO_CONSENT = {"denied": "the buyer refused that the sale be shared with ad networks",
@@ -120,11 +122,18 @@ def export(store: Store, plan: CompiledPlan, name: str, since: dt.datetime, unti
            now: dt.datetime | None = None) -> Export:
     """The network's file for the sales of the period (see the module docstring)."""
     net = network(name)
+    now = now or dt.datetime.now(dt.timezone.utc)
     found, left_out = consenting(sales(store, plan, net, since, until))
     if net.name == "google-ads":
+        # Google takes a conversion up to 90 days after its click: an older click's upload fails ("expired")
+        expired = [s for s in found if now - s.clicked_at > GOOGLE_MAX_CLICK_AGE]
+        if expired:
+            why = f"the click is more than {GOOGLE_MAX_CLICK_AGE.days} days old: Google no longer takes it"
+            left_out[why] = len(expired)
+            found = [s for s in found if s not in expired]
         out = google_ads(found, plan.plan.reconciliation.time_zone, conversion_name)
     else:
-        out = meta(found, event_name, now or dt.datetime.now(dt.timezone.utc))
+        out = meta(found, event_name, now)
     out.left_out = {**left_out, **out.left_out}
     return out
 

@@ -76,12 +76,16 @@ def journeys(store, ctx, plan):
     sale(store, ctx, f"S-FANNY,{(NOW - 2 * day).isoformat()},shop,500,EUR,06 66 66 66 66,", consent="non")
     visit(store, plan, secret, "gaston", NOW - 4 * day, "fbclid=F-GASTON", "06 77 77 77 77", "Q-GASTON")
     sale(store, ctx, f"S-GASTON,{(NOW - 1 * day).isoformat()},shop,700,EUR,06 77 77 77 77,", consent="")
+    # Hugo: a search ad 95 days ago, his sale 25 days later (within the lookback): Google takes no click that old
+    visit(store, plan, secret, "hugo", NOW - 95 * day, "gclid=G-HUGO", "06 88 88 88 88", "Q-HUGO")
+    sale(store, ctx, f"S-HUGO,{(NOW - 70 * day).isoformat()},shop,250,EUR,06 88 88 88 88,")
     persons.stitch(store, persons.config(plan))
 
 
 def test_google_ads_gets_its_import_template_with_the_last_click_and_the_time_zone(store, ctx, plan):
     journeys(store, ctx, plan)
-    out = adnetworks.export(store, plan, "google-ads", NOW - dt.timedelta(days=90), NOW, conversion_name="Vente agence")
+    out = adnetworks.export(store, plan, "google-ads", NOW - dt.timedelta(days=90), NOW, conversion_name="Vente agence",
+                            now=NOW)
     lines = out.content.splitlines()
     assert lines[0] == "Parameters:TimeZone=Europe/Paris"
     table = list(csv.reader(io.StringIO("\n".join(lines[1:]))))
@@ -90,7 +94,8 @@ def test_google_ads_gets_its_import_template_with_the_last_click_and_the_time_zo
     signed = (NOW - dt.timedelta(days=2)).astimezone(PARIS).strftime("%Y-%m-%d %H:%M:%S")
     assert table[1:] == [["G-ANNE", "Vente agence", signed, "412.50", "EUR"]]  # Chloé's click: past the lookback
     assert (out.media_type, out.conversions) == ("text/csv", 1)
-    assert out.left_out == {"the buyer refused that the sale be shared with ad networks": 1}  # Fanny
+    assert out.left_out == {"the buyer refused that the sale be shared with ad networks": 1,  # Fanny
+                            "the click is more than 90 days old: Google no longer takes it": 1}  # Hugo
 
 
 def test_meta_gets_conversions_api_events_for_offline_sales_only(store, ctx, plan):
