@@ -14,8 +14,9 @@ What leaves, and nothing else (docs/adnetworks.md says it field by field):
   currency. Google counts a (click id, name, time) once, so a file imported again adds nothing.
 - Meta, Conversions API events (JSON, the body of POST /{dataset_id}/events): per sale `event_name`
   (Purchase), `event_time`, `action_source` (`physical_store`, or `phone_call` for the call centre's sales),
-  `event_id` (the contract id, which Meta deduplicates on), `user_data.fbc` (the click id as Meta's fbc:
-  fb.1.<time of the click in ms>.<fbclid>) and `custom_data` (value, currency). No phone, no e-mail, hashed
+  `event_id` (the contract id), `user_data.fbc` (the click id as Meta's fbc: fb.1.<time of the click in
+  ms>.<fbclid>) and `custom_data` (value, currency, and the contract id as `order_id`, which Meta deduplicates
+  offline events on). No phone, no e-mail, hashed
   or not. Meta refuses a request holding an event more than 7 days old: older sales are left out, and
   counted; web sales too (the site's pixel reports them, with the browser data Meta requires of them). A request
   holds at most 1,000 events: the export is one request body per line, each of at most 1,000.
@@ -183,7 +184,8 @@ def meta(found: list[Sale], event_name: str, now: dt.datetime) -> Export:
             "action_source": META_ACTION_SOURCES.get(sale.channel, "physical_store"),
             "event_id": sale.conversion_id,
             "user_data": {"fbc": fbc(sale.click_id, sale.clicked_at)},
-            "custom_data": {"value": float(sale.value), "currency": sale.currency},
+            # order_id: what Meta deduplicates offline events on (with event_time and event_name), 7 days long
+            "custom_data": {"value": float(sale.value), "currency": sale.currency, "order_id": sale.conversion_id},
         })
     bodies = (json.dumps({"data": events[i:i + META_BATCH]}) + "\n" for i in range(0, len(events), META_BATCH))
     return Export("meta", "application/x-ndjson", "".join(bodies), len(events), left_out)

@@ -109,7 +109,7 @@ def test_meta_gets_conversions_api_events_for_offline_sales_only(store, ctx, pla
         "action_source": "phone_call",
         "event_id": "S-BRUNO",
         "user_data": {"fbc": f"fb.1.{clicked[0]['ms']}.F-BRUNO"},
-        "custom_data": {"value": 99.99, "currency": "EUR"},
+        "custom_data": {"value": 99.99, "currency": "EUR", "order_id": "S-BRUNO"},
     }
     assert out.left_out == {"signed more than 7 days ago: Meta refuses it": 1,
                             "a web sale: the site's pixel reports it": 1,  # Dan's click came after his sale
