@@ -7,7 +7,7 @@ PLAN ?= examples/moto-insurance.yaml
 PORT ?= 8000
 TAG := collector/static/t.js
 # The build writes the tag and its add-ons together (tag_js/scripts/build.js).
-TAG_OUT := $(TAG) collector/static/addons/markup.js
+TAG_OUT := $(TAG) collector/static/addons/markup.js collector/static/addons/numbers.js
 TAG_SRC := $(wildcard tag_js/src/*.js) tag_js/package.json tag_js/scripts/build.js
 DASH_DIR := journeys/dashboard
 DASH := $(DASH_DIR)/static/manifest.json
@@ -85,3 +85,4 @@ clean:
 
 docs: setup
 	$(BIN)/python -m collector.docs
+	$(BIN)/python -m journeys.docs

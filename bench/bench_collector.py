@@ -195,7 +195,7 @@ def _start_collector(data: Path) -> Server:
     return _spawn([sys.executable, "-m", "collector", "serve", "--plan", str(PLAN), "--port", str(port),
                    "--data-dir", str(data), "--log-level", "warning"],
                   data.parent / f"{data.name}.log", f"http://127.0.0.1:{port}/healthz",
-                  {"PARCOURS_SECRET": "bench-secret", "PARCOURS_ADMIN_TOKEN": "bench"})
+                  {"PARCOURS_SECRET": "bench-secret", "PARCOURS_ADMIN_TOKEN": "bench", "PARCOURS_LEADS_KEY": "6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b"})
 
 
 # ---- wrk

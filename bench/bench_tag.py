@@ -55,18 +55,20 @@ def _sizes(text: str) -> tuple[int, int, int | None]:
     return len(raw), len(gzip.compress(raw, compresslevel=9)), brotli_size(raw)
 
 
-def sizes(source: str, served: str, with_markup: str, config_bytes: int) -> None:
+def sizes(source: str, served: str, with_markup: str, with_numbers: str, config_bytes: int) -> None:
     """The bundle as built and the tag as a site downloads it, side by side, against the budget and the anchors."""
     rows = [("bundle (as built, placeholder unreplaced)", _sizes(source)),
-            ("served with the example plan", _sizes(served)),
-            ("served, plan with a markup form (+ add-on)", _sizes(with_markup))]
+            ("served, example plan without its number pool", _sizes(served)),
+            ("served, plan with a markup form (+ add-on)", _sizes(with_markup)),
+            ("served, example plan (+ numbers add-on)", _sizes(with_numbers))]
     print(f"tag size ({TAG_FILE.relative_to(ROOT)}; the example plan's config is {config_bytes} B of JSON)")
-    print(f"  {'':<44} {'raw':>7} {'gzip -9':>8} {'brotli':>7}")
+    print(f"  {'':<46} {'raw':>7} {'gzip -9':>8} {'brotli':>7}")
     for name, (raw, gz, br) in rows:
-        print(f"  {name:<44} {raw:>6} B {gz:>6} B {br if br is not None else '?':>5} B")
+        print(f"  {name:<46} {raw:>6} B {gz:>6} B {br if br is not None else '?':>5} B")
     bundle_gz, served_gz = rows[0][1][1], rows[1][1][1]
     print(f"  bundle budget {BUDGET_GZIP} B gzip: {bundle_gz / BUDGET_GZIP:.0%} of it, {BUDGET_GZIP - bundle_gz:+d} B left")
     print(f"  markup add-on: +{rows[2][1][1] - served_gz} B gzip, only for plans with a `markup: true` form")
+    print(f"  numbers add-on: +{rows[3][1][1] - served_gz} B gzip, only for plans with call_centre.numbers")
     for name, size in ANCHORS:
         print(f"  vs {name:<38} {size:>6} B: served parcours gzip is {served_gz / size:.2f}x ({size - served_gz:+d} B)")
 
@@ -118,14 +120,19 @@ def main() -> None:
         sys.exit(f"error: {TAG_FILE} is missing: run `make tag`")
     source = TAG_FILE.read_text()
     example = ROOT / "examples" / "moto-insurance.yaml"
-    plan = compile_plan(load_plan(example))
-    served = render_tag(source, plan)
+    text = example.read_text()
+    with_numbers = render_tag(source, compile_plan(load_plan(example)))
     with tempfile.TemporaryDirectory() as tmp:
+        # The core tag as sites download it: the example plan without call_centre.numbers, which brings an add-on.
+        plain_plan = Path(tmp) / "plain.yaml"
+        plain_plan.write_text(text[:text.index("  numbers:\n")])
+        plan = compile_plan(load_plan(plain_plan))
+        served = render_tag(source, plan)
         markup_plan = Path(tmp) / "plan.yaml"
-        markup_plan.write_text(example.read_text().replace("    label: Devis assurance moto\n",
-                                                           "    label: Devis assurance moto\n    markup: true\n"))
+        markup_plan.write_text(plain_plan.read_text().replace("    label: Devis assurance moto\n",
+                                                              "    label: Devis assurance moto\n    markup: true\n"))
         with_markup = render_tag(source, compile_plan(load_plan(markup_plan)))
-    sizes(source, served, with_markup, len(json.dumps(plan.tag_config, separators=(",", ":"))))
+    sizes(source, served, with_markup, with_numbers, len(json.dumps(plan.tag_config, separators=(",", ":"))))
     load = os.getloadavg()
     print(f"\nmachine: {os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (shared with other work)")
     for origin in ORIGINS:

@@ -67,6 +67,13 @@ async def problem_response(request: Request, exc: Problem) -> Response:
     return error(exc.status, str(exc))
 
 
+async def too_deep_response(request: Request, exc: RecursionError) -> Response:
+    """A request whose JSON an endpoint could not read for its depth (msgspec and Python stop at ~1,000
+    levels): the sender's doing, a 400, never a 500 with a traceback."""
+    log.warning("%s %s: a request nested too deeply to be read, answered 400", request.method, request.url.path)
+    return error(400, answer("too_deep_request"))
+
+
 def _store(request: Request) -> Store:
     return request.app.state.store
 

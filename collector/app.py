@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from callcentre import api as callcentre_api
 from collector import admin, auth, collect, discovery, logs, ops, planwatch, tag, useragent
 from collector.errors import Problem
 from collector.metrics import Metrics
@@ -78,7 +79,8 @@ def create_app(settings: Settings) -> Starlette:
         discovery.announce(settings.data_dir, settings.url)
         _settle_heap()
         try:
-            async with planwatch.watching(app), journeys_background.serving(app), segment_api.serving(app):
+            async with (planwatch.watching(app), journeys_background.serving(app), segment_api.serving(app),
+                        callcentre_api.serving(app)):
                 yield
         finally:
             gc.unfreeze()
@@ -97,16 +99,18 @@ def create_app(settings: Settings) -> Starlette:
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),
         *segment_api.ROUTES,
-        admin.mount(*journeys_api.ROUTES, *segment_admin.ROUTES),
+        admin.mount(*journeys_api.ROUTES, *segment_admin.ROUTES, *callcentre_api.ROUTES),
+        *callcentre_api.public_routes(settings),
         *dashboard.ROUTES,
     ]
     if settings.site_dir:
         routes.append(Route("/demo", lambda request: RedirectResponse("/demo/" + ("?" + request.url.query if request.url.query else ""))))
         routes.append(Mount("/demo", StaticFiles(directory=settings.site_dir, html=True)))
     app = CollectorApp(settings.collect_path, routes=routes, lifespan=lifespan,
-                       exception_handlers={Problem: admin.problem_response})
+                       exception_handlers={Problem: admin.problem_response, RecursionError: admin.too_deep_response})
     app.state.settings = settings
     app.state.plan = plan
+    app.state.sealer = callcentre_api.sealer(settings, plan)
     app.state.metrics = Metrics()
     app.state.sessions = auth.Sessions(settings.data_dir, Users(settings.data_dir))
     segment_api.state(app)

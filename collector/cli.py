@@ -21,8 +21,9 @@ from collector.errors import Problem
 from collector.options import ADMIN_TOKEN, CLICKHOUSE, CLUSTER, DATA_DIR, DATABASE, plan_option, secret_option
 from collector.segment.admin import keys_group
 from collector.storage import EngineBusy, Store, embedded_in_use, is_embedded
+from callcentre.cli import COMMANDS as CALLCENTRE_COMMANDS
 from collector.users_cli import users
-from journeys.cli import demo_group, erase, export_conversions, import_group, persons_group
+from journeys.cli import demo_group, erase, export_conversions, import_group, persons_group, report
 from tagplan import PlanErrors
 from tagplan.cli import plan
 
@@ -44,7 +45,7 @@ def main() -> None:
 
 
 for _command in (plan, sql, rejected, export, schema, import_group, persons_group, erase, demo_group, users,
-                 keys_group):
+                 keys_group, report, *CALLCENTRE_COMMANDS):
     main.add_command(_command)
 export.add_command(export_conversions)
 
@@ -115,6 +116,16 @@ def _durability_options(f):
 @ADMIN_TOKEN
 @secret_option("Server secret keying the HMAC of phone numbers (required outside --demo).")
 @click.option("--demo", is_flag=True, envvar="PARCOURS_DEMO", help="Demo mode: generate a missing secret in the data directory.")
+@click.option("--leads-key", envvar="PARCOURS_LEADS_KEY", default=None,
+              help="Key sealing the phones of call-back leads (AES-256-GCM; 64 hex digits, e.g. `openssl rand -hex "
+                   "32`; several, comma-separated: the first seals, all open). Never the secret. Without a usable one, a plan's "
+                   "call_centre.leads are off (one line says so; events are stored as usual). Generated in --demo mode.")
+@click.option("--leads-webhook", envvar="PARCOURS_LEADS_WEBHOOK", default=None,
+              help="URL receiving each call-back lead as it qualifies (a signed POST, docs/call-centre.md); none: "
+                   "leads are listed by `parcours leads` only.")
+@click.option("--leads-webhook-secret", envvar="PARCOURS_LEADS_WEBHOOK_SECRET", default=None,
+              help="Secret signing the webhook's deliveries (HMAC-SHA256), shared with the receiving tool; "
+                   "required with --leads-webhook (generated in --demo mode).")
 @click.option("--site-dir", envvar="PARCOURS_SITE_DIR", default=None, type=click.Path(file_okay=False, exists=True),
               help="A static site to serve under /demo/ (e.g. examples/demo-site).")
 @click.option("--ip-v4-bits", envvar="PARCOURS_IP_V4_BITS", default=24, show_default=True, type=click.IntRange(0, 32),
@@ -143,9 +154,9 @@ def _durability_options(f):
 @click.option("--log-level", envvar="PARCOURS_LOG_LEVEL", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]), help="Least severe log messages shown.")
 @_durability_options
-def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret, demo, site_dir, ip_v4_bits, ip_v6_bits,
-          max_body, max_event, source_rate, max_event_age, max_clock_ahead, tag_path, collect_path, cluster, log_level,
-          wal_dir, **durable):
+def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret, demo, leads_key, leads_webhook,
+          leads_webhook_secret, site_dir, ip_v4_bits, ip_v6_bits, max_body, max_event, source_rate, max_event_age,
+          max_clock_ahead, tag_path, collect_path, cluster, log_level, wal_dir, **durable):
     """Run the collector: serves /t.js, receives events at /collect, writes them to ClickHouse."""
     import uvicorn
 
@@ -161,12 +172,13 @@ def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret,
         settings = settings_mod.build(
             plan=plan, data_dir=data_dir, clickhouse=clickhouse, admin_token=admin_token, secret=secret, demo=demo,
             database=database, host=host, port=port, site_dir=Path(site_dir) if site_dir else None,
+            leads_key=leads_key, leads_webhook=leads_webhook, leads_webhook_secret=leads_webhook_secret,
             ip_v4_bits=ip_v4_bits, ip_v6_bits=ip_v6_bits, max_body=max_body, max_event=max_event,
             source_rate=source_rate, max_event_age=max_event_age, max_clock_ahead=max_clock_ahead,
             tag_path=tag_path, collect_path=collect_path, cluster=cluster, log_level=log_level,
             wal_dir=Path(wal_dir).resolve() if wal_dir else None, **durable,
         )
-        app = create_app(settings)
+        app = create_app(settings)  # a missing or unusable leads key: one line, and the leads off (callcentre/api.py)
     except PlanErrors as exc:
         raise click.ClickException(f"the plan has errors:\n{exc}") from None
     # What the machine holds, once the settings are known good: a collector already serving the data
@@ -244,4 +256,3 @@ SNIPPET = """<script>window.parcours=window.parcours||function(){{arguments.t=Da
 <script async src="{src}"></script>
 <!-- optional, first thing in <body>: counts visitors without JavaScript -->
 <noscript><img src="{pixel}" alt="" width="1" height="1" style="position:absolute"></noscript>"""
-

@@ -19,6 +19,7 @@ from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
 
+from callcentre.contacts import ContactsRefused
 from collector import ingest as ingest_mod
 from collector import pixel as pixel_mod
 from collector import redact, rows
@@ -91,14 +92,21 @@ class Collect:
             return _error(400, str(exc), cors)
         except WalError as exc:
             return _refused(state, _refusal(exc), cors)
+        except ContactsRefused as exc:
+            log.warning("batch refused for retry: %s", exc)
+            return _refused(state, "contacts_unavailable", cors)
         return 204, b"", [(b"x-parcours-accepted", b"%d" % accepted), (b"x-parcours-rejected", b"%d" % rejected),
                           *cors]
 
     async def take(self, body: bytes, req: ingest_mod.Request) -> tuple[int, int]:
-        """Ingest one batch body and wait until its rows are in the log, fsync'd: (accepted, rejected).
-        Raises BadBatch, or WalError (WalFull) when the log refuses them."""
+        """Ingest one batch body and wait until its rows are in the log, fsync'd, and its call-back consents
+        in ClickHouse (callcentre/contacts.py): (accepted, rejected). Raises BadBatch, WalError (WalFull)
+        when the log refuses them, or ContactsRefused."""
+        sealer = getattr(self.state, "sealer", None)
         outcome = await self.submit(lambda plan, settings: ingest_mod.ingest(
-            body, req, plan, settings.secret, settings.max_event, settings.time_bounds))
+            body, req, plan, settings.secret, settings.max_event, settings.time_bounds, sealer))
+        if outcome.contacts:
+            await self.state.contacts.write(outcome.contacts)
         return len(outcome.events), len(outcome.rejected)
 
     async def submit(self, work: Callable[[CompiledPlan, Settings], ingest_mod.Outcome]) -> ingest_mod.Outcome:
@@ -227,8 +235,9 @@ async def pixel(request: Request) -> Response:
                                 req.received_ms, state.plan)
     try:
         await request.app.collect.take(body, req)
-    except WalError as exc:
-        status, body, headers = _refused(state, _refusal(exc), [])
+    except (WalError, ContactsRefused) as exc:
+        reason = _refusal(exc) if isinstance(exc, WalError) else "contacts_unavailable"
+        status, body, headers = _refused(state, reason, [])
         return Response(body, status, {k.decode(): v.decode() for k, v in headers})
     return pixel_mod.gif_response()
 

@@ -9,18 +9,19 @@ from typing import Any
 
 import msgspec
 
+from callcentre.contacts import ContactRow, contact_row
+from callcentre.seal import Sealer
 from collector import enrich, redact, useragent
 from collector.clock import EventTimes, TimeBounds, batch_sent, event_times
 from collector.messages import batch as batch_error
 from collector.messages import reason as say
+from collector.redact import REDACTED
 from collector.rows import EventRow, RejectedRow, seconds
 from collector.split import split_batch
 from collector.wire import WIRE_KEYS, Millis, WireEvent, batch_decoder, decode_error, event_decoder, raw_decoder
 from tagplan import CompiledPlan
 from tagplan.compile import EventSpec
 
-REDACTED = "[redacted]"
-"""What replaces personal data in a rejected event's stored payload (replay recognises it)."""
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _IDS = (WIRE_KEYS["event_id"], WIRE_KEYS["visitor_id"], WIRE_KEYS["session_id"])
 _URLS = (WIRE_KEYS["url"], WIRE_KEYS["referrer"])
@@ -47,6 +48,8 @@ class Request(msgspec.Struct, frozen=True):
 class Outcome:
     events: list[EventRow] = field(default_factory=list)
     rejected: list[RejectedRow] = field(default_factory=list)
+    contacts: list[ContactRow] = field(default_factory=list)
+    """Ticked call-back boxes with their phone, sealed (callcentre/contacts.py): stored apart from the log."""
     problems: list[EventProblem] = field(default_factory=list)
     """Events that could not even be read (or that ingest failed on): rejected, and worth a log line."""
 
@@ -63,9 +66,10 @@ MAX_EVENT = 32_768
 
 
 def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes, max_event: int = MAX_EVENT,
-           bounds: TimeBounds = TimeBounds()) -> Outcome:
+           bounds: TimeBounds = TimeBounds(), sealer: Sealer | None = None) -> Outcome:
     """Turn one request body into rows: valid events and rejected ones, none dropped. Each event is judged
-    on its own: one that cannot be read, or that ingest fails on, is rejected; the others go on."""
+    on its own: one that cannot be read, or that ingest fails on, is rejected; the others go on. With a
+    `sealer`, the call-back consents of the plan's lead steps too (callcentre/contacts.py)."""
     raws, batch_sent_ms = _events(body)
     out = Outcome()
     read = []
@@ -86,7 +90,10 @@ def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes, max_eve
             if reasons:
                 out.rejected.append(_rejected_row(raw, ev, reasons, req, plan, secret, sent))
             else:
+                contact = _contact(ev, row, plan, sealer, secret)
                 out.events.append(row)
+                if contact:
+                    out.contacts.append(contact)
             if ev is None:
                 out.problems.append(EventProblem(_field(raw, "event_id"), problem))
         except Exception as exc:  # a bug on this event: the others are not doomed with it
@@ -94,6 +101,13 @@ def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes, max_eve
             out.rejected.append(_rejected_row(raw, None, [reason], req, plan, secret, sent))
             out.problems.append(EventProblem(_field(raw, "event_id"), reason, exc))
     return out
+
+
+def _contact(ev: WireEvent, row: EventRow, plan: CompiledPlan, sealer: Sealer | None,
+             secret: bytes) -> ContactRow | None:
+    """The call-back consent a valid form step carries, its phone sealed; None for any other event."""
+    lead = plan.lead_steps.get((row.form_id, row.step)) if sealer and row.event == "form_step" else None
+    return contact_row(ev.properties, row, lead, sealer, secret) if lead else None
 
 
 def _events(body: bytes) -> tuple[list[bytes], int]:
@@ -107,12 +121,13 @@ def _events(body: bytes) -> tuple[list[bytes], int]:
     # events without decoding them, and judge each.
     split = split_batch(body)
     if split is None:
-        raise BadBatch(batch_error(_decode_problem(whole, body, "the body"))) from None
-    raws, sent = split
+        raise BadBatch(batch_error(decode_problem(whole, body, "the body"))) from None
+    raws, values = split
+    sent = values.get("sent", b"")
     try:
         return raws, msgspec.json.decode(sent, type=Millis) if sent else 0
     except (msgspec.DecodeError, UnicodeDecodeError):
-        raise BadBatch(batch_error(_decode_problem(whole, body, "the body"))) from None
+        raise BadBatch(batch_error(decode_problem(whole, body, "the body"))) from None
 
 
 def event_row(raw: bytes, sent: int, req: Request, plan: CompiledPlan, secret: bytes,
@@ -135,10 +150,11 @@ def _decode(raw: bytes) -> tuple[WireEvent | None, str]:
     try:
         return event_decoder.decode(raw), ""
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
-        return None, _decode_problem(exc, raw)
+        return None, decode_problem(exc, raw)
 
 
-def _decode_problem(exc: Exception, raw: bytes, whole: str = "the event") -> str:
+def decode_problem(exc: Exception, raw: bytes, whole: str = "the event") -> str:
+    """Why msgspec could not read `raw` (an event, or `whole`), in the plan's words."""
     if isinstance(exc, UnicodeDecodeError):  # msgspec checks UTF-8 as it reads a string
         try:
             raw.decode()

@@ -50,6 +50,11 @@ def configure(level: str = "info", fmt: str = "text") -> None:
         # No line per request (as uvicorn's access_log=False): said here too, since a `--workers N`
         # process configures logging after uvicorn has.
         logging.getLogger(name).propagate = name != "uvicorn.access"
+    # The HTTP client's own lines on each failed call to a ClickHouse server ("Retrying … after connection
+    # broken", "Unexpected Http Driver Exception") say again what the collector's line says once per state
+    # change (inserts failing, answering again): two more lines per retry while ClickHouse is away.
+    for name in ("urllib3.connectionpool", "clickhouse_connect.driver._backend.http_sync"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 class Throttle:

@@ -54,6 +54,8 @@ ANSWERS = {
     "wal_full": "the collector is behind: its write-ahead log is full (ClickHouse slow or down); retry later",
     "wal_error": "the collector cannot write its log right now; retry later",
     "failed": "the collector failed on this batch; retry later",
+    "too_deep_request": "the request's JSON is nested too deeply to be read; send it flatter",
+    "contacts_unavailable": "the collector cannot store a call-back consent right now (ClickHouse slow or down); retry later",
     "tag_not_built": "the tag is not built: run `make tag` (expected {path})",
     "tag_addon_not_built": "the tag's add-on {name} is not built: run `make tag` (expected {path})",
     # the Segment-compatible API (collector/segment/)

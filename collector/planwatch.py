@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from callcentre.seal import leads_off
 from collector.errors import error
 from collector.messages import answer
 from tagplan import PlanErrors, compile_plan, load_plan
@@ -82,6 +83,8 @@ class PlanWatcher:
             old = self.app.state.plan.plan
             self.app.state.plan = plan
             log.info("plan reloaded: version %s (was %s)", plan.version, previous)
+            if plan.plan.call_centre.leads and not old.call_centre.leads and getattr(self.app.state, "sealer", 1) is None:
+                log.error("%s", leads_off("the plan now has call-back lead rules, and no usable PARCOURS_LEADS_KEY"))
             if plan.version == previous and plan.plan != old:
                 log.warning('the plan changed but its version is still "%s": stored events cannot tell the two apart; '
                             "bump version", previous)

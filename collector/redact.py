@@ -21,12 +21,15 @@ from __future__ import annotations
 import functools
 import re
 from typing import Any
-from urllib.parse import quote_plus, unquote_plus
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 from phonenumbers import Leniency, PhoneNumberMatcher
 
 PHONE = "[phone]"
 EMAIL = "[email]"
+REDACTED = "[redacted]"
+"""What replaces a declared personal value (a `pii` property, a phone column of an import) wherever it is
+quoted: a rejected event's payload (replay recognises it), an import's error message."""
 
 _RUN = re.compile(r"[0-9][0-9 .()/-]{6,}")
 _DIGITS = re.compile(r"\d(?:[\s.\-()/]{0,2}\d){6}")
@@ -61,8 +64,10 @@ class Redactor:
     def url(self, value: str) -> str:
         """A page or referrer URL: its listed parameters removed, personal data in its path, query values and
         fragment replaced; its scheme and host as they are."""
-        if not value or not ((_RUN.search(value) and _DIGITS.search(value)) or "@" in value or "%40" in value
-                             or (self.params and "=" in value)):
+        if not value:
+            return value
+        probe = unquote_plus(value) if "%" in value else value  # a phone written %2B33%206%2071…
+        if not ((_RUN.search(probe) and _DIGITS.search(probe)) or "@" in probe or (self.params and "=" in value)):
             return value
         head, hash_mark, fragment = value.partition("#")
         base, question, query = head.partition("?")
@@ -70,10 +75,25 @@ class Redactor:
         path_at = base.find("/", start + 3) if start >= 0 else 0
         if path_at < 0:
             path_at = len(base)
-        base = base[:path_at] + self.text(base[path_at:])
+        host = base[:path_at]
+        if start >= 0 and "@" in host:  # user information before the host (user:password@): an e-mail address there
+            user, at, rest = host[start + 3:].rpartition("@")
+            host = host[:start + 3] + self.text(unquote(user)) + at + rest
+        base = host + self._path(base[path_at:])
         query = self._query(query) if question else query
         fragment = (self._query(fragment) if "=" in fragment else self.text(fragment)) if hash_mark else fragment
         return base + question + query + hash_mark + fragment
+
+    def _path(self, path: str) -> str:
+        """A URL's path, each segment read decoded; a segment left as it came unless it held personal data."""
+        if "%" not in path:
+            return self.text(path)
+        out = []
+        for segment in path.split("/"):
+            decoded = unquote(segment)
+            clean = self.text(decoded)
+            out.append(segment if clean == decoded else quote(clean, safe="[]@:"))
+        return "/".join(out)
 
     def ident(self, value: str) -> str:
         """An id: a UUID as it is (the tag's ids are; their digit runs are no phone), anything else as text."""
@@ -112,12 +132,55 @@ class Redactor:
 def _phones(value: str, region: str) -> str:
     """`value` with each phone number phonenumbers finds in it replaced (cached: a page's URL comes back with
     each of its events)."""
+    spans = [(m.start, m.end) for m in PhoneNumberMatcher(value, region, leniency=Leniency.VALID)
+             if not _amounts(m.raw_string)]
+    spans += _after_a_number(value, region, spans)
+    if not spans:
+        return value
     out, last = [], 0
-    for match in PhoneNumberMatcher(value, region, leniency=Leniency.VALID):
-        out.append(value[last:match.start])
+    for start, end in sorted(spans):
+        out.append(value[last:start])
         out.append(PHONE)
-        last = match.end
-    return "".join(out) + value[last:] if out else value
+        last = end
+    return "".join(out) + value[last:]
+
+
+_GROUPS = re.compile(r"\+?\d(?:[\d .()/-]*\d)?")
+_GROUP_START = re.compile(r"(?<=[ .()/-])[+\d]")
+_INTERNATIONAL = re.compile(r"(?:\+|00)\d{1,3}[ .-]")
+
+
+def _after_a_number(value: str, region: str, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Phone numbers right after another number ("le 12 06 71 82 93 04", "Mozilla/5.0 06 71 82 93 04"): the
+    matcher reads the whole run of digit groups as one candidate, finds it invalid, and tries no tail of
+    it. So each run it matched nothing in is read again from each of its later groups."""
+    spans: list[tuple[int, int]] = []
+    for run in _GROUPS.finditer(value):
+        if sum(c.isdigit() for c in run.group()) < 8 or any(s < run.end() and run.start() < e for s, e in found):
+            continue
+        at = run.start()
+        while True:
+            group = _GROUP_START.search(value, at + 1, run.end())
+            if group is None:
+                break
+            tail = value[group.start():run.end()]
+            if sum(c.isdigit() for c in tail) < 7:
+                break
+            match = next((m for m in PhoneNumberMatcher(tail, region, leniency=Leniency.VALID)
+                          if m.start == 0 and not _amounts(m.raw_string)), None)
+            if match is None:
+                at = group.start()
+                continue
+            spans.append((group.start(), group.start() + match.end))
+            at = group.start() + match.end
+    return spans
+
+
+def _amounts(raw: str) -> bool:
+    """Whether a match is rather a list of decimal numbers ("0.5 12.50 99.99"): dots and spaces both between
+    its digit groups (past an international prefix); a phone number is written with one kind."""
+    national = raw[m.end():] if (m := _INTERNATIONAL.match(raw)) else raw
+    return "." in national and any(c.isspace() for c in national)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -24,6 +24,7 @@ import msgspec
 
 from collector import ingest, messages
 from collector.clock import TimeBounds
+from collector.redact import REDACTED
 from collector.refusals import is_transient
 from collector.rows import DeadLetterRow, EventRow
 from collector.since import EPOCH, utc
@@ -220,7 +221,7 @@ def _redacted(raw: str) -> list[str]:
         props = msgspec.json.decode(raw).get(WIRE_KEYS["properties"], {})
     except (msgspec.DecodeError, AttributeError, RecursionError):
         return []
-    return [k for k, v in props.items() if v == ingest.REDACTED] if isinstance(props, dict) else []
+    return [k for k, v in props.items() if v == REDACTED] if isinstance(props, dict) else []
 
 
 def _millis(value: dt.datetime) -> int:

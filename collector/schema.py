@@ -57,12 +57,103 @@ class Migration:
     version: int
     name: str
     statements: tuple[Table | AddColumns | AddIndex | LocalSetting | str, ...]
-    """Operations; a plain SQL string (with `{db}` and `{on_cluster}`) is passed through as written."""
+    """Operations; a plain SQL string (with `{db}`, `{on_cluster}`, and `{local}`: "_local" on a cluster) is
+    passed through as written."""
 
 
 SCHEMA_MIGRATIONS = Table(
     "schema_migrations", "version UInt32, name String, applied_at DateTime DEFAULT now()", "MergeTree", "version",
 )
+
+SESSION_ROWS = """WITH
+    -- The order of events within a session as one number (argMin on a number and a String is ClickHouse's
+    -- fast path): time in ms, then the order in the page. A touch event comes before any other.
+    toUInt64(toUnixTimestamp64Milli(ts)) * 65536 + least(seq, 65535) AS event_order,
+    bitOr(bitShiftLeft(toUInt64(event != 'touch'), 62), event_order) AS landing_order,
+    -- Host names as Python's urllib reads them (tagplan/levers.py): after any user@, without the port.
+    arrayElement(splitByChar('@', extract(url, '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//([^/?#]*)')), -1) AS url_netloc,
+    arrayElement(splitByChar('@', extract(referrer, '^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//([^/?#]*)')), -1) AS referrer_netloc
+SELECT
+    toDate(ts) AS day,
+    if(session_id = '', toString(event_id), session_id) AS session_id,
+    min(visitor_id) AS visitor_id,
+    min(ts) AS started_at,
+    max(ts) AS ended_at,
+    -- The landing's fields in one String, separated by the unit separator (removed from each field).
+    argMinState(arrayStringConcat(arrayMap(field -> replaceAll(field, '\\x1F', ''), [
+        lower(if(startsWith(url_netloc, '['), extract(url_netloc, '^\\\\[([^\\\\]]*)\\\\]'), splitByChar(':', url_netloc)[1])),
+        lower(if(startsWith(referrer_netloc, '['), extract(referrer_netloc, '^\\\\[([^\\\\]]*)\\\\]'),
+                 splitByChar(':', referrer_netloc)[1])),
+        toString(device_type), toString(lever), toString(broker_id), toString(utm_source), toString(utm_medium),
+        toString(utm_campaign)]), '\\x1F'), landing_order) AS landing,
+    max(toUInt8(event = 'touch')) AS tagged,
+    min(if(event = 'page_view', event_id, NULL)) AS first_page_view,
+    max(if(event = 'page_view', event_id, NULL)) AS last_page_view,
+    max(toUInt8(event NOT IN ('page_view', 'touch'))) AS interacted,
+    groupUniqArrayArray(if(event = 'form_submit', [event_id], [])) AS submits,
+    max(is_bot) AS is_bot
+FROM {events}
+GROUP BY day, session_id"""
+"""Each event's contribution to its session's row of the day: the materialized view's query, and the backfill's."""
+
+TOUCHES_VIEW = """CREATE VIEW IF NOT EXISTS {db}.touches{on_cluster} AS
+-- One row per session that started in [from, to), bots left out: a touch, dated at its start, with the
+-- lever, broker and campaign of its own landing. A session with a `touch` event (a landing whose URL carried
+-- campaign or broker parameters) takes that event's lever (the plan's rules, applied by the collector to
+-- those parameters, the referrer and the page); any other takes the first of referrer_rules that its
+-- landing's referrer matches: the plan's lever rules that can match a landing without parameters
+-- (journeys/touches.py builds them). No lever at all is 'direct'.
+WITH
+sessions AS (
+    -- A session's rows of each day (the day before `from` for one that started before midnight, and the
+    -- day after `to` for one still going) merged: exact, whatever ClickHouse has merged yet.
+    SELECT
+        session_id,
+        min(visitor_id) AS visitor_id,
+        min(started_at) AS started_at,
+        max(ended_at) AS ended_at,
+        splitByChar('\\x1F', argMinMerge(landing)) AS landing_fields,
+        landing_fields[1] AS landing_host,
+        landing_fields[2] AS referrer_host,
+        landing_fields[3] AS device_type,
+        max(tagged) = 1 AS has_touch,
+        max(interacted) = 1 AS has_interaction,
+        -- No page view, or a single one (its smallest and largest id are the same), and nothing else.
+        coalesce(min(first_page_view) = max(last_page_view), true) AND NOT has_interaction AS bounced,
+        length(groupUniqArrayArray(submits)) AS leads,
+        max(is_bot) AS is_bot
+    FROM {db}.sessions
+    WHERE day BETWEEN toDate({from:DateTime64(3, 'UTC')}) - 1 AND toDate({to:DateTime64(3, 'UTC')}) + 1
+    GROUP BY session_id
+    HAVING started_at >= {from:DateTime64(3, 'UTC')} AND started_at < {to:DateTime64(3, 'UTC')} AND NOT is_bot
+)
+SELECT
+    session_id,
+    visitor_id,
+    started_at,
+    ended_at,
+    landing_host,
+    referrer_host,
+    device_type,
+    has_touch AS tagged,
+    if(tagged, landing_fields[4],
+       arrayFirst(rule -> (empty(rule.domains) OR hasAny(splitByChar('.', referrer_host), rule.domains))
+                          AND multiIf(rule.referrer = 'external', referrer_host != '' AND referrer_host != landing_host,
+                                      rule.referrer = 'present', referrer_host != '',
+                                      rule.referrer = 'absent', referrer_host = '',
+                                      true),
+                  {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))}).lever
+    ) AS rule_lever,
+    if(rule_lever = '', 'direct', rule_lever) AS lever,
+    if(tagged, landing_fields[5], '') AS broker_id,
+    if(tagged, landing_fields[6], '') AS utm_source,
+    if(tagged, landing_fields[7], '') AS utm_medium,
+    if(tagged, landing_fields[8], '') AS campaign,
+    has_interaction AS interacted,
+    leads,
+    bounced
+FROM sessions"""
+"""The touches: a parameterized view, `SELECT * FROM parcours.touches(from = …, to = …, referrer_rules = […])`."""
 
 # Dedup by event_id: a retried batch carries the same event_id, event and client
 # time, so ReplacingMergeTree keeps one row per sorting key; analysts use FINAL
@@ -295,6 +386,113 @@ MIGRATIONS: tuple[Migration, ...] = (
           for table in ("events", "rejected_events", "rejected_replays", "conversions", "import_rejects",
                         "identity_links", "person_keys", "identity_hot_keys")),
     )),
+    # Sessions for reports, read exactly once without FINAL (docs/clickhouse.md#parcourssessions): a
+    # materialized view sums each insert into events up per (day, session) as aggregate states that a
+    # retried event cannot change (min, max, argMin, a set of ids), so GROUP BY session_id over
+    # a few rows per session gives exact figures whatever ClickHouse has merged. Created before the
+    # backfill: an event stored in between is summed twice, which changes nothing.
+    Migration(20, "sessions summed up by a materialized view, and the touches view", (
+        Table("sessions", """
+            day Date COMMENT 'UTC day of the events the row sums up: a session crossing midnight has a row per day',
+            session_id String COMMENT 'the session id, or the event id of an event sent without one (the pixel)',
+            visitor_id SimpleAggregateFunction(min, String),
+            started_at SimpleAggregateFunction(min, DateTime64(3, 'UTC')) COMMENT 'its first event',
+            ended_at SimpleAggregateFunction(max, DateTime64(3, 'UTC')) COMMENT 'its last event',
+            landing AggregateFunction(argMin, String, UInt64)
+                COMMENT 'landing host, referrer host, device_type, lever, broker_id, utm_source, utm_medium, utm_campaign of its first touch event, else of its first event, separated by \\\\x1F',
+            tagged SimpleAggregateFunction(max, UInt8) COMMENT '1 when it has a touch event (campaign or broker parameters)',
+            first_page_view SimpleAggregateFunction(min, Nullable(UUID)) COMMENT 'smallest page_view event id',
+            last_page_view SimpleAggregateFunction(max, Nullable(UUID)) COMMENT 'largest: the same when it has one page view',
+            interacted SimpleAggregateFunction(max, UInt8) COMMENT '1 when it has an event other than page_view and touch',
+            submits SimpleAggregateFunction(groupUniqArrayArray, Array(UUID)) COMMENT 'its form_submit event ids, once each',
+            is_bot SimpleAggregateFunction(max, Bool)""",
+              engine="AggregatingMergeTree", partition_by="toYYYYMM(day)", order_by="(day, session_id)",
+              sharding_key="cityHash64(session_id)"),
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.sessions_mv{on_cluster} TO {db}.sessions{local} AS\n"
+        + SESSION_ROWS.replace("{events}", "{db}.events{local}"),
+        "INSERT INTO {db}.sessions\n" + SESSION_ROWS.replace("{events}", "{db}.events"),
+        TOUCHES_VIEW,
+    )),
+    # The call centre (callcentre/). The one place a phone number is kept: sealed (AES-256-GCM, a key apart
+    # from the HMAC secret), only for a visitor who ticked the call-back box, deleted at purge_after. Stored
+    # uncompressed: ciphertext does not compress, and the purge test can look for it on disk.
+    Migration(35, "call-back consents", (
+        Table("lead_contacts", """
+            event_id String COMMENT 'the form_step event that carried the phone and the ticked box',
+            consented_at DateTime64(3, 'UTC') COMMENT 'when the box was ticked and the step sent (the event time)',
+            visitor_id String,
+            session_id String,
+            form_id LowCardinality(String),
+            step LowCardinality(String),
+            step_index UInt16,
+            phone_key String COMMENT 'HMAC-SHA256 of the E.164 phone number, as in events',
+            sealed String CODEC(NONE) COMMENT 'the E.164 phone number, sealed: key id, nonce, AES-256-GCM ciphertext and tag',
+            wording LowCardinality(String) COMMENT 'version of the call-back box wording the visitor ticked',
+            url String COMMENT 'the page where the box was ticked',
+            plan_version LowCardinality(String),
+            purge_after DateTime64(3, 'UTC') COMMENT 'consented_at + the lead rule''s retention_days: deleted then',
+            inserted_at DateTime64(3, 'UTC') DEFAULT now64(3)""",
+              engine="ReplacingMergeTree(inserted_at)", order_by="event_id", sharding_key="cityHash64(event_id)"),
+        LocalSetting("lead_contacts", "cleanup_delay_period = 1, cleanup_delay_period_random_add = 0"),
+    )),
+    Migration(36, "tracking number leases", (
+        Table("number_leases", """
+            lease_id String,
+            number String COMMENT 'the tracking number shown, E.164',
+            visitor_id String,
+            session_id String,
+            url String COMMENT 'the page that leased it',
+            started_at DateTime64(3, 'UTC'),
+            expires_at DateTime64(3, 'UTC') COMMENT 'last renewal + hold_minutes: the lease ends then',
+            grace_until DateTime64(3, 'UTC') COMMENT 'expires_at + grace_minutes: calls until then still count for it',
+            renewed_at DateTime64(3, 'UTC') COMMENT 'the version: the latest row of a lease is current'""",
+              engine="ReplacingMergeTree(renewed_at)", order_by="lease_id", sharding_key="cityHash64(lease_id)"),
+    )),
+    Migration(37, "calls", (
+        Table("calls", """
+            call_id String COMMENT 'the telephony system''s id of the call (Asterisk uniqueid): the key a re-import replaces',
+            start DateTime64(3, 'UTC'),
+            answered_at DateTime64(3, 'UTC') COMMENT '0 (1970) when the call was not answered',
+            ended_at DateTime64(3, 'UTC'),
+            caller LowCardinality(String) COMMENT 'number, anonymous (no caller id) or invalid',
+            caller_key String COMMENT 'HMAC-SHA256 of the caller''s E.164 number, as phone_key in events',
+            dialled String COMMENT 'the number called, E.164: a tracking number, the default one, or another',
+            duration UInt32 COMMENT 'seconds, ringing included',
+            billsec UInt32 COMMENT 'seconds of conversation',
+            disposition LowCardinality(String) COMMENT 'ANSWERED, NO ANSWER, BUSY, FAILED',
+            agent String COMMENT 'the agent or extension that took it',
+            source String,
+            source_line UInt32,
+            profile LowCardinality(String),
+            fingerprint UInt64,
+            imported_at DateTime64(3, 'UTC') DEFAULT now64(3)""",
+              engine="ReplacingMergeTree(imported_at)", order_by="call_id", sharding_key="cityHash64(call_id)"),
+    )),
+    Migration(38, "call-back lead deliveries (the webhook outbox)", (
+        Table("lead_deliveries", """
+            lead_id String COMMENT 'the form_abandon event that made the lead',
+            state LowCardinality(String) COMMENT 'pending, delivered, withdrawn (no longer a lead) or expired (past its deadline)',
+            attempts UInt32,
+            next_attempt_at DateTime64(3, 'UTC'),
+            last_error String,
+            delivered_at DateTime64(3, 'UTC'),
+            visitor_id String,
+            phone_key String,
+            form_id LowCardinality(String),
+            call_by DateTime64(3, 'UTC') COMMENT 'the lead''s deadline (D or D+1)',
+            updated_at DateTime64(3, 'UTC') DEFAULT now64(3)""",
+              engine="ReplacingMergeTree(updated_at)", order_by="lead_id", sharding_key="cityHash64(lead_id)"),
+        *(LocalSetting(table, "cleanup_delay_period = 1, cleanup_delay_period_random_add = 0")
+          for table in ("number_leases", "calls", "lead_deliveries")),
+    )),
+    # A number called that is not one of the plan's (an agent calling a customer back) is a person's phone:
+    # kept only as its keyed hash, as a caller's is.
+    Migration(39, "calls: the keyed hash of a number called that is not ours", (
+        AddColumns("calls", (
+            "dialled_key String COMMENT 'HMAC-SHA256 of the number called when it is not one of the plan''s "
+            "(a call-back to a customer); dialled then says other'",
+        )),
+    )),
     # Servers send events too, through the Segment-compatible API (collector/segment/): each under the write
     # key of a source (a back office, a CRM, a call centre), stored hashed, never as given. An event says
     # which source sent it; the tag's events (and its pixel's) are `tag`, the default, rows stored before too.
@@ -345,7 +543,9 @@ def render(op: Table | AddColumns | AddIndex | LocalSetting | str, database: str
     """The SQL statements for one operation, on one server or on a cluster."""
     on = f" ON CLUSTER {cluster}" if cluster else ""
     if isinstance(op, str):
-        return [op.format(db=database, on_cluster=on).strip()]
+        # Placeholders replaced, not str.format: view bodies hold ClickHouse's own {name:Type} parameters.
+        local = "_local" if cluster else ""
+        return [op.replace("{db}", database).replace("{on_cluster}", on).replace("{local}", local).strip()]
     if isinstance(op, AddIndex):
         table = f"{op.table}_local{on}" if cluster else op.table
         return [f"ALTER TABLE {database}.{table} ADD INDEX IF NOT EXISTS {op.name} {op.definition}"]

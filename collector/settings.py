@@ -20,6 +20,10 @@ ADMIN_TOKEN_FILE = "admin-token"
 """In the data directory: the admin token, generated when none is set (commands read it from there)."""
 SECRET_FILE = "secret"
 """In the data directory: the secret keying phone hashes, generated in --demo mode."""
+LEADS_KEY_FILE = "leads-key"
+"""In the data directory: the key sealing call-back phones, generated in --demo mode."""
+WEBHOOK_SECRET_FILE = "leads-webhook-secret"
+"""In the data directory: the secret signing the leads webhook, generated in --demo mode."""
 
 
 class SettingsError(Problem):
@@ -61,6 +65,11 @@ class Settings:
     workers: int = 1
     log_format: str = "text"
     log_level: str = "info"
+    # the call centre (docs/call-centre.md)
+    leads_key: str = ""
+    """The key ring sealing call-back phones (callcentre/seal.py); never the secret."""
+    leads_webhook: str = ""
+    leads_webhook_secret: str = ""
     # HTTP connections (connections.py)
     header_timeout: float = 10.0
     body_timeout: float = 30.0
@@ -100,7 +109,8 @@ class Settings:
 
 def build(
     *, plan: str, data_dir: str, clickhouse: str | None, admin_token: str | None, secret: str | None,
-    demo: bool, **rest,
+    demo: bool, leads_key: str | None = None, leads_webhook: str | None = None,
+    leads_webhook_secret: str | None = None, **rest,
 ) -> Settings:
     """Resolve settings; in demo mode, missing secrets are generated and kept in the data directory."""
     data = Path(data_dir).resolve()
@@ -115,9 +125,19 @@ def build(
             )
         secret = _kept_secret(data / SECRET_FILE)
     token = admin_token or _kept_secret(data / ADMIN_TOKEN_FILE)
+    if not leads_key and demo:
+        leads_key = _kept_secret(data / LEADS_KEY_FILE)
+    if leads_webhook and not leads_webhook_secret:
+        if not demo:
+            raise SettingsError(
+                "PARCOURS_LEADS_WEBHOOK is set but not PARCOURS_LEADS_WEBHOOK_SECRET, which signs each delivery so "
+                "the call centre's tool can tell it comes from parcours: set it (e.g. `openssl rand -hex 32`) "
+                "and give it to the tool, or run with --demo to generate one in the data directory.")
+        leads_webhook_secret = _kept_secret(data / WEBHOOK_SECRET_FILE)
     settings = Settings(
         plan=Path(plan), data_dir=data, clickhouse=clickhouse or default_dsn(data), admin_token=token,
-        secret=secret.encode(), **rest,
+        secret=secret.encode(), leads_key=leads_key or "", leads_webhook=leads_webhook or "",
+        leads_webhook_secret=leads_webhook_secret or "", **rest,
     )
     check(settings)
     return settings
@@ -145,6 +165,8 @@ def check(settings: Settings) -> None:
             "is owned by one process, which runs the one batch writer. Run one worker, or point --clickhouse / "
             "PARCOURS_CLICKHOUSE at a server (http://user:pass@host:8123)."
         )
+    if settings.leads_webhook and not settings.leads_webhook.startswith(("http://", "https://")):
+        raise SettingsError(f'--leads-webhook "{settings.leads_webhook}": expected an http(s) URL')
     if settings.max_event > settings.max_body:
         raise SettingsError(f"--max-event ({settings.max_event}) cannot be larger than --max-body ({settings.max_body})")
 

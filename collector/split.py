@@ -1,9 +1,10 @@
 """A batch that does not decode whole, cut into its events, so that each is judged on its own.
 
 msgspec refuses a whole body for one bad string inside one event (a lone surrogate `"\\ud800"`, which
-JSON text may spell but no text holds). Then this reads the body's structure only (strings skipped whole,
-brackets counted, nothing decoded) and hands back the `events` array's elements as raw bytes, and the
-`sent` value's. Only bodies msgspec refused come here: the fast path decodes in C.
+JSON text may spell but no text holds), or for invalid UTF-8 in one of them. Then this reads the body's
+structure only (strings skipped whole, brackets counted, nothing decoded) and hands back the elements of
+its array of events (`events` for the tag, `batch` for the Segment API) as raw bytes, and the raw values
+of the top-level keys asked for (`sent`). Only bodies msgspec refused come here: the fast path decodes in C.
 """
 
 from __future__ import annotations
@@ -15,22 +16,25 @@ import re
 _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"?|[{}\[\],:]|[^\s{}\[\],:"]+', re.DOTALL)
 
 
-def split_batch(body: bytes) -> tuple[list[bytes], bytes] | None:
-    """(the raw elements of the top-level "events" array, the raw "sent" value or b""), or None when the
-    body is not a JSON object holding an events array."""
+def split_batch(body: bytes, array: str = "events",
+                scalars: tuple[str, ...] = ("sent",)) -> tuple[list[bytes], dict[str, bytes]] | None:
+    """(the raw elements of the top-level `array`, the raw values of the top-level `scalars` found), or None
+    when the body is not a JSON object holding that array."""
+    array_key = b'"%s"' % array.encode()
+    wanted = {b'"%s"' % name.encode(): name for name in scalars}
     tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(body)]
     if not tokens or tokens[0][2] != b"{":
         return None
     depth = 0
     key = b""
     events: list[bytes] | None = None
-    sent = b""
+    values: dict[str, bytes] = {}
     inside = False  # in the events array
     start = 0  # where the current element starts
     previous = b""
     for n, (lo, hi, token) in enumerate(tokens):
         if token in (b"{", b"["):
-            if depth == 1 and previous == b":" and key == b'"events"' and token == b"[" and events is None:
+            if depth == 1 and previous == b":" and key == array_key and token == b"[" and events is None:
                 events, inside, start = [], True, hi
             depth += 1
         elif token in (b"}", b"]"):
@@ -48,12 +52,12 @@ def split_batch(body: bytes) -> tuple[list[bytes], bytes] | None:
                 start = hi
         elif depth == 1 and token.startswith(b'"') and n + 1 < len(tokens) and tokens[n + 1][2] == b":":
             key = token
-        elif depth == 1 and previous == b":" and key == b'"sent"':
-            sent = token
+        elif depth == 1 and previous == b":" and key in wanted:
+            values[wanted[key]] = token
         previous = token
     if depth != 0 or events is None:
         return None
-    return events, sent
+    return events, values
 
 
 def _element(events: list[bytes], piece: bytes) -> None:

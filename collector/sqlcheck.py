@@ -100,14 +100,46 @@ def reading_statement(text: str) -> Reading:
             raise NotReading(answer("sql_format"))
     if tokens[-1].word == "FORMAT" and tokens[-1].depth == 0:
         raise NotReading(answer("sql_format"))
-    settings_at = next((i for i in range(len(tokens) - 1, -1, -1)
-                        if tokens[i].word == "SETTINGS" and tokens[i].depth == 0), None)
+    clauses = [i for i in range(len(tokens)) if _settings_clause(tokens, i)]
+    for i in clauses:  # a subquery's own SETTINGS stay in the statement, held to the same list
+        if tokens[i].depth > 0:
+            _settings([t for t in _same_level(tokens, i + 1)])
+    settings_at = next((i for i in reversed(clauses) if tokens[i].depth == 0), None)
     settings = {}
     end = tokens[-1].end
     if settings_at is not None:
         settings = _settings(tokens[settings_at + 1:])
         end = tokens[settings_at - 1].end if settings_at else tokens[settings_at].start
     return Reading(text[tokens[0].start:end], settings)
+
+
+# What may stand just before a name that reads "settings" (system.settings, AS settings, a column): there,
+# the word is not the SETTINGS clause.
+_BEFORE_A_NAME = frozenset({"AS", "SELECT", "FROM", "JOIN", "BY", "WHERE", "PREWHERE", "HAVING", "AND", "OR", "NOT",
+                            "ON", "USING", "DISTINCT", "DESCRIBE", "DESC", "TABLE", "IN"})
+
+
+def _settings_clause(tokens: list[_Token], i: int) -> bool:
+    """Whether tokens[i] starts a SETTINGS clause, rather than being a name (`system.settings`, a column)."""
+    if tokens[i].word != "SETTINGS":
+        return False
+    if i + 1 < len(tokens) and tokens[i + 1].text == ".":
+        return False
+    if i == 0:
+        return True
+    before = tokens[i - 1]
+    return before.word not in _BEFORE_A_NAME and before.text not in (".", ",", "(", "=", "<", ">", "+", "-", "*", "/")
+
+
+def _same_level(tokens: list[_Token], start: int) -> list[_Token]:
+    """The tokens from `start` up to the parenthesis closing their level."""
+    depth = tokens[start - 1].depth
+    out = []
+    for token in tokens[start:]:
+        if token.depth < depth or token.text == ")":
+            break
+        out.append(token)
+    return out
 
 
 def _statements(text: str) -> list[list[_Token]]:

@@ -17,6 +17,7 @@ from tagplan import CompiledPlan
 TAG_FILE = Path(__file__).parent / "static" / "t.js"
 ADDONS_DIR = TAG_FILE.parent / "addons"
 PLACEHOLDER = '"__PARCOURS_CONFIG__"'
+ENDPOINT_TOKEN = "__PARCOURS_ENDPOINT__"
 
 
 class AddonMissing(LookupError):
@@ -30,7 +31,9 @@ def render_tag(source: str, plan: CompiledPlan, endpoint: str = "collect") -> st
     config names (`a`) are spliced in as the functions they are, so a site downloads only what its plan uses.
     """
     config = {**plan.tag_config, "e": endpoint}
-    addons = [addon_source(name) for name in config.pop("a", [])]
+    # An add-on that calls the collector (numbers) has the collect path written in place of a token.
+    addons = [addon_source(name).replace(ENDPOINT_TOKEN, json.dumps(endpoint)[1:-1])
+              for name in config.pop("a", [])]
     text = json.dumps(config, separators=(",", ":"), ensure_ascii=True)
     if addons:
         text = text[:-1] + ',"a":[' + ",".join(addons) + "]}"

@@ -13,10 +13,8 @@ Exactly-once into ClickHouse across crashes rests on two things:
   commits the part, so a kill -9 between the two leaves a token whose rows were never stored.
 
 A batch ClickHouse refuses for what its rows hold (refusals.py: a value it cannot parse, a block spanning
-too many partitions) is split in halves, and halves of halves, until the refused rows are isolated: the
-others are stored, the refused ones set aside in `dead_letters` with ClickHouse's error (or, if even that
-insert is refused, in a file of the data directory, moved into the table at the next start), so no row
-stops the writer. On any other failure (ClickHouse down or slow, out of memory, merges behind) the same
+too many partitions) is split until the refused rows are isolated: the others are stored, the refused ones
+set aside in `dead_letters` with ClickHouse's error (deadletters.py), so no row stops the writer. On any other failure (ClickHouse down or slow, out of memory, merges behind) the same
 batch is retried with exponential backoff and the records stay in the log; `/readyz` reports the error
 until an insert succeeds again.
 
@@ -29,36 +27,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
-import os
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
-
-import msgspec
 
 from collector import rows as rows_mod
+from collector.deadletters import DeadLetters, Refused, insert_isolating
 from collector.logs import Throttle
-from collector.refusals import is_data_error, is_transient
-from collector.rows import DeadLetterRow
-from collector.storage import StoreError
+from collector.storage import Sink, StoreError
 from collector.wal import Checkpoint, Position, Record, Wal
 
 log = logging.getLogger("parcours.writer")
-
-
-class Sink(Protocol):
-    """Where batches go: `storage.Store`, or a fault-injecting wrapper around it in tests."""
-
-    def insert_lines(self, table: str, data: bytes, token: str | None = None) -> None: ...
-    def missing_lines(self, table: str, data: bytes) -> bytes: ...
-    def ping(self) -> None: ...
 
 
 @dataclass
@@ -87,6 +70,7 @@ class Writer:
         self.health_interval = health_interval  # while idle, ClickHouse is asked for a sign of life this often
         self.busy_since: float | None = None  # monotonic start of the call to ClickHouse under way
         self.dead_letter_dir = dead_letter_dir  # where rows go that even dead_letters refused
+        self.dead_letters: DeadLetters | None = None  # made once the log is open (it names the fallback file)
         self.set_aside = 0  # rows set aside since start
         self.batch_rows, self.batch_age = batch_rows, batch_age
         self.backoff_min, self.backoff_max = backoff_min, backoff_max
@@ -169,8 +153,9 @@ class Writer:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         self._pos = self.wal.start()
+        self.dead_letters = DeadLetters(self.sink, self.dead_letter_dir, self.wal.log_id)
         await self._prepared()
-        await loop.run_in_executor(self._io, self._recover_fallback)
+        await loop.run_in_executor(self._io, self.dead_letters.recover)
         self._read_lsn = self.wal.checkpoint.lsn
         inflight = self.wal.checkpoint.inflight
         if inflight:
@@ -306,83 +291,18 @@ class Writer:
         with self._gate:
             yield
 
-    def _insert(self, events: bytes, rejected: bytes, span: str, again: bool) -> list[tuple[str, bytes, StoreError]]:
+    def _insert(self, events: bytes, rejected: bytes, span: str, again: bool) -> list[Refused]:
         """Store a batch's two blocks; the rows ClickHouse refused for what they hold, set aside."""
         with self._gate:
             return self._insert_unpaused(events, rejected, span, again)
 
-    def _insert_unpaused(self, events: bytes, rejected: bytes, span: str,
-                         again: bool) -> list[tuple[str, bytes, StoreError]]:
+    def _insert_unpaused(self, events: bytes, rejected: bytes, span: str, again: bool) -> list[Refused]:
         dead = []
         for table, data in (("events", events), ("rejected_events", rejected)):
-            dead += self._store(table, data, f"{table}:{span}", again)
+            dead += insert_isolating(self.sink, table, data, f"{table}:{span}", again)
         if dead:
-            self._set_aside(dead)
+            self.dead_letters.set_aside(dead)
         return dead
-
-    def _store(self, table: str, data: bytes, token: str | None, again: bool) -> list[tuple[str, bytes, StoreError]]:
-        """Insert a block; when ClickHouse refuses its rows, insert each half the same way, down to single
-        rows: (table, line, error) of each row refused on its own. Other errors are raised (retried)."""
-        if not data:
-            return []
-        try:
-            if not again:
-                self.sink.insert_lines(table, data, token=token)
-            else:
-                # Not the token again: a non-replicated MergeTree records a block's token in its
-                # deduplication log before it commits the part, so a kill -9 between the two leaves a
-                # token whose rows were never stored, and the same token would drop them for good
-                # (seen in e2e/test_crash.py). Insert what the table does not hold, deduplication off.
-                self.sink.insert_lines(table, self.sink.missing_lines(table, data), token=None)
-            return []
-        except StoreError as exc:
-            if not is_data_error(exc):
-                raise
-            lines = data.splitlines(keepends=True)
-            if len(lines) == 1:
-                return [(table, data, exc)]
-            # A refused block stored nothing; its halves are checked against the table anyway, in case.
-            half = len(lines) // 2
-            return (self._store(table, b"".join(lines[:half]), None, True)
-                    + self._store(table, b"".join(lines[half:]), None, True))
-
-    def _set_aside(self, dead: list[tuple[str, bytes, StoreError]]) -> None:
-        """Rows ClickHouse refused, into dead_letters; into the fallback file if it refuses them too."""
-        now = time.time()
-        rows = [_dead_letter(table, line, exc, now) for table, line, exc in dead]
-        try:
-            self.sink.insert_lines("dead_letters", rows_mod.lines(rows), token=None)
-        except StoreError as exc:
-            if is_transient(exc):
-                raise  # the whole batch is retried; what was stored is not inserted twice
-            self._to_fallback(rows, exc)
-
-    def _to_fallback(self, rows: list[DeadLetterRow], exc: StoreError) -> None:
-        if self.dead_letter_dir is None:
-            raise exc
-        self.dead_letter_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path = self.dead_letter_dir / f"{self.wal.log_id}.jsonl"
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, rows_mod.lines(rows))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        log.error("ClickHouse refused the dead letters too (%s): %d row(s) kept in %s, moved into dead_letters "
-                  "at the next start", exc, len(rows), path)
-
-    def _recover_fallback(self) -> None:
-        """Move the rows a previous run kept in the fallback file into dead_letters, when it takes them."""
-        if self.dead_letter_dir is None:
-            return
-        for path in sorted(self.dead_letter_dir.glob("*.jsonl")):
-            try:
-                self.sink.insert_lines("dead_letters", path.read_bytes(), token=None)
-            except (StoreError, OSError) as exc:
-                log.warning("dead letters kept in %s not moved into dead_letters yet: %s", path, exc)
-                continue
-            path.unlink()
-            log.info("dead letters kept in %s moved into dead_letters", path)
 
     def _succeeded(self) -> None:
         if self.error:
@@ -395,27 +315,6 @@ class Writer:
         self.error = message
         if self.metrics:
             self.metrics.clickhouse_errors.inc()
-
-
-class _Named(msgspec.Struct):
-    event_id: str = ""
-    event: str = ""
-
-
-_named = msgspec.json.Decoder(_Named)
-
-
-def _dead_letter(table: str, line: bytes, exc: StoreError, now: float) -> DeadLetterRow:
-    """The dead_letters row of one refused line; the same line gets the same id (set aside twice, kept once)."""
-    try:
-        named = _named.decode(line)
-    except msgspec.DecodeError:
-        named = _Named()
-    digest = hashlib.md5(table.encode() + b"\0" + line).digest()
-    return DeadLetterRow(id=str(uuid.UUID(bytes=digest)), set_aside_at=round(now, 3), target=table,
-                         event_id=named.event_id[:128], event=named.event[:128],
-                         error=str(exc).removeprefix(f"insert into {table} failed: ")[:2000],
-                         error_code=exc.code or 0, line=line.decode("utf-8", "backslashreplace").rstrip("\n"))
 
 
 class _suppress_cancel:

@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("PARCOURS_CHROMIUM", "/usr/bin/chromium")
@@ -20,6 +21,12 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 ADMIN_TOKEN = "e2e-admin-token"
+LEADS_KEY = "6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b"
+"""Seals call-back phones (the example plan has lead rules: required outside --demo)."""
+
+# Playwright's `expect` gives up after 5 s by default: on a loaded 2-core CI a dashboard's first report can
+# take longer. A bound for a failure, not a speed claim (as wait_rows below).
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +75,8 @@ def start_collector(data: Path, *args: str, plan: Path = ROOT / "examples" / "mo
     port = _free_port()
     log = data / log_name
     (data / "admin-token").write_text(ADMIN_TOKEN)  # what `parcours sql` reads beside the data
-    env = {**os.environ, "PARCOURS_ADMIN_TOKEN": ADMIN_TOKEN, "PARCOURS_SECRET": "e2e-secret"}
+    env = {**os.environ, "PARCOURS_ADMIN_TOKEN": ADMIN_TOKEN, "PARCOURS_SECRET": "e2e-secret",
+           "PARCOURS_LEADS_KEY": LEADS_KEY}
     with log.open("a") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "collector", "serve", "--plan", str(plan),

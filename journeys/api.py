@@ -1,10 +1,12 @@
 """The admin API of journeys/, under the collector's authenticated /api mount (collector/admin.py).
 
-- `POST /api/conversions`, `/api/brokers`, `/api/costs`: the file as the body (CSV or JSON), with
+- `POST /api/conversions`, `/api/brokers`, `/api/costs`, `/api/calls` (callcentre/calls.py): the file as the body (CSV or JSON), with
   `?profile=NAME&source=NAME&dry_run=true`; the summary as JSON, or with `?progress=true` JSON lines of
   progress then the summary (journeys.imports.ndjson).
 - `GET /api/import/rejects?kind=&source=&all=true`: the rejected lines still to fix.
 - `POST /api/persons/stitch`: a stitching run now; `GET /api/persons/status`: persons, keys, the last run.
+- `GET /api/reports/NAME?from=…&to=…&format=json`: a report (journeys.reports), the figures the CLI prints;
+  `POST` with the options as JSON, for a phone (hashed here, never in a URL).
 - `POST /api/erase` with `{"phone": "06 12 34 56 78"}` (or `visitor`, `crm_id`; `"dry_run": true`): the
   person erased everywhere, the write-ahead log sealed and stored first.
 - `GET /api/export/conversions?network=google-ads|meta&from=&to=`: offline conversions for an ad network.
@@ -24,13 +26,15 @@ from starlette.routing import BaseRoute, Route
 
 import msgspec
 
+from callcentre import calls
 from collector import output
 from collector.errors import BadParameter, Problem
 from collector.since import parse_since
 from collector.storage import Store
 from collector.wal import WalError
-from journeys import adnetworks, brokers, conversions, costs, erase, imports, persons
+from journeys import adnetworks, brokers, conversions, costs, erase, imports, persons, reports
 from journeys.imports import Context
+from journeys.reports import person as reports_person
 
 MAX_IMPORT_BYTES = 1 << 30
 """The largest file the API takes in one request (a million sales lines are ~120 MB)."""
@@ -91,6 +95,11 @@ async def import_costs(request: Request) -> Response:
     return await _import(request, costs.import_file)
 
 
+async def import_calls(request: Request) -> Response:
+    """POST /api/calls: a call log (callcentre/calls.py)."""
+    return await _import(request, calls.import_file)
+
+
 async def import_rejects(request: Request) -> Response:
     """GET /api/import/rejects?kind=conversions&source=FILE&all=true: rejected lines (unresolved unless all)."""
     params = request.query_params
@@ -118,6 +127,38 @@ async def persons_status(request: Request) -> Response:
     background = getattr(request.app.state, "journeys", None)
     doc["error"] = background.error if background is not None else None
     return Response(output.encode(doc), media_type="application/json")
+
+
+async def report(request: Request) -> Response:
+    """GET /api/reports/NAME: one report, its options in the query string; JSON unless format=table|csv.
+    POST: the options as a JSON object in the body, for a value that must stay out of URLs and logs: a
+    `phone`, hashed here as the collector hashes it (only its key reaches the report). A bad option is a 400
+    saying what to fix, an unknown report a 404 (reports.ReportError, a Problem)."""
+    state = request.app.state
+    if request.method == "POST":
+        try:
+            doc = msgspec.json.decode(await request.body())
+        except msgspec.DecodeError:
+            raise BadParameter("send the report's options as a JSON object") from None
+        if not isinstance(doc, dict):
+            raise BadParameter("send the report's options as a JSON object")
+        raw = {str(k): v if isinstance(v, str) else json_text(v) for k, v in doc.items() if v is not None}
+        if "phone" in raw:
+            raw["phone_key"] = reports_person.hash_phone(raw.pop("phone"), state.plan.default_region,
+                                                         state.settings.secret)
+    else:
+        raw = dict(request.query_params)
+        if "phone" in raw:
+            raise BadParameter("phone: send it in a POST body ({\"phone\": \"06 12 34 56 78\"}), never in a URL")
+    raw.setdefault("format", "json")
+    body, media_type = await run_in_threadpool(reports.respond, store_of(request), state.plan,
+                                               request.path_params["name"], raw)
+    return Response(body, media_type=media_type)
+
+
+def json_text(value) -> str:
+    """A JSON option that is not a string (a number, true) as the text a query string would carry."""
+    return "true" if value is True else "false" if value is False else str(value)
 
 
 class LogNotStored(Problem):
@@ -169,9 +210,11 @@ ROUTES: list[BaseRoute] = [
     Route("/conversions", import_conversions, methods=["POST"]),
     Route("/brokers", import_brokers, methods=["POST"]),
     Route("/costs", import_costs, methods=["POST"]),
+    Route("/calls", import_calls, methods=["POST"]),
     Route("/import/rejects", import_rejects, methods=["GET"]),
     Route("/persons/stitch", persons_stitch, methods=["POST"]),
     Route("/persons/status", persons_status, methods=["GET"]),
+    Route("/reports/{name}", report, methods=["GET", "POST"]),
     Route("/erase", erase_person, methods=["POST"]),
     Route("/export/conversions", export_conversions, methods=["GET"]),
 ]

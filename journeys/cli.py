@@ -1,4 +1,5 @@
-"""`parcours import conversions|brokers|costs FILE` and `parcours import rejects`.
+"""`parcours import conversions|brokers|costs|calls FILE`, `parcours import rejects`, `parcours persons …` and
+`parcours report NAME`.
 
 Each import states its work once (target.Op): through the running collector's admin API, which reads the
 file with its own plan and secret, or on ClickHouse opened here with `--plan` and `--secret`. Either way the
@@ -19,25 +20,28 @@ from pathlib import Path
 
 import click
 
+from callcentre import calls
 from collector.errors import Problem
 from collector.options import format_option, load_plan, plan_option, read_secret, secret_option, target_options
 from collector.output import as_result, format_result
 from collector.target import Op, Target
 from collector.since import parse_since
-from journeys import adnetworks, brokers, conversions, costs, event_conversions, imports, persons
+from journeys import adnetworks, brokers, conversions, costs, event_conversions, imports, persons, reports
 from journeys import erase as erase_mod
 from journeys.imports import Context
+from journeys.reports.options import BREAKDOWNS, FORMATS, MODELS
 
 KINDS = {
     "conversions": (conversions, "/api/conversions", "Offline sales (signed contracts)"),
     "brokers": (brokers, "/api/brokers", "The broker and adviser table"),
     "costs": (costs, "/api/costs", "Campaign costs per day"),
+    "calls": (calls, "/api/calls", "Call logs from the telephony system (callcentre/calls.py)"),
 }
 
 
 @click.group("import")
 def import_group() -> None:
-    """Offline data in: sales, the broker table, campaign costs; and the lines they rejected."""
+    """Offline data in: sales, the broker table, campaign costs, call logs; and the lines they rejected."""
 
 
 def _import_command(kind: str) -> click.Command:
@@ -183,6 +187,54 @@ def status(target: Target, fmt):
                if last else "no stitching run yet")
     if doc.get("error"):
         click.echo(f"stitching is failing: {doc['error']}", err=True)
+
+
+@click.command(context_settings={"max_content_width": 100})
+@click.argument("name", type=click.Choice(list(reports.REPORTS)))
+@click.option("--from", "from_", metavar="WHEN", default=None, help="Start of the period (included): 30d, 2026-11-01, "
+              "2026-11-01T08:00 (UTC). Default: 30 days before --to.")
+@click.option("--to", metavar="WHEN", default=None, help="End of the period (excluded), same forms. Default: now.")
+@click.option("--form", default=None, help="funnel: the plan's form (default: its first).")
+@click.option("--model", default=None, help=f"Attribution model: {', '.join(MODELS)}, or all (attribution).")
+@click.option("--by", metavar="KEY", default=None, help=f"Breakdown: {', '.join(BREAKDOWNS)}, or a property declared in the plan (match: sale).")
+@click.option("--window", metavar="DURATION", default=None, help="funnel: time allowed from the first step (default 1d).")
+@click.option("--lookback", metavar="DURATION", default=None, help="Touches counted before a conversion (default: the plan's reconciliation.lookback_days).")
+@click.option("--half-life", "half_life", metavar="DURATION", default=None, help="time_decay's half-life (default 7d).")
+@click.option("--offline-touch/--no-offline-touch", default=None,
+              help="An offline sale adds its point of sale as the last touch (default: on).")
+@click.option("--interval", type=click.Choice(["day", "week"]), default=None, help="A series: one row per day or week.")
+@click.option("--compare", is_flag=True, default=None, help="Add each figure over the previous period of the same length.")
+@click.option("--goal", type=click.Choice(["sale", "lead"]), default=None, help="What converts: a sale (default) or a lead.")
+@click.option("--limit", metavar="N", default=None, help="paths: how many of the most frequent (default 20).")
+@click.option("--quote-id", "quote_id", default=None, help="person: the quote id whose journey to print.")
+@click.option("--lever", default=None, help="Filter: the visits whose own landing has this lever, and the conversions "
+              "with such a visit in their lookback (or this lever's point of sale).")
+@click.option("--campaign", default=None, help="Filter: the same, for a utm_campaign.")
+@click.option("--broker", default=None, help="Filter: the same, for a broker id (a visit's ?courtier=, or who signed).")
+@click.option("--device", default=None, help="Filter: the same, for a device type (desktop, mobile, tablet).")
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="table", show_default=True,
+              help="A table for people; CSV or JSON (docs/analysts.md, field by field) for programs.")
+@click.option("--sql", "show_sql", is_flag=True, help="Print the report's SQL with its parameters instead, "
+              "to paste into clickhouse-client.")
+@plan_option("The tagging plan (when no collector runs; a running collector uses its own).")
+@target_options
+def report(target: Target, name, from_, to, form, model, by, window, lookback, half_life, offline_touch, interval,
+           compare, goal, limit, quote_id, lever, campaign, broker, device, fmt, show_sql, plan):
+    """Print the report NAME (docs/analysts.md): the same figures as GET /api/reports/NAME."""
+    raw = {"from": from_, "to": to, "form": form, "model": model, "by": by, "window": window,
+           "lookback": lookback, "half_life": half_life, "interval": interval, "goal": goal, "limit": limit,
+           "quote_id": quote_id, "offline_touch": None if offline_touch is None else str(offline_touch).lower(),
+           "compare": "true" if compare else None, "format": fmt,
+           "lever": lever, "campaign": campaign, "broker": broker, "device": device}
+    if show_sql:
+        click.echo(reports.sql_for("parcours", load_plan(plan), name, raw), nl=False)
+        return
+    out = sys.stdout.buffer
+    for chunk in target.stream(Op("GET", f"/api/reports/{name}",
+                                  lambda store: [reports.respond(store, load_plan(plan), name, raw)[0].encode()],
+                                  {k: v for k, v in raw.items() if v is not None})):
+        out.write(chunk)
+    out.flush()
 
 
 @click.command("erase")

@@ -3,8 +3,9 @@
 `erase(store, …, phone=…)` (or visitor=, crm_id=) finds the person the key belongs to (stitching first, so
 what was just stored counts) and deletes every row holding any of the person's keys — visitor ids, phone
 keys, CRM ids — from every table in `TABLES`: events, rejected events (and their replay records),
-conversions, rejected import lines, identity links, persons, keys left out. Later features add their tables
-(call-centre leads, calls) to `TABLES`.
+conversions, rejected import lines, identity links, persons, keys left out; the call centre's sealed call-back
+phones, webhook deliveries, tracking-number leases and calls. A new feature storing personal data adds its
+table to `TABLES`.
 
 Deleting rewrites the parts that hold the rows (a ClickHouse mutation, waited for); the keys never appear in
 the statements, which ClickHouse keeps in the data directory. On the embedded engine the old parts are
@@ -84,6 +85,12 @@ TABLES: list[Table] = [
     Table("identity_links", lambda k, crm: f"{k.pair('key_type', 'key')} OR {k.pair('other_type', 'other')}"),
     Table("person_keys", lambda k, crm: k.pair("key_type", "key")),
     Table("identity_hot_keys", lambda k, crm: k.pair("key_type", "key")),
+    # The call centre (callcentre/): the sealed call-back phones, the webhook's outbox, tracking-number leases,
+    # calls by their caller.
+    Table("lead_contacts", lambda k, crm: f"{k.isin('visitor_id', 'visitor')} OR {k.isin('phone_key', 'phone')}"),
+    Table("lead_deliveries", lambda k, crm: f"{k.isin('visitor_id', 'visitor')} OR {k.isin('phone_key', 'phone')}"),
+    Table("number_leases", lambda k, crm: k.isin("visitor_id", "visitor")),
+    Table("calls", lambda k, crm: f"{k.isin('caller_key', 'phone')} OR {k.isin('dialled_key', 'phone')}"),
 ]
 """Every table holding a person's data. A new feature that stores personal data adds its table here."""
 

@@ -29,6 +29,7 @@ from typing import Any
 import msgspec
 
 from collector.errors import Problem
+from collector.redact import REDACTED
 from collector.storage import Store
 from journeys.profiles import Reader, Record, read, reader
 from tagplan import CompiledPlan
@@ -37,7 +38,6 @@ log = logging.getLogger("parcours.import")
 
 _encode = msgspec.json.Encoder().encode
 _PHONE_LIKE = re.compile(r"\+?\d[\d .\-()]{6,}\d")
-_REDACTED = "[redacted]"
 
 
 @dataclass(frozen=True)
@@ -270,7 +270,7 @@ def _kept(kind: Kind, line: int, fields: dict[str, Any], reasons: list[str], sou
     fields.pop("phone", None)
     for name in kind.free_text:
         if isinstance(fields.get(name), str):
-            fields[name] = _PHONE_LIKE.sub(_REDACTED, fields[name])
+            fields[name] = _PHONE_LIKE.sub(REDACTED, fields[name])
     key = "/".join(str(fields.get(k) or "") for k in kind.key) if all(fields.get(k) for k in kind.key) else ""
     return {"kind": kind.name, "source": source, "line": line, "record_key": key, "reasons": reasons,
             "fields": _encode(fields).decode(), "phone_key": phone_key, "crm_id": str(fields.get("crm_id") or ""),

@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from callcentre import calls
 from collector.storage import Store, StoreError
 from tagplan import CompiledPlan
 
@@ -83,7 +84,8 @@ def _conversions_sql(db: str, cfg: Config) -> str:
             "AND imported_at <= {hi:DateTime64(3, 'UTC')} GROUP BY keys")
 
 
-SOURCES: list[Source] = [Source("events", _events_sql), Source("conversions", _conversions_sql)]
+SOURCES: list[Source] = [Source("events", _events_sql), Source("conversions", _conversions_sql),
+                         Source("calls", calls.links_sql)]
 
 Key = tuple[str, str]
 

@@ -25,6 +25,8 @@ import msgspec
 
 from journeys.profiles import FileError
 
+MODULES = {"calls": "callcentre.calls"}
+"""Kinds of import whose module is not journeys.<kind>."""
 SUBPROCESS_FROM = 1 << 20
 """Files from this size (about 8,000 sales lines) are read in a process of their own; smaller ones are read
 where they are, in a fraction of a second (starting a process costs about as much)."""
@@ -103,7 +105,7 @@ def _main(stdin: IO[bytes], stdout: IO[bytes]) -> int:
 
     (length,) = struct.unpack("<I", stdin.read(4))
     header = msgspec.msgpack.decode(stdin.read(length), type=Header)
-    kind = importlib.import_module(f"journeys.{header.kind}").KIND
+    kind = importlib.import_module(MODULES.get(header.kind, f"journeys.{header.kind}")).KIND
     plan = compile_plan(msgspec.json.decode(header.plan, type=Plan))
     ctx = Context(plan, header.secret)
     encode_lines = msgspec.json.Encoder().encode_lines

@@ -11,6 +11,8 @@ import zoneinfo
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+from collector.redact import REDACTED
+
 if TYPE_CHECKING:  # profiles.py imports this module: the reader's type only, for annotations
     from journeys.profiles import Reader
 
@@ -178,5 +180,5 @@ _PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,2})?", re.ASCII)
 def _quote(value: str, limit: int = 40) -> str:
     """A value as an error message may show it: shortened, and never a phone number (a column mapped to
     the wrong field may hold one)."""
-    value = _PHONE_LIKE.sub("[redacted]", value)
+    value = _PHONE_LIKE.sub(REDACTED, value)
     return value if len(value) <= limit else value[: limit - 1] + "…"

@@ -15,7 +15,20 @@ from tagplan.model import BUILTIN_EVENTS, Broker, Plan, Property
 from tagplan.tagconfig import tag_config
 from tagplan.validators import EventSpec, PropertySpec, property_spec
 
-__all__ = ["CompiledPlan", "EventSpec", "PropertySpec", "compile_plan", "tag_config"]
+__all__ = ["CompiledPlan", "EventSpec", "LeadStep", "PropertySpec", "compile_plan", "tag_config"]
+
+
+@dataclass(frozen=True)
+class LeadStep:
+    """A form step whose phone a ticked call-back box lets the collector keep, sealed (call_centre.leads)."""
+
+    form_id: str
+    step: str
+    phone: str
+    consent: str
+    region: str
+    wording: str
+    retention_days: int
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,19 @@ class CompiledPlan:
     def captured_params(self) -> frozenset[str]:
         """The URL parameters captured on landing: the broker's and capture.params."""
         return frozenset([self.broker_param] if self.broker_param else []) | {p.name for p in self.plan.capture.params}
+
+    @functools.cached_property
+    def lead_steps(self) -> Mapping[tuple[str, str], LeadStep]:
+        """(form id, step id) -> the lead rule of the step that asks the phone and the call-back box."""
+        out = {}
+        for form_id, rule in self.plan.call_centre.leads.items():
+            form = self.plan.forms.get(form_id)
+            step = next((s for s in form.steps if rule.phone in s.properties), None) if form else None
+            if step is not None:
+                out[form_id, step.id] = LeadStep(form_id, step.id, rule.phone, rule.consent,
+                                                 self.identity.get(rule.phone, self.default_region), rule.wording,
+                                                 rule.retention_days)
+        return out
 
     def lever(self, broker_id: str, captured: Mapping[str, str], referrer: str, page_url: str) -> str:
         """The acquisition lever of an event: the first lever rule that matches wins."""

@@ -133,6 +133,9 @@ def _form(a: Form, b: Form, where: str, add) -> None:
     old_steps = {s.id: s for s in a.steps}
     for s in b.steps:
         if s.id in old_steps:
+            if old_steps[s.id].optional != s.optional:
+                add(COMPATIBLE, f"{where}.steps.{s.id}", "now optional: funnels count later steps without it"
+                    if s.optional else "now required: funnels count later steps only after it")
             _properties(old_steps[s.id].properties, s.properties, f"{where}.steps.{s.id}", add)
     _properties(a.submit.properties, b.submit.properties, f"{where}.submit", add)
 

@@ -53,7 +53,7 @@ def sections(plan: Plan) -> list[Section]:
             if len(required) < len(s.properties):
                 calls.append("// or with its optional properties: " + _call("step", [form_id, s.id], s.properties))
         calls.append(_call("submit", [form_id], form.submit.properties, always=True))
-        steps = "; ".join(f"{i}. {s.id}" + (f" ({s.label})" if s.label else "") for i, s in enumerate(form.steps, start=1))
+        steps = "; ".join(f"{i}. {s.id}" + (f" ({s.label})" if s.label else "") + (", optional" if s.optional else "") for i, s in enumerate(form.steps, start=1))
         how = ("Mark the form up: data-parcours-form=\"%s\" on its container, data-parcours-step=\"ID\" on each "
                "step's section, data-parcours-done on the thank-you message; the tag records each step as the next "
                "one shows. Call submit with the submit properties." % form_id) if form.markup else \

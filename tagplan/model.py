@@ -59,6 +59,8 @@ class Event(Base, kw_only=True):
 class Step(Base, kw_only=True):
     id: Name
     label: str = ""
+    optional: bool = False
+    """Funnels count the later steps without requiring this one (a step some visitors skip)."""
     properties: dict[Name, Property] = {}
 
 
@@ -160,6 +162,8 @@ IMPORT_FIELDS: dict[str, tuple[str, ...]] = {
                     "currency", "phone", "crm_id", "ad_consent"),
     "costs": ("day", "lever", "campaign", "amount", "currency"),
     "brokers": ("broker_id", "name", "lever", "shop", "network"),
+    "calls": ("call_id", "start", "answer", "end", "caller", "dialled", "duration", "billsec", "disposition",
+              "agent"),
 }
 """The canonical fields of each import, the names of its file format without a profile."""
 
@@ -170,6 +174,7 @@ IMPORT_REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
     "conversions": (("conversion_id",), ("ts",), ("phone", "crm_id")),
     "costs": (("day",), ("lever",), ("amount",)),
     "brokers": (("broker_id",), ("name",), ("lever",)),
+    "calls": (("call_id",), ("start",), ("dialled",)),
 }
 """Fields a line must have; a tuple of several: at least one of them."""
 
@@ -177,7 +182,7 @@ IMPORT_REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
 class ImportProfile(Base, kw_only=True):
     """How to read one kind of partner file as it is (docs/reconciliation.md, import profiles)."""
 
-    into: Literal["conversions", "costs", "brokers"] = "conversions"
+    into: Literal["conversions", "costs", "brokers", "calls"] = "conversions"
     format: Literal["csv", "json", "jsonl"] = "csv"
     encoding: str = "utf-8"
     """A byte-order mark is skipped whatever the encoding."""
@@ -211,6 +216,53 @@ class ImportProfile(Base, kw_only=True):
         return self.header is not False
 
 
+Wait = Literal["D", "D+1"]
+
+
+class LeadRule(Base, kw_only=True):
+    """Who is a call-back lead on one form, and the proof of their consent (docs/call-centre.md)."""
+
+    from_step: Name
+    """A visitor who abandons the form at this step or a later one is a lead."""
+    phone: Name
+    """The step property carrying the phone number to call back."""
+    consent: Name
+    """The boolean step property, sent with the phone, true when the visitor ticked the call-back box."""
+    wording: Annotated[str, Meta(min_length=1, max_length=128)]
+    """Version of the checkbox's wording, kept with each consent as part of its proof."""
+    wait: Wait = "D+1"
+    """How long a lead may wait: called back the same day (D) or by the end of the next day (D+1)."""
+    retention_days: Annotated[int, Meta(ge=1, le=365)] = 30
+    """How long the phone is kept (encrypted) after the consent was given; then it is deleted."""
+    quiet_minutes: Annotated[int, Meta(ge=0, le=1440)] = 10
+    """How long after abandoning without coming back a visitor becomes a lead (a tab hidden, then reopened,
+    sends an abandon too)."""
+
+
+class Numbers(Base, kw_only=True):
+    """Tracking phone numbers leased one per visitor session (docs/call-centre.md, sizing the pool)."""
+
+    default: str
+    """The number the pages show when no tracking number is leased (pool exhausted, visitor declined)."""
+    pool: Annotated[list[str], Meta(min_length=1)]
+    """The tracking numbers, each leased to one session at a time."""
+    hold_minutes: Annotated[int, Meta(ge=1, le=1440)] = 30
+    """A lease ends this long after its page was last seen visible (the tag's session timeout)."""
+    grace_minutes: Annotated[int, Meta(ge=0, le=1440)] = 30
+    """After a lease ends, calls to its number still count for its session; it is not leased again before."""
+
+
+class CallCentre(Base, kw_only=True):
+    """The bridges between the web and the phone: call-back leads and tracking numbers."""
+
+    leads: dict[Name, LeadRule] = {}
+    """Form id -> its lead rule."""
+    numbers: Numbers | None = None
+    lever: str = ""
+    """The lever of phone touches no tracking number ties to a campaign (a call matched by the caller's phone
+    only, a call-back): one of levers.names; empty: "direct"."""
+
+
 ConsentMode = Literal["exempt", "required"]
 
 
@@ -239,6 +291,7 @@ class Plan(Base, kw_only=True):
     identity: dict[Name, IdentityKey] = {}
     reconciliation: Reconciliation = msgspec.field(default_factory=Reconciliation)
     imports: dict[Name, ImportProfile] = {}
+    call_centre: CallCentre = msgspec.field(default_factory=CallCentre)
     redact: Redact = msgspec.field(default_factory=Redact)
 
     @property

@@ -38,5 +38,6 @@ def tag_config(plan: Plan) -> dict:
     return config
 
 
-ADDONS = {"markup": lambda plan: any(form.markup for form in plan.forms.values())}
+ADDONS = {"markup": lambda plan: any(form.markup for form in plan.forms.values()),
+          "numbers": lambda plan: plan.call_centre.numbers is not None}
 """Optional parts of the tag (tag_js/scripts/build.js), each with when a plan needs it."""

@@ -62,8 +62,8 @@ class EventSpec:
                 continue
             out += [f"properties.{name}: {p}" for p in spec.problems(props[name])]
         for name in props:
-            if name not in self.properties:
-                out.append(f"properties.{name}: {say('undeclared')}")
+            if name not in self.properties:  # a sender's name, quoted shortened: it lands in a column analysts read
+                out.append(f"properties.{name if len(name) <= 64 else name[:63] + '…'}: {say('undeclared')}")
         return out
 
 

@@ -81,7 +81,7 @@ def test_sql_errors_are_sentences_not_tracebacks(tmp_path):
 
 
 def _serve(data, *args):
-    return CliRunner(env={"PARCOURS_SECRET": "s"}).invoke(
+    return CliRunner(env={"PARCOURS_SECRET": "s", "PARCOURS_LEADS_KEY": "6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b"}).invoke(
         main, ["serve", "--plan", str(EXAMPLE_PLAN), "--data-dir", str(data), *args])
 
 

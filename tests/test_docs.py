@@ -100,7 +100,7 @@ def test_the_readme_layout_names_every_module():
 
     readme = (DOCS.parent / "README.md").read_text()
     layout = readme[readme.index("## Layout"):]
-    for package in ("collector", "collector/wal", "tagplan", "journeys"):
+    for package in ("collector", "collector/wal", "tagplan", "journeys", "callcentre"):
         for module in sorted((DOCS.parent / package).glob("*.py")):
             if module.name not in ("__init__.py", "__main__.py"):
                 assert f"`{module.name}`" in layout, f"README's layout table does not list {package}/{module.name}"

@@ -39,6 +39,7 @@ from collector import ingest, messages
 from collector.body import BodyError, read_body
 from collector.enrich import truncate_ip
 from collector.messages import answer
+from collector.split import split_batch
 from collector.segment import translate
 from collector.segment.keys import REFRESH, KeyRing, KeysUnread
 from collector.storage import StoreError
@@ -87,7 +88,7 @@ class _Item:
             return self.read.message_id
         try:
             given = msgspec.json.decode(self.raw).get("messageId")
-        except (msgspec.DecodeError, RecursionError, AttributeError):
+        except (msgspec.DecodeError, RecursionError, AttributeError, UnicodeDecodeError):
             return ""
         return given[:128] if isinstance(given, str) else ""
 
@@ -129,14 +130,13 @@ async def _serve(request: Request, call: str | None) -> Response:
     received_ms = time.time_ns() // 1_000_000
     try:
         if call is None:
-            doc = _batch_decoder.decode(body)
-            items, body_key, sent, context = [_item(bytes(r)) for r in doc.batch], doc.writeKey, doc.sentAt, doc.context
+            items, body_key, sent, context = _batch(body)
         else:
-            given = _call_decoder.decode(body).writeKey
+            given = _call_key(body)
             items, body_key, sent, context = [_item(body)], given if isinstance(given, str) else None, None, None
-    except (msgspec.DecodeError, RecursionError) as exc:
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
         template = "segment_batch" if call is None else "segment_call"
-        return _error(400, answer(template, reason=_decode_error(exc, "the body")), "invalid")
+        return _error(400, answer(template, reason=_decode_error(exc, body, "the body")), "invalid")
     key = _write_key(headers) or body_key or ""
     if not key:
         return _error(401, answer("write_key_missing"), "unauthorized")
@@ -173,13 +173,44 @@ async def _serve(request: Request, call: str | None) -> Response:
     return Response(_encode(_answer(items, outcome)), media_type="application/json")
 
 
+def _batch(body: bytes) -> tuple[list[_Item], str | None, str | None, dict[str, Any] | None]:
+    """A batch's calls, writeKey, sentAt and context. A body msgspec refuses whole for what one call holds (a
+    lone surrogate, invalid UTF-8) is cut into its calls (split.py), each judged on its own: the others are
+    not doomed with it (its context, if any, is then not read)."""
+    try:
+        doc = _batch_decoder.decode(body)
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
+        split = split_batch(body, "batch", ("sentAt", "writeKey"))
+        if split is None:
+            raise
+        raws, values = split
+        return [_item(raw) for raw in raws], _string(values.get("writeKey")), _string(values.get("sentAt")), None
+    return [_item(bytes(r)) for r in doc.batch], doc.writeKey, doc.sentAt, doc.context
+
+
+def _call_key(body: bytes) -> Any:
+    """A single call's writeKey; None when its body cannot be read for what one of its strings holds (the
+    call is then kept as rejected, saying why)."""
+    try:
+        return _call_decoder.decode(body).writeKey
+    except UnicodeDecodeError:
+        return None
+
+
+def _string(raw: bytes | None) -> str | None:
+    try:
+        return msgspec.json.decode(raw, type=str) if raw else None
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+
+
 def _item(raw: bytes) -> _Item:
     if len(raw) > CALL_LIMIT:
         return _Item(raw, None, messages.reason("too_large", size=len(raw), limit=CALL_LIMIT))
     try:
         return _Item(raw, translate.message_decoder.decode(raw))
-    except (msgspec.DecodeError, RecursionError) as exc:
-        return _Item(raw, None, _decode_error(exc, "the call"))
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
+        return _Item(raw, None, _decode_error(exc, raw, "the call"))
 
 
 def _rows(items: list[_Item], call: str | None, source: str, received_ms: int, sent: str | None,
@@ -238,7 +269,9 @@ def _write_key(headers: dict[bytes, bytes]) -> str:
     return decoded.split(":", 1)[0].strip()
 
 
-def _decode_error(exc: Exception, whole: str) -> str:
+def _decode_error(exc: Exception, raw: bytes, whole: str) -> str:
+    if isinstance(exc, UnicodeDecodeError):  # msgspec checks UTF-8 as it reads a string
+        return ingest.decode_problem(exc, raw, whole)
     if isinstance(exc, RecursionError):
         return messages.reason("too_deep")
     return messages.decode_error(str(exc), {}, lambda field: None, whole)

@@ -42,10 +42,20 @@
     if (heading) heading.focus({ preventScroll: true });
   }
 
+  /** What a step sends with it: the call-back phone and box of the rider step, when a phone was given. */
+  function stepProperties(step) {
+    if (step !== 'rider') return undefined;
+    var phone = document.getElementById('callback-phone').value.trim();
+    if (!phone) return undefined;
+    if (!form.elements.phone.value) form.elements.phone.value = phone; // asked again at the last step
+    return { phone: phone, callback_consent: document.getElementById('callback-consent').checked };
+  }
+
   function next() {
     var section = steps[current];
     if (!stepIsValid(section)) return;
-    tag('step', FORM_ID, section.getAttribute('data-step'));
+    var step = section.getAttribute('data-step');
+    tag('step', FORM_ID, step, stepProperties(step));
     show(current + 1);
   }
 

@@ -166,10 +166,9 @@ def _report_capabilities() -> tuple[list[str], bool]:
     control the reports API cannot honour."""
     try:
         from journeys import reports
-        from journeys.reports import options
     except ImportError:  # the reports runner is not installed
         return [], False
-    filters = list(getattr(options, "FILTERS", ()))
+    filters = list(getattr(reports, "FILTERS", ()))
     funnel = reports.REPORTS.get("funnel")
     return filters, bool(funnel and "by" in funnel.options)
 

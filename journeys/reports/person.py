@@ -40,5 +40,6 @@ REPORT = Report(
         Column("premium", "a sale's premium, null otherwise"),
     ),
     options=frozenset({"quote_id", "phone_key"}),
+    filters=False,
     parameters=parameters,
 )

@@ -19,7 +19,12 @@ var BUDGET_GZIP = 2500;
  * (the collector splices them into the config, key `a`). Each is a module and
  * the export called as `addon(window, mark)` (see tracker.js).
  */
-export var ADDONS = { markup: { entry: 'src/declarative.js', name: 'watch', budget: 320 } };
+export var ADDONS = {
+  markup: { entry: 'src/declarative.js', name: 'watch', budget: 320 },
+  // The collector writes its collect path in place of ENDPOINT (collector/tag.py).
+  numbers: { entry: 'src/numbers.js', name: 'numbers', budget: 480, token: true }
+};
+export var ENDPOINT = '__PARCOURS_ENDPOINT__';
 
 var TERSER = {
   ecma: 2019,
@@ -64,6 +69,8 @@ export function check(code, addons) {
   var gz = gzipSync(code, { level: 9 }).length;
   if (gz > BUDGET_GZIP) problems.push(`over the size budget by ${gz - BUDGET_GZIP} B gzip`);
   for (var name in addons || {}) {
+    var tokens = addons[name].split(ENDPOINT).length - 1;
+    if (tokens != (ADDONS[name].token ? 1 : 0)) problems.push(`add-on ${name}: expected the endpoint token ${ENDPOINT} ${ADDONS[name].token ? 'once' : 'nowhere'}, found it ${tokens} times`);
     // What an add-on adds to the served tag: gzip of tag + add-on, minus gzip of the tag alone.
     var extra = gzipSync(code + addons[name], { level: 9 }).length - gz;
     if (extra > ADDONS[name].budget) problems.push(`add-on ${name} over its size budget by ${extra - ADDONS[name].budget} B gzip`);

@@ -17,6 +17,14 @@ def test_admin_sql_needs_the_token_and_answers_rows(client):
     assert r.json() == {"columns": ["one"], "rows": [[1]]}
 
 
+def test_system_settings_is_a_table_an_analyst_may_read(client):
+    """`settings` as a name is no SETTINGS clause (it was refused: "the SETTINGS clause could not be read")."""
+    r = client.post("/api/sql", content="SELECT name FROM system.settings WHERE name = 'readonly' SETTINGS max_threads = 1",
+                    headers=ADMIN)
+    assert r.status_code == 200, r.text
+    assert r.json()["rows"] == [["readonly"]]
+
+
 ATTACKS = [  # the four of issue 9 first, then their cousins
     ("INSERT INTO {db}.events (event_id, event) VALUES (generateUUIDv4(), 'x')", '"INSERT" is not one of them'),
     ("SET max_threads=1", '"SET" is not one of them'),
@@ -28,6 +36,7 @@ ATTACKS = [  # the four of issue 9 first, then their cousins
     ("SELECT * FROM {db}.events INTO OUTFILE '/tmp/x.csv'", "INTO OUTFILE would write a file"),
     ("SELECT file('secret')", "file() reads files or other servers"),
     ("SELECT 1 SETTINGS readonly = 0", 'setting "readonly" cannot be changed here'),
+    ("SELECT * FROM (SELECT 1 SETTINGS readonly = 0)", 'setting "readonly" cannot be changed here'),
     ("SELECT 1 FORMAT CSV", "leave out the FORMAT clause"),
     ("", "send one SQL statement as the request body"),
 ]

@@ -58,7 +58,10 @@ ANSWERS = {
                'origin "https://evil.example" is not one of the plan\'s sites; add it to sites[].origins'),
     "wal_full": ({}, "the collector is behind: its write-ahead log is full (ClickHouse slow or down); retry later"),
     "wal_error": ({}, "the collector cannot write its log right now; retry later"),
+    "contacts_unavailable": ({}, "the collector cannot store a call-back consent right now (ClickHouse slow or down); "
+                                 "retry later"),
     "failed": ({}, "the collector failed on this batch; retry later"),
+    "too_deep_request": ({}, "the request's JSON is nested too deeply to be read; send it flatter"),
     "tag_not_built": ({"path": "collector/static/t.js"}, "the tag is not built: run `make tag` (expected collector/static/t.js)"),
     "tag_addon_not_built": ({"name": "markup", "path": "collector/static/addons/markup.js"},
                             "the tag's add-on markup is not built: run `make tag` (expected collector/static/addons/markup.js)"),

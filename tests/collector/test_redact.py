@@ -31,12 +31,19 @@ ID = "550e8400-e29b-41d4-a716-446655440000"
     ('event: "06 71 82 93 04" is not declared', 'event: "[phone]" is not declared'),
     ("jane.doe+moto@example.co.uk wrote", "[email] wrote"),
     ("+1 650 253 0000", "[phone]"),
+    # right after another number: the matcher read the run as one invalid candidate and kept the phone
+    ("rappel le 12 06 71 82 93 04", "rappel le 12 [phone]"),
+    ("Mozilla/5.0 06 71 82 93 04 (Linux)", "Mozilla/5.0 [phone] (Linux)"),
+    ("06 71 82 93 04 ou 06 12 34 56 78", "[phone] ou [phone]"),
     # not personal: left exactly as it was
     ("2026-11-20T08:00:00.123Z", "2026-11-20T08:00:00.123Z"),
     ("2026-11-20 08:00:00", "2026-11-20 08:00:00"),
     ("1795000000000", "1795000000000"),
     ("ORD-2026-118842", "ORD-2026-118842"),
     ("order 123456789", "order 123456789"),
+    ("0.5 12.50 99.99", "0.5 12.50 99.99"),  # amounts, which the matcher read as 05 12 50 99 99
+    ("prix 1 250,00 €, 12 345 678 901", "prix 1 250,00 €, 12 345 678 901"),
+    ("SIRET 732 829 320 00074, 2024 11 25 18 21", "SIRET 732 829 320 00074, 2024 11 25 18 21"),
     ("Q-8F2K", "Q-8F2K"),
     (ID, ID),
     ("192.168.1.104", "192.168.1.104"),
@@ -55,6 +62,11 @@ def test_text(text, expected):
     ("https://x.example/devis?email=jane.doe%40example.fr&tel=%2B33%206%2071%2082%2093%2004&utm_source=a",
      "https://x.example/devis?email=[email]&tel=[phone]&utm_source=a"),
     ("https://x.example/annonce/0671829304/photos", "https://x.example/annonce/[phone]/photos"),
+    # percent-encoded only (the look for digits ran on the encoded text and saw none)
+    ("https://x.example/devis?tel=%2B33%206%2071%2082%2093%2004", "https://x.example/devis?tel=[phone]"),
+    ("https://x.example/rappel/06%2071%2082%2093%2004/merci", "https://x.example/rappel/[phone]/merci"),
+    ("https://x.example/a%20b/2024-05-12?x=1%202", "https://x.example/a%20b/2024-05-12?x=1%202"),
+    ("https://jane.doe%40example.fr@x.example/", "https://[email]@x.example/"),
     ("https://x.example/merci#contact=jane@example.fr", "https://x.example/merci#contact=[email]"),
     ("https://www.motoassur.example/devis?courtier=B042&utm_source=display",
      "https://www.motoassur.example/devis?courtier=B042&utm_source=display"),
@@ -100,7 +112,7 @@ def test_every_free_text_field_of_an_event_is_redacted(client, store, settings):
                    c={"courtier": "0671829304", "utm_term": f"rappel {PHONE}", "utm_content": "jane@example.fr",
                       "utm_source": "display"},
                    p={"phone": PHONE, "quote_id": "Q-0671829304", "formula": "tiers"})
-    assert counts(post(client, submit, headers={"user-agent": f"Bot/1.0 (tel {PHONE})"})) == {"accepted": 1, "rejected": 0}
+    assert counts(post(client, submit, headers={"user-agent": f"Bot/1.0 {PHONE}"})) == {"accepted": 1, "rejected": 0}
     (row,) = rows(store, "SELECT url, referrer, visitor_id, session_id, broker_id, utm_term, utm_content, captured, "
                          "properties, user_agent, phone_key != '' AS keyed FROM parcours.events")
     assert row["url"] == f"http://192.168.1.104:8104/blog/2024-11-20-nouveautes?ref=[phone]&id={ID}"
@@ -109,7 +121,7 @@ def test_every_free_text_field_of_an_event_is_redacted(client, store, settings):
     assert (row["utm_term"], row["utm_content"]) == ("rappel [phone]", "[email]")
     assert row["captured"]["utm_source"] == "display"
     assert json.loads(row["properties"]) == {"quote_id": "Q-[phone]", "formula": "tiers"}
-    assert row["user_agent"] == "Bot/1.0 (tel [phone])" and row["keyed"]
+    assert row["user_agent"] == "Bot/1.0 [phone]" and row["keyed"]
     _nothing_personal(settings.data_dir, store)
 
 

@@ -50,6 +50,10 @@ def test_cluster_ddl_uses_replicated_local_tables_behind_distributed_ones():
     assert [a.split(" ADD")[0] for a in adds] == ["ALTER TABLE parcours.events_local ON CLUSTER analytics",
                                                   "ALTER TABLE parcours.events ON CLUSTER analytics"]
     assert not any("ON CLUSTER" in s for s in full_ddl("parcours"))
+    # The sessions' materialized view reads each node's events into its own sessions (migration 20).
+    mv = next(s for s in ddl if s.startswith("CREATE MATERIALIZED VIEW"))
+    assert mv.startswith("CREATE MATERIALIZED VIEW IF NOT EXISTS parcours.sessions_mv ON CLUSTER analytics "
+                         "TO parcours.sessions_local AS\n") and "FROM parcours.events_local\n" in mv
 
 
 @pytest.mark.parametrize("cluster", [None, "analytics"])
@@ -57,7 +61,7 @@ def test_every_statement_parses(store, cluster):
     # formatQuery runs ClickHouse's own parser: real syntax checking without a cluster.
     for statement in full_ddl("parcours", cluster):
         (formatted,) = store.query("SELECT formatQuery({q:String})", parameters={"q": statement}).rows[0]
-        assert formatted.split()[0] in ("CREATE", "ALTER")
+        assert formatted.split()[0] in ("CREATE", "ALTER", "INSERT")
 
 
 def test_the_sharding_key_accepts_a_uuid(store):

@@ -22,6 +22,12 @@ from collector.sqlcheck import NotReading, Reading, reading_statement
      Reading("SELECT * FROM t", {"max_threads": "2", "result_overflow_mode": "break"})),
     ("SELECT * FROM (SELECT 1 SETTINGS max_threads = 1)", Reading("SELECT * FROM (SELECT 1 SETTINGS max_threads = 1)")),
     ("SELECT format('{}', 1)", Reading("SELECT format('{}', 1)")),
+    # "settings" as a name, not the clause (system.settings was refused as a SETTINGS clause it could not read)
+    ("SELECT name, value FROM system.settings WHERE changed", Reading("SELECT name, value FROM system.settings WHERE changed")),
+    ("SELECT * FROM system.settings LIMIT 1 SETTINGS max_threads = 1",
+     Reading("SELECT * FROM system.settings LIMIT 1", {"max_threads": "1"})),
+    ("SELECT 1 AS settings", Reading("SELECT 1 AS settings")),
+    ("SELECT settings FROM (SELECT 1 AS settings)", Reading("SELECT settings FROM (SELECT 1 AS settings)")),
 ])
 def test_reading_statements_pass(text, expected):
     assert reading_statement(text) == expected
@@ -39,6 +45,10 @@ def test_reading_statements_pass(text, expected):
     ("SELECT * FROM url('http://x/', CSV)", "url() reads files or other servers; only the database's tables are read here"),
     ("SELECT 1 SETTINGS readonly = 0", 'setting "readonly" cannot be changed here; these can: '),
     ("SELECT 1 SETTINGS max_threads", "the SETTINGS clause could not be read"),
+    # a subquery's SETTINGS are held to the same list as the statement's
+    ("SELECT * FROM (SELECT 1 SETTINGS readonly = 0)", 'setting "readonly" cannot be changed here; these can: '),
+    ("SELECT * FROM (SELECT 1 SETTINGS max_threads = 1, log_comment = 'x') AS t",
+     'setting "log_comment" cannot be changed here; these can: '),
     ("SELECT 1 FORMAT JSON", "leave out the FORMAT clause: the answer comes as JSON"),
 ])
 def test_everything_else_is_refused_saying_why(text, message):

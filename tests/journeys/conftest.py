@@ -1,4 +1,4 @@
-"""Journeys fixtures: the example plan as an import context, the sample files, rows read back."""
+"""Journeys fixtures: the example plan as an import context, the sample files, rows read back; plans for reports."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import io
 import pytest
 
 from journeys.imports import Context
-from tests.conftest import ROOT, SECRET
+from tagplan import compile_plan, load_plan
+from tests.conftest import EXAMPLE_PLAN, ROOT, SECRET
 
 SAMPLES = ROOT / "examples" / "samples"
 BROKERS_FILE = SAMPLES / "ventes-courtiers-2026-10.csv"
@@ -40,3 +41,16 @@ def client(settings, store):
 
 
 ADMIN = {"authorization": "Bearer admin-test-token"}
+
+
+@pytest.fixture
+def plan_file(tmp_path):
+    """A plan written for one test: the example plan with `forms` replaced."""
+    def write(forms_yaml: str):
+        text = EXAMPLE_PLAN.read_text()
+        head, rest = text.split("\nforms:\n", 1)
+        tail = rest[rest.index("\n# Broker"):]
+        path = tmp_path / "plan.yaml"
+        path.write_text(f"{head}\nforms:\n{forms_yaml.rstrip()}\n{tail}")
+        return compile_plan(load_plan(path))
+    return write

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import logging
+
 import pytest
 
-reports = pytest.importorskip("journeys.reports")
-if "person" not in getattr(reports, "REPORTS", {}):
-    # journeys/reports/person.py and rejected.py wait for the reports runner (another branch) to register them.
-    pytest.skip("the reports runner does not register the person and rejected reports yet", allow_module_level=True)
-
-import json  # noqa: E402  (below the skip: the runner's modules are imported only when it is there)
-import logging  # noqa: E402
-
-from collector import enrich  # noqa: E402
-from collector.app import create_app  # noqa: E402
-from journeys.reports import ReportError  # noqa: E402
-from tests.conftest import SECRET, Client  # noqa: E402
-from tests.journeys.builder import Journeys, at  # noqa: E402
+from collector import enrich
+from collector.app import create_app
+from journeys import reports
+from journeys.reports import ReportError
+from tests.conftest import SECRET, Client
+from tests.journeys.builder import Journeys, at
 
 PHONE = "06 12 34 56 78"
 PERIOD = {"from": "2026-10-01", "to": "2026-10-08"}

@@ -80,3 +80,12 @@ def test_assets_go_gzipped_to_browsers_that_take_it(client, page):
     assert zipped.headers["content-encoding"] == "gzip" and zipped.headers["vary"] == "Accept-Encoding"
     assert zipped.content == plain.content  # the client decompressed it: the same bundle
     assert int(zipped.headers["content-length"]) < len(plain.content) / 2
+
+
+def test_the_page_offers_the_filters_and_the_funnel_breakdown_the_reports_take(page):
+    config = re.search(r'<script type="application/json" id="parcours-config">(.*?)</script>', page.text).group(1)
+    import json
+
+    doc = json.loads(config)
+    assert doc["filters"] == ["lever", "campaign", "broker", "device"] and doc["funnelBy"] is True
+    assert "formula" in doc["breakdowns"]  # an enumeration of the plan: an A/B-style breakdown

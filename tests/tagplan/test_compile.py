@@ -131,6 +131,11 @@ def test_undeclared_property_and_missing_required(plan, extra):
     ]
 
 
+def test_an_undeclared_name_is_quoted_shortened(plan):
+    """A 20 KB property name made a 20 KB reason (and a `parcours rejected summary` table as wide)."""
+    assert problems(plan, {"i": 1, "k" * 20_000: 1}) == [f"properties.{'k' * 63}…: property is not declared in the plan"]
+
+
 def test_phone_uses_the_identity_region(plan, tmp_path):
     uk_mobile = "07400 123456"  # valid in GB, too long for a French number
     assert problems(plan, {"i": 1, "p": uk_mobile}) == []
@@ -183,13 +188,14 @@ def test_rejected_events_keep_every_reason_with_its_path(plan):
 
 def test_tag_config_contract():
     config = compile_plan(load_plan(EXAMPLE_PLAN)).tag_config
-    assert list(config) == ["v", "e", "b", "p", "s", "f"]
+    assert list(config) == ["v", "e", "b", "p", "s", "f", "a"]
     assert config == {
         "v": "2026.11.1", "e": "collect", "b": "courtier",
         "p": {"courtier": 30, "utm_source": 30, "utm_medium": 30, "utm_campaign": 30, "utm_term": 30,
               "utm_content": 30, "gclid": 90, "fbclid": 7, "msclkid": 90},
         "s": ["127.0.0.1", "localhost"],
         "f": {"moto_quote": ["vehicle", "rider", "coverage", "contact"]},
+        "a": ["numbers"],  # the example plan leases call-tracking numbers (call_centre.numbers)
     }
 
 

@@ -36,6 +36,8 @@ def test_same_plan_has_no_change(tmp_path):
 SLOT = "      slot: {type: enum, values: [morning, afternoon, evening]}\n"
 QUOTE = '        quote_id: {type: string, required: true, max_length: 40, pattern: "^Q-[A-Z0-9]+$"}\n'
 CB = "events.callback_requested"
+LEADS = BASE[BASE.index("  leads:\n"):BASE.index("  numbers:\n")]
+"""The call-back lead rule, which reads the rider step's phone: removed with that step."""
 
 
 @pytest.mark.parametrize(("new", "expected"), [
@@ -70,13 +72,18 @@ CB = "events.callback_requested"
     (edit(("      phone: {type: phone, required: true, pii: true}\n      slot",
            "      phone: {type: phone, required: true}\n      slot")),
      [(BREAKING, f"{CB}.properties.phone", "no longer personal data: its values will now be stored")]),
-    (edit(("      - id: rider\n        label: Vous\n        properties:\n          licence_years: {type: integer}\n", "")),
+    (edit(("      - id: rider\n        label: Vous\n        properties:\n          licence_years: {type: integer}\n"
+           "          phone: {type: phone, pii: true}     # optional here: to be called back (call_centre.leads)\n"
+           "          callback_consent: {type: boolean, description: The call-back box ticked.}\n", ""),
+          (LEADS, "")),
      [(BREAKING, "forms.moto_quote.steps.rider", "step removed; sites still sending it will be rejected"),
       (BREAKING, "forms.moto_quote.steps.coverage", "step_index 3 -> 2; funnels across versions no longer line up"),
       (BREAKING, "forms.moto_quote.steps.contact", "step_index 4 -> 3; funnels across versions no longer line up")]),
     (edit(("      - {id: contact, label: Vos coordonnées}\n",
            "      - {id: contact, label: Vos coordonnées}\n      - {id: confirm}\n")),
      [(COMPATIBLE, "forms.moto_quote.steps.confirm", "step added at position 5")]),
+    (edit(("      - {id: contact, label: Vos coordonnées}\n", "      - {id: contact, label: Vos coordonnées, optional: true}\n")),
+     [(COMPATIBLE, "forms.moto_quote.steps.contact", "now optional: funnels count later steps without it")]),
     (edit(("    param: courtier ", "    param: partenaire ")),
      [(BREAKING, "capture.broker.param", "courtier -> partenaire; links carrying ?courtier= lose their broker")]),
     (edit(("    - {name: utm_content, keep_days: 30}\n", "")),

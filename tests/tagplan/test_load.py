@@ -43,7 +43,7 @@ def errors_of(path) -> list[str]:
 def test_typos_are_reported_at_their_line_with_a_suggestion():
     assert errors_of(BROKEN / "typos.yaml") == [
         '3:10: "exemt" is not allowed (did you mean "exempt"?), expected one of: exempt, required',
-        '7:23: unknown key "lable" (did you mean "label"?), expected one of: id, label, properties',
+        '7:23: unknown key "lable" (did you mean "label"?), expected one of: id, label, optional, properties',
         '8:14: "Rider" is not a valid name, expected lower-case letters, digits and _ (matching ^[a-z][a-z0-9_]*$)',
     ]
 
@@ -144,6 +144,20 @@ def test_wrong_types_say_what_was_expected(tmp_path):
         "7:11: expected at least 1 item(s)",
         "8:48: expected a number <= 395, got 900",
     ]
+
+
+def test_optional_steps(tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text('version: "1"\nforms:\n  quote:\n    steps:\n      - {id: vehicle}\n'
+                    "      - {id: options, optional: true}\n      - {id: contact}\n")
+    steps = load_plan(path).forms["quote"].steps
+    assert [s.optional for s in steps] == [False, True, False]
+    path.write_text('version: "1"\nforms:\n  quote:\n    steps:\n      - {id: vehicle, optional: true}\n'
+                    "      - {id: contact}\n")
+    assert errors_of(path) == ['5:33: form "quote": the first step "vehicle" cannot be optional; the funnel starts there']
+    path.write_text('version: "1"\nforms:\n  quote:\n    steps:\n      - {id: vehicle}\n'
+                    "      - {id: contact, optional: maybe}\n")
+    assert errors_of(path) == ['6:33: expected true or false, got the text "maybe"']
 
 
 def test_invalid_yaml_names_the_line(tmp_path):
@@ -248,7 +262,7 @@ def test_a_conversion_event_takes_unlisted_fields_from_properties_of_the_same_na
 def test_the_example_plan_declares_a_crm_key_and_the_sample_profiles():
     plan = compile_plan(load_plan(EXAMPLE_PLAN))
     assert plan.crm_keys == ("quote_id",) and plan.default_region == "FR"
-    assert set(plan.plan.imports) == {"courtiers", "crc", "regie"}
+    assert set(plan.plan.imports) == {"courtiers", "crc", "regie", "asterisk"}
     assert plan.plan.reconciliation.time_zone == "Europe/Paris"
     # identify carries the CRM id as well as the phone.
     assert set(plan.events["identify"].properties) == {"phone", "quote_id"}
@@ -272,7 +286,7 @@ def test_every_mistake_of_every_stage_in_one_run(tmp_path):
         "levers: {names: [broker, direct]}\n"
     )
     assert errors_of(bad) == [
-        '5:23: unknown key "lable" (did you mean "label"?), expected one of: id, label, properties',
+        '5:23: unknown key "lable" (did you mean "label"?), expected one of: id, label, optional, properties',
         '9:48: property "plan": enum value "basic" is listed twice',
         '11:5: broker "B042": lever "brokr" is not declared in levers.names (did you mean "broker"?)',
     ]
@@ -333,6 +347,36 @@ def test_csv_rows_and_yaml_mistakes_in_one_run(tmp_path):
         f"{csv}:3:1: expected 3 fields: id,name,lever",
         f'{tmp_path / "plan.yaml"}:3:27: unknown key "nmes" (did you mean "names"?), expected one of: names, rules',
     ]
+
+
+def test_the_call_centre_section_is_checked():
+    assert errors_of(BROKEN / "call-centre.yaml") == [
+        '48:10: call_centre: lever "phon" is not declared in levers.names',
+        '50:5: call-back leads: form "devis" is not declared in forms',
+        '56:18: call-back leads of form "quote": step "ridr" is not a step of the form (did you mean "rider"?), '
+        "expected one of: vehicle, rider, contact",
+        '57:14: call-back leads of form "quote": property "mobile" must be of type phone, but it is declared as string',
+        '58:16: call-back leads of form "quote": the consent property "ok" must be of type boolean (the ticked box), '
+        "but it is declared as string",
+        '62:14: call-back leads of form "quick": property "tel" would be stored as typed: mark it pii: true or make '
+        "it an identity key",
+        '63:16: call-back leads of form "quick": the consent property "agreed_q" is on step "when", the phone "tel" '
+        "on step \"who\": the consent must be sent with the phone it covers",
+        '66:18: call-back leads of form "callback": from_step "number" must come after step "number", which asks '
+        "the phone (a step is sent when the visitor completes it)",
+        '72:14: call-back leads of form "short": phone property "phon" is not a property of any step of the form '
+        '(did you mean "phone"?)',
+        '80:13: "D+2" is not allowed (did you mean "D+1"?), expected one of: D, D+1',
+        '83:33: phone number "09 70 00 01 10" is already in the pool (item 1)',
+        '83:51: phone number "+33 9 70 00 00 00" is the default number: the pool holds the tracking numbers only',
+        '83:72: phone number "12" is not a valid number (read in region FR, or give its +country code)',
+    ]
+
+
+def test_the_example_plan_has_call_back_leads_and_a_number_pool():
+    plan = load_plan(EXAMPLE_PLAN).call_centre
+    assert plan.leads["moto_quote"].from_step == "coverage" and plan.leads["moto_quote"].wait == "D+1"
+    assert len(plan.numbers.pool) == 10 and plan.numbers.default == "+33 9 70 00 00 00"
 
 
 def test_a_plan_encodes_as_json_whatever_yaml_scalars_it_was_written_with():

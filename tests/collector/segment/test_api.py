@@ -263,3 +263,32 @@ def test_until_the_keys_are_read_calls_are_answered_503(client):
     r = send(client, "wk_whatever", track())
     assert r.status_code == 503 and r.headers["retry-after"]
     assert r.json()["error"] == "the collector has not read its write keys yet (ClickHouse out of reach); retry later"
+
+
+def _poisoned(call: dict, bad: bytes) -> bytes:
+    """A call whose userId holds `bad` raw in its JSON text (invalid UTF-8, a lone surrogate)."""
+    return json.dumps({**call, "userId": "BAD"}).encode().replace(b'"BAD"', b'"' + bad + b'"')
+
+
+@pytest.mark.parametrize("bad", [b"\xff\xfe", b"\\ud800"], ids=["invalid-utf8", "lone-surrogate"])
+def test_one_unreadable_call_is_rejected_and_its_batch_kept(client, store, bad):
+    """Issue 9 item 3 on the Segment API: invalid UTF-8 in one call was a 500 with a traceback, a lone
+    surrogate a 400 for the whole batch."""
+    key = key_for(client)
+    good = track()
+    body = b'{"batch": [' + json.dumps(good).encode() + b", " + _poisoned(track(), bad) + b'], "sentAt": "' \
+        + iso(now()).encode() + b'", "context": {"library": {"name": "\xff"}}}'
+    r = client.post("/v1/batch", content=body, headers=basic(key))
+    assert r.status_code == 200, r.text
+    assert (r.json()["accepted"], r.json()["rejected"]) == (1, 1)
+    drained(client.app)
+    assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 1}]
+    (rejected,) = rows(store, "SELECT source, reasons FROM parcours.rejected_events")
+    assert rejected["source"] == "back_office" and len(rejected["reasons"]) == 1
+
+
+def test_a_single_call_with_invalid_utf8_is_rejected_not_a_500(client, store):
+    key = key_for(client)
+    r = client.post("/v1/track", content=_poisoned(track(), b"\xff"), headers=basic(key))
+    assert r.status_code == 200, r.text
+    assert r.json()["rejected"] == 1 and r.json()["rejected_events"][0]["reasons"][0].startswith("not valid UTF-8 text")

@@ -1,0 +1,107 @@
+"""The end of a call-back phone's retention: its row deleted from `lead_contacts`, and the parts that held it.
+
+A contact's `purge_after` is its consent time plus the lead rule's retention_days. `purge` deletes the rows
+past it by a mutation, which writes new parts without them; the old parts stay on disk until ClickHouse's
+cleanup removes them. On the embedded engine that cleanup runs at irregular times, but at once when a table is
+attached: the table is detached and attached again (a consent arriving meanwhile is refused with 503 and sent
+again by the tag), and `purge` waits until no old part is left. A server removes them after its
+old_parts_lifetime (8 minutes by default). The collector purges at start and every hour (`Purger`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from collector.storage import Store, StoreError
+
+log = logging.getLogger("parcours.leads.retention")
+
+EVERY = 3600.0
+"""Seconds between two purges in the collector."""
+PARTS_TIMEOUT = 60.0
+TABLE = "lead_contacts"
+
+
+@dataclass
+class Purged:
+    contacts: int
+    old_parts_left: int
+
+    def as_dict(self) -> dict:
+        return {"contacts": self.contacts, "old_parts_left": self.old_parts_left}
+
+
+def purge(store: Store, now: dt.datetime | None = None) -> Purged:
+    """Delete the contacts whose retention has ended, and the old parts that held them."""
+    db = store.database
+    when = "purge_after <= {now:DateTime64(3, 'UTC')}" if now else "purge_after <= now64(3)"
+    parameters = {"now": now} if now else None
+    (n,), = store.query(f"SELECT count() FROM {db}.{TABLE} WHERE {when}", parameters=parameters).rows
+    if not n:
+        return Purged(0, 0)
+    target = f"{db}.{TABLE}_local ON CLUSTER {store.cluster}" if store.cluster else f"{db}.{TABLE}"
+    store.query(f"ALTER TABLE {target} DELETE WHERE {when} SETTINGS mutations_sync = 2", readonly=False,
+                parameters=parameters)
+    left = _drop_old_parts(store)
+    log.info("retention: %d call-back phone(s) deleted%s", n, f" ({left} old part(s) still on disk)" if left else "")
+    return Purged(int(n), left)
+
+
+def _drop_old_parts(store: Store) -> int:
+    """How many old parts are still on disk once the embedded engine was made to remove them (0 on a server:
+    not waited for, its old_parts_lifetime removes them). Their directories are looked at, not system.parts:
+    after an ATTACH the engine lists the old parts only once it has loaded them again, in the background."""
+    if not store.dsn.startswith("chdb:"):
+        return 0
+    db = store.database
+    old = [Path(r[0]) for r in store.query(
+        "SELECT path FROM system.parts WHERE database = {db:String} AND table = {t:String} AND NOT active",
+        parameters={"db": db, "t": TABLE}).rows]
+    store.query(f"DETACH TABLE {db}.{TABLE}", readonly=False)
+    store.query(f"ATTACH TABLE {db}.{TABLE}", readonly=False)
+    deadline = time.monotonic() + PARTS_TIMEOUT
+    while True:
+        left = [path for path in old if path.exists()]
+        if not left or time.monotonic() > deadline:
+            return len(left)
+        time.sleep(0.05)
+
+
+class Purger:
+    """The collector's purge, at start and every EVERY seconds, on a thread of its own."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._stop = asyncio.Event()
+        self._io = ThreadPoolExecutor(1, thread_name_prefix="parcours-retention")
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="parcours-leads-retention")
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._stop.is_set():
+            try:
+                await loop.run_in_executor(self._io, purge, self.store)
+            except StoreError as exc:
+                log.warning("retention: the purge failed, tried again in an hour: %s", exc)
+            except Exception:
+                log.exception("retention: the purge failed")
+            try:
+                await asyncio.wait_for(self._stop.wait(), EVERY)
+            except asyncio.TimeoutError:
+                pass
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+        self._io.shutdown(wait=True)
+        self.store.close()

@@ -1,0 +1,158 @@
+"""Reports: one readable SQL file per report with named parameters, a registry, and the runner.
+
+`run` is THE function behind `parcours report NAME`, `GET /api/reports/NAME` and the dashboard: the
+same options (as strings, from flags or a query string), the same SQL, the same figures. A report is
+its SQL file run with named parameters ({from:DateTime64(3, 'UTC')} ...), then, only where SQL cannot
+go, a small Python step. `respond` adds the rendering (table, csv, json).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from journeys.reports import funnel, levers, match, overview, paths, person, rejected
+from journeys.reports.base import (SEGMENT, Column, Context, Report, ReportError, Result, UnknownReport, for_database,
+                                   sql_text)
+from journeys.reports.options import FILTERS, FORMATS, Options, parse
+from journeys.reports.render import MEDIA_TYPES, render
+
+if TYPE_CHECKING:
+    from collector.storage import Store
+    from tagplan import CompiledPlan
+
+__all__ = ["FILTERS", "FORMATS", "REPORTS", "Column", "Context", "Report", "ReportError", "Result", "options", "respond",
+           "run", "sql_for", "sql_text"]
+
+REPORTS: dict[str, Report] = {r.name: r for r in (
+    overview.REPORT, funnel.REPORT, levers.LEVERS, levers.CAMPAIGNS, levers.BROKERS, paths.ATTRIBUTION, paths.PATHS,
+    paths.MEDIA_POS, match.REPORT, person.REPORT, rejected.REPORT)}
+"""Every report by name, in the order `parcours report --help` lists them."""
+
+
+def report(name: str) -> Report:
+    try:
+        return REPORTS[name]
+    except KeyError:
+        raise UnknownReport(f'no report "{name[:40]}"; reports: {", ".join(REPORTS)}') from None
+
+
+def options(name: str, raw: Mapping[str, str | None]) -> Options:
+    """The report's options from strings (flags or a query string), checked."""
+    spec = report(name)
+    return parse(raw, spec.accepts, name, spec.defaults)
+
+
+def run(store: Store, plan: CompiledPlan, name: str, raw: Mapping[str, str | None]) -> Result:
+    """Run a report: its SQL with the options as named parameters, then its Python step if any.
+
+    With compare=true, each figure gets a `<figure>_previous` column beside it: the same report over the
+    period of the same length just before.
+    """
+    spec = report(name)
+    opts = options(name, raw)
+    result = _run(Context(store, plan, opts, spec))
+    if opts.compare and result.document is None:
+        result = _compare([*spec.keys, opts.by], result, _run(Context(store, plan, opts.previous, spec)))
+    return result
+
+
+def respond(store: Store, plan: CompiledPlan, name: str, raw: Mapping[str, str | None]) -> tuple[str, str]:
+    """The report rendered in raw["format"] (table by default): (body, media type)."""
+    fmt = raw.get("format") or "table"
+    if fmt not in FORMATS:
+        raise ReportError(f'format: "{fmt[:40]}" is not known; use one of: {", ".join(FORMATS)}')
+    return render(run(store, plan, name, raw), fmt), MEDIA_TYPES[fmt]
+
+
+def sql_for(store_database: str, plan: CompiledPlan, name: str, raw: Mapping[str, str | None]) -> str:
+    """The report's SQL preceded by `SET param_…` lines: what to paste into clickhouse-client."""
+    spec = report(name)
+    ctx = Context(None, plan, options(name, raw), spec)  # type: ignore[arg-type]  (no store needed)
+    used = {k: v for k, v in parameters(ctx).items() if "{" + k + ":" in sql_text(spec.sql)}
+    lines = [f"SET param_{k} = {_literal(v)};" for k, v in used.items()]
+    return "\n".join(lines) + "\n\n" + for_database(sql_text(spec.sql), store_database)
+
+
+def parameters(ctx: Context) -> dict[str, Any]:
+    """Every named parameter of the report's SQL file."""
+    out: dict[str, Any] = {"from": ctx.options.start, "to": ctx.options.end, **ctx.options.filters}
+    if ctx.report.parameters:
+        out.update(ctx.report.parameters(ctx))
+    return out
+
+
+def _run(ctx: Context) -> Result:
+    result = ctx.query(ctx.report.sql, parameters(ctx))
+    if ctx.report.post:
+        result = ctx.report.post(ctx, result)
+    if result.document is None and result.columns != ctx.report.column_names:
+        raise AssertionError(f"{ctx.report.name}: columns {result.columns} differ from the documented "
+                             f"{ctx.report.column_names}")
+    return _name_segment(result, ctx.options.by)
+
+
+def _name_segment(result: Result, by: str) -> Result:
+    """The breakdown's column, `segment` in the SQL, named for it (`campaign`, `broker`...), or left out."""
+    if SEGMENT not in result.columns:
+        return result
+    i = result.columns.index(SEGMENT)
+    if by:
+        return Result([by if c == SEGMENT else c for c in result.columns], result.rows, result.document)
+    return Result([c for c in result.columns if c != SEGMENT], [r[:i] + r[i + 1:] for r in result.rows],
+                  result.document)
+
+
+def _compare(key_columns: list[str], now: Result, before: Result) -> Result:
+    keys = [c for c in now.columns if c in key_columns]
+    figures = [c for c in now.columns if c not in key_columns]
+    at = {c: i for i, c in enumerate(now.columns)}
+    if keys == [PERIOD]:
+        # A series: the i-th day (or week) beside the i-th of the previous period.
+        before = Result(before.columns, [[now.rows[i][at[PERIOD]], *r[1:]] for i, r in enumerate(before.rows)
+                                         if i < len(now.rows)])
+    earlier = {tuple(r[at[k]] for k in keys): r for r in before.rows}
+    columns = [x for c in now.columns for x in ((c, f"{c}_previous") if c in figures else (c,))]
+    rows, seen = [], set()
+    for row in now.rows:
+        key = tuple(row[at[k]] for k in keys)
+        seen.add(key)
+        old = earlier.get(key)
+        rows.append([x for c in now.columns for x in
+                     ((row[at[c]], old[at[c]] if old else None) if c in figures else (row[at[c]],))])
+    for key, old in earlier.items():
+        if key not in seen:
+            rows.append([x for c in now.columns for x in
+                         ((None, old[at[c]]) if c in figures else (old[at[c]],))])
+    return Result(columns, rows)
+
+
+PERIOD = "period"
+
+
+def _literal(value: Any) -> str:
+    """A parameter value as clickhouse-client's SET param_x reads it (the value's text, quoted)."""
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        text = value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    elif isinstance(value, (list, tuple)):
+        text = _ch(value)
+    elif isinstance(value, bool):
+        text = "1" if value else "0"
+    else:
+        text = str(value)
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _ch(value: Any) -> str:
+    """An array or tuple as ClickHouse literal text."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_ch(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_ch(v) for v in value) + ")"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return str(value)

@@ -1,0 +1,162 @@
+"""What a report is: its SQL file, its documented columns, its parameters and its Python steps."""
+
+from __future__ import annotations
+
+import decimal
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from collector.errors import BadParameter
+
+if TYPE_CHECKING:
+    from collector.storage import Store
+    from journeys.reports.options import Options
+    from tagplan import CompiledPlan
+
+DATABASE = "parcours"
+SEGMENT = "segment"
+"""The breakdown's column in a report's SQL: named for the breakdown (`--by campaign`), or left out without one."""
+_QUALIFIED = re.compile(r"\bparcours\.(?=[a-z_]+\b)")
+
+
+class ReportError(BadParameter):
+    """A report asked for in a way it cannot answer (a bad option: 400); the message is for people."""
+
+
+class UnknownReport(ReportError):
+    """No report of that name (404)."""
+
+    status = 404
+
+
+CENT = decimal.Decimal("0.01")
+
+
+def money(amount: Any) -> decimal.Decimal:
+    """An amount as an exact decimal to the cent (an attributed share of revenue is rounded to the cent)."""
+    return decimal.Decimal(amount).quantize(CENT, rounding=decimal.ROUND_HALF_EVEN)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    description: str
+    """One line for docs/analysts.md: what the figure counts, exactly as the SQL computes it."""
+
+
+@dataclass
+class Result:
+    """A report's output: columns and rows, in the order shown; `document` is its JSON when that is not
+    an array of row objects (a summary object such as the match report's)."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+    document: Any = None
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
+
+@dataclass(frozen=True)
+class Report:
+    """One entry of the registry: name -> SQL file + parameters + optional Python post-processing."""
+
+    name: str
+    title: str
+    sql: str
+    """The SQL file in journeys/reports/ (several reports may share one, with different post-processing)."""
+    columns: tuple[Column, ...]
+    keys: tuple[str, ...] = ()
+    """Columns that name a row (lever, step...); the others are figures, compared with the previous period."""
+    options: frozenset[str] = frozenset()
+    """Options this report takes besides from, to and format."""
+    parameters: Callable[[Context], dict[str, Any]] | None = None
+    """The SQL's named parameters beyond from and to, from the options and the plan."""
+    post: Callable[[Context, Result], Result] | None = None
+    """Python after the SQL, where SQL cannot go (the Markov solve); None for SQL-only reports."""
+    defaults: Mapping[str, str] = field(default_factory=dict)
+    """Option values this report uses when none is given (e.g. campaigns: by=campaign)."""
+    filters: bool = True
+    """Whether it takes the filters (lever, campaign, broker, device); a person's journey does not."""
+
+    @property
+    def accepts(self) -> frozenset[str]:
+        """Every option it takes besides from, to, compare and format."""
+        from journeys.reports.options import FILTERS
+
+        return self.options | frozenset(FILTERS) if self.filters else self.options
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+@cache
+def sql_text(filename: str) -> str:
+    """A report's SQL as shipped in the package, as analysts read it (for the database `parcours`)."""
+    return resources.files("journeys.reports").joinpath(filename).read_text(encoding="utf-8")
+
+
+def for_database(sql: str, database: str) -> str:
+    """The SQL with its `parcours.` tables in another database (tests use one database each)."""
+    return sql if database == DATABASE else _QUALIFIED.sub(f"{database}.", sql)
+
+
+def declared_properties(plan: CompiledPlan) -> list[str]:
+    """Every property name the plan declares (events, form steps, submits), personal data left out."""
+    from tagplan.crosscheck import properties
+
+    return sorted({str(parts[-1]) for parts, prop in properties(plan.plan) if not prop.pii})
+
+
+@dataclass
+class Context:
+    """What a report's parameters and post-processing may use: the store, the plan and the options."""
+
+    store: Store
+    plan: CompiledPlan
+    options: Options
+    report: Report
+
+    def breakdown(self, allowed: tuple[str, ...], properties: bool = False) -> str:
+        """The `by` option checked against what this report can split by (and the plan's properties)."""
+        by = self.options.by
+        if not by or by in allowed:
+            return by
+        if properties and by in declared_properties(self.plan):
+            return by
+        known = [*allowed, "a property of the plan"] if properties else list(allowed)
+        raise ReportError(f'by: "{by[:40]}" is not known; {self.report.name} splits by {", ".join(known)}')
+
+    @property
+    def lookback(self) -> int:
+        """Seconds of touches counted before a conversion: the option, else the plan's
+        reconciliation.lookback_days."""
+        return self.options.lookback or self.plan.plan.reconciliation.lookback_days * 86400
+
+    def filter_window(self) -> dict[str, Any]:
+        """The parameters of a report's `filter_visits`: the visits a filtered conversion may have had (the
+        lookback before the period, and the period); without filters, an empty range in 1970 (nothing read)."""
+        import datetime as dt
+
+        if self.options.filtered:
+            start = self.options.start - dt.timedelta(seconds=self.lookback)
+            return {"filter_from": start, "filter_to": self.options.end, "lookback_s": self.lookback}
+        epoch = dt.datetime(1970, 1, 2, tzinfo=dt.timezone.utc)
+        return {"filter_from": epoch, "filter_to": epoch, "lookback_s": self.lookback}
+
+    def query(self, filename: str, parameters: Mapping[str, Any]) -> Result:
+        """Run one of the package's SQL files, read-only, with the named parameters it uses."""
+        text = sql_text(filename)
+        parameters = {k: v for k, v in parameters.items() if "{" + k + ":" in text}
+        sql = for_database(text, self.store.database)
+        result = self.store.query(sql, readonly=True, parameters=dict(parameters))
+        if not result.rows:
+            # An empty result comes back without its column names (the embedded engine): ask for them.
+            described = self.store.query(f"DESCRIBE TABLE ({sql})", readonly=True, parameters=dict(parameters))
+            return Result([r[0] for r in described.rows], [])
+        return Result(result.columns, result.rows)

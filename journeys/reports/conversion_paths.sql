@@ -1,0 +1,154 @@
+-- The paths of the attribution models (journeys/attribution.py), ChannelAttribution's table of paths:
+-- one row per conversion in [from, to) with the touches of its person in the lookback window before it,
+-- then one row per distinct path of the persons with touches in the period and no conversion (nulls).
+--
+-- A conversion is a sale (goal = 'sale': parcours.conversions, latest import of each conversion_id) or a
+-- lead (goal = 'lead': a form_submit event). Its person: the sale's phone key, else its CRM id, through
+-- person_keys (the stitching); a lead's visitor. A touch is a session (parcours.touches: the lever of its
+-- own landing); its person is its visitor's, or the visitor itself before stitching has seen it. An
+-- offline sale (channel other than 'web') ends with its point of sale as a touch when offline_touch is
+-- on: the lever of the broker or adviser who signed (parcours.brokers), else the sale's channel.
+--
+-- Parameters besides from, to and referrer_rules: touches_from (from minus the lookback), lookback_s
+-- (seconds), goal, offline_touch, by ('' or campaign, broker, device: each touch's key beside its lever),
+-- nulls (false: only the converting persons' touches are read, for the models that need no null path),
+-- and the filters lever, campaign, broker, device ('' when not given): with any, only the paths with a touch
+-- that matches every filter given are kept, whole (a visit's landing, or the point of sale: its lever and
+-- the signing broker).
+WITH
+person_of_visitor AS (
+    SELECT key AS visitor_id, person_id FROM parcours.person_keys FINAL WHERE key_type = 'visitor'
+),
+
+touches AS (
+    -- Every session from the start of the first lookback window to the end of the period, with its person
+    -- (without null paths, only the converting persons').
+    SELECT
+        if(person_of_visitor.person_id != '', person_of_visitor.person_id, t.visitor_id) AS person_id,
+        t.started_at AS started_at,
+        t.lever AS lever,
+        multiIf({by:String} = 'campaign', t.campaign, {by:String} = 'broker', t.broker_id,
+                {by:String} = 'device', t.device_type, '') AS key,
+        -- Only with filters: the landing's fields they test (else a constant, nothing carried).
+        if({lever:String} != '' OR {campaign:String} != '' OR {broker:String} != '' OR {device:String} != '',
+           (t.lever, t.campaign, t.broker_id, t.device_type), ('', '', '', '')) AS landing
+    FROM parcours.touches(from = {touches_from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+                          referrer_rules = {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))}) AS t
+    LEFT JOIN person_of_visitor ON person_of_visitor.visitor_id = t.visitor_id
+    WHERE t.visitor_id != '' AND ({nulls:Bool} OR person_id IN (SELECT person_id FROM conversions))
+),
+
+journeys AS (
+    -- Each person's touches in time order: (time, lever, key, (lever, campaign, broker, device)).
+    SELECT person_id, arraySort(touch -> touch.1, groupArray((started_at, lever, key, landing))) AS journey
+    FROM touches
+    GROUP BY person_id
+),
+
+sales AS (
+    SELECT conversion_id, ts, channel, broker_id AS signer, toDecimal64(premium, 2) AS value, phone_key, crm_id
+    FROM parcours.conversions FINAL
+    WHERE {goal:String} = 'sale' AND ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}
+),
+
+sale_persons AS (
+    SELECT sales.*, if(by_phone.person_id != '', by_phone.person_id, by_crm.person_id) AS person_id
+    FROM sales
+    -- Only the sales' keys are read (person_keys is sorted by key_type, key).
+    LEFT JOIN (SELECT key, person_id FROM parcours.person_keys FINAL
+               WHERE key_type = 'phone' AND key IN (SELECT phone_key FROM sales)) AS by_phone
+        ON by_phone.key = sales.phone_key
+    LEFT JOIN (SELECT key, person_id FROM parcours.person_keys FINAL
+               WHERE key_type = 'crm' AND key IN (SELECT crm_id FROM sales)) AS by_crm
+        ON by_crm.key = sales.crm_id
+),
+
+leads AS (
+    SELECT toString(event_id) AS conversion_id, min(ts) AS submitted_at, 'web' AS channel, '' AS signer, toDecimal64(0, 2) AS value,
+           any(visitor_id) AS visitor_id
+    FROM parcours.events
+    WHERE {goal:String} = 'lead' AND event = 'form_submit' AND NOT is_bot
+      AND ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}
+    GROUP BY event_id
+),
+
+conversions AS (
+    SELECT conversion_id, ts, channel, signer, value, person_id FROM sale_persons
+    UNION ALL
+    SELECT leads.conversion_id, leads.submitted_at AS ts, leads.channel, leads.signer, leads.value,
+           if(person_of_visitor.person_id != '', person_of_visitor.person_id, leads.visitor_id) AS person_id
+    FROM leads LEFT JOIN person_of_visitor ON person_of_visitor.visitor_id = leads.visitor_id
+),
+
+points_of_sale AS (
+    SELECT broker_id, argMax(lever, updated_at) AS lever FROM parcours.brokers GROUP BY broker_id
+),
+
+person_conversions AS (
+    SELECT
+        conversions.person_id AS person_id,
+        groupArray((conversions.ts, conversions.value, conversions.channel, conversions.signer,
+                    multiIf(NOT {offline_touch:Bool} OR conversions.channel = 'web', '',
+                            points_of_sale.lever != '', points_of_sale.lever, conversions.channel))) AS converted
+    FROM conversions
+    LEFT JOIN points_of_sale ON points_of_sale.broker_id = conversions.signer
+    GROUP BY person_id
+),
+
+persons AS (
+    -- Every person with touches or conversions: a conversion whose person is unknown ('') has no touch.
+    SELECT
+        if(journeys.person_id != '', journeys.person_id, person_conversions.person_id) AS person_id,
+        journeys.journey AS journey,
+        person_conversions.converted AS converted
+    FROM journeys
+    FULL OUTER JOIN person_conversions ON person_conversions.person_id = journeys.person_id
+),
+
+paths AS (
+    -- A person without conversion is one null path; a person with conversions, one path for each.
+    SELECT
+        empty(converted) AS not_converted,
+        conversion.1 AS converted_at,
+        conversion.2 AS value,
+        conversion.3 AS channel,
+        conversion.4 AS signer,
+        conversion.5 AS point_of_sale,
+        if(not_converted,
+           arrayFilter(touch -> touch.1 >= {from:DateTime64(3, 'UTC')}, journey),
+           arrayFilter(touch -> touch.1 <= converted_at
+                                AND touch.1 >= converted_at - toIntervalSecond({lookback_s:UInt32}), journey)) AS online
+    FROM persons
+    ARRAY JOIN if(empty(converted), [(toDateTime64(0, 3, 'UTC'), toDecimal64(0, 2), '', '', '')], converted) AS conversion
+),
+
+path_rows AS (
+    SELECT
+        arrayConcat(arrayMap(touch -> touch.2, online), if(point_of_sale != '', [point_of_sale], [])) AS levers,
+        arrayConcat(arrayMap(touch -> touch.3, online),
+                    if(point_of_sale != '', [if({by:String} = 'broker', signer, '')], [])) AS keys,
+        if(not_converted, [],
+           arrayConcat(arrayMap(touch -> dateDiff('millisecond', touch.1, converted_at) / 86400000, online),
+                       if(point_of_sale != '', [0.0], []))) AS ages_days,
+        toUInt64(NOT not_converted) AS conversions,
+        if(not_converted, toDecimal64(0, 2), value) AS value,
+        toUInt64(not_converted) AS nulls,
+        if(not_converted, '', channel) AS channel,
+        if(not_converted, '', signer) AS signer
+    FROM paths
+    WHERE NOT (not_converted AND empty(online))
+      AND (({lever:String} = '' AND {campaign:String} = '' AND {broker:String} = '' AND {device:String} = '')
+           OR arrayExists(touch -> ({lever:String} = '' OR touch.4.1 = {lever:String})
+                                   AND ({campaign:String} = '' OR touch.4.2 = {campaign:String})
+                                   AND ({broker:String} = '' OR touch.4.3 = {broker:String})
+                                   AND ({device:String} = '' OR touch.4.4 = {device:String}), online)
+           OR (point_of_sale != '' AND ({lever:String} = '' OR point_of_sale = {lever:String})
+               AND ({broker:String} = '' OR signer = {broker:String})
+               AND {campaign:String} = '' AND {device:String} = ''))
+)
+
+-- Conversions keep a row each (their touches' ages differ); null paths are counted per distinct path.
+SELECT levers, keys, ages_days, sum(conversions) AS conversions, sum(value) AS value, sum(nulls) AS nulls,
+       channel, signer
+FROM path_rows
+GROUP BY levers, keys, ages_days, channel, signer

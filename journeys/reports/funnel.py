@@ -1,0 +1,95 @@
+"""The funnel report: a form's steps from the plan, turned into the chains funnel.sql follows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from journeys.reports.base import SEGMENT, Column, Context, Report, ReportError
+from journeys.touches import view_parameters
+from tagplan.model import Form
+
+MAX_CHAIN = 32
+"""windowFunnel's limit on conditions: a chain of required steps plus the submit."""
+
+
+def chains(form: Form) -> tuple[list[list[int]], list[tuple]]:
+    """The chains to follow (step indexes, 0 for the submit) and the funnel's lines, for funnel.sql.
+
+    Chain 1 is the required steps then the submit: a required step is reached at its level in it. An
+    optional step gets a chain of its own, the required steps before it then it, reached at its end. Each
+    line also names the previous required step's line, and its chain (1) and level.
+    """
+    required = [i for i, step in enumerate(form.steps, start=1) if not step.optional]
+    paths: list[list[int]] = [[*required, 0]]
+    rows: list[tuple] = []
+    previous = 0  # the line of the last required step so far, and its level in chain 1
+    for i, step in enumerate(form.steps, start=1):
+        before = [j for j in required if j < i]
+        if step.optional:
+            paths.append([*before, i])
+            chain, level = len(paths), len(before) + 1
+        else:
+            chain, level = 1, len(before) + 1
+        rows.append((i, i, step.id, step.label or step.id, step.optional, chain, level, previous, 1, len(before)))
+        if not step.optional:
+            previous = i
+    n = len(form.steps) + 1
+    rows.append((n, 0, "submit", "submit", False, 1, len(required) + 1, previous, 1, len(required)))
+    if max(len(p) for p in paths) > MAX_CHAIN:
+        raise ReportError(f"the funnel follows at most {MAX_CHAIN - 1} required steps (ClickHouse's windowFunnel)")
+    return paths, rows
+
+
+def form_of(ctx: Context) -> tuple[str, Form]:
+    forms = ctx.plan.plan.forms
+    if not forms:
+        raise ReportError("the plan declares no form: the funnel follows a form's steps")
+    name = ctx.options.form or next(iter(forms))
+    if name not in forms:
+        raise ReportError(f'form: the plan has no form "{name[:40]}"; forms: {", ".join(forms)}')
+    return name, forms[name]
+
+
+BREAKDOWNS = ("lever", "campaign", "broker", "device")
+
+
+def parameters(ctx: Context) -> dict[str, Any]:
+    name, form = form_of(ctx)
+    paths, rows = chains(form)
+    by = ctx.breakdown(BREAKDOWNS, properties=True)
+    return {"form": name, "chains": paths, "rows": rows, "window_ms": ctx.options.window * 1000,
+            "by": by, "property": "" if by in BREAKDOWNS else by,
+            "touches_from": ctx.options.start - dt.timedelta(days=1), **view_parameters(ctx.plan)}
+
+
+REPORT = Report(
+    name="funnel",
+    title="Funnel of a form, step by step",
+    sql="funnel.sql",
+    columns=(
+        Column(SEGMENT, "with `--by`: the visitor's segment, the lever, campaign or broker of the session where they "
+                        "started the form, its device type, or the first value of a property of the plan among their "
+                        "events of the period; the field is named after the breakdown"),
+        Column("step_index", "the step's 1-based position in the plan; 0 for the submit line"),
+        Column("step", "the step's id in the plan; `submit` for the last line"),
+        Column("label", "the step's label in the plan (its id when it has none)"),
+        Column("optional", "true for a step marked `optional: true` in the plan"),
+        Column("visitors", "visitors who completed this step after every required earlier step, in order, "
+                           "within the window of the first"),
+        Column("completions", "distinct `form_step` events of this step; on the submit line, distinct "
+                              "`form_submit` events: the leads"),
+        Column("from_first", "visitors / visitors of the first step (null when the first has none)"),
+        Column("from_previous", "visitors / visitors of the previous required step (null on the first line)"),
+        Column("drop_off", "visitors of the previous required step minus visitors of this one (null on the "
+                           "first line)"),
+        Column("abandons", "sessions whose last `form_abandon` named this step and that sent no `form_submit` "
+                           "of the form"),
+        Column("median_seconds", "median of `step_elapsed_ms` / 1000 over this step's events: the time spent "
+                                 "on the step (null on the submit line)"),
+        Column("p90_seconds", "90th percentile of the same"),
+    ),
+    keys=("step_index", "step", "label", "optional"),
+    options=frozenset({"form", "window", "by"}),
+    parameters=parameters,
+)

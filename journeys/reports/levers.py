@@ -1,0 +1,165 @@
+"""Levers, campaigns and brokers: traffic and leads from SQL, sales from the attribution of the same
+paths under a model (default last_non_direct), and the cost metrics from both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from journeys.attribution import attribute_groups
+from journeys.reports.base import SEGMENT, Column, Context, Report, ReportError, Result, money
+from journeys.reports.paths import SQL as PATHS_SQL
+from journeys.reports.paths import path_parameters, table
+from journeys.touches import view_parameters
+
+DEFAULT_MODEL = "last_non_direct"
+BREAKDOWNS = ("campaign", "broker", "device")
+
+
+def model_of(ctx: Context) -> str:
+    model = ctx.options.model or DEFAULT_MODEL
+    if model == "all":
+        raise ReportError(f"model: {ctx.report.name} takes one model; `parcours report attribution` compares them")
+    return model
+
+
+def attributed_sales(ctx: Context, by: str) -> dict[tuple[str, str], tuple[float, float, float]]:
+    """Per (lever, key): (online sales, offline sales, revenue) the model credits, as attribution does."""
+    paths = ctx.query(PATHS_SQL, path_parameters(ctx, by=by, goal="sale", nulls=model_of(ctx) == "markov"))
+    t = table(paths, by)
+    at = paths.columns.index("channel")
+    offline = np.array([0 if r[at] == "web" else 1 for r in paths.rows], dtype=np.int64)
+    conv, val = attribute_groups(t, model_of(ctx), offline, 2, ctx.options.half_life / 86400)
+    out = {}
+    for i, channel in enumerate(t.channels):
+        key = channel if by else (channel, "")
+        out[key] = (float(conv[i, 0]), float(conv[i, 1]), float(val[i].sum()))
+    return out
+
+
+def _ratio(a: Any, b: Any) -> float | None:
+    return float(a) / float(b) if a is not None and b else None
+
+
+def _per(amount: Any, count: Any) -> Any:
+    """An amount per lead or sale, to the cent (None when there is none)."""
+    return money(float(amount) / float(count)) if amount is not None and count else None
+
+
+def levers_post(ctx: Context, result: Result) -> Result:
+    by = ctx.options.by
+    at = {c: i for i, c in enumerate(result.columns)}
+    sales = attributed_sales(ctx, by)
+    rows: dict[tuple[str, str], list[Any]] = {}
+    for r in result.rows:
+        rows[(r[at["lever"]], r[at[SEGMENT]])] = r
+    for key in sales:
+        if key not in rows:
+            rows[key] = [key[0], key[1], 0, 0, None, 0, None, None]
+    out = []
+    for key, r in rows.items():
+        online, offline, revenue = sales.get(key, (0.0, 0.0, 0.0))
+        total = online + offline
+        visits, leads, cost = r[at["visits"]], r[at["leads"]], r[at["cost"]]
+        out.append([*r[:at["lead_rate"] + 1], round(online, 6), round(offline, 6), round(total, 6),
+                    money(revenue), _ratio(total, visits), _per(revenue, total), cost,
+                    _per(cost, leads), _per(cost, total), _ratio(revenue, cost)])
+    out.sort(key=lambda r: (-(r[2] or 0), -r[9], r[0], r[1]))
+    return Result([*result.columns[:at["lead_rate"] + 1], "online_sales", "offline_sales", "sales", "revenue",
+                   "conversion_rate", "average_premium", "cost", "cost_per_lead", "cost_per_sale", "roas"], out)
+
+
+def parameters(ctx: Context) -> dict[str, Any]:
+    return {"by": ctx.breakdown(BREAKDOWNS), **view_parameters(ctx.plan)}
+
+
+COLUMNS = (
+    Column("lever", "the lever of each session's own landing (see Touches); for sales, also the point of sale's"),
+    Column(SEGMENT, "with `--by campaign|broker|device`: the landing's utm_campaign, broker_id or device type; "
+                    "the field is named after the breakdown"),
+    Column("visits", "sessions that started in the period"),
+    Column("visitors", "distinct visitor ids among them, counted with ClickHouse's `uniq` (exact on small sets; on millions, within about 1%: an exact count costs twice the report's time)"),
+    Column("bounce_rate", "sessions with at most one page view and no other interaction / visits"),
+    Column("leads", "distinct form_submit events of those sessions"),
+    Column("lead_rate", "leads / visits"),
+    Column("online_sales", "sales signed online (channel `web`) in the period the model credits to the lever"),
+    Column("offline_sales", "sales signed offline (shop, call centre...) the model credits to the lever"),
+    Column("sales", "online_sales + offline_sales"),
+    Column("revenue", "their premiums, shared with the same weights"),
+    Column("conversion_rate", "sales / visits (null without visits)"),
+    Column("average_premium", "revenue / sales"),
+    Column("cost", "the imported costs of the period's days for the lever (and campaign); null when none is "
+                   "imported"),
+    Column("cost_per_lead", "cost / leads"),
+    Column("cost_per_sale", "cost / sales"),
+    Column("roas", "return on ad spend: revenue / cost"),
+)
+
+LEVERS = Report(
+    name="levers",
+    title="Visits, leads, sales, revenue and cost per acquisition lever",
+    sql="levers.sql",
+    columns=COLUMNS,
+    keys=("lever",),
+    options=frozenset({"model", "by", "lookback", "half_life", "offline_touch"}),
+    parameters=parameters,
+    post=levers_post,
+)
+
+CAMPAIGNS = Report(
+    name="campaigns",
+    title="Visits, leads, sales, revenue and cost per campaign (utm_campaign) of each lever",
+    sql="levers.sql",
+    columns=COLUMNS,
+    keys=("lever",),
+    options=frozenset({"model", "lookback", "half_life", "offline_touch"}),
+    parameters=parameters,
+    post=levers_post,
+    defaults={"by": "campaign"},
+)
+
+
+def brokers_post(ctx: Context, result: Result) -> Result:
+    """Add the sales the model credits to touches that came through each broker (any lever)."""
+    sales = attributed_sales(ctx, "broker")
+    per_broker: dict[str, list[float]] = {}
+    for (_, broker_id), (online, offline, revenue) in sales.items():
+        if broker_id:
+            acc = per_broker.setdefault(broker_id, [0.0, 0.0])
+            acc[0] += online + offline
+            acc[1] += revenue
+    at = result.columns.index("broker_id")
+    seen = {r[at] for r in result.rows}
+    rows = [[*r, round(per_broker.get(r[at], [0.0, 0.0])[0], 6), money(per_broker.get(r[at], [0.0, 0.0])[1])]
+            for r in result.rows]
+    for broker_id, (conversions, revenue) in sorted(per_broker.items()):
+        if broker_id not in seen:
+            rows.append([broker_id, "", "", 0, 0, None, 0, None, 0, money(0), round(conversions, 6), money(revenue)])
+    return Result([*result.columns, "attributed_sales", "attributed_revenue"], rows)
+
+
+BROKERS = Report(
+    name="brokers",
+    title="Per broker: the traffic it brought, the sales it signed and the sales its touches earned",
+    sql="brokers.sql",
+    columns=(
+        Column("broker_id", "the broker: of a session's landing (`?courtier=`), or who signed a sale"),
+        Column("name", "its name in parcours.brokers (empty when unknown)"),
+        Column("lever", "its lever in parcours.brokers"),
+        Column("visits", "sessions whose own landing named the broker"),
+        Column("visitors", "distinct visitor ids among them, counted with ClickHouse's `uniq` (exact on small sets; on millions, within about 1%: an exact count costs twice the report's time)"),
+        Column("bounce_rate", "bounced sessions / visits (null without visits)"),
+        Column("leads", "distinct form_submit events of those sessions"),
+        Column("lead_rate", "leads / visits"),
+        Column("sales_signed", "sales of the period the broker signed (`conversions.broker_id`)"),
+        Column("revenue_signed", "their premiums"),
+        Column("attributed_sales", "sales the model (default last_non_direct) credits to the broker's touches, the "
+                                   "point-of-sale touches of the sales it signed included"),
+        Column("attributed_revenue", "their revenue, with the same weights"),
+    ),
+    keys=("broker_id", "name", "lever"),
+    options=frozenset({"model", "lookback", "half_life", "offline_touch"}),
+    parameters=lambda ctx: {**ctx.filter_window(), **view_parameters(ctx.plan)},
+    post=brokers_post,
+)

@@ -1,0 +1,81 @@
+"""The match report (reconciliation): how many sales were joined to an online journey, how, and why not.
+
+match.sql gives the lines (all sales, per channel, broker, adviser, import file, and per sale with
+`--by sale`); the JSON is one object: the line of all sales at the top, the reasons and methods as
+objects, and every line under `lines`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from journeys.reports.base import Column, Context, Report, Result
+from journeys.touches import view_parameters
+
+REASONS = {"no_phone": "no phone in the file", "phone_not_seen": "phone never seen online",
+           "key_ambiguous": "key ambiguous", "outside_lookback": "journey outside the lookback"}
+"""The unmatched reasons: their column in match.sql and their words in the JSON's `by_reason`."""
+METHODS = {"by_phone": "phone", "by_crm": "crm", "by_both": "both", "by_person": "person"}
+
+
+def parameters(ctx: Context) -> dict[str, Any]:
+    by = ctx.breakdown(("sale",))
+    lookback = ctx.lookback
+    return {"by": by, "lookback_s": lookback, "touches_from": ctx.options.start - dt.timedelta(seconds=lookback),
+            **view_parameters(ctx.plan)}
+
+
+def document(ctx: Context, result: Result) -> Result:
+    """The summary object, from the line of all sales (zeros when the period has none)."""
+    lines = result.records()
+    top = next((r for r in lines if r["dimension"] == "all"), None)
+    if top is None:
+        top = {c: 0 for c in result.columns} | {"match_rate": None, "revenue": 0, "matched_revenue": 0}
+        top |= {c: None for c in result.columns if "days" in c}
+    doc = {
+        "conversions": top["conversions"], "matched": top["matched"], "unmatched": top["unmatched"],
+        "match_rate": top["match_rate"], "revenue": top["revenue"], "matched_revenue": top["matched_revenue"],
+        "by_method": {word: top[column] for column, word in METHODS.items()},
+        "by_reason": {word: top[column] for column, word in REASONS.items()},
+        "days_to_sale": {"median": top["median_days_to_sale"], "p90": top["p90_days_to_sale"]},
+        "days_quote_to_sale": {"median": top["median_days_quote_to_sale"], "p90": top["p90_days_quote_to_sale"]},
+        "lookback_days": ctx.lookback / 86400,
+        "lines": [r for r in lines if r["dimension"] != "all"],
+    }
+    return Result(result.columns, result.rows, doc)
+
+
+REPORT = Report(
+    name="match",
+    title="Reconciliation: sales matched to an online journey, how, and why the others were not",
+    sql="match.sql",
+    columns=(
+        Column("dimension", "`all` (every sale), `channel`, `broker` (who signed), `adviser`, `source` (the import "
+                            "file), or `sale` (with `--by sale`)"),
+        Column("value", "the channel, broker id, adviser, file name or contract id; empty on the `all` line"),
+        Column("conversions", "sales signed in the period (the latest import of each contract)"),
+        Column("matched", "of those, sales whose person visited the site in the lookback before the sale"),
+        Column("unmatched", "conversions - matched"),
+        Column("match_rate", "matched / conversions"),
+        Column("by_phone", "matched sales whose phone was sent online (in a form) and not their quote id"),
+        Column("by_crm", "matched sales whose quote (CRM) id was sent online and not their phone"),
+        Column("by_both", "matched sales whose phone and quote id were both sent online"),
+        Column("by_person", "matched sales joined through another key of their person only"),
+        Column("no_phone", "unmatched: no phone in the file, and a quote id never seen online"),
+        Column("phone_not_seen", "unmatched: a phone never sent online (a walk-in customer, or a typo)"),
+        Column("key_ambiguous", "unmatched: the phone or quote id is shared by too many visitors "
+                                "(parcours.identity_hot_keys)"),
+        Column("outside_lookback", "unmatched: the person visited the site, but earlier than the lookback"),
+        Column("revenue", "the sales' premiums (exact decimals)"),
+        Column("matched_revenue", "the matched sales' premiums"),
+        Column("median_days_to_sale", "median days from the first visit in the lookback to the sale (matched sales)"),
+        Column("p90_days_to_sale", "90th percentile of the same"),
+        Column("median_days_quote_to_sale", "median days from the last quote (form_submit) in the lookback to the sale"),
+        Column("p90_days_quote_to_sale", "90th percentile of the same"),
+    ),
+    keys=("dimension", "value"),
+    options=frozenset({"by", "lookback"}),
+    parameters=parameters,
+    post=document,
+)

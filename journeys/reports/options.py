@@ -1,0 +1,159 @@
+"""Report options as people give them (CLI flags, query string): parsed and checked once, in one place."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from collector.since import BadTime, parse_since
+from journeys.reports.base import ReportError
+
+MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "position_based", "time_decay", "markov")
+"""The attribution models, in the order reports list them."""
+BREAKDOWNS = ("lever", "campaign", "broker", "device")
+"""Breakdowns every report with `by` knows; any property declared in the plan is one too."""
+FORMATS = ("table", "csv", "json")
+DEFAULT_DAYS = 30
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|h|d|w)?$")
+_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800, None: 86400}
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+FILTERS = ("lever", "campaign", "broker", "device")
+"""Filters every report of a period takes (docs/analysts.md, Filters): the touches (visits) whose own landing
+has this lever, utm_campaign, broker id or device type, and the conversions with such a touch."""
+COMMON = ("from", "to", "compare", "format")
+KNOWN = ("form", "model", "by", "window", "lookback", "half_life", "offline_touch", "interval", "goal", "limit",
+         "quote_id", "phone_key", *FILTERS)
+
+
+@dataclass(frozen=True)
+class Options:
+    """Every option a report may take, with its default; a report reads the ones it declares."""
+
+    start: dt.datetime
+    """`from`: first instant of the period (UTC, included)."""
+    end: dt.datetime
+    """`to`: end of the period (UTC, excluded)."""
+    form: str = ""
+    model: str = ""
+    by: str = ""
+    window: int = 86400
+    """Funnel window in seconds (1 day)."""
+    lookback: int = 0
+    """Touches counted before a conversion, in seconds; 0: the plan's reconciliation.lookback_days."""
+    half_life: int = 7 * 86400
+    """Time-decay half-life in seconds (7 days)."""
+    offline_touch: bool = True
+    interval: str = ""
+    compare: bool = False
+    goal: str = "sale"
+    limit: int = 20
+    quote_id: str = ""
+    phone_key: str = ""
+    """A phone's keyed hash (never the number: the API hashes a number sent in a POST body)."""
+    lever: str = ""
+    campaign: str = ""
+    broker: str = ""
+    device: str = ""
+
+    @property
+    def filters(self) -> dict[str, str]:
+        """The filters as the SQL files' parameters ('' when not given)."""
+        return {"lever": self.lever, "campaign": self.campaign, "broker": self.broker, "device": self.device}
+
+    @property
+    def filtered(self) -> bool:
+        return any(self.filters.values())
+
+    @property
+    def previous(self) -> Options:
+        """The same options over the period of the same length just before."""
+        length = self.end - self.start
+        return _replace(self, start=self.start - length, end=self.start, compare=False)
+
+
+def _replace(options: Options, **changes) -> Options:
+    from dataclasses import replace
+    return replace(options, **changes)
+
+
+def parse(raw: Mapping[str, str | None], accepted: frozenset[str], name: str,
+          defaults: Mapping[str, str] | None = None, now: dt.datetime | None = None) -> Options:
+    """Options from strings; every mistake says which option and what it accepts."""
+    given = {k: v for k, v in raw.items() if v is not None and v != ""}
+    for key in given:
+        if key not in COMMON and key not in KNOWN:
+            raise ReportError(f'unknown option "{key[:40]}"; {name} takes: {", ".join(_listed(accepted))}')
+        if key in KNOWN and key not in accepted:
+            raise ReportError(f'{name} does not take "{key}"; it takes: {", ".join(_listed(accepted))}')
+    values = {**(defaults or {}), **given}
+    now = now or dt.datetime.now(dt.timezone.utc)
+    try:
+        end = parse_since(values["to"], now) if "to" in values else now
+        start = parse_since(values["from"], now) if "from" in values else end - dt.timedelta(days=DEFAULT_DAYS)
+    except BadTime as exc:
+        raise ReportError(f"from/to: {exc}") from None
+    if start >= end:
+        raise ReportError(f"from ({_iso(start)}) must be before to ({_iso(end)})")
+    out: dict = {"start": start, "end": end}
+    if "form" in values:
+        out["form"] = values["form"]
+    if "model" in values:
+        out["model"] = _choice("model", values["model"], (*MODELS, "all"))
+    if "by" in values:
+        out["by"] = values["by"]
+    for key in ("window", "lookback", "half_life"):
+        if key in values:
+            out[key] = _duration(key, values[key])
+    if "offline_touch" in values:
+        out["offline_touch"] = _flag("offline_touch", values["offline_touch"])
+    if "compare" in values:
+        out["compare"] = _flag("compare", values["compare"])
+    if "interval" in values:
+        out["interval"] = _choice("interval", values["interval"], ("day", "week"))
+    if "goal" in values:
+        out["goal"] = _choice("goal", values["goal"], ("sale", "lead"))
+    for key in ("quote_id", "phone_key", *FILTERS):
+        if key in values:
+            out[key] = values[key][:200]
+    if "limit" in values:
+        text = values["limit"]
+        if not text.isdigit() or not 1 <= int(text) <= 10_000:
+            raise ReportError(f'limit: "{text[:40]}" is not a whole number from 1 to 10000')
+        out["limit"] = int(text)
+    return Options(**out)
+
+
+def _listed(accepted: frozenset[str]) -> list[str]:
+    return ["from", "to", *[k for k in KNOWN if k in accepted], "compare", "format"]
+
+
+def _choice(key: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ReportError(f'{key}: "{value[:40]}" is not known; use one of: {", ".join(allowed)}')
+    return value
+
+
+def _flag(key: str, value: str) -> bool:
+    text = value.strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ReportError(f'{key}: "{value[:40]}" is not true or false')
+
+
+def _duration(key: str, value: str) -> int:
+    """Seconds from "30m", "12h", "7d", "2w", or a bare number of days."""
+    match = _DURATION.match(value.strip().lower())
+    seconds = float(match.group(1)) * _SECONDS[match.group(2)] if match else 0
+    if not match or seconds < 60 or seconds > 400 * 86400:
+        raise ReportError(f'{key}: "{value[:40]}" is not a duration from 1 minute to 400 days '
+                          "(e.g. 90m, 12h, 7d, 2w; a bare number counts days)")
+    return int(seconds)
+
+
+def _iso(when: dt.datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,38 @@
+"""The overview: the period's figures, or their daily or weekly series, for the dashboard's first panel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from journeys.reports.base import Column, Context, Report
+from journeys.touches import view_parameters
+
+
+def parameters(ctx: Context) -> dict[str, Any]:
+    return {"interval": ctx.options.interval, **ctx.filter_window(), **view_parameters(ctx.plan)}
+
+
+REPORT = Report(
+    name="overview",
+    title="The period at a glance: visits, leads, sales, revenue, cost; or a daily or weekly series",
+    sql="overview.sql",
+    columns=(
+        Column("period", "the first day of the period; with `--interval day|week`, each day (UTC), or each week's Monday"),
+        Column("visits", "sessions that started in it (bots left out)"),
+        Column("visitors", "distinct visitor ids among them, counted with ClickHouse's `uniq` (exact on small sets; on millions, within about 1%: an exact count costs twice the report's time)"),
+        Column("bounce_rate", "sessions with at most one page view and no other interaction / visits"),
+        Column("leads", "distinct form_submit events of those sessions"),
+        Column("lead_rate", "leads / visits"),
+        Column("online_sales", "sales signed in it with channel `web`"),
+        Column("offline_sales", "sales signed in it through any other channel (shop, call centre...)"),
+        Column("sales", "online_sales + offline_sales"),
+        Column("revenue", "their premiums"),
+        Column("conversion_rate", "sales / visits"),
+        Column("average_premium", "revenue / sales"),
+        Column("cost", "the imported costs of its days; null when none is imported"),
+        Column("cost_per_sale", "cost / sales"),
+    ),
+    keys=("period",),
+    options=frozenset({"interval", "lookback"}),
+    parameters=parameters,
+)

@@ -1,0 +1,186 @@
+"""Reports on conversion paths (conversion_paths.sql): attribution, the most frequent paths, and the media
+that brought each point of sale's customers. SQL extracts the paths; journeys/attribution.py credits them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from journeys.attribution import MODELS, PathTable, attribute, attribute_groups, path_table
+from journeys.reports.base import SEGMENT, Column, Context, Report, ReportError, Result, money
+from journeys.touches import view_parameters
+
+SQL = "conversion_paths.sql"
+BREAKDOWNS = ("campaign", "broker", "device")
+NO_TOUCH = ""
+"""The lever of a media x point-of-sale line for sales with no online touch in the lookback window."""
+
+
+def path_parameters(ctx: Context, *, by: str | None = None, goal: str | None = None,
+                    offline_touch: bool | None = None, nulls: bool | None = None) -> dict[str, Any]:
+    """conversion_paths.sql's parameters from the options (some reports fix a few). Null paths are read
+    only for the Markov model."""
+    o = ctx.options
+    return {
+        "nulls": o.model in ("", "all", "markov") if nulls is None else nulls,
+        "from": o.start, "to": o.end, "touches_from": o.start - dt.timedelta(seconds=ctx.lookback),
+        "lookback_s": ctx.lookback, "goal": goal or o.goal,
+        "offline_touch": o.offline_touch if offline_touch is None else offline_touch,
+        "by": ctx.breakdown(BREAKDOWNS) if by is None else by,
+        **o.filters, **view_parameters(ctx.plan),
+    }
+
+
+def table(result: Result, by: str) -> PathTable:
+    """The paths as attribution's table: a channel is the lever, or (lever, key) with a breakdown."""
+    at = {c: i for i, c in enumerate(result.columns)}
+    rows = []
+    for r in result.rows:
+        levers, keys = r[at["levers"]], r[at["keys"]]
+        channels = list(zip(levers, keys)) if by else list(levers)
+        rows.append((channels, r[at["conversions"]], float(r[at["value"]]), r[at["nulls"]], r[at["ages_days"]]))
+    return path_table(rows)
+
+
+def _half_life(ctx: Context) -> float:
+    return ctx.options.half_life / 86400
+
+
+def _models(ctx: Context) -> tuple[str, ...]:
+    return MODELS if ctx.options.model in ("", "all") else (ctx.options.model,)
+
+
+# --- attribution ------------------------------------------------------------------------------------------
+
+def attribution(ctx: Context, result: Result) -> Result:
+    by = ctx.options.by
+    t = table(result, by)
+    rows = []
+    for model in _models(ctx):
+        credit = attribute(t, model, _half_life(ctx))
+        lines = []
+        for channel, (conversions, revenue) in credit.items():
+            lever, key = channel if by else (channel, "")
+            lines.append([model, lever, key, round(conversions, 6), money(revenue)])
+        lines.sort(key=lambda r: (-r[3], r[1], r[2]))
+        rows += lines
+    return Result(["model", "lever", SEGMENT, "conversions", "revenue"], rows)
+
+
+ATTRIBUTION = Report(
+    name="attribution",
+    title="Conversions and revenue per lever under each attribution model",
+    sql=SQL,
+    columns=(
+        Column("model", "first_touch, last_touch, last_non_direct, linear, position_based, time_decay or markov"),
+        Column("lever", "the acquisition lever (a touch's; the point of sale's for the last touch of an offline sale)"),
+        Column(SEGMENT, "with `--by campaign|broker|device`: the touch's campaign, broker or device (the broker who "
+                        "signed, for a point-of-sale touch); the field is named after the breakdown"),
+        Column("conversions", "conversions the model credits to the lever (fractions add up to whole conversions)"),
+        Column("revenue", "their revenue (premium), shared with the same weights"),
+    ),
+    keys=("model", "lever"),
+    options=frozenset({"model", "by", "lookback", "half_life", "offline_touch", "goal"}),
+    parameters=path_parameters,
+    post=attribution,
+    defaults={"model": "all"},
+)
+
+
+# --- paths ------------------------------------------------------------------------------------------------
+
+def frequent_paths(ctx: Context, result: Result) -> Result:
+    """The conversion paths grouped by their sequence of levers (consecutive repeats collapsed)."""
+    at = {c: i for i, c in enumerate(result.columns)}
+    groups: dict[tuple[str, ...], list[Any]] = defaultdict(lambda: [0.0, decimal.Decimal(0), 0.0, 0.0])
+    total = 0.0
+    for r in result.rows:
+        conversions = r[at["conversions"]]
+        if not conversions:
+            continue
+        levers = r[at["levers"]]
+        path = tuple(lever for i, lever in enumerate(levers) if i == 0 or lever != levers[i - 1])
+        g = groups[path]
+        g[0] += conversions
+        g[1] += r[at["value"]]
+        g[2] += len(levers) * conversions
+        g[3] += (max(r[at["ages_days"]]) if levers else 0.0) * conversions
+        total += conversions
+    rows = [[" > ".join(path) if path else "(no touch)", int(g[0]), g[1],
+             g[0] / total, g[2] / g[0], g[3] / g[0]] for path, g in groups.items()]
+    rows.sort(key=lambda r: (-r[1], r[0]))
+    return Result(["path", "conversions", "revenue", "share", "touches", "days"], rows[: ctx.options.limit])
+
+
+PATHS = Report(
+    name="paths",
+    title="The most frequent paths to conversion",
+    sql=SQL,
+    columns=(
+        Column("path", "the levers of the touches before the conversion, in order, consecutive repeats collapsed "
+                       "(`display > search_paid > broker`); `(no touch)` when none"),
+        Column("conversions", "conversions that followed this path"),
+        Column("revenue", "their revenue"),
+        Column("share", "conversions / all conversions of the period"),
+        Column("touches", "average number of touches per conversion, repeats included"),
+        Column("days", "average days from the path's first touch to the conversion"),
+    ),
+    keys=("path",),
+    options=frozenset({"lookback", "offline_touch", "goal", "limit"}),
+    parameters=lambda ctx: path_parameters(ctx, by="", nulls=False),
+    post=frequent_paths,
+)
+
+
+# --- media x point of sale --------------------------------------------------------------------------------
+
+def media_by_point_of_sale(ctx: Context, result: Result) -> Result:
+    """Each signing broker's offline sales shared among the levers of their customers' online touches."""
+    at = {c: i for i, c in enumerate(result.columns)}
+    offline = [r for r in result.rows if r[at["conversions"]] and r[at["channel"]] != "web"]
+    signers = sorted({r[at["signer"]] for r in offline})
+    index = {s: i for i, s in enumerate(signers)}
+    t = table(Result(result.columns, offline), "")
+    group = np.array([index[r[at["signer"]]] for r in offline], dtype=np.int64)
+    model = ctx.options.model or "linear"
+    if model == "all":
+        raise ReportError("model: media_pos takes one model (one of: " + ", ".join(MODELS) + ")")
+    conv, val = attribute_groups(t, model, group, len(signers), _half_life(ctx), markov_per_path=True)
+    sold = np.bincount(group, t.conversions, minlength=len(signers))
+    untouched = t.length == 0
+    rows = []
+    for s, signer in enumerate(signers):
+        lines = [[signer, lever, round(float(conv[c, s]), 6), money(val[c, s]),
+                  float(conv[c, s] / sold[s])] for c, lever in enumerate(t.channels) if conv[c, s] > 0]
+        none = float(t.conversions[untouched & (group == s)].sum())
+        if none:
+            lines.append([signer, NO_TOUCH, none, money(t.value[untouched & (group == s)].sum()),
+                          none / float(sold[s])])
+        lines.sort(key=lambda r: (-r[2], r[1]))
+        rows += lines
+    return Result(["broker_id", "lever", "conversions", "revenue", "share"], rows)
+
+
+MEDIA_POS = Report(
+    name="media_pos",
+    title="Media x point of sale: the levers that brought each broker's offline customers",
+    sql=SQL,
+    columns=(
+        Column("broker_id", "the broker or adviser who signed the offline sales (`conversions.broker_id`)"),
+        Column("lever", "a lever of their customers' online touches in the lookback window; empty for the sales "
+                        "with no online touch"),
+        Column("conversions", "the broker's sales the model credits to the lever (default model: linear; markov "
+                              "shares each sale among its own touches by removal effect)"),
+        Column("revenue", "their revenue"),
+        Column("share", "conversions / the broker's offline sales"),
+    ),
+    keys=("broker_id", "lever"),
+    options=frozenset({"model", "lookback", "half_life"}),
+    parameters=lambda ctx: path_parameters(ctx, by="", goal="sale", offline_touch=False,
+                                           nulls=ctx.options.model == "markov"),
+    post=media_by_point_of_sale,
+)

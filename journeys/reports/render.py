@@ -1,0 +1,103 @@
+"""A report's result as an aligned text table, CSV, or JSON (an array of row objects, or its document)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import io
+import json
+import math
+import uuid
+from typing import Any
+
+import msgspec
+
+from journeys.reports.base import Result
+
+MEDIA_TYPES = {"table": "text/plain; charset=utf-8", "csv": "text/csv; charset=utf-8",
+               "json": "application/json"}
+
+
+def render(result: Result, fmt: str) -> str:
+    """The result in one of MEDIA_TYPES' formats; every format holds the same values."""
+    if fmt == "json":
+        doc = result.document if result.document is not None else result.records()
+        return _JSON.encode(plain(doc)).decode() + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(result.columns)
+        writer.writerows([[_csv_cell(v) for v in row] for row in result.rows])
+        return out.getvalue()
+    return _table(result)
+
+
+_JSON = msgspec.json.Encoder(decimal_format="number")
+"""Decimals (revenue, cost) written as JSON numbers with their exact digits: 702.40, never 702.3999999."""
+
+
+def plain(value: Any) -> Any:
+    """JSON values: ISO 8601 UTC times, exact numbers for decimals, null for a rate with nothing to divide."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, decimal.Decimal):
+        return value if value.is_finite() else None
+    if isinstance(value, dt.datetime):
+        value = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _csv_cell(value: Any) -> Any:
+    value = plain(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _table(result: Result) -> str:
+    cells = [[_text(v) for v in row] for row in result.rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(result.columns)]
+    numeric = [all(_is_number(row[i]) for row in result.rows) and result.rows for i in range(len(result.columns))]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(result.columns, widths)).rstrip(),
+             "-+-".join("-" * w for w in widths)]
+    for r in cells:
+        lines.append(" | ".join(v.rjust(w) if numeric[i] else v.ljust(w)
+                                for i, (v, w) in enumerate(zip(r, widths))).rstrip())
+    lines.append(f"({len(cells)} row{'s' if len(cells) != 1 else ''})")
+    return "\n".join(lines) + "\n"
+
+
+def _is_number(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool))
+
+
+def _text(value: Any) -> str:
+    value = plain(value)
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, decimal.Decimal):
+        return f"{value:,.2f}"
+    if isinstance(value, float):
+        # Rates and shares read to 4 places; money and counts to 2.
+        return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 10 else f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)

@@ -1,0 +1,160 @@
+"""The funnel report on a hand-made form of 4 steps, one optional: every figure counted by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from journeys import reports
+from journeys.reports.funnel import chains
+from tests.journeys.builder import Journeys
+
+FORM = """\
+  quote:
+    label: Devis
+    steps:
+      - id: vehicle
+        label: Votre moto
+        properties:
+          variant: {type: enum, values: [a, b]}
+      - {id: rider, label: Vous}
+      - {id: coverage, label: Vos garanties, optional: true}
+      - {id: contact}
+    submit:
+      properties:
+        quote_id: {type: string}
+"""
+PERIOD = {"from": "2026-03-01", "to": "2026-04-01"}
+STEPS = ["vehicle", "rider", "coverage", "contact"]
+
+
+def journey(j: Journeys, visitor: str, steps: list[str], start: str = "2026-03-02 10:00", gap_s: int = 60,
+            last_gap_s: int | None = None, submit: bool = False, abandon: str | None = None, **fields) -> list:
+    """The visitor completes `steps` one a minute apart (the last `last_gap_s` after the previous one)."""
+    import datetime as dt
+
+    t = dt.datetime.fromisoformat(start)
+    variant = fields.pop("variant", None)
+    rows = [j.page(visitor, f"s-{visitor}", t.isoformat(" "), **fields)]
+    for n, step in enumerate(steps):
+        gap = last_gap_s if last_gap_s is not None and n == len(steps) - 1 else gap_s
+        t += dt.timedelta(seconds=gap)
+        props = {"variant": variant} if variant and step == "vehicle" else None
+        rows.append(j.step("quote", step, STEPS.index(step) + 1, visitor, f"s-{visitor}", t.isoformat(" "),
+                           elapsed_ms=gap * 1000, properties=props, **fields))
+    if submit:
+        t += dt.timedelta(seconds=5)
+        rows.append(j.submit("quote", visitor, f"s-{visitor}", t.isoformat(" "), **fields))
+    if abandon:
+        t += dt.timedelta(seconds=30)
+        rows.append(j.abandon("quote", abandon, STEPS.index(abandon) + 1, visitor, f"s-{visitor}", t.isoformat(" ")))
+    return rows
+
+
+@pytest.fixture
+def quote_plan(plan_file):
+    return plan_file(FORM)
+
+
+@pytest.fixture
+def funnel_data(store):
+    j = Journeys()
+    a = journey(j, "A", STEPS, submit=True, variant="a", device_type="mobile")  # everything
+    a.append(j.add("touch", "A", "s-A", "2026-03-02 10:00", lever="display", utm_medium="cpm"))
+    journey(j, "B", ["vehicle", "rider", "contact"], submit=True, variant="b", device_type="mobile")  # skips the optional step
+    journey(j, "C", ["vehicle", "rider", "coverage"], abandon="contact", variant="a")  # leaves at contact
+    journey(j, "D", ["vehicle"], abandon="rider", variant="b")                          # leaves at rider
+    journey(j, "E", ["vehicle", "rider", "contact"], last_gap_s=2 * 86400, variant="a")  # contact 2 days later
+    journey(j, "F", ["rider"])                                                # never started the form
+    journey(j, "G", STEPS, submit=True, is_bot=True)                          # a crawler
+    journey(j, "H", STEPS, submit=True, start="2026-04-02 10:00")             # after the period
+    j.store(store)
+    j.store(store, a)  # A's batch retried: stored twice until merged, counted once
+    return j
+
+
+def rows_by_step(result):
+    return {r["step"]: r for r in result.records()}
+
+
+def test_four_steps_with_an_optional_one(store, quote_plan, funnel_data):
+    funnel = reports.run(store, quote_plan, "funnel", PERIOD)
+    assert funnel.columns == [c for c in reports.REPORTS["funnel"].column_names if c != "segment"]
+    rows = rows_by_step(funnel)
+    assert [r["step"] for r in funnel.records()] == [*STEPS, "submit"]
+    assert {s: rows[s]["visitors"] for s in rows} == {
+        "vehicle": 5,   # A B C D E
+        "rider": 4,     # A B C E
+        "coverage": 2,  # A C: the optional step, after the required ones before it
+        "contact": 2,   # A B: B skipped the optional step; E came back after the 1-day window
+        "submit": 2,    # A B
+    }
+    assert rows["coverage"]["optional"] is True and rows["contact"]["optional"] is False
+    assert {s: rows[s]["completions"] for s in rows} == {
+        "vehicle": 5, "rider": 5, "coverage": 2, "contact": 3, "submit": 2}  # F's rider, E's late contact
+    assert rows["rider"]["from_previous"] == pytest.approx(4 / 5) and rows["rider"]["drop_off"] == 1
+    # Drop-off is counted from the previous *required* step, for the optional step and after it.
+    assert rows["coverage"]["from_previous"] == pytest.approx(2 / 4) and rows["coverage"]["drop_off"] == 2
+    assert rows["contact"]["from_previous"] == pytest.approx(2 / 4) and rows["contact"]["drop_off"] == 2
+    assert rows["submit"]["from_first"] == pytest.approx(2 / 5) and rows["submit"]["drop_off"] == 0
+    assert rows["vehicle"]["from_previous"] is None and rows["vehicle"]["drop_off"] is None
+    assert {s: rows[s]["abandons"] for s in rows} == {"vehicle": 0, "rider": 1, "coverage": 0, "contact": 1,
+                                                      "submit": 0}
+    assert rows["vehicle"]["median_seconds"] == 60 and rows["submit"]["median_seconds"] is None
+    # contact: A and B after 60 s, E after 2 days: the median is 60 s, the 90th percentile E's.
+    assert rows["contact"]["median_seconds"] == 60 and rows["contact"]["p90_seconds"] == 2 * 86400
+
+
+def test_breakdowns_by_a_property_the_device_and_the_lever(store, quote_plan, funnel_data):
+    def counts(by):
+        result = reports.run(store, quote_plan, "funnel", {**PERIOD, "by": by})
+        assert result.columns[0] == by
+        out = {}
+        for r in result.records():
+            out.setdefault(r[by], []).append(r["visitors"])
+        return out
+
+    assert counts("variant") == {"a": [3, 3, 2, 1, 1], "b": [2, 1, 0, 1, 1], "": [0, 0, 0, 0, 0]}  # "": F
+    assert counts("device") == {"mobile": [2, 2, 1, 2, 2], "": [3, 2, 1, 0, 0]}
+    assert counts("lever") == {"display": [1, 1, 1, 1, 1], "direct": [4, 3, 1, 1, 1]}
+    with pytest.raises(reports.ReportError, match='by: "phone" is not known; funnel splits by lever, campaign, '
+                                                  'broker, device, a property of the plan'):
+        reports.run(store, quote_plan, "funnel", {**PERIOD, "by": "phone"})  # personal data: not a breakdown
+
+
+def test_the_same_events_with_every_step_required(store, plan_file, funnel_data):
+    plan = plan_file(FORM.replace(", optional: true", ""))
+    rows = rows_by_step(reports.run(store, plan, "funnel", PERIOD))
+    assert [rows[s]["visitors"] for s in [*STEPS, "submit"]] == [5, 4, 2, 1, 1]  # B skipped coverage
+
+
+def test_a_longer_window_lets_the_late_visitor_in(store, quote_plan, funnel_data):
+    rows = rows_by_step(reports.run(store, quote_plan, "funnel", {**PERIOD, "window": "3d"}))
+    assert rows["contact"]["visitors"] == 3
+
+
+def test_chains_follow_the_plan_order(quote_plan):
+    paths, rows = chains(quote_plan.plan.forms["quote"])
+    assert paths == [[1, 2, 4, 0], [1, 2, 3]]
+    assert [(r[2], r[5], r[6], r[7], r[9]) for r in rows] == [
+        ("vehicle", 1, 1, 0, 0), ("rider", 1, 2, 1, 1), ("coverage", 2, 3, 2, 2), ("contact", 1, 3, 2, 2),
+        ("submit", 1, 4, 4, 3)]
+
+
+def test_an_empty_period_gives_every_step_at_zero(store, quote_plan):
+    funnel = reports.run(store, quote_plan, "funnel", PERIOD)
+    assert [r["visitors"] for r in funnel.records()] == [0, 0, 0, 0, 0]
+    assert all(r["from_first"] is None for r in funnel.records())
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ({"form": "nope"}, 'form: the plan has no form "nope"; forms: quote'),
+    ({"window": "soon"}, 'window: "soon" is not a duration from 1 minute to 400 days (e.g. 90m, 12h, 7d, 2w; '
+                         "a bare number counts days)"),
+    ({"model": "linear"}, 'funnel does not take "model"; it takes: from, to, form, by, window, lever, campaign, broker, device, compare, format'),
+    ({"colour": "red"}, 'unknown option "colour"; funnel takes: from, to, form, by, window, lever, campaign, broker, device, compare, format'),
+    ({"from": "2026-04-01", "to": "2026-03-01"}, "from (2026-04-01T00:00:00Z) must be before to (2026-03-01T00:00:00Z)"),
+])
+def test_mistakes_say_what_to_fix(store, quote_plan, raw, message):
+    with pytest.raises(reports.ReportError) as info:
+        reports.run(store, quote_plan, "funnel", raw)
+    assert str(info.value) == message

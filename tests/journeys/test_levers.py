@@ -1,0 +1,139 @@
+"""Levers and campaigns on a small fixture: bounce, lead and conversion rates, costs, counted by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from journeys import reports
+from tests.journeys.builder import Journeys, broker, cost, person, sale
+
+MARCH = {"from": "2026-03-01", "to": "2026-04-01"}
+GOOGLE = "https://www.google.fr/"
+
+
+def display(j: Journeys, visitor: str, session: str, when: str, campaign: str = "spring") -> None:
+    j.page(visitor, session, when, lever="display", utm_medium="cpm", utm_campaign=campaign)
+    j.add("touch", visitor, session, when, lever="display", utm_medium="cpm", utm_campaign=campaign)
+
+
+@pytest.fixture
+def shop(store):
+    j = Journeys()
+    display(j, "V1", "d1", "2026-03-02 10:00")                                   # bounce
+    display(j, "V2", "d2", "2026-03-02 11:00")
+    j.page("V2", "d2", "2026-03-02 11:02", lever="display")                      # two pages
+    display(j, "V3", "d3", "2026-03-03 09:00", campaign="autumn")
+    j.step("moto_quote", "vehicle", 1, "V3", "d3", "2026-03-03 09:01")          # an interaction
+    display(j, "V1", "d4", "2026-03-05 10:00")                                   # bounce, V1 again
+    j.page("V5", "g1", "2026-03-04 10:00", referrer=GOOGLE)                      # bounce
+    j.page("V6", "g2", "2026-03-04 12:00", referrer=GOOGLE)
+    j.submit("moto_quote", "V6", "g2", "2026-03-04 12:03")                       # a lead
+    j.page("V7", "x1", "2026-03-06 08:00")                                       # direct, bounce
+    j.page("V8", "b1", "2026-03-06 09:00", is_bot=True)                          # a crawler: not counted
+    j.store(store)
+    j.store(store, j.rows[:4])                                                   # a retried batch
+    person(store, "P2", visitors=("V2",), phones=("k2",))
+    person(store, "P3", visitors=("V3",), phones=("k3",))
+    broker(store, "B042", "Comparamoto", "broker")
+    sale(store, "S1", "2026-03-10 15:00", channel="web", premium="300", phone_key="k2")
+    sale(store, "S2", "2026-03-12 15:00", channel="shop", broker_id="B042", premium="600", phone_key="k3")
+    cost(store, "2026-03-02", "display", "spring", "150")
+    cost(store, "2026-03-03", "display", "autumn", "50")
+    cost(store, "2026-04-02", "display", "spring", "999")                       # after the period
+
+
+def lines(result, *keys):
+    return {tuple(r[k] for k in keys): r for r in result.records()}
+
+
+def test_visits_visitors_bounce_and_leads(store, plan, shop):
+    rows = lines(reports.run(store, plan, "levers", MARCH), "lever")
+    assert {k: (r["visits"], r["visitors"], r["bounce_rate"], r["leads"]) for k, r in rows.items()} == {
+        ("display",): (4, 3, 0.5, 0), ("search_organic",): (2, 2, 0.5, 1), ("direct",): (1, 1, 1.0, 0),
+        ("broker",): (0, 0, None, 0)}
+    assert rows[("search_organic",)]["lead_rate"] == 0.5
+
+
+def test_sales_under_last_non_direct_and_first_touch(store, plan, shop):
+    rows = lines(reports.run(store, plan, "levers", MARCH), "lever")
+    display, shop_lever = rows[("display",)], rows[("broker",)]
+    # V2 signed online after display: display's. V3 signed in B042's shop: the point of sale is the last
+    # non-direct touch.
+    assert (display["online_sales"], display["offline_sales"], display["revenue"]) == (1, 0, 300)
+    assert (shop_lever["offline_sales"], shop_lever["revenue"], shop_lever["conversion_rate"]) == (1, 600, None)
+    assert display["conversion_rate"] == 0.25 and display["average_premium"] == 300
+    assert (display["cost"], display["cost_per_sale"], display["roas"], display["cost_per_lead"]) == (200, 200, 1.5, None)
+    first = lines(reports.run(store, plan, "levers", {**MARCH, "model": "first_touch"}), "lever")[("display",)]
+    assert (first["sales"], first["revenue"], first["conversion_rate"], first["cost_per_sale"]) == (2, 900, 0.5, 100)
+    assert rows[("search_organic",)]["cost"] is None
+
+
+def test_campaigns_split_each_lever(store, plan, shop):
+    result = reports.run(store, plan, "campaigns", {**MARCH, "model": "first_touch"})
+    assert result.columns[:3] == ["lever", "campaign", "visits"]
+    rows = lines(result, "lever", "campaign")
+    assert (rows[("display", "spring")]["visits"], rows[("display", "spring")]["cost"]) == (3, 150)
+    assert (rows[("display", "autumn")]["visits"], rows[("display", "autumn")]["sales"],
+            rows[("display", "autumn")]["cost_per_sale"]) == (1, 1, 50)
+    assert rows[("search_organic", "")]["visits"] == 2
+
+
+def test_by_device_and_compare(store, plan, shop):
+    result = reports.run(store, plan, "levers", {**MARCH, "by": "device", "compare": "true"})
+    assert result.columns[:4] == ["lever", "device", "visits", "visits_previous"]
+    assert lines(result, "lever")[("display",)]["visits_previous"] is None  # nothing in February
+    with pytest.raises(reports.ReportError, match='by: "colour" is not known; levers splits by campaign, broker, device'):
+        reports.run(store, plan, "levers", {**MARCH, "by": "colour"})
+
+
+def test_brokers_traffic_brought_and_sales_signed(store, plan, shop):
+    j = Journeys()
+    j.page("V9", "c1", "2026-03-07 10:00", broker_id="B042", lever="broker")
+    j.add("touch", "V9", "c1", "2026-03-07 10:00", broker_id="B042", lever="broker")
+    j.page("V9", "c1", "2026-03-07 10:01", broker_id="B042", lever="broker")
+    j.store(store)
+    rows = lines(reports.run(store, plan, "brokers", MARCH), "broker_id")
+    b042 = rows[("B042",)]
+    assert (b042["name"], b042["lever"], b042["visits"], b042["bounce_rate"], b042["sales_signed"],
+            b042["revenue_signed"]) == ("Comparamoto", "broker", 1, 0.0, 1, 600)
+    # V3's shop sale: its last non-direct touch is B042's point of sale.
+    assert (b042["attributed_sales"], b042["attributed_revenue"]) == (1, 600)
+
+
+def test_overview_totals_series_and_previous_period(store, plan, shop):
+    (total,) = reports.run(store, plan, "overview", MARCH).records()
+    assert (total["visits"], total["visitors"], total["leads"], total["online_sales"], total["offline_sales"],
+            total["revenue"], total["cost"]) == (7, 6, 1, 1, 1, 900, 200)
+    assert total["bounce_rate"] == pytest.approx(4 / 7) and total["conversion_rate"] == pytest.approx(2 / 7)
+    assert total["cost_per_sale"] == 100
+    week = {str(r["period"]): r for r in reports.run(store, plan, "overview", {"from": "2026-03-02", "to": "2026-03-09",
+                                                                                "interval": "day"}).records()}
+    assert list(week) == [f"2026-03-0{d}" for d in range(2, 9)]
+    assert [week[d]["visits"] for d in sorted(week)] == [2, 1, 2, 1, 1, 0, 0]
+    assert week["2026-03-08"]["bounce_rate"] is None and week["2026-03-02"]["cost"] == 150
+    compared = reports.run(store, plan, "overview", {"from": "2026-03-09", "to": "2026-03-16", "interval": "day",
+                                                     "compare": "true"}).records()
+    assert [(str(r["period"]), r["visits"], r["visits_previous"]) for r in compared][:3] == [
+        ("2026-03-09", 0, 2), ("2026-03-10", 0, 1), ("2026-03-11", 0, 2)]  # beside 2, 3 and 4 March
+    assert compared[1]["offline_sales"] == 0 and compared[3]["offline_sales"] == 1  # signed 12 March
+
+
+def test_filters_narrow_visits_by_their_landing_and_sales_by_a_matching_touch(store, plan, shop):
+    def overview(**filters):
+        (total,) = reports.run(store, plan, "overview", {**MARCH, **filters}).records()
+        return total["visits"], total["online_sales"], total["offline_sales"], total["revenue"], total["cost"]
+
+    # Display: its 4 visits; both sales had a display visit in their lookback; display's costs.
+    assert overview(lever="display") == (4, 1, 1, 900, 200)
+    assert overview(lever="display", campaign="autumn") == (1, 0, 1, 600, 50)  # V3's visit, then the shop
+    assert overview(lever="search_organic") == (2, 0, 0, 0, None)  # V6's lead, no sale
+    # B042 brought no visit here; it signed S2 (its point of sale); costs are not per broker.
+    assert overview(broker="B042") == (0, 0, 1, 600, None)
+    levers = lines(reports.run(store, plan, "levers", {**MARCH, "lever": "display", "model": "first_touch"}), "lever")
+    assert {k for k, r in levers.items() if r["visits"]} == {("display",)}
+    assert levers[("display",)]["sales"] == 2  # each kept path whole: display is both sales' first touch
+    last = lines(reports.run(store, plan, "attribution", {**MARCH, "lever": "display", "model": "last_touch"}),
+                 "lever")
+    assert {k: r["conversions"] for k, r in last.items()} == {("display",): 1, ("broker",): 1}
+    with pytest.raises(reports.ReportError, match='person does not take "lever"'):
+        reports.run(store, plan, "person", {"quote_id": "Q", "lever": "display"})

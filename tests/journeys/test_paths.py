@@ -1,0 +1,84 @@
+"""Attribution, frequent paths and media x point of sale on hand-made journeys, Mrs X's first."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from journeys import reports
+from journeys.reports.render import render
+from tests.journeys.builder import Journeys, broker, person, sale
+
+OCTOBER = {"from": "2026-10-01", "to": "2026-11-01"}
+
+
+@pytest.fixture
+def mrs_x(store):
+    """Mrs X clicks a display ad on 3 October, asks for a quote leaving her phone, and signs on 15 October
+    in broker B042's shop; her phone links the sale to her visits."""
+    j = Journeys()
+    j.page("vx", "x1", "2026-10-03 20:00", referrer="https://news.example/", utm_medium="cpm", lever="display")
+    j.add("touch", "vx", "x1", "2026-10-03 20:00", lever="display", utm_source="regie", utm_medium="cpm",
+          utm_campaign="moto-automne", broker_id="D001")
+    for i, step in enumerate(["vehicle", "rider", "coverage", "contact"], start=1):
+        j.step("moto_quote", step, i, "vx", "x1", f"2026-10-03 20:0{i}", lever="display")
+    j.submit("moto_quote", "vx", "x1", "2026-10-03 20:05", phone_key="kx", lever="display")
+    j.store(store)
+    person(store, "P-X", visitors=("vx",), phones=("kx",))
+    broker(store, "B042", "Comparamoto", "broker", shop="Lyon 3")
+    sale(store, "C-0001", "2026-10-15 11:00", channel="shop", broker_id="B042", premium="850.00", phone_key="kx")
+
+
+def by_model(result, **key):
+    return {(r["model"], r["lever"], *(r[k] for k in key)): (r["conversions"], r["revenue"]) for r in result.records()}
+
+
+def test_mrs_x_display_and_the_broker_both_earned_the_sale(store, plan, mrs_x):
+    credit = by_model(reports.run(store, plan, "attribution", OCTOBER))
+    assert credit[("first_touch", "display")] == (1, 850) and credit[("first_touch", "broker")] == (0, 0)
+    assert credit[("last_touch", "broker")] == (1, 850) and credit[("last_touch", "display")] == (0, 0)
+    assert credit[("position_based", "display")] == (0.5, 425) and credit[("position_based", "broker")] == (0.5, 425)
+    assert credit[("markov", "display")] == (0.5, 425)
+
+
+def test_by_broker_names_b042_for_the_last_touch(store, plan, mrs_x):
+    result = reports.run(store, plan, "attribution", {**OCTOBER, "by": "broker", "model": "last_touch"})
+    assert result.columns == ["model", "lever", "broker", "conversions", "revenue"]
+    assert [r for r in result.records() if r["conversions"]] == [
+        {"model": "last_touch", "lever": "broker", "broker": "B042", "conversions": 1, "revenue": 850}]
+    first = reports.run(store, plan, "attribution", {**OCTOBER, "by": "campaign", "model": "first_touch"})
+    assert [(r["lever"], r["campaign"], r["conversions"]) for r in first.records() if r["conversions"]] == [
+        ("display", "moto-automne", 1)]
+
+
+def test_without_the_offline_touch_display_gets_it_all(store, plan, mrs_x):
+    credit = by_model(reports.run(store, plan, "attribution", {**OCTOBER, "offline_touch": "false"}))
+    assert {k: v for k, v in credit.items() if v[0]} == {(m, "display"): (1, 850) for m in
+                                                         ("first_touch", "last_touch", "last_non_direct", "linear",
+                                                          "position_based", "time_decay", "markov")}
+
+
+def test_a_short_lookback_leaves_only_the_point_of_sale(store, plan, mrs_x):
+    credit = by_model(reports.run(store, plan, "attribution", {**OCTOBER, "lookback": "7d", "model": "first_touch"}))
+    assert credit == {("first_touch", "broker"): (1, 850)}
+
+
+def test_the_json_is_one_object_per_model_and_lever(store, plan, mrs_x):
+    doc = json.loads(render(reports.run(store, plan, "attribution", {**OCTOBER, "model": "all"}), "json"))
+    assert len(doc) == 14 and all(list(d) == ["model", "lever", "conversions", "revenue"] for d in doc)
+    assert [d["model"] for d in doc[::2]] == ["first_touch", "last_touch", "last_non_direct", "linear",
+                                              "position_based", "time_decay", "markov"]
+
+
+def test_paths_and_media_by_point_of_sale(store, plan, mrs_x):
+    paths = reports.run(store, plan, "paths", OCTOBER).records()
+    assert paths == [{"path": "display > broker", "conversions": 1, "revenue": 850.0, "share": 1.0, "touches": 2.0,
+                      "days": pytest.approx(11.625)}]  # 3 Oct 20:00 to 15 Oct 11:00
+    media = reports.run(store, plan, "media_pos", OCTOBER).records()
+    assert media == [{"broker_id": "B042", "lever": "display", "conversions": 1.0, "revenue": 850.0, "share": 1.0}]
+
+
+def test_leads_as_the_goal_need_no_sale(store, plan, mrs_x):
+    credit = by_model(reports.run(store, plan, "attribution", {**OCTOBER, "goal": "lead", "model": "linear"}))
+    assert credit == {("linear", "display"): (1, 0)}

@@ -1,0 +1,155 @@
+"""The runner: one function behind the CLI and the API, the same values in table, CSV and JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from collector.app import create_app
+from journeys import reports
+from journeys.reports.base import Result, for_database, sql_text
+from journeys.reports.render import render
+from tests.conftest import EXAMPLE_PLAN, ROOT, Client
+from tests.journeys.builder import Journeys
+
+PERIOD = {"from": "2026-03-01", "to": "2026-04-01"}
+ADMIN = {"authorization": "Bearer admin-test-token"}
+
+
+def quote(j: Journeys, visitor: str, day: str, steps: int) -> None:
+    names = ["vehicle", "rider", "coverage", "contact"]
+    for i in range(steps):
+        j.step("moto_quote", names[i], i + 1, visitor, f"s-{visitor}", f"{day} 10:0{i}", elapsed_ms=1000)
+
+
+@pytest.fixture
+def events(store):
+    j = Journeys()
+    quote(j, "A", "2026-03-02", 4)
+    quote(j, "B", "2026-03-03", 2)
+    quote(j, "C", "2026-02-20", 1)  # the previous period
+    j.store(store)
+
+
+def test_formats_hold_the_same_values(store, plan, events):
+    result = reports.run(store, plan, "funnel", PERIOD)
+    doc = json.loads(render(result, "json"))
+    assert [r["visitors"] for r in doc] == [2, 2, 1, 1, 0]
+    assert doc[0] == {"step_index": 1, "step": "vehicle", "label": "Votre moto", "optional": False, "visitors": 2,
+                      "completions": 2, "from_first": 1.0, "from_previous": None, "drop_off": None, "abandons": 0,
+                      "median_seconds": 1.0, "p90_seconds": 1.0}
+    rows = list(csv.DictReader(io.StringIO(render(result, "csv"))))
+    assert list(rows[0]) == result.columns
+    assert [(r["step"], r["visitors"], r["from_previous"]) for r in rows][:3] == [
+        ("vehicle", "2", ""), ("rider", "2", "1.0"), ("coverage", "1", "0.5")]
+    table = render(result, "table").splitlines()
+    assert table[0].split(" | ")[:3] == ["step_index", "step    ", "label          "]
+    assert table[-1] == "(5 rows)" and "| Votre moto      |" in table[2]
+
+
+def test_compare_adds_the_previous_period_beside_each_figure(store, plan, events):
+    result = reports.run(store, plan, "funnel", {**PERIOD, "compare": "true"})
+    assert result.columns[:7] == ["step_index", "step", "label", "optional", "visitors", "visitors_previous",
+                                  "completions"]
+    first = result.records()[0]
+    assert (first["visitors"], first["visitors_previous"]) == (2, 1)  # C, in the 31 days before March
+
+
+def test_documents_render_as_themselves():
+    result = Result(["a"], [[1]], document={"conversions": 3, "by_reason": {"no key": 1}})
+    assert json.loads(render(result, "json")) == {"conversions": 3, "by_reason": {"no key": 1}}
+
+
+def test_the_printed_sql_is_the_file_with_its_parameters(plan):
+    text = reports.sql_for("parcours", plan, "funnel", PERIOD)
+    sets, _, sql = text.partition("\n\n")
+    assert sql == sql_text("funnel.sql")
+    assert "SET param_from = '2026-03-01 00:00:00.000';" in sets
+    assert "SET param_chains = '[[1, 2, 3, 4, 0]]';" in sets
+    assert "SET param_form = 'moto_quote';" in sets
+
+
+def test_another_database_is_substituted_for_parcours_tables_only():
+    sql = "SELECT 'parcours.events' FROM parcours.events JOIN parcours.touches(from = 1) USING x"
+    assert for_database(sql, "db2") == "SELECT 'db2.events' FROM db2.events JOIN db2.touches(from = 1) USING x"
+
+
+def test_the_api_answers_the_runners_json(settings, store, plan, events):
+    with Client(create_app(settings)) as client:
+        r = client.get("/api/reports/funnel", params=PERIOD, headers=ADMIN)
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+        assert r.text == render(reports.run(store, plan, "funnel", PERIOD), "json")
+        r = client.get("/api/reports/funnel", params={**PERIOD, "format": "csv"}, headers=ADMIN)
+        assert r.headers["content-type"].startswith("text/csv") and r.text.startswith("step_index,step,label")
+        r = client.get("/api/reports/funnel", params={**PERIOD, "model": "linear"}, headers=ADMIN)
+        assert r.status_code == 400
+        assert r.json() == {"error": 'funnel does not take "model"; it takes: from, to, form, by, window, lever, campaign, broker, device, compare, format'}
+        assert client.get("/api/reports/nope", headers=ADMIN).status_code == 404
+        assert client.get("/api/reports/funnel").status_code == 401
+
+
+def test_the_cli_opens_the_engine_when_no_collector_runs(tmp_path):
+    # Separate processes: chDB allows one data directory per process, and the tests hold another.
+    fill = (
+        "from collector.storage import Store, default_dsn\n"
+        "from pathlib import Path\n"
+        "from tests.journeys.test_runner import quote\n"
+        "from tests.journeys.builder import Journeys\n"
+        f"s = Store(default_dsn(Path({str(tmp_path)!r}))); s.migrate()\n"
+        "j = Journeys(); quote(j, 'A', '2026-03-02', 3); j.store(s); s.close()\n"
+    )
+    subprocess.run([sys.executable, "-c", fill], check=True, cwd=ROOT, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "collector", "report", "funnel", "--from", "2026-03-01", "--to", "2026-04-01",
+         "--format", "csv", "--plan", str(EXAMPLE_PLAN), "--data-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert [line.split(",")[:5] for line in out.stdout.splitlines()[1:]] == [
+        ["1", "vehicle", "Votre moto", "false", "1"], ["2", "rider", "Vous", "false", "1"],
+        ["3", "coverage", "Vos garanties", "false", "1"], ["4", "contact", "Vos coordonnées", "false", "0"],
+        ["0", "submit", "submit", "false", "0"]]
+    bad = subprocess.run([sys.executable, "-m", "collector", "report", "funnel", "--window", "x", "--plan",
+                          str(EXAMPLE_PLAN), "--data-dir", str(tmp_path)],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert bad.returncode == 1 and bad.stdout == ""
+    assert bad.stderr.startswith('Error: window: "x" is not a duration') and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("name", list(reports.REPORTS))
+def test_every_report_answers_on_an_empty_database_with_its_documented_fields(store, plan, name):
+    raw = {**PERIOD, "interval": "day"} if name == "overview" else {**PERIOD, "quote_id": "Q-NONE"} \
+        if name == "person" else PERIOD
+    result = reports.run(store, plan, name, raw)
+    by = reports.REPORTS[name].defaults.get("by")
+    documented = [by if c == "segment" else c for c in reports.REPORTS[name].column_names if c != "segment" or by]
+    assert result.columns == documented
+    if name == "overview":
+        assert len(result.rows) == 31 and all(r[1] == 0 for r in result.rows)
+    elif name != "funnel":
+        assert result.rows == []
+
+
+@pytest.mark.parametrize("name", ["overview", "funnel", "levers", "brokers", "attribution"])
+def test_the_printed_sql_pasted_into_a_client_gives_the_same_rows(engine_dir, store, plan, events, name):
+    """What `parcours report NAME --sql` prints, run as a person would in clickhouse-client (SET param_…
+    lines, then the query), returns the rows the runner's SQL step returns."""
+    from collector.storage import Client
+    from journeys.reports import Context, options, parameters
+
+    spec = reports.REPORTS[name]
+    ctx = Context(store, plan, options(name, PERIOD), spec)
+    expected = ctx.query(spec.sql, parameters(ctx)).rows
+    text = reports.sql_for(store.database, plan, name, PERIOD)
+    sets, _, sql = text.partition("\n\n")
+    client = Client(f"chdb://{engine_dir}")  # a session of its own for the SET lines
+    try:
+        for line in sets.splitlines():
+            client.command(line.rstrip(";"))
+        assert client.query(sql).rows == expected
+    finally:
+        client.close()
