@@ -188,3 +188,9 @@ def test_a_sale_from_the_back_office_goes_back_to_the_ad_network_of_its_click(co
                         "Google Click ID,Conversion Name,Conversion Time,Conversion Value,Conversion Currency\n"
                         f"G-LOOP-1,Vente agence,{paris},512.30,EUR\n")
     assert "1 left out: the buyer refused that the sale be shared with ad networks" in r.stderr
+
+    # and the reconciliation counts the back office's sale as one matched to her web journey, by her phone
+    r = parcours(c, "report", "match", "--by", "sale", "--from", "7d", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    (line,) = [x for x in json.loads(r.stdout)["lines"] if x["value"] == "CT-LOOP-1"]
+    assert (line["dimension"], line["conversions"], line["matched"]) == ("sale", 1, 1)
