@@ -527,6 +527,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             host String""",
               engine="MergeTree", order_by="watermark"),
     )),
+    # A sale is sent back to the ad networks only when its buyer agreed (journeys/adnetworks.py): the answer
+    # the contract or the CRM records, imported with the sale.
+    Migration(51, "the buyer's consent to sharing a sale with the ad networks", (
+        AddColumns("conversions", (
+            "ad_consent LowCardinality(String) DEFAULT '' COMMENT 'granted or denied: may the sale be sent to the "
+            "ad networks (parcours export conversions); empty when the source did not say'",
+        )),
+    )),
 )
 
 

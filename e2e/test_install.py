@@ -103,6 +103,13 @@ def test_the_installed_command_serves_from_the_wheel_outside_the_repository(venv
         _wait(url, proc, tmp_path / "serve.log")
         with urllib.request.urlopen(f"{url}/t.js", timeout=10) as resp:
             assert resp.status == 200 and b"parcours" in resp.read()
+        # the dashboard's built files, as its page names them (the manifest the wheel carries), and its login page
+        manifest = json.loads((ROOT / "journeys" / "dashboard" / "static" / "manifest.json").read_text())
+        for name in manifest.values():
+            with urllib.request.urlopen(f"{url}/dashboard/assets/{name}", timeout=10) as resp:
+                assert resp.status == 200 and resp.read() == (ROOT / "journeys/dashboard/static" / name).read_bytes()
+        with urllib.request.urlopen(f"{url}/dashboard/login", timeout=10) as resp:
+            assert manifest["dashboard.css"] in resp.read().decode()
         event = {"id": str(uuid.uuid4()), "e": "page_view", "t": int(time.time() * 1000), "vid": "v1", "sid": "s1",
                  "url": "https://www.example.fr/?utm_medium=cpm"}
         req = urllib.request.Request(f"{url}/collect", data=json.dumps({"events": [event]}).encode(),

@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from zoneinfo import ZoneInfo
 
 import pytest
 from segment.analytics import Client
@@ -24,6 +25,8 @@ from segment.analytics import Client
 from e2e.conftest import ADMIN_TOKEN, ROOT, Collector, start_collector, stop_collector
 
 NODE_CLIENTS = ROOT / "e2e" / "clients"
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+"""A visitor's browser: the tag's events of a script's user agent are a bot's, whose clicks are not exported."""
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +146,51 @@ def test_the_node_libraries_post_calls_that_land(collector_segment, library):
     got = c.wait_rows(f"SELECT event, visitor_id FROM parcours.events FINAL WHERE source = '{source}' ORDER BY event", 3)
     assert [(g["event"], g["visitor_id"]) for g in got] == [
         ("contract_signed", "user:CRC-1"), ("identify", "user:CRC-1"), ("page_view", "v-node")]
+
+
+def test_a_sale_from_the_back_office_goes_back_to_the_ad_network_of_its_click(collector_segment):
+    """The whole loop: a search ad's click on the site, the quote with a phone; the back office's sale through
+    Segment's library, with the customer's consent, and one without; only the consenting buyer's sale leaves for
+    Google Ads, with the click id of her landing and nothing personal."""
+    c = collector_segment
+    day = 86_400_000
+    sent = int(time.time() * 1000)
+    for visitor, gclid, phone, quote in (("v-loop-1", "G-LOOP-1", "06 31 41 59 26", "Q-LOOP1"),
+                                          ("v-loop-2", "G-LOOP-2", "06 27 18 28 18", "Q-LOOP2")):
+        url = f"https://www.motoassur.example/devis?gclid={gclid}"
+        events = [{"id": str(uuid.uuid4()), "e": "page_view", "t": sent - 3 * day, "vid": visitor, "sid": "s",
+                   "url": url, "c": {"gclid": gclid}},
+                  {"id": str(uuid.uuid4()), "e": "form_submit", "t": sent - 3 * day + 60_000, "vid": visitor,
+                   "sid": "s", "url": url, "f": "moto_quote", "c": {"gclid": gclid},
+                   "p": {"quote_id": quote, "phone": phone}}]
+        req = urllib.request.Request(f"{c.url}/collect", data=json.dumps({"events": events, "sent": sent}).encode(),
+                                     headers={"content-type": "text/plain", "user-agent": BROWSER}, method="POST")
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert resp.status == 204 and resp.headers["x-parcours-accepted"] == "2"
+    key = parcours(c, "keys", "create", "loop_office").stdout.strip()
+    errors = []
+    analytics = Client(key, host=c.url, on_error=lambda e, batch: errors.append(e), max_retries=1)
+    signed = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(days=1)
+    analytics.track("CUST-L1", "Contract Signed", {"contract_id": "CT-LOOP-1", "premium": 512.3, "channel": "shop",
+                                                   "phone": "+33 6 31 41 59 26", "ad_consent": True}, timestamp=signed)
+    analytics.track("CUST-L2", "Contract Signed", {"contract_id": "CT-LOOP-2", "premium": 300, "channel": "shop",
+                                                   "phone": "0627182818", "ad_consent": False}, timestamp=signed)
+    analytics.flush()
+    analytics.shutdown()
+    assert errors == []
+    c.wait_rows("SELECT 1 FROM parcours.conversions FINAL WHERE conversion_id LIKE 'CT-LOOP-%'", 2, timeout=60)
+    admin_post(c, "/api/persons/stitch")
+
+    r = parcours(c, "export", "conversions", "google-ads", "--name", "Vente agence", "--from", "7d")
+    assert r.returncode == 0, r.stderr
+    paris = signed.astimezone(ZoneInfo("Europe/Paris")).strftime("%Y-%m-%d %H:%M:%S")
+    assert r.stdout == ("Parameters:TimeZone=Europe/Paris\n"
+                        "Google Click ID,Conversion Name,Conversion Time,Conversion Value,Conversion Currency\n"
+                        f"G-LOOP-1,Vente agence,{paris},512.30,EUR\n")
+    assert "1 left out: the buyer refused that the sale be shared with ad networks" in r.stderr
+
+    # and the reconciliation counts the back office's sale as one matched to her web journey, by her phone
+    r = parcours(c, "report", "match", "--by", "sale", "--from", "7d", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    (line,) = [x for x in json.loads(r.stdout)["lines"] if x["value"] == "CT-LOOP-1"]
+    assert (line["dimension"], line["conversions"], line["matched"]) == ("sale", 1, 1)

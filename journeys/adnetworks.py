@@ -4,7 +4,8 @@ format the network imports, so it can count them and optimise its bids on them.
 Which sales (adnetworks.sql): signed in the period, whose buyer (the person of the sale's phone or CRM id)
 landed on the site from the network's ad (its click id captured: `gclid` for Google Ads, `fbclid` for Meta)
 before the sale and within the lookback (the plan's reconciliation.lookback_days, at most what the network
-accepts). The last such click before the sale is the one sent.
+accepts), and agreed that the sale be shared with ad networks (`conversions.ad_consent` granted: the answer the
+contract or the CRM records, imported with the sale). The last such click before the sale is the one sent.
 
 What leaves, and nothing else (docs/adnetworks.md says it field by field):
 
@@ -13,10 +14,12 @@ What leaves, and nothing else (docs/adnetworks.md says it field by field):
   currency. Google counts a (click id, name, time) once, so a file imported again adds nothing.
 - Meta, Conversions API events (JSON, the body of POST /{dataset_id}/events): per sale `event_name`
   (Purchase), `event_time`, `action_source` (`physical_store`, or `phone_call` for the call centre's sales),
-  `event_id` (the contract id, which Meta deduplicates on), `user_data.fbc` (the click id as Meta's fbc:
-  fb.1.<time of the click in ms>.<fbclid>) and `custom_data` (value, currency). No phone, no e-mail, hashed
+  `event_id` (the contract id), `user_data.fbc` (the click id as Meta's fbc: fb.1.<time of the click in
+  ms>.<fbclid>) and `custom_data` (value, currency, and the contract id as `order_id`, which Meta deduplicates
+  offline events on). No phone, no e-mail, hashed
   or not. Meta refuses a request holding an event more than 7 days old: older sales are left out, and
-  counted; web sales too (the site's pixel reports them, with the browser data Meta requires of them).
+  counted; web sales too (the site's pixel reports them, with the browser data Meta requires of them). A request
+  holds at most 1,000 events: the export is one request body per line, each of at most 1,000.
 
 The value is the sale's premium.
 """
@@ -39,6 +42,13 @@ from tagplan import CompiledPlan
 SQL = Path(__file__).with_name("adnetworks.sql")
 META_MAX_AGE = dt.timedelta(days=7)
 """Meta refuses a whole request when one of its events is older than this."""
+GOOGLE_MAX_CLICK_AGE = dt.timedelta(days=90)
+"""Google Ads refuses the upload of a conversion whose click is older than this."""
+META_BATCH = 1000
+"""The most events one Conversions API request may hold."""
+NO_CONSENT = {"denied": "the buyer refused that the sale be shared with ad networks",
+              "": "the buyer's consent to sharing the sale with ad networks is not recorded (ad_consent)"}
+"""Why a sale with a click id is left out, by its ad_consent."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +63,7 @@ class Network:
 
 NETWORKS = {
     "google-ads": Network("google-ads", "gclid", 90, "text/csv"),
-    "meta": Network("meta", "fbclid", 90, "application/json"),
+    "meta": Network("meta", "fbclid", 90, "application/x-ndjson"),
 }
 GOOGLE_COLUMNS = ("Google Click ID", "Conversion Name", "Conversion Time", "Conversion Value", "Conversion Currency")
 """The columns of Google Ads' click-conversion import template, in its order."""
@@ -70,6 +80,7 @@ class Sale:
     channel: str
     click_id: str
     clicked_at: dt.datetime
+    ad_consent: str = "granted"
     weight: float = 1.0
     """The share of the sale credited to the click (1 without an attribution model)."""
 
@@ -104,7 +115,7 @@ def sales(store: Store, plan: CompiledPlan, net: Network, since: dt.datetime, un
     lookback = min(plan.plan.reconciliation.lookback_days, net.max_lookback_days)
     result = store.query(SQL.read_text().replace("{db}", store.database), parameters={
         "from": since, "to": until, "click_type": net.click_type, "lookback_days": lookback})
-    return [Sale(r[0], _utc(r[1]), Decimal(r[2]), r[3], r[4], r[5], _utc(r[6])) for r in result.rows]
+    return [Sale(r[0], _utc(r[1]), Decimal(r[2]), r[3], r[4], r[5], _utc(r[6]), r[7]) for r in result.rows]
 
 
 def export(store: Store, plan: CompiledPlan, name: str, since: dt.datetime, until: dt.datetime, *,
@@ -112,10 +123,33 @@ def export(store: Store, plan: CompiledPlan, name: str, since: dt.datetime, unti
            now: dt.datetime | None = None) -> Export:
     """The network's file for the sales of the period (see the module docstring)."""
     net = network(name)
-    found = sales(store, plan, net, since, until)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    found, left_out = consenting(sales(store, plan, net, since, until))
     if net.name == "google-ads":
-        return google_ads(found, plan.plan.reconciliation.time_zone, conversion_name)
-    return meta(found, event_name, now or dt.datetime.now(dt.timezone.utc))
+        # Google takes a conversion up to 90 days after its click: an older click's upload fails ("expired")
+        expired = [s for s in found if now - s.clicked_at > GOOGLE_MAX_CLICK_AGE]
+        if expired:
+            why = f"the click is more than {GOOGLE_MAX_CLICK_AGE.days} days old: Google no longer takes it"
+            left_out[why] = len(expired)
+            found = [s for s in found if s not in expired]
+        out = google_ads(found, plan.plan.reconciliation.time_zone, conversion_name)
+    else:
+        out = meta(found, event_name, now)
+    out.left_out = {**left_out, **out.left_out}
+    return out
+
+
+def consenting(found: list[Sale]) -> tuple[list[Sale], dict[str, int]]:
+    """The sales whose buyer agreed to their being shared with ad networks; how many others, and why."""
+    kept: list[Sale] = []
+    left_out: dict[str, int] = {}
+    for sale in found:
+        if sale.ad_consent == "granted":
+            kept.append(sale)
+        else:
+            why = NO_CONSENT.get(sale.ad_consent, NO_CONSENT[""])
+            left_out[why] = left_out.get(why, 0) + 1
+    return kept, left_out
 
 
 def google_ads(found: list[Sale], time_zone: str, conversion_name: str) -> Export:
@@ -134,7 +168,8 @@ def google_ads(found: list[Sale], time_zone: str, conversion_name: str) -> Expor
 
 
 def meta(found: list[Sale], event_name: str, now: dt.datetime) -> Export:
-    """Meta Conversions API events for offline sales (the body of a POST to the dataset's /events)."""
+    """Meta Conversions API events for offline sales: one request body (for a POST to the dataset's /events)
+    per line, each of at most META_BATCH events."""
     events: list[dict] = []
     left_out: dict[str, int] = {}
     for sale in found:
@@ -149,10 +184,11 @@ def meta(found: list[Sale], event_name: str, now: dt.datetime) -> Export:
             "action_source": META_ACTION_SOURCES.get(sale.channel, "physical_store"),
             "event_id": sale.conversion_id,
             "user_data": {"fbc": fbc(sale.click_id, sale.clicked_at)},
-            "custom_data": {"value": float(sale.value), "currency": sale.currency},
+            # order_id: what Meta deduplicates offline events on (with event_time and event_name), 7 days long
+            "custom_data": {"value": float(sale.value), "currency": sale.currency, "order_id": sale.conversion_id},
         })
-    return Export("meta", NETWORKS["meta"].media_type, json.dumps({"data": events}, indent=2) + "\n", len(events),
-                  left_out)
+    bodies = (json.dumps({"data": events[i:i + META_BATCH]}) + "\n" for i in range(0, len(events), META_BATCH))
+    return Export("meta", "application/x-ndjson", "".join(bodies), len(events), left_out)
 
 
 def fbc(fbclid: str, clicked_at: dt.datetime) -> str:

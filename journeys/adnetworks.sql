@@ -1,5 +1,6 @@
 -- Offline conversions whose buyer's journey carries an ad network's click id within the lookback: one row per
--- sale, with the last click of that network before it. journeys/adnetworks.py writes them in the network's format.
+-- sale, with the last click of that network before it, and the buyer's consent. journeys/adnetworks.py leaves out
+-- the sales of buyers who did not consent and writes the others in the network's format.
 --
 -- Parameters: {from} and {to} (the sales' signature time, `to` excluded), {click_type} (gclid, fbclid) and
 -- {lookback_days} (how long before the sale a click still counts). `{db}` is the database.
@@ -7,7 +8,7 @@ WITH
 
 -- the sales signed in the period, one row each (a corrected line replaced the old one)
 sales AS (
-    SELECT conversion_id, ts, premium, currency, channel, phone_key, crm_id
+    SELECT conversion_id, ts, premium, currency, channel, phone_key, crm_id, ad_consent
     FROM {db}.conversions FINAL
     WHERE ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}
 ),
@@ -62,9 +63,10 @@ SELECT
     s.currency AS currency,
     s.channel AS channel,
     argMax(c.click_id, c.clicked_at) AS click_id,       -- the last click before the sale
-    max(c.clicked_at) AS clicked_at
+    max(c.clicked_at) AS clicked_at,
+    s.ad_consent AS ad_consent                          -- granted, denied, or '' (not said)
 FROM sales AS s
 INNER JOIN sale_clicks AS c ON c.conversion_id = s.conversion_id
 WHERE c.clicked_at < s.ts AND c.clicked_at >= s.ts - toIntervalDay({lookback_days:UInt32})
-GROUP BY s.conversion_id, s.ts, s.premium, s.currency, s.channel
+GROUP BY s.conversion_id, s.ts, s.premium, s.currency, s.channel, s.ad_consent
 ORDER BY ts, conversion_id

@@ -3,8 +3,8 @@ canonical format, or from any other source as records of canonical fields. Every
 `import_records`, whatever brought it (a file, the admin API, later a call-centre or Segment feed).
 
 The canonical fields (docs/reconciliation.md documents each): conversion_id, ts, channel, broker_id, adviser,
-shop, product, premium, currency, phone, crm_id. Only conversion_id, ts and one of phone / crm_id are
-required. The phone is read in the plan's default region, normalised to E.164 and kept only as the same
+shop, product, premium, currency, phone, crm_id, ad_consent. Only conversion_id, ts and one of phone / crm_id
+are required. The phone is read in the plan's default region, normalised to E.164 and kept only as the same
 keyed hash the collector gives a phone typed online (`phone_key`).
 """
 
@@ -17,14 +17,15 @@ from typing import IO, Any
 from collector.enrich import phone_key
 from journeys import imports
 from journeys.imports import Context, Kind, Progress, Summary
-from journeys.profiles import Reader, Record, ValueProblem, amount, currency, reader, text, timestamp
+from journeys.profiles import Reader, Record, reader
+from journeys.values import ValueProblem, amount, consent, currency, text, timestamp
 from tagplan.messages import did_you_mean
 
 COLUMNS = (
     ("conversion_id", "String"), ("ts", "DateTime64(3, 'UTC')"), ("channel", "String"), ("broker_id", "String"),
     ("adviser", "String"), ("shop", "String"), ("product", "String"), ("premium", "Decimal(18, 2)"),
     ("currency", "String"), ("phone_key", "String"), ("crm_id", "String"),
-    ("source", "String"), ("source_line", "UInt32"), ("profile", "String"),
+    ("ad_consent", "String"), ("source", "String"), ("source_line", "UInt32"), ("profile", "String"),
 )
 
 
@@ -86,6 +87,10 @@ def conversion_row(record: Record, r: Reader, ctx: Context) -> tuple[dict[str, A
         row["currency"] = currency(r, given("currency"))
     except ValueProblem as exc:
         reasons.append(f"currency: {exc}")
+    try:
+        row["ad_consent"] = consent(given("ad_consent"))
+    except ValueProblem as exc:
+        reasons.append(f"ad_consent: {exc}")
     phone = given("phone")
     try:
         written = text(phone, 64)
@@ -139,7 +144,7 @@ def _as_text(value: Any) -> str:
 KIND = Kind(
     name="conversions", table="conversions", key=("conversion_id",), key_text="conversion_id", columns=COLUMNS,
     fingerprint=("ts", "channel", "broker_id", "adviser", "shop", "product", "premium", "currency", "phone_key",
-                 "crm_id"),
+                 "crm_id", "ad_consent"),
     row=conversion_row, free_text=("adviser", "shop", "product", "broker_id", "channel", "currency"),
 )
 

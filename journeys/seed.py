@@ -22,6 +22,7 @@ import json
 import random
 import time
 import uuid
+import zlib
 import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -318,10 +319,16 @@ def _crc_files(sales: list[Sale]) -> dict[str, bytes]:
     for month, rows in _months(sales).items():
         doc = [{"contract": {"id": s.contract, "signed_at": s.when.isoformat(), "product": s.product,
                              "premium": {"amount": float(s.premium), "currency": "EUR"}},
-                "customer": {"mobile": s.phone, "quote_ref": s.quote},
+                "customer": {"mobile": s.phone, "quote_ref": s.quote, "ad_consent": _consents(s.contract)},
                 "agent": {"id": s.seller[0], "name": s.seller[1]}, "channel": "call_centre"} for s in rows]
         files[f"ventes-crc-{month}.json"] = json.dumps(doc, indent=1, ensure_ascii=False).encode()
     return files
+
+
+def _consents(contract: str) -> bool:
+    """Whether the customer agreed, when signing, that the sale be shared with ad networks: four in five, by the
+    contract's id (drawing it from the generator would change every later draw of the data set)."""
+    return zlib.crc32(contract.encode()) % 5 != 0
 
 
 def _costs(rng: random.Random, start: dt.date, until: dt.date) -> bytes:

@@ -159,7 +159,7 @@ class Reconciliation(Base, kw_only=True):
 
 IMPORT_FIELDS: dict[str, tuple[str, ...]] = {
     "conversions": ("conversion_id", "ts", "channel", "broker_id", "adviser", "shop", "product", "premium",
-                    "currency", "phone", "crm_id"),
+                    "currency", "phone", "crm_id", "ad_consent"),
     "costs": ("day", "lever", "campaign", "amount", "currency"),
     "brokers": ("broker_id", "name", "lever", "shop", "network"),
     "calls": ("call_id", "start", "answer", "end", "caller", "dialled", "duration", "billsec", "disposition",

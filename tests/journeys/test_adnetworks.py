@@ -1,5 +1,6 @@
 """Offline conversions for the ad networks, checked field by field against each network's format: on a journey
-built here (every rule: the last click, the lookback, the channel, Meta's 7 days), and on the demo data set."""
+built here (every rule: the last click, the lookback, the channel, the buyer's consent, Meta's 7 days and its
+1,000 events a request), and on the demo data set."""
 
 from __future__ import annotations
 
@@ -39,9 +40,15 @@ def visit(store, plan, secret, visitor: str, when: dt.datetime, click: str = "",
     store.insert_rows("events", out.events)
 
 
-def sale(store, ctx, line: str):
-    header = "conversion_id,ts,channel,premium,currency,phone,crm_id\n"
+def sale(store, ctx, line: str, consent: str = "oui"):
+    header = "conversion_id,ts,channel,premium,currency,phone,crm_id,ad_consent\n"
+    line = f"{line},{consent}"
     assert conversions.import_file(store, ctx, data(header + line + "\n"), source="sales.csv").rejected == 0
+
+
+def meta_events(content: str) -> list[dict]:
+    """The events of Meta's export: one request body per line."""
+    return [event for body in content.splitlines() for event in json.loads(body)["data"]]
 
 
 def journeys(store, ctx, plan):
@@ -64,12 +71,21 @@ def journeys(store, ctx, plan):
     visit(store, plan, secret, "eve", NOW - 20 * day, "fbclid=F-EVE", "06 55 55 55 55", "Q-EVE")
     sale(store, ctx, f"S-EVE-OLD,{(NOW - 10 * day).isoformat()},shop,120,EUR,06 55 55 55 55,")
     sale(store, ctx, f"S-EVE-WEB,{(NOW - 1 * day).isoformat()},web,80,EUR,,Q-EVE")
+    # Fanny refused that her sale be shared; Gaston's shop said nothing of it: neither leaves
+    visit(store, plan, secret, "fanny", NOW - 5 * day, "gclid=G-FANNY", "06 66 66 66 66", "Q-FANNY")
+    sale(store, ctx, f"S-FANNY,{(NOW - 2 * day).isoformat()},shop,500,EUR,06 66 66 66 66,", consent="non")
+    visit(store, plan, secret, "gaston", NOW - 4 * day, "fbclid=F-GASTON", "06 77 77 77 77", "Q-GASTON")
+    sale(store, ctx, f"S-GASTON,{(NOW - 1 * day).isoformat()},shop,700,EUR,06 77 77 77 77,", consent="")
+    # Hugo: a search ad 95 days ago, his sale 25 days later (within the lookback): Google takes no click that old
+    visit(store, plan, secret, "hugo", NOW - 95 * day, "gclid=G-HUGO", "06 88 88 88 88", "Q-HUGO")
+    sale(store, ctx, f"S-HUGO,{(NOW - 70 * day).isoformat()},shop,250,EUR,06 88 88 88 88,")
     persons.stitch(store, persons.config(plan))
 
 
 def test_google_ads_gets_its_import_template_with_the_last_click_and_the_time_zone(store, ctx, plan):
     journeys(store, ctx, plan)
-    out = adnetworks.export(store, plan, "google-ads", NOW - dt.timedelta(days=90), NOW, conversion_name="Vente agence")
+    out = adnetworks.export(store, plan, "google-ads", NOW - dt.timedelta(days=90), NOW, conversion_name="Vente agence",
+                            now=NOW)
     lines = out.content.splitlines()
     assert lines[0] == "Parameters:TimeZone=Europe/Paris"
     table = list(csv.reader(io.StringIO("\n".join(lines[1:]))))
@@ -78,12 +94,14 @@ def test_google_ads_gets_its_import_template_with_the_last_click_and_the_time_zo
     signed = (NOW - dt.timedelta(days=2)).astimezone(PARIS).strftime("%Y-%m-%d %H:%M:%S")
     assert table[1:] == [["G-ANNE", "Vente agence", signed, "412.50", "EUR"]]  # Chloé's click: past the lookback
     assert (out.media_type, out.conversions) == ("text/csv", 1)
+    assert out.left_out == {"the buyer refused that the sale be shared with ad networks": 1,  # Fanny
+                            "the click is more than 90 days old: Google no longer takes it": 1}  # Hugo
 
 
 def test_meta_gets_conversions_api_events_for_offline_sales_only(store, ctx, plan):
     journeys(store, ctx, plan)
     out = adnetworks.export(store, plan, "meta", NOW - dt.timedelta(days=30), NOW, now=NOW)
-    (event,) = json.loads(out.content)["data"]
+    (event,) = meta_events(out.content)
     clicked = rows(store, "SELECT toUnixTimestamp64Milli(min(ts)) AS ms FROM parcours.events WHERE click_id = 'F-BRUNO'")
     assert event == {
         "event_name": "Purchase",
@@ -91,10 +109,35 @@ def test_meta_gets_conversions_api_events_for_offline_sales_only(store, ctx, pla
         "action_source": "phone_call",
         "event_id": "S-BRUNO",
         "user_data": {"fbc": f"fb.1.{clicked[0]['ms']}.F-BRUNO"},
-        "custom_data": {"value": 99.99, "currency": "EUR"},
+        "custom_data": {"value": 99.99, "currency": "EUR", "order_id": "S-BRUNO"},
     }
     assert out.left_out == {"signed more than 7 days ago: Meta refuses it": 1,
-                            "a web sale: the site's pixel reports it": 1}  # Dan's click came after his sale
+                            "a web sale: the site's pixel reports it": 1,  # Dan's click came after his sale
+                            "the buyer's consent to sharing the sale with ad networks is not recorded (ad_consent)": 1}
+
+
+def test_meta_gets_at_most_1000_events_a_request():
+    clicked = NOW - dt.timedelta(days=2)
+    found = [adnetworks.Sale(f"S-{i}", NOW - dt.timedelta(days=1), adnetworks.Decimal("10.00"), "EUR", "shop",
+                             f"F-{i}", clicked) for i in range(2001)]
+    out = adnetworks.meta(found, "Purchase", NOW)
+    bodies = [json.loads(line) for line in out.content.splitlines()]
+    assert [len(b["data"]) for b in bodies] == [1000, 1000, 1] and out.conversions == 2001
+    assert [e["event_id"] for b in bodies for e in b["data"]] == [f"S-{i}" for i in range(2001)]
+    assert adnetworks.meta([], "Purchase", NOW).content == ""  # nothing to send: no request
+
+
+def test_the_consent_is_read_as_files_write_it(store, ctx):
+    header = "conversion_id,ts,phone,ad_consent\n"
+    lines = ["C1,2026-11-02T10:00:00,06 12 34 56 78,Oui", "C2,2026-11-02T10:00:00,06 12 34 56 78,0",
+             "C3,2026-11-02T10:00:00,06 12 34 56 78,", "C4,2026-11-02T10:00:00,06 12 34 56 78,peut-être"]
+    summary = conversions.import_file(store, ctx, data(header + "\n".join(lines) + "\n"), source="c.csv")
+    assert [(r.line, r.reasons) for r in summary.rejects] == [(5, [
+        'ad_consent: "peut-être" is not a consent answer: expected granted or denied (also yes/no, oui/non, '
+        "true/false, 1/0)"])]
+    assert [(r["conversion_id"], r["ad_consent"]) for r in rows(
+        store, "SELECT conversion_id, ad_consent FROM parcours.conversions FINAL ORDER BY conversion_id")] == [
+        ("C1", "granted"), ("C2", "denied"), ("C3", "")]
 
 
 def test_nothing_personal_leaves(store, ctx, plan):
@@ -116,8 +159,11 @@ def test_on_the_demo_data_every_row_is_a_real_click_before_its_sale(store, ctx, 
     persons.stitch(store, persons.config(plan))
     google = adnetworks.export(store, plan, "google-ads", NOW - dt.timedelta(days=90), NOW)
     table = list(csv.reader(io.StringIO(google.content.split("\n", 1)[1])))[1:]
-    meta = json.loads(adnetworks.export(store, plan, "meta", NOW - dt.timedelta(days=30), NOW, now=NOW).content)["data"]
-    assert table and meta, "the demo data has sales from search and social ads"
+    meta = meta_events(adnetworks.export(store, plan, "meta", NOW - dt.timedelta(days=30), NOW, now=NOW).content)
+    assert table and meta, "the demo data has consenting buyers' sales from search and social ads"
+    consent = {r["conversion_id"]: r["ad_consent"] for r in rows(
+        store, "SELECT conversion_id, ad_consent FROM parcours.conversions FINAL")}
+    assert {consent[e["event_id"]] for e in meta} == {"granted"}
     clicks = {r["click_id"]: r for r in rows(
         store, "SELECT click_id, click_id_type, toUnixTimestamp64Milli(min(ts)) AS first FROM parcours.events "
                "WHERE click_id != '' GROUP BY click_id, click_id_type")}
@@ -156,8 +202,8 @@ def test_the_command_writes_the_file_on_stdout_and_what_was_left_out_on_stderr(t
     assert rows_out and all(",Vente," in line for line in rows_out)
     assert r.stderr == f"{len(rows_out)} conversion(s) for google-ads, signed from 90d to now\n"
     r = parcours("export", "conversions", "meta", "--from", "20d")
-    assert r.returncode == 0 and json.loads(r.stdout)["data"] is not None
-    assert r.stderr.startswith(f"{len(json.loads(r.stdout)['data'])} conversion(s) for meta, signed from 20d to now")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.startswith(f"{len(meta_events(r.stdout))} conversion(s) for meta, signed from 20d to now")
     r = parcours("export", "conversions")
     assert r.returncode == 1 and r.stderr == ("Error: name the network: google-ads or meta "
                                               "(parcours export conversions google-ads)\n")

@@ -215,7 +215,7 @@ def test_identity_reconciliation_and_import_profiles_are_checked():
         '25:16: import "courtiers": time zone "Mars/Olympus" is unknown, expected a name such as Europe/Paris',
         '26:14: import "courtiers": records only applies to JSON files, not csv',
         '30:7: import "courtiers": unknown field "premum" (did you mean "premium"?), expected one of: '
-        "conversion_id, ts, channel, broker_id, adviser, shop, product, premium, currency, phone, crm_id",
+        "conversion_id, ts, channel, broker_id, adviser, shop, product, premium, currency, phone, crm_id, ad_consent",
         '31:25: import "courtiers": channel "shopp" is not declared in reconciliation.channels (did you mean "shop"?)',
         '31:42: import "courtiers": currency "euro" is not a 3-letter code such as EUR',
         '34:18: import "no_header": date_format "%H:%M" has no day, month or year, '
@@ -233,7 +233,7 @@ def test_identity_reconciliation_and_import_profiles_are_checked():
 def test_events_marked_as_conversions_say_each_mistake_at_its_line():
     assert errors_of(BROKEN / "conversions.yaml") == [
         '11:41: event "contract_signed": unknown conversion field "premum" (did you mean "premium"?), expected one '
-        "of: conversion_id, channel, broker_id, adviser, shop, product, premium, currency, phone, crm_id",
+        "of: conversion_id, channel, broker_id, adviser, shop, product, premium, currency, phone, crm_id, ad_consent",
         '12:16: event "contract_signed": channel "shopp" is not declared in reconciliation.channels '
         '(did you mean "shop"?)',
         '14:7: event "contract_signed": property "contract" gives the conversion_id: make it required: true',
@@ -255,7 +255,8 @@ def test_a_conversion_event_takes_unlisted_fields_from_properties_of_the_same_na
     plan = compile_plan(load_plan(EXAMPLE_PLAN))
     assert dict(plan.conversions["contract_signed"].fields) == {
         "conversion_id": "contract_id", "channel": "channel", "broker_id": "broker_id", "shop": "shop",
-        "product": "product", "premium": "premium", "currency": "currency", "phone": "phone", "crm_id": "quote_id"}
+        "product": "product", "premium": "premium", "currency": "currency", "phone": "phone", "crm_id": "quote_id",
+        "ad_consent": "ad_consent"}
     assert set(plan.conversions) == {"contract_signed"}
 
 def test_the_example_plan_declares_a_crm_key_and_the_sample_profiles():

@@ -1,0 +1,184 @@
+"""Reading one field of an imported line: text, an amount (a decimal comma, thousands separators), a currency,
+a date and time (ISO 8601 or the profile's date format, in its time zone), a date. Each raises ValueProblem
+with what was expected, in words a person fixing the file reads (never a phone number)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import zoneinfo
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from collector.redact import REDACTED
+
+if TYPE_CHECKING:  # profiles.py imports this module: the reader's type only, for annotations
+    from journeys.profiles import Reader
+
+_DIRECTIVES = {"d": r"(?P<d>\d{1,2})", "m": r"(?P<m>\d{1,2})", "Y": r"(?P<Y>\d{4})", "y": r"(?P<y>\d{2})",
+               "H": r"(?P<H>\d{1,2})", "M": r"(?P<M>\d{2})", "S": r"(?P<S>\d{2})", "%": "%"}
+
+
+class ValueProblem(ValueError):
+    """One field of a line cannot be read; the message says what was expected (never a phone number)."""
+
+
+def text(value: Any, limit: int = 256) -> str:
+    """A text field: stripped; numbers written as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        raise ValueProblem("expected text, got true/false")
+    if isinstance(value, (int, float)):
+        value = repr(value) if isinstance(value, float) else str(value)
+    if not isinstance(value, str):
+        raise ValueProblem("expected text, got a list or an object")
+    value = value.strip()
+    if len(value) > limit:
+        raise ValueProblem(f"longer than {limit} characters")
+    return value
+
+
+def amount(r: Reader, value: Any) -> str:
+    """An amount as ClickHouse reads Decimal(18, 2): "1 102,75" with a decimal comma -> "1102.75"."""
+    if isinstance(value, bool) or value is None:
+        raise ValueProblem("expected an amount")
+    if isinstance(value, (int, float)):
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    else:
+        written = value.strip()
+        cleaned = written
+        for sep in r.thousands:
+            cleaned = cleaned.replace(sep, "")
+        if r.decimal == ",":
+            cleaned = cleaned.replace(",", ".")
+        if _PLAIN_AMOUNT.fullmatch(cleaned):  # 684.20: as ClickHouse reads it, no Decimal needed
+            whole, _, cents = cleaned.partition(".")
+            return f"{whole}.{cents:0<2}"
+        try:
+            number = Decimal(cleaned)
+        except InvalidOperation:
+            raise ValueProblem(f'"{_quote(written)}" is not an amount{_amount_hint(r)}') from None
+    if not number.is_finite() or abs(number) >= Decimal(10) ** 16:
+        raise ValueProblem("expected an amount")
+    if number != number.quantize(Decimal("0.01")):
+        raise ValueProblem(f"more than 2 decimals: {number}")
+    return f"{number:.2f}"
+
+
+def _amount_hint(r: Reader) -> str:
+    if r.decimal == ",":
+        return " (expected a decimal comma, e.g. 1 102,75)"
+    return " (expected e.g. 1102.75)"
+
+
+def currency(r: Reader, value: Any) -> str:
+    """A 3-letter currency code; the plan's currency when none is given."""
+    code = (text(value, 16) or r.currency).upper()
+    if not _CURRENCY.fullmatch(code):
+        raise ValueProblem(f'"{code}" is not a 3-letter currency code such as EUR')
+    return code
+
+
+_CONSENT = {"granted": "granted", "denied": "denied", "yes": "granted", "no": "denied", "oui": "granted",
+            "non": "denied", "true": "granted", "false": "denied", "1": "granted", "0": "denied", "y": "granted",
+            "n": "denied", "o": "granted"}
+"""The ways a consent answer is written (an English or French file, a spreadsheet's 1/0, JSON's true/false)."""
+
+
+def consent(value: Any) -> str:
+    """A consent answer: granted, denied, or "" when the line gives none."""
+    if isinstance(value, bool):
+        return "granted" if value else "denied"
+    written = text(value, 64)  # a number as written (1, 0); ValueProblem for a list or an object
+    if not written:
+        return ""
+    answer = _CONSENT.get(written.casefold())
+    if answer is None:
+        raise ValueProblem(f'"{_quote(written)}" is not a consent answer: expected granted or denied (also yes/no, '
+                           "oui/non, true/false, 1/0)")
+    return answer
+
+
+def timestamp(r: Reader, value: Any) -> float:
+    """A date and time as Unix seconds (ms precision): ISO 8601, or the profile's date_format, in the
+    profile's time zone when the text gives no offset."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueProblem("expected a date and time")
+    return _timestamp(value.strip(), r.date_format, r.zone)
+
+
+@functools.lru_cache(maxsize=65536)  # sales share their minutes: each written time is read once
+def _timestamp(value: str, fmt: str, zone: zoneinfo.ZoneInfo) -> float:
+    if fmt == "iso":
+        try:
+            when = dt.datetime.fromisoformat(value.replace("z", "Z"))
+        except ValueError:
+            raise ValueProblem(f'"{_quote(value)}" is not an ISO 8601 date and time (e.g. 2026-10-03T10:42:00+02:00)') from None
+    else:
+        when = _formatted(value, fmt)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=zone)
+    return round(when.timestamp(), 3)
+
+
+def day(r: Reader, value: Any) -> str:
+    """A date, as YYYY-MM-DD."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueProblem("expected a date")
+    value = value.strip()
+    if r.date_format == "iso":
+        try:
+            return dt.date.fromisoformat(value).isoformat()
+        except ValueError:
+            raise ValueProblem(f'"{_quote(value)}" is not a date YYYY-MM-DD') from None
+    return _formatted(value, r.date_format).date().isoformat()
+
+
+@functools.lru_cache(maxsize=64)
+def date_pattern(fmt: str) -> re.Pattern | None:
+    if fmt == "iso":
+        return None
+    out, i = [], 0
+    while i < len(fmt):
+        if fmt[i] == "%" and i + 1 < len(fmt):
+            out.append(_DIRECTIVES[fmt[i + 1]])
+            i += 2
+        else:
+            out.append(r"\s+" if fmt[i] == " " else re.escape(fmt[i]))
+            i += 1
+    return re.compile("".join(out))
+
+
+def _formatted(value: str, fmt: str) -> dt.datetime:
+    match = date_pattern(fmt).fullmatch(value)
+    if not match:
+        raise ValueProblem(f'"{_quote(value)}" does not match the date format {_human(fmt)}')
+    g = match.groupdict()
+    year = int(g["Y"]) if g.get("Y") else 2000 + int(g["y"])
+    try:
+        return dt.datetime(year, int(g["m"]), int(g["d"]), int(g.get("H") or 0), int(g.get("M") or 0),
+                           int(g.get("S") or 0))
+    except ValueError as exc:
+        raise ValueProblem(f'"{_quote(value)}" is not a real date ({exc})') from None
+
+
+def _human(fmt: str) -> str:
+    """%d/%m/%Y %H:%M -> dd/mm/yyyy HH:MM, as people write it."""
+    for d, h in (("%d", "dd"), ("%m", "mm"), ("%Y", "yyyy"), ("%y", "yy"), ("%H", "HH"), ("%M", "MM"),
+                 ("%S", "SS"), ("%%", "%")):
+        fmt = fmt.replace(d, h)
+    return fmt
+
+
+_PHONE_LIKE = re.compile(r"\+?\d[\d .\-()]{6,}\d")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,2})?", re.ASCII)
+
+
+def _quote(value: str, limit: int = 40) -> str:
+    """A value as an error message may show it: shortened, and never a phone number (a column mapped to
+    the wrong field may hold one)."""
+    value = _PHONE_LIKE.sub(REDACTED, value)
+    return value if len(value) <= limit else value[: limit - 1] + "…"
