@@ -8,6 +8,7 @@ import { add, t } from '../i18n.js';
 import * as state from '../state.js';
 import { csvButton, table } from '../table.js';
 import { MODELS } from './attribution.js';
+import { BROKER_KEY, heatRows } from '../heat.js';
 
 add({
   en: { 'brokers.model': 'Model for the heat map', 'brokers.caption': 'Traffic brought and sales signed per broker',
@@ -22,20 +23,6 @@ add({
 
 function heatParams(s) {
   return { ...state.common(s), model: MODELS.includes(s.model) ? s.model : 'linear', lookback: s.lookback };
-}
-
-/** The media_pos rows (one per broker and lever) laid out as a broker × lever grid; no figure is computed. */
-export function heatRows(rows) {
-  var levers = [...new Set(rows.map((r) => r.lever))].sort();
-  var brokers = [...new Set(rows.map((r) => r.broker_id))];
-  return { levers, rows: brokers.map(function (b) {
-    var out = { broker: b };
-    for (var l of levers) {
-      var cell = rows.find((r) => r.broker_id == b && r.lever == l);
-      out[l] = cell ? cell.conversions : null;
-    }
-    return out;
-  }) };
 }
 
 export var brokers = {
@@ -61,7 +48,7 @@ export var brokers = {
     } else {
       var heat = heatRows(d.heat);
       parts.push(table({ caption: t('brokers.heat.caption', { model: t(`model.${heatParams(s).model}`) }), heat: true,
-        columns: [{ key: 'broker', label: t('col.broker'), kind: 'text' }, ...heat.levers.map((l) => ({ key: l, label: l || t('brokers.nolever'), kind: 'decimal', heat: true, source: 'conversions' }))],
+        columns: [{ key: BROKER_KEY, label: t('col.broker'), kind: 'text' }, ...heat.levers.map((l) => ({ key: l, label: l || t('brokers.nolever'), kind: 'decimal', heat: true, source: 'conversions' }))],
         rows: heat.rows }));
       parts.push(h('div', { class: 'table-tools' }, csvButton(t('brokers.heat'), () => downloadCsv('media_pos', heatParams(s), 'media-point-of-sale.csv'))));
     }
