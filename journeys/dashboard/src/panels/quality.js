@@ -15,13 +15,16 @@ add({
     'quality.rejected.none': 'No event was refused in this period.', 'quality.rate': 'Match rate' },
   fr: { 'quality.match': 'Ventes hors ligne rapprochées d’un parcours en ligne', 'quality.reasons': 'Pourquoi des ventes n’ont pas été rapprochées',
     'quality.rejected': 'Événements refusés par le plan de marquage', 'quality.rejected.caption': 'Événements refusés par motif et version du plan (mis de côté, pas perdus : rejouez-les une fois le plan corrigé)',
-    'quality.rejected.none': 'Aucun événement refusé sur la période.', 'quality.rate': 'Taux de rapprochement' },
+    'quality.rejected.none': 'Aucun événement refusé sur la période.', 'quality.rate': 'Taux de rapprochement',
+    // The match report's reasons (journeys/reports/match.py REASONS), shown in French; the CSV keeps the API's words.
+    'no phone in the file': 'pas de téléphone dans le fichier', 'phone never seen online': 'téléphone jamais vu en ligne',
+    'key ambiguous': 'clé ambiguë', 'journey outside the lookback': 'parcours hors de la fenêtre d’attribution' },
 });
 
 /** The unmatched reasons as rows, whether the API gives an object {reason: n} or a list of rows. */
 export function reasons(byReason) {
   if (Array.isArray(byReason)) return byReason;
-  return Object.entries(byReason || {}).map(([reason, count]) => ({ reason, count }));
+  return Object.entries(byReason || {}).map(([reason, count]) => ({ reason: t(reason), count }));
 }
 
 export var quality = {
