@@ -91,7 +91,7 @@ async def serving(app) -> AsyncIterator[None]:
             await run_in_threadpool(dispatcher.outbox.store.close)
         if purger is not None:
             await purger.stop()
-        await numbers.book.stop()
+        await numbers.stop()
         await run_in_threadpool(numbers.book.store.close)
         await run_in_threadpool(contacts.close)
 

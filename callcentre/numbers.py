@@ -45,6 +45,8 @@ once: a script asking numbers for made-up sessions would otherwise empty the poo
 address is the one the collector sees (behind a proxy, set uvicorn's --forwarded-allow-ips) and is kept in
 memory only, never stored."""
 MIN_PER_ADDRESS = 3
+RELOAD = 5.0
+"""Seconds between two tries to read the leases at start while ClickHouse is away."""
 MAX_PENDING = 100_000
 """Renewals kept while ClickHouse is away; the oldest are dropped beyond (a lease then ends a little early in
 the store: its grace period covers it)."""
@@ -278,6 +280,10 @@ class Service:
         self.book = LeaseBook(store)
         self._plan = None
         self.pool: Pool | None = None
+        self.loaded = False
+        """The leases held before this start are known: until then every page gets the default number (a
+        number leased now could be one a session still holds)."""
+        self._loading: asyncio.Task | None = None
         self._refresh()
         self.outcomes = Counter("parcours_number_leases", "Tracking number requests, by outcome: new, renewed, "
                                 "exhausted (the default number shown), limited (one address holding its share of the pool), bot, unstored.", ["outcome"],
@@ -287,12 +293,38 @@ class Service:
         free.set_function(lambda: self.pool.free(now()) if self.pool else 0)
 
     async def start(self) -> None:
-        """Take back the leases still holding their numbers, then write new ones as they come."""
-        if self.pool:
-            rows = await asyncio.get_running_loop().run_in_executor(None, load, self.book.store,
-                                                                    self.pool.config.numbers)
-            self.pool.load(rows)
+        """Take back the leases still holding their numbers (in the background while ClickHouse is away: the
+        collector starts all the same), then write new ones as they come."""
         self.book.start()
+        if not self.pool:
+            self.loaded = True
+            return
+        try:
+            await self._load()
+        except Exception as exc:  # StoreError: ClickHouse away at start
+            log.warning("tracking numbers: the leases cannot be read yet (%s); the default number is shown "
+                        "until they are, tried again every %.0f s", exc, RELOAD)
+            self._loading = asyncio.create_task(self._load_later(), name="parcours-number-leases")
+
+    async def _load(self) -> None:
+        rows = await asyncio.get_running_loop().run_in_executor(None, load, self.book.store,
+                                                                self.pool.config.numbers)
+        self.pool.load(rows)
+        self.loaded = True
+
+    async def _load_later(self) -> None:
+        while not self.loaded:
+            await asyncio.sleep(RELOAD)
+            try:
+                await self._load()
+                log.info("tracking numbers: leases read, numbers leased again")
+            except Exception:
+                pass
+
+    async def stop(self) -> None:
+        if self._loading is not None:
+            self._loading.cancel()
+        await self.book.stop()
 
     def _refresh(self) -> Pool | None:
         """The pool of the plan now in force (a reload may change the numbers; leases are kept)."""
@@ -320,6 +352,9 @@ class Service:
             return ""
         if bot:
             self.outcomes.labels("bot").inc()
+            return pool.config.default
+        if not self.loaded:
+            self.outcomes.labels("unstored").inc()
             return pool.config.default
         at = now()
         row, new = pool.lease(visitor_id, session_id, url, at, address)
