@@ -119,7 +119,7 @@ def test_check_reports_the_mistakes_of_every_stage_in_one_run():
     assert r.exit_code == 1 and r.stdout == ""
     where = BROKEN / "all-stages.yaml"
     assert r.stderr.splitlines() == [
-        f'{where}:7:23: unknown key "lable" (did you mean "label"?), expected one of: id, label, properties',
+        f'{where}:7:23: unknown key "lable" (did you mean "label"?), expected one of: id, label, optional, properties',
         f'{where}:11:48: property "plan": enum value "basic" is listed twice',
         f'{where}:13:5: broker "B042": lever "brokr" is not declared in levers.names (did you mean "broker"?)',
         "3 error(s)",
