@@ -50,6 +50,8 @@ def plan_file(tmp_path):
         text = EXAMPLE_PLAN.read_text()
         head, rest = text.split("\nforms:\n", 1)
         tail = rest[rest.index("\n# Broker"):]
+        # The call centre's lead rules name the example's form: left out with it.
+        tail = tail.split("\n# The call centre")[0]
         path = tmp_path / "plan.yaml"
         path.write_text(f"{head}\nforms:\n{forms_yaml.rstrip()}\n{tail}")
         return compile_plan(load_plan(path))

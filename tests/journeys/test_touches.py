@@ -50,7 +50,7 @@ levers:
 def tricky_plan(tmp_path_factory):
     base = EXAMPLE_PLAN.read_text()
     head = base[:base.index("\nlevers:\n")]
-    tail = base[base.index("\n# Reconciliation keys"):] if "\n# Reconciliation keys" in base else ""
+    tail = base[base.index("\n# Identity keys"):]  # identity keys, reconciliation, imports, call centre
     path = tmp_path_factory.mktemp("plan") / "tricky.yaml"
     path.write_text(head + "\n" + TRICKY_PLAN + tail)
     return compile_plan(load_plan(path))
