@@ -412,6 +412,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         + SESSION_ROWS.replace("{events}", "{db}.events{local}"),
         "INSERT INTO {db}.sessions\n" + SESSION_ROWS.replace("{events}", "{db}.events"),
         TOUCHES_VIEW,
+        # Erasure deletes a person's sessions too (journeys/erase.py): their old parts go at once.
+        LocalSetting("sessions", "cleanup_delay_period = 1, cleanup_delay_period_random_add = 0"),
     )),
     # The call centre (callcentre/). The one place a phone number is kept: sealed (AES-256-GCM, a key apart
     # from the HMAC secret), only for a visitor who ticked the call-back box, deleted at purge_after. Stored

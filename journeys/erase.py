@@ -2,7 +2,7 @@
 
 `erase(store, …, phone=…)` (or visitor=, crm_id=) finds the person the key belongs to (stitching first, so
 what was just stored counts) and deletes every row holding any of the person's keys — visitor ids, phone
-keys, CRM ids — from every table in `TABLES`: events, rejected events (and their replay records),
+keys, CRM ids — from every table in `TABLES`: events, the reports' sessions, rejected events (and their replay records),
 conversions, rejected import lines, identity links, persons, keys left out; the call centre's sealed call-back
 phones, webhook deliveries, tracking-number leases and calls. A new feature storing personal data adds its
 table to `TABLES`.
@@ -77,6 +77,8 @@ TABLES: list[Table] = [
     Table("events", lambda k, crm: " OR ".join([
         k.isin("visitor_id", "visitor"), k.isin("phone_key", "phone"),
         *_crm(k, lambda p: f"JSONExtractString(properties, '{p}')", crm)])),
+    # The reports' sessions (migration 20): a session's row holds its visitor id.
+    Table("sessions", lambda k, crm: k.isin("visitor_id", "visitor")),
     Table("rejected_events", lambda k, crm: " OR ".join([
         k.isin("JSONExtractString(raw, 'vid')", "visitor"), k.isin("phone_key", "phone"),
         *_crm(k, lambda p: f"JSONExtractString(raw, 'p', '{p}')", crm)])),
