@@ -52,6 +52,12 @@ def dash(tmp_path_factory):
     collector.wait_rows("SELECT 1 FROM parcours.rejected_events", 6)
     assert collector.wait_rows(f"SELECT 1 FROM parcours.events", sent - 6)
     assert collector.sql("SELECT count() AS n FROM parcours.conversions FINAL")[0]["n"] > 0  # the samples
+    # Persons are stitched in the background every 15 s: one run now, so the figures no longer move while the
+    # tests compare what the page received with what the API answers a moment later.
+    stitch = urllib.request.Request(url + "/api/persons/stitch", method="POST",
+                                    headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    with urllib.request.urlopen(stitch, timeout=120) as resp:
+        assert resp.status == 200
     yield collector
     stop_collector(proc)
 
