@@ -155,6 +155,14 @@ SELECT
 FROM sessions"""
 """The touches: a parameterized view, `SELECT * FROM parcours.touches(from = …, to = …, referrer_rules = […])`."""
 
+
+def _view(name: str, filename: str) -> str:
+    """CREATE OR REPLACE VIEW from one of the call centre's SQL files (`{db}` in it is the database)."""
+    from importlib import resources
+
+    body = resources.files("callcentre").joinpath(filename).read_text(encoding="utf-8").strip()
+    return f"CREATE OR REPLACE VIEW {{db}}.{name}{{on_cluster}} AS\n{body}"
+
 # Dedup by event_id: a retried batch carries the same event_id, event and client
 # time, so ReplacingMergeTree keeps one row per sorting key; analysts use FINAL
 # to read exactly one row per event. On a cluster, events are sharded by event_id
@@ -536,6 +544,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ad_consent LowCardinality(String) DEFAULT '' COMMENT 'granted or denied: may the sale be sent to the "
             "ad networks (parcours export conversions); empty when the source did not say'",
         )),
+    )),
+    # Calls in the attribution paths: the calls matched to journeys, and the answered ones as touches, as
+    # parameterized views whose bodies are callcentre/calls.sql and callcentre/touches.sql (a change to
+    # either needs a migration that replaces its view).
+    Migration(55, "calls matched to journeys, and calls as touches (views)", (
+        _view("call_matches", "calls.sql"),
+        _view("call_touches", "touches.sql"),
     )),
 )
 
