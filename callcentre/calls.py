@@ -200,24 +200,6 @@ def matches(store: Store, since, until) -> QueryResult:
                        parameters={"from": since, "to": until})
 
 
-REASONS = ("ambiguous_lease", "ambiguous_phone", "anonymous_caller", "callee_not_seen", "phone_not_seen")
-
-
-def summary(store: Store, since, until) -> dict:
-    """The calls of [since, until) counted by how they matched, for the match report: `calls`, `by_lease`,
-    `by_caller_phone`, `by_callee_phone`, `unmatched`, and `by_reason` (every reason, 0 included)."""
-    result = store.query(f"SELECT matched_by, reason, count() FROM {store.database}.call_matches("
-                         "from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')}) "
-                         "GROUP BY matched_by, reason",
-                         parameters={"from": since, "to": until})
-    counts = {(r[0], r[1]): int(r[2]) for r in result.rows}
-    by_reason = {reason: counts.get(("", reason), 0) for reason in REASONS}
-    return {"calls": sum(counts.values()), "by_lease": counts.get(("lease", ""), 0),
-            "by_caller_phone": counts.get(("caller_phone", ""), 0),
-            "by_callee_phone": counts.get(("callee_phone", ""), 0), "unmatched": sum(by_reason.values()),
-            "by_reason": by_reason}
-
-
 def touches(store: Store, plan, since, until) -> QueryResult:
     """The answered calls of [since, until) matched to a person, as touches of their journey (the view
     parcours.call_touches: touches.sql): person_id, visitor_id, at, channel ('phone'), lever, campaign,
