@@ -20,7 +20,6 @@ the collector's first worker (with several machines: set the webhook on one of t
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
 import http.client
@@ -29,14 +28,14 @@ import socket
 import threading
 import time
 import urllib.parse
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from callcentre import leads as leads_mod
 from callcentre import webhook
 from callcentre.seal import Sealer
-from collector.storage import Store, StoreError
+from collector.periodic import Periodic
+from collector.storage import Store
 from tagplan import CompiledPlan
 
 log = logging.getLogger("parcours.leads.webhook")
@@ -233,35 +232,11 @@ def _seconds(value: dt.datetime) -> float:
     return round(value.timestamp(), 3)
 
 
-class Dispatcher:
-    """The outbox's loop, a task of the collector: a pass every TICK seconds, on a thread of its own."""
+class Dispatcher(Periodic):
+    """The outbox's loop, a task of the collector: a pass every TICK seconds, on a thread of its own; `stop()`
+    finishes the pass under way (a delivery waits TIMEOUT at most)."""
 
     def __init__(self, outbox: Outbox, state):
+        super().__init__("parcours-leads-webhook", lambda: outbox.tick(state.plan, state.sealer), TICK, log,
+                         "leads webhook: a pass")
         self.outbox, self.state = outbox, state
-        self._stop = asyncio.Event()
-        self._io = ThreadPoolExecutor(1, thread_name_prefix="parcours-leads")
-        self._task: asyncio.Task | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="parcours-leads-webhook")
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while not self._stop.is_set():
-            try:
-                await loop.run_in_executor(self._io, self.outbox.tick, self.state.plan, self.state.sealer)
-            except StoreError as exc:
-                log.warning("leads webhook: ClickHouse: %s; trying again in %.0f s", exc, TICK)
-            except Exception:  # a bug: logged, and the loop goes on
-                log.exception("leads webhook: pass failed")
-            try:
-                await asyncio.wait_for(self._stop.wait(), TICK)
-            except asyncio.TimeoutError:
-                pass
-
-    async def stop(self) -> None:
-        """Finish the pass under way (a delivery waits TIMEOUT at most), then stop."""
-        self._stop.set()
-        if self._task is not None:
-            await self._task
-        self._io.shutdown(wait=True)
