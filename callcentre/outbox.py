@@ -35,6 +35,7 @@ from callcentre import leads as leads_mod
 from callcentre import webhook
 from callcentre.seal import Sealer
 from collector.periodic import Periodic
+from collector.since import epoch_seconds, naive_utc
 from collector.storage import Store
 from tagplan import CompiledPlan
 
@@ -86,7 +87,7 @@ class Outbox:
     def tick(self, plan: CompiledPlan, sealer: Sealer | None) -> Tick:
         """Qualify the new leads, then deliver what is due."""
         out = Tick()
-        now = _naive(self.store.query("SELECT now64(3, 'UTC')").rows[0][0])
+        now = naive_utc(self.store.query("SELECT now64(3, 'UTC')").rows[0][0])
         found = leads_mod.find(self.store, plan, sealer, now - WINDOW, now)
         current = {r["lead_id"]: r for r in (dict(zip(found.columns, row)) for row in found.rows)}
         known = self._deliveries(list(current))
@@ -126,7 +127,7 @@ class Outbox:
             error = str(exc) or type(exc).__name__
         if not error:
             row = self._row(lead, "delivered", attempt, now)
-            row["delivered_at"] = _seconds(dt.datetime.now(dt.timezone.utc))
+            row["delivered_at"] = epoch_seconds(dt.datetime.now(dt.timezone.utc))
             self._write([row])
             log.info("lead %s delivered (attempt %d)", lead["lead_id"], attempt)
             return True
@@ -145,7 +146,7 @@ class Outbox:
             "SELECT lead_id, argMax(state, updated_at), argMax(attempts, updated_at), "
             f"argMax(next_attempt_at, updated_at) FROM {self.store.database}.lead_deliveries "
             "WHERE lead_id IN {ids:Array(String)} GROUP BY lead_id", parameters={"ids": lead_ids})
-        return {r[0]: Delivery(r[0], r[1], int(r[2]), _naive(r[3])) for r in result.rows}
+        return {r[0]: Delivery(r[0], r[1], int(r[2]), naive_utc(r[3])) for r in result.rows}
 
     def _due(self, now: dt.datetime) -> list[Delivery]:
         result = self.store.query(
@@ -154,12 +155,12 @@ class Outbox:
             f"argMax(call_by, updated_at) AS call_by FROM {self.store.database}.lead_deliveries GROUP BY lead_id) "
             "WHERE state = 'pending' AND next_attempt_at <= {now:DateTime64(3, 'UTC')} "
             "ORDER BY next_attempt_at, lead_id", parameters={"now": now})
-        return [Delivery(r[0], r[1], int(r[2]), _naive(r[3])) for r in result.rows]
+        return [Delivery(r[0], r[1], int(r[2]), naive_utc(r[3])) for r in result.rows]
 
     def _row(self, lead: dict[str, Any], state: str, attempts: int, next_at: dt.datetime) -> dict[str, Any]:
         return {"lead_id": lead["lead_id"], "state": state, "attempts": attempts,
-                "next_attempt_at": _seconds(next_at), "visitor_id": lead["visitor_id"],
-                "phone_key": lead["phone_key"], "form_id": lead["form_id"], "call_by": _seconds(lead["call_by"])}
+                "next_attempt_at": epoch_seconds(next_at), "visitor_id": lead["visitor_id"],
+                "phone_key": lead["phone_key"], "form_id": lead["form_id"], "call_by": epoch_seconds(lead["call_by"])}
 
     def _state(self, delivery: Delivery, state: str, lead: dict[str, Any] | None = None) -> dict[str, Any]:
         """A delivery's new state, its other columns kept (the lead may be gone from the leads)."""
@@ -169,7 +170,7 @@ class Outbox:
             f"toUnixTimestamp64Milli(argMax(call_by, updated_at)) FROM {db}.lead_deliveries "
             "WHERE lead_id = {id:String}", parameters={"id": delivery.lead_id}).rows
         return {"lead_id": delivery.lead_id, "state": state, "attempts": delivery.attempts,
-                "next_attempt_at": _seconds(delivery.next_attempt_at), "visitor_id": row[0], "phone_key": row[1],
+                "next_attempt_at": epoch_seconds(delivery.next_attempt_at), "visitor_id": row[0], "phone_key": row[1],
                 "form_id": row[2], "call_by": row[3] / 1000}
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
@@ -218,18 +219,6 @@ def _post(url: str, payload: bytes, headers: dict[str, str]) -> int:
     finally:
         timer.cancel()
         conn.close()
-
-
-def _naive(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return value
-
-
-def _seconds(value: dt.datetime) -> float:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return round(value.timestamp(), 3)
 
 
 class Dispatcher(Periodic):
