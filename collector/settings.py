@@ -166,14 +166,6 @@ def check(settings: Settings) -> None:
         raise SettingsError(f"--max-event ({settings.max_event}) cannot be larger than --max-body ({settings.max_body})")
 
 
-def _demo_secret(path: Path, demo: bool, missing: str) -> str:
-    """A secret that was not given: generated into the data directory in --demo mode; otherwise `missing`, the
-    error saying what it is for and how to set it."""
-    if not demo:
-        raise SettingsError(f"{missing}, or run with --demo to generate one in the data directory.")
-    return _kept_secret(path)
-
-
 def _kept_secret(path: Path) -> str:
     """Read a generated secret, or create it readable by its owner only."""
     try:
@@ -184,3 +176,11 @@ def _kept_secret(path: Path) -> str:
         with os.fdopen(fd, "w") as fh:
             fh.write(value + "\n")
         return value
+
+
+def _demo_secret(path: Path, demo: bool, missing: str) -> str:
+    """A secret that was not given: generated into the data directory in --demo mode; otherwise `missing`, the
+    error saying what it is for and how to set it."""
+    if not demo:
+        raise SettingsError(f"{missing}, or run with --demo to generate one in the data directory.")
+    return _kept_secret(path)

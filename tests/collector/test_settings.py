@@ -54,17 +54,6 @@ def test_settings_that_cannot_work_are_refused(settings, changes, message):
     assert str(exc.value) == message
 
 
-def test_whole_ips_are_stored_only_when_asked_and_then_logged(settings, store, caplog):
-    assert not settings.keeps_whole_ip
-    whole = replace(settings, ip_v4_bits=32)
-    with Client(create_app(whole), client=("203.0.113.77", 5000)) as c:
-        c.get("/collect?e=page_view")
-    assert "whole IP addresses are stored (--ip-v4-bits 32" in caplog.text
-    with Client(create_app(settings), client=("203.0.113.77", 5000)) as c:
-        c.get("/collect?e=page_view")
-    assert rows(store, "SELECT ip FROM parcours.events ORDER BY ip") == [{"ip": "203.0.113.0"}, {"ip": "203.0.113.77"}]
-
-
 @pytest.mark.parametrize("given, message, kept", [
     ({}, "PARCOURS_SECRET is not set: it keys the hash of phone numbers and must stay the same across restarts. "
          "Set it (e.g. `export PARCOURS_SECRET=$(openssl rand -hex 32)`), or run with --demo to generate one in "
@@ -86,3 +75,15 @@ def test_a_secret_not_given_is_refused_or_generated_in_demo_mode(tmp_path, given
     assert len(generated) == 64 and (tmp_path / kept).stat().st_mode & 0o777 == 0o600
     value = {"secret": first.secret.decode(), "leads-webhook-secret": first.leads_webhook_secret}[kept]
     assert value == generated and again == first  # kept for the next start
+
+
+def test_whole_ips_are_stored_only_when_asked_and_then_logged(settings, store, caplog):
+    assert not settings.keeps_whole_ip
+    whole = replace(settings, ip_v4_bits=32)
+    with Client(create_app(whole), client=("203.0.113.77", 5000)) as c:
+        c.get("/collect?e=page_view")
+    assert "whole IP addresses are stored (--ip-v4-bits 32" in caplog.text
+    with Client(create_app(settings), client=("203.0.113.77", 5000)) as c:
+        c.get("/collect?e=page_view")
+    assert rows(store, "SELECT ip FROM parcours.events ORDER BY ip") == [{"ip": "203.0.113.0"}, {"ip": "203.0.113.77"}]
+
