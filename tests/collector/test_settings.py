@@ -86,4 +86,3 @@ def test_whole_ips_are_stored_only_when_asked_and_then_logged(settings, store, c
     with Client(create_app(settings), client=("203.0.113.77", 5000)) as c:
         c.get("/collect?e=page_view")
     assert rows(store, "SELECT ip FROM parcours.events ORDER BY ip") == [{"ip": "203.0.113.0"}, {"ip": "203.0.113.77"}]
-
