@@ -20,7 +20,6 @@ the collector's first worker (with several machines: set the webhook on one of t
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
 import http.client
@@ -29,14 +28,15 @@ import socket
 import threading
 import time
 import urllib.parse
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from callcentre import leads as leads_mod
 from callcentre import webhook
 from callcentre.seal import Sealer
-from collector.storage import Store, StoreError
+from collector.periodic import Periodic
+from collector.since import epoch_seconds, naive_utc
+from collector.storage import Store
 from tagplan import CompiledPlan
 
 log = logging.getLogger("parcours.leads.webhook")
@@ -87,7 +87,7 @@ class Outbox:
     def tick(self, plan: CompiledPlan, sealer: Sealer | None) -> Tick:
         """Qualify the new leads, then deliver what is due."""
         out = Tick()
-        now = _naive(self.store.query("SELECT now64(3, 'UTC')").rows[0][0])
+        now = naive_utc(self.store.query("SELECT now64(3, 'UTC')").rows[0][0])
         found = leads_mod.find(self.store, plan, sealer, now - WINDOW, now)
         current = {r["lead_id"]: r for r in (dict(zip(found.columns, row)) for row in found.rows)}
         known = self._deliveries(list(current))
@@ -127,7 +127,7 @@ class Outbox:
             error = str(exc) or type(exc).__name__
         if not error:
             row = self._row(lead, "delivered", attempt, now)
-            row["delivered_at"] = _seconds(dt.datetime.now(dt.timezone.utc))
+            row["delivered_at"] = epoch_seconds(dt.datetime.now(dt.timezone.utc))
             self._write([row])
             log.info("lead %s delivered (attempt %d)", lead["lead_id"], attempt)
             return True
@@ -146,7 +146,7 @@ class Outbox:
             "SELECT lead_id, argMax(state, updated_at), argMax(attempts, updated_at), "
             f"argMax(next_attempt_at, updated_at) FROM {self.store.database}.lead_deliveries "
             "WHERE lead_id IN {ids:Array(String)} GROUP BY lead_id", parameters={"ids": lead_ids})
-        return {r[0]: Delivery(r[0], r[1], int(r[2]), _naive(r[3])) for r in result.rows}
+        return {r[0]: Delivery(r[0], r[1], int(r[2]), naive_utc(r[3])) for r in result.rows}
 
     def _due(self, now: dt.datetime) -> list[Delivery]:
         result = self.store.query(
@@ -155,12 +155,12 @@ class Outbox:
             f"argMax(call_by, updated_at) AS call_by FROM {self.store.database}.lead_deliveries GROUP BY lead_id) "
             "WHERE state = 'pending' AND next_attempt_at <= {now:DateTime64(3, 'UTC')} "
             "ORDER BY next_attempt_at, lead_id", parameters={"now": now})
-        return [Delivery(r[0], r[1], int(r[2]), _naive(r[3])) for r in result.rows]
+        return [Delivery(r[0], r[1], int(r[2]), naive_utc(r[3])) for r in result.rows]
 
     def _row(self, lead: dict[str, Any], state: str, attempts: int, next_at: dt.datetime) -> dict[str, Any]:
         return {"lead_id": lead["lead_id"], "state": state, "attempts": attempts,
-                "next_attempt_at": _seconds(next_at), "visitor_id": lead["visitor_id"],
-                "phone_key": lead["phone_key"], "form_id": lead["form_id"], "call_by": _seconds(lead["call_by"])}
+                "next_attempt_at": epoch_seconds(next_at), "visitor_id": lead["visitor_id"],
+                "phone_key": lead["phone_key"], "form_id": lead["form_id"], "call_by": epoch_seconds(lead["call_by"])}
 
     def _state(self, delivery: Delivery, state: str, lead: dict[str, Any] | None = None) -> dict[str, Any]:
         """A delivery's new state, its other columns kept (the lead may be gone from the leads)."""
@@ -170,7 +170,7 @@ class Outbox:
             f"toUnixTimestamp64Milli(argMax(call_by, updated_at)) FROM {db}.lead_deliveries "
             "WHERE lead_id = {id:String}", parameters={"id": delivery.lead_id}).rows
         return {"lead_id": delivery.lead_id, "state": state, "attempts": delivery.attempts,
-                "next_attempt_at": _seconds(delivery.next_attempt_at), "visitor_id": row[0], "phone_key": row[1],
+                "next_attempt_at": epoch_seconds(delivery.next_attempt_at), "visitor_id": row[0], "phone_key": row[1],
                 "form_id": row[2], "call_by": row[3] / 1000}
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
@@ -221,47 +221,11 @@ def _post(url: str, payload: bytes, headers: dict[str, str]) -> int:
         conn.close()
 
 
-def _naive(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return value
-
-
-def _seconds(value: dt.datetime) -> float:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return round(value.timestamp(), 3)
-
-
-class Dispatcher:
-    """The outbox's loop, a task of the collector: a pass every TICK seconds, on a thread of its own."""
+class Dispatcher(Periodic):
+    """The outbox's loop, a task of the collector: a pass every TICK seconds, on a thread of its own; `stop()`
+    finishes the pass under way (a delivery waits TIMEOUT at most)."""
 
     def __init__(self, outbox: Outbox, state):
+        super().__init__("parcours-leads-webhook", lambda: outbox.tick(state.plan, state.sealer), TICK, log,
+                         "leads webhook: a pass")
         self.outbox, self.state = outbox, state
-        self._stop = asyncio.Event()
-        self._io = ThreadPoolExecutor(1, thread_name_prefix="parcours-leads")
-        self._task: asyncio.Task | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="parcours-leads-webhook")
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while not self._stop.is_set():
-            try:
-                await loop.run_in_executor(self._io, self.outbox.tick, self.state.plan, self.state.sealer)
-            except StoreError as exc:
-                log.warning("leads webhook: ClickHouse: %s; trying again in %.0f s", exc, TICK)
-            except Exception:  # a bug: logged, and the loop goes on
-                log.exception("leads webhook: pass failed")
-            try:
-                await asyncio.wait_for(self._stop.wait(), TICK)
-            except asyncio.TimeoutError:
-                pass
-
-    async def stop(self) -> None:
-        """Finish the pass under way (a delivery waits TIMEOUT at most), then stop."""
-        self._stop.set()
-        if self._task is not None:
-            await self._task
-        self._io.shutdown(wait=True)

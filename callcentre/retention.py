@@ -10,15 +10,14 @@ old_parts_lifetime (8 minutes by default). The collector purges at start and eve
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from collector.storage import Store, StoreError
+from collector.periodic import Periodic
+from collector.storage import Store
 
 log = logging.getLogger("parcours.leads.retention")
 
@@ -73,35 +72,14 @@ def _drop_old_parts(store: Store) -> int:
         time.sleep(0.05)
 
 
-class Purger:
-    """The collector's purge, at start and every EVERY seconds, on a thread of its own."""
+class Purger(Periodic):
+    """The collector's purge, at start and every EVERY seconds, on a thread of its own, with its own client."""
 
     def __init__(self, store: Store):
+        super().__init__("parcours-leads-retention", lambda: purge(store), EVERY, log, "retention: the purge")
         self.store = store
-        self._stop = asyncio.Event()
-        self._io = ThreadPoolExecutor(1, thread_name_prefix="parcours-retention")
-        self._task: asyncio.Task | None = None
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="parcours-leads-retention")
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while not self._stop.is_set():
-            try:
-                await loop.run_in_executor(self._io, purge, self.store)
-            except StoreError as exc:
-                log.warning("retention: the purge failed, tried again in an hour: %s", exc)
-            except Exception:
-                log.exception("retention: the purge failed")
-            try:
-                await asyncio.wait_for(self._stop.wait(), EVERY)
-            except asyncio.TimeoutError:
-                pass
-
-    async def stop(self) -> None:
-        self._stop.set()
-        if self._task is not None:
-            await self._task
-        self._io.shutdown(wait=True)
+    async def stop(self, timeout: float | None = None) -> None:
+        """Finish the purge under way, then close the client."""
+        await super().stop(timeout)
         self.store.close()

@@ -51,56 +51,58 @@ for _command in (plan, sql, rejected, export, schema, import_group, persons_grou
 export.add_command(export_conversions)
 
 
+def _setting(flag: str, default: object, **kw):
+    """An option of `serve` (and `snippet`) that is a collector setting: read from the environment variable
+    PARCOURS_ and its name (`--wal-dir`: PARCOURS_WAL_DIR), its default shown in the help."""
+    name = flag.split("/")[0].removeprefix("--").replace("-", "_").upper()
+    return click.option(flag, envvar=f"PARCOURS_{name}", default=default,
+                        show_default=True if default is not None else None, **kw)
+
+
 def _durability_options(f):
     """The write-ahead log, batch writer, process and logging settings of `serve` (docs/operations.md)."""
     options = [
-        click.option("--wal-dir", envvar="PARCOURS_WAL_DIR", default=None, type=click.Path(file_okay=False),
-                     help="Write-ahead log directory (one sub-directory per worker) [default: <data-dir>/wal]."),
-        click.option("--wal-max-bytes", envvar="PARCOURS_WAL_MAX_BYTES", default=1 << 30, show_default=True,
-                     type=click.IntRange(1 << 16), help="Log cap: past it, POST /collect answers 503 + Retry-After "
-                     "until ClickHouse catches up."),
-        click.option("--wal-segment-bytes", envvar="PARCOURS_WAL_SEGMENT_BYTES", default=16 << 20, show_default=True,
-                     type=click.IntRange(1 << 12), help="Size of a log segment file (deleted once stored)."),
-        click.option("--wal-fsync/--no-wal-fsync", envvar="PARCOURS_WAL_FSYNC", default=True, show_default=True,
-                     help="fsync each group commit before answering. Turn off only if losing the last "
-                          "accepted events on power loss is acceptable."),
-        click.option("--batch-rows", envvar="PARCOURS_BATCH_ROWS", default=5000, show_default=True,
-                     type=click.IntRange(1), help="Insert into ClickHouse once this many rows are waiting..."),
-        click.option("--batch-age", envvar="PARCOURS_BATCH_AGE", default=1.0, show_default=True,
-                     type=click.FloatRange(0), help="...or once the oldest waiting row is this many seconds old."),
-        click.option("--retry-max", envvar="PARCOURS_RETRY_MAX", default=30.0, show_default=True,
-                     type=click.FloatRange(0.1), help="Longest wait between retries of a failing insert "
-                     "(exponential backoff from 0.2 s)."),
-        click.option("--retry-after", envvar="PARCOURS_RETRY_AFTER", default=5, show_default=True,
-                     type=click.IntRange(1), help="Seconds sent in Retry-After with a 503."),
-        click.option("--shutdown-timeout", envvar="PARCOURS_SHUTDOWN_TIMEOUT", default=30.0, show_default=True,
-                     type=click.FloatRange(0), help="On stop, how long to keep flushing the log into ClickHouse "
-                     "(what is left is replayed at the next start)."),
-        click.option("--workers", envvar="PARCOURS_WORKERS", default=1, show_default=True, type=click.IntRange(1),
-                     help="Worker processes, each with its own log and writer; more than 1 needs a ClickHouse "
-                          "server (the embedded engine belongs to one process)."),
-        click.option("--log-format", envvar="PARCOURS_LOG_FORMAT", default="text", show_default=True,
-                     type=click.Choice(["text", "json"]), help="Log lines for people, or JSON lines."),
-        click.option("--header-timeout", envvar="PARCOURS_HEADER_TIMEOUT", default=10.0, show_default=True,
-                     type=click.FloatRange(0.1), help="Seconds a client has, from opening a connection (or from "
-                     "the first byte of its next request), to send a request's headers; then 408 and close."),
-        click.option("--body-timeout", envvar="PARCOURS_BODY_TIMEOUT", default=30.0, show_default=True,
-                     type=click.FloatRange(0.1), help="Seconds a client has to send a request's body once its "
-                     "headers are in; then 408 and close."),
-        click.option("--keep-alive", envvar="PARCOURS_KEEP_ALIVE", default=5.0, show_default=True,
-                     type=click.FloatRange(0.1), help="Seconds an idle keep-alive connection stays open."),
-        click.option("--max-connections", envvar="PARCOURS_MAX_CONNECTIONS", default=4096, show_default=True,
-                     type=click.IntRange(1), help="Open connections per process (lowered to what the open-file "
-                     "limit allows); over it, the connection idle longest is closed, or, all busy, the new one "
-                     "gets 503."),
-        click.option("--clickhouse-connect-timeout", envvar="PARCOURS_CLICKHOUSE_CONNECT_TIMEOUT", default=5,
-                     show_default=True, type=click.IntRange(1), help="Seconds to connect to a ClickHouse server."),
-        click.option("--clickhouse-timeout", envvar="PARCOURS_CLICKHOUSE_TIMEOUT", default=30, show_default=True,
-                     type=click.IntRange(1), help="Seconds a ClickHouse server has to take an insert and answer it "
-                     "(then the insert is retried)."),
-        click.option("--query-timeout", envvar="PARCOURS_QUERY_TIMEOUT", default=60, show_default=True,
-                     type=click.IntRange(1), help="Default max_execution_time of analysts' SQL (POST /api/sql), "
-                     "exports and summaries; a statement may set its own."),
+        _setting("--wal-dir", None, type=click.Path(file_okay=False),
+                 help="Write-ahead log directory (one sub-directory per worker) [default: <data-dir>/wal]."),
+        _setting("--wal-max-bytes", 1 << 30, type=click.IntRange(1 << 16),
+                 help="Log cap: past it, POST /collect answers 503 + Retry-After until ClickHouse catches up."),
+        _setting("--wal-segment-bytes", 16 << 20, type=click.IntRange(1 << 12),
+                 help="Size of a log segment file (deleted once stored)."),
+        _setting("--wal-fsync/--no-wal-fsync", True,
+                 help="fsync each group commit before answering. Turn off only if losing the last "
+                      "accepted events on power loss is acceptable."),
+        _setting("--batch-rows", 5000, type=click.IntRange(1),
+                 help="Insert into ClickHouse once this many rows are waiting..."),
+        _setting("--batch-age", 1.0, type=click.FloatRange(0),
+                 help="...or once the oldest waiting row is this many seconds old."),
+        _setting("--retry-max", 30.0, type=click.FloatRange(0.1),
+                 help="Longest wait between retries of a failing insert (exponential backoff from 0.2 s)."),
+        _setting("--retry-after", 5, type=click.IntRange(1), help="Seconds sent in Retry-After with a 503."),
+        _setting("--shutdown-timeout", 30.0, type=click.FloatRange(0),
+                 help="On stop, how long to keep flushing the log into ClickHouse "
+                      "(what is left is replayed at the next start)."),
+        _setting("--workers", 1, type=click.IntRange(1),
+                 help="Worker processes, each with its own log and writer; more than 1 needs a ClickHouse "
+                      "server (the embedded engine belongs to one process)."),
+        _setting("--log-format", "text", type=click.Choice(["text", "json"]),
+                 help="Log lines for people, or JSON lines."),
+        _setting("--header-timeout", 10.0, type=click.FloatRange(0.1),
+                 help="Seconds a client has, from opening a connection (or from the first byte of its next "
+                      "request), to send a request's headers; then 408 and close."),
+        _setting("--body-timeout", 30.0, type=click.FloatRange(0.1),
+                 help="Seconds a client has to send a request's body once its headers are in; then 408 and close."),
+        _setting("--keep-alive", 5.0, type=click.FloatRange(0.1),
+                 help="Seconds an idle keep-alive connection stays open."),
+        _setting("--max-connections", 4096, type=click.IntRange(1),
+                 help="Open connections per process (lowered to what the open-file limit allows); over it, the "
+                      "connection idle longest is closed, or, all busy, the new one gets 503."),
+        _setting("--clickhouse-connect-timeout", 5, type=click.IntRange(1),
+                 help="Seconds to connect to a ClickHouse server."),
+        _setting("--clickhouse-timeout", 30, type=click.IntRange(1),
+                 help="Seconds a ClickHouse server has to take an insert and answer it (then the insert is retried)."),
+        _setting("--query-timeout", 60, type=click.IntRange(1),
+                 help="Default max_execution_time of analysts' SQL (POST /api/sql), exports and summaries; a "
+                      "statement may set its own."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -109,51 +111,52 @@ def _durability_options(f):
 
 @main.command()
 @plan_option("The tagging plan (YAML).")
-@click.option("--host", envvar="PARCOURS_HOST", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", envvar="PARCOURS_PORT", default=8000, show_default=True, type=int, help="Port to listen on.")
+@_setting("--host", "127.0.0.1", help="Address to listen on.")
+@_setting("--port", 8000, type=int, help="Port to listen on.")
 @DATA_DIR
 @CLICKHOUSE
 @DATABASE
 @ADMIN_TOKEN
 @secret_option("Server secret keying the HMAC of phone numbers (required outside --demo).")
 @click.option("--demo", is_flag=True, envvar="PARCOURS_DEMO", help="Demo mode: generate a missing secret in the data directory.")
-@click.option("--leads-key", envvar="PARCOURS_LEADS_KEY", default=None,
-              help="Key sealing the phones of call-back leads (AES-256-GCM; 64 hex digits, e.g. `openssl rand -hex "
-                   "32`; several, comma-separated: the first seals, all open). Never the secret. Without a usable one, a plan's "
-                   "call_centre.leads are off (one line says so; events are stored as usual). Generated in --demo mode.")
-@click.option("--leads-webhook", envvar="PARCOURS_LEADS_WEBHOOK", default=None,
-              help="URL receiving each call-back lead as it qualifies (a signed POST, docs/call-centre.md); none: "
-                   "leads are listed by `parcours leads` only.")
-@click.option("--leads-webhook-secret", envvar="PARCOURS_LEADS_WEBHOOK_SECRET", default=None,
-              help="Secret signing the webhook's deliveries (HMAC-SHA256), shared with the receiving tool; "
-                   "required with --leads-webhook (generated in --demo mode).")
-@click.option("--site-dir", envvar="PARCOURS_SITE_DIR", default=None, type=click.Path(file_okay=False, exists=True),
-              help="A static site to serve under /demo/ (e.g. examples/demo-site).")
-@click.option("--ip-v4-bits", envvar="PARCOURS_IP_V4_BITS", default=24, show_default=True, type=click.IntRange(0, 32),
-              help="Bits of IPv4 addresses kept, the rest zeroed; 0 stores none, 32 stores whole addresses "
-                   "(they identify visitors: only with a legal basis; a warning is logged).")
-@click.option("--ip-v6-bits", envvar="PARCOURS_IP_V6_BITS", default=48, show_default=True, type=click.IntRange(0, 128),
-              help="Bits of IPv6 addresses kept; 128 stores whole addresses.")
-@click.option("--max-body", envvar="PARCOURS_MAX_BODY", default=1_000_000, show_default=True, type=click.IntRange(1024),
-              help="Largest POST /collect body in bytes, also once gunzipped (413 above).")
-@click.option("--max-event", envvar="PARCOURS_MAX_EVENT", default=32_768, show_default=True, type=click.IntRange(256),
-              help="Largest single event in bytes; a larger one is stored as rejected, the rest of its batch kept.")
-@click.option("--source-rate", envvar="PARCOURS_SOURCE_RATE", default=1000, show_default=True, type=click.IntRange(1),
-              help="Events a second one server source may send through the Segment-compatible API (/v1/…); "
-                   "beyond, 429 + Retry-After.")
-@click.option("--max-event-age", envvar="PARCOURS_MAX_EVENT_AGE", default=30, show_default=True,
-              type=click.IntRange(1), help="Days an event may wait on the device before it is sent; an older one "
-              "is kept in rejected_events, and a device time further in the past is replaced by the corrected time.")
-@click.option("--max-clock-ahead", envvar="PARCOURS_MAX_CLOCK_AHEAD", default=24, show_default=True,
-              type=click.IntRange(0), help="Hours a device clock may be ahead of the collector's; an event time "
-              "further ahead is replaced by the corrected time (the device's kept in client_ts_original).")
-@click.option("--tag-path", envvar="PARCOURS_TAG_PATH", default="/t.js", show_default=True,
-              help="Path serving the tag, e.g. /p/a.js for a first-party proxy with an unremarkable name.")
-@click.option("--collect-path", envvar="PARCOURS_COLLECT_PATH", default="/collect", show_default=True,
-              help="Path receiving events (POST) and the pixel (GET), e.g. /p/e; the tag is told it.")
+@_setting("--leads-key", None,
+          help="Key sealing the phones of call-back leads (AES-256-GCM; 64 hex digits, e.g. `openssl rand -hex "
+               "32`; several, comma-separated: the first seals, all open). Never the secret. Without a usable one, a "
+               "plan's call_centre.leads are off (one line says so; events are stored as usual). Generated in --demo "
+               "mode.")
+@_setting("--leads-webhook", None,
+          help="URL receiving each call-back lead as it qualifies (a signed POST, docs/call-centre.md); none: "
+               "leads are listed by `parcours leads` only.")
+@_setting("--leads-webhook-secret", None,
+          help="Secret signing the webhook's deliveries (HMAC-SHA256), shared with the receiving tool; "
+               "required with --leads-webhook (generated in --demo mode).")
+@_setting("--site-dir", None, type=click.Path(file_okay=False, exists=True),
+          help="A static site to serve under /demo/ (e.g. examples/demo-site).")
+@_setting("--ip-v4-bits", 24, type=click.IntRange(0, 32),
+          help="Bits of IPv4 addresses kept, the rest zeroed; 0 stores none, 32 stores whole addresses "
+               "(they identify visitors: only with a legal basis; a warning is logged).")
+@_setting("--ip-v6-bits", 48, type=click.IntRange(0, 128),
+          help="Bits of IPv6 addresses kept; 128 stores whole addresses.")
+@_setting("--max-body", 1_000_000, type=click.IntRange(1024),
+          help="Largest POST /collect body in bytes, also once gunzipped (413 above).")
+@_setting("--max-event", 32_768, type=click.IntRange(256),
+          help="Largest single event in bytes; a larger one is stored as rejected, the rest of its batch kept.")
+@_setting("--source-rate", 1000, type=click.IntRange(1),
+          help="Events a second one server source may send through the Segment-compatible API (/v1/…); "
+               "beyond, 429 + Retry-After.")
+@_setting("--max-event-age", 30, type=click.IntRange(1),
+          help="Days an event may wait on the device before it is sent; an older one is kept in rejected_events, "
+               "and a device time further in the past is replaced by the corrected time.")
+@_setting("--max-clock-ahead", 24, type=click.IntRange(0),
+          help="Hours a device clock may be ahead of the collector's; an event time further ahead is replaced by "
+               "the corrected time (the device's kept in client_ts_original).")
+@_setting("--tag-path", "/t.js",
+          help="Path serving the tag, e.g. /p/a.js for a first-party proxy with an unremarkable name.")
+@_setting("--collect-path", "/collect",
+          help="Path receiving events (POST) and the pixel (GET), e.g. /p/e; the tag is told it.")
 @CLUSTER
-@click.option("--log-level", envvar="PARCOURS_LOG_LEVEL", default="info", show_default=True,
-              type=click.Choice(["debug", "info", "warning", "error"]), help="Least severe log messages shown.")
+@_setting("--log-level", "info", type=click.Choice(["debug", "info", "warning", "error"]),
+          help="Least severe log messages shown.")
 @_durability_options
 def serve(plan, host, port, data_dir, clickhouse, database, admin_token, secret, demo, leads_key, leads_webhook,
           leads_webhook_secret, site_dir, ip_v4_bits, ip_v6_bits, max_body, max_event, source_rate, max_event_age,
@@ -244,9 +247,8 @@ def _engine_free(dsn: str, data_dir: Path) -> None:
 
 @main.command()
 @click.option("--collector", "collector_url", required=True, help="Base URL of the collector, or a same-origin path like /p.")
-@click.option("--tag-path", envvar="PARCOURS_TAG_PATH", default="/t.js", show_default=True, help="The collector's --tag-path.")
-@click.option("--collect-path", envvar="PARCOURS_COLLECT_PATH", default="/collect", show_default=True,
-              help="The collector's --collect-path.")
+@_setting("--tag-path", "/t.js", help="The collector's --tag-path.")
+@_setting("--collect-path", "/collect", help="The collector's --collect-path.")
 def snippet(collector_url, tag_path, collect_path):
     """Print the install snippet to paste into every page's <head>, and the pixel for pages without JavaScript."""
     base = collector_url.rstrip("/")

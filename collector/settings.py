@@ -117,23 +117,18 @@ def build(
     data.mkdir(mode=0o700, parents=True, exist_ok=True)
     data.chmod(0o700)  # the events, the log, the secrets: for the collector's user only
     if not secret:
-        if not demo:
-            raise SettingsError(
-                "PARCOURS_SECRET is not set: it keys the hash of phone numbers and must stay the same "
-                "across restarts. Set it (e.g. `export PARCOURS_SECRET=$(openssl rand -hex 32)`), "
-                "or run with --demo to generate one in the data directory."
-            )
-        secret = _kept_secret(data / SECRET_FILE)
+        secret = _demo_secret(data / SECRET_FILE, demo,
+                              "PARCOURS_SECRET is not set: it keys the hash of phone numbers and must stay the same "
+                              "across restarts. Set it (e.g. `export PARCOURS_SECRET=$(openssl rand -hex 32)`)")
     token = admin_token or _kept_secret(data / ADMIN_TOKEN_FILE)
     if not leads_key and demo:
         leads_key = _kept_secret(data / LEADS_KEY_FILE)
     if leads_webhook and not leads_webhook_secret:
-        if not demo:
-            raise SettingsError(
-                "PARCOURS_LEADS_WEBHOOK is set but not PARCOURS_LEADS_WEBHOOK_SECRET, which signs each delivery so "
-                "the call centre's tool can tell it comes from parcours: set it (e.g. `openssl rand -hex 32`) "
-                "and give it to the tool, or run with --demo to generate one in the data directory.")
-        leads_webhook_secret = _kept_secret(data / WEBHOOK_SECRET_FILE)
+        leads_webhook_secret = _demo_secret(
+            data / WEBHOOK_SECRET_FILE, demo,
+            "PARCOURS_LEADS_WEBHOOK is set but not PARCOURS_LEADS_WEBHOOK_SECRET, which signs each delivery so the "
+            "call centre's tool can tell it comes from parcours: set it (e.g. `openssl rand -hex 32`) and give it to "
+            "the tool")
     settings = Settings(
         plan=Path(plan), data_dir=data, clickhouse=clickhouse or default_dsn(data), admin_token=token,
         secret=secret.encode(), leads_key=leads_key or "", leads_webhook=leads_webhook or "",
@@ -181,3 +176,11 @@ def _kept_secret(path: Path) -> str:
         with os.fdopen(fd, "w") as fh:
             fh.write(value + "\n")
         return value
+
+
+def _demo_secret(path: Path, demo: bool, missing: str) -> str:
+    """A secret that was not given: generated into the data directory in --demo mode; otherwise `missing`, the
+    error saying what it is for and how to set it."""
+    if not demo:
+        raise SettingsError(f"{missing}, or run with --demo to generate one in the data directory.")
+    return _kept_secret(path)

@@ -42,3 +42,14 @@ def parse_since(text: str | None, now: dt.datetime | None = None) -> dt.datetime
 def utc(value: dt.datetime) -> dt.datetime:
     """A datetime in UTC; a naive one (as ClickHouse returns DateTime64(3, 'UTC')) is taken as UTC."""
     return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+def naive_utc(value: dt.datetime) -> dt.datetime:
+    """A UTC time without its tzinfo, as ClickHouse returns DateTime64(3, 'UTC') (clickhouse-connect gives either,
+    by column type): what the rows that compare times with it hold."""
+    return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value.tzinfo is not None else value
+
+
+def epoch_seconds(value: dt.datetime) -> float:
+    """Seconds since 1970 to the millisecond, as a row inserted as JSON gives a DateTime64(3); naive is UTC."""
+    return round((utc(value) - EPOCH).total_seconds(), 3)

@@ -10,35 +10,33 @@ or its batch writer, which has its own client.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 
 from starlette.concurrency import run_in_threadpool
 
-from collector.storage import Store, StoreError
+from collector.periodic import Periodic
+from collector.storage import Store
 from journeys import brokers, event_conversions, persons
 from journeys.imports import Context
 
 log = logging.getLogger("parcours.persons")
 
 INTERVAL = 15.0
+STOP_TIMEOUT = 30.0
+"""Seconds a stitching run under way at shutdown may take to finish; the next start redoes it."""
 
 
-class Background:
-    """The loop; `poke()` runs it now (an import, an erasure, `parcours persons stitch`)."""
+class Background(Periodic):
+    """The loop; `poke()` runs it now (a sale a server sent: collector/segment/api.py); `error` says why it fails
+    while ClickHouse is away (`parcours persons status`)."""
 
     def __init__(self, app, store: Store, interval: float = INTERVAL):
-        self.app, self.store, self.interval = app, store, interval
+        super().__init__("parcours-persons", self._logged_turn, interval, log, "persons: stitching")
+        self.app, self.store = app, store
         self.last: persons.Run | None = None
-        self.error: str | None = None
         self._plan = None
-        self._stopping = False
-        self._wake = asyncio.Event()
-
-    def poke(self) -> None:
-        self._wake.set()
 
     def turn(self) -> persons.Run:
         """One turn, blocking: the plan's brokers if the plan changed, the sales recorded as events, then a
@@ -53,36 +51,13 @@ class Background:
                      sales.updated, sales.rejected)
         return persons.stitch(self.store, persons.config(plan))
 
-    async def stop(self, task: asyncio.Task, timeout: float = 30.0) -> None:
-        """Let the turn under way finish (its thread cannot be cancelled), then end the loop."""
-        self._stopping = True
-        self._wake.set()
-        try:
-            await asyncio.wait_for(task, timeout)
-        except asyncio.TimeoutError:
-            log.warning("persons: a stitching run still going at shutdown was left to the next start")
-            task.cancel()
-
-    async def run(self) -> None:
-        while not self._stopping:
-            try:
-                self.last = await run_in_threadpool(self.turn)
-                self.error = None
-                if self.last.keys_written:
-                    log.info("persons: %d link(s), %d key(s) written, %d merge(s), %d key(s) left out, in %.1f s",
-                             self.last.links, self.last.keys_written, self.last.merges, self.last.hot_keys,
-                             self.last.seconds)
-            except StoreError as exc:  # ClickHouse away: the next turn catches up from the same watermark
-                if self.error is None:
-                    log.warning("persons: stitching failed, retried every %.0f s: %s", self.interval, exc)
-                self.error = str(exc)
-            except Exception:  # a bug must not stop the collector: logged, tried again
-                log.exception("persons: stitching failed unexpectedly")
-            if self._stopping:
-                return
-            self._wake.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
+    def _logged_turn(self) -> None:
+        """A turn of the loop (a failure: ClickHouse away, the next turn catches up from the same watermark)."""
+        self.last = self.turn()
+        if self.last.keys_written:
+            log.info("persons: %d link(s), %d key(s) written, %d merge(s), %d key(s) left out, in %.1f s",
+                     self.last.links, self.last.keys_written, self.last.merges, self.last.hot_keys,
+                     self.last.seconds)
 
 
 @contextlib.asynccontextmanager
@@ -93,11 +68,10 @@ async def serving(app) -> AsyncIterator[None]:
     app.state.journeys_store = store
     background = Background(app, store)
     app.state.journeys = background
-    task = asyncio.create_task(background.run(), name="parcours-persons")
+    background.start()
     try:
         yield
     finally:
-        with contextlib.suppress(asyncio.CancelledError):
-            await background.stop(task)
+        await background.stop(timeout=STOP_TIMEOUT)
         app.state.journeys_store = None
         await run_in_threadpool(store.close)

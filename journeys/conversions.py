@@ -17,6 +17,7 @@ from typing import IO, Any
 from collector.enrich import phone_key
 from journeys import imports
 from journeys.imports import Context, Kind, Progress, Summary
+from journeys.lines import in_chunks
 from journeys.profiles import Reader, Record, reader
 from journeys.values import ValueProblem, amount, consent, currency, kept_text, text, timestamp
 from tagplan.messages import did_you_mean
@@ -147,7 +148,7 @@ def import_records(store, ctx: Context, records: Iterable[Record], *, source: st
     """Import sales given as records of canonical fields (or as a profile read them): the one way in.
     `whole`: the records are all of `source` (a file), see imports.run."""
     r = r or reader(ctx.plan.plan, "conversions")
-    return imports.run(store, KIND, r, imports._read(KIND, r, records, ctx, source), ctx, source=source,
+    return imports.run(store, KIND, r, in_chunks(KIND, r, records, ctx, source), ctx, source=source,
                        dry_run=dry_run, progress=progress, whole=whole)
 
 

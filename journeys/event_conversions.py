@@ -26,42 +26,35 @@ from dataclasses import dataclass
 from typing import Any
 
 from collector.storage import Store
-from journeys import conversions
+from journeys import conversions, watermarks
 from journeys.imports import Context
 from journeys.profiles import Record
 
 MARGIN = dt.timedelta(minutes=2)
 """How far before the last watermark a run reads again (inserts in flight at the last run)."""
-_EPOCH = dt.datetime(1970, 1, 1)
 _locks: dict[tuple[str, str], threading.Lock] = {}
 
 
 @dataclass
-class Run:
+class Run(watermarks.Run):
     """What one run did."""
 
-    watermark: dt.datetime
     events: int = 0
     imported: int = 0
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
 
-    def as_dict(self) -> dict:
-        return {"watermark": self.watermark.isoformat(), "events": self.events, "imported": self.imported,
-                "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected}
-
 
 def sync(store: Store, ctx: Context, *, host: str = "") -> Run:
     """Import the sales of the conversion events stored since the last run."""
     with _locks.setdefault((store.dsn, store.database), threading.Lock()):
-        started = _naive(store.query("SELECT now64(3, 'UTC')").rows[0][0])
+        started = watermarks.now(store)
         run = Run(started)
         maps = ctx.plan.conversions
         if not maps:
             return run
-        last = _naive(store.query(f"SELECT max(watermark) FROM {store.database}.event_conversion_runs").rows[0][0])
-        lo = max(_EPOCH, last - MARGIN) if last > _EPOCH else _EPOCH
+        lo = watermarks.read_from(store, "event_conversion_runs", MARGIN)
         by_source: dict[str, dict[str, Record]] = {}
         for source, record in _records(store, ctx, lo, started):
             run.events += 1
@@ -110,9 +103,3 @@ def _props(text: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return doc if isinstance(doc, dict) else {}
-
-
-def _naive(when: dt.datetime) -> dt.datetime:
-    if when.tzinfo is not None:
-        when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return when

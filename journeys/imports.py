@@ -31,22 +31,13 @@ import msgspec
 from collector.errors import Problem
 from collector.redact import REDACTED
 from collector.storage import Store
+from journeys.lines import Chunk, Context, in_chunks  # Context: every import's, named from here too
 from journeys.profiles import Reader, Record, read, reader
-from tagplan import CompiledPlan
 
 log = logging.getLogger("parcours.import")
 
 _encode = msgspec.json.Encoder().encode
 _PHONE_LIKE = re.compile(r"\+?\d[\d .\-()]{6,}\d")
-
-
-@dataclass(frozen=True)
-class Context:
-    """What reading a line needs besides the line: the plan (regions, channels, levers) and the secret
-    keying phone numbers (the collector's, so an offline phone gets the key its online submit got)."""
-
-    plan: CompiledPlan
-    secret: bytes
 
 
 @dataclass(frozen=True)
@@ -105,11 +96,6 @@ Progress = Callable[[str, int], None]
 """(stage, count): "read" with the lines read so far, then "stored" with the rows written."""
 
 
-Chunk = tuple["list[dict[str, Any]] | bytes", "list[tuple[int, list[str], dict[str, Any]]]", int]
-"""Rows (dicts, or JSONEachRow bytes from the reader process), rejected lines (line, reasons, fields kept),
-and how many lines were read so far."""
-
-
 def import_file(kind: Kind, store: Store, ctx: Context, stream: IO[bytes], *, source: str,
                 profile: str | None = None, dry_run: bool = False, progress: Progress | None = None) -> Summary:
     """Import a file of one kind, read with a profile of the plan or in the canonical format; a large one
@@ -119,7 +105,7 @@ def import_file(kind: Kind, store: Store, ctx: Context, stream: IO[bytes], *, so
     r = reader(ctx.plan.plan, kind.name, profile)
     data = stream.read()
     if len(data) < reader_mod.SUBPROCESS_FROM:
-        chunks = _read(kind, r, read(r, io.BytesIO(data)), ctx, source)
+        chunks = in_chunks(kind, r, read(r, io.BytesIO(data)), ctx, source)
     else:
         header = reader_mod.Header(kind.name, msgspec.json.encode(ctx.plan.plan), profile, source, ctx.secret)
         chunks = _from_reader(reader_mod.chunks(header, data))
@@ -167,25 +153,6 @@ def run(store: Store, kind: Kind, r: Reader, chunks: Iterable[Chunk], ctx: Conte
     return summary
 
 
-CHUNK = 20_000
-"""Lines read at a time; each chunk is staged in ClickHouse as it is ready."""
-
-
-def _read(kind: Kind, r: Reader, records: Iterable[Record], ctx: Context, source: str) -> Iterator[Chunk]:
-    """The lines, read into rows and rejects a chunk at a time, here."""
-    chunk: list[Record] = []
-    lines = 0
-    for record in records:
-        chunk.append(record)
-        if len(chunk) == CHUNK:
-            lines += len(chunk)
-            yield (*_rows(kind, r, source, chunk, ctx), lines)
-            chunk = []
-    if chunk:
-        lines += len(chunk)
-        yield (*_rows(kind, r, source, chunk, ctx), lines)
-
-
 def _from_reader(events) -> Iterator[Chunk]:
     """The reader process's frames as chunks: its rows and rejects, with the count of lines read."""
     rows: bytes = b""
@@ -198,19 +165,6 @@ def _from_reader(events) -> Iterator[Chunk]:
         else:
             yield rows, rejects, value
             rows, rejects = b"", []
-
-
-def _rows(kind: Kind, r: Reader, source: str, records: list[Record], ctx: Context):
-    """A chunk of lines -> (rows, [(line, reasons, fields kept)])."""
-    rows, rejects = [], []
-    for record in records:
-        row, reasons = kind.row(record, r, ctx)
-        if reasons:
-            rejects.append((record.line, reasons, row))
-        else:
-            row["source"], row["source_line"], row["profile"] = source, record.line, r.name
-            rows.append(row)
-    return rows, rejects
 
 
 def _latest(kind: Kind, staged: str) -> str:

@@ -32,7 +32,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from callcentre import calls
+from collector.since import epoch_seconds, naive_utc
 from collector.storage import Store, StoreError
+from journeys import watermarks
 from tagplan import CompiledPlan
 
 log = logging.getLogger("parcours.persons")
@@ -42,7 +44,6 @@ MARGIN = dt.timedelta(seconds=60)
 (stored with an earlier inserted_at, visible later) are caught; reading them twice changes nothing. Rows
 visible later still (a cluster's asynchronous Distributed inserts held back by a failing shard) are caught
 by `parcours persons stitch --full`."""
-_EPOCH = dt.datetime(1970, 1, 1)
 _locks: dict[tuple[str, str], threading.RLock] = {}
 
 
@@ -96,19 +97,14 @@ def person_id(key: Key) -> str:
 
 
 @dataclass
-class Run:
+class Run(watermarks.Run):
     """What one stitching run did."""
 
-    watermark: dt.datetime
     links: int = 0
     keys_written: int = 0
     merges: int = 0
     hot_keys: int = 0
     seconds: float = 0.0
-
-    def as_dict(self) -> dict:
-        return {"watermark": self.watermark.isoformat(), "links": self.links, "keys_written": self.keys_written,
-                "merges": self.merges, "hot_keys": self.hot_keys, "seconds": round(self.seconds, 3)}
 
 
 class _Keys:
@@ -150,16 +146,15 @@ def stitch(store: Store, cfg: Config, *, host: str = "", full: bool = False) -> 
     since the last run (after a restore, or rows that became visible long after they were stored)."""
     with lock(store):
         began = time.perf_counter()
-        started = _now(store)
-        last = _naive(store.query(f"SELECT max(watermark) FROM {store.database}.stitch_runs").rows[0][0])
-        lo = max(_EPOCH, last - MARGIN) if last > _EPOCH and not full else _EPOCH
+        started = watermarks.now(store)
+        lo = watermarks.EPOCH if full else watermarks.read_from(store, "stitch_runs", MARGIN)
         run = Run(started)
         rows = list(_link_rows(store, cfg, lo, started))
         with _staging(store) as tmp:
             _stitch(store, cfg, rows, started, run, tmp)
         run.seconds = time.perf_counter() - began
         store.insert_rows("stitch_runs", [{
-            "run_id": str(uuid.uuid4()), "watermark": _seconds(started), "started_at": _seconds(started),
+            "run_id": str(uuid.uuid4()), "watermark": epoch_seconds(started), "started_at": epoch_seconds(started),
             "links": run.links, "keys_written": run.keys_written, "merges": run.merges, "hot_keys": run.hot_keys,
             "host": host or socket.gethostname()}])
         return run
@@ -171,26 +166,11 @@ def lock(store: Store) -> threading.RLock:
     return _locks.setdefault((store.dsn, store.database), threading.RLock())
 
 
-def _now(store: Store) -> dt.datetime:
-    return _naive(store.query("SELECT now64(3, 'UTC')").rows[0][0])
-
-
-def _naive(when: dt.datetime) -> dt.datetime:
-    """A UTC time without its tzinfo (clickhouse-connect gives either, by column type)."""
-    if when.tzinfo is not None:
-        when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return when
-
-
-def _seconds(when: dt.datetime) -> float:
-    return round((when - _EPOCH).total_seconds(), 3)
-
-
 def _link_rows(store: Store, cfg: Config, lo: dt.datetime, hi: dt.datetime) -> Iterator[tuple[str, list[Key], dt.datetime]]:
     for source in SOURCES:
         result = store.query(source.sql(store.database, cfg), parameters={"lo": lo, "hi": hi})
         for keys, seen in result.rows:
-            yield source.name, [tuple(k) for k in keys], _naive(seen)
+            yield source.name, [tuple(k) for k in keys], naive_utc(seen)
 
 
 class _staging:
@@ -228,7 +208,7 @@ def _stitch(store: Store, cfg: Config, rows: list, watermark: dt.datetime, run: 
         if len(keys) < 2:
             continue
         linked.append(keys)
-        at = _seconds(seen)
+        at = epoch_seconds(seen)
         for a in keys:
             for b in keys:
                 if a is not b:
@@ -286,7 +266,7 @@ def _stitch(store: Store, cfg: Config, rows: list, watermark: dt.datetime, run: 
 
     written = _assign(uf.groups(), members, by_person, run)
     if written:
-        stamp = _seconds(watermark)
+        stamp = epoch_seconds(watermark)
         store.insert_rows("person_keys", [{"key_type": t, "key": k, "person_id": p, "updated_at": stamp}
                                           for (t, k), p in written.items()])
     run.keys_written = len(written)

@@ -93,8 +93,7 @@ def chunks(header: Header, data: bytes) -> Iterator[tuple[str, object]]:
 def _main(stdin: IO[bytes], stdout: IO[bytes]) -> int:
     import importlib
 
-    from journeys import imports
-    from journeys.imports import Context
+    from journeys.lines import Context, in_chunks
     from journeys.profiles import read, reader
     from tagplan import compile_plan
     from tagplan.model import Plan
@@ -109,19 +108,10 @@ def _main(stdin: IO[bytes], stdout: IO[bytes]) -> int:
     plan = compile_plan(msgspec.json.decode(header.plan, type=Plan))
     ctx = Context(plan, header.secret)
     encode_lines = msgspec.json.Encoder().encode_lines
-    lines = 0
     try:
         r = reader(plan.plan, header.kind, header.profile)
-        chunk = []
-        for record in read(r, stdin):
-            chunk.append(record)
-            if len(chunk) == imports.CHUNK:
-                lines += len(chunk)
-                _send_chunk(send, encode_lines, *imports._rows(kind, r, header.source, chunk, ctx), lines)
-                chunk = []
-        lines += len(chunk)
-        if chunk:
-            _send_chunk(send, encode_lines, *imports._rows(kind, r, header.source, chunk, ctx), lines)
+        for rows, rejects, lines in in_chunks(kind, r, read(r, stdin), ctx, header.source):
+            _send_chunk(send, encode_lines, rows, rejects, lines)
     except FileError as exc:
         send(b"E", _pack([exc.line, exc.message]))
         return 0

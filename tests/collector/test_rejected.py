@@ -11,7 +11,7 @@ import time
 import pytest
 
 from collector import rejected
-from collector.since import BadTime, parse_since
+from collector.since import BadTime, epoch_seconds, naive_utc, parse_since
 from tests.collector.conftest import ADMIN
 from tests.collector.helpers import event, post, rows
 from tests.conftest import SECRET
@@ -145,3 +145,11 @@ def test_parse_since(text, expected):
 def test_parse_since_says_what_it_accepts():
     with pytest.raises(BadTime, match=r'"last week" is not a time: use a duration ago \(90m, 24h, 7d, 2w\)'):
         parse_since("last week", NOW)
+
+
+def test_a_time_from_clickhouse_either_way_is_the_same_utc_time_and_the_same_seconds():
+    paris = dt.timezone(dt.timedelta(hours=1))
+    naive = dt.datetime(2026, 11, 22, 14, 0, 0, 123000)
+    for given in (naive, naive.replace(tzinfo=dt.timezone.utc), dt.datetime(2026, 11, 22, 15, 0, 0, 123000, paris)):
+        assert naive_utc(given) == naive and naive_utc(given).tzinfo is None
+        assert epoch_seconds(given) == 1795356000.123

@@ -8,7 +8,7 @@ import pytest
 
 from collector.app import create_app
 from collector.pixel import GIF
-from collector.settings import SettingsError, check
+from collector.settings import SettingsError, build, check
 from tests.collector.helpers import counts, event, rows
 from tests.conftest import Client
 
@@ -52,6 +52,29 @@ def test_settings_that_cannot_work_are_refused(settings, changes, message):
     with pytest.raises(SettingsError) as exc:
         check(replace(settings, **changes))
     assert str(exc.value) == message
+
+
+@pytest.mark.parametrize("given, message, kept", [
+    ({}, "PARCOURS_SECRET is not set: it keys the hash of phone numbers and must stay the same across restarts. "
+         "Set it (e.g. `export PARCOURS_SECRET=$(openssl rand -hex 32)`), or run with --demo to generate one in "
+         "the data directory.", "secret"),
+    ({"secret": "s", "leads_webhook": "https://crm.example/leads"},
+     "PARCOURS_LEADS_WEBHOOK is set but not PARCOURS_LEADS_WEBHOOK_SECRET, which signs each delivery so the call "
+     "centre's tool can tell it comes from parcours: set it (e.g. `openssl rand -hex 32`) and give it to the tool, "
+     "or run with --demo to generate one in the data directory.", "leads-webhook-secret"),
+])
+def test_a_secret_not_given_is_refused_or_generated_in_demo_mode(tmp_path, given, message, kept):
+    args = {"plan": "plan.yaml", "data_dir": str(tmp_path), "clickhouse": None, "admin_token": None, "secret": None,
+            **given}
+    with pytest.raises(SettingsError) as refused:
+        build(**args, demo=False)
+    assert str(refused.value) == message
+    assert not (tmp_path / kept).exists()
+    first, again = build(**args, demo=True), build(**args, demo=True)
+    generated = (tmp_path / kept).read_text().strip()
+    assert len(generated) == 64 and (tmp_path / kept).stat().st_mode & 0o777 == 0o600
+    value = {"secret": first.secret.decode(), "leads-webhook-secret": first.leads_webhook_secret}[kept]
+    assert value == generated and again == first  # kept for the next start
 
 
 def test_whole_ips_are_stored_only_when_asked_and_then_logged(settings, store, caplog):

@@ -13,7 +13,7 @@ import pytest
 
 from collector import ingest
 from collector.enrich import phone_key
-from journeys import conversions, imports
+from journeys import conversions, lines
 from journeys.profiles import FileError, Record
 from tests.conftest import SECRET
 from tests.journeys.conftest import BROKERS_FILE, CRC_FILE, data, rows
@@ -191,7 +191,7 @@ def test_a_file_the_profile_cannot_read_is_refused_as_a_whole(store, ctx):
 
 
 def test_progress_is_reported_while_reading_and_storing(store, ctx, monkeypatch):
-    monkeypatch.setattr(imports, "CHUNK", 2)
+    monkeypatch.setattr(lines, "CHUNK", 2)
     seen = []
     csv = "conversion_id,ts,crm_id\n" + "".join(f"P-{i},2026-10-05T09:00:00Z,Q-{i}\n" for i in range(5))
     conversions.import_file(store, ctx, data(csv), source="p.csv", progress=lambda stage, n: seen.append((stage, n)))

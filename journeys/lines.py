@@ -1,0 +1,58 @@
+"""An import's lines read into rows, or rejected with their reasons, a chunk at a time: in the importing process
+(imports.py), in a process of its own for a large file (reader.py), or from events (event_conversions.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from journeys.profiles import Reader, Record
+from tagplan import CompiledPlan
+
+if TYPE_CHECKING:  # imports.py imports this module: the kind's type only, for annotations
+    from journeys.imports import Kind
+
+CHUNK = 20_000
+"""Lines read at a time; each chunk is staged in ClickHouse as it is ready."""
+
+Chunk = tuple[list[dict[str, Any]] | bytes, list[tuple[int, list[str], dict[str, Any]]], int]
+"""Rows (dicts, or JSONEachRow bytes from the reader process), rejected lines (line, reasons, fields kept),
+and how many lines were read so far."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What reading a line needs besides the line: the plan (regions, channels, levers) and the secret
+    keying phone numbers (the collector's, so an offline phone gets the key its online submit got)."""
+
+    plan: CompiledPlan
+    secret: bytes
+
+
+def in_chunks(kind: Kind, r: Reader, records: Iterable[Record], ctx: Context, source: str) -> Iterator[Chunk]:
+    """The lines, read into rows and rejects a chunk at a time."""
+    chunk: list[Record] = []
+    lines = 0
+    for record in records:
+        chunk.append(record)
+        if len(chunk) == CHUNK:
+            lines += len(chunk)
+            yield (*_rows(kind, r, source, chunk, ctx), lines)
+            chunk = []
+    if chunk:
+        lines += len(chunk)
+        yield (*_rows(kind, r, source, chunk, ctx), lines)
+
+
+def _rows(kind: Kind, r: Reader, source: str, records: list[Record], ctx: Context):
+    """A chunk of lines -> (rows, [(line, reasons, fields kept)])."""
+    rows, rejects = [], []
+    for record in records:
+        row, reasons = kind.row(record, r, ctx)
+        if reasons:
+            rejects.append((record.line, reasons, row))
+        else:
+            row["source"], row["source_line"], row["profile"] = source, record.line, r.name
+            rows.append(row)
+    return rows, rejects
