@@ -54,15 +54,15 @@ def test_mrs_x_display_and_broker_b042_both_earned_the_sale(shop_collector, page
     page.wait_for_selector("#confirmation:not([hidden])")
     shop_collector.wait_rows(f"SELECT 1 FROM parcours.events WHERE visitor_id = '{vid}' AND event = 'form_submit'", 1)
 
-    signed_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=2)
-    signed = signed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    signed = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     sales = tmp_path / "ventes.csv"
     sales.write_text(f"conversion_id,ts,channel,broker_id,premium,phone\nC-X-1,{signed},shop,B042,850.00,{phone}\n")
     parcours(shop_collector, "import", "conversions", str(sales))
     parcours(shop_collector, "persons", "stitch")
 
-    # up to the day after the sale's (from 22:00 UTC on, the sale is tomorrow: a period to tomorrow left it out)
-    period = ["--from", "1d", "--to", (signed_at + dt.timedelta(days=1)).strftime("%Y-%m-%d")]
+    # `--to` a date is that day's midnight (exclusive): two days ahead, so the sale signed in two hours is in the
+    # period whatever the hour the test runs at (after 22:00 UTC, tomorrow's midnight came before it).
+    period = ["--from", "1d", "--to", (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)).strftime("%Y-%m-%d")]
     doc = json.loads(parcours(shop_collector, "report", "attribution", "--model", "all", "--format", "json", *period))
     assert all(list(d) == ["model", "lever", "conversions", "revenue"] for d in doc)
     credit = {(d["model"], d["lever"]): (d["conversions"], d["revenue"]) for d in doc if d["conversions"]}
