@@ -73,8 +73,11 @@ test-js: tag_js/node_modules/.installed $(DASH_DIR)/node_modules/.installed
 	cd tag_js && npm test --silent
 	cd $(DASH_DIR) && npm test --silent
 
+# Two processes on the 2-core CI (each its own embedded engine, collectors and Chromium); a file's tests stay
+# together, so its module fixtures start once. TEST_JOBS=0 runs them in this process.
+TEST_JOBS ?= 2
 test-py: setup chromium $(E2E_CLIENTS)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_JOBS) --dist loadfile
 
 bench: setup chromium
 	@for f in bench/bench_*.py; do [ -e "$$f" ] || continue; echo "== $$f"; $(BIN)/python $$f || exit 1; done

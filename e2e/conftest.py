@@ -134,10 +134,11 @@ def _serve(tmp_path_factory, plan: Path):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
-    """On a failed e2e test, attach the collector's log to the report."""
+    """On a failed e2e test, attach the log of each server it used (a collector, a ClickHouse front) to the report."""
     report = yield
-    for name in ("collector", "collector_consent", "collector_markup", "collector_workers", "clickhouse_front"):
-        if report.failed and name in item.fixturenames:
-            log = item.funcargs[name].log
-            report.sections.append((f"{name} log", log.read_text() if log.exists() else "(no log)"))
+    if report.failed:
+        for name, value in getattr(item, "funcargs", {}).items():
+            log = getattr(value, "log", None)
+            if isinstance(log, Path):
+                report.sections.append((f"{name} log", log.read_text() if log.exists() else "(no log)"))
     return report

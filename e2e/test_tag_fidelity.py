@@ -3,6 +3,8 @@ the abandoned step, double submits, a refused phone's reason. Absence is proven 
 
 from __future__ import annotations
 
+import time
+
 from e2e.demo import visitor_id, watch_errors
 from e2e.pages import OLD_SNIPPET, SNIPPET, serve, tag_ready
 
@@ -22,7 +24,9 @@ def _tag_held_back(collector, page, name: str, snippet: str):
 
 def _release(page, held) -> int:
     """Let t.js through once the page asked for it; the page's clock at that moment."""
+    deadline = time.monotonic() + 60  # a bound for a page that never asks, not a speed claim
     while not held:
+        assert time.monotonic() < deadline, "the page never asked for t.js"
         page.wait_for_timeout(50)
     released = page.evaluate("Date.now()")
     held[0].continue_()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from collector.storage import StoreError
 
@@ -61,3 +63,11 @@ def wait_for(predicate, timeout=30.0):
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(0.01)
+
+
+def run_async(coro):
+    """asyncio.run(coro) on a thread of its own. pytest-playwright's session-wide browser leaves its event loop
+    registered as running on the main thread, where asyncio.run then refuses to start: a test run after a
+    browser test in the same process (pytest-xdist's workers) would fail for that alone."""
+    with ThreadPoolExecutor(1, thread_name_prefix="test-loop") as thread:
+        return thread.submit(asyncio.run, coro).result()

@@ -7,7 +7,6 @@ parse), and from a sink that fails as ClickHouse does (its error codes and messa
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import logging
@@ -23,7 +22,7 @@ from collector.rows import EventRow, lines
 from collector.storage import StoreError
 from collector.wal import Wal
 from collector.writer import Writer
-from tests.collector.helpers import counts, event, post, rows
+from tests.collector.helpers import counts, event, post, rows, run_async
 from tests.collector.test_rejected import LONG_AGO
 from tests.conftest import SECRET, drained
 
@@ -196,7 +195,7 @@ def test_a_line_the_real_engine_cannot_parse_is_set_aside_and_its_batch_stored(t
         await wal.close()
         return writer
 
-    writer = asyncio.run(run())
+    writer = run_async(run())
     assert writer.set_aside == 1 and writer.written == 5
     assert sorted(r["id"] for r in rows(store, "SELECT toString(event_id) AS id FROM parcours.events")) == sorted(good)
     (dead,) = rows(store, "SELECT event_id, error_code, error, line FROM parcours.dead_letters")
@@ -225,11 +224,11 @@ def test_rows_even_dead_letters_refuses_go_to_a_file_then_into_the_table(tmp_pat
         assert await writer.stop()
         await wal.close()
 
-    asyncio.run(run(RefusesDeadLetters(store, {poison}), _line(poison) + _line(str(uuid.uuid4()))))
+    run_async(run(RefusesDeadLetters(store, {poison}), _line(poison) + _line(str(uuid.uuid4()))))
     (kept,) = directory.iterdir()
     assert kept.stat().st_mode & 0o777 == 0o600
     assert json.loads(kept.read_text())["event_id"] == poison
     assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 1}]
-    asyncio.run(run(store))  # the next start moves them into the table
+    run_async(run(store))  # the next start moves them into the table
     assert not list(directory.iterdir())
     assert rows(store, "SELECT event_id FROM parcours.dead_letters") == [{"event_id": poison}]

@@ -12,6 +12,7 @@ import msgspec
 import pytest
 
 from collector.wal import Checkpoint, Wal, WalFull, claim_slot
+from tests.collector.helpers import run_async
 
 
 def row(n: int) -> bytes:
@@ -24,8 +25,7 @@ def numbers(data: bytes) -> list[int]:
     return [msgspec.json.decode(line)["n"] for line in data.splitlines()]
 
 
-def run(coro):
-    return asyncio.run(coro)
+run = run_async  # every test here drives the log's coroutines
 
 
 async def opened(path, **kw) -> Wal:

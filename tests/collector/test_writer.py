@@ -22,7 +22,7 @@ from collector.rows import EventRow, RejectedRow, lines
 from collector.storage import StoreError
 from collector.wal import Wal
 from collector.writer import Writer
-from tests.collector.helpers import Outage, counts, event, post, rows, wait_for
+from tests.collector.helpers import Outage, counts, event, post, rows, run_async, wait_for
 from tests.conftest import drained
 
 
@@ -167,7 +167,7 @@ def test_the_batch_in_flight_at_a_crash_is_replayed_without_duplicates(tmp_path,
             await asyncio.wait_for(writer._task, 60)
         return wal.checkpoint
 
-    checkpoint = asyncio.run(before_crash())
+    checkpoint = run_async(before_crash())
     assert checkpoint.inflight == (1, 2) and checkpoint.lsn == 0
     assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 12}]
 
@@ -180,7 +180,7 @@ def test_the_batch_in_flight_at_a_crash_is_replayed_without_duplicates(tmp_path,
         await wal.close()
         return wal
 
-    wal = asyncio.run(restart())
+    wal = run_async(restart())
     assert wal.checkpoint.lsn == 2 and wal.checkpoint.inflight is None
     # only the rows the tables did not hold: nothing twice, even without FINAL
     assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 12}]
@@ -205,9 +205,9 @@ def test_a_block_whose_token_outlived_a_crash_is_stored_on_replay(tmp_path, stor
             await writer.stop()
             await wal.close()
 
-    asyncio.run(run(until_killed=True))
+    run_async(run(until_killed=True))
     assert rows(store, "SELECT count() AS n FROM parcours.rejected_events") == [{"n": 0}]
-    asyncio.run(run(until_killed=False))
+    run_async(run(until_killed=False))
     assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 2}]
     assert rows(store, "SELECT count() AS n FROM parcours.rejected_events") == [{"n": 2}]
 
@@ -236,8 +236,8 @@ def test_two_logs_writing_into_one_database_keep_each_others_batches(tmp_path, s
         return wal.checkpoint.lsn
 
     first, second = _event_row(1), _event_row(1)
-    assert asyncio.run(one_batch(tmp_path / "wal" / "0", first)) == 1
-    assert asyncio.run(one_batch(tmp_path / "wal" / "1", second)) == 1
+    assert run_async(one_batch(tmp_path / "wal" / "0", first)) == 1
+    assert run_async(one_batch(tmp_path / "wal" / "1", second)) == 1
     got = rows(store, "SELECT toString(event_id) AS id FROM parcours.events ORDER BY id")
     assert got == sorted([{"id": first.event_id}, {"id": second.event_id}], key=lambda r: r["id"])
 
