@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import logging
 import math
 import time
@@ -190,11 +191,35 @@ def _batch(body: bytes) -> tuple[list[_Item], str | None, str | None, dict[str, 
 
 def _call_key(body: bytes) -> Any:
     """A single call's writeKey; None when its body cannot be read for what one of its strings holds (the
-    call is then kept as rejected, saying why)."""
+    call is then kept as rejected, saying why, as in a batch)."""
     try:
         return _call_decoder.decode(body).writeKey
     except UnicodeDecodeError:
         return None
+    except msgspec.DecodeError:
+        # msgspec refuses a lone surrogate ("\ud800": JSON may spell it, no text holds it); Python's json reads
+        # it. A body that is a JSON object to it is a call with one bad string, kept as rejected: not a 400.
+        doc = _lenient(body)
+        if not isinstance(doc, dict):
+            raise
+        key = doc.get("writeKey")
+        return key if isinstance(key, str) and _encodable(key) else None
+
+
+def _lenient(body: bytes) -> Any:
+    """The body as Python's json reads it (lone surrogates too), None when it cannot."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
 
 
 def _string(raw: bytes | None) -> str | None:

@@ -292,3 +292,24 @@ def test_a_single_call_with_invalid_utf8_is_rejected_not_a_500(client, store):
     r = client.post("/v1/track", content=_poisoned(track(), b"\xff"), headers=basic(key))
     assert r.status_code == 200, r.text
     assert r.json()["rejected"] == 1 and r.json()["rejected_events"][0]["reasons"][0].startswith("not valid UTF-8 text")
+
+
+def test_a_single_call_with_a_lone_surrogate_is_rejected_not_a_400(client, store):
+    """As in a batch (and in the tag's /collect): the call is kept as rejected with its reason, the sender told
+    in a 200; it was a 400 for the whole request, so the call was neither stored nor kept."""
+    key = key_for(client)
+    r = client.post("/v1/track", content=_poisoned(track(), b"\\ud800"), headers=basic(key))
+    assert r.status_code == 200, r.text
+    assert (r.json()["accepted"], r.json()["rejected"]) == (0, 1)
+    # the write key in the body is still read when a string elsewhere cannot be
+    body = _poisoned(track(writeKey=key), b"x\\udc00")
+    r = client.post("/v1/page", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 200, r.text
+    assert r.json()["rejected_events"][0]["reasons"][0].startswith("not valid JSON: ")
+    drained(client.app)
+    kept = rows(store, "SELECT source, reasons, raw FROM parcours.rejected_events")
+    assert [k["source"] for k in kept] == ["back_office", "back_office"]
+    assert all("\\ud800" in k["raw"] or "\\udc00" in k["raw"] for k in kept)
+    for bad in (b'{"type": "track", "userId": "\\ud800"', b'["\\ud800"]', b'{"a": 1} {"\\ud800": 2}'):
+        r = client.post("/v1/track", content=bad, headers=basic(key))  # no call at all: still the request's 400
+        assert r.status_code == 400 and r.json()["error"].startswith("expected a JSON object, one Segment call: ")
