@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from collector import ingest, messages
+from collector import ingest, messages, repeats
 from collector.body import BodyError, read_body
 from collector.enrich import truncate_ip
 from collector.messages import answer
@@ -68,6 +68,7 @@ class _Call(msgspec.Struct, forbid_unknown_fields=False):
     writeKey: Any = None
 
 
+_ENVELOPE = tuple(f.encode_name for f in msgspec.structs.fields(_Batch))
 _batch_decoder = msgspec.json.Decoder(_Batch)
 _call_decoder = msgspec.json.Decoder(_Call)
 _encode = msgspec.json.Encoder().encode
@@ -138,6 +139,8 @@ async def _serve(request: Request, call: str | None) -> Response:
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
         template = "segment_batch" if call is None else "segment_call"
         return _error(400, answer(template, reason=_decode_error(exc, body, "the body")), "invalid")
+    except repeats.Repeated as exc:
+        return _error(400, answer("segment_batch", reason=str(exc)), "invalid")
     key = _write_key(headers) or body_key or ""
     if not key:
         return _error(401, answer("write_key_missing"), "unauthorized")
@@ -184,9 +187,18 @@ def _batch(body: bytes) -> tuple[list[_Item], str | None, str | None, dict[str, 
         split = split_batch(body, "batch", ("sentAt", "writeKey"))
         if split is None:
             raise
+        _envelope(body)
         raws, values = split
         return [_item(raw) for raw in raws], _string(values.get("writeKey")), _string(values.get("sentAt")), None
+    _envelope(body)
     return [_item(bytes(r)) for r in doc.batch], doc.writeKey, doc.sentAt, doc.context
+
+
+def _envelope(body: bytes) -> None:
+    """repeats.Repeated when the batch gives one of its own keys twice: which is meant cannot be known."""
+    twice = repeats.repeated_top(body, _ENVELOPE)
+    if twice:
+        raise repeats.Repeated(messages.reason("repeated_key", field=twice))
 
 
 def _call_key(body: bytes) -> Any:
@@ -233,9 +245,13 @@ def _item(raw: bytes) -> _Item:
     if len(raw) > CALL_LIMIT:
         return _Item(raw, None, messages.reason("too_large", size=len(raw), limit=CALL_LIMIT))
     try:
-        return _Item(raw, translate.message_decoder.decode(raw))
+        message = translate.message_decoder.decode(raw)
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
         return _Item(raw, None, _decode_error(exc, raw, "the call"))
+    twice = repeats.repeated_key(raw)
+    if twice:  # msgspec kept the last value of that key: which one is meant cannot be known
+        return _Item(raw, None, messages.reason("repeated_key", field=".".join(twice)))
+    return _Item(raw, message)
 
 
 def _rows(items: list[_Item], call: str | None, source: str, received_ms: int, sent: str | None,

@@ -313,3 +313,34 @@ def test_a_single_call_with_a_lone_surrogate_is_rejected_not_a_400(client, store
     for bad in (b'{"type": "track", "userId": "\\ud800"', b'["\\ud800"]', b'{"a": 1} {"\\ud800": 2}'):
         r = client.post("/v1/track", content=bad, headers=basic(key))  # no call at all: still the request's 400
         assert r.status_code == 400 and r.json()["error"].startswith("expected a JSON object, one Segment call: ")
+
+
+def test_keys_given_twice(client, store):
+    """A key given twice (repeats.py): `batch` (or sentAt, context, writeKey) twice refuses the request, whose
+    calls would otherwise be half stored; in a call, the call is kept as rejected, both values in its raw."""
+    key = key_for(client)
+    first, second = json.dumps(track()).encode(), json.dumps(track()).encode()
+    r = client.post("/v1/batch", content=b'{"batch": [%s], "batch": [%s]}' % (first, second), headers=basic(key))
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == 'expected a JSON object {"batch": [...]}: batch: given more than once; send each key once'
+    r = client.post("/v1/batch", content=b'{"batch": [%s], "sentAt": "x", "sentAt": "y"}' % first, headers=basic(key))
+    assert r.status_code == 400 and "sentAt: given more than once" in r.json()["error"]
+    good = track()
+    event_twice = json.dumps(track()).encode().replace(b'"event": "Contract Signed"',
+                                                       b'"event": "Contract Signed", "event": "Quote Shared"')
+    premium_twice = json.dumps(track()).encode().replace(b'"premium": 412.5', b'"premium": 412.5, "premium": 4.125')
+    body = b'{"batch": [%s, %s, %s]}' % (json.dumps(good).encode(), event_twice, premium_twice)
+    r = client.post("/v1/batch", content=body, headers=basic(key))
+    assert r.status_code == 200, r.text
+    assert (r.json()["accepted"], r.json()["rejected"]) == (1, 2)
+    assert [e["reasons"] for e in r.json()["rejected_events"]] == [
+        ["event: given more than once; send each key once"],
+        ["properties.premium: given more than once; send each key once"]]
+    r = client.post("/v1/track", content=event_twice, headers=basic(key))  # a single call: kept as rejected too
+    assert r.status_code == 200 and r.json()["rejected_events"][0]["reasons"] == [
+        "event: given more than once; send each key once"]
+    drained(client.app)
+    raws = [k["raw"] for k in rows(store, "SELECT raw FROM parcours.rejected_events")]
+    assert sum('"premium":412.5,"premium":4.125' in raw for raw in raws) == 1
+    assert sum('"event":"Contract Signed","event":"Quote Shared"' in raw for raw in raws) == 2
+    assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 1}]
