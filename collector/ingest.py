@@ -17,7 +17,7 @@ from collector.messages import batch as batch_error
 from collector.messages import reason as say
 from collector.redact import REDACTED
 from collector.rows import EventRow, RejectedRow, seconds
-from collector.split import split_batch
+from collector.split import lone_surrogate, split_batch
 from collector.wire import (WIRE_KEYS, WIRE_TO_COLUMN, Millis, WireEvent, batch_decoder, decode_error, event_decoder,
                             raw_decoder)
 from tagplan import CompiledPlan
@@ -176,6 +176,9 @@ def decode_problem(exc: Exception, raw: bytes, whole: str = "the event") -> str:
         except UnicodeDecodeError as bad:  # where in the event, not in the string msgspec was reading
             return say("not_utf8", position=bad.start)
         return say("not_utf8", position=exc.start)
+    lone = lone_surrogate(raw) if isinstance(exc, msgspec.DecodeError) else None
+    if lone:  # msgspec says "it ends too early" or "invalid utf-16 surrogate pair": say what is wrong
+        return say("lone_surrogate", escape=lone[0], position=lone[1])
     return decode_error(exc, whole)
 
 

@@ -40,7 +40,7 @@ from collector import ingest, messages, repeats
 from collector.body import BodyError, read_body
 from collector.enrich import truncate_ip
 from collector.messages import answer
-from collector.split import split_batch
+from collector.split import lone_surrogate, split_batch
 from collector.segment import translate
 from collector.segment.keys import REFRESH, KeyRing, KeysUnread
 from collector.storage import StoreError
@@ -315,6 +315,9 @@ def _decode_error(exc: Exception, raw: bytes, whole: str) -> str:
         return ingest.decode_problem(exc, raw, whole)
     if isinstance(exc, RecursionError):
         return messages.reason("too_deep")
+    lone = lone_surrogate(raw)
+    if lone:
+        return messages.reason("lone_surrogate", escape=lone[0], position=lone[1])
     return messages.decode_error(str(exc), {}, lambda field: None, whole)
 
 

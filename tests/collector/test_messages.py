@@ -28,6 +28,8 @@ WORDS = {
     "not_json": ({"detail": "invalid character (byte 0)"}, "not valid JSON: invalid character (byte 0)"),
     "truncated_json": ({}, "not valid JSON: it ends too early"),
     "too_deep": ({}, "nested too deeply"),
+    "lone_surrogate": ({"escape": "\\ud800", "position": 12},
+                       'not valid JSON: "\\ud800" is half of a UTF-16 surrogate pair, which no text holds (byte 12)'),
     "repeated_key": ({"field": "properties.premium"}, "properties.premium: given more than once; send each key once"),
     "not_utf8": ({"position": 9}, "not valid UTF-8 text (byte 9); the raw bytes are kept escaped"),
     "failed_event": ({"detail": "KeyError"},
