@@ -71,7 +71,7 @@ def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes, max_eve
     """Turn one request body into rows: valid events and rejected ones, none dropped. Each event is judged
     on its own: one that cannot be read, or that ingest fails on, is rejected; the others go on. With a
     `sealer`, the call-back consents of the plan's lead steps too (callcentre/contacts.py)."""
-    raws, batch_sent_ms = _events(body)
+    raws, batch_sent_ms, distinct = _events(body)
     out = Outcome()
     read = []
     for raw in raws:
@@ -82,7 +82,7 @@ def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes, max_eve
                                               event_id=_field(raw, "event_id"), event=_field(raw, "event"),
                                               keep=max_event))
             continue
-        read.append((raw, *_decode(raw)))
+        read.append((raw, *_decode(raw, distinct)))
     # One clock correction for the whole batch: events sent together keep their order.
     sent = batch_sent(batch_sent_ms, [ev.client_ts for _, ev, _ in read if ev is not None])
     for raw, ev, problem in read:
@@ -111,12 +111,15 @@ def _contact(ev: WireEvent, row: EventRow, plan: CompiledPlan, sealer: Sealer | 
     return contact_row(ev.properties, row, lead, sealer, secret) if lead else None
 
 
-def _events(body: bytes) -> tuple[list[bytes], int]:
-    """The raw events of a batch and its send time; BadBatch when the body is not a batch at all."""
+def _events(body: bytes) -> tuple[list[bytes], int, bool]:
+    """The raw events of a batch, its send time, and whether no key is given twice in it (repeats.distinct:
+    then its events need no look of their own); BadBatch when the body is not a batch at all."""
     try:
         batch = batch_decoder.decode(body)
-        _envelope(body)
-        return [bytes(item) for item in batch.events], batch.sent
+        distinct = repeats.distinct(body)
+        if not distinct:
+            _envelope(body)
+        return [bytes(item) for item in batch.events], batch.sent, distinct
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
         whole = exc
     # Something inside refused the whole body (a lone surrogate in one event's string): cut it into its
@@ -128,7 +131,7 @@ def _events(body: bytes) -> tuple[list[bytes], int]:
     raws, values = split
     sent = values.get("sent", b"")
     try:
-        return raws, msgspec.json.decode(sent, type=Millis) if sent else 0
+        return raws, msgspec.json.decode(sent, type=Millis) if sent else 0, False
     except (msgspec.DecodeError, UnicodeDecodeError):
         raise BadBatch(batch_error(decode_problem(whole, body, "the body"))) from None
 
@@ -156,13 +159,13 @@ def event_row(raw: bytes, sent: int, req: Request, plan: CompiledPlan, secret: b
     return row, reasons, ev
 
 
-def _decode(raw: bytes) -> tuple[WireEvent | None, str]:
-    """The wire event, or None and why it could not be read."""
+def _decode(raw: bytes, distinct: bool = False) -> tuple[WireEvent | None, str]:
+    """The wire event, or None and why it could not be read (`distinct`: its batch gives no key twice)."""
     try:
         ev = event_decoder.decode(raw)
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
         return None, decode_problem(exc, raw)
-    twice = repeats.repeated_key(raw)
+    twice = None if distinct else repeats.repeated_key(raw)
     if twice:  # msgspec kept the last value of that key: which one is meant cannot be known
         return None, say("repeated_key", field=".".join([WIRE_TO_COLUMN.get(twice[0], twice[0]), *twice[1:]]))
     return ev, ""
