@@ -11,14 +11,15 @@ import msgspec
 
 from callcentre.contacts import ContactRow, contact_row
 from callcentre.seal import Sealer
-from collector import enrich, redact, useragent
+from collector import enrich, redact, repeats, useragent
 from collector.clock import EventTimes, TimeBounds, batch_sent, event_times
 from collector.messages import batch as batch_error
 from collector.messages import reason as say
 from collector.redact import REDACTED
 from collector.rows import EventRow, RejectedRow, seconds
-from collector.split import split_batch
-from collector.wire import WIRE_KEYS, Millis, WireEvent, batch_decoder, decode_error, event_decoder, raw_decoder
+from collector.split import lone_surrogate, split_batch
+from collector.wire import (WIRE_KEYS, WIRE_TO_COLUMN, Millis, WireEvent, batch_decoder, decode_error, event_decoder,
+                            raw_decoder)
 from tagplan import CompiledPlan
 from tagplan.compile import EventSpec
 
@@ -70,7 +71,7 @@ def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes, max_eve
     """Turn one request body into rows: valid events and rejected ones, none dropped. Each event is judged
     on its own: one that cannot be read, or that ingest fails on, is rejected; the others go on. With a
     `sealer`, the call-back consents of the plan's lead steps too (callcentre/contacts.py)."""
-    raws, batch_sent_ms = _events(body)
+    raws, batch_sent_ms, distinct = _events(body)
     out = Outcome()
     read = []
     for raw in raws:
@@ -81,7 +82,7 @@ def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes, max_eve
                                               event_id=_field(raw, "event_id"), event=_field(raw, "event"),
                                               keep=max_event))
             continue
-        read.append((raw, *_decode(raw)))
+        read.append((raw, *_decode(raw, distinct)))
     # One clock correction for the whole batch: events sent together keep their order.
     sent = batch_sent(batch_sent_ms, [ev.client_ts for _, ev, _ in read if ev is not None])
     for raw, ev, problem in read:
@@ -110,11 +111,15 @@ def _contact(ev: WireEvent, row: EventRow, plan: CompiledPlan, sealer: Sealer | 
     return contact_row(ev.properties, row, lead, sealer, secret) if lead else None
 
 
-def _events(body: bytes) -> tuple[list[bytes], int]:
-    """The raw events of a batch and its send time; BadBatch when the body is not a batch at all."""
+def _events(body: bytes) -> tuple[list[bytes], int, bool]:
+    """The raw events of a batch, its send time, and whether no key is given twice in it (repeats.distinct:
+    then its events need no look of their own); BadBatch when the body is not a batch at all."""
     try:
         batch = batch_decoder.decode(body)
-        return [bytes(item) for item in batch.events], batch.sent
+        distinct = repeats.distinct(body)
+        if not distinct:
+            _envelope(body)
+        return [bytes(item) for item in batch.events], batch.sent, distinct
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
         whole = exc
     # Something inside refused the whole body (a lone surrogate in one event's string): cut it into its
@@ -122,12 +127,21 @@ def _events(body: bytes) -> tuple[list[bytes], int]:
     split = split_batch(body)
     if split is None:
         raise BadBatch(batch_error(decode_problem(whole, body, "the body"))) from None
+    _envelope(body)
     raws, values = split
     sent = values.get("sent", b"")
     try:
-        return raws, msgspec.json.decode(sent, type=Millis) if sent else 0
+        return raws, msgspec.json.decode(sent, type=Millis) if sent else 0, False
     except (msgspec.DecodeError, UnicodeDecodeError):
         raise BadBatch(batch_error(decode_problem(whole, body, "the body"))) from None
+
+
+def _envelope(body: bytes) -> None:
+    """BadBatch when the body gives `events` or `sent` twice: which array is the batch cannot be known, and
+    msgspec would keep the last one only (repeats.py)."""
+    twice = repeats.repeated_top(body, ("events", "sent"))
+    if twice:
+        raise BadBatch(batch_error(say("repeated_key", field=twice)))
 
 
 def event_row(raw: bytes, sent: int, req: Request, plan: CompiledPlan, secret: bytes,
@@ -145,12 +159,16 @@ def event_row(raw: bytes, sent: int, req: Request, plan: CompiledPlan, secret: b
     return row, reasons, ev
 
 
-def _decode(raw: bytes) -> tuple[WireEvent | None, str]:
-    """The wire event, or None and why it could not be read."""
+def _decode(raw: bytes, distinct: bool = False) -> tuple[WireEvent | None, str]:
+    """The wire event, or None and why it could not be read (`distinct`: its batch gives no key twice)."""
     try:
-        return event_decoder.decode(raw), ""
+        ev = event_decoder.decode(raw)
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
         return None, decode_problem(exc, raw)
+    twice = None if distinct else repeats.repeated_key(raw)
+    if twice:  # msgspec kept the last value of that key: which one is meant cannot be known
+        return None, say("repeated_key", field=".".join([WIRE_TO_COLUMN.get(twice[0], twice[0]), *twice[1:]]))
+    return ev, ""
 
 
 def decode_problem(exc: Exception, raw: bytes, whole: str = "the event") -> str:
@@ -161,6 +179,9 @@ def decode_problem(exc: Exception, raw: bytes, whole: str = "the event") -> str:
         except UnicodeDecodeError as bad:  # where in the event, not in the string msgspec was reading
             return say("not_utf8", position=bad.start)
         return say("not_utf8", position=exc.start)
+    lone = lone_surrogate(raw) if isinstance(exc, msgspec.DecodeError) else None
+    if lone:  # msgspec says "it ends too early" or "invalid utf-16 surrogate pair": say what is wrong
+        return say("lone_surrogate", escape=lone[0], position=lone[1])
     return decode_error(exc, whole)
 
 
@@ -331,23 +352,41 @@ def _field(raw: bytes, column: str) -> str:
 
 def _scrub(raw: bytes, plan: CompiledPlan) -> str:
     """The raw event with personal data removed (pii properties whole, the rest by redact.py), so rejected
-    rows hold none, and the rest exactly as sent, for a replay."""
+    rows hold none, and the rest exactly as sent, for a replay (a key given twice too, with both values)."""
     r = redact.of(plan)
     try:
         doc = raw_decoder.decode(raw)
         if not isinstance(doc, dict):
             return msgspec.json.encode(r.value(doc)).decode()
+        pairs = repeats.repeated_key(raw) is not None
         sensitive = set(plan.identity) | plan.pii
-        clean = {}
-        for key, value in doc.items():
+        clean = []
+        for key, value in repeats.read_pairs(raw) if pairs else doc.items():
             if key in _URLS and isinstance(value, str):
-                clean[key] = r.url(value)
+                clean.append((key, r.url(value)))
             elif key in _IDS and isinstance(value, str):
-                clean[key] = r.ident(value)
-            elif key == _PROPERTIES and isinstance(value, dict):
-                clean[key] = {r.text(k): REDACTED if k in sensitive else r.value(v) for k, v in value.items()}
+                clean.append((key, r.ident(value)))
+            elif key == _PROPERTIES and isinstance(value, dict | repeats.Pairs):
+                items = value if pairs else value.items()
+                clean.append((key, _object([(r.text(k), REDACTED if k in sensitive else _value(r, v, pairs))
+                                            for k, v in items], pairs)))
             else:
-                clean[r.text(key)] = r.value(value)
-        return msgspec.json.encode(clean).decode()
+                clean.append((r.text(key), _value(r, value, pairs)))
+        return repeats.encode_pairs(repeats.Pairs(clean)) if pairs else msgspec.json.encode(dict(clean)).decode()
     except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deep: the text, bytes escaped
         return r.text(raw.decode("utf-8", "backslashreplace"))
+
+
+def _value(r: redact.Redactor, value: Any, pairs: bool) -> Any:
+    """A JSON value's strings redacted; objects read as repeats.Pairs kept as pairs."""
+    if not pairs:
+        return r.value(value)
+    if isinstance(value, repeats.Pairs):
+        return repeats.Pairs((r.text(k), _value(r, v, True)) for k, v in value)
+    if isinstance(value, list):
+        return [_value(r, v, True) for v in value]
+    return r.text(value) if isinstance(value, str) else value
+
+
+def _object(items: list[tuple[str, Any]], pairs: bool) -> Any:
+    return repeats.Pairs(items) if pairs else dict(items)

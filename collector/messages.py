@@ -26,6 +26,8 @@ REASONS = {
     "not_json": "not valid JSON: {detail}",
     "truncated_json": "not valid JSON: it ends too early",
     "too_deep": "nested too deeply",
+    "lone_surrogate": 'not valid JSON: "{escape}" is half of a UTF-16 surrogate pair, which no text holds (byte {position})',
+    "repeated_key": "{field}: given more than once; send each key once",
     "not_utf8": "not valid UTF-8 text (byte {position}); the raw bytes are kept escaped",
     "failed_event": "the collector failed on this event ({detail}); it is kept here to replay once fixed",
     # times (clock.py)

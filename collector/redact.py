@@ -1,6 +1,6 @@
 """Personal data in free text, removed precisely before anything is written: events, rejected rows, logs.
 
-A visitor types a phone number or an e-mail address wherever a site lets them (a search box that ends in
+A visitor types a phone number, an IBAN or an e-mail address wherever a site lets them (a search box that ends in
 `utm_term`, a URL, a quote id): the declared properties are not the only place personal data arrives.
 Every free-text field (URLs, captured parameters, ids, properties not marked `pii`, the user agent; and of
 a rejected event its payload, name, id and reasons) goes through `Redactor`:
@@ -8,6 +8,14 @@ a rejected event its payload, name, id and reasons) goes through `Redactor`:
 - phone numbers, as phonenumbers' `PhoneNumberMatcher` finds them (leniency VALID, the plan's region for
   numbers without a country code), become `[phone]`; a cheap pre-filter (seven digits, maybe separated)
   keeps the matcher off most strings, and its answers are cached;
+- phone numbers the matcher does not see are found too: glued to words ("appelez0612345678svp", "tel0612345678":
+  the letters touching a number are read as blanks when they are a word's, lowercase or capitalised, not an
+  id's: a click id mixes cases, a reference is in capitals, a hash is hexadecimal), and written without
+  the national prefix in the number's own grouping ("6 12 34 56 78"; a bare "612345678" is left, as an order
+  number may be written so);
+- IBANs (any country's, with or without spaces) become `[iban]`: a country code and check digits, then as
+  many characters as that country's IBAN holds, kept only when python-stdnum finds its format and its mod-97
+  check right, so that ids and codes that merely look like one stay;
 - e-mail addresses become `[email]`;
 - in a URL (page, referrer), the query parameters the plan lists under `redact.params` are removed whole
   (GA4's data redaction of query parameters), and the rest is read part by part, each query value decoded.
@@ -23,10 +31,13 @@ import re
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
+import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
+from stdnum import iban, numdb
 
 PHONE = "[phone]"
 EMAIL = "[email]"
+IBAN = "[iban]"
 REDACTED = "[redacted]"
 """What replaces a declared personal value (a `pii` property, a phone column of an import) wherever it is
 quoted: a rejected event's payload (replay recognises it), an import's error message."""
@@ -54,11 +65,11 @@ class Redactor:
         return not self.params or not any(name in value.lower() for name in self.params)
 
     def text(self, value: str) -> str:
-        """Phone numbers and e-mail addresses of `value` replaced by [phone] and [email]."""
+        """Phone numbers, IBANs and e-mail addresses of `value` replaced by [phone], [iban] and [email]."""
         if "@" in value:
             value = _EMAIL.sub(EMAIL, value)
-        if _RUN.search(value) and _DIGITS.search(value):
-            value = _phones(value, self.region)
+        if _RUN.search(value) and _DIGITS.search(value):  # every IBAN holds a bank or account number too
+            value = _phones(_ibans(value), self.region)
         return value
 
     def url(self, value: str) -> str:
@@ -132,17 +143,128 @@ class Redactor:
 def _phones(value: str, region: str) -> str:
     """`value` with each phone number phonenumbers finds in it replaced (cached: a page's URL comes back with
     each of its events)."""
-    spans = [(m.start, m.end) for m in PhoneNumberMatcher(value, region, leniency=Leniency.VALID)
+    probe = _unglued(value)  # as long as `value`: the matcher's spans are the same in both
+    spans = [(m.start, m.end) for m in PhoneNumberMatcher(probe, region, leniency=Leniency.VALID)
              if not _amounts(m.raw_string)]
-    spans += _after_a_number(value, region, spans)
+    spans += _after_a_number(probe, region, spans)
+    spans += _without_prefix(probe, region, spans)
+    return _replaced(value, spans, PHONE)
+
+
+def _replaced(value: str, spans: list[tuple[int, int]], by: str) -> str:
     if not spans:
         return value
     out, last = [], 0
     for start, end in sorted(spans):
         out.append(value[last:start])
-        out.append(PHONE)
+        out.append(by)
         last = end
     return "".join(out) + value[last:]
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _unglued(value: str) -> str:
+    """`value` with the letters that touch a run of eight digits or more made blanks, when they belong to words
+    ("appelez0612345678svp", "Tel0612345678"): the matcher refuses a number glued to a letter. Not those of an
+    id or a code, which a phone number glued to nothing is no part of: a token mixing cases (a click id such as
+    EAIaIQobChMI0612345678x), in capitals (REF0612345678), or long and hexadecimal (a hash)."""
+    chars = None
+    for run in _GROUPS.finditer(value):
+        if sum(c.isdigit() for c in run.group()) < 8:
+            continue
+        for at in (run.start() - 1, run.end()):
+            if 0 <= at < len(value) and value[at].isalpha() and _wordy(value, at):
+                chars = chars or list(value)
+                chars[at] = " "
+    return "".join(chars) if chars else value
+
+
+def _wordy(value: str, at: int) -> bool:
+    """Whether the letter at `at` belongs to words glued to a number, rather than to an id or a code."""
+    start, end = at, at + 1
+    while start > 0 and value[start - 1].isalnum():
+        start -= 1
+    while end < len(value) and value[end].isalnum():
+        end += 1
+    token = value[start:end]
+    words = _WORD.findall(token)
+    if not all(w.islower() or (w[0].isupper() and w[1:].islower()) for w in words):
+        return False  # mixed case or capitals: an id, a reference
+    return len(token) < 16 or not all(c in "abcdef" for w in words for c in w)  # a hash
+
+
+def _without_prefix(value: str, region: str, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """National numbers written without their prefix ("6 12 34 56 78" for 06 12 34 56 78), which the matcher
+    does not read as numbers: taken when the prefix makes a valid number written in exactly its own grouping
+    (a SIREN such as 732 829 320 would be 07 32 82 93 20). A bare run of digits is left: an order number."""
+    prefix = _national_prefix(region)
+    spans: list[tuple[int, int]] = []
+    if not prefix:
+        return spans
+    for run in _GROUPS.finditer(value):
+        text = run.group()
+        if (text[0] in "+0" or text.isdigit() or not 7 <= sum(c.isdigit() for c in text) <= 12
+                or any(s < run.end() and run.start() < e for s, e in found)):
+            continue
+        try:
+            number = phonenumbers.parse(prefix + text, region)
+        except phonenumbers.NumberParseException:
+            continue
+        written = re.sub(r"[ .()/-]+", " ", text)
+        national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        if phonenumbers.is_valid_number(number) and re.sub(r"[ .()/-]+", " ", national) == prefix + written:
+            spans.append(run.span())
+    return spans
+
+
+@functools.lru_cache(maxsize=256)
+def _national_prefix(region: str) -> str:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return (metadata.national_prefix or "") if metadata else ""
+
+
+_IBAN_START = re.compile(r"[A-Za-z]{2}[0-9]{2}")
+_IBAN_SEPARATORS = " -.\u00a0"
+
+
+@functools.lru_cache(maxsize=16384)
+def _ibans(value: str) -> str:
+    """`value` with each IBAN replaced: a country code and two check digits, then as many letters and digits
+    as that country's IBAN holds, single spaces (or dashes, dots) between them; kept when python-stdnum finds
+    the country's format and the mod-97 check right."""
+    spans: list[tuple[int, int]] = []
+    for start in _IBAN_START.finditer(value):
+        if spans and start.start() < spans[-1][1]:
+            continue
+        length = _iban_length(start.group()[:2].upper())
+        end = _iban_end(value, start.start(), length) if length else None
+        if end and iban.is_valid(value[start.start():end].replace("\u00a0", " "), check_country=False):
+            spans.append((start.start(), end))
+    return _replaced(value, spans, IBAN)
+
+
+def _iban_end(value: str, start: int, length: int) -> int | None:
+    """Where the `length`-th letter or digit from `start` ends, with one separator at most between two."""
+    count, at = 0, start
+    while at < len(value):
+        c = value[at]
+        if c.isascii() and c.isalnum():
+            count += 1
+            if count == length:
+                return at + 1
+        elif not (c in _IBAN_SEPARATORS and count and at + 1 < len(value) and value[at + 1] not in _IBAN_SEPARATORS):
+            return None
+        at += 1
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _iban_length(country: str) -> int:
+    """How many characters an IBAN of that country holds (stdnum's registry), 0 for a country without IBANs."""
+    bban = next((info["bban"] for _, info in numdb.get("iban").info(country) if "bban" in info), "")
+    return 4 + sum(int(n) for n in re.findall(r"(\d+)!", bban)) if bban else 0
 
 
 _GROUPS = re.compile(r"\+?\d(?:[\d .()/-]*\d)?")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import posixpath
 import re
 import secrets
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,11 @@ LEADS_KEY_FILE = "leads-key"
 """In the data directory: the key sealing call-back phones, generated in --demo mode."""
 WEBHOOK_SECRET_FILE = "leads-webhook-secret"
 """In the data directory: the secret signing the leads webhook, generated in --demo mode."""
+PRIVATE_FILES = (SECRET_FILE, ADMIN_TOKEN_FILE, LEADS_KEY_FILE, WEBHOOK_SECRET_FILE, "users.json")
+"""The secrets (and the accounts' password hashes) a data directory may hold: made 0600 at start, whoever wrote
+them (an older version wrote them with the umask, often 0644)."""
+
+log = logging.getLogger("parcours.settings")
 
 
 class SettingsError(Problem):
@@ -116,6 +123,7 @@ def build(
     data = Path(data_dir).resolve()
     data.mkdir(mode=0o700, parents=True, exist_ok=True)
     data.chmod(0o700)  # the events, the log, the secrets: for the collector's user only
+    private(data)
     if not secret:
         secret = _demo_secret(data / SECRET_FILE, demo,
                               "PARCOURS_SECRET is not set: it keys the hash of phone numbers and must stay the same "
@@ -164,6 +172,27 @@ def check(settings: Settings) -> None:
         raise SettingsError(f'--leads-webhook "{settings.leads_webhook}": expected an http(s) URL')
     if settings.max_event > settings.max_body:
         raise SettingsError(f"--max-event ({settings.max_event}) cannot be larger than --max-body ({settings.max_body})")
+
+
+def private(data: Path) -> None:
+    """Make the data directory's secrets readable by their owner only (0600), one warning line each that was
+    not; SettingsError when one cannot be (a file of another user): a secret others can read is no secret."""
+    for name in PRIVATE_FILES:
+        path = data / name
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)  # a symbolic link: its target, which chmod changes
+        except FileNotFoundError:
+            continue
+        if not mode & 0o077:
+            continue
+        try:
+            path.chmod(0o600)
+        except OSError as exc:
+            raise SettingsError(
+                f"{path} is readable by other users (mode {mode:04o}) and cannot be made private ({exc.strerror}): "
+                f"run `chmod 600 {path}` as its owner, and replace the secret if others may have read it") from None
+        log.warning("%s was readable by other users (mode %04o): made 0600; replace the secret if others may have "
+                    "read it", path, mode)
 
 
 def _kept_secret(path: Path) -> str:

@@ -64,3 +64,24 @@ def _element(events: list[bytes], piece: bytes) -> None:
     piece = piece.strip()
     if piece:
         events.append(piece)
+
+
+_SURROGATE = re.compile(rb"(?<!\\)((?:\\\\)*)(\\u[dD][89a-fA-F][0-9a-fA-F]{2})")
+"""A surrogate escape ("\\ud83d"), after an even number of backslashes (so not a backslash written out)."""
+
+
+def lone_surrogate(raw: bytes) -> tuple[str, int] | None:
+    """The first surrogate escape of `raw` that is no half of a pair, and where it starts; None when none is."""
+    pending = None  # a high surrogate waiting for its low half, and where it ends
+    for match in _SURROGATE.finditer(raw):
+        escape, at = match.group(2), match.start(2)
+        low = escape[3:4].lower() in b"cdef"
+        if pending is not None:
+            if low and at == pending[1]:
+                pending = None
+                continue
+            return pending[0].decode(), pending[1] - 6
+        if low:
+            return escape.decode(), at
+        pending = (escape, match.end(2))
+    return (pending[0].decode(), pending[1] - 6) if pending else None

@@ -28,3 +28,22 @@ def test_data_directory_and_files_are_private(tmp_path):
     loose = [(str(p.relative_to(data)), oct(stat.S_IMODE(p.lstat().st_mode))) for p in made
              if not p.is_symlink() and stat.S_IMODE(p.lstat().st_mode) & 0o077]
     assert loose == []
+
+
+def test_secrets_an_older_version_left_readable_are_made_private(tmp_path):
+    """An older version wrote the generated secrets with the umask (0644): they are made 0600 at start, each
+    said in one warning line; a secret the collector cannot make private stops it, saying how to fix it."""
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    loose = {"secret": 0o644, "leads-key": 0o640, "leads-webhook-secret": 0o604, "users.json": 0o644}
+    for name, mode in loose.items():
+        (data / name).write_text('{"users": []}\n' if name == "users.json" else "old-secret\n")
+        (data / name).chmod(mode)
+    proc, url, log = start_collector(data, "--demo")
+    stop_collector(proc)
+    for name in (*loose, "admin-token"):  # admin-token: written by start_collector with the test's umask
+        assert stat.S_IMODE((data / name).stat().st_mode) == 0o600, name
+    assert (data / "secret").read_text() == "old-secret\n"  # the same secret, only its mode changed
+    said = log.read_text()
+    for name, mode in loose.items():
+        assert f"{data / name} was readable by other users (mode {mode:04o}): made 0600" in said

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import logging
 import math
 import time
@@ -35,11 +36,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from collector import ingest, messages
+from collector import ingest, messages, repeats
 from collector.body import BodyError, read_body
 from collector.enrich import truncate_ip
 from collector.messages import answer
-from collector.split import split_batch
+from collector.split import lone_surrogate, split_batch
 from collector.segment import translate
 from collector.segment.keys import REFRESH, KeyRing, KeysUnread
 from collector.storage import StoreError
@@ -67,6 +68,7 @@ class _Call(msgspec.Struct, forbid_unknown_fields=False):
     writeKey: Any = None
 
 
+_ENVELOPE = tuple(f.encode_name for f in msgspec.structs.fields(_Batch))
 _batch_decoder = msgspec.json.Decoder(_Batch)
 _call_decoder = msgspec.json.Decoder(_Call)
 _encode = msgspec.json.Encoder().encode
@@ -137,6 +139,8 @@ async def _serve(request: Request, call: str | None) -> Response:
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
         template = "segment_batch" if call is None else "segment_call"
         return _error(400, answer(template, reason=_decode_error(exc, body, "the body")), "invalid")
+    except repeats.Repeated as exc:
+        return _error(400, answer("segment_batch", reason=str(exc)), "invalid")
     key = _write_key(headers) or body_key or ""
     if not key:
         return _error(401, answer("write_key_missing"), "unauthorized")
@@ -183,18 +187,51 @@ def _batch(body: bytes) -> tuple[list[_Item], str | None, str | None, dict[str, 
         split = split_batch(body, "batch", ("sentAt", "writeKey"))
         if split is None:
             raise
+        _envelope(body)
         raws, values = split
         return [_item(raw) for raw in raws], _string(values.get("writeKey")), _string(values.get("sentAt")), None
+    _envelope(body)
     return [_item(bytes(r)) for r in doc.batch], doc.writeKey, doc.sentAt, doc.context
+
+
+def _envelope(body: bytes) -> None:
+    """repeats.Repeated when the batch gives one of its own keys twice: which is meant cannot be known."""
+    twice = repeats.repeated_top(body, _ENVELOPE)
+    if twice:
+        raise repeats.Repeated(messages.reason("repeated_key", field=twice))
 
 
 def _call_key(body: bytes) -> Any:
     """A single call's writeKey; None when its body cannot be read for what one of its strings holds (the
-    call is then kept as rejected, saying why)."""
+    call is then kept as rejected, saying why, as in a batch)."""
     try:
         return _call_decoder.decode(body).writeKey
     except UnicodeDecodeError:
         return None
+    except msgspec.DecodeError:
+        # msgspec refuses a lone surrogate ("\ud800": JSON may spell it, no text holds it); Python's json reads
+        # it. A body that is a JSON object to it is a call with one bad string, kept as rejected: not a 400.
+        doc = _lenient(body)
+        if not isinstance(doc, dict):
+            raise
+        key = doc.get("writeKey")
+        return key if isinstance(key, str) and _encodable(key) else None
+
+
+def _lenient(body: bytes) -> Any:
+    """The body as Python's json reads it (lone surrogates too), None when it cannot."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
 
 
 def _string(raw: bytes | None) -> str | None:
@@ -208,9 +245,13 @@ def _item(raw: bytes) -> _Item:
     if len(raw) > CALL_LIMIT:
         return _Item(raw, None, messages.reason("too_large", size=len(raw), limit=CALL_LIMIT))
     try:
-        return _Item(raw, translate.message_decoder.decode(raw))
+        message = translate.message_decoder.decode(raw)
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
         return _Item(raw, None, _decode_error(exc, raw, "the call"))
+    twice = repeats.repeated_key(raw)
+    if twice:  # msgspec kept the last value of that key: which one is meant cannot be known
+        return _Item(raw, None, messages.reason("repeated_key", field=".".join(twice)))
+    return _Item(raw, message)
 
 
 def _rows(items: list[_Item], call: str | None, source: str, received_ms: int, sent: str | None,
@@ -274,6 +315,9 @@ def _decode_error(exc: Exception, raw: bytes, whole: str) -> str:
         return ingest.decode_problem(exc, raw, whole)
     if isinstance(exc, RecursionError):
         return messages.reason("too_deep")
+    lone = lone_surrogate(raw)
+    if lone:
+        return messages.reason("lone_surrogate", escape=lone[0], position=lone[1])
     return messages.decode_error(str(exc), {}, lambda field: None, whole)
 
 

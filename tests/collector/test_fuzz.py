@@ -136,14 +136,15 @@ poisons = st.sampled_from([
     b'"url":"https://x.example/\xff"', b'"p":{"\xe9t\xe9":1}', b'"c":{"utm_term":"\xc3"}',
     b'"url":"\\ud800"', b'"ref":"a\\udc00b"', b'"vid":"\\ud83d"',
     b'"p":{"x":' + b"[" * 550 + b"]" * 550 + b"}", b'"p":{"deep":' + b'{"a":' * 520 + b"0" + b"}" * 520 + b"}",
+    b'"e":"form_submit"', b'"c":{"utm_source":"a", "utm_source" :"b"}',  # a key given twice (repeats.py)
 ])
 
 
 @FUZZ
 @given(layout=st.lists(st.one_of(st.none(), poisons), min_size=1, max_size=8))
 def test_fuzz_poisoned_events_inside_valid_batches(client, store, layout):
-    """Any mix of valid events and events holding invalid UTF-8, a lone surrogate or deep nesting: a 204,
-    the valid ones stored, the others kept as rejected."""
+    """Any mix of valid events and events holding invalid UTF-8, a lone surrogate, deep nesting or a key given
+    twice: a 204, the valid ones stored, the others kept as rejected."""
     made = [valid() if p is None else broken(p) for p in layout]
     r = post_raw(client, body(*(raw for _, raw in made)))
     good = {i for (i, _), p in zip(made, layout) if p is None}

@@ -35,6 +35,21 @@ ID = "550e8400-e29b-41d4-a716-446655440000"
     ("rappel le 12 06 71 82 93 04", "rappel le 12 [phone]"),
     ("Mozilla/5.0 06 71 82 93 04 (Linux)", "Mozilla/5.0 [phone] (Linux)"),
     ("06 71 82 93 04 ou 06 12 34 56 78", "[phone] ou [phone]"),
+    # glued to words, which the matcher refuses; or written without the national prefix, in the phone's grouping
+    ("tel:0612345678", "tel:[phone]"),
+    ("appelez0612345678svp", "appelez[phone]svp"),
+    ("Tel0612345678, merci", "Tel[phone], merci"),
+    ("appelez-moi au06 12 34 56 78.", "appelez-moi au[phone]."),
+    ("+33612345678", "[phone]"),
+    ("33 6 12 34 56 78", "[phone]"),
+    ("rappelez le 6 12 34 56 78 ou le 6.71.82.93.04", "rappelez le [phone] ou le [phone]"),
+    # IBANs, any country's, with or without spaces; the surrounding text kept
+    ("IBAN FR76 3000 6000 0112 3456 7890 189 merci", "IBAN [iban] merci"),
+    ("iban:FR7630006000011234567890189.", "iban:[iban]."),
+    ("mon iban fr76 3000 6000 0112 3456 7890 189", "mon iban [iban]"),
+    ("DE89 3704 0044 0532 0130 00", "[iban]"),
+    ("GB82 WEST 1234 5698 7654 32, NL91ABNA0417164300", "[iban], [iban]"),
+    ("BE68539007547034 le 2024-11-20", "[iban] le 2024-11-20"),
     # not personal: left exactly as it was
     ("2026-11-20T08:00:00.123Z", "2026-11-20T08:00:00.123Z"),
     ("2026-11-20 08:00:00", "2026-11-20 08:00:00"),
@@ -45,6 +60,16 @@ ID = "550e8400-e29b-41d4-a716-446655440000"
     ("prix 1 250,00 €, 12 345 678 901", "prix 1 250,00 €, 12 345 678 901"),
     ("SIRET 732 829 320 00074, 2024 11 25 18 21", "SIRET 732 829 320 00074, 2024 11 25 18 21"),
     ("Q-8F2K", "Q-8F2K"),
+    ("612345678", "612345678"),  # a bare run, no prefix, no grouping: as an order number may be written
+    ("SIREN 732 829 320", "SIREN 732 829 320"),  # with a prefix, 07 32 82 93 20: not the phone's grouping
+    ("SIRET 73282932000074", "SIRET 73282932000074"),
+    ("REF0612345678 CMD-2026-000123 FA20261125-0042", "REF0612345678 CMD-2026-000123 FA20261125-0042"),
+    ("a3f50612345678b9c0d1e2f3a4b5c6d7", "a3f50612345678b9c0d1e2f3a4b5c6d7"),  # a hash
+    ("75011 Paris, du 01/12/2025 au 31/12/2025, 1 234 567,89 €",
+     "75011 Paris, du 01/12/2025 au 31/12/2025, 1 234 567,89 €"),
+    ("FR76 3000 6000 0112 3456 7890 180", "FR76 3000 6000 0112 3456 7890 180"),  # its mod-97 check fails
+    ("FR12 2026 0001 1234", "FR12 2026 0001 1234"),  # too short for a French IBAN
+    ("ES2026-11884200, DE12345678901234567890", "ES2026-11884200, DE12345678901234567890"),
     (ID, ID),
     ("192.168.1.104", "192.168.1.104"),
     ("EAIaIQobChMI0612345678x", "EAIaIQobChMI0612345678x"),  # a click id: a digit run inside letters
@@ -123,6 +148,29 @@ def test_every_free_text_field_of_an_event_is_redacted(client, store, settings):
     assert json.loads(row["properties"]) == {"quote_id": "Q-[phone]", "formula": "tiers"}
     assert row["user_agent"] == "Bot/1.0 [phone]" and row["keyed"]
     _nothing_personal(settings.data_dir, store)
+
+
+def test_ibans_and_glued_phones_are_redacted_where_they_are_typed(client, store, settings):
+    """An IBAN and a phone glued to words, typed in a search term, a note, a URL: removed before anything is
+    written; the text around them and what is no personal data stays."""
+    iban = "FR76 3000 6000 0112 3456 7890 189"
+    submit = event("form_submit", f="moto_quote",
+                   url="https://x.example/virement?iban=FR7630006000011234567890189&siret=73282932000074",
+                   c={"utm_term": f"mon iban {iban}", "utm_content": "appelez0612345678svp"},
+                   p={"phone": PHONE, "quote_id": "Q-8F2K", "formula": "tiers"})
+    unknown = event("remboursement", p={"note": f"IBAN {iban}, tel:0612345678, SIREN 732 829 320"})
+    assert counts(post(client, submit, unknown)) == {"accepted": 1, "rejected": 1}
+    (row,) = rows(store, "SELECT url, utm_term, utm_content FROM parcours.events")
+    assert row == {"url": "https://x.example/virement?iban=[iban]&siret=73282932000074",
+                   "utm_term": "mon iban [iban]", "utm_content": "appelez[phone]svp"}
+    (kept,) = rows(store, "SELECT raw FROM parcours.rejected_events")
+    assert json.loads(kept["raw"])["p"] == {"note": "IBAN [iban], tel:[phone], SIREN 732 829 320"}
+    dump = json.dumps(rows(store, "SELECT * FROM parcours.events") + rows(store, "SELECT * FROM parcours.rejected_events"),
+                      default=str)
+    for spelling in (iban, iban.replace(" ", ""), "0612345678", "3456 7890"):
+        assert spelling not in dump
+    for path in settings.data_dir.rglob("*.wal"):
+        assert b"0612345678" not in path.read_bytes() and b"30006000011234567890189" not in path.read_bytes()
 
 
 def test_a_rejected_event_keeps_no_personal_data_in_any_column(client, store, settings, caplog):

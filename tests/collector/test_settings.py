@@ -86,3 +86,26 @@ def test_whole_ips_are_stored_only_when_asked_and_then_logged(settings, store, c
     with Client(create_app(settings), client=("203.0.113.77", 5000)) as c:
         c.get("/collect?e=page_view")
     assert rows(store, "SELECT ip FROM parcours.events ORDER BY ip") == [{"ip": "203.0.113.0"}, {"ip": "203.0.113.77"}]
+
+
+def test_a_secret_that_cannot_be_made_private_stops_the_start(tmp_path):
+    """A secret others can read and the collector cannot chmod (another user's; here an immutable file): the
+    start is refused with what to do, rather than the secret used as it is."""
+    import os
+    import subprocess
+
+    from collector import settings as settings_mod
+
+    secret = tmp_path / "secret"
+    secret.write_text("old-secret\n")
+    secret.chmod(0o644)
+    if os.getuid() != 0 or subprocess.run(["chattr", "+i", str(secret)], capture_output=True).returncode:
+        pytest.skip("needs root and chattr to make a file whose mode cannot be changed")
+    try:
+        with pytest.raises(SettingsError) as refused:
+            settings_mod.private(tmp_path)
+    finally:
+        subprocess.run(["chattr", "-i", str(secret)], check=True)
+    assert str(refused.value) == (
+        f"{secret} is readable by other users (mode 0644) and cannot be made private (Operation not permitted): "
+        f"run `chmod 600 {secret}` as its owner, and replace the secret if others may have read it")

@@ -292,3 +292,57 @@ def test_a_single_call_with_invalid_utf8_is_rejected_not_a_500(client, store):
     r = client.post("/v1/track", content=_poisoned(track(), b"\xff"), headers=basic(key))
     assert r.status_code == 200, r.text
     assert r.json()["rejected"] == 1 and r.json()["rejected_events"][0]["reasons"][0].startswith("not valid UTF-8 text")
+
+
+def test_a_single_call_with_a_lone_surrogate_is_rejected_not_a_400(client, store):
+    """As in a batch (and in the tag's /collect): the call is kept as rejected with its reason, the sender told
+    in a 200; it was a 400 for the whole request, so the call was neither stored nor kept."""
+    key = key_for(client)
+    r = client.post("/v1/track", content=_poisoned(track(), b"\\ud800"), headers=basic(key))
+    assert r.status_code == 200, r.text
+    assert (r.json()["accepted"], r.json()["rejected"]) == (0, 1)
+    # the write key in the body is still read when a string elsewhere cannot be
+    body = _poisoned(track(writeKey=key), b"x\\udc00")
+    r = client.post("/v1/page", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 200, r.text
+    at = body.index(b"\\udc00")
+    assert r.json()["rejected_events"][0]["reasons"] == [
+        f'not valid JSON: "\\udc00" is half of a UTF-16 surrogate pair, which no text holds (byte {at})']
+    drained(client.app)
+    kept = rows(store, "SELECT source, reasons, raw FROM parcours.rejected_events")
+    assert [k["source"] for k in kept] == ["back_office", "back_office"]
+    assert all("\\ud800" in k["raw"] or "\\udc00" in k["raw"] for k in kept)
+    for bad in (b'{"type": "track", "userId": "\\ud800"', b'["\\ud800"]', b'{"a": 1} {"\\ud800": 2}'):
+        r = client.post("/v1/track", content=bad, headers=basic(key))  # no call at all: still the request's 400
+        assert r.status_code == 400 and r.json()["error"].startswith("expected a JSON object, one Segment call: ")
+
+
+def test_keys_given_twice(client, store):
+    """A key given twice (repeats.py): `batch` (or sentAt, context, writeKey) twice refuses the request, whose
+    calls would otherwise be half stored; in a call, the call is kept as rejected, both values in its raw."""
+    key = key_for(client)
+    first, second = json.dumps(track()).encode(), json.dumps(track()).encode()
+    r = client.post("/v1/batch", content=b'{"batch": [%s], "batch": [%s]}' % (first, second), headers=basic(key))
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == 'expected a JSON object {"batch": [...]}: batch: given more than once; send each key once'
+    r = client.post("/v1/batch", content=b'{"batch": [%s], "sentAt": "x", "sentAt": "y"}' % first, headers=basic(key))
+    assert r.status_code == 400 and "sentAt: given more than once" in r.json()["error"]
+    good = track()
+    event_twice = json.dumps(track()).encode().replace(b'"event": "Contract Signed"',
+                                                       b'"event": "Contract Signed", "event": "Quote Shared"')
+    premium_twice = json.dumps(track()).encode().replace(b'"premium": 412.5', b'"premium": 412.5, "premium": 4.125')
+    body = b'{"batch": [%s, %s, %s]}' % (json.dumps(good).encode(), event_twice, premium_twice)
+    r = client.post("/v1/batch", content=body, headers=basic(key))
+    assert r.status_code == 200, r.text
+    assert (r.json()["accepted"], r.json()["rejected"]) == (1, 2)
+    assert [e["reasons"] for e in r.json()["rejected_events"]] == [
+        ["event: given more than once; send each key once"],
+        ["properties.premium: given more than once; send each key once"]]
+    r = client.post("/v1/track", content=event_twice, headers=basic(key))  # a single call: kept as rejected too
+    assert r.status_code == 200 and r.json()["rejected_events"][0]["reasons"] == [
+        "event: given more than once; send each key once"]
+    drained(client.app)
+    raws = [k["raw"] for k in rows(store, "SELECT raw FROM parcours.rejected_events")]
+    assert sum('"premium":412.5,"premium":4.125' in raw for raw in raws) == 1
+    assert sum('"event":"Contract Signed","event":"Quote Shared"' in raw for raw in raws) == 2
+    assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 1}]
