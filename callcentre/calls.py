@@ -29,6 +29,7 @@ from collector.storage import QueryResult, Store
 from journeys import imports
 from journeys.imports import Context, Kind, Progress, Summary
 from journeys.profiles import Reader, Record, ValueProblem, text, timestamp
+from journeys.values import kept_text
 from tagplan.phone import e164
 
 COLUMNS = (
@@ -90,7 +91,7 @@ def call_row(record: Record, r: Reader, ctx: Context) -> tuple[dict[str, Any], l
         key = phone_key(caller, ctx.plan.default_region, ctx.secret)
         row["caller"], row["caller_key"] = ("number", key) if key else ("invalid", "")
     if reasons:
-        kept = {name: _as_text(given(name)) for name in values if name not in ("caller", "dialled")}
+        kept = {name: kept_text(given(name)) for name in values if name not in ("caller", "dialled")}
         if "dialled" in row:  # as it would be stored: one of ours, `other` (a customer's), an extension
             kept["dialled"] = row["dialled"]
         if row.get("caller_key"):
@@ -150,13 +151,6 @@ def _caller_text(value: Any) -> str:
         return text(value, 64)
     except ValueProblem:
         return "?"  # not anonymous, not a number: counted as invalid
-
-
-def _as_text(value: Any) -> str:
-    try:
-        return text(value, 1024)
-    except ValueProblem:
-        return ""
 
 
 KIND = Kind(

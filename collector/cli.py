@@ -23,7 +23,8 @@ from collector.segment.admin import keys_group
 from collector.storage import EngineBusy, Store, embedded_in_use, is_embedded
 from callcentre.cli import COMMANDS as CALLCENTRE_COMMANDS
 from collector.users_cli import users
-from journeys.cli import demo_group, erase, export_conversions, import_group, persons_group, report
+from journeys.cli import erase, export_conversions, import_group, persons_group, report
+from journeys.demo_cli import demo_group
 from tagplan import PlanErrors
 from tagplan.cli import plan
 

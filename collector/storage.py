@@ -35,8 +35,9 @@ from collector.clickhouse import (  # noqa: F401  (the store's public names, use
     embedded_in_use,
     is_embedded,
 )
+from collector.ddl import migration_ddl
 from collector.rows import lines, row_keys
-from collector.schema import DATABASE, MIGRATIONS, bootstrap_ddl, migration_ddl
+from collector.schema import DATABASE, MIGRATIONS, bootstrap_ddl
 from collector.sqlcheck import NotReading, reading_statement
 
 

@@ -18,7 +18,7 @@ from collector.enrich import phone_key
 from journeys import imports
 from journeys.imports import Context, Kind, Progress, Summary
 from journeys.profiles import Reader, Record, reader
-from journeys.values import ValueProblem, amount, consent, currency, text, timestamp
+from journeys.values import ValueProblem, amount, consent, currency, kept_text, text, timestamp
 from tagplan.messages import did_you_mean
 
 COLUMNS = (
@@ -110,7 +110,7 @@ def conversion_row(record: Record, r: Reader, ctx: Context) -> tuple[dict[str, A
     elif not row.get("crm_id") and not any(reason.startswith("crm_id:") for reason in reasons):
         reasons.append("phone, crm_id: one of them is required to match the sale to a journey")
     if reasons:
-        kept = {name: _as_text(given(name)) for name in values if name != "phone"}
+        kept = {name: kept_text(given(name)) for name in values if name != "phone"}
         if row.get("phone_key"):
             kept["phone_key"] = row["phone_key"]
         return kept, reasons
@@ -132,13 +132,6 @@ def _channel(value: str, ctx: Context) -> str:
 
 def _digits(value: str) -> int:
     return sum(c.isdigit() for c in value)
-
-
-def _as_text(value: Any) -> str:
-    try:
-        return text(value, 1024)
-    except ValueProblem:
-        return ""
 
 
 KIND = Kind(

@@ -40,6 +40,14 @@ def text(value: Any, limit: int = 256) -> str:
     return value
 
 
+def kept_text(value: Any) -> str:
+    """A field of a rejected line as kept for the person fixing it: its text, or empty when it is not text."""
+    try:
+        return text(value, 1024)
+    except ValueProblem:
+        return ""
+
+
 def amount(r: Reader, value: Any) -> str:
     """An amount as ClickHouse reads Decimal(18, 2): "1 102,75" with a decimal comma -> "1102.75"."""
     if isinstance(value, bool) or value is None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from tagplan.messages import check as say
 from tagplan.messages import did_you_mean
 
-__all__ = ["PlanError", "PlanErrors", "Problem", "did_you_mean", "problem"]
+__all__ = ["PlanError", "PlanErrors", "Problem", "Report", "did_you_mean", "problem"]
 
 
 class Problem(NamedTuple):
@@ -24,6 +25,10 @@ class Problem(NamedTuple):
 def problem(path: list[str | int], code: str, **fields: object) -> Problem:
     """A Problem with its message written from the template `code`."""
     return Problem(path, code, say(code, **fields))
+
+
+Report = Callable[..., None]
+"""`report(path, code, **fields)`: adds one problem (the cross-part rules' way to say one)."""
 
 
 @dataclass(frozen=True, order=True)

@@ -2,10 +2,86 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
-from collector.schema import MIGRATIONS, full_ddl, migration_ddl
+from collector import schema
+from collector.ddl import Migration, migration_ddl
+from collector.schema import MIGRATIONS, full_ddl
 from collector.storage import Store
+
+RELEASED = {
+    1: "0c31817be40b896b",
+    2: "162586db5fdb1358",
+    3: "be97aaf426f58282",
+    4: "d2b47088007c850e",
+    5: "5081c5aabc2600b0",
+    6: "993cbba34e5f1229",
+    10: "d8c53e1da29c079b",
+    11: "7652da5367bb77a7",
+    12: "16f3ad2e378652b7",
+    20: "ef7228e473501b93",
+    35: "960fca96b0a7f1e1",
+    36: "1ee9a227d5d80795",
+    37: "a3173e0f6f102d47",
+    38: "114ea046c701c11c",
+    39: "324abf13e10fbb38",
+    50: "523f49c079f5216e",
+    51: "a4a32c38da7f9ae3",
+}
+"""Each released migration's name and SQL (one server and a cluster), hashed when it was released: a database
+that recorded the version has what it made, so its SQL must never change (write a new migration instead)."""
+
+
+def _fingerprint(m: Migration) -> str:
+    ddl = [m.name, *migration_ddl(m, "parcours"), *migration_ddl(m, "parcours", "analytics")]
+    return hashlib.sha256("\n".join(ddl).encode()).hexdigest()[:16]
+
+
+def test_released_migrations_are_never_edited():
+    by_version = {m.version: m for m in MIGRATIONS}
+    assert set(RELEASED) <= set(by_version), "a released migration was removed"
+    assert {v: _fingerprint(by_version[v]) for v in RELEASED} == RELEASED
+
+
+def test_every_package_declares_its_own_versions_once_and_in_order():
+    versions = [m.version for m in MIGRATIONS]
+    assert versions == sorted(set(versions))
+    for package in schema.PACKAGES:
+        own = [m.version for m in package.MIGRATIONS]
+        assert own == sorted(own), f"{package.__name__}: keep the tuple sorted by version"
+    with pytest.raises(RuntimeError, match=r"declared twice: \[11\]"):
+        schema._in_order(MIGRATIONS[:8], (Migration(11, "again", ()),))
+
+
+def test_a_database_migrated_before_the_packages_declared_their_own_is_up_to_date(engine_dir, database):
+    """A database every released migration was applied to (recorded by version and name, as the code before
+    the split wrote them) gets nothing more, and has every table the code would create today."""
+    s = Store(f"chdb://{engine_dir}", database=database)
+    try:
+        for statement in full_ddl(database)[:2]:
+            s.query(statement, readonly=False)
+        released = [m for m in MIGRATIONS if m.version in RELEASED]
+        for m in released:
+            for statement in migration_ddl(m, database):
+                s.query(statement, readonly=False)
+        names = ["events and rejected_events", "user agent, rejected replay",
+                 "insert deduplication window for the batch writer", "time spent on each form step",
+                 "dead letters: rows ClickHouse refused", "the device time of events whose client time was implausible",
+                 "conversions, brokers, costs and rejected import lines", "identity links and persons", "erasure audit",
+                 "sessions summed up by a materialized view, and the touches view", "call-back consents",
+                 "tracking number leases", "calls", "call-back lead deliveries (the webhook outbox)",
+                 "calls: the keyed hash of a number called that is not ours",
+                 "server sources: write keys, the source of each event, conversions from events",
+                 "the buyer's consent to sharing a sale with the ad networks"]
+        s.insert("schema_migrations", [[v, n] for v, n in zip(RELEASED, names)], ["version", "name"])
+        assert [m.name for m in released] == names
+        assert s.migrate() == [m.version for m in MIGRATIONS if m.version not in RELEASED]
+        assert s.migrate() == []
+    finally:
+        s.query(f"DROP DATABASE IF EXISTS {database}", readonly=False)
+        s.close()
 
 
 def test_migrations_are_recorded_and_idempotent(store):
