@@ -21,7 +21,6 @@ call centre, to the person whose phone it called; else it is unmatched, with why
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import IO, Any
 
 from collector.enrich import phone_key
@@ -43,8 +42,6 @@ WITHHELD = frozenset({"", "anonymous", "unknown", "private", "restricted", "unav
 """What PBXs write for a caller who withheld their number."""
 _CHANNEL = re.compile(r"^(\w+/[^-]+)-[0-9a-fA-F]{4,}(;\d+)?$")
 """An Asterisk channel (SIP/201-0000a2): the agent is the part before the channel's own suffix."""
-MATCH_SQL = (Path(__file__).parent / "calls.sql").read_text()
-TOUCHES_SQL = (Path(__file__).parent / "touches.sql").read_text()
 
 
 def call_row(record: Record, r: Reader, ctx: Context) -> tuple[dict[str, Any], list[str]]:
@@ -191,31 +188,20 @@ GROUP BY keys"""
 
 def matches(store: Store, since, until) -> QueryResult:
     """Each call started in [since, until) with what it matched: `matched_by` lease or caller_phone, else
-    `reason` (calls.sql)."""
-    return store.query(MATCH_SQL.replace("{db}", store.database), parameters={"from": since, "to": until})
-
-
-REASONS = ("ambiguous_lease", "ambiguous_phone", "anonymous_caller", "callee_not_seen", "phone_not_seen")
-
-
-def summary(store: Store, since, until) -> dict:
-    """The calls of [since, until) counted by how they matched, for the match report: `calls`, `by_lease`,
-    `by_caller_phone`, `by_callee_phone`, `unmatched`, and `by_reason` (every reason, 0 included)."""
-    sql = MATCH_SQL.replace("{db}", store.database).rstrip().removesuffix("ORDER BY c.start, c.call_id")
-    result = store.query(f"SELECT matched_by, reason, count() FROM ({sql}) GROUP BY matched_by, reason",
-                         parameters={"from": since, "to": until})
-    counts = {(r[0], r[1]): int(r[2]) for r in result.rows}
-    by_reason = {reason: counts.get(("", reason), 0) for reason in REASONS}
-    return {"calls": sum(counts.values()), "by_lease": counts.get(("lease", ""), 0),
-            "by_caller_phone": counts.get(("caller_phone", ""), 0),
-            "by_callee_phone": counts.get(("callee_phone", ""), 0), "unmatched": sum(by_reason.values()),
-            "by_reason": by_reason}
+    `reason` (the view parcours.call_matches: calls.sql)."""
+    return store.query(f"SELECT * FROM {store.database}.call_matches(from = {{from:DateTime64(3, 'UTC')}}, "
+                       "to = {to:DateTime64(3, 'UTC')}) ORDER BY start, call_id",
+                       parameters={"from": since, "to": until})
 
 
 def touches(store: Store, plan, since, until) -> QueryResult:
-    """The answered calls of [since, until) matched to a person, as touches of their journey (touches.sql):
-    person_id, visitor_id, at, channel ('phone'), lever, campaign, broker_id, call_id, matched_by."""
-    calls_sql = MATCH_SQL.replace("{db}", store.database).rstrip().removesuffix("ORDER BY c.start, c.call_id")
-    sql = TOUCHES_SQL.replace("{calls}", calls_sql).replace("{db}", store.database)
-    return store.query(sql, parameters={"from": since, "to": until,
-                                        "lever": plan.plan.call_centre.lever or "direct"})
+    """The answered calls of [since, until) matched to a person, as touches of their journey (the view
+    parcours.call_touches: touches.sql): person_id, visitor_id, at, channel ('phone'), lever, campaign,
+    broker_id, device_type, call_id, matched_by."""
+    from journeys.touches import view_parameters
+
+    return store.query(
+        f"SELECT * FROM {store.database}.call_touches(from = {{from:DateTime64(3, 'UTC')}}, "
+        "to = {to:DateTime64(3, 'UTC')}, call_lever = {call_lever:String}, referrer_rules = "
+        "{referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))}) ORDER BY at, call_id",
+        parameters={"from": since, "to": until, **view_parameters(plan)})

@@ -1,4 +1,6 @@
--- Calls matched to journeys: each call that started in [from, to), with what it matched and how.
+-- Calls matched to journeys: each call that started in [from, to), with what it matched and how. The body
+-- of the parameterized view parcours.call_matches (`SELECT * FROM parcours.call_matches(from = …, to = …)`),
+-- created by a migration from this file: a change here needs a migration that replaces the view.
 --
 -- 1. By lease: the session that held the dialled number when the call started, from its lease to the end
 --    of its grace period (number_leases.grace_until). One visitor held it: matched_by = 'lease'.
@@ -25,8 +27,10 @@ leases AS (
         any(session_id) AS session_id,
         min(started_at) AS started_at,
         max(grace_until) AS grace_until
-    FROM {db}.number_leases
-    WHERE number GLOBAL IN (SELECT dialled FROM calls)
+    FROM {db}.number_leases AS rows
+    -- Only the rows that can hold a call of the period: a lease's latest grace_until is its largest.
+    WHERE rows.number GLOBAL IN (SELECT dialled FROM calls)
+      AND rows.started_at < {to:DateTime64(3, 'UTC')} AND rows.grace_until >= {from:DateTime64(3, 'UTC')}
     GROUP BY lease_id
 ),
 held AS (
@@ -92,4 +96,3 @@ LEFT JOIN held AS h ON h.call_id = c.call_id
 LEFT JOIN phones AS p ON p.caller_key = c.caller_key
 LEFT JOIN callees AS e ON e.dialled_key = c.dialled_key
 LEFT JOIN visitors AS v ON v.visitor_id = h.visitor_id
-ORDER BY c.start, c.call_id

@@ -1,8 +1,18 @@
-"""The call centre's tables: call-back consents and their deliveries, tracking number leases, calls."""
+"""The call centre's tables: call-back consents and their deliveries, tracking number leases, calls; and the
+views that match calls to journeys and make them touches."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from collector.ddl import AddColumns, LocalSetting, Migration, Table
+
+
+def _view(name: str, filename: str) -> str:
+    """CREATE OR REPLACE VIEW from one of this package's SQL files (`{db}` in it is the database)."""
+    body = (Path(__file__).parent / filename).read_text(encoding="utf-8").strip()
+    return f"CREATE OR REPLACE VIEW {{db}}.{name}{{on_cluster}} AS\n{body}"
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     # The call centre (callcentre/). The one place a phone number is kept: sealed (AES-256-GCM, a key apart
@@ -84,5 +94,12 @@ MIGRATIONS: tuple[Migration, ...] = (
             "dialled_key String COMMENT 'HMAC-SHA256 of the number called when it is not one of the plan''s "
             "(a call-back to a customer); dialled then says other'",
         )),
+    )),
+    # Calls in the attribution paths: the calls matched to journeys, and the answered ones as touches, as
+    # parameterized views whose bodies are calls.sql and touches.sql (a change to either needs a migration
+    # that replaces its view).
+    Migration(55, "calls matched to journeys, and calls as touches (views)", (
+        _view("call_matches", "calls.sql"),
+        _view("call_touches", "touches.sql"),
     )),
 )

@@ -109,9 +109,10 @@ def mrs_x() -> list[dict]:
 
 
 def import_offline(data_dir: Path, plan_path: Path, secret: bytes, samples: Path) -> None:
-    """The sample sales (broker shops, call centre) and campaign costs, through the real import code, into the
+    """The sample sales (broker shops, call centre), call log and campaign costs, through the real import code, into the
     embedded engine of `data_dir`: run it before the collector starts (the collector then owns the engine)."""
     from collector.storage import Store, default_dsn
+    from callcentre import calls
     from journeys import conversions, costs
     from journeys.imports import Context
     from tagplan import compile_plan, load_plan
@@ -125,6 +126,8 @@ def import_offline(data_dir: Path, plan_path: Path, secret: bytes, samples: Path
                 conversions.import_file(store, ctx, fh, source=name, profile=profile)
         with (samples / "couts-campagnes-2026-10.csv").open("rb") as fh:
             costs.import_file(store, ctx, fh, source="couts-campagnes-2026-10.csv", profile="regie")
+        with (samples / "appels-crc-2026-10.csv").open("rb") as fh:  # the call centre's PBX log
+            calls.import_file(store, ctx, fh, source="appels-crc-2026-10.csv", profile="asterisk")
     finally:
         store.close()
 

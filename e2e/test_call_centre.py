@@ -148,6 +148,18 @@ def test_a_visitor_sees_a_tracking_number_and_their_call_and_sale_join_the_landi
     (landing,) = collector.sql(f"SELECT lever FROM parcours.events FINAL WHERE visitor_id = '{vid}' "
                                "AND event = 'touch'")
     assert landing["lever"] == "display"
+    # The call is a touch of the path between the visit and the call centre as point of sale, with the
+    # landing's lever: display, display, call_centre.
+    day = dt.datetime.now(dt.timezone.utc).date()
+    period = ("--from", str(day - dt.timedelta(days=1)), "--to", str(day + dt.timedelta(days=2)))
+    r = parcours(collector.data, "report", "attribution", *period, "--model", "position_based", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    credit = {x["lever"]: x["conversions"] for x in json.loads(r.stdout) if x["conversions"]}
+    assert credit == {"display": 0.6, "call_centre": 0.4}
+    r = parcours(collector.data, "report", "attribution", *period, "--model", "last_touch", "--no-offline-touch",
+                 "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert [(x["lever"], x["revenue"]) for x in json.loads(r.stdout) if x["conversions"]] == [("display", 655.3)]
     assert errors == []
 
 

@@ -121,6 +121,7 @@ def json_values(doc) -> set[tuple[str, str]]:
         for k, v in (row.items() if isinstance(row, dict) else ()):
             if isinstance(v, dict):
                 out |= {(kk, _js(vv)) for kk, vv in v.items()} | {("count", _js(vv)) for vv in v.values()}
+                out |= json_values(v)  # an object in an object (the match report's calls and their reasons)
             elif isinstance(v, list):
                 out |= json_values(v)
             else:
@@ -201,6 +202,19 @@ def test_each_panel_shows_its_reports_figures(page: Page, dash, panel):
         assert (key, value) in expected, f"{panel}: {key}={value} (shown as {text!r}) is not in the API's answer"
         if re.fullmatch(r"\d+", value) and "%" not in text and "€" not in text and ":" not in text:
             assert re.sub(r"\D", "", text.split("·")[0]) == value, (key, value, text)  # 1,234 shows 1234
+
+
+def test_the_quality_panel_shows_the_calls_by_how_they_matched(page: Page, dash):
+    """The sample PBX log is imported: the match report counts its calls, and the panel shows those counts."""
+    answers = report_answers(page)
+    login(page, dash)
+    settled(page)
+    (match,) = [a.json() for a in answers if urllib.parse.urlsplit(a.url).path == "/api/reports/match"]
+    calls = match["calls"]
+    assert calls["calls"] == 5 and sum(calls["by_reason"].values()) == calls["unmatched"]
+    tiles = page.locator("#quality .tiles").nth(1)
+    for key in ("calls", "by_lease", "by_caller_phone", "by_callee_phone", "unmatched"):
+        expect(tiles.locator(f"[data-key={key}]")).to_have_attribute("data-value", str(calls[key]))
 
 
 def test_the_period_reaches_every_panel_and_the_url(page: Page, dash):

@@ -60,7 +60,8 @@ def test_mrs_x_display_and_broker_b042_both_earned_the_sale(shop_collector, page
     parcours(shop_collector, "import", "conversions", str(sales))
     parcours(shop_collector, "persons", "stitch")
 
-    # To the day after tomorrow: a sale signed two hours from now falls on tomorrow after 22:00 UTC.
+    # `--to` a date is that day's midnight (exclusive): two days ahead, so the sale signed in two hours is in the
+    # period whatever the hour the test runs at (after 22:00 UTC, tomorrow's midnight came before it).
     period = ["--from", "1d", "--to", (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)).strftime("%Y-%m-%d")]
     doc = json.loads(parcours(shop_collector, "report", "attribution", "--model", "all", "--format", "json", *period))
     assert all(list(d) == ["model", "lever", "conversions", "revenue"] for d in doc)

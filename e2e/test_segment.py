@@ -185,8 +185,9 @@ def test_a_sale_from_the_back_office_goes_back_to_the_ad_network_of_its_click(co
     assert r.returncode == 0, r.stderr
     paris = signed.astimezone(ZoneInfo("Europe/Paris")).strftime("%Y-%m-%d %H:%M:%S")
     assert r.stdout == ("Parameters:TimeZone=Europe/Paris\n"
-                        "Google Click ID,Conversion Name,Conversion Time,Conversion Value,Conversion Currency\n"
-                        f"G-LOOP-1,Vente agence,{paris},512.30,EUR\n")
+                        "Google Click ID,Conversion Name,Conversion Time,Conversion Value,Conversion Currency,"
+                        "Ad User Data,Ad Personalization\n"
+                        f"G-LOOP-1,Vente agence,{paris},512.30,EUR,Granted,\n")
     assert "1 left out: the buyer refused that the sale be shared with ad networks" in r.stderr
 
     # and the reconciliation counts the back office's sale as one matched to her web journey, by her phone

@@ -11,22 +11,27 @@ What leaves, and nothing else (docs/adnetworks.md says it field by field):
 
 - Google Ads, the click-conversion import file (CSV): a `Parameters:TimeZone=` row (the plan's time zone), then
   per sale its click id, the conversion action's name, the signature time in that zone, the value and its
-  currency. Google counts a (click id, name, time) once, so a file imported again adds nothing.
+  currency, and the consent columns (Ad User Data: the buyer's recorded answer; Ad Personalization: empty). Google
+  counts a (click id, name, time) once, so a file imported again adds nothing.
 - Meta, Conversions API events (JSON, the body of POST /{dataset_id}/events): per sale `event_name`
   (Purchase), `event_time`, `action_source` (`physical_store`, or `phone_call` for the call centre's sales),
   `event_id` (the contract id), `user_data.fbc` (the click id as Meta's fbc: fb.1.<time of the click in
   ms>.<fbclid>) and `custom_data` (value, currency, and the contract id as `order_id`, which Meta deduplicates
   offline events on). No phone, no e-mail, hashed
-  or not. Meta refuses a request holding an event more than 7 days old: older sales are left out, and
-  counted; web sales too (the site's pixel reports them, with the browser data Meta requires of them). A request
-  holds at most 1,000 events: the export is one request body per line, each of at most 1,000.
+  or not. Meta takes a phone_call event up to 7 days old and a physical_store one up to 62 (and fails a whole
+  request holding an event more than 7 days old that is not a store sale): older sales are left out, and
+  counted, and store sales between 7 and 62 days old go in requests of their own; web sales are left out (the
+  site's pixel reports them, with the browser data Meta requires of them). A request holds at most 1,000
+  events: the export is one request body per line, each of at most 1,000.
 
-The value is the sale's premium.
+The value is the sale's premium; with an attribution model (`--model`), the premium times the credit the model
+gives the touch carrying the click (journeys/click_credit.py), and a sale whose click gets none is left out.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -37,11 +42,15 @@ from pathlib import Path
 
 from collector.errors import BadParameter
 from collector.storage import Store
+from journeys import click_credit
 from tagplan import CompiledPlan
 
 SQL = Path(__file__).with_name("adnetworks.sql")
-META_MAX_AGE = dt.timedelta(days=7)
-"""Meta refuses a whole request when one of its events is older than this."""
+META_MAX_AGE = {"phone_call": dt.timedelta(days=7), "physical_store": dt.timedelta(days=62)}
+"""How old an event Meta takes, by action_source: 7 days (a whole request fails when one of its events is older),
+except physical_store events, uploaded within 62 days of the sale (Meta's Conversions API, "Using the API")."""
+META_RECENT = dt.timedelta(days=7)
+"""Older physical_store events go in requests of their own, so a request of recent events never holds one."""
 GOOGLE_MAX_CLICK_AGE = dt.timedelta(days=90)
 """Google Ads refuses the upload of a conversion whose click is older than this."""
 META_BATCH = 1000
@@ -65,8 +74,11 @@ NETWORKS = {
     "google-ads": Network("google-ads", "gclid", 90, "text/csv"),
     "meta": Network("meta", "fbclid", 90, "application/x-ndjson"),
 }
-GOOGLE_COLUMNS = ("Google Click ID", "Conversion Name", "Conversion Time", "Conversion Value", "Conversion Currency")
-"""The columns of Google Ads' click-conversion import template, in its order."""
+GOOGLE_COLUMNS = ("Google Click ID", "Conversion Name", "Conversion Time", "Conversion Value", "Conversion Currency",
+                  "Ad User Data", "Ad Personalization")
+"""The columns of Google Ads' click-conversion import template, in its order, its two consent columns included."""
+GOOGLE_CONSENT = {"granted": "Granted", "denied": "Denied"}
+"""A sale's ad_consent as Google's Ad User Data column writes it (only granted sales are exported)."""
 META_ACTION_SOURCES = {"call_centre": "phone_call"}
 """A sale's channel -> Meta's action_source; any other offline channel is a shop: physical_store."""
 
@@ -81,6 +93,10 @@ class Sale:
     click_id: str
     clicked_at: dt.datetime
     ad_consent: str = "granted"
+    person_id: str = ""
+    click_session: str = ""
+    """The session in which the click id was first seen: the touch an attribution model credits."""
+    signer: str = ""
     weight: float = 1.0
     """The share of the sale credited to the click (1 without an attribution model)."""
 
@@ -115,16 +131,27 @@ def sales(store: Store, plan: CompiledPlan, net: Network, since: dt.datetime, un
     lookback = min(plan.plan.reconciliation.lookback_days, net.max_lookback_days)
     result = store.query(SQL.read_text().replace("{db}", store.database), parameters={
         "from": since, "to": until, "click_type": net.click_type, "lookback_days": lookback})
-    return [Sale(r[0], _utc(r[1]), Decimal(r[2]), r[3], r[4], r[5], _utc(r[6]), r[7]) for r in result.rows]
+    return [Sale(r[0], _utc(r[1]), Decimal(r[2]), r[3], r[4], r[5], _utc(r[6]), r[7], r[8], r[9], r[10])
+            for r in result.rows]
 
 
 def export(store: Store, plan: CompiledPlan, name: str, since: dt.datetime, until: dt.datetime, *,
-           conversion_name: str = "Offline sale", event_name: str = "Purchase",
+           conversion_name: str = "Offline sale", event_name: str = "Purchase", model: str | None = None,
            now: dt.datetime | None = None) -> Export:
-    """The network's file for the sales of the period (see the module docstring)."""
+    """The network's file for the sales of the period (see the module docstring); with a model, each sale's
+    value weighted by the credit the model gives the touch carrying the click (journeys/click_credit.py)."""
     net = network(name)
+    if model:
+        click_credit.check(model)
     now = now or dt.datetime.now(dt.timezone.utc)
     found, left_out = consenting(sales(store, plan, net, since, until))
+    if model:
+        credit = click_credit.weights(store, plan, found, model, since, until)
+        found = [dataclasses.replace(s, weight=credit.get(s.conversion_id, 0.0)) for s in found]
+        uncredited = [s for s in found if s.weight <= 0]
+        if uncredited:
+            left_out[f"{model} gives the touch of the click no credit"] = len(uncredited)
+            found = [s for s in found if s.weight > 0]
     if net.name == "google-ads":
         # Google takes a conversion up to 90 days after its click: an older click's upload fails ("expired")
         expired = [s for s in found if now - s.clicked_at > GOOGLE_MAX_CLICK_AGE]
@@ -162,33 +189,41 @@ def google_ads(found: list[Sale], time_zone: str, conversion_name: str) -> Expor
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(GOOGLE_COLUMNS)
     for sale in found:
+        # Ad User Data: the buyer's answer parcours recorded (ad_consent). Ad Personalization: parcours asks no
+        # such question, so it is left empty (not specified); Google uses it for customer lists, not click imports.
         writer.writerow([sale.click_id, conversion_name, sale.ts.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
-                         f"{sale.value:.2f}", sale.currency])
+                         f"{sale.value:.2f}", sale.currency, GOOGLE_CONSENT.get(sale.ad_consent, ""), ""])
     return Export("google-ads", NETWORKS["google-ads"].media_type, out.getvalue(), len(found))
 
 
 def meta(found: list[Sale], event_name: str, now: dt.datetime) -> Export:
     """Meta Conversions API events for offline sales: one request body (for a POST to the dataset's /events)
-    per line, each of at most META_BATCH events."""
-    events: list[dict] = []
+    per line, each of at most META_BATCH events; physical_store events more than 7 days old in bodies of their
+    own (Meta fails a whole request holding an event older than 7 days, but takes store sales up to 62)."""
+    recent: list[dict] = []
+    late: list[dict] = []
     left_out: dict[str, int] = {}
     for sale in found:
+        source = META_ACTION_SOURCES.get(sale.channel, "physical_store")
+        age, limit = now - sale.ts, META_MAX_AGE[source]
         why = ("a web sale: the site's pixel reports it" if sale.channel == "web" else
-               "signed more than 7 days ago: Meta refuses it" if now - sale.ts > META_MAX_AGE else "")
+               f"signed more than {limit.days} days ago: Meta refuses a {source} event that old" if age > limit
+               else "")
         if why:
             left_out[why] = left_out.get(why, 0) + 1
             continue
-        events.append({
+        (recent if age <= META_RECENT else late).append({
             "event_name": event_name,
             "event_time": int(sale.ts.timestamp()),
-            "action_source": META_ACTION_SOURCES.get(sale.channel, "physical_store"),
+            "action_source": source,
             "event_id": sale.conversion_id,
             "user_data": {"fbc": fbc(sale.click_id, sale.clicked_at)},
             # order_id: what Meta deduplicates offline events on (with event_time and event_name), 7 days long
             "custom_data": {"value": float(sale.value), "currency": sale.currency, "order_id": sale.conversion_id},
         })
-    bodies = (json.dumps({"data": events[i:i + META_BATCH]}) + "\n" for i in range(0, len(events), META_BATCH))
-    return Export("meta", "application/x-ndjson", "".join(bodies), len(events), left_out)
+    bodies = (json.dumps({"data": group[i:i + META_BATCH]}) + "\n"
+              for group in (recent, late) for i in range(0, len(group), META_BATCH))
+    return Export("meta", "application/x-ndjson", "".join(bodies), len(recent) + len(late), left_out)
 
 
 def fbc(fbclid: str, clicked_at: dt.datetime) -> str:

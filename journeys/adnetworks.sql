@@ -8,7 +8,7 @@ WITH
 
 -- the sales signed in the period, one row each (a corrected line replaced the old one)
 sales AS (
-    SELECT conversion_id, ts, premium, currency, channel, phone_key, crm_id, ad_consent
+    SELECT conversion_id, ts, premium, currency, channel, broker_id, phone_key, crm_id, ad_consent
     FROM {db}.conversions FINAL
     WHERE ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}
 ),
@@ -40,9 +40,9 @@ person_visitor AS (
     WHERE key_type = 'visitor'
 ),
 
--- each click id of the network a visitor landed with, and when it was first seen (the click)
+-- each click id of the network a visitor landed with, when it was first seen (the click), and in which session
 clicks AS (
-    SELECT visitor_id, click_id, min(ts) AS clicked_at
+    SELECT visitor_id, click_id, min(ts) AS clicked_at, argMin(session_id, ts) AS session_id
     FROM {db}.events
     WHERE click_id_type = {click_type:String} AND click_id != '' AND NOT is_bot
     GROUP BY visitor_id, click_id
@@ -50,7 +50,8 @@ clicks AS (
 
 -- the clicks on the buyer's journey, before the sale and within the lookback
 sale_clicks AS (
-    SELECT sp.conversion_id, c.click_id, c.clicked_at
+    SELECT sp.conversion_id AS conversion_id, sp.person_id AS person_id, c.click_id AS click_id,
+           c.clicked_at AS clicked_at, c.session_id AS session_id
     FROM sale_person AS sp
     INNER JOIN person_visitor AS pv ON pv.person_id = sp.person_id
     INNER JOIN clicks AS c ON c.visitor_id = pv.visitor_id
@@ -64,9 +65,12 @@ SELECT
     s.channel AS channel,
     argMax(c.click_id, c.clicked_at) AS click_id,       -- the last click before the sale
     max(c.clicked_at) AS clicked_at,
-    s.ad_consent AS ad_consent                          -- granted, denied, or '' (not said)
+    s.ad_consent AS ad_consent,                         -- granted, denied, or '' (not said)
+    argMax(c.person_id, c.clicked_at) AS person_id,     -- the buyer, and the session of the click (--model)
+    argMax(c.session_id, c.clicked_at) AS click_session,
+    s.broker_id AS signer
 FROM sales AS s
 INNER JOIN sale_clicks AS c ON c.conversion_id = s.conversion_id
 WHERE c.clicked_at < s.ts AND c.clicked_at >= s.ts - toIntervalDay({lookback_days:UInt32})
-GROUP BY s.conversion_id, s.ts, s.premium, s.currency, s.channel, s.ad_consent
+GROUP BY s.conversion_id, s.ts, s.premium, s.currency, s.channel, s.ad_consent, s.broker_id
 ORDER BY ts, conversion_id

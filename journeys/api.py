@@ -196,13 +196,14 @@ async def erase_person(request: Request) -> Response:
 
 
 async def export_conversions(request: Request) -> Response:
-    """GET /api/export/conversions?network=google-ads|meta&from=&to=&name=&event=: the network's file of offline
-    conversions, with what was left out of it (journeys/adnetworks.py)."""
+    """GET /api/export/conversions?network=google-ads|meta&from=&to=&name=&event=&model=: the network's file of
+    offline conversions, with what was left out of it (journeys/adnetworks.py)."""
     params = request.query_params
     since, until = parse_since(params.get("from")), parse_since(params.get("to") or "0m")
     done = await run_in_threadpool(
         adnetworks.export, store_of(request), request.app.state.plan, params.get("network", ""), since, until,
-        conversion_name=params.get("name") or "Offline sale", event_name=params.get("event") or "Purchase")
+        conversion_name=params.get("name") or "Offline sale", event_name=params.get("event") or "Purchase",
+        model=params.get("model") or None)
     return Response(output.encode(done.as_dict()), media_type="application/json")
 
 

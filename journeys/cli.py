@@ -302,9 +302,13 @@ counts once); Meta refuses events more than 7 days old."""
 @click.option("--name", "conversion_name", default="Offline sale", show_default=True,
               help="google-ads: the name of the conversion action (of type import from clicks) to import into.")
 @click.option("--event", "event_name", default="Purchase", show_default=True, help="meta: the event name sent.")
+@click.option("--model", metavar="MODEL", default=None,
+              help="Weight each sale's value by the credit this attribution model gives the touch of the click: "
+                   "first_touch, last_touch, last_non_direct, linear, position_based, time_decay or markov. "
+                   "Default: whole sales.")
 @plan_option("The plan (time zone, lookback) when no collector runs; a running collector uses its own.")
 @target_options
-def export_conversions(target: Target, network, from_, to, conversion_name, event_name, plan):
+def export_conversions(target: Target, network, from_, to, conversion_name, event_name, model, plan):
     """Offline conversions for NETWORK (google-ads or meta): the sales whose buyer came from one of its ads
     (gclid, fbclid) within the lookback, in the file the network imports, on stdout; what was left out on
     stderr. What leaves: docs/adnetworks.md."""
@@ -313,10 +317,11 @@ def export_conversions(target: Target, network, from_, to, conversion_name, even
     if network is None:
         raise Problem(f"name the network: {' or '.join(adnetworks.NETWORKS)} (parcours export conversions google-ads)")
     from_ = from_ or _DEFAULT_FROM[network]
-    params = {"network": network, "from": from_, "to": to, "name": conversion_name, "event": event_name}
+    params = {"network": network, "from": from_, "to": to, "name": conversion_name, "event": event_name,
+              "model": model}
     doc = target.run(Op("GET", "/api/export/conversions", lambda store: adnetworks.export(
         store, load_plan(plan), network, parse_since(from_), parse_since(to or "0m"),
-        conversion_name=conversion_name, event_name=event_name).as_dict(), params))
+        conversion_name=conversion_name, event_name=event_name, model=model).as_dict(), params))
     sys.stdout.write(doc["content"])
     sys.stdout.flush()
     left = "".join(f"; {n} left out: {why}" for why, n in doc["left_out"].items())

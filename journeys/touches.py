@@ -8,6 +8,8 @@ that part of the plan's rules, in order, as the view's `referrer_rules` paramete
 
 from __future__ import annotations
 
+from typing import Any
+
 from tagplan import CompiledPlan
 from tagplan.levers import Facts
 from tagplan.model import BROKER_LEVER
@@ -45,6 +47,7 @@ def referrer_rules(plan: CompiledPlan) -> list[RuleRow]:
     return out
 
 
-def view_parameters(plan: CompiledPlan) -> dict[str, list[RuleRow]]:
-    """The touches view's plan-given parameter (from and to are the report's)."""
-    return {"referrer_rules": referrer_rules(plan)}
+def view_parameters(plan: CompiledPlan) -> dict[str, Any]:
+    """The touch views' plan-given parameters (from and to are the report's): the referrer rules, and the
+    lever of a call matched by a phone (parcours.call_touches: the plan's call_centre.lever, else direct)."""
+    return {"referrer_rules": referrer_rules(plan), "call_lever": plan.plan.call_centre.lever or "direct"}

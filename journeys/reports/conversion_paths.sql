@@ -6,10 +6,12 @@
 -- lead (goal = 'lead': a form_submit event). Its person: the sale's phone key, else its CRM id, through
 -- person_keys (the stitching); a lead's visitor. A touch is a session (parcours.touches: the lever of its
 -- own landing); its person is its visitor's, or the visitor itself before stitching has seen it. An
+-- answered call matched to a journey is a touch too (parcours.call_touches), dated at its start: the
+-- lever of the session that held the number it called, else the plan's call-centre lever. An
 -- offline sale (channel other than 'web') ends with its point of sale as a touch when offline_touch is
 -- on: the lever of the broker or adviser who signed (parcours.brokers), else the sale's channel.
 --
--- Parameters besides from, to and referrer_rules: touches_from (from minus the lookback), lookback_s
+-- Parameters besides from, to and referrer_rules: call_lever (the plan's call_centre.lever), touches_from (from minus the lookback), lookback_s
 -- (seconds), goal, offline_touch, by ('' or campaign, broker, device: each touch's key beside its lever),
 -- nulls (false: only the converting persons' touches are read, for the models that need no null path),
 -- and the filters lever, campaign, broker, device ('' when not given): with any, only the paths with a touch
@@ -29,10 +31,12 @@ converting_visitors AS (
 ),
 
 touches AS (
-    -- Every session from the start of the first lookback window to the end of the period, with its person
-    -- (without null paths, only the converting persons').
+    -- Every session, and every answered call matched to a journey (parcours.call_touches), from the start of
+    -- the first lookback window to the end of the period, with its person (without null paths, only the
+    -- converting persons'). A call matched by a phone has its person and no visitor.
     SELECT
-        if(person_of_visitor.person_id != '', person_of_visitor.person_id, t.visitor_id) AS person_id,
+        multiIf(t.person_id != '', t.person_id, person_of_visitor.person_id != '', person_of_visitor.person_id,
+                t.visitor_id) AS person_id,
         t.started_at AS started_at,
         t.lever AS lever,
         multiIf({by:String} = 'campaign', t.campaign, {by:String} = 'broker', t.broker_id,
@@ -40,12 +44,21 @@ touches AS (
         -- Only with filters: the landing's fields they test (else a constant, nothing carried).
         if({lever:String} != '' OR {campaign:String} != '' OR {broker:String} != '' OR {device:String} != '',
            (t.lever, t.campaign, t.broker_id, t.device_type), ('', '', '', '')) AS landing
-    FROM parcours.touches(from = {touches_from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
-                          referrer_rules = {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))}) AS t
+    FROM (
+        SELECT '' AS person_id, visitor_id, started_at, lever, campaign, broker_id, device_type
+        FROM parcours.touches(from = {touches_from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+                              referrer_rules = {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))})
+        UNION ALL
+        SELECT person_id, visitor_id, at, lever, campaign, broker_id, device_type
+        FROM parcours.call_touches(from = {touches_from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+                                   call_lever = {call_lever:String},
+                                   referrer_rules = {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))})
+    ) AS t
     LEFT JOIN person_of_visitor ON person_of_visitor.visitor_id = t.visitor_id
-    WHERE t.visitor_id != ''
-      -- Without null paths: only the sessions of the converting persons' visitors go through the join.
-      AND ({nulls:Bool} OR t.visitor_id IN (SELECT key FROM converting_visitors))
+    WHERE (t.visitor_id != '' OR t.person_id != '')
+      -- Without null paths: only the converting persons' sessions and calls go through the join.
+      AND ({nulls:Bool} OR t.visitor_id IN (SELECT key FROM converting_visitors)
+           OR t.person_id IN (SELECT person_id FROM conversions))
       AND ({nulls:Bool} OR person_id IN (SELECT person_id FROM conversions))
 ),
 

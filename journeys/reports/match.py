@@ -17,6 +17,9 @@ REASONS = {"no_phone": "no phone in the file", "phone_not_seen": "phone never se
            "key_ambiguous": "key ambiguous", "outside_lookback": "journey outside the lookback"}
 """The unmatched reasons: their column in match.sql and their words in the JSON's `by_reason`."""
 METHODS = {"by_phone": "phone", "by_crm": "crm", "by_both": "both", "by_person": "person"}
+CALLS_SQL = "match_calls.sql"
+CALL_REASONS = ("ambiguous_lease", "ambiguous_phone", "anonymous_caller", "callee_not_seen", "phone_not_seen")
+"""The reasons a call is unmatched (callcentre/calls.sql), each a column of match_calls.sql."""
 
 
 def parameters(ctx: Context) -> dict[str, Any]:
@@ -41,9 +44,20 @@ def document(ctx: Context, result: Result) -> Result:
         "days_to_sale": {"median": top["median_days_to_sale"], "p90": top["p90_days_to_sale"]},
         "days_quote_to_sale": {"median": top["median_days_quote_to_sale"], "p90": top["p90_days_quote_to_sale"]},
         "lookback_days": ctx.lookback / 86400,
+        "calls": calls(ctx),
         "lines": [r for r in lines if r["dimension"] != "all"],
     }
     return Result(result.columns, result.rows, doc)
+
+
+def calls(ctx: Context) -> dict[str, Any]:
+    """The calls of the period by how they matched (match_calls.sql): `calls`, `by_lease`, `by_caller_phone`,
+    `by_callee_phone`, `unmatched`, and `by_reason` (every reason, 0 included)."""
+    (row,) = ctx.query(CALLS_SQL, {"from": ctx.options.start, "to": ctx.options.end}).records() or [{}]
+    count = {name: int(row.get(name, 0)) for name in ("calls", "by_lease", "by_caller_phone", "by_callee_phone",
+                                                      "unmatched", *CALL_REASONS)}
+    return {**{k: count[k] for k in ("calls", "by_lease", "by_caller_phone", "by_callee_phone", "unmatched")},
+            "by_reason": {reason: count[reason] for reason in CALL_REASONS}}
 
 
 REPORT = Report(

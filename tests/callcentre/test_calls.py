@@ -133,7 +133,7 @@ def test_a_large_call_log_is_read_in_a_process_of_its_own_as_well(store, plan, m
     assert rows(store, "SELECT count() AS n FROM parcours.calls FINAL WHERE caller = 'anonymous'") == [{"n": 1}]
 
 
-def test_the_summary_counts_calls_by_how_they_matched(client, store, plan):
+def test_the_match_report_counts_calls_by_how_they_matched(client, store, plan):
     from journeys import persons
     from tests.callcentre.conftest import form_event, post
 
@@ -144,8 +144,10 @@ def test_the_summary_counts_calls_by_how_they_matched(client, store, plan):
     _import(client, [f"a,{at},anonymous,{leased},1,1,ANSWERED,", f"b,{at},06 11 22 33 45,0970000000,1,1,ANSWERED,",
                      f"c,{at},,0970000000,1,0,NO ANSWER,", f"d,{at},0799887766,0970000000,1,0,BUSY,",
                      f"e,{at},201,06 11 22 33 45,1,1,ANSWERED,SIP/201", f"f,{at},201,07 66 55 44 33,1,0,NO ANSWER,"])
-    got = calls.summary(store, dt.datetime.now(UTC) - dt.timedelta(hours=1), dt.datetime.now(UTC) + dt.timedelta(hours=1))
-    assert got == {"calls": 6, "by_lease": 1, "by_caller_phone": 1, "by_callee_phone": 1, "unmatched": 3,
+    day = dt.datetime.now(UTC).date()
+    doc = client.get(f"/api/reports/match?from={day - dt.timedelta(days=1)}&to={day + dt.timedelta(days=2)}"
+                     "&format=json", headers=ADMIN).json()
+    assert doc["calls"] == {"calls": 6, "by_lease": 1, "by_caller_phone": 1, "by_callee_phone": 1, "unmatched": 3,
                    "by_reason": {"ambiguous_lease": 0, "ambiguous_phone": 0, "anonymous_caller": 1,
                                  "callee_not_seen": 1, "phone_not_seen": 1}}
 

@@ -154,3 +154,48 @@ def test_the_endpoint_shows_the_default_number_past_an_addresss_share_and_counts
     assert len(set(numbers[:3])) == 3 and numbers[3] == "+33970000000"
     metrics = client.get("/metrics").text
     assert 'parcours_number_leases_total{outcome="limited"} 1.0' in metrics
+
+
+def test_pages_get_the_default_number_until_the_leases_are_read(plan, store, monkeypatch):
+    """ClickHouse away at start: the collector starts, every page gets the default number (a number leased
+    now could be one a session still holds), and once the leases are read the sessions get their numbers
+    again and new ones only the numbers free."""
+    import asyncio
+    import socket
+    import time
+    from types import SimpleNamespace
+
+    from prometheus_client import CollectorRegistry
+
+    from callcentre import numbers
+    from collector.storage import Store
+
+    start = time.time() - 60
+    store.insert_rows("number_leases", [{
+        "lease_id": "l-held", "number": NUMBERS[0], "visitor_id": "v-held", "session_id": "s-held", "url": "",
+        "started_at": start, "expires_at": start + HOLD, "grace_until": start + HOLD + GRACE, "renewed_at": start}])
+    with socket.socket() as s:  # a port nothing listens on: ClickHouse away
+        s.bind(("127.0.0.1", 0))
+        away = Store(f"http://127.0.0.1:{s.getsockname()[1]}", database=store.database)
+    monkeypatch.setattr(numbers, "RELOAD", 0.05)
+    default = "+33970000000"
+
+    async def scenario():
+        service = numbers.Service(SimpleNamespace(plan=plan), away, (0, 1), registry=CollectorRegistry())
+        await service.start()  # does not raise: the leases are read in the background
+        try:
+            assert not service.loaded
+            assert await service.take("v-new", "s-new", "u", False) == default
+            assert await service.take("v-held", "s-held", "u", False) == default
+            service.book.store = store  # ClickHouse is back
+            deadline = time.monotonic() + 60  # a bound on a failure, not a speed claim
+            while not service.loaded:
+                assert time.monotonic() < deadline, "the leases were not read once ClickHouse was back"
+                await asyncio.sleep(0.05)
+            assert await service.take("v-held", "s-held", "u", False) == NUMBERS[0]
+            assert await service.take("v-new", "s-new", "u", False) not in (default, NUMBERS[0])
+        finally:
+            await service.stop()
+            away.close()
+
+    asyncio.run(scenario())

@@ -90,9 +90,11 @@ def test_google_ads_gets_its_import_template_with_the_last_click_and_the_time_zo
     assert lines[0] == "Parameters:TimeZone=Europe/Paris"
     table = list(csv.reader(io.StringIO("\n".join(lines[1:]))))
     assert tuple(table[0]) == GOOGLE_COLUMNS == ("Google Click ID", "Conversion Name", "Conversion Time",
-                                                 "Conversion Value", "Conversion Currency")
+                                                 "Conversion Value", "Conversion Currency", "Ad User Data",
+                                                 "Ad Personalization")
     signed = (NOW - dt.timedelta(days=2)).astimezone(PARIS).strftime("%Y-%m-%d %H:%M:%S")
-    assert table[1:] == [["G-ANNE", "Vente agence", signed, "412.50", "EUR"]]  # Chloé's click: past the lookback
+    # Chloé's click: past the lookback. Anne agreed to the sharing (Ad User Data); personalization was not asked.
+    assert table[1:] == [["G-ANNE", "Vente agence", signed, "412.50", "EUR", "Granted", ""]]
     assert (out.media_type, out.conversions) == ("text/csv", 1)
     assert out.left_out == {"the buyer refused that the sale be shared with ad networks": 1,  # Fanny
                             "the click is more than 90 days old: Google no longer takes it": 1}  # Hugo
@@ -101,7 +103,7 @@ def test_google_ads_gets_its_import_template_with_the_last_click_and_the_time_zo
 def test_meta_gets_conversions_api_events_for_offline_sales_only(store, ctx, plan):
     journeys(store, ctx, plan)
     out = adnetworks.export(store, plan, "meta", NOW - dt.timedelta(days=30), NOW, now=NOW)
-    (event,) = meta_events(out.content)
+    event, eve = meta_events(out.content)
     clicked = rows(store, "SELECT toUnixTimestamp64Milli(min(ts)) AS ms FROM parcours.events WHERE click_id = 'F-BRUNO'")
     assert event == {
         "event_name": "Purchase",
@@ -111,8 +113,10 @@ def test_meta_gets_conversions_api_events_for_offline_sales_only(store, ctx, pla
         "user_data": {"fbc": f"fb.1.{clicked[0]['ms']}.F-BRUNO"},
         "custom_data": {"value": 99.99, "currency": "EUR", "order_id": "S-BRUNO"},
     }
-    assert out.left_out == {"signed more than 7 days ago: Meta refuses it": 1,
-                            "a web sale: the site's pixel reports it": 1,  # Dan's click came after his sale
+    # Eve's shop sale, 10 days old: Meta takes store sales up to 62 days, in a request of their own
+    assert (eve["event_id"], eve["action_source"]) == ("S-EVE-OLD", "physical_store")
+    assert [len(json.loads(body)["data"]) for body in out.content.splitlines()] == [1, 1]
+    assert out.left_out == {"a web sale: the site's pixel reports it": 1,  # Dan's click came after his sale
                             "the buyer's consent to sharing the sale with ad networks is not recorded (ad_consent)": 1}
 
 
@@ -125,6 +129,23 @@ def test_meta_gets_at_most_1000_events_a_request():
     assert [len(b["data"]) for b in bodies] == [1000, 1000, 1] and out.conversions == 2001
     assert [e["event_id"] for b in bodies for e in b["data"]] == [f"S-{i}" for i in range(2001)]
     assert adnetworks.meta([], "Purchase", NOW).content == ""  # nothing to send: no request
+
+
+def test_meta_takes_store_sales_up_to_62_days_and_phone_sales_up_to_7_in_requests_apart():
+    """Meta's Conversions API: an event more than 7 days old fails its whole request, except a physical_store
+    one, which may be uploaded within 62 days of the sale."""
+    def sold(name, channel, days):
+        return adnetworks.Sale(name, NOW - dt.timedelta(days=days), adnetworks.Decimal("10.00"), "EUR", channel,
+                               "F-" + name, NOW - dt.timedelta(days=days + 1))
+
+    found = [sold("shop-8", "shop", 8), sold("shop-2", "shop", 2), sold("phone-2", "call_centre", 2),
+             sold("phone-8", "call_centre", 8), sold("shop-61", "shop", 61), sold("shop-63", "shop", 63)]
+    out = adnetworks.meta(found, "Purchase", NOW)
+    bodies = [[(e["event_id"], e["action_source"]) for e in json.loads(line)["data"]] for line in out.content.splitlines()]
+    assert bodies == [[("shop-2", "physical_store"), ("phone-2", "phone_call")],
+                      [("shop-8", "physical_store"), ("shop-61", "physical_store")]]
+    assert out.left_out == {"signed more than 7 days ago: Meta refuses a phone_call event that old": 1,
+                            "signed more than 62 days ago: Meta refuses a physical_store event that old": 1}
 
 
 def test_the_consent_is_read_as_files_write_it(store, ctx):
@@ -167,8 +188,9 @@ def test_on_the_demo_data_every_row_is_a_real_click_before_its_sale(store, ctx, 
     clicks = {r["click_id"]: r for r in rows(
         store, "SELECT click_id, click_id_type, toUnixTimestamp64Milli(min(ts)) AS first FROM parcours.events "
                "WHERE click_id != '' GROUP BY click_id, click_id_type")}
-    for click, name, when, value, currency in table:
+    for click, name, when, value, currency, user_data, personalization in table:
         assert clicks[click]["click_id_type"] == "gclid" and name == "Offline sale" and currency == "EUR"
+        assert (user_data, personalization) == ("Granted", "")
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", when) and re.fullmatch(r"\d+\.\d{2}", value)
         signed = dt.datetime.strptime(when, "%Y-%m-%d %H:%M:%S").replace(tzinfo=PARIS)
         assert 0 < signed.timestamp() * 1000 - clicks[click]["first"] <= 90 * 86_400_000
@@ -178,7 +200,8 @@ def test_on_the_demo_data_every_row_is_a_real_click_before_its_sale(store, ctx, 
         assert int(fbc.group(1)) == clicks[fbc.group(2)]["first"] < event["event_time"] * 1000
         assert event["action_source"] in ("physical_store", "phone_call") and set(event) == {
             "event_name", "event_time", "action_source", "event_id", "user_data", "custom_data"}
-        assert NOW.timestamp() - event["event_time"] <= 7 * 86_400
+        days = 7 if event["action_source"] == "phone_call" else 62
+        assert NOW.timestamp() - event["event_time"] <= days * 86_400
 
 
 def test_the_command_writes_the_file_on_stdout_and_what_was_left_out_on_stderr(tmp_path):
@@ -204,6 +227,12 @@ def test_the_command_writes_the_file_on_stdout_and_what_was_left_out_on_stderr(t
     r = parcours("export", "conversions", "meta", "--from", "20d")
     assert r.returncode == 0, r.stderr
     assert r.stderr.startswith(f"{len(meta_events(r.stdout))} conversion(s) for meta, signed from 20d to now")
+    r = parcours("export", "conversions", "google-ads", "--name", "Vente", "--model", "linear")
+    assert r.returncode == 0, r.stderr
+    weighted = r.stdout.splitlines()[2:]  # each value a share of its premium; the sales whose click gets none left out
+    assert weighted and len(weighted) <= len(rows_out) and "left out: linear gives" not in r.stderr
+    r = parcours("export", "conversions", "google-ads", "--model", "lineaire")
+    assert r.returncode == 1 and r.stderr.startswith('Error: model "lineaire": expected one of first_touch'), r.stderr
     r = parcours("export", "conversions")
     assert r.returncode == 1 and r.stderr == ("Error: name the network: google-ads or meta "
                                               "(parcours export conversions google-ads)\n")

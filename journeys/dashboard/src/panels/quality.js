@@ -12,13 +12,25 @@ import { csvButton, table } from '../table.js';
 add({
   en: { 'quality.match': 'Offline sales matched to an online journey', 'quality.reasons': 'Why sales were not matched',
     'quality.rejected': 'Events refused by the tagging plan', 'quality.rejected.caption': 'Refused events by reason and plan version (set aside, not lost: replay them once the plan is fixed)',
-    'quality.rejected.none': 'No event was refused in this period.', 'quality.rate': 'Match rate' },
+    'quality.rejected.none': 'No event was refused in this period.', 'quality.rate': 'Match rate',
+    'quality.calls': 'Calls matched to a journey', 'quality.calls.reasons': 'Why calls were not matched',
+    'calls.calls': 'Calls', 'calls.by_lease': 'By tracking number', 'calls.by_caller_phone': 'By caller’s phone',
+    'calls.by_callee_phone': 'Call-backs', 'calls.unmatched': 'Unmatched',
+    ambiguous_lease: 'number held by several visitors', ambiguous_phone: 'phone shared by too many visitors',
+    anonymous_caller: 'number withheld', callee_not_seen: 'call-back to a phone never seen online',
+    phone_not_seen: 'caller’s phone never seen online' },
   fr: { 'quality.match': 'Ventes hors ligne rapprochées d’un parcours en ligne', 'quality.reasons': 'Pourquoi des ventes n’ont pas été rapprochées',
     'quality.rejected': 'Événements refusés par le plan de marquage', 'quality.rejected.caption': 'Événements refusés par motif et version du plan (mis de côté, pas perdus : rejouez-les une fois le plan corrigé)',
     'quality.rejected.none': 'Aucun événement refusé sur la période.', 'quality.rate': 'Taux de rapprochement',
     // The match report's reasons (journeys/reports/match.py REASONS), shown in French; the CSV keeps the API's words.
     'no phone in the file': 'pas de téléphone dans le fichier', 'phone never seen online': 'téléphone jamais vu en ligne',
-    'key ambiguous': 'clé ambiguë', 'journey outside the lookback': 'parcours hors de la fenêtre d’attribution' },
+    'key ambiguous': 'clé ambiguë', 'journey outside the lookback': 'parcours hors de la fenêtre d’attribution',
+    'quality.calls': 'Appels rapprochés d’un parcours', 'quality.calls.reasons': 'Pourquoi des appels n’ont pas été rapprochés',
+    'calls.calls': 'Appels', 'calls.by_lease': 'Par numéro de suivi', 'calls.by_caller_phone': 'Par téléphone de l’appelant',
+    'calls.by_callee_phone': 'Rappels', 'calls.unmatched': 'Non rapprochés',
+    ambiguous_lease: 'numéro tenu par plusieurs visiteurs', ambiguous_phone: 'téléphone partagé par trop de visiteurs',
+    anonymous_caller: 'numéro masqué', callee_not_seen: 'rappel d’un téléphone jamais vu en ligne',
+    phone_not_seen: 'téléphone de l’appelant jamais vu en ligne' },
 });
 
 /** The unmatched reasons as rows, whether the API gives an object {reason: n} or a list of rows. */
@@ -64,6 +76,16 @@ function matchPart(m, s) {
     parts.push(table({ caption: t('quality.reasons'), columns: columnsOf(why), rows: why }));
     parts.push(h('div', { class: 'table-tools' }, csvButton(t('quality.reasons'), () => downloadCsv('match', state.common(s), 'match.csv'))));
   }
-  return parts;
+  return parts.concat(callsPart(m.calls));
+}
+
+/** Calls matched to a journey (the match report's `calls`): shown once the period has imported calls. */
+export function callsPart(c) {
+  if (!c || !c.calls) return [];
+  var why = reasons(c.by_reason).filter((r) => r.count);
+  return [h('h3', null, t('quality.calls')),
+    h('div', { class: 'tiles' }, ['calls', 'by_lease', 'by_caller_phone', 'by_callee_phone', 'unmatched'].map((k) => h('div', { class: 'tile' },
+      h('span', { class: 'label' }, t(`calls.${k}`)), h('span', { class: 'value', dataset: { key: k, value: String(c[k] ?? '') } }, fmt(c[k], 'count'))))),
+    why.length && table({ caption: t('quality.calls.reasons'), columns: columnsOf(why), rows: why })].filter(Boolean);
 }
 
