@@ -97,8 +97,14 @@ class Report:
 
 @cache
 def sql_text(filename: str) -> str:
-    """A report's SQL as shipped in the package, as analysts read it (for the database `parcours`)."""
-    return resources.files("journeys.reports").joinpath(filename).read_text(encoding="utf-8")
+    """A report's SQL as analysts read it (for the database `parcours`): its file in the package, each line
+    that reads `{fragment}` (then perhaps a comma) replaced by the file `fragment.sql`, shared by several
+    reports (a ClickHouse parameter always has a type, `{name:Type}`, so the two never mix)."""
+    text = resources.files("journeys.reports").joinpath(filename).read_text(encoding="utf-8")
+    return _FRAGMENT.sub(lambda m: sql_text(m.group(1) + ".sql").rstrip() + m.group(2), text)
+
+
+_FRAGMENT = re.compile(r"^\{(\w+)\}(,?)$", re.M)
 
 
 def for_database(sql: str, database: str) -> str:

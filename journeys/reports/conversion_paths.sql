@@ -22,6 +22,14 @@ person_of_visitor AS (
     SELECT key AS visitor_id, person_id FROM parcours.person_keys FINAL WHERE key_type = 'visitor'
 ),
 
+converting_visitors AS (
+    -- Without null paths: the visitors of the converting persons, stitched, or a visitor that is its own person.
+    SELECT key FROM parcours.person_keys FINAL
+    WHERE NOT {nulls:Bool} AND key_type = 'visitor' AND person_id IN (SELECT person_id FROM conversions)
+    UNION ALL
+    SELECT person_id FROM conversions WHERE NOT {nulls:Bool}
+),
+
 touches AS (
     -- Every session, and every answered call matched to a journey (parcours.call_touches), from the start of
     -- the first lookback window to the end of the period, with its person (without null paths, only the
@@ -48,6 +56,9 @@ touches AS (
     ) AS t
     LEFT JOIN person_of_visitor ON person_of_visitor.visitor_id = t.visitor_id
     WHERE (t.visitor_id != '' OR t.person_id != '')
+      -- Without null paths: only the converting persons' sessions and calls go through the join.
+      AND ({nulls:Bool} OR t.visitor_id IN (SELECT key FROM converting_visitors)
+           OR t.person_id IN (SELECT person_id FROM conversions))
       AND ({nulls:Bool} OR person_id IN (SELECT person_id FROM conversions))
 ),
 

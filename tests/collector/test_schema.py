@@ -137,7 +137,7 @@ def test_every_statement_parses(store, cluster):
     # formatQuery runs ClickHouse's own parser: real syntax checking without a cluster.
     for statement in full_ddl("parcours", cluster):
         (formatted,) = store.query("SELECT formatQuery({q:String})", parameters={"q": statement}).rows[0]
-        assert formatted.split()[0] in ("CREATE", "ALTER", "INSERT")
+        assert formatted.split()[0] in ("CREATE", "ALTER", "INSERT", "DROP")
 
 
 def test_the_sharding_key_accepts_a_uuid(store):
@@ -170,3 +170,12 @@ def test_a_row_gets_the_time_it_was_stored_and_a_later_sale_replaces_an_earlier_
     store.insert("conversions", [["MA-1", "684.20"]], ["conversion_id", "premium"])
     store.insert("conversions", [["MA-1", "702.40"]], ["conversion_id", "premium"])
     assert store.query(f"SELECT toString(premium) FROM {db}.conversions FINAL").rows == [["702.4"]]
+
+
+def test_the_events_source_is_defined_once_for_both_migrations_that_add_it():
+    # Migration 21 (sessions from the tag's events) needs events.source before migration 50 adds it.
+    def source(version):
+        (m,) = [m for m in MIGRATIONS if m.version == version]
+        return [c for op in m.statements if getattr(op, "table", "") == "events" and hasattr(op, "columns")
+                for c in op.columns if c.startswith("source ")]
+    assert source(21) == source(50) and len(source(21)) == 1

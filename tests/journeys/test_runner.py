@@ -74,6 +74,13 @@ def test_the_printed_sql_is_the_file_with_its_parameters(plan):
     assert "SET param_form = 'moto_quote';" in sets
 
 
+def test_a_shared_fragment_is_spliced_whole_where_a_line_names_it():
+    fragment = sql_text("filtered_sales.sql").rstrip()
+    for name in ("overview.sql", "brokers.sql"):
+        text = sql_text(name)
+        assert text.count(fragment + ",\n") == 1 and "\n{filtered_sales}" not in text
+
+
 def test_another_database_is_substituted_for_parcours_tables_only():
     sql = "SELECT 'parcours.events' FROM parcours.events JOIN parcours.touches(from = 1) USING x"
     assert for_database(sql, "db2") == "SELECT 'db2.events' FROM db2.events JOIN db2.touches(from = 1) USING x"

@@ -151,3 +151,16 @@ def test_existing_events_are_summed_up_by_the_migration(engine_dir, database, pl
     finally:
         store.query(f"DROP DATABASE IF EXISTS {database}", readonly=False)
         store.close()
+
+
+def test_server_events_are_not_visits(store, plan):
+    """Events from the Segment-compatible API (a back office's `track`, no session id) are no sessions:
+    before migration 21 each was summed up as a visit of its own, landing from nowhere: a direct visit."""
+    j = Journeys()
+    j.page("X", "x1", "2026-03-02 10:00", referrer="https://www.google.fr/")
+    j.add("contract_signed", "X", "", "2026-03-02 11:00", source="back_office", user_id="crm-42")
+    j.add("page_view", "user:crm-42", "", "2026-03-02 11:05", source="crm")
+    j.store(store)
+    assert set(touches(store, plan)) == {"x1"}
+    sessions = store.query(f"SELECT count() FROM {store.database}.sessions").rows
+    assert sessions == [[1]]
