@@ -22,6 +22,7 @@ RELEASED = {
     11: "7652da5367bb77a7",
     12: "16f3ad2e378652b7",
     20: "ef7228e473501b93",
+    21: "f9c51e62106bb6fc",
     35: "960fca96b0a7f1e1",
     36: "1ee9a227d5d80795",
     37: "a3173e0f6f102d47",
@@ -29,6 +30,7 @@ RELEASED = {
     39: "324abf13e10fbb38",
     50: "523f49c079f5216e",
     51: "a4a32c38da7f9ae3",
+    55: "f6e788333d8ca479",
 }
 """Each released migration's name and SQL (one server and a cluster), hashed when it was released: a database
 that recorded the version has what it made, so its SQL must never change (write a new migration instead)."""
@@ -70,11 +72,13 @@ def test_a_database_migrated_before_the_packages_declared_their_own_is_up_to_dat
                  "insert deduplication window for the batch writer", "time spent on each form step",
                  "dead letters: rows ClickHouse refused", "the device time of events whose client time was implausible",
                  "conversions, brokers, costs and rejected import lines", "identity links and persons", "erasure audit",
-                 "sessions summed up by a materialized view, and the touches view", "call-back consents",
+                 "sessions summed up by a materialized view, and the touches view",
+                 "sessions rebuilt: the tag's events only, the landing as a plain String", "call-back consents",
                  "tracking number leases", "calls", "call-back lead deliveries (the webhook outbox)",
                  "calls: the keyed hash of a number called that is not ours",
                  "server sources: write keys, the source of each event, conversions from events",
-                 "the buyer's consent to sharing a sale with the ad networks"]
+                 "the buyer's consent to sharing a sale with the ad networks",
+                 "calls matched to journeys, and calls as touches (views)"]
         s.insert("schema_migrations", [[v, n] for v, n in zip(RELEASED, names)], ["version", "name"])
         assert [m.name for m in released] == names
         assert s.migrate() == [m.version for m in MIGRATIONS if m.version not in RELEASED]
