@@ -9,7 +9,7 @@ import pytest
 from callcentre.numbers import Config, Pool, display
 from collector.storage import StoreError
 from tests.callcentre.conftest import Client
-from tests.collector.helpers import rows
+from tests.collector.helpers import rows, run_async
 
 NUMBERS = ["+33970000110", "+33970000111", "+33970000112"]
 HOLD, GRACE = 1800.0, 1800.0
@@ -198,4 +198,4 @@ def test_pages_get_the_default_number_until_the_leases_are_read(plan, store, mon
             await service.stop()
             away.close()
 
-    asyncio.run(scenario())
+    run_async(scenario())

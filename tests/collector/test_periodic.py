@@ -9,6 +9,7 @@ import threading
 
 from collector.periodic import Periodic
 from collector.storage import StoreError
+from tests.collector.helpers import run_async
 
 log = logging.getLogger("parcours.test.periodic")
 HOUR = 3600.0
@@ -46,7 +47,7 @@ def test_a_turn_at_start_and_one_more_each_poke_even_during_a_turn():
         await p.stop()
         return turns
 
-    assert asyncio.run(main()) == [1, 2, 3]
+    assert run_async(main()) == [1, 2, 3]
 
 
 def test_clickhouse_away_is_logged_once_until_a_turn_succeeds_and_a_bug_each_time(caplog):
@@ -73,7 +74,7 @@ def test_clickhouse_away_is_logged_once_until_a_turn_succeeds_and_a_bug_each_tim
         await p.stop()
 
     with caplog.at_level(logging.WARNING, logger=log.name):
-        asyncio.run(main())
+        run_async(main())
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == ["test: a turn failed, tried again every 0 s: ClickHouse is down",
                         "test: a turn failed, tried again every 0 s: ClickHouse is down again"]
@@ -105,7 +106,7 @@ def test_stop_lets_the_turn_under_way_finish():
         await stopper
         return finished
 
-    assert asyncio.run(main()) == [True]
+    assert run_async(main()) == [True]
 
 
 def test_a_turn_longer_than_the_stop_timeout_is_left_to_finish_alone(caplog):
@@ -123,5 +124,5 @@ def test_a_turn_longer_than_the_stop_timeout_is_left_to_finish_alone(caplog):
         release.set()
 
     with caplog.at_level(logging.WARNING, logger=log.name):
-        asyncio.run(main())
+        run_async(main())
     assert [r.getMessage() for r in caplog.records] == ["test: a turn still going at shutdown was left to the next start"]
