@@ -83,9 +83,11 @@ def main() -> int:
                 for panel, state, ms in states:
                     times.setdefault(panel, []).append((ms / 1000 if state in ("ready", "empty") else float("nan"), state))
             report_calls = sorted(set(calls))
+            asked = len(calls)  # the last load's requests: more than the distinct ones would be a panel asking twice
             browser.close()
         print(f"\npage: every panel drawn in {statistics.median(page_times):.2f} s (median of {args.runs} loads; "
-              f"the page asks for at most 3 reports at once)")
+              f"the page asks for at most 3 reports at once; {asked} report requests per load, "
+              f"{len(report_calls)} distinct)")
         print(f"{'panel':<12} {'answered (s)':>12}   state")
         for panel, values in times.items():
             ok = [v for v, _ in values if v == v]

@@ -48,11 +48,7 @@ touches AS (
         SELECT '' AS person_id, visitor_id, started_at, lever, campaign, broker_id, device_type
         FROM parcours.touches(from = {touches_from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
                               referrer_rules = {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))})
-        UNION ALL
-        SELECT person_id, visitor_id, at, lever, campaign, broker_id, device_type
-        FROM parcours.call_touches(from = {touches_from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
-                                   call_lever = {call_lever:String},
-                                   referrer_rules = {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))})
+{call_touch_rows}
     ) AS t
     LEFT JOIN person_of_visitor ON person_of_visitor.visitor_id = t.visitor_id
     WHERE (t.visitor_id != '' OR t.person_id != '')

@@ -53,7 +53,9 @@ def document(ctx: Context, result: Result) -> Result:
 def calls(ctx: Context) -> dict[str, Any]:
     """The calls of the period by how they matched (match_calls.sql): `calls`, `by_lease`, `by_caller_phone`,
     `by_callee_phone`, `unmatched`, and `by_reason` (every reason, 0 included)."""
-    (row,) = ctx.query(CALLS_SQL, {"from": ctx.options.start, "to": ctx.options.end}).records() or [{}]
+    row: dict[str, Any] = {}  # no call in the period: every count 0, without planning the call views
+    if ctx.has_calls(ctx.options.start, ctx.options.end):
+        (row,) = ctx.query(CALLS_SQL, {"from": ctx.options.start, "to": ctx.options.end}).records() or [{}]
     count = {name: int(row.get(name, 0)) for name in ("calls", "by_lease", "by_caller_phone", "by_callee_phone",
                                                       "unmatched", *CALL_REASONS)}
     return {**{k: count[k] for k in ("calls", "by_lease", "by_caller_phone", "by_callee_phone", "unmatched")},

@@ -160,3 +160,12 @@ def test_the_printed_sql_pasted_into_a_client_gives_the_same_rows(engine_dir, st
         assert client.query(sql).rows == expected
     finally:
         client.close()
+
+
+def test_a_left_out_fragment_is_dropped_from_the_sql():
+    # The runner leaves the calls as touches out of the paths' SQL when no call started in their window.
+    full = sql_text("conversion_paths.sql")
+    without = sql_text("conversion_paths.sql", frozenset({"call_touch_rows"}))
+    assert "parcours.call_touches(" in full
+    assert "parcours.call_touches(" not in without
+    assert "{call_touch_rows}" not in without and "parcours.touches(" in without
