@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from collector.ddl import AddColumns, LocalSetting, Migration, Table
+from collector.ddl import AddColumns, LocalSetting, Migration, Table, view_from_file
 
 
 def _view(name: str, filename: str) -> str:
-    """CREATE OR REPLACE VIEW from one of this package's SQL files (`{db}` in it is the database)."""
-    body = (Path(__file__).parent / filename).read_text(encoding="utf-8").strip()
-    return f"CREATE OR REPLACE VIEW {{db}}.{name}{{on_cluster}} AS\n{body}"
+    return view_from_file(name, Path(__file__).parent / filename)
 
 
 MIGRATIONS: tuple[Migration, ...] = (

@@ -6,6 +6,7 @@ behind `Distributed` tables of the same names), so analysts query `parcours.even
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,13 @@ class Migration:
     statements: tuple[Table | AddColumns | AddIndex | LocalSetting | str, ...]
     """Operations; a plain SQL string (with `{db}`, `{on_cluster}`, and `{local}`: "_local" on a cluster) is
     passed through as written."""
+
+
+def view_from_file(name: str, path: Path) -> str:
+    """CREATE OR REPLACE VIEW from an SQL file holding its body (`{db}` in it is the database): a change to
+    the file changes the migration that reads it, which tests/collector/test_schema.py refuses once released."""
+    body = path.read_text(encoding="utf-8").strip()
+    return f"CREATE OR REPLACE VIEW {{db}}.{name}{{on_cluster}} AS\n{body}"
 
 
 def render(op: Table | AddColumns | AddIndex | LocalSetting | str, database: str,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collector.ddl import AddColumns, AddIndex, LocalSetting, Migration, Table
+from pathlib import Path
+
+from collector.ddl import AddColumns, AddIndex, LocalSetting, Migration, Table, view_from_file
 
 SESSION_ROWS = """WITH
     -- The order of events within a session as one number (argMin on a number and a String is ClickHouse's
@@ -384,6 +386,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "INSERT INTO {db}.sessions\n" + SESSION_ROWS_V2.replace("{events}", "{db}.events"),
         TOUCHES_VIEW_V2,
         LocalSetting("sessions", "cleanup_delay_period = 1, cleanup_delay_period_random_add = 0"),
+    )),
+    # The touches view reads a session's single row as it is and groups only the sessions with several rows
+    # (journeys/touches.sql): the same rows, a quarter less CPU. Its body is now that file.
+    Migration(22, "touches view: single-row sessions read as they are", (
+        view_from_file("touches", Path(__file__).parent / "touches.sql"),
     )),
     # A sale is sent back to the ad networks only when its buyer agreed (journeys/adnetworks.py): the answer
     # the contract or the CRM records, imported with the sale.
