@@ -144,11 +144,25 @@ def _phones(value: str, region: str) -> str:
     """`value` with each phone number phonenumbers finds in it replaced (cached: a page's URL comes back with
     each of its events)."""
     probe = _unglued(value)  # as long as `value`: the matcher's spans are the same in both
-    spans = [(m.start, m.end) for m in PhoneNumberMatcher(probe, region, leniency=Leniency.VALID)
+    # A run of digit groups longer than any phone number is one invalid candidate to the matcher, which
+    # takes seconds to find so in 32 KB of them: it gets blanks instead, and _after_a_number reads the run.
+    short = _LONG_RUN.sub(lambda m: " " * len(m.group()) if _too_long(m.group()) else m.group(), probe)
+    spans = [(m.start, m.end) for m in PhoneNumberMatcher(short, region, leniency=Leniency.VALID)
              if not _amounts(m.raw_string)]
     spans += _after_a_number(probe, region, spans)
     spans += _without_prefix(probe, region, spans)
     return _replaced(value, spans, PHONE)
+
+
+_MAX_DIGITS = 17
+"""The most digits a phone number is written with: E.164's 15, a national prefix and a trunk "(0)" besides."""
+
+
+_LONG_RUN = re.compile(r"\+?\d[\d .()/-]{17,}\d")
+
+
+def _too_long(run: str) -> bool:
+    return sum(c.isdigit() for c in run) > _MAX_DIGITS
 
 
 def _replaced(value: str, spans: list[tuple[int, int]], by: str) -> str:
@@ -208,15 +222,22 @@ def _without_prefix(value: str, region: str, found: list[tuple[int, int]]) -> li
         if (text[0] in "+0" or text.isdigit() or not 7 <= sum(c.isdigit() for c in text) <= 12
                 or any(s < run.end() and run.start() < e for s, e in found)):
             continue
-        try:
-            number = phonenumbers.parse(prefix + text, region)
-        except phonenumbers.NumberParseException:
-            continue
-        written = re.sub(r"[ .()/-]+", " ", text)
-        national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-        if phonenumbers.is_valid_number(number) and re.sub(r"[ .()/-]+", " ", national) == prefix + written:
+        if _in_own_grouping(text, region, prefix):
             spans.append(run.span())
     return spans
+
+
+def _in_own_grouping(text: str, region: str, prefix: str) -> bool:
+    """Whether `prefix + text` is a valid national number of the region, `text` written in exactly the
+    grouping of the number's national format (any of the separators phone numbers are written with)."""
+    try:
+        number = phonenumbers.parse(prefix + text, region)
+    except phonenumbers.NumberParseException:
+        return False
+    if not phonenumbers.is_valid_number(number):
+        return False
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return re.sub(r"[ .()/-]+", " ", national) == prefix + re.sub(r"[ .()/-]+", " ", text)
 
 
 @functools.lru_cache(maxsize=256)
@@ -273,29 +294,99 @@ _INTERNATIONAL = re.compile(r"(?:\+|00)\d{1,3}[ .-]")
 
 
 def _after_a_number(value: str, region: str, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Phone numbers right after another number ("le 12 06 71 82 93 04", "Mozilla/5.0 06 71 82 93 04"): the
-    matcher reads the whole run of digit groups as one candidate, finds it invalid, and tries no tail of
-    it. So each run it matched nothing in is read again from each of its later groups."""
+    """Phone numbers right after another number ("le 12 06 71 82 93 04", "Mozilla/5.0 06 71 82 93 04") or
+    listed one after another ("06 71 82 93 04 06 12 34 56 78"): the matcher reads the whole run of digit
+    groups as one candidate, finds it invalid, and tries no part of it. So each run it matched nothing in is
+    read again from each of its groups: the groups that make a national number written in its own grouping
+    (as `_without_prefix` checks it), else the tail from that group when it is no longer than a phone number
+    can be. Linear in the run (reading every tail of a 32 KB run of numbers once took minutes)."""
     spans: list[tuple[int, int]] = []
+    lengths = _national_lengths(region)
     for run in _GROUPS.finditer(value):
-        if sum(c.isdigit() for c in run.group()) < 8 or any(s < run.end() and run.start() < e for s, e in found):
+        text = run.group()
+        if sum(c.isdigit() for c in text) < 8 or any(s < run.end() and run.start() < e for s, e in found):
             continue
-        at = run.start()
-        while True:
-            group = _GROUP_START.search(value, at + 1, run.end())
-            if group is None:
+        groups = [(run.start() + g.start(), run.start() + g.end(), g.end() - g.start())
+                  for g in re.finditer(r"\d+", text)]
+        left = sum(n for _, _, n in groups)  # digits from the current group to the run's end
+        at = run.start() - 1
+        for k, (start, _, size) in enumerate(groups):
+            digits, left = left, left - size
+            if start <= at:
+                continue  # inside a number found before
+            if digits < 7:
                 break
-            tail = value[group.start():run.end()]
-            if sum(c.isdigit() for c in tail) < 7:
-                break
-            match = next((m for m in PhoneNumberMatcher(tail, region, leniency=Leniency.VALID)
-                          if m.start == 0 and not _amounts(m.raw_string)), None)
-            if match is None:
-                at = group.start()
-                continue
-            spans.append((group.start(), group.start() + match.end))
-            at = group.start() + match.end
+            end = _national_window(value, region, groups, k, lengths)
+            if end is None and k == 0:
+                end = _international_window(value, region, run.start(), groups)
+            if end is None and k and digits <= _MAX_DIGITS and value[start - 1] in " .()/-":
+                tail = value[start:run.end()]
+                match = next((m for m in PhoneNumberMatcher(tail, region, leniency=Leniency.VALID)
+                              if m.start == 0 and not _amounts(m.raw_string)), None)
+                end = start + match.end if match else None
+            begin = run.start() if k == 0 else start
+            if end is not None and not _glued(value, begin, end):
+                spans.append((begin, end))
+                at = end - 1
     return spans
+
+
+def _glued(value: str, start: int, end: int) -> bool:
+    """Whether value[start:end] touches a letter or digit: part of an id or a code (REF0612345678), which the
+    matcher refuses too."""
+    return (start > 0 and value[start - 1].isalnum()) or (end < len(value) and value[end].isalnum())
+
+
+def _national_window(value: str, region: str, groups: list[tuple[int, int, int]], k: int,
+                     lengths: frozenset[int]) -> int | None:
+    """Where the national number written from group `k` ends, when some of the groups from it hold as many
+    digits as a national number of the region and are that number in its own grouping; else None."""
+    if not lengths or value[groups[k][0]] != _national_prefix(region)[:1]:
+        return None  # a national number begins with the prefix (0 in France)
+    digits = 0
+    for start, end, size in groups[k:]:
+        digits += size
+        if digits > max(lengths, default=0):
+            return None
+        if digits in lengths:
+            written = value[groups[k][0]:end]
+            if written.isdigit() or _in_own_grouping(written, region, ""):
+                try:
+                    if written.isdigit() and not phonenumbers.is_valid_number(phonenumbers.parse(written, region)):
+                        return None
+                except phonenumbers.NumberParseException:
+                    return None
+                return end
+    return None
+
+
+def _international_window(value: str, region: str, run_start: int, groups: list[tuple[int, int, int]]) -> int | None:
+    """Where the international number that begins a run (+33 6 71 82 93 04, 0033 6 71…) ends when more
+    digit groups follow it: its fewest groups that make a valid number; else None."""
+    text = value[run_start:groups[-1][1]]
+    if not (text.startswith("+") or text.startswith("00")):
+        return None
+    digits = 0
+    for _, end, size in groups:
+        digits += size
+        if digits > _MAX_DIGITS:
+            return None
+        if digits >= 8:
+            try:
+                if phonenumbers.is_valid_number(phonenumbers.parse(value[run_start:end], region)):
+                    return end
+            except phonenumbers.NumberParseException:
+                continue
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _national_lengths(region: str) -> frozenset[int]:
+    """How many digits a national number of the region is written with, its prefix included (10 in France)."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if not metadata or not metadata.national_prefix:
+        return frozenset()
+    return frozenset(n + len(metadata.national_prefix) for n in metadata.general_desc.possible_length if n > 0)
 
 
 def _amounts(raw: str) -> bool:

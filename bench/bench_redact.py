@@ -1,0 +1,66 @@
+"""Redaction of hostile free text: what one 32 KB field (--max-event) full of numbers costs the collector,
+which redacts on its event loop, beside the same size of ordinary prose with a phone number in it, measured
+in the same run. The figures are the ratios; the target: no field costs more than 50x prose of its size.
+Run: .venv/bin/python bench/bench_redact.py
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from collector import redact  # noqa: E402
+
+SIZE = 32_768
+
+
+def fill(piece) -> str:
+    out, n = [], 0
+    while n < SIZE:
+        out.append(piece(len(out)))
+        n += len(out[-1]) + 1
+    return " ".join(out)[:SIZE]
+
+
+def cases() -> dict[str, str]:
+    rnd = random.Random(7)
+    two = lambda: f"{rnd.randint(10, 99)}"  # noqa: E731
+    return {
+        "prose with a phone (baseline)": fill(lambda i: "rappelez-moi au 06 71 82 93 04" if i % 40 == 0 else
+                                          rnd.choice(["bonjour", "devis", "moto", "assurance", "merci"])),
+        "phones one after another": fill(lambda i: f"06 {rnd.choice([12, 71])} {two()} {two()} {two()}"),
+        "phones, comma-separated": fill(lambda i: f"06 {rnd.choice([12, 71])} {two()} {two()} {two()},"),
+        "international phones": fill(lambda i: f"+33 6 {rnd.choice([12, 71])} {two()} {two()} {two()}"),
+        "phones glued to words": fill(lambda i: f"tel06{rnd.choice([12, 71])}{rnd.randint(100000, 999999)}"),
+        "one-digit groups": fill(lambda i: str(rnd.randint(0, 9))),
+        "a 32 KB number": "".join(str(rnd.randint(0, 9)) for _ in range(SIZE)),
+    }
+
+
+def main() -> int:
+    r = redact.Redactor("FR")
+    results = {}
+    for label, text in cases().items():
+        best = float("inf")
+        for _ in range(3):
+            redact._phones.cache_clear()
+            redact._ibans.cache_clear()
+            t = time.perf_counter()
+            r.text(text)
+            best = min(best, time.perf_counter() - t)
+        results[label] = best
+    base = results["prose with a phone (baseline)"]
+    print(f"{'32 KB field':32} {'ms':>8} {'ratio':>7}")
+    for label, seconds in results.items():
+        print(f"{label:32} {seconds * 1000:8.1f} {seconds / base:6.1f}x")
+    worst = max(results.values()) / base
+    print(f"worst: {worst:.1f}x prose of the same size (target <= 50x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
