@@ -34,7 +34,7 @@ from callcentre import numbers as numbers_mod
 from callcentre import retention
 from callcentre.outbox import Dispatcher, Outbox
 from callcentre.seal import LeadsKeyError, Sealer, leads_off, parse_keys
-from collector import output, useragent
+from collector import output, repeats, useragent
 from collector.collect import _cors_headers
 from collector.errors import BadParameter
 from collector.messages import answer
@@ -153,6 +153,8 @@ async def number(request: Request) -> Response:
         if len(body) > MAX_NUMBER_BODY:
             raise ValueError(f"larger than {MAX_NUMBER_BODY} bytes")
         doc = _number_request.decode(body)
+        if isinstance(doc, dict) and (path := repeats.repeated_key(body)):
+            raise ValueError(f"{'.'.join(path)}: given more than once; send each key once")
         visitor, session, url = doc.get("v"), doc.get("s"), doc.get("u", "")
         if not all(isinstance(x, str) and 0 < len(x) <= 128 for x in (visitor, session)) or \
                 not isinstance(url, str):

@@ -27,7 +27,7 @@ from starlette.routing import BaseRoute, Route
 import msgspec
 
 from callcentre import calls
-from collector import output
+from collector import output, repeats
 from collector.errors import BadParameter, Problem
 from collector.since import parse_since
 from collector.storage import Store
@@ -142,6 +142,7 @@ async def report(request: Request) -> Response:
             raise BadParameter("send the report's options as a JSON object") from None
         if not isinstance(doc, dict):
             raise BadParameter("send the report's options as a JSON object")
+        refuse_repeated_keys(await request.body())
         raw = {str(k): v if isinstance(v, str) else json_text(v) for k, v in doc.items() if v is not None}
         if "phone" in raw:
             raw["phone_key"] = reports_person.hash_phone(raw.pop("phone"), state.plan.default_region,
@@ -154,6 +155,14 @@ async def report(request: Request) -> Response:
     body, media_type = await run_in_threadpool(reports.respond, store_of(request), state.plan,
                                                request.path_params["name"], raw)
     return Response(body, media_type=media_type)
+
+
+def refuse_repeated_keys(body: bytes) -> None:
+    """A JSON body that gives a key twice is refused (a 400): its reader would take the last value, the
+    sender may have meant the first (the same rule as events and their envelopes, collector/repeats.py)."""
+    path = repeats.repeated_key(body)
+    if path:
+        raise BadParameter(f"{'.'.join(path)}: given more than once; send each key once")
 
 
 def json_text(value) -> str:
@@ -175,6 +184,8 @@ async def erase_person(request: Request) -> Response:
         doc = msgspec.json.decode(await request.body())
     except msgspec.DecodeError:
         doc = None
+    if isinstance(doc, dict):
+        refuse_repeated_keys(await request.body())  # {"phone": A, "phone": B} would erase B: say so instead
     given = [k for k in erase.KINDS if isinstance(doc, dict) and doc.get(k)]
     if len(given) != 1:
         raise BadParameter('send a JSON object with one of "phone", "visitor" or "crm_id" (and "dry_run": true '

@@ -64,6 +64,12 @@ def ask(client, visitor="v1", session="s1", headers=None):
     return client.post("/collect/number", content=body, headers={"content-type": "text/plain", **UA, **(headers or {})})
 
 
+def test_a_number_request_that_gives_a_key_twice_is_refused(client, store):
+    body = '{"v": "v1", "s": "s1", "v": "v2", "u": "https://www.motoassur.example/devis"}'
+    r = client.post("/collect/number", content=body, headers={"content-type": "text/plain", **UA})
+    assert r.status_code == 400 and r.json()["error"] == "not a number request: v: given more than once; send each key once"
+
+
 def test_the_endpoint_leases_stores_and_renews(client, store):
     first = ask(client)
     assert first.status_code == 200 and first.headers["cache-control"] == "no-store"

@@ -77,6 +77,9 @@ def test_the_api_takes_a_phone_only_in_a_post_body_and_never_logs_it(settings, s
         assert refused.status_code == 400 and "POST" in refused.json()["error"]
         bad = client.post("/api/reports/person", content=json.dumps({"phone": "12"}), headers=admin)
         assert bad.status_code == 400 and "not a valid phone number" in bad.json()["error"]
+        twice = client.post("/api/reports/person", content=b'{"phone": "0612345678", "phone": "0698765432"}',
+                            headers=admin)
+        assert twice.status_code == 400 and twice.json()["error"] == "phone: given more than once; send each key once"
     server_lines = [r.getMessage() for r in caplog.records if not r.name.startswith("httpx")]  # not the test's client
     assert not any("612345678" in line or "12 34 56 78" in line for line in server_lines)
 

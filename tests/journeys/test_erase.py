@@ -92,6 +92,10 @@ def test_the_api_erases_by_a_json_body_and_says_what_it_needs(client, store, pla
     assert client.post("/api/erase", content=b'{"phone": "0612345678"}').status_code == 401
     bad = client.post("/api/erase", content=b'{"email": "x"}', headers=ADMIN)
     assert bad.status_code == 400 and 'one of "phone", "visitor" or "crm_id"' in bad.json()["error"]
+    # A key given twice: which one was meant? Refused, nothing erased (msgspec alone would take the last).
+    twice = client.post("/api/erase", content=b'{"crm_id": "Q-API1", "crm_id": "Q-OTHER"}', headers=ADMIN)
+    assert twice.status_code == 400 and twice.json()["error"] == "crm_id: given more than once; send each key once"
+    assert count(store, "events", "visitor_id = 'api-1'") == 1
     done = client.post("/api/erase", content=b'{"crm_id": "Q-API1"}', headers=ADMIN).json()
     assert done["person"] and done["removed"]["events"] == 1 and done["parts_left"] == 0
     assert count(store, "events", "visitor_id = 'api-1'") == 0
