@@ -88,10 +88,14 @@ def test_whole_ips_are_stored_only_when_asked_and_then_logged(settings, store, c
     assert rows(store, "SELECT ip FROM parcours.events ORDER BY ip") == [{"ip": "203.0.113.0"}, {"ip": "203.0.113.77"}]
 
 
-def test_a_secret_that_cannot_be_made_private_stops_the_start(tmp_path):
-    """A secret others can read and the collector cannot chmod (another user's; here an immutable file): the
-    start is refused with what to do, rather than the secret used as it is."""
+def test_a_secret_that_cannot_be_made_private_stops_the_start(tmp_path, monkeypatch):
+    """A secret others can read and the collector cannot chmod (another user's; here an immutable file, or
+    where the file system has no immutable flag (tmpfs, overlayfs) or we are not root, a chmod that fails as
+    the kernel's does for another user's file): the start is refused with what to do, rather than the secret
+    used as it is. Never skipped."""
+    import errno
     import os
+    import pathlib
     import subprocess
 
     from collector import settings as settings_mod
@@ -99,13 +103,22 @@ def test_a_secret_that_cannot_be_made_private_stops_the_start(tmp_path):
     secret = tmp_path / "secret"
     secret.write_text("old-secret\n")
     secret.chmod(0o644)
-    if os.getuid() != 0 or subprocess.run(["chattr", "+i", str(secret)], capture_output=True).returncode:
-        pytest.skip("needs root and chattr to make a file whose mode cannot be changed")
+    immutable = os.getuid() == 0 and subprocess.run(["chattr", "+i", str(secret)], capture_output=True).returncode == 0
+    if not immutable:
+        real = pathlib.Path.chmod
+
+        def chmod(path, mode, **kwargs):
+            if path == secret:
+                raise PermissionError(errno.EPERM, os.strerror(errno.EPERM), str(path))
+            return real(path, mode, **kwargs)
+
+        monkeypatch.setattr(pathlib.Path, "chmod", chmod)
     try:
         with pytest.raises(SettingsError) as refused:
             settings_mod.private(tmp_path)
     finally:
-        subprocess.run(["chattr", "-i", str(secret)], check=True)
+        if immutable:
+            subprocess.run(["chattr", "-i", str(secret)], check=True)
     assert str(refused.value) == (
         f"{secret} is readable by other users (mode 0644) and cannot be made private (Operation not permitted): "
         f"run `chmod 600 {secret}` as its owner, and replace the secret if others may have read it")
