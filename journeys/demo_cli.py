@@ -66,7 +66,8 @@ def seed(target: Target, visitors, days, seed_, until, files_dir, if_empty, wait
     for name, body in data.files.items():
         (files / name).write_bytes(body)
     click.echo(f"{len(data.events):,} events of {visitors:,} visitors over {days} days; "
-               f"{data.sales:,} sales in {len(data.files) - 2} partner files written to {files}/", err=True)
+               f"{data.sales:,} sales in {sum(k == 'conversions' for _, k, _ in seed_mod.import_order(data.files))} "
+               f"partner files and a call log written to {files}/", err=True)
     if isinstance(target, Remote):
         _send(target, seed_mod.batches(data.events))
         _stored(target, len(data.events))

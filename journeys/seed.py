@@ -6,7 +6,9 @@ direct), campaigns with their daily costs, quote forms started and abandoned at 
 phones; then the offline sales of the brokers' shops and of the call centre, written as the partners' files
 are (the `courtiers` and `crc` import profiles' shapes, awkward lines included), some matching an online
 journey and some not: customers who walked in, a phone typed by many (the shop's own), a sale without a phone
-whose quote was made in the shop. The same seed gives the same data (relative to `until`). Four weeks: a
+whose quote was made in the shop; and the call centre's PBX log (the `asterisk` profile's shape): the buyers'
+calls before its sales, some missed first, and calls from numbers never seen online. The same seed gives the
+same data (relative to `until`). Four weeks: a
 collector refuses events made more than --max-event-age (30 days) before it receives them.
 
 Mrs X is in it, by name (docs/reconciliation.md): visitor `mrs-x` clicks the display campaign moto-spring,
@@ -250,6 +252,7 @@ def generate(*, seed: int = 42, visitors: int = 20_000, days: int = 28, until: d
     out.sales = len(sales)
     out.files.update(_broker_files(rng, [s for s in sales if s.channel == "shop"]))
     out.files.update(_crc_files([s for s in sales if s.channel == "call_centre"]))
+    out.files["appels-crc.csv"] = _call_log(random.Random(seed + 1), sales, start)  # its own draws: the rest unchanged
     out.files["couts-regie.csv"] = _costs(rng, start.date(), until)
     out.files["courtiers-reseau.csv"] = _brokers_file()
     out.events.sort(key=lambda e: e[1]["t"])
@@ -325,6 +328,39 @@ def _crc_files(sales: list[Sale]) -> dict[str, bytes]:
     return files
 
 
+def _call_log(rng: random.Random, sales: list[Sale], start: dt.datetime) -> bytes:
+    """The call centre's PBX log, as appels-crc-2026-10.csv is (Asterisk's Master.csv: no header, local
+    times): before most call-centre sales whose buyer left a phone, the buyer's call to the call centre's
+    number, answered (some first missed); and calls from numbers never seen online, and anonymous ones."""
+    calls: list[tuple[dt.datetime, str, str, int]] = []  # (start, caller, disposition, seconds)
+    for sale in sales:
+        caller = e164(sale.phone, "FR") if sale.phone and sale.channel == "call_centre" else None
+        if not caller or rng.random() < 0.2:
+            continue
+        caller = caller if rng.random() < 0.5 else "0" + caller[3:]  # as the trunk passes it: +33… or 0…
+        at = sale.when - dt.timedelta(hours=rng.uniform(0.5, 48))
+        if rng.random() < 0.3:
+            calls.append((at - dt.timedelta(hours=rng.uniform(1, 6)), caller, "NO ANSWER", 30))
+        calls.append((at, caller, "ANSWERED", rng.randint(120, 1500)))
+    for _ in range(max(2, len(calls) // 4)):  # never seen online: no journey to join
+        caller = rng.choice([f"0{rng.choice('67')}{rng.randrange(10**8):08d}", "anonymous"])
+        at = start + dt.timedelta(seconds=rng.uniform(0, 20 * 86400))
+        calls.append((at, caller, rng.choice(["ANSWERED", "ANSWERED", "BUSY"]), rng.randint(20, 900)))
+    lines = []
+    for i, (at, caller, disposition, seconds) in enumerate(sorted(calls)):
+        local, agent = at.astimezone(PARIS), 201 + 3 * rng.randrange(3)
+        answered = disposition == "ANSWERED"
+        when = local.strftime("%Y-%m-%d %H:%M:%S")
+        answer = (local + dt.timedelta(seconds=8)).strftime("%Y-%m-%d %H:%M:%S") if answered else ""
+        end = (local + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%d %H:%M:%S")
+        fields = ["", caller, "0970000000", "from-trunk", f'"" <{caller}>', f"SIP/trunk-{i:06x}",
+                  f"SIP/{agent}-{i:06x}" if answered else "", "Dial", f"SIP/{agent},30", when, answer, end,
+                  str(seconds), str(seconds - 8 if answered else 0), disposition, "DOCUMENTATION",
+                  f"{int(at.timestamp())}.{1000 + i}", ""]
+        lines.append(",".join('"' + f.replace('"', '""') + '"' for f in fields))
+    return ("\n".join(lines) + "\n").encode()
+
+
 def _consents(contract: str) -> bool:
     """Whether the customer agreed, when signing, that the sale be shared with ad networks: four in five, by the
     contract's id (drawing it from the generator would change every later draw of the data set)."""
@@ -352,16 +388,17 @@ def _brokers_file() -> bytes:
 
 
 PROFILE = {"ventes-courtiers": ("conversions", "courtiers"), "ventes-crc": ("conversions", "crc"),
-           "couts-regie": ("costs", "regie"), "courtiers-reseau": ("brokers", None)}
+           "couts-regie": ("costs", "regie"), "courtiers-reseau": ("brokers", None),
+           "appels-crc": ("calls", "asterisk")}
 
 
 def import_order(files: dict[str, bytes]) -> list[tuple[str, str, str | None]]:
-    """(file, what it is, profile) in the order to import: brokers, costs, then the sales."""
+    """(file, what it is, profile) in the order to import: brokers, costs, the sales, then the calls."""
     out = []
     for name in files:
         stem = next(s for s in PROFILE if name.startswith(s))
         out.append((name, *PROFILE[stem]))
-    rank = {"brokers": 0, "costs": 1, "conversions": 2}
+    rank = {"brokers": 0, "costs": 1, "conversions": 2, "calls": 3}
     return sorted(out, key=lambda x: (rank[x[1]], x[0]))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+from callcentre import calls
 from journeys import brokers, conversions, costs, persons, seed
 from tests.journeys.conftest import rows
 
@@ -31,7 +32,7 @@ def test_mrs_x_is_seeded_and_her_shop_sale_is_matched_to_her_journey(store, ctx,
     seed.store_events(store, plan, ctx.secret, data.events)
     imported = {}
     for name, kind, profile in seed.import_order(data.files):
-        module = {"conversions": conversions, "brokers": brokers, "costs": costs}[kind]
+        module = {"conversions": conversions, "brokers": brokers, "costs": costs, "calls": calls}[kind]
         imported[name] = module.import_file(store, ctx, io.BytesIO(data.files[name]), source=name, profile=profile)
     shop_files = [s for n, s in imported.items() if n.startswith("ventes-courtiers")]
     assert all(s.rejected >= 2 for s in shop_files), "each month's file has its two bad lines"
@@ -48,3 +49,21 @@ def test_mrs_x_is_seeded_and_her_shop_sale_is_matched_to_her_journey(store, ctx,
     (touch,) = rows(store, "SELECT lever, utm_campaign FROM parcours.events FINAL WHERE visitor_id = 'mrs-x' "
                            "AND event = 'touch' ORDER BY ts LIMIT 1")
     assert touch == {"lever": "display", "utm_campaign": "moto-spring"}
+
+
+def test_the_call_log_joins_call_centre_buyers_to_their_journeys(store, ctx, plan):
+    """The PBX log in Asterisk's shape: most call-centre buyers called before they signed, matched by their
+    phone; callers never seen online and anonymous ones match nothing."""
+    data = seed.generate(visitors=1500, until=UNTIL)
+    assert data.files["appels-crc.csv"].startswith(b'"","') and b"ANSWERED" in data.files["appels-crc.csv"]
+    seed.store_events(store, plan, ctx.secret, data.events)
+    for name, kind, profile in seed.import_order(data.files):
+        module = {"conversions": conversions, "brokers": brokers, "costs": costs, "calls": calls}[kind]
+        done = module.import_file(store, ctx, io.BytesIO(data.files[name]), source=name, profile=profile)
+        assert kind != "calls" or (done.imported > 0 and done.rejected == 0), done.as_dict()
+    persons.stitch(store, persons.config(plan))
+    matched = rows(store, "SELECT matched_by, disposition, count() AS n FROM parcours.call_matches("
+                          "from = '2026-01-01 00:00:00', to = '2027-01-01 00:00:00') GROUP BY ALL ORDER BY ALL")
+    by = {(r["matched_by"], r["disposition"]): r["n"] for r in matched}
+    assert by.get(("caller_phone", "ANSWERED"), 0) > 0, by
+    assert by.get(("", "ANSWERED"), 0) > 0, by  # the callers never seen online
