@@ -41,7 +41,9 @@ def parcours(collector: Collector, *args: str) -> str:
 
 def test_mrs_x_display_and_broker_b042_both_earned_the_sale(shop_collector, page, tmp_path):
     errors = watch_errors(page)
-    phone = "06 " + " ".join(f"{random.randrange(100):02d}" for _ in range(4))
+    # A number of a range in use (06 12): 8 of the 100 ranges 06 00-99 are not French mobiles (06 39, 06 90-97),
+    # and the collector rightly kept such a quote as rejected: the test failed once in twelve.
+    phone = "06 12 " + " ".join(f"{random.randrange(100):02d}" for _ in range(3))
     page.goto(f"{shop_collector.url}/demo/?courtier=D001&utm_source=regie&utm_medium=cpm&utm_campaign=moto-automne")
     vid = visitor_id(page)
     complete(page, "vehicle", "rider", "coverage")
