@@ -228,14 +228,17 @@ def _without_prefix(value: str, region: str, found: list[tuple[int, int]]) -> li
 
 
 def _in_own_grouping(text: str, region: str, prefix: str) -> bool:
-    """Whether `prefix + text` is a valid national number of the region, `text` written in exactly the
-    grouping of the number's national format (any of the separators phone numbers are written with)."""
+    """Whether `prefix + text` is a valid national number of the region, `text` written unseparated or in
+    exactly the grouping of the number's national format (any of the separators phone numbers are written
+    with)."""
     try:
         number = phonenumbers.parse(prefix + text, region)
     except phonenumbers.NumberParseException:
         return False
     if not phonenumbers.is_valid_number(number):
         return False
+    if text.isdigit():
+        return True  # unseparated: no grouping to compare
     national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return re.sub(r"[ .()/-]+", " ", national) == prefix + re.sub(r"[ .()/-]+", " ", text)
 
@@ -319,7 +322,7 @@ def _after_a_number(value: str, region: str, found: list[tuple[int, int]]) -> li
             end = _national_window(value, region, groups, k, lengths)
             if end is None and k == 0:
                 end = _international_window(value, region, run.start(), groups)
-            if end is None and k and digits <= _MAX_DIGITS and value[start - 1] in " .()/-":
+            if end is None and k and digits <= _MAX_DIGITS:
                 tail = value[start:run.end()]
                 match = next((m for m in PhoneNumberMatcher(tail, region, leniency=Leniency.VALID)
                               if m.start == 0 and not _amounts(m.raw_string)), None)
@@ -350,13 +353,10 @@ def _national_window(value: str, region: str, groups: list[tuple[int, int, int]]
             return None
         if digits in lengths:
             written = value[groups[k][0]:end]
-            if written.isdigit() or _in_own_grouping(written, region, ""):
-                try:
-                    if written.isdigit() and not phonenumbers.is_valid_number(phonenumbers.parse(written, region)):
-                        return None
-                except phonenumbers.NumberParseException:
-                    return None
+            if _in_own_grouping(written, region, ""):
                 return end
+            if written.isdigit():
+                return None  # unseparated, and no valid number
     return None
 
 
