@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import reports_data as data  # noqa: E402
 
 from collector.storage import Store  # noqa: E402
-from journeys import reports  # noqa: E402
+from journeys import closing, reports  # noqa: E402
 from tagplan import compile_plan, load_plan  # noqa: E402
 
 DB = "bench"
@@ -132,6 +132,10 @@ def main() -> int:
             print(f"generating {events:,} events in {path}")
             generate(store, events)
             (path / "generated").write_text(str(events))
+        # What the collector does every 5 minutes: the touches of ended sessions kept (journeys/closing.py).
+        t = time.perf_counter()
+        run = closing.close(store)
+        print(f"closing run: {run.sessions:,} sessions kept in {time.perf_counter() - t:.1f} s")
         (stored, sessions, visitors), = store.query(
             f"SELECT count(), uniqExact(session_id), uniqExact(visitor_id) FROM {DB}.events").rows
         (sales,), = store.query(f"SELECT count() FROM {DB}.conversions").rows

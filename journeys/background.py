@@ -2,7 +2,9 @@
 and the broker table current while the collector runs.
 
 Every `INTERVAL` seconds, on a thread: the plan's brokers are written when the plan changed (at start, on a
-reload), then a stitching run (persons.py) takes in what was stored since the last one. Persons are thus
+reload), then a stitching run (persons.py) takes in what was stored since the last one. Every
+`closing.INTERVAL` seconds, on a thread of its own: a closing run (closing.py) keeps the touches of ended
+sessions for the reports. Persons are thus
 seconds behind the events: the interval, plus a run's time. A failure (ClickHouse away) is logged once and
 retried at the next turn, from the same watermark; nothing here can stop or slow the collector's requests
 or its batch writer, which has its own client.
@@ -18,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from collector.periodic import Periodic
 from collector.storage import Store
-from journeys import brokers, event_conversions, persons
+from journeys import brokers, closing, event_conversions, persons
 from journeys.imports import Context
 
 log = logging.getLogger("parcours.persons")
@@ -60,6 +62,16 @@ class Background(Periodic):
                      self.last.seconds)
 
 
+def _close(store: Store, data_dir) -> None:
+    """A closing run (journeys/closing.py), unless another process of the machine is running one."""
+    with closing.machine_lock(data_dir) as held:
+        if held:
+            run = closing.close(store)
+            if run.sessions:
+                log.info("touches: %d session(s) closed (%d late ones replaced) in %.1f s", run.sessions,
+                         run.replaced, run.seconds)
+
+
 @contextlib.asynccontextmanager
 async def serving(app) -> AsyncIterator[None]:
     """journeys/ for the collector's lifetime (entered from its lifespan)."""
@@ -68,10 +80,14 @@ async def serving(app) -> AsyncIterator[None]:
     app.state.journeys_store = store
     background = Background(app, store)
     app.state.journeys = background
+    closing_runs = Periodic("parcours-closing", lambda: _close(store, settings.data_dir), closing.INTERVAL, log,
+                            "touches: closing sessions")
     background.start()
+    closing_runs.start()
     try:
         yield
     finally:
+        await closing_runs.stop(timeout=STOP_TIMEOUT)
         await background.stop(timeout=STOP_TIMEOUT)
         app.state.journeys_store = None
         await run_in_threadpool(store.close)

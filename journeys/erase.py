@@ -29,7 +29,7 @@ from collector.enrich import phone_key
 from collector.errors import BadParameter
 from collector.storage import Store
 from journeys import persons
-from journeys.persons import Key, _staging
+from journeys.persons import Key, Staging
 from tagplan import CompiledPlan
 
 KINDS = {"phone": "phone", "visitor": "visitor", "crm_id": "crm"}
@@ -79,6 +79,8 @@ TABLES: list[Table] = [
         *_crm(k, lambda p: f"JSONExtractString(properties, '{p}')", crm)])),
     # The reports' sessions (migration 20): a session's row holds its visitor id.
     Table("sessions", lambda k, crm: k.isin("visitor_id", "visitor")),
+    # The touches of closed sessions (migration 23, journeys/closing.py).
+    Table("closed_touches", lambda k, crm: k.isin("visitor_id", "visitor")),
     Table("rejected_events", lambda k, crm: " OR ".join([
         k.isin("JSONExtractString(raw, 'vid')", "visitor"), k.isin("phone_key", "phone"),
         *_crm(k, lambda p: f"JSONExtractString(raw, 'p', '{p}')", crm)])),
@@ -150,7 +152,7 @@ def erase(store: Store, plan: CompiledPlan, secret: bytes, kind: str, value: str
                                "WHERE key_type = {t:String} AND key = {k:String}",
                                parameters={"t": key[0], "k": key[1]}).rows[0][0])
         result = Erased(kind, person is not None, len(keys), dry_run=dry_run)
-        with _staging(store) as tmp:
+        with Staging(store) as tmp:
             table = tmp.table("key_type String, key String", [{"key_type": t, "key": k} for t, k in keys])
             names = _Keys(store, table)
             for target in TABLES:

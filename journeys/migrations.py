@@ -6,6 +6,10 @@ from pathlib import Path
 
 from collector.ddl import AddColumns, AddIndex, LocalSetting, Migration, Table, view_from_file
 
+HERE = Path(__file__).parent
+RELEASED = HERE / "released"
+"""View bodies as released migrations created them, never edited: the files beside this one are the current ones."""
+
 SESSION_ROWS = """WITH
     -- The order of events within a session as one number (argMin on a number and a String is ClickHouse's
     -- fast path): time in ms, then the order in the page. A touch event comes before any other.
@@ -390,7 +394,45 @@ MIGRATIONS: tuple[Migration, ...] = (
     # The touches view reads a session's single row as it is and groups only the sessions with several rows
     # (journeys/touches.sql): the same rows, a quarter less CPU. Its body is now that file.
     Migration(22, "touches view: single-row sessions read as they are", (
-        view_from_file("touches", Path(__file__).parent / "touches.sql"),
+        view_from_file("touches", RELEASED / "touches_22.sql"),
+    )),
+    # The touches of closed sessions kept in a table by the collector's closing runs (journeys/closing.py), a
+    # plain row per session rather than parcours.sessions' rows merged at each report: the touches view reads
+    # it for the sessions it holds and parcours.live_touches for the others (docs/clickhouse.md). Left empty
+    # here: the collector's first run fills it, and the view gives the same rows meanwhile.
+    Migration(23, "touches of closed sessions kept in a table", (
+        Table("closed_touches", """
+            session_id String,
+            visitor_id String,
+            started_at DateTime64(3, 'UTC'),
+            ended_at DateTime64(3, 'UTC'),
+            landing_host LowCardinality(String),
+            referrer_host LowCardinality(String),
+            device_type LowCardinality(String),
+            tagged UInt8 COMMENT '1 when it has a touch event (campaign or broker parameters)',
+            tagged_lever LowCardinality(String) COMMENT 'the lever given to its touch event; the referrer rules apply at query time',
+            broker_id LowCardinality(String),
+            utm_source LowCardinality(String),
+            utm_medium LowCardinality(String),
+            campaign LowCardinality(String),
+            interacted UInt8 COMMENT '1 when it has an event other than page_view and touch',
+            leads UInt64 COMMENT 'its form submissions',
+            bounced UInt8 COMMENT '1 when it has a single page view, or none, and nothing else'""",
+              engine="MergeTree", partition_by="toYYYYMM(started_at)", order_by="(toDate(started_at), visitor_id)",
+              sharding_key="cityHash64(session_id)"),
+        Table("touches_runs", """
+            watermark DateTime64(3, 'UTC') COMMENT 'ClickHouse time at its start: later events make a session late',
+            closed_before DateTime64(3, 'UTC') COMMENT 'closed_touches holds the sessions begun before this',
+            late_after DateTime64(3, 'UTC') COMMENT 'its watermark less a margin: a session with an event stored since is read live',
+            sessions UInt64 COMMENT 'rows written',
+            replaced UInt64 COMMENT 'of which rows replacing those of late sessions',
+            seconds Float64,
+            host String""",
+              engine="MergeTree", order_by="watermark"),
+        view_from_file("live_touches", HERE / "live_touches.sql"),
+        view_from_file("touches", HERE / "touches.sql"),
+        # Erasure deletes a person's rows here too (journeys/erase.py): their old parts go at once.
+        LocalSetting("closed_touches", "cleanup_delay_period = 1, cleanup_delay_period_random_add = 0"),
     )),
     # A sale is sent back to the ad networks only when its buyer agreed (journeys/adnetworks.py): the answer
     # the contract or the CRM records, imported with the sale.

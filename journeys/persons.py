@@ -150,7 +150,7 @@ def stitch(store: Store, cfg: Config, *, host: str = "", full: bool = False) -> 
         lo = watermarks.EPOCH if full else watermarks.read_from(store, "stitch_runs", MARGIN)
         run = Run(started)
         rows = list(_link_rows(store, cfg, lo, started))
-        with _staging(store) as tmp:
+        with Staging(store) as tmp:
             _stitch(store, cfg, rows, started, run, tmp)
         run.seconds = time.perf_counter() - began
         store.insert_rows("stitch_runs", [{
@@ -173,7 +173,7 @@ def _link_rows(store: Store, cfg: Config, lo: dt.datetime, hi: dt.datetime) -> I
             yield source.name, [tuple(k) for k in keys], naive_utc(seen)
 
 
-class _staging:
+class Staging:
     """Memory tables holding this run's keys, for lookups by key inside ClickHouse (a million keys do not
     fit in a query's text). Dropped after the run."""
 
@@ -185,11 +185,19 @@ class _staging:
         return self
 
     def table(self, columns: str, rows: list[dict]) -> str:
-        name = f"{self.store.database}.staging_stitch_{uuid.uuid4().hex[:16]}"
-        self.store.query(f"CREATE TABLE {name} ({columns}) ENGINE = Memory", readonly=False)
-        self.names.append(name)
+        name = self._create(f"({columns})")
         if rows:
             self.store.insert_rows(name.split(".", 1)[1], rows)
+        return name
+
+    def table_as(self, table: str) -> str:
+        """An empty memory table with `table`'s columns."""
+        return self._create(f"AS {table}")
+
+    def _create(self, structure: str) -> str:
+        name = f"{self.store.database}.staging_stitch_{uuid.uuid4().hex[:16]}"
+        self.store.query(f"CREATE TABLE {name} {structure} ENGINE = Memory", readonly=False)
+        self.names.append(name)
         return name
 
     def __exit__(self, *exc):
@@ -198,7 +206,7 @@ class _staging:
                 self.store.query(f"DROP TABLE IF EXISTS {name}", readonly=False)
 
 
-def _stitch(store: Store, cfg: Config, rows: list, watermark: dt.datetime, run: Run, tmp: _staging) -> None:
+def _stitch(store: Store, cfg: Config, rows: list, watermark: dt.datetime, run: Run, tmp: Staging) -> None:
     db = store.database
     touched: set[Key] = set()
     linked: list[list[Key]] = []  # the rows carrying two keys or more

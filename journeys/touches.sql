@@ -6,69 +6,62 @@
 -- A session with a `touch` event (a landing whose URL carried campaign or broker parameters) takes that
 -- event's lever (the plan's rules, applied by the collector to those parameters, the referrer and the page);
 -- any other takes the first of referrer_rules that its landing's referrer matches: the plan's lever rules
--- that can match a landing without parameters (journeys/touches.py builds them). No lever at all is 'direct'.
+-- that can match a landing without parameters (journeys/touches.py builds them), so a change of the plan's
+-- rules shows in every report at once. No lever at all is 'direct'.
 --
--- parcours.sessions holds a row per session and day, summed up by a materialized view, and until ClickHouse
--- merges them, a row per insert: merged with GROUP BY session_id, the figures are exact whatever has been
--- merged. Once merged, nearly every session has a single row (10 million events: 2,298,850 sessions in
--- 2,302,471 rows), and a single row is read as it is: only the sessions with several rows in those days
--- are grouped, a quarter less CPU for the whole view than grouping them all.
+-- The sessions come from two places that never hold the same one: parcours.closed_touches, a row per session
+-- kept by the collector's closing runs (journeys/closing.py) for the sessions that began before the last
+-- run's `closed_before` (an hour before it began) and have had no event stored since; and the view
+-- parcours.live_touches, the others, computed from parcours.sessions. Reports read the same rows whether a
+-- run has happened or not, only faster after.
 WITH
-multi_row AS (
-    -- The sessions with more than one row in the days read: the day before `from` for one that started
-    -- before midnight, and the day after `to` for one still going.
-    SELECT session_id
-    FROM {db}.sessions
-    WHERE day BETWEEN toDate({from:DateTime64(3, 'UTC')}) - 1 AND toDate({to:DateTime64(3, 'UTC')}) + 1
-    GROUP BY session_id
-    HAVING count() > 1
+last_run AS (
+    SELECT max(closed_before) AS closed_before,
+           if(count() = 0, now64(3, 'UTC'), max(late_after)) AS late_since
+    FROM {db}.touches_runs
+),
+
+late AS (
+    -- As in live_touches: sessions with a tag event stored since the last run's late_after (read there).
+    SELECT DISTINCT if(session_id = '', toString(event_id), session_id) AS session_id
+    FROM {db}.events
+    WHERE inserted_at >= (SELECT late_since FROM last_run) AND source = 'tag'
 ),
 
 sessions AS (
-    -- The sessions with a single row, read as they are.
-    SELECT
-        session_id,
-        visitor_id,
-        started_at,
-        ended_at,
-        -- The landing's order, then its fields.
-        splitByChar('\x1F', landing) AS landing_fields,
-        landing_fields[2] AS landing_host,
-        landing_fields[3] AS referrer_host,
-        landing_fields[4] AS device_type,
-        tagged = 1 AS has_touch,
-        interacted = 1 AS has_interaction,
-        coalesce(first_page_view = last_page_view, true) AND NOT has_interaction AS bounced,
-        length(submits) AS leads,
-        is_bot
-    FROM {db}.sessions
-    WHERE day BETWEEN toDate({from:DateTime64(3, 'UTC')}) - 1 AND toDate({to:DateTime64(3, 'UTC')}) + 1
-      AND session_id NOT IN (SELECT session_id FROM multi_row)
-      AND started_at >= {from:DateTime64(3, 'UTC')} AND started_at < {to:DateTime64(3, 'UTC')} AND NOT is_bot
+    SELECT *
+    FROM {db}.closed_touches
+    WHERE started_at >= {from:DateTime64(3, 'UTC')} AND started_at < {to:DateTime64(3, 'UTC')}
+      AND started_at < (SELECT closed_before FROM last_run)
+      AND session_id NOT IN (SELECT session_id FROM late)
     UNION ALL
-    -- The others: their rows merged, each column by its own function.
-    SELECT
-        session_id,
-        min(visitor_id) AS visitor_id,
-        min(started_at) AS started_at,
-        max(ended_at) AS ended_at,
-        -- The first of its rows' landings (each begins with its order), split: order, then the fields.
-        splitByChar('\x1F', min(landing)) AS landing_fields,
-        landing_fields[2] AS landing_host,
-        landing_fields[3] AS referrer_host,
-        landing_fields[4] AS device_type,
-        max(tagged) = 1 AS has_touch,
-        max(interacted) = 1 AS has_interaction,
-        -- No page view, or a single one (its smallest and largest id are the same), and nothing else.
-        coalesce(min(first_page_view) = max(last_page_view), true) AND NOT has_interaction AS bounced,
-        length(groupUniqArrayArray(submits)) AS leads,
-        max(is_bot) AS is_bot
-    FROM {db}.sessions
-    WHERE day BETWEEN toDate({from:DateTime64(3, 'UTC')}) - 1 AND toDate({to:DateTime64(3, 'UTC')}) + 1
-      AND session_id IN (SELECT session_id FROM multi_row)
-    GROUP BY session_id
-    HAVING started_at >= {from:DateTime64(3, 'UTC')} AND started_at < {to:DateTime64(3, 'UTC')} AND NOT is_bot
-)
+    SELECT * FROM {db}.live_touches(from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')})
+),
+
+referrer_levers AS (
+    -- The referrer rules, once per referrer host of the untagged sessions rather than once per session: the
+    -- lever of a referrer from another site than the landing's (`external`), then from the same site; ''
+    -- when no rule matches.
+    SELECT groupArray(referrer_host) AS hosts, groupArray(levers[1]) AS external_levers,
+           groupArray(levers[2]) AS own_site_levers
+    FROM (
+        SELECT
+            referrer_host,
+            arrayMap(external -> arrayFirst(
+                         rule -> (empty(rule.domains) OR hasAny(splitByChar('.', referrer_host), rule.domains))
+                                 AND multiIf(rule.referrer = 'external', external AND referrer_host != '',
+                                             rule.referrer = 'present', referrer_host != '',
+                                             rule.referrer = 'absent', referrer_host = '',
+                                             true),
+                         {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))}).lever,
+                     [true, false]) AS levers
+        FROM (SELECT DISTINCT referrer_host FROM sessions WHERE NOT tagged)
+    )
+),
+
+-- The three arrays from one evaluation (two would each give their own order).
+(SELECT (hosts, external_levers, own_site_levers) FROM referrer_levers) AS referrer_map
+
 SELECT
     session_id,
     visitor_id,
@@ -77,21 +70,16 @@ SELECT
     landing_host,
     referrer_host,
     device_type,
-    has_touch AS tagged,
-    if(tagged, landing_fields[5],
-       arrayFirst(rule -> (empty(rule.domains) OR hasAny(splitByChar('.', referrer_host), rule.domains))
-                          AND multiIf(rule.referrer = 'external', referrer_host != '' AND referrer_host != landing_host,
-                                      rule.referrer = 'present', referrer_host != '',
-                                      rule.referrer = 'absent', referrer_host = '',
-                                      true),
-                  {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))}).lever
-    ) AS rule_lever,
+    tagged,
+    if(tagged, tagged_lever,
+       if(referrer_host != landing_host, transform(referrer_host, referrer_map.1, referrer_map.2, ''),
+          transform(referrer_host, referrer_map.1, referrer_map.3, ''))) AS rule_lever,
     if(rule_lever = '', 'direct', rule_lever) AS lever,
-    if(tagged, landing_fields[6], '') AS broker_id,
-    if(tagged, landing_fields[7], '') AS utm_source,
-    if(tagged, landing_fields[8], '') AS utm_medium,
-    if(tagged, landing_fields[9], '') AS campaign,
-    has_interaction AS interacted,
+    broker_id,
+    utm_source,
+    utm_medium,
+    campaign,
+    interacted,
     leads,
     bounced
 FROM sessions

@@ -62,9 +62,9 @@ def test_what_cannot_be_erased_says_why_without_echoing_the_number(store, ctx, p
 
 
 def test_on_a_cluster_the_keys_are_named_by_their_hashes_in_statements_clickhouse_parses(store):
-    from journeys.persons import _staging
+    from journeys.persons import Staging
 
-    with _staging(store) as tmp:
+    with Staging(store) as tmp:
         table = tmp.table("key_type String, key String", [{"key_type": "visitor", "key": "v1"},
                                                            {"key_type": "phone", "key": "abc"}])
 

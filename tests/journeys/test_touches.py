@@ -7,6 +7,7 @@ import pytest
 import collector.storage as storage
 from collector.schema import MIGRATIONS
 from collector.storage import Store
+from journeys import closing
 from journeys.touches import referrer_rules
 from tagplan import compile_plan, load_plan
 from tests.conftest import EXAMPLE_PLAN
@@ -16,6 +17,15 @@ PERIOD = {"from": "2026-03-01 00:00:00", "to": "2026-04-01 00:00:00"}
 
 
 def touches(store: Store, plan, period=PERIOD) -> dict[str, dict]:
+    """The view's rows by session, read from parcours.sessions, then again after a closing run (from
+    parcours.closed_touches): the same."""
+    before = _touches(store, plan, period)
+    closing.close(store)
+    assert _touches(store, plan, period) == before, "a closing run changed the touches"
+    return before
+
+
+def _touches(store: Store, plan, period) -> dict[str, dict]:
     result = store.query(
         f"SELECT * FROM {store.database}.touches(from = {{from:DateTime64(3, 'UTC')}}, "
         "to = {to:DateTime64(3, 'UTC')}, "
