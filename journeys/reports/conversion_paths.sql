@@ -52,10 +52,10 @@ touches AS (
     ) AS t
     LEFT JOIN person_of_visitor ON person_of_visitor.visitor_id = t.visitor_id
     WHERE (t.visitor_id != '' OR t.person_id != '')
-      -- Without null paths: only the converting persons' sessions and calls go through the join.
-      AND ({nulls:Bool} OR t.visitor_id IN (SELECT key FROM converting_visitors)
-           OR t.person_id IN (SELECT person_id FROM conversions))
-      AND ({nulls:Bool} OR person_id IN (SELECT person_id FROM conversions))
+      -- Without null paths: only the converting persons' sessions go through the join, and the calls (few);
+      -- a person among them without conversion is left out with the paths (one set of conversions fewer
+      -- to build than two filters here: a quarter of the levers' paths).
+      AND ({nulls:Bool} OR t.visitor_id IN (SELECT key FROM converting_visitors) OR t.person_id != '')
 ),
 
 journeys AS (
@@ -140,6 +140,7 @@ paths AS (
                                 AND touch.1 >= converted_at - toIntervalSecond({lookback_s:UInt32}), journey)) AS online
     FROM persons
     ARRAY JOIN if(empty(converted), [(toDateTime64(0, 3, 'UTC'), toDecimal64(0, 2), '', '', '')], converted) AS conversion
+    WHERE {nulls:Bool} OR NOT empty(converted)
 ),
 
 path_rows AS (
