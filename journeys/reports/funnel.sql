@@ -117,22 +117,31 @@ left_sessions AS (
     HAVING countIf(event = 'form_abandon') > 0 AND countIf(event = 'form_submit') = 0 AND last_step != 0
 ),
 
-facts AS (
-    -- Every fact of a visitor, in one shape, with the visitor's segment ('' without a breakdown):
+all_facts AS (
+    -- Every fact of a visitor, in one shape:
     -- ('level', chain, level reached), ('step', step, time on it) per event, ('abandon', step, 0) per session.
+    SELECT 'level' AS kind, visitor_id, chain_number AS code, level AS value FROM levels
+    UNION ALL
+    SELECT 'step' AS kind, visitor_id, code, elapsed_ms AS value FROM step_events
+    UNION ALL
+    SELECT 'abandon' AS kind, visitor_id, last_step AS code, 0 AS value FROM left_sessions
+    UNION ALL
+    -- Without a breakdown, the whole funnel has its lines even with no visitor at all.
+    SELECT 'none' AS kind, '' AS visitor_id, 0 AS code, 0 AS value WHERE {by:String} = ''
+),
+
+facts AS (
+    -- With the visitor's segment: through the segments with a breakdown or a filter; without, as they are
+    -- ('' for all), not through a join with nothing (a third of the funnel's time on 10 million events).
     SELECT all_facts.*, segments.segment AS segment
-    FROM (
-        SELECT 'level' AS kind, visitor_id, chain_number AS code, level AS value FROM levels
-        UNION ALL
-        SELECT 'step' AS kind, visitor_id, code, elapsed_ms AS value FROM step_events
-        UNION ALL
-        SELECT 'abandon' AS kind, visitor_id, last_step AS code, 0 AS value FROM left_sessions
-        UNION ALL
-        -- Without a breakdown, the whole funnel has its lines even with no visitor at all.
-        SELECT 'none' AS kind, '' AS visitor_id, 0 AS code, 0 AS value WHERE {by:String} = ''
-    ) AS all_facts
+    FROM all_facts
     LEFT JOIN segments ON segments.visitor_id = all_facts.visitor_id
-    WHERE ({lever:String} = '' AND {campaign:String} = '' AND {broker:String} = '' AND {device:String} = '') OR segments.kept OR all_facts.kind = 'none'
+    WHERE NOT ({by:String} = '' AND {lever:String} = '' AND {campaign:String} = '' AND {broker:String} = '' AND {device:String} = '')
+      AND (({lever:String} = '' AND {campaign:String} = '' AND {broker:String} = '' AND {device:String} = '') OR segments.kept OR all_facts.kind = 'none')
+    UNION ALL
+    SELECT *, '' AS segment
+    FROM all_facts
+    WHERE {by:String} = '' AND {lever:String} = '' AND {campaign:String} = '' AND {broker:String} = '' AND {device:String} = ''
 ),
 
 counts AS (
