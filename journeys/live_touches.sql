@@ -9,80 +9,51 @@
 --
 -- parcours.sessions holds a row per session and day, summed up by a materialized view, and until ClickHouse
 -- merges them, a row per insert: merged with GROUP BY session_id, the figures are exact whatever has been
--- merged. Once merged, nearly every session has a single row, read as it is: only the sessions with several
--- rows in the days read are grouped.
+-- merged. The collector's runs keep this to the last two days and the late sessions: a plain GROUP BY, whose
+-- planning costs least (reports on small data sets pay it at every call).
 WITH
-last_run AS (
-    -- No run yet: every session is read here, and none is late.
-    SELECT max(closed_before) AS closed_before,
-           if(count() = 0, now64(3, 'UTC'), max(late_after)) AS late_since
-    FROM {db}.touches_runs
-),
+-- The last run's closed_before and late_after. No run yet: every session is read here, and none is late.
+(SELECT (max(closed_before), if(count() = 0, now64(3, 'UTC'), max(late_after))) FROM {db}.touches_runs) AS last_run,
 
 late AS (
-    -- The sessions with a tag event stored since the last run began, and the days their rows may be on.
+    -- The sessions with a tag event stored since the last run's late_after, and the days of those events.
     SELECT DISTINCT if(session_id = '', toString(event_id), session_id) AS session_id, toDate(ts) AS day
     FROM {db}.events
-    WHERE inserted_at >= (SELECT late_since FROM last_run) AND source = 'tag'
-),
-
-session_rows AS (
-    -- Their rows, and every row from the day before closed_before on: the day before `from` for a session
-    -- that started before midnight, the day after `to` for one still going.
-    SELECT *
-    FROM {db}.sessions
-    -- (day + 1 rather than a date - 1, which wraps around below 1970-01-01.)
-    WHERE day + 1 >= toDate({from:DateTime64(3, 'UTC')}) AND day <= toDate({to:DateTime64(3, 'UTC')}) + 1
-      AND (day + 1 >= toDate((SELECT closed_before FROM last_run))
-           OR (day IN (SELECT arrayJoin([day - 1, day, day + 1]) FROM late)
-               AND session_id IN (SELECT session_id FROM late)))
-),
-
-multi_row AS (
-    SELECT session_id FROM session_rows GROUP BY session_id HAVING count() > 1
+    WHERE inserted_at >= last_run.2 AND source = 'tag'
 ),
 
 sessions AS (
-    -- The sessions with a single row, read as they are.
+    -- Their rows (on the days around their late events), and every row from the day before closed_before
+    -- on, merged: each column by its own function. The days read: the day before `from` for a session that
+    -- started before midnight, the day after `to` for one still going (day + 1 rather than a date - 1, which
+    -- wraps around below 1970-01-01).
     SELECT
         session_id,
-        visitor_id,
-        started_at,
-        ended_at,
-        -- The landing's order, then its fields.
-        splitByChar('\x1F', landing) AS landing_fields,
-        tagged = 1 AS has_touch,
-        interacted = 1 AS has_interaction,
-        coalesce(first_page_view = last_page_view, true) AND NOT has_interaction AS bounced,
-        length(submits) AS leads,
-        is_bot
-    FROM session_rows
-    WHERE session_id NOT IN (SELECT session_id FROM multi_row)
-    UNION ALL
-    -- The others: their rows merged, each column by its own function.
-    SELECT
-        session_id,
-        min(visitor_id) AS visitor_id,
-        min(started_at) AS started_at,
-        max(ended_at) AS ended_at,
+        min(visitor_id) AS first_visitor_id,
+        min(started_at) AS first_event,
+        max(ended_at) AS last_event,
         -- The first of its rows' landings (each begins with its order), split: order, then the fields.
         splitByChar('\x1F', min(landing)) AS landing_fields,
         max(tagged) = 1 AS has_touch,
         max(interacted) = 1 AS has_interaction,
         -- No page view, or a single one (its smallest and largest id are the same), and nothing else.
-        coalesce(min(first_page_view) = max(last_page_view), true) AND NOT has_interaction AS bounced,
-        length(groupUniqArrayArray(submits)) AS leads,
-        max(is_bot) AS is_bot
-    FROM session_rows
-    WHERE session_id IN (SELECT session_id FROM multi_row)
+        coalesce(min(first_page_view) = max(last_page_view), true) AND NOT has_interaction AS single_page,
+        length(groupUniqArrayArray(submits)) AS submissions
+    FROM {db}.sessions
+    WHERE day + 1 >= toDate({from:DateTime64(3, 'UTC')}) AND day <= toDate({to:DateTime64(3, 'UTC')}) + 1
+      AND (day + 1 >= toDate(last_run.1)
+           OR (day IN (SELECT arrayJoin([day - 1, day, day + 1]) FROM late)
+               AND session_id IN (SELECT session_id FROM late)))
     GROUP BY session_id
+    HAVING first_event >= {from:DateTime64(3, 'UTC')} AND first_event < {to:DateTime64(3, 'UTC')} AND NOT max(is_bot)
+       AND (first_event >= last_run.1 OR session_id IN (SELECT session_id FROM late))
 )
 
 SELECT
     session_id,
-    visitor_id,
-    started_at,
-    ended_at,
+    first_visitor_id AS visitor_id,
+    first_event AS started_at,
+    last_event AS ended_at,
     -- The types of closed_touches' columns, so that parcours.touches reads the two alike.
     toLowCardinality(landing_fields[2]) AS landing_host,
     toLowCardinality(landing_fields[3]) AS referrer_host,
@@ -95,8 +66,6 @@ SELECT
     toLowCardinality(if(tagged, landing_fields[8], '')) AS utm_medium,
     toLowCardinality(if(tagged, landing_fields[9], '')) AS campaign,
     has_interaction AS interacted,
-    leads,
-    bounced
+    submissions AS leads,
+    single_page AS bounced
 FROM sessions
-WHERE started_at >= {from:DateTime64(3, 'UTC')} AND started_at < {to:DateTime64(3, 'UTC')} AND NOT is_bot
-  AND (started_at >= (SELECT closed_before FROM last_run) OR session_id IN (SELECT session_id FROM late))
