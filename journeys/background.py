@@ -2,12 +2,11 @@
 and the broker table current while the collector runs.
 
 Every `INTERVAL` seconds, on a thread: the plan's brokers are written when the plan changed (at start, on a
-reload), then a stitching run (persons.py) takes in what was stored since the last one. Every
-`closing.INTERVAL` seconds, on a thread of its own: a closing run (closing.py) keeps the touches of ended
-sessions for the reports. Persons are thus
-seconds behind the events: the interval, plus a run's time. A failure (ClickHouse away) is logged once and
-retried at the next turn, from the same watermark; nothing here can stop or slow the collector's requests
-or its batch writer, which has its own client.
+reload), then a stitching run (persons.py) takes in what was stored since the last one. Persons are thus
+seconds behind the events: the interval, plus a run's time. Every `closing.INTERVAL` seconds, on a thread of
+its own: a closing run (closing.py) keeps the touches of ended sessions for the reports. A failure
+(ClickHouse away) is logged once and retried at the next turn, from the same watermark; nothing here can stop
+or slow the collector's requests or its batch writer, which has its own client.
 """
 
 from __future__ import annotations

@@ -77,18 +77,14 @@ def close(store: Store, *, host: str = "") -> Run:
 
 
 def _delete_kept(store: Store, staged: str) -> int:
-    """Delete the rows already kept of the sessions staged (late ones, or a failed run's); how many."""
-    db = store.database
-    where = f"session_id IN (SELECT session_id FROM {staged})"
-    (kept,), = store.query(f"SELECT count() FROM {db}.closed_touches WHERE {where}").rows
+    """Delete the rows already kept of the sessions staged (late ones, or a failed run's), as erasure deletes
+    keys (persons.delete_keys: a mutation, by hashes on a cluster); how many."""
+    staged_ids = f"SELECT session_id FROM {staged}"
+    # GLOBAL: on a cluster the staging table is this server's only.
+    (kept,), = store.query(f"SELECT count() FROM {store.database}.closed_touches "
+                           f"WHERE session_id GLOBAL IN ({staged_ids})").rows
     if kept:
-        if store.cluster:  # the staging table is this server's: the other shards are given the ids' hashes
-            hashes = ", ".join(str(r[0]) for r in store.query(f"SELECT cityHash64(session_id) FROM {staged}").rows)
-            where = f"cityHash64(session_id) IN ({hashes})"
-            target = f"{db}.closed_touches_local ON CLUSTER {store.cluster}"
-        else:
-            target = f"{db}.closed_touches"
-        store.query(f"DELETE FROM {target} WHERE {where}", readonly=False)
+        persons.delete_keys(store, "closed_touches", "session_id", staged_ids)
     return int(kept)
 
 
