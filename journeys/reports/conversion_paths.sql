@@ -14,6 +14,8 @@
 -- Parameters besides from, to and referrer_rules: call_lever (the plan's call_centre.lever), touches_from (from minus the lookback), lookback_s
 -- (seconds), goal, offline_touch, by ('' or campaign, broker, device: each touch's key beside its lever),
 -- nulls (false: only the converting persons' touches are read, for the models that need no null path),
+-- ages (false: no touch's age, which only time decay and the paths' days read: the conversions of one path
+-- then share a row),
 -- and the filters lever, campaign, broker, device ('' when not given): with any, only the paths with a touch
 -- that matches every filter given are kept, whole (a visit's landing, or the point of sale: its lever and
 -- the signing broker).
@@ -148,7 +150,7 @@ path_rows AS (
         arrayConcat(arrayMap(touch -> touch.2, online), if(point_of_sale != '', [point_of_sale], [])) AS levers,
         arrayConcat(arrayMap(touch -> touch.3, online),
                     if(point_of_sale != '', [if({by:String} = 'broker', signer, '')], [])) AS keys,
-        if(not_converted, [],
+        if(not_converted OR NOT {ages:Bool}, [],
            arrayConcat(arrayMap(touch -> dateDiff('millisecond', touch.1, converted_at) / 86400000, online),
                        if(point_of_sale != '', [0.0], []))) AS ages_days,
         toUInt64(NOT not_converted) AS conversions,
@@ -168,7 +170,7 @@ path_rows AS (
                AND {campaign:String} = '' AND {device:String} = ''))
 )
 
--- Conversions keep a row each (their touches' ages differ); null paths are counted per distinct path.
+-- With ages, conversions keep a row each (their touches' ages differ); null paths are counted per distinct path.
 SELECT levers, keys, ages_days, sum(conversions) AS conversions, sum(value) AS value, sum(nulls) AS nulls,
        channel, signer
 FROM path_rows

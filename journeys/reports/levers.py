@@ -26,11 +26,13 @@ def model_of(ctx: Context) -> str:
 
 def attributed_sales(ctx: Context, by: str) -> dict[tuple[str, str], tuple[float, float, float]]:
     """Per (lever, key): (online sales, offline sales, revenue) the model credits, as attribution does."""
-    paths = ctx.query(PATHS_SQL, path_parameters(ctx, by=by, goal="sale", nulls=model_of(ctx) == "markov"))
+    model = model_of(ctx)
+    paths = ctx.query(PATHS_SQL, path_parameters(ctx, by=by, goal="sale", nulls=model == "markov",
+                                                 ages=model == "time_decay"))
     t = table(paths, by)
     at = paths.columns.index("channel")
     offline = np.array([0 if r[at] == "web" else 1 for r in paths.rows], dtype=np.int64)
-    conv, val = attribute_groups(t, model_of(ctx), offline, 2, ctx.options.half_life / 86400)
+    conv, val = attribute_groups(t, model, offline, 2, ctx.options.half_life / 86400)
     out = {}
     for i, channel in enumerate(t.channels):
         key = channel if by else (channel, "")

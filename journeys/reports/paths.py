@@ -21,12 +21,14 @@ NO_TOUCH = ""
 
 
 def path_parameters(ctx: Context, *, by: str | None = None, goal: str | None = None,
-                    offline_touch: bool | None = None, nulls: bool | None = None) -> dict[str, Any]:
+                    offline_touch: bool | None = None, nulls: bool | None = None,
+                    ages: bool | None = None) -> dict[str, Any]:
     """conversion_paths.sql's parameters from the options (some reports fix a few). Null paths are read
-    only for the Markov model."""
+    only for the Markov model, the touches' ages only for time decay."""
     o = ctx.options
     return {
         "nulls": o.model in ("", "all", "markov") if nulls is None else nulls,
+        "ages": o.model in ("", "all", "time_decay") if ages is None else ages,
         "from": o.start, "to": o.end, "touches_from": o.start - dt.timedelta(seconds=ctx.lookback),
         "lookback_s": ctx.lookback, "goal": goal or o.goal,
         "offline_touch": o.offline_touch if offline_touch is None else offline_touch,
@@ -131,7 +133,7 @@ PATHS = Report(
     ),
     keys=("path",),
     options=frozenset({"lookback", "offline_touch", "goal", "limit"}),
-    parameters=lambda ctx: path_parameters(ctx, by="", nulls=False),
+    parameters=lambda ctx: path_parameters(ctx, by="", nulls=False, ages=True),
     post=frequent_paths,
 )
 
@@ -181,6 +183,7 @@ MEDIA_POS = Report(
     keys=("broker_id", "lever"),
     options=frozenset({"model", "lookback", "half_life"}),
     parameters=lambda ctx: path_parameters(ctx, by="", goal="sale", offline_touch=False,
-                                           nulls=ctx.options.model == "markov"),
+                                           nulls=ctx.options.model == "markov",
+                                           ages=ctx.options.model == "time_decay"),
     post=media_by_point_of_sale,
 )
