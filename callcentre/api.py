@@ -38,6 +38,7 @@ from collector import output, repeats, useragent
 from collector.collect import _cors_headers
 from collector.errors import BadParameter
 from collector.messages import answer
+from collector.periodic import runs_background, slot
 from collector.since import BadTime, parse_since
 from collector.storage import Store
 
@@ -70,14 +71,14 @@ async def serving(app) -> AsyncIterator[None]:
     contacts = ContactWriter(Store(settings.clickhouse, settings.database, settings.cluster, timeouts=settings.timeouts))
     app.state.contacts = contacts
     numbers = numbers_mod.Service(app.state, Store(settings.clickhouse, settings.database, settings.cluster, timeouts=settings.timeouts),
-                                  (_slot(app), settings.workers), registry=app.state.metrics.registry)
+                                  (slot(app), settings.workers), registry=app.state.metrics.registry)
     await numbers.start()
     app.state.numbers = numbers
     dispatcher = purger = None
-    if _first_worker(app):
+    if runs_background(app):
         purger = retention.Purger(Store(settings.clickhouse, settings.database, settings.cluster, timeouts=settings.timeouts))
         purger.start()
-    if settings.leads_webhook and _first_worker(app):
+    if settings.leads_webhook and runs_background(app):
         outbox = Outbox(Store(settings.clickhouse, settings.database, settings.cluster, timeouts=settings.timeouts), settings.leads_webhook,
                         settings.leads_webhook_secret)
         dispatcher = Dispatcher(outbox, app.state)
@@ -94,18 +95,6 @@ async def serving(app) -> AsyncIterator[None]:
         await numbers.stop()
         await run_in_threadpool(numbers.book.store.close)
         await run_in_threadpool(contacts.close)
-
-
-def _slot(app) -> int:
-    """This process's write-ahead log slot: 0 for the first worker (or the only one)."""
-    wal = getattr(app.state, "wal", None)
-    name = wal.directory.name if wal is not None else "0"
-    return int(name) if name.isdigit() else 0
-
-
-def _first_worker(app) -> bool:
-    """Whether this process is the first worker (`--workers N`: one runs the dispatcher and the purge)."""
-    return _slot(app) == 0
 
 
 def _store(request: Request) -> Store:

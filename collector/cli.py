@@ -84,6 +84,10 @@ def _durability_options(f):
         _setting("--workers", 1, type=click.IntRange(1),
                  help="Worker processes, each with its own log and writer; more than 1 needs a ClickHouse "
                       "server (the embedded engine belongs to one process)."),
+        _setting("--background/--no-background", True,
+                 help="Do the background work here (in the first worker): identity stitching, the closing runs "
+                      "of sessions, the leads webhook's deliveries, the call-back phones' purge. Several "
+                      "collectors on one ClickHouse server or cluster: leave it on in one of them only."),
         _setting("--log-format", "text", type=click.Choice(["text", "json"]),
                  help="Log lines for people, or JSON lines."),
         _setting("--header-timeout", 10.0, type=click.FloatRange(0.1),

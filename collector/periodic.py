@@ -1,6 +1,7 @@
 """Work the collector does in the background, a turn every few seconds while it runs: identity stitching
-(journeys/background.py), the leads webhook's outbox (callcentre/outbox.py), the call-back phones' purge
-(callcentre/retention.py).
+and the closing runs of sessions (journeys/background.py), the leads webhook's outbox (callcentre/outbox.py),
+the call-back phones' purge (callcentre/retention.py). One process does it for a database: the first worker
+(`--workers N`), of the collector that has not `--no-background` (several collectors on one ClickHouse).
 
 Each turn runs on a thread of the task's own, so a slow turn holds neither the event loop, nor the requests'
 threads, nor another task. Nothing a turn raises ends the loop: the next turn tries again.
@@ -15,6 +16,18 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from collector.storage import StoreError
+
+
+def slot(app) -> int:
+    """This process's write-ahead log slot: 0 for the first worker (or the only one)."""
+    wal = getattr(app.state, "wal", None)
+    name = wal.directory.name if wal is not None else "0"
+    return int(name) if name.isdigit() else 0
+
+
+def runs_background(app) -> bool:
+    """Whether this process does the background work: the first worker, unless `--no-background`."""
+    return app.state.settings.background and slot(app) == 0
 
 
 class Periodic:

@@ -70,6 +70,9 @@ class Settings:
     retry_after: int = 5
     shutdown_timeout: float = 30.0
     workers: int = 1
+    background: bool = True
+    """Whether this collector does the background work (collector/periodic.py); off on all but one of several
+    collectors writing to one ClickHouse server or cluster."""
     log_format: str = "text"
     log_level: str = "info"
     # the call centre (docs/call-centre.md)

@@ -6,7 +6,8 @@ reload), then a stitching run (persons.py) takes in what was stored since the la
 seconds behind the events: the interval, plus a run's time. Every `closing.INTERVAL` seconds, on a thread of
 its own: a closing run (closing.py) keeps the touches of ended sessions for the reports. A failure
 (ClickHouse away) is logged once and retried at the next turn, from the same watermark; nothing here can stop
-or slow the collector's requests or its batch writer, which has its own client.
+or slow the collector's requests or its batch writer, which has its own client. Both run in the one process
+that does the background work (collector/periodic.py: the first worker, unless `--no-background`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import AsyncIterator
 
 from starlette.concurrency import run_in_threadpool
 
-from collector.periodic import Periodic
+from collector.periodic import Periodic, runs_background
 from collector.storage import Store
 from journeys import brokers, closing, event_conversions, persons
 from journeys.imports import Context
@@ -77,16 +78,19 @@ async def serving(app) -> AsyncIterator[None]:
     settings = app.state.settings
     store = Store(settings.clickhouse, settings.database, settings.cluster)
     app.state.journeys_store = store
-    background = Background(app, store)
-    app.state.journeys = background
-    closing_runs = Periodic("parcours-closing", lambda: _close(store, settings.data_dir), closing.INTERVAL, log,
-                            "touches: closing sessions")
-    background.start()
-    closing_runs.start()
+    turns: list[Periodic] = []
+    if runs_background(app):  # one process for the database (collector/periodic.py)
+        background = Background(app, store)
+        app.state.journeys = background
+        turns = [background, Periodic("parcours-closing", lambda: _close(store, settings.data_dir),
+                                      closing.INTERVAL, log, "touches: closing sessions")]
+    for turn in turns:
+        turn.start()
     try:
         yield
     finally:
-        await closing_runs.stop(timeout=STOP_TIMEOUT)
-        await background.stop(timeout=STOP_TIMEOUT)
+        for turn in reversed(turns):
+            await turn.stop(timeout=STOP_TIMEOUT)
+        app.state.journeys = None
         app.state.journeys_store = None
         await run_in_threadpool(store.close)

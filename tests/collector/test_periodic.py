@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 
 from collector.periodic import Periodic
 from collector.storage import StoreError
@@ -126,3 +127,33 @@ def test_a_turn_longer_than_the_stop_timeout_is_left_to_finish_alone(caplog):
     with caplog.at_level(logging.WARNING, logger=log.name):
         run_async(main())
     assert [r.getMessage() for r in caplog.records] == ["test: a turn still going at shutdown was left to the next start"]
+
+
+def test_one_process_does_the_background_work_the_first_worker_of_a_collector_that_has_it_on(settings, store):
+    """Stitching and the closing runs run in one process for a database: not in a second worker of the same
+    collector, nor in a collector started with --no-background (several collectors on one ClickHouse); a
+    stitching run asked through the admin API still runs there."""
+    import dataclasses
+
+    from collector.app import create_app
+    from collector.wal import claim_slot
+    from tests.conftest import Client
+
+    with Client(create_app(settings)) as c:
+        background = c.app.state.journeys
+        deadline = time.monotonic() + WAIT
+        while background.last is None and time.monotonic() < deadline:  # its first turn, at start
+            time.sleep(0.01)
+        assert background.last is not None, background.error
+    with Client(create_app(dataclasses.replace(settings, background=False))) as c:
+        assert getattr(c.app.state, "journeys", None) is None
+        r = c.post("/api/persons/stitch", headers={"authorization": "Bearer admin-test-token"})
+        assert r.status_code == 200, r.text
+        assert "keys_written" in r.json()
+    _, first = claim_slot(settings.wal_root)  # worker 0 of the same collector holds its slot
+    try:
+        with Client(create_app(settings)) as c:
+            assert c.app.state.wal.directory.name == "1"
+            assert getattr(c.app.state, "journeys", None) is None
+    finally:
+        first.close()
