@@ -60,32 +60,30 @@ visitors AS (
     WHERE key_type = 'visitor' AND person_id IN (SELECT person_id FROM sale_persons WHERE person_id != '')
 ),
 
-visits AS (
-    -- Their visits from the start of the first lookback window: (start, lever, campaign, broker, device).
+person_visits AS (
+    -- The sales' persons' visits, in one pass (their visitor ids joined once): the visits from the start of
+    -- the first lookback window (start, lever, campaign, broker, device); each person's first visit ever
+    -- (parcours.sessions: any day), for "journey outside the lookback" (0 when none); the quotes (form_submit
+    -- events) their visitors sent from the start of the first lookback.
     SELECT visitors.person_id AS person_id,
-           groupArray((t.started_at, t.lever, t.campaign, t.broker_id, t.device_type)) AS journey
-    FROM parcours.touches(from = {touches_from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
-                          referrer_rules = {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))}) AS t
-    INNER JOIN visitors ON visitors.visitor_id = t.visitor_id
-    GROUP BY person_id
-),
-
-first_visits AS (
-    -- Each person's first visit ever (parcours.sessions: any day), for "journey outside the lookback".
-    SELECT visitors.person_id AS person_id, min(s.started_at) AS first_visit
-    FROM parcours.sessions AS s
-    INNER JOIN visitors ON visitors.visitor_id = s.visitor_id
-    WHERE s.day <= toDate({to:DateTime64(3, 'UTC')}) AND NOT s.is_bot
-    GROUP BY person_id
-),
-
-quotes AS (
-    -- The quotes (form_submit events) the persons' visitors sent from the start of the first lookback.
-    SELECT visitors.person_id AS person_id, groupUniqArray(e.ts) AS quoted
-    FROM parcours.events AS e
-    INNER JOIN visitors ON visitors.visitor_id = e.visitor_id
-    WHERE e.event = 'form_submit' AND NOT e.is_bot
-      AND e.ts >= {touches_from:DateTime64(3, 'UTC')} AND e.ts < {to:DateTime64(3, 'UTC')}
+           groupArrayIf((f.started_at, f.lever, f.campaign, f.broker_id, f.device_type), f.kind = 'visit') AS journey,
+           minIf(f.started_at, f.kind = 'first') AS first_visit,
+           groupUniqArrayIf(f.started_at, f.kind = 'quote') AS quoted
+    FROM (
+        SELECT 'visit' AS kind, visitor_id, started_at, lever, campaign, broker_id, toString(device_type) AS device_type
+        FROM parcours.touches(from = {touches_from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
+                              referrer_rules = {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))})
+        UNION ALL
+        SELECT 'first' AS kind, visitor_id, started_at, '', '', '', ''
+        FROM parcours.sessions
+        WHERE day <= toDate({to:DateTime64(3, 'UTC')}) AND NOT is_bot
+        UNION ALL
+        SELECT 'quote' AS kind, visitor_id, ts AS started_at, '', '', '', ''
+        FROM parcours.events
+        WHERE event = 'form_submit' AND NOT is_bot
+          AND ts >= {touches_from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}
+    ) AS f
+    INNER JOIN visitors ON visitors.visitor_id = f.visitor_id
     GROUP BY person_id
 ),
 
@@ -97,26 +95,24 @@ per_sale AS (
     SELECT
         s.conversion_id AS conversion_id, s.ts AS ts, s.channel AS channel, s.broker_id AS broker_id,
         s.adviser AS adviser, s.source AS source, s.premium AS premium,
-        arrayFilter(v -> v.1 <= s.ts AND v.1 >= s.ts - toIntervalSecond({lookback_s:UInt32}), visits.journey) AS online,
+        arrayFilter(v -> v.1 <= s.ts AND v.1 >= s.ts - toIntervalSecond({lookback_s:UInt32}), pv.journey) AS online,
         NOT empty(online) AS is_matched,
         multiIf(NOT is_matched, '', s.phone_seen AND s.crm_seen, 'both', s.phone_seen, 'phone', s.crm_seen, 'crm',
                 'person') AS method,
         multiIf(is_matched, '',
                 s.key_ambiguous, 'key ambiguous',
-                first_visits.first_visit > toDateTime64(0, 3, 'UTC') AND first_visits.first_visit < s.ts,
+                pv.first_visit > toDateTime64(0, 3, 'UTC') AND pv.first_visit < s.ts,
                 'journey outside the lookback',
                 s.phone_key = '', 'no phone in the file',
                 'phone never seen online') AS reason,
         if(is_matched, dateDiff('millisecond', arrayMin(v -> v.1, online), s.ts) / 86400000, NULL) AS days_to_sale,
-        arrayFilter(q -> q <= s.ts AND q >= s.ts - toIntervalSecond({lookback_s:UInt32}), quotes.quoted) AS sale_quotes,
+        arrayFilter(q -> q <= s.ts AND q >= s.ts - toIntervalSecond({lookback_s:UInt32}), pv.quoted) AS sale_quotes,
         if(empty(sale_quotes), NULL, dateDiff('millisecond', arrayMax(sale_quotes), s.ts) / 86400000)
             AS days_quote_to_sale,
         -- The point of sale as a touch, for the filters: the signing broker, under its lever.
         (if(points_of_sale.lever != '', points_of_sale.lever, toString(s.channel)), toString(s.broker_id)) AS point_of_sale
     FROM sale_persons AS s
-    LEFT JOIN visits ON visits.person_id = s.person_id AND s.person_id != ''
-    LEFT JOIN first_visits ON first_visits.person_id = s.person_id AND s.person_id != ''
-    LEFT JOIN quotes ON quotes.person_id = s.person_id AND s.person_id != ''
+    LEFT JOIN person_visits AS pv ON pv.person_id = s.person_id AND s.person_id != ''
     LEFT JOIN points_of_sale ON points_of_sale.broker_id = s.broker_id
 ),
 
