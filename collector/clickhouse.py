@@ -119,9 +119,11 @@ class Client:
             result = self._call(lambda: self._connected().query(sql, parameters=parameters, settings=settings or {}))
         return QueryResult(list(result.column_names), [list(r) for r in result.result_rows])
 
-    def raw(self, sql: str, fmt: str, parameters: dict[str, Any] | None = None) -> bytes:
+    def raw(self, sql: str, fmt: str, parameters: dict[str, Any] | None = None,
+            settings: dict[str, Any] | None = None) -> bytes:
         with self._lock:
-            return self._call(lambda: self._connected().raw_query(sql, parameters=parameters, fmt=fmt))
+            return self._call(lambda: self._connected().raw_query(sql, parameters=parameters, settings=settings,
+                                                                  fmt=fmt))
 
     def command(self, sql: str) -> None:
         with self._lock:

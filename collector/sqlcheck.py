@@ -29,6 +29,7 @@ SAFE_SETTINGS = frozenset({
     "do_not_merge_across_partitions_select_final", "prefer_column_name_to_alias", "enable_analyzer",
     "optimize_aggregation_in_order", "optimize_read_in_order", "date_time_output_format", "session_timezone",
     "count_distinct_implementation", "aggregate_functions_null_for_empty", "transform_null_in",
+    "distributed_product_mode",  # on a cluster: how a subquery on a Distributed table runs (GLOBAL or not)
 })
 """Settings a statement may set for itself: bounds and the shape of its result, nothing that acts on the
 server or another query."""

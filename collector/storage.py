@@ -75,6 +75,11 @@ class Store:
     def __init__(self, dsn: str, database: str = DATABASE, cluster: str | None = None, *,
                  timeouts: Timeouts = Timeouts(), readers: int = 4):
         self.dsn, self.database, self.cluster, self.timeouts = dsn, database, cluster, timeouts
+        # On a cluster our queries read Distributed tables with subqueries (IN, JOIN) on other Distributed
+        # tables, which ClickHouse refuses by default: each such subquery runs once, on the server asked, and
+        # its result goes to the shards (GLOBAL IN / GLOBAL JOIN: a person's rows are spread over them). On
+        # one server the setting changes nothing.
+        self.cluster_settings: dict[str, Any] = {"distributed_product_mode": "global"} if cluster else {}
         if is_embedded(dsn):
             path = urlsplit(dsn).path
             if path:
@@ -112,7 +117,8 @@ class Store:
         except NotReading as exc:
             raise Refused(str(exc)) from None
         # readonly last: ClickHouse applies a query's settings in order, and refuses any after it.
-        settings = {"max_execution_time": self.timeouts.query, **reading.settings, "readonly": 1}
+        settings = {"max_execution_time": self.timeouts.query, **self.cluster_settings, **reading.settings,
+                    "readonly": 1}
         with self.reads.client() as client:
             return client.query(reading.statement, settings=settings)
 
@@ -121,9 +127,9 @@ class Store:
         refuses any write; else on a writing one."""
         if not readonly:
             with self.writes.client() as client:
-                return client.query(sql, parameters)
+                return client.query(sql, parameters, self.cluster_settings)
         with self.reads.client() as client:
-            return client.query(sql, parameters, {"readonly": 1})
+            return client.query(sql, parameters, {**self.cluster_settings, "readonly": 1})
 
     def raw(self, sql: str, fmt: str, parameters: dict[str, Any] | None = None) -> bytes:
         """One query's result in a ClickHouse output format (CSVWithNames, JSONEachRow…), for SQL we wrote.
@@ -131,7 +137,7 @@ class Store:
         No readonly setting here: the embedded engine applies a raw query's settings to the session and
         restores them after, which readonly forbids."""
         with self.reads.client() as client:
-            return client.raw(sql, fmt, parameters)
+            return client.raw(sql, fmt, parameters, self.cluster_settings or None)
 
     def command(self, sql: str) -> None:
         """A statement without a result (DDL), on a writing client."""

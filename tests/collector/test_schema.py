@@ -115,6 +115,26 @@ def test_an_existing_version_1_database_is_upgraded(engine_dir, database):
         s.close()
 
 
+def test_on_a_cluster_every_query_sends_its_distributed_subqueries_to_the_shards_once(engine_dir, database):
+    """ClickHouse refuses an IN or JOIN subquery on a Distributed table inside a query on another by default;
+    the reports, closing runs and exports are written that way, so on a cluster each query we run (and an
+    analyst's, unless it sets its own) says `distributed_product_mode = 'global'`. The engine reports the
+    setting each query ran with; on one server none is added."""
+    setting = "SELECT getSetting('distributed_product_mode')"
+    on_cluster = Store(f"chdb://{engine_dir}", database=database, cluster="analytics")
+    one_server = Store(f"chdb://{engine_dir}", database=database)
+    try:
+        assert on_cluster.query(setting).rows == [["global"]]
+        assert on_cluster.query(setting, readonly=False).rows == [["global"]]
+        assert on_cluster.analyst(setting).rows == [["global"]]
+        assert on_cluster.analyst(setting + " SETTINGS distributed_product_mode = 'local'").rows == [["local"]]
+        assert one_server.query(setting).rows == [["deny"]]
+        assert one_server.analyst(setting).rows == [["deny"]]
+    finally:
+        on_cluster.close()
+        one_server.close()
+
+
 def test_cluster_ddl_uses_replicated_local_tables_behind_distributed_ones():
     ddl = full_ddl("parcours", "analytics")
     assert ddl[0] == "CREATE DATABASE IF NOT EXISTS parcours ON CLUSTER analytics"
