@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from collector.ddl import mutation
 from collector.periodic import Periodic
 from collector.storage import Store
 
@@ -44,9 +45,7 @@ def purge(store: Store, now: dt.datetime | None = None) -> Purged:
     (n,), = store.query(f"SELECT count() FROM {db}.{TABLE} WHERE {when}", parameters=parameters).rows
     if not n:
         return Purged(0, 0)
-    target = f"{db}.{TABLE}_local ON CLUSTER {store.cluster}" if store.cluster else f"{db}.{TABLE}"
-    store.query(f"ALTER TABLE {target} DELETE WHERE {when} SETTINGS mutations_sync = 2", readonly=False,
-                parameters=parameters)
+    store.query(mutation(db, store.cluster, TABLE, "DELETE", when), readonly=False, parameters=parameters)
     left = _drop_old_parts(store)
     log.info("retention: %d call-back phone(s) deleted%s", n, f" ({left} old part(s) still on disk)" if left else "")
     return Purged(int(n), left)

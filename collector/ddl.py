@@ -111,3 +111,9 @@ def migration_ddl(migration: Migration, database: str, cluster: str | None = Non
     """Every statement of a migration, in order."""
     return [s for op in migration.statements for s in render(op, database, cluster)]
 
+
+def mutation(database: str, cluster: str | None, table: str, action: str, condition: str) -> str:
+    """The ALTER that deletes (or updates) a table's rows, waited for (`action`: DELETE, or UPDATE and its
+    assignments); on a cluster, every replica's local table."""
+    target = f"{database}.{table}_local ON CLUSTER {cluster}" if cluster else f"{database}.{table}"
+    return f"ALTER TABLE {target} {action} WHERE {condition} SETTINGS mutations_sync = 2"

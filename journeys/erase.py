@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from collector.ddl import mutation
 from collector.enrich import phone_key
 from collector.errors import BadParameter
 from collector.storage import Store
@@ -201,12 +202,6 @@ def _count(store: Store, table: str, condition: str) -> int:
 
 def _mutate(store: Store, table: str, action: str, condition: str) -> None:
     store.query(mutation(store.database, store.cluster, table, action, condition), readonly=False)
-
-
-def mutation(database: str, cluster: str | None, table: str, action: str, condition: str) -> str:
-    """The ALTER that deletes (or updates) a table's rows, waited for; on a cluster, every replica's."""
-    target = f"{database}.{table}_local ON CLUSTER {cluster}" if cluster else f"{database}.{table}"
-    return f"ALTER TABLE {target} {action} WHERE {condition} SETTINGS mutations_sync = 2"
 
 
 def _drop_old_parts(store: Store, tables: list[str], paused) -> int:

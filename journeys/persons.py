@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from callcentre import calls
+from collector.ddl import mutation
 from collector.since import epoch_seconds, naive_utc
 from collector.storage import Store, StoreError
 from journeys import watermarks
@@ -345,14 +346,13 @@ def delete_keys(store: Store, table: str, column: str, select: str) -> None:
     run); on a cluster, where each replica runs the mutation, by their hashes."""
     db = store.database
     if not store.cluster:
-        store.query(f"ALTER TABLE {db}.{table} DELETE WHERE {column} IN ({select}) SETTINGS mutations_sync = 2",
-                    readonly=False)
+        store.query(mutation(db, None, table, "DELETE", f"{column} IN ({select})"), readonly=False)
         return
     hashes = [str(r[0]) for r in store.query(f"SELECT DISTINCT cityHash64(*) FROM ({select})").rows]
     if hashes:
         hashed = f"cityHash64{column}" if column.startswith("(") else f"cityHash64({column})"
-        store.query(f"ALTER TABLE {db}.{table}_local ON CLUSTER {store.cluster} DELETE WHERE {hashed} IN "
-                    f"({', '.join(hashes)}) SETTINGS mutations_sync = 2", readonly=False)
+        store.query(mutation(db, store.cluster, table, "DELETE", f"{hashed} IN ({', '.join(hashes)})"),
+                    readonly=False)
 
 
 def keys_of(store: Store, key: Key) -> tuple[str | None, list[Key]]:

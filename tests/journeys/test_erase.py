@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from collector.ddl import mutation
 from collector.errors import BadParameter
 from journeys import conversions, erase, persons
 from journeys.profiles import Record
@@ -75,13 +76,13 @@ def test_on_a_cluster_the_keys_are_named_by_their_hashes_in_statements_clickhous
 
         keys = erase._Keys(OnCluster, table)
         for target in erase.TABLES:
-            statement = erase.mutation(store.database, "analytics", target.name, "DELETE",
+            statement = mutation(store.database, "analytics", target.name, "DELETE",
                                        target.where(keys, ("quote_id",)))
             assert "XQ1" not in statement and "XQ2" not in statement and table not in statement
             assert statement.startswith(f"ALTER TABLE {store.database}.{target.name}_local ON CLUSTER analytics DELETE")
             (formatted,) = store.query("SELECT formatQuery({q:String})", parameters={"q": statement}).rows[0]
             assert formatted.startswith("ALTER TABLE")
-    one_server = erase.mutation("parcours", None, "events", "DELETE", "visitor_id IN (SELECT key FROM t)")
+    one_server = mutation("parcours", None, "events", "DELETE", "visitor_id IN (SELECT key FROM t)")
     assert one_server == "ALTER TABLE parcours.events DELETE WHERE visitor_id IN (SELECT key FROM t) SETTINGS mutations_sync = 2"
 
 
