@@ -430,9 +430,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             host String""",
               engine="MergeTree", order_by="watermark"),
         view_from_file("live_touches", HERE / "live_touches.sql"),
-        view_from_file("touches", HERE / "touches.sql"),
+        view_from_file("touches", RELEASED / "touches_23.sql"),
         # Erasure deletes a person's rows here too (journeys/erase.py): their old parts go at once.
         LocalSetting("closed_touches", "cleanup_delay_period = 1, cleanup_delay_period_random_add = 0"),
+    )),
+    # The touches view applies the referrer rules once per referrer host of the kept sessions rather than once
+    # per session (journeys/touches.sql): the same rows, about half a CPU second less per 2 million sessions.
+    Migration(24, "touches view: the referrer rules applied once per referrer host", (
+        view_from_file("touches", HERE / "touches.sql"),
     )),
     # A sale is sent back to the ad networks only when its buyer agreed (journeys/adnetworks.py): the answer
     # the contract or the CRM records, imported with the sale.

@@ -7,7 +7,9 @@
 -- event's lever (the plan's rules, applied by the collector to those parameters, the referrer and the page);
 -- any other takes the first of referrer_rules that its landing's referrer matches: the plan's lever rules
 -- that can match a landing without parameters (journeys/touches.py builds them), applied here, so a change of
--- the plan's rules shows in every report at once. No lever at all is 'direct'.
+-- the plan's rules shows in every report at once. No lever at all is 'direct'. The rules are applied once per
+-- referrer host of the kept sessions (referrer_levers), not once per session: a report over millions of
+-- sessions reads a lever from a short list.
 --
 -- The sessions come from two places that never hold the same one: parcours.closed_touches, a row per session
 -- kept by the collector's closing runs (journeys/closing.py) for the sessions that began before the last
@@ -17,6 +19,27 @@
 WITH
 -- The last run's closed_before and late_after, as parcours.live_touches reads them.
 (SELECT (max(closed_before), if(count() = 0, now64(3, 'UTC'), max(late_after))) FROM {db}.touches_runs) AS last_run,
+
+-- The referrer rules' lever of each referrer host of the period's kept sessions without a touch event, computed
+-- once per host rather than once per session: (hosts, the lever when the host is not the landing's, the lever
+-- when it is). A session of parcours.live_touches whose referrer host is not among them gets its lever from
+-- the same rules, below.
+(SELECT (groupArray(referrer_host), groupArray(levers[1]), groupArray(levers[2]))
+ FROM (SELECT
+           referrer_host,
+           arrayMap(external -> arrayFirst(
+                        rule -> (empty(rule.domains) OR hasAny(splitByChar('.', referrer_host), rule.domains))
+                                AND multiIf(rule.referrer = 'external', referrer_host != '' AND external,
+                                            rule.referrer = 'present', referrer_host != '',
+                                            rule.referrer = 'absent', referrer_host = '',
+                                            true),
+                        {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))}).lever,
+                    [true, false]) AS levers
+       FROM (SELECT DISTINCT toString(referrer_host) AS referrer_host
+             FROM {db}.closed_touches
+             WHERE started_at >= {from:DateTime64(3, 'UTC')} AND started_at < {to:DateTime64(3, 'UTC')}
+               AND NOT tagged))
+) AS referrer_levers,
 
 late AS (
     -- As in live_touches: sessions with a tag event stored since the last run's late_after (read there).
@@ -45,12 +68,15 @@ SELECT
     device_type,
     tagged,
     if(tagged, tagged_lever,
-       arrayFirst(rule -> (empty(rule.domains) OR hasAny(splitByChar('.', referrer_host), rule.domains))
-                          AND multiIf(rule.referrer = 'external', referrer_host != '' AND referrer_host != landing_host,
-                                      rule.referrer = 'present', referrer_host != '',
-                                      rule.referrer = 'absent', referrer_host = '',
-                                      true),
-                  {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))}).lever
+       if(has(referrer_levers.1, referrer_host),
+          if(referrer_host = landing_host, transform(referrer_host, referrer_levers.1, referrer_levers.3, ''),
+             transform(referrer_host, referrer_levers.1, referrer_levers.2, '')),
+          arrayFirst(rule -> (empty(rule.domains) OR hasAny(splitByChar('.', referrer_host), rule.domains))
+                             AND multiIf(rule.referrer = 'external', referrer_host != '' AND referrer_host != landing_host,
+                                         rule.referrer = 'present', referrer_host != '',
+                                         rule.referrer = 'absent', referrer_host = '',
+                                         true),
+                     {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))}).lever)
     ) AS rule_lever,
     if(rule_lever = '', 'direct', rule_lever) AS lever,
     broker_id,

@@ -82,6 +82,34 @@ def test_a_landing_without_parameters_gets_the_lever_the_collector_would(store, 
     assert len(set(expected.values())) >= 3  # the grid reaches several rules
 
 
+@pytest.mark.parametrize("which", ["example", "tricky"])
+def test_a_session_read_live_gets_its_lever_whether_its_referrer_was_among_the_kept_ones_or_not(
+        store, plan, tricky_plan, which):
+    """The rules are applied once per referrer host of the kept sessions: a session read live (stored after
+    the closing run) whose host is among them takes that lever, one with a new host gets it from the rules."""
+    plan, landing = (plan if which == "example" else tricky_plan), LANDINGS[0]
+    kept = Journeys()
+    kept_referrers = {"kept-google": "https://www.google.fr/", "kept-inside": SITE + "/other-page",
+                      "kept-outside": "https://news.example/"}
+    for i, (session, referrer) in enumerate(kept_referrers.items()):
+        kept.page(f"k{i}", session, "2026-03-02 10:00", url=landing, referrer=referrer)
+    kept.store(store)
+    closing.close(store)
+    live = Journeys()
+    referrers = {"live-google": "https://www.google.fr/?q=moto", "live-inside": SITE + "/a",
+                 "live-outside": "https://news.example/b", "live-forum": "https://forum.motards.example/t/1",
+                 "live-facebook": "https://m.facebook.com/", "live-none": ""}
+    for i, (session, referrer) in enumerate(referrers.items()):
+        live.page(f"l{i}", session, "2026-03-03 10:00", url=landing, referrer=referrer)
+    live.store(store)
+    got = {s: t["lever"] for s, t in _touches(store, plan, PERIOD).items()}
+    expected = {s: plan.lever("", {}, r, landing) or "direct" for s, r in {**kept_referrers, **referrers}.items()}
+    assert got == expected
+    assert len(set(expected.values())) >= 3  # several rules, a referrer inside the site and outside
+    kept_rows = store.query(f"SELECT session_id FROM {store.database}.closed_touches ORDER BY session_id").rows
+    assert kept_rows == [[s] for s in sorted(kept_referrers)]  # the others were read live
+
+
 def test_a_session_with_a_touch_takes_its_parameters_not_the_persisted_ones(store, plan):
     j = Journeys()
     # Mrs X lands from a display ad; three days later she comes back directly: her events still carry the

@@ -1,0 +1,63 @@
+-- One row per session that started in [from, to), bots left out: a touch, dated at its start, with the
+-- lever, broker and campaign of its own landing. The body of the parameterized view parcours.touches
+-- (`SELECT * FROM parcours.touches(from = …, to = …, referrer_rules = […])`), created by a migration from
+-- this file: a change here needs a migration that replaces the view (journeys/migrations.py).
+--
+-- A session with a `touch` event (a landing whose URL carried campaign or broker parameters) takes that
+-- event's lever (the plan's rules, applied by the collector to those parameters, the referrer and the page);
+-- any other takes the first of referrer_rules that its landing's referrer matches: the plan's lever rules
+-- that can match a landing without parameters (journeys/touches.py builds them), applied here, so a change of
+-- the plan's rules shows in every report at once. No lever at all is 'direct'.
+--
+-- The sessions come from two places that never hold the same one: parcours.closed_touches, a row per session
+-- kept by the collector's closing runs (journeys/closing.py) for the sessions that began before the last
+-- run's `closed_before` (an hour before it began) and have had no event stored since; and the view
+-- parcours.live_touches, the others, computed from parcours.sessions. Reports read the same rows whether a
+-- run has happened or not, only faster after.
+WITH
+-- The last run's closed_before and late_after, as parcours.live_touches reads them.
+(SELECT (max(closed_before), if(count() = 0, now64(3, 'UTC'), max(late_after))) FROM {db}.touches_runs) AS last_run,
+
+late AS (
+    -- As in live_touches: sessions with a tag event stored since the last run's late_after (read there).
+    SELECT DISTINCT if(session_id = '', toString(event_id), session_id) AS session_id
+    FROM {db}.events
+    WHERE inserted_at >= last_run.2 AND source = 'tag'
+),
+
+sessions AS (
+    SELECT *
+    FROM {db}.closed_touches
+    WHERE started_at >= {from:DateTime64(3, 'UTC')} AND started_at < {to:DateTime64(3, 'UTC')}
+      AND started_at < last_run.1
+      AND session_id NOT IN (SELECT session_id FROM late)
+    UNION ALL
+    SELECT * FROM {db}.live_touches(from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')})
+)
+
+SELECT
+    session_id,
+    visitor_id,
+    started_at,
+    ended_at,
+    landing_host,
+    referrer_host,
+    device_type,
+    tagged,
+    if(tagged, tagged_lever,
+       arrayFirst(rule -> (empty(rule.domains) OR hasAny(splitByChar('.', referrer_host), rule.domains))
+                          AND multiIf(rule.referrer = 'external', referrer_host != '' AND referrer_host != landing_host,
+                                      rule.referrer = 'present', referrer_host != '',
+                                      rule.referrer = 'absent', referrer_host = '',
+                                      true),
+                  {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))}).lever
+    ) AS rule_lever,
+    if(rule_lever = '', 'direct', rule_lever) AS lever,
+    broker_id,
+    utm_source,
+    utm_medium,
+    campaign,
+    interacted,
+    leads,
+    bounced
+FROM sessions
