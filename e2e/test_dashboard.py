@@ -396,8 +396,50 @@ def test_filters_reach_every_panel_and_narrow_its_figures(page: Page, dash):
     expect(page.locator('.chip[data-filter="lever"]')).to_contain_text("display")
     levers = next(a for a in answers if urllib.parse.urlsplit(a.url).path == "/api/reports/levers")
     assert {r["lever"] for r in levers.json() if r["visits"]} == {"display"}
-    query = urllib.parse.urlsplit(levers.url).query
-    everyone = urllib.parse.urlencode({k: v for k, v in urllib.parse.parse_qsl(query) if k not in ("lever", "device")})
+    # The levers' period and filters (not its attribution options, which the overview does not take).
+    period_and_filters = {k: v for k, v in urllib.parse.parse_qsl(urllib.parse.urlsplit(levers.url).query)
+                          if k in ("from", "to", "lever", "device")}
+    query = urllib.parse.urlencode(period_and_filters)
+    everyone = urllib.parse.urlencode({k: v for k, v in period_and_filters.items() if k not in ("lever", "device")})
     overview = json.loads(api(dash, f"/api/reports/overview?{query}"))[0]
     unfiltered = json.loads(api(dash, f"/api/reports/overview?{everyone}"))[0]
     assert 0 < overview["visits"] < unfiltered["visits"]
+
+
+def test_one_attribution_setting_credits_sales_alike_on_every_panel(page: Page, dash):
+    """The levers' and brokers' sales are credited under the page's model (linear unless chosen, so an online
+    lever earns a share of the offline sales its customers signed), and the Attribution panel's lookback and
+    point-of-sale switch reach every panel that credits or matches sales: a choice in one panel changes the
+    others' calls and figures, and the URL keeps it."""
+    calls = report_calls(page)
+    login(page, dash)
+    settled(page)
+    def last(name: str) -> dict[str, str]:
+        call = [c for c in calls if c.startswith(f"/api/reports/{name}?")][-1]
+        return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(call).query))
+    assert {last(r)["model"] for r in ("levers", "brokers", "media_pos")} == {"linear"}
+    linear = json.loads(api(dash, "/api/reports/levers?" + urllib.parse.urlencode(last("levers"))))
+    assert any(r["lever"] == "display" and r["offline_sales"] > 0 for r in linear)  # display shares offline sales
+
+    page.locator("#levers").get_by_label("Attribution model").select_option("last_non_direct")
+    settled(page)
+    assert {last(r)["model"] for r in ("levers", "brokers", "media_pos")} == {"last_non_direct"}
+    expect(page.locator("#brokers").get_by_label("Attribution model")).to_have_value("last_non_direct")
+    expect(page.locator("#levers caption")).to_contain_text("Last non-direct")
+    # Under last non-direct, the point of sale (the last touch) takes every offline sale.
+    shown = page.locator('#levers tbody tr:has(th[data-key="lever"][data-value="display"]) td[data-key="offline_sales"]')
+    expect(shown).to_have_attribute("data-value", "0")
+
+    page.locator("#attribution").get_by_label("Lookback window").select_option("7d")
+    page.locator("#attribution").get_by_label("Point of sale as last touch").uncheck()
+    settled(page)
+    for name in ("levers", "brokers", "paths", "attribution"):
+        assert (last(name)["lookback"], last(name)["offline_touch"]) == ("7d", "false"), name
+    assert last("media_pos")["lookback"] == last("match")["lookback"] == "7d"
+    expect(page).to_have_url(re.compile(r"model=last_non_direct"))
+    assert "lookback=7d" in page.url and "offline=0" in page.url
+    shown_now = page.locator('#levers tbody tr:has(th[data-key="lever"][data-value="display"]) td[data-key="offline_sales"]')
+    without_pos = json.loads(api(dash, "/api/reports/levers?" + urllib.parse.urlencode(last("levers"))))
+    display = next(r for r in without_pos if r["lever"] == "display")
+    assert display["offline_sales"] > 0  # without the point of sale, display's touches earn offline sales again
+    expect(shown_now).to_have_attribute("data-value", _js(display["offline_sales"]))

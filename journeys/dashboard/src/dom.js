@@ -35,3 +35,10 @@ export function select(label, value, options, onchange) {
     options.map(([v, text]) => h('option', { value: v, selected: v === value }, text)));
   return h('span', { class: 'control' }, h('label', { for: id }, label), sel);
 }
+
+/** A group of buttons, one pressed: [label, buttons]. */
+export function toggle(name, label, value, options, onpick) {
+  return h('span', { class: 'control' }, h('span', { class: 'toggle-label', id: `${name}-label` }, label),
+    h('span', { class: 'toggle', role: 'group', 'aria-labelledby': `${name}-label` }, options.map(([v, text]) =>
+      h('button', { type: 'button', 'aria-pressed': String(v == value), onclick: () => onpick(v) }, text))));
+}

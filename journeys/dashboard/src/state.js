@@ -12,6 +12,7 @@ export var DEFAULTS = {
   series: 'visits', form: '', by: '', view: 'lever', sort: '', metric: 'conversions', lookback: '30d', offline: '1', model: 'linear',
 };
 export var FILTERS = ['lever', 'campaign', 'broker', 'device'];
+export var MODELS = ['first_touch', 'last_touch', 'last_non_direct', 'linear', 'position_based', 'time_decay', 'markov'];
 
 var state = read(location.search);
 var listeners = [];
@@ -65,6 +66,16 @@ export function common(s) {
   var r = range(s), out = { from: r.from, to: r.to };
   for (var f of supportedFilters()) if (s[f]) out[f] = s[f];
   return out;
+}
+
+/**
+ * How the panels that credit sales to levers credit them, the same everywhere on the page: the model chosen
+ * (levers, brokers, the heat map), the lookback window and whether an offline sale's point of sale is its last
+ * touch (both set on the Attribution panel, which shows every model at once).
+ */
+export function credit(s) {
+  return { model: MODELS.includes(s.model) ? s.model : DEFAULTS.model, lookback: s.lookback,
+    offline_touch: s.offline == '1' ? 'true' : 'false' };
 }
 
 /** The filters the reports API takes (the page offers no filter it cannot apply to every panel). */

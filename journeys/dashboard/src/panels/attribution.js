@@ -3,14 +3,13 @@
 // adds its point of sale as the last touch are controls, sent to the API.
 import { downloadCsv, report } from '../api.js';
 import { chart, colour } from '../charts.js';
-import { h, select, uid } from '../dom.js';
+import { h, select, toggle, uid } from '../dom.js';
 import { fmt } from '../format.js';
 import { add, t } from '../i18n.js';
 import * as state from '../state.js';
 import { csvButton, table } from '../table.js';
-import { toggle } from './levers.js';
 
-export var MODELS = ['first_touch', 'last_touch', 'last_non_direct', 'linear', 'position_based', 'time_decay', 'markov'];
+import { MODELS } from '../state.js';
 var LOOKBACKS = ['7d', '14d', '30d', '60d', '90d'];
 
 add({
@@ -18,18 +17,23 @@ add({
     'attribution.lookback': 'Lookback window', 'attribution.offline': 'Point of sale as last touch',
     'attribution.days': '{n} days', 'attribution.chart': '{metric} credited to each lever by each of the seven models',
     'attribution.caption': '{metric} credited per lever (rows) and model (columns)',
-    'model.first_touch': 'First touch', 'model.last_touch': 'Last touch', 'model.last_non_direct': 'Last non-direct',
+    'model.label': 'Attribution model', 'model.first_touch': 'First touch', 'model.last_touch': 'Last touch', 'model.last_non_direct': 'Last non-direct',
     'model.linear': 'Linear', 'model.position_based': 'Position-based', 'model.time_decay': 'Time decay', 'model.markov': 'Data-driven (Markov)' },
   fr: { 'attribution.view': 'Crédit', 'attribution.conversions': 'Ventes', 'attribution.revenue': 'Chiffre d’affaires',
     'attribution.lookback': 'Fenêtre d’attribution', 'attribution.offline': 'Point de vente en dernier contact',
     'attribution.days': '{n} jours', 'attribution.chart': '{metric} attribués à chaque levier par chacun des sept modèles',
     'attribution.caption': '{metric} attribués par levier (lignes) et modèle (colonnes)',
-    'model.first_touch': 'Premier contact', 'model.last_touch': 'Dernier contact', 'model.last_non_direct': 'Dernier non direct',
+    'model.label': 'Modèle d’attribution', 'model.first_touch': 'Premier contact', 'model.last_touch': 'Dernier contact', 'model.last_non_direct': 'Dernier non direct',
     'model.linear': 'Linéaire', 'model.position_based': 'En U (40/20/40)', 'model.time_decay': 'Dégressif dans le temps', 'model.markov': 'Data-driven (Markov)' },
 });
 
 function params(s) {
-  return { ...state.common(s), model: 'all', lookback: s.lookback, offline_touch: s.offline == '1' ? 'true' : 'false' };
+  return { ...state.common(s), ...state.credit(s), model: 'all' };
+}
+
+/** The page's attribution model, for the panels that credit sales under one model. */
+export function modelSelect(s, set) {
+  return select(t('model.label'), state.credit(s).model, MODELS.map((m) => [m, t(`model.${m}`)]), (v) => set({ model: v }));
 }
 
 /** Rows of {lever, <model>: value} from the API's one object per (model, lever). */
@@ -51,7 +55,7 @@ export var attribution = {
   controls(s, set) {
     var id = uid('offline');
     return [
-      toggle('attribution', s.metric, [['conversions', t('attribution.conversions')], ['revenue', t('attribution.revenue')]],
+      toggle('attribution', t('attribution.view'), s.metric, [['conversions', t('attribution.conversions')], ['revenue', t('attribution.revenue')]],
         (v) => set({ metric: v }, true)),
       select(t('attribution.lookback'), s.lookback, LOOKBACKS.map((l) => [l, t('attribution.days', { n: parseInt(l, 10) })]),
         (v) => set({ lookback: v })),

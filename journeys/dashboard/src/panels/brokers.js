@@ -1,36 +1,41 @@
 // Brokers and points of sale: per broker, the traffic brought and the sales
 // signed; then the media × point-of-sale heat map: for the sales each broker
-// signed, the levers that brought those customers, under a chosen model.
+// signed, the levers that brought those customers, under the page's model.
 import { downloadCsv, report } from '../api.js';
 import { columnsOf } from '../columns.js';
-import { h, select } from '../dom.js';
+import { h } from '../dom.js';
 import { add, t } from '../i18n.js';
 import * as state from '../state.js';
 import { csvButton, table } from '../table.js';
-import { MODELS } from './attribution.js';
+import { modelSelect } from './attribution.js';
 import { BROKER_KEY, heatRows } from '../heat.js';
 
 add({
-  en: { 'brokers.model': 'Model for the heat map', 'brokers.caption': 'Traffic brought and sales signed per broker',
+  en: { 'brokers.caption': 'Traffic brought and sales signed per broker; sales attributed by the model “{model}”',
     'brokers.heat': 'Media × point of sale', 'brokers.heat.caption': 'Sales signed by each broker (rows), credited to the levers that brought the customers (columns); model: {model}',
     'brokers.heat.empty': 'No offline sale signed by a broker in this period.', 'brokers.pick': 'Filter the page by this broker',
     'brokers.nolever': 'no online touch' },
-  fr: { 'brokers.model': 'Modèle de la carte', 'brokers.caption': 'Trafic apporté et ventes signées par courtier',
+  fr: { 'brokers.caption': 'Trafic apporté et ventes signées par courtier ; ventes attribuées selon le modèle « {model} »',
     'brokers.heat': 'Média × point de vente', 'brokers.heat.caption': 'Ventes signées par chaque courtier (lignes), attribuées aux leviers qui ont amené les clients (colonnes) ; modèle : {model}',
     'brokers.heat.empty': 'Aucune vente hors ligne signée par un courtier sur la période.', 'brokers.pick': 'Filtrer la page sur ce courtier',
     'brokers.nolever': 'aucun contact en ligne' },
 });
 
+function params(s) {
+  return { ...state.common(s), ...state.credit(s) };
+}
+
 function heatParams(s) {
-  return { ...state.common(s), model: MODELS.includes(s.model) ? s.model : 'linear', lookback: s.lookback };
+  // The heat map credits the online touches that brought each signed sale: no point-of-sale option.
+  return { ...state.common(s), model: state.credit(s).model, lookback: s.lookback };
 }
 
 export var brokers = {
   id: 'brokers',
-  keys: ['model', 'lookback'],
-  controls: (s, set) => [select(t('brokers.model'), heatParams(s).model, MODELS.map((m) => [m, t(`model.${m}`)]), (v) => set({ model: v }))],
+  keys: ['model', 'lookback', 'offline'],
+  controls: (s, set) => [modelSelect(s, set)],
   async load(s, signal) {
-    var [traffic, heat] = await Promise.all([report('brokers', state.common(s), signal), report('media_pos', heatParams(s), signal)]);
+    var [traffic, heat] = await Promise.all([report('brokers', params(s), signal), report('media_pos', heatParams(s), signal)]);
     return { traffic, heat };
   },
   isEmpty: (d) => !d.traffic.length && !d.heat.length,
@@ -38,9 +43,9 @@ export var brokers = {
     var parts = [];
     if (d.traffic.length) {
       var key = 'broker_id' in d.traffic[0] ? 'broker_id' : Object.keys(d.traffic[0])[0];
-      parts.push(table({ caption: t('brokers.caption'), columns: columnsOf(d.traffic), rows: d.traffic, sort: s.sort,
+      parts.push(table({ caption: t('brokers.caption', { model: t(`model.${state.credit(s).model}`) }), columns: columnsOf(d.traffic), rows: d.traffic, sort: s.sort,
         onsort: (v) => set({ sort: v }, true), onpick: state.supportedFilters().includes('broker') ? (r) => set({ broker: String(r[key]) }) : null, pickLabel: t('brokers.pick') }));
-      parts.push(h('div', { class: 'table-tools' }, csvButton(t('panel.brokers'), () => downloadCsv('brokers', state.common(s), 'brokers.csv'))));
+      parts.push(h('div', { class: 'table-tools' }, csvButton(t('panel.brokers'), () => downloadCsv('brokers', params(s), 'brokers.csv'))));
     }
     parts.push(h('h3', null, t('brokers.heat')));
     if (!d.heat.length) {

@@ -98,9 +98,16 @@ function renderPerson(rows, searchedBy) {
     }))];
 }
 
+function params(s) {
+  // The paths to a sale as the attribution credits them: the page's lookback window and point-of-sale switch.
+  var credit = state.credit(s);
+  return { ...state.common(s), lookback: credit.lookback, offline_touch: credit.offline_touch };
+}
+
 export var journeys = {
   id: 'journeys',
-  load: (s, signal) => report('paths', state.common(s), signal),
+  keys: ['lookback', 'offline'],
+  load: (s, signal) => report('paths', params(s), signal),
   isEmpty: (rows) => !rows.length,
   render(rows, s) {
     var parts = [];
@@ -117,7 +124,7 @@ export var journeys = {
       }, 340));
       var shown = rows.map((r) => ({ ...r, path: steps(r.path).join(' → ') }));
       parts.push(table({ caption: t('journeys.caption'), columns: columnsOf(shown), rows: shown }));
-      parts.push(h('div', { class: 'table-tools' }, csvButton(t('panel.journeys'), () => downloadCsv('paths', state.common(s), 'paths.csv'))));
+      parts.push(h('div', { class: 'table-tools' }, csvButton(t('panel.journeys'), () => downloadCsv('paths', params(s), 'paths.csv'))));
     }
     return parts;
   },

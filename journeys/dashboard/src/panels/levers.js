@@ -1,21 +1,25 @@
 // Levers and campaigns: one row per lever (or campaign) with traffic, leads,
 // online and offline sales, revenue and, when costs are imported, cost
-// metrics; sortable; a row's name filters the whole page by it.
+// metrics; sortable; a row's name filters the whole page by it. Sales are
+// credited by the page's attribution model (a control here and on the
+// brokers panel), lookback window and point-of-sale switch (the Attribution
+// panel's), as everywhere on the page.
 import { downloadCsv, report } from '../api.js';
 import { chart, colour } from '../charts.js';
 import { columnsOf, label } from '../columns.js';
-import { h } from '../dom.js';
+import { h, toggle } from '../dom.js';
 import { add, t } from '../i18n.js';
 import * as state from '../state.js';
 import { csvButton, table } from '../table.js';
+import { modelSelect } from './attribution.js';
 
 add({
   en: { 'levers.view': 'Rows', 'levers.by.lever': 'Levers', 'levers.by.campaign': 'Campaigns',
-    'levers.chart.one': '{figure} per {view}', 'levers.caption': 'Figures per {view}; sort by a column',
+    'levers.chart.one': '{figure} per {view}', 'levers.caption': 'Figures per {view}; sales credited by the model “{model}”; sort by a column',
     'levers.one.lever': 'lever', 'levers.one.campaign': 'campaign',
     'levers.pick': 'Filter the page by this value' },
   fr: { 'levers.view': 'Lignes', 'levers.by.lever': 'Leviers', 'levers.by.campaign': 'Campagnes',
-    'levers.chart.one': '{figure} par {view}', 'levers.caption': 'Chiffres par {view} ; triez par colonne',
+    'levers.chart.one': '{figure} par {view}', 'levers.caption': 'Chiffres par {view} ; ventes attribuées selon le modèle « {model} » ; triez par colonne',
     'levers.one.lever': 'levier', 'levers.one.campaign': 'campagne',
     'levers.pick': 'Filtrer la page sur cette valeur' },
 });
@@ -23,18 +27,19 @@ add({
 var REPORT = { lever: 'levers', campaign: 'campaigns' };
 var SALES = ['sales', 'conversions', 'online_sales'];
 
-export function toggle(name, value, options, onpick) {
-  return h('span', { class: 'control' }, h('span', { class: 'toggle-label', id: `${name}-label` }, t(`${name}.view`)),
-    h('span', { class: 'toggle', role: 'group', 'aria-labelledby': `${name}-label` }, options.map(([v, text]) =>
-      h('button', { type: 'button', 'aria-pressed': String(v == value), onclick: () => onpick(v) }, text))));
+function params(s) {
+  return { ...state.common(s), ...state.credit(s) };
 }
 
 export var levers = {
   id: 'levers',
-  keys: ['view'],
-  controls: (s, set) => [toggle('levers', s.view, [['lever', t('levers.by.lever')], ['campaign', t('levers.by.campaign')]],
-    (v) => set({ view: v, sort: '' }))],
-  load: (s, signal) => report(REPORT[s.view] || 'levers', state.common(s), signal),
+  keys: ['view', 'model', 'lookback', 'offline'],
+  controls: (s, set) => [
+    toggle('levers', t('levers.view'), s.view, [['lever', t('levers.by.lever')], ['campaign', t('levers.by.campaign')]],
+      (v) => set({ view: v, sort: '' })),
+    modelSelect(s, set),
+  ],
+  load: (s, signal) => report(REPORT[s.view] || 'levers', params(s), signal),
   isEmpty: (rows) => !rows.length,
   render(rows, s, set) {
     var view = REPORT[s.view] ? s.view : 'lever';
@@ -57,12 +62,12 @@ export var levers = {
     return [
       h('div', { class: 'two even' }, charts),
       table({
-        caption: t('levers.caption', { view: viewName }), columns, rows, sort: s.sort,
+        caption: t('levers.caption', { view: viewName, model: t(`model.${state.credit(s).model}`) }), columns, rows, sort: s.sort,
         onsort: (v) => set({ sort: v }, true),
         onpick: state.supportedFilters().includes(view) ? (r) => set({ [view]: String(r[key]) }) : null, pickLabel: t('levers.pick'),
       }),
       h('div', { class: 'table-tools' }, csvButton(t(`levers.by.${view}`),
-        () => downloadCsv(REPORT[view], state.common(s), `${REPORT[view]}.csv`))),
+        () => downloadCsv(REPORT[view], params(s), `${REPORT[view]}.csv`))),
     ];
   },
 };

@@ -39,11 +39,17 @@ export function reasons(byReason) {
   return Object.entries(byReason || {}).map(([reason, count]) => ({ reason: t(reason), count }));
 }
 
+function matchParams(s) {
+  // A sale matches a journey within the page's lookback window (the Attribution panel's).
+  return { ...state.common(s), lookback: s.lookback };
+}
+
 export var quality = {
   id: 'quality',
+  keys: ['lookback'],
   // The two halves are independent: one failing leaves the other shown, with the failure said in its place.
   async load(s, signal) {
-    var [match, rejected] = await Promise.allSettled([report('match', state.common(s), signal), report('rejected', state.common(s), signal)]);
+    var [match, rejected] = await Promise.allSettled([report('match', matchParams(s), signal), report('rejected', state.common(s), signal)]);
     if (match.status == 'rejected' && rejected.status == 'rejected') throw match.reason;
     return { match: match.value, matchError: match.reason, rejected: rejected.value, rejectedError: rejected.reason };
   },
@@ -74,7 +80,7 @@ function matchPart(m, s) {
   var why = reasons(m.by_reason);
   if (why.length) {
     parts.push(table({ caption: t('quality.reasons'), columns: columnsOf(why), rows: why }));
-    parts.push(h('div', { class: 'table-tools' }, csvButton(t('quality.reasons'), () => downloadCsv('match', state.common(s), 'match.csv'))));
+    parts.push(h('div', { class: 'table-tools' }, csvButton(t('quality.reasons'), () => downloadCsv('match', matchParams(s), 'match.csv'))));
   }
   return parts.concat(callsPart(m.calls));
 }
