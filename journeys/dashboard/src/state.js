@@ -13,6 +13,9 @@ export var DEFAULTS = {
 };
 export var FILTERS = ['lever', 'campaign', 'broker', 'device'];
 export var MODELS = ['first_touch', 'last_touch', 'last_non_direct', 'linear', 'position_based', 'time_decay', 'markov'];
+export var LOOKBACKS = ['7d', '14d', '30d', '60d', '90d'];
+// The keys a control sets from a list: any other value (a hand-edited link) is the default's.
+var CHOICES = { model: MODELS, lookback: LOOKBACKS, offline: ['0', '1'], metric: ['conversions', 'revenue'], view: ['lever', 'campaign'] };
 
 var state = read(location.search);
 var listeners = [];
@@ -21,6 +24,7 @@ export function read(search) {
   var params = new URLSearchParams(search), out = { ...DEFAULTS };
   for (var key of Object.keys(DEFAULTS)) if (params.has(key)) out[key] = params.get(key).slice(0, 200);
   if (!PRESETS.includes(out.period)) out.period = DEFAULTS.period;
+  for (var [key, allowed] of Object.entries(CHOICES)) if (!allowed.includes(out[key])) out[key] = DEFAULTS[key];
   if (out.period == 'custom' && !(isDay(out.from) && isDay(out.to) && out.from <= out.to)) out.period = DEFAULTS.period;
   return out;
 }
@@ -74,8 +78,7 @@ export function common(s) {
  * touch (both set on the Attribution panel, which shows every model at once).
  */
 export function credit(s) {
-  return { model: MODELS.includes(s.model) ? s.model : DEFAULTS.model, lookback: s.lookback,
-    offline_touch: s.offline == '1' ? 'true' : 'false' };
+  return { model: s.model, lookback: s.lookback, offline_touch: s.offline == '1' ? 'true' : 'false' };
 }
 
 /** The filters the reports API takes (the page offers no filter it cannot apply to every panel). */

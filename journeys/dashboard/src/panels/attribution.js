@@ -9,8 +9,7 @@ import { add, t } from '../i18n.js';
 import * as state from '../state.js';
 import { csvButton, table } from '../table.js';
 
-import { MODELS } from '../state.js';
-var LOOKBACKS = ['7d', '14d', '30d', '60d', '90d'];
+import { LOOKBACKS, MODELS } from '../state.js';
 
 add({
   en: { 'attribution.view': 'Credit', 'attribution.conversions': 'Sales', 'attribution.revenue': 'Revenue',
