@@ -448,10 +448,14 @@ def test_one_attribution_setting_credits_sales_alike_on_every_panel(page: Page, 
 def test_a_hand_edited_link_falls_back_to_the_defaults(page: Page, dash):
     """Values no control offers (a link edited by hand, or from an older page) are the defaults', not errors."""
     calls = report_calls(page)
-    login(page, dash, "?lang=en&period=90d&lookback=abc&model=%3Cb%3Ex&offline=zz&metric=x&view=y&sort=%3Cb%3E")
+    login(page, dash, "?lang=en&period=90d&lookback=abc&model=%3Cb%3Ex&offline=zz&metric=x&view=y&sort=%3Cb%3E"
+                      "&form=nope&by=nope")
     settled(page)
     for panel in PANELS:
         assert page.locator(f"#{panel}").get_attribute("data-state") == "ready", panel
     levers = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(
         next(c for c in calls if c.startswith("/api/reports/levers?"))).query))
     assert (levers["model"], levers["lookback"], levers["offline_touch"]) == ("linear", "30d", "true")
+    funnel = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(
+        next(c for c in calls if c.startswith("/api/reports/funnel?"))).query))
+    assert (funnel["form"], funnel.get("by", "")) == ("moto_quote", "")

@@ -27,7 +27,11 @@ add({
 var BREAKDOWNS = ['lever', 'campaign', 'broker', 'device'];
 
 function params(s) {
-  return { ...state.common(s), form: s.form || (CONFIG.forms[0] || {}).id || '', by: s.by };
+  // A form or breakdown the page does not offer (a link edited by hand, a plan changed since) is the default's.
+  var forms = CONFIG.forms.map((f) => f.id);
+  var form = forms.includes(s.form) ? s.form : forms[0] || '';
+  var by = CONFIG.funnelBy && [...BREAKDOWNS, ...CONFIG.breakdowns].includes(s.by) ? s.by : '';
+  return { ...state.common(s), form, by };
 }
 
 function label(row) {
@@ -41,8 +45,8 @@ export var funnel = {
     var forms = CONFIG.forms.map((f) => [f.id, f.label || f.id]);
     var bys = [['', t('funnel.none')], ...BREAKDOWNS.map((b) => [b, t('filter.' + b)]), ...CONFIG.breakdowns.map((p) => [p, p])];
     return [
-      forms.length > 1 ? select(t('funnel.form'), s.form || forms[0][0], forms, (v) => set({ form: v })) : null,
-      CONFIG.funnelBy ? select(t('funnel.by'), s.by, bys, (v) => set({ by: v })) : null,
+      forms.length > 1 ? select(t('funnel.form'), params(s).form, forms, (v) => set({ form: v })) : null,
+      CONFIG.funnelBy ? select(t('funnel.by'), params(s).by, bys, (v) => set({ by: v })) : null,
     ].filter(Boolean);
   },
   load: (s, signal) => report('funnel', params(s), signal),
@@ -51,7 +55,8 @@ export var funnel = {
     var form = params(s).form;
     var formLabel = (CONFIG.forms.find((f) => f.id == form) || {}).label || form;
     // With a breakdown the report adds a `segment` column (the lever, campaign, broker, device or property value).
-    var by = s.by && rows.length ? ('segment' in rows[0] ? 'segment' : s.by in rows[0] ? s.by : '') : '';
+    var asked = params(s).by;
+    var by = asked && rows.length ? ('segment' in rows[0] ? 'segment' : asked in rows[0] ? asked : '') : '';
     var parts = [];
     if (by) {
       var groups = [...new Set(rows.map((r) => r[by]))].slice(0, 8);
@@ -82,7 +87,7 @@ export var funnel = {
     }
     var columns = [
       { key: 'label', label: t('funnel.step'), kind: 'text' },
-      ...(by ? [{ key: by, label: BREAKDOWNS.includes(s.by) ? t('filter.' + s.by) : s.by, kind: 'text' }] : []),
+      ...(by ? [{ key: by, label: BREAKDOWNS.includes(asked) ? t('filter.' + asked) : asked, kind: 'text' }] : []),
       { key: 'visitors', label: t('funnel.visitors'), kind: 'count' },
       { key: 'from_previous', label: t('funnel.from_previous'), kind: 'rate' },
       { key: 'from_first', label: t('funnel.from_first'), kind: 'rate' },
