@@ -6,6 +6,12 @@ Printed, not asserted. By default a small history is sent through a fresh collec
 to measure at scale:
 
     .venv/bin/python bench/bench_dashboard.py --data-dir /path/to/seeded/data [--runs 3]
+
+The reports bench's seed (database `bench`, January to March 2026), kept with `bench_reports.py --data-dir`:
+
+    PARCOURS_CLICKHOUSE=chdb:///path/to/reports-data PARCOURS_DATABASE=bench PARCOURS_BACKGROUND=false \
+        .venv/bin/python bench/bench_dashboard.py --data-dir /tmp/users \
+        --query "period=custom&from=2026-01-01&to=2026-03-31"
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ def main() -> int:
     parser.add_argument("--data-dir", help="a seeded data directory (default: a fresh one with --visitors)")
     parser.add_argument("--visitors", type=int, default=2000, help="visitors sent when no --data-dir is given")
     parser.add_argument("--runs", type=int, default=3, help="page loads measured (after one warm-up)")
+    parser.add_argument("--query", default="", help="the page's URL query beside lang=en (a period: the seed's days)")
     args = parser.parse_args()
     data = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
     Users(data).add(VIEWER, PASSWORD, replace=True)
@@ -62,10 +69,11 @@ def main() -> int:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             calls: list[str] = []
             page.on("request", lambda r: calls.append(r.url[len(url):]) if "/api/reports/" in r.url else None)
-            page.goto(f"{url}/dashboard?lang=en")
+            page.goto(f"{url}/dashboard?lang=en" + (f"&{args.query}" if args.query else ""))
             page.fill("#name", VIEWER)
             page.fill("#password", PASSWORD)
             page.click("button[type=submit]")
+            page.wait_for_url(lambda u: "/dashboard/login" not in u)
             times: dict[str, list[float]] = {}
             page_times = []
             for run in range(args.runs + 1):
