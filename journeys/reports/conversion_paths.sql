@@ -25,11 +25,13 @@ person_of_visitor AS (
 ),
 
 converting_visitors AS (
-    -- Without null paths: the visitors of the converting persons, stitched, or a visitor that is its own person.
+    -- Without null paths: the visitors of the converting persons, stitched, or a visitor that is its own
+    -- person (a lead's only: a sale's person comes from person_keys, and a person id, `p` and a hash of its
+    -- first key, is never a visitor id; not reading the sales' persons a second time saves a sixth).
     SELECT key FROM parcours.person_keys FINAL
     WHERE NOT {nulls:Bool} AND key_type = 'visitor' AND person_id IN (SELECT person_id FROM conversions)
     UNION ALL
-    SELECT person_id FROM conversions WHERE NOT {nulls:Bool}
+    SELECT person_id FROM conversions WHERE NOT {nulls:Bool} AND {goal:String} = 'lead'
 ),
 
 touches AS (

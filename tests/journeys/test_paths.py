@@ -82,3 +82,17 @@ def test_paths_and_media_by_point_of_sale(store, plan, mrs_x):
 def test_leads_as_the_goal_need_no_sale(store, plan, mrs_x):
     credit = by_model(reports.run(store, plan, "attribution", {**OCTOBER, "goal": "lead", "model": "linear"}))
     assert credit == {("linear", "display"): (1, 0)}
+
+
+def test_a_lead_of_a_visitor_never_stitched_is_its_own_persons(store, plan, mrs_x):
+    """A visitor no identity links to a person is its own person: its lead is credited to its own landing."""
+    j = Journeys()
+    j.page("vy", "y1", "2026-10-08 09:00", referrer="https://www.google.fr/")
+    j.page("vy", "y2", "2026-10-09 09:00", referrer="https://www.google.fr/")
+    j.submit("moto_quote", "vy", "y2", "2026-10-09 09:05")
+    j.store(store)
+    for model in ("linear", "first_touch", "markov"):
+        credit = by_model(reports.run(store, plan, "attribution", {**OCTOBER, "goal": "lead", "model": model}))
+        assert credit == {(model, "display"): (1, 0), (model, "search_organic"): (1, 0)}, model
+    paths = reports.run(store, plan, "paths", {**OCTOBER, "goal": "lead"}).records()
+    assert sorted((p["path"], p["conversions"]) for p in paths) == [("display", 1), ("search_organic", 1)]
