@@ -110,6 +110,20 @@ def test_a_session_read_live_gets_its_lever_whether_its_referrer_was_among_the_k
     assert kept_rows == [[s] for s in sorted(kept_referrers)]  # the others were read live
 
 
+def test_more_referrer_hosts_than_the_list_holds(store, plan):
+    """The list holds the period's 1,000 most frequent referrer hosts of kept sessions: the others' sessions get
+    their lever from the rules, the same."""
+    j = Journeys()
+    referrers = {f"s{i}": f"https://www.ref{i}.example/page" for i in range(1010)}
+    referrers |= {f"g{i}": "https://www.google.fr/" for i in range(3)} | {f"i{i}": SITE + "/x" for i in range(3)}
+    for i, (session, referrer) in enumerate(referrers.items()):
+        j.page(f"v{i}", session, "2026-03-02 10:00", url=LANDINGS[0], referrer=referrer)
+    j.store(store)
+    got = {s: t["lever"] for s, t in touches(store, plan).items()}
+    assert got == {s: plan.lever("", {}, r, LANDINGS[0]) or "direct" for s, r in referrers.items()}
+    assert {got["g0"], got["i0"], got["s0"]} == {"search_organic", "direct", "referral"}
+
+
 def test_a_session_with_a_touch_takes_its_parameters_not_the_persisted_ones(store, plan):
     j = Journeys()
     # Mrs X lands from a display ad; three days later she comes back directly: her events still carry the
