@@ -5,7 +5,7 @@
 
 var CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || '';
 var MAX_AT_ONCE = 3; // the engine answers panels faster a few at a time than all at once on 2 cores
-var running = 0, waiting = [];
+var running = 0, waiting = [], stopped = false;
 
 export class ApiError extends Error {
   constructor(status, message) {
@@ -36,9 +36,16 @@ function release() {
   else running--;
 }
 
+/** The page is leaving (logging out): no report is asked for any more; its answer would be a 401. */
+export function stop() {
+  stopped = true;
+  waiting.splice(0).forEach((resolve) => resolve());
+}
+
 async function call(url, init) {
   await slot();
   try {
+    if (stopped) throw new DOMException('the page is leaving', 'AbortError');
     var resp = await fetch(url, {
       credentials: 'same-origin',
       ...init,

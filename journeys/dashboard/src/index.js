@@ -1,5 +1,6 @@
 // The dashboard: one page, a header (period, filters, language, log out), and
 // the panels, each loading its own figures from the reports API.
+import { stop } from './api.js';
 import { h, select, uid } from './dom.js';
 import { LANGS, lang, pickLang, setLang, t } from './i18n.js';
 import { Panel } from './panel.js';
@@ -35,6 +36,12 @@ function boot() {
   });
 }
 
+/** Logging out: the panels still loading stop asking, so no report is refused once the session has ended. */
+function leave() {
+  stop();
+  panels.forEach((p) => p.controller && p.controller.abort());
+}
+
 function loginUrl() {
   return '/dashboard/login?next=' + encodeURIComponent(location.pathname + location.search);
 }
@@ -49,7 +56,7 @@ function drawChrome() {
     filterBar(s),
     h('div', { class: 'end' },
       select(t('language'), lang(), LANGS.map((l) => [l, l == 'fr' ? 'Français' : 'English']), (v) => state.set({ lang: v })),
-      h('form', { method: 'post', action: '/dashboard/logout', class: 'logout' },
+      h('form', { method: 'post', action: '/dashboard/logout', class: 'logout', onsubmit: leave },
         h('input', { type: 'hidden', name: 'csrf', value: CSRF }),
         h('button', { type: 'submit' }, t('logout'))))].filter(Boolean));
   nav.setAttribute('aria-label', t('nav.label'));
