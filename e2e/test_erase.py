@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 from e2e.conftest import ADMIN_TOKEN, ROOT, start_collector, stop_collector
+from tests.collector.helpers import files_written
 
 PHONE = "06 12 34 56 78"  # Mrs X's, as she typed it
 WRITTEN = ("06 12 34 56 78", "0612345678", "+33612345678", "612345678", "06.12.34.56.78")
@@ -31,12 +32,10 @@ def sql(url: str, statement: str) -> list[list]:
 def found(data: Path, needles: list[str]) -> dict[str, list[str]]:
     """Which of the needles appear in which files of the data directory (bytes, as written)."""
     out: dict[str, list[str]] = {}
-    for path in data.rglob("*"):
-        if path.is_file():
-            content = path.read_bytes()
-            for needle in needles:
-                if needle.encode() in content:
-                    out.setdefault(needle, []).append(str(path.relative_to(data)))
+    for path, content in files_written(data):
+        for needle in needles:
+            if needle.encode() in content:
+                out.setdefault(needle, []).append(str(path.relative_to(data)))
     return out
 
 

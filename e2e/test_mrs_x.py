@@ -12,6 +12,7 @@ import zoneinfo
 
 from e2e.conftest import ROOT, start_collector, stop_collector
 from e2e.demo import STEPS, visitor_id, watch_errors
+from tests.collector.helpers import files_written
 
 DISPLAY = "utm_source=display&utm_medium=cpm&utm_campaign=moto-spring"
 HEADER = ("N° contrat;Date signature;Code courtier;Conseiller;Agence;Produit;Prime annuelle TTC;Devise;"
@@ -30,12 +31,10 @@ WRITTEN = ("06 12 34 56 78", "0612345678", "+33612345678", "612345678", "+33 6 1
 
 def written_anywhere(data) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for path in data.rglob("*"):
-        if path.is_file():
-            content = path.read_bytes()
-            for phone in WRITTEN:
-                if phone.encode() in content:
-                    out.setdefault(phone, []).append(str(path.relative_to(data)))
+    for path, content in files_written(data):
+        for phone in WRITTEN:
+            if phone.encode() in content:
+                out.setdefault(phone, []).append(str(path.relative_to(data)))
     return out
 
 

@@ -11,7 +11,7 @@ import pytest
 from callcentre.seal import Sealer, Unsealable, parse_keys
 from collector.storage import StoreError
 from tests.callcentre.conftest import post, step
-from tests.collector.helpers import counts, rows
+from tests.collector.helpers import counts, files_written, rows
 
 PHONE = "06 48 27 19 53"
 FORMS = ("0648271953", "+33648271953", "33648271953", "06 48 27 19 53", "648271953")
@@ -22,13 +22,8 @@ def files_holding(roots: list[Path], needles) -> list[str]:
     """Files under `roots` whose bytes hold any of `needles` (the write-ahead log and the engine's parts)."""
     found = []
     for root in roots:
-        for path in root.rglob("*"):
-            if path.is_file():
-                try:
-                    data = path.read_bytes()
-                except OSError:
-                    continue
-                found += [f"{path}: {n}" for n in needles if n.encode() in data]
+        for path, data in files_written(root):
+            found += [f"{path}: {n}" for n in needles if n.encode() in data]
     return found
 
 

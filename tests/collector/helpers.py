@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from collector.storage import StoreError
 
@@ -71,3 +73,15 @@ def run_async(coro):
     browser test in the same process (pytest-xdist's workers) would fail for that alone."""
     with ThreadPoolExecutor(1, thread_name_prefix="test-loop") as thread:
         return thread.submit(asyncio.run, coro).result()
+
+
+def files_written(root):
+    """(path, bytes) of every file under `root`, as a running engine leaves them: a temporary part that
+    ClickHouse renames or removes during the walk is skipped (its rows are in the part it became)."""
+    for folder, _, names in os.walk(root):  # a folder gone meanwhile is skipped, not an error
+        for name in names:
+            path = Path(folder) / name
+            try:
+                yield path, path.read_bytes()
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                continue

@@ -14,7 +14,7 @@ from collector import redact, rejected
 from collector.app import create_app
 from collector.redact import Redactor
 from tagplan import compile_plan, load_plan
-from tests.collector.helpers import counts, event, post, rows
+from tests.collector.helpers import counts, event, files_written, post, rows
 from tests.collector.test_rejected import LONG_AGO
 from tests.conftest import EXAMPLE_PLAN, SECRET, Client
 
@@ -248,10 +248,8 @@ def _nothing_personal(data_dir, store, log: str = "") -> None:
                         default=str)
     for spelling in spellings:
         assert spelling not in tables and spelling not in log, spelling
-    for path in data_dir.rglob("*"):
-        if path.is_file():
-            data = path.read_bytes()
-            assert not any(s.encode() in data for s in spellings), path
+    for path, data in files_written(data_dir):
+        assert not any(s.encode() in data for s in spellings), path
 
 
 def test_a_long_run_of_numbers_is_read_in_linear_work(monkeypatch):
