@@ -9,8 +9,6 @@ import { add, t } from '../i18n.js';
 import * as state from '../state.js';
 import { csvButton, table } from '../table.js';
 
-import { LOOKBACKS, MODELS } from '../state.js';
-
 add({
   en: { 'attribution.view': 'Credit', 'attribution.conversions': 'Sales', 'attribution.revenue': 'Revenue',
     'attribution.lookback': 'Lookback window', 'attribution.offline': 'Point of sale as last touch',
@@ -32,7 +30,7 @@ function params(s) {
 
 /** The page's attribution model, for the panels that credit sales under one model. */
 export function modelSelect(s, set) {
-  return select(t('model.label'), state.credit(s).model, MODELS.map((m) => [m, t(`model.${m}`)]), (v) => set({ model: v }));
+  return select(t('model.label'), s.model, state.MODELS.map((m) => [m, t(`model.${m}`)]), (v) => set({ model: v }));
 }
 
 /** Rows of {lever, <model>: value} from the API's one object per (model, lever). */
@@ -40,7 +38,7 @@ export function pivot(rows, metric) {
   var levers = [...new Set(rows.map((r) => r.lever))];
   return levers.map(function (lever) {
     var out = { lever };
-    for (var m of MODELS) {
+    for (var m of state.MODELS) {
       var r = rows.find((x) => x.lever == lever && x.model == m);
       out[m] = r ? r[metric] : null;
     }
@@ -56,7 +54,7 @@ export var attribution = {
     return [
       toggle('attribution', t('attribution.view'), s.metric, [['conversions', t('attribution.conversions')], ['revenue', t('attribution.revenue')]],
         (v) => set({ metric: v }, true)),
-      select(t('attribution.lookback'), s.lookback, LOOKBACKS.map((l) => [l, t('attribution.days', { n: parseInt(l, 10) })]),
+      select(t('attribution.lookback'), s.lookback, state.LOOKBACKS.map((l) => [l, t('attribution.days', { n: parseInt(l, 10) })]),
         (v) => set({ lookback: v })),
       h('span', { class: 'control' }, h('input', { id, type: 'checkbox', checked: s.offline == '1',
         onchange: (e) => set({ offline: e.target.checked ? '1' : '0' }) }), h('label', { for: id }, t('attribution.offline'))),
@@ -73,12 +71,12 @@ export var attribution = {
       chart(t('attribution.chart', { metric: metricName }), {
         type: 'bar',
         data: { labels: table_rows.map((r) => r.lever),
-          datasets: MODELS.map((m, i) => ({ label: t(`model.${m}`), data: table_rows.map((r) => r[m]), backgroundColor: colour(i) })) },
+          datasets: state.MODELS.map((m, i) => ({ label: t(`model.${m}`), data: table_rows.map((r) => r[m]), backgroundColor: colour(i) })) },
         options: { scales: { y: { beginAtZero: true } },
           plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${fmt(c.parsed.y, kind)}` } } } },
       }, 320),
       table({ caption: t('attribution.caption', { metric: metricName }),
-        columns: [{ key: 'lever', label: t('col.lever'), kind: 'text' }, ...MODELS.map((m) => ({ key: m, label: t(`model.${m}`), kind, source: metric }))],
+        columns: [{ key: 'lever', label: t('col.lever'), kind: 'text' }, ...state.MODELS.map((m) => ({ key: m, label: t(`model.${m}`), kind, source: metric }))],
         rows: table_rows }),
       h('div', { class: 'table-tools' }, csvButton(t('panel.attribution'), () => downloadCsv('attribution', params(s), 'attribution.csv'))),
     ];

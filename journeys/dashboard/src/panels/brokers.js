@@ -27,7 +27,7 @@ function params(s) {
 
 function heatParams(s) {
   // The heat map credits the online touches that brought each signed sale: no point-of-sale option.
-  return { ...state.common(s), model: state.credit(s).model, lookback: s.lookback };
+  return { ...state.common(s), model: s.model, lookback: s.lookback };
 }
 
 export var brokers = {
@@ -43,7 +43,7 @@ export var brokers = {
     var parts = [];
     if (d.traffic.length) {
       var key = 'broker_id' in d.traffic[0] ? 'broker_id' : Object.keys(d.traffic[0])[0];
-      parts.push(table({ caption: t('brokers.caption', { model: t(`model.${state.credit(s).model}`) }), columns: columnsOf(d.traffic), rows: d.traffic, sort: s.sort,
+      parts.push(table({ caption: t('brokers.caption', { model: t(`model.${s.model}`) }), columns: columnsOf(d.traffic), rows: d.traffic, sort: s.sort,
         onsort: (v) => set({ sort: v }, true), onpick: state.supportedFilters().includes('broker') ? (r) => set({ broker: String(r[key]) }) : null, pickLabel: t('brokers.pick') }));
       parts.push(h('div', { class: 'table-tools' }, csvButton(t('panel.brokers'), () => downloadCsv('brokers', params(s), 'brokers.csv'))));
     }

@@ -100,8 +100,8 @@ function renderPerson(rows, searchedBy) {
 
 function params(s) {
   // The paths to a sale as the attribution credits them: the page's lookback window and point-of-sale switch.
-  var credit = state.credit(s);
-  return { ...state.common(s), lookback: credit.lookback, offline_touch: credit.offline_touch };
+  var { lookback, offline_touch } = state.credit(s);
+  return { ...state.common(s), lookback, offline_touch };
 }
 
 export var journeys = {

@@ -62,7 +62,7 @@ export var levers = {
     return [
       h('div', { class: 'two even' }, charts),
       table({
-        caption: t('levers.caption', { view: viewName, model: t(`model.${state.credit(s).model}`) }), columns, rows, sort: s.sort,
+        caption: t('levers.caption', { view: viewName, model: t(`model.${s.model}`) }), columns, rows, sort: s.sort,
         onsort: (v) => set({ sort: v }, true),
         onpick: state.supportedFilters().includes(view) ? (r) => set({ [view]: String(r[key]) }) : null, pickLabel: t('levers.pick'),
       }),
