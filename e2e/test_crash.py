@@ -12,6 +12,7 @@ import uuid
 from urllib.parse import urlsplit
 
 from e2e.conftest import Collector, start_collector, stop_collector
+from tests.collector.helpers import files_written
 
 # The same phone in the spellings a visitor types; none may reach the disk in any of them.
 PHONES = ["06 12 34 56 78", "+33612345678", "06.12.34.56.78", "0033 6 12 34 56 78"]
@@ -121,8 +122,6 @@ def test_kill_9_loses_no_acknowledged_event_and_duplicates_none(tmp_path):
         stop_collector(proc)
 
     hits = []
-    for path in tmp_path.rglob("*"):
-        if path.is_file():
-            data = path.read_bytes()
-            hits += [f"{path.relative_to(tmp_path)}: {n!r}" for n in NEEDLES if n in data]
+    for path, data in files_written(tmp_path):
+        hits += [f"{path.relative_to(tmp_path)}: {n!r}" for n in NEEDLES if n in data]
     assert not hits, f"raw phone number on disk: {hits}"
