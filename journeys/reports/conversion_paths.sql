@@ -14,8 +14,8 @@
 -- Parameters besides from, to and referrer_rules: call_lever (the plan's call_centre.lever), touches_from (from minus the lookback), lookback_s
 -- (seconds), goal, offline_touch, by ('' or campaign, broker, device: each touch's key beside its lever),
 -- nulls (false: only the converting persons' touches are read, for the models that need no null path),
--- ages (false: no touch's age, which only time decay and the paths' days read: the conversions of one path
--- then share a row),
+-- ages (false: no touch's age, which only time decay reads: the conversions of one path then share a row,
+-- and `days` adds up their days from the first touch),
 -- and the filters lever, campaign, broker, device ('' when not given): with any, only the paths with a touch
 -- that matches every filter given are kept, whole (a visit's landing, or the point of sale: its lever and
 -- the signing broker).
@@ -155,6 +155,8 @@ path_rows AS (
         if(not_converted OR NOT {ages:Bool}, [],
            arrayConcat(arrayMap(touch -> dateDiff('millisecond', touch.1, converted_at) / 86400000, online),
                        if(point_of_sale != '', [0.0], []))) AS ages_days,
+        -- Days from the path's first touch to the conversion (0 without an online touch): the paths' days.
+        if(not_converted OR empty(online), 0.0, dateDiff('millisecond', online[1].1, converted_at) / 86400000) AS days,
         toUInt64(NOT not_converted) AS conversions,
         if(not_converted, toDecimal64(0, 2), value) AS value,
         toUInt64(not_converted) AS nulls,
@@ -174,6 +176,6 @@ path_rows AS (
 
 -- With ages, conversions keep a row each (their touches' ages differ); null paths are counted per distinct path.
 SELECT levers, keys, ages_days, sum(conversions) AS conversions, sum(value) AS value, sum(nulls) AS nulls,
-       channel, signer
+       channel, signer, sum(days) AS days
 FROM path_rows
 GROUP BY levers, keys, ages_days, channel, signer

@@ -39,13 +39,11 @@ def path_parameters(ctx: Context, *, by: str | None = None, goal: str | None = N
 
 def table(result: Result, by: str) -> PathTable:
     """The paths as attribution's table: a channel is the lever, or (lever, key) with a breakdown."""
-    at = {c: i for i, c in enumerate(result.columns)}
-    rows = []
-    for r in result.rows:
-        levers, keys = r[at["levers"]], r[at["keys"]]
-        channels = list(zip(levers, keys)) if by else list(levers)
-        rows.append((channels, r[at["conversions"]], float(r[at["value"]]), r[at["nulls"]], r[at["ages_days"]]))
-    return path_table(rows)
+    levers, keys, conversions, value, nulls, ages = (
+        [r[i] for r in result.rows] for i in map(result.columns.index,
+                                                 ("levers", "keys", "conversions", "value", "nulls", "ages_days")))
+    channels = [list(zip(*k)) for k in zip(levers, keys)] if by else levers
+    return path_table(zip(channels, conversions, value, nulls, ages))
 
 
 def _half_life(ctx: Context) -> float:
@@ -110,7 +108,7 @@ def frequent_paths(ctx: Context, result: Result) -> Result:
         g[0] += conversions
         g[1] += r[at["value"]]
         g[2] += len(levers) * conversions
-        g[3] += (max(r[at["ages_days"]]) if levers else 0.0) * conversions
+        g[3] += r[at["days"]]
         total += conversions
     rows = [[" > ".join(path) if path else "(no touch)", int(g[0]), g[1],
              g[0] / total, g[2] / g[0], g[3] / g[0]] for path, g in groups.items()]
@@ -133,7 +131,7 @@ PATHS = Report(
     ),
     keys=("path",),
     options=frozenset({"lookback", "offline_touch", "goal", "limit"}),
-    parameters=lambda ctx: path_parameters(ctx, by="", nulls=False, ages=True),
+    parameters=lambda ctx: path_parameters(ctx, by="", nulls=False, ages=False),
     post=frequent_paths,
 )
 
