@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import tempfile
@@ -34,6 +35,12 @@ from e2e.conftest import ADMIN_TOKEN, CHROMIUM, CHROMIUM_ARGS, start_collector, 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 VIEWER, PASSWORD = "bench", "bench-password-long"
+
+
+def at_once() -> str:
+    """How many reports the page asks for at once (journeys/dashboard/src/api.js)."""
+    m = re.search(r"MAX_AT_ONCE = (\d+)", (ROOT / "journeys" / "dashboard" / "src" / "api.js").read_text())
+    return m.group(1) if m else "?"
 
 
 def api_time(url: str, call: str) -> float:
@@ -94,7 +101,7 @@ def main() -> int:
             asked = len(calls)  # the last load's requests: more than the distinct ones would be a panel asking twice
             browser.close()
         print(f"\npage: every panel drawn in {statistics.median(page_times):.2f} s (median of {args.runs} loads; "
-              f"the page asks for at most 3 reports at once; {asked} report requests per load, "
+              f"the page asks for at most {at_once()} reports at once; {asked} report requests per load, "
               f"{len(report_calls)} distinct)")
         print(f"{'panel':<12} {'answered (s)':>12}   state")
         for panel, values in times.items():
