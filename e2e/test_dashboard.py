@@ -329,10 +329,13 @@ def test_loading_empty_and_error_states_are_designed(page: Page, dash):
     expect(page.get_by_label("Period")).to_be_enabled()  # the page stays usable while panels load
     SCREENSHOTS.mkdir(exist_ok=True)
     funnel.screenshot(path=SCREENSHOTS / "state-loading.png")
-    for route in held:
+    def fail(route):
         route.fulfill(status=503, content_type="application/json",
                       body=json.dumps({"error": "the report could not be computed: ClickHouse is out of reach"}))
-    page.unroute("**/api/reports/**")
+
+    page.route("**/api/reports/**", fail)  # the calls still waiting their turn (two at a time) fail too
+    for route in held:
+        fail(route)
     expect(funnel).to_have_attribute("data-state", "error")
     expect(funnel.get_by_role("alert")).to_contain_text("This panel could not be loaded.")
     expect(funnel.get_by_role("alert")).to_contain_text("ClickHouse is out of reach")
@@ -343,6 +346,33 @@ def test_loading_empty_and_error_states_are_designed(page: Page, dash):
     expect(funnel).to_have_attribute("data-state", "empty")
     expect(funnel).to_contain_text("No data for this period.")
     funnel.screenshot(path=SCREENSHOTS / "state-empty.png")
+
+
+def test_a_control_changed_while_the_panels_load_is_answered_before_them(page: Page, dash):
+    """The page asks for two reports at a time; what the viewer asks for while others wait goes first."""
+    held, sent = [], []
+
+    def hold(route):
+        sent.append(urllib.parse.urlsplit(route.request.url).path + "?" + urllib.parse.urlsplit(route.request.url).query)
+        held.append(route)
+
+    page.route("**/api/reports/**", hold)
+    login(page, dash)
+    page.wait_for_timeout(300)
+    assert [c.split("?")[0] for c in sent] == ["/api/reports/overview"] * 2  # two at a time, the rest wait
+    page.locator("#funnel").get_by_label("Breakdown").select_option("device")
+    page.wait_for_timeout(300)
+    assert len(sent) == 2
+    held.pop(0).continue_()  # one call answered: the next one goes
+    for _ in range(100):
+        if len(sent) > 2:
+            break
+        page.wait_for_timeout(100)
+    assert sent[2].startswith("/api/reports/funnel?") and "by=device" in sent[2], sent
+    page.unroute("**/api/reports/**")  # the calls held go on, and the page's next ones
+    settled(page)
+    asked = [c for c in sent if c.startswith("/api/reports/funnel?")]
+    assert asked == [sent[2]]  # the load's funnel call, given up while waiting, was never sent
 
 
 def test_keyboard_reaches_the_panels_and_their_controls(page: Page, dash):

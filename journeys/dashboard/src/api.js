@@ -6,6 +6,7 @@
 var CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || '';
 var MAX_AT_ONCE = 2; // each query already uses every core of the engine: more at once only delays the first panels
 var running = 0, waiting = [], stopped = false;
+var batch = 0, batchOpen = false;
 
 export class ApiError extends Error {
   constructor(status, message) {
@@ -22,28 +23,53 @@ export function reportUrl(name, params, format) {
   return `/api/reports/${encodeURIComponent(name)}?${q}`;
 }
 
-async function slot() {
+/** The calls asked for in one turn of the page (its load, a change of period or of a panel's control) are a batch. */
+function currentBatch() {
+  if (!batchOpen) {
+    batch++;
+    batchOpen = true;
+    setTimeout(() => (batchOpen = false));
+  }
+  return batch;
+}
+
+/** A turn to call: at once, or once a call is done; a call given up (aborted) while waiting leaves the queue. */
+async function slot(signal) {
+  var mine = currentBatch();
   if (running < MAX_AT_ONCE) {
     running++;
     return;
   }
-  await new Promise((resolve) => waiting.push(resolve));
+  await new Promise((resolve, reject) => {
+    var entry = { resolve, batch: mine };
+    waiting.push(entry);
+    if (signal) signal.addEventListener('abort', () => {
+      var i = waiting.indexOf(entry);
+      if (i < 0) return;
+      waiting.splice(i, 1);
+      reject(new DOMException('given up while waiting', 'AbortError'));
+    }, { once: true });
+  });
 }
 
+/** A call is done: the next goes, from the newest batch (what the viewer just asked for), in the order asked. */
 function release() {
-  var next = waiting.shift();
-  if (next) next();
-  else running--;
+  if (!waiting.length) {
+    running--;
+    return;
+  }
+  var newest = Math.max(...waiting.map((w) => w.batch));
+  waiting.splice(waiting.findIndex((w) => w.batch == newest), 1)[0].resolve();
 }
 
 /** The page is leaving (logging out): no report is asked for any more; its answer would be a 401. */
 export function stop() {
   stopped = true;
-  waiting.splice(0).forEach((resolve) => resolve());
+  waiting.splice(0).forEach((w) => w.resolve());
 }
 
 async function call(url, init) {
-  await slot();
+  await slot(init && init.signal);
   try {
     if (stopped) throw new DOMException('the page is leaving', 'AbortError');
     var resp = await fetch(url, {
