@@ -4,7 +4,8 @@
   Nothing else uses it, so no other work can change its session or make it wait.
 - `store.reads`: a few clients for everyone who reads (`store.query`, `store.raw`): analysts' SQL
   (`store.analyst`: one reading statement, `readonly = 1`, a default `max_execution_time`), exports,
-  summaries, reports.
+  summaries, reports. A request's reading queries may carry a `Ticket` (`TICKET`): named by it, they can
+  be stopped when nobody waits for them any more (`store.cancel`).
 - `store.writes`: clients for the writes that are not ingestion: replay of rejected events, imports,
   migrations (`store.insert`, `store.insert_rows`, `store.insert_lines`, `store.command`, `store.migrate`,
   and `store.query(sql, readonly=False)`).
@@ -16,8 +17,11 @@ the only module that imports clickhouse_connect; the names others need are impor
 
 from __future__ import annotations
 
+import contextvars
+import uuid
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -67,6 +71,25 @@ class Ingest:
 
     def close(self) -> None:
         self.client.close()
+
+
+@dataclass
+class Ticket:
+    """The reading queries of one request, named in their text (a comment) so that they can be stopped when
+    nobody waits for them any more: a dashboard call the page gave up (a newer period, a panel reloaded)."""
+
+    tag: str = field(default_factory=lambda: "parcours-call-" + uuid.uuid4().hex)
+    cancelled: bool = False
+
+
+TICKET: contextvars.ContextVar[Ticket | None] = contextvars.ContextVar("parcours_ticket", default=None)
+"""The ticket of the request whose queries run in this context (`Store.query` names them with it)."""
+
+
+class Cancelled(StoreError):
+    """Its caller went away: the query was stopped, or never started."""
+
+    status = 499
 
 
 class Store:
@@ -128,8 +151,25 @@ class Store:
         if not readonly:
             with self.writes.client() as client:
                 return client.query(sql, parameters, self.cluster_settings)
+        ticket = TICKET.get()
+        if ticket is not None:
+            sql = f"/* {ticket.tag} */ {sql}"
         with self.reads.client() as client:
-            return client.query(sql, parameters, {**self.cluster_settings, "readonly": 1})
+            if ticket is not None and ticket.cancelled:
+                raise Cancelled("the caller went away before the query started")
+            try:
+                return client.query(sql, parameters, {**self.cluster_settings, "readonly": 1})
+            except QueryRefused as exc:
+                if ticket is not None and ticket.cancelled:
+                    raise Cancelled("the caller went away: the query was stopped") from None
+                raise
+
+    def cancel(self, ticket: Ticket) -> None:
+        """Stop the reading queries of a ticket (those running now; those not started yet never start)."""
+        ticket.cancelled = True
+        # The statement names the tag too: it leaves itself out.
+        self.query(f"KILL QUERY WHERE query LIKE '%/* {ticket.tag} */%' AND query NOT LIKE 'KILL QUERY%' ASYNC",
+                   readonly=False)
 
     def raw(self, sql: str, fmt: str, parameters: dict[str, Any] | None = None) -> bytes:
         """One query's result in a ClickHouse output format (CSVWithNames, JSONEachRow…), for SQL we wrote.

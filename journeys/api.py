@@ -6,7 +6,8 @@
 - `GET /api/import/rejects?kind=&source=&all=true`: the rejected lines still to fix.
 - `POST /api/persons/stitch`: a stitching run now; `GET /api/persons/status`: persons, keys, the last run.
 - `GET /api/reports/NAME?from=…&to=…&format=json`: a report (journeys.reports), the figures the CLI prints;
-  `POST` with the options as JSON, for a phone (hashed here, never in a URL).
+  `POST` with the options as JSON, for a phone (hashed here, never in a URL). A caller that goes away has
+  its report's queries stopped (collector.storage.Ticket).
 - `POST /api/erase` with `{"phone": "06 12 34 56 78"}` (or `visitor`, `crm_id`; `"dry_run": true`): the
   person erased everywhere, the write-ahead log sealed and stored first.
 - `GET /api/export/conversions?network=google-ads|meta&from=&to=`: offline conversions for an ad network.
@@ -16,7 +17,9 @@ The work is the same function the command line runs when no collector does (jour
 
 from __future__ import annotations
 
+import asyncio
 import io
+import logging
 from collections.abc import Callable
 
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
@@ -30,11 +33,13 @@ from callcentre import calls
 from collector import output, repeats
 from collector.errors import BadParameter, Problem
 from collector.since import parse_since
-from collector.storage import Store
+from collector.storage import TICKET, Cancelled, Store, Ticket
 from collector.wal import WalError
 from journeys import adnetworks, brokers, conversions, costs, erase, imports, persons, reports
 from journeys.imports import Context
 from journeys.reports import person as reports_person
+
+log = logging.getLogger("parcours.reports")
 
 MAX_IMPORT_BYTES = 1 << 30
 """The largest file the API takes in one request (a million sales lines are ~120 MB)."""
@@ -152,9 +157,38 @@ async def report(request: Request) -> Response:
         if "phone" in raw:
             raise BadParameter("phone: send it in a POST body ({\"phone\": \"06 12 34 56 78\"}), never in a URL")
     raw.setdefault("format", "json")
-    body, media_type = await run_in_threadpool(reports.respond, store_of(request), state.plan,
-                                               request.path_params["name"], raw)
+    store, ticket = store_of(request), Ticket()
+    work = asyncio.ensure_future(run_in_threadpool(_with_ticket, ticket, reports.respond, store, state.plan,
+                                                   request.path_params["name"], raw))
+    while not (await asyncio.wait({work}, timeout=WATCH_SECONDS))[0]:
+        if await request.is_disconnected():
+            # Nobody waits for the figures any more (the page moved on): the engine's cores go to what is asked.
+            name = request.path_params["name"][:40]
+            await run_in_threadpool(store.cancel, ticket)
+            log.info("report %s: its caller went away; its queries are stopped", name)
+            try:
+                await work
+                log.debug("report %s: it had finished", name)
+            except Cancelled as exc:
+                log.debug("report %s: %s", name, exc)
+            except Exception:  # noqa: BLE001  (nobody to tell)
+                log.debug("report %s: it failed", name, exc_info=True)
+            return Response(status_code=Cancelled.status)
+    body, media_type = work.result()
     return Response(body, media_type=media_type)
+
+
+WATCH_SECONDS = 0.2
+"""How often a report being computed checks that its caller is still there."""
+
+
+def _with_ticket(ticket: Ticket, fn: Callable, *args):
+    """fn(*args), its reading queries named by the ticket (in the worker thread's context)."""
+    token = TICKET.set(ticket)
+    try:
+        return fn(*args)
+    finally:
+        TICKET.reset(token)
 
 
 def refuse_repeated_keys(body: bytes) -> None:

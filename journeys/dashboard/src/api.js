@@ -5,7 +5,7 @@
 
 var CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || '';
 var MAX_AT_ONCE = 2; // each query already uses every core of the engine: more at once only delays the first panels
-var running = 0, waiting = [], stopped = false;
+var running = [], waiting = [], stopped = false; // the batches of the calls under way; the calls waiting
 var batch = 0, batchOpen = false;
 
 export class ApiError extends Error {
@@ -33,12 +33,15 @@ function currentBatch() {
   return batch;
 }
 
-/** A turn to call: at once, or once a call is done; a call given up (aborted) while waiting leaves the queue. */
+/**
+ * A turn to call: at once when a place is free and no newer batch is under way, else once a call is done. A
+ * call given up (aborted) while waiting leaves the queue.
+ */
 async function slot(signal) {
   var mine = currentBatch();
-  if (running < MAX_AT_ONCE) {
-    running++;
-    return;
+  if (running.length < MAX_AT_ONCE && !running.some((b) => b > mine)) {
+    running.push(mine);
+    return mine;
   }
   await new Promise((resolve, reject) => {
     var entry = { resolve, batch: mine };
@@ -50,26 +53,36 @@ async function slot(signal) {
       reject(new DOMException('given up while waiting', 'AbortError'));
     }, { once: true });
   });
+  return mine;
 }
 
-/** A call is done: the next goes, from the newest batch (what the viewer just asked for), in the order asked. */
-function release() {
-  if (!waiting.length) {
-    running--;
-    return;
+/**
+ * A call of this batch is done: the next calls go, from the newest batch (what the viewer just asked for) in
+ * the order asked; an older batch's calls wait until the newer ones are answered, so that they have the
+ * engine to themselves.
+ */
+function release(mine) {
+  running.splice(running.indexOf(mine), 1);
+  while (waiting.length && running.length < MAX_AT_ONCE) {
+    var newest = Math.max(...waiting.map((w) => w.batch));
+    if (running.some((b) => b > newest)) return;
+    var next = waiting.splice(waiting.findIndex((w) => w.batch == newest), 1)[0];
+    running.push(next.batch);
+    next.resolve();
   }
-  var newest = Math.max(...waiting.map((w) => w.batch));
-  waiting.splice(waiting.findIndex((w) => w.batch == newest), 1)[0].resolve();
 }
 
 /** The page is leaving (logging out): no report is asked for any more; its answer would be a 401. */
 export function stop() {
   stopped = true;
-  waiting.splice(0).forEach((w) => w.resolve());
+  waiting.splice(0).forEach((w) => {
+    running.push(w.batch);
+    w.resolve();
+  });
 }
 
 async function call(url, init) {
-  await slot(init && init.signal);
+  var mine = await slot(init && init.signal);
   try {
     if (stopped) throw new DOMException('the page is leaving', 'AbortError');
     var resp = await fetch(url, {
@@ -89,7 +102,7 @@ async function call(url, init) {
     }
     return resp;
   } finally {
-    release();
+    release(mine);
   }
 }
 

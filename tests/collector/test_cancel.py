@@ -1,0 +1,62 @@
+"""A request's reading queries stopped when nobody waits for them (Store.cancel, with a Ticket)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from collector.storage import TICKET, Cancelled, Ticket
+
+LONG = "SELECT count() FROM numbers(100000000000) WHERE sipHash64(number) % 7 = 1"
+"""Minutes of work on two cores: it ends only when stopped."""
+
+
+def _run(store, ticket: Ticket, sql: str, out: dict) -> None:
+    token = TICKET.set(ticket)
+    try:
+        out["rows"] = store.query(sql).rows
+    except Exception as exc:  # what the caller would see
+        out["error"] = exc
+    finally:
+        TICKET.reset(token)
+
+
+def _running(store, ticket: Ticket) -> int:
+    return store.query(f"SELECT count() FROM system.processes WHERE query LIKE '%/* {ticket.tag} */%' "
+                       "AND query NOT LIKE '%system.processes%'").rows[0][0]
+
+
+def test_a_running_query_of_a_cancelled_ticket_stops_and_says_so(store):
+    ticket, out = Ticket(), {}
+    worker = threading.Thread(target=_run, args=(store, ticket, LONG, out))
+    worker.start()
+    for _ in range(600):  # it is named by its ticket while it runs
+        if _running(store, ticket):
+            break
+        threading.Event().wait(0.05)
+    assert _running(store, ticket) == 1
+    store.cancel(ticket)
+    worker.join(120)
+    assert not worker.is_alive()
+    assert isinstance(out.get("error"), Cancelled) and out["error"].status == 499
+    assert _running(store, ticket) == 0
+
+
+def test_a_cancelled_ticket_starts_no_query_and_others_go_on(store):
+    ticket, other = Ticket(), Ticket()
+    store.cancel(ticket)  # nothing of it runs yet: nothing to stop, nothing refused
+    out, fine = {}, {}
+    _run(store, ticket, "SELECT 1", out)
+    assert isinstance(out["error"], Cancelled)
+    _run(store, other, "SELECT 1", fine)
+    assert fine == {"rows": [[1]]}
+    assert store.query("SELECT 2").rows == [[2]]  # without a ticket, as before
+
+
+def test_a_refused_query_of_a_live_ticket_is_still_a_refusal(store):
+    out = {}
+    _run(store, Ticket(), "SELECT no_such_column", out)
+    assert not isinstance(out["error"], Cancelled)
+    with pytest.raises(Exception, match="no_such_column|UNKNOWN_IDENTIFIER"):
+        raise out["error"]
