@@ -9,6 +9,8 @@ import logging
 import threading
 import time
 
+from tests.collector.helpers import run_async
+
 
 
 class Call(threading.Thread):
@@ -24,7 +26,7 @@ class Call(threading.Thread):
         self.gone.set()
 
     def run(self) -> None:
-        asyncio.run(self._call())
+        run_async(self._call())
 
     async def _call(self) -> None:
         first = True
