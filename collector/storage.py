@@ -18,6 +18,7 @@ the only module that imports clickhouse_connect; the names others need are impor
 from __future__ import annotations
 
 import contextvars
+import logging
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -43,6 +44,9 @@ from collector.ddl import migration_ddl
 from collector.rows import lines, row_keys
 from collector.schema import DATABASE, MIGRATIONS, bootstrap_ddl
 from collector.sqlcheck import NotReading, reading_statement
+
+
+log = logging.getLogger("parcours.storage")
 
 
 class Sink(Protocol):
@@ -167,9 +171,11 @@ class Store:
     def cancel(self, ticket: Ticket) -> None:
         """Stop the reading queries of a ticket (those running now; those not started yet never start)."""
         ticket.cancelled = True
-        # The statement names the tag too: it leaves itself out.
-        self.query(f"KILL QUERY WHERE query LIKE '%/* {ticket.tag} */%' AND query NOT LIKE 'KILL QUERY%' ASYNC",
-                   readonly=False)
+        try:  # the statement names the tag too: it leaves itself out
+            self.query(f"KILL QUERY WHERE query LIKE '%/* {ticket.tag} */%' AND query NOT LIKE 'KILL QUERY%' ASYNC",
+                       readonly=False)
+        except StoreError as exc:  # a user that may not KILL, ClickHouse away: the query runs to its end
+            log.warning("could not stop the queries of a call nobody waits for: %s", exc)
 
     def raw(self, sql: str, fmt: str, parameters: dict[str, Any] | None = None) -> bytes:
         """One query's result in a ClickHouse output format (CSVWithNames, JSONEachRow…), for SQL we wrote.

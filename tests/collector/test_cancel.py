@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from collector.storage import TICKET, Cancelled, Ticket
+from collector.storage import TICKET, Cancelled, Store, Ticket
 
 LONG = "SELECT count() FROM numbers(100000000000) WHERE sipHash64(number) % 7 = 1"
 """Minutes of work on two cores: it ends only when stopped."""
@@ -60,3 +60,16 @@ def test_a_refused_query_of_a_live_ticket_is_still_a_refusal(store):
     assert not isinstance(out["error"], Cancelled)
     with pytest.raises(Exception, match="no_such_column|UNKNOWN_IDENTIFIER"):
         raise out["error"]
+
+
+def test_a_query_that_cannot_be_stopped_runs_on_and_says_why(caplog):
+    """ClickHouse out of reach (or a user that may not KILL): the ticket is cancelled all the same, nothing
+    raised to the request that went away, a warning for the operator."""
+    away = Store("http://127.0.0.1:9", database="parcours")  # nothing listens there
+    try:
+        ticket = Ticket()
+        away.cancel(ticket)
+        assert ticket.cancelled
+        assert "could not stop the queries of a call nobody waits for" in caplog.text
+    finally:
+        away.close()
