@@ -54,20 +54,22 @@ sale_persons AS (
 ),
 
 visitors AS (
-    -- The visitor ids of the sales' persons.
+    -- The visitor ids of the sales' persons (the persons of their phone and quote id keys: computing the
+    -- sales' persons a second time for this list would cost a fifth of the report).
     SELECT key AS visitor_id, person_id
     FROM parcours.person_keys FINAL
-    WHERE key_type = 'visitor' AND person_id IN (SELECT person_id FROM sale_persons WHERE person_id != '')
+    WHERE key_type = 'visitor' AND person_id IN (SELECT person_id FROM keys)
 ),
 
 person_visits AS (
     -- The sales' persons' visits, in one pass (their visitor ids joined once): the visits from the start of
-    -- the first lookback window (start, lever, campaign, broker, device); each person's first visit ever
-    -- (parcours.sessions: any day), for "journey outside the lookback" (0 when none); the quotes (form_submit
-    -- events) their visitors sent from the start of the first lookback.
+    -- the first lookback window (start, lever, campaign, broker, device); each person's first visit ever, for
+    -- "journey outside the lookback" (0 when none): the earliest of those visits and of their sessions begun
+    -- before that window (parcours.sessions); the quotes (form_submit events) their visitors sent from the
+    -- start of the first lookback.
     SELECT visitors.person_id AS person_id,
            groupArrayIf((f.started_at, f.lever, f.campaign, f.broker_id, f.device_type), f.kind = 'visit') AS journey,
-           minIf(f.started_at, f.kind = 'first') AS first_visit,
+           minIf(f.started_at, f.kind IN ('first', 'visit')) AS first_visit,
            groupUniqArrayIf(f.started_at, f.kind = 'quote') AS quoted
     FROM (
         SELECT 'visit' AS kind, visitor_id, started_at, lever, campaign, broker_id, toString(device_type) AS device_type
@@ -76,7 +78,8 @@ person_visits AS (
         UNION ALL
         SELECT 'first' AS kind, visitor_id, started_at, '', '', '', ''
         FROM parcours.sessions
-        WHERE day <= toDate({to:DateTime64(3, 'UTC')}) AND NOT is_bot
+        WHERE day <= toDate({touches_from:DateTime64(3, 'UTC')}) AND started_at < {touches_from:DateTime64(3, 'UTC')}
+          AND NOT is_bot
         UNION ALL
         SELECT 'quote' AS kind, visitor_id, ts AS started_at, '', '', '', ''
         FROM parcours.events
