@@ -163,7 +163,7 @@ async def report(request: Request) -> Response:
     while not (await asyncio.wait({work}, timeout=WATCH_SECONDS))[0]:
         if await request.is_disconnected():
             # Nobody waits for the figures any more (the page moved on): the engine's cores go to what is asked.
-            name = request.path_params["name"][:40]
+            name = request.path_params["name"] if request.path_params["name"] in reports.REPORTS else "?"
             await run_in_threadpool(store.cancel, ticket)
             log.info("report %s: its caller went away; its queries are stopped", name)
             try:
