@@ -138,10 +138,17 @@ paths AS (
         conversion.3 AS channel,
         conversion.4 AS signer,
         conversion.5 AS point_of_sale,
-        if(not_converted,
-           arrayFilter(touch -> touch.1 >= {from:DateTime64(3, 'UTC')}, journey),
-           arrayFilter(touch -> touch.1 <= converted_at
-                                AND touch.1 >= converted_at - toIntervalSecond({lookback_s:UInt32}), journey)) AS online
+        -- The touches in the window (a null path: the period; a conversion: its lookback) are a run of the
+        -- journey, which is in time order: sliced out of each of its columns, not filtered touch by touch.
+        journey.1 AS times,
+        if(not_converted, arrayFirstIndex(t -> t >= {from:DateTime64(3, 'UTC')}, times),
+           arrayFirstIndex(t -> t >= converted_at - toIntervalSecond({lookback_s:UInt32}), times)) AS first,
+        if(not_converted, length(times), arrayLastIndex(t -> t <= converted_at, times)) AS last,
+        if(first = 0 OR last < first, 0, last - first + 1) AS touched,
+        arraySlice(times, greatest(first, 1), touched) AS online_times,
+        arraySlice(journey.2, greatest(first, 1), touched) AS online_levers,
+        arraySlice(journey.3, greatest(first, 1), touched) AS online_keys,
+        arraySlice(journey.4, greatest(first, 1), touched) AS online_landings
     FROM persons
     ARRAY JOIN if(empty(converted), [(toDateTime64(0, 3, 'UTC'), toDecimal64(0, 2), '', '', '')], converted) AS conversion
     WHERE {nulls:Bool} OR NOT empty(converted)
@@ -149,26 +156,25 @@ paths AS (
 
 path_rows AS (
     SELECT
-        arrayConcat(arrayMap(touch -> touch.2, online), if(point_of_sale != '', [point_of_sale], [])) AS levers,
-        arrayConcat(arrayMap(touch -> touch.3, online),
-                    if(point_of_sale != '', [if({by:String} = 'broker', signer, '')], [])) AS keys,
+        arrayConcat(online_levers, if(point_of_sale != '', [point_of_sale], [])) AS levers,
+        arrayConcat(online_keys, if(point_of_sale != '', [if({by:String} = 'broker', signer, '')], [])) AS keys,
         if(not_converted OR NOT {ages:Bool}, [],
-           arrayConcat(arrayMap(touch -> dateDiff('millisecond', touch.1, converted_at) / 86400000, online),
+           arrayConcat(arrayMap(t -> dateDiff('millisecond', t, converted_at) / 86400000, online_times),
                        if(point_of_sale != '', [0.0], []))) AS ages_days,
         -- Days from the path's first touch to the conversion (0 without an online touch): the paths' days.
-        if(not_converted OR empty(online), 0.0, dateDiff('millisecond', online[1].1, converted_at) / 86400000) AS days,
+        if(not_converted OR touched = 0, 0.0, dateDiff('millisecond', online_times[1], converted_at) / 86400000) AS days,
         toUInt64(NOT not_converted) AS conversions,
         if(not_converted, toDecimal64(0, 2), value) AS value,
         toUInt64(not_converted) AS nulls,
         if(not_converted, '', channel) AS channel,
         if(not_converted, '', signer) AS signer
     FROM paths
-    WHERE NOT (not_converted AND empty(online))
+    WHERE NOT (not_converted AND touched = 0)
       AND (({lever:String} = '' AND {campaign:String} = '' AND {broker:String} = '' AND {device:String} = '')
-           OR arrayExists(touch -> ({lever:String} = '' OR touch.4.1 = {lever:String})
-                                   AND ({campaign:String} = '' OR touch.4.2 = {campaign:String})
-                                   AND ({broker:String} = '' OR touch.4.3 = {broker:String})
-                                   AND ({device:String} = '' OR touch.4.4 = {device:String}), online)
+           OR arrayExists(landing -> ({lever:String} = '' OR landing.1 = {lever:String})
+                                     AND ({campaign:String} = '' OR landing.2 = {campaign:String})
+                                     AND ({broker:String} = '' OR landing.3 = {broker:String})
+                                     AND ({device:String} = '' OR landing.4 = {device:String}), online_landings)
            OR (point_of_sale != '' AND ({lever:String} = '' OR point_of_sale = {lever:String})
                AND ({broker:String} = '' OR signer = {broker:String})
                AND {campaign:String} = '' AND {device:String} = ''))
