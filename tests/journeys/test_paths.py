@@ -96,3 +96,26 @@ def test_a_lead_of_a_visitor_never_stitched_is_its_own_persons(store, plan, mrs_
         assert credit == {(model, "display"): (1, 0), (model, "search_organic"): (1, 0)}, model
     paths = reports.run(store, plan, "paths", {**OCTOBER, "goal": "lead"}).records()
     assert sorted((p["path"], p["conversions"]) for p in paths) == [("display", 1), ("search_organic", 1)]
+
+
+def test_the_lookback_window_holds_its_two_ends_and_nothing_past_them(store, plan):
+    """Touches at the very start of the window (the sale less the lookback) and at the sale itself count;
+    a millisecond before the one or after the other does not (the window is a run of the time-ordered
+    journey, sliced out of it)."""
+    j = Journeys()
+    for session, when, lever in [("w0", "2026-10-08 09:59:59.999", "email"),      # before the window
+                                 ("w1", "2026-10-08 10:00", "display"),            # its first instant
+                                 ("w2", "2026-10-14 18:00", "social"),
+                                 ("w3", "2026-10-15 10:00", "search_paid"),        # the sale's instant
+                                 ("w4", "2026-10-15 10:00:00.001", "affiliation")]:  # after the sale
+        j.page("vw", session, when)
+        j.add("touch", "vw", session, when, lever=lever, utm_source=lever, utm_medium=lever)
+    j.store(store)
+    person(store, "P-W", visitors=("vw",), phones=("kw",))
+    sale(store, "C-W", "2026-10-15 10:00", channel="web", premium="300.00", phone_key="kw")
+    window = {**OCTOBER, "lookback": "7d", "offline_touch": "false"}
+    credit = by_model(reports.run(store, plan, "attribution", {**window, "model": "linear"}))
+    assert {lever: c for (_, lever), (c, _) in credit.items() if c} == pytest.approx(
+        {"display": 1 / 3, "social": 1 / 3, "search_paid": 1 / 3})
+    paths = reports.run(store, plan, "paths", window).records()
+    assert [(p["path"], p["touches"], p["days"]) for p in paths] == [("display > social > search_paid", 3, 7)]
