@@ -43,6 +43,23 @@ def at_once() -> str:
     return m.group(1) if m else "?"
 
 
+def changes(page, n: int, log: Path) -> tuple[float, int, int]:
+    """A viewer who cannot make up their mind: the page reloaded, then the device filter changed n times 0.6 s
+    apart. (seconds from the first change until every panel is drawn, report calls sent, calls stopped)."""
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "/api/reports/" in r.url else None)
+    stopped = log.read_text().count("its caller went away")
+    devices = page.get_by_label("Device").locator("option").evaluate_all("os => os.map(o => o.value).filter(Boolean)")
+    page.reload()
+    page.wait_for_selector(".panel")
+    started = time.perf_counter()
+    for i in range(n):
+        page.wait_for_timeout(600)
+        page.get_by_label("Device").select_option(devices[i % len(devices)])
+    page.wait_for_function("() => !document.querySelector('.panel[data-state=loading]')", timeout=600_000)
+    return time.perf_counter() - started, len(sent), log.read_text().count("its caller went away") - stopped
+
+
 def api_time(url: str, call: str) -> float:
     req = urllib.request.Request(url + call, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     started = time.perf_counter()
@@ -60,12 +77,15 @@ def main() -> int:
     parser.add_argument("--visitors", type=int, default=2000, help="visitors sent when no --data-dir is given")
     parser.add_argument("--runs", type=int, default=3, help="page loads measured (after one warm-up)")
     parser.add_argument("--query", default="", help="the page's URL query beside lang=en (a period: the seed's days)")
+    parser.add_argument("--changes", type=int, default=0,
+                        help="then a viewer who changes the device filter this many times, 0.6 s apart: the time "
+                             "until every panel shows the last one, and the calls stopped on the server")
     args = parser.parse_args()
     data = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
     Users(data).add(VIEWER, PASSWORD, replace=True)
     if not args.data_dir:  # the sample sales and costs, so attribution and paths have something to credit
         seed.import_offline(data, ROOT / "examples" / "moto-insurance.yaml", b"e2e-secret", ROOT / "examples" / "samples")
-    proc, url, _ = start_collector(data, "--max-event-age", "120", log_name="bench-dashboard.log")
+    proc, url, log = start_collector(data, "--max-event-age", "120", log_name="bench-dashboard.log")
     try:
         if not args.data_dir:
             sent = seed.send(url, n=args.visitors, days=30)  # the page's default period: the last 30 days
@@ -99,6 +119,7 @@ def main() -> int:
                     times.setdefault(panel, []).append((ms / 1000 if state in ("ready", "empty") else float("nan"), state))
             report_calls = sorted(set(calls))
             asked = len(calls)  # the last load's requests: more than the distinct ones would be a panel asking twice
+            changed = changes(page, args.changes, log) if args.changes else None
             browser.close()
         print(f"\npage: every panel drawn in {statistics.median(page_times):.2f} s (median of {args.runs} loads; "
               f"the page asks for at most {at_once()} reports at once; {asked} report requests per load, "
@@ -109,6 +130,10 @@ def main() -> int:
             state = values[-1][1]
             print(f"{panel:<12} {statistics.median(ok) if ok else float('nan'):>12.2f}   "
                   f"{state if ok else state + ' (report missing or failing)'}")
+        if changed:
+            print(f"\n{args.changes} changes of the device filter, 0.6 s apart, from a page still loading: every panel "
+                  f"shows the last {changed[0]:.1f} s after the first; {changed[1]} report calls sent, {changed[2]} "
+                  "stopped on the server (their caller gone)")
         print(f"\n{'report call (API alone, admin token)':<90} {'s':>6}")
         for call in report_calls:
             print(f"{call[:90]:<90} {api_time(url, call):>6.2f}")
