@@ -114,6 +114,9 @@ def sql_text(filename: str, leave_out: frozenset[str] = frozenset()) -> str:
 _FRAGMENT = re.compile(r"^\{(\w+)\}(,?)$", re.M)
 _CALL_TOUCHES = "parcours.call_touches("
 
+_COLUMNS: dict[str, list[str]] = {}
+"""The column names of each query text run (for the database it names), for its empty results."""
+
 
 def for_database(sql: str, database: str) -> str:
     """The SQL with its `parcours.` tables in another database (tests use one database each)."""
@@ -183,7 +186,10 @@ class Context:
         sql = for_database(text, self.store.database)
         result = self.store.query(sql, readonly=True, parameters=dict(parameters))
         if not result.rows:
-            # An empty result comes back without its column names (the embedded engine): ask for them.
-            described = self.store.query(f"DESCRIBE TABLE ({sql})", readonly=True, parameters=dict(parameters))
-            return Result([r[0] for r in described.rows], [])
+            # An empty result comes back without its column names (the embedded engine): ask for them once
+            # per text (planning the query again costs as much as running it on a small data set).
+            if sql not in _COLUMNS:
+                described = self.store.query(f"DESCRIBE TABLE ({sql})", readonly=True, parameters=dict(parameters))
+                _COLUMNS[sql] = [r[0] for r in described.rows]
+            return Result(list(_COLUMNS[sql]), [])
         return Result(result.columns, result.rows)
