@@ -348,6 +348,15 @@ def test_loading_empty_and_error_states_are_designed(page: Page, dash):
     funnel.screenshot(path=SCREENSHOTS / "state-empty.png")
 
 
+def _wait_until(page: Page, done, timeout_s: float = 60) -> None:
+    """Let the page run (its requests reach the route handlers) until done() holds; a bound on a failure only."""
+    for _ in range(int(timeout_s * 10)):
+        if done():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"waited {timeout_s} s")
+
+
 def test_a_control_changed_while_the_panels_load_is_answered_before_them(page: Page, dash):
     """The page asks for two reports at a time; what the viewer asks for while others wait goes first."""
     held, sent = [], []
@@ -358,16 +367,14 @@ def test_a_control_changed_while_the_panels_load_is_answered_before_them(page: P
 
     page.route("**/api/reports/**", hold)
     login(page, dash)
+    _wait_until(page, lambda: len(sent) >= 2)
     page.wait_for_timeout(300)
     assert [c.split("?")[0] for c in sent] == ["/api/reports/overview"] * 2  # two at a time, the rest wait
     page.locator("#funnel").get_by_label("Breakdown").select_option("device")
     page.wait_for_timeout(300)
     assert len(sent) == 2
     held.pop(0).continue_()  # one call answered: the next one goes
-    for _ in range(100):
-        if len(sent) > 2:
-            break
-        page.wait_for_timeout(100)
+    _wait_until(page, lambda: len(sent) > 2)
     assert sent[2].startswith("/api/reports/funnel?") and "by=device" in sent[2], sent
     page.unroute("**/api/reports/**")  # the calls held go on, and the page's next ones
     settled(page)
