@@ -26,8 +26,8 @@ Paths without any touch (a conversion no touch preceded) are not attributed: the
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
-from itertools import chain
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 

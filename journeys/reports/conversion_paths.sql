@@ -145,10 +145,11 @@ paths AS (
            arrayFirstIndex(t -> t >= converted_at - toIntervalSecond({lookback_s:UInt32}), times)) AS first,
         if(not_converted, length(times), arrayLastIndex(t -> t <= converted_at, times)) AS last,
         if(first = 0 OR last < first, 0, last - first + 1) AS touched,
-        arraySlice(times, greatest(first, 1), touched) AS online_times,
-        arraySlice(journey.2, greatest(first, 1), touched) AS online_levers,
-        arraySlice(journey.3, greatest(first, 1), touched) AS online_keys,
-        arraySlice(journey.4, greatest(first, 1), touched) AS online_landings
+        greatest(first, 1) AS start,  -- arraySlice counts from 1 (0 when no touch is in the window: none taken)
+        arraySlice(times, start, touched) AS online_times,
+        arraySlice(journey.2, start, touched) AS online_levers,
+        arraySlice(journey.3, start, touched) AS online_keys,
+        arraySlice(journey.4, start, touched) AS online_landings
     FROM persons
     ARRAY JOIN if(empty(converted), [(toDateTime64(0, 3, 'UTC'), toDecimal64(0, 2), '', '', '')], converted) AS conversion
     WHERE {nulls:Bool} OR NOT empty(converted)

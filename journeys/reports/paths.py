@@ -42,7 +42,7 @@ def table(result: Result, by: str) -> PathTable:
     levers, keys, conversions, value, nulls, ages = (
         [r[i] for r in result.rows] for i in map(result.columns.index,
                                                  ("levers", "keys", "conversions", "value", "nulls", "ages_days")))
-    channels = [list(zip(*k)) for k in zip(levers, keys)] if by else levers
+    channels = [list(zip(path_levers, path_keys)) for path_levers, path_keys in zip(levers, keys)] if by else levers
     return path_table(zip(channels, conversions, value, nulls, ages))
 
 

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from collector.storage import TICKET, Cancelled, Store, Ticket
+from tests.collector.helpers import wait_for
 
 LONG = "SELECT count() FROM numbers(100000000000) WHERE sipHash64(number) % 7 = 1"
 """Minutes of work on two cores: it ends only when stopped."""
@@ -31,10 +32,7 @@ def test_a_running_query_of_a_cancelled_ticket_stops_and_says_so(store):
     ticket, out = Ticket(), {}
     worker = threading.Thread(target=_run, args=(store, ticket, LONG, out))
     worker.start()
-    for _ in range(600):  # it is named by its ticket while it runs
-        if _running(store, ticket):
-            break
-        threading.Event().wait(0.05)
+    wait_for(lambda: _running(store, ticket), timeout=30)  # it is named by its ticket while it runs
     assert _running(store, ticket) == 1
     store.cancel(ticket)
     worker.join(120)

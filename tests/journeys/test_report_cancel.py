@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 
-from tests.collector.helpers import run_async
+from tests.collector.helpers import run_async, wait_for
 
 
 
@@ -55,13 +55,6 @@ class Call(threading.Thread):
         return next((m["status"] for m in self.sent if m["type"] == "http.response.start"), None)
 
 
-def _wait_for(predicate, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
-        time.sleep(0.02)
-
-
 def test_a_report_whose_caller_went_away_never_runs_its_query(client, caplog):
     """Every reading client busy, a report waits for one; its caller leaves; once a client is free the
     report's query does not start (a query running at that moment is killed: tests/collector/test_cancel.py)."""
@@ -76,7 +69,7 @@ def test_a_report_whose_caller_went_away_never_runs_its_query(client, caplog):
         time.sleep(0.3)  # the report is asked for, and waits for a client
         assert call.is_alive() and call.status is None
         call.leave()
-        _wait_for(lambda: "its caller went away" in caplog.text, "the report to see its caller gone")
+        wait_for(lambda: "its caller went away" in caplog.text, timeout=60)  # the report sees its caller gone
     call.join(60)
     assert call.status == 499
     assert "report overview: the caller went away before the query started" in caplog.text
