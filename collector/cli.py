@@ -88,6 +88,10 @@ def _durability_options(f):
                  help="Do the background work here (in the first worker): identity stitching, the closing runs "
                       "of sessions, the leads webhook's deliveries, the call-back phones' purge. Several "
                       "collectors on one ClickHouse server or cluster: leave it on in one of them only."),
+        _setting("--report-memory", 64, type=click.IntRange(0),
+                 help="Megabytes of reports' answers kept in memory while the data they were read from is "
+                      "unchanged (journeys/reports/results.py): a view opened again comes at once. 0: every call "
+                      "computed."),
         _setting("--log-format", "text", type=click.Choice(["text", "json"]),
                  help="Log lines for people, or JSON lines."),
         _setting("--header-timeout", 10.0, type=click.FloatRange(0.1),

@@ -73,6 +73,8 @@ class Settings:
     background: bool = True
     """Whether this collector does the background work (collector/periodic.py); off on all but one of several
     collectors writing to one ClickHouse server or cluster."""
+    report_memory: int = 64
+    """Megabytes of reports' answers kept while their data is unchanged (journeys/reports/results.py); 0: none."""
     log_format: str = "text"
     log_level: str = "info"
     # the call centre (docs/call-centre.md)

@@ -84,6 +84,8 @@ class Ticket:
 
     tag: str = field(default_factory=lambda: "parcours-call-" + uuid.uuid4().hex)
     cancelled: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)
+    """Settings its queries run with (a background computation: one thread, a low priority)."""
 
 
 TICKET: contextvars.ContextVar[Ticket | None] = contextvars.ContextVar("parcours_ticket", default=None)
@@ -162,7 +164,8 @@ class Store:
             if ticket is not None and ticket.cancelled:
                 raise Cancelled("the caller went away before the query started")
             try:
-                return client.query(sql, parameters, {**self.cluster_settings, "readonly": 1})
+                return client.query(sql, parameters, {**self.cluster_settings, **(ticket.settings if ticket else {}),
+                                                      "readonly": 1})
             except QueryRefused as exc:
                 if ticket is not None and ticket.cancelled:
                     raise Cancelled("the caller went away: the query was stopped") from None

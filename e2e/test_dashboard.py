@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -62,9 +63,16 @@ def dash(tmp_path_factory):
     stop_collector(proc)
 
 
-def api(dash: Collector, url: str) -> bytes:
-    """The same request the page made, with the admin token instead of the viewer's session."""
-    req = urllib.request.Request(dash.url + url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+PAGE_MAX_AGE = {"Cache-Control": "max-age=900"}
+"""What the page sends with its calls: it takes figures computed up to 15 minutes before
+(journeys/dashboard/src/api.js)."""
+
+
+def api(dash: Collector, url: str, current: bool = False) -> bytes:
+    """The same request the page made, with the admin token instead of the viewer's session; `current`: figures
+    computed from the data as it is now (without the page's max-age)."""
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}", **({} if current else PAGE_MAX_AGE)}
+    req = urllib.request.Request(dash.url + url, headers=headers)
     with urllib.request.urlopen(req, timeout=60) as resp:
         return resp.read()
 
@@ -496,3 +504,40 @@ def test_a_hand_edited_link_falls_back_to_the_defaults(page: Page, dash):
     funnel = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(
         next(c for c in calls if c.startswith("/api/reports/funnel?"))).query))
     assert (funnel["form"], funnel.get("by", "")) == ("moto_quote", "")
+
+
+def test_figures_computed_before_new_data_say_so_and_are_refreshed_on_demand(page: Page, dash):
+    """The page takes figures computed before data came in (up to 15 minutes old: the server keeps them,
+    journeys/reports/results.py), says "as of", and gets current ones when asked. Last in the module: it sends
+    an event, so the data the other tests read changes."""
+    login(page, dash)
+    settled(page)
+    now_ms = int(time.time() * 1000)
+    ua, events = next(seed.visitors(1, 1, now_ms - 120_000, seed=7))
+    body = json.dumps({"sent": now_ms, "events": events}).encode()
+    req = urllib.request.Request(f"{dash.url}/collect", data=body, method="POST",
+                                 headers={"Content-Type": "text/plain", "User-Agent": ua})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert resp.status < 300
+    dash.wait_rows(f"SELECT 1 FROM parcours.events WHERE event_id = '{events[0]['id']}'", 1)
+
+    answers = report_answers(page)
+    page.reload()
+    settled(page)
+    overview = page.locator("#overview")
+    expect(overview.locator(".as-of")).to_contain_text("Figures as of")
+    older = [a for a in answers if urllib.parse.urlsplit(a.url).path == "/api/reports/overview"]
+    overview.screenshot(path=SCREENSHOTS / "state-as-of.png")
+    assert older and all(int(a.headers["age"]) >= 0 for a in older)
+    assert all(close(a.json(), json.loads(api(dash, a.url[len(dash.url):]))) for a in older)
+
+    answers.clear()
+    overview.locator(".as-of button").click()
+    expect(overview.locator(".as-of")).to_have_count(0)
+    expect(overview).to_have_attribute("data-state", "ready")
+    current = [a for a in answers if urllib.parse.urlsplit(a.url).path == "/api/reports/overview"]
+    assert current and not any("age" in a.headers for a in current)
+    for a in current:
+        assert close(a.json(), json.loads(api(dash, a.url[len(dash.url):], current=True)))
+    visits = [json.loads(a.body())[0].get("visits") for a in (*older, *current) if "compare" in a.url]
+    assert visits[-1] > visits[0], visits  # the new visit is in the current figures, not in the older ones

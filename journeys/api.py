@@ -7,7 +7,9 @@
 - `POST /api/persons/stitch`: a stitching run now; `GET /api/persons/status`: persons, keys, the last run.
 - `GET /api/reports/NAME?from=…&to=…&format=json`: a report (journeys.reports), the figures the CLI prints;
   `POST` with the options as JSON, for a phone (hashed here, never in a URL). A caller that goes away has
-  its report's queries stopped (collector.storage.Ticket).
+  its report's queries stopped (collector.storage.Ticket). Figures already computed from the same data are
+  answered at once (journeys/reports/results.py); `Cache-Control: max-age=N` takes figures up to N seconds
+  old, with an `Age` header.
 - `POST /api/erase` with `{"phone": "06 12 34 56 78"}` (or `visitor`, `crm_id`; `"dry_run": true`): the
   person erased everywhere, the write-ahead log sealed and stored first.
 - `GET /api/export/conversions?network=google-ads|meta&from=&to=`: offline conversions for an ad network.
@@ -38,6 +40,7 @@ from collector.wal import WalError
 from journeys import adnetworks, brokers, conversions, costs, erase, imports, persons, reports
 from journeys.imports import Context
 from journeys.reports import person as reports_person
+from journeys.reports import results
 
 log = logging.getLogger("parcours.reports")
 
@@ -158,8 +161,10 @@ async def report(request: Request) -> Response:
             raise BadParameter("phone: send it in a POST body ({\"phone\": \"06 12 34 56 78\"}), never in a URL")
     raw.setdefault("format", "json")
     store, ticket = store_of(request), Ticket()
-    work = asyncio.ensure_future(run_in_threadpool(_with_ticket, ticket, reports.respond, store, state.plan,
-                                                   request.path_params["name"], raw))
+    kept = getattr(state, "report_results", None) or results.Results(store, enabled=False)
+    work = asyncio.ensure_future(run_in_threadpool(_with_ticket, ticket, kept.respond, state.plan,
+                                                   request.path_params["name"], raw,
+                                                   results.max_age(request.headers.get("cache-control"))))
     while not (await asyncio.wait({work}, timeout=WATCH_SECONDS))[0]:
         if await request.is_disconnected():
             # Nobody waits for the figures any more (the page moved on): the engine's cores go to what is asked.
@@ -174,8 +179,13 @@ async def report(request: Request) -> Response:
             except Exception:  # noqa: BLE001  (nobody to tell)
                 log.debug("report %s: it failed", name, exc_info=True)
             return Response(status_code=Cancelled.status)
-    body, media_type = work.result()
-    return Response(body, media_type=media_type)
+    answer = work.result()
+    if answer.age is None:
+        return Response(answer.body, media_type=answer.media_type)
+    refresh = getattr(state, "report_refresh", None)
+    if refresh is not None:  # figures older than the data: computed again in the background
+        refresh.poke()
+    return Response(answer.body, media_type=answer.media_type, headers={"Age": str(answer.age)})
 
 
 WATCH_SECONDS = 0.2
@@ -237,6 +247,9 @@ async def erase_person(request: Request) -> Response:
     result = await run_in_threadpool(
         lambda: erase.erase(store_of(request), state.plan, state.settings.secret, kind, str(doc[kind]),
                             dry_run=dry_run, paused=writer.paused if writer is not None else erase.no_pause))
+    kept = getattr(state, "report_results", None)
+    if kept is not None and not dry_run:
+        kept.clear()  # no figure computed with the person's data outlives it
     return Response(output.encode(result.as_dict()), media_type="application/json")
 
 

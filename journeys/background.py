@@ -4,10 +4,12 @@ and the broker table current while the collector runs.
 Every `INTERVAL` seconds, on a thread: the plan's brokers are written when the plan changed (at start, on a
 reload), then a stitching run (persons.py) takes in what was stored since the last one. Persons are thus
 seconds behind the events: the interval, plus a run's time. Every `closing.INTERVAL` seconds, on a thread of
-its own: a closing run (closing.py) keeps the touches of ended sessions for the reports. A failure
-(ClickHouse away) is logged once and retried at the next turn, from the same watermark; nothing here can stop
-or slow the collector's requests or its batch writer, which has its own client. Both run in the one process
-that does the background work (collector/periodic.py: the first worker, unless `--no-background`).
+its own: a closing run (closing.py) keeps the touches of ended sessions for the reports. Every
+`results.REFRESH` seconds, on a third: the views people asked for whose kept figures predate the data are
+computed again (journeys/reports/results.py). A failure (ClickHouse away) is logged once and retried at the
+next turn, from the same watermark; nothing here can stop or slow the collector's requests or its batch
+writer, which has its own client. They run in the one process that does the background work
+(collector/periodic.py: the first worker, unless `--no-background`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collector.periodic import Periodic, runs_background
 from collector.storage import Store
 from journeys import brokers, closing, event_conversions, persons
 from journeys.imports import Context
+from journeys.reports import results
 
 log = logging.getLogger("parcours.persons")
 
@@ -78,12 +81,16 @@ async def serving(app) -> AsyncIterator[None]:
     settings = app.state.settings
     store = Store(settings.clickhouse, settings.database, settings.cluster)
     app.state.journeys_store = store
+    kept = app.state.report_results = results.Results(store, settings.data_dir, settings.report_memory << 20,
+                                                      enabled=settings.report_memory > 0)
     turns: list[Periodic] = []
     if runs_background(app):  # one process for the database (collector/periodic.py)
         background = Background(app, store)
         app.state.journeys = background
+        refresh = app.state.report_refresh = Periodic("parcours-reports", lambda: kept.refresh(app.state.plan),
+                                                      results.REFRESH, log, "reports: computing views again")
         turns = [background, Periodic("parcours-closing", lambda: _close(store, settings.data_dir),
-                                      closing.INTERVAL, log, "touches: closing sessions")]
+                                      closing.INTERVAL, log, "touches: closing sessions"), refresh]
     for turn in turns:
         turn.start()
     try:
@@ -91,6 +98,7 @@ async def serving(app) -> AsyncIterator[None]:
     finally:
         for turn in reversed(turns):
             await turn.stop(timeout=STOP_TIMEOUT)
-        app.state.journeys = None
+        app.state.journeys = app.state.report_refresh = app.state.report_results = None
         app.state.journeys_store = None
+        await run_in_threadpool(kept.save)
         await run_in_threadpool(store.close)

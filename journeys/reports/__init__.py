@@ -8,6 +8,7 @@ go, a small Python step. `respond` adds the rendering (table, csv, json).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -37,10 +38,11 @@ def report(name: str) -> Report:
         raise UnknownReport(f'no report "{name[:40]}"; reports: {", ".join(REPORTS)}') from None
 
 
-def options(name: str, raw: Mapping[str, str | None]) -> Options:
-    """The report's options from strings (flags or a query string), checked."""
+def options(name: str, raw: Mapping[str, str | None], now: dt.datetime | None = None) -> Options:
+    """The report's options from strings (flags or a query string), checked; a relative period (`from=30d`)
+    counted back from `now` (the clock's)."""
     spec = report(name)
-    return parse(raw, spec.accepts, name, spec.defaults)
+    return parse(raw, spec.accepts, name, spec.defaults, now)
 
 
 def run(store: Store, plan: CompiledPlan, name: str, raw: Mapping[str, str | None]) -> Result:

@@ -7,6 +7,10 @@ var CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || 
 var MAX_AT_ONCE = 2; // each query already uses every core of the engine: more at once only delays the first panels
 var running = [], waiting = [], stopped = false; // the batches of the calls under way; the calls waiting
 var batch = 0, batchOpen = false;
+// Figures computed up to 15 minutes before are taken at once, even if data came in since (the server answers
+// them with an Age header and computes them again in the background); a panel then says "as of".
+var MAX_AGE = 900;
+var computedAt = new WeakMap(), fresh = new WeakSet(); // by a load's signal
 
 export class ApiError extends Error {
   constructor(status, message) {
@@ -106,10 +110,29 @@ async function call(url, init) {
   }
 }
 
-/** A report's JSON for these parameters. */
+/**
+ * A report's JSON for these parameters. Figures older than the data (an Age header) are noted under the load's
+ * signal (asOf); a load marked fresh asks for current figures only.
+ */
 export async function report(name, params, signal) {
-  var resp = await call(reportUrl(name, params, 'json'), { signal });
+  var headers = signal && fresh.has(signal) ? {} : { 'Cache-Control': `max-age=${MAX_AGE}` };
+  var resp = await call(reportUrl(name, params, 'json'), { signal, headers });
+  var age = resp.headers.get('Age');
+  if (age != null && signal) {
+    var at = Date.now() - Number(age) * 1000;
+    if (!(computedAt.get(signal) <= at)) computedAt.set(signal, at);
+  }
   return resp.json();
+}
+
+/** When the oldest figures a load got were computed, if data came in since (else undefined). */
+export function asOf(signal) {
+  return computedAt.get(signal);
+}
+
+/** The load of this signal asks for current figures (the viewer asked to refresh a panel). */
+export function askFresh(signal) {
+  fresh.add(signal);
 }
 
 /** POST a report's parameters in the body (for values that must stay out of URLs, e.g. a phone number). */

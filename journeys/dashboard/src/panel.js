@@ -3,8 +3,10 @@
 // empty (says why and what to try), error (says what failed, with a retry) or
 // the figures. A panel reloads only when a key it reads changes; a newer load
 // aborts the older one.
+import { asOf, askFresh } from './api.js';
 import { destroyIn } from './charts.js';
 import { h } from './dom.js';
+import { fmt } from './format.js';
 import { t } from './i18n.js';
 import * as state from './state.js';
 
@@ -36,15 +38,18 @@ export class Panel {
     if (this.spec.footer) this.footer.replaceChildren(...this.spec.footer());
   }
 
-  async load() {
+  /** Load the panel's figures; `current`: not figures computed before data came in (the viewer's refresh). */
+  async load(current) {
     if (this.controller) this.controller.abort();
     var controller = (this.controller = new AbortController());
+    if (current) askFresh(controller.signal);
     this.show('loading');
     var started = performance.now();
     try {
       var data = await this.spec.load(state.get(), controller.signal);
       if (controller.signal.aborted) return;
       this.data = data;
+      this.asOf = asOf(controller.signal);
       this.elapsed = performance.now() - started;
       this.el.dataset.ms = Math.round(this.elapsed); // the panel's answer time (bench/bench_dashboard.py reads it)
       this.draw();
@@ -62,6 +67,10 @@ export class Panel {
     if (this.spec.isEmpty && this.spec.isEmpty(this.data, state.get())) return this.show('empty');
     destroyIn(this.body);
     this.body.replaceChildren(...[this.spec.render(this.data, state.get(), state.set)].flat());
+    if (this.asOf) {
+      this.body.append(h('p', { class: 'as-of' }, t('asof', { time: fmt(this.asOf, 'time') }), ' ',
+        h('button', { type: 'button', onclick: () => this.load(true) }, t('asof.refresh'))));
+    }
     this.el.dataset.state = 'ready';
     this.el.removeAttribute('aria-busy');
   }

@@ -1,0 +1,286 @@
+"""Reports' figures kept once computed, for as long as the data they were computed from has not changed.
+
+A dashboard asks for ten reports each time it is opened, and people open the same views (this month, the
+last 30 days, by lever) again and again: on 10 million events the page's reports take some ten seconds
+together on two cores, while the data under them changes only when events, sales or costs come in.
+
+- **Exact answers.** A report's figures are kept with the *state* of the data they were read from: the
+  database's active data parts (`system.parts`: every insert, merge, mutation or erasure makes new ones),
+  outside a few bookkeeping tables no report reads (`BOOKKEEPING`). The same report with the same options
+  (resolved: `from=30d` is a different period each day), the same plan and the same data state is answered
+  from memory, byte for byte what computing it again would give. Any write changes the state, and the next
+  call computes again. The person report (one person's journey, asked on demand) is never kept.
+- **Figures a little older, when the caller says so** (`Cache-Control: max-age=N`, as the dashboard sends):
+  figures computed less than N seconds ago are answered at once even if data came in since, with an `Age`
+  header (seconds since they were computed); the page says "as of". Their refresh is asked at once.
+- **Views kept warm.** The views asked for in the last `VIEWS_DAYS` days by a caller that takes older figures
+  (the dashboard: report and options, with a fixed period) are listed, in memory and in the data directory (`VIEWS_FILE`, so a restart keeps them);
+  a background turn every `REFRESH` seconds computes again those whose figures predate the data, most
+  recently asked first, one query thread at a time (`WARM_SETTINGS`), so that Elie's morning view is ready
+  when she opens it.
+- Bounded: `--report-memory` megabytes (64 by default; 0 keeps nothing), the least recently asked dropped
+  first. Everything is dropped on an erasure (figures read with the erased person's data leave memory too,
+  and those being computed then are not kept) and when the plan changes.
+- On a cluster the parts of the other shards are not seen from one server: nothing is kept there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from collector.storage import TICKET, Ticket
+
+if TYPE_CHECKING:
+    from collector.storage import Store
+    from tagplan import CompiledPlan
+
+log = logging.getLogger("parcours.reports")
+
+NEVER_KEPT = frozenset({"person"})
+"""Reports answered on demand about one person: computed each time, never kept."""
+BOOKKEEPING = ("stitch_runs", "event_conversion_runs", "touches_runs", "number_leases", "lead_deliveries",
+               "lead_contacts", "write_keys")
+"""Tables written by the background turns and the call centre that no report's figures depend on (the
+closing runs' `touches_runs` moves the line between live and closed touches, which gives the same touches)."""
+MAX_BYTES = 64 << 20
+REFRESH = 300.0
+"""Seconds between two background turns that compute again the views whose figures predate the data."""
+VIEWS_DAYS = 7
+MAX_VIEWS = 60
+VIEWS_FILE = "report-views.json"
+WARM_SETTINGS = {"max_threads": 1, "priority": 10}
+"""A background computation takes one query thread, at a lower priority than the queries people wait for."""
+
+STATE_SQL = """
+SELECT count(), sum(cityHash64(table, name))
+FROM system.parts
+WHERE database = {database:String} AND active AND table NOT IN {bookkeeping:Array(String)}
+"""
+
+
+@dataclass
+class Kept:
+    body: str
+    media_type: str
+    state: tuple
+    computed: float
+    """time.time() when computed (its query began)."""
+    size: int
+
+
+@dataclass
+class Answer:
+    body: str
+    media_type: str
+    age: int | None = None
+    """Seconds since the figures were computed, when the data changed since (else None: they are current)."""
+
+
+class Results:
+    """The kept figures of one process (app.state.report_results)."""
+
+    def __init__(self, store: Store, data_dir: Path | None = None, max_bytes: int = MAX_BYTES, enabled: bool = True):
+        """`enabled=False`: every answer computed, nothing kept (a store on a cluster is never kept either)."""
+        self.store, self.max_bytes = store, max_bytes
+        self.enabled = enabled and store.cluster is None
+        self._kept: OrderedDict[tuple, Kept] = OrderedDict()  # least recently asked first
+        self._views: dict[tuple, tuple[str, dict[str, str], float]] = {}  # key -> (name, raw, last asked)
+        self._bytes = 0
+        self._cleared = 0.0
+        self._plan: object = None
+        self._lock = threading.Lock()
+        self._views_file = Path(data_dir) / VIEWS_FILE if data_dir is not None else None
+        self._load_views()
+
+    # ---- the state of the data
+
+    def state(self) -> tuple | None:
+        """The data's state: (active parts, a hash of their names); None on a cluster."""
+        if not self.enabled:
+            return None
+        row = self.store.query(STATE_SQL, parameters={"database": self.store.database,
+                                                      "bookkeeping": list(BOOKKEEPING)}).rows[0]
+        return (int(row[0]), int(row[1]))
+
+    # ---- answers
+
+    def respond(self, plan: CompiledPlan, name: str, raw: Mapping[str, str], max_age: float | None = None) -> Answer:
+        """The report's answer (reports.respond): figures kept, if current or less than `max_age` seconds old,
+        else computed now, then kept with the data's state read before their query began."""
+        from journeys import reports
+
+        key = self.key(plan, name, raw)
+        state = self.state() if key is not None else None
+        answer = self.answer(key, state, max_age, raw)
+        if answer is None:
+            started = time.time()
+            body, media_type = reports.respond(self.store, plan, name, raw)
+            self.keep(key, state, started, body, media_type)
+            answer = Answer(body, media_type)
+        return answer
+
+    def key(self, plan: CompiledPlan, name: str, raw: Mapping[str, str]) -> tuple | None:
+        """What identifies a report's figures: its name, format and resolved options; None when not kept."""
+        from journeys import reports
+
+        if not self.enabled or name in NEVER_KEPT or name not in reports.REPORTS:
+            return None
+        self._check_plan(plan)
+        return (name, raw.get("format") or "table", repr(reports.options(name, raw)))
+
+    def answer(self, key: tuple | None, state: tuple | None, max_age: float | None,
+               raw: Mapping[str, str] | None = None) -> Answer | None:
+        """The kept figures of `key` if they are current, or computed less than `max_age` seconds ago."""
+        if key is None or state is None:
+            return None
+        with self._lock:
+            if raw is not None and max_age is not None:  # a dashboard's view (it takes older figures)
+                self._note_view(key, raw)
+            kept = self._kept.get(key)
+            if kept is None:
+                return None
+            age = time.time() - kept.computed
+            if kept.state != state and (max_age is None or age > max_age):
+                return None
+            self._kept.move_to_end(key)
+        return Answer(kept.body, kept.media_type, None if kept.state == state else max(0, int(age)))
+
+    def keep(self, key: tuple | None, state: tuple | None, computed: float, body: str, media_type: str) -> None:
+        """Keep figures computed from the data in `state` (read before their query began)."""
+        if key is None or state is None:
+            return
+        size = len(body) + 200
+        if size > self.max_bytes // 2:  # one huge result would push out everything else
+            return
+        with self._lock:
+            if computed < self._cleared:  # begun before an erasure: it may hold the erased person's data
+                return
+            old = self._kept.pop(key, None)
+            if old is not None:
+                if old.computed > computed:  # a newer computation finished first
+                    self._kept[key] = old
+                    return
+                self._bytes -= old.size
+            self._kept[key] = Kept(body, media_type, state, computed, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, dropped = self._kept.popitem(last=False)
+                self._bytes -= dropped.size
+
+    def current(self, key: tuple, state: tuple) -> bool:
+        with self._lock:
+            kept = self._kept.get(key)
+            return kept is not None and kept.state == state
+
+    def clear(self) -> None:
+        """Forget every kept figure (an erasure: none may outlive the person's data), and refuse those whose
+        computation began before."""
+        with self._lock:
+            self._kept.clear()
+            self._bytes = 0
+            self._cleared = time.time()
+
+    def _check_plan(self, plan: object) -> None:
+        with self._lock:
+            if plan is not self._plan:
+                self._kept.clear()
+                self._bytes = 0
+                self._plan = plan
+
+    # ---- views kept warm
+
+    def _note_view(self, key: tuple, raw: Mapping[str, str]) -> None:
+        """Remember a view asked for, if its period does not move with the clock (`from=2026-11-01`, not `30d`)."""
+        from journeys import reports
+
+        if key not in self._views:
+            later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)
+            if repr(reports.options(key[0], raw)) != repr(reports.options(key[0], raw, later)):
+                return
+        self._views[key] = (key[0], dict(raw), time.time())
+        if len(self._views) > MAX_VIEWS:
+            oldest = min(self._views, key=lambda k: self._views[k][2])
+            del self._views[oldest]
+
+    def views(self) -> list[tuple[tuple, str, dict[str, str]]]:
+        """The views asked for in the last VIEWS_DAYS days, most recently asked first."""
+        since = time.time() - VIEWS_DAYS * 86400
+        with self._lock:
+            listed = sorted(self._views.items(), key=lambda kv: -kv[1][2])
+        return [(key, name, raw) for key, (name, raw, asked) in listed if asked >= since]
+
+    def refresh(self, plan: CompiledPlan) -> int:
+        """Compute again the views whose figures predate the data; return how many were computed. One at a
+        time, each query on one thread at a low priority: what people wait for goes first."""
+        from journeys import reports
+
+        done = 0
+        self.save()
+        for _, name, raw in self.views():
+            state = self.state()
+            try:
+                key = self.key(plan, name, raw)
+            except reports.ReportError:  # the plan changed under it (a form removed): forgotten
+                with self._lock:
+                    self._views = {k: v for k, v in self._views.items() if v[0] != name or v[1] != raw}
+                continue
+            if key is None or self.current(key, state):
+                continue
+            started = time.time()
+            token = TICKET.set(Ticket(settings=WARM_SETTINGS))
+            try:
+                body, media_type = reports.respond(self.store, plan, name, raw)
+            finally:
+                TICKET.reset(token)
+            self.keep(key, state, started, body, media_type)
+            done += 1
+        if done:
+            log.info("reports: %d view(s) computed again for the dashboard", done)
+        return done
+
+    def _load_views(self) -> None:
+        if self._views_file is None:
+            return
+        try:
+            listed = json.loads(self._views_file.read_text())
+            for view in listed:
+                key = (view["name"], view["raw"].get("format") or "table", view["options"])
+                self._views[key] = (view["name"], {str(k): str(v) for k, v in view["raw"].items()},
+                                    float(view["asked"]))
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("%s: not read (%s); the views asked for before are forgotten", self._views_file, exc)
+
+    def save(self) -> None:
+        """Write the views asked for to the data directory (read back at the next start)."""
+        if self._views_file is None:
+            return
+        listed = [{"name": name, "raw": raw, "options": key[2], "asked": asked}
+                  for key, (name, raw, asked) in list(self._views.items())]
+        try:
+            partial = self._views_file.with_suffix(".tmp")
+            partial.write_text(json.dumps(listed))
+            os.replace(partial, self._views_file)
+        except OSError as exc:
+            log.warning("%s: not written (%s)", self._views_file, exc)
+
+
+def max_age(cache_control: str | None) -> float | None:
+    """`max-age=N` of a request's Cache-Control header: the caller takes figures up to N seconds old."""
+    for part in (cache_control or "").split(","):
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "max-age" and value.strip().isdigit():
+            return float(value.strip())
+    return None
+

@@ -1,0 +1,172 @@
+"""Reports' figures kept once computed (journeys/reports/results.py): answered again only while the data they
+were read from is unchanged, older ones only to a caller that takes them, forgotten on an erasure, and the
+views people ask for computed again in the background."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+
+import pytest
+
+from collector.app import create_app
+from journeys import reports
+from journeys.reports import results
+from tests.conftest import Client
+from tests.journeys.builder import Journeys
+from tests.journeys.test_runner import quote
+
+PERIOD = {"from": "2026-03-01", "to": "2026-04-01"}
+ADMIN = {"authorization": "Bearer admin-test-token"}
+TAKES_OLDER = {**ADMIN, "cache-control": "max-age=600"}
+
+
+@pytest.fixture
+def quiet(settings):
+    """The collector without its background turns (their writes would change the data under the tests)."""
+    return dataclasses.replace(settings, background=False)
+
+
+@pytest.fixture
+def events(store):
+    j = Journeys()
+    quote(j, "A", "2026-03-02", 4)
+    quote(j, "B", "2026-03-03", 2)
+    j.store(store)
+
+
+@pytest.fixture
+def computed(monkeypatch):
+    """The reports computed (by name), counted where the API and the background turn call them."""
+    names: list[str] = []
+    respond = reports.respond
+
+    def counting(store, plan, name, raw):
+        names.append(name)
+        return respond(store, plan, name, raw)
+
+    monkeypatch.setattr(reports, "respond", counting)
+    return names
+
+
+def first_visitors(response) -> int:
+    return response.json()[0]["visitors"]
+
+
+def test_the_same_view_is_answered_from_memory_until_the_data_changes(quiet, store, events, computed):
+    with Client(create_app(quiet)) as client:
+        first = client.get("/api/reports/funnel", params=PERIOD, headers=ADMIN)
+        again = client.get("/api/reports/funnel", params=PERIOD, headers=ADMIN)
+        assert again.text == first.text and "age" not in again.headers
+        assert computed == ["funnel"]
+        # Another format or other options are other figures; the same period written otherwise is the same.
+        client.get("/api/reports/funnel", params={**PERIOD, "format": "csv"}, headers=ADMIN)
+        client.get("/api/reports/funnel", params={**PERIOD, "window": "2h"}, headers=ADMIN)
+        client.get("/api/reports/funnel", params={"from": "2026-03-01T00:00:00", "to": "2026-04-01"}, headers=ADMIN)
+        assert computed == ["funnel"] * 3
+
+        j = Journeys()
+        quote(j, "C", "2026-03-04", 1)
+        j.store(store)
+        after = client.get("/api/reports/funnel", params=PERIOD, headers=ADMIN)
+        assert (first_visitors(first), first_visitors(after)) == (2, 3)
+        assert computed == ["funnel"] * 4
+
+
+def test_figures_older_than_the_data_go_only_to_a_caller_that_takes_them(quiet, store, events, computed):
+    with Client(create_app(quiet)) as client:
+        client.get("/api/reports/funnel", params=PERIOD, headers=ADMIN)
+        j = Journeys()
+        quote(j, "C", "2026-03-04", 1)
+        j.store(store)
+        older = client.get("/api/reports/funnel", params=PERIOD, headers=TAKES_OLDER)
+        assert first_visitors(older) == 2 and 0 <= int(older.headers["age"]) < 600
+        assert computed == ["funnel"]
+        current = client.get("/api/reports/funnel", params=PERIOD, headers={**ADMIN, "cache-control": "max-age=0"})
+        assert first_visitors(current) == 3 and "age" not in current.headers
+        again = client.get("/api/reports/funnel", params=PERIOD, headers=TAKES_OLDER)
+        assert first_visitors(again) == 3 and "age" not in again.headers  # current again: no age
+        assert computed == ["funnel"] * 2
+
+
+def test_an_erasure_forgets_every_figure_kept(quiet, store, events):
+    with Client(create_app(quiet)) as client:
+        assert first_visitors(client.get("/api/reports/funnel", params=PERIOD, headers=ADMIN)) == 2
+        r = client.post("/api/erase", json={"visitor": "A"}, headers=ADMIN)
+        assert r.status_code == 200, r.text
+        # Even a caller that takes older figures gets none computed with the erased person's events.
+        after = client.get("/api/reports/funnel", params=PERIOD, headers=TAKES_OLDER)
+        assert first_visitors(after) == 1 and "age" not in after.headers
+
+
+def test_figures_begun_before_an_erasure_are_not_kept(store, plan, events):
+    kept = results.Results(store, None)
+    state, key = kept.state(), kept.key(plan, "funnel", PERIOD)
+    began = time.time()
+    kept.clear()  # an erasure ends while the figures are computed
+    kept.keep(key, state, began, "[]", "application/json")
+    assert kept.answer(key, state, None) is None
+    kept.keep(key, state, time.time(), "[]", "application/json")
+    assert kept.answer(key, state, None) is not None
+
+
+def test_a_persons_journey_is_never_kept(quiet, store, events, computed):
+    with Client(create_app(quiet)) as client:
+        for _ in range(2):
+            r = client.post("/api/reports/person", json={**PERIOD, "quote_id": "Q-1"}, headers=ADMIN)
+            assert r.status_code == 200, r.text
+        assert computed == ["person", "person"]
+
+
+def test_the_views_asked_for_are_computed_again_when_the_data_changes_even_after_a_restart(
+        store, plan, events, tmp_path, computed):
+    kept = results.Results(store, tmp_path)
+    raw = {**PERIOD, "format": "json"}
+    key, state = kept.key(plan, "funnel", raw), kept.state()
+    assert kept.answer(key, state, None, raw) is None
+    assert kept.views() == [], "a caller that takes only current figures (the command line) asks for no view"
+    assert kept.answer(key, state, 600, raw) is None  # the dashboard's call: a view
+    kept.keep(key, state, 0.0, reports.respond(store, plan, "funnel", raw)[0], "application/json")
+    moving = {"from": "30d", "format": "json"}  # a period that moves with the clock is no view to keep warm
+    assert kept.answer(kept.key(plan, "levers", moving), state, 600, moving) is None
+    assert [v[1] for v in kept.views()] == ["funnel"]
+    assert kept.refresh(plan) == 0, "its figures are current"
+
+    j = Journeys()
+    quote(j, "C", "2026-03-04", 1)
+    j.store(store)
+    assert kept.refresh(plan) == 1
+    answer = kept.answer(key, kept.state(), None)
+    assert answer is not None and answer.age is None and json.loads(answer.body)[0]["visitors"] == 3
+
+    kept.save()
+    restarted = results.Results(store, tmp_path)
+    assert restarted.refresh(plan) == 1, "the views of the last run are computed at start"
+    assert restarted.answer(key, restarted.state(), None).body == answer.body
+    assert computed == ["funnel"] * 3
+
+
+def test_the_least_recently_asked_figures_go_first_past_the_bound(store, plan, events):
+    kept = results.Results(store, None, max_bytes=4000)
+    state = kept.state()
+    keys = [kept.key(plan, "funnel", {**PERIOD, "window": f"{h}h"}) for h in (1, 2, 3)]
+    for key in keys:
+        kept.keep(key, state, 0.0, "x" * 900, "application/json")
+    assert kept.answer(keys[0], state, None) is not None  # asked again: the most recent now
+    kept.keep(kept.key(plan, "funnel", {**PERIOD, "window": "4h"}), state, 0.0, "x" * 900, "application/json")
+    assert [kept.answer(k, state, None) is not None for k in keys] == [True, False, True]
+
+
+def test_a_new_plan_forgets_the_figures_of_the_old_one(store, plan, events):
+    kept = results.Results(store, None)
+    state, key = kept.state(), kept.key(plan, "funnel", PERIOD)
+    kept.keep(key, state, 0.0, "[]", "application/json")
+    other = dataclasses.replace(plan)
+    assert kept.key(other, "funnel", PERIOD) == key and kept.answer(key, state, None) is None
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("max-age=600", 600.0), ("no-cache, max-age=30", 30.0), ("max-age=x", None), ("", None), (None, None)])
+def test_max_age_is_read_off_cache_control(header, expected):
+    assert results.max_age(header) == expected
