@@ -14,9 +14,11 @@ together on two cores, while the data under them changes only when events, sales
   figures computed less than N seconds ago are answered at once even if data came in since, with an `Age`
   header (seconds since they were computed); the page says "as of". Their refresh is asked at once.
 - **Views kept warm.** The views asked for in the last `VIEWS_DAYS` days by a caller that takes older figures
-  (the dashboard: report and options, with a fixed period) are listed, in memory and in the data directory (`VIEWS_FILE`, so a restart keeps them);
-  a background turn every `REFRESH` seconds computes again those whose figures predate the data, most
-  recently asked first, one query thread at a time (`WARM_SETTINGS`), so that Elie's morning view is ready
+  (the dashboard: report and options) are listed, in memory and in the data directory (`VIEWS_FILE`, so a
+  restart keeps them); a period of days that ends after today (the last 30 days) is listed as days from
+  today, so that tomorrow the view is the last 30 days again, not the days it covered when asked;
+  a background turn every `REFRESH` seconds computes those whose figures are missing (a new day, a restart)
+  or predate the data, most recently asked first, one query thread at a time (`WARM_SETTINGS`), so that Elie's morning view is ready
   when she opens it.
 - Bounded: `--report-memory` megabytes (64 by default; 0 keeps nothing), the least recently asked dropped
   first. Everything is dropped on an erasure (figures read with the erased person's data leave memory too,
@@ -55,6 +57,8 @@ closing runs' `touches_runs` moves the line between live and closed touches, whi
 MAX_BYTES = 64 << 20
 REFRESH = 300.0
 """Seconds between two background turns that compute again the views whose figures predate the data."""
+FRESH_ENOUGH = 60.0
+"""Seconds after which figures older than the data are computed again by the background turn."""
 VIEWS_DAYS = 7
 MAX_VIEWS = 60
 VIEWS_FILE = "report-views.json"
@@ -94,7 +98,7 @@ class Results:
         self.store, self.max_bytes = store, max_bytes
         self.enabled = enabled and store.cluster is None
         self._kept: OrderedDict[tuple, Kept] = OrderedDict()  # least recently asked first
-        self._views: dict[tuple, tuple[str, dict[str, str], float]] = {}  # key -> (name, raw, last asked)
+        self._views: dict[str, tuple[str, dict[str, str], float]] = {}  # a view -> (report, options, last asked)
         self._bytes = 0
         self._cleared = 0.0
         self._plan: object = None
@@ -177,10 +181,12 @@ class Results:
                 _, dropped = self._kept.popitem(last=False)
                 self._bytes -= dropped.size
 
-    def current(self, key: tuple, state: tuple) -> bool:
+    def fresh_enough(self, key: tuple, state: tuple) -> bool:
+        """Whether the kept figures are current, or computed less than FRESH_ENOUGH seconds ago (data
+        flowing in all the time must not keep the background computing the same views over and over)."""
         with self._lock:
             kept = self._kept.get(key)
-            return kept is not None and kept.state == state
+            return kept is not None and (kept.state == state or time.time() - kept.computed < FRESH_ENOUGH)
 
     def clear(self) -> None:
         """Forget every kept figure (an erasure: none may outlive the person's data), and refuse those whose
@@ -200,41 +206,47 @@ class Results:
     # ---- views kept warm
 
     def _note_view(self, key: tuple, raw: Mapping[str, str]) -> None:
-        """Remember a view asked for, if its period does not move with the clock (`from=2026-11-01`, not `30d`)."""
+        """Remember a view asked for, unless its period moves with the clock (`from=30d`). A period of days
+        that ends after today (the last 30 days, this month) is remembered as days from today: tomorrow it is
+        the same view over tomorrow's days."""
         from journeys import reports
 
-        if key not in self._views:
-            later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)
-            if repr(reports.options(key[0], raw)) != repr(reports.options(key[0], raw, later)):
-                return
-        self._views[key] = (key[0], dict(raw), time.time())
+        later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)
+        if repr(reports.options(key[0], raw)) != repr(reports.options(key[0], raw, later)):
+            return
+        template = dict(raw)
+        days = [_day(raw.get("from")), _day(raw.get("to"))]
+        today = _today()
+        if None not in days and days[1] > today:
+            for name, day in zip(("from", "to"), days):
+                template[name] = f"{TODAY}{(day - today).days:+d}"
+        view = json.dumps([key[0], sorted(template.items())])
+        self._views[view] = (key[0], template, time.time())
         if len(self._views) > MAX_VIEWS:
-            oldest = min(self._views, key=lambda k: self._views[k][2])
-            del self._views[oldest]
+            del self._views[min(self._views, key=lambda k: self._views[k][2])]
 
-    def views(self) -> list[tuple[tuple, str, dict[str, str]]]:
-        """The views asked for in the last VIEWS_DAYS days, most recently asked first."""
-        since = time.time() - VIEWS_DAYS * 86400
+    def views(self) -> list[tuple[str, dict[str, str]]]:
+        """The views asked for in the last VIEWS_DAYS days, most recently asked first: (report, options), a
+        rolling period over today's days."""
+        since, today = time.time() - VIEWS_DAYS * 86400, _today()
         with self._lock:
-            listed = sorted(self._views.items(), key=lambda kv: -kv[1][2])
-        return [(key, name, raw) for key, (name, raw, asked) in listed if asked >= since]
+            listed = sorted(self._views.values(), key=lambda v: -v[2])
+        return [(name, _over(template, today)) for name, template, asked in listed if asked >= since]
 
     def refresh(self, plan: CompiledPlan) -> int:
-        """Compute again the views whose figures predate the data; return how many were computed. One at a
-        time, each query on one thread at a low priority: what people wait for goes first."""
+        """Compute the views whose figures are missing or predate the data; return how many were computed. One
+        at a time, each query on one thread at a low priority: what people wait for goes first."""
         from journeys import reports
 
         done = 0
         self.save()
-        for _, name, raw in self.views():
+        for name, raw in self.views():
             state = self.state()
             try:
                 key = self.key(plan, name, raw)
-            except reports.ReportError:  # the plan changed under it (a form removed): forgotten
-                with self._lock:
-                    self._views = {k: v for k, v in self._views.items() if v[0] != name or v[1] != raw}
+            except reports.ReportError:  # the plan changed under it (a form removed): not computed
                 continue
-            if key is None or self.current(key, state):
+            if key is None or self.fresh_enough(key, state):
                 continue
             started = time.time()
             token = TICKET.set(Ticket(settings=WARM_SETTINGS))
@@ -252,11 +264,10 @@ class Results:
         if self._views_file is None:
             return
         try:
-            listed = json.loads(self._views_file.read_text())
-            for view in listed:
-                key = (view["name"], view["raw"].get("format") or "table", view["options"])
-                self._views[key] = (view["name"], {str(k): str(v) for k, v in view["raw"].items()},
-                                    float(view["asked"]))
+            for view in json.loads(self._views_file.read_text()):
+                template = {str(k): str(v) for k, v in view["raw"].items()}
+                self._views[json.dumps([view["name"], sorted(template.items())])] = (
+                    str(view["name"]), template, float(view["asked"]))
         except FileNotFoundError:
             pass
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -266,14 +277,41 @@ class Results:
         """Write the views asked for to the data directory (read back at the next start)."""
         if self._views_file is None:
             return
-        listed = [{"name": name, "raw": raw, "options": key[2], "asked": asked}
-                  for key, (name, raw, asked) in list(self._views.items())]
+        with self._lock:
+            listed = [{"name": name, "raw": template, "asked": asked}
+                      for name, template, asked in self._views.values()]
         try:
             partial = self._views_file.with_suffix(".tmp")
             partial.write_text(json.dumps(listed))
             os.replace(partial, self._views_file)
         except OSError as exc:
             log.warning("%s: not written (%s)", self._views_file, exc)
+
+
+TODAY = "today"
+"""A rolling view's day in report-views.json: `today-29`, `today+1` (days from the day it is computed)."""
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+def _day(text: str | None) -> dt.date | None:
+    """A day given as YYYY-MM-DD (the dashboard's periods), else None."""
+    try:
+        return dt.date.fromisoformat(text) if text and len(text) == 10 else None
+    except ValueError:
+        return None
+
+
+def _over(template: dict[str, str], today: dt.date) -> dict[str, str]:
+    """A view's options over today's days."""
+    out = dict(template)
+    for name in ("from", "to"):
+        value = out.get(name, "")
+        if value.startswith(TODAY):
+            out[name] = (today + dt.timedelta(days=int(value[len(TODAY):]))).isoformat()
+    return out
 
 
 def max_age(cache_control: str | None) -> float | None:

@@ -130,13 +130,13 @@ def test_the_views_asked_for_are_computed_again_when_the_data_changes_even_after
     kept.keep(key, state, 0.0, reports.respond(store, plan, "funnel", raw)[0], "application/json")
     moving = {"from": "30d", "format": "json"}  # a period that moves with the clock is no view to keep warm
     assert kept.answer(kept.key(plan, "levers", moving), state, 600, moving) is None
-    assert [v[1] for v in kept.views()] == ["funnel"]
+    assert [name for name, _ in kept.views()] == ["funnel"]
     assert kept.refresh(plan) == 0, "its figures are current"
 
     j = Journeys()
     quote(j, "C", "2026-03-04", 1)
     j.store(store)
-    assert kept.refresh(plan) == 1
+    assert kept.refresh(plan) == 1, "figures computed long ago (0.0) and older than the data"
     answer = kept.answer(key, kept.state(), None)
     assert answer is not None and answer.age is None and json.loads(answer.body)[0]["visitors"] == 3
 
@@ -144,6 +144,10 @@ def test_the_views_asked_for_are_computed_again_when_the_data_changes_even_after
     restarted = results.Results(store, tmp_path)
     assert restarted.refresh(plan) == 1, "the views of the last run are computed at start"
     assert restarted.answer(key, restarted.state(), None).body == answer.body
+    j = Journeys()
+    quote(j, "D", "2026-03-05", 1)
+    j.store(store)
+    assert restarted.refresh(plan) == 0, "computed less than a minute ago: not again yet"
     assert computed == ["funnel"] * 3
 
 
@@ -170,3 +174,18 @@ def test_a_new_plan_forgets_the_figures_of_the_old_one(store, plan, events):
     ("max-age=600", 600.0), ("no-cache, max-age=30", 30.0), ("max-age=x", None), ("", None), (None, None)])
 def test_max_age_is_read_off_cache_control(header, expected):
     assert results.max_age(header) == expected
+
+
+def test_the_last_30_days_are_tomorrow_the_last_30_days_again(store, monkeypatch, tmp_path):
+    import datetime as dt
+
+    monkeypatch.setattr(results, "_today", lambda: dt.date(2026, 11, 26))
+    kept = results.Results(store, tmp_path)
+    rolling = {"from": "2026-10-28", "to": "2026-11-27", "format": "json"}  # the page's "last 30 days"
+    past = {"from": "2026-10-01", "to": "2026-11-01", "format": "json"}  # October: a fixed period
+    for raw in (rolling, past):
+        kept._note_view(("overview",), raw)
+    kept.save()
+    monkeypatch.setattr(results, "_today", lambda: dt.date(2026, 11, 27))
+    views = [raw for _, raw in results.Results(store, tmp_path).views()]
+    assert {"from": "2026-10-29", "to": "2026-11-28", "format": "json"} in views and past in views
