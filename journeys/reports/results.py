@@ -59,6 +59,8 @@ REFRESH = 300.0
 """Seconds between two background turns that compute again the views whose figures predate the data."""
 FRESH_ENOUGH = 60.0
 """Seconds after which figures older than the data are computed again by the background turn."""
+TURN_SECONDS = 120.0
+"""A background turn starts no computation past this many seconds (many views: the rest at the next turn)."""
 VIEWS_DAYS = 7
 MAX_VIEWS = 60
 VIEWS_FILE = "report-views.json"
@@ -238,9 +240,11 @@ class Results:
         at a time, each query on one thread at a low priority: what people wait for goes first."""
         from journeys import reports
 
-        done = 0
+        done, until = 0, time.monotonic() + TURN_SECONDS
         self.save()
         for name, raw in self.views():
+            if time.monotonic() > until:  # the rest at the next turn: the most recently asked went first
+                break
             state = self.state()
             try:
                 key = self.key(plan, name, raw)
