@@ -9,7 +9,7 @@
   `POST` with the options as JSON, for a phone (hashed here, never in a URL). A caller that goes away has
   its report's queries stopped (collector.storage.Ticket). Figures already computed from the same data are
   answered at once (journeys/reports/results.py); `Cache-Control: max-age=N` takes figures up to N seconds
-  old, with an `Age` header.
+  old, with an `Age` header (the dashboard shows them, then asks for current ones).
 - `POST /api/erase` with `{"phone": "06 12 34 56 78"}` (or `visitor`, `crm_id`; `"dry_run": true`): the
   person erased everywhere, the write-ahead log sealed and stored first.
 - `GET /api/export/conversions?network=google-ads|meta&from=&to=`: offline conversions for an ad network.
@@ -180,12 +180,8 @@ async def report(request: Request) -> Response:
                 log.debug("report %s: it failed", name, exc_info=True)
             return Response(status_code=Cancelled.status)
     answer = work.result()
-    if answer.age is None:
-        return Response(answer.body, media_type=answer.media_type)
-    refresh = getattr(state, "report_refresh", None)
-    if refresh is not None:  # figures older than the data: computed again in the background
-        refresh.poke()
-    return Response(answer.body, media_type=answer.media_type, headers={"Age": str(answer.age)})
+    headers = {"Age": str(answer.age)} if answer.age is not None else None  # older than the data (max-age)
+    return Response(answer.body, media_type=answer.media_type, headers=headers)
 
 
 WATCH_SECONDS = 0.2

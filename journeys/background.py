@@ -87,10 +87,10 @@ async def serving(app) -> AsyncIterator[None]:
     if runs_background(app):  # one process for the database (collector/periodic.py)
         background = Background(app, store)
         app.state.journeys = background
-        refresh = app.state.report_refresh = Periodic("parcours-reports", lambda: kept.refresh(app.state.plan),
-                                                      results.REFRESH, log, "reports: computing views again")
         turns = [background, Periodic("parcours-closing", lambda: _close(store, settings.data_dir),
-                                      closing.INTERVAL, log, "touches: closing sessions"), refresh]
+                                      closing.INTERVAL, log, "touches: closing sessions"),
+                 Periodic("parcours-reports", lambda: kept.refresh(app.state.plan), results.REFRESH, log,
+                          "reports: computing views again")]
     for turn in turns:
         turn.start()
     try:
@@ -98,7 +98,7 @@ async def serving(app) -> AsyncIterator[None]:
     finally:
         for turn in reversed(turns):
             await turn.stop(timeout=STOP_TIMEOUT)
-        app.state.journeys = app.state.report_refresh = app.state.report_results = None
+        app.state.journeys = app.state.report_results = None
         app.state.journeys_store = None
         await run_in_threadpool(kept.save)
         await run_in_threadpool(store.close)

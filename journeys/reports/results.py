@@ -12,7 +12,7 @@ together on two cores, while the data under them changes only when events, sales
   call computes again. The person report (one person's journey, asked on demand) is never kept.
 - **Figures a little older, when the caller says so** (`Cache-Control: max-age=N`, as the dashboard sends):
   figures computed less than N seconds ago are answered at once even if data came in since, with an `Age`
-  header (seconds since they were computed); the page says "as of". Their refresh is asked at once.
+  header (seconds since they were computed); the page shows them, says "as of", and asks for current ones.
 - **Views kept warm.** The views asked for in the last `VIEWS_DAYS` days by a caller that takes older figures
   (the dashboard: report and options) are listed, in memory and in the data directory (`VIEWS_FILE`, so a
   restart keeps them); a period of days that ends after today (the last 30 days) is listed as days from

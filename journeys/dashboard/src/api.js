@@ -10,7 +10,7 @@ var batch = 0, batchOpen = false;
 // Figures computed up to 15 minutes before are taken at once, even if data came in since (the server answers
 // them with an Age header and computes them again in the background); a panel then says "as of".
 var MAX_AGE = 900;
-var computedAt = new WeakMap(), fresh = new WeakSet(); // by a load's signal
+var computedAt = new WeakMap(), fresh = new WeakSet(), behind = new WeakSet(); // by a load's signal
 
 export class ApiError extends Error {
   constructor(status, message) {
@@ -41,8 +41,8 @@ function currentBatch() {
  * A turn to call: at once when a place is free and no newer batch is under way, else once a call is done. A
  * call given up (aborted) while waiting leaves the queue.
  */
-async function slot(signal) {
-  var mine = currentBatch();
+async function slot(signal, last) {
+  var mine = last ? 0 : currentBatch(); // batch 0: after every call asked for by the viewer
   if (running.length < MAX_AT_ONCE && !running.some((b) => b > mine)) {
     running.push(mine);
     return mine;
@@ -85,8 +85,8 @@ export function stop() {
   });
 }
 
-async function call(url, init) {
-  var mine = await slot(init && init.signal);
+async function call(url, init, last) {
+  var mine = await slot(init && init.signal, last);
   try {
     if (stopped) throw new DOMException('the page is leaving', 'AbortError');
     var resp = await fetch(url, {
@@ -116,7 +116,7 @@ async function call(url, init) {
  */
 export async function report(name, params, signal) {
   var headers = signal && fresh.has(signal) ? {} : { 'Cache-Control': `max-age=${MAX_AGE}` };
-  var resp = await call(reportUrl(name, params, 'json'), { signal, headers });
+  var resp = await call(reportUrl(name, params, 'json'), { signal, headers }, signal && behind.has(signal));
   var age = resp.headers.get('Age');
   if (age != null && signal) {
     var at = Date.now() - Number(age) * 1000;
@@ -130,9 +130,13 @@ export function asOf(signal) {
   return computedAt.get(signal);
 }
 
-/** The load of this signal asks for current figures (the viewer asked to refresh a panel). */
-export function askFresh(signal) {
+/**
+ * The load of this signal asks for current figures: the viewer's Refresh, or, `last`, the current figures
+ * behind older ones already drawn, asked for once no call the viewer waits for is left.
+ */
+export function askFresh(signal, last) {
   fresh.add(signal);
+  if (last) behind.add(signal);
 }
 
 /** POST a report's parameters in the body (for values that must stay out of URLs, e.g. a phone number). */

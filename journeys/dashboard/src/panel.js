@@ -38,11 +38,15 @@ export class Panel {
     if (this.spec.footer) this.footer.replaceChildren(...this.spec.footer());
   }
 
-  /** Load the panel's figures; `current`: not figures computed before data came in (the viewer's refresh). */
+  /**
+   * Load the panel's figures. Figures computed before data came in (the server keeps answers: an Age header)
+   * are drawn at once, saying "as of", and current ones asked for behind them; `current`: only current ones.
+   */
   async load(current) {
     if (this.controller) this.controller.abort();
     var controller = (this.controller = new AbortController());
     if (current) askFresh(controller.signal);
+    this.updating = false;
     this.show('loading');
     var started = performance.now();
     try {
@@ -52,13 +56,32 @@ export class Panel {
       this.asOf = asOf(controller.signal);
       this.elapsed = performance.now() - started;
       this.el.dataset.ms = Math.round(this.elapsed); // the panel's answer time (bench/bench_dashboard.py reads it)
+      this.updating = Boolean(this.asOf);
       this.draw();
     } catch (err) {
       if (controller.signal.aborted || err.name == 'AbortError') return;
       this.data = null;
       this.error = err;
       this.show('error');
+      return;
     }
+    if (this.updating) this.update();
+  }
+
+  /** Current figures behind older ones on screen; kept on screen, with a Refresh button, if that fails. */
+  async update() {
+    var controller = (this.controller = new AbortController());
+    askFresh(controller.signal, true);
+    try {
+      var data = await this.spec.load(state.get(), controller.signal);
+      if (controller.signal.aborted) return;
+      this.data = data;
+      this.asOf = asOf(controller.signal);
+    } catch (err) {
+      if (controller.signal.aborted || err.name == 'AbortError') return;
+    }
+    this.updating = false;
+    this.draw();
   }
 
   /** Draw the figures held (after a load, or again in another language). */
@@ -68,8 +91,9 @@ export class Panel {
     destroyIn(this.body);
     this.body.replaceChildren(...[this.spec.render(this.data, state.get(), state.set)].flat());
     if (this.asOf) {
-      this.body.append(h('p', { class: 'as-of' }, t('asof', { time: fmt(this.asOf, 'time') }), ' ',
-        h('button', { type: 'button', onclick: () => this.load(true) }, t('asof.refresh'))));
+      this.body.append(h('p', { class: 'as-of', role: 'status' }, t('asof', { time: fmt(this.asOf, 'time') }), ' ',
+        this.updating ? t('asof.updating')
+          : h('button', { type: 'button', onclick: () => this.load(true) }, t('asof.refresh'))));
     }
     this.el.dataset.state = 'ready';
     this.el.removeAttribute('aria-busy');
