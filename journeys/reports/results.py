@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from collector.storage import TICKET, Ticket
+from collector.storage import TICKET, QueryRefused, Ticket
 
 if TYPE_CHECKING:
     from collector.storage import Store
@@ -114,8 +114,13 @@ class Results:
         """The data's state: (active parts, a hash of their names); None on a cluster."""
         if not self.enabled:
             return None
-        row = self.store.query(STATE_SQL, parameters={"database": self.store.database,
-                                                      "bookkeeping": list(BOOKKEEPING)}).rows[0]
+        try:
+            row = self.store.query(STATE_SQL, parameters={"database": self.store.database,
+                                                          "bookkeeping": list(BOOKKEEPING)}).rows[0]
+        except QueryRefused as exc:  # a user that may not read system.parts: every answer computed
+            log.warning("reports' answers are not kept: the data's state cannot be read (%s)", exc)
+            self.enabled = False
+            return None
         return (int(row[0]), int(row[1]))
 
     # ---- answers

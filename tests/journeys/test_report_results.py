@@ -189,3 +189,12 @@ def test_the_last_30_days_are_tomorrow_the_last_30_days_again(store, monkeypatch
     monkeypatch.setattr(results, "_today", lambda: dt.date(2026, 11, 27))
     views = [raw for _, raw in results.Results(store, tmp_path).views()]
     assert {"from": "2026-10-29", "to": "2026-11-28", "format": "json"} in views and past in views
+
+
+def test_a_user_that_may_not_read_the_datas_state_gets_every_answer_computed(store, plan, events, monkeypatch, caplog):
+    # As a ClickHouse user without access to system.parts: the engine refuses the state's query.
+    monkeypatch.setattr(results, "STATE_SQL", "SELECT count(), 0 FROM system.no_such_table")
+    kept = results.Results(store, None)
+    first = kept.respond(plan, "funnel", {**PERIOD, "format": "json"})
+    assert json.loads(first.body)[0]["visitors"] == 2 and "answers are not kept" in caplog.text
+    assert kept.state() is None and kept.key(plan, "funnel", PERIOD) is None
