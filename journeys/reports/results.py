@@ -20,6 +20,8 @@ together on two cores, while the data under them changes only when events, sales
   a background turn every `REFRESH` seconds computes those whose figures are missing (a new day, a restart)
   or predate the data, most recently asked first, one query thread at a time (`WARM_SETTINGS`), so that Elie's morning view is ready
   when she opens it.
+- **Computed once.** A call for figures being computed from the same data waits for them rather than
+  computing them again (several viewers opening the same view, each asking for current figures).
 - Bounded: `--report-memory` megabytes (64 by default; 0 keeps nothing), the least recently asked dropped
   first. Everything is dropped on an erasure (figures read with the erased person's data leave memory too,
   and those being computed then are not kept) and when the plan changes.
@@ -36,6 +38,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -100,6 +103,7 @@ class Results:
         self.store, self.max_bytes = store, max_bytes
         self.enabled = enabled and store.cluster is None
         self._kept: OrderedDict[tuple, Kept] = OrderedDict()  # least recently asked first
+        self._running: dict[tuple, tuple[tuple | None, Future]] = {}  # computed now: (data state, answer)
         self._views: dict[str, tuple[str, dict[str, str], float]] = {}  # a view -> (report, options, last asked)
         self._bytes = 0
         self._cleared = 0.0
@@ -131,13 +135,36 @@ class Results:
         from journeys import reports
 
         key = self.key(plan, name, raw)
-        state = self.state() if key is not None else None
+        if key is None:
+            return Answer(*reports.respond(self.store, plan, name, raw))
+        state = self.state()
         answer = self.answer(key, state, max_age, raw)
-        if answer is None:
-            started = time.time()
+        if answer is not None:
+            return answer
+        with self._lock:  # the same figures already being computed from the same data: wait for them
+            running = self._running.get(key)
+            if running is None or running[0] != state or state is None:
+                running = None
+                mine: Future = Future()
+                self._running[key] = (state, mine)
+        if running is not None:
+            try:
+                return running[1].result()
+            except Exception:  # noqa: BLE001  (its caller went away, or it failed: computed here, alone)
+                mine = Future()
+        started = time.time()
+        try:
             body, media_type = reports.respond(self.store, plan, name, raw)
-            self.keep(key, state, started, body, media_type)
-            answer = Answer(body, media_type)
+        except BaseException as exc:
+            mine.set_exception(exc)
+            raise
+        finally:
+            with self._lock:
+                if self._running.get(key, (None, None))[1] is mine:
+                    del self._running[key]
+        self.keep(key, state, started, body, media_type)
+        answer = Answer(body, media_type)
+        mine.set_result(answer)
         return answer
 
     def key(self, plan: CompiledPlan, name: str, raw: Mapping[str, str]) -> tuple | None:

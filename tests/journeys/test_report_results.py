@@ -198,3 +198,57 @@ def test_a_user_that_may_not_read_the_datas_state_gets_every_answer_computed(sto
     first = kept.respond(plan, "funnel", {**PERIOD, "format": "json"})
     assert json.loads(first.body)[0]["visitors"] == 2 and "answers are not kept" in caplog.text
     assert kept.state() is None and kept.key(plan, "funnel", PERIOD) is None
+
+
+def test_figures_being_computed_are_waited_for_not_computed_again(store, plan, events, monkeypatch):
+    import threading
+
+    calls: list[str] = []
+    respond = reports.respond
+
+    def slow(store_, plan_, name, raw):
+        calls.append(name)
+        time.sleep(0.5)  # long enough for the second call to find it under way
+        return respond(store_, plan_, name, raw)
+
+    monkeypatch.setattr(reports, "respond", slow)
+    kept = results.Results(store, None)
+    raw = {**PERIOD, "format": "json"}
+    answers: list = []
+    threads = [threading.Thread(target=lambda: answers.append(kept.respond(plan, "funnel", raw))) for _ in range(3)]
+    for t in threads:
+        t.start()
+        time.sleep(0.05)
+    for t in threads:
+        t.join(60)
+    assert calls == ["funnel"] and len(answers) == 3 and len({a.body for a in answers}) == 1
+
+    # The one computing fails (its caller went away): the others compute the figures themselves.
+    failing = {"left": 1}
+
+    def fails_once(store_, plan_, name, raw_):
+        calls.append(name)
+        time.sleep(0.5)
+        if failing["left"]:
+            failing["left"] -= 1
+            raise results.QueryRefused("stopped")
+        return respond(store_, plan_, name, raw_)
+
+    monkeypatch.setattr(reports, "respond", fails_once)
+    calls.clear()
+    other = {**raw, "window": "2h"}
+    outcomes: list = []
+
+    def ask():
+        try:
+            outcomes.append(kept.respond(plan, "funnel", other).body)
+        except results.QueryRefused:
+            outcomes.append("failed")
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for t in threads:
+        t.start()
+        time.sleep(0.05)
+    for t in threads:
+        t.join(60)
+    assert sorted(o == "failed" for o in outcomes) == [False, True] and calls == ["funnel", "funnel"]
