@@ -8,6 +8,10 @@ from pathlib import Path
 from collector.ddl import AddColumns, LocalSetting, Migration, Table, view_from_file
 
 
+RELEASED = Path(__file__).parent / "released"
+"""View bodies as released migrations created them, never edited: the files beside this one are the current ones."""
+
+
 def _view(name: str, filename: str) -> str:
     return view_from_file(name, Path(__file__).parent / filename)
 
@@ -98,6 +102,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     # that replaces its view).
     Migration(55, "calls matched to journeys, and calls as touches (views)", (
         _view("call_matches", "calls.sql"),
+        view_from_file("call_touches", RELEASED / "touches_55.sql"),
+    )),
+    # The sessions that held a number read from the leases, not from the matches computed a second time, and
+    # no touch read at all without a lease: 0.34 -> 0.17 CPU s for 20,000 calls on the reports bench's seed.
+    Migration(56, "calls as touches: the sessions that held a number from the leases", (
         _view("call_touches", "touches.sql"),
     )),
 )

@@ -65,6 +65,14 @@ def test_each_answered_matched_call_is_a_touch_with_its_lever(store, plan, journ
                    ("back-2", "P-2", at("2026-10-06 10:00").replace(tzinfo=None), "direct", "", "callee_phone")]
 
 
+def test_a_call_keeps_the_lever_of_a_session_that_began_before_the_period(store, plan, journeys):
+    """The session that held the number began (20:00) before the period asked for (from 20:05), the call
+    (20:10) in it: its landing is still read (the view looks three days before the first lease)."""
+    result = calls.touches(store, plan, at("2026-10-03 20:05"), at("2026-10-04 00:00"))
+    got = [(r["call_id"], r["lever"], r["campaign"]) for r in (dict(zip(result.columns, x)) for x in result.rows)]
+    assert got == [("in-1", "display", "moto-automne")]
+
+
 def test_a_call_is_a_touch_of_the_path_between_the_visit_and_the_point_of_sale(store, plan, journeys):
     """Paths: display, display (the call), call_centre; search_paid, direct (the call-back), call_centre."""
     got = credit(store, plan, model="position_based")
