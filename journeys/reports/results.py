@@ -4,12 +4,13 @@ A dashboard asks for ten reports each time it is opened, and people open the sam
 last 30 days, by lever) again and again: on 10 million events the page's reports take some ten seconds
 together on two cores, while the data under them changes only when events, sales or costs come in.
 
-- **Exact answers.** A report's figures are kept with the *state* of the data they were read from: the
-  database's active data parts (`system.parts`: every insert, merge, mutation or erasure makes new ones),
-  outside a few bookkeeping tables no report reads (`BOOKKEEPING`). The same report with the same options
-  (resolved: `from=30d` is a different period each day), the same plan and the same data state is answered
-  from memory, byte for byte what computing it again would give. Any write changes the state, and the next
-  call computes again. The person report (one person's journey, asked on demand) is never kept.
+- **Exact answers.** A report's figures are kept with the *state* of the data they were read from, read off
+  the database's active data parts (`system.parts`, `STATE_SQL`: every insert, mutation or erasure changes it,
+  a merge only when it collapses rows), outside a few bookkeeping tables no report reads (`BOOKKEEPING`). The
+  same report with the same options (resolved: `from=30d` is a different period each day), the same plan and
+  the same data state is answered from memory, byte for byte what computing it again would give. Any write
+  changes the state, and the next call computes again. The person report (one person's journey, asked on
+  demand) is never kept.
 - **Figures a little older, when the caller says so** (`Cache-Control: max-age=N`, as the dashboard sends):
   figures computed less than N seconds ago are answered at once even if data came in since, with an `Age`
   header (seconds since they were computed); the page shows them, says "as of", and asks for current ones.
@@ -70,11 +71,25 @@ VIEWS_FILE = "report-views.json"
 WARM_SETTINGS = {"max_threads": 1, "priority": 10}
 """A background computation takes one query thread, at a lower priority than the queries people wait for."""
 
-STATE_SQL = """
-SELECT count(), sum(cityHash64(table, name))
-FROM system.parts
-WHERE database = {database:String} AND active AND table NOT IN {bookkeeping:Array(String)}
+STATE_SQL = r"""
+SELECT count(), sum(h)
+FROM (
+    SELECT cityHash64(table, partition_id, max(max_block_number), sum(rows)) AS h
+    FROM system.parts
+    WHERE database = {database:String} AND active AND table NOT IN {bookkeeping:Array(String)}
+    GROUP BY table, partition_id
+    UNION ALL
+    SELECT cityHash64(table, max(toUInt64OrZero(extract(mutation_id, '(\d+)'))), countIf(is_done)) AS h
+    FROM system.mutations
+    WHERE database = {database:String} AND table NOT IN {bookkeeping:Array(String)}
+    GROUP BY table
+)
 """
+"""The data's state: per table and partition, its last block (an insert adds one) and its rows (a part
+dropped, rows expired by a TTL); per table, its last mutation and how many are done (an erasure, a delete, an
+update, from when it is asked until it is done). A merge changes none of them unless it collapses rows (a
+ReplacingMergeTree's duplicates, an AggregatingMergeTree's partial states): figures computed before a merge
+stay current after it."""
 
 
 @dataclass
@@ -115,7 +130,7 @@ class Results:
     # ---- the state of the data
 
     def state(self) -> tuple | None:
-        """The data's state: (active parts, a hash of their names); None on a cluster."""
+        """The data's state (STATE_SQL): (partitions and tables, a hash of theirs); None on a cluster."""
         if not self.enabled:
             return None
         try:

@@ -252,3 +252,26 @@ def test_figures_being_computed_are_waited_for_not_computed_again(store, plan, e
     for t in threads:
         t.join(60)
     assert sorted(o == "failed" for o in outcomes) == [False, True] and calls == ["funnel", "funnel"]
+
+
+def test_the_datas_state_moves_with_writes_not_with_merges(store, events):
+    kept = results.Results(store, None)
+    j = Journeys()
+    quote(j, "C", "2026-03-04", 2)
+    j.store(store)  # a second part
+    before = kept.state()
+    store.command(f"OPTIMIZE TABLE {store.database}.events FINAL")  # the parts merged: the same rows
+    parts = store.query(f"SELECT count() FROM system.parts WHERE database = '{store.database}' AND table = 'events' "
+                        "AND active").rows[0][0]
+    assert parts == 1 and kept.state() == before
+    store.command(f"ALTER TABLE {store.database}.events DELETE WHERE visitor_id = 'C' SETTINGS mutations_sync = 1")
+    after_delete = kept.state()
+    assert after_delete != before
+    store.command(f"ALTER TABLE {store.database}.events UPDATE step_elapsed_ms = 5 WHERE visitor_id = 'A' "
+                  "SETTINGS mutations_sync = 1")  # the same rows, other values
+    assert kept.state() != after_delete
+    after_delete = kept.state()
+    j = Journeys()
+    quote(j, "D", "2026-03-05", 1)
+    j.store(store)
+    assert kept.state() not in (before, after_delete)

@@ -8,7 +8,7 @@ var MAX_AT_ONCE = 2; // each query already uses every core of the engine: more a
 var running = [], waiting = [], stopped = false; // the batches of the calls under way; the calls waiting
 var batch = 0, batchOpen = false;
 // Figures computed up to 15 minutes before are taken at once, even if data came in since (the server answers
-// them with an Age header and computes them again in the background); a panel then says "as of".
+// them with an Age header); the panel then says "as of" and asks for current ones behind them (panel.js).
 var MAX_AGE = 900;
 var computedAt = new WeakMap(), fresh = new WeakSet(), behind = new WeakSet(); // by a load's signal
 
