@@ -6,11 +6,11 @@ together on two cores, while the data under them changes only when events, sales
 
 - **Exact answers.** A report's figures are kept with the *state* of the data they were read from, read off
   the database's active data parts (`system.parts`, `STATE_SQL`: every insert, mutation or erasure changes it,
-  a merge only when it collapses rows), outside a few bookkeeping tables no report reads (`BOOKKEEPING`). The
-  same report with the same options (resolved: `from=30d` is a different period each day), the same plan and
-  the same data state is answered from memory, byte for byte what computing it again would give. Any write
-  changes the state, and the next call computes again. The person report (one person's journey, asked on
-  demand) is never kept.
+  a merge does not), outside a few bookkeeping tables no report reads (`BOOKKEEPING`). The same report with
+  the same options (resolved: `from=30d` is a different period each day), the same plan and the same data
+  state is answered from memory, byte for byte what computing it again would give. Any write changes the
+  state, and the next call computes again. The person report (one person's journey, asked on demand) is never
+  kept.
 - **Figures a little older, when the caller says so** (`Cache-Control: max-age=N`, as the dashboard sends):
   figures computed less than N seconds ago are answered at once even if data came in since, with an `Age`
   header (seconds since they were computed); the page shows them, says "as of", and asks for current ones.
@@ -74,7 +74,7 @@ WARM_SETTINGS = {"max_threads": 1, "priority": 10}
 STATE_SQL = r"""
 SELECT count(), sum(h)
 FROM (
-    SELECT cityHash64(table, partition_id, max(max_block_number), sum(rows)) AS h
+    SELECT cityHash64(table, partition_id, max(max_block_number)) AS h
     FROM system.parts
     WHERE database = {database:String} AND active AND table NOT IN {bookkeeping:Array(String)}
     GROUP BY table, partition_id
@@ -85,11 +85,12 @@ FROM (
     GROUP BY table
 )
 """
-"""The data's state: per table and partition, its last block (an insert adds one) and its rows (a part
-dropped, rows expired by a TTL); per table, its last mutation and how many are done (an erasure, a delete, an
-update, from when it is asked until it is done). A merge changes none of them unless it collapses rows (a
-ReplacingMergeTree's duplicates, an AggregatingMergeTree's partial states): figures computed before a merge
-stay current after it."""
+"""The data's state: per table and partition, its last block (an insert adds one; a partition dropped
+leaves); per table, its last mutation and how many are done (an erasure, a delete, an update, from when it is
+asked until it is done). A merge changes none of them, not even one that collapses rows (a ReplacingMergeTree's
+duplicates, an AggregatingMergeTree's partial states, which the reports read alike): figures computed before a
+merge stay current after it. Not seen: a part other than a partition's last dropped by hand (ALTER TABLE …
+DROP PART), which nothing in parcours does, and a TTL, which no table has."""
 
 
 @dataclass

@@ -47,6 +47,7 @@ export class Panel {
     var controller = (this.controller = new AbortController());
     if (current) askFresh(controller.signal);
     this.updating = false;
+    delete this.el.dataset.updating;
     this.show('loading');
     var started = performance.now();
     try {
@@ -72,6 +73,7 @@ export class Panel {
   async update() {
     var controller = (this.controller = new AbortController());
     askFresh(controller.signal, true);
+    this.el.dataset.updating = 'true';
     try {
       var data = await this.spec.load(state.get(), controller.signal);
       if (controller.signal.aborted) return;
@@ -79,6 +81,8 @@ export class Panel {
       this.asOf = asOf(controller.signal);
     } catch (err) {
       if (controller.signal.aborted || err.name == 'AbortError') return;
+    } finally {
+      if (this.controller === controller) delete this.el.dataset.updating;
     }
     this.updating = false;
     this.draw();
