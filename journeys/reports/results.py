@@ -24,8 +24,8 @@ together on two cores, while the data under them changes only when events, sales
 - **Computed once.** A call for figures being computed from the same data waits for them rather than
   computing them again (several viewers opening the same view, each asking for current figures).
 - Bounded: `--report-memory` megabytes (64 by default; 0 keeps nothing), the least recently asked dropped
-  first. Everything is dropped on an erasure (figures read with the erased person's data leave memory too,
-  and those being computed then are not kept) and when the plan changes.
+  first. Everything is dropped on an erasure (figures read with the erased person's data leave memory too)
+  and when the plan changes; figures being computed then are not kept.
 - On a cluster the parts of the other shards are not seen from one server: nothing is kept there.
 """
 
@@ -242,16 +242,21 @@ class Results:
         """Forget every kept figure (an erasure: none may outlive the person's data), and refuse those whose
         computation began before."""
         with self._lock:
-            self._kept.clear()
-            self._bytes = 0
-            self._cleared = time.time()
+            self._forget()
 
     def _check_plan(self, plan: object) -> None:
+        """A new plan (a reload): the figures of the old one, kept or being computed, are forgotten."""
         with self._lock:
             if plan is not self._plan:
-                self._kept.clear()
-                self._bytes = 0
+                if self._plan is not None:
+                    self._forget()
                 self._plan = plan
+
+    def _forget(self) -> None:
+        """(The lock held.) No figure kept, none kept whose computation began before now."""
+        self._kept.clear()
+        self._bytes = 0
+        self._cleared = time.time()
 
     # ---- views kept warm
 
@@ -270,8 +275,7 @@ class Results:
         if None not in days and days[1] > today:
             for name, day in zip(("from", "to"), days):
                 template[name] = f"{TODAY}{(day - today).days:+d}"
-        view = json.dumps([key[0], sorted(template.items())])
-        self._views[view] = (key[0], template, time.time())
+        self._views[_view_id(key[0], template)] = (key[0], template, time.time())
         if len(self._views) > MAX_VIEWS:
             del self._views[min(self._views, key=lambda k: self._views[k][2])]
 
@@ -318,8 +322,8 @@ class Results:
         try:
             for view in json.loads(self._views_file.read_text()):
                 template = {str(k): str(v) for k, v in view["raw"].items()}
-                self._views[json.dumps([view["name"], sorted(template.items())])] = (
-                    str(view["name"]), template, float(view["asked"]))
+                self._views[_view_id(str(view["name"]), template)] = (str(view["name"]), template,
+                                                                     float(view["asked"]))
         except FileNotFoundError:
             pass
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -342,6 +346,11 @@ class Results:
 
 TODAY = "today"
 """A rolling view's day in report-views.json: `today-29`, `today+1` (days from the day it is computed)."""
+
+
+def _view_id(name: str, template: Mapping[str, str]) -> str:
+    """One view's identity among those listed: its report and options (a rolling period as days from today)."""
+    return json.dumps([name, sorted(template.items())])
 
 
 def _today() -> dt.date:

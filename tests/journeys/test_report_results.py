@@ -162,6 +162,15 @@ def test_the_least_recently_asked_figures_go_first_past_the_bound(store, plan, e
     assert [kept.answer(k, state, None) is not None for k in keys] == [True, False, True]
 
 
+def test_figures_begun_under_the_old_plan_are_not_kept_after_a_reload(store, plan, events):
+    kept = results.Results(store, None)
+    state, key = kept.state(), kept.key(plan, "funnel", PERIOD)
+    began = time.time()
+    assert kept.key(dataclasses.replace(plan), "funnel", PERIOD) == key  # the plan reloaded meanwhile
+    kept.keep(key, state, began, "[]", "application/json")
+    assert kept.answer(key, state, None) is None
+
+
 def test_a_new_plan_forgets_the_figures_of_the_old_one(store, plan, events):
     kept = results.Results(store, None)
     state, key = kept.state(), kept.key(plan, "funnel", PERIOD)
