@@ -82,6 +82,8 @@ TABLES: list[Table] = [
     Table("sessions", lambda k, crm: k.isin("visitor_id", "visitor")),
     # The touches of closed sessions (migration 23, journeys/closing.py).
     Table("closed_touches", lambda k, crm: k.isin("visitor_id", "visitor")),
+    # The form events of closed sessions (migration 57, journeys/closing.py).
+    Table("closed_form_sessions", lambda k, crm: k.isin("visitor_id", "visitor")),
     Table("rejected_events", lambda k, crm: " OR ".join([
         k.isin("JSONExtractString(raw, 'vid')", "visitor"), k.isin("phone_key", "phone"),
         *_crm(k, lambda p: f"JSONExtractString(raw, 'p', '{p}')", crm)])),

@@ -447,4 +447,32 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ad networks (parcours export conversions); empty when the source did not say'",
         )),
     )),
+    # The form events of ended sessions kept by the closing runs (journeys/closing.py), a row per form, session
+    # and visitor with its steps sorted and each event once, so that the funnel reads a row per form session
+    # instead of grouping the events table's form events three times (docs/clickhouse.md). Left empty here: the
+    # collector's first run after it fills it from the events already stored, and the funnel reads every form
+    # event from parcours.events until a run has recorded `forms = 1`.
+    Migration(57, "form sessions of ended sessions kept in a table", (
+        Table("closed_form_sessions", """
+            form_id LowCardinality(String),
+            session_id String,
+            visitor_id String,
+            closed_before DateTime64(3, 'UTC') COMMENT 'the closed_before of the run that wrote the row: its events are before it',
+            first_ts DateTime64(3, 'UTC') COMMENT 'its first form event in the row',
+            last_ts DateTime64(3, 'UTC') COMMENT 'its last form event in the row',
+            device_type LowCardinality(String) COMMENT 'the device of its first form event',
+            partial UInt8 COMMENT '1 when another row may hold events of its session: an earlier run kept some, or it had events after closed_before',
+            step_ts Array(DateTime64(3, 'UTC')) COMMENT 'its form_step and form_submit events, each once, by time: their times',
+            step_codes Array(UInt16) COMMENT 'their step index, 0 for a form_submit',
+            step_ms Array(UInt32) COMMENT 'their step_elapsed_ms',
+            abandon_ts Array(DateTime64(3, 'UTC')) COMMENT 'its form_abandon events, each once, by time: their times',
+            abandon_steps Array(UInt16) COMMENT 'their step index'""",
+              engine="MergeTree", partition_by="toYYYYMM(first_ts)", order_by="(form_id, first_ts)",
+              sharding_key="cityHash64(session_id)"),
+        AddColumns("touches_runs", (
+            "forms UInt8 DEFAULT 0 COMMENT '1 when the run also kept the form sessions (closed_form_sessions)'",
+        )),
+        # Erasure deletes a person's rows here too (journeys/erase.py): their old parts go at once.
+        LocalSetting("closed_form_sessions", "cleanup_delay_period = 1, cleanup_delay_period_random_add = 0"),
+    )),
 )

@@ -82,6 +82,10 @@ class Report:
     """Option values this report uses when none is given (e.g. campaigns: by=campaign)."""
     filters: bool = True
     """Whether it takes the filters (lever, campaign, broker, device); a person's journey does not."""
+    shorten: Callable[[str, Mapping[str, Any]], str] | None = None
+    """The SQL text run for these parameters (its file's name, them), shorter than the whole file and with the
+    same result: the funnel leaves out its segments without a breakdown or a filter, and the windowFunnel
+    conditions no chain of the form reaches. Analysts read the whole file."""
 
     @property
     def accepts(self) -> frozenset[str]:
@@ -176,10 +180,12 @@ class Context:
                            "AND start < {end:DateTime64(3, 'UTC')}", self.store.database)
         return bool(self.store.query(sql, readonly=True, parameters={"start": start, "end": end}).rows[0][0])
 
-    def query(self, filename: str, parameters: Mapping[str, Any]) -> Result:
+    def query(self, filename: str, parameters: Mapping[str, Any],
+              shorten: Callable[[str, Mapping[str, Any]], str] | None = None) -> Result:
         """Run one of the package's SQL files, read-only, with the named parameters it uses; without its
-        calls as touches (call_touch_rows.sql) when no call started in their window (see has_calls)."""
-        text = sql_text(filename)
+        calls as touches (call_touch_rows.sql) when no call started in their window (see has_calls);
+        made shorter by `shorten` (Report.shorten)."""
+        text = sql_text(filename) if shorten is None else shorten(filename, parameters)
         if _CALL_TOUCHES in text and not self.has_calls(parameters["touches_from"], parameters["to"]):
             text = sql_text(filename, frozenset({"call_touch_rows"}))
         parameters = {k: v for k, v in parameters.items() if "{" + k + ":" in text}

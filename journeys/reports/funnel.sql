@@ -13,63 +13,85 @@
 --           and the line of the previous required step (drop-off is counted from it; 0 for the first)
 --           with its chain and level.
 WITH
-form_events AS (
-    -- The form's events in the period. A retried event may be stored twice until ClickHouse merges it:
-    -- every figure below is a funnel level, a distinct count or a per-event pick, so it counts once.
-    SELECT event_id, event, visitor_id, session_id, ts, step_index, step_elapsed_ms, device_type,
-           if(event = 'form_submit', 0, step_index) AS code
-    FROM parcours.events
-    WHERE event IN ('form_step', 'form_submit', 'form_abandon')
-      AND form_id = {form:String}
-      AND ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}
-      AND NOT is_bot
-),
+-- The last closing run that kept form sessions (journeys/closing.py): the form events before its closed_before
+-- are read from parcours.closed_form_sessions, a row per form session, except those of the sessions with a
+-- form event stored since its late_after (late); every other one from parcours.events. No run yet: all of them.
+(SELECT (count() > 0, max(closed_before), max(late_after)) FROM parcours.touches_runs WHERE forms = 1) AS last_run,
+if(last_run.1, last_run.2, toDateTime64(0, 3, 'UTC')) AS kept_before,
 
-first_sessions AS (
-    -- For a breakdown: each visitor's first session in the form, and its device (without one, none).
-    SELECT visitor_id, argMin(session_id, ts) AS session_id, argMin(toString(device_type), ts) AS device_type
-    FROM form_events
-    WHERE {by:String} != '' OR NOT ({lever:String} = '' AND {campaign:String} = '' AND {broker:String} = '' AND {device:String} = '')
-    GROUP BY visitor_id
-),
+-- The late sessions, once per query (a list looked up by a hash table: `transform`): their form events stored
+-- since the run's late_after, the first of them before its closed_before.
+(SELECT groupUniqArray(session_id)
+ FROM parcours.events
+ WHERE event IN ('form_step', 'form_submit', 'form_abandon') AND form_id = {form:String}
+   AND inserted_at >= last_run.3 AND ts < kept_before) AS late_sessions,
 
-landings AS (
-    -- The touches of the sessions that started in the period or the day before: only for a breakdown by
-    -- lever, campaign or broker (for the others this reads nothing).
-    SELECT session_id, lever, campaign, broker_id
-    FROM parcours.touches(from = {touches_from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
-                          referrer_rules = {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))})
-    WHERE {by:String} IN ('lever', 'campaign', 'broker') OR {lever:String} != '' OR {campaign:String} != ''
-       OR {broker:String} != ''
-),
-
-property_values AS (
-    -- For a breakdown by a property of the plan (an A/B variant): its first value among the visitor's
-    -- events of the period.
-    SELECT visitor_id, argMin(value, ts) AS value
+live_events AS (
+    -- The form's events in the period that no run kept, each once: a retried event may be stored twice
+    -- until ClickHouse merges it.
+    SELECT event_id, any(event) AS event, any(visitor_id) AS visitor_id, any(session_id) AS session_id,
+           any(ts) AS ts, any(step_index) AS step_index, any(step_elapsed_ms) AS step_elapsed_ms,
+           any(device_type) AS device_type
     FROM (
-        SELECT visitor_id, ts,
-               if(JSONType(properties, {property:String}) = 'String', JSONExtractString(properties, {property:String}),
-                  JSONExtractRaw(properties, {property:String})) AS value
+        -- Two reads each pruned to nothing when it has nothing to read (the first before any run, every form
+        -- event: no run kept one): the events from kept_before on, and before it those of the late sessions.
+        SELECT event_id, event, visitor_id, session_id, ts, step_index, step_elapsed_ms, device_type
         FROM parcours.events
-        WHERE {property:String} != '' AND properties != '{}' AND JSONHas(properties, {property:String})
-          AND ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')} AND NOT is_bot
+        WHERE event IN ('form_step', 'form_submit', 'form_abandon') AND form_id = {form:String}
+          AND ts >= greatest({from:DateTime64(3, 'UTC')}, kept_before) AND ts < {to:DateTime64(3, 'UTC')}
+          AND NOT is_bot
+        UNION ALL
+        SELECT event_id, event, visitor_id, session_id, ts, step_index, step_elapsed_ms, device_type
+        FROM parcours.events
+        WHERE event IN ('form_step', 'form_submit', 'form_abandon') AND form_id = {form:String}
+          AND ts >= {from:DateTime64(3, 'UTC')} AND ts < least({to:DateTime64(3, 'UTC')}, kept_before)
+          AND NOT is_bot
+          AND notEmpty(late_sessions)
+          AND transform(session_id, late_sessions, arrayMap(s -> true, late_sessions), false)
     )
-    GROUP BY visitor_id
+    GROUP BY event_id
 ),
 
-segments AS (
-    SELECT first_sessions.visitor_id AS visitor_id,
-           multiIf({by:String} = 'lever', landings.lever, {by:String} = 'campaign', landings.campaign,
-                   {by:String} = 'broker', landings.broker_id, {by:String} = 'device', first_sessions.device_type,
-                   {property:String} != '', property_values.value, '') AS segment,
-           ({lever:String} = '' OR landings.lever = {lever:String})
-           AND ({campaign:String} = '' OR landings.campaign = {campaign:String})
-           AND ({broker:String} = '' OR landings.broker_id = {broker:String})
-           AND ({device:String} = '' OR first_sessions.device_type = {device:String}) AS kept
-    FROM first_sessions
-    LEFT JOIN landings ON landings.session_id = first_sessions.session_id
-    LEFT JOIN property_values ON property_values.visitor_id = first_sessions.visitor_id
+-- The sessions that may have several rows below, once per query: those of the kept rows marked partial, and
+-- those with events not kept.
+(SELECT groupUniqArray(session_id)
+ FROM (SELECT session_id FROM parcours.closed_form_sessions
+       WHERE form_id = {form:String} AND partial
+         AND first_ts < {to:DateTime64(3, 'UTC')} AND last_ts >= {from:DateTime64(3, 'UTC')}
+       UNION ALL
+       SELECT session_id FROM live_events)) AS split_sessions,
+
+form_sessions AS (
+    -- Per form session, its events in the period, bots left out, each once, by time: its steps (times, step
+    -- index or 0 for the submit, ms on the step) and its abandons (times, step index). A session has a row
+    -- per closing run that kept some of its events (one crossing a run's closed_before, two) and one for the
+    -- others: every figure below adds them up per visitor, per event or per session. A kept row wholly in
+    -- the period is read as it is.
+    SELECT session_id, visitor_id, device_type,
+           transform(session_id, split_sessions, arrayMap(s -> true, split_sessions), false) AS split,
+           first_ts >= {from:DateTime64(3, 'UTC')} AND last_ts < {to:DateTime64(3, 'UTC')} AS inside,
+           if(inside, step_ts, arrayFilter(t -> t >= {from:DateTime64(3, 'UTC')} AND t < {to:DateTime64(3, 'UTC')}, step_ts)) AS times,
+           if(inside, step_codes, arrayFilter((c, t) -> t >= {from:DateTime64(3, 'UTC')} AND t < {to:DateTime64(3, 'UTC')}, step_codes, step_ts)) AS codes,
+           if(inside, step_ms, arrayFilter((e, t) -> t >= {from:DateTime64(3, 'UTC')} AND t < {to:DateTime64(3, 'UTC')}, step_ms, step_ts)) AS elapsed,
+           if(inside, abandon_ts, arrayFilter(t -> t >= {from:DateTime64(3, 'UTC')} AND t < {to:DateTime64(3, 'UTC')}, abandon_ts)) AS abandon_times,
+           if(inside, abandon_steps, arrayFilter((c, t) -> t >= {from:DateTime64(3, 'UTC')} AND t < {to:DateTime64(3, 'UTC')}, abandon_steps, abandon_ts)) AS abandon_codes
+    FROM parcours.closed_form_sessions
+    WHERE form_id = {form:String}
+      AND first_ts < {to:DateTime64(3, 'UTC')} AND last_ts >= {from:DateTime64(3, 'UTC')}
+      AND closed_before <= kept_before
+      AND NOT transform(session_id, late_sessions, arrayMap(s -> true, late_sessions), false)
+    UNION ALL
+    SELECT session_id, visitor_id, device_type, true AS split, false AS inside,
+           arrayMap(s -> s.1, steps) AS times, arrayMap(s -> s.2, steps) AS codes, arrayMap(s -> s.3, steps) AS elapsed,
+           arrayMap(a -> a.1, abandons) AS abandon_times, arrayMap(a -> a.2, abandons) AS abandon_codes
+    FROM (
+        SELECT session_id, visitor_id, argMin(device_type, ts) AS device_type,
+               arraySort(groupArrayIf((ts, if(event = 'form_submit', 0, step_index), step_elapsed_ms),
+                                      event != 'form_abandon')) AS steps,
+               arraySort(groupArrayIf((ts, step_index), event = 'form_abandon')) AS abandons
+        FROM live_events
+        GROUP BY session_id, visitor_id
+    )
 ),
 
 funnel_rows AS (
@@ -85,6 +107,7 @@ levels AS (
     -- Per visitor and chain: how many of the chain's steps were completed in order within the window.
     -- windowFunnel takes one condition per step: a chain has at most 32 (ClickHouse's limit). An event's
     -- place in the chain (indexOf: 0 when it is not in it) is found once, not compared with 32 elements.
+    -- The collector runs this with the conditions up to the longest chain's length only (the same levels).
     SELECT visitor_id, chain_number,
            windowFunnel({window_ms:UInt64})(toUInt64(toUnixTimestamp64Milli(ts)),
                (indexOf(chain, code) AS place) = 1, place = 2, place = 3, place = 4,
@@ -95,7 +118,7 @@ levels AS (
                place = 21, place = 22, place = 23, place = 24,
                place = 25, place = 26, place = 27, place = 28,
                place = 29, place = 30, place = 31, place = 32) AS level
-    FROM (SELECT visitor_id, ts, code FROM form_events WHERE event != 'form_abandon')
+    FROM (SELECT visitor_id, ts, code FROM form_sessions ARRAY JOIN times AS ts, codes AS code)
     ARRAY JOIN {chains:Array(Array(UInt16))} AS chain,
                arrayEnumerate({chains:Array(Array(UInt16))}) AS chain_number
     GROUP BY visitor_id, chain_number
@@ -103,30 +126,26 @@ levels AS (
 
 step_events AS (
     -- Each form_step and form_submit once.
-    SELECT event_id, any(code) AS code, any(visitor_id) AS visitor_id, any(step_elapsed_ms) AS elapsed_ms
-    FROM form_events
-    WHERE event != 'form_abandon'
-    GROUP BY event_id
+    SELECT code, visitor_id, elapsed_ms
+    FROM form_sessions
+    ARRAY JOIN codes AS code, elapsed AS elapsed_ms
 ),
 
 left_sessions AS (
-    -- Sessions that left the form without submitting it, at the step of their last form_abandon.
-    SELECT any(visitor_id) AS visitor_id, argMaxIf(step_index, ts, event = 'form_abandon') AS last_step
-    FROM form_events
-    WHERE event IN ('form_abandon', 'form_submit')
+    -- Sessions that left the form without submitting it, at the step of their last form_abandon: a session
+    -- with a single row read off it, the others' rows added up.
+    SELECT visitor_id, abandon_codes[-1] AS last_step
+    FROM form_sessions
+    WHERE NOT split AND notEmpty(abandon_codes) AND NOT has(codes, 0) AND last_step != 0
+    UNION ALL
+    SELECT any(visitor_id) AS visitor_id, argMaxIf(abandon_codes[-1], abandon_times[-1], notEmpty(abandon_codes)) AS last_step
+    FROM form_sessions
+    WHERE split AND (notEmpty(abandon_codes) OR has(codes, 0))
     GROUP BY session_id
-    HAVING countIf(event = 'form_abandon') > 0 AND countIf(event = 'form_submit') = 0 AND last_step != 0
+    HAVING max(notEmpty(abandon_codes)) AND NOT max(has(codes, 0)) AND last_step != 0
 ),
 
-all_facts AS (
-    -- With a breakdown or a filter, every fact of a visitor in one shape, to be joined to their segment:
-    -- ('level', chain, level reached), ('step', step, time on it) per event, ('abandon', step, 0) per session.
-    SELECT 'level' AS kind, visitor_id, chain_number AS code, level AS value FROM levels
-    UNION ALL
-    SELECT 'step' AS kind, visitor_id, code, elapsed_ms AS value FROM step_events
-    UNION ALL
-    SELECT 'abandon' AS kind, visitor_id, last_step AS code, 0 AS value FROM left_sessions
-),
+{funnel_segments},
 
 counts AS (
     -- Per segment: visitors per chain and level reached; per step, its events and their times; abandons.
@@ -146,14 +165,7 @@ counts AS (
     FROM left_sessions
     WHERE {by:String} = '' AND {lever:String} = '' AND {campaign:String} = '' AND {broker:String} = '' AND {device:String} = ''
     GROUP BY last_step
-    UNION ALL
-    SELECT segments.segment AS segment, kind, code, if(kind = 'level', value, 0) AS level, count() AS n,
-           quantilesExactIf(0.5, 0.9)(value, kind = 'step') AS seconds
-    FROM all_facts
-    JOIN segments ON segments.visitor_id = all_facts.visitor_id
-    WHERE NOT ({by:String} = '' AND {lever:String} = '' AND {campaign:String} = '' AND {broker:String} = '' AND {device:String} = '')
-      AND segments.kept
-    GROUP BY segment, kind, code, level
+{funnel_by_segment}
     UNION ALL
     -- Without a breakdown, the whole funnel has its lines even with no visitor at all.
     SELECT '' AS segment, 'none' AS kind, 0 AS code, 0 AS level, 0 AS n, [0, 0] AS seconds WHERE {by:String} = ''

@@ -124,3 +124,123 @@ def test_one_process_of_the_machine_closes_at_a_time(tmp_path):
             assert (first, second) == (True, False)
     with closing.machine_lock(tmp_path) as again:
         assert again
+
+
+# The form sessions (parcours.closed_form_sessions): the funnel reads them for the events before the last run's
+# closed_before, and gives the same figures as from the events alone, whatever happened to the runs.
+FUNNEL_PERIOD = {"from": "2026-03-01", "to": "2026-04-01"}
+
+
+def form_rows(store: Store) -> dict[str, int]:
+    """Rows of closed_form_sessions per session."""
+    return {s: n for s, n in store.query(
+        f"SELECT session_id, count() FROM {store.database}.closed_form_sessions GROUP BY session_id").rows}
+
+
+def funnel(store: Store, plan) -> list[tuple]:
+    from journeys import reports
+    return [(r["step"], r["visitors"], r["completions"], r["abandons"], r["median_seconds"])
+            for r in reports.run(store, plan, "funnel", FUNNEL_PERIOD).records()]
+
+
+def quotes() -> tuple[Journeys, list]:
+    j = Journeys()
+    first = [j.step("moto_quote", "vehicle", 1, "v1", "a", "2026-03-02 10:00", elapsed_ms=4000),
+             j.step("moto_quote", "rider", 2, "v1", "a", "2026-03-02 10:01", elapsed_ms=60000)]
+    j.abandon("moto_quote", "coverage", 3, "v1", "a", "2026-03-02 10:02")
+    j.step("moto_quote", "vehicle", 1, "v2", "b", "2026-03-03 23:58", elapsed_ms=5000)
+    j.abandon("moto_quote", "rider", 2, "v2", "b", "2026-03-04 00:05")  # across midnight
+    j.step("moto_quote", "vehicle", 1, "bot", "c", "2026-03-05 09:00", is_bot=True)
+    return j, first
+
+
+def test_a_run_keeps_each_form_session_once_and_the_funnel_reads_the_same(store, plan):
+    j, _ = quotes()
+    j.store(store)
+    before = funnel(store, plan)
+    assert before[0][:3] == ("vehicle", 2, 2) and before[1][3] == 1, "v2 left at rider"
+    run = closing.close(store)
+    assert run.form_sessions == 2 and form_rows(store) == {"a": 1, "b": 1}, "the bot's events are no step"
+    assert funnel(store, plan) == before
+    assert closing.close(store).form_sessions == 0 and form_rows(store) == {"a": 1, "b": 1}
+
+
+def test_a_late_form_event_is_read_at_once_and_its_session_written_again_in_one_row(store, plan):
+    j, first = quotes()
+    j.store(store)
+    closing.close(store)
+    j.store(store, first)  # a retried batch, stored after the run
+    late = Journeys()
+    late._seq = dict(j._seq)
+    late.submit("moto_quote", "v1", "a", "2026-03-02 10:03")  # a log replayed after an outage
+    late.store(store)
+    now = funnel(store, plan)
+    assert now[-1][:3] == ("submit", 0, 1) and now[2][3] == 0, "a submitted: no abandon at coverage any more"
+    run = closing.close(store)
+    assert run.form_sessions == 1 and form_rows(store) == {"a": 1, "b": 1}
+    assert funnel(store, plan) == now
+
+
+def test_a_form_run_that_failed_half_way_counts_nothing_twice(store, plan, monkeypatch):
+    j, _ = quotes()
+    j.store(store)
+    before = funnel(store, plan)
+    real = store.insert_rows
+
+    def refused(table, rows, *args, **kwargs):
+        if table == "touches_runs":
+            raise RuntimeError("the server went away")
+        return real(table, rows, *args, **kwargs)
+
+    monkeypatch.setattr(store, "insert_rows", refused)
+    with pytest.raises(RuntimeError):
+        closing.close(store)
+    assert form_rows(store) == {"a": 1, "b": 1}, "written, but not recorded"
+    assert funnel(store, plan) == before, "rows of an unrecorded run are not read"
+    monkeypatch.undo()
+    closing.close(store)
+    assert form_rows(store) == {"a": 1, "b": 1}
+    assert funnel(store, plan) == before
+
+
+def test_a_run_before_this_table_existed_leaves_the_form_events_to_the_first_run_after(store, plan):
+    """A database whose closing runs kept touches before migration 57: the funnel reads the events until a run
+    records forms = 1; that run keeps every form event stored before it."""
+    j, _ = quotes()
+    j.store(store)
+    closing.close(store)
+    store.query(f"TRUNCATE TABLE {store.database}.closed_form_sessions", readonly=False)
+    store.query(f"ALTER TABLE {store.database}.touches_runs UPDATE forms = 0 WHERE 1 SETTINGS mutations_sync = 2",
+                readonly=False)
+    before = funnel(store, plan)
+    assert before[0][:3] == ("vehicle", 2, 2)
+    assert closing.close(store).form_sessions == 2
+    assert funnel(store, plan) == before
+
+
+def test_erasing_a_person_erases_their_kept_form_sessions(store, plan):
+    j, _ = quotes()
+    j.store(store)
+    closing.close(store)
+    done = erase.erase(store, plan, b"k" * 32, "visitor", "v2")
+    assert done.removed["closed_form_sessions"] == 1
+    assert form_rows(store) == {"a": 1}
+
+
+def test_a_form_session_split_between_runs_counts_as_one_session(store, plan, monkeypatch):
+    """v1 leaves the form at coverage, then comes back and submits it in the same session: not an abandon.
+    A run whose closed_before falls between the two keeps the first part; the second is read from the
+    events, then kept by the next run in a row of its own: the session is still one."""
+    j, _ = quotes()
+    j.submit("moto_quote", "v1", "a", "2026-03-02 10:03")
+    j.store(store)
+    before = funnel(store, plan)
+    assert before[2][3] == 0 and before[-1][2] == 1, "a submitted: no abandon at coverage"
+    with monkeypatch.context() as m:
+        m.setattr(closing, "closed_before", lambda now: dt.datetime(2026, 3, 2, 10, 2, 30))
+        closing.close(store)
+    assert form_rows(store) == {"a": 1}
+    assert funnel(store, plan) == before
+    closing.close(store)
+    assert form_rows(store) == {"a": 2, "b": 1}
+    assert funnel(store, plan) == before

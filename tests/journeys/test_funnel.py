@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from journeys import reports
+from journeys import closing, reports
 from journeys.reports.funnel import chains
 from tests.journeys.builder import Journeys
 
@@ -55,8 +57,33 @@ def quote_plan(plan_file):
     return plan_file(FORM)
 
 
-@pytest.fixture
-def funnel_data(store):
+KEPT = ["live", "kept", "split", "split-kept", "late"]
+"""Where the funnel reads the events from: the events table (no closing run yet); the rows a closing run kept
+(parcours.closed_form_sessions); a run whose closed_before falls in the middle of the journeys (the steps before
+it kept, the others read from the events); then a second run that keeps the rest (a session in two rows); a
+run, then A's batch retried after it (A's session late: read from the events until the next run). Every test
+using funnel_data gives the same figures each way."""
+
+
+@pytest.fixture(params=KEPT)
+def funnel_data(request, store, monkeypatch):
+    monkeypatch.setattr(closing, "MARGIN", dt.timedelta(0))
+    j, a = _funnel_events()
+    j.store(store)
+    if request.param != "late":
+        j.store(store, a)  # A's batch retried: stored twice until merged, counted once
+    if request.param in ("split", "split-kept"):
+        with monkeypatch.context() as m:
+            m.setattr(closing, "closed_before", lambda now: dt.datetime(2026, 3, 2, 10, 2, 30))
+            assert closing.close(store).form_sessions > 0
+    if request.param in ("kept", "split-kept", "late"):
+        assert closing.close(store).form_sessions > 0
+    if request.param == "late":
+        j.store(store, a)  # retried after the run
+    return j
+
+
+def _funnel_events():
     j = Journeys()
     a = journey(j, "A", STEPS, submit=True, variant="a", device_type="mobile")  # everything
     a.append(j.add("touch", "A", "s-A", "2026-03-02 10:00", lever="display", utm_medium="cpm"))
@@ -67,9 +94,7 @@ def funnel_data(store):
     journey(j, "F", ["rider"])                                                # never started the form
     journey(j, "G", STEPS, submit=True, is_bot=True)                          # a crawler
     journey(j, "H", STEPS, submit=True, start="2026-04-02 10:00")             # after the period
-    j.store(store)
-    j.store(store, a)  # A's batch retried: stored twice until merged, counted once
-    return j
+    return j, a
 
 
 def rows_by_step(result):
