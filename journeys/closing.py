@@ -111,6 +111,9 @@ def _close_forms(store: Store, tmp: persons.Staging, run: Run) -> int:
     if n:
         persons.delete_keys(store, "closed_form_sessions", "(form_id, session_id, closed_before)",
                             f"SELECT form_id, session_id, closed_before FROM {stale}")
+    (late_sessions,), = store.query(f"SELECT count() FROM {late}").rows
+    if recorded and lo >= run.closed_before and not late_sessions:
+        return 0  # the same closed_before, nothing late: nothing to write (most runs: the rows' query reads keys)
     staged = tmp.table_as(f"{db}.closed_form_sessions")
     store.query(f"INSERT INTO {staged} " + FORM_ROWS.replace("{db}", db).replace("{late}", late),
                 parameters={"lo": lo, "hi": run.closed_before}, readonly=False)
