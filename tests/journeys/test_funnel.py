@@ -57,12 +57,12 @@ def quote_plan(plan_file):
     return plan_file(FORM)
 
 
-KEPT = ["live", "kept", "split", "split-kept", "late"]
+KEPT = ["live", "kept", "split-kept", "late"]
 """Where the funnel reads the events from: the events table (no closing run yet); the rows a closing run kept
 (parcours.closed_form_sessions); a run whose closed_before falls in the middle of the journeys (the steps before
-it kept, the others read from the events); then a second run that keeps the rest (a session in two rows); a
-run, then A's batch retried after it (A's session late: read from the events until the next run). Every test
-using funnel_data gives the same figures each way."""
+it kept), then a second run that keeps the rest (a session in two rows); a run, then A's batch retried after it
+(A's session late: read from the events until the next run). Every test using funnel_data gives the same
+figures each way. (A session part kept, part read from the events: tests/journeys/test_closing.py.)"""
 
 
 @pytest.fixture(params=KEPT)
@@ -72,7 +72,7 @@ def funnel_data(request, store, monkeypatch):
     j.store(store)
     if request.param != "late":
         j.store(store, a)  # A's batch retried: stored twice until merged, counted once
-    if request.param in ("split", "split-kept"):
+    if request.param == "split-kept":
         with monkeypatch.context() as m:
             m.setattr(closing, "closed_before", lambda now: dt.datetime(2026, 3, 2, 10, 2, 30))
             assert closing.close(store).form_sessions > 0
