@@ -5,6 +5,7 @@ from __future__ import annotations
 import decimal
 import re
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -118,6 +119,11 @@ def sql_text(filename: str, leave_out: frozenset[str] = frozenset()) -> str:
 _FRAGMENT = re.compile(r"^\{(\w+)\}(,?)$", re.M)
 _CALL_TOUCHES = "parcours.call_touches("
 
+SHARED: ContextVar[Callable[[tuple, Callable[[], Result]], Result] | None] = ContextVar("shared_queries", default=None)
+"""Set by the kept answers (journeys/reports/results.py, Results.shared) while they compute reports from one state
+of the data: a query asked again with the same text and parameters (the dashboard's levers and paths read the
+same conversion paths) gets the result of the first, computed once. Results are read, never changed."""
+
 _COLUMNS: dict[str, list[str]] = {}
 """The column names of each query text run (for the database it names), for its empty results."""
 
@@ -190,6 +196,12 @@ class Context:
             text = sql_text(filename, frozenset({"call_touch_rows"}))
         parameters = {k: v for k, v in parameters.items() if "{" + k + ":" in text}
         sql = for_database(text, self.store.database)
+        shared = SHARED.get()
+        if shared is None:
+            return self._query(sql, parameters)
+        return shared((sql, repr(sorted(parameters.items()))), lambda: self._query(sql, parameters))
+
+    def _query(self, sql: str, parameters: Mapping[str, Any]) -> Result:
         result = self.store.query(sql, readonly=True, parameters=dict(parameters))
         if not result.rows:
             # An empty result comes back without its column names (the embedded engine): ask for them once

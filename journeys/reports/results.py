@@ -31,6 +31,7 @@ together on two cores, while the data under them changes only when events, sales
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -38,13 +39,14 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from collector.storage import TICKET, QueryRefused, Ticket
+from journeys.reports.base import SHARED, Result
 
 if TYPE_CHECKING:
     from collector.storage import Store
@@ -70,6 +72,13 @@ MAX_VIEWS = 60
 VIEWS_FILE = "report-views.json"
 WARM_SETTINGS = {"max_threads": 1, "priority": 10}
 """A background computation takes one query thread, at a lower priority than the queries people wait for."""
+
+SHARED_SECONDS = 120.0
+"""How long a query's result stays shared after it finished (base.SHARED): the dashboard's page asks for its
+reports within seconds of each other."""
+SHARED_QUERIES = 8
+SHARED_ROWS = 200_000
+"""A larger result (attribution's paths with every non-converting person) is not kept once finished."""
 
 STATE_SQL = r"""
 SELECT count(), sum(h)
@@ -120,6 +129,7 @@ class Results:
         self.enabled = enabled and store.cluster is None
         self._kept: OrderedDict[tuple, Kept] = OrderedDict()  # least recently asked first
         self._running: dict[tuple, tuple[tuple | None, Future]] = {}  # computed now: (data state, answer)
+        self._queries: OrderedDict[tuple, tuple[float, Future]] = OrderedDict()  # shared: (finished at, result)
         self._views: dict[str, tuple[str, dict[str, str], float]] = {}  # a view -> (report, options, last asked)
         self._bytes = 0
         self._cleared = 0.0
@@ -170,7 +180,8 @@ class Results:
                 mine = Future()
         started = time.time()
         try:
-            body, media_type = reports.respond(self.store, plan, name, raw)
+            with self.shared(state):
+                body, media_type = reports.respond(self.store, plan, name, raw)
         except BaseException as exc:
             mine.set_exception(exc)
             raise
@@ -231,6 +242,53 @@ class Results:
                 _, dropped = self._kept.popitem(last=False)
                 self._bytes -= dropped.size
 
+    @contextlib.contextmanager
+    def shared(self, state: tuple | None) -> Iterator[None]:
+        """While reports are computed from the data in `state`: each of their queries run once (base.SHARED)."""
+        if state is None:
+            yield
+            return
+        token = SHARED.set(lambda key, compute: self._shared_query((state, *key), compute))
+        try:
+            yield
+        finally:
+            SHARED.reset(token)
+
+    def _shared_query(self, key: tuple, compute: Callable[[], Result]) -> Result:
+        """The result of the query `key` (data state, text, parameters): one finished less than SHARED_SECONDS
+        ago or being computed, else computed now and shared."""
+        now = time.time()
+        with self._lock:
+            for old in [k for k, (done, _) in self._queries.items() if done and now - done > SHARED_SECONDS]:
+                del self._queries[old]
+            entry = self._queries.get(key)
+            if entry is None:
+                mine: Future = Future()
+                self._queries[key] = (0.0, mine)
+                while len(self._queries) > SHARED_QUERIES:
+                    self._queries.popitem(last=False)
+        if entry is not None:
+            try:
+                return entry[1].result()
+            except Exception:  # noqa: BLE001  (it failed, or its caller went away: computed here, alone)
+                return compute()
+        try:
+            result = compute()
+        except BaseException as exc:
+            with self._lock:
+                if self._queries.get(key, (0, None))[1] is mine:
+                    del self._queries[key]
+            mine.set_exception(exc)
+            raise
+        with self._lock:
+            if self._queries.get(key, (0, None))[1] is mine:
+                if now < self._cleared or len(result.rows) > SHARED_ROWS:  # begun before an erasure; too large
+                    del self._queries[key]
+                else:
+                    self._queries[key] = (time.time(), mine)
+        mine.set_result(result)
+        return result
+
     def fresh_enough(self, key: tuple, state: tuple) -> bool:
         """Whether the kept figures are current, or computed less than FRESH_ENOUGH seconds ago (data
         flowing in all the time must not keep the background computing the same views over and over)."""
@@ -255,6 +313,7 @@ class Results:
     def _forget(self) -> None:
         """(The lock held.) No figure kept, none kept whose computation began before now."""
         self._kept.clear()
+        self._queries.clear()
         self._bytes = 0
         self._cleared = time.time()
 
@@ -307,7 +366,8 @@ class Results:
             started = time.time()
             token = TICKET.set(Ticket(settings=WARM_SETTINGS))
             try:
-                body, media_type = reports.respond(self.store, plan, name, raw)
+                with self.shared(state):
+                    body, media_type = reports.respond(self.store, plan, name, raw)
             finally:
                 TICKET.reset(token)
             self.keep(key, state, started, body, media_type)

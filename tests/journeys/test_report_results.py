@@ -284,3 +284,37 @@ def test_the_datas_state_moves_with_writes_not_with_merges(store, events):
     quote(j, "D", "2026-03-05", 1)
     j.store(store)
     assert kept.state() not in (before, after_delete)
+
+
+def test_reports_computed_from_the_same_data_share_a_query_asked_twice(store, plan, events, monkeypatch):
+    """The dashboard's levers and paths read the same conversion paths: computed once while the data is the
+    same, again after a write or an erasure; the figures are those computed alone."""
+    from journeys.reports import base
+
+    ran: list[str] = []
+    query = base.Context._query
+
+    def counting(self, sql, parameters):
+        ran.append(self.report.name)
+        return query(self, sql, parameters)
+
+    monkeypatch.setattr(base.Context, "_query", counting)
+    asked = {"levers": {**PERIOD, "format": "json", "model": "linear"}, "paths": {**PERIOD, "format": "json"}}
+    alone = [reports.respond(store, plan, name, options)[0] for name, options in asked.items()]
+    assert ran == ["levers", "levers", "paths"]  # levers: its traffic, then the paths
+
+    kept = results.Results(store, None)
+    ran.clear()
+    shared = [kept.respond(plan, name, options).body for name, options in asked.items()]
+    assert shared == alone and ran == ["levers", "levers"], "the paths' query run once, for levers"
+
+    j = Journeys()
+    quote(j, "C", "2026-03-04", 1)
+    j.store(store)
+    ran.clear()
+    kept.respond(plan, "paths", asked["paths"])
+    assert ran == ["paths"], "new data: computed again"
+    kept.clear()  # an erasure
+    ran.clear()
+    kept.respond(plan, "levers", asked["levers"])
+    assert ran == ["levers", "levers"], "after an erasure: nothing shared from before"
