@@ -78,7 +78,8 @@ SHARED_SECONDS = 120.0
 reports within seconds of each other."""
 SHARED_QUERIES = 8
 SHARED_ROWS = 200_000
-"""A larger result (attribution's paths with every non-converting person) is not kept once finished."""
+"""The rows of the finished results kept at most, all together (the oldest dropped first; on the seed the
+conversion paths' results hold 5,000 to 52,000 rows)."""
 
 STATE_SQL = r"""
 SELECT count(), sum(h)
@@ -129,7 +130,7 @@ class Results:
         self.enabled = enabled and store.cluster is None
         self._kept: OrderedDict[tuple, Kept] = OrderedDict()  # least recently asked first
         self._running: dict[tuple, tuple[tuple | None, Future]] = {}  # computed now: (data state, answer)
-        self._queries: OrderedDict[tuple, tuple[float, Future]] = OrderedDict()  # shared: (finished at, result)
+        self._queries: OrderedDict[tuple, tuple[float, Future, int]] = OrderedDict()  # shared: (finished at, result, rows)
         self._views: dict[str, tuple[str, dict[str, str], float]] = {}  # a view -> (report, options, last asked)
         self._bytes = 0
         self._cleared = 0.0
@@ -259,12 +260,12 @@ class Results:
         ago or being computed, else computed now and shared."""
         now = time.time()
         with self._lock:
-            for old in [k for k, (done, _) in self._queries.items() if done and now - done > SHARED_SECONDS]:
+            for old in [k for k, (done, _, _) in self._queries.items() if done and now - done > SHARED_SECONDS]:
                 del self._queries[old]
             entry = self._queries.get(key)
             if entry is None:
                 mine: Future = Future()
-                self._queries[key] = (0.0, mine)
+                self._queries[key] = (0.0, mine, 0)
                 while len(self._queries) > SHARED_QUERIES:
                     self._queries.popitem(last=False)
         if entry is not None:
@@ -276,18 +277,29 @@ class Results:
             result = compute()
         except BaseException as exc:
             with self._lock:
-                if self._queries.get(key, (0, None))[1] is mine:
+                if self._queries.get(key, (0, None, 0))[1] is mine:
                     del self._queries[key]
             mine.set_exception(exc)
             raise
         with self._lock:
-            if self._queries.get(key, (0, None))[1] is mine:
-                if now < self._cleared or len(result.rows) > SHARED_ROWS:  # begun before an erasure; too large
+            if self._queries.get(key, (0, None, 0))[1] is mine:
+                if now < self._cleared:  # begun before an erasure: it may hold the erased person's data
                     del self._queries[key]
                 else:
-                    self._queries[key] = (time.time(), mine)
+                    self._queries[key] = (time.time(), mine, len(result.rows))
+                    self._bound_queries()
         mine.set_result(result)
         return result
+
+    def _bound_queries(self) -> None:
+        """(The lock held.) Drop the oldest finished results past SHARED_ROWS rows in all."""
+        finished = [(k, rows) for k, (done, _, rows) in self._queries.items() if done]
+        total = sum(rows for _, rows in finished)
+        for k, rows in finished:
+            if total <= SHARED_ROWS:
+                break
+            del self._queries[k]
+            total -= rows
 
     def fresh_enough(self, key: tuple, state: tuple) -> bool:
         """Whether the kept figures are current, or computed less than FRESH_ENOUGH seconds ago (data

@@ -318,3 +318,23 @@ def test_reports_computed_from_the_same_data_share_a_query_asked_twice(store, pl
     ran.clear()
     kept.respond(plan, "levers", asked["levers"])
     assert ran == ["levers", "levers"], "after an erasure: nothing shared from before"
+
+
+def test_shared_results_are_bounded_in_rows_oldest_first(store, monkeypatch):
+    from journeys.reports.base import Result
+
+    monkeypatch.setattr(results, "SHARED_ROWS", 10)
+    kept = results.Results(store, None)
+    computed: list[str] = []
+
+    def rows(name, n):
+        def compute():
+            computed.append(name)
+            return Result(["x"], [(i,) for i in range(n)])
+        return compute
+
+    for name, n in (("a", 4), ("b", 4), ("c", 4)):  # 12 rows: a, the oldest, goes
+        kept._shared_query((name,), rows(name, n))
+    for name in ("c", "b", "a"):
+        kept._shared_query((name,), rows(name, 4))
+    assert computed == ["a", "b", "c", "a"]
