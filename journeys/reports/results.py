@@ -394,6 +394,11 @@ class Results:
         try:
             for view in json.loads(self._views_file.read_text()):
                 template = {str(k): str(v) for k, v in view["raw"].items()}
+                try:
+                    _over(template, _today())  # a day that is not `today±N` would fail every turn
+                except ValueError as exc:
+                    log.warning("%s: a view left out (%s)", self._views_file, exc)
+                    continue
                 self._views[_view_id(str(view["name"]), template)] = (str(view["name"]), template,
                                                                      float(view["asked"]))
         except FileNotFoundError:

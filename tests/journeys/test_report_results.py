@@ -338,3 +338,12 @@ def test_shared_results_are_bounded_in_rows_oldest_first(store, monkeypatch):
     for name in ("c", "b", "a"):
         kept._shared_query((name,), rows(name, 4))
     assert computed == ["a", "b", "c", "a"]
+
+
+def test_a_hand_edited_view_with_a_day_that_is_not_one_is_left_out_the_others_kept(store, tmp_path, caplog):
+    views = [{"name": "overview", "raw": {"from": "today+x", "to": "today+1"}, "asked": time.time()},
+             {"name": "overview", "raw": {"from": "2026-10-01", "to": "2026-11-01"}, "asked": time.time()}]
+    (tmp_path / results.VIEWS_FILE).write_text(json.dumps(views))
+    kept = results.Results(store, tmp_path)
+    assert kept.views() == [("overview", {"from": "2026-10-01", "to": "2026-11-01"})]
+    assert "a view left out" in caplog.text
