@@ -110,3 +110,14 @@ def test_a_long_analyst_query_does_not_hold_up_the_writer(client, store):
 def test_the_local_cli_path_refuses_the_same_way(store):
     with pytest.raises(Refused, match='"SYSTEM" is not one of them'):
         store.analyst("SYSTEM STOP MERGES")
+
+
+def test_reading_queries_run_at_the_lowest_cpu_priority_and_the_writer_does_not(store):
+    """Reports, analysts' SQL and raw reads give the CPU to the batch writer first (storage.READ_SETTINGS); the
+    writing client's statements keep the default priority, before and after a read."""
+    nice = "SELECT getSetting('os_thread_priority')"
+    assert store.query(nice, readonly=False).rows == [[0]]
+    assert store.query(nice).rows == [[19]]
+    assert store.analyst(nice).rows == [[19]]
+    assert store.raw(nice, "CSV") == b"19\n"
+    assert store.query(nice, readonly=False).rows == [[0]]
