@@ -85,7 +85,7 @@ def parameters(ctx: Context) -> dict[str, Any]:
 
 
 def _run(ctx: Context) -> Result:
-    result = ctx.query(ctx.report.sql, parameters(ctx), ctx.report.shorten)
+    result = ctx.query(ctx.report.sql, parameters(ctx))
     if ctx.report.post:
         result = ctx.report.post(ctx, result)
     if result.document is None and result.columns != ctx.report.column_names:

@@ -83,10 +83,12 @@ class Report:
     """Option values this report uses when none is given (e.g. campaigns: by=campaign)."""
     filters: bool = True
     """Whether it takes the filters (lever, campaign, broker, device); a person's journey does not."""
+    leave_out: Callable[[Mapping[str, Any]], frozenset[str]] | None = None
+    """The fragments of its SQL file (see sql_text) that read nothing for these parameters, left out when it runs
+    (the funnel's segments, without a breakdown or a filter). Analysts read the whole file."""
     shorten: Callable[[str, Mapping[str, Any]], str] | None = None
-    """The SQL text run for these parameters (its file's name, them), shorter than the whole file and with the
-    same result: the funnel leaves out its segments without a breakdown or a filter, and the windowFunnel
-    conditions no chain of the form reaches. Analysts read the whole file."""
+    """Its SQL text as run for these parameters, made shorter with the same result (the funnel's windowFunnel
+    conditions that no chain of the form reaches)."""
 
     @property
     def accepts(self) -> frozenset[str]:
@@ -186,14 +188,17 @@ class Context:
                            "AND start < {end:DateTime64(3, 'UTC')}", self.store.database)
         return bool(self.store.query(sql, readonly=True, parameters={"start": start, "end": end}).rows[0][0])
 
-    def query(self, filename: str, parameters: Mapping[str, Any],
-              shorten: Callable[[str, Mapping[str, Any]], str] | None = None) -> Result:
+    def query(self, filename: str, parameters: Mapping[str, Any]) -> Result:
         """Run one of the package's SQL files, read-only, with the named parameters it uses; without its
-        calls as touches (call_touch_rows.sql) when no call started in their window (see has_calls);
-        made shorter by `shorten` (Report.shorten)."""
-        text = sql_text(filename) if shorten is None else shorten(filename, parameters)
+        calls as touches (call_touch_rows.sql) when no call started in their window (see has_calls); the
+        report's own file without what it leaves out and made shorter (Report.leave_out, Report.shorten)."""
+        own = filename == self.report.sql
+        leave_out = self.report.leave_out(parameters) if own and self.report.leave_out else frozenset()
+        text = sql_text(filename, leave_out)
         if _CALL_TOUCHES in text and not self.has_calls(parameters["touches_from"], parameters["to"]):
-            text = sql_text(filename, frozenset({"call_touch_rows"}))
+            text = sql_text(filename, leave_out | {"call_touch_rows"})
+        if own and self.report.shorten:
+            text = self.report.shorten(text, parameters)
         parameters = {k: v for k, v in parameters.items() if "{" + k + ":" in text}
         sql = for_database(text, self.store.database)
         shared = SHARED.get()

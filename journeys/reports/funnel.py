@@ -7,7 +7,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from journeys.reports.base import SEGMENT, Column, Context, Report, ReportError, sql_text
+from journeys.reports.base import SEGMENT, Column, Context, Report, ReportError
+from journeys.reports.options import FILTERS
 from journeys.touches import view_parameters
 from tagplan.model import Form
 
@@ -48,13 +49,15 @@ SEGMENTS = frozenset({"funnel_segments", "funnel_by_segment"})
 """The fragments of funnel.sql only a breakdown or a filter reads."""
 
 
-def shorten(filename: str, parameters: Mapping[str, Any]) -> str:
-    """funnel.sql as run: without its segments when there is neither breakdown nor filter (their joins cost
-    about 0.4 CPU s on 10 million events even when they keep nothing), and with windowFunnel's conditions up
-    to the longest chain's length only (ClickHouse evaluates each of the 32 for every step event: 0.5 CPU s).
-    The same figures."""
-    segmented = any(parameters[k] for k in ("by", "lever", "campaign", "broker", "device"))
-    sql = sql_text(filename, frozenset() if segmented else SEGMENTS)
+def leave_out(parameters: Mapping[str, Any]) -> frozenset[str]:
+    """Without a breakdown or a filter, funnel.sql's segments (their joins cost about 0.4 CPU s on 10 million
+    events even when they keep nothing)."""
+    return frozenset() if any(parameters[k] for k in ("by", *FILTERS)) else SEGMENTS
+
+
+def shorten(sql: str, parameters: Mapping[str, Any]) -> str:
+    """funnel.sql with windowFunnel's conditions up to the longest chain's length only (ClickHouse evaluates
+    each of the 32 for every step event: 0.5 CPU s on 10 million events). The same levels."""
     longest = max(len(chain) for chain in parameters["chains"])
     return _CONDITION.sub(lambda m: m.group(0) if int(m.group(1)) <= longest else "", sql)
 
@@ -120,5 +123,6 @@ REPORT = Report(
     keys=("step_index", "step", "label", "optional"),
     options=frozenset({"form", "window", "by"}),
     parameters=parameters,
+    leave_out=leave_out,
     shorten=shorten,
 )

@@ -25,6 +25,20 @@ def kept(store: Store) -> dict[str, int]:
         f"SELECT session_id, count() FROM {store.database}.closed_touches GROUP BY session_id").rows}
 
 
+def fail_recording(store: Store, monkeypatch) -> None:
+    """A run that writes its rows, then fails to record itself (the server went away)."""
+    real = store.insert_rows
+
+    def refused(table, rows, *args, **kwargs):
+        if table == "touches_runs":
+            raise RuntimeError("the server went away")
+        return real(table, rows, *args, **kwargs)
+
+    monkeypatch.setattr(store, "insert_rows", refused)
+    with pytest.raises(RuntimeError):
+        closing.close(store)
+
+
 def history() -> Journeys:
     j = Journeys()
     j.page("v1", "a", "2026-03-02 10:00", referrer="https://www.google.fr/")
@@ -80,16 +94,7 @@ def test_an_event_stored_after_the_run_counts_at_once_and_the_next_run_replaces_
 def test_a_run_that_failed_half_way_counts_nothing_twice_and_the_next_one_finishes(store, plan, monkeypatch):
     history().store(store)
     before = _touches(store, plan, PERIOD)
-    real = store.insert_rows
-
-    def refused(table, rows, *args, **kwargs):
-        if table == "touches_runs":
-            raise RuntimeError("the server went away")
-        return real(table, rows, *args, **kwargs)
-
-    monkeypatch.setattr(store, "insert_rows", refused)
-    with pytest.raises(RuntimeError):
-        closing.close(store)
+    fail_recording(store, monkeypatch)
     assert kept(store) == {"a": 1, "b": 1}, "written, but not recorded"
     assert _touches(store, plan, PERIOD) == before, "rows of an unrecorded run are not read"
     monkeypatch.undo()
@@ -185,16 +190,7 @@ def test_a_form_run_that_failed_half_way_counts_nothing_twice(store, plan, monke
     j, _ = quotes()
     j.store(store)
     before = funnel(store, plan)
-    real = store.insert_rows
-
-    def refused(table, rows, *args, **kwargs):
-        if table == "touches_runs":
-            raise RuntimeError("the server went away")
-        return real(table, rows, *args, **kwargs)
-
-    monkeypatch.setattr(store, "insert_rows", refused)
-    with pytest.raises(RuntimeError):
-        closing.close(store)
+    fail_recording(store, monkeypatch)
     assert form_rows(store) == {"a": 1, "b": 1}, "written, but not recorded"
     assert funnel(store, plan) == before, "rows of an unrecorded run are not read"
     monkeypatch.undo()
