@@ -121,10 +121,22 @@ def sql_text(filename: str, leave_out: frozenset[str] = frozenset()) -> str:
 _FRAGMENT = re.compile(r"^\{(\w+)\}(,?)$", re.M)
 _CALL_TOUCHES = "parcours.call_touches("
 
-SHARED: ContextVar[Callable[[tuple, Callable[[], Result]], Result] | None] = ContextVar("shared_queries", default=None)
+Derive = Callable[[Result], "Result | None"]
+Wider = tuple[tuple, Derive, Callable[[], Result], bool]
+"""A query whose result gives another's: (its key, how the other's result is read off its result (None when it
+cannot be), how it is computed, whether it is computed in the other's place when neither is shared yet)."""
+
+SHARED: ContextVar[Callable[[tuple, Callable[[], Result], list[Wider]], Result] | None] = ContextVar(
+    "shared_queries", default=None)
 """Set by the kept answers (journeys/reports/results.py, Results.shared) while they compute reports from one state
 of the data: a query asked again with the same text and parameters (the dashboard's levers and paths read the
-same conversion paths) gets the result of the first, computed once. Results are read, never changed."""
+same conversion paths) gets the result of the first, computed once; one whose result can be read off a wider
+query's (WIDER) gets it from that one's, when it is shared. Results are read, never changed."""
+
+WIDER: dict[str, Callable[[Mapping[str, Any]], list[tuple[dict[str, Any], Derive, bool]]]] = {}
+"""Per SQL file, for a query's parameters: the parameters of the queries of the same file whose result also gives
+its result, each with how it is read off theirs and whether that one is computed in its place (registered by
+journeys/reports/paths.py for conversion_paths.sql)."""
 
 _COLUMNS: dict[str, list[str]] = {}
 """The column names of each query text run (for the database it names), for its empty results."""
@@ -204,7 +216,12 @@ class Context:
         shared = SHARED.get()
         if shared is None:
             return self._query(sql, parameters)
-        return shared((sql, repr(sorted(parameters.items()))), lambda: self._query(sql, parameters))
+        wider = [((sql, repr(sorted(p.items()))), derive, self._computing(sql, p), instead)
+                 for p, derive, instead in (WIDER[filename](parameters) if filename in WIDER else [])]
+        return shared((sql, repr(sorted(parameters.items()))), self._computing(sql, parameters), wider)
+
+    def _computing(self, sql: str, parameters: Mapping[str, Any]) -> Callable[[], Result]:
+        return lambda: self._query(sql, parameters)
 
     def _query(self, sql: str, parameters: Mapping[str, Any]) -> Result:
         result = self.store.query(sql, readonly=True, parameters=dict(parameters))

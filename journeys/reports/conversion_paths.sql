@@ -162,8 +162,10 @@ path_rows AS (
         if(not_converted OR NOT {ages:Bool}, [],
            arrayConcat(arrayMap(t -> dateDiff('millisecond', t, converted_at) / 86400000, online_times),
                        if(point_of_sale != '', [0.0], []))) AS ages_days,
-        -- Days from the path's first touch to the conversion (0 without an online touch): the paths' days.
-        if(not_converted OR touched = 0, 0.0, dateDiff('millisecond', online_times[1], converted_at) / 86400000) AS days,
+        -- Days from the path's first touch to the conversion (0 without an online touch): the paths' days, a
+        -- decimal so that their sums are exact in any order.
+        toDecimal128(if(not_converted OR touched = 0, 0, dateDiff('millisecond', online_times[1], converted_at)), 9)
+            / 86400000 AS days,
         toUInt64(NOT not_converted) AS conversions,
         if(not_converted, toDecimal64(0, 2), value) AS value,
         toUInt64(not_converted) AS nulls,
@@ -182,7 +184,9 @@ path_rows AS (
 )
 
 -- With ages, conversions keep a row each (their touches' ages differ); null paths are counted per distinct path.
+-- In order: the models' sums then add up the same floats in the same order each time.
 SELECT levers, keys, ages_days, sum(conversions) AS conversions, sum(value) AS value, sum(nulls) AS nulls,
        channel, signer, sum(days) AS days
 FROM path_rows
 GROUP BY levers, keys, ages_days, channel, signer
+ORDER BY levers, keys, ages_days, channel, signer

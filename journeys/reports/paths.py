@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from journeys.attribution import MODELS, PathTable, attribute, attribute_groups, path_table
-from journeys.reports.base import SEGMENT, Column, Context, Report, ReportError, Result, money
+from journeys.reports.base import SEGMENT, WIDER, Column, Context, Derive, Report, ReportError, Result, money
 from journeys.touches import view_parameters
 
 SQL = "conversion_paths.sql"
@@ -35,6 +36,73 @@ def path_parameters(ctx: Context, *, by: str | None = None, goal: str | None = N
         "by": ctx.breakdown(BREAKDOWNS) if by is None else by,
         **o.filters, **view_parameters(ctx.plan),
     }
+
+
+FILTERS = ("lever", "campaign", "broker", "device")
+WIDEST_BY = "broker"
+"""The breakdown computed in the place of none for the null paths (the attribution of every model, the dashboard's
+widest query): on the seed 7% more than without, and the brokers' paths are then read off it too."""
+
+
+def wider_paths(p: Mapping[str, Any]) -> list[tuple[dict[str, Any], Derive, bool]]:
+    """The conversion paths' queries whose result also gives the result of these parameters (base.WIDER): the
+    same, with null paths, with the touches' ages, with any breakdown for none, with the point of sale as a touch
+    (without filters: a filter may keep a path for its point of sale). With null paths and no breakdown, the
+    first is split by broker and computed in its place when none is shared yet."""
+    filtered = any(p[f] for f in FILTERS)
+    out = []
+    for nulls in dict.fromkeys((p["nulls"], True)):
+        for ages in dict.fromkeys((p["ages"], True)):
+            for by in ((p["by"],) if p["by"] else ("", *BREAKDOWNS)):
+                for offline_touch in dict.fromkeys((p["offline_touch"], not filtered)):
+                    q = {**p, "nulls": nulls, "ages": ages, "by": by, "offline_touch": offline_touch}
+                    if q != p:
+                        out.append((q, narrower_paths(q, p), False))
+    if p["nulls"] and not p["by"] and not filtered:
+        widest = {**p, "by": WIDEST_BY}
+        out = [(widest, narrower_paths(widest, p), True), *[w for w in out if w[0] != widest]]
+    return out
+
+
+def narrower_paths(source: Mapping[str, Any], target: Mapping[str, Any]) -> Derive:
+    """How the paths of `target` are read off those of a wider `source` (wider_paths): the null paths left out,
+    the point of sale taken off the end of an offline sale's path, the keys or the ages emptied, and the rows
+    that became the same added up. None when a sale's channel is empty (whether its point of sale was made a
+    touch is then not known: computed instead)."""
+    strip = source["offline_touch"] and not target["offline_touch"]
+
+    def derive(result: Result) -> Result | None:
+        at = {c: i for i, c in enumerate(result.columns)}
+        lev, key, age, conv, val, nul, chan, sig, day = (at[c] for c in (
+            "levers", "keys", "ages_days", "conversions", "value", "nulls", "channel", "signer", "days"))
+        rows: dict[tuple, list[Any]] = {}
+        for r in result.rows:
+            conversions, nulls = r[conv], r[nul] if target["nulls"] else 0
+            if not conversions and not nulls:
+                continue
+            levers, keys, ages = r[lev], r[key], r[age]
+            if strip and conversions:
+                if not r[chan]:
+                    return None
+                if r[chan] != "web":
+                    levers, keys, ages = levers[:-1], keys[:-1], ages[:-1]
+            if not target["by"]:
+                keys = [""] * len(levers)
+            if not target["ages"]:
+                ages = []
+            k = (tuple(levers), tuple(keys), tuple(ages), r[chan], r[sig])
+            row = rows.get(k)
+            if row is None:
+                rows[k] = row = list(r)
+                row[lev], row[key], row[age], row[nul] = list(levers), list(keys), list(ages), nulls
+            else:
+                row[conv] += conversions
+                row[nul] += nulls
+                row[val] += r[val]
+                row[day] += r[day]
+        return Result(list(result.columns), [rows[k] for k in sorted(rows)])
+
+    return derive
 
 
 def table(result: Result, by: str) -> PathTable:
@@ -96,7 +164,7 @@ ATTRIBUTION = Report(
 def frequent_paths(ctx: Context, result: Result) -> Result:
     """The conversion paths grouped by their sequence of levers (consecutive repeats collapsed)."""
     at = {c: i for i, c in enumerate(result.columns)}
-    groups: dict[tuple[str, ...], list[Any]] = defaultdict(lambda: [0.0, decimal.Decimal(0), 0.0, 0.0])
+    groups: dict[tuple[str, ...], list[Any]] = defaultdict(lambda: [0.0, decimal.Decimal(0), 0.0, decimal.Decimal(0)])
     total = 0.0
     for r in result.rows:
         conversions = r[at["conversions"]]
@@ -111,7 +179,7 @@ def frequent_paths(ctx: Context, result: Result) -> Result:
         g[3] += r[at["days"]]
         total += conversions
     rows = [[" > ".join(path) if path else "(no touch)", int(g[0]), g[1],
-             g[0] / total, g[2] / g[0], g[3] / g[0]] for path, g in groups.items()]
+             g[0] / total, g[2] / g[0], float(g[3]) / g[0]] for path, g in groups.items()]
     rows.sort(key=lambda r: (-r[1], r[0]))
     return Result(["path", "conversions", "revenue", "share", "touches", "days"], rows[: ctx.options.limit])
 
@@ -185,3 +253,5 @@ MEDIA_POS = Report(
                                            ages=ctx.options.model == "time_decay"),
     post=media_by_point_of_sale,
 )
+
+WIDER[SQL] = wider_paths

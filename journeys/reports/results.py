@@ -22,7 +22,10 @@ together on two cores, while the data under them changes only when events, sales
   or predate the data, most recently asked first, one query thread at a time (`WARM_SETTINGS`), so that Elie's morning view is ready
   when she opens it.
 - **Computed once.** A call for figures being computed from the same data waits for them rather than
-  computing them again (several viewers opening the same view, each asking for current figures).
+  computing them again (several viewers opening the same view, each asking for current figures). The reports
+  computed from one state of the data share their queries (`Results.shared`): a query asked again, and the
+  conversion paths read off a wider query's (base.WIDER: the dashboard's levers, brokers, media and paths off
+  its attribution of every model).
 - Bounded: `--report-memory` megabytes (64 by default; 0 keeps nothing), the least recently asked dropped
   first. Everything is dropped on an erasure (figures read with the erased person's data leave memory too)
   and when the plan changes; figures being computed then are not kept.
@@ -39,14 +42,14 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from collector.storage import TICKET, QueryRefused, Ticket
-from journeys.reports.base import SHARED, Result
+from journeys.reports.base import SHARED, Result, Wider
 
 if TYPE_CHECKING:
     from collector.storage import Store
@@ -249,19 +252,43 @@ class Results:
         if state is None:
             yield
             return
-        token = SHARED.set(lambda key, compute: self._shared_query((state, *key), compute))
+        token = SHARED.set(lambda key, compute, wider=(): self._shared_query(
+            (state, *key), compute, [((state, *k), derive, wide, instead) for k, derive, wide, instead in wider]))
         try:
             yield
         finally:
             SHARED.reset(token)
 
-    def _shared_query(self, key: tuple, compute: Callable[[], Result]) -> Result:
+    def _shared_query(self, key: tuple, compute: Callable[[], Result], wider: Sequence[Wider] = ()) -> Result:
         """The result of the query `key` (data state, text, parameters): one finished less than SHARED_SECONDS
-        ago or being computed, else computed now and shared."""
+        ago or being computed; else read off the shared result of a wider query (base.WIDER), or of the
+        first one to compute in its place; else computed now and shared."""
+        with self._lock:
+            self._expire(time.time())
+            source = None if key in self._queries else next((w for w in wider if w[0] in self._queries), None)
+        if source is None and key not in self._queries:
+            source = next((w for w in wider if w[3]), None)
+        if source is not None:
+            wide_key, derive, wide, _ = source
+            # Its computation failing (or its caller leaving) while waited for: this one computed alone.
+            result = self._once(wide_key, wide, alone=lambda: None)
+            derived = derive(result) if result is not None else None
+            if derived is not None:
+                return derived
+        return self._once(key, compute)
+
+    def _expire(self, now: float) -> None:
+        """(The lock held.) Drop the results finished more than SHARED_SECONDS ago."""
+        for old in [k for k, (done, _, _) in self._queries.items() if done and now - done > SHARED_SECONDS]:
+            del self._queries[old]
+
+    def _once(self, key: tuple, compute: Callable[[], Result],
+              alone: Callable[[], Result | None] | None = None) -> Result | None:
+        """The result of `key` being computed or finished, else computed now and shared; when the computation
+        waited for fails or its caller leaves, `alone()` (by default, computed here)."""
         now = time.time()
         with self._lock:
-            for old in [k for k, (done, _, _) in self._queries.items() if done and now - done > SHARED_SECONDS]:
-                del self._queries[old]
+            self._expire(now)
             entry = self._queries.get(key)
             if entry is None:
                 mine: Future = Future()
@@ -272,7 +299,7 @@ class Results:
             try:
                 return entry[1].result()
             except Exception:  # noqa: BLE001  (it failed, or its caller went away: computed here, alone)
-                return compute()
+                return (alone or compute)()
         try:
             result = compute()
         except BaseException as exc:

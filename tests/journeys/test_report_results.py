@@ -5,6 +5,7 @@ views people ask for computed again in the background."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import time
 
@@ -318,6 +319,93 @@ def test_reports_computed_from_the_same_data_share_a_query_asked_twice(store, pl
     ran.clear()
     kept.respond(plan, "levers", asked["levers"])
     assert ran == ["levers", "levers"], "after an erasure: nothing shared from before"
+
+
+@pytest.fixture
+def seeded(store, plan, ctx):
+    """The demo data set (journeys/seed.py), small: web and offline sales, brokers, calls, null paths."""
+    import io
+
+    from callcentre import calls
+    from journeys import brokers, conversions, costs, persons, seed
+
+    data = seed.generate(visitors=400, until=dt.date(2026, 3, 31))
+    seed.store_events(store, plan, ctx.secret, data.events)
+    for name, kind, profile in seed.import_order(data.files):
+        module = {"conversions": conversions, "brokers": brokers, "costs": costs, "calls": calls}[kind]
+        module.import_file(store, ctx, io.BytesIO(data.files[name]), source=name, profile=profile)
+    persons.stitch(store, persons.config(plan))
+
+
+def paths_queries(monkeypatch) -> list[tuple[str, str, bool, bool, bool]]:
+    """The conversion paths' queries run: (report, by, nulls, ages, offline_touch)."""
+    from journeys.reports import base
+
+    ran: list[tuple[str, str, bool, bool, bool]] = []
+    query = base.Context._query
+
+    def counting(self, sql, parameters):
+        if "nulls" in parameters:
+            ran.append((self.report.name, parameters["by"], parameters["nulls"], parameters["ages"],
+                        parameters["offline_touch"]))
+        return query(self, sql, parameters)
+
+    monkeypatch.setattr(base.Context, "_query", counting)
+    return ran
+
+
+@pytest.mark.parametrize("first", ["attribution", "levers"])
+def test_the_pages_conversion_paths_are_read_off_the_widest_one_shared(store, plan, seeded, monkeypatch, first):
+    """The dashboard's attribution (every model: null paths, ages) is computed split by broker, and the
+    levers', brokers', media's and paths' paths (one model, no null path, no age, by broker or none, with or
+    without the point of sale) read off it while it is shared: the figures those reports give alone. Asked
+    before it, the levers compute their own."""
+    period = {"from": "2026-02-01", "to": "2026-04-01", "format": "json", "lookback": "30d"}
+    asked = {"attribution": {"model": "all"}, "levers": {"model": "linear"}, "brokers": {"model": "linear"},
+             "media_pos": {"model": "linear"}, "paths": {}}
+    order = [first, *[name for name in asked if name != first]]
+    ran = paths_queries(monkeypatch)
+    alone = {name: reports.respond(store, plan, name, {**period, **asked[name]})[0] for name in order}
+    assert len(ran) == 5 and len(json.loads(alone["media_pos"])) > 5 and len(json.loads(alone["brokers"])) >= 3
+    assert any(r["lever"] == "markov" or r["model"] == "markov" for r in json.loads(alone["attribution"]))
+
+    kept = results.Results(store, None)
+    ran.clear()
+    shared = {name: kept.respond(plan, name, {**period, **asked[name]}).body for name in order}
+    assert shared == alone
+    widest = ("attribution", "broker", True, True, True)
+    assert ran == ([widest] if first == "attribution" else [("levers", "", False, False, True), widest])
+
+
+def test_paths_read_off_a_wider_query_are_those_the_query_gives(store, plan, seeded):
+    """Every narrower set of conversion paths read off the widest (null paths, ages, by broker, the point of
+    sale as a touch) is row for row what conversion_paths.sql gives for it."""
+    import itertools
+
+    from journeys.reports import base, paths
+
+    raw = {"from": "2026-02-01", "to": "2026-04-01", "model": "all"}
+    ctx = base.Context(store, plan, reports.options("attribution", raw), paths.ATTRIBUTION)
+    widest = {**paths.path_parameters(ctx), "by": "broker", "offline_touch": True}
+    source = ctx.query(paths.SQL, widest)
+    assert sum(r[source.columns.index("nulls")] for r in source.rows) > 0
+    for nulls, ages, by, offline_touch in itertools.product((False, True), (False, True), ("", "broker"), (False, True)):
+        target = {**widest, "nulls": nulls, "ages": ages, "by": by, "offline_touch": offline_touch}
+        derived = paths.narrower_paths(widest, target)(source)
+        computed = ctx.query(paths.SQL, target)
+        assert derived.columns == computed.columns
+        assert derived.rows == [list(r) for r in computed.rows], target
+
+
+def test_paths_with_a_filter_are_not_read_off_paths_with_the_point_of_sale(store, plan, seeded, monkeypatch):
+    """A filter may keep a path for its point of sale alone: the media's paths (without it) are then computed."""
+    period = {"from": "2026-02-01", "to": "2026-04-01", "format": "json", "lever": "broker"}
+    ran = paths_queries(monkeypatch)
+    alone = [reports.respond(store, plan, name, {**period, "model": "linear"})[0] for name in ("levers", "media_pos")]
+    kept = results.Results(store, None)
+    ran.clear()
+    assert [kept.respond(plan, name, {**period, "model": "linear"}).body for name in ("levers", "media_pos")] == alone
+    assert [r[0] for r in ran] == ["levers", "media_pos"]
 
 
 def test_shared_results_are_bounded_in_rows_oldest_first(store, monkeypatch):

@@ -48,6 +48,7 @@ export function pivot(rows, metric) {
 
 export var attribution = {
   id: 'attribution',
+  asksFirst: true,
   keys: ['lookback', 'offline'],
   controls(s, set) {
     var id = uid('offline');
