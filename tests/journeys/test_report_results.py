@@ -428,6 +428,48 @@ def test_shared_results_are_bounded_in_rows_oldest_first(store, monkeypatch):
     assert computed == ["a", "b", "c", "a"]
 
 
+def test_a_wider_query_that_fails_or_cannot_give_the_result_leaves_it_computed(store):
+    """Read off a wider query only when that one gives it: a wider computation that fails while waited for, or a
+    result it cannot be read off (derive: None), and the query is computed itself; the one computing in another's
+    place sees its own failure."""
+    import threading
+
+    from journeys.reports.base import Result
+
+    kept = results.Results(store, None)
+    computed: list[str] = []
+
+    def compute(name, fail=False, wait=0.0):
+        def run():
+            time.sleep(wait)
+            computed.append(name)
+            if fail:
+                raise results.QueryRefused("stopped")
+            return Result(["x"], [[name]])
+        return run
+
+    wide = threading.Thread(target=lambda: pytest.raises(results.QueryRefused, kept._shared_query, ("wide",),
+                                                         compute("wide", fail=True, wait=0.3)))
+    wide.start()
+    time.sleep(0.05)
+    derived = kept._shared_query(("narrow",), compute("narrow"), [(("wide",), lambda r: r, compute("wide2"), False)])
+    wide.join(10)
+    assert computed == ["wide", "narrow"] and derived.rows == [["narrow"]]
+
+    computed.clear()
+    kept._shared_query(("wide3",), compute("wide3"))
+    derived = kept._shared_query(("narrow3",), compute("narrow3"), [(("wide3",), lambda r: None, compute("x"), False)])
+    assert computed == ["wide3", "narrow3"] and derived.rows == [["narrow3"]]
+
+    computed.clear()
+    widest = (("widest",), lambda r: Result(["x"], [["from " + r.rows[0][0]]]), compute("widest"), True)
+    assert kept._shared_query(("n4",), compute("n4"), [widest]).rows == [["from widest"]]
+    assert kept._shared_query(("n5",), compute("n5"), [widest]).rows == [["from widest"]]
+    assert computed == ["widest"], "computed in its place once, then shared"
+    with pytest.raises(results.QueryRefused):
+        kept._shared_query(("n6",), compute("n6"), [(("w6",), lambda r: r, compute("w6", fail=True), True)])
+
+
 def test_a_hand_edited_view_with_a_day_that_is_not_one_is_left_out_the_others_kept(store, tmp_path, caplog):
     views = [{"name": "overview", "raw": {"from": "today+x", "to": "today+1"}, "asked": time.time()},
              {"name": "overview", "raw": {"from": "2026-10-01", "to": "2026-11-01"}, "asked": time.time()}]
