@@ -269,9 +269,8 @@ class Results:
         first one to compute in its place; else computed now and shared."""
         with self._lock:
             self._expire(time.time())
-            source = None if key in self._queries else next((w for w in wider if w[0] in self._queries), None)
-        if source is None and key not in self._queries:
-            source = next((w for w in wider if w[3]), None)
+            source = None if key in self._queries else next(
+                (w for w in wider if w[0] in self._queries), next((w for w in wider if w[3]), None))
         if source is not None:
             wide_key, derive, wide, _ = source
             # Its computation failing (or its caller leaving) while waited for: this one computed alone.
