@@ -23,7 +23,6 @@ from starlette.concurrency import run_in_threadpool
 from collector.periodic import Periodic, runs_background
 from collector.storage import Store
 from journeys import brokers, closing, event_conversions, persons
-from journeys.dashboard import views
 from journeys.imports import Context
 from journeys.reports import results
 
@@ -83,8 +82,7 @@ async def serving(app) -> AsyncIterator[None]:
     store = Store(settings.clickhouse, settings.database, settings.cluster)
     app.state.journeys_store = store
     kept = app.state.report_results = results.Results(store, settings.data_dir, settings.report_memory << 20,
-                                                      enabled=settings.report_memory > 0,
-                                                      default_view=views.default_view)
+                                                      enabled=settings.report_memory > 0)
     turns: list[Periodic] = []
     if runs_background(app):  # one process for the database (collector/periodic.py)
         background = Background(app, store)

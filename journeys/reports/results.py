@@ -20,8 +20,7 @@ together on two cores, while the data under them changes only when events, sales
   today, so that tomorrow the view is the last 30 days again, not the days it covered when asked;
   a background turn every `REFRESH` seconds computes those whose figures are missing (a new day, a restart)
   or predate the data, most recently asked first, one query thread at a time (`WARM_SETTINGS`), so that Elie's morning view is ready
-  when she opens it. While none has been asked for (a new install), the dashboard's default view is computed
-  (journeys/dashboard/views.py), so that even the first viewer finds it ready.
+  when she opens it.
 - **Computed once.** A call for figures being computed from the same data waits for them rather than
   computing them again (several viewers opening the same view, each asking for current figures). The reports
   computed from one state of the data share their queries (`Results.shared`): a query asked again, and the
@@ -128,12 +127,9 @@ class Answer:
 class Results:
     """The kept figures of one process (app.state.report_results)."""
 
-    def __init__(self, store: Store, data_dir: Path | None = None, max_bytes: int = MAX_BYTES, enabled: bool = True,
-                 default_view: Callable[[CompiledPlan], list[tuple[str, dict[str, str]]]] | None = None):
-        """`enabled=False`: every answer computed, nothing kept (a store on a cluster is never kept either).
-        `default_view`: the views computed while none has been asked for (the dashboard's default view)."""
+    def __init__(self, store: Store, data_dir: Path | None = None, max_bytes: int = MAX_BYTES, enabled: bool = True):
+        """`enabled=False`: every answer computed, nothing kept (a store on a cluster is never kept either)."""
         self.store, self.max_bytes = store, max_bytes
-        self.default_view = default_view
         self.enabled = enabled and store.cluster is None
         self._kept: OrderedDict[tuple, Kept] = OrderedDict()  # least recently asked first
         self._running: dict[tuple, tuple[tuple | None, Future]] = {}  # computed now: (data state, answer)
@@ -395,10 +391,7 @@ class Results:
 
         done, until = 0, time.monotonic() + TURN_SECONDS
         self.save()
-        listed = self.views()
-        if not listed and self.default_view is not None:  # nobody has asked yet: the page's default view
-            listed = [(name, _over(template, _today())) for name, template in self.default_view(plan)]
-        for name, raw in listed:
+        for name, raw in self.views():
             if time.monotonic() > until:  # the rest at the next turn: the most recently asked went first
                 break
             state = self.state()
