@@ -76,6 +76,10 @@ VIEWS_FILE = "report-views.json"
 WARM_SETTINGS = {"max_threads": 1, "priority": 10}
 """A background computation takes one query thread, at a lower priority than the queries people wait for."""
 
+WIDEST_FIRST = frozenset({"attribution"})
+"""Reports whose views a background turn computes first: the other views' conversion paths are read off theirs
+(journeys/reports/paths.py, wider_paths), where the page asks for them first too."""
+
 SHARED_SECONDS = 120.0
 """How long a query's result stays shared after it finished (base.SHARED): the dashboard's page asks for its
 reports within seconds of each other."""
@@ -391,7 +395,9 @@ class Results:
 
         done, until = 0, time.monotonic() + TURN_SECONDS
         self.save()
-        for name, raw in self.views():
+        listed = self.views()
+        listed.sort(key=lambda view: view[0] not in WIDEST_FIRST)  # else the most recently asked first
+        for name, raw in listed:
             if time.monotonic() > until:  # the rest at the next turn: the most recently asked went first
                 break
             state = self.state()

@@ -377,6 +377,22 @@ def test_the_pages_conversion_paths_are_read_off_the_widest_one_shared(store, pl
     assert ran == ([widest] if first == "attribution" else [("levers", "", False, False, True), widest])
 
 
+def test_a_background_turn_computes_the_attribution_first_and_reads_the_other_paths_off_it(
+        store, plan, seeded, monkeypatch):
+    """The views listed most recently asked first, except the attribution's: computed first, the levers' and
+    brokers' paths read off its (asked after it on the page, they were listed before it)."""
+    period = {"from": "2026-02-01", "to": "2026-04-01", "format": "json", "lookback": "30d"}
+    kept = results.Results(store, None)
+    for name, model in (("attribution", "all"), ("levers", "linear"), ("brokers", "linear")):
+        kept.respond(plan, name, {**period, "model": model}, max_age=600)
+        time.sleep(0.01)  # asked one after the other
+    assert [name for name, _ in kept.views()] == ["brokers", "levers", "attribution"]
+    kept.clear()  # an erasure: every answer and shared query forgotten, the views kept
+    ran = paths_queries(monkeypatch)
+    assert kept.refresh(plan) == 3
+    assert ran == [("attribution", "broker", True, True, True)]
+
+
 def test_paths_read_off_a_wider_query_are_those_the_query_gives(store, plan, seeded):
     """Every narrower set of conversion paths read off the widest (null paths, ages, by broker, the point of
     sale as a touch) is row for row what conversion_paths.sql gives for it."""
