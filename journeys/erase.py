@@ -20,6 +20,7 @@ rows, which are other people's visits.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from collector.ddl import mutation
 from collector.enrich import phone_key
 from collector.errors import BadParameter
+from collector.clickhouse import QueryRefused
 from collector.storage import Store
 from journeys import persons
 from journeys.persons import Key, Staging
@@ -35,7 +37,11 @@ from tagplan import CompiledPlan
 
 KINDS = {"phone": "phone", "visitor": "visitor", "crm_id": "crm"}
 """What a request names -> the key type in person_keys."""
+log = logging.getLogger("parcours.erase")
 PARTS_TIMEOUT = 60.0
+ATTACH_TIMEOUT = 600.0
+TABLE_IN_USE = 57
+"""ClickHouse's TABLE_ALREADY_EXISTS, the code of "detached but still used by some query. Retry later"."""
 
 
 class _Keys:
@@ -218,7 +224,7 @@ def _drop_old_parts(store: Store, tables: list[str], paused) -> int:
     with paused():
         for table in tables:
             store.query(f"DETACH TABLE {db}.{table}", readonly=False)
-            store.query(f"ATTACH TABLE {db}.{table}", readonly=False)
+            _attach(store, f"{db}.{table}")
     deadline = time.monotonic() + PARTS_TIMEOUT
     while True:
         (left,), = store.query("SELECT count() FROM system.parts WHERE database = {db:String} AND NOT active "
@@ -226,3 +232,22 @@ def _drop_old_parts(store: Store, tables: list[str], paused) -> int:
         if not left or time.monotonic() > deadline:
             return int(left)
         time.sleep(0.05)
+
+
+def _attach(store: Store, table: str) -> None:
+    """ATTACH TABLE again, detached a moment before. The embedded engine refuses it while a query that began
+    before the DETACH still reads the table (a report, an analyst's statement: code 57, "Retry later"): tried
+    again until that query has ended (ATTACH_TIMEOUT at most), never leaving the table detached while one
+    could attach it (ingestion, paused meanwhile, would then stop)."""
+    deadline, said = time.monotonic() + ATTACH_TIMEOUT, False
+    while True:
+        try:
+            store.query(f"ATTACH TABLE {table}", readonly=False)
+            return
+        except QueryRefused as exc:
+            if exc.code != TABLE_IN_USE or time.monotonic() > deadline:
+                raise
+            if not said:
+                log.warning("erasure: %s is still read by a query begun before it; attached once it ends", table)
+                said = True
+            time.sleep(0.05)

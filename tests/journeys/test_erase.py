@@ -33,6 +33,24 @@ def test_erasing_by_visitor_takes_the_whole_person_and_leaves_an_audit_row_witho
     assert audit == {"key_kind": "visitor", "keys": 4, "removed": {**done.removed}}
 
 
+def test_an_erasure_while_a_report_reads_the_tables_waits_for_it_and_leaves_every_table_attached(store, ctx, plan):
+    """The embedded engine refuses to attach a table again while a query that began before it was detached still
+    reads it (a report, an analyst's statement: "Retry later"): the erasure waits for it, never leaving the table
+    detached (ingestion would stop)."""
+    import threading
+    import time
+
+    send(store, plan, visit("v1"), quote("v1", "Q-1", "0612345678"), visit("v2"))
+    reading = threading.Thread(target=lambda: store.query(
+        f"SELECT count() FROM {store.database}.events WHERE sleepEachRow(0.4) = 0"))  # about 2 s
+    reading.start()
+    time.sleep(0.3)
+    done = erase.erase(store, plan, ctx.secret, "visitor", "v1")
+    reading.join(30)
+    assert done.removed["events"] == 2 and done.parts_left == 0
+    assert count(store, "events") == 1, "the table is attached and read"
+
+
 def test_erasing_a_quote_id_that_only_a_rejected_line_knows(store, ctx, plan):
     conversions.import_records(store, ctx, [Record(7, {"conversion_id": "C-9", "ts": "never", "crm_id": "Q-9"})],
                                source="bad.csv")
