@@ -41,7 +41,8 @@ def path_parameters(ctx: Context, *, by: str | None = None, goal: str | None = N
 FILTERS = ("lever", "campaign", "broker", "device")
 WIDEST_BY = "broker"
 """The breakdown computed in the place of none for the null paths (the attribution of every model, the dashboard's
-widest query): on the seed 7% more than without, and the brokers' paths are then read off it too."""
+widest query): on the seed as costly as without (5.33 CPU s both), and the brokers' paths are then read off it
+too."""
 
 
 def wider_paths(p: Mapping[str, Any]) -> list[tuple[dict[str, Any], Derive, bool]]:
