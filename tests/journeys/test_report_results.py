@@ -405,7 +405,8 @@ def test_paths_read_off_a_wider_query_are_those_the_query_gives(store, plan, see
     widest = {**paths.path_parameters(ctx), "by": "broker", "offline_touch": True}
     source = ctx.query(paths.SQL, widest)
     assert sum(r[source.columns.index("nulls")] for r in source.rows) > 0
-    for nulls, ages, by, offline_touch in itertools.product((False, True), (False, True), ("", "broker"), (False, True)):
+    both = (False, True)
+    for nulls, ages, by, offline_touch in itertools.product(both, both, ("", "broker"), both):
         target = {**widest, "nulls": nulls, "ages": ages, "by": by, "offline_touch": offline_touch}
         derived = paths.narrower_paths(widest, target)(source)
         computed = ctx.query(paths.SQL, target)
