@@ -26,10 +26,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from collector.clickhouse import QueryRefused
 from collector.ddl import mutation
 from collector.enrich import phone_key
 from collector.errors import BadParameter
-from collector.clickhouse import QueryRefused
 from collector.storage import Store
 from journeys import persons
 from journeys.persons import Key, Staging

@@ -13,6 +13,7 @@ import numpy as np
 
 from journeys.attribution import MODELS, PathTable, attribute, attribute_groups, path_table
 from journeys.reports.base import SEGMENT, WIDER, Column, Context, Derive, Report, ReportError, Result, money
+from journeys.reports.options import FILTERS
 from journeys.touches import view_parameters
 
 SQL = "conversion_paths.sql"
@@ -38,7 +39,6 @@ def path_parameters(ctx: Context, *, by: str | None = None, goal: str | None = N
     }
 
 
-FILTERS = ("lever", "campaign", "broker", "device")
 WIDEST_BY = "broker"
 """The breakdown computed in the place of none for the null paths (the attribution of every model, the dashboard's
 widest query): on the seed as costly as without (5.33 CPU s both), and the brokers' paths are then read off it
