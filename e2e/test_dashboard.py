@@ -399,6 +399,34 @@ def test_a_control_changed_while_the_panels_load_is_answered_before_them(page: P
     assert asked == [sent[2]]  # the load's funnel call, given up while waiting, was never sent
 
 
+def test_the_page_opened_as_it_is_asks_for_the_default_view_kept_ready(page: Page, dash):
+    """journeys/dashboard/views.py lists the page's calls for its default view, which the collector computes
+    before anybody has asked for a view: they are exactly the calls the page makes when opened as it is."""
+    import datetime as dt
+
+    from journeys.dashboard import views
+    from tagplan import compile_plan, load_plan
+
+    calls: set[tuple[str, tuple]] = set()
+
+    def note(request):
+        url = urllib.parse.urlsplit(request.url)
+        if url.path.startswith("/api/reports/"):
+            calls.add((url.path.rsplit("/", 1)[1], tuple(sorted(urllib.parse.parse_qsl(url.query)))))
+
+    page.on("request", note)
+    login(page, dash, query="")
+    settled(page)
+    today = dt.datetime.now(dt.timezone.utc).date()
+
+    def day(value: str) -> str:
+        return (today + dt.timedelta(days=int(value[len("today"):]))).isoformat() if value.startswith("today") else value
+
+    plan = compile_plan(load_plan(ROOT / "examples" / "moto-insurance.yaml"))
+    expected = {(name, tuple(sorted((k, day(v)) for k, v in raw.items()))) for name, raw in views.default_view(plan)}
+    assert calls == expected
+
+
 def test_keyboard_reaches_the_panels_and_their_controls(page: Page, dash):
     login(page, dash)
     settled(page)

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from collector.periodic import Periodic, runs_background
 from collector.storage import Store
 from journeys import brokers, closing, event_conversions, persons
+from journeys.dashboard import views
 from journeys.imports import Context
 from journeys.reports import results
 
@@ -81,8 +82,20 @@ async def serving(app) -> AsyncIterator[None]:
     settings = app.state.settings
     store = Store(settings.clickhouse, settings.database, settings.cluster)
     app.state.journeys_store = store
+    accounts = app.state.sessions.users
+
+    def default_view(plan):
+        """The page's default view, once somebody can open it (a viewer account: `parcours users add`) and there
+        is something to show (not the empty figures of a demo's first start, its data set still being sent)."""
+        if not accounts.all():
+            return []
+        if not store.query(f"SELECT 1 FROM {store.database}.events LIMIT 1").rows:
+            return []
+        return views.default_view(plan)
+
     kept = app.state.report_results = results.Results(store, settings.data_dir, settings.report_memory << 20,
-                                                      enabled=settings.report_memory > 0)
+                                                      enabled=settings.report_memory > 0,
+                                                      default_view=default_view)
     turns: list[Periodic] = []
     if runs_background(app):  # one process for the database (collector/periodic.py)
         background = Background(app, store)
@@ -96,6 +109,7 @@ async def serving(app) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await run_in_threadpool(kept.stop)  # its turn's queries stopped: the shutdown does not wait for them
         for turn in reversed(turns):
             await turn.stop(timeout=STOP_TIMEOUT)
         app.state.journeys = app.state.report_results = None

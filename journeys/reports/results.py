@@ -20,7 +20,8 @@ together on two cores, while the data under them changes only when events, sales
   today, so that tomorrow the view is the last 30 days again, not the days it covered when asked;
   a background turn every `REFRESH` seconds computes those whose figures are missing (a new day, a restart)
   or predate the data, most recently asked first, one query thread at a time (`WARM_SETTINGS`), so that Elie's morning view is ready
-  when she opens it.
+  when she opens it. While none has been asked for (a new install), the dashboard's default view is computed
+  (journeys/dashboard/views.py), so that even the first viewer finds it ready.
 - **Computed once.** A call for figures being computed from the same data waits for them rather than
   computing them again (several viewers opening the same view, each asking for current figures). The reports
   computed from one state of the data share their queries (`Results.shared`): a query asked again, and the
@@ -48,7 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from collector.storage import TICKET, QueryRefused, Ticket
+from collector.storage import TICKET, Cancelled, QueryRefused, Ticket
 from journeys.reports.base import SHARED, Result, Wider
 
 if TYPE_CHECKING:
@@ -131,9 +132,12 @@ class Answer:
 class Results:
     """The kept figures of one process (app.state.report_results)."""
 
-    def __init__(self, store: Store, data_dir: Path | None = None, max_bytes: int = MAX_BYTES, enabled: bool = True):
-        """`enabled=False`: every answer computed, nothing kept (a store on a cluster is never kept either)."""
+    def __init__(self, store: Store, data_dir: Path | None = None, max_bytes: int = MAX_BYTES, enabled: bool = True,
+                 default_view: Callable[[CompiledPlan], list[tuple[str, dict[str, str]]]] | None = None):
+        """`enabled=False`: every answer computed, nothing kept (a store on a cluster is never kept either).
+        `default_view`: the views computed while none has been asked for (the dashboard's default view)."""
         self.store, self.max_bytes = store, max_bytes
+        self.default_view = default_view
         self.enabled = enabled and store.cluster is None
         self._kept: OrderedDict[tuple, Kept] = OrderedDict()  # least recently asked first
         self._running: dict[tuple, tuple[tuple | None, Future]] = {}  # computed now: (data state, answer)
@@ -144,7 +148,17 @@ class Results:
         self._plan: object = None
         self._lock = threading.Lock()
         self._views_file = Path(data_dir) / VIEWS_FILE if data_dir is not None else None
+        self._turn: Ticket | None = None  # the queries of the background turn under way
+        self._stopping = False
         self._load_views()
+
+    def stop(self) -> None:
+        """The collector stops: the background turn under way ends now, its queries stopped (its figures were
+        for later), rather than holding the shutdown for as long as it has left."""
+        self._stopping = True
+        turn = self._turn
+        if turn is not None:
+            self.store.cancel(turn)
 
     # ---- the state of the data
 
@@ -396,9 +410,11 @@ class Results:
         done, until = 0, time.monotonic() + TURN_SECONDS
         self.save()
         listed = self.views()
+        if not listed and self.default_view is not None:  # nobody has asked yet: the page's default view
+            listed = [(name, _over(template, _today())) for name, template in self.default_view(plan)]
         listed.sort(key=lambda view: view[0] not in WIDEST_FIRST)  # else the most recently asked first
         for name, raw in listed:
-            if time.monotonic() > until:  # the rest at the next turn: the most recently asked went first
+            if time.monotonic() > until or self._stopping:  # the rest at the next turn: the most recent first
                 break
             state = self.state()
             try:
@@ -408,12 +424,16 @@ class Results:
             if key is None or self.fresh_enough(key, state):
                 continue
             started = time.time()
-            token = TICKET.set(Ticket(settings=WARM_SETTINGS))
+            self._turn = Ticket(settings=WARM_SETTINGS)
+            token = TICKET.set(self._turn)
             try:
                 with self.shared(state):
                     body, media_type = reports.respond(self.store, plan, name, raw)
+            except Cancelled:  # stop(): the collector stops
+                break
             finally:
                 TICKET.reset(token)
+                self._turn = None
             self.keep(key, state, started, body, media_type)
             done += 1
         if done:

@@ -10,6 +10,7 @@ import pytest
 from collector.app import create_app
 from collector.users import Users, users_file
 from journeys.dashboard import web
+from tests.collector.helpers import event, post, wait_for
 from tests.conftest import Client
 
 PASSWORD = "correct horse battery"
@@ -89,3 +90,18 @@ def test_the_page_offers_the_filters_and_the_funnel_breakdown_the_reports_take(p
     doc = json.loads(config)
     assert doc["filters"] == ["lever", "campaign", "broker", "device"] and doc["funnelBy"] is True
     assert "formula" in doc["breakdowns"]  # an enumeration of the plan: an A/B-style breakdown
+
+
+def test_the_default_view_is_computed_ahead_once_a_viewer_can_open_it_and_there_are_events(settings, store,
+                                                                                            accounts):
+    """Without a viewer account nobody can open the page: the collector computes no default view ahead (a
+    collector only ingesting spends nothing on it); once `parcours users add` made one, it does, once there are
+    events (a demo's first start computes no empty figures while its data set is being sent)."""
+    with Client(create_app(settings)) as c:
+        kept, plan = c.app.state.report_results, c.app.state.plan
+        assert kept.default_view(plan) == []
+        shutil.copy(accounts, users_file(settings.data_dir))
+        assert kept.default_view(plan) == [], "no event yet"
+        post(c, event())
+        wait_for(lambda: kept.default_view(plan) != [])
+        assert [name for name, _ in kept.default_view(plan)][:2] == ["attribution", "overview"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import threading
 import time
 
 import pytest
@@ -150,6 +151,51 @@ def test_the_views_asked_for_are_computed_again_when_the_data_changes_even_after
     j.store(store)
     assert restarted.refresh(plan) == 0, "computed less than a minute ago: not again yet"
     assert computed == ["funnel"] * 3
+
+
+def test_the_dashboards_default_view_is_computed_until_a_view_is_asked_for(store, plan, events, tmp_path, computed,
+                                                                           monkeypatch):
+    """A new install: the background computes the page's default view (journeys/dashboard/views.py), the last 30
+    days, and answers it from memory after; once a viewer has asked for a view, that one instead."""
+    from journeys.dashboard import views
+
+    kept = results.Results(store, tmp_path, default_view=views.default_view)
+    default = views.default_view(plan)
+    assert kept.refresh(plan) == len(default) and computed == [name for name, _ in default]
+    assert kept.refresh(plan) == 0, "current"
+    today = dt.datetime.now(dt.timezone.utc).date()
+    raw = {**default[3][1], "from": (today - dt.timedelta(days=29)).isoformat(),
+           "to": (today + dt.timedelta(days=1)).isoformat()}
+    assert default[3][0] == "funnel" and kept.answer(kept.key(plan, "funnel", raw), kept.state(), None) is not None
+
+    computed.clear()
+    asked = {**PERIOD, "format": "json"}
+    kept.respond(plan, "funnel", asked, max_age=600)
+    j = Journeys()
+    quote(j, "C", "2026-03-04", 1)
+    j.store(store)
+    monkeypatch.setattr(results, "FRESH_ENOUGH", 0.0)  # every figure older than the data computed again
+    assert kept.refresh(plan) == 1 and computed == ["funnel", "funnel"], "the view asked for, not the default"
+    assert results.Results(store, None).refresh(plan) == 0, "no default view given: nothing"
+
+
+def test_a_background_turn_stopped_ends_at_once_its_query_stopped(store, plan, events, tmp_path, monkeypatch):
+    """The collector stops during a turn: the query under way is killed (it would have run for ten seconds) and
+    no other view is begun, rather than the shutdown waiting for the turn to end."""
+    begun: list[str] = []
+
+    def slow(store, plan, name, raw):
+        begun.append(name)
+        store.query("SELECT sum(sleepEachRow(0.5)) FROM numbers(20)")
+        return b"[]", "application/json"
+
+    monkeypatch.setattr(reports, "respond", slow)
+    monkeypatch.setattr(results, "WARM_SETTINGS", {**results.WARM_SETTINGS, "max_block_size": 1})  # 0.5 s a row
+    kept = results.Results(store, tmp_path, default_view=lambda plan: [(name, {**PERIOD, "format": "json"})
+                                                                        for name in ("funnel", "levers")])
+    threading.Timer(1.0, kept.stop).start()
+    assert kept.refresh(plan) == 0, "the query killed: no figure kept"
+    assert begun == ["funnel"], "no other view begun"
 
 
 def test_the_least_recently_asked_figures_go_first_past_the_bound(store, plan, events):
