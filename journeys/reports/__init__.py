@@ -8,8 +8,10 @@ go, a small Python step. `respond` adds the rendering (table, csv, json).
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 from collections.abc import Mapping
+from concurrent import futures
 from typing import TYPE_CHECKING, Any
 
 from journeys.reports import funnel, levers, match, overview, paths, person, rejected
@@ -29,6 +31,10 @@ REPORTS: dict[str, Report] = {r.name: r for r in (
     overview.REPORT, funnel.REPORT, levers.LEVERS, levers.CAMPAIGNS, levers.BROKERS, paths.ATTRIBUTION, paths.PATHS,
     paths.MEDIA_POS, match.REPORT, person.REPORT, rejected.REPORT)}
 """Every report by name, in the order `parcours report --help` lists them."""
+
+_BESIDE = futures.ThreadPoolExecutor(8, thread_name_prefix="parcours-report-beside")
+"""The threads of the reports' `beside` work (Report.beside), each in the context of its report's thread (its
+ticket, its kept answers); it never waits for another's, so a full pool only queues."""
 
 
 def report(name: str) -> Report:
@@ -85,7 +91,15 @@ def parameters(ctx: Context) -> dict[str, Any]:
 
 
 def _run(ctx: Context) -> Result:
-    result = ctx.query(ctx.report.sql, parameters(ctx))
+    named = parameters(ctx)  # the options checked before any query begins
+    beside = _BESIDE.submit(contextvars.copy_context().run, ctx.report.beside, ctx) if ctx.report.beside else None
+    try:
+        result = ctx.query(ctx.report.sql, named)
+    finally:
+        if beside is not None:  # its queries end before the report does, whatever became of the SQL's
+            futures.wait([beside])
+    if beside is not None:
+        ctx.beside = beside.result()
     if ctx.report.post:
         result = ctx.report.post(ctx, result)
     if result.document is None and result.columns != ctx.report.column_names:

@@ -79,6 +79,10 @@ class Report:
     """The SQL's named parameters beyond from and to, from the options and the plan."""
     post: Callable[[Context, Result], Result] | None = None
     """Python after the SQL, where SQL cannot go (the Markov solve); None for SQL-only reports."""
+    beside: Callable[[Context], Any] | None = None
+    """What its post needs that does not depend on its SQL's rows (the sales the attribution credits, for the
+    levers and brokers): begun on another thread, its queries on another connection, when the SQL is, so that
+    both run at once; its value is `Context.beside` when post runs."""
     defaults: Mapping[str, str] = field(default_factory=dict)
     """Option values this report uses when none is given (e.g. campaigns: by=campaign)."""
     filters: bool = True
@@ -162,6 +166,8 @@ class Context:
     plan: CompiledPlan
     options: Options
     report: Report
+    beside: Any = None
+    """The value of the report's `beside`, once its SQL has run."""
 
     def breakdown(self, allowed: tuple[str, ...], properties: bool = False) -> str:
         """The `by` option checked against what this report can split by (and the plan's properties)."""

@@ -49,10 +49,13 @@ def _per(amount: Any, count: Any) -> Any:
     return money(float(amount) / float(count)) if amount is not None and count else None
 
 
+def levers_sales(ctx: Context) -> dict[tuple[str, str], tuple[float, float, float]]:
+    return attributed_sales(ctx, ctx.breakdown(BREAKDOWNS))
+
+
 def levers_post(ctx: Context, result: Result) -> Result:
-    by = ctx.options.by
     at = {c: i for i, c in enumerate(result.columns)}
-    sales = attributed_sales(ctx, by)
+    sales = ctx.beside  # levers_sales, computed while the SQL ran
     rows: dict[tuple[str, str], list[Any]] = {}
     for r in result.rows:
         rows[(r[at["lever"]], r[at[SEGMENT]])] = r
@@ -106,6 +109,7 @@ LEVERS = Report(
     keys=("lever",),
     options=frozenset({"model", "by", "lookback", "half_life", "offline_touch"}),
     parameters=parameters,
+    beside=levers_sales,
     post=levers_post,
 )
 
@@ -117,14 +121,19 @@ CAMPAIGNS = Report(
     keys=("lever",),
     options=frozenset({"model", "lookback", "half_life", "offline_touch"}),
     parameters=parameters,
+    beside=levers_sales,
     post=levers_post,
     defaults={"by": "campaign"},
 )
 
 
+def brokers_sales(ctx: Context) -> dict[tuple[str, str], tuple[float, float, float]]:
+    return attributed_sales(ctx, "broker")
+
+
 def brokers_post(ctx: Context, result: Result) -> Result:
     """Add the sales the model credits to touches that came through each broker (any lever)."""
-    sales = attributed_sales(ctx, "broker")
+    sales = ctx.beside  # brokers_sales, computed while the SQL ran
     per_broker: dict[str, list[float]] = {}
     for (_, broker_id), (online, offline, revenue) in sales.items():
         if broker_id:
@@ -163,5 +172,6 @@ BROKERS = Report(
     keys=("broker_id", "name", "lever"),
     options=frozenset({"model", "lookback", "half_life", "offline_touch"}),
     parameters=lambda ctx: {**ctx.filter_window(), **view_parameters(ctx.plan)},
+    beside=brokers_sales,
     post=brokers_post,
 )

@@ -85,3 +85,27 @@ def test_a_report_answered_before_its_caller_leaves_is_sent(client, caplog):
     call.join(60)
     assert call.status == 200
     assert "caller went away" not in caplog.text
+
+
+def test_the_sales_a_report_computes_beside_its_sql_are_stopped_with_it(store, plan, monkeypatch):
+    """levers runs the attribution's paths on another thread while its SQL runs (Report.beside): those
+    queries carry the caller's ticket too, so that a caller who leaves stops them as well."""
+    from collector.storage import TICKET, Store, Ticket
+    from journeys import reports
+
+    seen: list[tuple[str, object]] = []
+    query = Store.query
+
+    def noting(self, sql, readonly=True, parameters=None):
+        seen.append((threading.current_thread().name, TICKET.get()))
+        return query(self, sql, readonly, parameters)
+
+    monkeypatch.setattr(Store, "query", noting)
+    ticket = Ticket()
+    token = TICKET.set(ticket)
+    try:
+        reports.run(store, plan, "levers", {"from": "2026-03-01", "to": "2026-04-01"})
+    finally:
+        TICKET.reset(token)
+    assert {name.startswith("parcours-report-beside") for name, _ in seen} == {True, False}
+    assert all(t is ticket for _, t in seen)
