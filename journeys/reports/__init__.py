@@ -35,6 +35,10 @@ REPORTS: dict[str, Report] = {r.name: r for r in (
 _BESIDE = futures.ThreadPoolExecutor(8, thread_name_prefix="parcours-report-beside")
 """The threads of the reports' `beside` work (Report.beside), each in the context of its report's thread (its
 ticket, its kept answers); it never waits for another's, so a full pool only queues."""
+_PREVIOUS = futures.ThreadPoolExecutor(4, thread_name_prefix="parcours-report-previous")
+"""The threads computing the previous period of a report with compare=true, while its own thread computes the
+period asked for. Separate from _BESIDE, which they may wait for (a pool whose threads waited for work queued
+in the same pool could stop for good)."""
 
 
 def report(name: str) -> Report:
@@ -59,10 +63,15 @@ def run(store: Store, plan: CompiledPlan, name: str, raw: Mapping[str, str | Non
     """
     spec = report(name)
     opts = options(name, raw)
-    result = _run(Context(store, plan, opts, spec))
-    if opts.compare and result.document is None:
-        result = _compare([*spec.keys, opts.by], result, _run(Context(store, plan, opts.previous, spec)))
-    return result
+    if not (opts.compare and spec.compares):
+        return _run(Context(store, plan, opts, spec))
+    # The previous period on another thread, its queries on another connection, while this one's run.
+    before = _PREVIOUS.submit(contextvars.copy_context().run, _run, Context(store, plan, opts.previous, spec))
+    try:
+        now = _run(Context(store, plan, opts, spec))
+    finally:
+        futures.wait([before])
+    return _compare([*spec.keys, opts.by], now, before.result())
 
 
 def respond(store: Store, plan: CompiledPlan, name: str, raw: Mapping[str, str | None]) -> tuple[str, str]:

@@ -79,6 +79,8 @@ class Report:
     """The SQL's named parameters beyond from and to, from the options and the plan."""
     post: Callable[[Context, Result], Result] | None = None
     """Python after the SQL, where SQL cannot go (the Markov solve); None for SQL-only reports."""
+    compares: bool = True
+    """Whether compare=true adds the previous period's figures (not to a report whose JSON is a document)."""
     beside: Callable[[Context], Any] | None = None
     """What its post needs that does not depend on its SQL's rows (the sales the attribution credits, for the
     levers and brokers): begun on another thread, its queries on another connection, when the SQL is, so that

@@ -94,4 +94,5 @@ REPORT = Report(
     options=frozenset({"by", "lookback"}),
     parameters=parameters,
     post=document,
+    compares=False,
 )

@@ -9,6 +9,8 @@ import logging
 import threading
 import time
 
+import pytest
+
 from tests.collector.helpers import run_async, wait_for
 
 
@@ -87,9 +89,13 @@ def test_a_report_answered_before_its_caller_leaves_is_sent(client, caplog):
     assert "caller went away" not in caplog.text
 
 
-def test_the_sales_a_report_computes_beside_its_sql_are_stopped_with_it(store, plan, monkeypatch):
-    """levers runs the attribution's paths on another thread while its SQL runs (Report.beside): those
-    queries carry the caller's ticket too, so that a caller who leaves stops them as well."""
+@pytest.mark.parametrize("name, raw, thread", [
+    ("levers", {}, "parcours-report-beside"),  # the attribution's paths, while its SQL runs (Report.beside)
+    ("overview", {"compare": "true"}, "parcours-report-previous"),  # the previous period, while this one's runs
+])
+def test_the_queries_a_report_runs_on_other_threads_are_stopped_with_it(store, plan, monkeypatch, name, raw, thread):
+    """A report's queries run on another thread at the same time as its own carry the caller's ticket too, so
+    that a caller who leaves stops them as well."""
     from collector.storage import TICKET, Store, Ticket
     from journeys import reports
 
@@ -104,8 +110,8 @@ def test_the_sales_a_report_computes_beside_its_sql_are_stopped_with_it(store, p
     ticket = Ticket()
     token = TICKET.set(ticket)
     try:
-        reports.run(store, plan, "levers", {"from": "2026-03-01", "to": "2026-04-01"})
+        reports.run(store, plan, name, {"from": "2026-03-01", "to": "2026-04-01", **raw})
     finally:
         TICKET.reset(token)
-    assert {name.startswith("parcours-report-beside") for name, _ in seen} == {True, False}
+    assert {who.startswith(thread) for who, _ in seen} == {True, False}
     assert all(t is ticket for _, t in seen)
