@@ -63,25 +63,29 @@ visitors AS (
 
 person_visits AS (
     -- The sales' persons' visits, in one pass (their visitor ids joined once): the visits from the start of
-    -- the first lookback window (start, lever, campaign, broker, device); each person's first visit ever, for
-    -- "journey outside the lookback" (0 when none): the earliest of those visits and of their sessions begun
-    -- before that window (parcours.sessions); the quotes (form_submit events) their visitors sent from the
-    -- start of the first lookback.
+    -- the first lookback window (start, and whether its landing matches every filter given: a flag carried
+    -- rather than its four fields); each person's first visit ever, for "journey outside the lookback" (0
+    -- when none): the earliest of those visits and of their sessions begun before that window
+    -- (parcours.sessions); the quotes (form_submit events) their visitors sent from the start of the first
+    -- lookback.
     SELECT visitors.person_id AS person_id,
-           groupArrayIf((f.started_at, f.lever, f.campaign, f.broker_id, f.device_type), f.kind = 'visit') AS journey,
+           groupArrayIf((f.started_at, f.matched), f.kind = 'visit') AS journey,
            minIf(f.started_at, f.kind IN ('first', 'visit')) AS first_visit,
            groupUniqArrayIf(f.started_at, f.kind = 'quote') AS quoted
     FROM (
-        SELECT 'visit' AS kind, visitor_id, started_at, lever, campaign, broker_id, toString(device_type) AS device_type
+        SELECT 'visit' AS kind, visitor_id, started_at,
+               ({lever:String} = '' OR lever = {lever:String}) AND ({campaign:String} = '' OR campaign = {campaign:String})
+               AND ({broker:String} = '' OR broker_id = {broker:String})
+               AND ({device:String} = '' OR device_type = {device:String}) AS matched
         FROM parcours.touches(from = {touches_from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
                               referrer_rules = {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))})
         UNION ALL
-        SELECT 'first' AS kind, visitor_id, started_at, '', '', '', ''
+        SELECT 'first' AS kind, visitor_id, started_at, false
         FROM parcours.sessions
         WHERE day <= toDate({touches_from:DateTime64(3, 'UTC')}) AND started_at < {touches_from:DateTime64(3, 'UTC')}
           AND NOT is_bot
         UNION ALL
-        SELECT 'quote' AS kind, visitor_id, ts AS started_at, '', '', '', ''
+        SELECT 'quote' AS kind, visitor_id, ts AS started_at, false
         FROM parcours.events
         WHERE event = 'form_submit' AND NOT is_bot
           AND ts >= {touches_from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}
@@ -123,10 +127,7 @@ filtered AS (
     SELECT *
     FROM per_sale
     WHERE ({lever:String} = '' AND {campaign:String} = '' AND {broker:String} = '' AND {device:String} = '')
-       OR arrayExists(v -> ({lever:String} = '' OR v.2 = {lever:String})
-                           AND ({campaign:String} = '' OR v.3 = {campaign:String})
-                           AND ({broker:String} = '' OR v.4 = {broker:String})
-                           AND ({device:String} = '' OR v.5 = {device:String}), online)
+       OR arrayExists(v -> v.2, online)
        OR (({lever:String} = '' OR point_of_sale.1 = {lever:String})
            AND ({broker:String} = '' OR point_of_sale.2 = {broker:String})
            AND {campaign:String} = '' AND {device:String} = '')
