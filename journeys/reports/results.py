@@ -425,6 +425,8 @@ class Results:
                 continue
             started = time.time()
             self._turn = Ticket(settings=WARM_SETTINGS)
+            if self._stopping:  # stop() came after the check above: none of its queries starts
+                self._turn.cancelled = True
             token = TICKET.set(self._turn)
             try:
                 with self.shared(state):
