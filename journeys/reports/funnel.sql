@@ -140,7 +140,8 @@ left_sessions AS (
     UNION ALL
     SELECT any(visitor_id) AS visitor_id, argMaxIf(abandon_codes[-1], abandon_times[-1], notEmpty(abandon_codes)) AS last_step
     FROM form_sessions
-    WHERE split AND (notEmpty(abandon_codes) OR has(codes, 0))
+    -- (split_sessions empty, a period before the last closing run: nothing read.)
+    WHERE notEmpty(split_sessions) AND split AND (notEmpty(abandon_codes) OR has(codes, 0))
     GROUP BY session_id
     HAVING max(notEmpty(abandon_codes)) AND NOT max(has(codes, 0)) AND last_step != 0
 ),
