@@ -126,6 +126,9 @@ async def persons_stitch(request: Request) -> Response:
     else:
         run = await run_in_threadpool(lambda: persons.stitch(store_of(request), persons.config(request.app.state.plan),
                                                              full=full))
+    reports_turn = getattr(request.app.state, "journeys_reports", None)
+    if reports_turn is not None:  # the persons changed: the dashboard's views computed again now (a demo's seed)
+        reports_turn.poke()
     return Response(output.encode(run.as_dict()), media_type="application/json")
 
 

@@ -100,10 +100,11 @@ async def serving(app) -> AsyncIterator[None]:
     if runs_background(app):  # one process for the database (collector/periodic.py)
         background = Background(app, store)
         app.state.journeys = background
+        app.state.journeys_reports = Periodic("parcours-reports", lambda: kept.refresh(app.state.plan),
+                                              results.REFRESH, log, "reports: computing views again")
         turns = [background, Periodic("parcours-closing", lambda: _close(store, settings.data_dir),
                                       closing.INTERVAL, log, "touches: closing sessions"),
-                 Periodic("parcours-reports", lambda: kept.refresh(app.state.plan), results.REFRESH, log,
-                          "reports: computing views again")]
+                 app.state.journeys_reports]
     for turn in turns:
         turn.start()
     try:
@@ -112,7 +113,7 @@ async def serving(app) -> AsyncIterator[None]:
         await run_in_threadpool(kept.stop)  # its turn's queries stopped: the shutdown does not wait for them
         for turn in reversed(turns):
             await turn.stop(timeout=STOP_TIMEOUT)
-        app.state.journeys = app.state.report_results = None
+        app.state.journeys = app.state.report_results = app.state.journeys_reports = None
         app.state.journeys_store = None
         await run_in_threadpool(kept.save)
         await run_in_threadpool(store.close)

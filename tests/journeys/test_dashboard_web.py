@@ -105,3 +105,22 @@ def test_the_default_view_is_computed_ahead_once_a_viewer_can_open_it_and_there_
         post(c, event())
         wait_for(lambda: kept.default_view(plan) != [])
         assert [name for name, _ in kept.default_view(plan)][:2] == ["attribution", "overview"]
+
+
+def test_a_stitching_run_asked_for_computes_the_default_view_at_once(settings, store, accounts, caplog):
+    """`parcours demo seed` ends with a stitching run through the admin API: the dashboard's default view is
+    then computed at once rather than at the reports' next turn, five minutes later (the collector started
+    before the demo's events were sent, with nothing to compute then)."""
+    import logging
+
+    from tests.journeys.conftest import ADMIN
+
+    caplog.set_level(logging.INFO, logger="parcours.reports")
+    shutil.copy(accounts, users_file(settings.data_dir))
+    with Client(create_app(settings)) as c:
+        kept, plan = c.app.state.report_results, c.app.state.plan
+        post(c, event())
+        wait_for(lambda: kept.default_view(plan) != [])
+        assert "view(s) computed again" not in caplog.text, "the start's turn had no event to show"
+        assert c.post("/api/persons/stitch", headers=ADMIN).status_code == 200
+        wait_for(lambda: "view(s) computed again" in caplog.text, timeout=120)
