@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent import futures
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from journeys.reports import funnel, levers, match, overview, paths, person, rejected
 from journeys.reports.base import (SEGMENT, Column, Context, Report, ReportError, Result, UnknownReport, for_database,
@@ -31,6 +31,9 @@ REPORTS: dict[str, Report] = {r.name: r for r in (
     overview.REPORT, funnel.REPORT, levers.LEVERS, levers.CAMPAIGNS, levers.BROKERS, paths.ATTRIBUTION, paths.PATHS,
     paths.MEDIA_POS, match.REPORT, person.REPORT, rejected.REPORT)}
 """Every report by name, in the order `parcours report --help` lists them."""
+
+T = TypeVar("T")
+U = TypeVar("U")
 
 _BESIDE = futures.ThreadPoolExecutor(8, thread_name_prefix="parcours-report-beside")
 """The threads of the reports' `beside` work (Report.beside), each in the context of its report's thread (its
@@ -65,13 +68,9 @@ def run(store: Store, plan: CompiledPlan, name: str, raw: Mapping[str, str | Non
     opts = options(name, raw)
     if not (opts.compare and spec.compares):
         return _run(Context(store, plan, opts, spec))
-    # The previous period on another thread, its queries on another connection, while this one's run.
-    before = _PREVIOUS.submit(contextvars.copy_context().run, _run, Context(store, plan, opts.previous, spec))
-    try:
-        now = _run(Context(store, plan, opts, spec))
-    finally:
-        futures.wait([before])
-    return _compare([*spec.keys, opts.by], now, before.result())
+    now, before = _at_once(_PREVIOUS, lambda: _run(Context(store, plan, opts.previous, spec)),
+                           lambda: _run(Context(store, plan, opts, spec)))
+    return _compare([*spec.keys, opts.by], now, before)
 
 
 def respond(store: Store, plan: CompiledPlan, name: str, raw: Mapping[str, str | None]) -> tuple[str, str]:
@@ -101,20 +100,29 @@ def parameters(ctx: Context) -> dict[str, Any]:
 
 def _run(ctx: Context) -> Result:
     named = parameters(ctx)  # the options checked before any query begins
-    beside = _BESIDE.submit(contextvars.copy_context().run, ctx.report.beside, ctx) if ctx.report.beside else None
-    try:
+    if ctx.report.beside:
+        result, ctx.beside = _at_once(_BESIDE, lambda: ctx.report.beside(ctx),
+                                      lambda: ctx.query(ctx.report.sql, named))
+    else:
         result = ctx.query(ctx.report.sql, named)
-    finally:
-        if beside is not None:  # its queries end before the report does, whatever became of the SQL's
-            futures.wait([beside])
-    if beside is not None:
-        ctx.beside = beside.result()
     if ctx.report.post:
         result = ctx.report.post(ctx, result)
     if result.document is None and result.columns != ctx.report.column_names:
         raise AssertionError(f"{ctx.report.name}: columns {result.columns} differ from the documented "
                              f"{ctx.report.column_names}")
     return _name_segment(result, ctx.options.by)
+
+
+def _at_once(pool: futures.ThreadPoolExecutor, other: Callable[[], T], own: Callable[[], U]) -> tuple[U, T]:
+    """own() on this thread and other() on one of `pool`'s, in this thread's context (its ticket, its kept
+    answers), at the same time, their queries on two connections: (own's value, other's). Both have ended when
+    it returns or raises, whatever became of either (own's error first)."""
+    theirs = pool.submit(contextvars.copy_context().run, other)
+    try:
+        mine = own()
+    finally:
+        futures.wait([theirs])
+    return mine, theirs.result()
 
 
 def _name_segment(result: Result, by: str) -> Result:
