@@ -108,6 +108,11 @@ levels AS (
     -- windowFunnel takes one condition per step: a chain has at most 32 (ClickHouse's limit). An event's
     -- place in the chain (indexOf: 0 when it is not in it) is found once, not compared with 32 elements.
     -- The collector runs this with the conditions up to the longest chain's length only (the same levels).
+    -- For a breakdown or a filter (funnel_segments), in chain 1's row, the visitor's other facts gathered in
+    -- the same pass: the session where they started the form (its first step or abandon) and its device,
+    -- their steps (step, ms on it), and the step each of their sessions left the form at (as in
+    -- left_sessions); without one, ClickHouse computes none of them (a subquery's columns nobody reads).
+    -- The rows read: each step event, and for a breakdown or a filter, the abandons (funnel_segment_rows).
     SELECT visitor_id, chain_number,
            windowFunnel({window_ms:UInt64})(toUInt64(toUnixTimestamp64Milli(ts)),
                (indexOf(chain, code) AS place) = 1, place = 2, place = 3, place = 4,
@@ -117,8 +122,19 @@ levels AS (
                place = 17, place = 18, place = 19, place = 20,
                place = 21, place = 22, place = 23, place = 24,
                place = 25, place = 26, place = 27, place = 28,
-               place = 29, place = 30, place = 31, place = 32) AS level
-    FROM (SELECT visitor_id, ts, code FROM form_sessions ARRAY JOIN times AS ts, codes AS code)
+               place = 29, place = 30, place = 31, place = 32) AS level,
+           max(is_step) AS stepped,
+           argMin(session_id, ts) AS first_session,
+           argMin(device_type, ts) AS first_device,
+           groupArrayIf((code, elapsed_ms), is_step AND chain_number = 1) AS steps,
+           groupArrayIf(left_step, left_step != 0 AND chain_number = 1) AS left_steps
+    FROM (
+        SELECT visitor_id, session_id, toString(device_type) AS device_type, ts, code, elapsed_ms,
+               true AS is_step, toUInt16(0) AS left_step
+        FROM form_sessions
+        ARRAY JOIN times AS ts, codes AS code, elapsed AS elapsed_ms
+{funnel_segment_rows}
+    )
     ARRAY JOIN {chains:Array(Array(UInt16))} AS chain,
                arrayEnumerate({chains:Array(Array(UInt16))}) AS chain_number
     GROUP BY visitor_id, chain_number
@@ -150,26 +166,10 @@ left_sessions AS (
 
 counts AS (
     -- Per segment: visitors per chain and level reached; per step, its events and their times; abandons.
-    -- Without a breakdown or a filter, each kind is counted on its own, no visitor carried: neither a join
-    -- with nothing nor a union of every fact (3.5 million rows on 10 million events).
-    SELECT '' AS segment, 'level' AS kind, chain_number AS code, level, count() AS n, [0, 0] AS seconds
-    FROM levels
-    WHERE {by:String} = '' AND {lever:String} = '' AND {campaign:String} = '' AND {broker:String} = '' AND {device:String} = ''
-    GROUP BY chain_number, level
-    UNION ALL
-    SELECT '' AS segment, 'step' AS kind, code, 0 AS level, count() AS n, quantilesExact(0.5, 0.9)(elapsed_ms) AS seconds
-    FROM step_events
-    WHERE {by:String} = '' AND {lever:String} = '' AND {campaign:String} = '' AND {broker:String} = '' AND {device:String} = ''
-    GROUP BY code
-    UNION ALL
-    SELECT '' AS segment, 'abandon' AS kind, last_step AS code, 0 AS level, count() AS n, [0, 0] AS seconds
-    FROM left_sessions
-    WHERE {by:String} = '' AND {lever:String} = '' AND {campaign:String} = '' AND {broker:String} = '' AND {device:String} = ''
-    GROUP BY last_step
-{funnel_by_segment}
-    UNION ALL
     -- Without a breakdown, the whole funnel has its lines even with no visitor at all.
     SELECT '' AS segment, 'none' AS kind, 0 AS code, 0 AS level, 0 AS n, [0, 0] AS seconds WHERE {by:String} = ''
+{funnel_whole}
+{funnel_by_segment}
 ),
 
 lines AS (

@@ -1,17 +1,5 @@
--- The funnel's segments (funnel.sql), for a breakdown or a filter: each visitor's segment, and every fact of
--- theirs in one shape to be joined to it. The runner leaves this out when the report has neither.
-first_sessions AS (
-    -- For a breakdown: each visitor's first session in the form, and its device (without one, none).
-    SELECT visitor_id, argMin(session_id, first) AS session_id, argMin(toString(device_type), first) AS device_type
-    FROM (SELECT visitor_id, session_id, device_type,
-                 least(if(empty(times), toDateTime64('2299-12-31', 3, 'UTC'), times[1]),
-                       if(empty(abandon_times), toDateTime64('2299-12-31', 3, 'UTC'), abandon_times[1])) AS first
-          FROM form_sessions
-          WHERE notEmpty(times) OR notEmpty(abandon_times))
-    WHERE {by:String} != '' OR NOT ({lever:String} = '' AND {campaign:String} = '' AND {broker:String} = '' AND {device:String} = '')
-    GROUP BY visitor_id
-),
-
+-- The funnel's segments (funnel.sql), for a breakdown or a filter: each visitor's row per chain (levels) with the
+-- segment of the session where they started the form. The runner leaves this out when the report has neither.
 landings AS (
     -- The touches of the sessions that started in the period or the day before: only for a breakdown by
     -- lever, campaign or broker, or such a filter (for the others, touches_to is touches_from: nothing).
@@ -37,26 +25,17 @@ property_values AS (
     GROUP BY visitor_id
 ),
 
-segments AS (
-    SELECT first_sessions.visitor_id AS visitor_id,
+segmented AS (
+    SELECT levels.chain_number AS chain_number, levels.level AS reached,
+           levels.stepped AS stepped, levels.steps AS steps, levels.left_steps AS left_steps,
            multiIf({by:String} = 'lever', landings.lever, {by:String} = 'campaign', landings.campaign,
-                   {by:String} = 'broker', landings.broker_id, {by:String} = 'device', first_sessions.device_type,
+                   {by:String} = 'broker', landings.broker_id, {by:String} = 'device', levels.first_device,
                    {property:String} != '', property_values.value, '') AS segment,
            ({lever:String} = '' OR landings.lever = {lever:String})
            AND ({campaign:String} = '' OR landings.campaign = {campaign:String})
            AND ({broker:String} = '' OR landings.broker_id = {broker:String})
-           AND ({device:String} = '' OR first_sessions.device_type = {device:String}) AS kept
-    FROM first_sessions
-    LEFT JOIN landings ON landings.session_id = first_sessions.session_id
-    LEFT JOIN property_values ON property_values.visitor_id = first_sessions.visitor_id
-),
-
-all_facts AS (
-    -- With a breakdown or a filter, every fact of a visitor in one shape, to be joined to their segment:
-    -- ('level', chain, level reached), ('step', step, time on it) per event, ('abandon', step, 0) per session.
-    SELECT 'level' AS kind, visitor_id, chain_number AS code, level AS value FROM levels
-    UNION ALL
-    SELECT 'step' AS kind, visitor_id, code, elapsed_ms AS value FROM step_events
-    UNION ALL
-    SELECT 'abandon' AS kind, visitor_id, last_step AS code, 0 AS value FROM left_sessions
+           AND ({device:String} = '' OR levels.first_device = {device:String}) AS kept
+    FROM levels
+    LEFT JOIN landings ON landings.session_id = levels.first_session
+    LEFT JOIN property_values ON property_values.visitor_id = levels.visitor_id
 )

@@ -146,6 +146,26 @@ def test_breakdowns_by_a_property_the_device_and_the_lever(store, quote_plan, fu
         reports.run(store, quote_plan, "funnel", {**PERIOD, "by": "phone"})  # personal data: not a breakdown
 
 
+def test_a_breakdown_adds_up_to_the_whole_funnel(store, quote_plan, funnel_data):
+    """Each visitor is in one segment: per step, the segments' visitors, completions and abandons add up to the
+    whole funnel's, wherever the events are read from (funnel_data: a session kept in two rows among them)."""
+    whole = rows_by_step(reports.run(store, quote_plan, "funnel", PERIOD))
+    for by in ("variant", "device", "lever", "campaign"):
+        result = reports.run(store, quote_plan, "funnel", {**PERIOD, "by": by})
+        for field in ("visitors", "completions", "abandons"):
+            added: dict[str, int] = {}
+            for r in result.records():
+                added[r["step"]] = added.get(r["step"], 0) + r[field]
+            assert added == {step: row[field] for step, row in whole.items()}, (by, field)
+    by_device = {(r["device"], r["step"]): r for r in
+                 reports.run(store, quote_plan, "funnel", {**PERIOD, "by": "device"}).records()}
+    # mobile: A and B, 60 s on contact each; the others: C left at contact, D at rider, E's contact 2 days on.
+    assert by_device["mobile", "contact"]["median_seconds"] == 60
+    assert by_device["", "contact"]["p90_seconds"] == 2 * 86400
+    assert [by_device["", s]["abandons"] for s in ("rider", "contact")] == [1, 1]
+    assert [by_device["mobile", s]["abandons"] for s in ("rider", "contact")] == [0, 0]
+
+
 def test_the_same_events_with_every_step_required(store, plan_file, funnel_data):
     plan = plan_file(FORM.replace(", optional: true", ""))
     rows = rows_by_step(reports.run(store, plan, "funnel", PERIOD))
