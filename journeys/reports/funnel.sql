@@ -66,22 +66,34 @@ form_sessions AS (
     -- index or 0 for the submit, ms on the step) and its abandons (times, step index). A session has a row
     -- per closing run that kept some of its events (one crossing a run's closed_before, two) and one for the
     -- others: every figure below adds them up per visitor, per event or per session. A kept row wholly in
-    -- the period is read as it is.
+    -- the period is read as it is (its arrays not filtered: a seventh less CPU than an `if` on each).
     SELECT session_id, visitor_id, device_type,
-           transform(session_id, split_sessions, arrayMap(s -> true, split_sessions), false) AS split,
-           first_ts >= {from:DateTime64(3, 'UTC')} AND last_ts < {to:DateTime64(3, 'UTC')} AS inside,
-           if(inside, step_ts, arrayFilter(t -> t >= {from:DateTime64(3, 'UTC')} AND t < {to:DateTime64(3, 'UTC')}, step_ts)) AS times,
-           if(inside, step_codes, arrayFilter((c, t) -> t >= {from:DateTime64(3, 'UTC')} AND t < {to:DateTime64(3, 'UTC')}, step_codes, step_ts)) AS codes,
-           if(inside, step_ms, arrayFilter((e, t) -> t >= {from:DateTime64(3, 'UTC')} AND t < {to:DateTime64(3, 'UTC')}, step_ms, step_ts)) AS elapsed,
-           if(inside, abandon_ts, arrayFilter(t -> t >= {from:DateTime64(3, 'UTC')} AND t < {to:DateTime64(3, 'UTC')}, abandon_ts)) AS abandon_times,
-           if(inside, abandon_steps, arrayFilter((c, t) -> t >= {from:DateTime64(3, 'UTC')} AND t < {to:DateTime64(3, 'UTC')}, abandon_steps, abandon_ts)) AS abandon_codes
+           notEmpty(split_sessions) AND transform(session_id, split_sessions, arrayMap(s -> true, split_sessions), false) AS split,
+           step_ts AS times, step_codes AS codes, step_ms AS elapsed, abandon_ts AS abandon_times,
+           abandon_steps AS abandon_codes
     FROM parcours.closed_form_sessions
     WHERE form_id = {form:String}
       AND first_ts < {to:DateTime64(3, 'UTC')} AND last_ts >= {from:DateTime64(3, 'UTC')}
       AND closed_before <= kept_before
       AND NOT transform(session_id, late_sessions, arrayMap(s -> true, late_sessions), false)
+      AND first_ts >= {from:DateTime64(3, 'UTC')} AND last_ts < {to:DateTime64(3, 'UTC')}
     UNION ALL
-    SELECT session_id, visitor_id, device_type, true AS split, false AS inside,
+    -- A kept row that crosses a bound of the period: its events in the period only.
+    SELECT session_id, visitor_id, device_type,
+           notEmpty(split_sessions) AND transform(session_id, split_sessions, arrayMap(s -> true, split_sessions), false) AS split,
+           arrayFilter(t -> t >= {from:DateTime64(3, 'UTC')} AND t < {to:DateTime64(3, 'UTC')}, step_ts) AS times,
+           arrayFilter((c, t) -> t >= {from:DateTime64(3, 'UTC')} AND t < {to:DateTime64(3, 'UTC')}, step_codes, step_ts) AS codes,
+           arrayFilter((e, t) -> t >= {from:DateTime64(3, 'UTC')} AND t < {to:DateTime64(3, 'UTC')}, step_ms, step_ts) AS elapsed,
+           arrayFilter(t -> t >= {from:DateTime64(3, 'UTC')} AND t < {to:DateTime64(3, 'UTC')}, abandon_ts) AS abandon_times,
+           arrayFilter((c, t) -> t >= {from:DateTime64(3, 'UTC')} AND t < {to:DateTime64(3, 'UTC')}, abandon_steps, abandon_ts) AS abandon_codes
+    FROM parcours.closed_form_sessions
+    WHERE form_id = {form:String}
+      AND first_ts < {to:DateTime64(3, 'UTC')} AND last_ts >= {from:DateTime64(3, 'UTC')}
+      AND closed_before <= kept_before
+      AND NOT transform(session_id, late_sessions, arrayMap(s -> true, late_sessions), false)
+      AND NOT (first_ts >= {from:DateTime64(3, 'UTC')} AND last_ts < {to:DateTime64(3, 'UTC')})
+    UNION ALL
+    SELECT session_id, visitor_id, device_type, true AS split,
            arrayMap(s -> s.1, steps) AS times, arrayMap(s -> s.2, steps) AS codes, arrayMap(s -> s.3, steps) AS elapsed,
            arrayMap(a -> a.1, abandons) AS abandon_times, arrayMap(a -> a.2, abandons) AS abandon_codes
     FROM (
