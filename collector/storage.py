@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import threading
 import time
 import uuid
 from collections import Counter
@@ -51,7 +50,6 @@ from collector.sqlcheck import NotReading, reading_statement
 log = logging.getLogger("parcours.storage")
 OLD_PARTS_TIMEOUT = 60.0
 """How long an erasure or a retention waits at most for the old parts to go (Store.drop_old_parts)."""
-_DROPPING = threading.Lock()
 
 
 class Sink(Protocol):
@@ -232,19 +230,18 @@ class Store:
         db, changed = self.database, list(dict.fromkeys(tables))
         count = ("SELECT count() FROM system.parts WHERE database = {db:String} AND NOT active "
                  "AND table IN {tables:Array(String)}")
-        with _DROPPING:  # an erasure and a retention's purge at once: neither resets the other's setting early
+        for table in changed:
+            self.query(f"ALTER TABLE {db}.{table} MODIFY SETTING old_parts_lifetime = 0", readonly=False)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                (left,), = self.query(count, parameters={"db": db, "tables": changed}).rows
+                if not left or time.monotonic() > deadline:
+                    return int(left)
+                time.sleep(0.05)
+        finally:
             for table in changed:
-                self.query(f"ALTER TABLE {db}.{table} MODIFY SETTING old_parts_lifetime = 0", readonly=False)
-            try:
-                deadline = time.monotonic() + timeout
-                while True:
-                    (left,), = self.query(count, parameters={"db": db, "tables": changed}).rows
-                    if not left or time.monotonic() > deadline:
-                        return int(left)
-                    time.sleep(0.05)
-            finally:
-                for table in changed:
-                    self.query(f"ALTER TABLE {db}.{table} RESET SETTING old_parts_lifetime", readonly=False)
+                self.query(f"ALTER TABLE {db}.{table} RESET SETTING old_parts_lifetime", readonly=False)
 
     def migrate(self) -> list[int]:
         """Apply the migrations not yet recorded; return the versions applied."""
