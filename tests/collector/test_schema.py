@@ -36,7 +36,6 @@ RELEASED = {
     55: "f6e788333d8ca479",
     56: "54a776c2b52a4f33",
     57: "ac49f950b59806f3",
-    58: "45761da51c5fe68f",
 }
 """Each released migration's name and SQL (one server and a cluster), hashed when it was released: a database
 that recorded the version has what it made, so its SQL must never change (write a new migration instead)."""
