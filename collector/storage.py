@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -48,8 +47,6 @@ from collector.sqlcheck import NotReading, reading_statement
 
 
 log = logging.getLogger("parcours.storage")
-OLD_PARTS_TIMEOUT = 60.0
-"""How long an erasure or a retention waits at most for the old parts to go (Store.drop_old_parts)."""
 
 
 class Sink(Protocol):
@@ -216,32 +213,6 @@ class Store:
                 client.insert(f"{self.database}.{table}", rows, columns)
             except StoreError as exc:
                 raise type(exc)(f"insert into {table} failed: {exc}", exc.code) from None
-
-    def drop_old_parts(self, tables: Sequence[str], timeout: float = OLD_PARTS_TIMEOUT) -> int:
-        """After mutations that deleted personal data (an erasure, a retention's end): have the embedded engine
-        remove at once the old parts they replaced, which still hold it; how many are left after `timeout`
-        seconds. Each table's old_parts_lifetime is set to 0 meanwhile, then reset, and the engine's cleanup,
-        run every second on these tables (max_cleanup_delay_period, migration 58), removes them: no table is
-        detached, nothing waits for it, and inserts and queries go on. A part that a query begun before the
-        mutation still reads stays until that query ends. On a server, not waited for (0): its cleanup removes
-        them after old_parts_lifetime, 8 minutes by default."""
-        if not is_embedded(self.dsn) or not tables:
-            return 0
-        db, changed = self.database, list(dict.fromkeys(tables))
-        count = ("SELECT count() FROM system.parts WHERE database = {db:String} AND NOT active "
-                 "AND table IN {tables:Array(String)}")
-        for table in changed:
-            self.query(f"ALTER TABLE {db}.{table} MODIFY SETTING old_parts_lifetime = 0", readonly=False)
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                (left,), = self.query(count, parameters={"db": db, "tables": changed}).rows
-                if not left or time.monotonic() > deadline:
-                    return int(left)
-                time.sleep(0.05)
-        finally:
-            for table in changed:
-                self.query(f"ALTER TABLE {db}.{table} RESET SETTING old_parts_lifetime", readonly=False)
 
     def migrate(self) -> list[int]:
         """Apply the migrations not yet recorded; return the versions applied."""

@@ -26,7 +26,9 @@ blocks joined, one insert per table: the writer never decodes a row.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
@@ -83,6 +85,7 @@ class Writer:
         self._now = False  # flush_now: the batch under way goes without waiting for batch_age
         self._wake = asyncio.Event()
         self._io = ThreadPoolExecutor(1, thread_name_prefix="parcours-writer")
+        self._gate = threading.Lock()  # held around each insert; `paused` holds it between two
         self._task: asyncio.Task | None = None
         self._bugs = Throttle(log)
 
@@ -281,8 +284,19 @@ class Writer:
         """Cut the current backoff short (the store is known to be back)."""
         self._wake.set()
 
+    @contextlib.contextmanager
+    def paused(self):
+        """No insert runs inside the block (blocking: from a thread). An erasure reattaches the tables it
+        changed, which an insert must not meet; requests are still accepted into the log meanwhile."""
+        with self._gate:
+            yield
+
     def _insert(self, events: bytes, rejected: bytes, span: str, again: bool) -> list[Refused]:
         """Store a batch's two blocks; the rows ClickHouse refused for what they hold, set aside."""
+        with self._gate:
+            return self._insert_unpaused(events, rejected, span, again)
+
+    def _insert_unpaused(self, events: bytes, rejected: bytes, span: str, again: bool) -> list[Refused]:
         dead = []
         for table, data in (("events", events), ("rejected_events", rejected)):
             dead += insert_isolating(self.sink, table, data, f"{table}:{span}", again)

@@ -9,10 +9,8 @@ table to `TABLES`.
 
 Deleting rewrites the parts that hold the rows (a ClickHouse mutation, waited for); the keys never appear in
 the statements, which ClickHouse keeps in the data directory. On the embedded engine the old parts are
-removed at once (`Store.drop_old_parts`: no table detached, ingestion and queries go on), and `erase` waits
-for that, so when it returns nothing of the person is left on disk (a part that a query begun before still
-reads goes when that query ends: `parts_left` counts those still there after a minute). The collector's
-write-ahead log is sealed and stored before (journeys/api.py).
+removed at once (`_drop_old_parts`), and `erase` waits for that, so when it returns nothing of the person is
+left on disk. The collector's write-ahead log is sealed and stored before (journeys/api.py).
 
 A key left out as implausible (a shop's phone typed by many customers) belongs to no person: erasing it
 removes the key from the rows that hold it (the phone key cleared, the links deleted) without deleting those
@@ -21,10 +19,14 @@ rows, which are other people's visits.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from collector.clickhouse import QueryRefused
 from collector.ddl import mutation
 from collector.enrich import phone_key
 from collector.errors import BadParameter
@@ -35,6 +37,11 @@ from tagplan import CompiledPlan
 
 KINDS = {"phone": "phone", "visitor": "visitor", "crm_id": "crm"}
 """What a request names -> the key type in person_keys."""
+log = logging.getLogger("parcours.erase")
+PARTS_TIMEOUT = 60.0
+ATTACH_TIMEOUT = 600.0
+TABLE_IN_USE = 57
+"""ClickHouse's TABLE_ALREADY_EXISTS, the code of "detached but still used by some query. Retry later"."""
 
 
 class _Keys:
@@ -138,11 +145,13 @@ def key_of(plan: CompiledPlan, secret: bytes, kind: str, value: str) -> Key:
     return (KINDS[kind], value)
 
 
+no_pause = contextlib.nullcontext
 
 
-def erase(store: Store, plan: CompiledPlan, secret: bytes, kind: str, value: str, *,
-          dry_run: bool = False) -> Erased:
-    """Erase the person a phone, visitor id or CRM id belongs to; see the module docstring."""
+def erase(store: Store, plan: CompiledPlan, secret: bytes, kind: str, value: str, *, dry_run: bool = False,
+          paused=no_pause) -> Erased:
+    """Erase the person a phone, visitor id or CRM id belongs to; see the module docstring. `paused` keeps
+    the batch writer from inserting while the changed tables are reattached (the collector's Writer.paused)."""
     key = key_of(plan, secret, kind, value)
     cfg = persons.config(plan)
     with persons.lock(store):  # no stitching run re-creates what is being deleted
@@ -173,7 +182,7 @@ def erase(store: Store, plan: CompiledPlan, secret: bytes, kind: str, value: str
             store.insert_rows("erasures", [{"erasure_id": str(uuid.uuid4()), "key_kind": kind, "keys": len(keys),
                                             "removed": {**result.removed, **result.cleared}}])
             changed = [t for t, n in {**result.removed, **result.cleared}.items() if n]
-            result.parts_left = store.drop_old_parts(changed)
+            result.parts_left = _drop_old_parts(store, changed, paused)
     return result
 
 
@@ -201,3 +210,44 @@ def _count(store: Store, table: str, condition: str) -> int:
 
 def _mutate(store: Store, table: str, action: str, condition: str) -> None:
     store.query(mutation(store.database, store.cluster, table, action, condition), readonly=False)
+
+
+def _drop_old_parts(store: Store, tables: list[str], paused) -> int:
+    """Make ClickHouse remove now the parts the mutations replaced (they still hold the person); how many
+    are left. The embedded engine runs its cleanup at irregular intervals, from seconds to minutes, but at
+    once when a table is attached: each changed table is detached and attached again, the batch writer
+    paused meanwhile (a few milliseconds). A server removes them after old_parts_lifetime, 8 minutes by
+    default, reliably: not waited for there."""
+    if not store.dsn.startswith("chdb:") or not tables:
+        return 0
+    db = store.database
+    with paused():
+        for table in tables:
+            store.query(f"DETACH TABLE {db}.{table}", readonly=False)
+            _attach(store, f"{db}.{table}")
+    deadline = time.monotonic() + PARTS_TIMEOUT
+    while True:
+        (left,), = store.query("SELECT count() FROM system.parts WHERE database = {db:String} AND NOT active "
+                               "AND table IN {tables:Array(String)}", parameters={"db": db, "tables": tables}).rows
+        if not left or time.monotonic() > deadline:
+            return int(left)
+        time.sleep(0.05)
+
+
+def _attach(store: Store, table: str) -> None:
+    """ATTACH TABLE again, detached a moment before. The embedded engine refuses it while a query that began
+    before the DETACH still reads the table (a report, an analyst's statement: code 57, "Retry later"): tried
+    again until that query has ended (ATTACH_TIMEOUT at most), never leaving the table detached while one
+    could attach it (ingestion, paused meanwhile, would then stop)."""
+    deadline, said = time.monotonic() + ATTACH_TIMEOUT, False
+    while True:
+        try:
+            store.query(f"ATTACH TABLE {table}", readonly=False)
+            return
+        except QueryRefused as exc:
+            if exc.code != TABLE_IN_USE or time.monotonic() > deadline:
+                raise
+            if not said:
+                log.warning("erasure: %s is still read by a query begun before it; attached once it ends", table)
+                said = True
+            time.sleep(0.05)

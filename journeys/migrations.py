@@ -322,9 +322,9 @@ MIGRATIONS: tuple[Migration, ...] = (
               engine="MergeTree", order_by="watermark", sharding_key="rand()"),
     )),
     # Erasure rewrites parts without the person's rows; the old parts go once ClickHouse's cleanup runs,
-    # every 30-40 s by default, every second asked here. (The embedded engine backs off to 5 minutes when idle:
-    # migration 58 caps it, and `parcours erase` has the old parts removed at once, Store.drop_old_parts. A
-    # server keeps old parts old_parts_lifetime, 8 minutes by default.)
+    # every 30-40 s by default, every second asked here. (The embedded engine reads the period when a table
+    # loads and does not always keep to it: `parcours erase` reattaches the tables it changed, which
+    # removes the old parts at once. A server keeps old parts old_parts_lifetime, 8 minutes by default.)
     Migration(12, "erasure audit", (
         Table("erasures", """
             erasure_id UUID,
@@ -475,12 +475,4 @@ MIGRATIONS: tuple[Migration, ...] = (
         # Erasure deletes a person's rows here too (journeys/erase.py): their old parts go at once.
         LocalSetting("closed_form_sessions", "cleanup_delay_period = 1, cleanup_delay_period_random_add = 0"),
     )),
-    # The engine's cleanup every second at most on the tables an erasure or a retention changes, where it backed
-    # off to 5 minutes when idle: `Store.drop_old_parts` has the old parts that still hold an erased person
-    # removed at once without detaching the table (which stopped the batch writer while a long query read it).
-    Migration(58, "old parts removed within a second of an erasure", tuple(
-        LocalSetting(table, "max_cleanup_delay_period = 1")
-        for table in ("events", "sessions", "closed_touches", "closed_form_sessions", "rejected_events",
-                      "rejected_replays", "conversions", "import_rejects", "identity_links", "person_keys",
-                      "identity_hot_keys", "lead_contacts", "lead_deliveries", "number_leases", "calls"))),
 )
