@@ -39,6 +39,8 @@ KINDS = {"phone": "phone", "visitor": "visitor", "crm_id": "crm"}
 """What a request names -> the key type in person_keys."""
 log = logging.getLogger("parcours.erase")
 PARTS_TIMEOUT = 60.0
+QUIET_TIMEOUT = 60.0
+"""How long an erasure waits for a moment when no other query runs, to reattach the tables it changed."""
 ATTACH_TIMEOUT = 600.0
 TABLE_IN_USE = 57
 """ClickHouse's TABLE_ALREADY_EXISTS, the code of "detached but still used by some query. Retry later"."""
@@ -216,22 +218,41 @@ def _drop_old_parts(store: Store, tables: list[str], paused) -> int:
     """Make ClickHouse remove now the parts the mutations replaced (they still hold the person); how many
     are left. The embedded engine runs its cleanup at irregular intervals, from seconds to minutes, but at
     once when a table is attached: each changed table is detached and attached again, the batch writer
-    paused meanwhile (a few milliseconds). A server removes them after old_parts_lifetime, 8 minutes by
-    default, reliably: not waited for there."""
+    paused meanwhile (a few milliseconds). A query that began before the DETACH and still reads the table
+    keeps it from being attached again until it ends (ingestion would wait for it): so this is done at a
+    moment when no other query runs (`_quiet`; the writer's inserts go on until then), QUIET_TIMEOUT at
+    most, else not at all (the engine's own cleanup removes the parts later: counted as left). A server
+    removes them after old_parts_lifetime, 8 minutes by default, reliably: not waited for there."""
     if not store.dsn.startswith("chdb:") or not tables:
         return 0
     db = store.database
-    with paused():
-        for table in tables:
-            store.query(f"DETACH TABLE {db}.{table}", readonly=False)
-            _attach(store, f"{db}.{table}")
-    deadline = time.monotonic() + PARTS_TIMEOUT
+    quiet_until, reattached = time.monotonic() + QUIET_TIMEOUT, False
+    while not reattached:
+        if _quiet(store):
+            with paused():
+                if _quiet(store):
+                    for table in tables:
+                        store.query(f"DETACH TABLE {db}.{table}", readonly=False)
+                        _attach(store, f"{db}.{table}")
+                    reattached = True
+                    continue
+        if time.monotonic() > quiet_until:
+            log.warning("erasure: other queries ran for %.0f s; the old parts are left to ClickHouse's cleanup",
+                        QUIET_TIMEOUT)
+            break
+        time.sleep(0.05)
+    deadline = time.monotonic() + (PARTS_TIMEOUT if reattached else 0)
     while True:
         (left,), = store.query("SELECT count() FROM system.parts WHERE database = {db:String} AND NOT active "
                                "AND table IN {tables:Array(String)}", parameters={"db": db, "tables": tables}).rows
         if not left or time.monotonic() > deadline:
             return int(left)
         time.sleep(0.05)
+
+
+def _quiet(store: Store) -> bool:
+    """No other query runs in the engine (the embedded engine's queries are all this process's)."""
+    return not store.query("SELECT count() FROM system.processes WHERE query_id != queryID()").rows[0][0]
 
 
 def _attach(store: Store, table: str) -> None:

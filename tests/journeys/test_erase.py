@@ -33,22 +33,39 @@ def test_erasing_by_visitor_takes_the_whole_person_and_leaves_an_audit_row_witho
     assert audit == {"key_kind": "visitor", "keys": 4, "removed": {**done.removed}}
 
 
-def test_an_erasure_while_a_report_reads_the_tables_waits_for_it_and_leaves_every_table_attached(store, ctx, plan):
+def test_an_erasure_while_a_query_reads_the_tables_waits_for_it_with_every_table_attached(store, ctx, plan,
+                                                                                         monkeypatch):
     """The embedded engine refuses to attach a table again while a query that began before it was detached still
-    reads it (a report, an analyst's statement: "Retry later"): the erasure waits for it, never leaving the table
-    detached (ingestion would stop)."""
+    reads it (a report, an analyst's statement: "Retry later"). The erasure waits for a moment when no other query
+    runs before it reattaches the tables it changed, the tables attached meanwhile: events sent while it waits are
+    stored (before, the tables were detached at once and stayed so until that query ended: every insert failed,
+    and the batch writer was held)."""
     import threading
-    import time
 
     send(store, plan, visit("v1"), quote("v1", "Q-1", "0612345678"), visit("v2"))
-    reading = threading.Thread(target=lambda: store.query(
-        f"SELECT count() FROM {store.database}.events WHERE sleepEachRow(0.4) = 0"))  # about 2 s
+    reading = threading.Thread(target=lambda: store.query(  # a second per row: 3 s
+        f"SELECT count() FROM {store.database}.events WHERE sleepEachRow(1) = 0 SETTINGS max_block_size = 1",
+        readonly=False))
+    waiting, quiet, done = threading.Event(), erase._quiet, {}
+
+    def watched(s):
+        if not quiet(s):
+            waiting.set()
+            return False
+        return True
+
+    monkeypatch.setattr(erase, "_quiet", watched)
+    erasing = threading.Thread(target=lambda: done.update(erased=erase.erase(store, plan, ctx.secret, "visitor", "v1")))
     reading.start()
-    time.sleep(0.3)
-    done = erase.erase(store, plan, ctx.secret, "visitor", "v1")
+    erasing.start()
+    assert waiting.wait(30), "the erasure waited for the query"
+    send(store, plan, visit("v4"))
+    assert count(store, "events", "visitor_id = 'v4'") == 1
+    assert reading.is_alive(), "stored while the query still ran"
     reading.join(30)
-    assert done.removed["events"] == 2 and done.parts_left == 0
-    assert count(store, "events") == 1, "the table is attached and read"
+    erasing.join(60)
+    assert done["erased"].removed["events"] == 2 and done["erased"].parts_left == 0
+    assert count(store, "events") == 2, "v2 and v4: the table is attached and read"
 
 
 def test_erasing_a_quote_id_that_only_a_rejected_line_knows(store, ctx, plan):
