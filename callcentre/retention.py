@@ -3,8 +3,9 @@
 A contact's `purge_after` is its consent time plus the lead rule's retention_days. `purge` deletes the rows
 past it by a mutation, which writes new parts without them; the old parts stay on disk until ClickHouse's
 cleanup removes them. On the embedded engine that cleanup runs at irregular times, but at once when a table is
-attached: the table is detached and attached again (a consent arriving meanwhile is refused with 503 and sent
-again by the tag), and `purge` waits until no old part is left. A server removes them after its
+attached: the table is detached and attached again at a moment when no other query runs (journeys/erase.py,
+`reattach`; a consent arriving in those milliseconds is refused with 503 and sent again by the tag), and
+`purge` waits until no old part is left. A server removes them after its
 old_parts_lifetime (8 minutes by default). The collector purges at start and every hour (`Purger`).
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 from collector.ddl import mutation
 from collector.periodic import Periodic
 from collector.storage import Store
+from journeys.erase import reattach
 
 log = logging.getLogger("parcours.leads.retention")
 
@@ -61,9 +63,7 @@ def _drop_old_parts(store: Store) -> int:
     old = [Path(r[0]) for r in store.query(
         "SELECT path FROM system.parts WHERE database = {db:String} AND table = {t:String} AND NOT active",
         parameters={"db": db, "t": TABLE}).rows]
-    store.query(f"DETACH TABLE {db}.{TABLE}", readonly=False)
-    store.query(f"ATTACH TABLE {db}.{TABLE}", readonly=False)
-    deadline = time.monotonic() + PARTS_TIMEOUT
+    deadline = time.monotonic() + (PARTS_TIMEOUT if reattach(store, [TABLE]) else 0)
     while True:
         left = [path for path in old if path.exists()]
         if not left or time.monotonic() > deadline:

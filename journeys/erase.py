@@ -217,36 +217,40 @@ def _mutate(store: Store, table: str, action: str, condition: str) -> None:
 def _drop_old_parts(store: Store, tables: list[str], paused) -> int:
     """Make ClickHouse remove now the parts the mutations replaced (they still hold the person); how many
     are left. The embedded engine runs its cleanup at irregular intervals, from seconds to minutes, but at
-    once when a table is attached: each changed table is detached and attached again, the batch writer
-    paused meanwhile (a few milliseconds). A query that began before the DETACH and still reads the table
-    keeps it from being attached again until it ends (ingestion would wait for it): so this is done at a
-    moment when no other query runs (`_quiet`; the writer's inserts go on until then), QUIET_TIMEOUT at
-    most, else not at all (the engine's own cleanup removes the parts later: counted as left). A server
-    removes them after old_parts_lifetime, 8 minutes by default, reliably: not waited for there."""
+    once when a table is attached (`reattach`). A server removes them after old_parts_lifetime, 8 minutes by
+    default, reliably: not waited for there."""
     if not store.dsn.startswith("chdb:") or not tables:
         return 0
     db = store.database
-    quiet_until, reattached = time.monotonic() + QUIET_TIMEOUT, False
-    while not reattached:
+    deadline = time.monotonic() + (PARTS_TIMEOUT if reattach(store, tables, paused) else 0)
+    while True:
+        (left,), = store.query("SELECT count() FROM system.parts WHERE database = {db:String} AND NOT active "
+                               "AND table IN {tables:Array(String)}", parameters={"db": db, "tables": tables}).rows
+        if not left or time.monotonic() > deadline:
+            return int(left)
+        time.sleep(0.05)
+
+
+def reattach(store: Store, tables: list[str], paused=no_pause) -> bool:
+    """Detach each table and attach it again (the embedded engine then removes its old parts at once), the
+    writes that `paused` holds (the batch writer's) paused meanwhile, a few milliseconds; whether it was done.
+    A query that began before the DETACH and still reads the table keeps it from being attached again until
+    it ends (the inserts would fail, and the writer wait, until then): so this is done at a moment when no
+    other query runs (`_quiet`; inserts go on until then), QUIET_TIMEOUT at most, else not at all."""
+    db = store.database
+    quiet_until = time.monotonic() + QUIET_TIMEOUT
+    while True:
         if _quiet(store):
             with paused():
                 if _quiet(store):
                     for table in tables:
                         store.query(f"DETACH TABLE {db}.{table}", readonly=False)
                         _attach(store, f"{db}.{table}")
-                    reattached = True
-                    continue
+                    return True
         if time.monotonic() > quiet_until:
-            log.warning("erasure: other queries ran for %.0f s; the old parts are left to ClickHouse's cleanup",
-                        QUIET_TIMEOUT)
-            break
-        time.sleep(0.05)
-    deadline = time.monotonic() + (PARTS_TIMEOUT if reattached else 0)
-    while True:
-        (left,), = store.query("SELECT count() FROM system.parts WHERE database = {db:String} AND NOT active "
-                               "AND table IN {tables:Array(String)}", parameters={"db": db, "tables": tables}).rows
-        if not left or time.monotonic() > deadline:
-            return int(left)
+            log.warning("%s: other queries ran for %.0f s; the old parts are left to ClickHouse's cleanup",
+                        ", ".join(tables), QUIET_TIMEOUT)
+            return False
         time.sleep(0.05)
 
 
@@ -269,6 +273,6 @@ def _attach(store: Store, table: str) -> None:
             if exc.code != TABLE_IN_USE or time.monotonic() > deadline:
                 raise
             if not said:
-                log.warning("erasure: %s is still read by a query begun before it; attached once it ends", table)
+                log.warning("%s is still read by a query begun before it was detached; attached once it ends", table)
                 said = True
             time.sleep(0.05)

@@ -166,6 +166,28 @@ def test_the_purge_deletes_the_phones_past_retention_and_leaves_nothing_of_them_
     assert client.post("/api/leads/purge", headers=ADMIN).json() == {"contacts": 0, "old_parts_left": 0}
 
 
+def test_a_purge_while_a_query_reads_the_contacts_leaves_them_attached(client, store, lead_settings):
+    """A query that began before the purge still reads lead_contacts: the purge reattaches the table once no
+    other query runs (before, its ATTACH failed with "Retry later" and left the table detached: every consent
+    refused until a restart)."""
+    import threading
+
+    from callcentre import retention
+
+    post(client, step("rider", visitor="v-old", phone=PHONE, callback_consent=True))
+    store.query(f"ALTER TABLE {store.database}.lead_contacts UPDATE purge_after = consented_at "
+                "WHERE 1 SETTINGS mutations_sync = 2", readonly=False)
+    reading = threading.Thread(target=lambda: store.query(
+        f"SELECT count() FROM {store.database}.lead_contacts WHERE sleepEachRow(2.5) = 0", readonly=False))
+    reading.start()
+    import time
+    time.sleep(0.3)
+    assert retention.purge(store).as_dict() == {"contacts": 1, "old_parts_left": 0}
+    reading.join(30)
+    post(client, step("rider", visitor="v-new", phone="06 11 22 33 44", callback_consent=True))
+    assert rows(store, "SELECT visitor_id FROM parcours.lead_contacts") == [{"visitor_id": "v-new"}]
+
+
 @pytest.mark.parametrize("consent", ["true", 1, "yes", None, {"given": True}])
 def test_anything_but_a_ticked_box_keeps_no_phone_whatever_the_sender_claims(client, store, lead_settings, engine_dir,
                                                                              consent):
