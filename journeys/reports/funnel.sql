@@ -115,6 +115,18 @@ funnel_rows AS (
                                             previous_chain UInt8, previous_level UInt8))}) AS row)
 ),
 
+split_left_sessions AS (
+    -- The sessions with several rows that left the form without submitting it, at the step of their last
+    -- form_abandon, their rows added up. (split_sessions empty, a period before the last closing run: nothing
+    -- read.)
+    SELECT session_id, any(visitor_id) AS visitor_id,
+           argMaxIf(abandon_codes[-1], abandon_times[-1], notEmpty(abandon_codes)) AS last_step
+    FROM form_sessions
+    WHERE notEmpty(split_sessions) AND split AND (notEmpty(abandon_codes) OR has(codes, 0))
+    GROUP BY session_id
+    HAVING max(notEmpty(abandon_codes)) AND NOT max(has(codes, 0)) AND last_step != 0
+),
+
 levels AS (
     -- Per visitor and chain: how many of the chain's steps were completed in order within the window.
     -- windowFunnel takes one condition per step: a chain has at most 32 (ClickHouse's limit). An event's
@@ -161,17 +173,12 @@ step_events AS (
 
 left_sessions AS (
     -- Sessions that left the form without submitting it, at the step of their last form_abandon: a session
-    -- with a single row read off it, the others' rows added up.
+    -- with a single row read off it, the others' from split_left_sessions.
     SELECT visitor_id, abandon_codes[-1] AS last_step
     FROM form_sessions
     WHERE NOT split AND notEmpty(abandon_codes) AND NOT has(codes, 0) AND last_step != 0
     UNION ALL
-    SELECT any(visitor_id) AS visitor_id, argMaxIf(abandon_codes[-1], abandon_times[-1], notEmpty(abandon_codes)) AS last_step
-    FROM form_sessions
-    -- (split_sessions empty, a period before the last closing run: nothing read.)
-    WHERE notEmpty(split_sessions) AND split AND (notEmpty(abandon_codes) OR has(codes, 0))
-    GROUP BY session_id
-    HAVING max(notEmpty(abandon_codes)) AND NOT max(has(codes, 0)) AND last_step != 0
+    SELECT visitor_id, last_step FROM split_left_sessions
 ),
 
 {funnel_segments},

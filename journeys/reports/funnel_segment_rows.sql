@@ -1,7 +1,7 @@
     -- The rows the funnel's levels read besides the step events, for a breakdown or a filter only (funnel.sql;
     -- the runner leaves them out otherwise): a row per form session with abandons, at its first abandon (a
     -- step no chain holds: windowFunnel passes it by), with the step it left at when the row is the whole
-    -- session; and the sessions with several rows added up (none in a period before the last closing run).
+    -- session; and the sessions with several rows, their rows added up (split_left_sessions).
         UNION ALL
         SELECT visitor_id, session_id, toString(device_type) AS device_type, abandon_times[1] AS ts,
                toUInt16(65535) AS code, toUInt32(0) AS elapsed_ms, false AS is_step,
@@ -9,11 +9,6 @@
         FROM form_sessions
         WHERE notEmpty(abandon_codes)
         UNION ALL
-        SELECT any(visitor_id) AS visitor_id, session_id, '' AS device_type,
-               toDateTime64('2299-12-31', 3, 'UTC') AS ts, toUInt16(65535) AS code, toUInt32(0) AS elapsed_ms,
-               false AS is_step,
-               argMaxIf(abandon_codes[-1], abandon_times[-1], notEmpty(abandon_codes)) AS left_step
-        FROM form_sessions
-        WHERE notEmpty(split_sessions) AND split AND (notEmpty(abandon_codes) OR has(codes, 0))
-        GROUP BY session_id
-        HAVING max(notEmpty(abandon_codes)) AND NOT max(has(codes, 0)) AND left_step != 0
+        SELECT visitor_id, session_id, '' AS device_type, toDateTime64('2299-12-31', 3, 'UTC') AS ts,
+               toUInt16(65535) AS code, toUInt32(0) AS elapsed_ms, false AS is_step, last_step AS left_step
+        FROM split_left_sessions
