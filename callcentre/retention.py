@@ -3,30 +3,27 @@
 A contact's `purge_after` is its consent time plus the lead rule's retention_days. `purge` deletes the rows
 past it by a mutation, which writes new parts without them; the old parts stay on disk until ClickHouse's
 cleanup removes them. On the embedded engine that cleanup runs at irregular times, but at once when a table is
-attached: the table is detached and attached again at a moment when no other query runs (journeys/erase.py,
-`reattach`; a consent arriving in those milliseconds is refused with 503 and sent again by the tag), and
-`purge` waits until no old part is left. A server removes them after its
-old_parts_lifetime (8 minutes by default). The collector purges at start and every hour (`Purger`).
+attached: the table is detached and attached again at a moment when no other query runs (collector/old_parts.py;
+a consent arriving in those milliseconds is refused with 503 and sent again by the tag), and `purge` waits
+until no old part is left. A server removes them after its old_parts_lifetime (8 minutes by default). The
+collector purges at start and every hour (`Purger`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
+from collector import old_parts
 from collector.ddl import mutation
 from collector.periodic import Periodic
 from collector.storage import Store
-from journeys.erase import reattach
 
 log = logging.getLogger("parcours.leads.retention")
 
 EVERY = 3600.0
 """Seconds between two purges in the collector."""
-PARTS_TIMEOUT = 60.0
 TABLE = "lead_contacts"
 
 
@@ -48,27 +45,9 @@ def purge(store: Store, now: dt.datetime | None = None) -> Purged:
     if not n:
         return Purged(0, 0)
     store.query(mutation(db, store.cluster, TABLE, "DELETE", when), readonly=False, parameters=parameters)
-    left = _drop_old_parts(store)
+    left = old_parts.drop(store, [TABLE])
     log.info("retention: %d call-back phone(s) deleted%s", n, f" ({left} old part(s) still on disk)" if left else "")
     return Purged(int(n), left)
-
-
-def _drop_old_parts(store: Store) -> int:
-    """How many old parts are still on disk once the embedded engine was made to remove them (0 on a server:
-    not waited for, its old_parts_lifetime removes them). Their directories are looked at, not system.parts:
-    after an ATTACH the engine lists the old parts only once it has loaded them again, in the background."""
-    if not store.dsn.startswith("chdb:"):
-        return 0
-    db = store.database
-    old = [Path(r[0]) for r in store.query(
-        "SELECT path FROM system.parts WHERE database = {db:String} AND table = {t:String} AND NOT active",
-        parameters={"db": db, "t": TABLE}).rows]
-    deadline = time.monotonic() + (PARTS_TIMEOUT if reattach(store, [TABLE]) else 0)
-    while True:
-        left = [path for path in old if path.exists()]
-        if not left or time.monotonic() > deadline:
-            return len(left)
-        time.sleep(0.05)
 
 
 class Purger(Periodic):

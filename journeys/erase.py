@@ -9,7 +9,7 @@ table to `TABLES`.
 
 Deleting rewrites the parts that hold the rows (a ClickHouse mutation, waited for); the keys never appear in
 the statements, which ClickHouse keeps in the data directory. On the embedded engine the old parts are
-removed at once (`_drop_old_parts`), and `erase` waits for that, so when it returns nothing of the person is
+removed at once (collector/old_parts.py), and `erase` waits for that, so when it returns nothing of the person is
 left on disk. The collector's write-ahead log is sealed and stored before (journeys/api.py).
 
 A key left out as implausible (a shop's phone typed by many customers) belongs to no person: erasing it
@@ -19,15 +19,12 @@ rows, which are other people's visits.
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from collector.clickhouse import QueryRefused
 from collector.ddl import mutation
+from collector import old_parts
 from collector.enrich import phone_key
 from collector.errors import BadParameter
 from collector.storage import Store
@@ -37,13 +34,6 @@ from tagplan import CompiledPlan
 
 KINDS = {"phone": "phone", "visitor": "visitor", "crm_id": "crm"}
 """What a request names -> the key type in person_keys."""
-log = logging.getLogger("parcours.erase")
-PARTS_TIMEOUT = 60.0
-QUIET_TIMEOUT = 60.0
-"""How long an erasure waits for a moment when no other query runs, to reattach the tables it changed."""
-ATTACH_TIMEOUT = 600.0
-TABLE_IN_USE = 57
-"""ClickHouse's TABLE_ALREADY_EXISTS, the code of "detached but still used by some query. Retry later"."""
 
 
 class _Keys:
@@ -147,11 +137,8 @@ def key_of(plan: CompiledPlan, secret: bytes, kind: str, value: str) -> Key:
     return (KINDS[kind], value)
 
 
-no_pause = contextlib.nullcontext
-
-
 def erase(store: Store, plan: CompiledPlan, secret: bytes, kind: str, value: str, *, dry_run: bool = False,
-          paused=no_pause) -> Erased:
+          paused=old_parts.no_pause) -> Erased:
     """Erase the person a phone, visitor id or CRM id belongs to; see the module docstring. `paused` keeps
     the batch writer from inserting while the changed tables are reattached (the collector's Writer.paused)."""
     key = key_of(plan, secret, kind, value)
@@ -184,7 +171,7 @@ def erase(store: Store, plan: CompiledPlan, secret: bytes, kind: str, value: str
             store.insert_rows("erasures", [{"erasure_id": str(uuid.uuid4()), "key_kind": kind, "keys": len(keys),
                                             "removed": {**result.removed, **result.cleared}}])
             changed = [t for t, n in {**result.removed, **result.cleared}.items() if n]
-            result.parts_left = _drop_old_parts(store, changed, paused)
+            result.parts_left = old_parts.drop(store, changed, paused)
     return result
 
 
@@ -212,67 +199,3 @@ def _count(store: Store, table: str, condition: str) -> int:
 
 def _mutate(store: Store, table: str, action: str, condition: str) -> None:
     store.query(mutation(store.database, store.cluster, table, action, condition), readonly=False)
-
-
-def _drop_old_parts(store: Store, tables: list[str], paused) -> int:
-    """Make ClickHouse remove now the parts the mutations replaced (they still hold the person); how many
-    are left. The embedded engine runs its cleanup at irregular intervals, from seconds to minutes, but at
-    once when a table is attached (`reattach`). A server removes them after old_parts_lifetime, 8 minutes by
-    default, reliably: not waited for there."""
-    if not store.dsn.startswith("chdb:") or not tables:
-        return 0
-    db = store.database
-    deadline = time.monotonic() + (PARTS_TIMEOUT if reattach(store, tables, paused) else 0)
-    while True:
-        (left,), = store.query("SELECT count() FROM system.parts WHERE database = {db:String} AND NOT active "
-                               "AND table IN {tables:Array(String)}", parameters={"db": db, "tables": tables}).rows
-        if not left or time.monotonic() > deadline:
-            return int(left)
-        time.sleep(0.05)
-
-
-def reattach(store: Store, tables: list[str], paused=no_pause) -> bool:
-    """Detach each table and attach it again (the embedded engine then removes its old parts at once), the
-    writes that `paused` holds (the batch writer's) paused meanwhile, a few milliseconds; whether it was done.
-    A query that began before the DETACH and still reads the table keeps it from being attached again until
-    it ends (the inserts would fail, and the writer wait, until then): so this is done at a moment when no
-    other query runs (`_quiet`; inserts go on until then), QUIET_TIMEOUT at most, else not at all."""
-    db = store.database
-    quiet_until = time.monotonic() + QUIET_TIMEOUT
-    while True:
-        if _quiet(store):
-            with paused():
-                if _quiet(store):
-                    for table in tables:
-                        store.query(f"DETACH TABLE {db}.{table}", readonly=False)
-                        _attach(store, f"{db}.{table}")
-                    return True
-        if time.monotonic() > quiet_until:
-            log.warning("%s: other queries ran for %.0f s; the old parts are left to ClickHouse's cleanup",
-                        ", ".join(tables), QUIET_TIMEOUT)
-            return False
-        time.sleep(0.05)
-
-
-def _quiet(store: Store) -> bool:
-    """No other query runs in the engine (the embedded engine's queries are all this process's)."""
-    return not store.query("SELECT count() FROM system.processes WHERE query_id != queryID()").rows[0][0]
-
-
-def _attach(store: Store, table: str) -> None:
-    """ATTACH TABLE again, detached a moment before. The embedded engine refuses it while a query that began
-    before the DETACH still reads the table (a report, an analyst's statement: code 57, "Retry later"): tried
-    again until that query has ended (ATTACH_TIMEOUT at most), never leaving the table detached while one
-    could attach it (ingestion, paused meanwhile, would then stop)."""
-    deadline, said = time.monotonic() + ATTACH_TIMEOUT, False
-    while True:
-        try:
-            store.query(f"ATTACH TABLE {table}", readonly=False)
-            return
-        except QueryRefused as exc:
-            if exc.code != TABLE_IN_USE or time.monotonic() > deadline:
-                raise
-            if not said:
-                log.warning("%s is still read by a query begun before it was detached; attached once it ends", table)
-                said = True
-            time.sleep(0.05)

@@ -46,7 +46,9 @@ def test_an_erasure_while_a_query_reads_the_tables_waits_for_it_with_every_table
     reading = threading.Thread(target=lambda: store.query(  # a second per row: 3 s
         f"SELECT count() FROM {store.database}.events WHERE sleepEachRow(1) = 0 SETTINGS max_block_size = 1",
         readonly=False))
-    waiting, quiet, done = threading.Event(), erase._quiet, {}
+    from collector import old_parts
+
+    waiting, quiet, done = threading.Event(), old_parts._quiet, {}
 
     def watched(s):
         if not quiet(s):
@@ -54,7 +56,7 @@ def test_an_erasure_while_a_query_reads_the_tables_waits_for_it_with_every_table
             return False
         return True
 
-    monkeypatch.setattr(erase, "_quiet", watched)
+    monkeypatch.setattr(old_parts, "_quiet", watched)
     erasing = threading.Thread(target=lambda: done.update(erased=erase.erase(store, plan, ctx.secret, "visitor", "v1")))
     reading.start()
     erasing.start()
