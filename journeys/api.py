@@ -32,7 +32,7 @@ from starlette.routing import BaseRoute, Route
 import msgspec
 
 from callcentre import calls
-from collector import output, repeats
+from collector import old_parts, output, repeats
 from collector.errors import BadParameter, Problem
 from collector.since import parse_since
 from collector.storage import TICKET, Cancelled, Store, Ticket
@@ -245,7 +245,7 @@ async def erase_person(request: Request) -> Response:
             raise LogNotStored(f"{exc}; nothing was erased: erase again once ClickHouse is back") from None
     result = await run_in_threadpool(
         lambda: erase.erase(store_of(request), state.plan, state.settings.secret, kind, str(doc[kind]),
-                            dry_run=dry_run, paused=writer.paused if writer is not None else erase.no_pause))
+                            dry_run=dry_run, paused=writer.paused if writer is not None else old_parts.no_pause))
     kept = getattr(state, "report_results", None)
     if kept is not None and not dry_run:
         kept.clear()  # no figure computed with the person's data outlives it
