@@ -109,8 +109,8 @@ def _durability_options(f):
         _setting("--clickhouse-timeout", 30, type=click.IntRange(1),
                  help="Seconds a ClickHouse server has to take an insert and answer it (then the insert is retried)."),
         _setting("--query-timeout", 60, type=click.IntRange(1),
-                 help="Default max_execution_time of analysts' SQL (POST /api/sql), exports and summaries; a "
-                      "statement may set its own."),
+                 help="Default max_execution_time of analysts' SQL (POST /api/sql), exports and summaries (a "
+                      "statement may set its own), and the bound of each query of a report asked for over the API."),
     ]
     for option in reversed(options):
         f = option(f)

@@ -4,8 +4,9 @@
   Nothing else uses it, so no other work can change its session or make it wait.
 - `store.reads`: a few clients for everyone who reads (`store.query`, `store.raw`): analysts' SQL
   (`store.analyst`: one reading statement, `readonly = 1`, a default `max_execution_time`), exports,
-  summaries, reports. A request's reading queries may carry a `Ticket` (`TICKET`): named by it, they can
-  be stopped when nobody waits for them any more (`store.cancel`).
+  summaries, reports. A request's reading queries carry a `Ticket` (`TICKET`): named by it (their
+  `log_comment`), they can be stopped when nobody waits for them any more (`store.cancel`), and each is
+  bounded by the default `max_execution_time` too.
 - `store.writes`: clients for the writes that are not ingestion: replay of rejected events, imports,
   migrations (`store.insert`, `store.insert_rows`, `store.insert_lines`, `store.command`, `store.migrate`,
   and `store.query(sql, readonly=False)`).
@@ -79,8 +80,10 @@ class Ingest:
 
 @dataclass
 class Ticket:
-    """The reading queries of one request, named in their text (a comment) so that they can be stopped when
-    nobody waits for them any more: a dashboard call the page gave up (a newer period, a panel reloaded)."""
+    """The reading queries of one request, named by their `log_comment` setting so that they can be stopped
+    when nobody waits for them any more: a dashboard call the page gave up (a newer period, a panel reloaded).
+    Not by a comment in their text: the engine lists a query with parameters as it formatted it, comments
+    gone, so such a query was never found (and one that never ended ran on)."""
 
     tag: str = field(default_factory=lambda: "parcours-call-" + uuid.uuid4().hex)
     cancelled: bool = False
@@ -165,14 +168,16 @@ class Store:
             with self.writes.client() as client:
                 return client.query(sql, parameters, self.cluster_settings)
         ticket = TICKET.get()
-        if ticket is not None:
-            sql = f"/* {ticket.tag} */ {sql}"
+        # A request's query: named by its ticket, and bounded (a report asked for over the API, whatever its
+        # options, never runs on for hours holding a core and the collector's shutdown).
+        named = {"max_execution_time": self.timeouts.query, "log_comment": ticket.tag, **ticket.settings} \
+            if ticket is not None else {}
         with self.reads.client() as client:
             if ticket is not None and ticket.cancelled:
                 raise Cancelled("the caller went away before the query started")
             try:
-                return client.query(sql, parameters, {**self.cluster_settings, **READ_SETTINGS,
-                                                      **(ticket.settings if ticket else {}), "readonly": 1})
+                return client.query(sql, parameters, {**self.cluster_settings, **READ_SETTINGS, **named,
+                                                      "readonly": 1})
             except QueryRefused as exc:
                 if ticket is not None and ticket.cancelled:
                     raise Cancelled("the caller went away: the query was stopped") from None
@@ -181,9 +186,8 @@ class Store:
     def cancel(self, ticket: Ticket) -> None:
         """Stop the reading queries of a ticket (those running now; those not started yet never start)."""
         ticket.cancelled = True
-        try:  # the statement names the tag too: it leaves itself out
-            self.query(f"KILL QUERY WHERE query LIKE '%/* {ticket.tag} */%' AND query NOT LIKE 'KILL QUERY%' ASYNC",
-                       readonly=False)
+        try:
+            self.query(f"KILL QUERY WHERE Settings['log_comment'] = '{ticket.tag}' ASYNC", readonly=False)
         except StoreError as exc:  # a user that may not KILL, ClickHouse away: the query runs to its end
             log.warning("could not stop the queries of a call nobody waits for: %s", exc)
 

@@ -162,7 +162,8 @@ async def report(request: Request) -> Response:
         raw = dict(request.query_params)
         if "phone" in raw:
             raise BadParameter("phone: send it in a POST body ({\"phone\": \"06 12 34 56 78\"}), never in a URL")
-    raw.setdefault("format", "json")
+    if not raw.get("format"):  # given empty: the API's default all the same
+        raw["format"] = "json"
     store, ticket = store_of(request), Ticket()
     kept = getattr(state, "report_results", None) or results.Results(store, enabled=False)
     work = asyncio.ensure_future(run_in_threadpool(_with_ticket, ticket, kept.respond, state.plan,

@@ -22,7 +22,8 @@ def reference(report: Report) -> str:
     """A report's fields, one line each, then its SQL as shipped."""
     from journeys.reports.options import FILTERS
 
-    taken = ("from", "to", *sorted(report.options), *(FILTERS if report.filters else ()), "compare", "format")
+    taken = ("from", "to", *sorted(report.options), *(FILTERS if report.filters else ()),
+             *(("compare",) if report.compares else ()), "format")
     lines = [f"`parcours report {report.name}` takes: " + ", ".join(f"`--{o.replace('_', '-')}`" for o in taken)
              + ".", "",
              "| field | meaning |", "| --- | --- |"]

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from collector.since import BadTime, parse_since
+from collector.since import EPOCH, BadTime, parse_since
 from journeys.reports.base import ReportError
 
 MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "position_based", "time_decay", "markov")
@@ -16,6 +16,9 @@ BREAKDOWNS = ("lever", "campaign", "broker", "device")
 """Breakdowns every report with `by` knows; any property declared in the plan is one too."""
 FORMATS = ("table", "csv", "json")
 DEFAULT_DAYS = 30
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
+"""The latest end of a period: reports count days with ClickHouse's Date, which ends in 2149 (a later day wraps
+round to 1970, and a series of days from there would never end)."""
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|h|d|w)?$")
 _SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800, None: 86400}
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -97,6 +100,8 @@ def parse(raw: Mapping[str, str | None], accepted: frozenset[str], name: str,
         raise ReportError(f"from/to: {exc}") from None
     if start >= end:
         raise ReportError(f"from ({_iso(start)}) must be before to ({_iso(end)})")
+    if end > LATEST:
+        raise ReportError(f"to ({_iso(end)}) must be {_iso(LATEST)} or before")
     out: dict = {"start": start, "end": end}
     if "form" in values:
         out["form"] = values["form"]
@@ -111,6 +116,9 @@ def parse(raw: Mapping[str, str | None], accepted: frozenset[str], name: str,
         out["offline_touch"] = _flag("offline_touch", values["offline_touch"])
     if "compare" in values:
         out["compare"] = _flag("compare", values["compare"])
+        if out["compare"] and start - (end - start) < EPOCH:
+            raise ReportError(f"compare: the previous period, as long as this one, would begin before {_iso(EPOCH)}; "
+                              "choose a shorter period, or leave compare out")
     if "interval" in values:
         out["interval"] = _choice("interval", values["interval"], ("day", "week"))
     if "goal" in values:

@@ -61,9 +61,10 @@ SELECT
     online_sales + offline_sales AS sales,
     sales.revenue AS revenue,
     if(visits = 0, NULL, sales / visits) AS conversion_rate,
-    if(sales = 0, NULL, round(toDecimal128(revenue, 6) / sales, 2)) AS average_premium,
+    -- To the cent, as an amount (the levers' average premium and cost per sale are too).
+    if(sales = 0, NULL, toDecimal128(round(toDecimal128(revenue, 6) / sales, 2), 2)) AS average_premium,
     if(spend.costed = 1, spend.cost, NULL) AS cost,
-    if(sales = 0, NULL, round(toDecimal128(cost, 6) / sales, 2)) AS cost_per_sale
+    if(sales = 0, NULL, toDecimal128(round(toDecimal128(cost, 6) / sales, 2), 2)) AS cost_per_sale
 FROM periods
 LEFT JOIN traffic ON traffic.period = periods.period
 LEFT JOIN sales ON sales.period = periods.period

@@ -76,6 +76,8 @@ MAX_VIEWS = 60
 VIEWS_FILE = "report-views.json"
 WARM_SETTINGS = {"max_threads": 1, "priority": 10}
 """A background computation takes one query thread, at a lower priority than the queries people wait for."""
+WARM_TIMEOUT_FACTOR = 10
+"""Its queries may run this many times the requests' bound (`--query-timeout`): on one thread, they take longer."""
 
 WIDEST_FIRST = frozenset({"attribution"})
 """Reports whose views a background turn computes first: the other views' conversion paths are read off theirs
@@ -424,7 +426,8 @@ class Results:
             if key is None or self.fresh_enough(key, state):
                 continue
             started = time.time()
-            self._turn = Ticket(settings=WARM_SETTINGS)
+            self._turn = Ticket(settings={**WARM_SETTINGS,
+                                          "max_execution_time": WARM_TIMEOUT_FACTOR * self.store.timeouts.query})
             if self._stopping:  # stop() came after the check above: none of its queries starts
                 self._turn.cancelled = True
             token = TICKET.set(self._turn)

@@ -106,6 +106,8 @@ def test_overview_totals_series_and_previous_period(store, plan, shop):
             total["revenue"], total["cost"]) == (7, 6, 1, 1, 1, 900, 200)
     assert total["bounce_rate"] == pytest.approx(4 / 7) and total["conversion_rate"] == pytest.approx(2 / 7)
     assert total["cost_per_sale"] == 100
+    text = reports.render(reports.run(store, plan, "overview", MARCH), "json")
+    assert '"average_premium":450.00' in text.replace(" ", "") and '"cost_per_sale":100.00' in text.replace(" ", "")
     week = {str(r["period"]): r for r in reports.run(store, plan, "overview", {"from": "2026-03-02", "to": "2026-03-09",
                                                                                 "interval": "day"}).records()}
     assert list(week) == [f"2026-03-0{d}" for d in range(2, 9)]

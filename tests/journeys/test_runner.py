@@ -169,3 +169,21 @@ def test_a_left_out_fragment_is_dropped_from_the_sql():
     assert "parcours.call_touches(" in full
     assert "parcours.call_touches(" not in without
     assert "{call_touch_rows}" not in without and "parcours.touches(" in without
+
+
+def test_a_period_the_engine_cannot_count_in_days_is_refused_before_any_query(settings, store, plan):
+    """A previous period before 1970, or an end past 2100 (ClickHouse's Date ends in 2149 and wraps round): its
+    series of days would never end, so it is refused at once with what to do, never run."""
+    with pytest.raises(reports.ReportError, match="previous period.*before 1970-01-01"):
+        reports.options("overview", {"from": "1970-01-01", "to": "2000-01-01", "compare": "true"})
+    with pytest.raises(reports.ReportError, match="to .*must be 2100-01-01T00:00:00Z or before"):
+        reports.options("overview", {"from": "2026-01-01", "to": "9999-12-31"})
+    with pytest.raises(reports.ReportError, match="match does not compare periods"):
+        reports.options("match", {"from": "2026-01-01", "to": "2026-02-01", "compare": "true"})
+    assert reports.options("overview", {"from": "1990-01-01", "to": "2000-01-01", "compare": "true"}).compare
+    with Client(create_app(settings)) as client:
+        r = client.get("/api/reports/overview", headers=ADMIN, params={
+            "from": "1970-01-01", "to": "9999-12-31", "interval": "day", "compare": "true"})
+        assert r.status_code == 400 and "2100-01-01" in r.json()["error"]
+        r = client.get("/api/reports/overview", headers=ADMIN, params={**PERIOD, "format": ""})
+        assert r.headers["content-type"] == "application/json"  # given empty: the API's default
