@@ -30,9 +30,7 @@ signed AS (
 ),
 
 names AS (
-    SELECT broker_id, argMax(name, updated_at) AS name, argMax(lever, updated_at) AS lever
-    FROM parcours.brokers
-    GROUP BY broker_id
+{broker_names}
 ),
 
 brokers AS (

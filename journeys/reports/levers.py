@@ -127,13 +127,16 @@ CAMPAIGNS = Report(
 )
 
 
-def brokers_sales(ctx: Context) -> dict[tuple[str, str], tuple[float, float, float]]:
-    return attributed_sales(ctx, "broker")
+def brokers_sales(ctx: Context) -> tuple[dict[tuple[str, str], tuple[float, float, float]], dict[str, tuple[str, str]]]:
+    """The sales the model credits per (lever, broker), and each broker's name and lever (broker_names.sql, as
+    brokers.sql reads them) for the brokers credited that its rows leave out."""
+    names = ctx.query("broker_names.sql", {})
+    return attributed_sales(ctx, "broker"), {r[0]: (r[1], r[2]) for r in names.rows}
 
 
 def brokers_post(ctx: Context, result: Result) -> Result:
     """Add the sales the model credits to touches that came through each broker (any lever)."""
-    sales = ctx.beside  # brokers_sales, computed while the SQL ran
+    sales, names = ctx.beside  # brokers_sales, computed while the SQL ran
     per_broker: dict[str, list[float]] = {}
     for (_, broker_id), (online, offline, revenue) in sales.items():
         if broker_id:
@@ -146,7 +149,11 @@ def brokers_post(ctx: Context, result: Result) -> Result:
             for r in result.rows]
     for broker_id, (conversions, revenue) in sorted(per_broker.items()):
         if broker_id not in seen:
-            rows.append([broker_id, "", "", 0, 0, None, 0, None, 0, money(0), round(conversions, 6), money(revenue)])
+            # Credited only (a touch in the lookback before the period, or a path a filter kept for another
+            # touch): no row of the SQL, whose traffic and signed sales follow the filters; its name does not.
+            name, lever = names.get(broker_id, ("", ""))
+            rows.append([broker_id, name, lever, 0, 0, None, 0, None, 0, money(0), round(conversions, 6),
+                         money(revenue)])
     return Result([*result.columns, "attributed_sales", "attributed_revenue"], rows)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from collector import enrich
 from journeys.reports.base import Column, Context, Report, ReportError
+from journeys.touches import view_parameters
 
 
 def hash_phone(raw: str, region: str, secret: bytes) -> str:
@@ -23,7 +24,7 @@ def hash_phone(raw: str, region: str, secret: bytes) -> str:
 def parameters(ctx: Context) -> dict[str, Any]:
     if not ctx.options.quote_id and not ctx.options.phone_key:
         raise ReportError("person: give a quote id (quote_id) or a phone (the dashboard's search box)")
-    return {"quote_id": ctx.options.quote_id, "phone_key": ctx.options.phone_key}
+    return {"quote_id": ctx.options.quote_id, "phone_key": ctx.options.phone_key, **view_parameters(ctx.plan)}
 
 
 REPORT = Report(
@@ -33,9 +34,11 @@ REPORT = Report(
     columns=(
         Column("ts", "when (UTC): a visit's first event, the step, abandon or quote's event, the sale's signature"),
         Column("kind", "visit, step, abandon, quote (the form sent) or sale"),
-        Column("lever", "a visit's landing lever; on a sale, its channel (shop, call_centre, web…)"),
-        Column("campaign", "a visit's utm_campaign"),
-        Column("broker_id", "a visit's broker (?courtier=); on a sale, who signed it"),
+        Column("lever", "a visit's lever, of its own landing as its touch (see Touches); a step, abandon or quote: "
+                        "its visit's; on a sale, its channel (shop, call_centre, web…)"),
+        Column("campaign", "a visit's utm_campaign (of its touch; a step, abandon or quote: its visit's)"),
+        Column("broker_id", "a visit's broker (?courtier=; a step, abandon or quote: its visit's); on a sale, who "
+                            "signed it"),
         Column("detail", "a visit's page views and device; the step; the quote id; the sale's product and id"),
         Column("premium", "a sale's premium, null otherwise"),
     ),

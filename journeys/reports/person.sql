@@ -1,5 +1,7 @@
--- One person's journey, in time order: each visit with the lever, campaign and broker of its landing, the
--- quote form's steps, abandons and quotes sent, and the sales signed offline or online. The person is
+-- One person's journey, in time order: each visit with the lever, campaign and broker of its own landing, the
+-- quote form's steps, abandons and quotes sent, and the sales signed offline or online. A visit is its
+-- session's touch, read from parcours.touches as the attribution reads it (never the lever the tag kept from
+-- an earlier visit, which every later event carries); a step, abandon or quote shows its visit's. The person is
 -- found by a quote id or by the keyed hash of a phone number (never the number itself: the API hashes a
 -- typed number as the collector does), through the persons' stitching (person_keys) and, for what
 -- stitching has not linked yet, directly: the visitors who sent that quote id or phone in the form, and
@@ -55,32 +57,43 @@ quotes AS (
 ),
 
 their_events AS (
-    -- One row per event (argMax over a retried event's copies), without FINAL on the whole table.
-    SELECT event_id, any(event) AS event, any(ts) AS at, any(session_id) AS session_id,
-           any(lever) AS lever, any(utm_campaign) AS campaign, any(broker_id) AS broker_id,
-           any(step) AS step, any(device_type) AS device, any(JSONExtractString(properties, 'quote_id')) AS quote_id
+    -- One row per event (argMax over a retried event's copies), without FINAL on the whole table; an event
+    -- sent without a session id (the pixel) is a session of its own, as in parcours.touches.
+    SELECT event_id, any(event) AS event, any(ts) AS at,
+           any(if(session_id = '', toString(event_id), session_id)) AS session_id,
+           any(step) AS step, any(JSONExtractString(properties, 'quote_id')) AS quote_id
     FROM parcours.events
     WHERE visitor_id IN (SELECT visitor_id FROM visitors) AND NOT is_bot
     GROUP BY event_id
 ),
 
+touches AS (
+    -- Their sessions' touches: the lever, campaign and broker of each one's own landing, read over the time
+    -- their events span only.
+    SELECT session_id, started_at, lever, campaign, broker_id, device_type
+    FROM parcours.touches(from = (SELECT min(at) FROM their_events),
+                          to = (SELECT max(at) + toIntervalMillisecond(1) FROM their_events),
+                          referrer_rules = {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))})
+    WHERE session_id IN (SELECT session_id FROM their_events)
+),
+
 visits AS (
-    SELECT min(at) AS started, 'visit' AS kind,
-           argMin(lever, at) AS landing_lever, argMin(campaign, at) AS landing_campaign,
-           argMin(broker_id, at) AS landing_broker,
-           concat(toString(countIf(event = 'page_view')), ' page(s), ', argMin(device, at)) AS detail,
+    SELECT touches.started_at AS started, 'visit' AS kind, touches.lever AS lever, touches.campaign AS campaign,
+           touches.broker_id AS broker_id, concat(toString(pages.views), ' page(s), ', touches.device_type) AS detail,
            CAST(NULL AS Nullable(Decimal(18, 2))) AS premium
-    FROM their_events
-    GROUP BY session_id
+    FROM touches
+    LEFT JOIN (SELECT session_id, countIf(event = 'page_view') AS views FROM their_events GROUP BY session_id) AS pages
+        ON pages.session_id = touches.session_id
 ),
 
 form AS (
-    SELECT at,
+    SELECT their_events.at AS at,
            multiIf(event = 'form_step', 'step', event = 'form_abandon', 'abandon', 'quote') AS kind,
-           lever, campaign, broker_id,
+           touches.lever AS lever, touches.campaign AS campaign, touches.broker_id AS broker_id,
            if(event = 'form_submit', quote_id, step) AS detail,
            CAST(NULL AS Nullable(Decimal(18, 2))) AS premium
     FROM their_events
+    LEFT JOIN touches ON touches.session_id = their_events.session_id
     WHERE event IN ('form_step', 'form_abandon', 'form_submit')
 ),
 
@@ -97,8 +110,7 @@ sales AS (
 
 SELECT at AS ts, kind, lever, campaign, broker_id, detail, premium
 FROM (
-    SELECT started AS at, kind, landing_lever AS lever, landing_campaign AS campaign, landing_broker AS broker_id,
-           detail, premium FROM visits
+    SELECT started AS at, kind, lever, campaign, broker_id, detail, premium FROM visits
     UNION ALL
     SELECT at, kind, lever, campaign, broker_id, detail, premium FROM form
     UNION ALL

@@ -12,6 +12,7 @@ from collector.app import create_app
 from journeys import reports
 from journeys.reports import ReportError
 from tests.conftest import SECRET, Client
+from journeys.touches import view_parameters
 from tests.journeys.builder import Journeys, at
 
 PHONE = "06 12 34 56 78"
@@ -31,10 +32,12 @@ def mrs_x(store, plan):
     """Mrs X: a display visit and a quote on 1 October, then a visit from a broker's site; her sale on the 3rd."""
     key = enrich.phone_key(PHONE, "FR", SECRET)
     j = Journeys()
+    j.add("touch", "mrs-x", "s1", "2026-10-01 18:30", lever="display", utm_campaign="moto-spring")
     j.page("mrs-x", "s1", "2026-10-01 18:30", lever="display", utm_campaign="moto-spring")
     j.step("moto_quote", "vehicle", 1, "mrs-x", "s1", "2026-10-01 18:31", lever="display")
     j.submit("moto_quote", "mrs-x", "s1", "2026-10-01 18:33", lever="display", phone_key=key,
              properties={"quote_id": "Q-8F2KX1"})
+    j.add("touch", "mrs-x", "s2", "2026-10-02 09:00", lever="broker", broker_id="B042")
     j.page("mrs-x", "s2", "2026-10-02 09:00", lever="broker", broker_id="B042")
     j.page("someone-else", "s3", "2026-10-02 10:00", lever="search")
     j.store(store)
@@ -53,6 +56,33 @@ def test_a_person_by_quote_id_visits_quote_and_sale_in_order(store, plan, mrs_x)
         ("visit", "display", ""), ("step", "display", ""), ("quote", "display", ""),
         ("visit", "broker", "B042"), ("sale", "shop", "B042")]
     assert float(rows[-1]["premium"]) == pytest.approx(702.40)
+
+
+def test_a_return_visit_has_the_lever_of_its_own_landing_as_the_attribution_s_touch(store, plan):
+    """Her second visit comes from a search, without parameters: search_organic, as its touch, not the display
+    campaign the tag remembers from her first visit and puts on every later event."""
+    j = Journeys()
+    j.add("touch", "v-back", "b1", "2026-10-01 18:30", lever="display", utm_medium="cpm", utm_campaign="moto-spring")
+    j.page("v-back", "b1", "2026-10-01 18:30", lever="display", utm_medium="cpm", utm_campaign="moto-spring")
+    j.submit("moto_quote", "v-back", "b1", "2026-10-01 18:33", lever="display", utm_campaign="moto-spring",
+             properties={"quote_id": "Q-BACK"})
+    j.page("v-back", "b2", "2026-10-03 23:00", referrer="https://www.google.fr/", lever="display", utm_medium="cpm",
+           utm_campaign="moto-spring")
+    j.step("moto_quote", "vehicle", 1, "v-back", "b2", "2026-10-03 23:01", lever="display", utm_campaign="moto-spring")
+    j.store(store)
+    rows = run(store, plan, "person", quote_id="Q-BACK").records()
+    assert [(r["kind"], r["lever"], r["campaign"], r["broker_id"]) for r in rows] == [
+        ("visit", "display", "moto-spring", ""), ("quote", "display", "moto-spring", ""),
+        ("visit", "search_organic", "", ""), ("step", "search_organic", "", "")]
+    touches = store.query(
+        f"SELECT session_id, lever, campaign, broker_id FROM {store.database}.touches("
+        "from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')}, "
+        "referrer_rules = {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))}) "
+        "ORDER BY started_at",
+        parameters={"from": at("2026-10-01 00:00"), "to": at("2026-11-01 00:00"),
+                    "referrer_rules": view_parameters(plan)["referrer_rules"]}).rows
+    visits = [(r["lever"], r["campaign"], r["broker_id"]) for r in rows if r["kind"] == "visit"]
+    assert visits == [tuple(t[1:]) for t in touches], "each visit is the attribution's touch of its session"
 
 
 def test_a_person_by_phone_key_is_the_same_journey(store, plan, mrs_x):

@@ -100,6 +100,25 @@ def test_brokers_traffic_brought_and_sales_signed(store, plan, shop):
     assert (b042["attributed_sales"], b042["attributed_revenue"]) == (1, 600)
 
 
+def test_a_broker_the_model_credits_keeps_its_name_and_lever_whatever_the_filter(store, plan, shop):
+    """A310 brought V10 back after a display visit, before the period, and V10 signed online: under a display
+    filter, or from its touch in the lookback, it has no visit or signed sale in the rows, only credit."""
+    j = Journeys()
+    display(j, "V10", "e1", "2026-02-25 10:00")
+    j.page("V10", "e2", "2026-02-27 10:00", broker_id="A310", lever="affiliation")
+    j.add("touch", "V10", "e2", "2026-02-27 10:00", broker_id="A310", lever="affiliation")
+    j.store(store)
+    person(store, "P10", visitors=("V10",), phones=("k10",))
+    broker(store, "A310", "Moto-Station Partenaires", "affiliation")
+    sale(store, "S10", "2026-03-03 15:00", channel="web", premium="400", phone_key="k10")
+    for filters in ({}, {"lever": "display"}, {"broker": "A310"}):
+        result = reports.run(store, plan, "brokers", {**MARCH, **filters, "model": "linear"})
+        a310 = lines(result, "broker_id")[("A310",)]
+        assert (a310["name"], a310["lever"], a310["visits"], a310["sales_signed"]) == (
+            "Moto-Station Partenaires", "affiliation", 0, 0), filters
+        assert a310["attributed_sales"] > 0, filters
+
+
 def test_overview_totals_series_and_previous_period(store, plan, shop):
     (total,) = reports.run(store, plan, "overview", MARCH).records()
     assert (total["visits"], total["visitors"], total["leads"], total["online_sales"], total["offline_sales"],
