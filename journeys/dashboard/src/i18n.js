@@ -135,6 +135,11 @@ export function lang() {
   return current;
 }
 
+/** Every string of a language, by key (for the tests: each key in both languages). */
+export function strings(l) {
+  return { ...STRINGS[l] };
+}
+
 /** Strings added by the panels (each panel keeps its own words beside its code). */
 export function add(strings) {
   for (var l of LANGS) Object.assign(STRINGS[l], strings[l] || {});
