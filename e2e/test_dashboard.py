@@ -258,6 +258,33 @@ def test_custom_dates_and_a_shared_link(page: Page, dash, browser):
     expect(page.locator("#funnel .state.empty")).to_contain_text("No data for this period.")
 
 
+def test_custom_dates_the_wrong_way_round_are_refused_in_words(page: Page, dash):
+    """From after To: the page says so beside the inputs and applies nothing until the dates are fixed."""
+    login(page, dash, "?lang=en&period=custom&from=2026-01-01&to=2026-01-31")
+    settled(page)
+    calls = report_calls(page)
+    start, end = page.get_by_label("From"), page.get_by_label("To (included)")
+    start.fill("2026-01-20")
+    end.fill("2026-01-05")
+    page.get_by_role("button", name="Apply").click()
+    why = page.locator(".dates-error")
+    expect(why).to_have_text("The first day must be on or before the last day: nothing was applied.")
+    expect(why).to_have_attribute("role", "alert")
+    for box in (start, end):
+        expect(box).to_have_attribute("aria-invalid", "true")
+        expect(box).to_have_attribute("aria-describedby", why.get_attribute("id"))
+    expect(end).to_have_attribute("min", "2026-01-20")  # the date picker offers only days that fit
+    page.wait_for_timeout(300)
+    assert calls == [] and "from=2026-01-01" in page.url and "to=2026-01-31" in page.url
+    end.fill("2026-01-25")
+    expect(why).to_be_hidden()
+    expect(end).not_to_have_attribute("aria-invalid", "true")
+    page.get_by_role("button", name="Apply").click()
+    expect(page).to_have_url(re.compile(r"from=2026-01-20&to=2026-01-25"))
+    settled(page)
+    assert calls and all("from=2026-01-20" in c for c in calls), calls
+
+
 def test_language_switch(page: Page, dash):
     login(page, dash, "")
     page.context.set_extra_http_headers({})
