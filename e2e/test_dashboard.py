@@ -256,6 +256,8 @@ def test_custom_dates_and_a_shared_link(page: Page, dash, browser):
     settled(page)
     # A period with nothing in it: the panels say so, in words.
     expect(page.locator("#funnel .state.empty")).to_contain_text("No data for this period.")
+    # The overview too: its report answers such a period with a row of zeros, which is no data either.
+    expect(page.locator("#overview .state.empty")).to_contain_text("No data for this period.")
 
 
 def test_custom_dates_the_wrong_way_round_are_refused_in_words(page: Page, dash):
@@ -283,6 +285,25 @@ def test_custom_dates_the_wrong_way_round_are_refused_in_words(page: Page, dash)
     expect(page).to_have_url(re.compile(r"from=2026-01-20&to=2026-01-25"))
     settled(page)
     assert calls and all("from=2026-01-20" in c for c in calls), calls
+
+
+def test_the_overview_compares_with_the_previous_period_as_the_api_gives_it(page: Page, dash):
+    """0 sales before is a figure (no change), not "no earlier data"; the daily chart of a count steps by whole
+    units."""
+    answers = report_answers(page)
+    login(page, dash, "?lang=en&period=7d&series=leads")
+    settled(page)
+    (totals,) = [a.json()[0] for a in last_answers(answers, "overview") if "compare=true" in a.url]
+    assert totals["visits_previous"] > 0 and totals["online_sales"] == totals["online_sales_previous"] == 0
+    deltas = page.locator("#overview .tile .delta")
+    expect(deltas.first).to_be_visible()
+    assert "no earlier data" not in deltas.all_inner_texts()
+    online = page.locator("#overview .tile").filter(has=page.locator('[data-key="online_sales"]')).locator(".delta")
+    expect(online).to_have_text("±0.0% vs previous period")
+    expect(online).to_have_attribute("data-previous", "0")
+    page.wait_for_function("() => document.querySelector('#overview canvas')?.chart")
+    ticks = page.evaluate("document.querySelector('#overview canvas').chart.scales.y.ticks.map(t => t.value)")
+    assert ticks and all(float(v).is_integer() for v in ticks), ticks
 
 
 def test_language_switch(page: Page, dash):
