@@ -331,6 +331,27 @@ def test_a_table_downloads_as_the_apis_csv(page: Page, dash):
     assert text.splitlines()[0].startswith("step_index,step,label")
 
 
+def test_the_overview_and_the_calls_reasons_download_as_csv(page: Page, dash):
+    """The overview's headline figures beside the previous period's are the API's CSV (compare=true); the calls'
+    unmatched reasons, which the match report's CSV does not hold, are its JSON's `calls.by_reason` as sent."""
+    calls, answers = report_calls(page), report_answers(page)
+    login(page, dash)
+    settled(page)
+    with page.expect_download() as info:
+        page.locator("#overview").get_by_role("button", name="CSV: figures and previous period").click()
+    assert info.value.suggested_filename == "overview-compared.csv"
+    text = Path(info.value.path()).read_text()
+    csv_call = next(c for c in calls if c.startswith("/api/reports/overview?") and "format=csv" in c)
+    assert "compare=true" in csv_call and text == api(dash, csv_call).decode()
+    assert "visits,visits_previous" in text.splitlines()[0]
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download Why calls were not matched as CSV").click()
+    assert info.value.suggested_filename == "match-calls.csv"
+    (match,) = [a.json() for a in last_answers(answers, "match")]
+    lines = Path(info.value.path()).read_text().splitlines()
+    assert lines == ["reason,count", *(f"{k},{v}" for k, v in match["calls"]["by_reason"].items())]
+
+
 def test_a_person_is_found_by_phone_without_the_number_in_any_url_or_on_screen(page: Page, dash):
     urls: list[str] = []
     page.on("request", lambda r: urls.append(r.url))

@@ -11,9 +11,13 @@ import { csvButton, table } from '../table.js';
 
 add({
   en: { 'overview.chart': 'Daily {figure}', 'overview.caption': '{figure} by day', 'overview.pick': 'Show {figure} by day',
-    'overview.before': '{value} in the previous period', 'overview.before.none': 'no figure in the previous period' },
+    'overview.before': '{value} in the previous period', 'overview.before.none': 'no figure in the previous period',
+    'overview.csv.compared': 'CSV: figures and previous period', 'overview.csv.daily': 'CSV: by day',
+    'overview.compared': 'the figures and the previous period’s', 'overview.daily': 'the overview by day' },
   fr: { 'overview.chart': '{figure} par jour', 'overview.caption': '{figure} par jour', 'overview.pick': 'Afficher {figure} par jour',
-    'overview.before': '{value} sur la période précédente', 'overview.before.none': 'pas de chiffre sur la période précédente' },
+    'overview.before': '{value} sur la période précédente', 'overview.before.none': 'pas de chiffre sur la période précédente',
+    'overview.csv.compared': 'CSV : chiffres et période précédente', 'overview.csv.daily': 'CSV : par jour',
+    'overview.compared': 'les chiffres et ceux de la période précédente', 'overview.daily': 'la vue d’ensemble par jour' },
 });
 
 /** The figures shown as tiles, in order, when the report has them. */
@@ -91,9 +95,13 @@ export var overview = {
       var cols = ['period', ...FIGURES.filter((f) => f in d.series[0])];
       parts.push(h('details', { class: 'as-table' }, h('summary', null, t('chart.table')),
         table({ caption: t('overview.caption', { figure: label(picked) }), columns: cols.map((c) => ({ key: c, label: c == 'period' ? t('col.day') : label(c), kind: c == 'period' ? 'text' : kind(c) })), rows: d.series })));
-      parts.push(h('div', { class: 'table-tools' }, csvButton(t('panel.overview'),
-        () => downloadCsv('overview', { ...state.common(s), interval: 'day' }, 'overview-daily.csv'))));
     }
+    // The headline figures beside the previous period's, as the API computed them (compare=true), and the series.
+    parts.push(h('div', { class: 'table-tools' },
+      csvButton(t('overview.compared'), () => downloadCsv('overview', { ...state.common(s), compare: 'true' }, 'overview-compared.csv'),
+        t('overview.csv.compared')),
+      d.series.length ? csvButton(t('overview.daily'),
+        () => downloadCsv('overview', { ...state.common(s), interval: 'day' }, 'overview-daily.csv'), t('overview.csv.daily')) : null));
     return parts;
   },
 };
