@@ -256,6 +256,54 @@ def test_custom_dates_and_a_shared_link(page: Page, dash, browser):
     settled(page)
     # A period with nothing in it: the panels say so, in words.
     expect(page.locator("#funnel .state.empty")).to_contain_text("No data for this period.")
+    # The overview too: its report answers such a period with a row of zeros, which is no data either.
+    expect(page.locator("#overview .state.empty")).to_contain_text("No data for this period.")
+
+
+def test_custom_dates_the_wrong_way_round_are_refused_in_words(page: Page, dash):
+    """From after To: the page says so beside the inputs and applies nothing until the dates are fixed."""
+    login(page, dash, "?lang=en&period=custom&from=2026-01-01&to=2026-01-31")
+    settled(page)
+    calls = report_calls(page)
+    start, end = page.get_by_label("From"), page.get_by_label("To (included)")
+    start.fill("2026-01-20")
+    end.fill("2026-01-05")
+    page.get_by_role("button", name="Apply").click()
+    why = page.locator(".dates-error")
+    expect(why).to_have_text("The first day must be on or before the last day: nothing was applied.")
+    expect(why).to_have_attribute("role", "alert")
+    for box in (start, end):
+        expect(box).to_have_attribute("aria-invalid", "true")
+        expect(box).to_have_attribute("aria-describedby", why.get_attribute("id"))
+    expect(end).to_have_attribute("min", "2026-01-20")  # the date picker offers only days that fit
+    page.wait_for_timeout(300)
+    assert calls == [] and "from=2026-01-01" in page.url and "to=2026-01-31" in page.url
+    end.fill("2026-01-25")
+    expect(why).to_be_hidden()
+    expect(end).not_to_have_attribute("aria-invalid", "true")
+    page.get_by_role("button", name="Apply").click()
+    expect(page).to_have_url(re.compile(r"from=2026-01-20&to=2026-01-25"))
+    settled(page)
+    assert calls and all("from=2026-01-20" in c for c in calls), calls
+
+
+def test_the_overview_compares_with_the_previous_period_as_the_api_gives_it(page: Page, dash):
+    """0 sales before is a figure (no change), not "no earlier data"; the daily chart of a count steps by whole
+    units."""
+    answers = report_answers(page)
+    login(page, dash, "?lang=en&period=7d&series=leads")
+    settled(page)
+    (totals,) = [a.json()[0] for a in last_answers(answers, "overview") if "compare=true" in a.url]
+    assert totals["visits_previous"] > 0 and totals["online_sales"] == totals["online_sales_previous"] == 0
+    deltas = page.locator("#overview .tile .delta")
+    expect(deltas.first).to_be_visible()
+    assert "no earlier data" not in deltas.all_inner_texts()
+    online = page.locator("#overview .tile").filter(has=page.locator('[data-key="online_sales"]')).locator(".delta")
+    expect(online).to_have_text("±0.0% vs previous period")
+    expect(online).to_have_attribute("data-previous", "0")
+    page.wait_for_function("() => document.querySelector('#overview canvas')?.chart")
+    ticks = page.evaluate("document.querySelector('#overview canvas').chart.scales.y.ticks.map(t => t.value)")
+    assert ticks and all(float(v).is_integer() for v in ticks), ticks
 
 
 def test_language_switch(page: Page, dash):
@@ -281,6 +329,27 @@ def test_a_table_downloads_as_the_apis_csv(page: Page, dash):
     csv_call = next(c for c in calls if c.startswith("/api/reports/funnel?") and "format=csv" in c)
     assert text == api(dash, csv_call).decode()
     assert text.splitlines()[0].startswith("step_index,step,label")
+
+
+def test_the_overview_and_the_calls_reasons_download_as_csv(page: Page, dash):
+    """The overview's headline figures beside the previous period's are the API's CSV (compare=true); the calls'
+    unmatched reasons, which the match report's CSV does not hold, are its JSON's `calls.by_reason` as sent."""
+    calls, answers = report_calls(page), report_answers(page)
+    login(page, dash)
+    settled(page)
+    with page.expect_download() as info:
+        page.locator("#overview").get_by_role("button", name="CSV: figures and previous period").click()
+    assert info.value.suggested_filename == "overview-compared.csv"
+    text = Path(info.value.path()).read_text()
+    csv_call = next(c for c in calls if c.startswith("/api/reports/overview?") and "format=csv" in c)
+    assert "compare=true" in csv_call and text == api(dash, csv_call).decode()
+    assert "visits,visits_previous" in text.splitlines()[0]
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download Why calls were not matched as CSV").click()
+    assert info.value.suggested_filename == "match-calls.csv"
+    (match,) = [a.json() for a in last_answers(answers, "match")]
+    lines = Path(info.value.path()).read_text().splitlines()
+    assert lines == ["reason,count", *(f"{k},{v}" for k, v in match["calls"]["by_reason"].items())]
 
 
 def test_a_person_is_found_by_phone_without_the_number_in_any_url_or_on_screen(page: Page, dash):

@@ -16,6 +16,8 @@ var STRINGS = {
     from: 'From',
     to: 'To (included)',
     apply: 'Apply',
+    'dates.order': 'The first day must be on or before the last day: nothing was applied.',
+    'dates.missing': 'Enter both days (a full date in each field): nothing was applied.',
     filters: 'Filters',
     'filter.lever': 'Lever',
     'filter.campaign': 'Campaign',
@@ -70,6 +72,8 @@ var STRINGS = {
     from: 'Du',
     to: 'Au (inclus)',
     apply: 'Appliquer',
+    'dates.order': 'Le premier jour doit précéder le dernier (ou être le même) : rien n’a été appliqué.',
+    'dates.missing': 'Indiquez les deux jours (une date complète dans chaque champ) : rien n’a été appliqué.',
     filters: 'Filtres',
     'filter.lever': 'Levier',
     'filter.campaign': 'Campagne',
@@ -133,6 +137,11 @@ export function setLang(lang) {
 
 export function lang() {
   return current;
+}
+
+/** Every string of a language, by key (for the tests: each key in both languages). */
+export function strings(l) {
+  return { ...STRINGS[l] };
 }
 
 /** Strings added by the panels (each panel keeps its own words beside its code). */

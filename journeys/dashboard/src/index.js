@@ -3,6 +3,7 @@
 import { stop } from './api.js';
 import { h, select, uid } from './dom.js';
 import { LANGS, lang, pickLang, setLang, t } from './i18n.js';
+import { datesProblem, isDay } from './period.js';
 import { Panel } from './panel.js';
 import * as state from './state.js';
 import { PANELS } from './panels/index.js';
@@ -75,21 +76,54 @@ function periodPicker(s) {
       if (v == 'custom') state.set({ period: 'custom', from: r.first, to: r.last });
       else state.set({ period: v });
     }));
-  if (s.period == 'custom') {
-    var fromId = uid('from'), toId = uid('to');
-    var from = h('input', { id: fromId, type: 'date', value: s.from, max: s.to, required: true });
-    var to = h('input', { id: toId, type: 'date', value: s.to, min: s.from, required: true });
-    box.append(h('form', { class: 'dates', onsubmit: function (e) {
-      e.preventDefault();
-      if (from.value && to.value && from.value <= to.value) state.set({ from: from.value, to: to.value });
-    } },
-    h('span', { class: 'control' }, h('label', { for: fromId }, t('from')), from),
-    h('span', { class: 'control' }, h('label', { for: toId }, t('to')), to),
-    h('button', { type: 'submit' }, t('apply'))));
-  } else {
-    box.append(h('span', { class: 'range', dataset: { from: r.from, to: r.to } }, `${r.first} → ${r.last}`));
-  }
+  if (s.period == 'custom') box.append(customDates(s));
+  else box.append(h('span', { class: 'range', dataset: { from: r.from, to: r.to } }, `${r.first} → ${r.last}`));
   return box;
+}
+
+/**
+ * From and To, applied together. Dates the other way round are not applied: the message says why beside the
+ * inputs (aria-invalid, aria-describedby), and each input's min or max follows the other's value, so the
+ * browser's date picker offers only days that fit.
+ */
+function customDates(s) {
+  var fromId = uid('from'), toId = uid('to'), whyId = uid('why');
+  var from = h('input', { id: fromId, type: 'date', value: s.from, max: s.to, required: true });
+  var to = h('input', { id: toId, type: 'date', value: s.to, min: s.from, required: true });
+  var why = h('p', { id: whyId, class: 'dates-error', role: 'alert', hidden: true });
+  function show(problem) {
+    why.hidden = !problem;
+    why.textContent = problem ? t(problem) : '';
+    var bad = problem == 'dates.order' ? [from, to] : problem ? [from, to].filter((i) => !isDay(i.value)) : [];
+    for (var input of [from, to]) {
+      if (bad.includes(input)) {
+        input.setAttribute('aria-invalid', 'true');
+        input.setAttribute('aria-describedby', whyId);
+      } else {
+        input.removeAttribute('aria-invalid');
+        input.removeAttribute('aria-describedby');
+      }
+    }
+  }
+  function follow() {
+    to.min = from.value;
+    from.max = to.value;
+    if (!why.hidden && !datesProblem(from.value, to.value)) show(null); // fixed: the message goes
+  }
+  from.addEventListener('input', follow);
+  to.addEventListener('input', follow);
+  // novalidate: the page says what is wrong, in its language, instead of the browser's bubble.
+  return h('form', { class: 'dates', novalidate: true, onsubmit: function (e) {
+    e.preventDefault();
+    var problem = datesProblem(from.value, to.value);
+    show(problem);
+    if (problem) (isDay(from.value) ? to : from).focus();
+    else state.set({ from: from.value, to: to.value });
+  } },
+  h('span', { class: 'control' }, h('label', { for: fromId }, t('from')), from),
+  h('span', { class: 'control' }, h('label', { for: toId }, t('to')), to),
+  h('button', { type: 'submit' }, t('apply')),
+  why);
 }
 
 function filterBar(s) {

@@ -3,12 +3,20 @@
 export var PRESETS = ['7d', '30d', '90d', 'month', 'lastmonth', 'custom'];
 var DAY = 86400000;
 
+/** A calendar day written YYYY-MM-DD (2026-02-30 is not one: Date.parse would read it as March 2nd). */
 export function isDay(text) {
-  return /^\d{4}-\d{2}-\d{2}$/.test(text) && !isNaN(Date.parse(text + 'T00:00:00Z'));
+  var ms = Date.parse(text + 'T00:00:00Z');
+  return /^\d{4}-\d{2}-\d{2}$/.test(text) && !isNaN(ms) && day(ms) == text;
 }
 
 export function day(ms) {
   return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** Why custom dates cannot be applied (a string key: dates.missing, dates.order), or null when they can. */
+export function datesProblem(from, to) {
+  if (!isDay(from) || !isDay(to)) return 'dates.missing';
+  return from <= to ? null : 'dates.order';
 }
 
 /**

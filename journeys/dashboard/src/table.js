@@ -46,7 +46,21 @@ function compare(a, b) {
   return typeof a == 'number' && typeof b == 'number' ? a - b : String(a).localeCompare(String(b));
 }
 
-/** The CSV button of a table: downloads the report as the API renders it. */
-export function csvButton(name, onclick) {
-  return h('button', { type: 'button', class: 'csv', onclick, 'aria-label': t('csv.of', { name }) }, '⤓ CSV');
+/**
+ * The CSV button of a table: downloads the report as the API renders it. `text`: its words when "CSV" is not
+ * enough (two downloads side by side), then its accessible name as well (a name must hold the words shown).
+ */
+export function csvButton(name, onclick, text) {
+  if (!text) return h('button', { type: 'button', class: 'csv', onclick, 'aria-label': t('csv.of', { name }) }, '⤓ CSV');
+  return h('button', { type: 'button', class: 'csv', onclick, title: t('csv.of', { name }) },
+    h('span', { 'aria-hidden': 'true' }, '⤓ '), text);
+}
+
+/**
+ * Rows of a report's JSON as CSV, as the API writes its own (a header of the keys, values as sent, null empty,
+ * quotes where a value needs them): for a part of a report its CSV does not hold.
+ */
+export function csvText(keys, rows) {
+  var cell = (v) => (v == null ? '' : /[",\n\r]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
+  return [keys, ...rows.map((r) => keys.map((k) => r[k]))].map((line) => line.map(cell).join(',')).join('\n') + '\n';
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { range } from '../src/period.js';
+import { datesProblem, range } from '../src/period.js';
 import { pickLang } from '../src/i18n.js';
 import { hashed } from '../scripts/build.js';
 
@@ -18,6 +18,14 @@ test('last month is the whole previous calendar month, across a year end too', (
 test('custom dates include the last day', () => {
   assert.deepEqual(range({ period: 'custom', from: '2026-02-01', to: '2026-02-28' }, NOW),
     { first: '2026-02-01', last: '2026-02-28', from: '2026-02-01', to: '2026-03-01' });
+});
+
+test('custom dates apply only as two days in order', () => {
+  assert.equal(datesProblem('2026-11-01', '2026-11-20'), null);
+  assert.equal(datesProblem('2026-11-20', '2026-11-20'), null);
+  assert.equal(datesProblem('2026-11-20', '2026-11-01'), 'dates.order');
+  assert.equal(datesProblem('', '2026-11-01'), 'dates.missing');
+  assert.equal(datesProblem('2026-02-30', '2026-03-01'), 'dates.missing');
 });
 
 test('the language: the URL, else the browser, else French', () => {

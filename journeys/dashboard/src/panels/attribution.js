@@ -21,7 +21,7 @@ add({
     'attribution.days': '{n} jours', 'attribution.chart': '{metric} attribués à chaque levier par chacun des sept modèles',
     'attribution.caption': '{metric} attribués par levier (lignes) et modèle (colonnes)',
     'model.label': 'Modèle d’attribution', 'model.first_touch': 'Premier contact', 'model.last_touch': 'Dernier contact', 'model.last_non_direct': 'Dernier non direct',
-    'model.linear': 'Linéaire', 'model.position_based': 'En U (40/20/40)', 'model.time_decay': 'Dégressif dans le temps', 'model.markov': 'Data-driven (Markov)' },
+    'model.linear': 'Linéaire', 'model.position_based': 'En U (40/20/40)', 'model.time_decay': 'Dégressif dans le temps', 'model.markov': 'Piloté par les données (Markov)' },
 });
 
 function params(s) {

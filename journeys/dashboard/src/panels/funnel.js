@@ -34,6 +34,16 @@ function params(s) {
   return { ...state.common(s), form, by };
 }
 
+/**
+ * A breakdown's name in the page's language: a filter's word, else the plan's property, its id made readable
+ * (ad_consent: "Ad consent"; the plan gives properties a description, not a label).
+ */
+export function breakdownLabel(by) {
+  if (BREAKDOWNS.includes(by)) return t('filter.' + by);
+  var words = String(by).replace(/_/g, ' ').trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
 function label(row) {
   return row.step == 'submit' ? t('funnel.submit') : row.label || row.step;
 }
@@ -43,7 +53,7 @@ export var funnel = {
   keys: ['form', 'by'],
   controls(s, set) {
     var forms = CONFIG.forms.map((f) => [f.id, f.label || f.id]);
-    var bys = [['', t('funnel.none')], ...BREAKDOWNS.map((b) => [b, t('filter.' + b)]), ...CONFIG.breakdowns.map((p) => [p, p])];
+    var bys = [['', t('funnel.none')], ...BREAKDOWNS.map((b) => [b, t('filter.' + b)]), ...CONFIG.breakdowns.map((p) => [p, breakdownLabel(p)])];
     return [
       forms.length > 1 ? select(t('funnel.form'), params(s).form, forms, (v) => set({ form: v })) : null,
       CONFIG.funnelBy ? select(t('funnel.by'), params(s).by, bys, (v) => set({ by: v })) : null,
@@ -87,7 +97,7 @@ export var funnel = {
     }
     var columns = [
       { key: 'label', label: t('funnel.step'), kind: 'text' },
-      ...(by ? [{ key: by, label: BREAKDOWNS.includes(asked) ? t('filter.' + asked) : asked, kind: 'text' }] : []),
+      ...(by ? [{ key: by, label: breakdownLabel(asked), kind: 'text' }] : []),
       { key: 'visitors', label: t('funnel.visitors'), kind: 'count' },
       { key: 'from_previous', label: t('funnel.from_previous'), kind: 'rate' },
       { key: 'from_first', label: t('funnel.from_first'), kind: 'rate' },

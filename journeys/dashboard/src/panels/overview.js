@@ -10,14 +10,39 @@ import * as state from '../state.js';
 import { csvButton, table } from '../table.js';
 
 add({
-  en: { 'overview.chart': 'Daily {figure}', 'overview.caption': '{figure} by day', 'overview.pick': 'Show {figure} by day' },
-  fr: { 'overview.chart': '{figure} par jour', 'overview.caption': '{figure} par jour', 'overview.pick': 'Afficher {figure} par jour' },
+  en: { 'overview.chart': 'Daily {figure}', 'overview.caption': '{figure} by day', 'overview.pick': 'Show {figure} by day',
+    'overview.before': '{value} in the previous period', 'overview.before.none': 'no figure in the previous period',
+    'overview.csv.compared': 'CSV: figures and previous period', 'overview.csv.daily': 'CSV: by day',
+    'overview.compared': 'the figures and the previous period’s', 'overview.daily': 'the overview by day' },
+  fr: { 'overview.chart': '{figure} par jour', 'overview.caption': '{figure} par jour', 'overview.pick': 'Afficher {figure} par jour',
+    'overview.before': '{value} sur la période précédente', 'overview.before.none': 'pas de chiffre sur la période précédente',
+    'overview.csv.compared': 'CSV : chiffres et période précédente', 'overview.csv.daily': 'CSV : par jour',
+    'overview.compared': 'les chiffres et ceux de la période précédente', 'overview.daily': 'la vue d’ensemble par jour' },
 });
 
 /** The figures shown as tiles, in order, when the report has them. */
 export var FIGURES = ['visits', 'leads', 'online_sales', 'offline_sales', 'revenue', 'conversion_rate', 'cost_per_sale'];
 // A lower figure is better for these: the change is coloured the other way.
 var LOWER_IS_BETTER = ['cost_per_sale', 'cost_per_lead', 'bounce_rate'];
+
+/**
+ * Whether the overview's row holds any figure of the period (`previous`: of the previous period): the report
+ * answers a period without data with zeros and nulls, not with no row.
+ */
+export function hasData(row, previous) {
+  return Object.entries(row || {}).some(([k, v]) => k != 'period' && k.endsWith('_previous') == Boolean(previous) && v != null && v !== 0);
+}
+
+/**
+ * What a tile says of a figure against the previous period's: the change, else the earlier figure itself (0
+ * before is a figure, from which no change can be said), and "no earlier data" only when that period has none.
+ */
+export function compared(now, before, earlierHasData, k) {
+  var delta = now === 0 && before === 0 ? 0 : change(now, before);
+  if (!earlierHasData) return { delta: null, text: t('vs.none') };
+  if (delta == null) return { delta, text: before == null ? t('overview.before.none') : t('overview.before', { value: fmt(before, k) }) };
+  return { delta, text: `${signedRate(delta)} ${t('vs')}` };
+}
 
 export var overview = {
   id: 'overview',
@@ -30,14 +55,15 @@ export var overview = {
     ]);
     return { totals: totals[0] || {}, series };
   },
-  isEmpty: (d) => !Object.keys(d.totals).length,
+  isEmpty: (d) => !hasData(d.totals),
   render(d, s, set) {
     var figures = FIGURES.filter((f) => f in d.totals);
     var picked = figures.includes(s.series) ? s.series : figures[0];
+    var earlier = hasData(d.totals, true);
     var tiles = h('div', { class: 'tiles' }, figures.map(function (f) {
-      var now = d.totals[f], before = d.totals[`${f}_previous`], k = kind(f, now), delta = change(now, before);
+      var now = d.totals[f], before = d.totals[`${f}_previous`], k = kind(f, now);
+      var { delta, text: deltaText } = compared(now, before, earlier, k);
       var better = delta == null ? '' : (delta > 0) != LOWER_IS_BETTER.includes(f) ? 'up' : 'down';
-      var deltaText = delta == null ? t('vs.none') : `${signedRate(delta)} ${t('vs')}`;
       var seriesAvailable = d.series.length && f in d.series[0];
       var body = [
         h('span', { class: 'label' }, label(f)),
@@ -61,14 +87,21 @@ export var overview = {
         },
         options: { plugins: { legend: { display: false },
           tooltip: { callbacks: { label: (c) => `${label(picked)}: ${fmt(c.parsed.y, k)}` } } },
-        scales: { x: { ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 12 } }, y: { beginAtZero: true, ticks: { callback: (v) => fmt(v, k == 'rate' ? 'rate' : k == 'money' ? 'money' : 'count') } } } },
+        scales: { x: { ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 12 } }, y: { beginAtZero: true, ticks: {
+          // Counts and whole euros step by whole units: a day with 0 to 2 leads must not read 0, 0, 1, 1, 1, 2.
+          precision: k == 'rate' ? undefined : 0,
+          callback: (v) => fmt(v, k == 'rate' ? 'rate' : k == 'money' ? 'money' : 'count') } } } },
       }, 240));
       var cols = ['period', ...FIGURES.filter((f) => f in d.series[0])];
       parts.push(h('details', { class: 'as-table' }, h('summary', null, t('chart.table')),
         table({ caption: t('overview.caption', { figure: label(picked) }), columns: cols.map((c) => ({ key: c, label: c == 'period' ? t('col.day') : label(c), kind: c == 'period' ? 'text' : kind(c) })), rows: d.series })));
-      parts.push(h('div', { class: 'table-tools' }, csvButton(t('panel.overview'),
-        () => downloadCsv('overview', { ...state.common(s), interval: 'day' }, 'overview-daily.csv'))));
     }
+    // The headline figures beside the previous period's, as the API computed them (compare=true), and the series.
+    parts.push(h('div', { class: 'table-tools' },
+      csvButton(t('overview.compared'), () => downloadCsv('overview', { ...state.common(s), compare: 'true' }, 'overview-compared.csv'),
+        t('overview.csv.compared')),
+      d.series.length ? csvButton(t('overview.daily'),
+        () => downloadCsv('overview', { ...state.common(s), interval: 'day' }, 'overview-daily.csv'), t('overview.csv.daily')) : null));
     return parts;
   },
 };

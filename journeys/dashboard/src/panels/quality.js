@@ -1,13 +1,13 @@
 // Reconciliation and data quality: how many offline sales were joined to an
 // online journey, and why the others were not; the events the plan refused,
 // by reason and plan version, with an example of each.
-import { downloadCsv, report } from '../api.js';
+import { downloadCsv, report, saveCsv } from '../api.js';
 import { columnsOf } from '../columns.js';
 import { h } from '../dom.js';
 import { fmt } from '../format.js';
 import { add, t } from '../i18n.js';
 import * as state from '../state.js';
-import { csvButton, table } from '../table.js';
+import { csvButton, csvText, table } from '../table.js';
 
 add({
   en: { 'quality.match': 'Offline sales matched to an online journey', 'quality.reasons': 'Why sales were not matched',
@@ -85,6 +85,14 @@ function matchPart(m, s) {
   return parts.concat(callsPart(m.calls));
 }
 
+/**
+ * The calls' unmatched reasons as CSV: the match report's CSV holds the sales' lines only, so these are the
+ * JSON's `calls.by_reason`, every reason with its count as the API sent it, under the API's words.
+ */
+export function callReasonsCsv(c) {
+  return csvText(['reason', 'count'], Object.entries(c.by_reason || {}).map(([reason, count]) => ({ reason, count })));
+}
+
 /** Calls matched to a journey (the match report's `calls`): shown once the period has imported calls. */
 export function callsPart(c) {
   if (!c || !c.calls) return [];
@@ -92,6 +100,8 @@ export function callsPart(c) {
   return [h('h3', null, t('quality.calls')),
     h('div', { class: 'tiles' }, ['calls', 'by_lease', 'by_caller_phone', 'by_callee_phone', 'unmatched'].map((k) => h('div', { class: 'tile' },
       h('span', { class: 'label' }, t(`calls.${k}`)), h('span', { class: 'value', dataset: { key: k, value: String(c[k] ?? '') } }, fmt(c[k], 'count'))))),
-    why.length && table({ caption: t('quality.calls.reasons'), columns: columnsOf(why), rows: why })].filter(Boolean);
+    why.length && table({ caption: t('quality.calls.reasons'), columns: columnsOf(why), rows: why }),
+    why.length && h('div', { class: 'table-tools' }, csvButton(t('quality.calls.reasons'),
+      () => saveCsv(callReasonsCsv(c), 'match-calls.csv')))].filter(Boolean);
 }
 

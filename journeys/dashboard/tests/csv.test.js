@@ -1,0 +1,14 @@
+import './dom-stub.js';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { callReasonsCsv } from '../src/panels/quality.js';
+import { csvText } from '../src/table.js';
+
+test('rows of JSON as CSV: the keys, then the values as sent, quoted where they must be', () => {
+  assert.equal(csvText(['a', 'b'], [{ a: 'x, "y"', b: 0.25 }, { a: null, b: 3 }]), 'a,b\n"x, ""y""",0.25\n,3\n');
+});
+
+test('the calls\' unmatched reasons: every reason of the match report, 0 included, under the API\'s words', () => {
+  var calls = { calls: 5, unmatched: 1, by_reason: { ambiguous_lease: 0, anonymous_caller: 1 } };
+  assert.equal(callReasonsCsv(calls), 'reason,count\nambiguous_lease,0\nanonymous_caller,1\n');
+});
