@@ -52,6 +52,22 @@ class TooLarge(BadParameter):
     status = 413
 
 
+MAX_OPTIONS_BYTES = 16 << 10
+"""The largest JSON object of options a request sends in its body (a report's options, an erasure's key)."""
+
+
+async def small_body(request: Request) -> bytes:
+    """A request's body of options, refused (413) past MAX_OPTIONS_BYTES before it is held whole: a viewer
+    may POST a report's options, and nothing of that size is an option."""
+    parts, size = [], 0
+    async for part in request.stream():
+        size += len(part)
+        if size > MAX_OPTIONS_BYTES:
+            raise TooLarge(f"the options are larger than {MAX_OPTIONS_BYTES} bytes: send only the report's options")
+        parts.append(part)
+    return b"".join(parts)
+
+
 def store_of(request: Request) -> Store:
     """The store journeys/ works on: its own clients, never the batch writer's."""
     state = request.app.state
@@ -147,13 +163,17 @@ async def report(request: Request) -> Response:
     saying what to fix, an unknown report a 404 (reports.ReportError, a Problem)."""
     state = request.app.state
     if request.method == "POST":
+        body = await small_body(request)
         try:
-            doc = msgspec.json.decode(await request.body())
+            doc = msgspec.json.decode(body)
         except msgspec.DecodeError:
             raise BadParameter("send the report's options as a JSON object") from None
         if not isinstance(doc, dict):
             raise BadParameter("send the report's options as a JSON object")
-        refuse_repeated_keys(await request.body())
+        refuse_repeated_keys(body)
+        for key, value in doc.items():
+            if isinstance(value, (list, dict)):
+                raise BadParameter(f"{str(key)[:40]}: send one value (a string, a number or true/false)")
         raw = {str(k): v if isinstance(v, str) else json_text(v) for k, v in doc.items() if v is not None}
         if "phone" in raw:
             raw["phone_key"] = reports_person.hash_phone(raw.pop("phone"), state.plan.default_region,
@@ -186,6 +206,16 @@ async def report(request: Request) -> Response:
     answer = work.result()
     headers = {"Age": str(answer.age)} if answer.age is not None else None  # older than the data (max-age)
     return Response(answer.body, media_type=answer.media_type, headers=headers)
+
+
+async def report_sql(request: Request) -> Response:
+    """GET /api/reports/NAME/sql?…: the report's SQL preceded by its parameters (`SET param_…`), with the running
+    collector's plan, to paste into clickhouse-client (`parcours report NAME --sql`)."""
+    raw = dict(request.query_params)
+    if "phone" in raw:
+        raise BadParameter("phone: send it in a POST body, never in a URL")
+    text = reports.sql_for(store_of(request).database, request.app.state.plan, request.path_params["name"], raw)
+    return Response(text, media_type="text/plain; charset=utf-8")
 
 
 WATCH_SECONDS = 0.2
@@ -224,12 +254,13 @@ SEAL_TIMEOUT = 60.0
 async def erase_person(request: Request) -> Response:
     """POST /api/erase, body {"phone"|"visitor"|"crm_id": value, "dry_run": bool}: the person erased
     everywhere. The write-ahead log is sealed and stored first, so no copy stays in it."""
+    body = await small_body(request)
     try:
-        doc = msgspec.json.decode(await request.body())
+        doc = msgspec.json.decode(body)
     except msgspec.DecodeError:
         doc = None
     if isinstance(doc, dict):
-        refuse_repeated_keys(await request.body())  # {"phone": A, "phone": B} would erase B: say so instead
+        refuse_repeated_keys(body)  # {"phone": A, "phone": B} would erase B: say so instead
     given = [k for k in erase.KINDS if isinstance(doc, dict) and doc.get(k)]
     if len(given) != 1:
         raise BadParameter('send a JSON object with one of "phone", "visitor" or "crm_id" (and "dry_run": true '
@@ -274,6 +305,7 @@ ROUTES: list[BaseRoute] = [
     Route("/persons/stitch", persons_stitch, methods=["POST"]),
     Route("/persons/status", persons_status, methods=["GET"]),
     Route("/reports/{name}", report, methods=["GET", "POST"]),
+    Route("/reports/{name}/sql", report_sql, methods=["GET"]),
     Route("/erase", erase_person, methods=["POST"]),
     Route("/export/conversions", export_conversions, methods=["GET"]),
 ]

@@ -23,7 +23,7 @@ from callcentre import calls
 from collector.errors import Problem
 from collector.options import format_option, load_plan, plan_option, read_secret, secret_option, target_options
 from collector.output import as_result, format_result
-from collector.target import Op, Target
+from collector.target import Op, Remote, Target
 from collector.since import parse_since
 from journeys import adnetworks, brokers, conversions, costs, event_conversions, imports, persons, reports
 from journeys import erase as erase_mod
@@ -189,7 +189,7 @@ def status(target: Target, fmt):
 
 
 @click.command(context_settings={"max_content_width": 100})
-@click.argument("name", type=click.Choice(list(reports.REPORTS)))
+@click.argument("name", metavar="NAME", type=click.Choice(list(reports.REPORTS)))
 @click.option("--from", "from_", metavar="WHEN", default=None, help="Start of the period (included): 30d, 2026-11-01, "
               "2026-11-01T08:00 (UTC). Default: 30 days before --to.")
 @click.option("--to", metavar="WHEN", default=None, help="End of the period (excluded), same forms. Default: now.")
@@ -225,10 +225,15 @@ def report(target: Target, name, from_, to, form, model, by, window, lookback, h
            "quote_id": quote_id, "offline_touch": None if offline_touch is None else str(offline_touch).lower(),
            "compare": "true" if compare else None, "format": fmt,
            "lever": lever, "campaign": campaign, "broker": broker, "device": device}
-    if show_sql:
-        click.echo(reports.sql_for("parcours", load_plan(plan), name, raw), nl=False)
-        return
     out = sys.stdout.buffer
+    if show_sql:  # the running collector's plan, as its reports; else --plan's, no engine opened for a text
+        if isinstance(target, Remote):
+            given = {k: v for k, v in raw.items() if v is not None and k != "format"}
+            out.write(b"".join(target.stream(Op("GET", f"/api/reports/{name}/sql", lambda store: [], given))))
+        else:
+            out.write(reports.sql_for("parcours", load_plan(plan), name, raw).encode())
+        out.flush()
+        return
     for chunk in target.stream(Op("GET", f"/api/reports/{name}",
                                   lambda store: [reports.respond(store, load_plan(plan), name, raw)[0].encode()],
                                   {k: v for k, v in raw.items() if v is not None})):

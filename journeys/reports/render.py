@@ -57,6 +57,10 @@ def plain(value: Any) -> Any:
     return value
 
 
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet reads as the start of a formula in a cell."""
+
+
 def _csv_cell(value: Any) -> Any:
     value = plain(value)
     if value is None:
@@ -65,6 +69,10 @@ def _csv_cell(value: Any) -> Any:
         return "true" if value else "false"
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(FORMULA):
+        # Text anyone can put in a URL (utm_campaign==HYPERLINK(...)) is never run as a formula by the
+        # spreadsheet a marketer opens the file in: a leading quote keeps it text (OWASP's advice).
+        return "'" + value
     return value
 
 

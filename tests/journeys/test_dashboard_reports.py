@@ -110,6 +110,10 @@ def test_the_api_takes_a_phone_only_in_a_post_body_and_never_logs_it(settings, s
         twice = client.post("/api/reports/person", content=b'{"phone": "0612345678", "phone": "0698765432"}',
                             headers=admin)
         assert twice.status_code == 400 and twice.json()["error"] == "phone: given more than once; send each key once"
+        listed = client.post("/api/reports/person", content=json.dumps({"phone": ["0612345678"]}), headers=admin)
+        assert listed.status_code == 400 and listed.json()["error"].startswith("phone: send one value")
+        huge = client.post("/api/reports/person", content=json.dumps({"quote_id": "Q" * (1 << 20)}), headers=admin)
+        assert huge.status_code == 413  # refused before it is held whole: no option is that large
     server_lines = [r.getMessage() for r in caplog.records if not r.name.startswith("httpx")]  # not the test's client
     assert not any("612345678" in line or "12 34 56 78" in line for line in server_lines)
 

@@ -187,3 +187,23 @@ def test_a_period_the_engine_cannot_count_in_days_is_refused_before_any_query(se
         assert r.status_code == 400 and "2100-01-01" in r.json()["error"]
         r = client.get("/api/reports/overview", headers=ADMIN, params={**PERIOD, "format": ""})
         assert r.headers["content-type"] == "application/json"  # given empty: the API's default
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_stay_text():
+    """Anyone can put a formula in a URL's utm_campaign; the marketer's spreadsheet must not run it."""
+    result = Result(["campaign", "visits", "revenue"], [['=HYPERLINK("http://evil.example","x")', 3, -1.5],
+                                                        ["+33 spring", 1, 0], ["@sum", 0, 2], ["moto-spring", 2, 0]])
+    rows = list(csv.reader(io.StringIO(render(result, "csv"))))
+    assert rows[1] == ["'=HYPERLINK(\"http://evil.example\",\"x\")", "3", "-1.5"]
+    assert [r[0] for r in rows[2:]] == ["'+33 spring", "'@sum", "moto-spring"]
+
+
+def test_the_api_prints_a_reports_sql_with_the_running_collectors_plan(settings, store, plan):
+    """`parcours report NAME --sql` beside a running collector asks it (its plan, not a parcours.yaml that the
+    directory may not hold): the same text as printed from the plan file."""
+    with Client(create_app(settings)) as client:
+        r = client.get("/api/reports/levers/sql", params={**PERIOD, "model": "linear"}, headers=ADMIN)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+        assert r.text == reports.sql_for(store.database, plan, "levers", {**PERIOD, "model": "linear"})
+        assert "SET param_from" in r.text
+        assert client.get("/api/reports/levers/sql", params={"model": "nope"}, headers=ADMIN).status_code == 400

@@ -12,3 +12,8 @@ test('the calls\' unmatched reasons: every reason of the match report, 0 include
   var calls = { calls: 5, unmatched: 1, by_reason: { ambiguous_lease: 0, anonymous_caller: 1 } };
   assert.equal(callReasonsCsv(calls), 'reason,count\nambiguous_lease,0\nanonymous_caller,1\n');
 });
+
+test('text a spreadsheet would run as a formula stays text, as in the API\'s CSV; numbers stay numbers', () => {
+  assert.equal(csvText(['c', 'n'], [{ c: '=HYPERLINK("http://evil.example","x")', n: -3 }, { c: '@SUM(A1)', n: 0 }]),
+    'c,n\n"\'=HYPERLINK(""http://evil.example"",""x"")",-3\n\'@SUM(A1),0\n');
+});
