@@ -77,24 +77,27 @@ touches AS (
     WHERE session_id IN (SELECT session_id FROM their_events)
 ),
 
-visits AS (
-    SELECT touches.started_at AS started, 'visit' AS kind, touches.lever AS lever, touches.campaign AS campaign,
-           touches.broker_id AS broker_id, concat(toString(pages.views), ' page(s), ', touches.device_type) AS detail,
-           CAST(NULL AS Nullable(Decimal(18, 2))) AS premium
-    FROM touches
-    LEFT JOIN (SELECT session_id, countIf(event = 'page_view') AS views FROM their_events GROUP BY session_id) AS pages
-        ON pages.session_id = touches.session_id
+sessions AS (
+    -- Each of their sessions: its page views and its form events (time, step, abandon or quote, detail).
+    SELECT session_id, countIf(event = 'page_view') AS views,
+           groupArrayIf((at, multiIf(event = 'form_step', 'step', event = 'form_abandon', 'abandon', 'quote'),
+                         if(event = 'form_submit', quote_id, step)),
+                        event IN ('form_step', 'form_abandon', 'form_submit')) AS form_rows
+    FROM their_events
+    GROUP BY session_id
 ),
 
-form AS (
-    SELECT their_events.at AS at,
-           multiIf(event = 'form_step', 'step', event = 'form_abandon', 'abandon', 'quote') AS kind,
-           touches.lever AS lever, touches.campaign AS campaign, touches.broker_id AS broker_id,
-           if(event = 'form_submit', quote_id, step) AS detail,
-           CAST(NULL AS Nullable(Decimal(18, 2))) AS premium
-    FROM their_events
-    LEFT JOIN touches ON touches.session_id = their_events.session_id
-    WHERE event IN ('form_step', 'form_abandon', 'form_submit')
+visits AS (
+    -- Each visit (a session with its touch), then its form events, all with its touch's lever, campaign and
+    -- broker: the touches read once. A form event of a session without a touch (sent by a server) keeps none.
+    SELECT row.1 AS at, row.2 AS kind, touches.lever AS lever, touches.campaign AS campaign,
+           touches.broker_id AS broker_id, row.3 AS detail, CAST(NULL AS Nullable(Decimal(18, 2))) AS premium
+    FROM touches
+    FULL OUTER JOIN sessions ON sessions.session_id = touches.session_id
+    ARRAY JOIN arrayConcat(if(touches.session_id = '', [],
+                              [(touches.started_at, 'visit',
+                                concat(toString(sessions.views), ' page(s), ', touches.device_type))]),
+                           sessions.form_rows) AS row
 ),
 
 sales AS (
@@ -110,9 +113,7 @@ sales AS (
 
 SELECT at AS ts, kind, lever, campaign, broker_id, detail, premium
 FROM (
-    SELECT started AS at, kind, lever, campaign, broker_id, detail, premium FROM visits
-    UNION ALL
-    SELECT at, kind, lever, campaign, broker_id, detail, premium FROM form
+    SELECT at, kind, lever, campaign, broker_id, detail, premium FROM visits
     UNION ALL
     SELECT signed_at AS at, kind, sale_channel AS lever, campaign, signed_by AS broker_id, detail, premium FROM sales
 )
