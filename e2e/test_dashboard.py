@@ -382,6 +382,7 @@ def test_every_panel_is_accessible_error_free_and_photographed(page: Page, dash)
         .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))""")
     serious = [v for v in result if v["impact"] in ("serious", "critical")]
     assert serious == [], json.dumps(serious, indent=1)
+    assert "page-has-heading-one" not in {v["id"] for v in result}  # the page's name is its h1, as the login's
     SCREENSHOTS.mkdir(exist_ok=True)
     for panel in PANELS:
         page.locator(f"#{panel}").screenshot(path=SCREENSHOTS / f"{panel}.png")

@@ -56,7 +56,7 @@ function drawChrome() {
   document.querySelector('.skip').textContent = t('skip');
   var s = state.get();
   header.replaceChildren(...[
-    h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '◆'), ' parcours'),
+    h('h1', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '◆'), ' parcours'),
     periodPicker(s),
     filterBar(s),
     h('div', { class: 'end' },
