@@ -56,16 +56,34 @@ MAX_OPTIONS_BYTES = 16 << 10
 """The largest JSON object of options a request sends in its body (a report's options, an erasure's key)."""
 
 
-async def small_body(request: Request) -> bytes:
-    """A request's body of options, refused (413) past MAX_OPTIONS_BYTES before it is held whole: a viewer
-    may POST a report's options, and nothing of that size is an option."""
+async def bounded_body(request: Request, limit: int, too_large: str) -> bytes:
+    """A request's body, refused (413, `too_large`) past `limit` bytes before it is held whole: by its
+    Content-Length when it gives one, else as it streams in (a chunked upload has no length to refuse it by)."""
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        raise TooLarge(too_large)
     parts, size = [], 0
     async for part in request.stream():
         size += len(part)
-        if size > MAX_OPTIONS_BYTES:
-            raise TooLarge(f"the options are larger than {MAX_OPTIONS_BYTES} bytes: send only the report's options")
+        if size > limit:
+            raise TooLarge(too_large)
         parts.append(part)
     return b"".join(parts)
+
+
+async def options_body(request: Request) -> bytes:
+    """A body of options (a report's, an erasure's key): a viewer may POST a report's options, and nothing of
+    MAX_OPTIONS_BYTES is an option."""
+    return await bounded_body(request, MAX_OPTIONS_BYTES,
+                              f"the options are larger than {MAX_OPTIONS_BYTES} bytes: send only the options")
+
+
+def url_options(request: Request) -> dict[str, str]:
+    """A report's options from the query string, where a phone never goes (URLs are logged and kept)."""
+    raw = dict(request.query_params)
+    if "phone" in raw:
+        raise BadParameter("phone: send it in a POST body ({\"phone\": \"06 12 34 56 78\"}), never in a URL")
+    return raw
 
 
 def store_of(request: Request) -> Store:
@@ -79,16 +97,7 @@ def _flag(request: Request, name: str) -> bool:
 
 
 async def _import(request: Request, import_file: Callable) -> Response:
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_IMPORT_BYTES:
-        raise TooLarge(f"the file is larger than {MAX_IMPORT_BYTES} bytes: split it")
-    parts, size = [], 0
-    async for part in request.stream():  # a chunked upload has no length to refuse it by
-        size += len(part)
-        if size > MAX_IMPORT_BYTES:
-            raise TooLarge(f"the file is larger than {MAX_IMPORT_BYTES} bytes: split it")
-        parts.append(part)
-    body = b"".join(parts)
+    body = await bounded_body(request, MAX_IMPORT_BYTES, f"the file is larger than {MAX_IMPORT_BYTES} bytes: split it")
     params = request.query_params
     store = store_of(request)
     ctx = Context(request.app.state.plan, request.app.state.settings.secret)
@@ -163,7 +172,7 @@ async def report(request: Request) -> Response:
     saying what to fix, an unknown report a 404 (reports.ReportError, a Problem)."""
     state = request.app.state
     if request.method == "POST":
-        body = await small_body(request)
+        body = await options_body(request)
         try:
             doc = msgspec.json.decode(body)
         except msgspec.DecodeError:
@@ -179,9 +188,7 @@ async def report(request: Request) -> Response:
             raw["phone_key"] = reports_person.hash_phone(raw.pop("phone"), state.plan.default_region,
                                                          state.settings.secret)
     else:
-        raw = dict(request.query_params)
-        if "phone" in raw:
-            raise BadParameter("phone: send it in a POST body ({\"phone\": \"06 12 34 56 78\"}), never in a URL")
+        raw = url_options(request)
     if not raw.get("format"):  # given empty: the API's default all the same
         raw["format"] = "json"
     store, ticket = store_of(request), Ticket()
@@ -211,10 +218,8 @@ async def report(request: Request) -> Response:
 async def report_sql(request: Request) -> Response:
     """GET /api/reports/NAME/sql?…: the report's SQL preceded by its parameters (`SET param_…`), with the running
     collector's plan, to paste into clickhouse-client (`parcours report NAME --sql`)."""
-    raw = dict(request.query_params)
-    if "phone" in raw:
-        raise BadParameter("phone: send it in a POST body, never in a URL")
-    text = reports.sql_for(store_of(request).database, request.app.state.plan, request.path_params["name"], raw)
+    text = reports.sql_for(store_of(request).database, request.app.state.plan, request.path_params["name"],
+                           url_options(request))
     return Response(text, media_type="text/plain; charset=utf-8")
 
 
@@ -254,7 +259,7 @@ SEAL_TIMEOUT = 60.0
 async def erase_person(request: Request) -> Response:
     """POST /api/erase, body {"phone"|"visitor"|"crm_id": value, "dry_run": bool}: the person erased
     everywhere. The write-ahead log is sealed and stored first, so no copy stays in it."""
-    body = await small_body(request)
+    body = await options_body(request)
     try:
         doc = msgspec.json.decode(body)
     except msgspec.DecodeError:

@@ -225,10 +225,9 @@ def report(target: Target, name, from_, to, form, model, by, window, lookback, h
            "quote_id": quote_id, "offline_touch": None if offline_touch is None else str(offline_touch).lower(),
            "compare": "true" if compare else None, "format": fmt,
            "lever": lever, "campaign": campaign, "broker": broker, "device": device}
-    out = sys.stdout.buffer
+    out, given = sys.stdout.buffer, {k: v for k, v in raw.items() if v is not None}
     if show_sql:  # the running collector's plan, as its reports; else --plan's, no engine opened for a text
         if isinstance(target, Remote):
-            given = {k: v for k, v in raw.items() if v is not None and k != "format"}
             out.write(b"".join(target.stream(Op("GET", f"/api/reports/{name}/sql", lambda store: [], given))))
         else:
             out.write(reports.sql_for("parcours", load_plan(plan), name, raw).encode())
@@ -236,7 +235,7 @@ def report(target: Target, name, from_, to, form, model, by, window, lookback, h
         return
     for chunk in target.stream(Op("GET", f"/api/reports/{name}",
                                   lambda store: [reports.respond(store, load_plan(plan), name, raw)[0].encode()],
-                                  {k: v for k, v in raw.items() if v is not None})):
+                                  given)):
         out.write(chunk)
     out.flush()
 

@@ -69,7 +69,7 @@ def run(store: Store, plan: CompiledPlan, name: str, raw: Mapping[str, str | Non
     """
     spec = report(name)
     opts = options(name, raw)
-    if not (opts.compare and spec.compares):
+    if not opts.compare:  # options() refuses compare to a report that does not compare
         return _run(Context(store, plan, opts, spec))
     now, before = _at_once(_PREVIOUS, lambda: _run(Context(store, plan, opts.previous, spec)),
                            lambda: _run(Context(store, plan, opts, spec)))
