@@ -49,8 +49,9 @@ def visitors(n: int, days: int, now_ms: int, seed: int = 42):
     global _rng
     _rng = random.Random(seed)
     quote = 0
-    for _ in range(n):
+    for number in range(n):
         vid = _id()
+        variant = "ab"[number % 2]  # the form's version shown to the visitor (an A/B test), kept across visits
         ua = UA_MOBILE if _rng.random() < 0.35 else UA
         start = now_ms - int(_rng.random() * days * 86_400_000)
         events = []
@@ -73,7 +74,7 @@ def visitors(n: int, days: int, now_ms: int, seed: int = 42):
                 dt = int(_rng.uniform(8, 90) * 1000)
                 elapsed += dt
                 events.append({**base, "id": _id(), "e": "form_step", "t": elapsed, "q": 2 + i, "f": "moto_quote",
-                               "s": step, "dt": dt, "c": captured})
+                               "s": step, "dt": dt, "c": captured, **({"p": {"variant": variant}} if i == 0 else {})})
             if reached == 4 and _rng.random() < 0.8:
                 quote += 1
                 events.append({**base, "id": _id(), "e": "form_submit", "t": elapsed + 2000, "q": 7, "f": "moto_quote",

@@ -528,6 +528,21 @@ def test_the_funnel_breaks_down_by_lever(page: Page, dash):
     assert {r[key] for r in rows} >= {"display"}
 
 
+def test_the_funnel_breaks_down_by_an_ab_variant_under_its_label_in_the_plan(page: Page, dash):
+    login(page, dash, "?lang=fr")
+    settled(page)
+    calls = report_calls(page)
+    page.locator("#funnel").get_by_label("Ventilation").select_option(label="Variante du formulaire (test A/B)")
+    settled(page)
+    expect(page).to_have_url(re.compile(r"by=variant"))
+    call = next(c for c in calls if c.startswith("/api/reports/funnel?") and "by=variant" in c)
+    rows = json.loads(api(dash, call))
+    assert {r["variant"] for r in rows} >= {"a", "b"}  # the seed's visitors were shown one or the other
+    shown = page.locator("#funnel td[data-key=visitors]").evaluate_all("els => els.map(e => e.dataset.value)")
+    assert sorted(shown) == sorted(str(r["visitors"]) for r in rows)
+    expect(page.locator("#funnel th", has_text="Variante du formulaire (test A/B)").first).to_be_visible()
+
+
 def test_the_header_shows_no_stray_text(page: Page, dash):
     login(page, dash)
     settled(page)

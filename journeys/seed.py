@@ -149,7 +149,8 @@ def generate(*, seed: int = 42, visitors: int = 20_000, days: int = 28, until: d
             event("touch", c=dict(_params(landing[2])))
         for i, step in enumerate(STEPS[: steps_done + 1]):
             t += dt.timedelta(seconds=rng.randint(20, 140))
-            props = {"vehicle": {"engine_cc": rng.choice([125, 500, 650, 750, 900, 1200])},
+            props = {"vehicle": {"engine_cc": rng.choice([125, 500, 650, 750, 900, 1200]),
+                                 "variant": "ab"[zlib.crc32(vid.encode()) % 2]},  # A/B: a visitor keeps hers
                      "rider": {"licence_years": rng.randint(0, 30)},
                      "coverage": {"monthly_price": round(rng.uniform(14, 70), 2)}}.get(step, {})
             event("form_step", f="moto_quote", s=step, p=props, dt=rng.randint(15_000, 140_000))

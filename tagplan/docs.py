@@ -83,7 +83,8 @@ def _rows(properties: Mapping[str, Property]) -> list[list[str]]:
             rules.append(f"matches {p.pattern}")
         if p.pii:
             rules.append("personal data: validated, never stored as sent")
-        rows.append([name, p.type, "yes" if p.required else "no", "; ".join(rules), p.description])
+        text = f"{p.label}. {p.description}" if p.label and p.description else p.label or p.description
+        rows.append([name, p.type, "yes" if p.required else "no", "; ".join(rules), text])
     return rows
 
 

@@ -30,6 +30,9 @@ TEXT_TYPES = ("string", "url", "email")
 
 class Property(Base, kw_only=True):
     type: PropertyType = "string"
+    label: str = ""
+    """Its name as the dashboard shows it (a breakdown: "Variante du formulaire"); its id made readable when
+    none."""
     description: str = ""
     required: bool = False
     max_length: Annotated[int, Meta(ge=1)] | None = None

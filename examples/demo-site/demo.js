@@ -42,8 +42,14 @@
     if (heading) heading.focus({ preventScroll: true });
   }
 
-  /** What a step sends with it: the call-back phone and box of the rider step, when a phone was given. */
+  // The form's version this page shows (an A/B test, the plan's `variant`): drawn once per page, stored
+  // nowhere (a real test would keep it per visitor, with the consent that storage needs).
+  var VARIANT = Math.random() < 0.5 ? 'a' : 'b';
+
+  /** What a step sends with it: the A/B variant with the first step; the call-back phone and box of the rider
+   * step, when a phone was given. */
   function stepProperties(step) {
+    if (step === 'vehicle') return { variant: VARIANT };
     if (step !== 'rider') return undefined;
     var phone = document.getElementById('callback-phone').value.trim();
     if (!phone) return undefined;

@@ -151,13 +151,17 @@ def _config(request: Request, session: auth.Session) -> str:
     return json.dumps(doc, ensure_ascii=False).replace("</", "<\\/")
 
 
-def _breakdowns(plan) -> list[str]:
+def _breakdowns(plan) -> list[dict[str, str]]:
     """The plan's properties a funnel may be broken down by (an A/B variant, a formula): enumerations and
-    booleans, never personal data."""
+    booleans, never personal data; each with its label in the plan ("" when none: the page reads its id)."""
     props = [p for e in plan.events.values() for p in e.properties.items()]
     for form in plan.forms.values():
         props += [p for step in form.steps for p in step.properties.items()] + list(form.submit.properties.items())
-    return sorted({name for name, p in props if not p.pii and p.type in ("enum", "boolean")})
+    labels: dict[str, str] = {}
+    for name, p in props:
+        if not p.pii and p.type in ("enum", "boolean"):
+            labels[name] = labels.get(name) or p.label  # a name declared twice: the first label given
+    return [{"id": name, "label": labels[name]} for name in sorted(labels)]
 
 
 @cache

@@ -89,7 +89,10 @@ def test_the_page_offers_the_filters_and_the_funnel_breakdown_the_reports_take(p
 
     doc = json.loads(config)
     assert doc["filters"] == ["lever", "campaign", "broker", "device"] and doc["funnelBy"] is True
-    assert "formula" in doc["breakdowns"]  # an enumeration of the plan: an A/B-style breakdown
+    # The plan's enumerations and booleans, never personal data, with their labels in the plan.
+    assert {"id": "variant", "label": "Variante du formulaire (test A/B)"} in doc["breakdowns"]
+    assert {"id": "formula", "label": "Formule choisie"} in doc["breakdowns"]
+    assert "phone" not in [b["id"] for b in doc["breakdowns"]]
 
 
 def test_the_default_view_is_computed_ahead_once_a_viewer_can_open_it_and_there_are_events(settings, store,

@@ -6,7 +6,7 @@ import datetime as dt
 import io
 
 from callcentre import calls
-from journeys import brokers, conversions, costs, persons, seed
+from journeys import brokers, conversions, costs, persons, reports, seed
 from tests.journeys.conftest import rows
 
 UNTIL = dt.date(2026, 11, 20)
@@ -49,6 +49,13 @@ def test_mrs_x_is_seeded_and_her_shop_sale_is_matched_to_her_journey(store, ctx,
     (touch,) = rows(store, "SELECT lever, utm_campaign FROM parcours.events FINAL WHERE visitor_id = 'mrs-x' "
                            "AND event = 'touch' ORDER BY ts LIMIT 1")
     assert touch == {"lever": "display", "utm_campaign": "moto-spring"}
+    # The form's A/B test: the dashboard's funnel breaks down by the plan's `variant`, each visitor keeping hers.
+    funnel = reports.run(store, plan, "funnel", {"from": "2026-01-01", "to": "2026-12-01", "by": "variant"}).records()
+    first = {r["variant"]: r["visitors"] for r in funnel if r["step_index"] == 1}
+    assert set(first) == {"a", "b"} and first["a"] > 0 and first["b"] > 0, first
+    (split,) = rows(store, "SELECT count() AS n FROM (SELECT visitor_id FROM parcours.events WHERE step = 'vehicle' "
+                           "GROUP BY visitor_id HAVING uniqExact(JSONExtractString(properties, 'variant')) > 1)")
+    assert split == {"n": 0}
 
 
 def test_the_call_log_joins_call_centre_buyers_to_their_journeys(store, ctx, plan):

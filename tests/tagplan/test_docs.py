@@ -22,7 +22,9 @@ def test_markdown_has_each_event_and_form_with_its_calls():
     for step in ("vehicle", "rider", "coverage", "contact"):
         assert f"\nparcours('step', 'moto_quote', '{step}');\n" in page
     assert ("// or with its optional properties: parcours('step', 'moto_quote', 'vehicle', "
-            "{engine_cc: 3, first_registration: '2026-01-31'});") in page
+            "{engine_cc: 3, first_registration: '2026-01-31', variant: 'a'});") in page
+    # A property's label heads its description in the table.
+    assert "| vehicle.variant | enum | no | one of a, b | Variante du formulaire (test A/B) |" in page
     assert "parcours('submit', 'moto_quote', {quote_id: '...', phone: '+33612345678', formula: 'tiers'});" in page
     assert "| submit.quote_id | string | yes | at most 40 characters; matches ^Q-[A-Z0-9]+$ |  |" in page
     assert "courtier (broker ID, kept 30 days)" in page

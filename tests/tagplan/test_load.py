@@ -183,7 +183,7 @@ def test_consent_long_form(tmp_path):
 
 PROPERTY_LINES = [i for i, line in enumerate(EXAMPLE_PLAN.read_text().splitlines(), start=1)
                   if "{type: " in line and line.rstrip().endswith("}")]
-PROPERTY_KEYS = ("type", "description", "required", "max_length", "pattern", "values", "pii")
+PROPERTY_KEYS = ("type", "label", "description", "required", "max_length", "pattern", "values", "pii")
 
 
 @settings(max_examples=25, deadline=None)

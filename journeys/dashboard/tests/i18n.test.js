@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { setLang, strings } from '../src/i18n.js';
 import '../src/panels/index.js'; // each panel adds its own words
 import { breakdownLabel } from '../src/panels/funnel.js';
+import { CONFIG } from '../src/config.js';
 
 // Words French and English write alike: any other string the same in both is one left untranslated.
 var ALIKE = ['Attribution', 'Mobile', 'Leads', 'Segment', 'Abandons'];
@@ -16,8 +17,10 @@ test('every string of the page is in both languages, and the French one is Frenc
   assert.deepEqual(Object.keys(en).filter((k) => en[k] == fr[k] && !ALIKE.includes(en[k])).map((k) => `${k}: ${en[k]}`), []);
 });
 
-test('the funnel names a breakdown by a filter word, or the plan property made readable', () => {
+test('the funnel names a breakdown by a filter word, else the plan property\'s label, else its id made readable', () => {
+  CONFIG.breakdowns = [{ id: 'variant', label: 'Variante du formulaire' }, { id: 'slot', label: '' }];
   setLang('fr');
+  assert.equal(breakdownLabel('variant'), 'Variante du formulaire');
   assert.equal(breakdownLabel('device'), 'Appareil');
   assert.equal(breakdownLabel('ad_consent'), 'Ad consent');
   assert.equal(breakdownLabel('slot'), 'Slot');

@@ -30,16 +30,18 @@ function params(s) {
   // A form or breakdown the page does not offer (a link edited by hand, a plan changed since) is the default's.
   var forms = CONFIG.forms.map((f) => f.id);
   var form = forms.includes(s.form) ? s.form : forms[0] || '';
-  var by = CONFIG.funnelBy && [...BREAKDOWNS, ...CONFIG.breakdowns].includes(s.by) ? s.by : '';
+  var by = CONFIG.funnelBy && [...BREAKDOWNS, ...CONFIG.breakdowns.map((p) => p.id)].includes(s.by) ? s.by : '';
   return { ...state.common(s), form, by };
 }
 
 /**
- * A breakdown's name in the page's language: a filter's word, else the plan's property, its id made readable
- * (ad_consent: "Ad consent"; the plan gives properties a description, not a label).
+ * A breakdown's name in the page's language: a filter's word, else the plan property's `label`, else its id
+ * made readable (ad_consent: "Ad consent").
  */
 export function breakdownLabel(by) {
   if (BREAKDOWNS.includes(by)) return t('filter.' + by);
+  var declared = CONFIG.breakdowns.find((p) => p.id == by);
+  if (declared && declared.label) return declared.label;
   var words = String(by).replace(/_/g, ' ').trim();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
@@ -53,7 +55,7 @@ export var funnel = {
   keys: ['form', 'by'],
   controls(s, set) {
     var forms = CONFIG.forms.map((f) => [f.id, f.label || f.id]);
-    var bys = [['', t('funnel.none')], ...BREAKDOWNS.map((b) => [b, t('filter.' + b)]), ...CONFIG.breakdowns.map((p) => [p, breakdownLabel(p)])];
+    var bys = [['', t('funnel.none')], ...BREAKDOWNS.map((b) => [b, t('filter.' + b)]), ...CONFIG.breakdowns.map((p) => [p.id, breakdownLabel(p.id)])];
     return [
       forms.length > 1 ? select(t('funnel.form'), params(s).form, forms, (v) => set({ form: v })) : null,
       CONFIG.funnelBy ? select(t('funnel.by'), params(s).by, bys, (v) => set({ by: v })) : null,
