@@ -173,12 +173,14 @@ def markov_shares(t: PathTable) -> np.ndarray:
     return effects / total if total > 0 else effects
 
 
-def touch_weights(t: PathTable, model: str, half_life_days: float = 7.0) -> np.ndarray:
-    """Per touch, the share of its path's conversions (and revenue) the model gives it."""
+def touch_weights(t: PathTable, model: str, half_life_days: float = 7.0,
+                  removal: np.ndarray | None = None) -> np.ndarray:
+    """Per touch, the share of its path's conversions (and revenue) the model gives it. `removal`: the
+    channels' removal effects computed on wider paths than t's (markov), else t's own."""
     if model == "markov":
         # A path's conversions shared among its touches in proportion to their channels' removal effects
         # (a channel touched twice in a path shares its part between its touches).
-        effects = removal_effects(t)[t.touch_channel]
+        effects = (removal_effects(t) if removal is None else removal)[t.touch_channel]
         totals = np.bincount(t.touch_path, effects, minlength=len(t.length))[t.touch_path]
         return np.divide(effects, totals, out=np.zeros_like(effects), where=totals > 0)
     if model == "time_decay":
@@ -193,10 +195,11 @@ def attribute(t: PathTable, model: str, half_life_days: float = 7.0) -> dict[Cha
 
 
 def attribute_groups(t: PathTable, model: str, group: np.ndarray, groups: int, half_life_days: float = 7.0,
-                     markov_per_path: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                     markov_per_path: bool = False, removal: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(conversions, revenue), each an array [channel, group], for paths that belong to groups (online and
     offline sales, the point of sale that signed...). Markov gives each group's conversions the channels'
-    shares of all conversions, or with markov_per_path shares each path's among its own channels."""
+    shares of all conversions, or with markov_per_path shares each path's among its own channels, by their
+    removal effects (`removal`, per channel of t, when computed on more paths than t's)."""
     c = len(t.channels)
     attributed = (t.length > 0).astype(float)
     if model == "markov" and not markov_per_path:
@@ -204,7 +207,7 @@ def attribute_groups(t: PathTable, model: str, group: np.ndarray, groups: int, h
         conv_total = np.bincount(group, t.conversions * attributed, minlength=groups)
         val_total = np.bincount(group, t.value * attributed, minlength=groups)
         return np.outer(shares, conv_total), np.outer(shares, val_total)
-    w = touch_weights(t, model, half_life_days)
+    w = touch_weights(t, model, half_life_days, removal)
     cell = t.touch_channel * groups + group[t.touch_path]
     conv = np.bincount(cell, w * t.conversions[t.touch_path], minlength=c * groups).reshape(c, groups)
     val = np.bincount(cell, w * t.value[t.touch_path], minlength=c * groups).reshape(c, groups)

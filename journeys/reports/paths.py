@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from journeys.attribution import MODELS, PathTable, attribute, attribute_groups, path_table
+from journeys.attribution import MODELS, PathTable, attribute, attribute_groups, path_table, removal_effects
 from journeys.reports.base import SEGMENT, WIDER, Column, Context, Derive, Report, ReportError, Result, money
 from journeys.reports.options import FILTERS
 from journeys.touches import view_parameters
@@ -218,7 +218,13 @@ def media_by_point_of_sale(ctx: Context, result: Result) -> Result:
     model = ctx.options.model or "linear"
     if model == "all":
         raise ReportError("model: media_pos takes one model (one of: " + ", ".join(MODELS) + ")")
-    conv, val = attribute_groups(t, model, group, len(signers), _half_life(ctx), markov_per_path=True)
+    removal = None
+    if model == "markov":  # the removal effects of every path read (null paths and web sales too), as attribution's
+        every = table(result, "")
+        effects = dict(zip(every.channels, removal_effects(every)))
+        removal = np.array([effects[channel] for channel in t.channels])
+    conv, val = attribute_groups(t, model, group, len(signers), _half_life(ctx), markov_per_path=True,
+                                 removal=removal)
     sold = np.bincount(group, t.conversions, minlength=len(signers))
     untouched = t.length == 0
     rows = []

@@ -79,6 +79,35 @@ def test_paths_and_media_by_point_of_sale(store, plan, mrs_x):
     assert media == [{"broker_id": "B042", "lever": "display", "conversions": 1.0, "revenue": 850.0, "share": 1.0}]
 
 
+def test_media_by_point_of_sale_under_markov_weighs_levers_by_the_removal_effects_of_every_path(store, plan):
+    """Markov shares a broker's sale among its own touches by the removal effects of all the paths read, the
+    visitors who did not buy and the web sales included, as attribution computes them: not by the effects of
+    the offline sales' paths alone (one path display > search_paid: a half each)."""
+    j = Journeys()
+
+    def visit(visitor, session, when, lever, medium):
+        j.page(visitor, session, when, utm_medium=medium, lever=lever)
+        j.add("touch", visitor, session, when, lever=lever, utm_medium=medium)
+
+    visit("va", "a1", "2026-10-03 10:00", "display", "cpm")
+    visit("va", "a2", "2026-10-05 10:00", "search_paid", "cpc")
+    visit("vb", "b1", "2026-10-04 10:00", "display", "cpm")  # no sale: a null path
+    visit("vc", "c1", "2026-10-06 10:00", "search_paid", "cpc")
+    j.store(store)
+    for name, visitor, phone in [("P-A", "va", "ka"), ("P-B", "vb", "kb"), ("P-C", "vc", "kc")]:
+        person(store, name, visitors=(visitor,), phones=(phone,))
+    broker(store, "B042", "Comparamoto", "broker")
+    sale(store, "S-A", "2026-10-10 11:00", channel="shop", broker_id="B042", premium="600.00", phone_key="ka")
+    sale(store, "S-C", "2026-10-07 11:00", channel="web", premium="300.00", phone_key="kc")
+    media = {r["lever"]: r["conversions"] for r in
+             reports.run(store, plan, "media_pos", {**OCTOBER, "model": "markov"}).records()}
+    credit = by_model(reports.run(store, plan, "attribution",
+                                  {**OCTOBER, "model": "markov", "offline_touch": "false"}))
+    effects = {lever: credit[("markov", lever)][0] for lever in ("display", "search_paid")}  # proportional
+    assert media == pytest.approx({lever: e / sum(effects.values()) for lever, e in effects.items()}, abs=1e-6)
+    assert media["display"] < 0.5  # the display-only visitor who did not buy weighs display down
+
+
 def test_leads_as_the_goal_need_no_sale(store, plan, mrs_x):
     credit = by_model(reports.run(store, plan, "attribution", {**OCTOBER, "goal": "lead", "model": "linear"}))
     assert credit == {("linear", "display"): (1, 0)}
