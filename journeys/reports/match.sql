@@ -4,13 +4,14 @@
 -- least one. How: `phone` (its phone was sent online, in a form), `crm` (its quote id was), `both`, or
 -- `person` (joined through another key of the person). Why the others are not, first that applies:
 -- `key ambiguous` (its phone or quote id is shared by too many: parcours.identity_hot_keys),
--- `journey outside the lookback` (the person visited, but earlier), `no phone in the file` (no phone and a
--- quote id never seen online), `phone never seen online`.
+-- `journey outside the lookback` (the person visited, but earlier), `journey only after the sale` (the person
+-- visited, but only after it: a phone or quote id sent online once signed), `no phone in the file` (no phone
+-- and a quote id never seen online), `phone never seen online`.
 --
 -- One line for all sales, then one per channel, broker (who signed), adviser and import file, and with
 -- by = 'sale' one per sale. With filters (lever, campaign, broker, device), only the sales of which one
 -- touch matches every filter given: a visit in the lookback, or the point of sale itself (the signing
--- broker, under its lever in parcours.brokers).
+-- broker, under its lever in parcours.brokers) of an offline sale.
 WITH
 sales AS (
     SELECT conversion_id, ts, channel, broker_id, adviser, source, premium, phone_key, crm_id
@@ -110,6 +111,7 @@ per_sale AS (
                 s.key_ambiguous, 'key ambiguous',
                 pv.first_visit > toDateTime64(0, 3, 'UTC') AND pv.first_visit < s.ts,
                 'journey outside the lookback',
+                pv.first_visit > toDateTime64(0, 3, 'UTC'), 'journey only after the sale',
                 s.phone_key = '', 'no phone in the file',
                 'phone never seen online') AS reason,
         if(is_matched, dateDiff('millisecond', arrayMin(v -> v.1, online), s.ts) / 86400000, NULL) AS days_to_sale,
@@ -128,7 +130,8 @@ filtered AS (
     FROM per_sale
     WHERE ({lever:String} = '' AND {campaign:String} = '' AND {broker:String} = '' AND {device:String} = '')
        OR arrayExists(v -> v.2, online)
-       OR (({lever:String} = '' OR point_of_sale.1 = {lever:String})
+       OR (channel != 'web'  -- a web sale has no point of sale (as in the other reports)
+           AND ({lever:String} = '' OR point_of_sale.1 = {lever:String})
            AND ({broker:String} = '' OR point_of_sale.2 = {broker:String})
            AND {campaign:String} = '' AND {device:String} = '')
 ),
@@ -158,6 +161,7 @@ SELECT
     countIf(reason = 'phone never seen online') AS phone_not_seen,
     countIf(reason = 'key ambiguous') AS key_ambiguous,
     countIf(reason = 'journey outside the lookback') AS outside_lookback,
+    countIf(reason = 'journey only after the sale') AS after_sale,
     sum(premium) AS revenue,
     sumIf(premium, is_matched) AS matched_revenue,
     quantileExactIf(0.5)(days_to_sale, is_matched) AS median_days_to_sale,

@@ -51,7 +51,7 @@ def test_each_sale_matched_or_with_its_reason(store, plan, sales):
     assert doc["match_rate"] == pytest.approx(0.2)
     assert doc["by_method"] == {"phone": 0, "crm": 0, "both": 1, "person": 0}  # her phone and her quote id
     assert doc["by_reason"] == {"no phone in the file": 1, "phone never seen online": 1, "key ambiguous": 1,
-                                "journey outside the lookback": 1}
+                                "journey outside the lookback": 1, "journey only after the sale": 0}
     assert doc["days_to_sale"]["median"] == pytest.approx(1 + (14 * 60 + 12) / 1440)  # 1 Oct 18:30 to 3 Oct 08:42
     brokers = {line["value"]: line for line in doc["lines"] if line["dimension"] == "broker"}
     assert (brokers["B042"]["conversions"], brokers["B042"]["matched"], brokers["B042"]["outside_lookback"]) == (2, 1, 1)
@@ -82,6 +82,31 @@ def test_filters_keep_the_sales_with_a_matching_touch(store, plan, sales):
     assert run(store, plan, lever="shop", broker="B017").document["conversions"] == 2
     assert run(store, plan, lever="broker", broker="B017").document["conversions"] == 0
     assert run(store, plan, lever="search_paid").document["conversions"] == 0
+
+
+def test_a_web_sale_has_no_point_of_sale_to_keep_it_under_a_filter(store, plan, sales):
+    """A web sale that names a broker (the site's partner code in the CRM) is no shop sale: a broker or lever
+    filter keeps it only through a visit, as the overview, attribution and brokers reports do."""
+    sale(store, "W-1", "2026-10-08 10:00", channel="web", broker_id="B042", premium="70.00", crm_id="Q-NONE")
+    assert run(store, plan, broker="B042").document["conversions"] == 2  # MA-1 and MA-4, not W-1
+    assert run(store, plan, lever="broker").document["conversions"] == 2
+    overview = reports.run(store, plan, "overview", {**OCTOBER, "broker": "B042"}).records()[0]
+    assert overview["online_sales"] + overview["offline_sales"] == 2
+
+
+def test_a_journey_only_after_the_sale_is_said_so(store, plan, sales):
+    """A phone first sent online after the sale was signed: the phone was seen, the journey is not before it."""
+    after = enrich.phone_key("06 99 99 99 02", "FR", SECRET)
+    j = Journeys()
+    j.page("mr-a", "a1", "2026-10-12 10:00")
+    j.submit("moto_quote", "mr-a", "a1", "2026-10-12 10:05", phone_key=after)
+    j.store(store)
+    persons.stitch(store, persons.config(plan), full=True)
+    sale(store, "MA-6", "2026-10-10 09:00", broker_id="B017", premium="80.00", phone_key=after)
+    doc = run(store, plan, by="sale").document
+    assert doc["by_reason"]["journey only after the sale"] == 1
+    (line,) = [r for r in doc["lines"] if r["dimension"] == "sale" and r["value"] == "MA-6"]
+    assert (line["after_sale"], line["phone_not_seen"], line["outside_lookback"]) == (1, 0, 0)
 
 
 def test_an_empty_period_is_zeros(store, plan):
