@@ -233,7 +233,10 @@ def _json(r: Reader, data: _Rest) -> Iterator[Record]:
         if pos >= 0:
             line += raw.count(b"\n", at, pos)
             at = pos
-        doc = msgspec.json.decode(text)
+        try:
+            doc = msgspec.json.decode(text)
+        except msgspec.DecodeError as exc:  # JSON, but not one Python reads (a number such as 1e400)
+            raise FileError(line, f"unreadable JSON record: {exc}") from None
         yield Record(line, _pick(r, doc))
 
 
