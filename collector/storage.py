@@ -91,6 +91,12 @@ class Ticket:
     """Settings its queries run with (a background computation: one thread, a low priority)."""
 
 
+ANALYST_MEMORY_SHARE = 0.2
+"""An analyst's statement may hold this share of the engine's memory bound: the reading clients (4) all
+busy with the largest statements leave a fifth of it to the batch writer's inserts, the reports and merges,
+where one statement could take it all (a `groupArray` over 300 million numbers: 8 GB in the collector's
+process)."""
+
 READ_SETTINGS = {"os_thread_priority": 19}
 """Every reading query (reports, the dashboard, analysts' SQL) runs its threads at the lowest CPU priority (a
 Linux nice value; a no-op where ClickHouse may not change it, without CAP_SYS_NICE): the batch writer's inserts
@@ -114,6 +120,7 @@ class Store:
     def __init__(self, dsn: str, database: str = DATABASE, cluster: str | None = None, *,
                  timeouts: Timeouts = Timeouts(), readers: int = 4):
         self.dsn, self.database, self.cluster, self.timeouts = dsn, database, cluster, timeouts
+        self._analyst_memory: int | None = None
         # On a cluster our queries read Distributed tables with subqueries (IN, JOIN) on other Distributed
         # tables, which ClickHouse refuses by default: each such subquery runs once, on the server asked, and
         # its result goes to the shards (GLOBAL IN / GLOBAL JOIN: a person's rows are spread over them). On
@@ -150,16 +157,35 @@ class Store:
 
     def analyst(self, statement: str) -> QueryResult:
         """An analyst's SQL: one reading statement (sqlcheck.py), on a read-only client, with the default
-        max_execution_time unless the statement sets its own. Raises Refused, or StoreError."""
+        max_execution_time unless the statement sets its own, and at most `analyst_memory()` bytes of memory
+        (a statement may ask for less). Raises Refused, or StoreError."""
         try:
             reading = reading_statement(statement)
         except NotReading as exc:
             raise Refused(str(exc)) from None
+        bound = self.analyst_memory()
+        asked = reading.settings.get("max_memory_usage")
+        memory = {"max_memory_usage": min(int(asked), bound) if asked and asked.isdigit() and int(asked) else bound} \
+            if bound else {}
         # readonly last: ClickHouse applies a query's settings in order, and refuses any after it.
         settings = {"max_execution_time": self.timeouts.query, **self.cluster_settings, **reading.settings,
-                    **READ_SETTINGS, "readonly": 1}  # an analyst's statement cannot put itself before ingestion
+                    **memory, **READ_SETTINGS, "readonly": 1}  # an analyst's statement cannot put itself before ingestion
         with self.reads.client() as client:
             return client.query(reading.statement, settings=settings)
+
+    def analyst_memory(self) -> int:
+        """The memory an analyst's statement may take: `ANALYST_MEMORY_SHARE` of the engine's own bound
+        (`max_server_memory_usage`, the embedded engine's 90% of the machine's memory), read once; 0 (no bound
+        of ours: the server's profile decides) when the server sets none or cannot say."""
+        if self._analyst_memory is None:
+            try:
+                with self.reads.client() as client:
+                    rows = client.query("SELECT toUInt64OrZero(value) FROM system.server_settings "
+                                        "WHERE name = 'max_server_memory_usage'").rows
+                self._analyst_memory = int(rows[0][0] * ANALYST_MEMORY_SHARE) if rows else 0
+            except StoreError:
+                return 0  # asked again next time
+        return self._analyst_memory
 
     def query(self, sql: str, readonly: bool = True, parameters: dict[str, Any] | None = None) -> QueryResult:
         """Run one statement we wrote: with readonly (the default) on a reading client, where ClickHouse

@@ -73,6 +73,23 @@ def test_analyst_queries_run_with_a_default_time_limit(client):
     assert r.json()["rows"] == [[600.0]]
 
 
+def test_analyst_queries_hold_a_fifth_of_the_engines_memory_at_most(client):
+    """One statement cannot take the collector's memory (the engine's bound, shared with the batch writer): it
+    may ask for less than its bound, never more, nor none."""
+    def bound(settings=""):
+        r = client.post("/api/sql", content=f"SELECT getSetting('max_memory_usage') AS m {settings}", headers=ADMIN)
+        return r.json()["rows"][0][0]
+
+    (server,), = client.app.state.store.query(
+        "SELECT toUInt64(value) FROM system.server_settings WHERE name = 'max_server_memory_usage'").rows
+    assert server > 0 and bound() == int(server * 0.2)
+    assert bound("SETTINGS max_memory_usage = 1000000") == 1_000_000
+    assert bound(f"SETTINGS max_memory_usage = {server}") == bound("SETTINGS max_memory_usage = 0") == int(server * 0.2)
+    r = client.post("/api/sql", content="SELECT length(groupArray(number)) FROM numbers(10000000) "
+                                        "SETTINGS max_memory_usage = 20000000", headers=ADMIN)
+    assert r.status_code == 400 and "MEMORY_LIMIT_EXCEEDED" in r.json()["error"], r.text
+
+
 MARKER = "long-analyst-query-7f3a"
 
 
