@@ -85,6 +85,11 @@ TABLES: list[Table] = [
     Table("rejected_events", lambda k, crm: " OR ".join([
         k.isin("JSONExtractString(raw, 'vid')", "visitor"), k.isin("phone_key", "phone"),
         *_crm(k, lambda p: f"JSONExtractString(raw, 'p', '{p}')", crm)])),
+    # Rows ClickHouse refused, set aside whole (collector/deadletters.py): an event's or a rejected event's line.
+    Table("dead_letters", lambda k, crm: " OR ".join([
+        k.isin("JSONExtractString(line, 'visitor_id')", "visitor"), k.isin("JSONExtractString(line, 'phone_key')", "phone"),
+        k.isin("JSONExtractString(line, 'raw', 'vid')", "visitor"),
+        *_crm(k, lambda p: f"JSONExtractString(JSONExtractString(line, 'properties'), '{p}')", crm)])),
     Table("conversions", lambda k, crm: f"{k.isin('phone_key', 'phone')} OR {k.isin('crm_id', 'crm')}"),
     Table("import_rejects", lambda k, crm: f"{k.isin('phone_key', 'phone')} OR {k.isin('crm_id', 'crm')}"),
     Table("identity_links", lambda k, crm: f"{k.pair('key_type', 'key')} OR {k.pair('other_type', 'other')}"),

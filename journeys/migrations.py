@@ -475,4 +475,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         # Erasure deletes a person's rows here too (journeys/erase.py): their old parts go at once.
         LocalSetting("closed_form_sessions", "cleanup_delay_period = 1, cleanup_delay_period_random_add = 0"),
     )),
+    # The rows ClickHouse refused (collector/deadletters.py) hold whole rows of events: erasure deletes a
+    # person's there too (journeys/erase.py), and their old parts go at once.
+    Migration(58, "dead letters erased with their person", (
+        LocalSetting("dead_letters", "cleanup_delay_period = 1, cleanup_delay_period_random_add = 0"),
+    )),
 )

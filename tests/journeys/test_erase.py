@@ -3,7 +3,16 @@ many visitors removed from their rows without deleting them."""
 
 from __future__ import annotations
 
+import json
+import time
+import uuid
+
 import pytest
+
+from collector import ingest
+from collector.clickhouse import StoreError
+from collector.deadletters import dead_letter
+from collector.rows import lines
 
 from collector.ddl import mutation
 from collector.errors import BadParameter
@@ -68,6 +77,23 @@ def test_an_erasure_while_a_query_reads_the_tables_waits_for_it_with_every_table
     erasing.join(60)
     assert done["erased"].removed["events"] == 2 and done["erased"].parts_left == 0
     assert count(store, "events") == 2, "v2 and v4: the table is attached and read"
+
+
+def test_the_rows_clickhouse_refused_and_set_aside_are_erased_with_the_person(store, ctx, plan):
+    """A dead letter holds a whole row (collector/deadletters.py): `parcours rejected replay` would put the
+    person's event back, so an erasure deletes it there too."""
+    now = int(time.time() * 1000)
+    events = [{"id": str(uuid.uuid4()), "t": now, "sid": "s", **e}
+              for e in (visit("v1"), quote("v1", "Q-1", "0612345678"), visit("v9"), quote("v8", "Q-8", "0698765432"))]
+    out = ingest.ingest(json.dumps({"sent": now, "events": events}).encode(), ingest.Request(now), plan, ctx.secret)
+    store.insert_lines("dead_letters", lines(
+        dead_letter(("events", line + b"\n", StoreError("insert into events failed: refused", 53)), now / 1000)
+        for line in lines(out.events).splitlines()))
+    assert count(store, "dead_letters") == 4
+    done = erase.erase(store, plan, ctx.secret, "visitor", "v1")
+    assert done.removed["dead_letters"] == 2 and count(store, "dead_letters", "line LIKE '%v1%'") == 0
+    done = erase.erase(store, plan, ctx.secret, "crm_id", "Q-8")  # a quote no stitching has seen
+    assert done.removed["dead_letters"] == 1 and count(store, "dead_letters") == 1  # v9's page view stays
 
 
 def test_erasing_a_quote_id_that_only_a_rejected_line_knows(store, ctx, plan):
