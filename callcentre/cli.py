@@ -20,7 +20,7 @@ from callcentre.seal import Sealer, parse_keys
 from collector import settings as settings_mod
 from collector.errors import Problem
 from collector.options import format_option, load_plan, plan_option, target_options
-from collector.output import as_result, format_result
+from collector.output import as_result, format_result, spreadsheet_text
 from collector.since import FORMS, parse_since
 from collector.storage import QueryResult
 from collector.target import Op, Target
@@ -82,7 +82,7 @@ def render(result: QueryResult, fmt: str) -> str:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(result.columns)
-        writer.writerows([["true" if v is True else "false" if v is False else v for v in row]
+        writer.writerows([["true" if v is True else "false" if v is False else spreadsheet_text(v) for v in row]
                           for row in result.rows])
         return out.getvalue()
     shown = ("phone", "form_id", "last_step", "abandoned_at", "call_by", "lever", "campaign", "broker_id",

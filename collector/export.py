@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 from collector.errors import BadParameter
+from collector.output import spreadsheet_sql
 from collector.since import utc
 from collector.storage import Store
 
@@ -37,7 +38,7 @@ def chunks(store: Store, table: str, fmt: str, since: dt.datetime, until: dt.dat
         f"SELECT min({column}), max({column}) FROM {store.database}.{table}").rows[0])
     start, end = max(since, lo), min(until or hi + _MS, hi + _MS)
     _, first_format, next_format = FORMATS[fmt]
-    sql = (f"SELECT * FROM {store.database}.{TABLES[table]} "
+    sql = (f"SELECT {_columns(store, table) if fmt == 'csv' else '*'} FROM {store.database}.{TABLES[table]} "
            f"WHERE {column} >= {{lo:DateTime64(3, 'UTC')}} AND {column} < {{hi:DateTime64(3, 'UTC')}} "
            f"ORDER BY {column}")
     if start >= end:
@@ -52,3 +53,13 @@ def chunks(store: Store, table: str, fmt: str, since: dt.datetime, until: dt.dat
         if data:
             yield data
         first, window = False, upper
+
+
+def _columns(store: Store, table: str) -> str:
+    """The table's columns for a CSV a marketer may open in a spreadsheet: a text one that starts like a
+    formula (a campaign is anyone's URL text) gets a leading quote (collector/output.py's rule)."""
+    columns = store.query(f"SELECT name, type FROM system.columns WHERE database = {{db:String}} "
+                          f"AND table = {{table:String}} AND default_kind NOT IN ('MATERIALIZED', 'ALIAS') "
+                          f"ORDER BY position", parameters={"db": store.database, "table": table}).rows
+    return ", ".join(spreadsheet_sql(f"`{name}`") + f" AS `{name}`" if type_.removeprefix("LowCardinality(")
+                     .removeprefix("Nullable(").startswith("String") else f"`{name}`" for name, type_ in columns)

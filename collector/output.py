@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from typing import Any
 
 import msgspec
@@ -50,6 +51,30 @@ def format_result(result: QueryResult, fmt: str) -> str:
     out += [" | ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
     out.append(f"({len(cells)} row{'s' if len(cells) != 1 else ''})")
     return "\n".join(out) + "\n"
+
+
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet reads as the start of a formula in a cell."""
+
+
+NUMBER = re.compile(r"[+-]?[0-9][0-9.]*")
+"""Text that is a number (a phone in E.164, -12.5): no formula, left as it is (a call centre's dialler reads
++33612345678)."""
+
+
+def spreadsheet_text(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as it is: text anyone can put in a URL (utm_campaign==HYPERLINK(...)) is
+    never run as a formula by the spreadsheet a marketer opens the file in; a leading quote keeps it text
+    (OWASP's advice). Numbers, as values or as text, and other values unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA) and not NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def spreadsheet_sql(column: str) -> str:
+    """The same rule in ClickHouse SQL, for a String column a CSV is written from."""
+    return (f"if(match({column}, '^[-=+@\\t\\r]') AND NOT match({column}, '^[+-]?[0-9][0-9.]*$'), "
+            f"concat('\\'', {column}), {column})")  # FORMULA's characters, NUMBER
 
 
 def short(value: Any, width: int = 80) -> str:

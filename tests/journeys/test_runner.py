@@ -192,10 +192,11 @@ def test_a_period_the_engine_cannot_count_in_days_is_refused_before_any_query(se
 def test_csv_cells_a_spreadsheet_would_run_as_formulas_stay_text():
     """Anyone can put a formula in a URL's utm_campaign; the marketer's spreadsheet must not run it."""
     result = Result(["campaign", "visits", "revenue"], [['=HYPERLINK("http://evil.example","x")', 3, -1.5],
-                                                        ["+33 spring", 1, 0], ["@sum", 0, 2], ["moto-spring", 2, 0]])
+                                                        ["+33 spring", 1, 0], ["@sum", 0, 2], ["moto-spring", 2, 0],
+                                                        ["-12.5", 0, 0]])
     rows = list(csv.reader(io.StringIO(render(result, "csv"))))
     assert rows[1] == ["'=HYPERLINK(\"http://evil.example\",\"x\")", "3", "-1.5"]
-    assert [r[0] for r in rows[2:]] == ["'+33 spring", "'@sum", "moto-spring"]
+    assert [r[0] for r in rows[2:]] == ["'+33 spring", "'@sum", "moto-spring", "-12.5"]  # text that is a number: none
 
 
 def test_the_api_prints_a_reports_sql_with_the_running_collectors_plan(settings, store, plan):

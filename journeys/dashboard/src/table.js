@@ -61,8 +61,9 @@ export function csvButton(name, onclick, text) {
  * quotes where a value needs them): for a part of a report its CSV does not hold.
  */
 export function csvText(keys, rows) {
-  // Text that a spreadsheet would read as a formula (=, +, -, @...) kept text with a leading quote, as the API does.
-  var text = (v) => (typeof v === 'string' && /^[=+\-@\t\r]/.test(v) ? `'${v}` : String(v));
+  // Text that a spreadsheet would read as a formula (=, +, -, @...) kept text with a leading quote, as the API does
+  // (collector/output.py); text that is a number (-12.5) is none.
+  var text = (v) => (typeof v === 'string' && /^[=+\-@\t\r]/.test(v) && !/^[+-]?\d[\d.]*$/.test(v) ? `'${v}` : String(v));
   var cell = (v) => (v == null ? '' : /[",\n\r]/.test(text(v)) ? `"${text(v).replace(/"/g, '""')}"` : text(v));
   return [keys, ...rows.map((r) => keys.map((k) => r[k]))].map((line) => line.map(cell).join(',')).join('\n') + '\n';
 }

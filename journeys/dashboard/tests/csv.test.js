@@ -16,4 +16,5 @@ test('the calls\' unmatched reasons: every reason of the match report, 0 include
 test('text a spreadsheet would run as a formula stays text, as in the API\'s CSV; numbers stay numbers', () => {
   assert.equal(csvText(['c', 'n'], [{ c: '=HYPERLINK("http://evil.example","x")', n: -3 }, { c: '@SUM(A1)', n: 0 }]),
     'c,n\n"\'=HYPERLINK(""http://evil.example"",""x"")",-3\n\'@SUM(A1),0\n');
+  assert.equal(csvText(['c'], [{ c: '-12.5' }, { c: '+33612345678' }, { c: '-1+A1' }]), "c\n-12.5\n+33612345678\n'-1+A1\n");
 });
