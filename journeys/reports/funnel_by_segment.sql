@@ -4,7 +4,7 @@
     -- branch out when the report has neither.
     UNION ALL
     SELECT segment, fact.1 AS kind, fact.2 AS code, fact.3 AS level, count() AS n,
-           quantilesExactIf(0.5, 0.9)(fact.4, kind = 'step') AS seconds
+           quantilesExactInclusiveIf(0.5, 0.9)(fact.4, kind = 'step') AS seconds
     FROM segmented
     ARRAY JOIN arrayConcat(if(stepped, [('level', toUInt16(chain_number), toUInt8(reached), toUInt32(0))], []),
                            arrayMap(s -> ('step', s.1, toUInt8(0), s.2), steps),

@@ -8,7 +8,7 @@
       AND stepped
     GROUP BY chain_number, level
     UNION ALL
-    SELECT '' AS segment, 'step' AS kind, code, 0 AS level, count() AS n, quantilesExact(0.5, 0.9)(elapsed_ms) AS seconds
+    SELECT '' AS segment, 'step' AS kind, code, 0 AS level, count() AS n, quantilesExactInclusive(0.5, 0.9)(elapsed_ms) AS seconds
     FROM step_events
     WHERE {by:String} = '' AND {lever:String} = '' AND {campaign:String} = '' AND {broker:String} = '' AND {device:String} = ''
     GROUP BY code

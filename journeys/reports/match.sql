@@ -164,10 +164,10 @@ SELECT
     countIf(reason = 'journey only after the sale') AS after_sale,
     sum(premium) AS revenue,
     sumIf(premium, is_matched) AS matched_revenue,
-    quantileExactIf(0.5)(days_to_sale, is_matched) AS median_days_to_sale,
-    quantileExactIf(0.9)(days_to_sale, is_matched) AS p90_days_to_sale,
-    quantileExactIf(0.5)(days_quote_to_sale, days_quote_to_sale IS NOT NULL) AS median_days_quote_to_sale,
-    quantileExactIf(0.9)(days_quote_to_sale, days_quote_to_sale IS NOT NULL) AS p90_days_quote_to_sale
+    quantileExactInclusiveIf(0.5)(days_to_sale, is_matched) AS median_days_to_sale,
+    quantileExactInclusiveIf(0.9)(days_to_sale, is_matched) AS p90_days_to_sale,
+    quantileExactInclusiveIf(0.5)(days_quote_to_sale, days_quote_to_sale IS NOT NULL) AS median_days_quote_to_sale,
+    quantileExactInclusiveIf(0.9)(days_quote_to_sale, days_quote_to_sale IS NOT NULL) AS p90_days_quote_to_sale
 FROM lines
 GROUP BY dimension, value
 ORDER BY indexOf(['all', 'channel', 'broker', 'adviser', 'source', 'sale'], dimension), conversions DESC, value
