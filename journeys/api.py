@@ -168,7 +168,8 @@ async def persons_status(request: Request) -> Response:
 async def report(request: Request) -> Response:
     """GET /api/reports/NAME: one report, its options in the query string; JSON unless format=table|csv.
     POST: the options as a JSON object in the body, for a value that must stay out of URLs and logs: a
-    `phone`, hashed here as the collector hashes it (only its key reaches the report). A bad option is a 400
+    `phone`, hashed here as the collector hashes it (only its key reaches the report); the query string may
+    hold the others (format=csv), an option given in both is refused. A bad option is a 400
     saying what to fix, an unknown report a 404 (reports.ReportError, a Problem)."""
     state = request.app.state
     if request.method == "POST":
@@ -184,6 +185,10 @@ async def report(request: Request) -> Response:
             if isinstance(value, (list, dict)):
                 raise BadParameter(f"{str(key)[:40]}: send one value (a string, a number or true/false)")
         raw = {str(k): v if isinstance(v, str) else json_text(v) for k, v in doc.items() if v is not None}
+        in_url = url_options(request)  # format=csv in the URL, the rest in the body: both read, none twice
+        if twice := sorted(set(in_url) & set(doc)):
+            raise BadParameter(f"{twice[0][:40]}: given in the URL and in the body; give it once")
+        raw = {**in_url, **raw}
         if "phone" in raw:
             raw["phone_key"] = reports_person.hash_phone(raw.pop("phone"), state.plan.default_region,
                                                          state.settings.secret)

@@ -67,7 +67,9 @@ def levers_post(ctx: Context, result: Result) -> Result:
         online, offline, revenue = sales.get(key, (0.0, 0.0, 0.0))
         total = online + offline
         visits, leads, cost = r[at["visits"]], r[at["leads"]], r[at["cost"]]
-        out.append([*r[:at["lead_rate"] + 1], round(online, 6), round(offline, 6), round(total, 6),
+        # sales: the sum of the two figures shown, so that they add up on screen and in the JSON.
+        out.append([*r[:at["lead_rate"] + 1], round(online, 6), round(offline, 6),
+                    round(round(online, 6) + round(offline, 6), 6),
                     money(revenue), _ratio(total, visits), _per(revenue, total), cost,
                     _per(cost, leads), _per(cost, total), _ratio(revenue, cost)])
     out.sort(key=lambda r: (-(r[2] or 0), -r[9], r[0], r[1]))

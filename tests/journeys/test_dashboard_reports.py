@@ -112,6 +112,15 @@ def test_the_api_takes_a_phone_only_in_a_post_body_and_never_logs_it(settings, s
         assert twice.status_code == 400 and twice.json()["error"] == "phone: given more than once; send each key once"
         listed = client.post("/api/reports/person", content=json.dumps({"phone": ["0612345678"]}), headers=admin)
         assert listed.status_code == 400 and listed.json()["error"].startswith("phone: send one value")
+        # The other options may ride in the URL (format=csv); the phone never, one option never in both.
+        as_csv = client.post("/api/reports/person?format=csv", content=json.dumps({"phone": "+33 6 12 34 56 78"}),
+                             headers=admin)
+        assert as_csv.headers["content-type"].startswith("text/csv") and ",sale," in as_csv.text, as_csv.text[:200]
+        both = client.post("/api/reports/person?format=csv", content=json.dumps({"phone": "0612345678",
+                                                                                 "format": "json"}), headers=admin)
+        assert both.status_code == 400 and both.json()["error"].startswith("format: given in the URL and in the body")
+        in_url = client.post("/api/reports/person?phone=0612345678", content=b"{}", headers=admin)
+        assert in_url.status_code == 400 and "never in a URL" in in_url.json()["error"]
         huge = client.post("/api/reports/person", content=json.dumps({"quote_id": "Q" * (1 << 20)}), headers=admin)
         assert huge.status_code == 413  # refused before it is held whole: no option is that large
     server_lines = [r.getMessage() for r in caplog.records if not r.name.startswith("httpx")]  # not the test's client

@@ -10,7 +10,7 @@ import * as state from '../state.js';
 import { csvButton, csvText, table } from '../table.js';
 
 add({
-  en: { 'quality.match': 'Offline sales matched to an online journey', 'quality.reasons': 'Why sales were not matched',
+  en: { 'quality.match': 'Sales matched to an online journey', 'quality.reasons': 'Why sales were not matched',
     'quality.rejected': 'Events refused by the tagging plan', 'quality.rejected.caption': 'Refused events by reason and plan version (set aside, not lost: replay them once the plan is fixed)',
     'quality.rejected.none': 'No event was refused in this period.', 'quality.rate': 'Match rate',
     'quality.calls': 'Calls matched to a journey', 'quality.calls.reasons': 'Why calls were not matched',
@@ -19,7 +19,7 @@ add({
     ambiguous_lease: 'number held by several visitors', ambiguous_phone: 'phone shared by too many visitors',
     anonymous_caller: 'number withheld', callee_not_seen: 'call-back to a phone never seen online',
     phone_not_seen: 'caller’s phone never seen online' },
-  fr: { 'quality.match': 'Ventes hors ligne rapprochées d’un parcours en ligne', 'quality.reasons': 'Pourquoi des ventes n’ont pas été rapprochées',
+  fr: { 'quality.match': 'Ventes rapprochées d’un parcours en ligne', 'quality.reasons': 'Pourquoi des ventes n’ont pas été rapprochées',
     'quality.rejected': 'Événements refusés par le plan de marquage', 'quality.rejected.caption': 'Événements refusés par motif et version du plan (mis de côté, pas perdus : rejouez-les une fois le plan corrigé)',
     'quality.rejected.none': 'Aucun événement refusé sur la période.', 'quality.rate': 'Taux de rapprochement',
     // The match report's reasons (journeys/reports/match.py REASONS), shown in French; the CSV keeps the API's words.
