@@ -96,8 +96,8 @@ COLUMNS = (
     Column("revenue", "their premiums, shared with the same weights"),
     Column("conversion_rate", "sales / visits (null without visits)"),
     Column("average_premium", "revenue / sales"),
-    Column("cost", "the imported costs of the period's days for the lever (and campaign); null when none is "
-                   "imported"),
+    Column("cost", "the imported costs of the days the period touches, whole, for the lever (and campaign); null "
+                   "when none is imported"),
     Column("cost_per_lead", "cost / leads"),
     Column("cost_per_sale", "cost / sales"),
     Column("roas", "return on ad spend: revenue / cost"),

@@ -28,12 +28,13 @@ traffic AS (
 ),
 
 spend AS (
-    -- Costs imported for the days of the period (parcours import costs), per lever, or per lever and
+    -- Costs imported for every day the period touches, whole (costs are per day: a period of a few hours
+    -- counts its day's), per lever, or per lever and
     -- campaign when split by campaign; none for the other breakdowns.
     SELECT lever, if({by:String} = 'campaign', campaign, '') AS segment, sum(amount) AS cost,
            1 AS costed
     FROM parcours.costs FINAL
-    WHERE day >= toDate({from:DateTime64(3, 'UTC')}) AND day < toDate({to:DateTime64(3, 'UTC')})
+    WHERE day >= toDate({from:DateTime64(3, 'UTC')}) AND day <= toDate({to:DateTime64(3, 'UTC')} - toIntervalMillisecond(1))
       AND {by:String} IN ('', 'campaign')
       AND ({lever:String} = '' OR lever = {lever:String}) AND ({campaign:String} = '' OR campaign = {campaign:String})
       AND {broker:String} = '' AND {device:String} = ''

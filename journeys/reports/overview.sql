@@ -43,7 +43,7 @@ spend AS (
                    toDate({from:DateTime64(3, 'UTC')})) AS period,
            sum(amount) AS cost, 1 AS costed
     FROM parcours.costs FINAL
-    WHERE day >= toDate({from:DateTime64(3, 'UTC')}) AND day < toDate({to:DateTime64(3, 'UTC')})
+    WHERE day >= toDate({from:DateTime64(3, 'UTC')}) AND day <= toDate({to:DateTime64(3, 'UTC')} - toIntervalMillisecond(1))
       AND ({lever:String} = '' OR lever = {lever:String}) AND ({campaign:String} = '' OR campaign = {campaign:String})
       AND {broker:String} = '' AND {device:String} = ''
     GROUP BY period

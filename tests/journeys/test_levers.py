@@ -68,6 +68,16 @@ def test_sales_under_last_non_direct_and_first_touch(store, plan, shop):
     assert rows[("search_organic",)]["cost"] is None
 
 
+def test_a_period_of_hours_counts_its_days_whole_cost(store, plan, shop):
+    """Costs are per day: a period inside one day (09:00 to 18:00), or across two, counts each day it touches."""
+    hours = lines(reports.run(store, plan, "levers", {"from": "2026-03-02T09:00", "to": "2026-03-02T18:00"}), "lever")
+    assert hours[("display",)]["cost"] == 150
+    two = lines(reports.run(store, plan, "levers", {"from": "2026-03-02T18:00", "to": "2026-03-03T06:00"}), "lever")
+    assert two[("display",)]["cost"] == 200
+    overview = reports.run(store, plan, "overview", {"from": "2026-03-02T09:00", "to": "2026-03-02T18:00"}).records()
+    assert overview[0]["cost"] == 150
+
+
 def test_campaigns_split_each_lever(store, plan, shop):
     result = reports.run(store, plan, "campaigns", {**MARCH, "model": "first_touch"})
     assert result.columns[:3] == ["lever", "campaign", "visits"]
