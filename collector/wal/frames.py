@@ -61,15 +61,37 @@ class TornHeader(Exception):
 
 
 def read_header(fh: BinaryIO) -> dict[str, Any] | None:
-    """The header of a segment open at its start; None for a file too short to hold one (raises TornHeader)."""
+    """The header of a segment open at its start; None for a file too short to hold one (raises TornHeader,
+    also for a zero-filled start: a header whose write failed)."""
     head = fh.read(8)
     if len(head) < 8:
         return None
     length, crc = FRAME.unpack(head)
-    payload = fh.read(length)
+    payload = fh.read(length) if length <= MAX_FRAME else b""
     if len(payload) < length or zlib.crc32(payload) != crc:
         raise TornHeader
-    return _decode(payload)
+    try:
+        header = _decode(payload)
+    except msgspec.DecodeError:
+        raise TornHeader from None
+    if not isinstance(header, dict):
+        raise TornHeader
+    return header
+
+
+def first_record(data: bytes) -> int | None:
+    """Where the records of a segment without a header start, if it holds any: after its zeros.
+
+    An older collector could append through a descriptor left open by a failed rotation into a
+    segment whose header was never written, and acknowledge those records: they follow the zeros. A frame
+    starts with its length, so its first non-zero byte is one of its first four."""
+    nonzero = len(data) - len(data.lstrip(b"\0"))
+    if nonzero == len(data):
+        return None
+    for at in range(max(0, nonzero - 3), nonzero + 1):
+        if next(records(data[at:], {"format": FORMAT}, lambda _: None), None) is not None:
+            return at
+    return None
 
 
 def records(data: bytes, header: dict[str, Any], torn: Callable[[int], None]) -> Iterator[tuple[Record, int]]:
