@@ -80,11 +80,8 @@ def read_header(fh: BinaryIO) -> dict[str, Any] | None:
 
 
 def first_record(data: bytes) -> int | None:
-    """Where the records of a segment without a header start, if it holds any: after its zeros.
-
-    An older collector could append through a descriptor left open by a failed rotation into a
-    segment whose header was never written, and acknowledge those records: they follow the zeros. A frame
-    starts with its length, so its first non-zero byte is one of its first four."""
+    """Where the first record of `data`, zeros then frames, starts; None when there is none. A frame
+    starts with its length: its first non-zero byte is one of its first four."""
     nonzero = len(data) - len(data.lstrip(b"\0"))
     if nonzero == len(data):
         return None

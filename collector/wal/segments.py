@@ -48,6 +48,9 @@ class Segments:
         """End of the data in the active segment (the rest of the file is zeros)."""
         self.corrupt_frames = 0
         self._data_start = 0
+        self._dirty = 0
+        """End of what a failed group may have left past `offset` in the active segment (0: none)."""
+        self._strays: dict[int, int] = {}  # segment -> where its records start, after zeros (`_start`)
         self._fd: int | None = None
         self._spare: Future | None = None  # the next segment, being zero-filled in the background
         self.rotate_next = False
@@ -177,20 +180,34 @@ class Segments:
         """Write a group of frames (the first one's lsn `first`) and fsync it; the seconds that took.
 
         A full segment is left for a new one starting at `first`. A failed write (OSError, a short one
-        too) leaves no trusted frame behind: the next group overwrites the same offset."""
+        too) leaves no frame behind: the next group overwrites the same offset, and zeros what it does
+        not cover of the failed group's bytes (a frame of it left whole after a shorter group would be
+        read at the next start, though it was refused)."""
         if self._fd is None or (self.offset > self._data_start
                                 and (self.rotate_next or self.offset + len(data) > self.segment_bytes)):
+            if self._dirty > self.offset:
+                self._sync(bytes(self._dirty - self.offset), self.offset)
+            self._dirty = 0
             self.activate(first)
         self.rotate_next = False
         began = time.perf_counter()
-        _pwrite_all(self._fd, data, self.offset)
-        if self.fsync:
-            os.fdatasync(self._fd)
+        end = self.offset + len(data)
+        try:
+            self._sync(data + bytes(self._dirty - end) if self._dirty > end else data, self.offset)
+        except OSError:
+            self._dirty = max(self._dirty, end)
+            raise
+        self._dirty = 0
         elapsed = time.perf_counter() - began
-        self.offset += len(data)
+        self.offset = end
         with self.lock:
             self.sizes[self.active] = self.offset
         return elapsed
+
+    def _sync(self, data: bytes, offset: int) -> None:
+        _pwrite_all(self._fd, data, offset)
+        if self.fsync:
+            os.fdatasync(self._fd)
 
     def drop_stored(self, lsn: int) -> None:
         """Delete the segments whose records are all stored (up to `lsn`), never the active one."""
@@ -226,20 +243,9 @@ class Segments:
         path = self.path(first)
         try:
             with open(path, "rb") as fh:
-                try:
-                    header = frames.read_header(fh)
-                    start = fh.tell()
-                except frames.TornHeader:
-                    header = None
-                if header is None:  # its creation failed, or an older collector's failed rotation
-                    fh.seek(0)
-                    whole = fh.read()
-                    start = frames.first_record(whole)
-                    if start is None:
-                        if whole.strip(b"\0"):
-                            self._torn(path, 0)
-                        return
-                    header = {"format": frames.FORMAT}
+                header, start = self._start(first, fh, limit is None)
+                if header is None:
+                    return
                 offset = max(offset, start)
                 fh.seek(offset)
                 data = fh.read(None if limit is None else max(0, limit - offset))
@@ -247,6 +253,36 @@ class Segments:
             return
         for record, end in frames.records(data, header, lambda at: self._torn(path, offset + at)):
             yield record, offset + end
+
+    def _start(self, first: int, fh, whole: bool) -> tuple[dict | None, int]:
+        """A segment's header (None: none to read) and where its records start.
+
+        An older collector, after a failed rotation, could append through a descriptor left open into a
+        new segment whose header was missing or not durable, at the offset of the segment it meant, and
+        acknowledge those records: they follow zeros. Such a segment holds no record where they should
+        start; when it is read whole (at start: `scan`), its records are looked for after the zeros, and
+        where they start is kept for the reads that follow."""
+        if first in self._strays:
+            return {"format": frames.FORMAT}, self._strays[first]
+        try:
+            header = frames.read_header(fh)
+        except frames.TornHeader:
+            header = None
+        start = fh.tell() if header is not None else 0
+        fh.seek(start)
+        if header is not None and (not whole or any(fh.read(8))):
+            return header, start
+        fh.seek(start)
+        rest = fh.read()
+        at = frames.first_record(rest)
+        if at is None:
+            if header is None and rest.strip(b"\0"):
+                self._torn(self.path(first), 0)
+            return header, start
+        self._strays[first] = start + at
+        log.warning("write-ahead log %s: records found at byte %d after zeros (a failed rotation of an older "
+                    "collector): read", self.path(first).name, start + at)
+        return {"format": frames.FORMAT}, start + at
 
     def _torn(self, path: Path, offset: int) -> None:
         self.corrupt_frames += 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import errno
+import os
 import struct
 import uuid
 import zlib
@@ -343,8 +345,9 @@ def test_a_group_that_fits_after_a_failed_rotation_goes_to_a_segment_with_a_head
 
 def test_a_restart_recovers_a_log_left_with_empty_and_headerless_segments(tmp_path):
     """What a full disk left the tester, which the collector could not start on (`Input data was
-    truncated`): an empty segment, a zero-filled one, a torn header, and an older collector's segment
-    without a header holding acknowledged records after its zeros. Every record is read; the rest goes."""
+    truncated`): an empty segment, a zero-filled one, a torn header, and an older collector's segments
+    holding acknowledged records after zeros, one without a header, one whose header was not durable.
+    Every record is read; the rest goes."""
     async def write():
         wal = await opened(tmp_path)
         for n in range(1, 4):
@@ -354,24 +357,62 @@ def test_a_restart_recovers_a_log_left_with_empty_and_headerless_segments(tmp_pa
 
     end = run(write())
     path = lambda first: tmp_path / f"{first:020d}.wal"  # noqa: E731
+    record = lambda lsn: frames.record(lsn, 1795000000000, row(lsn), b"")  # noqa: E731
     path(4).write_bytes(b"")
-    path(5).write_bytes(bytes(end) + frames.record(6, 1795000000000, row(6), b"")
-                        + frames.record(7, 1795000000000, row(7), b"") + bytes(4096))
-    path(8).write_bytes(bytes(4096))
-    path(9).write_bytes(frames.header()[:5])
+    path(5).write_bytes(bytes(end) + record(6) + record(7) + bytes(4096))
+    path(8).write_bytes(frames.header() + bytes(end - len(frames.header())) + record(9) + record(10) + bytes(4096))
+    path(11).write_bytes(bytes(4096))
+    path(12).write_bytes(frames.header()[:5])
 
     async def reopen(append: bool):
         wal = await opened(tmp_path)
         files = log_files(tmp_path)
         if append:
-            await wal.append(row(8), b"")
+            await wal.append(row(11), b"")
         records = read_all(wal)
         await wal.close()
         return records, files
 
     records, files = run(reopen(True))
-    assert [r.lsn for r in records] == [1, 2, 3, 6, 7, 8]
-    assert files == [path(first).name for first in (1, 5, 8)]  # 8: the new segment, where 8's zeros were
+    assert [r.lsn for r in records] == [1, 2, 3, 6, 7, 9, 10, 11]
+    assert files == [path(first).name for first in (1, 5, 8, 11)]  # 11: the new segment, where 11's zeros were
     records, _ = run(reopen(False))
-    assert [r.lsn for r in records] == [1, 2, 3, 6, 7, 8]
-    assert [numbers(r.events) for r in records] == [[1], [2], [3], [6], [7], [8]]
+    assert [r.lsn for r in records] == [1, 2, 3, 6, 7, 9, 10, 11]
+    assert [numbers(r.events) for r in records] == [[1], [2], [3], [6], [7], [9], [10], [11]]
+
+
+def test_a_refused_group_leaves_no_frame_a_restart_would_read(tmp_path, monkeypatch):
+    """A group written but not fsync'd (fdatasync failing, as on a full disk) is refused; the next group
+    is written at the same offset. Shorter, it left the refused group's next frame whole after it, read
+    at the next start as a record: one the sender was told to send again."""
+    fdatasync, failing = os.fdatasync, [True]
+
+    def full(fd):
+        if failing[0]:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        fdatasync(fd)
+
+    async def scenario():
+        wal = await opened(tmp_path)
+        monkeypatch.setattr(os, "fdatasync", full)
+        loop = asyncio.get_running_loop()
+        refused = [loop.create_future() for _ in range(2)]
+        for future in refused:
+            wal.submit(row(5), b"", future)  # one group of two frames of one size
+        for future in refused:
+            with pytest.raises(WalError):
+                await future
+        failing[0] = False
+        acknowledged = await wal.append(row(5), b"")  # the size of one refused frame
+        await wal.close()
+        return acknowledged
+
+    acknowledged = run(scenario())
+
+    async def reopen():
+        wal = await opened(tmp_path)
+        records = read_all(wal)
+        await wal.close()
+        return records
+
+    assert [r.lsn for r in run(reopen())] == [acknowledged]
