@@ -5,7 +5,8 @@ JSONEachRow lines (see rows.py), kept as the bytes ClickHouse will parse. A segm
 header, `{"format": 2}`. (Format 1, before rows were lines, held positional rows and the column names in
 its header; such segments are still read, their rows turned into lines.) A frame cut short or failing its
 checksum (the torn tail of a crash) ends the segment: it is skipped, never fatal, since it was never
-acknowledged.
+acknowledged. So is a header missing, cut short or zero-filled (a segment whose creation failed on a full
+disk): no record is appended to a segment before its header is fsync'd.
 """
 
 from __future__ import annotations
