@@ -149,14 +149,15 @@ class Segments:
         every other file's dirty data, e.g. ClickHouse's new parts: ~10x slower). Raises OSError, leaving
         no file, when the disk lacks room for it and `_HEADROOM` (a partial file would take the last
         bytes the checkpoint needs)."""
+        if self.fsync:
+            disk = os.statvfs(self.directory)
+            free = disk.f_bavail * disk.f_frsize
+            if free < self.segment_bytes + _HEADROOM:
+                raise OSError(errno.ENOSPC, f"no room on the log's disk for a segment of {self.segment_bytes} "
+                                            f"bytes ({free} bytes free)")
         try:
             with open(path, "wb") as fh:
                 if self.fsync:
-                    disk = os.statvfs(self.directory)
-                    free = disk.f_bavail * disk.f_frsize
-                    if free < self.segment_bytes + _HEADROOM:
-                        raise OSError(errno.ENOSPC, f"no room on the log's disk for a segment of "
-                                                    f"{self.segment_bytes} bytes ({free} bytes free)")
                     chunk = bytes(min(1 << 20, self.segment_bytes))
                     for _ in range(0, self.segment_bytes, len(chunk)):
                         fh.write(chunk)
