@@ -32,6 +32,7 @@ from collector.wal import WalError, WalFull
 from tagplan import CompiledPlan
 
 log = logging.getLogger("parcours.collect")
+_refusals = Throttle(log)  # a full disk refuses every request, and the tag retries each
 
 _JSON = (b"content-type", b"application/json")
 
@@ -178,7 +179,7 @@ def _refusal(exc: WalError) -> str:
     """Why the log refused a batch: wal_full or wal_error (a message, and the metric's label)."""
     if isinstance(exc, WalFull):
         return "wal_full"
-    log.error("batch refused for retry: %s", exc)
+    _refusals.log(logging.ERROR, "batch refused for retry: %s", exc)
     return "wal_error"
 
 

@@ -32,6 +32,12 @@ async def readyz(request: Request) -> JSONResponse:
     if writer.error:
         since = time.monotonic() - (writer.failing_since or time.monotonic())
         reasons.append(f"ClickHouse inserts failing for {since:.0f} s, retried with backoff: {writer.error}")
+    if writer.fault:
+        since = time.monotonic() - (writer.fault_since or time.monotonic())
+        reasons.append(f"the batch writer is held up for {since:.0f} s, retried with backoff: {writer.fault}")
+    if wal.failing:
+        reasons.append(f"the write-ahead log cannot be written ({wal.failing}): POST /collect answers 503 "
+                       "until it can (a full disk: free space on --wal-dir)")
     waiting = writer.waiting
     if waiting > STALLED:
         reasons.append(f"ClickHouse has not answered for {waiting:.0f} s (an insert or a health check waiting; "

@@ -16,7 +16,9 @@ A batch ClickHouse refuses for what its rows hold (refusals.py: a value it canno
 too many partitions) is split until the refused rows are isolated: the others are stored, the refused ones
 set aside in `dead_letters` with ClickHouse's error (deadletters.py), so no row stops the writer. On any other failure (ClickHouse down or slow, out of memory, merges behind) the same
 batch is retried with exponential backoff and the records stay in the log; `/readyz` reports the error
-until an insert succeeds again.
+until an insert succeeds again. A checkpoint that cannot be saved (the log's disk full) is retried the same
+way, the batch kept, and anything else the loop does not expect starts it again from the checkpoint after
+a backoff: the writer is held up, logged once and shown by `/readyz`, never stopped.
 
 The writer reads the log when a batch is due, not after each group commit: when `batch_rows` rows are
 durable since its last read (the log wakes it) or `batch_age` after that read. A batch is the records' JSONEachRow
@@ -76,6 +78,8 @@ class Writer:
         self.backoff_min, self.backoff_max = backoff_min, backoff_max
         self.error: str | None = None  # the last insert error, until an insert succeeds
         self.failing_since: float | None = None
+        self.fault: str | None = None  # what else holds the writer up (its checkpoint cannot be saved, a bug)
+        self.fault_since: float | None = None
         self.written = 0  # rows stored since start
         self._pos: Position | None = None
         self._read_lsn = 0  # lsn of the last record read from the log
@@ -94,7 +98,22 @@ class Writer:
         return self._task is not None and not self._task.done()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="parcours-writer")
+        self._task = asyncio.create_task(self._supervised(), name="parcours-writer")
+
+    async def _supervised(self) -> None:
+        """`_run`, started again after a backoff when it fails on anything it does not handle itself (a
+        bug, the log unreadable): it resumes from the checkpoint, so nothing is lost or stored twice."""
+        delay = self.backoff_min
+        while True:
+            try:
+                await self._run()
+                return
+            except Exception as exc:
+                self._faulted(f"{type(exc).__name__}: {exc}")
+                self._bugs.log(logging.ERROR, "the batch writer failed, starting it again in %.1f s "
+                               "(events wait in the log)", delay, exc_info=exc)
+            await self._pause(delay)
+            delay = min(delay * 2, self.backoff_max)
 
     async def stop(self, timeout: float = 30.0) -> bool:
         """Flush what the log holds (graceful shutdown), waiting at most `timeout`; True when drained."""
@@ -188,6 +207,7 @@ class Writer:
     async def _next_rows(self) -> None:
         """Sleep until the log holds rows not yet read (or the writer is asked to stop); meanwhile, check
         every `health_interval` that ClickHouse answers, so that /readyz knows it while no row comes."""
+        self._unfaulted()  # all read and stored
         self.wal.notify_rows = self.wal.durable_rows + 1
         self.wal.grown.clear()
         while self._read_lsn >= self.wal.durable_lsn and not self._stopping:
@@ -229,15 +249,13 @@ class Writer:
 
     async def _flush(self, batch: Batch, span: tuple[int, int] | None = None) -> int:
         """Insert the batch, retrying with backoff until it is stored; then checkpoint past it. Its rows."""
-        loop = asyncio.get_running_loop()
         if not batch.records:
             if span:  # nothing readable left of the batch in flight: it was stored, or lost to corruption
-                await loop.run_in_executor(self._io, self.wal.save_checkpoint, Checkpoint(span[1]), self._pos)
+                await self._checkpoint(Checkpoint(span[1]), self._pos)
             return 0
         first, last = span or (batch.first, batch.last)
         if not span:
-            await loop.run_in_executor(self._io, self.wal.save_checkpoint,
-                                       Checkpoint(self.wal.checkpoint.lsn, (first, last)))
+            await self._checkpoint(Checkpoint(self.wal.checkpoint.lsn, (first, last)))
         events = b"".join(r.events for r in batch.records)
         rejected = b"".join(r.rejected for r in batch.records)
         span_id = f"{self.wal.log_id}:{first}-{last}"
@@ -259,7 +277,7 @@ class Writer:
             delay = min(delay * 2, self.backoff_max)
             again = True
         elapsed = time.perf_counter() - started
-        await loop.run_in_executor(self._io, self.wal.save_checkpoint, Checkpoint(last), batch.end)
+        await self._checkpoint(Checkpoint(last), batch.end)
         self._succeeded()
         n_events = rows_mod.count(events) - sum(1 for table, _, _ in dead if table == "events")
         n_rejected = rows_mod.count(rejected) - sum(1 for table, _, _ in dead if table == "rejected_events")
@@ -274,6 +292,23 @@ class Writer:
             for table, _, _ in dead:
                 self.metrics.dead_letters.labels(table).inc()
         return n_events + n_rejected
+
+    async def _checkpoint(self, checkpoint: Checkpoint, pos: Position | None = None) -> None:
+        """Save the checkpoint, retrying with backoff until it is saved: a full disk holds the writer up
+        (the batch is kept, in memory and in the log) until there is room again, never stops it."""
+        delay = self.backoff_min
+        while True:
+            try:
+                await asyncio.get_running_loop().run_in_executor(self._io, self.wal.save_checkpoint, checkpoint, pos)
+                break
+            except OSError as exc:
+                if self.fault is None:
+                    log.error("cannot save the write-ahead log's checkpoint, retrying with backoff "
+                              "(nothing is lost; stored segments are deleted once it is saved): %s", exc)
+                self._faulted(f"cannot save the write-ahead log's checkpoint: {exc}")
+            await self._pause(delay)
+            delay = min(delay * 2, self.backoff_max)
+        self._unfaulted()
 
     def flush_now(self) -> None:
         """Store what the log holds without waiting for batch_age (an erasure waits for it)."""
@@ -308,6 +343,17 @@ class Writer:
         if self.error:
             log.info("ClickHouse inserts succeed again after %.0f s", time.monotonic() - (self.failing_since or 0))
         self.error = self.failing_since = None
+
+    def _faulted(self, message: str) -> None:
+        if self.fault is None:
+            self.fault_since = time.monotonic()
+        self.fault = message
+
+    def _unfaulted(self) -> None:
+        if self.fault is not None:
+            log.warning("the batch writer goes on after %.0f s held up (%s)",
+                        time.monotonic() - (self.fault_since or 0), self.fault)
+        self.fault = self.fault_since = None
 
     def _failed(self, message: str) -> None:
         if self.error is None:

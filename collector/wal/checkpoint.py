@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import uuid
@@ -38,12 +39,17 @@ def write_checkpoint(directory: Path, checkpoint: Checkpoint, fsync: bool) -> No
     """Replace the checkpoint atomically (a temporary file renamed over it); durably when `fsync`."""
     tmp = directory / "checkpoint.tmp"
     doc = {"lsn": checkpoint.lsn, "inflight": list(checkpoint.inflight) if checkpoint.inflight else None}
-    with open(tmp, "wb") as fh:
-        fh.write(msgspec.json.encode(doc))
-        fh.flush()
-        if fsync:
-            os.fsync(fh.fileno())
-    os.replace(tmp, directory / "checkpoint")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(msgspec.json.encode(doc))
+            fh.flush()
+            if fsync:
+                os.fsync(fh.fileno())
+        os.replace(tmp, directory / "checkpoint")
+    except BaseException:  # a full disk: no partial file left, the checkpoint before stays whole
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
     if fsync:
         fsync_dir(directory)
 

@@ -5,7 +5,8 @@ JSONEachRow lines (see rows.py), kept as the bytes ClickHouse will parse. A segm
 header, `{"format": 2}`. (Format 1, before rows were lines, held positional rows and the column names in
 its header; such segments are still read, their rows turned into lines.) A frame cut short or failing its
 checksum (the torn tail of a crash) ends the segment: it is skipped, never fatal, since it was never
-acknowledged.
+acknowledged. So is a header missing, cut short or zero-filled (a segment whose creation failed on a full
+disk): no record is appended to a segment before its header is fsync'd.
 """
 
 from __future__ import annotations
@@ -61,15 +62,34 @@ class TornHeader(Exception):
 
 
 def read_header(fh: BinaryIO) -> dict[str, Any] | None:
-    """The header of a segment open at its start; None for a file too short to hold one (raises TornHeader)."""
+    """The header of a segment open at its start; None for a file too short to hold one (raises TornHeader,
+    also for a zero-filled start: a header whose write failed)."""
     head = fh.read(8)
     if len(head) < 8:
         return None
     length, crc = FRAME.unpack(head)
-    payload = fh.read(length)
+    payload = fh.read(length) if length <= MAX_FRAME else b""
     if len(payload) < length or zlib.crc32(payload) != crc:
         raise TornHeader
-    return _decode(payload)
+    try:
+        header = _decode(payload)
+    except msgspec.DecodeError:
+        raise TornHeader from None
+    if not isinstance(header, dict):
+        raise TornHeader
+    return header
+
+
+def first_record(data: bytes) -> int | None:
+    """Where the first record of `data`, zeros then frames, starts; None when there is none. A frame
+    starts with its length: its first non-zero byte is one of its first four."""
+    nonzero = len(data) - len(data.lstrip(b"\0"))
+    if nonzero == len(data):
+        return None
+    for at in range(max(0, nonzero - 3), nonzero + 1):
+        if next(records(data[at:], {"format": FORMAT}, lambda _: None), None) is not None:
+            return at
+    return None
 
 
 def records(data: bytes, header: dict[str, Any], torn: Callable[[int], None]) -> Iterator[tuple[Record, int]]:

@@ -35,6 +35,8 @@ class GroupCommit:
         self._closing = False
         self._task: asyncio.Task | None = None
         self._slow_disk = 0.0  # moving average of a group's write + fsync, in seconds
+        self._failing_since: float | None = None  # monotonic time of the first failed write of an outage
+        self._refused = 0  # requests refused since then
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="parcours-wal-flusher")
@@ -76,12 +78,19 @@ class GroupCommit:
                 else:
                     seconds = self._write(data, first)
             except OSError as exc:
-                log.error("write-ahead log write failed, %d request(s) refused: %s", len(frames), exc)
+                if self._failing_since is None:  # once per outage (a full disk): the tag retries each request
+                    self._failing_since = time.monotonic()
+                    log.error("write-ahead log write failed, requests refused (503) until a write succeeds: %s", exc)
+                self._refused += len(frames)
                 for future in waiting:
                     if not future.done():  # a request cancelled meanwhile
                         future.set_exception(WalError(f"write-ahead log write failed: {exc}"))
                 continue
             self._slow_disk = 0.8 * self._slow_disk + 0.2 * seconds
+            if self._failing_since is not None:
+                log.warning("write-ahead log writes succeed again after %.0f s; %d request(s) were refused meanwhile",
+                            time.monotonic() - self._failing_since, self._refused)
+                self._failing_since, self._refused = None, 0
             # A failed group leaves a gap in the lsns, never a hole in the file.
             self._durable(last, len(frames), rows, seconds)
             for future in waiting:

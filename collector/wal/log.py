@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,12 @@ from collector.wal.group import GroupCommit
 from collector.wal.segments import Position, Segments
 
 __all__ = ["Wal", "WalError", "WalFull"]
+
+log = logging.getLogger("parcours.wal")
+
+SHOWN = 30.0
+"""Seconds /readyz reports a failed write of the log after the last one: a write that succeeds clears it
+sooner, but none comes while a load balancer keeps requests away from a collector that is not ready."""
 
 
 class Wal:
@@ -43,6 +50,8 @@ class Wal:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ckpt_pos = Position(0, 0)
         self._depth_hint = 1 << 62  # an upper bound of depth_bytes, exact after each checkpoint
+        self.write_error: str | None = None  # why the last write failed, until one succeeds
+        self._write_failed_at = 0.0  # monotonic time of the last failed write
 
     @property
     def corrupt_frames(self) -> int:
@@ -64,7 +73,12 @@ class Wal:
         last = self.segments.scan(self.checkpoint.lsn)
         self.last_lsn = self.durable_lsn = last
         self._ckpt_pos = Position(min(self.segments.sizes, default=0), 0)
-        self.segments.activate(last + 1)  # new records go to a new segment
+        try:
+            self.segments.activate(last + 1)  # new records go to a new segment
+        except OSError as exc:  # the first group tries again: the log replays meanwhile, requests get 503
+            self._write_failed(exc)
+            log.error("write-ahead log %s: cannot start a new segment (%s); POST /collect answers 503 until it can",
+                      self.directory, exc)
         self._depth_hint = self.depth_bytes
 
     # ---- appending (group commit)
@@ -121,8 +135,24 @@ class Wal:
                                f"({self.depth_records} record(s) waiting)")
             await asyncio.sleep(0.02)
 
+    @property
+    def failing(self) -> str | None:
+        """Why writes of the log fail (a full disk), while the last failure is recent; else None."""
+        if self.write_error and time.monotonic() - self._write_failed_at < SHOWN:
+            return self.write_error
+        return None
+
+    def _write_failed(self, exc: OSError) -> None:
+        self.write_error = str(exc)
+        self._write_failed_at = time.monotonic()
+
     def _write(self, data: bytes, first: int) -> float:
-        seconds = self.segments.append(data, first)
+        try:
+            seconds = self.segments.append(data, first)
+        except OSError as exc:
+            self._write_failed(exc)
+            raise
+        self.write_error = None
         self.fsyncs += 1
         self.last_fsync = seconds
         self._depth_hint += len(data)
@@ -159,6 +189,9 @@ class Wal:
             with self.segments.lock:
                 limit = self.segments.sizes.get(pos.segment)
                 later = [s for s in self.segments.sizes if s > pos.segment]
+                none = not self.segments.sizes  # a log whose first segment could not be made yet
+            if none:
+                return out, pos
             if limit is None:  # deleted under us: start from the first live segment
                 pos = self.start()
                 continue

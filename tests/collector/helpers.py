@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 from collector.storage import StoreError
 
@@ -56,6 +58,27 @@ class Outage:
         self.attempts += 1
         if self.down:
             raise StoreError("insert into events failed: Connection refused (injected outage)")
+
+
+class DiskFull:
+    """The disk filled up while `full`: writes at a position and syncs fail with ENOSPC, and statvfs says no
+    byte is free; then space comes back. A fault-injection seam at the OS calls the log makes (no tmpfs,
+    no root): everything above them is real."""
+
+    def __init__(self, monkeypatch, full: bool = False):
+        self.full = full
+        for name in ("pwrite", "fsync", "fdatasync"):
+            monkeypatch.setattr(os, name, self._failing(getattr(os, name)))
+        statvfs = os.statvfs
+        monkeypatch.setattr(os, "statvfs", lambda path: SimpleNamespace(f_bavail=0, f_frsize=4096)
+                            if self.full else statvfs(path))
+
+    def _failing(self, call):
+        def failing(*args):
+            if self.full:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return call(*args)
+        return failing
 
 
 def wait_for(predicate, timeout=30.0):

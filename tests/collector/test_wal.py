@@ -1,9 +1,11 @@
-"""The write-ahead log on its own: append, replay, torn tails, group commit, segments, cap."""
+"""The write-ahead log on its own: append, replay, torn tails, group commit, segments, cap, a full disk."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import errno
+import os
 import struct
 import uuid
 import zlib
@@ -11,8 +13,9 @@ import zlib
 import msgspec
 import pytest
 
-from collector.wal import Checkpoint, Wal, WalFull, claim_slot
-from tests.collector.helpers import run_async
+from collector.wal import Checkpoint, Wal, WalError, WalFull, claim_slot
+from collector.wal import frames
+from tests.collector.helpers import DiskFull, run_async
 
 
 def row(n: int) -> bytes:
@@ -263,3 +266,153 @@ def test_a_sealed_log_keeps_no_copy_of_what_it_stored(tmp_path):
     assert all(str(uuid.UUID(int=n)).encode() not in left for n in range(5)), "the sealed records are gone"
     assert str(uuid.UUID(int=99)).encode() in left, "what came after stays until it is stored"
     assert unstored(tmp_path) == 1 and purge_stored(tmp_path) == 0, "a segment with an unstored record stays"
+
+
+def log_files(path) -> list[str]:
+    """The log's segments and temporary files (not its id, lock or the segment prepared ahead)."""
+    return sorted(p.name for p in path.iterdir() if p.suffix in (".wal", ".tmp"))
+
+
+def test_a_full_disk_refuses_appends_leaves_no_file_and_the_log_resumes_when_space_is_back(tmp_path, monkeypatch):
+    """The tester's 3 MB tmpfs: each refused request left a new empty segment (1,918 in 8 s), and after
+    space came back the log appended nowhere readable."""
+    disk = DiskFull(monkeypatch)
+
+    async def scenario():
+        wal = await opened(tmp_path, segment_bytes=4096)
+        acknowledged = []
+        while 4096 - wal.segments.offset > 100:  # no room left for a record: the next one needs a new segment
+            acknowledged.append(await wal.append(row(len(acknowledged)), b""))
+        kept = len(acknowledged)
+        before = log_files(tmp_path)
+        disk.full = True
+        for n in range(kept, kept + 40):
+            with pytest.raises(WalError):
+                await wal.append(row(n), b"")
+        during = log_files(tmp_path)
+        disk.full = False
+        acknowledged += [await wal.append(row(n), b"") for n in range(1000, 1040)]
+        await wal.close()
+        return acknowledged, kept, before, during
+
+    acknowledged, kept, before, during = run(scenario())
+    assert during == before, "a refused request left a file"
+
+    async def reopen():
+        wal = await opened(tmp_path)
+        records = read_all(wal)
+        await wal.close()
+        return records
+
+    records = run(reopen())
+    assert [r.lsn for r in records] == acknowledged
+    assert [n for r in records for n in numbers(r.events)] == list(range(kept)) + list(range(1000, 1040))
+
+
+def test_a_group_that_fits_after_a_failed_rotation_goes_to_a_segment_with_a_header(tmp_path, monkeypatch):
+    """How the tester found an acknowledged event in a segment without a header: the rotation's header
+    write failed, the descriptor of the new file stayed open under the old one's number, and the next
+    group small enough for the old segment was written into the new file, and acknowledged."""
+    disk = DiskFull(monkeypatch)
+
+    async def scenario():
+        wal = await opened(tmp_path, segment_bytes=4096)
+        acknowledged = []
+        n = 0
+        while 4096 - wal.segments.offset > 300:
+            acknowledged.append(await wal.append(row(n), b""))
+            n += 1
+        disk.full = True
+        with pytest.raises(WalError):
+            await wal.append(row(1000) * 10, b"")  # does not fit: a new segment, which fails
+        disk.full = False
+        acknowledged.append(await wal.append(row(n), b""))  # fits in the segment being written
+        await wal.close()
+        return acknowledged, n
+
+    acknowledged, last_row = run(scenario())
+
+    async def reopen():
+        wal = await opened(tmp_path)
+        records = read_all(wal)
+        await wal.close()
+        return records
+
+    records = run(reopen())
+    assert [r.lsn for r in records] == acknowledged
+    assert [n for r in records for n in numbers(r.events)] == list(range(last_row + 1))
+
+
+def test_a_restart_recovers_a_log_left_with_empty_and_headerless_segments(tmp_path):
+    """What a full disk left the tester, which the collector could not start on (`Input data was
+    truncated`): an empty segment, a zero-filled one, a torn header, and an older collector's segments
+    holding acknowledged records after zeros, one without a header, one whose header was not durable.
+    Every record is read; the rest goes."""
+    async def write():
+        wal = await opened(tmp_path)
+        for n in range(1, 4):
+            await wal.append(row(n), b"")
+        await wal.close()
+        return wal.segments.offset
+
+    end = run(write())
+    path = lambda first: tmp_path / f"{first:020d}.wal"  # noqa: E731
+    record = lambda lsn: frames.record(lsn, 1795000000000, row(lsn), b"")  # noqa: E731
+    path(4).write_bytes(b"")
+    path(5).write_bytes(bytes(end) + record(6) + record(7) + bytes(4096))
+    path(8).write_bytes(frames.header() + bytes(end - len(frames.header())) + record(9) + record(10) + bytes(4096))
+    path(11).write_bytes(bytes(4096))
+    path(12).write_bytes(frames.header()[:5])
+
+    async def reopen(append: bool):
+        wal = await opened(tmp_path)
+        files = log_files(tmp_path)
+        if append:
+            await wal.append(row(11), b"")
+        records = read_all(wal)
+        await wal.close()
+        return records, files
+
+    records, files = run(reopen(True))
+    assert [r.lsn for r in records] == [1, 2, 3, 6, 7, 9, 10, 11]
+    assert files == [path(first).name for first in (1, 5, 8, 11)]  # 11: the new segment, where 11's zeros were
+    records, _ = run(reopen(False))
+    assert [r.lsn for r in records] == [1, 2, 3, 6, 7, 9, 10, 11]
+    assert [numbers(r.events) for r in records] == [[1], [2], [3], [6], [7], [9], [10], [11]]
+
+
+def test_a_refused_group_leaves_no_frame_a_restart_would_read(tmp_path, monkeypatch):
+    """A group written but not fsync'd (fdatasync failing, as on a full disk) is refused; the next group
+    is written at the same offset. Shorter, it left the refused group's next frame whole after it, read
+    at the next start as a record: one the sender was told to send again."""
+    fdatasync, failing = os.fdatasync, [True]
+
+    def full(fd):
+        if failing[0]:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        fdatasync(fd)
+
+    async def scenario():
+        wal = await opened(tmp_path)
+        monkeypatch.setattr(os, "fdatasync", full)
+        loop = asyncio.get_running_loop()
+        refused = [loop.create_future() for _ in range(2)]
+        for future in refused:
+            wal.submit(row(5), b"", future)  # one group of two frames of one size
+        for future in refused:
+            with pytest.raises(WalError):
+                await future
+        failing[0] = False
+        acknowledged = await wal.append(row(5), b"")  # the size of one refused frame
+        await wal.close()
+        return acknowledged
+
+    acknowledged = run(scenario())
+
+    async def reopen():
+        wal = await opened(tmp_path)
+        records = read_all(wal)
+        await wal.close()
+        return records
+
+    assert [r.lsn for r in run(reopen())] == [acknowledged]

@@ -22,7 +22,7 @@ from collector.rows import EventRow, RejectedRow, lines
 from collector.storage import StoreError
 from collector.wal import Wal
 from collector.writer import Writer
-from tests.collector.helpers import Outage, counts, event, post, rows, run_async, wait_for
+from tests.collector.helpers import DiskFull, Outage, counts, event, post, rows, run_async, wait_for
 from tests.conftest import drained
 
 
@@ -271,3 +271,58 @@ def test_a_clickhouse_that_stops_answering_shows_in_readyz(app, store, monkeypat
         assert client.get("/readyz").status_code == 200
         assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 1}]
 
+
+
+def test_a_full_disk_holds_the_writer_up_until_space_is_back_and_every_event_is_stored_once(app, store, monkeypatch):
+    """The tester's 3 MB tmpfs: the checkpoint after an insert failed (ENOSPC), the writer died without a
+    word, and what came after space was back was acknowledged but never stored."""
+    disk = DiskFull(monkeypatch)
+    with TestClient(app) as client:
+        outage = app.state.writer.sink = Outage(store)  # ClickHouse away: the first events wait in the log
+        before = [event() for _ in range(3)]
+        assert counts(post(client, *before)) == {"accepted": 3, "rejected": 0}
+        wait_for(lambda: outage.attempts >= 1)
+        disk.full = True
+        refused = event()
+        r = post(client, refused)
+        assert r.status_code == 503 and "retry-after" in r.headers
+        outage.down = False  # stored, then its checkpoint cannot be saved
+        app.state.writer.retry_now()
+        wait_for(lambda: "checkpoint" in client.get("/readyz").text)
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert any(reason.startswith("the batch writer is held up") and "No space left on device" in reason
+                   for reason in ready.json()["reasons"])
+        assert any(reason.startswith("the write-ahead log cannot be written") for reason in ready.json()["reasons"])
+
+        disk.full = False  # the writer goes on by itself; the tag sends the refused event again
+        after = [refused, event()]
+        assert counts(post(client, *after)) == {"accepted": 2, "rejected": 0}
+        drained(app)
+        assert app.state.writer.running
+        assert client.get("/readyz").status_code == 200
+        stored = rows(store, "SELECT event_id, count() AS n FROM parcours.events GROUP BY event_id")
+        assert sorted(str(r["event_id"]) for r in stored) == sorted(e["id"] for e in before + after)
+        assert {r["n"] for r in stored} == {1}
+
+
+def test_the_writer_starts_again_after_an_unexpected_failure(app, store, monkeypatch):
+    """Anything the writer's loop does not expect (here its read of the log failing once) ended the writer
+    for good; it starts again from the checkpoint."""
+    with TestClient(app) as client:
+        wal = app.state.wal
+        read, failed = wal.read, []
+
+        def failing_once(*args):
+            if not failed:
+                failed.append(True)
+                raise OSError(5, "Input/output error")
+            return read(*args)
+
+        monkeypatch.setattr(wal, "read", failing_once)
+        sent = [event(), event()]
+        assert counts(post(client, *sent)) == {"accepted": 2, "rejected": 0}
+        drained(app, timeout=20)
+        assert failed and app.state.writer.running
+        stored = rows(store, "SELECT event_id FROM parcours.events")
+        assert sorted(str(r["event_id"]) for r in stored) == sorted(e["id"] for e in sent)
