@@ -352,3 +352,18 @@ def test_a_phone_with_unicode_separators_is_written_nowhere(client, store, setti
     for path, data in files_written(settings.data_dir):
         assert not _phone_in(data.decode("utf-8", "replace")), path
         assert not _phone_in(data.decode("unicode_escape", "replace")), path  # \u00a0 escapes in JSON
+
+
+def test_only_the_plans_captured_parameters_are_kept_and_no_phone_as_a_name(client, store, settings, caplog):
+    """An outside tester's finding: a captured parameter named by a phone number ({"06 71 82 93 04": "x"}) was
+    stored as it was in events.captured and the write-ahead log; only its values were redacted."""
+    caplog.set_level(logging.INFO)
+    named = event(c={PHONE: "x", "06\u00a071\u00a082\u00a093\u00a004": "y", "utm_source": "display",
+                     "courtier": "B042", "gclid": "EAIaIQ", "unknown": "z"})
+    assert counts(post(client, named)) == {"accepted": 1, "rejected": 0}
+    (row,) = rows(store, "SELECT captured, broker_id, utm_source, click_id FROM parcours.events")
+    assert row == {"captured": {"utm_source": "display", "gclid": "EAIaIQ"}, "broker_id": "B042",
+                   "utm_source": "display", "click_id": "EAIaIQ"}
+    _nothing_personal(settings.data_dir, store, caplog.text)
+    for path, data in files_written(settings.data_dir):
+        assert not _phone_in(data.decode("utf-8", "replace")) and b"unknown" not in data, path
