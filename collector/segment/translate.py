@@ -15,8 +15,9 @@ as the tag's (ingest.py). Nothing here validates against the plan: it only reads
 Identifiers: `anonymousId` is the visitor id (a back end that forwards the tag's visitor id joins the web
 journey at once); without one, `user:<userId>`, so a user's server events hold together. `userId` is kept as
 given in `user_id`. An id that is an e-mail address or a phone number is personal data: its keyed hash is
-kept instead (a phone however its groups are separated, no-break spaces too, and in whatever digits: redact.fold). `messageId` (kept in `message_id`) gives the event id: the same message sent twice by the same
-source is the same event, stored once.
+kept instead (a phone however its groups are separated, no-break spaces too, and in whatever digits:
+redact.fold). `messageId` (kept in `message_id`) gives the event id: the same message sent twice by the
+same source is the same event, stored once.
 
 Times, as Segment's spec defines them: the call time is `originalTimestamp`, or else the `timestamp` a server
 library set; `sentAt` is the sender's clock when the batch left. The event's time is then corrected for the
