@@ -170,7 +170,8 @@ def _phones(value: str, region: str) -> str:
 
 
 class _Folding(dict):
-    """str.translate's table of `fold`, filled as characters are met (there are hundreds of decimal digits)."""
+    """str.translate's table of `fold`, filled as characters are met (there are hundreds of decimal digits);
+    the characters left as they are, up to a bound."""
 
     def __missing__(self, code: int) -> int:
         c = chr(code)
@@ -185,7 +186,8 @@ class _Folding(dict):
             out = ord(folded)  # full-width forms
         else:
             out = code
-        self[code] = out
+        if out != code or len(self) < 65_536:  # bounded: hostile text may hold every character there is
+            self[code] = out
         return out
 
 
