@@ -342,8 +342,12 @@ def test_a_phone_with_unicode_separators_is_written_nowhere(client, store, setti
                            c={"utm_term": f"rappel {spelling}", "utm_content": spelling, "utm_source": "display"},
                            p={"phone": PHONE, "quote_id": f"Q-{n}", "formula": "tiers"}))
         batch.append(event(f"call {spelling}", url=f"https://x.example/?tel={spelling}"))  # rejected: its name
-    assert counts(post(client, *batch)) == {"accepted": len(SPELLINGS), "rejected": len(SPELLINGS)}
-    kept = rows(store, "SELECT url, referrer, utm_term, utm_content, captured FROM parcours.events")
+        batch.append(event("contract_signed", p={"contract_id": f"C-{n}", "premium": 10.5, "quote_id": f"shop {spelling}"}))
+    assert counts(post(client, *batch)) == {"accepted": 2 * len(SPELLINGS), "rejected": len(SPELLINGS)}
+    signed = rows(store, "SELECT properties FROM parcours.events WHERE event = 'contract_signed'")
+    assert {json.loads(r["properties"])["quote_id"] for r in signed} == {"shop [phone]"}
+    kept = rows(store, "SELECT url, referrer, utm_term, utm_content, captured FROM parcours.events "
+                       "WHERE event = 'form_submit'")
     assert {r["url"] for r in kept} == {"https://x.example/devis?ref=[phone]"}
     assert {r["utm_term"] for r in kept} == {"rappel [phone]"}
     dump = json.dumps(rows(store, "SELECT * FROM parcours.events") + rows(store, "SELECT * FROM parcours.rejected_events"),
