@@ -1,4 +1,5 @@
-"""Redaction of hostile free text: what one 32 KB field (--max-event) full of numbers costs the collector,
+"""Redaction of hostile free text: what one 32 KB field (--max-event) full of numbers costs the collector
+(written with ASCII separators, or Unicode ones and full-width digits, which the redaction reads folded),
 which redacts on its event loop, beside the same size of ordinary prose with a phone number in it, measured
 in the same run. The figures are the ratios; the target: no field costs more than 50x prose of its size.
 Run: .venv/bin/python bench/bench_redact.py
@@ -16,6 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from collector import redact  # noqa: E402
 
 SIZE = 32_768
+NBSP = "\u00a0"
+WIDE = str.maketrans("0123456789", "\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19")
 
 
 def fill(piece) -> str:
@@ -36,6 +39,9 @@ def cases() -> dict[str, str]:
         "phones, comma-separated": fill(lambda i: f"06 {rnd.choice([12, 71])} {two()} {two()} {two()},"),
         "international phones": fill(lambda i: f"+33 6 {rnd.choice([12, 71])} {two()} {two()} {two()}"),
         "phones glued to words": fill(lambda i: f"tel06{rnd.choice([12, 71])}{rnd.randint(100000, 999999)}"),
+        "phones, no-break spaces": fill(lambda i: f"06 {rnd.choice([12, 71])} {two()} {two()} {two()}".replace(" ", NBSP)),
+        "phones, full-width digits": fill(lambda i: f"06{rnd.choice([12, 71])}{two()}{two()}{two()}".translate(WIDE)),
+        "digits, zero-width spaces": "\u200b".join(str(rnd.randint(0, 9)) for _ in range(SIZE // 2)),
         "one-digit groups": fill(lambda i: str(rnd.randint(0, 9))),
         "a 32 KB number": "".join(str(rnd.randint(0, 9)) for _ in range(SIZE)),
     }

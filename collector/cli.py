@@ -265,5 +265,6 @@ def snippet(collector_url, tag_path, collect_path):
 
 SNIPPET = """<script>window.parcours=window.parcours||function(){{arguments.t=Date.now();(parcours.q=parcours.q||[]).push(arguments)}};</script>
 <script async src="{src}"></script>
-<!-- optional, first thing in <body>: counts visitors without JavaScript -->
+<!-- optional, first thing in <body>: counts visitors without JavaScript. A pixel carries no consent: with the
+     plan's consent: required, the collector stores only the events the plan exempts (page_view, if listed) -->
 <noscript><img src="{pixel}" alt="" width="1" height="1" style="position:absolute"></noscript>"""

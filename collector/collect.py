@@ -33,6 +33,8 @@ from tagplan import CompiledPlan
 
 log = logging.getLogger("parcours.collect")
 _refusals = Throttle(log)  # a full disk refuses every request, and the tag retries each
+_pixel_refusals = Throttle(log)
+"""Pixel events not stored for want of consent: a page view each, at most 10 lines a minute."""
 
 _JSON = (b"content-type", b"application/json")
 
@@ -227,6 +229,17 @@ async def pixel(request: Request) -> Response:
         return pixel_mod.gif_response()
     state = request.app.state
     settings = state.settings
+    plan = state.plan
+    if plan.plan.consent_mode == "required":
+        # A pixel carries no consent (no JavaScript asks for it): only the events the plan exempts are stored.
+        names = request.query_params.getlist("e")
+        exempt = plan.plan.consent_exempt_events
+        if not names or any(name not in exempt for name in names):
+            state.metrics.pixel_without_consent.inc()
+            _pixel_refusals.log(logging.INFO, "pixel event %r not stored: the plan requires consent, which a pixel "
+                                "cannot carry (stored from the pixel: the plan's exempt events, %s)",
+                                redact.of(plan).text(",".join(names)[:64]), ", ".join(exempt) or "none")
+            return pixel_mod.gif_response()  # the image never fails: the page shows no broken image
     req = ingest_mod.Request(
         received_ms=time.time_ns() // 1_000_000,
         user_agent=request.headers.get("user-agent", "")[:512],

@@ -8,16 +8,28 @@ import ipaddress
 
 from tagplan.phone import e164
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+"""The well-known prefix of NAT64 (RFC 6052): an IPv4 address in the last 32 bits."""
 CLICK_ID_PARAMS = ("gclid", "fbclid", "msclkid", "dclid", "ttclid", "li_fat_id")
 
 
 @functools.lru_cache(maxsize=65536)  # visitors send many requests; parsing an address is ~20 µs
 def truncate_ip(ip: str, v4_bits: int = 24, v6_bits: int = 48) -> str:
-    """Keep only the network part of an address (default /24 and /48), so no visitor is identified by it."""
+    """Keep only the network part of an address (default /24 and /48), so no visitor is identified by it.
+
+    An IPv6 address that carries a client's IPv4 address where a /48 would keep it is truncated as that
+    IPv4 address: IPv4-mapped (::ffff:a.b.c.d, a dual-stack socket's view of an IPv4 client), 6to4
+    (2002:aabb:ccdd::/48 is the whole IPv4 address) and NAT64 (64:ff9b::a.b.c.d). Teredo (2001:0::/32) keeps
+    its client's address in the last 64 bits, which a /48 drops: truncated as any IPv6 address."""
     try:
         addr = ipaddress.ip_address(ip)
     except ValueError:
         return ""
+    if addr.version == 6:
+        embedded = addr.ipv4_mapped or addr.sixtofour or (
+            ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF) if addr in _NAT64 else None)
+        if embedded is not None:
+            addr = embedded
     bits = v4_bits if addr.version == 4 else v6_bits
     return str(ipaddress.ip_network(f"{addr}/{bits}", strict=False).network_address)
 

@@ -251,7 +251,11 @@ def event_spec(event: str, form_id: str, step: str, plan: CompiledPlan, reasons:
 
 def _row(ev: WireEvent, event_id: str, sent: int, times: EventTimes, req: Request, plan: CompiledPlan,
          secret: bytes, phone_key: str = "") -> EventRow:
-    captured = dict(ev.captured)
+    # Only the parameters the plan captures (the broker's and capture.params: all the tag sends): any other name
+    # is no parameter of the plan, and may be anything typed (a phone number as a name, which the redaction of
+    # the values would not see).
+    wanted = plan.captured_params
+    captured = {name: value for name, value in ev.captured.items() if name in wanted}
     broker_id = captured.pop(plan.broker_param, "") if plan.broker_param else ""
     broker = plan.brokers.get(broker_id)
     lever = plan.lever(broker_id, captured, ev.referrer, ev.url)

@@ -40,6 +40,9 @@ class Metrics:
                                registry=r)
         self.source_events = Counter("parcours_source_events", "Events server sources sent (the Segment-compatible "
                                      "API), accepted or rejected.", ["source", "outcome"], registry=r)
+        self.pixel_without_consent = Counter("parcours_pixel_without_consent",
+                                             "Pixel events not stored: the plan requires consent, which a pixel "
+                                             "cannot carry, and the event is not one it exempts.", registry=r)
         self.fsyncs = Counter("parcours_wal_fsyncs", "Group commits of the write-ahead log (one fsync each).",
                               registry=r)
         self.fsync_seconds = Histogram("parcours_wal_fsync_seconds", "Write + fsync of one group commit.",

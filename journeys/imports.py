@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import re
 import threading
 import uuid
 import io
@@ -29,7 +28,7 @@ from typing import Any
 import msgspec
 
 from collector.errors import Problem
-from collector.redact import REDACTED
+from collector.redact import phone_like
 from collector.storage import Store
 from journeys.lines import Chunk, Context, in_chunks  # Context: every import's, named from here too
 from journeys.profiles import Reader, Record, read, reader
@@ -37,7 +36,6 @@ from journeys.profiles import Reader, Record, read, reader
 log = logging.getLogger("parcours.import")
 
 _encode = msgspec.json.Encoder().encode
-_PHONE_LIKE = re.compile(r"\+?\d[\d .\-()]{6,}\d")
 
 
 @dataclass(frozen=True)
@@ -224,7 +222,7 @@ def _kept(kind: Kind, line: int, fields: dict[str, Any], reasons: list[str], sou
     fields.pop("phone", None)
     for name in kind.free_text:
         if isinstance(fields.get(name), str):
-            fields[name] = _PHONE_LIKE.sub(REDACTED, fields[name])
+            fields[name] = phone_like(fields[name])
     key = "/".join(str(fields.get(k) or "") for k in kind.key) if all(fields.get(k) for k in kind.key) else ""
     return {"kind": kind.name, "source": source, "line": line, "record_key": key, "reasons": reasons,
             "fields": _encode(fields).decode(), "phone_key": phone_key, "crm_id": str(fields.get("crm_id") or ""),

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from collector import redact
 from journeys.profiles import Reader, Record
 from tagplan import CompiledPlan
 
@@ -46,13 +47,19 @@ def in_chunks(kind: Kind, r: Reader, records: Iterable[Record], ctx: Context, so
 
 
 def _rows(kind: Kind, r: Reader, source: str, records: list[Record], ctx: Context):
-    """A chunk of lines -> (rows, [(line, reasons, fields kept)])."""
+    """A chunk of lines -> (rows, [(line, reasons, fields kept)]). Personal data typed in a row's free text (a
+    phone number in the shop's name) is removed as the collector removes it from an event's (redact.py)."""
     rows, rejects = [], []
+    redactor = redact.of(ctx.plan)
     for record in records:
         row, reasons = kind.row(record, r, ctx)
         if reasons:
             rejects.append((record.line, reasons, row))
         else:
+            for name in kind.free_text:
+                value = row.get(name)
+                if value.__class__ is str and value and not redactor.plain(value):
+                    row[name] = redactor.text(value)
             row["source"], row["source_line"], row["profile"] = source, record.line, r.name
             rows.append(row)
     return rows, rejects

@@ -11,7 +11,7 @@ import zoneinfo
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from collector.redact import REDACTED
+from collector.redact import phone_like
 
 if TYPE_CHECKING:  # profiles.py imports this module: the reader's type only, for annotations
     from journeys.profiles import Reader
@@ -180,7 +180,6 @@ def _human(fmt: str) -> str:
     return fmt
 
 
-_PHONE_LIKE = re.compile(r"\+?\d[\d .\-()]{6,}\d")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,2})?", re.ASCII)
 
@@ -188,5 +187,5 @@ _PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,2})?", re.ASCII)
 def _quote(value: str, limit: int = 40) -> str:
     """A value as an error message may show it: shortened, and never a phone number (a column mapped to
     the wrong field may hold one)."""
-    value = _PHONE_LIKE.sub(REDACTED, value)
+    value = phone_like(value)
     return value if len(value) <= limit else value[: limit - 1] + "…"

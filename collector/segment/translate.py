@@ -15,8 +15,9 @@ as the tag's (ingest.py). Nothing here validates against the plan: it only reads
 Identifiers: `anonymousId` is the visitor id (a back end that forwards the tag's visitor id joins the web
 journey at once); without one, `user:<userId>`, so a user's server events hold together. `userId` is kept as
 given in `user_id`. An id that is an e-mail address or a phone number is personal data: its keyed hash is
-kept instead. `messageId` (kept in `message_id`) gives the event id: the same message sent twice by the same
-source is the same event, stored once.
+kept instead (a phone however its groups are separated, no-break spaces too, and in whatever digits:
+redact.fold). `messageId` (kept in `message_id`) gives the event id: the same message sent twice by the
+same source is the same event, stored once.
 
 Times, as Segment's spec defines them: the call time is `originalTimestamp`, or else the `timestamp` a server
 library set; `sentAt` is the sender's clock when the batch left. The event's time is then corrected for the
@@ -38,6 +39,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
+from collector import redact
 from collector.messages import reason as say
 from collector.wire import WIRE_KEYS
 from tagplan import CompiledPlan
@@ -162,7 +164,8 @@ def _name_and_properties(msg: Message, call: str, plan: CompiledPlan, reasons: l
     if not given:
         reasons.append(say("segment_no_event"))
         return "", props
-    name = event_name(given)[:64]
+    # Personal data out before snake-casing: "Call 06 71 82 93 04" would become call_06_71_82_93_04.
+    name = event_name(redact.of(plan).text(given))[:64]
     if name in BUILTIN_EVENTS:
         reasons.append(say("segment_builtin", value=given[:64]))
     return name, props
@@ -191,8 +194,9 @@ def _private(value: str, plan: CompiledPlan, secret: bytes) -> str:
     phonenumbers reads as valid in the plan's region: a customer number of digits is kept as given)."""
     if _EMAIL.match(value):
         return _keyed(value.strip().lower(), secret)
-    if _PHONE.match(value):
-        number = e164(value, plan.default_region)
+    folded = redact.fold(value)  # 06 71 82 93 04 with no-break spaces, full-width digits...: a phone too
+    if _PHONE.match(folded):
+        number = e164(folded, plan.default_region)
         if number:
             return _keyed(number, secret)
     return value

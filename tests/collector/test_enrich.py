@@ -10,6 +10,12 @@ from collector.enrich import click_id, phone_key, truncate_ip
 @pytest.mark.parametrize("ip, expected", [
     ("203.0.113.77", "203.0.113.0"),
     ("2001:db8:85a3:8d3:1319:8a2e:370:7348", "2001:db8:85a3::"),
+    # an IPv4 address inside an IPv6 one, which a /48 kept whole: truncated as the IPv4 address it is
+    ("2002:102:304::1", "1.2.3.0"),  # 6to4 of 1.2.3.4 (it was kept as 2002:102:304::)
+    ("2002:cb00:714d:1::5", "203.0.113.0"),
+    ("::ffff:203.0.113.77", "203.0.113.0"),  # IPv4-mapped (it was ::)
+    ("64:ff9b::203.0.113.77", "203.0.113.0"),  # NAT64
+    ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "2001:0:4136::"),  # Teredo: the client's address is in the last 64 bits
     ("not an ip", ""),
     ("testclient", ""),
 ])

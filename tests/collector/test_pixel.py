@@ -58,3 +58,36 @@ def test_a_pixel_without_an_event_name_is_rejected(client, store):
 def test_a_head_request_is_not_an_event(client, store):
     assert client.head("/collect?e=page_view").status_code == 200
     assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 0}]
+
+
+def _required(settings, tmp_path, exempt: str):
+    import dataclasses
+
+    from tests.conftest import EXAMPLE_PLAN
+    path = tmp_path / "plan.yaml"
+    path.write_text(EXAMPLE_PLAN.read_text().replace("\nconsent: exempt\n", f"\nconsent: {exempt}\n"))
+    return dataclasses.replace(settings, plan=path)
+
+
+def test_with_consent_required_a_pixel_stores_only_the_exempt_events(settings, store, tmp_path, caplog):
+    """An outside tester's finding: with consent required, curl "/collect?e=page_view&url=…" stored the page view.
+    A pixel can carry no consent: only the events the plan exempts are stored; the GIF is answered anyway."""
+    import logging
+
+    from collector.app import create_app
+    from tests.conftest import Client
+    caplog.set_level(logging.INFO, logger="parcours.collect")
+    with Client(create_app(_required(settings, tmp_path, "required"))) as client:
+        for query in ("e=page_view&vid=v1", "e=form_submit&f=moto_quote&p.quote_id=Q-AB12", "vid=v2",
+                      "e=page_view&e=form_submit"):
+            r = client.get(f"/collect?{query}", headers={"referer": PAGE})
+            assert r.status_code == 200 and r.content == GIF, query
+        metrics = client.get("/metrics").text
+    assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 0}]
+    assert rows(store, "SELECT count() AS n FROM parcours.rejected_events") == [{"n": 0}]
+    assert "parcours_pixel_without_consent_total 4.0" in metrics
+    assert "pixel event 'page_view' not stored: the plan requires consent" in caplog.text
+    with Client(create_app(_required(settings, tmp_path, "{mode: required, exempt_events: [page_view]}"))) as client:
+        assert client.get("/collect?e=page_view&vid=v1", headers={"referer": PAGE}).content == GIF
+        assert client.get("/collect?e=form_submit&f=moto_quote", headers={"referer": PAGE}).content == GIF
+    assert rows(store, "SELECT event FROM parcours.events") == [{"event": "page_view"}]

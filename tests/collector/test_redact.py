@@ -7,6 +7,7 @@ import dataclasses
 import json
 import logging
 import uuid
+from urllib.parse import quote
 
 import pytest
 
@@ -271,3 +272,102 @@ def test_a_long_run_of_numbers_is_read_in_linear_work(monkeypatch):
     out = Redactor("FR").text(text)
     assert sum(read) <= 4 * len(text), f"the matcher read {sum(read):,} characters of a {len(text):,}-character run"
     assert out == " ".join(["[phone]"] * len(numbers))
+
+
+# ---- separators and digits beyond ASCII (an outside tester's finding: all of these were stored in clear)
+
+SPELLINGS = {
+    "no-break space": "06\u00a071\u00a082\u00a093\u00a004",
+    "narrow no-break space": "06\u202f71\u202f82\u202f93\u202f04",
+    "tab": "06\t71\t82\t93\t04",
+    "en dash": "06\u201371\u201382\u201393\u201304",
+    "non-breaking hyphen": "06\u201171\u201182\u201193\u201104",
+    "underscore": "06_71_82_93_04",
+    "comma": "06,71,82,93,04",
+    "zero-width space": "06\u200b71\u200b82\u200b93\u200b04",
+    "full-width digits": "\uff10\uff16\uff17\uff11\uff18\uff12\uff19\uff13\uff10\uff14",
+    "Arabic-Indic digits": "\u0660\u0666\u0667\u0661\u0668\u0662\u0669\u0663\u0660\u0664",
+    "international, no-break spaces": "+33\u00a06\u00a071\u00a082\u00a093\u00a004",
+    "full-width digits and spaces": "\uff10\uff16\u3000\uff17\uff11\u3000\uff18\uff12\u3000\uff19\uff13\u3000\uff10\uff14",
+}
+
+
+def _phone_in(text: str) -> bool:
+    """Whether the test phone is in `text` in any spelling: any script's digits, anything but digits between."""
+    import re
+    import unicodedata
+    digits = "".join(str(unicodedata.decimal(c)) if unicodedata.decimal(c, None) is not None else
+                     (c if c in "\n" else "~") for c in text)
+    return re.search(r"6~{0,12}7~{0,12}1~{0,12}8~{0,12}2~{0,12}9~{0,12}3~{0,12}0~{0,12}4", digits) is not None
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS.values(), ids=SPELLINGS.keys())
+def test_a_phone_is_redacted_whatever_separates_its_groups_and_whatever_its_digits(spelling):
+    assert FR.text(f"rappelez-moi au {spelling} svp") == "rappelez-moi au [phone] svp"
+    assert FR.text(f"Call {spelling}".lower().replace(" ", "_")) == "call_[phone]"  # a name snake-cased
+    assert FR.url(f"https://x.example/devis?q={quote(spelling)}&page=2") == "https://x.example/devis?q=[phone]&page=2"
+    assert FR.url(f"https://x.example/rappel/{spelling}/merci") == "https://x.example/rappel/[phone]/merci"
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a list stays a list: number by number
+    ("0671829304,0612345678", "[phone],[phone]"),
+    ("06 71 82 93 04,06 12 34 56 78", "[phone],[phone]"),
+    ("06,71,82,93,04,06,12,34,56,78", "[phone],[phone]"),
+    ("06\u00a071\u00a082\u00a093\u00a004 ou 06\u202f12\u202f34\u202f56\u202f78", "[phone] ou [phone]"),
+    ("06 71 82 93 04\n06 12 34 56 78", "[phone]\n[phone]"),
+    ("tel\u00a0: 06\u00a071\u00a082\u00a093\u00a004.", "tel\u00a0: [phone]."),
+    # no phone: left exactly as it was
+    ("12,50 13,40 99,99", "12,50 13,40 99,99"),
+    ("1,234,567,890", "1,234,567,890"),
+    ("prix 1\u00a0250,00\u00a0€, 12\u00a0345\u00a0678\u00a0901", "prix 1\u00a0250,00\u00a0€, 12\u00a0345\u00a0678\u00a0901"),
+    ("du 01/12/2025 au 31/12/2025", "du 01/12/2025 au 31/12/2025"),
+    ("2024_11_25_18_21", "2024_11_25_18_21"),
+    ("campaign_2024_11_27", "campaign_2024_11_27"),
+    ("banner_300_250", "banner_300_250"),
+    ("sess_1732700000123", "sess_1732700000123"),
+    ("SIRET\u00a0732\u00a0829\u00a0320\u00a000074", "SIRET\u00a0732\u00a0829\u00a0320\u00a000074"),
+    ("\uff12\uff10\uff12\uff16\uff0d\uff11\uff11\uff0d\uff12\uff17", "\uff12\uff10\uff12\uff16\uff0d\uff11\uff11\uff0d\uff12\uff17"),
+])
+def test_unicode_separators_keep_lists_apart_and_leave_what_is_no_phone(text, expected):
+    assert FR.text(text) == expected
+
+
+def test_a_phone_with_unicode_separators_is_written_nowhere(client, store, settings, caplog):
+    caplog.set_level(logging.INFO)
+    batch = []
+    for n, spelling in enumerate(SPELLINGS.values()):
+        batch.append(event("form_submit", f="moto_quote",
+                           url=f"https://x.example/devis?ref={quote(spelling)}", ref=f"https://search.example/?q={spelling}",
+                           c={"utm_term": f"rappel {spelling}", "utm_content": spelling, "utm_source": "display"},
+                           p={"phone": PHONE, "quote_id": f"Q-{n}", "formula": "tiers"}))
+        batch.append(event(f"call {spelling}", url=f"https://x.example/?tel={spelling}"))  # rejected: its name
+        batch.append(event("contract_signed", p={"contract_id": f"C-{n}", "premium": 10.5, "quote_id": f"shop {spelling}"}))
+    assert counts(post(client, *batch)) == {"accepted": 2 * len(SPELLINGS), "rejected": len(SPELLINGS)}
+    signed = rows(store, "SELECT properties FROM parcours.events WHERE event = 'contract_signed'")
+    assert {json.loads(r["properties"])["quote_id"] for r in signed} == {"shop [phone]"}
+    kept = rows(store, "SELECT url, referrer, utm_term, utm_content, captured FROM parcours.events "
+                       "WHERE event = 'form_submit'")
+    assert {r["url"] for r in kept} == {"https://x.example/devis?ref=[phone]"}
+    assert {r["utm_term"] for r in kept} == {"rappel [phone]"}
+    dump = json.dumps(rows(store, "SELECT * FROM parcours.events") + rows(store, "SELECT * FROM parcours.rejected_events"),
+                      default=str, ensure_ascii=False)
+    assert not _phone_in(dump) and not _phone_in(caplog.text)
+    for path, data in files_written(settings.data_dir):
+        assert not _phone_in(data.decode("utf-8", "replace")), path
+        assert not _phone_in(data.decode("unicode_escape", "replace")), path  # \u00a0 escapes in JSON
+
+
+def test_only_the_plans_captured_parameters_are_kept_and_no_phone_as_a_name(client, store, settings, caplog):
+    """An outside tester's finding: a captured parameter named by a phone number ({"06 71 82 93 04": "x"}) was
+    stored as it was in events.captured and the write-ahead log; only its values were redacted."""
+    caplog.set_level(logging.INFO)
+    named = event(c={PHONE: "x", "06\u00a071\u00a082\u00a093\u00a004": "y", "utm_source": "display",
+                     "courtier": "B042", "gclid": "EAIaIQ", "unknown": "z"})
+    assert counts(post(client, named)) == {"accepted": 1, "rejected": 0}
+    (row,) = rows(store, "SELECT captured, broker_id, utm_source, click_id FROM parcours.events")
+    assert row == {"captured": {"utm_source": "display", "gclid": "EAIaIQ"}, "broker_id": "B042",
+                   "utm_source": "display", "click_id": "EAIaIQ"}
+    _nothing_personal(settings.data_dir, store, caplog.text)
+    for path, data in files_written(settings.data_dir):
+        assert not _phone_in(data.decode("utf-8", "replace")) and b"unknown" not in data, path

@@ -210,3 +210,33 @@ def test_a_large_file_is_read_in_a_process_of_its_own_with_the_same_result(store
     with pytest.raises(FileError) as info:
         import_file(store, ctx, BROKERS_FILE, "crc")
     assert str(info.value).startswith('profile "crc" reads JSON, and the file is not JSON')
+
+
+def test_a_phone_typed_in_a_sales_free_text_is_stored_nowhere(store, ctx):
+    """An outside tester's finding: a phone typed in the shop's or the adviser's name was stored as it was in
+    conversions (plain spaces too), and, written with no-break spaces, kept in import_rejects.fields."""
+    nbsp = "06\u00a071\u00a082\u00a093\u00a004"
+    doc = [{"conversion_id": "P-1", "ts": "2026-10-05T09:00:00+02:00", "crm_id": "Q-1", "shop": "shop 06 71 82 93 04",
+            "adviser": f"Paul {nbsp}", "product": "Moto \uff10\uff16\uff17\uff11\uff18\uff12\uff19\uff13\uff10\uff14"},
+           {"conversion_id": "P-2", "ts": "2026-10-05T09:00:00+02:00", "crm_id": "Q-2", "premium": "abc",
+            "adviser": f"Paul {nbsp}", "shop": "06_71_82_93_04", "product": "Moto, 1\u00a0250,00 €"}]
+    summary = conversions.import_file(store, ctx, data(json.dumps(doc, ensure_ascii=False)), source="api")
+    assert summary.imported == 1 and summary.rejected == 1
+    sale = sales(store)["P-1"]
+    assert (sale["shop"], sale["adviser"], sale["product"]) == ("shop [phone]", "Paul [phone]", "Moto [phone]")
+    (kept,) = rows(store, "SELECT fields FROM parcours.import_rejects")
+    fields = json.loads(kept["fields"])
+    assert (fields["adviser"], fields["shop"]) == ("Paul [redacted]", "[redacted]")
+    assert fields["product"] == "Moto, 1\u00a0250,00 €", "no phone: kept as it was"
+    dump = json.dumps(rows(store, "SELECT * FROM parcours.conversions") + rows(store, "SELECT * FROM parcours.import_rejects"),
+                      default=str, ensure_ascii=False)
+    for spelling in ("71 82 93 04", "71\u00a082\u00a093\u00a004", "71_82_93_04", "\uff17\uff11\uff18"):
+        assert spelling not in dump, spelling
+
+
+def test_an_error_message_quotes_no_phone_however_it_is_written(store, ctx):
+    nbsp = "06\u00a071\u00a082\u00a093\u00a004"
+    doc = [{"conversion_id": "P-3", "ts": nbsp, "crm_id": "Q-3"}]
+    summary = conversions.import_file(store, ctx, data(json.dumps(doc)), source="api")
+    (reject,) = summary.rejects
+    assert reject.reasons[0].startswith('ts: "[redacted]" is not'), reject.reasons

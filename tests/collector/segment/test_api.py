@@ -348,3 +348,31 @@ def test_keys_given_twice(client, store):
     assert sum('"premium":412.5,"premium":4.125' in raw for raw in raws) == 1
     assert sum('"event":"Contract Signed","event":"Quote Shared"' in raw for raw in raws) == 2
     assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 1}]
+
+
+def test_a_phone_written_with_no_break_spaces_is_written_nowhere(client, store):
+    """An outside tester's finding: a userId written with no-break spaces was stored raw in visitor_id (user:06 71
+    82 93 04), user_id, and then identity_links and person_keys; an event name holding a phone was snake-cased
+    before redaction and kept as call_06_71_82_93_04 in rejected_events (event, reasons, raw)."""
+    nbsp = "06\u00a071\u00a082\u00a093\u00a004"
+    key = key_for(client)
+    r = send(client, key,
+             {"type": "identify", "userId": nbsp, "traits": {"quote_id": "Q-8F2KX1"}, "messageId": "m-1"},
+             {"type": "track", "event": "Call 06 71 82 93 04", "anonymousId": "v-1", "messageId": "m-2"},
+             {"type": "track", "event": f"Call {nbsp}", "anonymousId": "v-1", "messageId": "m-3"})
+    assert r.status_code == 200, r.text
+    (ident,) = rows(store, "SELECT visitor_id, user_id FROM parcours.events")
+    assert ident["user_id"].startswith("hash:") and ident["visitor_id"] == "user:" + ident["user_id"]
+    # the same person as when written with plain spaces: keyed on the E.164 number
+    plain = send(client, key, {"type": "identify", "userId": "06 71 82 93 04", "messageId": "m-4"})
+    assert plain.status_code == 200
+    assert {g["user_id"] for g in rows(store, "SELECT user_id FROM parcours.events")} == {ident["user_id"]}
+    rejected = rows(store, "SELECT event, reasons, raw FROM parcours.rejected_events")
+    assert len(rejected) == 2 and all(k["event"] == "call_phone" for k in rejected), rejected
+    stitched = client.post("/api/persons/stitch", headers=ADMIN)
+    assert stitched.status_code == 200, stitched.text
+    dump = json.dumps([rows(store, f"SELECT * FROM parcours.{t}") for t in
+                       ("events", "rejected_events", "identity_links", "person_keys")], default=str, ensure_ascii=False)
+    assert "hash:" in dump
+    for spelling in ("71 82 93 04", "71\u00a082\u00a093\u00a004", "71_82_93_04", "0671829304", "+33671829304"):
+        assert spelling not in dump, spelling

@@ -74,3 +74,18 @@ def test_the_same_message_id_from_the_same_source_is_the_same_event(plan):
                            None, None, plan, SECRET)
     assert one.event_id == two.event_id != other.event_id
     assert read(plan, event="Lead").event_id != read(plan, event="Lead").event_id  # no messageId: no dedup
+
+
+@pytest.mark.parametrize("written", ["06\u00a071\u00a082\u00a093\u00a004", "06\u202f71\u202f82\u202f93\u202f04",
+                                     "06\u201371\u201382\u201393\u201304", "\uff10\uff16\uff17\uff11\uff18\uff12\uff19\uff13\uff10\uff14",
+                                     "06_71_82_93_04"])
+def test_an_id_that_is_a_phone_is_hashed_whatever_its_separators_and_digits(plan, written):
+    plain = read(plan, userId="06 71 82 93 04", event="Contract Signed").event
+    other = read(plan, userId=written, event="Contract Signed").event
+    assert other["uid"].startswith("hash:") and other["uid"] == plain["uid"]
+    assert other["vid"] == "user:" + plain["uid"]
+
+
+def test_an_event_name_is_redacted_before_it_is_snake_cased(plan):
+    got = read(plan, anonymousId="v-1", event="Call 06 71 82 93 04")
+    assert got.event_name == "call_phone"
