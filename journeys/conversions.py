@@ -19,7 +19,7 @@ from journeys import imports
 from journeys.imports import Context, Kind, Progress, Summary
 from journeys.lines import in_chunks
 from journeys.profiles import Reader, Record, reader
-from journeys.values import ValueProblem, amount, consent, currency, kept_text, text, timestamp
+from journeys.values import ValueProblem, amount, consent, currency, kept_text, quoted, text, timestamp
 from tagplan.messages import did_you_mean
 
 COLUMNS = (
@@ -126,7 +126,7 @@ _HMAC = re.compile(r"[0-9a-f]{64}")
 def _channel(value: str, ctx: Context) -> str:
     channels = ctx.plan.plan.reconciliation.channels
     if value and value not in channels:
-        raise ValueProblem(f'"{value}" is not declared in reconciliation.channels{did_you_mean(value, channels)} '
+        raise ValueProblem(f'"{quoted(value)}" is not declared in reconciliation.channels{did_you_mean(value, channels)} '
                            f"(declared: {', '.join(channels)})")
     return value
 

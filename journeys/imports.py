@@ -28,6 +28,7 @@ from typing import Any
 import msgspec
 
 from collector.errors import Problem
+from collector import redact
 from collector.redact import phone_like
 from collector.storage import Store
 from journeys.lines import Chunk, Context, in_chunks  # Context: every import's, named from here too
@@ -54,6 +55,12 @@ class Kind:
     """A line -> (row, []) or (partial fields for the reject, reasons)."""
     free_text: tuple[str, ...] = ()
     """Fields a person may have typed anything into: phone-like digits are removed before a reject is kept."""
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """The fields that name a row (its key, its CRM/quote id): a phone number in one is replaced as the
+        collector replaces it in an event's quote id (`Q-[phone]`), precisely, so that they still join."""
+        return (*self.key, "crm_id")
     version: str = "imported_at"
     """The table's version column: the latest row of a key is the one FINAL keeps."""
 
@@ -132,7 +139,7 @@ def run(store: Store, kind: Kind, r: Reader, chunks: Iterable[Chunk], ctx: Conte
                 store.insert_rows(staged.split(".", 1)[1], rows)
             for line, reasons, fields in rejects:
                 summary.rejects.append(Reject(line, reasons))
-                kept.append(_kept(kind, line, fields, reasons, source, r.name))
+                kept.append(_kept(kind, line, fields, reasons, source, r.name, redact.of(ctx.plan)))
             summary.lines = lines
             if progress:
                 progress("read", summary.lines)
@@ -215,7 +222,7 @@ def _resolve(store: Store, kind: Kind, staged: str, source: str, started, whole:
 
 
 def _kept(kind: Kind, line: int, fields: dict[str, Any], reasons: list[str], source: str,
-          profile: str) -> dict[str, Any]:
+          profile: str, redactor: redact.Redactor) -> dict[str, Any]:
     """A rejected line as import_rejects keeps it: its fields as read, personal data removed."""
     fields = dict(fields)
     phone_key = fields.pop("phone_key", "")
@@ -223,6 +230,9 @@ def _kept(kind: Kind, line: int, fields: dict[str, Any], reasons: list[str], sou
     for name in kind.free_text:
         if isinstance(fields.get(name), str):
             fields[name] = phone_like(fields[name])
+    for name in kind.ids:
+        if isinstance(value := fields.get(name), str) and value and not redactor.plain(value):
+            fields[name] = redactor.text(value)
     key = "/".join(str(fields.get(k) or "") for k in kind.key) if all(fields.get(k) for k in kind.key) else ""
     return {"kind": kind.name, "source": source, "line": line, "record_key": key, "reasons": reasons,
             "fields": _encode(fields).decode(), "phone_key": phone_key, "crm_id": str(fields.get("crm_id") or ""),

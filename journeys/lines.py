@@ -56,7 +56,7 @@ def _rows(kind: Kind, r: Reader, source: str, records: list[Record], ctx: Contex
         if reasons:
             rejects.append((record.line, reasons, row))
         else:
-            for name in kind.free_text:
+            for name in (*kind.free_text, *kind.ids):
                 value = row.get(name)
                 if value.__class__ is str and value and not redactor.plain(value):
                     row[name] = redactor.text(value)

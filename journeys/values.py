@@ -67,7 +67,7 @@ def amount(r: Reader, value: Any) -> str:
         try:
             number = Decimal(cleaned)
         except InvalidOperation:
-            raise ValueProblem(f'"{_quote(written)}" is not an amount{_amount_hint(r)}') from None
+            raise ValueProblem(f'"{quoted(written)}" is not an amount{_amount_hint(r)}') from None
     if not number.is_finite() or abs(number) >= Decimal(10) ** 16:
         raise ValueProblem("expected an amount")
     if number != number.quantize(Decimal("0.01")):
@@ -85,7 +85,7 @@ def currency(r: Reader, value: Any) -> str:
     """A 3-letter currency code; the plan's currency when none is given."""
     code = (text(value, 16) or r.currency).upper()
     if not _CURRENCY.fullmatch(code):
-        raise ValueProblem(f'"{code}" is not a 3-letter currency code such as EUR')
+        raise ValueProblem(f'"{quoted(code)}" is not a 3-letter currency code such as EUR')
     return code
 
 
@@ -104,7 +104,7 @@ def consent(value: Any) -> str:
         return ""
     answer = _CONSENT.get(written.casefold())
     if answer is None:
-        raise ValueProblem(f'"{_quote(written)}" is not a consent answer: expected granted or denied (also yes/no, '
+        raise ValueProblem(f'"{quoted(written)}" is not a consent answer: expected granted or denied (also yes/no, '
                            "oui/non, true/false, 1/0)")
     return answer
 
@@ -123,7 +123,7 @@ def _timestamp(value: str, fmt: str, zone: zoneinfo.ZoneInfo) -> float:
         try:
             when = dt.datetime.fromisoformat(value.replace("z", "Z"))
         except ValueError:
-            raise ValueProblem(f'"{_quote(value)}" is not an ISO 8601 date and time (e.g. 2026-10-03T10:42:00+02:00)') from None
+            raise ValueProblem(f'"{quoted(value)}" is not an ISO 8601 date and time (e.g. 2026-10-03T10:42:00+02:00)') from None
     else:
         when = _formatted(value, fmt)
     if when.tzinfo is None:
@@ -140,7 +140,7 @@ def day(r: Reader, value: Any) -> str:
         try:
             return dt.date.fromisoformat(value).isoformat()
         except ValueError:
-            raise ValueProblem(f'"{_quote(value)}" is not a date YYYY-MM-DD') from None
+            raise ValueProblem(f'"{quoted(value)}" is not a date YYYY-MM-DD') from None
     return _formatted(value, r.date_format).date().isoformat()
 
 
@@ -162,14 +162,14 @@ def date_pattern(fmt: str) -> re.Pattern | None:
 def _formatted(value: str, fmt: str) -> dt.datetime:
     match = date_pattern(fmt).fullmatch(value)
     if not match:
-        raise ValueProblem(f'"{_quote(value)}" does not match the date format {_human(fmt)}')
+        raise ValueProblem(f'"{quoted(value)}" does not match the date format {_human(fmt)}')
     g = match.groupdict()
     year = int(g["Y"]) if g.get("Y") else 2000 + int(g["y"])
     try:
         return dt.datetime(year, int(g["m"]), int(g["d"]), int(g.get("H") or 0), int(g.get("M") or 0),
                            int(g.get("S") or 0))
     except ValueError as exc:
-        raise ValueProblem(f'"{_quote(value)}" is not a real date ({exc})') from None
+        raise ValueProblem(f'"{quoted(value)}" is not a real date ({exc})') from None
 
 
 def _human(fmt: str) -> str:
@@ -184,7 +184,7 @@ _CURRENCY = re.compile(r"[A-Z]{3}")
 _PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,2})?", re.ASCII)
 
 
-def _quote(value: str, limit: int = 40) -> str:
+def quoted(value: str, limit: int = 40) -> str:
     """A value as an error message may show it: shortened, and never a phone number (a column mapped to
     the wrong field may hold one)."""
     value = phone_like(value)

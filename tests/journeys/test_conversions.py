@@ -234,6 +234,23 @@ def test_a_phone_typed_in_a_sales_free_text_is_stored_nowhere(store, ctx):
         assert spelling not in dump, spelling
 
 
+def test_a_phone_in_a_sales_ids_or_an_undeclared_value_is_stored_nowhere(store, ctx):
+    """An outside tester's finding: a phone in a contract id, a quote id or a channel was kept in conversions,
+    person_keys and the reasons of import_rejects. In an id it is replaced as in an event's quote id
+    (Q-[phone]), precisely: ids that are not phones stay as they are."""
+    doc = [{"conversion_id": "IMPf 06 71 82 93 04", "ts": "2026-10-05T09:00:00+02:00", "crm_id": "Q-06 71 82 93 04"},
+           {"conversion_id": "MA-2026-0104512", "ts": "2026-10-05T09:00:00+02:00", "crm_id": "Q-2"},
+           {"conversion_id": "P-9 06 71 82 93 05", "ts": "2026-10-05T09:00:00+02:00", "crm_id": "Q-3",
+            "channel": "06 71 82 93 04", "currency": "06 71 82 93 04"}]
+    summary = conversions.import_file(store, ctx, data(json.dumps(doc)), source="api")
+    assert summary.imported == 2 and summary.rejected == 1
+    assert set(sales(store)) == {"IMPf [phone]", "MA-2026-0104512"}
+    assert sales(store)["IMPf [phone]"]["crm_id"] == "Q-[phone]"
+    dump = json.dumps(rows(store, "SELECT * FROM parcours.conversions") + rows(store, "SELECT * FROM parcours.import_rejects"),
+                      default=str, ensure_ascii=False) + json.dumps([r.reasons for r in summary.rejects])
+    assert "71 82 93 0" not in dump, dump
+
+
 def test_an_error_message_quotes_no_phone_however_it_is_written(store, ctx):
     nbsp = "06\u00a071\u00a082\u00a093\u00a004"
     doc = [{"conversion_id": "P-3", "ts": nbsp, "crm_id": "Q-3"}]
