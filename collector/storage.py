@@ -91,11 +91,13 @@ class Ticket:
     """Settings its queries run with (a background computation: one thread, a low priority)."""
 
 
+ANALYSTS = 2
+"""Analysts' statements (POST /api/sql, `parcours sql`) run at once; more wait for one of them to end."""
+
 ANALYST_MEMORY_SHARE = 0.2
-"""An analyst's statement may hold this share of the engine's memory bound: the reading clients (4) all
-busy with the largest statements leave a fifth of it to the batch writer's inserts, the reports and merges,
-where one statement could take it all (a `groupArray` over 300 million numbers: 8 GB in the collector's
-process)."""
+"""An analyst's statement may hold this share of the engine's memory bound: the analysts' clients (2) busy
+with the largest statements leave the rest to the batch writer's inserts, the reports and merges, where one
+statement could take it all (a `groupArray` over 300 million numbers: 8 GB in the collector's process)."""
 
 READ_SETTINGS = {"os_thread_priority": 19}
 """Every reading query (reports, the dashboard, analysts' SQL) runs its threads at the lowest CPU priority (a
@@ -133,12 +135,16 @@ class Store:
         self.ingest = Ingest(Client(dsn, timeouts=timeouts), database)
         # Settings ride with each query, never on a session (on the embedded engine a session SET cannot
         # be undone once readonly). The reply of a query may take as long as the query, and some more.
-        self.reads = Pool(lambda: Client(dsn, timeouts=timeouts, send_receive=timeouts.query + timeouts.send_receive),
-                          readers)
+        reading = lambda: Client(dsn, timeouts=timeouts, send_receive=timeouts.query + timeouts.send_receive)  # noqa: E731
+        self.reads = Pool(reading, readers)
+        # Analysts' statements on clients of their own (ANALYSTS at once, the others wait for one): however many
+        # and however long, they never take the clients the reports, the dashboard and the APIs read with.
+        self.analysts = Pool(reading, ANALYSTS)
         self.writes = Pool(lambda: Client(dsn, timeouts=timeouts, send_receive=max(timeouts.send_receive, 300)), 2)
 
     def close(self) -> None:
         self.reads.close()
+        self.analysts.close()
         self.writes.close()
         self.ingest.close()
 
@@ -170,7 +176,7 @@ class Store:
         # readonly last: ClickHouse applies a query's settings in order, and refuses any after it.
         settings = {"max_execution_time": self.timeouts.query, **self.cluster_settings, **reading.settings,
                     **memory, **READ_SETTINGS, "readonly": 1}  # an analyst's statement cannot put itself before ingestion
-        with self.reads.client() as client:
+        with self.analysts.client() as client:
             return client.query(reading.statement, settings=settings)
 
     def analyst_memory(self) -> int:

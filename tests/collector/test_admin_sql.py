@@ -124,6 +124,41 @@ def test_a_long_analyst_query_does_not_hold_up_the_writer(client, store):
     assert "rows" not in outcome  # killed, as asked
 
 
+def test_analyst_statements_however_many_leave_the_reports_their_clients(store):
+    """Four long analyst statements (as many as the store's reading clients) at once: two run, two wait, and
+    a report's query is answered meanwhile, not after one of them ends."""
+    marker = "many-analysts-5c1e"
+    done: list[str] = []
+
+    def long_query(i):
+        try:
+            store.analyst(f"SELECT sleepEachRow(0.1), '{marker}' FROM numbers(600) SETTINGS max_block_size = 1")
+        except StoreError:
+            pass
+        done.append(f"analyst {i}")
+
+    running = f"SELECT count() AS n FROM system.processes WHERE query LIKE '%{marker}%' AND query NOT LIKE '%system.processes%'"
+    threads = [threading.Thread(target=long_query, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(500):  # until the engine runs two of them (a barrier, not a sleep)
+            if rows(store, running)[0]["n"] >= 2:
+                break
+            threads[0].join(0.01)
+        assert rows(store, running) == [{"n": 2}]  # the other two wait for an analysts' client
+        assert store.query("SELECT 42 AS answer").rows == [[42]]  # a report's query, on the readers' clients
+        done.append("report")
+        assert done == ["report"], "the report's query waited for an analyst's statement to end"
+    finally:
+        for _ in range(3):  # the two running, then the two that were waiting
+            store.command(f"KILL QUERY WHERE query LIKE '%{marker}%' AND query NOT LIKE '%system.processes%' SYNC")
+            for thread in threads:
+                thread.join(2)
+        for thread in threads:
+            thread.join(60)
+
+
 def test_the_local_cli_path_refuses_the_same_way(store):
     with pytest.raises(Refused, match='"SYSTEM" is not one of them'):
         store.analyst("SYSTEM STOP MERGES")
