@@ -42,6 +42,17 @@ def read_all(wal: Wal):
     return records
 
 
+def reopened(path) -> list:
+    """The records a log in `path` gives when opened again (a restart)."""
+    async def reopen():
+        wal = await opened(path)
+        records = read_all(wal)
+        await wal.close()
+        return records
+
+    return run(reopen())
+
+
 def test_records_survive_a_restart_byte_for_byte(tmp_path):
     bad = b'{"reasons":["properties.x: bad"]}\n'
 
@@ -298,13 +309,7 @@ def test_a_full_disk_refuses_appends_leaves_no_file_and_the_log_resumes_when_spa
     acknowledged, kept, before, during = run(scenario())
     assert during == before, "a refused request left a file"
 
-    async def reopen():
-        wal = await opened(tmp_path)
-        records = read_all(wal)
-        await wal.close()
-        return records
-
-    records = run(reopen())
+    records = reopened(tmp_path)
     assert [r.lsn for r in records] == acknowledged
     assert [n for r in records for n in numbers(r.events)] == list(range(kept)) + list(range(1000, 1040))
 
@@ -332,13 +337,7 @@ def test_a_group_that_fits_after_a_failed_rotation_goes_to_a_segment_with_a_head
 
     acknowledged, last_row = run(scenario())
 
-    async def reopen():
-        wal = await opened(tmp_path)
-        records = read_all(wal)
-        await wal.close()
-        return records
-
-    records = run(reopen())
+    records = reopened(tmp_path)
     assert [r.lsn for r in records] == acknowledged
     assert [n for r in records for n in numbers(r.events)] == list(range(last_row + 1))
 
