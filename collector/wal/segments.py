@@ -22,9 +22,11 @@ log = logging.getLogger("parcours.wal")
 
 SUFFIX = ".wal"
 _SPARE = "next.spare"
-_HEADROOM = 1 << 20
-"""Bytes a new segment leaves free on the log's disk: room for the checkpoint, so that the writer can still
-record what it stored, and delete the segments it emptied, when the log has filled the rest."""
+_HEADROOM = 64 << 10
+"""Bytes a new segment leaves free on the log's disk: room for the checkpoint (a few hundred bytes, written
+to a temporary file then renamed), so that the writer can still record what it stored, and delete the
+segments it emptied, when the log has filled the rest. Small, so that a disk with room for two segments, as
+docs/operations.md asks, takes the next one once the writer has emptied the last."""
 
 
 @dataclass
@@ -148,13 +150,13 @@ class Segments:
         fdatasync has no size or block allocation to journal (on ext4, a journal commit would also flush
         every other file's dirty data, e.g. ClickHouse's new parts: ~10x slower). Raises OSError, leaving
         no file, when the disk lacks room for it and `_HEADROOM` (a partial file would take the last
-        bytes the checkpoint needs)."""
-        if self.fsync:
-            disk = os.statvfs(self.directory)
-            free = disk.f_bavail * disk.f_frsize
-            if free < self.segment_bytes + _HEADROOM:
-                raise OSError(errno.ENOSPC, f"no room on the log's disk for a segment of {self.segment_bytes} "
-                                            f"bytes ({free} bytes free)")
+        bytes the checkpoint needs). Without fsync the file is not filled ahead, but grows to the same size:
+        the same room is asked for."""
+        disk = os.statvfs(self.directory)
+        free = disk.f_bavail * disk.f_frsize
+        if free < self.segment_bytes + _HEADROOM:
+            raise OSError(errno.ENOSPC, f"no room on the log's disk for a segment of {self.segment_bytes} "
+                                        f"bytes ({free} bytes free)")
         try:
             with open(path, "wb") as fh:
                 if self.fsync:

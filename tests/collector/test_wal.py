@@ -9,6 +9,7 @@ import os
 import struct
 import uuid
 import zlib
+from types import SimpleNamespace
 
 import msgspec
 import pytest
@@ -312,6 +313,27 @@ def test_a_full_disk_refuses_appends_leaves_no_file_and_the_log_resumes_when_spa
     records = reopened(tmp_path)
     assert [r.lsn for r in records] == acknowledged
     assert [n for r in records for n in numbers(r.events)] == list(range(kept)) + list(range(1000, 1040))
+
+
+def test_without_fsync_a_new_segment_needs_its_room_too(tmp_path, monkeypatch):
+    """--no-wal-fsync fills no segment ahead, but each grows to its size: without the same room check, the
+    log took its disk's last bytes once space came back, and the writer could not save its checkpoint."""
+    async def scenario():
+        wal = await opened(tmp_path, segment_bytes=4096, fsync=False)
+        while 4096 - wal.segments.offset > 100:
+            await wal.append(row(0), b"")
+        statvfs = os.statvfs
+        monkeypatch.setattr(os, "statvfs", lambda path: SimpleNamespace(f_bavail=1, f_frsize=4096))  # 4 KB free
+        before = log_files(tmp_path)
+        with pytest.raises(WalError, match="no room on the log's disk"):
+            await wal.append(row(1), b"")
+        assert log_files(tmp_path) == before
+        monkeypatch.setattr(os, "statvfs", statvfs)
+        await wal.append(row(2), b"")  # room again: a new segment
+        assert len(log_files(tmp_path)) == len(before) + 1
+        await wal.close()
+
+    run(scenario())
 
 
 def test_a_group_that_fits_after_a_failed_rotation_goes_to_a_segment_with_a_header(tmp_path, monkeypatch):
