@@ -73,8 +73,11 @@ class Redactor:
         self.params = params
 
     def plain(self, value: str) -> bool:
-        """True when `value` (several fields joined) certainly holds nothing to redact: the fast path."""
-        if "@" in value or "%40" in value or (_RUN.search(value) and _DIGITS.search(value)):
+        """True when `value` (several fields joined) certainly holds nothing to redact: the fast path. A URL's
+        encoded text is looked at decoded (`06%2071%2082…`, `06+71+82…`: no digits in a row until then)."""
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        if "@" in value or (_RUN.search(value) and _DIGITS.search(value)):
             return False
         return not self.params or not any(name in value.lower() for name in self.params)
 
@@ -91,7 +94,7 @@ class Redactor:
         fragment replaced; its scheme and host as they are."""
         if not value:
             return value
-        probe = unquote_plus(value) if "%" in value else value  # a phone written %2B33%206%2071…
+        probe = unquote_plus(value) if "%" in value or "+" in value else value  # %2B33%206%2071…, 06+71+82…
         if not ((_RUN.search(probe) and _DIGITS.search(probe)) or "@" in probe or (self.params and "=" in value)):
             return value
         head, hash_mark, fragment = value.partition("#")
@@ -106,7 +109,7 @@ class Redactor:
             host = host[:start + 3] + self.text(unquote(user)) + at + rest
         base = host + self._path(base[path_at:])
         query = self._query(query) if question else query
-        fragment = (self._query(fragment) if "=" in fragment else self.text(fragment)) if hash_mark else fragment
+        fragment = (self._query(fragment) if "=" in fragment else self._encoded(fragment)) if hash_mark else fragment
         return base + question + query + hash_mark + fragment
 
     def _path(self, path: str) -> str:
@@ -139,18 +142,26 @@ class Redactor:
         return _user_agent(value, self.region)
 
     def _query(self, query: str) -> str:
+        """A query string (or a fragment's): each parameter's name and value read decoded (`+` a space, as
+        a form sends them), written back as they came unless they held personal data."""
         kept = []
         for piece in query.split("&"):
             name, equals, raw = piece.partition("=")
             if self.params and unquote_plus(name).lower() in self.params:
                 continue  # the whole parameter goes
-            if not equals:
-                kept.append(self.text(piece))
-                continue
-            decoded = unquote_plus(raw)
-            clean = self.text(decoded)
-            kept.append(piece if clean == decoded else f"{name}={quote_plus(clean, safe='[]@:/')}")
+            kept.append(self._encoded(name, plus=True) + equals + (self._encoded(raw, plus=True) if equals else ""))
         return "&".join(kept)
+
+    def _encoded(self, raw: str, plus: bool = False) -> str:
+        """A piece of a URL read decoded (`plus`: `+` as a space, in a query), as it came unless it held
+        personal data, else redacted and encoded again."""
+        if "%" not in raw and not (plus and "+" in raw):
+            return self.text(raw)
+        decoded = unquote_plus(raw) if plus else unquote(raw)
+        clean = self.text(decoded)
+        if clean == decoded:
+            return raw
+        return quote_plus(clean, safe="[]@:/") if plus else quote(clean, safe="[]@:/")
 
 
 @functools.lru_cache(maxsize=16384)
@@ -211,7 +222,9 @@ def fold(value: str) -> str:
     return value
 
 
-_PHONE_LIKE = re.compile(r"\+?\d[\d .\-()]{6,}\d")
+_PHONE_LIKE = re.compile(r"\+?\d[\d .\-()]{6,}\d|\+?\d{1,4}(?:/\d{1,4}){3,}")
+"""A run of digits long enough to be a phone number; or groups separated by slashes, four or more
+(06/71/82/93/04), where a date has three (31/09/2026, which a message about it must show)."""
 
 
 def phone_like(value: str, by: str = REDACTED) -> str:

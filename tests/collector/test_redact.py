@@ -7,7 +7,7 @@ import dataclasses
 import json
 import logging
 import uuid
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus
 
 import pytest
 
@@ -103,9 +103,29 @@ def test_text(text, expected):
      "https://www.motoassur.example/devis?courtier=B042&utm_source=display"),
     ("/relative/path?x=1&y", "/relative/path?x=1&y"),
     ("", ""),
+    # a form's GET (+ for a space), a fragment, a piece without '=', a parameter named by the number
+    ("https://x.example/b.html?src=a&tel=06+71+82+93+04", "https://x.example/b.html?src=a&tel=[phone]"),
+    ("https://x.example/b.html#06%2071%2082%2093%2004", "https://x.example/b.html#[phone]"),
+    ("https://x.example/#/devis?tel=06%C2%A071%C2%A082%C2%A093%C2%A004", "https://x.example/#/devis?tel=[phone]"),
+    ("https://x.example/?06%C2%A071%C2%A082%C2%A093%C2%A004", "https://x.example/?[phone]"),
+    ("https://x.example/?06%2071%2082%2093%2004=1&b=2", "https://x.example/?[phone]=1&b=2"),
+    ("https://x.example/?q=moto+125&page=2#haut", "https://x.example/?q=moto+125&page=2#haut"),
 ])
 def test_url(url, expected):
     assert FR.url(url) == expected
+
+
+@pytest.mark.parametrize("url", [
+    "https://x.example/b.html?src=realtag&tel=06%2071%2082%2093%2004",
+    "https://x.example/b.html?tel=06+71+82+93+04",
+    "https://shop.fr/x/06%C2%A071%C2%A082%C2%A093%C2%A004/x",
+    "https://x.example/?tel=%2B33%206%2071%2082%2093%2004",
+])
+def test_an_encoded_phone_in_a_url_is_not_taken_for_plain_text(url):
+    """The fast path looked at the encoded text (no digits in a row), so ingestion never read the URL: the
+    page's phone was stored as the browser encodes it."""
+    assert not FR.plain(url) and not FR.plain("\0".join(("", url, "B042")))
+    assert "[phone]" in FR.url(url)
 
 
 def test_listed_parameters_are_stripped_whole():
@@ -356,6 +376,21 @@ def test_a_phone_with_unicode_separators_is_written_nowhere(client, store, setti
     for path, data in files_written(settings.data_dir):
         assert not _phone_in(data.decode("utf-8", "replace")), path
         assert not _phone_in(data.decode("unicode_escape", "replace")), path  # \u00a0 escapes in JSON
+
+
+def test_a_phone_only_in_the_pages_encoded_url_is_written_nowhere(client, store, settings):
+    """As a browser sends it: location.href percent-encodes the spaces (`tel=06%2071%2082…`), a form's GET
+    writes `+`; nothing else of the event holds a digit, so only the URL can tell."""
+    urls = ["https://x.example/b.html?src=realtag&tel=06%2071%2082%2093%2004",
+            "https://x.example/b.html?tel=06+71+82+93+04",
+            "https://x.example/b.html#06%2071%2082%2093%2004",
+            "https://x.example/06%C2%A071%C2%A082%C2%A093%C2%A004/merci"]
+    assert counts(post(client, *[event(url=u, ref=u) for u in urls])) == {"accepted": 4, "rejected": 0}
+    kept = rows(store, "SELECT url, referrer FROM parcours.events")
+    assert all("[phone]" in r["url"] and "[phone]" in r["referrer"] for r in kept), kept
+    for path, data in files_written(settings.data_dir):
+        text = unquote_plus(data.decode("utf-8", "replace"))
+        assert "71 82 93 04" not in text and not _phone_in(text), path
 
 
 def test_only_the_plans_captured_parameters_are_kept_and_no_phone_as_a_name(client, store, settings, caplog):

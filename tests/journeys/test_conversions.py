@@ -251,6 +251,15 @@ def test_a_phone_in_a_sales_ids_or_an_undeclared_value_is_stored_nowhere(store, 
     assert "71 82 93 0" not in dump, dump
 
 
+def test_a_phone_written_with_slashes_is_kept_nowhere_in_a_rejected_line(store, ctx):
+    doc = [{"conversion_id": "P-4", "ts": "2026-10-05T09:00:00+02:00", "shop": "Shop 06/71/82/93/04",
+            "channel": "boutique 06/71/82/93/04"}]  # neither phone nor quote id, an undeclared channel
+    summary = conversions.import_file(store, ctx, data(json.dumps(doc)), source="api")
+    assert summary.rejected == 1
+    dump = json.dumps(rows(store, "SELECT * FROM parcours.import_rejects"), default=str) + json.dumps(summary.rejects[0].reasons)
+    assert "71/82/93" not in dump, dump
+
+
 def test_an_error_message_quotes_no_phone_however_it_is_written(store, ctx):
     nbsp = "06\u00a071\u00a082\u00a093\u00a004"
     doc = [{"conversion_id": "P-3", "ts": nbsp, "crm_id": "Q-3"}]
