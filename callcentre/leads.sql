@@ -39,6 +39,7 @@ abandons AS (
       AND ts >= {since:DateTime64(3, 'UTC')} AND ts < {now:DateTime64(3, 'UTC')}
       AND form_id GLOBAL IN (SELECT form_id FROM rules)
       AND visitor_id != ''
+      AND NOT is_bot  -- a script that ticks the box gets nobody called (the reports leave bots out too)
     GROUP BY visitor_id, form_id
 ),
 contacts AS (

@@ -20,7 +20,7 @@ MIN = 60_000
 CAPTURED = {"utm_source": "display", "utm_medium": "cpm", "utm_campaign": "moto-spring"}
 
 
-def journey(client, visitor, *, consent=True, leave_at="coverage", minutes_ago=20, phone=PHONE, then=()):
+def journey(client, visitor, *, consent=True, leave_at="coverage", minutes_ago=20, phone=PHONE, then=(), headers=None):
     """A visitor's quote: vehicle and rider (phone, box) completed, then the form left at `leave_at`."""
     t0 = int(time.time() * 1000) - minutes_ago * MIN
     session = f"s-{visitor}"
@@ -33,7 +33,7 @@ def journey(client, visitor, *, consent=True, leave_at="coverage", minutes_ago=2
     for ev in events:
         if ev["e"] == "form_step":
             ev["dt"] = 30_000  # the first step: 30 s after the page loaded
-    assert counts(post(client, *events))["rejected"] == 0
+    assert counts(post(client, *events, headers=headers))["rejected"] == 0
     return events
 
 
@@ -67,9 +67,12 @@ def test_the_deadline_is_the_end_of_the_next_day_in_the_plans_time_zone(client, 
 
 
 @pytest.mark.parametrize("case", ["no consent", "left before the lead step", "came back", "submitted",
-                                  "submitted elsewhere", "signed", "too recent"])
+                                  "submitted elsewhere", "signed", "too recent", "a bot"])
 def test_who_is_not_a_lead(client, store, plan, sealer, case):
-    if case == "no consent":
+    if case == "a bot":  # a script that fills the form and ticks the box gets nobody called
+        journey(client, "v", headers={"user-agent": "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0.0.0"})
+        assert rows(store, "SELECT DISTINCT is_bot FROM parcours.events") == [{"is_bot": 1}]
+    elif case == "no consent":
         journey(client, "v", consent=False)
     elif case == "left before the lead step":
         journey(client, "v", leave_at="rider")
