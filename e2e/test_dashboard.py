@@ -543,6 +543,21 @@ def test_the_funnel_breaks_down_by_an_ab_variant_under_its_label_in_the_plan(pag
     expect(page.locator("#funnel th", has_text="Variante du formulaire (test A/B)").first).to_be_visible()
 
 
+def test_a_click_on_a_column_heading_sorts_its_table_at_once_and_only_it(page: Page, dash):
+    login(page, dash, "?lang=en")
+    settled(page)
+    page.locator("#levers th button.sort", has_text="Revenue").click()
+    expect(page).to_have_url(re.compile(r"sort=revenue"))
+    expect(page.locator("#levers th[aria-sort=ascending]")).to_have_text(re.compile("Revenue"))
+    values = page.locator("#levers td[data-key=revenue]").evaluate_all("els => els.map(e => Number(e.dataset.value))")
+    assert len(values) > 2 and values == sorted(values), values
+    page.locator("#levers th button.sort", has_text="Revenue").click()  # again: descending
+    expect(page.locator("#levers th[aria-sort=descending]")).to_have_text(re.compile("Revenue"))
+    values = page.locator("#levers td[data-key=revenue]").evaluate_all("els => els.map(e => Number(e.dataset.value))")
+    assert values == sorted(values, reverse=True), values
+    expect(page.locator("#brokers th[aria-sort=ascending], #brokers th[aria-sort=descending]")).to_have_count(0)
+
+
 def test_the_header_shows_no_stray_text(page: Page, dash):
     login(page, dash)
     settled(page)

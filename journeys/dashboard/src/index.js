@@ -34,6 +34,7 @@ function boot() {
       drawChrome();
     }
     asking.forEach((p) => p.wants(changed) && p.load());
+    panels.forEach((p) => p.redraws(changed) && p.draw()); // a table sorted: the same figures, in order
   });
   document.addEventListener('parcours:unauthorized', function () {
     banner.hidden = false;

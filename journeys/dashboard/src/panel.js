@@ -27,6 +27,11 @@ export class Panel {
       h('header', null, this.heading, this.controls), this.body, this.footer);
   }
 
+  /** Whether a change of these state keys only redraws the figures it has (its table's order). */
+  redraws(changed) {
+    return Boolean(this.spec.sortKey) && changed.includes(this.spec.sortKey) && !this.wants(changed) && this.data != null;
+  }
+
   /** Whether a change of these state keys calls for new figures. */
   wants(changed) {
     return changed.some((k) => COMMON.includes(k) || (this.spec.keys || []).includes(k));

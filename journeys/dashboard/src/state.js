@@ -9,7 +9,7 @@ export { PRESETS, range };
 export var DEFAULTS = {
   period: '30d', from: '', to: '', lang: '',
   lever: '', campaign: '', broker: '', device: '',
-  series: 'visits', form: '', by: '', view: 'lever', sort: '', metric: 'conversions', lookback: '30d', offline: '1', model: 'linear',
+  series: 'visits', form: '', by: '', view: 'lever', sort: '', bsort: '', metric: 'conversions', lookback: '30d', offline: '1', model: 'linear',
 };
 export var FILTERS = ['lever', 'campaign', 'broker', 'device'];
 export var MODELS = ['first_touch', 'last_touch', 'last_non_direct', 'linear', 'position_based', 'time_decay', 'markov'];

@@ -33,6 +33,7 @@ function heatParams(s) {
 export var brokers = {
   id: 'brokers',
   keys: ['model', 'lookback', 'offline'],
+  sortKey: 'bsort', // its own: the levers' table keeps its order
   controls: (s, set) => [modelSelect(s, set)],
   async load(s, signal) {
     var [traffic, heat] = await Promise.all([report('brokers', params(s), signal), report('media_pos', heatParams(s), signal)]);
@@ -43,8 +44,8 @@ export var brokers = {
     var parts = [];
     if (d.traffic.length) {
       var key = 'broker_id' in d.traffic[0] ? 'broker_id' : Object.keys(d.traffic[0])[0];
-      parts.push(table({ caption: t('brokers.caption', { model: t(`model.${s.model}`) }), columns: columnsOf(d.traffic), rows: d.traffic, sort: s.sort,
-        onsort: (v) => set({ sort: v }, true), onpick: state.supportedFilters().includes('broker') ? (r) => set({ broker: String(r[key]) }) : null, pickLabel: t('brokers.pick') }));
+      parts.push(table({ caption: t('brokers.caption', { model: t(`model.${s.model}`) }), columns: columnsOf(d.traffic), rows: d.traffic, sort: s.bsort,
+        onsort: (v) => set({ bsort: v }, true), onpick: state.supportedFilters().includes('broker') ? (r) => set({ broker: String(r[key]) }) : null, pickLabel: t('brokers.pick') }));
       parts.push(h('div', { class: 'table-tools' }, csvButton(t('panel.brokers'), () => downloadCsv('brokers', params(s), 'brokers.csv'))));
     }
     parts.push(h('h3', null, t('brokers.heat')));

@@ -24,7 +24,7 @@ add({
     'journeys.sale': 'Vente', 'journeys.person': 'Le parcours d’une personne', 'journeys.by': 'Rechercher par',
     'journeys.quote': 'Numéro de devis', 'journeys.phone': 'Numéro de téléphone', 'journeys.find': 'Afficher le parcours',
     'journeys.phone.note': 'Le numéro est envoyé au serveur pour être haché ; il n’est ni conservé, ni journalisé, ni affiché.',
-    'journeys.none': 'Personne trouvée avec ce {what}.', 'journeys.result': 'Parcours de la personne trouvée ({n} étapes)',
+    'journeys.none': 'Aucune personne trouvée avec ce {what}.', 'journeys.result': 'Parcours de la personne trouvée ({n} étapes)',
     'journeys.searching': 'Recherche…', 'journeys.kind.visit': 'Visite', 'journeys.kind.step': 'Étape',
     'journeys.kind.abandon': 'Formulaire quitté', 'journeys.kind.quote': 'Devis envoyé', 'journeys.kind.sale': 'Vente signée' },
 });

@@ -34,6 +34,7 @@ function params(s) {
 export var levers = {
   id: 'levers',
   keys: ['view', 'model', 'lookback', 'offline'],
+  sortKey: 'sort',
   controls: (s, set) => [
     toggle('levers', t('levers.view'), s.view, [['lever', t('levers.by.lever')], ['campaign', t('levers.by.campaign')]],
       (v) => set({ view: v, sort: '' })),
