@@ -38,12 +38,17 @@ def add(name, role, password_stdin, replace, data_dir):
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    accounts = Users(Path(data_dir))
     try:
-        Users(Path(data_dir)).add(name, password, role, replace=replace)
+        existed = name in accounts.all()
+        accounts.add(name, password, role, replace=replace)
     except UserError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f'account "{name}" ({role}) {"updated" if replace else "created"}; '
-               f"log in at <collector URL>/dashboard", err=True)
+    # A new password ends the sessions opened with the old one (a password reset after a leak).
+    ended = Sessions(Path(data_dir), accounts).end_user(name) if existed else 0
+    click.echo(f'account "{name}" ({role}) {"updated" if existed else "created"}'
+               + (f'; {ended} session{"s" if ended != 1 else ""} ended' if ended else "")
+               + "; log in at <collector URL>/dashboard", err=True)
 
 
 @users.command()

@@ -142,6 +142,17 @@ def test_removing_an_account_ends_its_sessions(client, settings):
     assert client.get("/dashboard", follow_redirects=False).status_code == 303
 
 
+def test_a_new_password_ends_the_sessions_opened_with_the_old_one(client, settings):
+    """A password reset after a leak: whoever logged in with the old password is logged out."""
+    login(client)
+    assert client.get("/dashboard", follow_redirects=False).status_code == 200
+    r = CliRunner().invoke(main, ["users", "add", "elie", "--replace", "--password-stdin", "--data-dir",
+                                  str(settings.data_dir)], input="another fine password\n")
+    assert r.exit_code == 0, r.output
+    assert 'account "elie" (viewer) updated; 1 session ended' in r.output
+    assert client.get("/dashboard", follow_redirects=False).status_code == 303
+
+
 def test_session_files_hold_no_usable_token(client, settings):
     login(client)
     token = client.cookies[auth.COOKIE]
