@@ -15,7 +15,8 @@ REPORT = Report(
         Column("replayed", "of those, the events since replayed into `events` once the plan was fixed"),
         Column("first_seen", "the collector's receipt time of the first one in the period (UTC)"),
         Column("last_seen", "the same, of the last one"),
-        Column("example", "the last one as received, personal data removed"),
+        Column("example", "the last one as received, personal data removed: its first 500 characters, then … "
+                          "when longer (the whole of it in `parcours export --table rejected_events`)"),
     ),
     keys=("reason", "plan_version"),
 )

@@ -24,7 +24,9 @@ SELECT
     uniqExactIf((event_id, raw), event_id GLOBAL IN (SELECT event_id FROM replayed)) AS replayed,
     min(received_at) AS first_seen,
     max(received_at) AS last_seen,
-    argMax(raw, received_at) AS example
+    -- Its first 500 characters, … when cut (the whole of it: `parcours export --table rejected_events`).
+    if(lengthUTF8(argMax(raw, received_at) AS last_raw) > 500, concat(leftUTF8(last_raw, 500), '…'), last_raw)
+        AS example
 FROM refused
 GROUP BY reason, plan_version
 ORDER BY events DESC, reason, plan_version

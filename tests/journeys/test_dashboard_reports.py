@@ -142,5 +142,11 @@ def test_rejected_by_reason_and_plan_version_counts_each_event_once(store, plan)
     assert rows[("t: too old", "v1")]["events"] == 1
     assert len(rows) == 3  # e4 is before the period
     assert run(store, plan, "rejected", **{"from": "2020-01-01", "to": "2020-02-01"}).rows == []
+    # A 32 KB refused event: its example is cut (the dashboard's table stays readable), a short one whole.
+    huge = [at("2026-10-03 10:00"), "e5", "x", ["event: too large"], '{"e":"x","p":"' + "é" * 32000 + '"}', "", "", "v1"]
+    store.insert("rejected_events", [huge], cols)
+    rows = {(r["reason"], r["plan_version"]): r for r in run(store, plan, "rejected", **PERIOD).records()}
+    assert rows[("event: too large", "v1")]["example"] == '{"e":"x","p":"' + "é" * 486 + "…"
+    assert rows[("t: too old", "v1")]["example"] == '{"e":"form_step"}'
 
 
