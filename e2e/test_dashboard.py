@@ -558,6 +558,21 @@ def test_a_click_on_a_column_heading_sorts_its_table_at_once_and_only_it(page: P
     expect(page.locator("#brokers th[aria-sort=ascending], #brokers th[aria-sort=descending]")).to_have_count(0)
 
 
+def test_on_a_phone_nothing_is_wider_than_the_screen(page: Page, dash):
+    """390 px: the page does not scroll sideways (it was 509 px wide, the funnel's bars of no width); tables
+    scroll inside their own frame."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    login(page, dash, "?lang=fr&period=90d")
+    settled(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    wider = page.evaluate("""() => [...document.querySelectorAll('main *, header *')]
+        .filter((e) => !e.closest('.table-wrap') && e.getBoundingClientRect().right > 391)
+        .map((e) => e.tagName + '.' + e.className)""")
+    assert wider == []
+    bars = page.locator("#funnel .funnel-steps .bar").evaluate_all("els => els.map(e => e.getBoundingClientRect().width)")
+    assert bars and min(bars) > 200, bars
+
+
 def test_the_header_shows_no_stray_text(page: Page, dash):
     login(page, dash)
     settled(page)
