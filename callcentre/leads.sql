@@ -121,9 +121,9 @@ SELECT
     k.abandoned_at AS abandoned_at,
     k.last_step AS last_step,
     k.last_step_index AS last_step_index,
-    if(x.first_step_at > toDateTime64(0, 3, 'UTC'),
+    toUInt32(if(x.first_step_at > toDateTime64(0, 3, 'UTC'),
        round(dateDiff('millisecond', x.first_step_at, k.abandoned_at) / 1000 + x.first_step_ms / 1000),
-       0) AS time_on_form_s,
+       0)) AS time_on_form_s,  -- whole seconds
     k.lever AS lever,
     k.campaign AS campaign,
     k.broker_id AS broker_id,

@@ -103,7 +103,7 @@ visits AS (
 sales AS (
     SELECT argMax(ts, imported_at) AS signed_at, 'sale' AS kind, argMax(channel, imported_at) AS sale_channel,
            '' AS campaign, argMax(broker_id, imported_at) AS signed_by,
-           concat(argMax(product, imported_at), ' ', conversion_id) AS detail,
+           trimLeft(concat(argMax(product, imported_at), ' ', conversion_id)) AS detail,  -- no product: the id alone
            CAST(argMax(premium, imported_at) AS Nullable(Decimal(18, 2))) AS premium
     FROM parcours.conversions
     WHERE (phone_key != '' AND phone_key IN (SELECT key FROM phones))
