@@ -148,3 +148,8 @@ def test_tag_is_served_with_the_plan_compiled_in(client):
     assert '"__PARCOURS_CONFIG__"' not in r.text
     assert '"b":"courtier"' in r.text and '"moto_quote":["vehicle","rider","coverage","contact"]' in r.text
     assert client.get("/t.js", headers={"if-none-match": r.headers["etag"]}).status_code == 304
+    # Compressed for the browsers that take it (all do), as the tag's size budget counts it; plain otherwise.
+    assert r.headers["content-encoding"] == "gzip" and r.headers["vary"] == "Accept-Encoding"
+    assert int(r.headers["content-length"]) < len(r.content) / 1.5
+    plain = client.get("/t.js", headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == r.content
