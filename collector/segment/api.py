@@ -52,6 +52,9 @@ BATCH_LIMIT = 500 * 1024
 """Segment's limit of a batch request, in bytes (once gunzipped too)."""
 CALL_LIMIT = 32 * 1024
 """Segment's limit of one call, alone or in a batch."""
+EVENT_LIMIT = 2 * CALL_LIMIT
+"""The limit of the tag's event a call within CALL_LIMIT becomes: the translation adds its own keys (a call of
+32,740 bytes made an event of 32,799, refused for a size Segment allows)."""
 
 
 class _Batch(msgspec.Struct, forbid_unknown_fields=False):
@@ -280,7 +283,7 @@ def _rows(items: list[_Item], call: str | None, source: str, received_ms: int, s
     for (ip, user_agent, sent_ms), events in groups.items():
         req = ingest.Request(received_ms=received_ms, user_agent=user_agent, source=source,
                              ip=truncate_ip(ip, settings.ip_v4_bits, settings.ip_v6_bits) if ip else "")
-        done = ingest.ingest(_encode({"events": events, "sent": sent_ms}), req, plan, secret, CALL_LIMIT)
+        done = ingest.ingest(_encode({"events": events, "sent": sent_ms}), req, plan, secret, EVENT_LIMIT)
         out.events += done.events
         out.rejected += done.rejected
     return out

@@ -187,6 +187,12 @@ def test_segment_size_limits_and_gzip(client, store):
     r = send(client, key, track(messageId="small"), big)  # in a batch: that call alone is rejected
     assert r.status_code == 200 and (r.json()["accepted"], r.json()["rejected"]) == (1, 1)
     assert r.json()["rejected_events"][0]["reasons"][0].startswith("event: 33")
+    # Just within Segment's 32 KB: taken, though the event it becomes is longer than the call.
+    fits = track("Brochure Downloaded", properties={"document_url": "https://x.example/"}, messageId="fits")
+    fits["properties"]["document_url"] += "z" * (32_760 - len(json.dumps(fits)))
+    assert 32_700 < len(json.dumps(fits)) <= 32_768
+    r = client.post("/v1/track", content=json.dumps(fits), headers=basic(key))
+    assert r.status_code == 200 and (r.json()["accepted"], r.json()["rejected"]) == (1, 0), r.text
     many = [track(properties={"contract_id": f"C-{i}", "premium": 1.0, "product": "y" * 20_000}) for i in range(30)]
     r = send(client, key, *many)
     assert r.status_code == 400 and r.json()["error"].startswith("the batch is larger than 512000 bytes")
@@ -199,7 +205,7 @@ def test_segment_size_limits_and_gzip(client, store):
                                                           "content-type": "application/x-www-form-urlencoded"})
     assert r.status_code == 200 and r.json()["accepted"] == 1
     assert rows(store, "SELECT message_id FROM parcours.events ORDER BY message_id") == [
-        {"message_id": "small"}, {"message_id": "zipped"}, {"message_id": "zipped-form"}]
+        {"message_id": "fits"}, {"message_id": "small"}, {"message_id": "zipped"}, {"message_id": "zipped-form"}]
 
 
 @pytest.mark.parametrize("call", ["alias", "group", "screen"])
