@@ -39,8 +39,18 @@ abandons AS (
       AND ts >= {since:DateTime64(3, 'UTC')} AND ts < {now:DateTime64(3, 'UTC')}
       AND form_id GLOBAL IN (SELECT form_id FROM rules)
       AND visitor_id != ''
-      AND NOT is_bot  -- a script that ticks the box gets nobody called (the reports leave bots out too)
     GROUP BY visitor_id, form_id
+),
+bots AS (
+    -- Those whose steps of the form all came from a bot (a crawler's or a headless browser's user agent): a
+    -- script that fills the form and ticks the box gets nobody called. Judged on the steps, where the box was
+    -- ticked: the abandon goes by sendBeacon, which some browsers send with another user agent.
+    SELECT visitor_id, form_id
+    FROM {db}.events
+    WHERE event = 'form_step' AND ts >= {since:DateTime64(3, 'UTC')} - INTERVAL 1 DAY AND ts < {now:DateTime64(3, 'UTC')}
+      AND (visitor_id, form_id) GLOBAL IN (SELECT visitor_id, form_id FROM abandons)
+    GROUP BY visitor_id, form_id
+    HAVING min(is_bot) = 1
 ),
 contacts AS (
     -- Their latest ticked box on that form whose phone is still kept.
@@ -94,6 +104,7 @@ candidates AS (
     INNER JOIN rules AS r USING (form_id)
     WHERE c.last_consent <= a.abandoned_at
       AND a.last_step_index >= r.min_step
+      AND (visitor_id, form_id) GLOBAL NOT IN (SELECT visitor_id, form_id FROM bots)
 ),
 activity AS (
     SELECT
