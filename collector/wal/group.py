@@ -19,6 +19,14 @@ log = logging.getLogger("parcours.wal")
 _INLINE_FSYNC = 0.002
 _GATHER = 0.001
 
+OUTAGE_QUIET = 10.0
+"""Seconds of writes without a failure that end an outage of the log's disk: one line when it begins, one when
+it ends, not one per request while a nearly full disk takes some groups and refuses others."""
+
+
+def _now() -> float:
+    return time.monotonic()
+
 
 class GroupCommit:
     """`write(data, first lsn) -> seconds` puts a group on disk (blocking); `durable(last lsn, frames, rows,
@@ -36,6 +44,7 @@ class GroupCommit:
         self._task: asyncio.Task | None = None
         self._slow_disk = 0.0  # moving average of a group's write + fsync, in seconds
         self._failing_since: float | None = None  # monotonic time of the first failed write of an outage
+        self._failed_last = 0.0  # and of its last
         self._refused = 0  # requests refused since then
 
     def start(self) -> None:
@@ -78,8 +87,9 @@ class GroupCommit:
                 else:
                     seconds = self._write(data, first)
             except OSError as exc:
+                self._failed_last = _now()
                 if self._failing_since is None:  # once per outage (a full disk): the tag retries each request
-                    self._failing_since = time.monotonic()
+                    self._failing_since = self._failed_last
                     log.error("write-ahead log write failed, requests refused (503) until a write succeeds: %s", exc)
                 self._refused += len(frames)
                 for future in waiting:
@@ -87,9 +97,11 @@ class GroupCommit:
                         future.set_exception(WalError(f"write-ahead log write failed: {exc}"))
                 continue
             self._slow_disk = 0.8 * self._slow_disk + 0.2 * seconds
-            if self._failing_since is not None:
+            # The outage ends once writes have gone on without a failure for OUTAGE_QUIET seconds: a nearly full
+            # disk takes the small groups and refuses the ones that need a new segment, one after the other.
+            if self._failing_since is not None and _now() - self._failed_last >= OUTAGE_QUIET:
                 log.warning("write-ahead log writes succeed again after %.0f s; %d request(s) were refused meanwhile",
-                            time.monotonic() - self._failing_since, self._refused)
+                            self._failed_last - self._failing_since, self._refused)
                 self._failing_since, self._refused = None, 0
             # A failed group leaves a gap in the lsns, never a hole in the file.
             self._durable(last, len(frames), rows, seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import errno
+import logging
 import os
 import struct
 import uuid
@@ -313,6 +314,36 @@ def test_a_full_disk_refuses_appends_leaves_no_file_and_the_log_resumes_when_spa
     records = reopened(tmp_path)
     assert [r.lsn for r in records] == acknowledged
     assert [n for r in records for n in numbers(r.events)] == list(range(kept)) + list(range(1000, 1040))
+
+
+def test_a_disk_that_takes_some_groups_and_refuses_others_is_one_outage_in_the_log(tmp_path, monkeypatch, caplog):
+    """A nearly full disk: groups alternately refused and written. One line when the outage begins, one when
+    writes have gone on for OUTAGE_QUIET seconds, where each refused request after a written one logged both."""
+    from collector.wal import group
+
+    clock = [100.0]
+    monkeypatch.setattr(group, "_now", lambda: clock[0])
+    disk = DiskFull(monkeypatch)
+    caplog.set_level(logging.INFO, logger="parcours.wal")
+
+    async def scenario():
+        wal = await opened(tmp_path, segment_bytes=1 << 16)
+        for second, full in [(0, True), (0.5, False), (1, True), (1.5, False), (2, True), (2.5, False)]:
+            clock[0], disk.full = 100.0 + second, full
+            if full:
+                with pytest.raises(WalError):
+                    await wal.append(row(0), b"")
+            else:
+                await wal.append(row(0), b"")
+        clock[0] = 102.0 + group.OUTAGE_QUIET
+        await wal.append(row(1), b"")
+        await wal.close()
+
+    run(scenario())
+    lines = [r.getMessage() for r in caplog.records if r.name == "parcours.wal"]
+    assert sum("write failed" in line for line in lines) == 1, lines
+    assert [line for line in lines if "succeed again" in line] == [
+        "write-ahead log writes succeed again after 2 s; 3 request(s) were refused meanwhile"]
 
 
 def test_without_fsync_a_new_segment_needs_its_room_too(tmp_path, monkeypatch):
