@@ -116,12 +116,7 @@ class Redactor:
         """A URL's path, each segment read decoded; a segment left as it came unless it held personal data."""
         if "%" not in path:
             return self.text(path)
-        out = []
-        for segment in path.split("/"):
-            decoded = unquote(segment)
-            clean = self.text(decoded)
-            out.append(segment if clean == decoded else quote(clean, safe="[]@:"))
-        return "/".join(out)
+        return "/".join(self._encoded(segment, safe="[]@:") for segment in path.split("/"))
 
     def ident(self, value: str) -> str:
         """An id: a UUID as it is (the tag's ids are; their digit runs are no phone), anything else as text."""
@@ -152,16 +147,17 @@ class Redactor:
             kept.append(self._encoded(name, plus=True) + equals + (self._encoded(raw, plus=True) if equals else ""))
         return "&".join(kept)
 
-    def _encoded(self, raw: str, plus: bool = False) -> str:
+    def _encoded(self, raw: str, plus: bool = False, safe: str = "[]@:/") -> str:
         """A piece of a URL read decoded (`plus`: `+` as a space, in a query), as it came unless it held
-        personal data, else redacted and encoded again."""
+        personal data, else redacted and encoded again (`safe`: the characters left as they are; a path's
+        segment encodes its slashes)."""
         if "%" not in raw and not (plus and "+" in raw):
             return self.text(raw)
         decoded = unquote_plus(raw) if plus else unquote(raw)
         clean = self.text(decoded)
         if clean == decoded:
             return raw
-        return quote_plus(clean, safe="[]@:/") if plus else quote(clean, safe="[]@:/")
+        return quote_plus(clean, safe=safe) if plus else quote(clean, safe=safe)
 
 
 @functools.lru_cache(maxsize=16384)

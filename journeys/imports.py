@@ -55,14 +55,14 @@ class Kind:
     """A line -> (row, []) or (partial fields for the reject, reasons)."""
     free_text: tuple[str, ...] = ()
     """Fields a person may have typed anything into: phone-like digits are removed before a reject is kept."""
+    version: str = "imported_at"
+    """The table's version column: the latest row of a key is the one FINAL keeps."""
 
     @property
     def ids(self) -> tuple[str, ...]:
         """The fields that name a row (its key, its CRM/quote id): a phone number in one is replaced as the
         collector replaces it in an event's quote id (`Q-[phone]`), precisely, so that they still join."""
         return (*self.key, "crm_id")
-    version: str = "imported_at"
-    """The table's version column: the latest row of a key is the one FINAL keeps."""
 
 
 @dataclass
@@ -231,7 +231,7 @@ def _kept(kind: Kind, line: int, fields: dict[str, Any], reasons: list[str], sou
         if isinstance(fields.get(name), str):
             fields[name] = phone_like(fields[name])
     for name in kind.ids:
-        if isinstance(value := fields.get(name), str) and value and not redactor.plain(value):
+        if isinstance(value := fields.get(name), str):
             fields[name] = redactor.text(value)
     key = "/".join(str(fields.get(k) or "") for k in kind.key) if all(fields.get(k) for k in kind.key) else ""
     return {"kind": kind.name, "source": source, "line": line, "record_key": key, "reasons": reasons,

@@ -57,8 +57,7 @@ def _rows(kind: Kind, r: Reader, source: str, records: list[Record], ctx: Contex
             rejects.append((record.line, reasons, row))
         else:
             for name in (*kind.free_text, *kind.ids):
-                value = row.get(name)
-                if value.__class__ is str and value and not redactor.plain(value):
+                if isinstance(value := row.get(name), str):
                     row[name] = redactor.text(value)
             row["source"], row["source_line"], row["profile"] = source, record.line, r.name
             rows.append(row)
