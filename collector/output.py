@@ -72,9 +72,11 @@ def spreadsheet_text(value: Any) -> Any:
 
 
 def spreadsheet_sql(column: str) -> str:
-    """The same rule in ClickHouse SQL, for a String column a CSV is written from."""
-    return (f"if(match({column}, '^[-=+@\\t\\r]') AND NOT match({column}, '^[+-]?[0-9][0-9.]*$'), "
-            f"concat('\\'', {column}), {column})")  # FORMULA's characters, NUMBER
+    """The same rule in ClickHouse SQL, for a String column a CSV is written from: FORMULA's characters as a
+    regular expression's class ('-' first, tab and CR escaped in the SQL string), NUMBER as it is."""
+    starts = "".join({"\t": "\\t", "\r": "\\r"}.get(c, c) for c in sorted(FORMULA, key=lambda c: c != "-"))
+    return (f"if(match({column}, '^[{starts}]') AND NOT match({column}, '^(?:{NUMBER.pattern})$'), "
+            f"concat('\\'', {column}), {column})")
 
 
 def short(value: Any, width: int = 80) -> str:

@@ -41,6 +41,15 @@ def test_a_csv_cell_that_starts_like_a_formula_stays_text_in_a_spreadsheet(clien
     assert sorted(json.loads(line)["utm_campaign"] for line in r.text.splitlines()) == sorted([trap, "moto-spring"])
 
 
+def test_the_spreadsheet_rule_in_sql_is_the_same_as_in_python(store):
+    from collector.output import FORMULA, spreadsheet_sql, spreadsheet_text
+
+    for value in [c + "A1" for c in FORMULA] + ["-12.5", "+33612345678", "-1+A1", "moto", "a=b", ""]:
+        (got,), = store.query(f"SELECT {spreadsheet_sql('x')} FROM (SELECT {{v:String}} AS x)",
+                              parameters={"v": value}).rows
+        assert got == spreadsheet_text(value), value
+
+
 def test_rejected_events_export_as_json_lines(client):
     post(client, event("newsletter_signup"), event())
     r = client.get("/api/export", params={"table": "rejected_events", "format": "jsonl"}, headers=ADMIN)
