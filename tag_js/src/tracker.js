@@ -133,8 +133,10 @@ export function start(w, src, raw, auto) {
   on(w, 'pagehide', leave);
   on(doc, 'visibilitychange', () => doc.visibilityState == 'hidden' && leave());
 
-  // Single-page sites: a new URL through the History API is a new page.
-  var route = () => auto && loc.href != lastUrl && page(),
+  // Single-page sites: a new URL through the History API is a new page. An in-page anchor (`#faq`: Chrome
+  // fires popstate) is not; a hash route (`#/devis`, `#!/devis`) is.
+  var route = () => auto && path(loc.href) != path(lastUrl) && page(),
+    path = (h) => h.replace(/#(?![!/]).*/, ''),
     push = hist.pushState;
   hist.pushState = function () {
     var r = push.apply(this, arguments);

@@ -101,11 +101,19 @@ test('page views: automatic unless disabled, and on History API navigation', asy
   w.history.replaceState({}, '', '/devis?tab=2'); // a replace is not a navigation
   w.location.href = 'https://app.motoassur.fr/';
   w.fire('popstate');
+  w.location.href = 'https://app.motoassur.fr/#faq'; // an in-page anchor: Chrome fires popstate, not a new page
+  w.fire('popstate');
+  w.location.href = 'https://app.motoassur.fr/#/devis'; // a hash route is
+  w.fire('popstate');
+  w.location.href = 'https://app.motoassur.fr/#!/devis/2';
+  w.fire('popstate');
   await w.tick();
   assert.deepEqual(sent(w).map(function (e) { return [e.e, e.url]; }), [
     ['page_view', 'https://app.motoassur.fr/'],
     ['page_view', 'https://app.motoassur.fr/devis'],
-    ['page_view', 'https://app.motoassur.fr/']
+    ['page_view', 'https://app.motoassur.fr/'],
+    ['page_view', 'https://app.motoassur.fr/#/devis'],
+    ['page_view', 'https://app.motoassur.fr/#!/devis/2']
   ]);
 
   var w2 = fakeWindow();
