@@ -1,4 +1,4 @@
-"""Identity across the plan's sites: a link to another declared host carries the visitor ID, once."""
+"""Identity across the plan's sites: a link to another declared host carries the visitor and session IDs, once."""
 
 from __future__ import annotations
 
@@ -24,13 +24,15 @@ def test_a_link_to_another_site_of_the_plan_keeps_the_visitor(collector, page):
     cookies = {(urlsplit(c["domain"]).path or c["domain"], c["name"]): c["value"] for c in page.context.cookies()}
     assert cookies[("localhost", "_pcid")] == vid == cookies[("127.0.0.1", "_pcid")]
 
-    rows = collector.wait_rows(f"SELECT url FROM parcours.events FINAL WHERE visitor_id = '{vid}' "
+    rows = collector.wait_rows(f"SELECT url, session_id FROM parcours.events FINAL WHERE visitor_id = '{vid}' "
                                f"AND event = 'page_view' ORDER BY client_ts", 2)
     assert [r["url"] for r in rows] == [f"{here}/demo/from.html", f"{there}/demo/to.html?x=1"]
+    # One visit across the two sites: its landing is the first site's, not a referral from it.
+    assert rows[0]["session_id"] == rows[1]["session_id"]
 
     # Coming back later through an old decorated link does not adopt the id.
     page.context.clear_cookies()
-    page.goto(f"{there}/demo/to.html?_pcl={vid}.1000000000000")
+    page.goto(f"{there}/demo/to.html?_pcl={vid}.1000000000000.{rows[0]['session_id']}")
     assert visitor_id(page) != vid
     assert errors == []
 
@@ -44,7 +46,7 @@ def test_a_fresh_link_from_outside_the_plans_sites_does_not_impose_a_visitor(col
     page.route(f"{there}/demo/landing.html*", lambda r: r.fulfill(body=_page("<p>devis</p>"), content_type="text/html"))
     page.route("http://redirector.example/*", lambda r: r.fulfill(
         body=_page("<a id='go' href='#'>offre</a><script>document.getElementById('go').href = "
-                   f"'{there}/demo/landing.html?_pcl={imposed}.' + Date.now();</script>", head=""),
+                   f"'{there}/demo/landing.html?_pcl={imposed}.' + Date.now() + '.{imposed}';</script>", head=""),
         content_type="text/html"))
     page.goto("http://redirector.example/offer")
     page.click("#go")

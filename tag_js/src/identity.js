@@ -1,7 +1,7 @@
 // Visitor id in a first-party cookie (JS cookies and localStorage get the same
 // 7-day cap under Safari's ITP, so a mirror would not help); session id with its last activity, renewed after 30
-// minutes of inactivity. Links to the plan's other sites carry the visitor id
-// in `_pcl` (id.timestamp in ms). The landing adopts it only if it has the
+// minutes of inactivity. Links to the plan's other sites carry the visitor and session ids
+// in `_pcl` (id.timestamp in ms.session id). The landing adopts it only if it has the
 // shape of the ids this tag makes, the link was decorated less than 2 minutes
 // ago, and the visitor comes from one of the plan's sites (the referrer): a
 // shared or bookmarked URL, or a redirector stamping fresh links with one id,
@@ -25,16 +25,21 @@ var ID = /^[\da-f]{8}(-[\da-f]{4}){3}-[\da-f]{12}$/;
 export var uuid = (c, b, i = 0) =>
   c.randomUUID ? c.randomUUID() : ((b = c.getRandomValues(new Uint8Array(31))), ([1e7] + -1e3 + -4e3 + -8e3 + -1e11).replace(/[018]/g, (d) => (d ^ (b[i++] & (15 >> (d / 4)))).toString(16)));
 
-/** The visitor id carried by a decorated link, if well formed, fresh and followed from one of `hosts`; else false. */
+/**
+ * What a decorated link carries, [visitor id, time, session id], if well formed, fresh and followed from one of
+ * `hosts`; else false. The session id makes the hop between two of the plan's sites one visit, landing where it
+ * began, rather than a new one whose referrer is the other site (a link without it, made by the tag before
+ * November 2026, is not adopted: the tag is served by the collector, to every site at once).
+ */
 export function linked(search, now, referrer, hosts) {
   var p = (new URLSearchParams(search).get(LINK) || '').split('.');
-  return p.length == 2 && ID.test(p[0]) && /^\d+$/.test(p[1]) && Math.abs(now - p[1]) < LINK_MS && hosts.includes(attempt(() => new URL(referrer).hostname)) && p[0];
+  return ID.test(p[0]) && ID.test(p[2]) && /^\d+$/.test(p[1]) && Math.abs(now - p[1]) < LINK_MS && hosts.includes(attempt(() => new URL(referrer).hostname)) && p;
 }
 
-/** `href` carrying visitor id `vid` at time `now`; without `vid`, `href` cleaned of it. */
-export function decorate(href, vid, now) {
+/** `href` carrying `link` (visitor id.time.session id); without it, `href` cleaned of it. */
+export function decorate(href, link) {
   var u = new URL(href);
-  vid ? u.searchParams.set(LINK, vid + '.' + now) : u.searchParams.delete(LINK);
+  link ? u.searchParams.set(LINK, link) : u.searchParams.delete(LINK);
   return u.href;
 }
 
@@ -42,10 +47,10 @@ export function decorate(href, vid, now) {
  * {v: visitor id, s(now): session id touched at `now`, save(): store both};
  * state stays in memory while storage is blocked or not consented.
  */
-export function identity(store, c, link) {
-  var s,
+export function identity(store, c, link = 0) {
+  var s = link && { i: link[2], a: link[1] },
     v = store.getCookie(VID);
-  v = link || (ID.test(v) && v) || uuid(c);
+  v = link[0] || (ID.test(v) && v) || uuid(c);
   var ids = {
     v: v,
     s: (now) => {

@@ -148,7 +148,7 @@ export function start(w, src, raw, auto) {
   // Cross-domain linking: decorate links to the plan's other sites as they are followed.
   var follow = (e) => {
     var a = store.on && e.target.closest('a');
-    if (a && cfg.s.includes(a.hostname) && a.hostname != loc.hostname) a.href = decorate(a.href, ids.v, now());
+    if (a && cfg.s.includes(a.hostname) && a.hostname != loc.hostname) a.href = decorate(a.href, ids.v + '.' + now() + '.' + ids.s(now()));
   };
   on(doc, 'click', follow, true);
 

@@ -32,33 +32,41 @@ test('the visitor id is kept in a 13-month first-party cookie', function () {
 
 var FROM = 'https://www.motoassur.fr/devis/', HOSTS = ['www.motoassur.fr', 'www.motoassur-pro.fr'];
 
-test('a decorated link carries the visitor id for two minutes', function () {
+var S = '7c1e9d2a-3b4f-4e5a-8c6d-1f2e3a4b5c6d'; // the session id a link carries
+
+test('a decorated link carries the visitor and session ids for two minutes', function () {
   var v = '0b6a4c2e-8f4d-4c1a-9e77-5d2f3a1b9c0d', t = 1763822400000;
-  var href = decorate('https://www.motoassur-pro.fr/devis/?a=1#top', v, t);
-  assert.equal(href, 'https://www.motoassur-pro.fr/devis/?a=1&_pcl=' + v + '.' + t + '#top');
+  var href = decorate('https://www.motoassur-pro.fr/devis/?a=1#top', v + '.' + t + '.' + S);
+  assert.equal(href, 'https://www.motoassur-pro.fr/devis/?a=1&_pcl=' + v + '.' + t + '.' + S + '#top');
+  assert.equal(decorate(href), 'https://www.motoassur-pro.fr/devis/?a=1#top', 'without a link: the address cleaned');
   var search = new URL(href).search;
-  assert.equal(linked(search, t + 119e3, FROM, HOSTS), v);
+  assert.deepEqual(linked(search, t + 119e3, FROM, HOSTS), [v, String(t), S]);
   assert.equal(linked(search, t + 121e3, FROM, HOSTS), false, 'a stale link (bookmarked, shared) is ignored');
   assert.equal(linked('?_pcl=garbage', t, FROM, HOSTS), false);
   assert.equal(linked('', t, FROM, HOSTS), false);
-  // The linked id wins over the cookie and is stored.
+  // The linked ids win over the cookie and the other site's session, and are stored.
   var w = fakeWindow({ jar: new Map([['_pcid', 'old']]) });
-  assert.equal(identity(storage(w), w.crypto, v).v, v);
+  w.localStorage.setItem('_pcs', JSON.stringify({ i: 'e1e2e3e4-0000-4000-8000-000000000000', a: t }));
+  var ids = identity(storage(w), w.crypto, linked(search, t + 30e3, FROM, HOSTS));
+  assert.equal(ids.v, v);
   assert.equal(w.document.jar.get('_pcid'), v);
+  assert.equal(ids.s(t + 30e3), S, 'the hop between two sites is one visit');
+  assert.equal(ids.s(t + 60e3), S);
+  assert.notEqual(ids.s(t + 60e3 + 18e5), S, 'which ends after 30 minutes without activity, as any');
 });
 
 test('a link from the future is accepted within the same 2 minutes (a clock corrected in between), no further', function () {
   var v = '0b6a4c2e-8f4d-4c1a-9e77-5d2f3a1b9c0d', t = 1763822400000;
-  var at = function (ms) { return linked('?_pcl=' + v + '.' + (t + ms), t, FROM, HOSTS); };
+  var at = function (ms) { return linked('?_pcl=' + v + '.' + (t + ms) + '.' + S, t, FROM, HOSTS)[0]; };
   assert.equal(at(60e3), v);
   assert.equal(at(119e3), v);
-  assert.equal(at(121e3), false);
-  assert.equal(at(365 * 864e5), false);
-  assert.equal(linked('?_pcl=attacker-id.99999999999999', t, FROM, HOSTS), false, 'issue 16: adopted forever before');
-  assert.equal(linked('?_pcl=' + v + '.99999999999999', t, FROM, HOSTS), false);
+  assert.equal(at(121e3), undefined);
+  assert.equal(at(365 * 864e5), undefined);
+  assert.equal(linked('?_pcl=attacker-id.99999999999999.' + S, t, FROM, HOSTS), false, 'issue 16: adopted forever before');
+  assert.equal(linked('?_pcl=' + v + '.99999999999999.' + S, t, FROM, HOSTS), false);
 });
 
-test('only an id of the shape the tag makes is adopted', function () {
+test('only ids of the shape the tag makes are adopted', function () {
   var t = 1763822400000, v = '0b6a4c2e-8f4d-4c1a-9e77-5d2f3a1b9c0d';
   var bad = [
     'attacker-id', v.toUpperCase(), v + 'a', v.slice(1), v.replace(/-/g, ''), 'g' + v.slice(1),
@@ -66,19 +74,21 @@ test('only an id of the shape the tag makes is adopted', function () {
     '<script>alert(1)</script>', '../../etc', v + '.' + t // the id part then holds a dot
   ];
   bad.forEach(function (id) {
-    assert.equal(linked('?_pcl=' + encodeURIComponent(id) + '.' + t, t, FROM, HOSTS), false, id);
+    assert.equal(linked('?_pcl=' + encodeURIComponent(id) + '.' + t + '.' + S, t, FROM, HOSTS), false, id);
+    if (id.indexOf('.') < 0) assert.equal(linked('?_pcl=' + v + '.' + t + '.' + encodeURIComponent(id), t, FROM, HOSTS), false, 'session ' + id);
   });
-  assert.equal(linked('?_pcl=' + v + '.' + t + '&_pcl=other.' + t, t, FROM, HOSTS), v, 'the first value counts');
-  assert.equal(linked('?_pcl=' + v + '.soon', t, FROM, HOSTS), false);
+  assert.equal(linked('?_pcl=' + v + '.' + t + '.' + S + '&_pcl=other.' + t, t, FROM, HOSTS)[0], v, 'the first value counts');
+  assert.equal(linked('?_pcl=' + v + '.soon.' + S, t, FROM, HOSTS), false);
   assert.equal(linked('?_pcl=' + v + '.' + t + '.', t, FROM, HOSTS), false);
-  assert.equal(linked('?_pcl=' + v + '.%20' + t, t, FROM, HOSTS), false);
-  assert.equal(linked('?_pcl=' + v + '.0x' + t.toString(16), t, FROM, HOSTS), false);
+  assert.equal(linked('?_pcl=' + v + '.%20' + t + '.' + S, t, FROM, HOSTS), false);
+  assert.equal(linked('?_pcl=' + v + '.0x' + t.toString(16) + '.' + S, t, FROM, HOSTS), false);
   assert.equal(linked('?_pcl=' + v, t, FROM, HOSTS), false, 'no time');
+  assert.equal(linked('?_pcl=' + v + '.' + t, t, FROM, HOSTS), false, 'no session (a link of the tag before November 2026)');
 });
 
 test('a link is adopted only when followed from one of the plan\'s sites (no redirector stamping fresh links)', function () {
-  var v = '0b6a4c2e-8f4d-4c1a-9e77-5d2f3a1b9c0d', t = 1763822400000, search = '?_pcl=' + v + '.' + t;
-  assert.equal(linked(search, t, 'https://www.motoassur.fr/', HOSTS), v);
+  var v = '0b6a4c2e-8f4d-4c1a-9e77-5d2f3a1b9c0d', t = 1763822400000, search = '?_pcl=' + v + '.' + t + '.' + S;
+  assert.equal(linked(search, t, 'https://www.motoassur.fr/', HOSTS)[0], v);
   assert.equal(linked(search, t, 'https://evil.example/redirect?to=motoassur', HOSTS), false);
   assert.equal(linked(search, t, '', HOSTS), false, 'no referrer: typed, bookmarked, or a no-referrer redirect');
   assert.equal(linked(search, t, 'not a url', HOSTS), false);

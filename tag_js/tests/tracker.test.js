@@ -157,7 +157,7 @@ test('no form_abandon after a submit, nor without a started form', async functio
   assert.deepEqual(names(delivered(w)), ['page_view', 'form_step', 'form_step', 'form_submit']);
 });
 
-test('links to the plan\'s other sites carry the visitor id; the landing page adopts it and cleans its URL', async function () {
+test('links to the plan\'s other sites carry the visitor and session ids; the landing page adopts them and cleans its URL', async function () {
   var w = fakeWindow({ href: 'https://www.motoassur.fr/' });
   var plan = Object.assign({ s: ['www.motoassur.fr', 'pro.motoassur.fr'] }, PLAN);
   start(w, SRC, plan);
@@ -166,8 +166,8 @@ test('links to the plan\'s other sites carry the visitor id; the landing page ad
   var foreign = { hostname: 'www.example.com', href: 'https://www.example.com/' };
   [other, same, foreign].forEach(function (a) { w.fire('click', { closest: function () { return a; } }); });
   await w.tick();
-  var vid = sent(w)[0].vid;
-  assert.match(other.href, new RegExp('^https://pro\\.motoassur\\.fr/devis\\?a=1&_pcl=' + vid + '\\.\\d{13}$'));
+  var vid = sent(w)[0].vid, sid = sent(w)[0].sid;
+  assert.match(other.href, new RegExp('^https://pro\\.motoassur\\.fr/devis\\?a=1&_pcl=' + vid + '\\.\\d{13}\\.' + sid + '$'));
   assert.equal(same.href, 'https://www.motoassur.fr/devis');
   assert.equal(foreign.href, 'https://www.example.com/');
 
@@ -175,6 +175,7 @@ test('links to the plan\'s other sites carry the visitor id; the landing page ad
   start(w2, SRC, plan);
   await w2.tick();
   assert.equal(sent(w2)[0].vid, vid);
+  assert.equal(sent(w2)[0].sid, sid, 'the hop is the same visit: its landing stays the first site\'s');
   assert.equal(sent(w2)[0].url, 'https://pro.motoassur.fr/devis?a=1', 'the id is removed from the address bar');
   assert.equal(w2.location.href, 'https://pro.motoassur.fr/devis?a=1');
 });
