@@ -365,6 +365,11 @@ def test_a_person_is_found_by_phone_without_the_number_in_any_url_or_on_screen(p
     assert not any("0600000111" in u.replace("%20", "").replace("+", "") or "06%2000" in u for u in urls)
     assert phone not in page.content() and "0600000111" not in page.content()
     assert page.get_by_label("Phone number").input_value() == ""
+    # The person found stays while the period changes (it was cleared by any change of period or filter).
+    steps = page.locator(".timeline li").count()
+    page.get_by_label("Period").select_option("7d")
+    settled(page)
+    assert page.locator(".timeline li").count() == steps
     log = dash.log.read_text()
     assert phone not in log and "0600000111" not in log
 

@@ -7,7 +7,7 @@ import { asOf, askFresh } from './api.js';
 import { destroyIn } from './charts.js';
 import { h } from './dom.js';
 import { fmt } from './format.js';
-import { t } from './i18n.js';
+import { lang, t } from './i18n.js';
 import * as state from './state.js';
 
 var COMMON = ['period', 'from', 'to', ...state.FILTERS];
@@ -40,7 +40,11 @@ export class Panel {
   drawChrome() {
     this.heading.textContent = t(`panel.${this.spec.id}`);
     this.controls.replaceChildren(...(this.spec.controls ? this.spec.controls(state.get(), state.set) : []));
-    if (this.spec.footer) this.footer.replaceChildren(...this.spec.footer());
+    // Built again only in another language: a person found stays on screen while the period or a filter changes.
+    if (this.spec.footer && this.footerLang != lang()) {
+      this.footerLang = lang();
+      this.footer.replaceChildren(...this.spec.footer());
+    }
   }
 
   /**
