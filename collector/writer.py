@@ -33,7 +33,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,8 +103,7 @@ class Writer:
     async def _supervised(self) -> None:
         """`_run`, started again after a backoff when it fails on anything it does not handle itself (a
         bug, the log unreadable): it resumes from the checkpoint, so nothing is lost or stored twice."""
-        delay = self.backoff_min
-        while True:
+        for delay in self._backoff():
             try:
                 await self._run()
                 return
@@ -113,7 +112,6 @@ class Writer:
                 self._bugs.log(logging.ERROR, "the batch writer failed, starting it again in %.1f s "
                                "(events wait in the log)", delay, exc_info=exc)
             await self._pause(delay)
-            delay = min(delay * 2, self.backoff_max)
 
     async def stop(self, timeout: float = 30.0) -> bool:
         """Flush what the log holds (graceful shutdown), waiting at most `timeout`; True when drained."""
@@ -149,18 +147,25 @@ class Writer:
 
     async def _prepared(self) -> None:
         """Run `prepare` (the schema migrations of a start while ClickHouse was away) until it succeeds."""
-        delay = self.backoff_min
-        while self.prepare is not None and not self._stopping:
+        for delay in self._backoff():
+            if self.prepare is None or self._stopping:
+                return
             try:
                 await self._call(self.prepare)
             except StoreError as exc:
                 self._failed(str(exc))
                 log.warning("ClickHouse not ready, retrying in %.1f s (events wait in the log): %s", delay, exc)
                 await self._pause(delay)
-                delay = min(delay * 2, self.backoff_max)
                 continue
             self.prepare = None
             self._succeeded()
+
+    def _backoff(self) -> Iterator[float]:
+        """The pauses between the attempts of one retried call: from backoff_min, doubling, at most backoff_max."""
+        delay = self.backoff_min
+        while True:
+            yield delay
+            delay = min(delay * 2, self.backoff_max)
 
     async def _pause(self, seconds: float) -> None:
         self._wake.clear()
@@ -259,9 +264,8 @@ class Writer:
         events = b"".join(r.events for r in batch.records)
         rejected = b"".join(r.rejected for r in batch.records)
         span_id = f"{self.wal.log_id}:{first}-{last}"
-        delay = self.backoff_min
         again = span is not None  # the batch in flight at a crash: maybe stored, in part or whole
-        while True:
+        for delay in self._backoff():
             started = time.perf_counter()
             try:
                 dead = await self._call(self._insert, events, rejected, span_id, again)
@@ -274,7 +278,6 @@ class Writer:
                 self._bugs.log(logging.ERROR, "insert of log records %d-%d failed on a bug, retrying in %.1f s",
                                first, last, delay, exc_info=exc)
             await self._pause(delay)
-            delay = min(delay * 2, self.backoff_max)
             again = True
         elapsed = time.perf_counter() - started
         await self._checkpoint(Checkpoint(last), batch.end)
@@ -296,8 +299,7 @@ class Writer:
     async def _checkpoint(self, checkpoint: Checkpoint, pos: Position | None = None) -> None:
         """Save the checkpoint, retrying with backoff until it is saved: a full disk holds the writer up
         (the batch is kept, in memory and in the log) until there is room again, never stops it."""
-        delay = self.backoff_min
-        while True:
+        for delay in self._backoff():
             try:
                 await asyncio.get_running_loop().run_in_executor(self._io, self.wal.save_checkpoint, checkpoint, pos)
                 break
@@ -307,7 +309,6 @@ class Writer:
                               "(nothing is lost; stored segments are deleted once it is saved): %s", exc)
                 self._faulted(f"cannot save the write-ahead log's checkpoint: {exc}")
             await self._pause(delay)
-            delay = min(delay * 2, self.backoff_max)
         self._unfaulted()
 
     def flush_now(self) -> None:
