@@ -72,6 +72,12 @@ def _crm(keys: _Keys, column: Callable[[str], str], crm_keys: tuple[str, ...]) -
     return [keys.isin(column(p), "crm") for p in crm_keys]
 
 
+_RAW_VISITOR = r"""extract(raw, '"(?:vid|anonymousId)"\\s*:\\s*"([^"\\\\]*)"')"""
+"""The visitor id a raw event names, whether or not it parses as JSON: the tag's `vid`, a Segment call's
+`anonymousId`."""
+_RAW_USER = r"""concat('user:', extract(raw, '"userId"\\s*:\\s*"?([^",}\\s\\\\]*)'))"""
+"""A Segment call's visitor without anonymousId: `user:<userId>` (collector/segment/translate.py)."""
+
 TABLES: list[Table] = [
     Table("events", lambda k, crm: " OR ".join([
         k.isin("visitor_id", "visitor"), k.isin("phone_key", "phone"),
@@ -82,8 +88,11 @@ TABLES: list[Table] = [
     Table("closed_touches", lambda k, crm: k.isin("visitor_id", "visitor")),
     # The form events of closed sessions (migration 57, journeys/closing.py).
     Table("closed_form_sessions", lambda k, crm: k.isin("visitor_id", "visitor")),
+    # An event kept as received may not parse (cut at the size limit, not UTF-8, a lone surrogate): its
+    # visitor is read off the text itself (_RAW_VISITOR), the tag's `vid` or a Segment call's ids.
     Table("rejected_events", lambda k, crm: " OR ".join([
-        k.isin("JSONExtractString(raw, 'vid')", "visitor"), k.isin("phone_key", "phone"),
+        k.isin("JSONExtractString(raw, 'vid')", "visitor"), k.isin(_RAW_VISITOR, "visitor"),
+        k.isin(_RAW_USER, "visitor"), k.isin("phone_key", "phone"),
         *_crm(k, lambda p: f"JSONExtractString(raw, 'p', '{p}')", crm)])),
     # Rows ClickHouse refused, set aside whole (collector/deadletters.py): an event's or a rejected event's line.
     Table("dead_letters", lambda k, crm: " OR ".join([

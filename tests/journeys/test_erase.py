@@ -96,6 +96,32 @@ def test_the_rows_clickhouse_refused_and_set_aside_are_erased_with_the_person(st
     assert done.removed["dead_letters"] == 1 and count(store, "dead_letters") == 1  # v9's page view stays
 
 
+def test_rejected_events_kept_as_received_are_erased_even_when_they_do_not_parse(store, ctx, plan):
+    """An event cut at the size limit, one that is not UTF-8, a Segment call in Segment's shape: the raw text
+    is not JSON, and the person's visitor id is read off it (they stayed, with URL, user agent and IP)."""
+    send(store, plan, visit("v1"), quote("v1", "Q-1", "0612345678"), visit("v2"), visit("user:u-7"))
+    now = int(time.time() * 1000)
+    tag = {"id": str(uuid.uuid4()), "t": now, "sid": "s", "e": "page_view", "vid": "v1"}
+    bodies = [json.dumps({"sent": now, "events": [{**tag, "url": "https://x/" + "a" * 40000}]}).encode(),
+              json.dumps({"sent": now, "events": [{**tag, "url": "https://x/\udc80"}]}).encode(),
+              json.dumps({"sent": now, "events": [{**tag, "vid": "v2", "url": "https://x/\udc80"}]}).encode()]
+    for body in bodies:
+        out = ingest.ingest(body, ingest.Request(now), plan, ctx.secret)
+        store.insert_rows("rejected_events", out.rejected)
+    segment = [('{"type":"track","event":"x","anonymousId": "v1","properties":{"a":"' + "b" * 100),
+               '{"type":"track","userId":"u-7","properties":{"a":"\\xff',
+               '{"type":"track","anonymousId":"v2","properties":{"a":"\\xff']
+    store.insert_lines("rejected_events", lines(
+        {"received_at": now / 1000, "event_id": str(uuid.uuid4()), "event": "x", "reasons": ["cut"], "raw": raw}
+        for raw in segment))
+    assert count(store, "rejected_events", "NOT isValidJSON(raw)") == 6
+    done = erase.erase(store, plan, ctx.secret, "visitor", "v1")
+    assert done.removed["rejected_events"] == 3
+    assert count(store, "rejected_events", "raw LIKE '%v1%'") == 0 and count(store, "rejected_events") == 3
+    erase.erase(store, plan, ctx.secret, "visitor", "user:u-7")
+    assert count(store, "rejected_events") == 2 and count(store, "rejected_events", "raw LIKE '%v2%'") == 2
+
+
 def test_erasing_a_quote_id_that_only_a_rejected_line_knows(store, ctx, plan):
     conversions.import_records(store, ctx, [Record(7, {"conversion_id": "C-9", "ts": "never", "crm_id": "Q-9"})],
                                source="bad.csv")
