@@ -72,11 +72,16 @@ def _crm(keys: _Keys, column: Callable[[str], str], crm_keys: tuple[str, ...]) -
     return [keys.isin(column(p), "crm") for p in crm_keys]
 
 
-_RAW_VISITOR = r"""extract(raw, '"(?:vid|anonymousId)"\\s*:\\s*"([^"\\\\]*)"')"""
-"""The visitor id a raw event names, whether or not it parses as JSON: the tag's `vid`, a Segment call's
-`anonymousId`."""
-_RAW_USER = r"""concat('user:', extract(raw, '"userId"\\s*:\\s*"?([^",}\\s\\\\]*)'))"""
-"""A Segment call's visitor without anonymousId: `user:<userId>` (collector/segment/translate.py)."""
+def _raw_visitor(raw: str) -> str:
+    """The visitor id a raw event names, whether or not it parses as JSON: the tag's `vid`, a Segment call's
+    `anonymousId`."""
+    return f"""extract({raw}, '"(?:vid|anonymousId)"\\\\s*:\\\\s*"([^"\\\\\\\\]*)"')"""
+
+
+def _raw_user(raw: str) -> str:
+    """A Segment call's visitor without anonymousId: `user:<userId>` (collector/segment/translate.py)."""
+    return f"""concat('user:', extract({raw}, '"userId"\\\\s*:\\\\s*"?([^",}}\\\\s\\\\\\\\]*)'))"""
+
 
 TABLES: list[Table] = [
     Table("events", lambda k, crm: " OR ".join([
@@ -91,13 +96,13 @@ TABLES: list[Table] = [
     # An event kept as received may not parse (cut at the size limit, not UTF-8, a lone surrogate): its
     # visitor is read off the text itself (_RAW_VISITOR), the tag's `vid` or a Segment call's ids.
     Table("rejected_events", lambda k, crm: " OR ".join([
-        k.isin("JSONExtractString(raw, 'vid')", "visitor"), k.isin(_RAW_VISITOR, "visitor"),
-        k.isin(_RAW_USER, "visitor"), k.isin("phone_key", "phone"),
+        k.isin(_raw_visitor("raw"), "visitor"), k.isin(_raw_user("raw"), "visitor"), k.isin("phone_key", "phone"),
         *_crm(k, lambda p: f"JSONExtractString(raw, 'p', '{p}')", crm)])),
     # Rows ClickHouse refused, set aside whole (collector/deadletters.py): an event's or a rejected event's line.
     Table("dead_letters", lambda k, crm: " OR ".join([
         k.isin("JSONExtractString(line, 'visitor_id')", "visitor"), k.isin("JSONExtractString(line, 'phone_key')", "phone"),
-        k.isin("JSONExtractString(line, 'raw', 'vid')", "visitor"),
+        k.isin(_raw_visitor("JSONExtractString(line, 'raw')"), "visitor"),
+        k.isin(_raw_user("JSONExtractString(line, 'raw')"), "visitor"),
         *_crm(k, lambda p: f"JSONExtractString(JSONExtractString(line, 'properties'), '{p}')", crm)])),
     Table("conversions", lambda k, crm: f"{k.isin('phone_key', 'phone')} OR {k.isin('crm_id', 'crm')}"),
     Table("import_rejects", lambda k, crm: f"{k.isin('phone_key', 'phone')} OR {k.isin('crm_id', 'crm')}"),
