@@ -27,6 +27,7 @@ from collector.body import BodyError, read_body
 from collector.enrich import truncate_ip
 from collector.logs import Throttle
 from collector.messages import answer
+from collector.messages import reason as say
 from collector.settings import Settings
 from collector.wal import WalError, WalFull
 from tagplan import CompiledPlan
@@ -52,6 +53,7 @@ class Collect:
         self.state = state
         self._intake: list[_Intake] = []
         self._unread = Throttle(log)
+        self._origins = Throttle(log)
 
     async def __call__(self, scope, receive, send) -> None:
         try:
@@ -69,14 +71,17 @@ class Collect:
         state = self.state
         settings = state.settings
         headers = dict(scope["headers"])
-        cors = []
+        cors, refused = [], ""
         origin = headers.get(b"origin")
         if origin:
-            cors = _cors(origin.decode("latin-1"), state.plan, lambda: _own_origin(scope, headers))
-            if cors is None:
-                return _error(403, answer("origin", origin=origin.decode("latin-1")), [(b"access-control-allow-origin", origin),
-                                                                 (b"vary", b"Origin")])
-            cors = [(k.lower().encode(), v.encode("latin-1")) for k, v in cors.items()]
+            allowed = _cors(origin.decode("latin-1"), state.plan, lambda: _own_origin(scope, headers))
+            if allowed is None:
+                # A site the plan does not list (a typo, http moved to https): its events are kept as rejected,
+                # to replay once the plan lists it, and the answer says so in the developer's console.
+                refused = say("origin", origin=origin.decode("latin-1")[:200], version=state.plan.version)
+                cors = [(b"access-control-allow-origin", origin), (b"vary", b"Origin")]
+            else:
+                cors = [(k.lower().encode(), v.encode("latin-1")) for k, v in allowed.items()]
         if state.wal.full:  # before reading the body: the tag will send it again
             return _refused(state, "wal_full", cors)
         try:
@@ -90,7 +95,7 @@ class Collect:
             ip=truncate_ip(client[0] if client else "", settings.ip_v4_bits, settings.ip_v6_bits),
         )
         try:
-            accepted, rejected = await self.take(body, req)
+            accepted, rejected = await self.take(body, req, refused)
         except ingest_mod.BadBatch as exc:
             return _error(400, str(exc), cors)
         except WalError as exc:
@@ -98,16 +103,20 @@ class Collect:
         except ContactsRefused as exc:
             log.warning("batch refused for retry: %s", exc)
             return _refused(state, "contacts_unavailable", cors)
-        return 204, b"", [(b"x-parcours-accepted", b"%d" % accepted), (b"x-parcours-rejected", b"%d" % rejected),
-                          *cors]
+        counted = [(b"x-parcours-accepted", b"%d" % accepted), (b"x-parcours-rejected", b"%d" % rejected), *cors]
+        if refused:
+            self._origins.log(logging.WARNING, "%d event(s) from a site the plan does not list kept as rejected: %s",
+                              rejected, refused)
+            return _error(403, answer("origin", origin=origin.decode("latin-1")[:200]), counted)
+        return 204, b"", counted
 
-    async def take(self, body: bytes, req: ingest_mod.Request) -> tuple[int, int]:
+    async def take(self, body: bytes, req: ingest_mod.Request, refused: str = "") -> tuple[int, int]:
         """Ingest one batch body and wait until its rows are in the log, fsync'd, and its call-back consents
         in ClickHouse (callcentre/contacts.py): (accepted, rejected). Raises BadBatch, WalError (WalFull)
         when the log refuses them, or ContactsRefused."""
         sealer = getattr(self.state, "sealer", None)
         outcome = await self.submit(lambda plan, settings: ingest_mod.ingest(
-            body, req, plan, settings.secret, settings.max_event, settings.time_bounds, sealer))
+            body, req, plan, settings.secret, settings.max_event, settings.time_bounds, sealer, refused))
         if outcome.contacts:
             await self.state.contacts.write(outcome.contacts)
         return len(outcome.events), len(outcome.rejected)

@@ -67,10 +67,11 @@ MAX_EVENT = 32_768
 
 
 def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes, max_event: int = MAX_EVENT,
-           bounds: TimeBounds = TimeBounds(), sealer: Sealer | None = None) -> Outcome:
+           bounds: TimeBounds = TimeBounds(), sealer: Sealer | None = None, refused: str = "") -> Outcome:
     """Turn one request body into rows: valid events and rejected ones, none dropped. Each event is judged
     on its own: one that cannot be read, or that ingest fails on, is rejected; the others go on. With a
-    `sealer`, the call-back consents of the plan's lead steps too (callcentre/contacts.py)."""
+    `sealer`, the call-back consents of the plan's lead steps too (callcentre/contacts.py). `refused`: a reason
+    the whole request is not taken for (a site the plan does not list), every event then kept as rejected."""
     raws, batch_sent_ms, distinct = _events(body)
     out = Outcome()
     read = []
@@ -88,6 +89,8 @@ def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes, max_eve
     for raw, ev, problem in read:
         try:
             row, reasons = _judge(ev, problem, sent, req, plan, secret, bounds)
+            if refused:
+                reasons = [*reasons, refused]
             if reasons:
                 out.rejected.append(_rejected_row(raw, ev, reasons, req, plan, secret, sent))
             else:

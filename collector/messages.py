@@ -29,6 +29,8 @@ REASONS = {
     "lone_surrogate": 'not valid JSON: "{escape}" is half of a UTF-16 surrogate pair, which no text holds (byte {position})',
     "repeated_key": "{field}: given more than once; send each key once",
     "not_utf8": "not valid UTF-8 text (byte {position}); the raw bytes are kept escaped",
+    "origin": 'origin "{origin}" is not one of the plan\'s sites (version {version}): add it to sites[].origins, '
+              'then replay these events',
     "failed_event": "the collector failed on this event ({detail}); it is kept here to replay once fixed",
     # times (clock.py)
     "too_old": "client_ts: the event was made more than {days} days before it was sent (--max-event-age)",
@@ -52,7 +54,8 @@ ANSWERS = {
     "client_gone": "the client went away before the body was complete",
     "bad_gzip": "the body is not valid gzip ({detail}); compress it with gzip or send it plain",
     "gzip_truncated": "the gzip body is truncated; send the whole compressed body",
-    "origin": 'origin "{origin}" is not one of the plan\'s sites; add it to sites[].origins',
+    "origin": 'origin "{origin}" is not one of the plan\'s sites; its events are kept as rejected: add it to '
+              'sites[].origins, then replay them (`parcours rejected replay`)',
     "wal_full": "the collector is behind: its write-ahead log is full (ClickHouse slow or down); retry later",
     "wal_error": "the collector cannot write its log right now; retry later",
     "failed": "the collector failed on this batch; retry later",

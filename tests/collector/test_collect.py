@@ -7,10 +7,15 @@ import hmac
 import json
 import time
 
+import datetime as dt
+
 import pytest
 
+from collector import rejected
+from tagplan import compile_plan, load_plan
+
 from tests.collector.helpers import counts, event, post, rows
-from tests.conftest import SECRET, drained
+from tests.conftest import EXAMPLE_PLAN, SECRET, drained
 
 
 def test_valid_events_land_enriched(client, store):
@@ -134,12 +139,23 @@ def test_a_bug_on_a_batch_answers_503_for_a_retry_and_is_logged(client, store, m
     assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 1}]
 
 
-def test_cors_allows_plan_origins_and_refuses_others_readably(client):
+def test_cors_allows_plan_origins_and_keeps_the_events_of_others_as_rejected(client, store):
     ok = post(client, event(), headers={"origin": "http://localhost:8000"})
     assert ok.headers["access-control-allow-origin"] == "http://localhost:8000"
-    refused = post(client, event(), headers={"origin": "https://evil.example"})
+    # A site the plan does not list (http moved to https, a typo): its events were lost, the tag does not retry
+    # a 403; they are kept as rejected now, to replay once the plan lists it, and the answer says so.
+    refused = post(client, event(), event("form_step", f="moto_quote", s="rider"), headers={"origin": "https://localhost:8000"})
     assert refused.status_code == 403
-    assert refused.headers["access-control-allow-origin"] == "https://evil.example"
+    assert refused.headers["access-control-allow-origin"] == "https://localhost:8000"
+    assert (refused.headers["x-parcours-accepted"], refused.headers["x-parcours-rejected"]) == ("0", "2")
+    assert "kept as rejected" in refused.json()["error"]
+    got = rows(store, "SELECT event, reasons FROM parcours.rejected_events ORDER BY event")
+    assert [r["event"] for r in got] == ["form_step", "page_view"]
+    assert got[0]["reasons"] == ['origin "https://localhost:8000" is not one of the plan\'s sites (version 2026.11.1): '
+                                 'add it to sites[].origins, then replay these events']
+    assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 1}]
+    replayed = rejected.replay(store, compile_plan(load_plan(EXAMPLE_PLAN)), SECRET, dt.datetime(2000, 1, 1))
+    assert replayed.replayed == 2 and rows(store, "SELECT count() AS n FROM parcours.events FINAL") == [{"n": 3}]
 
 
 def test_tag_is_served_with_the_plan_compiled_in(client):

@@ -32,6 +32,9 @@ WORDS = {
                        'not valid JSON: "\\ud800" is half of a UTF-16 surrogate pair, which no text holds (byte 12)'),
     "repeated_key": ({"field": "properties.premium"}, "properties.premium: given more than once; send each key once"),
     "not_utf8": ({"position": 9}, "not valid UTF-8 text (byte 9); the raw bytes are kept escaped"),
+    "origin": ({"origin": "https://evil.example", "version": "3"},
+               'origin "https://evil.example" is not one of the plan\'s sites (version 3): add it to sites[].origins, '
+               'then replay these events'),
     "failed_event": ({"detail": "KeyError"},
                      "the collector failed on this event (KeyError); it is kept here to replay once fixed"),
     "too_old": ({"days": 30}, "client_ts: the event was made more than 30 days before it was sent (--max-event-age)"),
@@ -58,7 +61,8 @@ ANSWERS = {
     "bad_gzip": ({"detail": "bad header"}, "the body is not valid gzip (bad header); compress it with gzip or send it plain"),
     "gzip_truncated": ({}, "the gzip body is truncated; send the whole compressed body"),
     "origin": ({"origin": "https://evil.example"},
-               'origin "https://evil.example" is not one of the plan\'s sites; add it to sites[].origins'),
+               'origin "https://evil.example" is not one of the plan\'s sites; its events are kept as rejected: add it to '
+               'sites[].origins, then replay them (`parcours rejected replay`)'),
     "wal_full": ({}, "the collector is behind: its write-ahead log is full (ClickHouse slow or down); retry later"),
     "wal_error": ({}, "the collector cannot write its log right now; retry later"),
     "contacts_unavailable": ({}, "the collector cannot store a call-back consent right now (ClickHouse slow or down); "
