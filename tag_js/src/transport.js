@@ -17,6 +17,9 @@ export function transport(w, url, now, store) {
   var saved = store.read(KEY),
     queue = Array.isArray(saved) ? saved : [],
     busy = [],
+    // Handed to a beacon when the page was hidden: not confirmed, so kept in the stored copy, and sent again
+    // with the next event if the visitor comes back (a beacon fails offline, without a word).
+    beaconed = [],
     timer,
     tries = 0,
     schedule = (ms) => timer || (timer = w.setTimeout(flush, ms)),
@@ -24,7 +27,7 @@ export function transport(w, url, now, store) {
     // The batch in flight and the queue: all that is not acknowledged yet.
     // (Two tabs overwrite each other's copy: an event then rests on its own
     // tab's memory, as it would without storage.)
-    save = () => store.write(KEY, busy.concat(queue).slice(-MAX_QUEUE));
+    save = () => store.write(KEY, beaconed.concat(busy, queue).slice(-MAX_QUEUE));
 
   // Runs from a timer, outside the command's try: must not throw either.
   function flush() {
@@ -57,6 +60,8 @@ export function transport(w, url, now, store) {
 
   return {
     add: (event) => {
+      queue = beaconed.concat(queue);
+      beaconed = [];
       if (queue.push(event) > MAX_QUEUE) queue.shift();
       schedule(0);
     },
@@ -64,7 +69,7 @@ export function transport(w, url, now, store) {
     // keeping a stored copy since a beacon's delivery is never confirmed.
     flushNow: () =>
       attempt(() => {
-        if (queue[0] && (save(), w.navigator.sendBeacon(url, body(queue)))) queue = [];
+        if (queue[0] && (save(), w.navigator.sendBeacon(url, body(queue)))) beaconed.push(...queue.splice(0));
       })
   };
 }

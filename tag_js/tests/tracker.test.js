@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { start } from '../src/tracker.js';
 import { fakeWindow, installStub, installOldStub, sent, delivered } from './fake-dom.js';
 
+/** Each event once, as the collector keeps them (a resend carries the same id). */
+var once = function (events) { return events.filter(function (e, i) { return events.findIndex(function (x) { return x.id == e.id; }) == i; }); };
+
 var SRC = 'https://collector.example.com/t.js';
 var PLAN = { b: 'courtier', p: { courtier: 30 }, f: { moto_quote: ['vehicle', 'rider', 'coverage', 'contact'] } };
 var names = function (events) { return events.map(function (e) { return e.e; }); };
@@ -142,7 +145,8 @@ test('leaving with a form started but not submitted sends form_abandon with the 
   // Coming back and going further, then leaving again: a new abandon at the new step.
   p('step', 'moto_quote', 'rider');
   w.fire('pagehide');
-  assert.deepEqual(delivered(w).filter(function (e) { return e.e == 'form_abandon'; }).map(function (e) { return e.s; }), ['rider', 'coverage']);
+  // (The first abandon, handed to a beacon, is sent again with the next step: the collector keeps it once.)
+  assert.deepEqual(once(delivered(w)).filter(function (e) { return e.e == 'form_abandon'; }).map(function (e) { return e.s; }), ['rider', 'coverage']);
 });
 
 test('no form_abandon after a submit, nor without a started form', async function () {
@@ -154,7 +158,7 @@ test('no form_abandon after a submit, nor without a started form', async functio
   p('submit', 'moto_quote', { quote_id: 'Q-1' });
   w.fire('pagehide');
   await w.tick();
-  assert.deepEqual(names(delivered(w)), ['page_view', 'form_step', 'form_step', 'form_submit']);
+  assert.deepEqual(names(once(delivered(w))), ['page_view', 'form_step', 'form_step', 'form_submit']);
 });
 
 test('links to the plan\'s other sites carry the visitor and session ids; the landing page adopts them and cleans its URL', async function () {

@@ -113,6 +113,25 @@ test('what is still queued when the page goes away leaves by sendBeacon, with a 
   assert.deepEqual(kept(w), ['id-1']);
 });
 
+test('a visitor who comes back after a beacon: what it carried is kept stored and sent again with the next event', async function () {
+  // Offline, the page hidden: the beacon is taken (true) and fails without a word; the visitor comes back, online.
+  var w = fakeWindow();
+  var out = open(w);
+  out.add(ev(1));
+  out.flushNow();
+  await w.tick();
+  out.add(ev(2)); // the next step: the stored copy was overwritten with it alone, the beacon's events lost
+  await w.tick();
+  assert.deepEqual(w.fetches.map(function (f) { return f.data.events.map(function (e) { return e.id; }); }), [['id-1', 'id-2']]);
+  assert.deepEqual(kept(w), [], 'acknowledged: gone from storage');
+  // Hidden twice without a new event in between: a beacon each time only for what is new.
+  out.add(ev(3));
+  out.flushNow();
+  out.flushNow();
+  assert.equal(w.beacons.length, 2);
+  assert.deepEqual(kept(w), ['id-3']);
+});
+
 test('when sendBeacon refuses, the events stay queued for fetch', async function () {
   var w = fakeWindow({ beacon: false });
   var out = open(w);
