@@ -24,6 +24,8 @@ _SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800, None: 86400}
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 FILTERS = ("lever", "campaign", "broker", "device")
+MAX_VALUE = 32_768
+"""The longest filter or key value taken: an event's limit (collector/ingest.py MAX_EVENT), so every stored value."""
 """Filters every report of a period takes (docs/analysts.md, Filters): the touches (visits) whose own landing
 has this lever, utm_campaign, broker id or device type, and the conversions with such a touch."""
 COMMON = ("from", "to", "compare", "format")
@@ -125,7 +127,10 @@ def parse(raw: Mapping[str, str | None], accepted: frozenset[str], name: str,
         out["goal"] = _choice("goal", values["goal"], ("sale", "lead"))
     for key in ("quote_id", "phone_key", *FILTERS):
         if key in values:
-            out[key] = values[key][:200]
+            # Whole: cut, a long campaign name matched nothing (the stored ones are not cut).
+            if len(values[key]) > MAX_VALUE:
+                raise ReportError(f"{key}: longer than {MAX_VALUE} characters")
+            out[key] = values[key]
     if "limit" in values:
         text = values["limit"]
         if not text.isdigit() or not 1 <= int(text) <= 10_000:

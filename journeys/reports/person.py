@@ -44,5 +44,6 @@ REPORT = Report(
     ),
     options=frozenset({"quote_id", "phone_key"}),
     filters=False,
+    compares=False,  # the whole journey, whatever the period: no previous one to set beside it
     parameters=parameters,
 )

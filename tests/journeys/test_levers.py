@@ -168,3 +168,18 @@ def test_filters_narrow_visits_by_their_landing_and_sales_by_a_matching_touch(st
     assert {k: r["conversions"] for k, r in last.items()} == {("display",): 1, ("broker",): 1}
     with pytest.raises(reports.ReportError, match='person does not take "lever"'):
         reports.run(store, plan, "person", {"quote_id": "Q", "lever": "display"})
+    with pytest.raises(reports.ReportError, match="compare"):  # it paired each event with the sale as "previous"
+        reports.run(store, plan, "person", {"quote_id": "Q", "compare": "true"})
+
+
+def test_a_filter_on_a_long_campaign_name_finds_its_visits_and_a_value_past_any_stored_one_is_refused(store, plan):
+    """A campaign name of 250 characters is stored whole; the filter was cut to 200 and matched nothing."""
+    long_name = "printemps-" * 25
+    j = Journeys()
+    display(j, "V1", "d1", "2026-03-02 10:00", campaign=long_name)
+    display(j, "V2", "d2", "2026-03-02 11:00")
+    j.store(store)
+    (total,) = reports.run(store, plan, "overview", {**MARCH, "campaign": long_name}).records()
+    assert total["visits"] == 1
+    with pytest.raises(reports.ReportError, match="campaign: longer than 32768 characters"):
+        reports.run(store, plan, "overview", {**MARCH, "campaign": "x" * 32_769})

@@ -22,7 +22,7 @@ var listeners = [];
 
 export function read(search) {
   var params = new URLSearchParams(search), out = { ...DEFAULTS };
-  for (var key of Object.keys(DEFAULTS)) if (params.has(key)) out[key] = params.get(key).slice(0, 200);
+  for (var key of Object.keys(DEFAULTS)) if (params.has(key)) out[key] = params.get(key).slice(0, 32768); // the longest value a report takes (an event's limit)
   if (!PRESETS.includes(out.period)) out.period = DEFAULTS.period;
   for (var [key, allowed] of Object.entries(CHOICES)) if (!allowed.includes(out[key])) out[key] = DEFAULTS[key];
   if (out.period == 'custom' && !(isDay(out.from) && isDay(out.to) && out.from <= out.to)) out.period = DEFAULTS.period;
