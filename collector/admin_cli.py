@@ -22,12 +22,15 @@ from collector.since import parse_since
 from collector.target import Op, Target
 
 
-@click.command()
+@click.command(context_settings={"ignore_unknown_options": True})  # a statement may begin with a `--` comment
 @click.argument("statement")
 @target_options
 @format_option()
 def sql(target: Target, statement, fmt):
-    """Run one read-only SQL STATEMENT and print the rows."""
+    """Run one read-only SQL STATEMENT and print the rows; `-` reads it from standard input (a file's SQL:
+    `parcours sql - < query.sql`)."""
+    if statement == "-":
+        statement = sys.stdin.read()
     doc = target.run(Op("POST", "/api/sql", lambda store: admin.query(store, statement), body=statement.encode()))
     click.echo(format_result(as_result(doc), fmt), nl=False)
 

@@ -113,3 +113,15 @@ def test_an_answer_cut_off_on_purpose_is_one_log_line_not_a_traceback(capsys):
     assert "/api/export stopped after its 200 was sent" in err
     assert "Cutoff" not in err
     assert err.count("Traceback") == 1 and "RuntimeError: a bug" in err  # a real bug keeps its traceback
+
+
+def test_parcours_sql_takes_a_statement_that_begins_with_a_comment_or_reads_it_from_standard_input(tmp_path):
+    """The reports' SQL files begin with `-- ` comments (docs/analysts.md): click read one as an option."""
+    runner = CliRunner(env={"PARCOURS_SECRET": "s"})
+    given = runner.invoke(main, ["sql", "-- why\nSELECT 41 + 1 AS answer", "--data-dir", str(tmp_path), "--format", "tsv"])
+    assert given.exit_code == 0, given.output
+    assert given.output.splitlines() == ["answer", "42"]
+    piped = runner.invoke(main, ["sql", "-", "--data-dir", str(tmp_path), "--format", "tsv"],
+                          input="-- a file's SQL\nSELECT 'a' AS x\n")
+    assert piped.exit_code == 0, piped.output
+    assert piped.output.splitlines() == ["x", "a"]
