@@ -437,6 +437,12 @@ def test_loading_empty_and_error_states_are_designed(page: Page, dash):
     expect(funnel).to_have_attribute("data-state", "empty")
     expect(funnel).to_contain_text("No data for this period.")
     funnel.screenshot(path=SCREENSHOTS / "state-empty.png")
+    # The network down: the page's own words (the browser's "Failed to fetch" was shown, in English on the
+    # French page).
+    page.route("**/api/reports/funnel?**", lambda route: route.abort("connectionrefused"))
+    page.get_by_label("Period").select_option("7d")
+    expect(funnel).to_have_attribute("data-state", "error")
+    expect(funnel.get_by_role("alert")).to_contain_text("The collector could not be reached")
 
 
 def _wait_until(page: Page, done, timeout_s: float = 60) -> None:

@@ -128,7 +128,9 @@ export class Panel {
         h('p', { class: 'hint' }, t(filtered ? 'empty.hint' : 'empty.period.hint'))));
     } else {
       var status = this.error && this.error.status;
-      var why = status == 401 ? t('session.expired') : status == 403 ? t('access.denied') : (this.error && this.error.message) || '';
+      // The server's words for a refused call; the page's own for a network failure (the browser's are English).
+      var why = status == 401 ? t('session.expired') : status == 403 ? t('access.denied')
+        : this.error instanceof TypeError ? t('error.network') : (this.error && this.error.message) || '';
       this.body.replaceChildren(h('div', { class: 'state error', role: 'alert' },
         h('p', null, t('error')), why && h('p', { class: 'why' }, why),
         h('button', { type: 'button', onclick: () => this.load() }, t('retry'))));

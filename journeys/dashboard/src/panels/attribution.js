@@ -18,8 +18,8 @@ add({
     'model.linear': 'Linear', 'model.position_based': 'Position-based', 'model.time_decay': 'Time decay', 'model.markov': 'Data-driven (Markov)' },
   fr: { 'attribution.view': 'Crédit', 'attribution.conversions': 'Ventes', 'attribution.revenue': 'Chiffre d’affaires',
     'attribution.lookback': 'Fenêtre d’attribution', 'attribution.offline': 'Point de vente en dernier contact',
-    'attribution.days': '{n} jours', 'attribution.chart': '{metric} attribués à chaque levier par chacun des sept modèles',
-    'attribution.caption': '{metric} attribués par levier (lignes) et modèle (colonnes)',
+    'attribution.days': '{n} jours', 'attribution.chart': 'Crédit de chaque levier ({metric}) selon chacun des sept modèles',
+    'attribution.caption': 'Crédit ({metric}) par levier (lignes) et modèle (colonnes)',
     'model.label': 'Modèle d’attribution', 'model.first_touch': 'Premier contact', 'model.last_touch': 'Dernier contact', 'model.last_non_direct': 'Dernier non direct',
     'model.linear': 'Linéaire', 'model.position_based': 'En U (40/20/40)', 'model.time_decay': 'Dégressif dans le temps', 'model.markov': 'Piloté par les données (Markov)' },
 });

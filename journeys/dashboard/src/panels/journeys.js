@@ -70,7 +70,7 @@ function personSearch() {
       result.replaceChildren(...renderPerson(rows, kind));
     } catch (err) {
       result.replaceChildren(h('div', { class: 'state error', role: 'alert' }, h('p', null, t('error')),
-        h('p', { class: 'why' }, err instanceof ApiError ? err.message : String(err))));
+        h('p', { class: 'why' }, err instanceof ApiError ? err.message : t('error.network'))));
     }
   } },
   h('span', { class: 'field' }, h('label', { for: byId }, t('journeys.by')), kindSel),
