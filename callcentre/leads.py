@@ -23,13 +23,16 @@ COLUMNS = ("lead_id", "form_id", "phone", "phone_key", "consented_at", "wording"
 WAIT_DAYS = {"D": 0, "D+1": 1}
 
 
-def rules(plan: CompiledPlan) -> list[tuple[str, int, int, int]]:
-    """The plan's lead rules as leads.sql takes them: (form, from_step index, quiet seconds, wait days)."""
+def rules(plan: CompiledPlan) -> list[tuple[str, int, int, int, str, str]]:
+    """The plan's lead rules as leads.sql takes them: (form, from_step index, quiet seconds, wait days, the step
+    asking the phone and the box, the box's property)."""
+    lead_step = {form_id: step for form_id, step in plan.lead_steps}
     out = []
     for form_id, rule in plan.plan.call_centre.leads.items():
         steps = plan.steps.get(form_id, {})
         if rule.from_step in steps:
-            out.append((form_id, steps[rule.from_step][0], rule.quiet_minutes * 60, WAIT_DAYS[rule.wait]))
+            out.append((form_id, steps[rule.from_step][0], rule.quiet_minutes * 60, WAIT_DAYS[rule.wait],
+                        lead_step.get(form_id, ""), rule.consent))
     return out
 
 

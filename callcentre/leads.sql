@@ -3,8 +3,9 @@
 --
 -- Parameters:
 --   {since:DateTime64(3, 'UTC')}, {now:DateTime64(3, 'UTC')}: abandonments between these times
---   {rules:Array(Tuple(String, UInt16, UInt32, UInt8))}: per lead form, from the plan's call_centre.leads:
---       (form_id, the index of its from_step, quiet_minutes in seconds, days of wait: 0 for D, 1 for D+1)
+--   {rules:Array(Tuple(String, UInt16, UInt32, UInt8, String, String))}: per lead form, from the plan's
+--       call_centre.leads: (form_id, the index of its from_step, quiet_minutes in seconds, days of wait: 0 for D,
+--       1 for D+1, the step asking the phone and the box, the box's property)
 --   {min_step:UInt16}: a step index overriding every rule's from_step (0: the rules')
 --   {form:String}: one form only ('' for all)
 --   {tz:String}: the time zone whose days D and D+1 are (reconciliation.time_zone)
@@ -16,8 +17,10 @@ rules AS (
         rule.1 AS form_id,
         if({min_step:UInt16} > 0, {min_step:UInt16}, rule.2) AS min_step,
         rule.3 AS quiet_s,
-        rule.4 AS wait_days
-    FROM (SELECT arrayJoin({rules:Array(Tuple(String, UInt16, UInt32, UInt8))}) AS rule)
+        rule.4 AS wait_days,
+        rule.5 AS lead_step,
+        rule.6 AS consent
+    FROM (SELECT arrayJoin({rules:Array(Tuple(String, UInt16, UInt32, UInt8, String, String))}) AS rule)
     WHERE {form:String} = '' OR rule.1 = {form:String}
 ),
 abandons AS (
@@ -70,12 +73,16 @@ contacts AS (
 ),
 form_events AS (
     -- Their steps and submits of those forms since the consent (who came back or submitted), and since the
-    -- start of the abandoning session (the time on the form; a session ends after 30 minutes idle).
-    SELECT visitor_id, form_id, event, ts, session_id, step_elapsed_ms, phone_key
-    FROM {db}.events
-    WHERE event IN ('form_step', 'form_submit')
-      AND ts >= least((SELECT min(last_consent) FROM contacts), {since:DateTime64(3, 'UTC')} - INTERVAL 1 DAY)
-      AND (visitor_id, form_id) GLOBAL IN (SELECT visitor_id, form_id FROM contacts)
+    -- start of the abandoning session (the time on the form; a session ends after 30 minutes idle). `unticked`:
+    -- the step asking the box, sent again without it ticked (the visitor went back and unticked it).
+    SELECT e.visitor_id AS visitor_id, e.form_id AS form_id, e.event AS event, e.ts AS ts, e.session_id AS session_id,
+           e.step_elapsed_ms AS step_elapsed_ms, e.phone_key AS phone_key,
+           e.event = 'form_step' AND e.step = r.lead_step AND JSONExtractRaw(e.properties, r.consent) != 'true' AS unticked
+    FROM {db}.events AS e
+    INNER JOIN rules AS r ON r.form_id = e.form_id
+    WHERE e.event IN ('form_step', 'form_submit')
+      AND e.ts >= least((SELECT min(last_consent) FROM contacts), {since:DateTime64(3, 'UTC')} - INTERVAL 1 DAY)
+      AND (e.visitor_id, e.form_id) GLOBAL IN (SELECT visitor_id, form_id FROM contacts)
 ),
 submits_by_phone AS (
     -- A submit of the form with the same phone, from another browser.
@@ -111,6 +118,8 @@ activity AS (
         k.lead_id,
         maxIf(f.ts, f.ts > k.abandoned_at) AS came_back_at,
         maxIf(f.ts, f.event = 'form_submit' AND f.ts >= k.consented_at) AS submitted_at,
+        -- The box unticked after it was ticked: the latest answer wins, no lead (the consent withdrawn).
+        maxIf(f.ts, f.unticked AND f.ts > k.consented_at) AS withdrawn_at,
         -- Time on the form in the abandoning session: from its first step, counting the time that step took.
         minIf(f.ts, f.session_id = k.session_id AND f.event = 'form_step') AS first_step_at,
         argMinIf(f.step_elapsed_ms, f.ts, f.session_id = k.session_id AND f.event = 'form_step') AS first_step_ms
@@ -150,6 +159,7 @@ LEFT JOIN (SELECT lead_id, argMax(state, updated_at) AS state FROM {db}.lead_del
     ON d.lead_id = k.lead_id
 WHERE x.came_back_at = toDateTime64(0, 3, 'UTC')
   AND x.submitted_at = toDateTime64(0, 3, 'UTC')
+  AND x.withdrawn_at = toDateTime64(0, 3, 'UTC')
   AND NOT (p.submitted_at >= k.consented_at)
   AND NOT (s.signed_at >= k.consented_at)
   AND k.abandoned_at <= {now:DateTime64(3, 'UTC')} - toIntervalSecond(k.quiet_s)

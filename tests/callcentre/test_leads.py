@@ -20,13 +20,17 @@ MIN = 60_000
 CAPTURED = {"utm_source": "display", "utm_medium": "cpm", "utm_campaign": "moto-spring"}
 
 
-def journey(client, visitor, *, consent=True, leave_at="coverage", minutes_ago=20, phone=PHONE, then=(), headers=None):
-    """A visitor's quote: vehicle and rider (phone, box) completed, then the form left at `leave_at`."""
+def journey(client, visitor, *, consent=True, leave_at="coverage", minutes_ago=20, phone=PHONE, then=(), headers=None,
+            again=None):
+    """A visitor's quote: vehicle and rider (phone, box) completed, then the form left at `leave_at`; `again`: the
+    rider step's properties sent a second time (the visitor went back to it) before leaving."""
     t0 = int(time.time() * 1000) - minutes_ago * MIN
     session = f"s-{visitor}"
     events = [step("vehicle", visitor, session, t0, engine_cc=700) | {"c": CAPTURED},
               step("rider", visitor, session, t0 + 2 * MIN, phone=phone, callback_consent=consent) | {"c": CAPTURED},
               form_event("form_abandon", visitor, session, leave_at, t0 + 4 * MIN) | {"c": CAPTURED}]
+    if again is not None:
+        events.insert(2, step("rider", visitor, session, t0 + 3 * MIN, **again) | {"c": CAPTURED})
     for i, (kind, step_id) in enumerate(then):
         events.append(form_event(kind, visitor, session, step_id, t0 + (5 + i) * MIN, **(
             {"phone": phone, "quote_id": "Q-1"} if kind == "form_submit" else {})))
@@ -67,7 +71,8 @@ def test_the_deadline_is_the_end_of_the_next_day_in_the_plans_time_zone(client, 
 
 
 @pytest.mark.parametrize("case", ["no consent", "left before the lead step", "came back", "submitted",
-                                  "submitted elsewhere", "signed", "too recent", "a bot"])
+                                  "submitted elsewhere", "signed", "too recent", "a bot", "box unticked",
+                                  "step sent again without the box"])
 def test_who_is_not_a_lead(client, store, plan, sealer, case):
     if case == "a bot":  # a script that fills the form and ticks the box gets nobody called
         journey(client, "v", headers={"user-agent": "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0.0.0"})
@@ -87,9 +92,20 @@ def test_who_is_not_a_lead(client, store, plan, sealer, case):
         journey(client, "v")
         store.insert("conversions", [["MA-1", dt.datetime.now(dt.timezone.utc), phone_key(PHONE, "FR", SECRET)]],
                      ["conversion_id", "ts", "phone_key"])
+    elif case == "box unticked":  # went back, unticked it, went on: the latest answer wins (it was a lead)
+        journey(client, "v", again={"phone": PHONE, "callback_consent": False})
+    elif case == "step sent again without the box":
+        journey(client, "v", again={})
     elif case == "too recent":
         journey(client, "v", minutes_ago=8)  # left 4 minutes ago: quiet_minutes is 10
     assert found(store, plan, sealer) == []
+
+
+def test_the_box_ticked_again_after_it_was_unticked_is_a_lead(client, store, plan, sealer):
+    """Ticked, unticked, ticked once more: the latest answer is yes."""
+    events = journey(client, "v-again", consent=False, again={"phone": PHONE, "callback_consent": True})
+    (lead,) = found(store, plan, sealer)
+    assert abs(lead["consented_at"].timestamp() * 1000 - events[2]["t"]) < 2_000  # the latest box ticked
 
 
 def test_min_step_and_form_narrow_the_rules(client, store, plan, sealer):
