@@ -34,7 +34,7 @@ from callcentre import numbers as numbers_mod
 from callcentre import retention
 from callcentre.outbox import Dispatcher, Outbox
 from callcentre.seal import LeadsKeyError, Sealer, leads_off, parse_keys
-from collector import output, repeats, useragent
+from collector import output, redact, repeats, useragent
 from collector.collect import _cors_headers
 from collector.errors import BadParameter
 from collector.messages import answer
@@ -151,7 +151,9 @@ async def number(request: Request) -> Response:
     except (ValueError, msgspec.DecodeError) as exc:
         return JSONResponse({"error": f"not a number request: {exc}"}, 400, headers)
     bot = useragent.parse(request.headers.get("user-agent", "")[:512]).is_bot
-    chosen = await service.take(visitor, session, url[:2048], bot, request.client.host if request.client else "")
+    # The page's URL as the events keep it: personal data in it (an e-mail, a phone in a query) removed.
+    url = redact.of(request.app.state.plan).url(url[:2048])
+    chosen = await service.take(visitor, session, url, bot, request.client.host if request.client else "")
     return JSONResponse({"n": chosen, "d": numbers_mod.display(chosen), "r": numbers_mod.RENEW}, headers=headers)
 
 

@@ -81,6 +81,15 @@ def test_the_endpoint_leases_stores_and_renews(client, store):
     assert ask(client, "v2", "s2").json()["n"] != doc["n"]
 
 
+def test_the_page_url_a_lease_keeps_has_its_personal_data_removed_as_the_events_do(client, store):
+    body = json.dumps({"v": "v1", "s": "s1",
+                       "u": "https://www.motoassur.example/devis?contact=jean.dupont%40example.com&tel=06%2031%2042%2053%2055"})
+    assert client.post("/collect/number", content=body, headers={"content-type": "text/plain", **UA}).status_code == 200
+    (lease,) = rows(store, "SELECT url FROM parcours.number_leases")
+    assert "dupont" not in lease["url"] and "31%2042" not in lease["url"] and "0631425355" not in lease["url"]
+    assert lease["url"].startswith("https://www.motoassur.example/devis?")
+
+
 def test_bots_get_the_default_number_and_take_none(client, store):
     bot = ask(client, headers={"user-agent": "Googlebot/2.1 (+http://www.google.com/bot.html)"})
     assert bot.json() == {"n": "+33970000000", "d": "09 70 00 00 00", "r": 60}
