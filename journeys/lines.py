@@ -56,7 +56,7 @@ def _rows(kind: Kind, r: Reader, source: str, records: list[Record], ctx: Contex
         if reasons:
             rejects.append((record.line, reasons, row))
         else:
-            for name in (*kind.free_text, *kind.ids):
+            for name in kind.free_text:  # not the ids (key, crm_id): kept as given, or they no longer join
                 if isinstance(value := row.get(name), str):
                     row[name] = redactor.text(value)
             row["source"], row["source_line"], row["profile"] = source, record.line, r.name
