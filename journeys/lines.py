@@ -52,6 +52,9 @@ def _rows(kind: Kind, r: Reader, source: str, records: list[Record], ctx: Contex
     rows, rejects = [], []
     redactor = redact.of(ctx.plan)
     for record in records:
+        if record.problem:  # the line could not be read at all: rejected, nothing of it kept
+            rejects.append((record.line, [record.problem], {}))
+            continue
         row, reasons = kind.row(record, r, ctx)
         if reasons:
             rejects.append((record.line, reasons, row))

@@ -42,14 +42,16 @@ def test_the_api_says_what_is_wrong_with_a_file(client):
     assert listed["rows"] == []
 
 
-def test_a_json_number_python_cannot_hold_is_a_400_naming_its_record(client):
-    """1e400 is JSON, but no float: the file is refused with its record's line, never a 500."""
+def test_a_json_number_python_cannot_hold_rejects_its_record_only(client, store):
+    """1e400 is JSON, but no float: its record is rejected with its line, the file's others are read (the
+    whole file was refused), never a 500."""
     body = b'[{"conversion_id": "J1", "ts": "2026-11-01T10:00:00Z", "crm_id": "Q1", "premium": 10},\n' \
            b' {"conversion_id": "J2", "ts": "2026-11-01T10:00:00Z", "crm_id": "Q2", "premium": 1e400}]'
     for path in ("/api/conversions?source=bad.json", "/api/costs?source=bad.json", "/api/brokers?source=bad.json"):
         response = client.post(path, content=body, headers={**ADMIN, "Content-Type": "application/json"})
-        assert response.status_code == 400, (path, response.text)
-        assert "line 2" in response.json()["error"] and "Number out of range" in response.json()["error"], response.text
+        assert response.status_code == 200, (path, response.text)
+        assert {"line": 2, "reasons": ["unreadable JSON record: Number out of range"]} in response.json()["rejects"]
+    assert rows(store, "SELECT conversion_id FROM parcours.conversions") == [{"conversion_id": "J1"}]
 
 
 def parcours(*args, stdin: bytes | None = None):

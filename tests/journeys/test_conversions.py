@@ -199,6 +199,37 @@ def test_progress_is_reported_while_reading_and_storing(store, ctx, monkeypatch)
 
 
 
+@pytest.mark.parametrize("apart", [False, True], ids=["here", "in-a-process"])
+def test_a_line_that_cannot_be_read_is_rejected_and_the_others_imported(store, ctx, monkeypatch, apart):
+    """An outside tester's finding: one CSV field past the csv module's 128 KiB limit, one JSON line `{bad}`,
+    one record with 1e400 refused the whole file. Each such line is rejected with its reason, kept in
+    import_rejects like any other, and the rest of its file is imported."""
+    from journeys import reader
+
+    if apart:
+        monkeypatch.setattr(reader, "SUBPROCESS_FROM", 0)
+    big = "x" * (200 << 10)
+    csv = ("conversion_id,ts,crm_id,product\n" + "C-1,2026-10-05T09:00:00Z,Q-1,moto\n"
+           + f"C-2,2026-10-05T09:00:00Z,Q-2,{big}\n" + "C-3,2026-10-05T09:00:00Z,Q-3,moto\n")
+    jsonl = ('{"conversion_id": "J-1", "ts": "2026-10-05T09:00:00Z", "crm_id": "Q-1"}\n{bad}\n'
+             '{"conversion_id": "J-3", "ts": "2026-10-05T09:00:00Z", "crm_id": "Q-3"}\n')
+    array = ('[{"conversion_id": "A-1", "ts": "2026-10-05T09:00:00Z", "crm_id": "Q-1"},\n'
+             ' {"conversion_id": "A-2", "ts": "2026-10-05T09:00:00Z", "crm_id": "Q-2", "premium": 1e400},\n'
+             ' {"conversion_id": "A-3", "ts": "2026-10-05T09:00:00Z", "crm_id": "Q-3"}]')
+    got = {}
+    for name, text in (("big.csv", csv), ("bad.jsonl", jsonl), ("bad.json", array)):
+        summary = conversions.import_file(store, ctx, data(text), source=name)
+        got[name] = (summary.lines, summary.imported, [(r.line, r.reasons) for r in summary.rejects])
+    assert got == {
+        "big.csv": (3, 2, [(3, ["unreadable CSV line: field larger than field limit (131072)"])]),
+        "bad.jsonl": (3, 2, [(2, ["not a JSON object: JSON is malformed: object keys must be strings (byte 1)"])]),
+        "bad.json": (3, 2, [(2, ["unreadable JSON record: Number out of range"])]),
+    }
+    assert sorted(sales(store)) == ["A-1", "A-3", "C-1", "C-3", "J-1", "J-3"]
+    kept = rows(store, "SELECT source, line, reasons FROM parcours.import_rejects ORDER BY source")
+    assert [(r["source"], r["line"]) for r in kept] == [("bad.json", 2), ("bad.jsonl", 2), ("big.csv", 3)]
+
+
 def test_a_large_file_is_read_in_a_process_of_its_own_with_the_same_result(store, ctx, monkeypatch):
     from journeys import reader
 
