@@ -28,6 +28,7 @@ from typing import Any
 import msgspec
 
 from collector.errors import Problem
+from collector.messages import answer
 from collector.redact import phone_like
 from collector.storage import Store
 from journeys.lines import Chunk, Context, in_chunks  # Context: every import's, named from here too
@@ -245,6 +246,9 @@ def ndjson(work: Callable[[Progress], Summary]) -> Iterator[bytes]:
             events.put({"summary": work(report).as_dict()})
         except Problem as exc:
             events.put({"error": str(exc)})
+        except RecursionError:  # JSON nested past what can be read: the sender's doing, as the API's 400 says
+            log.warning("an import nested too deeply to be read, refused")
+            events.put({"error": answer("too_deep_request")})
         except Exception as exc:  # a bug: said, and logged for the operator, never a silent stop
             log.exception("import failed")
             events.put({"error": f"the import failed unexpectedly ({type(exc).__name__}); see the collector's log"})

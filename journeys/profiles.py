@@ -224,6 +224,9 @@ def _jsonl(r: Reader, data: _Rest) -> Iterator[Record]:
             except msgspec.DecodeError as exc:
                 yield Record(line, {}, f"not a JSON object: {exc}")
                 continue
+            except RecursionError:  # msgspec reads about 1,000 levels
+                yield Record(line, {}, f"not a JSON object: {_TOO_DEEP}")
+                continue
             yield Record(line, _pick(r, doc))
     except UnicodeDecodeError as exc:
         raise FileError(line + 1, f"the file is not {r.encoding} text ({exc.reason})") from None
@@ -240,6 +243,8 @@ def _json(r: Reader, data: _Rest) -> Iterator[Record]:
         items = _records(raw, r.records)
     except msgspec.DecodeError as exc:
         raise FileError(0, f"{r.label} reads JSON, and the file is not JSON ({exc})") from None
+    except RecursionError:  # msgspec reads about 1,000 levels: the file's doing, said as any other
+        raise FileError(0, f"{r.label} reads JSON, and the file's JSON is {_TOO_DEEP}") from None
     # Each record's bytes appear in the file as they are: find them in order, and count the lines before.
     at, line = 0, 1
     for item in items:
@@ -253,9 +258,13 @@ def _json(r: Reader, data: _Rest) -> Iterator[Record]:
         except msgspec.DecodeError as exc:  # JSON, but not one Python reads (a number such as 1e400)
             yield Record(line, {}, f"unreadable JSON record: {_AT.sub('', str(exc))}")
             continue
+        except RecursionError:
+            yield Record(line, {}, f"unreadable JSON record: {_TOO_DEEP}")
+            continue
         yield Record(line, _pick(r, doc))
 
 
+_TOO_DEEP = "nested too deeply to be read (more than about 1,000 levels); send it flatter"
 _AT = re.compile(r" - at `[^`]*`\Z")
 """msgspec's path in a record without a type (`$[...]`), which tells a person nothing."""
 

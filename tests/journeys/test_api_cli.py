@@ -91,3 +91,23 @@ def test_the_api_refuses_a_file_past_its_size_limit(client, monkeypatch):
     chunked = client.post("/api/conversions", content=iter([b"conversion_id,ts,crm_id\n", b"x" * 200]),
                           headers=ADMIN)
     assert chunked.status_code == 413 and "larger than 100 bytes" in chunked.json()["error"]
+
+
+def test_json_nested_too_deeply_is_a_clean_400_with_progress_or_without(client, store, caplog):
+    """An outside tester's finding: with ?progress=true (as the command line asks) a file nested deeper than
+    msgspec reads answered "the import failed unexpectedly (RecursionError)" and logged a traceback; without
+    it, a 400. Both say what is wrong; a JSON line nested so deep is one rejected line."""
+    deep = b"[" * 5000 + b"]" * 5000
+    said = ("the canonical format reads JSON, and the file's JSON is nested too deeply to be read (more than about "
+            "1,000 levels); send it flatter")
+    response = client.post("/api/conversions?source=deep.json", content=deep, headers=ADMIN)
+    assert (response.status_code, response.json()) == (400, {"error": said})
+    response = client.post("/api/conversions?source=deep.json&progress=true", content=deep, headers=ADMIN)
+    assert [json.loads(line) for line in response.text.splitlines()] == [{"error": said}]
+    lines = (b'{"conversion_id": "J1", "ts": "2026-11-01T10:00:00Z", "crm_id": "Q1"}\n'
+             + b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}\n")
+    response = client.post("/api/conversions?source=deep.jsonl&progress=true", content=lines, headers=ADMIN)
+    summary = json.loads(response.text.splitlines()[-1])["summary"]
+    assert (summary["imported"], summary["rejects"]) == (1, [{"line": 2, "reasons": [
+        "not a JSON object: nested too deeply to be read (more than about 1,000 levels); send it flatter"]}])
+    assert "Traceback" not in caplog.text and "RecursionError" not in caplog.text
