@@ -39,6 +39,22 @@ def online_key(plan, phone: str) -> str:
     return out.events[0].phone_key
 
 
+def test_an_overseas_number_written_nationally_gets_the_key_it_gets_online(store, ctx, plan):
+    """An outside tester's finding: 0692 12 34 56 (Réunion) and the other overseas mobiles written as dialled
+    from France were refused online (form_submit) and on import with the plan's region FR."""
+    typed = {"R-1": ("0692 12 34 56", "+262 692 12 34 56"), "G-1": ("0690 12 34 56", "+590 690 12 34 56"),
+             "M-1": ("0696 12 34 56", "+596 696 12 34 56"), "Y-1": ("0639 01 23 45", "+262 639 01 23 45"),
+             "F-1": ("06 94 12 34 56", "+594 694 12 34 56")}
+    doc = [{"conversion_id": c, "ts": "2026-10-05T09:00:00Z", "phone": national} for c, (national, _) in typed.items()]
+    summary = conversions.import_file(store, ctx, data(json.dumps(doc)), source="dom.json")
+    assert (summary.imported, summary.rejects) == (5, [])
+    got = sales(store)
+    for contract, (national, international) in typed.items():
+        key = online_key(plan, national)
+        assert key and key == online_key(plan, international) == got[contract]["phone_key"], contract
+    assert "0692" not in json.dumps(rows(store, "SELECT * FROM parcours.conversions"), default=str)
+
+
 def test_the_broker_network_file_imports_as_it_is(store, ctx, plan):
     summary = import_file(store, ctx, BROKERS_FILE, "courtiers")
     assert (summary.lines, summary.imported, summary.updated, summary.unchanged, summary.rejected) == (9, 6, 0, 0, 2)
