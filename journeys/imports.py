@@ -31,7 +31,7 @@ from collector.errors import Problem
 from collector.messages import answer
 from collector.redact import phone_like
 from collector.storage import Store
-from journeys.lines import Chunk, Context, in_chunks  # Context: every import's, named from here too
+from journeys.lines import Chunk, Context, in_chunks, source_name  # Context: every import's, named from here too
 from journeys.profiles import Reader, Record, read, reader
 
 log = logging.getLogger("parcours.import")
@@ -120,6 +120,7 @@ def run(store: Store, kind: Kind, r: Reader, chunks: Iterable[Chunk], ctx: Conte
     `whole`: the chunks are the whole of `source` (a file imported again), so its earlier rejected lines not
     rejected again are resolved; records that are only the latest of a source (sales recorded as events,
     journeys/event_conversions.py) resolve earlier rejects by their keys only."""
+    source = source_name(ctx, source)  # as the chunks' rows name it
     summary = Summary(kind.name, source, r.name, dry_run)
     kept: list[dict[str, Any]] = []
     db = store.database

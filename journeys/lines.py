@@ -33,6 +33,7 @@ class Context:
 
 def in_chunks(kind: Kind, r: Reader, records: Iterable[Record], ctx: Context, source: str) -> Iterator[Chunk]:
     """The lines, read into rows and rejects a chunk at a time."""
+    source = source_name(ctx, source)
     chunk: list[Record] = []
     lines = 0
     for record in records:
@@ -44,6 +45,12 @@ def in_chunks(kind: Kind, r: Reader, records: Iterable[Record], ctx: Context, so
     if chunk:
         lines += len(chunk)
         yield (*_rows(kind, r, source, chunk, ctx), lines)
+
+
+def source_name(ctx: Context, source: str) -> str:
+    """The name an import's rows and rejects record as their source: the file name or --source as given, a
+    phone number in it replaced as in free text (ventes_0612345678.csv is ventes_[phone].csv)."""
+    return redact.of(ctx.plan).text(source)
 
 
 def _rows(kind: Kind, r: Reader, source: str, records: list[Record], ctx: Context):

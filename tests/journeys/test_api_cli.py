@@ -111,3 +111,15 @@ def test_json_nested_too_deeply_is_a_clean_400_with_progress_or_without(client, 
     assert (summary["imported"], summary["rejects"]) == (1, [{"line": 2, "reasons": [
         "not a JSON object: nested too deeply to be read (more than about 1,000 levels); send it flatter"]}])
     assert "Traceback" not in caplog.text and "RecursionError" not in caplog.text
+
+
+def test_a_phone_number_in_the_source_name_is_stored_nowhere(client, store):
+    """An outside tester's finding: a phone number in the file name, --source or ?source= landed as written in
+    conversions.source and import_rejects.source. It is redacted as in free text."""
+    body = (b"conversion_id,ts,crm_id\nS-1,2026-11-01T10:00:00Z,Q-1\nS-2,not a date,Q-2\n")
+    response = client.post("/api/conversions?source=client 06 71 82 93 04.csv", content=body, headers=ADMIN)
+    assert response.status_code == 200 and response.json()["source"] == "client [phone].csv", response.text
+    stored = rows(store, "SELECT source FROM parcours.conversions UNION ALL SELECT source FROM parcours.import_rejects")
+    assert stored == [{"source": "client [phone].csv"}] * 2
+    listed = client.get("/api/import/rejects?source=client [phone].csv", headers=ADMIN).json()
+    assert [r[1] for r in listed["rows"]] == ["client [phone].csv"], listed

@@ -55,6 +55,24 @@ def test_an_overseas_number_written_nationally_gets_the_key_it_gets_online(store
     assert "0692" not in json.dumps(rows(store, "SELECT * FROM parcours.conversions"), default=str)
 
 
+@pytest.mark.parametrize("apart", [False, True], ids=["here", "in-a-process"])
+def test_a_phone_number_in_the_source_name_is_redacted(store, ctx, monkeypatch, apart):
+    from journeys import reader
+
+    if apart:
+        monkeypatch.setattr(reader, "SUBPROCESS_FROM", 0)
+    csv = "conversion_id,ts,crm_id\nS-1,2026-11-01T10:00:00Z,Q-1\nS-2,not a date,Q-2\n"
+    summary = conversions.import_file(store, ctx, data(csv), source="ventes_0612345678.csv")
+    assert summary.source == "ventes_[phone].csv"
+    stored = rows(store, "SELECT source FROM parcours.conversions UNION ALL SELECT source FROM parcours.import_rejects")
+    assert stored == [{"source": "ventes_[phone].csv"}] * 2
+    again = conversions.import_file(store, ctx, data(csv.replace("not a date", "2026-11-01T10:00:00Z")),
+                                    source="ventes_0612345678.csv")
+    assert again.imported == 1
+    assert rows(store, "SELECT resolved FROM parcours.import_rejects FINAL") == [{"resolved": True}], \
+        "the same file again resolves its fixed line"
+
+
 def test_the_broker_network_file_imports_as_it_is(store, ctx, plan):
     summary = import_file(store, ctx, BROKERS_FILE, "courtiers")
     assert (summary.lines, summary.imported, summary.updated, summary.unchanged, summary.rejected) == (9, 6, 0, 0, 2)
