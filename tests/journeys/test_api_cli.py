@@ -123,3 +123,21 @@ def test_a_phone_number_in_the_source_name_is_stored_nowhere(client, store):
     assert stored == [{"source": "client [phone].csv"}] * 2
     listed = client.get("/api/import/rejects?source=client [phone].csv", headers=ADMIN).json()
     assert [r[1] for r in listed["rows"]] == ["client [phone].csv"], listed
+
+
+def test_a_flag_of_an_unknown_spelling_is_refused_not_read_as_false(client, store):
+    """An outside tester's finding: ?dry_run=on (or =maybe) imported for real, read as false."""
+    body = b"conversion_id,ts,crm_id\nF-1,2026-11-01T10:00:00Z,Q-1\n"
+    for value in ("on", "maybe"):
+        response = client.post(f"/api/conversions?dry_run={value}", content=body, headers=ADMIN)
+        assert (response.status_code, response.json()) == (
+            400, {"error": f'dry_run: "{value}" is not a flag; send dry_run=true or dry_run=false'})
+    response = client.post("/api/conversions?progress=sure", content=body, headers=ADMIN)
+    assert response.status_code == 400 and response.json()["error"].startswith('progress: "sure" is not a flag')
+    assert rows(store, "SELECT count() AS n FROM parcours.conversions") == [{"n": 0}]
+    for value in ("true", "TRUE", "1", "yes"):
+        assert client.post(f"/api/conversions?dry_run={value}", content=body, headers=ADMIN).json()["dry_run"] is True
+    assert rows(store, "SELECT count() AS n FROM parcours.conversions") == [{"n": 0}]
+    for value in ("false", "0", "no", ""):
+        assert client.post(f"/api/conversions?dry_run={value}", content=body, headers=ADMIN).json()["dry_run"] is False
+    assert rows(store, "SELECT count() AS n FROM parcours.conversions FINAL") == [{"n": 1}]
