@@ -42,6 +42,8 @@ import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
 from stdnum import iban, numdb
 
+from tagplan.phone import SHARED_NUMBERING, e164, valid_in
+
 PHONE = "[phone]"
 EMAIL = "[email]"
 IBAN = "[iban]"
@@ -173,7 +175,38 @@ def _phones(value: str, region: str) -> str:
              if not _amounts(m.raw_string)]
     spans += _after_a_number(probe, region, spans)
     spans += _without_prefix(probe, region, spans)
+    spans += _overseas(probe, region, spans)
     return _replaced(value, spans, PHONE)
+
+
+def _overseas(value: str, region: str, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """National numbers of the overseas regions France dials with its own trunk 0 (0692 12 34 56, a Réunion
+    mobile), which the matcher, reading in the plan's region, finds invalid: ten digits from a 0, invalid in the
+    plan's region but valid as tagplan.phone reads them (as the collector keys them), glued to no letter or
+    digit, no list of amounts; one after another in a run of digit groups too (0692 12 34 56 0690 12 34 56)."""
+    if region not in SHARED_NUMBERING:
+        return []
+    spans: list[tuple[int, int]] = []
+    for run in _GROUPS.finditer(value):
+        if (sum(c.isdigit() for c in run.group()) < 10
+                or any(s < run.end() and run.start() < e for s, e in found)):
+            continue
+        groups = [(run.start() + g.start(), run.start() + g.end()) for g in re.finditer(r"\d+", run.group())]
+        k = 0
+        while k < len(groups):
+            start, digits, j = groups[k][0], 0, k
+            while j < len(groups) and digits < 10:
+                digits += groups[j][1] - groups[j][0]
+                j += 1
+            end = groups[j - 1][1]
+            written = value[start:end]
+            if (digits == 10 and written[0] == "0" and not _glued(value, start, end) and not _amounts(written)
+                    and valid_in(written, region) is None and e164(written, region)):  # valid: the matcher's
+                spans.append((start, end))
+                k = j
+            else:
+                k += 1
+    return spans
 
 
 class _Folding(dict):

@@ -34,6 +34,7 @@ import msgspec
 from callcentre import calls
 from collector import old_parts, output, repeats
 from collector.errors import BadParameter, Problem
+from collector.redact import phone_like
 from collector.since import parse_since
 from collector.storage import TICKET, Cancelled, Store, Ticket
 from collector.wal import WalError
@@ -41,6 +42,7 @@ from journeys import adnetworks, brokers, conversions, costs, erase, imports, pe
 from journeys.imports import Context
 from journeys.reports import person as reports_person
 from journeys.reports import results
+from tagplan.messages import did_you_mean
 
 log = logging.getLogger("parcours.reports")
 
@@ -92,8 +94,16 @@ def store_of(request: Request) -> Store:
     return getattr(state, "journeys_store", None) or state.store
 
 
+_FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": False}
+"""A query flag's spellings (absent or empty: false). Anything else is refused: `dry_run=on` read as false
+would import, which the sender meant to only check."""
+
+
 def _flag(request: Request, name: str) -> bool:
-    return request.query_params.get(name, "false").lower() in ("1", "true", "yes")
+    value = request.query_params.get(name, "")
+    if value.lower() not in _FLAGS:
+        raise BadParameter(f'{name}: "{value[:40]}" is not a flag; send {name}=true or {name}=false')
+    return _FLAGS[value.lower()]
 
 
 async def _import(request: Request, import_file: Callable) -> Response:
@@ -261,6 +271,23 @@ class LogNotStored(Problem):
 SEAL_TIMEOUT = 60.0
 
 
+_ERASE_BODY = ('send a JSON object with one of "phone", "visitor" or "crm_id" (and "dry_run": true to see what '
+               "would be removed)")
+
+
+def _refuse_loose_keys(doc: dict) -> None:
+    """An erasure's body read strictly: a mistyped key ({"dryrun": true}) or value ({"visitor": ["a"]}) would
+    erase for real, or erase someone else."""
+    for key, value in doc.items():
+        if key not in (*erase.KINDS, "dry_run"):
+            raise BadParameter(f'{phone_like(str(key)[:40])}: unknown key{did_you_mean(str(key), (*erase.KINDS, "dry_run"))}; '
+                               + _ERASE_BODY)
+        if key == "dry_run" and not isinstance(value, bool):
+            raise BadParameter("dry_run: send true or false (JSON booleans)")
+        if key != "dry_run" and not isinstance(value, str):
+            raise BadParameter(f"{key}: send the {key} as a JSON string")
+
+
 async def erase_person(request: Request) -> Response:
     """POST /api/erase, body {"phone"|"visitor"|"crm_id": value, "dry_run": bool}: the person erased
     everywhere. The write-ahead log is sealed and stored first, so no copy stays in it."""
@@ -271,11 +298,11 @@ async def erase_person(request: Request) -> Response:
         doc = None
     if isinstance(doc, dict):
         refuse_repeated_keys(body)  # {"phone": A, "phone": B} would erase B: say so instead
+        _refuse_loose_keys(doc)
     given = [k for k in erase.KINDS if isinstance(doc, dict) and doc.get(k)]
     if len(given) != 1:
-        raise BadParameter('send a JSON object with one of "phone", "visitor" or "crm_id" (and "dry_run": true '
-                           "to see what would be removed)")
-    kind, dry_run = given[0], bool(doc.get("dry_run"))
+        raise BadParameter(_ERASE_BODY)
+    kind, dry_run = given[0], doc.get("dry_run", False)
     state = request.app.state
     wal, writer = getattr(state, "wal", None), getattr(state, "writer", None)
     if not dry_run and wal is not None:

@@ -50,7 +50,8 @@ def _import_command(kind: str) -> click.Command:
     @click.option("--profile", default=None,
                   help="An import profile of the plan (imports: in the plan), for a file in a partner's shape; "
                        "without it, the canonical format (docs/reconciliation.md).")
-    @click.option("--source", default=None, help="The name recorded as each row's source [default: FILE's name].")
+    @click.option("--source", default=None, help="The name recorded as each row's source, a phone number in it "
+                                                 "replaced by [phone] [default: FILE's name].")
     @click.option("--dry-run", is_flag=True, help="Read and check the file, compare it with what is stored; "
                                                   "write nothing.")
     @click.option("--progress/--no-progress", default=None,

@@ -139,7 +139,7 @@ KIND = Kind(
     name="conversions", table="conversions", key=("conversion_id",), key_text="conversion_id", columns=COLUMNS,
     fingerprint=("ts", "channel", "broker_id", "adviser", "shop", "product", "premium", "currency", "phone_key",
                  "crm_id", "ad_consent"),
-    row=conversion_row, free_text=("adviser", "shop", "product", "broker_id", "channel", "currency"),
+    row=conversion_row, free_text=("adviser", "shop", "product", "channel", "currency"),
 )
 
 

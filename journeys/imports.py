@@ -28,10 +28,10 @@ from typing import Any
 import msgspec
 
 from collector.errors import Problem
-from collector import redact
+from collector.messages import answer
 from collector.redact import phone_like
 from collector.storage import Store
-from journeys.lines import Chunk, Context, in_chunks  # Context: every import's, named from here too
+from journeys.lines import Chunk, Context, in_chunks, source_name  # Context: every import's, named from here too
 from journeys.profiles import Reader, Record, read, reader
 
 log = logging.getLogger("parcours.import")
@@ -54,15 +54,11 @@ class Kind:
     row: Callable[[Record, Reader, Context], tuple[dict[str, Any], list[str]]]
     """A line -> (row, []) or (partial fields for the reject, reasons)."""
     free_text: tuple[str, ...] = ()
-    """Fields a person may have typed anything into: phone-like digits are removed before a reject is kept."""
+    """Fields a person may have typed anything into: phone numbers are removed from them before a row is
+    stored, phone-like digits before a reject is kept. Not the ids (the key, crm_id), kept as given: an id is
+    often ten digits (0145678901), and one rewritten `[phone]` would merge every such row into one."""
     version: str = "imported_at"
     """The table's version column: the latest row of a key is the one FINAL keeps."""
-
-    @property
-    def ids(self) -> tuple[str, ...]:
-        """The fields that name a row (its key, its CRM/quote id): a phone number in one is replaced as the
-        collector replaces it in an event's quote id (`Q-[phone]`), precisely, so that they still join."""
-        return (*self.key, "crm_id")
 
 
 @dataclass
@@ -124,6 +120,7 @@ def run(store: Store, kind: Kind, r: Reader, chunks: Iterable[Chunk], ctx: Conte
     `whole`: the chunks are the whole of `source` (a file imported again), so its earlier rejected lines not
     rejected again are resolved; records that are only the latest of a source (sales recorded as events,
     journeys/event_conversions.py) resolve earlier rejects by their keys only."""
+    source = source_name(ctx, source)  # as the chunks' rows name it
     summary = Summary(kind.name, source, r.name, dry_run)
     kept: list[dict[str, Any]] = []
     db = store.database
@@ -139,7 +136,7 @@ def run(store: Store, kind: Kind, r: Reader, chunks: Iterable[Chunk], ctx: Conte
                 store.insert_rows(staged.split(".", 1)[1], rows)
             for line, reasons, fields in rejects:
                 summary.rejects.append(Reject(line, reasons))
-                kept.append(_kept(kind, line, fields, reasons, source, r.name, redact.of(ctx.plan)))
+                kept.append(_kept(kind, line, fields, reasons, source, r.name))
             summary.lines = lines
             if progress:
                 progress("read", summary.lines)
@@ -222,17 +219,14 @@ def _resolve(store: Store, kind: Kind, staged: str, source: str, started, whole:
 
 
 def _kept(kind: Kind, line: int, fields: dict[str, Any], reasons: list[str], source: str,
-          profile: str, redactor: redact.Redactor) -> dict[str, Any]:
+          profile: str) -> dict[str, Any]:
     """A rejected line as import_rejects keeps it: its fields as read, personal data removed."""
     fields = dict(fields)
     phone_key = fields.pop("phone_key", "")
     fields.pop("phone", None)
-    for name in kind.free_text:
+    for name in kind.free_text:  # ids (the key, crm_id) as given: a contract id of ten digits is no phone
         if isinstance(fields.get(name), str):
             fields[name] = phone_like(fields[name])
-    for name in kind.ids:
-        if isinstance(value := fields.get(name), str):
-            fields[name] = redactor.text(value)
     key = "/".join(str(fields.get(k) or "") for k in kind.key) if all(fields.get(k) for k in kind.key) else ""
     return {"kind": kind.name, "source": source, "line": line, "record_key": key, "reasons": reasons,
             "fields": _encode(fields).decode(), "phone_key": phone_key, "crm_id": str(fields.get("crm_id") or ""),
@@ -253,6 +247,9 @@ def ndjson(work: Callable[[Progress], Summary]) -> Iterator[bytes]:
             events.put({"summary": work(report).as_dict()})
         except Problem as exc:
             events.put({"error": str(exc)})
+        except RecursionError:  # JSON nested past what can be read: the sender's doing, as the API's 400 says
+            log.warning("an import nested too deeply to be read, refused")
+            events.put({"error": answer("too_deep_request")})
         except Exception as exc:  # a bug: said, and logged for the operator, never a silent stop
             log.exception("import failed")
             events.put({"error": f"the import failed unexpectedly ({type(exc).__name__}); see the collector's log"})

@@ -33,6 +33,7 @@ class Context:
 
 def in_chunks(kind: Kind, r: Reader, records: Iterable[Record], ctx: Context, source: str) -> Iterator[Chunk]:
     """The lines, read into rows and rejects a chunk at a time."""
+    source = source_name(ctx, source)
     chunk: list[Record] = []
     lines = 0
     for record in records:
@@ -46,17 +47,26 @@ def in_chunks(kind: Kind, r: Reader, records: Iterable[Record], ctx: Context, so
         yield (*_rows(kind, r, source, chunk, ctx), lines)
 
 
+def source_name(ctx: Context, source: str) -> str:
+    """The name an import's rows and rejects record as their source: the file name or --source as given, a
+    phone number in it replaced as in free text (ventes_0612345678.csv is ventes_[phone].csv)."""
+    return redact.of(ctx.plan).text(source)
+
+
 def _rows(kind: Kind, r: Reader, source: str, records: list[Record], ctx: Context):
     """A chunk of lines -> (rows, [(line, reasons, fields kept)]). Personal data typed in a row's free text (a
     phone number in the shop's name) is removed as the collector removes it from an event's (redact.py)."""
     rows, rejects = [], []
     redactor = redact.of(ctx.plan)
     for record in records:
+        if record.problem:  # the line could not be read at all: rejected, nothing of it kept
+            rejects.append((record.line, [record.problem], {}))
+            continue
         row, reasons = kind.row(record, r, ctx)
         if reasons:
             rejects.append((record.line, reasons, row))
         else:
-            for name in (*kind.free_text, *kind.ids):
+            for name in kind.free_text:  # not the ids (key, crm_id): kept as given, or they no longer join
                 if isinstance(value := row.get(name), str):
                     row[name] = redactor.text(value)
             row["source"], row["source_line"], row["profile"] = source, record.line, r.name

@@ -96,6 +96,9 @@ class Record:
 
     line: int
     values: dict[str, Any]
+    problem: str = ""
+    """Why the line could not be read at all (a field past the CSV limit, a JSON line that is not JSON): the
+    line is rejected with this reason, the others of its file are read on."""
 
 
 def read(r: Reader, stream: IO[bytes]) -> Iterator[Record]:
@@ -157,12 +160,23 @@ def _csv(r: Reader, data: _Rest) -> Iterator[Record]:
             columns = _columns(r, names, line)
         rows = csv.reader(text, delimiter=delimiter or ",")
         getters = list(columns.items()) + [(f, c - 1) for f, c in r.fields.items() if isinstance(c, int)]
-        for row in rows:
+        before = r.skip_lines + (1 if r.header else 0)
+        while True:
             start = line + 1
-            line = rows.line_num + r.skip_lines + (1 if r.header else 0)
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # a blank line (a trailing newline, a spreadsheet's empty rows)
-            yield Record(start, {f: row[i] if i < len(row) else None for f, i in getters})
+            try:
+                for row in rows:
+                    line = rows.line_num + before
+                    if not row or (len(row) == 1 and not row[0].strip()):
+                        start = line + 1
+                        continue  # a blank line (a trailing newline, a spreadsheet's empty rows)
+                    yield Record(start, {f: row[i] if i < len(row) else None for f, i in getters})
+                    start = line + 1
+                break
+            except csv.Error as exc:
+                # One line the csv module cannot read (a field past its 128 KiB limit): that line is rejected,
+                # the reader goes on from the next one.
+                line = rows.line_num + before
+                yield Record(start, {}, f"unreadable CSV line: {exc}")
     except UnicodeDecodeError as exc:
         raise FileError(line + 1, f"the file is not {r.encoding} text ({exc.reason}); set the profile's "
                                   "encoding (e.g. cp1252 for a spreadsheet export)") from None
@@ -208,7 +222,11 @@ def _jsonl(r: Reader, data: _Rest) -> Iterator[Record]:
             try:
                 doc = msgspec.json.decode(raw)
             except msgspec.DecodeError as exc:
-                raise FileError(line, f"not a JSON object: {exc}") from None
+                yield Record(line, {}, f"not a JSON object: {exc}")
+                continue
+            except RecursionError:  # msgspec reads about 1,000 levels
+                yield Record(line, {}, f"not a JSON object: {_TOO_DEEP}")
+                continue
             yield Record(line, _pick(r, doc))
     except UnicodeDecodeError as exc:
         raise FileError(line + 1, f"the file is not {r.encoding} text ({exc.reason})") from None
@@ -225,6 +243,8 @@ def _json(r: Reader, data: _Rest) -> Iterator[Record]:
         items = _records(raw, r.records)
     except msgspec.DecodeError as exc:
         raise FileError(0, f"{r.label} reads JSON, and the file is not JSON ({exc})") from None
+    except RecursionError:  # msgspec reads about 1,000 levels: the file's doing, said as any other
+        raise FileError(0, f"{r.label} reads JSON, and the file's JSON is {_TOO_DEEP}") from None
     # Each record's bytes appear in the file as they are: find them in order, and count the lines before.
     at, line = 0, 1
     for item in items:
@@ -236,8 +256,17 @@ def _json(r: Reader, data: _Rest) -> Iterator[Record]:
         try:
             doc = msgspec.json.decode(text)
         except msgspec.DecodeError as exc:  # JSON, but not one Python reads (a number such as 1e400)
-            raise FileError(line, f"unreadable JSON record: {exc}") from None
+            yield Record(line, {}, f"unreadable JSON record: {_AT.sub('', str(exc))}")
+            continue
+        except RecursionError:
+            yield Record(line, {}, f"unreadable JSON record: {_TOO_DEEP}")
+            continue
         yield Record(line, _pick(r, doc))
+
+
+_TOO_DEEP = "nested too deeply to be read (more than about 1,000 levels); send it flatter"
+_AT = re.compile(r" - at `[^`]*`\Z")
+"""msgspec's path in a record without a type (`$[...]`), which tells a person nothing."""
 
 
 def _records(raw: bytes, path: tuple[str, ...]) -> list[msgspec.Raw]:

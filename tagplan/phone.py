@@ -33,13 +33,27 @@ def e164(raw: str, region: str | None) -> str | None:
     fast = _fast_e164(raw, region)
     if fast:
         return fast
+    number = valid_in(raw, region)
+    if number is None and region in SHARED_NUMBERING and not raw.lstrip().startswith("+"):
+        # 0692 12 34 56 is a Réunion mobile, dialled so from all of France: the same person gets the same
+        # number (and key) whether they typed it so or +262 692 12 34 56.
+        number = next((n for other in SHARED_NUMBERING if other != region
+                       if (n := valid_in(raw, other)) is not None), None)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) if number else None
+
+
+SHARED_NUMBERING = ("FR", "RE", "YT", "GP", "MQ", "GF", "BL", "MF", "PM")
+"""Metropolitan France and the overseas regions that share its national numbering (ten digits, the trunk 0):
+a number written nationally that is not valid in the default region is read in the others of these."""
+
+
+def valid_in(raw: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    """`raw` parsed in `region`, when it is a valid number there; else None."""
     try:
         number = phonenumbers.parse(raw, region)
     except NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return number if phonenumbers.is_valid_number(number) else None
 
 
 _PARSE_REASONS = {

@@ -406,3 +406,16 @@ def test_only_the_plans_captured_parameters_are_kept_and_no_phone_as_a_name(clie
     _nothing_personal(settings.data_dir, store, caplog.text)
     for path, data in files_written(settings.data_dir):
         assert not _phone_in(data.decode("utf-8", "replace")) and b"unknown" not in data, path
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("rappel 0692 12 34 56 svp", "rappel [phone] svp"),
+    ("tel 0690.12.34.56 ou 0696123456", "tel [phone] ou [phone]"),
+    ("0694-12-34-56 0639 01 23 45", "[phone] [phone]"),
+    ("REF0692123456", "REF0692123456"),
+    ("commande 0692123456789", "commande 0692123456789"),
+])
+def test_an_overseas_number_written_nationally_is_redacted(text, expected):
+    """The collector now keys 0692 12 34 56 (Réunion) as a phone with the default region FR: in free text it
+    is a phone number too."""
+    assert FR.text(text) == expected

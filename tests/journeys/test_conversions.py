@@ -13,7 +13,7 @@ import pytest
 
 from collector import ingest
 from collector.enrich import phone_key
-from journeys import conversions, lines
+from journeys import conversions, lines, persons
 from journeys.profiles import FileError, Record
 from tests.conftest import SECRET
 from tests.journeys.conftest import BROKERS_FILE, CRC_FILE, data, rows
@@ -37,6 +37,40 @@ def online_key(plan, phone: str) -> str:
              "p": {"quote_id": "Q-1", "phone": phone}}
     out = ingest.ingest(json.dumps({"sent": now, "events": [event]}).encode(), ingest.Request(now), plan, SECRET)
     return out.events[0].phone_key
+
+
+def test_an_overseas_number_written_nationally_gets_the_key_it_gets_online(store, ctx, plan):
+    """An outside tester's finding: 0692 12 34 56 (Réunion) and the other overseas mobiles written as dialled
+    from France were refused online (form_submit) and on import with the plan's region FR."""
+    typed = {"R-1": ("0692 12 34 56", "+262 692 12 34 56"), "G-1": ("0690 12 34 56", "+590 690 12 34 56"),
+             "M-1": ("0696 12 34 56", "+596 696 12 34 56"), "Y-1": ("0639 01 23 45", "+262 639 01 23 45"),
+             "F-1": ("06 94 12 34 56", "+594 694 12 34 56")}
+    doc = [{"conversion_id": c, "ts": "2026-10-05T09:00:00Z", "phone": national} for c, (national, _) in typed.items()]
+    summary = conversions.import_file(store, ctx, data(json.dumps(doc)), source="dom.json")
+    assert (summary.imported, summary.rejects) == (5, [])
+    got = sales(store)
+    for contract, (national, international) in typed.items():
+        key = online_key(plan, national)
+        assert key and key == online_key(plan, international) == got[contract]["phone_key"], contract
+    assert "0692" not in json.dumps(rows(store, "SELECT * FROM parcours.conversions"), default=str)
+
+
+@pytest.mark.parametrize("apart", [False, True], ids=["here", "in-a-process"])
+def test_a_phone_number_in_the_source_name_is_redacted(store, ctx, monkeypatch, apart):
+    from journeys import reader
+
+    if apart:
+        monkeypatch.setattr(reader, "SUBPROCESS_FROM", 0)
+    csv = "conversion_id,ts,crm_id\nS-1,2026-11-01T10:00:00Z,Q-1\nS-2,not a date,Q-2\n"
+    summary = conversions.import_file(store, ctx, data(csv), source="ventes_0612345678.csv")
+    assert summary.source == "ventes_[phone].csv"
+    stored = rows(store, "SELECT source FROM parcours.conversions UNION ALL SELECT source FROM parcours.import_rejects")
+    assert stored == [{"source": "ventes_[phone].csv"}] * 2
+    again = conversions.import_file(store, ctx, data(csv.replace("not a date", "2026-11-01T10:00:00Z")),
+                                    source="ventes_0612345678.csv")
+    assert again.imported == 1
+    assert rows(store, "SELECT resolved FROM parcours.import_rejects FINAL") == [{"resolved": True}], \
+        "the same file again resolves its fixed line"
 
 
 def test_the_broker_network_file_imports_as_it_is(store, ctx, plan):
@@ -199,6 +233,37 @@ def test_progress_is_reported_while_reading_and_storing(store, ctx, monkeypatch)
 
 
 
+@pytest.mark.parametrize("apart", [False, True], ids=["here", "in-a-process"])
+def test_a_line_that_cannot_be_read_is_rejected_and_the_others_imported(store, ctx, monkeypatch, apart):
+    """An outside tester's finding: one CSV field past the csv module's 128 KiB limit, one JSON line `{bad}`,
+    one record with 1e400 refused the whole file. Each such line is rejected with its reason, kept in
+    import_rejects like any other, and the rest of its file is imported."""
+    from journeys import reader
+
+    if apart:
+        monkeypatch.setattr(reader, "SUBPROCESS_FROM", 0)
+    big = "x" * (200 << 10)
+    csv = ("conversion_id,ts,crm_id,product\n" + "C-1,2026-10-05T09:00:00Z,Q-1,moto\n"
+           + f"C-2,2026-10-05T09:00:00Z,Q-2,{big}\n" + "C-3,2026-10-05T09:00:00Z,Q-3,moto\n")
+    jsonl = ('{"conversion_id": "J-1", "ts": "2026-10-05T09:00:00Z", "crm_id": "Q-1"}\n{bad}\n'
+             '{"conversion_id": "J-3", "ts": "2026-10-05T09:00:00Z", "crm_id": "Q-3"}\n')
+    array = ('[{"conversion_id": "A-1", "ts": "2026-10-05T09:00:00Z", "crm_id": "Q-1"},\n'
+             ' {"conversion_id": "A-2", "ts": "2026-10-05T09:00:00Z", "crm_id": "Q-2", "premium": 1e400},\n'
+             ' {"conversion_id": "A-3", "ts": "2026-10-05T09:00:00Z", "crm_id": "Q-3"}]')
+    got = {}
+    for name, text in (("big.csv", csv), ("bad.jsonl", jsonl), ("bad.json", array)):
+        summary = conversions.import_file(store, ctx, data(text), source=name)
+        got[name] = (summary.lines, summary.imported, [(r.line, r.reasons) for r in summary.rejects])
+    assert got == {
+        "big.csv": (3, 2, [(3, ["unreadable CSV line: field larger than field limit (131072)"])]),
+        "bad.jsonl": (3, 2, [(2, ["not a JSON object: JSON is malformed: object keys must be strings (byte 1)"])]),
+        "bad.json": (3, 2, [(2, ["unreadable JSON record: Number out of range"])]),
+    }
+    assert sorted(sales(store)) == ["A-1", "A-3", "C-1", "C-3", "J-1", "J-3"]
+    kept = rows(store, "SELECT source, line, reasons FROM parcours.import_rejects ORDER BY source")
+    assert [(r["source"], r["line"]) for r in kept] == [("bad.json", 2), ("bad.jsonl", 2), ("big.csv", 3)]
+
+
 def test_a_large_file_is_read_in_a_process_of_its_own_with_the_same_result(store, ctx, monkeypatch):
     from journeys import reader
 
@@ -234,21 +299,48 @@ def test_a_phone_typed_in_a_sales_free_text_is_stored_nowhere(store, ctx):
         assert spelling not in dump, spelling
 
 
-def test_a_phone_in_a_sales_ids_or_an_undeclared_value_is_stored_nowhere(store, ctx):
-    """An outside tester's finding: a phone in a contract id, a quote id or a channel was kept in conversions,
-    person_keys and the reasons of import_rejects. In an id it is replaced as in an event's quote id
-    (Q-[phone]), precisely: ids that are not phones stay as they are."""
+def test_an_undeclared_value_quotes_no_phone_and_ids_are_kept_as_given(store, ctx):
+    """An outside tester's finding: a phone in a channel was kept in the reasons of import_rejects. The ids
+    (conversion_id, crm_id) are kept as given, in the row as in the reject: they are the keys."""
     doc = [{"conversion_id": "IMPf 06 71 82 93 04", "ts": "2026-10-05T09:00:00+02:00", "crm_id": "Q-06 71 82 93 04"},
            {"conversion_id": "MA-2026-0104512", "ts": "2026-10-05T09:00:00+02:00", "crm_id": "Q-2"},
-           {"conversion_id": "P-9 06 71 82 93 05", "ts": "2026-10-05T09:00:00+02:00", "crm_id": "Q-3",
+           {"conversion_id": "P-9", "ts": "2026-10-05T09:00:00+02:00", "crm_id": "Q-3",
             "channel": "06 71 82 93 04", "currency": "06 71 82 93 04"}]
     summary = conversions.import_file(store, ctx, data(json.dumps(doc)), source="api")
     assert summary.imported == 2 and summary.rejected == 1
-    assert set(sales(store)) == {"IMPf [phone]", "MA-2026-0104512"}
-    assert sales(store)["IMPf [phone]"]["crm_id"] == "Q-[phone]"
-    dump = json.dumps(rows(store, "SELECT * FROM parcours.conversions") + rows(store, "SELECT * FROM parcours.import_rejects"),
-                      default=str, ensure_ascii=False) + json.dumps([r.reasons for r in summary.rejects])
+    assert set(sales(store)) == {"IMPf 06 71 82 93 04", "MA-2026-0104512"}
+    assert sales(store)["IMPf 06 71 82 93 04"]["crm_id"] == "Q-06 71 82 93 04"
+    dump = json.dumps(rows(store, "SELECT * FROM parcours.import_rejects"), default=str,
+                      ensure_ascii=False) + json.dumps([r.reasons for r in summary.rejects])
     assert "71 82 93 0" not in dump, dump
+
+
+def test_ids_that_look_like_phone_numbers_are_kept_as_given(store, ctx, plan):
+    """An outside tester's finding: contract ids 0145678901, 0145678902 were both stored `[phone]` (one row,
+    the second "replacing" the first), CTR-0145678901 and CTR-0145678902 both `CTR-[phone]`, and three
+    customers of CRM ids 0145000001/2/3 stitched into one person. Ids are kept as given."""
+    csv = ("conversion_id,ts,broker_id,crm_id,shop\n"
+           "0145678901,2026-10-05T09:00:00+02:00,0478000001,0145000001,Lyon\n"
+           "0145678902,2026-10-05T09:00:00+02:00,B042,0145000002,Lyon\n"
+           "0298765432,2026-10-05T09:00:00+02:00,B042,0145000003,Lyon 06 71 82 93 04\n"
+           "CTR-0145678901,2026-10-05T09:00:00+02:00,B042,Q-1,Lyon\n"
+           "CTR-0145678902,2026-10-05T09:00:00+02:00,B042,Q-2,Lyon\n"
+           "0145678903,not a date,B042,0145000009,Lyon\n")
+    summary = conversions.import_file(store, ctx, data(csv), source="ventes.csv")
+    assert (summary.imported, summary.rejected, summary.superseded) == (5, 1, [])
+    got = sales(store)
+    assert sorted(got) == ["0145678901", "0145678902", "0298765432", "CTR-0145678901", "CTR-0145678902"]
+    assert [got[c]["crm_id"] for c in ("0145678901", "0145678902", "0298765432")] == [
+        "0145000001", "0145000002", "0145000003"]
+    assert got["0145678901"]["broker_id"] == "0478000001"
+    assert got["0298765432"]["shop"] == "Lyon [phone]", "free text is still read for phone numbers"
+    (kept,) = rows(store, "SELECT record_key, crm_id, fields FROM parcours.import_rejects")
+    assert (kept["record_key"], kept["crm_id"]) == ("0145678903", "0145000009")
+    assert json.loads(kept["fields"])["conversion_id"] == "0145678903"
+    persons.stitch(store, persons.config(plan))
+    owners = {r["key"]: r["person_id"] for r in rows(store, "SELECT key, person_id FROM parcours.person_keys FINAL "
+                                                             "WHERE key_type = 'crm'")}
+    assert len({owners[k] for k in ("0145000001", "0145000002", "0145000003")}) == 3, owners
 
 
 def test_a_phone_written_with_slashes_is_kept_nowhere_in_a_rejected_line(store, ctx):

@@ -194,3 +194,28 @@ def test_the_api_erases_by_a_json_body_and_says_what_it_needs(client, store, pla
     done = client.post("/api/erase", content=b'{"crm_id": "Q-API1"}', headers=ADMIN).json()
     assert done["person"] and done["removed"]["events"] == 1 and done["parts_left"] == 0
     assert count(store, "events", "visitor_id = 'api-1'") == 0
+
+
+def test_the_api_refuses_a_mistyped_erasure_rather_than_erase_for_real(client, store, plan):
+    """An outside tester's finding: {"visitor": "…", "dryrun": true} (a typo) ran a real erasure, and
+    {"visitor": ["a"]} erased the visitor id "['a']". A key or value the body does not document is a 400."""
+    from tests.collector.helpers import event, post
+    from tests.journeys.conftest import ADMIN
+
+    post(client, event("form_submit", vid="api-2", f="moto_quote", p={"quote_id": "Q-API2", "phone": "0612345678"}))
+    refused = {
+        b'{"visitor": "api-2", "dryrun": true}':
+            'dryrun: unknown key (did you mean "dry_run"?); send a JSON object with one of "phone", "visitor" or '
+            '"crm_id" (and "dry_run": true to see what would be removed)',
+        b'{"visitor": ["api-2"]}': "visitor: send the visitor as a JSON string",
+        b'{"visitor": "api-2", "dry_run": "yes"}': "dry_run: send true or false (JSON booleans)",
+        b'{"visitor": "api-2", "0612345678": 1}':
+            '[redacted]: unknown key; send a JSON object with one of "phone", "visitor" or "crm_id" (and "dry_run": '
+            'true to see what would be removed)',
+    }
+    for body, said in refused.items():
+        response = client.post("/api/erase", content=body, headers=ADMIN)
+        assert (response.status_code, response.json()) == (400, {"error": said}), body
+    assert count(store, "events", "visitor_id = 'api-2'") == 1, "nothing erased"
+    seen = client.post("/api/erase", content=b'{"visitor": "api-2", "dry_run": true}', headers=ADMIN).json()
+    assert seen["removed"]["events"] == 1 and count(store, "events", "visitor_id = 'api-2'") == 1

@@ -79,3 +79,13 @@ def test_prefixed_digit_runs(default, prefix, digits, sep):
 def test_the_common_french_shapes_take_the_fast_path():
     for raw in ("06 12 34 56 78", "+33 6 12 34 56 78", "0033612345678", "06.12.34.56.78", "+33 (0)6 12 34 56 78"):
         assert _fast_e164(raw, "FR") == "+33612345678", raw
+
+
+def test_an_overseas_number_written_nationally_is_read_in_france():
+    """An outside tester's finding: 0692 12 34 56 (Réunion), 0690… (Guadeloupe), 0696… (Martinique), 0694…
+    (Guyane), 0639… (Mayotte), dialled so from all of France, were refused with the default region FR."""
+    written = {"0692 12 34 56": "+262692123456", "0690 12 34 56": "+590690123456", "06 96 12 34 56": "+596696123456",
+               "0694.12.34.56": "+594694123456", "0639 01 23 45": "+262639012345", "0262 12 34 56": "+262262123456",
+               "+262 692 12 34 56": "+262692123456", "06 12 34 56 78": "+33612345678", "0691 12 34 56": None}
+    assert {raw: e164(raw, "FR") for raw in written} == written
+    assert e164("0612345678", "RE") == "+33612345678", "and a metropolitan number from an overseas default"
