@@ -315,7 +315,10 @@ def _private(props: dict[str, Any], plan: CompiledPlan, secret: bytes) -> tuple[
             key = enrich.phone_key(value, plan.identity[name], secret)
         if name in plan.identity or name in plan.pii:
             continue
-        kept[name] = r.text(value) if isinstance(value, str) else value  # valid properties are scalars
+        # A CRM or quote id: a phone in it replaced by its keyed hash (as in imported files, so they join), not
+        # by [phone] (0145678901: every such quote one key, its visitors one person); valid properties are scalars.
+        kept[name] = (r.keyed(value, secret) if name in plan.crm_keys else r.text(value)) if isinstance(value, str) \
+            else value
     return kept, key
 
 

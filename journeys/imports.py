@@ -29,6 +29,7 @@ import msgspec
 
 from collector.errors import Problem
 from collector.messages import answer
+from collector import redact
 from collector.redact import phone_like
 from collector.storage import Store
 from journeys.lines import Chunk, Context, in_chunks, source_name  # Context: every import's, named from here too
@@ -55,10 +56,19 @@ class Kind:
     """A line -> (row, []) or (partial fields for the reject, reasons)."""
     free_text: tuple[str, ...] = ()
     """Fields a person may have typed anything into: phone numbers are removed from them before a row is
-    stored, phone-like digits before a reject is kept. Not the ids (the key, crm_id), kept as given: an id is
-    often ten digits (0145678901), and one rewritten `[phone]` would merge every such row into one."""
+    stored, phone-like digits before a reject is kept. Not the ids (`ids`)."""
     version: str = "imported_at"
     """The table's version column: the latest row of a key is the one FINAL keeps."""
+
+    plain_key: bool = False
+    """The key is kept as given, never read for phone numbers (a broker's id, as the sales name it)."""
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """The fields that name a row or a person (its key, its CRM/quote id): a phone number or e-mail in one is
+        replaced by its keyed hash (redact.Redactor.keyed), as the collector does in a quote id: an id is often
+        ten digits (0145678901), and one rewritten `[phone]` would merge every such row into one."""
+        return ("crm_id",) if self.plain_key else (*self.key, "crm_id")
 
 
 @dataclass
@@ -136,7 +146,7 @@ def run(store: Store, kind: Kind, r: Reader, chunks: Iterable[Chunk], ctx: Conte
                 store.insert_rows(staged.split(".", 1)[1], rows)
             for line, reasons, fields in rejects:
                 summary.rejects.append(Reject(line, reasons))
-                kept.append(_kept(kind, line, fields, reasons, source, r.name))
+                kept.append(_kept(kind, line, fields, reasons, source, r.name, redact.of(ctx.plan), ctx.secret))
             summary.lines = lines
             if progress:
                 progress("read", summary.lines)
@@ -219,14 +229,17 @@ def _resolve(store: Store, kind: Kind, staged: str, source: str, started, whole:
 
 
 def _kept(kind: Kind, line: int, fields: dict[str, Any], reasons: list[str], source: str,
-          profile: str) -> dict[str, Any]:
+          profile: str, redactor: redact.Redactor, secret: bytes) -> dict[str, Any]:
     """A rejected line as import_rejects keeps it: its fields as read, personal data removed."""
     fields = dict(fields)
     phone_key = fields.pop("phone_key", "")
     fields.pop("phone", None)
-    for name in kind.free_text:  # ids (the key, crm_id) as given: a contract id of ten digits is no phone
+    for name in kind.free_text:
         if isinstance(fields.get(name), str):
             fields[name] = phone_like(fields[name])
+    for name in kind.ids:  # as the stored rows have them, so that a fixed line resolves its reject
+        if isinstance(value := fields.get(name), str):
+            fields[name] = redactor.keyed(value, secret)
     key = "/".join(str(fields.get(k) or "") for k in kind.key) if all(fields.get(k) for k in kind.key) else ""
     return {"kind": kind.name, "source": source, "line": line, "record_key": key, "reasons": reasons,
             "fields": _encode(fields).decode(), "phone_key": phone_key, "crm_id": str(fields.get("crm_id") or ""),

@@ -66,9 +66,12 @@ def _rows(kind: Kind, r: Reader, source: str, records: list[Record], ctx: Contex
         if reasons:
             rejects.append((record.line, reasons, row))
         else:
-            for name in kind.free_text:  # not the ids (key, crm_id): kept as given, or they no longer join
+            for name in kind.free_text:
                 if isinstance(value := row.get(name), str):
                     row[name] = redactor.text(value)
+            for name in kind.ids:  # a phone in an id: its keyed hash, so that ids stay apart and still join
+                if isinstance(value := row.get(name), str):
+                    row[name] = redactor.keyed(value, ctx.secret)
             row["source"], row["source_line"], row["profile"] = source, record.line, r.name
             rows.append(row)
     return rows, rejects

@@ -171,7 +171,9 @@ def test_every_free_text_field_of_an_event_is_redacted(client, store, settings):
     assert (row["visitor_id"], row["session_id"], row["broker_id"]) == ("v-[phone]", "[email]", "[phone]")
     assert (row["utm_term"], row["utm_content"]) == ("rappel [phone]", "[email]")
     assert row["captured"]["utm_source"] == "display"
-    assert json.loads(row["properties"]) == {"quote_id": "Q-[phone]", "formula": "tiers"}
+    # A quote id: the phone in it is its keyed hash (ids stay apart, and join the sales file's; never [phone]).
+    assert json.loads(row["properties"]) == {"quote_id": "Q-" + redact.Redactor("FR").keyed("0671829304", SECRET),
+                                             "formula": "tiers"}
     assert row["user_agent"] == "Bot/1.0 [phone]" and row["keyed"]
     _nothing_personal(settings.data_dir, store)
 
@@ -365,7 +367,8 @@ def test_a_phone_with_unicode_separators_is_written_nowhere(client, store, setti
         batch.append(event("contract_signed", p={"contract_id": f"C-{n}", "premium": 10.5, "quote_id": f"shop {spelling}"}))
     assert counts(post(client, *batch)) == {"accepted": 2 * len(SPELLINGS), "rejected": len(SPELLINGS)}
     signed = rows(store, "SELECT properties FROM parcours.events WHERE event = 'contract_signed'")
-    assert {json.loads(r["properties"])["quote_id"] for r in signed} == {"shop [phone]"}
+    # Each spelling of the one number is the same keyed hash in a quote id.
+    assert {json.loads(r["properties"])["quote_id"] for r in signed} == {"shop " + redact.Redactor("FR").keyed(PHONE, SECRET)}
     kept = rows(store, "SELECT url, referrer, utm_term, utm_content, captured FROM parcours.events "
                        "WHERE event = 'form_submit'")
     assert {r["url"] for r in kept} == {"https://x.example/devis?ref=[phone]"}

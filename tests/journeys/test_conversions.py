@@ -13,6 +13,7 @@ import pytest
 
 from collector import ingest
 from collector.enrich import phone_key
+from collector import redact
 from journeys import conversions, lines, persons
 from journeys.profiles import FileError, Record
 from tests.conftest import SECRET
@@ -299,26 +300,30 @@ def test_a_phone_typed_in_a_sales_free_text_is_stored_nowhere(store, ctx):
         assert spelling not in dump, spelling
 
 
-def test_an_undeclared_value_quotes_no_phone_and_ids_are_kept_as_given(store, ctx):
-    """An outside tester's finding: a phone in a channel was kept in the reasons of import_rejects. The ids
-    (conversion_id, crm_id) are kept as given, in the row as in the reject: they are the keys."""
+def test_an_undeclared_value_quotes_no_phone_and_a_phone_in_an_id_is_its_keyed_hash(store, ctx):
+    """An outside tester's finding: a phone in a channel was kept in the reasons of import_rejects. A phone in an
+    id (conversion_id, crm_id) is replaced by its keyed hash, in the row as in the reject: no raw number, and
+    the id still names its row."""
     doc = [{"conversion_id": "IMPf 06 71 82 93 04", "ts": "2026-10-05T09:00:00+02:00", "crm_id": "Q-06 71 82 93 04"},
            {"conversion_id": "MA-2026-0104512", "ts": "2026-10-05T09:00:00+02:00", "crm_id": "Q-2"},
            {"conversion_id": "P-9", "ts": "2026-10-05T09:00:00+02:00", "crm_id": "Q-3",
             "channel": "06 71 82 93 04", "currency": "06 71 82 93 04"}]
     summary = conversions.import_file(store, ctx, data(json.dumps(doc)), source="api")
     assert summary.imported == 2 and summary.rejected == 1
-    assert set(sales(store)) == {"IMPf 06 71 82 93 04", "MA-2026-0104512"}
-    assert sales(store)["IMPf 06 71 82 93 04"]["crm_id"] == "Q-06 71 82 93 04"
-    dump = json.dumps(rows(store, "SELECT * FROM parcours.import_rejects"), default=str,
-                      ensure_ascii=False) + json.dumps([r.reasons for r in summary.rejects])
+    token = redact.Redactor("FR").keyed("06 71 82 93 04", ctx.secret)
+    assert token.startswith("[phone:") and len(token) == len("[phone:]") + 10
+    assert set(sales(store)) == {f"IMPf {token}", "MA-2026-0104512"}
+    assert sales(store)[f"IMPf {token}"]["crm_id"] == f"Q-{token}"
+    dump = json.dumps(rows(store, "SELECT * FROM parcours.import_rejects") + rows(store, "SELECT * FROM parcours.conversions"),
+                      default=str, ensure_ascii=False) + json.dumps([r.reasons for r in summary.rejects])
     assert "71 82 93 0" not in dump, dump
 
 
-def test_ids_that_look_like_phone_numbers_are_kept_as_given(store, ctx, plan):
+def test_ids_that_look_like_phone_numbers_stay_apart(store, ctx, plan):
     """An outside tester's finding: contract ids 0145678901, 0145678902 were both stored `[phone]` (one row,
     the second "replacing" the first), CTR-0145678901 and CTR-0145678902 both `CTR-[phone]`, and three
-    customers of CRM ids 0145000001/2/3 stitched into one person. Ids are kept as given."""
+    customers of CRM ids 0145000001/2/3 stitched into one person. Each is now its own keyed hash."""
+    keyed = lambda text: redact.Redactor("FR").keyed(text, ctx.secret)
     csv = ("conversion_id,ts,broker_id,crm_id,shop\n"
            "0145678901,2026-10-05T09:00:00+02:00,0478000001,0145000001,Lyon\n"
            "0145678902,2026-10-05T09:00:00+02:00,B042,0145000002,Lyon\n"
@@ -329,18 +334,19 @@ def test_ids_that_look_like_phone_numbers_are_kept_as_given(store, ctx, plan):
     summary = conversions.import_file(store, ctx, data(csv), source="ventes.csv")
     assert (summary.imported, summary.rejected, summary.superseded) == (5, 1, [])
     got = sales(store)
-    assert sorted(got) == ["0145678901", "0145678902", "0298765432", "CTR-0145678901", "CTR-0145678902"]
-    assert [got[c]["crm_id"] for c in ("0145678901", "0145678902", "0298765432")] == [
-        "0145000001", "0145000002", "0145000003"]
-    assert got["0145678901"]["broker_id"] == "0478000001"
-    assert got["0298765432"]["shop"] == "Lyon [phone]", "free text is still read for phone numbers"
+    assert sorted(got) == sorted(keyed(c) for c in ("0145678901", "0145678902", "0298765432", "CTR-0145678901",
+                                                    "CTR-0145678902"))
+    assert len(got) == 5 and keyed("CTR-0145678901") == "CTR-" + keyed("0145678901")
+    assert [got[keyed(c)]["crm_id"] for c in ("0145678901", "0145678902", "0298765432")] == [
+        keyed("0145000001"), keyed("0145000002"), keyed("0145000003")]
+    assert got[keyed("0145678901")]["broker_id"] == "0478000001"  # a shop's id, as the broker table has it
+    assert got[keyed("0298765432")]["shop"] == "Lyon [phone]", "free text is still read for phone numbers"
     (kept,) = rows(store, "SELECT record_key, crm_id, fields FROM parcours.import_rejects")
-    assert (kept["record_key"], kept["crm_id"]) == ("0145678903", "0145000009")
-    assert json.loads(kept["fields"])["conversion_id"] == "0145678903"
+    assert (kept["record_key"], kept["crm_id"]) == (keyed("0145678903"), keyed("0145000009"))
     persons.stitch(store, persons.config(plan))
     owners = {r["key"]: r["person_id"] for r in rows(store, "SELECT key, person_id FROM parcours.person_keys FINAL "
                                                              "WHERE key_type = 'crm'")}
-    assert len({owners[k] for k in ("0145000001", "0145000002", "0145000003")}) == 3, owners
+    assert len({owners[keyed(k)] for k in ("0145000001", "0145000002", "0145000003")}) == 3, owners
 
 
 def test_a_phone_written_with_slashes_is_kept_nowhere_in_a_rejected_line(store, ctx):
