@@ -32,7 +32,7 @@ from starlette.routing import BaseRoute, Route
 import msgspec
 
 from callcentre import calls
-from collector import old_parts, output, repeats
+from collector import old_parts, output, redact, repeats
 from collector.errors import BadParameter, Problem
 from collector.redact import phone_like
 from collector.since import parse_since
@@ -204,6 +204,8 @@ async def report(request: Request) -> Response:
                                                          state.settings.secret)
     else:
         raw = url_options(request)
+    if raw.get("quote_id"):  # as the collector keeps it: a phone number in it is its keyed hash
+        raw["quote_id"] = redact.of(state.plan).keyed(raw["quote_id"], state.settings.secret)
     if not raw.get("format"):  # given empty: the API's default all the same
         raw["format"] = "json"
     store, ticket = store_of(request), Ticket()

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from collector.ddl import mutation
-from collector import old_parts
+from collector import old_parts, redact
 from collector.enrich import phone_key
 from collector.errors import BadParameter
 from collector.storage import Store
@@ -153,6 +153,8 @@ def key_of(plan: CompiledPlan, secret: bytes, kind: str, value: str) -> Key:
         if not hashed:
             raise BadParameter(f"phone: not a valid phone number (read in region {plan.default_region})")
         return ("phone", hashed)
+    if kind == "crm_id":  # as stored: a phone number in it is its keyed hash
+        value = redact.of(plan).keyed(value, secret)
     return (KINDS[kind], value)
 
 
