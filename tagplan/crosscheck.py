@@ -8,7 +8,6 @@ broker's path `["brokers", i]` into its CSV row when the table is a CSV file). N
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -19,6 +18,7 @@ from tagplan.errors import Problem, Report, problem
 from tagplan.messages import did_you_mean
 from tagplan.model import BROKER_LEVER, BUILTIN_EVENTS, CONDITION_WORDS, LEVER_CONDITION_KEYS, TEXT_TYPES, Plan, Property
 from tagplan.offlinecheck import check_offline
+from tagplan.pattern import PatternError, compile_pattern
 
 READS: dict[str, tuple[tuple[str, ...], ...]] = {
     "lever_not_declared": (("levers", "names"),),
@@ -129,9 +129,10 @@ def _property(parts: list[str | int], prop: Property, report: Report) -> None:
             report(parts + [rule], "rule_not_for_type", prop=name, rule=rule, type=prop.type)
     if prop.pattern is not None:
         try:
-            re.compile(prop.pattern)
-        except re.error as exc:
-            report(parts + ["pattern"], "invalid_pattern", prop=name, reason=exc.msg)
+            compile_pattern(prop.pattern)
+        except PatternError as exc:
+            report(parts + ["pattern"], "unsupported_pattern" if exc.unsupported else "invalid_pattern", prop=name,
+                   reason=exc.reason)
 
 
 def _sites(plan: Plan, report: Report) -> None:

@@ -160,6 +160,22 @@ def test_optional_steps(tmp_path):
     assert errors_of(path) == ['6:33: expected true or false, got the text "maybe"']
 
 
+def test_a_pattern_that_cannot_be_matched_in_linear_time_is_refused(tmp_path):
+    """Patterns are matched by RE2: a backreference or a lookaround, which only a backtracking engine can
+    match, is refused when the plan is checked or loaded, naming the property."""
+    path = tmp_path / "plan.yaml"
+    path.write_text('version: "1"\nevents:\n  lead:\n    properties:\n'
+                    '      twice: {type: string, pattern: "^(ab)\\\\1$"}\n'
+                    '      not_test: {type: string, pattern: "^(?!test)"}\n'
+                    '      channel: {type: string, pattern: "^([a-z0-9]+\\\\s?)+$"}\n')
+    rest = ("backreferences such as \\1 and lookarounds such as (?=...) or (?!...) can make matching one value "
+            "take minutes; write it without them")
+    assert errors_of(path) == [
+        f'5:38: property "twice": pattern not supported (invalid escape sequence: \\1): {rest}',
+        f'6:41: property "not_test": pattern not supported (invalid perl operator: (?!): {rest}',
+    ]
+
+
 def test_invalid_yaml_names_the_line(tmp_path):
     bad = tmp_path / "plan.yaml"
     bad.write_text('version: "1"\nforms: [\n')
