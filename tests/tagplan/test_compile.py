@@ -243,3 +243,19 @@ def test_tag_config_names_consent_and_add_ons_only_when_the_plan_uses_them(tmp_p
 def test_lever_rules_first_match_wins(broker, captured, referrer, lever):
     plan = compile_plan(load_plan(EXAMPLE_PLAN))
     assert plan.lever(broker, captured, referrer, "https://www.motoassur.example/devis") == lever
+
+
+def test_the_tag_config_lists_the_required_steps_only(tmp_path):
+    """The tag names in form_abandon the first listed step not completed: with an optional step listed, a
+    visitor who skipped `options` and left at `confirm` was said to have left at `options`."""
+    path = tmp_path / "plan.yaml"
+    path.write_text('version: "1"\nforms:\n  quote:\n    steps:\n      - {id: vehicle}\n      - {id: rider}\n'
+                    "      - {id: options, optional: true}\n      - {id: contact}\n      - {id: confirm}\n")
+    compiled = compile_plan(load_plan(path))
+    assert compiled.tag_config["f"] == {"quote": ["vehicle", "rider", "contact", "confirm"]}
+    completed = {"vehicle", "rider", "contact"}  # options skipped
+    # tag_js/src/tracker.js leave(): the first step of the config not completed
+    assert next(s for s in compiled.tag_config["f"]["quote"] if s not in completed) == "confirm"
+    assert list(compiled.steps["quote"]) == ["vehicle", "rider", "options", "contact", "confirm"], \
+        "the collector still knows the optional step and its place"
+
