@@ -55,6 +55,8 @@ CHECK = {
     "condition_value_unknown": 'lever rule {n}: condition "{key}" does not accept "{value}"{hint}, expected one of: {expected}',
     "click_id_not_captured": 'lever rule {n}: click ID "{value}" is not captured{hint}; add it to capture.params',
     "rule_unreachable": "lever rule {n} is never reached: rule {first} before it has no conditions and always matches",
+    "rule_shadowed": 'lever rule {n} (lever "{lever}") is never reached: rule {first} before it (lever "{first_lever}", '
+                     "when {conditions}) matches whenever it would; put rule {n} before it, or narrow rule {first}",
     "param_twice": 'URL parameter "{param}" is captured twice',
     "bad_origin": 'origin "{origin}" is not an origin, expected scheme://host[:port] such as https://www.example.fr',
     "consent_event_unknown": 'consent: exempt event "{event}" is not declared{hint}',

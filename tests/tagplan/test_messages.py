@@ -63,6 +63,10 @@ CHECK_CASES = {
                               'lever rule 1: click ID "fbclid" is not captured; add it to capture.params'),
     "rule_unreachable": ({"n": 5, "first": 4},
                          "lever rule 5 is never reached: rule 4 before it has no conditions and always matches"),
+    "rule_shadowed": ({"n": 2, "lever": "broker_lever", "first": 1, "first_lever": "broker",
+                       "conditions": "broker_id: present"},
+                      'lever rule 2 (lever "broker_lever") is never reached: rule 1 before it (lever "broker", when '
+                      "broker_id: present) matches whenever it would; put rule 2 before it, or narrow rule 1"),
     "param_twice": ({"param": "gclid"}, 'URL parameter "gclid" is captured twice'),
     "bad_origin": ({"origin": "example.fr"},
                    'origin "example.fr" is not an origin, expected scheme://host[:port] such as https://www.example.fr'),
