@@ -24,7 +24,8 @@ a rejected event its payload, name, id and reasons) goes through `Redactor`:
   check right, so that ids and codes that merely look like one stay;
 - e-mail addresses become `[email]`;
 - in a URL (page, referrer), the query parameters the plan lists under `redact.params` are removed whole
-  (GA4's data redaction of query parameters), and the rest is read part by part, each query value decoded.
+  (GA4's data redaction of query parameters), in the query, a fragment written as one and a hash router's
+  query (`#/devis?nom=…`), and the rest is read part by part, each query value decoded.
 
 What is not personal is left exactly as it was: hosts (an IPv4 address), dates, timestamps, UUIDs, order
 ids. So a rejected event replayed (`parcours rejected replay`) gets back its non-personal text unchanged.
@@ -114,8 +115,17 @@ class Redactor:
             host = host[:start + 3] + self.text(unquote(user)) + at + rest
         base = host + self._path(base[path_at:])
         query = self._query(query) if question else query
-        fragment = (self._query(fragment) if "=" in fragment else self._encoded(fragment)) if hash_mark else fragment
+        if hash_mark:
+            fragment = self._fragment(fragment)
         return base + question + query + hash_mark + fragment
+
+    def _fragment(self, fragment: str) -> str:
+        """A URL's fragment: a hash router's (`#/devis?nom=Dupont`) a route, then a query read as a query (the
+        route read with it, its first name was `/devis?nom`: never a listed parameter); `#a=1&b=2` a query."""
+        route, question, query = fragment.partition("?")
+        if question:
+            return self._path(route) + question + self._query(query)
+        return self._query(fragment) if "=" in fragment else self._encoded(fragment)
 
     def _path(self, path: str) -> str:
         """A URL's path, each segment read decoded; a segment left as it came unless it held personal data."""

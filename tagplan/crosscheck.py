@@ -8,7 +8,6 @@ broker's path `["brokers", i]` into its CSV row when the table is a CSV file). N
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -16,13 +15,16 @@ import phonenumbers
 
 from tagplan.callcheck import check_call_centre
 from tagplan.errors import Problem, Report, problem
+from tagplan.levers import shadows
 from tagplan.messages import did_you_mean
 from tagplan.model import BROKER_LEVER, BUILTIN_EVENTS, CONDITION_WORDS, LEVER_CONDITION_KEYS, TEXT_TYPES, Plan, Property
 from tagplan.offlinecheck import check_offline
+from tagplan.pattern import PatternError, compile_pattern
 
 READS: dict[str, tuple[tuple[str, ...], ...]] = {
     "lever_not_declared": (("levers", "names"),),
     "rule_unreachable": (("levers", "rules"),),
+    "rule_shadowed": (("levers", "rules"),),
     "condition_key_unknown": (("capture",),),
     "click_id_not_captured": (("capture",),),
     "broker_lever_not_declared": (("levers", "names"),),
@@ -129,9 +131,10 @@ def _property(parts: list[str | int], prop: Property, report: Report) -> None:
             report(parts + [rule], "rule_not_for_type", prop=name, rule=rule, type=prop.type)
     if prop.pattern is not None:
         try:
-            re.compile(prop.pattern)
-        except re.error as exc:
-            report(parts + ["pattern"], "invalid_pattern", prop=name, reason=exc.msg)
+            compile_pattern(prop.pattern)
+        except PatternError as exc:
+            report(parts + ["pattern"], "unsupported_pattern" if exc.unsupported else "invalid_pattern", prop=name,
+                   reason=exc.reason)
 
 
 def _sites(plan: Plan, report: Report) -> None:
@@ -172,16 +175,22 @@ def _levers(plan: Plan, report: Report) -> None:
             report(["levers", "names", i], "lever_twice", lever=lever)
     params = captured_params(plan)
     keys = [*LEVER_CONDITION_KEYS, *params]
-    always: int | None = None
-    for i, rule in enumerate(plan.levers.rules):
+    rules = plan.levers.rules
+    for i, rule in enumerate(rules):
         n = i + 1
         where = ["levers", "rules", i]
-        if always is not None:
-            report(where, "rule_unreachable", n=n, first=always)
+        for j, earlier in enumerate(rules[:i]):
+            conditions = shadows(earlier.when, rule.when)
+            if conditions is None:
+                continue
+            if not conditions:
+                report(where, "rule_unreachable", n=n, first=j + 1)
+            else:
+                report(where, "rule_shadowed", n=n, lever=rule.lever, first=j + 1, first_lever=earlier.lever,
+                       conditions=" and ".join(conditions))
+            break
         if rule.lever != BROKER_LEVER and rule.lever not in names:
             report(where + ["lever"], "lever_not_declared", lever=rule.lever, hint=did_you_mean(rule.lever, names))
-        if not rule.when and always is None:
-            always = n
         for key, cond in rule.when.items():
             values = [cond] if isinstance(cond, str) else cond
             if key not in keys:

@@ -87,6 +87,46 @@ def _present_or_in(values: list[str], value: Callable[[Facts], str]) -> Conditio
     return lambda f: value(f).lower() in wanted
 
 
+def shadows(earlier: Mapping[str, str | list[str]], later: Mapping[str, str | list[str]]) -> list[str] | None:
+    """Whether a rule with conditions `earlier` matches every acquisition a later rule with `later` matches, so
+    that the later one is never reached: each earlier condition is on a key the later rule tests too, and holds
+    whenever the later one's does. The earlier conditions, each written `key: value`, or None."""
+    if not all(key in later and _implies(key, later[key], cond) for key, cond in earlier.items()):
+        return None
+    return [f"{key}: {_written(cond)}" for key, cond in earlier.items()]
+
+
+_WORDS = {"broker_id": ("known", "present", "absent"), "click_id": (), "referrer_domain": ()}
+"""The words a condition key reads as words, when alone (_condition); a captured parameter's: present, absent."""
+
+
+def _implies(key: str, given: str | list[str], wanted: str | list[str]) -> bool:
+    """Whether condition `wanted` on `key` holds whenever `given` does (as _condition reads them)."""
+    a, b = _read(key, given), _read(key, wanted)
+    if a == b:
+        return True
+    if b == "present":  # a broker in the table, values listed, another site's referrer: all something present
+        return a == "known" or a == "external" or (isinstance(a, frozenset) and "" not in a)
+    # Any of a few listed values (click IDs, referrer labels, IDs or parameter values) is any of more.
+    return isinstance(a, frozenset) and isinstance(b, frozenset) and a <= b
+
+
+def _read(key: str, cond: str | list[str]) -> str | frozenset[str]:
+    """A condition as _condition reads it: a word (known, present, absent, external) or the values compared."""
+    values = [cond] if isinstance(cond, str) else list(cond)
+    if key == "referrer":
+        return values[0] if values else ""
+    if len(values) == 1 and values[0] in _WORDS.get(key, ("present", "absent")):
+        return values[0]
+    if key in ("click_id", "referrer_domain"):
+        return frozenset(values)
+    return frozenset(v.lower() for v in values)
+
+
+def _written(cond: str | list[str]) -> str:
+    return cond if isinstance(cond, str) else f"[{', '.join(cond)}]"
+
+
 @functools.lru_cache(maxsize=8192)  # a visitor's events repeat their page and referrer: ~4 us each saved
 def host(url: str) -> str:
     """The host name of a URL, "" when it has none or is malformed."""

@@ -39,6 +39,9 @@ CHECK = {
     "first_step_optional": 'form "{form}": the first step "{step}" cannot be optional; the funnel starts there',
     "step_shared": 'form "{form}": step "{step}" is already used by form "{other}"; a step ID belongs to one form',
     "invalid_pattern": 'property "{prop}": invalid pattern: {reason}',
+    "unsupported_pattern": 'property "{prop}": pattern not supported ({reason}): backreferences such as \\1 and '
+                           'lookarounds such as (?=...) or (?!...) can make matching one value take minutes; '
+                           'write it without them',
     "enum_without_values": 'property "{prop}": type enum needs a list of values',
     "enum_value_twice": 'property "{prop}": enum value "{value}" is listed twice',
     "values_not_enum": 'property "{prop}": values only apply to type enum, not {type}',
@@ -52,6 +55,8 @@ CHECK = {
     "condition_value_unknown": 'lever rule {n}: condition "{key}" does not accept "{value}"{hint}, expected one of: {expected}',
     "click_id_not_captured": 'lever rule {n}: click ID "{value}" is not captured{hint}; add it to capture.params',
     "rule_unreachable": "lever rule {n} is never reached: rule {first} before it has no conditions and always matches",
+    "rule_shadowed": 'lever rule {n} (lever "{lever}") is never reached: rule {first} before it (lever "{first_lever}", '
+                     "when {conditions}) matches whenever it would; put rule {n} before it, or narrow rule {first}",
     "param_twice": 'URL parameter "{param}" is captured twice',
     "bad_origin": 'origin "{origin}" is not an origin, expected scheme://host[:port] such as https://www.example.fr',
     "consent_event_unknown": 'consent: exempt event "{event}" is not declared{hint}',

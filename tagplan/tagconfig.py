@@ -27,7 +27,9 @@ def tag_config(plan: Plan) -> dict:
         "b": capture.broker.param if capture.broker else "",
         "p": keep,
         "s": hosts,
-        "f": {form_id: [s.id for s in form.steps] for form_id, form in plan.forms.items()},
+        # Required steps only: the tag names in form_abandon the first of these not completed, which must not
+        # be an optional step the visitor skipped (it would also sit before the call-back leads' from_step).
+        "f": {form_id: [s.id for s in form.steps if not s.optional] for form_id, form in plan.forms.items()},
     }
     if plan.consent_mode == "required":
         config["c"] = "required"

@@ -3,6 +3,7 @@ submit, no sale; with the consent's proof and the journey's summary."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 import zoneinfo
@@ -11,9 +12,10 @@ import pytest
 
 from callcentre import leads
 from collector.enrich import phone_key
+from tagplan import compile_plan, load_plan
 from tests.callcentre.conftest import form_event, post, step
 from tests.collector.helpers import counts, rows
-from tests.conftest import SECRET
+from tests.conftest import EXAMPLE_PLAN, SECRET, Client
 
 PHONE = "06 48 27 19 53"
 MIN = 60_000
@@ -170,3 +172,27 @@ def test_the_command_lines_formats_hold_the_same_leads():
     assert (line["campaign"], line["phone"]) == ("'=HYPERLINK(\"http://evil.example\")", "+33648271953")
     table = render(result, "table").splitlines()
     assert table[0].split(" | ")[0].strip() == "phone" and "+33648271953" in table[2] and table[-1] == "(1 row)"
+
+
+def test_a_visitor_who_skipped_an_optional_step_before_the_lead_step_is_a_lead(lead_settings, store, sealer, tmp_path):
+    """An optional `garage` step before the lead's from_step (coverage): a visitor who skipped it, completed
+    coverage and left was said by the tag to have left at garage, below from_step, and was no lead."""
+    from collector.app import create_app
+
+    path = tmp_path / "plan.yaml"
+    path.write_text(EXAMPLE_PLAN.read_text().replace(
+        "      - id: coverage\n", "      - {id: garage, optional: true}\n      - id: coverage\n", 1))
+    plan = compile_plan(load_plan(path))
+    completed = ["vehicle", "rider", "coverage"]
+    # Where the tag says the visitor left (tag_js/src/tracker.js leave()): the first step of its config not completed.
+    left_at = next(s for s in plan.tag_config["f"]["moto_quote"] if s not in completed)
+    assert left_at == "contact"
+    t0 = int(time.time() * 1000) - 20 * MIN
+    with Client(create_app(dataclasses.replace(lead_settings, plan=path))) as client:
+        events = [step("vehicle", "v-garage", "s-g", t0, engine_cc=700),
+                  step("rider", "v-garage", "s-g", t0 + MIN, phone=PHONE, callback_consent=True),
+                  step("coverage", "v-garage", "s-g", t0 + 2 * MIN),
+                  form_event("form_abandon", "v-garage", "s-g", left_at, t0 + 3 * MIN)]
+        assert counts(post(client, *events))["rejected"] == 0
+    (lead,) = found(store, plan, sealer)
+    assert (lead["visitor_id"], lead["last_step"], lead["last_step_index"]) == ("v-garage", "contact", 5)

@@ -135,6 +135,18 @@ def test_listed_parameters_are_stripped_whole():
     assert r.url("https://x.example/?nom=Dupont") == "https://x.example/?"
 
 
+def test_listed_parameters_are_stripped_from_a_hash_routers_query_too():
+    """A hash router's route and query were read as one query, whose first name was `/devis?nom`: the first
+    parameter after the route was kept, name and value."""
+    r = Redactor("FR", frozenset({"email", "nom"}))
+    assert r.url("https://x.example/#/devis?nom=Dupont&ville=Lyon") == "https://x.example/#/devis?ville=Lyon"
+    assert r.url("https://x.example/#!/devis?ville=Lyon&NOM=Dupont&email=a%40b.fr") == \
+        "https://x.example/#!/devis?ville=Lyon"
+    assert r.url("https://x.example/#/form?nom=Martin") == "https://x.example/#/form?"
+    assert r.url("https://x.example/merci#nom=Martin&etape=2") == "https://x.example/merci#etape=2"
+    assert r.url("https://x.example/#/devis?etape=2") == "https://x.example/#/devis?etape=2"
+
+
 def test_the_plan_lists_them(tmp_path):
     path = tmp_path / "plan.yaml"
     path.write_text(EXAMPLE_PLAN.read_text() + "\nredact:\n  params: [email, Tel]\n")
@@ -236,6 +248,16 @@ def test_the_plans_listed_parameters_are_stripped_from_stored_urls(settings, sto
                            ref="https://x.example/form?nom=Dupont"))
     assert rows(store, "SELECT url, referrer FROM parcours.events") == [
         {"url": "https://x.example/merci?devis=Q-8F2K", "referrer": "https://x.example/form?"}]
+
+
+def test_the_plans_listed_parameters_are_stripped_from_a_hash_routers_urls(settings, store, tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text(EXAMPLE_PLAN.read_text() + "\nredact:\n  params: [nom, prenom]\n")
+    with Client(create_app(dataclasses.replace(settings, plan=path))) as client:
+        post(client, event(url="https://x.example/?NOM=Dupont#/devis?nom=Dupont&prenom=Jean&ville=Lyon",
+                           ref="https://x.example/#/form?nom=Martin"))
+    assert rows(store, "SELECT url, referrer FROM parcours.events") == [
+        {"url": "https://x.example/?#/devis?ville=Lyon", "referrer": "https://x.example/#/form?"}]
 
 
 ALL_TYPES = {  # a value of each property type, every one marked pii

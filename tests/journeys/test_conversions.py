@@ -14,7 +14,7 @@ import pytest
 from collector import ingest
 from collector.enrich import phone_key
 from collector import redact
-from journeys import conversions, lines, persons
+from journeys import conversions, lines, persons, values
 from journeys.profiles import FileError, Record
 from tests.conftest import SECRET
 from tests.journeys.conftest import BROKERS_FILE, CRC_FILE, data, rows
@@ -364,3 +364,11 @@ def test_an_error_message_quotes_no_phone_however_it_is_written(store, ctx):
     summary = conversions.import_file(store, ctx, data(json.dumps(doc)), source="api")
     (reject,) = summary.rejects
     assert reject.reasons[0].startswith('ts: "[redacted]" is not'), reject.reasons
+
+
+def test_a_date_format_of_many_spaces_refuses_a_field_of_spaces_at_once():
+    """One `\\s+` a space of the date_format: with `re`, a field of 40 spaces took minutes to refuse, the
+    import stuck on one line; matched by RE2 as a property's pattern is, it is refused at once."""
+    pattern = values.date_pattern("%d" + " " * 12 + "%m/%Y")
+    assert pattern.fullmatch("1" + " " * 40 + "x") is None
+    assert pattern.fullmatch("3" + " " * 14 + "10/2026").groupdict() == {"d": "3", "m": "10", "Y": "2026"}

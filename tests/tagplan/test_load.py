@@ -84,6 +84,55 @@ def test_rules_across_the_plan():
     ]
 
 
+def test_a_lever_rule_an_earlier_broader_rule_always_takes_over_is_reported(tmp_path):
+    """Only rules after one without conditions were reported: `broker_id: present` before `broker_id: known`
+    (the broker table's levers never applied), `utm_medium: present` before a list of its values, `referrer:
+    present` before `referrer: external` passed the check."""
+    path = tmp_path / "plan.yaml"
+    path.write_text(
+        'version: "1"\n'
+        "capture:\n  params: [{name: utm_medium}, {name: utm_source}, {name: gclid}, {name: msclkid}]\n"
+        "levers:\n"
+        "  names: [broker, display, search_paid, email, referral, direct]\n"
+        "  rules:\n"
+        "    - {lever: broker, when: {broker_id: present}}\n"                              # 1
+        "    - {lever: broker_lever, when: {broker_id: known}}\n"                          # 2: after 1
+        "    - {lever: display, when: {utm_medium: present}}\n"                            # 3
+        "    - {lever: email, when: {utm_medium: [email, Newsletter]}}\n"                  # 4: after 3
+        "    - {lever: search_paid, when: {click_id: [gclid, msclkid]}}\n"                 # 5
+        "    - {lever: search_paid, when: {click_id: gclid, utm_source: google}}\n"        # 6: after 5
+        "    - {lever: referral, when: {referrer: present}}\n"                             # 7
+        "    - {lever: referral, when: {referrer: external}}\n"                            # 8: after 7
+        "    - {lever: direct, when: {referrer: absent, utm_source: absent}}\n"            # 9
+        "    - {lever: direct, when: {referrer: absent}}\n"                                # 10: broader, reached
+        "    - {lever: direct}\n"                                                          # 11
+    )
+    assert errors_of(path) == [
+        '8:7: lever rule 2 (lever "broker_lever") is never reached: rule 1 before it (lever "broker", when '
+        "broker_id: present) matches whenever it would; put rule 2 before it, or narrow rule 1",
+        '10:7: lever rule 4 (lever "email") is never reached: rule 3 before it (lever "display", when '
+        "utm_medium: present) matches whenever it would; put rule 4 before it, or narrow rule 3",
+        '12:7: lever rule 6 (lever "search_paid") is never reached: rule 5 before it (lever "search_paid", when '
+        "click_id: [gclid, msclkid]) matches whenever it would; put rule 6 before it, or narrow rule 5",
+        '14:7: lever rule 8 (lever "referral") is never reached: rule 7 before it (lever "referral", when '
+        "referrer: present) matches whenever it would; put rule 8 before it, or narrow rule 7",
+    ]
+
+
+def test_lever_rules_in_a_reachable_order_pass():
+    """The narrower rule first: nothing to report (the example plan's rules, and these)."""
+    from tagplan.levers import shadows
+
+    assert shadows({"broker_id": "known"}, {"broker_id": "present"}) is None
+    assert shadows({"utm_medium": ["cpc", "ppc"]}, {"utm_medium": ["cpc", "display"]}) is None
+    assert shadows({"click_id": "gclid", "utm_source": "google"}, {"click_id": "gclid"}) is None
+    assert shadows({"referrer": "external"}, {"referrer": "present"}) is None
+    assert shadows({"utm_medium": "present"}, {"utm_source": ["google"]}) is None
+    assert shadows({"click_id": "present"}, {"click_id": "gclid"}) is None, "click_id lists parameter names"
+    assert shadows({"utm_medium": "CPC"}, {"utm_medium": ["cpc"]}) == ["utm_medium: CPC"], "values: any case"
+    load_plan(EXAMPLE_PLAN)
+
+
 def test_keys_written_twice_are_all_reported():
     assert errors_of(BROKEN / "duplicates.yaml") == [
         '8:7: key "slot" is written twice in the same mapping (first at line 7); keep one',
@@ -158,6 +207,22 @@ def test_optional_steps(tmp_path):
     path.write_text('version: "1"\nforms:\n  quote:\n    steps:\n      - {id: vehicle}\n'
                     "      - {id: contact, optional: maybe}\n")
     assert errors_of(path) == ['6:33: expected true or false, got the text "maybe"']
+
+
+def test_a_pattern_that_cannot_be_matched_in_linear_time_is_refused(tmp_path):
+    """Patterns are matched by RE2: a backreference or a lookaround, which only a backtracking engine can
+    match, is refused when the plan is checked or loaded, naming the property."""
+    path = tmp_path / "plan.yaml"
+    path.write_text('version: "1"\nevents:\n  lead:\n    properties:\n'
+                    '      twice: {type: string, pattern: "^(ab)\\\\1$"}\n'
+                    '      not_test: {type: string, pattern: "^(?!test)"}\n'
+                    '      channel: {type: string, pattern: "^([a-z0-9]+\\\\s?)+$"}\n')
+    rest = ("backreferences such as \\1 and lookarounds such as (?=...) or (?!...) can make matching one value "
+            "take minutes; write it without them")
+    assert errors_of(path) == [
+        f'5:38: property "twice": pattern not supported (invalid escape sequence: \\1): {rest}',
+        f'6:41: property "not_test": pattern not supported (invalid perl operator: (?!): {rest}',
+    ]
 
 
 def test_invalid_yaml_names_the_line(tmp_path):

@@ -40,6 +40,10 @@ CHECK_CASES = {
     "step_shared": ({"form": "b", "step": "vehicle", "other": "a"},
                     'form "b": step "vehicle" is already used by form "a"; a step ID belongs to one form'),
     "invalid_pattern": ({"prop": "code", "reason": "missing )"}, 'property "code": invalid pattern: missing )'),
+    "unsupported_pattern": ({"prop": "code", "reason": "invalid escape sequence: \\1"},
+                            'property "code": pattern not supported (invalid escape sequence: \\1): backreferences '
+                            "such as \\1 and lookarounds such as (?=...) or (?!...) can make matching one value take "
+                            "minutes; write it without them"),
     "enum_without_values": ({"prop": "slot"}, 'property "slot": type enum needs a list of values'),
     "enum_value_twice": ({"prop": "slot", "value": "am"}, 'property "slot": enum value "am" is listed twice'),
     "values_not_enum": ({"prop": "slot", "type": "string"}, 'property "slot": values only apply to type enum, not string'),
@@ -59,6 +63,10 @@ CHECK_CASES = {
                               'lever rule 1: click ID "fbclid" is not captured; add it to capture.params'),
     "rule_unreachable": ({"n": 5, "first": 4},
                          "lever rule 5 is never reached: rule 4 before it has no conditions and always matches"),
+    "rule_shadowed": ({"n": 2, "lever": "broker_lever", "first": 1, "first_lever": "broker",
+                       "conditions": "broker_id: present"},
+                      'lever rule 2 (lever "broker_lever") is never reached: rule 1 before it (lever "broker", when '
+                      "broker_id: present) matches whenever it would; put rule 2 before it, or narrow rule 1"),
     "param_twice": ({"param": "gclid"}, 'URL parameter "gclid" is captured twice'),
     "bad_origin": ({"origin": "example.fr"},
                    'origin "example.fr" is not an origin, expected scheme://host[:port] such as https://www.example.fr'),
