@@ -6,8 +6,8 @@ key recorded on each. As Segment's API does:
 
 - the write key is the user name of HTTP Basic auth (the key, a colon, an empty password), or the body's
   `writeKey`; an unknown or revoked key is answered 401 (Segment's libraries do not retry it);
-- JSON bodies, gzip accepted (`Content-Encoding: gzip`); a call is at most 32 KB, a batch 500 KB: beyond,
-  the request is answered 400; in a batch, a call larger than 32 KB is kept as rejected, the others go on;
+- JSON bodies, gzip accepted (`Content-Encoding: gzip`); a call is at most 32 KB, a batch 500 KB and 1,000
+  calls: beyond, the request is answered 400; in a batch, a call larger than 32 KB is kept as rejected, the others go on;
 - 200 for an accepted batch, whose invalid calls are kept as rejected events, each with its reasons, and
   listed in the answer's `rejected_events` (`messageId`, `reasons`);
 - 503 + Retry-After when the write-ahead log is full (ClickHouse slow or down), 429 + Retry-After when a
@@ -144,6 +144,9 @@ async def _serve(request: Request, call: str | None) -> Response:
         return _error(400, answer(template, reason=_decode_error(exc, body, "the body")), "invalid")
     except repeats.Repeated as exc:
         return _error(400, answer("segment_batch", reason=str(exc)), "invalid")
+    if len(items) > ingest.MAX_EVENTS:  # judged on the event loop: a request's cost stays bounded (collector/ingest.py)
+        return _error(400, answer("segment_batch", reason=f"{len(items)} calls, more than {ingest.MAX_EVENTS} in one batch; "
+                                                         "send smaller batches"), "invalid")
     key = _write_key(headers) or body_key or ""
     if not key:
         return _error(401, answer("write_key_missing"), "unauthorized")

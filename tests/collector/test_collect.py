@@ -139,6 +139,16 @@ def test_a_bug_on_a_batch_answers_503_for_a_retry_and_is_logged(client, store, m
     assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 1}]
 
 
+def test_a_batch_of_more_events_than_the_limit_is_a_400_and_stores_nothing(client, store):
+    """300,000 empty events in one 900 KB body held every other request for 8 s (outside probe)."""
+    r = client.post("/collect", content=b'{"sent": 1, "events": [' + b",".join([b"{}"] * 1_001) + b"]}",
+                    headers={"content-type": "text/plain"})
+    assert r.status_code == 400
+    assert "1001 events, more than 1000 in one batch; send smaller batches" in r.json()["error"]
+    assert rows(store, "SELECT count() AS n FROM parcours.rejected_events") == [{"n": 0}]
+    assert counts(post(client, *[event() for _ in range(100)])) == {"accepted": 100, "rejected": 0}
+
+
 def test_cors_allows_plan_origins_and_keeps_the_events_of_others_as_rejected(client, store):
     ok = post(client, event(), headers={"origin": "http://localhost:8000"})
     assert ok.headers["access-control-allow-origin"] == "http://localhost:8000"

@@ -233,6 +233,17 @@ def test_a_body_that_is_no_batch_is_a_400(client):
     assert r.json()["error"] == 'expected a JSON object {"batch": [...]}: not valid JSON: it ends too early'
 
 
+def test_a_batch_of_more_calls_than_the_limit_is_a_400_and_stores_nothing(client, store):
+    """120,000 empty calls in one 500 KB batch held every other request for 6 s (outside probe)."""
+    key = key_for(client)
+    r = client.post("/v1/batch", content=b'{"batch": [' + b",".join([b"{}"] * 1_001) + b"]}", headers=basic(key))
+    assert r.status_code == 400
+    assert r.json()["error"] == ('expected a JSON object {"batch": [...]}: 1001 calls, more than 1000 in one batch; '
+                                 'send smaller batches')
+    assert rows(store, "SELECT count() AS n FROM parcours.rejected_events") == [{"n": 0}]
+    assert send(client, key, *[track() for _ in range(1_000)]).status_code == 200
+
+
 def test_a_source_sending_too_fast_is_told_when_to_retry(settings, store):
     # A debt of minutes, so that the next request finds it unpaid however slow a loaded machine is between the
     # two (a debt of 3 s was paid back before the next request, beside make bench).
