@@ -153,7 +153,8 @@ async def number(request: Request) -> Response:
     bot = useragent.parse(request.headers.get("user-agent", "")[:512]).is_bot
     # The page's URL as the events keep it: personal data in it (an e-mail, a phone in a query) removed.
     url = redact.of(request.app.state.plan).url(url[:2048])
-    chosen = await service.take(visitor, session, url, bot, request.client.host if request.client else "")
+    address = numbers_mod.client_address(request.client.host if request.client else "")
+    chosen = await service.take(visitor, session, url, bot, address)
     return JSONResponse({"n": chosen, "d": numbers_mod.display(chosen), "r": numbers_mod.RENEW}, headers=headers)
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from callcentre.numbers import Config, Pool, display
+from callcentre.numbers import Config, Pool, client_address, display
 from collector.storage import StoreError
 from tests.callcentre.conftest import Client
 from tests.collector.helpers import rows, run_async
@@ -162,6 +162,19 @@ def test_one_address_cannot_empty_the_pool_for_everyone(monkeypatch):
     assert renewed is not None and not new  # a session holding its number keeps it
     # Once those leases have ended and rested, the address gets numbers again.
     assert p.lease("v9", "s9", "u", HOLD * 3 + GRACE * 3, address="203.0.113.7")[0] is not None
+
+
+def test_the_addresses_of_one_ipv6_64_share_one_share_of_the_pool(monkeypatch):
+    """A script on one IPv6 /64 (2^64 addresses) emptied the pool, an address at a time (outside probe)."""
+    from callcentre import numbers
+
+    monkeypatch.setattr(numbers, "MIN_PER_ADDRESS", 2)
+    assert {client_address(f"2001:db8:1:2::{i}") for i in range(1, 7)} == {"2001:db8:1:2::"}
+    assert client_address("203.0.113.7") == "203.0.113.7" and client_address("testclient") == "testclient"
+    p = pool()
+    got = [p.lease(f"v{i}", f"s{i}", "u", i, address=client_address(f"2001:db8:1:2::{i}"))[0] for i in range(1, 5)]
+    assert [r is not None for r in got] == [True, True, False, False]
+    assert p.lease("v9", "s9", "u", 5, address=client_address("2001:db8:1:3::1"))[0] is not None  # another /64
 
 
 def test_the_endpoint_shows_the_default_number_past_an_addresss_share_and_counts_it(client, store):
