@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hmac
 import ipaddress
+import re
 
 from tagplan.phone import e164
 
@@ -43,9 +44,14 @@ def phone_key(raw: str, region: str, secret: bytes) -> str:
     return hmac.digest(secret, number.encode(), "sha256").hex() if number else ""
 
 
+_CLICK_ID = re.compile(r"[A-Za-z0-9_\-.~]{1,512}\Z")
+"""What the networks' click IDs are made of (gclid, gbraid, wbraid, fbclid, msclkid: letters, digits, `-`, `_`;
+`.` and `~` to be safe): nothing a spreadsheet would read as a formula when the ad network's file is opened."""
+
+
 def click_id(captured: dict[str, str]) -> tuple[str, str]:
-    """The click ID captured on landing, and which network it came from."""
+    """The click ID captured on landing, and which network it came from; a value no network makes is none."""
     for name in CLICK_ID_PARAMS:
-        if captured.get(name):
+        if captured.get(name) and _CLICK_ID.match(captured[name]):
             return captured[name], name
     return "", ""

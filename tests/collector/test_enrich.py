@@ -37,6 +37,10 @@ def test_phone_key_is_the_same_for_every_spelling_of_one_number():
 def test_click_id_names_its_network():
     assert click_id({"utm_source": "x", "msclkid": "abc"}) == ("abc", "msclkid")
     assert click_id({}) == ("", "")
+    assert click_id({"gclid": "EAIaIQobChMI-x_y.z~1"}) == ("EAIaIQobChMI-x_y.z~1", "gclid")
+    # No network makes it: not sent to one (a formula when the network's file is opened in a spreadsheet).
+    assert click_id({"gclid": '=1+1,"x\nnext'}) == ("", "")
+    assert click_id({"gclid": "=1+1", "fbclid": "IwAR3x"}) == ("IwAR3x", "fbclid")
 
 
 def test_phone_key_is_empty_for_a_value_that_is_not_a_phone():
