@@ -166,11 +166,13 @@ def public_routes(settings) -> list[BaseRoute]:
 async def list_calls(request: Request) -> Response:
     """GET /api/calls?since=30d&until=: the calls started then, and what each matched."""
     params = request.query_params
-    try:
-        since = parse_since(params.get("since") or "30d")
-        until = parse_since(params.get("until")) if params.get("until") else _FAR
-    except BadTime as exc:
-        raise BadParameter(answer("bad_parameter", name="since", problem=exc)) from None
+    times = {}
+    for name, default in (("since", "30d"), ("until", None)):
+        try:
+            times[name] = parse_since(params.get(name) or default) if params.get(name) or default else _FAR
+        except BadTime as exc:
+            raise BadParameter(answer("bad_parameter", name=name, problem=exc)) from None
+    since, until = times["since"], times["until"]
     result = await run_in_threadpool(calls_mod.matches, _store(request), since, until)
     return Response(output.encode(result), media_type="application/json")
 

@@ -101,6 +101,8 @@ def test_calls_are_matched_by_lease_else_by_caller_phone_else_unmatched_with_why
         f"too-late,{long_after},07 99 88 77 66,{leased},10,5,ANSWERED,",
     ])
     doc = client.get("/api/calls?since=1h", headers=ADMIN).json()
+    bad = client.get("/api/calls?since=1h&until=x", headers=ADMIN)  # it named `since`
+    assert bad.status_code == 400 and bad.json()["error"].startswith("until: ")
     got = {r["call_id"]: r for r in (dict(zip(doc["columns"], row)) for row in doc["rows"])}
     assert (got["by-lease"]["matched_by"], got["by-lease"]["visitor_id"], got["by-lease"]["session_id"]) == \
         ("lease", "v-lease", "s-lease")
