@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setLang } from '../src/i18n.js';
 import { compared, hasData } from '../src/panels/overview.js';
+import { fmt } from '../src/format.js';
 
 // The overview report's answer for a period without data (compare=true): zeros and nulls, one row.
 var NONE = { period: '2026-11-20', visits: 0, visits_previous: 0, online_sales: 0, online_sales_previous: 0,
@@ -27,4 +28,12 @@ test('0 before is a figure; "no earlier data" only when the previous period has 
   assert.deepEqual(compared(5, 0, false, 'count'), { delta: null, text: 'no earlier data' });
   setLang('fr');
   assert.equal(compared(3, 0, true, 'money').text.replace(/\s/g, ' '), '0 € sur la période précédente'); // Intl spaces: no-break
+});
+
+test('an amount shows its cents when it has some, whole euros otherwise', () => {
+  setLang('fr');
+  var plain = (v) => fmt(v, 'money').replace(/\s/g, ' ');
+  assert.equal(plain(1650.5), '1 650,50 €'); // it read 1 651 €, not the report's figure
+  assert.equal(plain(1650), '1 650 €');
+  assert.equal(plain(0.07), '0,07 €');
 });
