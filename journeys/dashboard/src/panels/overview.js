@@ -10,11 +10,11 @@ import * as state from '../state.js';
 import { csvButton, table } from '../table.js';
 
 add({
-  en: { 'overview.chart': 'Daily {figure}', 'overview.caption': '{figure} by day', 'overview.pick': 'Show {figure} by day',
+  en: { 'overview.chart': 'Daily {figure}', 'overview.caption': '{figure} by day (UTC days)', 'overview.pick': 'Show {figure} by day',
     'overview.before': '{value} in the previous period', 'overview.before.none': 'no figure in the previous period',
     'overview.csv.compared': 'CSV: figures and previous period', 'overview.csv.daily': 'CSV: by day',
     'overview.compared': 'the figures and the previous period’s', 'overview.daily': 'the overview by day' },
-  fr: { 'overview.chart': '{figure} par jour', 'overview.caption': '{figure} par jour', 'overview.pick': 'Afficher {figure} par jour',
+  fr: { 'overview.chart': '{figure} par jour', 'overview.caption': '{figure} par jour (jours UTC)', 'overview.pick': 'Afficher {figure} par jour',
     'overview.before': '{value} sur la période précédente', 'overview.before.none': 'pas de chiffre sur la période précédente',
     'overview.csv.compared': 'CSV : chiffres et période précédente', 'overview.csv.daily': 'CSV : par jour',
     'overview.compared': 'les chiffres et ceux de la période précédente', 'overview.daily': 'la vue d’ensemble par jour' },
