@@ -76,7 +76,8 @@ async def serving(app) -> AsyncIterator[None]:
     app.state.numbers = numbers
     dispatcher = purger = None
     if runs_background(app):
-        purger = retention.Purger(Store(settings.clickhouse, settings.database, settings.cluster, timeouts=settings.timeouts))
+        purger = retention.Purger(Store(settings.clickhouse, settings.database, settings.cluster, timeouts=settings.timeouts),
+                                  lambda: app.state.plan)
         purger.start()
     if settings.leads_webhook and runs_background(app):
         outbox = Outbox(Store(settings.clickhouse, settings.database, settings.cluster, timeouts=settings.timeouts), settings.leads_webhook,
@@ -119,8 +120,9 @@ async def list_leads(request: Request) -> Response:
 
 
 async def purge_leads(request: Request) -> Response:
-    """POST /api/leads/purge: delete now the phones whose retention ended."""
-    result = await run_in_threadpool(retention.purge, _store(request))
+    """POST /api/leads/purge: delete now the phones whose retention ended or whose consent was withdrawn."""
+    result = await run_in_threadpool(retention.purge, _store(request), None,
+                                     retention.withdrawals(request.app.state.plan))
     return Response(output.encode(result.as_dict()), media_type="application/json")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from collector import old_parts
@@ -36,25 +37,62 @@ class Purged:
         return {"contacts": self.contacts, "old_parts_left": self.old_parts_left}
 
 
-def purge(store: Store, now: dt.datetime | None = None) -> Purged:
-    """Delete the contacts whose retention has ended, and the old parts that held them."""
+def withdrawals(plan) -> list[tuple[str, str, str]]:
+    """Per lead form of a compiled plan: (form, the step asking the phone and the box, the box's property)."""
+    return [(form_id, step, spec.consent) for (form_id, step), spec in plan.lead_steps.items()]
+
+
+def _withdrawn(store: Store, rules: Sequence[tuple[str, str, str]]) -> list[str]:
+    """The contacts whose box was unticked since it was ticked (the step sent again without it): the latest
+    answer is no, so their phone goes before its retention ends (leads.sql lists none of them)."""
+    db, out = store.database, []
+    for form_id, step, consent in rules:
+        out += [r[0] for r in store.query(f"""
+            SELECT c.event_id
+            FROM {db}.{TABLE} AS c
+            INNER JOIN (
+                SELECT visitor_id, max(ts) AS unticked_at
+                FROM {db}.events
+                WHERE event = 'form_step' AND form_id = {{form:String}} AND step = {{step:String}}
+                  AND JSONExtractRaw(properties, {{consent:String}}) != 'true'
+                  AND ts >= (SELECT min(consented_at) FROM {db}.{TABLE} WHERE form_id = {{form:String}})
+                  AND visitor_id IN (SELECT visitor_id FROM {db}.{TABLE} WHERE form_id = {{form:String}})
+                GROUP BY visitor_id
+            ) AS w ON w.visitor_id = c.visitor_id
+            WHERE c.form_id = {{form:String}} AND w.unticked_at > c.consented_at""",
+            parameters={"form": form_id, "step": step, "consent": consent}).rows]
+    return out
+
+
+def purge(store: Store, now: dt.datetime | None = None, withdrawn: Sequence[tuple[str, str, str]] = ()) -> Purged:
+    """Delete the contacts whose retention has ended, or whose consent was withdrawn (`withdrawn`: the plan's
+    `withdrawals`), and the old parts that held them."""
     db = store.database
     when = "purge_after <= {now:DateTime64(3, 'UTC')}" if now else "purge_after <= now64(3)"
+    ids = _withdrawn(store, withdrawn)
+    if ids:  # event ids (UUIDs): nothing personal in the statement ClickHouse keeps
+        when = f"({when}) OR event_id IN ({', '.join(_quoted(i) for i in ids)})"
     parameters = {"now": now} if now else None
     (n,), = store.query(f"SELECT count() FROM {db}.{TABLE} WHERE {when}", parameters=parameters).rows
     if not n:
         return Purged(0, 0)
     store.query(mutation(db, store.cluster, TABLE, "DELETE", when), readonly=False, parameters=parameters)
     left = old_parts.drop(store, [TABLE])
-    log.info("retention: %d call-back phone(s) deleted%s", n, f" ({left} old part(s) still on disk)" if left else "")
+    log.info("retention: %d call-back phone(s) deleted (retention ended or consent withdrawn)%s", n, f" ({left} old part(s) still on disk)" if left else "")
     return Purged(int(n), left)
 
 
-class Purger(Periodic):
-    """The collector's purge, at start and every EVERY seconds, on a thread of its own, with its own client."""
+def _quoted(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
-    def __init__(self, store: Store):
-        super().__init__("parcours-leads-retention", lambda: purge(store), EVERY, log, "retention: the purge")
+
+class Purger(Periodic):
+    """The collector's purge, at start and every EVERY seconds, on a thread of its own, with its own client;
+    `plan()`: the plan in force, for the withdrawn consents."""
+
+    def __init__(self, store: Store, plan: Callable[[], object]):
+        super().__init__("parcours-leads-retention", lambda: purge(store, withdrawn=withdrawals(plan())), EVERY, log,
+                         "retention: the purge")
         self.store = store
 
     async def stop(self, timeout: float | None = None) -> None:

@@ -119,9 +119,10 @@ def generate(*, seed: int = 42, visitors: int = 20_000, days: int = 28, until: d
         return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
     def phone() -> str:
-        while True:  # a mobile number of a range in use (phonenumbers knows which)
+        while True:  # a mobile number of a range in use in metropolitan France (phonenumbers knows which): not
+            # an overseas one (0693…, Réunion's), which +33 or 0033 would not reach
             number = f"0{rng.choice('67')}{rng.randrange(10**8):08d}"
-            if number not in used_phones and e164(number, "FR"):
+            if number not in used_phones and (e164(number, "FR") or "").startswith("+33"):
                 used_phones.add(number)
                 return number
 

@@ -222,3 +222,30 @@ def test_the_managers_guides_consent_query_finds_the_proof_after_the_phone_is_pu
     (proof,) = [dict(zip(result.columns, r)) for r in result.rows]
     assert (str(proof["event_id"]), proof["visitor_id"], proof["page"]) == (ev["id"], "v-proof", ev["url"])
     assert proof["plan_version"] == "2026.11.1"
+
+
+def test_a_consent_withdrawn_takes_its_phone_with_it_before_its_retention_ends(client, store, engine_dir):
+    """Ticked then unticked (the step sent again without the box): no lead (leads.sql), and the purge deletes
+    the phone sealed at the tick; a box ticked again after the untick is kept, as another visitor's."""
+    import time
+
+    from callcentre import retention
+    from tests.conftest import EXAMPLE_PLAN
+    from tagplan import compile_plan, load_plan
+
+    t = int(time.time() * 1000) - 60_000
+    post(client, step("rider", visitor="v-gone", ts=t, phone=PHONE, callback_consent=True),
+         step("rider", visitor="v-gone", ts=t + 1000, phone=PHONE, callback_consent=False),
+         step("rider", visitor="v-back", ts=t, phone="06 11 22 33 44", callback_consent=True),
+         step("rider", visitor="v-back", ts=t + 1000, phone="06 11 22 33 44", callback_consent=False),
+         step("rider", visitor="v-back", ts=t + 2000, phone="06 11 22 33 44", callback_consent=True),
+         step("rider", visitor="v-kept", ts=t, phone="06 99 88 77 66", callback_consent=True))
+    sealed = {r["visitor_id"]: r["sealed"] for r in rows(store, "SELECT visitor_id, sealed FROM parcours.lead_contacts")}
+    rules = retention.withdrawals(compile_plan(load_plan(EXAMPLE_PLAN)))
+    assert rules == [("moto_quote", "rider", "callback_consent")]
+    # v-gone's, and v-back's first tick (the collector's own purge, at its start, may have taken some first).
+    retention.purge(store, withdrawn=rules)
+    left = rows(store, "SELECT visitor_id, consented_at FROM parcours.lead_contacts FINAL ORDER BY visitor_id")
+    assert [r["visitor_id"] for r in left] == ["v-back", "v-kept"]
+    assert files_holding([engine_dir], [sealed["v-gone"]]) == []
+    assert retention.purge(store, withdrawn=rules).contacts == 0
