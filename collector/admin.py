@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from collector import export as export_mod
 from collector import auth, output, planwatch, rejected
-from collector.errors import BadParameter, Cutoff, Problem, error
+from collector.errors import BadParameter, Cutoff, Problem, error, flag
 from collector.messages import answer
 from collector.since import BadTime, parse_since
 from collector.storage import QueryResult, Store
@@ -142,7 +142,7 @@ async def rejected_replay(request: Request) -> Response:
     params = request.query_params
     if not params.get("since"):
         raise BadParameter(answer("since_required"))
-    dry_run = params.get("dry_run", "false").lower() in ("1", "true", "yes")
+    dry_run = flag(params, "dry_run")
     state = request.app.state
     return await run(request, rejected.replay, state.plan, state.settings.secret, _time(request, "since"), dry_run,
                      None, state.settings.time_bounds)

@@ -7,6 +7,8 @@ subclass (a bad parameter 400, ClickHouse out of reach 503) and neither side nee
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.responses import JSONResponse
 
 
@@ -19,6 +21,18 @@ class Problem(Exception):
 
 class BadParameter(Problem):
     """A request or command parameter that cannot be used; the message names it."""
+
+
+_FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": False}
+
+
+def flag(params: Mapping[str, str], name: str) -> bool:
+    """A query string's flag: true/1/yes or false/0/no (absent or empty: false); anything else (`dry_run=on`,
+    read as false, imported for real) is a BadParameter."""
+    value = params.get(name, "")
+    if value.lower() not in _FLAGS:
+        raise BadParameter(f'{name}: "{value[:40]}" is not a flag; send {name}=true or {name}=false')
+    return _FLAGS[value.lower()]
 
 
 class Cutoff(Exception):

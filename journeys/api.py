@@ -33,7 +33,7 @@ import msgspec
 
 from callcentre import calls
 from collector import old_parts, output, redact, repeats
-from collector.errors import BadParameter, Problem
+from collector.errors import BadParameter, Problem, flag
 from collector.redact import phone_like
 from collector.since import parse_since
 from collector.storage import TICKET, Cancelled, Store, Ticket
@@ -94,16 +94,8 @@ def store_of(request: Request) -> Store:
     return getattr(state, "journeys_store", None) or state.store
 
 
-_FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": False}
 """A query flag's spellings (absent or empty: false). Anything else is refused: `dry_run=on` read as false
 would import, which the sender meant to only check."""
-
-
-def _flag(request: Request, name: str) -> bool:
-    value = request.query_params.get(name, "")
-    if value.lower() not in _FLAGS:
-        raise BadParameter(f'{name}: "{value[:40]}" is not a flag; send {name}=true or {name}=false')
-    return _FLAGS[value.lower()]
 
 
 async def _import(request: Request, import_file: Callable) -> Response:
@@ -111,13 +103,13 @@ async def _import(request: Request, import_file: Callable) -> Response:
     params = request.query_params
     store = store_of(request)
     ctx = Context(request.app.state.plan, request.app.state.settings.secret)
-    profile, source, dry_run = params.get("profile") or None, params.get("source") or "api", _flag(request, "dry_run")
+    profile, source, dry_run = params.get("profile") or None, params.get("source") or "api", flag(request.query_params, "dry_run")
 
     def work(progress):
         return import_file(store, ctx, io.BytesIO(body), source=source, profile=profile, dry_run=dry_run,
                            progress=progress)
 
-    if _flag(request, "progress"):
+    if flag(request.query_params, "progress"):
         return StreamingResponse(iterate_in_threadpool(imports.ndjson(work)), media_type="application/x-ndjson")
     summary = await run_in_threadpool(work, None)
     return Response(output.encode(summary.as_dict()), media_type="application/json")
@@ -147,7 +139,7 @@ async def import_rejects(request: Request) -> Response:
     """GET /api/import/rejects?kind=conversions&source=FILE&all=true: rejected lines (unresolved unless all)."""
     params = request.query_params
     result = await run_in_threadpool(imports.rejects, store_of(request), params.get("kind") or None,
-                                     params.get("source") or None, _flag(request, "all"))
+                                     params.get("source") or None, flag(request.query_params, "all"))
     return Response(output.encode(result), media_type="application/json")
 
 
@@ -155,7 +147,7 @@ async def persons_stitch(request: Request) -> Response:
     """POST /api/persons/stitch?full=true: a stitching run now (and the plan's brokers), rather than at the next
     turn; `full` reads every stored row."""
     background = getattr(request.app.state, "journeys", None)
-    full = _flag(request, "full")
+    full = flag(request.query_params, "full")
     if background is not None and not full:
         run = await run_in_threadpool(background.turn)
     else:

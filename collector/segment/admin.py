@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from collector import admin
+from collector.errors import flag
 from collector.options import format_option, target_options
 from collector.output import as_result, format_result
 from collector.segment import keys
@@ -36,7 +37,7 @@ async def create_key(request: Request) -> Response:
 
 
 async def list_keys(request: Request) -> Response:
-    everything = request.query_params.get("all", "false").lower() in ("1", "true", "yes")
+    everything = flag(request.query_params, "all")
     return await admin.run(request, keys.listing, everything)
 
 

@@ -116,6 +116,9 @@ def test_admin_endpoints_summary_and_replay(client, store, fixed_plan):
     assert bad.status_code == 400 and bad.json()["error"].startswith('since: "yesterdy" is not a time')
     assert client.post("/api/rejected/replay", headers=ADMIN).json()["error"].startswith("since: required")
     client.app.state.plan = fixed_plan
+    # dry_run=on was read as false: a replay for real.
+    on = client.post("/api/rejected/replay?since=1h&dry_run=on", headers=ADMIN)
+    assert on.status_code == 400 and on.json()["error"] == 'dry_run: "on" is not a flag; send dry_run=true or dry_run=false'
     dry = client.post("/api/rejected/replay?since=1h&dry_run=true", headers=ADMIN).json()
     assert dry == {"dry_run": True, "considered": 1, "replayed": 1, "already_in_events": 0, "still_rejected": {},
                    "dead_letters": 0, "dead_letters_stored": 0, "dead_letters_refused": {}}
