@@ -264,7 +264,7 @@ def _row(ev: WireEvent, event_id: str, sent: int, times: EventTimes, req: Reques
     # the values would not see).
     wanted = plan.captured_params
     captured = {name: value for name, value in ev.captured.items() if name in wanted}
-    broker_id = captured.pop(plan.broker_param, "") if plan.broker_param else ""
+    broker_id = plan.broker_id(captured.pop(plan.broker_param, "")) if plan.broker_param else ""
     broker = plan.brokers.get(broker_id)
     lever = plan.lever(broker_id, captured, ev.referrer, ev.url)
     # Personal data typed anywhere, out of every free-text field (redact.py); the lever is read before.

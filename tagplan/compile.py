@@ -70,6 +70,16 @@ class CompiledPlan:
         return self.plan.capture.broker.param if self.plan.capture.broker else None
 
     @functools.cached_property
+    def _broker_ids(self) -> Mapping[str, str]:
+        return {b.casefold(): b for b in self.brokers}
+
+    def broker_id(self, raw: str) -> str:
+        """A broker id as a landing's URL carries it, as the broker table writes it: `b042` and ` B042 ` are
+        B042 (typed by hand in a campaign's links); an id the table does not know, stripped."""
+        raw = raw.strip()
+        return self._broker_ids.get(raw.casefold(), raw)
+
+    @functools.cached_property
     def captured_params(self) -> frozenset[str]:
         """The URL parameters captured on landing: the broker's and capture.params."""
         return frozenset([self.broker_param] if self.broker_param else []) | {p.name for p in self.plan.capture.params}

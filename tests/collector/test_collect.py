@@ -32,6 +32,13 @@ def test_valid_events_land_enriched(client, store):
     ]
 
 
+def test_a_broker_id_typed_in_another_case_or_with_spaces_is_the_tables(client, store):
+    """`courtier=b042` was an unknown broker (the generic lever, no name), ` B042 ` stored with its spaces."""
+    post(client, event(c={"courtier": "b042"}), event(c={"courtier": " B042 "}), event(c={"courtier": "X9"}))
+    got = rows(store, "SELECT broker_id, broker_name FROM parcours.events ORDER BY broker_id")
+    assert got == [{"broker_id": "B042", "broker_name": "Comparamoto"}] * 2 + [{"broker_id": "X9", "broker_name": ""}]
+
+
 def test_time_spent_on_a_step_is_kept_for_form_steps_only(client, store):
     post(client, event("form_step", f="moto_quote", s="vehicle", dt=41_250), event(dt=99))
     got = rows(store, "SELECT event, step_elapsed_ms FROM parcours.events ORDER BY event")
