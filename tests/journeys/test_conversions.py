@@ -372,3 +372,12 @@ def test_a_date_format_of_many_spaces_refuses_a_field_of_spaces_at_once():
     pattern = values.date_pattern("%d" + " " * 12 + "%m/%Y")
     assert pattern.fullmatch("1" + " " * 40 + "x") is None
     assert pattern.fullmatch("3" + " " * 14 + "10/2026").groupdict() == {"d": "3", "m": "10", "Y": "2026"}
+
+
+def test_a_negative_premium_is_a_rejected_line(store, ctx):
+    """It was stored, sent to Google Ads as -50.00 and counted in the revenue (outside probe)."""
+    doc = [{"conversion_id": "N-1", "ts": "2026-10-05T09:00:00+02:00", "crm_id": "Q-1", "premium": -50},
+           {"conversion_id": "N-2", "ts": "2026-10-05T09:00:00+02:00", "crm_id": "Q-2", "premium": "0"}]
+    summary = conversions.import_file(store, ctx, data(json.dumps(doc)), source="api")
+    assert (summary.imported, summary.rejected) == (1, 1)
+    assert summary.rejects[0].reasons == ["premium: -50.00 is negative: a sale's premium is 0 or more"]
