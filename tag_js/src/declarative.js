@@ -28,8 +28,12 @@ export function watch(w, done) {
             s;
           if (now && now != prev) {
             cur[f] = now;
+            // A framework re-rendering a step (React, Vue) puts a new node of it in place of the old one: the
+            // step the visitor was on is found again by its name, and is then the one they are on, no move.
+            s = prev && prev.getAttribute(STEP);
+            prev = prev && !prev.isConnected ? el.querySelectorAll(`[${STEP}="${s}"]`)[0] : prev;
             // 4: `now` follows `prev` in the document, i.e. the visitor moved forward.
-            if (prev && prev.compareDocumentPosition(now) & 4 && (s = prev.getAttribute(STEP))) done(f, s);
+            if (prev && prev != now && prev.compareDocumentPosition(now) & 4 && s) done(f, s);
             if (now.hasAttribute(DONE)) done(f);
           }
         })

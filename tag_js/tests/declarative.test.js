@@ -115,3 +115,30 @@ test('as the tag\'s add-on: each step once per page, the done message ends the f
   await w2.tick();
   assert.deepEqual(delivered(w2).map((e) => [e.e, e.s]), [['page_view', undefined], ['form_step', 'vehicle'], ['form_step', 'contact']]);
 });
+
+test('a step re-rendered by a framework (a new node of the same step) is no move; the next step still is', async function () {
+  var w = fakeWindow(), q = quoteForm(w);
+  w.document.body.appendChild(q.form);
+  var marks = watching(w);
+  // React or Vue replacing the visible step's node with a new one: before, an arbitrary order was read off the
+  // detached node, and the step counted as completed (then the abandon named the next one).
+  var rerender = (i, hidden) => {
+    var old = q.steps[i], fresh = w.document.h('section', { 'data-parcours-step': old.getAttribute('data-parcours-step'), ...(hidden ? { hidden: '' } : {}) });
+    q.form.children[q.form.children.indexOf(old)] = fresh;
+    fresh.parentNode = q.form;
+    old.parentNode = null;
+    q.steps[i] = fresh;
+    w.document.mutated({ type: 'childList', target: q.form });
+  };
+  q.show(q.steps[1]);
+  await settle();
+  rerender(1);
+  await settle();
+  rerender(1);
+  await settle();
+  assert.deepEqual(marks, [['moto_quote', 'vehicle']]);
+  rerender(1, true); // re-rendered hidden as the next step shows, in one task
+  q.show(q.steps[2]);
+  await settle();
+  assert.deepEqual(marks, [['moto_quote', 'vehicle'], ['moto_quote', 'rider']]);
+});

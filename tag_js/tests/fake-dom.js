@@ -90,6 +90,9 @@ export class FakeElement {
     this.parentNode = null;
     this.ownerDocument.mutated({ type: 'childList', target: p });
   }
+  get isConnected() {
+    return this.ownerDocument.documentElement.contains(this);
+  }
   contains(other) {
     for (var n = other; n; n = n.parentNode) if (n == this) return true;
     return false;
