@@ -280,7 +280,7 @@ def _row(ev: WireEvent, event_id: str, sent: int, times: EventTimes, req: Reques
     elif len(vid) == 36 or len(sid) == 36:
         vid, sid = r.ident(vid), r.ident(sid)
     click, click_type = enrich.click_id(captured)
-    props, key = _private(ev.properties, plan, secret)
+    props, key = _private(ev.properties, plan, secret, ev.event)
     ua = useragent.parse(req.user_agent)
     get = captured.get
     # The wire event's fields are named as the columns: copied as they are, but for the time columns
@@ -309,21 +309,23 @@ def _row(ev: WireEvent, event_id: str, sent: int, times: EventTimes, req: Reques
     )
 
 
-def _private(props: dict[str, Any], plan: CompiledPlan, secret: bytes) -> tuple[dict[str, Any], str]:
+def _private(props: dict[str, Any], plan: CompiledPlan, secret: bytes, event: str = "") -> tuple[dict[str, Any], str]:
     """Drop personal data from the properties: pii ones whole, the phone turned into its keyed hash, phone
-    numbers and e-mail addresses typed in the others (redact.py)."""
+    numbers and e-mail addresses typed in the others (redact.py); in an id (`event`'s: plan.id_properties), by
+    their keyed hash."""
     key = ""
     kept = {}
     r = redact.of(plan)
+    ids = plan.id_properties(event)
     for name, value in props.items():
         if name in plan.identity and isinstance(value, str) and not key:
             key = enrich.phone_key(value, plan.identity[name], secret)
         if name in plan.identity or name in plan.pii:
             continue
-        # A CRM or quote id: a phone in it replaced by its keyed hash (as in imported files, so they join), not
-        # by [phone] (0145678901: every such quote one key, its visitors one person); valid properties are scalars.
-        kept[name] = (r.keyed(value, secret) if name in plan.crm_keys else r.text(value)) if isinstance(value, str) \
-            else value
+        # A CRM, quote or contract id: a phone in it replaced by its keyed hash (as in imported files, so they
+        # join), not by [phone] (0145678901: every such id one, its visitors one person, its sales one sale);
+        # valid properties are scalars.
+        kept[name] = (r.keyed(value, secret) if name in ids else r.text(value)) if isinstance(value, str) else value
     return kept, key
 
 

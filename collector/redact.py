@@ -71,6 +71,11 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 
 
+_LETTERS = str.maketrans("0123456789", "ghijklmnop")
+"""A keyed hash's hex digits as letters: `[phone:pdjgkbmeao]` holds no digit that a later look (an id keyed
+again: a sale recorded as an event, then imported) could read as a phone number."""
+
+
 class Redactor:
     """Personal data removed from text for one plan: its phone region and its URL parameters to strip."""
 
@@ -135,11 +140,11 @@ class Redactor:
 
     def keyed(self, value: str, secret: bytes) -> str:
         """An id that names a row or a person (a quote, contract or CRM id): each phone number or e-mail address
-        in it replaced by its keyed hash, `[phone:3f9a2c81d0]` (HMAC-SHA256 with the collector's secret, of the
+        in it replaced by its keyed hash, `[phone:jpgkicoblg]` (HMAC-SHA256 with the collector's secret, of the
         number in E.164, whatever its spelling, or the lower-cased address). No raw number is written, and ids stay apart: as `[phone]`,
         every contract 0145678901, 0145678902… would be one row and every such customer one person. The same id
         online and in an imported file gets the same token, so they still join."""
-        token = lambda kind, text: f"[{kind}:{hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()[:10]}]"
+        token = lambda kind, text: f"[{kind}:{hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()[:10].translate(_LETTERS)}]"
         if "@" in value:
             value = _EMAIL.sub(lambda m: token("email", m.group().lower()), value)
         if _RUN.search(value) and _DIGITS.search(value):

@@ -69,6 +69,17 @@ class CompiledPlan:
     def broker_param(self) -> str | None:
         return self.plan.capture.broker.param if self.plan.capture.broker else None
 
+    def id_properties(self, event: str) -> frozenset[str]:
+        """The properties of `event` that name a person or a sale: the plan's CRM/quote keys, and a conversion
+        event's conversion_id and crm_id (a phone number in them is written as its keyed hash, not [phone])."""
+        ids = self._id_properties.get(event)
+        return ids if ids is not None else frozenset(self.crm_keys)
+
+    @functools.cached_property
+    def _id_properties(self) -> Mapping[str, frozenset[str]]:
+        return {name: frozenset(self.crm_keys) | {m.fields[f] for f in ("conversion_id", "crm_id") if f in m.fields}
+                for name, m in self.conversions.items()}
+
     @functools.cached_property
     def _broker_ids(self) -> Mapping[str, str]:
         return {b.casefold(): b for b in self.brokers}

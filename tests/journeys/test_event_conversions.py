@@ -103,3 +103,19 @@ def test_nothing_is_read_when_the_plan_marks_no_event(store, plan):
     run = event_conversions.sync(store, Context(replace(plan, conversions={}), SECRET))
     assert run.events == 0
     assert rows(store, "SELECT count() AS n FROM parcours.event_conversion_runs") == [{"n": 0}]
+
+
+def test_contract_ids_that_read_as_phone_numbers_stay_two_sales(client, store, ctx):
+    """0145678001 and 0145678002 through the Segment API were both stored `[phone]`: one sale, the other lost
+    (outside probe). Each is its keyed hash, as in an imported file, and keyed once only."""
+    from collector.redact import Redactor
+
+    key = _key(client)
+    _send(client, key, {"contract_id": "0145678001", "premium": 201, "phone": "06 12 34 56 78"},
+          {"contract_id": "0145678002", "premium": 202, "phone": "06 12 34 56 79"})
+    event_conversions.sync(store, ctx)
+    got = {r["conversion_id"]: str(r["premium"]) for r in rows(store, "SELECT conversion_id, premium FROM "
+                                                                      "parcours.conversions FINAL")}
+    keyed = Redactor("FR").keyed
+    assert got == {keyed("0145678001", SECRET): "201.00", keyed("0145678002", SECRET): "202.00"}
+    assert not rows(store, "SELECT properties FROM parcours.events WHERE properties LIKE '%0145678%'")
