@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -205,6 +206,9 @@ def _candidates(store: Store, since: dt.datetime, after: str) -> list[list[Any]]
 def _revalidate(raw: str, reasons: list[str], received_at: dt.datetime, sent_at: dt.datetime, user_agent: str,
                 ip: str, phone_key: str, plan: CompiledPlan, secret: bytes,
                 bounds: TimeBounds) -> tuple[EventRow | None, list[str]]:
+    for reason in reasons:  # sent from a site the plan does not list: replayed once the plan lists it, not before
+        if (site := _ORIGIN.match(reason)) and plan.origins and site.group(1) not in plan.origins:
+            return None, [messages.reason("origin", origin=site.group(1), version=plan.version)]
     redacted = _redacted(raw)
     lost = [name for name in redacted if any(r.startswith(f"properties.{name}:") for r in reasons)]
     if lost:
@@ -213,6 +217,10 @@ def _revalidate(raw: str, reasons: list[str], received_at: dt.datetime, sent_at:
     row, problems, _ = ingest.event_row(raw.encode(), _millis(sent_at), req, plan, secret,
                                         frozenset(redacted), phone_key, bounds)
     return row, problems
+
+
+_ORIGIN = re.compile(re.escape(messages.REASONS["origin"].split("{origin}")[0]) + r'(.*?)" is not')
+"""The site a rejected event was sent from, when that was the reason (collect.py)."""
 
 
 def _redacted(raw: str) -> list[str]:

@@ -7,6 +7,7 @@ import hmac
 import json
 import time
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -171,7 +172,12 @@ def test_cors_allows_plan_origins_and_keeps_the_events_of_others_as_rejected(cli
     assert got[0]["reasons"] == ['origin "https://localhost:8000" is not one of the plan\'s sites (version 2026.11.1): '
                                  'add it to sites[].origins, then replay these events']
     assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 1}]
-    replayed = rejected.replay(store, compile_plan(load_plan(EXAMPLE_PLAN)), SECRET, dt.datetime(2000, 1, 1))
+    # Replayed once the plan lists the site, not before (any other replay would take in another site's traffic).
+    plan = compile_plan(load_plan(EXAMPLE_PLAN))
+    still = rejected.replay(store, plan, SECRET, dt.datetime(2000, 1, 1))
+    assert still.replayed == 0 and list(still.still_rejected) == [got[0]["reasons"][0]]
+    listed = dataclasses.replace(plan, origins=frozenset({*plan.origins, "https://localhost:8000"}))
+    replayed = rejected.replay(store, listed, SECRET, dt.datetime(2000, 1, 1))
     assert replayed.replayed == 2 and rows(store, "SELECT count() AS n FROM parcours.events FINAL") == [{"n": 3}]
 
 
