@@ -44,6 +44,16 @@ abandons AS (
       AND visitor_id != ''
     GROUP BY visitor_id, form_id
 ),
+landings AS (
+    -- How each abandoning session came: its first event's lever, campaign and broker, its landing's as in the
+    -- reports (a later page reads `direct`, or `referral` on another of the plan's sites reached by a link).
+    SELECT session_id, argMin(lever, ts) AS lever, argMin(utm_campaign, ts) AS campaign,
+           argMin(broker_id, ts) AS broker_id, argMin(broker_name, ts) AS broker_name
+    FROM {db}.events
+    WHERE session_id GLOBAL IN (SELECT session_id FROM abandons) AND session_id != ''
+      AND ts >= {since:DateTime64(3, 'UTC')} - INTERVAL 1 DAY AND ts < {now:DateTime64(3, 'UTC')}
+    GROUP BY session_id
+),
 bots AS (
     -- Those whose steps of the form all came from a bot (a crawler's or a headless browser's user agent): a
     -- script that fills the form and ticks the box gets nobody called. Judged on the steps, where the box was
@@ -101,14 +111,17 @@ sales AS (
 candidates AS (
     SELECT
         visitor_id, form_id, a.lead_id AS lead_id, a.abandoned_at AS abandoned_at, a.session_id AS session_id,
-        a.last_step AS last_step, a.last_step_index AS last_step_index, a.lever AS lever, a.campaign AS campaign,
-        a.broker_id AS broker_id, a.broker_name AS broker_name,
+        a.last_step AS last_step, a.last_step_index AS last_step_index,
+        if(l.session_id != '', l.lever, a.lever) AS lever, if(l.session_id != '', l.campaign, a.campaign) AS campaign,
+        if(l.session_id != '', l.broker_id, a.broker_id) AS broker_id,
+        if(l.session_id != '', l.broker_name, a.broker_name) AS broker_name,
         c.contact_id AS contact_id, c.last_consent AS consented_at, c.phone_key AS phone_key, c.sealed AS sealed,
         c.wording AS wording, c.consent_url AS consent_url, r.min_step AS min_step, r.quiet_s AS quiet_s,
         r.wait_days AS wait_days
     FROM abandons AS a
     INNER JOIN contacts AS c USING (visitor_id, form_id)
     INNER JOIN rules AS r USING (form_id)
+    LEFT JOIN landings AS l ON l.session_id = a.session_id
     WHERE c.last_consent <= a.abandoned_at
       AND a.last_step_index >= r.min_step
       AND (visitor_id, form_id) GLOBAL NOT IN (SELECT visitor_id, form_id FROM bots)

@@ -23,16 +23,17 @@ CAPTURED = {"utm_source": "display", "utm_medium": "cpm", "utm_campaign": "moto-
 
 
 def journey(client, visitor, *, consent=True, leave_at="coverage", minutes_ago=20, phone=PHONE, then=(), headers=None,
-            again=None):
+            again=None, captured=True):
     """A visitor's quote: vehicle and rider (phone, box) completed, then the form left at `leave_at`; `again`: the
     rider step's properties sent a second time (the visitor went back to it) before leaving."""
     t0 = int(time.time() * 1000) - minutes_ago * MIN
     session = f"s-{visitor}"
-    events = [step("vehicle", visitor, session, t0, engine_cc=700) | {"c": CAPTURED},
-              step("rider", visitor, session, t0 + 2 * MIN, phone=phone, callback_consent=consent) | {"c": CAPTURED},
-              form_event("form_abandon", visitor, session, leave_at, t0 + 4 * MIN) | {"c": CAPTURED}]
+    c = {"c": CAPTURED} if captured else {}
+    events = [step("vehicle", visitor, session, t0, engine_cc=700) | c,
+              step("rider", visitor, session, t0 + 2 * MIN, phone=phone, callback_consent=consent) | c,
+              form_event("form_abandon", visitor, session, leave_at, t0 + 4 * MIN) | c]
     if again is not None:
-        events.insert(2, step("rider", visitor, session, t0 + 3 * MIN, **again) | {"c": CAPTURED})
+        events.insert(2, step("rider", visitor, session, t0 + 3 * MIN, **again) | c)
     for i, (kind, step_id) in enumerate(then):
         events.append(form_event(kind, visitor, session, step_id, t0 + (5 + i) * MIN, **(
             {"phone": phone, "quote_id": "Q-1"} if kind == "form_submit" else {})))
@@ -62,6 +63,19 @@ def test_a_consenting_visitor_who_left_at_the_lead_step_is_a_lead_with_proof_and
     assert abs(lead["time_on_form_s"] - (4 * 60 + 30)) <= 2
     assert lead["expired"] is False and lead["delivery"] == ""
     assert lead["visitor_id"] == "v-lead" and lead["session_id"] == "s-v-lead"
+
+
+def test_a_lead_says_how_its_session_came_not_how_its_last_page_did(client, store, plan, sealer):
+    """Its landing's lever and campaign: the abandon, on a later page (or on another of the plan's sites reached
+    by a link), read `direct` or `referral` (re-probe)."""
+    t0 = int(time.time() * 1000) - 21 * MIN
+    landing = form_event("page_view", "v-landed", "s-v-landed", "", t0) | {"c": CAPTURED}
+    landing.pop("f")
+    assert counts(post(client, landing))["rejected"] == 0
+    journey(client, "v-landed", captured=False)
+    assert rows(store, "SELECT DISTINCT lever FROM parcours.events WHERE event = 'form_abandon'") == [{"lever": "direct"}]
+    (lead,) = found(store, plan, sealer)
+    assert (lead["lever"], lead["campaign"]) == ("display", "moto-spring")
 
 
 def test_the_deadline_is_the_end_of_the_next_day_in_the_plans_time_zone(client, store, plan, sealer):
