@@ -39,9 +39,9 @@ CHECK = {
     "first_step_optional": 'form "{form}": the first step "{step}" cannot be optional; the funnel starts there',
     "step_shared": 'form "{form}": step "{step}" is already used by form "{other}"; a step ID belongs to one form',
     "invalid_pattern": 'property "{prop}": invalid pattern: {reason}',
-    "unsupported_pattern": 'property "{prop}": pattern not supported ({reason}): backreferences such as \\1 and '
-                           'lookarounds such as (?=...) or (?!...) can make matching one value take minutes; '
-                           'write it without them',
+    "unsupported_pattern": 'property "{prop}": pattern not supported ({reason}): RE2 matches every pattern in a '
+                           'time linear in the value, and has no backreferences (\\1), no lookarounds ((?=...), '
+                           '(?!...)), no \\Z (write \\z); write it without them',
     "enum_without_values": 'property "{prop}": type enum needs a list of values',
     "enum_value_twice": 'property "{prop}": enum value "{value}" is listed twice',
     "values_not_enum": 'property "{prop}": values only apply to type enum, not {type}',

@@ -41,9 +41,9 @@ CHECK_CASES = {
                     'form "b": step "vehicle" is already used by form "a"; a step ID belongs to one form'),
     "invalid_pattern": ({"prop": "code", "reason": "missing )"}, 'property "code": invalid pattern: missing )'),
     "unsupported_pattern": ({"prop": "code", "reason": "invalid escape sequence: \\1"},
-                            'property "code": pattern not supported (invalid escape sequence: \\1): backreferences '
-                            "such as \\1 and lookarounds such as (?=...) or (?!...) can make matching one value take "
-                            "minutes; write it without them"),
+                            'property "code": pattern not supported (invalid escape sequence: \\1): RE2 matches every '
+                            "pattern in a time linear in the value, and has no backreferences (\\1), no lookarounds "
+                            "((?=...), (?!...)), no \\Z (write \\z); write it without them"),
     "enum_without_values": ({"prop": "slot"}, 'property "slot": type enum needs a list of values'),
     "enum_value_twice": ({"prop": "slot", "value": "am"}, 'property "slot": enum value "am" is listed twice'),
     "values_not_enum": ({"prop": "slot", "type": "string"}, 'property "slot": values only apply to type enum, not string'),
