@@ -64,12 +64,23 @@ def _withdrawn(store: Store, rules: Sequence[tuple[str, str, str]]) -> list[str]
     return out
 
 
+def _superseded(store: Store) -> list[str]:
+    """The contacts a later tick of the same visitor on the same form replaced (another phone, another day): only
+    the latest is ever listed or sent (leads.sql), the others are kept for nothing."""
+    db = store.database
+    return [r[0] for r in store.query(f"""
+        SELECT event_id FROM (
+            SELECT event_id, consented_at, max(consented_at) OVER (PARTITION BY visitor_id, form_id) AS latest
+            FROM {db}.{TABLE} FINAL)
+        WHERE consented_at < latest""").rows]
+
+
 def purge(store: Store, now: dt.datetime | None = None, withdrawn: Sequence[tuple[str, str, str]] = ()) -> Purged:
-    """Delete the contacts whose retention has ended, or whose consent was withdrawn (`withdrawn`: the plan's
-    `withdrawals`), and the old parts that held them."""
+    """Delete the contacts whose retention has ended, whose consent was withdrawn (`withdrawn`: the plan's
+    `withdrawals`) or that a later tick replaced, and the old parts that held them."""
     db = store.database
     when = "purge_after <= {now:DateTime64(3, 'UTC')}" if now else "purge_after <= now64(3)"
-    ids = _withdrawn(store, withdrawn)
+    ids = _withdrawn(store, withdrawn) + _superseded(store)
     if ids:  # event ids (UUIDs): nothing personal in the statement ClickHouse keeps
         when = f"({when}) OR event_id IN ({', '.join(_quoted(i) for i in ids)})"
     parameters = {"now": now} if now else None

@@ -252,12 +252,15 @@ def test_a_consent_withdrawn_takes_its_phone_with_it_before_its_retention_ends(c
          step("rider", visitor="v-back", ts=t, phone="06 11 22 33 44", callback_consent=True),
          step("rider", visitor="v-back", ts=t + 1000, phone="06 11 22 33 44", callback_consent=False),
          step("rider", visitor="v-back", ts=t + 2000, phone="06 11 22 33 44", callback_consent=True),
-         step("rider", visitor="v-kept", ts=t, phone="06 99 88 77 66", callback_consent=True))
+         step("rider", visitor="v-kept", ts=t, phone="06 99 88 77 66", callback_consent=True),
+         step("rider", visitor="v-moved", ts=t, phone="06 55 44 33 22", callback_consent=True),
+         step("rider", visitor="v-moved", ts=t + 1000, phone="06 55 44 33 23", callback_consent=True))
     sealed = {r["visitor_id"]: r["sealed"] for r in rows(store, "SELECT visitor_id, sealed FROM parcours.lead_contacts")}
     rules = retention.withdrawals(compile_plan(load_plan(EXAMPLE_PLAN)))
     assert rules == [("moto_quote", "rider", "callback_consent")]
-    assert retention.purge(store, withdrawn=rules).contacts == 2  # v-gone's, and v-back's first tick
+    # v-gone's, v-back's first tick, and v-moved's first phone (a later tick replaced it: only the latest is used).
+    assert retention.purge(store, withdrawn=rules).contacts == 3
     left = rows(store, "SELECT visitor_id, consented_at FROM parcours.lead_contacts FINAL ORDER BY visitor_id")
-    assert [r["visitor_id"] for r in left] == ["v-back", "v-kept"]
+    assert [r["visitor_id"] for r in left] == ["v-back", "v-kept", "v-moved"]
     assert files_holding([engine_dir], [sealed["v-gone"]]) == []
     assert retention.purge(store, withdrawn=rules).contacts == 0
