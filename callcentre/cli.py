@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import click
+import phonenumbers
 
 from callcentre import calls as calls_mod
 from callcentre import leads as leads_mod
@@ -54,8 +55,10 @@ def read_sealer(given: str | None, data_dir: Path) -> Sealer:
 @plan_option("The plan with the lead rules (when no collector runs; a running collector uses its own).")
 @leads_key_option
 @target_options
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
-              help="An aligned table to read; CSV for a spreadsheet or a dialler; a JSON array of objects.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "excel", "json"]), default="table", show_default=True,
+              help="An aligned table to read; CSV for a dialler or a program; `excel`: CSV as a French Excel opens "
+                   "it (UTF-8 with a BOM, `;`, phones written +33 6 31 42 53 65 so they stay text); a JSON array "
+                   "of objects.")
 @click.pass_context
 def leads(ctx, target: Target, since, form, min_step, plan, leads_key, fmt):
     """Call-back leads: visitors who ticked the call-back box with their phone, left a form at a lead step or
@@ -74,17 +77,31 @@ def leads(ctx, target: Target, since, form, min_step, plan, leads_key, fmt):
     click.echo(render(as_result(doc), fmt), nl=False)
 
 
+def _dialled(number: object) -> object:
+    """An E.164 phone as people write it, +33 6 31 42 53 65 (text to a spreadsheet); anything else as it is."""
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(str(number)), phonenumbers.PhoneNumberFormat.INTERNATIONAL) \
+            if isinstance(number, str) and number.startswith("+") else number
+    except phonenumbers.NumberParseException:
+        return number
+
+
 def render(result: QueryResult, fmt: str) -> str:
-    """Leads as a table, CSV (a header row) or a JSON array of objects."""
+    """Leads as a table, CSV (a header row; `excel`: as a French Excel opens it) or a JSON array of objects."""
     if fmt == "json":
         return json.dumps([dict(zip(result.columns, row)) for row in result.rows], ensure_ascii=False) + "\n"
-    if fmt == "csv":
+    if fmt in ("csv", "excel"):
+        excel = fmt == "excel"
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        # Excel set to French reads `;` between fields and, without a BOM, Latin-1 ("RÃ©gie"); it reads
+        # +33631425365 as the number 33631425365, not with the groups a person dials.
+        writer = csv.writer(out, delimiter=";" if excel else ",", lineterminator="\r\n" if excel else "\n")
         writer.writerow(result.columns)
-        writer.writerows([["true" if v is True else "false" if v is False else spreadsheet_text(v) for v in row]
+        phone = result.columns.index("phone") if excel and "phone" in result.columns else -1
+        writer.writerows([["true" if v is True else "false" if v is False else
+                           _dialled(v) if i == phone else spreadsheet_text(v) for i, v in enumerate(row)]
                           for row in result.rows])
-        return out.getvalue()
+        return ("\ufeff" if excel else "") + out.getvalue()
     shown = ("phone", "form_id", "last_step", "abandoned_at", "call_by", "lever", "campaign", "broker_id",
              "time_on_form_s", "wording", "delivery")
     index = [result.columns.index(c) for c in shown]

@@ -186,6 +186,12 @@ def test_the_command_lines_formats_hold_the_same_leads():
     assert (line["campaign"], line["phone"]) == ("'=HYPERLINK(\"http://evil.example\")", "+33648271953")
     table = render(result, "table").splitlines()
     assert table[0].split(" | ")[0].strip() == "phone" and "+33648271953" in table[2] and table[-1] == "(1 row)"
+    # As a French Excel opens it: a BOM (else "RÃ©gie"), `;`, and the phone as text (+33648271953 was read as
+    # the number 33648271953) (outside probe); formulas neutralised all the same.
+    excel = render(as_result(as_document(QueryResult(list(leads.COLUMNS), [row]))), "excel")
+    assert excel.startswith("\ufeff") and "\r\n" in excel
+    (line,) = csv.DictReader(io.StringIO(excel[1:], newline=""), delimiter=";")
+    assert (line["phone"], line["campaign"]) == ("+33 6 48 27 19 53", "'=HYPERLINK(\"http://evil.example\")")
 
 
 def test_a_visitor_who_skipped_an_optional_step_before_the_lead_step_is_a_lead(lead_settings, store, sealer, tmp_path):
