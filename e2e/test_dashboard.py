@@ -260,6 +260,16 @@ def test_custom_dates_and_a_shared_link(page: Page, dash, browser):
     expect(page.locator("#overview .state.empty")).to_contain_text("No data for this period.")
 
 
+def test_a_period_too_long_to_compare_is_shown_without_the_previous_one(page: Page, dash):
+    """From 1990: the previous period would begin before 1970, which the API refuses; the overview failed with
+    its English error (outside probe)."""
+    calls = report_calls(page)
+    login(page, dash, "?lang=en&period=custom&from=1990-01-01&to=2026-11-30")
+    settled(page)
+    assert page.locator("#overview").get_attribute("data-state") == "ready"
+    assert not any("compare=true" in c for c in calls if c.startswith("/api/reports/overview?"))
+
+
 def test_custom_dates_the_wrong_way_round_are_refused_in_words(page: Page, dash):
     """From after To: the page says so beside the inputs and applies nothing until the dates are fixed."""
     login(page, dash, "?lang=en&period=custom&from=2026-01-01&to=2026-01-31")

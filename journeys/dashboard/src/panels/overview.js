@@ -49,8 +49,11 @@ export var overview = {
   keys: ['series'],
   async load(s, signal) {
     var params = state.common(s);
+    // The previous period, as long as this one, must begin in 1970 or later (the API refuses it otherwise): a
+    // period from 1990 is shown without one.
+    var compare = 2 * Date.parse(params.from) - Date.parse(params.to) >= 0 ? { compare: 'true' } : {};
     var [totals, series] = await Promise.all([
-      report('overview', { ...params, compare: 'true' }, signal),
+      report('overview', { ...params, ...compare }, signal),
       report('overview', { ...params, interval: 'day' }, signal),
     ]);
     return { totals: totals[0] || {}, series };
