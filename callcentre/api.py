@@ -34,12 +34,11 @@ from callcentre import numbers as numbers_mod
 from callcentre import retention
 from callcentre.outbox import Dispatcher, Outbox
 from callcentre.seal import LeadsKeyError, Sealer, leads_off, parse_keys
-from collector import output, redact, repeats, useragent
+from collector import admin, output, redact, repeats, useragent
 from collector.collect import _cors_headers
 from collector.errors import BadParameter
 from collector.messages import answer
 from collector.periodic import runs_background, slot
-from collector.since import BadTime, parse_since
 from collector.storage import Store
 
 log = logging.getLogger("parcours.callcentre")
@@ -106,10 +105,7 @@ def _store(request: Request) -> Store:
 async def list_leads(request: Request) -> Response:
     """GET /api/leads?since=24h&form=moto_quote&min_step=3."""
     params = request.query_params
-    try:
-        since = parse_since(params.get("since") or "24h")
-    except BadTime as exc:
-        raise BadParameter(answer("bad_parameter", name="since", problem=exc)) from None
+    since = admin.query_time(request, "since", "24h")
     min_step = params.get("min_step") or "0"
     if not min_step.isdigit():
         raise BadParameter(answer("bad_parameter", name="min_step", problem="expected a step number, 1 or more"))
@@ -167,14 +163,8 @@ def public_routes(settings) -> list[BaseRoute]:
 
 async def list_calls(request: Request) -> Response:
     """GET /api/calls?since=30d&until=: the calls started then, and what each matched."""
-    params = request.query_params
-    times = {}
-    for name, default in (("since", "30d"), ("until", None)):
-        try:
-            times[name] = parse_since(params.get(name) or default) if params.get(name) or default else _FAR
-        except BadTime as exc:
-            raise BadParameter(answer("bad_parameter", name=name, problem=exc)) from None
-    since, until = times["since"], times["until"]
+    since = admin.query_time(request, "since", "30d")
+    until = admin.query_time(request, "until") if request.query_params.get("until") else _FAR
     result = await run_in_threadpool(calls_mod.matches, _store(request), since, until)
     return Response(output.encode(result), media_type="application/json")
 

@@ -103,9 +103,10 @@ async def stream(request: Request, fn: Callable[..., Iterable[bytes]], *args: An
     return StreamingResponse(body(), media_type=media_type, headers=headers)
 
 
-def _time(request: Request, name: str):
+def query_time(request: Request, name: str, default: str | None = None):
+    """The time the query parameter `name` gives (`default` when absent or empty); a BadParameter naming it."""
     try:
-        return parse_since(request.query_params.get(name))
+        return parse_since(request.query_params.get(name) or default)
     except BadTime as exc:
         raise BadParameter(answer("bad_parameter", name=name, problem=exc)) from None
 
@@ -126,15 +127,15 @@ async def export(request: Request) -> Response:
     params = request.query_params
     table, fmt = params.get("table", "events"), params.get("format", "csv")
     export_mod.check(table, fmt)
-    since = _time(request, "since")
-    until = _time(request, "until") if params.get("until") else None
+    since = query_time(request, "since")
+    until = query_time(request, "until") if params.get("until") else None
     return await stream(request, export_mod.chunks, table, fmt, since, until, media_type=export_mod.FORMATS[fmt][0],
                         headers={"Content-Disposition": f'attachment; filename="{table}.{fmt}"'})
 
 
 async def rejected_summary(request: Request) -> Response:
     """GET /api/rejected/summary?since=7d: rejections grouped by reason."""
-    return await run(request, rejected.summary, _time(request, "since"))
+    return await run(request, rejected.summary, query_time(request, "since"))
 
 
 async def rejected_replay(request: Request) -> Response:
@@ -144,7 +145,7 @@ async def rejected_replay(request: Request) -> Response:
         raise BadParameter(answer("since_required"))
     dry_run = flag(params, "dry_run")
     state = request.app.state
-    return await run(request, rejected.replay, state.plan, state.settings.secret, _time(request, "since"), dry_run,
+    return await run(request, rejected.replay, state.plan, state.settings.secret, query_time(request, "since"), dry_run,
                      None, state.settings.time_bounds)
 
 

@@ -63,10 +63,10 @@ class EventProblem:
 
 
 MAX_EVENT = 32_768
+"""Default size limit of one event in a batch, in bytes of JSON."""
 MAX_EVENTS = 1_000
 """The most events one request may carry (the tag sends at most 100; Segment's libraries, a few hundred): 300,000
 empty events in one 900 KB body held every other request for 8 s."""
-"""Default size limit of one event in a batch, in bytes of JSON."""
 
 
 def ingest(body: bytes, req: Request, plan: CompiledPlan, secret: bytes, max_event: int = MAX_EVENT,
