@@ -52,9 +52,17 @@ def test_an_erasure_while_a_query_reads_the_tables_waits_for_it_with_every_table
     import threading
 
     send(store, plan, visit("v1"), quote("v1", "Q-1", "0612345678"), visit("v2"))
-    reading = threading.Thread(target=lambda: store.query(  # a second per row: 3 s
-        f"SELECT count() FROM {store.database}.events WHERE sleepEachRow(1) = 0 SETTINGS max_block_size = 1",
-        readonly=False))
+
+    def read():  # a second per row, 60 rows: stopped below once the erasure was seen waiting for it
+        try:
+            store.query(f"SELECT count() FROM numbers(60) WHERE sleepEachRow(1) = 0 AND number NOT IN "
+                        f"(SELECT length(visitor_id) + 100 FROM {store.database}.events) "
+                        "SETTINGS max_block_size = 1, log_comment = 'test-erase-reader'", readonly=False)
+        except StoreError:
+            pass
+
+    # Long enough that a loaded machine cannot end it before the erasure reaches its wait (a 3 s query did once).
+    reading = threading.Thread(target=read)
     from collector import old_parts
 
     waiting, quiet, done = threading.Event(), old_parts._quiet, {}
@@ -73,6 +81,7 @@ def test_an_erasure_while_a_query_reads_the_tables_waits_for_it_with_every_table
     send(store, plan, visit("v4"))
     assert count(store, "events", "visitor_id = 'v4'") == 1
     assert reading.is_alive(), "stored while the query still ran"
+    store.query("KILL QUERY WHERE Settings['log_comment'] = 'test-erase-reader' SYNC", readonly=False)
     reading.join(30)
     erasing.join(60)
     assert done["erased"].removed["events"] == 2 and done["erased"].parts_left == 0
