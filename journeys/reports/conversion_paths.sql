@@ -16,6 +16,9 @@
 -- nulls (false: only the converting persons' touches are read, for the models that need no null path),
 -- ages (false: no touch's age, which only time decay reads: the conversions of one path then share a row,
 -- and `days` adds up their days from the first touch),
+-- pos_alone (true only for the models that credit an offline sale's last touch alone, last touch and last
+-- non-direct, without filters: an offline sale whose point of sale is a touch, of a lever other than direct,
+-- then has that touch alone in its path, its online touches not read),
 -- and the filters lever, campaign, broker, device ('' when not given): with any, only the paths with a touch
 -- that matches every filter given are kept, whole (a visit's landing, or the point of sale: its lever and
 -- the signing broker).
@@ -29,7 +32,7 @@ converting_visitors AS (
     -- person (a lead's only: a sale's person comes from person_keys, and a person id, `p` and a hash of its
     -- first key, is never a visitor id; not reading the sales' persons a second time saves a sixth).
     SELECT key FROM parcours.person_keys FINAL
-    WHERE NOT {nulls:Bool} AND key_type = 'visitor' AND person_id IN (SELECT person_id FROM conversions)
+    WHERE NOT {nulls:Bool} AND key_type = 'visitor' AND person_id IN (SELECT person_id FROM touched_conversions)
     UNION ALL
     SELECT person_id FROM conversions WHERE NOT {nulls:Bool} AND {goal:String} = 'lead'
 ),
@@ -110,14 +113,28 @@ points_of_sale AS (
     SELECT broker_id, argMax(lever, updated_at) AS lever FROM parcours.brokers GROUP BY broker_id
 ),
 
-person_conversions AS (
+sold_at AS (
+    -- Each conversion with the lever of its point of sale as a touch ('' when it has none), and whether that touch
+    -- alone makes its path (pos_alone: one of lever other than direct).
     SELECT
-        conversions.person_id AS person_id,
-        groupArray((conversions.ts, conversions.value, conversions.channel, conversions.signer,
-                    multiIf(NOT {offline_touch:Bool} OR conversions.channel = 'web', '',
-                            points_of_sale.lever != '', points_of_sale.lever, conversions.channel))) AS converted
+        conversions.person_id AS person_id, conversions.ts AS ts, conversions.value AS value,
+        conversions.channel AS channel, conversions.signer AS signer,
+        multiIf(NOT {offline_touch:Bool} OR conversions.channel = 'web', '',
+                points_of_sale.lever != '', points_of_sale.lever, conversions.channel) AS point_of_sale,
+        {pos_alone:Bool} AND point_of_sale NOT IN ('', 'direct') AS alone
     FROM conversions
     LEFT JOIN points_of_sale ON points_of_sale.broker_id = conversions.signer
+),
+
+touched_conversions AS (
+    -- The conversions whose paths have online touches (without pos_alone, all of them): only their persons'
+    -- touches are read when null paths are not (on the seed, 85% of the sales are signed offline).
+    SELECT person_id FROM sold_at WHERE NOT alone
+),
+
+person_conversions AS (
+    SELECT person_id, groupArray((ts, value, channel, signer, point_of_sale, alone)) AS converted
+    FROM sold_at
     GROUP BY person_id
 ),
 
@@ -143,8 +160,9 @@ paths AS (
         -- The touches in the window (a null path: the period; a conversion: its lookback) are a run of the
         -- journey, which is in time order: sliced out of each of its columns, not filtered touch by touch.
         journey.1 AS times,
-        if(not_converted, arrayFirstIndex(t -> t >= {from:DateTime64(3, 'UTC')}, times),
-           arrayFirstIndex(t -> t >= converted_at - toIntervalSecond({lookback_s:UInt32}), times)) AS first,
+        multiIf(not_converted, arrayFirstIndex(t -> t >= {from:DateTime64(3, 'UTC')}, times),
+                conversion.6, 0,  -- its point of sale alone
+                arrayFirstIndex(t -> t >= converted_at - toIntervalSecond({lookback_s:UInt32}), times)) AS first,
         if(not_converted, length(times), arrayLastIndex(t -> t <= converted_at, times)) AS last,
         if(first = 0 OR last < first, 0, last - first + 1) AS touched,
         greatest(first, 1) AS start,  -- arraySlice counts from 1 (0 when no touch is in the window: none taken)
@@ -153,7 +171,7 @@ paths AS (
         arraySlice(journey.3, start, touched) AS online_keys,
         arraySlice(journey.4, start, touched) AS online_matches
     FROM persons
-    ARRAY JOIN if(empty(converted), [(toDateTime64(0, 3, 'UTC'), toDecimal64(0, 2), '', '', '')], converted) AS conversion
+    ARRAY JOIN if(empty(converted), [(toDateTime64(0, 3, 'UTC'), toDecimal64(0, 2), '', '', '', false)], converted) AS conversion
     WHERE {nulls:Bool} OR NOT empty(converted)
 ),
 

@@ -10,7 +10,7 @@ import numpy as np
 from journeys.attribution import attribute_groups
 from journeys.reports.base import SEGMENT, Column, Context, Report, ReportError, Result, money
 from journeys.reports.paths import SQL as PATHS_SQL
-from journeys.reports.paths import path_parameters, table
+from journeys.reports.paths import LAST_TOUCH_MODELS, path_parameters, table
 from journeys.touches import view_parameters
 
 DEFAULT_MODEL = "last_non_direct"
@@ -28,7 +28,7 @@ def attributed_sales(ctx: Context, by: str) -> dict[tuple[str, str], tuple[float
     """Per (lever, key): (online sales, offline sales, revenue) the model credits, as attribution does."""
     model = model_of(ctx)
     paths = ctx.query(PATHS_SQL, path_parameters(ctx, by=by, goal="sale", nulls=model == "markov",
-                                                 ages=model == "time_decay"))
+                                                 ages=model == "time_decay", pos_alone=model in LAST_TOUCH_MODELS))
     t = table(paths, by)
     at = paths.columns.index("channel")
     offline = np.array([0 if r[at] == "web" else 1 for r in paths.rows], dtype=np.int64)

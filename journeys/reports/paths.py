@@ -24,20 +24,28 @@ NO_TOUCH = ""
 
 def path_parameters(ctx: Context, *, by: str | None = None, goal: str | None = None,
                     offline_touch: bool | None = None, nulls: bool | None = None,
-                    ages: bool | None = None) -> dict[str, Any]:
+                    ages: bool | None = None, pos_alone: bool = False) -> dict[str, Any]:
     """conversion_paths.sql's parameters from the options (some reports fix a few). Null paths are read
-    only for the Markov model, the touches' ages only for time decay."""
+    only for the Markov model, the touches' ages only for time decay; `pos_alone` for a caller whose model
+    credits an offline sale's point of sale alone (LAST_TOUCH_MODELS; taken only without filters, which may keep
+    a path for an online touch)."""
     o = ctx.options
+    offline_touch = o.offline_touch if offline_touch is None else offline_touch
     return {
         "nulls": o.model in ("", "all", "markov") if nulls is None else nulls,
         "ages": o.model in ("", "all", "time_decay") if ages is None else ages,
         "from": o.start, "to": o.end, "touches_from": o.start - dt.timedelta(seconds=ctx.lookback),
         "lookback_s": ctx.lookback, "goal": goal or o.goal,
-        "offline_touch": o.offline_touch if offline_touch is None else offline_touch,
+        "offline_touch": offline_touch,
+        "pos_alone": pos_alone and offline_touch and not o.filtered,
         "by": ctx.breakdown(BREAKDOWNS) if by is None else by,
         **o.filters, **view_parameters(ctx.plan),
     }
 
+
+LAST_TOUCH_MODELS = ("last_touch", "last_non_direct")
+"""The models that credit a path's last touch alone, which an offline sale's point of sale is, unless its lever is
+direct (conversion_paths.sql's pos_alone)."""
 
 WIDEST_BY = "broker"
 """The breakdown computed in the place of none for the null paths (the attribution of every model, the dashboard's
@@ -56,21 +64,24 @@ def wider_paths(p: Mapping[str, Any]) -> list[tuple[dict[str, Any], Derive, bool
         for ages in dict.fromkeys((p["ages"], True)):
             for by in ((p["by"],) if p["by"] else ("", *BREAKDOWNS)):
                 for offline_touch in dict.fromkeys((p["offline_touch"], not filtered)):
-                    q = {**p, "nulls": nulls, "ages": ages, "by": by, "offline_touch": offline_touch}
-                    if q != p:
-                        out.append((q, narrower_paths(q, p), False))
+                    for pos_alone in dict.fromkeys((p["pos_alone"] and offline_touch, False)):
+                        q = {**p, "nulls": nulls, "ages": ages, "by": by, "offline_touch": offline_touch,
+                             "pos_alone": pos_alone}
+                        if q != p:
+                            out.append((q, narrower_paths(q, p), False))
     if p["nulls"] and not p["by"] and not filtered:
-        widest = {**p, "by": WIDEST_BY}
+        widest = {**p, "by": WIDEST_BY, "pos_alone": False}
         out = [(widest, narrower_paths(widest, p), True), *[w for w in out if w[0] != widest]]
     return out
 
 
 def narrower_paths(source: Mapping[str, Any], target: Mapping[str, Any]) -> Derive:
     """How the paths of `target` are read off those of a wider `source` (wider_paths): the null paths left out,
-    the point of sale taken off the end of an offline sale's path, the keys or the ages emptied, and the rows
-    that became the same added up. None when a sale's channel is empty (whether its point of sale was made a
-    touch is then not known: computed instead)."""
+    the point of sale taken off the end of an offline sale's path, or left alone in it (pos_alone), the keys or
+    the ages emptied, and the rows that became the same added up. None when a sale's channel is empty (whether
+    its point of sale was made a touch is then not known: computed instead)."""
     strip = source["offline_touch"] and not target["offline_touch"]
+    alone = target["pos_alone"] and not source["pos_alone"]
 
     def derive(result: Result) -> Result | None:
         at = {c: i for i, c in enumerate(result.columns)}
@@ -81,12 +92,14 @@ def narrower_paths(source: Mapping[str, Any], target: Mapping[str, Any]) -> Deri
             conversions, nulls = r[conv], r[nul] if target["nulls"] else 0
             if not conversions and not nulls:
                 continue
-            levers, keys, ages = r[lev], r[key], r[age]
-            if strip and conversions:
+            levers, keys, ages, days = r[lev], r[key], r[age], r[day]
+            if (strip or alone) and conversions:
                 if not r[chan]:
                     return None
-                if r[chan] != "web":
+                if r[chan] != "web" and strip:
                     levers, keys, ages = levers[:-1], keys[:-1], ages[:-1]
+                elif r[chan] != "web" and levers[-1] != "direct":  # its point of sale alone (no online touch, 0 days)
+                    levers, keys, ages, days = levers[-1:], keys[-1:], ages[-1:], 0
             if not target["by"]:
                 keys = [""] * len(levers)
             if not target["ages"]:
@@ -95,12 +108,12 @@ def narrower_paths(source: Mapping[str, Any], target: Mapping[str, Any]) -> Deri
             row = rows.get(k)
             if row is None:
                 rows[k] = row = list(r)
-                row[lev], row[key], row[age], row[nul] = list(levers), list(keys), list(ages), nulls
+                row[lev], row[key], row[age], row[nul], row[day] = list(levers), list(keys), list(ages), nulls, days
             else:
                 row[conv] += conversions
                 row[nul] += nulls
                 row[val] += r[val]
-                row[day] += r[day]
+                row[day] += days
         return Result(list(result.columns), [rows[k] for k in sorted(rows)])
 
     return derive

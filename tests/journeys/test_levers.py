@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from journeys import reports
-from tests.journeys.builder import Journeys, broker, cost, person, sale
+from tests.journeys.builder import Journeys, at, broker, cost, person, sale
 
 MARCH = {"from": "2026-03-01", "to": "2026-04-01"}
 GOOGLE = "https://www.google.fr/"
@@ -183,3 +183,31 @@ def test_a_filter_on_a_long_campaign_name_finds_its_visits_and_a_value_past_any_
     assert total["visits"] == 1
     with pytest.raises(reports.ReportError, match="campaign: longer than 32768 characters"):
         reports.run(store, plan, "overview", {**MARCH, "campaign": "x" * 32_769})
+
+
+def test_under_a_last_touch_model_an_offline_sale_s_path_is_its_point_of_sale_alone(store, plan, shop):
+    """The levers' sales under last touch and last non-direct credit an offline sale's point of sale alone: its
+    online touches are not read (pos_alone), its path is that one touch, and the credits are those of the whole
+    paths. A point of sale whose lever is direct keeps the online touches (last non-direct passes it by)."""
+    from journeys.attribution import attribute
+    from journeys.reports import base, paths
+
+    for lever, expected in (("broker", [["broker"]]), ("direct", [["display", "direct"]])):
+        if lever == "direct":  # B042's lever changed, later
+            store.insert("brokers", [["B042", "Comparamoto", lever, "", "", "test", at("2026-01-02 00:00")]],
+                         ["broker_id", "name", "lever", "shop", "network", "source", "updated_at"])
+        ctx = base.Context(store, plan, reports.options("levers", MARCH), paths.ATTRIBUTION)
+        whole = paths.path_parameters(ctx, by="", goal="sale", nulls=False, ages=False)
+        alone = paths.path_parameters(ctx, by="", goal="sale", nulls=False, ages=False, pos_alone=True)
+        assert (whole["pos_alone"], alone["pos_alone"]) == (False, True)
+        whole_paths, alone_paths = ctx.query(paths.SQL, whole), ctx.query(paths.SQL, alone)
+        offline = [r for r in alone_paths.records() if r["channel"] == "shop"]
+        assert [r["levers"] for r in offline] == expected, lever
+        assert [r["levers"] for r in whole_paths.records() if r["channel"] == "shop"] == [["display", lever]]
+        for model in paths.LAST_TOUCH_MODELS:
+            assert attribute(paths.table(alone_paths, ""), model, 7) == attribute(paths.table(whole_paths, ""),
+                                                                                  model, 7), (lever, model)
+        # read off the whole paths, the same rows
+        assert paths.narrower_paths(whole, alone)(whole_paths).rows == [list(r) for r in alone_paths.rows]
+    filtered = base.Context(store, plan, reports.options("levers", {**MARCH, "lever": "display"}), paths.ATTRIBUTION)
+    assert not paths.path_parameters(filtered, pos_alone=True)["pos_alone"], "a filter may keep a path for an online touch"

@@ -441,7 +441,8 @@ def test_a_background_turn_computes_the_attribution_first_and_reads_the_other_pa
 
 def test_paths_read_off_a_wider_query_are_those_the_query_gives(store, plan, seeded):
     """Every narrower set of conversion paths read off the widest (null paths, ages, by broker, the point of
-    sale as a touch) is row for row what conversion_paths.sql gives for it."""
+    sale as a touch, with the online touches of offline sales) is row for row what conversion_paths.sql gives
+    for it."""
     import itertools
 
     from journeys.reports import base, paths
@@ -452,8 +453,11 @@ def test_paths_read_off_a_wider_query_are_those_the_query_gives(store, plan, see
     source = ctx.query(paths.SQL, widest)
     assert sum(r[source.columns.index("nulls")] for r in source.rows) > 0
     both = (False, True)
-    for nulls, ages, by, offline_touch in itertools.product(both, both, ("", "broker"), both):
-        target = {**widest, "nulls": nulls, "ages": ages, "by": by, "offline_touch": offline_touch}
+    for nulls, ages, by, offline_touch, pos_alone in itertools.product(both, both, ("", "broker"), both, both):
+        if pos_alone and not offline_touch:
+            continue
+        target = {**widest, "nulls": nulls, "ages": ages, "by": by, "offline_touch": offline_touch,
+                  "pos_alone": pos_alone}
         derived = paths.narrower_paths(widest, target)(source)
         computed = ctx.query(paths.SQL, target)
         assert derived.columns == computed.columns
