@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 
 from e2e.demo import complete, visitor_id, watch_errors
 
@@ -32,6 +34,34 @@ def test_a_full_quote_records_each_step_in_order_then_the_submit(collector, page
     assert [e["s"] for e in steps] == ["vehicle", "rider", "coverage", "contact"]
     assert all(isinstance(e["dt"], int) and e["dt"] >= 0 for e in steps)
     assert errors == []
+
+
+def test_a_quote_sent_while_the_collector_fails_leaves_no_phone_in_the_browsers_storage(collector, page):
+    """The outbound queue keeps a stored copy of what is unsent, but never of an event carrying a phone: the rider
+    step (the call-back phone) and the submit stay in the page's memory, retried from there."""
+    failed: list[dict] = []
+
+    def unavailable(route):
+        failed.append(json.loads(route.request.post_data))
+        route.fulfill(status=503)
+
+    page.route("**/collect", unavailable)
+    page.goto(f"{collector.url}/demo/")
+    complete(page, "vehicle")
+    page.fill("#callback-phone", "07 98 76 54 32")
+    page.check("#callback-consent")
+    complete(page, "rider", "coverage", "contact")
+    deadline = time.monotonic() + 30
+    while not any(e["e"] == "form_submit" for b in failed for e in b["events"]):
+        assert time.monotonic() < deadline, "the submit was never attempted"
+        page.wait_for_timeout(100)  # the page runs (and retries) meanwhile
+
+    stored = page.evaluate("JSON.stringify(Object.entries(localStorage))")
+    assert not re.search(r"6\D?12\D?34\D?56\D?78|7\D?98\D?76\D?54\D?32", stored), stored
+    queue = json.loads(page.evaluate("localStorage.getItem('_pcq')"))
+    assert [(e["e"], e.get("s")) for e in queue] == [
+        ("page_view", None), ("form_step", "vehicle"), ("form_step", "coverage"), ("form_step", "contact")
+    ], "every other unsent event keeps its stored copy"
 
 
 def test_the_broker_id_of_the_landing_is_still_on_a_submit_two_page_loads_later(collector, page):

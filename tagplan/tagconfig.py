@@ -31,6 +31,9 @@ def tag_config(plan: Plan) -> dict:
         # be an optional step the visitor skipped (it would also sit before the call-back leads' from_step).
         "f": {form_id: [s.id for s in form.steps if not s.optional] for form_id, form in plan.forms.items()},
     }
+    personal = personal_properties(plan)
+    if personal:
+        config["n"] = personal
     if plan.consent_mode == "required":
         config["c"] = "required"
         config["x"] = plan.consent_exempt_events
@@ -38,6 +41,15 @@ def tag_config(plan: Plan) -> dict:
     if addons:
         config["a"] = addons  # names here; the collector serves each add-on's code in their place
     return config
+
+
+def personal_properties(plan: Plan) -> list[str]:
+    """Names of the properties the plan declares a phone or pii anywhere (its phone identity keys, what `identify`
+    carries, among them): the tag never writes to storage an event carrying a value for one (docs/tag.md)."""
+    forms = plan.forms.values()
+    declared = [*(s.properties for f in forms for s in f.steps), *(f.submit.properties for f in forms),
+                *(e.properties for e in plan.events.values())]
+    return list(dict.fromkeys(name for props in declared for name, p in props.items() if p.type == "phone" or p.pii))
 
 
 ADDONS = {"markup": lambda plan: any(form.markup for form in plan.forms.values()),

@@ -5,7 +5,8 @@
 //   v plan version, e endpoint (relative to the script URL), b broker param,
 //   p {captured param: keep_days}, the broker's included, c consent mode,
 //   x events allowed before consent, s the plan's site hosts, f forms,
-//   a the add-ons the plan uses (functions, spliced in by the collector).
+//   a the add-ons the plan uses (functions, spliced in by the collector),
+//   n the plan's phone and pii properties (an event carrying one is never stored).
 export var DEFAULTS = {
   e: 'collect',
   b: 'courtier',
@@ -13,7 +14,8 @@ export var DEFAULTS = {
   x: [],
   s: [],
   f: {},
-  a: []
+  a: [],
+  n: []
 };
 
 /** Merge the injected plan over the defaults; anything but an object means "not injected". */

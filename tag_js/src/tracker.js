@@ -43,7 +43,7 @@ export function start(w, src, raw, auto) {
 
   store.on = ok === 1 || (!required && ok !== 0);
   var ids = identity(store, w.crypto, link),
-    out = transport(w, endpoint(cfg, src, loc.href), now, store),
+    out = transport(w, endpoint(cfg, src, loc.href), now, store, cfg.n),
     cap = capture(store, loc.search, cfg, t0);
 
   // The visitor id must not stay in the address bar, to be shared or bookmarked.

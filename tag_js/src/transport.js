@@ -5,6 +5,9 @@
 // once the collector answered: what a closed tab, a network failure or a
 // beacon lost in flight leaves behind is sent again by the next page. The
 // collector deduplicates by event id, so a resend never counts twice.
+// Except an event carrying personal data (a non-empty value for one of the
+// plan's phone or pii properties, `pii`): a raw phone is written nowhere, so it
+// lives in memory only, and is lost if the page goes before it is delivered.
 import { attempt } from './storage.js';
 
 export var KEY = '_pcq';
@@ -12,8 +15,8 @@ export var MAX_QUEUE = 100; // oldest events are dropped beyond this, in memory 
 var MAX_BATCH = 20;
 var MAX_TRIES = 5; // retries after the first attempt in one page: 1s, 2s, 4s, 8s, 16s
 
-/** {add(event), flushNow()}: posts batches to `url`; `store` keeps what is unsent. */
-export function transport(w, url, now, store) {
+/** {add(event), flushNow()}: posts batches to `url`; `store` keeps what is unsent but carries none of `pii`. */
+export function transport(w, url, now, store, pii) {
   var saved = store.read(KEY),
     queue = Array.isArray(saved) ? saved : [],
     busy = [],
@@ -24,10 +27,11 @@ export function transport(w, url, now, store) {
     tries = 0,
     schedule = (ms) => timer || (timer = w.setTimeout(flush, ms)),
     body = (events) => JSON.stringify({ sent: now(), events: events }),
-    // The batch in flight and the queue: all that is not acknowledged yet.
-    // (Two tabs overwrite each other's copy: an event then rests on its own
-    // tab's memory, as it would without storage.)
-    save = () => store.write(KEY, beaconed.concat(busy, queue).slice(-MAX_QUEUE));
+    // The batch in flight and the queue: all that is not acknowledged yet, but
+    // the events carrying personal data ([v] != '': a value, anything but
+    // undefined, null or '', in a few bytes). (Two tabs overwrite each other's
+    // copy: an event then rests on its own tab's memory, as it would without storage.)
+    save = () => store.write(KEY, beaconed.concat(busy, queue).filter((e) => !pii.some((k) => e.p && [e.p[k]] != '')).slice(-MAX_QUEUE));
 
   // Runs from a timer, outside the command's try: must not throw either.
   function flush() {

@@ -9,7 +9,7 @@ test('the placeholder left as a string means defaults', function () {
 test('an injected plan overrides the defaults key by key', function () {
   var c = resolveConfig({ v: '2026.11.1', b: 'partner', p: { partner: 30 }, f: { moto_quote: ['vehicle'] } });
   assert.equal(c.v, '2026.11.1');
-  assert.deepEqual([c.x, c.s, c.a], [[], [], []], 'keys the compiler leaves out (their defaults) get safe ones');
+  assert.deepEqual([c.x, c.s, c.a, c.n], [[], [], [], []], 'keys the compiler leaves out (their defaults) get safe ones');
   assert.notEqual(c.c, 'required');
   assert.equal(c.b, 'partner');
   assert.deepEqual(c.p, { partner: 30 });

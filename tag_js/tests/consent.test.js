@@ -82,6 +82,16 @@ test('exempt mode stores and sends at once; a refusal there keeps measuring with
   assert.deepEqual(stored(w2), { local: ['_pcok'], cookies: [] });
 });
 
+test('a held event carrying a phone is sent when consent is granted, and stored neither before nor after', async function () {
+  var w = fakeWindow({ respond: function () { return 503; } });
+  var p = start(w, SRC, Object.assign({ n: ['phone'] }, REQUIRED));
+  p('step', 'moto_quote', 'rider', { phone: '06 12 34 56 78' });
+  p('consent', 'granted');
+  await w.tick();
+  assert.deepEqual(names(w).slice(0, 2), ['page_view', 'form_step']);
+  assert.deepEqual(JSON.parse(w.localStorage.getItem('_pcq')).map(function (e) { return e.e; }), ['page_view']);
+});
+
 test('held events are bounded', async function () {
   var w = fakeWindow();
   var p = start(w, SRC, Object.assign({}, REQUIRED, { x: [] }));

@@ -149,6 +149,21 @@ test('leaving with a form started but not submitted sends form_abandon with the 
   assert.deepEqual(once(delivered(w)).filter(function (e) { return e.e == 'form_abandon'; }).map(function (e) { return e.s; }), ['rider', 'coverage']);
 });
 
+test('the plan\'s phone and pii properties (`n`) keep their events out of storage: the rider step, the submit, identify', async function () {
+  var w = fakeWindow({ respond: function () { return 503; } });
+  var p = start(w, SRC, Object.assign({ n: ['phone'] }, PLAN));
+  p('step', 'moto_quote', 'vehicle');
+  p('step', 'moto_quote', 'rider', { phone: '06 12 34 56 78', callback_consent: true });
+  p('submit', 'moto_quote', { quote_id: 'Q-1', phone: '0612345678' });
+  p('identify', { phone: '+33612345678' });
+  await w.tick();
+  w.fire('pagehide');
+  assert.deepEqual(names(once(delivered(w))), ['page_view', 'form_step', 'form_step', 'form_submit', 'identify']);
+  var queue = w.localStorage.getItem('_pcq');
+  assert.deepEqual(names(JSON.parse(queue)), ['page_view', 'form_step'], 'the page view and the vehicle step, as before');
+  assert.doesNotMatch(queue, /12\D?34\D?56\D?78/);
+});
+
 test('no form_abandon after a submit, nor without a started form', async function () {
   var w = fakeWindow();
   var p = start(w, SRC, PLAN);

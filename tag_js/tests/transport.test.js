@@ -8,8 +8,8 @@ var URL_ = 'https://c.example.com/collect';
 var now = function () { return 42; };
 var ev = function (n) { return { id: 'id-' + n, e: 'e' + n }; };
 
-function open(w) {
-  return transport(w, URL_, now, storage(w));
+function open(w, pii) {
+  return transport(w, URL_, now, storage(w), pii || []);
 }
 
 function kept(w) {
@@ -153,4 +153,73 @@ test('blocked storage, a missing fetch or sendBeacon never throw', async functio
   out2.add(ev(1));
   await w2.tick();
   assert.deepEqual(w2.fetches[0].data.events, [ev(1)], 'sent from memory');
+});
+
+// The rider step of the quote form, carrying the phone the plan declares `type: phone, pii: true`.
+var PII = ['phone', 'email'];
+var rider = { id: 'id-rider', e: 'form_step', p: { phone: '06 12 34 56 78', callback_consent: true } };
+var raw = function (w) { return String(w.localStorage.getItem(KEY)); };
+
+test('an event carrying a phone is sent but never written to storage; the others keep their stored copy', async function () {
+  var inStorage = [];
+  var w = fakeWindow({ respond: function () { inStorage.push(raw(w)); return 204; } });
+  var out = open(w, PII);
+  out.add(ev(1));
+  out.add(rider);
+  out.add(ev(2));
+  await w.tick();
+  assert.deepEqual(w.fetches[0].data.events, [ev(1), rider, ev(2)]);
+  assert.equal(inStorage.length, 1);
+  assert.deepEqual(JSON.parse(inStorage[0]).map(function (e) { return e.id; }), ['id-1', 'id-2'], 'the others stored while in flight');
+  assert.doesNotMatch(inStorage.join(), /12 34 56 78/);
+  assert.deepEqual(kept(w), []);
+});
+
+test('an event carrying a phone is retried from memory after failures, and left nowhere when the page gives up', async function () {
+  var inStorage = [];
+  var w = fakeWindow({ respond: function () { inStorage.push(raw(w)); throw new TypeError('Failed to fetch'); } });
+  var out = open(w, PII);
+  out.add(rider);
+  out.add(ev(1));
+  await w.tick();
+  assert.equal(w.fetches.length, 6, 'one attempt and five retries');
+  w.fetches.forEach(function (f) { assert.deepEqual(f.data.events, [rider, ev(1)]); });
+  assert.doesNotMatch(inStorage.join(), /12 34 56 78/);
+  assert.deepEqual(kept(w), ['id-1'], 'the other event waits for the next page, as before');
+});
+
+test('an event carrying a phone leaves by beacon when the page goes away, without a stored copy', async function () {
+  var w = fakeWindow();
+  var out = open(w, PII);
+  out.add(ev(1));
+  out.add(rider);
+  out.flushNow();
+  assert.deepEqual(w.beacons[0].data.events, [ev(1), rider]);
+  assert.deepEqual(kept(w), ['id-1']);
+  // The visitor comes back: the beacon's events go again with the next one (the phone from memory).
+  out.add(ev(2));
+  assert.deepEqual(kept(w), ['id-1']);
+  await w.tick();
+  assert.deepEqual(w.fetches[0].data.events, [ev(1), rider, ev(2)]);
+  assert.doesNotMatch(raw(w), /12 34 56 78/);
+});
+
+test('only a value counts: an empty or absent phone, or any other property, leaves the event stored', async function () {
+  var w = fakeWindow({ respond: function () { return 503; } });
+  var out = open(w, PII);
+  out.add({ id: 'empty', p: { phone: '', email: null } });
+  out.add({ id: 'other', p: { licence_years: 3 } });
+  out.add({ id: 'email', p: { email: 'a@b.fr' } });
+  await w.tick();
+  assert.deepEqual(kept(w), ['empty', 'other']);
+});
+
+test('a phone stored by an older tag is rewritten out at the next save', async function () {
+  var ls = fakeStorage();
+  ls.setItem(KEY, JSON.stringify([rider, ev(1)]));
+  var w = fakeWindow({ storage: ls, respond: function () { return 503; } });
+  open(w, PII);
+  await w.tick();
+  assert.deepEqual(w.fetches[0].data.events, [rider, ev(1)], 'still sent');
+  assert.deepEqual(kept(w), ['id-1']);
 });

@@ -202,13 +202,14 @@ def test_rejected_events_keep_every_reason_with_its_path(plan):
 
 def test_tag_config_contract():
     config = compile_plan(load_plan(EXAMPLE_PLAN)).tag_config
-    assert list(config) == ["v", "e", "b", "p", "s", "f", "a"]
+    assert list(config) == ["v", "e", "b", "p", "s", "f", "n", "a"]
     assert config == {
         "v": "2026.11.1", "e": "collect", "b": "courtier",
         "p": {"courtier": 30, "utm_source": 30, "utm_medium": 30, "utm_campaign": 30, "utm_term": 30,
               "utm_content": 30, "gclid": 90, "fbclid": 7, "msclkid": 90},
         "s": ["127.0.0.1", "localhost"],
         "f": {"moto_quote": ["vehicle", "rider", "coverage", "contact"]},
+        "n": ["phone", "email"],
         "a": ["numbers"],  # the example plan leases call-tracking numbers (call_centre.numbers)
     }
 
@@ -225,6 +226,21 @@ def test_tag_config_names_consent_and_add_ons_only_when_the_plan_uses_them(tmp_p
                     "forms:\n  quote: {steps: [{id: a}]}\n  callback: {markup: true, steps: [{id: b}]}\n")
     config = compile_plan(load_plan(path)).tag_config
     assert (config["c"], config["x"], config["a"]) == ("required", ["page_view"], ["markup"])
+
+
+def test_the_tag_config_names_the_properties_whose_events_the_tag_never_stores(tmp_path):
+    """A phone (pii or not) or pii property of a step, a submit or an event: the tag keeps an event with a value
+    for one in memory only, never in its stored queue."""
+    path = tmp_path / "plan.yaml"
+    path.write_text('version: "1"\n'
+                    "forms:\n  quote:\n    steps:\n      - id: rider\n"
+                    "        properties: {tel: {type: phone}, licence_years: {type: integer}}\n"
+                    "    submit: {properties: {quote_id: {type: string}, birth_date: {type: date, pii: true}}}\n"
+                    "events:\n  joined: {properties: {email: {type: email, pii: true}, tel: {type: phone}}}\n"
+                    "identity: {quote_id: {type: crm}}\n")
+    assert compile_plan(load_plan(path)).tag_config["n"] == ["tel", "birth_date", "email"]
+    path.write_text('version: "1"\nforms:\n  quote: {steps: [{id: rider, properties: {age: {type: integer}}}]}\n')
+    assert "n" not in compile_plan(load_plan(path)).tag_config, "none: the key is left out, the tag's default"
 
 
 @pytest.mark.parametrize(("broker", "captured", "referrer", "lever"), [
