@@ -15,7 +15,7 @@ from journeys.touches import view_parameters
 
 REASONS = {"no_phone": "no phone in the file", "phone_not_seen": "phone never seen online",
            "key_ambiguous": "key ambiguous", "outside_lookback": "journey outside the lookback",
-           "after_sale": "journey only after the sale"}
+           "after_sale": "journey only after the sale", "no_visit": "no visit counted"}
 """The unmatched reasons: their column in match.sql and their words in the JSON's `by_reason`."""
 METHODS = {"by_phone": "phone", "by_crm": "crm", "by_both": "both", "by_person": "person"}
 CALLS_SQL = "match_calls.sql"
@@ -86,6 +86,8 @@ REPORT = Report(
         Column("outside_lookback", "unmatched: the person visited the site, but earlier than the lookback"),
         Column("after_sale", "unmatched: the person visited the site, but only after the sale (a phone or quote id "
                              "sent online once signed)"),
+        Column("no_visit", "unmatched: its phone or quote id was sent online, but none of the person's visits counts "
+                           "(every one a bot's, or the key sent through the API without a visit)"),
         Column("revenue", "the sales' premiums (exact decimals)"),
         Column("matched_revenue", "the matched sales' premiums"),
         Column("median_days_to_sale", "median days from the first visit in the lookback to the sale (matched sales)"),

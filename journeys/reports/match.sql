@@ -5,8 +5,10 @@
 -- `person` (joined through another key of the person). Why the others are not, first that applies:
 -- `key ambiguous` (its phone or quote id is shared by too many: parcours.identity_hot_keys),
 -- `journey outside the lookback` (the person visited, but earlier), `journey only after the sale` (the person
--- visited, but only after it: a phone or quote id sent online once signed), `no phone in the file` (no phone
--- and a quote id never seen online), `phone never seen online`.
+-- visited, but only after it: a phone or quote id sent online once signed), `no visit counted` (its phone or
+-- quote id was sent online, but none of the person's visits counts: every one a bot's, or the key sent through
+-- the API without a visit), `no phone in the file` (no phone and a quote id never seen online), `phone never
+-- seen online`.
 --
 -- One line for all sales, then one per channel, broker (who signed), adviser and import file, and with
 -- by = 'sale' one per sale. With filters (lever, campaign, broker, device), only the sales of which one
@@ -112,6 +114,7 @@ per_sale AS (
                 pv.first_visit > toDateTime64(0, 3, 'UTC') AND pv.first_visit < s.ts,
                 'journey outside the lookback',
                 pv.first_visit > toDateTime64(0, 3, 'UTC'), 'journey only after the sale',
+                s.phone_seen OR s.crm_seen, 'no visit counted',
                 s.phone_key = '', 'no phone in the file',
                 'phone never seen online') AS reason,
         if(is_matched, dateDiff('millisecond', arrayMin(v -> v.1, online), s.ts) / 86400000, NULL) AS days_to_sale,
@@ -162,6 +165,7 @@ SELECT
     countIf(reason = 'key ambiguous') AS key_ambiguous,
     countIf(reason = 'journey outside the lookback') AS outside_lookback,
     countIf(reason = 'journey only after the sale') AS after_sale,
+    countIf(reason = 'no visit counted') AS no_visit,
     sum(premium) AS revenue,
     sumIf(premium, is_matched) AS matched_revenue,
     quantileExactInclusiveIf(0.5)(days_to_sale, is_matched) AS median_days_to_sale,

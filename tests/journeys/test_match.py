@@ -51,7 +51,8 @@ def test_each_sale_matched_or_with_its_reason(store, plan, sales):
     assert doc["match_rate"] == pytest.approx(0.2)
     assert doc["by_method"] == {"phone": 0, "crm": 0, "both": 1, "person": 0}  # her phone and her quote id
     assert doc["by_reason"] == {"no phone in the file": 1, "phone never seen online": 1, "key ambiguous": 1,
-                                "journey outside the lookback": 1, "journey only after the sale": 0}
+                                "journey outside the lookback": 1, "journey only after the sale": 0,
+                                "no visit counted": 0}
     assert doc["days_to_sale"]["median"] == pytest.approx(1 + (14 * 60 + 12) / 1440)  # 1 Oct 18:30 to 3 Oct 08:42
     brokers = {line["value"]: line for line in doc["lines"] if line["dimension"] == "broker"}
     assert (brokers["B042"]["conversions"], brokers["B042"]["matched"], brokers["B042"]["outside_lookback"]) == (2, 1, 1)
@@ -107,6 +108,21 @@ def test_a_journey_only_after_the_sale_is_said_so(store, plan, sales):
     assert doc["by_reason"]["journey only after the sale"] == 1
     (line,) = [r for r in doc["lines"] if r["dimension"] == "sale" and r["value"] == "MA-6"]
     assert (line["after_sale"], line["phone_not_seen"], line["outside_lookback"]) == (1, 0, 0)
+
+
+def test_a_phone_sent_online_by_a_bot_only_is_not_said_never_seen(store, plan, sales):
+    """Every visit of the person a bot's (left out of every report): the phone was seen online, no visit counts."""
+    botted = enrich.phone_key("06 99 99 99 03", "FR", SECRET)
+    j = Journeys()
+    j.page("mr-b", "b1", "2026-10-08 10:00", is_bot=True)
+    j.submit("moto_quote", "mr-b", "b1", "2026-10-08 10:05", phone_key=botted, is_bot=True)
+    j.store(store)
+    persons.stitch(store, persons.config(plan), full=True)
+    sale(store, "MA-7", "2026-10-10 09:00", broker_id="B017", premium="80.00", phone_key=botted)
+    doc = run(store, plan, by="sale").document
+    assert doc["by_reason"]["no visit counted"] == 1 and doc["by_reason"]["phone never seen online"] == 1  # MA-2
+    (line,) = [r for r in doc["lines"] if r["dimension"] == "sale" and r["value"] == "MA-7"]
+    assert (line["no_visit"], line["phone_not_seen"], line["matched"]) == (1, 0, 0)
 
 
 def test_an_empty_period_is_zeros(store, plan):

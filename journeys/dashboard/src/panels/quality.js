@@ -26,6 +26,7 @@ add({
     'no phone in the file': 'pas de téléphone dans le fichier', 'phone never seen online': 'téléphone jamais vu en ligne',
     'key ambiguous': 'clé ambiguë', 'journey outside the lookback': 'parcours hors de la fenêtre d’attribution',
     'journey only after the sale': 'parcours seulement après la vente',
+    'no visit counted': 'aucune visite comptée (robots seulement, ou clé reçue par l’API)',
     'quality.calls': 'Appels rapprochés d’un parcours', 'quality.calls.reasons': 'Pourquoi des appels n’ont pas été rapprochés',
     'calls.calls': 'Appels', 'calls.by_lease': 'Par numéro de suivi', 'calls.by_caller_phone': 'Par téléphone de l’appelant',
     'calls.by_callee_phone': 'Rappels', 'calls.unmatched': 'Non rapprochés',
