@@ -6,6 +6,7 @@ import html
 import json
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -151,17 +152,27 @@ def _config(request: Request, session: auth.Session) -> str:
     return json.dumps(doc, ensure_ascii=False).replace("</", "<\\/")
 
 
-def _breakdowns(plan) -> list[dict[str, str]]:
+def _breakdowns(plan) -> list[dict[str, Any]]:
     """The plan's properties a funnel may be broken down by (an A/B variant, a formula): enumerations and
-    booleans, never personal data; each with its label in the plan ("" when none: the page reads its id)."""
-    props = [p for e in plan.events.values() for p in e.properties.items()]
-    for form in plan.forms.values():
-        props += [p for step in form.steps for p in step.properties.items()] + list(form.submit.properties.items())
+    booleans, never personal data; each with its label in the plan ("" when none: the page reads its id) and,
+    when only forms' steps or submits carry it, the forms whose funnel offers it (`forms`: another form's
+    visitors never send it; an event's property, which any visitor may send, is offered for every form)."""
+    props = [(None, p) for e in plan.events.values() for p in e.properties.items()]
+    for form_id, form in plan.forms.items():
+        props += [(form_id, p) for step in form.steps for p in step.properties.items()]
+        props += [(form_id, p) for p in form.submit.properties.items()]
     labels: dict[str, str] = {}
-    for name, p in props:
+    forms: dict[str, list[str] | None] = {}
+    for form_id, (name, p) in props:
         if not p.pii and p.type in ("enum", "boolean"):
             labels[name] = labels.get(name) or p.label  # a name declared twice: the first label given
-    return [{"id": name, "label": labels[name]} for name in sorted(labels)]
+            known = forms.setdefault(name, [])
+            if form_id is None or known is None:
+                forms[name] = None
+            elif form_id not in known:
+                known.append(form_id)
+    return [{"id": name, "label": labels[name], **({"forms": forms[name]} if forms[name] is not None else {})}
+            for name in sorted(labels)]
 
 
 @cache

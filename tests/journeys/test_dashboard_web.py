@@ -90,9 +90,27 @@ def test_the_page_offers_the_filters_and_the_funnel_breakdown_the_reports_take(p
     doc = json.loads(config)
     assert doc["filters"] == ["lever", "campaign", "broker", "device"] and doc["funnelBy"] is True
     # The plan's enumerations and booleans, never personal data, with their labels in the plan.
-    assert {"id": "variant", "label": "Variante du formulaire (test A/B)"} in doc["breakdowns"]
-    assert {"id": "formula", "label": "Formule choisie"} in doc["breakdowns"]
+    assert {"id": "variant", "label": "Variante du formulaire (test A/B)", "forms": ["moto_quote"]} in doc["breakdowns"]
+    assert {"id": "formula", "label": "Formule choisie", "forms": ["moto_quote"]} in doc["breakdowns"]
     assert "phone" not in [b["id"] for b in doc["breakdowns"]]
+
+
+def test_a_funnel_is_offered_the_properties_its_form_or_any_event_carries():
+    """A property only another form's steps carry is never in this form's visitors' events: not offered for it."""
+    import msgspec
+
+    from journeys.dashboard.web import _breakdowns
+    from tagplan.model import Plan
+
+    prop = {"type": "enum", "values": ["a", "b"]}
+    plan = msgspec.convert({
+        "version": "t", "sites": [{"name": "s", "origins": ["https://example.fr"]}],
+        "events": {"ab_viewed": {"properties": {"test": prop}}},
+        "forms": {"moto": {"steps": [{"id": "s", "properties": {"variant": prop, "test": prop}}],
+                           "submit": {"properties": {"formula": prop}}},
+                  "home": {"steps": [{"id": "h", "properties": {"variant": prop}}]}}}, Plan)
+    assert _breakdowns(plan) == [{"id": "formula", "label": "", "forms": ["moto"]}, {"id": "test", "label": ""},
+                                 {"id": "variant", "label": "", "forms": ["moto", "home"]}]
 
 
 def test_the_default_view_is_computed_ahead_once_a_viewer_can_open_it_and_there_are_events(settings, store,

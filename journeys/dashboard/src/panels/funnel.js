@@ -30,9 +30,12 @@ function params(s) {
   // A form or breakdown the page does not offer (a link edited by hand, a plan changed since) is the default's.
   var forms = CONFIG.forms.map((f) => f.id);
   var form = forms.includes(s.form) ? s.form : forms[0] || '';
-  var by = CONFIG.funnelBy && [...BREAKDOWNS, ...CONFIG.breakdowns.map((p) => p.id)].includes(s.by) ? s.by : '';
+  var by = CONFIG.funnelBy && [...BREAKDOWNS, ...offered(form).map((p) => p.id)].includes(s.by) ? s.by : '';
   return { ...state.common(s), form, by };
 }
+
+/** The plan's properties offered as breakdowns of a form's funnel: those its steps, its submit or any event carry. */
+var offered = (form) => CONFIG.breakdowns.filter((p) => !p.forms || p.forms.includes(form));
 
 /**
  * A breakdown's name in the page's language: a filter's word, else the plan property's `label`, else its id
@@ -55,7 +58,7 @@ export var funnel = {
   keys: ['form', 'by'],
   controls(s, set) {
     var forms = CONFIG.forms.map((f) => [f.id, f.label || f.id]);
-    var bys = [['', t('funnel.none')], ...BREAKDOWNS.map((b) => [b, t('filter.' + b)]), ...CONFIG.breakdowns.map((p) => [p.id, breakdownLabel(p.id)])];
+    var bys = [['', t('funnel.none')], ...BREAKDOWNS.map((b) => [b, t('filter.' + b)]), ...offered(params(s).form).map((p) => [p.id, breakdownLabel(p.id)])];
     return [
       forms.length > 1 ? select(t('funnel.form'), params(s).form, forms, (v) => set({ form: v })) : null,
       CONFIG.funnelBy ? select(t('funnel.by'), params(s).by, bys, (v) => set({ by: v })) : null,
