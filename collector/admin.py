@@ -111,15 +111,28 @@ def query_time(request: Request, name: str, default: str | None = None):
         raise BadParameter(answer("bad_parameter", name=name, problem=exc)) from None
 
 
-def query(store: Store, statement: str) -> QueryResult:
-    """One reading SQL statement, as analysts send it (`POST /api/sql`, `parcours sql`): Store.analyst, on a
-    client of its own; anything else refused (400) before ClickHouse sees it."""
-    return store.analyst(statement)
+def query(store: Store, statement: str, parameters: dict[str, str] | None = None) -> QueryResult:
+    """One reading SQL statement, as analysts send it (`POST /api/sql`, `parcours sql`), with the values of its
+    `{name:Type}` parameters: Store.analyst, on a client of its own; anything else refused (400) before
+    ClickHouse sees it."""
+    return store.analyst(statement, parameters)
+
+
+PARAMETER = "param_"
+"""The query string's prefix of a statement's parameter, as ClickHouse's HTTP interface spells it."""
 
 
 async def sql(request: Request) -> Response:
-    """POST /api/sql: one reading statement in the body, rows back as JSON."""
-    return await run(request, query, (await request.body()).decode("utf-8", "replace"))
+    """POST /api/sql?param_NAME=VALUE…: one reading statement in the body, the values of its parameters in the
+    query string, rows back as JSON."""
+    parameters: dict[str, str] = {}
+    for key, value in request.query_params.multi_items():
+        if key.startswith(PARAMETER):
+            name = key[len(PARAMETER):]
+            if name in parameters:
+                raise BadParameter(answer("sql_parameter_twice", name=name[:64]))
+            parameters[name] = value
+    return await run(request, query, (await request.body()).decode("utf-8", "replace"), parameters)
 
 
 async def export(request: Request) -> Response:

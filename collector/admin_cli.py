@@ -7,6 +7,7 @@ collector's admin API, or ClickHouse opened here (see target.py for how a new co
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import click
@@ -22,16 +23,64 @@ from collector.since import parse_since
 from collector.target import Op, Target
 
 
-@click.command(context_settings={"ignore_unknown_options": True})  # a statement may begin with a `--` comment
+_CLIENT_PARAMETER = re.compile(r"--param_(\w+)(?:=(.*))?", re.S)
+
+
+class _SqlCommand(click.Command):
+    """Also takes clickhouse-client's spelling of a parameter, `--param_NAME=VALUE` (or `--param_NAME VALUE`),
+    as `--param NAME=VALUE`: click knows no option whose name holds the parameter's."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        out, rest = [], list(args)
+        while rest:
+            arg = rest.pop(0)
+            if arg == "--":  # what follows is the statement, whatever it looks like
+                out += [arg, *rest]
+                break
+            given = _CLIENT_PARAMETER.fullmatch(arg)
+            if given is None:
+                out.append(arg)
+                continue
+            value = given.group(2)
+            if value is None:
+                if not rest:
+                    raise click.BadOptionUsage(arg, f"{arg} needs a value: {arg}=VALUE", ctx)
+                value = rest.pop(0)
+            out += ["--param", f"{given.group(1)}={value}"]
+        return super().parse_args(ctx, out)
+
+
+def _parameters(ctx: click.Context, option: click.Parameter, given: tuple[str, ...]) -> dict[str, str]:
+    """--param's NAME=VALUE pairs, each name once."""
+    out: dict[str, str] = {}
+    for item in given:
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            raise click.BadParameter(f'"{item[:64]}" is not NAME=VALUE (e.g. --param "from=2026-10-01 00:00:00")')
+        if name in out:
+            raise click.BadParameter(f'"{name[:64]}" given twice; give each one once')
+        out[name] = value
+    return out
+
+
+# ignore_unknown_options: a statement may begin with a `--` comment
+@click.command(cls=_SqlCommand, context_settings={"ignore_unknown_options": True})
 @click.argument("statement")
+@click.option("--param", "parameters", metavar="NAME=VALUE", multiple=True, callback=_parameters,
+              help="The value of the statement's parameter {NAME:Type}, written as clickhouse-client's "
+                   "--param_NAME=VALUE takes it (that spelling is taken too), bound by ClickHouse, never written "
+                   "into the SQL; once per parameter.")
 @target_options
 @format_option()
-def sql(target: Target, statement, fmt):
+def sql(target: Target, statement, parameters, fmt):
     """Run one read-only SQL STATEMENT and print the rows; `-` reads it from standard input (a file's SQL:
-    `parcours sql - < query.sql`)."""
+    `parcours sql - < query.sql`). A report's SQL runs with its parameters given: `parcours sql
+    --param "from=2026-10-01 00:00:00" … - < journeys/reports/levers.sql` (docs/analysts.md)."""
     if statement == "-":
         statement = sys.stdin.read()
-    doc = target.run(Op("POST", "/api/sql", lambda store: admin.query(store, statement), body=statement.encode()))
+    doc = target.run(Op("POST", "/api/sql", lambda store: admin.query(store, statement, parameters),
+                        {admin.PARAMETER + name: value for name, value in parameters.items()},
+                        body=statement.encode()))
     click.echo(format_result(as_result(doc), fmt), nl=False)
 
 

@@ -50,6 +50,21 @@ class EngineBusy(StoreError):
     """The embedded engine's data directory is owned by another process."""
 
 
+class Written:
+    r"""A query parameter's value as a person wrote it (`--param_from=…`, `?param_from=…`), sent to ClickHouse as
+    it is, as clickhouse-client sends it: ClickHouse reads it as its type's text (`['a', 'b']` an Array(String),
+    `\t` a tab). clickhouse-connect sends a `str` escaped as a String's (`'` as `\'`), which an Array or a Tuple
+    parameter cannot read, and any other object as its str()."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
 @dataclass
 class QueryResult:
     columns: list[str]

@@ -58,6 +58,8 @@ def options_table(command: click.Command) -> str:
             default = "on" if param.default is True else "off"
         elif param.required:
             default = "required"
+        elif param.multiple:
+            default = "— (repeatable)"
         elif param.default in (None, ""):
             default = "—"
         else:

@@ -90,6 +90,10 @@ ANSWERS = {
     "sql_format": "leave out the FORMAT clause: the answer comes as JSON",
     "sql_settings": "the SETTINGS clause could not be read: write it as SETTINGS name = value, name = value",
     "sql_setting": 'setting "{name}" cannot be changed here; these can: {allowed}',
+    "sql_parameter_missing": "no value given for {parameters}: give each one as --param NAME=VALUE "
+                             "(parcours sql) or ?param_NAME=VALUE (POST /api/sql)",
+    "sql_parameter_unknown": "the statement has no parameter {names}; its parameters: {known}",
+    "sql_parameter_twice": 'parameter "{name}" given twice; give each one once',
     "since_required": "since: required (e.g. since=7d or since=2026-11-20), so a replay covers a known period",
     "no_plan_watcher": "the plan watcher is not running",
 }

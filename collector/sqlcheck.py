@@ -6,12 +6,15 @@ function (which read and write files of the embedded engine's machine: the colle
 all run in read-only mode, and a body holding several statements runs them all. So the statement is read
 here first, by its words outside strings, quoted names and comments: one statement, starting with a
 reading keyword, touching no file. Its trailing `SETTINGS` clause is taken out and handed back, so that
-the caller applies those settings before `readonly = 1`: only the settings in `SAFE_SETTINGS`.
+the caller applies those settings before `readonly = 1`: only the settings in `SAFE_SETTINGS`. Its query
+parameters (`{from:DateTime64(3, 'UTC')}`, as the reports' SQL has them) must be exactly those given: their
+values are bound by ClickHouse, never written into the text.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from collector.messages import answer
@@ -43,12 +46,15 @@ FORBIDDEN_FUNCTIONS = frozenset({
 })
 
 # One token at a time: comments and quoted text are skipped whole, so a ';' or a keyword inside them
-# is not read as one. Unterminated quotes or comments run to the end (ClickHouse refuses them itself).
+# is not read as one. Unterminated quotes or comments run to the end (ClickHouse refuses them itself). A
+# query parameter is one token, written as clickhouse-connect finds it to bind it (`{name:Type}`, no spaces
+# before the colon): a `{format:String}` is no FORMAT clause.
 _TOKEN = re.compile(r"""
       (?P<space>\s+)
     | (?P<comment>--[^\n]*|\#[^\n]*|/\*.*?(?:\*/|\Z))
     | (?P<string>'(?:[^'\\]|\\.|'')*(?:'|\Z))
     | (?P<name>"(?:[^"\\]|\\.|"")*(?:"|\Z)|`(?:[^`\\]|\\.|``)*(?:`|\Z))
+    | (?P<parameter>\{\w+:[^}]+\})
     | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
     | (?P<number>[0-9][0-9_.]*(?:[eE][+-]?[0-9]+)?)
     | (?P<other>.)
@@ -61,10 +67,11 @@ class NotReading(ValueError):
 
 @dataclass
 class Reading:
-    """A statement to run, and the settings it asked for (to apply before readonly)."""
+    """A statement to run, the settings it asked for (to apply before readonly), and its parameters' values."""
 
     statement: str
     settings: dict[str, str] = field(default_factory=dict)
+    parameters: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,9 +87,10 @@ class _Token:
         return self.text.upper() if self.kind == "word" else ""
 
 
-def reading_statement(text: str) -> Reading:
-    """The statement (without a trailing ';' or its SETTINGS clause) and its settings, if `text` is one
-    reading statement; else NotReading, saying why."""
+def reading_statement(text: str, parameters: Mapping[str, str] | None = None) -> Reading:
+    """The statement (without a trailing ';' or its SETTINGS clause), its settings and its parameters' values,
+    if `text` is one reading statement and `parameters` give a value to each of its parameters, and to nothing
+    else; else NotReading, saying why."""
     statements = _statements(text)
     if not statements:
         raise NotReading(answer("sql_empty"))
@@ -111,7 +119,22 @@ def reading_statement(text: str) -> Reading:
     if settings_at is not None:
         settings = _settings(tokens[settings_at + 1:])
         end = tokens[settings_at - 1].end if settings_at else tokens[settings_at].start
-    return Reading(text[tokens[0].start:end], settings)
+    return Reading(text[tokens[0].start:end], settings, _bound(tokens, parameters or {}))
+
+
+def _bound(tokens: list[_Token], given: Mapping[str, str]) -> dict[str, str]:
+    """The values given, if they are exactly those of the statement's parameters."""
+    own: dict[str, str] = {}
+    for token in tokens:
+        if token.kind == "parameter":
+            own.setdefault(token.text[1:].split(":", 1)[0], token.text)
+    unknown = [f'"{name[:64]}"' for name in given if name not in own]
+    if unknown:
+        raise NotReading(answer("sql_parameter_unknown", names=", ".join(unknown), known=", ".join(own) or "none"))
+    missing = [text for name, text in own.items() if name not in given]
+    if missing:
+        raise NotReading(answer("sql_parameter_missing", parameters=", ".join(missing)))
+    return dict(given)
 
 
 # What may stand just before a name that reads "settings" (system.settings, AS settings, a column): there,

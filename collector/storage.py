@@ -37,6 +37,7 @@ from collector.clickhouse import (  # noqa: F401  (the store's public names, use
     Refused,
     StoreError,
     Timeouts,
+    Written,
     default_dsn,
     embedded_in_use,
     is_embedded,
@@ -161,12 +162,13 @@ class Store:
         with self.reads.client() as client:
             return _missing_lines(client, self.database, table, data)
 
-    def analyst(self, statement: str) -> QueryResult:
+    def analyst(self, statement: str, parameters: dict[str, str] | None = None) -> QueryResult:
         """An analyst's SQL: one reading statement (sqlcheck.py), on a read-only client, with the default
         max_execution_time unless the statement sets its own, and at most `analyst_memory()` bytes of memory
-        (a statement may ask for less). Raises Refused, or StoreError."""
+        (a statement may ask for less); `parameters` the values of its `{name:Type}`, bound by ClickHouse.
+        Raises Refused, or StoreError."""
         try:
-            reading = reading_statement(statement)
+            reading = reading_statement(statement, parameters)
         except NotReading as exc:
             raise Refused(str(exc)) from None
         bound = self.analyst_memory()
@@ -177,7 +179,8 @@ class Store:
         settings = {"max_execution_time": self.timeouts.query, **self.cluster_settings, **reading.settings,
                     **memory, **READ_SETTINGS, "readonly": 1}  # an analyst's statement cannot put itself before ingestion
         with self.analysts.client() as client:
-            return client.query(reading.statement, settings=settings)
+            written = {name: Written(value) for name, value in reading.parameters.items()}
+            return client.query(reading.statement, written or None, settings)
 
     def analyst_memory(self) -> int:
         """The memory an analyst's statement may take: `ANALYST_MEMORY_SHARE` of the engine's own bound

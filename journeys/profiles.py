@@ -145,12 +145,14 @@ def _text(r: Reader, data: _Rest) -> io.TextIOWrapper:
 
 def _csv(r: Reader, data: _Rest) -> Iterator[Record]:
     text = _text(r, data)
+    line, lines = 0, None
     try:
         for _ in range(r.skip_lines):
             text.readline()
         line = r.skip_lines
         delimiter = r.delimiter
         columns: dict[str, int] = {}
+        names: list[str] = []
         if r.header:
             first = text.readline()
             line += 1
@@ -158,30 +160,97 @@ def _csv(r: Reader, data: _Rest) -> Iterator[Record]:
                 delimiter = ";" if first.count(";") > first.count(",") else ","
             names = [h.strip().lstrip("\ufeff") for h in next(csv.reader([first], delimiter=delimiter), [])]
             columns = _columns(r, names, line)
-        rows = csv.reader(text, delimiter=delimiter or ",")
+        delimiter = delimiter or ","
         getters = list(columns.items()) + [(f, c - 1) for f, c in r.fields.items() if isinstance(c, int)]
-        before = r.skip_lines + (1 if r.header else 0)
-        while True:
-            start = line + 1
+        fields = len(names) if r.header else None
+        lines = _Lines(text, line)
+        while True:  # a new csv reader after each unreadable line, at the line after it
+            rows = csv.reader(lines, delimiter=delimiter)
             try:
                 for row in rows:
-                    line = rows.line_num + before
+                    start, taken, open_at_end = lines.take()
+                    if (len(taken) > 1 or open_at_end) and not _whole(taken, delimiter, fields):
+                        yield _unclosed(start, taken, delimiter, names)
+                        lines.put_back(taken[1:])
+                        break
                     if not row or (len(row) == 1 and not row[0].strip()):
-                        start = line + 1
                         continue  # a blank line (a trailing newline, a spreadsheet's empty rows)
                     yield Record(start, {f: row[i] if i < len(row) else None for f, i in getters})
-                    start = line + 1
-                break
+                else:
+                    return
             except csv.Error as exc:
-                # One line the csv module cannot read (a field past its 128 KiB limit): that line is rejected,
-                # the reader goes on from the next one.
-                line = rows.line_num + before
-                yield Record(start, {}, f"unreadable CSV line: {exc}")
+                # A field past the csv module's 128 KiB limit: on one line, that line is rejected; over several,
+                # a quote left open ran on (see _unclosed).
+                start, taken, _ = lines.take()
+                if len(taken) > 1:
+                    yield _unclosed(start, taken, delimiter, names)
+                    lines.put_back(taken[1:])
+                else:
+                    yield Record(start, {}, f"unreadable CSV line: {exc}")
     except UnicodeDecodeError as exc:
+        line = lines.number if lines else line
         raise FileError(line + 1, f"the file is not {r.encoding} text ({exc.reason}); set the profile's "
                                   "encoding (e.g. cp1252 for a spreadsheet export)") from None
-    except csv.Error as exc:
+    except csv.Error as exc:  # the header
         raise FileError(line + 1, f"unreadable CSV: {exc}") from None
+
+
+class _Lines:
+    """A CSV file's physical lines as the csv module reads them: counted, the current record's kept, and
+    lines put back to be read again."""
+
+    def __init__(self, text: io.TextIOWrapper, number: int):
+        self.text, self.number = text, number
+        self._record: list[str] = []
+        self._ended = False  # the csv module asked for a line past the file's end while reading the record
+        self._back: list[str] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self._back:
+            line = self._back.pop()
+        else:
+            try:
+                line = next(self.text)
+            except StopIteration:
+                self._ended = True
+                raise
+        self.number += 1
+        self._record.append(line)
+        return line
+
+    def take(self) -> tuple[int, list[str], bool]:
+        """The record just read: its first line's number, its lines, and whether it was still open at the
+        file's end. The next record begins."""
+        taken, ended = self._record, self._ended
+        self._record, self._ended = [], False
+        return self.number - len(taken) + 1, taken, ended
+
+    def put_back(self, lines: list[str]) -> None:
+        self._back.extend(reversed(lines))
+        self.number -= len(lines)
+
+
+def _whole(lines: list[str], delimiter: str, fields: int | None) -> bool:
+    """Whether a record read over several lines (or ended by the file's end) is one: its quoted fields closed,
+    each by a quote before a delimiter or the line's end, and as many fields as the header. A quote opened and
+    never closed otherwise runs on into the next lines (the csv module reads them into its field, closing it at
+    whatever quote comes next, or at the file's end)."""
+    try:
+        rows = list(csv.reader(lines, delimiter=delimiter, strict=True))
+    except csv.Error:
+        return False
+    return len(rows) == 1 and (fields is None or len(rows[0]) == fields)
+
+
+def _unclosed(start: int, taken: list[str], delimiter: str, names: list[str]) -> Record:
+    """The first line of a record that is not one (see _whole), rejected alone; the lines after it, put back
+    by the caller, are read on their own."""
+    field = len(next(csv.reader(taken[:1], delimiter=delimiter), [])) or 1  # the one left open: the last
+    name = f' ("{names[field - 1]}")' if field <= len(names) else ""
+    return Record(start, {}, f"unreadable CSV line: the quote opening field {field}{name} is not closed on its line")
 
 
 def _columns(r: Reader, names: list[str], line: int) -> dict[str, int]:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
+import time
 
 import pytest
+import uvicorn
+from click.testing import CliRunner
 
+from collector.app import create_app
+from collector.cli import main
 from collector.storage import Refused, StoreError
 from tests.collector.conftest import ADMIN
 from tests.collector.helpers import counts, event, post, rows
@@ -173,3 +180,64 @@ def test_reading_queries_run_at_the_lowest_cpu_priority_and_the_writer_does_not(
     assert store.analyst(nice).rows == [[19]]
     assert store.raw(nice, "CSV") == b"19\n"
     assert store.query(nice, readonly=False).rows == [[0]]
+
+
+TYPED = ("SELECT {name:String} AS name, {ids:Array(String)} AS ids, {at:DateTime64(3, 'UTC')} AS at, "
+         "{n:UInt8} + 1 AS n, getSetting('readonly') AS ro")
+
+
+def test_a_statements_parameters_are_given_in_the_query_string_and_bound_by_clickhouse(client):
+    """`?param_NAME=VALUE`, as ClickHouse's HTTP interface spells it: each value read by ClickHouse as its
+    type's text, as clickhouse-client reads `--param_NAME=VALUE` (never written into the SQL: a quote in a
+    String's value is a quote); the statement still read-only, with its default bounds."""
+    given = {"param_name": "O'Brien' OR 1=1 --", "param_ids": "['B042', 'it''s']", "param_at": "2026-10-01 10:42:00.5",
+             "param_n": "41"}
+    r = client.post("/api/sql", params=given, content=TYPED, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    assert r.json()["rows"] == [["O'Brien' OR 1=1 --", ["B042", "it's"], "2026-10-01T10:42:00.500000", 42, 1]]
+    r = client.post("/api/sql", params={**given, "param_n": "abc"}, content=TYPED, headers=ADMIN)
+    assert r.status_code == 400 and "cannot be parsed as UInt8 for query parameter 'n'" in r.json()["error"], r.text
+
+
+@pytest.mark.parametrize("query, error", [
+    ("param_name=x&param_ids=[]&param_n=1",
+     "no value given for {at:DateTime64(3, 'UTC')}: give each one as --param NAME=VALUE (parcours sql) or "
+     "?param_NAME=VALUE (POST /api/sql)"),
+    ("param_name=x&param_ids=[]&param_at=2026-10-01&param_n=1&param_form=x",
+     'the statement has no parameter "form"; its parameters: name, ids, at, n'),
+    ("param_name=x&param_ids=[]&param_at=2026-10-01&param_n=1&param_n=2", 'parameter "n" given twice; give each one once'),
+])
+def test_a_parameter_missing_unknown_or_given_twice_is_a_400_naming_it(client, query, error):
+    r = client.post(f"/api/sql?{query}", content=TYPED, headers=ADMIN)
+    assert (r.status_code, r.json()) == (400, {"error": error})
+
+
+def test_parcours_sql_gives_its_parameters_through_a_running_collector(settings, store, tmp_path):
+    """The command line's --param NAME=VALUE and clickhouse-client's --param_NAME=VALUE (or --param_NAME VALUE),
+    sent over HTTP as ?param_NAME=VALUE to the collector that owns the data."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), port=port, log_level="critical", log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+            time.sleep(0.05)
+        remote = ["--url", f"http://127.0.0.1:{port}", "--admin-token", "admin-test-token", "--data-dir", str(tmp_path)]
+        out = CliRunner().invoke(main, ["sql", TYPED, "--param", "name=O'Brien", "--param_ids=['B042']",
+                                        "--param_at", "2026-10-01 10:42:00", "--param", "n=41", *remote,
+                                        "--format", "json"])
+        assert out.exit_code == 0, out.output
+        assert json.loads(out.output) == {"name": "O'Brien", "ids": ["B042"], "at": "2026-10-01T10:42:00",
+                                          "n": 42, "ro": 1}
+        out = CliRunner().invoke(main, ["sql", TYPED, "--param", "name=x", *remote])
+        assert out.exit_code == 1 and out.output.startswith(
+            f"Error: http://127.0.0.1:{port}: no value given for {{ids:Array(String)}}, {{at:DateTime64(3, 'UTC')}}")
+        out = CliRunner().invoke(main, ["sql", TYPED, "--param", "name", *remote])
+        assert out.exit_code == 2 and 'Invalid value for \'--param\': "name" is not NAME=VALUE' in out.output
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)

@@ -88,6 +88,12 @@ ANSWERS = {
     "sql_settings": ({}, "the SETTINGS clause could not be read: write it as SETTINGS name = value, name = value"),
     "sql_setting": ({"name": "readonly", "allowed": "final, max_threads"},
                     'setting "readonly" cannot be changed here; these can: final, max_threads'),
+    "sql_parameter_missing": ({"parameters": "{from:DateTime64(3, 'UTC')}"},
+                              "no value given for {from:DateTime64(3, 'UTC')}: give each one as --param NAME=VALUE "
+                              "(parcours sql) or ?param_NAME=VALUE (POST /api/sql)"),
+    "sql_parameter_unknown": ({"names": '"form"', "known": "from, to"},
+                              'the statement has no parameter "form"; its parameters: from, to'),
+    "sql_parameter_twice": ({"name": "from"}, 'parameter "from" given twice; give each one once'),
     "since_required": ({}, "since: required (e.g. since=7d or since=2026-11-20), so a replay covers a known period"),
     "no_plan_watcher": ({}, "the plan watcher is not running"),
     "write_key_missing": ({}, "no write key: send it as the user name of HTTP Basic auth (the key, a colon, no "

@@ -55,3 +55,22 @@ def test_everything_else_is_refused_saying_why(text, message):
     with pytest.raises(NotReading) as refused:
         reading_statement(text)
     assert str(refused.value).startswith(message)
+
+
+def test_the_values_given_are_those_of_the_statements_parameters():
+    """The reports' SQL names its parameters `{from:DateTime64(3, 'UTC')}`: each needs a value, and a value
+    names one of them (a typo is said, not ignored); those in strings and comments are not parameters."""
+    text = ("SELECT {format:String} AS f, '{quoted:String}' -- {commented:String}\n"
+            "FROM t WHERE ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')} AND f != {format:String}")
+    given = {"format": "csv", "from": "2026-10-01 00:00:00", "to": "2026-11-01 00:00:00"}
+    assert reading_statement(text, given).parameters == given  # {format:…} is no FORMAT clause
+    with pytest.raises(NotReading) as refused:
+        reading_statement(text, {"format": "csv"})
+    assert str(refused.value) == ("no value given for {from:DateTime64(3, 'UTC')}, {to:DateTime64(3, 'UTC')}: give "
+                                  "each one as --param NAME=VALUE (parcours sql) or ?param_NAME=VALUE (POST /api/sql)")
+    with pytest.raises(NotReading) as refused:
+        reading_statement(text, {**given, "form": "x", "quoted": "y"})
+    assert str(refused.value) == 'the statement has no parameter "form", "quoted"; its parameters: format, from, to'
+    with pytest.raises(NotReading) as refused:
+        reading_statement("SELECT 1", {"from": "2026-10-01"})
+    assert str(refused.value) == 'the statement has no parameter "from"; its parameters: none'

@@ -381,3 +381,51 @@ def test_a_negative_premium_is_a_rejected_line(store, ctx):
     summary = conversions.import_file(store, ctx, data(json.dumps(doc)), source="api")
     assert (summary.imported, summary.rejected) == (1, 1)
     assert summary.rejects[0].reasons == ["premium: -50.00 is negative: a sale's premium is 0 or more"]
+
+
+def broken(line: int, column: str) -> bytes:
+    """The broker network's sample with a quote opened and never closed at `column` of `line` (its BOM, ';'
+    and CRLF kept)."""
+    lines = BROKERS_FILE.read_bytes().split(b"\r\n")
+    lines[line - 1] = lines[line - 1].replace(f";{column};".encode(), f';"{column};'.encode(), 1)
+    return b"\r\n".join(lines)
+
+
+@pytest.mark.parametrize("apart", [False, True], ids=["here", "in-a-process"])
+def test_a_quote_left_open_rejects_its_line_alone_and_the_next_lines_are_imported(store, ctx, monkeypatch, apart):
+    """The csv module read the lines after an unclosed quote into its field: on line 3, up to the quote of
+    line 6's "Grenoble; centre" (lines 4 and 5 gone, line 6's sale read into line 3's); on line 9, to the
+    file's end (line 10 gone). The line is now rejected alone, kept with its reason, and the others read."""
+    from journeys import reader
+
+    if apart:
+        monkeypatch.setattr(reader, "SUBPROCESS_FROM", 0)
+    reason = 'unreadable CSV line: the quote opening field 4 ("Conseiller") is not closed on its line'
+    three = conversions.import_file(store, ctx, io.BytesIO(broken(3, "Sophie Marchand")), source="three.csv",
+                                    profile="courtiers", dry_run=True)
+    assert (three.lines, three.imported, three.rejected) == (9, 5, 3)
+    assert [(r.line, r.reasons) for r in three.rejects][0] == (3, [reason])
+    assert [r.line for r in three.rejects] == [3, 8, 10]
+    nine = conversions.import_file(store, ctx, io.BytesIO(broken(9, "Sophie Marchand")), source="nine.csv",
+                                   profile="courtiers")
+    assert (nine.lines, nine.imported, nine.rejected, nine.superseded) == (9, 6, 3, [])
+    assert [(r.line, r.reasons) for r in nine.rejects] == [
+        (8, ["phone: not a valid phone number (4 digits, read in region FR)"]), (9, [reason]),
+        (10, ['ts: "31/09/2026 12:00" is not a real date (day is out of range for month)',
+              'premium: "abc" is not an amount (expected a decimal comma, e.g. 1 102,75)'])]
+    got = sales(store)
+    assert sorted(got) == ["MA-2026-0104512", "MA-2026-0104513", "MA-2026-0104519", "MA-2026-0104522",
+                           "MA-2026-0104530", "MA-2026-0104531"]
+    assert got["MA-2026-0104512"]["premium"] == Decimal("684.20"), "line 2's: line 9 (the correction) is rejected"
+    kept = rows(store, "SELECT line, reasons, fields FROM parcours.import_rejects FINAL WHERE line = 9")
+    assert kept == [{"line": 9, "reasons": [reason], "fields": "{}"}]
+
+
+def test_a_quoted_field_may_still_hold_line_breaks(store, ctx):
+    """A record over several lines whose quotes close, with the header's fields, is one record, as before."""
+    lines = BROKERS_FILE.read_bytes().split(b"\r\n")
+    lines[3] = lines[3].replace(b";Villeurbanne;", b';"Villeurbanne\r\n12, rue de la R\xc3\xa9publique";')
+    summary = conversions.import_file(store, ctx, io.BytesIO(b"\r\n".join(lines)), source="x.csv", profile="courtiers")
+    assert (summary.lines, summary.imported, summary.rejected) == (9, 6, 2)
+    assert [r.line for r in summary.rejects] == [9, 11], "the lines after it keep their numbers in the file"
+    assert sales(store)["MA-2026-0104519"]["shop"] == "Villeurbanne\r\n12, rue de la République"

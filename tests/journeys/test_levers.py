@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+import json
+import re
 
+import pytest
+from click.testing import CliRunner
+
+from collector.cli import main
 from journeys import reports
+from journeys.reports.base import for_database, sql_text
+from tests.conftest import EXAMPLE_PLAN
 from tests.journeys.builder import Journeys, at, broker, cost, person, sale
 
 MARCH = {"from": "2026-03-01", "to": "2026-04-01"}
@@ -211,3 +218,35 @@ def test_under_a_last_touch_model_an_offline_sale_s_path_is_its_point_of_sale_al
         assert paths.narrower_paths(whole, alone)(whole_paths).rows == [list(r) for r in alone_paths.rows]
     filtered = base.Context(store, plan, reports.options("levers", {**MARCH, "lever": "display"}), paths.ATTRIBUTION)
     assert not paths.path_parameters(filtered, pos_alone=True)["pos_alone"], "a filter may keep a path for an online touch"
+
+
+def test_the_levers_sql_file_run_by_parcours_sql_with_its_parameters_gives_the_reports_figures(engine_dir, store,
+                                                                                              plan, shop):
+    """docs/analysts.md: journeys/reports/levers.sql pasted into `parcours sql`, each parameter given with --param
+    (or clickhouse-client's --param_NAME=VALUE) as `parcours report levers --sql` prints it, gives the report's
+    traffic, leads and cost. `parcours sql` could not bind a parameter: the report's SQL did not run at all."""
+    where = ["--clickhouse", f"chdb://{engine_dir}", "--database", store.database]
+    printed = reports.sql_for(store.database, plan, "levers", MARCH)
+    values = {name: value.replace("\\'", "'") for name, value in
+              re.findall(r"^SET param_(\w+) = '(.*)';$", printed.split("\n\n")[0], re.M)}
+    assert values["from"] == "2026-03-01 00:00:00.000" and values["lever"] == ""
+    given = [f"--param_{name}={value}" if name == "referrer_rules" else f"--param={name}={value}"
+             for name, value in values.items()]
+    out = CliRunner().invoke(main, ["sql", "-", *given, *where, "--format", "json"],
+                             input=for_database(sql_text("levers.sql"), store.database))
+    assert out.exit_code == 0, out.output
+    pasted = {r["lever"]: r for r in map(json.loads, out.output.splitlines())}
+    report = CliRunner().invoke(main, ["report", "levers", "--from", MARCH["from"], "--to", MARCH["to"], "--format",
+                                       "json", "--plan", str(EXAMPLE_PLAN), *where])
+    assert report.exit_code == 0, report.output
+    figures = ("visits", "visitors", "bounce_rate", "leads", "lead_rate")
+    expected = {r["lever"]: r for r in json.loads(report.output)}
+    assert {k: [r[f] for f in figures] for k, r in pasted.items()} == {k: [expected[k][f] for f in figures]
+                                                                       for k in pasted}
+    assert set(expected) - set(pasted) == {"broker"}, "B042's shop sale: a lever the Python step adds, no traffic"
+    assert pasted["display"]["visits"] == 4 and float(pasted["display"]["cost"]) == expected["display"]["cost"] == 200
+
+    missing = CliRunner().invoke(main, ["sql", "-", *given[1:], *where], input=sql_text("levers.sql"))
+    assert missing.exit_code == 1
+    assert missing.output == ("Error: no value given for {from:DateTime64(3, 'UTC')}: give each one as --param "
+                              "NAME=VALUE (parcours sql) or ?param_NAME=VALUE (POST /api/sql)\n")
