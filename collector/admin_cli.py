@@ -24,6 +24,22 @@ from collector.target import Op, Target
 
 
 _CLIENT_PARAMETER = re.compile(r"--param_(\w+)(?:=(.*))?", re.S)
+_SET_PARAMETER = re.compile(r"\s*SET\s+param_(\w+)\s*=\s*'((?:[^'\\]|\\.)*)'\s*;[ \t]*(?:\n|$)", re.I)
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "b": "\b", "f": "\f"}
+
+
+def set_parameters(statement: str, given: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """The statement without the `SET param_NAME = 'value';` lines it begins with, and their values with those given
+    as --param: what `parcours report NAME --sql` prints (and clickhouse-client reads), so that its output runs as
+    it is (`parcours report levers --sql | parcours sql -`). A name set twice is refused, as with --param."""
+    out = dict(given)
+    while (m := _SET_PARAMETER.match(statement)) is not None:
+        name = m.group(1)
+        if name in out:
+            raise click.BadParameter(f'"{name[:64]}" given twice; give each one once', param_hint="'--param'")
+        out[name] = re.sub(r"\\(.)", lambda e: _ESCAPES.get(e.group(1), e.group(1)), m.group(2), flags=re.S)
+        statement = statement[m.end():]
+    return statement, out
 
 
 class _SqlCommand(click.Command):
@@ -75,9 +91,12 @@ def _parameters(ctx: click.Context, option: click.Parameter, given: tuple[str, .
 def sql(target: Target, statement, parameters, fmt):
     """Run one read-only SQL STATEMENT and print the rows; `-` reads it from standard input (a file's SQL:
     `parcours sql - < query.sql`). A report's SQL runs with its parameters given: `parcours sql
-    --param "from=2026-10-01 00:00:00" … - < journeys/reports/levers.sql` (docs/analysts.md)."""
+    --param "from=2026-10-01 00:00:00" … - < journeys/reports/levers.sql`, or as `parcours report NAME --sql`
+    prints them, `SET param_NAME = '…';` lines before it: `parcours report levers --sql | parcours sql -`
+    (docs/analysts.md)."""
     if statement == "-":
         statement = sys.stdin.read()
+    statement, parameters = set_parameters(statement, parameters)
     doc = target.run(Op("POST", "/api/sql", lambda store: admin.query(store, statement, parameters),
                         {admin.PARAMETER + name: value for name, value in parameters.items()},
                         body=statement.encode()))

@@ -23,7 +23,7 @@ from callcentre import calls
 from collector.errors import Problem
 from collector.options import format_option, load_plan, plan_option, read_secret, secret_option, target_options
 from collector.output import as_result, format_result
-from collector.target import Op, Remote, Target
+from collector.target import Local, Op, Remote, Target
 from collector.since import parse_since
 from journeys import adnetworks, brokers, conversions, costs, event_conversions, imports, persons, reports
 from journeys import erase as erase_mod
@@ -231,7 +231,8 @@ def report(target: Target, name, from_, to, form, model, by, window, lookback, h
         if isinstance(target, Remote):
             out.write(b"".join(target.stream(Op("GET", f"/api/reports/{name}/sql", lambda store: [], given))))
         else:
-            out.write(reports.sql_for("parcours", load_plan(plan), name, raw).encode())
+            database = target.database if isinstance(target, Local) else "parcours"  # --database's tables
+            out.write(reports.sql_for(database, load_plan(plan), name, raw).encode())
         out.flush()
         return
     for chunk in target.stream(Op("GET", f"/api/reports/{name}",

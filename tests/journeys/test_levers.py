@@ -250,3 +250,18 @@ def test_the_levers_sql_file_run_by_parcours_sql_with_its_parameters_gives_the_r
     assert missing.exit_code == 1
     assert missing.output == ("Error: no value given for {from:DateTime64(3, 'UTC')}: give each one as --param "
                               "NAME=VALUE (parcours sql) or ?param_NAME=VALUE (POST /api/sql)\n")
+
+
+def test_the_sql_parcours_report_prints_runs_as_it_is_in_parcours_sql(engine_dir, store, plan, shop):
+    """`parcours report levers --sql | parcours sql -`: its `SET param_…` lines give the parameters (as they do to
+    clickhouse-client), the figures are the report's; a parameter also given with --param is refused."""
+    where = ["--clickhouse", f"chdb://{engine_dir}", "--database", store.database]
+    printed = CliRunner().invoke(main, ["report", "levers", "--from", MARCH["from"], "--to", MARCH["to"], "--sql",
+                                        "--plan", str(EXAMPLE_PLAN), *where])
+    assert printed.exit_code == 0 and printed.output.startswith("SET param_"), printed.output[:200]
+    out = CliRunner().invoke(main, ["sql", "-", *where, "--format", "json"], input=printed.output)
+    assert out.exit_code == 0, out.output
+    pasted = {r["lever"]: r for r in map(json.loads, out.output.splitlines())}
+    assert (pasted["display"]["visits"], pasted["display"]["leads"], pasted["search_organic"]["leads"]) == (4, 0, 1)
+    twice = CliRunner().invoke(main, ["sql", "-", "--param", "lever=display", *where], input=printed.output)
+    assert twice.exit_code == 2 and '"lever" given twice' in twice.output
