@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -113,9 +114,27 @@ def query_time(request: Request, name: str, default: str | None = None):
 
 def query(store: Store, statement: str, parameters: dict[str, str] | None = None) -> QueryResult:
     """One reading SQL statement, as analysts send it (`POST /api/sql`, `parcours sql`), with the values of its
-    `{name:Type}` parameters: Store.analyst, on a client of its own; anything else refused (400) before
-    ClickHouse sees it."""
-    return store.analyst(statement, parameters)
+    `{name:Type}` parameters (given, or set by the lines it begins with): Store.analyst, on a client of its own;
+    anything else refused (400) before ClickHouse sees it."""
+    return store.analyst(*_set_parameters(statement, parameters or {}))
+
+
+_SET_PARAMETER = re.compile(r"\s*SET\s+param_(\w+)\s*=\s*'((?:[^'\\]|\\.)*)'\s*;[ \t]*(?:\n|$)", re.I)
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "b": "\b", "f": "\f"}
+
+
+def _set_parameters(statement: str, given: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """The statement without the `SET param_NAME = 'value';` lines it begins with, and their values with those given
+    (--param, ?param_NAME=): what `parcours report NAME --sql` prints and clickhouse-client reads, so that its
+    output runs as it is (`parcours report levers --sql | parcours sql -`, or POSTed). A name set twice is refused."""
+    out = dict(given)
+    while (m := _SET_PARAMETER.match(statement)) is not None:
+        name = m.group(1)
+        if name in out:
+            raise BadParameter(answer("sql_parameter_twice", name=name[:64]))
+        out[name] = re.sub(r"\\(.)", lambda e: _ESCAPES.get(e.group(1), e.group(1)), m.group(2), flags=re.S)
+        statement = statement[m.end():]
+    return statement, out
 
 
 PARAMETER = "param_"
@@ -124,7 +143,7 @@ PARAMETER = "param_"
 
 async def sql(request: Request) -> Response:
     """POST /api/sql?param_NAME=VALUE…: one reading statement in the body, the values of its parameters in the
-    query string, rows back as JSON."""
+    query string (or in `SET param_NAME = '…';` lines before it), rows back as JSON."""
     parameters: dict[str, str] = {}
     for key, value in request.query_params.multi_items():
         if key.startswith(PARAMETER):

@@ -24,22 +24,6 @@ from collector.target import Op, Target
 
 
 _CLIENT_PARAMETER = re.compile(r"--param_(\w+)(?:=(.*))?", re.S)
-_SET_PARAMETER = re.compile(r"\s*SET\s+param_(\w+)\s*=\s*'((?:[^'\\]|\\.)*)'\s*;[ \t]*(?:\n|$)", re.I)
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "b": "\b", "f": "\f"}
-
-
-def set_parameters(statement: str, given: dict[str, str]) -> tuple[str, dict[str, str]]:
-    """The statement without the `SET param_NAME = 'value';` lines it begins with, and their values with those given
-    as --param: what `parcours report NAME --sql` prints (and clickhouse-client reads), so that its output runs as
-    it is (`parcours report levers --sql | parcours sql -`). A name set twice is refused, as with --param."""
-    out = dict(given)
-    while (m := _SET_PARAMETER.match(statement)) is not None:
-        name = m.group(1)
-        if name in out:
-            raise click.BadParameter(f'"{name[:64]}" given twice; give each one once', param_hint="'--param'")
-        out[name] = re.sub(r"\\(.)", lambda e: _ESCAPES.get(e.group(1), e.group(1)), m.group(2), flags=re.S)
-        statement = statement[m.end():]
-    return statement, out
 
 
 class _SqlCommand(click.Command):
@@ -96,7 +80,6 @@ def sql(target: Target, statement, parameters, fmt):
     (docs/analysts.md)."""
     if statement == "-":
         statement = sys.stdin.read()
-    statement, parameters = set_parameters(statement, parameters)
     doc = target.run(Op("POST", "/api/sql", lambda store: admin.query(store, statement, parameters),
                         {admin.PARAMETER + name: value for name, value in parameters.items()},
                         body=statement.encode()))

@@ -199,6 +199,18 @@ def test_a_statements_parameters_are_given_in_the_query_string_and_bound_by_clic
     assert r.status_code == 400 and "cannot be parsed as UInt8 for query parameter 'n'" in r.json()["error"], r.text
 
 
+def test_the_set_param_lines_a_statement_begins_with_give_its_parameters(client):
+    """`SET param_NAME = '…';` lines before the statement, as `parcours report --sql` prints them and clickhouse-client
+    reads them (a quote escaped in the literal); a name also in the query string is refused."""
+    body = ("SET param_name = 'O\\'Brien';\nSET param_ids = '[\\'B042\\']';\n"
+            "set param_at = '2026-10-01 10:42:00.5' ;\n\n-- the report\n" + TYPED)
+    r = client.post("/api/sql", params={"param_n": "41"}, content=body, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    assert r.json()["rows"] == [["O'Brien", ["B042"], "2026-10-01T10:42:00.500000", 42, 1]]
+    r = client.post("/api/sql", params={"param_n": "41", "param_name": "x"}, content=body, headers=ADMIN)
+    assert (r.status_code, r.json()) == (400, {"error": 'parameter "name" given twice; give each one once'})
+
+
 @pytest.mark.parametrize("query, error", [
     ("param_name=x&param_ids=[]&param_n=1",
      "no value given for {at:DateTime64(3, 'UTC')}: give each one as --param NAME=VALUE (parcours sql) or "

@@ -264,4 +264,4 @@ def test_the_sql_parcours_report_prints_runs_as_it_is_in_parcours_sql(engine_dir
     pasted = {r["lever"]: r for r in map(json.loads, out.output.splitlines())}
     assert (pasted["display"]["visits"], pasted["display"]["leads"], pasted["search_organic"]["leads"]) == (4, 0, 1)
     twice = CliRunner().invoke(main, ["sql", "-", "--param", "lever=display", *where], input=printed.output)
-    assert twice.exit_code == 2 and '"lever" given twice' in twice.output
+    assert twice.exit_code == 1 and twice.output == 'Error: parameter "lever" given twice; give each one once\n'
