@@ -6,9 +6,13 @@ import asyncio
 import errno
 import json
 import os
+import socket
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -108,3 +112,25 @@ def files_written(root):
                 yield path, path.read_bytes()
             except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
                 continue
+
+
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """The app behind a real HTTP server on a free local port, as `parcours serve` runs it: its base URL."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="critical", log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)

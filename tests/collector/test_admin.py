@@ -4,13 +4,9 @@ and a download that fails half-way is seen as incomplete, by any HTTP client and
 from __future__ import annotations
 
 import datetime as dt
-import socket
-import threading
-import time
 import uuid
 
 import pytest
-import uvicorn
 
 from collector import admin, export
 from collector.app import create_app
@@ -19,6 +15,7 @@ from collector.rows import EventRow
 from collector.storage import StoreError
 from collector.target import CollectorError, Op, Remote
 from tests.collector.conftest import ADMIN
+from tests.collector.helpers import serving
 from tests.conftest import Client
 
 ROUTES = [(method, f"/api{route.path}") for route in admin.ROUTES for method in route.methods if method != "HEAD"]
@@ -101,25 +98,12 @@ def test_an_export_failing_after_its_200_is_cut_off_not_ended(settings, store):
             client.get("/api/export?since=2026-11-01", headers=ADMIN)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_the_cli_sees_a_cut_off_export_as_an_error(settings, store, tmp_path):
     """Through a real HTTP server: the CLI's remote target reports the incomplete answer, not a short file."""
     _three_days(store)
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, port=_free_port(), log_level="critical", log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-            time.sleep(0.05)
-        remote = Remote(f"http://127.0.0.1:{server.config.port}", "admin-test-token", tmp_path)
+    with serving(app) as url:
+        remote = Remote(url, "admin-test-token", tmp_path)
         op = Op("GET", "/api/export", lambda store: iter(()), {"since": "2026-11-01", "format": "jsonl"})
         assert sum(chunk.count(b"\n") for chunk in remote.stream(op)) == 3  # whole, while ClickHouse answers
 
@@ -129,9 +113,6 @@ def test_the_cli_sees_a_cut_off_export_as_an_error(settings, store, tmp_path):
             for chunk in remote.stream(op):
                 received.append(chunk)
         assert b"".join(received).count(b"\n") == 1  # the first day arrived; the rest did not, and that was said
-    finally:
-        server.should_exit = True
-        thread.join(timeout=60)
 
 
 def test_export_parameters_are_checked_before_anything_is_read(client):

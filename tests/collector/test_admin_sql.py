@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
-import time
 
 import pytest
-import uvicorn
 from click.testing import CliRunner
 
 from collector.app import create_app
 from collector.cli import main
 from collector.storage import Refused, StoreError
 from tests.collector.conftest import ADMIN
-from tests.collector.helpers import counts, event, post, rows
+from tests.collector.helpers import counts, event, post, rows, serving
 
 
 def test_admin_sql_needs_the_token_and_answers_rows(client):
@@ -227,18 +224,8 @@ def test_a_parameter_missing_unknown_or_given_twice_is_a_400_naming_it(client, q
 def test_parcours_sql_gives_its_parameters_through_a_running_collector(settings, store, tmp_path):
     """The command line's --param NAME=VALUE and clickhouse-client's --param_NAME=VALUE (or --param_NAME VALUE),
     sent over HTTP as ?param_NAME=VALUE to the collector that owns the data."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), port=port, log_level="critical", log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-            time.sleep(0.05)
-        remote = ["--url", f"http://127.0.0.1:{port}", "--admin-token", "admin-test-token", "--data-dir", str(tmp_path)]
+    with serving(create_app(settings)) as url:
+        remote = ["--url", url, "--admin-token", "admin-test-token", "--data-dir", str(tmp_path)]
         out = CliRunner().invoke(main, ["sql", TYPED, "--param", "name=O'Brien", "--param_ids=['B042']",
                                         "--param_at", "2026-10-01 10:42:00", "--param", "n=41", *remote,
                                         "--format", "json"])
@@ -247,9 +234,6 @@ def test_parcours_sql_gives_its_parameters_through_a_running_collector(settings,
                                           "n": 42, "ro": 1}
         out = CliRunner().invoke(main, ["sql", TYPED, "--param", "name=x", *remote])
         assert out.exit_code == 1 and out.output.startswith(
-            f"Error: http://127.0.0.1:{port}: no value given for {{ids:Array(String)}}, {{at:DateTime64(3, 'UTC')}}")
+            f"Error: {url}: no value given for {{ids:Array(String)}}, {{at:DateTime64(3, 'UTC')}}")
         out = CliRunner().invoke(main, ["sql", TYPED, "--param", "name", *remote])
         assert out.exit_code == 2 and 'Invalid value for \'--param\': "name" is not NAME=VALUE' in out.output
-    finally:
-        server.should_exit = True
-        thread.join(timeout=60)
