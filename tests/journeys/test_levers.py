@@ -199,6 +199,8 @@ def test_under_a_last_touch_model_an_offline_sale_s_path_is_its_point_of_sale_al
     from journeys.attribution import attribute
     from journeys.reports import base, paths
 
+    # P2, whose web sale S1 has its journey read, signs in the shop too: that sale still has its point of sale alone.
+    sale(store, "S3", "2026-03-15 15:00", channel="shop", broker_id="B042", premium="100", phone_key="k2")
     for lever, expected in (("broker", [["broker"]]), ("direct", [["display", "direct"]])):
         if lever == "direct":  # B042's lever changed, later
             store.insert("brokers", [["B042", "Comparamoto", lever, "", "", "test", at("2026-01-02 00:00")]],
@@ -209,7 +211,8 @@ def test_under_a_last_touch_model_an_offline_sale_s_path_is_its_point_of_sale_al
         assert (whole["pos_alone"], alone["pos_alone"]) == (False, True)
         whole_paths, alone_paths = ctx.query(paths.SQL, whole), ctx.query(paths.SQL, alone)
         offline = [r for r in alone_paths.records() if r["channel"] == "shop"]
-        assert [r["levers"] for r in offline] == expected, lever
+        assert [(r["levers"], r["conversions"]) for r in offline] == [(e, 2) for e in expected], lever
+        assert [r["levers"] for r in alone_paths.records() if r["channel"] == "web"] == [["display"]]
         assert [r["levers"] for r in whole_paths.records() if r["channel"] == "shop"] == [["display", lever]]
         for model in paths.LAST_TOUCH_MODELS:
             assert attribute(paths.table(alone_paths, ""), model, 7) == attribute(paths.table(whole_paths, ""),
