@@ -18,7 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from callcentre import api as callcentre_api
-from collector import admin, auth, collect, discovery, logs, ops, planwatch, tag, useragent
+from collector import admin, auth, collect, deadletters, discovery, logs, ops, planwatch, tag, useragent
 from collector.errors import Problem
 from collector.metrics import Metrics
 from collector.settings import Settings
@@ -72,7 +72,7 @@ def create_app(settings: Settings) -> Starlette:
         app.state.metrics.watch(wal)
         writer = Writer(wal, store.ingest, batch_rows=settings.batch_rows, batch_age=settings.batch_age,
                         backoff_max=settings.retry_max, metrics=app.state.metrics,
-                        dead_letter_dir=settings.data_dir / "dead-letters",
+                        dead_letter_dir=settings.data_dir / deadletters.DIRECTORY,
                         prepare=None if migrated else functools.partial(_migrate, settings, store))
         writer.start()
         app.state.wal, app.state.writer = wal, writer

@@ -27,6 +27,9 @@ from collector.storage import Sink, StoreError
 
 log = logging.getLogger("parcours.writer")
 
+DIRECTORY = "dead-letters"
+"""The data directory's folder of the rows even dead_letters refused (DeadLetters.set_aside)."""
+
 
 class Refused(NamedTuple):
     """One row ClickHouse refused on its own: its table, its JSONEachRow line, ClickHouse's error."""
@@ -98,18 +101,32 @@ class DeadLetters:
         log.error("ClickHouse refused the dead letters too (%s): %d row(s) kept in %s, moved into dead_letters "
                   "at the next start", exc, len(rows), path)
 
-    def recover(self) -> None:
-        """Move the rows a previous run kept in the fallback file into dead_letters, when it takes them."""
+    def recover(self, others_only: bool = False) -> list[Path]:
+        """Move the rows previous runs kept in their fallback files into dead_letters, when it takes them (with
+        `others_only`, while this run may still append to its own: an erasure's, so that its DELETE finds them
+        there). The files left: not taken, or this run's own."""
+        left: list[Path] = []
         if self.directory is None:
-            return
+            return left
         for path in sorted(self.directory.glob("*.jsonl")):
+            if others_only and path.stem == self.log_id:
+                left.append(path)
+                continue
             try:
                 self.sink.insert_lines("dead_letters", path.read_bytes(), token=None)
             except (StoreError, OSError) as exc:
                 log.warning("dead letters kept in %s not moved into dead_letters yet: %s", path, exc)
+                left.append(path)
                 continue
             path.unlink()
             log.info("dead letters kept in %s moved into dead_letters", path)
+        return left
+
+
+def not_moved(left: list[Path]) -> str:
+    """Why an erasure stopped before erasing: the files recover left (their rows would come back at the next start)."""
+    return (f"rows ClickHouse refused are kept in {', '.join(str(p) for p in left)}, not in dead_letters; nothing was "
+            "erased: erase again once ClickHouse takes them (the collector moves them at its start)")
 
 
 class _Named(msgspec.Struct):

@@ -32,7 +32,7 @@ from starlette.routing import BaseRoute, Route
 import msgspec
 
 from callcentre import calls
-from collector import old_parts, output, redact, repeats
+from collector import deadletters, old_parts, output, redact, repeats
 from collector.errors import BadParameter, Problem, flag
 from collector.redact import phone_like
 from collector.since import parse_since
@@ -306,6 +306,12 @@ async def erase_person(request: Request) -> Response:
             await wal.stored(sealed, SEAL_TIMEOUT)
         except WalError as exc:
             raise LogNotStored(f"{exc}; nothing was erased: erase again once ClickHouse is back") from None
+        dead_letters = getattr(writer, "dead_letters", None)
+        # Rows even dead_letters refused, kept in a file (collector/deadletters.py): moved into the table first, or
+        # the next start would bring the person's back.
+        left = await run_in_threadpool(dead_letters.recover, True) if dead_letters is not None else []
+        if left:
+            raise LogNotStored(deadletters.not_moved(left))
     result = await run_in_threadpool(
         lambda: erase.erase(store_of(request), state.plan, state.settings.secret, kind, str(doc[kind]),
                             dry_run=dry_run, paused=writer.paused if writer is not None else old_parts.no_pause))

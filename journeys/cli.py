@@ -20,6 +20,7 @@ from pathlib import Path
 import click
 
 from callcentre import calls
+from collector import deadletters
 from collector.errors import Problem
 from collector.options import format_option, load_plan, plan_option, read_secret, secret_option, target_options
 from collector.output import as_result, format_result
@@ -268,6 +269,10 @@ def erase(target: Target, phone, visitor, crm_id, dry_run, plan, secret, fmt):
         if waiting and not dry_run:
             raise Problem(f"the write-ahead log in {logs} holds {waiting} record(s) not yet in ClickHouse: start "
                           "the collector (it stores them first), then erase through it")
+        if not dry_run:  # rows even dead_letters refused, kept in a file: moved into the table first, or refused
+            left = deadletters.DeadLetters(store, target.data_dir / deadletters.DIRECTORY, "").recover()
+            if left:
+                raise Problem(deadletters.not_moved(left))
         result = erase_mod.erase(store, load_plan(plan), read_secret(secret, target.data_dir), kind, value,
                                  dry_run=dry_run)
         if not dry_run:

@@ -237,3 +237,46 @@ def test_a_quote_id_that_reads_as_a_phone_is_erased_by_the_id_as_typed(store, ct
     done = erase.erase(store, plan, ctx.secret, "crm_id", "Q-01 45 00 00 01")
     assert done.person and done.removed["events"] == 2
     assert count(store, "events") == 2 and count(store, "events", "visitor_id = 'v2'") == 2
+
+
+def test_an_erasure_first_moves_the_rows_kept_in_the_dead_letters_file_into_the_table(client, store, settings):
+    """Rows even dead_letters refused are kept in a file of the data directory and moved into the table at the next
+    start (collector/deadletters.py): an erasure in between missed them, and that start brought the person's
+    back. The erasure moves them first; a file ClickHouse still refuses stops it (503), nothing erased."""
+    from collector.deadletters import DIRECTORY
+    from tests.journeys.conftest import ADMIN
+
+    now = time.time()
+    rows = [dead_letter(("events", json.dumps({"visitor_id": v, "event": "page_view"}).encode() + b"\n",
+                         StoreError("insert into events failed: refused", 53)), now) for v in ("dl-1", "dl-2")]
+    kept = settings.data_dir / DIRECTORY / "earlier-run.jsonl"
+    kept.parent.mkdir(exist_ok=True)
+    kept.write_bytes(b"not a row\n")  # ClickHouse refuses it
+    refused = client.post("/api/erase", content=b'{"visitor": "dl-1"}', headers=ADMIN)
+    assert refused.status_code == 503 and "earlier-run.jsonl, not in dead_letters; nothing was erased" in \
+        refused.json()["error"]
+    kept.write_bytes(lines(rows))
+    done = client.post("/api/erase", content=b'{"visitor": "dl-1"}', headers=ADMIN)
+    assert done.status_code == 200 and done.json()["removed"]["dead_letters"] == 1, done.text
+    assert not kept.exists() and count(store, "dead_letters") == 1 and count(store, "dead_letters", "line LIKE '%dl-2%'") == 1
+
+
+def test_parcours_erase_without_a_collector_moves_the_dead_letters_file_first(engine_dir, store, tmp_path):
+    """The same when `parcours erase` opens the engine itself (no collector runs): the file's rows moved into
+    dead_letters, then erased with the person."""
+    from click.testing import CliRunner
+
+    from collector.cli import main
+    from collector.deadletters import DIRECTORY
+    from tests.conftest import EXAMPLE_PLAN, SECRET
+
+    now = time.time()
+    kept = tmp_path / DIRECTORY / "earlier-run.jsonl"
+    kept.parent.mkdir()
+    kept.write_bytes(lines([dead_letter(("events", json.dumps({"visitor_id": v}).encode() + b"\n",
+                                         StoreError("refused", 53)), now) for v in ("dl-1", "dl-2")]))
+    out = CliRunner().invoke(main, ["erase", "--visitor", "dl-1", "--plan", str(EXAMPLE_PLAN), "--secret", SECRET.decode(),
+                                    "--clickhouse", f"chdb://{engine_dir}", "--database", store.database,
+                                    "--data-dir", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    assert not kept.exists() and count(store, "dead_letters") == 1 and count(store, "dead_letters", "line LIKE '%dl-2%'") == 1
