@@ -129,12 +129,17 @@ def _set_parameters(statement: str, given: dict[str, str]) -> tuple[str, dict[st
     output runs as it is (`parcours report levers --sql | parcours sql -`, or POSTed). A name set twice is refused."""
     out = dict(given)
     while (m := _SET_PARAMETER.match(statement)) is not None:
-        name = m.group(1)
-        if name in out:
-            raise BadParameter(answer("sql_parameter_twice", name=name[:64]))
-        out[name] = re.sub(r"\\(.)", lambda e: _ESCAPES.get(e.group(1), e.group(1)), m.group(2), flags=re.S)
+        value = re.sub(r"\\(.)", lambda e: _ESCAPES.get(e.group(1), e.group(1)), m.group(2), flags=re.S)
+        _give(out, m.group(1), value)
         statement = statement[m.end():]
     return statement, out
+
+
+def _give(parameters: dict[str, str], name: str, value: str) -> None:
+    """A parameter's value added, each name given once (a second value: which was meant?)."""
+    if name in parameters:
+        raise BadParameter(answer("sql_parameter_twice", name=name[:64]))
+    parameters[name] = value
 
 
 PARAMETER = "param_"
@@ -147,10 +152,7 @@ async def sql(request: Request) -> Response:
     parameters: dict[str, str] = {}
     for key, value in request.query_params.multi_items():
         if key.startswith(PARAMETER):
-            name = key[len(PARAMETER):]
-            if name in parameters:
-                raise BadParameter(answer("sql_parameter_twice", name=name[:64]))
-            parameters[name] = value
+            _give(parameters, key[len(PARAMETER):], value)
     return await run(request, query, (await request.body()).decode("utf-8", "replace"), parameters)
 
 
