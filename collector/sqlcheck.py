@@ -5,7 +5,8 @@ run beside the collector: `SYSTEM STOP MERGES`, `KILL QUERY`, `SELECT … INTO O
 function (which read and write files of the embedded engine's machine: the collector's secret is one)
 all run in read-only mode, and a body holding several statements runs them all. So the statement is read
 here first, by its words outside strings, quoted names and comments: one statement, starting with a
-reading keyword, touching no file. Its trailing `SETTINGS` clause is taken out and handed back, so that
+reading keyword, touching no file (a function's name is written unquoted: ClickHouse calls `file`(…) and
+"file"(…) as file(…), and a quoted name's escapes could spell it any way). Its trailing `SETTINGS` clause is taken out and handed back, so that
 the caller applies those settings before `readonly = 1`: only the settings in `SAFE_SETTINGS`. Its query
 parameters (`{from:DateTime64(3, 'UTC')}`, as the reports' SQL has them) must be exactly those given: their
 values are bound by ClickHouse, never written into the text.
@@ -105,6 +106,8 @@ def reading_statement(text: str, parameters: Mapping[str, str] | None = None) ->
             raise NotReading(answer("sql_outfile"))
         if before.word in FORBIDDEN_FUNCTIONS and after.text == "(":
             raise NotReading(answer("sql_function", name=before.text))
+        if before.kind == "name" and after.text == "(":  # `file`(…) is file(…): which name it unquotes to, unsaid
+            raise NotReading(answer("sql_quoted_function", name=before.text[:64]))
         if before.word == "FORMAT" and before.depth == 0 and after.text != "(":
             raise NotReading(answer("sql_format"))
     if tokens[-1].word == "FORMAT" and tokens[-1].depth == 0:

@@ -39,6 +39,8 @@ ATTACKS = [  # the four of issue 9 first, then their cousins
     ("SELECT 1; INSERT INTO {db}.events (event) VALUES ('x')", "this text holds 2"),
     ("SELECT * FROM {db}.events INTO OUTFILE '/tmp/x.csv'", "INTO OUTFILE would write a file"),
     ("SELECT file('secret')", "file() reads files or other servers"),
+    ("SELECT `file`('secret')", "write a function's name without quotes"),
+    ('SELECT "file"(\'secret\')', "write a function's name without quotes"),
     ("SELECT 1 SETTINGS readonly = 0", 'setting "readonly" cannot be changed here'),
     ("SELECT * FROM (SELECT 1 SETTINGS readonly = 0)", 'setting "readonly" cannot be changed here'),
     ("SELECT 1 FORMAT CSV", "leave out the FORMAT clause"),

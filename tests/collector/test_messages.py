@@ -84,6 +84,8 @@ ANSWERS = {
     "sql_outfile": ({}, "INTO OUTFILE would write a file on the collector's machine; read the rows from the answer "
                         "(or use `parcours export`)"),
     "sql_function": ({"name": "file"}, "file() reads files or other servers; only the database's tables are read here"),
+    "sql_quoted_function": ({"name": "`file`"}, "`file`(…): write a function's name without quotes (a quoted name is "
+                                                "not read here, and a function could read files: `file`(…) is file())"),
     "sql_format": ({}, "leave out the FORMAT clause: the answer comes as JSON"),
     "sql_settings": ({}, "the SETTINGS clause could not be read: write it as SETTINGS name = value, name = value"),
     "sql_setting": ({"name": "readonly", "allowed": "final, max_threads"},

@@ -12,7 +12,8 @@ from collector.sqlcheck import NotReading, Reading, reading_statement
     (";SELECT 1;\n", Reading("SELECT 1")),
     ("select 1 -- a comment; DROP TABLE x", Reading("select 1")),
     ("SELECT ';' AS x", Reading("SELECT ';' AS x")),
-    ("SELECT 'into outfile', \"file\"(1)", Reading("SELECT 'into outfile', \"file\"(1)")),
+    ("SELECT 'into outfile', \"file\" AS \"url\"", Reading("SELECT 'into outfile', \"file\" AS \"url\"")),
+    ("SELECT `count`, \"x\" FROM (SELECT 1 AS `count`, 2 AS x)", Reading("SELECT `count`, \"x\" FROM (SELECT 1 AS `count`, 2 AS x)")),
     ("(SELECT 1)", Reading("(SELECT 1)")),
     ("WITH 1 AS x SELECT x", Reading("WITH 1 AS x SELECT x")),
     ("/* why */ EXPLAIN SELECT 1", Reading("EXPLAIN SELECT 1")),
@@ -43,6 +44,11 @@ def test_reading_statements_pass(text, expected):
     ("SELECT * FROM t INTO OUTFILE 'x'", "INTO OUTFILE would write a file on the collector's machine; "
                                          "read the rows from the answer (or use `parcours export`)"),
     ("SELECT * FROM url('http://x/', CSV)", "url() reads files or other servers; only the database's tables are read here"),
+    # a quoted function name: ClickHouse calls `file`(…) as file(…) (the probe of stop 34 read the secret so)
+    ("SELECT `file`('secret')", "`file`(…): write a function's name without quotes"),
+    ('SELECT "file"(\'secret\')', '"file"(…): write a function\'s name without quotes'),
+    ("SELECT length(`fi\\x6ce` /* */ ('secret'))", "`fi\\x6ce`(…): write a function's name without quotes"),
+    ("SELECT * FROM `url`('http://x/', CSV)", "`url`(…): write a function's name"),
     ("SELECT 1 SETTINGS readonly = 0", 'setting "readonly" cannot be changed here; these can: '),
     ("SELECT 1 SETTINGS max_threads", "the SETTINGS clause could not be read"),
     # a subquery's SETTINGS are held to the same list as the statement's
