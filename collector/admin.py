@@ -15,11 +15,12 @@ reach 503) is answered `{"error": …}` with its status by `problem_response`, w
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.datastructures import Headers
@@ -34,7 +35,7 @@ from collector import auth, output, planwatch, rejected
 from collector.errors import BadParameter, Cutoff, Problem, error, flag
 from collector.messages import answer
 from collector.since import BadTime, parse_since
-from collector.storage import QueryResult, Store
+from collector.storage import ANALYSTS, TICKET, Cancelled, QueryResult, Store, Ticket
 
 log = logging.getLogger("parcours.admin")
 
@@ -104,6 +105,49 @@ async def stream(request: Request, fn: Callable[..., Iterable[bytes]], *args: An
     return StreamingResponse(body(), media_type=media_type, headers=headers)
 
 
+T = TypeVar("T")
+
+WATCH_SECONDS = 0.2
+"""How often a request whose queries are watched (`watched`) checks that its caller is still there."""
+
+
+class Gone(Exception):
+    """The caller of a watched request went away; its queries were stopped. Says how its work ended."""
+
+
+async def watched(request: Request, fn: Callable[..., T], *args: Any, gone: Callable[[], None] | None = None) -> T:
+    """`fn(*args)` in a thread, its reading queries named by a ticket of their own: stopped when the caller
+    goes away (`gone()` is called, then Gone raised once `fn` has ended: answer `Cancelled.status`), or when
+    the request is cancelled (the collector stops, its grace period over: `--shutdown-timeout`), so that no
+    query runs on for nobody, holding a client and the engine's cores, or the collector's stop."""
+    store, ticket = _store(request), Ticket()
+    work = asyncio.ensure_future(run_in_threadpool(_with_ticket, ticket, fn, *args))
+    try:
+        while not (await asyncio.wait({work}, timeout=WATCH_SECONDS))[0]:
+            if await request.is_disconnected():
+                await run_in_threadpool(store.cancel, ticket)
+                if gone is not None:
+                    gone()
+                try:
+                    await work
+                except Exception as exc:  # noqa: BLE001  (stopped, or failed: nobody to tell)
+                    raise Gone(str(exc) if isinstance(exc, Cancelled) else "it failed") from exc
+                raise Gone("it had finished")
+    except asyncio.CancelledError:
+        store.cancel(ticket)  # no thread to wait for: the loop is stopping this request
+        raise
+    return work.result()
+
+
+def _with_ticket(ticket: Ticket, fn: Callable[..., T], *args: Any) -> T:
+    """fn(*args), its reading queries named by the ticket (in the worker thread's context)."""
+    token = TICKET.set(ticket)
+    try:
+        return fn(*args)
+    finally:
+        TICKET.reset(token)
+
+
 def query_time(request: Request, name: str, default: str | None = None):
     """The time the query parameter `name` gives (`default` when absent or empty); a BadParameter naming it."""
     try:
@@ -119,7 +163,11 @@ def query(store: Store, statement: str, parameters: dict[str, str] | None = None
     return store.analyst(*_set_parameters(statement, parameters or {}))
 
 
-_SET_PARAMETER = re.compile(r"\s*SET\s+param_(\w+)\s*=\s*'((?:[^'\\]|\\.)*)'\s*;[ \t]*(?:\n|$)", re.I)
+_SET_PARAMETER = re.compile(r"""
+    (?:\s+|--[^\n]*(?:\n|$))*                                    # blank and comment lines before it (CRLF too)
+    SET\s+param_(\w+)\s*=\s*'((?:[^'\\]|\\.|'')*)'\s*;      # a quote in the value: \' or ''
+    [ \t]*(?:--[^\n]*)?(?:\r?\n|$)                               # a note after it
+""", re.I | re.X)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "b": "\b", "f": "\f"}
 
 
@@ -129,7 +177,8 @@ def _set_parameters(statement: str, given: dict[str, str]) -> tuple[str, dict[st
     output runs as it is (`parcours report levers --sql | parcours sql -`, or POSTed). A name set twice is refused."""
     out = dict(given)
     while (m := _SET_PARAMETER.match(statement)) is not None:
-        value = re.sub(r"\\(.)", lambda e: _ESCAPES.get(e.group(1), e.group(1)), m.group(2), flags=re.S)
+        value = re.sub(r"\\(.)|''", lambda e: _ESCAPES.get(e.group(1), e.group(1)) if e.group(1) else "'",
+                       m.group(2), flags=re.S)
         _give(out, m.group(1), value)
         statement = statement[m.end():]
     return statement, out
@@ -153,7 +202,25 @@ async def sql(request: Request) -> Response:
     for key, value in request.query_params.multi_items():
         if key.startswith(PARAMETER):
             _give(parameters, key[len(PARAMETER):], value)
-    return await run(request, query, (await request.body()).decode("utf-8", "replace"), parameters)
+    statement = (await request.body()).decode("utf-8", "replace")
+    # Those waiting for one of the analysts' clients wait here, holding no thread: the threads answer everyone.
+    async with _analysts(request):
+        if await request.is_disconnected():
+            return Response(status_code=Cancelled.status)
+        try:
+            result = await watched(request, query, _store(request), statement, parameters,
+                                   gone=lambda: log.info("/api/sql: its caller went away; the statement is stopped"))
+        except Gone:
+            return Response(status_code=Cancelled.status)
+    return Response(output.encode(result), media_type="application/json")
+
+
+def _analysts(request: Request) -> asyncio.Semaphore:
+    """As many turns as the store has analysts' clients (storage.ANALYSTS), for the app's requests."""
+    state = request.app.state
+    if getattr(state, "analyst_turns", None) is None:
+        state.analyst_turns = asyncio.Semaphore(ANALYSTS)
+    return state.analyst_turns
 
 
 async def export(request: Request) -> Response:

@@ -85,6 +85,7 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             gc.unfreeze()
             discovery.withdraw(settings.data_dir)
+            store.stop_calls()  # a background computation's, a request's cut off: nobody waits for them now
             await wal.close()  # commits what is queued; new requests get 503
             if await writer.stop(settings.shutdown_timeout):
                 log.info("shutdown: write-ahead log drained into ClickHouse")

@@ -79,7 +79,8 @@ def _durability_options(f):
                  help="Longest wait between retries of a failing insert (exponential backoff from 0.2 s)."),
         _setting("--retry-after", 5, type=click.IntRange(1), help="Seconds sent in Retry-After with a 503."),
         _setting("--shutdown-timeout", 30.0, type=click.FloatRange(0),
-                 help="On stop, how long to keep flushing the log into ClickHouse "
+                 help="On stop, how long to wait for the requests being answered (then they are cut off and "
+                      "their queries stopped), then how long to keep flushing the log into ClickHouse "
                       "(what is left is replayed at the next start)."),
         _setting("--workers", 1, type=click.IntRange(1),
                  help="Worker processes, each with its own log and writer; more than 1 needs a ClickHouse "

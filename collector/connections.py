@@ -179,4 +179,7 @@ def server_options(settings) -> dict[str, Any]:
     """uvicorn.run's options for the collector's connections (`settings`: collector.settings.Settings)."""
     limits = Limits(settings.header_timeout, settings.body_timeout, connection_cap(settings.max_connections),
                     settings.retry_after)
-    return {"http": functools.partial(GuardedProtocol, limits=limits), "timeout_keep_alive": settings.keep_alive}
+    # A stop waits for the requests being answered as long as it keeps flushing the log, then cuts them off
+    # (admin.watched stops their queries): a statement that never ends never holds the stop.
+    return {"http": functools.partial(GuardedProtocol, limits=limits), "timeout_keep_alive": settings.keep_alive,
+            "timeout_graceful_shutdown": settings.shutdown_timeout}

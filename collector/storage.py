@@ -79,6 +79,11 @@ class Ingest:
         self.client.close()
 
 
+CALLS = f"parcours-call-{uuid.uuid4().hex[:12]}-"
+"""The start of this process's tickets' tags: its queries still running when it stops are stopped with it
+(`Store.stop_calls`), and no other collector's on the same server."""
+
+
 @dataclass
 class Ticket:
     """The reading queries of one request, named by their `log_comment` setting so that they can be stopped
@@ -86,7 +91,7 @@ class Ticket:
     Not by a comment in their text: the engine lists a query with parameters as it formatted it, comments
     gone, so such a query was never found (and one that never ended ran on)."""
 
-    tag: str = field(default_factory=lambda: "parcours-call-" + uuid.uuid4().hex)
+    tag: str = field(default_factory=lambda: CALLS + uuid.uuid4().hex)
     cancelled: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
     """Settings its queries run with (a background computation: one thread, a low priority)."""
@@ -94,6 +99,10 @@ class Ticket:
 
 ANALYSTS = 2
 """Analysts' statements (POST /api/sql, `parcours sql`) run at once; more wait for one of them to end."""
+
+ANALYST_SECONDS = 3600
+"""The most an analyst's statement may run (its `max_execution_time`, which it may set lower, never higher nor
+0, ClickHouse's "no limit"): a statement never ends otherwise, holding its client for good."""
 
 ANALYST_MEMORY_SHARE = 0.2
 """An analyst's statement may hold this share of the engine's memory bound: the analysts' clients (2) busy
@@ -175,12 +184,24 @@ class Store:
         asked = reading.settings.get("max_memory_usage")
         memory = {"max_memory_usage": min(int(asked), bound) if asked and asked.isdigit() and int(asked) else bound} \
             if bound else {}
+        # Named by the request's ticket (admin.watched): stopped when its caller goes away or the collector stops.
+        ticket = TICKET.get() or Ticket()
         # readonly last: ClickHouse applies a query's settings in order, and refuses any after it.
-        settings = {"max_execution_time": self.timeouts.query, **self.cluster_settings, **reading.settings,
-                    **memory, **READ_SETTINGS, "readonly": 1}  # an analyst's statement cannot put itself before ingestion
+        settings = {**self.cluster_settings, **reading.settings, **memory,
+                    "max_execution_time": _analyst_seconds(reading.settings.get("max_execution_time"),
+                                                           self.timeouts.query),
+                    "log_comment": ticket.tag,
+                    **READ_SETTINGS, "readonly": 1}  # an analyst's statement cannot put itself before ingestion
         with self.analysts.client() as client:
+            if ticket.cancelled:
+                raise Cancelled("the caller went away before the statement started")
             written = {name: Written(value) for name, value in reading.parameters.items()}
-            return client.query(reading.statement, written or None, settings)
+            try:
+                return client.query(reading.statement, written or None, settings)
+            except QueryRefused:
+                if ticket.cancelled:
+                    raise Cancelled("the caller went away: the statement was stopped") from None
+                raise
 
     def analyst_memory(self) -> int:
         """The memory an analyst's statement may take: `ANALYST_MEMORY_SHARE` of the engine's own bound
@@ -225,6 +246,13 @@ class Store:
             self.query(f"KILL QUERY WHERE Settings['log_comment'] = '{ticket.tag}' ASYNC", readonly=False)
         except StoreError as exc:  # a user that may not KILL, ClickHouse away: the query runs to its end
             log.warning("could not stop the queries of a call nobody waits for: %s", exc)
+
+    def stop_calls(self) -> None:
+        """Stop every reading query of this process's requests still running (the collector stops)."""
+        try:
+            self.query(f"KILL QUERY WHERE startsWith(Settings['log_comment'], '{CALLS}') ASYNC", readonly=False)
+        except StoreError as exc:
+            log.warning("could not stop the queries still running: %s", exc)
 
     def raw(self, sql: str, fmt: str, parameters: dict[str, Any] | None = None) -> bytes:
         """One query's result in a ClickHouse output format (CSVWithNames, JSONEachRow…), for SQL we wrote.
@@ -319,3 +347,15 @@ def _missing_lines(client: Client, database: str, table: str, data: bytes) -> by
         else:
             out.append(line)
     return b"".join(out)
+
+
+def _analyst_seconds(asked: str | None, default: int) -> float | str:
+    """The `max_execution_time` an analyst's statement runs with: the one it asked for, within ANALYST_SECONDS;
+    `default` when it asked for none. A value that is no number is handed on, for ClickHouse to refuse."""
+    if asked is None:
+        return default
+    try:
+        seconds = float(asked)
+    except ValueError:
+        return asked
+    return seconds if 0 < seconds <= ANALYST_SECONDS else ANALYST_SECONDS

@@ -19,7 +19,6 @@ The work is the same function the command line runs when no collector does (jour
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 from collections.abc import Callable
@@ -32,11 +31,11 @@ from starlette.routing import BaseRoute, Route
 import msgspec
 
 from callcentre import calls
-from collector import deadletters, old_parts, output, redact, repeats
+from collector import admin, deadletters, old_parts, output, redact, repeats
 from collector.errors import BadParameter, Problem, flag
 from collector.redact import phone_like
 from collector.since import parse_since
-from collector.storage import TICKET, Cancelled, Store, Ticket
+from collector.storage import Cancelled, Store
 from collector.wal import WalError
 from journeys import adnetworks, brokers, conversions, costs, erase, imports, persons, reports
 from journeys.imports import Context
@@ -200,26 +199,16 @@ async def report(request: Request) -> Response:
         raw["quote_id"] = redact.of(state.plan).keyed(raw["quote_id"], state.settings.secret)
     if not raw.get("format"):  # given empty: the API's default all the same
         raw["format"] = "json"
-    store, ticket = store_of(request), Ticket()
-    kept = getattr(state, "report_results", None) or results.Results(store, enabled=False)
-    work = asyncio.ensure_future(run_in_threadpool(_with_ticket, ticket, kept.respond, state.plan,
-                                                   request.path_params["name"], raw,
-                                                   results.max_age(request.headers.get("cache-control"))))
-    while not (await asyncio.wait({work}, timeout=WATCH_SECONDS))[0]:
-        if await request.is_disconnected():
-            # Nobody waits for the figures any more (the page moved on): the engine's cores go to what is asked.
-            name = request.path_params["name"] if request.path_params["name"] in reports.REPORTS else "?"
-            await run_in_threadpool(store.cancel, ticket)
-            log.info("report %s: its caller went away; its queries are stopped", name)
-            try:
-                await work
-                log.debug("report %s: it had finished", name)
-            except Cancelled as exc:
-                log.debug("report %s: %s", name, exc)
-            except Exception:  # noqa: BLE001  (nobody to tell)
-                log.debug("report %s: it failed", name, exc_info=True)
-            return Response(status_code=Cancelled.status)
-    answer = work.result()
+    kept = getattr(state, "report_results", None) or results.Results(store_of(request), enabled=False)
+    # Nobody waits for the figures any more (the page moved on): the engine's cores go to what is asked.
+    name = request.path_params["name"] if request.path_params["name"] in reports.REPORTS else "?"
+    try:
+        answer = await admin.watched(request, kept.respond, state.plan, request.path_params["name"], raw,
+                                     results.max_age(request.headers.get("cache-control")),
+                                     gone=lambda: log.info("report %s: its caller went away; its queries are stopped", name))
+    except admin.Gone as gone:
+        log.debug("report %s: %s", name, gone)
+        return Response(status_code=Cancelled.status)
     headers = {"Age": str(answer.age)} if answer.age is not None else None  # older than the data (max-age)
     return Response(answer.body, media_type=answer.media_type, headers=headers)
 
@@ -230,19 +219,6 @@ async def report_sql(request: Request) -> Response:
     text = reports.sql_for(store_of(request).database, request.app.state.plan, request.path_params["name"],
                            url_options(request))
     return Response(text, media_type="text/plain; charset=utf-8")
-
-
-WATCH_SECONDS = 0.2
-"""How often a report being computed checks that its caller is still there."""
-
-
-def _with_ticket(ticket: Ticket, fn: Callable, *args):
-    """fn(*args), its reading queries named by the ticket (in the worker thread's context)."""
-    token = TICKET.set(ticket)
-    try:
-        return fn(*args)
-    finally:
-        TICKET.reset(token)
 
 
 def refuse_repeated_keys(body: bytes) -> None:

@@ -115,14 +115,15 @@ def files_written(root):
 
 
 @contextmanager
-def serving(app) -> Iterator[str]:
-    """The app behind a real HTTP server on a free local port, as `parcours serve` runs it: its base URL."""
+def serving(app, **options) -> Iterator[str]:
+    """The app behind a real HTTP server on a free local port, as `parcours serve` runs it (with uvicorn's
+    `options`, e.g. connections.server_options(settings)): its base URL."""
     import uvicorn
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="critical", log_config=None))
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="critical", log_config=None, **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

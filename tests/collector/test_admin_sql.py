@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.request
 
 import pytest
 from click.testing import CliRunner
 
 from collector.app import create_app
 from collector.cli import main
-from collector.storage import Refused, StoreError
+from collector.connections import server_options
+from collector.storage import ANALYST_SECONDS, Refused, StoreError
 from tests.collector.conftest import ADMIN
-from tests.collector.helpers import counts, event, post, rows, serving
+from tests.collector.helpers import counts, event, post, rows, serving, wait_for
 
 
 def test_admin_sql_needs_the_token_and_answers_rows(client):
@@ -77,6 +79,12 @@ def test_analyst_queries_run_with_a_default_time_limit(client):
     r = client.post("/api/sql", content="SELECT getSetting('max_execution_time') AS limit "
                                         "SETTINGS max_execution_time = 600", headers=ADMIN)
     assert r.json()["rows"] == [[600.0]]
+    # never unbounded (0: ClickHouse's "no limit"), never above the ceiling (a statement that never ended held
+    # its client, and the collector's stop, for good: this stop's probe)
+    for asked in ("0", "99999", "1e9"):
+        r = client.post("/api/sql", content="SELECT getSetting('max_execution_time') AS limit "
+                                            f"SETTINGS max_execution_time = {asked}", headers=ADMIN)
+        assert r.json()["rows"] == [[float(ANALYST_SECONDS)]], asked
 
 
 def test_analyst_queries_hold_a_fifth_of_the_engines_memory_at_most(client):
@@ -165,6 +173,73 @@ def test_analyst_statements_however_many_leave_the_reports_their_clients(store):
             thread.join(60)
 
 
+ENDLESS = ("SELECT count(), '{marker}' FROM numbers(1000000000000) WHERE sipHash64(number) % 7 = 3 "
+           "SETTINGS max_execution_time = 0")
+"""Hours of work on two cores, asking for no time limit."""
+
+
+def _statements_running(store, marker: str) -> int:
+    return rows(store, f"SELECT count() AS n FROM system.processes WHERE query LIKE '%{marker}%' "
+                       "AND query NOT LIKE '%system.processes%'")[0]["n"]
+
+
+def _post(url: str, statement: str, timeout: float = 30) -> tuple[int, bytes]:
+    request = urllib.request.Request(f"{url}/api/sql", data=statement.encode(), method="POST",
+                                     headers={"Authorization": "Bearer admin-test-token"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.status, response.read()
+
+
+def _post_in_a_thread(url: str, statement: str, out: dict, timeout: float) -> threading.Thread:
+    def send():
+        try:
+            out["response"] = _post(url, statement, timeout)
+        except Exception as exc:  # noqa: BLE001  (what the caller saw)
+            out["error"] = exc
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_statement_whose_caller_goes_away_is_stopped(settings, store):
+    """The analyst's client gives up (a timeout, Ctrl-C): the statement is stopped on the server, its client
+    free again, where it ran on for nobody (this stop's probe: still running long after curl -m 2 left)."""
+    marker = "caller-gone-31d7"
+    with serving(create_app(settings)) as url:
+        out: dict = {}
+        thread = _post_in_a_thread(url, ENDLESS.format(marker=marker), out, timeout=3)
+        try:
+            wait_for(lambda: _statements_running(store, marker) == 1, timeout=30)
+            thread.join(30)
+            assert isinstance(out.get("error"), TimeoutError), out  # the caller left
+            wait_for(lambda: _statements_running(store, marker) == 0, timeout=30)
+            assert _post(url, "SELECT 1 AS one") == (200, b'{"columns":["one"],"rows":[[1]]}')
+        finally:
+            store.command(f"KILL QUERY WHERE query LIKE '%{marker}%' AND query NOT LIKE '%system.processes%' SYNC")
+
+
+def test_a_stop_cuts_off_a_statement_that_never_ends(settings, store):
+    """A collector asked to stop while a statement runs (its caller still waiting) waits --shutdown-timeout for
+    it, then cuts it off and stops its query: it stops. It hung until the statement ended (this stop's probe:
+    killed by hand after minutes, the port closed meanwhile)."""
+    import dataclasses
+
+    marker = "stop-cuts-off-8e2b"
+    quick = dataclasses.replace(settings, shutdown_timeout=1.0)
+    out: dict = {}
+    try:
+        with serving(create_app(quick), **server_options(quick)) as url:
+            thread = _post_in_a_thread(url, ENDLESS.format(marker=marker), out, timeout=300)
+            wait_for(lambda: _statements_running(store, marker) == 1, timeout=30)
+        # the server's thread has ended (serving() waits for it) and so has the statement
+        wait_for(lambda: _statements_running(store, marker) == 0, timeout=30)
+        thread.join(30)
+        assert "response" not in out or out["response"][0] != 200, out
+    finally:
+        store.command(f"KILL QUERY WHERE query LIKE '%{marker}%' AND query NOT LIKE '%system.processes%' SYNC")
+
+
 def test_the_local_cli_path_refuses_the_same_way(store):
     with pytest.raises(Refused, match='"SYSTEM" is not one of them'):
         store.analyst("SYSTEM STOP MERGES")
@@ -208,6 +283,16 @@ def test_the_set_param_lines_a_statement_begins_with_give_its_parameters(client)
     assert r.json()["rows"] == [["O'Brien", ["B042"], "2026-10-01T10:42:00.500000", 42, 1]]
     r = client.post("/api/sql", params={"param_n": "41", "param_name": "x"}, content=body, headers=ADMIN)
     assert (r.status_code, r.json()) == (400, {"error": 'parameter "name" given twice; give each one once'})
+
+
+def test_set_param_lines_as_files_and_editors_write_them(client):
+    """A query file saved with CRLF line ends, a comment line before the SET lines, a quote doubled ('') as SQL
+    escapes it, a note after the ';': each was "this text holds 2, separated by ';'" (this stop's probe)."""
+    body = ("-- levers, by hand\r\nSET param_name = 'O''Brien';  -- the customer\r\n"
+            "SET param_ids = '[''B042'']';\r\nSET param_at = '2026-10-01 10:42:00.5';\r\n" + TYPED)
+    r = client.post("/api/sql", params={"param_n": "41"}, content=body, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    assert r.json()["rows"] == [["O'Brien", ["B042"], "2026-10-01T10:42:00.500000", 42, 1]]
 
 
 @pytest.mark.parametrize("query, error", [
