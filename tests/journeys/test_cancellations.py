@@ -1,0 +1,157 @@
+"""Cancelled sales (withdrawals, cancellations): the status read through a profile in the file's own words, a
+cancellation that replaces the signed row and survives the sales file imported again, a file of cancellations
+only."""
+
+from __future__ import annotations
+
+import pytest
+
+from collector.ddl import migration_ddl
+from collector.schema import MIGRATIONS, full_ddl
+from collector.storage import Store
+from journeys import cancellations, conversions
+from tagplan import compile_plan, load_plan
+from tests.conftest import EXAMPLE_PLAN, SECRET
+from tests.journeys.conftest import ADMIN, BROKERS_FILE, SAMPLES, data, rows
+
+SALES = "conversion_id,ts,channel,broker_id,premium,phone\n"
+PROFILE = """  ventes:
+    delimiter: ";"
+    date_format: "%d/%m/%Y %H:%M"
+    fields: {conversion_id: Contrat, ts: Signature, premium: Prime, phone: Téléphone, status: Statut,
+             cancelled_at: Date résiliation}
+    status_values: {Signé: signed, Rétractation: cancelled, Annulé: cancelled}
+"""
+
+
+@pytest.fixture(scope="module")
+def ventes(tmp_path_factory):
+    """The example plan with a profile whose file says each contract's status in its own words."""
+    path = tmp_path_factory.mktemp("plan") / "plan.yaml"
+    path.write_text(EXAMPLE_PLAN.read_text().replace("\nimports:\n", "\nimports:\n" + PROFILE, 1))
+    return conversions.Context(compile_plan(load_plan(path)), SECRET)
+
+
+def statuses(store) -> dict[str, tuple[str, str]]:
+    return {r["conversion_id"]: (r["status"], r["cancelled_at"].strftime("%Y-%m-%d %H:%M"))
+            for r in rows(store, "SELECT conversion_id, status, cancelled_at FROM parcours.conversions FINAL")}
+
+
+def test_a_profile_reads_the_status_in_the_files_words_and_rejects_an_unknown_one_alone(store, ventes):
+    text = ("Contrat;Signature;Prime;Téléphone;Statut;Date résiliation\n"
+            "A-1;01/10/2026 10:00;100;06 12 34 56 01;Signé;\n"
+            "A-2;01/10/2026 11:00;200;06 12 34 56 02;RETRACTATION;05/10/2026 09:00\n"
+            "A-3;01/10/2026 12:00;300;06 12 34 56 03;  annule ;\n"
+            "A-4;01/10/2026 13:00;400;06 12 34 56 04;Suspendu;\n"
+            "A-5;01/10/2026 14:00;500;06 12 34 56 05;;07/10/2026 09:00\n"
+            "A-6;01/10/2026 15:00;600;06 12 34 56 06;Signé;07/10/2026 09:00\n")
+    summary = conversions.import_file(store, ventes, data(text), source="ventes.csv", profile="ventes")
+    assert (summary.imported, summary.rejected) == (4, 2)
+    assert [(r.line, r.reasons) for r in summary.rejects] == [
+        (5, ['status: "Suspendu" is not a status: expected signed or cancelled, or the profile\'s Signé, '
+             "Rétractation, Annulé"]),
+        (7, ["cancelled_at: given for a sale whose status is signed (a cancelled sale's status is cancelled)"])]
+    epoch = "1970-01-01 00:00"
+    assert statuses(store) == {"A-1": ("signed", epoch), "A-2": ("cancelled", "2026-10-05 07:00"),  # Paris time
+                               "A-3": ("cancelled", epoch), "A-5": ("cancelled", "2026-10-07 07:00")}
+    kept = rows(store, "SELECT line, record_key, reasons FROM parcours.import_rejects FINAL ORDER BY line")
+    assert [(k["line"], k["record_key"]) for k in kept] == [(5, "A-4"), (7, "A-6")]
+
+
+def test_a_cancellation_replaces_the_sale_and_the_sales_file_imported_again_does_not_undo_it(store, ctx):
+    signed = SALES + "S-1,2026-10-03T10:00:00Z,shop,B042,702.40,06 12 34 56 78\n"
+    assert conversions.import_file(store, ctx, data(signed), source="ventes.csv").imported == 1
+    cancelled = SALES.replace("\n", ",status,cancelled_at\n") + (
+        "S-1,2026-10-03T10:00:00Z,shop,B042,702.40,06 12 34 56 78,cancelled,2026-10-10T09:00:00Z\n")
+    summary = conversions.import_file(store, ctx, data(cancelled), source="annulations.csv")
+    assert (summary.imported, summary.updated, summary.unchanged) == (0, 1, 0)
+    assert conversions.import_file(store, ctx, data(cancelled), source="annulations.csv").unchanged == 1
+    # The monthly file says nothing of the status: the sale stays cancelled, nothing written.
+    again = conversions.import_file(store, ctx, data(signed), source="ventes.csv")
+    assert (again.updated, again.unchanged) == (0, 1)
+    sale = rows(store, "SELECT * FROM parcours.conversions FINAL")
+    assert [(s["status"], str(s["premium"]), s["broker_id"]) for s in sale] == [("cancelled", "702.40", "B042")]
+    # A file that says it is signed again (a cancellation undone) brings it back.
+    undone = cancelled.replace("cancelled,2026-10-10T09:00:00Z", "signed,")
+    assert conversions.import_file(store, ctx, data(undone), source="annulations.csv").updated == 1
+    assert statuses(store) == {"S-1": ("signed", "1970-01-01 00:00")}
+
+
+def test_a_cancellations_file_cancels_stored_sales_and_keeps_their_fields(store, ctx):
+    sales = (SALES + "S-1,2026-10-03T10:00:00Z,shop,B042,702.40,06 12 34 56 78\n"
+             "S-2,2026-10-04T10:00:00Z,shop,B017,300.00,06 12 34 56 79\n")
+    conversions.import_file(store, ctx, data(sales), source="ventes.csv")
+    before = {r["conversion_id"]: r for r in rows(store, "SELECT * FROM parcours.conversions FINAL")}
+    text = ("conversion_id,cancelled_at\n"
+            "S-1,2026-10-10T09:00:00Z\n"
+            "S-9,2026-10-10T09:00:00Z\n"      # never imported
+            "S-2,\n")                         # no date
+    summary = cancellations.import_file(store, ctx, data(text), source="annulations.csv")
+    assert (summary.imported, summary.updated, summary.unchanged, summary.rejected) == (0, 1, 0, 2)
+    assert [(r.line, r.reasons) for r in summary.rejects] == [
+        (3, ['conversion_id: no sale "S-9" is stored: import the sale first, then its cancellation again']),
+        (4, ["cancelled_at: required (when the sale was cancelled)"])]
+    after = {r["conversion_id"]: r for r in rows(store, "SELECT * FROM parcours.conversions FINAL")}
+    assert statuses(store) == {"S-1": ("cancelled", "2026-10-10 09:00"), "S-2": ("signed", "1970-01-01 00:00")}
+    same = ("ts", "channel", "broker_id", "premium", "currency", "phone_key", "crm_id", "source", "source_line")
+    assert {c: after["S-1"][c] for c in same} == {c: before["S-1"][c] for c in same}
+    assert after["S-2"] == before["S-2"]
+    again = cancellations.import_file(store, ctx, data(text), source="annulations.csv")
+    assert (again.updated, again.unchanged, again.rejected) == (0, 1, 2)
+    # The sales file imported again keeps the cancellation; the line of the same sale, cancelled in a sales
+    # file with the same date, or without one, is the same row.
+    assert conversions.import_file(store, ctx, data(sales), source="ventes.csv").unchanged == 2
+    same_line = SALES.replace("\n", ",status,cancelled_at\n") + (
+        "S-1,2026-10-03T10:00:00Z,shop,B042,702.40,06 12 34 56 78,cancelled,2026-10-10T09:00:00Z\n")
+    assert conversions.import_file(store, ctx, data(same_line), source="ventes.csv").unchanged == 1
+    no_date = same_line.replace("2026-10-10T09:00:00Z", "")
+    assert conversions.import_file(store, ctx, data(no_date), source="ventes.csv").unchanged == 1
+    assert statuses(store)["S-1"] == ("cancelled", "2026-10-10 09:00")
+    kept = rows(store, "SELECT kind, line, record_key FROM parcours.import_rejects FINAL WHERE NOT resolved ORDER BY line")
+    assert [(k["kind"], k["line"], k["record_key"]) for k in kept] == [("cancellations", 3, "S-9"),
+                                                                      ("cancellations", 4, "S-2")]
+
+
+def test_the_api_reads_the_networks_cancellations_as_they_are(client, store):
+    client.post("/api/conversions?profile=courtiers", content=BROKERS_FILE.read_bytes(), headers=ADMIN)
+    body = (SAMPLES / "resiliations-courtiers-2026-10.csv").read_bytes()
+    response = client.post("/api/cancellations?profile=resiliations&source=resiliations.csv", content=body,
+                           headers=ADMIN)
+    assert response.status_code == 200, response.text
+    doc = response.json()
+    assert (doc["kind"], doc["updated"], doc["rejected"]) == ("cancellations", 2, 2)
+    assert [(r["line"], r["reasons"]) for r in doc["rejects"]] == [
+        (4, ['conversion_id: no sale "MA-2026-0199999" is stored: import the sale first, then its cancellation again']),
+        (5, ['cancelled_at: "31/09/2026" is not a real date (day is out of range for month)'])]
+    cancelled = rows(store, "SELECT conversion_id, cancelled_at FROM parcours.conversions FINAL "
+                            "WHERE status = 'cancelled' ORDER BY conversion_id")
+    assert [(r["conversion_id"], r["cancelled_at"].isoformat()) for r in cancelled] == [
+        ("MA-2026-0104513", "2026-10-09T22:00:00"), ("MA-2026-0104530", "2026-10-13T22:00:00")]
+
+
+def test_a_database_migrated_before_statuses_reads_its_sales_as_signed_and_unchanged(engine_dir, database, ctx):
+    s = Store(f"chdb://{engine_dir}", database=database)
+    try:
+        for statement in full_ddl(database)[:2]:
+            s.query(statement, readonly=False)
+        before = [m for m in MIGRATIONS if m.version < 59]
+        for m in before:
+            for statement in migration_ddl(m, database):
+                s.query(statement, readonly=False)
+        s.insert("schema_migrations", [[m.version, m.name] for m in before], ["version", "name"])
+        # A sale as the import wrote it then, with the fingerprint of its fields (imports._latest of the time).
+        s.query(f"INSERT INTO {database}.conversions (conversion_id, ts, channel, broker_id, adviser, shop, product, "
+                "premium, currency, phone_key, crm_id, ad_consent, source, source_line, profile, fingerprint) "
+                "SELECT *, 'ventes.csv', 2, '', cityHash64(ts, channel, broker_id, adviser, shop, product, premium, "
+                "currency, phone_key, crm_id, ad_consent) FROM (SELECT 'S-1' AS conversion_id, "
+                "toDateTime64('2026-10-03 10:00:00', 3, 'UTC') AS ts, 'shop' AS channel, 'B042' AS broker_id, "
+                "'' AS adviser, '' AS shop, '' AS product, toDecimal64('702.40', 2) AS premium, 'EUR' AS currency, "
+                "'' AS phone_key, 'Q-1' AS crm_id, '' AS ad_consent)", readonly=False)
+        assert s.migrate() == [59]
+        assert statuses(s) == {"S-1": ("signed", "1970-01-01 00:00")}
+        line = SALES.replace("phone", "crm_id") + "S-1,2026-10-03T10:00:00Z,shop,B042,702.40,Q-1\n"
+        summary = conversions.import_file(s, ctx, data(line), source="ventes.csv")
+        assert (summary.imported, summary.updated, summary.unchanged) == (0, 0, 1)
+    finally:
+        s.query(f"DROP DATABASE IF EXISTS {database}", readonly=False)
+        s.close()
