@@ -1,19 +1,26 @@
 """Cancelled sales (withdrawals, cancellations): the status read through a profile in the file's own words, a
-cancellation that replaces the signed row and survives the sales file imported again, a file of cancellations
-only."""
+cancellation that replaces the signed row and survives the sales file imported again, and every report
+counting signed sales only."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 import pytest
 
+from collector import enrich
 from collector.ddl import migration_ddl
 from collector.schema import MIGRATIONS, full_ddl
 from collector.storage import Store
-from journeys import cancellations, conversions
+from journeys import adnetworks, cancellations, conversions, persons, reports
 from tagplan import compile_plan, load_plan
 from tests.conftest import EXAMPLE_PLAN, SECRET
+from tests.journeys.builder import Journeys, broker, person
 from tests.journeys.conftest import ADMIN, BROKERS_FILE, SAMPLES, data, rows
+from tests.journeys.test_adnetworks import NOW, visit
 
+MARCH = {"from": "2026-03-01", "to": "2026-04-01"}
 SALES = "conversion_id,ts,channel,broker_id,premium,phone\n"
 PROFILE = """  ventes:
     delimiter: ";"
@@ -127,6 +134,62 @@ def test_the_api_reads_the_networks_cancellations_as_they_are(client, store):
                             "WHERE status = 'cancelled' ORDER BY conversion_id")
     assert [(r["conversion_id"], r["cancelled_at"].isoformat()) for r in cancelled] == [
         ("MA-2026-0104513", "2026-10-09T22:00:00"), ("MA-2026-0104530", "2026-10-13T22:00:00")]
+
+
+def test_a_cancelled_sale_is_no_sale_in_any_report(store, ctx, plan):
+    key = enrich.phone_key("06 12 34 56 78", "FR", SECRET)
+    other = enrich.phone_key("06 12 34 56 79", "FR", SECRET)
+    j = Journeys()
+    for visitor, session, when in (("V1", "d1", "2026-03-02 10:00"), ("V2", "d2", "2026-03-03 10:00")):
+        j.page(visitor, session, when, lever="display", utm_campaign="spring")
+        j.add("touch", visitor, session, when, lever="display", utm_campaign="spring")
+    j.store(store)
+    person(store, "P1", visitors=("V1",), phones=(key,))
+    person(store, "P2", visitors=("V2",), phones=(other,))
+    broker(store, "B042", "Comparamoto", "broker")
+    lines = (SALES + "S-1,2026-03-10T15:00:00Z,shop,B042,600.00,06 12 34 56 78\n"
+             "S-2,2026-03-11T15:00:00Z,web,,100.00,06 12 34 56 79\n")
+    conversions.import_file(store, ctx, data(lines), source="ventes.csv")
+
+    def figures():
+        overview = reports.run(store, plan, "overview", MARCH).records()[0]
+        levers = {r["lever"]: r for r in reports.run(store, plan, "levers", MARCH).records()}
+        credit = reports.run(store, plan, "attribution", {**MARCH, "model": "linear"}).records()
+        signed = {r["broker_id"]: r["sales_signed"] for r in reports.run(store, plan, "brokers", MARCH).records()}
+        match = reports.run(store, plan, "match", {**MARCH, "by": "sale"}).document
+        return ((overview["sales"], float(overview["revenue"])),
+                {lever: (r["sales"], float(r["revenue"] or 0)) for lever, r in levers.items() if r["sales"]},
+                (sum(r["conversions"] for r in credit), sum(float(r["revenue"]) for r in credit)),
+                signed.get("B042"),
+                (match["conversions"], match["cancelled"], float(match["revenue"]), float(match["cancelled_revenue"])))
+
+    # Last non-direct touch: the shop sale's credit goes to its point of sale (the broker's lever).
+    assert figures() == ((2, 700.0), {"display": (1, 100.0), "broker": (1, 600.0)},
+                         (pytest.approx(2), pytest.approx(700.0)), 1, (2, 0, 700.0, 0.0))
+    withdrawn = SALES.replace("\n", ",status\n") + "S-1,2026-03-10T15:00:00Z,shop,B042,600.00,06 12 34 56 78,cancelled\n"
+    assert conversions.import_file(store, ctx, data(withdrawn), source="annulations.csv").updated == 1
+    assert figures() == ((1, 100.0), {"display": (1, 100.0)}, (pytest.approx(1), pytest.approx(100.0)), None,
+                         (1, 1, 100.0, 600.0))
+    match = reports.run(store, plan, "match", {**MARCH, "by": "sale"}).document
+    per_sale = {line["value"]: line for line in match["lines"] if line["dimension"] == "sale"}
+    assert (per_sale["S-1"]["conversions"], per_sale["S-1"]["cancelled"], per_sale["S-1"]["unmatched"]) == (0, 1, 0)
+    journey = reports.run(store, plan, "person", {"phone_key": key}).records()
+    assert [(r["kind"], r["status"]) for r in journey] == [("visit", ""), ("sale", "cancelled")]
+
+
+def test_the_ad_networks_never_get_a_cancelled_sale(store, ctx, plan):
+    visit(store, plan, SECRET, "anne", NOW - dt.timedelta(days=5), "gclid=G-ANNE", "06 11 11 11 11", "Q-ANNE")
+    line = f"S-ANNE,{(NOW - dt.timedelta(days=2)).isoformat()},shop,412.5,EUR,06 11 11 11 11,,oui"
+    header = "conversion_id,ts,channel,premium,currency,phone,crm_id,ad_consent"
+    conversions.import_file(store, ctx, data(f"{header}\n{line}\n"), source="sales.csv")
+    persons.stitch(store, persons.config(plan))
+
+    def exported():
+        return adnetworks.export(store, plan, "google-ads", NOW - dt.timedelta(days=30), NOW, now=NOW).content
+
+    assert "G-ANNE" in exported()
+    conversions.import_file(store, ctx, data(f"{header},status\n{line},cancelled\n"), source="annulations.csv")
+    assert "G-ANNE" not in exported()
 
 
 def test_a_database_migrated_before_statuses_reads_its_sales_as_signed_and_unchanged(engine_dir, database, ctx):
