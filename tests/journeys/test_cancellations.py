@@ -84,7 +84,12 @@ def test_a_cancellation_replaces_the_sale_and_the_sales_file_imported_again_does
     assert statuses(store) == {"S-1": ("signed", "1970-01-01 00:00")}
 
 
-def test_a_cancellations_file_cancels_stored_sales_and_keeps_their_fields(store, ctx):
+@pytest.mark.parametrize("apart", [False, True], ids=["here", "in-a-process"])
+def test_a_cancellations_file_cancels_stored_sales_and_keeps_their_fields(store, ctx, monkeypatch, apart):
+    from journeys import reader
+
+    if apart:  # as a large file is read
+        monkeypatch.setattr(reader, "SUBPROCESS_FROM", 0)
     sales = (SALES + "S-1,2026-10-03T10:00:00Z,shop,B042,702.40,06 12 34 56 78\n"
              "S-2,2026-10-04T10:00:00Z,shop,B017,300.00,06 12 34 56 79\n")
     conversions.import_file(store, ctx, data(sales), source="ventes.csv")
