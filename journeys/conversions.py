@@ -105,6 +105,11 @@ def conversion_row(record: Record, r: Reader, ctx: Context) -> tuple[dict[str, A
     except ValueProblem as exc:
         reasons.append(f"status: {exc}")
     _cancelled_at(r, given("cancelled_at"), row, reasons)
+    if row.get("status") == "cancelled" and "ts: required (the signature time)" in reasons:
+        # A file of cancellations alone read as sales: each line says what to run instead.
+        reasons[reasons.index("ts: required (the signature time)")] = (
+            "ts: required (the signature time); a file of cancellations alone, without the sales' fields, is "
+            "imported with parcours import cancellations")
     phone = given("phone")
     try:
         written = text(phone, 64)

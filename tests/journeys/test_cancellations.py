@@ -119,7 +119,16 @@ def test_a_cancellations_file_cancels_stored_sales_and_keeps_their_fields(store,
     no_date = same_line.replace("2026-10-10T09:00:00Z", "")
     assert conversions.import_file(store, ctx, data(no_date), source="ventes.csv").unchanged == 1
     assert statuses(store)["S-1"] == ("cancelled", "2026-10-10 09:00")
-    kept = rows(store, "SELECT kind, line, record_key FROM parcours.import_rejects FINAL WHERE NOT resolved ORDER BY line")
+    # Read as sales, the cancellations file would be sales without premium or phone: each line is refused,
+    # and says what to run.
+    as_sales = conversions.import_file(store, ctx, data(text), source="annulations.csv")
+    assert (as_sales.imported, as_sales.updated, as_sales.rejected) == (0, 0, 3)
+    assert as_sales.rejects[0].reasons == [
+        "ts: required (the signature time); a file of cancellations alone, without the sales' fields, is imported "
+        "with parcours import cancellations", "phone, crm_id: one of them is required to match the sale to a journey"]
+    assert rows(store, "SELECT * FROM parcours.conversions FINAL WHERE conversion_id = 'S-2'") == [before["S-2"]]
+    kept = rows(store, "SELECT kind, line, record_key FROM parcours.import_rejects FINAL "
+                       "WHERE NOT resolved AND kind = 'cancellations' ORDER BY line")
     assert [(k["kind"], k["line"], k["record_key"]) for k in kept] == [("cancellations", 3, "S-9"),
                                                                       ("cancellations", 4, "S-2")]
 
