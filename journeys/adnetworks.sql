@@ -6,11 +6,12 @@
 -- {lookback_days} (how long before the sale a click still counts). `{db}` is the database.
 WITH
 
--- the sales signed in the period, one row each (a corrected line replaced the old one)
+-- the sales signed in the period, one row each (a corrected line replaced the old one); a cancelled sale is
+-- never sent (nor is a sale sent earlier and cancelled since retracted: see docs/adnetworks.md)
 sales AS (
     SELECT conversion_id, ts, premium, currency, channel, broker_id, phone_key, crm_id, ad_consent
     FROM {db}.conversions FINAL
-    WHERE ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}
+    WHERE ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')} AND status != 'cancelled'
 ),
 
 -- each identity key's person, as the last stitching run wrote it

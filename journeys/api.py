@@ -1,6 +1,6 @@
 """The admin API of journeys/, under the collector's authenticated /api mount (collector/admin.py).
 
-- `POST /api/conversions`, `/api/brokers`, `/api/costs`, `/api/calls` (callcentre/calls.py): the file as the body (CSV or JSON), with
+- `POST /api/conversions`, `/api/cancellations`, `/api/brokers`, `/api/costs`, `/api/calls` (callcentre/calls.py): the file as the body (CSV or JSON), with
   `?profile=NAME&source=NAME&dry_run=true`; the summary as JSON, or with `?progress=true` JSON lines of
   progress then the summary (journeys.imports.ndjson).
 - `GET /api/import/rejects?kind=&source=&all=true`: the rejected lines still to fix.
@@ -37,7 +37,7 @@ from collector.redact import phone_like
 from collector.since import parse_since
 from collector.storage import Cancelled, Store
 from collector.wal import WalError
-from journeys import adnetworks, brokers, conversions, costs, erase, imports, persons, reports
+from journeys import adnetworks, brokers, cancellations, conversions, costs, erase, imports, persons, reports
 from journeys.imports import Context
 from journeys.reports import person as reports_person
 from journeys.reports import results
@@ -117,6 +117,11 @@ async def _import(request: Request, import_file: Callable) -> Response:
 async def import_conversions(request: Request) -> Response:
     """POST /api/conversions: offline sales (CSV or JSON body)."""
     return await _import(request, conversions.import_file)
+
+
+async def import_cancellations(request: Request) -> Response:
+    """POST /api/cancellations: cancellations (withdrawals) of sales already imported."""
+    return await _import(request, cancellations.import_file)
 
 
 async def import_brokers(request: Request) -> Response:
@@ -311,6 +316,7 @@ async def export_conversions(request: Request) -> Response:
 
 ROUTES: list[BaseRoute] = [
     Route("/conversions", import_conversions, methods=["POST"]),
+    Route("/cancellations", import_cancellations, methods=["POST"]),
     Route("/brokers", import_brokers, methods=["POST"]),
     Route("/costs", import_costs, methods=["POST"]),
     Route("/calls", import_calls, methods=["POST"]),

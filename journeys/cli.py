@@ -1,4 +1,4 @@
-"""`parcours import conversions|brokers|costs|calls FILE`, `parcours import rejects`, `parcours persons …`,
+"""`parcours import conversions|cancellations|brokers|costs|calls FILE`, `parcours import rejects`, `parcours persons …`,
 `parcours report NAME`, `parcours erase` and `parcours export conversions` (`parcours demo seed`: demo_cli.py).
 
 Each import states its work once (target.Op): through the running collector's admin API, which reads the
@@ -26,13 +26,14 @@ from collector.options import format_option, load_plan, plan_option, read_secret
 from collector.output import as_result, format_result
 from collector.target import Local, Op, Remote, Target
 from collector.since import parse_since
-from journeys import adnetworks, brokers, conversions, costs, event_conversions, imports, persons, reports
+from journeys import adnetworks, brokers, cancellations, conversions, costs, event_conversions, imports, persons, reports
 from journeys import erase as erase_mod
 from journeys.imports import Context
 from journeys.reports.options import BREAKDOWNS, FORMATS, MODELS
 
 KINDS = {
     "conversions": (conversions, "/api/conversions", "Offline sales (signed contracts)"),
+    "cancellations": (cancellations, "/api/cancellations", "Cancellations (withdrawals) of sales already imported"),
     "brokers": (brokers, "/api/brokers", "The broker and adviser table"),
     "costs": (costs, "/api/costs", "Campaign costs per day"),
     "calls": (calls, "/api/calls", "Call logs from the telephony system (callcentre/calls.py)"),

@@ -3,9 +3,14 @@ canonical format, or from any other source as records of canonical fields. Every
 `import_records`, whatever brought it (a file, the admin API, later a call-centre or Segment feed).
 
 The canonical fields (docs/reconciliation.md documents each): conversion_id, ts, channel, broker_id, adviser,
-shop, product, premium, currency, phone, crm_id, ad_consent. Only conversion_id, ts and one of phone / crm_id
-are required. The phone is read in the plan's default region, normalised to E.164 and kept only as the same
-keyed hash the collector gives a phone typed online (`phone_key`).
+shop, product, premium, currency, phone, crm_id, ad_consent, status, cancelled_at. Only conversion_id, ts and
+one of phone / crm_id are required. The phone is read in the plan's default region, normalised to E.164 and
+kept only as the same keyed hash the collector gives a phone typed online (`phone_key`).
+
+A sale's `status` is `signed` or `cancelled` (a withdrawal, a cancellation: no sale in the reports), read in
+the file's own words through the profile's `status_values`. A line that does not say (no status column, an
+empty cell) keeps the status stored for its contract (a new one is signed): the monthly sales file imported
+again does not bring back a sale a later file cancelled.
 """
 
 from __future__ import annotations
@@ -19,14 +24,15 @@ from journeys import imports
 from journeys.imports import Context, Kind, Progress, Summary
 from journeys.lines import in_chunks
 from journeys.profiles import Reader, Record, reader
-from journeys.values import ValueProblem, amount, consent, currency, kept_text, quoted, text, timestamp
+from journeys.values import ValueProblem, amount, consent, currency, kept_text, quoted, sale_status, text, timestamp
 from tagplan.messages import did_you_mean
 
 COLUMNS = (
     ("conversion_id", "String"), ("ts", "DateTime64(3, 'UTC')"), ("channel", "String"), ("broker_id", "String"),
     ("adviser", "String"), ("shop", "String"), ("product", "String"), ("premium", "Decimal(18, 2)"),
     ("currency", "String"), ("phone_key", "String"), ("crm_id", "String"),
-    ("ad_consent", "String"), ("source", "String"), ("source_line", "UInt32"), ("profile", "String"),
+    ("ad_consent", "String"), ("status", "String"), ("cancelled_at", "DateTime64(3, 'UTC')"), ("source", "String"),
+    ("source_line", "UInt32"), ("profile", "String"),
 )
 
 
@@ -94,6 +100,16 @@ def conversion_row(record: Record, r: Reader, ctx: Context) -> tuple[dict[str, A
         row["ad_consent"] = consent(given("ad_consent"))
     except ValueProblem as exc:
         reasons.append(f"ad_consent: {exc}")
+    try:
+        row["status"] = sale_status(r, given("status"))
+    except ValueProblem as exc:
+        reasons.append(f"status: {exc}")
+    _cancelled_at(r, given("cancelled_at"), row, reasons)
+    if row.get("status") == "cancelled" and "ts: required (the signature time)" in reasons:
+        # A file of cancellations alone read as sales: each line says what to run instead.
+        reasons[reasons.index("ts: required (the signature time)")] = (
+            "ts: required (the signature time); a file of cancellations alone, without the sales' fields, is "
+            "imported with parcours import cancellations")
     phone = given("phone")
     try:
         written = text(phone, 64)
@@ -133,15 +149,40 @@ def _channel(value: str, ctx: Context) -> str:
     return value
 
 
+def _cancelled_at(r: Reader, value: Any, row: dict[str, Any], reasons: list[str]) -> None:
+    """The cancellation time, 0 when the line gives none; a line with one and no status is cancelled."""
+    row["cancelled_at"] = 0.0
+    if value is None or (value.__class__ is str and not value.strip()):
+        return
+    try:
+        row["cancelled_at"] = timestamp(r, value)
+    except ValueProblem as exc:
+        reasons.append(f"cancelled_at: {exc}")
+        return
+    if row.get("status") == "signed":
+        reasons.append("cancelled_at: given for a sale whose status is signed (a cancelled sale's status is cancelled)")
+    elif row.get("status") == "":
+        row["status"] = "cancelled"
+
+
 def _digits(value: str) -> int:
     return sum(c.isdigit() for c in value)
 
 
+_SALE = "ts, channel, broker_id, adviser, shop, product, premium, currency, phone_key, crm_id, ad_consent"
+
 KIND = Kind(
     name="conversions", table="conversions", key=("conversion_id",), key_text="conversion_id", columns=COLUMNS,
-    fingerprint=("ts", "channel", "broker_id", "adviser", "shop", "product", "premium", "currency", "phone_key",
-                 "crm_id", "ad_consent"),
+    # A signed sale's fingerprint is the one rows had before statuses (migration 59): a file imported again
+    # after the upgrade is unchanged, not rewritten.
+    fingerprint=(*_SALE.split(", "), "status", "cancelled_at"),
+    fingerprint_sql=f"if(status = 'signed', cityHash64({_SALE}), cityHash64({_SALE}, status, cancelled_at))",
     row=conversion_row, free_text=("adviser", "shop", "product", "channel", "currency"),
+    # A line that does not say its status keeps the stored one (a new sale is signed), with its cancellation
+    # time; a cancelled line without a time keeps the time stored for its cancellation.
+    kept=(("status", "if(l.status != '', l.status, if(k.found = 1, k.status, 'signed'))"),
+          ("cancelled_at", "if(l.cancelled_at > toDateTime64(0, 3, 'UTC') OR l.status = 'signed' OR k.found = 0 "
+                           "OR k.status != 'cancelled', l.cancelled_at, k.cancelled_at)")),
 )
 
 

@@ -62,6 +62,20 @@ class Kind:
 
     plain_key: bool = False
     """The key is kept as given, never read for phone numbers (a broker's id, as the sales name it)."""
+    fingerprint_sql: str = ""
+    """SQL of the fingerprint, when it is not cityHash64 of the `fingerprint` columns."""
+    kept: tuple[tuple[str, str], ...] = ()
+    """(column, SQL of the value written): columns a line may leave unsaid, their value computed from the line
+    (`l.column`) and the row stored for its key (`k.column`, `k.found = 0` when none is): a sale's status, which
+    a file that does not say it does not undo."""
+    changes: Kind | None = None
+    """The kind whose stored rows this kind's lines change (a cancellation changes a sale): each row is written
+    again with the line's columns and `sets`, its other columns as stored. A line whose key is not stored is
+    rejected (`unknown_key`)."""
+    sets: tuple[tuple[str, str], ...] = ()
+    """(column, SQL): what such a line also sets (a cancelled sale's status)."""
+    unknown_key: str = ""
+    """The reason of a line whose key is not stored, with {key}."""
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -150,6 +164,10 @@ def run(store: Store, kind: Kind, r: Reader, chunks: Iterable[Chunk], ctx: Conte
             summary.lines = lines
             if progress:
                 progress("read", summary.lines)
+        if kind.changes:
+            for line, fields, reasons in _unknown_keys(store, kind, staged):
+                summary.rejects.append(Reject(line, reasons))
+                kept.append(_kept(kind, line, fields, reasons, source, r.name, redact.of(ctx.plan), ctx.secret))
         summary.rejects.sort(key=lambda reject: reject.line)
         summary.rejected = len(summary.rejects)
         _compare(store, kind, staged, summary)
@@ -179,11 +197,63 @@ def _from_reader(events) -> Iterator[Chunk]:
             rows, rejects = b"", []
 
 
-def _latest(kind: Kind, staged: str) -> str:
-    """The staged rows, the last line of each key only, with their fingerprint."""
+def _unknown_keys(store: Store, kind: Kind, staged: str) -> list[tuple[int, dict[str, Any], list[str]]]:
+    """The lines of a kind that `changes` another whose key is not stored: (line, fields, reasons)."""
+    key = ", ".join(kind.key)
+    columns = [n for n, _ in kind.columns if n not in ("source", "source_line", "profile")]
+    result = store.query(
+        f"SELECT source_line, {', '.join(f'toString({n})' for n in columns)} FROM {staged} "
+        f"WHERE ({key}) GLOBAL NOT IN (SELECT {key} FROM {store.database}.{kind.table} "
+        f"WHERE ({key}) GLOBAL IN (SELECT {key} FROM {staged})) ORDER BY source_line")
+    out = []
+    for line, *values in result.rows:
+        fields = dict(zip(columns, values))
+        out.append((int(line), fields, [kind.unknown_key.format(key="/".join(fields[k] for k in kind.key))]))
+    return out
+
+
+def _written(kind: Kind) -> tuple[str, ...]:
+    """The table's columns an import writes (besides the fingerprint)."""
+    return tuple(n for n, _ in (kind.changes or kind).columns)
+
+
+def _latest(store: Store, kind: Kind, staged: str) -> str:
+    """The staged rows, the last line of each key only (their unsaid `kept` columns as stored), with their
+    fingerprint."""
+    if kind.changes:
+        return _changed(store, kind, staged)
     columns = ", ".join(n for n, _ in kind.columns)
-    return (f"SELECT {columns}, cityHash64({', '.join(kind.fingerprint)}) AS fingerprint FROM {staged} "
-            f"ORDER BY source_line DESC LIMIT 1 BY {', '.join(kind.key)}")
+    key = ", ".join(kind.key)
+    fingerprint = kind.fingerprint_sql or f"cityHash64({', '.join(kind.fingerprint)})"
+    latest = f"SELECT {columns} FROM {staged} ORDER BY source_line DESC LIMIT 1 BY {key}"
+    if not kind.kept:
+        return f"SELECT {columns}, {fingerprint} AS fingerprint FROM ({latest})"
+    kept = dict(kind.kept)
+    stored = ", ".join(f"argMax({c}, {kind.version}) AS {c}" for c in kept)
+    picked = ", ".join(f"{kept[n] if n in kept else f'l.{n}'} AS picked_{n}"
+                       for n, _ in kind.columns if n not in kind.key)
+    merged = (f"SELECT {key}, {picked} FROM ({latest}) AS l "
+              f"LEFT JOIN (SELECT {key}, {stored}, 1 AS found FROM {store.database}.{kind.table} "
+              f"WHERE ({key}) GLOBAL IN (SELECT {key} FROM {staged}) GROUP BY {key}) AS k USING ({key})")
+    named = ", ".join(n if n in kind.key else f"picked_{n} AS {n}" for n, _ in kind.columns)
+    return f"SELECT {named}, {fingerprint} AS fingerprint FROM ({merged})"
+
+
+def _changed(store: Store, kind: Kind, staged: str) -> str:
+    """For a kind that `changes` stored rows: each stored row of a staged key (the last line of each), its
+    columns the line gives and the kind `sets` replaced, its source the stored one's; with its fingerprint."""
+    target = kind.changes
+    key = ", ".join(kind.key)
+    given = {n for n, _ in kind.columns if n not in ("source", "source_line", "profile")} - set(kind.key)
+    sets = dict(kind.sets)
+    picked = ", ".join(f"l.{n} AS picked_{n}" if n in given else f"{sets[n]} AS picked_{n}" if n in sets
+                       else f"t.{n} AS picked_{n}" for n in _written(kind) if n not in kind.key)
+    latest = f"SELECT * FROM {staged} ORDER BY source_line DESC LIMIT 1 BY {key}"
+    merged = (f"SELECT {key}, {picked} FROM ({latest}) AS l INNER JOIN (SELECT * FROM {store.database}.{target.table} "
+              f"FINAL WHERE ({key}) GLOBAL IN (SELECT {key} FROM {staged})) AS t USING ({key})")
+    named = ", ".join(n if n in kind.key else f"picked_{n} AS {n}" for n in _written(kind))
+    fingerprint = target.fingerprint_sql or f"cityHash64({', '.join(target.fingerprint)})"
+    return f"SELECT {named}, {fingerprint} AS fingerprint FROM ({merged})"
 
 
 def _stored(store: Store, kind: Kind, staged: str) -> str:
@@ -198,7 +268,7 @@ def _compare(store: Store, kind: Kind, staged: str, summary: Summary) -> None:
     (imported, updated, unchanged), = store.query(
         f"SELECT countIf(s.found = 0), countIf(s.found = 1 AND s.fingerprint != l.fingerprint), "
         f"countIf(s.found = 1 AND s.fingerprint = l.fingerprint) "
-        f"FROM ({_latest(kind, staged)}) AS l LEFT JOIN ({_stored(store, kind, staged)}) AS s USING ({key})").rows
+        f"FROM ({_latest(store, kind, staged)}) AS l LEFT JOIN ({_stored(store, kind, staged)}) AS s USING ({key})").rows
     summary.imported, summary.updated, summary.unchanged = int(imported), int(updated), int(unchanged)
     result = store.query(f"SELECT arraySort(groupArray(source_line)) FROM {staged} GROUP BY {key} HAVING count() > 1")
     summary.superseded = sorted((line, lines[-1]) for (lines,) in result.rows for line in lines[:-1])
@@ -206,11 +276,11 @@ def _compare(store: Store, kind: Kind, staged: str, summary: Summary) -> None:
 
 def _write(store: Store, kind: Kind, staged: str) -> None:
     key = ", ".join(kind.key)
-    columns = ", ".join([*(n for n, _ in kind.columns), "fingerprint"])
+    columns = ", ".join([*_written(kind), "fingerprint"])
     store.query(
         f"INSERT INTO {store.database}.{kind.table} ({columns}) "
         f"SELECT {', '.join(f'l.{c}' for c in columns.split(', '))} "
-        f"FROM ({_latest(kind, staged)}) AS l LEFT JOIN ({_stored(store, kind, staged)}) AS s USING ({key}) "
+        f"FROM ({_latest(store, kind, staged)}) AS l LEFT JOIN ({_stored(store, kind, staged)}) AS s USING ({key}) "
         f"WHERE NOT (s.found = 1 AND s.fingerprint = l.fingerprint)", readonly=False)
 
 

@@ -480,4 +480,15 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(58, "dead letters erased with their person", (
         LocalSetting("dead_letters", "cleanup_delay_period = 1, cleanup_delay_period_random_add = 0"),
     )),
+    # A sale can be withdrawn or cancelled (a "rétractation" within 14 days, an "annulation"): the import
+    # (journeys/conversions.py) writes the sale again with its status, and the reports count signed sales only.
+    # Rows stored before read as signed.
+    Migration(59, "a sale's status: signed or cancelled", (
+        AddColumns("conversions", (
+            "status LowCardinality(String) DEFAULT 'signed' COMMENT 'signed, or cancelled (withdrawn, cancelled): a "
+            "cancelled sale is no sale in the reports'",
+            "cancelled_at DateTime64(3, 'UTC') DEFAULT 0 COMMENT 'when it was cancelled; 1970-01-01 (0) when it "
+            "is signed or the source did not say'",
+        )),
+    )),
 )

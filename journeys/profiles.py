@@ -22,7 +22,7 @@ import msgspec
 
 from collector.errors import Problem
 # The value readers, imported from here by the imports (and other branches): re-exported on purpose.
-from journeys.values import ValueProblem, amount, currency, date_pattern, day, text, timestamp  # noqa: F401
+from journeys.values import ValueProblem, amount, currency, date_pattern, day, folded, text, timestamp  # noqa: F401
 from tagplan.model import IMPORT_FIELDS, ImportProfile, Plan
 
 CANONICAL = ""
@@ -63,6 +63,10 @@ class Reader:
     defaults: dict[str, str]
     currency: str
     _date: re.Pattern | None = field(default=None, compare=False)
+    statuses: dict[str, str] = field(default_factory=dict, compare=False)
+    """Conversions: the profile's status_values, their words folded (values.folded) -> signed or cancelled."""
+    status_words: tuple[str, ...] = ()
+    """Those words as the profile writes them, for the message of a line with another."""
 
     @property
     def label(self) -> str:
@@ -87,7 +91,8 @@ def reader(plan: Plan, into: str, name: str | None = None) -> Reader:
     return Reader(name, into, p.format, p.encoding, p.csv_delimiter, p.has_header, p.skip_lines or 0, p.decimal, thousands,
                   p.date_format, zoneinfo.ZoneInfo(p.time_zone or rec.time_zone),
                   tuple(p.records.split(".")) if p.records else (), fields, dict(p.defaults), rec.currency,
-                  date_pattern(p.date_format))
+                  date_pattern(p.date_format), {folded(w): s for w, s in p.status_values.items()},
+                  tuple(p.status_values))
 
 
 @dataclass

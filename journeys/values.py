@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import unicodedata
 import zoneinfo
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -108,6 +109,28 @@ def consent(value: Any) -> str:
         raise ValueProblem(f'"{quoted(written)}" is not a consent answer: expected granted or denied (also yes/no, '
                            "oui/non, true/false, 1/0)")
     return answer
+
+
+def sale_status(r: Reader, value: Any) -> str:
+    """A sale's status, signed or cancelled, read in the profile's words (status_values) or the canonical ones,
+    case and accents aside; "" when the line says none."""
+    written = text(value, 64)
+    if not written:
+        return ""
+    status = r.statuses.get(folded(written)) or _STATUSES.get(folded(written))
+    if status is None:
+        theirs = f", or the profile's {', '.join(r.status_words)}" if r.status_words else ""
+        raise ValueProblem(f'"{quoted(written)}" is not a status: expected signed or cancelled{theirs}')
+    return status
+
+
+_STATUSES = {"signed": "signed", "cancelled": "cancelled"}
+
+
+def folded(value: str) -> str:
+    """A word as status_values match it: case, accents and repeated spaces aside (Rétractation, RETRACTATION)."""
+    decomposed = unicodedata.normalize("NFKD", value)
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split())
 
 
 def timestamp(r: Reader, value: Any) -> float:

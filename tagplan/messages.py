@@ -80,6 +80,7 @@ CHECK = {
     "import_channel_not_declared": 'import "{profile}": channel "{value}" is not declared in reconciliation.channels{hint}',
     "import_lever_not_declared": 'import "{profile}": lever "{value}" is not declared in levers.names{hint}',
     "import_bad_currency": 'import "{profile}": currency "{value}" is not a 3-letter code such as EUR',
+    "import_status_values_not_conversions": 'import "{profile}": status_values only applies to sales (into: conversions), not {into}',
     "lead_form_unknown": 'call-back leads: form "{form}" is not declared in forms{hint}',
     "lead_step_unknown": 'call-back leads of form "{form}": step "{step}" is not a step of the form{hint}, expected one of: {expected}',
     "lead_property_unknown": 'call-back leads of form "{form}": {key} property "{prop}" is not a property of any step of the form{hint}',

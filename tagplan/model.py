@@ -162,7 +162,8 @@ class Reconciliation(Base, kw_only=True):
 
 IMPORT_FIELDS: dict[str, tuple[str, ...]] = {
     "conversions": ("conversion_id", "ts", "channel", "broker_id", "adviser", "shop", "product", "premium",
-                    "currency", "phone", "crm_id", "ad_consent"),
+                    "currency", "phone", "crm_id", "ad_consent", "status", "cancelled_at"),
+    "cancellations": ("conversion_id", "cancelled_at"),
     "costs": ("day", "lever", "campaign", "amount", "currency"),
     "brokers": ("broker_id", "name", "lever", "shop", "network"),
     "calls": ("call_id", "start", "answer", "end", "caller", "dialled", "duration", "billsec", "disposition",
@@ -170,11 +171,16 @@ IMPORT_FIELDS: dict[str, tuple[str, ...]] = {
 }
 """The canonical fields of each import, the names of its file format without a profile."""
 
-CONVERSION_FIELDS = tuple(f for f in IMPORT_FIELDS["conversions"] if f != "ts")
-"""The fields an event's properties may give a conversion: all but its time, which is the event's."""
+CONVERSION_FIELDS = tuple(f for f in IMPORT_FIELDS["conversions"] if f not in ("ts", "status", "cancelled_at"))
+"""The fields an event's properties may give a conversion: all but its time, which is the event's, and its
+status: a sale recorded as an event is signed (a file cancels it)."""
+
+SALE_STATUSES = ("signed", "cancelled")
+"""A sale's status (conversions.status): a cancelled one (withdrawn, cancelled) is no sale in the reports."""
 
 IMPORT_REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
     "conversions": (("conversion_id",), ("ts",), ("phone", "crm_id")),
+    "cancellations": (("conversion_id",), ("cancelled_at",)),
     "costs": (("day",), ("lever",), ("amount",)),
     "brokers": (("broker_id",), ("name",), ("lever",)),
     "calls": (("call_id",), ("start",), ("dialled",)),
@@ -185,7 +191,7 @@ IMPORT_REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
 class ImportProfile(Base, kw_only=True):
     """How to read one kind of partner file as it is (docs/reconciliation.md, import profiles)."""
 
-    into: Literal["conversions", "costs", "brokers", "calls"] = "conversions"
+    into: Literal["conversions", "cancellations", "costs", "brokers", "calls"] = "conversions"
     format: Literal["csv", "json", "jsonl"] = "csv"
     encoding: str = "utf-8"
     """A byte-order mark is skipped whatever the encoding."""
@@ -209,6 +215,9 @@ class ImportProfile(Base, kw_only=True):
     """Canonical field -> CSV column name, CSV column number (1 = first), or JSON dotted path."""
     defaults: dict[str, str] = {}
     """Canonical field -> value used when the file has no such column or the cell is empty."""
+    status_values: dict[str, Literal["signed", "cancelled"]] = {}
+    """Conversions: the file's words for a sale's status -> signed or cancelled (case and accents aside); the
+    canonical words (signed, cancelled) are always read."""
 
     @property
     def csv_delimiter(self) -> str:

@@ -153,5 +153,7 @@ def _import(plan: Plan, name: str, profile: ImportProfile, report: Report) -> No
     if "lever" in defaults and defaults["lever"] not in levers:
         report(where + ["defaults", "lever"], "import_lever_not_declared", profile=name, value=defaults["lever"],
                hint=did_you_mean(defaults["lever"], levers))
+    if profile.status_values and profile.into != "conversions":
+        report(where + ["status_values"], "import_status_values_not_conversions", profile=name, into=profile.into)
     if "currency" in defaults and not re.fullmatch(r"[A-Z]{3}", defaults["currency"]):
         report(where + ["defaults", "currency"], "import_bad_currency", profile=name, value=defaults["currency"])

@@ -78,6 +78,7 @@ sales AS (
     SELECT conversion_id, ts, channel, broker_id AS signer, toDecimal64(premium, 2) AS value, phone_key, crm_id
     FROM parcours.conversions FINAL
     WHERE {goal:String} = 'sale' AND ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}
+      AND status != 'cancelled'  -- a cancelled sale (withdrawn, cancelled) is no conversion
 ),
 
 sale_persons AS (

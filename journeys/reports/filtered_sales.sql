@@ -1,9 +1,10 @@
 -- The period's sales, and with filters (lever, campaign, broker, device) the sales they keep (filter_sales):
 -- shared by overview.sql and brokers.sql, spliced into each (journeys/reports/base.py, sql_text).
 all_sales AS (
+    -- A cancelled sale (withdrawn, cancelled) is no sale: not counted, no revenue.
     SELECT conversion_id, ts, channel, broker_id, premium, phone_key, crm_id
     FROM parcours.conversions FINAL
-    WHERE ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}
+    WHERE ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')} AND status != 'cancelled'
 ),
 
 filter_visits AS (

@@ -35,11 +35,13 @@ def document(ctx: Context, result: Result) -> Result:
     lines = result.records()
     top = next((r for r in lines if r["dimension"] == "all"), None)
     if top is None:
-        top = {c: 0 for c in result.columns} | {"match_rate": None, "revenue": 0, "matched_revenue": 0}
+        top = {c: 0 for c in result.columns} | {"match_rate": None, "revenue": 0, "matched_revenue": 0,
+                                                 "cancelled_revenue": 0}
         top |= {c: None for c in result.columns if "days" in c}
     doc = {
         "conversions": top["conversions"], "matched": top["matched"], "unmatched": top["unmatched"],
         "match_rate": top["match_rate"], "revenue": top["revenue"], "matched_revenue": top["matched_revenue"],
+        "cancelled": top["cancelled"], "cancelled_revenue": top["cancelled_revenue"],
         "by_method": {word: top[column] for column, word in METHODS.items()},
         "by_reason": {word: top[column] for column, word in REASONS.items()},
         "days_to_sale": {"median": top["median_days_to_sale"], "p90": top["p90_days_to_sale"]},
@@ -71,10 +73,11 @@ REPORT = Report(
         Column("dimension", "`all` (every sale), `channel`, `broker` (who signed), `adviser`, `source` (the import "
                             "file), or `sale` (with `--by sale`)"),
         Column("value", "the channel, broker id, adviser, file name or contract id; empty on the `all` line"),
-        Column("conversions", "sales signed in the period (the latest import of each contract)"),
+        Column("conversions", "sales signed in the period (the latest import of each contract), cancelled ones "
+                              "left out"),
         Column("matched", "of those, sales whose person visited the site in the lookback before the sale"),
         Column("unmatched", "conversions - matched"),
-        Column("match_rate", "matched / conversions"),
+        Column("match_rate", "matched / conversions; null without conversions"),
         Column("by_phone", "matched sales whose phone was sent online (in a form) and not their quote id"),
         Column("by_crm", "matched sales whose quote (CRM) id was sent online and not their phone"),
         Column("by_both", "matched sales whose phone and quote id were both sent online"),
@@ -88,8 +91,11 @@ REPORT = Report(
                              "sent online once signed)"),
         Column("no_visit", "unmatched: its phone or quote id was sent online, but none of the person's visits counts "
                            "(every one a bot's, or the key sent through the API without a visit)"),
-        Column("revenue", "the sales' premiums (exact decimals)"),
+        Column("revenue", "the sales' premiums (exact decimals), cancelled ones left out"),
         Column("matched_revenue", "the matched sales' premiums"),
+        Column("cancelled", "sales signed in the period and cancelled since (withdrawn, cancelled: their status), "
+                            "neither matched nor unmatched"),
+        Column("cancelled_revenue", "their premiums"),
         Column("median_days_to_sale", "median days from the first visit in the lookback to the sale (matched sales)"),
         Column("p90_days_to_sale", "90th percentile of the same"),
         Column("median_days_quote_to_sale", "median days from the last quote (form_submit) in the lookback to the sale"),

@@ -10,13 +10,17 @@
 -- the API without a visit), `no phone in the file` (no phone and a quote id never seen online), `phone never
 -- seen online`.
 --
+-- A cancelled sale (withdrawn, cancelled: status) is no sale: it is counted apart (cancelled,
+-- cancelled_revenue), neither matched nor unmatched, so that the figures add up to the file's lines.
+--
 -- One line for all sales, then one per channel, broker (who signed), adviser and import file, and with
 -- by = 'sale' one per sale. With filters (lever, campaign, broker, device), only the sales of which one
 -- touch matches every filter given: a visit in the lookback, or the point of sale itself (the signing
 -- broker, under its lever in parcours.brokers) of an offline sale.
 WITH
 sales AS (
-    SELECT conversion_id, ts, channel, broker_id, adviser, source, premium, phone_key, crm_id
+    SELECT conversion_id, ts, channel, broker_id, adviser, source, premium, phone_key, crm_id,
+           status = 'cancelled' AS cancelled
     FROM parcours.conversions FINAL
     WHERE ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}
 ),
@@ -45,7 +49,7 @@ sale_persons AS (
     SELECT
         sales.conversion_id AS conversion_id, sales.ts AS ts, sales.channel AS channel, sales.broker_id AS broker_id,
         sales.adviser AS adviser, sales.source AS source, sales.premium AS premium, sales.phone_key AS phone_key,
-        sales.crm_id AS crm_id,
+        sales.crm_id AS crm_id, sales.cancelled AS cancelled,
         if(by_phone.person_id != '', by_phone.person_id, by_crm.person_id) AS person_id,
         (phone_key != '' AND ('phone', phone_key) IN (SELECT key_type, key FROM seen_online)) AS phone_seen,
         (crm_id != '' AND ('crm', crm_id) IN (SELECT key_type, key FROM seen_online)) AS crm_seen,
@@ -104,12 +108,12 @@ points_of_sale AS (
 per_sale AS (
     SELECT
         s.conversion_id AS conversion_id, s.ts AS ts, s.channel AS channel, s.broker_id AS broker_id,
-        s.adviser AS adviser, s.source AS source, s.premium AS premium,
+        s.adviser AS adviser, s.source AS source, s.premium AS premium, s.cancelled AS cancelled,
         arrayFilter(v -> v.1 <= s.ts AND v.1 >= s.ts - toIntervalSecond({lookback_s:UInt32}), pv.journey) AS online,
-        NOT empty(online) AS is_matched,
+        NOT s.cancelled AND NOT empty(online) AS is_matched,
         multiIf(NOT is_matched, '', s.phone_seen AND s.crm_seen, 'both', s.phone_seen, 'phone', s.crm_seen, 'crm',
                 'person') AS method,
-        multiIf(is_matched, '',
+        multiIf(is_matched OR s.cancelled, '',
                 s.key_ambiguous, 'key ambiguous',
                 pv.first_visit > toDateTime64(0, 3, 'UTC') AND pv.first_visit < s.ts,
                 'journey outside the lookback',
@@ -119,7 +123,7 @@ per_sale AS (
                 'phone never seen online') AS reason,
         if(is_matched, dateDiff('millisecond', arrayMin(v -> v.1, online), s.ts) / 86400000, NULL) AS days_to_sale,
         arrayFilter(q -> q <= s.ts AND q >= s.ts - toIntervalSecond({lookback_s:UInt32}), pv.quoted) AS sale_quotes,
-        if(empty(sale_quotes), NULL, dateDiff('millisecond', arrayMax(sale_quotes), s.ts) / 86400000)
+        if(empty(sale_quotes) OR s.cancelled, NULL, dateDiff('millisecond', arrayMax(sale_quotes), s.ts) / 86400000)
             AS days_quote_to_sale,
         -- The point of sale as a touch, for the filters: the signing broker, under its lever.
         (if(points_of_sale.lever != '', points_of_sale.lever, toString(s.channel)), toString(s.broker_id)) AS point_of_sale
@@ -142,7 +146,7 @@ filtered AS (
 lines AS (
     -- Each sale counted on the line of all sales, of its channel, broker, adviser and file (and its own).
     SELECT line.1 AS dimension, line.2 AS value, f.is_matched AS is_matched, f.method AS method, f.reason AS reason,
-           f.premium AS premium, f.days_to_sale AS days_to_sale, f.days_quote_to_sale AS days_quote_to_sale
+           f.premium AS premium, f.cancelled AS is_cancelled, f.days_to_sale AS days_to_sale, f.days_quote_to_sale AS days_quote_to_sale
     FROM filtered AS f
     ARRAY JOIN [('all', ''), ('channel', toString(f.channel)), ('broker', toString(f.broker_id)),
                 ('adviser', f.adviser), ('source', f.source), ('sale', f.conversion_id)] AS line
@@ -152,10 +156,10 @@ lines AS (
 SELECT
     dimension,
     value,
-    count() AS conversions,
+    countIf(NOT is_cancelled) AS conversions,
     countIf(is_matched) AS matched,
-    countIf(NOT is_matched) AS unmatched,
-    matched / conversions AS match_rate,
+    countIf(NOT is_matched AND NOT is_cancelled) AS unmatched,
+    if(conversions = 0, NULL, matched / conversions) AS match_rate,
     countIf(method = 'phone') AS by_phone,
     countIf(method = 'crm') AS by_crm,
     countIf(method = 'both') AS by_both,
@@ -166,8 +170,10 @@ SELECT
     countIf(reason = 'journey outside the lookback') AS outside_lookback,
     countIf(reason = 'journey only after the sale') AS after_sale,
     countIf(reason = 'no visit counted') AS no_visit,
-    sum(premium) AS revenue,
+    sumIf(premium, NOT is_cancelled) AS revenue,
     sumIf(premium, is_matched) AS matched_revenue,
+    countIf(is_cancelled) AS cancelled,
+    sumIf(premium, is_cancelled) AS cancelled_revenue,
     quantileExactInclusiveIf(0.5)(days_to_sale, is_matched) AS median_days_to_sale,
     quantileExactInclusiveIf(0.9)(days_to_sale, is_matched) AS p90_days_to_sale,
     quantileExactInclusiveIf(0.5)(days_quote_to_sale, days_quote_to_sale IS NOT NULL) AS median_days_quote_to_sale,

@@ -39,8 +39,11 @@ REPORT = Report(
         Column("campaign", "a visit's utm_campaign (of its touch; a step, abandon or quote: its visit's)"),
         Column("broker_id", "a visit's broker (?courtier=; a step, abandon or quote: its visit's); on a sale, who "
                             "signed it"),
-        Column("detail", "a visit's page views and device; the step; the quote id; the sale's product and id"),
+        Column("detail", "a visit's page views and device; the step; the quote id; the sale's product and id (a "
+                         "cancelled one's with its date when known: `, cancelled 2026-10-12`)"),
         Column("premium", "a sale's premium, null otherwise"),
+        Column("status", "a sale's status: signed, or cancelled (withdrawn, cancelled: no sale in the other "
+                         "reports); empty otherwise"),
     ),
     options=frozenset({"quote_id", "phone_key"}),
     filters=False,

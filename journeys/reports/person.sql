@@ -1,5 +1,6 @@
 -- One person's journey, in time order: each visit with the lever, campaign and broker of its own landing, the
--- quote form's steps, abandons and quotes sent, and the sales signed offline or online. A visit is its
+-- quote form's steps, abandons and quotes sent, and the sales signed offline or online, each with its status
+-- (a cancelled one says when it was cancelled, when the file said). A visit is its
 -- session's touch, read from parcours.touches as the attribution reads it (never the lever the tag kept from
 -- an earlier visit, which every later event carries); a step, abandon or quote shows its visit's. The person is
 -- found by a quote id or by the keyed hash of a phone number (never the number itself: the API hashes a
@@ -103,19 +104,23 @@ visits AS (
 sales AS (
     SELECT argMax(ts, imported_at) AS signed_at, 'sale' AS kind, argMax(channel, imported_at) AS sale_channel,
            '' AS campaign, argMax(broker_id, imported_at) AS signed_by,
-           trimLeft(concat(argMax(product, imported_at), ' ', conversion_id)) AS detail,  -- no product: the id alone
-           CAST(argMax(premium, imported_at) AS Nullable(Decimal(18, 2))) AS premium
+           trimLeft(concat(argMax(product, imported_at), ' ', conversion_id,  -- no product: the id alone
+                           if(argMax(cancelled_at, imported_at) > toDateTime64(0, 3, 'UTC'),
+                              concat(', cancelled ', toString(toDate(argMax(cancelled_at, imported_at)))), ''))) AS detail,
+           CAST(argMax(premium, imported_at) AS Nullable(Decimal(18, 2))) AS premium,
+           toString(argMax(status, imported_at)) AS status
     FROM parcours.conversions
     WHERE (phone_key != '' AND phone_key IN (SELECT key FROM phones))
        OR (crm_id != '' AND crm_id IN (SELECT key FROM quotes))
     GROUP BY conversion_id
 )
 
-SELECT at AS ts, kind, lever, campaign, broker_id, detail, premium
+SELECT at AS ts, kind, lever, campaign, broker_id, detail, premium, status
 FROM (
-    SELECT at, kind, lever, campaign, broker_id, detail, premium FROM visits
+    SELECT at, kind, lever, campaign, broker_id, detail, premium, '' AS status FROM visits
     UNION ALL
-    SELECT signed_at AS at, kind, sale_channel AS lever, campaign, signed_by AS broker_id, detail, premium FROM sales
+    SELECT signed_at AS at, kind, sale_channel AS lever, campaign, signed_by AS broker_id, detail, premium, status
+    FROM sales
 )
 ORDER BY at, kind
 LIMIT 1000

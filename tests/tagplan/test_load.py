@@ -281,7 +281,8 @@ def test_identity_reconciliation_and_import_profiles_are_checked():
         '25:16: import "courtiers": time zone "Mars/Olympus" is unknown, expected a name such as Europe/Paris',
         '26:14: import "courtiers": records only applies to JSON files, not csv',
         '30:7: import "courtiers": unknown field "premum" (did you mean "premium"?), expected one of: '
-        "conversion_id, ts, channel, broker_id, adviser, shop, product, premium, currency, phone, crm_id, ad_consent",
+        "conversion_id, ts, channel, broker_id, adviser, shop, product, premium, currency, phone, crm_id, ad_consent, "
+        "status, cancelled_at",
         '31:25: import "courtiers": channel "shopp" is not declared in reconciliation.channels (did you mean "shop"?)',
         '31:42: import "courtiers": currency "euro" is not a 3-letter code such as EUR',
         '34:18: import "no_header": date_format "%H:%M" has no day, month or year, '
@@ -292,6 +293,7 @@ def test_identity_reconciliation_and_import_profiles_are_checked():
         '42:18: import "couts": date_format "%d/%m/%Y %H:%M" has a time, but this import reads days, '
         "expected iso or a pattern such as %d/%m/%Y %H:%M",
         '44:23: import "couts": lever "displai" is not declared in levers.names (did you mean "display"?)',
+        '45:5: import "couts": status_values only applies to sales (into: conversions), not costs',
     ]
 
 
@@ -328,7 +330,7 @@ def test_a_conversion_event_takes_unlisted_fields_from_properties_of_the_same_na
 def test_the_example_plan_declares_a_crm_key_and_the_sample_profiles():
     plan = compile_plan(load_plan(EXAMPLE_PLAN))
     assert plan.crm_keys == ("quote_id",) and plan.default_region == "FR"
-    assert set(plan.plan.imports) == {"courtiers", "crc", "regie", "asterisk"}
+    assert set(plan.plan.imports) == {"courtiers", "resiliations", "crc", "regie", "asterisk"}
     assert plan.plan.reconciliation.time_zone == "Europe/Paris"
     # identify carries the CRM id as well as the phone.
     assert set(plan.events["identify"].properties) == {"phone", "quote_id"}

@@ -106,6 +106,8 @@ CHECK_CASES = {
     "import_lever_not_declared": ({"profile": "p", "value": "tv", "hint": ""},
                                   'import "p": lever "tv" is not declared in levers.names'),
     "import_bad_currency": ({"profile": "p", "value": "€"}, 'import "p": currency "€" is not a 3-letter code such as EUR'),
+    "import_status_values_not_conversions": ({"profile": "p", "into": "costs"},
+                                             'import "p": status_values only applies to sales (into: conversions), not costs'),
     "lead_form_unknown": ({"form": "devis", "hint": ""}, 'call-back leads: form "devis" is not declared in forms'),
     "lead_step_unknown": ({"form": "q", "step": "x", "hint": "", "expected": "a, b"},
                           'call-back leads of form "q": step "x" is not a step of the form, expected one of: a, b'),

@@ -63,6 +63,9 @@ var C = {
   attributed_revenue: ['money', 'Revenue attributed', 'CA attribué'],
   days: ['decimal', 'Days to sale', 'Jours avant la vente'],
   premium: ['money2', 'Premium', 'Prime'],
+  status: ['text', 'Status', 'Statut'],
+  cancelled: ['count', 'Cancelled sales', 'Ventes annulées'],
+  cancelled_revenue: ['money', 'Revenue cancelled', 'CA annulé'],
 };
 
 add({

@@ -71,11 +71,15 @@ export var quality = {
   },
 };
 
-/** Sales matched to a journey: the counts, the match rate when the report gives it, the reasons for the rest. */
+/**
+ * Sales matched to a journey: the counts (the period's cancelled sales apart, when it has some), the match rate
+ * when the report gives it, the reasons for the rest.
+ */
 function matchPart(m, s) {
   m = m || {};
+  var counts = ['conversions', 'matched', 'unmatched'].concat(m.cancelled ? ['cancelled'] : []);
   var parts = [
-      h('div', { class: 'tiles' }, ['conversions', 'matched', 'unmatched'].map((k) => h('div', { class: 'tile' },
+      h('div', { class: 'tiles' }, counts.map((k) => h('div', { class: 'tile' },
         h('span', { class: 'label' }, t(`col.${k}`)), h('span', { class: 'value', dataset: { key: k, value: String(m[k] ?? '') } }, fmt(m[k], 'count')))),
       'match_rate' in m && h('div', { class: 'tile' }, h('span', { class: 'label' }, t('quality.rate')),
         h('span', { class: 'value', dataset: { key: 'match_rate', value: String(m.match_rate ?? '') } }, fmt(m.match_rate, 'rate'))))];
