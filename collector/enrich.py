@@ -39,7 +39,7 @@ def client_address(host: str) -> str:
     """Who a request comes from, for the limits kept per client (the call-centre pool's share, the dashboard's
     login throttle): its IPv4 address, or its IPv6 address's /64, which one client holds whole (a script there
     has 2^64 addresses to ask from). `host` is the address the collector sees: behind a reverse proxy, uvicorn
-    puts the client's there only from a proxy it trusts (`--forwarded-allow-ips`, `FORWARDED_ALLOW_IPS`)."""
+    puts the client's there only from a proxy it trusts (`FORWARDED_ALLOW_IPS`, 127.0.0.1 and ::1 by default)."""
     return truncate_ip(host, 32, 64) or host
 
 
