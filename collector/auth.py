@@ -163,7 +163,12 @@ async def login(request: Request) -> Response:
         _refusals.log(logging.WARNING, "login: too many failures for account %r or from its client; %d s to wait",
                       name[:64], wait)
         return _to_login(target, "throttled", wait)
-    user = await run_in_threadpool(sessions.users.verify, name, password) if name and password else None
+    with logins.check() as free:
+        if not free:
+            _refusals.log(logging.WARNING, "login: %d password check(s) running already; account %r told to come back",
+                          logins_mod.MAX_CHECKS, name[:64])
+            return _to_login(target, "busy", logins_mod.BUSY_RETRY)
+        user = await run_in_threadpool(sessions.users.verify, name, password) if name and password else None
     if user is None:
         logins.failed(name, client)
         _refusals.log(logging.INFO, "login: refused for account %r", name[:64])

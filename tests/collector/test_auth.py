@@ -6,7 +6,10 @@ import http.client
 import json
 import shutil
 import stat
+import threading
 import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from click.testing import CliRunner
@@ -154,6 +157,47 @@ def test_unknown_accounts_count_toward_their_client_s_failures(server, monkeypat
     status, headers = login_from(url, "203.0.113.9")
     assert status == 303 and "error=throttled" in headers["location"] and int(headers["retry-after"]) > 0
     assert login_from(url, "203.0.113.10")[1]["location"] == "/dashboard"  # another client logs in
+
+
+def test_a_burst_of_logins_beyond_the_cap_is_told_to_come_back_without_a_password_check(server, monkeypatch):
+    """While MAX_CHECKS password checks run, further attempts (here from many addresses, random names: a flood
+    no count per client or account holds) are answered busy at once, not queued on the thread pool."""
+    app, url = server
+    users = app.state.sessions.users
+    verify, lock = users.verify, threading.Lock()
+    entered, release = threading.Event(), threading.Event()
+    calls, running, most = [], [0], [0]
+
+    def counted(name, password):
+        with lock:
+            calls.append(name)
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            if name == "elie":  # the first check is held until the burst has been answered
+                entered.set()
+                release.wait(120)
+            return verify(name, password)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(users, "verify", counted)
+    first = ThreadPoolExecutor(1).submit(login_from, url, "192.0.2.1")
+    assert entered.wait(120), "the first login's password check did not start"
+    with ThreadPoolExecutor(8) as pool:
+        burst = list(pool.map(lambda i: login_from(url, f"198.51.100.{i}", f"random-{i}", "a guess"), range(16)))
+    held = calls.copy()  # the first check is still running: nothing else may have started
+    release.set()
+    status, headers = first.result(120)
+    assert held == ["elie"] and most[0] == logins.MAX_CHECKS == 1
+    assert all(s == 303 and "error=busy" in h["location"] and h["retry-after"] == str(logins.BUSY_RETRY)
+               for s, h in burst), burst
+    assert headers["location"] == "/dashboard"  # the first login went through
+    assert "error=failed" in login_from(url, "198.51.100.1", "random-1", "a guess")[1]["location"]  # its place is free
+    busy = urllib.request.Request(url + burst[0][1]["location"], headers={"accept-language": "en"})
+    page = urllib.request.urlopen(busy, timeout=120)
+    assert "Too many logins at this moment: try again in a few seconds." in page.read().decode()
 
 
 def test_a_cross_site_login_is_refused(client):

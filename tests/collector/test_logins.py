@@ -4,7 +4,7 @@ keep (the logins themselves, through the server, are in test_auth.py)."""
 from __future__ import annotations
 
 from collector import logins
-from collector.logins import FAILURE_WINDOW, Failures
+from collector.logins import FAILURE_WINDOW, Failures, Logins
 
 
 def test_a_key_waits_from_its_limit_until_its_oldest_counted_failure_leaves_the_window():
@@ -26,3 +26,11 @@ def test_a_flood_of_names_keeps_at_most_max_keys_the_most_recent(monkeypatch):
     assert len(f._times) == 5 and f.wait("random-19", 1, 30.0) > 0
     assert f.wait("alice", 1, 30.0) == 0  # dropped, the least recently failed
 
+
+def test_the_checks_running_at_once_are_capped_and_their_place_freed():
+    state = Logins()
+    with state.check() as first:
+        with state.check() as second:
+            assert (first, second) == (True, False)
+    with state.check() as again:
+        assert again
