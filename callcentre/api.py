@@ -36,6 +36,7 @@ from callcentre.outbox import Dispatcher, Outbox
 from callcentre.seal import LeadsKeyError, Sealer, leads_off, parse_keys
 from collector import admin, output, redact, repeats, useragent
 from collector.collect import _cors_headers
+from collector.enrich import client_address
 from collector.errors import BadParameter
 from collector.messages import answer
 from collector.periodic import runs_background, slot
@@ -151,7 +152,7 @@ async def number(request: Request) -> Response:
     bot = useragent.parse(request.headers.get("user-agent", "")[:512]).is_bot
     # The page's URL as the events keep it: personal data in it (an e-mail, a phone in a query) removed.
     url = redact.of(request.app.state.plan).url(url[:2048])
-    address = numbers_mod.client_address(request.client.host if request.client else "")
+    address = client_address(request.client.host if request.client else "")
     chosen = await service.take(visitor, session, url, bot, address)
     return JSONResponse({"n": chosen, "d": numbers_mod.display(chosen), "r": numbers_mod.RENEW}, headers=headers)
 

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 import msgspec
 import phonenumbers
 
-from collector.enrich import truncate_ip
 from collector.storage import Store
 from tagplan.model import Numbers
 from tagplan.phone import e164
@@ -51,12 +50,6 @@ RELOAD = 5.0
 MAX_PENDING = 100_000
 """Renewals kept while ClickHouse is away; the oldest are dropped beyond (a lease then ends a little early in
 the store: its grace period covers it)."""
-
-
-def client_address(host: str) -> str:
-    """Whose share of the pool a request takes: its IPv4 address, or its IPv6 address's /64, which one client
-    holds whole (a script there has 2^64 addresses to ask from, and emptied the pool one at a time)."""
-    return truncate_ip(host, 32, 64) or host
 
 
 class LeaseRow(msgspec.Struct, kw_only=True):

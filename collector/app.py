@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from callcentre import api as callcentre_api
 from collector import admin, auth, collect, deadletters, discovery, logs, ops, planwatch, tag, useragent
 from collector.errors import Problem
+from collector.logins import Logins
 from collector.metrics import Metrics
 from collector.settings import Settings
 from collector.segment import admin as segment_admin
@@ -114,6 +115,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.sealer = callcentre_api.sealer(settings, plan)
     app.state.metrics = Metrics()
     app.state.sessions = auth.Sessions(settings.data_dir, Users(settings.data_dir))
+    app.state.logins = Logins()
     segment_api.state(app)
     app.state.tag_source = tag.TAG_FILE.read_text() if tag.TAG_FILE.exists() else None
     return app

@@ -34,17 +34,19 @@ from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 
+from collector import logins as logins_mod
+from collector.enrich import client_address
 from collector.errors import error
+from collector.logs import Throttle
 from collector.users import Users
 
 log = logging.getLogger("parcours.auth")
+_refusals = Throttle(log)
+"""Refused logins come in floods too: their lines are throttled, so the log cannot be."""
 
 COOKIE = "parcours_session"
 LIFETIME = 12 * 3600
 """Seconds a session lasts from login; then the viewer logs in again."""
-MAX_FAILURES = 10
-FAILURE_WINDOW = 15 * 60
-"""After MAX_FAILURES wrong passwords for one account within this many seconds, its logins wait."""
 VIEWER_PATHS = ("/api/reports/",)
 """The only paths a viewer session may reach (read-only: GET, and POST for parameters kept out of URLs)."""
 LOGIN_PATH = "/dashboard/login"
@@ -65,7 +67,6 @@ class Sessions:
     def __init__(self, data_dir: Path, users: Users):
         self.dir = Path(data_dir) / "sessions"
         self.users = users
-        self._failures: dict[str, list[float]] = {}
 
     def _file(self, token: str) -> Path:
         return self.dir / hashlib.sha256(token.encode()).hexdigest()
@@ -119,15 +120,6 @@ class Sessions:
             except (OSError, ValueError):
                 continue
 
-    def throttled(self, name: str) -> bool:
-        now = time.time()
-        recent = [t for t in self._failures.get(name, ()) if now - t < FAILURE_WINDOW]
-        self._failures[name] = recent
-        return len(recent) >= MAX_FAILURES
-
-    def failed(self, name: str) -> None:
-        self._failures.setdefault(name, []).append(time.time())
-
 
 def same_origin(headers: Headers, scheme: str) -> bool:
     """False when the browser says the request comes from another site (Origin, else Sec-Fetch-Site)."""
@@ -164,14 +156,24 @@ async def login(request: Request) -> Response:
     name, password = form.get("name", "").strip(), form.get("password", "")
     target = safe_next(form.get("next", ""))
     sessions: Sessions = request.app.state.sessions
-    if sessions.throttled(name):
-        log.warning("login: too many failures for account %r; waiting", name[:64])
-        return _to_login(target, "throttled")
-    user = await run_in_threadpool(sessions.users.verify, name, password) if name and password else None
+    logins: logins_mod.Logins = request.app.state.logins
+    client = client_address(request.client.host if request.client else "")
+    wait = logins.wait(name, client)
+    if wait:
+        _refusals.log(logging.WARNING, "login: too many failures for account %r or from its client; %d s to wait",
+                      name[:64], wait)
+        return _to_login(target, "throttled", wait)
+    with logins.check() as free:
+        if not free:
+            _refusals.log(logging.WARNING, "login: %d password check(s) running already; account %r told to come back",
+                          logins_mod.MAX_CHECKS, name[:64])
+            return _to_login(target, "busy", logins_mod.BUSY_RETRY)
+        user = await run_in_threadpool(sessions.users.verify, name, password) if name and password else None
     if user is None:
-        sessions.failed(name)
-        log.info("login: refused for account %r", name[:64])
+        logins.failed(name, client)
+        _refusals.log(logging.INFO, "login: refused for account %r", name[:64])
         return _to_login(target, "failed")
+    logins.succeeded(name, client)
     token, _ = sessions.create(user.name, user.role)
     log.info("login: %r (%s)", user.name, user.role)
     response = RedirectResponse(target, status_code=303)
@@ -206,8 +208,11 @@ def safe_next(target: str) -> str:
     return target
 
 
-def _to_login(target: str, why: str) -> Response:
-    return RedirectResponse(f"{LOGIN_PATH}?{urllib.parse.urlencode({'error': why, 'next': target})}", status_code=303)
+def _to_login(target: str, why: str, retry_after: int = 0) -> Response:
+    """Back to the login page saying why (the page words it); with Retry-After when waiting is the answer."""
+    headers = {"retry-after": str(retry_after)} if retry_after else None
+    return RedirectResponse(f"{LOGIN_PATH}?{urllib.parse.urlencode({'error': why, 'next': target})}", status_code=303,
+                            headers=headers)
 
 
 async def _form(request: Request) -> dict[str, str]:

@@ -35,6 +35,14 @@ def truncate_ip(ip: str, v4_bits: int = 24, v6_bits: int = 48) -> str:
     return str(ipaddress.ip_network(f"{addr}/{bits}", strict=False).network_address)
 
 
+def client_address(host: str) -> str:
+    """Who a request comes from, for the limits kept per client (the call-centre pool's share, the dashboard's
+    login throttle): its IPv4 address, or its IPv6 address's /64, which one client holds whole (a script there
+    has 2^64 addresses to ask from). `host` is the address the collector sees: behind a reverse proxy, uvicorn
+    puts the client's there only from a proxy it trusts (`FORWARDED_ALLOW_IPS`, 127.0.0.1 and ::1 by default)."""
+    return truncate_ip(host, 32, 64) or host
+
+
 def phone_key(raw: str, region: str, secret: bytes) -> str:
     """E.164 normalisation then HMAC-SHA256: the same phone gives the same key, and no one can read it back.
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from callcentre.numbers import Config, Pool, client_address, display
+from callcentre.numbers import Config, Pool, display
+from collector.enrich import client_address
 from collector.storage import StoreError
 from tests.callcentre.conftest import Client
 from tests.collector.helpers import rows, run_async

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import shutil
 import stat
+import threading
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from click.testing import CliRunner
 
-from collector import auth
+from collector import auth, logins
 from collector.app import create_app
 from collector.cli import main
 from collector.users import UserError, Users, users_file
+from tests.collector.helpers import serving
 from tests.conftest import Client
 
 PASSWORD = "correct horse battery"
@@ -95,11 +101,103 @@ def test_a_wrong_password_goes_back_to_the_login_page_saying_so(client):
 
 
 def test_logins_wait_after_many_failures(client, monkeypatch):
-    monkeypatch.setattr(auth, "MAX_FAILURES", 2)
+    monkeypatch.setattr(logins, "MAX_FAILURES", 2)
     assert "error=failed" in login(client, password="wrong one 1").headers["location"]
     assert "error=failed" in login(client, password="wrong one 2").headers["location"]
-    # The right password too: the account's logins wait for the window to pass.
-    assert "error=throttled" in login(client).headers["location"]
+    # The right password too, from this client: its logins to the account wait for the window to pass.
+    r = login(client)
+    assert "error=throttled" in r.headers["location"] and 0 < int(r.headers["retry-after"]) <= logins.FAILURE_WINDOW
+    assert "Too many failed attempts" in client.get(r.headers["location"], headers={"accept-language": "en"}).text
+
+
+@pytest.fixture
+def server(settings, store, accounts):
+    """The app behind a real HTTP server, for logins from several clients: a request sent with
+    `X-Forwarded-For` comes from that address, as from a reverse proxy uvicorn trusts (127.0.0.1)."""
+    shutil.copy(accounts, users_file(settings.data_dir))
+    app = create_app(settings)
+    with serving(app) as url:
+        yield app, url
+
+
+def login_from(url: str, address: str, name: str = "elie", password: str = PASSWORD) -> tuple[int, dict[str, str]]:
+    """POST /dashboard/login from a client address: the status and the headers (lower-case names)."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    try:
+        conn.request("POST", "/dashboard/login", urllib.parse.urlencode({"name": name, "password": password}),
+                     {"content-type": "application/x-www-form-urlencoded", "x-forwarded-for": address})
+        r = conn.getresponse()
+        r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}
+    finally:
+        conn.close()
+
+
+def test_failures_from_one_client_hold_that_client_not_the_owner_elsewhere(server):
+    """Ten wrong passwords for an account are no remote lock-out: the client that sent them waits, the account's
+    owner logs in from their own address."""
+    _, url = server
+    attacker, owner = "203.0.113.5", "198.51.100.7"
+    for i in range(logins.MAX_FAILURES):
+        assert "error=failed" in login_from(url, attacker, password=f"wrong one {i}")[1]["location"]
+    status, headers = login_from(url, owner)
+    assert status == 303 and headers["location"] == "/dashboard" and auth.COOKIE in headers["set-cookie"]
+    for name in ("elie", "elie "):  # the name as the form gives it, spaces around taken off
+        status, headers = login_from(url, attacker, name)
+        assert status == 303 and "error=throttled" in headers["location"] and int(headers["retry-after"]) > 0
+
+
+def test_unknown_accounts_count_toward_their_client_s_failures(server, monkeypatch):
+    """Names tried at random, each once, hold their client's logins like wrong passwords do."""
+    _, url = server
+    monkeypatch.setattr(logins, "MAX_CLIENT_FAILURES", 3)
+    for i in range(3):
+        assert "error=failed" in login_from(url, "203.0.113.9", f"nobody-{i}", "a guess at random")[1]["location"]
+    status, headers = login_from(url, "203.0.113.9")
+    assert status == 303 and "error=throttled" in headers["location"] and int(headers["retry-after"]) > 0
+    assert login_from(url, "203.0.113.10")[1]["location"] == "/dashboard"  # another client logs in
+
+
+def test_a_burst_of_logins_beyond_the_cap_is_told_to_come_back_without_a_password_check(server, monkeypatch):
+    """While MAX_CHECKS password checks run, further attempts (here from many addresses, random names: a flood
+    no count per client or account holds) are answered busy at once, not queued on the thread pool."""
+    app, url = server
+    users = app.state.sessions.users
+    verify, lock = users.verify, threading.Lock()
+    entered, release = threading.Event(), threading.Event()
+    calls, running, most = [], [0], [0]
+
+    def counted(name, password):
+        with lock:
+            calls.append(name)
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            if name == "elie":  # the first check is held until the burst has been answered
+                entered.set()
+                release.wait(120)
+            return verify(name, password)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(users, "verify", counted)
+    first = ThreadPoolExecutor(1).submit(login_from, url, "192.0.2.1")
+    assert entered.wait(120), "the first login's password check did not start"
+    with ThreadPoolExecutor(8) as pool:
+        burst = list(pool.map(lambda i: login_from(url, f"198.51.100.{i}", f"random-{i}", "a guess"), range(16)))
+    held = calls.copy()  # the first check is still running: nothing else may have started
+    release.set()
+    status, headers = first.result(120)
+    assert held == ["elie"] and most[0] == logins.MAX_CHECKS == 1
+    assert all(s == 303 and "error=busy" in h["location"] and h["retry-after"] == str(logins.BUSY_RETRY)
+               for s, h in burst), burst
+    assert headers["location"] == "/dashboard"  # the first login went through
+    assert "error=failed" in login_from(url, "198.51.100.1", "random-1", "a guess")[1]["location"]  # its place is free
+    busy = urllib.request.Request(url + burst[0][1]["location"], headers={"accept-language": "en"})
+    page = urllib.request.urlopen(busy, timeout=120)
+    assert "Too many logins at this moment: try again in a few seconds." in page.read().decode()
 
 
 def test_a_cross_site_login_is_refused(client):
