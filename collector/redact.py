@@ -25,7 +25,8 @@ a rejected event its payload, name, id and reasons) goes through `Redactor`:
 - e-mail addresses become `[email]`;
 - in a URL (page, referrer), the query parameters the plan lists under `redact.params` are removed whole
   (GA4's data redaction of query parameters), in the query, a fragment written as one and a hash router's
-  query (`#/devis?nom=…`), and the rest is read part by part, each query value decoded.
+  query (`#/devis?nom=…`), and the rest is read part by part, each query value decoded (`+` a space, but the
+  `+` that begins a number: `unquote_form`).
 
 What is not personal is left exactly as it was: hosts (an IPv4 address), dates, timestamps, UUIDs, order
 ids. So a rejected event replayed (`parcours rejected replay`) gets back its non-personal text unchanged.
@@ -172,7 +173,8 @@ class Redactor:
 
     def _query(self, query: str) -> str:
         """A query string (or a fragment's): each parameter's name and value read decoded (`+` a space, as
-        a form sends them), written back as they came unless they held personal data."""
+        a form sends them, but the `+` that begins a number: `unquote_form`), written back as they came unless
+        they held personal data."""
         kept = []
         for piece in query.split("&"):
             name, equals, raw = piece.partition("=")
@@ -187,11 +189,25 @@ class Redactor:
         segment encodes its slashes)."""
         if "%" not in raw and not (plus and "+" in raw):
             return self.text(raw)
-        decoded = unquote_plus(raw) if plus else unquote(raw)
+        decoded = unquote_form(raw) if plus else unquote(raw)
         clean = self.text(decoded)
         if clean == decoded:
             return raw
         return quote_plus(clean, safe=safe) if plus else quote(clean, safe=safe)
+
+
+def unquote_form(raw: str) -> str:
+    """A query's name or value decoded as a form's (`+` a space), but for a `+` that begins a number (a digit
+    after it, no letter or digit before it): the plus sign of an international number, as a link written by
+    hand holds it (?tel=+262692123456, ?q=+44%207911%20123456); read as a space, the number lost its country
+    code and was read in the plan's region, invalid, and kept."""
+    parts = raw.split("+")
+    out = [unquote(parts[0])]
+    for part in parts[1:]:
+        text = unquote(part)
+        out.append("+" if text[:1].isdecimal() and not out[-1][-1:].isalnum() else " ")
+        out.append(text)
+    return "".join(out)
 
 
 @functools.lru_cache(maxsize=16384)

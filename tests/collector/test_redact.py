@@ -444,3 +444,63 @@ def test_an_overseas_number_written_nationally_is_redacted(text, expected):
     """The collector now keys 0692 12 34 56 (Réunion) as a phone with the default region FR: in free text it
     is a phone number too."""
     assert FR.text(text) == expected
+
+
+# ---- a `+` written as it is in a URL's query (an outside probe's finding: stored raw)
+
+def _number_in(text: str, number: str) -> bool:
+    """Whether the digits of `number` past its country code (its last nine) are in `text`, in any spelling: read
+    decoded too, anything but digits between them."""
+    import re
+    digits = [c for c in number if c.isdigit()][-9:]
+    pattern = re.compile(r"\D{0,6}".join(digits))
+    return any(pattern.search(t) for t in (text, unquote_plus(text)))
+
+
+PLUS_URLS = {  # as written in the page's link, the `+` itself (not %2B)
+    "Réunion": "tel=+262692123456",
+    "UK, spaces": "q=+44 7911 123456",
+    "UK": "q=+447911123456",
+    "Germany": "q=+49 1512 3456789",
+    "Belgium": "q=+32 470 12 34 56",
+    "US": "q=+1 415 555 2671",
+    "Switzerland": "q=+41 79 123 45 67",
+    "UK, encoded spaces": "tel=+44%207911%20123456",
+    "France, + between groups": "tel=+33+6+71+82+93+04",
+}
+
+
+@pytest.mark.parametrize("query", PLUS_URLS.values(), ids=PLUS_URLS.keys())
+def test_a_phone_written_with_its_plus_in_a_query_is_redacted(query):
+    """The query was read as a form's, `+` a space: the number lost its country code, was read in the plan's
+    region (FR), found invalid, and kept."""
+    name = query.split("=")[0]
+    assert FR.url(f"http://127.0.0.1:8123/demo/?{query}") == f"http://127.0.0.1:8123/demo/?{name}=[phone]"
+    assert FR.url(f"https://x.example/devis?a=1&{query}&b=2#haut") == f"https://x.example/devis?a=1&{name}=[phone]&b=2#haut"
+    assert FR.url(f"https://x.example/#/devis?{query}") == f"https://x.example/#/devis?{name}=[phone]"
+
+
+@pytest.mark.parametrize("url", [
+    "https://x.example/?q=moto+125&page=2",  # a form's spaces
+    "https://x.example/?q=1+2&r=C++&s=+&t=a+%2B5",
+    "https://x.example/?d=2024+11+25+18+21&ts=+1795000000000",
+])
+def test_a_plus_that_begins_no_phone_leaves_the_url_as_it_was(url):
+    assert FR.url(url) == url
+
+
+def test_a_phone_written_with_its_plus_in_a_url_is_written_nowhere(client, store, settings):
+    batch = [event(url=f"http://127.0.0.1:8123/demo/?{q}&page=2", ref=f"http://127.0.0.1:8123/demo/?{q}")
+             for q in PLUS_URLS.values()]
+    assert counts(post(client, *batch)) == {"accepted": len(batch), "rejected": 0}
+    kept = rows(store, "SELECT url, referrer FROM parcours.events")
+    assert {(r["url"], r["referrer"]) for r in kept} == {
+        (f"http://127.0.0.1:8123/demo/?{q.split('=')[0]}=[phone]&page=2", f"http://127.0.0.1:8123/demo/?{q.split('=')[0]}=[phone]")
+        for q in PLUS_URLS.values()}
+    dump = json.dumps(rows(store, "SELECT * FROM parcours.events"), default=str)
+    files = [(path, data.decode("utf-8", "replace")) for path, data in files_written(settings.data_dir)]
+    for query in PLUS_URLS.values():
+        assert not _number_in(dump, query), query
+        for path, data in files:
+            assert not _number_in(data, query), (query, path)
+
