@@ -206,15 +206,15 @@ class Redactor:
         return quote_plus(clean, safe=safe) if plus else quote(clean, safe=safe)
 
 
-def unquote_form(raw: str) -> str:
+def unquote_form(raw: str, errors: str = "replace") -> str:
     """A query's name or value decoded as a form's (`+` a space), but for a `+` that begins a number (a digit
     after it, no letter or digit before it): the plus sign of an international number, as a link written by
     hand holds it (?tel=+262692123456, ?q=+44%207911%20123456); read as a space, the number lost its country
-    code and was read in the plan's region, invalid, and kept."""
+    code and was read in the plan's region, invalid, and kept. `errors`: for bytes that are no UTF-8."""
     parts = raw.split("+")
-    out = [unquote(parts[0])]
+    out = [unquote(parts[0], errors=errors)]
     for part in parts[1:]:
-        text = unquote(part)
+        text = unquote(part, errors=errors)
         out.append("+" if text[:1].isdecimal() and not out[-1][-1:].isalnum() else " ")
         out.append(text)
     return "".join(out)
