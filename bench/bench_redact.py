@@ -1,5 +1,6 @@
 """Redaction of hostile free text: what one 32 KB field (--max-event) full of numbers costs the collector
-(written with ASCII separators, or Unicode ones and full-width digits, which the redaction reads folded),
+(written with ASCII separators, or Unicode ones and full-width digits, which the redaction reads folded; or
+percent-encoded or joined by `+`, which it reads decoded too),
 which redacts on its event loop, beside the same size of ordinary prose with a phone number in it, measured
 in the same run. The figures are the ratios; the target: no field costs more than 50x prose of its size.
 Run: .venv/bin/python bench/bench_redact.py
@@ -41,6 +42,10 @@ def cases() -> dict[str, str]:
         "phones glued to words": fill(lambda i: f"tel06{rnd.choice([12, 71])}{rnd.randint(100000, 999999)}"),
         "phones, no-break spaces": fill(lambda i: f"06 {rnd.choice([12, 71])} {two()} {two()} {two()}".replace(" ", NBSP)),
         "phones, full-width digits": fill(lambda i: f"06{rnd.choice([12, 71])}{two()}{two()}{two()}".translate(WIDE)),
+        "phones, percent-encoded": fill(lambda i: f"06%20{rnd.choice([12, 71])}%20{two()}%20{two()}%20{two()}"),
+        "phones joined by +": fill(lambda i: f"06+{rnd.choice([12, 71])}+{two()}+{two()}+{two()}").replace(" ", "+"),
+        "one-digit groups, %20 and +": fill(lambda i: str(rnd.randint(0, 9)) + rnd.choice(["%20", "+"])),
+        "one-digit groups, then a %20": fill(lambda i: str(rnd.randint(0, 9)))[:-3] + "%20",  # read twice
         "digits, zero-width spaces": "\u200b".join(str(rnd.randint(0, 9)) for _ in range(SIZE // 2)),
         "one-digit groups": fill(lambda i: str(rnd.randint(0, 9))),
         "a 32 KB number": "".join(str(rnd.randint(0, 9)) for _ in range(SIZE)),
@@ -55,6 +60,7 @@ def main() -> int:
         for _ in range(3):
             redact._phones.cache_clear()
             redact._ibans.cache_clear()
+            redact._escaped.cache_clear()
             t = time.perf_counter()
             r.text(text)
             best = min(best, time.perf_counter() - t)

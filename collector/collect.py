@@ -254,7 +254,7 @@ async def pixel(request: Request) -> Response:
         user_agent=request.headers.get("user-agent", "")[:512],
         ip=truncate_ip(request.client.host if request.client else "", settings.ip_v4_bits, settings.ip_v6_bits),
     )
-    body = pixel_mod.batch_body(request.query_params.multi_items(), request.headers.get("referer", ""),
+    body = pixel_mod.batch_body(pixel_mod.query(request.scope["query_string"]), request.headers.get("referer", ""),
                                 req.received_ms, state.plan)
     try:
         await request.app.collect.take(body, req)

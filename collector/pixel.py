@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import base64
+import json
 import math
 import uuid
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import msgspec
 from starlette.responses import Response
 
 from collector.ingest import event_spec
+from collector.redact import unquote_form
 from collector.wire import WIRE_KEYS, pixel_event
 from tagplan import CompiledPlan
 
@@ -37,7 +39,22 @@ def batch_body(params, referer: str, received_ms: int, plan: CompiledPlan) -> by
     types = {name: p.type for name, p in spec.properties.items()} if spec else {}
     event[_K["properties"]] = {name: _coerce(value, types.get(name, "string"))
                                for name, value in event[_K["properties"]].items()}
-    return msgspec.json.encode({"events": [event]})
+    try:
+        return msgspec.json.encode({"events": [event]})
+    except UnicodeEncodeError:
+        # Bytes that are no UTF-8 (`query`): written back as they came, so that the event is rejected as a POSTed
+        # one holding them is (its reason, its raw bytes kept escaped), not stored with U+FFFD in their place.
+        return json.dumps({"events": [event]}, ensure_ascii=False, separators=(",", ":")).encode(
+            "utf-8", "surrogateescape")
+
+
+def query(raw: bytes | str) -> list[tuple[str, str]]:
+    """A query string as (name, value) pairs, each decoded as `redact.unquote_form` reads a URL's (a `+` a space,
+    but the plus sign of an international number: p.tel=+262692123456); bytes that are no UTF-8 kept as lone
+    surrogates (`batch_body` writes them back), where Starlette's reading puts U+FFFD."""
+    text = raw.decode("utf-8", "surrogateescape") if isinstance(raw, bytes) else raw
+    return [(unquote_form(name, "surrogateescape"), unquote_form(value, "surrogateescape"))
+            for name, _, value in (piece.partition("=") for piece in text.split("&") if piece)]
 
 
 def gif_response() -> Response:
@@ -45,7 +62,7 @@ def gif_response() -> Response:
 
 
 def _captured(url: str, plan: CompiledPlan) -> dict[str, str]:
-    return {k: v for k, v in parse_qsl(urlsplit(url).query) if k in plan.captured_params}
+    return {k: v for k, v in query(urlsplit(url).query) if k in plan.captured_params}
 
 
 def _coerce(value: str, kind: str) -> Any:

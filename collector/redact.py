@@ -25,7 +25,11 @@ a rejected event its payload, name, id and reasons) goes through `Redactor`:
 - e-mail addresses become `[email]`;
 - in a URL (page, referrer), the query parameters the plan lists under `redact.params` are removed whole
   (GA4's data redaction of query parameters), in the query, a fragment written as one and a hash router's
-  query (`#/devis?nom=…`), and the rest is read part by part, each query value decoded.
+  query (`#/devis?nom=…`), and the rest is read part by part, each query value decoded (`+` a space, but the
+  `+` that begins a number: `unquote_form`);
+- a URL's encoded text copied into any other free text (06%2071%2082%2093%2004, %2B33671829304,
+  06+71+82+93+04 in a captured utm_term or a property): read decoded too, and what is found replaced where it
+  is written (`_escaped`).
 
 What is not personal is left exactly as it was: hosts (an IPv4 address), dates, timestamps, UUIDs, order
 ids. So a rejected event replayed (`parcours rejected replay`) gets back its non-personal text unchanged.
@@ -93,11 +97,14 @@ class Redactor:
         return not self.params or not any(name in value.lower() for name in self.params)
 
     def text(self, value: str) -> str:
-        """Phone numbers, IBANs and e-mail addresses of `value` replaced by [phone], [iban] and [email]."""
+        """Phone numbers, IBANs and e-mail addresses of `value` replaced by [phone], [iban] and [email]; also
+        written percent-encoded or joined by `+`."""
         if "@" in value:
             value = _EMAIL.sub(EMAIL, value)
         if _RUN.search(value) and _DIGITS.search(value):  # every IBAN holds a bank or account number too
             value = _phones(_ibans(value), self.region)
+        if "%" in value or "+" in value:
+            value = _escaped(value, self.region)
         return value
 
     def url(self, value: str) -> str:
@@ -147,9 +154,13 @@ class Redactor:
         token = lambda kind, text: f"[{kind}:{hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()[:10].translate(_LETTERS)}]"
         if "@" in value:
             value = _EMAIL.sub(lambda m: token("email", m.group().lower()), value)
+        number = lambda text: token(
+            "phone", e164(fold(text), self.region) or "".join(c for c in fold(text) if c.isdigit()))
         if _RUN.search(value) and _DIGITS.search(value):
-            value = _replaced(value, _phone_spans(value, self.region), lambda number: token(
-                "phone", e164(fold(number), self.region) or "".join(c for c in fold(number) if c.isdigit())))
+            value = _replaced(value, _phone_spans(value, self.region), number)
+        if "%" in value or "+" in value:  # 06%2071%2082%2093%2004, 06+71+82+93+04: as `text` reads them
+            value = _edited(value, [(start, end, number(found)) for start, end, found in
+                                    _escaped_spans(value, lambda decoded: _phone_spans(decoded, self.region))])
         return value
 
     def ident(self, value: str) -> str:
@@ -172,7 +183,8 @@ class Redactor:
 
     def _query(self, query: str) -> str:
         """A query string (or a fragment's): each parameter's name and value read decoded (`+` a space, as
-        a form sends them), written back as they came unless they held personal data."""
+        a form sends them, but the `+` that begins a number: `unquote_form`), written back as they came unless
+        they held personal data."""
         kept = []
         for piece in query.split("&"):
             name, equals, raw = piece.partition("=")
@@ -187,11 +199,37 @@ class Redactor:
         segment encodes its slashes)."""
         if "%" not in raw and not (plus and "+" in raw):
             return self.text(raw)
-        decoded = unquote_plus(raw) if plus else unquote(raw)
+        decoded = unquote_form(raw) if plus else unquote(raw)
         clean = self.text(decoded)
         if clean == decoded:
             return raw
         return quote_plus(clean, safe=safe) if plus else quote(clean, safe=safe)
+
+
+def unquote_form(raw: str, errors: str = "replace") -> str:
+    """A query's name or value decoded as a form's (`+` a space), but for a `+` that begins a number (a digit
+    after it, no letter or digit before it): the plus sign of an international number, as a link written by
+    hand holds it (?tel=+262692123456, ?q=+44%207911%20123456); read as a space, the number lost its country
+    code and was read in the plan's region, invalid, and kept. `errors`: for bytes that are no UTF-8."""
+    parts = raw.split("+")
+    out = [unquote(parts[0], errors=errors)]
+    for part in parts[1:]:
+        text = unquote(part, errors=errors)
+        out.append("+" if text[:1].isdecimal() and not out[-1][-1:].isalnum() else " ")
+        out.append(text)
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=16384)
+def _escaped(value: str, region: str) -> str:
+    """`value` with the e-mail addresses, IBANs and phone numbers it holds percent-encoded or joined by `+`
+    (06%2071%2082%2093%2004, %2B33671829304, 06+71+82+93+04, jane%40example.fr: a URL's text copied into a
+    field) replaced, and only them: the rest as written."""
+    # An address's `+` is its own (jane+moto%40example.fr): read as a space, the address would lose its start.
+    for find, token, plus in ((lambda text: [m.span() for m in _EMAIL.finditer(text)], EMAIL, False),
+                              (_iban_spans, IBAN, True), (lambda text: _phone_spans(text, region), PHONE, True)):
+        value = _edited(value, [(start, end, token) for start, end, _ in _escaped_spans(value, find, plus)])
+    return value
 
 
 @functools.lru_cache(maxsize=16384)
@@ -313,14 +351,77 @@ def _too_long(run: str) -> bool:
 
 def _replaced(value: str, spans: list[tuple[int, int]], by: str | Callable[[str], str]) -> str:
     """`value` with each span replaced by `by`, or by what `by` makes of the span's text."""
-    if not spans:
+    return _edited(value, [(start, end, by(value[start:end]) if callable(by) else by) for start, end in spans])
+
+
+def _edited(value: str, edits: list[tuple[int, int, str]]) -> str:
+    """`value` with each span (start, end) replaced by the text given with it; the spans do not overlap."""
+    if not edits:
         return value
     out, last = [], 0
-    for start, end in sorted(spans):
+    for start, end, by in sorted(edits):
         out.append(value[last:start])
-        out.append(by(value[start:end]) if callable(by) else by)
+        out.append(by)
         last = end
     return "".join(out) + value[last:]
+
+
+_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+|\+")
+
+
+def _decoded(value: str, plus: bool = True) -> tuple[str, list[int]]:
+    """`value` read as a URL's encoded text: its percent-escapes decoded (UTF-8; an escape that is none stays as
+    written) and (`plus`) a `+` a space (06+71+82+93+04, a form's spaces) but for one that begins a number, as
+    `unquote_form` reads it; and where each character of the decoded text begins in `value` (one more: where it
+    ends), so that what is found in the decoded text is replaced in `value` as written, and nothing else."""
+    out: list[str] = []
+    starts: list[int] = []
+    last = 0
+    for m in _ESCAPES.finditer(value):
+        out.append(value[last:m.start()])
+        starts.extend(range(last, m.start()))
+        last = m.end()
+        if m.group() == "+":
+            before = out[-1][-1:] if out[-1] else (out[-2][-1:] if len(out) > 1 else "")
+            begins = value[m.end():m.end() + 1].isdecimal() and not before.isalnum()
+            out.append(" " if plus and not begins else "+")
+            starts.append(m.start())
+            continue
+        data = bytes.fromhex(m.group().replace("%", ""))
+        i = 0
+        while i < len(data):
+            lead = data[i]
+            size = 1 if lead < 0x80 else 2 if 0xC2 <= lead < 0xE0 else 3 if 0xE0 <= lead < 0xF0 else 4 if 0xF0 <= lead < 0xF5 else 0
+            try:
+                char = data[i:i + size].decode() if size and i + size <= len(data) else ""
+            except UnicodeDecodeError:
+                char = ""
+            at = m.start() + 3 * i
+            if char:
+                out.append(char)
+                starts.append(at)
+                i += size
+            else:  # no UTF-8: the escape as it is written, character for character
+                out.append(value[at:at + 3])
+                starts.extend(range(at, at + 3))
+                i += 1
+    out.append(value[last:])
+    starts.extend(range(last, len(value) + 1))
+    return "".join(out), starts
+
+
+def _escaped_spans(value: str, find: Callable[[str], list[tuple[int, int]]],
+                   plus: bool = True) -> list[tuple[int, int, str]]:
+    """What `find` finds in `value` read decoded (`_decoded`) that it does not find in `value` as written: each
+    as its span in `value` and its decoded text. Nothing when `value` decoded holds no digits to look at."""
+    probe = unquote_plus(value)  # the cheap look first: most text with a % or a + is no encoded number
+    if probe == value or not (_RUN.search(probe) and _DIGITS.search(probe) or "@" in probe):
+        return []
+    decoded, starts = _decoded(value, plus)
+    if decoded == value:
+        return []
+    return [(starts[s], starts[e], decoded[s:e]) for s, e in find(decoded)
+            if value[starts[s]:starts[e]] != decoded[s:e]]
 
 
 _WORD = re.compile(r"[^\W\d_]+")
@@ -402,7 +503,12 @@ _IBAN_SEPARATORS = " -.\u00a0"
 
 @functools.lru_cache(maxsize=16384)
 def _ibans(value: str) -> str:
-    """`value` with each IBAN replaced: a country code and two check digits, then as many letters and digits
+    """`value` with each IBAN replaced."""
+    return _replaced(value, _iban_spans(value), IBAN)
+
+
+def _iban_spans(value: str) -> list[tuple[int, int]]:
+    """Where the IBANs of `value` are: a country code and two check digits, then as many letters and digits
     as that country's IBAN holds, single spaces (or dashes, dots) between them; kept when python-stdnum finds
     the country's format and the mod-97 check right."""
     spans: list[tuple[int, int]] = []
@@ -413,7 +519,7 @@ def _ibans(value: str) -> str:
         end = _iban_end(value, start.start(), length) if length else None
         if end and iban.is_valid(value[start.start():end].replace("\u00a0", " "), check_country=False):
             spans.append((start.start(), end))
-    return _replaced(value, spans, IBAN)
+    return spans
 
 
 def _iban_end(value: str, start: int, length: int) -> int | None:

@@ -91,3 +91,38 @@ def test_with_consent_required_a_pixel_stores_only_the_exempt_events(settings, s
         assert client.get("/collect?e=page_view&vid=v1", headers={"referer": PAGE}).content == GIF
         assert client.get("/collect?e=form_submit&f=moto_quote", headers={"referer": PAGE}).content == GIF
     assert rows(store, "SELECT event FROM parcours.events") == [{"event": "page_view"}]
+
+
+def test_the_query_string_is_read_as_a_urls_with_the_plus_of_an_international_number():
+    from collector.pixel import query
+    assert query(b"e=page_view&c.utm_term=moto+125&p.tel=+262692123456&p.x=%2B33%206&url=%FF%FE%80&flag") == [
+        ("e", "page_view"), ("c.utm_term", "moto 125"), ("p.tel", "+262692123456"), ("p.x", "+33 6"),
+        ("url", "\udcff\udcfe\udc80"), ("flag", "")]
+
+
+def test_a_pixel_with_invalid_utf8_is_rejected_as_a_post_is_its_raw_bytes_kept(client, store):
+    """An outside probe's finding: GET /collect?e=page_view&url=%FF%FE%80 was stored with url '���' (Starlette
+    reads the query string with U+FFFD in place of bytes that are no UTF-8), where a POST rejects the event."""
+    assert client.get("/collect?e=page_view&vid=v1&url=%FF%FE%80").content == GIF
+    assert client.get("/collect?e=page_view&vid=v2&url=https%3A%2F%2Fx.example%2F%3Ftel%3D0671829304%FF").content == GIF
+    assert rows(store, "SELECT count() AS n FROM parcours.events") == [{"n": 0}]
+    kept = rows(store, "SELECT event, reasons, raw FROM parcours.rejected_events ORDER BY raw")
+    assert [k["event"] for k in kept] == ["page_view", "page_view"]
+    assert all(len(k["reasons"]) == 1 and k["reasons"][0].startswith("not valid UTF-8 text (byte ") for k in kept)
+    assert '"url":"\\xff\\xfe\\x80"' in kept[0]["raw"]
+    assert '"url":"https://x.example/?tel=[phone]\\xff"' in kept[1]["raw"] and "0671829304" not in kept[1]["raw"]
+
+
+def test_a_pixels_phone_written_with_its_plus_is_written_nowhere(client, store, settings):
+    """A pixel's query (an <img> written by hand) and its page's query read `+` as a space: +262692123456 lost its
+    country code, was read in the plan's region (FR), found invalid, and stored as ` 262692123456`."""
+    from tests.collector.helpers import files_written
+    client.get("/collect?e=page_view&vid=v1&c.utm_term=+262692123456",
+               headers={"referer": "https://www.motoassur.example/devis?utm_content=+447911123456"})
+    client.get("/collect?e=page_view&vid=v2", headers={"referer": "https://www.motoassur.example/?utm_term=+41+79+123+45+67"})
+    kept = rows(store, "SELECT visitor_id, url, captured FROM parcours.events ORDER BY visitor_id")
+    assert [(k["url"], k["captured"]) for k in kept] == [
+        ("https://www.motoassur.example/devis?utm_content=[phone]", {"utm_term": "[phone]"}),
+        ("https://www.motoassur.example/?utm_term=[phone]", {"utm_term": "[phone]"})]
+    for path, data in files_written(settings.data_dir):
+        assert b"692123456" not in data and b"7911123456" not in data and b"79 123 45 67" not in data, path

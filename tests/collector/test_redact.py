@@ -444,3 +444,126 @@ def test_an_overseas_number_written_nationally_is_redacted(text, expected):
     """The collector now keys 0692 12 34 56 (Réunion) as a phone with the default region FR: in free text it
     is a phone number too."""
     assert FR.text(text) == expected
+
+
+# ---- a `+` written as it is in a URL's query (an outside probe's finding: stored raw)
+
+def _number_in(text: str, number: str) -> bool:
+    """Whether the digits of `number` past its country code (its last nine) are in `text`, in any spelling: read
+    decoded too, anything but digits between them."""
+    import re
+    digits = [c for c in number if c.isdigit()][-9:]
+    pattern = re.compile(r"\D{0,6}".join(digits))
+    return any(pattern.search(t) for t in (text, unquote_plus(text)))
+
+
+PLUS_URLS = {  # as written in the page's link, the `+` itself (not %2B)
+    "Réunion": "tel=+262692123456",
+    "UK, spaces": "q=+44 7911 123456",
+    "UK": "q=+447911123456",
+    "Germany": "q=+49 1512 3456789",
+    "Belgium": "q=+32 470 12 34 56",
+    "US": "q=+1 415 555 2671",
+    "Switzerland": "q=+41 79 123 45 67",
+    "UK, encoded spaces": "tel=+44%207911%20123456",
+    "France, + between groups": "tel=+33+6+71+82+93+04",
+}
+
+
+@pytest.mark.parametrize("query", PLUS_URLS.values(), ids=PLUS_URLS.keys())
+def test_a_phone_written_with_its_plus_in_a_query_is_redacted(query):
+    """The query was read as a form's, `+` a space: the number lost its country code, was read in the plan's
+    region (FR), found invalid, and kept."""
+    name = query.split("=")[0]
+    assert FR.url(f"http://127.0.0.1:8123/demo/?{query}") == f"http://127.0.0.1:8123/demo/?{name}=[phone]"
+    assert FR.url(f"https://x.example/devis?a=1&{query}&b=2#haut") == f"https://x.example/devis?a=1&{name}=[phone]&b=2#haut"
+    assert FR.url(f"https://x.example/#/devis?{query}") == f"https://x.example/#/devis?{name}=[phone]"
+
+
+@pytest.mark.parametrize("url", [
+    "https://x.example/?q=moto+125&page=2",  # a form's spaces
+    "https://x.example/?q=1+2&r=C++&s=+&t=a+%2B5",
+    "https://x.example/?d=2024+11+25+18+21&ts=+1795000000000",
+])
+def test_a_plus_that_begins_no_phone_leaves_the_url_as_it_was(url):
+    assert FR.url(url) == url
+
+
+def test_a_phone_written_with_its_plus_in_a_url_is_written_nowhere(client, store, settings):
+    batch = [event(url=f"http://127.0.0.1:8123/demo/?{q}&page=2", ref=f"http://127.0.0.1:8123/demo/?{q}")
+             for q in PLUS_URLS.values()]
+    assert counts(post(client, *batch)) == {"accepted": len(batch), "rejected": 0}
+    kept = rows(store, "SELECT url, referrer FROM parcours.events")
+    assert {(r["url"], r["referrer"]) for r in kept} == {
+        (f"http://127.0.0.1:8123/demo/?{q.split('=')[0]}=[phone]&page=2", f"http://127.0.0.1:8123/demo/?{q.split('=')[0]}=[phone]")
+        for q in PLUS_URLS.values()}
+    dump = json.dumps(rows(store, "SELECT * FROM parcours.events"), default=str)
+    files = [(path, data.decode("utf-8", "replace")) for path, data in files_written(settings.data_dir)]
+    for query in PLUS_URLS.values():
+        assert not _number_in(dump, query), query
+        for path, data in files:
+            assert not _number_in(data, query), (query, path)
+
+
+# ---- percent-encoded or `+`-joined in free text (an outside probe's finding: stored raw in captured values and
+# properties, where only URLs were read decoded)
+
+@pytest.mark.parametrize("text, expected", [
+    ("06%2071%2082%2093%2004", "[phone]"),
+    ("%2B33671829304", "[phone]"),
+    ("06+71+82+93+04", "[phone]"),
+    ("+33+6+71+82+93+04", "[phone]"),
+    ("%2B44%207911%20123456", "[phone]"),
+    ("06%C2%A071%C2%A082%C2%A093%C2%A004", "[phone]"),
+    # only the number goes, the rest as written (encoded)
+    ("rappel%20au%2006%2071%2082%2093%2004%20svp", "rappel%20au%20[phone]%20svp"),
+    ("tel%3A%2B33671829304%20merci", "tel%3A[phone]%20merci"),
+    ("a%FFb 06%2071%2082%2093%2004 %E9t%C3%A9", "a%FFb [phone] %E9t%C3%A9"),
+    ("06+71+82+93+04+ou+06+12+34+56+78", "[phone]+ou+[phone]"),
+    ("jane.doe%40example.fr", "[email]"),
+    ("jane+moto%40example.fr rappel+%2B33671829304", "[email] rappel+[phone]"),
+    ("mon+iban+FR76%203000%206000%200112%203456%207890%20189", "mon+iban+[iban]"),
+])
+def test_an_encoded_phone_in_free_text_is_redacted(text, expected):
+    assert FR.text(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "remise 10%", "100%25 rembours\u00e9", "1+1=2", "C++", "moto+125", "q=2024+11+25+18+21", "campaign%5F2024%5F11%5F27",
+    "12%2C50+13%2C40", "2026-11-20T08%3A00%3A00Z", "1795000000000+1795000000001", "SIRET%20732%20829%20320%2000074",
+    "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", "a%2Bb%2Bc",
+])
+def test_encoded_text_that_holds_no_phone_is_left_as_it_was(text):
+    assert FR.text(text) == text
+
+
+def test_an_encoded_phone_in_an_id_is_its_keyed_hash_as_written_plainly():
+    assert FR.keyed("Q-06%2071%2082%2093%2004", SECRET) == FR.keyed("Q-06 71 82 93 04", SECRET) != "Q-06%2071%2082%2093%2004"
+    assert FR.keyed("C+%2B33671829304", SECRET) == "C+" + FR.keyed("+33671829304", SECRET)
+
+
+ENCODED = ["06%2071%2082%2093%2004", "%2B33671829304", "06+71+82+93+04"]
+
+
+def test_an_encoded_phone_in_captured_values_and_properties_is_written_nowhere(client, store, settings, caplog):
+    caplog.set_level(logging.INFO)
+    batch = []
+    for n, spelling in enumerate(ENCODED):
+        batch.append(event("form_submit", f="moto_quote", c={"utm_term": spelling, "utm_content": f"rappel+{spelling}",
+                                                               "utm_source": "display"},
+                           p={"phone": PHONE, "quote_id": f"Q-{n}", "formula": "tiers"}))
+        batch.append(event("remboursement", p={"note": spelling, spelling: "x"}))  # rejected: undeclared
+        batch.append(event("contract_signed", p={"contract_id": f"C-{n}", "premium": 10.5, "quote_id": f"shop {spelling}"}))
+    assert counts(post(client, *batch)) == {"accepted": 2 * len(ENCODED), "rejected": len(ENCODED)}
+    kept = rows(store, "SELECT utm_term, utm_content, captured FROM parcours.events WHERE event = 'form_submit'")
+    assert [(r["utm_term"], r["utm_content"], r["captured"]["utm_term"]) for r in kept] == \
+        [("[phone]", "rappel+[phone]", "[phone]")] * len(ENCODED)
+    raws = [json.loads(r["raw"]) for r in rows(store, "SELECT raw FROM parcours.rejected_events")]
+    assert [r["p"] for r in raws] == [{"note": "[phone]", "[phone]": "x"}] * len(ENCODED)
+    signed = rows(store, "SELECT properties FROM parcours.events WHERE event = 'contract_signed'")
+    assert {json.loads(r["properties"])["quote_id"] for r in signed} == {"shop " + FR.keyed(PHONE, SECRET)}
+    dump = json.dumps(rows(store, "SELECT * FROM parcours.events") + rows(store, "SELECT * FROM parcours.rejected_events"),
+                      default=str)
+    assert not _number_in(dump, PHONE) and not _number_in(caplog.text, PHONE)
+    for path, data in files_written(settings.data_dir):
+        assert not _number_in(data.decode("utf-8", "replace"), PHONE), path
