@@ -275,7 +275,7 @@ def _row(ev: WireEvent, event_id: str, sent: int, times: EventTimes, req: Reques
     if not r.plain("\0".join((url, referrer, broker_id, "" if len(vid) == 36 else vid, "" if len(sid) == 36 else sid,
                                *captured.values()))):
         url, referrer, broker_id = r.url(url), r.url(referrer), r.text(broker_id)
-        captured = {name: r.text(value) for name, value in captured.items()}
+        captured = {name: r.param(value) for name, value in captured.items()}
         vid, sid = r.ident(vid), r.ident(sid)
     elif len(vid) == 36 or len(sid) == 36:
         vid, sid = r.ident(vid), r.ident(sid)

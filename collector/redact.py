@@ -66,6 +66,8 @@ hyphens, slashes, parentheses; any Unicode space (a tab, the no-break spaces Fre
 processors put between groups); dashes (en dash, the non-breaking hyphen, the minus sign); zero-width
 characters and the soft hyphen; underscores (a name snake-cased); commas (a number written 06,71,82,93,04:
 see `_fold`); and their full-width forms."""
+_LOST_PLUS = re.compile(r"(^|[^\w]) (?=\d)")
+"""A space that begins a number (no letter or digit before it): in a value read as a form's, maybe a `+`."""
 _RUN = re.compile(r"\d[\d" + _SEPARATORS + r"]{6,}")
 _DIGITS = re.compile(r"\d(?:[" + _SEPARATORS + r"]{0,2}\d){6}")
 """Seven digits (any script's decimal digits: `\\d` is Unicode's), separated by at most two of the characters
@@ -105,6 +107,17 @@ class Redactor:
             value = _phones(_ibans(value), self.region)
         if "%" in value or "+" in value:
             value = _escaped(value, self.region)
+        return value
+
+    def param(self, value: str) -> str:
+        """A captured URL parameter as the tag sends it (`text`): read from the page's URL as a form's, by the
+        browser's URLSearchParams, the `+` of an international number became a space (?utm_term=+447911123456
+        arrives as " 447911123456", with its country code as a bare number, invalid in the plan's region and
+        kept): read too with a `+` for a space that begins a number, where unquote_form would have kept one."""
+        value = self.text(value)
+        if _LOST_PLUS.search(value):
+            plus = _LOST_PLUS.sub(r"\1+", value)  # as long as `value`: the spans found in it are the same here
+            value = _replaced(value, _phone_spans(plus, self.region), PHONE)
         return value
 
     def url(self, value: str) -> str:

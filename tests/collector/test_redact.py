@@ -567,3 +567,29 @@ def test_an_encoded_phone_in_captured_values_and_properties_is_written_nowhere(c
     assert not _number_in(dump, PHONE) and not _number_in(caplog.text, PHONE)
     for path, data in files_written(settings.data_dir):
         assert not _number_in(data.decode("utf-8", "replace"), PHONE), path
+
+
+@pytest.mark.parametrize("sent, stored", [
+    # The tag reads the landing's parameters with URLSearchParams: ?utm_term=+447911123456 arrives " 447911123456".
+    (" 447911123456", "[phone]"),
+    (" 44 7911 123456", "[phone]"),  # ?utm_term=+44+7911+123456
+    ("rappel  262692123456", "rappel [phone]"),  # ?utm_term=rappel+%2B262692123456 read as a form's
+    (" 1 415 555 2671", "[phone]"),
+    # a space that follows a letter or a digit was a space: as unquote_form reads a URL's query
+    ("moto 125", "moto 125"), ("Promo 2026", "Promo 2026"), (" 2026", " 2026"), ("ete 2026 + 10%", "ete 2026 + 10%"),
+])
+def test_a_captured_parameter_whose_plus_the_browser_read_as_a_space(sent, stored):
+    assert FR.param(sent) == stored
+
+
+def test_a_captured_parameter_whose_plus_was_lost_is_written_nowhere(client, store, settings):
+    """Through the collector, as the tag sends a landing's ?utm_term=+447911123456: stored before as
+    " 447911123456" (this stop's helper found it in the tag)."""
+    number = "+44 7911 123456"
+    assert counts(post(client, event(c={"utm_term": " 447911123456", "utm_content": "rappel  44 7911 123456",
+                                        "utm_source": "display"}))) == {"accepted": 1, "rejected": 0}
+    (row,) = rows(store, "SELECT utm_term, utm_content, captured FROM parcours.events")
+    assert (row["utm_term"], row["utm_content"]) == ("[phone]", "rappel [phone]")
+    assert not _number_in(json.dumps(row), number)
+    for path, data in files_written(settings.data_dir):  # the write-ahead log too
+        assert not _number_in(data.decode("utf-8", "replace"), number), path
