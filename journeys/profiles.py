@@ -193,7 +193,7 @@ def _csv(r: Reader, data: _Rest) -> Iterator[Record]:
                 else:
                     yield Record(start, {}, f"unreadable CSV line: {exc}")
     except UnicodeDecodeError as exc:
-        line = lines.number if lines else line
+        line = (lines.number if lines else line) + _lines_before(exc)
         raise FileError(line + 1, f"the file is not {r.encoding} text ({exc.reason}); set the profile's "
                                   "encoding (e.g. cp1252 for a spreadsheet export)") from None
     except csv.Error as exc:  # the header
@@ -303,7 +303,13 @@ def _jsonl(r: Reader, data: _Rest) -> Iterator[Record]:
                 continue
             yield Record(line, _pick(r, doc))
     except UnicodeDecodeError as exc:
-        raise FileError(line + 1, f"the file is not {r.encoding} text ({exc.reason})") from None
+        raise FileError(line + 1 + _lines_before(exc), f"the file is not {r.encoding} text ({exc.reason})") from None
+
+
+def _lines_before(exc: UnicodeDecodeError) -> int:
+    """The line ends before the byte that is no text, in the chunk being decoded past the lines read (the file
+    is decoded a chunk ahead of them: a byte on line 41 was said to be on line 1, the header's)."""
+    return exc.object[:exc.start].count(b"\n") if isinstance(exc.object, (bytes, bytearray)) else 0
 
 
 def _json(r: Reader, data: _Rest) -> Iterator[Record]:

@@ -225,6 +225,19 @@ def test_a_file_the_profile_cannot_read_is_refused_as_a_whole(store, ctx):
     assert rows(store, "SELECT count() AS n FROM parcours.conversions") == [{"n": 0}]
 
 
+@pytest.mark.parametrize("bad_line", [2, 41, 500, 3000])
+def test_a_byte_that_is_no_text_is_said_on_its_own_line(store, ctx, bad_line):
+    """The file is decoded a chunk ahead of its lines: a byte on line 41 was said to be on line 1 (this stop's
+    probe), one on line 14 on line 6."""
+    lines_ = ["conversion_id,ts,crm_id"] + [f"P-{i},2026-10-05T09:00:00Z,Q-{i}" for i in range(2, 3500)]
+    raw = "\n".join(lines_).encode()
+    at = raw.index(f"\nP-{bad_line},".encode()) + 1
+    raw = raw[:at] + b"P-\xff" + raw[at + 2:]
+    with pytest.raises(FileError) as info:
+        conversions.import_file(store, ctx, io.BytesIO(raw), source="x.csv")
+    assert str(info.value).startswith(f"line {bad_line}: the file is not utf-8 text (invalid start byte)")
+
+
 def test_progress_is_reported_while_reading_and_storing(store, ctx, monkeypatch):
     monkeypatch.setattr(lines, "CHUNK", 2)
     seen = []
