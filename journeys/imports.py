@@ -15,15 +15,15 @@ key, imports them.
 
 from __future__ import annotations
 
+import io
 import logging
 import queue
+import re
 import threading
 import uuid
-import io
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import msgspec
 
@@ -298,18 +298,27 @@ def _resolve(store: Store, kind: Kind, staged: str, source: str, started, whole:
         readonly=False, parameters={"kind": kind.name, "source": source, "started": started})
 
 
+_A_TIME = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$")
+"""A date, maybe with its time and offset, in any of the shapes import profiles read: left as it is in a rejected
+line's fields (the blunt phone rule read 2026-11-25 as a number), all else in a time field redacted."""
+
+
 def _kept(kind: Kind, line: int, fields: dict[str, Any], reasons: list[str], source: str,
           profile: str, redactor: redact.Redactor, secret: bytes) -> dict[str, Any]:
     """A rejected line as import_rejects keeps it: its fields as read, personal data removed."""
     fields = dict(fields)
     phone_key = fields.pop("phone_key", "")
     fields.pop("phone", None)
-    for name in kind.free_text:
-        if isinstance(fields.get(name), str):
-            fields[name] = phone_like(fields[name])
-    for name in kind.ids:  # as the stored rows have them, so that a fixed line resolves its reject
-        if isinstance(value := fields.get(name), str):
+    times = {name for name, type_ in kind.columns if "Date" in type_}
+    for name, value in fields.items():
+        if not isinstance(value, str):
+            continue
+        if name in kind.ids:  # as the stored rows have them, so that a fixed line resolves its reject
             fields[name] = redactor.keyed(value, secret)
+        elif name in times:  # a number typed where a time was meant; the time itself left to fix as it is
+            fields[name] = phone_like(redactor.text(value)) if not _A_TIME.match(value.strip()) else value
+        else:  # every other field: a phone typed in the wrong column (a premium, a status) as in free text
+            fields[name] = phone_like(value)
     key = "/".join(str(fields.get(k) or "") for k in kind.key) if all(fields.get(k) for k in kind.key) else ""
     return {"kind": kind.name, "source": source, "line": line, "record_key": key, "reasons": reasons,
             "fields": _encode(fields).decode(), "phone_key": phone_key, "crm_id": str(fields.get("crm_id") or ""),

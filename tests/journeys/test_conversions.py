@@ -371,6 +371,25 @@ def test_a_phone_written_with_slashes_is_kept_nowhere_in_a_rejected_line(store, 
     assert "71/82/93" not in dump, dump
 
 
+def test_a_phone_typed_in_any_field_of_a_rejected_line_is_kept_nowhere(store, ctx):
+    """This stop's probe: the reasons said [redacted], but import_rejects.fields kept a phone typed in the time,
+    the premium or the status as it was (only the free-text fields were redacted); a time that is one is kept
+    as it is, for the line to be fixed."""
+    doc = [{"conversion_id": "R-1", "ts": "06 12 34 56 78", "premium": "1.00", "phone": "0612345678"},
+           {"conversion_id": "R-2", "ts": "2026-11-25T10:00:00Z", "premium": "06 12 34 56 78", "phone": "0612345678"},
+           {"conversion_id": "R-3", "ts": "2026-11-25 10:00", "premium": "1,00", "status": "06-12-34-56-78",
+            "phone": "0612345678"},
+           {"conversion_id": "R-4", "ts": "le 0612345678", "premium": "1.00", "crm_id": "Q-4"}]
+    summary = conversions.import_file(store, ctx, data(json.dumps(doc, indent=1)), source="api")
+    assert summary.rejected == 4
+    kept = {r["line"]: json.loads(r["fields"]) for r in rows(store, "SELECT line, fields FROM parcours.import_rejects")}
+    assert [kept[line].get("ts") for line in sorted(kept)] == \
+        ["[phone]", "2026-11-25T10:00:00Z", "2026-11-25 10:00", "le [phone]"]
+    dump = json.dumps(rows(store, "SELECT * FROM parcours.import_rejects"), default=str)
+    for spelling in ("12 34 56 78", "12345678", "12-34-56-78"):
+        assert spelling not in dump, dump
+
+
 def test_an_error_message_quotes_no_phone_however_it_is_written(store, ctx):
     nbsp = "06\u00a071\u00a082\u00a093\u00a004"
     doc = [{"conversion_id": "P-3", "ts": nbsp, "crm_id": "Q-3"}]
