@@ -104,8 +104,10 @@ TABLES: list[Table] = [
         k.isin(_raw_visitor("JSONExtractString(line, 'raw')"), "visitor"),
         k.isin(_raw_user("JSONExtractString(line, 'raw')"), "visitor"),
         *_crm(k, lambda p: f"JSONExtractString(JSONExtractString(line, 'properties'), '{p}')", crm)])),
-    Table("conversions", lambda k, crm: f"{k.isin('phone_key', 'phone')} OR {k.isin('crm_id', 'crm')}"),
-    Table("import_rejects", lambda k, crm: f"{k.isin('phone_key', 'phone')} OR {k.isin('crm_id', 'crm')}"),
+    _SALES := Table("conversions", lambda k, crm: f"{k.isin('phone_key', 'phone')} OR {k.isin('crm_id', 'crm')}"),
+    # A rejected line by its phone or quote id, or by the contract it names (a cancellation carries no other).
+    Table("import_rejects", lambda k, crm: f"{k.isin('phone_key', 'phone')} OR {k.isin('crm_id', 'crm')} OR "
+                                           f"(kind IN ('conversions', 'cancellations') AND {k.isin('record_key', 'contract')})"),
     Table("identity_links", lambda k, crm: f"{k.pair('key_type', 'key')} OR {k.pair('other_type', 'other')}"),
     Table("person_keys", lambda k, crm: k.pair("key_type", "key")),
     Table("identity_hot_keys", lambda k, crm: k.pair("key_type", "key")),
@@ -174,6 +176,13 @@ def erase(store: Store, plan: CompiledPlan, secret: bytes, kind: str, value: str
         with Staging(store) as tmp:
             table = tmp.table("key_type String, key String", [{"key_type": t, "key": k} for t, k in keys])
             names = _Keys(store, table)
+            # The person's contracts, as keys too: a rejected line of one (a cancellation) names it alone.
+            contracts = store.query(f"SELECT DISTINCT conversion_id FROM {store.database}.conversions "
+                                    f"WHERE {_SALES.where(names, cfg.crm_keys)}").rows
+            if contracts:
+                table = tmp.table("key_type String, key String", [{"key_type": t, "key": k} for t, k in keys]
+                                  + [{"key_type": "contract", "key": c} for (c,) in contracts])
+                names = _Keys(store, table)
             for target in TABLES:
                 condition = target.where(names, cfg.crm_keys)
                 if hot and key[0] == "phone" and target.name in _CLEARED:

@@ -143,6 +143,26 @@ def test_erasing_a_quote_id_that_only_a_rejected_line_knows(store, ctx, plan):
     assert done.removed["import_rejects"] == 1 and count(store, "import_rejects") == 0
 
 
+def test_a_rejected_cancellation_of_the_persons_contract_is_erased_with_them(store, ctx, plan):
+    """A cancellation line names its contract alone (no phone, no quote id): rejected, it stayed after its
+    person's erasure (this stop's probe)."""
+    import io
+
+    from journeys import cancellations
+
+    sale = b"conversion_id,ts,premium,phone\nERA-1,2026-11-25T10:00:00Z,100.00,06 87 65 43 21\n"
+    other = b"conversion_id,ts,premium,phone\nERA-2,2026-11-25T10:00:00Z,100.00,06 87 65 43 22\n"
+    conversions.import_file(store, ctx, io.BytesIO(sale), source="era-sale.csv")
+    conversions.import_file(store, ctx, io.BytesIO(other), source="era-other.csv")
+    cancellations.import_file(store, ctx, io.BytesIO(b"conversion_id,cancelled_at\nERA-1,31/11/2026\nERA-2,31/11/2026\n"),
+                              source="era-cancel.csv")
+    assert count(store, "import_rejects", "record_key IN ('ERA-1', 'ERA-2')") == 2
+    done = erase.erase(store, plan, ctx.secret, "phone", "06 87 65 43 21")
+    assert done.removed["conversions"] == 1 and done.removed["import_rejects"] == 1
+    assert rows(store, "SELECT record_key FROM parcours.import_rejects FINAL WHERE record_key LIKE 'ERA-%'") == \
+        [{"record_key": "ERA-2"}]  # another person's, kept
+
+
 def test_a_phone_shared_by_many_visitors_is_removed_from_their_rows_not_their_rows(store, ctx, plan):
     cfg = persons.config(plan)
     shop = "04 72 00 00 00"
