@@ -59,6 +59,7 @@ KIND = Kind(
     fingerprint=conversions.KIND.fingerprint, row=cancellation_row, changes=conversions.KIND,
     sets=(("status", "'cancelled'"),),
     unknown_key='conversion_id: no sale "{key}" is stored: import the sale first, then its cancellation again',
+    refuse=(("l.cancelled_at < t.ts", 'cancelled_at: before the signature of sale "{key}" (its ts)'),),
 )
 
 

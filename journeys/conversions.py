@@ -161,6 +161,8 @@ def _cancelled_at(r: Reader, value: Any, row: dict[str, Any], reasons: list[str]
         return
     if row.get("status") == "signed":
         reasons.append("cancelled_at: given for a sale whose status is signed (a cancelled sale's status is cancelled)")
+    elif isinstance(row.get("ts"), float) and row["cancelled_at"] < row["ts"]:
+        reasons.append("cancelled_at: before the signature (ts)")
     elif row.get("status") == "":
         row["status"] = "cancelled"
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import logging
 import queue
-import re
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -34,6 +33,7 @@ from collector.redact import phone_like
 from collector.storage import Store
 from journeys.lines import Chunk, Context, in_chunks, source_name  # Context: every import's, named from here too
 from journeys.profiles import Reader, Record, read, reader
+from journeys.values import looks_like_a_time
 
 log = logging.getLogger("parcours.import")
 
@@ -76,6 +76,9 @@ class Kind:
     """(column, SQL): what such a line also sets (a cancelled sale's status)."""
     unknown_key: str = ""
     """The reason of a line whose key is not stored, with {key}."""
+    refuse: tuple[tuple[str, str], ...] = ()
+    """(SQL condition on the line `l` and the stored row `t`, reason with {key}): a line of a kind that `changes`
+    stored rows refused when it holds (a cancellation dated before its sale's signature)."""
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -198,17 +201,21 @@ def _from_reader(events) -> Iterator[Chunk]:
 
 
 def _unknown_keys(store: Store, kind: Kind, staged: str) -> list[tuple[int, dict[str, Any], list[str]]]:
-    """The lines of a kind that `changes` another whose key is not stored: (line, fields, reasons)."""
+    """The lines of a kind that `changes` another whose key is not stored, or that one of its `refuse`
+    conditions refuses given the stored row: (line, fields, reasons)."""
     key = ", ".join(kind.key)
     columns = [n for n, _ in kind.columns if n not in ("source", "source_line", "profile")]
+    reasons = [kind.unknown_key, *(reason for _, reason in kind.refuse)]
+    why = "multiIf(t.found = 0, 0, " + "".join(f"{cond}, {i}, " for i, (cond, _) in enumerate(kind.refuse, 1)) + "-1)"
     result = store.query(
-        f"SELECT source_line, {', '.join(f'toString({n})' for n in columns)} FROM {staged} "
-        f"WHERE ({key}) GLOBAL NOT IN (SELECT {key} FROM {store.database}.{kind.table} "
-        f"WHERE ({key}) GLOBAL IN (SELECT {key} FROM {staged})) ORDER BY source_line")
+        f"SELECT * FROM (SELECT l.source_line AS line, {why} AS why, "
+        f"{', '.join(f'toString(l.{n}) AS f_{n}' for n in columns)} FROM {staged} AS l "
+        f"LEFT JOIN (SELECT *, 1 AS found FROM {store.database}.{kind.changes.table} FINAL "
+        f"WHERE ({key}) GLOBAL IN (SELECT {key} FROM {staged})) AS t USING ({key})) WHERE why >= 0 ORDER BY line")
     out = []
-    for line, *values in result.rows:
+    for line, why, *values in result.rows:
         fields = dict(zip(columns, values))
-        out.append((int(line), fields, [kind.unknown_key.format(key="/".join(fields[k] for k in kind.key))]))
+        out.append((int(line), fields, [reasons[why].format(key="/".join(fields[k] for k in kind.key))]))
     return out
 
 
@@ -249,8 +256,9 @@ def _changed(store: Store, kind: Kind, staged: str) -> str:
     picked = ", ".join(f"l.{n} AS picked_{n}" if n in given else f"{sets[n]} AS picked_{n}" if n in sets
                        else f"t.{n} AS picked_{n}" for n in _written(kind) if n not in kind.key)
     latest = f"SELECT * FROM {staged} ORDER BY source_line DESC LIMIT 1 BY {key}"
+    refused = " OR ".join(condition for condition, _ in kind.refuse) or "false"
     merged = (f"SELECT {key}, {picked} FROM ({latest}) AS l INNER JOIN (SELECT * FROM {store.database}.{target.table} "
-              f"FINAL WHERE ({key}) GLOBAL IN (SELECT {key} FROM {staged})) AS t USING ({key})")
+              f"FINAL WHERE ({key}) GLOBAL IN (SELECT {key} FROM {staged})) AS t USING ({key}) WHERE NOT ({refused})")
     named = ", ".join(n if n in kind.key else f"picked_{n} AS {n}" for n in _written(kind))
     fingerprint = target.fingerprint_sql or f"cityHash64({', '.join(target.fingerprint)})"
     return f"SELECT {named}, {fingerprint} AS fingerprint FROM ({merged})"
@@ -298,11 +306,6 @@ def _resolve(store: Store, kind: Kind, staged: str, source: str, started, whole:
         readonly=False, parameters={"kind": kind.name, "source": source, "started": started})
 
 
-_A_TIME = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$")
-"""A date, maybe with its time and offset, in any of the shapes import profiles read: left as it is in a rejected
-line's fields (the blunt phone rule read 2026-11-25 as a number), all else in a time field redacted."""
-
-
 def _kept(kind: Kind, line: int, fields: dict[str, Any], reasons: list[str], source: str,
           profile: str, redactor: redact.Redactor, secret: bytes) -> dict[str, Any]:
     """A rejected line as import_rejects keeps it: its fields as read, personal data removed."""
@@ -316,7 +319,7 @@ def _kept(kind: Kind, line: int, fields: dict[str, Any], reasons: list[str], sou
         if name in kind.ids:  # as the stored rows have them, so that a fixed line resolves its reject
             fields[name] = redactor.keyed(value, secret)
         elif name in times:  # a number typed where a time was meant; the time itself left to fix as it is
-            fields[name] = phone_like(redactor.text(value)) if not _A_TIME.match(value.strip()) else value
+            fields[name] = phone_like(redactor.text(value)) if not looks_like_a_time(value) else value
         else:  # every other field: a phone typed in the wrong column (a premium, a status) as in free text
             fields[name] = phone_like(value)
     key = "/".join(str(fields.get(k) or "") for k in kind.key) if all(fields.get(k) for k in kind.key) else ""

@@ -152,7 +152,13 @@ def _timestamp(value: str, fmt: str, zone: zoneinfo.ZoneInfo) -> float:
         when = _formatted(value, fmt)
     if when.tzinfo is None:
         when = when.replace(tzinfo=zone)
+    if not _EARLIEST <= when < _LATEST:  # 1970 is "not given" (a sale's cancelled_at), 9999 shown as 2105
+        raise ValueProblem(f'"{quoted(value)}" is not between 1970 and 2099')
     return round(when.timestamp(), 3)
+
+
+_EARLIEST = dt.datetime(1970, 1, 2, tzinfo=dt.timezone.utc)
+_LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
 
 
 def day(r: Reader, value: Any) -> str:
@@ -212,6 +218,15 @@ _PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,2})?", re.ASCII)
 
 def quoted(value: str, limit: int = 40) -> str:
     """A value as an error message may show it: shortened, and never a phone number (a column mapped to
-    the wrong field may hold one)."""
-    value = phone_like(value)
+    the wrong field may hold one); a date as it is."""
+    value = value if looks_like_a_time(value) else phone_like(value)
     return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+_A_TIME = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?")
+
+
+def looks_like_a_time(value: str) -> bool:
+    """A date, maybe with its time and offset, in any of the shapes import profiles read: shown as it is in a
+    message or a rejected line's fields (the blunt phone rule read 2026-11-25 as a number)."""
+    return _A_TIME.fullmatch(value.strip()) is not None

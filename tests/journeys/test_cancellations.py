@@ -232,3 +232,31 @@ def test_a_database_migrated_before_statuses_reads_its_sales_as_signed_and_uncha
     finally:
         s.query(f"DROP DATABASE IF EXISTS {database}", readonly=False)
         s.close()
+
+
+def test_a_cancellation_dated_before_its_signature_or_out_of_range_is_rejected_alone(store, ventes):
+    """This stop's probe: a cancellation 23 days before its signature was taken, year 9999 shown as 2105 by the
+    person report, 1900 as no date at all."""
+    sales = (SALES + "CX-1,2026-11-24T10:00:00Z,shop,B042,100,06 12 34 56 11\n"
+             "CX-2,2026-11-24T10:00:00Z,shop,B042,100,06 12 34 56 12\n"
+             "CX-3,2026-11-24T10:00:00Z,shop,B042,100,06 12 34 56 13\n"
+             "CX-4,2026-11-24T10:00:00Z,shop,B042,100,06 12 34 56 14\n")
+    assert conversions.import_file(store, ventes, data(sales), source="cx.csv").imported == 4
+    text = ("conversion_id,cancelled_at\nCX-1,2026-11-01T00:00:00Z\nCX-2,9999-12-31T23:59:59Z\n"
+            "CX-3,1900-01-01T00:00:00Z\nCX-4,2026-11-26T00:00:00Z\n")
+    summary = cancellations.import_file(store, ventes, data(text), source="cx-cancel.csv")
+    assert (summary.updated, summary.rejected) == (1, 3)
+    assert [(r.line, r.reasons) for r in summary.rejects] == [
+        (2, ['cancelled_at: before the signature of sale "CX-1" (its ts)']),
+        (3, ['cancelled_at: "9999-12-31T23:59:59Z" is not between 1970 and 2099']),
+        (4, ['cancelled_at: "1900-01-01T00:00:00Z" is not between 1970 and 2099'])]
+    assert {k: v[0] for k, v in statuses(store).items() if k.startswith("CX-")} == \
+        {"CX-1": "signed", "CX-2": "signed", "CX-3": "signed", "CX-4": "cancelled"}
+    # and on a sales line that says both
+    line = ("Contrat;Signature;Prime;Téléphone;Statut;Date résiliation\n"
+            "CY-1;24/11/2026 10:00;100;06 12 34 56 15;Annulé;20/11/2026 09:00\n"
+            "CY-2;24/11/9999 10:00;100;06 12 34 56 16;Signé;\n")
+    summary = conversions.import_file(store, ventes, data(line), source="cy.csv", profile="ventes")
+    assert [(r.line, r.reasons) for r in summary.rejects] == [
+        (2, ["cancelled_at: before the signature (ts)"]),
+        (3, ['ts: "24/11/9999 10:00" is not between 1970 and 2099'])]
