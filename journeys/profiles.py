@@ -20,7 +20,9 @@ from typing import IO, Any
 
 import msgspec
 
+from collector import repeats
 from collector.errors import Problem
+from collector.redact import phone_like
 # The value readers, imported from here by the imports (and other branches): re-exported on purpose.
 from journeys.values import ValueProblem, amount, currency, date_pattern, day, folded, text, timestamp  # noqa: F401
 from tagplan.model import IMPORT_FIELDS, ImportProfile, Plan
@@ -301,6 +303,9 @@ def _jsonl(r: Reader, data: _Rest) -> Iterator[Record]:
             except RecursionError:  # msgspec reads about 1,000 levels
                 yield Record(line, {}, f"not a JSON object: {_TOO_DEEP}")
                 continue
+            if twice := _twice(raw.encode("utf-8", "surrogatepass")):
+                yield Record(line, {}, twice)
+                continue
             yield Record(line, _pick(r, doc))
     except UnicodeDecodeError as exc:
         raise FileError(line + 1 + _lines_before(exc), f"the file is not {r.encoding} text ({exc.reason})") from None
@@ -341,7 +346,17 @@ def _json(r: Reader, data: _Rest) -> Iterator[Record]:
         except RecursionError:
             yield Record(line, {}, f"unreadable JSON record: {_TOO_DEEP}")
             continue
+        if twice := _twice(text):
+            yield Record(line, {}, twice)
+            continue
         yield Record(line, _pick(r, doc))
+
+
+def _twice(record: bytes) -> str | None:
+    """Why a JSON record giving a key twice is rejected (which value was meant cannot be known: the rule of
+    events and the admin API's bodies, collector/repeats.py); None when its keys are distinct."""
+    path = repeats.repeated_key(record)
+    return f"{phone_like('.'.join(path))[:80]}: given more than once; give each key once" if path else None
 
 
 _TOO_DEEP = "nested too deeply to be read (more than about 1,000 levels); send it flatter"

@@ -260,3 +260,17 @@ def test_a_cancellation_dated_before_its_signature_or_out_of_range_is_rejected_a
     assert [(r.line, r.reasons) for r in summary.rejects] == [
         (2, ["cancelled_at: before the signature (ts)"]),
         (3, ['ts: "24/11/9999 10:00" is not between 1970 and 2099'])]
+
+
+@pytest.mark.parametrize("text, name", [
+    ('{"conversion_id":"S1","cancelled_at":"2026-11-25T10:00:00Z","conversion_id":"S3"}\n', "x.jsonl"),
+    ('[\n{"conversion_id":"S1","cancelled_at":"2026-11-25T10:00:00Z","conversion_id":"S3"}\n]', "x.json"),
+])
+def test_a_record_that_gives_a_key_twice_is_rejected_alone(store, ventes, text, name):
+    """Which contract was meant cannot be known (this stop's probe: the last one was cancelled, silently)."""
+    sales = SALES + "S1,2026-11-24T10:00:00Z,shop,B042,100,06 12 34 56 21\nS3,2026-11-24T10:00:00Z,shop,B042,100,06 12 34 56 23\n"
+    conversions.import_file(store, ventes, data(sales), source="s.csv")
+    summary = cancellations.import_file(store, ventes, data(text + ("\n" if name.endswith("l") else "")), source=name)
+    assert (summary.updated, summary.rejected) == (0, 1)
+    assert summary.rejects[0].reasons == ["conversion_id: given more than once; give each key once"]
+    assert {k: v[0] for k, v in statuses(store).items() if k in ("S1", "S3")} == {"S1": "signed", "S3": "signed"}
