@@ -67,7 +67,7 @@ def seed(target: Target, visitors, days, seed_, until, files_dir, if_empty, wait
         (files / name).write_bytes(body)
     click.echo(f"{len(data.events):,} events of {visitors:,} visitors over {days} days; "
                f"{data.sales:,} sales in {sum(k == 'conversions' for _, k, _ in seed_mod.import_order(data.files))} "
-               f"partner files and a call log written to {files}/", err=True)
+               f"partner files, their cancellations and a call log written to {files}/", err=True)
     if isinstance(target, Remote):
         _send(target, seed_mod.batches(data.events))
         _stored(target, len(data.events))

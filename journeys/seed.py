@@ -254,6 +254,9 @@ def generate(*, seed: int = 42, visitors: int = 20_000, days: int = 28, until: d
     out.sales = len(sales)
     out.files.update(_broker_files(rng, [s for s in sales if s.channel == "shop"]))
     out.files.update(_crc_files([s for s in sales if s.channel == "call_centre"]))
+    # Its own draws, as the call log's: the rest of the data set unchanged. Mrs X's sale stands.
+    out.files["resiliations-courtiers.csv"] = _cancellations(random.Random(seed + 2),
+                                                             [s for s in sales[1:] if s.channel == "shop"], end)
     out.files["appels-crc.csv"] = _call_log(random.Random(seed + 1), sales, start)  # its own draws: the rest unchanged
     out.files["couts-regie.csv"] = _costs(rng, start.date(), until)
     out.files["courtiers-reseau.csv"] = _brokers_file()
@@ -316,6 +319,21 @@ def _broker_files(rng: random.Random, sales: list[Sale]) -> dict[str, bytes]:
                      "Moto tiers;289,90;EUR;0612;")
         files[f"ventes-courtiers-{month}.csv"] = ("\ufeff" + "\r\n".join(lines) + "\r\n").encode()
     return files
+
+
+def _cancellations(rng: random.Random, sales: list[Sale], end: dt.datetime) -> bytes:
+    """The broker network's withdrawals and cancellations, as examples/samples/resiliations-courtiers-2026-10.csv
+    is (the example plan's `resiliations` profile): about one shop sale in twenty, 2 to 14 days after its
+    signature, and a contract the sales files never had."""
+    lines = ["N° contrat;Motif;Date d'effet"]
+    for sale in sales:
+        if rng.random() < 0.05:
+            when = sale.when + dt.timedelta(days=rng.randint(2, 14))
+            if when < end:
+                reason = "Rétractation (14 jours)" if rng.random() < 0.7 else "Annulation"
+                lines.append(f"{sale.contract};{reason};{when:%d/%m/%Y}")
+    lines.append(f"MA-{end:%Y}-9999903;Rétractation (14 jours);{end:%d/%m/%Y}")
+    return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode()
 
 
 def _crc_files(sales: list[Sale]) -> dict[str, bytes]:
@@ -391,16 +409,17 @@ def _brokers_file() -> bytes:
 
 PROFILE = {"ventes-courtiers": ("conversions", "courtiers"), "ventes-crc": ("conversions", "crc"),
            "couts-regie": ("costs", "regie"), "courtiers-reseau": ("brokers", None),
-           "appels-crc": ("calls", "asterisk")}
+           "appels-crc": ("calls", "asterisk"), "resiliations-courtiers": ("cancellations", "resiliations")}
 
 
 def import_order(files: dict[str, bytes]) -> list[tuple[str, str, str | None]]:
-    """(file, what it is, profile) in the order to import: brokers, costs, the sales, then the calls."""
+    """(file, what it is, profile) in the order to import: brokers, costs, the sales, their cancellations, then
+    the calls."""
     out = []
     for name in files:
         stem = next(s for s in PROFILE if name.startswith(s))
         out.append((name, *PROFILE[stem]))
-    rank = {"brokers": 0, "costs": 1, "conversions": 2, "calls": 3}
+    rank = {"brokers": 0, "costs": 1, "conversions": 2, "cancellations": 3, "calls": 4}
     return sorted(out, key=lambda x: (rank[x[1]], x[0]))
 
 

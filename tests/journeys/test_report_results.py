@@ -373,12 +373,13 @@ def seeded(store, plan, ctx):
     import io
 
     from callcentre import calls
-    from journeys import brokers, conversions, costs, persons, seed
+    from journeys import brokers, cancellations, conversions, costs, persons, seed
 
     data = seed.generate(visitors=400, until=dt.date(2026, 3, 31))
     seed.store_events(store, plan, ctx.secret, data.events)
     for name, kind, profile in seed.import_order(data.files):
-        module = {"conversions": conversions, "brokers": brokers, "costs": costs, "calls": calls}[kind]
+        module = {"conversions": conversions, "brokers": brokers, "costs": costs, "calls": calls,
+                  "cancellations": cancellations}[kind]
         module.import_file(store, ctx, io.BytesIO(data.files[name]), source=name, profile=profile)
     persons.stitch(store, persons.config(plan))
 

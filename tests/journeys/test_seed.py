@@ -6,7 +6,7 @@ import datetime as dt
 import io
 
 from callcentre import calls
-from journeys import brokers, conversions, costs, persons, reports, seed
+from journeys import brokers, cancellations, conversions, costs, persons, reports, seed
 from tests.journeys.conftest import rows
 
 UNTIL = dt.date(2026, 11, 20)
@@ -32,10 +32,17 @@ def test_mrs_x_is_seeded_and_her_shop_sale_is_matched_to_her_journey(store, ctx,
     seed.store_events(store, plan, ctx.secret, data.events)
     imported = {}
     for name, kind, profile in seed.import_order(data.files):
-        module = {"conversions": conversions, "brokers": brokers, "costs": costs, "calls": calls}[kind]
+        module = {"conversions": conversions, "brokers": brokers, "costs": costs, "calls": calls,
+                  "cancellations": cancellations}[kind]
         imported[name] = module.import_file(store, ctx, io.BytesIO(data.files[name]), source=name, profile=profile)
     shop_files = [s for n, s in imported.items() if n.startswith("ventes-courtiers")]
     assert all(s.rejected >= 2 for s in shop_files), "each month's file has its two bad lines"
+    # Some shop sales withdrawn (after their signature, by the example plan's `resiliations` profile), and a
+    # contract the sales files never had; Mrs X's sale stands.
+    cancelled = imported["resiliations-courtiers.csv"]
+    assert cancelled.updated > 0 and cancelled.rejected == 1, cancelled.as_dict()
+    assert rows(store, "SELECT count() AS n FROM parcours.conversions FINAL WHERE status = 'cancelled'") == \
+        [{"n": cancelled.updated}]
     persons.stitch(store, persons.config(plan))
     assert rows(store, "SELECT count() AS n FROM parcours.rejected_events") == [{"n": 0}], "every event passes the plan"
     (sale,) = rows(store, "SELECT channel, broker_id, adviser, shop, crm_id, phone_key FROM parcours.conversions FINAL "
@@ -65,7 +72,8 @@ def test_the_call_log_joins_call_centre_buyers_to_their_journeys(store, ctx, pla
     assert data.files["appels-crc.csv"].startswith(b'"","') and b"ANSWERED" in data.files["appels-crc.csv"]
     seed.store_events(store, plan, ctx.secret, data.events)
     for name, kind, profile in seed.import_order(data.files):
-        module = {"conversions": conversions, "brokers": brokers, "costs": costs, "calls": calls}[kind]
+        module = {"conversions": conversions, "brokers": brokers, "costs": costs, "calls": calls,
+                  "cancellations": cancellations}[kind]
         done = module.import_file(store, ctx, io.BytesIO(data.files[name]), source=name, profile=profile)
         assert kind != "calls" or (done.imported > 0 and done.rejected == 0), done.as_dict()
     persons.stitch(store, persons.config(plan))
