@@ -159,8 +159,9 @@ def _cancelled_at(r: Reader, value: Any, row: dict[str, Any], reasons: list[str]
     except ValueProblem as exc:
         reasons.append(f"cancelled_at: {exc}")
         return
-    if row.get("status") == "signed":
-        reasons.append("cancelled_at: given for a sale whose status is signed (a cancelled sale's status is cancelled)")
+    if row.get("status") in ("signed", "reinstated"):
+        reasons.append(f"cancelled_at: given for a sale whose status is {row['status']} "
+                       "(a cancelled sale's status is cancelled)")
     elif isinstance(row.get("ts"), float) and row["cancelled_at"] < row["ts"]:
         reasons.append("cancelled_at: before the signature (ts)")
     elif row.get("status") == "":
@@ -170,6 +171,9 @@ def _cancelled_at(r: Reader, value: Any, row: dict[str, Any], reasons: list[str]
 def _digits(value: str) -> int:
     return sum(c.isdigit() for c in value)
 
+
+_STANDS = "(k.found = 1 AND k.status = 'cancelled' AND k.cancelled_at >= l.ts)"
+"""A stored cancellation of the line's signature (SQL of conversions.KIND's kept columns)."""
 
 _SALE = "ts, channel, broker_id, adviser, shop, product, premium, currency, phone_key, crm_id, ad_consent"
 
@@ -181,10 +185,15 @@ KIND = Kind(
     fingerprint_sql=f"if(status = 'signed', cityHash64({_SALE}), cityHash64({_SALE}, status, cancelled_at))",
     row=conversion_row, free_text=("adviser", "shop", "product", "channel", "currency"),
     # A line that does not say its status keeps the stored one (a new sale is signed), with its cancellation
-    # time; a cancelled line without a time keeps the time stored for its cancellation.
-    kept=(("status", "if(l.status != '', l.status, if(k.found = 1, k.status, 'signed'))"),
-          ("cancelled_at", "if(l.cancelled_at > toDateTime64(0, 3, 'UTC') OR l.status = 'signed' OR k.found = 0 "
-                           "OR k.status != 'cancelled', l.cancelled_at, k.cancelled_at)")),
+    # time; a cancelled line without a time keeps the time stored for its cancellation. A line that says
+    # signed leaves standing a cancellation stored of that signature (dated at or after the line's ts: the
+    # month's file imported again, which says signed of every sale it had, undid the cancellations since);
+    # a later signature is signed; `reinstated` signs it again whatever is stored (a cancellation by mistake).
+    kept=(("status", f"multiIf(l.status = 'reinstated', 'signed', l.status = 'signed' AND {_STANDS}, 'cancelled', "
+                     "l.status != '', l.status, k.found = 1, k.status, 'signed')"),
+          ("cancelled_at", "if(l.cancelled_at > toDateTime64(0, 3, 'UTC') OR l.status = 'reinstated' "
+                           f"OR (l.status = 'signed' AND NOT {_STANDS}) OR k.found = 0 OR k.status != 'cancelled', "
+                           "l.cancelled_at, k.cancelled_at)")),
 )
 
 

@@ -112,19 +112,22 @@ def consent(value: Any) -> str:
 
 
 def sale_status(r: Reader, value: Any) -> str:
-    """A sale's status, signed or cancelled, read in the profile's words (status_values) or the canonical ones,
-    case and accents aside; "" when the line says none."""
+    """A sale's status, signed, cancelled or reinstated, read in the profile's words (status_values) or the
+    canonical ones, case and accents aside; "" when the line says none."""
     written = text(value, 64)
     if not written:
         return ""
     status = r.statuses.get(folded(written)) or _STATUSES.get(folded(written))
     if status is None:
         theirs = f", or the profile's {', '.join(r.status_words)}" if r.status_words else ""
-        raise ValueProblem(f'"{quoted(written)}" is not a status: expected signed or cancelled{theirs}')
+        raise ValueProblem(f'"{quoted(written)}" is not a status: expected signed, cancelled or reinstated{theirs}')
     return status
 
 
-_STATUSES = {"signed": "signed", "cancelled": "cancelled"}
+_STATUSES = {"signed": "signed", "cancelled": "cancelled", "reinstated": "reinstated"}
+"""The canonical words. `reinstated` is a sale signed again whatever cancellation is stored (one made by
+mistake): stored as signed. A line that says `signed` leaves a cancellation of that signature standing
+(conversions.KIND's kept status)."""
 
 
 def folded(value: str) -> str:

@@ -215,9 +215,9 @@ class ImportProfile(Base, kw_only=True):
     """Canonical field -> CSV column name, CSV column number (1 = first), or JSON dotted path."""
     defaults: dict[str, str] = {}
     """Canonical field -> value used when the file has no such column or the cell is empty."""
-    status_values: dict[str, Literal["signed", "cancelled"]] = {}
-    """Conversions: the file's words for a sale's status -> signed or cancelled (case and accents aside); the
-    canonical words (signed, cancelled) are always read."""
+    status_values: dict[str, Literal["signed", "cancelled", "reinstated"]] = {}
+    """Conversions: the file's words for a sale's status -> signed, cancelled or reinstated (case and accents
+    aside); the canonical words (signed, cancelled, reinstated) are always read."""
 
     @property
     def csv_delimiter(self) -> str:

@@ -55,7 +55,7 @@ def test_a_profile_reads_the_status_in_the_files_words_and_rejects_an_unknown_on
     summary = conversions.import_file(store, ventes, data(text), source="ventes.csv", profile="ventes")
     assert (summary.imported, summary.rejected) == (4, 2)
     assert [(r.line, r.reasons) for r in summary.rejects] == [
-        (5, ['status: "Suspendu" is not a status: expected signed or cancelled, or the profile\'s Signé, '
+        (5, ['status: "Suspendu" is not a status: expected signed, cancelled or reinstated, or the profile\'s Signé, '
              "Rétractation, Annulé"]),
         (7, ["cancelled_at: given for a sale whose status is signed (a cancelled sale's status is cancelled)"])]
     epoch = "1970-01-01 00:00"
@@ -78,9 +78,18 @@ def test_a_cancellation_replaces_the_sale_and_the_sales_file_imported_again_does
     assert (again.updated, again.unchanged) == (0, 1)
     sale = rows(store, "SELECT * FROM parcours.conversions FINAL")
     assert [(s["status"], str(s["premium"]), s["broker_id"]) for s in sale] == [("cancelled", "702.40", "B042")]
-    # A file that says it is signed again (a cancellation undone) brings it back.
-    undone = cancelled.replace("cancelled,2026-10-10T09:00:00Z", "signed,")
+    # A file that says signed of the same signature (the month's export, with a status column, imported again)
+    # leaves the cancellation standing: it undid it (this stop's probe).
+    resent = cancelled.replace("cancelled,2026-10-10T09:00:00Z", "signed,")
+    assert conversions.import_file(store, ctx, data(resent), source="ventes.csv").unchanged == 1
+    assert statuses(store) == {"S-1": ("cancelled", "2026-10-10 09:00")}
+    # Reinstated (a cancellation made by mistake) signs it again; so does a signature after the cancellation.
+    undone = cancelled.replace("cancelled,2026-10-10T09:00:00Z", "reinstated,")
     assert conversions.import_file(store, ctx, data(undone), source="annulations.csv").updated == 1
+    assert statuses(store) == {"S-1": ("signed", "1970-01-01 00:00")}
+    conversions.import_file(store, ctx, data(cancelled), source="annulations.csv")
+    later = resent.replace("2026-10-03T10:00:00Z", "2026-10-20T10:00:00Z")
+    assert conversions.import_file(store, ctx, data(later), source="ventes.csv").updated == 1
     assert statuses(store) == {"S-1": ("signed", "1970-01-01 00:00")}
 
 
