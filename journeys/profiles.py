@@ -66,7 +66,8 @@ class Reader:
     currency: str
     _date: re.Pattern | None = field(default=None, compare=False)
     statuses: dict[str, str] = field(default_factory=dict, compare=False)
-    """Conversions: the profile's status_values, their words folded (values.folded) -> signed, cancelled or reinstated."""
+    """Conversions: the profile's status_values, their words folded (values.folded) -> signed, cancelled or
+    reinstated."""
     status_words: tuple[str, ...] = ()
     """Those words as the profile writes them, for the message of a line with another."""
 
