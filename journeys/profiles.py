@@ -180,6 +180,9 @@ def _csv(r: Reader, data: _Rest) -> Iterator[Record]:
                         break
                     if not row or (len(row) == 1 and not row[0].strip()):
                         continue  # a blank line (a trailing newline, a spreadsheet's empty rows)
+                    if fields is not None and len(row) > fields and any(v.strip() for v in row[fields:]):
+                        yield Record(start, {}, _too_many(len(row), fields, delimiter))
+                        continue
                     yield Record(start, {f: row[i] if i < len(row) else None for f, i in getters})
                 else:
                     return
@@ -248,6 +251,13 @@ def _whole(lines: list[str], delimiter: str, fields: int | None) -> bool:
     except csv.Error:
         return False
     return len(rows) == 1 and (fields is None or len(rows[0]) == fields)
+
+
+def _too_many(found: int, fields: int, delimiter: str) -> str:
+    """A line with more fields than the header, past them not all empty (empty ones are a trailing delimiter, as
+    spreadsheets export): a delimiter typed in a field (a formula's `;`) shifted the fields after it, so none
+    of them is read."""
+    return f'line has {found} fields, the header {fields}: a "{delimiter}" inside a field? quote the field'
 
 
 def _unclosed(start: int, taken: list[str], delimiter: str, names: list[str]) -> Record:

@@ -442,3 +442,28 @@ def test_a_quoted_field_may_still_hold_line_breaks(store, ctx):
     assert (summary.lines, summary.imported, summary.rejected) == (9, 6, 2)
     assert [r.line for r in summary.rejects] == [9, 11], "the lines after it keep their numbers in the file"
     assert sales(store)["MA-2026-0104519"]["shop"] == "Villeurbanne\r\n12, rue de la République"
+
+
+@pytest.mark.parametrize("profile", [None, "courtiers"], ids=["canonical", "profile"])
+def test_a_csv_line_with_more_fields_than_the_header_is_rejected_alone(store, ctx, profile):
+    """An outside probe's finding: an unquoted delimiter in a field (a spreadsheet formula's `;`) shifted the
+    fields after it, and the line was imported, the field cut short. It is rejected alone; empty fields past the
+    header (a trailing delimiter, as spreadsheets export) are not more fields."""
+    if profile:  # the formula in the last column (Réf. devis: crm_id)
+        names, good = (line.split(";") for line in BROKERS_FILE.read_text(encoding="utf-8-sig").splitlines()[:2])
+    else:  # the formula in product, the shop after it
+        names = ["conversion_id", "ts", "premium", "phone", "product", "shop"]
+        good = ["C-1", "2026-10-03T10:00:00Z", "300.00", "06 12 34 56 78", "Moto tiers", "Lyon"]
+    shifted = list(good)
+    shifted[0] += "-2"
+    shifted[-1 if profile else -2] = '=HYPERLINK("http://x";"y")'
+    trailing = list(good)
+    trailing[0] += "-3"
+    text = "\n".join([";".join(names), ";".join(good), ";".join(shifted), ";".join(trailing) + ";;"]) + "\n"
+    summary = conversions.import_file(store, ctx, data(text), source="v.csv", profile=profile)
+    n = len(names)
+    assert [(r.line, r.reasons) for r in summary.rejects] == [
+        (3, [f'line has {n + 1} fields, the header {n}: a ";" inside a field? quote the field'])]
+    assert summary.imported == 2
+    stored = rows(store, "SELECT conversion_id, product, crm_id FROM parcours.conversions FINAL")
+    assert not any(r["conversion_id"].endswith("-2") for r in stored), "the shifted line is not stored cut short"
