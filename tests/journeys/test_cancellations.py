@@ -224,7 +224,7 @@ def test_a_database_migrated_before_statuses_reads_its_sales_as_signed_and_uncha
                 "toDateTime64('2026-10-03 10:00:00', 3, 'UTC') AS ts, 'shop' AS channel, 'B042' AS broker_id, "
                 "'' AS adviser, '' AS shop, '' AS product, toDecimal64('702.40', 2) AS premium, 'EUR' AS currency, "
                 "'' AS phone_key, 'Q-1' AS crm_id, '' AS ad_consent)", readonly=False)
-        assert s.migrate() == [59]
+        assert s.migrate() == [m.version for m in MIGRATIONS if m.version >= 59]
         assert statuses(s) == {"S-1": ("signed", "1970-01-01 00:00")}
         line = SALES.replace("phone", "crm_id") + "S-1,2026-10-03T10:00:00Z,shop,B042,702.40,Q-1\n"
         summary = conversions.import_file(s, ctx, data(line), source="ventes.csv")
