@@ -10,6 +10,7 @@ format and time zone).
 from __future__ import annotations
 
 import codecs
+import collections
 import csv
 import io
 import re
@@ -104,6 +105,9 @@ class Record:
     problem: str = ""
     """Why the line could not be read at all (a field past the CSV limit, a JSON line that is not JSON): the
     line is rejected with this reason, the others of its file are read on."""
+    record: int = 0
+    """Which record of its line, from 1, when the line starts several (a JSON array on one line); 0 when it
+    starts one. Said with the line ("line 1, record 2") and part of a rejected line's key."""
 
 
 def read(r: Reader, stream: IO[bytes]) -> Iterator[Record]:
@@ -335,23 +339,39 @@ def _json(r: Reader, data: _Rest) -> Iterator[Record]:
         raise FileError(0, f"{r.label} reads JSON, and the file is not JSON ({exc})") from None
     except RecursionError:  # msgspec reads about 1,000 levels: the file's doing, said as any other
         raise FileError(0, f"{r.label} reads JSON, and the file's JSON is {_TOO_DEEP}") from None
-    # Each record's bytes appear in the file as they are: find them in order, and count the lines before.
+    lines = _starts(raw, items)
+    several = {line for line, n in collections.Counter(lines).items() if n > 1}
+    previous, record = 0, 0
+    for item, line in zip(items, lines):
+        record = 0 if line not in several else record + 1 if line == previous else 1
+        previous = line
+        try:
+            doc = msgspec.json.decode(bytes(item))
+        except msgspec.DecodeError as exc:  # JSON, but not one Python reads (a number such as 1e400)
+            yield Record(line, {}, f"unreadable JSON record: {_AT.sub('', str(exc))}", record)
+            continue
+        except RecursionError:
+            yield Record(line, {}, f"unreadable JSON record: {_TOO_DEEP}", record)
+            continue
+        yield Record(line, _pick(r, doc), record=record)
+
+
+def _starts(raw: bytes, items: list[msgspec.Raw]) -> list[int]:
+    """The line each record starts on. Each record's bytes appear in the file as they are: find them in order,
+    and count the lines before."""
+    out = []
     at, line = 0, 1
     for item in items:
         text = bytes(item)
         pos = raw.find(text, at)
-        if pos >= 0:
+        if pos >= 0:  # searched past the record before: two records alike are two places
             line += raw.count(b"\n", at, pos)
-            at = pos
-        try:
-            doc = msgspec.json.decode(text)
-        except msgspec.DecodeError as exc:  # JSON, but not one Python reads (a number such as 1e400)
-            yield Record(line, {}, f"unreadable JSON record: {_AT.sub('', str(exc))}")
-            continue
-        except RecursionError:
-            yield Record(line, {}, f"unreadable JSON record: {_TOO_DEEP}")
-            continue
-        yield Record(line, _pick(r, doc))
+            out.append(line)
+            line += text.count(b"\n")
+            at = pos + len(text)
+        else:
+            out.append(line)
+    return out
 
 
 _TOO_DEEP = "nested too deeply to be read (more than about 1,000 levels); send it flatter"
