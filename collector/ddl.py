@@ -25,10 +25,14 @@ class Table:
 
 @dataclass(frozen=True)
 class AddColumns:
-    """ALTER TABLE … ADD COLUMN; on a cluster both the local and the Distributed table get the columns."""
+    """ALTER TABLE … ADD COLUMN; on a cluster both the local and the Distributed table get the columns.
+
+    `order_by`: the table's new sorting key, the old one with columns added here at its end (ClickHouse allows
+    only that, in the same ALTER); on a cluster, the local tables' (a Distributed table has none)."""
 
     table: str
     columns: tuple[str, ...]
+    order_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,9 +84,10 @@ def render(op: Table | AddColumns | AddIndex | LocalSetting | str, database: str
         return [] if cluster else [f"ALTER TABLE {database}.{op.table} MODIFY SETTING {op.setting}"]
     if isinstance(op, AddColumns):
         adds = ", ".join(f"ADD COLUMN IF NOT EXISTS {c}" for c in op.columns)
+        sorted_by = f"{adds}, MODIFY ORDER BY {op.order_by}" if op.order_by else adds
         if not cluster:
-            return [f"ALTER TABLE {database}.{op.table} {adds}"]
-        return [f"ALTER TABLE {database}.{op.table}_local{on} {adds}",
+            return [f"ALTER TABLE {database}.{op.table} {sorted_by}"]
+        return [f"ALTER TABLE {database}.{op.table}_local{on} {sorted_by}",
                 f"ALTER TABLE {database}.{op.table}{on} {adds}"]
     columns = "\n".join("    " + line.strip() for line in op.columns.strip().splitlines())
     partition = f"\nPARTITION BY {op.partition_by}" if op.partition_by else ""

@@ -4,7 +4,8 @@
 Each import states its work once (target.Op): through the running collector's admin API, which reads the
 file with its own plan and secret, or on ClickHouse opened here with `--plan` and `--secret`. Either way the
 import reports JSON lines of progress then its summary (imports.ndjson), which this module prints: the
-summary on stdout, rejected lines on stderr as `FILE:LINE: reason`, progress on stderr.
+summary on stdout, rejected lines on stderr as `FILE:LINE: reason` (`FILE:LINE: record N: reason` for the Nth record of a
+line holding several, a JSON array on one line), progress on stderr.
 
 Exit status: 0 when every line is in, 2 when some lines were rejected (the others are imported), 1 when the
 file could not be imported at all.
@@ -120,8 +121,9 @@ def _print(summary: dict, fmt: str) -> None:
     for item in summary["superseded"]:
         click.echo(f"{source}:{item['line']}: replaced by line {item['by']}, which has the same key", err=True)
     for reject in summary["rejects"]:
+        record = f"record {reject['record']}: " if reject.get("record") else ""  # of a line holding several
         for reason in reject["reasons"]:
-            click.echo(f"{source}:{reject['line']}: {reason}", err=True)
+            click.echo(f"{source}:{reject['line']}: {record}{reason}", err=True)
     how = f'profile "{summary["profile"]}"' if summary["profile"] else "the canonical format"
     verb = "would be " if summary["dry_run"] else ""
     click.echo(f"{source}: {summary['lines']} line(s) read with {how}: {summary['imported']} {verb}imported, "

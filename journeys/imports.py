@@ -92,6 +92,11 @@ class Kind:
 class Reject:
     line: int
     reasons: list[str]
+    record: int = 0
+    """Which record of the line, from 1, when it holds several (a JSON array on one line); 0 when one."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.line, **({"record": self.record} if self.record else {}), "reasons": self.reasons}
 
 
 @dataclass
@@ -117,7 +122,7 @@ class Summary:
                 "lines": self.lines, "imported": self.imported, "updated": self.updated,
                 "unchanged": self.unchanged, "rejected": self.rejected,
                 "superseded": [{"line": a, "by": b} for a, b in self.superseded],
-                "rejects": [{"line": r.line, "reasons": r.reasons} for r in self.rejects]}
+                "rejects": [r.as_dict() for r in self.rejects]}
 
 
 Progress = Callable[[str, int], None]
@@ -152,8 +157,9 @@ def run(store: Store, kind: Kind, r: Reader, chunks: Iterable[Chunk], ctx: Conte
     kept: list[dict[str, Any]] = []
     db = store.database
     staged = f"{db}.staging_{kind.name}_{uuid.uuid4().hex[:16]}"
-    store.query(f"CREATE TABLE {staged} ({', '.join(f'{n} {t}' for n, t in kind.columns)}) ENGINE = Memory",
-                readonly=False)
+    # source_record: which record of its line a row is (lines.py), staged only: an unknown key is said with it.
+    store.query(f"CREATE TABLE {staged} ({', '.join(f'{n} {t}' for n, t in kind.columns)}, "
+                "source_record UInt32 DEFAULT 0) ENGINE = Memory", readonly=False)
     try:
         (started,) = store.query("SELECT now64(3)").rows[0]
         for rows, rejects, lines in chunks:
@@ -161,17 +167,17 @@ def run(store: Store, kind: Kind, r: Reader, chunks: Iterable[Chunk], ctx: Conte
                 store.insert_lines(staged.split(".", 1)[1], rows)
             elif rows:
                 store.insert_rows(staged.split(".", 1)[1], rows)
-            for line, reasons, fields in rejects:
-                summary.rejects.append(Reject(line, reasons))
-                kept.append(_kept(kind, line, fields, reasons, source, r.name, redact.of(ctx.plan), ctx.secret))
+            for line, record, reasons, fields in rejects:
+                summary.rejects.append(Reject(line, reasons, record))
+                kept.append(_kept(kind, line, record, fields, reasons, source, r.name, redact.of(ctx.plan), ctx.secret))
             summary.lines = lines
             if progress:
                 progress("read", summary.lines)
         if kind.changes:
-            for line, fields, reasons in _unknown_keys(store, kind, staged):
-                summary.rejects.append(Reject(line, reasons))
-                kept.append(_kept(kind, line, fields, reasons, source, r.name, redact.of(ctx.plan), ctx.secret))
-        summary.rejects.sort(key=lambda reject: reject.line)
+            for line, record, fields, reasons in _unknown_keys(store, kind, staged):
+                summary.rejects.append(Reject(line, reasons, record))
+                kept.append(_kept(kind, line, record, fields, reasons, source, r.name, redact.of(ctx.plan), ctx.secret))
+        summary.rejects.sort(key=lambda reject: (reject.line, reject.record))
         summary.rejected = len(summary.rejects)
         _compare(store, kind, staged, summary)
         if not dry_run:
@@ -200,22 +206,23 @@ def _from_reader(events) -> Iterator[Chunk]:
             rows, rejects = b"", []
 
 
-def _unknown_keys(store: Store, kind: Kind, staged: str) -> list[tuple[int, dict[str, Any], list[str]]]:
+def _unknown_keys(store: Store, kind: Kind, staged: str) -> list[tuple[int, int, dict[str, Any], list[str]]]:
     """The lines of a kind that `changes` another whose key is not stored, or that one of its `refuse`
-    conditions refuses given the stored row: (line, fields, reasons)."""
+    conditions refuses given the stored row: (line, record, fields, reasons)."""
     key = ", ".join(kind.key)
     columns = [n for n, _ in kind.columns if n not in ("source", "source_line", "profile")]
     reasons = [kind.unknown_key, *(reason for _, reason in kind.refuse)]
     why = "multiIf(t.found = 0, 0, " + "".join(f"{cond}, {i}, " for i, (cond, _) in enumerate(kind.refuse, 1)) + "-1)"
     result = store.query(
-        f"SELECT * FROM (SELECT l.source_line AS line, {why} AS why, "
+        f"SELECT * FROM (SELECT l.source_line AS line, l.source_record AS record, {why} AS why, "
         f"{', '.join(f'toString(l.{n}) AS f_{n}' for n in columns)} FROM {staged} AS l "
         f"LEFT JOIN (SELECT *, 1 AS found FROM {store.database}.{kind.changes.table} FINAL "
-        f"WHERE ({key}) GLOBAL IN (SELECT {key} FROM {staged})) AS t USING ({key})) WHERE why >= 0 ORDER BY line")
+        f"WHERE ({key}) GLOBAL IN (SELECT {key} FROM {staged})) AS t USING ({key})) WHERE why >= 0 "
+        f"ORDER BY line, record")
     out = []
-    for line, why, *values in result.rows:
+    for line, record, why, *values in result.rows:
         fields = dict(zip(columns, values))
-        out.append((int(line), fields, [reasons[why].format(key="/".join(fields[k] for k in kind.key))]))
+        out.append((int(line), int(record), fields, [reasons[why].format(key="/".join(fields[k] for k in kind.key))]))
     return out
 
 
@@ -232,7 +239,7 @@ def _latest(store: Store, kind: Kind, staged: str) -> str:
     columns = ", ".join(n for n, _ in kind.columns)
     key = ", ".join(kind.key)
     fingerprint = kind.fingerprint_sql or f"cityHash64({', '.join(kind.fingerprint)})"
-    latest = f"SELECT {columns} FROM {staged} ORDER BY source_line DESC LIMIT 1 BY {key}"
+    latest = f"SELECT {columns} FROM {staged} ORDER BY source_line DESC, source_record DESC LIMIT 1 BY {key}"
     if not kind.kept:
         return f"SELECT {columns}, {fingerprint} AS fingerprint FROM ({latest})"
     kept = dict(kind.kept)
@@ -255,7 +262,7 @@ def _changed(store: Store, kind: Kind, staged: str) -> str:
     sets = dict(kind.sets)
     picked = ", ".join(f"l.{n} AS picked_{n}" if n in given else f"{sets[n]} AS picked_{n}" if n in sets
                        else f"t.{n} AS picked_{n}" for n in _written(kind) if n not in kind.key)
-    latest = f"SELECT * FROM {staged} ORDER BY source_line DESC LIMIT 1 BY {key}"
+    latest = f"SELECT * FROM {staged} ORDER BY source_line DESC, source_record DESC LIMIT 1 BY {key}"
     refused = " OR ".join(condition for condition, _ in kind.refuse) or "false"
     merged = (f"SELECT {key}, {picked} FROM ({latest}) AS l INNER JOIN (SELECT * FROM {store.database}.{target.table} "
               f"FINAL WHERE ({key}) GLOBAL IN (SELECT {key} FROM {staged})) AS t USING ({key}) WHERE NOT ({refused})")
@@ -297,7 +304,7 @@ def _resolve(store: Store, kind: Kind, staged: str, source: str, started, whole:
     import is the `whole` file), and any line whose key this import stored."""
     db = store.database
     same_source = "source = {source:String} OR " if whole else ""
-    columns = "kind, source, line, record_key, reasons, fields, phone_key, crm_id, profile"
+    columns = "kind, source, line, record, record_key, reasons, fields, phone_key, crm_id, profile"
     store.query(
         f"INSERT INTO {db}.import_rejects ({columns}, resolved) SELECT {columns}, true "
         f"FROM {db}.import_rejects FINAL WHERE kind = {{kind:String}} AND NOT resolved "
@@ -306,7 +313,7 @@ def _resolve(store: Store, kind: Kind, staged: str, source: str, started, whole:
         readonly=False, parameters={"kind": kind.name, "source": source, "started": started})
 
 
-def _kept(kind: Kind, line: int, fields: dict[str, Any], reasons: list[str], source: str,
+def _kept(kind: Kind, line: int, record: int, fields: dict[str, Any], reasons: list[str], source: str,
           profile: str, redactor: redact.Redactor, secret: bytes) -> dict[str, Any]:
     """A rejected line as import_rejects keeps it: its fields as read, personal data removed."""
     fields = dict(fields)
@@ -323,7 +330,7 @@ def _kept(kind: Kind, line: int, fields: dict[str, Any], reasons: list[str], sou
         else:  # every other field: a phone typed in the wrong column (a premium, a status) as in free text
             fields[name] = phone_like(value)
     key = "/".join(str(fields.get(k) or "") for k in kind.key) if all(fields.get(k) for k in kind.key) else ""
-    return {"kind": kind.name, "source": source, "line": line, "record_key": key, "reasons": reasons,
+    return {"kind": kind.name, "source": source, "line": line, "record": record, "record_key": key, "reasons": reasons,
             "fields": _encode(fields).decode(), "phone_key": phone_key, "crm_id": str(fields.get("crm_id") or ""),
             "profile": profile}
 
@@ -358,13 +365,14 @@ def ndjson(work: Callable[[Progress], Summary]) -> Iterator[bytes]:
 
 
 def rejects(store: Store, kind: str | None = None, source: str | None = None, everything: bool = False):
-    """The rejected lines to fix (all of them, resolved too, with `everything`), newest import first."""
+    """The rejected lines to fix (all of them, resolved too, with `everything`), newest import first; `record`:
+    which record of the line, when it holds several (a JSON array on one line), else 0."""
     where = ["1"] if everything else ["NOT resolved"]
     if kind:
         where.append("kind = {kind:String}")
     if source:
         where.append("source = {source:String}")
     return store.query(
-        "SELECT kind, source, line, record_key, arrayStringConcat(reasons, '; ') AS reasons, resolved, rejected_at "
-        f"FROM {store.database}.import_rejects FINAL WHERE {' AND '.join(where)} "
-        "ORDER BY rejected_at DESC, kind, source, line", parameters={"kind": kind or "", "source": source or ""})
+        "SELECT kind, source, line, record, record_key, arrayStringConcat(reasons, '; ') AS reasons, resolved, "
+        f"rejected_at FROM {store.database}.import_rejects FINAL WHERE {' AND '.join(where)} "
+        "ORDER BY rejected_at DESC, kind, source, line, record", parameters={"kind": kind or "", "source": source or ""})

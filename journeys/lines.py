@@ -17,9 +17,9 @@ if TYPE_CHECKING:  # imports.py imports this module: the kind's type only, for a
 CHUNK = 20_000
 """Lines read at a time; each chunk is staged in ClickHouse as it is ready."""
 
-Chunk = tuple[list[dict[str, Any]] | bytes, list[tuple[int, list[str], dict[str, Any]]], int]
-"""Rows (dicts, or JSONEachRow bytes from the reader process), rejected lines (line, reasons, fields kept),
-and how many lines were read so far."""
+Chunk = tuple[list[dict[str, Any]] | bytes, list[tuple[int, int, list[str], dict[str, Any]]], int]
+"""Rows (dicts, or JSONEachRow bytes from the reader process), rejected lines (line, record within the line,
+reasons, fields kept), and how many lines were read so far."""
 
 
 @dataclass(frozen=True)
@@ -54,17 +54,17 @@ def source_name(ctx: Context, source: str) -> str:
 
 
 def _rows(kind: Kind, r: Reader, source: str, records: list[Record], ctx: Context):
-    """A chunk of lines -> (rows, [(line, reasons, fields kept)]). Personal data typed in a row's free text (a
-    phone number in the shop's name) is removed as the collector removes it from an event's (redact.py)."""
+    """A chunk of lines -> (rows, [(line, record, reasons, fields kept)]). Personal data typed in a row's free
+    text (a phone number in the shop's name) is removed as the collector removes it from an event's (redact.py)."""
     rows, rejects = [], []
     redactor = redact.of(ctx.plan)
     for record in records:
         if record.problem:  # the line could not be read at all: rejected, nothing of it kept
-            rejects.append((record.line, [record.problem], {}))
+            rejects.append((record.line, record.record, [record.problem], {}))
             continue
         row, reasons = kind.row(record, r, ctx)
         if reasons:
-            rejects.append((record.line, reasons, row))
+            rejects.append((record.line, record.record, reasons, row))
         else:
             for name in kind.free_text:
                 if isinstance(value := row.get(name), str):
@@ -73,5 +73,6 @@ def _rows(kind: Kind, r: Reader, source: str, records: list[Record], ctx: Contex
                 if isinstance(value := row.get(name), str):
                     row[name] = redactor.keyed(value, ctx.secret)
             row["source"], row["source_line"], row["profile"] = source, record.line, r.name
+            row["source_record"] = record.record  # staged only (imports.run): which record of a line, if several
             rows.append(row)
     return rows, rejects

@@ -491,4 +491,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             "is signed or the source did not say'",
         )),
     )),
+    # A JSON array written on one line (minified) holds several records on that line: each rejected one is kept
+    # apart by its number within the line (the key had the line only, and the last reject of a line replaced
+    # the others). Rows stored before read 0, the type's default: the line's only record. (No DEFAULT clause:
+    # ClickHouse refuses a column with a default expression in the sorting key of the ALTER that adds it.)
+    Migration(60, "rejected import lines: the record of a line holding several", (
+        AddColumns("import_rejects", (
+            "record UInt32 COMMENT 'which record of its line, from 1, when the line holds several (a "
+            "JSON array on one line); 0 when it holds one'",
+        ), order_by="(kind, source, line, record)"),
+    )),
 )

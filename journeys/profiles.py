@@ -10,6 +10,7 @@ format and time zone).
 from __future__ import annotations
 
 import codecs
+import collections
 import csv
 import io
 import re
@@ -107,6 +108,9 @@ class Record:
     problem: str = ""
     """Why the line could not be read at all (a field past the CSV limit, a JSON line that is not JSON): the
     line is rejected with this reason, the others of its file are read on."""
+    record: int = 0
+    """Which record of its line, from 1, when the line starts several (a JSON array on one line); 0 when it
+    starts one. Said with the line ("line 1, record 2") and part of a rejected line's key."""
 
 
 def read(r: Reader, stream: IO[bytes]) -> Iterator[Record]:
@@ -183,6 +187,9 @@ def _csv(r: Reader, data: _Rest) -> Iterator[Record]:
                         break
                     if not row or (len(row) == 1 and not row[0].strip()):
                         continue  # a blank line (a trailing newline, a spreadsheet's empty rows)
+                    if fields is not None and len(row) > fields and any(v.strip() for v in row[fields:]):
+                        yield Record(start, {}, _too_many(len(row), fields, delimiter))
+                        continue
                     yield Record(start, {f: row[i] if i < len(row) else None for f, i in getters})
                 else:
                     return
@@ -251,6 +258,13 @@ def _whole(lines: list[str], delimiter: str, fields: int | None) -> bool:
     except csv.Error:
         return False
     return len(rows) == 1 and (fields is None or len(rows[0]) == fields)
+
+
+def _too_many(found: int, fields: int, delimiter: str) -> str:
+    """A line with more fields than the header, past them not all empty (empty ones are a trailing delimiter, as
+    spreadsheets export): a delimiter typed in a field (a formula's `;`) shifted the fields after it, so none
+    of them is read."""
+    return f'line has {found} fields, the header {fields}: a "{delimiter}" inside a field? quote the field'
 
 
 def _unclosed(start: int, taken: list[str], delimiter: str, names: list[str]) -> Record:
@@ -331,26 +345,43 @@ def _json(r: Reader, data: _Rest) -> Iterator[Record]:
         raise FileError(0, f"{r.label} reads JSON, and the file is not JSON ({exc})") from None
     except RecursionError:  # msgspec reads about 1,000 levels: the file's doing, said as any other
         raise FileError(0, f"{r.label} reads JSON, and the file's JSON is {_TOO_DEEP}") from None
-    # Each record's bytes appear in the file as they are: find them in order, and count the lines before.
+    lines = _starts(raw, items)
+    several = {line for line, n in collections.Counter(lines).items() if n > 1}
+    previous, record = 0, 0
+    for item, line in zip(items, lines):
+        record = 0 if line not in several else record + 1 if line == previous else 1
+        previous = line
+        text = bytes(item)
+        try:
+            doc = msgspec.json.decode(text)
+        except msgspec.DecodeError as exc:  # JSON, but not one Python reads (a number such as 1e400)
+            yield Record(line, {}, f"unreadable JSON record: {_AT.sub('', str(exc))}", record)
+            continue
+        except RecursionError:
+            yield Record(line, {}, f"unreadable JSON record: {_TOO_DEEP}", record)
+            continue
+        if twice := _twice(text):
+            yield Record(line, {}, twice, record)
+            continue
+        yield Record(line, _pick(r, doc), record=record)
+
+
+def _starts(raw: bytes, items: list[msgspec.Raw]) -> list[int]:
+    """The line each record starts on. Each record's bytes appear in the file as they are: find them in order,
+    and count the lines before."""
+    out = []
     at, line = 0, 1
     for item in items:
         text = bytes(item)
         pos = raw.find(text, at)
-        if pos >= 0:
+        if pos >= 0:  # searched past the record before: two records alike are two places
             line += raw.count(b"\n", at, pos)
-            at = pos
-        try:
-            doc = msgspec.json.decode(text)
-        except msgspec.DecodeError as exc:  # JSON, but not one Python reads (a number such as 1e400)
-            yield Record(line, {}, f"unreadable JSON record: {_AT.sub('', str(exc))}")
-            continue
-        except RecursionError:
-            yield Record(line, {}, f"unreadable JSON record: {_TOO_DEEP}")
-            continue
-        if twice := _twice(text):
-            yield Record(line, {}, twice)
-            continue
-        yield Record(line, _pick(r, doc))
+            out.append(line)
+            line += text.count(b"\n")
+            at = pos + len(text)
+        else:
+            out.append(line)
+    return out
 
 
 def _twice(record: bytes) -> str | None:

@@ -8,7 +8,7 @@ to disk), and it sends back blocks of rows already encoded as ClickHouse reads t
 its progress. The importing process only stages the blocks (ClickHouse parses them) and compares.
 
 Frames on the child's stdout: one tag byte, a 4-byte length, the payload. `R` rows (JSONEachRow), `J`
-rejected lines (msgpack [[line, reasons, fields], …]), `P` lines read so far, `E` a whole-file error,
+rejected lines (msgpack [[line, record, reasons, fields], …]), `P` lines read so far, `E` a whole-file error,
 `D` done.
 """
 

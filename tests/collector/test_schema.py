@@ -38,6 +38,7 @@ RELEASED = {
     57: "ac49f950b59806f3",
     58: "a0f5cd1c90c632da",
     59: "8acb6aad269baf50",
+    60: "8cd103abda604bd6",
 }
 """Each released migration's name and SQL (one server and a cluster), hashed when it was released: a database
 that recorded the version has what it made, so its SQL must never change (write a new migration instead)."""
@@ -91,7 +92,8 @@ def test_a_database_migrated_before_the_packages_declared_their_own_is_up_to_dat
                  "calls matched to journeys, and calls as touches (views)",
                  "calls as touches: the sessions that held a number from the leases",
                  "form sessions of ended sessions kept in a table", "dead letters erased with their person",
-                 "a sale's status: signed or cancelled"]
+                 "a sale's status: signed or cancelled",
+                 "rejected import lines: the record of a line holding several"]
         s.insert("schema_migrations", [[v, n] for v, n in zip(RELEASED, names)], ["version", "name"])
         assert [m.name for m in released] == names
         assert s.migrate() == [m.version for m in MIGRATIONS if m.version not in RELEASED]
@@ -99,6 +101,43 @@ def test_a_database_migrated_before_the_packages_declared_their_own_is_up_to_dat
     finally:
         s.query(f"DROP DATABASE IF EXISTS {database}", readonly=False)
         s.close()
+
+
+def test_rejected_lines_stored_before_migration_60_read_as_their_lines_only_record(engine_dir, database):
+    """Migration 60 adds the record within its line to import_rejects' key (a one-line JSON array's rejects
+    replaced one another): a row stored before reads record 0, and the records of one line are kept apart."""
+    s = Store(f"chdb://{engine_dir}", database=database)
+    try:
+        for statement in full_ddl(database)[:2]:
+            s.query(statement, readonly=False)
+        for m in MIGRATIONS:
+            if m.version < 60:
+                for statement in migration_ddl(m, database):
+                    s.query(statement, readonly=False)
+                s.insert("schema_migrations", [[m.version, m.name]], ["version", "name"])
+        s.insert("import_rejects", [["conversions", "old.json", 1, "J0"]], ["kind", "source", "line", "record_key"])
+        assert s.migrate() == [60]
+        s.insert("import_rejects", [["conversions", "new.json", 1, n, f"J{n}"] for n in (1, 2)],
+                 ["kind", "source", "line", "record", "record_key"])
+        got = s.query(f"SELECT source, line, record, record_key FROM {database}.import_rejects FINAL "
+                      "ORDER BY source, record").rows
+        assert got == [["new.json", 1, 1, "J1"], ["new.json", 1, 2, "J2"], ["old.json", 1, 0, "J0"]]
+        (key,) = s.query("SELECT sorting_key FROM system.tables WHERE database = {db:String} "
+                         "AND name = 'import_rejects'", parameters={"db": database}).rows[0]
+        assert key == "kind, source, line, record"
+    finally:
+        s.query(f"DROP DATABASE IF EXISTS {database}", readonly=False)
+        s.close()
+
+
+def test_a_new_sorting_key_column_is_added_on_the_local_tables_with_the_key_and_on_the_distributed_ones_alone():
+    (m,) = [m for m in MIGRATIONS if m.version == 60]
+    local, distributed = migration_ddl(m, "parcours", "analytics")
+    assert local.startswith("ALTER TABLE parcours.import_rejects_local ON CLUSTER analytics ADD COLUMN IF NOT "
+                            "EXISTS record UInt32 ")
+    assert local.endswith(", MODIFY ORDER BY (kind, source, line, record)")
+    assert distributed.startswith("ALTER TABLE parcours.import_rejects ON CLUSTER analytics ADD COLUMN")
+    assert "ORDER BY" not in distributed
 
 
 def test_migrations_are_recorded_and_idempotent(store):

@@ -233,7 +233,7 @@ def test_a_database_migrated_before_statuses_reads_its_sales_as_signed_and_uncha
                 "toDateTime64('2026-10-03 10:00:00', 3, 'UTC') AS ts, 'shop' AS channel, 'B042' AS broker_id, "
                 "'' AS adviser, '' AS shop, '' AS product, toDecimal64('702.40', 2) AS premium, 'EUR' AS currency, "
                 "'' AS phone_key, 'Q-1' AS crm_id, '' AS ad_consent)", readonly=False)
-        assert s.migrate() == [59]
+        assert s.migrate() == [m.version for m in MIGRATIONS if m.version >= 59]
         assert statuses(s) == {"S-1": ("signed", "1970-01-01 00:00")}
         line = SALES.replace("phone", "crm_id") + "S-1,2026-10-03T10:00:00Z,shop,B042,702.40,Q-1\n"
         summary = conversions.import_file(s, ctx, data(line), source="ventes.csv")
@@ -283,3 +283,27 @@ def test_a_record_that_gives_a_key_twice_is_rejected_alone(store, ventes, text, 
     assert (summary.updated, summary.rejected) == (0, 1)
     assert summary.rejects[0].reasons == ["conversion_id: given more than once; give each key once"]
     assert {k: v[0] for k, v in statuses(store).items() if k in ("S1", "S3")} == {"S1": "signed", "S3": "signed"}
+
+
+@pytest.mark.parametrize("apart", [False, True], ids=["here", "in-a-process"])
+def test_every_rejected_cancellation_of_a_json_array_on_one_line_is_kept(store, ctx, monkeypatch, apart):
+    """An outside probe's finding: the rejected records of a one-line JSON array (a contract not stored, a date
+    that is none) were kept one per line. Each is kept, with its record in the line, unknown contracts too."""
+    from journeys import reader
+
+    if apart:  # as a large file is read
+        monkeypatch.setattr(reader, "SUBPROCESS_FROM", 0)
+    conversions.import_file(store, ctx, data(SALES + "S-1,2026-10-03T10:00:00Z,shop,B042,702.40,06 12 34 56 78\n"),
+                            source="ventes.csv")
+    text = ('[{"conversion_id":"S-8","cancelled_at":"2026-10-10T09:00:00Z"},'
+            '{"conversion_id":"S-1","cancelled_at":"2026-10-10T09:00:00Z"},'
+            '{"conversion_id":"S-9","cancelled_at":"2026-10-10T09:00:00Z"},'
+            '{"conversion_id":"S-7","cancelled_at":"never"}]')
+    summary = cancellations.import_file(store, ctx, data(text), source="annulations.json")
+    assert (summary.updated, summary.rejected) == (1, 3)
+    assert [(r.line, r.record, r.reasons[0][:30]) for r in summary.rejects] == [
+        (1, 1, 'conversion_id: no sale "S-8" i'), (1, 3, 'conversion_id: no sale "S-9" i'),
+        (1, 4, 'cancelled_at: "never" is not a')]
+    kept = rows(store, "SELECT line, record, record_key FROM parcours.import_rejects FINAL ORDER BY record")
+    assert [(k["line"], k["record"], k["record_key"]) for k in kept] == [(1, 1, "S-8"), (1, 3, "S-9"), (1, 4, "S-7")]
+    assert statuses(store) == {"S-1": ("cancelled", "2026-10-10 09:00")}

@@ -14,7 +14,7 @@ import pytest
 from collector import ingest
 from collector.enrich import phone_key
 from collector import redact
-from journeys import conversions, lines, persons, values
+from journeys import conversions, imports, lines, persons, values
 from journeys.profiles import FileError, Record
 from tests.conftest import SECRET
 from tests.journeys.conftest import BROKERS_FILE, CRC_FILE, data, rows
@@ -461,3 +461,65 @@ def test_a_quoted_field_may_still_hold_line_breaks(store, ctx):
     assert (summary.lines, summary.imported, summary.rejected) == (9, 6, 2)
     assert [r.line for r in summary.rejects] == [9, 11], "the lines after it keep their numbers in the file"
     assert sales(store)["MA-2026-0104519"]["shop"] == "Villeurbanne\r\n12, rue de la République"
+
+
+MINIFIED = ('[{"conversion_id":"J1","ts":"bad","phone":"0612345601"},'
+            '{"conversion_id":"J2","ts":"bad","phone":"0612345602"},'
+            '{"conversion_id":"J3","ts":"2026-11-25T10:00:00Z","phone":"0612345603"}]')
+
+
+def test_every_rejected_record_of_a_json_array_on_one_line_is_kept_and_said_with_its_record(store, ctx):
+    """An outside probe's finding: a minified JSON array's rejected records all start on line 1, and
+    import_rejects (keyed by line) kept the last one only. Each is kept, said as record N of its line, and
+    resolved once fixed."""
+    summary = conversions.import_file(store, ctx, data(MINIFIED), source="minisales.json")
+    assert (summary.imported, summary.rejected) == (1, 2)
+    assert [(r.line, r.record) for r in summary.rejects] == [(1, 1), (1, 2)]
+    assert summary.as_dict()["rejects"][1] == {"line": 1, "record": 2, "reasons": [
+        'ts: "bad" is not an ISO 8601 date and time (e.g. 2026-10-03T10:42:00+02:00)']}
+    kept = rows(store, "SELECT line, record, record_key FROM parcours.import_rejects FINAL ORDER BY record")
+    assert kept == [{"line": 1, "record": 1, "record_key": "J1"}, {"line": 1, "record": 2, "record_key": "J2"}]
+    listed = imports.rejects(store, source="minisales.json")
+    assert [dict(zip(listed.columns, r))["record"] for r in listed.rows] == [1, 2]
+
+    fixed = MINIFIED.replace('"J2","ts":"bad"', '"J2","ts":"2026-11-25T11:00:00Z"')
+    again = conversions.import_file(store, ctx, data(fixed), source="minisales.json")
+    assert [(r.line, r.record) for r in again.rejects] == [(1, 1)]
+    kept = rows(store, "SELECT record, record_key, resolved FROM parcours.import_rejects FINAL ORDER BY record")
+    assert kept == [{"record": 1, "record_key": "J1", "resolved": False},
+                    {"record": 2, "record_key": "J2", "resolved": True}]
+
+
+def test_records_on_lines_of_their_own_are_numbered_0_and_records_alike_keep_their_lines(store, ctx):
+    """A record alone on its line (a pretty-printed array, JSON lines, CSV) is its line: record 0, said without
+    it. Two records written alike were both found at the first one's place (line 2 for both)."""
+    alike = '{"conversion_id": "K1", "ts": "bad", "phone": "0612345601"}'
+    text = f'[\n  {alike},\n  {alike},\n  {{"conversion_id": "K2", "ts": "bad"}}, {{"conversion_id": "K3", "ts": "bad"}}\n]'
+    summary = conversions.import_file(store, ctx, data(text), source="pretty.json", dry_run=True)
+    assert [(r.line, r.record) for r in summary.rejects] == [(2, 0), (3, 0), (4, 1), (4, 2)]
+    assert "record" not in summary.as_dict()["rejects"][0]
+
+
+@pytest.mark.parametrize("profile", [None, "courtiers"], ids=["canonical", "profile"])
+def test_a_csv_line_with_more_fields_than_the_header_is_rejected_alone(store, ctx, profile):
+    """An outside probe's finding: an unquoted delimiter in a field (a spreadsheet formula's `;`) shifted the
+    fields after it, and the line was imported, the field cut short. It is rejected alone; empty fields past the
+    header (a trailing delimiter, as spreadsheets export) are not more fields."""
+    if profile:  # the formula in the last column (Réf. devis: crm_id)
+        names, good = (line.split(";") for line in BROKERS_FILE.read_text(encoding="utf-8-sig").splitlines()[:2])
+    else:  # the formula in product, the shop after it
+        names = ["conversion_id", "ts", "premium", "phone", "product", "shop"]
+        good = ["C-1", "2026-10-03T10:00:00Z", "300.00", "06 12 34 56 78", "Moto tiers", "Lyon"]
+    shifted = list(good)
+    shifted[0] += "-2"
+    shifted[-1 if profile else -2] = '=HYPERLINK("http://x";"y")'
+    trailing = list(good)
+    trailing[0] += "-3"
+    text = "\n".join([";".join(names), ";".join(good), ";".join(shifted), ";".join(trailing) + ";;"]) + "\n"
+    summary = conversions.import_file(store, ctx, data(text), source="v.csv", profile=profile)
+    n = len(names)
+    assert [(r.line, r.reasons) for r in summary.rejects] == [
+        (3, [f'line has {n + 1} fields, the header {n}: a ";" inside a field? quote the field'])]
+    assert summary.imported == 2
+    stored = rows(store, "SELECT conversion_id, product, crm_id FROM parcours.conversions FINAL")
+    assert not any(r["conversion_id"].endswith("-2") for r in stored), "the shifted line is not stored cut short"
