@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -49,8 +50,12 @@ def in_chunks(kind: Kind, r: Reader, records: Iterable[Record], ctx: Context, so
 
 def source_name(ctx: Context, source: str) -> str:
     """The name an import's rows and rejects record as their source: the file name or --source as given, a
-    phone number in it replaced as in free text (ventes_0612345678.csv is ventes_[phone].csv)."""
-    return redact.of(ctx.plan).text(source)
+    phone number in it replaced as in free text (ventes_0612345678.csv is ventes_[phone].csv), a control
+    character (a NUL, a line break: ?source=%00%0a) as `?`, so that a listing's line stays one line."""
+    return redact.of(ctx.plan).text(_CONTROL.sub("?", source))
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _rows(kind: Kind, r: Reader, source: str, records: list[Record], ctx: Context):

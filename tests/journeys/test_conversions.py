@@ -371,6 +371,14 @@ def test_a_phone_written_with_slashes_is_kept_nowhere_in_a_rejected_line(store, 
     assert "71/82/93" not in dump, dump
 
 
+def test_a_source_name_keeps_no_control_character(store, ctx):
+    """?source=%00%0a was stored as it came: a listing of rejects by source printed a line break in its line."""
+    summary = conversions.import_file(store, ctx, data("conversion_id,ts,crm_id\nS-1,2026-10-05T09:00:00Z,Q-1\n"),
+                                      source="ventes\x00\n10.csv")
+    assert summary.source == "ventes??10.csv"
+    assert rows(store, "SELECT DISTINCT source FROM parcours.conversions") == [{"source": "ventes??10.csv"}]
+
+
 def test_a_phone_typed_in_the_broker_id_is_stored_nowhere(store, ctx):
     """This stop's probe: a broker code typed with the customer's phone was stored and shown (attribution by
     broker, the match lines) as it was."""
