@@ -183,7 +183,7 @@ KIND = Kind(
     # after the upgrade is unchanged, not rewritten.
     fingerprint=(*_SALE.split(", "), "status", "cancelled_at"),
     fingerprint_sql=f"if(status = 'signed', cityHash64({_SALE}), cityHash64({_SALE}, status, cancelled_at))",
-    row=conversion_row, free_text=("broker_id", "adviser", "shop", "product", "channel", "currency"),
+    row=conversion_row, free_text=("adviser", "shop", "product", "channel", "currency"),
     # A line that does not say its status keeps the stored one (a new sale is signed), with its cancellation
     # time; a cancelled line without a time keeps the time stored for its cancellation. A line that says
     # signed leaves standing a cancellation stored of that signature (dated at or after the line's ts: the

@@ -379,15 +379,6 @@ def test_a_source_name_keeps_no_control_character(store, ctx):
     assert rows(store, "SELECT DISTINCT source FROM parcours.conversions") == [{"source": "ventes??10.csv"}]
 
 
-def test_a_phone_typed_in_the_broker_id_is_stored_nowhere(store, ctx):
-    """This stop's probe: a broker code typed with the customer's phone was stored and shown (attribution by
-    broker, the match lines) as it was."""
-    doc = [{"conversion_id": "B-1", "ts": "2026-10-05T09:00:00+02:00", "crm_id": "Q-B1", "broker_id": "B042 06 12 34 56 78"},
-           {"conversion_id": "B-2", "ts": "2026-10-05T09:00:00+02:00", "crm_id": "Q-B2", "broker_id": "B017"}]
-    assert conversions.import_file(store, ctx, data(json.dumps(doc)), source="api").imported == 2
-    assert {s: v["broker_id"] for s, v in sales(store).items()} == {"B-1": "B042 [phone]", "B-2": "B017"}
-
-
 def test_a_phone_typed_in_any_field_of_a_rejected_line_is_kept_nowhere(store, ctx):
     """This stop's probe: the reasons said [redacted], but import_rejects.fields kept a phone typed in the time,
     the premium or the status as it was (only the free-text fields were redacted); a time that is one is kept
