@@ -27,7 +27,7 @@ from collector.enrich import phone_key
 from collector.storage import QueryResult, Store
 from journeys import imports
 from journeys.imports import Context, Kind, Progress, Summary
-from journeys.profiles import Reader, Record, ValueProblem, text, timestamp
+from journeys.profiles import Reader, Record, ValueProblem, given_by, text, timestamp
 from journeys.values import kept_text
 from tagplan.phone import e164
 
@@ -52,12 +52,7 @@ def call_row(record: Record, r: Reader, ctx: Context) -> tuple[dict[str, Any], l
     reasons: list[str] = []
     row: dict[str, Any] = {}
 
-    def given(name: str) -> Any:
-        value = values.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return r.defaults.get(name, value)
-        return value
-
+    given = given_by(record, r)
     def take(name: str, read_value, required: str = "") -> None:
         value = given(name)
         if value is None or (isinstance(value, str) and not value.strip()):

@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from journeys import conversions, imports
 from journeys.imports import Context, Kind, Progress, Summary
-from journeys.profiles import Reader, Record
+from journeys.profiles import Reader, Record, given_by
 from journeys.values import ValueProblem, kept_text, text, timestamp
 
 COLUMNS = (("conversion_id", "String"), ("cancelled_at", "DateTime64(3, 'UTC')"), ("source", "String"),
@@ -28,12 +28,7 @@ def cancellation_row(record: Record, r: Reader, ctx: Context) -> tuple[dict[str,
     reasons: list[str] = []
     row: dict[str, Any] = {}
 
-    def given(name: str) -> Any:
-        value = values.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return r.defaults.get(name, value)
-        return value
-
+    given = given_by(record, r)
     contract = given("conversion_id")
     try:
         row["conversion_id"] = text(contract, 128)

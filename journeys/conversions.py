@@ -23,7 +23,7 @@ from collector.enrich import phone_key
 from journeys import imports
 from journeys.imports import Context, Kind, Progress, Summary
 from journeys.lines import in_chunks
-from journeys.profiles import Reader, Record, reader
+from journeys.profiles import Reader, Record, given_by, reader
 from journeys.values import ValueProblem, amount, consent, currency, kept_text, quoted, sale_status, text, timestamp
 from tagplan.messages import did_you_mean
 
@@ -46,16 +46,10 @@ def conversion_row(record: Record, r: Reader, ctx: Context) -> tuple[dict[str, A
     values = record.values
     if "" in values:
         return {}, ["expected a JSON object with the sale's fields"]
-    defaults = r.defaults
     reasons: list[str] = []
     row: dict[str, Any] = {}
 
-    def given(name: str) -> Any:
-        value = values.get(name)
-        if value is None or (value.__class__ is str and not value.strip()):
-            return defaults.get(name, value)
-        return value
-
+    given = given_by(record, r)
     contract = given("conversion_id")
     if contract is None or contract == "" or (contract.__class__ is str and not contract.strip()):
         reasons.append("conversion_id: required (the contract id)")

@@ -15,7 +15,7 @@ import csv
 import io
 import re
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -111,6 +111,20 @@ class Record:
     record: int = 0
     """Which record of its line, from 1, when the line starts several (a JSON array on one line); 0 when it
     starts one. Said with the line ("line 1, record 2") and part of a rejected line's key."""
+
+
+def given_by(record: Record, r: Reader) -> Callable[[str], Any]:
+    """A line's field by its canonical name: the profile's default (`defaults:`) where the line leaves it out
+    or blank. What every import's row function reads its fields with."""
+    values, defaults = record.values, r.defaults
+
+    def given(name: str) -> Any:
+        value = values.get(name)
+        if value is None or (value.__class__ is str and not value.strip()):
+            return defaults.get(name, value)
+        return value
+
+    return given
 
 
 def read(r: Reader, stream: IO[bytes]) -> Iterator[Record]:
