@@ -22,7 +22,7 @@ import contextvars
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -192,16 +192,9 @@ class Store:
                                                            self.timeouts.query),
                     "log_comment": ticket.tag,
                     **READ_SETTINGS, "readonly": 1}  # an analyst's statement cannot put itself before ingestion
+        written = {name: Written(value) for name, value in reading.parameters.items()}
         with self.analysts.client() as client:
-            if ticket.cancelled:
-                raise Cancelled("the caller went away before the statement started")
-            written = {name: Written(value) for name, value in reading.parameters.items()}
-            try:
-                return client.query(reading.statement, written or None, settings)
-            except QueryRefused:
-                if ticket.cancelled:
-                    raise Cancelled("the caller went away: the statement was stopped") from None
-                raise
+            return _ticketed(ticket, lambda: client.query(reading.statement, written or None, settings))
 
     def analyst_memory(self) -> int:
         """The memory an analyst's statement may take: `ANALYST_MEMORY_SHARE` of the engine's own bound
@@ -229,15 +222,8 @@ class Store:
         named = {"max_execution_time": self.timeouts.query, "log_comment": ticket.tag, **ticket.settings} \
             if ticket is not None else {}
         with self.reads.client() as client:
-            if ticket is not None and ticket.cancelled:
-                raise Cancelled("the caller went away before the query started")
-            try:
-                return client.query(sql, parameters, {**self.cluster_settings, **READ_SETTINGS, **named,
-                                                      "readonly": 1})
-            except QueryRefused as exc:
-                if ticket is not None and ticket.cancelled:
-                    raise Cancelled("the caller went away: the query was stopped") from None
-                raise
+            return _ticketed(ticket, lambda: client.query(sql, parameters, {**self.cluster_settings, **READ_SETTINGS,
+                                                                            **named, "readonly": 1}))
 
     def cancel(self, ticket: Ticket) -> None:
         """Stop the reading queries of a ticket (those running now; those not started yet never start)."""
@@ -347,6 +333,19 @@ def _missing_lines(client: Client, database: str, table: str, data: bytes) -> by
         else:
             out.append(line)
     return b"".join(out)
+
+
+def _ticketed(ticket: Ticket | None, run: Callable[[], QueryResult]) -> QueryResult:
+    """run(), a query of `ticket`'s: never started once the ticket is cancelled, and its refusal after a
+    cancellation (the KILL) said as Cancelled, not as ClickHouse's error."""
+    if ticket is not None and ticket.cancelled:
+        raise Cancelled("the caller went away before the query started")
+    try:
+        return run()
+    except QueryRefused:
+        if ticket is not None and ticket.cancelled:
+            raise Cancelled("the caller went away: the query was stopped") from None
+        raise
 
 
 def _analyst_seconds(asked: str | None, default: int) -> float | str:
