@@ -66,7 +66,7 @@ hyphens, slashes, parentheses; any Unicode space (a tab, the no-break spaces Fre
 processors put between groups); dashes (en dash, the non-breaking hyphen, the minus sign); zero-width
 characters and the soft hyphen; underscores (a name snake-cased); commas (a number written 06,71,82,93,04:
 see `_fold`); and their full-width forms."""
-_LOST_PLUS = re.compile(r"(^|[^\w]) (?=\d)")
+_LOST_PLUS = re.compile(r"(^|[\W_]) (?=\d)")
 """A space that begins a number (no letter or digit before it): in a value read as a form's, maybe a `+`."""
 _RUN = re.compile(r"\d[\d" + _SEPARATORS + r"]{6,}")
 _DIGITS = re.compile(r"\d(?:[" + _SEPARATORS + r"]{0,2}\d){6}")
