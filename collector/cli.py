@@ -23,7 +23,7 @@ from collector.segment.admin import keys_group
 from collector.storage import EngineBusy, Store, embedded_in_use, is_embedded
 from callcentre.cli import COMMANDS as CALLCENTRE_COMMANDS
 from collector.users_cli import users
-from journeys.cli import erase, export_conversions, import_group, persons_group, report
+from journeys.cli import erase, export_conversions, export_retractions, import_group, persons_group, report
 from journeys.demo_cli import demo_group
 from tagplan import PlanErrors
 from tagplan.cli import plan
@@ -49,6 +49,7 @@ for _command in (plan, sql, rejected, export, schema, import_group, persons_grou
                  keys_group, report, *CALLCENTRE_COMMANDS):
     main.add_command(_command)
 export.add_command(export_conversions)
+export.add_command(export_retractions)
 
 
 def _setting(flag: str, default: object, **kw):

@@ -26,6 +26,10 @@ What leaves, and nothing else (docs/adnetworks.md says it field by field):
 
 The value is the sale's premium; with an attribution model (`--model`), the premium times the credit the model
 gives the touch carrying the click (journeys/click_credit.py), and a sale whose click gets none is left out.
+
+Retractions (`retractions`): the sales cancelled in a period that the export would have sent, for Google Ads'
+conversion adjustments file: a RETRACT row per sale, naming the conversion as the export sent it (its click id,
+conversion name and time), so that Google stops counting it. Meta's Conversions API has no retraction.
 """
 
 from __future__ import annotations
@@ -77,6 +81,12 @@ NETWORKS = {
 GOOGLE_COLUMNS = ("Google Click ID", "Conversion Name", "Conversion Time", "Conversion Value", "Conversion Currency",
                   "Ad User Data", "Ad Personalization")
 """The columns of Google Ads' click-conversion import template, in its order, its two consent columns included."""
+ADJUSTMENT_COLUMNS = ("Google Click ID", "Conversion Name", "Conversion Time", "Adjustment Time", "Adjustment Type",
+                      "Adjusted Value", "Adjusted Value Currency")
+"""The columns of Google Ads' conversion adjustments template, the variant that names a conversion by its click id
+and time (the conversions file sends no order id)."""
+RETRACT = "RETRACT"
+"""The adjustment type of the upload file (the API's enum spells it RETRACTION)."""
 GOOGLE_CONSENT = {"granted": "Granted", "denied": "Denied"}
 """A sale's ad_consent as Google's Ad User Data column writes it (only granted sales are exported)."""
 META_ACTION_SOURCES = {"call_centre": "phone_call"}
@@ -97,6 +107,7 @@ class Sale:
     click_session: str = ""
     """The session in which the click id was first seen: the touch an attribution model credits."""
     signer: str = ""
+    cancelled_at: dt.datetime | None = None
     weight: float = 1.0
     """The share of the sale credited to the click (1 without an attribution model)."""
 
@@ -126,12 +137,15 @@ def network(name: str) -> Network:
     return NETWORKS[name]
 
 
-def sales(store: Store, plan: CompiledPlan, net: Network, since: dt.datetime, until: dt.datetime) -> list[Sale]:
-    """The sales of the period with the network's last click on the buyer's journey, within the lookback."""
+def sales(store: Store, plan: CompiledPlan, net: Network, since: dt.datetime, until: dt.datetime, *,
+          cancelled: bool = False) -> list[Sale]:
+    """The sales of the period with the network's last click on the buyer's journey, within the lookback; with
+    `cancelled`, the sales cancelled in the period instead (signed whenever)."""
     lookback = min(plan.plan.reconciliation.lookback_days, net.max_lookback_days)
     result = store.query(SQL.read_text().replace("{db}", store.database), parameters={
-        "from": since, "to": until, "click_type": net.click_type, "lookback_days": lookback})
-    return [Sale(r[0], _utc(r[1]), Decimal(r[2]), r[3], r[4], r[5], _utc(r[6]), r[7], r[8], r[9], r[10])
+        "from": since, "to": until, "click_type": net.click_type, "lookback_days": lookback, "cancelled": cancelled})
+    return [Sale(r[0], _utc(r[1]), Decimal(r[2]), r[3], r[4], r[5], _utc(r[6]), r[7], r[8], r[9], r[10],
+                 _utc(r[11]) if cancelled else None)
             for r in result.rows]
 
 
@@ -166,6 +180,33 @@ def export(store: Store, plan: CompiledPlan, name: str, since: dt.datetime, unti
     return out
 
 
+def retractions(store: Store, plan: CompiledPlan, name: str, since: dt.datetime, until: dt.datetime, *,
+                conversion_name: str = "Offline sale") -> Export:
+    """Google Ads' conversion adjustments file: a RETRACT row for each sale cancelled in the period that the
+    conversions file sends (a click of the network within the lookback, the buyer's consent), named as it sent
+    it. Whether that sale was uploaded is not known here: Google says of a row naming no conversion it holds
+    that it found none, and changes nothing."""
+    net = network(name)
+    if net.name != "google-ads":
+        raise BadParameter(f'network "{name}": only Google Ads takes retractions (conversion adjustments); Meta\'s '
+                           "Conversions API has none for an event it received")
+    if not conversion_name.strip():
+        raise BadParameter("conversion name: give the name of the Google Ads conversion action to adjust")
+    found, left_out = consenting(sales(store, plan, net, since, until, cancelled=True))
+    zone = zoneinfo.ZoneInfo(plan.plan.reconciliation.time_zone)
+    out = io.StringIO()
+    out.write(f"Parameters:TimeZone={plan.plan.reconciliation.time_zone}\n")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ADJUSTMENT_COLUMNS)
+    for sale in found:
+        # Google takes an adjustment dated after its conversion: a cancellation within the signature's own second
+        # is sent as the next one.
+        adjusted = max(sale.cancelled_at or sale.ts, sale.ts.replace(microsecond=0) + dt.timedelta(seconds=1))
+        writer.writerow([sale.click_id, conversion_name, _google_time(sale.ts, zone), _google_time(adjusted, zone),
+                         RETRACT, "", ""])
+    return Export("google-ads", net.media_type, out.getvalue(), len(found), left_out)
+
+
 def consenting(found: list[Sale]) -> tuple[list[Sale], dict[str, int]]:
     """The sales whose buyer agreed to their being shared with ad networks; how many others, and why."""
     kept: list[Sale] = []
@@ -191,7 +232,7 @@ def google_ads(found: list[Sale], time_zone: str, conversion_name: str) -> Expor
     for sale in found:
         # Ad User Data: the buyer's answer parcours recorded (ad_consent). Ad Personalization: parcours asks no
         # such question, so it is left empty (not specified); Google uses it for customer lists, not click imports.
-        writer.writerow([sale.click_id, conversion_name, sale.ts.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+        writer.writerow([sale.click_id, conversion_name, _google_time(sale.ts, zone),
                          f"{sale.value:.2f}", sale.currency, GOOGLE_CONSENT.get(sale.ad_consent, ""), ""])
     return Export("google-ads", NETWORKS["google-ads"].media_type, out.getvalue(), len(found))
 
@@ -224,6 +265,11 @@ def meta(found: list[Sale], event_name: str, now: dt.datetime) -> Export:
     bodies = (json.dumps({"data": group[i:i + META_BATCH]}) + "\n"
               for group in (recent, late) for i in range(0, len(group), META_BATCH))
     return Export("meta", "application/x-ndjson", "".join(bodies), len(recent) + len(late), left_out)
+
+
+def _google_time(when: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
+    """A time as Google's files write it: in the Parameters row's zone, to the second."""
+    return when.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def fbc(fbclid: str, clicked_at: dt.datetime) -> str:

@@ -2,16 +2,20 @@
 -- sale, with the last click of that network before it, and the buyer's consent. journeys/adnetworks.py leaves out
 -- the sales of buyers who did not consent and writes the others in the network's format.
 --
--- Parameters: {from} and {to} (the sales' signature time, `to` excluded), {click_type} (gclid, fbclid) and
--- {lookback_days} (how long before the sale a click still counts). `{db}` is the database.
+-- Parameters: {from} and {to} (the sales' signature time, `to` excluded; with {cancelled}, the time they were
+-- cancelled), {click_type} (gclid, fbclid), {lookback_days} (how long before the sale a click still counts) and
+-- {cancelled} (false: the sales to send; true: the cancelled ones to retract). `{db}` is the database.
 WITH
 
 -- the sales signed in the period, one row each (a corrected line replaced the old one); a cancelled sale is
--- never sent (nor is a sale sent earlier and cancelled since retracted: see docs/adnetworks.md)
+-- never sent. With {cancelled}: the sales cancelled in the period, whatever their signature time, to be
+-- retracted (docs/adnetworks.md, "A sale cancelled after it was sent")
 sales AS (
-    SELECT conversion_id, ts, premium, currency, channel, broker_id, phone_key, crm_id, ad_consent
+    SELECT conversion_id, ts, premium, currency, channel, broker_id, phone_key, crm_id, ad_consent, cancelled_at
     FROM {db}.conversions FINAL
-    WHERE ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')} AND status != 'cancelled'
+    WHERE if({cancelled:Bool},
+             status = 'cancelled' AND cancelled_at >= {from:DateTime64(3, 'UTC')} AND cancelled_at < {to:DateTime64(3, 'UTC')},
+             status != 'cancelled' AND ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')})
 ),
 
 -- each identity key's person, as the last stitching run wrote it
@@ -69,9 +73,10 @@ SELECT
     s.ad_consent AS ad_consent,                         -- granted, denied, or '' (not said)
     argMax(c.person_id, c.clicked_at) AS person_id,     -- the buyer, and the session of the click (--model)
     argMax(c.session_id, c.clicked_at) AS click_session,
-    s.broker_id AS signer
+    s.broker_id AS signer,
+    s.cancelled_at AS cancelled_at
 FROM sales AS s
 INNER JOIN sale_clicks AS c ON c.conversion_id = s.conversion_id
 WHERE c.clicked_at < s.ts AND c.clicked_at >= s.ts - toIntervalDay({lookback_days:UInt32})
-GROUP BY s.conversion_id, s.ts, s.premium, s.currency, s.channel, s.ad_consent, s.broker_id
+GROUP BY s.conversion_id, s.ts, s.premium, s.currency, s.channel, s.ad_consent, s.broker_id, s.cancelled_at
 ORDER BY ts, conversion_id

@@ -13,6 +13,7 @@
 - `POST /api/erase` with `{"phone": "06 12 34 56 78"}` (or `visitor`, `crm_id`; `"dry_run": true`): the
   person erased everywhere, the write-ahead log sealed and stored first.
 - `GET /api/export/conversions?network=google-ads|meta&from=&to=`: offline conversions for an ad network.
+- `GET /api/export/retractions?network=google-ads&from=&to=`: the cancelled ones among them, to retract.
 
 The work is the same function the command line runs when no collector does (journeys/cli.py).
 """
@@ -314,6 +315,17 @@ async def export_conversions(request: Request) -> Response:
     return Response(output.encode(done.as_dict()), media_type="application/json")
 
 
+async def export_retractions(request: Request) -> Response:
+    """GET /api/export/retractions?network=google-ads&from=&to=&name=: Google Ads' adjustments file retracting the
+    sales cancelled in the period that the conversions file sends (journeys/adnetworks.py)."""
+    params = request.query_params
+    since, until = parse_since(params.get("from") or "90d"), parse_since(params.get("to") or "0m")
+    done = await run_in_threadpool(
+        adnetworks.retractions, store_of(request), request.app.state.plan, params.get("network", ""), since, until,
+        conversion_name=params.get("name") or "Offline sale")
+    return Response(output.encode(done.as_dict()), media_type="application/json")
+
+
 ROUTES: list[BaseRoute] = [
     Route("/conversions", import_conversions, methods=["POST"]),
     Route("/cancellations", import_cancellations, methods=["POST"]),
@@ -327,5 +339,6 @@ ROUTES: list[BaseRoute] = [
     Route("/reports/{name}/sql", report_sql, methods=["GET"]),
     Route("/erase", erase_person, methods=["POST"]),
     Route("/export/conversions", export_conversions, methods=["GET"]),
+    Route("/export/retractions", export_retractions, methods=["GET"]),
 ]
 """journeys' admin endpoints, relative to /api."""

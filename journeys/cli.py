@@ -341,3 +341,27 @@ def export_conversions(target: Target, network, from_, to, conversion_name, even
     left = "".join(f"; {n} left out: {why}" for why, n in doc["left_out"].items())
     click.echo(f"{doc['conversions']} conversion(s) for {network}, signed from {from_} to {to or 'now'}{left}",
                err=True)
+
+
+@click.command("retractions")
+@click.argument("network", type=click.Choice(["google-ads"]))
+@click.option("--from", "from_", metavar="WHEN", default="90d", show_default=True,
+              help="Start of the period of cancellation (included): 30d, 2026-11-01, 2026-11-01T08:00.")
+@click.option("--to", "to", metavar="WHEN", default=None, help="End of the period (excluded), same forms. Default: now.")
+@click.option("--name", "conversion_name", default="Offline sale", show_default=True,
+              help="The name of the conversion action the sales were imported into (as `export conversions --name`).")
+@plan_option("The plan (time zone, lookback) when no collector runs; a running collector uses its own.")
+@target_options
+def export_retractions(target: Target, network, from_, to, conversion_name, plan):
+    """Retractions for NETWORK (google-ads): the sales cancelled in the period that `export conversions` sends,
+    as Google Ads' conversion adjustments file (RETRACT), on stdout; what was left out on stderr. Upload it in
+    Google Ads so the network stops counting them. What leaves: docs/adnetworks.md."""
+    params = {"network": network, "from": from_, "to": to, "name": conversion_name}
+    doc = target.run(Op("GET", "/api/export/retractions", lambda store: adnetworks.retractions(
+        store, load_plan(plan), network, parse_since(from_), parse_since(to or "0m"),
+        conversion_name=conversion_name).as_dict(), params))
+    sys.stdout.write(doc["content"])
+    sys.stdout.flush()
+    left = "".join(f"; {n} left out: {why}" for why, n in doc["left_out"].items())
+    click.echo(f"{doc['conversions']} retraction(s) for {network}, cancelled from {from_} to {to or 'now'}{left}",
+               err=True)

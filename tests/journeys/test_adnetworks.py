@@ -238,6 +238,13 @@ def test_the_command_writes_the_file_on_stdout_and_what_was_left_out_on_stderr(t
     assert weighted and len(weighted) <= len(rows_out) and "left out: linear gives" not in r.stderr
     r = parcours("export", "conversions", "google-ads", "--model", "lineaire")
     assert r.returncode == 1 and r.stderr.startswith('Error: model "lineaire": expected one of first_touch'), r.stderr
+    r = parcours("export", "retractions", "google-ads", "--name", "Vente")  # the seed's withdrawals among them
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("Parameters:TimeZone=Europe/Paris\nGoogle Click ID,Conversion Name,Conversion Time,"
+                               "Adjustment Time,Adjustment Type,")
+    retracted = r.stdout.splitlines()[2:]
+    assert all(line.endswith(",RETRACT,,") and ",Vente," in line for line in retracted)
+    assert r.stderr.startswith(f"{len(retracted)} retraction(s) for google-ads, cancelled from 90d to now"), r.stderr
     r = parcours("export", "conversions")
     assert r.returncode == 1 and r.stderr == ("Error: name the network: google-ads or meta "
                                               "(parcours export conversions google-ads)\n")
@@ -253,3 +260,61 @@ def test_the_admin_api_gives_the_same_file(client, store, ctx, plan):
                                                     dt.datetime.now(dt.timezone.utc)).content
     r = client.get("/api/export/conversions", params={"network": "bing"}, headers=ADMIN)
     assert r.status_code == 400 and r.json()["error"] == 'network "bing": expected one of google-ads, meta'
+
+
+def cancel(store, ctx, contract: str, when: dt.datetime):
+    from journeys import cancellations
+
+    text = f"conversion_id,cancelled_at\n{contract},{when.isoformat()}\n"
+    assert cancellations.import_file(store, ctx, data(text), source="annulations.csv").rejected == 0
+
+
+def test_a_sale_cancelled_after_it_was_sent_is_retracted_as_the_conversions_file_named_it(store, ctx, plan):
+    journeys(store, ctx, plan)
+    sent = adnetworks.export(store, plan, "google-ads", NOW - dt.timedelta(days=90), NOW, conversion_name="Vente agence",
+                             now=NOW)
+    (anne,) = list(csv.reader(io.StringIO(sent.content)))[2:]
+    cancelled = NOW - dt.timedelta(hours=5)
+    cancel(store, ctx, "S-ANNE", cancelled)      # sent, then withdrawn
+    cancel(store, ctx, "S-FANNY", cancelled)     # never sent: she refused the sharing
+    cancel(store, ctx, "S-DAN", cancelled)       # never sent: no click before his sale
+    out = adnetworks.retractions(store, plan, "google-ads", NOW - dt.timedelta(days=1), NOW,
+                                 conversion_name="Vente agence")
+    lines = out.content.splitlines()
+    assert lines[0] == "Parameters:TimeZone=Europe/Paris"
+    table = list(csv.reader(io.StringIO("\n".join(lines[1:]))))
+    assert tuple(table[0]) == adnetworks.ADJUSTMENT_COLUMNS == (
+        "Google Click ID", "Conversion Name", "Conversion Time", "Adjustment Time", "Adjustment Type",
+        "Adjusted Value", "Adjusted Value Currency")
+    # The conversion as the upload named it (click id, name, time), retracted at the cancellation's time
+    assert table[1:] == [[*anne[:3], cancelled.astimezone(PARIS).strftime("%Y-%m-%d %H:%M:%S"), "RETRACT", "", ""]]
+    assert (out.conversions, out.left_out) == (1, {"the buyer refused that the sale be shared with ad networks": 1})
+    assert "G-ANNE" not in adnetworks.export(store, plan, "google-ads", NOW - dt.timedelta(days=90), NOW, now=NOW).content
+    # The period is the cancellation's: a sale signed long before and cancelled today is in it, not one cancelled
+    # before the period
+    assert adnetworks.retractions(store, plan, "google-ads", NOW - dt.timedelta(hours=4), NOW).conversions == 0
+    assert adnetworks.retractions(store, plan, "google-ads", NOW - dt.timedelta(hours=6), NOW).conversions == 1
+
+
+def test_a_cancellation_stamped_with_the_signature_is_retracted_a_second_later(store, ctx, plan):
+    visit(store, plan, ctx.secret, "iris", NOW - dt.timedelta(days=3), "gclid=G-IRIS", "06 12 12 12 12", "Q-IRIS")
+    signed = NOW - dt.timedelta(days=1, microseconds=-400_000)
+    sale(store, ctx, f"S-IRIS,{signed.isoformat()},shop,100,EUR,06 12 12 12 12,")
+    persons.stitch(store, persons.config(plan))
+    cancel(store, ctx, "S-IRIS", signed)
+    (row,) = list(csv.reader(io.StringIO(
+        adnetworks.retractions(store, plan, "google-ads", NOW - dt.timedelta(days=2), NOW).content)))[2:]
+    at = lambda text: dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S")  # noqa: E731
+    assert at(row[3]) - at(row[2]) == dt.timedelta(seconds=1)
+
+
+def test_meta_takes_no_retraction_and_the_api_gives_google_s_file(client, store, ctx, plan):
+    from tests.journeys.conftest import ADMIN
+
+    journeys(store, ctx, plan)
+    cancel(store, ctx, "S-ANNE", NOW - dt.timedelta(hours=1))
+    r = client.get("/api/export/retractions", params={"network": "google-ads", "name": "Vente"}, headers=ADMIN)
+    assert r.status_code == 200
+    assert r.json()["conversions"] == 1 and ",Vente," in r.json()["content"] and "G-ANNE" in r.json()["content"]
+    r = client.get("/api/export/retractions", params={"network": "meta"}, headers=ADMIN)
+    assert r.status_code == 400 and r.json()["error"].startswith('network "meta": only Google Ads takes retractions')
