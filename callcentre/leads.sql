@@ -103,9 +103,10 @@ submits_by_phone AS (
     GROUP BY phone_key, form_id
 ),
 sales AS (
+    -- A contract signed with the phone; a cancelled one (withdrawn within its delay) is no sale: the lead stands.
     SELECT phone_key, max(ts) AS signed_at
     FROM {db}.conversions FINAL
-    WHERE phone_key GLOBAL IN (SELECT phone_key FROM contacts)
+    WHERE phone_key GLOBAL IN (SELECT phone_key FROM contacts) AND status != 'cancelled'
     GROUP BY phone_key
 ),
 candidates AS (

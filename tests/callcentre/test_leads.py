@@ -117,6 +117,14 @@ def test_who_is_not_a_lead(client, store, plan, sealer, case):
     assert found(store, plan, sealer) == []
 
 
+def test_a_contract_signed_then_withdrawn_leaves_the_lead_standing(client, store, plan, sealer):
+    journey(client, "v-withdrawn")
+    now = dt.datetime.now(dt.timezone.utc)
+    store.insert("conversions", [["MA-1", now, phone_key(PHONE, "FR", SECRET), "cancelled", now]],
+                 ["conversion_id", "ts", "phone_key", "status", "cancelled_at"])
+    assert [lead["visitor_id"] for lead in found(store, plan, sealer)] == ["v-withdrawn"]
+
+
 def test_the_box_ticked_again_after_it_was_unticked_is_a_lead(client, store, plan, sealer):
     """Ticked, unticked, ticked once more: the latest answer is yes."""
     events = journey(client, "v-again", consent=False, again={"phone": PHONE, "callback_consent": True})
