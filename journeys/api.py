@@ -42,6 +42,7 @@ from journeys import adnetworks, brokers, cancellations, conversions, costs, era
 from journeys.imports import Context
 from journeys.reports import person as reports_person
 from journeys.reports import results
+from journeys.reports.base import said
 from tagplan.messages import did_you_mean
 
 log = logging.getLogger("parcours.reports")
@@ -83,6 +84,9 @@ async def options_body(request: Request) -> bytes:
 def url_options(request: Request) -> dict[str, str]:
     """A report's options from the query string, where a phone never goes (URLs are logged and kept)."""
     raw = dict(request.query_params)
+    if len(raw) < len(request.query_params.multi_items()):
+        twice = next(k for k in raw if len(request.query_params.getlist(k)) > 1)
+        raise BadParameter(f'"{said(twice)}" is given more than once; give each option once')
     if "phone" in raw:
         raise BadParameter("phone: send it in a POST body ({\"phone\": \"06 12 34 56 78\"}), never in a URL")
     return raw

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from journeys.reports import funnel, levers, match, overview, paths, person, rejected
 from journeys.reports.base import (SEGMENT, Column, Context, Report, ReportError, Result, UnknownReport, for_database,
-                                   sql_text)
+                                   said, sql_text)
 from journeys.reports.options import FILTERS, FORMATS, Options, parse
 from journeys.reports.render import MEDIA_TYPES, render
 
@@ -48,7 +48,7 @@ def report(name: str) -> Report:
     try:
         return REPORTS[name]
     except KeyError:
-        raise UnknownReport(f'no report "{name[:40]}"; reports: {", ".join(REPORTS)}') from None
+        raise UnknownReport(f'no report "{said(name)}"; reports: {", ".join(REPORTS)}') from None
 
 
 def options(name: str, raw: Mapping[str, str | None], now: dt.datetime | None = None) -> Options:
@@ -80,7 +80,7 @@ def respond(store: Store, plan: CompiledPlan, name: str, raw: Mapping[str, str |
     """The report rendered in raw["format"] (table by default): (body, media type)."""
     fmt = raw.get("format") or "table"
     if fmt not in FORMATS:
-        raise ReportError(f'format: "{fmt[:40]}" is not known; use one of: {", ".join(FORMATS)}')
+        raise ReportError(f'format: "{said(fmt)}" is not known; use one of: {", ".join(FORMATS)}')
     return render(run(store, plan, name, raw), fmt), MEDIA_TYPES[fmt]
 
 

@@ -12,6 +12,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from collector.errors import BadParameter
+from collector.redact import phone_like
 
 if TYPE_CHECKING:
     from collector.storage import Store
@@ -153,11 +154,33 @@ def for_database(sql: str, database: str) -> str:
     return sql if database == DATABASE else _QUALIFIED.sub(f"{database}.", sql)
 
 
-def declared_properties(plan: CompiledPlan) -> list[str]:
-    """Every property name the plan declares (events, form steps, submits), personal data left out."""
+UNSPLIT_TYPES = ("phone", "email", "url", "date", "datetime")
+"""Property types no breakdown takes: values that name a person or a page, or a time, each visitor's own."""
+
+
+def declared_properties(plan: CompiledPlan) -> dict[str, str]:
+    """Every property name the plan declares (events, form steps, submits) -> why a breakdown may not use it ('':
+    it may). Not personal data (`pii`), an identity key (the quote id finds a person), or a type of
+    UNSPLIT_TYPES: a breakdown by one would list a value per visitor."""
     from tagplan.crosscheck import properties
 
-    return sorted({str(parts[-1]) for parts, prop in properties(plan.plan) if not prop.pii})
+    out: dict[str, str] = {}
+    for parts, prop in properties(plan.plan):
+        name = str(parts[-1])
+        why = ("is personal data (pii)" if prop.pii else
+               "is an identity key of the plan: it would list every visitor's value" if name in plan.plan.identity
+               else f"is a {prop.type}: it would list every visitor's value" if prop.type in UNSPLIT_TYPES else "")
+        out[name] = out.get(name) or why
+    return dict(sorted(out.items()))
+
+
+def said(text: str) -> str:
+    """A person's text quoted in an error message: its first 40 characters, a phone number in them masked (a
+    message is shown, and may be logged); a date as it is."""
+    from journeys.values import looks_like_a_time
+
+    text = str(text)[:200]
+    return (text if looks_like_a_time(text) else phone_like(text))[:40]
 
 
 @dataclass
@@ -176,10 +199,14 @@ class Context:
         by = self.options.by
         if not by or by in allowed:
             return by
-        if properties and by in declared_properties(self.plan):
+        declared = declared_properties(self.plan) if properties else {}
+        if by in declared and not declared[by]:
             return by
+        if by in declared:
+            raise ReportError(f'by: the property "{by}" {declared[by]}; {self.report.name} splits by '
+                              f'{", ".join(allowed)} or a property of the plan that names no one')
         known = [*allowed, "a property of the plan"] if properties else list(allowed)
-        raise ReportError(f'by: "{by[:40]}" is not known; {self.report.name} splits by {", ".join(known)}')
+        raise ReportError(f'by: "{said(by)}" is not known; {self.report.name} splits by {", ".join(known)}')
 
     @property
     def lookback(self) -> int:

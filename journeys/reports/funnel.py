@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from journeys.reports.base import SEGMENT, Column, Context, Report, ReportError
+from journeys.reports.base import SEGMENT, Column, Context, Report, ReportError, said
 from journeys.reports.options import FILTERS
 from journeys.touches import view_parameters
 from tagplan.model import Form
@@ -88,7 +88,7 @@ def form_of(ctx: Context) -> tuple[str, Form]:
         raise ReportError("the plan declares no form: the funnel follows a form's steps")
     name = ctx.options.form or next(iter(forms))
     if name not in forms:
-        raise ReportError(f'form: the plan has no form "{name[:40]}"; forms: {", ".join(forms)}')
+        raise ReportError(f'form: the plan has no form "{said(name)}"; forms: {", ".join(forms)}')
     return name, forms[name]
 
 

@@ -7,8 +7,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from collector.since import EPOCH, BadTime, parse_since
-from journeys.reports.base import ReportError
+from collector.since import EPOCH, BadTime, parse_since, utc
+from journeys.reports.base import ReportError, said
 
 MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "position_based", "time_decay", "markov")
 """The attribution models, in the order reports list them."""
@@ -90,14 +90,14 @@ def parse(raw: Mapping[str, str | None], accepted: frozenset[str], name: str,
     given = {k: v for k, v in raw.items() if v is not None and v != ""}
     for key in given:
         if key not in COMMON and key not in KNOWN:
-            raise ReportError(f'unknown option "{key[:40]}"; {name} takes: {", ".join(_listed(accepted))}')
+            raise ReportError(f'unknown option "{said(key)}"; {name} takes: {", ".join(_listed(accepted))}')
         if key in KNOWN and key not in accepted:
             raise ReportError(f'{name} does not take "{key}"; it takes: {", ".join(_listed(accepted))}')
     values = {**(defaults or {}), **given}
     now = now or dt.datetime.now(dt.timezone.utc)
     try:
-        end = parse_since(values["to"], now) if "to" in values else now
-        start = parse_since(values["from"], now) if "from" in values else end - dt.timedelta(days=DEFAULT_DAYS)
+        end = _when("to", values["to"], now) if "to" in values else now
+        start = _when("from", values["from"], now) if "from" in values else end - dt.timedelta(days=DEFAULT_DAYS)
     except BadTime as exc:
         raise ReportError(f"from/to: {exc}") from None
     if start >= end:
@@ -134,9 +134,23 @@ def parse(raw: Mapping[str, str | None], accepted: frozenset[str], name: str,
     if "limit" in values:
         text = values["limit"]
         if not text.isdigit() or not 1 <= int(text) <= 10_000:
-            raise ReportError(f'limit: "{text[:40]}" is not a whole number from 1 to 10000')
+            raise ReportError(f'limit: "{said(text)}" is not a whole number from 1 to 10000')
         out["limit"] = int(text)
     return Options(**out)
+
+
+def _when(key: str, text: str, now: dt.datetime) -> dt.datetime:
+    """A bound of the period; a date or time outside what reports count (1970 to LATEST) is refused as written,
+    not moved to the nearest one (a series of days from 1900 was 56 years of days from 1970)."""
+    when = parse_since(text, now)
+    try:
+        typed = utc(dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
+    except ValueError:
+        return when  # a duration ago: one longer than the data is from the beginning
+    if not EPOCH <= typed <= LATEST:
+        raise ReportError(f'{key}: "{said(text)}" is out of range: a period lies between {_iso(EPOCH)} and '
+                          f"{_iso(LATEST)}")
+    return when
 
 
 def _listed(accepted: frozenset[str]) -> list[str]:
@@ -145,7 +159,7 @@ def _listed(accepted: frozenset[str]) -> list[str]:
 
 def _choice(key: str, value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
-        raise ReportError(f'{key}: "{value[:40]}" is not known; use one of: {", ".join(allowed)}')
+        raise ReportError(f'{key}: "{said(value)}" is not known; use one of: {", ".join(allowed)}')
     return value
 
 
@@ -155,7 +169,7 @@ def _flag(key: str, value: str) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ReportError(f'{key}: "{value[:40]}" is not true or false')
+    raise ReportError(f'{key}: "{said(value)}" is not true or false')
 
 
 def _duration(key: str, value: str) -> int:
@@ -163,7 +177,7 @@ def _duration(key: str, value: str) -> int:
     match = _DURATION.match(value.strip().lower())
     seconds = float(match.group(1)) * _SECONDS[match.group(2)] if match else 0
     if not match or seconds < 60 or seconds > 400 * 86400:
-        raise ReportError(f'{key}: "{value[:40]}" is not a duration from 1 minute to 400 days '
+        raise ReportError(f'{key}: "{said(value)}" is not a duration from 1 minute to 400 days '
                           "(e.g. 90m, 12h, 7d, 2w; a bare number counts days)")
     return int(seconds)
 

@@ -123,6 +123,14 @@ def test_the_api_takes_a_phone_only_in_a_post_body_and_never_logs_it(settings, s
         assert in_url.status_code == 400 and "never in a URL" in in_url.json()["error"]
         huge = client.post("/api/reports/person", content=json.dumps({"quote_id": "Q" * (1 << 20)}), headers=admin)
         assert huge.status_code == 413  # refused before it is held whole: no option is that large
+        # A number typed where an option's name goes is masked in the message, as in the body
+        for unknown in (client.get("/api/reports/person?0620698212=1", headers=admin),
+                        client.post("/api/reports/person", content=b'{"06 20 69 82 12": "x"}', headers=admin)):
+            assert unknown.status_code == 400 and unknown.json()["error"].startswith('unknown option "[redacted]"')
+        # An option given twice in the URL is refused, as in a body: the last one was silently read
+        repeated = client.get("/api/reports/funnel?by=lever&by=device", headers=admin)
+        assert repeated.status_code == 400
+        assert repeated.json()["error"] == '"by" is given more than once; give each option once'
     server_lines = [r.getMessage() for r in caplog.records if not r.name.startswith("httpx")]  # not the test's client
     assert not any("612345678" in line or "12 34 56 78" in line for line in server_lines)
 

@@ -143,9 +143,30 @@ def test_breakdowns_by_a_property_the_device_and_the_lever(store, quote_plan, fu
     assert counts("variant") == {"a": [3, 3, 2, 1, 1], "b": [2, 1, 0, 1, 1], "": [0, 0, 0, 0, 0]}  # "": F
     assert counts("device") == {"mobile": [2, 2, 1, 2, 2], "": [3, 2, 1, 0, 0]}
     assert counts("lever") == {"display": [1, 1, 1, 1, 1], "direct": [4, 3, 1, 1, 1]}
-    with pytest.raises(reports.ReportError, match='by: "phone" is not known; funnel splits by lever, campaign, '
-                                                  'broker, device, a property of the plan'):
+    with pytest.raises(reports.ReportError) as info:
         reports.run(store, quote_plan, "funnel", {**PERIOD, "by": "phone"})  # personal data: not a breakdown
+    assert str(info.value) == ('by: the property "phone" is personal data (pii); funnel splits by lever, campaign, '
+                               'broker, device or a property of the plan that names no one')
+
+
+def test_no_breakdown_lists_every_visitor_s_identifier(store, quote_plan):
+    """A breakdown by the quote id (an identity key), an e-mail, a URL or a time would be a list of every
+    visitor's value: refused, by the API too (a viewer may call it), with what to split by instead."""
+    assert "quote_id" in quote_plan.plan.identity
+    with pytest.raises(reports.ReportError, match='by: the property "quote_id" is an identity key of the plan: it '
+                                                  "would list every visitor's value; funnel splits by lever"):
+        reports.run(store, quote_plan, "funnel", {**PERIOD, "by": "quote_id"})
+    from journeys.reports.base import declared_properties
+
+    declared = declared_properties(quote_plan)  # the example plan's events, and this form
+    every = "it would list every visitor's value"
+    assert {k: declared[k] for k in ("email", "quote_id", "document_url", "requested_for", "variant", "slot", "pages",
+                                     "premium")} == {
+        "email": "is personal data (pii)", "quote_id": f"is an identity key of the plan: {every}",
+        "document_url": f"is a url: {every}", "requested_for": f"is a datetime: {every}",
+        "variant": "", "slot": "", "pages": "", "premium": ""}
+    with pytest.raises(reports.ReportError, match='by: the property "requested_for" is a datetime'):
+        reports.run(store, quote_plan, "funnel", {**PERIOD, "by": "requested_for"})
 
 
 def test_a_breakdown_adds_up_to_the_whole_funnel(store, quote_plan, funnel_data):

@@ -176,8 +176,17 @@ def test_a_period_the_engine_cannot_count_in_days_is_refused_before_any_query(se
     series of days would never end, so it is refused at once with what to do, never run."""
     with pytest.raises(reports.ReportError, match="previous period.*before 1970-01-01"):
         reports.options("overview", {"from": "1970-01-01", "to": "2000-01-01", "compare": "true"})
-    with pytest.raises(reports.ReportError, match="to .*must be 2100-01-01T00:00:00Z or before"):
+    with pytest.raises(reports.ReportError) as info:
         reports.options("overview", {"from": "2026-01-01", "to": "9999-12-31"})
+    assert str(info.value) == ('to: "9999-12-31" is out of range: a period lies between 1970-01-01T00:00:00Z and '
+                               "2100-01-01T00:00:00Z")
+    # Not moved to the nearest day it can count: a series of days from 1900 was 56 years of days from 1970
+    for given, key in (({"from": "1900-01-01", "interval": "day"}, "from"), ({"from": "2300-01-01", "to": "2300-02-01"}, "to"),
+                       ({"from": "1969-01-01", "to": "1969-02-01"}, "to")):
+        with pytest.raises(reports.ReportError, match=f'^{key}: "{given[key]}" is out of range'):
+            reports.options("overview", given)
+    assert reports.options("overview", {"from": "1970-01-01", "to": "2100-01-01"}).end.year == 2100
+    assert reports.options("overview", {"from": "999999w"}).start.year == 1970  # a duration: from the beginning
     with pytest.raises(reports.ReportError, match="match does not compare periods"):
         reports.options("match", {"from": "2026-01-01", "to": "2026-02-01", "compare": "true"})
     assert reports.options("overview", {"from": "1990-01-01", "to": "2000-01-01", "compare": "true"}).compare
