@@ -679,6 +679,47 @@ def test_a_hand_edited_link_falls_back_to_the_defaults(page: Page, dash):
     assert (funnel["form"], funnel.get("by", "")) == ("moto_quote", "")
 
 
+# The overview's figures as a large insurer's would be: a revenue in the hundreds of thousands, with cents.
+BIG_OVERVIEW = {"visits": 1234567, "visits_previous": 1034567, "leads": 123456, "leads_previous": 100456,
+                "online_sales": 12345.5, "online_sales_previous": 10345.5, "offline_sales": 23456.25,
+                "offline_sales_previous": 20456.25, "revenue": 339601.09, "revenue_previous": 301234.56,
+                "conversion_rate": 0.0261, "conversion_rate_previous": 0.0241, "cost_per_sale": 12345.67,
+                "cost_per_sale_previous": 11345.67}
+
+
+@pytest.mark.parametrize("width,height", [(1366, 900), (1024, 800), (390, 844)])
+def test_large_figures_stay_inside_their_cards(page: Page, dash, width, height):
+    """€339,601.09 was cut to "€339,601.0" at 1366 px, ran past its card at 1024 px in French and over the next
+    card on a phone: every figure of the overview lies inside its card, nothing clipped, in both languages."""
+    def big(route):
+        if "interval=" in route.request.url:
+            return route.continue_()
+        period = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(route.request.url).query))["from"]
+        route.fulfill(status=200, content_type="application/json", body=json.dumps([{"period": period, **BIG_OVERVIEW}]))
+
+    page.route(re.compile(r".*/api/reports/overview\?.*"), big)
+    page.set_viewport_size({"width": width, "height": height})
+    login(page, dash)
+    for lang in ("en", "fr"):
+        page.goto(f"{dash.url}/dashboard?lang={lang}&period=90d")
+        expect(page.locator("#overview")).to_have_attribute("data-state", "ready", timeout=60_000)
+        page.wait_for_function("() => document.fonts.status == 'loaded'")
+        outside = page.evaluate("""() => [...document.querySelectorAll('#overview .tile')].flatMap((tile) => {
+            var card = tile.getBoundingClientRect();
+            return [...tile.querySelectorAll('.label, .value, .delta')].filter((e) => {
+              var r = e.getBoundingClientRect();
+              return r.left < card.left - 0.5 || r.right > card.right + 0.5 || r.top < card.top - 0.5
+                || r.bottom > card.bottom + 0.5 || e.scrollWidth > e.clientWidth || e.scrollHeight > e.clientHeight + 1;
+            }).map((e) => `${e.className} "${e.textContent}": ${Math.round(e.getBoundingClientRect().right)} > `
+              + `${Math.round(card.right)}, scroll ${e.scrollWidth} > ${e.clientWidth}`);
+          })""")
+        assert outside == [], (lang, outside)
+        expect(page.locator('#overview .value[data-key="revenue"]')).to_have_text(
+            "€339,601.09" if lang == "en" else "339\u202f601,09\u00a0€")
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.locator("#overview .tiles").screenshot(path=SCREENSHOTS / f"overview-big-{width}-{lang}.png")
+
+
 def test_figures_computed_before_new_data_come_at_once_then_current_ones(page: Page, dash):
     """The page takes figures computed before data came in (up to 15 minutes old: the server keeps answers,
     journeys/reports/results.py), draws them saying "as of", and asks for current ones behind them; if that
