@@ -720,6 +720,41 @@ def test_large_figures_stay_inside_their_cards(page: Page, dash, width, height):
         page.locator("#overview .tiles").screenshot(path=SCREENSHOTS / f"overview-big-{width}-{lang}.png")
 
 
+@pytest.mark.parametrize("width", [1366, 390])
+def test_a_long_filter_value_is_cut_short_and_its_remove_button_stays_in_view(page: Page, dash, width):
+    """A campaign of 300 characters from the URL: its chip ran off the screen with its ✕. The chip's text ends
+    with an ellipsis (the whole value in its title and accessible name), the ✕ is in view and removes it."""
+    value = "spring-" + "x" * 293
+    page.set_viewport_size({"width": width, "height": 900})
+    login(page, dash, f"?lang=en&period=90d&campaign={value}")
+    chip = page.locator('.chip[data-filter="campaign"]')
+    expect(chip).to_be_visible()
+    box = chip.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # Where the ✕ is drawn, whatever the markup: the glyph's own box, inside the screen and the chip.
+    cross = chip.evaluate("""(chip) => {
+        var walker = document.createTreeWalker(chip, NodeFilter.SHOW_TEXT), node;
+        while ((node = walker.nextNode())) {
+          var i = node.data.indexOf('✕');
+          if (i >= 0) {
+            var range = document.createRange();
+            range.setStart(node, i);
+            range.setEnd(node, i + 1);
+            var r = range.getBoundingClientRect();
+            return {x: r.x, y: r.y, width: r.width, height: r.height};
+          }
+        }
+      }""")
+    assert cross and cross["width"] > 0 and 0 <= cross["x"] and cross["x"] + cross["width"] <= min(width, box["x"] + box["width"]), (cross, box)
+    assert value in chip.get_attribute("title") and value in chip.get_attribute("aria-label")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.locator("header.top").screenshot(path=SCREENSHOTS / f"long-filter-{width}.png")
+    page.mouse.click(cross["x"] + cross["width"] / 2, cross["y"] + cross["height"] / 2)
+    expect(chip).to_have_count(0)
+    assert "campaign=" not in page.url
+
+
 def test_figures_computed_before_new_data_come_at_once_then_current_ones(page: Page, dash):
     """The page takes figures computed before data came in (up to 15 minutes old: the server keeps answers,
     journeys/reports/results.py), draws them saying "as of", and asks for current ones behind them; if that
