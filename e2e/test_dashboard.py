@@ -755,6 +755,43 @@ def test_a_long_filter_value_is_cut_short_and_its_remove_button_stays_in_view(pa
     assert "campaign=" not in page.url
 
 
+def test_a_session_ended_elsewhere_stops_the_page_asking(page: Page, dash):
+    """Logged out in another tab, then the period changed: the page sent every queued report call and each
+    401 was a console error. After the first 401 no call goes; the banner says the session ended, once."""
+    errors = watch_errors(page)
+    login(page, dash)
+    settled(page)
+    sent: list[str] = []
+    answered: list[tuple[str, int]] = []
+    page.on("request", lambda r: sent.append(r.url) if "/api/reports/" in r.url else None)
+    page.on("response", lambda r: answered.append((r.url, r.status)) if "/api/reports/" in r.url else None)
+    other = page.context.new_page()
+    other.goto(f"{dash.url}/dashboard?lang=en&period=7d")
+    other.click("text=Log out")
+    expect(other.locator(".message")).to_have_text("You are logged out.")
+    other.close()
+
+    page.get_by_label("Period").select_option("7d")
+    expect(page.locator(".banner")).to_be_visible()
+    expect(page.locator(".banner")).to_contain_text("Your session has ended.")
+    page.wait_for_function("() => !document.querySelector('.panel[data-state=loading], .panel[data-updating]')",
+                           timeout=30_000)
+    page.wait_for_timeout(500)  # anything still queued would go now
+    refused = [u for u, s in answered if s == 401]
+    # The calls already under way together when the session ended (two at a time, api.js) are all that went.
+    assert 1 <= len(refused) <= 2 and len(sent) == len(refused), (sent, answered)
+    assert page.locator(".banner").count() == 1 and page.locator(".banner a").count() == 1
+    for panel in PANELS:
+        assert page.locator(f"#{panel}").get_attribute("data-state") == "error", panel
+        expect(page.locator(f"#{panel} .state.error")).to_contain_text("Your session has ended.")
+    # The browser's own line for each refused response is all the console holds: no error of the page's.
+    assert [e for e in errors if "status of 401" not in e] == [], errors
+    assert len(errors) == len(refused), errors
+    page.get_by_label("Period").select_option("30d")  # and later changes send nothing
+    page.wait_for_timeout(500)
+    assert len(sent) == len(refused), sent
+
+
 def test_figures_computed_before_new_data_come_at_once_then_current_ones(page: Page, dash):
     """The page takes figures computed before data came in (up to 15 minutes old: the server keeps answers,
     journeys/reports/results.py), draws them saying "as of", and asks for current ones behind them; if that
