@@ -5,7 +5,7 @@ import { chart, colour } from '../charts.js';
 import { CONFIG } from '../config.js';
 import { h, select } from '../dom.js';
 import { fmt } from '../format.js';
-import { add, t } from '../i18n.js';
+import { add, t, tn } from '../i18n.js';
 import * as state from '../state.js';
 import { csvButton, table } from '../table.js';
 
@@ -97,7 +97,7 @@ export var funnel = {
           h('span', { class: 'drop' },
             h('strong', { dataset: { key: 'visitors', value: String(r.visitors) } }, fmt(r.visitors, 'count')),
             r.from_first != null ? ` · ${fmt(r.from_first, 'rate')}` : '',
-            i > 0 && r.drop_off ? h('span', { class: 'lost' }, ` −${fmt(r.drop_off, 'count')} ${t(r.drop_off == 1 ? 'funnel.lost.one' : 'funnel.lost')}`) : ''));
+            i > 0 && r.drop_off ? h('span', { class: 'lost' }, ` −${fmt(r.drop_off, 'count')} ${tn('funnel.lost', r.drop_off)}`) : ''));
       })));
     }
     var columns = [
