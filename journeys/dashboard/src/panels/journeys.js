@@ -4,7 +4,7 @@
 // URL, so no log has it), is hashed by the server, and is never shown: the
 // field is emptied once sent.
 import { ApiError, downloadCsv, report, reportPost } from '../api.js';
-import { chart, colour } from '../charts.js';
+import { SALE, chart, colour, inkOn } from '../charts.js';
 import { columnsOf, kind, label } from '../columns.js';
 import { h, uid } from '../dom.js';
 import { fmt } from '../format.js';
@@ -118,11 +118,15 @@ export var journeys = {
       // One colour per lever, wherever it stands in the path; the sale in grey.
       var levers = [...new Set(rows.flatMap((r) => steps(r.path)))];
       var sale = t('journeys.sale');
-      var colourOf = (node) => (node == sale ? '#6b7280' : colour(levers.indexOf(node.replace(/^\d+\. /, ''))));
+      var colourOf = (node) => (node == sale ? SALE : colour(levers.indexOf(node.replace(/^\d+\. /, ''))));
       parts.push(chart(t('journeys.chart'), {
         type: 'sankey',
         data: { datasets: [{ data, colorFrom: (c) => colourOf(c.dataset.data[c.dataIndex].from),
-          colorTo: (c) => colourOf(c.dataset.data[c.dataIndex].to), colorMode: 'gradient', borderWidth: 0 }] },
+          colorTo: (c) => colourOf(c.dataset.data[c.dataIndex].to), colorMode: 'gradient', borderWidth: 0,
+          // Each label on its node's colour, in the ink that reads on it (white on the black node, black on the
+          // yellow): written on the flows, black text was lost on the black lever's dark flow.
+          nodeLabels: { backgroundColor: (node) => colourOf(node.key), color: (node) => inkOn(colourOf(node.key)),
+            borderRadius: 3, padding: 3 } }] },
       }, 340));
       var shown = rows.map((r) => ({ ...r, path: steps(r.path).join(' → ') }));
       parts.push(table({ caption: t('journeys.caption'), columns: columnsOf(shown), rows: shown }));
