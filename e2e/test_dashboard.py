@@ -679,6 +679,119 @@ def test_a_hand_edited_link_falls_back_to_the_defaults(page: Page, dash):
     assert (funnel["form"], funnel.get("by", "")) == ("moto_quote", "")
 
 
+# The overview's figures as a large insurer's would be: a revenue in the hundreds of thousands, with cents.
+BIG_OVERVIEW = {"visits": 1234567, "visits_previous": 1034567, "leads": 123456, "leads_previous": 100456,
+                "online_sales": 12345.5, "online_sales_previous": 10345.5, "offline_sales": 23456.25,
+                "offline_sales_previous": 20456.25, "revenue": 339601.09, "revenue_previous": 301234.56,
+                "conversion_rate": 0.0261, "conversion_rate_previous": 0.0241, "cost_per_sale": 12345.67,
+                "cost_per_sale_previous": 11345.67}
+
+
+@pytest.mark.parametrize("width,height", [(1366, 900), (1024, 800), (390, 844)])
+def test_large_figures_stay_inside_their_cards(page: Page, dash, width, height):
+    """€339,601.09 was cut to "€339,601.0" at 1366 px, ran past its card at 1024 px in French and over the next
+    card on a phone: every figure of the overview lies inside its card, nothing clipped, in both languages."""
+    def big(route):
+        if "interval=" in route.request.url:
+            return route.continue_()
+        period = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(route.request.url).query))["from"]
+        route.fulfill(status=200, content_type="application/json", body=json.dumps([{"period": period, **BIG_OVERVIEW}]))
+
+    page.route(re.compile(r".*/api/reports/overview\?.*"), big)
+    page.set_viewport_size({"width": width, "height": height})
+    login(page, dash)
+    for lang in ("en", "fr"):
+        page.goto(f"{dash.url}/dashboard?lang={lang}&period=90d")
+        expect(page.locator("#overview")).to_have_attribute("data-state", "ready", timeout=60_000)
+        page.wait_for_function("() => document.fonts.status == 'loaded'")
+        outside = page.evaluate("""() => [...document.querySelectorAll('#overview .tile')].flatMap((tile) => {
+            var card = tile.getBoundingClientRect();
+            return [...tile.querySelectorAll('.label, .value, .delta')].filter((e) => {
+              var r = e.getBoundingClientRect();
+              return r.left < card.left - 0.5 || r.right > card.right + 0.5 || r.top < card.top - 0.5
+                || r.bottom > card.bottom + 0.5 || e.scrollWidth > e.clientWidth || e.scrollHeight > e.clientHeight + 1;
+            }).map((e) => `${e.className} "${e.textContent}": ${Math.round(e.getBoundingClientRect().right)} > `
+              + `${Math.round(card.right)}, scroll ${e.scrollWidth} > ${e.clientWidth}`);
+          })""")
+        assert outside == [], (lang, outside)
+        expect(page.locator('#overview .value[data-key="revenue"]')).to_have_text(
+            "€339,601.09" if lang == "en" else "339\u202f601,09\u00a0€")
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.locator("#overview .tiles").screenshot(path=SCREENSHOTS / f"overview-big-{width}-{lang}.png")
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_a_long_filter_value_is_cut_short_and_its_remove_button_stays_in_view(page: Page, dash, width):
+    """A campaign of 300 characters from the URL: its chip ran off the screen with its ✕. The chip's text ends
+    with an ellipsis (the whole value in its title and accessible name), the ✕ is in view and removes it."""
+    value = "spring-" + "x" * 293
+    page.set_viewport_size({"width": width, "height": 900})
+    login(page, dash, f"?lang=en&period=90d&campaign={value}")
+    chip = page.locator('.chip[data-filter="campaign"]')
+    expect(chip).to_be_visible()
+    box = chip.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # Where the ✕ is drawn, whatever the markup: the glyph's own box, inside the screen and the chip.
+    cross = chip.evaluate("""(chip) => {
+        var walker = document.createTreeWalker(chip, NodeFilter.SHOW_TEXT), node;
+        while ((node = walker.nextNode())) {
+          var i = node.data.indexOf('✕');
+          if (i >= 0) {
+            var range = document.createRange();
+            range.setStart(node, i);
+            range.setEnd(node, i + 1);
+            var r = range.getBoundingClientRect();
+            return {x: r.x, y: r.y, width: r.width, height: r.height};
+          }
+        }
+      }""")
+    assert cross and cross["width"] > 0 and 0 <= cross["x"] and cross["x"] + cross["width"] <= min(width, box["x"] + box["width"]), (cross, box)
+    assert value in chip.get_attribute("title") and value in chip.get_attribute("aria-label")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.locator("header.top").screenshot(path=SCREENSHOTS / f"long-filter-{width}.png")
+    page.mouse.click(cross["x"] + cross["width"] / 2, cross["y"] + cross["height"] / 2)
+    expect(chip).to_have_count(0)
+    assert "campaign=" not in page.url
+
+
+def test_a_session_ended_elsewhere_stops_the_page_asking(page: Page, dash):
+    """Logged out in another tab, then the period changed: the page sent every queued report call and each
+    401 was a console error. After the first 401 no call goes; the banner says the session ended, once."""
+    errors = watch_errors(page)
+    login(page, dash)
+    settled(page)
+    sent: list[str] = []
+    answered: list[tuple[str, int]] = []
+    page.on("request", lambda r: sent.append(r.url) if "/api/reports/" in r.url else None)
+    page.on("response", lambda r: answered.append((r.url, r.status)) if "/api/reports/" in r.url else None)
+    other = page.context.new_page()
+    other.goto(f"{dash.url}/dashboard?lang=en&period=7d")
+    other.click("text=Log out")
+    expect(other.locator(".message")).to_have_text("You are logged out.")
+    other.close()
+
+    page.get_by_label("Period").select_option("7d")
+    expect(page.locator(".banner")).to_be_visible()
+    expect(page.locator(".banner")).to_contain_text("Your session has ended.")
+    page.wait_for_function("() => !document.querySelector('.panel[data-state=loading], .panel[data-updating]')",
+                           timeout=30_000)
+    page.wait_for_timeout(500)  # anything still queued would go now
+    refused = [u for u, s in answered if s == 401]
+    # The calls already under way together when the session ended (two at a time, api.js) are all that went.
+    assert 1 <= len(refused) <= 2 and len(sent) == len(refused), (sent, answered)
+    assert page.locator(".banner").count() == 1 and page.locator(".banner a").count() == 1
+    for panel in PANELS:
+        assert page.locator(f"#{panel}").get_attribute("data-state") == "error", panel
+        expect(page.locator(f"#{panel} .state.error")).to_contain_text("Your session has ended.")
+    # The browser's own line for each refused response is all the console holds: no error of the page's.
+    assert [e for e in errors if "status of 401" not in e] == [], errors
+    assert len(errors) == len(refused), errors
+    page.get_by_label("Period").select_option("30d")  # and later changes send nothing
+    page.wait_for_timeout(500)
+    assert len(sent) == len(refused), sent
+
+
 def test_figures_computed_before_new_data_come_at_once_then_current_ones(page: Page, dash):
     """The page takes figures computed before data came in (up to 15 minutes old: the server keeps answers,
     journeys/reports/results.py), draws them saying "as of", and asks for current ones behind them; if that

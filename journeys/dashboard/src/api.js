@@ -2,10 +2,12 @@
 // same function behind `parcours report`. The session cookie authenticates;
 // the CSRF token from the page's <meta> goes in a header on every call, which
 // a cross-site page cannot send.
+import { t } from './i18n.js';
 
 var CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || '';
 var MAX_AT_ONCE = 2; // each query already uses every core of the engine: more at once only delays the first panels
 var running = [], waiting = [], stopped = false; // the batches of the calls under way; the calls waiting
+var ended = false; // the session has ended (a call answered 401): no call goes any more
 var batch = 0, batchOpen = false;
 // Figures computed up to 15 minutes before are taken at once, even if data came in since (the server answers
 // them with an Age header); the panel then says "as of" and asks for current ones behind them (panel.js).
@@ -85,10 +87,22 @@ export function stop() {
   });
 }
 
+/**
+ * The session has ended (logged out elsewhere, expired): the page says so once, and the calls waiting their
+ * turn, or asked for later, are refused here without being sent; each would be refused 401, an error in the
+ * console.
+ */
+function sessionEnded() {
+  if (ended) return;
+  ended = true;
+  document.dispatchEvent(new CustomEvent('parcours:unauthorized'));
+}
+
 async function call(url, init, last) {
   var mine = await slot(init && init.signal, last);
   try {
     if (stopped) throw new DOMException('the page is leaving', 'AbortError');
+    if (ended) throw new ApiError(401, t('session.expired'));
     var resp = await fetch(url, {
       credentials: 'same-origin',
       ...init,
@@ -101,7 +115,7 @@ async function call(url, init, last) {
       } catch (e) {
         /* not JSON: keep the status text */
       }
-      if (resp.status == 401) document.dispatchEvent(new CustomEvent('parcours:unauthorized'));
+      if (resp.status == 401) sessionEnded();
       throw new ApiError(resp.status, message);
     }
     return resp;

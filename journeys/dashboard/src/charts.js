@@ -16,12 +16,7 @@ Chart.defaults.color = '#333';
 Chart.defaults.animation = false; // figures should appear, not fly in (and screenshots show them settled)
 Chart.defaults.maintainAspectRatio = false;
 
-/** Okabe–Ito, ordered so the first colours keep 3:1 contrast on white; yellow last. */
-export var PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#000000', '#F0E442'];
-
-export function colour(i) {
-  return PALETTE[i % PALETTE.length];
-}
+export { PALETTE, SALE, colour, inkOn } from './colour.js';
 
 var live = new Set();
 

@@ -156,3 +156,14 @@ export function t(key, values) {
   var text = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
   return values ? text.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m)) : text;
 }
+
+var rules = {};
+
+/**
+ * The string for a count `n` ({n} filled): `key.one` where the language says one (English 1; French 0 and 1),
+ * else `key` (the other forms).
+ */
+export function tn(key, n, values) {
+  var rule = (rules[current] ??= new Intl.PluralRules(current)).select(n);
+  return t(rule == 'one' && `${key}.one` in STRINGS[current] ? `${key}.one` : key, { n, ...values });
+}

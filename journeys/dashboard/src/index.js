@@ -133,9 +133,9 @@ function filterBar(s) {
   var active = supported.filter((f) => s[f]);
   var chips = active.map((f) => h('button', {
     type: 'button', class: 'chip', dataset: { filter: f },
-    'aria-label': `${t('filter.' + f)}: ${s[f]}. ${t('filter.remove')}`,
+    'aria-label': `${t('filter.' + f)}: ${s[f]}. ${t('filter.remove')}`, title: `${t('filter.' + f)}: ${s[f]}`,
     onclick: () => state.set({ [f]: '' }),
-  }, `${t('filter.' + f)}: ${s[f]} ✕`));
+  }, h('span', { class: 'chip-text' }, `${t('filter.' + f)}: ${s[f]}`), h('span', { class: 'chip-x', 'aria-hidden': 'true' }, '✕')));
   return h('div', { class: 'filters', role: 'group', 'aria-label': t('filters') },
     supported.includes('device') && select(t('filter.device'), s.device, [['', t('filter.any')], ...['desktop', 'mobile', 'tablet'].map((d) => [d, t('device.' + d)])],
       (v) => state.set({ device: v })),

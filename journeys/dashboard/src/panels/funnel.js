@@ -5,7 +5,7 @@ import { chart, colour } from '../charts.js';
 import { CONFIG } from '../config.js';
 import { h, select } from '../dom.js';
 import { fmt } from '../format.js';
-import { add, t } from '../i18n.js';
+import { add, t, tn } from '../i18n.js';
 import * as state from '../state.js';
 import { csvButton, table } from '../table.js';
 
@@ -38,15 +38,14 @@ function params(s) {
 var offered = (form) => CONFIG.breakdowns.filter((p) => !p.forms || p.forms.includes(form));
 
 /**
- * A breakdown's name in the page's language: a filter's word, else the plan property's `label`, else its id
- * made readable (ad_consent: "Ad consent").
+ * A breakdown's name: a filter's word in the page's language, else the plan property's `label` as the plan
+ * writes it, else its id as the plan writes it (ad_consent). The id is not made into words: "Ad consent" read
+ * as English on the French page, and the plan, in one language, is the only source of a property's name.
  */
 export function breakdownLabel(by) {
   if (BREAKDOWNS.includes(by)) return t('filter.' + by);
   var declared = CONFIG.breakdowns.find((p) => p.id == by);
-  if (declared && declared.label) return declared.label;
-  var words = String(by).replace(/_/g, ' ').trim();
-  return words.charAt(0).toUpperCase() + words.slice(1);
+  return (declared && declared.label) || String(by);
 }
 
 function label(row) {
@@ -97,7 +96,7 @@ export var funnel = {
           h('span', { class: 'drop' },
             h('strong', { dataset: { key: 'visitors', value: String(r.visitors) } }, fmt(r.visitors, 'count')),
             r.from_first != null ? ` · ${fmt(r.from_first, 'rate')}` : '',
-            i > 0 && r.drop_off ? h('span', { class: 'lost' }, ` −${fmt(r.drop_off, 'count')} ${t(r.drop_off == 1 ? 'funnel.lost.one' : 'funnel.lost')}`) : ''));
+            i > 0 && r.drop_off ? h('span', { class: 'lost' }, ` −${fmt(r.drop_off, 'count')} ${tn('funnel.lost', r.drop_off)}`) : ''));
       })));
     }
     var columns = [

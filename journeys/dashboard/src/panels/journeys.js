@@ -4,11 +4,11 @@
 // URL, so no log has it), is hashed by the server, and is never shown: the
 // field is emptied once sent.
 import { ApiError, downloadCsv, report, reportPost } from '../api.js';
-import { chart, colour } from '../charts.js';
+import { SALE, chart, colour, inkOn } from '../charts.js';
 import { columnsOf, kind, label } from '../columns.js';
 import { h, uid } from '../dom.js';
 import { fmt } from '../format.js';
-import { add, lang, t } from '../i18n.js';
+import { add, lang, t, tn } from '../i18n.js';
 import * as state from '../state.js';
 import { csvButton, table } from '../table.js';
 
@@ -18,6 +18,7 @@ add({
     'journeys.quote': 'Quote id', 'journeys.phone': 'Phone number', 'journeys.find': 'Show the journey',
     'journeys.phone.note': 'The number is sent to the server to be hashed; it is not kept, logged or shown.',
     'journeys.none': 'No one found with this {what}.', 'journeys.result': 'Journey of the person found ({n} steps)',
+    'journeys.result.one': 'Journey of the person found ({n} step)',
     'journeys.searching': 'Searching…', 'journeys.kind.visit': 'Visit', 'journeys.kind.step': 'Step',
     'journeys.kind.abandon': 'Left the form', 'journeys.kind.quote': 'Quote sent', 'journeys.kind.sale': 'Sale signed' },
   fr: { 'journeys.chart': 'Chemins les plus fréquents vers une vente, levier par levier', 'journeys.caption': 'Chemins les plus fréquents vers une vente',
@@ -25,6 +26,7 @@ add({
     'journeys.quote': 'Numéro de devis', 'journeys.phone': 'Numéro de téléphone', 'journeys.find': 'Afficher le parcours',
     'journeys.phone.note': 'Le numéro est envoyé au serveur pour être haché ; il n’est ni conservé, ni journalisé, ni affiché.',
     'journeys.none': 'Aucune personne trouvée avec ce {what}.', 'journeys.result': 'Parcours de la personne trouvée ({n} étapes)',
+    'journeys.result.one': 'Parcours de la personne trouvée ({n} étape)',
     'journeys.searching': 'Recherche…', 'journeys.kind.visit': 'Visite', 'journeys.kind.step': 'Étape',
     'journeys.kind.abandon': 'Formulaire quitté', 'journeys.kind.quote': 'Devis envoyé', 'journeys.kind.sale': 'Vente signée' },
 });
@@ -88,7 +90,7 @@ function when(iso) {
 
 function renderPerson(rows, searchedBy) {
   if (!rows.length) return [h('p', { class: 'note' }, t('journeys.none', { what: t(searchedBy == 'phone' ? 'journeys.phone' : 'journeys.quote').toLowerCase() }))];
-  return [h('p', null, t('journeys.result', { n: rows.length })),
+  return [h('p', null, tn('journeys.result', rows.length)),
     h('ol', { class: 'timeline' }, rows.map(function (r) {
       var rest = Object.entries(r).filter(([k, v]) => !['ts', 'kind'].includes(k) && v !== '' && v != null);
       return h('li', { class: r.kind == 'sale' ? 'sale' : '' },
@@ -116,11 +118,15 @@ export var journeys = {
       // One colour per lever, wherever it stands in the path; the sale in grey.
       var levers = [...new Set(rows.flatMap((r) => steps(r.path)))];
       var sale = t('journeys.sale');
-      var colourOf = (node) => (node == sale ? '#6b7280' : colour(levers.indexOf(node.replace(/^\d+\. /, ''))));
+      var colourOf = (node) => (node == sale ? SALE : colour(levers.indexOf(node.replace(/^\d+\. /, ''))));
       parts.push(chart(t('journeys.chart'), {
         type: 'sankey',
         data: { datasets: [{ data, colorFrom: (c) => colourOf(c.dataset.data[c.dataIndex].from),
-          colorTo: (c) => colourOf(c.dataset.data[c.dataIndex].to), colorMode: 'gradient', borderWidth: 0 }] },
+          colorTo: (c) => colourOf(c.dataset.data[c.dataIndex].to), colorMode: 'gradient', borderWidth: 0,
+          // Each label on its node's colour, in the ink that reads on it (white on the black node, black on the
+          // yellow): written on the flows, black text was lost on the black lever's dark flow.
+          nodeLabels: { backgroundColor: (node) => colourOf(node.key), color: (node) => inkOn(colourOf(node.key)),
+            borderRadius: 3, padding: 3 } }] },
       }, 340));
       var shown = rows.map((r) => ({ ...r, path: steps(r.path).join(' → ') }));
       parts.push(table({ caption: t('journeys.caption'), columns: columnsOf(shown), rows: shown }));
