@@ -341,6 +341,27 @@ def test_a_table_downloads_as_the_apis_csv(page: Page, dash):
     assert text.splitlines()[0].startswith("step_index,step,label")
 
 
+def test_a_download_that_fails_says_so_beside_its_button(page: Page, dash):
+    """A CSV the API cannot give (ClickHouse away) is said beside the button, read out as an alert, where it was
+    an uncaught error in the console and nothing on screen; the next try clears it."""
+    errors = watch_errors(page)
+    login(page, dash)
+    settled(page)
+    page.route("**/api/reports/funnel?*format=csv*", lambda route: route.fulfill(
+        status=503, content_type="application/json",
+        body=json.dumps({"error": "the report could not be computed: ClickHouse is out of reach"})))
+    page.locator("#funnel .csv").click()
+    expect(page.locator("#funnel .csv-error")).to_have_text(
+        "The CSV could not be downloaded: the report could not be computed: ClickHouse is out of reach")
+    expect(page.locator("#funnel .csv-error")).to_have_attribute("role", "alert")
+    page.unroute("**/api/reports/funnel?*format=csv*")
+    with page.expect_download():
+        page.locator("#funnel .csv").click()
+    expect(page.locator("#funnel .csv-error")).to_have_count(0)
+    # The browser's own line for the refused response is the console's only one: no error of the page's
+    assert [e for e in errors if "503" not in e] == [], errors
+
+
 def test_the_overview_and_the_calls_reasons_download_as_csv(page: Page, dash):
     """The overview's headline figures beside the previous period's are the API's CSV (compare=true); the calls'
     unmatched reasons, which the match report's CSV does not hold, are its JSON's `calls.by_reason` as sent."""

@@ -50,10 +50,28 @@ function compare(a, b) {
  * The CSV button of a table: downloads the report as the API renders it. `text`: its words when "CSV" is not
  * enough (two downloads side by side), then its accessible name as well (a name must hold the words shown).
  */
-export function csvButton(name, onclick, text) {
+export function csvButton(name, download, text) {
+  var onclick = said(download);
   if (!text) return h('button', { type: 'button', class: 'csv', onclick, 'aria-label': t('csv.of', { name }) }, '⤓ CSV');
   return h('button', { type: 'button', class: 'csv', onclick, title: t('csv.of', { name }) },
     h('span', { 'aria-hidden': 'true' }, '⤓ '), text);
+}
+
+/**
+ * A download that fails says so beside its button (an alert, read out), where it was an uncaught error in the
+ * console and nothing on screen; a session that ended has its own banner, and a page that leaves says nothing.
+ */
+function said(download) {
+  return async (event) => {
+    var button = event.currentTarget, note = button.nextElementSibling;
+    if (note && note.classList.contains('csv-error')) note.remove();
+    try {
+      await download(event);
+    } catch (e) {
+      if (e && (e.name == 'AbortError' || e.status == 401)) return;
+      button.after(h('span', { class: 'csv-error', role: 'alert' }, t('csv.failed', { message: (e && e.message) || '' })));
+    }
+  };
 }
 
 /**
