@@ -49,6 +49,8 @@ LIFETIME = 12 * 3600
 """Seconds a session lasts from login; then the viewer logs in again."""
 VIEWER_PATHS = ("/api/reports/",)
 """The only paths a viewer session may reach (read-only: GET, and POST for parameters kept out of URLs)."""
+MAX_SESSIONS = 20
+"""Sessions an account may hold at once (browsers, devices); a login past them ends the oldest."""
 LOGIN_PATH = "/dashboard/login"
 HOME = "/dashboard"
 
@@ -72,8 +74,12 @@ class Sessions:
         return self.dir / hashlib.sha256(token.encode()).hexdigest()
 
     def create(self, user: str, role: str) -> tuple[str, Session]:
+        """A new session of the account; its oldest ones ended past MAX_SESSIONS (each login made a file that
+        only its expiry removed: a script logging in again and again filled the disk)."""
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.sweep()
+        mine = sorted(self.sweep().get(user, []))
+        for _, path in mine[:max(0, len(mine) - MAX_SESSIONS + 1)]:
+            path.unlink(missing_ok=True)
         token = secrets.token_urlsafe(32)
         session = Session(user, role, secrets.token_urlsafe(32), time.time() + LIFETIME)
         fd = os.open(self._file(token), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -110,15 +116,20 @@ class Sessions:
                 continue
         return ended
 
-    def sweep(self) -> None:
-        """Delete expired sessions' files."""
+    def sweep(self) -> dict[str, list[tuple[float, Path]]]:
+        """Delete expired sessions' files; the others by account: (expiry, file)."""
         now = time.time()
+        live: dict[str, list[tuple[float, Path]]] = {}
         for path in self.dir.glob("*"):
             try:
-                if json.loads(path.read_text()).get("expires", 0) < now:
+                doc = json.loads(path.read_text())
+                if doc.get("expires", 0) < now:
                     path.unlink(missing_ok=True)
-            except (OSError, ValueError):
+                else:
+                    live.setdefault(str(doc.get("user")), []).append((float(doc["expires"]), path))
+            except (OSError, ValueError, KeyError, TypeError):
                 continue
+        return live
 
 
 def same_origin(headers: Headers, scheme: str) -> bool:

@@ -259,6 +259,17 @@ def test_session_files_hold_no_usable_token(client, settings):
     assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
 
 
+def test_an_account_holds_at_most_max_sessions_the_oldest_ended_first(tmp_path, accounts):
+    """A script logging in again and again made a file per login, which only its expiry removed."""
+    shutil.copy(accounts, users_file(tmp_path))
+    sessions = auth.Sessions(tmp_path, Users(tmp_path))
+    tokens = [sessions.create("elie", "viewer")[0] for _ in range(auth.MAX_SESSIONS + 5)]
+    assert len(list((tmp_path / "sessions").iterdir())) == auth.MAX_SESSIONS
+    assert [sessions.get(t) is not None for t in tokens] == [False] * 5 + [True] * auth.MAX_SESSIONS
+    sessions.create("someone-else", "viewer")  # another account's are its own
+    assert sessions.get(tokens[-1]) is not None and len(list((tmp_path / "sessions").iterdir())) == 21
+
+
 @pytest.mark.parametrize("headers, allowed", [
     ({"origin": "http://testserver"}, True),
     ({}, True),  # not a browser, or a same-origin GET (browsers omit Origin there)
