@@ -9,6 +9,7 @@ and OPTIONS (CORS pre-flight) are ordinary Starlette endpoints.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -38,6 +39,15 @@ _pixel_refusals = Throttle(log)
 """Pixel events not stored for want of consent: a page view each, at most 10 lines a minute."""
 
 _JSON = (b"content-type", b"application/json")
+HEAVY = 16 << 10
+"""Bytes of a body past which it is turned into rows on a thread (Collect): the tag sends at most 20 events a
+request, a few KB; a body this large may hold seconds of redaction."""
+HEAVY_WAITING = 8
+"""Large bodies read or waiting their turn on that thread; one more is refused with 503 and Retry-After."""
+
+
+class LargeBatches(WalError):
+    """Too many large bodies waiting: the sender retries later (answered as the log's refusals are)."""
 
 
 class Collect:
@@ -47,11 +57,18 @@ class Collect:
     The bodies read in one turn of the event loop are ingested together, back to back, by `_ingest`:
     one at a time, between other requests' HTTP work, ingest took twice as long (CPU caches; measured
     with bench/bench_collector.py and a tight loop of the same bodies).
+
+    A body over HEAVY bytes is turned into rows on a thread of its own instead (one at a time), then queued in
+    the log as the others: its events' redaction may cost seconds (30 events of phone-like digits in 877 KB took
+    9.5 s), which on the event loop held every other request that long; on the thread, the loop still gets the
+    interpreter every few milliseconds and answers the others.
     """
 
     def __init__(self, state: State):
         self.state = state
         self._intake: list[_Intake] = []
+        self._heavy = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="parcours-heavy")
+        self._waiting = 0
         self._unread = Throttle(log)
         self._origins = Throttle(log)
 
@@ -116,16 +133,27 @@ class Collect:
         when the log refuses them, or ContactsRefused."""
         sealer = getattr(self.state, "sealer", None)
         outcome = await self.submit(lambda plan, settings: ingest_mod.ingest(
-            body, req, plan, settings.secret, settings.max_event, settings.time_bounds, sealer, refused))
+            body, req, plan, settings.secret, settings.max_event, settings.time_bounds, sealer, refused), len(body))
         if outcome.contacts:
             await self.state.contacts.write(outcome.contacts)
         return len(outcome.events), len(outcome.rejected)
 
-    async def submit(self, work: Callable[[CompiledPlan, Settings], ingest_mod.Outcome]) -> ingest_mod.Outcome:
-        """Run `work` (a batch turned into rows by ingest: the tag's body, a server's messages) with the plan
-        and settings in force, queue its rows in the log, and wait until they are fsync'd: its Outcome.
-        Raises what `work` raises (BadBatch), or WalError (WalFull) when the log refuses the rows."""
+    async def submit(self, work: Callable[[CompiledPlan, Settings], ingest_mod.Outcome],
+                     size: int = 0) -> ingest_mod.Outcome:
+        """Run `work` (a batch turned into rows by ingest: the tag's body, a server's messages; `size`, the
+        body's bytes) with the plan and settings in force, queue its rows in the log, and wait until they are
+        fsync'd: its Outcome. Raises what `work` raises (BadBatch), or WalError (WalFull) when the log refuses
+        the rows."""
         loop = asyncio.get_running_loop()
+        if size > HEAVY:
+            if self._waiting >= HEAVY_WAITING:
+                raise LargeBatches("large batches waiting")  # a flood of them: refused for retry, not queued
+            self._waiting += 1
+            try:
+                outcome = await loop.run_in_executor(self._heavy, work, self.state.plan, self.state.settings)
+            finally:
+                self._waiting -= 1
+            work = lambda plan, settings: outcome  # noqa: E731  (its rows made: queued in the log as any)
         intake = _Intake(work, loop.create_future())
         self._intake.append(intake)
         if len(self._intake) == 1:
@@ -190,6 +218,8 @@ def _refusal(exc: WalError) -> str:
     """Why the log refused a batch: wal_full or wal_error (a message, and the metric's label)."""
     if isinstance(exc, WalFull):
         return "wal_full"
+    if isinstance(exc, LargeBatches):
+        return "large_batches"
     _refusals.log(logging.ERROR, "batch refused for retry: %s", exc)
     return "wal_error"
 

@@ -38,6 +38,7 @@ from starlette.routing import Route
 
 from collector import ingest, messages, repeats
 from collector.body import BodyError, read_body
+from collector.collect import LargeBatches
 from collector.enrich import truncate_ip
 from collector.messages import answer
 from collector.split import lone_surrogate, split_batch
@@ -167,10 +168,13 @@ async def _serve(request: Request, call: str | None) -> Response:
         return _rows(items, call, source, received_ms, sent, context, plan, settings)
 
     try:
-        outcome = await request.app.collect.submit(work)
+        outcome = await request.app.collect.submit(work, len(body))
     except WalFull:
         state.metrics.refused.labels("wal_full").inc()
         return _error(503, answer("wal_full"), "busy", settings.retry_after)
+    except LargeBatches:
+        state.metrics.refused.labels("large_batches").inc()
+        return _error(503, answer("large_batches"), "busy", settings.retry_after)
     except WalError as exc:
         log.error("batch refused for retry: %s", exc)
         state.metrics.refused.labels("wal_error").inc()
