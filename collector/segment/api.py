@@ -229,9 +229,10 @@ def _call_key(body: bytes) -> Any:
 
 
 def _lenient(body: bytes) -> Any:
-    """The body as Python's json reads it (lone surrogates too), None when it cannot."""
+    """The body as Python's json reads it (lone surrogates too, and a control character raw in a string: a tab,
+    a NUL, which JSON wants escaped), None when it cannot."""
     try:
-        return json.loads(body)
+        return json.loads(body, strict=False)
     except (ValueError, RecursionError):
         return None
 

@@ -313,6 +313,19 @@ def test_a_single_call_with_invalid_utf8_is_rejected_not_a_500(client, store):
     assert r.json()["rejected"] == 1 and r.json()["rejected_events"][0]["reasons"][0].startswith("not valid UTF-8 text")
 
 
+@pytest.mark.parametrize("raw", [b"\x00", b"\t", b"\n"], ids=["nul", "tab", "newline"])
+def test_a_single_call_with_a_control_character_raw_in_a_string_is_rejected_not_a_400(client, store, raw):
+    """JSON wants it escaped; in a batch such a call was kept as rejected, alone it was a 400, which Segment's
+    libraries do not retry: the call was lost."""
+    key = key_for(client)
+    r = client.post("/v1/track", content=_poisoned(track(), b"x" + raw + b"y"), headers=basic(key))
+    assert r.status_code == 200, r.text
+    assert (r.json()["accepted"], r.json()["rejected"]) == (0, 1)
+    drained(client.app)
+    (kept,) = rows(store, "SELECT source, raw FROM parcours.rejected_events")
+    assert kept["source"] == "back_office" and '"userId"' in kept["raw"]
+
+
 def test_a_single_call_with_a_lone_surrogate_is_rejected_not_a_400(client, store):
     """As in a batch (and in the tag's /collect): the call is kept as rejected with its reason, the sender told
     in a 200; it was a 400 for the whole request, so the call was neither stored nor kept."""
