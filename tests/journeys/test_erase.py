@@ -300,3 +300,32 @@ def test_parcours_erase_without_a_collector_moves_the_dead_letters_file_first(en
                                     "--data-dir", str(tmp_path)])
     assert out.exit_code == 0, out.output
     assert not kept.exists() and count(store, "dead_letters") == 1 and count(store, "dead_letters", "line LIKE '%dl-2%'") == 1
+
+
+def test_a_quote_id_in_rejected_segment_calls_is_erased_whatever_their_shape(client, store, plan):
+    """Outside probe: a Segment call kept as rejected keeps `raw` in Segment's shape (properties, traits,
+    context.traits), not the tag's `p`, and one not UTF-8 or cut at the size limit is no JSON at all: erasing
+    its quote id left both rows, the quote and contract ids in their raw."""
+    from tests.collector.segment.test_api import basic, key_for
+    from tests.journeys.conftest import ADMIN
+
+    write_key = key_for(client)
+    stamp = "2026-01-05T10:00:00.000Z"
+    props = '"quote_id":"Q-ERASEDD","contract_id":"MA-ERASE-d-9","premium":412.5'
+    # Not UTF-8 (a \xff byte): the batch is split and this call kept as rejected, its raw no JSON.
+    bad = (b'{"type":"track","event":"Contract Signed","userId":"CUST-D-unlinked","messageId":"m-bad",'
+           b'"timestamp":"' + stamp.encode() + b'","properties":{' + props.encode() + b',"note":"\xff"}}')
+    # Larger than a call may be, properties first (segment-analytics-python's order), anonymousId after.
+    big = json.dumps({"properties": {"quote_id": "Q-ERASEDD", "contract_id": "MA-ERASE-d-9", "note": "x" * 40000},
+                      "anonymousId": "v-seg-big", "type": "track", "event": "Contract Signed",
+                      "messageId": "m-big", "timestamp": stamp}).encode()
+    # An identify call refused for its time: its traits (and context.traits) hold the quote id.
+    traits = json.dumps({"type": "identify", "userId": "CUST-E-unlinked", "messageId": "m-traits",
+                         "timestamp": "yesterday", "context": {"traits": {"quote_id": "Q-ERASEDD"}},
+                         "traits": {"quote_id": "Q-ERASEDD"}}).encode()
+    body = b'{"batch":[' + bad + b"," + big + b"," + traits + b'],"sentAt":"' + stamp.encode() + b'"}'
+    r = client.post("/v1/batch", content=body, headers=basic(write_key))
+    assert r.status_code == 200 and r.json()["rejected"] == 3, r.text
+    done = client.post("/api/erase", content=b'{"crm_id": "Q-ERASEDD"}', headers=ADMIN).json()
+    assert done["removed"]["rejected_events"] == 3
+    assert count(store, "rejected_events", "raw LIKE '%Q-ERASEDD%' OR raw LIKE '%MA-ERASE-d-9%'") == 0
