@@ -329,3 +329,38 @@ def test_a_quote_id_in_rejected_segment_calls_is_erased_whatever_their_shape(cli
     done = client.post("/api/erase", content=b'{"crm_id": "Q-ERASEDD"}', headers=ADMIN).json()
     assert done["removed"]["rejected_events"] == 3
     assert count(store, "rejected_events", "raw LIKE '%Q-ERASEDD%' OR raw LIKE '%MA-ERASE-d-9%'") == 0
+
+
+def test_an_event_too_large_keeps_what_identifies_it_and_is_erased_with_its_person(client, store, plan):
+    """Outside probe: an event larger than the size kept was cut at 32,768 bytes, and an id after a big
+    property (the visitor id, a phone, a quote id; a Segment call's anonymousId after its properties) was lost
+    with the rest: no erasure found the row, which kept the person's IP prefix, browser and times."""
+    from collector.segment.translate import private_id
+    from tests.collector.helpers import event, post
+    from tests.collector.segment.test_api import basic, key_for
+    from tests.journeys.conftest import ADMIN
+
+    note = {"note": "x" * 40000}
+    post(client, event("form_submit", vid="v-big", f="moto_quote", p={"quote_id": "Q-ERASEA", "phone": "0611223344"}))
+    big = {"id": str(uuid.uuid4()), "e": "page_view", "t": int(time.time() * 1000), "p": note,
+           "url": "https://www.motoassur.example/devis?q=Q-ERASEA", "vid": "v-big", "sid": "s-big"}
+    lone = {**big, "id": str(uuid.uuid4()), "e": "form_submit", "f": "moto_quote", "vid": "v-lone",
+            "p": {**note, "phone": "06 44 55 66 77"}}
+    assert post(client, big, lone).status_code == 204
+    stamp = "2026-01-05T10:00:00.000Z"
+    calls = [{"properties": {**note, "quote_id": "Q-ERASEB"}, "anonymousId": "v-seg", "type": "track",
+              "event": "Contract Signed", "messageId": "m-1", "timestamp": stamp},
+             {"properties": note, "traits": {**note, "x": 1}, "context": {"traits": {**note, "quote_id": "Q-ERASEC"}},
+              "userId": "Jean.Dupont@example.fr", "type": "identify", "messageId": "m-2", "timestamp": stamp}]
+    r = client.post("/v1/batch", content=json.dumps({"batch": calls, "sentAt": stamp}), headers=basic(key_for(client)))
+    assert r.status_code == 200 and r.json()["rejected"] == 2, r.text
+    erased = lambda body: client.post("/api/erase", content=json.dumps(body), headers=ADMIN).json()["removed"]
+    assert erased({"crm_id": "Q-ERASEA"})["rejected_events"] == 1
+    assert count(store, "rejected_events", "raw LIKE '%v-big%'") == 0
+    assert erased({"phone": "06 44 55 66 77"})["rejected_events"] == 1
+    assert count(store, "rejected_events", "raw LIKE '%v-lone%'") == 0
+    assert erased({"crm_id": "Q-ERASEB"})["rejected_events"] == 1
+    # The e-mail address as userId is no text kept, but the visitor id Segment's calls make of it.
+    visitor = "user:" + private_id("Jean.Dupont@example.fr", plan, client.app.state.settings.secret)
+    assert erased({"visitor": visitor})["rejected_events"] == 1
+    assert count(store, "rejected_events") == 0
