@@ -193,9 +193,12 @@ def erase(store: Store, plan: CompiledPlan, secret: bytes, kind: str, value: str
         with Staging(store) as tmp:
             table = tmp.table("key_type String, key String", [{"key_type": t, "key": k} for t, k in keys])
             names = _Keys(store, table)
-            # The person's contracts, as keys too: a rejected line of one (a cancellation) names it alone.
-            contracts = store.query(f"SELECT DISTINCT conversion_id FROM {store.database}.conversions "
-                                    f"WHERE {_SALES.where(names, cfg.crm_keys)}").rows
+            # The person's contracts, as keys too: a rejected line of one (a cancellation) names it alone. Those
+            # of their sale lines rejected too (their record key), which no conversion holds.
+            contracts = store.query(
+                f"SELECT conversion_id FROM {store.database}.conversions WHERE {_SALES.where(names, cfg.crm_keys)} "
+                f"UNION DISTINCT SELECT record_key FROM {store.database}.import_rejects WHERE kind = 'conversions' "
+                f"AND record_key != '' AND ({_SALES.where(names, cfg.crm_keys)})").rows
             if contracts:
                 table = tmp.table("key_type String, key String", [{"key_type": t, "key": k} for t, k in keys]
                                   + [{"key_type": "contract", "key": c} for (c,) in contracts])

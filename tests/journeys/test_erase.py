@@ -364,3 +364,23 @@ def test_an_event_too_large_keeps_what_identifies_it_and_is_erased_with_its_pers
     visitor = "user:" + private_id("Jean.Dupont@example.fr", plan, client.app.state.settings.secret)
     assert erased({"visitor": visitor})["rejected_events"] == 1
     assert count(store, "rejected_events") == 0
+
+
+def test_a_rejected_cancellation_of_a_contract_only_a_rejected_sale_line_names_is_erased(store, ctx, plan):
+    """Outside probe: a cancellation line names its contract alone; when the sale line of that contract was
+    rejected too (its time unreadable), no conversion held the contract, and the cancellation stayed after the
+    erasure of the phone its sale line gave."""
+    import io
+
+    from journeys import cancellations
+
+    sale = b"conversion_id,ts,premium,phone\nERR-1,not a time,100.00,06 87 65 43 29\nERR-2,not a time,100.00,06 87 65 43 28\n"
+    conversions.import_file(store, ctx, io.BytesIO(sale), source="err-sale.csv")
+    cancellations.import_file(store, ctx, io.BytesIO(b"conversion_id,cancelled_at\nERR-1,31/11/2026\nERR-2,31/11/2026\n"),
+                              source="err-cancel.csv")
+    assert count(store, "import_rejects", "record_key IN ('ERR-1', 'ERR-2')") == 4
+    done = erase.erase(store, plan, ctx.secret, "phone", "06 87 65 43 29")
+    assert done.removed["import_rejects"] == 2
+    assert rows(store, "SELECT kind, record_key FROM parcours.import_rejects FINAL WHERE record_key LIKE 'ERR-%' "
+                       "ORDER BY kind") == [{"kind": "cancellations", "record_key": "ERR-2"},
+                                            {"kind": "conversions", "record_key": "ERR-2"}]  # another person's
