@@ -27,6 +27,12 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _IDS = (WIRE_KEYS["event_id"], WIRE_KEYS["visitor_id"], WIRE_KEYS["session_id"])
 _URLS = (WIRE_KEYS["url"], WIRE_KEYS["referrer"])
 _PROPERTIES = WIRE_KEYS["properties"]
+_SEGMENT_IDS = ("anonymousId", "userId")
+"""A Segment call's visitor ids, in the raw of a call that could not be read (collector/segment/api.py)."""
+_FIRST = (*_IDS, "messageId", *_SEGMENT_IDS)
+_HOLDERS = (_PROPERTIES, "properties", "traits", "context")
+"""Where an event's identity keys (the phone, a quote id) are: the tag's `p`, a Segment call's properties,
+traits and context.traits."""
 _json = msgspec.json.Encoder().encode
 
 
@@ -345,11 +351,11 @@ def _rejected_row(raw: bytes, ev: WireEvent | None, reasons: list[str], req: Req
     if event is None:
         event = ev.event if ev else _field(raw, "event")
     # The phone is redacted from `raw`; its keyed hash is kept so a replay can restore it.
-    key = _private(ev.properties, plan, secret)[1] if ev else ""
+    key = _private(ev.properties, plan, secret)[1] if ev else _raw_phone_key(raw, plan, secret)
     r = redact.of(plan)
     return RejectedRow(
         received_at=seconds(req.received_ms), event_id=r.ident(event_id[:128]), event=r.text(event[:128]),
-        reasons=[r.text(reason) for reason in reasons], raw=_scrub(raw, plan)[:keep],
+        reasons=[r.text(reason) for reason in reasons], raw=_scrub(raw, plan, secret, keep),
         user_agent=r.user_agent(req.user_agent), ip=req.ip, plan_version=plan.version, sent_at=seconds(sent),
         phone_key=key, source=req.source,
     )
@@ -367,9 +373,32 @@ def _field(raw: bytes, column: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _scrub(raw: bytes, plan: CompiledPlan) -> str:
+def _raw_phone_key(raw: bytes, plan: CompiledPlan, secret: bytes) -> str:
+    """The phone's keyed hash of an event that was not read as one (too large, a Segment call refused): its
+    raw keeps the phone redacted, and erasure by the phone finds the row by this key."""
+    try:
+        doc = raw_decoder.decode(raw)
+    except (ValueError, RecursionError):
+        return ""
+    if not isinstance(doc, dict):
+        return ""
+    context = doc.get("context")
+    for holder in (*(doc.get(h) for h in _HOLDERS), context.get("traits") if isinstance(context, dict) else None):
+        if isinstance(holder, dict):
+            key = _private({k: v for k, v in holder.items() if k in plan.identity}, plan, secret)[1]
+            if key:
+                return key
+    return ""
+
+
+def _scrub(raw: bytes, plan: CompiledPlan, secret: bytes = b"", keep: int | None = None) -> str:
     """The raw event with personal data removed (pii properties whole, the rest by redact.py), so rejected
-    rows hold none, and the rest exactly as sent, for a replay (a key given twice too, with both values)."""
+    rows hold none, and the rest exactly as sent, for a replay (a key given twice too, with both values). A
+    Segment call's anonymousId and userId are kept as the visitor ids translate.py makes of them (an e-mail
+    address, a phone: its keyed hash). Cut to `keep` characters: an event longer is written with the keys that
+    identify it first (_identifying_first), so that erasure still finds them in the text kept."""
+    from collector.segment.translate import private_id
+
     r = redact.of(plan)
     try:
         doc = raw_decoder.decode(raw)
@@ -383,15 +412,52 @@ def _scrub(raw: bytes, plan: CompiledPlan) -> str:
                 clean.append((key, r.url(value)))
             elif key in _IDS and isinstance(value, str):
                 clean.append((key, r.ident(value)))
+            elif key in _SEGMENT_IDS and isinstance(value, str | int) and not isinstance(value, bool):
+                given = str(value).strip()
+                hashed = private_id(given, plan, secret)
+                clean.append((key, hashed if hashed != given else r.text(given)))
             elif key == _PROPERTIES and isinstance(value, dict | repeats.Pairs):
                 items = value if pairs else value.items()
                 clean.append((key, _object([(r.text(k), REDACTED if k in sensitive else _value(r, v, pairs))
                                             for k, v in items], pairs)))
             else:
                 clean.append((r.text(key), _value(r, value, pairs)))
-        return repeats.encode_pairs(repeats.Pairs(clean)) if pairs else msgspec.json.encode(dict(clean)).decode()
+        text = repeats.encode_pairs(repeats.Pairs(clean)) if pairs else msgspec.json.encode(dict(clean)).decode()
+        if keep is not None and len(text) > keep:
+            text = _encode_pairs(_identifying_first(clean, plan, pairs), pairs)
+        return text[:keep]
     except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deep: the text, bytes escaped
-        return r.text(raw.decode("utf-8", "backslashreplace"))
+        return r.text(raw.decode("utf-8", "backslashreplace"))[:keep]
+
+
+def _encode_pairs(items: list[tuple[str, Any]], pairs: bool) -> str:
+    return repeats.encode_pairs(repeats.Pairs(items)) if pairs else msgspec.json.encode(dict(items)).decode()
+
+
+def _identifying_first(clean: list[tuple[str, Any]], plan: CompiledPlan, pairs: bool) -> list[tuple[str, Any]]:
+    """An event too large to keep whole, its keys reordered so that what identifies it comes before the cut:
+    its ids (the tag's id, vid, sid; a Segment call's messageId, anonymousId, userId), then the objects that
+    hold its identity keys (_HOLDERS), the smallest first, each with those keys first (context with its traits
+    first), then the rest. Cut, it is no JSON anyway: erasure reads its ids off the text (journeys/erase.py)."""
+    names = set(plan.identity) | set(plan.crm_keys)
+
+    def items(value: Any) -> list[tuple[str, Any]] | None:
+        return list(value) if isinstance(value, repeats.Pairs) else list(value.items()) if isinstance(value, dict) else None
+
+    def first(value: Any, wanted: set[str]) -> Any:
+        inner = items(value)
+        if inner is None:
+            return value
+        inner = sorted(inner, key=lambda kv: kv[0] not in wanted)
+        inner = [(k, first(v, names) if k == "traits" else v) for k, v in inner]
+        return repeats.Pairs(inner) if pairs else dict(inner)
+
+    ids = [(k, v) for k, v in clean if k in _FIRST]
+    holders = [(k, first(v, names | {"traits"})) for k, v in clean
+               if k in _HOLDERS and k not in _FIRST]
+    holders.sort(key=lambda kv: len(_encode_pairs([kv], pairs)))
+    rest = [(k, v) for k, v in clean if k not in _FIRST and k not in _HOLDERS]
+    return ids + holders + rest
 
 
 def _value(r: redact.Redactor, value: Any, pairs: bool) -> Any:

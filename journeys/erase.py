@@ -47,10 +47,19 @@ class _Keys:
     def isin(self, column: str, key_type: str) -> str:
         if not self.store.cluster:
             return f"{column} IN (SELECT key FROM {self.table} WHERE key_type = '{key_type}')"
+        return f"cityHash64({column}) IN ({self._hashed(key_type)})"
+
+    def _hashed(self, key_type: str) -> str:
         if key_type not in self._hashes:
             rows = self.store.query(f"SELECT cityHash64(key) FROM {self.table} WHERE key_type = '{key_type}'").rows
             self._hashes[key_type] = ", ".join(str(r[0]) for r in rows) or "0"
-        return f"cityHash64({column}) IN ({self._hashes[key_type]})"
+        return self._hashes[key_type]
+
+    def any_in(self, array: str, key_type: str) -> str:
+        """Any element of an array of text is one of the person's keys of that type."""
+        if not self.store.cluster:
+            return f"hasAny({array}, (SELECT groupArray(key) FROM {self.table} WHERE key_type = '{key_type}'))"
+        return f"arrayExists(x -> cityHash64(x) IN ({self._hashed(key_type)}), {array})"
 
     def pair(self, type_column: str, key_column: str) -> str:
         if not self.store.cluster:
@@ -83,6 +92,12 @@ def _raw_user(raw: str) -> str:
     return f"""concat('user:', extract({raw}, '"userId"\\\\s*:\\\\s*"?([^",}}\\\\s\\\\\\\\]*)'))"""
 
 
+def _raw_ids(raw: str, name: str) -> str:
+    """Every text value a raw event gives a key `name` anywhere in it, whether or not it parses as JSON: the
+    tag's `p`, a Segment call's properties, traits or context.traits (its raw keeps Segment's shape)."""
+    return f"""extractAll({raw}, '"{name}"\\\\s*:\\\\s*"([^"\\\\\\\\]*)"')"""
+
+
 TABLES: list[Table] = [
     Table("events", lambda k, crm: " OR ".join([
         k.isin("visitor_id", "visitor"), k.isin("phone_key", "phone"),
@@ -93,16 +108,18 @@ TABLES: list[Table] = [
     Table("closed_touches", lambda k, crm: k.isin("visitor_id", "visitor")),
     # The form events of closed sessions (migration 57, journeys/closing.py).
     Table("closed_form_sessions", lambda k, crm: k.isin("visitor_id", "visitor")),
-    # An event kept as received may not parse (cut at the size limit, not UTF-8, a lone surrogate): its
-    # visitor is read off the text itself (_RAW_VISITOR), the tag's `vid` or a Segment call's ids.
+    # An event kept as received may not parse (cut at the size limit, not UTF-8, a lone surrogate), and a
+    # Segment call that could not be read keeps Segment's shape: its visitor and CRM ids are read off the text
+    # itself (_raw_visitor, _raw_user, _raw_ids), the tag's `vid` and `p` or a Segment call's ids and properties.
     Table("rejected_events", lambda k, crm: " OR ".join([
         k.isin(_raw_visitor("raw"), "visitor"), k.isin(_raw_user("raw"), "visitor"), k.isin("phone_key", "phone"),
-        *_crm(k, lambda p: f"JSONExtractString(raw, 'p', '{p}')", crm)])),
+        *(k.any_in(_raw_ids("raw", p), "crm") for p in crm)])),
     # Rows ClickHouse refused, set aside whole (collector/deadletters.py): an event's or a rejected event's line.
     Table("dead_letters", lambda k, crm: " OR ".join([
         k.isin("JSONExtractString(line, 'visitor_id')", "visitor"), k.isin("JSONExtractString(line, 'phone_key')", "phone"),
         k.isin(_raw_visitor("JSONExtractString(line, 'raw')"), "visitor"),
         k.isin(_raw_user("JSONExtractString(line, 'raw')"), "visitor"),
+        *(k.any_in(_raw_ids("JSONExtractString(line, 'raw')", p), "crm") for p in crm),
         *_crm(k, lambda p: f"JSONExtractString(JSONExtractString(line, 'properties'), '{p}')", crm)])),
     _SALES := Table("conversions", lambda k, crm: f"{k.isin('phone_key', 'phone')} OR {k.isin('crm_id', 'crm')}"),
     # A rejected line by its phone or quote id, or by the contract it names (a cancellation carries no other).
@@ -176,9 +193,12 @@ def erase(store: Store, plan: CompiledPlan, secret: bytes, kind: str, value: str
         with Staging(store) as tmp:
             table = tmp.table("key_type String, key String", [{"key_type": t, "key": k} for t, k in keys])
             names = _Keys(store, table)
-            # The person's contracts, as keys too: a rejected line of one (a cancellation) names it alone.
-            contracts = store.query(f"SELECT DISTINCT conversion_id FROM {store.database}.conversions "
-                                    f"WHERE {_SALES.where(names, cfg.crm_keys)}").rows
+            # The person's contracts, as keys too: a rejected line of one (a cancellation) names it alone. Those
+            # of their sale lines rejected too (their record key), which no conversion holds.
+            contracts = store.query(
+                f"SELECT conversion_id FROM {store.database}.conversions WHERE {_SALES.where(names, cfg.crm_keys)} "
+                f"UNION DISTINCT SELECT record_key FROM {store.database}.import_rejects WHERE kind = 'conversions' "
+                f"AND record_key != '' AND ({_SALES.where(names, cfg.crm_keys)})").rows
             if contracts:
                 table = tmp.table("key_type String, key String", [{"key_type": t, "key": k} for t, k in keys]
                                   + [{"key_type": "contract", "key": c} for (c,) in contracts])

@@ -202,6 +202,10 @@ def _private(value: str, plan: CompiledPlan, secret: bytes) -> str:
     return value
 
 
+private_id = _private
+"""An anonymousId or userId as the visitor id it makes (ingest.py keeps a refused call's ids so)."""
+
+
 def _keyed(text: str, secret: bytes) -> str:
     """hash: and the HMAC-SHA256 of `text` in lower-case base32: letters and the digits 2-7 only, so no run of
     its digits looks like a phone number to the redaction of free text (redact.py)."""

@@ -300,3 +300,87 @@ def test_parcours_erase_without_a_collector_moves_the_dead_letters_file_first(en
                                     "--data-dir", str(tmp_path)])
     assert out.exit_code == 0, out.output
     assert not kept.exists() and count(store, "dead_letters") == 1 and count(store, "dead_letters", "line LIKE '%dl-2%'") == 1
+
+
+def test_a_quote_id_in_rejected_segment_calls_is_erased_whatever_their_shape(client, store, plan):
+    """Outside probe: a Segment call kept as rejected keeps `raw` in Segment's shape (properties, traits,
+    context.traits), not the tag's `p`, and one not UTF-8 or cut at the size limit is no JSON at all: erasing
+    its quote id left both rows, the quote and contract ids in their raw."""
+    from tests.collector.segment.test_api import basic, key_for
+    from tests.journeys.conftest import ADMIN
+
+    write_key = key_for(client)
+    stamp = "2026-01-05T10:00:00.000Z"
+    props = '"quote_id":"Q-ERASEDD","contract_id":"MA-ERASE-d-9","premium":412.5'
+    # Not UTF-8 (a \xff byte): the batch is split and this call kept as rejected, its raw no JSON.
+    bad = (b'{"type":"track","event":"Contract Signed","userId":"CUST-D-unlinked","messageId":"m-bad",'
+           b'"timestamp":"' + stamp.encode() + b'","properties":{' + props.encode() + b',"note":"\xff"}}')
+    # Larger than a call may be, properties first (segment-analytics-python's order), anonymousId after.
+    big = json.dumps({"properties": {"quote_id": "Q-ERASEDD", "contract_id": "MA-ERASE-d-9", "note": "x" * 40000},
+                      "anonymousId": "v-seg-big", "type": "track", "event": "Contract Signed",
+                      "messageId": "m-big", "timestamp": stamp}).encode()
+    # An identify call refused for its time: its traits (and context.traits) hold the quote id.
+    traits = json.dumps({"type": "identify", "userId": "CUST-E-unlinked", "messageId": "m-traits",
+                         "timestamp": "yesterday", "context": {"traits": {"quote_id": "Q-ERASEDD"}},
+                         "traits": {"quote_id": "Q-ERASEDD"}}).encode()
+    body = b'{"batch":[' + bad + b"," + big + b"," + traits + b'],"sentAt":"' + stamp.encode() + b'"}'
+    r = client.post("/v1/batch", content=body, headers=basic(write_key))
+    assert r.status_code == 200 and r.json()["rejected"] == 3, r.text
+    done = client.post("/api/erase", content=b'{"crm_id": "Q-ERASEDD"}', headers=ADMIN).json()
+    assert done["removed"]["rejected_events"] == 3
+    assert count(store, "rejected_events", "raw LIKE '%Q-ERASEDD%' OR raw LIKE '%MA-ERASE-d-9%'") == 0
+
+
+def test_an_event_too_large_keeps_what_identifies_it_and_is_erased_with_its_person(client, store, plan):
+    """Outside probe: an event larger than the size kept was cut at 32,768 bytes, and an id after a big
+    property (the visitor id, a phone, a quote id; a Segment call's anonymousId after its properties) was lost
+    with the rest: no erasure found the row, which kept the person's IP prefix, browser and times."""
+    from collector.segment.translate import private_id
+    from tests.collector.helpers import event, post
+    from tests.collector.segment.test_api import basic, key_for
+    from tests.journeys.conftest import ADMIN
+
+    note = {"note": "x" * 40000}
+    post(client, event("form_submit", vid="v-big", f="moto_quote", p={"quote_id": "Q-ERASEA", "phone": "0611223344"}))
+    big = {"id": str(uuid.uuid4()), "e": "page_view", "t": int(time.time() * 1000), "p": note,
+           "url": "https://www.motoassur.example/devis?q=Q-ERASEA", "vid": "v-big", "sid": "s-big"}
+    lone = {**big, "id": str(uuid.uuid4()), "e": "form_submit", "f": "moto_quote", "vid": "v-lone",
+            "p": {**note, "phone": "06 44 55 66 77"}}
+    assert post(client, big, lone).status_code == 204
+    stamp = "2026-01-05T10:00:00.000Z"
+    calls = [{"properties": {**note, "quote_id": "Q-ERASEB"}, "anonymousId": "v-seg", "type": "track",
+              "event": "Contract Signed", "messageId": "m-1", "timestamp": stamp},
+             {"properties": note, "traits": {**note, "x": 1}, "context": {"traits": {**note, "quote_id": "Q-ERASEC"}},
+              "userId": "Jean.Dupont@example.fr", "type": "identify", "messageId": "m-2", "timestamp": stamp}]
+    r = client.post("/v1/batch", content=json.dumps({"batch": calls, "sentAt": stamp}), headers=basic(key_for(client)))
+    assert r.status_code == 200 and r.json()["rejected"] == 2, r.text
+    erased = lambda body: client.post("/api/erase", content=json.dumps(body), headers=ADMIN).json()["removed"]
+    assert erased({"crm_id": "Q-ERASEA"})["rejected_events"] == 1
+    assert count(store, "rejected_events", "raw LIKE '%v-big%'") == 0
+    assert erased({"phone": "06 44 55 66 77"})["rejected_events"] == 1
+    assert count(store, "rejected_events", "raw LIKE '%v-lone%'") == 0
+    assert erased({"crm_id": "Q-ERASEB"})["rejected_events"] == 1
+    # The e-mail address as userId is no text kept, but the visitor id Segment's calls make of it.
+    visitor = "user:" + private_id("Jean.Dupont@example.fr", plan, client.app.state.settings.secret)
+    assert erased({"visitor": visitor})["rejected_events"] == 1
+    assert count(store, "rejected_events") == 0
+
+
+def test_a_rejected_cancellation_of_a_contract_only_a_rejected_sale_line_names_is_erased(store, ctx, plan):
+    """Outside probe: a cancellation line names its contract alone; when the sale line of that contract was
+    rejected too (its time unreadable), no conversion held the contract, and the cancellation stayed after the
+    erasure of the phone its sale line gave."""
+    import io
+
+    from journeys import cancellations
+
+    sale = b"conversion_id,ts,premium,phone\nERR-1,not a time,100.00,06 87 65 43 29\nERR-2,not a time,100.00,06 87 65 43 28\n"
+    conversions.import_file(store, ctx, io.BytesIO(sale), source="err-sale.csv")
+    cancellations.import_file(store, ctx, io.BytesIO(b"conversion_id,cancelled_at\nERR-1,31/11/2026\nERR-2,31/11/2026\n"),
+                              source="err-cancel.csv")
+    assert count(store, "import_rejects", "record_key IN ('ERR-1', 'ERR-2')") == 4
+    done = erase.erase(store, plan, ctx.secret, "phone", "06 87 65 43 29")
+    assert done.removed["import_rejects"] == 2
+    assert rows(store, "SELECT kind, record_key FROM parcours.import_rejects FINAL WHERE record_key LIKE 'ERR-%' "
+                       "ORDER BY kind") == [{"kind": "cancellations", "record_key": "ERR-2"},
+                                            {"kind": "conversions", "record_key": "ERR-2"}]  # another person's
