@@ -1,6 +1,6 @@
 """Redaction of hostile free text: what one 32 KB field (--max-event) full of numbers costs the collector
 (written with ASCII separators, or Unicode ones and full-width digits, which the redaction reads folded; or
-percent-encoded or joined by `+`, which it reads decoded too),
+percent-encoded, up to three times, or joined by `+`, which it reads decoded too),
 which redacts on its event loop, beside the same size of ordinary prose with a phone number in it, measured
 in the same run. The figures are the ratios; the target: no field costs more than 50x prose of its size.
 Run: .venv/bin/python bench/bench_redact.py
@@ -43,6 +43,9 @@ def cases() -> dict[str, str]:
         "phones, no-break spaces": fill(lambda i: f"06 {rnd.choice([12, 71])} {two()} {two()} {two()}".replace(" ", NBSP)),
         "phones, full-width digits": fill(lambda i: f"06{rnd.choice([12, 71])}{two()}{two()}{two()}".translate(WIDE)),
         "phones, percent-encoded": fill(lambda i: f"06%20{rnd.choice([12, 71])}%20{two()}%20{two()}%20{two()}"),
+        "phones, percent-encoded twice": fill(lambda i: f"06%2520{rnd.choice([12, 71])}%2520{two()}%2520{two()}%2520{two()}"),
+        "phones, encoded three times": fill(lambda i: f"06%252520{rnd.choice([12, 71])}%252520{two()}%252520{two()}%252520{two()}"),
+        "one-digit groups, %252520": fill(lambda i: str(rnd.randint(0, 9)) + "%252520"),
         "phones joined by +": fill(lambda i: f"06+{rnd.choice([12, 71])}+{two()}+{two()}+{two()}").replace(" ", "+"),
         "one-digit groups, %20 and +": fill(lambda i: str(rnd.randint(0, 9)) + rnd.choice(["%20", "+"])),
         "one-digit groups, then a %20": fill(lambda i: str(rnd.randint(0, 9)))[:-3] + "%20",  # read twice

@@ -124,6 +124,7 @@ async def purge_leads(request: Request) -> Response:
 
 
 MAX_NUMBER_BODY = 4096
+MAX_URL = 2048
 _number_request = msgspec.json.Decoder(dict)
 
 
@@ -150,8 +151,11 @@ async def number(request: Request) -> Response:
     except (ValueError, msgspec.DecodeError) as exc:
         return JSONResponse({"error": f"not a number request: {exc}"}, 400, headers)
     bot = useragent.parse(request.headers.get("user-agent", "")[:512]).is_bot
-    # The page's URL as the events keep it: personal data in it (an e-mail, a phone in a query) removed.
-    url = redact.of(request.app.state.plan).url(url[:2048])
+    # The page's URL and the ids as the events keep them (collector/ingest.py): personal data in them (an e-mail,
+    # a phone in a query, a phone given as an id) removed; the URL redacted before it is cut (cut first, a
+    # number across the cut kept 9 of its digits, which no longer read as a number).
+    r = redact.of(request.app.state.plan)
+    url, visitor, session = r.url(url)[:MAX_URL], r.ident(visitor), r.ident(session)
     address = client_address(request.client.host if request.client else "")
     chosen = await service.take(visitor, session, url, bot, address)
     return JSONResponse({"n": chosen, "d": numbers_mod.display(chosen), "r": numbers_mod.RENEW}, headers=headers)

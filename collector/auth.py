@@ -38,6 +38,7 @@ from collector import logins as logins_mod
 from collector.enrich import client_address
 from collector.errors import error
 from collector.logs import Throttle
+from collector.redact import phone_like
 from collector.users import Users
 
 log = logging.getLogger("parcours.auth")
@@ -159,6 +160,12 @@ def viewer_allowed(scope) -> bool:
     return bool(given) and hmac.compare_digest(given.encode(), session.csrf.encode())
 
 
+def _logged(name: str) -> str:
+    """An account name as a log line shows it: a phone number typed as the name (or one that is the name)
+    masked, then shortened (masked first: cut first, a number across the cut would no longer read as one)."""
+    return phone_like(name)[:64]
+
+
 async def login(request: Request) -> Response:
     """POST /dashboard/login (a form: name, password, next): a session cookie and back to the dashboard."""
     if not same_origin(request.headers, request.url.scheme):
@@ -172,21 +179,21 @@ async def login(request: Request) -> Response:
     wait = logins.wait(name, client)
     if wait:
         _refusals.log(logging.WARNING, "login: too many failures for account %r or from its client; %d s to wait",
-                      name[:64], wait)
+                      _logged(name), wait)
         return _to_login(target, "throttled", wait)
     with logins.check() as free:
         if not free:
             _refusals.log(logging.WARNING, "login: %d password check(s) running already; account %r told to come back",
-                          logins_mod.MAX_CHECKS, name[:64])
+                          logins_mod.MAX_CHECKS, _logged(name))
             return _to_login(target, "busy", logins_mod.BUSY_RETRY)
         user = await run_in_threadpool(sessions.users.verify, name, password) if name and password else None
     if user is None:
         logins.failed(name, client)
-        _refusals.log(logging.INFO, "login: refused for account %r", name[:64])
+        _refusals.log(logging.INFO, "login: refused for account %r", _logged(name))
         return _to_login(target, "failed")
     logins.succeeded(name, client)
     token, _ = sessions.create(user.name, user.role)
-    log.info("login: %r (%s)", user.name, user.role)
+    log.info("login: %r (%s)", _logged(user.name), user.role)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(COOKIE, token, max_age=LIFETIME, path="/", httponly=True, samesite="strict",
                         secure=request.url.scheme == "https")
@@ -204,7 +211,7 @@ async def logout(request: Request) -> Response:
         if not hmac.compare_digest(given.encode(), session.csrf.encode()):
             return error(403, "logout refused: the form's CSRF token does not match the session (reload the page)")
         request.app.state.sessions.end(token)
-        log.info("logout: %r", session.user)
+        log.info("logout: %r", _logged(session.user))
     response = RedirectResponse(f"{LOGIN_PATH}?bye=1", status_code=303)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response

@@ -50,6 +50,21 @@ class LargeBatches(WalError):
     """Too many large bodies waiting: the sender retries later (answered as the log's refusals are)."""
 
 
+MAX_USER_AGENT = 512
+"""The most characters of a User-Agent kept (cut after its redaction: `redact.clipped`)."""
+
+
+def header_text(raw: bytes) -> str:
+    """A header's value as text that is stored (the user agent, the referrer): UTF-8, as browsers and HTTP
+    libraries send them (a phone in full-width digits or with no-break spaces, read as latin-1, became mojibake
+    the redaction could not read, and `.encode("latin-1").decode()` gave it back), else latin-1."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+
 class Collect:
     """POST /collect: read, validate, enrich, append to the write-ahead log, then answer 204 with the
     counts in `X-Parcours-Accepted` and `X-Parcours-Rejected` (rejected events are stored too).
@@ -95,7 +110,8 @@ class Collect:
             if allowed is None:
                 # A site the plan does not list (a typo, http moved to https): its events are kept as rejected,
                 # to replay once the plan lists it, and the answer says so in the developer's console.
-                refused = say("origin", origin=origin.decode("latin-1")[:200], version=state.plan.version)
+                refused = say("origin", origin=redact.of(state.plan).text(header_text(origin))[:200],
+                              version=state.plan.version)
                 cors = [(b"access-control-allow-origin", origin), (b"vary", b"Origin")]
             else:
                 cors = [(k.lower().encode(), v.encode("latin-1")) for k, v in allowed.items()]
@@ -108,7 +124,8 @@ class Collect:
         client = scope.get("client")
         req = ingest_mod.Request(
             received_ms=time.time_ns() // 1_000_000,
-            user_agent=headers.get(b"user-agent", b"")[:512].decode("latin-1"),
+            user_agent=redact.clipped(header_text(headers.get(b"user-agent", b"")), MAX_USER_AGENT,
+                                      redact.of(state.plan).user_agent),
             ip=truncate_ip(client[0] if client else "", settings.ip_v4_bits, settings.ip_v6_bits),
         )
         try:
@@ -196,7 +213,7 @@ class Collect:
         """One line per event that could not be read (or that ingest failed on), throttled; personal data
         removed from what it quotes."""
         r = redact.of(self.state.plan)
-        event_id, reason = r.ident(problem.event_id[:64]), r.text(problem.reason)
+        event_id, reason = r.ident(problem.event_id)[:64], r.text(problem.reason)
         if problem.error is not None:
             self._unread.log(logging.ERROR, "ingest failed on one event (event_id %r), kept in rejected_events: %s",
                              event_id, reason, exc_info=problem.error)
@@ -277,14 +294,16 @@ async def pixel(request: Request) -> Response:
             state.metrics.pixel_without_consent.inc()
             _pixel_refusals.log(logging.INFO, "pixel event %r not stored: the plan requires consent, which a pixel "
                                 "cannot carry (stored from the pixel: the plan's exempt events, %s)",
-                                redact.of(plan).text(",".join(names)[:64]), ", ".join(exempt) or "none")
+                                redact.of(plan).text(",".join(names))[:64], ", ".join(exempt) or "none")
             return pixel_mod.gif_response()  # the image never fails: the page shows no broken image
     req = ingest_mod.Request(
         received_ms=time.time_ns() // 1_000_000,
-        user_agent=request.headers.get("user-agent", "")[:512],
+        user_agent=redact.clipped(header_text(request.headers.get("user-agent", "").encode("latin-1")),
+                                  MAX_USER_AGENT, redact.of(plan).user_agent),
         ip=truncate_ip(request.client.host if request.client else "", settings.ip_v4_bits, settings.ip_v6_bits),
     )
-    body = pixel_mod.batch_body(pixel_mod.query(request.scope["query_string"]), request.headers.get("referer", ""),
+    body = pixel_mod.batch_body(pixel_mod.query(request.scope["query_string"]),
+                                header_text(request.headers.get("referer", "").encode("latin-1")),
                                 req.received_ms, state.plan)
     try:
         await request.app.collect.take(body, req)

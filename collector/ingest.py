@@ -220,7 +220,7 @@ def _judge(ev: WireEvent | None, problem: str, sent: int, req: Request, plan: Co
 def _validate(ev: WireEvent, event_id: str | None, plan: CompiledPlan) -> list[str]:
     reasons = []
     if event_id is None:
-        reasons.append(say("not_a_uuid", value=ev.event_id[:64]))
+        reasons.append(say("not_a_uuid", value=redact.of(plan).ident(ev.event_id)[:64]))
     spec = event_spec(ev.event, ev.form_id, ev.step, plan, reasons)
     if spec is not None:
         reasons += spec.problems(ev.properties)
@@ -240,7 +240,7 @@ def _canonical_id(text: str) -> str | None:
 def event_spec(event: str, form_id: str, step: str, plan: CompiledPlan, reasons: list[str]) -> EventSpec | None:
     """The property rules that apply to an event, or None when the event itself is wrong (said in `reasons`)."""
     if event not in plan.events:
-        reasons.append(say("event_undeclared", value=event[:64], version=plan.version))
+        reasons.append(say("event_undeclared", value=redact.of(plan).text(event)[:64], version=plan.version))
         return None
     if event not in ("form_step", "form_submit", "form_abandon"):
         return plan.events[event]
@@ -248,17 +248,19 @@ def event_spec(event: str, form_id: str, step: str, plan: CompiledPlan, reasons:
         reasons.append(say("form_required", event=event))
         return None
     if form_id not in plan.steps:
-        reasons.append(say("form_undeclared", value=form_id[:64]))
+        reasons.append(say("form_undeclared", value=redact.of(plan).text(form_id)[:64]))
         return None
     steps = plan.steps[form_id]
     if event == "form_submit":
         return plan.submits[form_id]
     if event == "form_abandon":
         if step and step not in steps:
-            reasons.append(say("step_unknown", form=form_id, value=step[:64], steps=", ".join(steps)))
+            reasons.append(say("step_unknown", form=form_id, value=redact.of(plan).text(step)[:64],
+                               steps=", ".join(steps)))
         return EventSpec()
     if step not in steps:
-        reasons.append(say("step_unknown", form=form_id, value=step[:64], steps=", ".join(steps)))
+        reasons.append(say("step_unknown", form=form_id, value=redact.of(plan).text(step)[:64],
+                           steps=", ".join(steps)))
         return None
     return steps[step][1]
 
@@ -354,7 +356,7 @@ def _rejected_row(raw: bytes, ev: WireEvent | None, reasons: list[str], req: Req
     key = _private(ev.properties, plan, secret)[1] if ev else _raw_phone_key(raw, plan, secret)
     r = redact.of(plan)
     return RejectedRow(
-        received_at=seconds(req.received_ms), event_id=r.ident(event_id[:128]), event=r.text(event[:128]),
+        received_at=seconds(req.received_ms), event_id=r.ident(event_id)[:128], event=r.text(event)[:128],
         reasons=[r.text(reason) for reason in reasons], raw=_scrub(raw, plan, secret, keep),
         user_agent=r.user_agent(req.user_agent), ip=req.ip, plan_version=plan.version, sent_at=seconds(sent),
         phone_key=key, source=req.source,

@@ -13,12 +13,13 @@ import msgspec
 from starlette.responses import Response
 
 from collector.ingest import event_spec
-from collector.redact import unquote_form
+from collector.redact import clipped, of, unquote_form
 from collector.wire import WIRE_KEYS, pixel_event
 from tagplan import CompiledPlan
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 _K = WIRE_KEYS
+MAX_URL = 2048
 
 
 def batch_body(params, referer: str, received_ms: int, plan: CompiledPlan) -> bytes:
@@ -31,7 +32,8 @@ def batch_body(params, referer: str, received_ms: int, plan: CompiledPlan) -> by
     event = pixel_event(params)
     event.setdefault(_K["event_id"], str(uuid.uuid4()))
     event.setdefault(_K["client_ts"], received_ms)
-    event.setdefault(_K["url"], referer[:2048])
+    if _K["url"] not in event:  # redacted before it is cut: cut first, a phone across the cut kept 9 digits
+        event[_K["url"]] = clipped(referer, MAX_URL, of(plan).url)
     url = event[_K["url"]]
     if not event[_K["captured"]]:
         event[_K["captured"]] = _captured(url, plan) if isinstance(url, str) else {}

@@ -28,8 +28,12 @@ a rejected event its payload, name, id and reasons) goes through `Redactor`:
   query (`#/devis?nom=…`), and the rest is read part by part, each query value decoded (`+` a space, but the
   `+` that begins a number: `unquote_form`);
 - a URL's encoded text copied into any other free text (06%2071%2082%2093%2004, %2B33671829304,
-  06+71+82+93+04 in a captured utm_term or a property): read decoded too, and what is found replaced where it
-  is written (`_escaped`).
+  06+71+82+93+04 in a captured utm_term or a property): read decoded too, up to `LEVELS` levels of
+  percent-encoding (a URL in a URL's parameter, itself in a parameter: 06%252071…), and what is found replaced
+  where it is written (`_escaped`).
+
+A value cut to a column's size is redacted first, then cut (`clipped`): cut first, a number across the cut
+kept its first nine digits, which no redaction reads as a number.
 
 What is not personal is left exactly as it was: hosts (an IPv4 address), dates, timestamps, UUIDs, order
 ids. So a rejected event replayed (`parcours rejected replay`) gets back its non-personal text unchanged.
@@ -82,6 +86,30 @@ _LETTERS = str.maketrans("0123456789", "ghijklmnop")
 again: a sale recorded as an event, then imported) could read as a phone number."""
 
 
+LEVELS = 3
+"""How many levels of percent-encoding are read (06%2071…, 06%252071…, 06%25252071…): bounded, so that what
+the redaction of a field costs stays linear in its size."""
+
+
+def _unquoted(value: str) -> str:
+    """`value` decoded as a URL's text (`+` a space), up to LEVELS times: the cheap look at what it may hide."""
+    for _ in range(LEVELS):
+        if "%" not in value and "+" not in value:
+            break
+        decoded = unquote_plus(value)
+        if decoded == value:
+            break
+        value = decoded
+    return value
+
+
+def clipped(value: str, limit: int, redact: Callable[[str], str]) -> str:
+    """`value` cut to `limit` characters for a column, redacted (`redact`) first when it must be cut: the
+    cut then leaves no part of a number that the redaction, reading the cut text, would no longer see as one
+    (07 36 99 35 6). A value that fits is as it came: its redaction is done where it is written."""
+    return value if len(value) <= limit else redact(value)[:limit]
+
+
 class Redactor:
     """Personal data removed from text for one plan: its phone region and its URL parameters to strip."""
 
@@ -93,7 +121,7 @@ class Redactor:
         """True when `value` (several fields joined) certainly holds nothing to redact: the fast path. A URL's
         encoded text is looked at decoded (`06%2071%2082…`, `06+71+82…`: no digits in a row until then)."""
         if "%" in value or "+" in value:
-            value = unquote_plus(value)
+            value = _unquoted(value)
         if "@" in value or (_RUN.search(value) and _DIGITS.search(value)):
             return False
         return not self.params or not any(name in value.lower() for name in self.params)
@@ -125,7 +153,7 @@ class Redactor:
         fragment replaced; its scheme and host as they are."""
         if not value:
             return value
-        probe = unquote_plus(value) if "%" in value or "+" in value else value  # %2B33%206%2071…, 06+71+82…
+        probe = _unquoted(value) if "%" in value or "+" in value else value  # %2B33%206%2071…, 06+71+82…
         if not ((_RUN.search(probe) and _DIGITS.search(probe)) or "@" in probe or (self.params and "=" in value)):
             return value
         head, hash_mark, fragment = value.partition("#")
@@ -425,16 +453,30 @@ def _decoded(value: str, plus: bool = True) -> tuple[str, list[int]]:
 
 def _escaped_spans(value: str, find: Callable[[str], list[tuple[int, int]]],
                    plus: bool = True) -> list[tuple[int, int, str]]:
-    """What `find` finds in `value` read decoded (`_decoded`) that it does not find in `value` as written: each
-    as its span in `value` and its decoded text. Nothing when `value` decoded holds no digits to look at."""
-    probe = unquote_plus(value)  # the cheap look first: most text with a % or a + is no encoded number
+    """What `find` finds in `value` read decoded (`_decoded`, then decoded again while escapes are left, up to
+    LEVELS levels: 06%252071… is 06%2071…, then 06 71…) that it does not find in `value` as written: each as
+    its span in `value` and its decoded text. Nothing when `value` decoded holds no digits to look at."""
+    probe = _unquoted(value)  # the cheap look first: most text with a % or a + is no encoded number
     if probe == value or not (_RUN.search(probe) and _DIGITS.search(probe) or "@" in probe):
         return []
-    decoded, starts = _decoded(value, plus)
-    if decoded == value:
-        return []
-    return [(starts[s], starts[e], decoded[s:e]) for s, e in find(decoded)
-            if value[starts[s]:starts[e]] != decoded[s:e]]
+    found: list[tuple[int, int, str]] = []
+    taken = bytearray(len(value))  # what a level found already: a deeper level finds it again
+    text, where = value, None  # where: the position in `value` of each character of `text` (one more: the end)
+    for _ in range(LEVELS):
+        decoded, starts = _decoded(text, plus)
+        if decoded == text:
+            break
+        if where is not None:
+            starts = [where[at] for at in starts]
+        for s, e in find(decoded):
+            start, end = starts[s], starts[e]
+            if value[start:end] != decoded[s:e] and not any(taken[start:end]):
+                found.append((start, end, decoded[s:e]))
+                taken[start:end] = b"\1" * (end - start)
+        if "%" not in decoded:
+            break
+        text, where = decoded, starts
+    return found
 
 
 _WORD = re.compile(r"[^\W\d_]+")
@@ -444,13 +486,15 @@ def _unglued(value: str) -> str:
     """`value` with the letters that touch a run of eight digits or more made blanks, when they belong to words
     ("appelez0612345678svp", "Tel0612345678"): the matcher refuses a number glued to a letter. Not those of an
     id or a code, which a phone number glued to nothing is no part of: a token mixing cases (a click id such as
-    EAIaIQobChMI0612345678x), in capitals (REF0612345678), or long and hexadecimal (a hash)."""
+    EAIaIQobChMI0612345678x), in capitals (REF0612345678), or long and hexadecimal (a hash); but for a number
+    written in groups (MMM07 36 99 35 63): no id is written so."""
     chars = None
     for run in _GROUPS.finditer(value):
         if sum(c.isdigit() for c in run.group()) < 8:
             continue
         for at in (run.start() - 1, run.end()):
-            if 0 <= at < len(value) and value[at].isalpha() and _wordy(value, at):
+            # A number written in groups (07 36 99 35 63) is no id's digits, whatever letters touch it.
+            if 0 <= at < len(value) and value[at].isalpha() and (_wordy(value, at) or not run.group().isdigit()):
                 chars = chars or list(value)
                 chars[at] = " "
     return "".join(chars) if chars else value

@@ -260,7 +260,7 @@ def _refuse_loose_keys(doc: dict) -> None:
     erase for real, or erase someone else."""
     for key, value in doc.items():
         if key not in (*erase.KINDS, "dry_run"):
-            raise BadParameter(f'{phone_like(str(key)[:40])}: unknown key{did_you_mean(str(key), (*erase.KINDS, "dry_run"))}; '
+            raise BadParameter(f'{phone_like(str(key))[:40]}: unknown key{did_you_mean(str(key), (*erase.KINDS, "dry_run"))}; '
                                + _ERASE_BODY)
         if key == "dry_run" and not isinstance(value, bool):
             raise BadParameter("dry_run: send true or false (JSON booleans)")

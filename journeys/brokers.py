@@ -16,6 +16,7 @@ from collector.storage import Store
 from journeys import imports
 from journeys.imports import Context, Kind, Progress, Summary
 from journeys.profiles import Reader, Record, ValueProblem, text
+from journeys.values import quoted
 from tagplan import CompiledPlan
 from tagplan.messages import did_you_mean
 
@@ -45,7 +46,9 @@ def broker_row(record: Record, r: Reader, ctx: Context) -> tuple[dict[str, Any],
             reasons.append(f"{name}: required")
     levers = ctx.plan.plan.levers.names if ctx.plan.plan.levers else []
     if row.get("lever") and row["lever"] not in levers:
-        reasons.append(f'lever: "{row["lever"]}" is not declared in levers.names{did_you_mean(row["lever"], levers)}')
+        # The lever quoted as the line's fields are kept (imports._kept): a phone typed there masked.
+        reasons.append(f'lever: "{quoted(row["lever"], 64)}" is not declared in levers.names'
+                       f'{did_you_mean(row["lever"], levers)}')
     if reasons:
         return {k: v for k, v in row.items()}, reasons
     return row, []

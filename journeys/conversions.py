@@ -83,7 +83,7 @@ def conversion_row(record: Record, r: Reader, ctx: Context) -> tuple[dict[str, A
     try:
         row["premium"] = "0.00" if premium is None or premium == "" else amount(r, premium)
         if row["premium"].startswith("-"):  # sent as such to the ad networks, and counted in the revenue
-            raise ValueProblem(f"{row['premium']} is negative: a sale's premium is 0 or more")
+            raise ValueProblem(f"{quoted(row['premium'])} is negative: a sale's premium is 0 or more")
     except ValueProblem as exc:
         reasons.append(f"premium: {exc}")
     try:

@@ -11,6 +11,7 @@ from typing import IO, Any
 from journeys import imports
 from journeys.imports import Context, Kind, Progress, Summary
 from journeys.profiles import Reader, Record, ValueProblem, amount, currency, day, text
+from journeys.values import quoted
 from tagplan.messages import did_you_mean
 
 COLUMNS = (("day", "Date"), ("lever", "String"), ("campaign", "String"), ("amount", "Decimal(18, 2)"),
@@ -41,7 +42,8 @@ def cost_row(record: Record, r: Reader, ctx: Context) -> tuple[dict[str, Any], l
     if "lever" in row and not lever:
         reasons.append("lever: required")
     elif lever and lever not in levers:
-        reasons.append(f'lever: "{lever}" is not declared in levers.names{did_you_mean(lever, levers)}')
+        # The lever quoted as the line's fields are kept (imports._kept): a phone typed there masked.
+        reasons.append(f'lever: "{quoted(lever, 64)}" is not declared in levers.names{did_you_mean(lever, levers)}')
     if reasons:
         return {k: _plain(values.get(k)) for k in values}, reasons
     return row, []

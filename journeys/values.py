@@ -73,7 +73,7 @@ def amount(r: Reader, value: Any) -> str:
     if not number.is_finite() or abs(number) >= Decimal(10) ** 16:
         raise ValueProblem("expected an amount")
     if number != number.quantize(Decimal("0.01")):
-        raise ValueProblem(f"more than 2 decimals: {number}")
+        raise ValueProblem(f"more than 2 decimals: {quoted(str(number))}")
     return f"{number:.2f}"
 
 

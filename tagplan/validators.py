@@ -64,8 +64,18 @@ class EventSpec:
             out += [f"properties.{name}: {p}" for p in spec.problems(props[name])]
         for name in props:
             if name not in self.properties:  # a sender's name, quoted shortened: it lands in a column analysts read
-                out.append(f"properties.{name if len(name) <= 64 else name[:63] + '…'}: {say('undeclared')}")
+                out.append(f"properties.{name if len(name) <= 64 else _shortened(name)}: {say('undeclared')}")
         return out
+
+
+_UNREADABLE_TAIL = re.compile(r"[\W\d_]+\Z")
+
+
+def _shortened(name: str) -> str:
+    """A long name cut for a reason, without the digits and separators it ends in at the cut: the reason is
+    redacted later (collector/redact.py), and a phone number across the cut, its last digit gone, would no
+    longer read as one there (06 93 11 52 8)."""
+    return _UNREADABLE_TAIL.sub("", name[:63]) + "…"
 
 
 def property_spec(name: str, prop: Property, region: str | None) -> PropertySpec:

@@ -106,15 +106,19 @@ def read(msg: Message, call: str, source: str, received_ms: int, batch_sent: str
          batch_context: dict[str, Any] | None, plan: CompiledPlan, secret: bytes) -> Read:
     """One Segment message as a wire event, or the reasons it is refused. `call` is the endpoint's type
     (/v1/track) or the message's own `type` (/v1/batch)."""
-    message_id = _text(msg.messageId)[:128] or str(uuid.uuid4())  # Segment stamps one when a sender did not
+    given_id = _text(msg.messageId)
+    message_id = given_id[:128] or str(uuid.uuid4())  # Segment stamps one when a sender did not
+    r = redact.of(plan)
+    # A value cut to its column is redacted first (redact.clipped): cut first, a phone across the cut kept 9 digits.
+    clip = redact.clipped
     event_id = str(uuid.uuid5(_NAMESPACE, f"{source}/{message_id}"))
     context = {**(batch_context or {}), **(msg.context or {})}
     reasons: list[str] = []
     if call in REFUSED_TYPES:
         return Read(message_id, event_id, call, None, [say("segment_refused", call=call, why=REFUSED_TYPES[call])])
     if call not in CALLS:
-        return Read(message_id, event_id, call[:64], None,
-                    [say("segment_type", value=call[:64], calls=", ".join(CALLS))])
+        shown = clip(call, 64, r.text)
+        return Read(message_id, event_id, shown, None, [say("segment_type", value=shown, calls=", ".join(CALLS))])
     user_id, anonymous_id = _text(msg.userId), _text(msg.anonymousId)
     if not user_id and not anonymous_id:
         reasons.append(say("segment_no_id"))
@@ -123,9 +127,9 @@ def read(msg: Message, call: str, source: str, received_ms: int, batch_sent: str
     for field in ("originalTimestamp", "timestamp"):
         value = getattr(msg, field)
         if value is not None:
-            times[field] = _millis(value, field, reasons)
+            times[field] = _millis(value, field, reasons, r)
     sent_text = msg.sentAt if msg.sentAt is not None else batch_sent
-    sent = _millis(sent_text, "sentAt", reasons) if sent_text is not None else None
+    sent = _millis(sent_text, "sentAt", reasons, r) if sent_text is not None else None
     if reasons:
         return Read(message_id, event_id, name, None, reasons)
     client = times.get("originalTimestamp") or times.get("timestamp") or received_ms
@@ -136,13 +140,14 @@ def read(msg: Message, call: str, source: str, received_ms: int, batch_sent: str
     event = {
         _K["event_id"]: event_id, _K["event"]: name, _K["client_ts"]: client,
         _K["visitor_id"]: _private(anonymous_id, plan, secret) if anonymous_id else "user:" + _private(user_id, plan, secret),
-        _K["url"]: url[:2048], _K["referrer"]: referrer[:2048],
+        _K["url"]: clip(url, 2048, r.url), _K["referrer"]: clip(referrer, 2048, r.url),
         _K["captured"]: _captured(url, context.get("campaign"), plan),
         _K["properties"]: props,
-        _K["user_id"]: _private(user_id, plan, secret)[:256], _K["message_id"]: message_id,
+        _K["user_id"]: clip(_private(user_id, plan, secret), 256, r.ident),
+        _K["message_id"]: clip(given_id, 128, r.ident) or message_id,
     }
     return Read(message_id, event_id, name, event, [],
-                ip=_str(context, "ip")[:64], user_agent=_str(context, "userAgent")[:512],
+                ip=_str(context, "ip")[:64], user_agent=clip(_str(context, "userAgent"), 512, r.user_agent),
                 # Without sentAt, the sender's clock is taken to be ours: its timestamp stands as given.
                 sent_ms=sent if sent is not None else received_ms)
 
@@ -167,25 +172,26 @@ def _name_and_properties(msg: Message, call: str, plan: CompiledPlan, reasons: l
     # Personal data out before snake-casing: "Call 06 71 82 93 04" would become call_06_71_82_93_04.
     name = event_name(redact.of(plan).text(given))[:64]
     if name in BUILTIN_EVENTS:
-        reasons.append(say("segment_builtin", value=given[:64]))
+        reasons.append(say("segment_builtin", value=redact.of(plan).text(given)[:64]))
     return name, props
 
 
 def _captured(url: str, campaign: Any, plan: CompiledPlan) -> dict[str, str]:
     """The URL parameters the plan captures, from the page URL and context.campaign (which wins)."""
     wanted = plan.captured_params
+    r = redact.of(plan)
     out: dict[str, str] = {}
     if url:
         try:
             query = urlsplit(url).query
         except ValueError:
             query = ""
-        out.update((k, v[:512]) for k, v in parse_qsl(query) if k in wanted)
+        out.update((k, redact.clipped(v, 512, r.param)) for k, v in parse_qsl(query) if k in wanted)
     if isinstance(campaign, dict):
         for field, param in CAMPAIGN.items():
             value = campaign.get(field)
             if param in wanted and isinstance(value, str) and value:
-                out[param] = value[:512]
+                out[param] = redact.clipped(value, 512, r.param)
     return out
 
 
@@ -213,19 +219,19 @@ def _keyed(text: str, secret: bytes) -> str:
     return "hash:" + base64.b32encode(digest).decode().rstrip("=").lower()
 
 
-def _millis(value: Any, field: str, reasons: list[str]) -> int:
+def _millis(value: Any, field: str, reasons: list[str], r: redact.Redactor) -> int:
     """An ISO 8601 time (Segment's) in Unix milliseconds; a reason when it is not one."""
     text = value if isinstance(value, str) else ""
     try:
         when = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        reasons.append(say("segment_time", field=field, value=str(value)[:64]))
+        reasons.append(say("segment_time", field=field, value=r.text(str(value))[:64]))
         return 0
     if when.tzinfo is None:  # Segment's times carry their offset; one without is read as UTC
         when = when.replace(tzinfo=dt.timezone.utc)
     millis = int(when.timestamp() * 1000)
     if not 0 <= millis <= 4_102_444_800_000:
-        reasons.append(say("segment_time", field=field, value=text[:64]))
+        reasons.append(say("segment_time", field=field, value=r.text(text)[:64]))
         return 0
     return millis
 

@@ -228,3 +228,15 @@ def test_pages_get_the_default_number_until_the_leases_are_read(plan, store, mon
             away.close()
 
     run_async(scenario())
+
+
+def test_a_lease_keeps_its_ids_and_a_long_url_redacted_as_the_events_do(client, store):
+    # Outside probe: the visitor and session ids were stored as given (a phone as an id), and the URL was cut at
+    # 2048 characters before its redaction, which then no longer read the number across the cut.
+    base = "https://www.motoassur.example/devis?q="
+    url = base + "a" * (2040 - len(base) - 5) + "&tel=07.41.53.36.48"
+    body = json.dumps({"v": "06 42 45 42 73", "s": "+33 6 55 74 39 66", "u": url})
+    assert client.post("/collect/number", content=body, headers={"content-type": "text/plain", **UA}).status_code == 200
+    (lease,) = rows(store, "SELECT visitor_id, session_id, url FROM parcours.number_leases")
+    assert (lease["visitor_id"], lease["session_id"]) == ("[phone]", "[phone]")
+    assert lease["url"] == base + "a" * (2040 - len(base) - 5) + "&tel=[phone]"

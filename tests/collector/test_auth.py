@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import shutil
 import stat
 import threading
@@ -17,6 +18,7 @@ from click.testing import CliRunner
 from collector import auth, logins
 from collector.app import create_app
 from collector.cli import main
+from collector.logs import Throttle
 from collector.users import UserError, Users, users_file
 from tests.collector.helpers import serving
 from tests.conftest import Client
@@ -314,3 +316,15 @@ def test_the_api_mount_lets_a_viewer_session_read_reports_only(client):
     assert client.get("/api/export?table=events", headers=with_csrf).status_code == 401
     assert client.post("/api/rejected/replay?since=1d", headers=with_csrf).status_code == 401
     assert client.get("/api/reports/anything", headers={"authorization": "Bearer admin-test-token"}).status_code != 401
+
+
+def test_a_phone_typed_as_the_account_name_is_masked_in_the_log(client, monkeypatch, caplog):
+    # Outside probe: "login: refused for account '06 68 31 23 85'" on stderr; the throttled line likewise.
+    monkeypatch.setattr(logins, "MAX_FAILURES", 1)
+    monkeypatch.setattr(auth, "_refusals", Throttle(auth.log))  # not throttled by the lines of other tests
+    with caplog.at_level(logging.INFO, logger="parcours"):
+        login(client, name="06 68 31 23 85", password="wrong")
+        assert "error=throttled" in login(client, name="06 68 31 23 85", password="wrong").headers["location"]
+    logged = "\n".join(r.getMessage() for r in caplog.records if "login" in r.getMessage())
+    assert "refused for account '[redacted]'" in logged and "account '[redacted]' or from its client" in logged
+    assert "68 31" not in logged

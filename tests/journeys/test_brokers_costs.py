@@ -69,3 +69,14 @@ def test_the_ad_platform_cost_export_imports_through_its_profile(store, ctx):
     assert summary.rejects[0].reasons == ['lever: "tv" is not declared in levers.names']
     assert rows(store, "SELECT amount FROM parcours.costs FINAL WHERE day = '2026-10-01' AND lever = 'display'") == [
         {"amount": Decimal("400.00")}]
+
+
+def test_a_reason_quotes_a_lever_as_the_rejected_fields_keep_it(store, ctx):
+    # Outside probe: a phone typed as the lever was masked in the kept fields but quoted whole in the reason.
+    summary = costs.import_file(store, ctx, data("day,lever,campaign,amount\n2026-10-01,06 81 99 08 62,spot,9\n"),
+                                source="costs.csv")
+    assert summary.rejects[0].reasons == ['lever: "[redacted]" is not declared in levers.names']
+    summary = brokers.import_file(store, ctx, data("broker_id,name,lever\nB9,Jo,06 81 99 08 62\n"), source="b.csv")
+    assert summary.rejects[0].reasons == ['lever: "[redacted]" is not declared in levers.names']
+    stored = rows(store, "SELECT arrayStringConcat(reasons, ';') AS r FROM parcours.import_rejects")
+    assert stored and not any("0681" in row["r"] or "81 99" in row["r"] for row in stored)
