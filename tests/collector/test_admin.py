@@ -16,17 +16,24 @@ from collector.storage import StoreError
 from collector.target import CollectorError, Op, Remote
 from tests.collector.conftest import ADMIN
 from tests.collector.helpers import serving
-from tests.conftest import Client
+from tests.conftest import Client, refusing_client
 
 ROUTES = [(method, f"/api{route.path}") for route in admin.ROUTES for method in route.methods if method != "HEAD"]
+
+
+@pytest.fixture(scope="module")
+def refused(databases, engine_dir, tmp_path_factory):
+    """One app for the cases below: each is refused before anything is read or written."""
+    with refusing_client(databases, engine_dir, tmp_path_factory.mktemp("refused")) as c:
+        yield c
 
 
 @pytest.mark.parametrize("method, path", ROUTES)
 @pytest.mark.parametrize("authorization", [None, "Bearer wrong-token", "admin-test-token", "Basic admin-test-token",
                                           "Bearer", "Bearer admin-test-token-and-more"])
-def test_every_admin_route_needs_the_bearer_token(client, method, path, authorization):
+def test_every_admin_route_needs_the_bearer_token(refused, method, path, authorization):
     headers = {"authorization": authorization} if authorization else {}
-    r = client.request(method, path, headers=headers)
+    r = refused.request(method, path, headers=headers)
     assert r.status_code == 401
     assert r.json() == {"error": "missing or wrong admin token (Authorization: Bearer <PARCOURS_ADMIN_TOKEN>)"}
     assert r.headers["www-authenticate"] == 'Bearer realm="parcours admin API"'
