@@ -23,7 +23,7 @@ ROUTES = [(method, f"/api{route.path}") for route in admin.ROUTES for method in 
 
 @pytest.fixture(scope="module")
 def refused(databases, engine_dir, tmp_path_factory):
-    """One app for the cases below: each is refused before anything is read or written."""
+    """One app for the tests that take it: each request of theirs is refused before anything is read or written."""
     with refusing_client(databases, engine_dir, tmp_path_factory.mktemp("refused")) as c:
         yield c
 
@@ -45,10 +45,10 @@ def test_the_scheme_is_case_insensitive_and_unknown_paths_are_hidden(client):
     assert client.get("/api/nothing-here", headers=ADMIN).status_code == 404
 
 
-def test_a_statement_clickhouse_refuses_is_400_and_an_empty_one_says_what_to_send(client):
-    r = client.post("/api/sql", content="SELECT nope FROM nowhere", headers=ADMIN)
+def test_a_statement_clickhouse_refuses_is_400_and_an_empty_one_says_what_to_send(refused):
+    r = refused.post("/api/sql", content="SELECT nope FROM nowhere", headers=ADMIN)
     assert r.status_code == 400 and "nowhere" in r.json()["error"]
-    r = client.post("/api/sql", content="  ", headers=ADMIN)
+    r = refused.post("/api/sql", content="  ", headers=ADMIN)
     assert r.status_code == 400 and r.json() == {"error": "send one SQL statement as the request body"}
 
 
@@ -122,7 +122,7 @@ def test_the_cli_sees_a_cut_off_export_as_an_error(settings, store, tmp_path):
         assert b"".join(received).count(b"\n") == 1  # the first day arrived; the rest did not, and that was said
 
 
-def test_export_parameters_are_checked_before_anything_is_read(client):
-    r = client.get("/api/export?table=events&format=xml", headers=ADMIN)
+def test_export_parameters_are_checked_before_anything_is_read(refused):
+    r = refused.get("/api/export?table=events&format=xml", headers=ADMIN)
     assert r.status_code == 400 and r.json()["error"] == 'format "xml" is not known; use csv or jsonl'
     assert export.FORMATS.keys() == {"csv", "jsonl"}

@@ -80,7 +80,7 @@ def test_export_walks_the_period_a_day_at_a_time(store):
 
 @pytest.fixture(scope="module")
 def refused(databases, engine_dir, tmp_path_factory):
-    """One app for the cases below: each is refused before anything is read or written."""
+    """One app for the tests that take it: each request of theirs is refused before anything is read or written."""
     with refusing_client(databases, engine_dir, tmp_path_factory.mktemp("refused")) as c:
         yield c
 
@@ -96,8 +96,8 @@ def test_export_errors(refused, query, status, words):
     assert r.status_code == status and words in r.json()["error"]
 
 
-def test_export_needs_the_token(client):
-    assert client.get("/api/export").status_code == 401
+def test_export_needs_the_token(refused):
+    assert refused.get("/api/export").status_code == 401
 
 
 def test_events_still_land_after_an_export_and_a_read_only_query(client, store):
