@@ -5,8 +5,6 @@ from __future__ import annotations
 import functools
 from typing import NamedTuple
 
-import user_agents
-
 # ua-parser knows crawlers ("Spider"); these automation clients it reports as browsers
 # or as "Other", but they are not people either.
 _AUTOMATION = frozenset({
@@ -31,6 +29,8 @@ def parse(ua: str) -> UserAgent:
     """What a user agent says about the visitor's device; an empty one is flagged as a bot."""
     if not ua.strip():
         return UserAgent("", "", "", "", "bot", True)
+    import user_agents  # ~0.1 s (ua-parser's regexes): imported on first use, not by every `parcours` command
+
     parsed = user_agents.parse(ua)
     lowered = ua.lower()
     is_bot = (parsed.is_bot or parsed.browser.family in _AUTOMATION

@@ -110,10 +110,32 @@ def plan():
 
 @pytest.fixture
 def settings(tmp_path, engine_dir, database) -> Settings:
+    return settings_for(tmp_path, engine_dir, database)
+
+
+def settings_for(data_dir: Path, engine_dir: Path, database: str) -> Settings:
     return Settings(
-        plan=EXAMPLE_PLAN, data_dir=tmp_path, clickhouse=f"chdb://{engine_dir}", admin_token="admin-test-token",
+        plan=EXAMPLE_PLAN, data_dir=data_dir, clickhouse=f"chdb://{engine_dir}", admin_token="admin-test-token",
         secret=SECRET, database=database, batch_age=0.0,
     )
+
+
+@contextlib.contextmanager
+def refusing_client(databases: Databases, engine_dir: Path, data_dir: Path, **changes):
+    """The app on a database of its own, for a module's cases that are each refused before anything is read or
+    written (a 400, a 401): they share it, where each started and stopped its own (most of such a case's time).
+    Only for such cases: a test that stores, or asserts on what is stored, takes the `client` fixture."""
+    import dataclasses
+
+    from collector.app import create_app
+
+    store = databases.take()
+    try:
+        app = create_app(dataclasses.replace(settings_for(data_dir, engine_dir, store.database), **changes))
+        with Client(app) as client:
+            yield client
+    finally:
+        databases.give_back(store)
 
 
 class Client(TestClient):

@@ -183,8 +183,28 @@ async def _serve(request: Request, call: str | None) -> Response:
     state.metrics.source_events.labels(source, "rejected").inc(len(outcome.rejected))
     background = getattr(state, "journeys", None)
     if background is not None and any(e.event in state.plan.conversions for e in outcome.events):
-        background.poke()  # a sale came in: its conversion is stored at the next background turn, now
+        _poke_once_stored(state, background)
     return Response(_encode(_answer(items, outcome)), media_type="application/json")
+
+
+_POKES: set[asyncio.Task] = set()
+
+
+def _poke_once_stored(state, background) -> None:
+    """A sale came in: its conversion is stored at a background turn run once the batch writer has stored the
+    sale's event (within --batch-age). A turn poked at once ran before that, found nothing new, and the sale
+    waited for the next turn, journeys/background.py's INTERVAL (15 s) later."""
+    wal, writer = state.wal, state.writer
+    lsn = wal.durable_lsn  # the sale's rows are on disk: at or before this
+
+    async def poke() -> None:
+        while wal.checkpoint.lsn < lsn and writer.running:
+            await asyncio.sleep(0.05)
+        background.poke()
+
+    task = asyncio.get_running_loop().create_task(poke(), name="parcours-sale-poke")
+    _POKES.add(task)  # the loop keeps only a weak reference
+    task.add_done_callback(_POKES.discard)
 
 
 def _batch(body: bytes) -> tuple[list[_Item], str | None, str | None, dict[str, Any] | None]:

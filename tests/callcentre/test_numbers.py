@@ -9,7 +9,8 @@ import pytest
 from callcentre.numbers import Config, Pool, display
 from collector.enrich import client_address
 from collector.storage import StoreError
-from tests.callcentre.conftest import Client
+from tests.callcentre.conftest import LEADS_KEY, Client
+from tests.conftest import refusing_client
 from tests.collector.helpers import rows, run_async
 
 NUMBERS = ["+33970000110", "+33970000111", "+33970000112"]
@@ -97,9 +98,16 @@ def test_bots_get_the_default_number_and_take_none(client, store):
     assert rows(store, "SELECT count() AS n FROM parcours.number_leases") == [{"n": 0}]
 
 
+@pytest.fixture(scope="module")
+def refused(databases, engine_dir, tmp_path_factory):
+    """One app for the cases below: each is refused before anything is read or written."""
+    with refusing_client(databases, engine_dir, tmp_path_factory.mktemp("refused"), leads_key=LEADS_KEY) as c:
+        yield c
+
+
 @pytest.mark.parametrize("body", [b"", b"{", b'{"v": "x"}', b'{"v": 1, "s": "s"}', b'[1]', b"x" * 5000])
-def test_a_bad_request_is_a_400_that_says_what_is_expected(client, body):
-    response = client.post("/collect/number", content=body, headers={"content-type": "text/plain"})
+def test_a_bad_request_is_a_400_that_says_what_is_expected(refused, body):
+    response = refused.post("/collect/number", content=body, headers={"content-type": "text/plain"})
     assert response.status_code == 400 and response.json()["error"].startswith("not a number request")
 
 

@@ -16,17 +16,24 @@ from collector.storage import StoreError
 from collector.target import CollectorError, Op, Remote
 from tests.collector.conftest import ADMIN
 from tests.collector.helpers import serving
-from tests.conftest import Client
+from tests.conftest import Client, refusing_client
 
 ROUTES = [(method, f"/api{route.path}") for route in admin.ROUTES for method in route.methods if method != "HEAD"]
+
+
+@pytest.fixture(scope="module")
+def refused(databases, engine_dir, tmp_path_factory):
+    """One app for the tests that take it: each request of theirs is refused before anything is read or written."""
+    with refusing_client(databases, engine_dir, tmp_path_factory.mktemp("refused")) as c:
+        yield c
 
 
 @pytest.mark.parametrize("method, path", ROUTES)
 @pytest.mark.parametrize("authorization", [None, "Bearer wrong-token", "admin-test-token", "Basic admin-test-token",
                                           "Bearer", "Bearer admin-test-token-and-more"])
-def test_every_admin_route_needs_the_bearer_token(client, method, path, authorization):
+def test_every_admin_route_needs_the_bearer_token(refused, method, path, authorization):
     headers = {"authorization": authorization} if authorization else {}
-    r = client.request(method, path, headers=headers)
+    r = refused.request(method, path, headers=headers)
     assert r.status_code == 401
     assert r.json() == {"error": "missing or wrong admin token (Authorization: Bearer <PARCOURS_ADMIN_TOKEN>)"}
     assert r.headers["www-authenticate"] == 'Bearer realm="parcours admin API"'
@@ -38,10 +45,10 @@ def test_the_scheme_is_case_insensitive_and_unknown_paths_are_hidden(client):
     assert client.get("/api/nothing-here", headers=ADMIN).status_code == 404
 
 
-def test_a_statement_clickhouse_refuses_is_400_and_an_empty_one_says_what_to_send(client):
-    r = client.post("/api/sql", content="SELECT nope FROM nowhere", headers=ADMIN)
+def test_a_statement_clickhouse_refuses_is_400_and_an_empty_one_says_what_to_send(refused):
+    r = refused.post("/api/sql", content="SELECT nope FROM nowhere", headers=ADMIN)
     assert r.status_code == 400 and "nowhere" in r.json()["error"]
-    r = client.post("/api/sql", content="  ", headers=ADMIN)
+    r = refused.post("/api/sql", content="  ", headers=ADMIN)
     assert r.status_code == 400 and r.json() == {"error": "send one SQL statement as the request body"}
 
 
@@ -115,7 +122,7 @@ def test_the_cli_sees_a_cut_off_export_as_an_error(settings, store, tmp_path):
         assert b"".join(received).count(b"\n") == 1  # the first day arrived; the rest did not, and that was said
 
 
-def test_export_parameters_are_checked_before_anything_is_read(client):
-    r = client.get("/api/export?table=events&format=xml", headers=ADMIN)
+def test_export_parameters_are_checked_before_anything_is_read(refused):
+    r = refused.get("/api/export?table=events&format=xml", headers=ADMIN)
     assert r.status_code == 400 and r.json()["error"] == 'format "xml" is not known; use csv or jsonl'
     assert export.FORMATS.keys() == {"csv", "jsonl"}

@@ -65,6 +65,18 @@ def test_the_accounts_file_is_private_and_holds_no_password(tmp_path):
     assert users.verify("nobody", "a long enough password") is None
 
 
+def test_an_unknown_name_is_checked_against_a_decoy_hash_as_costly_as_an_accounts():
+    """The decoy (a constant, not hashed at import) has the hasher's parameters, so a wrong name takes as long
+    as a wrong password; it verifies as a hash (a malformed one would fail at once, without the work)."""
+    from argon2.exceptions import VerifyMismatchError
+
+    from collector import users as users_mod
+
+    assert not users_mod._hasher.check_needs_rehash(users_mod._DECOY)
+    with pytest.raises(VerifyMismatchError):
+        users_mod._hasher.verify(users_mod._DECOY, "a long enough password")
+
+
 @pytest.mark.parametrize("name, password, message", [
     ("bad name", "long enough pw", 'not a valid account name'),
     ("ok", "short", "too short: at least 10 characters"),

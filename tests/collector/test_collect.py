@@ -16,6 +16,7 @@ from collector import rejected
 from tagplan import compile_plan, load_plan
 
 from tests.collector.helpers import counts, event, post, rows
+from tests.conftest import refusing_client
 from tests.conftest import EXAMPLE_PLAN, SECRET, drained
 
 
@@ -113,6 +114,13 @@ def test_retried_batch_counts_once(client, store):
     assert rows(store, "SELECT count() AS n FROM parcours.events FINAL") == [{"n": 2}]
 
 
+@pytest.fixture(scope="module")
+def refused(databases, engine_dir, tmp_path_factory):
+    """One app for the cases below: each is refused before anything is read or written."""
+    with refusing_client(databases, engine_dir, tmp_path_factory.mktemp("refused")) as c:
+        yield c
+
+
 @pytest.mark.parametrize("body, ctype, status, words", [
     (b"{not json", "text/plain", 400, "expected a JSON batch"),
     (b'{"events": 3}', "text/plain", 400, "expected a JSON batch"),
@@ -120,8 +128,8 @@ def test_retried_batch_counts_once(client, store):
     (b"a=1", "application/x-www-form-urlencoded", 415, "send text/plain or application/json"),
     (b"x" * 1_000_001, "text/plain", 413, "body larger than"),
 ])
-def test_bad_bodies_get_a_clear_error(client, body, ctype, status, words):
-    r = client.post("/collect", content=body, headers={"content-type": ctype})
+def test_bad_bodies_get_a_clear_error(refused, body, ctype, status, words):
+    r = refused.post("/collect", content=body, headers={"content-type": ctype})
     assert r.status_code == status
     assert words in r.json()["error"]
 

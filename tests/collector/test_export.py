@@ -14,6 +14,7 @@ from collector import export
 from collector.rows import EventRow
 from tests.collector.conftest import ADMIN
 from tests.collector.helpers import counts, event, post
+from tests.conftest import refusing_client
 
 
 def test_events_export_as_csv_once_each(client, store):
@@ -77,19 +78,26 @@ def test_export_walks_the_period_a_day_at_a_time(store):
     assert sum(c.count(b"\n") for c in chunks) == 3  # header + 2 rows
 
 
+@pytest.fixture(scope="module")
+def refused(databases, engine_dir, tmp_path_factory):
+    """One app for the tests that take it: each request of theirs is refused before anything is read or written."""
+    with refusing_client(databases, engine_dir, tmp_path_factory.mktemp("refused")) as c:
+        yield c
+
+
 @pytest.mark.parametrize("query, status, words", [
     ("table=schema_migrations", 400, 'table "schema_migrations" cannot be exported; use one of events'),
     ("format=xlsx", 400, 'format "xlsx" is not known; use csv or jsonl'),
     ("since=soon", 400, 'since: "soon" is not a time'),
     ("until=later", 400, 'until: "later" is not a time'),
 ])
-def test_export_errors(client, query, status, words):
-    r = client.get(f"/api/export?{query}", headers=ADMIN)
+def test_export_errors(refused, query, status, words):
+    r = refused.get(f"/api/export?{query}", headers=ADMIN)
     assert r.status_code == status and words in r.json()["error"]
 
 
-def test_export_needs_the_token(client):
-    assert client.get("/api/export").status_code == 401
+def test_export_needs_the_token(refused):
+    assert refused.get("/api/export").status_code == 401
 
 
 def test_events_still_land_after_an_export_and_a_read_only_query(client, store):

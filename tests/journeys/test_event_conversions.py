@@ -97,6 +97,31 @@ def test_the_collectors_background_turn_stores_them(client, store):
     assert rows(store, "SELECT sum(imported) AS n FROM parcours.event_conversion_runs") == [{"n": 1}]
 
 
+def test_a_sale_is_stored_by_the_turn_it_pokes_once_its_event_is_written(settings, store, monkeypatch):
+    """The API pokes the background turn once the batch writer has stored the sale's event (here within half
+    a second): with turns an hour apart, the sale still becomes a conversion. A turn poked as the request came
+    in ran before the event was stored, found nothing, and the sale waited for the next turn (15 s on CI)."""
+    import dataclasses
+    import functools
+    import time
+
+    from collector.app import create_app
+    from journeys import background
+    from tests.conftest import Client
+
+    monkeypatch.setattr(background, "Background", functools.partial(background.Background, interval=3600.0))
+    with Client(create_app(dataclasses.replace(settings, batch_age=0.5))) as client:
+        key = _key(client)
+        deadline = time.monotonic() + 60  # bounds for a failure on a loaded machine, not speed claims
+        while client.app.state.journeys.last is None and time.monotonic() < deadline:
+            time.sleep(0.01)  # the turn at start is over: a poke now starts one at once
+        _send(client, key, {"contract_id": "CT-6", "premium": 100, "quote_id": "Q-6"})
+        deadline = time.monotonic() + 60
+        while not rows(store, "SELECT conversion_id FROM parcours.conversions FINAL") and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert rows(store, "SELECT conversion_id FROM parcours.conversions FINAL") == [{"conversion_id": "CT-6"}]
+
+
 def test_nothing_is_read_when_the_plan_marks_no_event(store, plan):
     from dataclasses import replace
 
