@@ -436,11 +436,17 @@ def _encode_pairs(items: list[tuple[str, Any]], pairs: bool) -> str:
     return repeats.encode_pairs(repeats.Pairs(items)) if pairs else msgspec.json.encode(dict(items)).decode()
 
 
+_SHORT = 2048
+"""An oversized event's fields this long at most, once encoded, are kept ahead of the objects: the name, the time,
+the URL (at most 2,048 characters) say what it was."""
+
+
 def _identifying_first(clean: list[tuple[str, Any]], plan: CompiledPlan, pairs: bool) -> list[tuple[str, Any]]:
     """An event too large to keep whole, its keys reordered so that what identifies it comes before the cut:
-    its ids (the tag's id, vid, sid; a Segment call's messageId, anonymousId, userId), then the objects that
-    hold its identity keys (_HOLDERS), the smallest first, each with those keys first (context with its traits
-    first), then the rest. Cut, it is no JSON anyway: erasure reads its ids off the text (journeys/erase.py)."""
+    its ids (the tag's id, vid, sid; a Segment call's messageId, anonymousId, userId), then its short fields
+    (its name, time, URL: what says what it was), then the objects that hold its identity keys (_HOLDERS), the
+    smallest first, each with those keys first (context with its traits first), then the rest. Cut, it is no
+    JSON anyway: erasure reads its ids off the text (journeys/erase.py)."""
     names = set(plan.identity) | set(plan.crm_keys)
 
     def items(value: Any) -> list[tuple[str, Any]] | None:
@@ -459,7 +465,8 @@ def _identifying_first(clean: list[tuple[str, Any]], plan: CompiledPlan, pairs: 
                if k in _HOLDERS and k not in _FIRST]
     holders.sort(key=lambda kv: len(_encode_pairs([kv], pairs)))
     rest = [(k, v) for k, v in clean if k not in _FIRST and k not in _HOLDERS]
-    return ids + holders + rest
+    short = [(k, v) for k, v in rest if len(_encode_pairs([(k, v)], pairs)) <= _SHORT]
+    return ids + short + holders + [kv for kv in rest if kv not in short]
 
 
 def _value(r: redact.Redactor, value: Any, pairs: bool) -> Any:

@@ -65,6 +65,7 @@ ANSWERS = {
                'sites[].origins, then replay them (`parcours rejected replay`)'),
     "wal_full": ({}, "the collector is behind: its write-ahead log is full (ClickHouse slow or down); retry later"),
     "wal_error": ({}, "the collector cannot write its log right now; retry later"),
+    "large_batches": ({}, "the collector is reading other large batches; retry later"),
     "contacts_unavailable": ({}, "the collector cannot store a call-back consent right now (ClickHouse slow or down); "
                                  "retry later"),
     "failed": ({}, "the collector failed on this batch; retry later"),
