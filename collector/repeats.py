@@ -30,6 +30,7 @@ _LETTER_ESCAPE = re.compile(rb"\\u00[4-7][0-9a-fA-F]")
 other than as it is."""
 _NESTED = {dict, list}
 _decode = msgspec.json.Decoder().decode
+_decode_top = msgspec.json.Decoder(dict[str, msgspec.Raw]).decode
 
 
 class Repeated(ValueError):
@@ -59,8 +60,23 @@ def repeated_top(body: bytes, names: tuple[str, ...]) -> str | None:
     """Which of `names` the top-level object of `body` gives twice, None when none is."""
     if all(body.count(b'"%s"' % name.encode()) <= 1 for name in names) and not _LETTER_ESCAPE.search(body):
         return None
+    if _top_distinct(body):  # each Segment call has its own `context`: the names alone do not tell
+        return None
     path = _first_repeated(body, frozenset(names))
     return path[0] if path else None
+
+
+def _top_distinct(body: bytes) -> bool:
+    """True when the top-level object of `body` certainly gives no key twice: the `":` of the text outside its
+    values are as many as its keys decoded (as `distinct` counts, for the top level only; in C but for a sum
+    over the top-level values). False when it cannot tell: then the text is read token by token (a batch of 100
+    Segment calls: 3.7 ms, a third of its whole ingest)."""
+    try:
+        top = _decode_top(body)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return False
+    inner = sum(bytes(value).count(b'":') for value in top.values())
+    return body.count(b'":') - inner == len(top) and not _SPACED.search(body)
 
 
 def _keys(value: Any) -> int:

@@ -83,3 +83,19 @@ def test_both_values_of_a_repeated_personal_property_are_redacted(client, store)
 ])
 def test_repeated_key(raw, path):
     assert repeated_key(raw) == path
+
+
+@pytest.mark.parametrize("body, twice", [
+    (rb'{"batch":[{"context":{}},{"context":{}}],"context":{}}', None),  # each call's own context
+    (rb'{"batch":[{"context":{}}],"context":{},"context":{"a":1}}', "context"),
+    (rb'{"batch":[{"context":{}}],"context":{},"context" :{}}', "context"),  # a blank before the colon
+    (rb'{"batch":[{"context":{}}],"context":{},"\u0063ontext":{}}', "context"),  # a letter escaped
+    (rb'{"batch":[{"s":"\":"}],"context":{"k":"\":"},"context":1}', "context"),  # quotes, colons in strings
+    (rb'{"batch":[{"s":"\":"}],"context":{"k":"\":"}}', None),
+    (rb'{"batch":[], "sentAt":"x", "batch":[{"context":{}}]}', "batch"),
+])
+def test_repeated_top(body, twice):
+    from collector.repeats import repeated_top
+
+    assert repeated_top(body, ("batch", "sentAt", "context", "writeKey")) == twice
+
