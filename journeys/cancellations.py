@@ -52,9 +52,12 @@ def cancellation_row(record: Record, r: Reader, ctx: Context) -> tuple[dict[str,
 KIND = Kind(
     name="cancellations", table="conversions", key=("conversion_id",), key_text="conversion_id", columns=COLUMNS,
     fingerprint=conversions.KIND.fingerprint, row=cancellation_row, changes=conversions.KIND,
-    sets=(("status", "'cancelled'"),),
+    # A cancellation on its sale's day, dated before the signature's time (a date alone is that day's midnight:
+    # a withdrawal the same day), is taken at the signature's time; one dated a day before is refused.
+    sets=(("status", "'cancelled'"), ("cancelled_at", "greatest(l.cancelled_at, t.ts)")),
     unknown_key='conversion_id: no sale "{key}" is stored: import the sale first, then its cancellation again',
-    refuse=(("l.cancelled_at < t.ts", 'cancelled_at: before the signature of sale "{key}" (its ts)'),),
+    refuse=(("l.cancelled_at < toStartOfDay(t.ts, '{time_zone}')",
+             'cancelled_at: before the day of the signature of sale "{key}" (its ts)'),),
 )
 
 

@@ -15,6 +15,7 @@ again does not bring back a sale a later file cancelled.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 from typing import IO, Any
@@ -156,9 +157,14 @@ def _cancelled_at(r: Reader, value: Any, row: dict[str, Any], reasons: list[str]
     if row.get("status") in ("signed", "reinstated"):
         reasons.append(f"cancelled_at: given for a sale whose status is {row['status']} "
                        "(a cancelled sale's status is cancelled)")
-    elif isinstance(row.get("ts"), float) and row["cancelled_at"] < row["ts"]:
-        reasons.append("cancelled_at: before the signature (ts)")
-    elif row.get("status") == "":
+        return
+    if isinstance(row.get("ts"), float) and row["cancelled_at"] < row["ts"]:
+        day = lambda t: dt.datetime.fromtimestamp(t, r.zone).date()  # noqa: E731
+        if day(row["cancelled_at"]) < day(row["ts"]):
+            reasons.append("cancelled_at: before the day of the signature (ts)")
+            return
+        row["cancelled_at"] = row["ts"]  # the same day (a date alone is its midnight): taken at the signature
+    if row.get("status") == "":
         row["status"] = "cancelled"
 
 

@@ -15,6 +15,8 @@ key, imports them.
 
 from __future__ import annotations
 
+import dataclasses
+
 import io
 import logging
 import queue
@@ -73,7 +75,8 @@ class Kind:
     again with the line's columns and `sets`, its other columns as stored. A line whose key is not stored is
     rejected (`unknown_key`)."""
     sets: tuple[tuple[str, str], ...] = ()
-    """(column, SQL): what such a line also sets (a cancelled sale's status)."""
+    """(column, SQL on the line `l` and the stored row `t`): what such a line also sets, or sets instead of what it
+    gives (a cancelled sale's status; its cancellation time, not before its signature)."""
     unknown_key: str = ""
     """The reason of a line whose key is not stored, with {key}."""
     refuse: tuple[tuple[str, str], ...] = ()
@@ -153,6 +156,7 @@ def run(store: Store, kind: Kind, r: Reader, chunks: Iterable[Chunk], ctx: Conte
     rejected again are resolved; records that are only the latest of a source (sales recorded as events,
     journeys/event_conversions.py) resolve earlier rejects by their keys only."""
     source = source_name(ctx, source)  # as the chunks' rows name it
+    kind = _in_zone(kind, r)
     summary = Summary(kind.name, source, r.name, dry_run)
     kept: list[dict[str, Any]] = []
     db = store.database
@@ -190,6 +194,16 @@ def run(store: Store, kind: Kind, r: Reader, chunks: Iterable[Chunk], ctx: Conte
     finally:
         store.query(f"DROP TABLE IF EXISTS {staged}", readonly=False)
     return summary
+
+
+def _in_zone(kind: Kind, r: Reader) -> Kind:
+    """The kind with `{time_zone}` in its refuse and sets SQL replaced by the profile's time zone (a zone name
+    the plan checked), where a day is compared: a date given without its time is that day's midnight there."""
+    if "{time_zone}" not in repr((kind.refuse, kind.sets)):
+        return kind
+    zone = r.zone.key
+    return dataclasses.replace(kind, refuse=tuple((c.replace("{time_zone}", zone), why) for c, why in kind.refuse),
+                               sets=tuple((n, sql.replace("{time_zone}", zone)) for n, sql in kind.sets))
 
 
 def _from_reader(events) -> Iterator[Chunk]:
@@ -260,7 +274,7 @@ def _changed(store: Store, kind: Kind, staged: str) -> str:
     key = ", ".join(kind.key)
     given = {n for n, _ in kind.columns if n not in ("source", "source_line", "profile")} - set(kind.key)
     sets = dict(kind.sets)
-    picked = ", ".join(f"l.{n} AS picked_{n}" if n in given else f"{sets[n]} AS picked_{n}" if n in sets
+    picked = ", ".join(f"{sets[n]} AS picked_{n}" if n in sets else f"l.{n} AS picked_{n}" if n in given
                        else f"t.{n} AS picked_{n}" for n in _written(kind) if n not in kind.key)
     latest = f"SELECT * FROM {staged} ORDER BY source_line DESC, source_record DESC LIMIT 1 BY {key}"
     refused = " OR ".join(condition for condition, _ in kind.refuse) or "false"

@@ -256,7 +256,7 @@ def test_a_cancellation_dated_before_its_signature_or_out_of_range_is_rejected_a
     summary = cancellations.import_file(store, ventes, data(text), source="cx-cancel.csv")
     assert (summary.updated, summary.rejected) == (1, 3)
     assert [(r.line, r.reasons) for r in summary.rejects] == [
-        (2, ['cancelled_at: before the signature of sale "CX-1" (its ts)']),
+        (2, ['cancelled_at: before the day of the signature of sale "CX-1" (its ts)']),
         (3, ['cancelled_at: "9999-12-31T23:59:59Z" is not between 1970 and 2099']),
         (4, ['cancelled_at: "1900-01-01T00:00:00Z" is not between 1970 and 2099'])]
     assert {k: v[0] for k, v in statuses(store).items() if k.startswith("CX-")} == \
@@ -267,8 +267,28 @@ def test_a_cancellation_dated_before_its_signature_or_out_of_range_is_rejected_a
             "CY-2;24/11/9999 10:00;100;06 12 34 56 16;Signé;\n")
     summary = conversions.import_file(store, ventes, data(line), source="cy.csv", profile="ventes")
     assert [(r.line, r.reasons) for r in summary.rejects] == [
-        (2, ["cancelled_at: before the signature (ts)"]),
+        (2, ["cancelled_at: before the day of the signature (ts)"]),
         (3, ['ts: "24/11/9999 10:00" is not between 1970 and 2099'])]
+
+
+def test_a_withdrawal_dated_by_its_day_alone_on_the_day_of_the_signature_is_taken(store, ventes):
+    """Outside probe: an insurer's file of withdrawals gives the day only (Date d'effet 27/11/2026, midnight in
+    Paris), and the same-day withdrawal of a sale signed at 09:00 was refused as before its signature: the sale
+    stayed signed, counted, never retracted. Taken at the signature's time; a day before is still refused."""
+    sales = ("Contrat;Signature;Prime;Téléphone;Statut;Date résiliation\n"
+             "CZ-1;27/11/2026 09:00;100;06 12 34 56 31;;\n"
+             "CZ-2;27/11/2026 09:00;100;06 12 34 56 32;;\n"
+             "CZ-3;27/11/2026 09:00;100;06 12 34 56 33;Annulé;27/11/2026 00:00\n")
+    summary = conversions.import_file(store, ventes, data(sales), source="cz.csv", profile="ventes")
+    assert (summary.imported, summary.rejected) == (3, 0)  # CZ-3: cancelled on its line, the same day
+    text = "conversion_id,cancelled_at\nCZ-1,2026-11-27\nCZ-2,2026-11-26\n"
+    summary = cancellations.import_file(store, ventes, data(text), source="cz-cancel.csv")
+    assert (summary.updated, [(r.line, r.reasons) for r in summary.rejects]) == (
+        1, [(3, ['cancelled_at: before the day of the signature of sale "CZ-2" (its ts)'])])
+    # 09:00 in Paris is 08:00 UTC: the withdrawal is taken at the signature's time, never before it
+    assert {k: v for k, v in statuses(store).items() if k.startswith("CZ-")} == {
+        "CZ-1": ("cancelled", "2026-11-27 08:00"), "CZ-2": ("signed", "1970-01-01 00:00"),
+        "CZ-3": ("cancelled", "2026-11-27 08:00")}
 
 
 @pytest.mark.parametrize("text, name", [
