@@ -181,7 +181,7 @@ def export(store: Store, plan: CompiledPlan, name: str, since: dt.datetime, unti
 
 
 def retractions(store: Store, plan: CompiledPlan, name: str, since: dt.datetime, until: dt.datetime, *,
-                conversion_name: str = "Offline sale") -> Export:
+                conversion_name: str = "Offline sale", now: dt.datetime | None = None) -> Export:
     """Google Ads' conversion adjustments file: a RETRACT row for each sale cancelled in the period that the
     conversions file sends (a click of the network within the lookback, the buyer's consent), named as it sent
     it. Whether that sale was uploaded is not known here: Google says of a row naming no conversion it holds
@@ -192,7 +192,10 @@ def retractions(store: Store, plan: CompiledPlan, name: str, since: dt.datetime,
                            "Conversions API has none for an event it received")
     if not conversion_name.strip():
         raise BadParameter("conversion name: give the name of the Google Ads conversion action to adjust")
-    found, left_out = consenting(sales(store, plan, net, since, until, cancelled=True))
+    # A cancellation dated in the future (a termination at the contract's anniversary) waits for its date, whatever
+    # the period: Google takes no adjustment dated after the upload.
+    until = min(until, now or dt.datetime.now(dt.timezone.utc))
+    found, left_out = consenting(sales(store, plan, net, since, until, cancelled=True)) if since < until else ([], {})
     zone = zoneinfo.ZoneInfo(plan.plan.reconciliation.time_zone)
     out = io.StringIO()
     out.write(f"Parameters:TimeZone={plan.plan.reconciliation.time_zone}\n")

@@ -81,12 +81,19 @@ async def options_body(request: Request) -> bytes:
                               f"the options are larger than {MAX_OPTIONS_BYTES} bytes: send only the options")
 
 
-def url_options(request: Request) -> dict[str, str]:
-    """A report's options from the query string, where a phone never goes (URLs are logged and kept)."""
+def once(request: Request) -> dict[str, str]:
+    """The query string's options, each given once: one given twice is refused (the last one was read, silently:
+    a retraction named after the wrong conversion action changes nothing at Google)."""
     raw = dict(request.query_params)
     if len(raw) < len(request.query_params.multi_items()):
         twice = next(k for k in raw if len(request.query_params.getlist(k)) > 1)
         raise BadParameter(f'"{said(twice)}" is given more than once; give each option once')
+    return raw
+
+
+def url_options(request: Request) -> dict[str, str]:
+    """A report's options from the query string, where a phone never goes (URLs are logged and kept)."""
+    raw = once(request)
     if "phone" in raw:
         raise BadParameter("phone: send it in a POST body ({\"phone\": \"06 12 34 56 78\"}), never in a URL")
     return raw
@@ -310,7 +317,7 @@ async def erase_person(request: Request) -> Response:
 async def export_conversions(request: Request) -> Response:
     """GET /api/export/conversions?network=google-ads|meta&from=&to=&name=&event=&model=: the network's file of
     offline conversions, with what was left out of it (journeys/adnetworks.py)."""
-    params = request.query_params
+    params = once(request)
     since, until = parse_since(params.get("from")), parse_since(params.get("to") or "0m")
     done = await run_in_threadpool(
         adnetworks.export, store_of(request), request.app.state.plan, params.get("network", ""), since, until,
@@ -322,7 +329,7 @@ async def export_conversions(request: Request) -> Response:
 async def export_retractions(request: Request) -> Response:
     """GET /api/export/retractions?network=google-ads&from=&to=&name=: Google Ads' adjustments file retracting the
     sales cancelled in the period that the conversions file sends (journeys/adnetworks.py)."""
-    params = request.query_params
+    params = once(request)
     since, until = parse_since(params.get("from") or "90d"), parse_since(params.get("to") or "0m")
     done = await run_in_threadpool(
         adnetworks.retractions, store_of(request), request.app.state.plan, params.get("network", ""), since, until,

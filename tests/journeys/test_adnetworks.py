@@ -318,3 +318,20 @@ def test_meta_takes_no_retraction_and_the_api_gives_google_s_file(client, store,
     assert r.json()["conversions"] == 1 and ",Vente," in r.json()["content"] and "G-ANNE" in r.json()["content"]
     r = client.get("/api/export/retractions", params={"network": "meta"}, headers=ADMIN)
     assert r.status_code == 400 and r.json()["error"].startswith('network "meta": only Google Ads takes retractions')
+    # An option given twice (the last one was read: the rows named after the wrong conversion action)
+    r = client.get("/api/export/retractions?network=google-ads&name=Vente&name=Autre", headers=ADMIN)
+    assert r.status_code == 400 and r.json()["error"] == '"name" is given more than once; give each option once'
+    r = client.get("/api/export/conversions?network=google-ads&from=7d&from=90d", headers=ADMIN)
+    assert r.status_code == 400 and r.json()["error"] == '"from" is given more than once; give each option once'
+
+
+def test_a_cancellation_dated_in_the_future_waits_for_its_date_whatever_the_period(store, ctx, plan):
+    """A termination at the contract's anniversary, imported now: Google takes no adjustment dated after the
+    upload, so it is left out until its date, even with a period that ends later (outside probe)."""
+    journeys(store, ctx, plan)
+    cancel(store, ctx, "S-ANNE", NOW + dt.timedelta(days=18))
+    later = NOW + dt.timedelta(days=60)
+    assert adnetworks.retractions(store, plan, "google-ads", NOW - dt.timedelta(days=1), later, now=NOW).conversions == 0
+    out = adnetworks.retractions(store, plan, "google-ads", NOW - dt.timedelta(days=1), later,
+                                 now=NOW + dt.timedelta(days=19))
+    assert out.conversions == 1 and "G-ANNE" in out.content
