@@ -297,6 +297,27 @@ def test_custom_dates_the_wrong_way_round_are_refused_in_words(page: Page, dash)
     assert calls and all("from=2026-01-20" in c for c in calls), calls
 
 
+def test_days_the_reports_cannot_count_are_refused_in_words_not_sent(page: Page, dash):
+    """1969 typed in the custom period was sent: every panel showed the API's 400, ten console errors (outside
+    probe). The page says what it takes; a shared link with such days opens on the default period."""
+    errors = watch_errors(page)
+    login(page, dash, "?lang=en&period=custom&from=2026-01-01&to=2026-01-31")
+    settled(page)
+    calls = report_calls(page)
+    start = page.get_by_label("From")
+    expect(start).to_have_attribute("min", "1970-01-01")
+    start.fill("1969-06-01")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator(".dates-error")).to_have_text(
+        "The days must be between 1 January 1970 and 31 December 2099: nothing was applied.")
+    page.wait_for_timeout(300)
+    assert calls == [] and "from=2026-01-01" in page.url
+    page.goto(f"{dash.url}/dashboard?lang=en&period=custom&from=1969-06-01&to=2026-01-31")
+    settled(page)
+    assert calls and not any("1969" in c for c in calls), calls  # the default period's figures, asked once
+    assert errors == []
+
+
 def test_the_overview_compares_with_the_previous_period_as_the_api_gives_it(page: Page, dash):
     """0 sales before is a figure (no change), not "no earlier data"; the daily chart of a count steps by whole
     units."""

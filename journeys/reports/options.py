@@ -97,7 +97,7 @@ def parse(raw: Mapping[str, str | None], accepted: frozenset[str], name: str,
     now = now or dt.datetime.now(dt.timezone.utc)
     try:
         end = _when("to", values["to"], now) if "to" in values else now
-        start = _when("from", values["from"], now) if "from" in values else end - dt.timedelta(days=DEFAULT_DAYS)
+        start = _when("from", values["from"], now) if "from" in values else max(end - dt.timedelta(days=DEFAULT_DAYS), EPOCH)
     except BadTime as exc:
         raise ReportError(f"from/to: {exc}") from None
     if start >= end:

@@ -187,6 +187,8 @@ def test_a_period_the_engine_cannot_count_in_days_is_refused_before_any_query(se
             reports.options("overview", given)
     assert reports.options("overview", {"from": "1970-01-01", "to": "2100-01-01"}).end.year == 2100
     assert reports.options("overview", {"from": "999999w"}).start.year == 1970  # a duration: from the beginning
+    with pytest.raises(reports.ReportError, match=r"^from \(1970-01-01T00:00:00Z\) must be before to"):
+        reports.options("overview", {"to": "1970-01-01"})  # its default from, 30 days before, is no day counted
     with pytest.raises(reports.ReportError, match="match does not compare periods"):
         reports.options("match", {"from": "2026-01-01", "to": "2026-02-01", "compare": "true"})
     assert reports.options("overview", {"from": "1990-01-01", "to": "2000-01-01", "compare": "true"}).compare

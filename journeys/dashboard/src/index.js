@@ -3,7 +3,7 @@
 import { stop } from './api.js';
 import { h, select, uid } from './dom.js';
 import { LANGS, lang, pickLang, setLang, t } from './i18n.js';
-import { datesProblem, isDay } from './period.js';
+import { FIRST_DAY, LAST_DAY, datesProblem, isDay } from './period.js';
 import { Panel } from './panel.js';
 import * as state from './state.js';
 import { PANELS } from './panels/index.js';
@@ -89,8 +89,8 @@ function periodPicker(s) {
  */
 function customDates(s) {
   var fromId = uid('from'), toId = uid('to'), whyId = uid('why');
-  var from = h('input', { id: fromId, type: 'date', value: s.from, max: s.to, required: true });
-  var to = h('input', { id: toId, type: 'date', value: s.to, min: s.from, required: true });
+  var from = h('input', { id: fromId, type: 'date', value: s.from, min: FIRST_DAY, max: s.to || LAST_DAY, required: true });
+  var to = h('input', { id: toId, type: 'date', value: s.to, min: s.from || FIRST_DAY, max: LAST_DAY, required: true });
   var why = h('p', { id: whyId, class: 'dates-error', role: 'alert', hidden: true });
   function show(problem) {
     why.hidden = !problem;
@@ -107,8 +107,8 @@ function customDates(s) {
     }
   }
   function follow() {
-    to.min = from.value;
-    from.max = to.value;
+    to.min = from.value || FIRST_DAY;
+    from.max = to.value || LAST_DAY;
     if (!why.hidden && !datesProblem(from.value, to.value)) show(null); // fixed: the message goes
   }
   from.addEventListener('input', follow);

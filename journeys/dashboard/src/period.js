@@ -16,8 +16,12 @@ export function day(ms) {
 /** Why custom dates cannot be applied (a string key: dates.missing, dates.order), or null when they can. */
 export function datesProblem(from, to) {
   if (!isDay(from) || !isDay(to)) return 'dates.missing';
+  if (from < FIRST_DAY || to > LAST_DAY) return 'dates.range'; // the reports count days from 1970 to 2099
   return from <= to ? null : 'dates.order';
 }
+
+/** The first and last days a period may hold (the reports API refuses others). */
+export var FIRST_DAY = '1970-01-01', LAST_DAY = '2099-12-31';
 
 /**
  * The period as the days shown (first and last, included) and as the API's

@@ -2,7 +2,7 @@
 // and the back button works. Only known keys are kept; defaults are left out
 // of the URL.
 import { CONFIG } from './config.js';
-import { PRESETS, isDay, range } from './period.js';
+import { PRESETS, datesProblem, range } from './period.js';
 
 export { PRESETS, range };
 
@@ -25,7 +25,7 @@ export function read(search) {
   for (var key of Object.keys(DEFAULTS)) if (params.has(key)) out[key] = params.get(key).slice(0, 32768); // the longest value a report takes (an event's limit)
   if (!PRESETS.includes(out.period)) out.period = DEFAULTS.period;
   for (var [key, allowed] of Object.entries(CHOICES)) if (!allowed.includes(out[key])) out[key] = DEFAULTS[key];
-  if (out.period == 'custom' && !(isDay(out.from) && isDay(out.to) && out.from <= out.to)) out.period = DEFAULTS.period;
+  if (out.period == 'custom' && datesProblem(out.from, out.to)) out.period = DEFAULTS.period; // a link's days out of order or range
   return out;
 }
 

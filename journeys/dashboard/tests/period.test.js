@@ -25,6 +25,9 @@ test('custom dates apply only as two days in order', () => {
   assert.equal(datesProblem('2026-11-20', '2026-11-20'), null);
   assert.equal(datesProblem('2026-11-20', '2026-11-01'), 'dates.order');
   assert.equal(datesProblem('', '2026-11-01'), 'dates.missing');
+  assert.equal(datesProblem('1969-06-01', '2026-11-01'), 'dates.range'); // the API refuses it: every panel failed
+  assert.equal(datesProblem('2026-11-01', '2100-01-01'), 'dates.range');
+  assert.equal(datesProblem('1970-01-01', '2099-12-31'), null);
   assert.equal(datesProblem('2026-02-30', '2026-03-01'), 'dates.missing');
 });
 
