@@ -15,6 +15,7 @@ export function table({ caption, columns, rows, sort, onsort, heat, onpick, pick
     sorted = [...rows].sort((a, b) => compare(a[key], b[key]) * (desc ? -1 : 1));
   }
   var max = heat ? Math.max(0, ...rows.flatMap((r) => columns.filter((c) => c.heat).map((c) => r[c.key] || 0))) : 0;
+  columns = withCents(columns, rows);
   var head = columns.map(function (c) {
     var state = c.key == key ? (desc ? 'descending' : 'ascending') : 'none';
     var label = onsort
@@ -38,6 +39,16 @@ export function table({ caption, columns, rows, sort, onsort, heat, onpick, pick
   })));
   return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption },
     h('table', { class: heat ? 'heatmap' : null }, h('caption', null, caption), h('thead', null, h('tr', null, head)), h('tbody', null, body)));
+}
+
+/** The columns, a column of amounts showing cents on every line once one has them (€104 beside €213.85 read as
+ * two precisions). */
+export function withCents(columns, rows) {
+  return columns.map((c) => (c.kind == 'money' && rows.some((r) => hasCents(r[c.key])) ? { ...c, kind: 'money2' } : c));
+}
+
+function hasCents(v) {
+  return typeof v == 'number' && Math.round(v * 100) % 100 != 0;
 }
 
 function compare(a, b) {
