@@ -24,7 +24,7 @@ from collector.tag import PLACEHOLDER, TAG_FILE, render_tag  # noqa: E402
 from tagplan import compile_plan  # noqa: E402
 from tagplan.load import load_plan  # noqa: E402
 
-BUDGET_GZIP = 2580
+BUDGET_GZIP = 2560
 # Published sizes, as their projects state them (not measured here).
 ANCHORS = [
     ("Plausible npm module (published)", 2694),

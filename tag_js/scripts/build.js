@@ -12,7 +12,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 var ROOT = fileURLToPath(new URL('..', import.meta.url));
 export var OUTFILE = resolve(ROOT, '../collector/static/t.js');
 export var PLACEHOLDER = '"__PARCOURS_CONFIG__"';
-var BUDGET_GZIP = 2580; // 2,560 until a blank campaign parameter was read as one (12 B to trim it)
+var BUDGET_GZIP = 2560;
 
 /**
  * Add-ons: optional parts of the tag, served only to sites whose plan uses them

@@ -8,13 +8,10 @@ import { YEAR } from './storage.js';
 export var KEY = '_pcc';
 var DAY = 864e5;
 
-/**
- * The configured parameters present (and not blank) in a query string. Trimmed: `?courtier=%20` is no
- * broker, and read as one it replaced the broker and campaign kept for their lifetime.
- */
+/** The configured parameters present (and non-empty) in a query string. */
 export function readParams(search, cfg) {
   var u = new URLSearchParams(search), found = {}, any = 0, k, v;
-  for (k in cfg.p) if ((v = u.get(k)?.trim())) (found[k] = v), (any = 1);
+  for (k in cfg.p) if ((v = u.get(k))) (found[k] = v), (any = 1);
   return any ? found : null;
 }
 
