@@ -8,11 +8,15 @@ import { YEAR } from './storage.js';
 export var KEY = '_pcc';
 var DAY = 864e5;
 
-/** The configured parameters present (and non-empty) in a query string. */
+/**
+ * The configured parameters present (and not blank) in a query string, or undefined. Trimmed: `?courtier=%20`
+ * (a link template left unfilled) is no broker; read as one, it replaced the broker and campaign kept for
+ * their lifetime with nothing.
+ */
 export function readParams(search, cfg) {
-  var u = new URLSearchParams(search), found = {}, any = 0, k, v;
-  for (k in cfg.p) if ((v = u.get(k))) (found[k] = v), (any = 1);
-  return any ? found : null;
+  var u = new URLSearchParams(search), found, k, v;
+  for (k in cfg.p) if ((v = (u.get(k) || '').trim())) (found ||= {})[k] = v;
+  return found;
 }
 
 /**

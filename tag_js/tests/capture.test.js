@@ -12,8 +12,11 @@ var T0 = 1763822400000;
 
 test('only configured, non-empty parameters are read', function () {
   assert.deepEqual(readParams('?courtier=B042&utm_source=display&foo=1&utm_medium=', cfg), { courtier: 'B042', utm_source: 'display' });
-  assert.equal(readParams('?foo=1', cfg), null);
-  assert.equal(readParams('', cfg), null);
+  assert.equal(readParams('?foo=1', cfg), undefined);
+  // Blank is absent: `?courtier=%20` replaced the broker and campaign kept for their lifetime with nothing
+  assert.equal(readParams('?courtier=%20&utm_source=+', cfg), undefined);
+  assert.deepEqual(readParams('?courtier=%20B042%20', cfg), { courtier: 'B042' });
+  assert.equal(readParams('', cfg), undefined);
 });
 
 test('last non-direct touch: a broker replaces everything, a campaign replaces the campaign but keeps the broker', function () {
