@@ -41,6 +41,7 @@ from collector.errors import BadParameter
 from collector.messages import answer
 from collector.periodic import runs_background, slot
 from collector.storage import Store
+from collector.wire import MAX_URL, MAX_USER_AGENT
 
 log = logging.getLogger("parcours.callcentre")
 _FAR = dt.datetime(2299, 12, 31, tzinfo=dt.timezone.utc)
@@ -124,7 +125,6 @@ async def purge_leads(request: Request) -> Response:
 
 
 MAX_NUMBER_BODY = 4096
-MAX_URL = 2048
 _number_request = msgspec.json.Decoder(dict)
 
 
@@ -150,7 +150,7 @@ async def number(request: Request) -> Response:
             raise ValueError('expected {"v": visitor id, "s": session id, "u": page URL}')
     except (ValueError, msgspec.DecodeError) as exc:
         return JSONResponse({"error": f"not a number request: {exc}"}, 400, headers)
-    bot = useragent.parse(request.headers.get("user-agent", "")[:512]).is_bot
+    bot = useragent.parse(request.headers.get("user-agent", "")[:MAX_USER_AGENT]).is_bot
     # The page's URL and the ids as the events keep them (collector/ingest.py): personal data in them (an e-mail,
     # a phone in a query, a phone given as an id) removed; the URL redacted before it is cut (cut first, a
     # number across the cut kept 9 of its digits, which no longer read as a number).

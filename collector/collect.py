@@ -31,6 +31,7 @@ from collector.messages import answer
 from collector.messages import reason as say
 from collector.settings import Settings
 from collector.wal import WalError, WalFull
+from collector.wire import MAX_USER_AGENT
 from tagplan import CompiledPlan
 
 log = logging.getLogger("parcours.collect")
@@ -50,10 +51,6 @@ class LargeBatches(WalError):
     """Too many large bodies waiting: the sender retries later (answered as the log's refusals are)."""
 
 
-MAX_USER_AGENT = 512
-"""The most characters of a User-Agent kept (cut after its redaction: `redact.clipped`)."""
-
-
 def header_text(raw: bytes) -> str:
     """A header's value as text that is stored (the user agent, the referrer): UTF-8, as browsers and HTTP
     libraries send them (a phone in full-width digits or with no-break spaces, read as latin-1, became mojibake
@@ -62,7 +59,6 @@ def header_text(raw: bytes) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw.decode("latin-1")
-
 
 
 class Collect:

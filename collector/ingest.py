@@ -424,7 +424,7 @@ def _scrub(raw: bytes, plan: CompiledPlan, secret: bytes = b"", keep: int | None
                                             for k, v in items], pairs)))
             else:
                 clean.append((r.text(key), _value(r, value, pairs)))
-        text = repeats.encode_pairs(repeats.Pairs(clean)) if pairs else msgspec.json.encode(dict(clean)).decode()
+        text = _encode_pairs(clean, pairs)
         if keep is not None and len(text) > keep:
             text = _encode_pairs(_identifying_first(clean, plan, pairs), pairs)
         return text[:keep]

@@ -14,12 +14,11 @@ from starlette.responses import Response
 
 from collector.ingest import event_spec
 from collector.redact import clipped, of, unquote_form
-from collector.wire import WIRE_KEYS, pixel_event
+from collector.wire import MAX_URL, WIRE_KEYS, pixel_event
 from tagplan import CompiledPlan
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 _K = WIRE_KEYS
-MAX_URL = 2048
 
 
 def batch_body(params, referer: str, received_ms: int, plan: CompiledPlan) -> bytes:

@@ -21,6 +21,11 @@ from collector import messages
 Millis = Annotated[int, Meta(ge=0, le=4_102_444_800_000,
                              description="a time in milliseconds since 1970 (before 2100)")]
 UInt32 = Annotated[int, Meta(ge=0, le=2**32 - 1, description="a whole number from 0 to 4294967295")]
+MAX_URL = 2048
+"""The most characters of a page's URL or referrer kept where it is cut (the pixel, a Segment call, a
+tracking-number lease), redacted first (`redact.clipped`)."""
+MAX_USER_AGENT = 512
+"""The most characters of a User-Agent kept (redacted first)."""
 
 
 class WireEvent(msgspec.Struct, forbid_unknown_fields=False):

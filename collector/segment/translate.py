@@ -41,7 +41,7 @@ import msgspec
 
 from collector import redact
 from collector.messages import reason as say
-from collector.wire import WIRE_KEYS
+from collector.wire import MAX_URL, MAX_USER_AGENT, WIRE_KEYS
 from tagplan import CompiledPlan
 from tagplan.model import BUILTIN_EVENTS
 from tagplan.phone import e164
@@ -140,14 +140,14 @@ def read(msg: Message, call: str, source: str, received_ms: int, batch_sent: str
     event = {
         _K["event_id"]: event_id, _K["event"]: name, _K["client_ts"]: client,
         _K["visitor_id"]: _private(anonymous_id, plan, secret) if anonymous_id else "user:" + _private(user_id, plan, secret),
-        _K["url"]: clip(url, 2048, r.url), _K["referrer"]: clip(referrer, 2048, r.url),
+        _K["url"]: clip(url, MAX_URL, r.url), _K["referrer"]: clip(referrer, MAX_URL, r.url),
         _K["captured"]: _captured(url, context.get("campaign"), plan),
         _K["properties"]: props,
         _K["user_id"]: clip(_private(user_id, plan, secret), 256, r.ident),
         _K["message_id"]: clip(given_id, 128, r.ident) or message_id,
     }
     return Read(message_id, event_id, name, event, [],
-                ip=_str(context, "ip")[:64], user_agent=clip(_str(context, "userAgent"), 512, r.user_agent),
+                ip=_str(context, "ip")[:64], user_agent=clip(_str(context, "userAgent"), MAX_USER_AGENT, r.user_agent),
                 # Without sentAt, the sender's clock is taken to be ours: its timestamp stands as given.
                 sent_ms=sent if sent is not None else received_ms)
 
