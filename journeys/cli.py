@@ -336,11 +336,15 @@ def export_conversions(target: Target, network, from_, to, conversion_name, even
     doc = target.run(Op("GET", "/api/export/conversions", lambda store: adnetworks.export(
         store, load_plan(plan), network, parse_since(from_), parse_since(to or "0m"),
         conversion_name=conversion_name, event_name=event_name, model=model).as_dict(), params))
+    _exported(doc, f"{doc['conversions']} conversion(s) for {network}, signed from {from_} to {to or 'now'}")
+
+
+def _exported(doc: dict, said: str) -> None:
+    """An export's file on stdout; on stderr, what it holds (`said`) and what was left out of it, and why."""
     sys.stdout.write(doc["content"])
     sys.stdout.flush()
     left = "".join(f"; {n} left out: {why}" for why, n in doc["left_out"].items())
-    click.echo(f"{doc['conversions']} conversion(s) for {network}, signed from {from_} to {to or 'now'}{left}",
-               err=True)
+    click.echo(f"{said}{left}", err=True)
 
 
 @click.command("retractions")
@@ -360,8 +364,4 @@ def export_retractions(target: Target, network, from_, to, conversion_name, plan
     doc = target.run(Op("GET", "/api/export/retractions", lambda store: adnetworks.retractions(
         store, load_plan(plan), network, parse_since(from_), parse_since(to or "0m"),
         conversion_name=conversion_name).as_dict(), params))
-    sys.stdout.write(doc["content"])
-    sys.stdout.flush()
-    left = "".join(f"; {n} left out: {why}" for why, n in doc["left_out"].items())
-    click.echo(f"{doc['conversions']} retraction(s) for {network}, cancelled from {from_} to {to or 'now'}{left}",
-               err=True)
+    _exported(doc, f"{doc['conversions']} retraction(s) for {network}, cancelled from {from_} to {to or 'now'}")

@@ -30,8 +30,13 @@ export function fmt(value, kind) {
   if (typeof value != 'number') return String(value);
   if (kind == 'duration') return duration(value);
   // Whole euros read best; an amount with cents shows them (1 650,50 € was "1 651 €", not the report's figure).
-  if (kind == 'money' && Math.round(value * 100) % 100) kind = 'money2';
+  if (kind == 'money' && hasCents(value)) kind = 'money2';
   return nf(kind || 'decimal').format(value);
+}
+
+/** Whether an amount has cents (shown with two decimals, not as whole euros). */
+export function hasCents(value) {
+  return typeof value == 'number' && Math.round(value * 100) % 100 != 0;
 }
 
 function duration(seconds) {

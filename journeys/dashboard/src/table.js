@@ -1,6 +1,6 @@
 // An accessible, sortable table of report rows, with its CSV download.
 import { h } from './dom.js';
-import { fmt } from './format.js';
+import { fmt, hasCents } from './format.js';
 import { t } from './i18n.js';
 
 /**
@@ -45,10 +45,6 @@ export function table({ caption, columns, rows, sort, onsort, heat, onpick, pick
  * two precisions). */
 export function withCents(columns, rows) {
   return columns.map((c) => (c.kind == 'money' && rows.some((r) => hasCents(r[c.key])) ? { ...c, kind: 'money2' } : c));
-}
-
-function hasCents(v) {
-  return typeof v == 'number' && Math.round(v * 100) % 100 != 0;
 }
 
 function compare(a, b) {
