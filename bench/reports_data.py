@@ -5,7 +5,9 @@ Deterministic: every random choice is a hash of the session (or sale) number, so
 except the event ids. Shapes: sessions spread over 90 days, 60% landing with campaign or broker parameters
 (a `touch` event), the others from a search engine, another site or nowhere; 35% start the 4-step quote
 form, each step kept by 75% of those who reached the previous one; 90% of those who finish submit; most
-who stop send a `form_abandon`.
+who stop send a `form_abandon`. Each event is stored when it happened (`inserted_at` = its time), as a
+collector running those 90 days would have stored it: stored all at once just before the bench's closing run,
+every session would be late for it (journeys/closing.py) and the reports would read every event until the next.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ EVENTS_PER_SESSION = 4.35
 EVENTS = """
 INSERT INTO {db}.events (event_id, event, ts, client_ts, sent_at, received_at, visitor_id, session_id, seq, url,
                          referrer, broker_id, lever, utm_source, utm_medium, utm_campaign, form_id, step,
-                         step_index, step_elapsed_ms, properties, device_type, is_bot)
+                         step_index, step_elapsed_ms, properties, device_type, is_bot, inserted_at)
 SELECT
     generateUUIDv4(s * 16 + k) AS event_id,
     e.1 AS event,
@@ -41,7 +43,8 @@ SELECT
     toUInt32(if(e.1 = 'form_step', 15000 + h2 % 120000, 0)) AS step_elapsed_ms,
     '{{}}' AS properties,
     ['desktop', 'mobile', 'mobile', 'tablet'][1 + h1 % 4] AS device_type,
-    h2 % 200 = 0 AS is_bot
+    h2 % 200 = 0 AS is_bot,
+    ts AS inserted_at
 FROM (
     SELECT
         number AS s,
