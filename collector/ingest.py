@@ -282,7 +282,7 @@ def _row(ev: WireEvent, event_id: str, sent: int, times: EventTimes, req: Reques
     # (A UUID's digit runs would send every event down the slow path: ids of 36 characters are looked at alone.)
     if not r.plain("\0".join((url, referrer, broker_id, "" if len(vid) == 36 else vid, "" if len(sid) == 36 else sid,
                                *captured.values()))):
-        url, referrer, broker_id = r.url(url), r.url(referrer), r.text(broker_id)
+        url, referrer, broker_id = r.url(url), r.url(referrer), r.keyed(broker_id, secret)
         captured = {name: r.param(value) for name, value in captured.items()}
         vid, sid = r.ident(vid), r.ident(sid)
     elif len(vid) == 36 or len(sid) == 36:

@@ -55,8 +55,7 @@ def broker_row(record: Record, r: Reader, ctx: Context) -> tuple[dict[str, Any],
 
 
 KIND = Kind(name="brokers", table="brokers", key=("broker_id",), key_text="broker_id", columns=COLUMNS,
-            fingerprint=_FINGERPRINT, row=broker_row, free_text=("name", "shop", "network"), version="updated_at",
-            plain_key=True)  # a broker id as the sales file names its signer (conversions.broker_id)
+            fingerprint=_FINGERPRINT, row=broker_row, free_text=("name", "shop", "network"), version="updated_at")
 
 
 def import_file(store: Store, ctx: Context, stream: IO[bytes], *, source: str, profile: str | None = None,

@@ -62,8 +62,6 @@ class Kind:
     version: str = "imported_at"
     """The table's version column: the latest row of a key is the one FINAL keeps."""
 
-    plain_key: bool = False
-    """The key is kept as given, never read for phone numbers (a broker's id, as the sales name it)."""
     fingerprint_sql: str = ""
     """SQL of the fingerprint, when it is not cityHash64 of the `fingerprint` columns."""
     kept: tuple[tuple[str, str], ...] = ()
@@ -85,10 +83,12 @@ class Kind:
 
     @property
     def ids(self) -> tuple[str, ...]:
-        """The fields that name a row or a person (its key, its CRM/quote id): a phone number or e-mail in one is
-        replaced by its keyed hash (redact.Redactor.keyed), as the collector does in a quote id: an id is often
-        ten digits (0145678901), and one rewritten `[phone]` would merge every such row into one."""
-        return ("crm_id",) if self.plain_key else (*self.key, "crm_id")
+        """The fields that name a row or a person (its key, its CRM/quote id, a broker's id): a phone number or
+        e-mail in one is replaced by its keyed hash (redact.Redactor.keyed), as the collector does in a quote id
+        and an event's broker: an id is often ten digits (0145678901), and one rewritten `[phone]` would merge
+        every such row into one. A broker's id keyed in the sales, the brokers file and the events alike, they
+        still join."""
+        return tuple(dict.fromkeys((*self.key, "crm_id", "broker_id")))
 
 
 @dataclass

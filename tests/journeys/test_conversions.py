@@ -352,7 +352,7 @@ def test_ids_that_look_like_phone_numbers_stay_apart(store, ctx, plan):
     assert len(got) == 5 and keyed("CTR-0145678901") == "CTR-" + keyed("0145678901")
     assert [got[keyed(c)]["crm_id"] for c in ("0145678901", "0145678902", "0298765432")] == [
         keyed("0145000001"), keyed("0145000002"), keyed("0145000003")]
-    assert got[keyed("0145678901")]["broker_id"] == "0478000001"  # a shop's id, as the broker table has it
+    assert got[keyed("0145678901")]["broker_id"] == keyed("0478000001")  # as the broker table has it
     assert got[keyed("0298765432")]["shop"] == "Lyon [phone]", "free text is still read for phone numbers"
     (kept,) = rows(store, "SELECT record_key, crm_id, fields FROM parcours.import_rejects")
     assert (kept["record_key"], kept["crm_id"]) == (keyed("0145678903"), keyed("0145000009"))
@@ -360,6 +360,27 @@ def test_ids_that_look_like_phone_numbers_stay_apart(store, ctx, plan):
     owners = {r["key"]: r["person_id"] for r in rows(store, "SELECT key, person_id FROM parcours.person_keys FINAL "
                                                              "WHERE key_type = 'crm'")}
     assert len({owners[keyed(k)] for k in ("0145000001", "0145000002", "0145000003")}) == 3, owners
+
+
+def test_a_phone_in_a_broker_id_is_its_keyed_hash_in_the_sales_the_broker_table_and_the_events(store, ctx, client):
+    """A phone typed in the signer's column (a shop's code mixed up with the customer's number, or a shop
+    named by its own line) was written as typed in conversions.broker_id and brokers.broker_id: it is now
+    keyed there as in an event's broker (?courtier=...), so no number is written and the three still join."""
+    from journeys import brokers
+    from tests.collector.test_collect import event, post
+
+    keyed = redact.Redactor("FR").keyed("04 78 00 00 01", ctx.secret)
+    csv = "conversion_id,ts,broker_id,phone\nC-1,2026-10-05T09:00:00+02:00,04 78 00 00 01,0611223344\n"
+    assert conversions.import_file(store, ctx, data(csv), source="ventes.csv").imported == 1
+    assert brokers.import_file(store, ctx, data("broker_id,name,lever\n04.78.00.00.01,Agence,broker\n"),
+                               source="reseau.csv").imported == 1
+    post(client, event("touch", c={"courtier": "0478000001"}))
+    assert sales(store)["C-1"]["broker_id"] == keyed
+    assert [r["broker_id"] for r in rows(store, "SELECT broker_id FROM parcours.brokers FINAL WHERE name = 'Agence'")] == [keyed]
+    assert [r["broker_id"] for r in rows(store, "SELECT broker_id FROM parcours.events")] == [keyed]
+    dump = json.dumps([rows(store, f"SELECT * FROM parcours.{t}") for t in ("conversions", "brokers", "events")],
+                      default=str)
+    assert "78 00 00 01" not in dump and "478000001" not in dump and "78.00" not in dump
 
 
 def test_a_phone_written_with_slashes_is_kept_nowhere_in_a_rejected_line(store, ctx):
