@@ -136,6 +136,12 @@ def _events(body: bytes) -> tuple[list[bytes], int, bool]:
         return [bytes(item) for item in batch.events], batch.sent, distinct
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
         whole = exc
+    unwrapped = _events_as_text(body)
+    if unwrapped is not None:
+        try:
+            return _events(unwrapped)
+        except BadBatch:
+            pass  # its events are no array either: judged as sent
     # Something inside refused the whole body (a lone surrogate in one event's string): cut it into its
     # events without decoding them, and judge each.
     split = split_batch(body)
@@ -148,6 +154,22 @@ def _events(body: bytes) -> tuple[list[bytes], int, bool]:
         return raws, msgspec.json.decode(sent, type=Millis) if sent else 0, False
     except (msgspec.DecodeError, UnicodeDecodeError):
         raise BadBatch(batch_error(decode_problem(whole, body, "the body"))) from None
+
+
+def _events_as_text(body: bytes) -> bytes | None:
+    """The body of a page whose arrays have a toJSON of their own (Prototype.js 1.6's Array.prototype.toJSON,
+    still on old sites): the browser's JSON.stringify wrote the array of events as a string holding its JSON
+    text, `{"sent": …, "events": "[{…}]"}`. The body as the tag meant it, or None when it is not one of those."""
+    if b'"events"' not in body:
+        return None
+    try:
+        batch = raw_decoder.decode(body)
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
+        return None
+    if not isinstance(batch, dict) or not isinstance(events := batch.get("events"), str) \
+            or not events.lstrip().startswith("["):
+        return None
+    return b'{"sent":%s,"events":%s}' % (_json(batch.get("sent", 0)), events.encode())
 
 
 def _envelope(body: bytes) -> None:

@@ -129,3 +129,26 @@ def test_a_refused_phone_number_says_what_was_expected_and_why(collector, page):
     assert rows[0]["reasons"] == ["properties.phone: expected a valid phone number (in FR, or with its +country code): "
                                   "not a valid range of numbers in FR"]
     assert "07 11" not in rows[0]["raw"], "the number itself is not kept"
+
+
+# As Prototype.js 1.6 (still on old sites) gives arrays: their own JSON text, which the browser's JSON.stringify
+# then writes as a string: the batch's events arrive as `"events": "[{…}, {…}]"`.
+ARRAYS_WITH_TO_JSON = ("Array.prototype.toJSON = function () {"
+                       " return '[' + this.map(function (v) { return JSON.stringify(v); }).join(', ') + ']'; };")
+
+
+def test_a_page_whose_arrays_have_their_own_to_json_loses_no_event(collector, page):
+    errors = watch_errors(page)
+    page.add_init_script(ARRAYS_WITH_TO_JSON)
+    url = serve(page, f"{collector.url}/demo/prototype-js.html", "<p>devis</p>")
+    page.goto(f"{url}?courtier=B042")
+    vid = visitor_id(page)
+    assert page.evaluate("() => JSON.stringify({a: [1]})") == '{"a":"[1]"}', "the page's arrays are as Prototype's"
+    page.evaluate("() => { parcours('step', 'moto_quote', 'vehicle'); "
+                  "parcours('submit', 'moto_quote', {quote_id: 'Q-PJ1', phone: '06 12 34 56 78'}); }")
+    rows = collector.wait_rows(f"SELECT event, broker_id FROM parcours.events FINAL WHERE visitor_id = '{vid}' "
+                               f"ORDER BY seq", 4)
+    assert [(r["event"], r["broker_id"]) for r in rows] == [
+        ("page_view", "B042"), ("touch", "B042"), ("form_step", "B042"), ("form_submit", "B042")]
+    assert collector.sql(f"SELECT count() AS n FROM parcours.rejected_events WHERE raw LIKE '%{vid}%'") == [{"n": 0}]
+    assert errors == []
