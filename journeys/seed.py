@@ -12,9 +12,10 @@ same data (relative to `until`). Four weeks: a
 collector refuses events made more than --max-event-age (30 days) before it receives them.
 
 Mrs X is in it, by name (docs/reconciliation.md): visitor `mrs-x` clicks the display campaign moto-spring,
-completes the quote form and leaves her phone (06 12 34 56 78) with quote Q-MRSX42; she comes back from a
-search two days later; twelve days after her quote she signs contract MA-MRSX-0042 in broker B042's shop,
-Lyon Part-Dieu, with adviser Sophie Marchand.
+completes the quote form and leaves her phone (06 12 34 56 78) with quote Q-MRSX42; twelve days later she
+signs contract MA-MRSX-0042 in broker B042's shop, Lyon Part-Dieu, with adviser Sophie Marchand. Two touches,
+as the brief tells it: her sale is display's under first touch, B042's shop's under last touch, half each
+under position-based.
 """
 
 from __future__ import annotations
@@ -169,8 +170,6 @@ def generate(*, seed: int = 42, visitors: int = 20_000, days: int = 28, until: d
     captured = _params(x_land[2])
     visit(MRS_X["visitor"], x_quote_at, "mobile", x_land, captured, steps_done=3,
           submit=(MRS_X["phone"], MRS_X["quote"]))
-    organic = next(l for l in LANDINGS if l[0] == "search_organic")
-    visit(MRS_X["visitor"], x_quote_at + dt.timedelta(days=2, hours=5), "desktop", organic, captured)
     quotes.append((MRS_X["visitor"], MRS_X["phone"], MRS_X["quote"], x_quote_at))
     sales = [Sale(MRS_X["contract"], x_quote_at + dt.timedelta(days=12, hours=1, minutes=17), "shop",
                   MRS_X["phone"], MRS_X["quote"], Decimal("702.40"), "Moto tous risques",

@@ -56,6 +56,17 @@ def test_mrs_x_is_seeded_and_her_shop_sale_is_matched_to_her_journey(store, ctx,
     (touch,) = rows(store, "SELECT lever, utm_campaign FROM parcours.events FINAL WHERE visitor_id = 'mrs-x' "
                            "AND event = 'touch' ORDER BY ts LIMIT 1")
     assert touch == {"lever": "display", "utm_campaign": "moto-spring"}
+    # The brief's story on the seeded data: her sale alone (the second of its signature), display's under first
+    # touch, B042's shop's under last touch, half each under position-based.
+    (signed,) = rows(store, "SELECT ts FROM parcours.conversions FINAL WHERE conversion_id = 'MA-MRSX-0042'")
+    at = signed["ts"].replace(microsecond=0)
+    credit = reports.run(store, plan, "attribution", {
+        "model": "all", "by": "broker", "from": at.isoformat(), "to": (at + dt.timedelta(seconds=1)).isoformat(),
+        "format": "json"}).records()
+    got = {(r["model"], r["lever"], r["broker"]): r["conversions"] for r in credit if r["conversions"]}
+    assert {k: v for k, v in got.items() if k[0] in ("first_touch", "last_touch", "position_based")} == {
+        ("first_touch", "display", ""): 1.0, ("last_touch", "broker", "B042"): 1.0,
+        ("position_based", "display", ""): 0.5, ("position_based", "broker", "B042"): 0.5}, got
     # The form's A/B test: the dashboard's funnel breaks down by the plan's `variant`, each visitor keeping hers.
     funnel = reports.run(store, plan, "funnel", {"from": "2026-01-01", "to": "2026-12-01", "by": "variant"}).records()
     first = {r["variant"]: r["visitors"] for r in funnel if r["step_index"] == 1}
