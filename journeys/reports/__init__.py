@@ -73,7 +73,7 @@ def run(store: Store, plan: CompiledPlan, name: str, raw: Mapping[str, str | Non
         return _run(Context(store, plan, opts, spec))
     now, before = _at_once(_PREVIOUS, lambda: _run(Context(store, plan, opts.previous, spec)),
                            lambda: _run(Context(store, plan, opts, spec)))
-    return _compare([*spec.keys, opts.by], now, before)
+    return _compare([*spec.keys, opts.by], now, before, limited="limit" in spec.options)
 
 
 def respond(store: Store, plan: CompiledPlan, name: str, raw: Mapping[str, str | None]) -> tuple[str, str]:
@@ -139,7 +139,10 @@ def _name_segment(result: Result, by: str) -> Result:
                   result.document)
 
 
-def _compare(key_columns: list[str], now: Result, before: Result) -> Result:
+def _compare(key_columns: list[str], now: Result, before: Result, limited: bool = False) -> Result:
+    """`now`'s rows, each figure with its `_previous` beside it (None: no such row before), then the rows found
+    only `before` (a lever with sales then and none now), except in a report of the first `limit` rows, whose
+    rows are this period's first."""
     keys = [c for c in now.columns if c in key_columns]
     figures = [c for c in now.columns if c not in key_columns]
     at = {c: i for i, c in enumerate(now.columns)}
@@ -157,7 +160,7 @@ def _compare(key_columns: list[str], now: Result, before: Result) -> Result:
         rows.append([x for c in now.columns for x in
                      ((row[at[c]], old[at[c]] if old else None) if c in figures else (row[at[c]],))])
     for key, old in earlier.items():
-        if key not in seen:
+        if key not in seen and not limited:
             rows.append([x for c in now.columns for x in
                          ((None, old[at[c]]) if c in figures else (old[at[c]],))])
     return Result(columns, rows)

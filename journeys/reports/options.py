@@ -54,7 +54,7 @@ class Options:
     interval: str = ""
     compare: bool = False
     goal: str = "sale"
-    limit: int = 20
+    limit: int | None = 20
     quote_id: str = ""
     phone_key: str = ""
     """A phone's keyed hash (never the number: the API hashes a number sent in a POST body)."""
@@ -74,9 +74,11 @@ class Options:
 
     @property
     def previous(self) -> Options:
-        """The same options over the period of the same length just before."""
+        """The same options over the period of the same length just before, every row of it (no `limit`): a
+        row of this period's first `limit` is set beside its own figures then, even when it was not among
+        that period's first."""
         length = self.end - self.start
-        return _replace(self, start=self.start - length, end=self.start, compare=False)
+        return _replace(self, start=self.start - length, end=self.start, compare=False, limit=None)
 
 
 def _replace(options: Options, **changes) -> Options:

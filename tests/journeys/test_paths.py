@@ -148,3 +148,20 @@ def test_the_lookback_window_holds_its_two_ends_and_nothing_past_them(store, pla
         {"display": 1 / 3, "social": 1 / 3, "search_paid": 1 / 3})
     paths = reports.run(store, plan, "paths", window).records()
     assert [(p["path"], p["touches"], p["days"]) for p in paths] == [("display > social > search_paid", 3, 7)]
+
+
+def test_paths_compared_give_each_path_its_own_previous_figures_whatever_its_rank_then(store, plan):
+    """An outside tester's finding: with --limit and --compare, a path outside the previous period's first N
+    got no previous figures, and a path of the previous first N outside this period's came as an extra row."""
+    for n, (day, channel) in enumerate([("11-03", "shop")] * 3 + [("11-04", "call_centre")] * 2 + [("11-05", "web")]
+                                       + [("10-10", "web")] * 3 + [("10-11", "shop")] * 2 + [("10-12", "call_centre")]):
+        sale(store, f"C-{n}", f"2026-{day} 10:00", channel=channel, broker_id="B042" if channel == "shop" else "",
+             premium="100.00")
+    broker(store, "B042", "Comparamoto", "broker")
+    november = {"from": "2026-11-01", "to": "2026-12-01", "limit": "2"}  # the previous period: from 2 October
+    previous = reports.run(store, plan, "paths", {"from": "2026-10-02", "to": "2026-11-01"}).records()
+    assert [(r["path"], r["conversions"]) for r in previous] == [("(no touch)", 3), ("broker", 2), ("call_centre", 1)]
+    got = reports.run(store, plan, "paths", {**november, "compare": "true"}).records()
+    assert [(r["path"], r["conversions"], r["conversions_previous"]) for r in got] == [
+        ("broker", 3, 2), ("call_centre", 2, 1)]
+    assert got[0]["share_previous"] == 2 / 6, "the previous share is of all the previous conversions"
