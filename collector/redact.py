@@ -77,7 +77,11 @@ _DIGITS = re.compile(r"\d(?:[" + _SEPARATORS + r"]{0,2}\d){6}")
 """Seven digits (any script's decimal digits: `\\d` is Unicode's), separated by at most two of the characters
 phone numbers are written with: no phone number without it. Ordinary text, words and short numbers never
 reach the matcher. (`_RUN` first: a looser look, four times cheaper, that most text fails.)"""
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.[A-Za-z]{2,63}")
+"""An e-mail address, its parts no longer than an address's may be (RFC 5321: 64 characters before the @, 63 in
+a label; nine labels before the last are more than any address has): bounded, so that a look costs at most as
+much from each place in the text, linear in its length. Unbounded, a run of letters then `@b.b.b…` cost the
+square of its length (5.5 s for 32 KB), in one call that holds the interpreter, and every request waited."""
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 
 
@@ -317,12 +321,19 @@ def _overseas(value: str, region: str, found: list[tuple[int, int]]) -> list[tup
             end = groups[j - 1][1]
             written = value[start:end]
             if (digits == 10 and written[0] == "0" and not _glued(value, start, end) and not _amounts(written)
-                    and valid_in(written, region) is None and e164(written, region)):  # valid: the matcher's
+                    and _overseas_only(written, region)):
                 spans.append((start, end))
                 k = j
             else:
                 k += 1
     return spans
+
+
+@functools.lru_cache(maxsize=4096)
+def _overseas_only(written: str, region: str) -> bool:
+    """Whether a national number is invalid in the plan's region (valid: the matcher's) but valid as tagplan.phone
+    reads it. Cached, as _in_own_grouping: a text of the same groups again and again reads the same windows."""
+    return valid_in(written, region) is None and e164(written, region) is not None
 
 
 class _Folding(dict):
@@ -532,6 +543,7 @@ def _without_prefix(value: str, region: str, found: list[tuple[int, int]]) -> li
     return spans
 
 
+@functools.lru_cache(maxsize=4096)
 def _in_own_grouping(text: str, region: str, prefix: str) -> bool:
     """Whether `prefix + text` is a valid national number of the region, `text` written unseparated or in
     exactly the grouping of the number's national format (any of the separators phone numbers are written

@@ -31,6 +31,12 @@ ID = "550e8400-e29b-41d4-a716-446655440000"
     ("Q-0671829304", "Q-[phone]"),
     ('event: "06 71 82 93 04" is not declared', 'event: "[phone]" is not declared'),
     ("jane.doe+moto@example.co.uk wrote", "[email] wrote"),
+    # An address's parts as long as an address allows (64 before the @, 63 a label), and past it: what the
+    # bounded pattern reads (the unbounded one cost the square of the text's length on the last two).
+    ("a" * 64 + "@" + "b" * 63 + ".example.fr", "[email]"),
+    ("a" * 70 + "@mail.example.fr", "aaaaaa[email]"),
+    ("a" * 2000 + "@" + "b." * 1000, "a" * 2000 + "@" + "b." * 1000),
+    ("a@" + "b-" * 2000, "a@" + "b-" * 2000),
     ("+1 650 253 0000", "[phone]"),
     # right after another number: the matcher read the run as one invalid candidate and kept the phone
     ("rappel le 12 06 71 82 93 04", "rappel le 12 [phone]"),
