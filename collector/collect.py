@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -43,8 +44,19 @@ _JSON = (b"content-type", b"application/json")
 HEAVY = 16 << 10
 """Bytes of a body past which it is turned into rows on a thread (Collect): the tag sends at most 20 events a
 request, a few KB; a body this large may hold seconds of redaction."""
+HEAVY_GROUPS = 512
+"""Digit groups (a digit, a separator or two, a digit) past which a smaller body goes to that thread too: the
+redaction's cost is per group (20 to 200 us each; 14 KB of `0-0-0-…` cost 0.6 s), where a tag's batch of
+20 events holds a few hundred at most (its ids, times and dates)."""
+_GROUPED = re.compile(rb"\d[^\w\"\\]{1,3}(?=[\d+])|\d_(?=\d)")
 HEAVY_WAITING = 8
 """Large bodies read or waiting their turn on that thread; one more is refused with 503 and Retry-After."""
+
+
+def heavy(body: bytes) -> bool:
+    """Whether a body is turned into rows on the heavy thread (Collect): larger than HEAVY, or with more digit
+    groups than HEAVY_GROUPS (counted in C, only in a body that may hold that many)."""
+    return len(body) > HEAVY or (len(body) > 2 * HEAVY_GROUPS and len(_GROUPED.findall(body)) > HEAVY_GROUPS)
 
 
 class LargeBatches(WalError):
@@ -69,7 +81,7 @@ class Collect:
     one at a time, between other requests' HTTP work, ingest took twice as long (CPU caches; measured
     with bench/bench_collector.py and a tight loop of the same bodies).
 
-    A body over HEAVY bytes is turned into rows on a thread of its own instead (one at a time), then queued in
+    A body over HEAVY bytes, or with more than HEAVY_GROUPS digit groups (`heavy`), is turned into rows on a thread of its own instead (one at a time), then queued in
     the log as the others: its events' redaction may cost seconds (30 events of phone-like digits in 877 KB took
     9.5 s), which on the event loop held every other request that long; on the thread, the loop still gets the
     interpreter every few milliseconds and answers the others.
@@ -146,19 +158,19 @@ class Collect:
         when the log refuses them, or ContactsRefused."""
         sealer = getattr(self.state, "sealer", None)
         outcome = await self.submit(lambda plan, settings: ingest_mod.ingest(
-            body, req, plan, settings.secret, settings.max_event, settings.time_bounds, sealer, refused), len(body))
+            body, req, plan, settings.secret, settings.max_event, settings.time_bounds, sealer, refused), heavy(body))
         if outcome.contacts:
             await self.state.contacts.write(outcome.contacts)
         return len(outcome.events), len(outcome.rejected)
 
     async def submit(self, work: Callable[[CompiledPlan, Settings], ingest_mod.Outcome],
-                     size: int = 0) -> ingest_mod.Outcome:
-        """Run `work` (a batch turned into rows by ingest: the tag's body, a server's messages; `size`, the
-        body's bytes) with the plan and settings in force, queue its rows in the log, and wait until they are
+                     on_thread: bool = False) -> ingest_mod.Outcome:
+        """Run `work` (a batch turned into rows by ingest: the tag's body, a server's messages; `on_thread`, on
+        the heavy thread: `heavy(body)`) with the plan and settings in force, queue its rows in the log, and wait until they are
         fsync'd: its Outcome. Raises what `work` raises (BadBatch), or WalError (WalFull) when the log refuses
         the rows."""
         loop = asyncio.get_running_loop()
-        if size > HEAVY:
+        if on_thread:
             if self._waiting >= HEAVY_WAITING:
                 raise LargeBatches("large batches waiting")  # a flood of them: refused for retry, not queued
             self._waiting += 1

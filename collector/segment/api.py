@@ -38,7 +38,7 @@ from starlette.routing import Route
 
 from collector import ingest, messages, repeats
 from collector.body import BodyError, read_body
-from collector.collect import LargeBatches
+from collector.collect import LargeBatches, heavy
 from collector.enrich import truncate_ip
 from collector.messages import answer
 from collector.split import lone_surrogate, split_batch
@@ -168,7 +168,7 @@ async def _serve(request: Request, call: str | None) -> Response:
         return _rows(items, call, source, received_ms, sent, context, plan, settings)
 
     try:
-        outcome = await request.app.collect.submit(work, len(body))
+        outcome = await request.app.collect.submit(work, heavy(body))
     except WalFull:
         state.metrics.refused.labels("wal_full").inc()
         return _error(503, answer("wal_full"), "busy", settings.retry_after)
