@@ -31,6 +31,13 @@ ID = "550e8400-e29b-41d4-a716-446655440000"
     ("Q-0671829304", "Q-[phone]"),
     ('event: "06 71 82 93 04" is not declared', 'event: "[phone]" is not declared'),
     ("jane.doe+moto@example.co.uk wrote", "[email] wrote"),
+    # Groups separated by three characters (an outside probe's finding: kept as typed, the pre-filter read two)
+    ("tel 06 - 58 - 47 - 39 - 36 merci", "tel [phone] merci"),
+    ("06 . 58 . 47 . 39 . 47", "[phone]"),
+    ("06 / 12 / 34 / 56 / 78", "[phone]"),
+    ("06   58   47   39   46", "[phone]"),
+    ("06\u00a0\u00a0\u00a058\u00a0\u00a0\u00a047\u00a0\u00a0\u00a039\u00a0\u00a0\u00a046", "[phone]"),
+    ("2026 - 11 - 27 - 10 - 00", "2026 - 11 - 27 - 10 - 00"),
     # An address's parts as long as an address allows (64 before the @, 63 a label), and past it: what the
     # bounded pattern reads (the unbounded one cost the square of the text's length on the last two).
     ("a" * 64 + "@" + "b" * 63 + ".example.fr", "[email]"),
