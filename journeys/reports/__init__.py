@@ -180,8 +180,13 @@ def _literal(value: Any) -> str:
     elif isinstance(value, bool):
         text = "1" if value else "0"
     else:
-        text = str(value)
+        text = str(value).translate(_ESCAPED)
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+_ESCAPED = str.maketrans({"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"})
+"""A String parameter's text as ClickHouse reads it (escaped: `\\n` a line break), then quoted for SET: a value
+with a backslash or a line break (`promo\\new`) was read as another value, and the pasted SQL found nothing."""
 
 
 def _ch(value: Any) -> str:
@@ -193,5 +198,5 @@ def _ch(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return "'" + value.translate(_ESCAPED).replace("'", "\\'") + "'"
     return str(value)

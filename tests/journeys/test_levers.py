@@ -268,3 +268,27 @@ def test_the_sql_parcours_report_prints_runs_as_it_is_in_parcours_sql(engine_dir
     assert (pasted["display"]["visits"], pasted["display"]["leads"], pasted["search_organic"]["leads"]) == (4, 0, 1)
     twice = CliRunner().invoke(main, ["sql", "-", "--param", "lever=display", *where], input=printed.output)
     assert twice.exit_code == 1 and twice.output == 'Error: parameter "lever" given twice; give each one once\n'
+
+
+@pytest.mark.parametrize("campaign", ["promo\\new", "x';\nSELECT 1; --\\", "tab\there"])
+def test_the_printed_sql_of_a_filter_with_a_backslash_or_a_line_break_finds_what_the_report_finds(
+        engine_dir, store, plan, campaign):
+    """An outside tester's finding: `--campaign 'promo\\new' --sql | parcours sql -` found nothing (the value was
+    read with a line break), and a value with a line break was printed across two lines and refused."""
+    j = Journeys()
+    display(j, "V1", "c1", "2026-03-02 10:00", campaign=campaign)
+    display(j, "V2", "c2", "2026-03-02 11:00", campaign="promo")
+    j.store(store)
+    where = ["--clickhouse", f"chdb://{engine_dir}", "--database", store.database]
+    options = ["report", "levers", "--from", MARCH["from"], "--to", MARCH["to"], "--campaign", campaign,
+               "--plan", str(EXAMPLE_PLAN), *where]
+    report = CliRunner().invoke(main, [*options, "--format", "json"])
+    assert report.exit_code == 0, report.output
+    assert [(r["lever"], r["visits"]) for r in json.loads(report.output)] == [("display", 1)]
+    printed = CliRunner().invoke(main, [*options, "--sql"])
+    assert printed.exit_code == 0, printed.output
+    head = printed.output.split("\n\n")[0]
+    assert all(line.startswith("SET param_") for line in head.splitlines()), head
+    out = CliRunner().invoke(main, ["sql", "-", *where, "--format", "json"], input=printed.output)
+    assert out.exit_code == 0, out.output
+    assert [(r["lever"], r["visits"]) for r in map(json.loads, out.output.splitlines())] == [("display", 1)]
