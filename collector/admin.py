@@ -47,10 +47,10 @@ class RequireToken:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # A dashboard viewer's session may read the reports (auth.viewer_allowed says exactly what); the rest
-        # of /api is the admin token's alone.
-        if scope["type"] == "http" and not _authorized(scope) and not auth.viewer_allowed(scope):
-            response = error(401, answer("unauthorized"), {"WWW-Authenticate": 'Bearer realm="parcours admin API"'})
+        # A dashboard viewer's session may read the reports (auth.viewer_refusal says exactly what); the rest
+        # of /api is the admin token's alone. A refused session hears why in its own words, not the token's.
+        if scope["type"] == "http" and not _authorized(scope) and (why := auth.viewer_refusal(scope)) is not None:
+            response = error(401, answer(why), {"WWW-Authenticate": 'Bearer realm="parcours admin API"'})
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -145,19 +145,24 @@ def session_of(conn: HTTPConnection) -> Session | None:
     return conn.app.state.sessions.get(conn.cookies.get(COOKIE))
 
 
-def viewer_allowed(scope) -> bool:
-    """A viewer session may make this API request: its path, its origin, its CSRF header."""
+def viewer_refusal(scope) -> str | None:
+    """None when a viewer session may make this API request (its path, its origin, its CSRF header); else why
+    not, the key of its message (messages.py): the admin token's when the request has no session cookie."""
     conn = HTTPConnection(scope)
-    # Under a Mount, Starlette keeps the whole path in scope["path"] (the mount goes into root_path).
-    if not scope["path"].startswith(VIEWER_PATHS) or scope.get("method") not in ("GET", "HEAD", "POST"):
-        return False
+    if COOKIE not in conn.cookies:
+        return "unauthorized"
     session = session_of(conn)
     if session is None or session.role != "viewer":
-        return False
+        return "session_ended"
+    # Under a Mount, Starlette keeps the whole path in scope["path"] (the mount goes into root_path).
+    if not scope["path"].startswith(VIEWER_PATHS) or scope.get("method") not in ("GET", "HEAD", "POST"):
+        return "viewer_reports_only"
     if not same_origin(conn.headers, conn.url.scheme):
-        return False
+        return "viewer_cross_site"
     given = conn.headers.get("x-csrf-token", "")
-    return bool(given) and hmac.compare_digest(given.encode(), session.csrf.encode())
+    if not (given and hmac.compare_digest(given.encode(), session.csrf.encode())):
+        return "viewer_csrf"
+    return None
 
 
 def _logged(name: str) -> str:

@@ -80,6 +80,11 @@ ANSWERS = {
     "body_late": "the request's body did not arrive within {seconds:g} s (--body-timeout)",
     # the admin API (admin.py, planwatch.py)
     "unauthorized": "missing or wrong admin token (Authorization: Bearer <PARCOURS_ADMIN_TOKEN>)",
+    "session_ended": "the dashboard session has ended (logged out, expired or replaced): log in again at /dashboard/login",
+    "viewer_reports_only": "a dashboard session reads the reports only (/api/reports/…); the rest of the API takes the "
+                           "admin token (Authorization: Bearer <PARCOURS_ADMIN_TOKEN>)",
+    "viewer_cross_site": "refused: the request comes from another site than the dashboard's",
+    "viewer_csrf": "missing or wrong X-CSRF-Token header for this dashboard session (the page sends it; reload it)",
     "bad_parameter": "{name}: {problem}",
     "sql_empty": "send one SQL statement as the request body",
     "sql_several": "send one statement at a time: this text holds {count}, separated by ';'",

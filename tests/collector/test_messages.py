@@ -77,6 +77,13 @@ ANSWERS = {
     "headers_late": ({"seconds": 10.0}, "the request's headers did not arrive within 10 s (--header-timeout)"),
     "body_late": ({"seconds": 2.5}, "the request's body did not arrive within 2.5 s (--body-timeout)"),
     "unauthorized": ({}, "missing or wrong admin token (Authorization: Bearer <PARCOURS_ADMIN_TOKEN>)"),
+    "session_ended": ({}, "the dashboard session has ended (logged out, expired or replaced): log in again at "
+                          "/dashboard/login"),
+    "viewer_reports_only": ({}, "a dashboard session reads the reports only (/api/reports/…); the rest of the API "
+                                "takes the admin token (Authorization: Bearer <PARCOURS_ADMIN_TOKEN>)"),
+    "viewer_cross_site": ({}, "refused: the request comes from another site than the dashboard's"),
+    "viewer_csrf": ({}, "missing or wrong X-CSRF-Token header for this dashboard session (the page sends it; "
+                        "reload it)"),
     "bad_parameter": ({"name": "since", "problem": "it is odd"}, "since: it is odd"),
     "sql_empty": ({}, "send one SQL statement as the request body"),
     "sql_several": ({"count": 2}, "send one statement at a time: this text holds 2, separated by ';'"),
