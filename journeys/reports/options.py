@@ -24,6 +24,8 @@ _SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800, None: 86400}
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 FILTERS = ("lever", "campaign", "broker", "device")
+DEVICES = ("desktop", "mobile", "tablet", "other")
+"""The device types the collector reads off a user agent (collector/useragent.py), bots left out of reports."""
 MAX_VALUE = 32_768
 """The longest filter or key value taken: an event's limit (collector/ingest.py MAX_EVENT), so every stored value."""
 """Filters every report of a period takes (docs/analysts.md, Filters): the touches (visits) whose own landing
@@ -133,6 +135,8 @@ def parse(raw: Mapping[str, str | None], accepted: frozenset[str], name: str,
             if len(values[key]) > MAX_VALUE:
                 raise ReportError(f"{key}: longer than {MAX_VALUE} characters")
             out[key] = values[key]
+    if "device" in values:
+        _choice("device", values["device"], DEVICES)  # a closed list: a mistyped one found nothing, silently
     if "limit" in values:
         text = values["limit"]
         if not text.isdigit() or not 1 <= int(text) <= 10_000:

@@ -187,6 +187,13 @@ def test_a_period_the_engine_cannot_count_in_days_is_refused_before_any_query(se
             reports.options("overview", given)
     assert reports.options("overview", {"from": "1970-01-01", "to": "2100-01-01"}).end.year == 2100
     assert reports.options("overview", {"from": "999999w"}).start.year == 1970  # a duration: from the beginning
+    # However long (an outside tester's finding: seven digits and more were "not a time")
+    for ago in ("9999999d", "1000000w", "999999999m"):
+        assert reports.options("overview", {"from": ago}).start.year == 1970, ago
+    # A device is one the collector reads off a user agent: a mistyped one found nothing, silently.
+    with pytest.raises(reports.ReportError, match='^device: "toaster" is not known; use one of: desktop, mobile'):
+        reports.options("levers", {"device": "toaster"})
+    assert reports.options("levers", {"device": "tablet"}).device == "tablet"
     with pytest.raises(reports.ReportError, match=r"^from \(1970-01-01T00:00:00Z\) must be before to"):
         reports.options("overview", {"to": "1970-01-01"})  # its default from, 30 days before, is no day counted
     with pytest.raises(reports.ReportError, match="match does not compare periods"):
