@@ -270,6 +270,31 @@ def test_a_period_too_long_to_compare_is_shown_without_the_previous_one(page: Pa
     assert not any("compare=true" in c for c in calls if c.startswith("/api/reports/overview?"))
 
 
+def test_a_period_the_page_does_not_compare_offers_no_csv_of_the_previous_one(page: Page, dash):
+    """1970 to 2099: the overview drops `compare`, but its "figures and previous period" CSV still asked for it
+    and got a 400 (an error line, a console error; an outside tester): the button is not offered, the daily one is."""
+    errors = watch_errors(page)
+    login(page, dash, "?lang=en&period=custom&from=1970-01-01&to=2099-12-31")
+    expect(page.locator("#overview")).to_have_attribute("data-state", "ready", timeout=120_000)
+    tools = page.locator("#overview .table-tools")
+    expect(tools.get_by_role("button", name="CSV: by day")).to_be_visible()
+    expect(tools.get_by_role("button", name="CSV: figures and previous period")).to_have_count(0)
+    assert errors == [], errors
+
+
+def test_the_daily_chart_of_a_period_over_two_years_names_the_years(page: Page, dash):
+    """The axis read "1 Jan, 1 Nov, 2 Sept…" on a period over two years (an outside tester): it names months with
+    their year, each on its first day; the tooltips' days carry their year."""
+    login(page, dash, "?lang=en&period=custom&from=2025-06-15&to=2026-11-30")
+    expect(page.locator("#overview")).to_have_attribute("data-state", "ready", timeout=60_000)
+    page.wait_for_function("() => document.querySelector('#overview canvas')?.chart")
+    ticks, labels = page.evaluate("""() => { var c = document.querySelector('#overview canvas').chart;
+        return [c.scales.x.ticks.map((t) => t.label), c.data.labels]; }""")
+    assert ticks and all(re.fullmatch(r"[A-Z][a-z]{2,3} 202[56]", t) for t in ticks), ticks
+    assert any(t.endswith("2025") for t in ticks) and any(t.endswith("2026") for t in ticks), ticks
+    assert labels[0] == "15 Jun 2025" and labels[-1] == "30 Nov 2026", (labels[0], labels[-1])
+
+
 def test_custom_dates_the_wrong_way_round_are_refused_in_words(page: Page, dash):
     """From after To: the page says so beside the inputs and applies nothing until the dates are fixed."""
     login(page, dash, "?lang=en&period=custom&from=2026-01-01&to=2026-01-31")
