@@ -646,6 +646,24 @@ def test_a_click_on_a_column_heading_sorts_its_table_at_once_and_only_it(page: P
     expect(page.locator("#brokers th[aria-sort=ascending], #brokers th[aria-sort=descending]")).to_have_count(0)
 
 
+@pytest.mark.parametrize("panel,column", [("levers", "Revenue"), ("brokers", "Sales signed")])
+def test_a_table_sorted_with_the_keyboard_keeps_the_focus_on_its_sort_button(page: Page, dash, panel, column):
+    """Enter on a sort button sorted the table, and the focus went to <body> with the table drawn again: Enter a
+    second time did nothing (an outside tester). The same column's button has the focus after, and Enter again
+    reverses the order."""
+    login(page, dash, "?lang=en")
+    settled(page)
+    page.locator(f"#{panel} th button.sort", has_text=column).focus()
+    page.keyboard.press("Enter")
+    sorted_by = page.locator(f"#{panel} th[aria-sort=ascending]")
+    expect(sorted_by).to_have_text(re.compile(column))
+    expect(sorted_by.locator("button.sort")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#{panel} th[aria-sort=descending]")).to_have_text(re.compile(column))
+    expect(page.locator(f"#{panel} th[aria-sort=descending] button.sort")).to_be_focused()
+    expect(page).to_have_url(re.compile(r"sort=-"))
+
+
 def test_on_a_phone_nothing_is_wider_than_the_screen(page: Page, dash):
     """390 px: the page does not scroll sideways (it was 509 px wide, the funnel's bars of no width); tables
     scroll inside their own frame."""

@@ -19,7 +19,7 @@ export function table({ caption, columns, rows, sort, onsort, heat, onpick, pick
   var head = columns.map(function (c) {
     var state = c.key == key ? (desc ? 'descending' : 'ascending') : 'none';
     var label = onsort
-      ? h('button', { type: 'button', class: 'sort', onclick: () => onsort(c.key == key && !desc ? '-' + c.key : c.key) },
+      ? h('button', { type: 'button', class: 'sort', dataset: { focus: `sort-${c.key}` }, onclick: () => onsort(c.key == key && !desc ? '-' + c.key : c.key) },
         c.label, h('span', { class: 'arrow', 'aria-hidden': 'true' }, state == 'ascending' ? '▲' : state == 'descending' ? '▼' : ''))
       : c.label;
     return h('th', { scope: 'col', class: c.kind && c.kind != 'text' && c.kind != 'time' ? 'num' : null, 'aria-sort': onsort ? state : null }, label);
