@@ -451,6 +451,31 @@ def test_a_person_is_found_by_phone_without_the_number_in_any_url_or_on_screen(p
     assert phone not in log and "0600000111" not in log
 
 
+def test_the_french_page_names_levers_steps_and_statuses_in_french(page: Page, dash):
+    """Ids showed through in French (an outside tester): search_organic in the tables, charts, heat map and
+    Sankey, "vehicle" for the plan's "Votre moto", "1 page(s), mobile", "Statut signed". The figures' data-value
+    keep the reports' ids."""
+    login(page, dash, "?lang=fr&period=90d")
+    settled(page)
+    expect(page.locator('#levers tbody th[data-value="display"]')).to_have_text("Publicité display")
+    expect(page.locator('#attribution tbody th[data-value="display"]')).to_have_text("Publicité display")
+    raw = re.compile(r"\b(search_organic|search_paid|call_centre|referral|affiliation|broker)\b")
+    for where in ("#levers table", "#attribution table", "#brokers table.heatmap thead", "#journeys table"):
+        assert not raw.search(page.locator(where).first.inner_text()), where
+    sankey = page.evaluate("() => Object.values(document.querySelector('#journeys canvas').chart.data.datasets[0].labels)")
+    assert sankey and not any(raw.search(label) for label in sankey), sankey
+    bars = page.evaluate("() => document.querySelector('#attribution canvas').chart.data.labels")
+    assert "Publicité display" in bars and not any(raw.search(label) for label in bars), bars
+    page.get_by_label("Numéro de devis").fill(seed.MRS_X_QUOTE)
+    page.get_by_role("button", name="Afficher le parcours").click()
+    timeline = page.locator(".timeline")
+    expect(timeline).to_contain_text("Votre moto")
+    expect(timeline.locator('.fact[data-key="status"]').first).to_have_text(re.compile(r"Statut\s+signée"))
+    text = timeline.inner_text()
+    assert "page(s)" not in text and "vehicle" not in text and not raw.search(text), text
+    assert re.search(r"\b1 page\b|\b\d+ pages\b", text), text
+
+
 def test_every_panel_is_accessible_error_free_and_photographed(page: Page, dash):
     """axe-core on the whole page with every panel drawn, no console error, and a screenshot of each panel
     (e2e/screenshots/)."""
@@ -696,7 +721,7 @@ def test_filters_reach_every_panel_and_narrow_its_figures(page: Page, dash):
     assert all("lever=display" in c and "device=mobile" in c for c in calls if "/person" not in c), calls
     for panel in PANELS:
         assert page.locator(f"#{panel}").get_attribute("data-state") in ("ready", "empty"), panel
-    expect(page.locator('.chip[data-filter="lever"]')).to_contain_text("display")
+    expect(page.locator('.chip[data-filter="lever"]')).to_contain_text("Display ads")
     (levers,) = last_answers(answers, "levers")
     assert {r["lever"] for r in levers.json() if r["visits"]} == {"display"}
     # The levers' period and filters (not its attribution options, which the overview does not take).

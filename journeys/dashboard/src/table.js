@@ -4,8 +4,9 @@ import { fmt, hasCents } from './format.js';
 import { t } from './i18n.js';
 
 /**
- * columns: [{key, label, kind, heat?, source?}]; rows: the report's row objects; source names the API
- * field a pivoted cell holds (data-key, which the tests compare with the report's JSON).
+ * columns: [{key, label, kind, heat?, source?, text?}]; rows: the report's row objects; source names the API
+ * field a pivoted cell holds (data-key, which the tests compare with the report's JSON); text(value): a text
+ * value as shown (a lever's name), data-value keeping the report's.
  * sort: "key" or "-key" (descending), kept in the URL by the caller through onsort.
  */
 export function table({ caption, columns, rows, sort, onsort, heat, onpick, pickLabel }) {
@@ -26,7 +27,7 @@ export function table({ caption, columns, rows, sort, onsort, heat, onpick, pick
   });
   var body = sorted.map((r) => h('tr', null, columns.map(function (c, i) {
     var numeric = c.kind && c.kind != 'text' && c.kind != 'time';
-    var v = r[c.key], text = c.kind && c.kind != 'text' ? fmt(v, c.kind) : (v == null || v === '' ? '–' : String(v));
+    var v = r[c.key], text = c.kind && c.kind != 'text' ? fmt(v, c.kind) : (v == null || v === '' ? '–' : c.text ? c.text(v) : String(v));
     var attrs = { class: numeric ? 'num' : null, dataset: { key: c.source || c.key, value: v == null ? '' : String(v) } };
     if (c.heat && max > 0) {
       var level = Math.min(5, Math.ceil(((v || 0) / max) * 5));
