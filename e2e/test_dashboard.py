@@ -689,6 +689,46 @@ def test_a_table_sorted_with_the_keyboard_keeps_the_focus_on_its_sort_button(pag
     expect(page).to_have_url(re.compile(r"sort=-"))
 
 
+@pytest.mark.parametrize("width", [1200, 1280, 1440])
+def test_the_french_levers_table_fits_its_panel(page: Page, dash, width):
+    """In French the levers' 17 columns were 1,191 px in a 1,110 to 1,150 px panel, "Retour sur dépenses" behind a
+    horizontal scroll (an outside tester): they fit, every heading on screen."""
+    page.set_viewport_size({"width": width, "height": 900})
+    login(page, dash, "?lang=fr&period=90d")
+    settled(page)
+    wrap = page.locator("#levers .table-wrap")
+    assert wrap.locator("thead th").count() >= 15  # the cost columns are there
+    sizes = wrap.evaluate("(w) => [w.scrollWidth, w.clientWidth]")
+    assert sizes[0] <= sizes[1], sizes
+    last, frame = wrap.locator("thead th", has_text="Retour sur dépenses").bounding_box(), wrap.bounding_box()
+    assert last["x"] + last["width"] <= frame["x"] + frame["width"] + 0.5, (last, frame)
+
+
+def test_a_very_long_broker_id_is_cut_short_in_its_table(page: Page, dash):
+    """A broker id of 300 characters widened the brokers table to 3,900 px: it ends with an ellipsis, the whole id
+    in its title and accessible name, and the table fits its panel."""
+    long_id = "B" + "9" * 299
+
+    def longer(route):
+        rows = json.loads(api(dash, urllib.parse.urlsplit(route.request.url).path + "?"
+                              + urllib.parse.urlsplit(route.request.url).query))
+        rows[0]["broker_id"] = long_id
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(rows))
+
+    page.route(re.compile(r".*/api/reports/brokers\?.*format=json.*"), longer)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    login(page, dash, "?lang=fr&period=90d")
+    settled(page)
+    wrap = page.locator("#brokers .table-wrap").first
+    sizes = wrap.evaluate("(w) => [w.scrollWidth, w.clientWidth]")
+    assert sizes[0] <= sizes[1], sizes
+    cell = wrap.locator(f'tbody th[data-value="{long_id}"]')
+    assert cell.locator(".cut").evaluate("(e) => e.scrollHeight > e.clientHeight")  # cut short: an ellipsis
+    pick = cell.get_by_role("button")
+    assert long_id in pick.get_attribute("title")
+    expect(pick).to_have_accessible_name(long_id)
+
+
 def test_on_a_phone_nothing_is_wider_than_the_screen(page: Page, dash):
     """390 px: the page does not scroll sideways (it was 509 px wide, the funnel's bars of no width); tables
     scroll inside their own frame."""

@@ -33,9 +33,12 @@ export function table({ caption, columns, rows, sort, onsort, heat, onpick, pick
       var level = Math.min(5, Math.ceil(((v || 0) / max) * 5));
       attrs.class = `num heat heat-${level}`;
     }
+    // A row's name is cut short past a width (a broker id of 300 characters made the table 3,900 px wide): the
+    // whole of it is the element's text (its accessible name) and title.
     if (i == 0 && onpick && v != null && v !== '') {
-      return h('th', { scope: 'row', ...attrs }, h('button', { type: 'button', class: 'pick', title: pickLabel, onclick: () => onpick(r) }, text));
+      return h('th', { scope: 'row', ...attrs }, h('button', { type: 'button', class: 'pick', title: `${text}\n${pickLabel}`, onclick: () => onpick(r) }, h('span', { class: 'cut' }, text)));
     }
+    if (i == 0 && !numeric) return h('th', { scope: 'row', ...attrs }, h('span', { class: 'cut', title: text }, text));
     return i == 0 ? h('th', { scope: 'row', ...attrs }, text) : h('td', attrs, text);
   })));
   return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption },
