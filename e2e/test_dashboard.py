@@ -270,6 +270,31 @@ def test_a_period_too_long_to_compare_is_shown_without_the_previous_one(page: Pa
     assert not any("compare=true" in c for c in calls if c.startswith("/api/reports/overview?"))
 
 
+def test_a_period_the_page_does_not_compare_offers_no_csv_of_the_previous_one(page: Page, dash):
+    """1970 to 2099: the overview drops `compare`, but its "figures and previous period" CSV still asked for it
+    and got a 400 (an error line, a console error; an outside tester): the button is not offered, the daily one is."""
+    errors = watch_errors(page)
+    login(page, dash, "?lang=en&period=custom&from=1970-01-01&to=2099-12-31")
+    expect(page.locator("#overview")).to_have_attribute("data-state", "ready", timeout=120_000)
+    tools = page.locator("#overview .table-tools")
+    expect(tools.get_by_role("button", name="CSV: by day")).to_be_visible()
+    expect(tools.get_by_role("button", name="CSV: figures and previous period")).to_have_count(0)
+    assert errors == [], errors
+
+
+def test_the_daily_chart_of_a_period_over_two_years_names_the_years(page: Page, dash):
+    """The axis read "1 Jan, 1 Nov, 2 Sept…" on a period over two years (an outside tester): it names months with
+    their year, each on its first day; the tooltips' days carry their year."""
+    login(page, dash, "?lang=en&period=custom&from=2025-06-15&to=2026-11-30")
+    expect(page.locator("#overview")).to_have_attribute("data-state", "ready", timeout=60_000)
+    page.wait_for_function("() => document.querySelector('#overview canvas')?.chart")
+    ticks, labels = page.evaluate("""() => { var c = document.querySelector('#overview canvas').chart;
+        return [c.scales.x.ticks.map((t) => t.label), c.data.labels]; }""")
+    assert ticks and all(re.fullmatch(r"[A-Z][a-z]{2,3} 202[56]", t) for t in ticks), ticks
+    assert any(t.endswith("2025") for t in ticks) and any(t.endswith("2026") for t in ticks), ticks
+    assert labels[0] == "15 Jun 2025" and labels[-1] == "30 Nov 2026", (labels[0], labels[-1])
+
+
 def test_custom_dates_the_wrong_way_round_are_refused_in_words(page: Page, dash):
     """From after To: the page says so beside the inputs and applies nothing until the dates are fixed."""
     login(page, dash, "?lang=en&period=custom&from=2026-01-01&to=2026-01-31")
@@ -424,6 +449,31 @@ def test_a_person_is_found_by_phone_without_the_number_in_any_url_or_on_screen(p
     assert page.locator(".timeline li").count() == steps
     log = dash.log.read_text()
     assert phone not in log and "0600000111" not in log
+
+
+def test_the_french_page_names_levers_steps_and_statuses_in_french(page: Page, dash):
+    """Ids showed through in French (an outside tester): search_organic in the tables, charts, heat map and
+    Sankey, "vehicle" for the plan's "Votre moto", "1 page(s), mobile", "Statut signed". The figures' data-value
+    keep the reports' ids."""
+    login(page, dash, "?lang=fr&period=90d")
+    settled(page)
+    expect(page.locator('#levers tbody th[data-value="display"]')).to_have_text("Publicité display")
+    expect(page.locator('#attribution tbody th[data-value="display"]')).to_have_text("Publicité display")
+    raw = re.compile(r"\b(search_organic|search_paid|call_centre|referral|affiliation|broker)\b")
+    for where in ("#levers table", "#attribution table", "#brokers table.heatmap thead", "#journeys table"):
+        assert not raw.search(page.locator(where).first.inner_text()), where
+    sankey = page.evaluate("() => Object.values(document.querySelector('#journeys canvas').chart.data.datasets[0].labels)")
+    assert sankey and not any(raw.search(label) for label in sankey), sankey
+    bars = page.evaluate("() => document.querySelector('#attribution canvas').chart.data.labels")
+    assert "Publicité display" in bars and not any(raw.search(label) for label in bars), bars
+    page.get_by_label("Numéro de devis").fill(seed.MRS_X_QUOTE)
+    page.get_by_role("button", name="Afficher le parcours").click()
+    timeline = page.locator(".timeline")
+    expect(timeline).to_contain_text("Votre moto")
+    expect(timeline.locator('.fact[data-key="status"]').first).to_have_text(re.compile(r"Statut\s+signée"))
+    text = timeline.inner_text()
+    assert "page(s)" not in text and "vehicle" not in text and not raw.search(text), text
+    assert re.search(r"\b1 page\b|\b\d+ pages\b", text), text
 
 
 def test_every_panel_is_accessible_error_free_and_photographed(page: Page, dash):
@@ -621,6 +671,64 @@ def test_a_click_on_a_column_heading_sorts_its_table_at_once_and_only_it(page: P
     expect(page.locator("#brokers th[aria-sort=ascending], #brokers th[aria-sort=descending]")).to_have_count(0)
 
 
+@pytest.mark.parametrize("panel,column", [("levers", "Revenue"), ("brokers", "Sales signed")])
+def test_a_table_sorted_with_the_keyboard_keeps_the_focus_on_its_sort_button(page: Page, dash, panel, column):
+    """Enter on a sort button sorted the table, and the focus went to <body> with the table drawn again: Enter a
+    second time did nothing (an outside tester). The same column's button has the focus after, and Enter again
+    reverses the order."""
+    login(page, dash, "?lang=en")
+    settled(page)
+    page.locator(f"#{panel} th button.sort", has_text=column).focus()
+    page.keyboard.press("Enter")
+    sorted_by = page.locator(f"#{panel} th[aria-sort=ascending]")
+    expect(sorted_by).to_have_text(re.compile(column))
+    expect(sorted_by.locator("button.sort")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#{panel} th[aria-sort=descending]")).to_have_text(re.compile(column))
+    expect(page.locator(f"#{panel} th[aria-sort=descending] button.sort")).to_be_focused()
+    expect(page).to_have_url(re.compile(r"sort=-"))
+
+
+@pytest.mark.parametrize("width", [1200, 1280, 1440])
+def test_the_french_levers_table_fits_its_panel(page: Page, dash, width):
+    """In French the levers' 17 columns were 1,191 px in a 1,110 to 1,150 px panel, "Retour sur dépenses" behind a
+    horizontal scroll (an outside tester): they fit, every heading on screen."""
+    page.set_viewport_size({"width": width, "height": 900})
+    login(page, dash, "?lang=fr&period=90d")
+    settled(page)
+    wrap = page.locator("#levers .table-wrap")
+    assert wrap.locator("thead th").count() >= 15  # the cost columns are there
+    sizes = wrap.evaluate("(w) => [w.scrollWidth, w.clientWidth]")
+    assert sizes[0] <= sizes[1], sizes
+    last, frame = wrap.locator("thead th", has_text="Retour sur dépenses").bounding_box(), wrap.bounding_box()
+    assert last["x"] + last["width"] <= frame["x"] + frame["width"] + 0.5, (last, frame)
+
+
+def test_a_very_long_broker_id_is_cut_short_in_its_table(page: Page, dash):
+    """A broker id of 300 characters widened the brokers table to 3,900 px: it ends with an ellipsis, the whole id
+    in its title and accessible name, and the table fits its panel."""
+    long_id = "B" + "9" * 299
+
+    def longer(route):
+        rows = json.loads(api(dash, urllib.parse.urlsplit(route.request.url).path + "?"
+                              + urllib.parse.urlsplit(route.request.url).query))
+        rows[0]["broker_id"] = long_id
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(rows))
+
+    page.route(re.compile(r".*/api/reports/brokers\?.*format=json.*"), longer)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    login(page, dash, "?lang=fr&period=90d")
+    settled(page)
+    wrap = page.locator("#brokers .table-wrap").first
+    sizes = wrap.evaluate("(w) => [w.scrollWidth, w.clientWidth]")
+    assert sizes[0] <= sizes[1], sizes
+    cell = wrap.locator(f'tbody th[data-value="{long_id}"]')
+    assert cell.locator(".cut").evaluate("(e) => e.scrollHeight > e.clientHeight")  # cut short: an ellipsis
+    pick = cell.get_by_role("button")
+    assert long_id in pick.get_attribute("title")
+    expect(pick).to_have_accessible_name(long_id)
+
+
 def test_on_a_phone_nothing_is_wider_than_the_screen(page: Page, dash):
     """390 px: the page does not scroll sideways (it was 509 px wide, the funnel's bars of no width); tables
     scroll inside their own frame."""
@@ -653,7 +761,7 @@ def test_filters_reach_every_panel_and_narrow_its_figures(page: Page, dash):
     assert all("lever=display" in c and "device=mobile" in c for c in calls if "/person" not in c), calls
     for panel in PANELS:
         assert page.locator(f"#{panel}").get_attribute("data-state") in ("ready", "empty"), panel
-    expect(page.locator('.chip[data-filter="lever"]')).to_contain_text("display")
+    expect(page.locator('.chip[data-filter="lever"]')).to_contain_text("Display ads")
     (levers,) = last_answers(answers, "levers")
     assert {r["lever"] for r in levers.json() if r["visits"]} == {"display"}
     # The levers' period and filters (not its attribution options, which the overview does not take).

@@ -145,7 +145,8 @@ def _config(request: Request, session: auth.Session) -> str:
     """What the page needs to know besides figures: the plan's forms, the viewer's name."""
     plan = request.app.state.plan.plan
     filters, funnel_by = _report_capabilities()
-    doc = {"forms": [{"id": k, "label": f.label or k} for k, f in plan.forms.items()],
+    doc = {"forms": [{"id": k, "label": f.label or k, "steps": [{"id": s.id, "label": s.label or s.id} for s in f.steps]}
+                     for k, f in plan.forms.items()],
            "breakdowns": _breakdowns(plan) if funnel_by else [], "funnelBy": funnel_by, "filters": filters,
            "user": session.user}
     # Inside <script>: "</" must not close the element, whatever a label says.
@@ -193,11 +194,26 @@ def _lang(request: Request) -> str:
     asked = request.query_params.get("lang")
     if asked in _T:
         return asked
-    for part in request.headers.get("accept-language", "").split(","):
-        base = part.split(";")[0].strip().lower()[:2]
-        if base in _T:
-            return base
-    return "fr"
+    return next((base for base in _preferred(request.headers.get("accept-language", "")) if base in _T), "fr")
+
+
+def _preferred(header: str) -> list[str]:
+    """The languages of an Accept-Language header, most wanted first by their q weights (RFC 9110 12.5.4; in
+    the order written among equal ones), without those refused (q=0): `fr;q=0.1,en;q=0.9` is English first."""
+    weighted = []
+    for part in header.split(","):
+        tag, *params = part.split(";")
+        q = 1.0
+        for param in params:
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if tag.strip() and q > 0:
+            weighted.append((q, tag.strip().lower().split("-")[0]))
+    return [base for _, base in sorted(weighted, key=lambda w: -w[0])]
 
 
 def _quote(text: str) -> str:

@@ -66,6 +66,19 @@ def test_the_page_carries_the_plan_forms_and_the_language(client, page):
     assert '<html lang="en">' in client.get("/dashboard?lang=en").text
 
 
+@pytest.mark.parametrize("header,lang", [
+    ("fr;q=0.1,en;q=0.9", "en"),  # French came first in the header and won, whatever its weight
+    ("en;q=0.5, fr", "fr"),
+    ("de-DE,en-GB;q=0.8,fr;q=0.7", "en"),
+    ("en;q=0, fr;q=0.3", "fr"),  # q=0: not acceptable
+    ("de, es;q=0.9", "fr"),
+    ("EN-us;Q=0.8,fr;q=0.2", "en"),
+    ("en;q=x, fr;q=0.4", "fr"),
+])
+def test_the_login_page_speaks_the_browsers_most_wanted_language(client, header, lang):
+    assert f'<html lang="{lang}">' in client.get("/dashboard/login", headers={"accept-language": header}).text
+
+
 def test_the_collector_paths_may_not_take_the_dashboards(tmp_path):
     from collector.settings import SettingsError, build
     with pytest.raises(SettingsError, match="collector's own paths"):

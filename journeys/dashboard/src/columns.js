@@ -2,7 +2,7 @@
 // (count, rate, money, duration, text) for formatting. A column not listed
 // here is shown under its own name, formatted by its values' type: a new
 // figure in a report appears in the page without a change here.
-import { add, t } from './i18n.js';
+import { add, leverName, t } from './i18n.js';
 
 var C = {
   // [kind, English, French]
@@ -92,5 +92,6 @@ export function kind(name, sample) {
 export function columnsOf(rows, only) {
   if (!rows.length) return [];
   var names = only || Object.keys(rows[0]).filter((k) => !k.endsWith('_previous'));
-  return names.filter((k) => k in rows[0]).map((k) => ({ key: k, label: label(k), kind: kind(k, rows.find((r) => r[k] != null)?.[k]) }));
+  return names.filter((k) => k in rows[0]).map((k) => ({ key: k, label: label(k), kind: kind(k, rows.find((r) => r[k] != null)?.[k]),
+    ...(k == 'lever' ? { text: leverName } : {}) }));
 }

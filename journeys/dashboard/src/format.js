@@ -60,8 +60,32 @@ export function signedRate(x) {
   return (x > 0 ? '+' : x < 0 ? '−' : '±') + text;
 }
 
-/** A short date (day and month) for axes; the ISO day stays in the tables. */
-export function shortDay(iso) {
+/** A short date (day and month, and the year with `year`) for axes; the ISO day stays in the tables. */
+export function shortDay(iso, year) {
+  return dateText(iso, { day: 'numeric', month: 'short', ...(year ? { year: 'numeric' } : {}) });
+}
+
+function dateText(iso, opts) {
   var d = new Date(iso.slice(0, 10) + 'T00:00:00Z');
-  return d.toLocaleDateString(lang() == 'fr' ? 'fr-FR' : 'en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' });
+  return d.toLocaleDateString(lang() == 'fr' ? 'fr-FR' : 'en-GB', { ...opts, timeZone: 'UTC' });
+}
+
+/**
+ * The x axis of a daily series (ISO days, in order): `labels`, one per day (the tooltips'), with the year when
+ * the days span more than one calendar year ("1 Jan" of which year?); `ticks`, the days the axis names, by index:
+ * on a long period the first day of each month, or of each year, under the month's or the year's name, where
+ * evenly spread days read "1 Jan, 1 Nov, 2 Sept"; null on a short one (any day, as the chart spreads them).
+ */
+export function dayAxis(days) {
+  var years = days.length ? Number(days[days.length - 1].slice(0, 4)) - Number(days[0].slice(0, 4)) : 0;
+  var labels = days.map((d) => shortDay(String(d), years > 0));
+  if (days.length <= 92) return { labels, ticks: null };
+  var unit = years > 3 ? 4 : 7; // YYYY or YYYY-MM: what changes from one tick to the next
+  var ticks = new Map();
+  days.forEach(function (d, i) {
+    if (i > 0 && d.slice(0, unit) == days[i - 1].slice(0, unit)) return;
+    if (i == 0 && !d.endsWith(unit == 4 ? '-01-01' : '-01')) return; // a part of a month or year: not named
+    ticks.set(i, unit == 4 ? d.slice(0, 4) : dateText(d, { month: 'short', ...(years > 0 ? { year: 'numeric' } : {}) }));
+  });
+  return { labels, ticks };
 }

@@ -61,6 +61,12 @@ var STRINGS = {
     'device.desktop': 'Desktop',
     'device.mobile': 'Mobile',
     'device.tablet': 'Tablet',
+    // The levers of the example plan (examples/moto-insurance.yaml) and the channels an offline sale's point of
+    // sale stands for when no broker's lever does: the plan gives them no label. Another lever shows its id.
+    'lever.broker': 'Brokers', 'lever.affiliation': 'Affiliation', 'lever.display': 'Display ads',
+    'lever.search_paid': 'Paid search', 'lever.search_organic': 'Organic search', 'lever.social': 'Social media',
+    'lever.email': 'Email', 'lever.referral': 'Referring sites', 'lever.direct': 'Direct',
+    'lever.shop': 'Shop', 'lever.call_centre': 'Call centre', 'lever.web': 'Website',
   },
   fr: {
     title: 'Tableau de bord parcours',
@@ -120,6 +126,10 @@ var STRINGS = {
     'device.desktop': 'Ordinateur',
     'device.mobile': 'Mobile',
     'device.tablet': 'Tablette',
+    'lever.broker': 'Courtiers', 'lever.affiliation': 'Affiliation', 'lever.display': 'Publicité display',
+    'lever.search_paid': 'Recherche payante', 'lever.search_organic': 'Recherche naturelle', 'lever.social': 'Réseaux sociaux',
+    'lever.email': 'E-mail', 'lever.referral': 'Sites référents', 'lever.direct': 'Accès direct',
+    'lever.shop': 'Point de vente', 'lever.call_centre': 'Centre d’appels', 'lever.web': 'Site web',
   },
 };
 
@@ -159,6 +169,15 @@ export function add(strings) {
 export function t(key, values) {
   var text = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
   return values ? text.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m)) : text;
+}
+
+/**
+ * A lever as people read it: its word in the page's language for the example plan's levers (search_organic:
+ * "Recherche naturelle"), else its id as the plan writes it. For display only: the URL, the API and the CSV keep
+ * the id.
+ */
+export function leverName(id) {
+  return id != null && `lever.${id}` in STRINGS[current] ? STRINGS[current][`lever.${id}`] : String(id ?? '');
 }
 
 var rules = {};

@@ -2,7 +2,7 @@
 // the panels, each loading its own figures from the reports API.
 import { stop } from './api.js';
 import { h, select, uid } from './dom.js';
-import { LANGS, lang, pickLang, setLang, t } from './i18n.js';
+import { LANGS, lang, leverName, pickLang, setLang, t } from './i18n.js';
 import { FIRST_DAY, LAST_DAY, datesProblem, isDay } from './period.js';
 import { Panel } from './panel.js';
 import * as state from './state.js';
@@ -131,11 +131,12 @@ function filterBar(s) {
   var supported = state.supportedFilters();
   if (!supported.length) return null;
   var active = supported.filter((f) => s[f]);
+  var shown = (f) => (f == 'lever' ? leverName(s[f]) : s[f]);
   var chips = active.map((f) => h('button', {
     type: 'button', class: 'chip', dataset: { filter: f },
-    'aria-label': `${t('filter.' + f)}: ${s[f]}. ${t('filter.remove')}`, title: `${t('filter.' + f)}: ${s[f]}`,
+    'aria-label': `${t('filter.' + f)}: ${shown(f)}. ${t('filter.remove')}`, title: `${t('filter.' + f)}: ${shown(f)}`,
     onclick: () => state.set({ [f]: '' }),
-  }, h('span', { class: 'chip-text' }, `${t('filter.' + f)}: ${s[f]}`), h('span', { class: 'chip-x', 'aria-hidden': 'true' }, '✕')));
+  }, h('span', { class: 'chip-text' }, `${t('filter.' + f)}: ${shown(f)}`), h('span', { class: 'chip-x', 'aria-hidden': 'true' }, '✕')));
   return h('div', { class: 'filters', role: 'group', 'aria-label': t('filters') },
     supported.includes('device') && select(t('filter.device'), s.device, [['', t('filter.any')], ...['desktop', 'mobile', 'tablet'].map((d) => [d, t('device.' + d)])],
       (v) => state.set({ device: v })),

@@ -101,8 +101,15 @@ export class Panel {
   draw() {
     if (!this.data) return this.error ? this.show('error') : undefined;
     if (this.spec.isEmpty && this.spec.isEmpty(this.data, state.get())) return this.show('empty');
+    // The control that had the focus (a sort button pressed with Enter) has it again in the new figures: the
+    // focus went to <body>, and a keyboard user had to tab through the page to press it a second time.
+    var active = document.activeElement, focus = this.body.contains(active) && active.dataset.focus;
     destroyIn(this.body);
     this.body.replaceChildren(...[this.spec.render(this.data, state.get(), state.set)].flat());
+    if (focus) {
+      var again = this.body.querySelector(`[data-focus="${CSS.escape(focus)}"]`);
+      if (again) again.focus();
+    }
     if (this.asOf) {
       this.body.append(h('p', { class: 'as-of', role: 'status' }, t('asof', { time: fmt(this.asOf, 'time') }), ' ',
         this.updating ? t('asof.updating')

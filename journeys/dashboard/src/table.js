@@ -4,8 +4,9 @@ import { fmt, hasCents } from './format.js';
 import { t } from './i18n.js';
 
 /**
- * columns: [{key, label, kind, heat?, source?}]; rows: the report's row objects; source names the API
- * field a pivoted cell holds (data-key, which the tests compare with the report's JSON).
+ * columns: [{key, label, kind, heat?, source?, text?}]; rows: the report's row objects; source names the API
+ * field a pivoted cell holds (data-key, which the tests compare with the report's JSON); text(value): a text
+ * value as shown (a lever's name), data-value keeping the report's.
  * sort: "key" or "-key" (descending), kept in the URL by the caller through onsort.
  */
 export function table({ caption, columns, rows, sort, onsort, heat, onpick, pickLabel }) {
@@ -19,22 +20,25 @@ export function table({ caption, columns, rows, sort, onsort, heat, onpick, pick
   var head = columns.map(function (c) {
     var state = c.key == key ? (desc ? 'descending' : 'ascending') : 'none';
     var label = onsort
-      ? h('button', { type: 'button', class: 'sort', onclick: () => onsort(c.key == key && !desc ? '-' + c.key : c.key) },
+      ? h('button', { type: 'button', class: 'sort', dataset: { focus: `sort-${c.key}` }, onclick: () => onsort(c.key == key && !desc ? '-' + c.key : c.key) },
         c.label, h('span', { class: 'arrow', 'aria-hidden': 'true' }, state == 'ascending' ? '▲' : state == 'descending' ? '▼' : ''))
       : c.label;
     return h('th', { scope: 'col', class: c.kind && c.kind != 'text' && c.kind != 'time' ? 'num' : null, 'aria-sort': onsort ? state : null }, label);
   });
   var body = sorted.map((r) => h('tr', null, columns.map(function (c, i) {
     var numeric = c.kind && c.kind != 'text' && c.kind != 'time';
-    var v = r[c.key], text = c.kind && c.kind != 'text' ? fmt(v, c.kind) : (v == null || v === '' ? '–' : String(v));
+    var v = r[c.key], text = c.kind && c.kind != 'text' ? fmt(v, c.kind) : (v == null || v === '' ? '–' : c.text ? c.text(v) : String(v));
     var attrs = { class: numeric ? 'num' : null, dataset: { key: c.source || c.key, value: v == null ? '' : String(v) } };
     if (c.heat && max > 0) {
       var level = Math.min(5, Math.ceil(((v || 0) / max) * 5));
       attrs.class = `num heat heat-${level}`;
     }
+    // A row's name is cut short past a width (a broker id of 300 characters made the table 3,900 px wide): the
+    // whole of it is the element's text (its accessible name) and title.
     if (i == 0 && onpick && v != null && v !== '') {
-      return h('th', { scope: 'row', ...attrs }, h('button', { type: 'button', class: 'pick', title: pickLabel, onclick: () => onpick(r) }, text));
+      return h('th', { scope: 'row', ...attrs }, h('button', { type: 'button', class: 'pick', title: `${text}\n${pickLabel}`, onclick: () => onpick(r) }, h('span', { class: 'cut' }, text)));
     }
+    if (i == 0 && !numeric) return h('th', { scope: 'row', ...attrs }, h('span', { class: 'cut', title: text }, text));
     return i == 0 ? h('th', { scope: 'row', ...attrs }, text) : h('td', attrs, text);
   })));
   return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption },

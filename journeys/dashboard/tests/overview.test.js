@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setLang } from '../src/i18n.js';
 import { compared, hasData } from '../src/panels/overview.js';
-import { fmt } from '../src/format.js';
+import { dayAxis, fmt } from '../src/format.js';
 
 // The overview report's answer for a period without data (compare=true): zeros and nulls, one row.
 var NONE = { period: '2026-11-20', visits: 0, visits_previous: 0, online_sales: 0, online_sales_previous: 0,
@@ -36,4 +36,41 @@ test('an amount shows its cents when it has some, whole euros otherwise', () => 
   assert.equal(plain(1650.5), '1 650,50 €'); // it read 1 651 €, not the report's figure
   assert.equal(plain(1650), '1 650 €');
   assert.equal(plain(0.07), '0,07 €');
+});
+
+/** Every ISO day from `from` to `to`, both included. */
+function days(from, to) {
+  var out = [];
+  for (var ms = Date.parse(from); ms <= Date.parse(to); ms += 86400000) out.push(new Date(ms).toISOString().slice(0, 10));
+  return out;
+}
+
+test('the daily chart names the year when its days span more than one calendar year', () => {
+  setLang('en');
+  var short = dayAxis(days('2025-12-20', '2026-01-10'));
+  assert.equal(short.ticks, null); // a few weeks: any day, as the chart spreads them
+  assert.equal(short.labels[0], '20 Dec 2025');
+  assert.equal(short.labels.at(-1), '10 Jan 2026');
+  var within = dayAxis(days('2026-11-01', '2026-11-30'));
+  assert.equal(within.labels[0], '1 Nov');
+  setLang('fr');
+  assert.equal(dayAxis(days('2025-12-31', '2026-01-01')).labels.join(' | '), '31 déc. 2025 | 1 janv. 2026');
+});
+
+test('a long period names months, a very long one years, where evenly spread days read "1 Jan, 1 Nov, 2 Sept"', () => {
+  setLang('en');
+  var year = dayAxis(days('2026-01-01', '2026-12-31'));
+  assert.equal(year.labels[40], '10 Feb');
+  assert.deepEqual([...year.ticks.keys()].map((i) => days('2026-01-01', '2026-12-31')[i]),
+    ['01', '02', '03', '04', '05', '06', '07', '08', '09', '10', '11', '12'].map((m) => `2026-${m}-01`));
+  assert.equal(year.ticks.get(0), 'Jan');
+  var two = dayAxis(days('2025-06-15', '2026-06-14'));
+  assert.equal(two.ticks.has(0), false); // half a month: not named
+  assert.equal(two.ticks.get(16), 'Jul 2025'); // 1 July 2025
+  assert.equal([...two.ticks.values()].at(-1), 'Jun 2026');
+  var all = days('1970-01-01', '2099-12-31'), long = dayAxis(all);
+  assert.equal(long.ticks.size, 130);
+  assert.equal(long.ticks.get(0), '1970');
+  assert.equal(long.ticks.get(all.indexOf('2026-01-01')), '2026');
+  assert.equal(long.labels[all.indexOf('2026-09-02')], '2 Sept 2026');
 });

@@ -5,7 +5,7 @@ import { downloadCsv, report } from '../api.js';
 import { chart, colour } from '../charts.js';
 import { h, select, toggle, uid } from '../dom.js';
 import { fmt } from '../format.js';
-import { add, t } from '../i18n.js';
+import { add, leverName, t } from '../i18n.js';
 import * as state from '../state.js';
 import { csvButton, table } from '../table.js';
 
@@ -71,13 +71,13 @@ export var attribution = {
     return [
       chart(t('attribution.chart', { metric: metricName }), {
         type: 'bar',
-        data: { labels: table_rows.map((r) => r.lever),
+        data: { labels: table_rows.map((r) => leverName(r.lever)),
           datasets: state.MODELS.map((m, i) => ({ label: t(`model.${m}`), data: table_rows.map((r) => r[m]), backgroundColor: colour(i) })) },
         options: { scales: { y: { beginAtZero: true } },
           plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${fmt(c.parsed.y, kind)}` } } } },
       }, 320),
       table({ caption: t('attribution.caption', { metric: metricName }),
-        columns: [{ key: 'lever', label: t('col.lever'), kind: 'text' }, ...state.MODELS.map((m) => ({ key: m, label: t(`model.${m}`), kind, source: metric }))],
+        columns: [{ key: 'lever', label: t('col.lever'), kind: 'text', text: leverName }, ...state.MODELS.map((m) => ({ key: m, label: t(`model.${m}`), kind, source: metric }))],
         rows: table_rows }),
       h('div', { class: 'table-tools' }, csvButton(t('panel.attribution'), () => downloadCsv('attribution', params(s), 'attribution.csv'))),
     ];

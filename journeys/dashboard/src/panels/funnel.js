@@ -5,7 +5,7 @@ import { chart, colour } from '../charts.js';
 import { CONFIG } from '../config.js';
 import { h, select } from '../dom.js';
 import { fmt } from '../format.js';
-import { add, t, tn } from '../i18n.js';
+import { add, leverName, t, tn } from '../i18n.js';
 import * as state from '../state.js';
 import { csvButton, table } from '../table.js';
 
@@ -71,6 +71,7 @@ export var funnel = {
     // With a breakdown the report adds a `segment` column (the lever, campaign, broker, device or property value).
     var asked = params(s).by;
     var by = asked && rows.length ? ('segment' in rows[0] ? 'segment' : asked in rows[0] ? asked : '') : '';
+    var segment = (g) => (asked == 'lever' ? leverName(g) : g) || '–';
     var parts = [];
     if (by) {
       var groups = [...new Set(rows.map((r) => r[by]))].slice(0, 8);
@@ -79,7 +80,7 @@ export var funnel = {
         type: 'bar',
         data: {
           labels: steps.map(label),
-          datasets: groups.map((g, i) => ({ label: g || '–', backgroundColor: colour(i),
+          datasets: groups.map((g, i) => ({ label: segment(g), backgroundColor: colour(i),
             data: steps.map((st) => (rows.find((r) => r[by] == g && r.step_index == st.step_index) || {}).visitors || 0) })),
         },
         options: { scales: { y: { beginAtZero: true } } },
@@ -101,7 +102,7 @@ export var funnel = {
     }
     var columns = [
       { key: 'label', label: t('funnel.step'), kind: 'text' },
-      ...(by ? [{ key: by, label: breakdownLabel(asked), kind: 'text' }] : []),
+      ...(by ? [{ key: by, label: breakdownLabel(asked), kind: 'text', ...(asked == 'lever' ? { text: leverName } : {}) }] : []),
       { key: 'visitors', label: t('funnel.visitors'), kind: 'count' },
       { key: 'from_previous', label: t('funnel.from_previous'), kind: 'rate' },
       { key: 'from_first', label: t('funnel.from_first'), kind: 'rate' },

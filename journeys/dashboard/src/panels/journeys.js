@@ -6,9 +6,10 @@
 import { ApiError, downloadCsv, report, reportPost } from '../api.js';
 import { SALE, chart, colour, inkOn } from '../charts.js';
 import { columnsOf, kind, label } from '../columns.js';
+import { CONFIG } from '../config.js';
 import { h, uid } from '../dom.js';
-import { fmt } from '../format.js';
-import { add, lang, t, tn } from '../i18n.js';
+import { fmt, shortDay } from '../format.js';
+import { add, lang, leverName, t, tn } from '../i18n.js';
 import * as state from '../state.js';
 import { csvButton, table } from '../table.js';
 
@@ -20,7 +21,9 @@ add({
     'journeys.none': 'No one found with this {what}.', 'journeys.result': 'Journey of the person found ({n} steps)',
     'journeys.result.one': 'Journey of the person found ({n} step)',
     'journeys.searching': 'Searching…', 'journeys.kind.visit': 'Visit', 'journeys.kind.step': 'Step',
-    'journeys.kind.abandon': 'Left the form', 'journeys.kind.quote': 'Quote sent', 'journeys.kind.sale': 'Sale signed' },
+    'journeys.kind.abandon': 'Left the form', 'journeys.kind.quote': 'Quote sent', 'journeys.kind.sale': 'Sale signed',
+    'journeys.pages': '{n} pages', 'journeys.pages.one': '{n} page', 'journeys.cancelled': 'cancelled {day}',
+    'status.signed': 'signed', 'status.cancelled': 'cancelled', 'status.withdrawn': 'withdrawn', 'status.reinstated': 'reinstated' },
   fr: { 'journeys.chart': 'Chemins les plus fréquents vers une vente, levier par levier', 'journeys.caption': 'Chemins les plus fréquents vers une vente',
     'journeys.sale': 'Vente', 'journeys.person': 'Le parcours d’une personne', 'journeys.by': 'Rechercher par',
     'journeys.quote': 'Numéro de devis', 'journeys.phone': 'Numéro de téléphone', 'journeys.find': 'Afficher le parcours',
@@ -28,7 +31,9 @@ add({
     'journeys.none': 'Aucune personne trouvée avec ce {what}.', 'journeys.result': 'Parcours de la personne trouvée ({n} étapes)',
     'journeys.result.one': 'Parcours de la personne trouvée ({n} étape)',
     'journeys.searching': 'Recherche…', 'journeys.kind.visit': 'Visite', 'journeys.kind.step': 'Étape',
-    'journeys.kind.abandon': 'Formulaire quitté', 'journeys.kind.quote': 'Devis envoyé', 'journeys.kind.sale': 'Vente signée' },
+    'journeys.kind.abandon': 'Formulaire quitté', 'journeys.kind.quote': 'Devis envoyé', 'journeys.kind.sale': 'Vente signée',
+    'journeys.pages': '{n} pages', 'journeys.pages.one': '{n} page', 'journeys.cancelled': 'annulée le {day}',
+    'status.signed': 'signée', 'status.cancelled': 'annulée', 'status.withdrawn': 'rétractée', 'status.reinstated': 'rétablie' },
 });
 
 var TOP = 15;
@@ -88,6 +93,28 @@ function when(iso) {
   return isNaN(d) ? String(iso) : d.toLocaleString(lang() == 'fr' ? 'fr-FR' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' });
 }
 
+/** A step of the plan's forms under its label in the plan ("Votre moto"), else its id. */
+function stepName(id) {
+  var step = CONFIG.forms.flatMap((f) => f.steps || []).find((st) => st.id == id);
+  return (step && step.label) || id;
+}
+
+/**
+ * The person report's values as people read them: a lever's and a status's words, a step's label in the plan;
+ * a visit's detail, which the report writes "3 page(s), mobile", and a cancelled sale's ", cancelled 2026-10-12",
+ * in the page's language. A value of another form is shown as sent.
+ */
+export function personValue(r, k, v) {
+  if (typeof v == 'number') return fmt(v, kind(k, v));
+  if (k == 'lever') return leverName(v);
+  if (k == 'status') return t(`status.${v}`) == `status.${v}` ? String(v) : t(`status.${v}`);
+  if (k != 'detail') return String(v);
+  if (r.kind == 'step' || r.kind == 'abandon') return stepName(v);
+  var visit = r.kind == 'visit' && /^(\d+) page\(s\), (\w*)$/.exec(v);
+  if (visit) return [tn('journeys.pages', Number(visit[1])), visit[2] && t(`device.${visit[2]}`)].filter(Boolean).join(', ');
+  return String(v).replace(/, cancelled (\d{4}-\d{2}-\d{2})$/, (m, day) => `, ${t('journeys.cancelled', { day: shortDay(day, true) })}`);
+}
+
 function renderPerson(rows, searchedBy) {
   if (!rows.length) return [h('p', { class: 'note' }, t('journeys.none', { what: t(searchedBy == 'phone' ? 'journeys.phone' : 'journeys.quote').toLowerCase() }))];
   return [h('p', null, tn('journeys.result', rows.length)),
@@ -96,7 +123,7 @@ function renderPerson(rows, searchedBy) {
       return h('li', { class: r.kind == 'sale' ? 'sale' : '' },
         h('time', { datetime: r.ts }, when(r.ts)),
         h('strong', null, t(`journeys.kind.${r.kind}`)), ' ',
-        rest.map(([k, v]) => h('span', { class: 'fact' }, h('span', { class: 'note' }, `${label(k)} `), typeof v == 'number' ? fmt(v, kind(k, v)) : String(v))));
+        rest.map(([k, v]) => h('span', { class: 'fact', dataset: { key: k, value: String(v) } }, h('span', { class: 'note' }, `${label(k)} `), personValue(r, k, v))));
     }))];
 }
 
@@ -123,13 +150,16 @@ export var journeys = {
         type: 'sankey',
         data: { datasets: [{ data, colorFrom: (c) => colourOf(c.dataset.data[c.dataIndex].from),
           colorTo: (c) => colourOf(c.dataset.data[c.dataIndex].to), colorMode: 'gradient', borderWidth: 0,
+          // The nodes keep the levers' ids as keys; each is shown under its lever's name ("1. Recherche naturelle").
+          labels: Object.fromEntries(data.flatMap((f) => [f.from, f.to]).map((k) => [k, k == sale ? k : k.replace(/^(\d+\. )(.*)$/, (m, n, l) => n + leverName(l))])),
           // Each label on its node's colour, in the ink that reads on it (white on the black node, black on the
           // yellow): written on the flows, black text was lost on the black lever's dark flow.
           nodeLabels: { backgroundColor: (node) => colourOf(node.key), color: (node) => inkOn(colourOf(node.key)),
             borderRadius: 3, padding: 3 } }] },
       }, 340));
       var shown = rows.map((r) => ({ ...r, path: steps(r.path).join(' → ') }));
-      parts.push(table({ caption: t('journeys.caption'), columns: columnsOf(shown), rows: shown }));
+      var columns = columnsOf(shown).map((c) => (c.key == 'path' ? { ...c, text: (v) => steps(v).map(leverName).join(' → ') } : c));
+      parts.push(table({ caption: t('journeys.caption'), columns, rows: shown }));
       parts.push(h('div', { class: 'table-tools' }, csvButton(t('panel.journeys'), () => downloadCsv('paths', params(s), 'paths.csv'))));
     }
     return parts;

@@ -8,7 +8,7 @@ import { downloadCsv, report } from '../api.js';
 import { chart, colour } from '../charts.js';
 import { columnsOf, label } from '../columns.js';
 import { h, toggle } from '../dom.js';
-import { add, t } from '../i18n.js';
+import { add, leverName, t } from '../i18n.js';
 import * as state from '../state.js';
 import { csvButton, table } from '../table.js';
 import { modelSelect } from './attribution.js';
@@ -46,7 +46,8 @@ export var levers = {
     var view = REPORT[s.view] ? s.view : 'lever';
     // Campaigns come as (lever, segment): the campaign is the segment, named by its lever in the chart.
     var key = view == 'campaign' && 'segment' in rows[0] ? 'segment' : view in rows[0] ? view : Object.keys(rows[0])[0];
-    var name = (r) => (view == 'campaign' && key != 'lever' ? `${r[key] || '–'} · ${r.lever}` : r[key] || '–');
+    var name = (r) => (view == 'campaign' && key != 'lever' ? `${r[key] || '–'} · ${leverName(r.lever)}`
+      : key == 'lever' ? leverName(r[key]) || '–' : r[key] || '–');
     var viewName = t(`levers.one.${view}`);
     var top = rows.slice(0, 12);
     var sales = SALES.find((c) => c in rows[0]);

@@ -4,7 +4,7 @@ import { downloadCsv, report } from '../api.js';
 import { chart } from '../charts.js';
 import { kind, label } from '../columns.js';
 import { h } from '../dom.js';
-import { change, fmt, shortDay, signedRate } from '../format.js';
+import { change, dayAxis, fmt, signedRate } from '../format.js';
 import { add, t } from '../i18n.js';
 import * as state from '../state.js';
 import { csvButton, table } from '../table.js';
@@ -44,19 +44,24 @@ export function compared(now, before, earlierHasData, k) {
   return { delta, text: `${signedRate(delta)} ${t('vs')}` };
 }
 
+/**
+ * Whether the period has a previous one the API compares it with: as long as this one, it must begin in 1970 or
+ * later (the API refuses it otherwise), so a period from 1990 is shown without one, and offers no CSV of it.
+ */
+export function comparable(params) {
+  return 2 * Date.parse(params.from) - Date.parse(params.to) >= 0;
+}
+
 export var overview = {
   id: 'overview',
   keys: ['series'],
   async load(s, signal) {
-    var params = state.common(s);
-    // The previous period, as long as this one, must begin in 1970 or later (the API refuses it otherwise): a
-    // period from 1990 is shown without one.
-    var compare = 2 * Date.parse(params.from) - Date.parse(params.to) >= 0 ? { compare: 'true' } : {};
+    var params = state.common(s), compares = comparable(params);
     var [totals, series] = await Promise.all([
-      report('overview', { ...params, ...compare }, signal),
+      report('overview', { ...params, ...(compares ? { compare: 'true' } : {}) }, signal),
       report('overview', { ...params, interval: 'day' }, signal),
     ]);
-    return { totals: totals[0] || {}, series };
+    return { totals: totals[0] || {}, series, compares };
   },
   isEmpty: (d) => !hasData(d.totals),
   render(d, s, set) {
@@ -80,17 +85,21 @@ export var overview = {
     }));
     var parts = [tiles];
     if (d.series.length && picked in d.series[0]) {
-      var k = kind(picked);
+      var k = kind(picked), axis = dayAxis(d.series.map((r) => String(r.period)));
+      // A long period names its months or years on the axis (dayAxis), the others' days are dropped from it.
+      var x = { ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 12,
+        ...(axis.ticks ? { callback: (v) => axis.ticks.get(v) } : {}) },
+      ...(axis.ticks ? { afterBuildTicks: (scale) => (scale.ticks = scale.ticks.filter((tick) => axis.ticks.has(tick.value))) } : {}) };
       parts.push(chart(t('overview.chart', { figure: label(picked) }), {
         type: 'line',
         data: {
-          labels: d.series.map((r) => shortDay(String(r.period))),
+          labels: axis.labels,
           datasets: [{ label: label(picked), data: d.series.map((r) => r[picked]), borderColor: '#0072B2',
             backgroundColor: 'rgba(0,114,178,0.12)', fill: true, tension: 0.25, pointRadius: 2 }],
         },
         options: { plugins: { legend: { display: false },
           tooltip: { callbacks: { label: (c) => `${label(picked)}: ${fmt(c.parsed.y, k)}` } } },
-        scales: { x: { ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 12 } }, y: { beginAtZero: true, ticks: {
+        scales: { x, y: { beginAtZero: true, ticks: {
           // Counts and whole euros step by whole units: a day with 0 to 2 leads must not read 0, 0, 1, 1, 1, 2.
           precision: k == 'rate' ? undefined : 0,
           callback: (v) => fmt(v, k == 'rate' ? 'rate' : k == 'money' ? 'money' : 'count') } } } },
@@ -101,8 +110,8 @@ export var overview = {
     }
     // The headline figures beside the previous period's, as the API computed them (compare=true), and the series.
     parts.push(h('div', { class: 'table-tools' },
-      csvButton(t('overview.compared'), () => downloadCsv('overview', { ...state.common(s), compare: 'true' }, 'overview-compared.csv'),
-        t('overview.csv.compared')),
+      d.compares ? csvButton(t('overview.compared'), () => downloadCsv('overview', { ...state.common(s), compare: 'true' }, 'overview-compared.csv'),
+        t('overview.csv.compared')) : null,
       d.series.length ? csvButton(t('overview.daily'),
         () => downloadCsv('overview', { ...state.common(s), interval: 'day' }, 'overview-daily.csv'), t('overview.csv.daily')) : null));
     return parts;
