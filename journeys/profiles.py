@@ -191,7 +191,8 @@ def _csv(r: Reader, data: _Rest) -> Iterator[Record]:
         fields = len(names) if r.header else None
         lines = _Lines(text, line)
         while True:  # a new csv reader after each unreadable line, at the line after it
-            rows = csv.reader(lines, delimiter=delimiter)
+            # strict: a quoted field with text after its closing quote (`"">x"`) is no field; the line is rejected
+            rows = csv.reader(lines, delimiter=delimiter, strict=True)
             try:
                 for row in rows:
                     start, taken, open_at_end = lines.take()
@@ -214,8 +215,15 @@ def _csv(r: Reader, data: _Rest) -> Iterator[Record]:
                 if len(taken) > 1:
                     yield _unclosed(start, taken, delimiter, names)
                     lines.put_back(taken[1:])
-                else:
-                    yield Record(start, {}, f"unreadable CSV line: {exc}")
+                else:  # a field with text after its closing quote; read loosely, a delimiter typed in a field?
+                    try:
+                        loose = next(csv.reader(taken, delimiter=delimiter), [])
+                    except csv.Error:  # past the field limit, however read
+                        loose = []
+                    if fields is not None and len(loose) > fields and any(v.strip() for v in loose[fields:]):
+                        yield Record(start, {}, _too_many(len(loose), fields, delimiter))
+                    else:
+                        yield Record(start, {}, f"unreadable CSV line: {exc}")
     except UnicodeDecodeError as exc:
         line = (lines.number if lines else line) + _lines_before(exc)
         raise FileError(line + 1, f"the file is not {r.encoding} text ({exc.reason}); set the profile's "

@@ -80,3 +80,14 @@ def test_a_reason_quotes_a_lever_as_the_rejected_fields_keep_it(store, ctx):
     assert summary.rejects[0].reasons == ['lever: "[redacted]" is not declared in levers.names']
     stored = rows(store, "SELECT arrayStringConcat(reasons, ';') AS r FROM parcours.import_rejects")
     assert stored and not any("0681" in row["r"] or "81 99" in row["r"] for row in stored)
+
+
+def test_a_quoted_field_with_text_after_its_closing_quote_is_rejected_not_stored_changed(store, ctx):
+    """An outside tester's finding: `"">‹img>"` was taken as the field `>‹img>"` (the csv module's lenient
+    reading), stored without a word. The line is rejected with its reason; the others are imported."""
+    text = ('day,lever,campaign,amount\n2026-10-01,display,"">\u2039img>",10\n2026-10-02,display,"moto" ,11\n'
+            '2026-10-03,display,moto-spring,12\n')
+    summary = costs.import_file(store, ctx, data(text), source="costs.csv")
+    assert (summary.imported, [(r.line, r.reasons) for r in summary.rejects]) == (1, [
+        (2, ["unreadable CSV line: ',' expected after '\"'"]), (3, ["unreadable CSV line: ',' expected after '\"'"])])
+    assert rows(store, "SELECT campaign FROM parcours.costs FINAL") == [{"campaign": "moto-spring"}]
