@@ -53,10 +53,15 @@ HEAVY_WAITING = 8
 """Large bodies read or waiting their turn on that thread; one more is refused with 503 and Retry-After."""
 
 
+_NOT_DIGITS = bytes(b for b in range(256) if not 0x30 <= b <= 0x39)
+
+
 def heavy(body: bytes) -> bool:
     """Whether a body is turned into rows on the heavy thread (Collect): larger than HEAVY, or with more digit
-    groups than HEAVY_GROUPS (counted in C, only in a body that may hold that many)."""
-    return len(body) > HEAVY or (len(body) > 2 * HEAVY_GROUPS and len(_GROUPED.findall(body)) > HEAVY_GROUPS)
+    groups than HEAVY_GROUPS. Counted in C, and only in a body of more than twice as many digits (2 us for a
+    7 KB batch, where counting its groups takes 40 us, 5% of its ingestion)."""
+    return len(body) > HEAVY or (len(body.translate(None, _NOT_DIGITS)) > 2 * HEAVY_GROUPS
+                                 and len(_GROUPED.findall(body)) > HEAVY_GROUPS)
 
 
 class LargeBatches(WalError):
