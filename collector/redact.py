@@ -236,6 +236,8 @@ class Redactor:
             name, equals, raw = piece.partition("=")
             if self.params and unquote_plus(name).lower() in self.params:
                 continue  # the whole parameter goes
+            if "@" in raw:  # a plus-addressed one (a.b+tag@x.fr) whole: read decoded, its `+` is a space
+                raw = _EMAIL.sub(EMAIL, raw)
             kept.append(self._encoded(name, plus=True) + equals + (self._encoded(raw, plus=True) if equals else ""))
         return "&".join(kept)
 
@@ -301,12 +303,13 @@ def _phone_spans(value: str, region: str) -> list[tuple[int, int]]:
     return spans
 
 
-_NATIONAL_SHAPE = re.compile(r"(?<![\w+])0[1-9]([ .\-/]{0,3})\d\d(?:\1\d\d){3}(?!\w)")
+_NATIONAL_SHAPE = re.compile(r"(?<![\w+])(?:0|(?:\+|00)33[ .\-]{0,3}(?:\(0\)[ .\-]{0,3})?)[1-9]([ .\-/]{0,3})\d\d"
+                             r"(?:\1\d\d){3}(?!\w)")
 
 
 def _national_shape(value: str, region: str, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Numbers in the shape of the shared numbering's national ones, valid or not: a 0, a digit, four pairs,
-    unseparated or each separated the same way (07 12 34 56 78). A range not allocated yet (the 070 to 072
+    """Numbers in the shape of the shared numbering's national ones, valid or not: a 0 (or France's +33, 0033), a
+    digit, four pairs, unseparated or each separated the same way (07 12 34 56 78, +33 7 12 34 56 78). A range not allocated yet (the 070 to 072
     mobiles) or a number made up in a form is no valid number to the matcher, but it is written as one, and it
     may be someone's tomorrow (an outside probe's finding: kept as typed). Only in the regions of that
     numbering (SHARED_NUMBERING), where every national number has this shape."""

@@ -42,6 +42,7 @@ ID = "550e8400-e29b-41d4-a716-446655440000"
     ("0612345678,0712345678", "[phone],[phone]"),
     ("tel 07.12.34.56.78 merci", "tel [phone] merci"),
     ("07 12 34 56", "07 12 34 56"),
+    ("+33 7 12 34 56 78 / 0033712345678 / +33 (0)7 12 34 56 78", "[phone] / [phone] / [phone]"),
     ("SIREN 732 829 320, le 01/02/2026 10:00", "SIREN 732 829 320, le 01/02/2026 10:00"),
     # An address's parts as long as an address allows (64 before the @, 63 a label), and past it: what the
     # bounded pattern reads (the unbounded one cost the square of the text's length on the last two).
@@ -111,6 +112,8 @@ def test_text(text, expected):
     ("https://x.example/devis?email=jane.doe%40example.fr&tel=%2B33%206%2071%2082%2093%2004&utm_source=a",
      "https://x.example/devis?email=[email]&tel=[phone]&utm_source=a"),
     ("https://x.example/annonce/0671829304/photos", "https://x.example/annonce/[phone]/photos"),
+    # plus-addressed, written plainly in a query: read decoded, its + was a space and its first part was kept
+    ("https://x.fr/?m=first.last+tag@example.fr&n=2", "https://x.fr/?m=[email]&n=2"),
     # percent-encoded only (the look for digits ran on the encoded text and saw none)
     ("https://x.example/devis?tel=%2B33%206%2071%2082%2093%2004", "https://x.example/devis?tel=[phone]"),
     ("https://x.example/rappel/06%2071%2082%2093%2004/merci", "https://x.example/rappel/[phone]/merci"),
