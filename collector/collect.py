@@ -48,7 +48,8 @@ HEAVY_GROUPS = 512
 """Digit groups (a digit, a separator or two, a digit) past which a smaller body goes to that thread too: the
 redaction's cost is per group (20 to 200 us each; 14 KB of `0-0-0-…` cost 0.6 s), where a tag's batch of
 20 events holds a few hundred at most (its ids, times and dates)."""
-_GROUPED = re.compile(rb"\d[^\w\"\\]{1,3}(?=[\d+])|\d_(?=\d)")
+_GROUPED = re.compile(rb"\d(?:[^\w\"\\]|\\[bfnrt]|\\u[0-9A-Fa-f]{4}){1,3}(?=[\d+])|\d_(?=\d)")
+"""A digit, one to three separators (a JSON escape too: `\\t`, `\\u00a0`), then a digit or a `+`."""
 HEAVY_WAITING = 8
 """Large bodies read or waiting their turn on that thread; one more is refused with 503 and Retry-After."""
 

@@ -138,6 +138,7 @@ def _events(body: bytes) -> tuple[list[bytes], int, bool]:
         whole = exc
     unwrapped = _events_as_text(body)
     if unwrapped is not None:
+        _envelope(body)  # `events` or `sent` given twice: which was meant cannot be known (BadBatch)
         try:
             return _events(unwrapped)
         except BadBatch:
@@ -168,6 +169,11 @@ def _events_as_text(body: bytes) -> bytes | None:
         return None
     if not isinstance(batch, dict) or not isinstance(events := batch.get("events"), str) \
             or not events.lstrip().startswith("["):
+        return None
+    try:
+        if not isinstance(raw_decoder.decode(events), list):  # `[…] trailing` is no array either
+            return None
+    except (msgspec.DecodeError, RecursionError):
         return None
     return b'{"sent":%s,"events":%s}' % (_json(batch.get("sent", 0)), events.encode())
 

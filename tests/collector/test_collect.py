@@ -127,6 +127,8 @@ def refused(databases, engine_dir, tmp_path_factory):
     # A page whose arrays have their own toJSON sends its events as the text of an array; any other text is none.
     (b'{"events": "[{\\"id\\": 1}, "}', "text/plain", 400, "expected a JSON batch"),
     (b'{"events": "hello"}', "text/plain", 400, "expected a JSON batch"),
+    (b'{"events": "[{\\"id\\": 1}]  trailing"}', "text/plain", 400, "expected a JSON batch"),
+    (b'{"events": "[]", "events": "[]"}', "text/plain", 400, "events: given more than once"),
     (b"[]", "application/json", 400, "expected a JSON batch"),
     (b"a=1", "application/x-www-form-urlencoded", 415, "send text/plain or application/json"),
     (b"x" * 1_000_001, "text/plain", 413, "body larger than"),

@@ -106,6 +106,9 @@ def test_a_small_body_full_of_digit_groups_goes_to_the_thread_too(settings, stor
     dense = [event("page_view", vid="v-dense", c={"utm_term": "0-" * 6_000})]
     dense_body = json.dumps({"sent": 1, "events": dense}).encode()
     assert len(dense_body) < collect.HEAVY and collect.heavy(dense_body)
+    # separators written as JSON escapes count too (an outside probe's finding: "0\t0\t…" stayed on the loop)
+    assert collect.heavy(json.dumps({"events": [{"c": {"u": "0\t" * 3_000}}]}).encode())
+    assert collect.heavy(json.dumps({"events": [{"c": {"u": "0\u00a0" * 3_000}}]}).encode())
     usual = [event("form_step", f="moto_quote", s="vehicle", url="https://www.motoassur.example/devis/2026-11-27?gclid=Cj0-1_2",
                    p={"quote_id": "Q-2026-11-27-0001"}) for _ in range(20)]
     assert not collect.heavy(json.dumps({"sent": int(time.time() * 1000), "events": usual}).encode())
