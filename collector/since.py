@@ -8,7 +8,7 @@ import re
 
 from collector.errors import BadParameter
 
-_AGO = re.compile(r"^(\d{1,9})\s*(m|h|d|w)$")
+_AGO = re.compile(r"^(\d{1,18})\s*(m|h|d|w)$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _LAST = dt.datetime(2299, 12, 31, tzinfo=dt.timezone.utc)  # DateTime64's range: what ClickHouse can compare

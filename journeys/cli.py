@@ -215,7 +215,7 @@ def status(target: Target, fmt):
               "with such a visit in their lookback (or this lever's point of sale).")
 @click.option("--campaign", default=None, help="Filter: the same, for a utm_campaign.")
 @click.option("--broker", default=None, help="Filter: the same, for a broker id (a visit's ?courtier=, or who signed).")
-@click.option("--device", default=None, help="Filter: the same, for a device type (desktop, mobile, tablet).")
+@click.option("--device", default=None, help="Filter: the same, for a device type (desktop, mobile, tablet, other).")
 @click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="table", show_default=True,
               help="A table for people; CSV or JSON (docs/analysts.md, field by field) for programs.")
 @click.option("--sql", "show_sql", is_flag=True, help="Print the report's SQL with its parameters instead, "
