@@ -83,6 +83,24 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9
 a label; nine labels before the last are more than any address has): bounded, so that a look costs at most as
 much from each place in the text, linear in its length. Unbounded, a run of letters then `@b.b.b…` cost the
 square of its length (5.5 s for 32 KB), in one call that holds the interpreter, and every request waited."""
+_LOCAL_PART = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-")
+
+
+def _email_spans(value: str) -> list[tuple[int, int]]:
+    """Where the e-mail addresses of `value` are: each match of the bounded pattern, widened back over the
+    characters of an address before it (a part before the @ longer than an address allows is no address, but
+    it is no less someone's), up to the address before. Linear: each character is looked at once."""
+    spans: list[tuple[int, int]] = []
+    last = 0
+    for m in _EMAIL.finditer(value):
+        start = m.start()
+        while start > last and value[start - 1] in _LOCAL_PART:
+            start -= 1
+        spans.append((start, m.end()))
+        last = m.end()
+    return spans
+
+
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 
 
@@ -135,7 +153,7 @@ class Redactor:
         """Phone numbers, IBANs and e-mail addresses of `value` replaced by [phone], [iban] and [email]; also
         written percent-encoded or joined by `+`."""
         if "@" in value:
-            value = _EMAIL.sub(EMAIL, value)
+            value = _replaced(value, _email_spans(value), EMAIL)
         if _RUN.search(value) and _DIGITS.search(value):  # every IBAN holds a bank or account number too
             value = _phones(_ibans(value), self.region)
         if "%" in value or "+" in value:
@@ -199,7 +217,7 @@ class Redactor:
         online and in an imported file gets the same token, so they still join."""
         token = lambda kind, text: f"[{kind}:{hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()[:10].translate(_LETTERS)}]"
         if "@" in value:
-            value = _EMAIL.sub(lambda m: token("email", m.group().lower()), value)
+            value = _replaced(value, _email_spans(value), lambda text: token("email", text.lower()))
         number = lambda text: token(
             "phone", e164(fold(text), self.region) or "".join(c for c in fold(text) if c.isdigit()))
         if _RUN.search(value) and _DIGITS.search(value):
@@ -237,7 +255,7 @@ class Redactor:
             if self.params and unquote_plus(name).lower() in self.params:
                 continue  # the whole parameter goes
             if "@" in raw:  # a plus-addressed one (a.b+tag@x.fr) whole: read decoded, its `+` is a space
-                raw = _EMAIL.sub(EMAIL, raw)
+                raw = _replaced(raw, _email_spans(raw), EMAIL)
             kept.append(self._encoded(name, plus=True) + equals + (self._encoded(raw, plus=True) if equals else ""))
         return "&".join(kept)
 
@@ -274,7 +292,7 @@ def _escaped(value: str, region: str) -> str:
     (06%2071%2082%2093%2004, %2B33671829304, 06+71+82+93+04, jane%40example.fr: a URL's text copied into a
     field) replaced, and only them: the rest as written."""
     # An address's `+` is its own (jane+moto%40example.fr): read as a space, the address would lose its start.
-    for find, token, plus in ((lambda text: [m.span() for m in _EMAIL.finditer(text)], EMAIL, False),
+    for find, token, plus in ((_email_spans, EMAIL, False),
                               (_iban_spans, IBAN, True), (lambda text: _phone_spans(text, region), PHONE, True)):
         value = _edited(value, [(start, end, token) for start, end, _ in _escaped_spans(value, find, plus)])
     return value
@@ -315,8 +333,11 @@ def _national_shape(value: str, region: str, found: list[tuple[int, int]]) -> li
     numbering (SHARED_NUMBERING), where every national number has this shape."""
     if region not in SHARED_NUMBERING:
         return []
+    covered = bytearray(len(value))  # the numbers found already, looked up in each match's own length
+    for start, end in found:
+        covered[start:end] = b"\x01" * (end - start)
     return [m.span() for m in _NATIONAL_SHAPE.finditer(value)
-            if not any(s < m.end() and m.start() < e for s, e in found) and not _amounts(m.group())]
+            if not any(covered[m.start():m.end()]) and not _amounts(m.group())]
 
 
 def _overseas(value: str, region: str, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
