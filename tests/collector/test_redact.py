@@ -47,7 +47,8 @@ ID = "550e8400-e29b-41d4-a716-446655440000"
     # An address's parts as long as an address allows (64 before the @, 63 a label), and past it: what the
     # bounded pattern reads (the unbounded one cost the square of the text's length on the last two).
     ("a" * 64 + "@" + "b" * 63 + ".example.fr", "[email]"),
-    ("a" * 70 + "@mail.example.fr", "aaaaaa[email]"),
+    ("a" * 70 + "@mail.example.fr", "[email]"),  # longer than an address allows: no less someone's
+    ("x " + "a" * 100 + "@mail.example.fr, b@c.fr", "x [email], [email]"),
     ("a" * 2000 + "@" + "b." * 1000, "a" * 2000 + "@" + "b." * 1000),
     ("a@" + "b-" * 2000, "a@" + "b-" * 2000),
     ("+1 650 253 0000", "[phone]"),
