@@ -87,10 +87,11 @@ class Collect:
     one at a time, between other requests' HTTP work, ingest took twice as long (CPU caches; measured
     with bench/bench_collector.py and a tight loop of the same bodies).
 
-    A body over HEAVY bytes, or with more than HEAVY_GROUPS digit groups (`heavy`), is turned into rows on a thread of its own instead (one at a time), then queued in
-    the log as the others: its events' redaction may cost seconds (30 events of phone-like digits in 877 KB took
-    9.5 s), which on the event loop held every other request that long; on the thread, the loop still gets the
-    interpreter every few milliseconds and answers the others.
+    A body over HEAVY bytes, or with more than HEAVY_GROUPS digit groups (`heavy`), is turned into rows on a
+    thread of its own instead (one at a time), then queued in the log as the others: its events' redaction may
+    cost seconds (30 events of phone-like digits in 877 KB took 9.5 s), which on the event loop held every other
+    request that long; on the thread, the loop still gets the interpreter every few milliseconds and answers the
+    others.
     """
 
     def __init__(self, state: State):

@@ -321,21 +321,28 @@ def _phone_spans(value: str, region: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _covered(value: str, found: list[tuple[int, int]]) -> bytearray:
+    """The characters of `value` in a number found already, as a mask: a run or a match is looked up in its own
+    length, where comparing it with every span found cost the square of their count (a field of 1,900 numbers)."""
+    covered = bytearray(len(value))
+    for start, end in found:
+        covered[start:end] = b"\x01" * (end - start)
+    return covered
+
+
 _NATIONAL_SHAPE = re.compile(r"(?<![\w+])(?:0|(?:\+|00)33[ .\-]{0,3}(?:\(0\)[ .\-]{0,3})?)[1-9]([ .\-/]{0,3})\d\d"
                              r"(?:\1\d\d){3}(?!\w)")
 
 
 def _national_shape(value: str, region: str, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Numbers in the shape of the shared numbering's national ones, valid or not: a 0 (or France's +33, 0033), a
-    digit, four pairs, unseparated or each separated the same way (07 12 34 56 78, +33 7 12 34 56 78). A range not allocated yet (the 070 to 072
-    mobiles) or a number made up in a form is no valid number to the matcher, but it is written as one, and it
-    may be someone's tomorrow (an outside probe's finding: kept as typed). Only in the regions of that
-    numbering (SHARED_NUMBERING), where every national number has this shape."""
+    digit, four pairs, unseparated or each separated the same way (07 12 34 56 78, +33 7 12 34 56 78). A range
+    not allocated yet (the 070 to 072 mobiles) or a number made up in a form is no valid number to the matcher,
+    but it is written as one, and it may be someone's tomorrow (an outside probe's finding: kept as typed). Only
+    in the regions of that numbering (SHARED_NUMBERING), where every national number has this shape."""
     if region not in SHARED_NUMBERING:
         return []
-    covered = bytearray(len(value))  # the numbers found already, looked up in each match's own length
-    for start, end in found:
-        covered[start:end] = b"\x01" * (end - start)
+    covered = _covered(value, found)
     return [m.span() for m in _NATIONAL_SHAPE.finditer(value)
             if not any(covered[m.start():m.end()]) and not _amounts(m.group())]
 
@@ -347,10 +354,11 @@ def _overseas(value: str, region: str, found: list[tuple[int, int]]) -> list[tup
     digit, no list of amounts; one after another in a run of digit groups too (0692 12 34 56 0690 12 34 56)."""
     if region not in SHARED_NUMBERING:
         return []
+    covered = _covered(value, found)
     spans: list[tuple[int, int]] = []
     for run in _GROUPS.finditer(value):
         if (sum(c.isdigit() for c in run.group()) < 10
-                or any(s < run.end() and run.start() < e for s, e in found)):
+                or any(covered[run.start():run.end()])):
             continue
         groups = [(run.start() + g.start(), run.start() + g.end()) for g in re.finditer(r"\d+", run.group())]
         k = 0
@@ -574,10 +582,11 @@ def _without_prefix(value: str, region: str, found: list[tuple[int, int]]) -> li
     spans: list[tuple[int, int]] = []
     if not prefix:
         return spans
+    covered = _covered(value, found)
     for run in _GROUPS.finditer(value):
         text = run.group()
         if (text[0] in "+0" or text.isdigit() or not 7 <= sum(c.isdigit() for c in text) <= 12
-                or any(s < run.end() and run.start() < e for s, e in found)):
+                or any(covered[run.start():run.end()])):
             continue
         if _in_own_grouping(text, region, prefix):
             spans.append(run.span())
@@ -668,9 +677,10 @@ def _after_a_number(value: str, region: str, found: list[tuple[int, int]]) -> li
     can be. Linear in the run (reading every tail of a 32 KB run of numbers once took minutes)."""
     spans: list[tuple[int, int]] = []
     lengths = _national_lengths(region)
+    covered = _covered(value, found)
     for run in _GROUPS.finditer(value):
         text = run.group()
-        if sum(c.isdigit() for c in text) < 8 or any(s < run.end() and run.start() < e for s, e in found):
+        if sum(c.isdigit() for c in text) < 8 or any(covered[run.start():run.end()]):
             continue
         groups = [(run.start() + g.start(), run.start() + g.end(), g.end() - g.start())
                   for g in re.finditer(r"\d+", text)]
