@@ -173,8 +173,8 @@ class Collect:
     async def submit(self, work: Callable[[CompiledPlan, Settings], ingest_mod.Outcome],
                      on_thread: bool = False) -> ingest_mod.Outcome:
         """Run `work` (a batch turned into rows by ingest: the tag's body, a server's messages; `on_thread`, on
-        the heavy thread: `heavy(body)`) with the plan and settings in force, queue its rows in the log, and wait until they are
-        fsync'd: its Outcome. Raises what `work` raises (BadBatch), or WalError (WalFull) when the log refuses
+        the heavy thread: `heavy(body)`) with the plan and settings in force, queue its rows in the log, and wait
+        until they are fsync'd: its Outcome. Raises what `work` raises (BadBatch), or WalError (WalFull) when the log refuses
         the rows."""
         loop = asyncio.get_running_loop()
         if on_thread:

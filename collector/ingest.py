@@ -492,9 +492,12 @@ def _identifying_first(clean: list[tuple[str, Any]], plan: CompiledPlan, pairs: 
     holders = [(k, first(v, names | {"traits"})) for k, v in clean
                if k in _HOLDERS and k not in _FIRST]
     holders.sort(key=lambda kv: len(_encode_pairs([kv], pairs)))
-    rest = [(k, v) for k, v in clean if k not in _FIRST and k not in _HOLDERS]
-    short = [(k, v) for k, v in rest if len(_encode_pairs([(k, v)], pairs)) <= _SHORT]
-    return ids + short + holders + [kv for kv in rest if kv not in short]
+    short: list[tuple[str, Any]] = []
+    long: list[tuple[str, Any]] = []
+    for k, v in clean:
+        if k not in _FIRST and k not in _HOLDERS:
+            (short if len(_encode_pairs([(k, v)], pairs)) <= _SHORT else long).append((k, v))
+    return ids + short + holders + long
 
 
 def _value(r: redact.Redactor, value: Any, pairs: bool) -> Any:

@@ -76,8 +76,8 @@ _RUN = re.compile(r"\d[\d" + _SEPARATORS + r"]{6,}")
 _DIGITS = re.compile(r"\d(?:[" + _SEPARATORS + r"]{0,3}\d){6}")
 """Seven digits (any script's decimal digits: `\\d` is Unicode's), separated by at most three of the characters
 phone numbers are written with (`06 - 58 - 47 - 39 - 36`, three spaces: with two, those were kept as typed): no
-phone number without it. Ordinary text, words and short numbers never
-reach the matcher. (`_RUN` first: a looser look, four times cheaper, that most text fails.)"""
+phone number without it. Ordinary text, words and short numbers never reach the matcher. (`_RUN` first: a
+looser look, four times cheaper, that most text fails.)"""
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.[A-Za-z]{2,63}")
 """An e-mail address, its parts no longer than an address's may be (RFC 5321: 64 characters before the @, 63 in
 a label; nine labels before the last are more than any address has): bounded, so that a look costs at most as

@@ -24,6 +24,10 @@ class UserAgent(NamedTuple):
     is_bot: bool
 
 
+DEVICES = ("desktop", "mobile", "tablet", "other")
+"""The device types a person's user agent is read as (a bot's is `bot`, left out of reports)."""
+
+
 @functools.lru_cache(maxsize=4096)
 def parse(ua: str) -> UserAgent:
     """What a user agent says about the visitor's device; an empty one is flagged as a bot."""

@@ -16,7 +16,6 @@ key, imports them.
 from __future__ import annotations
 
 import dataclasses
-
 import io
 import logging
 import queue

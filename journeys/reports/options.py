@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from collector.since import EPOCH, BadTime, parse_since, utc
+from collector.useragent import DEVICES
 from journeys.reports.base import ReportError, said
 
 MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "position_based", "time_decay", "markov")
@@ -24,12 +25,10 @@ _SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800, None: 86400}
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 FILTERS = ("lever", "campaign", "broker", "device")
-DEVICES = ("desktop", "mobile", "tablet", "other")
-"""The device types the collector reads off a user agent (collector/useragent.py), bots left out of reports."""
-MAX_VALUE = 32_768
-"""The longest filter or key value taken: an event's limit (collector/ingest.py MAX_EVENT), so every stored value."""
 """Filters every report of a period takes (docs/analysts.md, Filters): the touches (visits) whose own landing
 has this lever, utm_campaign, broker id or device type, and the conversions with such a touch."""
+MAX_VALUE = 32_768
+"""The longest filter or key value taken: an event's limit (collector/ingest.py MAX_EVENT), so every stored value."""
 COMMON = ("from", "to", "compare", "format")
 KNOWN = ("form", "model", "by", "window", "lookback", "half_life", "offline_touch", "interval", "goal", "limit",
          "quote_id", "phone_key", *FILTERS)
