@@ -14,6 +14,8 @@ from tagplan.model import Form
 
 MAX_CHAIN = 32
 """windowFunnel's limit on conditions: a chain of required steps plus the submit."""
+MAX_STEPS = 1023
+"""The steps funnel.sql counts the events and times of (its -Resample combinators' range, 0 to 1,023)."""
 
 
 def chains(form: Form) -> tuple[list[list[int]], list[tuple]]:
@@ -39,6 +41,8 @@ def chains(form: Form) -> tuple[list[list[int]], list[tuple]]:
             previous = i
     n = len(form.steps) + 1
     rows.append((n, 0, "submit", "submit", False, 1, len(required) + 1, previous, 1, len(required)))
+    if len(form.steps) > MAX_STEPS:
+        raise ReportError(f"the funnel follows a form of at most {MAX_STEPS:,} steps")
     if max(len(p) for p in paths) > MAX_CHAIN:
         raise ReportError(f"the funnel follows at most {MAX_CHAIN - 1} required steps (ClickHouse's windowFunnel)")
     return paths, rows
@@ -66,19 +70,23 @@ _EACH_CHAIN = """\
 _ONE_CHAIN = """\
     GROUP BY visitor_id, {chains:Array(Array(UInt16))}[1] AS chain, 1 AS chain_number
 """
+_PLACES = re.compile(r"\(indexOf\(chain, code\) AS place\) = 1(?:,\s*place = \d+)*")
 
 
 def shorten(sql: str, parameters: Mapping[str, Any]) -> str:
     """funnel.sql with windowFunnel's conditions up to the longest chain's length only (ClickHouse evaluates
     each of the 32 for every step event: 0.5 CPU s on 10 million events); with a single chain (no optional
-    step), the chain a constant rather than an ARRAY JOIN of every step event with the chains (0.2 CPU s).
-    The same levels."""
+    step), the chain a constant rather than an ARRAY JOIN of every step event with the chains (0.2 CPU s), and
+    each condition the step's index compared with the event's, not its place in the chain looked up (0.04 CPU
+    s). The same levels."""
     longest = max(len(chain) for chain in parameters["chains"])
     sql = _CONDITION.sub(lambda m: m.group(0) if int(m.group(1)) <= longest else "", sql)
     if len(parameters["chains"]) == 1:
-        if _EACH_CHAIN not in sql:
-            raise AssertionError("funnel.sql: the levels' ARRAY JOIN of the chains is not where shorten looks")
+        if _EACH_CHAIN not in sql or not _PLACES.search(sql):
+            raise AssertionError("funnel.sql: the levels' chains and conditions are not where shorten looks")
         sql = sql.replace(_EACH_CHAIN, _ONE_CHAIN)
+        steps = ", ".join(f"code = {step}" for step in parameters["chains"][0])
+        sql = _PLACES.sub(steps, sql, count=1)
     return sql
 
 

@@ -164,23 +164,6 @@ levels AS (
     GROUP BY visitor_id, chain_number
 ),
 
-step_events AS (
-    -- Each form_step and form_submit once.
-    SELECT code, visitor_id, elapsed_ms
-    FROM form_sessions
-    ARRAY JOIN codes AS code, elapsed AS elapsed_ms
-),
-
-left_sessions AS (
-    -- Sessions that left the form without submitting it, at the step of their last form_abandon: a session
-    -- with a single row read off it, the others' from split_left_sessions.
-    SELECT visitor_id, abandon_codes[-1] AS last_step
-    FROM form_sessions
-    WHERE NOT split AND notEmpty(abandon_codes) AND NOT has(codes, 0) AND last_step != 0
-    UNION ALL
-    SELECT visitor_id, last_step FROM split_left_sessions
-),
-
 {funnel_segments},
 
 counts AS (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 import pytest
 
 from journeys import closing, reports
@@ -206,6 +207,15 @@ def test_chains_follow_the_plan_order(quote_plan):
     assert [(r[2], r[5], r[6], r[7], r[9]) for r in rows] == [
         ("vehicle", 1, 1, 0, 0), ("rider", 1, 2, 1, 1), ("coverage", 2, 3, 2, 2), ("contact", 1, 3, 2, 2),
         ("submit", 1, 4, 4, 3)]
+
+
+def test_a_form_of_more_steps_than_the_sql_counts_is_refused(quote_plan):
+    form = quote_plan.plan.forms["quote"]
+    many = msgspec.structs.replace(form, steps=[msgspec.structs.replace(form.steps[0], id=f"s{i}", optional=True)
+                                               for i in range(1024)])
+    with pytest.raises(reports.ReportError, match="at most 1,023 steps"):
+        chains(many)
+    assert len(chains(msgspec.structs.replace(form, steps=many.steps[:1023]))[1]) == 1024
 
 
 def test_an_empty_period_gives_every_step_at_zero(store, quote_plan):
