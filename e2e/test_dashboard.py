@@ -829,6 +829,34 @@ def test_a_hand_edited_link_falls_back_to_the_defaults(page: Page, dash):
     assert (funnel["form"], funnel.get("by", "")) == ("moto_quote", "")
 
 
+def test_the_device_filter_offers_every_device_and_a_hand_edited_one_falls_back(page: Page, dash):
+    """The device filter offers each device type the reports count, "other" too: a link filtered on it shows it
+    chosen (it showed "All" while every panel was filtered); a device the reports do not know is no filter (every
+    panel was an error)."""
+    calls = report_calls(page)
+    login(page, dash, "?lang=fr&period=90d&device=other")
+    settled(page)
+    device = page.locator("header.top").get_by_label("Appareil")
+    assert device.evaluate("s => [s.value, s.options[s.selectedIndex].text]") == ["other", "Autre appareil"]
+    assert all("device=other" in c for c in calls if "/person" not in c), calls
+    calls.clear()
+    page.goto(f"{dash.url}/dashboard?lang=en&period=90d&device=foo")
+    settled(page)
+    for panel in PANELS:
+        assert page.locator(f"#{panel}").get_attribute("data-state") in ("ready", "empty"), panel
+    assert calls and not any("device=" in c for c in calls), calls
+    assert page.locator("header.top").get_by_label("Device").evaluate("s => s.value") == ""
+
+
+def test_the_funnel_by_device_names_the_devices_in_the_pages_language(page: Page, dash):
+    login(page, dash, "?lang=fr&period=90d&by=device")
+    settled(page)
+    shown = page.locator("#funnel td[data-key=segment], #funnel td[data-key=device]")
+    values = shown.evaluate_all("els => els.map(e => [e.dataset.value, e.textContent])")
+    assert values and {v for v, _ in values} >= {"desktop", "mobile"}
+    assert {v: text for v, text in values}["desktop"] == "Ordinateur"
+
+
 # The overview's figures as a large insurer's would be: a revenue in the hundreds of thousands, with cents.
 BIG_OVERVIEW = {"visits": 1234567, "visits_previous": 1034567, "leads": 123456, "leads_previous": 100456,
                 "online_sales": 12345.5, "online_sales_previous": 10345.5, "offline_sales": 23456.25,
