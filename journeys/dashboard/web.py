@@ -151,8 +151,9 @@ def _config(request: Request, session: auth.Session) -> str:
            "breakdowns": _breakdowns(plan) if funnel_by else [], "funnelBy": funnel_by, "filters": filters,
            "devices": list(DEVICES),
            "user": session.user}
-    # Inside <script>: "</" must not close the element, whatever a label says.
-    return json.dumps(doc, ensure_ascii=False).replace("</", "<\\/")
+    # Inside <script>: no "<" at all, whatever a label says. "</" would close the element, and "<!--<script" would
+    # keep it open past its own </script> (HTML's double-escaped script state), swallowing the bundle's element.
+    return json.dumps(doc, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def _breakdowns(plan) -> list[dict[str, Any]]:
