@@ -671,6 +671,15 @@ def test_a_click_on_a_column_heading_sorts_its_table_at_once_and_only_it(page: P
     expect(page.locator("#brokers th[aria-sort=ascending], #brokers th[aria-sort=descending]")).to_have_count(0)
 
 
+def test_the_levers_sorted_by_name_are_in_the_order_of_their_french_names(page: Page, dash):
+    """Sorted by the ids, the French levers read Affiliation, Courtiers, Centre d'appels, Accès direct..."""
+    login(page, dash, "?lang=fr&period=90d&sort=lever")
+    settled(page)
+    names = page.locator("#levers tbody th[data-key=lever]").evaluate_all("els => els.map(e => e.textContent)")
+    assert len(names) > 3 and "Accès direct" in names
+    assert names == sorted(names, key=lambda n: n.casefold().replace("accès", "acces")), names
+
+
 @pytest.mark.parametrize("panel,column", [("levers", "Revenue"), ("brokers", "Sales signed")])
 def test_a_table_sorted_with_the_keyboard_keeps_the_focus_on_its_sort_button(page: Page, dash, panel, column):
     """Enter on a sort button sorted the table, and the focus went to <body> with the table drawn again: Enter a
