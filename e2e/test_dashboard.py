@@ -547,6 +547,17 @@ def test_loading_empty_and_error_states_are_designed(page: Page, dash):
     expect(funnel.get_by_role("alert")).to_contain_text("The collector could not be reached")
 
 
+def test_a_period_without_sales_says_so_in_the_reconciliation_panel(page: Page, dash):
+    """The match part of a period without any sale showed six reasons at 0, their CSV and a match rate of "–"."""
+    login(page, dash, "?lang=fr&period=custom&from=2001-01-01&to=2001-01-31")
+    settled(page)
+    quality = page.locator("#quality")
+    expect(quality).to_contain_text("Aucune vente à rapprocher sur la période")
+    expect(quality.locator("td[data-key=count]")).to_have_count(0)
+    expect(quality.locator("[data-key=match_rate]")).to_have_count(0)
+    expect(quality).to_contain_text("Aucun événement refusé sur la période.")
+
+
 def _wait_until(page: Page, done, timeout_s: float = 60) -> None:
     """Let the page run (its requests reach the route handlers) until done() holds; a bound on a failure only."""
     for _ in range(int(timeout_s * 10)):
