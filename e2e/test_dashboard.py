@@ -547,6 +547,17 @@ def test_loading_empty_and_error_states_are_designed(page: Page, dash):
     expect(funnel.get_by_role("alert")).to_contain_text("The collector could not be reached")
 
 
+def test_a_period_without_sales_says_so_in_the_reconciliation_panel(page: Page, dash):
+    """The match part of a period without any sale showed six reasons at 0, their CSV and a match rate of "–"."""
+    login(page, dash, "?lang=fr&period=custom&from=2001-01-01&to=2001-01-31")
+    settled(page)
+    quality = page.locator("#quality")
+    expect(quality).to_contain_text("Aucune vente à rapprocher sur la période")
+    expect(quality.locator("td[data-key=count]")).to_have_count(0)
+    expect(quality.locator("[data-key=match_rate]")).to_have_count(0)
+    expect(quality).to_contain_text("Aucun événement refusé sur la période.")
+
+
 def _wait_until(page: Page, done, timeout_s: float = 60) -> None:
     """Let the page run (its requests reach the route handlers) until done() holds; a bound on a failure only."""
     for _ in range(int(timeout_s * 10)):
@@ -669,6 +680,15 @@ def test_a_click_on_a_column_heading_sorts_its_table_at_once_and_only_it(page: P
     values = page.locator("#levers td[data-key=revenue]").evaluate_all("els => els.map(e => Number(e.dataset.value))")
     assert values == sorted(values, reverse=True), values
     expect(page.locator("#brokers th[aria-sort=ascending], #brokers th[aria-sort=descending]")).to_have_count(0)
+
+
+def test_the_levers_sorted_by_name_are_in_the_order_of_their_french_names(page: Page, dash):
+    """Sorted by the ids, the French levers read Affiliation, Courtiers, Centre d'appels, Accès direct..."""
+    login(page, dash, "?lang=fr&period=90d&sort=lever")
+    settled(page)
+    names = page.locator("#levers tbody th[data-key=lever]").evaluate_all("els => els.map(e => e.textContent)")
+    assert len(names) > 3 and "Accès direct" in names
+    assert names == sorted(names, key=lambda n: n.casefold().replace("accès", "acces")), names
 
 
 @pytest.mark.parametrize("panel,column", [("levers", "Revenue"), ("brokers", "Sales signed")])
@@ -827,6 +847,34 @@ def test_a_hand_edited_link_falls_back_to_the_defaults(page: Page, dash):
     funnel = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(
         next(c for c in calls if c.startswith("/api/reports/funnel?"))).query))
     assert (funnel["form"], funnel.get("by", "")) == ("moto_quote", "")
+
+
+def test_the_device_filter_offers_every_device_and_a_hand_edited_one_falls_back(page: Page, dash):
+    """The device filter offers each device type the reports count, "other" too: a link filtered on it shows it
+    chosen (it showed "All" while every panel was filtered); a device the reports do not know is no filter (every
+    panel was an error)."""
+    calls = report_calls(page)
+    login(page, dash, "?lang=fr&period=90d&device=other")
+    settled(page)
+    device = page.locator("header.top").get_by_label("Appareil")
+    assert device.evaluate("s => [s.value, s.options[s.selectedIndex].text]") == ["other", "Autre appareil"]
+    assert all("device=other" in c for c in calls if "/person" not in c), calls
+    calls.clear()
+    page.goto(f"{dash.url}/dashboard?lang=en&period=90d&device=foo")
+    settled(page)
+    for panel in PANELS:
+        assert page.locator(f"#{panel}").get_attribute("data-state") in ("ready", "empty"), panel
+    assert calls and not any("device=" in c for c in calls), calls
+    assert page.locator("header.top").get_by_label("Device").evaluate("s => s.value") == ""
+
+
+def test_the_funnel_by_device_names_the_devices_in_the_pages_language(page: Page, dash):
+    login(page, dash, "?lang=fr&period=90d&by=device")
+    settled(page)
+    shown = page.locator("#funnel td[data-key=segment], #funnel td[data-key=device]")
+    values = shown.evaluate_all("els => els.map(e => [e.dataset.value, e.textContent])")
+    assert values and {v for v, _ in values} >= {"desktop", "mobile"}
+    assert {v: text for v, text in values}["desktop"] == "Ordinateur"
 
 
 # The overview's figures as a large insurer's would be: a revenue in the hundreds of thousands, with cents.

@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from collector import auth
+from collector.useragent import DEVICES
 
 STATIC = Path(__file__).resolve().parent / "static"
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -142,15 +143,17 @@ def _read(name: str) -> bytes | None:
 
 
 def _config(request: Request, session: auth.Session) -> str:
-    """What the page needs to know besides figures: the plan's forms, the viewer's name."""
+    """What the page needs to know besides figures: the plan's forms, the device types, the viewer's name."""
     plan = request.app.state.plan.plan
     filters, funnel_by = _report_capabilities()
     doc = {"forms": [{"id": k, "label": f.label or k, "steps": [{"id": s.id, "label": s.label or s.id} for s in f.steps]}
                      for k, f in plan.forms.items()],
            "breakdowns": _breakdowns(plan) if funnel_by else [], "funnelBy": funnel_by, "filters": filters,
+           "devices": list(DEVICES),
            "user": session.user}
-    # Inside <script>: "</" must not close the element, whatever a label says.
-    return json.dumps(doc, ensure_ascii=False).replace("</", "<\\/")
+    # Inside <script>: no "<" at all, whatever a label says. "</" would close the element, and "<!--<script" would
+    # keep it open past its own </script> (HTML's double-escaped script state), swallowing the bundle's element.
+    return json.dumps(doc, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def _breakdowns(plan) -> list[dict[str, Any]]:

@@ -158,3 +158,24 @@ def test_a_stitching_run_asked_for_computes_the_default_view_at_once(settings, s
         assert "view(s) computed again" not in caplog.text, "the start's turn had no event to show"
         assert c.post("/api/persons/stitch", headers=ADMIN).status_code == 200
         wait_for(lambda: "view(s) computed again" in caplog.text, timeout=120)
+
+
+def test_a_label_that_opens_a_comment_and_a_script_leaves_the_pages_scripts_alone(tmp_path):
+    """A plan's label is data inside the page's <script type="application/json">: "<!--<script>" put the HTML parser
+    into a script's double-escaped state, where the element's own </script> no longer closed it: it swallowed the
+    bundle's <script>, and the page stayed blank. No "<" is written there at all."""
+    import json
+    from types import SimpleNamespace
+
+    from collector import auth
+    from tagplan import compile_plan, load_plan
+    from tests.conftest import EXAMPLE_PLAN
+
+    label = "Vos infos <!--<script> & </script>"
+    path = tmp_path / "plan.yaml"
+    path.write_text(EXAMPLE_PLAN.read_text().replace("label: Votre moto", f"label: '{label}'", 1))
+    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(plan=compile_plan(load_plan(path)))))
+    text = web._config(request, auth.Session("elie", "viewer", "csrf", 0.0))
+    assert "<" not in text and ">" not in text
+    steps = json.loads(text)["forms"][0]["steps"]
+    assert steps[0]["label"] == label

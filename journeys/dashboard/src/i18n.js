@@ -61,6 +61,7 @@ var STRINGS = {
     'device.desktop': 'Desktop',
     'device.mobile': 'Mobile',
     'device.tablet': 'Tablet',
+    'device.other': 'Other device',
     // The levers of the example plan (examples/moto-insurance.yaml) and the channels an offline sale's point of
     // sale stands for when no broker's lever does: the plan gives them no label. Another lever shows its id.
     'lever.broker': 'Brokers', 'lever.affiliation': 'Affiliation', 'lever.display': 'Display ads',
@@ -126,6 +127,7 @@ var STRINGS = {
     'device.desktop': 'Ordinateur',
     'device.mobile': 'Mobile',
     'device.tablet': 'Tablette',
+    'device.other': 'Autre appareil',
     'lever.broker': 'Courtiers', 'lever.affiliation': 'Affiliation', 'lever.display': 'Publicité display',
     'lever.search_paid': 'Recherche payante', 'lever.search_organic': 'Recherche naturelle', 'lever.social': 'Réseaux sociaux',
     'lever.email': 'E-mail', 'lever.referral': 'Sites référents', 'lever.direct': 'Accès direct',
@@ -178,6 +180,14 @@ export function t(key, values) {
  */
 export function leverName(id) {
   return id != null && `lever.${id}` in STRINGS[current] ? STRINGS[current][`lever.${id}`] : String(id ?? '');
+}
+
+/**
+ * A device type as people read it (desktop: "Ordinateur"), else as the report writes it. For display only: the
+ * URL, the API and the CSV keep the id.
+ */
+export function deviceName(id) {
+  return id != null && `device.${id}` in STRINGS[current] ? STRINGS[current][`device.${id}`] : String(id ?? '');
 }
 
 var rules = {};

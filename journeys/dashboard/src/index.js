@@ -2,7 +2,7 @@
 // the panels, each loading its own figures from the reports API.
 import { stop } from './api.js';
 import { h, select, uid } from './dom.js';
-import { LANGS, lang, leverName, pickLang, setLang, t } from './i18n.js';
+import { LANGS, deviceName, lang, leverName, pickLang, setLang, t } from './i18n.js';
 import { FIRST_DAY, LAST_DAY, datesProblem, isDay } from './period.js';
 import { Panel } from './panel.js';
 import * as state from './state.js';
@@ -138,7 +138,7 @@ function filterBar(s) {
     onclick: () => state.set({ [f]: '' }),
   }, h('span', { class: 'chip-text' }, `${t('filter.' + f)}: ${shown(f)}`), h('span', { class: 'chip-x', 'aria-hidden': 'true' }, '✕')));
   return h('div', { class: 'filters', role: 'group', 'aria-label': t('filters') },
-    supported.includes('device') && select(t('filter.device'), s.device, [['', t('filter.any')], ...['desktop', 'mobile', 'tablet'].map((d) => [d, t('device.' + d)])],
+    supported.includes('device') && select(t('filter.device'), s.device, [['', t('filter.any')], ...state.DEVICES.map((d) => [d, deviceName(d)])],
       (v) => state.set({ device: v })),
     chips.filter((c) => c.dataset.filter != 'device'),
     active.length ? h('button', { type: 'button', class: 'clear', onclick: () => state.set(Object.fromEntries(supported.map((f) => [f, '']))) }, t('filter.clear')) : null);

@@ -14,6 +14,9 @@ export var DEFAULTS = {
 export var FILTERS = ['lever', 'campaign', 'broker', 'device'];
 export var MODELS = ['first_touch', 'last_touch', 'last_non_direct', 'linear', 'position_based', 'time_decay', 'markov'];
 export var LOOKBACKS = ['7d', '14d', '30d', '60d', '90d'];
+// The device types the reports know (collector/useragent.py DEVICES, sent by the page's config): the device
+// filter offers each, and takes no other (the API refuses another, and every panel said so).
+export var DEVICES = CONFIG.devices || ['desktop', 'mobile', 'tablet', 'other'];
 // The keys a control sets from a list: any other value (a hand-edited link) is the default's.
 var CHOICES = { model: MODELS, lookback: LOOKBACKS, offline: ['0', '1'], metric: ['conversions', 'revenue'], view: ['lever', 'campaign'] };
 
@@ -25,6 +28,7 @@ export function read(search) {
   for (var key of Object.keys(DEFAULTS)) if (params.has(key)) out[key] = params.get(key).slice(0, 32768); // the longest value a report takes (an event's limit)
   if (!PRESETS.includes(out.period)) out.period = DEFAULTS.period;
   for (var [key, allowed] of Object.entries(CHOICES)) if (!allowed.includes(out[key])) out[key] = DEFAULTS[key];
+  if (!DEVICES.includes(out.device)) out.device = DEFAULTS.device;
   if (out.period == 'custom' && datesProblem(out.from, out.to)) out.period = DEFAULTS.period; // a link's days out of order or range
   return out;
 }

@@ -1,7 +1,7 @@
 // An accessible, sortable table of report rows, with its CSV download.
 import { h } from './dom.js';
 import { fmt, hasCents } from './format.js';
-import { t } from './i18n.js';
+import { lang, t } from './i18n.js';
 
 /**
  * columns: [{key, label, kind, heat?, source?, text?}]; rows: the report's row objects; source names the API
@@ -10,11 +10,8 @@ import { t } from './i18n.js';
  * sort: "key" or "-key" (descending), kept in the URL by the caller through onsort.
  */
 export function table({ caption, columns, rows, sort, onsort, heat, onpick, pickLabel }) {
-  var sorted = rows;
+  var sorted = sortRows(rows, columns, sort);
   var [desc, key] = sort ? [sort.startsWith('-'), sort.replace(/^-/, '')] : [false, ''];
-  if (key && columns.some((c) => c.key == key)) {
-    sorted = [...rows].sort((a, b) => compare(a[key], b[key]) * (desc ? -1 : 1));
-  }
   var max = heat ? Math.max(0, ...rows.flatMap((r) => columns.filter((c) => c.heat).map((c) => r[c.key] || 0))) : 0;
   columns = withCents(columns, rows);
   var head = columns.map(function (c) {
@@ -51,10 +48,23 @@ export function withCents(columns, rows) {
   return columns.map((c) => (c.kind == 'money' && rows.some((r) => hasCents(r[c.key])) ? { ...c, kind: 'money2' } : c));
 }
 
+/**
+ * The rows in the order of `sort` ("key", or "-key" descending). A column shown through `text` (a lever under its
+ * name) is in the order of what is shown, in the page's language: sorted by the ids, the French levers read
+ * Affiliation, Courtiers, Centre d'appels, Accès direct...
+ */
+export function sortRows(rows, columns, sort) {
+  var [desc, key] = sort ? [sort.startsWith('-'), sort.replace(/^-/, '')] : [false, ''];
+  var column = key && columns.find((c) => c.key == key);
+  if (!column) return rows;
+  var shown = (v) => (column.text && v != null && v !== '' ? column.text(v) : v);
+  return [...rows].sort((a, b) => compare(shown(a[key]), shown(b[key])) * (desc ? -1 : 1));
+}
+
 function compare(a, b) {
   if (a == null) return b == null ? 0 : -1;
   if (b == null) return 1;
-  return typeof a == 'number' && typeof b == 'number' ? a - b : String(a).localeCompare(String(b));
+  return typeof a == 'number' && typeof b == 'number' ? a - b : String(a).localeCompare(String(b), lang());
 }
 
 /**

@@ -5,7 +5,7 @@ import { chart, colour } from '../charts.js';
 import { CONFIG } from '../config.js';
 import { h, select } from '../dom.js';
 import { fmt } from '../format.js';
-import { add, leverName, t, tn } from '../i18n.js';
+import { add, deviceName, leverName, t, tn } from '../i18n.js';
 import * as state from '../state.js';
 import { csvButton, table } from '../table.js';
 
@@ -71,7 +71,9 @@ export var funnel = {
     // With a breakdown the report adds a `segment` column (the lever, campaign, broker, device or property value).
     var asked = params(s).by;
     var by = asked && rows.length ? ('segment' in rows[0] ? 'segment' : asked in rows[0] ? asked : '') : '';
-    var segment = (g) => (asked == 'lever' ? leverName(g) : g) || '–';
+    // A lever's or a device's value under its words in the page's language ("Ordinateur"), as the filters show them.
+    var named = asked == 'lever' ? leverName : asked == 'device' ? deviceName : null;
+    var segment = (g) => (named ? named(g) : g) || '–';
     var parts = [];
     if (by) {
       var groups = [...new Set(rows.map((r) => r[by]))].slice(0, 8);
@@ -102,7 +104,7 @@ export var funnel = {
     }
     var columns = [
       { key: 'label', label: t('funnel.step'), kind: 'text' },
-      ...(by ? [{ key: by, label: breakdownLabel(asked), kind: 'text', ...(asked == 'lever' ? { text: leverName } : {}) }] : []),
+      ...(by ? [{ key: by, label: breakdownLabel(asked), kind: 'text', ...(named ? { text: named } : {}) }] : []),
       { key: 'visitors', label: t('funnel.visitors'), kind: 'count' },
       { key: 'from_previous', label: t('funnel.from_previous'), kind: 'rate' },
       { key: 'from_first', label: t('funnel.from_first'), kind: 'rate' },

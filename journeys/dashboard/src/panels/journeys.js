@@ -9,7 +9,7 @@ import { columnsOf, kind, label } from '../columns.js';
 import { CONFIG } from '../config.js';
 import { h, uid } from '../dom.js';
 import { fmt, shortDay } from '../format.js';
-import { add, lang, leverName, t, tn } from '../i18n.js';
+import { add, deviceName, lang, leverName, t, tn } from '../i18n.js';
 import * as state from '../state.js';
 import { csvButton, table } from '../table.js';
 
@@ -111,7 +111,7 @@ export function personValue(r, k, v) {
   if (k != 'detail') return String(v);
   if (r.kind == 'step' || r.kind == 'abandon') return stepName(v);
   var visit = r.kind == 'visit' && /^(\d+) page\(s\), (\w*)$/.exec(v);
-  if (visit) return [tn('journeys.pages', Number(visit[1])), visit[2] && t(`device.${visit[2]}`)].filter(Boolean).join(', ');
+  if (visit) return [tn('journeys.pages', Number(visit[1])), visit[2] && deviceName(visit[2])].filter(Boolean).join(', ');
   return String(v).replace(/, cancelled (\d{4}-\d{2}-\d{2})$/, (m, day) => `, ${t('journeys.cancelled', { day: shortDay(day, true) })}`);
 }
 

@@ -13,6 +13,7 @@ add({
   en: { 'quality.match': 'Sales matched to an online journey', 'quality.reasons': 'Why sales were not matched',
     'quality.rejected': 'Events refused by the tagging plan', 'quality.rejected.caption': 'Refused events by reason and plan version (set aside, not lost: replay them once the plan is fixed)',
     'quality.rejected.none': 'No event was refused in this period.', 'quality.rate': 'Match rate',
+    'quality.match.none': 'No sale to match in this period (offline sales come from the partners’ files, once imported).',
     'quality.calls': 'Calls matched to a journey', 'quality.calls.reasons': 'Why calls were not matched',
     'calls.calls': 'Calls', 'calls.by_lease': 'By tracking number', 'calls.by_caller_phone': 'By caller’s phone',
     'calls.by_callee_phone': 'Call-backs', 'calls.unmatched': 'Unmatched',
@@ -22,6 +23,7 @@ add({
   fr: { 'quality.match': 'Ventes rapprochées d’un parcours en ligne', 'quality.reasons': 'Pourquoi des ventes n’ont pas été rapprochées',
     'quality.rejected': 'Événements refusés par le plan de marquage', 'quality.rejected.caption': 'Événements refusés par motif et version du plan (mis de côté, pas perdus : rejouez-les une fois le plan corrigé)',
     'quality.rejected.none': 'Aucun événement refusé sur la période.', 'quality.rate': 'Taux de rapprochement',
+    'quality.match.none': 'Aucune vente à rapprocher sur la période (les ventes hors ligne viennent des fichiers des partenaires, une fois importés).',
     // The match report's reasons (journeys/reports/match.py REASONS), shown in French; the CSV keeps the API's words.
     'no phone in the file': 'pas de téléphone dans le fichier', 'phone never seen online': 'téléphone jamais vu en ligne',
     'key ambiguous': 'clé ambiguë', 'journey outside the lookback': 'parcours hors de la fenêtre d’attribution',
@@ -77,6 +79,9 @@ export var quality = {
  */
 function matchPart(m, s) {
   m = m || {};
+  // A period without sales says so, as the other panels' empty states do (it showed six reasons at 0, a CSV of
+  // them and a match rate of "–").
+  if (!m.conversions && !m.cancelled) return [h('p', { class: 'note' }, t('quality.match.none'))].concat(callsPart(m.calls));
   var counts = ['conversions', 'matched', 'unmatched'].concat(m.cancelled ? ['cancelled'] : []);
   var parts = [
       h('div', { class: 'tiles' }, counts.map((k) => h('div', { class: 'tile' },
