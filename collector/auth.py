@@ -1,7 +1,10 @@
 """Dashboard access: viewer sessions, login and logout, and the checks against cross-site requests.
 
 A viewer logs in with a name and password (users.py); the answer sets a random session token in an
-HttpOnly, SameSite=Strict cookie (Secure over HTTPS), never in a URL. The server keeps one small file per
+HttpOnly, SameSite=Lax cookie (Secure over HTTPS), never in a URL: Lax, not Strict, so that a dashboard
+link shared in a webmail or a chat opens the dashboard, not the login page, for a viewer already logged in
+(a browser sends a Lax cookie on a top-level GET from another site, never on another site's POST, fetch or
+frame; and every API request must also pass the checks below). The server keeps one small file per
 session under `<data-dir>/sessions/`, named by the token's SHA-256 (a directory listing gives no usable
 token), holding the account, its role, its expiry and the session's CSRF token; every worker process of
 one host sees the same sessions, and logout or `parcours users remove` ends them at once.
@@ -200,7 +203,7 @@ async def login(request: Request) -> Response:
     token, _ = sessions.create(user.name, user.role)
     log.info("login: %r (%s)", _logged(user.name), user.role)
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(COOKIE, token, max_age=LIFETIME, path="/", httponly=True, samesite="strict",
+    response.set_cookie(COOKIE, token, max_age=LIFETIME, path="/", httponly=True, samesite="lax",
                         secure=request.url.scheme == "https")
     return response
 
@@ -218,7 +221,7 @@ async def logout(request: Request) -> Response:
         request.app.state.sessions.end(token)
         log.info("logout: %r", _logged(session.user))
     response = RedirectResponse(f"{LOGIN_PATH}?bye=1", status_code=303)
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
     return response
 
 

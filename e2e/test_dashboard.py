@@ -170,12 +170,39 @@ def test_login_logout_and_back_to_the_login_page(page: Page, dash):
     expect(page).to_have_url(f"{dash.url}/dashboard?lang=en&period=7d")  # back where the link pointed
     expect(page.locator("header.top select").first).to_have_value("7d")
     cookie = next(c for c in page.context.cookies() if c["name"] == "parcours_session")
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
     page.click("text=Log out")
     expect(page.locator(".message")).to_have_text("You are logged out.")
     page.goto(f"{dash.url}/dashboard")
     expect(page).to_have_url(re.compile(r"/dashboard/login"))
     assert [e for e in errors if "404" not in e] == []
+
+
+def test_a_shared_link_followed_from_another_site_opens_the_dashboard_and_nothing_else_gets_through(
+        page: Page, dash):
+    """A link in a webmail or a chat (another site) opens the dashboard for a viewer already logged in, not the
+    login page (SameSite=Lax); that site's form posting to logout, and its script reading a report, still get
+    nothing."""
+    login(page, dash)
+    target = f"{dash.url}/dashboard?lang=en&period=30d"
+    elsewhere = (f'<a id="shared" href="{target}">the view</a>'
+                 f'<form id="out" method="post" action="{dash.url}/dashboard/logout"><input name="csrf" value="x">'
+                 f'</form>')
+    page.route("http://webmail.example/**", lambda route: route.fulfill(content_type="text/html", body=elsewhere))
+    page.goto("http://webmail.example/inbox")
+    page.click("#shared")
+    expect(page).to_have_url(target)
+    settled(page)
+    expect(page.locator("#overview")).to_have_attribute("data-state", "ready")
+    page.goto("http://webmail.example/inbox")
+    read = page.evaluate("""url => fetch(url, {credentials: 'include'}).then(r => r.status, e => 'blocked')""",
+                         f"{dash.url}/api/reports/overview?format=json")
+    assert read in (401, 403, "blocked")
+    page.evaluate("document.getElementById('out').submit()")
+    page.wait_for_load_state()
+    page.goto(target)
+    expect(page).to_have_url(target)  # still logged in: the cross-site logout was refused
+    settled(page)
 
 
 def test_a_viewer_session_reads_reports_and_nothing_else(page: Page, dash):
