@@ -125,7 +125,7 @@ class Collect:
             if allowed is None:
                 # A site the plan does not list (a typo, http moved to https): its events are kept as rejected,
                 # to replay once the plan lists it, and the answer says so in the developer's console.
-                refused = say("origin", origin=redact.of(state.plan).text(header_text(origin))[:200],
+                refused = say("origin", origin=redact.clipped(header_text(origin), 200, redact.of(state.plan).text),
                               version=state.plan.version)
                 cors = [(b"access-control-allow-origin", origin), (b"vary", b"Origin")]
             else:
