@@ -309,7 +309,7 @@ async def pixel(request: Request) -> Response:
             state.metrics.pixel_without_consent.inc()
             _pixel_refusals.log(logging.INFO, "pixel event %r not stored: the plan requires consent, which a pixel "
                                 "cannot carry (stored from the pixel: the plan's exempt events, %s)",
-                                redact.of(plan).text(",".join(names))[:64], ", ".join(exempt) or "none")
+                                redact.clipped(",".join(names), 64, redact.of(plan).text), ", ".join(exempt) or "none")
             return pixel_mod.gif_response()  # the image never fails: the page shows no broken image
     req = ingest_mod.Request(
         received_ms=time.time_ns() // 1_000_000,
