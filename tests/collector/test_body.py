@@ -35,6 +35,9 @@ def test_a_gzipped_batch_of_several_members_lands_whole(client, store):
     whole = gzip.compress(b" " * 600_000) + gzip.compress(b" " * 600_000)  # the limit holds across members
     r = client.post("/collect", content=whole, headers={"content-type": "text/plain", "content-encoding": "gzip"})
     assert r.status_code == 413
+    many = gzip.compress(b"", mtime=0) * 50_000  # each member read costs: a bounded number of them
+    r = client.post("/collect", content=many, headers={"content-type": "text/plain", "content-encoding": "gzip"})
+    assert (r.status_code, r.json()) == (400, {"error": "the gzip body holds more than 64 members; compress the body as one"})
 
 
 def test_a_gzip_bomb_gets_413_without_inflating_it(client, store):
