@@ -255,7 +255,15 @@ class Redactor:
             return {self.text(k): self.value(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.value(v) for v in value]
-        return value
+        return self.number(value)
+
+    def number(self, value: Any) -> Any:
+        """A JSON integer that is a phone number written without its `+` (33612345678, what an
+        `<input type="number">` makes of +33 6 12 34 56 78) as PHONE; any other value as it is (a price, a time in
+        milliseconds, a bare 612345678, as in text)."""
+        if type(value) is not int or not 10**8 <= abs(value) < 10**17:
+            return value
+        return PHONE if self.text(str(value)) == PHONE else value
 
     def user_agent(self, value: str) -> str:
         return _user_agent(value, self.region)

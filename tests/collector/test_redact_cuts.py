@@ -143,3 +143,17 @@ def test_a_huge_header_costs_a_bounded_redaction(client, store, monkeypatch):
         assert len(row["user_agent"]) <= 512 and len(row["url"]) <= 2048
     for row in rows(store, "SELECT reasons, user_agent FROM parcours.rejected_events"):
         no_phone(row["user_agent"], *row["reasons"])
+
+
+def test_a_phone_number_sent_as_a_json_number_is_redacted(client, store):
+    """An outside probe's finding: a phone written as a JSON number (33671829304: what an `<input type="number">`
+    makes of +33 6 71 82 93 04) was stored as it came, in a valid event's number property and in a rejected event's
+    raw payload, where the same digits as text were redacted. Prices, times and a bare 612345678 stay."""
+    price = event("form_step", f="moto_quote", s="coverage", vid="v-a", p={"monthly_price": 33671829304})
+    kept = event("form_step", f="moto_quote", s="coverage", vid="v-b", p={"monthly_price": 612345678})
+    bad = event("page_view", p={"tel": 33671829304, "n": [33671829322, 1795820399000, 12.5]})
+    assert counts(post(client, price, kept, bad)) == {"accepted": 2, "rejected": 1}
+    got = rows(store, "SELECT visitor_id, properties FROM parcours.events ORDER BY visitor_id")
+    assert [json.loads(r["properties"])["monthly_price"] for r in got] == ["[phone]", 612345678]
+    (raw,) = [json.loads(r["raw"]) for r in rows(store, "SELECT raw FROM parcours.rejected_events")]
+    assert raw["p"] == {"tel": "[phone]", "n": ["[phone]", 1795820399000, 12.5]}
