@@ -55,15 +55,32 @@ def _too_big(max_body: int) -> BodyError:
     return BodyError(413, answer("too_big", limit=max_body))
 
 
+_MEMBER = b"\x1f\x8b"
+"""How a gzip member begins (RFC 1952)."""
+MAX_MEMBERS = 64
+"""The most gzip members a body may hold (a compressor flushing as it goes writes a few): a megabyte of empty
+members took 0.35 s to read, on the event loop."""
+
+
 def gunzip(data: bytes, max_size: int) -> bytes:
-    """Decompress one gzip member, stopping at `max_size` output bytes: a gzip bomb costs no memory."""
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(data, max_size + 1)
-    except zlib.error as exc:
-        raise BodyError(400, answer("bad_gzip", detail=exc)) from None
-    if len(out) > max_size or inflater.unconsumed_tail:
-        raise BodyError(413, answer("too_big_gunzipped", limit=max_size))
-    if not inflater.eof:
-        raise BodyError(400, answer("gzip_truncated"))
-    return out
+    """Decompress a gzip body, stopping at `max_size` output bytes: a gzip bomb costs no memory. Its members
+    one after the other, as RFC 1952 reads them (a compressor that flushes as it goes writes several): read
+    as one, the events of the second were dropped without a word, or the batch cut in two refused."""
+    parts, size = [], 0
+    while True:
+        if len(parts) == MAX_MEMBERS:
+            raise BodyError(400, answer("gzip_members", limit=MAX_MEMBERS))
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            part = inflater.decompress(data, max_size + 1 - size)
+        except zlib.error as exc:
+            raise BodyError(400, answer("bad_gzip", detail=exc)) from None
+        parts.append(part)
+        size += len(part)
+        if size > max_size or inflater.unconsumed_tail:
+            raise BodyError(413, answer("too_big_gunzipped", limit=max_size))
+        if not inflater.eof:
+            raise BodyError(400, answer("gzip_truncated"))
+        data = inflater.unused_data
+        if not data.startswith(_MEMBER):  # what follows the last member (padding) is no data
+            return parts[0] if len(parts) == 1 else b"".join(parts)

@@ -125,7 +125,7 @@ class Collect:
             if allowed is None:
                 # A site the plan does not list (a typo, http moved to https): its events are kept as rejected,
                 # to replay once the plan lists it, and the answer says so in the developer's console.
-                refused = say("origin", origin=redact.of(state.plan).text(header_text(origin))[:200],
+                refused = say("origin", origin=redact.clipped(header_text(origin), 200, redact.of(state.plan).text),
                               version=state.plan.version)
                 cors = [(b"access-control-allow-origin", origin), (b"vary", b"Origin")]
             else:
@@ -309,7 +309,7 @@ async def pixel(request: Request) -> Response:
             state.metrics.pixel_without_consent.inc()
             _pixel_refusals.log(logging.INFO, "pixel event %r not stored: the plan requires consent, which a pixel "
                                 "cannot carry (stored from the pixel: the plan's exempt events, %s)",
-                                redact.of(plan).text(",".join(names))[:64], ", ".join(exempt) or "none")
+                                redact.clipped(",".join(names), 64, redact.of(plan).text), ", ".join(exempt) or "none")
             return pixel_mod.gif_response()  # the image never fails: the page shows no broken image
     req = ingest_mod.Request(
         received_ms=time.time_ns() // 1_000_000,

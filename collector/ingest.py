@@ -361,7 +361,8 @@ def _private(props: dict[str, Any], plan: CompiledPlan, secret: bytes, event: st
         # A CRM, quote or contract id: a phone in it replaced by its keyed hash (as in imported files, so they
         # join), not by [phone] (0145678901: every such id one, its visitors one person, its sales one sale);
         # valid properties are scalars.
-        kept[name] = (r.keyed(value, secret) if name in ids else r.text(value)) if isinstance(value, str) else value
+        kept[name] = (r.keyed(value, secret) if name in ids else r.text(value)) if isinstance(value, str) else \
+            r.number(value)
     return kept, key
 
 
@@ -508,7 +509,7 @@ def _value(r: redact.Redactor, value: Any, pairs: bool) -> Any:
         return repeats.Pairs((r.text(k), _value(r, v, True)) for k, v in value)
     if isinstance(value, list):
         return [_value(r, v, True) for v in value]
-    return r.text(value) if isinstance(value, str) else value
+    return r.text(value) if isinstance(value, str) else r.number(value)
 
 
 def _object(items: list[tuple[str, Any]], pairs: bool) -> Any:

@@ -54,6 +54,7 @@ ANSWERS = {
     "client_gone": "the client went away before the body was complete",
     "bad_gzip": "the body is not valid gzip ({detail}); compress it with gzip or send it plain",
     "gzip_truncated": "the gzip body is truncated; send the whole compressed body",
+    "gzip_members": "the gzip body holds more than {limit} members; compress the body as one",
     "origin": 'origin "{origin}" is not one of the plan\'s sites; its events are kept as rejected: add it to '
               'sites[].origins, then replay them (`parcours rejected replay`)',
     "wal_full": "the collector is behind: its write-ahead log is full (ClickHouse slow or down); retry later",

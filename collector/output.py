@@ -16,11 +16,21 @@ import msgspec
 from collector.storage import QueryResult
 
 
+SLICE = 10_000
+"""Rows of a QueryResult written as JSON in one call (`encode`): a call holds the interpreter, and with it every
+other request (a million rows in one: 0.1 s)."""
+
+
 def encode(value: Any) -> bytes:
     """A result as the admin API's JSON body: a QueryResult as {"columns", "rows"}, a dataclass as its fields."""
     if isinstance(value, QueryResult):
-        value = {"columns": value.columns, "rows": value.rows}
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        rows = value.rows
+        parts = [msgspec.json.encode({"columns": value.columns, "rows": []})[:-2]]
+        for start in range(0, len(rows), SLICE):
+            parts.append(b"," if start else b"")
+            parts.append(msgspec.json.encode(rows[start:start + SLICE], enc_hook=str)[1:-1])
+        return b"".join([*parts, b"]}"])
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = dataclasses.asdict(value)
     return msgspec.json.encode(value, enc_hook=str)
 

@@ -109,6 +109,14 @@ ANALYST_MEMORY_SHARE = 0.2
 with the largest statements leave the rest to the batch writer's inserts, the reports and merges, where one
 statement could take it all (a `groupArray` over 300 million numbers: 8 GB in the collector's process)."""
 
+ANALYST_ROWS = 1_000_000
+ANALYST_BYTES = 256 << 20
+"""The most rows, and bytes, an analyst's statement may answer (`max_result_rows`, `max_result_bytes`, which it may
+set lower, never higher nor 0; `result_overflow_mode = 'break'` for the first rows instead of a refusal): the rows
+are held in the collector's process, then written as JSON, holding the interpreter, so every other request, for
+as long (15 million rows: 23 s of memory and pauses of 1.5 to 2 s in ingestion). A table's rows come out with
+`parcours export`, a day at a time."""
+
 READ_SETTINGS = {"os_thread_priority": 19}
 """Every reading query (reports, the dashboard, analysts' SQL) runs its threads at the lowest CPU priority (a
 Linux nice value; a no-op where ClickHouse may not change it, without CAP_SYS_NICE): the batch writer's inserts
@@ -188,6 +196,9 @@ class Store:
         ticket = TICKET.get() or Ticket()
         # readonly last: ClickHouse applies a query's settings in order, and refuses any after it.
         settings = {**self.cluster_settings, **reading.settings, **memory,
+                    "max_result_rows": _at_most(reading.settings.get("max_result_rows"), ANALYST_ROWS),
+                    "max_result_bytes": _at_most(reading.settings.get("max_result_bytes"), ANALYST_BYTES),
+                    "result_overflow_mode": reading.settings.get("result_overflow_mode", "throw"),
                     "max_execution_time": _analyst_seconds(reading.settings.get("max_execution_time"),
                                                            self.timeouts.query),
                     "log_comment": ticket.tag,
@@ -346,6 +357,12 @@ def _ticketed(ticket: Ticket | None, run: Callable[[], QueryResult]) -> QueryRes
         if ticket is not None and ticket.cancelled:
             raise Cancelled("the caller went away: the query was stopped") from None
         raise
+
+
+def _at_most(asked: str | None, bound: int) -> int:
+    """A bound an analyst's statement sets (as the text of its SETTINGS clause), held to `bound`: 0 (no limit),
+    anything larger or not a number is `bound`."""
+    return min(int(asked), bound) if asked and asked.isdigit() and int(asked) else bound
 
 
 def _analyst_seconds(asked: str | None, default: int) -> float | str:

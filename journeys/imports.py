@@ -340,6 +340,8 @@ def _kept(kind: Kind, line: int, record: int, fields: dict[str, Any], reasons: l
             fields[name] = redactor.keyed(value, secret)
         elif name in times:  # a number typed where a time was meant; the time itself left to fix as it is
             fields[name] = phone_like(redactor.text(value)) if not looks_like_a_time(value) else value
+        elif looks_like_a_time(value) and redactor.text(value) == value:  # a time named otherwise (a call's end)
+            fields[name] = value
         else:  # every other field: a phone typed in the wrong column (a premium, a status) as in free text
             fields[name] = phone_like(value)
     key = "/".join(str(fields.get(k) or "") for k in kind.key) if all(fields.get(k) for k in kind.key) else ""

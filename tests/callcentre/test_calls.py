@@ -59,6 +59,24 @@ def test_bad_lines_are_reported_by_line_and_kept_without_the_caller(store, plan)
         assert "45127890" not in r["fields"] and "caller" not in r["fields"]
 
 
+def test_a_rejected_lines_times_are_kept_as_written_whatever_their_field_is_named(store, plan):
+    """An outside probe's finding: a call log's answer and end times (fields the profile names `answer` and `end`,
+    where the table's columns are answered_at and ended_at) were kept in the rejected line as `[redacted]:03:25`:
+    the blunt phone rule read the date as a number. A time is kept as written in whichever field; a phone still
+    is not."""
+    import json
+    text = SAMPLE.read_text().splitlines()
+    bad = text[0].replace('"457","449"', '"457","x"')
+    typed = text[1].replace('"30","0"', '"30","x"').replace('"2026-10-02 10:03:25"', '"06 71 82 93 04"')
+    calls.import_file(store, Context(plan, SECRET), io.BytesIO(f"{bad}\n{typed}\n".encode()), source="t.csv",
+                      profile="asterisk")
+    kept = [json.loads(r["fields"]) for r in rows(store, "SELECT fields FROM parcours.import_rejects "
+                                                         "WHERE kind = 'calls' ORDER BY line")]
+    assert (kept[0]["start"], kept[0]["answer"], kept[0]["end"]) == (
+        "2026-10-02 09:14:03", "2026-10-02 09:14:11", "2026-10-02 09:21:40")
+    assert kept[1]["end"] == "[redacted]"
+
+
 def test_the_canonical_format_and_the_api(client, store):
     body = ("call_id,start,caller,dialled,duration,billsec,disposition,agent\n"
             "c-1,2026-10-05T10:00:00+02:00,06 12 34 56 78,09 70 00 01 13,60,50,answered,Nadia\n")

@@ -60,6 +60,7 @@ ANSWERS = {
     "client_gone": ({}, "the client went away before the body was complete"),
     "bad_gzip": ({"detail": "bad header"}, "the body is not valid gzip (bad header); compress it with gzip or send it plain"),
     "gzip_truncated": ({}, "the gzip body is truncated; send the whole compressed body"),
+    "gzip_members": ({"limit": 64}, "the gzip body holds more than 64 members; compress the body as one"),
     "origin": ({"origin": "https://evil.example"},
                'origin "https://evil.example" is not one of the plan\'s sites; its events are kept as rejected: add it to '
                'sites[].origins, then replay them (`parcours rejected replay`)'),

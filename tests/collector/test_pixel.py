@@ -93,6 +93,21 @@ def test_with_consent_required_a_pixel_stores_only_the_exempt_events(settings, s
     assert rows(store, "SELECT event FROM parcours.events") == [{"event": "page_view"}]
 
 
+def test_with_consent_required_a_huge_pixel_event_name_costs_a_bounded_redaction(settings, store, tmp_path, monkeypatch):
+    """An outside probe's finding: the event name a pixel not stored for want of consent is logged with was redacted
+    whole on the event loop (30 KB of `0-0-…` in `e=`: 0.2 s, the cost growing faster than the text); only what
+    the log line keeps (and a margin) is read now."""
+    from collector import redact
+    from collector.app import create_app
+    from tests.conftest import Client
+    seen: list[int] = []
+    real = redact._phones
+    monkeypatch.setattr(redact, "_phones", lambda value, region: seen.append(len(value)) or real(value, region))
+    with Client(create_app(_required(settings, tmp_path, "required"))) as client:
+        assert client.get("/collect?e=" + "0-" * 15_000, headers={"referer": PAGE}).content == GIF
+    assert seen and max(seen) <= 64 + 2 * redact.CLIP_MARGIN
+
+
 def test_the_query_string_is_read_as_a_urls_with_the_plus_of_an_international_number():
     from collector.pixel import query
     assert query(b"e=page_view&c.utm_term=moto+125&p.tel=+262692123456&p.x=%2B33%206&url=%FF%FE%80&flag") == [

@@ -111,3 +111,49 @@ def test_a_url_encoded_twice_is_stored_redacted(client, store):
     assert counts(post(client, event(url=url, ref=url))) == {"accepted": 1, "rejected": 0}
     (row,) = rows(store, "SELECT url, referrer FROM parcours.events")
     assert row["url"] == row["referrer"] == "http://www.motoassur.example/login?next=/devis%3Ftel%3D[phone]"
+
+
+def test_a_huge_header_costs_a_bounded_redaction(client, store, monkeypatch):
+    """An outside probe's finding: headers are redacted on the event loop, and the redaction's cost grows faster
+    than its text: a 500 KB User-Agent of `0-0-…` held every other request for 74 s, a 100 KB Origin or pixel
+    Referer for 4 s. Only the first characters a column keeps (and a margin) are read; still no phone stored."""
+    seen: list[int] = []
+    real = redact._phones
+
+    def counted(value, region):
+        seen.append(len(value))
+        return real(value, region)
+
+    monkeypatch.setattr(redact, "_phones", counted)
+    bound = 2048 + 2 * redact.CLIP_MARGIN
+    junk = "0-" * 15_000  # 30 KB
+    phone = "M" * 505 + "07 36 99 35 63 "
+    for i, head in enumerate((phone, "")):
+        ua = head + junk + str(i)  # each its own (the user agent's redaction is cached)
+        assert counts(post(client, event(), headers={"user-agent": ua})) == {"accepted": 1, "rejected": 0}
+        client.get("/collect?e=page_view&vid=v9", headers={"user-agent": ua + "p",
+                                                             "referer": "https://www.motoassur.example/?q=" + phone + ua})
+        refused = post(client, event(), headers={"origin": "https://" + phone + ua})
+        assert refused.status_code == 403
+    assert seen and max(seen) <= bound, max(seen)
+    got = rows(store, "SELECT user_agent, url FROM parcours.events")
+    assert len(got) == 4
+    for row in got:
+        no_phone(row["user_agent"], row["url"])
+        assert len(row["user_agent"]) <= 512 and len(row["url"]) <= 2048
+    for row in rows(store, "SELECT reasons, user_agent FROM parcours.rejected_events"):
+        no_phone(row["user_agent"], *row["reasons"])
+
+
+def test_a_phone_number_sent_as_a_json_number_is_redacted(client, store):
+    """An outside probe's finding: a phone written as a JSON number (33671829304: what an `<input type="number">`
+    makes of +33 6 71 82 93 04) was stored as it came, in a valid event's number property and in a rejected event's
+    raw payload, where the same digits as text were redacted. Prices, times and a bare 612345678 stay."""
+    price = event("form_step", f="moto_quote", s="coverage", vid="v-a", p={"monthly_price": 33671829304})
+    kept = event("form_step", f="moto_quote", s="coverage", vid="v-b", p={"monthly_price": 612345678})
+    bad = event("page_view", p={"tel": 33671829304, "n": [33671829322, 1795820399000, 12.5]})
+    assert counts(post(client, price, kept, bad)) == {"accepted": 2, "rejected": 1}
+    got = rows(store, "SELECT visitor_id, properties FROM parcours.events ORDER BY visitor_id")
+    assert [json.loads(r["properties"])["monthly_price"] for r in got] == ["[phone]", 612345678]
+    (raw,) = [json.loads(r["raw"]) for r in rows(store, "SELECT raw FROM parcours.rejected_events")]
+    assert raw["p"] == {"tel": "[phone]", "n": ["[phone]", 1795820399000, 12.5]}
