@@ -360,9 +360,14 @@ def _private(props: dict[str, Any], plan: CompiledPlan, secret: bytes, event: st
             continue
         # A CRM, quote or contract id: a phone in it replaced by its keyed hash (as in imported files, so they
         # join), not by [phone] (0145678901: every such id one, its visitors one person, its sales one sale);
+        # so is an id sent as a JSON number whose digits read as one (an integer conversion_id 33145678901);
         # valid properties are scalars.
-        kept[name] = (r.keyed(value, secret) if name in ids else r.text(value)) if isinstance(value, str) else \
-            r.number(value)
+        if isinstance(value, str):
+            kept[name] = r.keyed(value, secret) if name in ids else r.text(value)
+        else:
+            kept[name] = r.number(value)
+            if name in ids and kept[name] == redact.PHONE:
+                kept[name] = r.keyed(str(value), secret)
     return kept, key
 
 

@@ -137,7 +137,7 @@ def clipped(value: str, limit: int, redact: Callable[[str], str]) -> str:
     (07 36 99 35 6). A value that fits is as it came: its redaction is done where it is written.
 
     Only the first `limit` + 2 x CLIP_MARGIN characters are redacted, and the last CLIP_MARGIN of what that
-    gives are dropped with whatever the first cut broke: the redaction's cost grows faster than its text (a
+    gives are dropped with whatever the first cut broke (all of it when the redaction left fewer): the redaction's cost grows faster than its text (a
     500 KB User-Agent of `0-0-…` took 74 s), and headers are read on the event loop, where every other request
     waited that long."""
     if len(value) <= limit:
@@ -145,7 +145,9 @@ def clipped(value: str, limit: int, redact: Callable[[str], str]) -> str:
     if len(value) <= limit + 2 * CLIP_MARGIN:
         return redact(value)[:limit]
     head = redact(value[:limit + 2 * CLIP_MARGIN])
-    return head[:min(limit, len(head) - CLIP_MARGIN)]
+    # Never a negative end: a redaction that shrank the head below the margin (phone numbers of 20 characters
+    # each as [phone]) would keep all but its last few characters, the broken number among them, past `limit`.
+    return head[:max(0, min(limit, len(head) - CLIP_MARGIN))]
 
 
 class Redactor:

@@ -34,7 +34,7 @@ from collector.redact import phone_like
 from collector.storage import Store
 from journeys.lines import Chunk, Context, in_chunks, source_name  # Context: every import's, named from here too
 from journeys.profiles import Reader, Record, read, reader
-from journeys.values import looks_like_a_time
+from journeys.values import can_be_a_time, looks_like_a_time
 
 log = logging.getLogger("parcours.import")
 
@@ -340,7 +340,7 @@ def _kept(kind: Kind, line: int, record: int, fields: dict[str, Any], reasons: l
             fields[name] = redactor.keyed(value, secret)
         elif name in times:  # a number typed where a time was meant; the time itself left to fix as it is
             fields[name] = phone_like(redactor.text(value)) if not looks_like_a_time(value) else value
-        elif looks_like_a_time(value) and redactor.text(value) == value:  # a time named otherwise (a call's end)
+        elif can_be_a_time(value) and redactor.text(value) == value:  # a time named otherwise (a call's end)
             fields[name] = value
         else:  # every other field: a phone typed in the wrong column (a premium, a status) as in free text
             fields[name] = phone_like(value)

@@ -226,10 +226,28 @@ def quoted(value: str, limit: int = 40) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
-_A_TIME = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?")
+_A_TIME = re.compile(r"(\d{1,4})[-/.](\d{1,2})[-/.](\d{1,4})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?"
+                     r"(?:Z|[+-](\d{2}):?\d{2})?")
 
 
 def looks_like_a_time(value: str) -> bool:
     """A date, maybe with its time and offset, in any of the shapes import profiles read: shown as it is in a
     message or a rejected line's fields (the blunt phone rule read 2026-11-25 as a number)."""
     return _A_TIME.fullmatch(value.strip()) is not None
+
+
+def can_be_a_time(value: str) -> bool:
+    """`looks_like_a_time`, and a date that can be one: a year first (4 digits, 1000 to 2999) or last (the same,
+    or 2 digits), a month of 1 to 12 beside a day of 1 to 31, an offset of at most 14 hours. For a value of a
+    field that is no time (a rejected line's status, agent): there a phone number written in groups would pass
+    for a date (6-12-34-5678: a "-5678" offset; 44-20-7946-0958), kept as written where the phone rule masked it."""
+    m = _A_TIME.fullmatch(value.strip())
+    if m is None or (m.group(4) is not None and int(m.group(4)) > 14):
+        return False
+    a, b, c = m.group(1, 2, 3)
+    if len(a) == 4:  # year, month, day
+        return a[0] in "12" and len(c) <= 2 and 1 <= int(b) <= 12 and 1 <= int(c) <= 31
+    if len(a) > 2 or len(c) not in (2, 4) or (len(c) == 4 and c[0] not in "12"):
+        return False
+    day_month = sorted((int(a), int(b)))  # day/month or month/day, then the year
+    return 1 <= day_month[0] <= 12 and 1 <= day_month[1] <= 31

@@ -110,9 +110,9 @@ funnel_rows AS (
     SELECT row.position AS position, row.step_index AS step_index, row.step AS step, row.label AS label,
            row.optional AS optional, row.chain AS chain, row.level AS level, row.previous AS previous,
            row.previous_chain AS previous_chain, row.previous_level AS previous_level
-    FROM (SELECT arrayJoin({rows:Array(Tuple(position UInt8, step_index UInt16, step String, label String,
-                                            optional Bool, chain UInt8, level UInt8, previous UInt8,
-                                            previous_chain UInt8, previous_level UInt8))}) AS row)
+    FROM (SELECT arrayJoin({rows:Array(Tuple(position UInt16, step_index UInt16, step String, label String,
+                                            optional Bool, chain UInt16, level UInt8, previous UInt16,
+                                            previous_chain UInt16, previous_level UInt8))}) AS row)
 ),
 
 split_left_sessions AS (

@@ -77,6 +77,24 @@ def test_a_rejected_lines_times_are_kept_as_written_whatever_their_field_is_name
     assert kept[1]["end"] == "[redacted]"
 
 
+def test_a_phone_number_shaped_like_a_date_is_not_kept_as_a_time(store, plan):
+    """A regression probe's finding: since a value that looks like a time is kept as written in any field of a
+    rejected line, a number the phone rule masks but that the date pattern also reads (6-12-34-5678: a day, a
+    month, a year and a "-5678" offset; 44-20-7946-0958: a UK number without its +) was kept as written in a
+    disposition or an agent's field. Only a date that can be one (a month of 1 to 12, a year of 4 digits or 2, an
+    offset of at most 14 hours) is kept."""
+    text = SAMPLE.read_text().splitlines()
+    line = text[0].replace('"457","449"', '"457","x"')
+    bad = [line.replace('"ANSWERED"', f'"{number}"') for number in ("6-12-34-5678", "44-20-7946-0958", "612-34-5678")]
+    calls.import_file(store, Context(plan, SECRET), io.BytesIO("\n".join(bad).encode()), source="t.csv",
+                      profile="asterisk")
+    kept = [r["fields"] for r in rows(store, "SELECT fields FROM parcours.import_rejects WHERE kind = 'calls'")]
+    assert len(kept) == 3
+    for fields in kept:
+        assert "5678" not in fields and "7946" not in fields, fields
+        assert "2026-10-02 09:14:11" in fields  # the times still as written
+
+
 def test_the_canonical_format_and_the_api(client, store):
     body = ("call_id,start,caller,dialled,duration,billsec,disposition,agent\n"
             "c-1,2026-10-05T10:00:00+02:00,06 12 34 56 78,09 70 00 01 13,60,50,answered,Nadia\n")

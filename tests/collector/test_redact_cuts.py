@@ -145,6 +145,21 @@ def test_a_huge_header_costs_a_bounded_redaction(client, store, monkeypatch):
         no_phone(row["user_agent"], *row["reasons"])
 
 
+def test_a_header_whose_redaction_shrinks_below_the_margin_keeps_no_part_of_the_number_cut(client, store):
+    """A regression probe's finding: a header of numbers written long (+33 (0)6 12 34 56 78, 21 characters, each
+    [phone]) redacts to fewer than CLIP_MARGIN characters, and the cut kept all but the last few of them: 1,022
+    characters of a 512-character column, ending with the part of a number the first cut broke (07 36 99)."""
+    window = 512 + 2 * redact.CLIP_MARGIN
+    head = "+33 (0)6 12 34 56 78 " * 118 + "0612345678 "
+    ua = head + "x" * (window - 10 - len(head)) + " 07 36 99 35 63 " + "q" * 3000
+    assert ua[window - 10:window] == " 07 36 99 "  # the number straddles the redacted window's end
+    assert redact.clipped(ua, 512, FR.user_agent) == ""
+    assert counts(post(client, event(), headers={"user-agent": ua})) == {"accepted": 1, "rejected": 0}
+    (row,) = rows(store, "SELECT user_agent FROM parcours.events")
+    no_phone(row["user_agent"])
+    assert len(row["user_agent"]) <= 512
+
+
 def test_a_phone_number_sent_as_a_json_number_is_redacted(client, store):
     """An outside probe's finding: a phone written as a JSON number (33671829304: what an `<input type="number">`
     makes of +33 6 71 82 93 04) was stored as it came, in a valid event's number property and in a rejected event's

@@ -144,3 +144,32 @@ def test_contract_ids_that_read_as_phone_numbers_stay_two_sales(client, store, c
     keyed = Redactor("FR").keyed
     assert got == {keyed("0145678001", SECRET): "201.00", keyed("0145678002", SECRET): "202.00"}
     assert not rows(store, "SELECT properties FROM parcours.events WHERE properties LIKE '%0145678%'")
+
+
+def test_contract_ids_sent_as_json_numbers_that_read_as_phone_numbers_stay_two_sales(settings, store, tmp_path):
+    """A plan may give a conversion_id as an integer: 33145678001 and 33145678002 (ids that read as French
+    numbers, as a JSON number's digits are read: Redactor.number) were both stored `[phone]` since phone numbers
+    sent as JSON numbers are redacted: one sale, the other lost (regression probe). Each is its keyed hash, as the
+    same id in an imported file."""
+    import dataclasses
+
+    from collector.app import create_app
+    from collector.redact import Redactor
+    from tests.conftest import EXAMPLE_PLAN, Client
+    from tagplan import compile_plan, load_plan
+
+    text = EXAMPLE_PLAN.read_text()
+    declared = "contract_id: {type: string, required: true, max_length: 64}"
+    assert declared in text
+    path = tmp_path / "plan.yaml"
+    path.write_text(text.replace(declared, "contract_id: {type: integer, required: true}"))
+    with Client(create_app(dataclasses.replace(settings, plan=path))) as client:
+        key = _key(client)
+        _send(client, key, {"contract_id": 33145678001, "premium": 201, "phone": "06 12 34 56 78"},
+              {"contract_id": 33145678002, "premium": 202, "phone": "06 12 34 56 79"})
+        event_conversions.sync(store, Context(compile_plan(load_plan(path)), SECRET))
+    got = {r["conversion_id"]: str(r["premium"]) for r in rows(store, "SELECT conversion_id, premium FROM "
+                                                                      "parcours.conversions FINAL")}
+    keyed = Redactor("FR").keyed
+    assert got == {keyed("33145678001", SECRET): "201.00", keyed("33145678002", SECRET): "202.00"}
+    assert not rows(store, "SELECT properties FROM parcours.events WHERE properties LIKE '%3314567800%'")

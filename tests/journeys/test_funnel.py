@@ -218,6 +218,23 @@ def test_a_form_of_more_steps_than_the_sql_counts_is_refused(quote_plan):
     assert len(chains(msgspec.structs.replace(form, steps=many.steps[:1023]))[1]) == 1024
 
 
+def test_a_form_of_more_than_255_steps_is_counted_in_its_order(store, plan_file):
+    """A regression probe's finding: forms of up to 1,023 steps are followed, but the funnel's lines held their
+    position, chain and previous line in a byte: past 255 steps the lines came out of order (256, 1, 257, 258, 2,
+    ...) and an optional step of a chain past 255 counted no visitor."""
+    steps = "\n".join(f"      - {{id: s{i}, optional: {'true' if i > 5 else 'false'}}}" for i in range(1, 301))
+    plan = plan_file(f"  big:\n    steps:\n{steps}\n")
+    j = Journeys()
+    for i in (1, 2, 3, 4, 5, 290):
+        j.step("big", f"s{i}", i, "V", "s-V", f"2026-03-02 10:{i % 60:02d}", elapsed_ms=1000)
+    j.store(store)
+    funnel = reports.run(store, plan, "funnel", PERIOD).records()
+    assert [r["step_index"] for r in funnel] == [*range(1, 301), 0]
+    rows = rows_by_step(reports.run(store, plan, "funnel", PERIOD))
+    assert {s: rows[s]["visitors"] for s in ("s5", "s6", "s290", "submit")} == {"s5": 1, "s6": 0, "s290": 1, "submit": 0}
+    assert rows["s290"]["from_previous"] == 1 and rows["s290"]["drop_off"] == 0
+
+
 def test_an_empty_period_gives_every_step_at_zero(store, quote_plan):
     funnel = reports.run(store, quote_plan, "funnel", PERIOD)
     assert [r["visitors"] for r in funnel.records()] == [0, 0, 0, 0, 0]
