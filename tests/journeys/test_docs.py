@@ -18,3 +18,21 @@ def test_every_report_prints_its_sql_file_and_every_field():
         assert sql_text(report.sql).rstrip() in text
         for column in report.columns:
             assert f"| `{column.name}` |" in text
+
+
+def test_every_key_of_the_match_document_is_named_in_its_section(store, plan):
+    """Tools read the match report's JSON (one object, not rows) by the names its section gives: every key, the
+    nested ones too (`by_reason` said nothing of "no visit counted", which it holds)."""
+    from journeys import reports
+
+    text = docs.DOC.read_text()
+    section = " ".join(text[text.index("\n## Match\n"):text.index("<!-- report match:")].split())  # lines joined
+    doc = reports.run(store, plan, "match", {"from": "2026-10-01", "to": "2026-11-01"}).document
+
+    def keys(value):
+        for key, inner in value.items():
+            yield key
+            if isinstance(inner, dict):
+                yield from keys(inner)
+
+    assert [k for k in keys(doc) if f"`{k}`" not in section and f'"{k}"' not in section] == []
