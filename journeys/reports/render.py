@@ -9,6 +9,7 @@ import io
 import json
 import math
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -26,12 +27,22 @@ def render(result: Result, fmt: str) -> str:
         doc = result.document if result.document is not None else result.records()
         return _JSON.encode(plain(doc)).decode() + "\n"
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(result.columns)
-        writer.writerows([[_csv_cell(v) for v in row] for row in result.rows])
-        return out.getvalue()
+        return _csv([result.columns, *([_csv_cell(v) for v in row] for row in result.rows)])
     return _table(result)
+
+
+def _csv(rows: Iterable[list[Any]]) -> str:
+    """RFC 4180 lines, each ended by `\\n`. Python's writer quotes a field that holds a character of its own line
+    ending only: with `\\n`, a campaign holding a carriage return (`utm_campaign=a%0Db` is stored as sent) was
+    left unquoted, and every reader split its row in two. Written with `\\r\\n`, which each line then leaves."""
+    out, lines = io.StringIO(), []
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow(row)
+        lines.append(out.getvalue()[:-2] + "\n")
+        out.seek(0)
+        out.truncate()
+    return "".join(lines)
 
 
 _JSON = msgspec.json.Encoder(decimal_format="number")

@@ -217,6 +217,17 @@ def test_csv_cells_a_spreadsheet_would_run_as_formulas_stay_text():
     assert [r[0] for r in rows[2:]] == ["'+33 spring", "'@sum", "moto-spring", "-12.5"]  # text that is a number: none
 
 
+def test_a_csv_cell_holding_a_carriage_return_is_quoted_and_reads_back_whole():
+    """A campaign is stored as the URL sent it (`utm_campaign=spring%0Dsale`): a carriage return in a cell left
+    unquoted split its row in two for every CSV reader. Lines still end with `\\n`; a line break within a cell is
+    kept as it is."""
+    result = Result(["campaign", "visits"], [["spring\rsale", 3], ["two\r\nlines", 1], ["moto-spring", 2]])
+    text = render(result, "csv")
+    assert text == 'campaign,visits\n"spring\rsale",3\n"two\r\nlines",1\nmoto-spring,2\n'
+    assert list(csv.reader(io.StringIO(text, newline=""))) == [["campaign", "visits"], ["spring\rsale", "3"],
+                                                               ["two\r\nlines", "1"], ["moto-spring", "2"]]
+
+
 def test_the_api_prints_a_reports_sql_with_the_running_collectors_plan(settings, store, plan):
     """`parcours report NAME --sql` beside a running collector asks it (its plan, not a parcours.yaml that the
     directory may not hold): the same text as printed from the plan file."""
