@@ -211,6 +211,8 @@ def status(target: Target, fmt):
 @click.option("--goal", type=click.Choice(["sale", "lead"]), default=None, help="What converts: a sale (default) or a lead.")
 @click.option("--limit", metavar="N", default=None, help="paths: how many of the most frequent (default 20).")
 @click.option("--quote-id", "quote_id", default=None, help="person: the quote id whose journey to print.")
+@click.option("--phone-key", "phone_key", metavar="KEY", default=None,
+              help="person: the keyed hash of a phone (as parcours stores it), whose journey to print.")
 @click.option("--lever", default=None, help="Filter: the visits whose own landing has this lever, and the conversions "
               "with such a visit in their lookback (or this lever's point of sale).")
 @click.option("--campaign", default=None, help="Filter: the same, for a utm_campaign.")
@@ -223,11 +225,12 @@ def status(target: Target, fmt):
 @plan_option("The tagging plan (when no collector runs; a running collector uses its own).")
 @target_options
 def report(target: Target, name, from_, to, form, model, by, window, lookback, half_life, offline_touch, interval,
-           compare, goal, limit, quote_id, lever, campaign, broker, device, fmt, show_sql, plan):
+           compare, goal, limit, quote_id, phone_key, lever, campaign, broker, device, fmt, show_sql, plan):
     """Print the report NAME (docs/analysts.md): the same figures as GET /api/reports/NAME."""
     raw = {"from": from_, "to": to, "form": form, "model": model, "by": by, "window": window,
            "lookback": lookback, "half_life": half_life, "interval": interval, "goal": goal, "limit": limit,
-           "quote_id": quote_id, "offline_touch": None if offline_touch is None else str(offline_touch).lower(),
+           "quote_id": quote_id, "phone_key": phone_key,
+           "offline_touch": None if offline_touch is None else str(offline_touch).lower(),
            "compare": "true" if compare else None, "format": fmt,
            "lever": lever, "campaign": campaign, "broker": broker, "device": device}
     out, given = sys.stdout.buffer, {k: v for k, v in raw.items() if v is not None}

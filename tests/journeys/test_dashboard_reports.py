@@ -91,6 +91,21 @@ def test_a_person_by_phone_key_is_the_same_journey(store, plan, mrs_x):
     assert run(store, plan, "person", quote_id="Q-NOBODY").rows == []
 
 
+def test_the_command_finds_a_person_by_phone_key_as_the_api_does(engine_dir, store, plan, mrs_x):
+    """`parcours report person --phone-key KEY`, the API's phone_key=, which docs/analysts.md lists among the
+    person report's options: the command had no such flag."""
+    from click.testing import CliRunner
+
+    from collector.cli import main
+    from tests.conftest import EXAMPLE_PLAN
+
+    out = CliRunner().invoke(main, ["report", "person", "--phone-key", mrs_x, "--format", "json", "--plan",
+                                    str(EXAMPLE_PLAN), "--clickhouse", f"chdb://{engine_dir}",
+                                    "--database", store.database])
+    assert out.exit_code == 0, out.output
+    assert [r["kind"] for r in json.loads(out.output)] == ["visit", "step", "quote", "visit", "sale"]
+
+
 def test_a_person_needs_a_quote_id_or_a_phone(store, plan):
     with pytest.raises(ReportError, match="give a quote id"):
         run(store, plan, "person")

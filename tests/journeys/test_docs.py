@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from journeys import docs
 from journeys.reports import REPORTS, sql_text
 
@@ -36,3 +38,14 @@ def test_every_key_of_the_match_document_is_named_in_its_section(store, plan):
                 yield from keys(inner)
 
     assert [k for k in keys(doc) if f"`{k}`" not in section and f'"{k}"' not in section] == []
+
+
+def test_every_option_a_report_is_said_to_take_is_a_flag_of_the_command():
+    """docs/analysts.md says which options each report takes (`--phone-key` for person): each is a flag of
+    `parcours report`, which had no `--phone-key`."""
+    from journeys.cli import report
+
+    flags = {opt for param in report.params for opt in param.opts}
+    said = {flag for report_ in REPORTS.values()
+            for flag in re.findall(r"`(--[a-z-]+)`", docs.reference(report_).split("\n")[0])}
+    assert sorted(said - flags) == []
