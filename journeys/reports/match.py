@@ -10,13 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from journeys.reports.base import Column, Context, Report, Result
+from journeys.reports.base import CENT, Column, Context, Report, Result
 from journeys.touches import view_parameters
 
 REASONS = {"no_phone": "no phone in the file", "phone_not_seen": "phone never seen online",
            "key_ambiguous": "key ambiguous", "outside_lookback": "journey outside the lookback",
            "after_sale": "journey only after the sale", "no_visit": "no visit counted"}
 """The unmatched reasons: their column in match.sql and their words in the JSON's `by_reason`."""
+ZERO = 0 * CENT
+"""No money, to the cent (0.00)."""
 METHODS = {"by_phone": "phone", "by_crm": "crm", "by_both": "both", "by_person": "person"}
 CALLS_SQL = "match_calls.sql"
 CALL_REASONS = ("ambiguous_lease", "ambiguous_phone", "anonymous_caller", "callee_not_seen", "phone_not_seen")
@@ -35,9 +37,11 @@ def document(ctx: Context, result: Result) -> Result:
     lines = result.records()
     top = next((r for r in lines if r["dimension"] == "all"), None)
     if top is None:
-        top = {c: 0 for c in result.columns} | {"match_rate": None, "revenue": 0, "matched_revenue": 0,
-                                                 "cancelled_revenue": 0}
-        top |= {c: None for c in result.columns if "days" in c}
+        # No sale in the period: the line of all sales in zeros, in the CSV and the table too (they had a header
+        # only), its amounts to the cent as a sum of premiums is (the JSON's `0.00`, not `0`).
+        top = {c: 0 for c in result.columns} | {"dimension": "all", "value": "", "match_rate": None}
+        top |= {c: ZERO for c in result.columns if "revenue" in c} | {c: None for c in result.columns if "days" in c}
+        result = Result(result.columns, [[top[c] for c in result.columns], *result.rows])
     doc = {
         "conversions": top["conversions"], "matched": top["matched"], "unmatched": top["unmatched"],
         "match_rate": top["match_rate"], "revenue": top["revenue"], "matched_revenue": top["matched_revenue"],

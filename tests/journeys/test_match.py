@@ -128,3 +128,14 @@ def test_a_phone_sent_online_by_a_bot_only_is_not_said_never_seen(store, plan, s
 def test_an_empty_period_is_zeros(store, plan):
     doc = run(store, plan).document
     assert (doc["conversions"], doc["matched"], doc["match_rate"], doc["lines"]) == (0, 0, None, [])
+
+
+def test_an_empty_period_has_its_line_of_all_sales_in_every_format(store, plan):
+    """No sale: the JSON's amounts are money as in any other period (`0.00`, as overview writes it, not `0`), and
+    the CSV and the table hold the line of all sales in zeros as the JSON does (they had a header only)."""
+    result = run(store, plan)
+    text = render(result, "json")
+    assert '"revenue":0.00,"matched_revenue":0.00' in text and '"cancelled_revenue":0.00' in text
+    csv_lines = render(result, "csv").splitlines()
+    assert len(csv_lines) == 2 and csv_lines[1].startswith("all,,0,0,0,,")
+    assert "(1 row)" in render(result, "table")
