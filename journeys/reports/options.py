@@ -98,11 +98,8 @@ def parse(raw: Mapping[str, str | None], accepted: frozenset[str], name: str,
             raise ReportError(f'{name} does not take "{key}"; it takes: {", ".join(_listed(accepted))}')
     values = {**(defaults or {}), **given}
     now = now or dt.datetime.now(dt.timezone.utc)
-    try:
-        end = _when("to", values["to"], now) if "to" in values else now
-        start = _when("from", values["from"], now) if "from" in values else max(end - dt.timedelta(days=DEFAULT_DAYS), EPOCH)
-    except BadTime as exc:
-        raise ReportError(f"from/to: {exc}") from None
+    end = _when("to", values["to"], now) if "to" in values else now
+    start = _when("from", values["from"], now) if "from" in values else max(end - dt.timedelta(days=DEFAULT_DAYS), EPOCH)
     if start >= end:
         raise ReportError(f"from ({_iso(start)}) must be before to ({_iso(end)})")
     if end > LATEST:
@@ -147,7 +144,10 @@ def parse(raw: Mapping[str, str | None], accepted: frozenset[str], name: str,
 def _when(key: str, text: str, now: dt.datetime) -> dt.datetime:
     """A bound of the period; a date or time outside what reports count (1970 to LATEST) is refused as written,
     not moved to the nearest one (a series of days from 1900 was 56 years of days from 1970)."""
-    when = parse_since(text, now)
+    try:
+        when = _millisecond(parse_since(text, now))
+    except BadTime as exc:
+        raise ReportError(f"{key}: {exc}") from None
     try:
         typed = utc(dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
     except ValueError:
@@ -156,6 +156,13 @@ def _when(key: str, text: str, now: dt.datetime) -> dt.datetime:
         raise ReportError(f'{key}: "{said(text)}" is out of range: a period lies between {_iso(EPOCH)} and '
                           f"{_iso(LATEST)}")
     return when
+
+
+def _millisecond(when: dt.datetime) -> dt.datetime:
+    """The instant as the reports' SQL reads it (DateTime64(3)): a period within one millisecond
+    (`2026-10-01T00:00:00.0001` to `.0009`) is refused as empty, where it ran as from = to and answered nothing,
+    not even the overview's line."""
+    return when.replace(microsecond=when.microsecond // 1000 * 1000)
 
 
 def _listed(accepted: frozenset[str]) -> list[str]:

@@ -239,3 +239,18 @@ def test_the_api_prints_a_reports_sql_with_the_running_collectors_plan(settings,
         assert r.text == reports.sql_for(store.database, plan, "levers", {**PERIOD, "model": "linear"})
         assert "SET param_from" in r.text
         assert client.get("/api/reports/levers/sql", params={"model": "nope"}, headers=ADMIN).status_code == 400
+
+
+def test_a_bad_bound_of_the_period_is_named_and_a_period_within_a_millisecond_is_refused(store, plan):
+    """The message names the option at fault (it said `from/to:` for either). The SQL reads a bound to the
+    millisecond: a period within one ran as from = to, and even the overview, a line per period, answered none."""
+    from journeys.reports import ReportError
+
+    with pytest.raises(ReportError, match='^to: "2026-02-30" is not a time'):
+        reports.options("overview", {"from": "2026-02-01", "to": "2026-02-30"})
+    with pytest.raises(ReportError, match='^from: "yesterday" is not a time'):
+        reports.options("overview", {"from": "yesterday"})
+    with pytest.raises(ReportError, match=r"^from \(2026-10-01T00:00:00Z\) must be before to"):
+        reports.run(store, plan, "overview", {"from": "2026-10-01T00:00:00.0001", "to": "2026-10-01T00:00:00.0009"})
+    assert len(reports.run(store, plan, "overview", {"from": "2026-10-01T00:00:00.0001",
+                                                     "to": "2026-10-01T00:00:00.0019"}).rows) == 1
