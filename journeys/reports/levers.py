@@ -97,7 +97,8 @@ COLUMNS = (
     Column("conversion_rate", "sales / visits (null without visits)"),
     Column("average_premium", "revenue / sales"),
     Column("cost", "the imported costs of the days the period touches, whole, for the lever (and campaign); null "
-                   "when none is imported"),
+                   "when none is imported, and on every line with `--by broker` or `--by device` (costs are imported "
+                   "per lever and campaign), as the cost per lead, per sale and roas then"),
     Column("cost_per_lead", "cost / leads"),
     Column("cost_per_sale", "cost / sales"),
     Column("roas", "return on ad spend: revenue / cost"),

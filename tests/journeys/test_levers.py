@@ -292,3 +292,15 @@ def test_the_printed_sql_of_a_filter_with_a_backslash_or_a_line_break_finds_what
     out = CliRunner().invoke(main, ["sql", "-", *where, "--format", "json"], input=printed.output)
     assert out.exit_code == 0, out.output
     assert [(r["lever"], r["visits"]) for r in map(json.loads, out.output.splitlines())] == [("display", 1)]
+
+
+def test_a_breakdown_by_broker_or_device_has_no_cost_and_its_field_says_so(store, plan, shop):
+    """Costs are imported per lever and campaign: split by broker or device, every line's cost is null although
+    costs were imported. The field's definition said null only "when none is imported", which a tool reading
+    the JSON took at its word."""
+    for by in ("broker", "device"):
+        rows = reports.run(store, plan, "levers", {**MARCH, "by": by}).records()
+        assert sum(r["visits"] for r in rows if r["lever"] == "display") == 4
+        assert {(r["cost"], r["cost_per_lead"], r["cost_per_sale"], r["roas"]) for r in rows} == {(None,) * 4}
+    (cost,) = [c.description for c in reports.REPORTS["levers"].columns if c.name == "cost"]
+    assert "with `--by broker` or `--by device`" in cost
