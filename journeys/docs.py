@@ -9,7 +9,7 @@ import re
 import sys
 from pathlib import Path
 
-from journeys.reports import REPORTS, Report, sql_text
+from journeys.reports import REPORTS, SEGMENT, Report, sql_text
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "analysts.md"
 EXTRA_SQL = {"match": ("match_calls.sql",)}
@@ -27,9 +27,10 @@ def reference(report: Report) -> str:
     lines = [f"`parcours report {report.name}` takes: " + ", ".join(f"`--{o.replace('_', '-')}`" for o in taken)
              + ".", "",
              "| field | meaning |", "| --- | --- |"]
+    fixed = report.defaults.get("by") if "by" not in report.options else None  # campaigns: always by campaign
     for column in report.columns:
         text = column.description.replace("|", "\\|")
-        lines.append(f"| `{column.name}` | {text} |")
+        lines.append(f"| `{fixed if fixed and column.name == SEGMENT else column.name}` | {text} |")
     for filename in (report.sql, *EXTRA_SQL.get(report.name, ())):
         lines += ["", f"SQL (`journeys/reports/{filename}`):", "", "```sql", sql_text(filename).rstrip(), "```"]
     lines.append("")

@@ -120,7 +120,8 @@ CAMPAIGNS = Report(
     name="campaigns",
     title="Visits, leads, sales, revenue and cost per campaign (utm_campaign) of each lever",
     sql="levers.sql",
-    columns=COLUMNS,
+    # The breakdown is always the campaign: the field is `campaign` (docs/analysts.md names it so).
+    columns=(COLUMNS[0], Column(SEGMENT, "the landing's utm_campaign (empty without one)"), *COLUMNS[2:]),
     keys=("lever",),
     options=frozenset({"model", "lookback", "half_life", "offline_touch"}),
     parameters=parameters,

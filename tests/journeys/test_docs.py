@@ -49,3 +49,16 @@ def test_every_option_a_report_is_said_to_take_is_a_flag_of_the_command():
     said = {flag for report_ in REPORTS.values()
             for flag in re.findall(r"`(--[a-z-]+)`", docs.reference(report_).split("\n")[0])}
     assert sorted(said - flags) == []
+
+
+def test_the_fields_listed_for_each_report_are_the_keys_of_its_json_rows(store, plan):
+    """A tool reads each row's keys by the names listed (without --by, `segment` is no key): campaigns listed
+    `segment` where its rows hold `campaign`."""
+    from journeys import reports
+
+    text = docs.DOC.read_text()
+    for name in REPORTS:
+        block = text[text.index(f"<!-- report {name}: generated"):text.index(f"<!-- end of report {name} -->")]
+        listed = [f for f in re.findall(r"^\| `(\w+)` \|", block, re.M) if f != "segment"]
+        raw = {"from": "2026-10-01", "to": "2026-11-01", **({"quote_id": "Q-NONE"} if name == "person" else {})}
+        assert listed == reports.run(store, plan, name, raw).columns, name
