@@ -21,7 +21,7 @@ from callcentre.seal import Sealer, parse_keys
 from collector import settings as settings_mod
 from collector.errors import Problem
 from collector.options import format_option, load_plan, plan_option, target_options
-from collector.output import as_result, format_result, spreadsheet_text
+from collector.output import as_result, csv_text, format_result, spreadsheet_text
 from collector.since import FORMS, parse_since
 from collector.storage import QueryResult
 from collector.target import Op, Target
@@ -92,16 +92,19 @@ def render(result: QueryResult, fmt: str) -> str:
         return json.dumps([dict(zip(result.columns, row)) for row in result.rows], ensure_ascii=False) + "\n"
     if fmt in ("csv", "excel"):
         excel = fmt == "excel"
-        out = io.StringIO()
         # Excel set to French reads `;` between fields and, without a BOM, Latin-1 ("RÃ©gie"); it reads
         # +33631425365 as the number 33631425365, not with the groups a person dials.
-        writer = csv.writer(out, delimiter=";" if excel else ",", lineterminator="\r\n" if excel else "\n")
-        writer.writerow(result.columns)
         phone = result.columns.index("phone") if excel and "phone" in result.columns else -1
-        writer.writerows([["true" if v is True else "false" if v is False else
-                           _dialled(v) if i == phone else spreadsheet_text(v) for i, v in enumerate(row)]
-                          for row in result.rows])
-        return ("\ufeff" if excel else "") + out.getvalue()
+        rows = [["true" if v is True else "false" if v is False else
+                 _dialled(v) if i == phone else spreadsheet_text(v) for i, v in enumerate(row)]
+                for row in result.rows]
+        if excel:
+            out = io.StringIO()
+            writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+            writer.writerow(result.columns)
+            writer.writerows(rows)
+            return "\ufeff" + out.getvalue()
+        return csv_text([result.columns, *rows])
     shown = ("phone", "form_id", "last_step", "abandoned_at", "call_by", "lever", "campaign", "broker_id",
              "time_on_form_s", "wording", "delivery")
     index = [result.columns.index(c) for c in shown]

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import decimal
-import io
 import json
 import math
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
 import msgspec
 
-from collector.output import spreadsheet_text
+from collector.output import csv_text, spreadsheet_text
 from journeys.reports.base import Result
 
 MEDIA_TYPES = {"table": "text/plain; charset=utf-8", "csv": "text/csv; charset=utf-8",
@@ -27,22 +24,8 @@ def render(result: Result, fmt: str) -> str:
         doc = result.document if result.document is not None else result.records()
         return _JSON.encode(plain(doc)).decode() + "\n"
     if fmt == "csv":
-        return _csv([result.columns, *([_csv_cell(v) for v in row] for row in result.rows)])
+        return csv_text([result.columns, *([_csv_cell(v) for v in row] for row in result.rows)])
     return _table(result)
-
-
-def _csv(rows: Iterable[list[Any]]) -> str:
-    """RFC 4180 lines, each ended by `\\n`. Python's writer quotes a field that holds a character of its own line
-    ending only: with `\\n`, a campaign holding a carriage return (`utm_campaign=a%0Db` is stored as sent) was
-    left unquoted, and every reader split its row in two. Written with `\\r\\n`, which each line then leaves."""
-    out, lines = io.StringIO(), []
-    writer = csv.writer(out, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow(row)
-        lines.append(out.getvalue()[:-2] + "\n")
-        out.seek(0)
-        out.truncate()
-    return "".join(lines)
 
 
 _JSON = msgspec.json.Encoder(decimal_format="number")

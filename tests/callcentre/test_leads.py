@@ -224,3 +224,21 @@ def test_a_visitor_who_skipped_an_optional_step_before_the_lead_step_is_a_lead(l
         assert counts(post(client, *events))["rejected"] == 0
     (lead,) = found(store, plan, sealer)
     assert (lead["visitor_id"], lead["last_step"], lead["last_step_index"]) == ("v-garage", "contact", 5)
+
+
+def test_a_campaign_holding_a_carriage_return_is_one_cell_of_the_leads_csv():
+    """A campaign is stored as the URL sent it (`utm_campaign=spring%0Dsale`): unquoted, a carriage return split
+    its lead's line in two for every CSV reader."""
+    import csv
+    import io
+
+    from callcentre.cli import render
+    from collector.output import as_document, as_result
+    from collector.storage import QueryResult
+
+    when = dt.datetime(2026, 10, 2, 9, 14, tzinfo=dt.timezone.utc)
+    row = ["L1", "moto_quote", "+33648271953", "k", when, "rappel-2026-08", "https://x/devis", when, "coverage", 3,
+           270, "display", "spring\rsale", "", "", when, False, "delivered", "v1", "s1"]
+    text = render(as_result(as_document(QueryResult(list(leads.COLUMNS), [row]))), "csv")
+    (line,) = csv.DictReader(io.StringIO(text, newline=""))
+    assert (line["campaign"], line["phone"]) == ("spring\rsale", "+33648271953") and text.endswith("s1\n")
