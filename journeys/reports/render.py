@@ -95,4 +95,9 @@ def _text(value: Any) -> str:
         return f"{value:,}"
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)
-    return str(value)
+    return str(value).translate(_SHOWN)
+
+
+_SHOWN = str.maketrans({"\n": "\\n", "\r": "\\r", "\t": "\\t"})
+"""A line break or tab in a text (a campaign is anyone's URL text: utm_campaign=a%0Ab) as its escape in the table:
+written as it was, it broke the row in two and the columns out of line."""

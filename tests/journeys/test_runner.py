@@ -254,3 +254,11 @@ def test_a_bad_bound_of_the_period_is_named_and_a_period_within_a_millisecond_is
         reports.run(store, plan, "overview", {"from": "2026-10-01T00:00:00.0001", "to": "2026-10-01T00:00:00.0009"})
     assert len(reports.run(store, plan, "overview", {"from": "2026-10-01T00:00:00.0001",
                                                      "to": "2026-10-01T00:00:00.0019"}).rows) == 1
+
+
+def test_a_line_break_or_tab_in_a_text_keeps_the_table_one_line_per_row():
+    """A campaign is anyone's URL text (utm_campaign=a%0Ab): in the table it broke its row in two."""
+    result = Result(["campaign", "visits"], [["spring\nsale", 3], ["cr\rlf\tx", 1]])
+    lines = render(result, "table").splitlines()
+    assert len(lines) == 5 and lines[2].startswith("spring\\nsale ") and lines[3].startswith("cr\\rlf\\tx ")
+    assert len({len(line) for line in lines[:4]}) == 1, "the columns in line"
