@@ -34,10 +34,8 @@ conversion name and time), so that Google stops counting it. Meta's Conversions 
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
-import io
 import json
 import zoneinfo
 from dataclasses import dataclass, field
@@ -45,6 +43,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from collector.errors import BadParameter
+from collector.output import csv_text
 from collector.storage import Store
 from journeys import click_credit
 from tagplan import CompiledPlan
@@ -197,17 +196,15 @@ def retractions(store: Store, plan: CompiledPlan, name: str, since: dt.datetime,
     until = min(until, now or dt.datetime.now(dt.timezone.utc))
     found, left_out = consenting(sales(store, plan, net, since, until, cancelled=True)) if since < until else ([], {})
     zone = zoneinfo.ZoneInfo(plan.plan.reconciliation.time_zone)
-    out = io.StringIO()
-    out.write(f"Parameters:TimeZone={plan.plan.reconciliation.time_zone}\n")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(ADJUSTMENT_COLUMNS)
+    rows = [ADJUSTMENT_COLUMNS]
     for sale in found:
         # Google takes an adjustment dated after its conversion: a cancellation within the signature's own second
         # is sent as the next one.
         adjusted = max(sale.cancelled_at or sale.ts, sale.ts.replace(microsecond=0) + dt.timedelta(seconds=1))
-        writer.writerow([sale.click_id, conversion_name, _google_time(sale.ts, zone), _google_time(adjusted, zone),
-                         RETRACT, "", ""])
-    return Export("google-ads", net.media_type, out.getvalue(), len(found), left_out)
+        rows.append([sale.click_id, conversion_name, _google_time(sale.ts, zone), _google_time(adjusted, zone),
+                     RETRACT, "", ""])
+    text = f"Parameters:TimeZone={plan.plan.reconciliation.time_zone}\n" + csv_text(rows)
+    return Export("google-ads", net.media_type, text, len(found), left_out)
 
 
 def consenting(found: list[Sale]) -> tuple[list[Sale], dict[str, int]]:
@@ -228,16 +225,15 @@ def google_ads(found: list[Sale], time_zone: str, conversion_name: str) -> Expor
     if not conversion_name.strip():
         raise BadParameter("conversion name: give the name of the Google Ads conversion action to import into")
     zone = zoneinfo.ZoneInfo(time_zone)
-    out = io.StringIO()
-    out.write(f"Parameters:TimeZone={time_zone}\n")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(GOOGLE_COLUMNS)
+    rows = [GOOGLE_COLUMNS]
     for sale in found:
         # Ad User Data: the buyer's answer parcours recorded (ad_consent). Ad Personalization: parcours asks no
         # such question, so it is left empty (not specified); Google uses it for customer lists, not click imports.
-        writer.writerow([sale.click_id, conversion_name, _google_time(sale.ts, zone),
-                         f"{sale.value:.2f}", sale.currency, GOOGLE_CONSENT.get(sale.ad_consent, ""), ""])
-    return Export("google-ads", NETWORKS["google-ads"].media_type, out.getvalue(), len(found))
+        rows.append([sale.click_id, conversion_name, _google_time(sale.ts, zone),
+                     f"{sale.value:.2f}", sale.currency, GOOGLE_CONSENT.get(sale.ad_consent, ""), ""])
+    # csv_text: a click id holding a carriage return (as a URL may carry it) quoted, not a row split in two
+    text = f"Parameters:TimeZone={time_zone}\n" + csv_text(rows)
+    return Export("google-ads", NETWORKS["google-ads"].media_type, text, len(found))
 
 
 def meta(found: list[Sale], event_name: str, now: dt.datetime) -> Export:

@@ -12,6 +12,7 @@ import re
 import time
 import uuid
 import zoneinfo
+from decimal import Decimal
 
 from journeys import adnetworks, conversions, persons, seed
 from journeys.adnetworks import GOOGLE_COLUMNS
@@ -98,6 +99,13 @@ def test_google_ads_gets_its_import_template_with_the_last_click_and_the_time_zo
     assert (out.media_type, out.conversions) == ("text/csv", 1)
     assert out.left_out == {"the buyer refused that the sale be shared with ad networks": 1,  # Fanny
                             "the click is more than 90 days old: Google no longer takes it": 1}  # Hugo
+
+
+def test_a_click_id_holding_a_carriage_return_is_quoted_not_a_row_split_in_two():
+    sale = adnetworks.Sale("S-1", NOW, Decimal("412.50"), "EUR", "shop", "G-\rX", NOW - dt.timedelta(days=1))
+    out = adnetworks.google_ads([sale], "Europe/Paris", "Vente agence")
+    table = list(csv.reader(io.StringIO(out.content.split("\n", 1)[1], newline="")))
+    assert [row[0] for row in table] == ["Google Click ID", "G-\rX"]
 
 
 def test_meta_gets_conversions_api_events_for_offline_sales_only(store, ctx, plan):
