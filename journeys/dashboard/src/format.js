@@ -10,6 +10,7 @@ function nf(kind) {
     var opts = {
       count: { maximumFractionDigits: 0 },
       decimal: { maximumFractionDigits: 2 },
+      decimal2: { minimumFractionDigits: 2, maximumFractionDigits: 2 },
       money: { style: 'currency', currency: 'EUR', maximumFractionDigits: 0 },
       money2: { style: 'currency', currency: 'EUR', minimumFractionDigits: 2, maximumFractionDigits: 2 },
       rate: { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 },
@@ -31,6 +32,9 @@ export function fmt(value, kind) {
   if (kind == 'duration') return duration(value);
   // Whole euros read best; an amount with cents shows them (1 650,50 € was "1 651 €", not the report's figure).
   if (kind == 'money' && hasCents(value)) kind = 'money2';
+  // A figure with a fraction (a sale credited in part) shows two decimals, as its neighbours do: a column read
+  // 384,2 under 367,68.
+  if ((kind || 'decimal') == 'decimal' && hasCents(value)) kind = 'decimal2';
   return nf(kind || 'decimal').format(value);
 }
 

@@ -38,6 +38,13 @@ test('an amount shows its cents when it has some, whole euros otherwise', () => 
   assert.equal(plain(0.07), '0,07 €');
 });
 
+test('a figure with a fraction shows two decimals, a whole one none', () => {
+  setLang('fr');
+  assert.deepEqual([384.2, 367.68, 295, 0.5, 49.999].map((v) => fmt(v, 'decimal')), ['384,20', '367,68', '295', '0,50', '50']);
+  setLang('en');
+  assert.equal(fmt(1.5), '1.50');
+});
+
 /** Every ISO day from `from` to `to`, both included. */
 function days(from, to) {
   var out = [];
