@@ -2,7 +2,7 @@ import './dom-stub.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setLang } from '../src/i18n.js';
-import { compared, hasData } from '../src/panels/overview.js';
+import { compared, hasData, todayAt } from '../src/panels/overview.js';
 import { dayAxis, fmt } from '../src/format.js';
 
 // The overview report's answer for a period without data (compare=true): zeros and nulls, one row.
@@ -80,4 +80,11 @@ test('a long period names months, a very long one years, where evenly spread day
   assert.equal(long.ticks.get(0), '1970');
   assert.equal(long.ticks.get(all.indexOf('2026-01-01')), '2026');
   assert.equal(long.labels[all.indexOf('2026-09-02')], '2 Sept 2026');
+});
+
+test("today's day, not over, is found in a daily series by its UTC day", () => {
+  var now = Date.parse('2026-11-28T00:19:00Z');
+  assert.equal(todayAt(['2026-11-26', '2026-11-27', '2026-11-28'], now), 2);
+  assert.equal(todayAt(['2026-11-26T00:00:00', '2026-11-27T00:00:00'], now), -1);
+  assert.equal(todayAt([], now), -1);
 });

@@ -13,12 +13,20 @@ add({
   en: { 'overview.chart': 'Daily {figure}', 'overview.caption': '{figure} by day (UTC days)', 'overview.pick': 'Show {figure} by day',
     'overview.before': '{value} in the previous period', 'overview.before.none': 'no figure in the previous period',
     'overview.csv.compared': 'CSV: figures and previous period', 'overview.csv.daily': 'CSV: by day',
-    'overview.compared': 'the figures and the previous period’s', 'overview.daily': 'the overview by day' },
+    'overview.compared': 'the figures and the previous period’s', 'overview.daily': 'the overview by day',
+    'overview.today': '{text} (today so far)' },
   fr: { 'overview.chart': '{figure} par jour', 'overview.caption': '{figure} par jour (jours UTC)', 'overview.pick': 'Afficher {figure} par jour',
     'overview.before': '{value} sur la période précédente', 'overview.before.none': 'pas de chiffre sur la période précédente',
     'overview.csv.compared': 'CSV : chiffres et période précédente', 'overview.csv.daily': 'CSV : par jour',
-    'overview.compared': 'les chiffres et ceux de la période précédente', 'overview.daily': 'la vue d’ensemble par jour' },
+    'overview.compared': 'les chiffres et ceux de la période précédente', 'overview.daily': 'la vue d’ensemble par jour',
+    'overview.today': '{text} (aujourd’hui, jusqu’ici)' },
 });
+
+/** The index of today's day (UTC, as the series' days) in a daily series, -1 when the series has no today. */
+export function todayAt(days, now) {
+  var today = new Date(now).toISOString().slice(0, 10);
+  return days.findIndex((day) => day.slice(0, 10) == today);
+}
 
 /** The figures shown as tiles, in order, when the report has them. */
 export var FIGURES = ['visits', 'leads', 'online_sales', 'offline_sales', 'revenue', 'conversion_rate', 'cost_per_sale'];
@@ -90,15 +98,21 @@ export var overview = {
       var x = { ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 12,
         ...(axis.ticks ? { callback: (v) => axis.ticks.get(v) } : {}) },
       ...(axis.ticks ? { afterBuildTicks: (scale) => (scale.ticks = scale.ticks.filter((tick) => axis.ticks.has(tick.value))) } : {}) };
+      // Today, not over yet, drawn dashed: a day of a few hours is no fall of the figure.
+      var today = todayAt(d.series.map((r) => String(r.period)), Date.now());
       parts.push(chart(t('overview.chart', { figure: label(picked) }), {
         type: 'line',
         data: {
           labels: axis.labels,
           datasets: [{ label: label(picked), data: d.series.map((r) => r[picked]), borderColor: '#0072B2',
-            backgroundColor: 'rgba(0,114,178,0.12)', fill: true, tension: 0.25, pointRadius: 2 }],
+            backgroundColor: 'rgba(0,114,178,0.12)', fill: true, tension: 0.25, pointRadius: 2,
+            segment: { borderDash: (c) => (c.p1DataIndex === today ? [5, 4] : undefined) } }],
         },
         options: { plugins: { legend: { display: false },
-          tooltip: { callbacks: { label: (c) => `${label(picked)}: ${fmt(c.parsed.y, k)}` } } },
+          tooltip: { callbacks: { label: (c) => {
+            var text = `${label(picked)}: ${fmt(c.parsed.y, k)}`;
+            return c.dataIndex === today ? t('overview.today', { text }) : text;
+          } } } },
         scales: { x, y: { beginAtZero: true, ticks: {
           // Counts and whole euros step by whole units: a day with 0 to 2 leads must not read 0, 0, 1, 1, 1, 2.
           precision: k == 'rate' ? undefined : 0,
