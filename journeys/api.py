@@ -233,8 +233,10 @@ async def report(request: Request) -> Response:
 async def report_sql(request: Request) -> Response:
     """GET /api/reports/NAME/sql?…: the report's SQL preceded by its parameters (`SET param_…`), with the running
     collector's plan, to paste into clickhouse-client (`parcours report NAME --sql`)."""
-    text = reports.sql_for(store_of(request).database, request.app.state.plan, request.path_params["name"],
-                           url_options(request))
+    raw = url_options(request)
+    if raw.get("quote_id"):  # as the report itself reads it (see report): a phone number in it keyed
+        raw["quote_id"] = redact.of(request.app.state.plan).keyed(raw["quote_id"], request.app.state.settings.secret)
+    text = reports.sql_for(store_of(request).database, request.app.state.plan, request.path_params["name"], raw)
     return Response(text, media_type="text/plain; charset=utf-8")
 
 

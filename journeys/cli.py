@@ -21,7 +21,7 @@ from pathlib import Path
 import click
 
 from callcentre import calls
-from collector import deadletters
+from collector import deadletters, redact
 from collector.errors import Problem
 from collector.options import format_option, load_plan, plan_option, read_secret, secret_option, target_options
 from collector.output import as_result, format_result
@@ -223,10 +223,14 @@ def status(target: Target, fmt):
 @click.option("--sql", "show_sql", is_flag=True, help="Print the report's SQL with its parameters instead, "
               "to paste into clickhouse-client.")
 @plan_option("The tagging plan (when no collector runs; a running collector uses its own).")
+@secret_option("The collector's secret, to find a quote id holding a phone number as the collector keeps it (when "
+               "no collector runs) [default: <data-dir>/secret].")
 @target_options
 def report(target: Target, name, from_, to, form, model, by, window, lookback, half_life, offline_touch, interval,
-           compare, goal, limit, quote_id, phone_key, lever, campaign, broker, device, fmt, show_sql, plan):
+           compare, goal, limit, quote_id, phone_key, lever, campaign, broker, device, fmt, show_sql, plan, secret):
     """Print the report NAME (docs/analysts.md): the same figures as GET /api/reports/NAME."""
+    if quote_id and not isinstance(target, Remote):
+        quote_id = _kept_quote_id(quote_id, target, plan, secret)
     raw = {"from": from_, "to": to, "form": form, "model": model, "by": by, "window": window,
            "lookback": lookback, "half_life": half_life, "interval": interval, "goal": goal, "limit": limit,
            "quote_id": quote_id, "phone_key": phone_key,
@@ -247,6 +251,15 @@ def report(target: Target, name, from_, to, form, model, by, window, lookback, h
                                   given)):
         out.write(chunk)
     out.flush()
+
+
+def _kept_quote_id(quote_id: str, target: Target, plan, secret) -> str:
+    """A quote id as the collector keeps it, as the admin API finds it: a phone number in it is its keyed hash
+    (the secret read only then: any other id is kept as it is)."""
+    r = redact.of(load_plan(plan))
+    if r.keyed(quote_id, b"-") == quote_id:
+        return quote_id
+    return r.keyed(quote_id, read_secret(secret, getattr(target, "data_dir", Path("data"))))
 
 
 @click.command("erase")

@@ -127,6 +127,37 @@ def test_the_cli_opens_the_engine_when_no_collector_runs(tmp_path):
     assert bad.stderr.startswith('Error: window: "x" is not a duration') and "Traceback" not in bad.stderr
 
 
+def test_a_quote_id_holding_a_phone_is_found_by_the_cli_as_by_the_api(tmp_path, settings):
+    """The collector keeps a quote id holding a phone number with the number keyed (its token); the admin API
+    keys the id it is asked for the same way, and so do the command line with no collector running and the SQL
+    printed for a client: each finds the quote, and no raw number is in the SQL."""
+    secret = "a-secret-of-this-test"
+    fill = (
+        "from collector.storage import Store, default_dsn\n"
+        "from collector import redact\n"
+        "from pathlib import Path\n"
+        "from tagplan import compile_plan, load_plan\n"
+        "from tests.journeys.builder import Journeys\n"
+        f"kept = redact.of(compile_plan(load_plan(Path({str(EXAMPLE_PLAN)!r})))).keyed('0612345678', {secret!r}.encode())\n"
+        "assert kept != '0612345678'\n"
+        f"s = Store(default_dsn(Path({str(tmp_path)!r}))); s.migrate()\n"
+        "j = Journeys(); j.page('v1', 's1', '2026-03-02 10:00')\n"
+        "j.submit('moto_quote', 'v1', 's1', '2026-03-02 10:05', properties={'quote_id': kept}); j.store(s); s.close()\n"
+    )
+    subprocess.run([sys.executable, "-c", fill], check=True, cwd=ROOT, timeout=120)
+    base = [sys.executable, "-m", "collector", "report", "person", "--quote-id", "06 12 34 56 78", "--plan",
+            str(EXAMPLE_PLAN), "--data-dir", str(tmp_path), "--secret", secret]
+    found = subprocess.run([*base, "--format", "json"], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert found.returncode == 0, found.stderr
+    assert [r["kind"] for r in json.loads(found.stdout)] == ["visit", "quote"]
+    printed = subprocess.run([*base, "--sql"], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert "[phone:" in printed.stdout and "12 34 56 78" not in printed.stdout and "612345678" not in printed.stdout
+    with Client(create_app(settings)) as client:
+        admin = {"authorization": f"Bearer {settings.admin_token}"}
+        sql = client.get("/api/reports/person/sql?quote_id=0612345678", headers=admin).text
+        assert "[phone:" in sql and "612345678" not in sql
+
+
 @pytest.mark.parametrize("name", list(reports.REPORTS))
 def test_every_report_answers_on_an_empty_database_with_its_documented_fields(store, plan, name):
     raw = {**PERIOD, "interval": "day"} if name == "overview" else {**PERIOD, "quote_id": "Q-NONE"} \
