@@ -64,7 +64,11 @@ def _csv_cell(value: Any) -> Any:
 
 
 def _table(result: Result) -> str:
-    cells = [[_text(v) for v in row] for row in result.rows]
+    # A column with a fraction of 10 or more shows each of its fractions to 2 places, as that one: a column read
+    # 9 under 12.00 (sales credited in part).
+    wide = [any(isinstance(v := plain(row[i]), float) and abs(v) >= 10 for row in result.rows)
+            for i in range(len(result.columns))]
+    cells = [[_text(v, wide[i]) for i, v in enumerate(row)] for row in result.rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(result.columns)]
     numeric = [all(_is_number(row[i]) for row in result.rows) and result.rows for i in range(len(result.columns))]
     lines = [" | ".join(c.ljust(w) for c, w in zip(result.columns, widths)).rstrip(),
@@ -80,7 +84,7 @@ def _is_number(value: Any) -> bool:
     return value is None or (isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool))
 
 
-def _text(value: Any) -> str:
+def _text(value: Any, money_like: bool = False) -> str:
     value = plain(value)
     if value is None:
         return "-"
@@ -90,7 +94,7 @@ def _text(value: Any) -> str:
         return f"{value:,.2f}"
     if isinstance(value, float):
         # Rates and shares read to 4 places; money and counts to 2.
-        return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 10 else f"{value:,.2f}"
+        return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 10 and not money_like else f"{value:,.2f}"
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, (list, dict)):

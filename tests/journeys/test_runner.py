@@ -293,3 +293,11 @@ def test_a_line_break_or_tab_in_a_text_keeps_the_table_one_line_per_row():
     lines = render(result, "table").splitlines()
     assert len(lines) == 5 and lines[2].startswith("spring\\nsale ") and lines[3].startswith("cr\\rlf\\tx ")
     assert len({len(line) for line in lines[:4]}) == 1, "the columns in line"
+
+
+def test_a_column_of_fractions_reads_alike_in_the_table():
+    """Sales credited in part: a column of them read 9 under 12.00; rates (under 10) keep their 4 places."""
+    result = Result(["lever", "conversions", "rate"], [["a", 12.0, 0.1234], ["b", 9.0, 0.5], ["c", 0.5, None]])
+    lines = render(result, "table").splitlines()
+    assert [line.split(" | ")[1:] for line in lines[2:5]] == [["      12.00", "0.1234"], ["       9.00", "   0.5"],
+                                                               ["       0.50", "     -"]]
