@@ -66,12 +66,12 @@ def format_result(result: QueryResult, fmt: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def csv_text(rows: Iterable[Iterable[Any]], delimiter: str = ",") -> str:
+def csv_text(rows: Iterable[Iterable[Any]]) -> str:
     """RFC 4180 lines, each ended by `\\n`. Python's writer quotes a field that holds a character of its own line
     ending only: with `\\n`, a campaign holding a carriage return (`utm_campaign=a%0Db` is stored as sent) was
     left unquoted, and every reader split its row in two. Written with `\\r\\n`, which each line then leaves."""
     out, lines = io.StringIO(), []
-    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    writer = csv.writer(out, lineterminator="\r\n")
     for row in rows:
         writer.writerow(row)
         lines.append(out.getvalue()[:-2] + "\n")

@@ -212,8 +212,7 @@ async def report(request: Request) -> Response:
                                                          state.settings.secret)
     else:
         raw = url_options(request)
-    if raw.get("quote_id"):  # as the collector keeps it: a phone number in it is its keyed hash
-        raw["quote_id"] = redact.of(state.plan).keyed(raw["quote_id"], state.settings.secret)
+    _keyed_quote_id(raw, state)
     if not raw.get("format"):  # given empty: the API's default all the same
         raw["format"] = "json"
     kept = getattr(state, "report_results", None) or results.Results(store_of(request), enabled=False)
@@ -230,12 +229,18 @@ async def report(request: Request) -> Response:
     return Response(answer.body, media_type=answer.media_type, headers=headers)
 
 
+def _keyed_quote_id(raw: dict[str, str], state) -> dict[str, str]:
+    """`raw` with its quote id as the collector keeps it (a phone number in it is its keyed hash): the report and
+    its printed SQL look up that."""
+    if raw.get("quote_id"):
+        raw["quote_id"] = redact.of(state.plan).keyed(raw["quote_id"], state.settings.secret)
+    return raw
+
+
 async def report_sql(request: Request) -> Response:
     """GET /api/reports/NAME/sql?…: the report's SQL preceded by its parameters (`SET param_…`), with the running
     collector's plan, to paste into clickhouse-client (`parcours report NAME --sql`)."""
-    raw = url_options(request)
-    if raw.get("quote_id"):  # as the report itself reads it (see report): a phone number in it keyed
-        raw["quote_id"] = redact.of(request.app.state.plan).keyed(raw["quote_id"], request.app.state.settings.secret)
+    raw = _keyed_quote_id(url_options(request), request.app.state)
     text = reports.sql_for(store_of(request).database, request.app.state.plan, request.path_params["name"], raw)
     return Response(text, media_type="text/plain; charset=utf-8")
 
