@@ -146,10 +146,6 @@ def _compare(key_columns: list[str], now: Result, before: Result, limited: bool 
     keys = [c for c in now.columns if c in key_columns]
     figures = [c for c in now.columns if c not in key_columns]
     at = {c: i for i, c in enumerate(now.columns)}
-    if keys == [PERIOD]:
-        # A series: the i-th day (or week) beside the i-th of the previous period.
-        before = Result(before.columns, [[now.rows[i][at[PERIOD]], *r[1:]] for i, r in enumerate(before.rows)
-                                         if i < len(now.rows)])
     earlier = {tuple(r[at[k]] for k in keys): r for r in before.rows}
     columns = [x for c in now.columns for x in ((c, f"{c}_previous") if c in figures else (c,))]
     rows, seen = [], set()
@@ -165,8 +161,6 @@ def _compare(key_columns: list[str], now: Result, before: Result, limited: bool 
                          ((None, old[at[c]]) if c in figures else (old[at[c]],))])
     return Result(columns, rows)
 
-
-PERIOD = "period"
 
 
 def _literal(value: Any) -> str:

@@ -63,6 +63,9 @@ class Options:
     campaign: str = ""
     broker: str = ""
     device: str = ""
+    shift: dt.timedelta = dt.timedelta(0)
+    """Not an option: in the previous period of a compared report, its length (Options.previous), by which a
+    series moves each time before putting it in its day or week (overview.sql's shift_ms)."""
 
     @property
     def filters(self) -> dict[str, str]:
@@ -77,9 +80,11 @@ class Options:
     def previous(self) -> Options:
         """The same options over the period of the same length just before, every row of it (no `limit`): a
         row of this period's first `limit` is set beside its own figures then, even when it was not among
-        that period's first."""
+        that period's first. A series of it is cut into the days (weeks) of this period moved back by its
+        length: each is beside the same span of time, where the i-th week of a period beginning on a Wednesday
+        was beside the i-th Monday week of one beginning on a Sunday (one day beside five)."""
         length = self.end - self.start
-        return _replace(self, start=self.start - length, end=self.start, compare=False, limit=None)
+        return _replace(self, start=self.start - length, end=self.start, compare=False, limit=None, shift=length)
 
 
 def _replace(options: Options, **changes) -> Options:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from journeys.reports.base import Column, Context, Report
@@ -9,7 +10,8 @@ from journeys.touches import view_parameters
 
 
 def parameters(ctx: Context) -> dict[str, Any]:
-    return {"interval": ctx.options.interval, **ctx.filter_window(), **view_parameters(ctx.plan)}
+    shift_ms = ctx.options.shift // dt.timedelta(milliseconds=1)
+    return {"interval": ctx.options.interval, "shift_ms": shift_ms, **ctx.filter_window(), **view_parameters(ctx.plan)}
 
 
 REPORT = Report(

@@ -4,18 +4,24 @@
 -- filter given; the sales with such a visit of their person in the lookback (lookback_s) before them, or
 -- whose point of sale matches; the costs of the lever and campaign (none with a broker or device filter).
 WITH
+-- 0, except in the previous period of a compared series (--compare): the period's length, added to each time
+-- before it is put in its day or week, so that each day (week) of the period compared is set beside the same
+-- span of time one period-length earlier, whatever the weekday or time of day the periods begin at.
+toIntervalMillisecond({shift_ms:Int64}) AS shift,
+
 periods AS (
     -- Every day (or Monday) of the period, so that a day without anything still has its line.
     SELECT DISTINCT multiIf({interval:String} = 'day', day, {interval:String} = 'week', toMonday(day),
-                            toDate({from:DateTime64(3, 'UTC')})) AS period
-    FROM (SELECT toDate({from:DateTime64(3, 'UTC')}) + number AS day
-          FROM numbers(toUInt64(dateDiff('day', toDate({from:DateTime64(3, 'UTC')}),
-                                         toDate({to:DateTime64(3, 'UTC')} - toIntervalMillisecond(1))) + 1)))
+                            toDate({from:DateTime64(3, 'UTC')} + shift)) AS period
+    FROM (SELECT toDate({from:DateTime64(3, 'UTC')} + shift) + number AS day
+          FROM numbers(toUInt64(dateDiff('day', toDate({from:DateTime64(3, 'UTC')} + shift),
+                                         toDate({to:DateTime64(3, 'UTC')} + shift - toIntervalMillisecond(1))) + 1)))
 ),
 
 traffic AS (
-    SELECT multiIf({interval:String} = 'day', toDate(started_at), {interval:String} = 'week', toMonday(toDate(started_at)),
-                   toDate({from:DateTime64(3, 'UTC')})) AS period,
+    SELECT multiIf({interval:String} = 'day', toDate(started_at + shift),
+                   {interval:String} = 'week', toMonday(toDate(started_at + shift)),
+                   toDate({from:DateTime64(3, 'UTC')} + shift)) AS period,
            count() AS visits, uniq(visitor_id) AS visitors, countIf(bounced) AS bounces, sum(leads) AS leads
     FROM parcours.touches(from = {from:DateTime64(3, 'UTC')}, to = {to:DateTime64(3, 'UTC')},
                           referrer_rules = {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))})
@@ -29,8 +35,9 @@ traffic AS (
 {filtered_sales},
 
 sales AS (
-    SELECT multiIf({interval:String} = 'day', toDate(ts), {interval:String} = 'week', toMonday(toDate(ts)),
-                   toDate({from:DateTime64(3, 'UTC')})) AS period,
+    SELECT multiIf({interval:String} = 'day', toDate(ts + shift),
+                   {interval:String} = 'week', toMonday(toDate(ts + shift)),
+                   toDate({from:DateTime64(3, 'UTC')} + shift)) AS period,
            countIf(channel = 'web') AS online_sales, countIf(channel != 'web') AS offline_sales,
            sum(premium) AS revenue
     FROM all_sales
@@ -39,8 +46,9 @@ sales AS (
 ),
 
 spend AS (
-    SELECT multiIf({interval:String} = 'day', day, {interval:String} = 'week', toMonday(day),
-                   toDate({from:DateTime64(3, 'UTC')})) AS period,
+    SELECT multiIf({interval:String} = 'day', toDate(toDateTime64(day, 3, 'UTC') + shift),
+                   {interval:String} = 'week', toMonday(toDate(toDateTime64(day, 3, 'UTC') + shift)),
+                   toDate({from:DateTime64(3, 'UTC')} + shift)) AS period,
            sum(amount) AS cost, 1 AS costed
     FROM parcours.costs FINAL
     WHERE day >= toDate({from:DateTime64(3, 'UTC')}) AND day <= toDate({to:DateTime64(3, 'UTC')} - toIntervalMillisecond(1))
