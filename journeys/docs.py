@@ -31,10 +31,25 @@ def reference(report: Report) -> str:
     for column in report.columns:
         text = column.description.replace("|", "\\|")
         lines.append(f"| `{fixed if fixed and column.name == SEGMENT else column.name}` | {text} |")
+    if report.compares:
+        lines += ["", absent(report)]
     for filename in (report.sql, *EXTRA_SQL.get(report.name, ())):
         lines += ["", f"SQL (`journeys/reports/{filename}`):", "", "```sql", sql_text(filename).rstrip(), "```"]
     lines.append("")
     return "\n".join(lines)
+
+
+def absent(report: Report) -> str:
+    """What each figure reads, compared, in the period that lacks its row (Column.absent)."""
+    keys = {*report.keys, SEGMENT}
+    figures = [c for c in report.columns if c.name not in keys]
+    zero = [f"`{c.name}`" for c in figures if c.absent and not c.absent.holds]
+    some = [f"`{c.name}` {c.absent.when}" for c in figures if c.absent and c.absent.holds]
+    null = [c for c in figures if not c.absent]
+    said = "; ".join([*([f"0 for {', '.join(zero)}"] if zero else []), *some,
+                      *(["null for every other figure"] if null and (zero or some) else
+                        ["null for every figure"] if null else [])])
+    return f"Compared (`--compare`), a row that one period lacks reads there: {said}."
 
 
 def render(text: str) -> str:

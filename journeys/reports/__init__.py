@@ -73,7 +73,7 @@ def run(store: Store, plan: CompiledPlan, name: str, raw: Mapping[str, str | Non
         return _run(Context(store, plan, opts, spec))
     now, before = _at_once(_PREVIOUS, lambda: _run(Context(store, plan, opts.previous, spec)),
                            lambda: _run(Context(store, plan, opts, spec)))
-    return _compare([*spec.keys, opts.by], now, before, limited="limit" in spec.options)
+    return _compare(spec, [*spec.keys, opts.by], now, before, limited="limit" in spec.options)
 
 
 def respond(store: Store, plan: CompiledPlan, name: str, raw: Mapping[str, str | None]) -> tuple[str, str]:
@@ -139,28 +139,32 @@ def _name_segment(result: Result, by: str) -> Result:
                   result.document)
 
 
-def _compare(key_columns: list[str], now: Result, before: Result, limited: bool = False) -> Result:
-    """`now`'s rows, each figure with its `_previous` beside it (None: no such row before), then the rows found
-    only `before` (a lever with sales then and none now), except in a report of the first `limit` rows, whose
-    rows are this period's first."""
+def _compare(spec: Report, key_columns: list[str], now: Result, before: Result, limited: bool = False) -> Result:
+    """`now`'s rows, each figure with its `_previous` beside it, then the rows found only `before` (a lever with
+    sales then and none now), except in a report of the first `limit` rows, whose rows are this period's first.
+    A figure of a row that one period lacks reads there what its column's `absent` says (0 for a count or an
+    amount, null for a ratio): a lever without a visit then had 0 visits, not an unknown number."""
     keys = [c for c in now.columns if c in key_columns]
     figures = [c for c in now.columns if c not in key_columns]
-    at = {c: i for i, c in enumerate(now.columns)}
-    earlier = {tuple(r[at[k]] for k in keys): r for r in before.rows}
+    absent = {c.name: c.absent for c in spec.columns}
+    now_rows, before_rows = now.records(), before.records()
+
+    def lacking(row: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+        return {c: absent[c].value(row, c, rows) if absent.get(c) else None for c in figures}
+
+    earlier = {tuple(r[k] for k in keys): r for r in before_rows}
     columns = [x for c in now.columns for x in ((c, f"{c}_previous") if c in figures else (c,))]
     rows, seen = [], set()
-    for row in now.rows:
-        key = tuple(row[at[k]] for k in keys)
+    for row in now_rows:
+        key = tuple(row[k] for k in keys)
         seen.add(key)
-        old = earlier.get(key)
-        rows.append([x for c in now.columns for x in
-                     ((row[at[c]], old[at[c]] if old else None) if c in figures else (row[at[c]],))])
+        old = earlier.get(key) or lacking(row, before_rows)
+        rows.append([x for c in now.columns for x in ((row[c], old[c]) if c in figures else (row[c],))])
     for key, old in earlier.items():
         if key not in seen and not limited:
-            rows.append([x for c in now.columns for x in
-                         ((None, old[at[c]]) if c in figures else (old[at[c]],))])
+            new = lacking(old, now_rows)
+            rows.append([x for c in now.columns for x in ((new[c], old[c]) if c in figures else (old[c],))])
     return Result(columns, rows)
-
 
 
 def _literal(value: Any) -> str:

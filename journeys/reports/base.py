@@ -44,10 +44,37 @@ def money(amount: Any) -> decimal.Decimal:
 
 
 @dataclass(frozen=True)
+class Absent:
+    """What a figure reads, compared (compare=true), in the period that lacks its row (a lever without a visit
+    then): 0, of the type its value has in the other period (an int, a float, an amount to the cent), where `holds`
+    does for (the row in the period that has it, the other period's rows) (always, without one); else null."""
+
+    holds: Callable[[Mapping[str, Any], list[Mapping[str, Any]]], bool] | None = None
+    when: str = ""
+    """What it reads, for docs/analysts.md, with a `holds` (`0 when that period has conversions, else null`)."""
+
+    def value(self, row: Mapping[str, Any], name: str, rows: list[Mapping[str, Any]]) -> Any:
+        if self.holds and not self.holds(row, rows):
+            return None
+        present = row[name]
+        if isinstance(present, decimal.Decimal):
+            return CENT * 0
+        return 0.0 if isinstance(present, float) else 0
+
+
+COUNTED = Absent()
+"""A count or an amount: 0 in a period without the row (nothing was counted there)."""
+
+
+@dataclass(frozen=True)
 class Column:
     name: str
     description: str
     """One line for docs/analysts.md: what the figure counts, exactly as the SQL computes it."""
+    absent: Absent | None = None
+    """Compared, its value in the period that lacks the row: COUNTED (0) for a count or an amount; None (null) for
+    a ratio, an average or a time, which have nothing to divide or measure there (and a cost, null when none is
+    imported)."""
 
 
 @dataclass

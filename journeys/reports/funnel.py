@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from journeys.reports.base import SEGMENT, Column, Context, Report, ReportError, said
+from journeys.reports.base import COUNTED, SEGMENT, Absent, Column, Context, Report, ReportError, said
 from journeys.reports.options import FILTERS
 from journeys.touches import view_parameters
 from tagplan.model import Form
@@ -135,15 +135,16 @@ REPORT = Report(
         Column("label", "the step's label in the plan (its id when it has none)"),
         Column("optional", "true for a step marked `optional: true` in the plan"),
         Column("visitors", "visitors who completed this step after every required earlier step, in order, "
-                           "within the window of the first"),
+                           "within the window of the first", absent=COUNTED),
         Column("completions", "distinct `form_step` events of this step; on the submit line, distinct "
-                              "`form_submit` events: the leads"),
+                              "`form_submit` events: the leads", absent=COUNTED),
         Column("from_first", "visitors / visitors of the first step (null when the first has none)"),
         Column("from_previous", "visitors / visitors of the previous required step (null on the first line)"),
         Column("drop_off", "visitors of the previous required step minus visitors of this one (null on the "
-                           "first line)"),
+                           "first line)",
+               absent=Absent(lambda row, rows: row["drop_off"] is not None, "0, but null on the first line")),
         Column("abandons", "sessions whose last `form_abandon` named this step and that sent no `form_submit` "
-                           "of the form"),
+                           "of the form", absent=COUNTED),
         Column("median_seconds", "median of `step_elapsed_ms` / 1000 over this step's events: the time spent "
                                  "on the step (null on the submit line)"),
         Column("p90_seconds", "90th percentile of the same"),

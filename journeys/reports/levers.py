@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from journeys.attribution import attribute_groups
-from journeys.reports.base import SEGMENT, Column, Context, Report, ReportError, Result, money
+from journeys.reports.base import COUNTED, SEGMENT, Column, Context, Report, ReportError, Result, money
 from journeys.reports.paths import SQL as PATHS_SQL
 from journeys.reports.paths import LAST_TOUCH_MODELS, path_parameters, table
 from journeys.touches import view_parameters
@@ -85,15 +85,15 @@ COLUMNS = (
     Column("lever", "the lever of each session's own landing (see Touches); for sales, also the point of sale's"),
     Column(SEGMENT, "with `--by campaign|broker|device`: the landing's utm_campaign, broker_id or device type; "
                     "the field is named after the breakdown"),
-    Column("visits", "sessions that started in the period"),
-    Column("visitors", "distinct visitor ids among them, counted with ClickHouse's `uniq` (exact on small sets; on millions, within about 1%: an exact count costs twice the report's time)"),
+    Column("visits", "sessions that started in the period", absent=COUNTED),
+    Column("visitors", "distinct visitor ids among them, counted with ClickHouse's `uniq` (exact on small sets; on millions, within about 1%: an exact count costs twice the report's time)", absent=COUNTED),
     Column("bounce_rate", "sessions with at most one page view and no other interaction / visits"),
-    Column("leads", "distinct form_submit events of those sessions"),
+    Column("leads", "distinct form_submit events of those sessions", absent=COUNTED),
     Column("lead_rate", "leads / visits"),
-    Column("online_sales", "sales signed online (channel `web`) in the period the model credits to the lever"),
-    Column("offline_sales", "sales signed offline (shop, call centre...) the model credits to the lever"),
-    Column("sales", "online_sales + offline_sales"),
-    Column("revenue", "their premiums, shared with the same weights"),
+    Column("online_sales", "sales signed online (channel `web`) in the period the model credits to the lever", absent=COUNTED),
+    Column("offline_sales", "sales signed offline (shop, call centre...) the model credits to the lever", absent=COUNTED),
+    Column("sales", "online_sales + offline_sales", absent=COUNTED),
+    Column("revenue", "their premiums, shared with the same weights", absent=COUNTED),
     Column("conversion_rate", "sales / visits (null without visits)"),
     Column("average_premium", "revenue / sales"),
     Column("cost", "the imported costs of the days the period touches, whole, for the lever (and campaign); null "
@@ -169,16 +169,16 @@ BROKERS = Report(
         Column("broker_id", "the broker: of a session's landing (`?courtier=`), or who signed a sale"),
         Column("name", "its name in parcours.brokers (empty when unknown)"),
         Column("lever", "its lever in parcours.brokers"),
-        Column("visits", "sessions whose own landing named the broker"),
-        Column("visitors", "distinct visitor ids among them, counted with ClickHouse's `uniq` (exact on small sets; on millions, within about 1%: an exact count costs twice the report's time)"),
+        Column("visits", "sessions whose own landing named the broker", absent=COUNTED),
+        Column("visitors", "distinct visitor ids among them, counted with ClickHouse's `uniq` (exact on small sets; on millions, within about 1%: an exact count costs twice the report's time)", absent=COUNTED),
         Column("bounce_rate", "bounced sessions / visits (null without visits)"),
-        Column("leads", "distinct form_submit events of those sessions"),
+        Column("leads", "distinct form_submit events of those sessions", absent=COUNTED),
         Column("lead_rate", "leads / visits"),
-        Column("sales_signed", "sales of the period the broker signed (`conversions.broker_id`)"),
-        Column("revenue_signed", "their premiums"),
+        Column("sales_signed", "sales of the period the broker signed (`conversions.broker_id`)", absent=COUNTED),
+        Column("revenue_signed", "their premiums", absent=COUNTED),
         Column("attributed_sales", "sales the model (default last_non_direct) credits to the broker's touches, the "
-                                   "point-of-sale touches of the sales it signed included"),
-        Column("attributed_revenue", "their revenue, with the same weights"),
+                                   "point-of-sale touches of the sales it signed included", absent=COUNTED),
+        Column("attributed_revenue", "their revenue, with the same weights", absent=COUNTED),
     ),
     keys=("broker_id", "name", "lever"),
     options=frozenset({"model", "lookback", "half_life", "offline_touch"}),

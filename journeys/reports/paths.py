@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from journeys.attribution import MODELS, PathTable, attribute, attribute_groups, path_table, removal_effects
-from journeys.reports.base import SEGMENT, WIDER, Column, Context, Derive, Report, ReportError, Result, money
+from journeys.reports.base import (COUNTED, SEGMENT, WIDER, Absent, Column, Context, Derive, Report, ReportError, Result,
+                                   money)
 from journeys.reports.options import FILTERS
 from journeys.touches import view_parameters
 
@@ -162,8 +163,8 @@ ATTRIBUTION = Report(
         Column("lever", "the acquisition lever (a touch's; the point of sale's for the last touch of an offline sale)"),
         Column(SEGMENT, "with `--by campaign|broker|device`: the touch's campaign, broker or device (the broker who "
                         "signed, for a point-of-sale touch); the field is named after the breakdown"),
-        Column("conversions", "conversions the model credits to the lever (fractions add up to whole conversions)"),
-        Column("revenue", "their revenue (premium), shared with the same weights"),
+        Column("conversions", "conversions the model credits to the lever (fractions add up to whole conversions)", absent=COUNTED),
+        Column("revenue", "their revenue (premium), shared with the same weights", absent=COUNTED),
     ),
     keys=("model", "lever"),
     options=frozenset({"model", "by", "lookback", "half_life", "offline_touch", "goal"}),
@@ -205,9 +206,10 @@ PATHS = Report(
     columns=(
         Column("path", "the levers of the touches before the conversion, in order, consecutive repeats collapsed "
                        "(`display > search_paid > broker`); `(no touch)` when none"),
-        Column("conversions", "conversions that followed this path"),
-        Column("revenue", "their revenue"),
-        Column("share", "conversions / all conversions of the period"),
+        Column("conversions", "conversions that followed this path", absent=COUNTED),
+        Column("revenue", "their revenue", absent=COUNTED),
+        Column("share", "conversions / all conversions of the period",
+               absent=Absent(lambda row, rows: bool(rows), "0 when that period has conversions, else null")),
         Column("touches", "average number of touches per conversion, repeats included"),
         Column("days", "average days from the path's first touch to the conversion"),
     ),
@@ -262,9 +264,11 @@ MEDIA_POS = Report(
         Column("lever", "a lever of their customers' online touches in the lookback window; empty for the sales "
                         "with no online touch"),
         Column("conversions", "the broker's sales the model credits to the lever (default model: linear; markov "
-                              "shares each sale among its own touches by removal effect)"),
-        Column("revenue", "their revenue"),
-        Column("share", "conversions / the broker's offline sales"),
+                              "shares each sale among its own touches by removal effect)", absent=COUNTED),
+        Column("revenue", "their revenue", absent=COUNTED),
+        Column("share", "conversions / the broker's offline sales",
+               absent=Absent(lambda row, rows: any(r["broker_id"] == row["broker_id"] for r in rows),
+                             "0 when the broker signed offline sales in that period, else null")),
     ),
     keys=("broker_id", "lever"),
     options=frozenset({"model", "lookback", "half_life"}),

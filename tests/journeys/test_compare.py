@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
 from journeys import reports
-from tests.journeys.builder import Journeys, cost, sale
+from tests.journeys.builder import Journeys, broker, cost, person, sale
 
 
 def visits(store, *days: str) -> None:
@@ -70,3 +71,90 @@ def test_a_compared_series_has_every_period_once(store, plan, interval):
     periods = [r["period"] for r in rows]
     assert periods == sorted(set(periods)) and all(r["visits"] is not None for r in rows)
     assert sum(r["visits_previous"] for r in rows) == 1 and sum(r["visits"] for r in rows) == 1
+
+
+def march_against_february(store) -> None:
+    """February: an organic visit and its lead, a web sale of V1's (last touch organic), a shop sale of B042's.
+    March: two display visits, one bounced; a shop sale of B042's, a web sale of D0's (last touch display)."""
+    j = Journeys()
+    j.page("V1", "f1", "2026-02-20 10:00", referrer="https://www.google.fr/")
+    j.submit("moto_quote", "V1", "f1", "2026-02-20 10:05")
+    for n, when in enumerate(("2026-03-02 10:00", "2026-03-03 10:00")):
+        j.page(f"D{n}", f"d{n}", when, lever="display", utm_medium="cpm", utm_campaign="spring")
+        j.add("touch", f"D{n}", f"d{n}", when, lever="display", utm_medium="cpm", utm_campaign="spring")
+    j.page("D1", "d1", "2026-03-03 10:01", lever="display")
+    j.store(store)
+    person(store, "P1", visitors=("V1",), phones=("k1",))
+    broker(store, "B042", "Comparamoto", "broker")
+    sale(store, "S1", "2026-02-21 15:00", channel="web", premium="300", phone_key="k1")
+    sale(store, "S2", "2026-02-22 15:00", channel="shop", broker_id="B042", premium="500")
+    sale(store, "S3", "2026-03-10 15:00", channel="shop", broker_id="B042", premium="700")
+    person(store, "P2", visitors=("D0",), phones=("k2",))
+    sale(store, "S4", "2026-03-11 15:00", channel="web", premium="200", phone_key="k2")
+
+
+MARCH = {"from": "2026-03-01", "to": "2026-03-29", "compare": "true"}  # four weeks, beside 1 to 28 February
+
+
+def test_a_row_one_period_lacks_counts_zero_there_and_has_no_rate(store, plan):
+    """A lever without a visit in the previous period had 0 visits then, not an unknown number (null): a tool
+    computing the change got null, and the table read '-' beside display's first month."""
+    march_against_february(store)
+    result = reports.run(store, plan, "levers", {**MARCH, "model": "last_touch"})
+    by = {r["lever"]: r for r in result.records()}
+    display, organic = by["display"], by["search_organic"]
+    assert (display["visits"], display["visits_previous"], display["leads_previous"]) == (2, 0, 0)
+    assert (display["bounce_rate"], display["bounce_rate_previous"], display["lead_rate_previous"]) == (0.5, None, None)
+    assert (display["cost_previous"], display["conversion_rate_previous"]) == (None, None)
+    # Organic had its visit, lead and sale in February only: its March figures are 0, its rates null.
+    assert [(organic[f], organic[f"{f}_previous"]) for f in ("visits", "leads", "sales", "revenue")] == [
+        (0, 1), (0, 1), (0, 1), (0, 300)]
+    assert (organic["bounce_rate"], organic["lead_rate"], organic["average_premium"]) == (None, None, None)
+    # The same JSON types in both periods: an int count, a float (attributed) count, an amount to the cent.
+    doc = json.loads(reports.render(result, "json"), parse_float=str)
+    organic_doc = next(r for r in doc if r["lever"] == "search_organic")
+    assert (organic_doc["visits"], organic_doc["sales"], organic_doc["revenue"]) == (0, "0.0", "0.00")
+    display_doc = next(r for r in doc if r["lever"] == "display")
+    assert (display_doc["visits_previous"], display_doc["online_sales_previous"], display_doc["revenue_previous"]) == (
+        0, "0.0", "0.00")
+
+
+def test_attribution_compared_credits_a_missing_lever_a_fractional_zero(store, plan):
+    march_against_february(store)
+    attribution = {r["lever"]: r for r in reports.run(store, plan, "attribution", {**MARCH, "model": "last_touch"})
+                   .records()}
+    assert (attribution["search_organic"]["conversions"], attribution["search_organic"]["revenue"]) == (0.0, 0)
+    assert isinstance(attribution["search_organic"]["conversions"], float)
+
+
+def test_a_share_is_zero_where_its_period_has_something_to_share_and_null_where_it_has_nothing(store, plan):
+    march_against_february(store)
+    paths = {r["path"]: r for r in reports.run(store, plan, "paths", {**MARCH, "offline_touch": "false"}).records()}
+    assert (paths["(no touch)"]["share"], paths["(no touch)"]["share_previous"]) == (0.5, 0.5)
+    display = paths["display"]  # no display path in February, which had two conversions
+    assert (display["conversions_previous"], display["revenue_previous"], display["share_previous"],
+            display["touches_previous"], display["days_previous"]) == (0, 0, 0.0, None, None)
+    # Nothing at all in the period before January: no conversion to share.
+    january = reports.run(store, plan, "paths", {"from": "2026-02-01", "to": "2026-03-01", "compare": "true"})
+    assert {r["path"]: (r["conversions_previous"], r["share_previous"]) for r in january.records()} == {
+        "search_organic": (0, None), "broker": (0, None)}
+    media = reports.run(store, plan, "media_pos", {**MARCH, "model": "linear"}).records()
+    assert [(r["broker_id"], r["lever"], r["conversions"], r["conversions_previous"], r["share_previous"])
+            for r in media] == [("B042", "", 1.0, 1.0, 1.0)]
+
+
+def test_a_funnel_segment_missing_then_has_zero_visitors_and_a_drop_off_but_on_its_first_line(store, plan):
+    j = Journeys()
+    for n, (when, campaign) in enumerate((("2026-02-10 10:00", "winter"), ("2026-03-10 10:00", "spring"))):
+        j.page(f"F{n}", f"s{n}", when, lever="display", utm_medium="cpm", utm_campaign=campaign)
+        j.add("touch", f"F{n}", f"s{n}", when, lever="display", utm_medium="cpm", utm_campaign=campaign)
+        j.step("moto_quote", "vehicle", 1, f"F{n}", f"s{n}", when.replace(":00", ":01", 1))
+        j.step("moto_quote", "rider", 2, f"F{n}", f"s{n}", when.replace(":00", ":02", 1))
+    j.store(store)
+    rows = reports.run(store, plan, "funnel", {**MARCH, "by": "campaign"}).records()
+    spring = [r for r in rows if r["campaign"] == "spring"]
+    assert [(r["step"], r["visitors"], r["visitors_previous"], r["drop_off_previous"]) for r in spring][:3] == [
+        ("vehicle", 1, 0, None), ("rider", 1, 0, 0), ("coverage", 0, 0, 0)]
+    assert all(r["from_first_previous"] is None and r["median_seconds_previous"] is None for r in spring)
+    winter = [r for r in rows if r["campaign"] == "winter"]
+    assert [(r["visitors"], r["visitors_previous"]) for r in winter][:2] == [(0, 1), (0, 1)]
