@@ -87,10 +87,23 @@ def respond(store: Store, plan: CompiledPlan, name: str, raw: Mapping[str, str |
 def sql_for(store_database: str, plan: CompiledPlan, name: str, raw: Mapping[str, str | None]) -> str:
     """The report's SQL preceded by `SET param_…` lines: what to paste into clickhouse-client."""
     spec = report(name)
-    ctx = Context(None, plan, options(name, raw), spec)  # type: ignore[arg-type]  (no store needed)
-    used = {k: v for k, v in parameters(ctx).items() if "{" + k + ":" in sql_text(spec.sql)}
+    opts = options(name, raw)
+    used = _used(Context(None, plan, opts, spec))  # type: ignore[arg-type]  (no store needed)
     lines = [f"SET param_{k} = {_literal(v)};" for k, v in used.items()]
+    if opts.compare:
+        # The `_previous` figures: the same SQL over the period before. As comments, so that the text still runs
+        # as one statement (this period's); where it printed this period's alone, as if that were all.
+        before = _used(Context(None, plan, opts.previous, spec))  # type: ignore[arg-type]
+        keys = ", ".join(k for k in (*([SEGMENT] if opts.by else []), *spec.keys) if k in spec.column_names)
+        lines += ["", f"-- --compare: each figure's `_previous` is this SQL's over the period before, run with these "
+                      f"values instead, its rows matched on {keys}:",
+                  *[f"-- SET param_{k} = {_literal(v)};" for k, v in before.items() if used.get(k) != v]]
     return "\n".join(lines) + "\n\n" + for_database(sql_text(spec.sql), store_database)
+
+
+def _used(ctx: Context) -> dict[str, Any]:
+    """The parameters of the report's SQL file that it uses, with their values."""
+    return {k: v for k, v in parameters(ctx).items() if "{" + k + ":" in sql_text(ctx.report.sql)}
 
 
 def parameters(ctx: Context) -> dict[str, Any]:

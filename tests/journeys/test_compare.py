@@ -169,3 +169,33 @@ def test_a_field_ending_in_previous_is_always_a_previous_periods(store, plan):
     assert "from_previous_step_previous" in previous
     assert [c.removesuffix("_previous") for c in previous] == [c for c in result.columns if c not in previous
                                                                 and c not in reports.REPORTS["funnel"].keys]
+
+
+def test_the_printed_sql_of_a_compared_report_says_how_to_get_its_previous_figures(engine_dir, store, plan):
+    """`--compare --sql` printed this period's SQL alone, as if it gave the compared report: nothing said where the
+    `_previous` figures came from. Its commented SET lines, run in place of this period's, give them."""
+    from click.testing import CliRunner
+
+    from collector.cli import main
+    from tests.conftest import EXAMPLE_PLAN
+
+    visits(store, "2026-03-01 10:00", "2026-03-03 10:00", "2026-03-05 10:00", "2026-03-07 10:00", "2026-03-12 10:00")
+    where = ["--clickhouse", f"chdb://{engine_dir}", "--database", store.database]
+    options = ["--from", "2026-03-11", "--to", "2026-03-21", "--interval", "week", "--compare"]
+    report = CliRunner().invoke(main, ["report", "overview", *options, "--format", "json", "--plan", str(EXAMPLE_PLAN),
+                                       *where])
+    assert report.exit_code == 0, report.output
+    expected = [(r["period"], r["visits"], r["visits_previous"]) for r in json.loads(report.output)]
+    assert expected == [("2026-03-09", 1, 3), ("2026-03-16", 0, 1)]
+    printed = CliRunner().invoke(main, ["report", "overview", *options, "--sql", "--plan", str(EXAMPLE_PLAN), *where])
+    assert printed.exit_code == 0, printed.output
+    now = CliRunner().invoke(main, ["sql", "-", *where, "--format", "json"], input=printed.output)
+    assert [(r["period"], int(r["visits"])) for r in map(json.loads, now.output.splitlines())] == [
+        (p, v) for p, v, _ in expected]
+    instead = {line[3:].split(" = ")[0]: line[3:] for line in printed.output.splitlines() if line.startswith("-- SET ")}
+    assert set(instead) == {"SET param_from", "SET param_to", "SET param_shift_ms"}
+    before = "\n".join(instead.get(line.split(" = ")[0], line) for line in printed.output.splitlines())
+    out = CliRunner().invoke(main, ["sql", "-", *where, "--format", "json"], input=before)
+    assert out.exit_code == 0, out.output
+    assert [(r["period"], int(r["visits"])) for r in map(json.loads, out.output.splitlines())] == [
+        (p, v) for p, _, v in expected]

@@ -165,3 +165,31 @@ def test_paths_compared_give_each_path_its_own_previous_figures_whatever_its_ran
     assert [(r["path"], r["conversions"], r["conversions_previous"]) for r in got] == [
         ("broker", 3, 2), ("call_centre", 2, 1)]
     assert got[0]["share_previous"] == 2 / 6, "the previous share is of all the previous conversions"
+
+
+def test_the_lookback_counts_a_touch_exactly_that_long_before_and_one_at_the_same_instant(store, plan):
+    """docs/analysts.md, --lookback: both ends of the window count; hand-computed time decay over it."""
+    j = Journeys()
+    for session, when, lever, medium in (("s1", "2026-03-01 00:00", "display", "cpm"),
+                                          ("s2", "2026-03-08 00:00", "search_paid", "cpc")):
+        j.page("V", session, when, lever=lever, utm_medium=medium)
+        j.add("touch", "V", session, when, lever=lever, utm_medium=medium)
+    j.store(store)
+    person(store, "P", visitors=("V",), phones=("k",))
+    sale(store, "S", "2026-03-08 00:00", channel="web", premium="300", phone_key="k")
+
+    def credit(model, **options):
+        rows = reports.run(store, plan, "attribution", {"from": "2026-03-01", "to": "2026-04-01", "model": model,
+                                                        **options}).records()
+        return {r["lever"]: (round(r["conversions"], 6), float(r["revenue"])) for r in rows}
+
+    assert credit("linear", lookback="7d") == {"display": (0.5, 150), "search_paid": (0.5, 150)}
+    assert credit("linear", lookback="10079m") == {"search_paid": (1, 300)}  # a minute short of 7 days
+    # Ages 7 and 0 days: 2^-1 and 2^0, normalised: a third and two thirds; with a 14-day half-life, 2^-0.5.
+    assert credit("time_decay", lookback="7d") == {"display": (round(1 / 3, 6), 100), "search_paid": (round(2 / 3, 6), 200)}
+    w = 2 ** -0.5
+    assert credit("time_decay", lookback="7d", half_life="14d") == {
+        "display": (round(w / (1 + w), 6), round(300 * w / (1 + w), 2)),
+        "search_paid": (round(1 / (1 + w), 6), round(300 / (1 + w), 2))}
+    # The sale at the period's end is in the next period: `to` is excluded.
+    assert credit("linear", to="2026-03-08") == {}
