@@ -55,7 +55,7 @@ def options(name: str, raw: Mapping[str, str | None], now: dt.datetime | None = 
     """The report's options from strings (flags or a query string), checked; a relative period (`from=30d`)
     counted back from `now` (the clock's)."""
     spec = report(name)
-    opts = parse(raw, spec.accepts, name, spec.defaults, now)
+    opts = parse(raw, spec.accepts, name, spec.defaults, now, spec.compares)
     if opts.compare and not spec.compares:
         raise ReportError(f"{name} does not compare periods (its JSON is a document); leave compare out")
     return opts

@@ -93,14 +93,15 @@ def _replace(options: Options, **changes) -> Options:
 
 
 def parse(raw: Mapping[str, str | None], accepted: frozenset[str], name: str,
-          defaults: Mapping[str, str] | None = None, now: dt.datetime | None = None) -> Options:
-    """Options from strings; every mistake says which option and what it accepts."""
+          defaults: Mapping[str, str] | None = None, now: dt.datetime | None = None, compares: bool = True) -> Options:
+    """Options from strings; every mistake says which option and what it accepts (`compare` only where the
+    report compares periods)."""
     given = {k: v for k, v in raw.items() if v is not None and v != ""}
     for key in given:
         if key not in COMMON and key not in KNOWN:
-            raise ReportError(f'unknown option "{said(key)}"; {name} takes: {", ".join(_listed(accepted))}')
+            raise ReportError(f'unknown option "{said(key)}"; {name} takes: {", ".join(_listed(accepted, compares))}')
         if key in KNOWN and key not in accepted:
-            raise ReportError(f'{name} does not take "{key}"; it takes: {", ".join(_listed(accepted))}')
+            raise ReportError(f'{name} does not take "{key}"; it takes: {", ".join(_listed(accepted, compares))}')
     values = {**(defaults or {}), **given}
     now = now or dt.datetime.now(dt.timezone.utc)
     end = _when("to", values["to"], now) if "to" in values else now
@@ -170,8 +171,8 @@ def _millisecond(when: dt.datetime) -> dt.datetime:
     return when.replace(microsecond=when.microsecond // 1000 * 1000)
 
 
-def _listed(accepted: frozenset[str]) -> list[str]:
-    return ["from", "to", *[k for k in KNOWN if k in accepted], "compare", "format"]
+def _listed(accepted: frozenset[str], compares: bool = True) -> list[str]:
+    return ["from", "to", *[k for k in KNOWN if k in accepted], *(["compare"] if compares else []), "format"]
 
 
 def _choice(key: str, value: str, allowed: tuple[str, ...]) -> str:

@@ -301,3 +301,16 @@ def test_a_column_of_fractions_reads_alike_in_the_table():
     lines = render(result, "table").splitlines()
     assert [line.split(" | ")[1:] for line in lines[2:5]] == [["      12.00", "0.1234"], ["       9.00", "   0.5"],
                                                                ["       0.50", "     -"]]
+
+
+def test_the_options_a_report_that_compares_no_periods_lists_leave_compare_out():
+    """`person` and `match` refuse compare; the message listing what they take named it among them."""
+    with pytest.raises(reports.ReportError) as info:
+        reports.options("person", {"quote_id": "Q", "lever": "display"})
+    assert str(info.value) == 'person does not take "lever"; it takes: from, to, quote_id, phone_key, format'
+    with pytest.raises(reports.ReportError) as info:
+        reports.options("match", {"colour": "red"})
+    assert str(info.value) == ('unknown option "colour"; match takes: from, to, by, lookback, lever, campaign, broker, '
+                               'device, format')
+    with pytest.raises(reports.ReportError, match=", compare, format$"):
+        reports.options("levers", {"colour": "red"})
