@@ -31,7 +31,8 @@ REPORT = Report(
         Column("revenue", "their premiums", absent=COUNTED),
         Column("conversion_rate", "sales / visits"),
         Column("average_premium", "revenue / sales"),
-        Column("cost", "the imported costs of its days; null when none is imported"),
+        Column("cost", "the imported costs of the days it touches, whole (a period from noon counts all of its first "
+                       "day's); null when none is imported"),
         Column("cost_per_sale", "cost / sales"),
     ),
     keys=("period",),
