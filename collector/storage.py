@@ -189,9 +189,7 @@ class Store:
         except NotReading as exc:
             raise Refused(str(exc)) from None
         bound = self.analyst_memory()
-        asked = reading.settings.get("max_memory_usage")
-        memory = {"max_memory_usage": min(int(asked), bound) if asked and asked.isdigit() and int(asked) else bound} \
-            if bound else {}
+        memory = {"max_memory_usage": _at_most(reading.settings.get("max_memory_usage"), bound)} if bound else {}
         # Named by the request's ticket (admin.watched): stopped when its caller goes away or the collector stops.
         ticket = TICKET.get() or Ticket()
         # readonly last: ClickHouse applies a query's settings in order, and refuses any after it.
@@ -361,8 +359,8 @@ def _ticketed(ticket: Ticket | None, run: Callable[[], QueryResult]) -> QueryRes
 
 def _at_most(asked: str | None, bound: int) -> int:
     """A bound an analyst's statement sets (as the text of its SETTINGS clause), held to `bound`: 0 (no limit),
-    anything larger or not a number is `bound`."""
-    return min(int(asked), bound) if asked and asked.isdigit() and int(asked) else bound
+    anything larger or not a number is `bound` (`'²'`, a digit to str.isdigit that int() refuses, too)."""
+    return min(int(asked), bound) if asked and asked.isascii() and asked.isdigit() and int(asked) else bound
 
 
 def _analyst_seconds(asked: str | None, default: int) -> float | str:

@@ -141,7 +141,7 @@ def parse(raw: Mapping[str, str | None], accepted: frozenset[str], name: str,
         _choice("device", values["device"], DEVICES)  # a closed list: a mistyped one found nothing, silently
     if "limit" in values:
         text = values["limit"]
-        if not text.isdigit() or not 1 <= int(text) <= 10_000:
+        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 10_000:  # '²' is a digit to isdigit
             raise ReportError(f'limit: "{said(text)}" is not a whole number from 1 to 10000')
         out["limit"] = int(text)
     return Options(**out)

@@ -99,6 +99,10 @@ def test_analyst_queries_hold_a_fifth_of_the_engines_memory_at_most(client):
     assert server > 0 and bound() == int(server * 0.2)
     assert bound("SETTINGS max_memory_usage = 1000000") == 1_000_000
     assert bound(f"SETTINGS max_memory_usage = {server}") == bound("SETTINGS max_memory_usage = 0") == int(server * 0.2)
+    # '²' is a digit to Python's isdigit, not to int(): the bound, where it was a 500.
+    assert bound("SETTINGS max_memory_usage = '²'") == bound("SETTINGS max_memory_usage = '1²'") == int(server * 0.2)
+    r = client.post("/api/sql", content="SELECT 1 SETTINGS max_result_rows = '²'", headers=ADMIN)
+    assert r.status_code == 200 and r.json()["rows"] == [[1]], r.text
     r = client.post("/api/sql", content="SELECT length(groupArray(number)) FROM numbers(10000000) "
                                         "SETTINGS max_memory_usage = 20000000", headers=ADMIN)
     assert r.status_code == 400 and "MEMORY_LIMIT_EXCEEDED" in r.json()["error"], r.text

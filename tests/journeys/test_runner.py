@@ -314,3 +314,14 @@ def test_the_options_a_report_that_compares_no_periods_lists_leave_compare_out()
                                'device, format')
     with pytest.raises(reports.ReportError, match=", compare, format$"):
         reports.options("levers", {"colour": "red"})
+
+
+@pytest.mark.parametrize("limit", ["²", "¹²", "①"])
+def test_a_limit_of_digits_python_reads_as_digits_but_not_as_a_number_is_a_400(settings, store, limit):
+    """`limit=²` passed str.isdigit and failed int(): a 500 where it is a mistake in an option."""
+    with pytest.raises(reports.ReportError, match="is not a whole number from 1 to 10000"):
+        reports.options("paths", {"limit": limit})
+    with Client(create_app(settings)) as client:
+        r = client.get("/api/reports/paths", headers=ADMIN, params={**PERIOD, "limit": limit})
+        assert r.status_code == 400 and r.json() == {"error": f'limit: "{limit}" is not a whole number from 1 to 10000'}
+    assert reports.options("paths", {"limit": "12"}).limit == 12
