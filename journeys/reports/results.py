@@ -513,7 +513,8 @@ def max_age(cache_control: str | None) -> float | None:
     """`max-age=N` of a request's Cache-Control header: the caller takes figures up to N seconds old."""
     for part in (cache_control or "").split(","):
         name, _, value = part.strip().partition("=")
-        if name.lower() == "max-age" and value.strip().isdigit():
+        # ASCII digits only: a header's byte 0xB2 reads as '²', a digit to isdigit that float() refuses (a 500).
+        if name.lower() == "max-age" and value.strip().isascii() and value.strip().isdigit():
             return float(value.strip())
     return None
 
