@@ -54,6 +54,9 @@ ANSWERS = {
     "client_gone": "the client went away before the body was complete",
     "bad_gzip": "the body is not valid gzip ({detail}); compress it with gzip or send it plain",
     "gzip_truncated": "the gzip body is truncated; send the whole compressed body",
+    "bad_encoding": "the body begins with {encoding}'s byte order mark but is not valid {encoding} ({detail}); "
+                    "send UTF-8",
+    "too_big_utf8": "body larger than {limit} bytes once read as UTF-8; send smaller batches",
     "gzip_members": "the gzip body holds more than {limit} members; compress the body as one",
     "origin": 'origin "{origin}" is not one of the plan\'s sites; its events are kept as rejected: add it to '
               'sites[].origins, then replay them (`parcours rejected replay`)',
