@@ -73,7 +73,7 @@ async def serving(app) -> AsyncIterator[None]:
     app.state.contacts = contacts
     numbers = numbers_mod.Service(app.state, Store(settings.clickhouse, settings.database, settings.cluster, timeouts=settings.timeouts),
                                   (slot(app), settings.workers), registry=app.state.metrics.registry)
-    await numbers.start()
+    await numbers.start(settings.timeouts.connect)
     app.state.numbers = numbers
     dispatcher = purger = None
     if runs_background(app):

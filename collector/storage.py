@@ -166,6 +166,17 @@ class Store:
         self.writes.close()
         self.ingest.close()
 
+    def answers(self) -> None:
+        """StoreError unless the ClickHouse server answers a trivial query within its connect timeout
+        (`--clickhouse-connect-timeout`). A server that takes connections and never answers (hung, stopped,
+        a proxy whose back end is gone) held the collector's start on the migrations' clients, which wait
+        300 s a call: nothing was answered, not even /healthz, for minutes."""
+        client = Client(self.dsn, timeouts=self.timeouts, send_receive=self.timeouts.connect)
+        try:
+            client.ping()
+        finally:
+            client.close()
+
     # ---- everyone else's
 
     def insert_lines(self, table: str, data: bytes, token: str | None = None) -> None:

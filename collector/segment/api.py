@@ -406,18 +406,24 @@ async def serving(app) -> AsyncIterator[None]:
             log.exception("write keys: reading them failed unexpectedly")
 
     async def refresh() -> None:
+        await first
         while True:
             await asyncio.sleep(REFRESH)
             await load()
 
-    await load()
+    first = asyncio.create_task(load(), name="parcours-write-keys")
+    # The start waits for the keys as long as for a connection, no longer: a ClickHouse server that takes
+    # connections and never answers held it for the reading client's whole timeout (--query-timeout +
+    # --clickhouse-timeout), the collector answering nothing meanwhile. Server calls get 503 until they are read.
+    await asyncio.wait({first}, timeout=app.state.settings.timeouts.connect)
     task = asyncio.create_task(refresh(), name="parcours-write-keys")
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for running in (task, first):
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
 
 
 def state(app) -> None:
