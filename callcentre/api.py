@@ -93,7 +93,7 @@ async def serving(app) -> AsyncIterator[None]:
             await dispatcher.stop()
             await run_in_threadpool(dispatcher.outbox.store.close)
         if purger is not None:
-            await purger.stop()
+            await purger.stop(timeout=settings.shutdown_timeout)  # a purge waiting on a hung ClickHouse is left
         await numbers.stop()
         await run_in_threadpool(numbers.book.store.close)
         await run_in_threadpool(contacts.close)

@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import threading
 import time
 import urllib.error
@@ -191,6 +192,41 @@ def test_the_collector_starts_and_answers_while_clickhouse_takes_connections_and
             (e["id"],) for e in good + more)
         assert front.rows("SELECT count() FROM parcours.rejected_events") == [(1,)]
         assert "starting anyway: events are accepted into the write-ahead log" in log.read_text()
+    except BaseException:
+        show(log, tmp_path / "chserver.log")
+        raise
+    finally:
+        stop_collector(proc)
+        hung.stop()
+        if front:
+            front.stop()
+
+
+def test_the_collector_stops_while_clickhouse_hangs_and_what_it_took_lands_at_the_next_start(tmp_path):
+    """An outside probe's finding: stopped (SIGTERM) while such a server hung, the collector did not end: its shutdown
+    asked ClickHouse to stop the queries still running on its event loop, on a client that waits 300 s, then waited
+    for each background turn 30 s one after the other; processes stopped so were still there minutes later."""
+    hung = Hung()
+    args = ("--clickhouse", f"http://127.0.0.1:{hung.port}", "--batch-age", "0.05", "--retry-max", "0.5",
+            "--clickhouse-connect-timeout", "1", "--clickhouse-timeout", "2", "--shutdown-timeout", "3")
+    proc, url, log = start_collector(tmp_path, *args)
+    front = None
+    try:
+        taken = [event(), event()]
+        assert send(url, taken) == (204, "2", "0")
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)  # a bound on a failure, not a speed claim: it waited on ClickHouse for minutes
+        except subprocess.TimeoutExpired:
+            pytest.fail("the collector did not stop within 60 s of SIGTERM while ClickHouse hung")
+        assert "stay in the log for the next start" in log.read_text()
+
+        hung.stop()
+        front = ClickHouseFront(tmp_path, hung.port)
+        proc, url, log = start_collector(tmp_path, *args)
+        until(lambda: ready(url)[0] == 200 and ready(url)[1]["wal_records"] == 0, "ready and drained", 180)
+        assert front.rows("SELECT toString(event_id) FROM parcours.events FINAL ORDER BY 1") == sorted(
+            (e["id"],) for e in taken)
     except BaseException:
         show(log, tmp_path / "chserver.log")
         raise

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -394,7 +393,9 @@ async def serving(app) -> AsyncIterator[None]:
     async def load() -> None:
         nonlocal failing
         try:
-            await run_in_threadpool(ring.load, app.state.store)
+            # In the loop's executor, not run_in_threadpool: a task waiting on that cannot be cancelled until its
+            # thread returns, and a ClickHouse server that never answers held the shutdown that long.
+            await asyncio.get_running_loop().run_in_executor(None, ring.load, app.state.store)
             if failing:
                 log.info("write keys read again")
             failing = False
