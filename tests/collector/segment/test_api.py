@@ -243,6 +243,17 @@ def test_a_single_call_with_a_field_of_the_wrong_type_is_kept_as_rejected(client
     assert client.post("/v1/track", headers=basic(key), content=b"[1, 2]").status_code == 400
 
 
+def test_an_id_of_the_wrong_type_says_what_it_may_be(client, store):
+    """An outside probe's finding: the reason read "userId: expected an integer, got an object", where a string is
+    what senders send."""
+    key = key_for(client)
+    r = client.post("/v1/track", headers=basic(key),
+                    content=json.dumps({"userId": {"id": 7}, "event": "Contract Signed", "messageId": "typed"}))
+    assert r.status_code == 200
+    assert r.json()["rejected_events"] == [
+        {"messageId": "typed", "reasons": ["userId: expected an integer or a string, got an object"]}]
+
+
 def test_a_body_that_is_no_batch_is_a_400(client):
     key = key_for(client)
     r = client.post("/v1/batch", content=b'{"batch": [', headers=basic(key))
