@@ -479,6 +479,34 @@ def test_a_person_is_found_by_phone_without_the_number_in_any_url_or_on_screen(p
     assert phone not in log and "0600000111" not in log
 
 
+def test_the_apis_refusals_are_said_in_the_pages_language(page: Page, dash):
+    """The French page showed the API's refusals in English ("phone: not a valid phone number…", "form: the plan
+    has no form…"): it says them in French, from the API's stable code and values, the API's own message kept
+    under "Détail technique" for the web team."""
+    login(page, dash, "?lang=fr&period=90d")
+    settled(page)
+    page.get_by_label("Rechercher par").select_option("phone")
+    page.get_by_label("Numéro de téléphone").fill("12")
+    page.get_by_role("button", name="Afficher le parcours").click()
+    alert = page.locator("#journeys .person-result").get_by_role("alert")
+    expect(alert).to_contain_text("Ce numéro de téléphone n’est pas valide (par ex. 06 12 34 56 78 ou +33 6 12 34 56 78).")
+    expect(alert.locator(".why")).not_to_contain_text("not a valid phone number")
+    alert.get_by_text("Détail technique").click()
+    expect(alert.locator("[lang=en]")).to_have_text("phone: not a valid phone number (e.g. 06 12 34 56 78 or +33 6 12 34 56 78)")
+    # The plan changed under an open page (its form gone): the funnel's call, sent on to the real API with
+    # another form, is refused and said in French, the forms it has named.
+    page.route("**/api/reports/funnel?*", lambda route: route.continue_(url=route.request.url.replace("form=moto_quote", "form=home_quote")))
+    page.get_by_label("Période").select_option("30d")
+    funnel = page.locator("#funnel")
+    expect(funnel).to_have_attribute("data-state", "error")
+    expect(funnel.locator(".why")).to_have_text(
+        "Le plan de marquage n’a pas de formulaire « home_quote » (formulaires : moto_quote). Le plan a peut-être changé : rechargez la page.")
+    # In English, the page's English words
+    page.get_by_label("Langue").select_option("en")
+    expect(funnel.locator(".why")).to_have_text(
+        "The tagging plan has no form “home_quote” (forms: moto_quote). The plan may have changed: reload the page.")
+
+
 def test_the_french_page_names_levers_steps_and_statuses_in_french(page: Page, dash):
     """Ids showed through in French (an outside tester): search_organic in the tables, charts, heat map and
     Sankey, "vehicle" for the plan's "Votre moto", "1 page(s), mobile", "Statut signed". The figures' data-value

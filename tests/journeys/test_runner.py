@@ -95,7 +95,9 @@ def test_the_api_answers_the_runners_json(settings, store, plan, events):
         assert r.headers["content-type"].startswith("text/csv") and r.text.startswith("step_index,step,label")
         r = client.get("/api/reports/funnel", params={**PERIOD, "model": "linear"}, headers=ADMIN)
         assert r.status_code == 400
-        assert r.json() == {"error": 'funnel does not take "model"; it takes: from, to, form, by, window, lever, campaign, broker, device, compare, format'}
+        taken = ["from", "to", "form", "by", "window", "lever", "campaign", "broker", "device", "compare", "format"]
+        assert r.json() == {"error": 'funnel does not take "model"; it takes: from, to, form, by, window, lever, campaign, broker, device, compare, format',
+                            "code": "option_not_taken", "values": {"option": "model", "report": "funnel", "accepted": taken}}
         assert client.get("/api/reports/nope", headers=ADMIN).status_code == 404
         assert client.get("/api/reports/funnel").status_code == 401
 
@@ -285,6 +287,35 @@ def test_a_bad_bound_of_the_period_is_named_and_a_period_within_a_millisecond_is
         reports.run(store, plan, "overview", {"from": "2026-10-01T00:00:00.0001", "to": "2026-10-01T00:00:00.0009"})
     assert len(reports.run(store, plan, "overview", {"from": "2026-10-01T00:00:00.0001",
                                                      "to": "2026-10-01T00:00:00.0019"}).rows) == 1
+
+
+def test_a_refusal_carries_a_stable_code_and_what_it_names_beside_its_message(settings, store, plan):
+    """The dashboard said the API's English message on its French page: beside the message, each refusal a viewer
+    can meet names itself with a stable code and the values its message was written from, which the page words in
+    its language; the message stays as it was for the other tools."""
+    with Client(create_app(settings)) as client:
+        def refused(method, name, status, **kwargs):
+            r = client.request(method, f"/api/reports/{name}", headers=ADMIN, **kwargs)
+            assert r.status_code == status, r.text
+            return r.json()
+
+        assert refused("GET", "overview", 400, params={"from": "2026-10-02", "to": "2026-10-01"}) == {
+            "error": "from (2026-10-02T00:00:00Z) must be before to (2026-10-01T00:00:00Z)", "code": "period_order",
+            "values": {"from": "2026-10-02T00:00:00Z", "to": "2026-10-01T00:00:00Z"}}
+        doc = refused("GET", "funnel", 400, params={**PERIOD, "form": "home_quote"})
+        assert doc["code"] == "form_unknown" and doc["values"] == {"form": "home_quote", "forms": list(plan.plan.forms)}
+        assert doc["error"].startswith('form: the plan has no form "home_quote"; forms: ')
+        doc = refused("POST", "person", 400, json={"phone": "12"})
+        assert doc == {"error": "phone: not a valid phone number (e.g. 06 12 34 56 78 or +33 6 12 34 56 78)",
+                       "code": "phone_invalid", "values": {}}
+        doc = refused("GET", "levers", 400, params={**PERIOD, "model": "newest"})
+        assert doc["code"] == "choice_unknown" and doc["values"]["option"] == "model"
+        assert doc["values"]["value"] == "newest" and "linear" in doc["values"]["allowed"]
+        assert refused("GET", "levers", 400, params=[("lever", "a"), ("lever", "b")])["code"] == "option_repeated"
+        assert refused("GET", "nope", 404)["code"] == "report_unknown"
+        # A refusal of the session (the dashboard's own words by status) names its answer too
+        r = client.get("/api/reports/levers")
+        assert r.status_code == 401 and r.json()["code"] == "unauthorized"
 
 
 def test_a_line_break_or_tab_in_a_text_keeps_the_table_one_line_per_row():

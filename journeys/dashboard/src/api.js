@@ -14,10 +14,13 @@ var batch = 0, batchOpen = false;
 var MAX_AGE = 900;
 var computedAt = new WeakMap(), fresh = new WeakSet(), behind = new WeakSet(); // by a load's signal
 
+/** A refusal of the API: its status, its message (English), and its stable code and values when it has them. */
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, code, values) {
     super(message);
     this.status = status;
+    this.code = code || null;
+    this.values = values || {};
   }
 }
 
@@ -109,14 +112,15 @@ async function call(url, init, last) {
       headers: { 'X-CSRF-Token': CSRF, Accept: 'application/json', ...(init && init.headers) },
     });
     if (!resp.ok) {
-      var message = resp.statusText;
+      var message = resp.statusText, body = {};
       try {
-        message = (await resp.json()).error || message;
+        body = (await resp.json()) || {};
+        message = body.error || message;
       } catch (e) {
         /* not JSON: keep the status text */
       }
       if (resp.status == 401) sessionEnded();
-      throw new ApiError(resp.status, message);
+      throw new ApiError(resp.status, message, typeof body.code == 'string' ? body.code : null, body.values);
     }
     return resp;
   } finally {

@@ -1,5 +1,6 @@
 // An accessible, sortable table of report rows, with its CSV download.
 import { h } from './dom.js';
+import { errorText } from './errors.js';
 import { fmt, hasCents } from './format.js';
 import { lang, t } from './i18n.js';
 
@@ -90,7 +91,7 @@ function said(download) {
       await download(event);
     } catch (e) {
       if (e && (e.name == 'AbortError' || e.status == 401)) return;
-      button.after(h('span', { class: 'csv-error', role: 'alert' }, t('csv.failed', { message: (e && e.message) || '' })));
+      button.after(h('span', { class: 'csv-error', role: 'alert' }, t('csv.failed', { message: errorText(e) })));
     }
   };
 }

@@ -4,6 +4,7 @@
 import { downloadCsv, report, saveCsv } from '../api.js';
 import { columnsOf } from '../columns.js';
 import { h } from '../dom.js';
+import { errorWhy } from '../errors.js';
 import { fmt } from '../format.js';
 import { add, t } from '../i18n.js';
 import * as state from '../state.js';
@@ -58,7 +59,7 @@ export var quality = {
     return { match: match.value, matchError: match.reason, rejected: rejected.value, rejectedError: rejected.reason };
   },
   render(d, s) {
-    var failed = (err) => h('div', { class: 'state error', role: 'alert' }, h('p', null, t('error.part')), h('p', { class: 'why' }, err.message));
+    var failed = (err) => h('div', { class: 'state error', role: 'alert' }, h('p', null, t('error.part')), errorWhy(err));
     var parts = [h('h3', null, t('quality.match'))];
     if (d.matchError) parts.push(failed(d.matchError));
     else parts.push(...matchPart(d.match, s));
