@@ -40,8 +40,11 @@ export function table({ caption, columns, rows, sort, onsort, heat, onpick, pick
     return i == 0 ? h('th', { scope: 'row', ...attrs }, text) : h('td', attrs, text);
   })));
   return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption },
-    h('table', { class: heat ? 'heatmap' : null }, h('caption', null, caption), h('thead', null, h('tr', null, head)), h('tbody', null, body)));
+    h('table', { class: [heat ? 'heatmap' : '', columns.length >= WIDE ? 'wide' : ''].join(' ').trim() || null }, h('caption', null, caption), h('thead', null, h('tr', null, head)), h('tbody', null, body)));
 }
+
+/** A table of this many columns or more is set tighter (table.wide): the campaigns' 17 fit 1,200 px in French. */
+var WIDE = 12;
 
 /** The columns, a column of amounts showing cents on every line once one has them (€104 beside €213.85 read as
  * two precisions). */
