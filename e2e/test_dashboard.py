@@ -7,6 +7,8 @@ loading, empty and error states are tested below by holding or failing the API's
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -415,6 +417,50 @@ def test_a_table_downloads_as_the_apis_csv(page: Page, dash):
     assert text.splitlines()[0].startswith("step_index,step,label")
 
 
+def test_a_table_downloads_for_french_excel_beside_the_apis_csv(page: Page, dash):
+    """Each table downloaded only as the API's CSV (`,`, `.` decimals, no BOM), which Excel set to French opened as
+    one column: beside it, "CSV pour Excel" downloads the API's `excel` format (a BOM, `;`, decimal commas), every
+    figure the report's JSON's; the CSV stays the API's CSV."""
+    calls, answers = report_calls(page), report_answers(page)
+    login(page, dash, "?lang=fr&period=90d")
+    settled(page)
+    levers = page.locator("#levers")
+    with page.expect_download() as info:
+        levers.get_by_role("button", name="Télécharger Leviers en CSV pour Excel").click()
+    assert info.value.suggested_filename == "levers-excel.csv"
+    raw = Path(info.value.path()).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    excel_call = next(c for c in calls if c.startswith("/api/reports/levers?") and "format=excel" in c)
+    assert raw == api(dash, excel_call)
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    (doc,) = [a.json() for a in last_answers(answers, "levers") if "format=json" in a.url]
+    assert rows[0] == list(doc[0]) and len(rows) == len(doc) + 1
+    decimals = 0
+    for line, row in zip(rows[1:], doc):
+        for cell, (key, value) in zip(line, row.items()):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                assert "." not in cell and float(cell.replace(",", ".")) == value, (key, cell, value)
+                decimals += "," in cell
+            else:
+                assert cell == ("" if value is None else str(value)), (key, cell, value)
+    assert decimals  # revenue, rates: figures with a decimal comma
+    # The CSV beside it is still the API's CSV, byte for byte
+    with page.expect_download() as info:
+        levers.get_by_role("button", name="Télécharger Leviers en CSV", exact=True).click()
+    assert info.value.suggested_filename == "levers.csv"
+    csv_call = next(c for c in calls if c.startswith("/api/reports/levers?") and "format=csv" in c)
+    assert Path(info.value.path()).read_bytes() == api(dash, csv_call)
+    # The overview's two, and the calls' reasons the page writes itself
+    tools = page.locator("#overview .table-tools")
+    expect(tools.get_by_role("button", name="CSV pour Excel : par jour")).to_be_visible()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Télécharger Pourquoi des appels n’ont pas été rapprochés en CSV pour Excel").click()
+    assert info.value.suggested_filename == "match-calls-excel.csv"
+    (match,) = [a.json() for a in last_answers(answers, "match") if "format=json" in a.url]
+    assert Path(info.value.path()).read_text(encoding="utf-8") == "\ufeffreason;count\n" + "".join(
+        f"{k};{v}\n" for k, v in match["calls"]["by_reason"].items())
+
+
 def test_a_download_that_fails_says_so_beside_its_button(page: Page, dash):
     """A CSV the API cannot give (ClickHouse away) is said beside the button, read out as an alert, where it was
     an uncaught error in the console and nothing on screen; the next try clears it."""
@@ -450,7 +496,7 @@ def test_the_overview_and_the_calls_reasons_download_as_csv(page: Page, dash):
     assert "compare=true" in csv_call and text == api(dash, csv_call).decode()
     assert "visits,visits_previous" in text.splitlines()[0]
     with page.expect_download() as info:
-        page.get_by_role("button", name="Download Why calls were not matched as CSV").click()
+        page.get_by_role("button", name="Download Why calls were not matched as CSV", exact=True).click()
     assert info.value.suggested_filename == "match-calls.csv"
     (match,) = [a.json() for a in last_answers(answers, "match")]
     lines = Path(info.value.path()).read_text().splitlines()

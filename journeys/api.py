@@ -186,7 +186,7 @@ async def persons_status(request: Request) -> Response:
 
 
 async def report(request: Request) -> Response:
-    """GET /api/reports/NAME: one report, its options in the query string; JSON unless format=table|csv.
+    """GET /api/reports/NAME: one report, its options in the query string; JSON unless format=table|csv|excel.
     POST: the options as a JSON object in the body, for a value that must stay out of URLs and logs: a
     `phone`, hashed here as the collector hashes it (only its key reaches the report); the query string may
     hold the others (format=csv), an option given in both is refused. A bad option is a 400

@@ -15,7 +15,7 @@ MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "position_ba
 """The attribution models, in the order reports list them."""
 BREAKDOWNS = ("lever", "campaign", "broker", "device")
 """Breakdowns every report with `by` knows; any property declared in the plan is one too."""
-FORMATS = ("table", "csv", "json")
+FORMATS = ("table", "csv", "excel", "json")
 DEFAULT_DAYS = 30
 LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
 """The latest end of a period: reports count days with ClickHouse's Date, which ends in 2149 (a later day wraps

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import decimal
 import io
 import json
 import subprocess
@@ -250,6 +251,21 @@ def test_csv_cells_a_spreadsheet_would_run_as_formulas_stay_text():
     rows = list(csv.reader(io.StringIO(render(result, "csv"))))
     assert rows[1] == ["'=HYPERLINK(\"http://evil.example\",\"x\")", "3", "-1.5"]
     assert [r[0] for r in rows[2:]] == ["'+33 spring", "'@sum", "moto-spring", "-12.5"]  # text that is a number: none
+
+
+def test_the_excel_csv_is_the_csv_as_french_excel_opens_it():
+    """The reports' CSV (`,`, `.` decimals, no BOM) opened in Excel set to French as one column: `excel` is the same
+    cells with a UTF-8 BOM, `;` between them and decimal commas, the same digits (no exponent), text untouched."""
+    result = Result(["campaign", "visits", "revenue", "rate", "tiny", "note"],
+                    [["moto;spring", 3, decimal.Decimal("1234.50"), 0.1234567, 1e-05, "v1.2"],
+                     ["=cmd", 0, decimal.Decimal("-2.00"), None, 2.0, "Coût"]])
+    text = render(result, "excel")
+    assert text.startswith("\ufeff") and text.encode("utf-8").startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(text[1:]), delimiter=";"))
+    assert rows == [["campaign", "visits", "revenue", "rate", "tiny", "note"],
+                    ["moto;spring", "3", "1234,50", "0,1234567", "0,00001", "v1.2"],
+                    ["'=cmd", "0", "-2,00", "", "2,0", "Coût"]]
+    assert render(result, "csv").splitlines()[1] == "moto;spring,3,1234.50,0.1234567,1e-05,v1.2"  # unchanged
 
 
 def test_a_csv_cell_holding_a_carriage_return_is_quoted_and_reads_back_whole():

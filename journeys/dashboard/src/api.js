@@ -168,15 +168,22 @@ export async function reportPost(name, body, signal) {
   return resp.json();
 }
 
-/** Download the report as CSV, as the API renders it, under a readable file name. */
-export async function downloadCsv(name, params, filename) {
-  var resp = await call(reportUrl(name, params, 'csv'), { headers: { Accept: 'text/csv' } });
-  save(await resp.blob(), filename);
+/**
+ * Download the report as CSV, as the API renders it, under a readable file name; `excel`: the API's `excel` format,
+ * the same CSV as Excel set to French opens it (a BOM, `;`, decimal commas), named NAME-excel.csv.
+ */
+export async function downloadCsv(name, params, filename, excel) {
+  var resp = await call(reportUrl(name, params, excel ? 'excel' : 'csv'), { headers: { Accept: 'text/csv' } });
+  save(await resp.blob(), excel ? excelName(filename) : filename);
 }
 
 /** Save CSV text the page wrote from a report's JSON (a part of a report the API's CSV does not hold). */
-export function saveCsv(text, filename) {
-  save(new Blob([text], { type: 'text/csv;charset=utf-8' }), filename);
+export function saveCsv(text, filename, excel) {
+  save(new Blob([text], { type: 'text/csv;charset=utf-8' }), excel ? excelName(filename) : filename);
+}
+
+function excelName(filename) {
+  return filename.replace(/\.csv$/, '') + '-excel.csv';
 }
 
 function save(blob, filename) {

@@ -72,14 +72,23 @@ function compare(a, b) {
 }
 
 /**
- * The CSV button of a table: downloads the report as the API renders it. `text`: its words when "CSV" is not
- * enough (two downloads side by side), then its accessible name as well (a name must hold the words shown).
+ * The CSV buttons of a table: the report as the API renders it, and the same for Excel set to French (`;`, decimal
+ * commas, a BOM: the CSV opened there as one column); `download(excel)` fetches one. `text`, `excelText`: their
+ * words when "CSV" is not enough (two downloads side by side), then their accessible names as well (a name must
+ * hold the words shown).
  */
-export function csvButton(name, download, text) {
-  var onclick = said(download);
-  if (!text) return h('button', { type: 'button', class: 'csv', onclick, 'aria-label': t('csv.of', { name }) }, '⤓ CSV');
-  return h('button', { type: 'button', class: 'csv', onclick, title: t('csv.of', { name }) },
-    h('span', { 'aria-hidden': 'true' }, '⤓ '), text);
+export function csvButton(name, download, text, excelText) {
+  var csv = said(() => download(false)), excel = said(() => download(true));
+  var title = t('csv.excel.title');
+  if (!text) {
+    return [h('button', { type: 'button', class: 'csv', onclick: csv, 'aria-label': t('csv.of', { name }) }, '⤓ CSV'),
+      h('button', { type: 'button', class: 'excel', onclick: excel, 'aria-label': t('csv.excel.of', { name }), title },
+        `⤓ ${t('csv.excel')}`)];
+  }
+  return [h('button', { type: 'button', class: 'csv', onclick: csv, title: t('csv.of', { name }) },
+    h('span', { 'aria-hidden': 'true' }, '⤓ '), text),
+  h('button', { type: 'button', class: 'excel', onclick: excel, title: `${t('csv.excel.of', { name })}. ${title}` },
+    h('span', { 'aria-hidden': 'true' }, '⤓ '), excelText)];
 }
 
 /**
@@ -88,8 +97,8 @@ export function csvButton(name, download, text) {
  */
 function said(download) {
   return async (event) => {
-    var button = event.currentTarget, note = button.nextElementSibling;
-    if (note && note.classList.contains('csv-error')) note.remove();
+    var button = event.currentTarget;
+    button.parentNode.querySelectorAll('.csv-error').forEach((note) => note.remove());
     try {
       await download(event);
     } catch (e) {
@@ -101,12 +110,15 @@ function said(download) {
 
 /**
  * Rows of a report's JSON as CSV, as the API writes its own (a header of the keys, values as sent, null empty,
- * quotes where a value needs them): for a part of a report its CSV does not hold.
+ * quotes where a value needs them): for a part of a report its CSV does not hold. `excel`: as the API's `excel`
+ * format, for Excel set to French (a BOM, `;` between cells, decimal commas).
  */
-export function csvText(keys, rows) {
+export function csvText(keys, rows, excel) {
+  var sep = excel ? ';' : ',', quote = excel ? /[";\n\r]/ : /[",\n\r]/;
   // Text that a spreadsheet would read as a formula (=, +, -, @...) kept text with a leading quote, as the API does
   // (collector/output.py); text that is a number (-12.5) is none.
   var text = (v) => (typeof v === 'string' && /^[=+\-@\t\r]/.test(v) && !/^[+-]?\d[\d.]*$/.test(v) ? `'${v}` : String(v));
-  var cell = (v) => (v == null ? '' : /[",\n\r]/.test(text(v)) ? `"${text(v).replace(/"/g, '""')}"` : text(v));
-  return [keys, ...rows.map((r) => keys.map((k) => r[k]))].map((line) => line.map(cell).join(',')).join('\n') + '\n';
+  var shown = (v) => (excel && typeof v == 'number' ? String(v).replace('.', ',') : text(v));
+  var cell = (v) => (v == null ? '' : quote.test(shown(v)) ? `"${shown(v).replace(/"/g, '""')}"` : shown(v));
+  return (excel ? '\ufeff' : '') + [keys, ...rows.map((r) => keys.map((k) => r[k]))].map((line) => line.map(cell).join(sep)).join('\n') + '\n';
 }

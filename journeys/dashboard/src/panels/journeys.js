@@ -161,7 +161,7 @@ export var journeys = {
       var shown = rows.map((r) => ({ ...r, path: steps(r.path).join(' → ') }));
       var columns = columnsOf(shown).map((c) => (c.key == 'path' ? { ...c, text: (v) => steps(v).map(leverName).join(' → ') } : c));
       parts.push(table({ caption: t('journeys.caption'), columns, rows: shown }));
-      parts.push(h('div', { class: 'table-tools' }, csvButton(t('panel.journeys'), () => downloadCsv('paths', params(s), 'paths.csv'))));
+      parts.push(h('div', { class: 'table-tools' }, csvButton(t('panel.journeys'), (excel) => downloadCsv('paths', params(s), 'paths.csv', excel))));
     }
     return parts;
   },

@@ -69,7 +69,7 @@ export var levers = {
         onpick: state.supportedFilters().includes(view) ? (r) => set({ [view]: String(r[key]) }) : null, pickLabel: t('levers.pick'),
       }),
       h('div', { class: 'table-tools' }, csvButton(t(`levers.by.${view}`),
-        () => downloadCsv(REPORT[view], params(s), `${REPORT[view]}.csv`))),
+        (excel) => downloadCsv(REPORT[view], params(s), `${REPORT[view]}.csv`, excel))),
     ];
   },
 };
