@@ -873,6 +873,34 @@ def test_on_a_phone_nothing_is_wider_than_the_screen(page: Page, dash):
     assert bars and min(bars) > 200, bars
 
 
+@pytest.mark.parametrize("width", [390, 768])
+def test_on_a_tablet_or_a_phone_the_levers_charts_stand_one_under_the_other(page: Page, dash, width):
+    """Side by side below 900 px (a rule more specific than the narrow screen's), each chart of campaigns was 330 px
+    wide at 768 px, 160 px on a phone, its names cut short on the left ("ewsletter-rentree · E-mail")."""
+    page.set_viewport_size({"width": width, "height": 900})
+    login(page, dash, "?lang=fr&period=90d&view=campaign")
+    settled(page)
+    charts = page.locator("#levers .two .chart").evaluate_all("els => els.map(e => e.getBoundingClientRect().toJSON())")
+    frame = page.locator("#levers .two").bounding_box()
+    assert len(charts) == 2 and charts[1]["top"] >= charts[0]["bottom"], charts
+    assert all(c["width"] >= frame["width"] - 1 for c in charts), (charts, frame)
+
+
+def test_a_control_reached_with_shift_tab_is_not_hidden_under_the_sticky_header(page: Page, dash):
+    """Going back up a table with Shift+Tab, each row's button was scrolled to the top of the window, under the
+    sticky header: the keyboard's focus out of sight (WCAG 2.4.11)."""
+    page.set_viewport_size({"width": 1200, "height": 700})
+    login(page, dash, "?lang=fr&period=90d")
+    settled(page)
+    page.locator("#levers .csv").focus()
+    header = page.locator("header.top")
+    for _ in range(12):
+        page.keyboard.press("Shift+Tab")
+        box = page.evaluate("() => document.activeElement.getBoundingClientRect().toJSON()")
+        bottom = header.bounding_box()["y"] + header.bounding_box()["height"]
+        assert box["top"] >= bottom - 1, (page.evaluate("document.activeElement.textContent"), box, bottom)
+
+
 def test_the_header_shows_no_stray_text(page: Page, dash):
     login(page, dash)
     settled(page)

@@ -24,6 +24,8 @@ function boot() {
   document.body.replaceChildren(
     h('a', { class: 'skip', href: '#main' }, ''), header, banner, nav, main);
   drawChrome();
+  // The sticky header's height, which the page keeps clear when it scrolls to a focused control (dashboard.css).
+  new ResizeObserver(() => document.documentElement.style.setProperty('--header-height', `${header.offsetHeight}px`)).observe(header);
   asking.forEach((p) => p.load());
   state.onChange(function (changed) {
     if (changed.includes('lang')) {

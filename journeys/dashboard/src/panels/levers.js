@@ -31,6 +31,15 @@ function params(s) {
   return { ...state.common(s), ...state.credit(s) };
 }
 
+/**
+ * A bar's name cut short with an ellipsis to fit `width` pixels (Chart.js gives the names at most half the chart and
+ * cut them on the left: "ewsletter-rentree · E-mail" on a phone); the tooltip and the table keep it whole.
+ */
+export function shortened(text, width) {
+  var most = Math.max(8, Math.floor((width - 16) / 7)); // 12 px text: at most some 7 px a character
+  return text.length <= most ? text : text.slice(0, most - 1).trimEnd() + '…';
+}
+
 export var levers = {
   id: 'levers',
   keys: ['view', 'model', 'lookback', 'offline'],
@@ -59,7 +68,9 @@ export var levers = {
       type: 'bar',
       data: { labels: top.map(name), datasets: [{ label: label(f), data: top.map((r) => r[f]), backgroundColor: colour(i) }] },
       options: { indexAxis: 'y', plugins: { legend: { display: false }, title: { display: true, text: label(f), align: 'start' } },
-        scales: { x: { beginAtZero: true }, y: { ticks: { autoSkip: false } } } },
+        scales: { x: { beginAtZero: true }, y: { ticks: { autoSkip: false, callback(value) {
+          return shortened(this.getLabelForValue(value), this.chart.width / 2);
+        } } } } },
     }, Math.max(180, 26 * top.length + 60)));
     return [
       h('div', { class: 'two even' }, charts),
