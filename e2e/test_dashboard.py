@@ -553,6 +553,19 @@ def test_the_apis_refusals_are_said_in_the_pages_language(page: Page, dash):
         "The tagging plan has no form “home_quote” (forms: moto_quote). The plan may have changed: reload the page.")
 
 
+def test_an_answer_that_is_not_the_collectors_is_said_in_the_pages_language(page: Page, dash):
+    """A proxy's error page (502, HTML) showed its status text, "Bad Gateway", on the French page: the page says in
+    its words that the server answered without saying why, the status text kept under "Détail technique"."""
+    page.route("**/api/reports/funnel?*", lambda route: route.fulfill(status=502, content_type="text/html",
+                                                                    body="<html><body>Bad gateway</body></html>"))
+    login(page, dash, "?lang=fr&period=90d")
+    funnel = page.locator("#funnel")
+    expect(funnel).to_have_attribute("data-state", "error")
+    expect(funnel.locator(".why")).to_have_text(
+        "Le serveur a répondu 502 sans dire pourquoi (un proxy entre les deux, un délai dépassé ?). Réessayez dans un moment.")
+    expect(funnel.locator(".why-detail [lang=en]")).to_have_text("Bad Gateway")
+
+
 def test_the_french_page_names_levers_steps_and_statuses_in_french(page: Page, dash):
     """Ids showed through in French (an outside tester): search_organic in the tables, charts, heat map and
     Sankey, "vehicle" for the plan's "Votre moto", "1 page(s), mobile", "Statut signed". The figures' data-value

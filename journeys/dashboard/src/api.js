@@ -120,6 +120,8 @@ async function call(url, init, last) {
         /* not JSON: keep the status text */
       }
       if (resp.status == 401) sessionEnded();
+      // No answer of the collector's (a proxy's error page, a time limit in between): the status is all there is.
+      if (typeof body.error != 'string') throw new ApiError(resp.status, message, 'http_status', { status: String(resp.status) });
       throw new ApiError(resp.status, message, typeof body.code == 'string' ? body.code : null, body.values);
     }
     return resp;

@@ -43,6 +43,7 @@ add({
     'api.store_unavailable': 'The figures could not be computed: the database (ClickHouse) is out of reach or overloaded. Try again in a moment.',
     'api.query_refused': 'The database refused to compute this report.',
     'api.too_deep_request': 'The server could not read the request.',
+    'api.http_status': 'The server answered {status} without saying why (a proxy in between, or a time limit?). Try again in a moment.',
   },
   fr: {
     'error.detail': 'Détail technique',
@@ -81,6 +82,7 @@ add({
     'api.store_unavailable': 'Les chiffres n’ont pas pu être calculés : la base de données (ClickHouse) est injoignable ou surchargée. Réessayez dans un moment.',
     'api.query_refused': 'La base de données a refusé de calculer ce rapport.',
     'api.too_deep_request': 'Le serveur n’a pas pu lire la demande.',
+    'api.http_status': 'Le serveur a répondu {status} sans dire pourquoi (un proxy entre les deux, un délai dépassé ?). Réessayez dans un moment.',
   },
 });
 
