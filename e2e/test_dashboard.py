@@ -931,7 +931,13 @@ def test_filters_reach_every_panel_and_narrow_its_figures(page: Page, dash):
     assert all("lever=display" in c and "device=mobile" in c for c in calls if "/person" not in c), calls
     for panel in PANELS:
         assert page.locator(f"#{panel}").get_attribute("data-state") in ("ready", "empty"), panel
-    expect(page.locator('.chip[data-filter="lever"]')).to_contain_text("Display ads")
+    expect(page.locator('.chip[data-filter="lever"]')).to_have_text("Lever: Display ads✕")
+    # French writes a space before a colon: the chip read "Levier: Publicité display"
+    page.get_by_label("Language").select_option("fr")
+    expect(page.locator('.chip[data-filter="lever"]')).to_have_text("Levier : Publicité display✕")
+    expect(page.locator('.chip[data-filter="lever"]')).to_have_accessible_name("Levier : Publicité display. Retirer ce filtre")
+    page.get_by_label("Langue").select_option("en")
+    settled(page)
     (levers,) = last_answers(answers, "levers")
     assert {r["lever"] for r in levers.json() if r["visits"]} == {"display"}
     # The levers' period and filters (not its attribution options, which the overview does not take).

@@ -134,11 +134,12 @@ function filterBar(s) {
   if (!supported.length) return null;
   var active = supported.filter((f) => s[f]);
   var shown = (f) => (f == 'lever' ? leverName(s[f]) : s[f]);
+  var said = (f) => t('filter.chip', { filter: t('filter.' + f), value: shown(f) }); // "Campagne : x" in French
   var chips = active.map((f) => h('button', {
     type: 'button', class: 'chip', dataset: { filter: f },
-    'aria-label': `${t('filter.' + f)}: ${shown(f)}. ${t('filter.remove')}`, title: `${t('filter.' + f)}: ${shown(f)}`,
+    'aria-label': `${said(f)}. ${t('filter.remove')}`, title: said(f),
     onclick: () => state.set({ [f]: '' }),
-  }, h('span', { class: 'chip-text' }, `${t('filter.' + f)}: ${shown(f)}`), h('span', { class: 'chip-x', 'aria-hidden': 'true' }, '✕')));
+  }, h('span', { class: 'chip-text' }, said(f)), h('span', { class: 'chip-x', 'aria-hidden': 'true' }, '✕')));
   return h('div', { class: 'filters', role: 'group', 'aria-label': t('filters') },
     supported.includes('device') && select(t('filter.device'), s.device, [['', t('filter.any')], ...state.DEVICES.map((d) => [d, deviceName(d)])],
       (v) => state.set({ device: v })),
