@@ -47,9 +47,11 @@ export function table({ caption, columns, rows, sort, onsort, heat, onpick, pick
 var WIDE = 12;
 
 /** The columns, a column of amounts showing cents on every line once one has them (€104 beside €213.85 read as
- * two precisions). */
+ * two precisions), and a column of figures with a fraction (sales credited in part) its two decimals on every line
+ * (the heat map read "10" under "12,47"). */
 export function withCents(columns, rows) {
-  return columns.map((c) => (c.kind == 'money' && rows.some((r) => hasCents(r[c.key])) ? { ...c, kind: 'money2' } : c));
+  var TWO = { money: 'money2', decimal: 'decimal2' };
+  return columns.map((c) => (TWO[c.kind] && rows.some((r) => hasCents(r[c.key])) ? { ...c, kind: TWO[c.kind] } : c));
 }
 
 /**
