@@ -667,6 +667,21 @@ def test_loading_empty_and_error_states_are_designed(page: Page, dash):
     expect(funnel.get_by_role("alert")).to_contain_text("The collector could not be reached")
 
 
+def test_the_reasons_a_sale_was_not_matched_are_read_whole(page: Page, dash):
+    """The first column's text is cut after two lines of 16em (for a broker id of 300 characters): the French reason
+    "aucune visite comptée (robots seulement, ou clé reçue par l’API)" ended in "…", in a table with room to spare."""
+    login(page, dash, "?lang=fr&period=90d")
+    settled(page)
+    reasons = page.locator("#quality th[data-key=reason] .cut")
+    expect(reasons.filter(has_text="aucune visite comptée (robots seulement, ou clé reçue par l’API)")).to_have_count(1)
+    # Each reason's last line is drawn inside its cell (a line cut off is laid out below it, hidden)
+    cut = reasons.evaluate_all("""els => els.filter((e) => {
+        var range = document.createRange(); range.selectNodeContents(e);
+        var last = [...range.getClientRects()].pop(), cell = e.closest('th').getBoundingClientRect();
+        return !last || last.bottom > cell.bottom + 0.5 || last.right > cell.right + 0.5; }).map((e) => e.textContent)""")
+    assert cut == []
+
+
 def test_a_period_without_sales_says_so_in_the_reconciliation_panel(page: Page, dash):
     """The match part of a period without any sale showed six reasons at 0, their CSV and a match rate of "–"."""
     login(page, dash, "?lang=fr&period=custom&from=2001-01-01&to=2001-01-31")
