@@ -5,9 +5,10 @@ import { fmt, hasCents } from './format.js';
 import { lang, t } from './i18n.js';
 
 /**
- * columns: [{key, label, kind, heat?, source?, text?}]; rows: the report's row objects; source names the API
+ * columns: [{key, label, kind, heat?, source?, text?, none?}]; rows: the report's row objects; source names the API
  * field a pivoted cell holds (data-key, which the tests compare with the report's JSON); text(value): a text
- * value as shown (a lever's name), data-value keeping the report's.
+ * value as shown (a lever's name), data-value keeping the report's; none: what an empty text value says ("–"
+ * unless given).
  * sort: "key" or "-key" (descending), kept in the URL by the caller through onsort.
  */
 export function table({ caption, columns, rows, sort, onsort, heat, onpick, pickLabel }) {
@@ -25,7 +26,7 @@ export function table({ caption, columns, rows, sort, onsort, heat, onpick, pick
   });
   var body = sorted.map((r) => h('tr', null, columns.map(function (c, i) {
     var numeric = c.kind && c.kind != 'text' && c.kind != 'time';
-    var v = r[c.key], text = c.kind && c.kind != 'text' ? fmt(v, c.kind) : (v == null || v === '' ? '–' : c.text ? c.text(v) : String(v));
+    var v = r[c.key], text = c.kind && c.kind != 'text' ? fmt(v, c.kind) : (v == null || v === '' ? c.none || '–' : c.text ? c.text(v) : String(v));
     var attrs = { class: numeric ? 'num' : null, dataset: { key: c.source || c.key, value: v == null ? '' : String(v) } };
     if (c.heat && max > 0) {
       var level = Math.min(5, Math.ceil(((v || 0) / max) * 5));
