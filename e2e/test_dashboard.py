@@ -944,6 +944,20 @@ def test_a_control_reached_with_shift_tab_is_not_hidden_under_the_sticky_header(
         assert box["top"] >= bottom - 1, (page.evaluate("document.activeElement.textContent"), box, bottom)
 
 
+def test_a_link_to_a_panel_opens_at_its_top_once_the_figures_are_drawn(page: Page, dash):
+    """A link to a panel (…#attribution, as the panels' links leave it in the address bar) opened in the middle of
+    the panel, its heading under the sticky header: the browser scrolled to it while the panels above were
+    skeletons, and their figures pushed it down."""
+    page.set_viewport_size({"width": 1200, "height": 800})
+    login(page, dash, "?lang=fr&period=90d")
+    page.goto(f"{dash.url}/dashboard?lang=fr&period=90d&view=campaign#attribution")
+    settled(page)
+    page.wait_for_timeout(300)  # the charts drawn on the next frame
+    header = page.locator("header.top").bounding_box()
+    top = page.locator("#attribution").bounding_box()["y"]
+    assert header["y"] + header["height"] <= top <= header["y"] + header["height"] + 24, (top, header)
+
+
 def test_the_header_shows_no_stray_text(page: Page, dash):
     login(page, dash)
     settled(page)

@@ -26,6 +26,7 @@ function boot() {
   drawChrome();
   // The sticky header's height, which the page keeps clear when it scrolls to a focused control (dashboard.css).
   new ResizeObserver(() => document.documentElement.style.setProperty('--header-height', `${header.offsetHeight}px`)).observe(header);
+  keepInView(location.hash && document.getElementById(location.hash.slice(1)), main);
   asking.forEach((p) => p.load());
   state.onChange(function (changed) {
     if (changed.includes('lang')) {
@@ -42,6 +43,23 @@ function boot() {
     banner.hidden = false;
     banner.replaceChildren(t('session.expired'), ' ', h('a', { href: loginUrl() }, t('login.again')));
   });
+}
+
+/**
+ * A link to a panel (…#attribution, shared from the address bar after a click in the panels' links) opens at that
+ * panel's top: the browser scrolled to it while the panels above were skeletons, and as their figures came it was
+ * pushed down, the link opening in the middle of the panel, its heading under the header. It is brought back into
+ * view as the panels above change height, until the viewer scrolls, types or clicks.
+ */
+function keepInView(target, main) {
+  if (!target) return;
+  var watch = new ResizeObserver(() => target.scrollIntoView());
+  var done = () => {
+    watch.disconnect();
+    ['wheel', 'keydown', 'pointerdown', 'touchstart'].forEach((e) => removeEventListener(e, done, true));
+  };
+  ['wheel', 'keydown', 'pointerdown', 'touchstart'].forEach((e) => addEventListener(e, done, { capture: true, passive: true }));
+  watch.observe(main);
 }
 
 /** Logging out: the panels still loading stop asking, so no report is refused once the session has ended. */
