@@ -132,6 +132,7 @@ class Cancelled(StoreError):
     """Its caller went away: the query was stopped, or never started."""
 
     status = 499
+    error_code = "cancelled"
 
 
 class Store:
