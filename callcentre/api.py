@@ -73,7 +73,7 @@ async def serving(app) -> AsyncIterator[None]:
     app.state.contacts = contacts
     numbers = numbers_mod.Service(app.state, Store(settings.clickhouse, settings.database, settings.cluster, timeouts=settings.timeouts),
                                   (slot(app), settings.workers), registry=app.state.metrics.registry)
-    await numbers.start()
+    await numbers.start(settings.timeouts.connect)
     app.state.numbers = numbers
     dispatcher = purger = None
     if runs_background(app):
@@ -93,7 +93,7 @@ async def serving(app) -> AsyncIterator[None]:
             await dispatcher.stop()
             await run_in_threadpool(dispatcher.outbox.store.close)
         if purger is not None:
-            await purger.stop()
+            await purger.stop(timeout=settings.shutdown_timeout)  # a purge waiting on a hung ClickHouse is left
         await numbers.stop()
         await run_in_threadpool(numbers.book.store.close)
         await run_in_threadpool(contacts.close)

@@ -21,7 +21,7 @@ from callcentre.seal import Sealer, parse_keys
 from collector import settings as settings_mod
 from collector.errors import Problem
 from collector.options import format_option, load_plan, plan_option, target_options
-from collector.output import as_result, csv_text, format_result, spreadsheet_text
+from collector.output import BOM, as_result, csv_text, format_result, spreadsheet_text
 from collector.since import FORMS, parse_since
 from collector.storage import QueryResult
 from collector.target import Op, Target
@@ -103,7 +103,7 @@ def render(result: QueryResult, fmt: str) -> str:
             writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
             writer.writerow(result.columns)
             writer.writerows(rows)
-            return "\ufeff" + out.getvalue()
+            return BOM + out.getvalue()
         return csv_text([result.columns, *rows])
     shown = ("phone", "form_id", "last_step", "abandoned_at", "call_by", "lever", "campaign", "broker_id",
              "time_on_form_s", "wording", "delivery")

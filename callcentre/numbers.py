@@ -20,6 +20,7 @@ number, and a call to either matches the same session.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -292,19 +293,23 @@ class Service:
                      registry=registry)
         free.set_function(lambda: self.pool.free(now()) if self.pool else 0)
 
-    async def start(self) -> None:
+    async def start(self, wait: float) -> None:
         """Take back the leases still holding their numbers (in the background while ClickHouse is away: the
-        collector starts all the same), then write new ones as they come."""
+        collector starts all the same), then write new ones as they come. The start waits `wait` seconds at
+        most for them: a ClickHouse server that takes connections and never answers held it for the reading
+        client's whole timeout, the collector answering nothing meanwhile."""
         self.book.start()
         if not self.pool:
             self.loaded = True
             return
-        try:
-            await self._load()
-        except Exception as exc:  # StoreError: ClickHouse away at start
-            log.warning("tracking numbers: the leases cannot be read yet (%s); the default number is shown "
-                        "until they are, tried again every %.0f s", exc, RELOAD)
-            self._loading = asyncio.create_task(self._load_later(), name="parcours-number-leases")
+        first = asyncio.create_task(self._load(), name="parcours-number-leases")
+        await asyncio.wait({first}, timeout=wait)
+        if first.done() and not first.cancelled() and first.exception() is None:
+            return
+        why = first.exception() if first.done() and not first.cancelled() else f"no answer in {wait:g} s"
+        log.warning("tracking numbers: the leases cannot be read yet (%s); the default number is shown "
+                    "until they are, tried again every %.0f s", why, RELOAD)
+        self._loading = asyncio.create_task(self._load_later(first), name="parcours-number-leases")
 
     async def _load(self) -> None:
         rows = await asyncio.get_running_loop().run_in_executor(None, load, self.book.store,
@@ -312,7 +317,11 @@ class Service:
         self.pool.load(rows)
         self.loaded = True
 
-    async def _load_later(self) -> None:
+    async def _load_later(self, first: asyncio.Task) -> None:
+        with contextlib.suppress(Exception):
+            await first  # still waiting on ClickHouse, maybe
+        if self.loaded:
+            log.info("tracking numbers: leases read, numbers leased again")
         while not self.loaded:
             await asyncio.sleep(RELOAD)
             try:

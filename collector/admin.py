@@ -50,7 +50,7 @@ class RequireToken:
         # A dashboard viewer's session may read the reports (auth.viewer_refusal says exactly what); the rest
         # of /api is the admin token's alone. A refused session hears why in its own words, not the token's.
         if scope["type"] == "http" and not _authorized(scope) and (why := auth.viewer_refusal(scope)) is not None:
-            response = error(401, answer(why), {"WWW-Authenticate": 'Bearer realm="parcours admin API"'})
+            response = error(401, answer(why), {"WWW-Authenticate": 'Bearer realm="parcours admin API"'}, code=why)
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -65,15 +65,16 @@ def _authorized(scope: Scope) -> bool:
 
 
 async def problem_response(request: Request, exc: Problem) -> Response:
-    """A Problem raised under /api, as its status and `{"error": message}`."""
-    return error(exc.status, str(exc))
+    """A Problem raised under /api, as its status and `{"error": message}` (with `code` and `values` when it
+    has a code: errors.Problem)."""
+    return error(exc.status, str(exc), code=exc.error_code, values=getattr(exc, "error_values", None))
 
 
 async def too_deep_response(request: Request, exc: RecursionError) -> Response:
     """A request whose JSON an endpoint could not read for its depth (msgspec and Python stop at ~1,000
     levels): the sender's doing, a 400, never a 500 with a traceback."""
     log.warning("%s %s: a request nested too deeply to be read, answered 400", request.method, request.url.path)
-    return error(400, answer("too_deep_request"))
+    return error(400, answer("too_deep_request"), code="too_deep_request")
 
 
 def _store(request: Request) -> Store:

@@ -74,7 +74,7 @@ def create_app(settings: Settings) -> Starlette:
         writer = Writer(wal, store.ingest, batch_rows=settings.batch_rows, batch_age=settings.batch_age,
                         backoff_max=settings.retry_max, metrics=app.state.metrics,
                         dead_letter_dir=settings.data_dir / deadletters.DIRECTORY,
-                        prepare=None if migrated else functools.partial(_migrate, settings, store))
+                        prepare=None if migrated else functools.partial(_migrate_once_answering, settings, store))
         writer.start()
         app.state.wal, app.state.writer = wal, writer
         discovery.announce(settings.data_dir, settings.url)
@@ -132,12 +132,22 @@ def _migrate(settings: Settings, store: Store) -> None:
         log.info("schema migrations applied: %s", applied)
 
 
+def _migrate_once_answering(settings: Settings, store: Store) -> None:
+    """`_migrate`, once a ClickHouse server answers within the connect timeout (StoreError if not): the
+    migrations' clients wait 300 s a call (DDL on a cluster is slow), which, on a server that takes connections
+    and never answers, held the collector's start, or its writer, that long each time."""
+    if not is_embedded(settings.clickhouse):
+        store.answers()
+    _migrate(settings, store)
+
+
 def _migrate_at_start(settings: Settings, store: Store) -> bool:
     """Migrate now; False when a ClickHouse server is out of reach: the collector starts anyway, accepts
     events into its log, and the writer migrates once ClickHouse answers. The embedded engine, or a server
-    that answers with a refusal, is a start-up error (StoreError)."""
+    that answers with a refusal, is a start-up error (StoreError). A server that does not answer within the
+    connect timeout (hung) is out of reach too: the start does not wait on it."""
     try:
-        _migrate(settings, store)
+        _migrate_once_answering(settings, store)
         return True
     except StoreError as exc:
         if is_embedded(settings.clickhouse) or exc.code is not None:

@@ -30,6 +30,7 @@ class StoreError(Problem):
     error code when it answered with one, None when it was not reached."""
 
     status = 503
+    error_code = "store_unavailable"
 
     def __init__(self, message: str, code: int | None = None):
         super().__init__(message)
@@ -40,10 +41,13 @@ class QueryRefused(StoreError):
     """ClickHouse refused a statement it was sent (its syntax, a name, readonly): the statement is at fault."""
 
     status = 400
+    error_code = "query_refused"
 
 
 class Refused(QueryRefused):
     """An analyst's SQL that is not one reading statement (sqlcheck.py), refused before ClickHouse sees it."""
+
+    error_code = None  # its message says which rule; the SQL endpoint is no page's
 
 
 class EngineBusy(StoreError):

@@ -3,6 +3,10 @@
 A `Problem` raised anywhere below a command or an admin endpoint reaches the user as it is: the CLI prints
 its message (`Error: …`, exit 1), the admin API answers `{"error": message}` with its `status`. Raise a
 subclass (a bad parameter 400, ClickHouse out of reach 503) and neither side needs code of its own for it.
+
+A problem may also carry a stable `error_code` and the `error_values` its message was written from: the API
+answers them beside the message (`{"error": …, "code": …, "values": {…}}`), so that a program, or the dashboard
+in French, can say it in its own words without reading the English message.
 """
 
 from __future__ import annotations
@@ -17,6 +21,15 @@ class Problem(Exception):
 
     status = 400
     """The admin API's answer for it."""
+    error_code: str | None = None
+    """A stable name of what is wrong (`period_order`), for programs; None: the message only."""
+
+    def __init__(self, message: str = "", *, error_code: str | None = None, **values: object):
+        super().__init__(message)
+        if error_code is not None:
+            self.error_code = error_code
+        self.error_values = values
+        """What the message names (the option, the value refused, what is allowed), by name."""
 
 
 class BadParameter(Problem):
@@ -41,5 +54,12 @@ class Cutoff(Exception):
     line (logs.py), not as a traceback."""
 
 
-def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+def error(status: int, message: str, headers: dict[str, str] | None = None, code: str | None = None,
+          values: Mapping[str, object] | None = None) -> JSONResponse:
+    """The JSON body of a refusal: the message for people, with its stable code and values when it has them."""
+    body: dict[str, object] = {"error": message}
+    if code is not None:
+        body["code"] = code
+        body["values"] = {k: v if isinstance(v, (str, int, float, bool, list)) or v is None else str(v)
+                          for k, v in (values or {}).items()}
+    return JSONResponse(body, status_code=status, headers=headers)

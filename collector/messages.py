@@ -54,6 +54,9 @@ ANSWERS = {
     "client_gone": "the client went away before the body was complete",
     "bad_gzip": "the body is not valid gzip ({detail}); compress it with gzip or send it plain",
     "gzip_truncated": "the gzip body is truncated; send the whole compressed body",
+    "bad_encoding": "the body begins with {encoding}'s byte order mark but is not valid {encoding} ({detail}); "
+                    "send UTF-8",
+    "too_big_utf8": "body larger than {limit} bytes once read as UTF-8; send smaller batches",
     "gzip_members": "the gzip body holds more than {limit} members; compress the body as one",
     "origin": 'origin "{origin}" is not one of the plan\'s sites; its events are kept as rejected: add it to '
               'sites[].origins, then replay them (`parcours rejected replay`)',
@@ -116,7 +119,7 @@ _EXPECTED = {"str": "a string", "int": "an integer", "float": "a number", "bool"
 _GOT = {"str": "a string", "int": "a number", "float": "a number", "bool": "a boolean", "object": "an object",
         "array": "a list", "null": "null"}
 
-_WRONG_TYPE = re.compile(r"^Expected `(\w+)(?: \| \w+)*`(?: \| `?\w+`?)*, got `(\w+)`$")  # `str | null` too
+_WRONG_TYPE = re.compile(r"^Expected `(\w+(?: \| \w+)*)`(?: \| `?\w+`?)*, got `(\w+)`$")  # `str | null` too
 _BOUND = re.compile(r"^(?:Expected `\w+` [<>]=? -?[\d.e+]+|Number out of range)$")
 _MISSING = re.compile(r"^Object missing required field `([^`]+)`$")
 _PATH = re.compile(r"^(.*) - at `\$(.*)`$")
@@ -153,7 +156,7 @@ def decode_error(message: str, names: Mapping[str, str], described: Callable[[st
     field = _field(path, names)
     wrong = _WRONG_TYPE.match(text)
     if wrong:
-        expected = described(field) or _EXPECTED.get(wrong.group(1), wrong.group(1))
+        expected = described(field) or _expected(wrong.group(1))
         if path.endswith("[...]"):  # a value of a map, such as captured
             expected += " for every value"
         return reason("wrong_type", field=field or whole, expected=expected,
@@ -165,6 +168,15 @@ def decode_error(message: str, names: Mapping[str, str], described: Callable[[st
     if text.startswith("JSON is malformed: "):
         return reason("not_json", detail=text.removeprefix("JSON is malformed: "))
     return reason("undecodable", detail=text)
+
+
+def _expected(types: str) -> str:
+    """msgspec's `int | str | null` in words: "an integer or a string" (null goes without saying: a field that
+    may be left out; it read "an integer" alone, for a Segment userId, which may be a string as well)."""
+    kinds = [t for t in types.split(" | ") if t != "null"] or ["null"]
+    if "float" in kinds:  # a number: an integer is one
+        kinds = [t for t in kinds if t != "int"]
+    return " or ".join(_EXPECTED.get(t, t) for t in kinds)
 
 
 def _field(path: str, names: Mapping[str, str]) -> str:

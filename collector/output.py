@@ -66,18 +66,23 @@ def format_result(result: QueryResult, fmt: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def csv_text(rows: Iterable[Iterable[Any]]) -> str:
+def csv_text(rows: Iterable[Iterable[Any]], delimiter: str = ",") -> str:
     """RFC 4180 lines, each ended by `\\n`. Python's writer quotes a field that holds a character of its own line
     ending only: with `\\n`, a campaign holding a carriage return (`utm_campaign=a%0Db` is stored as sent) was
-    left unquoted, and every reader split its row in two. Written with `\\r\\n`, which each line then leaves."""
+    left unquoted, and every reader split its row in two. Written with `\\r\\n`, which each line then leaves.
+    `delimiter`: `;` for Excel in French (the reports' `excel` format)."""
     out, lines = io.StringIO(), []
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, lineterminator="\r\n", delimiter=delimiter)
     for row in rows:
         writer.writerow(row)
         lines.append(out.getvalue()[:-2] + "\n")
         out.seek(0)
         out.truncate()
     return "".join(lines)
+
+
+BOM = "\ufeff"
+"""What a CSV file for Excel begins with: without it, Excel reads UTF-8 as Latin-1 ("Coût" as "CoÃ»t")."""
 
 
 FORMULA = ("=", "+", "-", "@", "\t", "\r")

@@ -15,7 +15,8 @@ a rejected event its payload, name, id and reasons) goes through `Redactor`:
   number may be written so);
 - whatever separates a number's groups and whatever its digits: the matcher reads the text folded (`fold`,
   as long as the text, so only the number is replaced in the text as written): any script's decimal digits
-  (full-width ０６…, Arabic-Indic ٠٦…) as ASCII digits, Unicode spaces (the no-break spaces French
+  (full-width ０６…, Arabic-Indic ٠٦…) and the digits that are no decimal digits (circled ⓪⑥…, superscript ⁰⁶…)
+  as ASCII digits, middle dots and bullets as spaces, Unicode spaces (the no-break spaces French
   typography and word processors write, a tab), zero-width characters and underscores as spaces, dashes (en
   dash, non-breaking hyphen) as hyphens; commas only in a number written with commas throughout
   (06,71,82,93,04), so that a comma-separated list is still read number by number and 12,50 stays an amount;
@@ -30,7 +31,8 @@ a rejected event its payload, name, id and reasons) goes through `Redactor`:
 - a URL's encoded text copied into any other free text (06%2071%2082%2093%2004, %2B33671829304,
   06+71+82+93+04 in a captured utm_term or a property): read decoded too, up to `LEVELS` levels of
   percent-encoding (a URL in a URL's parameter, itself in a parameter: 06%252071…), and what is found replaced
-  where it is written (`_escaped`).
+  where it is written (`_escaped`); HTML's character references read so too (06&nbsp;71…, &#48;&#54;…, text
+  copied from a page's source or a rich-text editor).
 
 A value cut to a column's size is redacted first, then cut (`clipped`): cut first, a number across the cut
 kept its first nine digits, which no redaction reads as a number.
@@ -44,9 +46,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import html
 import re
 import unicodedata
 from collections.abc import Callable
+from html.entities import html5
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
@@ -63,13 +67,24 @@ REDACTED = "[redacted]"
 """What replaces a declared personal value (a `pii` property, a phone column of an import) wherever it is
 quoted: a rejected event's payload (replay recognises it), an import's error message."""
 
+_DOTS = "\u00b7\u0387\u2022\u2024\u2027\u2219\u22c5\u30fb\uff65"
+"""The middle dots and bullets a number's groups are written with (06·71·82·93·04), read as spaces (`fold`)."""
+_SLASHES = "\u2044\u2215"
+"""The fraction and division slashes, read as slashes."""
+_OTHER_DIGITS = ("\u00b2\u00b3\u00b9\u1369-\u1371\u19da\u2070\u2074-\u2079\u2080-\u2089\u2460-\u2468\u2474-\u247c"
+                 "\u2488-\u2490\u24ea\u24f5-\u24fd\u24ff\u2776-\u277e\u2780-\u2788\u278a-\u2792\U00010a40-\U00010a43"
+                 "\U00010e60-\U00010e68\U00011052-\U0001105a\U0001f100-\U0001f10a")
+"""The digits that are not decimal digits (`\\d`), as a character class: circled (①②③, ⓪), parenthesised
+(⑴), with a full stop (⒈), superscript and subscript (⁰¹², ₀₁₂), dingbats (❶, ➀); every character Unicode
+gives a digit value and no decimal one (Unicode 14; a test checks the list against `unicodedata`). A
+number typed in them is read as in ASCII digits (`fold`)."""
 _SEPARATORS = (" .()/\\-_,\\s\u00ad\u2010-\u2015\u2212\u200b-\u200d\u2060\ufeff\ufe58\ufe63"
-               "\uff08\uff09\uff0c\uff0d\uff0e\uff0f\uff3f")
+               "\uff08\uff09\uff0c\uff0d\uff0e\uff0f\uff3f" + _DOTS + _SLASHES)
 """The characters a phone number's groups are separated with, as a character class: ASCII spaces, dots,
 hyphens, slashes, parentheses; any Unicode space (a tab, the no-break spaces French typography and word
 processors put between groups); dashes (en dash, the non-breaking hyphen, the minus sign); zero-width
 characters and the soft hyphen; underscores (a name snake-cased); commas (a number written 06,71,82,93,04:
-see `_fold`); and their full-width forms."""
+see `_fold`); middle dots and bullets (`_DOTS`), the fraction and division slashes; and their full-width forms."""
 _LOST_PLUS = re.compile(r"(^|[\W_]) (?=\d)")
 """A space that begins a number (no letter or digit before it): in a value read as a form's, maybe a `+`."""
 _RUN = re.compile(r"\d[\d" + _SEPARATORS + r"]{6,}")
@@ -78,6 +93,18 @@ _DIGITS = re.compile(r"\d(?:[" + _SEPARATORS + r"]{0,3}\d){6}")
 phone numbers are written with (`06 - 58 - 47 - 39 - 36`, three spaces: with two, those were kept as typed): no
 phone number without it. Ordinary text, words and short numbers never reach the matcher. (`_RUN` first: a
 looser look, four times cheaper, that most text fails.)"""
+_OTHER = re.compile("[\u00b2\u00b3\u00b9\u1369-\u1371\u19da\u2070-\u2089\u2460-\u24ff\u2776-\u2792\U00010a40-\U0001f10a]")
+"""Where `_OTHER_DIGITS` may be: the same ranges, merged (a few other characters among them, which `fold` leaves
+as they are), to be looked for in half the time."""
+
+
+def _numbers(value: str) -> bool:
+    """Whether `value` may hold a phone number or an IBAN: seven digits (`_RUN`, then `_DIGITS`); a text that
+    holds circled or superscript digits is looked at folded (`\\d` knows no ①: a class of them in these
+    patterns made every look at ASCII text 60% slower)."""
+    if not value.isascii() and _OTHER.search(value):
+        value = fold(value)
+    return _RUN.search(value) is not None and _DIGITS.search(value) is not None
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.[A-Za-z]{2,63}")
 """An e-mail address, its parts no longer than an address's may be (RFC 5321: 64 characters before the @, 63 in
 a label; nine labels before the last are more than any address has): bounded, so that a look costs at most as
@@ -115,15 +142,27 @@ the redaction of a field costs stays linear in its size."""
 
 
 def _unquoted(value: str) -> str:
-    """`value` decoded as a URL's text (`+` a space), up to LEVELS times: the cheap look at what it may hide."""
+    """`value` decoded as a URL's text (`+` a space) and as HTML's (its character references), up to LEVELS
+    times: the cheap look at what it may hide."""
     for _ in range(LEVELS):
-        if "%" not in value and "+" not in value:
+        if not _encoded_text(value):
             break
         decoded = unquote_plus(value)
+        if "&" in decoded and _REFERENCE.search(decoded):
+            decoded = html.unescape(decoded)
         if decoded == value:
             break
         value = decoded
     return value
+
+
+_REFERENCE = re.compile(r"&(?:#[0-9xX]|[A-Za-z][A-Za-z0-9]{1,31};)")
+"""How an HTML character reference begins: the cheap look for one (a URL's `&utm_source=` is none)."""
+
+
+def _encoded_text(value: str) -> bool:
+    """Whether `value` may hold text encoded for a URL (06%2071…, 06+71…) or for HTML (06&nbsp;71…, &#48;…)."""
+    return "%" in value or "+" in value or ("&" in value and _REFERENCE.search(value) is not None)
 
 
 CLIP_MARGIN = 1024
@@ -160,20 +199,21 @@ class Redactor:
     def plain(self, value: str) -> bool:
         """True when `value` (several fields joined) certainly holds nothing to redact: the fast path. A URL's
         encoded text is looked at decoded (`06%2071%2082…`, `06+71+82…`: no digits in a row until then)."""
-        if "%" in value or "+" in value:
+        if _encoded_text(value):
             value = _unquoted(value)
-        if "@" in value or (_RUN.search(value) and _DIGITS.search(value)):
+        if "@" in value or _numbers(value):
             return False
         return not self.params or not any(name in value.lower() for name in self.params)
 
     def text(self, value: str) -> str:
         """Phone numbers, IBANs and e-mail addresses of `value` replaced by [phone], [iban] and [email]; also
-        written percent-encoded or joined by `+`."""
+        written percent-encoded, joined by `+`, or with HTML's character references (06&nbsp;71…, &#48;&#54;…:
+        text copied from a page's source or a rich-text editor)."""
         if "@" in value:
             value = _replaced(value, _email_spans(value), EMAIL)
-        if _RUN.search(value) and _DIGITS.search(value):  # every IBAN holds a bank or account number too
+        if _numbers(value):  # every IBAN holds a bank or account number too
             value = _phones(_ibans(value), self.region)
-        if "%" in value or "+" in value:
+        if _encoded_text(value):
             value = _escaped(value, self.region)
         return value
 
@@ -193,8 +233,8 @@ class Redactor:
         fragment replaced; its scheme and host as they are."""
         if not value:
             return value
-        probe = _unquoted(value) if "%" in value or "+" in value else value  # %2B33%206%2071…, 06+71+82…
-        if not ((_RUN.search(probe) and _DIGITS.search(probe)) or "@" in probe or (self.params and "=" in value)):
+        probe = _unquoted(value) if _encoded_text(value) else value  # %2B33%206%2071…, 06+71+82…
+        if not (_numbers(probe) or "@" in probe or (self.params and "=" in value)):
             return value
         head, hash_mark, fragment = value.partition("#")
         base, question, query = head.partition("?")
@@ -210,7 +250,13 @@ class Redactor:
         query = self._query(query) if question else query
         if hash_mark:
             fragment = self._fragment(fragment)
-        return base + question + query + hash_mark + fragment
+        value = base + question + query + hash_mark + fragment
+        if "&" in value and _REFERENCE.search(value):
+            # HTML's references in a URL (?q=06&nbsp;71&nbsp;…, ?q=06&#32;71…, a link copied from a page's source):
+            # read part by part, the number was cut at each `&` (and at the `#` of &#32;, read as the fragment's).
+            value = _edited(value, [(start, end, PHONE) for start, end, _ in
+                                    _escaped_spans(value, lambda text: _phone_spans(text, self.region), False)])
+        return value
 
     def _fragment(self, fragment: str) -> str:
         """A URL's fragment: a hash router's (`#/devis?nom=Dupont`) a route, then a query read as a query (the
@@ -237,9 +283,9 @@ class Redactor:
             value = _replaced(value, _email_spans(value), lambda text: token("email", text.lower()))
         number = lambda text: token(
             "phone", e164(fold(text), self.region) or "".join(c for c in fold(text) if c.isdigit()))
-        if _RUN.search(value) and _DIGITS.search(value):
+        if _numbers(value):
             value = _replaced(value, _phone_spans(value, self.region), number)
-        if "%" in value or "+" in value:  # 06%2071%2082%2093%2004, 06+71+82+93+04: as `text` reads them
+        if _encoded_text(value):  # 06%2071%2082%2093%2004, 06+71+82+93+04, 06&nbsp;71…: as `text` reads them
             value = _edited(value, [(start, end, number(found)) for start, end, found in
                                     _escaped_spans(value, lambda decoded: _phone_spans(decoded, self.region))])
         return value
@@ -417,8 +463,16 @@ class _Folding(dict):
     def __missing__(self, code: int) -> int:
         c = chr(code)
         digit = unicodedata.decimal(c, None)
+        if digit is None and 0 <= (digit := unicodedata.digit(c, -1)) <= 9:
+            pass  # ①, ⓪, ⁶, ❻: digits that are no decimal digits (_OTHER_DIGITS)
+        elif digit == -1:
+            digit = None
         if digit is not None:
-            out = 48 + digit  # ０, ٦, ६ ... -> 0, 6, 6
+            out = 48 + digit  # ０, ٦, ६, ① ... -> 0, 6, 6, 1
+        elif c in _DOTS:
+            out = 32  # a separator between groups, as a space is: a list of amounts stays one (0.5·12.50·99.99)
+        elif c in _SLASHES:
+            out = 47
         elif c.isspace() or c in "_\uff3f" or unicodedata.category(c) == "Cf":
             out = 32  # a tab, a no-break space, a zero-width space, a soft hyphen, an underscore
         elif unicodedata.category(c) == "Pd" or c in "\u2212\ufe63":
@@ -438,7 +492,8 @@ _COMMAS = re.compile(r"\d{1,4}(?:,\d{1,4}){3,}")
 
 def fold(value: str) -> str:
     """`value` as the phone matcher reads it, as long as `value`, character for character: any script's
-    decimal digits as ASCII digits, Unicode spaces, zero-width characters and underscores as spaces, dashes
+    decimal digits and the other digits (circled, superscript: `_OTHER_DIGITS`) as ASCII digits, Unicode spaces
+    and middle dots (`_DOTS`), zero-width characters and underscores as spaces, dashes
     as hyphens, full-width punctuation as ASCII; and the commas of a number written with commas throughout
     (06,71,82,93,04: four groups or more of one to four digits) as dots. A comma elsewhere stays one, so that a
     list stays a list (0671829304,0612345678) and an amount an amount (12,50)."""
@@ -492,13 +547,24 @@ def _edited(value: str, edits: list[tuple[int, int, str]]) -> str:
     return "".join(out) + value[last:]
 
 
-_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+|\+")
+_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+|\+|&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+"""What `_decoded` reads: percent-escapes, a `+`, and HTML's character references (`&#32;`, `&#xA0;`, `&nbsp;`,
+`&ndash;`), each with its semicolon, as HTML writes them."""
+
+
+def _reference(text: str) -> str:
+    """The character an HTML character reference (`&#160;`, `&#xa0;`, `&nbsp;`) stands for; "" for one that
+    stands for none (no such name, NUL, a surrogate, past Unicode's last code point)."""
+    if text[1] != "#":
+        return html5.get(text[1:], "")
+    code = int(text[3:-1], 16) if text[2] in "xX" else int(text[2:-1])
+    return chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else ""
 
 
 def _decoded(value: str, plus: bool = True) -> tuple[str, list[int]]:
     """`value` read as a URL's encoded text: its percent-escapes decoded (UTF-8; an escape that is none stays as
     written) and (`plus`) a `+` a space (06+71+82+93+04, a form's spaces) but for one that begins a number, as
-    `unquote_form` reads it; and where each character of the decoded text begins in `value` (one more: where it
+    `unquote_form` reads it; its HTML character references too (06&#32;71&nbsp;82…, &#48;&#54;…); and where each character of the decoded text begins in `value` (one more: where it
     ends), so that what is found in the decoded text is replaced in `value` as written, and nothing else."""
     out: list[str] = []
     starts: list[int] = []
@@ -512,6 +578,15 @@ def _decoded(value: str, plus: bool = True) -> tuple[str, list[int]]:
             begins = value[m.end():m.end() + 1].isdecimal() and not before.isalnum()
             out.append(" " if plus and not begins else "+")
             starts.append(m.start())
+            continue
+        if m.group()[0] == "&":
+            char = _reference(m.group())
+            if char:
+                out.append(char)
+                starts.extend([m.start()] * len(char))
+            else:  # no character: as it is written
+                out.append(m.group())
+                starts.extend(range(m.start(), m.end()))
             continue
         data = bytes.fromhex(m.group().replace("%", ""))
         i = 0
@@ -542,7 +617,7 @@ def _escaped_spans(value: str, find: Callable[[str], list[tuple[int, int]]],
     LEVELS levels: 06%252071… is 06%2071…, then 06 71…) that it does not find in `value` as written: each as
     its span in `value` and its decoded text. Nothing when `value` decoded holds no digits to look at."""
     probe = _unquoted(value)  # the cheap look first: most text with a % or a + is no encoded number
-    if probe == value or not (_RUN.search(probe) and _DIGITS.search(probe) or "@" in probe):
+    if probe == value or not (_numbers(probe) or "@" in probe):
         return []
     found: list[tuple[int, int, str]] = []
     taken = bytearray(len(value))  # what a level found already: a deeper level finds it again
@@ -558,7 +633,7 @@ def _escaped_spans(value: str, find: Callable[[str], list[tuple[int, int]]],
             if value[start:end] != decoded[s:e] and not any(taken[start:end]):
                 found.append((start, end, decoded[s:e]))
                 taken[start:end] = b"\1" * (end - start)
-        if "%" not in decoded:
+        if "%" not in decoded and not ("&" in decoded and _REFERENCE.search(decoded)):
             break
         text, where = decoded, starts
     return found

@@ -132,6 +132,7 @@ class Cancelled(StoreError):
     """Its caller went away: the query was stopped, or never started."""
 
     status = 499
+    error_code = "cancelled"
 
 
 class Store:
@@ -165,6 +166,17 @@ class Store:
         self.analysts.close()
         self.writes.close()
         self.ingest.close()
+
+    def answers(self) -> None:
+        """StoreError unless the ClickHouse server answers a trivial query within its connect timeout
+        (`--clickhouse-connect-timeout`). A server that takes connections and never answers (hung, stopped,
+        a proxy whose back end is gone) held the collector's start on the migrations' clients, which wait
+        300 s a call: nothing was answered, not even /healthz, for minutes."""
+        client = Client(self.dsn, timeouts=self.timeouts, send_receive=self.timeouts.connect)
+        try:
+            client.ping()
+        finally:
+            client.close()
 
     # ---- everyone else's
 
@@ -238,14 +250,29 @@ class Store:
         """Stop the reading queries of a ticket (those running now; those not started yet never start)."""
         ticket.cancelled = True
         try:
-            self.query(f"KILL QUERY WHERE Settings['log_comment'] = '{ticket.tag}' ASYNC", readonly=False)
+            self._kill(f"KILL QUERY WHERE Settings['log_comment'] = '{ticket.tag}' ASYNC")
         except StoreError as exc:  # a user that may not KILL, ClickHouse away: the query runs to its end
             log.warning("could not stop the queries of a call nobody waits for: %s", exc)
+
+    def _kill(self, sql: str) -> None:
+        """A `KILL QUERY … ASYNC`, which a server answers at once: on a client of its own bounded by the connect
+        timeout. On a writing client (300 s a call), a server that takes connections and never answers held the
+        collector's shutdown that long, on its event loop (`stop_calls`), and every other request with it when a
+        caller went away (`cancel`)."""
+        if is_embedded(self.dsn):
+            with self.writes.client() as client:
+                client.query(sql, None, self.cluster_settings)
+            return
+        client = Client(self.dsn, timeouts=self.timeouts, send_receive=self.timeouts.connect)
+        try:
+            client.query(sql, None, self.cluster_settings)
+        finally:
+            client.close()
 
     def stop_calls(self) -> None:
         """Stop every reading query of this process's requests still running (the collector stops)."""
         try:
-            self.query(f"KILL QUERY WHERE startsWith(Settings['log_comment'], '{CALLS}') ASYNC", readonly=False)
+            self._kill(f"KILL QUERY WHERE startsWith(Settings['log_comment'], '{CALLS}') ASYNC")
         except StoreError as exc:
             log.warning("could not stop the queries still running: %s", exc)
 

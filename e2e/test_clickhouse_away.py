@@ -4,9 +4,13 @@ the migrations run and the log drains. A ClickHouse that stops answering (SIGSTO
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
+import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -116,3 +120,118 @@ def test_a_hung_clickhouse_shows_in_readyz_and_nothing_is_lost(tmp_path):
             os.kill(front.proc.pid, signal.SIGCONT)
         stop_collector(proc)
         front.stop()
+
+
+class Hung:
+    """A server that takes connections and reads what comes, and never answers: a ClickHouse stuck in a way a
+    health check cannot tell from a slow one (a proxy whose back end is gone, a host out of memory swapping).
+    `stop` closes every connection, as a restarted server's are."""
+
+    def __init__(self, port: int | None = None):
+        self.sock = socket.create_server(("127.0.0.1", port or 0))
+        self.port = self.sock.getsockname()[1]
+        self.conns: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _read(conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while conn.recv(65536):
+                pass
+
+    def stop(self) -> None:
+        self.sock.close()
+        for conn in self.conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+
+
+def metric(url: str, name: str) -> float:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=30) as resp:
+        text = resp.read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
+
+
+def test_the_collector_starts_and_answers_while_clickhouse_takes_connections_and_never_answers(tmp_path):
+    """An outside probe's finding: started against such a server, the collector stayed in its start-up for more
+    than 5 minutes (the migrations' clients wait 300 s a call), answering nothing, not even /healthz: every event
+    sent meanwhile was refused at the door. It now asks the server first, bounded by --clickhouse-connect-timeout,
+    and starts as it does when ClickHouse is down."""
+    hung = Hung()
+    proc, url, log = start_collector(tmp_path, "--clickhouse", f"http://127.0.0.1:{hung.port}", "--batch-age", "0.05",
+                                     "--retry-max", "0.5", "--clickhouse-connect-timeout", "1",
+                                     "--clickhouse-timeout", "2")
+    front = None
+    try:
+        good = [event(), event(), event()]
+        assert send(url, good + [event("newsletter_signup")]) == (204, "3", "1")  # into the log
+        status, body = until(lambda: (lambda r: r if r[0] == 503 else None)(ready(url)), "readyz degraded")
+        assert body["status"] == "degraded" and body["wal_records"] >= 1, body
+        assert any("cannot be reached" in r or "has not answered for" in r or "held up" in r
+                   for r in body["reasons"]), body
+        more = [event() for _ in range(5)]
+        for e in more:  # still answered, one batch after another, while the writer waits on ClickHouse
+            assert send(url, [e]) == (204, "1", "0")
+        until(lambda: metric(url, "parcours_clickhouse_errors_total") >= 1, "a failed insert counted in /metrics")
+
+        hung.stop()  # ClickHouse restarted: the connections it held are closed, then it answers
+        front = ClickHouseFront(tmp_path, hung.port)
+        until(lambda: ready(url)[0] == 200 and ready(url)[1]["wal_records"] == 0, "ready and drained", 180)
+        assert front.rows("SELECT toString(event_id) FROM parcours.events FINAL ORDER BY 1") == sorted(
+            (e["id"],) for e in good + more)
+        assert front.rows("SELECT count() FROM parcours.rejected_events") == [(1,)]
+        assert "starting anyway: events are accepted into the write-ahead log" in log.read_text()
+    except BaseException:
+        show(log, tmp_path / "chserver.log")
+        raise
+    finally:
+        stop_collector(proc)
+        hung.stop()
+        if front:
+            front.stop()
+
+
+def test_the_collector_stops_while_clickhouse_hangs_and_what_it_took_lands_at_the_next_start(tmp_path):
+    """An outside probe's finding: stopped (SIGTERM) while such a server hung, the collector did not end: its shutdown
+    asked ClickHouse to stop the queries still running on its event loop, on a client that waits 300 s, then waited
+    for each background turn 30 s one after the other; processes stopped so were still there minutes later."""
+    hung = Hung()
+    args = ("--clickhouse", f"http://127.0.0.1:{hung.port}", "--batch-age", "0.05", "--retry-max", "0.5",
+            "--clickhouse-connect-timeout", "1", "--clickhouse-timeout", "2", "--shutdown-timeout", "3")
+    proc, url, log = start_collector(tmp_path, *args)
+    front = None
+    try:
+        taken = [event(), event()]
+        assert send(url, taken) == (204, "2", "0")
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)  # a bound on a failure, not a speed claim: it waited on ClickHouse for minutes
+        except subprocess.TimeoutExpired:
+            pytest.fail("the collector did not stop within 60 s of SIGTERM while ClickHouse hung")
+        assert "stay in the log for the next start" in log.read_text()
+
+        hung.stop()
+        front = ClickHouseFront(tmp_path, hung.port)
+        proc, url, log = start_collector(tmp_path, *args)
+        until(lambda: ready(url)[0] == 200 and ready(url)[1]["wal_records"] == 0, "ready and drained", 180)
+        assert front.rows("SELECT toString(event_id) FROM parcours.events FINAL ORDER BY 1") == sorted(
+            (e["id"],) for e in taken)
+    except BaseException:
+        show(log, tmp_path / "chserver.log")
+        raise
+    finally:
+        stop_collector(proc)
+        hung.stop()
+        if front:
+            front.stop()

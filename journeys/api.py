@@ -64,12 +64,12 @@ async def bounded_body(request: Request, limit: int, too_large: str) -> bytes:
     Content-Length when it gives one, else as it streams in (a chunked upload has no length to refuse it by)."""
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > limit:
-        raise TooLarge(too_large)
+        raise TooLarge(too_large, error_code="body_too_large", limit=limit)
     parts, size = [], 0
     async for part in request.stream():
         size += len(part)
         if size > limit:
-            raise TooLarge(too_large)
+            raise TooLarge(too_large, error_code="body_too_large", limit=limit)
         parts.append(part)
     return b"".join(parts)
 
@@ -87,7 +87,8 @@ def once(request: Request) -> dict[str, str]:
     raw = dict(request.query_params)
     if len(raw) < len(request.query_params.multi_items()):
         twice = next(k for k in raw if len(request.query_params.getlist(k)) > 1)
-        raise BadParameter(f'"{said(twice)}" is given more than once; give each option once')
+        raise BadParameter(f'"{said(twice)}" is given more than once; give each option once',
+                           error_code="option_repeated", option=said(twice))
     return raw
 
 
@@ -95,7 +96,8 @@ def url_options(request: Request) -> dict[str, str]:
     """A report's options from the query string, where a phone never goes (URLs are logged and kept)."""
     raw = once(request)
     if "phone" in raw:
-        raise BadParameter("phone: send it in a POST body ({\"phone\": \"06 12 34 56 78\"}), never in a URL")
+        raise BadParameter("phone: send it in a POST body ({\"phone\": \"06 12 34 56 78\"}), never in a URL",
+                           error_code="phone_in_url")
     return raw
 
 
@@ -184,7 +186,7 @@ async def persons_status(request: Request) -> Response:
 
 
 async def report(request: Request) -> Response:
-    """GET /api/reports/NAME: one report, its options in the query string; JSON unless format=table|csv.
+    """GET /api/reports/NAME: one report, its options in the query string; JSON unless format=table|csv|excel.
     POST: the options as a JSON object in the body, for a value that must stay out of URLs and logs: a
     `phone`, hashed here as the collector hashes it (only its key reaches the report); the query string may
     hold the others (format=csv), an option given in both is refused. A bad option is a 400
@@ -195,17 +197,19 @@ async def report(request: Request) -> Response:
         try:
             doc = msgspec.json.decode(body)
         except msgspec.DecodeError:
-            raise BadParameter("send the report's options as a JSON object") from None
+            raise BadParameter("send the report's options as a JSON object", error_code="options_not_object") from None
         if not isinstance(doc, dict):
-            raise BadParameter("send the report's options as a JSON object")
+            raise BadParameter("send the report's options as a JSON object", error_code="options_not_object")
         refuse_repeated_keys(body)
         for key, value in doc.items():
             if isinstance(value, (list, dict)):
-                raise BadParameter(f"{str(key)[:40]}: send one value (a string, a number or true/false)")
+                raise BadParameter(f"{str(key)[:40]}: send one value (a string, a number or true/false)",
+                                   error_code="option_not_one_value", option=str(key)[:40])
         raw = {str(k): v if isinstance(v, str) else json_text(v) for k, v in doc.items() if v is not None}
         in_url = url_options(request)  # format=csv in the URL, the rest in the body: both read, none twice
         if twice := sorted(set(in_url) & set(doc)):
-            raise BadParameter(f"{twice[0][:40]}: given in the URL and in the body; give it once")
+            raise BadParameter(f"{twice[0][:40]}: given in the URL and in the body; give it once",
+                               error_code="option_repeated", option=twice[0][:40])
         raw = {**in_url, **raw}
         if "phone" in raw:
             raw["phone_key"] = reports_person.hash_phone(raw.pop("phone"), state.plan.default_region,
@@ -250,7 +254,8 @@ def refuse_repeated_keys(body: bytes) -> None:
     sender may have meant the first (the same rule as events and their envelopes, collector/repeats.py)."""
     path = repeats.repeated_key(body)
     if path:
-        raise BadParameter(f"{'.'.join(path)}: given more than once; send each key once")
+        raise BadParameter(f"{'.'.join(path)}: given more than once; send each key once",
+                           error_code="option_repeated", option=".".join(path))
 
 
 def json_text(value) -> str:

@@ -14,6 +14,7 @@ writer, which has its own client. They run in the one process that does the back
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -31,7 +32,8 @@ log = logging.getLogger("parcours.persons")
 
 INTERVAL = 15.0
 STOP_TIMEOUT = 30.0
-"""Seconds a stitching run under way at shutdown may take to finish; the next start redoes it."""
+"""Seconds the turns under way at shutdown (stitching, closing sessions, reports) may take to finish, all of them
+(at most --shutdown-timeout); the next start redoes them."""
 
 
 class Background(Periodic):
@@ -111,8 +113,12 @@ async def serving(app) -> AsyncIterator[None]:
         yield
     finally:
         await run_in_threadpool(kept.stop)  # its turn's queries stopped: the shutdown does not wait for them
+        # One budget for all of them: each its own STOP_TIMEOUT, one after the other, held the shutdown a minute
+        # and more while ClickHouse hung, past --shutdown-timeout (a service manager kills the process then).
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + min(STOP_TIMEOUT, settings.shutdown_timeout)
         for turn in reversed(turns):
-            await turn.stop(timeout=STOP_TIMEOUT)
+            await turn.stop(timeout=max(1.0, deadline - loop.time()))
         app.state.journeys = app.state.report_results = app.state.journeys_reports = None
         app.state.journeys_store = None
         await run_in_threadpool(kept.save)

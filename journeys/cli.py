@@ -219,7 +219,8 @@ def status(target: Target, fmt):
 @click.option("--broker", default=None, help="Filter: the same, for a broker id (a visit's ?courtier=, or who signed).")
 @click.option("--device", default=None, help="Filter: the same, for a device type (desktop, mobile, tablet, other).")
 @click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="table", show_default=True,
-              help="A table for people; CSV or JSON (docs/analysts.md, field by field) for programs.")
+              help="A table for people; CSV or JSON (docs/analysts.md, field by field) for programs; `excel`: the "
+                   "CSV as a French Excel opens it (UTF-8 with a BOM, `;`, decimal commas).")
 @click.option("--sql", "show_sql", is_flag=True, help="Print the report's SQL with its parameters instead, "
               "to paste into clickhouse-client.")
 @plan_option("The tagging plan (when no collector runs; a running collector uses its own).")

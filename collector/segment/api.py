@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -394,7 +393,9 @@ async def serving(app) -> AsyncIterator[None]:
     async def load() -> None:
         nonlocal failing
         try:
-            await run_in_threadpool(ring.load, app.state.store)
+            # In the loop's executor, not run_in_threadpool: a task waiting on that cannot be cancelled until its
+            # thread returns, and a ClickHouse server that never answers held the shutdown that long.
+            await asyncio.get_running_loop().run_in_executor(None, ring.load, app.state.store)
             if failing:
                 log.info("write keys read again")
             failing = False
@@ -406,18 +407,24 @@ async def serving(app) -> AsyncIterator[None]:
             log.exception("write keys: reading them failed unexpectedly")
 
     async def refresh() -> None:
+        await first
         while True:
             await asyncio.sleep(REFRESH)
             await load()
 
-    await load()
+    first = asyncio.create_task(load(), name="parcours-write-keys")
+    # The start waits for the keys as long as for a connection, no longer: a ClickHouse server that takes
+    # connections and never answers held it for the reading client's whole timeout (--query-timeout +
+    # --clickhouse-timeout), the collector answering nothing meanwhile. Server calls get 503 until they are read.
+    await asyncio.wait({first}, timeout=app.state.settings.timeouts.connect)
     task = asyncio.create_task(refresh(), name="parcours-write-keys")
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for running in (task, first):
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
 
 
 def state(app) -> None:

@@ -48,7 +48,8 @@ def report(name: str) -> Report:
     try:
         return REPORTS[name]
     except KeyError:
-        raise UnknownReport(f'no report "{said(name)}"; reports: {", ".join(REPORTS)}') from None
+        raise UnknownReport(f'no report "{said(name)}"; reports: {", ".join(REPORTS)}', error_code="report_unknown",
+                            report=said(name), reports=list(REPORTS)) from None
 
 
 def options(name: str, raw: Mapping[str, str | None], now: dt.datetime | None = None) -> Options:
@@ -57,7 +58,8 @@ def options(name: str, raw: Mapping[str, str | None], now: dt.datetime | None = 
     spec = report(name)
     opts = parse(raw, spec.accepts, name, spec.defaults, now, spec.compares)
     if opts.compare and not spec.compares:
-        raise ReportError(f"{name} does not compare periods (its JSON is a document); leave compare out")
+        raise ReportError(f"{name} does not compare periods (its JSON is a document); leave compare out",
+                          error_code="compare_not_taken", report=name)
     return opts
 
 
@@ -80,7 +82,8 @@ def respond(store: Store, plan: CompiledPlan, name: str, raw: Mapping[str, str |
     """The report rendered in raw["format"] (table by default): (body, media type)."""
     fmt = raw.get("format") or "table"
     if fmt not in FORMATS:
-        raise ReportError(f'format: "{said(fmt)}" is not known; use one of: {", ".join(FORMATS)}')
+        raise ReportError(f'format: "{said(fmt)}" is not known; use one of: {", ".join(FORMATS)}',
+                          error_code="choice_unknown", option="format", value=said(fmt), allowed=list(FORMATS))
     return render(run(store, plan, name, raw), fmt), MEDIA_TYPES[fmt]
 
 

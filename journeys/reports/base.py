@@ -231,9 +231,11 @@ class Context:
             return by
         if by in declared:
             raise ReportError(f'by: the property "{by}" {declared[by]}; {self.report.name} splits by '
-                              f'{", ".join(allowed)} or a property of the plan that names no one')
+                              f'{", ".join(allowed)} or a property of the plan that names no one',
+                              error_code="breakdown_personal", by=by, report=self.report.name)
         known = [*allowed, "a property of the plan"] if properties else list(allowed)
-        raise ReportError(f'by: "{said(by)}" is not known; {self.report.name} splits by {", ".join(known)}')
+        raise ReportError(f'by: "{said(by)}" is not known; {self.report.name} splits by {", ".join(known)}',
+                          error_code="breakdown_unknown", by=said(by), report=self.report.name, allowed=list(allowed))
 
     @property
     def lookback(self) -> int:

@@ -27,14 +27,20 @@ person_of_visitor AS (
     SELECT key AS visitor_id, person_id FROM parcours.person_keys FINAL WHERE key_type = 'visitor'
 ),
 
+-- Without null paths: the visitors of the converting persons, stitched, with their person, computed once (a
+-- subquery of one row, its value kept for the whole query): they filter the touches read and give those touches
+-- their person, where a join with every visitor's person (a hash table of a million on the seed) cost a tenth of
+-- the levers' paths.
+(SELECT (groupArray(key), groupArray(person_id)) FROM parcours.person_keys FINAL
+ WHERE NOT {nulls:Bool} AND key_type = 'visitor' AND person_id IN (SELECT person_id FROM touched_conversions))
+    AS converting_persons,
+
 converting_visitors AS (
-    -- Without null paths: the visitors of the converting persons, stitched, or a visitor that is its own
-    -- person (a lead's only: a sale's person comes from person_keys, and a person id, `p` and a hash of its
-    -- first key, is never a visitor id; not reading the sales' persons a second time saves a sixth).
-    SELECT key FROM parcours.person_keys FINAL
-    WHERE NOT {nulls:Bool} AND key_type = 'visitor' AND person_id IN (SELECT person_id FROM touched_conversions)
+    -- Without null paths: those visitors, or a visitor that is its own person (a lead's only: a sale's person
+    -- comes from person_keys, and a person id, `p` and a hash of its first key, is never a visitor id).
+    SELECT arrayJoin(converting_persons.1) AS key
     UNION ALL
-    SELECT person_id FROM conversions WHERE NOT {nulls:Bool} AND {goal:String} = 'lead'
+    SELECT person_id FROM touched_conversions WHERE NOT {nulls:Bool} AND {goal:String} = 'lead'
 ),
 
 touches AS (
@@ -42,8 +48,9 @@ touches AS (
     -- the first lookback window to the end of the period, with its person (without null paths, only the
     -- converting persons'). A call matched by a phone has its person and no visitor.
     SELECT
-        multiIf(t.person_id != '', t.person_id, person_of_visitor.person_id != '', person_of_visitor.person_id,
-                t.visitor_id) AS person_id,
+        multiIf(t.person_id != '', t.person_id,
+                {nulls:Bool}, if(person_of_visitor.person_id != '', person_of_visitor.person_id, t.visitor_id),
+                transform(t.visitor_id, converting_persons.1, converting_persons.2, t.visitor_id)) AS person_id,
         t.started_at AS started_at,
         t.lever AS lever,
         multiIf({by:String} = 'campaign', t.campaign, {by:String} = 'broker', t.broker_id,
@@ -59,7 +66,9 @@ touches AS (
                               referrer_rules = {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))})
 {call_touch_rows}
     ) AS t
-    LEFT JOIN person_of_visitor ON person_of_visitor.visitor_id = t.visitor_id
+    -- With null paths, every visitor's person (without, none is read: converting_persons gives theirs).
+    LEFT JOIN (SELECT * FROM person_of_visitor WHERE {nulls:Bool}) AS person_of_visitor
+        ON person_of_visitor.visitor_id = t.visitor_id
     WHERE (t.visitor_id != '' OR t.person_id != '')
       -- Without null paths: only the converting persons' sessions go through the join, and the calls (few);
       -- a person among them without conversion is left out with the paths (one set of conversions fewer
@@ -74,23 +83,42 @@ journeys AS (
     GROUP BY person_id
 ),
 
+points_of_sale AS (
+    SELECT broker_id, argMax(lever, updated_at) AS lever FROM parcours.brokers GROUP BY broker_id
+),
+
 sales AS (
-    SELECT conversion_id, ts, channel, broker_id AS signer, toDecimal64(premium, 2) AS value, phone_key, crm_id
-    FROM parcours.conversions FINAL
-    WHERE {goal:String} = 'sale' AND ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')}
-      AND status != 'cancelled'  -- a cancelled sale (withdrawn, cancelled) is no conversion
+    -- Each sale with the lever of its point of sale as a touch ('' when it has none), and whether that touch
+    -- alone makes its path (pos_alone: one of lever other than direct).
+    SELECT sale.conversion_id AS conversion_id, sale.ts AS ts, sale.channel AS channel, sale.broker_id AS signer,
+           toDecimal64(sale.premium, 2) AS value, sale.phone_key AS phone_key, sale.crm_id AS crm_id,
+           multiIf(NOT {offline_touch:Bool} OR channel = 'web', '',
+                   points_of_sale.lever != '', points_of_sale.lever, channel) AS point_of_sale,
+           {pos_alone:Bool} AND point_of_sale NOT IN ('', 'direct') AS alone
+    FROM parcours.conversions AS sale FINAL
+    LEFT JOIN points_of_sale ON points_of_sale.broker_id = sale.broker_id
+    WHERE {goal:String} = 'sale' AND sale.ts >= {from:DateTime64(3, 'UTC')} AND sale.ts < {to:DateTime64(3, 'UTC')}
+      AND sale.status != 'cancelled'  -- a cancelled sale (withdrawn, cancelled) is no conversion
+),
+
+pathed_sales AS (
+    -- The sales whose paths are built from their persons' touches: without null paths, not those whose point of
+    -- sale alone makes the path (alone_rows, below: their persons are not looked up nor joined to touches; on the
+    -- seed, 85% of the sales, and a sixth of the levers' paths).
+    -- With null paths they stay, so that their persons are not taken for persons without conversion.
+    SELECT * FROM sales WHERE {nulls:Bool} OR NOT alone
 ),
 
 sale_persons AS (
-    SELECT sales.*, if(by_phone.person_id != '', by_phone.person_id, by_crm.person_id) AS person_id
-    FROM sales
+    SELECT pathed_sales.*, if(by_phone.person_id != '', by_phone.person_id, by_crm.person_id) AS person_id
+    FROM pathed_sales
     -- Only the sales' keys are read (person_keys is sorted by key_type, key).
     LEFT JOIN (SELECT key, person_id FROM parcours.person_keys FINAL
-               WHERE key_type = 'phone' AND key IN (SELECT phone_key FROM sales)) AS by_phone
-        ON by_phone.key = sales.phone_key
+               WHERE key_type = 'phone' AND key IN (SELECT phone_key FROM pathed_sales)) AS by_phone
+        ON by_phone.key = pathed_sales.phone_key
     LEFT JOIN (SELECT key, person_id FROM parcours.person_keys FINAL
-               WHERE key_type = 'crm' AND key IN (SELECT crm_id FROM sales)) AS by_crm
-        ON by_crm.key = sales.crm_id
+               WHERE key_type = 'crm' AND key IN (SELECT crm_id FROM pathed_sales)) AS by_crm
+        ON by_crm.key = pathed_sales.crm_id
 ),
 
 leads AS (
@@ -103,34 +131,17 @@ leads AS (
 ),
 
 conversions AS (
-    SELECT conversion_id, ts, channel, signer, value, person_id FROM sale_persons
+    SELECT person_id, ts, value, channel, signer, point_of_sale, alone FROM sale_persons
     UNION ALL
-    SELECT leads.conversion_id, leads.submitted_at AS ts, leads.channel, leads.signer, leads.value,
-           if(person_of_visitor.person_id != '', person_of_visitor.person_id, leads.visitor_id) AS person_id
+    SELECT if(person_of_visitor.person_id != '', person_of_visitor.person_id, leads.visitor_id) AS person_id,
+           leads.submitted_at AS ts, leads.value, leads.channel, leads.signer, '' AS point_of_sale, false AS alone
     FROM leads LEFT JOIN person_of_visitor ON person_of_visitor.visitor_id = leads.visitor_id
-),
-
-points_of_sale AS (
-    SELECT broker_id, argMax(lever, updated_at) AS lever FROM parcours.brokers GROUP BY broker_id
-),
-
-sold_at AS (
-    -- Each conversion with the lever of its point of sale as a touch ('' when it has none), and whether that touch
-    -- alone makes its path (pos_alone: one of lever other than direct).
-    SELECT
-        conversions.person_id AS person_id, conversions.ts AS ts, conversions.value AS value,
-        conversions.channel AS channel, conversions.signer AS signer,
-        multiIf(NOT {offline_touch:Bool} OR conversions.channel = 'web', '',
-                points_of_sale.lever != '', points_of_sale.lever, conversions.channel) AS point_of_sale,
-        {pos_alone:Bool} AND point_of_sale NOT IN ('', 'direct') AS alone
-    FROM conversions
-    LEFT JOIN points_of_sale ON points_of_sale.broker_id = conversions.signer
 ),
 
 -- The conversions, computed once (a subquery of one row, its value kept for the whole query): the two below read
 -- them, and a CTE is computed again wherever it is read (each time the sales, their persons by phone and by CRM
 -- id, and their points of sale: a tenth of the levers' paths).
-(SELECT groupArray((person_id, ts, value, channel, signer, point_of_sale, alone)) FROM sold_at) AS sold,
+(SELECT groupArray((person_id, ts, value, channel, signer, point_of_sale, alone)) FROM conversions) AS sold,
 
 touched_conversions AS (
     -- The conversions whose paths have online touches (without pos_alone, all of them): only their persons'
@@ -205,12 +216,21 @@ path_rows AS (
            OR (point_of_sale != '' AND ({lever:String} = '' OR point_of_sale = {lever:String})
                AND ({broker:String} = '' OR signer = {broker:String})
                AND {campaign:String} = '' AND {device:String} = ''))
+),
+
+alone_rows AS (
+    -- Without null paths, a sale whose point of sale alone makes its path (pos_alone: never with filters).
+    SELECT [point_of_sale] AS levers, [if({by:String} = 'broker', signer, '')] AS keys,
+           if({ages:Bool}, [0.0], []) AS ages_days, toDecimal128(0, 9) / 86400000 AS days, toUInt64(1) AS conversions,
+           value, toUInt64(0) AS nulls, channel, signer
+    FROM sales
+    WHERE alone AND NOT {nulls:Bool}
 )
 
 -- With ages, conversions keep a row each (their touches' ages differ); null paths are counted per distinct path.
 -- In order: the models' sums then add up the same floats in the same order each time.
 SELECT levers, keys, ages_days, sum(conversions) AS conversions, sum(value) AS value, sum(nulls) AS nulls,
        channel, signer, sum(days) AS days
-FROM path_rows
+FROM (SELECT * FROM path_rows UNION ALL SELECT * FROM alone_rows)
 GROUP BY levers, keys, ages_days, channel, signer
 ORDER BY levers, keys, ages_days, channel, signer

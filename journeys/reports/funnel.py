@@ -42,9 +42,11 @@ def chains(form: Form) -> tuple[list[list[int]], list[tuple]]:
     n = len(form.steps) + 1
     rows.append((n, 0, "submit", "submit", False, 1, len(required) + 1, previous, 1, len(required)))
     if len(form.steps) > MAX_STEPS:
-        raise ReportError(f"the funnel follows a form of at most {MAX_STEPS:,} steps")
+        raise ReportError(f"the funnel follows a form of at most {MAX_STEPS:,} steps", error_code="funnel_too_long",
+                          limit=MAX_STEPS)
     if max(len(p) for p in paths) > MAX_CHAIN:
-        raise ReportError(f"the funnel follows at most {MAX_CHAIN - 1} required steps (ClickHouse's windowFunnel)")
+        raise ReportError(f"the funnel follows at most {MAX_CHAIN - 1} required steps (ClickHouse's windowFunnel)",
+                          error_code="funnel_too_many_required", limit=MAX_CHAIN - 1)
     return paths, rows
 
 
@@ -93,10 +95,11 @@ def shorten(sql: str, parameters: Mapping[str, Any]) -> str:
 def form_of(ctx: Context) -> tuple[str, Form]:
     forms = ctx.plan.plan.forms
     if not forms:
-        raise ReportError("the plan declares no form: the funnel follows a form's steps")
+        raise ReportError("the plan declares no form: the funnel follows a form's steps", error_code="no_form")
     name = ctx.options.form or next(iter(forms))
     if name not in forms:
-        raise ReportError(f'form: the plan has no form "{said(name)}"; forms: {", ".join(forms)}')
+        raise ReportError(f'form: the plan has no form "{said(name)}"; forms: {", ".join(forms)}',
+                          error_code="form_unknown", form=said(name), forms=list(forms))
     return name, forms[name]
 
 

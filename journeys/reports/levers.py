@@ -9,6 +9,7 @@ import numpy as np
 
 from journeys.attribution import attribute_groups
 from journeys.reports.base import COUNTED, SEGMENT, Column, Context, Report, ReportError, Result, money
+from journeys.reports.options import MODELS
 from journeys.reports.paths import SQL as PATHS_SQL
 from journeys.reports.paths import LAST_TOUCH_MODELS, path_parameters, table
 from journeys.touches import view_parameters
@@ -20,7 +21,8 @@ BREAKDOWNS = ("campaign", "broker", "device")
 def model_of(ctx: Context) -> str:
     model = ctx.options.model or DEFAULT_MODEL
     if model == "all":
-        raise ReportError(f"model: {ctx.report.name} takes one model; `parcours report attribution` compares them")
+        raise ReportError(f"model: {ctx.report.name} takes one model; `parcours report attribution` compares them",
+                          error_code="model_one", report=ctx.report.name, allowed=list(MODELS))
     return model
 
 

@@ -15,7 +15,7 @@ MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "position_ba
 """The attribution models, in the order reports list them."""
 BREAKDOWNS = ("lever", "campaign", "broker", "device")
 """Breakdowns every report with `by` knows; any property declared in the plan is one too."""
-FORMATS = ("table", "csv", "json")
+FORMATS = ("table", "csv", "excel", "json")
 DEFAULT_DAYS = 30
 LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
 """The latest end of a period: reports count days with ClickHouse's Date, which ends in 2149 (a later day wraps
@@ -99,17 +99,23 @@ def parse(raw: Mapping[str, str | None], accepted: frozenset[str], name: str,
     given = {k: v for k, v in raw.items() if v is not None and v != ""}
     for key in given:
         if key not in COMMON and key not in KNOWN:
-            raise ReportError(f'unknown option "{said(key)}"; {name} takes: {", ".join(_listed(accepted, compares))}')
+            raise ReportError(f'unknown option "{said(key)}"; {name} takes: {", ".join(_listed(accepted, compares))}',
+                              error_code="option_unknown", option=said(key), report=name,
+                              accepted=_listed(accepted, compares))
         if key in KNOWN and key not in accepted:
-            raise ReportError(f'{name} does not take "{key}"; it takes: {", ".join(_listed(accepted, compares))}')
+            raise ReportError(f'{name} does not take "{key}"; it takes: {", ".join(_listed(accepted, compares))}',
+                              error_code="option_not_taken", option=key, report=name,
+                              accepted=_listed(accepted, compares))
     values = {**(defaults or {}), **given}
     now = now or dt.datetime.now(dt.timezone.utc)
     end = _when("to", values["to"], now) if "to" in values else now
     start = _when("from", values["from"], now) if "from" in values else max(end - dt.timedelta(days=DEFAULT_DAYS), EPOCH)
     if start >= end:
-        raise ReportError(f"from ({_iso(start)}) must be before to ({_iso(end)})")
+        raise ReportError(f"from ({_iso(start)}) must be before to ({_iso(end)})",
+                          error_code="period_order", **{"from": _iso(start), "to": _iso(end)})
     if end > LATEST:
-        raise ReportError(f"to ({_iso(end)}) must be {_iso(LATEST)} or before")
+        raise ReportError(f"to ({_iso(end)}) must be {_iso(LATEST)} or before",
+                          error_code="period_too_late", to=_iso(end), latest=_iso(LATEST))
     out: dict = {"start": start, "end": end}
     if "form" in values:
         out["form"] = values["form"]
@@ -126,7 +132,8 @@ def parse(raw: Mapping[str, str | None], accepted: frozenset[str], name: str,
         out["compare"] = _flag("compare", values["compare"])
         if out["compare"] and start - (end - start) < EPOCH:
             raise ReportError(f"compare: the previous period, as long as this one, would begin before {_iso(EPOCH)}; "
-                              "choose a shorter period, or leave compare out")
+                              "choose a shorter period, or leave compare out", error_code="compare_too_early",
+                              earliest=_iso(EPOCH))
     if "interval" in values:
         out["interval"] = _choice("interval", values["interval"], ("day", "week"))
     if "goal" in values:
@@ -135,14 +142,16 @@ def parse(raw: Mapping[str, str | None], accepted: frozenset[str], name: str,
         if key in values:
             # Whole: cut, a long campaign name matched nothing (the stored ones are not cut).
             if len(values[key]) > MAX_VALUE:
-                raise ReportError(f"{key}: longer than {MAX_VALUE} characters")
+                raise ReportError(f"{key}: longer than {MAX_VALUE} characters", error_code="value_too_long",
+                                  option=key, limit=MAX_VALUE)
             out[key] = values[key]
     if "device" in values:
         _choice("device", values["device"], DEVICES)  # a closed list: a mistyped one found nothing, silently
     if "limit" in values:
         text = values["limit"]
         if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 10_000:  # '²' is a digit to isdigit
-            raise ReportError(f'limit: "{said(text)}" is not a whole number from 1 to 10000')
+            raise ReportError(f'limit: "{said(text)}" is not a whole number from 1 to 10000',
+                              error_code="limit_invalid", option="limit", value=said(text))
         out["limit"] = int(text)
     return Options(**out)
 
@@ -153,14 +162,15 @@ def _when(key: str, text: str, now: dt.datetime) -> dt.datetime:
     try:
         when = _millisecond(parse_since(text, now))
     except BadTime as exc:
-        raise ReportError(f"{key}: {exc}") from None
+        raise ReportError(f"{key}: {exc}", error_code="time_invalid", option=key, value=said(text)) from None
     try:
         typed = utc(dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
     except ValueError:
         return when  # a duration ago: one longer than the data is from the beginning
     if not EPOCH <= typed <= LATEST:
         raise ReportError(f'{key}: "{said(text)}" is out of range: a period lies between {_iso(EPOCH)} and '
-                          f"{_iso(LATEST)}")
+                          f"{_iso(LATEST)}", error_code="time_out_of_range", option=key, value=said(text),
+                          earliest=_iso(EPOCH), latest=_iso(LATEST))
     return when
 
 
@@ -177,7 +187,8 @@ def _listed(accepted: frozenset[str], compares: bool = True) -> list[str]:
 
 def _choice(key: str, value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
-        raise ReportError(f'{key}: "{said(value)}" is not known; use one of: {", ".join(allowed)}')
+        raise ReportError(f'{key}: "{said(value)}" is not known; use one of: {", ".join(allowed)}',
+                          error_code="choice_unknown", option=key, value=said(value), allowed=list(allowed))
     return value
 
 
@@ -187,7 +198,8 @@ def _flag(key: str, value: str) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ReportError(f'{key}: "{said(value)}" is not true or false')
+    raise ReportError(f'{key}: "{said(value)}" is not true or false', error_code="flag_invalid", option=key,
+                      value=said(value))
 
 
 def _duration(key: str, value: str) -> int:
@@ -196,7 +208,8 @@ def _duration(key: str, value: str) -> int:
     seconds = float(match.group(1)) * _SECONDS[match.group(2)] if match else 0
     if not match or seconds < 60 or seconds > 400 * 86400:
         raise ReportError(f'{key}: "{said(value)}" is not a duration from 1 minute to 400 days '
-                          "(e.g. 90m, 12h, 7d, 2w; a bare number counts days)")
+                          "(e.g. 90m, 12h, 7d, 2w; a bare number counts days)", error_code="duration_invalid",
+                          option=key, value=said(value))
     return int(seconds)
 
 

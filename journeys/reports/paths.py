@@ -232,7 +232,8 @@ def media_by_point_of_sale(ctx: Context, result: Result) -> Result:
     group = np.array([index[r[at["signer"]]] for r in offline], dtype=np.int64)
     model = ctx.options.model or "linear"
     if model == "all":
-        raise ReportError("model: media_pos takes one model (one of: " + ", ".join(MODELS) + ")")
+        raise ReportError("model: media_pos takes one model (one of: " + ", ".join(MODELS) + ")",
+                          error_code="model_one", report="media_pos", allowed=list(MODELS))
     removal = None
     if model == "markov":  # the removal effects of every path read (null paths and web sales too), as attribution's
         every = table(result, "")

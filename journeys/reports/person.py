@@ -17,13 +17,15 @@ def hash_phone(raw: str, region: str, secret: bytes) -> str:
     """The phone's key as the collector stores it; ReportError when it is not a phone number."""
     key = enrich.phone_key(raw, region, secret)
     if not key:
-        raise ReportError("phone: not a valid phone number (e.g. 06 12 34 56 78 or +33 6 12 34 56 78)")
+        raise ReportError("phone: not a valid phone number (e.g. 06 12 34 56 78 or +33 6 12 34 56 78)",
+                          error_code="phone_invalid")
     return key
 
 
 def parameters(ctx: Context) -> dict[str, Any]:
     if not ctx.options.quote_id and not ctx.options.phone_key:
-        raise ReportError("person: give a quote id (quote_id) or a phone (the dashboard's search box)")
+        raise ReportError("person: give a quote id (quote_id) or a phone (the dashboard's search box)",
+                          error_code="person_key_missing")
     return {"quote_id": ctx.options.quote_id, "phone_key": ctx.options.phone_key, **view_parameters(ctx.plan)}
 
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import msgspec
 
-from collector.output import csv_text, spreadsheet_text
+from collector.output import BOM, csv_text, spreadsheet_text
 from journeys.reports.base import Result
 
 MEDIA_TYPES = {"table": "text/plain; charset=utf-8", "csv": "text/csv; charset=utf-8",
-               "json": "application/json"}
+               "excel": "text/csv; charset=utf-8", "json": "application/json"}
 
 
 def render(result: Result, fmt: str) -> str:
@@ -25,6 +25,10 @@ def render(result: Result, fmt: str) -> str:
         return _JSON.encode(plain(doc)).decode() + "\n"
     if fmt == "csv":
         return csv_text([result.columns, *([_csv_cell(v) for v in row] for row in result.rows)])
+    if fmt == "excel":
+        # Excel in French (as in most of Europe) opens a CSV by its list separator, `;`, and reads `,` as the
+        # decimal mark: the CSV above opened as one column, 0.75 as a date or text.
+        return BOM + csv_text([result.columns, *([_excel_fr_cell(v) for v in row] for row in result.rows)], ";")
     return _table(result)
 
 
@@ -61,6 +65,17 @@ def _csv_cell(value: Any) -> Any:
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)
     return spreadsheet_text(value)
+
+
+def _excel_fr_cell(value: Any) -> Any:
+    """A CSV cell as `_csv_cell` writes it, a number with a decimal comma: the same digits, never an exponent
+    (1e-05 as 0,00001), so French Excel reads it as the number it is."""
+    value = plain(value)
+    if isinstance(value, float):
+        return format(decimal.Decimal(repr(value)), "f").replace(".", ",")
+    if isinstance(value, decimal.Decimal):
+        return format(value, "f").replace(".", ",")
+    return _csv_cell(value)
 
 
 def _table(result: Result) -> str:

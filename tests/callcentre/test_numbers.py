@@ -219,7 +219,7 @@ def test_pages_get_the_default_number_until_the_leases_are_read(plan, store, mon
 
     async def scenario():
         service = numbers.Service(SimpleNamespace(plan=plan), away, (0, 1), registry=CollectorRegistry())
-        await service.start()  # does not raise: the leases are read in the background
+        await service.start(5)  # does not raise: the leases are read in the background
         try:
             assert not service.loaded
             assert await service.take("v-new", "s-new", "u", False) == default

@@ -35,7 +35,8 @@ def test_every_admin_route_needs_the_bearer_token(refused, method, path, authori
     headers = {"authorization": authorization} if authorization else {}
     r = refused.request(method, path, headers=headers)
     assert r.status_code == 401
-    assert r.json() == {"error": "missing or wrong admin token (Authorization: Bearer <PARCOURS_ADMIN_TOKEN>)"}
+    assert r.json() == {"error": "missing or wrong admin token (Authorization: Bearer <PARCOURS_ADMIN_TOKEN>)",
+                        "code": "unauthorized", "values": {}}
     assert r.headers["www-authenticate"] == 'Bearer realm="parcours admin API"'
 
 
@@ -81,7 +82,8 @@ def test_json_nested_too_deeply_for_an_endpoint_is_a_400_or_a_rejected_line_not_
     r = client.post("/api/erase", content=b'{"phone": ' + b"[" * 2000 + b"}",
                     headers={**ADMIN, "content-type": "application/json"})
     assert r.status_code == 400, r.text
-    assert r.json() == {"error": "the request's JSON is nested too deeply to be read; send it flatter"}
+    assert r.json() == {"error": "the request's JSON is nested too deeply to be read; send it flatter",
+                        "code": "too_deep_request", "values": {}}
     r = client.post("/api/costs", content=b'{"x":' * 1000, headers={**ADMIN, "content-type": "application/json"})
     assert r.status_code == 200, r.text
     assert (r.json()["imported"], r.json()["rejected"]) == (0, 1)
@@ -94,7 +96,8 @@ def test_an_export_failing_before_its_first_rows_is_a_503(settings, store):
         client.app.state.store.raw = _failing_after(0, client.app.state.store.raw)
         r = client.get("/api/export?since=2026-11-01", headers=ADMIN)
     assert r.status_code == 503
-    assert r.json() == {"error": "ClickHouse cannot be reached at http://ch.invalid: connection refused (injected)"}
+    assert r.json() == {"error": "ClickHouse cannot be reached at http://ch.invalid: connection refused (injected)",
+                        "code": "store_unavailable", "values": {}}
 
 
 def test_an_export_failing_after_its_200_is_cut_off_not_ended(settings, store):

@@ -60,6 +60,9 @@ ANSWERS = {
     "client_gone": ({}, "the client went away before the body was complete"),
     "bad_gzip": ({"detail": "bad header"}, "the body is not valid gzip (bad header); compress it with gzip or send it plain"),
     "gzip_truncated": ({}, "the gzip body is truncated; send the whole compressed body"),
+    "bad_encoding": ({"encoding": "UTF-16", "detail": "truncated data"},
+                     "the body begins with UTF-16's byte order mark but is not valid UTF-16 (truncated data); send UTF-8"),
+    "too_big_utf8": ({"limit": 1000}, "body larger than 1000 bytes once read as UTF-8; send smaller batches"),
     "gzip_members": ({"limit": 64}, "the gzip body holds more than 64 members; compress the body as one"),
     "origin": ({"origin": "https://evil.example"},
                'origin "https://evil.example" is not one of the plan\'s sites; its events are kept as rejected: add it to '

@@ -357,6 +357,14 @@ SPELLINGS = {
     "Arabic-Indic digits": "\u0660\u0666\u0667\u0661\u0668\u0662\u0669\u0663\u0660\u0664",
     "international, no-break spaces": "+33\u00a06\u00a071\u00a082\u00a093\u00a004",
     "full-width digits and spaces": "\uff10\uff16\u3000\uff17\uff11\u3000\uff18\uff12\u3000\uff19\uff13\u3000\uff10\uff14",
+    # an outside probe's finding: each of these was stored as typed
+    "middle dot": "06\u00b771\u00b782\u00b793\u00b704",
+    "bullet": "06\u202271\u202282\u202293\u202204",
+    "katakana middle dot": "06\u30fb71\u30fb82\u30fb93\u30fb04",
+    "circled digits": "\u24ea\u2465\u2466\u2460\u2467\u2461\u2468\u2462\u24ea\u2463",
+    "superscript digits": "\u2070\u2076\u2077\u00b9\u2078\u00b2\u2079\u00b3\u2070\u2074",
+    "dingbat digits, spaced": "0\u2785 \u2786\u2780 \u2787\u2781 \u2788\u2782 0\u2783",
+    "HTML no-break spaces": "06&nbsp;71&nbsp;82&nbsp;93&nbsp;04",
 }
 
 
@@ -364,7 +372,7 @@ def _phone_in(text: str) -> bool:
     """Whether the test phone is in `text` in any spelling: any script's digits, anything but digits between."""
     import re
     import unicodedata
-    digits = "".join(str(unicodedata.decimal(c)) if unicodedata.decimal(c, None) is not None else
+    digits = "".join(str(unicodedata.digit(c)) if unicodedata.digit(c, None) is not None else
                      (c if c in "\n" else "~") for c in text)
     return re.search(r"6~{0,12}7~{0,12}1~{0,12}8~{0,12}2~{0,12}9~{0,12}3~{0,12}0~{0,12}4", digits) is not None
 
@@ -527,6 +535,87 @@ def test_a_phone_written_with_its_plus_in_a_url_is_written_nowhere(client, store
         assert not _number_in(dump, query), query
         for path, data in files:
             assert not _number_in(data, query), (query, path)
+
+
+# ---- HTML's character references, other dots and other digits (an outside probe's finding: stored as typed)
+
+@pytest.mark.parametrize("text, expected", [
+    ("appelez le 06&#32;71&#32;82&#32;93&#32;04 svp", "appelez le [phone] svp"),
+    ("tel: 06&#160;71&#160;82&#160;93&#160;04.", "tel: [phone]."),
+    ("06&#xA0;71&#xa0;82&#XA0;93&#xA0;04", "[phone]"),
+    ("06&#8211;71&#8211;82&#8211;93&#8211;04 ou 06&ndash;12&ndash;34&ndash;56&ndash;78", "[phone] ou [phone]"),
+    ("06&amp;nbsp;71&amp;nbsp;82&amp;nbsp;93&amp;nbsp;04", "[phone]"),  # escaped twice
+    ("&#48;&#54;&#55;&#49;&#56;&#50;&#57;&#51;&#48;&#52;", "[phone]"),  # each digit a reference
+    ("0&#54;71829304", "[phone]"),
+    ("+33&nbsp;6&nbsp;71&nbsp;82&nbsp;93&nbsp;04", "[phone]"),
+    ("<p>Rappel&nbsp;: 06&nbsp;71&nbsp;82&nbsp;93&nbsp;04</p>", "<p>Rappel&nbsp;: [phone]</p>"),
+    ("06%26nbsp%3B71%26nbsp%3B82%26nbsp%3B93%26nbsp%3B04", "[phone]"),  # encoded for a URL, then for HTML
+    ("jane.doe&#64;example.fr", "[email]"),
+    ("06/71/82/93/04", "[phone]"),
+    ("06\u2044 71\u2044 82\u2044 93\u2044 04", "[phone]"),  # fraction slashes
+    ("\u2460\u2461 \u2070\u2076 \u2082\u2083", "\u2460\u2461 \u2070\u2076 \u2082\u2083"),  # six digits: no phone
+    # no phone: left exactly as it was
+    ("Prix&nbsp;: 1&nbsp;250,00&nbsp;&euro;, 12&nbsp;345&nbsp;678&nbsp;901", "Prix&nbsp;: 1&nbsp;250,00&nbsp;&euro;, 12&nbsp;345&nbsp;678&nbsp;901"),
+    ("le 01/12/2025 &agrave; 10:00, 75011&nbsp;Paris", "le 01/12/2025 &agrave; 10:00, 75011&nbsp;Paris"),
+    ("&#169; 2026 Motoassur, SIREN 732&nbsp;829&nbsp;320", "&#169; 2026 Motoassur, SIREN 732&nbsp;829&nbsp;320"),
+    ("2026-11-27&#84;10:00:00, ORD&#45;2026&#45;118842, Q&#45;8F2K", "2026-11-27&#84;10:00:00, ORD&#45;2026&#45;118842, Q&#45;8F2K"),
+    ("1795000000000&#43;1 &#0; &#xD800; &#99999999; &bogus; &#48;&#54;", "1795000000000&#43;1 &#0; &#xD800; &#99999999; &bogus; &#48;&#54;"),
+    ("Tom &amp; Jerry 2024 11 25 18 21", "Tom &amp; Jerry 2024 11 25 18 21"),
+    ("2026\u00b711\u00b727, 12\u00b750 \u20ac, prix 1\u00b7250\u00b7000 \u20ac", "2026\u00b711\u00b727, 12\u00b750 \u20ac, prix 1\u00b7250\u00b7000 \u20ac"),
+    ("du 01\u00b712\u00b72025 au 31\u00b712\u00b72025", "du 01\u00b712\u00b72025 au 31\u00b712\u00b72025"),
+    ("0.5\u00b712.50\u00b799.99", "0.5\u00b712.50\u00b799.99"),  # amounts, as 0.5 12.50 99.99
+    ("SIRET 732\u00b7829\u00b7320\u00b700074, 2024\u201311\u201325\u201318\u201321", "SIRET 732\u00b7829\u00b7320\u00b700074, 2024\u201311\u201325\u201318\u201321"),
+    ("\u2022 Option 1 \u2022 Option 2 \u2022 45 \u2022 12", "\u2022 Option 1 \u2022 Option 2 \u2022 45 \u2022 12"),
+    ("m\u00b2 12 m\u00b3 34, CO\u2082 120 g/km 2026, 10\u2076 visites", "m\u00b2 12 m\u00b3 34, CO\u2082 120 g/km 2026, 10\u2076 visites"),
+    ("\u00e9tape \u2460 \u2461 \u2462 \u2463 \u2464 \u2465 \u2466", "\u00e9tape \u2460 \u2461 \u2462 \u2463 \u2464 \u2465 \u2466"),
+])
+def test_a_phone_in_html_references_other_dots_or_other_digits_is_redacted(text, expected):
+    assert FR.text(text) == expected
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://s.example/?q=06&nbsp;71&nbsp;82&nbsp;93&nbsp;04&page=2", "https://s.example/?q=[phone]&page=2"),
+    ("https://s.example/?q=06&#32;71&#32;82&#32;93&#32;04&page=2", "https://s.example/?q=[phone]&page=2"),
+    ("https://x.example/?a=1&amp;b=2&copy;2026&t=1795000000000", "https://x.example/?a=1&amp;b=2&copy;2026&t=1795000000000"),
+])
+def test_a_phone_in_html_references_in_a_url_is_redacted(url, expected):
+    """Read parameter by parameter, the number was cut at each `&` of its references, and at the `#` of &#32;."""
+    assert FR.url(url) == expected
+
+
+def test_the_other_digits_are_every_digit_unicode_has_that_is_no_decimal_digit():
+    import re
+    import sys
+    import unicodedata
+    listed = re.compile("[" + redact._OTHER_DIGITS + "]")
+    merged = redact._OTHER
+    for code in range(sys.maxunicode + 1):
+        c = chr(code)
+        other = unicodedata.digit(c, None) is not None and unicodedata.decimal(c, None) is None
+        assert bool(listed.match(c)) == other, hex(code)
+        assert not other or merged.match(c), hex(code)
+        if other:
+            assert redact.fold(c) == str(unicodedata.digit(c)), hex(code)
+
+
+def test_a_phone_in_html_references_is_written_nowhere(client, store, settings, caplog):
+    caplog.set_level(logging.INFO)
+    spelled = "06&#160;71&#160;82&#160;93&#160;04"
+    r = post(client, event("form_submit", f="moto_quote", url=f"https://x.example/devis?tel={spelled}&b=2",
+                           c={"utm_term": f"rappel {spelled}", "utm_source": "display"},
+                           p={"phone": PHONE, "quote_id": "Q-1", "formula": "tiers"}),
+             event("contract_signed", p={"contract_id": "C-1", "premium": 10.5, "quote_id": f"shop {spelled}"}),
+             event(f"call {spelled}"))
+    assert counts(r) == {"accepted": 2, "rejected": 1}
+    (kept,) = rows(store, "SELECT url, utm_term FROM parcours.events WHERE event = 'form_submit'")
+    assert (kept["url"], kept["utm_term"]) == ("https://x.example/devis?tel=[phone]&b=2", "rappel [phone]")
+    (signed,) = rows(store, "SELECT properties FROM parcours.events WHERE event = 'contract_signed'")
+    assert json.loads(signed["properties"])["quote_id"] == "shop " + FR.keyed(PHONE, SECRET)
+    dump = json.dumps(rows(store, "SELECT * FROM parcours.events") + rows(store, "SELECT * FROM parcours.rejected_events"),
+                      default=str, ensure_ascii=False)
+    assert "&#160;71" not in dump and "&#160;71" not in caplog.text
+    for path, data in files_written(settings.data_dir):
+        assert b"&#160;71" not in data, path
 
 
 # ---- percent-encoded or `+`-joined in free text (an outside probe's finding: stored raw in captured values and

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import decimal
 import io
 import json
 import subprocess
@@ -95,7 +96,9 @@ def test_the_api_answers_the_runners_json(settings, store, plan, events):
         assert r.headers["content-type"].startswith("text/csv") and r.text.startswith("step_index,step,label")
         r = client.get("/api/reports/funnel", params={**PERIOD, "model": "linear"}, headers=ADMIN)
         assert r.status_code == 400
-        assert r.json() == {"error": 'funnel does not take "model"; it takes: from, to, form, by, window, lever, campaign, broker, device, compare, format'}
+        taken = ["from", "to", "form", "by", "window", "lever", "campaign", "broker", "device", "compare", "format"]
+        assert r.json() == {"error": 'funnel does not take "model"; it takes: from, to, form, by, window, lever, campaign, broker, device, compare, format',
+                            "code": "option_not_taken", "values": {"option": "model", "report": "funnel", "accepted": taken}}
         assert client.get("/api/reports/nope", headers=ADMIN).status_code == 404
         assert client.get("/api/reports/funnel").status_code == 401
 
@@ -250,6 +253,21 @@ def test_csv_cells_a_spreadsheet_would_run_as_formulas_stay_text():
     assert [r[0] for r in rows[2:]] == ["'+33 spring", "'@sum", "moto-spring", "-12.5"]  # text that is a number: none
 
 
+def test_the_excel_csv_is_the_csv_as_french_excel_opens_it():
+    """The reports' CSV (`,`, `.` decimals, no BOM) opened in Excel set to French as one column: `excel` is the same
+    cells with a UTF-8 BOM, `;` between them and decimal commas, the same digits (no exponent), text untouched."""
+    result = Result(["campaign", "visits", "revenue", "rate", "tiny", "note"],
+                    [["moto;spring", 3, decimal.Decimal("1234.50"), 0.1234567, 1e-05, "v1.2"],
+                     ["=cmd", 0, decimal.Decimal("-2.00"), None, 2.0, "Coût"]])
+    text = render(result, "excel")
+    assert text.startswith("\ufeff") and text.encode("utf-8").startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(text[1:]), delimiter=";"))
+    assert rows == [["campaign", "visits", "revenue", "rate", "tiny", "note"],
+                    ["moto;spring", "3", "1234,50", "0,1234567", "0,00001", "v1.2"],
+                    ["'=cmd", "0", "-2,00", "", "2,0", "Coût"]]
+    assert render(result, "csv").splitlines()[1] == "moto;spring,3,1234.50,0.1234567,1e-05,v1.2"  # unchanged
+
+
 def test_a_csv_cell_holding_a_carriage_return_is_quoted_and_reads_back_whole():
     """A campaign is stored as the URL sent it (`utm_campaign=spring%0Dsale`): a carriage return in a cell left
     unquoted split its row in two for every CSV reader. Lines still end with `\\n`; a line break within a cell is
@@ -285,6 +303,35 @@ def test_a_bad_bound_of_the_period_is_named_and_a_period_within_a_millisecond_is
         reports.run(store, plan, "overview", {"from": "2026-10-01T00:00:00.0001", "to": "2026-10-01T00:00:00.0009"})
     assert len(reports.run(store, plan, "overview", {"from": "2026-10-01T00:00:00.0001",
                                                      "to": "2026-10-01T00:00:00.0019"}).rows) == 1
+
+
+def test_a_refusal_carries_a_stable_code_and_what_it_names_beside_its_message(settings, store, plan):
+    """The dashboard said the API's English message on its French page: beside the message, each refusal a viewer
+    can meet names itself with a stable code and the values its message was written from, which the page words in
+    its language; the message stays as it was for the other tools."""
+    with Client(create_app(settings)) as client:
+        def refused(method, name, status, **kwargs):
+            r = client.request(method, f"/api/reports/{name}", headers=ADMIN, **kwargs)
+            assert r.status_code == status, r.text
+            return r.json()
+
+        assert refused("GET", "overview", 400, params={"from": "2026-10-02", "to": "2026-10-01"}) == {
+            "error": "from (2026-10-02T00:00:00Z) must be before to (2026-10-01T00:00:00Z)", "code": "period_order",
+            "values": {"from": "2026-10-02T00:00:00Z", "to": "2026-10-01T00:00:00Z"}}
+        doc = refused("GET", "funnel", 400, params={**PERIOD, "form": "home_quote"})
+        assert doc["code"] == "form_unknown" and doc["values"] == {"form": "home_quote", "forms": list(plan.plan.forms)}
+        assert doc["error"].startswith('form: the plan has no form "home_quote"; forms: ')
+        doc = refused("POST", "person", 400, json={"phone": "12"})
+        assert doc == {"error": "phone: not a valid phone number (e.g. 06 12 34 56 78 or +33 6 12 34 56 78)",
+                       "code": "phone_invalid", "values": {}}
+        doc = refused("GET", "levers", 400, params={**PERIOD, "model": "newest"})
+        assert doc["code"] == "choice_unknown" and doc["values"]["option"] == "model"
+        assert doc["values"]["value"] == "newest" and "linear" in doc["values"]["allowed"]
+        assert refused("GET", "levers", 400, params=[("lever", "a"), ("lever", "b")])["code"] == "option_repeated"
+        assert refused("GET", "nope", 404)["code"] == "report_unknown"
+        # A refusal of the session (the dashboard's own words by status) names its answer too
+        r = client.get("/api/reports/levers")
+        assert r.status_code == 401 and r.json()["code"] == "unauthorized"
 
 
 def test_a_line_break_or_tab_in_a_text_keeps_the_table_one_line_per_row():

@@ -14,10 +14,13 @@ var batch = 0, batchOpen = false;
 var MAX_AGE = 900;
 var computedAt = new WeakMap(), fresh = new WeakSet(), behind = new WeakSet(); // by a load's signal
 
+/** A refusal of the API: its status, its message (English), and its stable code and values when it has them. */
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, code, values) {
     super(message);
     this.status = status;
+    this.code = code || null;
+    this.values = values || {};
   }
 }
 
@@ -109,14 +112,17 @@ async function call(url, init, last) {
       headers: { 'X-CSRF-Token': CSRF, Accept: 'application/json', ...(init && init.headers) },
     });
     if (!resp.ok) {
-      var message = resp.statusText;
+      var message = resp.statusText, body = {};
       try {
-        message = (await resp.json()).error || message;
+        body = (await resp.json()) || {};
+        message = body.error || message;
       } catch (e) {
         /* not JSON: keep the status text */
       }
       if (resp.status == 401) sessionEnded();
-      throw new ApiError(resp.status, message);
+      // No answer of the collector's (a proxy's error page, a time limit in between): the status is all there is.
+      if (typeof body.error != 'string') throw new ApiError(resp.status, message, 'http_status', { status: String(resp.status) });
+      throw new ApiError(resp.status, message, typeof body.code == 'string' ? body.code : null, body.values);
     }
     return resp;
   } finally {
@@ -164,15 +170,22 @@ export async function reportPost(name, body, signal) {
   return resp.json();
 }
 
-/** Download the report as CSV, as the API renders it, under a readable file name. */
-export async function downloadCsv(name, params, filename) {
-  var resp = await call(reportUrl(name, params, 'csv'), { headers: { Accept: 'text/csv' } });
-  save(await resp.blob(), filename);
+/**
+ * Download the report as CSV, as the API renders it, under a readable file name; `excel`: the API's `excel` format,
+ * the same CSV as Excel set to French opens it (a BOM, `;`, decimal commas), named NAME-excel.csv.
+ */
+export async function downloadCsv(name, params, filename, excel) {
+  var resp = await call(reportUrl(name, params, excel ? 'excel' : 'csv'), { headers: { Accept: 'text/csv' } });
+  save(await resp.blob(), excel ? excelName(filename) : filename);
 }
 
 /** Save CSV text the page wrote from a report's JSON (a part of a report the API's CSV does not hold). */
-export function saveCsv(text, filename) {
-  save(new Blob([text], { type: 'text/csv;charset=utf-8' }), filename);
+export function saveCsv(text, filename, excel) {
+  save(new Blob([text], { type: 'text/csv;charset=utf-8' }), excel ? excelName(filename) : filename);
+}
+
+function excelName(filename) {
+  return filename.replace(/\.csv$/, '') + '-excel.csv';
 }
 
 function save(blob, filename) {

@@ -24,6 +24,9 @@ function boot() {
   document.body.replaceChildren(
     h('a', { class: 'skip', href: '#main' }, ''), header, banner, nav, main);
   drawChrome();
+  // The sticky header's height, which the page keeps clear when it scrolls to a focused control (dashboard.css).
+  new ResizeObserver(() => document.documentElement.style.setProperty('--header-height', `${header.offsetHeight}px`)).observe(header);
+  keepInView(location.hash && document.getElementById(location.hash.slice(1)), main);
   asking.forEach((p) => p.load());
   state.onChange(function (changed) {
     if (changed.includes('lang')) {
@@ -40,6 +43,23 @@ function boot() {
     banner.hidden = false;
     banner.replaceChildren(t('session.expired'), ' ', h('a', { href: loginUrl() }, t('login.again')));
   });
+}
+
+/**
+ * A link to a panel (…#attribution, shared from the address bar after a click in the panels' links) opens at that
+ * panel's top: the browser scrolled to it while the panels above were skeletons, and as their figures came it was
+ * pushed down, the link opening in the middle of the panel, its heading under the header. It is brought back into
+ * view as the panels above change height, until the viewer scrolls, types or clicks.
+ */
+function keepInView(target, main) {
+  if (!target) return;
+  var watch = new ResizeObserver(() => target.scrollIntoView());
+  var done = () => {
+    watch.disconnect();
+    ['wheel', 'keydown', 'pointerdown', 'touchstart'].forEach((e) => removeEventListener(e, done, true));
+  };
+  ['wheel', 'keydown', 'pointerdown', 'touchstart'].forEach((e) => addEventListener(e, done, { capture: true, passive: true }));
+  watch.observe(main);
 }
 
 /** Logging out: the panels still loading stop asking, so no report is refused once the session has ended. */
@@ -132,11 +152,12 @@ function filterBar(s) {
   if (!supported.length) return null;
   var active = supported.filter((f) => s[f]);
   var shown = (f) => (f == 'lever' ? leverName(s[f]) : s[f]);
+  var said = (f) => t('filter.chip', { filter: t('filter.' + f), value: shown(f) }); // "Campagne : x" in French
   var chips = active.map((f) => h('button', {
     type: 'button', class: 'chip', dataset: { filter: f },
-    'aria-label': `${t('filter.' + f)}: ${shown(f)}. ${t('filter.remove')}`, title: `${t('filter.' + f)}: ${shown(f)}`,
+    'aria-label': `${said(f)}. ${t('filter.remove')}`, title: said(f),
     onclick: () => state.set({ [f]: '' }),
-  }, h('span', { class: 'chip-text' }, `${t('filter.' + f)}: ${shown(f)}`), h('span', { class: 'chip-x', 'aria-hidden': 'true' }, '✕')));
+  }, h('span', { class: 'chip-text' }, said(f)), h('span', { class: 'chip-x', 'aria-hidden': 'true' }, '✕')));
   return h('div', { class: 'filters', role: 'group', 'aria-label': t('filters') },
     supported.includes('device') && select(t('filter.device'), s.device, [['', t('filter.any')], ...state.DEVICES.map((d) => [d, deviceName(d)])],
       (v) => state.set({ device: v })),

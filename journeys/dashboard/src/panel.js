@@ -6,6 +6,7 @@
 import { asOf, askFresh } from './api.js';
 import { destroyIn } from './charts.js';
 import { h } from './dom.js';
+import { errorWhy } from './errors.js';
 import { fmt } from './format.js';
 import { lang, t } from './i18n.js';
 import * as state from './state.js';
@@ -134,12 +135,10 @@ export class Panel {
       this.body.replaceChildren(h('div', { class: 'state empty' }, h('p', null, t(filtered ? 'empty' : 'empty.period')),
         h('p', { class: 'hint' }, t(filtered ? 'empty.hint' : 'empty.period.hint'))));
     } else {
-      var status = this.error && this.error.status;
-      // The server's words for a refused call; the page's own for a network failure (the browser's are English).
-      var why = status == 401 ? t('session.expired') : status == 403 ? t('access.denied')
-        : this.error instanceof TypeError ? t('error.network') : (this.error && this.error.message) || '';
+      // Why, in the page's language (errors.js): the browser's words for a network failure and the API's
+      // messages are English.
       this.body.replaceChildren(h('div', { class: 'state error', role: 'alert' },
-        h('p', null, t('error')), why && h('p', { class: 'why' }, why),
+        h('p', null, t('error')), errorWhy(this.error),
         h('button', { type: 'button', onclick: () => this.load() }, t('retry'))));
     }
   }

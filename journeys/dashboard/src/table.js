@@ -1,12 +1,14 @@
 // An accessible, sortable table of report rows, with its CSV download.
 import { h } from './dom.js';
+import { errorText } from './errors.js';
 import { fmt, hasCents } from './format.js';
 import { lang, t } from './i18n.js';
 
 /**
- * columns: [{key, label, kind, heat?, source?, text?}]; rows: the report's row objects; source names the API
+ * columns: [{key, label, kind, heat?, source?, text?, none?}]; rows: the report's row objects; source names the API
  * field a pivoted cell holds (data-key, which the tests compare with the report's JSON); text(value): a text
- * value as shown (a lever's name), data-value keeping the report's.
+ * value as shown (a lever's name), data-value keeping the report's; none: what an empty text value says ("–"
+ * unless given).
  * sort: "key" or "-key" (descending), kept in the URL by the caller through onsort.
  */
 export function table({ caption, columns, rows, sort, onsort, heat, onpick, pickLabel }) {
@@ -24,7 +26,7 @@ export function table({ caption, columns, rows, sort, onsort, heat, onpick, pick
   });
   var body = sorted.map((r) => h('tr', null, columns.map(function (c, i) {
     var numeric = c.kind && c.kind != 'text' && c.kind != 'time';
-    var v = r[c.key], text = c.kind && c.kind != 'text' ? fmt(v, c.kind) : (v == null || v === '' ? '–' : c.text ? c.text(v) : String(v));
+    var v = r[c.key], text = c.kind && c.kind != 'text' ? fmt(v, c.kind) : (v == null || v === '' ? c.none || '–' : c.text ? c.text(v) : String(v));
     var attrs = { class: numeric ? 'num' : null, dataset: { key: c.source || c.key, value: v == null ? '' : String(v) } };
     if (c.heat && max > 0) {
       var level = Math.min(5, Math.ceil(((v || 0) / max) * 5));
@@ -39,13 +41,18 @@ export function table({ caption, columns, rows, sort, onsort, heat, onpick, pick
     return i == 0 ? h('th', { scope: 'row', ...attrs }, text) : h('td', attrs, text);
   })));
   return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption },
-    h('table', { class: heat ? 'heatmap' : null }, h('caption', null, caption), h('thead', null, h('tr', null, head)), h('tbody', null, body)));
+    h('table', { class: [heat ? 'heatmap' : '', columns.length >= WIDE ? 'wide' : ''].join(' ').trim() || null }, h('caption', null, caption), h('thead', null, h('tr', null, head)), h('tbody', null, body)));
 }
 
+/** A table of this many columns or more is set tighter (table.wide): the campaigns' 17 fit 1,200 px in French. */
+var WIDE = 12;
+
 /** The columns, a column of amounts showing cents on every line once one has them (€104 beside €213.85 read as
- * two precisions). */
+ * two precisions), and a column of figures with a fraction (sales credited in part) its two decimals on every line
+ * (the heat map read "10" under "12,47"). */
 export function withCents(columns, rows) {
-  return columns.map((c) => (c.kind == 'money' && rows.some((r) => hasCents(r[c.key])) ? { ...c, kind: 'money2' } : c));
+  var TWO = { money: 'money2', decimal: 'decimal2' };
+  return columns.map((c) => (TWO[c.kind] && rows.some((r) => hasCents(r[c.key])) ? { ...c, kind: TWO[c.kind] } : c));
 }
 
 /**
@@ -68,14 +75,23 @@ function compare(a, b) {
 }
 
 /**
- * The CSV button of a table: downloads the report as the API renders it. `text`: its words when "CSV" is not
- * enough (two downloads side by side), then its accessible name as well (a name must hold the words shown).
+ * The CSV buttons of a table: the report as the API renders it, and the same for Excel set to French (`;`, decimal
+ * commas, a BOM: the CSV opened there as one column); `download(excel)` fetches one. `text`, `excelText`: their
+ * words when "CSV" is not enough (two downloads side by side), then their accessible names as well (a name must
+ * hold the words shown).
  */
-export function csvButton(name, download, text) {
-  var onclick = said(download);
-  if (!text) return h('button', { type: 'button', class: 'csv', onclick, 'aria-label': t('csv.of', { name }) }, '⤓ CSV');
-  return h('button', { type: 'button', class: 'csv', onclick, title: t('csv.of', { name }) },
-    h('span', { 'aria-hidden': 'true' }, '⤓ '), text);
+export function csvButton(name, download, text, excelText) {
+  var csv = said(() => download(false)), excel = said(() => download(true));
+  var title = t('csv.excel.title');
+  if (!text) {
+    return [h('button', { type: 'button', class: 'csv', onclick: csv, 'aria-label': t('csv.of', { name }) }, '⤓ CSV'),
+      h('button', { type: 'button', class: 'excel', onclick: excel, 'aria-label': t('csv.excel.of', { name }), title },
+        `⤓ ${t('csv.excel')}`)];
+  }
+  return [h('button', { type: 'button', class: 'csv', onclick: csv, title: t('csv.of', { name }) },
+    h('span', { 'aria-hidden': 'true' }, '⤓ '), text),
+  h('button', { type: 'button', class: 'excel', onclick: excel, title: `${t('csv.excel.of', { name })}. ${title}` },
+    h('span', { 'aria-hidden': 'true' }, '⤓ '), excelText)];
 }
 
 /**
@@ -84,25 +100,28 @@ export function csvButton(name, download, text) {
  */
 function said(download) {
   return async (event) => {
-    var button = event.currentTarget, note = button.nextElementSibling;
-    if (note && note.classList.contains('csv-error')) note.remove();
+    var button = event.currentTarget;
+    button.parentNode.querySelectorAll('.csv-error').forEach((note) => note.remove());
     try {
       await download(event);
     } catch (e) {
       if (e && (e.name == 'AbortError' || e.status == 401)) return;
-      button.after(h('span', { class: 'csv-error', role: 'alert' }, t('csv.failed', { message: (e && e.message) || '' })));
+      button.after(h('span', { class: 'csv-error', role: 'alert' }, t('csv.failed', { message: errorText(e) })));
     }
   };
 }
 
 /**
  * Rows of a report's JSON as CSV, as the API writes its own (a header of the keys, values as sent, null empty,
- * quotes where a value needs them): for a part of a report its CSV does not hold.
+ * quotes where a value needs them): for a part of a report its CSV does not hold. `excel`: as the API's `excel`
+ * format, for Excel set to French (a BOM, `;` between cells, decimal commas).
  */
-export function csvText(keys, rows) {
+export function csvText(keys, rows, excel) {
+  var sep = excel ? ';' : ',', quote = excel ? /[";\n\r]/ : /[",\n\r]/;
   // Text that a spreadsheet would read as a formula (=, +, -, @...) kept text with a leading quote, as the API does
   // (collector/output.py); text that is a number (-12.5) is none.
   var text = (v) => (typeof v === 'string' && /^[=+\-@\t\r]/.test(v) && !/^[+-]?\d[\d.]*$/.test(v) ? `'${v}` : String(v));
-  var cell = (v) => (v == null ? '' : /[",\n\r]/.test(text(v)) ? `"${text(v).replace(/"/g, '""')}"` : text(v));
-  return [keys, ...rows.map((r) => keys.map((k) => r[k]))].map((line) => line.map(cell).join(',')).join('\n') + '\n';
+  var shown = (v) => (excel && typeof v == 'number' ? String(v).replace('.', ',') : text(v));
+  var cell = (v) => (v == null ? '' : quote.test(shown(v)) ? `"${shown(v).replace(/"/g, '""')}"` : shown(v));
+  return (excel ? '\ufeff' : '') + [keys, ...rows.map((r) => keys.map((k) => r[k]))].map((line) => line.map(cell).join(sep)).join('\n') + '\n';
 }

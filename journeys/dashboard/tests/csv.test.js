@@ -18,3 +18,9 @@ test('text a spreadsheet would run as a formula stays text, as in the API\'s CSV
     'c,n\n"\'=HYPERLINK(""http://evil.example"",""x"")",-3\n\'@SUM(A1),0\n');
   assert.equal(csvText(['c'], [{ c: '-12.5' }, { c: '+33612345678' }, { c: '-1+A1' }]), "c\n-12.5\n+33612345678\n'-1+A1\n");
 });
+
+test('rows of JSON as CSV for Excel set to French: a BOM, `;` between cells, decimal commas, text as it is', () => {
+  assert.equal(csvText(['a', 'b'], [{ a: 'x; y', b: 0.25 }, { a: 'v1.2', b: 3 }], true), '\ufeffa;b\n"x; y";0,25\nv1.2;3\n');
+  var calls = { calls: 5, unmatched: 1, by_reason: { ambiguous_lease: 0, anonymous_caller: 1 } };
+  assert.equal(callReasonsCsv(calls, true), '\ufeffreason;count\nambiguous_lease;0\nanonymous_caller;1\n');
+});

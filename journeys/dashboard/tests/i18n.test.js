@@ -7,7 +7,7 @@ import { breakdownLabel } from '../src/panels/funnel.js';
 import { CONFIG } from '../src/config.js';
 
 // Words French and English write alike: any other string the same in both is one left untranslated.
-var ALIKE = ['Attribution', 'Mobile', 'Leads', 'Segment', 'Abandons', 'Affiliation', '{n} pages', '{n} page'];
+var ALIKE = ['Attribution', 'Format', 'Mobile', 'Leads', 'Segment', 'Abandons', 'Affiliation', '{n} pages', '{n} page'];
 
 test('every string of the page is in both languages, and the French one is French', () => {
   var en = strings('en'), fr = strings('fr');

@@ -208,6 +208,23 @@ def test_segment_size_limits_and_gzip(client, store):
         {"message_id": "fits"}, {"message_id": "small"}, {"message_id": "zipped"}, {"message_id": "zipped-form"}]
 
 
+@pytest.mark.parametrize("mark, codec", [(b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"),
+                                         (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe\x00\x00", "utf-32-le")],
+                         ids=["UTF-8 BOM", "UTF-16 LE", "UTF-16 BE", "UTF-32 LE"])
+def test_a_body_with_a_byte_order_mark_lands(client, store, mark, codec):
+    """An outside probe's finding: a body with a BOM (.NET's and PowerShell's UTF-8 writers put one) was a 400,
+    which Segment's libraries never retry: the batch lost."""
+    key = key_for(client)
+    batch = json.dumps({"batch": [track(messageId="bom-batch")], "sentAt": iso(now())}, ensure_ascii=False)
+    r = client.post("/v1/batch", content=mark + batch.encode(codec), headers=basic(key))
+    assert r.status_code == 200 and (r.json()["accepted"], r.json()["rejected"]) == (1, 0), r.text
+    call = json.dumps(track(messageId="bom-call"), ensure_ascii=False)
+    r = client.post("/v1/track", content=mark + call.encode(codec), headers=basic(key))
+    assert r.status_code == 200 and (r.json()["accepted"], r.json()["rejected"]) == (1, 0), r.text
+    assert rows(store, "SELECT message_id FROM parcours.events ORDER BY message_id") == [
+        {"message_id": "bom-batch"}, {"message_id": "bom-call"}]
+
+
 @pytest.mark.parametrize("call", ["alias", "group", "screen"])
 def test_unsupported_calls_are_refused_with_what_to_send_instead(client, call):
     key = key_for(client)
@@ -224,6 +241,17 @@ def test_a_single_call_with_a_field_of_the_wrong_type_is_kept_as_rejected(client
     assert rows(store, "SELECT source, reasons FROM parcours.rejected_events") == [
         {"source": "back_office", "reasons": ["event: expected a string, got a number"]}]
     assert client.post("/v1/track", headers=basic(key), content=b"[1, 2]").status_code == 400
+
+
+def test_an_id_of_the_wrong_type_says_what_it_may_be(client, store):
+    """An outside probe's finding: the reason read "userId: expected an integer, got an object", where a string is
+    what senders send."""
+    key = key_for(client)
+    r = client.post("/v1/track", headers=basic(key),
+                    content=json.dumps({"userId": {"id": 7}, "event": "Contract Signed", "messageId": "typed"}))
+    assert r.status_code == 200
+    assert r.json()["rejected_events"] == [
+        {"messageId": "typed", "reasons": ["userId: expected an integer or a string, got an object"]}]
 
 
 def test_a_body_that_is_no_batch_is_a_400(client):

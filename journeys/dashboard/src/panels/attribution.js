@@ -79,7 +79,7 @@ export var attribution = {
       table({ caption: t('attribution.caption', { metric: metricName }),
         columns: [{ key: 'lever', label: t('col.lever'), kind: 'text', text: leverName }, ...state.MODELS.map((m) => ({ key: m, label: t(`model.${m}`), kind, source: metric }))],
         rows: table_rows }),
-      h('div', { class: 'table-tools' }, csvButton(t('panel.attribution'), () => downloadCsv('attribution', params(s), 'attribution.csv'))),
+      h('div', { class: 'table-tools' }, csvButton(t('panel.attribution'), (excel) => downloadCsv('attribution', params(s), 'attribution.csv', excel))),
     ];
   },
 };

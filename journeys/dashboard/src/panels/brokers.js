@@ -46,7 +46,7 @@ export var brokers = {
       var key = 'broker_id' in d.traffic[0] ? 'broker_id' : Object.keys(d.traffic[0])[0];
       parts.push(table({ caption: t('brokers.caption', { model: t(`model.${s.model}`) }), columns: columnsOf(d.traffic), rows: d.traffic, sort: s.bsort,
         onsort: (v) => set({ bsort: v }, true), onpick: state.supportedFilters().includes('broker') ? (r) => set({ broker: String(r[key]) }) : null, pickLabel: t('brokers.pick') }));
-      parts.push(h('div', { class: 'table-tools' }, csvButton(t('panel.brokers'), () => downloadCsv('brokers', params(s), 'brokers.csv'))));
+      parts.push(h('div', { class: 'table-tools' }, csvButton(t('panel.brokers'), (excel) => downloadCsv('brokers', params(s), 'brokers.csv', excel))));
     }
     parts.push(h('h3', null, t('brokers.heat')));
     if (!d.heat.length) {
@@ -56,7 +56,7 @@ export var brokers = {
       parts.push(table({ caption: t('brokers.heat.caption', { model: t(`model.${heatParams(s).model}`) }), heat: true,
         columns: [{ key: BROKER_KEY, label: t('col.broker'), kind: 'text' }, ...heat.levers.map((l) => ({ key: l, label: l ? leverName(l) : t('brokers.nolever'), kind: 'decimal', heat: true, source: 'conversions' }))],
         rows: heat.rows }));
-      parts.push(h('div', { class: 'table-tools' }, csvButton(t('brokers.heat'), () => downloadCsv('media_pos', heatParams(s), 'media-point-of-sale.csv'))));
+      parts.push(h('div', { class: 'table-tools' }, csvButton(t('brokers.heat'), (excel) => downloadCsv('media_pos', heatParams(s), 'media-point-of-sale.csv', excel))));
     }
     return parts;
   },

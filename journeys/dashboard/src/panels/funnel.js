@@ -116,7 +116,7 @@ export var funnel = {
     ];
     var shown = rows.map((r) => ({ ...r, label: label(r) }));
     parts.push(table({ caption: t('funnel.caption', { form: formLabel }), columns, rows: shown }));
-    parts.push(h('div', { class: 'table-tools' }, csvButton(t('panel.funnel'), () => downloadCsv('funnel', params(s), `funnel-${form}.csv`))));
+    parts.push(h('div', { class: 'table-tools' }, csvButton(t('panel.funnel'), (excel) => downloadCsv('funnel', params(s), `funnel-${form}.csv`, excel))));
     return parts;
   },
 };

@@ -8,6 +8,7 @@ import { SALE, chart, colour, inkOn } from '../charts.js';
 import { columnsOf, kind, label } from '../columns.js';
 import { CONFIG } from '../config.js';
 import { h, uid } from '../dom.js';
+import { errorWhy } from '../errors.js';
 import { fmt, shortDay } from '../format.js';
 import { add, deviceName, lang, leverName, t, tn } from '../i18n.js';
 import * as state from '../state.js';
@@ -77,7 +78,7 @@ function personSearch() {
       result.replaceChildren(...renderPerson(rows, kind));
     } catch (err) {
       result.replaceChildren(h('div', { class: 'state error', role: 'alert' }, h('p', null, t('error')),
-        h('p', { class: 'why' }, err instanceof ApiError ? err.message : t('error.network'))));
+        errorWhy(err instanceof ApiError ? err : new TypeError(String(err)))));
     }
   } },
   h('span', { class: 'field' }, h('label', { for: byId }, t('journeys.by')), kindSel),
@@ -160,7 +161,7 @@ export var journeys = {
       var shown = rows.map((r) => ({ ...r, path: steps(r.path).join(' → ') }));
       var columns = columnsOf(shown).map((c) => (c.key == 'path' ? { ...c, text: (v) => steps(v).map(leverName).join(' → ') } : c));
       parts.push(table({ caption: t('journeys.caption'), columns, rows: shown }));
-      parts.push(h('div', { class: 'table-tools' }, csvButton(t('panel.journeys'), () => downloadCsv('paths', params(s), 'paths.csv'))));
+      parts.push(h('div', { class: 'table-tools' }, csvButton(t('panel.journeys'), (excel) => downloadCsv('paths', params(s), 'paths.csv', excel))));
     }
     return parts;
   },

@@ -17,11 +17,11 @@ add({
   en: { 'levers.view': 'Rows', 'levers.by.lever': 'Levers', 'levers.by.campaign': 'Campaigns',
     'levers.chart.one': '{figure} per {view}', 'levers.caption': 'Figures per {view}; sales credited by the model “{model}”; sort by a column',
     'levers.one.lever': 'lever', 'levers.one.campaign': 'campaign',
-    'levers.pick': 'Filter the page by this value' },
+    'levers.pick': 'Filter the page by this value', 'levers.nocampaign': '(no campaign)' },
   fr: { 'levers.view': 'Lignes', 'levers.by.lever': 'Leviers', 'levers.by.campaign': 'Campagnes',
     'levers.chart.one': '{figure} par {view}', 'levers.caption': 'Chiffres par {view} ; ventes attribuées selon le modèle « {model} » ; triez par colonne',
     'levers.one.lever': 'levier', 'levers.one.campaign': 'campagne',
-    'levers.pick': 'Filtrer la page sur cette valeur' },
+    'levers.pick': 'Filtrer la page sur cette valeur', 'levers.nocampaign': '(sans campagne)' },
 });
 
 var REPORT = { lever: 'levers', campaign: 'campaigns' };
@@ -29,6 +29,15 @@ var SALES = ['sales', 'conversions', 'online_sales'];
 
 function params(s) {
   return { ...state.common(s), ...state.credit(s) };
+}
+
+/**
+ * A bar's name cut short with an ellipsis to fit `width` pixels (Chart.js gives the names at most half the chart and
+ * cut them on the left: "ewsletter-rentree · E-mail" on a phone); the tooltip and the table keep it whole.
+ */
+export function shortened(text, width) {
+  var most = Math.max(8, Math.floor((width - 16) / 7)); // 12 px text: at most some 7 px a character
+  return text.length <= most ? text : text.slice(0, most - 1).trimEnd() + '…';
 }
 
 export var levers = {
@@ -46,20 +55,25 @@ export var levers = {
     var view = REPORT[s.view] ? s.view : 'lever';
     // Campaigns come as (lever, segment): the campaign is the segment, named by its lever in the chart.
     var key = view == 'campaign' && 'segment' in rows[0] ? 'segment' : view in rows[0] ? view : Object.keys(rows[0])[0];
-    var name = (r) => (view == 'campaign' && key != 'lever' ? `${r[key] || '–'} · ${leverName(r.lever)}`
+    // A lever's visits without a utm_campaign come as a campaign "": named so, where "–" read as a figure missing.
+    var none = t('levers.nocampaign');
+    var name = (r) => (view == 'campaign' && key != 'lever' ? `${r[key] || none} · ${leverName(r.lever)}`
       : key == 'lever' ? leverName(r[key]) || '–' : r[key] || '–');
     var viewName = t(`levers.one.${view}`);
     var top = rows.slice(0, 12);
     var sales = SALES.find((c) => c in rows[0]);
     var figures = ['visits', sales].filter((c) => c && c in rows[0]);
-    var columns = columnsOf(rows).map((c) => (c.key == 'segment' ? { ...c, label: t(`col.${view}`) } : c));
+    var columns = columnsOf(rows).map((c) => (c.key == 'segment' ? { ...c, label: t(`col.${view}`) } : c))
+      .map((c) => (view == 'campaign' && c.key == key ? { ...c, none } : c));
     columns.unshift(...columns.splice(columns.findIndex((c) => c.key == key), 1));
     // One chart per figure, each on its own scale: visits run in the hundreds where sales are a handful.
     var charts = figures.map((f, i) => chart(t('levers.chart.one', { figure: label(f), view: viewName }), {
       type: 'bar',
       data: { labels: top.map(name), datasets: [{ label: label(f), data: top.map((r) => r[f]), backgroundColor: colour(i) }] },
       options: { indexAxis: 'y', plugins: { legend: { display: false }, title: { display: true, text: label(f), align: 'start' } },
-        scales: { x: { beginAtZero: true }, y: { ticks: { autoSkip: false } } } },
+        scales: { x: { beginAtZero: true }, y: { ticks: { autoSkip: false, callback(value) {
+          return shortened(this.getLabelForValue(value), this.chart.width / 2);
+        } } } } },
     }, Math.max(180, 26 * top.length + 60)));
     return [
       h('div', { class: 'two even' }, charts),
@@ -69,7 +83,7 @@ export var levers = {
         onpick: state.supportedFilters().includes(view) ? (r) => set({ [view]: String(r[key]) }) : null, pickLabel: t('levers.pick'),
       }),
       h('div', { class: 'table-tools' }, csvButton(t(`levers.by.${view}`),
-        () => downloadCsv(REPORT[view], params(s), `${REPORT[view]}.csv`))),
+        (excel) => downloadCsv(REPORT[view], params(s), `${REPORT[view]}.csv`, excel))),
     ];
   },
 };

@@ -13,11 +13,13 @@ add({
   en: { 'overview.chart': 'Daily {figure}', 'overview.caption': '{figure} by day (UTC days)', 'overview.pick': 'Show {figure} by day',
     'overview.before': '{value} in the previous period', 'overview.before.none': 'no figure in the previous period',
     'overview.csv.compared': 'CSV: figures and previous period', 'overview.csv.daily': 'CSV: by day',
+    'overview.excel.compared': 'CSV for Excel (French): figures and previous period', 'overview.excel.daily': 'CSV for Excel (French): by day',
     'overview.compared': 'the figures and the previous period’s', 'overview.daily': 'the overview by day',
     'overview.today': '{text} (today so far)' },
   fr: { 'overview.chart': '{figure} par jour', 'overview.caption': '{figure} par jour (jours UTC)', 'overview.pick': 'Afficher {figure} par jour',
     'overview.before': '{value} sur la période précédente', 'overview.before.none': 'pas de chiffre sur la période précédente',
     'overview.csv.compared': 'CSV : chiffres et période précédente', 'overview.csv.daily': 'CSV : par jour',
+    'overview.excel.compared': 'CSV pour Excel : chiffres et période précédente', 'overview.excel.daily': 'CSV pour Excel : par jour',
     'overview.compared': 'les chiffres et ceux de la période précédente', 'overview.daily': 'la vue d’ensemble par jour',
     'overview.today': '{text} (aujourd’hui, jusqu’ici)' },
 });
@@ -124,10 +126,11 @@ export var overview = {
     }
     // The headline figures beside the previous period's, as the API computed them (compare=true), and the series.
     parts.push(h('div', { class: 'table-tools' },
-      d.compares ? csvButton(t('overview.compared'), () => downloadCsv('overview', { ...state.common(s), compare: 'true' }, 'overview-compared.csv'),
-        t('overview.csv.compared')) : null,
+      d.compares ? csvButton(t('overview.compared'), (excel) => downloadCsv('overview', { ...state.common(s), compare: 'true' }, 'overview-compared.csv', excel),
+        t('overview.csv.compared'), t('overview.excel.compared')) : null,
       d.series.length ? csvButton(t('overview.daily'),
-        () => downloadCsv('overview', { ...state.common(s), interval: 'day' }, 'overview-daily.csv'), t('overview.csv.daily')) : null));
+        (excel) => downloadCsv('overview', { ...state.common(s), interval: 'day' }, 'overview-daily.csv', excel), t('overview.csv.daily'),
+        t('overview.excel.daily')) : null));
     return parts;
   },
 };

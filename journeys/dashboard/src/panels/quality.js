@@ -4,6 +4,7 @@
 import { downloadCsv, report, saveCsv } from '../api.js';
 import { columnsOf } from '../columns.js';
 import { h } from '../dom.js';
+import { errorWhy } from '../errors.js';
 import { fmt } from '../format.js';
 import { add, t } from '../i18n.js';
 import * as state from '../state.js';
@@ -58,7 +59,7 @@ export var quality = {
     return { match: match.value, matchError: match.reason, rejected: rejected.value, rejectedError: rejected.reason };
   },
   render(d, s) {
-    var failed = (err) => h('div', { class: 'state error', role: 'alert' }, h('p', null, t('error.part')), h('p', { class: 'why' }, err.message));
+    var failed = (err) => h('div', { class: 'state error', role: 'alert' }, h('p', null, t('error.part')), errorWhy(err));
     var parts = [h('h3', null, t('quality.match'))];
     if (d.matchError) parts.push(failed(d.matchError));
     else parts.push(...matchPart(d.match, s));
@@ -67,7 +68,7 @@ export var quality = {
     else if (!d.rejected.length) parts.push(h('p', { class: 'note' }, t('quality.rejected.none')));
     else {
       parts.push(table({ caption: t('quality.rejected.caption'), columns: columnsOf(d.rejected), rows: d.rejected }));
-      parts.push(h('div', { class: 'table-tools' }, csvButton(t('quality.rejected'), () => downloadCsv('rejected', state.common(s), 'rejected.csv'))));
+      parts.push(h('div', { class: 'table-tools' }, csvButton(t('quality.rejected'), (excel) => downloadCsv('rejected', state.common(s), 'rejected.csv', excel))));
     }
     return parts;
   },
@@ -91,7 +92,7 @@ function matchPart(m, s) {
   var why = reasons(m.by_reason);
   if (why.length) {
     parts.push(table({ caption: t('quality.reasons'), columns: columnsOf(why), rows: why }));
-    parts.push(h('div', { class: 'table-tools' }, csvButton(t('quality.reasons'), () => downloadCsv('match', matchParams(s), 'match.csv'))));
+    parts.push(h('div', { class: 'table-tools' }, csvButton(t('quality.reasons'), (excel) => downloadCsv('match', matchParams(s), 'match.csv', excel))));
   }
   return parts.concat(callsPart(m.calls));
 }
@@ -100,8 +101,8 @@ function matchPart(m, s) {
  * The calls' unmatched reasons as CSV: the match report's CSV holds the sales' lines only, so these are the
  * JSON's `calls.by_reason`, every reason with its count as the API sent it, under the API's words.
  */
-export function callReasonsCsv(c) {
-  return csvText(['reason', 'count'], Object.entries(c.by_reason || {}).map(([reason, count]) => ({ reason, count })));
+export function callReasonsCsv(c, excel) {
+  return csvText(['reason', 'count'], Object.entries(c.by_reason || {}).map(([reason, count]) => ({ reason, count })), excel);
 }
 
 /** Calls matched to a journey (the match report's `calls`): shown once the period has imported calls. */
@@ -113,6 +114,6 @@ export function callsPart(c) {
       h('span', { class: 'label' }, t(`calls.${k}`)), h('span', { class: 'value', dataset: { key: k, value: String(c[k] ?? '') } }, fmt(c[k], 'count'))))),
     why.length && table({ caption: t('quality.calls.reasons'), columns: columnsOf(why), rows: why }),
     why.length && h('div', { class: 'table-tools' }, csvButton(t('quality.calls.reasons'),
-      () => saveCsv(callReasonsCsv(c), 'match-calls.csv')))].filter(Boolean);
+      (excel) => saveCsv(callReasonsCsv(c, excel), 'match-calls.csv', excel)))].filter(Boolean);
 }
 
