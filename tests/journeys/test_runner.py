@@ -370,5 +370,6 @@ def test_a_limit_of_digits_python_reads_as_digits_but_not_as_a_number_is_a_400(s
         reports.options("paths", {"limit": limit})
     with Client(create_app(settings)) as client:
         r = client.get("/api/reports/paths", headers=ADMIN, params={**PERIOD, "limit": limit})
-        assert r.status_code == 400 and r.json() == {"error": f'limit: "{limit}" is not a whole number from 1 to 10000'}
+        assert r.status_code == 400 and r.json()["error"] == f'limit: "{limit}" is not a whole number from 1 to 10000'
+        assert r.json()["code"] == "limit_invalid"
     assert reports.options("paths", {"limit": "12"}).limit == 12
