@@ -784,9 +784,9 @@ def test_the_funnel_breaks_down_by_lever(page: Page, dash):
     rows = json.loads(api(dash, call))
     shown = page.locator("#funnel td[data-key=visitors]").evaluate_all("els => els.map(e => e.dataset.value)")
     assert sorted(shown) == sorted(str(r["visitors"]) for r in rows)
-    # The rate from the step before, under the report's name for it (from_previous_step, once from_previous).
-    shown = page.locator("#funnel td[data-key=from_previous_step]").evaluate_all("els => els.map(e => e.dataset.value)")
-    rates = sorted(r["from_previous_step"] for r in rows if r["from_previous_step"] is not None)
+    # The rate from the step before, under the report's name for it (the dashboard once read another).
+    shown = page.locator("#funnel td[data-key=from_previous]").evaluate_all("els => els.map(e => e.dataset.value)")
+    rates = sorted(r["from_previous"] for r in rows if r["from_previous"] is not None)
     assert sorted(float(v) for v in shown if v) == pytest.approx(rates) and rates
     key = "segment" if "segment" in rows[0] else "lever"
     assert {r[key] for r in rows} >= {"display"}

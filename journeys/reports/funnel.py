@@ -142,7 +142,7 @@ REPORT = Report(
         Column("completions", "distinct `form_step` events of this step; on the submit line, distinct "
                               "`form_submit` events: the leads", absent=COUNTED),
         Column("from_first", "visitors / visitors of the first step (null when the first has none)"),
-        Column("from_previous_step", "visitors / visitors of the previous required step (null on the first line)"),
+        Column("from_previous", "visitors / visitors of the previous required step (null on the first line)"),
         Column("drop_off", "visitors of the previous required step minus visitors of this one (null on the "
                            "first line)",
                absent=Absent(lambda row, rows: row["drop_off"] is not None, "0, but null on the first line")),

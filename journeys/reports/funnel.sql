@@ -199,7 +199,7 @@ SELECT
     visitors,
     completions,
     if(first_visitors = 0, NULL, visitors / first_visitors) AS from_first,
-    if(previous = 0 OR previous_visitors = 0, NULL, visitors / previous_visitors) AS from_previous_step,
+    if(previous = 0 OR previous_visitors = 0, NULL, visitors / previous_visitors) AS from_previous,
     if(previous = 0, NULL, toInt64(previous_visitors) - visitors) AS drop_off,
     abandons,
     if(step_index = 0 OR completions = 0, NULL, median_seconds) AS median_seconds,

@@ -117,12 +117,12 @@ def test_four_steps_with_an_optional_one(store, quote_plan, funnel_data):
     assert rows["coverage"]["optional"] is True and rows["contact"]["optional"] is False
     assert {s: rows[s]["completions"] for s in rows} == {
         "vehicle": 5, "rider": 5, "coverage": 2, "contact": 3, "submit": 2}  # F's rider, E's late contact
-    assert rows["rider"]["from_previous_step"] == pytest.approx(4 / 5) and rows["rider"]["drop_off"] == 1
+    assert rows["rider"]["from_previous"] == pytest.approx(4 / 5) and rows["rider"]["drop_off"] == 1
     # Drop-off is counted from the previous *required* step, for the optional step and after it.
-    assert rows["coverage"]["from_previous_step"] == pytest.approx(2 / 4) and rows["coverage"]["drop_off"] == 2
-    assert rows["contact"]["from_previous_step"] == pytest.approx(2 / 4) and rows["contact"]["drop_off"] == 2
+    assert rows["coverage"]["from_previous"] == pytest.approx(2 / 4) and rows["coverage"]["drop_off"] == 2
+    assert rows["contact"]["from_previous"] == pytest.approx(2 / 4) and rows["contact"]["drop_off"] == 2
     assert rows["submit"]["from_first"] == pytest.approx(2 / 5) and rows["submit"]["drop_off"] == 0
-    assert rows["vehicle"]["from_previous_step"] is None and rows["vehicle"]["drop_off"] is None
+    assert rows["vehicle"]["from_previous"] is None and rows["vehicle"]["drop_off"] is None
     assert {s: rows[s]["abandons"] for s in rows} == {"vehicle": 0, "rider": 1, "coverage": 0, "contact": 1,
                                                       "submit": 0}
     assert rows["vehicle"]["median_seconds"] == 60 and rows["submit"]["median_seconds"] is None
@@ -232,7 +232,7 @@ def test_a_form_of_more_than_255_steps_is_counted_in_its_order(store, plan_file)
     assert [r["step_index"] for r in funnel] == [*range(1, 301), 0]
     rows = rows_by_step(reports.run(store, plan, "funnel", PERIOD))
     assert {s: rows[s]["visitors"] for s in ("s5", "s6", "s290", "submit")} == {"s5": 1, "s6": 0, "s290": 1, "submit": 0}
-    assert rows["s290"]["from_previous_step"] == 1 and rows["s290"]["drop_off"] == 0
+    assert rows["s290"]["from_previous"] == 1 and rows["s290"]["drop_off"] == 0
 
 
 def test_an_empty_period_gives_every_step_at_zero(store, quote_plan):

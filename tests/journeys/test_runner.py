@@ -42,11 +42,11 @@ def test_formats_hold_the_same_values(store, plan, events):
     doc = json.loads(render(result, "json"))
     assert [r["visitors"] for r in doc] == [2, 2, 1, 1, 0]
     assert doc[0] == {"step_index": 1, "step": "vehicle", "label": "Votre moto", "optional": False, "visitors": 2,
-                      "completions": 2, "from_first": 1.0, "from_previous_step": None, "drop_off": None, "abandons": 0,
+                      "completions": 2, "from_first": 1.0, "from_previous": None, "drop_off": None, "abandons": 0,
                       "median_seconds": 1.0, "p90_seconds": 1.0}
     rows = list(csv.DictReader(io.StringIO(render(result, "csv"))))
     assert list(rows[0]) == result.columns
-    assert [(r["step"], r["visitors"], r["from_previous_step"]) for r in rows][:3] == [
+    assert [(r["step"], r["visitors"], r["from_previous"]) for r in rows][:3] == [
         ("vehicle", "2", ""), ("rider", "2", "1.0"), ("coverage", "1", "0.5")]
     table = render(result, "table").splitlines()
     assert table[0].split(" | ")[:3] == ["step_index", "step    ", "label          "]

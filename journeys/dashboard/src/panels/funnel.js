@@ -106,7 +106,7 @@ export var funnel = {
       { key: 'label', label: t('funnel.step'), kind: 'text' },
       ...(by ? [{ key: by, label: breakdownLabel(asked), kind: 'text', ...(named ? { text: named } : {}) }] : []),
       { key: 'visitors', label: t('funnel.visitors'), kind: 'count' },
-      { key: 'from_previous_step', label: t('funnel.from_previous'), kind: 'rate' },
+      { key: 'from_previous', label: t('funnel.from_previous'), kind: 'rate' },
       { key: 'from_first', label: t('funnel.from_first'), kind: 'rate' },
       { key: 'drop_off', label: t('funnel.drop_off'), kind: 'count' },
       { key: 'abandons', label: t('funnel.abandons'), kind: 'count' },
