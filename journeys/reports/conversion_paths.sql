@@ -27,20 +27,14 @@ person_of_visitor AS (
     SELECT key AS visitor_id, person_id FROM parcours.person_keys FINAL WHERE key_type = 'visitor'
 ),
 
--- Without null paths: the visitors of the converting persons, stitched, with their person, computed once (a
--- subquery of one row, its value kept for the whole query): they filter the touches read and give those touches
--- their person, where a join with every visitor's person (a hash table of a million on the seed) cost a tenth of
--- the levers' paths.
-(SELECT (groupArray(key), groupArray(person_id)) FROM parcours.person_keys FINAL
- WHERE NOT {nulls:Bool} AND key_type = 'visitor' AND person_id IN (SELECT person_id FROM touched_conversions))
-    AS converting_persons,
-
 converting_visitors AS (
-    -- Without null paths: those visitors, or a visitor that is its own person (a lead's only: a sale's person
-    -- comes from person_keys, and a person id, `p` and a hash of its first key, is never a visitor id).
-    SELECT arrayJoin(converting_persons.1) AS key
+    -- Without null paths: the visitors of the converting persons, stitched, or a visitor that is its own
+    -- person (a lead's only: a sale's person comes from person_keys, and a person id, `p` and a hash of its
+    -- first key, is never a visitor id; not reading the sales' persons a second time saves a sixth).
+    SELECT key FROM parcours.person_keys FINAL
+    WHERE NOT {nulls:Bool} AND key_type = 'visitor' AND person_id IN (SELECT person_id FROM touched_conversions)
     UNION ALL
-    SELECT person_id FROM touched_conversions WHERE NOT {nulls:Bool} AND {goal:String} = 'lead'
+    SELECT person_id FROM conversions WHERE NOT {nulls:Bool} AND {goal:String} = 'lead'
 ),
 
 touches AS (
@@ -48,9 +42,8 @@ touches AS (
     -- the first lookback window to the end of the period, with its person (without null paths, only the
     -- converting persons'). A call matched by a phone has its person and no visitor.
     SELECT
-        multiIf(t.person_id != '', t.person_id,
-                {nulls:Bool}, if(person_of_visitor.person_id != '', person_of_visitor.person_id, t.visitor_id),
-                transform(t.visitor_id, converting_persons.1, converting_persons.2, t.visitor_id)) AS person_id,
+        multiIf(t.person_id != '', t.person_id, person_of_visitor.person_id != '', person_of_visitor.person_id,
+                t.visitor_id) AS person_id,
         t.started_at AS started_at,
         t.lever AS lever,
         multiIf({by:String} = 'campaign', t.campaign, {by:String} = 'broker', t.broker_id,
@@ -66,9 +59,7 @@ touches AS (
                               referrer_rules = {referrer_rules:Array(Tuple(domains Array(String), referrer String, lever String))})
 {call_touch_rows}
     ) AS t
-    -- With null paths, every visitor's person (without, none is read: converting_persons gives theirs).
-    LEFT JOIN (SELECT * FROM person_of_visitor WHERE {nulls:Bool}) AS person_of_visitor
-        ON person_of_visitor.visitor_id = t.visitor_id
+    LEFT JOIN person_of_visitor ON person_of_visitor.visitor_id = t.visitor_id
     WHERE (t.visitor_id != '' OR t.person_id != '')
       -- Without null paths: only the converting persons' sessions go through the join, and the calls (few);
       -- a person among them without conversion is left out with the paths (one set of conversions fewer
