@@ -1,7 +1,7 @@
 import './dom-stub.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setLang, strings } from '../src/i18n.js';
+import { deviceName, setLang, strings } from '../src/i18n.js';
 import '../src/panels/index.js'; // each panel adds its own words
 import { breakdownLabel } from '../src/panels/funnel.js';
 import { CONFIG } from '../src/config.js';
@@ -28,4 +28,14 @@ test('the funnel names a breakdown by a filter word, else the plan property\'s l
   setLang('en');
   assert.equal(breakdownLabel('device'), 'Device');
   assert.equal(breakdownLabel('ad_consent'), 'ad_consent');
+});
+
+test('a device is shown under its words in the page\'s language, as the filter offers it', () => {
+  setLang('fr');
+  assert.equal(deviceName('desktop'), 'Ordinateur');
+  assert.equal(deviceName('other'), 'Autre appareil');
+  assert.equal(deviceName('toaster'), 'toaster');
+  setLang('en');
+  assert.equal(deviceName('other'), 'Other device');
+  assert.equal(deviceName('mobile'), 'Mobile');
 });
