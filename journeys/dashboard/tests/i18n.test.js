@@ -1,7 +1,7 @@
 import './dom-stub.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deviceName, setLang, strings } from '../src/i18n.js';
+import { deviceName, setLang, strings, t } from '../src/i18n.js';
 import '../src/panels/index.js'; // each panel adds its own words
 import { breakdownLabel } from '../src/panels/funnel.js';
 import { CONFIG } from '../src/config.js';
@@ -38,4 +38,11 @@ test('a device is shown under its words in the page\'s language, as the filter o
   setLang('en');
   assert.equal(deviceName('other'), 'Other device');
   assert.equal(deviceName('mobile'), 'Mobile');
+});
+
+test('the funnel\'s table says what each of its columns counts: visitors, sessions, events', () => {
+  setLang('en');
+  assert.match(t('funnel.caption', { form: 'Devis' }), /^Funnel of the form Devis, step by step\. .*count visitors.*count sessions.*events/);
+  setLang('fr');
+  assert.match(t('funnel.caption', { form: 'Devis' }), /^Entonnoir du formulaire Devis, étape par étape\. .*visiteurs.*sessions.*envois/);
 });

@@ -15,13 +15,13 @@ add({
     'funnel.from_first': 'From first step', 'funnel.drop_off': 'Drop-off', 'funnel.abandons': 'Abandons',
     'funnel.median': 'Median time', 'funnel.p90': '90th pct time', 'funnel.optional': 'optional',
     'funnel.submit': 'Quote submitted (leads)', 'funnel.chart': 'Visitors at each step of the form {form}',
-    'funnel.caption': 'Funnel of the form {form}, step by step', 'funnel.lost': 'lost', 'funnel.lost.one': 'lost' },
+    'funnel.caption': 'Funnel of the form {form}, step by step. Visitors and drop-off count visitors; abandons count sessions; completions count the step’s events (a visitor may send several)', 'funnel.lost': 'lost', 'funnel.lost.one': 'lost' },
   fr: { 'funnel.form': 'Formulaire', 'funnel.by': 'Ventilation', 'funnel.none': 'Aucune', 'funnel.step': 'Étape',
     'funnel.visitors': 'Visiteurs', 'funnel.completions': 'Validations', 'funnel.from_previous': 'Depuis l’étape précédente',
     'funnel.from_first': 'Depuis la première étape', 'funnel.drop_off': 'Pertes', 'funnel.abandons': 'Abandons',
     'funnel.median': 'Temps médian', 'funnel.p90': 'Temps 9e décile', 'funnel.optional': 'facultative',
     'funnel.submit': 'Devis envoyé (leads)', 'funnel.chart': 'Visiteurs à chaque étape du formulaire {form}',
-    'funnel.caption': 'Entonnoir du formulaire {form}, étape par étape', 'funnel.lost': 'perdus', 'funnel.lost.one': 'perdu' },
+    'funnel.caption': 'Entonnoir du formulaire {form}, étape par étape. Visiteurs et pertes comptent des visiteurs ; abandons, des sessions ; validations, les envois de l’étape (un visiteur peut en faire plusieurs)', 'funnel.lost': 'perdus', 'funnel.lost.one': 'perdu' },
 });
 
 var BREAKDOWNS = ['lever', 'campaign', 'broker', 'device'];
