@@ -334,6 +334,36 @@ def test_a_refusal_carries_a_stable_code_and_what_it_names_beside_its_message(se
         assert r.status_code == 401 and r.json()["code"] == "unauthorized"
 
 
+@pytest.mark.parametrize("phone", ["06 12 34 56 78", "06-12-34-5678", "6-12-34-5678", "0612-34-5678"])
+def test_a_phone_typed_anywhere_in_a_reports_options_never_comes_back_in_a_refusal(settings, store, plan, phone):
+    """A refusal's message and values are shown on the page (its message under Technical detail) and may be
+    logged: a phone number sent in a POST body, as an option's value or as a key, came back whole in the
+    message of a time (from: "06 12 34 56 78" is not a time), a key given a list or twice, and, written in
+    groups as a date is (06-12-34-5678), in every quoted value."""
+    bodies = [("levers", {"from": phone}), ("levers", {"to": phone}), ("paths", {"limit": phone}),
+              ("levers", {"model": phone}), ("levers", {phone: "x"}), ("levers", {phone: [1]}),
+              ("funnel", {"form": phone}), ("levers", {"by": phone}), ("levers", {"lookback": phone}),
+              ("levers", {"compare": phone}), ("person", {"phone": phone, "colour": phone})]
+    digits = "".join(c for c in phone if c.isdigit())
+    with Client(create_app(settings)) as client:
+        answers = [client.post(f"/api/reports/{name}", headers=ADMIN, json=body) for name, body in bodies]
+        twice = json.dumps({phone: 1})[:-1] + ", " + json.dumps({phone: 2})[1:]
+        answers.append(client.post("/api/reports/levers", headers={**ADMIN, "content-type": "application/json"},
+                                   content=twice.encode()))
+    for r in answers:
+        assert r.status_code == 400 and r.json()["code"], r.text
+        shown = r.json()["error"] + json.dumps(r.json()["values"])
+        assert phone not in shown and digits[-4:] not in "".join(c for c in shown if c.isdigit()), r.text
+
+
+def test_a_mistyped_date_is_quoted_as_typed_and_a_phone_with_a_dates_shape_is_not():
+    with pytest.raises(reports.ReportError, match='^from: "2026-13-45" is not a time'):
+        reports.options("overview", {"from": "2026-13-45"})
+    with pytest.raises(reports.ReportError, match=r'^from: "\[redacted\]" is not a time') as info:
+        reports.options("overview", {"from": "06-12-34-5678"})
+    assert info.value.error_values == {"option": "from", "value": "[redacted]"}
+
+
 def test_a_line_break_or_tab_in_a_text_keeps_the_table_one_line_per_row():
     """A campaign is anyone's URL text (utm_campaign=a%0Ab): in the table it broke its row in two."""
     result = Result(["campaign", "visits"], [["spring\nsale", 3], ["cr\rlf\tx", 1]])
