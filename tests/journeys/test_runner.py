@@ -265,7 +265,31 @@ def test_the_excel_csv_is_the_csv_as_french_excel_opens_it():
     assert rows == [["campaign", "visits", "revenue", "rate", "tiny", "note"],
                     ["moto;spring", "3", "1234,50", "0,1234567", "0,00001", "v1.2"],
                     ["'=cmd", "0", "-2,00", "", "2,0", "Coût"]]
-    assert render(result, "csv").splitlines()[1] == "moto;spring,3,1234.50,0.1234567,1e-05,v1.2"  # unchanged
+    assert render(result, "csv").splitlines()[1] == '"moto;spring",3,1234.50,0.1234567,1e-05,v1.2'
+
+
+def test_a_text_holding_the_other_list_separator_is_quoted_so_no_cell_of_excel_begins_a_formula():
+    """Excel splits a CSV on its locale's separator, whatever the file's: the API's CSV in a French Excel is split
+    on `;`, the excel format in an English one on `,`. A campaign `x;=1+1` (anyone's utm_campaign) was written
+    unquoted, and began a cell of its own with `=`, a formula. Quoted, a reader of the file's own separator reads
+    the same cells; the figures (-2,00) are not quoted."""
+    result = Result(["lever", "campaign", "revenue"], [["display", "x;=1+1", decimal.Decimal("-2.00")],
+                                                       ["email", "y,=2+2", decimal.Decimal("3.50")],
+                                                       ["tv", 'z\t=1+1"', None]])
+    text = render(result, "csv")
+    assert text.splitlines()[1:] == ['display,"x;=1+1",-2.00', 'email,"y,=2+2",3.50', 'tv,"z\t=1+1""",']
+    # Read on `;` as a French Excel reads it (a quote opens a quoted cell only at a cell's start): a cell that
+    # still begins with `=` holds an odd number of `"`, a string never closed, no formula
+    for row in csv.reader(io.StringIO(text), delimiter=";"):
+        assert all(cell.count('"') % 2 for cell in row if cell.startswith("=")), row
+    excel = render(result, "excel")
+    assert excel.splitlines()[1:] == ['display;"x;=1+1";-2,00', 'email;"y,=2+2";3,50', 'tv;"z\t=1+1""";']
+    for row in csv.reader(io.StringIO(excel), delimiter=","):
+        assert all(cell.count('"') % 2 for cell in row if cell.startswith("=")), row
+    assert list(csv.reader(io.StringIO(text))) [1:] == [["display", "x;=1+1", "-2.00"], ["email", "y,=2+2", "3.50"],
+                                                        ["tv", 'z\t=1+1"', ""]]
+    assert list(csv.reader(io.StringIO(excel[1:]), delimiter=";"))[1:] == [
+        ["display", "x;=1+1", "-2,00"], ["email", "y,=2+2", "3,50"], ["tv", 'z\t=1+1"', ""]]
 
 
 def test_a_csv_cell_holding_a_carriage_return_is_quoted_and_reads_back_whole():
