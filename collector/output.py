@@ -70,15 +70,39 @@ def csv_text(rows: Iterable[Iterable[Any]], delimiter: str = ",") -> str:
     """RFC 4180 lines, each ended by `\\n`. Python's writer quotes a field that holds a character of its own line
     ending only: with `\\n`, a campaign holding a carriage return (`utm_campaign=a%0Db` is stored as sent) was
     left unquoted, and every reader split its row in two. Written with `\\r\\n`, which each line then leaves.
-    `delimiter`: `;` for Excel in French (the reports' `excel` format)."""
+    `delimiter`: `;` for Excel in French (the reports' `excel` format).
+
+    A text holding a list separator other than `delimiter` (`;` or a tab in a CSV of `,`, `,` in one of `;`) is
+    quoted too: Excel opens a CSV by its locale's separator, whatever the file's (the API's CSV in a French Excel,
+    split on `;`), and a campaign `x;=1+1` left unquoted began a cell of its own with `=`, run as a formula
+    (spreadsheet_text only sees a cell's start). Quoted, the text stays one cell; where a cell before it still
+    splits the line, the formula it begins holds an odd number of `"` and is no formula."""
     out, lines = io.StringIO(), []
     writer = csv.writer(out, lineterminator="\r\n", delimiter=delimiter)
+    others = re.compile("[" + "".join(re.escape(c) for c in ",;\t" if c != delimiter) + "]")
     for row in rows:
+        row = list(row)
         writer.writerow(row)
-        lines.append(out.getvalue()[:-2] + "\n")
+        line = out.getvalue()[:-2]
         out.seek(0)
         out.truncate()
+        if any(isinstance(v, str) and others.search(v) and not _DECIMAL_COMMA.fullmatch(v) for v in row):
+            line = delimiter.join(_quoted(v, delimiter, others) for v in row)
+        lines.append(line + "\n")
     return "".join(lines)
+
+
+_DECIMAL_COMMA = re.compile(r"-?[0-9]+(?:,[0-9]+)?")
+"""A number as the `excel` format writes it (-12,50): a figure, no text to quote."""
+
+
+def _quoted(value: Any, delimiter: str, others: re.Pattern) -> str:
+    """A cell as csv.writer writes it, quoted also when it is a text holding another list separator."""
+    text = "" if value is None else str(value)
+    if any(c in text for c in (delimiter, '"', "\r", "\n")) or (
+            isinstance(value, str) and others.search(text) and not _DECIMAL_COMMA.fullmatch(text)):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 BOM = "\ufeff"

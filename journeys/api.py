@@ -203,13 +203,13 @@ async def report(request: Request) -> Response:
         refuse_repeated_keys(body)
         for key, value in doc.items():
             if isinstance(value, (list, dict)):
-                raise BadParameter(f"{str(key)[:40]}: send one value (a string, a number or true/false)",
-                                   error_code="option_not_one_value", option=str(key)[:40])
+                raise BadParameter(f"{said(key)}: send one value (a string, a number or true/false)",
+                                   error_code="option_not_one_value", option=said(key))
         raw = {str(k): v if isinstance(v, str) else json_text(v) for k, v in doc.items() if v is not None}
         in_url = url_options(request)  # format=csv in the URL, the rest in the body: both read, none twice
         if twice := sorted(set(in_url) & set(doc)):
-            raise BadParameter(f"{twice[0][:40]}: given in the URL and in the body; give it once",
-                               error_code="option_repeated", option=twice[0][:40])
+            raise BadParameter(f"{said(twice[0])}: given in the URL and in the body; give it once",
+                               error_code="option_repeated", option=said(twice[0]))
         raw = {**in_url, **raw}
         if "phone" in raw:
             raw["phone_key"] = reports_person.hash_phone(raw.pop("phone"), state.plan.default_region,
@@ -253,9 +253,9 @@ def refuse_repeated_keys(body: bytes) -> None:
     """A JSON body that gives a key twice is refused (a 400): its reader would take the last value, the
     sender may have meant the first (the same rule as events and their envelopes, collector/repeats.py)."""
     path = repeats.repeated_key(body)
-    if path:
-        raise BadParameter(f"{'.'.join(path)}: given more than once; send each key once",
-                           error_code="option_repeated", option=".".join(path))
+    if path:  # a key is anyone's text: a phone number typed as one is masked (said)
+        raise BadParameter(f"{said('.'.join(path))}: given more than once; send each key once",
+                           error_code="option_repeated", option=said(".".join(path)))
 
 
 def json_text(value) -> str:

@@ -221,8 +221,8 @@ _PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,2})?", re.ASCII)
 
 def quoted(value: str, limit: int = 40) -> str:
     """A value as an error message may show it: shortened, and never a phone number (a column mapped to
-    the wrong field may hold one); a date as it is."""
-    value = value if looks_like_a_time(value) else phone_like(value)
+    the wrong field may hold one); a date as it is, when it can be one (06-12-34-5678 has a date's shape)."""
+    value = value if shown_as_a_time(value) else phone_like(value)
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
@@ -251,3 +251,14 @@ def can_be_a_time(value: str) -> bool:
         return False
     day_month = sorted((int(a), int(b)))  # day/month or month/day, then the year
     return 1 <= day_month[0] <= 12 and 1 <= day_month[1] <= 31
+
+
+def shown_as_a_time(value: str) -> bool:
+    """What a message quotes as it is: a value that `can_be_a_time`, or a date whose year comes first, its year,
+    month or day out of range (2026-13-45, 9999-12-31: mistyped; no phone number is written so). `looks_like_a_time` alone let
+    a phone written in groups through (06-12-34-5678: a "-5678" offset), quoted whole in a message."""
+    if can_be_a_time(value):
+        return True
+    m = _A_TIME.fullmatch(value.strip())
+    return (m is not None and (m.group(4) is None or int(m.group(4)) <= 14) and len(m.group(1)) == 4
+            and m.group(1)[0] != "0" and len(m.group(3)) <= 2)

@@ -203,11 +203,11 @@ def declared_properties(plan: CompiledPlan) -> dict[str, str]:
 
 def said(text: str) -> str:
     """A person's text quoted in an error message: its first 40 characters, a phone number in them masked (a
-    message is shown, and may be logged); a date as it is."""
-    from journeys.values import looks_like_a_time
+    message is shown, and may be logged); a date as it is (values.shown_as_a_time)."""
+    from journeys.values import shown_as_a_time
 
     text = str(text)  # masked, then cut: cut first, a number across the cut no longer reads as one
-    return (text if looks_like_a_time(text) else phone_like(text))[:40]
+    return (text if shown_as_a_time(text) else phone_like(text))[:40]
 
 
 @dataclass

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from collector.since import EPOCH, BadTime, parse_since, utc
+from collector.since import EPOCH, FORMS, BadTime, parse_since, utc
 from collector.useragent import DEVICES
 from journeys.reports.base import ReportError, said
 
@@ -161,8 +161,9 @@ def _when(key: str, text: str, now: dt.datetime) -> dt.datetime:
     not moved to the nearest one (a series of days from 1900 was 56 years of days from 1970)."""
     try:
         when = _millisecond(parse_since(text, now))
-    except BadTime as exc:
-        raise ReportError(f"{key}: {exc}", error_code="time_invalid", option=key, value=said(text)) from None
+    except BadTime:  # its message quotes the text as typed: a phone number in it, shown and logged
+        raise ReportError(f'{key}: "{said(text.strip())}" is not a time: use {FORMS}', error_code="time_invalid",
+                          option=key, value=said(text)) from None
     try:
         typed = utc(dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
     except ValueError:

@@ -82,6 +82,17 @@ def test_a_reason_quotes_a_lever_as_the_rejected_fields_keep_it(store, ctx):
     assert stored and not any("0681" in row["r"] or "81 99" in row["r"] for row in stored)
 
 
+def test_a_phone_written_in_groups_as_a_date_is_written_is_masked_in_a_reason(store, ctx):
+    """06-81-99-0862 has a date's shape (a "-0862" offset): the reason quoted it whole, stored in import_rejects.
+    A mistyped date (2026-13-45) is still quoted as written."""
+    summary = costs.import_file(store, ctx, data("day,lever,campaign,amount\n2026-10-01,06-81-99-0862,spot,9\n"
+                                                 "2026-10-01,2026-13-45,spot,9\n"), source="costs.csv")
+    assert [r.reasons for r in summary.rejects] == [['lever: "[redacted]" is not declared in levers.names'],
+                                                     ['lever: "2026-13-45" is not declared in levers.names']]
+    stored = rows(store, "SELECT arrayStringConcat(reasons, ';') AS r FROM parcours.import_rejects")
+    assert stored and not any("0862" in row["r"] for row in stored)
+
+
 def test_a_quoted_field_with_text_after_its_closing_quote_is_rejected_not_stored_changed(store, ctx):
     """An outside tester's finding: `"">‹img>"` was taken as the field `>‹img>"` (the csv module's lenient
     reading), stored without a word. The line is rejected with its reason; the others are imported."""

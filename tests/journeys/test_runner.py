@@ -265,7 +265,31 @@ def test_the_excel_csv_is_the_csv_as_french_excel_opens_it():
     assert rows == [["campaign", "visits", "revenue", "rate", "tiny", "note"],
                     ["moto;spring", "3", "1234,50", "0,1234567", "0,00001", "v1.2"],
                     ["'=cmd", "0", "-2,00", "", "2,0", "Coût"]]
-    assert render(result, "csv").splitlines()[1] == "moto;spring,3,1234.50,0.1234567,1e-05,v1.2"  # unchanged
+    assert render(result, "csv").splitlines()[1] == '"moto;spring",3,1234.50,0.1234567,1e-05,v1.2'
+
+
+def test_a_text_holding_the_other_list_separator_is_quoted_so_no_cell_of_excel_begins_a_formula():
+    """Excel splits a CSV on its locale's separator, whatever the file's: the API's CSV in a French Excel is split
+    on `;`, the excel format in an English one on `,`. A campaign `x;=1+1` (anyone's utm_campaign) was written
+    unquoted, and began a cell of its own with `=`, a formula. Quoted, a reader of the file's own separator reads
+    the same cells; the figures (-2,00) are not quoted."""
+    result = Result(["lever", "campaign", "revenue"], [["display", "x;=1+1", decimal.Decimal("-2.00")],
+                                                       ["email", "y,=2+2", decimal.Decimal("3.50")],
+                                                       ["tv", 'z\t=1+1"', None]])
+    text = render(result, "csv")
+    assert text.splitlines()[1:] == ['display,"x;=1+1",-2.00', 'email,"y,=2+2",3.50', 'tv,"z\t=1+1""",']
+    # Read on `;` as a French Excel reads it (a quote opens a quoted cell only at a cell's start): a cell that
+    # still begins with `=` holds an odd number of `"`, a string never closed, no formula
+    for row in csv.reader(io.StringIO(text), delimiter=";"):
+        assert all(cell.count('"') % 2 for cell in row if cell.startswith("=")), row
+    excel = render(result, "excel")
+    assert excel.splitlines()[1:] == ['display;"x;=1+1";-2,00', 'email;"y,=2+2";3,50', 'tv;"z\t=1+1""";']
+    for row in csv.reader(io.StringIO(excel), delimiter=","):
+        assert all(cell.count('"') % 2 for cell in row if cell.startswith("=")), row
+    assert list(csv.reader(io.StringIO(text))) [1:] == [["display", "x;=1+1", "-2.00"], ["email", "y,=2+2", "3.50"],
+                                                        ["tv", 'z\t=1+1"', ""]]
+    assert list(csv.reader(io.StringIO(excel[1:]), delimiter=";"))[1:] == [
+        ["display", "x;=1+1", "-2,00"], ["email", "y,=2+2", "3,50"], ["tv", 'z\t=1+1"', ""]]
 
 
 def test_a_csv_cell_holding_a_carriage_return_is_quoted_and_reads_back_whole():
@@ -332,6 +356,36 @@ def test_a_refusal_carries_a_stable_code_and_what_it_names_beside_its_message(se
         # A refusal of the session (the dashboard's own words by status) names its answer too
         r = client.get("/api/reports/levers")
         assert r.status_code == 401 and r.json()["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize("phone", ["06 12 34 56 78", "06-12-34-5678", "6-12-34-5678", "0612-34-5678"])
+def test_a_phone_typed_anywhere_in_a_reports_options_never_comes_back_in_a_refusal(settings, store, plan, phone):
+    """A refusal's message and values are shown on the page (its message under Technical detail) and may be
+    logged: a phone number sent in a POST body, as an option's value or as a key, came back whole in the
+    message of a time (from: "06 12 34 56 78" is not a time), a key given a list or twice, and, written in
+    groups as a date is (06-12-34-5678), in every quoted value."""
+    bodies = [("levers", {"from": phone}), ("levers", {"to": phone}), ("paths", {"limit": phone}),
+              ("levers", {"model": phone}), ("levers", {phone: "x"}), ("levers", {phone: [1]}),
+              ("funnel", {"form": phone}), ("levers", {"by": phone}), ("levers", {"lookback": phone}),
+              ("levers", {"compare": phone}), ("person", {"phone": phone, "colour": phone})]
+    digits = "".join(c for c in phone if c.isdigit())
+    with Client(create_app(settings)) as client:
+        answers = [client.post(f"/api/reports/{name}", headers=ADMIN, json=body) for name, body in bodies]
+        twice = json.dumps({phone: 1})[:-1] + ", " + json.dumps({phone: 2})[1:]
+        answers.append(client.post("/api/reports/levers", headers={**ADMIN, "content-type": "application/json"},
+                                   content=twice.encode()))
+    for r in answers:
+        assert r.status_code == 400 and r.json()["code"], r.text
+        shown = r.json()["error"] + json.dumps(r.json()["values"])
+        assert phone not in shown and digits[-4:] not in "".join(c for c in shown if c.isdigit()), r.text
+
+
+def test_a_mistyped_date_is_quoted_as_typed_and_a_phone_with_a_dates_shape_is_not():
+    with pytest.raises(reports.ReportError, match='^from: "2026-13-45" is not a time'):
+        reports.options("overview", {"from": "2026-13-45"})
+    with pytest.raises(reports.ReportError, match=r'^from: "\[redacted\]" is not a time') as info:
+        reports.options("overview", {"from": "06-12-34-5678"})
+    assert info.value.error_values == {"option": "from", "value": "[redacted]"}
 
 
 def test_a_line_break_or_tab_in_a_text_keeps_the_table_one_line_per_row():

@@ -117,11 +117,14 @@ function said(download) {
  * format, for Excel set to French (a BOM, `;` between cells, decimal commas).
  */
 export function csvText(keys, rows, excel) {
-  var sep = excel ? ';' : ',', quote = excel ? /[";\n\r]/ : /[",\n\r]/;
+  // A text holding the other list separator (`;` here, `,` for Excel) quoted as well, as the API does: Excel splits a
+  // CSV on its locale's separator, and `x;=1+1` left unquoted began a cell with a formula (collector/output.py).
+  var sep = excel ? ';' : ',', quote = /[",;\t\n\r]/;
   // Text that a spreadsheet would read as a formula (=, +, -, @...) kept text with a leading quote, as the API does
   // (collector/output.py); text that is a number (-12.5) is none.
   var text = (v) => (typeof v === 'string' && /^[=+\-@\t\r]/.test(v) && !/^[+-]?\d[\d.]*$/.test(v) ? `'${v}` : String(v));
   var shown = (v) => (excel && typeof v == 'number' ? String(v).replace('.', ',') : text(v));
-  var cell = (v) => (v == null ? '' : quote.test(shown(v)) ? `"${shown(v).replace(/"/g, '""')}"` : shown(v));
+  var quoted = (v) => (typeof v == 'number' ? shown(v).includes(sep) : quote.test(shown(v)));
+  var cell = (v) => (v == null ? '' : quoted(v) ? `"${shown(v).replace(/"/g, '""')}"` : shown(v));
   return (excel ? '\ufeff' : '') + [keys, ...rows.map((r) => keys.map((k) => r[k]))].map((line) => line.map(cell).join(sep)).join('\n') + '\n';
 }

@@ -24,3 +24,8 @@ test('rows of JSON as CSV for Excel set to French: a BOM, `;` between cells, dec
   var calls = { calls: 5, unmatched: 1, by_reason: { ambiguous_lease: 0, anonymous_caller: 1 } };
   assert.equal(callReasonsCsv(calls, true), '\ufeffreason;count\nambiguous_lease;0\nanonymous_caller;1\n');
 });
+
+test('a text holding the other list separator is quoted: Excel splits a CSV on its own, and a formula began a cell', () => {
+  assert.equal(csvText(['l', 'c', 'n'], [{ l: 'display', c: 'x;=1+1', n: 0.5 }]), 'l,c,n\ndisplay,"x;=1+1",0.5\n');
+  assert.equal(csvText(['l', 'c', 'n'], [{ l: 'display', c: 'x,=1+1', n: 0.5 }], true), '\ufeffl;c;n\ndisplay;"x,=1+1";0,5\n');
+});
