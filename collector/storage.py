@@ -18,11 +18,12 @@ the only module that imports clickhouse_connect; the names others need are impor
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -172,11 +173,8 @@ class Store:
         (`--clickhouse-connect-timeout`). A server that takes connections and never answers (hung, stopped,
         a proxy whose back end is gone) held the collector's start on the migrations' clients, which wait
         300 s a call: nothing was answered, not even /healthz, for minutes."""
-        client = Client(self.dsn, timeouts=self.timeouts, send_receive=self.timeouts.connect)
-        try:
+        with self._brief() as client:
             client.ping()
-        finally:
-            client.close()
 
     # ---- everyone else's
 
@@ -263,9 +261,16 @@ class Store:
             with self.writes.client() as client:
                 client.query(sql, None, self.cluster_settings)
             return
+        with self._brief() as client:
+            client.query(sql, None, self.cluster_settings)
+
+    @contextlib.contextmanager
+    def _brief(self) -> Iterator[Client]:
+        """A client of its own whose every call is bounded by the connect timeout, closed after: for a statement
+        a server answers at once (`answers`, `_kill`), so that one that never answers holds nothing for long."""
         client = Client(self.dsn, timeouts=self.timeouts, send_receive=self.timeouts.connect)
         try:
-            client.query(sql, None, self.cluster_settings)
+            yield client
         finally:
             client.close()
 

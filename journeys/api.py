@@ -86,9 +86,9 @@ def once(request: Request) -> dict[str, str]:
     a retraction named after the wrong conversion action changes nothing at Google)."""
     raw = dict(request.query_params)
     if len(raw) < len(request.query_params.multi_items()):
-        twice = next(k for k in raw if len(request.query_params.getlist(k)) > 1)
-        raise BadParameter(f'"{said(twice)}" is given more than once; give each option once',
-                           error_code="option_repeated", option=said(twice))
+        twice = said(next(k for k in raw if len(request.query_params.getlist(k)) > 1))
+        raise BadParameter(f'"{twice}" is given more than once; give each option once',
+                           error_code="option_repeated", option=twice)
     return raw
 
 
@@ -254,8 +254,8 @@ def refuse_repeated_keys(body: bytes) -> None:
     sender may have meant the first (the same rule as events and their envelopes, collector/repeats.py)."""
     path = repeats.repeated_key(body)
     if path:  # a key is anyone's text: a phone number typed as one is masked (said)
-        raise BadParameter(f"{said('.'.join(path))}: given more than once; send each key once",
-                           error_code="option_repeated", option=said(".".join(path)))
+        key = said(".".join(path))
+        raise BadParameter(f"{key}: given more than once; send each key once", error_code="option_repeated", option=key)
 
 
 def json_text(value) -> str:

@@ -241,9 +241,26 @@ def can_be_a_time(value: str) -> bool:
     or 2 digits), a month of 1 to 12 beside a day of 1 to 31, an offset of at most 14 hours. For a value of a
     field that is no time (a rejected line's status, agent): there a phone number written in groups would pass
     for a date (6-12-34-5678: a "-5678" offset; 44-20-7946-0958), kept as written where the phone rule masked it."""
+    m = _offset_time(value)
+    return m is not None and _in_range(m)
+
+
+def shown_as_a_time(value: str) -> bool:
+    """What a message quotes as it is: a value that `can_be_a_time`, or a date whose year comes first, its year,
+    month or day out of range (2026-13-45, 9999-12-31: mistyped; no phone number is written so). `looks_like_a_time` alone let
+    a phone written in groups through (06-12-34-5678: a "-5678" offset), quoted whole in a message."""
+    m = _offset_time(value)
+    return m is not None and (_in_range(m) or (len(m.group(1)) == 4 and m.group(1)[0] != "0" and len(m.group(3)) <= 2))
+
+
+def _offset_time(value: str) -> re.Match | None:
+    """`value` read by `_A_TIME`, when it reads as a time with an offset of at most 14 hours (or none)."""
     m = _A_TIME.fullmatch(value.strip())
-    if m is None or (m.group(4) is not None and int(m.group(4)) > 14):
-        return False
+    return None if m is None or (m.group(4) is not None and int(m.group(4)) > 14) else m
+
+
+def _in_range(m: re.Match) -> bool:
+    """Whether a date `_A_TIME` read can be one (see can_be_a_time)."""
     a, b, c = m.group(1, 2, 3)
     if len(a) == 4:  # year, month, day
         return a[0] in "12" and len(c) <= 2 and 1 <= int(b) <= 12 and 1 <= int(c) <= 31
@@ -251,14 +268,3 @@ def can_be_a_time(value: str) -> bool:
         return False
     day_month = sorted((int(a), int(b)))  # day/month or month/day, then the year
     return 1 <= day_month[0] <= 12 and 1 <= day_month[1] <= 31
-
-
-def shown_as_a_time(value: str) -> bool:
-    """What a message quotes as it is: a value that `can_be_a_time`, or a date whose year comes first, its year,
-    month or day out of range (2026-13-45, 9999-12-31: mistyped; no phone number is written so). `looks_like_a_time` alone let
-    a phone written in groups through (06-12-34-5678: a "-5678" offset), quoted whole in a message."""
-    if can_be_a_time(value):
-        return True
-    m = _A_TIME.fullmatch(value.strip())
-    return (m is not None and (m.group(4) is None or int(m.group(4)) <= 14) and len(m.group(1)) == 4
-            and m.group(1)[0] != "0" and len(m.group(3)) <= 2)

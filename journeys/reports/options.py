@@ -97,15 +97,14 @@ def parse(raw: Mapping[str, str | None], accepted: frozenset[str], name: str,
     """Options from strings; every mistake says which option and what it accepts (`compare` only where the
     report compares periods)."""
     given = {k: v for k, v in raw.items() if v is not None and v != ""}
+    listed = _listed(accepted, compares)
     for key in given:
         if key not in COMMON and key not in KNOWN:
-            raise ReportError(f'unknown option "{said(key)}"; {name} takes: {", ".join(_listed(accepted, compares))}',
-                              error_code="option_unknown", option=said(key), report=name,
-                              accepted=_listed(accepted, compares))
+            raise ReportError(f'unknown option "{said(key)}"; {name} takes: {", ".join(listed)}',
+                              error_code="option_unknown", option=said(key), report=name, accepted=listed)
         if key in KNOWN and key not in accepted:
-            raise ReportError(f'{name} does not take "{key}"; it takes: {", ".join(_listed(accepted, compares))}',
-                              error_code="option_not_taken", option=key, report=name,
-                              accepted=_listed(accepted, compares))
+            raise ReportError(f'{name} does not take "{key}"; it takes: {", ".join(listed)}',
+                              error_code="option_not_taken", option=key, report=name, accepted=listed)
     values = {**(defaults or {}), **given}
     now = now or dt.datetime.now(dt.timezone.utc)
     end = _when("to", values["to"], now) if "to" in values else now
