@@ -51,6 +51,7 @@ def chains(form: Form) -> tuple[list[list[int]], list[tuple]]:
 
 
 _CONDITION = re.compile(r",\s*place = (\d+)")
+_ARRAY_CONDITION = re.compile(r",\s*arrayMap\(place -> place = (\d+), places\)")
 SEGMENTS = frozenset({"funnel_segments", "funnel_segment_rows", "funnel_by_segment"})
 """The fragments of funnel.sql only a breakdown or a filter reads."""
 WHOLE = frozenset({"funnel_whole"})
@@ -73,22 +74,40 @@ _ONE_CHAIN = """\
     GROUP BY visitor_id, {chains:Array(Array(UInt16))}[1] AS chain, 1 AS chain_number
 """
 _PLACES = re.compile(r"\(indexOf\(chain, code\) AS place\) = 1(?:,\s*place = \d+)*")
+_EACH_CHAIN_ARRAYS = """\
+            SELECT visitor_id, times, chain_number, arrayMap(code -> indexOf(chain, code), codes) AS places
+            FROM form_sessions
+            ARRAY JOIN {chains:Array(Array(UInt16))} AS chain,
+                       arrayEnumerate({chains:Array(Array(UInt16))}) AS chain_number
+"""
+_ONE_CHAIN_ARRAYS = """\
+            SELECT visitor_id, times, codes, 1 AS chain_number
+            FROM form_sessions
+"""
+_ARRAY_PLACE = re.compile(r"arrayMap\(place -> place = (\d+), places\)")
 
 
 def shorten(sql: str, parameters: Mapping[str, Any]) -> str:
     """funnel.sql with windowFunnel's conditions up to the longest chain's length only (ClickHouse evaluates
     each of the 32 for every step event: 0.5 CPU s on 10 million events); with a single chain (no optional
-    step), the chain a constant rather than an ARRAY JOIN of every step event with the chains (0.2 CPU s), and
-    each condition the step's index compared with the event's, not its place in the chain looked up (0.04 CPU
-    s). The same levels."""
-    longest = max(len(chain) for chain in parameters["chains"])
+    step), the chain a constant rather than an ARRAY JOIN of every step event (or form session) with the
+    chains (0.2 CPU s), and each condition the step's index compared with the event's, not its place in the
+    chain looked up (0.04 CPU s). The same levels."""
+    chains = parameters["chains"]
+    longest = max(len(chain) for chain in chains)
     sql = _CONDITION.sub(lambda m: m.group(0) if int(m.group(1)) <= longest else "", sql)
-    if len(parameters["chains"]) == 1:
+    sql = _ARRAY_CONDITION.sub(lambda m: m.group(0) if int(m.group(1)) <= longest else "", sql)
+    if len(chains) == 1:
         if _EACH_CHAIN not in sql or not _PLACES.search(sql):
             raise AssertionError("funnel.sql: the levels' chains and conditions are not where shorten looks")
         sql = sql.replace(_EACH_CHAIN, _ONE_CHAIN)
-        steps = ", ".join(f"code = {step}" for step in parameters["chains"][0])
+        steps = ", ".join(f"code = {step}" for step in chains[0])
         sql = _PLACES.sub(steps, sql, count=1)
+        if _ARRAY_PLACE.search(sql):  # the whole funnel's levels (funnel_whole.sql), when it is read
+            if _EACH_CHAIN_ARRAYS not in sql:
+                raise AssertionError("funnel_whole.sql: the levels' chains are not where shorten looks")
+            sql = sql.replace(_EACH_CHAIN_ARRAYS, _ONE_CHAIN_ARRAYS)
+            sql = _ARRAY_PLACE.sub(lambda m: f"arrayMap(code -> code = {chains[0][int(m.group(1)) - 1]}, codes)", sql)
     return sql
 
 

@@ -75,7 +75,7 @@ form_sessions AS (
     WHERE form_id = {form:String}
       AND first_ts < {to:DateTime64(3, 'UTC')} AND last_ts >= {from:DateTime64(3, 'UTC')}
       AND closed_before <= kept_before
-      AND NOT transform(session_id, late_sessions, arrayMap(s -> true, late_sessions), false)
+      AND NOT (notEmpty(late_sessions) AND transform(session_id, late_sessions, arrayMap(s -> true, late_sessions), false))
       AND first_ts >= {from:DateTime64(3, 'UTC')} AND last_ts < {to:DateTime64(3, 'UTC')}
     UNION ALL
     -- A kept row that crosses a bound of the period: its events in the period only.
@@ -90,7 +90,7 @@ form_sessions AS (
     WHERE form_id = {form:String}
       AND first_ts < {to:DateTime64(3, 'UTC')} AND last_ts >= {from:DateTime64(3, 'UTC')}
       AND closed_before <= kept_before
-      AND NOT transform(session_id, late_sessions, arrayMap(s -> true, late_sessions), false)
+      AND NOT (notEmpty(late_sessions) AND transform(session_id, late_sessions, arrayMap(s -> true, late_sessions), false))
       AND NOT (first_ts >= {from:DateTime64(3, 'UTC')} AND last_ts < {to:DateTime64(3, 'UTC')})
     UNION ALL
     SELECT session_id, visitor_id, device_type, true AS split,
