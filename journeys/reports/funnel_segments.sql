@@ -12,7 +12,7 @@ landings AS (
 
 property_values AS (
     -- For a breakdown by a property of the plan (an A/B variant): its first value among the visitor's
-    -- events of the period.
+    -- events of the period. A property sent as null (a page's unset variable) is no value.
     SELECT visitor_id, argMin(value, ts) AS value
     FROM (
         SELECT visitor_id, ts,
@@ -20,6 +20,7 @@ property_values AS (
                   JSONExtractRaw(properties, {property:String})) AS value
         FROM parcours.events
         WHERE {property:String} != '' AND properties != '{}' AND JSONHas(properties, {property:String})
+          AND JSONType(properties, {property:String}) != 'Null'
           AND ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')} AND NOT is_bot
     )
     GROUP BY visitor_id

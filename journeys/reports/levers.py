@@ -3,12 +3,13 @@ paths under a model (default last_non_direct), and the cost metrics from both.""
 
 from __future__ import annotations
 
+import decimal
 from typing import Any
 
 import numpy as np
 
 from journeys.attribution import attribute_groups
-from journeys.reports.base import COUNTED, SEGMENT, Column, Context, Report, ReportError, Result, money
+from journeys.reports.base import CENT, COUNTED, SEGMENT, Column, Context, Report, ReportError, Result, money
 from journeys.reports.options import MODELS
 from journeys.reports.paths import SQL as PATHS_SQL
 from journeys.reports.paths import LAST_TOUCH_MODELS, path_parameters, table
@@ -46,9 +47,20 @@ def _ratio(a: Any, b: Any) -> float | None:
     return float(a) / float(b) if a is not None and b else None
 
 
-def _per(amount: Any, count: Any) -> Any:
-    """An amount per lead or sale, to the cent (None when there is none)."""
-    return money(float(amount) / float(count)) if amount is not None and count else None
+def _per(amount: Any, count: Any) -> decimal.Decimal | None:
+    """An amount per lead or sale, to the cent (None when there is none): the exact quotient of the figures the
+    row shows, rounded half away from zero as ClickHouse rounds a Decimal (the overview's SQL). Through floats,
+    733.26 / 4 was 183.31499999… and rounded to 183.31 where the overview said 183.32."""
+    if amount is None or not count:
+        return None
+    return (_exact(amount) / _exact(count)).quantize(CENT, rounding=decimal.ROUND_HALF_UP)
+
+
+def _exact(figure: Any) -> decimal.Decimal:
+    """A figure as the decimal it is shown as: an amount as it is, a count or a fractional count by its digits."""
+    if isinstance(figure, decimal.Decimal):
+        return figure
+    return decimal.Decimal(figure) if isinstance(figure, int) else decimal.Decimal(str(float(figure)))
 
 
 def levers_sales(ctx: Context) -> dict[tuple[str, str], tuple[float, float, float]]:
@@ -69,11 +81,12 @@ def levers_post(ctx: Context, result: Result) -> Result:
         online, offline, revenue = sales.get(key, (0.0, 0.0, 0.0))
         total = online + offline
         visits, leads, cost = r[at["visits"]], r[at["leads"]], r[at["cost"]]
-        # sales: the sum of the two figures shown, so that they add up on screen and in the JSON.
-        out.append([*r[:at["lead_rate"] + 1], round(online, 6), round(offline, 6),
-                    round(round(online, 6) + round(offline, 6), 6),
-                    money(revenue), _ratio(total, visits), _per(revenue, total), cost,
-                    _per(cost, leads), _per(cost, total), _ratio(revenue, cost)])
+        # sales: the sum of the two figures shown, so that they add up on screen and in the JSON; an amount per
+        # sale divides the figures shown.
+        shown = round(round(online, 6) + round(offline, 6), 6)
+        out.append([*r[:at["lead_rate"] + 1], round(online, 6), round(offline, 6), shown,
+                    money(revenue), _ratio(total, visits), _per(money(revenue), shown), cost,
+                    _per(cost, leads), _per(cost, shown), _ratio(revenue, cost)])
     out.sort(key=lambda r: (-(r[2] or 0), -r[9], r[0], r[1]))
     return Result([*result.columns[:at["lead_rate"] + 1], "online_sales", "offline_sales", "sales", "revenue",
                    "conversion_rate", "average_premium", "cost", "cost_per_lead", "cost_per_sale", "roas"], out)

@@ -150,6 +150,22 @@ def test_breakdowns_by_a_property_the_device_and_the_lever(store, quote_plan, fu
                                'broker, device or a property of the plan that names no one')
 
 
+def test_a_property_sent_as_null_is_no_value_of_the_breakdown(store, quote_plan):
+    """A step carrying the property as JSON null (a page's unset variable: `{variant: null}`, which the collector
+    takes) gives no segment: a visitor's value is the first real one, and one with none is in the empty segment,
+    as a visitor whose events never carry it; before, both made a segment named "null"."""
+    j = Journeys()
+    j.page("N", "s-N", "2026-03-02 10:00")
+    j.step("quote", "vehicle", 1, "N", "s-N", "2026-03-02 10:01", properties={"variant": None})
+    j.step("quote", "rider", 2, "N", "s-N", "2026-03-02 10:02", properties={"variant": "b"})
+    j.page("O", "s-O", "2026-03-02 11:00")
+    j.step("quote", "vehicle", 1, "O", "s-O", "2026-03-02 11:01", properties={"variant": None})
+    j.step("quote", "vehicle", 1, "P", "s-P", "2026-03-02 12:01", properties={"variant": "a"})
+    j.store(store)
+    result = reports.run(store, quote_plan, "funnel", {**PERIOD, "by": "variant"})
+    assert {r["variant"]: r["visitors"] for r in result.records() if r["step_index"] == 1} == {"a": 1, "b": 1, "": 1}
+
+
 def test_no_breakdown_lists_every_visitor_s_identifier(store, quote_plan):
     """A breakdown by the quote id (an identity key), an e-mail, a URL or a time would be a list of every
     visitor's value: refused, by the API too (a viewer may call it), with what to split by instead."""

@@ -156,6 +156,34 @@ def test_overview_totals_series_and_previous_period(store, plan, shop):
     assert compared[1]["offline_sales"] == 0 and compared[3]["offline_sales"] == 1  # signed 12 March
 
 
+def test_an_amount_per_lead_or_sale_is_the_exact_quotient_to_the_cent_as_the_overview_s(store, plan):
+    """Cost per lead, per sale and the average premium divide the exact amounts and round half away from zero,
+    as the overview's SQL does (ClickHouse's round of a Decimal) and as an analyst dividing the columns does.
+    Before, the levers' went through floats and rounded half to even: 733.26 / 4 (183.315, read as
+    183.31499999…) gave 183.31 beside the overview's 183.32, and 0.25 / 2 gave 0.12."""
+    j = Journeys()
+    for n, premium in enumerate(("183.31", "183.31", "183.32", "183.32")):
+        display(j, f"V{n}", f"d{n}", f"2026-03-02 1{n}:00")
+        j.submit("moto_quote", f"V{n}", f"d{n}", f"2026-03-02 1{n}:05")
+        person(store, f"P{n}", visitors=(f"V{n}",), phones=(f"k{n}",))
+        sale(store, f"S{n}", f"2026-03-03 1{n}:00", channel="web", premium=premium, phone_key=f"k{n}")
+    for n in range(2):
+        j.page(f"E{n}", f"e{n}", f"2026-03-04 1{n}:00", lever="email", utm_medium="email", utm_campaign="news")
+        j.add("touch", f"E{n}", f"e{n}", f"2026-03-04 1{n}:00", lever="email", utm_medium="email", utm_campaign="news")
+        j.submit("moto_quote", f"E{n}", f"e{n}", f"2026-03-04 1{n}:05")
+    j.store(store)
+    cost(store, "2026-03-02", "display", "spring", "733.26")
+    cost(store, "2026-03-04", "email", "news", "0.25")
+    rows = lines(reports.run(store, plan, "levers", MARCH), "lever")
+    d = rows[("display",)]
+    assert (d["leads"], d["sales"], str(d["revenue"]), str(d["cost"])) == (4, 4, "733.26", "733.26")
+    assert (str(d["average_premium"]), str(d["cost_per_lead"]), str(d["cost_per_sale"])) == ("183.32",) * 3
+    assert str(rows[("email",)]["cost_per_lead"]) == "0.13"
+    (overview,) = reports.run(store, plan, "overview", {**MARCH, "lever": "display"}).records()
+    assert (overview["average_premium"], overview["cost_per_sale"]) == (d["average_premium"], d["cost_per_sale"])
+    assert '"cost_per_lead":183.32' in reports.render(reports.run(store, plan, "campaigns", MARCH), "json")
+
+
 def test_filters_narrow_visits_by_their_landing_and_sales_by_a_matching_touch(store, plan, shop):
     def overview(**filters):
         (total,) = reports.run(store, plan, "overview", {**MARCH, **filters}).records()
