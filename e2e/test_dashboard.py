@@ -962,6 +962,43 @@ def test_a_link_to_a_panel_opens_at_its_top_once_the_figures_are_drawn(page: Pag
     assert header["y"] + header["height"] <= top <= header["y"] + header["height"] + 24, (top, header)
 
 
+def test_a_link_to_a_panel_keeps_its_panel_through_the_login_page(page: Page, dash):
+    """A link to a panel (…#attribution) opened by someone not logged in: the fragment never reaches the server,
+    the login page sent back to the dashboard's top, and the shared panel was lost. The login page's script
+    carries it into the form (through a failed attempt and the language switch too); a fragment that is no
+    panel's id is not carried, and the destination stays the dashboard (no open redirect)."""
+    page.set_viewport_size({"width": 1200, "height": 800})
+    page.goto(f"{dash.url}/dashboard?lang=fr&period=90d#attribution")
+    expect(page).to_have_url(re.compile(r"/dashboard/login\?next=.*#attribution$"))
+    page.click("p.switch a")  # to the other language, and the panel still to come
+    expect(page).to_have_url(re.compile(r"/dashboard/login\?lang=(en|fr)&next=.*#attribution$"))
+    page.fill("#name", VIEWER)
+    page.fill("#password", "not the password")
+    page.click("button[type=submit]")
+    expect(page.locator(".message")).to_be_visible()
+    assert "%23attribution" in page.url  # in `next` now: the failed attempt's page has no fragment of its own
+    page.fill("#name", VIEWER)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{dash.url}/dashboard?lang=fr&period=90d#attribution")
+    settled(page)
+    page.wait_for_timeout(300)  # the charts drawn on the next frame
+    header = page.locator("header.top").bounding_box()
+    top = page.locator("#attribution").bounding_box()["y"]
+    assert header["y"] + header["height"] <= top <= header["y"] + header["height"] + 24, (top, header)
+
+    page.context.clear_cookies()
+    for hostile in ("#%22%3E%3Cimg%20src=x%20onerror=alert(1)%3E", "#//evil.example", "#attribution?x=1"):
+        page.goto(f"{dash.url}/dashboard?lang=en{hostile}")
+        expect(page).to_have_url(re.compile(r"/dashboard/login\?next="))
+        assert page.locator("input[name=next]").input_value() == "/dashboard?lang=en"
+        assert page.locator("p.switch a").evaluate("a => a.hash") == ""
+    page.fill("#name", VIEWER)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{dash.url}/dashboard?lang=en")
+
+
 def test_the_header_shows_no_stray_text(page: Page, dash):
     login(page, dash)
     settled(page)

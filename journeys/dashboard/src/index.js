@@ -68,8 +68,9 @@ function leave() {
   panels.forEach((p) => p.controller && p.controller.abort());
 }
 
+/** The login page, back here after: this view, and this panel (#attribution), which the login page's script carries. */
 function loginUrl() {
-  return '/dashboard/login?next=' + encodeURIComponent(location.pathname + location.search);
+  return '/dashboard/login?next=' + encodeURIComponent(location.pathname + location.search) + location.hash;
 }
 
 function drawChrome() {
