@@ -592,6 +592,17 @@ def test_the_french_page_names_levers_steps_and_statuses_in_french(page: Page, d
     assert re.search(r"\b1 page\b|\b\d+ pages\b", text), text
 
 
+@pytest.mark.parametrize("lang,none", [("fr", "Aucun contact en ligne"), ("en", "No online touch")])
+def test_the_heat_maps_headings_are_all_capitalised(page: Page, dash, lang, none):
+    """The heat map's column of the sales with no online touch read "aucun contact en ligne", lower-case among
+    "Affiliation", "Courtiers", "Publicité display"."""
+    login(page, dash, f"?lang={lang}&period=90d")
+    settled(page)
+    headings = page.locator("#brokers table.heatmap thead th").all_inner_texts()
+    assert none in headings, headings
+    assert all(h.strip()[:1].isupper() for h in headings), headings
+
+
 def test_every_panel_is_accessible_error_free_and_photographed(page: Page, dash):
     """axe-core on the whole page with every panel drawn, no console error, and a screenshot of each panel
     (e2e/screenshots/)."""
