@@ -1205,6 +1205,28 @@ def test_a_long_filter_value_is_cut_short_and_its_remove_button_stays_in_view(pa
     assert "campaign=" not in page.url
 
 
+def test_a_filter_value_that_shows_nothing_is_written_as_it_is(page: Page, dash):
+    """A hand-edited link's filter made of control characters, spaces or a zero-width space showed an empty chip
+    ("Campaign: "), the page empty for a filter nobody could see; a bidi override drew "gnirps-otom" as
+    "moto-spring", a campaign that exists. Each character is written so that it shows, and the chip removes it."""
+    login(page, dash, "?lang=en&period=90d&campaign=%07%08&broker=%20%20&lever=%E2%80%8B")
+    chips = {f: page.locator(f'.chip[data-filter="{f}"]') for f in ("campaign", "broker", "lever")}
+    expect(chips["campaign"]).to_have_text(re.compile(r"^Campaign: \[U\+0007\]\[U\+0008\]"))
+    expect(chips["broker"]).to_have_text(re.compile(r"^Broker: ␣␣"))
+    expect(chips["lever"]).to_have_text(re.compile(r"^Lever: \[U\+200B\]"))
+    for f, chip in chips.items():
+        value = chip.locator(".chip-text").inner_text().split(":", 1)[1]
+        assert re.sub(r"[\s\u200b\x00-\x1f]", "", value), (f, value)  # something to read
+        assert value.strip() in chip.get_attribute("aria-label"), f
+    chips["broker"].click()
+    expect(chips["broker"]).to_have_count(0)
+    assert "broker=" not in page.url and "campaign=" in page.url
+    page.goto(f"{dash.url}/dashboard?lang=en&period=90d&campaign=%E2%80%AEgnirps-otom")
+    chip = page.locator('.chip[data-filter="campaign"] .chip-text')
+    expect(chip).to_have_text("Campaign: [U+202E]gnirps-otom")
+    assert chip.evaluate("e => e.getBoundingClientRect().width") > 0
+
+
 def test_a_session_ended_elsewhere_stops_the_page_asking(page: Page, dash):
     """Logged out in another tab, then the period changed: the page sent every queued report call and each
     401 was a console error. After the first 401 no call goes; the banner says the session ended, once."""

@@ -93,3 +93,17 @@ export function dayAxis(days) {
   });
   return { labels, ticks };
 }
+
+// What shows nothing: controls, format characters (a zero-width space, a bidi override that draws "gnirps-otom" as
+// "moto-spring"), line and paragraph separators, the Hangul fillers.
+var INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u115F\u1160\u3164\uFFA0]/gu;
+
+/**
+ * A value from a link (a filter's) as it is, where its characters would show nothing or another value: each
+ * invisible one as its code point ([U+0007]), spaces at either end (or only spaces) as ␣. A campaign of two control
+ * characters was an empty-looking chip ("Campagne : "), and the page empty for a filter nobody could see.
+ */
+export function visible(text) {
+  var shown = String(text ?? '').replace(INVISIBLE, (c) => `[U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}]`);
+  return shown.replace(/^\s+|\s+$/g, (run) => '␣'.repeat([...run].length));
+}

@@ -3,6 +3,7 @@
 import { stop } from './api.js';
 import { h, select, uid } from './dom.js';
 import { LANGS, deviceName, lang, leverName, pickLang, setLang, t } from './i18n.js';
+import { visible } from './format.js';
 import { FIRST_DAY, LAST_DAY, datesProblem, isDay } from './period.js';
 import { Panel } from './panel.js';
 import * as state from './state.js';
@@ -152,7 +153,8 @@ function filterBar(s) {
   var supported = state.supportedFilters();
   if (!supported.length) return null;
   var active = supported.filter((f) => s[f]);
-  var shown = (f) => (f == 'lever' ? leverName(s[f]) : s[f]);
+  // A value from a hand-edited link shows every character it has: made of controls or spaces, its chip was blank.
+  var shown = (f) => visible(f == 'lever' ? leverName(s[f]) : s[f]);
   var said = (f) => t('filter.chip', { filter: t('filter.' + f), value: shown(f) }); // "Campagne : x" in French
   var chips = active.map((f) => h('button', {
     type: 'button', class: 'chip', dataset: { filter: f },
