@@ -340,7 +340,7 @@ def test_custom_dates_the_wrong_way_round_are_refused_in_words(page: Page, dash)
     expect(why).to_have_attribute("role", "alert")
     for box in (start, end):
         expect(box).to_have_attribute("aria-invalid", "true")
-        expect(box).to_have_attribute("aria-describedby", why.get_attribute("id"))
+        assert why.get_attribute("id") in box.get_attribute("aria-describedby").split()
     expect(end).to_have_attribute("min", "2026-01-20")  # the date picker offers only days that fit
     page.wait_for_timeout(300)
     assert calls == [] and "from=2026-01-01" in page.url and "to=2026-01-31" in page.url
@@ -351,6 +351,32 @@ def test_custom_dates_the_wrong_way_round_are_refused_in_words(page: Page, dash)
     expect(page).to_have_url(re.compile(r"from=2026-01-20&to=2026-01-25"))
     settled(page)
     assert calls and all("from=2026-01-20" in c for c in calls), calls
+
+
+def test_the_period_is_said_in_the_pages_language_whatever_the_browsers(dash, browser):
+    """The date inputs write their days in the browser's language, not the page's (Chromium ignores the lang
+    attribute): a French page in an American browser read "10/01/2026" for 1 October, and the period beside the
+    preset read 2026-10-30 → 2026-11-28. The period is said in the page's language, as the inputs change."""
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    try:
+        login(page, dash, "?lang=fr&period=custom&from=2026-10-01&to=2026-11-15")
+        said = page.locator(".dates output.range")
+        words = lambda: re.sub(r"\s*–\s*", " – ", re.sub(r"[\u2009\u202f\u00a0]", " ", said.inner_text()))
+        expect(said).to_have_text(re.compile(r"oct\..*nov\..*2026"))
+        assert words() == "1 oct. – 15 nov. 2026", said.inner_text()
+        start = page.get_by_label("Du")
+        assert said.get_attribute("id") in start.get_attribute("aria-describedby").split()
+        start.fill("2026-09-03")  # as typed, before it is applied
+        expect(said).to_have_text(re.compile(r"^3 sept\."))
+        page.get_by_label("Période").select_option("30d")
+        shown = page.locator(".period span.range")
+        expect(shown).not_to_have_text(re.compile(r"\d{4}-\d{2}-\d{2}"))  # no ISO day
+        expect(shown).to_have_text(re.compile(r"^\d{1,2} [a-zéû]+\.? .*\d{4}$"))
+        page.get_by_label("Langue").select_option("en")
+        expect(shown).to_have_text(re.compile(r"^\d{1,2} [A-Z][a-z]{2,3}\b.*\d{4}$"))
+    finally:
+        context.close()
 
 
 def test_days_the_reports_cannot_count_are_refused_in_words_not_sent(page: Page, dash):

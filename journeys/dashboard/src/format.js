@@ -69,6 +69,19 @@ export function shortDay(iso, year) {
   return dateText(iso, { day: 'numeric', month: 'short', ...(year ? { year: 'numeric' } : {}) });
 }
 
+/**
+ * A period's first and last days (ISO, both included) in the page's language, as few words as they need:
+ * "1 oct. – 15 nov. 2026", "1 – 15 Oct 2026". The date inputs show their days in the browser's language, not the
+ * page's (see index.js customDates): this says them in the page's.
+ */
+export function periodText(first, last) {
+  var at = (iso) => new Date(String(iso).slice(0, 10) + 'T00:00:00Z');
+  var a = at(first), b = at(last);
+  if (isNaN(a) || isNaN(b) || a > b) return '';
+  var f = new Intl.DateTimeFormat(lang() == 'fr' ? 'fr-FR' : 'en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
+  return f.formatRange(a, b);
+}
+
 function dateText(iso, opts) {
   var d = new Date(iso.slice(0, 10) + 'T00:00:00Z');
   return d.toLocaleDateString(lang() == 'fr' ? 'fr-FR' : 'en-GB', { ...opts, timeZone: 'UTC' });

@@ -3,7 +3,7 @@
 import { stop } from './api.js';
 import { h, select, uid } from './dom.js';
 import { LANGS, deviceName, lang, leverName, pickLang, setLang, t } from './i18n.js';
-import { visible } from './format.js';
+import { periodText, visible } from './format.js';
 import { FIRST_DAY, LAST_DAY, datesProblem, isDay } from './period.js';
 import { Panel } from './panel.js';
 import * as state from './state.js';
@@ -100,7 +100,7 @@ function periodPicker(s) {
       else state.set({ period: v });
     }));
   if (s.period == 'custom') box.append(customDates(s));
-  else box.append(h('span', { class: 'range', dataset: { from: r.from, to: r.to } }, `${r.first} → ${r.last}`));
+  else box.append(h('span', { class: 'range', dataset: { from: r.from, to: r.to } }, periodText(r.first, r.last)));
   return box;
 }
 
@@ -108,12 +108,24 @@ function periodPicker(s) {
  * From and To, applied together. Dates the other way round are not applied: the message says why beside the
  * inputs (aria-invalid, aria-describedby), and each input's min or max follows the other's value, so the
  * browser's date picker offers only days that fit.
+ *
+ * A native date input writes its day in the browser's language, not the page's: Chromium and Firefox format it
+ * by the browser's locale and ignore the lang attribute (the HTML standard leaves its presentation to the
+ * browser, for the user's locale), so a French page read "10/01/2026" in an American browser for 1 October. A
+ * text field in the page's format would lose the browser's date picker and its keyboard and screen reader
+ * support; the inputs stay native, and beside them the period they hold is said in the page's language
+ * ("1 oct. – 15 nov. 2026"), as the inputs change.
  */
 function customDates(s) {
-  var fromId = uid('from'), toId = uid('to'), whyId = uid('why');
+  var fromId = uid('from'), toId = uid('to'), whyId = uid('why'), saidId = uid('said');
   var from = h('input', { id: fromId, type: 'date', value: s.from, min: FIRST_DAY, max: s.to || LAST_DAY, required: true });
   var to = h('input', { id: toId, type: 'date', value: s.to, min: s.from || FIRST_DAY, max: LAST_DAY, required: true });
   var why = h('p', { id: whyId, class: 'dates-error', role: 'alert', hidden: true });
+  var said = h('output', { id: saidId, class: 'range', for: `${fromId} ${toId}` });
+  function say() {
+    said.textContent = datesProblem(from.value, to.value) == null ? periodText(from.value, to.value) : '';
+  }
+  say();
   function show(problem) {
     why.hidden = !problem;
     why.textContent = problem ? t(problem) : '';
@@ -121,16 +133,19 @@ function customDates(s) {
     for (var input of [from, to]) {
       if (bad.includes(input)) {
         input.setAttribute('aria-invalid', 'true');
-        input.setAttribute('aria-describedby', whyId);
+        input.setAttribute('aria-describedby', `${whyId} ${saidId}`);
       } else {
         input.removeAttribute('aria-invalid');
-        input.removeAttribute('aria-describedby');
+        input.setAttribute('aria-describedby', saidId);
       }
     }
   }
+  from.setAttribute('aria-describedby', saidId);
+  to.setAttribute('aria-describedby', saidId);
   function follow() {
     to.min = from.value || FIRST_DAY;
     from.max = to.value || LAST_DAY;
+    say();
     if (!why.hidden && !datesProblem(from.value, to.value)) show(null); // fixed: the message goes
   }
   from.addEventListener('input', follow);
@@ -146,6 +161,7 @@ function customDates(s) {
   h('span', { class: 'control' }, h('label', { for: fromId }, t('from')), from),
   h('span', { class: 'control' }, h('label', { for: toId }, t('to')), to),
   h('button', { type: 'submit' }, t('apply')),
+  said,
   why);
 }
 
