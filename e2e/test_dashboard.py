@@ -957,6 +957,28 @@ def test_on_a_phone_nothing_is_wider_than_the_screen(page: Page, dash):
     assert bars and min(bars) > 200, bars
 
 
+def test_on_a_phone_a_tables_caption_is_read_whole_beside_its_scroll(page: Page, dash):
+    """390 px: a caption was as wide as its table, the levers' read "Chiffres par levier ; ventes attribuées selon
+    le modèle" and which model was off the screen, behind the table's sideways scroll. Each caption wraps within
+    its frame and stays in view as the table scrolls."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    login(page, dash, "?lang=fr&period=90d")
+    settled(page)
+    page.evaluate("() => document.querySelectorAll('details').forEach((d) => (d.open = true))")
+    captions = """() => [...document.querySelectorAll('.table-wrap')].map((w) => {
+        var c = w.querySelector('caption').getBoundingClientRect(), f = w.getBoundingClientRect();
+        return [w.closest('.panel').id, Math.round(c.left - f.left), Math.round(f.right - c.right), w.scrollWidth > w.clientWidth];
+    })"""
+    shown = page.evaluate(captions)
+    assert any(scrolls for *_, scrolls in shown), shown  # some tables are wider than the phone
+    assert all(left >= -1 and right >= -1 for _, left, right, _ in shown), shown
+    page.evaluate("() => document.querySelectorAll('.table-wrap').forEach((w) => (w.scrollLeft = w.scrollWidth))")
+    shown = page.evaluate(captions)
+    assert all(left >= -1 and right >= -1 for _, left, right, _ in shown), shown
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.locator("#levers .table-wrap").screenshot(path=SCREENSHOTS / "levers-table-390-scrolled.png")
+
+
 @pytest.mark.parametrize("width", [390, 768])
 def test_on_a_tablet_or_a_phone_the_levers_charts_stand_one_under_the_other(page: Page, dash, width):
     """Side by side below 900 px (a rule more specific than the narrow screen's), each chart of campaigns was 330 px
