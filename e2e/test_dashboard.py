@@ -1330,6 +1330,33 @@ def test_a_session_ended_elsewhere_stops_the_page_asking(page: Page, dash):
     assert len(sent) == len(refused), sent
 
 
+def test_a_panel_whose_session_ended_offers_to_log_in_again_not_to_try_again(page: Page, dash):
+    """The session ended (expired, logged out elsewhere) while Elie read the brokers: each panel said so with a
+    "Try again" button that could only fail again, and the banner with the way on was at the page's top, out of
+    view. Each panel offers to log in again, back to this view and this panel."""
+    login(page, dash, "?lang=en&period=7d")
+    settled(page)
+    page.click("nav a[href='#brokers']")
+    other = page.context.new_page()
+    other.goto(f"{dash.url}/dashboard?lang=en&period=7d")
+    other.click("text=Log out")
+    other.close()
+    page.get_by_label("Period").select_option("90d")
+    for panel in PANELS:
+        state = page.locator(f"#{panel} .state.error")
+        expect(state).to_contain_text("Your session has ended.")
+        expect(state.get_by_role("button", name="Try again")).to_have_count(0)
+        again = state.get_by_role("link", name="Log in again")
+        expect(again).to_have_attribute("href", "/dashboard/login?next=%2Fdashboard%3Fperiod%3D90d%26lang%3Den#brokers")
+    page.locator("#brokers .state.error").get_by_role("link", name="Log in again").click()
+    page.fill("#name", VIEWER)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{dash.url}/dashboard?period=90d&lang=en#brokers")
+    settled(page)
+    expect(page.locator("#brokers")).to_have_attribute("data-state", "ready")
+
+
 def test_figures_computed_before_new_data_come_at_once_then_current_ones(page: Page, dash):
     """The page takes figures computed before data came in (up to 15 minutes old: the server keeps answers,
     journeys/reports/results.py), draws them saying "as of", and asks for current ones behind them; if that

@@ -1,6 +1,6 @@
 // The dashboard: one page, a header (period, filters, language, log out), and
 // the panels, each loading its own figures from the reports API.
-import { stop } from './api.js';
+import { loginUrl, stop } from './api.js';
 import { h, select, uid } from './dom.js';
 import { LANGS, deviceName, lang, leverName, pickLang, setLang, t } from './i18n.js';
 import { periodText, visible } from './format.js';
@@ -67,11 +67,6 @@ function keepInView(target, main) {
 function leave() {
   stop();
   panels.forEach((p) => p.controller && p.controller.abort());
-}
-
-/** The login page, back here after: this view, and this panel (#attribution), which the login page's script carries. */
-function loginUrl() {
-  return '/dashboard/login?next=' + encodeURIComponent(location.pathname + location.search) + location.hash;
 }
 
 function drawChrome() {
