@@ -829,6 +829,19 @@ def test_the_funnel_breaks_down_by_lever(page: Page, dash):
     assert {r[key] for r in rows} >= {"display"}
 
 
+@pytest.mark.parametrize("by,none", [("broker", "(sans courtier)"), ("campaign", "(sans campagne)")])
+def test_the_funnels_visitors_without_a_value_are_named_so(page: Page, dash, by, none):
+    """Broken down by broker, the visitors who came through no broker's link (the largest series) were "–" in the
+    chart's legend and the table: they are "(sans courtier)"; the table's data-value keeps the report's ""."""
+    login(page, dash, f"?lang=fr&period=90d&by={by}")
+    settled(page)
+    legend = page.evaluate("() => document.querySelector('#funnel canvas').chart.data.datasets.map((d) => d.label)")
+    assert none in legend and "–" not in legend, legend
+    cells = page.locator(f'#funnel td[data-key="segment"][data-value=""], #funnel td[data-key="{by}"][data-value=""]')
+    assert cells.count() > 0
+    assert set(cells.all_inner_texts()) == {none}
+
+
 def test_the_funnel_breaks_down_by_an_ab_variant_under_its_label_in_the_plan(page: Page, dash):
     login(page, dash, "?lang=fr")
     settled(page)
