@@ -974,14 +974,14 @@ def test_a_brokers_id_is_not_broken_after_its_hyphen(page: Page, dash, width):
 
 
 def test_on_a_phone_nothing_is_wider_than_the_screen(page: Page, dash):
-    """390 px: the page does not scroll sideways (it was 509 px wide, the funnel's bars of no width); tables
-    scroll inside their own frame."""
+    """390 px: the page does not scroll sideways (it was 509 px wide, the funnel's bars of no width); tables, and
+    the journeys' flow, scroll inside their own frame."""
     page.set_viewport_size({"width": 390, "height": 844})
     login(page, dash, "?lang=fr&period=90d")
     settled(page)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     wider = page.evaluate("""() => [...document.querySelectorAll('main *, header *')]
-        .filter((e) => !e.closest('.table-wrap') && e.getBoundingClientRect().right > 391)
+        .filter((e) => !e.closest('.table-wrap, .flow-scroll') && e.getBoundingClientRect().right > 391)
         .map((e) => e.tagName + '.' + e.className)""")
     assert wider == []
     bars = page.locator("#funnel .funnel-steps .bar").evaluate_all("els => els.map(e => e.getBoundingClientRect().width)")
@@ -1214,6 +1214,37 @@ BIG_OVERVIEW = {"visits": 1234567, "visits_previous": 1034567, "leads": 123456, 
                 "offline_sales_previous": 20456.25, "revenue": 339601.09, "revenue_previous": 301234.56,
                 "conversion_rate": 0.0261, "conversion_rate_previous": 0.0241, "cost_per_sale": 12345.67,
                 "cost_per_sale_previous": 11345.67}
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_journeys_flow_draws_no_label_over_another(page: Page, dash, width):
+    """On a phone the flow was squeezed into 350 px: its steps' labels were drawn over each other ("2. 3. Centre
+    d'appels"). It keeps room for them, in a frame that scrolls sideways (the page itself does not)."""
+    page.add_init_script("""(() => {
+        var fill = CanvasRenderingContext2D.prototype.fillText;
+        window.__labels = [];
+        CanvasRenderingContext2D.prototype.fillText = function (text, x, y) {
+          if (this.canvas.closest && this.canvas.closest('#journeys')) {
+            var w = this.measureText(text).width, left = this.textAlign == 'right' ? x - w : this.textAlign == 'center' ? x - w / 2 : x;
+            window.__labels.push({text: String(text), left, right: left + w, y});
+          }
+          return fill.apply(this, arguments);
+        };
+    })()""")
+    page.set_viewport_size({"width": width, "height": 900})
+    login(page, dash, "?lang=fr&period=90d")
+    settled(page)
+    page.wait_for_function("() => document.querySelector('#journeys canvas') && document.querySelector('#journeys canvas').chart")
+    page.wait_for_timeout(300)
+    labels = page.evaluate("() => window.__labels.filter((l) => /^\\d+\\. /.test(l.text))")
+    drawn = {(l["text"], round(l["left"]), round(l["y"])): l for l in labels}.values()  # the last drawing of each
+    assert len(drawn) >= 4, labels
+    over = [(a["text"], b["text"]) for a in drawn for b in drawn
+            if a is not b and abs(a["y"] - b["y"]) < 14 and a["left"] < b["right"] and b["left"] < a["right"]]
+    assert over == [], over
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    region = page.locator("#journeys .flow-scroll")
+    expect(region).to_have_attribute("tabindex", "0")  # a frame that scrolls is reached by the keyboard
 
 
 @pytest.mark.parametrize("width,height", [(1366, 900), (1024, 800), (390, 844)])
