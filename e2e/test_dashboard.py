@@ -264,6 +264,27 @@ def test_the_quality_panel_shows_the_calls_by_how_they_matched(page: Page, dash)
         expect(tiles.locator(f"[data-key={key}]")).to_have_attribute("data-value", str(calls[key]))
 
 
+def test_under_a_filter_the_calls_and_refused_events_say_they_are_the_whole_periods(page: Page, dash):
+    """Filtered by broker B042 (or by a lever nobody has, every other panel empty), the quality panel showed the
+    period's 5 calls and its refused events as if they were the filter's: neither report applies the filters
+    (a call, a refused event has no lever, campaign or device). It says so, and only under a filter."""
+    answers = report_answers(page)
+    login(page, dash, "?lang=fr&period=90d&broker=B042")
+    settled(page)
+    (match,) = [a.json() for a in last_answers(answers, "match")]
+    asked = urllib.parse.urlsplit(last_answers(answers, "match")[0].url)
+    query = [(k, v) for k, v in urllib.parse.parse_qsl(asked.query) if k != "broker"]
+    unfiltered = json.loads(api(dash, f"{asked.path}?{urllib.parse.urlencode(query)}"))
+    assert match["calls"] == unfiltered["calls"] and match["conversions"] != unfiltered["conversions"]
+    notes = page.locator("#quality .note.unfiltered")
+    expect(notes).to_have_count(2)
+    expect(notes.first).to_have_text("Tous les appels de la période : les filtres ne s’appliquent pas aux appels.")
+    expect(notes.nth(1)).to_contain_text("les filtres ne s’y appliquent pas")
+    page.locator('.chip[data-filter="broker"]').click()
+    settled(page)
+    expect(notes).to_have_count(0)
+
+
 def test_the_period_reaches_every_panel_and_the_url(page: Page, dash):
     login(page, dash)
     settled(page)
