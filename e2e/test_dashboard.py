@@ -1358,6 +1358,32 @@ def test_a_filter_value_that_shows_nothing_is_written_as_it_is(page: Page, dash)
     assert chip.evaluate("e => e.getBoundingClientRect().width") > 0
 
 
+def test_a_campaign_from_the_data_shows_its_invisible_characters(page: Page, dash):
+    """A campaign is anyone's utm_campaign: "\u202egnirps-otom" was drawn "moto-spring" beside the real one in the
+    campaigns' table and chart, and a zero-width space as an empty row name. Both show what they hold; the
+    data-value (and the filter a click sets) keep the report's value."""
+    spoofs = ["\u202egnirps-otom", "\u200b"]
+
+    def spoofed(route):
+        parts = urllib.parse.urlsplit(route.request.url)
+        rows = json.loads(api(dash, f"{parts.path}?{parts.query}"))
+        key = "segment" if "segment" in rows[0] else "campaign"
+        for row, spoof in zip(rows, spoofs):
+            row[key] = spoof
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(rows))
+
+    page.route(re.compile(r".*/api/reports/campaigns\?.*format=json.*"), spoofed)
+    login(page, dash, "?lang=fr&period=90d&view=campaign")
+    settled(page)
+    names = page.locator("#levers tbody th").all_inner_texts()
+    assert "[U+202E]gnirps-otom" in names and "[U+200B]" in names, names
+    page.wait_for_function("() => document.querySelector('#levers canvas') && document.querySelector('#levers canvas').chart")
+    labels = page.evaluate("() => document.querySelector('#levers canvas').chart.data.labels")
+    assert any(str(label).startswith("[U+202E]gnirps-otom") for label in labels), labels
+    cell = page.locator("#levers tbody th", has_text="[U+202E]gnirps-otom")
+    assert cell.get_attribute("data-value") == spoofs[0]
+
+
 def test_a_session_ended_elsewhere_stops_the_page_asking(page: Page, dash):
     """Logged out in another tab, then the period changed: the page sent every queued report call and each
     401 was a console error. After the first 401 no call goes; the banner says the session ended, once."""
