@@ -1384,6 +1384,28 @@ def test_a_campaign_from_the_data_shows_its_invisible_characters(page: Page, das
     assert cell.get_attribute("data-value") == spoofs[0]
 
 
+def test_a_funnels_campaign_shows_its_invisible_characters(page: Page, dash):
+    """Broken down by campaign, "\u202egnirps-otom" read "moto-spring" in the funnel's legend and table."""
+    def spoofed(route):
+        parts = urllib.parse.urlsplit(route.request.url)
+        rows = json.loads(api(dash, f"{parts.path}?{parts.query}"))
+        key = "segment" if "segment" in rows[0] else "campaign"
+        real = next(r[key] for r in rows if r[key])
+        for row in rows:
+            if row[key] == real:
+                row[key] = "\u202egnirps-otom"
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(rows))
+
+    page.route(re.compile(r".*/api/reports/funnel\?.*by=campaign.*"), spoofed)
+    login(page, dash, "?lang=fr&period=90d&by=campaign")
+    settled(page)
+    page.wait_for_function("() => document.querySelector('#funnel canvas') && document.querySelector('#funnel canvas').chart")
+    legend = page.evaluate("() => document.querySelector('#funnel canvas').chart.data.datasets.map((d) => d.label)")
+    assert "[U+202E]gnirps-otom" in legend, legend
+    cells = page.locator('#funnel td[data-value="\u202egnirps-otom"]')
+    assert cells.count() and set(cells.all_inner_texts()) == {"[U+202E]gnirps-otom"}
+
+
 def test_a_session_ended_elsewhere_stops_the_page_asking(page: Page, dash):
     """Logged out in another tab, then the period changed: the page sent every queued report call and each
     401 was a console error. After the first 401 no call goes; the banner says the session ended, once."""

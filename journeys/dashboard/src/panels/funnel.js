@@ -4,7 +4,7 @@ import { downloadCsv, report } from '../api.js';
 import { chart, colour } from '../charts.js';
 import { CONFIG } from '../config.js';
 import { h, select } from '../dom.js';
-import { fmt } from '../format.js';
+import { fmt, visible } from '../format.js';
 import { add, deviceName, leverName, t, tn } from '../i18n.js';
 import * as state from '../state.js';
 import { csvButton, table } from '../table.js';
@@ -79,7 +79,7 @@ export var funnel = {
     var named = asked == 'lever' ? leverName : asked == 'device' ? deviceName : null;
     // The visitors without a value (no broker's link, no campaign) said so: their series, the largest, was "–".
     var none = t(BREAKDOWNS.includes(asked) ? `funnel.no.${asked}` : 'funnel.no.value');
-    var segment = (g) => (g == null || g === '' ? none : named ? named(g) : String(g));
+    var segment = (g) => (g == null || g === '' ? none : visible(named ? named(g) : String(g))); // every character shown
     var parts = [];
     if (by) {
       var groups = [...new Set(rows.map((r) => r[by]))].slice(0, 8);
@@ -110,7 +110,7 @@ export var funnel = {
     }
     var columns = [
       { key: 'label', label: t('funnel.step'), kind: 'text' },
-      ...(by ? [{ key: by, label: breakdownLabel(asked), kind: 'text', none, ...(named ? { text: named } : {}) }] : []),
+      ...(by ? [{ key: by, label: breakdownLabel(asked), kind: 'text', none, text: (v) => visible(named ? named(v) : v) }] : []),
       { key: 'visitors', label: t('funnel.visitors'), kind: 'count' },
       { key: 'from_previous', label: t('funnel.from_previous'), kind: 'rate' },
       { key: 'from_first', label: t('funnel.from_first'), kind: 'rate' },
