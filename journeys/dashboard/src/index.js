@@ -104,9 +104,9 @@ function periodPicker(s) {
  * inputs (aria-invalid, aria-describedby), and each input's min or max follows the other's value, so the
  * browser's date picker offers only days that fit.
  *
- * A native date input writes its day in the browser's language, not the page's: Chromium and Firefox format it
- * by the browser's locale and ignore the lang attribute (the HTML standard leaves its presentation to the
- * browser, for the user's locale), so a French page read "10/01/2026" in an American browser for 1 October. A
+ * A native date input writes its day in the browser's language, not the page's: the HTML standard leaves its
+ * presentation to the browser, and Chromium formats it by its own locale whatever the lang attribute says (seen
+ * in the e2e tests), so a French page read "10/01/2026" in an American browser for 1 October. A
  * text field in the page's format would lose the browser's date picker and its keyboard and screen reader
  * support; the inputs stay native, and beside them the period they hold is said in the page's language
  * ("1 oct. – 15 nov. 2026"), as the inputs change.
