@@ -51,21 +51,24 @@ chromium:
 
 DEMO_VIEWER := demo
 DEMO_PASSWORD := parcours-demo
+# The demo's data directory, the same for each of its commands: with PARCOURS_DATA set in the shell, the viewer
+# went into ./data and the collector served the other directory, where "log in as demo" was refused.
+DEMO_DATA ?= data
 
 demo: setup
-	@# A viewer account for the demo's data directory only (./data), with a password printed below.
-	@echo "$(DEMO_PASSWORD)" | $(BIN)/parcours users add $(DEMO_VIEWER) --replace --password-stdin --data-dir data 2>/dev/null
+	@# A viewer account for the demo's data directory only, with a password printed below.
+	@echo "$(DEMO_PASSWORD)" | $(BIN)/parcours users add $(DEMO_VIEWER) --replace --password-stdin --data-dir $(DEMO_DATA) 2>/dev/null
 	@echo
 	@echo "  parcours demo"
 	@echo "  dashboard: http://127.0.0.1:$(PORT)/dashboard   log in as $(DEMO_VIEWER) / $(DEMO_PASSWORD)"
 	@echo "  demo site: http://127.0.0.1:$(PORT)/demo/?courtier=B042&utm_source=display&utm_medium=cpm&utm_campaign=moto-spring"
-	@echo "  then, in another terminal: $(BIN)/parcours sql \"SELECT ts, event, form_id, step, step_index, broker_id, broker_name, lever FROM parcours.events FINAL ORDER BY ts, seq\""
+	@echo "  then, in another terminal: $(BIN)/parcours sql --data-dir $(DEMO_DATA) \"SELECT ts, event, form_id, step, step_index, broker_id, broker_name, lever FROM parcours.events FINAL ORDER BY ts, seq\""
 	@echo "  (another port: make demo PORT=8001)"
 	@echo "  the demo data set (Mrs X among 20,000 visitors, sales files in demo-files/) is seeded on first start;"
-	@echo "  see what the sales matched: $(BIN)/parcours report match"
+	@echo "  see what the sales matched: $(BIN)/parcours report match --data-dir $(DEMO_DATA)"
 	@echo
-	@$(BIN)/parcours demo seed --if-empty --wait 120 --files demo-files & \
-	$(BIN)/parcours serve --plan $(PLAN) --port $(PORT) --demo --site-dir examples/demo-site
+	@$(BIN)/parcours demo seed --if-empty --wait 120 --files demo-files --data-dir $(DEMO_DATA) & \
+	$(BIN)/parcours serve --plan $(PLAN) --port $(PORT) --demo --site-dir examples/demo-site --data-dir $(DEMO_DATA)
 
 test: setup chromium test-js test-py
 

@@ -26,6 +26,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import secrets
 import time
 import urllib.parse
@@ -57,6 +58,8 @@ MAX_SESSIONS = 20
 """Sessions an account may hold at once (browsers, devices); a login past them ends the oldest."""
 LOGIN_PATH = "/dashboard/login"
 HOME = "/dashboard"
+PANEL = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+"""A panel's id, the only fragment a destination after login keeps (journeys/dashboard/src/login.js PANEL)."""
 
 
 @dataclass(frozen=True)
@@ -226,11 +229,14 @@ async def logout(request: Request) -> Response:
 
 
 def safe_next(target: str) -> str:
-    """Where to go after login: a path of the dashboard, never another site (an open redirect)."""
+    """Where to go after login: a path of the dashboard, never another site (an open redirect); with a fragment
+    only when it names a panel (#attribution: the login page's script carries a shared link's), else without it."""
     parts = urllib.parse.urlsplit(target)
     if parts.scheme or parts.netloc or not (parts.path == HOME or parts.path.startswith(HOME + "/")) \
             or parts.path.startswith(LOGIN_PATH) or "\\" in target:
         return HOME
+    if "#" in target and not PANEL.fullmatch(parts.fragment):
+        return target.split("#", 1)[0]
     return target
 
 

@@ -264,6 +264,27 @@ def test_the_quality_panel_shows_the_calls_by_how_they_matched(page: Page, dash)
         expect(tiles.locator(f"[data-key={key}]")).to_have_attribute("data-value", str(calls[key]))
 
 
+def test_under_a_filter_the_calls_and_refused_events_say_they_are_the_whole_periods(page: Page, dash):
+    """Filtered by broker B042 (or by a lever nobody has, every other panel empty), the quality panel showed the
+    period's 5 calls and its refused events as if they were the filter's: neither report applies the filters
+    (a call, a refused event has no lever, campaign or device). It says so, and only under a filter."""
+    answers = report_answers(page)
+    login(page, dash, "?lang=fr&period=90d&broker=B042")
+    settled(page)
+    (match,) = [a.json() for a in last_answers(answers, "match")]
+    asked = urllib.parse.urlsplit(last_answers(answers, "match")[0].url)
+    query = [(k, v) for k, v in urllib.parse.parse_qsl(asked.query) if k != "broker"]
+    unfiltered = json.loads(api(dash, f"{asked.path}?{urllib.parse.urlencode(query)}"))
+    assert match["calls"] == unfiltered["calls"] and match["conversions"] != unfiltered["conversions"]
+    notes = page.locator("#quality .note.unfiltered")
+    expect(notes).to_have_count(2)
+    expect(notes.first).to_have_text("Tous les appels de la période : les filtres ne s’appliquent pas aux appels.")
+    expect(notes.nth(1)).to_contain_text("les filtres ne s’y appliquent pas")
+    page.locator('.chip[data-filter="broker"]').click()
+    settled(page)
+    expect(notes).to_have_count(0)
+
+
 def test_the_period_reaches_every_panel_and_the_url(page: Page, dash):
     login(page, dash)
     settled(page)
@@ -340,7 +361,7 @@ def test_custom_dates_the_wrong_way_round_are_refused_in_words(page: Page, dash)
     expect(why).to_have_attribute("role", "alert")
     for box in (start, end):
         expect(box).to_have_attribute("aria-invalid", "true")
-        expect(box).to_have_attribute("aria-describedby", why.get_attribute("id"))
+        assert why.get_attribute("id") in box.get_attribute("aria-describedby").split()
     expect(end).to_have_attribute("min", "2026-01-20")  # the date picker offers only days that fit
     page.wait_for_timeout(300)
     assert calls == [] and "from=2026-01-01" in page.url and "to=2026-01-31" in page.url
@@ -351,6 +372,32 @@ def test_custom_dates_the_wrong_way_round_are_refused_in_words(page: Page, dash)
     expect(page).to_have_url(re.compile(r"from=2026-01-20&to=2026-01-25"))
     settled(page)
     assert calls and all("from=2026-01-20" in c for c in calls), calls
+
+
+def test_the_period_is_said_in_the_pages_language_whatever_the_browsers(dash, browser):
+    """The date inputs write their days in the browser's language, not the page's (Chromium ignores the lang
+    attribute): a French page in an American browser read "10/01/2026" for 1 October, and the period beside the
+    preset read 2026-10-30 → 2026-11-28. The period is said in the page's language, as the inputs change."""
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    try:
+        login(page, dash, "?lang=fr&period=custom&from=2026-10-01&to=2026-11-15")
+        said = page.locator(".dates output.range")
+        words = lambda: re.sub(r"\s*–\s*", " – ", re.sub(r"[\u2009\u202f\u00a0]", " ", said.inner_text()))
+        expect(said).to_have_text(re.compile(r"oct\..*nov\..*2026"))
+        assert words() == "1 oct. – 15 nov. 2026", said.inner_text()
+        start = page.get_by_label("Du")
+        assert said.get_attribute("id") in start.get_attribute("aria-describedby").split()
+        start.fill("2026-09-03")  # as typed, before it is applied
+        expect(said).to_have_text(re.compile(r"^3 sept\."))
+        page.get_by_label("Période").select_option("30d")
+        shown = page.locator(".period span.range")
+        expect(shown).not_to_have_text(re.compile(r"\d{4}-\d{2}-\d{2}"))  # no ISO day
+        expect(shown).to_have_text(re.compile(r"^\d{1,2} [a-zéû]+\.? .*\d{4}$"))
+        page.get_by_label("Langue").select_option("en")
+        expect(shown).to_have_text(re.compile(r"^\d{1,2} [A-Z][a-z]{2,3}\b.*\d{4}$"))
+    finally:
+        context.close()
 
 
 def test_days_the_reports_cannot_count_are_refused_in_words_not_sent(page: Page, dash):
@@ -592,6 +639,17 @@ def test_the_french_page_names_levers_steps_and_statuses_in_french(page: Page, d
     assert re.search(r"\b1 page\b|\b\d+ pages\b", text), text
 
 
+@pytest.mark.parametrize("lang,none", [("fr", "Aucun contact en ligne"), ("en", "No online touch")])
+def test_the_heat_maps_headings_are_all_capitalised(page: Page, dash, lang, none):
+    """The heat map's column of the sales with no online touch read "aucun contact en ligne", lower-case among
+    "Affiliation", "Courtiers", "Publicité display"."""
+    login(page, dash, f"?lang={lang}&period=90d")
+    settled(page)
+    headings = page.locator("#brokers table.heatmap thead th").all_inner_texts()
+    assert none in headings, headings
+    assert all(h.strip()[:1].isupper() for h in headings), headings
+
+
 def test_every_panel_is_accessible_error_free_and_photographed(page: Page, dash):
     """axe-core on the whole page with every panel drawn, no console error, and a screenshot of each panel
     (e2e/screenshots/)."""
@@ -792,6 +850,19 @@ def test_the_funnel_breaks_down_by_lever(page: Page, dash):
     assert {r[key] for r in rows} >= {"display"}
 
 
+@pytest.mark.parametrize("by,none", [("broker", "(sans courtier)"), ("campaign", "(sans campagne)")])
+def test_the_funnels_visitors_without_a_value_are_named_so(page: Page, dash, by, none):
+    """Broken down by broker, the visitors who came through no broker's link (the largest series) were "–" in the
+    chart's legend and the table: they are "(sans courtier)"; the table's data-value keeps the report's ""."""
+    login(page, dash, f"?lang=fr&period=90d&by={by}")
+    settled(page)
+    legend = page.evaluate("() => document.querySelector('#funnel canvas').chart.data.datasets.map((d) => d.label)")
+    assert none in legend and "–" not in legend, legend
+    cells = page.locator(f'#funnel td[data-key="segment"][data-value=""], #funnel td[data-key="{by}"][data-value=""]')
+    assert cells.count() > 0
+    assert set(cells.all_inner_texts()) == {none}
+
+
 def test_the_funnel_breaks_down_by_an_ab_variant_under_its_label_in_the_plan(page: Page, dash):
     login(page, dash, "?lang=fr")
     settled(page)
@@ -905,19 +976,59 @@ def test_a_very_long_broker_id_is_cut_short_in_its_table(page: Page, dash):
     expect(pick).to_have_accessible_name(long_id)
 
 
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_brokers_id_is_not_broken_after_its_hyphen(page: Page, dash, width):
+    """The call centre's CRC-201 read "CRC-" over "201" in the heat map at 1,280 px and in the brokers' table on a
+    phone: an id of one short word stays on one line (a long one is still cut short, above)."""
+    page.set_viewport_size({"width": width, "height": 900})
+    login(page, dash, "?lang=fr&period=90d")
+    settled(page)
+    lines = page.locator("#brokers tbody th").evaluate_all("""(cells) => cells.map((th) => {
+        var text = document.createTreeWalker(th, NodeFilter.SHOW_TEXT).nextNode(), range = document.createRange();
+        range.selectNodeContents(text);
+        var tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));  // one per line
+        return [th.dataset.value, tops.size];
+    })""")
+    ids = [(v, n) for v, n in lines if "-" in v]
+    assert ids, lines  # the seed's call centre, CRC-…
+    assert all(n == 1 for _, n in lines), lines
+
+
 def test_on_a_phone_nothing_is_wider_than_the_screen(page: Page, dash):
-    """390 px: the page does not scroll sideways (it was 509 px wide, the funnel's bars of no width); tables
-    scroll inside their own frame."""
+    """390 px: the page does not scroll sideways (it was 509 px wide, the funnel's bars of no width); tables, and
+    the journeys' flow, scroll inside their own frame."""
     page.set_viewport_size({"width": 390, "height": 844})
     login(page, dash, "?lang=fr&period=90d")
     settled(page)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     wider = page.evaluate("""() => [...document.querySelectorAll('main *, header *')]
-        .filter((e) => !e.closest('.table-wrap') && e.getBoundingClientRect().right > 391)
+        .filter((e) => !e.closest('.table-wrap, .flow-scroll') && e.getBoundingClientRect().right > 391)
         .map((e) => e.tagName + '.' + e.className)""")
     assert wider == []
     bars = page.locator("#funnel .funnel-steps .bar").evaluate_all("els => els.map(e => e.getBoundingClientRect().width)")
     assert bars and min(bars) > 200, bars
+
+
+def test_on_a_phone_a_tables_caption_is_read_whole_beside_its_scroll(page: Page, dash):
+    """390 px: a caption was as wide as its table, the levers' read "Chiffres par levier ; ventes attribuées selon
+    le modèle" and which model was off the screen, behind the table's sideways scroll. Each caption wraps within
+    its frame and stays in view as the table scrolls."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    login(page, dash, "?lang=fr&period=90d")
+    settled(page)
+    page.evaluate("() => document.querySelectorAll('details').forEach((d) => (d.open = true))")
+    captions = """() => [...document.querySelectorAll('.table-wrap')].map((w) => {
+        var c = w.querySelector('caption').getBoundingClientRect(), f = w.getBoundingClientRect();
+        return [w.closest('.panel').id, Math.round(c.left - f.left), Math.round(f.right - c.right), w.scrollWidth > w.clientWidth];
+    })"""
+    shown = page.evaluate(captions)
+    assert any(scrolls for *_, scrolls in shown), shown  # some tables are wider than the phone
+    assert all(left >= -1 and right >= -1 for _, left, right, _ in shown), shown
+    page.evaluate("() => document.querySelectorAll('.table-wrap').forEach((w) => (w.scrollLeft = w.scrollWidth))")
+    shown = page.evaluate(captions)
+    assert all(left >= -1 and right >= -1 for _, left, right, _ in shown), shown
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.locator("#levers .table-wrap").screenshot(path=SCREENSHOTS / "levers-table-390-scrolled.png")
 
 
 @pytest.mark.parametrize("width", [390, 768])
@@ -960,6 +1071,43 @@ def test_a_link_to_a_panel_opens_at_its_top_once_the_figures_are_drawn(page: Pag
     header = page.locator("header.top").bounding_box()
     top = page.locator("#attribution").bounding_box()["y"]
     assert header["y"] + header["height"] <= top <= header["y"] + header["height"] + 24, (top, header)
+
+
+def test_a_link_to_a_panel_keeps_its_panel_through_the_login_page(page: Page, dash):
+    """A link to a panel (…#attribution) opened by someone not logged in: the fragment never reaches the server,
+    the login page sent back to the dashboard's top, and the shared panel was lost. The login page's script
+    carries it into the form (through a failed attempt and the language switch too); a fragment that is no
+    panel's id is not carried, and the destination stays the dashboard (no open redirect)."""
+    page.set_viewport_size({"width": 1200, "height": 800})
+    page.goto(f"{dash.url}/dashboard?lang=fr&period=90d#attribution")
+    expect(page).to_have_url(re.compile(r"/dashboard/login\?next=.*#attribution$"))
+    page.click("p.switch a")  # to the other language, and the panel still to come
+    expect(page).to_have_url(re.compile(r"/dashboard/login\?lang=(en|fr)&next=.*#attribution$"))
+    page.fill("#name", VIEWER)
+    page.fill("#password", "not the password")
+    page.click("button[type=submit]")
+    expect(page.locator(".message")).to_be_visible()
+    assert "%23attribution" in page.url  # in `next` now: the failed attempt's page has no fragment of its own
+    page.fill("#name", VIEWER)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{dash.url}/dashboard?lang=fr&period=90d#attribution")
+    settled(page)
+    page.wait_for_timeout(300)  # the charts drawn on the next frame
+    header = page.locator("header.top").bounding_box()
+    top = page.locator("#attribution").bounding_box()["y"]
+    assert header["y"] + header["height"] <= top <= header["y"] + header["height"] + 24, (top, header)
+
+    page.context.clear_cookies()
+    for hostile in ("#%22%3E%3Cimg%20src=x%20onerror=alert(1)%3E", "#//evil.example", "#attribution?x=1"):
+        page.goto(f"{dash.url}/dashboard?lang=en{hostile}")
+        expect(page).to_have_url(re.compile(r"/dashboard/login\?next="))
+        assert page.locator("input[name=next]").input_value() == "/dashboard?lang=en"
+        assert page.locator("p.switch a").evaluate("a => a.hash") == ""
+    page.fill("#name", VIEWER)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{dash.url}/dashboard?lang=en")
 
 
 def test_the_header_shows_no_stray_text(page: Page, dash):
@@ -1089,6 +1237,37 @@ BIG_OVERVIEW = {"visits": 1234567, "visits_previous": 1034567, "leads": 123456, 
                 "cost_per_sale_previous": 11345.67}
 
 
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_journeys_flow_draws_no_label_over_another(page: Page, dash, width):
+    """On a phone the flow was squeezed into 350 px: its steps' labels were drawn over each other ("2. 3. Centre
+    d'appels"). It keeps room for them, in a frame that scrolls sideways (the page itself does not)."""
+    page.add_init_script("""(() => {
+        var fill = CanvasRenderingContext2D.prototype.fillText;
+        window.__labels = [];
+        CanvasRenderingContext2D.prototype.fillText = function (text, x, y) {
+          if (this.canvas.closest && this.canvas.closest('#journeys')) {
+            var w = this.measureText(text).width, left = this.textAlign == 'right' ? x - w : this.textAlign == 'center' ? x - w / 2 : x;
+            window.__labels.push({text: String(text), left, right: left + w, y});
+          }
+          return fill.apply(this, arguments);
+        };
+    })()""")
+    page.set_viewport_size({"width": width, "height": 900})
+    login(page, dash, "?lang=fr&period=90d")
+    settled(page)
+    page.wait_for_function("() => document.querySelector('#journeys canvas') && document.querySelector('#journeys canvas').chart")
+    page.wait_for_timeout(300)
+    labels = page.evaluate("() => window.__labels.filter((l) => /^\\d+\\. /.test(l.text))")
+    drawn = {(l["text"], round(l["left"]), round(l["y"])): l for l in labels}.values()  # the last drawing of each
+    assert len(drawn) >= 4, labels
+    over = [(a["text"], b["text"]) for a in drawn for b in drawn
+            if a is not b and abs(a["y"] - b["y"]) < 14 and a["left"] < b["right"] and b["left"] < a["right"]]
+    assert over == [], over
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    region = page.locator("#journeys .flow-scroll")
+    expect(region).to_have_attribute("tabindex", "0")  # a frame that scrolls is reached by the keyboard
+
+
 @pytest.mark.parametrize("width,height", [(1366, 900), (1024, 800), (390, 844)])
 def test_large_figures_stay_inside_their_cards(page: Page, dash, width, height):
     """€339,601.09 was cut to "€339,601.0" at 1366 px, ran past its card at 1024 px in French and over the next
@@ -1157,6 +1336,76 @@ def test_a_long_filter_value_is_cut_short_and_its_remove_button_stays_in_view(pa
     assert "campaign=" not in page.url
 
 
+def test_a_filter_value_that_shows_nothing_is_written_as_it_is(page: Page, dash):
+    """A hand-edited link's filter made of control characters, spaces or a zero-width space showed an empty chip
+    ("Campaign: "), the page empty for a filter nobody could see; a bidi override drew "gnirps-otom" as
+    "moto-spring", a campaign that exists. Each character is written so that it shows, and the chip removes it."""
+    login(page, dash, "?lang=en&period=90d&campaign=%07%08&broker=%20%20&lever=%E2%80%8B")
+    chips = {f: page.locator(f'.chip[data-filter="{f}"]') for f in ("campaign", "broker", "lever")}
+    expect(chips["campaign"]).to_have_text(re.compile(r"^Campaign: \[U\+0007\]\[U\+0008\]"))
+    expect(chips["broker"]).to_have_text(re.compile(r"^Broker: ␣␣"))
+    expect(chips["lever"]).to_have_text(re.compile(r"^Lever: \[U\+200B\]"))
+    for f, chip in chips.items():
+        value = chip.locator(".chip-text").inner_text().split(":", 1)[1]
+        assert re.sub(r"[\s\u200b\x00-\x1f]", "", value), (f, value)  # something to read
+        assert value.strip() in chip.get_attribute("aria-label"), f
+    chips["broker"].click()
+    expect(chips["broker"]).to_have_count(0)
+    assert "broker=" not in page.url and "campaign=" in page.url
+    page.goto(f"{dash.url}/dashboard?lang=en&period=90d&campaign=%E2%80%AEgnirps-otom")
+    chip = page.locator('.chip[data-filter="campaign"] .chip-text')
+    expect(chip).to_have_text("Campaign: [U+202E]gnirps-otom")
+    assert chip.evaluate("e => e.getBoundingClientRect().width") > 0
+
+
+def test_a_campaign_from_the_data_shows_its_invisible_characters(page: Page, dash):
+    """A campaign is anyone's utm_campaign: "\u202egnirps-otom" was drawn "moto-spring" beside the real one in the
+    campaigns' table and chart, and a zero-width space as an empty row name. Both show what they hold; the
+    data-value (and the filter a click sets) keep the report's value."""
+    spoofs = ["\u202egnirps-otom", "\u200b"]
+
+    def spoofed(route):
+        parts = urllib.parse.urlsplit(route.request.url)
+        rows = json.loads(api(dash, f"{parts.path}?{parts.query}"))
+        key = "segment" if "segment" in rows[0] else "campaign"
+        for row, spoof in zip(rows, spoofs):
+            row[key] = spoof
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(rows))
+
+    page.route(re.compile(r".*/api/reports/campaigns\?.*format=json.*"), spoofed)
+    login(page, dash, "?lang=fr&period=90d&view=campaign")
+    settled(page)
+    names = page.locator("#levers tbody th").all_inner_texts()
+    assert "[U+202E]gnirps-otom" in names and "[U+200B]" in names, names
+    page.wait_for_function("() => document.querySelector('#levers canvas') && document.querySelector('#levers canvas').chart")
+    labels = page.evaluate("() => document.querySelector('#levers canvas').chart.data.labels")
+    assert any(str(label).startswith("[U+202E]gnirps-otom") for label in labels), labels
+    cell = page.locator("#levers tbody th", has_text="[U+202E]gnirps-otom")
+    assert cell.get_attribute("data-value") == spoofs[0]
+
+
+def test_a_funnels_campaign_shows_its_invisible_characters(page: Page, dash):
+    """Broken down by campaign, "\u202egnirps-otom" read "moto-spring" in the funnel's legend and table."""
+    def spoofed(route):
+        parts = urllib.parse.urlsplit(route.request.url)
+        rows = json.loads(api(dash, f"{parts.path}?{parts.query}"))
+        key = "segment" if "segment" in rows[0] else "campaign"
+        real = next(r[key] for r in rows if r[key])
+        for row in rows:
+            if row[key] == real:
+                row[key] = "\u202egnirps-otom"
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(rows))
+
+    page.route(re.compile(r".*/api/reports/funnel\?.*by=campaign.*"), spoofed)
+    login(page, dash, "?lang=fr&period=90d&by=campaign")
+    settled(page)
+    page.wait_for_function("() => document.querySelector('#funnel canvas') && document.querySelector('#funnel canvas').chart")
+    legend = page.evaluate("() => document.querySelector('#funnel canvas').chart.data.datasets.map((d) => d.label)")
+    assert "[U+202E]gnirps-otom" in legend, legend
+    cells = page.locator('#funnel td[data-value="\u202egnirps-otom"]')
+    assert cells.count() and set(cells.all_inner_texts()) == {"[U+202E]gnirps-otom"}
+
+
 def test_a_session_ended_elsewhere_stops_the_page_asking(page: Page, dash):
     """Logged out in another tab, then the period changed: the page sent every queued report call and each
     401 was a console error. After the first 401 no call goes; the banner says the session ended, once."""
@@ -1192,6 +1441,33 @@ def test_a_session_ended_elsewhere_stops_the_page_asking(page: Page, dash):
     page.get_by_label("Period").select_option("30d")  # and later changes send nothing
     page.wait_for_timeout(500)
     assert len(sent) == len(refused), sent
+
+
+def test_a_panel_whose_session_ended_offers_to_log_in_again_not_to_try_again(page: Page, dash):
+    """The session ended (expired, logged out elsewhere) while Elie read the brokers: each panel said so with a
+    "Try again" button that could only fail again, and the banner with the way on was at the page's top, out of
+    view. Each panel offers to log in again, back to this view and this panel."""
+    login(page, dash, "?lang=en&period=7d")
+    settled(page)
+    page.click("nav a[href='#brokers']")
+    other = page.context.new_page()
+    other.goto(f"{dash.url}/dashboard?lang=en&period=7d")
+    other.click("text=Log out")
+    other.close()
+    page.get_by_label("Period").select_option("90d")
+    for panel in PANELS:
+        state = page.locator(f"#{panel} .state.error")
+        expect(state).to_contain_text("Your session has ended.")
+        expect(state.get_by_role("button", name="Try again")).to_have_count(0)
+        again = state.get_by_role("link", name="Log in again")
+        expect(again).to_have_attribute("href", "/dashboard/login?next=%2Fdashboard%3Fperiod%3D90d%26lang%3Den#brokers")
+    page.locator("#brokers .state.error").get_by_role("link", name="Log in again").click()
+    page.fill("#name", VIEWER)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{dash.url}/dashboard?period=90d&lang=en#brokers")
+    settled(page)
+    expect(page.locator("#brokers")).to_have_attribute("data-state", "ready")
 
 
 def test_figures_computed_before_new_data_come_at_once_then_current_ones(page: Page, dash):

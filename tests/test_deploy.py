@@ -37,3 +37,16 @@ def test_systemd_accepts_the_unit(tmp_path):
     unit.write_text(UNIT.read_text().replace("/opt/parcours/bin/parcours", str(ROOT / ".venv" / "bin" / "parcours")))
     r = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and not r.stderr.strip(), r.stderr
+
+
+@pytest.mark.skipif(not shutil.which("make"), reason="make is not installed")
+def test_make_demo_runs_each_command_on_one_data_directory():
+    """With PARCOURS_DATA set in the shell, `make demo` added its viewer to ./data and served the other
+    directory, where "log in as demo / parcours-demo" was refused: each command it runs or prints names its
+    data directory."""
+    recipe = subprocess.run(["make", "-n", "-o", "setup", "demo", "DEMO_DATA=/tmp/demo-elsewhere"], cwd=ROOT,
+                            capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "PARCOURS_DATA": "/srv/x"})
+    assert recipe.returncode == 0, recipe.stderr
+    commands = re.findall(r"bin/parcours (users add|demo seed|serve|sql|report match)\b(.*)", recipe.stdout)
+    assert {c for c, _ in commands} == {"users add", "demo seed", "serve", "sql", "report match"}, recipe.stdout
+    assert all("--data-dir /tmp/demo-elsewhere" in args for _, args in commands), commands

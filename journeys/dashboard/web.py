@@ -77,7 +77,8 @@ async def page(request: Request) -> Response:
 
 
 async def login_page(request: Request) -> Response:
-    """GET /dashboard/login: the form (French or English), with the reason of a failed attempt."""
+    """GET /dashboard/login: the form (French or English), with the reason of a failed attempt; its script
+    (src/login.js) carries a link's panel (/dashboard#attribution), which the server never sees, into `next`."""
     if manifest() is None:
         return _not_built()
     lang = _lang(request)
@@ -94,6 +95,7 @@ async def login_page(request: Request) -> Response:
 <title>{words['title']}</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="{_asset('dashboard.css')}">
+<script defer src="{_asset('login.js')}"></script>
 </head>
 <body class="login-page">
 <main class="login">

@@ -348,3 +348,16 @@ def test_a_phone_typed_as_the_account_name_is_masked_in_the_log(client, monkeypa
     logged = "\n".join(r.getMessage() for r in caplog.records if "login" in r.getMessage())
     assert "refused for account '[redacted]'" in logged and "account '[redacted]' or from its client" in logged
     assert "68 31" not in logged
+
+
+@pytest.mark.parametrize("target,kept", [
+    ("/dashboard?period=7d#attribution", "/dashboard?period=7d#attribution"),
+    ("/dashboard#quality", "/dashboard#quality"),
+    ('/dashboard?period=7d#"><img src=x onerror=alert(1)>', "/dashboard?period=7d"),
+    ("/dashboard#//evil.example", "/dashboard"),
+    ("https://evil.example/#attribution", "/dashboard"),
+])
+def test_after_login_a_panels_fragment_is_kept_and_no_other(client, target, kept):
+    """The login page's script carries a shared link's panel (#attribution) into `next`; a fragment that is no
+    panel's id is dropped from the destination (the login page writes it back into its form and its link)."""
+    assert login(client, target=target).headers["location"] == kept

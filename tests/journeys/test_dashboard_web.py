@@ -42,6 +42,15 @@ def test_the_build_names_assets_by_their_content():
     assert files is not None, "run `make dashboard` (npm run build in journeys/dashboard)"
     assert re.fullmatch(r"dashboard\.[0-9a-f]{12}\.js", files["dashboard.js"])
     assert re.fullmatch(r"dashboard\.[0-9a-f]{12}\.css", files["dashboard.css"])
+    assert re.fullmatch(r"login\.[0-9a-f]{12}\.js", files["login.js"])
+
+
+def test_the_login_page_loads_its_own_small_script(client):
+    """The script that carries a shared link's panel through the login (src/login.js), not the dashboard's bundle."""
+    page = client.get("/dashboard/login")
+    assert re.findall(r'<script[^>]*src="([^"]+)"', page.text) == [f"/dashboard/assets/{web.manifest()['login.js']}"]
+    script = client.get(f"/dashboard/assets/{web.manifest()['login.js']}")
+    assert script.status_code == 200 and len(script.content) < 2000
 
 
 def test_assets_are_cached_for_a_year_and_the_page_never(client, page):

@@ -81,6 +81,11 @@ function release(mine) {
   }
 }
 
+/** The login page, back here after: this view, and this panel (#attribution), which the login page's script carries. */
+export function loginUrl() {
+  return '/dashboard/login?next=' + encodeURIComponent(location.pathname + location.search) + location.hash;
+}
+
 /** The page is leaving (logging out): no report is asked for any more; its answer would be a 401. */
 export function stop() {
   stopped = true;

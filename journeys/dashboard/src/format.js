@@ -69,6 +69,19 @@ export function shortDay(iso, year) {
   return dateText(iso, { day: 'numeric', month: 'short', ...(year ? { year: 'numeric' } : {}) });
 }
 
+/**
+ * A period's first and last days (ISO, both included) in the page's language, as few words as they need:
+ * "1 oct. – 15 nov. 2026", "1 – 15 Oct 2026". The date inputs show their days in the browser's language, not the
+ * page's (see index.js customDates): this says them in the page's.
+ */
+export function periodText(first, last) {
+  var at = (iso) => new Date(String(iso).slice(0, 10) + 'T00:00:00Z');
+  var a = at(first), b = at(last);
+  if (isNaN(a) || isNaN(b) || a > b) return '';
+  var f = new Intl.DateTimeFormat(lang() == 'fr' ? 'fr-FR' : 'en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
+  return f.formatRange(a, b);
+}
+
 function dateText(iso, opts) {
   var d = new Date(iso.slice(0, 10) + 'T00:00:00Z');
   return d.toLocaleDateString(lang() == 'fr' ? 'fr-FR' : 'en-GB', { ...opts, timeZone: 'UTC' });
@@ -92,4 +105,18 @@ export function dayAxis(days) {
     ticks.set(i, unit == 4 ? d.slice(0, 4) : dateText(d, { month: 'short', ...(years > 0 ? { year: 'numeric' } : {}) }));
   });
   return { labels, ticks };
+}
+
+// What shows nothing: controls, format characters (a zero-width space, a bidi override that draws "gnirps-otom" as
+// "moto-spring"), line and paragraph separators, the Hangul fillers.
+var INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u115F\u1160\u3164\uFFA0]/gu;
+
+/**
+ * A value from a link (a filter's) as it is, where its characters would show nothing or another value: each
+ * invisible one as its code point ([U+0007]), spaces at either end (or only spaces) as ␣. A campaign of two control
+ * characters was an empty-looking chip ("Campagne : "), and the page empty for a filter nobody could see.
+ */
+export function visible(text) {
+  var shown = String(text ?? '').replace(INVISIBLE, (c) => `[U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}]`);
+  return shown.replace(/^\s+|\s+$/g, (run) => '␣'.repeat([...run].length));
 }

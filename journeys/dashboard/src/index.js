@@ -1,8 +1,9 @@
 // The dashboard: one page, a header (period, filters, language, log out), and
 // the panels, each loading its own figures from the reports API.
-import { stop } from './api.js';
+import { loginUrl, stop } from './api.js';
 import { h, select, uid } from './dom.js';
 import { LANGS, deviceName, lang, leverName, pickLang, setLang, t } from './i18n.js';
+import { periodText, visible } from './format.js';
 import { FIRST_DAY, LAST_DAY, datesProblem, isDay } from './period.js';
 import { Panel } from './panel.js';
 import * as state from './state.js';
@@ -68,10 +69,6 @@ function leave() {
   panels.forEach((p) => p.controller && p.controller.abort());
 }
 
-function loginUrl() {
-  return '/dashboard/login?next=' + encodeURIComponent(location.pathname + location.search);
-}
-
 function drawChrome() {
   document.title = t('title');
   document.querySelector('.skip').textContent = t('skip');
@@ -98,7 +95,7 @@ function periodPicker(s) {
       else state.set({ period: v });
     }));
   if (s.period == 'custom') box.append(customDates(s));
-  else box.append(h('span', { class: 'range', dataset: { from: r.from, to: r.to } }, `${r.first} → ${r.last}`));
+  else box.append(h('span', { class: 'range', dataset: { from: r.from, to: r.to } }, periodText(r.first, r.last)));
   return box;
 }
 
@@ -106,12 +103,24 @@ function periodPicker(s) {
  * From and To, applied together. Dates the other way round are not applied: the message says why beside the
  * inputs (aria-invalid, aria-describedby), and each input's min or max follows the other's value, so the
  * browser's date picker offers only days that fit.
+ *
+ * A native date input writes its day in the browser's language, not the page's: the HTML standard leaves its
+ * presentation to the browser, and Chromium formats it by its own locale whatever the lang attribute says (seen
+ * in the e2e tests), so a French page read "10/01/2026" in an American browser for 1 October. A
+ * text field in the page's format would lose the browser's date picker and its keyboard and screen reader
+ * support; the inputs stay native, and beside them the period they hold is said in the page's language
+ * ("1 oct. – 15 nov. 2026"), as the inputs change.
  */
 function customDates(s) {
-  var fromId = uid('from'), toId = uid('to'), whyId = uid('why');
+  var fromId = uid('from'), toId = uid('to'), whyId = uid('why'), saidId = uid('said');
   var from = h('input', { id: fromId, type: 'date', value: s.from, min: FIRST_DAY, max: s.to || LAST_DAY, required: true });
   var to = h('input', { id: toId, type: 'date', value: s.to, min: s.from || FIRST_DAY, max: LAST_DAY, required: true });
   var why = h('p', { id: whyId, class: 'dates-error', role: 'alert', hidden: true });
+  var said = h('output', { id: saidId, class: 'range', for: `${fromId} ${toId}` });
+  function say() {
+    said.textContent = datesProblem(from.value, to.value) == null ? periodText(from.value, to.value) : '';
+  }
+  say();
   function show(problem) {
     why.hidden = !problem;
     why.textContent = problem ? t(problem) : '';
@@ -119,16 +128,19 @@ function customDates(s) {
     for (var input of [from, to]) {
       if (bad.includes(input)) {
         input.setAttribute('aria-invalid', 'true');
-        input.setAttribute('aria-describedby', whyId);
+        input.setAttribute('aria-describedby', `${whyId} ${saidId}`);
       } else {
         input.removeAttribute('aria-invalid');
-        input.removeAttribute('aria-describedby');
+        input.setAttribute('aria-describedby', saidId);
       }
     }
   }
+  from.setAttribute('aria-describedby', saidId);
+  to.setAttribute('aria-describedby', saidId);
   function follow() {
     to.min = from.value || FIRST_DAY;
     from.max = to.value || LAST_DAY;
+    say();
     if (!why.hidden && !datesProblem(from.value, to.value)) show(null); // fixed: the message goes
   }
   from.addEventListener('input', follow);
@@ -144,6 +156,7 @@ function customDates(s) {
   h('span', { class: 'control' }, h('label', { for: fromId }, t('from')), from),
   h('span', { class: 'control' }, h('label', { for: toId }, t('to')), to),
   h('button', { type: 'submit' }, t('apply')),
+  said,
   why);
 }
 
@@ -151,7 +164,8 @@ function filterBar(s) {
   var supported = state.supportedFilters();
   if (!supported.length) return null;
   var active = supported.filter((f) => s[f]);
-  var shown = (f) => (f == 'lever' ? leverName(s[f]) : s[f]);
+  // A value from a hand-edited link shows every character it has: made of controls or spaces, its chip was blank.
+  var shown = (f) => visible(f == 'lever' ? leverName(s[f]) : s[f]);
   var said = (f) => t('filter.chip', { filter: t('filter.' + f), value: shown(f) }); // "Campagne : x" in French
   var chips = active.map((f) => h('button', {
     type: 'button', class: 'chip', dataset: { filter: f },

@@ -3,7 +3,7 @@
 // empty (says why and what to try), error (says what failed, with a retry) or
 // the figures. A panel reloads only when a key it reads changes; a newer load
 // aborts the older one.
-import { asOf, askFresh } from './api.js';
+import { asOf, askFresh, loginUrl } from './api.js';
 import { destroyIn } from './charts.js';
 import { h } from './dom.js';
 import { errorWhy } from './errors.js';
@@ -137,9 +137,13 @@ export class Panel {
     } else {
       // Why, in the page's language (errors.js): the browser's words for a network failure and the API's
       // messages are English.
+      // A session that ended is not retried (every call would be refused): the way on is to log in again, from
+      // the panel in view, where "Try again" did nothing and the banner saying so was at the page's top.
+      var ended = this.error && this.error.status == 401;
       this.body.replaceChildren(h('div', { class: 'state error', role: 'alert' },
         h('p', null, t('error')), errorWhy(this.error),
-        h('button', { type: 'button', onclick: () => this.load() }, t('retry'))));
+        ended ? h('a', { class: 'again', href: loginUrl() }, t('login.again'))
+          : h('button', { type: 'button', onclick: () => this.load() }, t('retry'))));
     }
   }
 }

@@ -1,7 +1,7 @@
 // An accessible, sortable table of report rows, with its CSV download.
 import { h } from './dom.js';
 import { errorText } from './errors.js';
-import { fmt, hasCents } from './format.js';
+import { fmt, hasCents, visible } from './format.js';
 import { lang, t } from './i18n.js';
 
 /**
@@ -33,11 +33,16 @@ export function table({ caption, columns, rows, sort, onsort, heat, onpick, pick
       attrs.class = `num heat heat-${level}`;
     }
     // A row's name is cut short past a width (a broker id of 300 characters made the table 3,900 px wide): the
-    // whole of it is the element's text (its accessible name) and title.
+    // whole of it is the element's text (its accessible name) and title. A short one word name (an id) stays on
+    // one line: a call centre's CRC-201 broke after its hyphen, "CRC-" over "201", in a table short of room.
+    // A row's name from the data (a campaign: anyone's utm_campaign) shows every character it has: a bidi override
+    // drew "\u202egnirps-otom" as "moto-spring", beside the real one, and a zero-width space showed an empty row.
+    if (i == 0 && !numeric) text = visible(text);
+    var cut = i == 0 && !numeric && text.length <= WORD && !/\s/.test(text) ? 'cut whole' : 'cut';
     if (i == 0 && onpick && v != null && v !== '') {
-      return h('th', { scope: 'row', ...attrs }, h('button', { type: 'button', class: 'pick', title: `${text}\n${pickLabel}`, onclick: () => onpick(r) }, h('span', { class: 'cut' }, text)));
+      return h('th', { scope: 'row', ...attrs }, h('button', { type: 'button', class: 'pick', title: `${text}\n${pickLabel}`, onclick: () => onpick(r) }, h('span', { class: cut }, text)));
     }
-    if (i == 0 && !numeric) return h('th', { scope: 'row', ...attrs }, h('span', { class: 'cut', title: text }, text));
+    if (i == 0 && !numeric) return h('th', { scope: 'row', ...attrs }, h('span', { class: cut, title: text }, text));
     return i == 0 ? h('th', { scope: 'row', ...attrs }, text) : h('td', attrs, text);
   })));
   return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption },
@@ -46,6 +51,8 @@ export function table({ caption, columns, rows, sort, onsort, heat, onpick, pick
 
 /** A table of this many columns or more is set tighter (table.wide): the campaigns' 17 fit 1,200 px in French. */
 var WIDE = 12;
+/** A row's name of one word up to this long is kept on one line (an id: B042, CRC-201, moto-spring-2026). */
+var WORD = 20;
 
 /** The columns, a column of amounts showing cents on every line once one has them (€104 beside €213.85 read as
  * two precisions), and a column of figures with a fraction (sales credited in part) its two decimals on every line

@@ -14,11 +14,11 @@ add({
   en: { 'brokers.caption': 'Traffic brought and sales signed per broker; sales attributed by the model “{model}”',
     'brokers.heat': 'Media × point of sale', 'brokers.heat.caption': 'Sales signed by each broker (rows), credited to the levers that brought the customers (columns); model: {model}',
     'brokers.heat.empty': 'No offline sale signed by a broker in this period.', 'brokers.pick': 'Filter the page by this broker',
-    'brokers.nolever': 'no online touch' },
+    'brokers.nolever': 'No online touch' },
   fr: { 'brokers.caption': 'Trafic apporté et ventes signées par courtier ; ventes attribuées selon le modèle « {model} »',
     'brokers.heat': 'Média × point de vente', 'brokers.heat.caption': 'Ventes signées par chaque courtier (lignes), attribuées aux leviers qui ont amené les clients (colonnes) ; modèle : {model}',
     'brokers.heat.empty': 'Aucune vente hors ligne signée par un courtier sur la période.', 'brokers.pick': 'Filtrer la page sur ce courtier',
-    'brokers.nolever': 'aucun contact en ligne' },
+    'brokers.nolever': 'Aucun contact en ligne' },
 });
 
 function params(s) {

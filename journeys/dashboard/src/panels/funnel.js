@@ -4,7 +4,7 @@ import { downloadCsv, report } from '../api.js';
 import { chart, colour } from '../charts.js';
 import { CONFIG } from '../config.js';
 import { h, select } from '../dom.js';
-import { fmt } from '../format.js';
+import { fmt, visible } from '../format.js';
 import { add, deviceName, leverName, t, tn } from '../i18n.js';
 import * as state from '../state.js';
 import { csvButton, table } from '../table.js';
@@ -15,13 +15,17 @@ add({
     'funnel.from_first': 'From first step', 'funnel.drop_off': 'Drop-off', 'funnel.abandons': 'Abandons',
     'funnel.median': 'Median time', 'funnel.p90': '90th pct time', 'funnel.optional': 'optional',
     'funnel.submit': 'Quote submitted (leads)', 'funnel.chart': 'Visitors at each step of the form {form}',
-    'funnel.caption': 'Funnel of the form {form}, step by step. Visitors and drop-off count visitors; abandons count sessions; completions count the step’s events (a visitor may send several)', 'funnel.lost': 'lost', 'funnel.lost.one': 'lost' },
+    'funnel.caption': 'Funnel of the form {form}, step by step. Visitors and drop-off count visitors; abandons count sessions; completions count the step’s events (a visitor may send several)', 'funnel.lost': 'lost', 'funnel.lost.one': 'lost',
+    'funnel.no.lever': '(no lever)', 'funnel.no.campaign': '(no campaign)', 'funnel.no.broker': '(no broker)',
+    'funnel.no.device': '(unknown device)', 'funnel.no.value': '(no value)' },
   fr: { 'funnel.form': 'Formulaire', 'funnel.by': 'Ventilation', 'funnel.none': 'Aucune', 'funnel.step': 'Étape',
     'funnel.visitors': 'Visiteurs', 'funnel.completions': 'Validations', 'funnel.from_previous': 'Depuis l’étape précédente',
     'funnel.from_first': 'Depuis la première étape', 'funnel.drop_off': 'Pertes', 'funnel.abandons': 'Abandons',
     'funnel.median': 'Temps médian', 'funnel.p90': 'Temps 9e décile', 'funnel.optional': 'facultative',
     'funnel.submit': 'Devis envoyé (leads)', 'funnel.chart': 'Visiteurs à chaque étape du formulaire {form}',
-    'funnel.caption': 'Entonnoir du formulaire {form}, étape par étape. Visiteurs et pertes comptent des visiteurs ; abandons, des sessions ; validations, les envois de l’étape (un visiteur peut en faire plusieurs)', 'funnel.lost': 'perdus', 'funnel.lost.one': 'perdu' },
+    'funnel.caption': 'Entonnoir du formulaire {form}, étape par étape. Visiteurs et pertes comptent des visiteurs ; abandons, des sessions ; validations, les envois de l’étape (un visiteur peut en faire plusieurs)', 'funnel.lost': 'perdus', 'funnel.lost.one': 'perdu',
+    'funnel.no.lever': '(sans levier)', 'funnel.no.campaign': '(sans campagne)', 'funnel.no.broker': '(sans courtier)',
+    'funnel.no.device': '(appareil inconnu)', 'funnel.no.value': '(sans valeur)' },
 });
 
 var BREAKDOWNS = ['lever', 'campaign', 'broker', 'device'];
@@ -73,7 +77,9 @@ export var funnel = {
     var by = asked && rows.length ? ('segment' in rows[0] ? 'segment' : asked in rows[0] ? asked : '') : '';
     // A lever's or a device's value under its words in the page's language ("Ordinateur"), as the filters show them.
     var named = asked == 'lever' ? leverName : asked == 'device' ? deviceName : null;
-    var segment = (g) => (named ? named(g) : g) || '–';
+    // The visitors without a value (no broker's link, no campaign) said so: their series, the largest, was "–".
+    var none = t(BREAKDOWNS.includes(asked) ? `funnel.no.${asked}` : 'funnel.no.value');
+    var segment = (g) => (g == null || g === '' ? none : visible(named ? named(g) : String(g))); // every character shown
     var parts = [];
     if (by) {
       var groups = [...new Set(rows.map((r) => r[by]))].slice(0, 8);
@@ -104,7 +110,7 @@ export var funnel = {
     }
     var columns = [
       { key: 'label', label: t('funnel.step'), kind: 'text' },
-      ...(by ? [{ key: by, label: breakdownLabel(asked), kind: 'text', ...(named ? { text: named } : {}) }] : []),
+      ...(by ? [{ key: by, label: breakdownLabel(asked), kind: 'text', none, text: (v) => visible(named ? named(v) : v) }] : []),
       { key: 'visitors', label: t('funnel.visitors'), kind: 'count' },
       { key: 'from_previous', label: t('funnel.from_previous'), kind: 'rate' },
       { key: 'from_first', label: t('funnel.from_first'), kind: 'rate' },

@@ -147,7 +147,9 @@ export var journeys = {
       var levers = [...new Set(rows.flatMap((r) => steps(r.path)))];
       var sale = t('journeys.sale');
       var colourOf = (node) => (node == sale ? SALE : colour(levers.indexOf(node.replace(/^\d+\. /, ''))));
-      parts.push(chart(t('journeys.chart'), {
+      // A frame of its own that scrolls sideways on a phone: the flow squeezed into 350 px drew its steps' labels over
+      // each other ("2. 3. Centre d'appels") and over the flows.
+      parts.push(h('div', { class: 'flow-scroll', tabindex: '0', role: 'region', 'aria-label': t('journeys.chart') }, chart(t('journeys.chart'), {
         type: 'sankey',
         data: { datasets: [{ data, colorFrom: (c) => colourOf(c.dataset.data[c.dataIndex].from),
           colorTo: (c) => colourOf(c.dataset.data[c.dataIndex].to), colorMode: 'gradient', borderWidth: 0,
@@ -157,7 +159,7 @@ export var journeys = {
           // yellow): written on the flows, black text was lost on the black lever's dark flow.
           nodeLabels: { backgroundColor: (node) => colourOf(node.key), color: (node) => inkOn(colourOf(node.key)),
             borderRadius: 3, padding: 3 } }] },
-      }, 340));
+      }, 340)));
       var shown = rows.map((r) => ({ ...r, path: steps(r.path).join(' → ') }));
       var columns = columnsOf(shown).map((c) => (c.key == 'path' ? { ...c, text: (v) => steps(v).map(leverName).join(' → ') } : c));
       parts.push(table({ caption: t('journeys.caption'), columns, rows: shown }));

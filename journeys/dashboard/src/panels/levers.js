@@ -8,6 +8,7 @@ import { downloadCsv, report } from '../api.js';
 import { chart, colour } from '../charts.js';
 import { columnsOf, label } from '../columns.js';
 import { h, toggle } from '../dom.js';
+import { visible } from '../format.js';
 import { add, leverName, t } from '../i18n.js';
 import * as state from '../state.js';
 import { csvButton, table } from '../table.js';
@@ -57,8 +58,8 @@ export var levers = {
     var key = view == 'campaign' && 'segment' in rows[0] ? 'segment' : view in rows[0] ? view : Object.keys(rows[0])[0];
     // A lever's visits without a utm_campaign come as a campaign "": named so, where "–" read as a figure missing.
     var none = t('levers.nocampaign');
-    var name = (r) => (view == 'campaign' && key != 'lever' ? `${r[key] || none} · ${leverName(r.lever)}`
-      : key == 'lever' ? leverName(r[key]) || '–' : r[key] || '–');
+    var name = (r) => visible(view == 'campaign' && key != 'lever' ? `${r[key] || none} · ${leverName(r.lever)}`
+      : key == 'lever' ? leverName(r[key]) || '–' : r[key] || '–'); // every character shown (table.js)
     var viewName = t(`levers.one.${view}`);
     var top = rows.slice(0, 12);
     var sales = SALES.find((c) => c in rows[0]);

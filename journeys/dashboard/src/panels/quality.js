@@ -20,7 +20,9 @@ add({
     'calls.by_callee_phone': 'Call-backs', 'calls.unmatched': 'Unmatched',
     ambiguous_lease: 'number held by several visitors', ambiguous_phone: 'phone shared by too many visitors',
     anonymous_caller: 'number withheld', callee_not_seen: 'call-back to a phone never seen online',
-    phone_not_seen: 'caller’s phone never seen online' },
+    phone_not_seen: 'caller’s phone never seen online',
+    'quality.calls.unfiltered': 'All the period’s calls: the filters do not apply to calls.',
+    'quality.rejected.unfiltered': 'All the period’s refused events: the filters do not apply to them (a refused event has no lever, campaign, broker or device).' },
   fr: { 'quality.match': 'Ventes rapprochées d’un parcours en ligne', 'quality.reasons': 'Pourquoi des ventes n’ont pas été rapprochées',
     'quality.rejected': 'Événements refusés par le plan de marquage', 'quality.rejected.caption': 'Événements refusés par motif et version du plan (mis de côté, pas perdus : rejouez-les une fois le plan corrigé)',
     'quality.rejected.none': 'Aucun événement refusé sur la période.', 'quality.rate': 'Taux de rapprochement',
@@ -35,7 +37,9 @@ add({
     'calls.by_callee_phone': 'Rappels', 'calls.unmatched': 'Non rapprochés',
     ambiguous_lease: 'numéro tenu par plusieurs visiteurs', ambiguous_phone: 'téléphone partagé par trop de visiteurs',
     anonymous_caller: 'numéro masqué', callee_not_seen: 'rappel d’un téléphone jamais vu en ligne',
-    phone_not_seen: 'téléphone de l’appelant jamais vu en ligne' },
+    phone_not_seen: 'téléphone de l’appelant jamais vu en ligne',
+    'quality.calls.unfiltered': 'Tous les appels de la période : les filtres ne s’appliquent pas aux appels.',
+    'quality.rejected.unfiltered': 'Tous les événements refusés de la période : les filtres ne s’y appliquent pas (un événement refusé n’a ni levier, ni campagne, ni courtier, ni appareil).' },
 });
 
 /** The unmatched reasons as rows, whether the API gives an object {reason: n} or a list of rows. */
@@ -64,6 +68,9 @@ export var quality = {
     if (d.matchError) parts.push(failed(d.matchError));
     else parts.push(...matchPart(d.match, s));
     parts.push(h('h3', null, t('quality.rejected')));
+    // The reports count the calls and the refused events of the period whatever the filters: said under a filter,
+    // where 247 calls beside a broker's 291 sales (or beside the other panels' "no data") read as that broker's.
+    if (filtered(s)) parts.push(h('p', { class: 'note unfiltered' }, t('quality.rejected.unfiltered')));
     if (d.rejectedError) parts.push(failed(d.rejectedError));
     else if (!d.rejected.length) parts.push(h('p', { class: 'note' }, t('quality.rejected.none')));
     else {
@@ -82,7 +89,7 @@ function matchPart(m, s) {
   m = m || {};
   // A period without sales says so, as the other panels' empty states do (it showed six reasons at 0, a CSV of
   // them and a match rate of "–").
-  if (!m.conversions && !m.cancelled) return [h('p', { class: 'note' }, t('quality.match.none'))].concat(callsPart(m.calls));
+  if (!m.conversions && !m.cancelled) return [h('p', { class: 'note' }, t('quality.match.none'))].concat(callsPart(m.calls, filtered(s)));
   var counts = ['conversions', 'matched', 'unmatched'].concat(m.cancelled ? ['cancelled'] : []);
   var parts = [
       h('div', { class: 'tiles' }, counts.map((k) => h('div', { class: 'tile' },
@@ -94,7 +101,12 @@ function matchPart(m, s) {
     parts.push(table({ caption: t('quality.reasons'), columns: columnsOf(why), rows: why }));
     parts.push(h('div', { class: 'table-tools' }, csvButton(t('quality.reasons'), (excel) => downloadCsv('match', matchParams(s), 'match.csv', excel))));
   }
-  return parts.concat(callsPart(m.calls));
+  return parts.concat(callsPart(m.calls, filtered(s)));
+}
+
+/** Whether the page is filtered (a lever, campaign, broker or device). */
+function filtered(s) {
+  return state.supportedFilters().some((f) => s[f]);
 }
 
 /**
@@ -105,11 +117,15 @@ export function callReasonsCsv(c, excel) {
   return csvText(['reason', 'count'], Object.entries(c.by_reason || {}).map(([reason, count]) => ({ reason, count })), excel);
 }
 
-/** Calls matched to a journey (the match report's `calls`): shown once the period has imported calls. */
-export function callsPart(c) {
+/**
+ * Calls matched to a journey (the match report's `calls`): shown once the period has imported calls; `filtered`:
+ * the page is filtered, which the calls are not (said).
+ */
+export function callsPart(c, filtered) {
   if (!c || !c.calls) return [];
   var why = reasons(c.by_reason).filter((r) => r.count);
   return [h('h3', null, t('quality.calls')),
+    filtered && h('p', { class: 'note unfiltered' }, t('quality.calls.unfiltered')),
     h('div', { class: 'tiles' }, ['calls', 'by_lease', 'by_caller_phone', 'by_callee_phone', 'unmatched'].map((k) => h('div', { class: 'tile' },
       h('span', { class: 'label' }, t(`calls.${k}`)), h('span', { class: 'value', dataset: { key: k, value: String(c[k] ?? '') } }, fmt(c[k], 'count'))))),
     why.length && table({ caption: t('quality.calls.reasons'), columns: columnsOf(why), rows: why }),
