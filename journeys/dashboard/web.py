@@ -162,8 +162,9 @@ def _breakdowns(plan) -> list[dict[str, Any]]:
     """The plan's properties a funnel may be broken down by (an A/B variant, a formula): enumerations and
     booleans, never personal data; each with its label in the plan ("" when none: the page reads its id) and,
     when only forms' steps or submits carry it, the forms whose funnel offers it (`forms`: another form's
-    visitors never send it; an event's property, which any visitor may send, is offered for every form)."""
-    props = [(None, p) for e in plan.events.values() for p in e.properties.items()]
+    visitors never send it; an event's property, which any visitor may send, is offered for every form). Not the
+    properties of a sale's event (`conversion:` in the plan: a back office sends it, no visitor's funnel holds it)."""
+    props = [(None, p) for e in plan.events.values() if e.conversion is None for p in e.properties.items()]
     for form_id, form in plan.forms.items():
         props += [(form_id, p) for step in form.steps for p in step.properties.items()]
         props += [(form_id, p) for p in form.submit.properties.items()]

@@ -115,6 +115,9 @@ def test_the_page_offers_the_filters_and_the_funnel_breakdown_the_reports_take(p
     assert {"id": "variant", "label": "Variante du formulaire (test A/B)", "forms": ["moto_quote"]} in doc["breakdowns"]
     assert {"id": "formula", "label": "Formule choisie", "forms": ["moto_quote"]} in doc["breakdowns"]
     assert "phone" not in [b["id"] for b in doc["breakdowns"]]
+    # Every one with a label (the example plan gives each), none of a sale's event (a back office sends it).
+    assert [b["id"] for b in doc["breakdowns"] if not b["label"]] == []
+    assert not {"channel", "ad_consent"} & {b["id"] for b in doc["breakdowns"]}
 
 
 def test_a_funnel_is_offered_the_properties_its_form_or_any_event_carries():
@@ -127,7 +130,8 @@ def test_a_funnel_is_offered_the_properties_its_form_or_any_event_carries():
     prop = {"type": "enum", "values": ["a", "b"]}
     plan = msgspec.convert({
         "version": "t", "sites": [{"name": "s", "origins": ["https://example.fr"]}],
-        "events": {"ab_viewed": {"properties": {"test": prop}}},
+        "events": {"ab_viewed": {"properties": {"test": prop}},
+                   "signed": {"conversion": {}, "properties": {"contract_id": {"type": "string"}, "channel": prop}}},
         "forms": {"moto": {"steps": [{"id": "s", "properties": {"variant": prop, "test": prop}}],
                            "submit": {"properties": {"formula": prop}}},
                   "home": {"steps": [{"id": "h", "properties": {"variant": prop}}]}}}, Plan)
