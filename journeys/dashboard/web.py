@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import urllib.parse
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -81,9 +82,9 @@ async def login_page(request: Request) -> Response:
     (src/login.js) carries a link's panel (/dashboard#attribution), which the server never sees, into `next`."""
     if manifest() is None:
         return _not_built()
-    lang = _lang(request)
-    words = _T[lang]
     target = auth.safe_next(request.query_params.get("next", ""))
+    lang = _lang(request, urllib.parse.parse_qs(urllib.parse.urlsplit(target).query).get("lang", [""])[-1])
+    words = _T[lang]
     why = request.query_params.get("error")
     message = words.get(f"error.{why}", "") if why else (words["bye"] if request.query_params.get("bye") else "")
     other = "en" if lang == "fr" else "fr"
@@ -195,11 +196,12 @@ def _report_capabilities() -> tuple[list[str], bool]:
     return filters, bool(funnel and "by" in funnel.options)
 
 
-def _lang(request: Request) -> str:
-    """The page's language: ?lang=, else the browser's Accept-Language (French or English), else French."""
-    asked = request.query_params.get("lang")
-    if asked in _T:
-        return asked
+def _lang(request: Request, shared: str = "") -> str:
+    """The page's language: ?lang=, else the one of the view the login leads to (`shared`: a link's `lang=en`
+    is English however the browser is set), else the browser's Accept-Language (French or English), else French."""
+    for asked in (request.query_params.get("lang"), shared):
+        if asked in _T:
+            return asked
     return next((base for base in _preferred(request.headers.get("accept-language", "")) if base in _T), "fr")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import urllib.parse
 
 import pytest
 
@@ -86,6 +87,17 @@ def test_the_page_carries_the_plan_forms_and_the_language(client, page):
 ])
 def test_the_login_page_speaks_the_browsers_most_wanted_language(client, header, lang):
     assert f'<html lang="{lang}">' in client.get("/dashboard/login", headers={"accept-language": header}).text
+
+
+def test_the_login_page_speaks_the_language_of_the_shared_view_it_leads_to(client):
+    """A link shared with `lang=en`, opened by a colleague not logged in: the login page is in English, whatever
+    the browser's language; its own ?lang= (the switch) still wins."""
+    french = {"accept-language": "fr-FR,fr;q=0.9"}
+    shared = urllib.parse.quote("/dashboard?from=2026-10-01&lang=en")
+    assert '<html lang="en">' in client.get(f"/dashboard/login?next={shared}", headers=french).text
+    assert '<html lang="fr">' in client.get(f"/dashboard/login?next={shared}&lang=fr", headers=french).text
+    elsewhere = urllib.parse.quote("https://evil.example/dashboard?lang=en")  # not a destination: not read
+    assert '<html lang="fr">' in client.get(f"/dashboard/login?next={elsewhere}", headers=french).text
 
 
 def test_the_collector_paths_may_not_take_the_dashboards(tmp_path):
