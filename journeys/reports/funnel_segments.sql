@@ -12,7 +12,8 @@ landings AS (
 
 property_values AS (
     -- For a breakdown by a property of the plan (an A/B variant): its first value among the visitor's
-    -- events of the period. A property sent as null (a page's unset variable) is no value.
+    -- events of the period. A property sent as null or "" (a page's unset or empty variable) is no value, as the
+    -- collector reads it (tagplan/validators.py: neither is checked against the property's type).
     SELECT visitor_id, argMin(value, ts) AS value
     FROM (
         SELECT visitor_id, ts,
@@ -21,6 +22,7 @@ property_values AS (
         FROM parcours.events
         WHERE {property:String} != '' AND properties != '{}' AND JSONHas(properties, {property:String})
           AND JSONType(properties, {property:String}) != 'Null'
+          AND JSONExtractRaw(properties, {property:String}) != '""'
           AND ts >= {from:DateTime64(3, 'UTC')} AND ts < {to:DateTime64(3, 'UTC')} AND NOT is_bot
     )
     GROUP BY visitor_id

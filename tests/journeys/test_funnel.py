@@ -166,6 +166,24 @@ def test_a_property_sent_as_null_is_no_value_of_the_breakdown(store, quote_plan)
     assert {r["variant"]: r["visitors"] for r in result.records() if r["step_index"] == 1} == {"a": 1, "b": 1, "": 1}
 
 
+def test_a_property_sent_empty_is_no_value_of_the_breakdown_as_null_is(store, quote_plan):
+    """The collector takes a property sent as "" as it takes null, as not given (an enum `variant` of a or b
+    passes empty, never as "c"): the breakdown skips it too. Before, a visitor whose first step carried
+    {variant: ""} (a page's variable left empty) was in the empty segment, the one of visitors whose events
+    never carry it, though a later step of theirs said "b". A real value such as "null", false or 0 is one."""
+    j = Journeys()
+    j.step("quote", "vehicle", 1, "N", "s-N", "2026-03-02 10:01", properties={"variant": ""})
+    j.step("quote", "rider", 2, "N", "s-N", "2026-03-02 10:02", properties={"variant": "b"})
+    j.step("quote", "vehicle", 1, "O", "s-O", "2026-03-02 11:01", properties={"variant": ""})
+    for visitor, value in (("P", "null"), ("Q", False), ("R", 0)):
+        j.step("quote", "vehicle", 1, visitor, f"s-{visitor}", "2026-03-02 12:01", properties={"variant": value})
+        j.step("quote", "rider", 2, visitor, f"s-{visitor}", "2026-03-02 12:02", properties={"variant": "a"})
+    j.store(store)
+    result = reports.run(store, quote_plan, "funnel", {**PERIOD, "by": "variant"})
+    assert {r["variant"]: r["visitors"] for r in result.records() if r["step_index"] == 1} == {
+        "b": 1, "": 1, "null": 1, "false": 1, "0": 1}
+
+
 def test_no_breakdown_lists_every_visitor_s_identifier(store, quote_plan):
     """A breakdown by the quote id (an identity key), an e-mail, a URL or a time would be a list of every
     visitor's value: refused, by the API too (a viewer may call it), with what to split by instead."""
