@@ -53,7 +53,8 @@ def _per(amount: Any, count: Any) -> decimal.Decimal | None:
     733.26 / 4 was 183.31499999… and rounded to 183.31 where the overview said 183.32."""
     if amount is None or not count:
         return None
-    return (_exact(amount) / _exact(count)).quantize(CENT, rounding=decimal.ROUND_HALF_UP)
+    with decimal.localcontext(prec=80):  # Decimal(38)'s digits over a millionth of a sale, all kept to the cent
+        return (_exact(amount) / _exact(count)).quantize(CENT, rounding=decimal.ROUND_HALF_UP)
 
 
 def _exact(figure: Any) -> decimal.Decimal:

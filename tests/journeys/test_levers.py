@@ -332,3 +332,14 @@ def test_a_breakdown_by_broker_or_device_has_no_cost_and_its_field_says_so(store
         assert {(r["cost"], r["cost_per_lead"], r["cost_per_sale"], r["roas"]) for r in rows} == {(None,) * 4}
     (cost,) = [c.description for c in reports.REPORTS["levers"].columns if c.name == "cost"]
     assert "with `--by broker` or `--by device`" in cost
+
+
+def test_an_amount_per_sale_of_a_huge_total_over_a_millionth_of_a_sale_is_still_to_the_cent():
+    """A row's cost adds up Decimal(18, 2) amounts past one amount's limit; over a millionth of an attributed sale its
+    quotient has more digits than Python's default 28: it raised InvalidOperation (a 500 for the whole report)."""
+    import decimal
+
+    from journeys.reports.levers import _per
+
+    assert _per(decimal.Decimal("123456789012345678901.23"), 0.000001) == decimal.Decimal("123456789012345678901230000.00")
+    assert _per(decimal.Decimal("733.26"), 4) == decimal.Decimal("183.32")
