@@ -91,6 +91,9 @@ ANSWERS = {
     "viewer_csrf": "missing or wrong X-CSRF-Token header for this dashboard session (the page sends it; reload it)",
     "bad_parameter": "{name}: {problem}",
     "sql_empty": "send one SQL statement as the request body",
+    "sql_body_too_big": "the body is larger than {limit} bytes: send one statement, its long lists as parameters",
+    "sql_too_long": "the statement is {size} bytes, ClickHouse reads at most {limit} (max_query_size): give a long "
+                    "list as a parameter ({{ids:Array(String)}} and ?param_ids=[…]), whose value is not part of the text",
     "sql_several": "send one statement at a time: this text holds {count}, separated by ';'",
     "sql_not_reading": 'only reading statements are run here (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN); '
                        '"{word}" is not one of them',

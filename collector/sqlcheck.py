@@ -22,12 +22,19 @@ from collector.messages import answer
 
 READING = ("SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN")
 
+MAX_STATEMENT_BYTES = 262_144
+"""The longest statement read here: ClickHouse's default `max_query_size`, past which the engine refuses it
+anyway (Max query size exceeded). Read token by token, a statement of megabytes held the interpreter for
+seconds and the collector's memory by gigabytes (10 MB of `1,1,…`: 18 s and 2.9 GB, so 100 MB would have
+ended the process); long lists go in parameters, whose values are not part of the text."""
+
 SAFE_SETTINGS = frozenset({
     # how long and how much: the query's own bounds
     "max_execution_time", "timeout_overflow_mode", "max_threads", "max_memory_usage", "max_block_size",
     "max_rows_to_read", "max_bytes_to_read", "read_overflow_mode", "max_result_rows", "max_result_bytes",
     "result_overflow_mode", "max_rows_to_group_by", "group_by_overflow_mode", "max_rows_to_sort",
     "sort_overflow_mode", "max_bytes_before_external_group_by", "max_bytes_before_external_sort",
+    "max_temporary_data_on_disk_size_for_query",
     # how it reads: results, not effects
     "join_use_nulls", "join_algorithm", "any_join_distinct_right_table_keys", "final",
     "do_not_merge_across_partitions_select_final", "prefer_column_name_to_alias", "enable_analyzer",
@@ -92,6 +99,9 @@ def reading_statement(text: str, parameters: Mapping[str, str] | None = None) ->
     """The statement (without a trailing ';' or its SETTINGS clause), its settings and its parameters' values,
     if `text` is one reading statement and `parameters` give a value to each of its parameters, and to nothing
     else; else NotReading, saying why."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_STATEMENT_BYTES:
+        raise NotReading(answer("sql_too_long", size=size, limit=MAX_STATEMENT_BYTES))
     statements = _statements(text)
     if not statements:
         raise NotReading(answer("sql_empty"))
