@@ -155,8 +155,16 @@ async def watched(request: Request, fn: Callable[..., T], *args: Any, gone: Call
                 raise Gone("it had finished")
     except asyncio.CancelledError:
         store.cancel(ticket)  # no thread to wait for: the loop is stopping this request
+        work.add_done_callback(_ended)
         raise
     return work.result()
+
+
+def _ended(work: asyncio.Future) -> None:
+    """A request's work that ends after the request was cut off: its outcome read (nobody waits for it), so that
+    the loop does not log it as an exception never retrieved."""
+    if not work.cancelled():
+        work.exception()
 
 
 def _with_ticket(ticket: Ticket, fn: Callable[..., T], *args: Any) -> T:

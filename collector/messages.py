@@ -52,6 +52,7 @@ ANSWERS = {
     "too_big": "body larger than {limit} bytes; send smaller batches",
     "too_big_gunzipped": "body larger than {limit} bytes once decompressed; send smaller batches",
     "client_gone": "the client went away before the body was complete",
+    "stopping": "the collector stopped before this request was answered, its work stopped with it; send it again",
     "bad_gzip": "the body is not valid gzip ({detail}); compress it with gzip or send it plain",
     "gzip_truncated": "the gzip body is truncated; send the whole compressed body",
     "bad_encoding": "the body begins with {encoding}'s byte order mark but is not valid {encoding} ({detail}); "

@@ -90,6 +90,7 @@ ANSWERS = {
                         "reload it)"),
     "bad_parameter": ({"name": "since", "problem": "it is odd"}, "since: it is odd"),
     "sql_empty": ({}, "send one SQL statement as the request body"),
+    "stopping": ({}, "the collector stopped before this request was answered, its work stopped with it; send it again"),
     "sql_body_too_big": ({"limit": 16777216},
                          "the body is larger than 16777216 bytes: send one statement, its long lists as parameters"),
     "sql_too_long": ({"size": 300000, "limit": 262144},
