@@ -46,7 +46,10 @@ SAFE_SETTINGS = frozenset({
 server or another query."""
 
 # Functions that read or write files or reach other machines, as table functions or as plain functions;
-# readonly = 1 refuses most of the table functions, but not `file()`.
+# readonly = 1 refuses most of the table functions, but not `file()`. Every `…Cluster()` table function too
+# (icebergS3Cluster, deltaLakeCluster, hudiCluster… and those ClickHouse adds): each sends the statement to the
+# servers of a cluster, and the embedded engine, which has none, answers them "cluster not found" before its
+# readonly check, so that check is not seen to hold for them.
 FORBIDDEN_FUNCTIONS = frozenset({
     "FILE", "FILECLUSTER", "URL", "URLCLUSTER", "S3", "S3CLUSTER", "GCS", "HDFS", "HDFSCLUSTER", "AZUREBLOBSTORAGE",
     "AZUREBLOBSTORAGECLUSTER", "REMOTE", "REMOTESECURE", "CLUSTER", "CLUSTERALLREPLICAS", "MYSQL", "POSTGRESQL",
@@ -114,7 +117,7 @@ def reading_statement(text: str, parameters: Mapping[str, str] | None = None) ->
     for before, after in zip(tokens, tokens[1:]):
         if before.word == "INTO" and after.word == "OUTFILE":
             raise NotReading(answer("sql_outfile"))
-        if before.word in FORBIDDEN_FUNCTIONS and after.text == "(":
+        if (before.word in FORBIDDEN_FUNCTIONS or before.word.endswith("CLUSTER")) and after.text == "(":
             raise NotReading(answer("sql_function", name=before.text))
         if before.kind == "name" and after.text == "(":  # `file`(…) is file(…): which name it unquotes to, unsaid
             raise NotReading(answer("sql_quoted_function", name=before.text[:64]))

@@ -44,6 +44,9 @@ def test_reading_statements_pass(text, expected):
     ("SELECT * FROM t INTO OUTFILE 'x'", "INTO OUTFILE would write a file on the collector's machine; "
                                          "read the rows from the answer (or use `parcours export`)"),
     ("SELECT * FROM url('http://x/', CSV)", "url() reads files or other servers; only the database's tables are read here"),
+    # every cluster table function, those of ClickHouse's lakes too: the readonly check comes after the cluster's
+    ("SELECT * FROM icebergS3Cluster('c', 'http://x/b/t')", "icebergS3Cluster() reads files or other servers"),
+    ("SELECT * FROM deltaLakeCluster('c', 'http://x/b/t')", "deltaLakeCluster() reads files or other servers"),
     # a quoted function name: ClickHouse calls `file`(…) as file(…) (the probe of stop 34 read the secret so)
     ("SELECT `file`('secret')", "`file`(…): write a function's name without quotes"),
     ('SELECT "file"(\'secret\')', '"file"(…): write a function\'s name without quotes'),
