@@ -21,8 +21,8 @@ from starlette.staticfiles import StaticFiles
 from callcentre import api as callcentre_api
 from collector import admin, auth, collect, deadletters, discovery, logs, ops, planwatch, tag, useragent
 from collector.errors import Problem, error
-from collector.messages import answer
 from collector.logins import Logins
+from collector.messages import answer
 from collector.metrics import Metrics
 from collector.settings import Settings
 from collector.segment import admin as segment_admin
