@@ -106,6 +106,25 @@ async def stream(request: Request, fn: Callable[..., Iterable[bytes]], *args: An
     return StreamingResponse(body(), media_type=media_type, headers=headers)
 
 
+class TooLarge(BadParameter):
+    status = 413
+
+
+async def bounded_body(request: Request, limit: int, too_large: str) -> bytes:
+    """A request's body, refused (413, `too_large`) past `limit` bytes before it is held whole: by its
+    Content-Length when it gives one, else as it streams in (a chunked upload has no length to refuse it by)."""
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        raise TooLarge(too_large, error_code="body_too_large", limit=limit)
+    parts, size = [], 0
+    async for part in request.stream():
+        size += len(part)
+        if size > limit:
+            raise TooLarge(too_large, error_code="body_too_large", limit=limit)
+        parts.append(part)
+    return b"".join(parts)
+
+
 T = TypeVar("T")
 
 WATCH_SECONDS = 0.2
@@ -136,8 +155,16 @@ async def watched(request: Request, fn: Callable[..., T], *args: Any, gone: Call
                 raise Gone("it had finished")
     except asyncio.CancelledError:
         store.cancel(ticket)  # no thread to wait for: the loop is stopping this request
+        work.add_done_callback(_ended)
         raise
     return work.result()
+
+
+def _ended(work: asyncio.Future) -> None:
+    """A request's work that ends after the request was cut off: its outcome read (nobody waits for it), so that
+    the loop does not log it as an exception never retrieved."""
+    if not work.cancelled():
+        work.exception()
 
 
 def _with_ticket(ticket: Ticket, fn: Callable[..., T], *args: Any) -> T:
@@ -192,6 +219,10 @@ def _give(parameters: dict[str, str], name: str, value: str) -> None:
     parameters[name] = value
 
 
+SQL_BODY_BYTES = 16 << 20
+"""The largest body POST /api/sql reads: the statement (sqlcheck.MAX_STATEMENT_BYTES at most) and the values of the
+`SET param_…` lines before it. Read whole, a body of any size was held in the collector's memory."""
+
 PARAMETER = "param_"
 """The query string's prefix of a statement's parameter, as ClickHouse's HTTP interface spells it."""
 
@@ -203,7 +234,8 @@ async def sql(request: Request) -> Response:
     for key, value in request.query_params.multi_items():
         if key.startswith(PARAMETER):
             _give(parameters, key[len(PARAMETER):], value)
-    statement = (await request.body()).decode("utf-8", "replace")
+    statement = (await bounded_body(request, SQL_BODY_BYTES, answer("sql_body_too_big", limit=SQL_BODY_BYTES))
+                 ).decode("utf-8", "replace")
     # Those waiting for one of the analysts' clients wait here, holding no thread: the threads answer everyone.
     async with _analysts(request):
         if await request.is_disconnected():

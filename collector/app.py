@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import functools
@@ -19,8 +20,9 @@ from starlette.staticfiles import StaticFiles
 
 from callcentre import api as callcentre_api
 from collector import admin, auth, collect, deadletters, discovery, logs, ops, planwatch, tag, useragent
-from collector.errors import Problem
+from collector.errors import Problem, error
 from collector.logins import Logins
+from collector.messages import answer
 from collector.metrics import Metrics
 from collector.settings import Settings
 from collector.segment import admin as segment_admin
@@ -50,8 +52,31 @@ class CollectorApp(Starlette):
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == self.collect_path:
             await self.collect(scope, receive, send)
+        elif scope["type"] == "http":
+            await self._cut_off_as_503(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
+
+    async def _cut_off_as_503(self, scope, receive, send) -> None:
+        """A request the server cancels before it is answered (the collector stops, `--shutdown-timeout` over:
+        an analyst's statement, a report, an import) is answered 503 with Retry-After and says why, its queries
+        stopped (admin.watched); uvicorn answered it 500 "Internal Server Error" and logged a traceback."""
+        started = False
+
+        async def sending(message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await super().__call__(scope, receive, sending)
+        except asyncio.CancelledError:
+            if started:
+                raise  # the answer is under way: cut off, the client sees it incomplete
+            log.warning("%s %s was still running when the collector stopped: cut off, answered 503",
+                        scope["method"], scope["path"])
+            retry = str(self.state.settings.retry_after)
+            await error(503, answer("stopping"), {"Retry-After": retry}, code="stopping")(scope, receive, send)
 
 
 def create_app(settings: Settings) -> Starlette:

@@ -52,6 +52,7 @@ ANSWERS = {
     "too_big": "body larger than {limit} bytes; send smaller batches",
     "too_big_gunzipped": "body larger than {limit} bytes once decompressed; send smaller batches",
     "client_gone": "the client went away before the body was complete",
+    "stopping": "the collector stopped before this request was answered, its work stopped with it; send it again",
     "bad_gzip": "the body is not valid gzip ({detail}); compress it with gzip or send it plain",
     "gzip_truncated": "the gzip body is truncated; send the whole compressed body",
     "bad_encoding": "the body begins with {encoding}'s byte order mark but is not valid {encoding} ({detail}); "
@@ -91,6 +92,9 @@ ANSWERS = {
     "viewer_csrf": "missing or wrong X-CSRF-Token header for this dashboard session (the page sends it; reload it)",
     "bad_parameter": "{name}: {problem}",
     "sql_empty": "send one SQL statement as the request body",
+    "sql_body_too_big": "the body is larger than {limit} bytes: send one statement, its long lists as parameters",
+    "sql_too_long": "the statement is {size} bytes, ClickHouse reads at most {limit} (max_query_size): give a long "
+                    "list as a parameter ({{ids:Array(String)}} and ?param_ids=[…]), whose value is not part of the text",
     "sql_several": "send one statement at a time: this text holds {count}, separated by ';'",
     "sql_not_reading": 'only reading statements are run here (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN); '
                        '"{word}" is not one of them',

@@ -82,8 +82,9 @@ def _quiet(store: Store) -> bool:
 
 def _attach(store: Store, table: str) -> None:
     """ATTACH TABLE again, detached a moment before. Should a query begun before the DETACH still read the
-    table (code 57, "Retry later"), tried again until it has ended (ATTACH_TIMEOUT at most), never leaving the
-    table detached while one could attach it (ingestion, paused meanwhile, would then stop)."""
+    table (code 57, "Retry later"), the reading queries are stopped and it is tried again until they have ended
+    (ATTACH_TIMEOUT at most: a writing query is waited for), never leaving the table detached while one could
+    attach it (ingestion, paused meanwhile, would then stop)."""
     deadline, said = time.monotonic() + ATTACH_TIMEOUT, False
     while True:
         try:
@@ -93,6 +94,12 @@ def _attach(store: Store, table: str) -> None:
             if exc.code != TABLE_IN_USE or time.monotonic() > deadline:
                 raise
             if not said:
-                log.warning("%s is still read by a query begun before it was detached; attached once it ends", table)
+                log.warning("%s is read by a query begun as it was detached (after the wait for a quiet moment): the "
+                            "reading queries running are stopped, the table attached once they end", table)
+                # Begun in the milliseconds since the quiet check, a reading query (a report, an analyst's statement,
+                # up to an hour) held the batch writer paused, and the table detached, for as long as it ran; past
+                # ATTACH_TIMEOUT the table stayed detached and ingestion stopped. Its caller gets an error and asks
+                # again; what it read was the data the erasure removes.
+                store.query("KILL QUERY WHERE Settings['readonly'] = '1' ASYNC", readonly=False)
                 said = True
             time.sleep(0.05)

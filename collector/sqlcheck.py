@@ -22,12 +22,19 @@ from collector.messages import answer
 
 READING = ("SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN")
 
+MAX_STATEMENT_BYTES = 262_144
+"""The longest statement read here: ClickHouse's default `max_query_size`, past which the engine refuses it
+anyway (Max query size exceeded). Read token by token, a statement of megabytes held the interpreter for
+seconds and the collector's memory by gigabytes (10 MB of `1,1,…`: 18 s and 2.9 GB, so 100 MB would have
+ended the process); long lists go in parameters, whose values are not part of the text."""
+
 SAFE_SETTINGS = frozenset({
     # how long and how much: the query's own bounds
     "max_execution_time", "timeout_overflow_mode", "max_threads", "max_memory_usage", "max_block_size",
     "max_rows_to_read", "max_bytes_to_read", "read_overflow_mode", "max_result_rows", "max_result_bytes",
     "result_overflow_mode", "max_rows_to_group_by", "group_by_overflow_mode", "max_rows_to_sort",
     "sort_overflow_mode", "max_bytes_before_external_group_by", "max_bytes_before_external_sort",
+    "max_temporary_data_on_disk_size_for_query",
     # how it reads: results, not effects
     "join_use_nulls", "join_algorithm", "any_join_distinct_right_table_keys", "final",
     "do_not_merge_across_partitions_select_final", "prefer_column_name_to_alias", "enable_analyzer",
@@ -39,7 +46,10 @@ SAFE_SETTINGS = frozenset({
 server or another query."""
 
 # Functions that read or write files or reach other machines, as table functions or as plain functions;
-# readonly = 1 refuses most of the table functions, but not `file()`.
+# readonly = 1 refuses most of the table functions, but not `file()`. Every `…Cluster()` table function too
+# (icebergS3Cluster, deltaLakeCluster, hudiCluster… and those ClickHouse adds): each sends the statement to the
+# servers of a cluster, and the embedded engine, which has none, answers them "cluster not found" before its
+# readonly check, so that check is not seen to hold for them.
 FORBIDDEN_FUNCTIONS = frozenset({
     "FILE", "FILECLUSTER", "URL", "URLCLUSTER", "S3", "S3CLUSTER", "GCS", "HDFS", "HDFSCLUSTER", "AZUREBLOBSTORAGE",
     "AZUREBLOBSTORAGECLUSTER", "REMOTE", "REMOTESECURE", "CLUSTER", "CLUSTERALLREPLICAS", "MYSQL", "POSTGRESQL",
@@ -92,6 +102,9 @@ def reading_statement(text: str, parameters: Mapping[str, str] | None = None) ->
     """The statement (without a trailing ';' or its SETTINGS clause), its settings and its parameters' values,
     if `text` is one reading statement and `parameters` give a value to each of its parameters, and to nothing
     else; else NotReading, saying why."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_STATEMENT_BYTES:
+        raise NotReading(answer("sql_too_long", size=size, limit=MAX_STATEMENT_BYTES))
     statements = _statements(text)
     if not statements:
         raise NotReading(answer("sql_empty"))
@@ -104,7 +117,7 @@ def reading_statement(text: str, parameters: Mapping[str, str] | None = None) ->
     for before, after in zip(tokens, tokens[1:]):
         if before.word == "INTO" and after.word == "OUTFILE":
             raise NotReading(answer("sql_outfile"))
-        if before.word in FORBIDDEN_FUNCTIONS and after.text == "(":
+        if (before.word in FORBIDDEN_FUNCTIONS or before.word.endswith("CLUSTER")) and after.text == "(":
             raise NotReading(answer("sql_function", name=before.text))
         if before.kind == "name" and after.text == "(":  # `file`(…) is file(…): which name it unquotes to, unsaid
             raise NotReading(answer("sql_quoted_function", name=before.text[:64]))

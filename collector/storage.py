@@ -110,6 +110,12 @@ ANALYST_MEMORY_SHARE = 0.2
 with the largest statements leave the rest to the batch writer's inserts, the reports and merges, where one
 statement could take it all (a `groupArray` over 300 million numbers: 8 GB in the collector's process)."""
 
+ANALYST_DISK_SHARE = 0.1
+"""An analyst's statement may write this share of the free space of the engine's disk as temporary data (a
+GROUP BY or ORDER BY larger than its memory spills to disk, by default past half of it): without a bound one
+statement wrote 50 MB/s into the data directory for up to ANALYST_SECONDS, until the disk holding the
+write-ahead log and the tables was full and every event was refused."""
+
 ANALYST_ROWS = 1_000_000
 ANALYST_BYTES = 256 << 20
 """The most rows, and bytes, an analyst's statement may answer (`max_result_rows`, `max_result_bytes`, which it may
@@ -143,6 +149,7 @@ class Store:
                  timeouts: Timeouts = Timeouts(), readers: int = 4):
         self.dsn, self.database, self.cluster, self.timeouts = dsn, database, cluster, timeouts
         self._analyst_memory: int | None = None
+        self._analyst_disk: int | None = None
         # On a cluster our queries read Distributed tables with subqueries (IN, JOIN) on other Distributed
         # tables, which ClickHouse refuses by default: each such subquery runs once, on the server asked, and
         # its result goes to the shards (GLOBAL IN / GLOBAL JOIN: a person's rows are spread over them). On
@@ -191,19 +198,23 @@ class Store:
 
     def analyst(self, statement: str, parameters: dict[str, str] | None = None) -> QueryResult:
         """An analyst's SQL: one reading statement (sqlcheck.py), on a read-only client, with the default
-        max_execution_time unless the statement sets its own, and at most `analyst_memory()` bytes of memory
-        (a statement may ask for less); `parameters` the values of its `{name:Type}`, bound by ClickHouse.
+        max_execution_time unless the statement sets its own, and at most `analyst_memory()` bytes of memory and
+        `analyst_disk()` of temporary data on disk (a statement may ask for less); `parameters` the values of its `{name:Type}`, bound by ClickHouse.
         Raises Refused, or StoreError."""
         try:
             reading = reading_statement(statement, parameters)
         except NotReading as exc:
             raise Refused(str(exc)) from None
         bound = self.analyst_memory()
-        memory = {"max_memory_usage": _at_most(reading.settings.get("max_memory_usage"), bound)} if bound else {}
+        bounds = {"max_memory_usage": _at_most(reading.settings.get("max_memory_usage"), bound)} if bound else {}
+        disk = self.analyst_disk()
+        if disk:
+            bounds["max_temporary_data_on_disk_size_for_query"] = _at_most(
+                reading.settings.get("max_temporary_data_on_disk_size_for_query"), disk)
         # Named by the request's ticket (admin.watched): stopped when its caller goes away or the collector stops.
         ticket = TICKET.get() or Ticket()
         # readonly last: ClickHouse applies a query's settings in order, and refuses any after it.
-        settings = {**self.cluster_settings, **reading.settings, **memory,
+        settings = {**self.cluster_settings, **reading.settings, **bounds,
                     "max_result_rows": _at_most(reading.settings.get("max_result_rows"), ANALYST_ROWS),
                     "max_result_bytes": _at_most(reading.settings.get("max_result_bytes"), ANALYST_BYTES),
                     "result_overflow_mode": reading.settings.get("result_overflow_mode", "throw"),
@@ -228,6 +239,18 @@ class Store:
             except StoreError:
                 return 0  # asked again next time
         return self._analyst_memory
+
+    def analyst_disk(self) -> int:
+        """The temporary data an analyst's statement may write: `ANALYST_DISK_SHARE` of the free space of the
+        engine's disk, read once; 0 (no bound of ours) when the server cannot say."""
+        if self._analyst_disk is None:
+            try:
+                with self.reads.client() as client:
+                    rows = client.query("SELECT free_space FROM system.disks WHERE name = 'default'").rows
+                self._analyst_disk = int(rows[0][0] * ANALYST_DISK_SHARE) if rows else 0
+            except StoreError:
+                return 0  # asked again next time
+        return self._analyst_disk
 
     def query(self, sql: str, readonly: bool = True, parameters: dict[str, Any] | None = None) -> QueryResult:
         """Run one statement we wrote: with readonly (the default) on a reading client, where ClickHouse

@@ -33,6 +33,7 @@ import msgspec
 
 from callcentre import calls
 from collector import admin, deadletters, old_parts, output, redact, repeats
+from collector.admin import bounded_body
 from collector.errors import BadParameter, Problem, flag
 from collector.redact import phone_like
 from collector.since import parse_since
@@ -51,27 +52,8 @@ MAX_IMPORT_BYTES = 1 << 30
 """The largest file the API takes in one request (a million sales lines are ~120 MB)."""
 
 
-class TooLarge(BadParameter):
-    status = 413
-
-
 MAX_OPTIONS_BYTES = 16 << 10
 """The largest JSON object of options a request sends in its body (a report's options, an erasure's key)."""
-
-
-async def bounded_body(request: Request, limit: int, too_large: str) -> bytes:
-    """A request's body, refused (413, `too_large`) past `limit` bytes before it is held whole: by its
-    Content-Length when it gives one, else as it streams in (a chunked upload has no length to refuse it by)."""
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > limit:
-        raise TooLarge(too_large, error_code="body_too_large", limit=limit)
-    parts, size = [], 0
-    async for part in request.stream():
-        size += len(part)
-        if size > limit:
-            raise TooLarge(too_large, error_code="body_too_large", limit=limit)
-        parts.append(part)
-    return b"".join(parts)
 
 
 async def options_body(request: Request) -> bytes:

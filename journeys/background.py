@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from starlette.concurrency import run_in_threadpool
@@ -45,11 +46,16 @@ class Background(Periodic):
         self.app, self.store = app, store
         self.last: persons.Run | None = None
         self._plan = None
+        self._started, self._swept = time.monotonic(), False
 
     def turn(self) -> persons.Run:
         """One turn, blocking: the plan's brokers if the plan changed, the sales recorded as events, then a
         stitching run (which takes the links of those sales in)."""
         plan = self.app.state.plan
+        if not self._swept:  # once, on this process's first turn that reaches ClickHouse
+            if left := persons.drop_left_staging(self.store, time.monotonic() - self._started):
+                log.info("persons: %d staging table(s) a stopped process left dropped", left)
+            self._swept = True
         if plan is not self._plan:
             brokers.sync_plan(self.store, plan)
             self._plan = plan

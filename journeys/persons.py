@@ -174,6 +174,26 @@ def _link_rows(store: Store, cfg: Config, lo: dt.datetime, hi: dt.datetime) -> I
             yield source.name, [tuple(k) for k in keys], naive_utc(seen)
 
 
+STAGING_AGE_ON_A_SERVER = 86400
+"""On a ClickHouse server, another collector's staging table may be in use however long ago this one started: only
+those a day old are left over."""
+
+
+def drop_left_staging(store: Store, older_than: float) -> int:
+    """Drop the staging tables (`staging_…`, Memory) created more than `older_than` seconds ago (this process's
+    age, on the embedded engine: those of a process that died mid-run), and a day at least on a server; how many.
+    A `kill -9` during an import, a stitching or closing run or an erasure left its tables, their rows gone with
+    the process: one more at each crash, listed beside the data."""
+    age = int(older_than) + 1 if store.dsn.startswith("chdb:") else max(int(older_than) + 1, STAGING_AGE_ON_A_SERVER)
+    names = [r[0] for r in store.query(
+        "SELECT name FROM system.tables WHERE database = {db:String} AND engine = 'Memory' "
+        "AND startsWith(name, 'staging_') AND metadata_modification_time < now() - toIntervalSecond({age:UInt32})",
+        parameters={"db": store.database, "age": age}).rows]
+    for name in names:
+        store.query(f"DROP TABLE IF EXISTS {store.database}.`{name}`", readonly=False)
+    return len(names)
+
+
 class Staging:
     """Memory tables holding this run's keys, for lookups by key inside ClickHouse (a million keys do not
     fit in a query's text). Dropped after the run."""

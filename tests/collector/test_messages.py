@@ -90,6 +90,12 @@ ANSWERS = {
                         "reload it)"),
     "bad_parameter": ({"name": "since", "problem": "it is odd"}, "since: it is odd"),
     "sql_empty": ({}, "send one SQL statement as the request body"),
+    "stopping": ({}, "the collector stopped before this request was answered, its work stopped with it; send it again"),
+    "sql_body_too_big": ({"limit": 16777216},
+                         "the body is larger than 16777216 bytes: send one statement, its long lists as parameters"),
+    "sql_too_long": ({"size": 300000, "limit": 262144},
+                     "the statement is 300000 bytes, ClickHouse reads at most 262144 (max_query_size): give a long "
+                     "list as a parameter ({ids:Array(String)} and ?param_ids=[…]), whose value is not part of the text"),
     "sql_several": ({"count": 2}, "send one statement at a time: this text holds 2, separated by ';'"),
     "sql_not_reading": ({"word": "INSERT"}, 'only reading statements are run here (SELECT, WITH, SHOW, DESCRIBE, '
                                             'EXPLAIN); "INSERT" is not one of them'),

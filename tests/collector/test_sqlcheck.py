@@ -44,6 +44,9 @@ def test_reading_statements_pass(text, expected):
     ("SELECT * FROM t INTO OUTFILE 'x'", "INTO OUTFILE would write a file on the collector's machine; "
                                          "read the rows from the answer (or use `parcours export`)"),
     ("SELECT * FROM url('http://x/', CSV)", "url() reads files or other servers; only the database's tables are read here"),
+    # every cluster table function, those of ClickHouse's lakes too: the readonly check comes after the cluster's
+    ("SELECT * FROM icebergS3Cluster('c', 'http://x/b/t')", "icebergS3Cluster() reads files or other servers"),
+    ("SELECT * FROM deltaLakeCluster('c', 'http://x/b/t')", "deltaLakeCluster() reads files or other servers"),
     # a quoted function name: ClickHouse calls `file`(…) as file(…) (the probe of stop 34 read the secret so)
     ("SELECT `file`('secret')", "`file`(…): write a function's name without quotes"),
     ('SELECT "file"(\'secret\')', '"file"(…): write a function\'s name without quotes'),
@@ -80,3 +83,19 @@ def test_the_values_given_are_those_of_the_statements_parameters():
     with pytest.raises(NotReading) as refused:
         reading_statement("SELECT 1", {"from": "2026-10-01"})
     assert str(refused.value) == 'the statement has no parameter "from"; its parameters: none'
+
+
+def test_a_statement_longer_than_clickhouse_reads_is_refused_before_it_is_read():
+    """ClickHouse refuses a statement past its max_query_size (256 KiB) anyway; read token by token here first, 10 MB
+    of `1,1,…` held the collector's interpreter 18 s and 2.9 GB of its memory (ops probe). Up to the bound it is read."""
+    from collector.sqlcheck import MAX_STATEMENT_BYTES
+
+    fits = "SELECT '" + "x" * (MAX_STATEMENT_BYTES - len("SELECT ''")) + "'"
+    assert reading_statement(fits) == Reading(fits)
+    longer = "SELECT " + "1," * (MAX_STATEMENT_BYTES // 2) + "1"
+    with pytest.raises(NotReading, match=f"the statement is {len(longer)} bytes, ClickHouse reads at most "
+                                         f"{MAX_STATEMENT_BYTES} \\(max_query_size\\)"):
+        reading_statement(longer)
+    accented = "SELECT '" + "é" * (MAX_STATEMENT_BYTES // 2) + "'"  # bytes, as ClickHouse counts them, not characters
+    with pytest.raises(NotReading, match="ClickHouse reads at most"):
+        reading_statement(accented)

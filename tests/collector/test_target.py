@@ -35,6 +35,26 @@ def test_a_discovery_file_left_by_a_dead_collector_is_ignored(tmp_path):
     assert isinstance(open_target(tmp_path), Local)
 
 
+@pytest.mark.parametrize("whose", ["this process (a container's pid 1 again)", "another live process"])
+def test_a_discovery_file_left_by_a_killed_collector_whose_pid_lives_again_is_ignored(tmp_path, whose):
+    """`kill -9`, the OOM killer or a power loss leave the file behind, and its pid may be alive again: restarted in a
+    container the new collector is pid 1 as the dead one was, and refused to start, "already served" by itself, for
+    good (ops probe); after a reboot another program may hold the pid. The dead collector holds no lock any more."""
+    discovery.announce(tmp_path, "http://127.0.0.1:8123")
+    assert discovery.running(tmp_path) == discovery.Running("http://127.0.0.1:8123", os.getpid())
+    discovery.withdraw(tmp_path)  # its lock let go, as a killed process's is; its file put back as it left it
+    pid = os.getpid() if whose.startswith("this") else os.getppid()
+    (tmp_path / discovery.FILE).write_text(json.dumps({"url": "http://127.0.0.1:1", "pid": pid}))
+    assert discovery.running(tmp_path) is None
+    assert isinstance(open_target(tmp_path), Local)
+
+
+def test_a_collector_that_locks_nothing_is_alive_by_its_pid(tmp_path):
+    """A collector of a version before the lock file (none in the directory): its pid says, as before."""
+    (tmp_path / discovery.FILE).write_text(json.dumps({"url": "http://127.0.0.1:8123", "pid": os.getppid()}))
+    assert discovery.running(tmp_path) == discovery.Running("http://127.0.0.1:8123", os.getppid())
+
+
 def test_a_missing_token_is_a_sentence(tmp_path):
     discovery.announce(tmp_path, "http://127.0.0.1:8123")
     with pytest.raises(Problem, match=r"^no admin token: set PARCOURS_ADMIN_TOKEN or --admin-token \("):

@@ -88,6 +88,53 @@ def test_an_erasure_while_a_query_reads_the_tables_waits_for_it_with_every_table
     assert count(store, "events") == 2, "v2 and v4: the table is attached and read"
 
 
+def test_a_reading_query_begun_as_the_erasure_detaches_a_table_is_stopped_not_waited_for(store, ctx, plan,
+                                                                                         monkeypatch):
+    """Between the erasure's last look for a quiet moment and its DETACH, a reading query may begin (a report, an
+    analyst's statement of up to an hour): the table cannot be attached again until it ends, and the batch writer
+    was held paused all that time, then past ATTACH_TIMEOUT the table was left detached and ingestion stopped (ops
+    probe). Such a query is stopped, its caller told; the erasure goes on, every table attached."""
+    import threading
+
+    from collector import old_parts
+    from collector.storage import StoreError as Failed
+
+    send(store, plan, visit("v1"), quote("v1", "Q-1", "0612345678"), visit("v2"))
+    marker, quiet, calls, read = "test-erase-late-reader", old_parts._quiet, [], {}
+
+    def reader():
+        try:
+            read["rows"] = store.analyst(
+                f"SELECT count(), '{marker}' FROM numbers(100000000000) WHERE sipHash64(number) = 0 AND number NOT IN "
+                f"(SELECT length(visitor_id) + 1000 FROM {store.database}.events) "
+                "SETTINGS max_execution_time = 30, timeout_overflow_mode = 'break'").rows  # no error of its own
+        except Failed as exc:
+            read["error"] = str(exc)
+
+    def late_reader(s):
+        """The real look; once it is quiet, inside the writer's pause, a reader begins just after it."""
+        answer = quiet(s)
+        calls.append(answer)
+        if answer and calls.count(True) == 2:
+            threading.Thread(target=reader, daemon=True).start()
+            running = f"SELECT count() FROM system.processes WHERE query LIKE '%{marker}%' " \
+                      "AND query NOT LIKE '%system.processes%'"
+            deadline = time.monotonic() + 30
+            while not store.query(running, readonly=False).rows[0][0] and time.monotonic() < deadline:
+                time.sleep(0.02)
+        return answer
+
+    monkeypatch.setattr(old_parts, "_quiet", late_reader)
+    done = erase.erase(store, plan, ctx.secret, "visitor", "v1")
+    assert done.removed["events"] == 2 and done.parts_left == 0
+    deadline = time.monotonic() + 30
+    while not read and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "error" in read, f"the late reader ran to its end, the table detached meanwhile: {read}"
+    send(store, plan, visit("v4"))
+    assert count(store, "events") == 2, "v2 and v4: the table is attached and read"
+
+
 def test_the_rows_clickhouse_refused_and_set_aside_are_erased_with_the_person(store, ctx, plan):
     """A dead letter holds a whole row (collector/deadletters.py): `parcours rejected replay` would put the
     person's event back, so an erasure deletes it there too."""

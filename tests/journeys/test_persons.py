@@ -148,3 +148,31 @@ def test_the_collector_keeps_persons_current_while_it_runs(client, store):
     assert status["persons"] >= 1 and status["last_run"]["keys_written"] >= 0 and status["error"] is None
     assert rows(store, "SELECT count() AS n FROM parcours.brokers FINAL WHERE source = 'plan'") == [{"n": 4}], \
         "the plan's brokers are written at start"
+
+
+def _staging(store) -> set[str]:
+    return {r[0] for r in store.query("SELECT name FROM system.tables WHERE database = {db:String} "
+                                      "AND startsWith(name, 'staging_')", parameters={"db": store.database}).rows}
+
+
+def test_the_staging_tables_a_killed_process_left_are_dropped_at_the_next_start_not_those_in_use(settings, store):
+    """A `kill -9` during an import, a stitching or closing run or an erasure left its Memory tables (empty once the
+    process is gone): one more at each crash, listed among the data (ops probe: 13 after a few kills). The
+    collector's first background turn drops those older than the process; one an import makes now stays."""
+    from collector.app import create_app
+    from tests.conftest import Client
+
+    left = [f"{store.database}.staging_conversions_0ld{i}" for i in range(2)] + [f"{store.database}.staging_stitch_0ld"]
+    for name in left:
+        store.query(f"CREATE TABLE {name} (key String) ENGINE = Memory", readonly=False)
+    time.sleep(2.5)  # older than the collector about to start, by ClickHouse's clock (to the second)
+    with Client(create_app(settings)) as client:
+        in_use = f"{store.database}.staging_conversions_n0w"
+        store.query(f"CREATE TABLE {in_use} (key String) ENGINE = Memory", readonly=False)
+        deadline = time.monotonic() + 30
+        while _staging(store) & {n.split(".")[1] for n in left} and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _staging(store) & {n.split(".")[1] for n in left}, "the tables a dead process left are there"
+        assert "staging_conversions_n0w" in _staging(store)
+    assert persons.drop_left_staging(store, older_than=3600) == 0  # a table a minute old is no one's leftover here
+    assert "staging_conversions_n0w" in _staging(store)
