@@ -4,7 +4,7 @@
 import { downloadCsv, report } from '../api.js';
 import { columnsOf } from '../columns.js';
 import { h } from '../dom.js';
-import { add, leverName, t } from '../i18n.js';
+import { add, lang, leverName, t } from '../i18n.js';
 import * as state from '../state.js';
 import { csvButton, table } from '../table.js';
 import { modelSelect } from './attribution.js';
@@ -52,7 +52,7 @@ export var brokers = {
     if (!d.heat.length) {
       parts.push(h('p', { class: 'note' }, t('brokers.heat.empty')));
     } else {
-      var heat = heatRows(d.heat);
+      var heat = heatRows(d.heat, leverName, lang());
       parts.push(table({ caption: t('brokers.heat.caption', { model: t(`model.${heatParams(s).model}`) }), heat: true,
         columns: [{ key: BROKER_KEY, label: t('col.broker'), kind: 'text' }, ...heat.levers.map((l) => ({ key: l, label: l ? leverName(l) : t('brokers.nolever'), kind: 'decimal', heat: true, source: 'conversions' }))],
         rows: heat.rows }));
