@@ -163,17 +163,48 @@ def metric(url: str, name: str) -> float:
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
 
 
+class HungRun:
+    """A collector against a Hung server (its own command line, for a restart), then a real ClickHouse on that port."""
+
+    def __init__(self, tmp_path: Path, *extra: str):
+        self.tmp_path, self.hung, self.front = tmp_path, Hung(), None
+        self.args = ("--clickhouse", f"http://127.0.0.1:{self.hung.port}", "--batch-age", "0.05", "--retry-max", "0.5",
+                     "--clickhouse-connect-timeout", "1", "--clickhouse-timeout", "2", *extra)
+        self.start()
+
+    def start(self) -> None:
+        self.proc, self.url, self.log = start_collector(self.tmp_path, *self.args)
+
+    def clickhouse_back(self) -> ClickHouseFront:
+        """ClickHouse restarted: the connections the hung one held are closed, then it answers on the same port."""
+        self.hung.stop()
+        self.front = ClickHouseFront(self.tmp_path, self.hung.port)
+        return self.front
+
+
+@contextlib.contextmanager
+def against_hung(tmp_path: Path, *extra: str):
+    """A HungRun; its logs shown if the test fails, and everything it started stopped after."""
+    run = HungRun(tmp_path, *extra)
+    try:
+        yield run
+    except BaseException:
+        show(run.log, tmp_path / "chserver.log")
+        raise
+    finally:
+        stop_collector(run.proc)
+        run.hung.stop()
+        if run.front:
+            run.front.stop()
+
+
 def test_the_collector_starts_and_answers_while_clickhouse_takes_connections_and_never_answers(tmp_path):
     """An outside probe's finding: started against such a server, the collector stayed in its start-up for more
     than 5 minutes (the migrations' clients wait 300 s a call), answering nothing, not even /healthz: every event
     sent meanwhile was refused at the door. It now asks the server first, bounded by --clickhouse-connect-timeout,
     and starts as it does when ClickHouse is down."""
-    hung = Hung()
-    proc, url, log = start_collector(tmp_path, "--clickhouse", f"http://127.0.0.1:{hung.port}", "--batch-age", "0.05",
-                                     "--retry-max", "0.5", "--clickhouse-connect-timeout", "1",
-                                     "--clickhouse-timeout", "2")
-    front = None
-    try:
+    with against_hung(tmp_path) as run:
+        url = run.url
         good = [event(), event(), event()]
         assert send(url, good + [event("newsletter_signup")]) == (204, "3", "1")  # into the log
         status, body = until(lambda: (lambda r: r if r[0] == 503 else None)(ready(url)), "readyz degraded")
@@ -185,53 +216,30 @@ def test_the_collector_starts_and_answers_while_clickhouse_takes_connections_and
             assert send(url, [e]) == (204, "1", "0")
         until(lambda: metric(url, "parcours_clickhouse_errors_total") >= 1, "a failed insert counted in /metrics")
 
-        hung.stop()  # ClickHouse restarted: the connections it held are closed, then it answers
-        front = ClickHouseFront(tmp_path, hung.port)
+        front = run.clickhouse_back()
         until(lambda: ready(url)[0] == 200 and ready(url)[1]["wal_records"] == 0, "ready and drained", 180)
         assert front.rows("SELECT toString(event_id) FROM parcours.events FINAL ORDER BY 1") == sorted(
             (e["id"],) for e in good + more)
         assert front.rows("SELECT count() FROM parcours.rejected_events") == [(1,)]
-        assert "starting anyway: events are accepted into the write-ahead log" in log.read_text()
-    except BaseException:
-        show(log, tmp_path / "chserver.log")
-        raise
-    finally:
-        stop_collector(proc)
-        hung.stop()
-        if front:
-            front.stop()
+        assert "starting anyway: events are accepted into the write-ahead log" in run.log.read_text()
 
 
 def test_the_collector_stops_while_clickhouse_hangs_and_what_it_took_lands_at_the_next_start(tmp_path):
     """An outside probe's finding: stopped (SIGTERM) while such a server hung, the collector did not end: its shutdown
     asked ClickHouse to stop the queries still running on its event loop, on a client that waits 300 s, then waited
     for each background turn 30 s one after the other; processes stopped so were still there minutes later."""
-    hung = Hung()
-    args = ("--clickhouse", f"http://127.0.0.1:{hung.port}", "--batch-age", "0.05", "--retry-max", "0.5",
-            "--clickhouse-connect-timeout", "1", "--clickhouse-timeout", "2", "--shutdown-timeout", "3")
-    proc, url, log = start_collector(tmp_path, *args)
-    front = None
-    try:
+    with against_hung(tmp_path, "--shutdown-timeout", "3") as run:
         taken = [event(), event()]
-        assert send(url, taken) == (204, "2", "0")
-        proc.terminate()
+        assert send(run.url, taken) == (204, "2", "0")
+        run.proc.terminate()
         try:
-            proc.wait(timeout=60)  # a bound on a failure, not a speed claim: it waited on ClickHouse for minutes
+            run.proc.wait(timeout=60)  # a bound on a failure, not a speed claim: it waited on ClickHouse for minutes
         except subprocess.TimeoutExpired:
             pytest.fail("the collector did not stop within 60 s of SIGTERM while ClickHouse hung")
-        assert "stay in the log for the next start" in log.read_text()
+        assert "stay in the log for the next start" in run.log.read_text()
 
-        hung.stop()
-        front = ClickHouseFront(tmp_path, hung.port)
-        proc, url, log = start_collector(tmp_path, *args)
-        until(lambda: ready(url)[0] == 200 and ready(url)[1]["wal_records"] == 0, "ready and drained", 180)
+        front = run.clickhouse_back()
+        run.start()
+        until(lambda: ready(run.url)[0] == 200 and ready(run.url)[1]["wal_records"] == 0, "ready and drained", 180)
         assert front.rows("SELECT toString(event_id) FROM parcours.events FINAL ORDER BY 1") == sorted(
             (e["id"],) for e in taken)
-    except BaseException:
-        show(log, tmp_path / "chserver.log")
-        raise
-    finally:
-        stop_collector(proc)
-        hung.stop()
-        if front:
-            front.stop()
